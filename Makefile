@@ -1,0 +1,45 @@
+# cpts_diag — set-up and main jobs. Only needs Python 3.11+, pip and make.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed-stamp
+OPENDATA ?= ../shared/opendata
+
+.PHONY: install demo test data bench browser-deps clean-reports help
+
+help:
+	@echo "make demo   : installe le projet et lance le travail principal sur les données PACA embarquées"
+	@echo "make test   : installe le projet et lance toute la suite de tests"
+	@echo "make data   : reconstruit data/ depuis les données ouvertes ($(OPENDATA))"
+	@echo "make bench  : lance les mesures de performance (benchmarks/)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/cpts-diag demo
+
+# Chromium + ChromeDriver for the real-browser tests (Debian packages); skipped when not root.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installation de chromium et chromium-driver (tests navigateur)…"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium absent et pas de droits root : les tests navigateur seront sautés."; fi
+
+test: install browser-deps
+	$(PY) -m pytest
+
+data: install
+	$(VENV)/bin/cpts-diag data build --source $(OPENDATA)
+
+bench: install
+	$(PY) benchmarks/run_all.py --opendata $(OPENDATA)
+
+clean-reports:
+	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -1,0 +1,177 @@
+"""The `cpts-diag` command line (messages in French).
+
+Exit codes: 0 nothing blocks, 1 a blocking finding (or a failed territory in batch), 2 unusable input,
+3 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cpts_diag import settings
+from cpts_diag.errors import InputError
+
+__all__ = ["main", "cli"]
+
+EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_PERIMETERS_HELP = (
+    "Fichier de périmètres (CSV, XLSX, JSON ARS, GeoJSON, GeoPackage). "
+    "Par défaut : les 70 CPTS de PACA (ARS PACA, 01/2026)."
+)
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    try:
+        import pandas as pd
+
+        if value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"non sérialisable : {type(value).__name__}")
+
+
+def _print_json(document) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default))
+
+
+def _load_perimeters(path, sheet=None):
+    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.reference import load_reference
+
+    reference = load_reference()
+    perimeters = read_perimeters(Path(path), sheet=sheet, names_by_code=reference.names)
+    for warning in perimeters.warnings:
+        click.echo(f"avertissement : {warning}", err=True)
+    return perimeters, reference
+
+
+def _split_codes(values) -> list[str] | None:
+    codes = [c.strip() for v in values for c in v.replace(";", ",").split(",") if c.strip()]
+    return codes or None
+
+
+perimeters_argument = click.argument(
+    "perimeters", required=False, default=None, type=click.Path(dir_okay=False, path_type=Path)
+)
+sheet_option = click.option("--feuille", "--sheet", "sheet", default=None, help="Feuille Excel à lire.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cpts_diag", message="cpts-diag %(version)s")
+def cli():
+    """Diagnostic territorial des CPTS : contrôle des périmètres, tailles ACI, indicateurs, rapports."""
+
+
+@cli.command("check")
+@perimeters_argument
+@sheet_option
+@click.option("--region", "regions", multiple=True, help="Code(s) région de la zone d'étude (ex. 93).")
+@click.option("--departement", "departements", multiple=True, help="Code(s) département de la zone d'étude.")
+@click.option("--geometries", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone).")
+@click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
+@click.option("--json", "as_json", is_flag=True, help="Résultat en JSON sur la sortie standard.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier où écrire le classeur Excel et le GeoPackage des constats.")
+def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir):
+    """Contrôle un fichier de périmètres de CPTS."""
+    from cpts_diag.checks import check_perimeters, format_text
+
+    path = perimeters or settings.DEFAULT_PERIMETERS
+    perims, reference = _load_perimeters(path, sheet)
+    geoms = _geometries(geometries, no_geometry, reference)
+    report = check_perimeters(
+        perims, reference, geometries=geoms,
+        regions=_split_codes(regions), departements=_split_codes(departements),
+    )
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(format_text(report))
+    if out_dir:
+        from cpts_diag.check_outputs import write_check_outputs
+
+        written = write_check_outputs(report, out_dir, geoms)
+        click.echo(f"Constats écrits : {', '.join(str(p) for p in written)}", err=as_json)
+    sys.exit(report.exit_code)
+
+
+def _geometries(path, no_geometry, reference):
+    if no_geometry:
+        return None
+    if path is None:
+        return "default"
+    from cpts_diag.geometry import align_to_cog, read_commune_polygons
+
+    gdf = read_commune_polygons(path)
+    gdf, notes = align_to_cog(gdf, reference.former)
+    for note in notes[:20]:
+        click.echo(f"note : {note}", err=True)
+    if len(notes) > 20:
+        click.echo(f"note : … et {len(notes) - 20} autres alignements de polygones", err=True)
+    return gdf
+
+
+@cli.group("data")
+def data_group():
+    """Données embarquées (dossier data/)."""
+
+
+@data_group.command("build")
+@click.option("--source", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Dossier des données ouvertes au format officiel (ex. ../shared/opendata).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier de sortie (par défaut : data/ du projet).")
+def data_build_command(source, out_dir):
+    """Construit les données embarquées à partir des fichiers officiels."""
+    from cpts_diag.build import build_all
+
+    written = build_all(source, out_dir)
+    click.echo(f"{len(written)} fichiers écrits dans {out_dir or settings.DATA_DIR}")
+    for path in written:
+        click.echo(f"  {path}")
+
+
+def main(argv=None) -> int:
+    """Entry point: French one-line errors, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="cpts-diag", standalone_mode=False)
+    except InputError as err:
+        click.echo(f"erreur : {err}", err=True)
+        return EXIT_INPUT
+    except click.exceptions.Abort:
+        click.echo("interrompu.", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("interrompu.", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as err:
+        click.echo(f"erreur : {err.format_message()}", err=True)
+        return EXIT_INPUT
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
+        click.echo(f"erreur interne : {type(err).__name__} : {err}", err=True)
+        click.echo("(relancez avec CPTS_DIAG_DEBUG=1 pour le détail technique)", err=True)
+        import os
+
+        if os.environ.get("CPTS_DIAG_DEBUG"):
+            raise
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Shareable files: Excel workbooks a chargé de mission opens as is, and GeoPackages for QGIS.
+
+Every file is written atomically (see :mod:`cpts_diag.atomic`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from cpts_diag.atomic import atomic_path
+
+__all__ = ["write_workbook", "write_geopackage", "CODE_COLUMN_HINTS"]
+
+# Columns whose values are codes: always written as text, never as numbers.
+CODE_COLUMN_HINTS = ("code", "insee", "département", "departement", "région", "region", "siren", "arrondissement")
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+_NOTE_FONT = Font(italic=True, color="7F0000")
+_MAX_WIDTH = 60
+
+
+def _is_code_column(name: str, text_columns: Iterable[str] | None) -> bool:
+    if text_columns is not None and name in text_columns:
+        return True
+    lowered = str(name).lower()
+    return any(hint in lowered for hint in CODE_COLUMN_HINTS)
+
+
+def _cell_value(value):
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value)
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _number_format(series: pd.Series) -> str | None:
+    if pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_integer_dtype(series):
+        return "#,##0"
+    if pd.api.types.is_float_dtype(series):
+        values = series.dropna()
+        if len(values) and (values == values.round()).all() and values.abs().max() >= 100:
+            return "#,##0"
+        return "#,##0.0##"
+    return None
+
+
+def write_workbook(
+    path: str | Path,
+    sheets: Mapping[str, pd.DataFrame],
+    text_columns: Iterable[str] | None = None,
+    notes: Mapping[str, list[str]] | None = None,
+) -> Path:
+    """Write DataFrames as formatted sheets of one workbook.
+
+    Headers are the DataFrame column names (give them in French), bold on a dark fill, frozen; code
+    columns (names containing "code", "insee", "département", ... or listed in ``text_columns``) are
+    written as text with the "@" format so Excel keeps leading zeros; numbers get a number format;
+    columns are sized to their content. ``notes`` adds lines above a sheet's table (sources, warnings
+    such as "Données fictives").
+    """
+    text_columns = set(text_columns) if text_columns is not None else None
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, df in sheets.items():
+        ws = wb.create_sheet(title=str(title)[:31])
+        start = 1
+        for line in (notes or {}).get(title, []):
+            ws.cell(row=start, column=1, value=line).font = _NOTE_FONT
+            start += 1
+        if start > 1:
+            start += 1
+        for j, name in enumerate(df.columns, start=1):
+            cell = ws.cell(row=start, column=j, value=str(name))
+            cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        for j, name in enumerate(df.columns, start=1):
+            series = df[name]
+            as_text = _is_code_column(name, text_columns)
+            fmt = "@" if as_text else _number_format(series)
+            width = len(str(name))
+            for i, value in enumerate(series.tolist(), start=start + 1):
+                value = _cell_value(value)
+                if as_text and value is not None:
+                    value = str(value)
+                cell = ws.cell(row=i, column=j, value=value)
+                if fmt:
+                    cell.number_format = fmt
+                width = max(width, len(str(value)) if value is not None else 0)
+            ws.column_dimensions[get_column_letter(j)].width = min(_MAX_WIDTH, width + 2)
+        ws.freeze_panes = ws.cell(row=start + 1, column=1)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def write_geopackage(path: str | Path, layers: Mapping[str, "gpd.GeoDataFrame"]) -> Path:  # noqa: F821
+    """Write several layers into one GeoPackage, atomically (empty layers are skipped)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        written = 0
+        for name, gdf in layers.items():
+            if gdf is None or len(gdf) == 0:
+                continue
+            gdf.to_file(tmp, layer=name, driver="GPKG", mode="a" if written else "w")
+            written += 1
+        if not written:
+            raise ValueError("aucune couche à écrire")
+    return path

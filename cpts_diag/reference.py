@@ -1,0 +1,181 @@
+"""COG 2026 commune reference: current communes, déléguées/associées, arrondissements, former codes.
+
+Built from data/communes_cog2026.csv (see data/SOURCES.md). Every code is a ``str``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import settings
+
+__all__ = [
+    "Reference",
+    "load_reference",
+    "former_code_map",
+    "COG_VINTAGE",
+    "POPULATION_SOURCE",
+    "CURRENT",
+    "ARRONDISSEMENT",
+    "FORMER",
+    "UNKNOWN",
+]
+
+COG_VINTAGE = "COG 2026"
+POPULATION_SOURCE = "INSEE, populations légales 2023 (population municipale), COG 2026"
+
+CURRENT, ARRONDISSEMENT, FORMER, UNKNOWN = "current", "arrondissement", "former", "unknown"
+
+_DELEGATED = ("commune-deleguee", "commune-associee")
+_KIND_LABEL = {
+    "commune-deleguee": "commune déléguée",
+    "commune-associee": "commune associée",
+}
+
+
+def former_code_map(communes: pd.DataFrame, changes: pd.DataFrame | None = None) -> dict[str, str]:
+    """Map every former commune code to the current (COG 2026) commune that holds it.
+
+    Sources, in order of authority: ``anciens_codes`` of current communes, parents of communes
+    déléguées/associées, then the INSEE change table 2018 -> 2024 (fusions and changes of code,
+    followed to a current code). A code that is a current commune is never remapped.
+    """
+    current = set(communes.loc[communes["type"] == "commune-actuelle", "code_insee"])
+    mapping: dict[str, str] = {}
+    actual = communes[communes["type"] == "commune-actuelle"]
+    for code, former in zip(actual["code_insee"], actual["anciens_codes"].fillna("")):
+        for old in filter(None, str(former).split("|")):
+            if old not in current:
+                mapping.setdefault(old, code)
+    delegated = communes[communes["type"].isin(_DELEGATED)]
+    for code, parent in zip(delegated["code_insee"], delegated["commune_parente"]):
+        if code not in current and parent in current:
+            mapping.setdefault(code, parent)
+    if changes is not None:
+        moves = changes[(changes["typemodif"].isin(["f", "c"])) & (changes["cod_from"] != changes["cod_to"])]
+        step = dict(zip(moves["cod_from"], moves["cod_to"]))
+        for old in step:
+            if old in current or old in mapping:
+                continue
+            target, seen = step[old], {old}
+            while target not in current and target in step and target not in seen:
+                seen.add(target)
+                target = step[target]
+            target = target if target in current else mapping.get(target)
+            if target:
+                mapping[old] = target
+    return mapping
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The commune reference of one COG vintage.
+
+    Attributes
+    ----------
+    records : all records (types commune-actuelle, commune-deleguee, commune-associee,
+        arrondissement-municipal), as published.
+    communes : current communes indexed by ``code_insee`` (nom, departement, region, epci_siren,
+        population as float).
+    arrondissements : arrondissements municipaux (Paris, Lyon, Marseille) indexed by code, with their
+        parent commune and population.
+    former : former code -> current commune code.
+    """
+
+    records: pd.DataFrame
+    communes: pd.DataFrame
+    arrondissements: pd.DataFrame
+    departements: pd.DataFrame
+    regions: pd.DataFrame
+    epci: pd.DataFrame
+    former: dict[str, str]
+    vintage: str = COG_VINTAGE
+    _delegated_kind: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Code -> name of current communes and arrondissements municipaux."""
+        return {**self.communes["nom"].to_dict(), **self.arrondissements["nom"].to_dict()}
+
+    def commune_name(self, code: str) -> str:
+        """Name of a current commune or arrondissement, or of any known record."""
+        for table in (self.communes, self.arrondissements):
+            if code in table.index:
+                return table.at[code, "nom"]
+        match = self.records.loc[self.records["code_insee"] == code, "nom"]
+        return match.iloc[0] if len(match) else code
+
+    def departement_name(self, code: str) -> str:
+        return self.departements["nom"].get(code, code)
+
+    def region_name(self, code: str) -> str:
+        return self.regions["nom"].get(code, code)
+
+    def resolve_codes(self, codes) -> pd.DataFrame:
+        """Resolve codes against the COG, vectorised.
+
+        Returns a DataFrame aligned on ``codes`` with columns ``code`` (as given), ``status``
+        (current | arrondissement | former | unknown), ``code_current`` (the current commune, or NA),
+        ``arrondissement`` (for an arrondissement municipal code, else NA) and ``note`` (French).
+        """
+        codes = pd.Series(codes, dtype=object).astype(str).reset_index(drop=True)
+        is_current = codes.isin(self.communes.index)
+        is_arr = codes.isin(self.arrondissements.index) & ~is_current
+        former_target = codes.map(self.former)
+        is_former = former_target.notna() & ~is_current & ~is_arr
+        status = np.select([is_current, is_arr, is_former], [CURRENT, ARRONDISSEMENT, FORMER], UNKNOWN)
+        code_current = pd.Series(pd.NA, index=codes.index, dtype=object)
+        code_current[is_current] = codes[is_current]
+        code_current[is_arr] = codes[is_arr].map(self.arrondissements["commune_parente"])
+        code_current[is_former] = former_target[is_former]
+        arrondissement = pd.Series(pd.NA, index=codes.index, dtype=object)
+        arrondissement[is_arr] = codes[is_arr]
+        note = pd.Series("", index=codes.index, dtype=object)
+        for i in np.flatnonzero(is_former.to_numpy()):
+            old, new = codes[i], code_current[i]
+            kind = self._delegated_kind.get(old, "ancienne commune")
+            note[i] = f"{kind} {old} rattachée à {self.communes.at[new, 'nom']} ({new}) au {self.vintage}"
+        return pd.DataFrame(
+            {
+                "code": codes,
+                "status": status,
+                "code_current": code_current,
+                "arrondissement": arrondissement,
+                "note": note,
+            }
+        )
+
+
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+
+
+@functools.lru_cache(maxsize=4)
+def load_reference(data_dir: str | Path | None = None) -> Reference:
+    """Load the embedded COG 2026 reference (cached)."""
+    data_dir = Path(data_dir) if data_dir else settings.DATA_DIR
+    records = _read_csv(settings.data_path("communes_cog2026.csv") if data_dir == settings.DATA_DIR
+                        else data_dir / "communes_cog2026.csv")
+    changes_path = data_dir / "changements_codes_2018_2024.csv"
+    changes = _read_csv(changes_path) if changes_path.exists() else None
+    actual = records[records["type"] == "commune-actuelle"].set_index("code_insee")
+    actual = actual.assign(population=pd.to_numeric(actual["population"]))
+    arr = records[records["type"] == "arrondissement-municipal"].set_index("code_insee")
+    arr = arr.assign(population=pd.to_numeric(arr["population"]))
+    delegated = records[records["type"].isin(_DELEGATED)]
+    kinds = {c: _KIND_LABEL[t] for c, t in zip(delegated["code_insee"], delegated["type"])}
+    return Reference(
+        records=records,
+        communes=actual,
+        arrondissements=arr,
+        departements=_read_csv(data_dir / "departements.csv").set_index("code"),
+        regions=_read_csv(data_dir / "regions.csv").set_index("code"),
+        epci=_read_csv(data_dir / "epci.csv").set_index("siren"),
+        former=former_code_map(records, changes),
+        _delegated_kind=kinds,
+    )

@@ -1,0 +1,128 @@
+"""Territory membership resolved against the COG, and territory populations and tiers.
+
+A perimeter lists codes as users wrote them. :func:`resolve_members` maps each to a current commune
+(and an arrondissement municipal when given), and :func:`territory_table` gives each territory its
+population légale, with bounds when a commune is split infra-communally.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag.reference import ARRONDISSEMENT, UNKNOWN, Reference, load_reference
+from cpts_diag.tiers import tiers_of
+
+__all__ = ["resolve_members", "territory_table", "population_units", "MEMBER_COLUMNS"]
+
+MEMBER_COLUMNS = [
+    "cpts",
+    "code_given",
+    "code_insee",
+    "arrondissement",
+    "infracommunal",
+    "line",
+    "status",
+    "note",
+]
+
+
+def _table(perimeters) -> pd.DataFrame:
+    return perimeters.table if hasattr(perimeters, "table") else perimeters
+
+
+def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFrame:
+    """Resolve a canonical perimeter table (or Perimeters) against the COG.
+
+    Returns one row per input row with columns ``MEMBER_COLUMNS``: ``code_insee`` is the current
+    commune (NA for an unknown code), ``arrondissement`` the arrondissement municipal (given in its own
+    column, or given as the code itself), ``status`` one of current | arrondissement | former | unknown
+    (status of the code as given; an explicit arrondissement column keeps the commune's status).
+    """
+    reference = reference or load_reference()
+    table = _table(perimeters).reset_index(drop=True)
+    resolved = reference.resolve_codes(table["code_insee"])
+    arr_given = table.get("arrondissement", pd.Series(pd.NA, index=table.index)).astype(object)
+    arr_given = arr_given.where(arr_given.notna() & (arr_given.astype(str) != ""), pd.NA)
+    arrondissement = resolved["arrondissement"].where(resolved["status"] == ARRONDISSEMENT, arr_given)
+    infra = table.get("infracommunal", pd.Series(False, index=table.index)).fillna(False).astype(bool)
+    return pd.DataFrame(
+        {
+            "cpts": table["cpts"].astype(str),
+            "code_given": table["code_insee"].astype(str),
+            "code_insee": resolved["code_current"].astype(object),
+            "arrondissement": arrondissement.astype(object),
+            "infracommunal": infra.to_numpy(),
+            "line": table["line"].to_numpy() if "line" in table else np.arange(1, len(table) + 1),
+            "status": resolved["status"],
+            "note": resolved["note"],
+        }
+    )[MEMBER_COLUMNS]
+
+
+def population_units(members: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
+    """The distinct population units of each territory, with their population légale.
+
+    A unit is a commune, or an arrondissement municipal when the territory lists the commune by
+    arrondissement (a commune listed whole absorbs its arrondissements listed in the same territory).
+    Columns: cpts, code_insee, arrondissement, unit (code of the unit), infracommunal, population,
+    departement, region.
+    """
+    reference = reference or load_reference()
+    known = members[members["code_insee"].notna()]
+    whole = known[known["arrondissement"].isna()]
+    whole_keys = set(zip(whole["cpts"], whole["code_insee"]))
+    by_arr = known[known["arrondissement"].notna()]
+    absorbed = [(c, k) in whole_keys for c, k in zip(by_arr["cpts"], by_arr["code_insee"])]
+    units = pd.concat([whole, by_arr[~np.asarray(absorbed, dtype=bool)]], ignore_index=True)
+    units["unit"] = units["arrondissement"].fillna(units["code_insee"])
+    # An arrondissement municipal is an exact unit, whatever the file says of the commune.
+    units["infracommunal"] = units["infracommunal"] & units["arrondissement"].isna()
+    units = (
+        units.groupby(["cpts", "unit"], sort=False, as_index=False)
+        .agg(code_insee=("code_insee", "first"), arrondissement=("arrondissement", "first"),
+             infracommunal=("infracommunal", "any"))
+    )
+    commune_pop = units["code_insee"].map(reference.communes["population"])
+    arr_pop = units["arrondissement"].map(reference.arrondissements["population"])
+    units["population"] = arr_pop.where(units["arrondissement"].notna(), commune_pop).astype(float)
+    units["departement"] = units["code_insee"].map(reference.communes["departement"])
+    units["region"] = units["code_insee"].map(reference.communes["region"])
+    return units
+
+
+def territory_table(members: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
+    """One row per territory: communes, population légale (with bounds) and ACI tier.
+
+    ``population_min`` leaves out communes split infra-communally, ``population_max`` counts them in
+    full; ``approximate`` is True when they differ, and then ``population`` and ``tier`` are NA unless
+    both bounds give the same tier (``tier`` only). Unknown codes are left out (reported by the checks).
+    """
+    reference = reference or load_reference()
+    units = population_units(members, reference)
+    units["pop_certain"] = units["population"].where(~units["infracommunal"], 0.0)
+    grouped = units.groupby("cpts", sort=False)
+    table = pd.DataFrame(
+        {
+            "n_communes": grouped["code_insee"].nunique(),
+            "population_min": grouped["pop_certain"].sum(),
+            "population_max": grouped["population"].sum(),
+            "departements": grouped["departement"].agg(lambda s: sorted(set(s.dropna()))),
+            "regions": grouped["region"].agg(lambda s: sorted(set(s.dropna()))),
+        }
+    )
+    names = pd.Index(pd.unique(members["cpts"]), name="cpts")
+    table = table.reindex(names)
+    table["n_communes"] = table["n_communes"].fillna(0).astype(int)
+    for col in ("departements", "regions"):
+        table[col] = [v if isinstance(v, list) else [] for v in table[col]]
+    table["approximate"] = table["population_min"] != table["population_max"]
+    table["population"] = table["population_max"].where(~table["approximate"])
+    table["tier_min"] = tiers_of(table["population_min"])
+    table["tier_max"] = tiers_of(table["population_max"])
+    table["tier"] = table["tier_min"].where(table["tier_min"] == table["tier_max"])
+    for col in ("tier", "tier_min", "tier_max"):
+        table[col] = table[col].astype("Int64")
+    columns = ["n_communes", "population", "population_min", "population_max", "approximate",
+               "tier", "tier_min", "tier_max", "departements", "regions"]
+    return table[columns].reset_index()

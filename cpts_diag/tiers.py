@@ -1,0 +1,51 @@
+"""ACI CPTS size tiers and the financing landmarks attached to them.
+
+Tiers (ACI CPTS 2019, seed 003: "-40 K hab / 40-80 K hab / 80-175 K hab / +175 K hab"). The texts do not
+say on which side an exact boundary value falls; the rule here is **half-open: each threshold belongs to
+the upper tier**:
+
+* taille 1: population < 40 000
+* taille 2: 40 000 <= population < 80 000
+* taille 3: 80 000 <= population < 175 000
+* taille 4: population >= 175 000
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import settings
+
+__all__ = ["TIER_THRESHOLDS", "TIER_RULE", "tier_of", "tiers_of", "tier_label", "financing_landmarks"]
+
+TIER_THRESHOLDS = (40_000, 80_000, 175_000)
+TIER_RULE = (
+    "Taille ACI : 1 si < 40 000 hab., 2 de 40 000 à 79 999, 3 de 80 000 à 174 999, 4 à partir de "
+    "175 000 (chaque seuil appartient à la taille supérieure ; règle du projet, les textes ne tranchent pas)."
+)
+
+
+def tiers_of(population) -> np.ndarray:
+    """Vectorised tier (1-4) of populations; NaN stays NaN (returned as float array)."""
+    pop = np.asarray(population, dtype=float)
+    tiers = np.searchsorted(np.asarray(TIER_THRESHOLDS, dtype=float), pop, side="right") + 1.0
+    return np.where(np.isnan(pop), np.nan, tiers)
+
+
+def tier_of(population: float) -> int:
+    """ACI tier (1-4) of one population."""
+    if population is None or np.isnan(population):
+        raise ValueError("population inconnue")
+    return int(tiers_of([population])[0])
+
+
+def tier_label(tier) -> str:
+    """French label, e.g. 'taille 2'."""
+    return f"taille {int(tier)}"
+
+
+def financing_landmarks() -> pd.DataFrame:
+    """Financing landmarks per tier, with their sources (data/financement_aci.csv)."""
+    df = pd.read_csv(settings.data_path("financement_aci.csv"), dtype={"date_source": str})
+    return df
