@@ -1,0 +1,627 @@
+"""Commune polygons: loading, alignment to the current COG, adjacency, components, areas.
+
+Commune polygons are published in WGS84 (EPSG:4326) and simplified upstream, so
+neighbouring communes may be separated by small gaps or overlap slightly. Every
+metric operation (areas, distances) is done in a projected CRS chosen per
+département: Lambert-93 for metropolitan France, the official UTM CRS for each
+DROM. Adjacency is therefore defined with a distance tolerance rather than by
+exact touching.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cpts_diag.errors import InputError
+
+__all__ = [
+    "projected_crs",
+    "area_km2",
+    "read_commune_polygons",
+    "align_to_cog",
+    "adjacency_pairs",
+    "components",
+    "find_enclaves",
+    "territory_outlines",
+]
+
+WGS84 = "EPSG:4326"
+LAMBERT93 = "EPSG:2154"
+
+# DROM -> official projected CRS (names checked with pyproj).
+_DROM_CRS = {
+    "971": "EPSG:5490",  # RGAF09 / UTM zone 20N (Guadeloupe)
+    "972": "EPSG:5490",  # RGAF09 / UTM zone 20N (Martinique)
+    "973": "EPSG:2972",  # RGFG95 / UTM zone 22N (Guyane)
+    "974": "EPSG:2975",  # RGR92 / UTM zone 40S (La Réunion)
+    "976": "EPSG:4471",  # RGM04 / UTM zone 38S (Mayotte)
+}
+_METRO = {f"{i:02d}" for i in range(1, 96) if i != 20} | {"2A", "2B"}
+
+# Candidate attribute names, matched case-insensitively, in order of preference.
+_CODE_FIELDS = ("code_insee", "code", "insee", "codgeo", "insee_com", "com", "depcom")
+_NAME_FIELDS = ("nom", "nom_com", "nom_commune", "libelle", "libgeo", "name")
+_CODE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+
+# Share of a group's outer boundary allowed to lie away from its territory.
+_ENCLAVE_UNCOVERED_MAX = 0.01
+
+
+# --------------------------------------------------------------------------- CRS
+
+
+def projected_crs(departement: str) -> str:
+    """Return the projected CRS used for metric computations in a département.
+
+    Parameters
+    ----------
+    departement : str
+        Département code ("01" ... "95", "2A", "2B", "971" ... "976").
+
+    Returns
+    -------
+    str
+        "EPSG:2154" (Lambert-93) for metropolitan France including Corsica, the
+        official UTM CRS of the DROM otherwise.
+
+    Raises
+    ------
+    InputError
+        If the code is not a known département.
+
+    Examples
+    --------
+    >>> projected_crs("2A"), projected_crs("974")
+    ('EPSG:2154', 'EPSG:2975')
+    """
+    dep = str(departement).strip().upper()
+    if dep.isdigit() and len(dep) == 1:
+        dep = dep.zfill(2)
+    if dep in _METRO:
+        return LAMBERT93
+    if dep in _DROM_CRS:
+        return _DROM_CRS[dep]
+    raise InputError("département inconnu, pas de projection disponible", value=departement)
+
+
+def _departement_of(code: str) -> str:
+    """Département of a commune code (3 characters for DROM, 2 otherwise)."""
+    code = str(code)
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def _crs_of_codes(codes: Iterable[str]) -> pd.Series:
+    """Projected CRS of each commune code, indexed like ``codes``."""
+    codes = pd.Series(list(codes), dtype=object) if not isinstance(codes, pd.Series) else codes
+    deps = codes.astype(str).map(_departement_of)
+    return deps.map(lambda d: projected_crs(d) if (d in _METRO or d in _DROM_CRS) else LAMBERT93)
+
+
+def _majority_crs(codes: Iterable[str]) -> str:
+    """Most frequent projected CRS among commune codes (Lambert-93 if empty)."""
+    counts = Counter(_crs_of_codes(codes))
+    return counts.most_common(1)[0][0] if counts else LAMBERT93
+
+
+def _with_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` with EPSG:4326 assumed when it has no CRS."""
+    return gdf.set_crs(WGS84) if gdf.crs is None else gdf
+
+
+# -------------------------------------------------------------------------- areas
+
+
+def area_km2(gdf: gpd.GeoDataFrame, departement_col: str = "departement") -> pd.Series:
+    """Area of each row in km², computed in the projected CRS of its département.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Polygons in any CRS (EPSG:4326 assumed when none is set).
+    departement_col : str, default "departement"
+        Column holding the département code. When it is absent, the département
+        is derived from the ``code_insee`` column.
+
+    Returns
+    -------
+    pandas.Series
+        Float areas in km², same index as ``gdf``, named ``area_km2``.
+    """
+    gdf = _with_crs(gdf)
+    if departement_col in gdf.columns:
+        crs = gdf[departement_col].map(projected_crs)
+    elif "code_insee" in gdf.columns:
+        crs = _crs_of_codes(gdf["code_insee"])
+        crs.index = gdf.index
+    else:
+        raise ValueError(f"need a {departement_col!r} or 'code_insee' column")
+    out = pd.Series(np.nan, index=gdf.index, dtype=float, name="area_km2")
+    for target, idx in crs.groupby(crs).groups.items():
+        out.loc[idx] = gdf.geometry.loc[idx].to_crs(target).area.to_numpy() / 1e6
+    return out
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def _normalize_codes(values: pd.Series, path: Path) -> pd.Series:
+    """Codes as 5-character strings; InputError on a missing or malformed code."""
+    if pd.api.types.is_numeric_dtype(values):
+        # Numeric field: leading zeros were lost (01001 -> 1001).
+        if values.isna().any():
+            line = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
+            raise InputError("code commune manquant", path=path, line=line, line_label="entité")
+        if (values % 1 != 0).any():
+            bad = values[values % 1 != 0].iloc[0]
+            line = int(np.flatnonzero((values % 1 != 0).to_numpy())[0]) + 1
+            raise InputError("code commune invalide", path=path, line=line, value=str(bad),
+                             line_label="entité")
+        codes = values.astype("int64").astype(str).str.zfill(5)
+    else:
+        codes = values.astype(object).map(lambda v: None if pd.isna(v) else str(v).strip().upper())
+        codes = codes.map(lambda c: c.zfill(5) if c is not None and c.isdigit() and len(c) == 4 else c)
+    for i, c in enumerate(codes.tolist()):
+        if c is None or c == "":
+            raise InputError("code commune manquant", path=path, line=i + 1, line_label="entité")
+        if not _CODE_RE.match(c):
+            raise InputError("code commune invalide", path=path, line=i + 1, value=c,
+                             line_label="entité")
+    return codes.astype(str)
+
+
+def _polygonal(geom):
+    """Polygonal part of a geometry (None if it has none)."""
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None
+
+
+def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFrame:
+    """Read commune polygons from a GeoJSON, GeoPackage or any vector file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Vector file readable by pyogrio (first layer is read).
+    code_field : str, optional
+        Attribute holding the commune code. Detected case-insensitively among
+        ``code_insee, code, insee, codgeo, insee_com, com, depcom`` when omitted.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``code_insee`` (str), ``nom`` (when a name field exists) and
+        ``geometry``, in EPSG:4326 (reprojected if needed, assumed when the file
+        declares no CRS). Invalid geometries are repaired with
+        ``shapely.make_valid``; features sharing a code are merged. What was done
+        is listed in French in ``result.attrs["notes"]``.
+
+    Raises
+    ------
+    InputError
+        Missing file, unreadable or non-vector file, no code field, missing or
+        malformed code, no polygon, coordinates not in degrees without a CRS.
+    """
+    import pyogrio
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("fichier de contours introuvable", path=path)
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        raise InputError("un fichier de contours est attendu, pas un dossier", path=path)
+    try:
+        raw = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError("fichier illisible comme fichier géographique (GeoJSON, GeoPackage...)",
+                         path=path) from exc
+    except Exception as exc:  # pyogrio raises various errors on corrupt files
+        raise InputError(f"lecture impossible du fichier géographique ({type(exc).__name__})",
+                         path=path) from exc
+    if not isinstance(raw, gpd.GeoDataFrame) or raw.geometry.name not in raw.columns:
+        raise InputError("le fichier ne contient pas de géométries", path=path)
+
+    lower = {str(c).lower(): c for c in raw.columns if c != raw.geometry.name}
+    if code_field is not None:
+        field = lower.get(code_field.lower())
+        if field is None:
+            raise InputError(f"champ « {code_field} » absent ; champs disponibles : "
+                             f"{', '.join(map(str, lower.values())) or 'aucun'}", path=path)
+    else:
+        field = next((lower[c] for c in _CODE_FIELDS if c in lower), None)
+        if field is None:
+            raise InputError("aucun champ de code commune trouvé (attendu : "
+                             f"{', '.join(_CODE_FIELDS)}) ; champs disponibles : "
+                             f"{', '.join(map(str, lower.values())) or 'aucun'}", path=path)
+    name_field = next((lower[c] for c in _NAME_FIELDS if c in lower and lower[c] != field), None)
+
+    notes: list[str] = []
+    if len(raw) == 0:
+        raise InputError("le fichier ne contient aucune entité", path=path)
+    codes = _normalize_codes(raw[field], path)
+    out = gpd.GeoDataFrame({"code_insee": codes.to_numpy()}, geometry=raw.geometry.to_numpy(),
+                           crs=raw.crs)
+    if name_field is not None:
+        out.insert(1, "nom", raw[name_field].astype(object).where(raw[name_field].notna(), None)
+                   .map(lambda v: None if v is None else str(v)).to_numpy())
+
+    # CRS: assume WGS84 when absent, refuse projected coordinates without a CRS.
+    if out.crs is None:
+        minx, miny, maxx, maxy = out.total_bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise InputError("coordonnées hors des bornes en degrés et aucune projection "
+                             "déclarée dans le fichier", path=path)
+        out = out.set_crs(WGS84)
+        notes.append("aucune projection déclarée : WGS84 (EPSG:4326) supposé")
+    elif not out.crs.equals(WGS84):
+        notes.append(f"reprojeté de {out.crs.to_string()} en WGS84 (EPSG:4326)")
+        out = out.to_crs(WGS84)
+    # Projected coordinates in a GeoJSON declared (or defaulted) as WGS84.
+    minx, miny, maxx, maxy = out.total_bounds
+    if not np.isnan(minx) and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InputError("coordonnées incompatibles avec la projection déclarée "
+                         "(valeurs hors des bornes en degrés)", path=path)
+
+    # Geometry repair and polygon-only filter.
+    geoms = out.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+        notes.append(f"{int(invalid.sum())} géométrie(s) invalide(s) réparée(s)")
+    geoms = np.array([_polygonal(g) for g in geoms], dtype=object)
+    empty = np.array([g is None for g in geoms])
+    if empty.all():
+        raise InputError("le fichier ne contient aucun polygone", path=path)
+    if empty.any():
+        dropped = sorted(set(out.loc[empty, "code_insee"]))
+        notes.append(f"{len(dropped)} commune(s) sans polygone ignorée(s) : {', '.join(dropped[:10])}"
+                     + (" ..." if len(dropped) > 10 else ""))
+    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    out = out.loc[~empty]
+
+    # Several features for one code (multi-part commune split in features): merge.
+    dup = out["code_insee"].duplicated(keep=False)
+    if dup.any():
+        merged = sorted(set(out.loc[dup, "code_insee"]))
+        out = out.dissolve(by="code_insee", as_index=False, sort=False)
+        notes.append(f"{len(merged)} code(s) présent(s) sur plusieurs entités, polygones réunis : "
+                     f"{', '.join(merged[:10])}" + (" ..." if len(merged) > 10 else ""))
+    out = out[[c for c in ("code_insee", "nom", "geometry") if c in out.columns]]
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+# --------------------------------------------------------------------- alignment
+
+
+def _resolve(code: str, code_map: Mapping[str, str]) -> str:
+    """Follow ``code_map`` until a code that is not remapped (cycle-safe)."""
+    seen = {code}
+    while code in code_map and code_map[code] != code:
+        code = code_map[code]
+        if code in seen:
+            break
+        seen.add(code)
+    return code
+
+
+def align_to_cog(gdf: gpd.GeoDataFrame,
+                 code_map: Mapping[str, str]) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Align commune polygons of an older COG to current codes.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Commune polygons with a ``code_insee`` column.
+    code_map : Mapping[str, str]
+        Former code -> current code (merged or renumbered communes). Chains
+        (A -> B -> C) are followed. Codes absent from the map are kept.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, list of str)
+        Polygons with one row per current code (polygons sharing a current code
+        are unioned; other columns are taken from the row already bearing the
+        current code when there is one), and French notes describing each change.
+
+    Examples
+    --------
+    A note reads "05120 fusionnée dans 05001 : polygones réunis".
+    """
+    old = gdf["code_insee"].astype(str)
+    new = old.map(lambda c: _resolve(c, code_map))
+    changed = old != new
+    if not changed.any():
+        return gdf.reset_index(drop=True).copy(), []
+
+    work = gdf.copy()
+    work["code_insee"] = new.to_numpy()
+    work["_keeps_code"] = (~changed).to_numpy()
+    work["_order"] = np.arange(len(work))
+    counts = new.value_counts()
+    notes = []
+    for o, n in sorted(zip(old[changed], new[changed])):
+        if counts[n] > 1:
+            notes.append(f"{o} fusionnée dans {n} : polygones réunis")
+        else:
+            notes.append(f"{o} devenue {n} (changement de code)")
+
+    # Row already bearing the current code first, so its attributes are kept.
+    work = work.sort_values(["_keeps_code", "_order"], ascending=[False, True])
+    multi = work["code_insee"].map(counts) > 1
+    single = work.loc[~multi]
+    if multi.any():
+        dissolved = work.loc[multi].dissolve(by="code_insee", as_index=False, sort=False,
+                                             aggfunc="first")
+        work = pd.concat([single, dissolved[single.columns]], ignore_index=True)
+    else:
+        work = single
+    work = work.sort_values("_order").drop(columns=["_keeps_code", "_order"])
+    out = gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True)
+    return out, notes
+
+
+# --------------------------------------------------------------------- adjacency
+
+
+def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0,
+                    crs=None) -> pd.DataFrame:
+    """Pairs of communes whose polygons are within ``tolerance_m`` metres.
+
+    The tolerance absorbs the gaps left by upstream simplification. Distances are
+    computed in ``crs`` when given; otherwise each commune is projected in the CRS
+    of its département (communes of different CRS groups — metropolitan France
+    and each DROM — cannot be neighbours).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Commune polygons with a ``code_insee`` column (EPSG:4326 assumed when no
+        CRS is set).
+    tolerance_m : float, default 100.0
+        Maximum distance in metres between two polygons to call them adjacent.
+    crs : optional
+        Projected CRS to use for all communes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``a`` and ``b`` (str codes, ``a < b``), one row per pair, sorted.
+    """
+    gdf = _with_crs(gdf)
+    codes = gdf["code_insee"].astype(str).to_numpy(dtype=object)
+    if crs is not None:
+        groups = {crs: np.arange(len(gdf))}
+    else:
+        crs_of = _crs_of_codes(pd.Series(codes, dtype=object)).to_numpy(dtype=object)
+        groups = {c: np.flatnonzero(crs_of == c) for c in pd.unique(crs_of)}
+    frames = []
+    for target, idx in groups.items():
+        geoms = gdf.geometry.iloc[idx].to_crs(target).to_numpy()
+        tree = shapely.STRtree(geoms)
+        left, right = tree.query(geoms, predicate="dwithin", distance=float(tolerance_m))
+        keep = left < right
+        a, b = codes[idx[left[keep]]], codes[idx[right[keep]]]
+        frames.append(pd.DataFrame({"a": np.where(a < b, a, b), "b": np.where(a < b, b, a)},
+                                   dtype=object))
+    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["a", "b"])
+    pairs = pairs[pairs["a"] != pairs["b"]].drop_duplicates()
+    pairs = pairs.sort_values(["a", "b"]).reset_index(drop=True)
+    return pairs.astype({"a": str, "b": str})
+
+
+# -------------------------------------------------------------------- components
+
+
+class _UnionFind:
+    """Minimal union-find (path halving, union by size)."""
+
+    def __init__(self, items: Iterable[str]):
+        self.parent = {x: x for x in items}
+        self.size = dict.fromkeys(self.parent, 1)
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, x: str, y: str) -> None:
+        rx, ry = self.find(x), self.find(y)
+        if rx == ry:
+            return
+        if self.size[rx] < self.size[ry]:
+            rx, ry = ry, rx
+        self.parent[ry] = rx
+        self.size[rx] += self.size[ry]
+
+
+def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
+    """Connected components of ``nodes`` under the adjacency ``pairs``.
+
+    Parameters
+    ----------
+    nodes : Iterable[str]
+        Commune codes; duplicates are ignored.
+    pairs : pandas.DataFrame
+        Columns ``a`` and ``b``; pairs with an end outside ``nodes`` are ignored.
+
+    Returns
+    -------
+    list of list of str
+        Each component sorted; components sorted by size (largest first), then
+        by first code. Isolated nodes are singleton components.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> components(["1", "2", "3"], pd.DataFrame({"a": ["1"], "b": ["2"]}))
+    [['1', '2'], ['3']]
+    """
+    uf = _UnionFind(dict.fromkeys(str(n) for n in nodes))
+    inside = uf.parent
+    for a, b in zip(pairs["a"].astype(str), pairs["b"].astype(str)):
+        if a in inside and b in inside:
+            uf.union(a, b)
+    groups: dict[str, list[str]] = {}
+    for n in inside:
+        groups.setdefault(uf.find(n), []).append(n)
+    comps = [sorted(g) for g in groups.values()]
+    return sorted(comps, key=lambda c: (-len(c), c[0]))
+
+
+# ---------------------------------------------------------------------- enclaves
+
+
+def _exterior_rings(geom):
+    """MultiLineString of the exterior rings of a (multi)polygon."""
+    polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
+    return shapely.multilinestrings([p.exterior for p in polys])
+
+
+def find_enclaves(orphans: Iterable[str], membership: Mapping[str, str], pairs: pd.DataFrame,
+                  gdf: gpd.GeoDataFrame | None = None,
+                  tolerance_m: float = 100.0) -> list[dict]:
+    """Groups of orphan communes enclosed in a single territory.
+
+    Orphans (communes in no territory) are grouped into connected components
+    among themselves. A group is an enclave of territory T when it has at least
+    one neighbour, every neighbour outside the group belongs to T and, when
+    ``gdf`` is given, its outer boundary is covered by T: the part of the
+    exterior boundary farther than ``tolerance_m`` from T's neighbouring
+    communes is under 1 % of that boundary. A group on the coast or on the edge
+    of the study area is thus not an enclave.
+
+    Parameters
+    ----------
+    orphans : Iterable[str]
+        Codes of communes in no territory (codes present in ``membership`` are
+        ignored).
+    membership : Mapping[str, str]
+        Code -> territory name, for member communes.
+    pairs : pandas.DataFrame
+        Adjacency pairs (columns ``a``, ``b``), see :func:`adjacency_pairs`.
+    gdf : geopandas.GeoDataFrame, optional
+        Commune polygons (``code_insee``); enables the boundary check. A group
+        with a commune missing from ``gdf`` is not reported.
+    tolerance_m : float, default 100.0
+        Distance in metres under which a boundary counts as covered.
+
+    Returns
+    -------
+    list of dict
+        ``{"territory": T, "communes": [codes]}`` sorted by territory then
+        first code.
+    """
+    orphan_set = {str(o) for o in orphans} - set(membership)
+    a = pairs["a"].astype(str).to_numpy()
+    b = pairs["b"].astype(str).to_numpy()
+    neighbours: dict[str, set[str]] = {}
+    for x, y in zip(a, b):
+        if x in orphan_set:
+            neighbours.setdefault(x, set()).add(y)
+        if y in orphan_set:
+            neighbours.setdefault(y, set()).add(x)
+
+    geo = None
+    if gdf is not None:
+        geo = _with_crs(gdf).set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
+
+    found = []
+    for group in components(orphan_set, pairs):
+        members = set(group)
+        around = set().union(*(neighbours.get(c, set()) for c in group)) - members
+        if not around or any(n not in membership for n in around):
+            continue
+        territories = {membership[n] for n in around}
+        if len(territories) != 1:
+            continue
+        territory = territories.pop()
+        if geo is not None and not _boundary_covered(geo, group, sorted(around), tolerance_m):
+            continue
+        found.append({"territory": territory, "communes": group})
+    return sorted(found, key=lambda d: (str(d["territory"]), d["communes"][0]))
+
+
+def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str],
+                      tolerance_m: float) -> bool:
+    """True when the group's exterior boundary lies within tolerance of ``around``."""
+    if any(c not in geo.index for c in group):
+        return False
+    around = [c for c in around if c in geo.index]
+    if not around:
+        return False
+    target = _majority_crs(group)
+    inner = geo.loc[group].to_crs(target).to_numpy()
+    outer = geo.loc[around].to_crs(target).to_numpy()
+    ring = _exterior_rings(shapely.union_all(inner))
+    total = shapely.length(ring)
+    if total == 0:
+        return False
+    cover = shapely.buffer(shapely.union_all(outer), tolerance_m, quad_segs=4)
+    uncovered = shapely.length(shapely.difference(ring, cover))
+    return uncovered / total < _ENCLAVE_UNCOVERED_MAX
+
+
+# ---------------------------------------------------------------------- outlines
+
+
+def territory_outlines(gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame,
+                       territory_col: str = "cpts") -> gpd.GeoDataFrame:
+    """One outline per territory: union of the polygons of its communes.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Commune polygons with a ``code_insee`` column.
+    membership_df : pandas.DataFrame
+        Columns ``territory_col`` and ``code_insee`` (e.g. the canonical
+        perimeter table; repeated rows, such as arrondissements, count once).
+    territory_col : str, default "cpts"
+        Column holding the territory name.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``territory``, ``n_communes`` (communes with a polygon) and
+        ``geometry``, in the CRS of ``gdf``, sorted by territory. Uses
+        ``shapely.coverage_union_all`` when the polygons form a valid coverage,
+        ``shapely.union_all`` otherwise. Codes without a polygon are listed in
+        ``result.attrs["missing"]`` (territory -> codes).
+    """
+    members = membership_df[[territory_col, "code_insee"]].astype({"code_insee": str})
+    members = members.drop_duplicates()
+    geo = gdf.set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
+    geo = geo[~geo.index.duplicated()]
+    rows, missing = [], {}
+    for territory, codes in members.groupby(territory_col, sort=True)["code_insee"]:
+        codes = list(codes)
+        present = [c for c in codes if c in geo.index]
+        absent = [c for c in codes if c not in geo.index]
+        if absent:
+            missing[territory] = sorted(absent)
+        geoms = geo.loc[present].to_numpy()
+        if len(geoms) == 0:
+            union = None
+        elif bool(shapely.coverage_is_valid(geoms)):
+            union = shapely.coverage_union_all(geoms)
+        else:
+            union = shapely.union_all(geoms)
+        rows.append({"territory": territory, "n_communes": len(present), "geometry": union})
+    out = gpd.GeoDataFrame(rows, columns=["territory", "n_communes", "geometry"],
+                           geometry="geometry", crs=gdf.crs)
+    out.attrs["missing"] = missing
+    return out
