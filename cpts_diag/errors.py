@@ -1,0 +1,118 @@
+"""User-facing input errors.
+
+Every failure caused by a file or a value given by the user is an :class:`InputError`
+whose ``str()`` is a single French line naming the file, the line and the value, e.g.::
+
+    fichier « data.csv », ligne 12 : code commune invalide (valeur « ABCDE »)
+
+The command-line interface prints it as ``erreur : ...`` and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["InputError", "format_message"]
+
+_MAX_VALUE_CHARS = 80
+
+
+def _one_line(text: object) -> str:
+    """Collapse line breaks and tabs so a message stays on one line."""
+    return " ".join(str(text).split())
+
+
+def format_message(
+    message: str,
+    path: str | os.PathLike | None = None,
+    line: int | None = None,
+    value: object = None,
+    line_label: str = "ligne",
+) -> str:
+    """Build the one-line French message ``fichier « p », ligne n : message (valeur « v »)``.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in French.
+    path : str or path-like, optional
+        File concerned, shown as given.
+    line : int, optional
+        Line (or record / feature number) concerned.
+    value : object, optional
+        Offending value, shown between French quotes (truncated to 80 characters).
+    line_label : str, default "ligne"
+        Word placed before the line number ("ligne", "territoire", "entité").
+
+    Returns
+    -------
+    str
+        The message; parts given as None are omitted.
+
+    Examples
+    --------
+    >>> format_message("code commune invalide", "data.csv", 12, "ABCDE")
+    'fichier « data.csv », ligne 12 : code commune invalide (valeur « ABCDE »)'
+    >>> format_message("fichier introuvable", "x.csv")
+    'fichier « x.csv » : fichier introuvable'
+    """
+    where = []
+    if path is not None:
+        where.append(f"fichier « {os.fspath(path)} »")
+    if line is not None:
+        where.append(f"{line_label} {line}")
+    text = _one_line(message)
+    if where:
+        text = ", ".join(where) + " : " + text
+    if value is not None:
+        shown = _one_line(value) or "(vide)"
+        if len(shown) > _MAX_VALUE_CHARS:
+            shown = shown[: _MAX_VALUE_CHARS - 1] + "…"
+        text += f" (valeur « {shown} »)"
+    return text
+
+
+class InputError(Exception):
+    """A user input that cannot be used; ``str()`` is a one-line French message.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in French.
+    path : str or path-like, optional
+        File concerned (shown as given).
+    line : int, optional
+        Line number as the user sees it (or record / feature number).
+    value : object, optional
+        Offending value.
+    line_label : str, default "ligne"
+        Word shown before ``line`` ("ligne", "territoire", "entité").
+
+    Attributes
+    ----------
+    message, path, line, value, line_label
+
+    Examples
+    --------
+    >>> str(InputError("code commune invalide", "data.csv", 12, "ABCDE"))
+    'fichier « data.csv », ligne 12 : code commune invalide (valeur « ABCDE »)'
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path=None,
+        line: int | None = None,
+        value=None,
+        *,
+        line_label: str = "ligne",
+    ):
+        self.message = message
+        self.path = path
+        self.line = line
+        self.value = value
+        self.line_label = line_label
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return format_message(self.message, self.path, self.line, self.value, self.line_label)

@@ -1,0 +1,755 @@
+"""Read CPTS perimeters from the files users have and return one canonical long table.
+
+Supported formats (chosen by extension):
+
+* CSV (``.csv``, ``.txt``): separator ``;``, ``,`` or tab, encodings UTF-8 (with or
+  without BOM), Windows-1252/Latin-1, UTF-16 with BOM (Excel "texte Unicode");
+* Excel (``.xlsx``, ``.xlsm``): first sheet, or ``sheet=``;
+* ARS JSON (``.json``): ``{"meta": {...}, "cpts": [{"nom", "communes", "arrondissements"?,
+  "infra"?}]}``; a ``.json`` holding a GeoJSON FeatureCollection is read as GeoJSON;
+* GeoJSON (``.geojson``) and GeoPackage (``.gpkg``, layer chosen with ``sheet=``);
+  geometry is ignored.
+
+Each source is either *long* (one row per territory and commune: columns like
+``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``) or *wide* (one row per
+territory with a ``communes`` column listing codes, optional ``arrondissements`` and
+``infra`` lists, as in the ARS JSON). Headers are recognised whatever their case,
+accents, spaces or punctuation.
+
+Conventions of the canonical table
+----------------------------------
+* An arrondissement municipal code found where a commune code is expected (``13214``) is
+  stored as ``code_insee="13055"``, ``arrondissement="13214"``.
+* A row with an arrondissement is ``infracommunal`` unless the file says otherwise
+  explicitly (the ARS PACA listing flags Marseille arrondissement rows with 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import unicodedata
+import warnings as _warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cpts_diag.codes import (
+    CodeFormatError,
+    arrondissement_parent,
+    is_arrondissement_code,
+    normalize_code,
+)
+from cpts_diag.errors import InputError, format_message
+
+__all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]
+
+#: Columns of :attr:`Perimeters.table`, in order.
+COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line"]
+
+#: Extension -> reader kind.
+SUPPORTED_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".json": "json",
+    ".geojson": "geojson",
+    ".gpkg": "gpkg",
+}
+_FORMATS_FR = (
+    "CSV (.csv, .txt), Excel (.xlsx, .xlsm), JSON ARS (.json), GeoJSON (.geojson), "
+    "GeoPackage (.gpkg)"
+)
+
+# Accepted header names, normalised by _key(); earlier names win.
+_TERRITORY = ["cpts", "nomcpts", "cptsnom", "nomdelacpts", "nomdecpts", "nomcptsterritoire",
+              "libellecpts", "cptslibelle", "intitulecpts", "territoire", "nomterritoire",
+              "nomduterritoire", "territoirecpts", "nom"]
+_CODE_STRONG = ["codeinsee", "codecommune", "codecommuneinsee", "codeinseecommune",
+                "codeinseedelacommune", "codgeo", "codegeo", "insee", "depcom", "codecom",
+                "cominsee", "inseecom"]
+_CODE_PREFIXES = ["codeinsee", "codecommune", "codgeo", "depcom"]
+_CODE_WEAK = ["com", "code"]
+_COMMUNES_LIST = ["communes", "listecommunes", "listedescommunes", "codescommunes",
+                  "codesinsee", "communesmembres", "codescommunesinsee", "codes"]
+_ARRONDISSEMENT = ["arrondissement", "arrondissementmunicipal", "codearrondissement",
+                   "codearrondissementmunicipal", "arm", "codearm", "arrondissements",
+                   "arrondissementsmunicipaux"]
+_INFRA = ["infracommunal", "infracommunale", "infra", "perimetreinfracommunal",
+          "decoupageinfracommunal", "communeinfracommunale"]
+
+_TERRITORY_FR = "cpts, nom cpts, cpts_nom, nom de la cpts, territoire, nom territoire, nom"
+_CODE_FR = ("code_insee, code insee, codgeo, code commune, insee, depcom, com, code, "
+            "ou une colonne « communes » listant les codes")
+
+_TRUE = {"1", "oui", "o", "vrai", "true", "x", "yes", "y", "v"}
+_FALSE = {"0", "non", "n", "faux", "false", "no", "f", ""}
+
+_HEADER_SEARCH_ROWS = 20
+
+
+@dataclass
+class Perimeters:
+    """Perimeters read from one file.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns :data:`COLUMNS`: ``cpts`` (str), ``code_insee`` (str),
+        ``arrondissement`` (str or missing), ``infracommunal`` (bool), ``line`` (int:
+        spreadsheet row with header = 1, or 1-based record / feature number).
+    warnings : list of str
+        French notes on repaired values, each naming file and line.
+    source : pathlib.Path
+        File read.
+    """
+
+    table: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    source: Path | None = None
+
+
+@dataclass
+class _Records:
+    """Raw records of a source before interpretation."""
+
+    columns: list[str]
+    rows: list[tuple[int, list]]  # (line, values aligned with columns)
+    line_label: str = "ligne"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _key(text) -> str:
+    """Header key: lower case, no accents, only letters and digits."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _name_key(text) -> str:
+    """Commune-name key: case, accent, punctuation and Saint/St insensitive."""
+    text = str(text).replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    words = [{"st": "saint", "ste": "sainte"}.get(w, w) for w in words]
+    return " ".join(words)
+
+
+def _is_blank(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str) and not value.strip():
+        return True
+    if isinstance(value, (list, tuple)) and not value:
+        return True
+    return False
+
+
+def _text(value) -> str:
+    """Display text of a cell (territory names, infra names)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _find(keys: list[str], accepted: list[str]) -> int | None:
+    """Index of the first column whose key is accepted, by order of ``accepted``."""
+    for name in accepted:
+        if name in keys:
+            return keys.index(name)
+    return None
+
+
+def _detect(columns: list) -> dict[str, int | None]:
+    """Map roles to column indices; ``mode`` is 'long', 'wide' or None."""
+    keys = [_key(c) if not _is_blank(c) else "" for c in columns]
+    roles = {
+        "cpts": _find(keys, _TERRITORY),
+        "code": _find(keys, _CODE_STRONG),
+        "communes": _find(keys, _COMMUNES_LIST),
+        "arrondissement": _find(keys, _ARRONDISSEMENT),
+        "infra": _find(keys, _INFRA),
+    }
+    if roles["code"] is None:
+        prefixed = [i for i, k in enumerate(keys) if any(k.startswith(p) for p in _CODE_PREFIXES)]
+        if len(prefixed) == 1:
+            roles["code"] = prefixed[0]
+    if roles["code"] is not None:
+        roles["mode"] = "long"
+    elif roles["communes"] is not None:
+        roles["mode"] = "wide"
+    else:
+        roles["code"] = _find(keys, _CODE_WEAK)
+        roles["mode"] = "long" if roles["code"] is not None else None
+    return roles
+
+
+def _missing_columns_error(columns: list, roles: dict, path: str, line=None, label="ligne"):
+    found = ", ".join(f"« {_text(c)} »" for c in columns if not _is_blank(c)) or "aucune"
+    parts = []
+    if roles.get("cpts") is None:
+        parts.append(f"colonne du nom de la CPTS introuvable (noms acceptés : {_TERRITORY_FR})")
+    if roles.get("mode") is None:
+        parts.append(f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})")
+    return InputError(" ; ".join(parts) + f" ; colonnes trouvées : {found}", path, line,
+                      line_label=label)
+
+
+def _item_code(item):
+    """Code of a list item given as an object (``{"code": "04001", "nom": ...}``)."""
+    if isinstance(item, dict):
+        keys = {_key(k): v for k, v in item.items()}
+        for name in _CODE_STRONG + _CODE_WEAK:
+            if name in keys:
+                return keys[name]
+    return item
+
+
+def _split_list(value, codes: bool) -> list:
+    """Items of a list cell: JSON list, or text separated by , ; | (or spaces for codes)."""
+    if _is_blank(value):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [_item_code(v) if codes else v for v in value if not _is_blank(v)]
+    if not isinstance(value, str):
+        return [value]
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return _split_list(parsed, codes)
+        text = text.strip("[]")
+    if re.search(r"[,;|\n]", text) or not codes:
+        items = re.split(r"[,;|\n]", text)
+    else:
+        items = text.split()
+    return [i.strip().strip("'\"").strip() for i in items if i.strip().strip("'\"").strip()]
+
+
+def _parse_flag(value) -> bool | None:
+    """Infra-communal flag: True/False, None when blank; raises ValueError otherwise."""
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
+        value = value.item()
+    if _is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    key = _key(value) if not isinstance(value, (int, float)) else str(value)
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _decode(data: bytes) -> str:
+    """Decode text bytes: UTF-16 (BOM), UTF-8 (optional BOM), Windows-1252, Latin-1."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _find_header(rows: list[list]) -> tuple[int, dict] | None:
+    """Position of the header among the first non-blank rows, with its roles."""
+    seen = 0
+    for pos, row in enumerate(rows):
+        if all(_is_blank(v) for v in row):
+            continue
+        roles = _detect(row)
+        if roles["cpts"] is not None and roles["mode"] is not None:
+            return pos, roles
+        seen += 1
+        if seen >= _HEADER_SEARCH_ROWS:
+            break
+    return None
+
+
+def _grid_records(grid: list[list], lines: list[int]) -> _Records | None:
+    """Records of a spreadsheet-like grid, or None when no header is recognised."""
+    found = _find_header(grid)
+    if found is None:
+        return None
+    pos, _ = found
+    header = list(grid[pos])
+    width = len(header)
+    rows = []
+    for row, line in zip(grid[pos + 1:], lines[pos + 1:]):
+        row = list(row) + [None] * (width - len(row))  # overflow kept for wide lists
+        rows.append((line, row))
+    return _Records(header, rows, "ligne")
+
+
+def _first_nonblank(grid: list[list]) -> list:
+    for row in grid:
+        if not all(_is_blank(v) for v in row):
+            return row
+    return []
+
+
+def _read_csv(p: Path, shown: str) -> _Records:
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
+    if not data.strip():
+        raise InputError("fichier vide", shown)
+    if data[:4] == b"PK\x03\x04":
+        raise InputError("fichier illisible : c'est un classeur Excel ou une archive zip, "
+                         "pas un CSV (enregistrez-le avec l'extension .xlsx)", shown)
+    text = _decode(data)
+    if "\x00" in text:
+        raise InputError("fichier illisible : ce n'est pas un fichier texte CSV", shown)
+    best = None
+    fallback = None
+    for delimiter in (";", ",", "\t", "|"):
+        try:
+            grid = list(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter))
+        except csv.Error as exc:
+            raise InputError(f"fichier CSV illisible ({exc})", shown) from None
+        grid = [[None if c.strip() == "" else c for c in row] for row in grid]
+        head = _first_nonblank(grid)
+        if fallback is None or len(head) > len(fallback):
+            fallback = head
+        records = _grid_records(grid, list(range(1, len(grid) + 1)))
+        if records is not None and (best is None or len(records.columns) > len(best.columns)):
+            best = records
+    if best is None:
+        raise _missing_columns_error(fallback or [], _detect(fallback or []), shown)
+    return best
+
+
+def _sheet_grid(ws) -> tuple[list[list], list[int]]:
+    """Values of a worksheet, merged cells filled with their top-left value."""
+    fill = {}
+    for rng in ws.merged_cells.ranges:
+        top = ws.cell(rng.min_row, rng.min_col).value
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                fill[(r, c)] = top
+    grid, lines = [], []
+    for r, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+        values = [fill.get((r, c), v) for c, v in enumerate(row, start=1)]
+        grid.append(values)
+        lines.append(r)
+    return grid, lines
+
+
+def _read_xlsx(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
+    import openpyxl
+
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(p, data_only=True)
+    except Exception:  # zip, XML, OLE (old .xls) or permission errors
+        raise InputError("fichier Excel illisible ou corrompu (attendu : classeur .xlsx)",
+                         shown) from None
+    names = wb.sheetnames
+    listing = ", ".join(f"« {n} »" for n in names)
+    if sheet is not None:
+        if isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 0 <= sheet < len(names):
+                raise InputError(f"feuille introuvable ; feuilles du classeur : {listing}",
+                                 shown, value=sheet)
+            chosen = names[sheet]
+        else:
+            matches = [n for n in names if n == sheet] or [
+                n for n in names if n.strip().casefold() == str(sheet).strip().casefold()]
+            if not matches:
+                raise InputError(f"feuille introuvable ; feuilles du classeur : {listing}",
+                                 shown, value=sheet)
+            chosen = matches[0]
+        grid, lines = _sheet_grid(wb[chosen])
+        records = _grid_records(grid, lines)
+        if records is None:
+            first = _first_nonblank(grid)
+            err = _missing_columns_error(first, _detect(first), shown)
+            raise InputError(err.message + f" (feuille « {chosen} »)", shown)
+        return records
+    grid, lines = _sheet_grid(wb[names[0]])
+    records = _grid_records(grid, lines)
+    if records is not None:
+        return records
+    others = []
+    for name in names[1:]:
+        g, l = _sheet_grid(wb[name])
+        r = _grid_records(g, l)
+        if r is not None:
+            others.append((name, r))
+    if len(others) == 1:
+        name, r = others[0]
+        warnings.append(format_message(
+            f"feuille « {name} » utilisée : la première feuille « {names[0]} » n'a pas de "
+            "colonnes de CPTS et de codes communes", shown))
+        return r
+    first = _first_nonblank(grid)
+    err = _missing_columns_error(first, _detect(first), shown)
+    if len(names) > 1:
+        err = InputError(err.message + f" (feuille « {names[0]} » ; choisissez une feuille "
+                         f"parmi : {listing})", shown)
+    raise err
+
+
+def _dict_records(items: list, shown: str, label: str) -> _Records:
+    """Records from a list of dicts (JSON territories or GeoJSON properties)."""
+    columns: list[str] = []
+    for i, item in enumerate(items, start=1):
+        if item is None:
+            item = {}
+        if not isinstance(item, dict):
+            raise InputError("objet JSON attendu", shown, i, str(item)[:40], line_label=label)
+        for k in item:
+            if k not in columns:
+                columns.append(k)
+    rows = [(i, [(item or {}).get(c) for c in columns]) for i, item in enumerate(items, start=1)]
+    return _Records(columns, rows, label)
+
+
+def _load_json(p: Path, shown: str):
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
+    if not data.strip():
+        raise InputError("fichier vide", shown)
+    try:
+        return json.loads(_decode(data))
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise InputError("fichier JSON illisible (syntaxe invalide)", shown, line) from None
+
+
+def _features(obj, shown: str) -> list:
+    if obj.get("type") == "Feature":
+        return [obj]
+    feats = obj.get("features")
+    if not isinstance(feats, list):
+        raise InputError("GeoJSON invalide : liste « features » absente", shown)
+    out = []
+    for i, f in enumerate(feats, start=1):
+        if not isinstance(f, dict):
+            raise InputError("entité GeoJSON invalide", shown, i, line_label="entité")
+        out.append(f.get("properties") or {})
+    return out
+
+
+def _read_json(p: Path, shown: str) -> _Records:
+    obj = _load_json(p, shown)
+    if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
+        return _dict_records(_features(obj, shown), shown, "entité")
+    if isinstance(obj, list):
+        items = obj
+    elif isinstance(obj, dict):
+        items = None
+        for k, v in obj.items():
+            if _key(k) in ("cpts", "territoires", "perimetres") and isinstance(v, list):
+                items = v
+                break
+        if items is None:
+            lists = [v for v in obj.values()
+                     if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+            items = lists[0] if len(lists) == 1 else None
+        if items is None:
+            raise InputError('structure JSON non reconnue : attendu {"cpts": [{"nom": ..., '
+                             '"communes": [...]}, ...]}', shown)
+    else:
+        raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
+    return _dict_records(items, shown, "territoire")
+
+
+def _read_geojson(p: Path, shown: str) -> _Records:
+    obj = _load_json(p, shown)
+    if not isinstance(obj, dict):
+        raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
+    return _dict_records(_features(obj, shown), shown, "entité")
+
+
+def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
+    import pyogrio
+
+    try:
+        layers = [str(x[0]) for x in pyogrio.list_layers(p)]
+    except Exception:
+        raise InputError("GeoPackage illisible ou corrompu", shown) from None
+    if not layers:
+        raise InputError("GeoPackage sans couche", shown)
+    layer = layers[0]
+    if sheet is not None:
+        if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
+            layer = layers[sheet]
+        elif str(sheet) in layers:
+            layer = str(sheet)
+        else:
+            listing = ", ".join(f"« {n} »" for n in layers)
+            raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}",
+                             shown, value=sheet)
+    try:
+        df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
+    except Exception:
+        raise InputError(f"GeoPackage illisible (couche « {layer} »)", shown) from None
+    df = df.drop(columns=[c for c in df.columns if c == "geometry"])
+    columns = [str(c) for c in df.columns]
+    rows = [(i, list(vals)) for i, vals in enumerate(df.itertuples(index=False, name=None),
+                                                      start=1)]
+    return _Records(columns, rows, "entité")
+
+
+# --------------------------------------------------------------------------- interpretation
+
+
+class _Builder:
+    """Turn records into canonical rows."""
+
+    def __init__(self, shown: str, label: str, names_by_code, warnings: list[str]):
+        self.shown = shown
+        self.label = label
+        self._names = names_by_code
+        self.warnings = warnings
+        self.rows: list[tuple] = []
+
+    def error(self, message, line, value=None) -> InputError:
+        return InputError(message, self.shown, line, value, line_label=self.label)
+
+    def warn(self, message, line) -> None:
+        self.warnings.append(format_message(message, self.shown, line, line_label=self.label))
+
+    @property
+    def names(self) -> Mapping[str, str]:
+        if self._names is None:
+            from cpts_diag.reference import load_reference
+
+            self._names = load_reference().names
+        return self._names
+
+    def code(self, raw, line, what="code commune") -> str:
+        try:
+            code, note = normalize_code(raw)
+        except CodeFormatError as exc:
+            raise self.error(f"{what} invalide : {exc.reason}", line, raw) from None
+        if note:
+            self.warn(note, line)
+        return code
+
+    def arrondissement(self, raw, line) -> str:
+        code = self.code(raw, line, "arrondissement municipal")
+        if not is_arrondissement_code(code):
+            raise self.error("arrondissement municipal invalide (attendu : Paris 75101–75120, "
+                             "Lyon 69381–69389 ou Marseille 13201–13216)", line, raw)
+        return code
+
+    # long: one record per (territory, commune)
+    def long(self, line, values, roles) -> None:
+        def cell(role):
+            i = roles.get(role)
+            return values[i] if i is not None else None
+
+        name, raw_code, raw_arr = cell("cpts"), cell("code"), cell("arrondissement")
+        if _is_blank(name) and _is_blank(raw_code) and _is_blank(raw_arr):
+            if not all(_is_blank(v) for v in values):
+                self.warn("ligne ignorée : ni nom de CPTS ni code commune", line)
+            return
+        if _is_blank(name):
+            raise self.error("code commune sans nom de CPTS", line,
+                             raw_code if not _is_blank(raw_code) else raw_arr)
+        if _is_blank(raw_code):
+            raise self.error("nom de CPTS sans code commune", line, _text(name))
+        code = self.code(raw_code, line)
+        arr = None
+        if is_arrondissement_code(code):
+            arr, code = code, arrondissement_parent(code)
+        if not _is_blank(raw_arr):
+            given = self.arrondissement(raw_arr, line)
+            if arrondissement_parent(given) != code or (arr is not None and arr != given):
+                raise self.error(f"arrondissement municipal hors de la commune {code}", line,
+                                 raw_arr)
+            arr = given
+        try:
+            flag = _parse_flag(cell("infra"))
+        except ValueError:
+            raise self.error("valeur infracommunale non reconnue (attendu : oui/non, 1/0, "
+                             "vrai/faux, x ou vide)", line, cell("infra")) from None
+        if flag is None:
+            flag = arr is not None
+        self.rows.append((_text(name), code, arr, flag, line))
+
+    # wide: one record per territory with lists
+    def wide(self, line, values, roles) -> None:
+        def cell(role):
+            i = roles.get(role)
+            return values[i] if i is not None else None
+
+        name = cell("cpts")
+        i = roles["communes"]
+        if i == roles["width"] - 1 and len(values) > i + 1:
+            # last column of a delimited row: extra cells are more codes ("A;04001;04009")
+            communes = [v for c in values[i:] for v in _split_list(c, codes=True)]
+        else:
+            communes = _split_list(cell("communes"), codes=True)
+        arr_items = _split_list(cell("arrondissement"), codes=True)
+        infra_items = _split_list(cell("infra"), codes=False)
+        if _is_blank(name) and not communes and not arr_items:
+            if not all(_is_blank(v) for v in values):
+                self.warn("enregistrement ignoré : ni nom de CPTS ni communes", line)
+            return
+        if _is_blank(name):
+            raise self.error("liste de communes sans nom de CPTS", line,
+                             ", ".join(map(str, communes[:5])))
+        name = _text(name)
+        if not communes and not arr_items:
+            raise self.error("CPTS sans aucune commune", line, name)
+        # (code, arrondissement or None) in order
+        entries: list[tuple[str, str | None]] = []
+        for raw in communes:
+            code = self.code(raw, line)
+            if is_arrondissement_code(code):
+                entries.append((arrondissement_parent(code), code))
+            else:
+                entries.append((code, None))
+        arrs = [self.arrondissement(raw, line) for raw in arr_items]
+        pending = list(arrs)
+        expanded: list[tuple[str, str | None]] = []
+        for code, arr in entries:
+            mine = [a for a in pending if arr is None and arrondissement_parent(a) == code]
+            if mine:
+                expanded.extend((code, a) for a in mine)
+                pending = [a for a in pending if a not in mine]
+            else:
+                expanded.append((code, arr))
+        expanded.extend((arrondissement_parent(a), a) for a in pending)
+        infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
+        for code, arr in expanded:
+            flag = arr is not None or code in infra_codes
+            self.rows.append((name, code, arr, flag, line))
+
+    def infra_codes(self, items: list, codes: set[str], line) -> set[str]:
+        """Codes of the territory's communes named in an ``infra`` list."""
+        out: set[str] = set()
+        for item in items:
+            try:
+                code, _ = normalize_code(item)
+            except CodeFormatError:
+                code = None
+            if code is not None and code in codes:
+                out.add(code)
+                continue
+            key = _name_key(item)
+            hits = {c for c in codes if key and _name_key(self.names.get(c, "")) == key}
+            if not hits:
+                raise self.error("commune déclarée infracommunale absente des communes de la "
+                                 "CPTS", line, _text(item))
+            out |= hits
+        return out
+
+
+def _build(records: _Records, shown: str, names_by_code, warnings: list[str]) -> pd.DataFrame:
+    roles = _detect(records.columns)
+    roles["width"] = len(records.columns)
+    if roles["cpts"] is None or roles["mode"] is None:
+        raise _missing_columns_error(records.columns, roles, shown)
+    builder = _Builder(shown, records.line_label, names_by_code, warnings)
+    step = builder.long if roles["mode"] == "long" else builder.wide
+    for line, values in records.rows:
+        step(line, values, roles)
+    if not builder.rows:
+        raise InputError("aucune commune trouvée dans le fichier", shown)
+    cols = list(zip(*builder.rows))
+    return pd.DataFrame({
+        "cpts": pd.Series(cols[0], dtype="str"),
+        "code_insee": pd.Series(cols[1], dtype="str"),
+        "arrondissement": pd.Series(cols[2], dtype="str"),
+        "infracommunal": pd.Series(cols[3], dtype=bool),
+        "line": pd.Series(cols[4], dtype="int64"),
+    })
+
+
+def read_perimeters(
+    path: str | os.PathLike,
+    sheet: str | int | None = None,
+    names_by_code: Mapping[str, str] | None = None,
+) -> Perimeters:
+    """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to read; the format is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
+    sheet : str or int, optional
+        Excel sheet (name or 0-based index) or GeoPackage layer; default the first one
+        (for Excel, when the first sheet has no recognised columns and exactly one other
+        sheet has, that sheet is used with a warning). Ignored for the other formats.
+    names_by_code : mapping, optional
+        Current commune names by code, used to match the commune *names* of ``infra``
+        lists. Default: the COG reference (:func:`cpts_diag.reference.load_reference`),
+        loaded only when an ``infra`` name has to be matched.
+
+    Returns
+    -------
+    Perimeters
+        Canonical long table (:data:`COLUMNS`), French warnings, source path.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable or unsupported file, unrecognised columns, a row with a
+        territory but no code (or the reverse), an invalid code, an unknown infra name.
+        The message is one French line naming the file, line and value.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+    >>> _ = f.write_text("CPTS;Code INSEE\\nCPTS A;1001\\n", encoding="cp1252")
+    >>> p = read_perimeters(f)
+    >>> p.table[["cpts", "code_insee", "line"]].values.tolist()
+    [['CPTS A', '01001', 2]]
+    >>> p.warnings[0].endswith("ligne 2 : zéro initial restauré (1001 → 01001)")
+    True
+    """
+    shown = os.fspath(path)
+    p = Path(path)
+    if not p.exists():
+        raise InputError("fichier introuvable", shown)
+    if p.is_dir():
+        raise InputError("c'est un dossier, pas un fichier", shown)
+    kind = SUPPORTED_EXTENSIONS.get(p.suffix.lower())
+    if kind is None:
+        raise InputError(f"format de fichier non pris en charge ; formats acceptés : "
+                         f"{_FORMATS_FR}", shown, value=p.suffix or "(sans extension)")
+    warnings: list[str] = []
+    if kind == "csv":
+        records = _read_csv(p, shown)
+    elif kind == "xlsx":
+        records = _read_xlsx(p, shown, sheet, warnings)
+    elif kind == "json":
+        records = _read_json(p, shown)
+    elif kind == "geojson":
+        records = _read_geojson(p, shown)
+    else:
+        records = _read_gpkg(p, shown, sheet)
+    table = _build(records, shown, names_by_code, warnings)
+    return Perimeters(table=table, warnings=warnings, source=p)
