@@ -1,0 +1,404 @@
+"""Arithmetic on masked (statistical-secrecy) counts.
+
+Published health and social files hide small counts ("<10", "NS", "secret statistique",
+blank cells...). A masked count is **unknown**, never zero: this module parses such cells
+into a triplet ``(value, masked, upper)`` and sums them into bounds.
+
+Conventions
+-----------
+* ``value`` is the count when it is known, NaN when it is masked.
+* ``masked`` is True when the cell hides its value.
+* ``upper`` is an upper bound of the cell: the value itself when it is known; for a
+  masked cell, the threshold of the mask. A cell written ``"<N"`` lies in ``[0, N)``
+  (integer counts: ``0 .. N-1``); its upper bound is taken as ``N`` (a safe, slightly
+  generous bound). ``"<=N"`` / ``"≤N"`` lie in ``[0, N]`` and also get ``N``. Any other
+  mask token (``"NS"``, ``"secret"``, blank...) gets the caller's ``default_threshold``.
+* The lower bound of every count is 0, so the lower bound of a sum is the sum of the
+  known cells.
+
+Examples
+--------
+>>> cells = parse_count_column(pd.Series(["12", "<10", "secret", "3", "1 000"]))
+>>> total = masked_sum(cells["value"], cells["masked"], cells["upper"])
+>>> total.low, total.high, total.n_masked, total.exact
+(1015.0, 1035.0, 2, False)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "MASK_TOKENS",
+    "CountFormatError",
+    "MaskedTotal",
+    "parse_count",
+    "parse_count_column",
+    "masked_sum",
+    "masked_sum_by",
+    "share_bounds",
+]
+
+#: Text tokens meaning "value hidden" (compared after stripping, lower-casing, removing
+#: accents and collapsing spaces). Blank cells are masked too.
+MASK_TOKENS = frozenset(
+    {
+        "ns", "s", "nd", "n.d.", "n.d", "n/d", "nc", "n.c.", "*", "**", "x", "c",
+        "secret", "secret stat", "secret statistique", "secret stat.",
+        "n/a - secret statistique", "n/a-secret statistique", "na - secret statistique",
+        "n/a", "na", "-", "--", "…", "...",
+    }
+)
+
+_LESS_THAN = re.compile(r"^(<=|≤|<|inf\.?\s*(?:a|à)?)\s*(\d+(?:[.,]\d+)?)$")
+# spaces used as thousands separators: normal, NBSP, narrow NBSP, thin, figure space
+_SPACE_CHARS = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+class CountFormatError(ValueError):
+    """A cell that is neither a number nor a known mask token.
+
+    Attributes
+    ----------
+    value : object
+        The raw cell.
+    reason : str
+        Why it is rejected, in French.
+    position : object
+        Index label of the cell in the parsed Series (None for a single value).
+    """
+
+    def __init__(self, value, reason: str, position=None):
+        self.value = value
+        self.reason = reason
+        self.position = position
+        super().__init__(f"{reason} (valeur « {value} »)")
+
+
+def _normalise_token(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.lower().split())
+
+
+def _parse_number_text(text: str) -> float | None:
+    """Parse French/English number text; None when it is not a number."""
+    compact = _SPACE_CHARS.sub("", text)
+    if not compact:
+        return None
+    if "," in compact and "." in compact:
+        # the last separator is the decimal one: "1.234,5" or "1,234.5"
+        if compact.rfind(",") > compact.rfind("."):
+            compact = compact.replace(".", "").replace(",", ".")
+        else:
+            compact = compact.replace(",", "")
+    elif compact.count(",") == 1:
+        compact = compact.replace(",", ".")
+    if not _NUMBER.match(compact):
+        return None
+    return float(compact)
+
+
+def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, float]:
+    """Parse one count cell that may be masked.
+
+    Parameters
+    ----------
+    value : object
+        The raw cell: a number, a text number (``"1 234,5"``, ``"123.4567"``; spaces,
+        non-breaking and thin spaces are thousands separators; a single comma is a
+        decimal comma), a mask token (see :data:`MASK_TOKENS`, ``"<10"``, ``"< 5"``) or
+        blank/None/NaN.
+    default_threshold : float, default 10
+        Upper bound given to masked cells whose token carries no threshold (blank,
+        ``"NS"``, ``"secret"``...).
+
+    Returns
+    -------
+    value : float
+        The count, NaN when masked.
+    masked : bool
+        True when the cell hides its value.
+    upper : float
+        Upper bound: the value itself when known, the threshold when masked.
+
+    Raises
+    ------
+    CountFormatError
+        Text that is neither a number nor a mask token, or a negative count.
+
+    Examples
+    --------
+    >>> parse_count("1 234,5")
+    (1234.5, False, 1234.5)
+    >>> parse_count("<5")
+    (nan, True, 5.0)
+    >>> parse_count("secret statistique")
+    (nan, True, 10.0)
+    >>> parse_count(None, default_threshold=11)
+    (nan, True, 11.0)
+    """
+    default = float(default_threshold)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return math.nan, True, default
+    if isinstance(value, bool):
+        raise CountFormatError(value, "valeur booléenne au lieu d'un effectif")
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isnan(number):
+            return math.nan, True, default
+    else:
+        text = str(value)
+        token = _normalise_token(text)
+        if not token or token in MASK_TOKENS:
+            return math.nan, True, default
+        m = _LESS_THAN.match(token.replace(" ", "") if token.startswith(("<", "≤")) else token)
+        if m:
+            return math.nan, True, float(m.group(2).replace(",", "."))
+        number = _parse_number_text(text)
+        if number is None:
+            raise CountFormatError(value, "effectif illisible (ni nombre ni valeur masquée connue)")
+    if math.isinf(number):
+        raise CountFormatError(value, "effectif infini")
+    if number < 0:
+        raise CountFormatError(value, "effectif négatif")
+    return number, False, number
+
+
+def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.DataFrame:
+    """Parse a column of count cells that may be masked.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Raw cells (text, numbers or a mix).
+    default_threshold : float, default 10
+        See :func:`parse_count`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``series``; columns ``value`` (float, NaN when masked), ``masked``
+        (bool), ``upper`` (float).
+
+    Raises
+    ------
+    CountFormatError
+        On the first unreadable cell; its ``position`` is the index label of that cell.
+
+    Examples
+    --------
+    >>> parse_count_column(pd.Series(["3", "<5", ""])).to_dict("list")
+    {'value': [3.0, nan, nan], 'masked': [False, True, True], 'upper': [3.0, 5.0, 10.0]}
+    """
+    index = series.index
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isinf(values) | (values < 0)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raw = series.iloc[pos]
+            reason = "effectif négatif" if raw < 0 else "effectif infini"
+            raise CountFormatError(raw, reason, index[pos])
+        masked = np.isnan(values)
+        upper = np.where(masked, float(default_threshold), values)
+        return pd.DataFrame({"value": values, "masked": masked, "upper": upper}, index=index)
+    # object / string column. Fast path: plain numbers (spaces removed, a lone decimal
+    # comma turned into a point); every other cell is parsed by parse_count, once per
+    # distinct value.
+    raw = series.astype(object)
+    text = raw.astype("string").str.strip()
+    compact = text.str.replace(r"[\s\u00a0\u202f\u2009\u2007]+", "", regex=True)
+    lone_comma = (compact.str.count(",") == 1) & ~compact.str.contains(".", regex=False)
+    compact = compact.where(~lone_comma.fillna(False), compact.str.replace(",", ".", regex=False))
+    fast = pd.to_numeric(compact, errors="coerce").astype(float).to_numpy()
+    fast_ok = np.isfinite(fast) & (fast >= 0)
+    if fast_ok.all():
+        return pd.DataFrame({"value": fast, "masked": np.zeros(len(fast), dtype=bool),
+                             "upper": fast.copy()}, index=index)
+    value, masked, upper = fast.copy(), np.zeros(len(fast), dtype=bool), fast.copy()
+    parsed: dict = {}
+    cells = raw.to_numpy()
+    for pos in np.flatnonzero(~fast_ok):
+        cell = cells[pos]
+        key = ("__nan__",) if _is_missing(cell) else (type(cell), cell)
+        if key not in parsed:
+            try:
+                parsed[key] = parse_count(None if key == ("__nan__",) else cell,
+                                          default_threshold)
+            except CountFormatError as exc:
+                exc.position = index[pos]
+                raise
+        value[pos], masked[pos], upper[pos] = parsed[key]
+    return pd.DataFrame({"value": value, "masked": masked, "upper": upper}, index=index)
+
+
+def _is_missing(cell) -> bool:
+    if cell is None or cell is pd.NA:
+        return True
+    return isinstance(cell, float) and math.isnan(cell)
+
+
+@dataclass(frozen=True)
+class MaskedTotal:
+    """Sum of counts some of which are masked.
+
+    Attributes
+    ----------
+    low : float
+        Sum of the known cells (every masked cell may be 0).
+    high : float
+        ``low`` plus the upper bounds of the masked cells (``inf`` when a masked cell has
+        no bound).
+    n_masked : int
+        Number of masked cells.
+    n_total : int
+        Number of cells summed.
+    """
+
+    low: float
+    high: float
+    n_masked: int
+    n_total: int
+
+    @property
+    def exact(self) -> bool:
+        """True when no cell is masked (``low == high`` is then the total)."""
+        return self.n_masked == 0
+
+    @property
+    def value(self) -> float | None:
+        """The total when it is exact, else None (unknown)."""
+        return self.low if self.exact else None
+
+
+def masked_sum(values, masked, upper) -> MaskedTotal:
+    """Sum counts with masked cells into a :class:`MaskedTotal`.
+
+    Parameters
+    ----------
+    values, masked, upper : array-like
+        Triplet columns as returned by :func:`parse_count_column`. A cell with
+        ``masked`` False but a NaN value is treated as masked with an unknown bound.
+
+    Returns
+    -------
+    MaskedTotal
+
+    Examples
+    --------
+    >>> t = masked_sum([4.0, float("nan"), 6.0], [False, True, False], [4.0, 10.0, 6.0])
+    >>> (t.low, t.high, t.n_masked, t.n_total, t.value)
+    (10.0, 20.0, 1, 3, None)
+    """
+    v = np.asarray(values, dtype=float)
+    m = np.asarray(masked, dtype=bool) | np.isnan(v)
+    u = np.asarray(upper, dtype=float)
+    low = float(np.where(m, 0.0, v).sum())
+    bounds = np.where(m, u, 0.0)
+    bounds = np.where(m & np.isnan(bounds), np.inf, bounds)
+    high = low + float(bounds.sum())
+    return MaskedTotal(low=low, high=high, n_masked=int(m.sum()), n_total=int(v.size))
+
+
+def masked_sum_by(
+    df: pd.DataFrame,
+    by,
+    value_col: str = "value",
+    masked_col: str | None = None,
+    upper_col: str | None = None,
+) -> pd.DataFrame:
+    """Grouped :func:`masked_sum`, vectorised.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table holding a triplet of columns.
+    by : str, list or array-like
+        Grouping key(s), as for :meth:`pandas.DataFrame.groupby`.
+    value_col : str, default "value"
+        Column of known values (NaN when masked).
+    masked_col, upper_col : str, optional
+        Mask flag and upper-bound columns. Default: ``"masked"``/``"upper"`` when
+        ``value_col`` is ``"value"``, else ``f"{value_col}_masked"`` /
+        ``f"{value_col}_upper"`` (the layout of :func:`cpts_diag.userfiles.read_cpam_table`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group; columns ``low``, ``high`` (float), ``n_masked``, ``n_cells``
+        (int) and ``exact`` (bool).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"g": ["a", "a", "b"], "value": [1.0, float("nan"), 2.0],
+    ...                    "masked": [False, True, False], "upper": [1.0, 5.0, 2.0]})
+    >>> masked_sum_by(df, "g")[["low", "high", "n_masked"]].to_dict("index")
+    {'a': {'low': 1.0, 'high': 6.0, 'n_masked': 1}, 'b': {'low': 2.0, 'high': 2.0, 'n_masked': 0}}
+    """
+    if masked_col is None:
+        masked_col = "masked" if value_col == "value" else f"{value_col}_masked"
+    if upper_col is None:
+        upper_col = "upper" if value_col == "value" else f"{value_col}_upper"
+    v = df[value_col].astype(float)
+    m = df[masked_col].astype(bool) | v.isna()
+    u = df[upper_col].astype(float)
+    work = pd.DataFrame(
+        {
+            "low": v.where(~m, 0.0),
+            "bound": u.where(m, 0.0).where(~(m & u.isna()), np.inf),
+            "n_masked": m.astype(int),
+            "n_cells": 1,
+        },
+        index=df.index,
+    )
+    keys = by
+    if isinstance(by, str) and by in df.columns:
+        keys = df[by]
+    elif isinstance(by, list) and all(isinstance(k, str) and k in df.columns for k in by):
+        keys = [df[k] for k in by]
+    out = work.groupby(keys, sort=True).sum()
+    out["high"] = out["low"] + out.pop("bound")
+    out["n_masked"] = out["n_masked"].astype(int)
+    out["n_cells"] = out["n_cells"].astype(int)
+    out["exact"] = out["n_masked"] == 0
+    return out[["low", "high", "n_masked", "n_cells", "exact"]]
+
+
+def share_bounds(num: MaskedTotal, den: MaskedTotal) -> tuple[float, float]:
+    """Bounds of the share ``num / den`` when either total has masked cells.
+
+    Parameters
+    ----------
+    num, den : MaskedTotal
+        Numerator (a sub-population) and denominator totals.
+
+    Returns
+    -------
+    low, high : float
+        ``low = num.low / den.high`` and ``high = num.high / den.low``, clipped to
+        ``[0, 1]`` (a sub-population cannot exceed its base). When both totals are exact,
+        ``low == high == num.low / den.low``. ``den.low == 0`` gives ``high = 1``;
+        ``den.high == 0`` (empty base) gives ``(nan, nan)``.
+
+    Examples
+    --------
+    >>> share_bounds(MaskedTotal(10, 20, 1, 3), MaskedTotal(100, 110, 1, 3))
+    (0.09090909090909091, 0.2)
+    """
+    if den.high == 0 or math.isnan(den.high):
+        return math.nan, math.nan
+    if num.exact and den.exact:
+        share = min(max(num.low / den.low, 0.0), 1.0)
+        return share, share
+    low = num.low / den.high if not math.isinf(den.high) else 0.0
+    high = num.high / den.low if den.low > 0 else 1.0
+    return min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)

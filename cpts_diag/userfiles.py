@@ -1,0 +1,877 @@
+"""Loaders of the official files users download themselves.
+
+Three kinds of files are not open at commune level and come from the user, in their
+official layouts (see ``docs/fichiers_utilisateur.md`` for the French user documentation):
+
+* :func:`read_insee_ages` — INSEE « Évolution et structure de la population »
+  (``base-cc-evol-struct-pop-20XX``, commune level, or ``base-ic-evol-struct-pop-20XX``,
+  IRIS level), CSV or XLSX: population by age band.
+* :func:`read_bpe_gp` — INSEE Base permanente des équipements (BPE): number of general
+  practitioners (equipment type ``D265``) per commune.
+* :func:`read_cpam_table` — the commune table a CPAM (or Rézone CPTS) gives: patients
+  without a médecin traitant, ALD, CSS, with masked (secret) cells.
+
+Every loader reads codes as text, normalises them with
+:func:`cpts_diag.codes.normalize_code`, raises :class:`cpts_diag.errors.InputError`
+(French, one line, naming file, line and value) on anything it cannot use, and collects
+non-fatal French notes in ``.attrs["warnings"]`` (or ``CpamTable.warnings``).
+CSV files may be ``;``, ``,`` or tab separated, UTF-8 (with or without BOM) or
+Windows-1252/Latin-1, with decimal commas; a ``.zip`` as downloaded from insee.fr is
+accepted when it holds one data file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag.codes import CodeFormatError, normalize_code
+from cpts_diag.errors import InputError
+from cpts_diag.masked import CountFormatError, parse_count_column
+
+__all__ = [
+    "AGE_COLUMNS",
+    "CPAM_COUNT_COLUMNS",
+    "CPAM_COLUMN_ALIASES",
+    "CpamTable",
+    "read_insee_ages",
+    "read_bpe_gp",
+    "read_cpam_table",
+]
+
+#: Output columns of :func:`read_insee_ages` (inhabitants, INSEE non-integer estimates).
+AGE_COLUMNS = ("pop_total", "pop_0_14", "pop_15_29", "pop_30_44", "pop_45_59",
+               "pop_60_74", "pop_75p")
+
+#: Count columns of the CPAM table, in documentation order.
+CPAM_COUNT_COLUMNS = (
+    "patients_17ans_plus",
+    "patients_17ans_plus_sans_mt",
+    "patients_70ans_plus",
+    "patients_70ans_plus_sans_mt",
+    "patients_ald",
+    "patients_ald_sans_mt",
+    "beneficiaires_css",
+    "beneficiaires_css_sans_mt",
+    "population_consommante",
+)
+
+#: Accepted header variants of the CPAM table (compared after :func:`_header_key`:
+#: case, accents, spaces, hyphens, underscores, « nb »/« nombre de » prefixes,
+#: « et plus » → « plus », « sans médecin traitant » → « sans MT » are ignored).
+CPAM_COLUMN_ALIASES = {
+    "code_commune": ["code_commune", "code_insee", "code_insee_commune", "code_commune_insee",
+                     "code_insee_de_la_commune", "codgeo", "code_geo",
+                     "code_geographique", "depcom", "insee", "com", "code"],
+    "nom_commune": ["nom_commune", "commune", "libelle_commune", "libelle", "libgeo", "nom",
+                    "nom_de_la_commune"],
+    "annee": ["annee", "millesime", "an", "annee_donnees"],
+    "donnees_fictives": ["donnees_fictives", "fictif", "fictives", "donnees_fictive"],
+    "patients_17ans_plus": ["patients_17ans_plus", "patients_17_ans_plus",
+                            "patients_consommants_17ans_plus", "consommants_17ans_plus"],
+    "patients_17ans_plus_sans_mt": ["patients_17ans_plus_sans_mt",
+                                    "patients_consommants_17ans_plus_sans_mt",
+                                    "consommants_17ans_plus_sans_mt"],
+    "patients_70ans_plus": ["patients_70ans_plus", "patients_consommants_70ans_plus",
+                            "consommants_70ans_plus"],
+    "patients_70ans_plus_sans_mt": ["patients_70ans_plus_sans_mt",
+                                    "patients_consommants_70ans_plus_sans_mt",
+                                    "consommants_70ans_plus_sans_mt"],
+    "patients_ald": ["patients_ald", "patients_en_ald", "beneficiaires_ald"],
+    "patients_ald_sans_mt": ["patients_ald_sans_mt", "patients_en_ald_sans_mt",
+                             "beneficiaires_ald_sans_mt"],
+    "beneficiaires_css": ["beneficiaires_css", "patients_css", "beneficiaires_c2s",
+                          "patients_c2s"],
+    "beneficiaires_css_sans_mt": ["beneficiaires_css_sans_mt", "patients_css_sans_mt",
+                                  "beneficiaires_c2s_sans_mt", "patients_c2s_sans_mt"],
+    "population_consommante": ["population_consommante", "patients_consommants",
+                               "consommants", "population_consommante_tous_ages",
+                               "patients_consommants_tous_ages"],
+}
+
+_TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives",
+               "fictive"}
+_HEADER_SCAN = 60  # lines/rows searched for the header
+_MAX_LISTED = 5
+
+
+# --------------------------------------------------------------------------- helpers
+def _strip_accents(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _header_key(name: object) -> str:
+    """Comparison key of a header: lower, no accents, words joined by ``_``.
+
+    Examples
+    --------
+    >>> _header_key("Nb patients 17 ans et plus sans médecin traitant")
+    'patients_17ans_plus_sans_mt'
+    >>> _header_key("Code INSEE")
+    'code_insee'
+    """
+    text = _strip_accents(str(name)).lower().replace("\ufeff", "")
+    text = re.sub(r"[^a-z0-9+]+", "_", text).replace("+", "_plus")
+    text = re.sub(r"_+", "_", text).strip("_")
+    text = re.sub(r"^(nb|nbre|nombre|nombre_de|nombre_d|effectif|effectifs)_", "", text)
+    text = re.sub(r"(\d+)_?ans", r"\1ans", text)
+    text = re.sub(r"_et_plus|_ou_plus", "_plus", text)
+    text = re.sub(r"sans_medecin_traitant|sans_mtt|sans_m_t", "sans_mt", text)
+    text = re.sub(r"_+", "_", text).strip("_")
+    return text
+
+
+_ALIAS_INDEX = {
+    _header_key(alias): canonical
+    for canonical, aliases in CPAM_COLUMN_ALIASES.items()
+    for alias in aliases
+}
+
+
+def _cell_text(cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float):
+        if np.isnan(cell):
+            return ""
+        if cell.is_integer():
+            return str(int(cell))
+    return str(cell).strip()
+
+
+def _listing(items, limit: int = _MAX_LISTED) -> str:
+    items = list(items)
+    shown = ", ".join(str(i) for i in items[:limit])
+    if len(items) > limit:
+        shown += f"… ({len(items)} au total)"
+    return shown
+
+
+@dataclass
+class _RawTable:
+    """Rows below a detected header, as read (strings or Excel cell values)."""
+
+    frame: pd.DataFrame       # columns: header cells (stripped text), object values
+    lines: np.ndarray         # line / row number in the file (1-based) of every row
+    titles: list[str]         # text of the lines above the header
+    header_line: int          # 1-based
+    sheet: str | None = None
+
+    def where(self, message: str) -> str:
+        """Prefix ``message`` with the sheet name for multi-sheet workbooks."""
+        return f"feuille « {self.sheet} » : {message}" if self.sheet else message
+
+
+def _check_exists(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError("fichier introuvable", path=path)
+    if path.is_dir():
+        raise InputError("un fichier est attendu, pas un dossier", path=path)
+    return path
+
+
+def _kind(path: Path) -> str:
+    """'xlsx', 'zip' or 'csv' from the content (and the extension for .xls)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"archive illisible ({exc})", path=path) from None
+        return "xlsx" if "[Content_Types].xml" in names else "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0") or path.suffix.lower() == ".xls":
+        raise InputError("format Excel 97 (.xls) non pris en charge : enregistrez le fichier "
+                         "en .xlsx ou en .csv", path=path)
+    return "csv"
+
+
+_ENCODINGS = ("utf-8", "cp1252", "latin-1")
+
+
+def _encodings(data: bytes) -> tuple[str, ...]:
+    """Encodings to try, in order: UTF-8 (BOM stripped), Windows-1252, Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return ("utf-8-sig",)
+    return _ENCODINGS
+
+
+def _zip_member(path: Path) -> tuple[str, bytes]:
+    """The data file of an insee.fr archive (metadata files are skipped)."""
+    with zipfile.ZipFile(path) as zf:
+        members = [
+            info for info in zf.infolist()
+            if not info.is_dir()
+            and info.filename.lower().endswith((".csv", ".txt", ".xlsx"))
+            and not re.match(r"(meta|varmod|dictionnaire|doc)", Path(info.filename).name.lower())
+        ]
+        if not members:
+            raise InputError("l'archive ne contient aucun fichier CSV ou XLSX de données",
+                             path=path)
+        if len(members) > 1:
+            names = [m.filename for m in members]
+            raise InputError("l'archive contient plusieurs fichiers de données : "
+                             "extrayez celui à utiliser", path=path, value=_listing(names))
+        return members[0].filename, zf.read(members[0])
+
+
+def _split(line: str, sep: str) -> list[str]:
+    try:
+        return [c.strip().strip("\ufeff") for c in next(csv.reader([line], delimiter=sep))]
+    except (csv.Error, StopIteration):
+        return []
+
+
+def _read_csv_bytes(data: bytes, path: Path, is_header: Callable[[list[str]], bool],
+                    keep: Callable[[str], bool] | None, expected: str) -> _RawTable:
+    encodings = _encodings(data)
+    head_bytes = data[:262144]
+    head = None
+    for enc in encodings:
+        try:
+            head = head_bytes.decode(enc)
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head_bytes) - 4:  # a character cut by the 256 kB slice
+                head = head_bytes[:exc.start].decode(enc)
+                break
+            continue
+        break
+    if head is None:
+        head = head_bytes.decode("latin-1")
+    lines = head.splitlines()
+    found = None
+    for idx, line in enumerate(lines[:_HEADER_SCAN]):
+        for sep in (";", "\t", ","):
+            cells = _split(line, sep)
+            if cells and is_header(cells):
+                found = (idx, sep, cells)
+                break
+        if found:
+            break
+    if found is None:
+        raise InputError(f"ligne d'en-tête introuvable : {expected}", path=path)
+    idx, sep, header = found
+    titles = [" ".join(c for c in _split(line, sep) if c) for line in lines[:idx]]
+    usecols = None
+    if keep is not None:
+        usecols = lambda name: keep(str(name).strip().strip("\ufeff"))  # noqa: E731
+    frame = None
+    for enc in encodings:
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(data), sep=sep, skiprows=idx, header=0, dtype=str,
+                keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                usecols=usecols, engine="c", encoding=enc,
+            )
+            break
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, ValueError) as exc:
+            message = " ".join(str(exc).split())
+            m = re.search(r"line (\d+)", message)
+            line = idx + int(m.group(1)) if m else None
+            raise InputError(f"fichier CSV illisible ({message})", path=path,
+                             line=line) from None
+    if frame is None:  # pragma: no cover - latin-1 decodes any byte
+        raise InputError("encodage du fichier non reconnu", path=path)
+    frame.columns = [str(c).strip().strip("\ufeff") for c in frame.columns]
+    frame = frame.astype(object).where(frame.notna(), "")
+    lines_no = np.arange(len(frame)) + idx + 2
+    if len(frame.columns):
+        nonblank = frame.astype(str).apply(lambda s: s.str.strip().ne("")).any(axis=1)
+        nonblank = nonblank.to_numpy(dtype=bool)
+    else:
+        nonblank = np.zeros(len(frame), dtype=bool)
+    frame = frame.loc[nonblank].reset_index(drop=True)
+    return _RawTable(frame, lines_no[nonblank], titles, idx + 1)
+
+
+def _read_csv(path: Path, is_header, keep, expected) -> _RawTable:
+    kind = _kind(path)
+    if kind == "zip":
+        name, data = _zip_member(path)
+        if name.lower().endswith(".xlsx"):
+            raise InputError("l'archive contient un fichier XLSX : extrayez-le puis donnez-le "
+                             "directement", path=path, value=name)
+    else:
+        data = path.read_bytes()
+    return _read_csv_bytes(data, path, is_header, keep, expected)
+
+
+def _xlsx_sheet(ws, path: Path, is_header, keep, expected, sheet: str) -> _RawTable | None:
+    """Read one worksheet below its header; None when no header is found."""
+    titles: list[str] = []
+    header = None
+    rows: list[tuple] = []
+    lines: list[int] = []
+    keep_idx: list[int] = []
+    for rowno, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if header is None:
+            cells = [_cell_text(c) for c in row]
+            if is_header([c for c in cells]):
+                header = cells
+                keep_idx = [i for i, name in enumerate(header)
+                            if name and (keep is None or keep(name))]
+                header_line = rowno
+                continue
+            if rowno >= _HEADER_SCAN:
+                return None
+            titles.append(" ".join(c for c in cells if c))
+            continue
+        picked = tuple(row[i] if i < len(row) else None for i in keep_idx)
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in picked):
+            continue
+        rows.append(picked)
+        lines.append(rowno)
+    if header is None:
+        return None
+    columns = [header[i] for i in keep_idx]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object) if rows else \
+        pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame = frame.map(lambda c: c.strip() if isinstance(c, str) else ("" if c is None else c))
+    return _RawTable(frame, np.asarray(lines, dtype=int), titles, header_line, sheet)
+
+
+def _read_xlsx(path: Path, is_header, keep, expected,
+               choose: Callable[[list[str]], list[str]], sheet: str | None) -> list[_RawTable]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types on corrupt files
+        raise InputError(f"classeur Excel illisible ({type(exc).__name__} : {exc})",
+                         path=path) from None
+    try:
+        names = wb.sheetnames
+        if sheet is not None:
+            if sheet not in names:
+                raise InputError(f"feuille absente du classeur (feuilles : {_listing(names)})",
+                                 path=path, value=sheet)
+            wanted, strict = [sheet], True
+        else:
+            chosen = choose(names)
+            wanted, strict = (chosen, True) if chosen else (names, False)
+        tables = []
+        for name in wanted:
+            table = _xlsx_sheet(wb[name], path, is_header, keep, expected, name)
+            if table is None:
+                if strict:
+                    raise InputError(f"feuille « {name} » : ligne d'en-tête introuvable : "
+                                     f"{expected}", path=path)
+                continue
+            tables.append(table)
+            if not strict:
+                break  # no sheet named as expected: the first sheet with a header
+        if not tables:
+            raise InputError(f"ligne d'en-tête introuvable dans les feuilles "
+                             f"({_listing(names)}) : {expected}", path=path)
+        if len(tables) == 1 and len(names) == 1:
+            tables[0].sheet = None  # single sheet: no need to name it
+        return tables
+    finally:
+        wb.close()
+
+
+def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
+                 sheet=None) -> list[_RawTable]:
+    path = _check_exists(path)
+    if _kind(path) == "xlsx":
+        return _read_xlsx(path, is_header, keep, expected, choose, sheet)
+    return [_read_csv(path, is_header, keep, expected)]
+
+
+class _Warnings(list):
+    """Warning list that folds repeated restored-zero notes into one line."""
+
+    def __init__(self):
+        super().__init__()
+        self.restored: list[str] = []
+
+    def finish(self) -> list[str]:
+        out = list(self)
+        if self.restored:
+            out.insert(0, f"zéro initial restauré pour {len(self.restored)} code(s) commune "
+                          f"(ex. : {_listing(self.restored, 3)})")
+        return out
+
+
+def _normalise_codes(values: pd.Series, lines: np.ndarray, table: _RawTable, path: Path,
+                     column: str, warnings: _Warnings) -> pd.Series:
+    """Normalise codes (each distinct value once); InputError on the first bad one."""
+    cache: dict = {}
+    out = []
+    for raw, line in zip(values.to_numpy(), lines):
+        key = (type(raw), raw)
+        if key not in cache:
+            try:
+                code, note = normalize_code(raw)
+            except CodeFormatError as exc:
+                raise InputError(table.where(f"colonne « {column} » : code commune invalide "
+                                             f"({exc.reason})"),
+                                 path=path, line=int(line), value=raw) from None
+            if note:
+                warnings.restored.append(f"{_cell_text(raw)} → {code}")
+            cache[key] = code
+        out.append(cache[key])
+    return pd.Series(out, index=values.index, dtype=str)
+
+
+def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, path: Path,
+                      what: str = "commune") -> None:
+    dup = codes.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first_code = codes[dup].iloc[0]
+        where = lines[(codes == first_code).to_numpy()]
+        raise InputError(table.where(f"{what} présente plusieurs fois (lignes "
+                                     f"{_listing(int(x) for x in where)})"),
+                         path=path, line=int(where[-1]), value=first_code)
+
+
+def _parse_numbers(raw: pd.Series, lines: np.ndarray, table: _RawTable, path: Path,
+                   column: str, default_threshold: float = 10) -> pd.DataFrame:
+    try:
+        return parse_count_column(raw, default_threshold=default_threshold)
+    except CountFormatError as exc:
+        pos = raw.index.get_loc(exc.position)
+        raise InputError(table.where(f"colonne « {column} » : {exc.reason}"),
+                         path=path, line=int(lines[pos]), value=exc.value) from None
+
+
+def _year_from_text(texts) -> str | None:
+    for text in texts:
+        m = re.search(r"\b(19[5-9]\d|20\d\d)\b", str(text))
+        if m:
+            return m.group(1)
+    return None
+
+
+# ----------------------------------------------------------------------- INSEE ages
+_VINTAGE = re.compile(r"^P(\d{2})_POP$")
+_AGE_SOURCES = {
+    "pop_total": [["POP"]],
+    "pop_0_14": [["POP0014"]],
+    "pop_15_29": [["POP1529"]],
+    "pop_30_44": [["POP3044"]],
+    "pop_45_59": [["POP4559"]],
+    "pop_60_74": [["POP6074"]],
+    "pop_75p": [["POP75P"], ["POP7589", "POP90P"]],
+}
+_AGE_OPTIONAL = {
+    "pop_0_19": [["POP0019"], ["H0019", "F0019"]],
+    "pop_65p": [["POP65P"], ["H65P", "F65P"], ["POP6579", "POP80P"]],
+}
+
+
+def _is_ages_header(cells: list[str]) -> bool:
+    upper = {c.strip().upper() for c in cells}
+    has_code = "CODGEO" in upper or ("COM" in upper and "IRIS" in upper)
+    return has_code and any(_VINTAGE.match(c) for c in upper)
+
+
+def _choose_ages_sheets(names: list[str]) -> list[str]:
+    com = [n for n in names if re.match(r"^(COM|ARM)(_|$)", n.strip().upper())]
+    if com:
+        return com
+    return [n for n in names if n.strip().upper().startswith("IRIS")]
+
+
+def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
+    cols = {c.upper(): c for c in table.frame.columns}
+    iris = "CODGEO" not in cols
+    code_col = cols["COM"] if iris else cols["CODGEO"]
+    years = {}
+    for upper in cols:
+        m = _VINTAGE.match(upper)
+        if m:
+            yy = int(m.group(1))
+            years[(1900 if yy >= 50 else 2000) + yy] = m.group(1)
+    year = max(years)
+    prefix = f"P{years[year]}_"
+    picked: dict[str, list[str]] = {}
+    missing = []
+    for target, options in {**_AGE_SOURCES, **_AGE_OPTIONAL}.items():
+        for option in options:
+            if all(prefix + v in cols for v in option):
+                picked[target] = [cols[prefix + v] for v in option]
+                break
+        else:
+            if target in _AGE_SOURCES:
+                missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
+    if missing:
+        raise InputError(table.where(f"colonnes du millésime {year} manquantes : "
+                                     f"{', '.join(missing)}"), path=path)
+    frame, lines = table.frame, table.lines
+    out = pd.DataFrame(index=frame.index)
+    n_blank = 0
+    for target, sources in picked.items():
+        total = None
+        for col in sources:
+            parsed = _parse_numbers(frame[col], lines, table, path, col)
+            n_blank += int(parsed["masked"].sum())
+            total = parsed["value"] if total is None else total + parsed["value"]
+        out[target] = total
+    if n_blank:
+        warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme "
+                                    "inconnues"))
+    codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
+    name_col = cols.get("LIBCOM" if iris else "LIBGEO")
+    if iris:
+        iris_col = cols["IRIS"]
+        iris_codes = frame[iris_col].map(_cell_text)
+        _check_duplicates(iris_codes, lines, table, path, what="IRIS")
+        out["code_insee"] = codes.to_numpy()
+        agg = out.groupby("code_insee", sort=False).sum(min_count=1)
+        if name_col:
+            names = pd.Series(frame[name_col].map(_cell_text).to_numpy(), index=codes.to_numpy())
+            agg.insert(0, "nom_commune", names[~names.index.duplicated()].reindex(agg.index))
+        out = agg
+    else:
+        _check_duplicates(codes, lines, table, path)
+        out.index = pd.Index(codes.to_numpy(), name="code_insee", dtype=str)
+        if name_col:
+            out.insert(0, "nom_commune", frame[name_col].map(_cell_text).to_numpy())
+    return out, str(year), "iris" if iris else "commune"
+
+
+def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
+    """Read the INSEE « Évolution et structure de la population » file (population by age).
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``base-cc-evol-struct-pop-20XX`` (commune level; CSV ``;``-separated with a header
+        row of variable codes, or XLSX whose sheets ``COM_20XX`` and ``ARM_20XX`` have title
+        lines then the codes row), or ``base-ic-evol-struct-pop-20XX`` (IRIS level: column
+        ``COM`` instead of ``CODGEO``; rows are summed by commune). A ``.zip`` from insee.fr
+        holding one CSV is accepted.
+    sheet : str, optional
+        Worksheet to read (default: every ``COM_*``/``ARM_*`` sheet, else ``IRIS*``,
+        else the first sheet with a header).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``code_insee`` (str), one row per commune — and per arrondissement
+        municipal when the file has them as rows (``ARM`` sheet, or rows 75101…, 69381…,
+        13201… in the CSV; Paris/Lyon/Marseille as a whole may also be present: the
+        caller picks the codes it needs). Columns, in **inhabitants** (float: INSEE
+        population estimates are not integers): ``pop_total``, ``pop_0_14``,
+        ``pop_15_29``, ``pop_30_44``, ``pop_45_59``, ``pop_60_74``, ``pop_75p`` (from
+        ``POP75P`` or ``POP7589 + POP90P``), and when the file allows ``pop_0_19``
+        (``POP0019`` or ``H0019 + F0019``) and ``pop_65p`` (``POP65P``, ``H65P + F65P``
+        or ``POP6579 + POP80P``) — the ageing index is ``100 * pop_65p / pop_0_19``;
+        ``nom_commune`` when the file has ``LIBGEO``/``LIBCOM``; ``millesime`` (str,
+        e.g. ``"2021"``: the most recent ``Pyy_`` prefix of the file).
+        ``attrs``: ``millesime``, ``niveau`` (``"commune"`` or ``"iris"``), ``source``
+        (Path), ``warnings`` (list of French strings).
+
+    Raises
+    ------
+    InputError
+        Missing file, no header, missing age columns (all listed), bad commune code,
+        duplicated commune (or IRIS), unreadable number.
+    """
+    expected = "colonnes CODGEO (ou COM et IRIS) et Pxx_POP (fichier INSEE « Évolution et " \
+               "structure de la population »)"
+    keep = lambda name: (name.upper() in {"CODGEO", "COM", "IRIS", "LIBGEO", "LIBCOM"}  # noqa: E731
+                         or bool(re.match(r"^P\d{2}_(POP|H|F)", name.upper())))
+    tables = _read_tables(path, _is_ages_header, keep, expected, _choose_ages_sheets, sheet)
+    path = Path(path)
+    warnings = _Warnings()
+    parts, years, levels = [], set(), set()
+    for table in tables:
+        frame, year, level = _ages_one(table, path, warnings)
+        parts.append(frame)
+        years.add(year)
+        levels.add(level)
+    if len(years) > 1:
+        raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})",
+                         path=path)
+    out = pd.concat(parts) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        dup = out.index.duplicated()
+        if dup.any():
+            raise InputError("commune présente dans plusieurs feuilles", path=path,
+                             value=out.index[dup][0])
+    out.index = pd.Index(out.index.astype(str), name="code_insee", dtype=str)
+    year = years.pop()
+    out["millesime"] = pd.Series(year, index=out.index, dtype=str)
+    bands = out[list(AGE_COLUMNS[1:])].sum(axis=1, min_count=len(AGE_COLUMNS) - 1)
+    off = (bands - out["pop_total"]).abs() > 1 + 0.005 * out["pop_total"]
+    if off.any():
+        warnings.append(f"somme des tranches d'âge différente de la population totale pour "
+                        f"{int(off.sum())} commune(s) (ex. : {_listing(out.index[off], 3)})")
+    out.attrs.update(millesime=year, niveau=levels.pop() if len(levels) == 1 else "commune",
+                     source=path, warnings=warnings.finish())
+    return out
+
+
+# ------------------------------------------------------------------------------ BPE
+_BPE_CODE_COLUMNS = ("DEPCOM", "CODGEO", "COM", "CODE_COMMUNE")
+GP_EQUIPMENT = "D265"
+
+
+def _is_bpe_header(cells: list[str]) -> bool:
+    upper = {c.strip().upper() for c in cells}
+    return any(c in upper for c in _BPE_CODE_COLUMNS) and ("TYPEQU" in upper or
+                                                           GP_EQUIPMENT in upper)
+
+
+def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
+    """Count general practitioners (BPE equipment ``D265``) per commune.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An INSEE BPE file, one of:
+
+        * « ensemble » aggregated CSV: ``REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP``
+          (``NB_EQUIP`` of the ``D265`` rows is summed by ``DEPCOM``);
+        * one row per equipment (``DEPCOM``, ``TYPEQU``, ``AN``, …, e.g. ``BPE23.csv``
+          or ``bpe21_ensemble_xy.csv``): ``D265`` rows are counted;
+        * a wide commune table (XLSX or CSV) with a code column (``CODGEO`` or
+          ``DEPCOM``) and a column ``D265``, title lines allowed above the header.
+    sheet : str, optional
+        Worksheet of an XLSX file (default: first sheet with a header).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``code_insee`` (str); column ``nb_medecins_generalistes`` (float
+        holding whole numbers: number of ``D265`` equipments, i.e. GP practice
+        locations) and ``millesime`` (str or None; from ``AN``, else a year in the
+        title lines, else ``bpeYY`` in the file name). The BPE lists equipments: in
+        the long layouts a commune with no ``D265`` row is **absent**, which means 0
+        for a commune covered by the file (the caller decides, knowing the coverage);
+        a wide table keeps its explicit zeros. ``attrs``: ``millesime``, ``source``,
+        ``warnings``.
+
+    Raises
+    ------
+    InputError
+        Missing file, no header, bad commune code (in a ``D265`` row), duplicated
+        commune in a wide table, unreadable ``NB_EQUIP``/``D265`` value.
+    """
+    expected = "colonnes DEPCOM (ou CODGEO) et TYPEQU, ou une colonne D265 (fichier BPE)"
+    keep = lambda name: name.upper() in {*_BPE_CODE_COLUMNS, "TYPEQU", "NB_EQUIP",  # noqa: E731
+                                         "AN", GP_EQUIPMENT}
+    table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
+    path = Path(path)
+    warnings = _Warnings()
+    frame, lines = table.frame, table.lines
+    cols = {c.upper(): c for c in frame.columns}
+    code_col = next(cols[c] for c in _BPE_CODE_COLUMNS if c in cols)
+    year = None
+    if "TYPEQU" in cols:
+        is_gp = frame[cols["TYPEQU"]].map(_cell_text).str.upper() == GP_EQUIPMENT
+        rows = frame.loc[is_gp.to_numpy()]
+        row_lines = lines[is_gp.to_numpy()]
+        if "AN" in cols:
+            years = sorted({_cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
+            if len(years) > 1:
+                warnings.append(f"plusieurs années dans la colonne AN ({_listing(years)}) : "
+                                f"la plus récente est retenue comme millésime")
+            year = years[-1] if years else None
+        codes = _normalise_codes(rows[code_col], row_lines, table, path, code_col, warnings)
+        if "NB_EQUIP" in cols:
+            counts = _parse_numbers(rows[cols["NB_EQUIP"]], row_lines, table, path,
+                                    cols["NB_EQUIP"])
+            if counts["masked"].any():
+                pos = int(np.flatnonzero(counts["masked"].to_numpy())[0])
+                raise InputError(table.where(f"colonne « {cols['NB_EQUIP']} » : nombre "
+                                             "d'équipements vide"), path=path,
+                                 line=int(row_lines[pos]), value=rows[cols["NB_EQUIP"]].iloc[pos])
+            values = counts["value"].to_numpy()
+        else:
+            values = np.ones(len(rows))
+        result = pd.Series(values, index=codes.to_numpy()).groupby(level=0, sort=False).sum()
+    else:
+        gp_col = cols[GP_EQUIPMENT]
+        codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
+        _check_duplicates(codes, lines, table, path)
+        parsed = _parse_numbers(frame[gp_col], lines, table, path, gp_col)
+        if parsed["masked"].any():
+            warnings.append(table.where(f"{int(parsed['masked'].sum())} case(s) D265 vide(s) "
+                                        "lue(s) comme inconnues"))
+        result = pd.Series(parsed["value"].to_numpy(), index=codes.to_numpy())
+    if year is None:
+        year = _year_from_text(table.titles)
+    if year is None:
+        m = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
+        year = f"20{m.group(1)}" if m else None
+    out = pd.DataFrame({"nb_medecins_generalistes": result.astype(float)})
+    out.index = pd.Index(result.index.astype(str), name="code_insee", dtype=str)
+    out["millesime"] = pd.Series(year, index=out.index, dtype=str) if year else None
+    out.attrs.update(millesime=year, source=path, warnings=warnings.finish())
+    return out
+
+
+# ----------------------------------------------------------------------------- CPAM
+@dataclass
+class CpamTable:
+    """The CPAM / Rézone CPTS commune table, parsed.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Indexed by ``code_insee`` (str), one row per commune. For every count column
+        ``c`` found in the file (see :attr:`counts`): ``c`` (float, number of people,
+        NaN when masked), ``c_masked`` (bool), ``c_upper`` (float: the value when known,
+        the mask threshold when masked). Also ``nom_commune`` and ``annee`` (str) when
+        present, ``fictitious`` (bool, per row) and ``line`` (int, line in the file).
+    counts : tuple of str
+        Count columns present, among :data:`CPAM_COUNT_COLUMNS`.
+    fictitious : bool
+        True when the file says its data are fictitious (column ``donnees_fictives``
+        true on any row, or a title line containing « fictif »/« fictives »).
+    source : pathlib.Path
+    warnings : list of str
+        French notes (ignored columns, restored zeros, skipped total rows, …).
+    annee : str or None
+        Year of the data when one value is given in column ``annee``.
+    """
+
+    table: pd.DataFrame
+    counts: tuple[str, ...]
+    fictitious: bool
+    source: Path
+    warnings: list[str] = field(default_factory=list)
+    annee: str | None = None
+
+
+def _is_cpam_header(cells: list[str]) -> bool:
+    canon = {_ALIAS_INDEX.get(_header_key(c)) for c in cells if c}
+    return "code_commune" in canon and bool(canon & set(CPAM_COUNT_COLUMNS))
+
+
+def _is_true(cell) -> bool:
+    return _header_key(_cell_text(cell)) in _TRUE_WORDS
+
+
+def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 10) -> CpamTable:
+    """Read the commune table given by a CPAM (or exported from Rézone CPTS).
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal commas
+        and space thousands separators accepted) or XLSX. Title lines above the header
+        are allowed. Expected columns (names compared without case, accents, spaces,
+        hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
+        ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
+        and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
+        ``secret``, ``NS``, blank…) are unknown, never zero.
+    sheet : str, optional
+        Worksheet of an XLSX file (default: first sheet with a header).
+    default_threshold : float, default 10
+        Upper bound of masked cells that do not state theirs (``"<5"`` states 5).
+
+    Returns
+    -------
+    CpamTable
+
+    Raises
+    ------
+    InputError
+        Missing file, no header (code column and at least one count column), the same
+        column given twice, bad or empty commune code, duplicated commune, unreadable
+        count.
+    """
+    expected = ("une colonne code_commune et au moins une colonne d'effectifs ("
+                + ", ".join(CPAM_COUNT_COLUMNS[:3]) + ", …)")
+    table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
+    path = Path(path)
+    warnings = _Warnings()
+    frame, lines = table.frame, table.lines
+    mapping: dict[str, str] = {}
+    ignored = []
+    for col in frame.columns:
+        canonical = _ALIAS_INDEX.get(_header_key(col))
+        if canonical is None:
+            if str(col).strip():
+                ignored.append(str(col))
+            continue
+        if canonical in mapping:
+            raise InputError(table.where(f"deux colonnes pour « {canonical} » : "
+                                         f"« {mapping[canonical]} » et « {col} »"), path=path,
+                             line=table.header_line)
+        mapping[canonical] = col
+    if ignored:
+        warnings.append(f"colonne(s) non reconnue(s), ignorée(s) : {_listing(ignored, 10)}")
+    counts = tuple(c for c in CPAM_COUNT_COLUMNS if c in mapping)
+
+    # rows: skip totals, refuse empty codes
+    code_raw = frame[mapping["code_commune"]]
+    text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
+    is_total = pd.Series(False, index=frame.index)
+    for col in text_cols:
+        is_total |= frame[col].map(lambda c: _header_key(_cell_text(c)).startswith(
+            ("total", "ensemble"))).astype(bool)
+    if is_total.any():
+        warnings.append(f"ligne(s) de total ignorée(s) : "
+                        f"{_listing(int(x) for x in lines[is_total.to_numpy()])}")
+    keep_rows = ~is_total.to_numpy()
+    frame, lines, code_raw = frame.loc[keep_rows], lines[keep_rows], code_raw.loc[keep_rows]
+    empty = code_raw.map(lambda c: _cell_text(c) == "").to_numpy()
+    if empty.any():
+        raise InputError(table.where(f"colonne « {mapping['code_commune']} » : code commune "
+                                     "vide"), path=path, line=int(lines[empty][0]), value="")
+    codes = _normalise_codes(code_raw, lines, table, path, mapping["code_commune"], warnings)
+    _check_duplicates(codes, lines, table, path)
+
+    out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="code_insee", dtype=str))
+    if "nom_commune" in mapping:
+        out["nom_commune"] = pd.Series(frame[mapping["nom_commune"]].map(_cell_text).to_numpy(),
+                                       index=out.index, dtype=str)
+    annee = None
+    if "annee" in mapping:
+        years = frame[mapping["annee"]].map(_cell_text)
+        out["annee"] = pd.Series(years.to_numpy(), index=out.index, dtype=str)
+        distinct = sorted(set(years) - {""})
+        annee = distinct[0] if len(distinct) == 1 else None
+        if len(distinct) > 1:
+            warnings.append(f"plusieurs années dans la colonne annee ({_listing(distinct)})")
+    for name in counts:
+        parsed = _parse_numbers(frame[mapping[name]], lines, table, path, mapping[name],
+                                default_threshold)
+        values = parsed["value"].to_numpy()
+        fractional = np.isfinite(values) & (np.mod(values, 1) != 0)
+        if fractional.any():
+            pos = int(np.flatnonzero(fractional)[0])
+            warnings.append(f"colonne « {mapping[name]} » : effectif(s) non entier(s) (ex. ligne "
+                            f"{int(lines[pos])} : {_cell_text(frame[mapping[name]].iloc[pos])}) "
+                            "— vérifiez le séparateur décimal ou de milliers")
+        out[name] = values
+        out[f"{name}_masked"] = parsed["masked"].to_numpy()
+        out[f"{name}_upper"] = parsed["upper"].to_numpy()
+    for name in counts:
+        base = name.removesuffix("_sans_mt")
+        if name.endswith("_sans_mt") and base in counts:
+            bad = (out[name] > out[base]).to_numpy()
+            if bad.any():
+                warnings.append(f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) "
+                                f"(ex. : {_listing(out.index[bad], 3)})")
+    title_fictitious = any("fictif" in _strip_accents(t).lower() or
+                           "fictive" in _strip_accents(t).lower() for t in table.titles)
+    if title_fictitious:
+        flags = np.ones(len(out), dtype=bool)
+    elif "donnees_fictives" in mapping:
+        flags = frame[mapping["donnees_fictives"]].map(_is_true).to_numpy(dtype=bool)
+    else:
+        flags = np.zeros(len(out), dtype=bool)
+    out["fictitious"] = flags
+    out["line"] = lines.astype(int)
+    return CpamTable(table=out, counts=counts, fictitious=bool(flags.any()), source=path,
+                     warnings=warnings.finish(), annee=annee)
