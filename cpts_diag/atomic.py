@@ -26,10 +26,14 @@ def atomic_path(path: str | os.PathLike):
             os.unlink(tmp)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically."""
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (flushed and synced before the move); return ``path``."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding=encoding)
+        with open(tmp, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -1,0 +1,1231 @@
+"""Web (folium, offline) and printed (matplotlib) maps of CPTS territories.
+
+Maps are sent to ARS delegations who open them offline on administration
+networks and print them, hence:
+
+* web maps embed Leaflet (JS and CSS from the ``xstatic-leaflet`` package)
+  and no other resource: no CDN, no background tiles unless asked;
+* geometries are simplified as a coverage (neighbours keep sharing their
+  borders) and coordinates rounded, to keep files small;
+* every text a user reads is French and HTML-escaped; masked values are drawn
+  in their own grey hatched class, never as zero; fictitious data carry a
+  visible red banner.
+
+Examples
+--------
+>>> m = commune_map(communes, "apl", label="APL médecins généralistes",
+...                 unit="consultations/an/hab.", source="DREES, APL 2023, commune")
+... # doctest: +SKIP
+>>> save_offline_map(m, "carte.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure as BrancaFigure, MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from .html import atomic_write_text, esc, fmt_int, fmt_number, is_missing, script_json
+
+__all__ = [
+    "MASKED_LABEL",
+    "ORPHAN_LABEL",
+    "FICTITIOUS_BANNER",
+    "PALETTES",
+    "TIER_COLORS",
+    "Classification",
+    "is_fictitious",
+    "classify",
+    "web_geometry",
+    "commune_map",
+    "region_map",
+    "make_offline",
+    "map_html",
+    "save_offline_map",
+    "static_map",
+]
+
+MASKED_LABEL = "Donnée masquée ou indisponible"
+ORPHAN_LABEL = "Commune orpheline"
+FICTITIOUS_BANNER = "Données fictives — exemple de démonstration"
+
+#: 5-class sequential ColorBrewer palettes (colorbrewer2.org).
+PALETTES: dict[str, list[str]] = {
+    "YlOrRd": ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+    "YlGnBu": ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
+    "Blues": ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"],
+    "Greens": ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"],
+    "Purples": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
+    "OrRd": ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"],
+    "PuBu": ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"],
+    "RdPu": ["#feebe2", "#fbb4b9", "#f768a1", "#c51b8a", "#7a0177"],
+}
+DEFAULT_PALETTE = "YlGnBu"
+
+#: Fixed colours of the ACI size tiers (ColorBrewer Set2, colour-blind safe).
+TIER_COLORS: dict[str, str] = {"T1": "#66c2a5", "T2": "#fc8d62", "T3": "#8da0cb", "T4": "#e78ac3"}
+TIER_LABELS: dict[str, str] = {f"T{i}": f"Taille {i} (T{i})" for i in range(1, 5)}
+
+MASKED_COLOR = "#d9d9d9"
+MASKED_HATCH = "#8c8c8c"
+ORPHAN_COLOR = "#6a3d9a"
+PLAIN_COLOR = "#c6dbef"
+OUTLINE_COLOR = "#111111"
+NEIGHBOUR_COLOR = "#6f6f6f"
+BORDER_COLOR = "#ffffff"
+
+_METRO_BOUNDS = (-5.5, 41.0, 10.0, 51.5)  # lon/lat box of metropolitan France (Corsica included)
+_FICTITIOUS_RE = re.compile(r"fictiv|fictif", re.IGNORECASE)
+_NAME_COLUMNS = ("cpts", "nom", "name", "territoire")
+
+
+# ---------------------------------------------------------------------------
+# classification
+# ---------------------------------------------------------------------------
+@dataclass
+class Classification:
+    """Classes of a choropleth.
+
+    Attributes
+    ----------
+    breaks : list of float
+        Interior thresholds; class ``i`` holds ``breaks[i-1] <= v < breaks[i]``.
+    labels : list of str
+        French legend label of each class.
+    colors : list of str
+        Hex colour of each class.
+    decimals : int
+        Decimals used in labels and tooltips.
+    """
+
+    breaks: list[float]
+    labels: list[str]
+    colors: list[str]
+    decimals: int = 1
+    categories: list[str] = field(default_factory=list)
+
+    def assign(self, values: Any) -> np.ndarray:
+        """Class index of each value, ``-1`` for a missing (masked) value."""
+        if self.categories:
+            idx = {c: i for i, c in enumerate(self.categories)}
+            return np.array([idx.get(v, -1) for v in values], dtype=int)
+        v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+        out = np.searchsorted(np.asarray(self.breaks, dtype=float), v, side="right").astype(int)
+        out[np.isnan(v)] = -1
+        return out
+
+
+def is_fictitious(source: str | None) -> bool:
+    """True when a source text says the data are fictitious ("fictives", "fictif"...)."""
+    return bool(source) and bool(_FICTITIOUS_RE.search(str(source)))
+
+
+def _palette_colors(palette: Any, n: int) -> list[str]:
+    """``n`` colours from a ColorBrewer name (``"_r"`` reverses) or a list of colours."""
+    if n <= 0:
+        return []
+    if palette is None:
+        palette = DEFAULT_PALETTE
+    if not isinstance(palette, str):
+        colors = [str(c) for c in palette]
+        if len(colors) < n:
+            raise ValueError(f"palette has {len(colors)} colours, {n} needed")
+        if len(colors) == n:
+            return colors
+        pick = np.round(np.linspace(0, len(colors) - 1, n)).astype(int)
+        return [colors[i] for i in pick]
+    name, reverse = (palette[:-2], True) if palette.endswith("_r") else (palette, False)
+    if name in PALETTES and n == len(PALETTES[name]):
+        colors = list(PALETTES[name])
+    else:
+        from matplotlib import colormaps
+        from matplotlib.colors import to_hex
+
+        cmap = colormaps[name]
+        colors = [to_hex(cmap(x)) for x in np.linspace(0.08, 0.92, n)] if n > 1 else [to_hex(cmap(0.6))]
+    return colors[::-1] if reverse else colors
+
+
+def classify(values: Any, classes: int | Sequence[float] | None = None, palette: Any = None,
+             decimals: int = 1) -> Classification:
+    """Build choropleth classes with French labels.
+
+    Parameters
+    ----------
+    values : array-like
+        Values; non-numeric, None and NaN are masked and get no class.
+    classes : int or sequence of float, optional
+        Number of quantile classes (default 5), or the interior thresholds,
+        e.g. ``[2.5, 3, 4]`` for classes ``< 2,5``, ``2,5 à < 3``...
+        Quantile thresholds are rounded to ``decimals`` so labels are exact.
+    palette : str or list of str, optional
+        ColorBrewer sequential name (``"YlGnBu"`` default, ``"_r"`` suffix
+        reverses) or explicit colours.
+    decimals : int, default 1
+        Decimals shown in labels.
+
+    Returns
+    -------
+    Classification
+
+    Examples
+    --------
+    >>> c = classify([1, 2, 3, None], classes=[2.5])
+    >>> c.labels
+    ['moins de 2,5', '2,5 et plus']
+    >>> c.assign([1, 3, None]).tolist()
+    [0, 1, -1]
+    """
+    v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
+    v = v[~np.isnan(v)]
+    if classes is None:
+        classes = 5
+    if isinstance(classes, (int, np.integer)):
+        if len(v) == 0:
+            return Classification([], [], [], decimals)
+        k = max(int(classes), 1)
+        qs = np.quantile(v, [i / k for i in range(1, k)]) if k > 1 else np.array([])
+        qs = np.unique(np.round(qs, decimals))
+        breaks = [float(b) for b in qs if v.min() < b <= v.max()]
+    else:
+        breaks = sorted(float(b) for b in classes)
+    f = lambda b: fmt_number(b, decimals)  # noqa: E731
+    if not breaks:
+        if len(v) == 0:
+            labels = ["toutes valeurs"]
+        elif v.min() == v.max():
+            labels = [f(v.min())]
+        else:
+            labels = [f"de {f(v.min())} à {f(v.max())}"]
+    else:
+        labels = [f"moins de {f(breaks[0])}"]
+        labels += [f"de {f(a)} à moins de {f(b)}" for a, b in zip(breaks[:-1], breaks[1:])]
+        labels.append(f"{f(breaks[-1])} et plus")
+    return Classification(breaks, labels, _palette_colors(palette, len(labels)), decimals)
+
+
+# ---------------------------------------------------------------------------
+# geometry for the web
+# ---------------------------------------------------------------------------
+def _auto_crs(*gdfs: gpd.GeoDataFrame | None) -> Any:
+    """EPSG:2154 for metropolitan data, else the local UTM zone of the data."""
+    bounds = []
+    for g in gdfs:
+        if g is None or not len(g):
+            continue
+        g4 = g.to_crs(4326) if g.crs is not None else g
+        geoms = g4.geometry[~(g4.geometry.isna() | g4.geometry.is_empty)]
+        if len(geoms):
+            bounds.append(geoms.total_bounds)
+    if not bounds:
+        return 2154
+    b = np.array(bounds)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    mx0, my0, mx1, my1 = _METRO_BOUNDS
+    if x0 >= mx0 and y0 >= my0 and x1 <= mx1 and y1 <= my1:
+        return 2154
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    info = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(x0, y0, x1, y1))
+    return f"{info[0].auth_name}:{info[0].code}" if info else 3857
+
+
+def _require_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
+    if gdf.crs is None:
+        raise ValueError(f"{what}: GeoDataFrame has no CRS (expected EPSG:4326)")
+
+
+def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """Coverage simplification when the array is a valid coverage, else per geometry."""
+    out = geoms.copy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if tolerance <= 0 or not ok.any():
+        return out
+    part = geoms[ok]
+    poly = np.isin(shapely.get_type_id(part), (3, 6))
+    if poly.all() and shapely.coverage_is_valid(part):
+        out[ok] = shapely.coverage_simplify(part, tolerance)
+    else:
+        out[ok] = shapely.simplify(part, tolerance, preserve_topology=True)
+    return out
+
+
+def _round_array(geoms: np.ndarray, decimals: int) -> np.ndarray:
+    return shapely.transform(geoms, lambda c: np.round(c, decimals))
+
+
+def _web_layers(layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, decimals: int,
+                crs: Any) -> list[gpd.GeoDataFrame | None]:
+    """Simplify several layers together (one coverage when they do not overlap).
+
+    Returns copies in EPSG:4326 with rounded coordinates; shared borders, also
+    between layers, stay identical when the union of the layers is a coverage.
+    """
+    present = [g for g in layers if g is not None and len(g)]
+    if not present:
+        return [None if g is None else g.to_crs(4326) if g.crs else g for g in layers]
+    for g in present:
+        _require_crs(g, "web_geometry")
+    if crs is None:
+        crs = _auto_crs(*present)
+    projected = [None if g is None else g.to_crs(crs) for g in layers]
+    arrays = [None if g is None else np.asarray(g.geometry.array, dtype=object) for g in projected]
+    sizes = [0 if a is None else len(a) for a in arrays]
+    flat = np.concatenate([a for a in arrays if a is not None and len(a)]) if sum(sizes) else np.array([])
+    ok = ~(shapely.is_missing(flat) | shapely.is_empty(flat)) if len(flat) else np.array([], bool)
+    joint = (tolerance_m > 0 and ok.any() and np.isin(shapely.get_type_id(flat[ok]), (3, 6)).all()
+             and shapely.coverage_is_valid(flat[ok]))
+    if joint:
+        simplified = flat.copy()
+        simplified[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
+        parts, start = [], 0
+        for n in sizes:
+            parts.append(simplified[start:start + n])
+            start += n
+    else:
+        parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
+    out: list[gpd.GeoDataFrame | None] = []
+    for g, arr in zip(projected, parts):
+        if g is None:
+            out.append(None)
+            continue
+        geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
+        rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
+        res = g.copy()
+        res = res.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
+        out.append(res)
+    return out
+
+
+def web_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float = 80, decimals: int = 5,
+                 crs: Any = None) -> gpd.GeoDataFrame:
+    """Light geometries for web maps: coverage simplification and rounding.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Polygons with a CRS (usually EPSG:4326).
+    tolerance_m : float, default 80
+        Simplification tolerance in metres (0 disables it).
+    decimals : int, default 5
+        Decimals of the output longitudes/latitudes (5 ≈ 1 m).
+    crs : optional
+        Projected CRS for the simplification; default EPSG:2154 for
+        metropolitan data, the local UTM zone elsewhere (DROM).
+
+    Returns
+    -------
+    GeoDataFrame
+        Copy in EPSG:4326. When the polygons form a valid coverage (no
+        overlap) they are simplified together with
+        :func:`shapely.coverage_simplify`, so neighbours keep an identical
+        shared border; every coordinate is rounded the same way.
+    """
+    return _web_layers([gdf], tolerance_m, decimals, crs)[0]
+
+
+def _dissolve_outline(gdf: gpd.GeoDataFrame) -> Any:
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(geoms):
+        return None
+    try:
+        merged = shapely.coverage_union_all(geoms) if shapely.coverage_is_valid(geoms) else None
+    except shapely.errors.GEOSException:  # pragma: no cover - defensive
+        merged = None
+    if merged is None or merged.is_empty or not merged.is_valid:
+        merged = shapely.union_all(shapely.make_valid(geoms))
+    return merged
+
+
+def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
+    """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed)."""
+    if obj is None or obj is False:
+        return None
+    if isinstance(obj, gpd.GeoDataFrame):
+        return obj
+    if isinstance(obj, gpd.GeoSeries):
+        return gpd.GeoDataFrame(geometry=obj)
+    if isinstance(obj, shapely.Geometry):
+        return gpd.GeoDataFrame(geometry=[obj], crs=4326)
+    raise TypeError(f"{what}: expected a GeoDataFrame, GeoSeries or shapely geometry, got {type(obj)!r}")
+
+
+# ---------------------------------------------------------------------------
+# folium elements
+# ---------------------------------------------------------------------------
+_CSS = """
+.leaflet-container { background: #ffffff; font-family: "Marianne", Arial, Helvetica, sans-serif; }
+.cpts-box { position: fixed; z-index: 1000; background: rgba(255,255,255,0.94); border: 1px solid #999;
+  border-radius: 4px; padding: 6px 9px; font: 12px/1.35 Arial, Helvetica, sans-serif; color: #222;
+  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.cpts-title { top: 10px; left: 50%; transform: translateX(-50%); font-size: 15px; font-weight: bold;
+  max-width: 60%; text-align: center; }
+.cpts-banner { position: fixed; z-index: 1001; top: 0; left: 0; right: 0; background: #c00000; color: #fff;
+  font: bold 14px/1.6 Arial, Helvetica, sans-serif; text-align: center; padding: 3px;
+  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body.cpts-fictive .cpts-title { top: 34px; }
+body.cpts-fictive .leaflet-top { top: 28px; }
+.cpts-legend { bottom: 24px; right: 10px; max-width: 320px; max-height: 70%; overflow: auto; }
+.cpts-legend-title { font-weight: bold; margin-bottom: 4px; }
+.cpts-legend-row { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
+.cpts-legend-row svg { flex: 0 0 auto; }
+.cpts-source { margin-top: 6px; padding-top: 4px; border-top: 1px solid #ccc; font-size: 11px; color: #444; }
+.cpts-source .cpts-fictive-note { color: #c00000; font-weight: bold; }
+.cpts-masked { fill: url(#cpts-hatch-masked); }
+.cpts-orphan { fill: url(#cpts-hatch-orphan); }
+.leaflet-tooltip.cpts-tip { font: 12px/1.35 Arial, Helvetica, sans-serif; }
+.cpts-tip table { border-collapse: collapse; }
+.cpts-tip th { text-align: left; font-weight: normal; color: #555; padding-right: 6px; }
+.cpts-tip td { font-weight: bold; }
+@media print {
+  html, body { height: 180mm; overflow: hidden; }
+  body { position: relative; }
+  .folium-map { height: 100% !important; }
+  .leaflet-control-zoom, .leaflet-control-layers { display: none; }
+  .cpts-box, .cpts-banner { position: absolute; }
+}
+"""
+
+_DEFS = f"""<svg class="cpts-defs" aria-hidden="true" focusable="false"
+ style="position:absolute;width:0;height:0;overflow:hidden"><defs>
+<pattern id="cpts-hatch-masked" patternUnits="userSpaceOnUse" width="6" height="6"
+ patternTransform="rotate(45)"><rect width="6" height="6" fill="{MASKED_COLOR}"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="{MASKED_HATCH}" stroke-width="2"/></pattern>
+<pattern id="cpts-hatch-orphan" patternUnits="userSpaceOnUse" width="6" height="6"
+ patternTransform="rotate(-45)"><rect width="6" height="6" fill="#ffffff"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="{ORPHAN_COLOR}" stroke-width="2.2"/></pattern>
+</defs></svg>"""
+
+
+class _FeatureLayer(Layer):
+    """GeoJSON layer with per-feature style index and pre-escaped HTML tooltips.
+
+    Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON
+    in the browser; their properties are only ``s`` (index into ``styles``) and
+    ``t`` (tooltip HTML, escaped in Python). The layer registers itself in
+    ``window.cptsDiag.layers[role]`` for tests.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON((function (d) {
+            function ring(r) {
+                var x = 0, y = 0, out = [];
+                for (var i = 0; i < r.length; i += 2) {
+                    x += r[i]; y += r[i + 1];
+                    out.push([x / d.k, y / d.k]);
+                }
+                if (out.length) { out.push(out[0]); }
+                return out;
+            }
+            return {type: "FeatureCollection", features: d.f.map(function (a) {
+                return {type: "Feature", properties: {s: a[0], t: a[1]},
+                        geometry: {type: "MultiPolygon", coordinates: a[2].map(function (p) {
+                            return p.map(ring); })}};
+            })};
+        })({{ this.data }}), {
+            interactive: {{ this.interactive|tojson }},
+            style: function (f) { return {{ this.styles }}[f.properties.s]; },
+            onEachFeature: function (f, layer) {
+                if (f.properties.t) {
+                    layer.bindTooltip(function () {
+                        var t = f.properties.t, labels = {{ this.labels }};
+                        var div = document.createElement("div"), b = document.createElement("b");
+                        b.textContent = t[0];
+                        div.appendChild(b);
+                        if (t.length > 1) {
+                            var table = document.createElement("table");
+                            for (var i = 1; i < t.length; i++) {
+                                var tr = table.insertRow(), th = document.createElement("th"),
+                                    td = document.createElement("td");
+                                th.textContent = labels[i - 1] || "";
+                                td.textContent = t[i];
+                                tr.appendChild(th);
+                                tr.appendChild(td);
+                            }
+                            div.appendChild(table);
+                        }
+                        return div;
+                    }, {sticky: true, className: "cpts-tip"});
+                }
+                {%- if this.highlight %}
+                layer.on("mouseover", function () { this.setStyle({weight: 2.5}); });
+                layer.on("mouseout", function () { {{ this.get_name() }}.resetStyle(this); });
+                {%- endif %}
+            }
+        });
+        window.cptsDiag = window.cptsDiag || {layers: {}};
+        window.cptsDiag.map = {{ this._parent.get_name() }};
+        window.cptsDiag.layers[{{ this.role|tojson }}] = {{ this.get_name() }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any],
+                 styles: list[dict], role: str, name: str, interactive: bool = True, highlight: bool = False,
+                 decimals: int = 5):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "CptsLayer"
+        self.role = role
+        features, labels = _features(gdf, style_idx, tips, decimals)
+        self.n_features = len(features)
+        self.data = script_json({"k": 10 ** decimals, "f": features})
+        self.labels = script_json(labels)
+        self.styles = script_json(styles)
+        self.interactive = bool(interactive)
+        self.highlight = bool(highlight)
+
+
+class _Decorations(MacroElement):
+    """CSS, hatch patterns, title, fictitious banner, legend and French controls."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        {{ this.body }}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            L.control.zoom({position: "topleft", zoomInTitle: "Zoom avant",
+                            zoomOutTitle: "Zoom arrière"}).addTo(map);
+            L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
+            if (map.attributionControl) { map.attributionControl.setPrefix("Leaflet"); }
+            {%- if this.fictitious %}
+            document.body.classList.add("cpts-fictive");
+            {%- endif %}
+            window.cptsDiag = window.cptsDiag || {layers: {}};
+            window.cptsDiag.map = map;
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str, fictitious: bool):
+        super().__init__()
+        self._name = "CptsDecorations"
+        self.css = _CSS
+        self.body = _DEFS + body
+        self.fictitious = fictitious
+
+
+def _swatch(fill: str | None = None, *, cls: str = "", line: str | None = None, width: float = 1,
+            dash: str | None = None) -> str:
+    """Small inline SVG legend symbol (prints with its colours)."""
+    if line is not None:
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        return (f'<svg width="26" height="14" aria-hidden="true"><line x1="1" y1="7" x2="25" y2="7" '
+                f'stroke="{line}" stroke-width="{width}"{d}/></svg>')
+    fill_attr = f'fill="url(#{cls})"' if cls else f'fill="{fill}"'
+    return (f'<svg width="26" height="14" aria-hidden="true"><rect x="0.5" y="0.5" width="25" height="13" '
+            f'{fill_attr} stroke="#777" stroke-width="1"/></svg>')
+
+
+def _legend_row(symbol: str, text: str) -> str:
+    return f'<div class="cpts-legend-row">{symbol}<span>{esc(text)}</span></div>'
+
+
+def _source_html(source: str | None) -> str:
+    parts = []
+    if source:
+        parts.append(f"Source : {esc(source)}")
+    if is_fictitious(source):
+        parts.append('<span class="cpts-fictive-note">Données fictives : ne pas utiliser pour décider.</span>')
+    return f'<div class="cpts-source">{"<br>".join(parts)}</div>' if parts else ""
+
+
+def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
+    if is_missing(x):
+        return MASKED_LABEL.lower()
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return fmt_int(x) if integral else fmt_number(x, decimals)
+    return str(x)
+
+
+def _is_integral(series: pd.Series) -> bool:
+    num = pd.to_numeric(series, errors="coerce").dropna()
+    if series.dropna().empty or len(num) != len(series.dropna()):
+        return False
+    return bool(np.all(np.isclose(num.to_numpy(dtype=float) % 1, 0)))
+
+
+def _tooltip_fields(tooltip_fields: Any) -> list[tuple[str, str]]:
+    if not tooltip_fields:
+        return []
+    if isinstance(tooltip_fields, Mapping):
+        return [(str(k), str(v)) for k, v in tooltip_fields.items()]
+    return [(str(c), str(c)) for c in tooltip_fields]
+
+
+def _tip(heading: Any, rows: Sequence[tuple[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
+    """Tooltip content: a heading and ``(label, value)`` rows, all plain text.
+
+    The browser builds the tooltip with ``textContent``: no user text is ever
+    parsed as HTML.
+    """
+    return str(heading), [(str(k), str(v)) for k, v in rows]
+
+
+def _polygons(geom: Any) -> list[Any]:
+    """Polygonal parts of a geometry (lines and points of a collection are dropped)."""
+    if geom is None or geom.is_empty:
+        return []
+    if geom.geom_type == "Polygon":
+        return [geom]
+    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
+        return [p for part in geom.geoms for p in _polygons(part)]
+    return []
+
+
+def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
+    """Flat delta-encoded integer ring: x0, y0, dx1, dy1... (closing point dropped)."""
+    q = np.round(np.asarray(coords)[:, :2] * scale).astype(np.int64)
+    if len(q) > 1 and (q[0] == q[-1]).all():
+        q = q[:-1]
+    d = np.vstack([q[:1], np.diff(q, axis=0)]) if len(q) else q
+    return d.ravel().tolist()
+
+
+def _features(gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any],
+              decimals: int = 5) -> tuple[list[list], list[str]]:
+    """Compact features and tooltip labels.
+
+    Each feature is ``[style, tooltip, polygons]``: ``tooltip`` is
+    ``[heading, value1, value2...]`` (or 0 for none), the value labels being
+    returned once for the layer; polygons are lists of delta-encoded integer
+    rings (see :func:`_encode_ring`). Decoded in the browser to GeoJSON
+    MultiPolygons (one SVG path per feature).
+    """
+    scale = 10.0 ** decimals
+    labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
+    out = []
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    for geom, s, t in zip(geoms, style_idx, tips):
+        polys = _polygons(geom)
+        if not polys:
+            continue
+        enc = [[_encode_ring(np.asarray(p.exterior.coords), scale)]
+               + [_encode_ring(np.asarray(r.coords), scale) for r in p.interiors] for p in polys]
+        tip = [t[0]] + [v for _, v in t[1]] if t else 0
+        out.append([int(s), tip, enc])
+    return out, labels
+
+
+def _name_column(gdf: gpd.GeoDataFrame, preferred: str | None = None) -> str | None:
+    if preferred and preferred in gdf.columns:
+        return preferred
+    return next((c for c in _NAME_COLUMNS if c in gdf.columns), None)
+
+
+def _new_map(tiles: bool) -> folium.Map:
+    m = folium.Map(tiles=None, zoom_control=False, control_scale=False, prefer_canvas=False,
+                   location=[46.6, 2.5], zoom_start=6)
+    m.default_js = []
+    m.default_css = []
+    if tiles:
+        folium.TileLayer(
+            tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            attr="© les contributeurs d’OpenStreetMap",
+            name="Fond OpenStreetMap", max_zoom=19, overlay=False, control=True,
+        ).add_to(m)
+    return m
+
+
+def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
+    bounds = [g.total_bounds for g in gdfs if g is not None and len(g) and not g.geometry.is_empty.all()]
+    if not bounds:
+        return
+    b = np.array(bounds)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    if not np.all(np.isfinite([x0, y0, x1, y1])):
+        return
+    m.location = [float((y0 + y1) / 2), float((x0 + x1) / 2)]
+    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], padding_top_left=(12, 48),
+                 padding_bottom_right=(12, 12))
+
+
+def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, title: str | None,
+            source: str | None, tiles: bool) -> folium.Map:
+    fictitious = is_fictitious(source)
+    body = []
+    if fictitious:
+        body.append(f'<div class="cpts-banner" role="alert">{esc(FICTITIOUS_BANNER)}</div>')
+    if title:
+        body.append(f'<div class="cpts-box cpts-title">{esc(title)}</div>')
+    legend = []
+    if legend_title:
+        legend.append(f'<div class="cpts-legend-title">{esc(legend_title)}</div>')
+    legend += legend_rows
+    legend.append(_source_html(source))
+    body.append(f'<div class="cpts-box cpts-legend">{"".join(legend)}</div>')
+    _Decorations("\n".join(body), fictitious).add_to(m)
+    if title:
+        m.get_root().title = esc(title)
+    if tiles:
+        folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: int = 5) -> _FeatureLayer:
+    nc = _name_column(neighbours, name_col)
+    tips = [_tip(str(n), [("", "Territoire voisin")]) if nc and not is_missing(n) else _tip("Territoire voisin", [])
+            for n in (neighbours[nc] if nc else [None] * len(neighbours))]
+    style = {"color": NEIGHBOUR_COLOR, "weight": 1, "opacity": 0.9, "fillColor": "#f0f0f0", "fillOpacity": 0.35,
+             "dashArray": "4 3"}
+    return _FeatureLayer(neighbours, [0] * len(neighbours), tips, [style], "neighbours",
+                         "Territoires voisins", decimals=dec)
+
+
+def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
+    tips = []
+    for _, r in orphans.iterrows():
+        name = r.get("nom")
+        code = r.get("code_insee")
+        heading = f"{name} ({code})" if not is_missing(name) else str(code)
+        tips.append(_tip(heading, [("", f"{ORPHAN_LABEL} : sans CPTS")]))
+    style = {"color": ORPHAN_COLOR, "weight": 1.2, "opacity": 1, "fillColor": ORPHAN_COLOR, "fillOpacity": 1,
+             "className": "cpts-orphan"}
+    return _FeatureLayer(orphans, [0] * len(orphans), tips, [style], "orphans",
+                         "Communes orphelines", highlight=True, decimals=dec)
+
+
+def _outline_layer(outline: gpd.GeoDataFrame, role: str = "outline", name: str = "Limite du territoire",
+                   weight: float = 3, dec: int = 5) -> _FeatureLayer:
+    style = {"color": OUTLINE_COLOR, "weight": weight, "opacity": 1, "fill": False}
+    return _FeatureLayer(outline, [0] * len(outline), [None] * len(outline), [style], role, name,
+                         interactive=False, decimals=dec)
+
+
+def _choropleth(gdf: gpd.GeoDataFrame, value_col: str | None, classes: Any, palette: Any,
+                decimals: int) -> tuple[np.ndarray, list[dict], Classification | None]:
+    base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
+    masked = dict(base, fillColor=MASKED_COLOR, fillOpacity=1, className="cpts-masked")
+    if value_col is None:
+        return np.zeros(len(gdf), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")], None
+    cls = classify(gdf[value_col], classes, palette, decimals)
+    idx = cls.assign(gdf[value_col])
+    styles = [dict(base, fillColor=c) for c in cls.colors] + [masked]
+    idx = np.where(idx < 0, len(cls.colors), idx)
+    return idx, styles, cls
+
+
+# ---------------------------------------------------------------------------
+# public web maps
+# ---------------------------------------------------------------------------
+def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: str | None = None,
+                unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
+                territory_outline: Any = None, neighbours: gpd.GeoDataFrame | None = None,
+                orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
+                source: str | None = None, tiles: bool = False, *, decimals: int = 1,
+                simplify_m: float = 80, round_decimals: int = 5, crs: Any = None,
+                neighbour_name_col: str | None = None) -> folium.Map:
+    """Web map of the communes of a territory (choropleth or plain), offline-ready.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Communes with ``code_insee``, ``nom`` and the value column(s).
+    value_col : str, optional
+        Column to map; NaN / non-numeric values are drawn in the grey hatched
+        class "Donnée masquée ou indisponible". None: plain fill.
+    label, unit : str, optional
+        Indicator name and unit (legend title, tooltip).
+    classes : int or sequence of float, optional
+        Number of quantile classes (default 5) or interior thresholds.
+    palette : str or list, optional
+        Sequential ColorBrewer name (default ``"YlGnBu"``; ``"_r"`` reverses).
+    territory_outline : GeoDataFrame, GeoSeries, geometry, False or None
+        Thick outline; None (default) dissolves ``communes``; False draws none.
+    neighbours : GeoDataFrame, optional
+        Neighbouring territories (thin dashed outlines, name in the tooltip,
+        column ``cpts`` or ``nom``).
+    orphans : GeoDataFrame, optional
+        Orphan communes (``code_insee``, ``nom``), hatched, tooltip
+        "Commune orpheline".
+    tooltip_fields : mapping or list, optional
+        Extra columns in the tooltip: ``{column: French label}`` or columns.
+    title, source : str, optional
+        Map title; source line (source, vintage, level). A source containing
+        "fictives" adds the red banner "Données fictives — exemple de
+        démonstration".
+    tiles : bool, default False
+        Add an OpenStreetMap background layer (needs internet) and a layer
+        control; by default the background is plain.
+    decimals : int, default 1
+        Decimals of the value in labels and tooltips.
+    simplify_m, round_decimals, crs
+        Passed to :func:`web_geometry` (0 disables the simplification).
+    neighbour_name_col : str, optional
+        Name column of ``neighbours`` (default: first of cpts, nom, name).
+
+    Returns
+    -------
+    folium.Map
+        Map fitted to the communes, outline and orphans, using no CDN
+        resource (Leaflet is inlined by :func:`map_html`/:func:`save_offline_map`).
+    """
+    _require_crs(communes, "communes")
+    outline_gdf = None if territory_outline is None or territory_outline is False else _as_gdf(
+        territory_outline, "territory_outline")
+    com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m,
+                                         round_decimals, crs)
+    if territory_outline is None and len(com):
+        merged = _dissolve_outline(com)
+        outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
+
+    m = _new_map(tiles)
+    idx, styles, cls = _choropleth(com, value_col, classes, palette, decimals)
+    integral = value_col is not None and _is_integral(com[value_col])
+    extra = _tooltip_fields(tooltip_fields)
+    extra_integral = {c: _is_integral(com[c]) for c, _ in extra if c in com.columns}
+    vlabel = label or value_col
+    tips = []
+    for _, r in com.iterrows():
+        name, code = r.get("nom"), r.get("code_insee")
+        heading = f"{name} ({code})" if not is_missing(name) else str(code)
+        rows = []
+        if value_col is not None:
+            val = _fmt_value(r[value_col], decimals, integral)
+            if unit and not is_missing(r[value_col]):
+                val = f"{val} {unit}"
+            rows.append((vlabel, val))
+        for c, lab in extra:
+            if c in com.columns:
+                rows.append((lab, _fmt_value(r[c], decimals, extra_integral.get(c, False))))
+        tips.append(_tip(heading, rows))
+
+    if neigh is not None and len(neigh):
+        _neighbour_layer(neigh, neighbour_name_col, round_decimals).add_to(m)
+    _FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True,
+                  decimals=round_decimals).add_to(m)
+    if orph is not None and len(orph):
+        _orphan_layer(orph, round_decimals).add_to(m)
+    if outl is not None and len(outl):
+        _outline_layer(outl, dec=round_decimals).add_to(m)
+
+    rows = []
+    if cls is not None:
+        rows += [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
+        n_masked = int((cls.assign(com[value_col]) < 0).sum())
+        masked_text = MASKED_LABEL + (f" ({fmt_int(n_masked)})" if n_masked else "")
+        rows.append(_legend_row(_swatch(cls="cpts-hatch-masked"), masked_text))
+    else:
+        rows.append(_legend_row(_swatch(PLAIN_COLOR), "Commune du territoire"))
+    if orph is not None and len(orph):
+        rows.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
+    if outl is not None and len(outl):
+        rows.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=3), "Limite du territoire"))
+    if neigh is not None and len(neigh):
+        rows.append(_legend_row(_swatch(line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"), "Territoire voisin"))
+    legend_title = None
+    if value_col is not None:
+        legend_title = vlabel + (f" ({unit})" if unit else "")
+    _fit(m, [com, orph, outl])
+    return _finish(m, rows, legend_title, title, source, tiles)
+
+
+def _tier_key(x: Any) -> str | None:
+    """'T1', 1, '1', 'taille 1' -> 'T1'; anything else -> None."""
+    if is_missing(x):
+        return None
+    s = str(x).strip().lower().replace("taille", "").replace("t", "").strip()
+    try:
+        f = float(s)
+    except ValueError:
+        return None
+    return f"T{int(f)}" if f in (1, 2, 3, 4) else None
+
+
+def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", label: str | None = None,
+               unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
+               orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
+               source: str | None = None, tiles: bool = False, *, name_col: str = "cpts", decimals: int = 1,
+               simplify_m: float = 120, round_decimals: int = 4, crs: Any = None) -> folium.Map:
+    """Regional web map of territories, coloured by ACI tier or by a value.
+
+    Parameters
+    ----------
+    territories : GeoDataFrame
+        Either one row per territory (polygons already dissolved) or one row
+        per commune (``code_insee``, ``nom``) with the territory in
+        ``name_col``: then communes are filled and each territory gets an
+        outline. A commune listed in several territories (infra-communal
+        split) is drawn once, its tooltip listing all of them.
+    value_col : str or None, default "taille"
+        Tier column (1–4, "T1"… "taille 1"; categorical fixed colours) or a
+        numeric column (classes as in :func:`commune_map`). Missing: grey
+        hatched "Donnée masquée ou indisponible".
+    orphans : GeoDataFrame, optional
+        Orphan communes, hatched, tooltip "Commune orpheline".
+    name_col : str, default "cpts"
+        Territory name column.
+    label, unit, classes, palette, tooltip_fields, title, source, tiles, decimals
+        As in :func:`commune_map`.
+    simplify_m, round_decimals, crs
+        Passed to :func:`web_geometry`; lighter defaults than
+        :func:`commune_map` (120 m, 4 decimals ≈ 10 m) keep a regional map of
+        ~950 communes under 1 MB (about 0,76 MB for PACA).
+
+    Returns
+    -------
+    folium.Map
+    """
+    _require_crs(territories, "territories")
+    if name_col not in territories.columns:
+        raise ValueError(f"territories: column {name_col!r} missing")
+    commune_level = "code_insee" in territories.columns and territories[name_col].duplicated().any()
+    terr = territories
+    if commune_level:
+        grouped = territories.groupby("code_insee", sort=False)
+        names = grouped[name_col].agg(lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not is_missing(v))))
+        terr = territories.drop_duplicates("code_insee").set_index("code_insee", drop=False)
+        terr = terr.assign(**{"_territoires": names.reindex(terr.index).to_numpy()})
+        terr.index = range(len(terr))
+    shapes, orph = _web_layers([terr, orphans], simplify_m, round_decimals, crs)
+
+    tier_mode = value_col is not None and value_col in shapes.columns and (
+        shapes[value_col].dropna().map(_tier_key).notna().all() and shapes[value_col].notna().any())
+    base = {"color": BORDER_COLOR if commune_level else "#555555", "weight": 0.5 if commune_level else 1,
+            "opacity": 1, "fillOpacity": 0.9}
+    masked = dict(base, fillColor=MASKED_COLOR, fillOpacity=1, className="cpts-masked")
+    cls = None
+    if value_col is None or value_col not in shapes.columns:
+        idx = np.zeros(len(shapes), dtype=int)
+        styles = [dict(base, fillColor=PLAIN_COLOR)]
+        legend = [_legend_row(_swatch(PLAIN_COLOR), "Territoire de CPTS")]
+        legend_title = None
+    elif tier_mode:
+        keys = list(TIER_COLORS)
+        tk = shapes[value_col].map(_tier_key)
+        idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
+        styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [masked]
+        legend = [_legend_row(_swatch(TIER_COLORS[k]), TIER_LABELS[k]) for k in keys]
+        if (idx == len(keys)).any():
+            legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), "Taille inconnue"))
+        legend_title = label or "Taille de la CPTS (ACI)"
+    else:
+        cls = classify(shapes[value_col], classes, palette, decimals)
+        a = cls.assign(shapes[value_col])
+        idx = np.where(a < 0, len(cls.colors), a)
+        styles = [dict(base, fillColor=c) for c in cls.colors] + [masked]
+        legend = [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
+        legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), MASKED_LABEL))
+        legend_title = (label or value_col) + (f" ({unit})" if unit else "")
+
+    extra = _tooltip_fields(tooltip_fields)
+    integral = {c: _is_integral(shapes[c]) for c, _ in extra if c in shapes.columns}
+    tips = []
+    for _, r in shapes.iterrows():
+        rows = []
+        if commune_level:
+            heading = f"{r.get('nom')} ({r.get('code_insee')})" if not is_missing(r.get("nom")) else str(
+                r.get("code_insee"))
+            rows.append(("CPTS", r["_territoires"]))
+        else:
+            heading = str(r[name_col])
+        if value_col is not None and value_col in shapes.columns:
+            if tier_mode:
+                k = _tier_key(r[value_col])
+                rows.append(("Taille", TIER_LABELS[k] if k else "inconnue"))
+            else:
+                v = _fmt_value(r[value_col], decimals, False)
+                rows.append((label or value_col, f"{v} {unit}" if unit and not is_missing(r[value_col]) else v))
+        for c, lab in extra:
+            if c in shapes.columns:
+                rows.append((lab, _fmt_value(r[c], decimals, integral.get(c, False))))
+        tips.append(_tip(heading, rows))
+
+    m = _new_map(tiles)
+    _FeatureLayer(shapes, idx, tips, styles, "territories",
+                  "Communes" if commune_level else "Territoires", highlight=True,
+                  decimals=round_decimals).add_to(m)
+    if orph is not None and len(orph):
+        _orphan_layer(orph, round_decimals).add_to(m)
+        legend.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
+    if commune_level:
+        dissolved = []
+        for name, part in territories.assign(_row=range(len(territories))).groupby(name_col, sort=True):
+            codes = set(part["code_insee"])
+            sub = shapes[shapes["code_insee"].isin(codes)]
+            geom = _dissolve_outline(sub)
+            if geom is not None:
+                dissolved.append({"name": name, "geometry": geom})
+        outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
+        outl = outl.set_geometry(gpd.GeoSeries(_round_array(np.asarray(outl.geometry.array, dtype=object),
+                                                             round_decimals), crs=4326))
+        _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
+        legend.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=1.6), "Limite de CPTS"))
+    _fit(m, [shapes, orph])
+    return _finish(m, legend, legend_title, title, source, tiles)
+
+
+# ---------------------------------------------------------------------------
+# offline HTML
+# ---------------------------------------------------------------------------
+_EXTERNAL_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
+                          re.IGNORECASE)
+
+
+def _leaflet_assets() -> tuple[str, str]:
+    """Leaflet JS and CSS from xstatic-leaflet, images inlined as data URIs."""
+    from xstatic.pkg import leaflet as xleaflet
+
+    base = Path(xleaflet.BASE_DIR)
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match) -> str:
+        img = base / match.group(1)
+        if not img.is_file():
+            return "none"
+        return f"url(data:image/png;base64,{base64.b64encode(img.read_bytes()).decode('ascii')})"
+
+    css = re.sub(r"url\(\s*['\"]?(images/[\w.-]+\.png)['\"]?\s*\)", data_uri, css)
+    js = re.sub(r"\n//# sourceMappingURL=\S*\s*$", "\n", js)
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    css = re.sub(r"</(style)", r"<\\/\1", css, flags=re.IGNORECASE)
+    return js, css
+
+
+class _InlineLeaflet(Element):
+    """Leaflet JS and CSS inlined in the page header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "InlineLeaflet"
+        js, css = _leaflet_assets()
+        self._template = Template("{{ this.markup }}")
+        self.markup = f"<style>{css}</style>\n<script>{js}</script>"
+
+
+def _strip_cdn(el: Any) -> None:
+    """Drop default CDN resources of ``el`` and its descendants (instance attributes)."""
+    if hasattr(el, "default_js"):
+        el.default_js = [(n, u) for n, u in el.default_js if not _is_cdn(n, u)]
+    if hasattr(el, "default_css"):
+        el.default_css = [(n, u) for n, u in el.default_css if not _is_cdn(n, u)]
+    for child in getattr(el, "_children", {}).values():
+        _strip_cdn(child)
+
+
+_CDN_NAMES = {"leaflet", "jquery", "bootstrap", "awesome_markers", "leaflet_css", "bootstrap_css",
+              "glyphicons_css", "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"}
+
+
+def _is_cdn(name: str, url: str) -> bool:
+    return name in _CDN_NAMES
+
+
+def make_offline(m: folium.Map) -> folium.Map:
+    """Make ``m`` standalone: Leaflet inlined, folium's CDN resources removed.
+
+    Idempotent. Returns ``m``.
+    """
+    _strip_cdn(m)
+    root = m.get_root()
+    if not isinstance(root, BrancaFigure):  # pragma: no cover - folium always makes a Figure
+        raise TypeError("the map is not attached to a branca Figure")
+    root.header.add_child(_InlineLeaflet(), name="cpts_inline_leaflet")
+    return m
+
+
+def map_html(m: folium.Map) -> str:
+    """Standalone offline HTML of a folium map (French page, Leaflet inlined).
+
+    Raises
+    ------
+    ValueError
+        If the page still needs an external script/style (e.g. a folium
+        plugin) or jQuery, which would not work offline.
+    """
+    make_offline(m)
+    html = m.get_root().render()
+    ext = _EXTERNAL_RE.search(html)
+    if ext:
+        raise ValueError(f"map needs an external resource, not usable offline: {ext.group(0)[:120]}")
+    js, _ = _leaflet_assets()
+    if re.search(r"\$\(|jQuery", html.replace(js, "")):
+        raise ValueError("map code needs jQuery (e.g. an HTML popup), not available offline")
+    html = re.sub(r"<html>", '<html lang="fr">', html, count=1)
+    if "<meta charset" not in html:
+        html = html.replace("<head>", '<head>\n<meta charset="utf-8">', 1)
+    return html
+
+
+def save_offline_map(m: folium.Map, path: str | os.PathLike) -> Path:
+    """Write the standalone offline HTML of ``m`` atomically; return the path."""
+    return atomic_write_text(path, map_html(m))
+
+
+# ---------------------------------------------------------------------------
+# static (printed) map
+# ---------------------------------------------------------------------------
+def _mpl_text(text: Any) -> str:
+    """Escape matplotlib mathtext (``$``) in user text."""
+    return "" if text is None else str(text).replace("$", r"\$")
+
+
+def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: str | None = None,
+               unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
+               territory_outline: Any = None, neighbours: gpd.GeoDataFrame | None = None,
+               orphans: gpd.GeoDataFrame | None = None, title: str | None = None, source: str | None = None,
+               ax: Any = None, *, decimals: int = 1, crs: Any = None, figsize: tuple[float, float] | None = None,
+               neighbour_name_col: str | None = None, label_neighbours: bool = True):
+    """Printed map (matplotlib) with the same classes and French legend as :func:`commune_map`.
+
+    Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
+    or ``crs``). Masked values: grey hatched; orphans: purple hatched;
+    territory outline thick black; neighbours thin dashed with their names;
+    title on top, source note at the bottom, red banner for fictitious data.
+
+    Parameters
+    ----------
+    communes, value_col, label, unit, classes, palette, territory_outline, neighbours, orphans, title, source
+        As in :func:`commune_map`.
+    ax : matplotlib Axes, optional
+        Draw into this Axes (its figure is returned); default: new Figure.
+    decimals : int, default 1
+        Decimals in the legend.
+    crs : optional
+        Projected CRS.
+    figsize : tuple, optional
+        Size in inches of a new figure; default 8.3 in wide (A4 width), height
+        following the map's shape, legend below the map.
+    neighbour_name_col : str, optional
+        Name column of ``neighbours``.
+    label_neighbours : bool, default True
+        Write the neighbours' names (there are no tooltips on paper).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    _require_crs(communes, "communes")
+    if crs is None:
+        crs = _auto_crs(communes)
+    com = communes.to_crs(crs)
+    orph = orphans.to_crs(crs) if orphans is not None and len(orphans) else None
+    neigh = neighbours.to_crs(crs) if neighbours is not None and len(neighbours) else None
+    if territory_outline is None:
+        merged = _dissolve_outline(com)
+        outl = gpd.GeoDataFrame(geometry=[merged], crs=crs) if merged is not None else None
+    elif territory_outline is False:
+        outl = None
+    else:
+        outl = _as_gdf(territory_outline, "territory_outline").to_crs(crs)
+
+    focus = [g for g in (com, orph, outl) if g is not None and len(g) and not g.geometry.is_empty.all()]
+    if not focus:
+        raise ValueError("static_map: nothing to draw (no commune geometry)")
+    b = np.array([g.total_bounds for g in focus])
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
+    if ax is None:
+        if figsize is None:
+            width = 8.3
+            ratio = (y1 - y0 + 2 * pad) / max(x1 - x0 + 2 * pad, 1.0)
+            figsize = (width, float(np.clip(width * ratio, 3.5, 9.0)) + 2.2)
+        fig = Figure(figsize=figsize, layout="constrained")
+        ax = fig.add_subplot()
+        own = True
+    else:
+        fig = ax.figure
+        own = False
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+
+    handles = []
+    if neigh is not None:
+        neigh.plot(ax=ax, facecolor="#f4f4f4", edgecolor=NEIGHBOUR_COLOR, linewidth=0.6, linestyle="--")
+    if value_col is None:
+        com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", linewidth=0.4)
+        handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", label="Commune du territoire"))
+    else:
+        cls = classify(com[value_col], classes, palette, decimals)
+        idx = cls.assign(com[value_col])
+        for i, (c, lab) in enumerate(zip(cls.colors, cls.labels)):
+            part = com[idx == i]
+            if len(part):
+                part.plot(ax=ax, facecolor=c, edgecolor=BORDER_COLOR, linewidth=0.4)
+            handles.append(Patch(facecolor=c, edgecolor="#777777", linewidth=0.5, label=lab))
+        masked = com[idx < 0]
+        if len(masked):
+            masked.plot(ax=ax, facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", linewidth=0.4)
+        label_m = MASKED_LABEL + (f" ({fmt_int(len(masked))})" if len(masked) else "")
+        handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
+    if orph is not None:
+        orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
+        handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
+                             label=f"{ORPHAN_LABEL} (sans CPTS)"))
+    if outl is not None and len(outl):
+        outl.boundary.plot(ax=ax, color=OUTLINE_COLOR, linewidth=2)
+        handles.append(Line2D([], [], color=OUTLINE_COLOR, linewidth=2, label="Limite du territoire"))
+    if neigh is not None:
+        handles.append(Line2D([], [], color=NEIGHBOUR_COLOR, linewidth=0.8, linestyle="--",
+                              label="Territoire voisin"))
+
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(y0 - pad, y1 + pad)
+    if neigh is not None and label_neighbours:
+        nc = _name_column(neigh, neighbour_name_col)
+        if nc:
+            from shapely.geometry import box
+
+            # labels are placed in an inner box so that they are not cut at the map edge
+            dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
+            view = box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
+            for geom, name in zip(neigh.geometry, neigh[nc]):
+                if geom is None or geom.is_empty or is_missing(name):
+                    continue
+                inside = geom.intersection(view)
+                if inside.is_empty:
+                    continue
+                p = inside.representative_point()
+                ax.text(p.x, p.y, _mpl_text(name), fontsize=6.5, color="#555555", ha="center", va="center",
+                        style="italic", clip_on=True)
+
+    legend_title = None
+    if value_col is not None:
+        legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
+    for h in handles:
+        h.set_label(_mpl_text(h.get_label()))
+    if own:
+        fig.legend(handles=handles, title=legend_title, loc="outside lower center", fontsize=7.5,
+                   title_fontsize=8, frameon=False, alignment="left", ncols=2 if len(handles) > 4 else 1)
+    else:
+        ax.legend(handles=handles, title=legend_title, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  fontsize=7.5, title_fontsize=8, frameon=False, alignment="left")
+    if title:
+        (fig.suptitle if own else ax.set_title)(_mpl_text(title), fontsize=12, fontweight="bold")
+    if is_fictitious(source):
+        ax.text(0.5, 1.0, FICTITIOUS_BANNER, transform=ax.transAxes, ha="center", va="bottom", color="white",
+                fontsize=10, fontweight="bold", bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 3})
+    if source:
+        note = f"Source : {_mpl_text(source)}"
+        if own:
+            fig.supxlabel(note, fontsize=7, x=0.01, ha="left", color="#444444")
+        else:
+            ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top", color="#444444")
+    return fig

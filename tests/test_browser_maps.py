@@ -1,0 +1,141 @@
+"""Maps opened in an offline headless Chromium (marked ``browser``)."""
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
+from cpts_diag import maps
+
+pytestmark = pytest.mark.browser
+
+X0, Y0, SIZE = 900_000.0, 6_300_000.0, 5_000.0
+SCRIPT_NAME = "<script>window.__pwned = 1</script>"
+IMG_NAME = '<img src=x onerror="window.__pwned = 2">'
+QUOTED_NAME = 'CPTS L\'Étang "Nord"'
+READY = "window.L && window.cptsDiag && window.cptsDiag.map"
+
+
+def _gdf(data, geoms):
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=2154).to_crs(4326)
+
+
+@pytest.fixture(scope="module")
+def layers():
+    cells = [box(X0 + c * SIZE, Y0 + r * SIZE, X0 + (c + 1) * SIZE, Y0 + (r + 1) * SIZE)
+             for r in range(2) for c in range(3)]
+    communes = _gdf({"code_insee": [f"13{i:03d}" for i in range(1, 7)],
+                     "nom": ["Aix", "Bouc", "Cabriès", "Dorée", "Éguilles", SCRIPT_NAME],
+                     "apl": [1.2, 2.5, np.nan, 3.9, 4.4, None]}, cells)
+    neighbours = _gdf({"cpts": [SCRIPT_NAME, IMG_NAME, QUOTED_NAME]},
+                      [box(X0 - SIZE, Y0, X0, Y0 + 2 * SIZE),
+                       box(X0, Y0 + 2 * SIZE, X0 + 3 * SIZE, Y0 + 3 * SIZE),
+                       box(X0, Y0 - SIZE, X0 + 3 * SIZE, Y0)])
+    orphans = _gdf({"code_insee": ["13099"], "nom": ["Orpheline-sur-Mer"]},
+                   [box(X0 + 3 * SIZE, Y0, X0 + 4 * SIZE, Y0 + SIZE)])
+    return communes, neighbours, orphans
+
+
+def _counts(driver):
+    return driver.execute_script(
+        "return [document.querySelectorAll('.leaflet-overlay-pane svg path').length,"
+        " document.querySelectorAll('.leaflet-overlay-pane svg path.leaflet-interactive').length,"
+        " document.querySelectorAll('canvas').length];")
+
+
+def _open_all_tooltips(driver):
+    return driver.execute_script(
+        """
+        var texts = [];
+        Object.values(window.cptsDiag.layers).forEach(function (group) {
+            group.eachLayer(function (l) {
+                if (l.getTooltip()) {
+                    l.openTooltip(l.getCenter());
+                    texts.push(l.getTooltip().getElement().textContent);
+                    l.closeTooltip();
+                }
+            });
+        });
+        return texts;
+        """)
+
+
+def test_network_is_off(chrome, tmp_path):  # noqa: F811
+    page = tmp_path / "vide.html"
+    page.write_text("<!DOCTYPE html><html lang='fr'><body>test</body></html>", encoding="utf-8")
+    open_page(chrome, page)
+    result = chrome.execute_async_script(
+        "var done = arguments[0];"
+        "fetch('https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js')"
+        ".then(function () { done('en ligne'); }).catch(function () { done('hors ligne'); });")
+    assert result == "hors ligne"
+    browser_errors(chrome)  # empty the log
+
+
+def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
+    communes, neighbours, orphans = layers
+    m = maps.commune_map(communes, "apl", label="APL médecins généralistes", unit="consultations/an/hab.",
+                         neighbours=neighbours, orphans=orphans, title=f"CPTS {SCRIPT_NAME}",
+                         source="CPAM (exemple), données fictives, 2024, commune",
+                         tooltip_fields={"code_insee": "Code commune"})
+    path = maps.save_offline_map(m, tmp_path / "carte.html")
+    open_page(chrome, path, ready=READY)
+    time.sleep(0.3)
+
+    assert chrome.execute_script("return typeof L === 'object' && L.version") == "1.9.3"
+    total, interactive, canvases = _counts(chrome)
+    # 6 communes + 3 neighbours + 1 orphan are interactive; + 1 territory outline (not interactive)
+    assert (total, interactive, canvases) == (11, 10, 0)
+    assert browser_errors(chrome) == []
+    assert chrome.execute_script("return window.__pwned") is None
+
+    # escaped user text shows literally
+    title = chrome.execute_script("return document.querySelector('.cpts-title').textContent")
+    assert title == f"CPTS {SCRIPT_NAME}"
+    assert chrome.execute_script("return document.title") == f"CPTS {SCRIPT_NAME}"
+    tips = _open_all_tooltips(chrome)
+    assert len(tips) == 10
+    assert any(SCRIPT_NAME in t for t in tips)
+    assert any(IMG_NAME in t for t in tips)
+    assert any(QUOTED_NAME in t for t in tips)
+    assert any("Commune orpheline" in t for t in tips)
+    assert any("Cabriès (13003)" in t and "donnée masquée" in t for t in tips)
+    assert any("4,4\u202fconsultations" in t or "4,4 consultations" in t for t in tips)
+    assert chrome.execute_script("return window.__pwned") is None
+    assert chrome.execute_script("return document.querySelectorAll('img').length") == 0
+
+    # legend, masked hatch, fictitious banner
+    legend = chrome.execute_script("return document.querySelector('.cpts-legend').innerText")
+    assert "Donnée masquée ou indisponible (2)" in legend
+    assert "Source : CPAM (exemple), données fictives, 2024, commune" in legend
+    banner = chrome.execute_script(
+        "var b = document.querySelector('.cpts-banner'), r = b.getBoundingClientRect();"
+        "return [b.textContent, r.height > 0, getComputedStyle(b).backgroundColor];")
+    assert banner == [maps.FICTITIOUS_BANNER, True, "rgb(192, 0, 0)"]
+    fills = chrome.execute_script(
+        "return Array.from(document.querySelectorAll('path.cpts-masked, path.cpts-orphan'))"
+        ".map(function (p) { return getComputedStyle(p).fill; });")
+    assert len(fills) == 3 and all(f.startswith("url(") for f in fills)
+    chrome.save_screenshot("/tmp/carte_test.png")
+    assert browser_errors(chrome) == []
+
+
+def test_region_map_offline(chrome, layers, tmp_path):  # noqa: F811
+    communes, _, orphans = layers
+    communes = communes.assign(cpts=["A", "A", "B", "B", "A", SCRIPT_NAME], taille=[1, 1, 3, 3, 1, None])
+    m = maps.region_map(communes, "taille", orphans=orphans, title="CPTS de la région")
+    path = maps.save_offline_map(m, tmp_path / "region.html")
+    open_page(chrome, path, ready=READY)
+    time.sleep(0.3)
+    total, interactive, _ = _counts(chrome)
+    assert (total, interactive) == (6 + 1 + 3, 6 + 1)  # communes + orphan, + 3 CPTS outlines
+    assert browser_errors(chrome) == []
+    tips = _open_all_tooltips(chrome)
+    assert any(SCRIPT_NAME in t for t in tips)
+    assert chrome.execute_script("return window.__pwned") is None
+    chrome.save_screenshot("/tmp/carte_test_region.png")
