@@ -22,8 +22,6 @@ import html as _html
 import json
 import math
 import numbers
-import os
-from pathlib import Path
 from typing import Any
 
 from cpts_diag.atomic import atomic_write_text  # re-exported
