@@ -1,0 +1,297 @@
+"""Files of ``cpts-diag check --out DIR``: the findings as an Excel workbook and a GeoPackage.
+
+* ``controle_perimetres.xlsx``: one sheet per kind of finding (French headers, codes as text):
+  "Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts", "Codes périmés",
+  "Codes inconnus", "Doublons", "Discontinuités", "Enclaves", "Multi-départements", "Sources".
+* ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
+  "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
+  territory) and "orphelines".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from cpts_diag.checks import ARRONDISSEMENT_SPLIT, CONFLICT, INFRACOMMUNAL, CheckReport
+from cpts_diag.export import write_geopackage, write_workbook
+
+__all__ = [
+    "GEOPACKAGE_NAME",
+    "KIND_LABELS",
+    "WORKBOOK_NAME",
+    "check_layers",
+    "check_workbook_sheets",
+    "write_check_outputs",
+]
+
+WORKBOOK_NAME = "controle_perimetres.xlsx"
+GEOPACKAGE_NAME = "controle_perimetres.gpkg"
+
+#: French label of each overlap kind.
+KIND_LABELS = {
+    INFRACOMMUNAL: "découpage infra-communal déclaré",
+    ARRONDISSEMENT_SPLIT: "découpage par arrondissement municipal",
+    CONFLICT: "conflit",
+}
+
+_NOT_CHECKED = "Contrôle non effectué : aucun contour de communes disponible."
+_NONE = "Aucun constat."
+
+
+def _yes_no(value) -> str:
+    return "oui" if value else "non"
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _int_cols(df: pd.DataFrame, columns) -> pd.DataFrame:
+    for col in columns:
+        df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
+    return df
+
+
+def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
+    """Sheets (French headers) and per-sheet notes of the check workbook."""
+    s = report.summary
+    geo = report.geometry_checks
+    summary_rows = [
+        ("Fichier de périmètres", report.source or "table fournie"),
+        ("Résultat", "BLOQUANT" if report.blocking else "aucun problème bloquant"),
+        ("Zone d'étude (départements)", ", ".join(report.study_area)),
+        ("Communes de la zone d'étude", s["n_study_area_communes"]),
+        ("Territoires", s["n_territories"]),
+        ("Communes couvertes", s["n_communes"]),
+        ("dont dans la zone d'étude", s["n_study_area_covered"]),
+        ("Population totale couverte", s["population_total"]),
+        ("Chevauchements", s["n_overlaps"]),
+        ("dont conflits (bloquants)", s["n_conflicts"]),
+        ("Communes orphelines", s["n_orphans"]),
+        ("Population des communes orphelines", s["orphan_population"]),
+        ("Arrondissements non couverts", s["n_uncovered_arrondissements"]),
+        ("Codes périmés", s["n_outdated_codes"]),
+        ("Codes inconnus (bloquants)", s["n_unknown_codes"]),
+        ("Doublons", s["n_duplicates"]),
+        ("Territoires discontinus", s["n_discontiguous"] if geo else "non vérifié"),
+        ("Enclaves", s["n_enclaves"] if geo else "non vérifié"),
+        ("Territoires sur plusieurs départements ou régions", s["n_multi_departement"]),
+        ("Populations approximatives (découpage infra-communal)", s["n_approximate"]),
+    ]
+    sheets: dict[str, pd.DataFrame] = {}
+    notes: dict[str, list[str]] = {}
+    sheets["Synthèse"] = pd.DataFrame(summary_rows, columns=["Indicateur", "Valeur"])
+    notes["Synthèse"] = [f"Note : {n}" for n in report.notes] + \
+        [f"Avertissement de lecture : {w}" for w in report.warnings]
+
+    terr = _frame([
+        {"Territoire": t["name"], "Communes": t["n_communes"], "Population": t["population"],
+         "Population min.": t["population_min"], "Population max.": t["population_max"],
+         "Approximatif": _yes_no(t["approximate"]), "Taille ACI": t["tier"],
+         "Taille min.": t["tier_min"], "Taille max.": t["tier_max"],
+         "Communes découpées infra-communalement": ", ".join(t.get("split_communes") or []),
+         "Départements": ", ".join(t["departements"]), "Régions": ", ".join(t["regions"])}
+        for t in report.territories
+    ], ["Territoire", "Communes", "Population", "Population min.", "Population max.", "Approximatif",
+        "Taille ACI", "Taille min.", "Taille max.", "Communes découpées infra-communalement",
+        "Départements", "Régions"])
+    sheets["Territoires"] = _int_cols(terr, ["Communes", "Population", "Population min.", "Population max.",
+                                             "Taille ACI", "Taille min.", "Taille max."])
+    notes["Territoires"] = [
+        ("Population approximative : « Population min. » sans les communes découpées "
+         "infra-communalement, « Population max. » avec ces communes entières.")
+    ]
+
+    sheets["Chevauchements"] = _frame([
+        {"Code INSEE": o["code_insee"], "Commune ou arrondissement": o["name"],
+         "Type": KIND_LABELS[o["kind"]], "Bloquant": _yes_no(o["kind"] == CONFLICT),
+         "Nombre de territoires": len(o["territories"]), "Territoires": " ; ".join(o["territories"])}
+        for o in report.overlaps
+    ], ["Code INSEE", "Commune ou arrondissement", "Type", "Bloquant", "Nombre de territoires", "Territoires"])
+
+    enclave_of = {c: e["territory"] for e in report.enclaves for c in e["communes"]}
+    orph = _frame([
+        {"Code INSEE": o["code_insee"], "Commune": o["name"], "Population": o["population"],
+         "Département": o["departement"], "Enclavée dans": enclave_of.get(o["code_insee"], "")}
+        for o in report.orphans
+    ], ["Code INSEE", "Commune", "Population", "Département", "Enclavée dans"])
+    sheets["Orphelines"] = _int_cols(orph, ["Population"])
+
+    arr = _frame([
+        {"Code arrondissement": a["code"], "Arrondissement": a["name"], "Population": a["population"],
+         "Code commune": a["commune"], "Commune": a.get("commune_name", a["commune"])}
+        for a in report.uncovered_arrondissements
+    ], ["Code arrondissement", "Arrondissement", "Population", "Code commune", "Commune"])
+    sheets["Arr. non couverts"] = _int_cols(arr, ["Population"])
+
+    sheets["Codes périmés"] = _frame([
+        {"Code donné": o["code"], "Code actuel": o["current_code"], "Commune actuelle": o["current_name"],
+         "Territoire": o["territory"], "Ligne": o["line"], "Explication": o["note"]}
+        for o in report.outdated_codes
+    ], ["Code donné", "Code actuel", "Commune actuelle", "Territoire", "Ligne", "Explication"])
+
+    sheets["Codes inconnus"] = _frame([
+        {"Code donné": u["code"], "Territoire": u["territory"], "Ligne": u["line"]}
+        for u in report.unknown_codes
+    ], ["Code donné", "Territoire", "Ligne"])
+
+    sheets["Doublons"] = _frame([
+        {"Territoire": d["territory"], "Code INSEE": d["code_insee"], "Commune": d["name"],
+         "Lignes": ", ".join(map(str, d["lines"])), "Codes donnés": ", ".join(d.get("codes_given", [])),
+         "Après correspondance des codes": _yes_no(d["after_mapping"])}
+        for d in report.duplicates
+    ], ["Territoire", "Code INSEE", "Commune", "Lignes", "Codes donnés", "Après correspondance des codes"])
+
+    disc_rows = []
+    for d in report.discontiguous:
+        pops = d.get("piece_populations") or [None] * len(d["pieces"])
+        for i, (codes, nms, pop) in enumerate(zip(d["pieces"], d["piece_names"], pops), start=1):
+            disc_rows.append({"Territoire": d["territory"], "Morceau": i, "Nombre de morceaux": d["n_pieces"],
+                              "Nombre de communes": len(codes), "Population": pop,
+                              "Codes INSEE": ", ".join(codes), "Communes": ", ".join(nms)})
+    disc = _frame(disc_rows, ["Territoire", "Morceau", "Nombre de morceaux", "Nombre de communes",
+                              "Population", "Codes INSEE", "Communes"])
+    sheets["Discontinuités"] = _int_cols(disc, ["Population"])
+
+    encl = _frame([
+        {"Territoire": e["territory"], "Nombre de communes": len(e["communes"]),
+         "Population": e["population"], "Codes INSEE": ", ".join(e["communes"]),
+         "Communes": ", ".join(e["names"])}
+        for e in report.enclaves
+    ], ["Territoire", "Nombre de communes", "Population", "Codes INSEE", "Communes"])
+    sheets["Enclaves"] = _int_cols(encl, ["Population"])
+
+    sheets["Multi-départements"] = _frame([
+        {"Territoire": m["territory"], "Départements": ", ".join(m["departements"]),
+         "Régions": ", ".join(m["regions"])}
+        for m in report.multi_departement
+    ], ["Territoire", "Départements", "Régions"])
+
+    sheets["Sources"] = pd.DataFrame({"Source": list(report.sources)})
+
+    for title, df in sheets.items():
+        if title in ("Synthèse", "Sources", "Territoires"):
+            continue
+        if title in ("Discontinuités", "Enclaves") and not geo:
+            notes.setdefault(title, []).append(_NOT_CHECKED)
+        elif df.empty:
+            notes.setdefault(title, []).append(_NONE)
+    return sheets, notes
+
+
+def _reference(report: CheckReport):
+    from cpts_diag.reference import load_reference
+
+    return report.reference if report.reference is not None else load_reference()
+
+
+def _polygons_for(report: CheckReport, geometries):
+    """Polygons to map: the given ones, the embedded ones ("default"), or those of the report."""
+    if geometries is None:
+        return report.polygons
+    if isinstance(geometries, str) and geometries == "default":
+        from cpts_diag.checks import _default_polygons
+
+        return _default_polygons()
+    from cpts_diag.checks import _align
+
+    if isinstance(geometries, (str, os.PathLike)):
+        from cpts_diag.geometry import read_commune_polygons
+
+        geometries = read_commune_polygons(geometries)
+    gdf, _ = _align(geometries, _reference(report))
+    return gdf
+
+
+def check_layers(report: CheckReport, polygons) -> dict:
+    """GeoDataFrames "territoires", "communes" and "orphelines" of the check GeoPackage."""
+    import geopandas as gpd
+
+    from cpts_diag.geometry import territory_outlines
+
+    polygons = polygons[~polygons["code_insee"].astype(str).duplicated()]
+    geo = polygons.set_index(polygons["code_insee"].astype(str).to_numpy()).geometry
+    members = report.members
+    known = members[members["code_insee"].notna()].copy()
+    known["code_insee"] = known["code_insee"].astype(str)
+
+    outlines = territory_outlines(polygons, known, territory_col="cpts")
+    outlines = outlines[outlines.geometry.notna() & (outlines["n_communes"] > 0)]
+    by_name = {t["name"]: t for t in report.territories}
+    terr = gpd.GeoDataFrame({
+        "territoire": outlines["territory"].to_numpy(),
+        "n_communes": [by_name[t]["n_communes"] for t in outlines["territory"]],
+        "population": pd.array([by_name[t]["population"] for t in outlines["territory"]], dtype="Int64"),
+        "population_min": pd.array([by_name[t]["population_min"] for t in outlines["territory"]], dtype="Int64"),
+        "population_max": pd.array([by_name[t]["population_max"] for t in outlines["territory"]], dtype="Int64"),
+        "taille": pd.array([by_name[t]["tier"] for t in outlines["territory"]], dtype="Int64"),
+        "taille_min": pd.array([by_name[t]["tier_min"] for t in outlines["territory"]], dtype="Int64"),
+        "taille_max": pd.array([by_name[t]["tier_max"] for t in outlines["territory"]], dtype="Int64"),
+        "approximatif": [bool(by_name[t]["approximate"]) for t in outlines["territory"]],
+    }, geometry=outlines.geometry.to_numpy(), crs=polygons.crs)
+
+    kind_of = {o["code_insee"]: KIND_LABELS[o["kind"]] for o in report.overlaps}
+    arr_list = (known[known["arrondissement"].notna()]
+                .groupby(["cpts", "code_insee"])["arrondissement"].agg(lambda s: ", ".join(sorted(set(s)))))
+    units = known.groupby(["cpts", "code_insee"], sort=False).agg(
+        code_donne=("code_given", lambda s: ", ".join(sorted(set(s)))),
+        infracommunal=("infracommunal", "any"),
+        statut=("status", "first"),
+    ).reset_index()
+    units = units[units["code_insee"].isin(geo.index)]
+    ref = _reference(report)
+    communes = gpd.GeoDataFrame({
+        "code_insee": units["code_insee"].to_numpy(),
+        "nom": units["code_insee"].map(ref.communes["nom"]).to_numpy(),
+        "territoire": units["cpts"].to_numpy(),
+        "population_commune": pd.array(units["code_insee"].map(ref.communes["population"]).round(),
+                                       dtype="Int64"),
+        "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["code_insee"])],
+        "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
+        "code_donne": units["code_donne"].to_numpy(),
+        "chevauchement": units["code_insee"].map(kind_of).fillna("").to_numpy(),
+    }, geometry=geo.reindex(units["code_insee"]).to_numpy(), crs=polygons.crs)
+
+    enclave_of = {c: e["territory"] for e in report.enclaves for c in e["communes"]}
+    orph = [o for o in report.orphans if o["code_insee"] in geo.index]
+    orphans = gpd.GeoDataFrame({
+        "code_insee": [o["code_insee"] for o in orph],
+        "nom": [o["name"] for o in orph],
+        "population": pd.array([o["population"] for o in orph], dtype="Int64"),
+        "departement": [o["departement"] for o in orph],
+        "enclavee_dans": [enclave_of.get(o["code_insee"], "") for o in orph],
+    }, geometry=geo.reindex([o["code_insee"] for o in orph]).to_numpy(), crs=polygons.crs)
+    return {"territoires": terr, "communes": communes, "orphelines": orphans}
+
+
+def write_check_outputs(report: CheckReport, out_dir, geometries=None) -> list[Path]:
+    """Write the check workbook and, when polygons are available, the check GeoPackage.
+
+    Parameters
+    ----------
+    report : CheckReport
+        Result of :func:`cpts_diag.checks.check_perimeters`.
+    out_dir : str or Path
+        Output folder (created if needed).
+    geometries : GeoDataFrame, "default", str, Path or None
+        Commune polygons for the GeoPackage; None uses the polygons the report was computed with
+        (no GeoPackage when the checks ran without polygons).
+
+    Returns
+    -------
+    list of Path
+        Files written (workbook first).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sheets, notes = check_workbook_sheets(report)
+    written = [write_workbook(out_dir / WORKBOOK_NAME, sheets, notes=notes)]
+    polygons = _polygons_for(report, geometries)
+    if polygons is not None and report.members is not None:
+        layers = check_layers(report, polygons)
+        if any(len(layer) for layer in layers.values()):
+            written.append(write_geopackage(out_dir / GEOPACKAGE_NAME, layers))
+    return written

@@ -1,0 +1,815 @@
+"""Perimeter checks: codes, duplicates, overlaps, orphans, enclaves, contiguity, populations.
+
+:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.perimeters.read_perimeters`
+and returns a :class:`CheckReport` of structured findings; :func:`format_text` renders it as a
+French summary for the terminal and :meth:`CheckReport.to_dict` as the JSON document of
+``cpts-diag check --json``.
+
+Rules
+-----
+* **Codes**: a code in no COG vintage known to the project is *unknown* (blocking); a former code
+  (merged commune, commune déléguée or associée) is *outdated*: reported, then treated as the
+  current commune, so a territory listing both is reported as a *duplicate after mapping*.
+* **Overlaps**: a commune claimed by two territories or more is
+
+  - ``"infracommunal"`` when every territory claiming it declares it split infra-communally;
+  - ``"arrondissement"`` for Paris, Lyon or Marseille listed by arrondissement municipal, as long
+    as no arrondissement is in two territories (an informational split);
+  - ``"conflict"`` otherwise: an arrondissement in two territories (``code_insee`` is then the
+    arrondissement), a PLM commune listed whole in one territory and by arrondissement in another,
+    or any other multiple claim. Conflicts are blocking.
+
+* **Orphans**: current communes of the study area in no territory. The study area is made of the
+  départements of ``regions`` and the ``departements`` given; by default, every département that
+  holds at least one member commune. A PLM commune covered by some of its arrondissements is not
+  an orphan: its missing arrondissements are *uncovered arrondissements*.
+* **Geometry** (when commune polygons are available): adjacency within ``tolerance_m`` metres
+  (robust to the gaps of simplified polygons), *discontiguous* territories (several pieces) and
+  *enclaves* (groups of orphans surrounded by one territory).
+
+Everything is vectorised over communes; loops run over territories or findings only.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import settings
+from cpts_diag.errors import InputError
+from cpts_diag.reference import (
+    FORMER,
+    POPULATION_SOURCE,
+    UNKNOWN,
+    Reference,
+    load_reference,
+)
+from cpts_diag.territories import population_units, resolve_members, territory_table
+from cpts_diag.tiers import TIER_RULE
+
+__all__ = [
+    "ARRONDISSEMENT_SPLIT",
+    "CONFLICT",
+    "FINDING_KINDS",
+    "INFRACOMMUNAL",
+    "CheckReport",
+    "check_perimeters",
+    "format_number",
+    "format_text",
+    "territory_size_text",
+]
+
+INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement", "conflict"
+
+#: Keys of the list-valued findings of a report, in display order.
+FINDING_KINDS = (
+    "overlaps",
+    "orphans",
+    "uncovered_arrondissements",
+    "outdated_codes",
+    "unknown_codes",
+    "duplicates",
+    "discontiguous",
+    "enclaves",
+    "multi_departement",
+)
+
+_NNBSP = "\u202f"  # narrow no-break space, French thousands separator
+_DEFAULT_GEOMETRY_SOURCE = (
+    "contours des communes : IGN Admin Express COG 2018 simplifié (via france-geojson), aligné sur "
+    "le COG 2026 (data/communes_paca_cog2026.gpkg, voir data/SOURCES.md)"
+)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class CheckReport:
+    """Structured findings of :func:`check_perimeters`.
+
+    Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
+    lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
+    ``territory_frame``, ``polygons`` (the commune polygons used, or None) and ``reference`` are kept for
+    :func:`cpts_diag.check_outputs.write_check_outputs` and are not part of the JSON.
+    """
+
+    territories: list[dict] = field(default_factory=list)
+    overlaps: list[dict] = field(default_factory=list)
+    orphans: list[dict] = field(default_factory=list)
+    uncovered_arrondissements: list[dict] = field(default_factory=list)
+    outdated_codes: list[dict] = field(default_factory=list)
+    unknown_codes: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+    discontiguous: list[dict] = field(default_factory=list)
+    enclaves: list[dict] = field(default_factory=list)
+    multi_departement: list[dict] = field(default_factory=list)
+    study_area: list[str] = field(default_factory=list)
+    geometry_checks: bool = False
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    source: str | None = None
+    sources: list[str] = field(default_factory=list)
+    members: pd.DataFrame | None = field(default=None, repr=False)
+    territory_frame: pd.DataFrame | None = field(default=None, repr=False)
+    polygons: object = field(default=None, repr=False)
+    reference: object = field(default=None, repr=False)
+
+    @property
+    def conflicts(self) -> list[dict]:
+        """Overlaps of kind ``"conflict"``."""
+        return [o for o in self.overlaps if o["kind"] == CONFLICT]
+
+    @property
+    def blocking(self) -> bool:
+        """True when an unknown code or a conflict overlap exists."""
+        return bool(self.unknown_codes) or bool(self.conflicts)
+
+    @property
+    def exit_code(self) -> int:
+        """Exit code of ``cpts-diag check``: 1 when blocking, else 0."""
+        return 1 if self.blocking else 0
+
+    def to_dict(self) -> dict:
+        """The JSON document of ``cpts-diag check --json`` (plain Python values).
+
+        Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min,
+        tier_max, approximate, n_communes, departements, regions, split_communes), ``overlaps``
+        (code_insee, name, territories, kind), ``orphans`` (code_insee, name, population,
+        departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
+        ``outdated_codes`` (code, current_code, current_name, note, territory, line),
+        ``unknown_codes`` (code, territory, line), ``duplicates`` (territory, code_insee, name,
+        lines, after_mapping), ``discontiguous`` (territory, n_pieces, pieces, piece_names),
+        ``enclaves`` (territory, communes, names, population), ``multi_departement`` (territory,
+        departements, regions), ``study_area``, ``geometry_checks``, ``notes``, ``warnings``,
+        ``summary``, ``blocking``, ``source``, ``sources``.
+        """
+        out = {"territories": self.territories}
+        for kind in FINDING_KINDS:
+            out[kind] = getattr(self, kind)
+        out.update(
+            study_area=list(self.study_area),
+            geometry_checks=bool(self.geometry_checks),
+            notes=list(self.notes),
+            warnings=list(self.warnings),
+            summary=dict(self.summary),
+            blocking=self.blocking,
+            source=self.source,
+            sources=list(self.sources),
+        )
+        return out
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _int(value):
+    """JSON-ready integer (None for missing)."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return round(float(value))
+
+
+def format_number(value) -> str:
+    """French integer formatting with narrow no-break spaces (``45 210``); "?" when missing.
+
+    Examples
+    --------
+    >>> format_number(1234567) == "1\\u202f234\\u202f567"
+    True
+    """
+    value = _int(value)
+    if value is None:
+        return "?"
+    return f"{value:,}".replace(",", _NNBSP)
+
+
+def _codes_option(values, kind: str) -> list[str]:
+    """Normalise --region / --departement codes (``4`` -> ``04``, ``2a`` -> ``2A``)."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for v in values:
+        code = str(v).strip().upper()
+        if code.isdigit() and len(code) == 1:
+            code = code.zfill(2)
+        if not code:
+            raise InputError(f"code {kind} vide")
+        out.append(code)
+    return list(dict.fromkeys(out))
+
+
+def _study_area(reference: Reference, regions, departements, member_deps) -> tuple[list[str], str]:
+    """Départements of the study area and a French description of how it was chosen."""
+    regions = _codes_option(regions, "région")
+    departements = _codes_option(departements, "département")
+    known_regions = set(reference.regions.index)
+    known_deps = set(reference.departements.index)
+    for r in regions:
+        if r not in known_regions:
+            raise InputError("code région inconnu (option --region)", value=r)
+    for d in departements:
+        if d not in known_deps:
+            raise InputError("code département inconnu (option --departement)", value=d)
+    if not regions and not departements:
+        deps = sorted(set(member_deps))
+        how = "départements des communes membres"
+        return deps, how
+    deps_table = reference.departements
+    from_regions = deps_table.index[deps_table["region"].isin(regions)].tolist()
+    deps = sorted(set(from_regions) | set(departements))
+    parts = []
+    if regions:
+        parts.append("région" + ("s " if len(regions) > 1 else " ")
+                     + ", ".join(f"{reference.region_name(r)} ({r})" for r in regions))
+    if departements:
+        parts.append("département" + ("s " if len(departements) > 1 else " ") + ", ".join(departements))
+    return deps, " + ".join(parts)
+
+
+@functools.lru_cache(maxsize=2)
+def _default_polygons_cached(path: str, mtime: float):
+    from cpts_diag.geometry import read_commune_polygons
+
+    return read_commune_polygons(path)
+
+
+def _default_polygons():
+    """Embedded PACA polygons (cached), or None when they were not built."""
+    path = Path(settings.DEFAULT_GEOMETRIES)
+    if not path.exists():
+        return None
+    return _default_polygons_cached(str(path), os.path.getmtime(path))
+
+
+def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
+    """Align user polygons to the COG: former codes and arrondissements to current communes."""
+    from cpts_diag.geometry import align_to_cog
+
+    codes = gdf["code_insee"].astype(str)
+    arr_parent = reference.arrondissements["commune_parente"]
+    present_arr = codes[codes.isin(arr_parent.index) & ~codes.isin(reference.communes.index)]
+    code_map = dict(reference.former)
+    code_map.update({c: arr_parent[c] for c in present_arr})
+    gdf, notes = align_to_cog(gdf, code_map)
+    if len(present_arr):
+        arr_set = set(present_arr)
+        notes = [n for n in notes if n.split(" ", 1)[0] not in arr_set]
+        for parent in sorted(set(arr_parent[list(arr_set)])):
+            notes.append(f"polygones des arrondissements municipaux de "
+                         f"{reference.communes.at[parent, 'nom']} réunis en une commune ({parent})")
+    return gdf, notes
+
+
+def _names(codes, reference: Reference) -> list[str]:
+    """Names of commune / arrondissement codes (the code itself when unknown)."""
+    communes, arrs = reference.communes["nom"], reference.arrondissements["nom"]
+    return [communes.get(c, arrs.get(c, c)) for c in codes]
+
+
+# ------------------------------------------------------------------------ findings
+
+
+def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, list]:
+    """Unknown and outdated codes."""
+    unknown_rows = members[members["status"] == UNKNOWN]
+    unknown = [
+        {"code": c, "territory": t, "line": int(li)}
+        for c, t, li in zip(unknown_rows["code_given"], unknown_rows["cpts"], unknown_rows["line"])
+    ]
+    former_rows = members[members["status"] == FORMER]
+    cur_names = former_rows["code_insee"].map(reference.communes["nom"])
+    outdated = [
+        {"code": c, "current_code": k, "current_name": n, "note": note, "territory": t, "line": int(li)}
+        for c, k, n, note, t, li in zip(former_rows["code_given"], former_rows["code_insee"], cur_names,
+                                        former_rows["note"], former_rows["cpts"], former_rows["line"])
+    ]
+    unknown.sort(key=lambda d: (d["territory"], d["line"], d["code"]))
+    outdated.sort(key=lambda d: (d["territory"], d["line"], d["code"]))
+    return unknown, outdated
+
+
+def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
+    """Same unit (commune or arrondissement) listed twice in one territory, before or after mapping."""
+    unit = known["arrondissement"].fillna(known["code_insee"])
+    work = known.assign(unit=unit)
+    dup = work[work.duplicated(["cpts", "unit"], keep=False)]
+    if dup.empty:
+        return []
+    grouped = dup.groupby(["cpts", "unit"], sort=True).agg(
+        lines=("line", lambda s: sorted({int(x) for x in s})),
+        given=("code_given", lambda s: sorted(set(s))),
+    )
+    out = []
+    for (territory, code), row in grouped.iterrows():
+        out.append({
+            "territory": territory,
+            "code_insee": code,
+            "name": _names([code], reference)[0],
+            "lines": row["lines"],
+            "after_mapping": len(row["given"]) > 1,
+            "codes_given": row["given"],
+        })
+    return out
+
+
+def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], set[str]]:
+    """Overlap findings and the set of communes listed by arrondissement only (no whole claim)."""
+    whole_row = known["arrondissement"].isna()
+    claims = known.assign(
+        whole=whole_row,
+        by_arr=~whole_row,
+        infra_whole=known["infracommunal"].astype(bool) & whole_row,
+    ).groupby(["code_insee", "cpts"], sort=False).agg(
+        whole=("whole", "any"), by_arr=("by_arr", "any"), infra=("infra_whole", "any")
+    ).reset_index()
+    claims["arr_only"] = claims["by_arr"] & ~claims["whole"]
+    claims["whole_infra"] = claims["whole"] & claims["infra"]
+    per = claims.groupby("code_insee", sort=False).agg(
+        n=("cpts", "size"), n_whole=("whole", "sum"), n_arr_only=("arr_only", "sum"),
+        n_whole_infra=("whole_infra", "sum"),
+    )
+    split_by_arr = set(per.index[(per["n_whole"] == 0) & (per["n_arr_only"] > 0)])
+    multi = per[per["n"] >= 2].copy()
+    if multi.empty:
+        return [], split_by_arr
+    territories = (claims[claims["code_insee"].isin(multi.index)]
+                   .groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s))))
+    multi["territories"] = territories.reindex(multi.index)
+    mixed = (multi["n_whole"] > 0) & (multi["n_arr_only"] > 0)
+    all_whole = multi["n_arr_only"] == 0
+    all_arr = multi["n_whole"] == 0
+    kind = pd.Series(CONFLICT, index=multi.index, dtype=object)
+    kind[all_whole & (multi["n_whole_infra"] == multi["n"])] = INFRACOMMUNAL
+    kind[mixed] = CONFLICT
+    out = []
+    names = dict(zip(multi.index, _names(multi.index, reference)))
+    for code in multi.index[~all_arr]:
+        out.append({"code_insee": code, "name": names.get(code, code),
+                    "territories": multi.at[code, "territories"], "kind": kind[code]})
+    # PLM communes listed by arrondissement only: check at arrondissement level.
+    arr_communes = multi.index[all_arr]
+    if len(arr_communes):
+        arr_rows = known[known["code_insee"].isin(arr_communes) & ~whole_row]
+        per_arr = arr_rows.groupby("arrondissement")["cpts"].agg(lambda s: sorted(set(s)))
+        shared = per_arr[per_arr.map(len) >= 2]
+        conflicted = set(arr_rows.loc[arr_rows["arrondissement"].isin(shared.index), "code_insee"])
+        for arr, terr, name in zip(shared.index, shared, _names(shared.index, reference)):
+            out.append({"code_insee": arr, "name": name, "territories": terr,
+                        "kind": CONFLICT})
+        for code in arr_communes:
+            if code not in conflicted:
+                out.append({"code_insee": code, "name": names.get(code, code),
+                            "territories": multi.at[code, "territories"], "kind": ARRONDISSEMENT_SPLIT})
+    out.sort(key=lambda d: d["code_insee"])
+    return out, split_by_arr
+
+
+def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str],
+                               reference: Reference) -> list[dict]:
+    if not split_by_arr:
+        return []
+    arr = reference.arrondissements
+    claimed = set(known["arrondissement"].dropna())
+    missing = arr[arr["commune_parente"].isin(split_by_arr) & ~arr.index.isin(claimed)].sort_index()
+    return [
+        {"code": code, "name": row["nom"], "population": _int(row["population"]),
+         "commune": row["commune_parente"],
+         "commune_name": reference.communes["nom"].get(row["commune_parente"], row["commune_parente"])}
+        for code, row in missing.iterrows()
+    ]
+
+
+def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Reference) -> list[dict]:
+    """Territory dicts from territory_table, with the names of communes split infra-communally."""
+    split = known[known["infracommunal"].astype(bool) & known["arrondissement"].isna()]
+    split_names = (split.drop_duplicates(["cpts", "code_insee"])
+                   .assign(nom=lambda d: d["code_insee"].map(reference.communes["nom"]))
+                   .groupby("cpts", sort=False)["nom"].agg(list))
+    out = []
+    for row in table.itertuples(index=False):
+        out.append({
+            "name": row.cpts,
+            "population": _int(row.population),
+            "population_min": _int(row.population_min),
+            "population_max": _int(row.population_max),
+            "tier": _int(row.tier),
+            "tier_min": _int(row.tier_min),
+            "tier_max": _int(row.tier_max),
+            "approximate": bool(row.approximate),
+            "n_communes": int(row.n_communes),
+            "departements": list(row.departements),
+            "regions": list(row.regions),
+            "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
+        })
+    return out
+
+
+def _total_population(members: pd.DataFrame, reference: Reference) -> int:
+    """Population of the distinct units covered by at least one territory."""
+    units = population_units(members, reference)
+    whole = set(units.loc[units["arrondissement"].isna(), "code_insee"])
+    keep = units["arrondissement"].isna() | ~units["code_insee"].isin(whole)
+    distinct = units[keep].drop_duplicates("unit")
+    return _int(distinct["population"].sum()) or 0
+
+
+def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
+    """Connected-component label (smallest node index) of each node, given edges ``ea``-``eb``.
+
+    Vectorised min-label propagation with pointer jumping: each round is a few numpy operations
+    over the edges; the number of rounds grows with the diameter of the pieces (logarithmically
+    thanks to pointer jumping, in practice a handful).
+    """
+    labels = np.arange(n_nodes)
+    if len(ea) == 0:
+        return labels
+    ea, eb = np.asarray(ea, dtype=np.int64), np.asarray(eb, dtype=np.int64)
+    while True:
+        low = np.minimum(labels[ea], labels[eb])
+        new = labels.copy()
+        np.minimum.at(new, labels[ea], low)  # hook the roots of both ends onto the smaller label
+        np.minimum.at(new, labels[eb], low)
+        while True:  # pointer jumping to the roots
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, labels):
+            return labels
+        labels = new
+
+
+def _geometric_findings(polygons, known: pd.DataFrame, orphans: pd.Index, study_codes: pd.Index,
+                        reference: Reference, tolerance_m: float) -> tuple[list, list, list[str], object]:
+    """Discontiguous territories, enclaves and notes; returns also the polygons used."""
+    from cpts_diag.geometry import adjacency_pairs, components, find_enclaves
+
+    notes: list[str] = []
+    member_codes = pd.Index(known["code_insee"].unique())
+    relevant = study_codes.union(member_codes)
+    codes = polygons["code_insee"].astype(str)
+    sub = polygons[codes.isin(relevant).to_numpy()]
+    sub = sub[~sub["code_insee"].astype(str).duplicated()]
+    with_polygon = pd.Index(sub["code_insee"].astype(str))
+    missing = relevant.difference(with_polygon)
+    if len(with_polygon) == 0:
+        notes.append("contrôles géométriques non effectués : les contours fournis ne couvrent aucune "
+                     "commune de la zone d'étude ni des territoires")
+        return [], [], notes, None
+    if len(missing):
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        notes.append(f"{format_number(len(missing))} commune(s) sans polygone : contrôles géométriques "
+                     f"partiels ({shown})")
+    pairs = adjacency_pairs(sub, tolerance_m=tolerance_m)
+
+    # Discontiguous territories: components of each territory's communes, intra-territory pairs only.
+    # Pieces are counted for all territories at once (vectorised labels); the pieces of the few
+    # discontiguous territories are then listed with geometry.components.
+    mem = known.loc[known["code_insee"].isin(with_polygon), ["cpts", "code_insee"]].drop_duplicates()
+    mem = mem.reset_index(drop=True)
+    node = pd.Series(np.arange(len(mem)), index=pd.MultiIndex.from_frame(mem[["cpts", "code_insee"]]))
+    left = pairs.merge(mem.rename(columns={"code_insee": "a"}), on="a")
+    intra = left.merge(mem.rename(columns={"code_insee": "b"}), on=["b", "cpts"])
+    ea = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["a"]])).to_numpy()
+    eb = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["b"]])).to_numpy()
+    n_pieces = mem.assign(label=_piece_labels(len(mem), ea, eb)).groupby("cpts", sort=False)["label"].nunique()
+    split = n_pieces[n_pieces > 1].index
+    population = reference.communes["population"]
+    discontiguous = []
+    for territory in split:
+        nodes = mem.loc[mem["cpts"] == territory, "code_insee"].tolist()
+        comps = components(nodes, intra.loc[intra["cpts"] == territory, ["a", "b"]])
+        discontiguous.append({
+            "territory": territory,
+            "n_pieces": len(comps),
+            "pieces": comps,
+            "piece_names": [_names(c, reference) for c in comps],
+            "piece_populations": [_int(population.reindex(c).sum()) for c in comps],
+        })
+    discontiguous.sort(key=lambda d: d["territory"])
+
+    # Enclaves: groups of orphans surrounded by one territory.
+    first = known[["code_insee", "cpts"]].drop_duplicates().sort_values(["code_insee", "cpts"])
+    first = first.drop_duplicates("code_insee")
+    membership = dict(zip(first["code_insee"], first["cpts"]))
+    orphan_codes = orphans.intersection(with_polygon).tolist()
+    enclaves = []
+    if orphan_codes:
+        found = find_enclaves(orphan_codes, membership, pairs, gdf=sub, tolerance_m=tolerance_m)
+        for item in found:
+            communes = list(item["communes"])
+            enclaves.append({
+                "territory": item["territory"],
+                "communes": communes,
+                "names": _names(communes, reference),
+                "population": _int(population.reindex(communes).sum()),
+            })
+    return discontiguous, enclaves, notes, sub
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def check_perimeters(perimeters, reference: Reference | None = None, geometries="default",
+                     regions=None, departements=None, tolerance_m: float = 100.0) -> CheckReport:
+    """Check CPTS perimeters against the COG, each other and the commune polygons.
+
+    Parameters
+    ----------
+    perimeters : Perimeters, pandas.DataFrame, str or Path
+        Perimeters read by :func:`~cpts_diag.perimeters.read_perimeters`, their canonical table
+        (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to read.
+    reference : Reference, optional
+        Commune reference; the embedded COG 2026 by default.
+    geometries : GeoDataFrame, "default", str, Path or None
+        Commune polygons (``code_insee``, geometry); ``"default"`` uses the embedded PACA polygons
+        (:data:`cpts_diag.settings.DEFAULT_GEOMETRIES`); a path is read with
+        :func:`~cpts_diag.geometry.read_commune_polygons`; None skips the geometric checks (the
+        report says so). User polygons are aligned to the COG (former codes, arrondissements).
+    regions, departements : list of str, optional
+        Study area for orphans; by default every département holding a member commune.
+    tolerance_m : float, default 100
+        Distance under which two commune polygons are adjacent.
+
+    Returns
+    -------
+    CheckReport
+
+    Raises
+    ------
+    InputError
+        Unknown région or département code in the study area options.
+    """
+    from cpts_diag.perimeters import read_perimeters
+
+    if isinstance(perimeters, (str, os.PathLike)):
+        perimeters = read_perimeters(perimeters)
+    reference = reference if reference is not None else load_reference()
+    table = perimeters.table if hasattr(perimeters, "table") else perimeters
+    warnings = list(getattr(perimeters, "warnings", []) or [])
+    source = getattr(perimeters, "source", None)
+    source_name = Path(source).name if source is not None else None
+
+    members = resolve_members(table, reference)
+    known = members[members["code_insee"].notna()].copy()
+    known["code_insee"] = known["code_insee"].astype(str)
+    known["arrondissement"] = known["arrondissement"].astype(object).where(known["arrondissement"].notna(), None)
+
+    report = CheckReport(warnings=warnings, source=source_name, members=members, reference=reference)
+    report.unknown_codes, report.outdated_codes = _code_findings(members, reference)
+    report.duplicates = _duplicates(known, reference)
+    report.overlaps, split_by_arr = _overlaps(known, reference)
+    report.uncovered_arrondissements = _uncovered_arrondissements(known, split_by_arr, reference)
+
+    ttable = territory_table(members, reference)
+    report.territory_frame = ttable
+    report.territories = _territory_records(ttable, known, reference)
+    report.multi_departement = [
+        {"territory": t["name"], "departements": t["departements"], "regions": t["regions"]}
+        for t in report.territories if len(t["departements"]) > 1 or len(t["regions"]) > 1
+    ]
+
+    # Study area and orphans.
+    communes = reference.communes
+    member_deps = known["code_insee"].map(communes["departement"]).dropna().unique()
+    study_deps, how = _study_area(reference, regions, departements, member_deps)
+    report.study_area = study_deps
+    in_area = communes[communes["departement"].isin(study_deps)]
+    covered = pd.Index(known["code_insee"].unique())
+    orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
+    report.orphans = [
+        {"code_insee": c, "name": n, "population": _int(p), "departement": d}
+        for c, n, p, d in zip(orphan_rows.index, orphan_rows["nom"], orphan_rows["population"],
+                              orphan_rows["departement"])
+    ]
+    report.notes.append(f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — "
+                        f"{format_number(len(in_area))} communes")
+
+    # Geometry.
+    polygons, geo_source = None, None
+    if isinstance(geometries, str) and geometries == "default":
+        polygons = _default_polygons()
+        geo_source = _DEFAULT_GEOMETRY_SOURCE
+        if polygons is None:
+            report.notes.append("contrôles géométriques non effectués : contours embarqués absents "
+                                "(lancez « cpts-diag data build »)")
+    elif isinstance(geometries, (str, os.PathLike)):
+        from cpts_diag.geometry import read_commune_polygons
+
+        polygons = read_commune_polygons(geometries)
+        report.notes.extend(polygons.attrs.get("notes", []))
+        geo_source = f"contours des communes : {Path(geometries).name}"
+    elif geometries is not None:
+        polygons = geometries
+        geo_source = "contours des communes fournis par l'utilisateur"
+    else:
+        report.notes.append("contrôles géométriques non effectués (aucun contour de communes) : "
+                            "continuité des territoires et enclaves non vérifiées")
+    if polygons is not None:
+        if not (isinstance(geometries, str) and geometries == "default"):
+            polygons, align_notes = _align(polygons, reference)
+            if align_notes:
+                report.notes.append(f"{len(align_notes)} alignement(s) des contours sur le "
+                                    f"{reference.vintage} : " + " ; ".join(align_notes[:5])
+                                    + (" …" if len(align_notes) > 5 else ""))
+        disc, encl, geo_notes, used = _geometric_findings(
+            polygons, known, orphan_rows.index, in_area.index, reference, tolerance_m)
+        report.notes.extend(geo_notes)
+        if used is not None:
+            report.geometry_checks = True
+            report.discontiguous, report.enclaves = disc, encl
+            report.polygons = polygons
+
+    # Summary and sources.
+    covered_current = covered.intersection(communes.index)
+    report.summary = {
+        "n_territories": len(report.territories),
+        "n_communes": len(covered_current),
+        "population_total": _total_population(members, reference),
+        "n_study_area_communes": len(in_area),
+        "n_study_area_covered": int(in_area.index.isin(covered).sum()),
+        "n_overlaps": len(report.overlaps),
+        "n_conflicts": len(report.conflicts),
+        "n_orphans": len(report.orphans),
+        "orphan_population": _int(orphan_rows["population"].sum()) or 0,
+        "n_uncovered_arrondissements": len(report.uncovered_arrondissements),
+        "n_outdated_codes": len(report.outdated_codes),
+        "n_unknown_codes": len(report.unknown_codes),
+        "n_duplicates": len(report.duplicates),
+        "n_discontiguous": len(report.discontiguous),
+        "n_enclaves": len(report.enclaves),
+        "n_multi_departement": len(report.multi_departement),
+        "n_approximate": sum(t["approximate"] for t in report.territories),
+    }
+    report.sources = [
+        f"INSEE, Code officiel géographique ({reference.vintage})",
+        POPULATION_SOURCE,
+        f"périmètres : {source_name or 'table fournie'}",
+        TIER_RULE,
+    ]
+    if report.geometry_checks and geo_source:
+        report.sources.insert(3, geo_source)
+    return report
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _lines_fr(lines: list[int]) -> str:
+    return ("ligne " if len(lines) == 1 else "lignes ") + ", ".join(map(str, lines))
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _pop(value) -> str:
+    return f"{format_number(value)} hab."
+
+
+def _list_fr(items: list[str]) -> str:
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]
+
+
+def territory_size_text(t: dict) -> str:
+    """French population and tier of one territory record (approximate shown as a range)."""
+    if not t["approximate"]:
+        tier = f"taille {t['tier']}" if t["tier"] is not None else "taille ?"
+        return f"{_pop(t['population'])} — {tier}"
+    if t["tier_min"] == t["tier_max"]:
+        tier = f"taille {t['tier_min']}"
+    else:
+        tier = f"taille {t['tier_min']} à {t['tier_max']}"
+    split = t.get("split_communes") or []
+    why = ""
+    if split:
+        verb = "découpée" if len(split) == 1 else "découpées"
+        why = f"{_list_fr(split)} {verb} infra-communalement"
+    return (f"entre {format_number(t['population_min'])} et {_pop(t['population_max'])} — {tier} "
+            f"(approximatif{' : ' + why if why else ''})")
+
+
+def _codes_names(codes, names, limit: int = 12) -> str:
+    pairs = [f"{c} {n}" for c, n in zip(codes, names)]
+    if len(pairs) > limit:
+        return ", ".join(pairs[:limit]) + f" … (+{len(pairs) - limit})"
+    return ", ".join(pairs)
+
+
+def format_text(report: CheckReport) -> str:
+    """Readable French summary of a report, for the terminal.
+
+    Counts first, then each finding with commune codes and names, then the table of territories
+    (population and ACI tier), notes, reading warnings and sources.
+    """
+    s = report.summary
+    lines: list[str] = []
+    title = "Contrôle des périmètres de CPTS"
+    if report.source:
+        title += f" — {report.source}"
+    lines += [title, "=" * len(title), ""]
+    n_conf = s.get("n_conflicts", 0)
+    counts = [
+        ("Territoires", format_number(s["n_territories"])),
+        ("Communes couvertes", (f"{format_number(s['n_communes'])} (zone d'étude : "
+                                f"{format_number(s['n_study_area_covered'])} sur "
+                                f"{format_number(s['n_study_area_communes'])})")),
+        ("Population totale couverte", _pop(s["population_total"])),
+        ("Chevauchements", f"{format_number(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
+        ("Communes orphelines", f"{format_number(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
+        ("Arrondissements non couverts", format_number(s["n_uncovered_arrondissements"])),
+        ("Codes périmés", format_number(s["n_outdated_codes"])),
+        ("Codes inconnus", format_number(s["n_unknown_codes"])),
+        ("Doublons", format_number(s["n_duplicates"])),
+    ]
+    if report.geometry_checks:
+        counts += [("Territoires discontinus", format_number(s["n_discontiguous"])),
+                   ("Enclaves", format_number(s["n_enclaves"]))]
+    else:
+        counts += [("Continuité et enclaves", "non vérifiées (pas de contours de communes)")]
+    counts += [("Territoires sur plusieurs départements", format_number(s["n_multi_departement"])),
+               ("Populations approximatives", format_number(s["n_approximate"]))]
+    width = max(len(k) for k, _ in counts)
+    lines += [f"  {k.ljust(width)} : {v}" for k, v in counts]
+    lines.append("")
+    if report.blocking:
+        why = []
+        if report.unknown_codes:
+            why.append(f"{len(report.unknown_codes)} code(s) inconnu(s)")
+        if n_conf:
+            why.append(f"{n_conf} conflit(s) de chevauchement")
+        lines.append(f"Résultat : BLOQUANT — {_list_fr(why)}")
+    else:
+        lines.append("Résultat : aucun problème bloquant")
+
+    def section(title: str, rows: list[str]):
+        if rows:
+            lines.extend(["", f"{title} ({len(rows)})", "-" * (len(title) + len(str(len(rows))) + 3)])
+            lines.extend(f"  {r}" for r in rows)
+
+    kind_label = {
+        INFRACOMMUNAL: "découpage infra-communal déclaré",
+        ARRONDISSEMENT_SPLIT: "découpage par arrondissement municipal",
+        CONFLICT: "CONFLIT",
+    }
+    section("Codes inconnus", [f"Code inconnu : {u['code']} — {u['territory']} (ligne {u['line']})"
+                               for u in report.unknown_codes])
+    section("Chevauchements", [
+        f"{_upper_first(kind_label[o['kind']])} : "
+        f"{o['code_insee']} {o['name']} — {len(o['territories'])} territoires : {', '.join(o['territories'])}"
+        for o in report.overlaps])
+    section("Communes orphelines", [f"Orpheline : {o['code_insee']} {o['name']} ({_pop(o['population'])})"
+                                    for o in report.orphans])
+    section("Arrondissements non couverts", [
+        f"Arrondissement non couvert : {a['code']} {a['name']} ({_pop(a['population'])})"
+        for a in report.uncovered_arrondissements])
+    section("Codes périmés", [
+        f"Code périmé : {o['code']} → {o['current_code']} {o['current_name']} — {o['territory']} "
+        f"(ligne {o['line']}) : {o['note']}" for o in report.outdated_codes])
+    section("Doublons", [
+        f"Doublon{' après correspondance' if d['after_mapping'] else ''} : {d['code_insee']} {d['name']} — "
+        f"{d['territory']} ({_lines_fr(d['lines'])}"
+        + (f" ; codes {', '.join(d.get('codes_given', []))}" if d["after_mapping"] else "") + ")"
+        for d in report.duplicates])
+    section("Territoires discontinus", [
+        f"Discontinu : {d['territory']} en {d['n_pieces']} morceaux ; hors morceau principal : "
+        + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
+        for d in report.discontiguous])
+    section("Enclaves", [
+        f"Enclave dans {e['territory']} : {_codes_names(e['communes'], e['names'])} ({_pop(e['population'])})"
+        for e in report.enclaves])
+    section("Territoires sur plusieurs départements ou régions", [
+        f"{m['territory']} : départements {', '.join(m['departements'])}"
+        + (f" ; régions {', '.join(m['regions'])}" if len(m["regions"]) > 1 else "")
+        for m in report.multi_departement])
+
+    if report.territories:
+        head = f"Territoires ({len(report.territories)})"
+        lines += ["", head, "-" * len(head)]
+        width = min(48, max(len(t["name"]) for t in report.territories))
+        for t in report.territories:
+            lines.append(f"  {t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  "
+                         f"{territory_size_text(t)}")
+    if report.notes:
+        lines += ["", "Notes"] + [f"  - {n}" for n in report.notes]
+    if report.warnings:
+        lines += ["", "Avertissements de lecture"] + [f"  - {w}" for w in report.warnings]
+    lines += ["", "Sources : " + " ; ".join(report.sources)]
+    return "\n".join(lines)

@@ -1,0 +1,454 @@
+"""Tests of cpts_diag.checks and cpts_diag.check_outputs on a tiny hand-made COG and unit squares.
+
+The fake COG (written to a temporary folder and loaded with ``load_reference(tmp)``):
+
+* département 13 (région 93): communes 13001..13006, Grandville 13010 (50 000 hab., split
+  infra-communally in the tests), commune nouvelle 13020 with its commune déléguée 13021, 13030 with
+  the former code 13031 (anciens_codes), Marseille 13055 with arrondissements 13201, 13202, 13203;
+* département 84 (région 93): 84001, 84002; département 26 (région 84): 26001.
+"""
+
+import csv
+import json
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import box
+
+from cpts_diag.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
+from cpts_diag.checks import CheckReport, check_perimeters, format_text
+from cpts_diag.errors import InputError
+from cpts_diag.reference import load_reference
+
+NNBSP = "\u202f"
+
+# code, type, nom, parent, departement, region, population, anciens_codes
+RECORDS = [
+    ("13001", "commune-actuelle", "Alpha", "", "13", "93", 1000, ""),
+    ("13002", "commune-actuelle", "Bravo", "", "13", "93", 2000, ""),
+    ("13003", "commune-actuelle", "Charlie", "", "13", "93", 3000, ""),
+    ("13004", "commune-actuelle", "Delta", "", "13", "93", 400, ""),
+    ("13005", "commune-actuelle", "Echo", "", "13", "93", 500, ""),
+    ("13006", "commune-actuelle", "Foxtrot", "", "13", "93", 600, ""),
+    ("13010", "commune-actuelle", "Grandville", "", "13", "93", 50000, ""),
+    ("13020", "commune-actuelle", "Nouvelle", "", "13", "93", 1500, ""),
+    ("13021", "commune-deleguee", "Ancienne", "13020", "13", "93", 300, ""),
+    ("13030", "commune-actuelle", "Fusionnée", "", "13", "93", 700, "13031"),
+    ("13055", "commune-actuelle", "Marseille", "", "13", "93", 300, ""),
+    ("13201", "arrondissement-municipal", "Marseille 1er", "13055", "13", "93", 100, ""),
+    ("13202", "arrondissement-municipal", "Marseille 2e", "13055", "13", "93", 120, ""),
+    ("13203", "arrondissement-municipal", "Marseille 3e", "13055", "13", "93", 80, ""),
+    ("84001", "commune-actuelle", "Golf", "", "84", "93", 700, ""),
+    ("84002", "commune-actuelle", "Hotel", "", "84", "93", 800, ""),
+    ("26001", "commune-actuelle", "India", "", "26", "84", 900, ""),
+]
+CURRENT_13 = [r[0] for r in RECORDS if r[1] == "commune-actuelle" and r[4] == "13"]
+NAMES = {r[0]: r[2] for r in RECORDS}
+POP = {r[0]: r[6] for r in RECORDS}
+
+
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cog")
+    with open(folder / "communes_cog2026.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["code_insee", "type", "nom", "commune_parente", "departement", "region", "zone",
+                    "epci_siren", "population", "anciens_codes"])
+        for code, typ, nom, parent, dep, reg, pop, old in RECORDS:
+            w.writerow([code, typ, nom, parent, dep, reg, "metro", "200000001", pop, old])
+    (folder / "departements.csv").write_text(
+        "code,nom,region,zone\n13,Bouches-du-Rhône,93,metro\n84,Vaucluse,93,metro\n26,Drôme,84,metro\n",
+        encoding="utf-8")
+    (folder / "regions.csv").write_text(
+        "code,nom,zone\n93,Provence-Alpes-Côte d'Azur,metro\n84,Auvergne-Rhône-Alpes,metro\n",
+        encoding="utf-8")
+    (folder / "epci.csv").write_text("siren,nom,type\n200000001,CC Test,CC\n", encoding="utf-8")
+    return load_reference(folder)
+
+
+def table(*rows):
+    """Canonical perimeter table from (cpts, code[, arrondissement[, infracommunal]]) tuples."""
+    out = []
+    for line, row in enumerate(rows, start=2):
+        cpts, code = row[0], row[1]
+        arr = row[2] if len(row) > 2 else None
+        infra = row[3] if len(row) > 3 else (arr is not None)
+        out.append({"cpts": cpts, "code_insee": code, "arrondissement": arr, "infracommunal": infra,
+                    "line": line})
+    return pd.DataFrame(out, columns=["cpts", "code_insee", "arrondissement", "infracommunal", "line"])
+
+
+def check(ref, *rows, **kwargs):
+    kwargs.setdefault("geometries", None)
+    return check_perimeters(table(*rows), ref, **kwargs)
+
+
+# ------------------------------------------------------------------------------ codes
+
+
+def test_unknown_code_is_blocking(ref):
+    r = check(ref, ("T1", "13001"), ("T1", "13999"))
+    assert r.unknown_codes == [{"code": "13999", "territory": "T1", "line": 3}]
+    assert r.blocking and r.exit_code == 1
+    assert r.territories[0]["n_communes"] == 1 and r.territories[0]["population"] == 1000
+
+
+def test_only_unknown_codes(ref):
+    r = check(ref, ("T1", "13998"), ("T1", "13999"))
+    assert [u["code"] for u in r.unknown_codes] == ["13998", "13999"]
+    assert r.overlaps == [] and r.orphans == [] and r.study_area == []
+    assert r.territories[0]["n_communes"] == 0
+    json.dumps(r.to_dict())
+    assert "Codes inconnus" in format_text(r)
+
+
+def test_outdated_code_mapped_and_duplicate_after_mapping(ref):
+    r = check(ref, ("T1", "13020"), ("T1", "13021"), ("T2", "13031"))
+    assert [(o["code"], o["current_code"], o["current_name"], o["territory"], o["line"])
+            for o in r.outdated_codes] == [("13021", "13020", "Nouvelle", "T1", 3),
+                                           ("13031", "13030", "Fusionnée", "T2", 4)]
+    assert "13020" in r.outdated_codes[0]["note"]
+    assert len(r.duplicates) == 1
+    d = r.duplicates[0]
+    assert (d["territory"], d["code_insee"], d["name"], d["lines"], d["after_mapping"]) == \
+        ("T1", "13020", "Nouvelle", [2, 3], True)
+    # the former code counts as the current commune: population once, commune covered
+    assert r.territories[0]["population"] == 1500 and r.territories[0]["n_communes"] == 1
+    assert "13020" not in {o["code_insee"] for o in r.orphans}
+    assert "13030" not in {o["code_insee"] for o in r.orphans}
+    assert not r.blocking
+
+
+def test_plain_duplicate(ref):
+    r = check(ref, ("T1", "13001"), ("T1", "13002"), ("T1", "13001"))
+    assert [(d["code_insee"], d["lines"], d["after_mapping"]) for d in r.duplicates] == [("13001", [2, 4], False)]
+    assert r.territories[0]["population"] == 3000
+
+
+# --------------------------------------------------------------------------- overlaps
+
+
+def test_declared_infracommunal_split(ref):
+    r = check(ref, ("T1", "13010", None, True), ("T1", "13001"), ("T2", "13010", None, True))
+    assert r.overlaps == [{"code_insee": "13010", "name": "Grandville", "territories": ["T1", "T2"],
+                           "kind": "infracommunal"}]
+    assert not r.blocking and r.exit_code == 0
+    t1 = r.territories[0]
+    assert (t1["approximate"], t1["population"], t1["population_min"], t1["population_max"]) == \
+        (True, None, 1000, 51000)
+    assert (t1["tier"], t1["tier_min"], t1["tier_max"]) == (None, 1, 2)
+    assert t1["split_communes"] == ["Grandville"]
+    text = format_text(r)
+    assert f"entre 1{NNBSP}000 et 51{NNBSP}000 hab. — taille 1 à 2 (approximatif : Grandville découpée " \
+           "infra-communalement)" in text
+
+
+def test_undeclared_multi_claim_is_conflict(ref):
+    r = check(ref, ("T1", "13010", None, True), ("T2", "13010", None, False))
+    assert [(o["code_insee"], o["kind"]) for o in r.overlaps] == [("13010", "conflict")]
+    assert r.blocking and r.exit_code == 1
+    r = check(ref, ("T1", "13001"), ("T2", "13001"), ("T3", "13001"))
+    assert r.overlaps[0]["territories"] == ["T1", "T2", "T3"] and r.overlaps[0]["kind"] == "conflict"
+    assert "CONFLIT" in format_text(r)
+
+
+def test_arrondissement_split_and_uncovered(ref):
+    r = check(ref, ("T1", "13055", "13201"), ("T2", "13055", "13202"), ("T2", "13001"))
+    assert r.overlaps == [{"code_insee": "13055", "name": "Marseille", "territories": ["T1", "T2"],
+                           "kind": "arrondissement"}]
+    assert r.uncovered_arrondissements == [{"code": "13203", "name": "Marseille 3e", "population": 80,
+                                            "commune": "13055", "commune_name": "Marseille"}]
+    assert "13055" not in {o["code_insee"] for o in r.orphans}
+    assert not r.blocking
+    pops = {t["name"]: t["population"] for t in r.territories}
+    assert pops == {"T1": 100, "T2": 1120}
+
+
+def test_arrondissement_in_two_territories_is_conflict(ref):
+    r = check(ref, ("T1", "13055", "13201"), ("T2", "13055", "13201"), ("T2", "13055", "13202"))
+    assert r.overlaps == [{"code_insee": "13201", "name": "Marseille 1er", "territories": ["T1", "T2"],
+                           "kind": "conflict"}]
+    assert [a["code"] for a in r.uncovered_arrondissements] == ["13203"]
+    assert r.blocking
+
+
+def test_plm_whole_and_by_arrondissement_is_conflict(ref):
+    r = check(ref, ("T1", "13055", None, False), ("T2", "13055", "13202"))
+    assert [(o["code_insee"], o["kind"], o["territories"]) for o in r.overlaps] == \
+        [("13055", "conflict", ["T1", "T2"])]
+    assert r.uncovered_arrondissements == []  # covered by the whole claim
+    assert r.exit_code == 1
+
+
+def test_plm_whole_in_two_territories_declared_infracommunal(ref):
+    r = check(ref, ("T1", "13055", None, True), ("T2", "13055", None, True))
+    assert [(o["code_insee"], o["kind"]) for o in r.overlaps] == [("13055", "infracommunal")]
+    assert r.uncovered_arrondissements == []
+
+
+def test_whole_plm_in_one_territory_with_its_arrondissements_is_not_an_overlap(ref):
+    r = check(ref, ("T1", "13055", None, False), ("T1", "13055", "13201"))
+    assert r.overlaps == [] and r.uncovered_arrondissements == [] and r.duplicates == []
+    assert r.territories[0]["population"] == 300
+
+
+# ----------------------------------------------------------------- orphans, study area
+
+
+def test_orphans_default_study_area(ref):
+    r = check(ref, ("T1", "13001"), ("T1", "13002"))
+    assert r.study_area == ["13"]
+    expected = sorted(set(CURRENT_13) - {"13001", "13002"})
+    assert [o["code_insee"] for o in r.orphans] == expected
+    o = r.orphans[0]
+    assert o == {"code_insee": "13003", "name": "Charlie", "population": 3000, "departement": "13"}
+    assert r.summary["n_orphans"] == len(expected)
+    assert r.summary["orphan_population"] == sum(POP[c] for c in expected)
+    assert r.summary["n_communes"] == 2 and r.summary["population_total"] == 3000
+    assert f"Orpheline : 13003 Charlie (3{NNBSP}000 hab.)" in format_text(r)
+
+
+def test_study_area_options(ref):
+    rows = [("T1", c) for c in CURRENT_13]
+    r = check(ref, *rows)
+    assert r.orphans == []
+    r = check(ref, *rows, regions=["93"])
+    assert r.study_area == ["13", "84"]
+    assert [o["code_insee"] for o in r.orphans] == ["84001", "84002"]
+    r = check(ref, *rows, departements=["26"])
+    assert r.study_area == ["26"] and [o["code_insee"] for o in r.orphans] == ["26001"]
+    assert (r.summary["n_communes"], r.summary["n_study_area_communes"], r.summary["n_study_area_covered"]) == \
+        (len(CURRENT_13), 1, 0)
+    r = check(ref, *rows, regions=["93"], departements=["26"])
+    assert r.study_area == ["13", "26", "84"]
+    assert [o["code_insee"] for o in r.orphans] == ["26001", "84001", "84002"]
+    with pytest.raises(InputError, match="région inconnu"):
+        check(ref, *rows, regions=["99"])
+    with pytest.raises(InputError, match="département inconnu"):
+        check(ref, *rows, departements=["2C"])
+
+
+def test_multi_departement_and_regions(ref):
+    r = check(ref, ("T1", "13001"), ("T1", "84001"), ("T2", "13002"), ("T2", "26001"), ("T3", "13003"))
+    assert r.multi_departement == [
+        {"territory": "T1", "departements": ["13", "84"], "regions": ["93"]},
+        {"territory": "T2", "departements": ["13", "26"], "regions": ["84", "93"]},
+    ]
+    assert r.study_area == ["13", "26", "84"]
+    assert [o["code_insee"] for o in r.orphans] == sorted(
+        (set(CURRENT_13) | {"84002"}) - {"13001", "13002", "13003"})
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def test_to_dict_keys_and_json(ref):
+    r = check(ref, ("T1", "13001"), ("T1", "13999"), ("T2", "13010", None, True), ("T3", "13010", None, True))
+    d = json.loads(json.dumps(r.to_dict()))
+    for key in ("territories", "overlaps", "orphans", "uncovered_arrondissements", "outdated_codes",
+                "unknown_codes", "duplicates", "discontiguous", "enclaves", "multi_departement",
+                "study_area", "geometry_checks", "notes", "warnings", "summary", "blocking"):
+        assert key in d
+    assert set(d["territories"][0]) >= {"name", "population", "population_min", "population_max", "tier",
+                                        "tier_min", "tier_max", "approximate", "n_communes",
+                                        "departements", "regions"}
+    assert d["blocking"] is True and d["geometry_checks"] is False
+    assert d["summary"]["n_unknown_codes"] == 1 and d["summary"]["n_overlaps"] == 1
+    assert any("géométriques non effectués" in n for n in d["notes"])
+
+
+def test_perimeters_object_warnings_and_source(ref, tmp_path):
+    from cpts_diag.perimeters import Perimeters
+
+    p = Perimeters(table=table(("T1", "13001")), warnings=["ligne 2 : zéro initial restauré"],
+                   source=tmp_path / "x.csv")
+    r = check_perimeters(p, ref, geometries=None)
+    assert r.warnings == ["ligne 2 : zéro initial restauré"] and r.source == "x.csv"
+    text = format_text(r)
+    assert "zéro initial restauré" in text and "x.csv" in text and "COG 2026" in text
+
+
+# ---------------------------------------------------------------------------- geometry
+
+X0, Y0, KM = 900_000.0, 6_300_000.0, 1000.0
+
+
+def square(i, j, shrink=0.0):
+    return box(X0 + i * KM + shrink, Y0 + j * KM + shrink, X0 + (i + 1) * KM - shrink, Y0 + (j + 1) * KM - shrink)
+
+
+def polys(cells, shrink=0.0):
+    """GeoDataFrame in Lambert-93 from {code: (i, j)}."""
+    return gpd.GeoDataFrame({"code_insee": list(cells)}, geometry=[square(i, j, shrink) for i, j in cells.values()],
+                            crs="EPSG:2154")
+
+
+# 3 x 3 block of T1 around an orphan (13006), T2 in two pieces east of it, T3 between them:
+#   j=2: 13003 13004 13005 | 13201(T2)  84001(T3)
+#   j=1: 13002 [13006] 13010 | 13030(T3) 84002(T3)
+#   j=0: 13001 13020 13055 | 13202(T2)  (none)
+# Codes 13201/13202 are not used as polygons; the east column uses 84xxx and 26001 instead.
+GRID = {
+    "13001": (0, 0), "13020": (1, 0), "13055": (2, 0),
+    "13002": (0, 1), "13006": (1, 1), "13010": (2, 1),
+    "13003": (0, 2), "13004": (1, 2), "13005": (2, 2),
+    "84001": (3, 0), "84002": (3, 2),  # T2: two pieces
+    "13030": (3, 1), "26001": (4, 1),  # T3
+}
+T1 = ["13001", "13020", "13055", "13002", "13010", "13003", "13004", "13005"]
+
+
+def grid_rows():
+    return [("T1", c) for c in T1] + [("T2", "84001"), ("T2", "84002"), ("T3", "13030"), ("T3", "26001")]
+
+
+def test_enclave_and_discontiguous_on_unit_squares(ref):
+    r = check(ref, *grid_rows(), geometries=polys(GRID), departements=["13"])
+    assert r.geometry_checks is True
+    assert [o["code_insee"] for o in r.orphans] == ["13006"]
+    assert r.enclaves == [{"territory": "T1", "communes": ["13006"], "names": ["Foxtrot"], "population": 600}]
+    assert len(r.discontiguous) == 1
+    d = r.discontiguous[0]
+    assert (d["territory"], d["n_pieces"], sorted(d["pieces"])) == ("T2", 2, [["84001"], ["84002"]])
+    assert sorted(d["piece_names"]) == [["Golf"], ["Hotel"]]
+    assert r.summary["n_enclaves"] == 1 and r.summary["n_discontiguous"] == 1
+    text = format_text(r)
+    assert "Enclave dans T1 : 13006 Foxtrot (600 hab.)" in text
+    assert "Discontinu : T2 en 2 morceaux" in text
+
+
+def test_small_gaps_are_adjacent_within_tolerance(ref):
+    gdf = polys(GRID, shrink=20.0)  # 40 m gaps between neighbours
+    r = check(ref, *grid_rows(), geometries=gdf, departements=["13"])
+    assert [d["territory"] for d in r.discontiguous] == ["T2"]
+    assert [e["territory"] for e in r.enclaves] == ["T1"]
+    tight = check(ref, *grid_rows(), geometries=gdf, departements=["13"], tolerance_m=10.0)
+    # with a 10 m tolerance every commune is isolated: all multi-commune territories split
+    assert {d["territory"]: d["n_pieces"] for d in tight.discontiguous} == {"T1": 8, "T2": 2, "T3": 2}
+
+
+def test_orphan_on_the_edge_is_not_an_enclave(ref):
+    cells = {k: v for k, v in GRID.items() if k != "13006"}
+    # 13001 (corner) becomes the orphan; 13006 gets its polygon back as a T1 member
+    cells["13006"] = (1, 1)
+    rows = [("T1", c) for c in T1 if c != "13001"] + [("T1", "13006")]
+    r = check(ref, *rows, geometries=polys(cells), departements=["13"])
+    # 13001 touches only T1 but lies on the edge of the map; 13030 touches 26001, in no territory
+    assert [o["code_insee"] for o in r.orphans] == ["13001", "13030"]
+    assert r.enclaves == []
+
+
+def test_missing_polygons_note_and_none_geometries(ref):
+    gdf = polys({k: v for k, v in GRID.items() if k not in ("13003", "13004")})
+    r = check(ref, *grid_rows(), geometries=gdf, departements=["13"])
+    assert r.geometry_checks
+    assert any(n.startswith("2 commune(s) sans polygone : contrôles géométriques partiels") for n in r.notes)
+    r = check(ref, *grid_rows(), geometries=None)
+    assert not r.geometry_checks and r.discontiguous == [] and r.enclaves == []
+    assert "non vérifiées" in format_text(r)
+
+
+def test_polygons_of_former_code_are_aligned(ref):
+    cells = dict(GRID)
+    cells["13031"] = cells.pop("13030")  # polygon under the former code of 13030
+    r = check(ref, *grid_rows(), geometries=polys(cells), departements=["13"])
+    assert [d["territory"] for d in r.discontiguous] == ["T2"]  # T3 (13030 + 26001) still in one piece
+    assert any("13031" in n for n in r.notes)
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def test_write_check_outputs(ref, tmp_path):
+    # Marseille (13055) has no polygon here and is split by arrondissement between T3 and T4.
+    cells = {k: v for k, v in GRID.items() if k != "13055"}
+    rows = [r for r in grid_rows() if r[1] != "13055"] + [
+        ("T4", "13055", "13201"), ("T3", "13055", "13202"), ("T1", "13021"), ("T1", "13999")]
+    r = check(ref, *rows, geometries=polys(cells), departements=["13"])
+    written = write_check_outputs(r, tmp_path / "out", None)
+    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
+    wb = openpyxl.load_workbook(written[0])
+    assert wb.sheetnames == ["Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts",
+                             "Codes périmés", "Codes inconnus", "Doublons", "Discontinuités", "Enclaves",
+                             "Multi-départements", "Sources"]
+
+    def records(name):
+        values = list(wb[name].iter_rows(values_only=True))
+        start = next(i for i, row in enumerate(values) if row[0] in ("Code INSEE", "Code arrondissement",
+                                                                      "Code donné", "Territoire"))
+        header = values[start]
+        return [dict(zip(header, row)) for row in values[start + 1:]]
+
+    orph = records("Orphelines")
+    assert [(o["Code INSEE"], o["Commune"], o["Population"], o["Enclavée dans"]) for o in orph] == \
+        [("13006", "Foxtrot", 600, "T1")]
+    arr = records("Arr. non couverts")
+    assert [(a["Code arrondissement"], a["Code commune"]) for a in arr] == [("13203", "13055")]
+    unknown = records("Codes inconnus")
+    assert unknown == [{"Code donné": "13999", "Territoire": "T1", "Ligne": 16}]
+    outdated = records("Codes périmés")
+    assert (outdated[0]["Code donné"], outdated[0]["Code actuel"]) == ("13021", "13020")
+    terr = {t["Territoire"]: t for t in records("Territoires")}
+    assert terr["T2"]["Départements"] == "84" and isinstance(terr["T2"]["Départements"], str)
+    assert terr["T2"]["Population"] == 1500
+    disc = records("Discontinuités")
+    assert {(d["Territoire"], d["Codes INSEE"]) for d in disc} == {("T2", "84001"), ("T2", "84002")}
+    assert records("Enclaves")[0]["Codes INSEE"] == "13006"
+    layers = dict(pyogrio.list_layers(written[1]))
+    assert set(layers) == {"territoires", "communes", "orphelines"}
+    terr_layer = gpd.read_file(written[1], layer="territoires")
+    assert sorted(terr_layer["territoire"]) == ["T1", "T2", "T3"]  # T4 has no polygon
+    communes = gpd.read_file(written[1], layer="communes")
+    # T1: 7 squares (13021 is 13020, already there) ; T2: 2 ; T3: 2 ; Marseille has no polygon
+    assert len(communes) == 7 + 2 + 2
+    assert communes["code_insee"].map(type).eq(str).all()
+    assert set(communes.loc[communes["territoire"] == "T3", "code_insee"]) == {"13030", "26001"}
+    ov = records("Chevauchements")
+    assert [(o["Code INSEE"], o["Type"]) for o in ov] == [("13055", "découpage par arrondissement municipal")]
+    orphans = gpd.read_file(written[1], layer="orphelines")
+    assert list(orphans["code_insee"]) == ["13006"] and list(orphans["enclavee_dans"]) == ["T1"]
+
+
+def test_write_check_outputs_without_geometry(ref, tmp_path):
+    r = check(ref, ("T1", "13001"), geometries=None)
+    written = write_check_outputs(r, tmp_path, None)
+    assert [p.name for p in written] == [WORKBOOK_NAME]
+    wb = openpyxl.load_workbook(written[0])
+    assert wb["Enclaves"]["A1"].value.startswith("Contrôle non effectué")
+    codes = [row[0] for row in wb["Orphelines"].iter_rows(min_row=2, values_only=True)]
+    assert wb["Orphelines"]["A1"].value == "Code INSEE"
+    assert codes == sorted(set(CURRENT_13) - {"13001"})
+    assert all(isinstance(c, str) for c in codes)
+
+
+def test_report_is_a_dataclass_with_exit_code():
+    r = CheckReport()
+    assert r.exit_code == 0 and not r.blocking
+    r.overlaps = [{"code_insee": "1", "name": "", "territories": ["a", "b"], "kind": "infracommunal"}]
+    assert r.exit_code == 0
+    r.overlaps.append({"code_insee": "2", "name": "", "territories": ["a", "b"], "kind": "conflict"})
+    assert r.exit_code == 1
+
+
+def test_piece_labels_vectorised_components():
+    from cpts_diag.checks import _piece_labels
+
+    # chain 0-1-2-3-4 given in an order that needs several rounds, pair 5-6, isolated 7
+    ea = [3, 2, 1, 0, 6]
+    eb = [4, 3, 2, 1, 5]
+    assert _piece_labels(8, ea, eb).tolist() == [0, 0, 0, 0, 0, 5, 5, 7]
+    assert _piece_labels(3, [], []).tolist() == [0, 1, 2]
+    # a star hooked through its highest node
+    assert _piece_labels(5, [4, 4, 4, 4], [3, 2, 1, 0]).tolist() == [0, 0, 0, 0, 0]
+
+
+def test_geometries_given_as_a_file(ref, tmp_path):
+    path = tmp_path / "grid.gpkg"
+    polys(GRID).to_crs("EPSG:4326").to_file(path, layer="communes", driver="GPKG")
+    r = check(ref, *grid_rows(), geometries=path, departements=["13"])
+    assert r.geometry_checks
+    assert [e["communes"] for e in r.enclaves] == [["13006"]]
+    assert [d["territory"] for d in r.discontiguous] == ["T2"]
