@@ -252,7 +252,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
         "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["code_insee"])],
         "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
         "code_donne": units["code_donne"].to_numpy(),
-        "chevauchement": units["code_insee"].map(kind_of).fillna("").to_numpy(),
+        "chevauchement": units["code_insee"].map(kind_of).astype(object).fillna("").to_numpy(),
     }, geometry=geo.reindex(units["code_insee"]).to_numpy(), crs=polygons.crs)
 
     enclave_of = {c: e["territory"] for e in report.enclaves for c in e["communes"]}

@@ -1,0 +1,89 @@
+"""The command line: exit codes, French one-line messages, JSON keys, outputs."""
+
+import json
+
+import openpyxl
+import pytest
+
+from cpts_diag.cli import main
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _csv(tmp_path, text, name="perimetres.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_check_embedded_paca_json(capsys):
+    code, out, err = _run(capsys, "check", "--json", "--sans-geometrie")
+    assert code == 0, err
+    doc = json.loads(out)
+    for key in ("territories", "overlaps", "orphans", "uncovered_arrondissements", "outdated_codes",
+                "unknown_codes", "duplicates", "discontiguous", "enclaves", "multi_departement"):
+        assert key in doc
+    assert len(doc["territories"]) == 70
+    first = doc["territories"][0]
+    for key in ("name", "population", "population_min", "population_max", "tier", "approximate",
+                "n_communes", "departements"):
+        assert key in first
+    assert {o["code_insee"]: o["kind"] for o in doc["overlaps"]} == {
+        "06088": "infracommunal", "83137": "infracommunal", "13055": "arrondissement"}
+    assert doc["outdated_codes"][0]["code"] == "05120" and doc["outdated_codes"][0]["current_code"] == "05001"
+    assert isinstance(doc["orphans"][0]["code_insee"], str)
+    assert "contrôles géométriques" in " ".join(doc["notes"]).lower() or doc["geometry_checks"] is False
+
+
+def test_conflict_and_unknown_code_are_blocking(tmp_path, capsys):
+    path = _csv(tmp_path, "cpts;code_insee\nA;04001\nA;04999\nB;04001\n")
+    code, out, err = _run(capsys, "check", str(path), "--sans-geometrie")
+    assert code == 1
+    assert "04999" in out and "conflit" in out.lower()
+
+
+def test_warnings_only_exit_zero_and_restore_leading_zero(tmp_path, capsys):
+    path = _csv(tmp_path, "Nom CPTS;CODGEO\nA;4001\nA;04009\n")
+    code, out, err = _run(capsys, "check", str(path), "--sans-geometrie")
+    assert code == 0
+    assert "04001" in err and "ligne 2" in err
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("cpts;code_insee\nA;ABCDE\n", ["ligne 2", "ABCDE"]),
+        ("territoire;population\nA;12\n", ["colonne"]),
+    ],
+)
+def test_unusable_input_exit_2_with_french_one_line_message(tmp_path, capsys, content, expected):
+    path = _csv(tmp_path, content)
+    code, out, err = _run(capsys, "check", str(path))
+    assert code == 2
+    line = err.strip()
+    assert line.startswith("erreur : ") and "\n" not in line and "Traceback" not in err
+    assert "perimetres.csv" in line
+    for word in expected:
+        assert word in line
+
+
+def test_missing_file_exit_2(tmp_path, capsys):
+    code, out, err = _run(capsys, "check", str(tmp_path / "absent.csv"))
+    assert code == 2 and "absent.csv" in err and "Traceback" not in err
+
+
+def test_out_writes_workbook_and_nothing_on_failure(tmp_path, capsys):
+    good = _csv(tmp_path, "cpts;code_insee\nA;04001\nA;04009\n")
+    out_dir = tmp_path / "sortie"
+    code, out, err = _run(capsys, "check", str(good), "--out", str(out_dir))
+    assert code == 0
+    wb = openpyxl.load_workbook(out_dir / "controle_perimetres.xlsx")
+    assert "Territoires" in wb.sheetnames
+    bad = _csv(tmp_path, "cpts;code_insee\nA;ABCDE\n", name="mauvais.csv")
+    out_bad = tmp_path / "sortie_bad"
+    code, out, err = _run(capsys, "check", str(bad), "--out", str(out_bad))
+    assert code == 2 and not out_bad.exists()
