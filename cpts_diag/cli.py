@@ -124,6 +124,63 @@ def _geometries(path, no_geometry, reference):
     return gdf
 
 
+def _cpam_source(value: str | None, perimeters: Path | None):
+    """CPAM table to use: a path, none, or the FICTITIOUS example (default with the embedded listing only)."""
+    if value is None:
+        return settings.DEFAULT_CPAM if perimeters is None else None
+    if value.strip().lower() in ("exemple", "example", "fictif"):
+        return settings.DEFAULT_CPAM
+    if value.strip().lower() in ("", "aucun", "none", "non"):
+        return None
+    return Path(value)
+
+
+cpam_option = click.option(
+    "--cpam", default=None, metavar="FICHIER|exemple|aucun",
+    help="Table CPAM/Rézone par commune (patients sans médecin traitant, ALD, CSS). Par défaut, avec le "
+         "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
+)
+user_files_options = [
+    click.option("--insee-ages", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="Population par âge INSEE par commune (base évolution et structure de la population)."),
+    click.option("--bpe", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="Base permanente des équipements INSEE (médecins généralistes, D265)."),
+]
+
+
+def _user_files(func):
+    for option in reversed(user_files_options):
+        func = option(func)
+    return cpam_option(func)
+
+
+@cli.command("indicators")
+@perimeters_argument
+@sheet_option
+@click.option("--territory", "--territoire", "territory", required=True, help="Nom de la CPTS.")
+@_user_files
+@click.option("--json", "as_json", is_flag=True, help="Lignes d'indicateurs en JSON sur la sortie standard.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier où écrire le classeur Excel des indicateurs.")
+def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_json, out_dir):
+    """Indicateurs du diagnostic d'une CPTS, comparés au département, à la région et à la France."""
+    from cpts_diag.indicator_outputs import format_indicator_table, indicator_rows_json, write_indicator_workbook
+    from cpts_diag.indicators import diagnose
+
+    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
+    diag = diagnose(perims, territory, reference, cpam=_cpam_source(cpam, perimeters),
+                    insee_ages=insee_ages, bpe=bpe)
+    if as_json:
+        _print_json(indicator_rows_json(diag))
+    else:
+        click.echo(format_indicator_table(diag))
+    if out_dir:
+        from cpts_diag.report import slugify
+
+        path = write_indicator_workbook(diag, Path(out_dir) / f"indicateurs_{slugify(diag.territory)}.xlsx")
+        click.echo(f"Classeur écrit : {path}", err=as_json)
+
+
 @cli.group("data")
 def data_group():
     """Données embarquées (dossier data/)."""

@@ -116,7 +116,7 @@ def territory_table(members: pd.DataFrame, reference: Reference | None = None) -
     table["n_communes"] = table["n_communes"].fillna(0).astype(int)
     for col in ("departements", "regions"):
         table[col] = [v if isinstance(v, list) else [] for v in table[col]]
-    table["approximate"] = table["population_min"] != table["population_max"]
+    table["approximate"] = (table["population_min"] != table["population_max"]) & table["population_max"].notna()
     table["population"] = table["population_max"].where(~table["approximate"])
     table["tier_min"] = tiers_of(table["population_min"])
     table["tier_max"] = tiers_of(table["population_max"])

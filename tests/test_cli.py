@@ -87,3 +87,35 @@ def test_out_writes_workbook_and_nothing_on_failure(tmp_path, capsys):
     out_bad = tmp_path / "sortie_bad"
     code, out, err = _run(capsys, "check", str(bad), "--out", str(out_bad))
     assert code == 2 and not out_bad.exists()
+
+
+def test_indicators_json_rows_and_fictitious_flag(capsys):
+    code, out, err = _run(capsys, "indicators", "--territory", "guil durance", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    keys = {"indicator", "level", "territory_value", "comparisons", "unit", "source", "vintage",
+            "source_level", "coverage", "quality"}
+    assert all(keys <= set(r) for r in rows)
+    population = next(r for r in rows if r["indicator"] == "population")
+    assert set(population["comparisons"]) == {"04", "05", "93", "France"}
+    # embedded listing => the FICTITIOUS CPAM example, flagged on every row that uses it
+    cpam_rows = [r for r in rows if r["indicator"].startswith("part_sans_mt")]
+    assert cpam_rows and all(r["quality"] == "données fictives" for r in cpam_rows)
+
+
+def test_indicators_without_cpam(capsys):
+    code, out, err = _run(capsys, "indicators", "--territory", "CPTS Guil Durance", "--cpam", "aucun", "--json")
+    assert code == 0
+    assert not [r for r in json.loads(out) if r["quality"] == "données fictives"]
+
+
+def test_indicators_unknown_territory_lists_close_names(capsys):
+    code, out, err = _run(capsys, "indicators", "--territory", "CPTS Guil Durence")
+    assert code == 2 and "CPTS Guil Durance" in err
+
+
+def test_indicators_out_workbook(tmp_path, capsys):
+    code, out, err = _run(capsys, "indicators", "--territory", "CPTS Verdon", "--out", str(tmp_path))
+    assert code == 0
+    book = openpyxl.load_workbook(next(tmp_path.glob("indicateurs_*.xlsx")))
+    assert "Sources" in book.sheetnames

@@ -1,0 +1,408 @@
+"""Embedded indicator data, loaded once, and the registry of every data source.
+
+The registry (:data:`SOURCES`) declares each dataset once — label, producer, vintage, geographic level,
+license, file — the way pynsee or geodatasets declare theirs; indicator rows and reports cite these
+entries instead of repeating provenance in code. :func:`load_indicator_data` reads the embedded files
+(``data/``, built by ``cpts-diag data build``) into tidy tables keyed by COG 2026 codes, cached.
+
+Examples
+--------
+>>> SOURCES["apl"].producer
+'DREES'
+>>> data = load_indicator_data()
+>>> data.apl.loc[data.apl["code"] == "13201", "arrondissement"].item()
+'13201'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cpts_diag import settings
+from cpts_diag.reference import Reference, load_reference
+
+__all__ = [
+    "APL_MEASURES",
+    "APL_YEARS",
+    "BV_INDICATORS",
+    "SOURCES",
+    "SOURCE_COLUMNS",
+    "IndicatorData",
+    "Source",
+    "attach_codes",
+    "load_indicator_data",
+    "short_source",
+    "sources_table",
+    "user_source",
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One dataset: what it is, who publishes it, which vintage and geographic level.
+
+    Attributes
+    ----------
+    key : str
+        Registry key (``"apl"``, ``"bv"``...).
+    label : str
+        French name of the dataset, as cited in indicator rows.
+    producer : str
+        Producer (French).
+    vintage : str
+        Vintage of the data (French text).
+    level : str
+        Geographic level of the published data (« commune », « bassin de vie »...).
+    license : str
+        License, as stated by the producer (French).
+    file : str
+        Embedded file name under ``data/``, or the user file path; empty when none.
+    note : str
+        Caveats a reader must know (French).
+    fictitious : bool
+        True for invented data (demo only).
+    short : str
+        Short French name for narrow tables.
+    """
+
+    key: str
+    label: str
+    producer: str
+    vintage: str
+    level: str
+    license: str
+    file: str = ""
+    note: str = ""
+    fictitious: bool = False
+    short: str = ""
+
+
+#: Columns of :func:`sources_table`.
+SOURCE_COLUMNS = ["source", "producer", "vintage", "level", "license", "note"]
+
+SOURCES: dict[str, Source] = {
+    s.key: s
+    for s in (
+        Source(
+            "cog", "INSEE, populations légales 2023 (COG 2026)",
+            "INSEE, via @etalab/decoupage-administratif 6.0.0", "populations légales 2023, COG 2026",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "Licence Ouverte (Etalab)",
+            "communes_cog2026.csv",
+            "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est comptée "
+            "entre 0 et sa population entière : valeur approchée, avec bornes.",
+        ),
+        Source(
+            "polygons", "IGN Admin Express (COG 2018 simplifié, aligné COG 2026)",
+            "IGN, via gregoiredavid/france-geojson", "contours COG 2018 alignés sur le COG 2026",
+            "commune", "Licence Ouverte", "communes_paca_cog2026.gpkg",
+            "Contours disponibles pour la région PACA seulement (superficie « non disponible » ailleurs) ; "
+            "surfaces calculées en Lambert-93 (métropole) ou UTM local (DROM) sur des contours simplifiés.",
+        ),
+        Source(
+            "apl", "DREES, APL aux médecins généralistes", "DREES", "APL 2022 et 2023",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "Licence Ouverte",
+            "apl_mg_communes_2022_2023.csv",
+            "Moyenne pondérée par la population standardisée ; population sous le seuil de 2,5 "
+            "consultations/an/hab. comptée en population totale (note de la DREES). Champ : France hors "
+            "Mayotte. Populations 2020 (APL 2022) et 2021 (APL 2023).",
+        ),
+        Source(
+            "bv", "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+            "ARS – ATLASANTE (CartoSanté) et INSEE (Statistiques locales)",
+            "2021 à 2024 selon l'indicateur", "bassin de vie", "Licence Ouverte (non rappelée dans l'export)",
+            "bv2022_indicateurs.csv",
+            "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par la "
+            "population : estimation approchée. Un bassin de vie masqué (secret statistique) laisse la "
+            "population de ses communes non couverte.",
+        ),
+        Source(
+            "bv_table", "INSEE, communes → bassins de vie 2022", "INSEE, via le paquet R COGugaison 1.0.7",
+            "BV 2022, COG 2024", "commune", "ODbL / INSEE", "communes_bv2022.csv",
+            "Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
+        ),
+        Source(
+            "departements", "INSEE, BPE 2024 (Statistiques locales), médecins généralistes par département",
+            "INSEE", "BPE 2024", "département", "Licence Ouverte", "departements_indicateurs.csv",
+            "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population légale "
+            "2023. Non disponible à la maille du territoire sans fichier BPE communal.",
+        ),
+        Source(
+            "insee_ages", "INSEE, évolution et structure de la population (fichier fourni)", "INSEE",
+            "selon le fichier", "commune (arrondissement municipal selon le fichier)", "Licence Ouverte",
+            "", "Fichier fourni par l'utilisateur ; remplace les parts par bassin de vie.",
+        ),
+        Source(
+            "bpe", "INSEE, base permanente des équipements (fichier fourni)", "INSEE", "selon le fichier",
+            "commune (arrondissement municipal selon le fichier)", "Licence Ouverte", "",
+            "Équipement D265 (médecin généraliste) ; une commune d'un département présent dans le fichier "
+            "mais sans ligne D265 compte 0. Remplace la densité par bassin de vie.",
+        ),
+        Source(
+            "cpam", "Assurance Maladie, table CPAM / Rézone CPTS (fichier fourni)", "Assurance Maladie (CPAM)",
+            "selon le fichier", "commune (arrondissement municipal selon le fichier)",
+            "données non ouvertes, transmises par la CPAM", "",
+            "Effectifs masqués (« <10 »…) inconnus, jamais zéro : total donné en fourchette (somme connue "
+            "… somme connue + cellules masquées × seuil).",
+        ),
+        Source(
+            "cpam_fictif", "EXEMPLE FICTIF de table CPAM (données fictives)",
+            "cpts_diag (script cpts_diag/cpam_example.py, graine 20260122)", "aucun (données inventées)",
+            "commune (arrondissement municipal à Marseille)", "—", "exemple_cpam_FICTIF_paca.csv",
+            "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la "
+            "réalité.", True,
+        ),
+    )
+}
+_SHORT = {
+    "cog": "INSEE, pop. légales", "polygons": "IGN, contours", "apl": "DREES, APL",
+    "bv": "CartoSanté/INSEE (BV)", "bv_table": "INSEE, BV 2022", "departements": "INSEE, BPE 2024",
+    "insee_ages": "INSEE, âges (fichier)", "bpe": "INSEE, BPE (fichier)", "cpam": "CPAM (fichier)",
+    "cpam_fictif": "CPAM FICTIF",
+}
+SOURCES = {k: dataclasses.replace(s, short=_SHORT[k]) for k, s in SOURCES.items()}
+
+#: Bassin-de-vie indicators: id -> (column of bv2022_indicateurs.csv, French label, theme, unit, vintage).
+BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
+    "densite_mg_liberaux": ("Densité de généralistes lib. 2024", "Densité de médecins généralistes libéraux",
+                            "Offre de soins", "pour 10 000 hab.", "2024"),
+    "densite_infirmiers_liberaux": ("Densité d'infirmiers lib. 2024", "Densité d'infirmiers libéraux",
+                                    "Offre de soins", "pour 10 000 hab.", "2024"),
+    # The export does not state the denominator; its national mean (about 2.4) fits women, not inhabitants.
+    "densite_sages_femmes_liberales": ("Densité de sages-femmes lib. 2024",
+                                       "Densité de sages-femmes libérales", "Offre de soins",
+                                       "pour 10 000 femmes", "2024"),
+    "part_ald": ("Part des bénéf. en ALD dans la pop 2024",
+                 "Part de la population en affection de longue durée (ALD)", "Santé et social", "%", "2024"),
+    "part_75_plus": ("Part des pers. âgées de 75 ans ou + 2022", "Part des 75 ans et plus", "Démographie",
+                     "%", "2022"),
+    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie",
+                      "%", "2022"),
+    "taux_pauvrete": ("Taux de pauvreté 2021", "Taux de pauvreté (seuil à 60 % du niveau de vie médian)",
+                      "Santé et social", "%", "2021"),
+}
+
+APL_YEARS = ("2022", "2023")
+#: APL measures: column prefix -> French label.
+APL_MEASURES = {
+    "apl_mg": "APL aux médecins généralistes",
+    "apl_mg_moins65": "APL aux médecins généralistes de moins de 65 ans",
+}
+
+_GP_DEP_COLUMN = "Médecin généraliste (en nombre) 2024"
+
+
+@dataclass(frozen=True)
+class IndicatorData:
+    """The embedded indicator data, keyed by COG 2026 codes.
+
+    Attributes
+    ----------
+    reference : Reference
+        The COG 2026 reference used to resolve codes.
+    apl : pandas.DataFrame
+        One row per record of the DREES file: ``code`` (as published), ``code_insee`` (current commune),
+        ``arrondissement`` (or NA), and float columns ``apl_mg_YYYY``, ``apl_mg_moins65_YYYY``,
+        ``pop_standardisee_YYYY``, ``pop_totale_YYYY`` (NaN when empty).
+    bv : pandas.DataFrame
+        Indexed by current commune code: ``bv2022`` (code, NA when none), ``bassin_de_vie`` (name), one
+        float column per :data:`BV_INDICATORS` id (NaN when masked or missing) and ``<id>_statut`` (the
+        published token of a masked value, else "").
+    departements : pandas.DataFrame
+        Indexed by département code: ``nb_mg_bpe_2024`` (float).
+    areas : pandas.Series
+        Area in km² of each commune with a polygon (PACA), indexed by commune code.
+    notes : list of str
+        French notes on what could not be loaded (e.g. polygons absent).
+    """
+
+    reference: Reference
+    apl: pd.DataFrame
+    bv: pd.DataFrame
+    departements: pd.DataFrame
+    areas: pd.Series
+    notes: list[str] = field(default_factory=list)
+
+
+def attach_codes(codes, reference: Reference) -> pd.DataFrame:
+    """Resolve published codes to (current commune, arrondissement municipal).
+
+    Parameters
+    ----------
+    codes : array-like of str
+        Codes as published (communes of any recent COG, arrondissements municipaux).
+    reference : Reference
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned on ``codes`` (positional index): ``code``, ``code_insee`` (current commune, NA when
+        unknown), ``arrondissement`` (the code when it is an arrondissement municipal, else NA).
+    """
+    codes = pd.Series(codes, dtype=object).astype(str).reset_index(drop=True)
+    is_current = codes.isin(reference.communes.index)
+    is_arr = codes.isin(reference.arrondissements.index) & ~is_current
+    commune = codes.where(is_current)
+    commune = commune.fillna(codes.map(reference.arrondissements["commune_parente"].astype(object))
+                             .where(is_arr))
+    commune = commune.fillna(codes.map(reference.former).where(~is_current & ~is_arr))
+    return pd.DataFrame(
+        {
+            "code": codes,
+            "code_insee": commune.astype(object),
+            "arrondissement": codes.where(is_arr).astype(object),
+        }
+    )
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _numeric(series: pd.Series) -> pd.Series:
+    """Published numbers to float; masked tokens and blanks to NaN."""
+    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(),
+                         errors="coerce").astype(float)
+
+
+def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
+    # the built file holds plain numbers ("." decimals, empty when missing)
+    raw = pd.read_csv(path, dtype={"code_insee": str, "commune": str})
+    out = attach_codes(raw["code_insee"], reference)
+    out["commune"] = raw["commune"].astype(object)
+    for year in APL_YEARS:
+        for col in (*APL_MEASURES, "pop_standardisee", "pop_totale"):
+            name = f"{col}_{year}"
+            out[name] = pd.to_numeric(raw[name], errors="coerce").astype(float).to_numpy()
+    return out[out["code_insee"].notna()].reset_index(drop=True)
+
+
+def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
+    bv = _read(bv_path).set_index("code")
+    link = _read(table_path).set_index("code_insee")
+    out = pd.DataFrame(index=pd.Index(link.index.astype(str), name="code_insee"))
+    code = link["bv2022"].astype(object).where(link["bv2022"] != "", pd.NA)
+    out["bv2022"] = code
+    out["bassin_de_vie"] = code.map(bv["libelle"].astype(object))
+    for ind, (column, *_rest) in BV_INDICATORS.items():
+        values = _numeric(bv[column])  # parse the 1,709 BV values once, then attribute
+        status = bv[column].astype(object).where(values.isna(), "")
+        out[ind] = code.map(values).astype(float).to_numpy()
+        out[f"{ind}_statut"] = code.map(status).fillna("").to_numpy()
+    return out
+
+
+def _load_departements(path: Path) -> pd.DataFrame:
+    raw = _read(path).set_index("code")
+    return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
+
+
+def _load_areas(path: Path, reference: Reference) -> pd.Series:
+    from pyogrio import read_dataframe
+
+    from cpts_diag.geometry import area_km2
+
+    gdf = read_dataframe(path, layer="communes", columns=["code_insee"])
+    gdf["departement"] = gdf["code_insee"].map(reference.communes["departement"])
+    gdf = gdf[gdf["departement"].notna()]
+    areas = area_km2(gdf, "departement")
+    areas.index = pd.Index(gdf["code_insee"].astype(str), name="code_insee")
+    return areas.groupby(level=0).sum()
+
+
+@functools.lru_cache(maxsize=4)
+def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
+    """Load the embedded indicator data (cached; < 1 s).
+
+    Parameters
+    ----------
+    data_dir : str or path, optional
+        Folder of the embedded data; default :data:`cpts_diag.settings.DATA_DIR`.
+
+    Returns
+    -------
+    IndicatorData
+
+    Raises
+    ------
+    InputError
+        When a required embedded file is missing (data not built). Missing polygons are not an
+        error: areas are then unknown (noted in ``notes``).
+    """
+    base = Path(data_dir) if data_dir else settings.DATA_DIR
+    reference = load_reference(data_dir)
+
+    def path(name: str) -> Path:
+        return settings.data_path(name) if base == settings.DATA_DIR else base / name
+
+    notes: list[str] = []
+    apl = _load_apl(path(SOURCES["apl"].file), reference)
+    bv = _load_bv(path(SOURCES["bv"].file), path(SOURCES["bv_table"].file))
+    deps = _load_departements(path(SOURCES["departements"].file))
+    gpkg = base / SOURCES["polygons"].file
+    if gpkg.exists():
+        areas = _load_areas(gpkg, reference)
+    else:
+        areas = pd.Series(dtype=float, name="area_km2")
+        notes.append("contours des communes absents : superficie et densité non disponibles")
+    return IndicatorData(reference=reference, apl=apl, bv=bv, departements=deps, areas=areas,
+                         notes=notes)
+
+
+def user_source(key: str, path=None, vintage: str | None = None, fictitious: bool = False) -> Source:
+    """A registry entry completed for a file given by the user.
+
+    Parameters
+    ----------
+    key : {"insee_ages", "bpe", "cpam"}
+    path : path-like, optional
+        The user file.
+    vintage : str, optional
+        Vintage read from the file.
+    fictitious : bool
+        The file declares fictitious data: the entry becomes the fictitious example's, or is
+        relabelled « données fictives ».
+    """
+    base = SOURCES[key]
+    changes: dict = {}
+    if path is not None:
+        changes["file"] = str(path)
+    if vintage:
+        changes["vintage"] = str(vintage)
+    if fictitious:
+        example = SOURCES["cpam_fictif"]
+        is_example = path is not None and Path(path).name == example.file
+        base = example if is_example else dataclasses.replace(
+            base, label=f"{base.label} — DONNÉES FICTIVES", note="Le fichier déclare des données "
+            "fictives : aucun chiffre qui en provient ne décrit la réalité. " + base.note,
+            fictitious=True, short=f"{base.short} FICTIF")
+        if is_example:
+            changes.pop("vintage", None)
+    return dataclasses.replace(base, **changes)
+
+
+def short_source(label: str) -> str:
+    """Short name of a source from its label (registry entry or user-file variant)."""
+    for s in SOURCES.values():
+        if label == s.label:
+            return s.short
+    for s in SOURCES.values():
+        if label.startswith(s.label):
+            return s.short + (" FICTIF" if "FICTIVES" in label else "")
+    return label
+
+
+def sources_table(sources) -> pd.DataFrame:
+    """Table of sources (columns :data:`SOURCE_COLUMNS`), one row per distinct entry, in order."""
+    rows, seen = [], set()
+    for s in sources:
+        if s.label in seen:
+            continue
+        seen.add(s.label)
+        rows.append({"source": s.label, "producer": s.producer, "vintage": s.vintage, "level": s.level,
+                     "license": s.license, "note": s.note})
+    return pd.DataFrame(rows, columns=SOURCE_COLUMNS)

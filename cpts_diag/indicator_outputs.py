@@ -1,0 +1,375 @@
+"""Outputs of a :class:`~cpts_diag.indicators.Diagnostic`: terminal table, JSON rows, Excel workbook.
+
+Everything here is read by users, so it is in French: French number format (space as thousands
+separator, decimal comma), ranges for masked or approximate values, « n.d. » for what is not available,
+and a visible « DONNÉES FICTIVES » banner whenever a figure comes from fictitious data.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag.indicator_data import short_source
+from cpts_diag.indicators import FICTITIOUS, MASKED, THEMES, Diagnostic
+
+__all__ = [
+    "FICTITIOUS_BANNER",
+    "JSON_KEYS",
+    "format_indicator_table",
+    "format_number",
+    "format_value",
+    "indicator_rows_json",
+    "write_indicator_workbook",
+]
+
+#: Keys of each JSON row, in order.
+JSON_KEYS = ("indicator", "label", "level", "territory_value", "territory_low", "territory_high", "comparisons",
+             "unit", "source", "vintage", "source_level", "coverage", "quality")
+
+FICTITIOUS_BANNER = (
+    "!!! DONNÉES FICTIVES : les indicateurs de qualité « données fictives » proviennent d'un exemple "
+    "inventé pour la démonstration ; ils ne décrivent pas la réalité. !!!"
+)
+NOT_AVAILABLE = "n.d."
+
+_DECIMALS = {
+    "hab.": 0, "km²": 1, "hab./km²": 1, "communes": 0, "taille": 0, "consultations/an/hab.": 2, "%": 1,
+    "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0,
+    "pour 100 moins de 20 ans": 1,
+}
+_THEME_SHEETS = {theme: theme for theme in THEMES}
+
+
+def _decimals(unit: str) -> int:
+    return _DECIMALS.get(unit, 1)
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or (not isinstance(x, str) and pd.isna(x))
+
+
+def format_number(x, decimals: int = 1) -> str:
+    """French number: space thousands separator, decimal comma; « n.d. » when missing.
+
+    Examples
+    --------
+    >>> format_number(62547, 0), format_number(4.786, 2), format_number(float("nan"))
+    ('62 547', '4,79', 'n.d.')
+    """
+    if _missing(x):
+        return NOT_AVAILABLE
+    text = f"{float(x):,.{decimals}f}"
+    if text in ("-0", "-0." + "0" * decimals):
+        text = text[1:]
+    return text.replace(",", " ").replace(".", ",")
+
+
+def format_value(value, low=None, high=None, decimals: int = 1) -> str:
+    """A value with its bounds: ``4,79 (4,73–4,79)``, ``12 557–370 294``, ``≥ 120``, or « n.d. ».
+
+    Examples
+    --------
+    >>> format_value(float("nan"), 12557, 370294, 0)
+    '12 557–370 294'
+    >>> format_value(4.786, 4.734, 4.786, 2)
+    '4,79 (4,73–4,79)'
+    """
+    has_low, has_high = not _missing(low), not _missing(high)
+    if _missing(value):
+        if has_low and has_high:
+            return f"{format_number(low, decimals)}–{format_number(high, decimals)}"
+        if has_low:
+            return f"≥ {format_number(low, decimals)}"
+        if has_high:
+            return f"≤ {format_number(high, decimals)}"
+        return NOT_AVAILABLE
+    text = format_number(value, decimals)
+    if has_low and has_high:
+        text += f" ({format_number(low, decimals)}–{format_number(high, decimals)})"
+    return text
+
+
+def _quality_text(row) -> str:
+    quality = row["quality"]
+    coverage = row["coverage"]
+    if not _missing(coverage) and coverage < 1 - 1e-9:
+        return f"{quality} (couv. {format_number(100 * coverage, 0)} %)"
+    return str(quality)
+
+
+def _comparison_levels(diag: Diagnostic) -> list[tuple[str, str, str]]:
+    """(level, code, name) of the comparison columns, in order."""
+    ind = diag.indicators
+    comp = ind[ind["level"] != "territoire"].drop_duplicates(["level", "level_code"])
+    order = {"departement": 0, "region": 1, "france": 2}
+    comp = comp.assign(_o=comp["level"].map(order)).sort_values(["_o", "level_code"])
+    return list(zip(comp["level"], comp["level_code"], comp["level_name"]))
+
+
+def _wide(diag: Diagnostic) -> pd.DataFrame:
+    """One row per indicator: territory row fields and comparison values/bounds by level code."""
+    ind = diag.indicators
+    order = list(dict.fromkeys(ind["indicator"]))
+    first = ind.drop_duplicates("indicator").set_index("indicator")
+    terr = ind[ind["level"] == "territoire"].set_index("indicator")
+    rows = []
+    for ident in order:
+        meta = first.loc[ident]
+        t = terr.loc[ident] if ident in terr.index else None
+        rows.append({
+            "indicator": ident, "label": meta["label"], "theme": meta["theme"], "unit": meta["unit"],
+            "value": np.nan if t is None else t["value"],
+            "low": np.nan if t is None else t["value_low"],
+            "high": np.nan if t is None else t["value_high"],
+            "source": meta["source"] if t is None else t["source"],
+            "vintage": meta["vintage"] if t is None else t["vintage"],
+            "source_level": meta["source_level"] if t is None else t["source_level"],
+            "coverage": np.nan if t is None else t["coverage"],
+            "quality": None if t is None else t["quality"],
+        })
+    return pd.DataFrame(rows).astype({"quality": object})
+
+
+def _comparison_lookup(diag: Diagnostic) -> dict:
+    ind = diag.indicators
+    comp = ind[ind["level"] != "territoire"]
+    return {(i, lv, c): (v, lo, hi) for i, lv, c, v, lo, hi in zip(
+        comp["indicator"], comp["level"], comp["level_code"], comp["value"], comp["value_low"],
+        comp["value_high"])}
+
+
+def _column_title(level: str, code: str) -> str:
+    return {"departement": f"Dép. {code}", "region": f"Région {code}"}.get(level, "France")
+
+
+def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
+    """French table of a diagnostic for the terminal.
+
+    Columns: indicateur, territoire, each département, région(s), France, unité, source, qualité. Ranges
+    stand for masked or approximate values; « n.d. » for not available; coverage under 100 % is shown
+    next to the quality. A « DONNÉES FICTIVES » banner opens the table when any figure is fictitious.
+    """
+    wide = _wide(diag)
+    levels = _comparison_levels(diag)
+    lookup = _comparison_lookup(diag)
+    compared_ids = {key[0] for key in lookup}
+    header = ["Indicateur", "Territoire", *[_column_title(lv, c) for lv, c, _ in levels], "Unité", "Source",
+              "Qualité"]
+    body: list[list[str] | str] = []
+    theme = None
+    for _, row in wide.iterrows():
+        if row["theme"] != theme:
+            theme = row["theme"]
+            body.append(theme.upper())
+        d = _decimals(row["unit"])
+        cells = [format_value(row["value"], row["low"], row["high"], d)]
+        compared = row["indicator"] in compared_ids
+        for lv, code, _name in levels:
+            v = lookup.get((row["indicator"], lv, code))
+            cells.append(format_value(*v, decimals=d) if v is not None else NOT_AVAILABLE if compared else "")
+        quality = ("territoire n.d. (source départementale)" if _missing(row["quality"])
+                   else _quality_text(row))
+        label_lines = textwrap.wrap(row["label"], label_width) or [""]
+        body.append([label_lines[0], *cells, row["unit"], short_source(row["source"]), quality])
+        for extra in label_lines[1:]:
+            body.append([extra] + [""] * (len(header) - 1))
+    widths = [len(h) for h in header]
+    for line in body:
+        if isinstance(line, list):
+            widths = [max(w, len(c)) for w, c in zip(widths, line)]
+    numeric = set(range(1, 2 + len(levels)))
+
+    def render(cells):
+        out = []
+        for j, (c, w) in enumerate(zip(cells, widths)):
+            out.append(c.rjust(w) if j in numeric else c.ljust(w))
+        return "  ".join(out).rstrip()
+
+    s = diag.summary
+    lines = []
+    if diag.fictitious:
+        lines += [FICTITIOUS_BANNER, ""]
+    pop = (format_number(s["population"], 0) + " hab." if s.get("population") is not None else
+           f"{format_number(s['population_min'], 0)}–{format_number(s['population_max'], 0)} hab. "
+           f"(approchée : commune découpée)")
+    tier = (f"taille {s['tier']}" if s.get("tier") is not None else
+            f"taille {s['tier_min']} à {s['tier_max']}")
+    lines.append(f"{diag.territory} — {s['n_communes']} commune(s), {pop}, {tier}")
+    legend = [f"{_column_title(lv, c)} : {name}" for lv, c, name in levels if lv != "france"]
+    if legend:
+        lines.append(" ; ".join(legend))
+    lines.append("")
+    lines.append(render(header))
+    lines.append(render(["-" * w for w in widths]))
+    for line in body:
+        lines.append(f"— {line} —" if isinstance(line, str) else render(line))
+    lines.append("")
+    lines.append("a–b : fourchette (valeur masquée ou approchée) ; ≥ a : minimum connu ; n.d. : non disponible ; "
+                 "couv. : part de la population du territoire couverte par les données.")
+    if diag.fictitious:
+        lines += ["", FICTITIOUS_BANNER]
+    return "\n".join(lines)
+
+
+def _json_number(x):
+    return None if _missing(x) else float(x)
+
+
+def _comparison_keys(levels) -> dict[tuple[str, str], str]:
+    """JSON key of each comparison level: its code, "France"; a région whose code is also the code of a
+    listed département (e.g. 84) is keyed ``region_84``."""
+    dep_codes = {c for lv, c, _ in levels if lv == "departement"}
+    keys = {}
+    for lv, code, _name in levels:
+        if lv == "france":
+            keys[(lv, code)] = "France"
+        elif lv == "region" and code in dep_codes:
+            keys[(lv, code)] = f"region_{code}"
+        else:
+            keys[(lv, code)] = code
+    return keys
+
+
+def indicator_rows_json(diag: Diagnostic) -> list[dict]:
+    """One JSON-ready dict per indicator (keys :data:`JSON_KEYS`).
+
+    ``comparisons`` maps each département code, région code and "France" to the comparison value (None
+    when not available or only known as a range). ``territory_value`` is None when the territory value is
+    masked, approximate without a point estimate, or not available at that level (then ``quality`` and
+    ``coverage`` are None).
+    """
+    wide = _wide(diag)
+    levels = _comparison_levels(diag)
+    keys = _comparison_keys(levels)
+    lookup = _comparison_lookup(diag)
+    out = []
+    for _, row in wide.iterrows():
+        comparisons = {}
+        for lv, code, _name in levels:
+            v = lookup.get((row["indicator"], lv, code))
+            comparisons[keys[(lv, code)]] = None if v is None else _json_number(v[0])
+        out.append({
+            "indicator": row["indicator"],
+            "label": row["label"],
+            "level": "territoire",
+            "territory_value": _json_number(row["value"]),
+            "territory_low": _json_number(row["low"]),
+            "territory_high": _json_number(row["high"]),
+            "comparisons": comparisons,
+            "unit": row["unit"],
+            "source": row["source"],
+            "vintage": row["vintage"],
+            "source_level": row["source_level"],
+            "coverage": _json_number(row["coverage"]),
+            "quality": None if _missing(row["quality"]) else row["quality"],
+        })
+    return out
+
+
+_COMMUNE_HEADERS = {
+    "code_insee": "Code commune", "arrondissement": "Arrondissement municipal", "unite": "Code unité",
+    "nom": "Nom", "departement": "Département", "epci_siren": "EPCI (SIREN)",
+    "infracommunal": "Commune découpée (infracommunal)", "bv2022": "Code bassin de vie 2022",
+    "bassin_de_vie": "Bassin de vie", "cpam_cellules_masquees": "Cellules CPAM masquées",
+}
+_SOURCE_HEADERS = {"source": "Source", "producer": "Producteur", "vintage": "Millésime",
+                   "level": "Niveau géographique", "license": "Licence", "note": "Note"}
+_FICTITIOUS_NOTE = ("Données fictives : les indicateurs marqués « données fictives » viennent d'un exemple inventé "
+                    "pour la démonstration ; ils ne décrivent pas la réalité.")
+
+
+def _range_text(v, lo, hi, decimals):
+    if not _missing(v):
+        return float(v)
+    text = format_value(v, lo, hi, decimals)
+    return None if text == NOT_AVAILABLE else text
+
+
+def write_indicator_workbook(diag: Diagnostic, path) -> Path:
+    """Excel workbook of a diagnostic (French headers, codes as text).
+
+    Sheets: one per theme (one row per indicator; territory value and bounds, each comparison level,
+    source, vintage, level of the source, coverage, quality), « Détail » (every indicator and level, long
+    format), « Communes » (per-unit detail), « Sources ». Sheets using fictitious data carry a
+    « Données fictives » note above the table.
+    """
+    from cpts_diag.export import write_workbook
+
+    wide = _wide(diag)
+    levels = _comparison_levels(diag)
+    lookup = _comparison_lookup(diag)
+    sheets: dict[str, pd.DataFrame] = {}
+    notes: dict[str, list[str]] = {}
+    s = diag.summary
+    head = f"Territoire : {diag.territory} ({s['n_communes']} commune(s))"
+    labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
+    units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))
+    for theme in THEMES:
+        part = wide[wide["theme"] == theme]
+        if part.empty:
+            continue
+        table = pd.DataFrame({
+            "Indicateur": part["label"].to_numpy(),
+            "Unité": part["unit"].to_numpy(),
+            "Territoire": part["value"].astype(float).to_numpy(),
+            "Territoire – borne basse": part["low"].astype(float).to_numpy(),
+            "Territoire – borne haute": part["high"].astype(float).to_numpy(),
+        })
+        for lv, code, name in levels:
+            title = "France" if lv == "france" else f"{name} ({code})"
+            values = []
+            for ident, unit in zip(part["indicator"], part["unit"]):
+                v = lookup.get((ident, lv, code))
+                values.append(None if v is None else _range_text(*v, _decimals(unit)))
+            column = pd.Series(values, dtype=object)
+            if all(v is None or isinstance(v, float) for v in values):
+                column = column.astype(float)
+            table[title] = column.to_numpy()
+        table["Source"] = part["source"].to_numpy()
+        table["Millésime"] = part["vintage"].astype(str).to_numpy()
+        table["Niveau de la source"] = part["source_level"].to_numpy()
+        table["Couverture du territoire (%)"] = (100 * part["coverage"].astype(float)).to_numpy()
+        table["Qualité"] = part["quality"].fillna("territoire non disponible").to_numpy()
+        table["Identifiant"] = part["indicator"].to_numpy()
+        sheets[_THEME_SHEETS[theme]] = table
+        notes[theme] = [head] + ([_FICTITIOUS_NOTE] if (part["quality"] == FICTITIOUS).any() else [])
+        if (part["quality"] == MASKED).any():
+            notes[theme].append("Partiellement masquée : une partie de la population n'est pas couverte par la "
+                                "source (voir la colonne Couverture) ; valeurs masquées inconnues, jamais zéro.")
+
+    ind = diag.indicators
+    detail = pd.DataFrame({
+        "Identifiant": ind["indicator"], "Indicateur": ind["label"], "Thème": ind["theme"],
+        "Niveau": ind["level"].map({"territoire": "territoire", "departement": "département",
+                                    "region": "région", "france": "France"}),
+        "Code du niveau": ind["level_code"], "Nom du niveau": ind["level_name"],
+        "Valeur": ind["value"], "Borne basse": ind["value_low"], "Borne haute": ind["value_high"],
+        "Unité": ind["unit"], "Source": ind["source"], "Millésime": ind["vintage"].astype(str),
+        "Niveau de la source": ind["source_level"], "Couverture (%)": 100 * ind["coverage"],
+        "Qualité": ind["quality"],
+    })
+    sheets["Détail"] = detail
+    notes["Détail"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
+
+    communes = diag.communes.copy()
+    if "infracommunal" in communes:
+        communes["infracommunal"] = np.where(communes["infracommunal"].astype(bool), "oui", "non")
+    headers = {c: _COMMUNE_HEADERS.get(c) or f"{labels.get(c, c)} ({units.get(c, '')})".replace(" ()", "")
+               for c in communes.columns}
+    sheets["Communes"] = communes.rename(columns=headers)
+    fictitious_ids = set(ind.loc[ind["quality"] == FICTITIOUS, "indicator"])
+    uses_fictitious = bool(fictitious_ids & set(communes.columns))
+    notes["Communes"] = [head, ("Valeurs propres à chaque commune (ou arrondissement) ; vide = non "
+                                "disponible ou masqué.")]
+    if uses_fictitious:
+        notes["Communes"].append(_FICTITIOUS_NOTE)
+    sheets["Sources"] = diag.sources.rename(columns=_SOURCE_HEADERS)
+    notes["Sources"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
+    text_columns = ["Code commune", "Arrondissement municipal", "Code unité", "Département", "EPCI (SIREN)",
+                    "Code bassin de vie 2022", "Code du niveau", "Identifiant", "Millésime"]
+    return write_workbook(Path(path), sheets, text_columns=text_columns, notes=notes)

@@ -1,0 +1,899 @@
+"""Diagnostic indicators of CPTS territories, each compared with its départements, régions and France.
+
+:func:`diagnose_all` computes every indicator for every territory of a perimeter file in one vectorised
+pass: the population units of all territories (:func:`cpts_diag.territories.population_units`) and all
+communes of France (grouped by département) form one membership table; each data source is joined to it
+once and reduced to per-unit sums, then to per-group sums with ``numpy.bincount``; régions and France
+are sums of their départements. Every indicator is a sum or a ratio of sums, so one code path serves the
+territories and their comparison levels ("computed the same way over all communes of that level").
+
+Conventions
+-----------
+* Ratios (APL, densities, shares) are ratios of sums over the units with data: APL weighted by the
+  standardised population (DREES note), bassin-de-vie values weighted by the population légale.
+* ``coverage`` is the share of the population (légale) of the group living in units with data.
+* A commune split below the commune level (Nice, Toulon) contributes between nothing and all of itself:
+  counts are then given as bounds only (``value`` NaN), ratios as the value with the whole commune and
+  bounds "without … with" it; quality « approchée ». The bounds assume the split communes of one
+  territory are all in or all out, exact when a territory has one split commune (PACA).
+* Masked counts (CPAM) are unknown, never zero: sums are ranges (known sum … known sum + masked cells ×
+  threshold), shares ``[num.low / den.high, num.high / den.low]`` as :func:`cpts_diag.masked.share_bounds`.
+* Comparison levels with coverage under :data:`MIN_COMPARISON_COVERAGE` are not shown (NaN).
+
+Examples
+--------
+>>> from cpts_diag.perimeters import read_perimeters
+>>> from cpts_diag import settings
+>>> diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "cpts du gapençais")
+>>> diag.territory
+'CPTS du Gapençais'
+>>> row = diag.indicators.query("indicator == 'apl_mg_2023' and level == 'territoire'").iloc[0]
+>>> row["quality"], row["source_level"]
+('exacte', 'commune')
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag.errors import InputError
+from cpts_diag.indicator_data import (
+    APL_MEASURES,
+    APL_YEARS,
+    BV_INDICATORS,
+    SOURCES,
+    IndicatorData,
+    Source,
+    attach_codes,
+    load_indicator_data,
+    sources_table,
+    user_source,
+)
+from cpts_diag.reference import Reference, load_reference
+from cpts_diag.territories import population_units, resolve_members, territory_table
+
+__all__ = [
+    "APL_THRESHOLD",
+    "INDICATOR_COLUMNS",
+    "LEVELS",
+    "MIN_COMPARISON_COVERAGE",
+    "QUALITIES",
+    "THEMES",
+    "Diagnostic",
+    "diagnose",
+    "diagnose_all",
+    "find_territory",
+    "indicator_catalogue",
+]
+
+THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
+LEVELS = ("territoire", "departement", "region", "france")
+EXACT, APPROXIMATE, MASKED, FICTITIOUS = "exacte", "approchée", "partiellement masquée", "données fictives"
+QUALITIES = (EXACT, APPROXIMATE, MASKED, FICTITIOUS)
+
+#: APL threshold of under-served communes (consultations/year/inhabitant), strict: APL < 2.5.
+APL_THRESHOLD = 2.5
+#: A comparison level (département, région, France) whose coverage is below this share is not shown.
+MIN_COMPARISON_COVERAGE = 0.5
+_FULL = 1 - 1e-9
+
+INDICATOR_COLUMNS = [
+    "indicator", "label", "theme", "level", "level_code", "level_name", "value", "value_low", "value_high",
+    "unit", "source", "vintage", "source_level", "coverage", "quality",
+]
+_FRANCE_ZONES = ("metro", "drom")
+
+
+@dataclass
+class Diagnostic:
+    """Indicators of one territory, with their comparisons and sources.
+
+    Attributes
+    ----------
+    territory : str
+        Territory name as in the perimeter file.
+    indicators : pandas.DataFrame
+        One row per (indicator, level); columns :data:`INDICATOR_COLUMNS`. Levels: « territoire », each
+        « departement » the territory touches, its « region »(s), « france » (métropole + DROM).
+    communes : pandas.DataFrame
+        One row per population unit (commune, or arrondissement municipal): identification columns, then
+        one column per indicator id with the unit's own value (NaN when unknown or masked).
+    sources : pandas.DataFrame
+        One row per source used: source, producer, vintage, level, license, note.
+    summary : dict
+        population (NaN when approximate), population_min, population_max, approximate, tier, tier_min,
+        tier_max, n_communes, area_km2, density, departements, regions (codes), departements_noms,
+        regions_noms.
+    fictitious : bool
+        True when any indicator comes from fictitious data.
+    """
+
+    territory: str
+    indicators: pd.DataFrame
+    communes: pd.DataFrame
+    sources: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+    fictitious: bool = False
+
+
+@dataclass(frozen=True)
+class _Spec:
+    id: str
+    label: str
+    theme: str
+    unit: str
+    source: Source
+    vintage: str
+    source_level: str
+    kind: str  # ratio | sum | masked_ratio | masked_sum | special
+    num: str = ""
+    den: str = ""
+    has: str = ""
+    scale: float = 1.0
+    proxy: bool = False
+    departement_only: bool = False
+    decimals: int = 1
+
+
+# ----------------------------------------------------------------------------------- helpers
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.casefold().replace("’", "'").split())
+
+
+def find_territory(names, query: str) -> str:
+    """Return the territory name matching ``query`` (case, accents and spaces ignored).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Territory names (e.g. ``perimeters.table["cpts"].unique()``).
+    query : str
+        Name typed by the user.
+
+    Returns
+    -------
+    str
+        The name as written in ``names``.
+
+    Raises
+    ------
+    InputError
+        No exact match; the message lists the close matches (difflib, names containing the query).
+
+    Examples
+    --------
+    >>> find_territory(["CPTS du Gapençais", "CPTS Verdon"], "cpts du gapencais")
+    'CPTS du Gapençais'
+    """
+    names = list(dict.fromkeys(str(n) for n in names))
+    folded = {}
+    for name in names:
+        folded.setdefault(_fold(name), name)
+    key = _fold(query)
+    if key in folded:
+        return folded[key]
+    # "guil durance" for "CPTS Guil Durance": the same name without the leading "CPTS"
+    bare = {k.removeprefix("cpts ").strip(): n for k, n in folded.items()}
+    if key.removeprefix("cpts ").strip() in bare and list(bare).count(key.removeprefix("cpts ").strip()) == 1:
+        return bare[key.removeprefix("cpts ").strip()]
+    close = [folded[k] for k in folded if key and key in k]
+    close += [folded[k] for k in difflib.get_close_matches(key, list(folded), n=5, cutoff=0.5)]
+    close = list(dict.fromkeys(close))[:5]
+    hint = (" ; noms proches : " + ", ".join(f"« {c} »" for c in close)) if close else \
+        f" ; {len(names)} territoire(s) dans le fichier"
+    raise InputError(f"territoire inconnu{hint}", value=query)
+
+
+def _as_table(perimeters, reference: Reference) -> pd.DataFrame:
+    """The canonical perimeter table of a Perimeters, a DataFrame or a file path."""
+    if isinstance(perimeters, (str, os.PathLike)):
+        from cpts_diag.perimeters import read_perimeters
+
+        perimeters = read_perimeters(perimeters, names_by_code=reference.names)
+    return perimeters.table if hasattr(perimeters, "table") else perimeters
+
+
+def _bincount(index: np.ndarray, weights, size: int) -> np.ndarray:
+    return np.bincount(index, weights=np.asarray(weights, dtype=float), minlength=size)[:size]
+
+
+def _keyed(rows: pd.DataFrame) -> pd.DataFrame:
+    """Add the matching key of each source row.
+
+    A population unit is matched on its key: an arrondissement municipal code, or a commune code. A
+    whole-commune row matches the commune; arrondissement rows match their arrondissement, and their
+    commune too when the source has no whole-commune row for it (Marseille given by arrondissement).
+    """
+    whole = rows["arrondissement"].isna().to_numpy()
+    with_whole = set(rows.loc[whole, "code_insee"])
+    by_arr = rows.loc[~whole]
+    parts = [
+        rows.loc[whole].assign(key=rows.loc[whole, "code_insee"]),
+        by_arr.assign(key=by_arr["arrondissement"]),
+    ]
+    lift = by_arr[~by_arr["code_insee"].isin(with_whole)]
+    parts.append(lift.assign(key=lift["code_insee"]))
+    return pd.concat(parts, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------ user files
+def _read_user(kind: str, value):
+    """(table, source entry) of a user file given as a path or as an already parsed object."""
+    from cpts_diag import userfiles
+
+    if kind == "cpam":
+        table = value if isinstance(value, userfiles.CpamTable) else userfiles.read_cpam_table(value)
+        return table, user_source("cpam", table.source, table.annee, table.fictitious)
+    reader = userfiles.read_insee_ages if kind == "insee_ages" else userfiles.read_bpe_gp
+    table = value if isinstance(value, pd.DataFrame) else reader(value)
+    return table, user_source(kind, table.attrs.get("source"), table.attrs.get("millesime"))
+
+
+# --------------------------------------------------------------------------------- engine
+class _Pass:
+    """One vectorised pass: membership of every group, per-unit and per-group sums."""
+
+    def __init__(self, names: list[str], units: pd.DataFrame, data: IndicatorData, reference: Reference):
+        self.data, self.reference = data, reference
+        territories = list(dict.fromkeys(names))
+        self.n_terr = len(territories)
+        gid = {name: i for i, name in enumerate(territories)}
+        communes = reference.communes
+        france = communes[communes["zone"].isin(_FRANCE_ZONES)]
+        deps = sorted(set(france["departement"]))
+        dep_gid = {d: self.n_terr + i for i, d in enumerate(deps)}
+        regions = sorted(set(france["region"]))
+        reg_gid = {r: self.n_terr + len(deps) + i for i, r in enumerate(regions)}
+        self.france_gid = self.n_terr + len(deps) + len(regions)
+        self.n_base = self.n_terr + len(deps)  # groups fed directly by units
+        self.n_groups = self.france_gid + 1
+        self.dep_gid, self.reg_gid, self.territories = dep_gid, reg_gid, territories
+        dep_region = reference.departements["region"]
+        self.dep_to_reg = np.array([reg_gid[dep_region[d]] for d in deps])
+
+        terr = pd.DataFrame(
+            {
+                "group": units["cpts"].map(gid).to_numpy(dtype=int),
+                "key": units["unit"].astype(object).to_numpy(),
+                "code_insee": units["code_insee"].astype(object).to_numpy(),
+                "arrondissement": units["arrondissement"].astype(object).to_numpy(),
+                "departement": units["departement"].astype(object).to_numpy(),
+                "population": units["population"].to_numpy(dtype=float),
+                "infra": units["infracommunal"].to_numpy(dtype=bool),
+            }
+        )
+        comm = pd.DataFrame(
+            {
+                "group": france["departement"].map(dep_gid).to_numpy(dtype=int),
+                "key": france.index.astype(object).to_numpy(),
+                "code_insee": france.index.astype(object).to_numpy(),
+                "arrondissement": pd.Series(pd.NA, index=france.index, dtype=object).to_numpy(),
+                "departement": france["departement"].astype(object).to_numpy(),
+                "population": france["population"].to_numpy(dtype=float),
+                "infra": np.zeros(len(france), dtype=bool),
+            }
+        )
+        self.m = pd.concat([terr, comm], ignore_index=True)
+        self.n_rows = len(self.m)
+        self.n_terr_rows = len(terr)
+        self.group = self.m["group"].to_numpy()
+        self.infra = self.m["infra"].to_numpy()
+        self.population = np.nan_to_num(self.m["population"].to_numpy(dtype=float))
+        self.unit_values: dict[str, np.ndarray] = {}  # per-M-row contributions
+        self.has: dict[str, np.ndarray] = {}  # per-M-row "has data" flags
+        self.specs: list[_Spec] = []
+
+    # -- joining sources ------------------------------------------------------------------
+    def join(self, rows: pd.DataFrame, on: str = "key") -> tuple[np.ndarray, pd.DataFrame]:
+        """(M row of each matched source row, matched source rows)."""
+        left = pd.DataFrame({on: self.m[on].to_numpy(), "_row": np.arange(self.n_rows)})
+        joined = left.merge(rows, on=on, how="inner", sort=False)
+        return joined["_row"].to_numpy(), joined
+
+    def add(self, name: str, row: np.ndarray, values) -> None:
+        """Sum ``values`` of matched source rows into per-unit contributions ``name``."""
+        values = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0, posinf=np.inf)
+        self.unit_values[name] = _bincount(row, values, self.n_rows)
+
+    def flag(self, name: str, row: np.ndarray, present) -> None:
+        self.has[name] = _bincount(row, np.asarray(present, dtype=float), self.n_rows) > 0
+
+    # -- reducing to groups ---------------------------------------------------------------
+    def _rollup(self, base: np.ndarray) -> np.ndarray:
+        """Extend base-group sums (territories, départements) with régions and France."""
+        out = np.zeros(self.n_groups)
+        out[: self.n_base] = base
+        dep_part = base[self.n_terr: self.n_base]
+        out += np.bincount(self.dep_to_reg, weights=dep_part, minlength=self.n_groups)[: self.n_groups]
+        out[self.france_gid] = dep_part.sum()
+        return out
+
+    def group_sum(self, per_row: np.ndarray, certain: bool = False) -> np.ndarray:
+        weights = np.where(self.infra, 0.0, per_row) if certain else per_row
+        return self._rollup(_bincount(self.group, weights, self.n_base))
+
+    def coverage(self, has: str) -> tuple[np.ndarray, np.ndarray]:
+        """(coverage share, any split unit with data) per group."""
+        flags = self.has[has]
+        covered = self.group_sum(self.population * flags)
+        total = self.group_sum(self.population)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, covered / total, np.where(self.group_sum(flags * 1.0) > 0, 1.0, 0.0))
+        split = self.group_sum((flags & self.infra) * 1.0) > 0
+        return share, split
+
+
+# --------------------------------------------------------------------------- sources
+def _add_territory(p: _Pass, data: IndicatorData, cog: Source) -> None:
+    everywhere = np.ones(p.n_rows, dtype=bool)
+    p.unit_values["population"] = p.population.copy()
+    p.has["population"] = everywhere
+    area = p.m["key"].map(data.areas).to_numpy(dtype=float)
+    has_area = ~np.isnan(area)
+    p.unit_values["area"] = np.nan_to_num(area)
+    p.unit_values["population_with_area"] = p.population * has_area
+    p.has["area"] = has_area
+    poly = SOURCES["polygons"]
+    level = "commune"
+    p.specs += [
+        _Spec("population", "Population municipale", "Territoire", "hab.", cog, "2023", level, "sum",
+              num="population", has="population", decimals=0),
+        _Spec("superficie", "Superficie", "Territoire", "km²", poly, "contours 2018, COG 2026", level, "sum",
+              num="area", has="area", decimals=1),
+        _Spec("densite_population", "Densité de population", "Territoire", "hab./km²", poly, "2023", level,
+              "ratio", num="population_with_area", den="area", has="area", decimals=1),
+        _Spec("nombre_communes", "Nombre de communes", "Territoire", "communes", cog, "COG 2026", level,
+              "special", decimals=0),
+        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", level, "special",
+              decimals=0),
+    ]
+
+
+def _add_apl(p: _Pass, data: IndicatorData) -> None:
+    src = SOURCES["apl"]
+    row, joined = p.join(_keyed(data.apl))
+    for year in APL_YEARS:
+        popstd = joined[f"pop_standardisee_{year}"].to_numpy(dtype=float)
+        poptot = joined[f"pop_totale_{year}"].to_numpy(dtype=float)
+        for measure, label in APL_MEASURES.items():
+            ind = f"{measure}_{year}"
+            apl = joined[ind].to_numpy(dtype=float)
+            ok = ~np.isnan(apl) & ~np.isnan(popstd)
+            p.add(f"{ind}|num", row, np.where(ok, apl * popstd, 0.0))
+            p.add(f"{ind}|den", row, np.where(ok, popstd, 0.0))
+            p.flag(ind, row, ok)
+            p.specs.append(_Spec(ind, f"{label} {year}", "Accès aux soins", "consultations/an/hab.", src, year,
+                                 "commune", "ratio", num=f"{ind}|num", den=f"{ind}|den", has=ind, decimals=2))
+            okt = ~np.isnan(apl) & ~np.isnan(poptot)
+            under = f"{ind}_pop_sous_seuil"
+            p.add(f"{under}|num", row, np.where(okt & (apl < APL_THRESHOLD), poptot, 0.0))
+            p.add(f"{under}|den", row, np.where(okt, poptot, 0.0))
+            p.flag(under, row, okt)
+            short = "APL MG" if measure == "apl_mg" else "APL MG de moins de 65 ans"
+            p.specs += [
+                _Spec(under, f"Population vivant dans une commune à {short} < 2,5 ({year})", "Accès aux soins",
+                      "hab.", src, year, "commune", "sum", num=f"{under}|num", has=under, decimals=0),
+                _Spec(f"{ind}_part_sous_seuil", f"Part de la population vivant dans une commune à {short} "
+                      f"< 2,5 ({year})", "Accès aux soins", "%", src, year, "commune", "ratio",
+                      num=f"{under}|num", den=f"{under}|den", has=under, scale=100.0),
+            ]
+
+
+def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
+    src = SOURCES["bv"]
+    bv = data.bv.reset_index()
+    row, joined = p.join(bv, on="code_insee")
+    pop = p.population[row]
+    for ind, (_col, label, theme, unit, vintage) in BV_INDICATORS.items():
+        if ind in skip:
+            continue
+        values = joined[ind].to_numpy(dtype=float)
+        ok = ~np.isnan(values)
+        p.add(f"{ind}|num", row, np.where(ok, values * pop, 0.0))
+        p.add(f"{ind}|den", row, np.where(ok, pop, 0.0))
+        p.flag(ind, row, ok)
+        p.specs.append(_Spec(ind, label, theme, unit, src, vintage, "bassin de vie", "ratio", num=f"{ind}|num",
+                             den=f"{ind}|den", has=ind, proxy=True))
+
+
+def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
+    """BPE 2024 GP counts by département: comparison levels only."""
+    src = SOURCES["departements"]
+    counts = np.zeros(p.n_rows)
+    has = np.zeros(p.n_rows, dtype=bool)
+    dep_rows = p.m.iloc[p.n_terr_rows:]
+    first = ~dep_rows["departement"].duplicated().to_numpy()
+    count = dep_rows["departement"].map(data.departements["nb_mg_bpe_2024"]).to_numpy(dtype=float)
+    known = ~np.isnan(count)
+    counts[p.n_terr_rows:] = np.where(first & known, count, 0.0)
+    has[p.n_terr_rows:] = known
+    p.unit_values["mg_dep|num"] = counts
+    p.unit_values["mg_dep|den"] = p.population * has
+    p.has["mg_dep"] = has
+    p.specs += [
+        _Spec("nombre_mg", "Médecins généralistes (BPE)", "Offre de soins", "médecins", src, "2024", "département",
+              "sum", num="mg_dep|num", has="mg_dep", departement_only=True, decimals=0),
+        _Spec("densite_mg", "Densité de médecins généralistes (BPE)", "Offre de soins", "pour 10 000 hab.", src,
+              "2024", "département", "ratio", num="mg_dep|num", den="mg_dep|den", has="mg_dep", scale=1e4,
+              departement_only=True),
+    ]
+
+
+def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    codes = attach_codes(table.index.astype(str), reference)
+    rows = table.reset_index(drop=True)
+    rows = pd.concat([codes[["code_insee", "arrondissement"]], rows.drop(columns=["code_insee"], errors="ignore")],
+                     axis=1)
+    return _keyed(rows[rows["code_insee"].notna()])
+
+
+def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
+    rows = _source_rows(table[["nb_medecins_generalistes"]], p.reference)
+    row, joined = p.join(rows)
+    count = joined["nb_medecins_generalistes"].to_numpy(dtype=float)
+    p.add("mg|num", row, np.where(np.isnan(count), 0.0, count))
+    p.flag("mg_known", row, ~np.isnan(count))
+    p.flag("mg_matched", row, np.ones(len(row)))
+    # A long BPE file lists equipments: a commune of a covered département without D265 has 0 GP.
+    covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
+    in_covered = p.m["departement"].isin(covered).to_numpy()
+    known, matched = p.has.pop("mg_known"), p.has.pop("mg_matched")
+    p.has["mg"] = known | (in_covered & ~matched)
+    p.unit_values["mg|den"] = p.population * p.has["mg"]
+    vintage = src.vintage
+    p.specs += [
+        _Spec("nombre_mg", "Médecins généralistes (BPE, équipement D265)", "Offre de soins", "médecins", src,
+              vintage, "commune", "sum", num="mg|num", has="mg", decimals=0),
+        _Spec("densite_mg", "Densité de médecins généralistes (BPE, équipement D265)", "Offre de soins",
+              "pour 10 000 hab.", src, vintage, "commune", "ratio", num="mg|num", den="mg|den", has="mg",
+              scale=1e4),
+    ]
+
+
+_AGE_BANDS = {
+    "part_moins_15": ("pop_0_14", "Part des moins de 15 ans (0-14 ans)"),
+    "part_15_29": ("pop_15_29", "Part des 15-29 ans"),
+    "part_30_44": ("pop_30_44", "Part des 30-44 ans"),
+    "part_45_59": ("pop_45_59", "Part des 45-59 ans"),
+    "part_60_74": ("pop_60_74", "Part des 60-74 ans"),
+    "part_75_plus": ("pop_75p", "Part des 75 ans et plus"),
+}
+
+
+def _add_ages(p: _Pass, table: pd.DataFrame, src: Source) -> None:
+    cols = [c for c in ("pop_total", *(b for b, _ in _AGE_BANDS.values()), "pop_0_19", "pop_65p")
+            if c in table.columns]
+    row, joined = p.join(_source_rows(table[cols], p.reference))
+    total = joined["pop_total"].to_numpy(dtype=float)
+    vintage = src.vintage
+    for ind, (band, label) in _AGE_BANDS.items():
+        values = joined[band].to_numpy(dtype=float)
+        ok = ~np.isnan(values) & ~np.isnan(total)
+        p.add(f"{ind}|num", row, np.where(ok, values, 0.0))
+        p.add(f"{ind}|den", row, np.where(ok, total, 0.0))
+        p.flag(ind, row, ok)
+        p.specs.append(_Spec(ind, label, "Démographie", "%", src, vintage, "commune", "ratio", num=f"{ind}|num",
+                             den=f"{ind}|den", has=ind, scale=100.0))
+    if "pop_65p" in joined and "pop_0_19" in joined:
+        old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
+        ok = ~np.isnan(old) & ~np.isnan(young)
+        p.add("vieillissement|num", row, np.where(ok, old, 0.0))
+        p.add("vieillissement|den", row, np.where(ok, young, 0.0))
+        p.flag("vieillissement", row, ok)
+        p.specs.append(_Spec("indice_vieillissement", "Indice de vieillissement (65 ans et plus pour 100 moins "
+                             "de 20 ans)", "Démographie", "pour 100 moins de 20 ans", src, vintage, "commune",
+                             "ratio", num="vieillissement|num", den="vieillissement|den", has="vieillissement",
+                             scale=100.0))
+
+
+_CPAM_SHARES = {
+    "part_sans_mt_17_plus": ("patients_17ans_plus_sans_mt", "patients_17ans_plus",
+                             "Part des patients de 17 ans et plus sans médecin traitant", "Accès aux soins"),
+    "part_sans_mt_70_plus": ("patients_70ans_plus_sans_mt", "patients_70ans_plus",
+                             "Part des patients de 70 ans et plus sans médecin traitant", "Accès aux soins"),
+    "part_sans_mt_ald": ("patients_ald_sans_mt", "patients_ald",
+                         "Part des patients en ALD sans médecin traitant", "Accès aux soins"),
+    "part_sans_mt_css": ("beneficiaires_css_sans_mt", "beneficiaires_css",
+                         "Part des bénéficiaires de la CSS sans médecin traitant", "Accès aux soins"),
+    "part_ald_cpam": ("patients_ald", "population_consommante",
+                      "Part des patients en ALD (base : population consommante)", "Santé et social"),
+    "part_css_cpam": ("beneficiaires_css", "population_consommante",
+                      "Part des bénéficiaires de la CSS (base : population consommante)", "Santé et social"),
+}
+_CPAM_COUNTS = {
+    "patients_sans_mt_17_plus": ("patients_17ans_plus_sans_mt", "Patients de 17 ans et plus sans médecin traitant"),
+    "patients_sans_mt_70_plus": ("patients_70ans_plus_sans_mt", "Patients de 70 ans et plus sans médecin traitant"),
+    "patients_ald_sans_mt": ("patients_ald_sans_mt", "Patients en ALD sans médecin traitant"),
+}
+
+
+def _add_cpam(p: _Pass, cpam, src: Source) -> None:
+    counts = list(cpam.counts)
+    cols = []
+    for c in counts:
+        cols += [c, f"{c}_masked", f"{c}_upper"]
+    row, joined = p.join(_source_rows(cpam.table[cols], p.reference))
+    p.flag("cpam", row, np.ones(len(row)))
+    for c in counts:
+        value = joined[c].to_numpy(dtype=float)
+        masked = joined[f"{c}_masked"].to_numpy(dtype=bool) | np.isnan(value)
+        upper = joined[f"{c}_upper"].to_numpy(dtype=float)
+        p.add(f"{c}|low", row, np.where(masked, 0.0, value))
+        p.add(f"{c}|bound", row, np.where(masked, np.where(np.isnan(upper), np.inf, upper), 0.0))
+        p.add(f"{c}|nmask", row, masked * 1.0)
+    level = "commune"
+    vintage = src.vintage
+    for ind, (num, den, label, theme) in _CPAM_SHARES.items():
+        if num in counts and den in counts:
+            p.specs.append(_Spec(ind, label, theme, "%", src, vintage, level, "masked_ratio", num=num, den=den,
+                                 has="cpam", scale=100.0))
+    for ind, (num, label) in _CPAM_COUNTS.items():
+        if num in counts:
+            p.specs.append(_Spec(ind, label, "Accès aux soins", "patients", src, vintage, level, "masked_sum",
+                                 num=num, has="cpam", decimals=0))
+
+
+# ---------------------------------------------------------------------------- evaluation
+def _ratio(num, den, scale):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, scale * num / den, np.nan)
+
+
+def _masked_ratio_bounds(nl, nb, dl, db, scale):
+    """Share bounds as cpts_diag.masked.share_bounds, vectorised; (value, low, high)."""
+    nh, dh = nl + nb, dl + db
+    exact = (nb == 0) & (db == 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(exact & (dl > 0), np.clip(nl / dl, 0, 1), np.nan)
+        low = np.where(np.isinf(dh), 0.0, nl / dh)
+        high = np.where(dl > 0, nh / dl, 1.0)
+    empty = ~(dh > 0)
+    low = np.where(empty, np.nan, np.clip(low, 0, 1))
+    high = np.where(empty, np.nan, np.clip(high, 0, 1))
+    return scale * value, scale * low, scale * high
+
+
+def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
+    """Value, bounds, coverage and quality of one indicator for every group (arrays)."""
+    n = p.n_groups
+    nan = np.full(n, np.nan)
+    if spec.kind == "special":
+        return extra[spec.id]
+    coverage, split = p.coverage(spec.has)
+    complete = coverage >= _FULL
+    n_masked = np.zeros(n)
+    value, low, high = nan.copy(), nan.copy(), nan.copy()
+    if spec.kind == "ratio":
+        v_all = _ratio(p.group_sum(p.unit_values[spec.num]), p.group_sum(p.unit_values[spec.den]), spec.scale)
+        v_cert = _ratio(p.group_sum(p.unit_values[spec.num], True), p.group_sum(p.unit_values[spec.den], True),
+                        spec.scale)
+        value = v_all
+        ranged = split & ~np.isnan(v_cert) & ~np.isclose(v_cert, v_all)
+        low = np.where(ranged, np.fmin(v_all, v_cert), np.nan)
+        high = np.where(ranged, np.fmax(v_all, v_cert), np.nan)
+    elif spec.kind == "sum":
+        s_all = p.group_sum(p.unit_values[spec.num])
+        s_cert = p.group_sum(p.unit_values[spec.num], True)
+        value = np.where(complete & ~split, s_all, np.nan)
+        low = np.where(complete & ~split, np.nan, np.where(split, s_cert, s_all))
+        high = np.where(split & complete, s_all, np.nan)
+    elif spec.kind == "masked_sum":
+        lo_all = p.group_sum(p.unit_values[f"{spec.num}|low"])
+        bound = p.group_sum(p.unit_values[f"{spec.num}|bound"])
+        lo_cert = p.group_sum(p.unit_values[f"{spec.num}|low"], True)
+        n_masked = p.group_sum(p.unit_values[f"{spec.num}|nmask"])
+        exact = (n_masked == 0) & complete & ~split
+        value = np.where(exact, lo_all, np.nan)
+        low = np.where(exact, np.nan, np.where(split, lo_cert, lo_all))
+        high = np.where(exact | ~complete, np.nan, lo_all + bound)
+    elif spec.kind == "masked_ratio":
+        def parts(certain):
+            return [p.group_sum(p.unit_values[f"{c}|{part}"], certain)
+                    for c in (spec.num, spec.den) for part in ("low", "bound")]
+        v_all, l_all, h_all = _masked_ratio_bounds(*parts(False), spec.scale)
+        _v, l_cert, h_cert = _masked_ratio_bounds(*parts(True), spec.scale)
+        n_masked = p.group_sum(p.unit_values[f"{spec.num}|nmask"]) + p.group_sum(p.unit_values[f"{spec.den}|nmask"])
+        value = v_all
+        exact = (n_masked == 0) & ~split
+        low = np.where(exact, np.nan, np.where(split, np.fmin(l_all, l_cert), l_all))
+        high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
+    quality = np.where(
+        (coverage < _FULL) | (n_masked > 0), MASKED,
+        np.where(split | spec.proxy, APPROXIMATE, EXACT)).astype(object)
+    if spec.source.fictitious:
+        quality[:] = FICTITIOUS
+    # a range that collapses (e.g. a split commune contributing nothing) is a value
+    collapse = np.isfinite(low) & np.isfinite(high) & np.isclose(low, high)
+    value = np.where(collapse & np.isnan(value), low, value)
+    low, high = np.where(collapse, np.nan, low), np.where(collapse, np.nan, high)
+    no_data = coverage <= 0
+    value, low, high = (np.where(no_data, np.nan, a) for a in (value, low, high))
+    comparison = np.arange(n) >= p.n_terr
+    hidden = comparison & (coverage < MIN_COMPARISON_COVERAGE)
+    value, low, high = (np.where(hidden, np.nan, a) for a in (value, low, high))
+    present = np.ones(n, dtype=bool)
+    if spec.departement_only:
+        present[: p.n_terr] = False
+    return {"value": value, "value_low": low, "value_high": high, "coverage": coverage, "quality": quality,
+            "present": present}
+
+
+def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
+    """Number of communes and ACI tier (territories from territory_table)."""
+    n = p.n_groups
+    idx = terr_table.set_index("cpts").reindex(p.territories)
+    n_comm = np.zeros(p.n_base)
+    n_comm[: p.n_terr] = idx["n_communes"].to_numpy(dtype=float)
+    dep_part = p.m.iloc[p.n_terr_rows:]
+    n_comm[p.n_terr:] = _bincount(dep_part["group"].to_numpy() - p.n_terr, np.ones(len(dep_part)),
+                                  p.n_base - p.n_terr)
+    n_comm = p._rollup(n_comm)
+    ones = np.ones(n)
+    exact = np.full(n, EXACT, dtype=object)
+    tier = np.full(n, np.nan)
+    tier_low, tier_high = np.full(n, np.nan), np.full(n, np.nan)
+    approx = idx["approximate"].to_numpy(dtype=bool)
+    tier[: p.n_terr] = idx["tier"].astype(float).to_numpy()
+    tier_low[: p.n_terr] = np.where(approx, idx["tier_min"].astype(float), np.nan)
+    tier_high[: p.n_terr] = np.where(approx, idx["tier_max"].astype(float), np.nan)
+    tier_quality = exact.copy()
+    tier_quality[: p.n_terr] = np.where(approx, APPROXIMATE, EXACT)
+    tier_present = np.zeros(n, dtype=bool)
+    tier_present[: p.n_terr] = True
+    return {
+        "nombre_communes": {"value": n_comm, "value_low": np.full(n, np.nan), "value_high": np.full(n, np.nan),
+                            "coverage": ones, "quality": exact, "present": np.ones(n, dtype=bool)},
+        "taille_aci": {"value": tier, "value_low": tier_low, "value_high": tier_high, "coverage": ones,
+                       "quality": tier_quality, "present": tier_present},
+    }
+
+
+def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
+    """Each territory unit's own value of an indicator (NaN when unknown or masked)."""
+    t = slice(0, p.n_terr_rows)
+    has = p.has[spec.has][t]
+    if spec.kind == "ratio":
+        out = _ratio(p.unit_values[spec.num][t], p.unit_values[spec.den][t], spec.scale)
+    elif spec.kind == "sum":
+        out = p.unit_values[spec.num][t].copy()
+    elif spec.kind == "masked_sum":
+        known = p.unit_values[f"{spec.num}|nmask"][t] == 0
+        out = np.where(known, p.unit_values[f"{spec.num}|low"][t], np.nan)
+    else:  # masked_ratio
+        known = (p.unit_values[f"{spec.num}|nmask"][t] == 0) & (p.unit_values[f"{spec.den}|nmask"][t] == 0)
+        out = np.where(known, _ratio(p.unit_values[f"{spec.num}|low"][t], p.unit_values[f"{spec.den}|low"][t],
+                                     spec.scale), np.nan)
+    return np.where(has, out, np.nan)
+
+
+def indicator_catalogue(cpam=None, insee_ages=None, bpe=None) -> pd.DataFrame:
+    """The indicators computed with these inputs: id, label, theme, unit, source, vintage, source level."""
+    empty = pd.DataFrame({"cpts": ["_"], "code_insee": ["13055"], "arrondissement": [pd.NA],
+                          "infracommunal": [False], "line": [1]})
+    diag = diagnose_all(empty, cpam=cpam, insee_ages=insee_ages, bpe=bpe)["_"]
+    cols = ["indicator", "label", "theme", "unit", "source", "vintage", "source_level"]
+    return diag.indicators.drop_duplicates("indicator")[cols].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------- public API
+def diagnose_all(perimeters, reference: Reference | None = None, cpam=None, insee_ages=None,
+                 bpe=None) -> dict[str, Diagnostic]:
+    """Diagnostic of every territory of a perimeter set, in one vectorised pass.
+
+    Parameters
+    ----------
+    perimeters : Perimeters, pandas.DataFrame or path
+        Perimeters (:func:`cpts_diag.perimeters.read_perimeters`), their canonical table, or a file.
+    reference : Reference, optional
+        COG reference; default the embedded COG 2026.
+    cpam : path or CpamTable, optional
+        CPAM / Rézone CPTS commune table (:func:`cpts_diag.userfiles.read_cpam_table`). Default: none —
+        pass ``settings.DEFAULT_CPAM`` explicitly for the fictitious demo.
+    insee_ages : path or DataFrame, optional
+        INSEE population by age per commune (:func:`cpts_diag.userfiles.read_insee_ages`); replaces the
+        bassin-de-vie shares of the 75+ and under-15 by the commune age structure.
+    bpe : path or DataFrame, optional
+        INSEE BPE (:func:`cpts_diag.userfiles.read_bpe_gp`); replaces the bassin-de-vie GP density by
+        commune-level GP counts and densities.
+
+    Returns
+    -------
+    dict of str to Diagnostic
+        In the order of the perimeter file.
+    """
+    reference = reference or load_reference()
+    data = load_indicator_data()
+    members = resolve_members(_as_table(perimeters, reference), reference)
+    units = population_units(members, reference)
+    terr_table = territory_table(members, reference)
+    p = _Pass(list(members["cpts"]), units, data, reference)
+
+    skip: set[str] = set()
+    ages = bpe_table = cpam_table = None
+    if insee_ages is not None:
+        ages, ages_src = _read_user("insee_ages", insee_ages)
+        skip |= {"part_75_plus", "part_moins_15"}
+    if bpe is not None:
+        bpe_table, bpe_src = _read_user("bpe", bpe)
+        skip.add("densite_mg_liberaux")
+    if cpam is not None:
+        cpam_table, cpam_src = _read_user("cpam", cpam)
+
+    _add_territory(p, data, SOURCES["cog"])
+    _add_apl(p, data)
+    _add_bv(p, data, skip)
+    if ages is not None:
+        _add_ages(p, ages, ages_src)
+    if bpe_table is not None:
+        _add_bpe(p, bpe_table, bpe_src)
+    else:
+        _add_departement_gps(p, data)
+    if cpam_table is not None:
+        _add_cpam(p, cpam_table, cpam_src)
+
+    specs = sorted(p.specs, key=lambda s: THEMES.index(s.theme))  # stable: order within theme kept
+    extra = _special_values(p, terr_table)
+    results = {spec.id: _evaluate(p, spec, extra) for spec in specs}
+    long = _long_table(p, specs, results)
+    communes = _unit_table(p, specs, data, reference, units)
+    return _split(p, specs, long, communes, terr_table, reference, results)
+
+
+def _group_labels(p: _Pass, reference: Reference) -> pd.DataFrame:
+    level = (["territoire"] * p.n_terr + ["departement"] * len(p.dep_gid) + ["region"] * len(p.reg_gid)
+             + ["france"])
+    codes = list(p.territories) + list(p.dep_gid) + list(p.reg_gid) + ["FR"]
+    names = (list(p.territories) + [reference.departement_name(d) for d in p.dep_gid]
+             + [reference.region_name(r) for r in p.reg_gid] + ["France"])
+    return pd.DataFrame({"level": level, "level_code": codes, "level_name": names})
+
+
+def _long_table(p: _Pass, specs: list[_Spec], results: dict) -> pd.DataFrame:
+    labels = _group_labels(p, p.reference)
+    frames = []
+    for order, spec in enumerate(specs):
+        r = results[spec.id]
+        source_level = np.full(p.n_groups, spec.source_level, dtype=object)
+        if spec.source_level == "commune" and spec.kind != "special":
+            # a territory made only of arrondissements municipaux is described at that level
+            arr_only = _arrondissement_only(p)
+            source_level[: p.n_terr] = np.where(arr_only, "arrondissement municipal", spec.source_level)
+        frame = pd.DataFrame(
+            {
+                "_group": np.arange(p.n_groups), "_order": order, "indicator": spec.id, "label": spec.label,
+                "theme": spec.theme, "level": labels["level"], "level_code": labels["level_code"],
+                "level_name": labels["level_name"], "value": r["value"], "value_low": r["value_low"],
+                "value_high": r["value_high"], "unit": spec.unit, "source": spec.source.label,
+                "vintage": spec.vintage, "source_level": source_level, "coverage": r["coverage"],
+                "quality": r["quality"], "_present": r["present"], "_fictitious": spec.source.fictitious,
+                "_source_key": spec.source.key,
+            }
+        )
+        frames.append(frame[frame["_present"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _arrondissement_only(p: _Pass) -> np.ndarray:
+    terr = p.m.iloc[: p.n_terr_rows]
+    is_arr = terr["arrondissement"].notna().to_numpy()
+    n_arr = _bincount(terr["group"].to_numpy(), is_arr * 1.0, p.n_terr)
+    n_all = _bincount(terr["group"].to_numpy(), np.ones(len(terr)), p.n_terr)
+    return (n_all > 0) & (n_arr == n_all)
+
+
+_UNIT_SKIP = {"nombre_communes", "taille_aci"}
+
+
+def _unit_table(p: _Pass, specs, data: IndicatorData, reference: Reference, units: pd.DataFrame) -> pd.DataFrame:
+    terr = p.m.iloc[: p.n_terr_rows]
+    names = terr["key"].map(pd.concat([reference.communes["nom"], reference.arrondissements["nom"]]))
+    bv = data.bv.reindex(terr["code_insee"])
+    table = pd.DataFrame(
+        {
+            "cpts": units["cpts"].to_numpy(),
+            "code_insee": terr["code_insee"].to_numpy(),
+            "arrondissement": terr["arrondissement"].to_numpy(),
+            "unite": terr["key"].to_numpy(),
+            "nom": names.to_numpy(),
+            "departement": terr["departement"].to_numpy(),
+            "epci_siren": terr["code_insee"].map(reference.communes["epci_siren"]).to_numpy(),
+            "infracommunal": terr["infra"].to_numpy(),
+            "bv2022": bv["bv2022"].to_numpy(),
+            "bassin_de_vie": bv["bassin_de_vie"].to_numpy(),
+        }
+    )
+    for spec in specs:
+        if spec.kind == "special" or spec.departement_only or spec.id in _UNIT_SKIP:
+            continue
+        table[spec.id] = _unit_value(p, spec)
+    if "cpam" in p.has:
+        masked = sum(v[: p.n_terr_rows] for k, v in p.unit_values.items() if k.endswith("|nmask"))
+        table["cpam_cellules_masquees"] = np.where(p.has["cpam"][: p.n_terr_rows], masked, np.nan)
+    return table
+
+
+def _split(p: _Pass, specs, long: pd.DataFrame, communes: pd.DataFrame, terr_table: pd.DataFrame,
+           reference: Reference, results: dict) -> dict[str, Diagnostic]:
+    rank = long["level"].map({lv: i for i, lv in enumerate(LEVELS)}).to_numpy()
+    order = np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))
+    long = long.iloc[order].reset_index(drop=True)
+    group = long["_group"].to_numpy()
+    fictitious_row = long["_fictitious"].to_numpy(dtype=bool)
+    source_key = long["_source_key"].to_numpy()
+    public = long[INDICATOR_COLUMNS]
+    commune_rows = communes.groupby("cpts", sort=False).indices
+    communes = communes.drop(columns="cpts")
+    table = terr_table.set_index("cpts")
+    spec_sources = {SOURCES["cog"].key: SOURCES["cog"]}
+    for spec in specs:
+        spec_sources.setdefault(spec.source.key, spec.source)
+    source_tables: dict[tuple, pd.DataFrame] = {}
+    area = results["superficie"]["value"]
+    density = results["densite_population"]["value"]
+    out: dict[str, Diagnostic] = {}
+    for gid, name in enumerate(p.territories):
+        info = table.loc[name]
+        groups = ([gid] + [p.dep_gid[d] for d in info["departements"] if d in p.dep_gid]
+                  + [p.reg_gid[r] for r in info["regions"] if r in p.reg_gid] + [p.france_gid])
+        idx = np.flatnonzero(np.isin(group, groups))
+        keys = tuple(dict.fromkeys(["cog", *source_key[idx]]))
+        if keys not in source_tables:
+            srcs = [spec_sources[k] for k in keys]
+            if "bv" in keys:
+                srcs.insert(keys.index("bv") + 1, SOURCES["bv_table"])
+            source_tables[keys] = sources_table(srcs)
+        summary = _summary(info, reference)
+        summary["area_km2"], summary["density"] = float(area[gid]), float(density[gid])
+        out[name] = Diagnostic(
+            territory=name,
+            indicators=public.iloc[idx].reset_index(drop=True),
+            communes=communes.iloc[commune_rows.get(name, [])].reset_index(drop=True),
+            sources=source_tables[keys].copy(),
+            summary=summary,
+            fictitious=bool(fictitious_row[idx].any()),
+        )
+    return out
+
+
+def _summary(info: pd.Series, reference: Reference) -> dict:
+    def optional_int(v):
+        return None if pd.isna(v) else int(v)
+
+    return {
+        "population": None if pd.isna(info["population"]) else float(info["population"]),
+        "population_min": float(info["population_min"]),
+        "population_max": float(info["population_max"]),
+        "approximate": bool(info["approximate"]),
+        "tier": optional_int(info["tier"]),
+        "tier_min": optional_int(info["tier_min"]),
+        "tier_max": optional_int(info["tier_max"]),
+        "n_communes": int(info["n_communes"]),
+        "area_km2": float("nan"),
+        "density": float("nan"),
+        "departements": list(info["departements"]),
+        "regions": list(info["regions"]),
+        "departements_noms": [reference.departement_name(d) for d in info["departements"]],
+        "regions_noms": [reference.region_name(r) for r in info["regions"]],
+    }
+
+
+def diagnose(perimeters, territory: str, reference: Reference | None = None, cpam=None, insee_ages=None,
+             bpe=None) -> Diagnostic:
+    """Diagnostic of one territory (see :func:`diagnose_all` for the parameters).
+
+    ``territory`` is matched with :func:`find_territory` (case and accents ignored); an unknown name
+    raises :class:`~cpts_diag.errors.InputError` listing close matches.
+    """
+    reference = reference or load_reference()
+    table = _as_table(perimeters, reference)
+    name = find_territory(table["cpts"].astype(str).unique(), territory)
+    subset = table[table["cpts"].astype(str) == name]
+    return diagnose_all(subset, reference, cpam=cpam, insee_ages=insee_ages, bpe=bpe)[name]

@@ -1,0 +1,289 @@
+"""Indicators on hand-made inputs: masked CPAM tables, user files in their official layouts, outputs.
+
+Perimeters are small tables of real communes; user files are written here in their published layouts
+(``;``, Latin-1, decimal commas, masked cells) and every expected value is worked out by hand from the
+numbers written in the test (populations from the raw data/communes_cog2026.csv).
+"""
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from cpts_diag import settings
+from cpts_diag.errors import InputError
+from cpts_diag.indicator_data import SOURCES, load_indicator_data
+from cpts_diag.indicator_outputs import (
+    FICTITIOUS_BANNER,
+    JSON_KEYS,
+    format_indicator_table,
+    format_number,
+    format_value,
+    indicator_rows_json,
+    write_indicator_workbook,
+)
+from cpts_diag.indicators import (
+    INDICATOR_COLUMNS,
+    diagnose,
+    diagnose_all,
+    find_territory,
+)
+from cpts_diag.masked import MaskedTotal, share_bounds
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def population():
+    with open(DATA / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        return {r["code_insee"]: float(r["population"]) for r in csv.DictReader(fh)
+                if r["type"] == "commune-actuelle" and r["population"]}
+
+
+def _perimeters(territories: dict) -> pd.DataFrame:
+    rows = []
+    for name, codes in territories.items():
+        for code in codes:
+            arr = code if code.startswith("132") else None
+            rows.append({"cpts": name, "code_insee": "13055" if arr else code, "arrondissement": arr,
+                         "infracommunal": False, "line": len(rows) + 2})
+    return pd.DataFrame(rows)
+
+
+def _row(diag, indicator, level="territoire", code=None):
+    ind = diag.indicators
+    sel = ind[(ind["indicator"] == indicator) & (ind["level"] == level)]
+    if code is not None:
+        sel = sel[sel["level_code"] == code]
+    assert len(sel) == 1, (indicator, level, len(sel))
+    return sel.iloc[0]
+
+
+# ----------------------------------------------------------------------- territory names
+def test_find_territory_ignores_case_accents_and_spaces():
+    names = ["CPTS du Gapençais", "CPTS Verdon", "CPTS Val Durance"]
+    assert find_territory(names, "  cpts du GAPENCAIS ") == "CPTS du Gapençais"
+    with pytest.raises(InputError) as err:
+        find_territory(names, "CPTS Gapencais")
+    message = str(err.value)
+    assert "territoire inconnu" in message and "« CPTS du Gapençais »" in message
+    assert "CPTS Gapencais" in message
+
+
+def test_diagnose_unknown_territory_lists_close_matches():
+    with pytest.raises(InputError, match="Verdon"):
+        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Verdon")
+
+
+# --------------------------------------------------------------------------- masked CPAM
+CPAM_TEXT = (
+    "Données CPAM 2024 par commune\n"
+    "code_commune;nom_commune;patients_17ans_plus;patients_17ans_plus_sans_mt;population_consommante;"
+    "donnees_fictives\n"
+    "05023;Briançon;120;12;150;{f}\n"
+    "05046;Embrun;80;<5;90;{f}\n"
+    "05061;Gap;30 000;secret;35 000;{f}\n"
+)
+
+
+def _cpam_file(tmp_path, fictitious=False):
+    path = tmp_path / ("cpam_fictif.csv" if fictitious else "cpam.csv")
+    path.write_text(CPAM_TEXT.format(f="1" if fictitious else "0"), encoding="cp1252")
+    return path
+
+
+def test_masked_cpam_counts_give_ranges(tmp_path):
+    perimeters = _perimeters({"T": ["05023", "05046", "05061"], "Exact": ["05023"]})
+    diags = diagnose_all(perimeters, cpam=_cpam_file(tmp_path))
+    diag = diags["T"]
+    assert not diag.fictitious
+    count = _row(diag, "patients_sans_mt_17_plus")
+    # known 12; "<5" may be up to 5; "secret" up to the default threshold 10
+    assert math.isnan(count["value"]) and (count["value_low"], count["value_high"]) == (12, 27)
+    assert count["quality"] == "partiellement masquée"
+    share = _row(diag, "part_sans_mt_17_plus")
+    assert math.isnan(share["value"])
+    assert share["value_low"] == pytest.approx(100 * 12 / 30200)
+    assert share["value_high"] == pytest.approx(100 * 27 / 30200)
+    # the same bounds as the masked-arithmetic module
+    low, high = share_bounds(MaskedTotal(12, 27, 2, 3), MaskedTotal(30200, 30200, 0, 3))
+    assert (share["value_low"], share["value_high"]) == pytest.approx((100 * low, 100 * high))
+    # a share whose cells are all known is exact
+    css = _row(diag, "part_css_cpam") if "part_css_cpam" in set(diag.indicators["indicator"]) else None
+    assert css is None  # no CSS column in this file: no CSS indicator invented
+    exact = _row(diags["Exact"], "part_sans_mt_17_plus")
+    assert exact["value"] == pytest.approx(10.0) and exact["quality"] == "exacte"
+    assert math.isnan(exact["value_low"])
+    # a département with 3 communes in the file is not a comparison value
+    assert math.isnan(_row(diag, "part_sans_mt_17_plus", "departement", "05")["value"])
+    assert _row(diag, "part_sans_mt_17_plus", "departement", "05")["coverage"] < 0.5
+    # per-commune detail: masked is unknown, never zero
+    communes = diag.communes.set_index("code_insee")
+    assert communes.at["05023", "patients_sans_mt_17_plus"] == 12
+    assert math.isnan(communes.at["05046", "patients_sans_mt_17_plus"])
+    assert communes.at["05061", "cpam_cellules_masquees"] == 1
+
+
+def test_fictitious_cpam_flag(tmp_path):
+    diag = diagnose_all(_perimeters({"T": ["05023", "05046"]}), cpam=_cpam_file(tmp_path, True))["T"]
+    assert diag.fictitious
+    cpam = diag.indicators[diag.indicators["indicator"].str.contains("sans_mt")]
+    assert len(cpam) > 0 and (cpam["quality"] == "données fictives").all()
+    assert (diag.indicators.loc[diag.indicators["indicator"] == "apl_mg_2023", "quality"] != "données fictives").all()
+    assert diag.sources["source"].str.contains("FICTIVES").any()
+
+
+def test_cpam_marseille_by_arrondissement_feeds_whole_commune():
+    # the fictitious example gives Marseille only by arrondissement: a territory listing 13055 sums them
+    with open(DATA / "exemple_cpam_FICTIF_paca.csv", encoding="utf-8", newline="") as fh:
+        rows = {r["code_commune"]: r for r in csv.DictReader(fh, delimiter=";")}
+    assert "13055" not in rows
+    arrs = [f"132{i:02d}" for i in range(1, 17)]
+    expected = sum(int(rows[a]["patients_17ans_plus"]) for a in arrs)
+    total = sum(int(rows[a]["population_consommante"]) for a in arrs)
+    ald = sum(int(rows[a]["patients_ald"]) for a in arrs)
+    diags = diagnose_all(_perimeters({"Marseille": ["13055"], "Nord": ["13214", "13215"]}),
+                         cpam=settings.DEFAULT_CPAM)
+    assert _row(diags["Marseille"], "part_ald_cpam")["value"] == pytest.approx(100 * ald / total)
+    assert expected > 0
+    nord_total = sum(int(rows[a]["population_consommante"]) for a in ("13214", "13215"))
+    nord_ald = sum(int(rows[a]["patients_ald"]) for a in ("13214", "13215"))
+    assert _row(diags["Nord"], "part_ald_cpam")["value"] == pytest.approx(100 * nord_ald / nord_total)
+
+
+# ---------------------------------------------------------------------------- user files
+AGES = (
+    "CODGEO;LIBGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;P21_POP75P;"
+    "P21_POP0019;P21_POP65P\n"
+    "05023;Briançon;800,5;100,5;100;200;200;100;100;150;160\n"
+    "05046;Embrun;200;20;30;40;50;30;30;30;50\n"
+    "13055;Marseille;1000;100;200;200;200;200;100;150;250\n"
+    "13201;Marseille 1er;100;10;20;20;20;20;10;15;20\n"
+)
+
+
+def test_insee_ages_replace_bassin_de_vie_proxies(tmp_path):
+    path = tmp_path / "base-cc-evol-struct-pop-2021.csv"
+    path.write_text(AGES, encoding="latin-1")
+    diags = diagnose_all(_perimeters({"T": ["05023", "05046"], "M1": ["13201"], "M": ["13055"]}),
+                         insee_ages=path)
+    diag = diags["T"]
+    row = _row(diag, "part_75_plus")
+    assert row["value"] == pytest.approx(100 * (100 + 30) / (800.5 + 200))
+    assert row["source_level"] == "commune" and row["quality"] == "exacte"
+    assert row["source"] == SOURCES["insee_ages"].label and row["vintage"] == "2021"
+    assert _row(diag, "part_moins_15")["value"] == pytest.approx(100 * 120.5 / 1000.5)
+    assert _row(diag, "part_45_59")["value"] == pytest.approx(100 * 250 / 1000.5)
+    assert _row(diag, "indice_vieillissement")["value"] == pytest.approx(100 * 210 / 180)
+    # only one row per indicator and level: the BV proxy is gone
+    assert (diag.indicators["indicator"] == "part_75_plus").sum() == len(diag.indicators["level_code"].unique())
+    # Marseille: the arrondissement row for 13201, the whole-commune row for 13055 (never both)
+    assert _row(diags["M1"], "part_75_plus")["value"] == pytest.approx(10.0)
+    assert _row(diags["M"], "indice_vieillissement")["value"] == pytest.approx(100 * 250 / 150)
+
+
+BPE = (
+    "REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP\n"
+    "93;05;05061;05061_0101;2023;D265;30\n"
+    "93;05;05061;05061_0102;2023;D265;12\n"
+    "93;05;05023;05023;2023;A101;1\n"
+    "93;05;05046;05046;2023;D265;1\n"
+)
+
+
+def test_bpe_replaces_gp_density_proxy(tmp_path, population):
+    path = tmp_path / "bpe23_ensemble.csv"
+    path.write_text(BPE, encoding="utf-8")
+    diags = diagnose_all(_perimeters({"T": ["05061", "05023", "05046"], "Mixed": ["05023", "04001"]}), bpe=path)
+    diag = diags["T"]
+    pop = population["05061"] + population["05023"] + population["05046"]
+    assert _row(diag, "nombre_mg")["value"] == 43
+    density = _row(diag, "densite_mg")
+    assert density["value"] == pytest.approx(1e4 * 43 / pop)
+    assert density["source_level"] == "commune" and density["quality"] == "exacte"
+    assert "densite_mg_liberaux" not in set(diag.indicators["indicator"])
+    # 05023 has no D265 row in a file covering département 05: zero GP, known
+    assert diag.communes.set_index("code_insee").at["05023", "nombre_mg"] == 0
+    # 04001 lies in a département absent from the file: unknown, not zero
+    mixed = _row(diags["Mixed"], "nombre_mg")
+    assert math.isnan(mixed["value"]) and mixed["value_low"] == 0
+    assert mixed["coverage"] == pytest.approx(population["05023"] / (population["05023"] + population["04001"]))
+    dep05 = sum(v for k, v in population.items() if k.startswith("05"))
+    assert _row(diag, "densite_mg", "departement", "05")["value"] == pytest.approx(1e4 * 43 / dep05)
+
+
+# --------------------------------------------------------------------------------- misc
+def test_indicator_rows_have_every_column_and_valid_values():
+    diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS Verdon")
+    ind = diag.indicators
+    assert list(ind.columns) == INDICATOR_COLUMNS
+    assert set(ind["level"]) == {"territoire", "departement", "region", "france"}
+    assert set(ind["quality"]) <= {"exacte", "approchée", "partiellement masquée", "données fictives"}
+    assert set(ind["theme"]) <= {"Territoire", "Démographie", "Offre de soins", "Accès aux soins",
+                                 "Santé et social"}
+    assert ind["coverage"].between(0, 1).all()
+    both = ind[ind["value_low"].notna()]
+    assert (both["value_low"] <= both["value_high"].fillna(float("inf"))).all()
+    assert not diag.fictitious
+    assert list(diag.sources.columns) == ["source", "producer", "vintage", "level", "license", "note"]
+
+
+def test_loading_is_cached():
+    assert load_indicator_data() is load_indicator_data()
+
+
+# ------------------------------------------------------------------------------- outputs
+def test_french_number_format():
+    assert format_number(1234567.891, 1) == "1 234 567,9"
+    assert format_number(float("nan")) == "n.d."
+    assert format_value(float("nan"), 3, 7, 0) == "3–7"
+    assert format_value(float("nan"), 12, None, 0) == "≥ 12"
+    assert format_value(5.0, None, None, 2) == "5,00"
+
+
+def test_table_banner_only_with_fictitious_data():
+    real = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais")
+    demo = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
+    text = format_indicator_table(demo)
+    assert text.splitlines()[0] == FICTITIOUS_BANNER
+    assert "données fictives" in text
+    plain = format_indicator_table(real)
+    assert "FICTIVES" not in plain
+    pop = int(real.summary["population"])
+    assert f"{pop // 1000} {pop % 1000:03d}" in plain  # "62 547"
+    assert "Dép. 04" in plain and "Région 93" in plain and "France" in plain
+
+
+def test_json_rows_keys_and_region_code_collision():
+    # 26 Drôme (région 84) and 84 Vaucluse (région 93): "84" is both a département and a région code
+    diag = diagnose_all(_perimeters({"T": ["26281", "84001"]}))["T"]
+    rows = indicator_rows_json(diag)
+    json.dumps(rows, allow_nan=False)
+    assert all(tuple(r) == JSON_KEYS for r in rows)
+    first = rows[0]
+    assert set(first["comparisons"]) == {"26", "84", "region_84", "93", "France"}
+    assert first["territory_value"] == diag.summary["population"]
+    assert first["comparisons"]["France"] == _row(diag, "population", "france")["value"]
+
+
+def test_workbook_sheets_codes_and_notes(tmp_path):
+    diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
+    path = write_indicator_workbook(diag, tmp_path / "indicateurs.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert {"Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social", "Communes",
+            "Sources"} <= set(wb.sheetnames)
+
+    def texts(ws, n=4):
+        return [str(c.value) for row in ws.iter_rows(max_row=n) for c in row if c.value is not None]
+
+    assert any("Données fictives" in t for t in texts(wb["Accès aux soins"]))
+    assert not any("Données fictives" in t for t in texts(wb["Territoire"]))
+    ws = wb["Communes"]
+    header_row = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Code commune")
+    first = ws.cell(header_row + 1, 1)
+    assert isinstance(first.value, str) and len(first.value) == 5 and first.number_format == "@"
+    assert first.value.startswith("0")  # 04… / 05…: the leading zero is kept
