@@ -124,15 +124,25 @@ def _geometries(path, no_geometry, reference):
     return gdf
 
 
-def _cpam_source(value: str | None, perimeters: Path | None):
-    """CPAM table to use: a path, none, or the FICTITIOUS example (default with the embedded listing only)."""
+def _cpam_choice(value: str | None, perimeters: Path | None):
+    """CPAM table to use: "exemple" (the FICTITIOUS example), "aucun" or a path.
+
+    Default: the example with the embedded PACA listing only, none with a user's perimeter file.
+    """
     if value is None:
-        return settings.DEFAULT_CPAM if perimeters is None else None
-    if value.strip().lower() in ("exemple", "example", "fictif"):
-        return settings.DEFAULT_CPAM
-    if value.strip().lower() in ("", "aucun", "none", "non"):
-        return None
+        return "exemple" if perimeters is None else "aucun"
+    folded = value.strip().lower()
+    if folded in ("exemple", "example", "fictif"):
+        return "exemple"
+    if folded in ("", "aucun", "aucune", "none", "non"):
+        return "aucun"
     return Path(value)
+
+
+def _cpam_path(choice):
+    """The CPAM file of a :func:`_cpam_choice` (None for "aucun")."""
+    return {"exemple": settings.DEFAULT_CPAM, "aucun": None}.get(choice, choice) if isinstance(choice, str) \
+        else choice
 
 
 cpam_option = click.option(
@@ -168,7 +178,7 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
     from cpts_diag.indicators import diagnose
 
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
-    diag = diagnose(perims, territory, reference, cpam=_cpam_source(cpam, perimeters),
+    diag = diagnose(perims, territory, reference, cpam=_cpam_path(_cpam_choice(cpam, perimeters)),
                     insee_ages=insee_ages, bpe=bpe)
     if as_json:
         _print_json(indicator_rows_json(diag))
@@ -179,6 +189,51 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 
         path = write_indicator_workbook(diag, Path(out_dir) / f"indicateurs_{slugify(diag.territory)}.xlsx")
         click.echo(f"Classeur écrit : {path}", err=as_json)
+
+
+@cli.command("report")
+@perimeters_argument
+@click.option("--territory", "--territoire", "territory", required=True, help="Nom de la CPTS.")
+@_user_files
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier parent du rapport (par défaut : reports/).")
+def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
+    """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
+    from cpts_diag.report import run_report_cli
+
+    sys.exit(run_report_cli(perimeters, territory, out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters),
+                            insee_ages=insee_ages, bpe=bpe))
+
+
+@cli.command("batch")
+@perimeters_argument
+@click.option("--only", "--seulement", "only", multiple=True, help="Ne traiter que cette CPTS (répétable).")
+@click.option("--region", default=None, help="Ne traiter que les CPTS ayant une commune dans cette région.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Nombre de rapports produits en parallèle.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier des rapports (par défaut : reports/).")
+@click.option("--force", is_flag=True, help="Tout refaire, même ce qui n'a pas changé.")
+@_user_files
+def batch_command(perimeters, only, region, workers, out_dir, force, cpam, insee_ages, bpe):
+    """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
+    from cpts_diag.batch import run_batch_cli
+
+    sys.exit(run_batch_cli(perimeters, only=list(only) or None, region=region, workers=workers,
+                           out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters), force=force,
+                           insee_ages=insee_ages, bpe=bpe))
+
+
+@cli.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier des sorties (par défaut : reports/).")
+@click.option("--toutes", "all_territories", is_flag=True, help="Rapports des 70 CPTS (sinon un échantillon).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32))
+def demo_command(out_dir, all_territories, workers):
+    """Travail principal sur les données PACA embarquées : contrôle, synthèse régionale, rapports."""
+    from cpts_diag.demo import run_demo
+
+    sys.exit(run_demo(out_dir, all_territories=all_territories, workers=workers))
 
 
 @cli.group("data")

@@ -97,7 +97,7 @@ class Reference:
     vintage: str = COG_VINTAGE
     _delegated_kind: dict[str, str] = field(default_factory=dict, repr=False)
 
-    @property
+    @functools.cached_property
     def names(self) -> dict[str, str]:
         """Code -> name of current communes and arrondissements municipaux."""
         return {**self.communes["nom"].to_dict(), **self.arrondissements["nom"].to_dict()}
@@ -155,11 +155,14 @@ def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
 
 
-@functools.lru_cache(maxsize=4)
 def load_reference(data_dir: str | Path | None = None) -> Reference:
-    """Load the embedded COG 2026 reference (cached)."""
-    data_dir = Path(data_dir) if data_dir else settings.DATA_DIR
-    records = _read_csv(settings.data_path("communes_cog2026.csv") if data_dir == settings.DATA_DIR
+    """Load the embedded COG 2026 reference (cached per folder)."""
+    return _load_reference(Path(data_dir or settings.DATA_DIR).resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _load_reference(data_dir: Path) -> Reference:
+    records = _read_csv(settings.data_path("communes_cog2026.csv") if data_dir == settings.DATA_DIR.resolve()
                         else data_dir / "communes_cog2026.csv")
     changes_path = data_dir / "changements_codes_2018_2024.csv"
     changes = _read_csv(changes_path) if changes_path.exists() else None

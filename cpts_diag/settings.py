@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "DEFAULT_PERIMETERS",
     "DEFAULT_GEOMETRIES",
     "DEFAULT_CPAM",
+    "CACHE_DIR",
     "data_path",
 ]
 
@@ -20,6 +22,11 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CPTS_DIAG_DATA", REPO_DIR / "data"))
 REPORTS_DIR = Path(os.environ.get("CPTS_DIAG_REPORTS", REPO_DIR / "reports"))
 NOTEBOOKS_DIR = REPO_DIR / "notebooks"
+# Private cache of computed diagnostics shared by the reports of one batch ("0" disables it).
+CACHE_DIR = os.environ.get(
+    "CPTS_DIAG_CACHE",
+    str(Path(tempfile.gettempdir()) / f"cpts_diag-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"),
+)
 
 DEFAULT_PERIMETERS = DATA_DIR / "perimetres" / "cpts_paca_ars_2026-01.json"
 DEFAULT_GEOMETRIES = DATA_DIR / "communes_paca_cog2026.gpkg"

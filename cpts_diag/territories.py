@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cpts_diag.reference import ARRONDISSEMENT, UNKNOWN, Reference, load_reference
+from cpts_diag.reference import ARRONDISSEMENT, Reference, load_reference
 from cpts_diag.tiers import tiers_of
 
 __all__ = ["resolve_members", "territory_table", "population_units", "MEMBER_COLUMNS"]

@@ -1,0 +1,727 @@
+"""Batch of territory reports: parallel runs, ``batch.json``, ``index.html``, incremental re-runs.
+
+:func:`run_batch` builds the diagnostic report of many territories (all of a perimeter file, the
+``only`` ones, or those with a commune in a ``region``) with :func:`cpts_diag.report.build_report`,
+in worker processes. One failure does not stop the others: its French one-line message is recorded.
+
+* ``out_dir/batch.json`` records, per territory: name, slug, status (``ok`` | ``échec`` |
+  ``inchangé``), duration, outputs (paths relative to ``out_dir``), error message, fingerprint,
+  population (and bounds), ACI tier and key figures. It is rewritten atomically after every
+  territory, so an interrupted batch keeps what was done.
+* ``out_dir/index.html`` (:mod:`cpts_diag.index_page`) links every report, map and workbook.
+* A re-run redoes only what changed or failed: each territory has a *fingerprint*, the SHA-256 of
+  its member rows (name, codes, arrondissements, infra-communal flag; not the line numbers), of the
+  embedded data files, of the user files used (CPAM table, INSEE ages, BPE), of the report notebook
+  and of the package source. A territory is skipped (status ``inchangé``) when its fingerprint equals
+  the recorded one, its previous status was ok and its outputs are all present; ``force=True``
+  redoes everything. Limitation: a change in a *neighbouring* territory's perimeter (drawn on the
+  maps) does not change the fingerprint; use ``force`` after such edits.
+* Ctrl-C (SIGINT) or SIGTERM stops cleanly: no new report is started, running ones are stopped
+  (their temporary folders removed; a report folder is only ever swapped in complete), and
+  ``batch.json`` and ``index.html`` are written for what is done. The exit code is then 130.
+
+Examples
+--------
+>>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # doctest: +SKIP
+>>> result.exit_code, result.index  # doctest: +SKIP
+(0, PosixPath('reports/index.html'))
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as _dt
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cpts_diag import settings
+from cpts_diag.errors import InputError
+from cpts_diag.html import atomic_write_text, fmt_int, fmt_number, is_missing
+from cpts_diag.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, write_index
+
+__all__ = [
+    "BATCH_FILE",
+    "INDEX_FILE",
+    "LOG_FILE",
+    "STATUS_FAILED",
+    "STATUS_OK",
+    "STATUS_UNCHANGED",
+    "SYNTHESIS_HTML",
+    "SYNTHESIS_NOTEBOOK",
+    "BatchResult",
+    "error_message",
+    "refresh_index",
+    "run_batch",
+    "run_batch_cli",
+    "run_synthesis",
+    "select_territories",
+    "territory_fingerprint",
+]
+
+BATCH_FILE = "batch.json"
+INDEX_FILE = "index.html"
+SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
+SYNTHESIS_HTML = "synthese_regionale.html"
+_BATCH_FORMAT = 1
+_INTERRUPTED = "interrompu"
+_MAX_ERROR = 400
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+# ---------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` did.
+
+    Attributes
+    ----------
+    entries : list of dict
+        Records of the territories of this run, as written in ``batch.json``.
+    out_dir, index, batch_json : Path
+        Output folder, its ``index.html`` and ``batch.json``.
+    duration : float
+        Seconds, end to end.
+    interrupted : bool
+        The run was stopped by Ctrl-C / SIGTERM.
+    """
+
+    entries: list[dict]
+    out_dir: Path
+    index: Path
+    batch_json: Path
+    duration: float
+    interrupted: bool = False
+    fictitious: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[dict]:
+        """Records of the territories whose report failed."""
+        return [e for e in self.entries if e["status"] == STATUS_FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        """130 when interrupted, 1 when a territory failed, else 0."""
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def error_message(exc: BaseException) -> str:
+    """One French line describing a failure (no traceback, no colour codes, bounded length).
+
+    Examples
+    --------
+    >>> error_message(RuntimeError("échec de l'exécution du notebook : KeyError : 'x'\\nTraceback…"))
+    "échec de l'exécution du notebook : KeyError : 'x'"
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrompu par l'utilisateur"
+    text = _ANSI_RE.sub("", str(exc) or "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = lines[0] if lines else ""
+    if not isinstance(exc, (InputError, RuntimeError)) or not line:
+        line = f"erreur {type(exc).__name__}" + (f" : {line}" if line else "")
+    if len(line) > _MAX_ERROR:
+        line = line[: _MAX_ERROR - 1] + "…"
+    return line
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
+    """SHA-256 over (relative path, content hash) of the files of ``root`` matching ``pattern``."""
+    h = hashlib.sha256()
+    if root.is_dir():
+        for path in sorted(root.rglob(pattern)):
+            rel = path.relative_to(root).as_posix()
+            if not path.is_file() or any(rel.startswith(e) for e in exclude) or "__pycache__" in rel:
+                continue
+            h.update(rel.encode("utf-8") + b"\0" + _sha256_file(path).encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
+def _user_file_hash(value) -> str | None:
+    """Hash of a user file parameter ("exemple" and None kept as such)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "aucun", "aucune", "non")):
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("exemple", "example"):
+        return "exemple:" + (_sha256_file(settings.DEFAULT_CPAM) if Path(settings.DEFAULT_CPAM).is_file() else "")
+    path = Path(value)
+    return _sha256_file(path) if path.is_file() else f"absent:{path.resolve()}"
+
+
+def _context_hash(cpam, insee_ages, bpe) -> str:
+    """Hash of everything but the perimeter: data, user files, notebook, package."""
+    import cpts_diag
+    from cpts_diag.report import NOTEBOOK
+
+    parts = {
+        # The perimeter listings are covered by each territory's member rows.
+        "data": _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",)),
+        "cpam": _user_file_hash(cpam),
+        "insee_ages": _user_file_hash(insee_ages),
+        "bpe": _user_file_hash(bpe),
+        "notebook": _sha256_file(NOTEBOOK) if Path(NOTEBOOK).is_file() else None,
+        "package": [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py")],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _member_rows(table, name: str) -> list[list[str]]:
+    rows = table[table["cpts"].astype(str) == name]
+    cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
+    out = []
+    for rec in rows[cols].itertuples(index=False):
+        out.append(["" if is_missing(v) else str(v) for v in rec])
+    return sorted(out)
+
+
+def territory_fingerprint(table, name: str, context: str) -> str:
+    """SHA-256 fingerprint of one territory: its member rows and the run context hash.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Canonical perimeter table (``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``).
+    name : str
+        Territory name.
+    context : str
+        Hash of the data, user files, notebook and package (see module docstring).
+    """
+    doc = {"name": name, "members": _member_rows(table, name), "context": context}
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _find_territory(names: list[str], query: str, path: Path) -> str:
+    if query in names:
+        return query
+    try:
+        from cpts_diag.indicators import find_territory
+    except ImportError:  # pragma: no cover - indicators is part of the package
+        find_territory = None
+    if find_territory is not None:
+        return find_territory(names, query)
+    import difflib
+
+    close = difflib.get_close_matches(query, names, n=5, cutoff=0.5)
+    hint = f" ; noms proches : {', '.join(close)}" if close else ""
+    raise InputError(f"territoire inconnu dans le fichier de périmètres{hint}", path=path, value=query)
+
+
+def select_territories(perimeters, only=None, region=None, reference=None) -> list[str]:
+    """Names of the territories of a batch, in file order.
+
+    Parameters
+    ----------
+    perimeters : Perimeters
+        Perimeters read by :func:`cpts_diag.perimeters.read_perimeters`.
+    only : list of str, optional
+        Names (resolved with :func:`cpts_diag.indicators.find_territory`: exact, or a unique close
+        match; an unknown name raises :class:`InputError` with close names).
+    region : str, optional
+        Région code: territories with at least one commune in that région.
+
+    Raises
+    ------
+    InputError
+        Unknown territory or région code, or no territory left.
+    """
+    from cpts_diag.reference import load_reference
+    from cpts_diag.territories import resolve_members, territory_table
+
+    names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
+    path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
+    selected = names
+    if only:
+        wanted = {_find_territory(names, str(q), path) for q in only}
+        selected = [n for n in selected if n in wanted]
+    if region not in (None, ""):
+        reference = reference or load_reference()
+        code = str(region).strip().upper()
+        code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
+        if code not in set(reference.regions.index):
+            raise InputError("code région inconnu (option --region)", value=str(region))
+        table = territory_table(resolve_members(perimeters, reference), reference)
+        in_region = set(table.loc[[code in r for r in table["regions"]], "cpts"])
+        selected = [n for n in selected if n in in_region]
+        if not selected:
+            raise InputError(f"aucun territoire n'a de commune dans la région {code}", path=path)
+    return selected
+
+
+def _read_previous(path: Path) -> dict[str, dict]:
+    """Records of a previous ``batch.json`` by territory name (empty when absent or unreadable)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {e["name"]: e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _outputs_present(out_dir: Path, entry: dict) -> bool:
+    outputs = entry.get("outputs") or {}
+    return bool(outputs) and all((out_dir / rel).is_file() for rel in outputs.values())
+
+
+def _round(value, digits: int = 3):
+    return None if value is None else round(float(value), digits)
+
+
+def _json_ready(value):
+    """Plain JSON value (numpy scalars, NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+# ---------------------------------------------------------------------------
+# worker side
+# ---------------------------------------------------------------------------
+_STOP = None  # multiprocessing.Event set by the parent when the batch is interrupted
+LOG_FILE = "batch.log"
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - runs in worker processes
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
+def _worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in worker processes
+    """Worker set-up.
+
+    Ctrl-C is handled by the parent (ignored here); SIGTERM unwinds the running report (its temporary
+    folder is removed) and ends the worker. The technical messages of the worker and of its Jupyter
+    kernels (stderr) go to ``batch.log`` instead of the user's terminal.
+    """
+    global _STOP
+    _STOP = stop_event
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if log_path:
+        try:
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(fd, 2)
+            os.close(fd)
+        except OSError:
+            pass
+    import cpts_diag.report  # noqa: F401  (import once per worker, not per territory)
+
+
+def _end_worker(code: int) -> None:  # pragma: no cover - runs in worker processes
+    """Kill this worker's children (Jupyter kernels) and exit at once."""
+    try:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+    except ImportError:
+        pass
+    os._exit(code)
+
+
+def _run_one(task: dict) -> dict:
+    """Build one report (in a worker); never raises for a report failure."""
+    t0 = time.perf_counter()
+    base = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"]}
+    if _STOP is not None and _STOP.is_set():
+        return dict(base, status=_INTERRUPTED, duration_s=0.0, error="interrompu avant le début")
+    from cpts_diag.report import build_report
+
+    try:
+        res = build_report(task["name"], perimeters=task["perimeters"], out_dir=task["out_dir"],
+                           cpam=task["cpam"], insee_ages=task["insee_ages"], bpe=task["bpe"],
+                           timeout=task["timeout"], slug=task["slug"])
+    except SystemExit as exc:  # SIGTERM from the parent: the report folder was cleaned up by build_report
+        _end_worker(exc.code if isinstance(exc.code, int) else 143)
+    except Exception as exc:  # noqa: BLE001 - one failure must not stop the batch
+        return dict(base, status=STATUS_FAILED, duration_s=_round(time.perf_counter() - t0),
+                    error=error_message(exc))
+    out_dir = Path(task["out_dir"])
+    outputs = {}
+    for kind, path in res.outputs.items():
+        try:
+            outputs[kind] = Path(path).resolve().relative_to(out_dir.resolve()).as_posix()
+        except ValueError:
+            outputs[kind] = str(path)
+    return _json_ready(dict(
+        base, status=STATUS_OK, duration_s=_round(time.perf_counter() - t0), error=None, outputs=outputs,
+        population=res.population, population_min=res.population_min, population_max=res.population_max,
+        tier=res.tier, tier_min=res.summary.get("tier_min"), tier_max=res.summary.get("tier_max"),
+        key_figures=res.key_figures or {}, fictitious=bool(res.fictitious),
+    ))
+
+
+# ---------------------------------------------------------------------------
+# parent side
+# ---------------------------------------------------------------------------
+def _mp_context():
+    """forkserver (POSIX) or spawn; fork when the main script cannot be re-imported (e.g. read from stdin)."""
+    methods = mp.get_all_start_methods()
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and not Path(main_file).is_file() and "fork" in methods:
+        return mp.get_context("fork")
+    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _write_state(out_dir: Path, entries_by_name: dict[str, dict], meta: dict, *, index: bool,
+                 interrupted: bool = False, fictitious: bool = False, perimeters_name: str | None = None):
+    entries = [e for e in entries_by_name.values() if e.get("status") in (STATUS_OK, STATUS_FAILED,
+                                                                           STATUS_UNCHANGED)]
+    doc = dict(meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"),
+               territories=entries)
+    atomic_write_text(out_dir / BATCH_FILE, json.dumps(_json_ready(doc), ensure_ascii=False, indent=2) + "\n")
+    if index:
+        write_index(out_dir, entries, perimeters_name=perimeters_name, interrupted=interrupted,
+                    fictitious=fictitious or any(e.get("fictitious") for e in entries))
+
+
+class _Interrupt(Exception):
+    """SIGTERM received by the parent (treated like Ctrl-C)."""
+
+
+def _stop_workers(executor, stop_event, futures, grace: float = 20.0) -> None:
+    """Stop a pool after an interruption: nothing new starts, running reports unwind, then the pool closes."""
+    stop_event.set()
+    for fut in futures:
+        fut.cancel()
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for p in processes:
+        try:
+            p.terminate()  # SIGTERM: the worker unwinds (temporary report folder removed)
+        except (OSError, ValueError, AttributeError):
+            pass
+    deadline = time.monotonic() + grace
+    for p in processes:
+        try:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(2)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir=None, cpam="exemple",
+              force: bool = False, progress: bool = True, *, insee_ages=None, bpe=None,
+              timeout: int = 600) -> BatchResult:
+    """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
+
+    Parameters
+    ----------
+    perimeters : path, optional
+        Perimeter file; default the embedded PACA listing (:data:`settings.DEFAULT_PERIMETERS`).
+    only : list of str, optional
+        Territory names to build (others of the file are left as they are).
+    region : str, optional
+        Région code: only territories with at least one commune in it.
+    workers : int, default 2
+        Worker processes (reports run in parallel).
+    out_dir : path, optional
+        Output folder; default :data:`settings.REPORTS_DIR`.
+    cpam : str or path, default "exemple"
+        CPAM / Rézone table: path, ``"exemple"`` (embedded FICTITIOUS table) or ``"aucun"``.
+    force : bool, default False
+        Rebuild every selected territory even when unchanged.
+    progress : bool, default True
+        Show a progress bar (stderr).
+    insee_ages, bpe : path, optional
+        User files passed to every report.
+    timeout : int, default 600
+        Maximum seconds per notebook cell.
+
+    Returns
+    -------
+    BatchResult
+        ``exit_code`` is 1 when a territory failed, 130 when interrupted.
+
+    Raises
+    ------
+    InputError
+        Unreadable perimeter file, unknown territory in ``only``, unknown région.
+    """
+    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.reference import load_reference
+    from cpts_diag.report import _cpam_parameter, unique_slugs
+
+    t0 = time.perf_counter()
+    perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else \
+        Path(settings.DEFAULT_PERIMETERS)
+    out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
+    reference = load_reference()
+    perims = read_perimeters(perimeters_path, names_by_code=reference.names)
+    names = select_territories(perims, only=only, region=region, reference=reference)
+    all_names = list(dict.fromkeys(perims.table["cpts"].astype(str)))
+    slugs = unique_slugs(all_names)
+    context = _context_hash(cpam, insee_ages, bpe)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = _read_previous(out_dir / BATCH_FILE)
+    # Keep the records of territories of the same file not selected this time (index stays complete).
+    entries: dict[str, dict] = {n: previous[n] for n in all_names if n in previous and n not in names}
+    meta = {
+        "format": _BATCH_FORMAT,
+        "perimeters": str(perimeters_path),
+        "cpam": _cpam_parameter(cpam) or None,
+        "workers": int(workers),
+    }
+
+    tasks, this_run = [], {}
+    for name in names:
+        fp = territory_fingerprint(perims.table, name, context)
+        prev = previous.get(name)
+        if (not force and prev and prev.get("fingerprint") == fp and prev.get("status") in (STATUS_OK,
+                                                                                            STATUS_UNCHANGED)
+                and prev.get("slug") == slugs[name] and _outputs_present(out_dir, prev)):
+            entry = dict(prev, status=STATUS_UNCHANGED, duration_s=0.0, error=None)
+            entries[name] = this_run[name] = entry
+            continue
+        tasks.append({"name": name, "slug": slugs[name], "fingerprint": fp, "perimeters": str(perimeters_path),
+                      "out_dir": str(out_dir.resolve()), "cpam": cpam, "insee_ages": insee_ages, "bpe": bpe,
+                      "timeout": timeout})
+        if prev:
+            entries[name] = prev  # kept until the new result arrives
+    fictitious_run = isinstance(cpam, str) and cpam.strip().lower() in ("exemple", "example")
+    state = {"perimeters_name": perimeters_path.name, "fictitious": fictitious_run}
+
+    interrupted = False
+    if tasks:
+        interrupted = _execute(tasks, entries, this_run, out_dir, meta, state, workers, progress)
+    _write_state(out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)),
+                 index=True, interrupted=interrupted, **state)
+    run_entries = [this_run[n] for n in names if n in this_run]
+    counts = {s: sum(1 for e in run_entries if e["status"] == s)
+              for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}
+    return BatchResult(entries=run_entries, out_dir=out_dir, index=out_dir / INDEX_FILE,
+                       batch_json=out_dir / BATCH_FILE, duration=time.perf_counter() - t0,
+                       interrupted=interrupted, fictitious=fictitious_run, counts=counts)
+
+
+def _crash_message(exc: BaseException) -> str:
+    if isinstance(exc, cf.process.BrokenProcessPool):
+        return ("le processus de calcul s'est arrêté brutalement (mémoire insuffisante ou arrêt forcé ?) ; "
+                "relancez ce territoire seul")
+    return error_message(exc)
+
+
+def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> list[dict]:
+    """Run ``tasks`` in one process pool; return the tasks lost because the pool broke.
+
+    Raises KeyboardInterrupt / _Interrupt after stopping the pool cleanly.
+    """
+    executor = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
+                                      initargs=(stop_event, log_path))
+    futures: dict[cf.Future, dict] = {}
+    broken: list[dict] = []
+    try:
+        for task in tasks:
+            futures[executor.submit(_run_one, task)] = task
+        for fut in cf.as_completed(futures):
+            task = futures[fut]
+            try:
+                entry = fut.result()
+            except cf.process.BrokenProcessPool:
+                broken.append(task)
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+                entry = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"],
+                         "status": STATUS_FAILED, "duration_s": None, "error": _crash_message(exc)}
+            on_result(entry)
+        executor.shutdown(wait=True)
+    except (KeyboardInterrupt, _Interrupt):
+        try:
+            _stop_workers(executor, stop_event, futures)
+        except (KeyboardInterrupt, _Interrupt):  # second Ctrl-C: stop at once
+            for p in list((getattr(executor, "_processes", None) or {}).values()):
+                p.kill()
+            executor.shutdown(wait=False, cancel_futures=True)
+        for fut in futures:  # reports finished just before the interruption
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                on_result(fut.result())
+        raise
+    return broken
+
+
+def _execute(tasks, entries, this_run, out_dir, meta, state, workers, progress) -> bool:
+    """Run ``tasks`` in worker processes; return True when interrupted.
+
+    When a worker dies (the pool is then broken), the territories it took down with it are retried one
+    by one, each in a fresh single-worker pool, so that only the culprit fails.
+    """
+    from tqdm import tqdm
+
+    ctx = _mp_context()
+    stop_event = ctx.Event()
+    bar = tqdm(total=len(tasks), desc="Rapports des CPTS", unit="territoire", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    failures = [0]
+
+    def on_result(entry: dict) -> None:
+        if entry.get("status") not in (STATUS_OK, STATUS_FAILED) or entry["name"] in this_run:
+            return
+        entry.setdefault("outputs", {})
+        entries[entry["name"]] = this_run[entry["name"]] = entry
+        failures[0] += entry["status"] == STATUS_FAILED
+        if failures[0]:
+            bar.set_postfix_str(f"{failures[0]} échec{'s' if failures[0] > 1 else ''}", refresh=False)
+        bar.update(1)
+        _write_state(out_dir, entries, meta, index=False, **state)
+
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        def _term(signum, frame):
+            raise _Interrupt()
+        old_term = signal.signal(signal.SIGTERM, _term)
+    interrupted = False
+    try:
+        log_path = str((out_dir / LOG_FILE).resolve())
+        Path(log_path).write_text("", encoding="utf-8")  # one log per run
+        broken = _run_pool(tasks, max(1, min(int(workers), len(tasks))), ctx, stop_event, on_result, log_path)
+        for task in broken:
+            lost = _run_pool([task], 1, ctx, stop_event, on_result, log_path)
+            for t in lost:
+                on_result({"name": t["name"], "slug": t["slug"], "fingerprint": t["fingerprint"],
+                           "status": STATUS_FAILED, "duration_s": None,
+                           "error": _crash_message(cf.process.BrokenProcessPool())})
+    except (KeyboardInterrupt, _Interrupt):
+        interrupted = True
+        bar.write("Interruption : rapports en cours arrêtés, état enregistré.", file=sys.stderr)
+    finally:
+        bar.close()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    return interrupted
+
+
+# ---------------------------------------------------------------------------
+# command line and regional synthesis
+# ---------------------------------------------------------------------------
+def run_batch_cli(perimeters=None, only=None, region=None, workers: int = 2, out_dir=None, cpam="exemple",
+                  force: bool = False, insee_ages=None, bpe=None, progress: bool = True) -> int:
+    """``cpts-diag batch``: run :func:`run_batch`, print a French summary; return the exit code.
+
+    Exit code 0 when every report is produced or unchanged, 1 when one failed, 130 when interrupted.
+    :class:`InputError` (unreadable file, unknown name or région) is raised for the CLI to turn into
+    exit code 2.
+    """
+    import click
+
+    result = run_batch(perimeters, only=only, region=region, workers=workers, out_dir=out_dir, cpam=cpam,
+                       force=force, progress=progress, insee_ages=insee_ages, bpe=bpe)
+    c = result.counts
+    n = len(result.entries)
+    click.echo(f"{fmt_int(n)} territoire{'s' if n > 1 else ''} : {fmt_int(c.get(STATUS_OK, 0))} produit(s), "
+               f"{fmt_int(c.get(STATUS_UNCHANGED, 0))} inchangé(s), {fmt_int(c.get(STATUS_FAILED, 0))} en échec "
+               f"— {fmt_number(result.duration, 1)} s")
+    for e in result.failed:
+        click.echo(f"échec : {e['name']} : {e['error']}", err=True)
+    if result.interrupted:
+        click.echo("Traitement interrompu : les rapports terminés sont conservés ; relancez la même commande "
+                   "pour reprendre.", err=True)
+    if result.fictitious:
+        click.echo("Attention : les indicateurs CPAM proviennent de l'exemple FICTIF (signalé dans chaque rapport).")
+    click.echo(f"Index : {result.index.resolve()}")
+    click.echo(f"Journal : {result.batch_json.resolve()}")
+    return result.exit_code
+
+
+def refresh_index(out_dir=None) -> Path | None:
+    """Rewrite ``out_dir/index.html`` from ``out_dir/batch.json`` (e.g. after adding the regional synthesis
+    or the check outputs, which the index links when present). Returns None when there is no batch.json."""
+    out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
+    try:
+        doc = json.loads((out_dir / BATCH_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    entries = [e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e]
+    perimeters = doc.get("perimeters")
+    return write_index(out_dir, entries, perimeters_name=Path(perimeters).name if perimeters else None,
+                       interrupted=bool(doc.get("interrupted")),
+                       fictitious=doc.get("cpam") == "exemple" or any(e.get("fictitious") for e in entries))
+
+
+def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemple", timeout: int = 600) -> Path:
+    """Execute the regional synthesis notebook (03) and export ``synthese_regionale.html``.
+
+    Parameters
+    ----------
+    perimeters : path, optional
+        Perimeter file; default the embedded PACA listing.
+    region : str, default "93"
+        Région code (string).
+    out_dir : path, optional
+        Output folder; default :data:`settings.REPORTS_DIR`. Receives ``synthese_regionale.ipynb``,
+        ``synthese_regionale.html`` (no code, self-contained) and ``carte_regionale.html`` (offline).
+    cpam : str or path, default "exemple"
+        CPAM / Rézone table, as for :func:`run_batch`.
+
+    Returns
+    -------
+    Path
+        The HTML page.
+
+    Raises
+    ------
+    InputError
+        Unusable input (also when raised inside the notebook).
+    RuntimeError
+        Any other failure of the notebook.
+    """
+    import tempfile
+
+    from cpts_diag.atomic import atomic_path
+    from cpts_diag.report import _cpam_parameter, execute_notebook, notebook_to_html
+
+    out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = {
+        "perimetres": "" if perimeters in (None, "") else str(Path(perimeters).resolve()),
+        "region": str(region),
+        "fichier_cpam": _cpam_parameter(cpam),
+        "dossier_sortie": str(out_dir.resolve()),
+    }
+    with tempfile.TemporaryDirectory(prefix=".synthese.", dir=out_dir) as tmp:
+        tmp_nb = Path(tmp) / "synthese_regionale.ipynb"
+        nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, Path(tmp))
+        html = notebook_to_html(nb, "Synthèse régionale des CPTS")
+        with atomic_path(out_dir / "synthese_regionale.ipynb") as p:
+            os.replace(tmp_nb, p)
+    target = out_dir / SYNTHESIS_HTML
+    atomic_write_text(target, html)
+    refresh_index(out_dir)  # link the synthesis from an existing batch index
+    return target

@@ -1,0 +1,674 @@
+"""One territory's diagnostic report: papermill execution, HTML export, slugs, atomic output folder.
+
+:func:`build_report` runs ``notebooks/02_diagnostic_territorial.ipynb`` for one territory with papermill
+(parameters passed through the Python API, so codes stay strings) and writes, into ``out_dir/<slug>/``:
+
+* ``rapport.html`` — the executed notebook without code, self-contained (images embedded, no script,
+  no external style sheet), French, printable;
+* ``carte.html``, ``indicateurs.xlsx``, ``perimetre.gpkg`` — written by the notebook itself
+  (parameter ``dossier_sortie``) so the data are loaded once per report;
+* ``diagnostic.ipynb`` — the executed notebook.
+
+The folder is built in a temporary folder beside the target and swapped in at the end: a crash or an
+interruption never leaves a half-written report that looks complete, and a previous good report stays
+in place until the new one is complete.
+
+Examples
+--------
+>>> slugify("CPTS du Pays d'Apt")
+'cpts-du-pays-d-apt'
+>>> slugify("CPTS Cœur du Var")
+'cpts-coeur-du-var'
+>>> slugify("Marseille 2 & 3")
+'marseille-2-et-3'
+>>> slugify("a/b")  # a character was dropped: stable hash suffix
+'a-b-3ec69c'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cpts_diag import settings
+from cpts_diag.errors import InputError
+
+__all__ = [
+    "NOTEBOOK",
+    "execute_notebook",
+    "REPORT_FILES",
+    "SUMMARY_MIMETYPE",
+    "ReportResult",
+    "build_report",
+    "notebook_to_html",
+    "run_report_cli",
+    "slugify",
+    "unique_slugs",
+]
+
+#: The template notebook of a territory report.
+NOTEBOOK = settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb"
+
+#: Files of a complete report folder (name -> meaning).
+REPORT_FILES = {
+    "rapport": "rapport.html",
+    "carte": "carte.html",
+    "indicateurs": "indicateurs.xlsx",
+    "perimetre": "perimetre.gpkg",
+    "notebook": "diagnostic.ipynb",
+}
+
+#: Mimetype of the machine-readable summary the notebook displays next to its key figures.
+SUMMARY_MIMETYPE = "application/vnd.cpts-diag.summary+json"
+
+MAX_SLUG = 60
+_HASH_LEN = 6
+# Characters that only separate words: replaced by "-" without counting as lost information.
+_SEPARATORS = set(" \t\n-_'’‘`.,;:()[]")
+_TRANSLIT = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "đ": "d",
+             "Đ": "d", "ł": "l", "Ł": "l", "&": " et ", "+": " plus "}
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+# ---------------------------------------------------------------------------
+# slugs
+# ---------------------------------------------------------------------------
+def _short_hash(name: str, length: int = _HASH_LEN) -> str:
+    return hashlib.sha1(name.encode("utf-8")).hexdigest()[:length]
+
+
+def _slug_base(name: str) -> tuple[str, bool]:
+    """ASCII slug of ``name`` and whether characters were dropped."""
+    dropped = False
+    out = []
+    for ch in name:
+        if ch in _TRANSLIT:
+            out.append(_TRANSLIT[ch])
+            continue
+        if ch in _SEPARATORS:
+            out.append(" ")
+            continue
+        decomposed = unicodedata.normalize("NFKD", ch)
+        ascii_part = "".join(c for c in decomposed if c.isascii() and c.isalnum())
+        if ascii_part:
+            out.append(ascii_part)
+        elif ch.isspace():
+            out.append(" ")
+        else:  # quotes, slashes, <, >, emoji, non-Latin script...
+            out.append(" ")
+            dropped = True
+    slug = re.sub(r"[^a-z0-9]+", "-", "".join(out).lower()).strip("-")
+    return slug, dropped
+
+
+def _with_suffix(base: str, suffix: str) -> str:
+    head = base[: MAX_SLUG - len(suffix) - 1].rstrip("-")
+    return f"{head}-{suffix}" if head else f"territoire-{suffix}"
+
+
+def slugify(name: str) -> str:
+    """File-system-safe slug of a territory name.
+
+    Parameters
+    ----------
+    name : str
+        Any territory name (accents, quotes, slashes, markup...).
+
+    Returns
+    -------
+    str
+        Lowercase ASCII ``[a-z0-9-]``, at most 60 characters, never empty, never starting with a dot
+        or a hyphen. Accents are transliterated (``é`` -> ``e``, ``œ`` -> ``oe``, ``&`` -> ``et``);
+        when characters had to be dropped (quotes, slashes, ``<``, non-Latin letters...) or the name
+        was truncated, a stable 6-character hash of the name is appended so that two different names
+        do not collapse onto the same slug.
+
+    Examples
+    --------
+    >>> slugify("CPTS Vallée des Paillons et de la Banquière")
+    'cpts-vallee-des-paillons-et-de-la-banquiere'
+    >>> slugify("") .startswith("territoire-")
+    True
+    """
+    name = "" if name is None else str(name)
+    base, dropped = _slug_base(name)
+    if not base:
+        return f"territoire-{_short_hash(name)}"
+    if dropped or len(base) > MAX_SLUG or base in _RESERVED:
+        return _with_suffix(base, _short_hash(name))
+    return base
+
+
+def unique_slugs(names: Iterable[str]) -> dict[str, str]:
+    """Slugs of several names, distinct for distinct names.
+
+    Names whose slugs collide (e.g. ``"CPTS A-B"`` and ``"CPTS A B"``) get the hash suffix of their
+    exact name; the result is stable (it does not depend on the order of ``names``).
+
+    Examples
+    --------
+    >>> s = unique_slugs(["CPTS A-B", "CPTS A B", "CPTS C"])
+    >>> s["CPTS C"], s["CPTS A-B"] != s["CPTS A B"]
+    ('cpts-c', True)
+    """
+    unique = list(dict.fromkeys(str(n) for n in names))
+    first = {n: slugify(n) for n in unique}
+    counts: dict[str, int] = {}
+    for s in first.values():
+        counts[s] = counts.get(s, 0) + 1
+    out = {}
+    for n, s in first.items():
+        out[n] = s if counts[s] == 1 else _with_suffix(_slug_base(n)[0], _short_hash(n))
+    # Pathological remaining collisions (hash prefix clash): longer hashes.
+    seen: dict[str, str] = {}
+    for n in sorted(out):
+        s = out[n]
+        length = _HASH_LEN
+        while s in seen and seen[s] != n:
+            length += 4
+            s = _with_suffix(_slug_base(n)[0], _short_hash(n, length))
+        seen[s] = n
+        out[n] = s
+    return out
+
+
+# ---------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------
+@dataclass
+class ReportResult:
+    """What :func:`build_report` produced for one territory.
+
+    Attributes
+    ----------
+    territory, slug : str
+        Territory name as in the perimeter file, and its folder name.
+    directory : Path
+        ``out_dir/<slug>``.
+    outputs : dict
+        File kind (``rapport``, ``carte``, ``indicateurs``, ``perimetre``, ``notebook``) -> path.
+    population, population_min, population_max : float or None
+        Population légale (None when approximate), and its bounds.
+    tier : int or None
+        ACI tier (None when the bounds straddle two tiers).
+    key_figures : dict
+        Key indicator values of the territory (APL 2023, GP density, share 75+, share without a
+        médecin traitant...), None when unknown.
+    fictitious : bool
+        The report uses fictitious data (example CPAM table).
+    duration : float
+        Seconds, end to end.
+    timings : dict
+        Seconds per step (``execution``, ``export``, ``swap``).
+    """
+
+    territory: str
+    slug: str
+    directory: Path
+    outputs: dict[str, Path]
+    population: float | None
+    population_min: float | None
+    population_max: float | None
+    tier: int | None
+    key_figures: dict[str, Any]
+    fictitious: bool
+    duration: float
+    timings: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (paths as strings)."""
+        d = asdict(self)
+        d["directory"] = str(self.directory)
+        d["outputs"] = {k: str(v) for k, v in self.outputs.items()}
+        return d
+
+
+# ---------------------------------------------------------------------------
+# HTML export
+# ---------------------------------------------------------------------------
+_REPORT_CSS = """
+:root { --ink: #1b1b1b; --muted: #555; --rule: #c8c8c8; --accent: #1f4e79; --warn: #c00000; }
+html { font-size: 15px; }
+body { font-family: "Marianne", "Segoe UI", Arial, Helvetica, sans-serif; color: var(--ink); line-height: 1.45;
+  max-width: 62rem; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
+h1 { font-size: 1.9rem; color: var(--accent); margin: 0.2rem 0 0.4rem; }
+h2 { font-size: 1.45rem; color: var(--accent); border-bottom: 2px solid var(--accent); padding-bottom: 0.2rem;
+  margin-top: 2.2rem; }
+h3 { font-size: 1.15rem; margin-top: 1.4rem; }
+p, li { max-width: 52rem; }
+a { color: var(--accent); }
+table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; }
+th, td { border: 1px solid var(--rule); padding: 0.25rem 0.5rem; vertical-align: top; text-align: left; }
+thead th { background: #eef3f8; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+td.num .range { white-space: normal; display: inline-block; min-width: 5rem; }
+table.comparaison { width: 100%; font-size: 0.84rem; }
+table.comparaison th[scope="row"] { min-width: 12rem; }
+table.comparaison small.unit { color: var(--muted); }
+caption { caption-side: bottom; text-align: left; font-size: 0.78rem; color: var(--muted); padding-top: 0.3rem; }
+figure { margin: 0.8rem 0 1.2rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e3e3e3; }
+figcaption, .source { font-size: 0.78rem; color: var(--muted); }
+.banner-fictif { background: var(--warn); color: #fff; font-weight: bold; padding: 0.45rem 0.8rem; margin: 0.6rem 0;
+  border-radius: 3px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.banner-fictif.compact { font-size: 0.85rem; padding: 0.3rem 0.7rem; }
+.fictif { color: var(--warn); font-weight: bold; }
+a.anchor-link { display: none; }
+.note { background: #f6f6f6; border-left: 4px solid #999; padding: 0.4rem 0.8rem; margin: 0.6rem 0; }
+.subtitle { font-size: 1.05rem; color: var(--muted); margin-top: 0; }
+table.faits th { background: #f3f6f9; width: 16rem; font-weight: 600; }
+table.comparaison th[scope="row"] { font-weight: normal; max-width: 20rem; }
+table.comparaison thead th { vertical-align: bottom; }
+tr.fictif-row td, tr.fictif-row th { background: #fff3f3; }
+th.tier-sel { background: #d6e4f0; }
+ol.sources-table { font-size: 0.78rem; color: var(--muted); margin: -0.5rem 0 1rem; padding-left: 1.6rem; }
+code { font-size: 0.9em; }
+.kpis { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.8rem 0; padding: 0; list-style: none; }
+.kpis li { border: 1px solid var(--rule); border-radius: 4px; padding: 0.4rem 0.7rem; min-width: 10rem; }
+.kpis .v { display: block; font-size: 1.25rem; font-weight: bold; color: var(--accent); }
+.kpis .l { display: block; font-size: 0.8rem; color: var(--muted); }
+.force { border-left: 4px solid #2e7d32; }
+.faiblesse { border-left: 4px solid #c62828; }
+ul.synthese li { padding-left: 0.5rem; margin: 0.3rem 0; list-style: none; }
+.jp-OutputArea-output, .output_subarea { overflow-x: auto; }
+@page { size: A4; margin: 15mm 12mm 15mm 12mm; }
+@media print {
+  html { font-size: 10.5pt; }
+  body { max-width: none; padding: 0; }
+  h2 { break-before: page; page-break-before: always; }
+  h2.no-break-before { break-before: auto; page-break-before: auto; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  table, figure, .kpis, .note, .banner-fictif { break-inside: avoid; page-break-inside: avoid; }
+  table.long { break-inside: auto; page-break-inside: auto; }
+  thead { display: table-header-group; }
+  tr, td, th { break-inside: avoid; page-break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  .jp-OutputArea-output, .output_subarea { overflow: visible; }
+}
+"""
+
+_EXPORTER = None
+#: Cells with one of these tags stay in the notebook but not in rapport.html.
+_REMOVED_TAGS = {"remove-cell", "remove_cell", "notebook-only"}
+
+
+def _exporter():
+    """HTMLExporter of the ``basic`` template (body only: no script, no CDN), built once."""
+    global _EXPORTER
+    if _EXPORTER is None:
+        from nbconvert import HTMLExporter
+
+        _EXPORTER = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                                 exclude_output_prompt=True, anchor_link_text="")
+    return _EXPORTER
+
+
+def _report_cells(nb):
+    """Copy of ``nb`` keeping what a reader sees: markdown, and displayed outputs (no stderr)."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & _REMOVED_TAGS:
+            continue
+        if cell.cell_type == "markdown":
+            cells.append(cell)
+            continue
+        if cell.cell_type != "code":
+            continue
+        outputs = [o for o in cell.get("outputs", [])
+                   if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        for o in outputs:
+            data = o.get("data")
+            if data and SUMMARY_MIMETYPE in data:
+                del data[SUMMARY_MIMETYPE]
+        outputs = [o for o in outputs if o.get("output_type") == "stream" or o.get("data")
+                   or o.get("output_type") == "error"]
+        if outputs:
+            cell.outputs = outputs
+            cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+_EXTERNAL_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
+                          re.IGNORECASE)
+
+
+def notebook_to_html(nb, title: str) -> str:
+    """Self-contained French HTML page of an executed notebook, without its code.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        Executed notebook.
+    title : str
+        Page title (escaped here).
+
+    Returns
+    -------
+    str
+        ``<html lang="fr">`` page: markdown and outputs only (no code, no prompts, no stderr), the
+        project's print-friendly CSS inlined, no script and no external resource.
+    """
+    from cpts_diag.html import esc
+
+    body, _ = _exporter().from_notebook_node(_report_cells(nb))
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{esc(title)}</title>\n<style>{_REPORT_CSS}</style>\n</head>\n"
+        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+    ext = _EXTERNAL_RE.search(page)
+    if ext:  # pragma: no cover - guard: the notebook displays only embedded content
+        raise ValueError(f"le rapport référence une ressource externe : {ext.group(0)[:120]}")
+    return page
+
+
+# ---------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------
+def _kernel_env() -> None:
+    """Make papermill's ``python3`` kernel the current interpreter.
+
+    jupyter_client replaces a kernelspec's ``python`` by ``sys.executable``; a user-level ``python3``
+    kernelspec pointing elsewhere would win over the environment's, so the environment's kernels folder
+    is put first on ``JUPYTER_PATH`` when it exists.
+    """
+    env_kernels = Path(sys.prefix) / "share" / "jupyter"
+    if (env_kernels / "kernels" / "python3").is_dir():
+        current = os.environ.get("JUPYTER_PATH", "")
+        parts = current.split(os.pathsep) if current else []
+        if str(env_kernels) not in parts:
+            os.environ["JUPYTER_PATH"] = os.pathsep.join([str(env_kernels), *parts])
+
+
+def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: int, cwd: Path):
+    """Execute ``notebook`` with papermill into ``output`` in the environment's ``python3`` kernel.
+
+    Parameters are passed through the Python API (codes stay strings); the kernel's own log is kept
+    to errors; a failing cell raises a one-line French :class:`InputError`-like error.
+    """
+    import papermill as pm
+
+    _kernel_env()
+    try:
+        return pm.execute_notebook(
+            str(notebook), str(output), parameters=parameters, kernel_name="python3", language="python",
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+            execution_timeout=timeout, cwd=str(cwd), extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+    except pm.PapermillExecutionError as exc:
+        raise _execution_error(exc) from None
+
+
+def _cpam_parameter(cpam) -> str:
+    if cpam is None or (isinstance(cpam, str) and cpam.strip().lower() in ("", "aucun", "aucune", "non")):
+        return ""
+    if isinstance(cpam, str) and cpam.strip().lower() in ("exemple", "example"):
+        return "exemple"
+    return str(Path(cpam).resolve())
+
+
+def _file_parameter(path) -> str:
+    return "" if path in (None, "") else str(Path(path).resolve())
+
+
+_NAMES_CACHE: dict[tuple, list[str]] = {}
+
+
+def _territory_names(perimeters_path: Path) -> list[str]:
+    """Territory names of a perimeter file (cached per file version: a batch reads it once per process)."""
+    from cpts_diag.perimeters import read_perimeters
+
+    try:
+        st = perimeters_path.stat()
+        key = (str(perimeters_path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _NAMES_CACHE:
+        return _NAMES_CACHE[key]
+    table = read_perimeters(perimeters_path).table
+    names = list(dict.fromkeys(table["cpts"].astype(str)))
+    if key is not None:
+        _NAMES_CACHE.clear()
+        _NAMES_CACHE[key] = names
+    return names
+
+
+def _check_territory(names: list[str], territory: str, path: Path) -> str:
+    """The exact territory name, or an InputError listing close matches."""
+    if territory in names:
+        return territory
+    from cpts_diag.indicators import find_territory
+
+    try:
+        return find_territory(names, territory)
+    except InputError as err:  # name the perimeter file in the message
+        raise InputError(err.message, path=path, value=territory) from None
+
+
+def _summary_of(nb) -> dict:
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data") or {}
+            if SUMMARY_MIMETYPE in data:
+                value = data[SUMMARY_MIMETYPE]
+                return json.loads(value) if isinstance(value, str) else dict(value)
+    return {}
+
+
+def _execution_error(exc) -> Exception:
+    """French error from a papermill execution error (InputError raised in the kernel stays one)."""
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    if ename == "InputError":
+        return InputError(str(evalue))
+    return RuntimeError(f"échec de l'exécution du notebook : {ename} : {evalue}")
+
+
+def _retarget(nb, nb_path: Path, tmp: Path, target: Path) -> None:
+    """Point the executed notebook's ``dossier_sortie`` at the final folder (not the temporary one)."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    old, new = PythonTranslator.translate_str(str(tmp)), PythonTranslator.translate_str(str(target))
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = cell.source.replace(old, new)
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    if params.get("dossier_sortie") == str(tmp):
+        params["dossier_sortie"] = str(target)
+    nbformat.write(nb, str(nb_path))
+
+
+def _cleanup_stale(out_dir: Path, slug: str) -> None:
+    """Remove temporary folders of this slug left by a killed run (older than one hour)."""
+    now = time.time()
+    for p in out_dir.glob(f".{slug}.*"):
+        try:
+            if p.is_dir() and (p.name.endswith(".tmp") or ".old-" in p.name) and now - p.stat().st_mtime > 3600:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _readable(folder: Path) -> None:
+    """Give the report folder the usual permissions (mkdtemp makes it private to its owner)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o777 & ~mask)
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    """Replace ``target`` by the complete folder ``tmp`` (renames on one file system)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", insee_ages=None, bpe=None,
+                 timeout: int = 600, *, slug: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> ReportResult:
+    """Build the diagnostic report of one territory into ``out_dir/<slug>/``.
+
+    Parameters
+    ----------
+    territory : str
+        Territory name as written in the perimeter file.
+    perimeters : path, optional
+        Perimeter file (CSV, XLSX, JSON ARS, GeoJSON, GPKG); default the embedded PACA listing.
+    out_dir : path, optional
+        Parent folder of the report folder; default :data:`settings.REPORTS_DIR`.
+    cpam : str or path, default "exemple"
+        CPAM / Rézone table: ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"``
+        (none) or a path.
+    insee_ages, bpe : path, optional
+        INSEE age-structure file and BPE file (official layouts).
+    timeout : int, default 600
+        Maximum seconds per notebook cell.
+    slug : str, optional
+        Folder name (default :func:`slugify` of the name; batches pass :func:`unique_slugs`'s).
+    progress : callable, optional
+        Called with French progress lines.
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    InputError
+        Unknown territory (close names listed), unreadable input file (also when raised in the notebook).
+    RuntimeError
+        Any other failure of the notebook (no report folder is left behind).
+    """
+
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else settings.DEFAULT_PERIMETERS
+    territory = _check_territory(_territory_names(perimeters_path), territory, perimeters_path)
+    slug = slug or slugify(territory)
+    out_dir = Path(out_dir) if out_dir not in (None, "") else settings.REPORTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / slug
+    _cleanup_stale(out_dir, slug)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".tmp", dir=out_dir))
+    timings: dict[str, float] = {}
+    try:
+        params = {
+            "perimetres": "" if perimeters in (None, "") else str(perimeters_path),
+            "territoire": territory,
+            "fichier_cpam": _cpam_parameter(cpam),
+            "fichier_ages_insee": _file_parameter(insee_ages),
+            "fichier_bpe": _file_parameter(bpe),
+            "dossier_sortie": str(tmp),
+        }
+        say(f"Exécution du notebook de diagnostic pour « {territory} »…")
+        t1 = time.perf_counter()
+        nb_path = tmp / REPORT_FILES["notebook"]
+        nb = execute_notebook(NOTEBOOK, nb_path, params, timeout, tmp)
+        timings["execution"] = time.perf_counter() - t1
+        say("Export du rapport HTML…")
+        t2 = time.perf_counter()
+        _retarget(nb, nb_path, tmp, target)
+        summary = _summary_of(nb)
+        title = f"Diagnostic territorial — {territory}"
+        html = notebook_to_html(nb, title)
+        (tmp / REPORT_FILES["rapport"]).write_text(html, encoding="utf-8")
+        timings["export"] = time.perf_counter() - t2
+        missing = [name for name in REPORT_FILES.values() if not (tmp / name).is_file()]
+        if missing:
+            raise RuntimeError(f"fichiers manquants après exécution : {', '.join(missing)}")
+        t3 = time.perf_counter()
+        _readable(tmp)
+        _swap(tmp, target)
+        timings["swap"] = time.perf_counter() - t3
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    key = summary.get("key_figures", {})
+    tier = summary.get("tier")
+    return ReportResult(
+        territory=territory,
+        slug=slug,
+        directory=target,
+        outputs={k: target / v for k, v in REPORT_FILES.items()},
+        population=summary.get("population"),
+        population_min=summary.get("population_min"),
+        population_max=summary.get("population_max"),
+        tier=int(tier) if tier is not None else None,
+        key_figures=key,
+        fictitious=bool(summary.get("fictitious", False)),
+        duration=time.perf_counter() - t0,
+        timings=timings,
+        summary=summary,
+    )
+
+
+# ---------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------
+def _fmt_seconds(seconds: float) -> str:
+    from cpts_diag.html import fmt_number
+
+    return fmt_number(seconds, 1) + " s"
+
+
+def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ages=None, bpe=None) -> int:
+    """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
+
+    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table) or ``"aucun"``. Errors are raised
+    (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
+    """
+    import click
+
+    from cpts_diag.html import fmt_int
+
+    def say(msg: str) -> None:
+        click.echo(msg)
+
+    say(f"Rapport de diagnostic : « {territory} »")
+    result = build_report(territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam,
+                          insee_ages=insee_ages, bpe=bpe, progress=say)
+    if result.population is not None:
+        pop = f"{fmt_int(result.population)} habitants"
+    elif result.population_min is not None:
+        pop = f"entre {fmt_int(result.population_min)} et {fmt_int(result.population_max)} habitants"
+    else:
+        pop = "population inconnue"
+    tier = f"taille {result.tier}" if result.tier is not None else "taille indéterminée"
+    say(f"Terminé en {_fmt_seconds(result.duration)} — {pop}, {tier}.")
+    if result.fictitious:
+        say("Attention : le rapport utilise des données FICTIVES (exemple CPAM) ; elles y sont signalées.")
+    say(f"Dossier : {result.directory}")
+    labels = {"rapport": "Rapport", "carte": "Carte interactive", "indicateurs": "Indicateurs (Excel)",
+              "perimetre": "Périmètre (GeoPackage)", "notebook": "Notebook exécuté"}
+    for kind, path in result.outputs.items():
+        say(f"  {labels.get(kind, kind)} : {path}")
+    return 0

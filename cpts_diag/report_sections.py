@@ -1,0 +1,1172 @@
+"""What the diagnostic notebook (02) displays, section by section.
+
+The notebook ``02_diagnostic_territorial.ipynb`` is thin: one cell loads everything with
+:func:`load_report_data` (data are read once per kernel), then each cell displays one section returned
+by a function of this module. Every section is a :class:`Section` — an HTML fragment, French, numbers
+formatted the French way, every user text escaped, figures embedded as PNG — that JupyterLab shows and
+nbconvert exports as is (no script, no external resource). The sections follow part 1 of a projet de
+santé: the territory, its demography, the care supply, access to care, a synthesis of strengths and
+weaknesses, then sources and limits.
+
+:func:`write_outputs` writes the files a report folder ships beside ``rapport.html``: ``carte.html``
+(offline interactive map), ``indicateurs.xlsx`` and ``perimetre.gpkg``.
+
+Examples
+--------
+>>> data = load_report_data("CPTS Pays Grassois")  # doctest: +SKIP
+>>> header(data)  # displayed in a notebook  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import settings
+from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing
+from cpts_diag.synthesis import derive_findings, format_indicator_value
+
+__all__ = [
+    "KEY_FIGURES",
+    "MAP_INDICATOR",
+    "ReportData",
+    "Section",
+    "access",
+    "care_supply",
+    "communes_table",
+    "comparison_table",
+    "demography",
+    "header",
+    "key_figures",
+    "load_report_data",
+    "method",
+    "report_summary",
+    "sources_and_limits",
+    "synthesis",
+    "territory_map",
+    "territory_overview",
+    "theme_section",
+    "tier_section",
+    "write_outputs",
+]
+
+#: Indicators shown as key figures (header, batch index), in order.
+KEY_FIGURES = (
+    "apl_mg_2023",
+    "apl_mg_2023_part_sous_seuil",
+    "densite_mg_liberaux",
+    "part_75_plus",
+    "part_sans_mt_17_plus",
+)
+#: Indicator of the maps (static map of section 1 and carte.html).
+MAP_INDICATOR = "apl_mg_2023"
+MAP_LABEL = "APL aux médecins généralistes 2023"
+MAP_UNIT = "consultations/an/hab."
+
+FICTITIOUS_TEXT = (
+    "Données fictives — les chiffres issus de la table CPAM (patients sans médecin traitant, ALD, CSS) "
+    "sont un exemple inventé pour la démonstration : ils ne décrivent pas la réalité du territoire. "
+    "Remplacez-les par la table transmise par votre CPAM (paramètre fichier_cpam)."
+)
+_LEVEL_LABEL = {"territoire": "Territoire", "departement": "Département", "region": "Région",
+                "france": "France"}
+_QUALITY_NOTE = {
+    "exacte": "",
+    "approchée": "approchée",
+    "partiellement masquée": "partiellement masquée",
+    "données fictives": "données fictives",
+}
+
+
+# ---------------------------------------------------------------------------
+# display object
+# ---------------------------------------------------------------------------
+class Section:
+    """An HTML fragment a notebook displays (and nbconvert exports without code).
+
+    Parameters
+    ----------
+    html : str
+        Fragment (already escaped where needed).
+    text : str, optional
+        Plain-text fallback.
+    extra : dict, optional
+        Additional mimetype -> data entries of the display bundle (e.g. the machine-readable summary).
+    """
+
+    def __init__(self, html: str, text: str = "", extra: dict | None = None):
+        self.html = html
+        self.text = text or "(section HTML)"
+        self.extra = dict(extra or {})
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/html": self.html, "text/plain": self.text}
+        bundle.update(self.extra)
+        return bundle
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+# ---------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------
+@dataclass
+class ReportData:
+    """Everything a territory report shows, loaded once.
+
+    Attributes
+    ----------
+    territory : str
+        Territory name (as in the perimeter file).
+    diag : Diagnostic
+        Indicators with comparisons (:func:`cpts_diag.indicators.diagnose`).
+    reference : Reference
+        COG 2026 reference.
+    perimeters_path : Path
+        Perimeter file used.
+    perimeter_warnings : list of str
+        French warnings of the perimeter reader.
+    map_communes : GeoDataFrame or None
+        Polygons of the territory's communes (EPSG:4326) with ``code_insee``, ``nom``, ``population``,
+        ``epci``, the map indicator and ``note``; None when no polygon is available.
+    outline, neighbours, orphans : GeoDataFrame or None
+        Territory outline; neighbouring territories (``cpts``); orphan communes (``code_insee``,
+        ``nom``) near the territory.
+    missing_polygons : list of str
+        Territory commune codes without a polygon.
+    cpam_mode : str
+        ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``.
+    out_dir : Path or None
+        Where :func:`write_outputs` writes; None: nothing written.
+    outputs : dict
+        Files written by :func:`write_outputs` (name -> Path).
+    """
+
+    territory: str
+    diag: Any
+    reference: Any
+    perimeters_path: Path
+    perimeter_warnings: list[str]
+    map_communes: Any
+    outline: Any
+    neighbours: Any
+    orphans: Any
+    missing_polygons: list[str]
+    cpam_mode: str
+    insee_ages: Path | None
+    bpe: Path | None
+    out_dir: Path | None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: bool = False
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        return self.diag.indicators
+
+    @property
+    def summary(self) -> dict:
+        return self.diag.summary
+
+
+def _reference_once():
+    """The indicators' COG reference (one COG load per kernel)."""
+    from cpts_diag.indicator_data import load_indicator_data
+
+    return load_indicator_data().reference
+
+
+def _param_path(value) -> Path | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return Path(text).expanduser() if text else None
+
+
+def _cpam_choice(value) -> tuple[str, Path | None]:
+    text = "" if value is None else str(value).strip()
+    if text.lower() in ("", "aucun", "aucune", "non"):
+        return "aucun", None
+    if text.lower() in ("exemple", "example"):
+        return "exemple", settings.DEFAULT_CPAM
+    return "fichier", Path(text).expanduser()
+
+
+def _read_polygons():
+    """Embedded commune polygons (EPSG:4326), or None when absent."""
+    path = settings.DEFAULT_GEOMETRIES
+    if not path.exists():
+        return None
+    from pyogrio import read_dataframe
+
+    gdf = read_dataframe(path, layer="communes")
+    gdf["code_insee"] = gdf["code_insee"].astype(str)
+    return gdf
+
+
+def _map_layers(table: pd.DataFrame, territory: str, diag, reference, polygons):
+    """Territory communes with values, outline, neighbouring territories and orphans (EPSG:4326)."""
+    import geopandas as gpd
+    import shapely
+
+    communes = diag.communes
+    codes = list(dict.fromkeys(communes["code_insee"].dropna().astype(str)))
+    if polygons is None:
+        return None, None, None, None, codes
+    geo = polygons.set_index("code_insee")
+    present = [c for c in codes if c in geo.index]
+    missing = [c for c in codes if c not in geo.index]
+    if not present:
+        return None, None, None, None, missing
+
+    terr_rows = diag.indicators[(diag.indicators["level"] == "territoire")].set_index("indicator")
+    terr_value = terr_rows["value"].get(MAP_INDICATOR, np.nan) if MAP_INDICATOR in terr_rows.index else np.nan
+    epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
+    rows = []
+    for code in present:
+        units = communes[communes["code_insee"].astype(str) == code]
+        name = reference.communes["nom"].get(code, code)
+        notes = []
+        if len(units) == 1 and units["arrondissement"].isna().all():
+            value = units[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in units else np.nan
+        elif len(units) == 1:
+            value = units[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in units else np.nan
+            notes.append(f"arrondissement {units['unite'].iloc[0]} seulement (contour de la commune entière)")
+        else:
+            value = terr_value if len(units) == len(communes) else np.nan
+            notes.append("arrondissements " + ", ".join(units["unite"].astype(str))
+                         + " (contour de la commune entière)")
+        if bool(units["infracommunal"].any()):
+            notes.append("commune partagée entre plusieurs CPTS (découpage infra-communal)")
+        siren = reference.communes["epci_siren"].get(code, "")
+        rows.append({
+            "code_insee": code,
+            "nom": name,
+            "population": float(units["population"].sum(min_count=1)) if "population" in units else np.nan,
+            "epci": str(epci_names.get(siren, siren) or "—"),
+            MAP_INDICATOR: float(value) if not is_missing(value) else np.nan,
+            "note": " ; ".join(notes) if notes else "—",
+        })
+    frame = pd.DataFrame(rows)
+    map_communes = gpd.GeoDataFrame(frame, geometry=geo.geometry.loc[present].to_numpy(), crs=polygons.crs)
+
+    from cpts_diag.geometry import territory_outlines
+
+    outline = territory_outlines(map_communes.assign(cpts=territory),
+                                 map_communes.assign(cpts=territory)[["cpts", "code_insee"]])
+    outline = outline.rename(columns={"territory": "cpts"})
+
+    # neighbours: territories with a commune within ~5 km of the territory's bounding box
+    x0, y0, x1, y1 = map_communes.total_bounds
+    near_idx = polygons.sindex.query(shapely.box(x0 - 0.06, y0 - 0.045, x1 + 0.06, y1 + 0.045))
+    near_codes = set(polygons["code_insee"].iloc[near_idx])
+    others = table[table["cpts"].astype(str) != territory]
+    near_names = set(others.loc[others["code_insee"].isin(near_codes), "cpts"].astype(str))
+    neighbours = None
+    if near_names:
+        members = others[others["cpts"].astype(str).isin(near_names)][["cpts", "code_insee"]]
+        neighbours = territory_outlines(polygons, members).rename(columns={"territory": "cpts"})
+        neighbours = neighbours[neighbours.geometry.notna()]
+    # orphans: nearby communes of the region(s) that no territory of the file lists
+    listed = set(table["code_insee"].astype(str))
+    listed |= {reference.former.get(c, c) for c in listed}
+    regions = set(diag.summary.get("regions") or [])
+    orphan_codes = [c for c in near_codes if c not in listed
+                    and reference.communes["region"].get(c) in regions]
+    orphans = None
+    if orphan_codes:
+        orphans = polygons[polygons["code_insee"].isin(orphan_codes)][["code_insee", "nom", "geometry"]]
+    return map_communes, outline, neighbours, orphans, missing
+
+
+# ---------------------------------------------------------------------------
+# cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
+# ---------------------------------------------------------------------------
+_CACHE_KEEP = 6
+
+
+def _cache_root() -> Path | None:
+    """Private cache folder (``settings.CACHE_DIR``; ``0`` disables it), or None when unusable."""
+    import os
+
+    from cpts_diag import settings
+
+    env = os.environ.get("CPTS_DIAG_CACHE", settings.CACHE_DIR)
+    if env.strip().lower() in ("", "0", "off", "non", "aucun"):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    root = Path(env)
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = root.stat()
+        if hasattr(os, "getuid") and (st.st_uid != uid or st.st_mode & 0o022):
+            return None  # not ours, or writable by others: never unpickle from it
+    except OSError:
+        return None
+    return root
+
+
+def _digest_file(path: Path | None) -> str:
+    import hashlib
+
+    if path is None:
+        return "-"
+    try:
+        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return f"absent:{path}"
+
+
+class _DiagnosticCache:
+    """Diagnostics of every territory of a perimeter file, pickled once, read by the next reports.
+
+    The key covers the perimeter and user files (content), the embedded data files and the package
+    source (size and modification time), and the library versions: any change computes afresh.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def open(cls, perimeters, cpam, insee_ages, bpe) -> _DiagnosticCache | None:
+        import hashlib
+        import platform
+
+        root = _cache_root()
+        if root is None:
+            return None
+        h = hashlib.sha1()
+        h.update(f"{platform.python_version()}|{pd.__version__}|{np.__version__}".encode())
+        package = Path(__file__).resolve().parent
+        stamps = [p for p in sorted(package.glob("*.py"))]
+        if settings.DATA_DIR.is_dir():
+            stamps += sorted(p for p in settings.DATA_DIR.rglob("*") if p.is_file())
+        for p in stamps:
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}".encode())
+        for p in (perimeters, cpam, insee_ages, bpe):
+            h.update(f"{p}|{_digest_file(p)}".encode())
+        return cls(root / h.hexdigest()[:24])
+
+    @staticmethod
+    def _entry(name: str) -> str:
+        import hashlib
+
+        return hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:20] + ".pkl"
+
+    def load(self, territory: str):
+        """(reference, perimeter table, warnings, diagnostic) of ``territory``, or None."""
+        import pickle
+
+        from cpts_diag.indicators import find_territory
+
+        if not (self.folder / "complete").is_file():
+            return None
+        try:
+            with open(self.folder / "common.pkl", "rb") as fh:
+                reference, table, warnings = pickle.load(fh)
+            name = find_territory(table["cpts"].astype(str).unique(), territory)
+            with open(self.folder / self._entry(name), "rb") as fh:
+                diag = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return None
+        return reference, table, warnings, diag
+
+    def store(self, reference, table, warnings, diagnostics: dict) -> None:
+        """Write every diagnostic, then the ``complete`` marker (each file atomically)."""
+        import dataclasses
+        import pickle
+        import shutil
+
+        from cpts_diag.atomic import atomic_path
+        from cpts_diag.reference import Reference
+
+        if (self.folder / "complete").is_file():
+            return
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        base = Reference(**{f.name: getattr(reference, f.name) for f in dataclasses.fields(Reference)})
+        with atomic_path(self.folder / "common.pkl") as tmp:
+            tmp.write_bytes(pickle.dumps((base, table, list(warnings)), protocol=pickle.HIGHEST_PROTOCOL))
+        for name, diag in diagnostics.items():
+            with atomic_path(self.folder / self._entry(name)) as tmp:
+                tmp.write_bytes(pickle.dumps(diag, protocol=pickle.HIGHEST_PROTOCOL))
+        with atomic_path(self.folder / "complete") as tmp:
+            tmp.write_text("ok\n", encoding="utf-8")
+        # keep the most recent entries only
+        entries = sorted((p for p in self.folder.parent.iterdir() if p.is_dir()),
+                         key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[_CACHE_KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+
+def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="",
+                     out_dir="") -> ReportData:
+    """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
+
+    Parameters
+    ----------
+    territory : str
+        Territory name (case and accents ignored; an unknown name raises an InputError listing
+        close matches).
+    perimeters : str or path, default ""
+        Perimeter file; "" is the embedded PACA listing (ARS PACA, 01/2026).
+    cpam : str or path, default "exemple"
+        "exemple" (embedded FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file.
+    insee_ages, bpe : str or path, default ""
+        INSEE age-structure and BPE files (official layouts); "" for none.
+    out_dir : str or path, default ""
+        Folder where :func:`write_outputs` writes; "" writes nothing.
+
+    Returns
+    -------
+    ReportData
+    """
+    import time
+
+    from cpts_diag.indicators import diagnose, diagnose_all, find_territory
+    from cpts_diag.perimeters import read_perimeters
+
+    t0 = time.perf_counter()
+    perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
+    cpam_mode, cpam_path = _cpam_choice(cpam)
+    ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
+    cache = _DiagnosticCache.open(perimeters_path, cpam_path, ages_path, bpe_path)
+    hit = cache.load(territory) if cache is not None else None
+    t1 = time.perf_counter()
+    if hit is not None:
+        reference, table, warnings, diag = hit
+    else:
+        reference = _reference_once()
+        perims = read_perimeters(perimeters_path, names_by_code=reference.names)
+        table, warnings = perims.table, list(perims.warnings)
+        name = find_territory(table["cpts"].astype(str).unique(), territory)  # unknown: InputError
+        kwargs = {"cpam": cpam_path, "insee_ages": ages_path, "bpe": bpe_path}
+        diag = None
+        if cache is not None:
+            try:  # every territory at once (one vectorised pass), stored for the next reports
+                every = diagnose_all(perims, reference, **kwargs)
+                diag = every[name]
+                cache.store(reference, table, warnings, every)
+            except Exception:  # noqa: BLE001 - the cache is an optimisation only
+                diag = None
+        if diag is None:
+            diag = diagnose(perims, name, reference, **kwargs)
+    t2 = time.perf_counter()
+    polygons = _read_polygons()
+    map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference,
+                                                                      polygons)
+    t3 = time.perf_counter()
+    return ReportData(
+        territory=diag.territory,
+        diag=diag,
+        reference=reference,
+        perimeters_path=Path(perimeters_path),
+        perimeter_warnings=list(warnings),
+        map_communes=map_communes,
+        outline=outline,
+        neighbours=neighbours,
+        orphans=orphans,
+        missing_polygons=missing,
+        cpam_mode=cpam_mode,
+        insee_ages=ages_path,
+        bpe=bpe_path,
+        out_dir=_param_path(out_dir),
+        timings={"cache": t1 - t0, "indicateurs": t2 - t1, "cartes": t3 - t2},
+        cached=hit is not None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# formatting helpers
+# ---------------------------------------------------------------------------
+def _rows(data: ReportData, indicator: str) -> pd.DataFrame:
+    ind = data.indicators
+    return ind[ind["indicator"] == indicator]
+
+
+def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
+    rows = _rows(data, indicator)
+    rows = rows[rows["level"] == "territoire"]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
+    if row is None:
+        return "n.d."
+    return format_indicator_value(row["value"], str(row["unit"]), str(row["indicator"]), with_unit,
+                                  row["value_low"], row["value_high"])
+
+
+def _fictif_tag() -> str:
+    return '<span class="fictif">Données fictives</span>'
+
+
+def _banner(compact: bool = False) -> str:
+    if compact:
+        return ('<div class="banner-fictif compact" role="note">Données fictives — les lignes signalées en '
+                "rouge viennent de l'exemple CPAM inventé pour la démonstration : elles ne décrivent pas la "
+                "réalité.</div>")
+    return f'<div class="banner-fictif" role="note">{esc(FICTITIOUS_TEXT)}</div>'
+
+
+def _population_text(summary: dict) -> str:
+    if not is_missing(summary.get("population")):
+        return f"{fmt_int(summary['population'])}\u00a0habitants"
+    lo, hi = summary.get("population_min"), summary.get("population_max")
+    if not is_missing(lo) and not is_missing(hi):
+        return f"entre {fmt_int(lo)} et {fmt_int(hi)}\u00a0habitants (valeur approchée)"
+    return "population inconnue"
+
+
+def _tier_text(summary: dict) -> str:
+    tier = summary.get("tier")
+    if tier is not None and not is_missing(tier):
+        return f"Taille {int(tier)}"
+    lo, hi = summary.get("tier_min"), summary.get("tier_max")
+    if lo is not None and hi is not None and not is_missing(lo) and not is_missing(hi):
+        return f"Taille indéterminée (de {int(lo)} à {int(hi)} selon la population retenue)"
+    return "Taille indéterminée"
+
+
+def _levels(data: ReportData) -> list[tuple[str, str, str]]:
+    """Comparison columns: (level, level_code, French header), territory first."""
+    ind = data.indicators
+    cols = [("territoire", data.territory, "Territoire")]
+    for level in ("departement", "region"):
+        sub = ind[ind["level"] == level].drop_duplicates("level_code")
+        for code, name in zip(sub["level_code"], sub["level_name"]):
+            header = f"{name} ({code})" if level == "departement" else str(name)
+            cols.append((level, str(code), header))
+    cols.append(("france", "FR", "France"))
+    return cols
+
+
+def _figure_html(fig, caption: str, alt: str, dpi: int = 96) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
+            f"<figcaption>{caption}</figcaption></figure>")
+
+
+def _file_link(data: ReportData, name: str, label: str) -> str:
+    if data.out_dir is None:
+        return f"<code>{esc(name)}</code>"
+    return f'<a href="{esc(name)}">{esc(label)}</a>'
+
+
+# ---------------------------------------------------------------------------
+# summary and header
+# ---------------------------------------------------------------------------
+def key_figures(data: ReportData) -> dict[str, dict]:
+    """Key figures of the territory: French label -> {indicator, value, low, high, unit, text, fictitious}."""
+    out = {}
+    for ind in KEY_FIGURES:
+        row = _territory_row(data, ind)
+        if row is None:
+            continue
+        fictitious = str(row["quality"]) == "données fictives"
+        text = _value_text(row, with_unit=True) + (" (données fictives)" if fictitious else "")
+        out[str(row["label"])] = {
+            "indicator": ind,
+            "value": None if is_missing(row["value"]) else float(row["value"]),
+            "low": None if is_missing(row["value_low"]) else float(row["value_low"]),
+            "high": None if is_missing(row["value_high"]) else float(row["value_high"]),
+            "unit": str(row["unit"]),
+            "text": text,
+            "fictitious": fictitious,
+        }
+    return out
+
+
+def report_summary(data: ReportData) -> dict:
+    """Machine-readable summary (JSON-ready) read back by :func:`cpts_diag.report.build_report`."""
+    s = data.summary
+
+    def clean(v):
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, (np.floating,)):
+            return None if np.isnan(v) else float(v)
+        return v
+
+    out = {k: clean(v) for k, v in s.items()}
+    out.update(territory=data.territory, key_figures=key_figures(data), fictitious=bool(data.diag.fictitious),
+               cpam=data.cpam_mode, python=sys.executable,
+               outputs={k: str(v) for k, v in data.outputs.items()})
+    return out
+
+
+def _key_sources(data: ReportData) -> str:
+    """Sources of the key figures, grouped: « source (millésime, niveau) : indicateurs »."""
+    groups: dict[str, list[str]] = {}
+    for ind in KEY_FIGURES:
+        row = _territory_row(data, ind)
+        if row is None:
+            continue
+        if row["quality"] == "données fictives":
+            key = str(row["source"])
+        else:
+            key = f"{row['source']} (millésime {row['vintage']}, niveau {row['source_level']})"
+        label = str(row["label"])
+        if label[:2] != label[:2].upper():  # « Part des… » -> « part des… », « APL… » kept
+            label = label[0].lower() + label[1:]
+        groups.setdefault(key, []).append(label)
+    out = ["population et taille ACI : INSEE, populations légales 2023 (COG 2026), niveau commune"]
+    out += [f"{', '.join(labels)} : {key}" for key, labels in groups.items()]
+    return " ; ".join(out)
+
+
+def header(data: ReportData) -> Section:
+    """Title, subtitle, fictitious-data banner and key figures (with the machine-readable summary)."""
+    from cpts_diag.report import SUMMARY_MIMETYPE
+
+    s = data.summary
+    deps = ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", [])))
+    regions = ", ".join(s.get("regions_noms", []))
+    today = _dt.date.today().strftime("%d/%m/%Y")
+    parts = [
+        f"<h1>Diagnostic territorial — {esc(data.territory)}</h1>",
+        ('<p class="subtitle">Partie 1 du projet de santé de la CPTS : le territoire, sa population, '
+         "l'offre et l'accès aux soins, forces et faiblesses.</p>"),
+        (f"<p>{esc(deps)}{' — ' if deps and regions else ''}{esc(regions)}. "
+         f"Rapport produit le {today} par <code>cpts_diag</code>.</p>"),
+    ]
+    if data.diag.fictitious:
+        parts.append(_banner())
+    items = [("Population légale 2023", esc(_population_text(s))), ("Taille ACI", esc(_tier_text(s))),
+             ("Communes", esc(fmt_int(s.get("n_communes"))))]
+    for label, kf in key_figures(data).items():
+        value = esc(kf["text"].replace(" (données fictives)", ""))
+        if kf["fictitious"]:
+            value += " " + _fictif_tag()
+        items.append((label, value))
+    lis = "".join(f'<li><span class="v">{v}</span><span class="l">{esc(label)}</span></li>' for label, v in items)
+    parts.append(f'<ul class="kpis">{lis}</ul>')
+    parts.append(f'<p class="source">Sources des chiffres clés : {esc(_key_sources(data))}.</p>')
+    summary = report_summary(data)
+    return Section("\n".join(parts), f"Diagnostic territorial — {data.territory}",
+                   extra={SUMMARY_MIMETYPE: summary})
+
+
+def method(data: ReportData) -> Section:
+    """The « Méthode » paragraph: how the figures were produced and compared."""
+    cpam = {
+        "exemple": "la table CPAM est un <strong>exemple fictif</strong> fourni pour la démonstration "
+                   "(à remplacer par celle de votre CPAM)",
+        "fichier": "la table CPAM / Rézone CPTS fournie (patients sans médecin traitant, ALD, CSS)",
+        "aucun": "aucune table CPAM n'a été fournie (pas d'indicateur sur le médecin traitant)",
+    }[data.cpam_mode]
+    ages = ("le fichier INSEE de structure par âge fourni" if data.insee_ages
+            else "les parts des 75 ans et plus et des moins de 15 ans du bassin de vie (approximation)")
+    bpe = ("la BPE fournie (médecins généralistes par commune)" if data.bpe
+           else "les densités de professionnels libéraux du bassin de vie (approximation)")
+    html = (
+        "<h2 class=\"no-break-before\">Méthode</h2>"
+        "<p>Ce diagnostic est calculé automatiquement à partir de données publiques, pour les communes "
+        "du périmètre déclaré. Chaque indicateur est calculé de la même façon pour le territoire et pour "
+        "ses niveaux de comparaison — département(s), région, France — en agrégeant les communes : "
+        "l'APL (DREES) est une moyenne pondérée par la population standardisée, la population sous le "
+        "seuil de 2,5 consultations par an et par habitant est comptée en population totale ; les "
+        "indicateurs publiés par bassin de vie sont attribués aux communes puis pondérés par leur "
+        "population.</p>"
+        f"<p>Sources utilisées : {ages} ; {bpe} ; {cpam}. Une valeur masquée (secret statistique) est "
+        "inconnue, jamais comptée comme zéro : les totaux qui en dépendent sont donnés en fourchette. "
+        "Chaque tableau indique la source, le millésime et le niveau géographique de chaque chiffre ; "
+        "la section 6 récapitule les sources et les limites.</p>"
+        f"<p class=\"source\">Périmètre : fichier <code>{esc(data.perimeters_path.name)}</code>.</p>"
+    )
+    return Section(html, "Méthode")
+
+
+# ---------------------------------------------------------------------------
+# comparison tables
+# ---------------------------------------------------------------------------
+def comparison_table(data: ReportData, indicators: list[str], caption: str = "") -> str:
+    """HTML table of indicators (rows) by level (territory, départements, région, France).
+
+    Each value is formatted the French way (a range when only bounds are known, « n.d. » when
+    unknown); the territory's quality flag and coverage are shown; numbered notes give source,
+    vintage and geographic level of each row.
+    """
+    lookup = _lookup(data)
+    cols = _levels(data)
+    notes: list[str] = []
+    body = []
+    any_fictitious = False
+    for indicator in indicators:
+        rows = lookup.get(indicator)
+        if not rows:
+            continue
+        first = next(iter(rows.values()))
+        note = f"{first['source']} — millésime {first['vintage']} — niveau {first['source_level']}"
+        if note not in notes:
+            notes.append(note)
+        n = notes.index(note) + 1
+        fictitious = any(r["quality"] == "données fictives" for r in rows.values())
+        any_fictitious |= fictitious
+        label = esc(first["label"]) + (" " + _fictif_tag() if fictitious else "")
+        label += f'<br><small class="unit">{esc(first["unit"])}</small>'
+        cells = [f"<th scope=\"row\">{label}</th>"]
+        for level, code, _h in cols:
+            r = rows.get((level, code))
+            if r is None:
+                cells.append('<td class="num">—</td>')
+                continue
+            text = esc(_value_text(r))
+            if text.startswith("entre") or "(" in text:
+                text = f'<span class="range">{text}</span>'
+            if level != "territoire" and not is_missing(r["coverage"]) and r["coverage"] < 0.995:
+                text += f'<br><small>couverture {fmt_number(100 * r["coverage"], 0)}{NNBSP}%</small>'
+            cells.append(f'<td class="num">{text}</td>')
+        t = rows.get(("territoire", data.territory))
+        quality = ""
+        if t is not None:
+            q = _QUALITY_NOTE.get(str(t["quality"]), str(t["quality"]))
+            quality = f'<span class="fictif">{esc(q)}</span>' if q == "données fictives" else esc(q or "exacte")
+            if not is_missing(t["coverage"]) and t["coverage"] < 0.995:
+                quality += f"<br>couverture {fmt_number(100 * t['coverage'], 0)}{NNBSP}%"
+        cells.append(f"<td>{quality or '—'}</td>")
+        cells.append(f'<td class="num">{n}</td>')
+        cls = ' class="fictif-row"' if fictitious else ""
+        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    if not body:
+        return '<p class="note">Aucun indicateur disponible pour cette section.</p>'
+    head = ("<tr><th>Indicateur (unité)</th>"
+            + "".join(f'<th class="num">{esc(h)}</th>' for _l, _c, h in cols)
+            + "<th>Qualité (territoire)</th><th>Source</th></tr>")
+    note_items = "".join(f"<li>{esc(t)}</li>" for t in notes)
+    cap = f"<p class=\"source\">{esc(caption)}</p>" if caption else ""
+    pre = _banner(compact=True) if any_fictitious else ""
+    return (f"{pre}<table class=\"comparaison\"><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+            f"<ol class=\"source sources-table\">{note_items}</ol>{cap}")
+
+
+def _lookup(data: ReportData) -> dict[str, dict]:
+    """indicator -> {(level, level_code): row dict}, built once per report."""
+    cache = getattr(data, "_lookup_cache", None)
+    if cache is None:
+        cache = {}
+        for rec in data.indicators.to_dict("records"):
+            key = (rec["level"], rec["level_code"] if rec["level"] != "territoire" else data.territory)
+            cache.setdefault(rec["indicator"], {})[(key[0], str(key[1]))] = rec
+        data._lookup_cache = cache
+    return cache
+
+
+def _theme_indicators(data: ReportData, theme: str, exclude=()) -> list[str]:
+    ind = data.indicators
+    ids = ind.loc[ind["theme"] == theme, "indicator"]
+    return [i for i in dict.fromkeys(ids) if i not in exclude]
+
+
+def theme_section(data: ReportData, theme: str, exclude=(), caption: str = "") -> Section:
+    """Comparison table of every indicator of one theme."""
+    return Section(comparison_table(data, _theme_indicators(data, theme, exclude), caption), theme)
+
+
+# ---------------------------------------------------------------------------
+# section 1: territory
+# ---------------------------------------------------------------------------
+def territory_overview(data: ReportData) -> Section:
+    """Key facts (communes, EPCI, départements, area, density, population) and their comparison table."""
+    s = data.summary
+    communes = data.diag.communes
+    sirens = [x for x in dict.fromkeys(communes["epci_siren"].dropna().astype(str)) if x]
+    epci = data.reference.epci
+    epci_names = [f"{epci['nom'].get(x, x)}" for x in sirens]
+    area = _territory_row(data, "superficie")
+    density = _territory_row(data, "densite_population")
+    facts = [
+        ("Communes", f"{fmt_int(s.get('n_communes'))} (COG 2026)"),
+        ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
+        ("Départements", ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []),
+                                                                s.get("departements", [])))),
+        ("Région", ", ".join(s.get("regions_noms", []))),
+        ("Population municipale 2023", _population_text(s)),
+        ("Superficie", _value_text(area, with_unit=True)),
+        ("Densité de population", _value_text(density, with_unit=True)),
+    ]
+    rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
+    html = [f'<table class="faits"><tbody>{rows}</tbody></table>',
+            ('<p class="source">Sources : INSEE, COG 2026 (communes, EPCI) et populations légales 2023, niveau '
+            "commune ; superficie calculée sur les contours IGN Admin Express (COG 2018 simplifié, aligné COG "
+            "2026), en Lambert-93.</p>")]
+    if s.get("approximate"):
+        infra = communes.loc[communes["infracommunal"].astype(bool), "nom"].astype(str).tolist()
+        html.append('<p class="note">Population approchée : ' + esc(", ".join(infra)) + " "
+                    + ("est découpée" if len(infra) == 1 else "sont découpées")
+                    + " entre plusieurs CPTS sous le niveau communal ; la population du territoire est "
+                    "donnée entre un minimum (sans " + esc(", ".join(infra)) + ") et un maximum (avec "
+                    + esc(", ".join(infra)) + " en entier).</p>")
+    html.append("<h3>Comparaison</h3>")
+    html.append(comparison_table(data, _theme_indicators(data, "Territoire", exclude=("taille_aci",))))
+    return Section("".join(html), "Le territoire")
+
+
+def territory_map(data: ReportData) -> Section:
+    """Static (printable) map of the communes coloured by APL 2023, with neighbours and orphans."""
+    from cpts_diag import maps
+
+    if data.map_communes is None or not len(data.map_communes):
+        return Section('<p class="note">Carte non disponible : pas de contour communal embarqué pour ce '
+                       "territoire (contours fournis pour la région PACA).</p>", "Carte")
+    fig = maps.static_map(
+        data.map_communes, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
+        neighbours=data.neighbours, orphans=data.orphans,
+        title=data.territory + (f" ({_partial_note(data)})" if _partial_note(data) else ""), source=None,
+        decimals=1, figsize=(8.0, 6.2),
+    )
+    caption = (f"Communes du territoire colorées selon l'{esc(MAP_LABEL)} ({esc(MAP_UNIT)}), territoires "
+               "voisins en pointillés, communes orphelines hachurées. Sources : DREES, APL aux médecins "
+               "généralistes 2023, niveau commune (arrondissement à Marseille) ; contours IGN Admin Express "
+               "(COG 2018 simplifié, aligné sur le COG 2026) ; périmètres : "
+               f"<code>{esc(data.perimeters_path.name)}</code>.")
+    html = [_figure_html(fig, caption, f"Carte du territoire {data.territory}")]
+    link = _file_link(data, "carte.html", "carte.html")
+    html.append(f'<p class="note">Carte interactive (zoom, info-bulles par commune, hors ligne) : {link}, '
+                "fichier joint à ce rapport.</p>")
+    notes = set(data.map_communes["note"]) - {"—"}
+    if notes:
+        html.append('<p class="source">' + esc(" ; ".join(sorted(notes))) + ".</p>")
+    if data.missing_polygons:
+        html.append('<p class="source">Communes sans contour (absentes de la carte) : '
+                    + esc(", ".join(data.missing_polygons)) + ".</p>")
+    return Section("".join(html), "Carte du territoire")
+
+
+def communes_table(data: ReportData) -> Section:
+    """Communes (or arrondissements) of the territory with EPCI, population, area, density and APL 2023."""
+    c = data.diag.communes.copy()
+    epci = data.reference.epci["nom"]
+    head = ("<tr><th>Commune</th><th>Code</th><th>EPCI</th><th class=\"num\">Population 2023</th>"
+            "<th class=\"num\">Superficie (km²)</th><th class=\"num\">Densité (hab./km²)</th>"
+            "<th class=\"num\">APL 2023</th></tr>")
+    rows = []
+    c = c.sort_values(["departement", "unite"])
+    for r in c.itertuples(index=False):
+        name = str(r.nom) + (" (découpée)" if bool(r.infracommunal) else "")
+        siren = "" if is_missing(r.epci_siren) else str(r.epci_siren)
+        area = getattr(r, "superficie", np.nan)
+        dens = getattr(r, "densite_population", np.nan)
+        apl = getattr(r, MAP_INDICATOR, np.nan)
+        rows.append(
+            f"<tr><td>{esc(name)}</td><td>{esc(r.unite)}</td><td>{esc(epci.get(siren, siren) or '—')}</td>"
+            f"<td class=\"num\">{fmt_int(r.population)}</td><td class=\"num\">{fmt_number(area, 1)}</td>"
+            f"<td class=\"num\">{fmt_number(dens, 0)}</td><td class=\"num\">{fmt_number(apl, 2)}</td></tr>")
+    cap = ("Sources : INSEE, populations légales 2023 (COG 2026), niveau commune ; superficie calculée sur "
+           "les contours IGN (Lambert-93) ; DREES, APL aux médecins généralistes 2023 (consultations/an/hab. "
+           "standardisé), niveau commune. « n.d. » : non disponible.")
+    html = (f'<table class="long communes"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<p class="source">{esc(cap)}</p>')
+    return Section(html, "Communes")
+
+
+def tier_section(data: ReportData) -> Section:
+    """ACI tier, the tier rule and the financing landmarks with their sources."""
+    from cpts_diag.tiers import TIER_RULE, financing_landmarks
+
+    s = data.summary
+    html = [(f"<p>Avec {esc(_population_text(s))} (population municipale 2023), le territoire relève de la "
+             f"<strong>{esc(_tier_text(s).lower())}</strong> de l'accord conventionnel interprofessionnel "
+             "(ACI CPTS).</p>"),
+            f'<p class="source">{esc(TIER_RULE)}</p>']
+    fin = financing_landmarks()
+    tier = s.get("tier")
+    tiers = [1, 2, 3, 4]
+    head = "<tr><th>Repère</th>" + "".join(
+        f'<th class="num{" tier-sel" if tier == t else ""}">Taille {t}</th>' for t in tiers) + \
+        "<th>Unité</th><th>Source (date)</th></tr>"
+    rows = []
+    for r in fin.itertuples(index=False):
+        cells = [f"<th scope=\"row\">{esc(r.repere)}</th>"]
+        for t in tiers:
+            v = getattr(r, f"taille_{t}")
+            text = f"{fmt_int(v)}{NNBSP}€"
+            if tier == t:
+                text = f"<strong>{text}</strong>"
+            cells.append(f'<td class="num">{text}</td>')
+        cells.append(f"<td>{esc(r.unite)}</td><td>{esc(r.source)} ({esc(r.date_source)})</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    html.append(f'<table class="financement"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>')
+    html.append('<p class="source">Montants indicatifs tirés de sources publiques, à confirmer auprès de la '
+                "CPAM et de l'ARS ; la taille retenue est en gras.</p>")
+    return Section("".join(html), "Taille ACI")
+
+
+# ---------------------------------------------------------------------------
+# sections 2-4
+# ---------------------------------------------------------------------------
+def demography(data: ReportData) -> Section:
+    """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
+    ids = ["population"] + _theme_indicators(data, "Démographie")
+    html = [comparison_table(data, ids)]
+    levels = set(_rows(data, "part_75_plus")["source_level"])
+    if data.insee_ages is None or "bassin de vie" in levels:
+        html.append('<p class="note">Structure par âge : faute de fichier INSEE par commune, les parts des 75 '
+                    "ans et plus et des moins de 15 ans sont celles des bassins de vie des communes "
+                    "(approximation). Pour la structure complète (0-14, 15-29, 30-44, 45-59, 60-74, 75 ans et "
+                    "plus) et l'indice de vieillissement, fournissez le fichier INSEE « évolution et "
+                    "structure de la population » (paramètre fichier_ages_insee).</p>")
+    return Section("".join(html), "Démographie")
+
+
+def care_supply(data: ReportData) -> Section:
+    """Densities of GPs, nurses and midwives; GP counts of the départements (BPE)."""
+    ids = _theme_indicators(data, "Offre de soins")
+    html = [comparison_table(data, ids)]
+    if data.bpe is None:
+        html.append('<p class="note">Les densités du territoire sont celles des bassins de vie de ses communes '
+                    "(approximation). Le nombre de médecins généralistes (BPE) n'est publié ici qu'au niveau "
+                    "du département : fournissez la base permanente des équipements de l'INSEE (paramètre "
+                    "fichier_bpe) pour l'obtenir au niveau du territoire.</p>")
+    return Section("".join(html), "Offre de soins")
+
+
+def access(data: ReportData) -> Section:
+    """APL (2022, 2023), population under 2.5, patients without a médecin traitant, ALD and CSS."""
+    acc = _theme_indicators(data, "Accès aux soins")
+    apl = [i for i in acc if i.startswith("apl_")]
+    # all-GP APL first, then GPs under 65
+    apl = sorted(apl, key=lambda i: ("moins65" in i, i[-4:] if i[-4:].isdigit() else i.split("_")[-3]))
+    others = [i for i in acc if i not in apl]
+    html = ["<h3>Accessibilité potentielle localisée (APL) aux médecins généralistes</h3>",
+            ("<p>L'APL mesure, pour chaque commune, le nombre de consultations de médecine générale "
+             "accessibles par habitant et par an, en tenant compte de l'offre des communes voisines et de "
+             "la demande selon l'âge. Sous 2,5 consultations par an et par habitant, une commune est "
+             "considérée comme sous-dotée. Carte par commune : section 1 et <code>carte.html</code>.</p>"),
+            comparison_table(data, apl)]
+    html.append("<h3>Patients sans médecin traitant</h3>")
+    if others:
+        html.append(comparison_table(data, others, "Effectifs masqués par la CPAM (moins de 10) : inconnus, "
+                                     "totaux donnés en fourchette."))
+    else:
+        html.append('<p class="note">Non disponible : aucune table CPAM / Rézone CPTS fournie (paramètre '
+                    "fichier_cpam).</p>")
+    html.append("<h3>Santé et situation sociale</h3>")
+    html.append(comparison_table(data, _theme_indicators(data, "Santé et social")))
+    return Section("".join(html), "Accès aux soins")
+
+
+# ---------------------------------------------------------------------------
+# section 5: synthesis
+# ---------------------------------------------------------------------------
+def synthesis(data: ReportData) -> Section:
+    """Strengths and weaknesses derived from the figures (rules of :mod:`cpts_diag.synthesis`)."""
+    syn = derive_findings(data.diag)
+    html = [("<p>Chaque constat compare un chiffre du territoire à celui de sa région ou de son département "
+             "(écart d'au moins 2 % de la valeur de comparaison) ; une valeur incertaine (masquée ou "
+             "approchée) ne conclut que si toute sa fourchette est du même côté.</p>")]
+
+    def items(findings):
+        out = []
+        for f in findings:
+            if f.fictitious:
+                text = f"{esc(f.sentence)} {_fictif_tag()} <small>(à remplacer par la table de votre CPAM)</small>"
+            else:
+                text = esc(f.text)
+            out.append(f'<li class="{esc(f.kind)}">{text}</li>')
+        return "".join(out)
+
+    html.append("<h3>Forces</h3>")
+    html.append(f'<ul class="synthese">{items(syn.strengths)}</ul>' if syn.strengths
+                else "<p>Aucune force nette au regard des indicateurs disponibles.</p>")
+    html.append("<h3>Faiblesses et points de vigilance</h3>")
+    html.append(f'<ul class="synthese">{items(syn.weaknesses)}</ul>' if syn.weaknesses
+                else "<p>Aucune faiblesse nette au regard des indicateurs disponibles.</p>")
+    if syn.inconclusive:
+        html.append("<h3>Comparaisons non concluantes</h3><ul>"
+                    + "".join(f"<li>{esc(t)}</li>" for t in syn.inconclusive) + "</ul>")
+    html.append('<p class="note">Ces constats, tirés des seuls chiffres, sont à discuter avec les '
+                "professionnels, les usagers et les partenaires du territoire pour choisir les actions "
+                "prioritaires du projet de santé.</p>")
+    return Section("".join(html), "Synthèse")
+
+
+# ---------------------------------------------------------------------------
+# section 6: sources and limits
+# ---------------------------------------------------------------------------
+def sources_and_limits(data: ReportData) -> Section:
+    """Every source (producer, vintage, level, licence, note), quality flags, masked and approximate values."""
+    src = data.diag.sources
+    head = "<tr><th>Source</th><th>Producteur</th><th>Millésime</th><th>Niveau</th><th>Licence</th><th>Note</th></tr>"
+    rows = []
+    for r in src.itertuples(index=False):
+        fict = "fictiv" in str(r.source).lower() or "fictif" in str(r.source).lower()
+        tag = " " + _fictif_tag() if fict else ""
+        rows.append(f"<tr><td>{esc(r.source)}{tag}</td><td>{esc(r.producer)}</td><td>{esc(r.vintage)}</td>"
+                    f"<td>{esc(r.level)}</td><td>{esc(r.license)}</td><td>{esc(r.note)}</td></tr>")
+    html = [f'<table class="sources long"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>']
+
+    terr = data.indicators[data.indicators["level"] == "territoire"]
+    counts = terr["quality"].value_counts()
+    flags = "".join(f"<li>{esc(q)} : {fmt_int(counts.get(q, 0))} indicateur(s)</li>"
+                    for q in ("exacte", "approchée", "partiellement masquée", "données fictives")
+                    if counts.get(q, 0))
+    html.append("<h3>Qualité des chiffres du territoire</h3>"
+                f"<ul>{flags}</ul>"
+                "<p>« approchée » : valeur estimée (bassin de vie attribué aux communes, commune découpée "
+                "infra-communalement) ; « partiellement masquée » : une partie de la population n'a pas de "
+                "donnée (secret statistique) ; « données fictives » : exemple de démonstration.</p>")
+    masked = terr[terr["quality"] == "partiellement masquée"]
+    if len(masked):
+        items = "".join(
+            f"<li>{esc(r.label)} : couverture {fmt_number(100 * r.coverage, 0)}{NNBSP}% de la population</li>"
+            for r in masked.itertuples(index=False))
+        html.append(f"<h3>Valeurs masquées</h3><ul>{items}</ul>")
+    if "cpam_cellules_masquees" in data.diag.communes:
+        n = data.diag.communes["cpam_cellules_masquees"].sum(min_count=1)
+        if not is_missing(n) and n > 0:
+            html.append(f"<p>Table CPAM : {fmt_int(n)} cellule(s) masquée(s) (effectif inférieur au seuil "
+                        "de diffusion) dans les communes du territoire ; inconnues, jamais comptées comme "
+                        "zéro — les totaux sont donnés en fourchette.</p>")
+    if data.summary.get("approximate"):
+        html.append("<h3>Population approchée</h3><p>Le territoire comprend une commune découpée sous le "
+                    "niveau communal : sa population est " + esc(_population_text(data.summary))
+                    + ", et les indicateurs qui en dépendent sont donnés avec leurs bornes.</p>")
+    if data.diag.fictitious:
+        html.append("<h3>Données fictives</h3>" + _banner())
+    if data.perimeter_warnings:
+        html.append("<h3>Avertissements sur le fichier de périmètres</h3><ul>"
+                    + "".join(f"<li>{esc(w)}</li>" for w in data.perimeter_warnings[:30]) + "</ul>")
+    html.append("<h3>Limites</h3><ul>"
+                "<li>Les indicateurs par bassin de vie décrivent un bassin, pas chaque commune : ils sont "
+                "moins précis pour un petit territoire ou un territoire à cheval sur plusieurs bassins.</li>"
+                "<li>L'APL dépend aussi de l'offre des communes voisines : elle n'est pas une densité.</li>"
+                "<li>Les contours communaux sont simplifiés : les superficies sont approchées à quelques "
+                "pour cent près.</li>"
+                "<li>Ce rapport ne remplace pas le diagnostic partagé avec les professionnels et les "
+                "usagers.</li></ul>")
+    return Section("".join(html), "Sources et limites")
+
+
+# ---------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------
+def _partial_note(data: ReportData) -> str:
+    """Note when a polygon stands for more than the territory (arrondissements, split communes)."""
+    notes = " ".join(data.map_communes["note"]) if data.map_communes is not None else ""
+    parts = []
+    if "contour de la commune entière" in notes:
+        parts.append("arrondissements : contour de la commune entière")
+    if "découpage infra-communal" in notes:
+        parts.append("commune partagée : contour de la commune entière")
+    return " ; ".join(parts)
+
+
+def _web_map(data: ReportData):
+    from cpts_diag import maps
+
+    mc = data.map_communes
+    partial = _partial_note(data)
+    return maps.commune_map(
+        mc, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
+        neighbours=data.neighbours, orphans=data.orphans,
+        tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI", "note": "Remarque"},
+        title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
+        source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Marseille) ; "
+               "INSEE, populations légales 2023 ; contours IGN Admin Express (COG 2018 simplifié, aligné "
+               "COG 2026)",
+        decimals=2,
+    )
+
+
+def _unavailable_map_html(data: ReportData) -> str:
+    return ("<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
+            f"<title>{esc(data.territory)}</title></head><body><h1>{esc(data.territory)}</h1>"
+            "<p>Carte non disponible : pas de contour communal embarqué pour ce territoire.</p></body></html>")
+
+
+def _write_geopackage(data: ReportData, path: Path) -> None:
+    import geopandas as gpd
+
+    from cpts_diag.export import write_geopackage
+
+    s = data.summary
+    layers = {}
+    if data.outline is not None and len(data.outline):
+        outline = data.outline[["geometry"]].copy()
+        outline.insert(0, "cpts", data.territory)
+        outline.insert(1, "population", s.get("population"))
+        outline.insert(2, "population_min", s.get("population_min"))
+        outline.insert(3, "population_max", s.get("population_max"))
+        outline.insert(4, "taille_aci", s.get("tier"))
+        outline.insert(5, "n_communes", s.get("n_communes"))
+        layers["territoire"] = gpd.GeoDataFrame(outline, geometry="geometry", crs=data.outline.crs)
+    if data.map_communes is not None and len(data.map_communes):
+        com = data.map_communes.copy()
+        com.insert(0, "cpts", data.territory)
+        layers["communes"] = com
+    if not layers:
+        raise ValueError("aucune géométrie à écrire")
+    write_geopackage(path, layers)
+
+
+def _write_workbook(data: ReportData, path: Path) -> None:
+    from cpts_diag.indicator_outputs import write_indicator_workbook
+
+    write_indicator_workbook(data.diag, path)
+
+
+def write_outputs(data: ReportData) -> Section:
+    """Write ``carte.html``, ``indicateurs.xlsx`` and ``perimetre.gpkg`` into ``data.out_dir``.
+
+    Does nothing (and says so) when ``out_dir`` is None. Each file is written atomically.
+    """
+    if data.out_dir is None:
+        return Section('<p class="note">Aucun fichier écrit (paramètre dossier_sortie vide).</p>',
+                       "Fichiers joints")
+    from cpts_diag.html import atomic_write_text
+    from cpts_diag.maps import save_offline_map
+
+    out = data.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"carte": out / "carte.html", "indicateurs": out / "indicateurs.xlsx",
+             "perimetre": out / "perimetre.gpkg"}
+    if data.map_communes is not None and len(data.map_communes):
+        save_offline_map(_web_map(data), files["carte"])
+    else:
+        atomic_write_text(files["carte"], _unavailable_map_html(data))
+    _write_workbook(data, files["indicateurs"])
+    if data.map_communes is not None and len(data.map_communes):
+        _write_geopackage(data, files["perimetre"])
+    else:
+        files.pop("perimetre")
+    data.outputs.update(files)
+    labels = {"carte": "Carte interactive hors ligne (navigateur)",
+              "indicateurs": "Indicateurs et comparaisons (Excel, une feuille par thème, détail par commune, "
+                             "sources)",
+              "perimetre": "Périmètre et communes (GeoPackage, pour QGIS)"}
+    items = "".join(f"<li>{_file_link(data, p.name, p.name)} — {esc(labels[k])}</li>" for k, p in files.items())
+    fict = (" " + _fictif_tag() + " : le classeur contient les chiffres de l'exemple CPAM fictif, signalés "
+            "comme tels.") if data.diag.fictitious else ""
+    return Section(f"<p>Fichiers joints à ce rapport, dans le même dossier :</p><ul>{items}</ul><p>{fict}</p>",
+                   "Fichiers joints")
+
+
+def _summary_json(data: ReportData) -> str:  # pragma: no cover - debugging helper
+    return json.dumps(report_summary(data), ensure_ascii=False, indent=1)

@@ -1,0 +1,390 @@
+"""Strengths and weaknesses of a territory, derived from its indicators and their comparisons.
+
+Each rule compares the territory's value of one indicator with a comparison level (its région, or each
+département it touches) and, when the difference is clear, writes one French sentence that cites both
+figures with their source and vintage. A value known only as a range (masked counts, communes split
+below the commune level) concludes only when the whole range lies on one side; otherwise the comparison
+is listed as inconclusive, never guessed. Findings that use fictitious data say so.
+
+Examples
+--------
+>>> from cpts_diag.indicators import diagnose  # doctest: +SKIP
+>>> for f in derive_findings(diagnose(path, "CPTS Verdon")):  # doctest: +SKIP
+...     print(f.kind, f.text)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cpts_diag.html import NNBSP, fmt_int, fmt_number, is_missing
+
+__all__ = [
+    "FICTITIOUS_NOTE",
+    "RULES",
+    "STRENGTH",
+    "WEAKNESS",
+    "Finding",
+    "Rule",
+    "Synthesis",
+    "derive_findings",
+    "format_indicator_value",
+    "indicator_decimals",
+    "synthesize",
+]
+
+STRENGTH, WEAKNESS = "force", "faiblesse"
+
+#: Sentence ending every finding computed from fictitious data.
+FICTITIOUS_NOTE = "Données fictives : à remplacer par la table de votre CPAM."
+
+#: Relative difference under which two values are considered equal (no finding).
+TOLERANCE = 0.02
+
+_INTEGER_UNITS = {"hab.", "patients", "médecins", "communes", "taille", "bénéficiaires"}
+
+
+def indicator_decimals(indicator: str, unit: str) -> int:
+    """Decimals shown for an indicator (APL: 2, counts: 0, other values: 1)."""
+    if str(indicator).startswith("apl_") and "sous_seuil" not in str(indicator):
+        return 2
+    if unit in _INTEGER_UNITS:
+        return 0
+    return 1
+
+
+def format_indicator_value(value: Any, unit: str = "", indicator: str = "", with_unit: bool = False,
+                           low: Any = None, high: Any = None) -> str:
+    """French text of an indicator value, a range when only bounds are known.
+
+    Parameters
+    ----------
+    value : float or None
+        The value (NaN when only bounds are known).
+    unit : str
+        Unit (``%``, ``hab.``, ``pour 10 000 hab.``...).
+    indicator : str
+        Indicator id (decides the decimals).
+    with_unit : bool, default False
+        Append the unit.
+    low, high : float, optional
+        Bounds; shown when they differ from the value.
+
+    Examples
+    --------
+    >>> format_indicator_value(12.345, "%", with_unit=True)
+    '12,3\\u202f%'
+    >>> format_indicator_value(float("nan"), "hab.", low=10, high=20, with_unit=True)
+    'entre 10 et 20\\u202fhab.'
+    """
+    dec = indicator_decimals(indicator, unit)
+
+    def one(x):
+        return fmt_int(x) if dec == 0 else fmt_number(x, dec)
+
+    def suffix():
+        if not with_unit or not unit:
+            return ""
+        return (NNBSP if unit == "%" else "\u00a0") + unit
+
+    has_v = not is_missing(value)
+    has_b = not is_missing(low) and not is_missing(high)
+    if has_b and one(low) == one(high):
+        if not has_v:
+            value, has_v = low, True
+        has_b = False
+    if has_v and has_b and not (one(low) == one(value) == one(high)):
+        return f"{one(value)}{suffix()} (entre {one(low)} et {one(high)})"
+    if has_v:
+        return f"{one(value)}{suffix()}"
+    if has_b:
+        return f"entre {one(low)} et {one(high)}{suffix()}"
+    return "n.d."
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One comparison rule.
+
+    Attributes
+    ----------
+    indicator : str
+        Indicator id (``diag.indicators["indicator"]``).
+    against : str
+        Comparison level: ``"region"`` or ``"departement"``.
+    higher_is : str
+        What a higher territory value is: ``"force"`` or ``"faiblesse"``.
+    subject : str
+        French noun phrase naming the indicator in a sentence (« l'APL aux médecins généralistes »).
+    above, below : str
+        French clause appended when the value is above / below the comparison (may be empty).
+    feminine : bool, default True
+        Grammatical gender of ``subject`` (« la part … est supérieure à celle de », « le taux … est
+        supérieur à celui de »).
+    """
+
+    indicator: str
+    against: str
+    higher_is: str
+    subject: str
+    above: str = ""
+    below: str = ""
+    feminine: bool = True
+
+
+#: The rules, in the order findings are listed.
+RULES: tuple[Rule, ...] = (
+    Rule("apl_mg_2023", "region", STRENGTH, "l'accessibilité potentielle localisée (APL) aux médecins "
+         "généralistes en 2023", "accès aux médecins généralistes meilleur que dans la région",
+         "accès aux médecins généralistes plus difficile que dans la région"),
+    Rule("apl_mg_2023_part_sous_seuil", "region", WEAKNESS, "la part de la population vivant dans une "
+         "commune où l'APL 2023 est inférieure à 2,5 consultations par an et par habitant",
+         "zones sous-denses plus étendues que dans la région", "zones sous-denses moins étendues que dans "
+         "la région"),
+    Rule("densite_mg_liberaux", "departement", STRENGTH, "la densité de médecins généralistes libéraux",
+         "offre de médecine générale plus dense que dans le département",
+         "offre de médecine générale moins dense que dans le département"),
+    Rule("densite_infirmiers_liberaux", "departement", STRENGTH, "la densité d'infirmiers libéraux",
+         "offre infirmière plus dense que dans le département", "offre infirmière moins dense que dans le "
+         "département"),
+    Rule("part_75_plus", "region", WEAKNESS, "la part des personnes de 75 ans et plus",
+         "population plus âgée que dans la région, d'où des besoins accrus de suivi et de maintien à domicile",
+         "population moins âgée que dans la région"),
+    Rule("part_sans_mt_17_plus", "region", WEAKNESS, "la part des patients de 17 ans et plus sans médecin "
+         "traitant", "accès au médecin traitant plus difficile que dans la région",
+         "accès au médecin traitant meilleur que dans la région"),
+    Rule("part_sans_mt_70_plus", "region", WEAKNESS, "la part des patients de 70 ans et plus sans médecin "
+         "traitant", "personnes âgées plus souvent sans médecin traitant que dans la région",
+         "personnes âgées moins souvent sans médecin traitant que dans la région"),
+    Rule("part_sans_mt_ald", "region", WEAKNESS, "la part des patients en ALD sans médecin traitant",
+         "patients en ALD plus souvent sans médecin traitant que dans la région",
+         "patients en ALD moins souvent sans médecin traitant que dans la région"),
+    Rule("taux_pauvrete", "region", WEAKNESS, "le taux de pauvreté",
+         "précarité plus fréquente que dans la région", "précarité moins fréquente que dans la région",
+         feminine=False),
+    Rule("part_css_cpam", "region", WEAKNESS, "la part des bénéficiaires de la complémentaire santé "
+         "solidaire (CSS)", "précarité plus fréquente que dans la région",
+         "précarité moins fréquente que dans la région"),
+    Rule("part_ald", "region", WEAKNESS, "la part de la population en affection de longue durée (ALD)",
+         "besoins de suivi des maladies chroniques plus élevés que dans la région",
+         "besoins de suivi des maladies chroniques moins élevés que dans la région"),
+)
+
+
+@dataclass
+class Finding:
+    """One strength or weakness.
+
+    Attributes
+    ----------
+    kind : str
+        ``"force"`` or ``"faiblesse"``.
+    indicator, theme : str
+        Indicator id and theme.
+    text : str
+        French sentence citing the territory value, the comparison value, source and vintage.
+    territory_value : tuple
+        (value, low, high) of the territory.
+    reference_value : tuple
+        (value, low, high) of the comparison level.
+    reference_name : str
+        Name of the comparison level.
+    fictitious : bool
+        The territory value comes from fictitious data.
+    """
+
+    kind: str
+    indicator: str
+    theme: str
+    text: str
+    territory_value: tuple
+    reference_value: tuple
+    reference_name: str
+    fictitious: bool = False
+
+    @property
+    def sentence(self) -> str:
+        """The text without its closing fictitious-data note (shown apart, e.g. as a red tag)."""
+        suffix = " " + FICTITIOUS_NOTE
+        return self.text.removesuffix(suffix)
+
+
+@dataclass
+class Synthesis:
+    """Strengths, weaknesses and inconclusive comparisons of a territory."""
+
+    strengths: list[Finding] = field(default_factory=list)
+    weaknesses: list[Finding] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.strengths + self.weaknesses
+
+
+def _num(x) -> float:
+    return float("nan") if is_missing(x) else float(x)
+
+
+def _interval(value: float, low: float, high: float) -> tuple[float, float] | None:
+    """Smallest interval holding the value and its bounds (None when nothing is known)."""
+    known = [x for x in (value, low, high) if not math.isnan(x)]
+    return (min(known), max(known)) if known else None
+
+
+def _side(terr: tuple[float, float, float], ref: tuple[float, float, float]) -> int | None:
+    """+1 clearly above, -1 clearly below, 0 about equal, None undetermined.
+
+    Both sides may be ranges (masked or approximate values): the comparison concludes only when the
+    two ranges do not overlap (beyond a relative tolerance of :data:`TOLERANCE`).
+    """
+    a, b = _interval(*terr), _interval(*ref)
+    if a is None or b is None:
+        return None
+    tol = TOLERANCE * max(abs(b[0]), abs(b[1]), 1e-9)
+    if a[0] > b[1] + tol:
+        return 1
+    if a[1] < b[0] - tol:
+        return -1
+    if a[0] >= b[0] - tol and a[1] <= b[1] + tol and (a[1] - a[0]) <= 2 * tol and (b[1] - b[0]) <= 2 * tol:
+        return 0
+    return None
+
+
+def _source_short(row: pd.Series) -> str:
+    if str(row.get("quality", "")) == "données fictives":
+        return str(row["source"])
+    return f"{row['source']} (millésime {row['vintage']}, niveau {row['source_level']})"
+
+
+def _values(row: pd.Series) -> tuple[float, float, float]:
+    return _num(row["value"]), _num(row["value_low"]), _num(row["value_high"])
+
+
+def _fmt_row(row: pd.Series, indicator: str) -> str:
+    return format_indicator_value(row["value"], str(row["unit"]), indicator, True, row["value_low"],
+                                  row["value_high"])
+
+
+def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious: bool) -> str:
+    ind = rule.indicator
+    tval, rval = _fmt_row(terr, ind), _fmt_row(ref, ind)
+    where = f"de la région {ref['level_name']}" if rule.against == "region" else \
+        f"du département {ref['level_name']}"
+    comparison = "supérieur" if side > 0 else "inférieur"
+    pronoun = "celui"
+    if rule.feminine:
+        comparison, pronoun = comparison + "e", "celle"
+    subject = rule.subject[0].upper() + rule.subject[1:]
+    clause = rule.above if side > 0 else rule.below
+    verb = "se situe" if tval.startswith("entre") else "est de"
+    text = f"{subject} {verb} {tval} sur le territoire, {comparison} à {pronoun} {where} ({rval})"
+    if clause:
+        text += f" : {clause}"
+    text += f". Source : {_source_short(terr)}."
+    if fictitious:
+        text += " " + FICTITIOUS_NOTE
+    return text
+
+
+def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
+    """Apply ``rules`` to a :class:`~cpts_diag.indicators.Diagnostic`.
+
+    Parameters
+    ----------
+    diag : Diagnostic
+        Output of :func:`cpts_diag.indicators.diagnose` (only ``indicators`` is used).
+    rules : tuple of Rule, default :data:`RULES`
+
+    Returns
+    -------
+    Synthesis
+        Strengths and weaknesses (in rule order; against each département for département rules),
+        and the French list of comparisons that could not conclude (masked or approximate values whose
+        range spans the comparison value, or a missing comparison).
+    """
+    table = diag.indicators if hasattr(diag, "indicators") else diag
+    out = Synthesis()
+    for rule in rules:
+        rows = table[table["indicator"] == rule.indicator]
+        terr = rows[rows["level"] == "territoire"]
+        refs = rows[rows["level"] == rule.against]
+        if terr.empty:
+            continue
+        terr = terr.iloc[0]
+        tvals = _values(terr)
+        fictitious = str(terr["quality"]) == "données fictives"
+        refs = refs[[_interval(*_values(r)) is not None for _, r in refs.iterrows()]]
+        if refs.empty:
+            out.inconclusive.append(f"{terr['label']} : pas de valeur de comparaison "
+                                    f"({'région' if rule.against == 'region' else 'département'}).")
+            continue
+        for _, ref in refs.iterrows():
+            side = _side(tvals, _values(ref))
+            if side is None:
+                if _interval(*tvals) is not None:
+                    out.inconclusive.append(
+                        f"{terr['label']} : {_fmt_row(terr, rule.indicator)} sur le territoire contre "
+                        f"{_fmt_row(ref, rule.indicator)} pour {ref['level_name']} — valeurs incertaines "
+                        "(masquées ou approchées) : comparaison non concluante.")
+                continue
+            if side == 0:
+                continue
+            good = (side > 0) == (rule.higher_is == STRENGTH)
+            finding = Finding(
+                kind=STRENGTH if good else WEAKNESS,
+                indicator=rule.indicator,
+                theme=str(terr["theme"]),
+                text=_sentence(rule, side, terr, ref, fictitious),
+                territory_value=tvals,
+                reference_value=_values(ref),
+                reference_name=str(ref["level_name"]),
+                fictitious=fictitious,
+            )
+            (out.strengths if good else out.weaknesses).append(finding)
+    _add_underserved(table, out)
+    return out
+
+
+def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
+    """Population living under the APL threshold: a weakness when known to be positive."""
+    rows = table[(table["indicator"] == "apl_mg_2023_pop_sous_seuil") & (table["level"] == "territoire")]
+    if rows.empty:
+        return
+    r = rows.iloc[0]
+    value, low, high = _num(r["value"]), _num(r["value_low"]), _num(r["value_high"])
+    share = table[(table["indicator"] == "apl_mg_2023_part_sous_seuil") & (table["level"] == "territoire")]
+    share_text = ""
+    if not share.empty:
+        s = share.iloc[0]
+        sv, slo, shi = _values(s)
+        if not math.isnan(slo) and not math.isnan(shi) and fmt_number(slo, 1) != fmt_number(shi, 1):
+            share_text = f", soit entre {fmt_number(slo, 1)} et {fmt_number(shi, 1)}{NNBSP}% de la population,"
+        elif not math.isnan(sv):
+            share_text = f", soit {fmt_number(sv, 1)}{NNBSP}% de la population,"
+    lo = value if not math.isnan(value) else low
+    if not math.isnan(lo) and lo > 0:
+        pop = format_indicator_value(value, "hab.", r["indicator"], False, low, high)
+        out.weaknesses.insert(0, Finding(
+            kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
+            text=(f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
+                  f"généralistes est inférieure à 2,5 consultations par an et par habitant en 2023, seuil "
+                  f"utilisé pour repérer les zones sous-denses. Source : {_source_short(r)}."),
+            territory_value=(value, low, high), reference_value=(2.5, 2.5, 2.5), reference_name="seuil de 2,5",
+        ))
+    elif not math.isnan(value) and value == 0:
+        out.strengths.insert(0, Finding(
+            kind=STRENGTH, indicator=str(r["indicator"]), theme=str(r["theme"]),
+            text=("Aucun habitant ne vit dans une commune où l'APL aux médecins généralistes est inférieure "
+                  f"à 2,5 consultations par an et par habitant en 2023. Source : {_source_short(r)}."),
+            territory_value=(value, low, high), reference_value=(2.5, 2.5, 2.5), reference_name="seuil de 2,5",
+        ))
+
+
+def synthesize(diag) -> Synthesis:
+    """Alias of :func:`derive_findings` with the default rules."""
+    return derive_findings(diag)

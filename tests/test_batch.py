@@ -1,0 +1,285 @@
+"""Batch of reports: selection, fingerprints, index page, batch.json, failures, re-runs, interruption."""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from cpts_diag import settings
+from cpts_diag.batch import (
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_UNCHANGED,
+    error_message,
+    run_batch,
+    select_territories,
+    territory_fingerprint,
+)
+from cpts_diag.errors import InputError
+from cpts_diag.index_page import find_extra_links, render_index
+from cpts_diag.perimeters import read_perimeters
+
+WEIRD = 'CPTS "L\'Étoile" / Nord <script>alert(1)</script>'
+GHOST = "CPTS Fantôme"
+
+
+# ------------------------------------------------------------------------------ fast tests
+
+
+def test_error_message_is_one_french_line():
+    exc = RuntimeError("échec de l'exécution du notebook : KeyError : 'x'\n\x1b[0;31mTraceback\x1b[0m …")
+    assert error_message(exc) == "échec de l'exécution du notebook : KeyError : 'x'"
+    assert error_message(InputError("territoire inconnu", value="X")) == "territoire inconnu (valeur « X »)"
+    long = error_message(ValueError("a" * 1000))
+    assert long.startswith("erreur ValueError : a") and len(long) <= 400 and "\n" not in long
+
+
+def test_index_escapes_names_and_links():
+    entries = [
+        {"name": WEIRD, "slug": "cpts-l-etoile-nord-abc123", "status": STATUS_OK,
+         "outputs": {"rapport": "cpts-l-etoile-nord-abc123/rapport.html", "carte": "a b/carte.html"},
+         "population": 35173, "tier": 1,
+         "key_figures": {"APL <2023>": {"text": "5,5 consultations"}, "Part \"75+\"": 12.25}},
+        {"name": "CPTS <b>B</b>", "slug": "b", "status": STATUS_FAILED, "error": "erreur <i>x</i> & y"},
+        {"name": "CPTS C", "slug": "c", "status": STATUS_UNCHANGED, "outputs": {}, "population": None,
+         "population_min": 4531, "population_max": 362268, "tier_min": 1, "tier_max": 4, "fictitious": True},
+    ]
+    page = render_index(entries, perimeters_name="<p>.csv", generated="01/01/2026 à 10:00")
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "CPTS &quot;L&#x27;Étoile&quot; / Nord" in page
+    assert "&lt;b&gt;B&lt;/b&gt;" in page and "erreur &lt;i&gt;x&lt;/i&gt; &amp; y" in page
+    assert 'href="cpts-l-etoile-nord-abc123/rapport.html"' in page and 'href="a%20b/carte.html"' in page
+    assert "APL &lt;2023&gt; : 5,5 consultations" in page and "12,2" in page
+    assert "entre 4\u202f531 et 362\u202f268" in page and "T1 à T4" in page
+    assert "Données fictives" in page  # one entry uses the fictitious CPAM example
+    assert "3 territoires : 1 produit, 1 inchangé, 1 en échec" in page
+    assert "&lt;p&gt;.csv" in page
+
+
+def test_find_extra_links(tmp_path):
+    assert find_extra_links(tmp_path) == []
+    (tmp_path / "synthese_regionale.html").write_text("x")
+    (tmp_path / "controle_perimetres").mkdir()
+    (tmp_path / "controle_perimetres" / "controle_perimetres.xlsx").write_text("x")
+    (tmp_path / "controle_perimetres" / "notes.txt").write_text("x")
+    rels = [rel for rel, _ in find_extra_links(tmp_path)]
+    assert rels == ["synthese_regionale.html", "controle_perimetres/controle_perimetres.xlsx"]
+
+
+@pytest.fixture(scope="module")
+def paca():
+    return read_perimeters(settings.DEFAULT_PERIMETERS)
+
+
+def test_select_territories(paca, raw_communes):
+    assert len(select_territories(paca)) == 70
+    assert select_territories(paca, only=["cpts du gapencais", "CPTS Marseille-7"]) == [
+        "CPTS Marseille-7", "CPTS du Gapençais"]  # file order, accents and case folded
+    # Territories with at least one commune in the région, from the raw files.
+    region_of = {r["code_insee"]: r["region"] for r in raw_communes}
+    doc = json.loads(Path(settings.DEFAULT_PERIMETERS).read_text(encoding="utf-8"))
+    in_93 = [c["nom"] for c in doc["cpts"] if any(region_of.get(code) == "93" for code in c["communes"])]
+    assert select_territories(paca, region="93") == in_93 and len(in_93) == 70
+    assert not any(region_of.get(code) == "84" for c in doc["cpts"] for code in c["communes"])
+    with pytest.raises(InputError, match="aucun territoire"):
+        select_territories(paca, region="84")
+    with pytest.raises(InputError, match="inconnu"):
+        select_territories(paca, region="99")
+    with pytest.raises(InputError, match="Gapençais"):
+        select_territories(paca, only=["CPTS du Gapencai"])
+
+
+def test_fingerprint_follows_members_only(tmp_path):
+    def fp(text, name="A", context="c"):
+        path = tmp_path / "p.csv"
+        path.write_text(text, encoding="utf-8")
+        return territory_fingerprint(read_perimeters(path).table, name, context)
+
+    base = fp("cpts,code_insee\nA,04001\nA,04009\nB,04012\n")
+    assert len(base) == 64
+    assert fp("cpts,code_insee\nB,04012\nB,04019\nA,04009\nA,04001\n") == base  # other territory, order
+    assert fp("cpts,code_insee\nA,04001\nA,04012\nB,04012\n") != base  # a member changed
+    assert fp("cpts,code_insee\nA,04001\nA,04009\nB,04012\n", context="d") != base  # data/notebook/package
+
+
+# ------------------------------------------------------------------------------ real batch (slow)
+
+
+def _perimeter_csv(path: Path) -> Path:
+    path.write_text(
+        "cpts;code_insee\n"
+        f'"{WEIRD.replace(chr(34), chr(34) * 2)}";13207\n'  # Marseille 7e arrondissement (CPTS Marseille-7)
+        "CPTS Hyères et des Iles d'Or;83069\n"
+        f"{GHOST};04999\n",  # a code in no COG vintage: its report cannot be built
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    csv = _perimeter_csv(root / "perimetres.csv")
+    out = root / "reports"
+    first = run_batch(csv, workers=2, out_dir=out, cpam="exemple", progress=False)
+    doc1 = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    mtimes = {p: p.stat().st_mtime_ns for p in out.glob("*/rapport.html")}
+    second = run_batch(csv, workers=2, out_dir=out, cpam="exemple", progress=False)
+    doc2 = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    mtimes2 = {p: p.stat().st_mtime_ns for p in out.glob("*/rapport.html")}
+    return {"csv": csv, "out": out, "first": first, "doc1": doc1, "second": second, "doc2": doc2,
+            "mtimes": mtimes, "mtimes2": mtimes2}
+
+
+def _by_name(doc):
+    return {e["name"]: e for e in doc["territories"]}
+
+
+@pytest.mark.slow
+def test_batch_statuses_and_exit_code(batch):
+    first = batch["first"]
+    status = {e["name"]: e["status"] for e in first.entries}
+    assert status == {WEIRD: STATUS_OK, "CPTS Hyères et des Iles d'Or": STATUS_OK, GHOST: STATUS_FAILED}
+    assert first.exit_code == 1
+    err = _by_name(batch["doc1"])[GHOST]["error"]
+    assert err and "\n" not in err and "Traceback" not in err
+    assert not list(batch["out"].glob(".*.tmp"))  # no temporary report folder left
+
+
+@pytest.mark.slow
+def test_batch_json_records(batch, raw_communes):
+    out = batch["out"]
+    doc = batch["doc1"]
+    entries = _by_name(doc)
+    assert set(entries) == {WEIRD, "CPTS Hyères et des Iles d'Or", GHOST}
+    pop = {r["code_insee"]: int(float(r["population"])) for r in raw_communes if r["population"]}
+    hyeres = entries["CPTS Hyères et des Iles d'Or"]
+    assert hyeres["population"] == pop["83069"] and hyeres["tier"] == 2
+    assert entries[WEIRD]["population"] == pop["13207"]  # arrondissement population
+    for name in (WEIRD, "CPTS Hyères et des Iles d'Or"):
+        e = entries[name]
+        assert re.fullmatch(r"[0-9a-f]{64}", e["fingerprint"]) and e["duration_s"] > 0
+        assert set(e["outputs"]) >= {"rapport", "carte", "indicateurs", "perimetre", "notebook"}
+        for rel in e["outputs"].values():
+            assert not Path(rel).is_absolute() and (out / rel).is_file()
+        assert e["key_figures"] and e["fictitious"] is True
+    assert re.fullmatch(r"[a-z0-9-]+", entries[WEIRD]["slug"])
+    assert entries[GHOST]["outputs"] == {} and entries[GHOST]["status"] == "échec"
+
+
+@pytest.mark.slow
+def test_index_links_and_escaping(batch):
+    out = batch["out"]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert _html.escape(WEIRD) in page and "alert(1)</script>" not in page
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    for href in hrefs:
+        assert (out / unquote(_html.unescape(href))).is_file(), href
+    entries = _by_name(batch["doc1"])
+    for name in (WEIRD, "CPTS Hyères et des Iles d'Or"):
+        for kind in ("rapport", "carte", "indicateurs"):
+            assert entries[name]["outputs"][kind] in [unquote(_html.unescape(h)) for h in hrefs]
+    assert _html.escape(entries[GHOST]["error"]) in page  # failure listed with its message
+    assert "Données fictives" in page and "Sources" in page
+    title = re.search(r"<title>(.*?)</title>", (out / entries[WEIRD]["outputs"]["rapport"]).read_text("utf-8"))
+    assert title and "&lt;script&gt;" in title.group(1)  # the name survives escaped in its report
+
+
+@pytest.mark.slow
+def test_rerun_skips_unchanged(batch):
+    first, second = batch["first"], batch["second"]
+    status = {e["name"]: e["status"] for e in second.entries}
+    assert status == {WEIRD: STATUS_UNCHANGED, "CPTS Hyères et des Iles d'Or": STATUS_UNCHANGED,
+                      GHOST: STATUS_FAILED}  # failures are redone
+    assert second.exit_code == 1
+    assert batch["mtimes"] == batch["mtimes2"]  # reports untouched
+    assert second.duration < first.duration
+    assert all(e["duration_s"] == 0.0 for e in second.entries if e["status"] == STATUS_UNCHANGED)
+    d1, d2 = _by_name(batch["doc1"]), _by_name(batch["doc2"])
+    assert d2[WEIRD]["fingerprint"] == d1[WEIRD]["fingerprint"]
+    assert d2[WEIRD]["outputs"] == d1[WEIRD]["outputs"] and d2[WEIRD]["population"] == d1[WEIRD]["population"]
+
+
+@pytest.mark.slow
+def test_force_redoes_and_keeps_other_records(batch):
+    out = batch["out"]
+    res = run_batch(batch["csv"], only=["CPTS Hyères et des Iles d'Or"], workers=2, out_dir=out, force=True,
+                    progress=False)
+    assert [(e["name"], e["status"]) for e in res.entries] == [("CPTS Hyères et des Iles d'Or", STATUS_OK)]
+    assert res.exit_code == 0
+    doc = _by_name(json.loads((out / "batch.json").read_text(encoding="utf-8")))
+    assert set(doc) == {WEIRD, "CPTS Hyères et des Iles d'Or", GHOST}  # index stays complete
+    rapport = out / doc["CPTS Hyères et des Iles d'Or"]["outputs"]["rapport"]
+    assert rapport.stat().st_mtime_ns > max(batch["mtimes2"].values())
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert _html.escape(WEIRD) in page
+
+
+@pytest.mark.slow
+def test_refresh_index_links_synthesis(batch):
+    from cpts_diag.batch import refresh_index
+
+    out = batch["out"]
+    (out / "synthese_regionale.html").write_text("<p>synthèse</p>", encoding="utf-8")
+    assert refresh_index(out) == out / "index.html"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="synthese_regionale.html"' in page and _html.escape(WEIRD) in page
+
+
+def _processes_under(path: Path) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd.startswith(str(path)):
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_interrupt_stops_cleanly(tmp_path):
+    csv = _perimeter_csv(tmp_path / "perimetres.csv")
+    out = tmp_path / "reports"
+    code = ("import sys; from cpts_diag.batch import run_batch_cli; "
+            f"sys.exit(run_batch_cli({str(csv)!r}, workers=2, out_dir={str(out)!r}, progress=False))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.glob(".*.tmp")):  # a report is being built
+        time.sleep(0.2)
+    assert list(out.glob(".*.tmp")), "no report started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrompu" in stderr.lower()
+    assert "Traceback" not in stderr
+    assert not list(out.glob(".*.tmp"))  # temporary folders removed
+    for folder in (p for p in out.iterdir() if p.is_dir()):  # a report folder is complete or absent
+        assert {"rapport.html", "carte.html", "indicateurs.xlsx", "perimetre.gpkg", "diagnostic.ipynb"} <= {
+            f.name for f in folder.iterdir()}
+    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert doc["interrupted"] is True
+    assert "interrompu" in (out / "index.html").read_text(encoding="utf-8").lower()
+    for _ in range(50):  # workers and their kernels are gone
+        if not _processes_under(out):
+            break
+        time.sleep(0.2)
+    assert _processes_under(out) == []
