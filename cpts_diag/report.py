@@ -257,6 +257,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
 td.num .range { white-space: normal; display: inline-block; min-width: 5rem; }
 table.comparaison { width: 100%; font-size: 0.84rem; }
+table.cpts-t.cpts-regional { width: 100%; font-size: 0.72rem; }
+table.cpts-t.cpts-regional td, table.cpts-t.cpts-regional th { padding: 0.12rem 0.25rem; }
 table.comparaison th[scope="row"] { min-width: 12rem; }
 table.comparaison small.unit { color: var(--muted); }
 caption { caption-side: bottom; text-align: left; font-size: 0.78rem; color: var(--muted); padding-top: 0.3rem; }
@@ -293,7 +295,8 @@ ul.synthese li { padding-left: 0.5rem; margin: 0.3rem 0; list-style: none; }
   h2.no-break-before { break-before: auto; page-break-before: auto; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
   table, figure, .kpis, .note, .banner-fictif { break-inside: avoid; page-break-inside: avoid; }
-  table.long { break-inside: auto; page-break-inside: auto; }
+  table.long, table.cpts-regional { break-inside: auto; page-break-inside: auto; }
+  table.cpts-t.cpts-regional { font-size: 7pt; }
   thead { display: table-header-group; }
   tr, td, th { break-inside: avoid; page-break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
@@ -413,7 +416,7 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: in
         return pm.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name="python3", language="python",
             progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            execution_timeout=timeout, cwd=str(cwd), extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            execution_timeout=timeout, cwd=str(cwd), extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
         raise _execution_error(exc) from None
