@@ -42,6 +42,7 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
+from cpts_diag.html import fmt_int
 from cpts_diag.reference import (
     FORMER,
     POPULATION_SOURCE,
@@ -79,7 +80,6 @@ FINDING_KINDS = (
     "multi_departement",
 )
 
-_NNBSP = "\u202f"  # narrow no-break space, French thousands separator
 _DEFAULT_GEOMETRY_SOURCE = (
     "contours des communes : IGN Admin Express COG 2018 simplifié (via france-geojson), aligné sur "
     "le COG 2026 (data/communes_paca_cog2026.gpkg, voir data/SOURCES.md)"
@@ -189,10 +189,7 @@ def format_number(value) -> str:
     >>> format_number(1234567) == "1\\u202f234\\u202f567"
     True
     """
-    value = _int(value)
-    if value is None:
-        return "?"
-    return f"{value:,}".replace(",", _NNBSP)
+    return fmt_int(value, missing="?")
 
 
 def _codes_option(values, kind: str) -> list[str]:

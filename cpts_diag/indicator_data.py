@@ -243,18 +243,12 @@ def attach_codes(codes, reference: Reference) -> pd.DataFrame:
         Aligned on ``codes`` (positional index): ``code``, ``code_insee`` (current commune, NA when
         unknown), ``arrondissement`` (the code when it is an arrondissement municipal, else NA).
     """
-    codes = pd.Series(codes, dtype=object).astype(str).reset_index(drop=True)
-    is_current = codes.isin(reference.communes.index)
-    is_arr = codes.isin(reference.arrondissements.index) & ~is_current
-    commune = codes.where(is_current)
-    commune = commune.fillna(codes.map(reference.arrondissements["commune_parente"].astype(object))
-                             .where(is_arr))
-    commune = commune.fillna(codes.map(reference.former).where(~is_current & ~is_arr))
+    resolved = reference.resolve_codes(codes)
     return pd.DataFrame(
         {
-            "code": codes,
-            "code_insee": commune.astype(object),
-            "arrondissement": codes.where(is_arr).astype(object),
+            "code": resolved["code"],
+            "code_insee": resolved["code_current"],
+            "arrondissement": resolved["arrondissement"],
         }
     )
 

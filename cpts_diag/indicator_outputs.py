@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpts_diag.html import NNBSP, fmt_number
 from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import FICTITIOUS, MASKED, THEMES, Diagnostic
 
@@ -54,19 +55,14 @@ def _missing(x) -> bool:
 
 
 def format_number(x, decimals: int = 1) -> str:
-    """French number: space thousands separator, decimal comma; « n.d. » when missing.
+    """French number for the terminal: space thousands separator, decimal comma; « n.d. » when missing.
 
     Examples
     --------
     >>> format_number(62547, 0), format_number(4.786, 2), format_number(float("nan"))
     ('62 547', '4,79', 'n.d.')
     """
-    if _missing(x):
-        return NOT_AVAILABLE
-    text = f"{float(x):,.{decimals}f}"
-    if text in ("-0", "-0." + "0" * decimals):
-        text = text[1:]
-    return text.replace(",", " ").replace(".", ",")
+    return fmt_number(x, decimals, missing=NOT_AVAILABLE).replace(NNBSP, " ")
 
 
 def format_value(value, low=None, high=None, decimals: int = 1) -> str:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +56,7 @@ from cpts_diag.indicator_data import (
 )
 from cpts_diag.reference import Reference, load_reference
 from cpts_diag.territories import population_units, resolve_members, territory_table
+from cpts_diag.text import fold
 
 __all__ = [
     "APL_THRESHOLD",
@@ -142,12 +142,6 @@ class _Spec:
 
 
 # ----------------------------------------------------------------------------------- helpers
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.casefold().replace("’", "'").split())
-
-
 def find_territory(names, query: str) -> str:
     """Return the territory name matching ``query`` (case, accents and spaces ignored).
 
@@ -176,8 +170,8 @@ def find_territory(names, query: str) -> str:
     names = list(dict.fromkeys(str(n) for n in names))
     folded = {}
     for name in names:
-        folded.setdefault(_fold(name), name)
-    key = _fold(query)
+        folded.setdefault(fold(name), name)
+    key = fold(query)
     if key in folded:
         return folded[key]
     # "guil durance" for "CPTS Guil Durance": the same name without the leading "CPTS"

@@ -29,11 +29,12 @@ from __future__ import annotations
 import math
 import numbers
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from cpts_diag.text import strip_accents
 
 __all__ = [
     "MASK_TOKENS",
@@ -84,9 +85,7 @@ class CountFormatError(ValueError):
 
 
 def _normalise_token(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().split())
+    return " ".join(strip_accents(text).lower().split())
 
 
 def _parse_number_text(text: str) -> float | None:

@@ -32,7 +32,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 import warnings as _warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from cpts_diag.codes import (
     normalize_code,
 )
 from cpts_diag.errors import InputError, format_message
+from cpts_diag.text import strip_accents
 
 __all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]
 
@@ -130,16 +130,13 @@ class _Records:
 
 def _key(text) -> str:
     """Header key: lower case, no accents, only letters and digits."""
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+    return re.sub(r"[^a-z0-9]", "", strip_accents(text).lower())
 
 
 def _name_key(text) -> str:
     """Commune-name key: case, accent, punctuation and Saint/St insensitive."""
     text = str(text).replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = strip_accents(text).casefold()
     words = re.sub(r"[^a-z0-9]+", " ", text).split()
     words = [{"st": "saint", "ste": "sainte"}.get(w, w) for w in words]
     return " ".join(words)

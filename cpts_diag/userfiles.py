@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ import pandas as pd
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
 from cpts_diag.masked import CountFormatError, parse_count_column
+from cpts_diag.text import strip_accents
 
 __all__ = [
     "AGE_COLUMNS",
@@ -105,11 +105,6 @@ _MAX_LISTED = 5
 
 
 # --------------------------------------------------------------------------- helpers
-def _strip_accents(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
 def _header_key(name: object) -> str:
     """Comparison key of a header: lower, no accents, words joined by ``_``.
 
@@ -120,7 +115,7 @@ def _header_key(name: object) -> str:
     >>> _header_key("Code INSEE")
     'code_insee'
     """
-    text = _strip_accents(str(name)).lower().replace("\ufeff", "")
+    text = strip_accents(str(name)).lower().replace("\ufeff", "")
     text = re.sub(r"[^a-z0-9+]+", "_", text).replace("+", "_plus")
     text = re.sub(r"_+", "_", text).strip("_")
     text = re.sub(r"^(nb|nbre|nombre|nombre_de|nombre_d|effectif|effectifs)_", "", text)
@@ -863,8 +858,8 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
             if bad.any():
                 warnings.append(f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) "
                                 f"(ex. : {_listing(out.index[bad], 3)})")
-    title_fictitious = any("fictif" in _strip_accents(t).lower() or
-                           "fictive" in _strip_accents(t).lower() for t in table.titles)
+    title_fictitious = any("fictif" in strip_accents(t).lower() or
+                           "fictive" in strip_accents(t).lower() for t in table.titles)
     if title_fictitious:
         flags = np.ones(len(out), dtype=bool)
     elif "donnees_fictives" in mapping:
