@@ -45,6 +45,11 @@ from typing import Any
 from cpts_diag import settings
 from cpts_diag.errors import InputError
 
+# jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
+# when it is installed (about 1 s in every process that runs or exports a notebook); notebook
+# validation does not use it, so it is kept out of this process.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 __all__ = [
     "NOTEBOOK",
     "execute_notebook",

@@ -91,6 +91,12 @@ def population_units(members: pd.DataFrame, reference: Reference | None = None) 
     return units
 
 
+def _sorted_distinct(units: pd.DataFrame, column: str) -> pd.Series:
+    """Sorted distinct values of ``column`` per territory (vectorised, no per-group Python sort)."""
+    pairs = units[["cpts", column]].dropna().drop_duplicates().sort_values(["cpts", column])
+    return pairs.groupby("cpts", sort=False)[column].agg(list)
+
+
 def territory_table(members: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
     """One row per territory: communes, population légale (with bounds) and ACI tier.
 
@@ -107,8 +113,8 @@ def territory_table(members: pd.DataFrame, reference: Reference | None = None) -
             "n_communes": grouped["code_insee"].nunique(),
             "population_min": grouped["pop_certain"].sum(),
             "population_max": grouped["population"].sum(),
-            "departements": grouped["departement"].agg(lambda s: sorted(set(s.dropna()))),
-            "regions": grouped["region"].agg(lambda s: sorted(set(s.dropna()))),
+            "departements": _sorted_distinct(units, "departement"),
+            "regions": _sorted_distinct(units, "region"),
         }
     )
     names = pd.Index(pd.unique(members["cpts"]), name="cpts")
