@@ -39,8 +39,13 @@ def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers
     perimeters = read_perimeters(settings.DEFAULT_PERIMETERS, names_by_code=reference.names)
     click.echo("1/3 Contrôle des périmètres des 70 CPTS de PACA (listing ARS 01/2026)…")
     report = check_perimeters(perimeters, reference, geometries="default", regions=["93"])
-    summary = report.to_dict()["summary"]
-    click.echo("    " + ", ".join(f"{k} : {v}" for k, v in summary.items()))
+    s = report.to_dict()["summary"]
+    click.echo(
+        f"    {s['n_territories']} territoires, {s['n_study_area_covered']} communes couvertes sur "
+        f"{s['n_study_area_communes']}, {s['n_orphans']} orphelines, {s['n_overlaps']} chevauchements "
+        f"(dont {s['n_conflicts']} conflit), {s['n_uncovered_arrondissements']} arrondissement non couvert, "
+        f"{s['n_outdated_codes']} code périmé, {s['n_approximate']} populations approximatives"
+    )
     written = write_check_outputs(report, out_dir / "controle_perimetres", "default")
     for path in written:
         click.echo(f"    {path}")

@@ -1,0 +1,22 @@
+"""`make demo` wiring: check, regional synthesis and reports into one folder with its index."""
+
+import json
+
+import pytest
+
+from cpts_diag import demo
+
+
+@pytest.mark.slow
+def test_demo_writes_check_synthesis_reports_and_index(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(demo, "DEMO_TERRITORIES", ("CPTS Verdon",))
+    assert demo.run_demo(tmp_path, workers=1) == 0
+    out = capsys.readouterr().out
+    assert "70 territoires" in out and "45 orphelines" in out
+    assert str((tmp_path / "index.html").resolve()) in out
+    assert (tmp_path / "controle_perimetres" / "controle_perimetres.xlsx").exists()
+    assert (tmp_path / "synthese_regionale.html").exists()
+    batch = json.loads((tmp_path / "batch.json").read_text(encoding="utf-8"))
+    assert [e["name"] for e in batch["territories"]] == ["CPTS Verdon"]
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "cpts-verdon/rapport.html" in index and "synthese_regionale.html" in index
