@@ -15,7 +15,7 @@ import pandas as pd
 from cpts_diag.errors import InputError
 from cpts_diag.atomic import atomic_path
 
-__all__ = ["build_all", "BUILDERS"]
+__all__ = ["build_all"]
 
 # Source files, relative to the --source folder (layout of ../shared/opendata).
 COMMUNES_JSON = "decoupage-administratif/communes.json"
@@ -186,19 +186,6 @@ def build_departement_indicators(source: Path, out: Path) -> None:
     """Département indicators (INSEE Statistiques locales): GP count BPE 2024 and population."""
     df = _read_statistiques_locales(_source_file(source, DEP_INDICATORS_CSV))
     _write_csv(df, out / "departements_indicateurs.csv")
-
-
-BUILDERS = (
-    "communes",
-    "admin",
-    "code_changes",
-    "perimeters",
-    "polygons",
-    "apl",
-    "bassins_de_vie",
-    "departements",
-    "cpam_example",
-)
 
 
 def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:

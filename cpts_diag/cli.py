@@ -19,12 +19,6 @@ __all__ = ["main", "cli"]
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-_PERIMETERS_HELP = (
-    "Fichier de périmètres (CSV, XLSX, JSON ARS, GeoJSON, GeoPackage). "
-    "Par défaut : les 70 CPTS de PACA (ARS PACA, 01/2026)."
-)
-
-
 def _json_default(value):
     if hasattr(value, "item"):
         return value.item()
@@ -141,8 +135,9 @@ def _cpam_choice(value: str | None, perimeters: Path | None):
 
 def _cpam_path(choice):
     """The CPAM file of a :func:`_cpam_choice` (None for "aucun")."""
-    return {"exemple": settings.DEFAULT_CPAM, "aucun": None}.get(choice, choice) if isinstance(choice, str) \
-        else choice
+    if choice == "exemple":
+        return settings.DEFAULT_CPAM
+    return None if choice == "aucun" else choice
 
 
 cpam_option = click.option(
