@@ -7,6 +7,7 @@ Exit codes: 0 nothing blocks, 1 a blocking finding (or a failed territory in bat
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -62,8 +63,42 @@ perimeters_argument = click.argument(
 sheet_option = click.option("--feuille", "--sheet", "sheet", default=None, help="Feuille Excel à lire.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cpts_diag", message="cpts-diag %(version)s")
+class _FrenchHelp:
+    """Help screens in French (click writes its own headings in English)."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "Affiche cette aide et quitte."
+        return option
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)),
+                              prefix="Utilisation : ")
+
+
+class FrenchCommand(_FrenchHelp, click.Command):
+    pass
+
+
+class FrenchGroup(_FrenchHelp, click.Group):
+    command_class = FrenchCommand
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, cmd.get_short_help_str(limit=formatter.width - 20))
+                for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commandes"):
+                formatter.write_dl(rows)
+
+
+FrenchGroup.group_class = FrenchGroup
+
+
+@click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cpts_diag", message="cpts-diag %(version)s",
+                      help="Affiche la version et quitte.")
 def cli():
     """Diagnostic territorial des CPTS : contrôle des périmètres, tailles ACI, indicateurs, rapports."""
 
@@ -251,6 +286,24 @@ def data_build_command(source, out_dir):
         click.echo(f"  {path}")
 
 
+def _french_usage_error(err: click.ClickException) -> str:
+    """One-line French message for a command-line usage error."""
+    if isinstance(err, click.exceptions.MissingParameter) and err.param is not None:
+        names = " / ".join(getattr(err.param, "opts", []) or [err.param.name])
+        return f"paramètre obligatoire manquant : {names} (voir --help)"
+    if isinstance(err, click.exceptions.NoSuchOption):
+        return f"option inconnue : {err.option_name} (voir --help)"
+    if isinstance(err, click.exceptions.BadParameter) and err.param is not None:
+        names = " / ".join(getattr(err.param, "opts", []) or [err.param.name])
+        return f"valeur invalide pour {names} (voir --help)"
+    unknown = re.match(r"No such command '(.*)'", err.format_message())
+    if unknown:
+        return f"commande inconnue : {unknown.group(1)} (voir --help)"
+    if isinstance(err, click.exceptions.UsageError):
+        return f"commande mal formée : {err.format_message()} (voir --help)"
+    return err.format_message()
+
+
 def main(argv=None) -> int:
     """Entry point: French one-line errors, never a traceback."""
     try:
@@ -265,7 +318,7 @@ def main(argv=None) -> int:
         click.echo("interrompu.", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as err:
-        click.echo(f"erreur : {err.format_message()}", err=True)
+        click.echo(f"erreur : {_french_usage_error(err)}", err=True)
         return EXIT_INPUT
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_OK

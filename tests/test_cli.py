@@ -119,3 +119,23 @@ def test_indicators_out_workbook(tmp_path, capsys):
     assert code == 0
     book = openpyxl.load_workbook(next(tmp_path.glob("indicateurs_*.xlsx")))
     assert "Sources" in book.sheetnames
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["indicators"], "paramètre obligatoire manquant : --territory"),
+        (["check", "--bogus"], "option inconnue : --bogus"),
+        (["batch", "--workers", "0"], "valeur invalide pour --workers"),
+        (["nosuch"], "commande inconnue : nosuch"),
+    ],
+)
+def test_usage_errors_in_french(capsys, args, expected):
+    code, out, err = _run(capsys, *args)
+    assert code == 2 and err.startswith("erreur : ") and expected in err
+
+
+def test_help_in_french(capsys):
+    code, out, err = _run(capsys, "--help")
+    assert code == 0 and "Utilisation : cpts-diag" in out and "Commandes" in out
+    assert "Affiche cette aide et quitte." in out
