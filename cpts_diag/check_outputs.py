@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +46,11 @@ def _yes_no(value) -> str:
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
+
+
+def _enclave_of(report: CheckReport) -> dict[str, str]:
+    """Territory enclosing each enclaved orphan commune."""
+    return {c: e["territory"] for e in report.enclaves for c in e["communes"]}
 
 
 def _int_cols(df: pd.DataFrame, columns) -> pd.DataFrame:
@@ -112,7 +116,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         for o in report.overlaps
     ], ["Code INSEE", "Commune ou arrondissement", "Type", "Bloquant", "Nombre de territoires", "Territoires"])
 
-    enclave_of = {c: e["territory"] for e in report.enclaves for c in e["communes"]}
+    enclave_of = _enclave_of(report)
     orph = _frame([
         {"Code INSEE": o["code_insee"], "Commune": o["name"], "Population": o["population"],
          "Département": o["departement"], "Enclavée dans": enclave_of.get(o["code_insee"], "")}
@@ -192,18 +196,9 @@ def _polygons_for(report: CheckReport, geometries):
     """Polygons to map: the given ones, the embedded ones ("default"), or those of the report."""
     if geometries is None:
         return report.polygons
-    if isinstance(geometries, str) and geometries == "default":
-        from cpts_diag.checks import _default_polygons
+    from cpts_diag.checks import _load_polygons
 
-        return _default_polygons()
-    from cpts_diag.checks import _align
-
-    if isinstance(geometries, (str, os.PathLike)):
-        from cpts_diag.geometry import read_commune_polygons
-
-        geometries = read_commune_polygons(geometries)
-    gdf, _ = _align(geometries, _reference(report))
-    return gdf
+    return _load_polygons(geometries, _reference(report))[0]
 
 
 def check_layers(report: CheckReport, polygons) -> dict:
@@ -221,16 +216,21 @@ def check_layers(report: CheckReport, polygons) -> dict:
     outlines = territory_outlines(polygons, known, territory_col="cpts")
     outlines = outlines[outlines.geometry.notna() & (outlines["n_communes"] > 0)]
     by_name = {t["name"]: t for t in report.territories}
+    records = [by_name[t] for t in outlines["territory"]]
+
+    def ints(key: str):
+        return pd.array([r[key] for r in records], dtype="Int64")
+
     terr = gpd.GeoDataFrame({
         "territoire": outlines["territory"].to_numpy(),
-        "n_communes": [by_name[t]["n_communes"] for t in outlines["territory"]],
-        "population": pd.array([by_name[t]["population"] for t in outlines["territory"]], dtype="Int64"),
-        "population_min": pd.array([by_name[t]["population_min"] for t in outlines["territory"]], dtype="Int64"),
-        "population_max": pd.array([by_name[t]["population_max"] for t in outlines["territory"]], dtype="Int64"),
-        "taille": pd.array([by_name[t]["tier"] for t in outlines["territory"]], dtype="Int64"),
-        "taille_min": pd.array([by_name[t]["tier_min"] for t in outlines["territory"]], dtype="Int64"),
-        "taille_max": pd.array([by_name[t]["tier_max"] for t in outlines["territory"]], dtype="Int64"),
-        "approximatif": [bool(by_name[t]["approximate"]) for t in outlines["territory"]],
+        "n_communes": [r["n_communes"] for r in records],
+        "population": ints("population"),
+        "population_min": ints("population_min"),
+        "population_max": ints("population_max"),
+        "taille": ints("tier"),
+        "taille_min": ints("tier_min"),
+        "taille_max": ints("tier_max"),
+        "approximatif": [bool(r["approximate"]) for r in records],
     }, geometry=outlines.geometry.to_numpy(), crs=polygons.crs)
 
     kind_of = {o["code_insee"]: KIND_LABELS[o["kind"]] for o in report.overlaps}
@@ -255,7 +255,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
         "chevauchement": units["code_insee"].map(kind_of).astype(object).fillna("").to_numpy(),
     }, geometry=geo.reindex(units["code_insee"]).to_numpy(), crs=polygons.crs)
 
-    enclave_of = {c: e["territory"] for e in report.enclaves for c in e["communes"]}
+    enclave_of = _enclave_of(report)
     orph = [o for o in report.orphans if o["code_insee"] in geo.index]
     orphans = gpd.GeoDataFrame({
         "code_insee": [o["code_insee"] for o in orph],

@@ -42,7 +42,7 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.html import fmt_int
+from cpts_diag.html import fmt_int, is_missing
 from cpts_diag.reference import (
     FORMER,
     POPULATION_SOURCE,
@@ -171,14 +171,7 @@ class CheckReport:
 
 def _int(value):
     """JSON-ready integer (None for missing)."""
-    if value is None or value is pd.NA:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return round(float(value))
+    return None if is_missing(value) else round(float(value))
 
 
 def format_number(value) -> str:
@@ -252,6 +245,36 @@ def _default_polygons():
     return _default_polygons_cached(str(path), os.path.getmtime(path))
 
 
+def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str], str | None]:
+    """Commune polygons of a ``geometries`` argument, with French notes and the source text.
+
+    ``"default"``: the embedded PACA polygons (already on the COG); a path: read, then aligned on the
+    COG; a GeoDataFrame: aligned; None: no polygons.
+    """
+    if isinstance(geometries, str) and geometries == "default":
+        polygons = _default_polygons()
+        absent = ("contrôles géométriques non effectués : contours embarqués absents "
+                  "(lancez « cpts-diag data build »)")
+        return polygons, [] if polygons is not None else [absent], _DEFAULT_GEOMETRY_SOURCE
+    if geometries is None:
+        return None, [("contrôles géométriques non effectués (aucun contour de communes) : continuité des "
+                       "territoires et enclaves non vérifiées")], None
+    notes: list[str] = []
+    if isinstance(geometries, (str, os.PathLike)):
+        from cpts_diag.geometry import read_commune_polygons
+
+        source = f"contours des communes : {Path(geometries).name}"
+        geometries = read_commune_polygons(geometries)
+        notes.extend(geometries.attrs.get("notes", []))
+    else:
+        source = "contours des communes fournis par l'utilisateur"
+    polygons, align_notes = _align(geometries, reference)
+    if align_notes:
+        notes.append(f"{len(align_notes)} alignement(s) des contours sur le {reference.vintage} : "
+                     + " ; ".join(align_notes[:5]) + (" …" if len(align_notes) > 5 else ""))
+    return polygons, notes, source
+
+
 def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
     """Align user polygons to the COG: former codes and arrondissements to current communes."""
     from cpts_diag.geometry import align_to_cog
@@ -273,8 +296,8 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
 
 def _names(codes, reference: Reference) -> list[str]:
     """Names of commune / arrondissement codes (the code itself when unknown)."""
-    communes, arrs = reference.communes["nom"], reference.arrondissements["nom"]
-    return [communes.get(c, arrs.get(c, c)) for c in codes]
+    names = reference.names
+    return [names.get(c, c) for c in codes]
 
 
 # ------------------------------------------------------------------------ findings
@@ -346,12 +369,11 @@ def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], se
     territories = (claims[claims["code_insee"].isin(multi.index)]
                    .groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s))))
     multi["territories"] = territories.reindex(multi.index)
-    mixed = (multi["n_whole"] > 0) & (multi["n_arr_only"] > 0)
     all_whole = multi["n_arr_only"] == 0
     all_arr = multi["n_whole"] == 0
+    # a commune listed whole in one territory and by arrondissement in another stays a conflict
     kind = pd.Series(CONFLICT, index=multi.index, dtype=object)
     kind[all_whole & (multi["n_whole_infra"] == multi["n"])] = INFRACOMMUNAL
-    kind[mixed] = CONFLICT
     out = []
     names = dict(zip(multi.index, _names(multi.index, reference)))
     for code in multi.index[~all_arr]:
@@ -415,9 +437,8 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
     return out
 
 
-def _total_population(members: pd.DataFrame, reference: Reference) -> int:
-    """Population of the distinct units covered by at least one territory."""
-    units = population_units(members, reference)
+def _total_population(units: pd.DataFrame) -> int:
+    """Population of the distinct units (:func:`population_units`) covered by at least one territory."""
     whole = set(units.loc[units["arrondissement"].isna(), "code_insee"])
     keep = units["arrondissement"].isna() | ~units["code_insee"].isin(whole)
     distinct = units[keep].drop_duplicates("unit")
@@ -572,7 +593,8 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
     report.overlaps, split_by_arr = _overlaps(known, reference)
     report.uncovered_arrondissements = _uncovered_arrondissements(known, split_by_arr, reference)
 
-    ttable = territory_table(members, reference)
+    units = population_units(members, reference)
+    ttable = territory_table(members, reference, units=units)
     report.territory_frame = ttable
     report.territories = _territory_records(ttable, known, reference)
     report.multi_departement = [
@@ -597,32 +619,9 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
                         f"{format_number(len(in_area))} communes")
 
     # Geometry.
-    polygons, geo_source = None, None
-    if isinstance(geometries, str) and geometries == "default":
-        polygons = _default_polygons()
-        geo_source = _DEFAULT_GEOMETRY_SOURCE
-        if polygons is None:
-            report.notes.append("contrôles géométriques non effectués : contours embarqués absents "
-                                "(lancez « cpts-diag data build »)")
-    elif isinstance(geometries, (str, os.PathLike)):
-        from cpts_diag.geometry import read_commune_polygons
-
-        polygons = read_commune_polygons(geometries)
-        report.notes.extend(polygons.attrs.get("notes", []))
-        geo_source = f"contours des communes : {Path(geometries).name}"
-    elif geometries is not None:
-        polygons = geometries
-        geo_source = "contours des communes fournis par l'utilisateur"
-    else:
-        report.notes.append("contrôles géométriques non effectués (aucun contour de communes) : "
-                            "continuité des territoires et enclaves non vérifiées")
+    polygons, polygon_notes, geo_source = _load_polygons(geometries, reference)
+    report.notes.extend(polygon_notes)
     if polygons is not None:
-        if not (isinstance(geometries, str) and geometries == "default"):
-            polygons, align_notes = _align(polygons, reference)
-            if align_notes:
-                report.notes.append(f"{len(align_notes)} alignement(s) des contours sur le "
-                                    f"{reference.vintage} : " + " ; ".join(align_notes[:5])
-                                    + (" …" if len(align_notes) > 5 else ""))
         disc, encl, geo_notes, used = _geometric_findings(
             polygons, known, orphan_rows.index, in_area.index, reference, tolerance_m)
         report.notes.extend(geo_notes)
@@ -636,7 +635,7 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
     report.summary = {
         "n_territories": len(report.territories),
         "n_communes": len(covered_current),
-        "population_total": _total_population(members, reference),
+        "population_total": _total_population(units),
         "n_study_area_communes": len(in_area),
         "n_study_area_covered": int(in_area.index.isin(covered).sum()),
         "n_overlaps": len(report.overlaps),

@@ -102,7 +102,7 @@ def _crs_of_codes(codes: Iterable[str]) -> pd.Series:
     """Projected CRS of each commune code, indexed like ``codes``."""
     codes = pd.Series(list(codes), dtype=object) if not isinstance(codes, pd.Series) else codes
     deps = codes.astype(str).map(_departement_of)
-    return deps.map(lambda d: projected_crs(d) if (d in _METRO or d in _DROM_CRS) else LAMBERT93)
+    return deps.map(_DROM_CRS).fillna(LAMBERT93)  # metropolitan and unknown codes: Lambert-93
 
 
 def _majority_crs(codes: Iterable[str]) -> str:

@@ -7,14 +7,13 @@ and a visible « DONNÉES FICTIVES » banner whenever a figure comes from fictit
 
 from __future__ import annotations
 
-import math
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cpts_diag.html import NNBSP, fmt_number
+from cpts_diag.html import NNBSP, fmt_number, is_missing
 from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import FICTITIOUS, MASKED, THEMES, Diagnostic
 
@@ -43,15 +42,10 @@ _DECIMALS = {
     "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0,
     "pour 100 moins de 20 ans": 1,
 }
-_THEME_SHEETS = {theme: theme for theme in THEMES}
 
 
 def _decimals(unit: str) -> int:
     return _DECIMALS.get(unit, 1)
-
-
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or (not isinstance(x, str) and pd.isna(x))
 
 
 def format_number(x, decimals: int = 1) -> str:
@@ -75,8 +69,8 @@ def format_value(value, low=None, high=None, decimals: int = 1) -> str:
     >>> format_value(4.786, 4.734, 4.786, 2)
     '4,79 (4,73–4,79)'
     """
-    has_low, has_high = not _missing(low), not _missing(high)
-    if _missing(value):
+    has_low, has_high = not is_missing(low), not is_missing(high)
+    if is_missing(value):
         if has_low and has_high:
             return f"{format_number(low, decimals)}–{format_number(high, decimals)}"
         if has_low:
@@ -93,7 +87,7 @@ def format_value(value, low=None, high=None, decimals: int = 1) -> str:
 def _quality_text(row) -> str:
     quality = row["quality"]
     coverage = row["coverage"]
-    if not _missing(coverage) and coverage < 1 - 1e-9:
+    if not is_missing(coverage) and coverage < 1 - 1e-9:
         return f"{quality} (couv. {format_number(100 * coverage, 0)} %)"
     return str(quality)
 
@@ -168,7 +162,7 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
         for lv, code, _name in levels:
             v = lookup.get((row["indicator"], lv, code))
             cells.append(format_value(*v, decimals=d) if v is not None else NOT_AVAILABLE if compared else "")
-        quality = ("territoire n.d. (source départementale)" if _missing(row["quality"])
+        quality = ("territoire n.d. (source départementale)" if is_missing(row["quality"])
                    else _quality_text(row))
         label_lines = textwrap.wrap(row["label"], label_width) or [""]
         body.append([label_lines[0], *cells, row["unit"], short_source(row["source"]), quality])
@@ -213,7 +207,7 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
 
 
 def _json_number(x):
-    return None if _missing(x) else float(x)
+    return None if is_missing(x) else float(x)
 
 
 def _comparison_keys(levels) -> dict[tuple[str, str], str]:
@@ -262,7 +256,7 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
             "vintage": row["vintage"],
             "source_level": row["source_level"],
             "coverage": _json_number(row["coverage"]),
-            "quality": None if _missing(row["quality"]) else row["quality"],
+            "quality": None if is_missing(row["quality"]) else row["quality"],
         })
     return out
 
@@ -280,7 +274,7 @@ _FICTITIOUS_NOTE = ("Données fictives : les indicateurs marqués « données fi
 
 
 def _range_text(v, lo, hi, decimals):
-    if not _missing(v):
+    if not is_missing(v):
         return float(v)
     text = format_value(v, lo, hi, decimals)
     return None if text == NOT_AVAILABLE else text
@@ -332,7 +326,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
         table["Couverture du territoire (%)"] = (100 * part["coverage"].astype(float)).to_numpy()
         table["Qualité"] = part["quality"].fillna("territoire non disponible").to_numpy()
         table["Identifiant"] = part["indicator"].to_numpy()
-        sheets[_THEME_SHEETS[theme]] = table
+        sheets[theme] = table
         notes[theme] = [head] + ([_FICTITIOUS_NOTE] if (part["quality"] == FICTITIOUS).any() else [])
         if (part["quality"] == MASKED).any():
             notes[theme].append("Partiellement masquée : une partie de la population n'est pas couverte par la "

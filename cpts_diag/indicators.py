@@ -176,8 +176,9 @@ def find_territory(names, query: str) -> str:
         return folded[key]
     # "guil durance" for "CPTS Guil Durance": the same name without the leading "CPTS"
     bare = {k.removeprefix("cpts ").strip(): n for k, n in folded.items()}
-    if key.removeprefix("cpts ").strip() in bare and list(bare).count(key.removeprefix("cpts ").strip()) == 1:
-        return bare[key.removeprefix("cpts ").strip()]
+    bare_key = key.removeprefix("cpts ").strip()
+    if bare_key in bare:
+        return bare[bare_key]
     close = [folded[k] for k in folded if key and key in k]
     close += [folded[k] for k in difflib.get_close_matches(key, list(folded), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:5]
@@ -235,8 +236,8 @@ def _read_user(kind: str, value):
 class _Pass:
     """One vectorised pass: membership of every group, per-unit and per-group sums."""
 
-    def __init__(self, names: list[str], units: pd.DataFrame, data: IndicatorData, reference: Reference):
-        self.data, self.reference = data, reference
+    def __init__(self, names: list[str], units: pd.DataFrame, reference: Reference):
+        self.reference = reference
         territories = list(dict.fromkeys(names))
         self.n_terr = len(territories)
         gid = {name: i for i, name in enumerate(territories)}
@@ -707,8 +708,8 @@ def diagnose_all(perimeters, reference: Reference | None = None, cpam=None, inse
     data = load_indicator_data()
     members = resolve_members(_as_table(perimeters, reference), reference)
     units = population_units(members, reference)
-    terr_table = territory_table(members, reference)
-    p = _Pass(list(members["cpts"]), units, data, reference)
+    terr_table = territory_table(members, reference, units=units)
+    p = _Pass(list(members["cpts"]), units, reference)
 
     skip: set[str] = set()
     ages = bpe_table = cpam_table = None
@@ -752,13 +753,13 @@ def _group_labels(p: _Pass, reference: Reference) -> pd.DataFrame:
 
 def _long_table(p: _Pass, specs: list[_Spec], results: dict) -> pd.DataFrame:
     labels = _group_labels(p, p.reference)
+    # a territory made only of arrondissements municipaux is described at that level
+    arr_only = _arrondissement_only(p)
     frames = []
     for order, spec in enumerate(specs):
         r = results[spec.id]
         source_level = np.full(p.n_groups, spec.source_level, dtype=object)
         if spec.source_level == "commune" and spec.kind != "special":
-            # a territory made only of arrondissements municipaux is described at that level
-            arr_only = _arrondissement_only(p)
             source_level[: p.n_terr] = np.where(arr_only, "arrondissement municipal", spec.source_level)
         frame = pd.DataFrame(
             {
@@ -788,7 +789,7 @@ _UNIT_SKIP = {"nombre_communes", "taille_aci"}
 
 def _unit_table(p: _Pass, specs, data: IndicatorData, reference: Reference, units: pd.DataFrame) -> pd.DataFrame:
     terr = p.m.iloc[: p.n_terr_rows]
-    names = terr["key"].map(pd.concat([reference.communes["nom"], reference.arrondissements["nom"]]))
+    names = terr["key"].map(reference.names)
     bv = data.bv.reindex(terr["code_insee"])
     table = pd.DataFrame(
         {

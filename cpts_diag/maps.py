@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -292,10 +293,7 @@ def _web_layers(layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, d
     if joint:
         simplified = flat.copy()
         simplified[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
-        parts, start = [], 0
-        for n in sizes:
-            parts.append(simplified[start:start + n])
-            start += n
+        parts = np.split(simplified, np.cumsum(sizes)[:-1])
     else:
         parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
     out: list[gpd.GeoDataFrame | None] = []
@@ -560,6 +558,31 @@ def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
     return str(x)
 
 
+def _column_texts(values: pd.Series, decimals: int, integral: bool, unit: str | None = None) -> list[str]:
+    """Tooltip text of each value of a column; ``unit`` follows every value that is not masked."""
+    return [_fmt_value(v, decimals, integral) + (f" {unit}" if unit and not is_missing(v) else "")
+            for v in values]
+
+
+def _extra_columns(gdf: gpd.GeoDataFrame, tooltip_fields: Any, decimals: int) -> list[tuple[str, list[str]]]:
+    """``(label, texts)`` of the extra tooltip columns present in ``gdf``."""
+    return [(lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c])))
+            for c, lab in _tooltip_fields(tooltip_fields) if c in gdf.columns]
+
+
+def _commune_headings(gdf: gpd.GeoDataFrame) -> list[str]:
+    """Tooltip heading of each commune: « nom (code) », or the code alone when the name is missing."""
+    absent = [None] * len(gdf)
+    names = gdf["nom"] if "nom" in gdf.columns else absent
+    codes = gdf["code_insee"] if "code_insee" in gdf.columns else absent
+    return [str(c) if is_missing(n) else f"{n} ({c})" for n, c in zip(names, codes)]
+
+
+def _tips(headings: Sequence[Any], columns: list[tuple[str, list[str]]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Tooltips from a heading per feature and ``(label, texts)`` columns."""
+    return [_tip(h, [(lab, texts[i]) for lab, texts in columns]) for i, h in enumerate(headings)]
+
+
 def _is_integral(series: pd.Series) -> bool:
     num = pd.to_numeric(series, errors="coerce").dropna()
     if series.dropna().empty or len(num) != len(series.dropna()):
@@ -695,12 +718,7 @@ def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: in
 
 
 def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
-    tips = []
-    for _, r in orphans.iterrows():
-        name = r.get("nom")
-        code = r.get("code_insee")
-        heading = f"{name} ({code})" if not is_missing(name) else str(code)
-        tips.append(_tip(heading, [("", f"{ORPHAN_LABEL} : sans CPTS")]))
+    tips = [_tip(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
     style = {"color": ORPHAN_COLOR, "weight": 1.2, "opacity": 1, "fillColor": ORPHAN_COLOR, "fillOpacity": 1,
              "className": "cpts-orphan"}
     return _FeatureLayer(orphans, [0] * len(orphans), tips, [style], "orphans",
@@ -714,17 +732,17 @@ def _outline_layer(outline: gpd.GeoDataFrame, role: str = "outline", name: str =
                          interactive=False, decimals=dec)
 
 
-def _choropleth(gdf: gpd.GeoDataFrame, value_col: str | None, classes: Any, palette: Any,
-                decimals: int) -> tuple[np.ndarray, list[dict], Classification | None]:
-    base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
-    masked = dict(base, fillColor=MASKED_COLOR, fillOpacity=1, className="cpts-masked")
-    if value_col is None:
-        return np.zeros(len(gdf), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")], None
-    cls = classify(gdf[value_col], classes, palette, decimals)
-    idx = cls.assign(gdf[value_col])
-    styles = [dict(base, fillColor=c) for c in cls.colors] + [masked]
-    idx = np.where(idx < 0, len(cls.colors), idx)
-    return idx, styles, cls
+def _masked_style(base: dict) -> dict:
+    return dict(base, fillColor=MASKED_COLOR, fillOpacity=1, className="cpts-masked")
+
+
+def _choropleth(values: pd.Series, classes: Any, palette: Any, decimals: int,
+                base: dict) -> tuple[np.ndarray, list[dict], Classification]:
+    """Style index of each feature (masked values: the last style), styles and classes."""
+    cls = classify(values, classes, palette, decimals)
+    idx = cls.assign(values)
+    styles = [dict(base, fillColor=c) for c in cls.colors] + [_masked_style(base)]
+    return np.where(idx < 0, len(cls.colors), idx), styles, cls
 
 
 # ---------------------------------------------------------------------------
@@ -792,25 +810,15 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
         outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
 
     m = _new_map(tiles)
-    idx, styles, cls = _choropleth(com, value_col, classes, palette, decimals)
-    integral = value_col is not None and _is_integral(com[value_col])
-    extra = _tooltip_fields(tooltip_fields)
-    extra_integral = {c: _is_integral(com[c]) for c, _ in extra if c in com.columns}
+    base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
     vlabel = label or value_col
-    tips = []
-    for _, r in com.iterrows():
-        name, code = r.get("nom"), r.get("code_insee")
-        heading = f"{name} ({code})" if not is_missing(name) else str(code)
-        rows = []
-        if value_col is not None:
-            val = _fmt_value(r[value_col], decimals, integral)
-            if unit and not is_missing(r[value_col]):
-                val = f"{val} {unit}"
-            rows.append((vlabel, val))
-        for c, lab in extra:
-            if c in com.columns:
-                rows.append((lab, _fmt_value(r[c], decimals, extra_integral.get(c, False))))
-        tips.append(_tip(heading, rows))
+    columns = []
+    if value_col is None:
+        idx, styles, cls = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")], None
+    else:
+        idx, styles, cls = _choropleth(com[value_col], classes, palette, decimals, base)
+        columns.append((vlabel, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit)))
+    tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
     if neigh is not None and len(neigh):
         _neighbour_layer(neigh, neighbour_name_col, round_decimals).add_to(m)
@@ -824,7 +832,7 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
     rows = []
     if cls is not None:
         rows += [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
-        n_masked = int((cls.assign(com[value_col]) < 0).sum())
+        n_masked = int((idx == len(cls.colors)).sum())
         masked_text = MASKED_LABEL + (f" ({fmt_int(n_masked)})" if n_masked else "")
         rows.append(_legend_row(_swatch(cls="cpts-hatch-masked"), masked_text))
     else:
@@ -905,8 +913,7 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
         shapes[value_col].dropna().map(_tier_key).notna().all() and shapes[value_col].notna().any())
     base = {"color": BORDER_COLOR if commune_level else "#555555", "weight": 0.5 if commune_level else 1,
             "opacity": 1, "fillOpacity": 0.9}
-    masked = dict(base, fillColor=MASKED_COLOR, fillOpacity=1, className="cpts-masked")
-    cls = None
+    columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
     if value_col is None or value_col not in shapes.columns:
         idx = np.zeros(len(shapes), dtype=int)
         styles = [dict(base, fillColor=PLAIN_COLOR)]
@@ -916,42 +923,20 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
         keys = list(TIER_COLORS)
         tk = shapes[value_col].map(_tier_key)
         idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
-        styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [masked]
+        styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [_masked_style(base)]
         legend = [_legend_row(_swatch(TIER_COLORS[k]), TIER_LABELS[k]) for k in keys]
         if (idx == len(keys)).any():
             legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), "Taille inconnue"))
         legend_title = label or "Taille de la CPTS (ACI)"
+        columns.append(("Taille", [TIER_LABELS.get(k, "inconnue") for k in tk]))
     else:
-        cls = classify(shapes[value_col], classes, palette, decimals)
-        a = cls.assign(shapes[value_col])
-        idx = np.where(a < 0, len(cls.colors), a)
-        styles = [dict(base, fillColor=c) for c in cls.colors] + [masked]
+        idx, styles, cls = _choropleth(shapes[value_col], classes, palette, decimals, base)
         legend = [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
         legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), MASKED_LABEL))
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-
-    extra = _tooltip_fields(tooltip_fields)
-    integral = {c: _is_integral(shapes[c]) for c, _ in extra if c in shapes.columns}
-    tips = []
-    for _, r in shapes.iterrows():
-        rows = []
-        if commune_level:
-            heading = f"{r.get('nom')} ({r.get('code_insee')})" if not is_missing(r.get("nom")) else str(
-                r.get("code_insee"))
-            rows.append(("CPTS", r["_territoires"]))
-        else:
-            heading = str(r[name_col])
-        if value_col is not None and value_col in shapes.columns:
-            if tier_mode:
-                k = _tier_key(r[value_col])
-                rows.append(("Taille", TIER_LABELS[k] if k else "inconnue"))
-            else:
-                v = _fmt_value(r[value_col], decimals, False)
-                rows.append((label or value_col, f"{v} {unit}" if unit and not is_missing(r[value_col]) else v))
-        for c, lab in extra:
-            if c in shapes.columns:
-                rows.append((lab, _fmt_value(r[c], decimals, integral.get(c, False))))
-        tips.append(_tip(heading, rows))
+        columns.append((label or value_col, _column_texts(shapes[value_col], decimals, False, unit)))
+    headings = _commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
+    tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
     m = _new_map(tiles)
     _FeatureLayer(shapes, idx, tips, styles, "territories",
@@ -962,7 +947,7 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
         legend.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
     if commune_level:
         dissolved = []
-        for name, part in territories.assign(_row=range(len(territories))).groupby(name_col, sort=True):
+        for name, part in territories.groupby(name_col, sort=True):
             codes = set(part["code_insee"])
             sub = shapes[shapes["code_insee"].isin(codes)]
             geom = _dissolve_outline(sub)
@@ -984,8 +969,9 @@ _EXTERNAL_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s
                           re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1)
 def _leaflet_assets() -> tuple[str, str]:
-    """Leaflet JS and CSS from xstatic-leaflet, images inlined as data URIs."""
+    """Leaflet JS and CSS from xstatic-leaflet, images inlined as data URIs (read once per process)."""
     from xstatic.pkg import leaflet as xleaflet
 
     base = Path(xleaflet.BASE_DIR)
@@ -1019,19 +1005,15 @@ class _InlineLeaflet(Element):
 def _strip_cdn(el: Any) -> None:
     """Drop default CDN resources of ``el`` and its descendants (instance attributes)."""
     if hasattr(el, "default_js"):
-        el.default_js = [(n, u) for n, u in el.default_js if not _is_cdn(n, u)]
+        el.default_js = [(n, u) for n, u in el.default_js if n not in _CDN_NAMES]
     if hasattr(el, "default_css"):
-        el.default_css = [(n, u) for n, u in el.default_css if not _is_cdn(n, u)]
+        el.default_css = [(n, u) for n, u in el.default_css if n not in _CDN_NAMES]
     for child in getattr(el, "_children", {}).values():
         _strip_cdn(child)
 
 
 _CDN_NAMES = {"leaflet", "jquery", "bootstrap", "awesome_markers", "leaflet_css", "bootstrap_css",
               "glyphicons_css", "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"}
-
-
-def _is_cdn(name: str, url: str) -> bool:
-    return name in _CDN_NAMES
 
 
 def make_offline(m: folium.Map) -> folium.Map:

@@ -308,13 +308,19 @@ def _first_nonblank(grid: list[list]) -> list:
     return []
 
 
-def _read_csv(p: Path, shown: str) -> _Records:
+def _read_bytes(p: Path, shown: str) -> bytes:
+    """Content of a text file; InputError when it cannot be read or holds only blanks."""
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
     if not data.strip():
         raise InputError("fichier vide", shown)
+    return data
+
+
+def _read_csv(p: Path, shown: str) -> _Records:
+    data = _read_bytes(p, shown)
     if data[:4] == b"PK\x03\x04":
         raise InputError("fichier illisible : c'est un classeur Excel ou une archive zip, "
                          "pas un CSV (enregistrez-le avec l'extension .xlsx)", shown)
@@ -428,12 +434,7 @@ def _dict_records(items: list, shown: str, label: str) -> _Records:
 
 
 def _load_json(p: Path, shown: str):
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
-    if not data.strip():
-        raise InputError("fichier vide", shown)
+    data = _read_bytes(p, shown)
     try:
         return json.loads(_decode(data))
     except ValueError as exc:
@@ -519,6 +520,12 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
 # --------------------------------------------------------------------------- interpretation
 
 
+def _cell(values: list, roles: dict, role: str):
+    """Value of the column playing ``role`` in a record (None when the file has no such column)."""
+    i = roles.get(role)
+    return values[i] if i is not None else None
+
+
 class _Builder:
     """Turn records into canonical rows."""
 
@@ -562,8 +569,7 @@ class _Builder:
     # long: one record per (territory, commune)
     def long(self, line, values, roles) -> None:
         def cell(role):
-            i = roles.get(role)
-            return values[i] if i is not None else None
+            return _cell(values, roles, role)
 
         name, raw_code, raw_arr = cell("cpts"), cell("code"), cell("arrondissement")
         if _is_blank(name) and _is_blank(raw_code) and _is_blank(raw_arr):
@@ -597,8 +603,7 @@ class _Builder:
     # wide: one record per territory with lists
     def wide(self, line, values, roles) -> None:
         def cell(role):
-            i = roles.get(role)
-            return values[i] if i is not None else None
+            return _cell(values, roles, role)
 
         name = cell("cpts")
         i = roles["communes"]

@@ -97,15 +97,17 @@ def _sorted_distinct(units: pd.DataFrame, column: str) -> pd.Series:
     return pairs.groupby("cpts", sort=False)[column].agg(list)
 
 
-def territory_table(members: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
+def territory_table(members: pd.DataFrame, reference: Reference | None = None,
+                    units: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per territory: communes, population légale (with bounds) and ACI tier.
 
     ``population_min`` leaves out communes split infra-communally, ``population_max`` counts them in
     full; ``approximate`` is True when they differ, and then ``population`` and ``tier`` are NA unless
     both bounds give the same tier (``tier`` only). Unknown codes are left out (reported by the checks).
+    ``units`` may be given when the caller already computed :func:`population_units`.
     """
     reference = reference or load_reference()
-    units = population_units(members, reference)
+    units = (population_units(members, reference) if units is None else units).copy()
     units["pop_certain"] = units["population"].where(~units["infracommunal"], 0.0)
     grouped = units.groupby("cpts", sort=False)
     table = pd.DataFrame(

@@ -305,7 +305,7 @@ def _read_csv(path: Path, is_header, keep, expected) -> _RawTable:
     return _read_csv_bytes(data, path, is_header, keep, expected)
 
 
-def _xlsx_sheet(ws, path: Path, is_header, keep, expected, sheet: str) -> _RawTable | None:
+def _xlsx_sheet(ws, is_header, keep, sheet: str) -> _RawTable | None:
     """Read one worksheet below its header; None when no header is found."""
     titles: list[str] = []
     header = None
@@ -315,7 +315,7 @@ def _xlsx_sheet(ws, path: Path, is_header, keep, expected, sheet: str) -> _RawTa
     for rowno, row in enumerate(ws.iter_rows(values_only=True), start=1):
         if header is None:
             cells = [_cell_text(c) for c in row]
-            if is_header([c for c in cells]):
+            if is_header(cells):
                 header = cells
                 keep_idx = [i for i, name in enumerate(header)
                             if name and (keep is None or keep(name))]
@@ -360,7 +360,7 @@ def _read_xlsx(path: Path, is_header, keep, expected,
             wanted, strict = (chosen, True) if chosen else (names, False)
         tables = []
         for name in wanted:
-            table = _xlsx_sheet(wb[name], path, is_header, keep, expected, name)
+            table = _xlsx_sheet(wb[name], is_header, keep, name)
             if table is None:
                 if strict:
                     raise InputError(f"feuille « {name} » : ligne d'en-tête introuvable : "

@@ -22,6 +22,7 @@ from cpts_diag.userfiles import (
 )
 
 FIX = Path(__file__).parent / "fixtures" / "userfiles"
+AGES_HEADER = "CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;P21_POP75P"
 
 
 # ------------------------------------------------------------------------ INSEE ages
@@ -111,9 +112,7 @@ def test_ages_missing_columns_are_all_listed(tmp_path):
 
 def test_ages_bad_code_names_line_and_value(tmp_path):
     path = tmp_path / "ages.csv"
-    header = ("CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;"
-              "P21_POP75P")
-    path.write_text(f"{header}\n01001;6;1;1;1;1;1;1\nABCDE;6;1;1;1;1;1;1\n", encoding="utf-8")
+    path.write_text(f"{AGES_HEADER}\n01001;6;1;1;1;1;1;1\nABCDE;6;1;1;1;1;1;1\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_insee_ages(path)
     assert info.value.line == 3
@@ -123,9 +122,7 @@ def test_ages_bad_code_names_line_and_value(tmp_path):
 
 def test_ages_duplicate_commune(tmp_path):
     path = tmp_path / "ages.csv"
-    header = ("CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;"
-              "P21_POP75P")
-    path.write_text(f"{header}\n01001;6;1;1;1;1;1;1\n01002;6;1;1;1;1;1;1\n1001;6;1;1;1;1;1;1\n",
+    path.write_text(f"{AGES_HEADER}\n01001;6;1;1;1;1;1;1\n01002;6;1;1;1;1;1;1\n1001;6;1;1;1;1;1;1\n",
                     encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_insee_ages(path)
@@ -135,9 +132,7 @@ def test_ages_duplicate_commune(tmp_path):
 
 def test_ages_unreadable_number(tmp_path):
     path = tmp_path / "ages.csv"
-    header = ("CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;"
-              "P21_POP75P")
-    path.write_text(f"{header}\n01001;6;1;1;beaucoup;1;1;1\n", encoding="utf-8")
+    path.write_text(f"{AGES_HEADER}\n01001;6;1;1;beaucoup;1;1;1\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_insee_ages(path)
     assert info.value.line == 2 and info.value.value == "beaucoup"
