@@ -47,7 +47,13 @@ from pathlib import Path
 from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.html import atomic_write_text, fmt_int, fmt_number, is_missing
-from cpts_diag.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, write_index
+from cpts_diag.index_page import (
+    INDEX_FILE,
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_UNCHANGED,
+    write_index,
+)
 
 __all__ = [
     "BATCH_FILE",
@@ -69,7 +75,6 @@ __all__ = [
 ]
 
 BATCH_FILE = "batch.json"
-INDEX_FILE = "index.html"
 SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
 SYNTHESIS_HTML = "synthese_regionale.html"
 _BATCH_FORMAT = 1
@@ -164,9 +169,12 @@ def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
 
 def _user_file_hash(value) -> str | None:
     """Hash of a user file parameter ("exemple" and None kept as such)."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "aucun", "aucune", "non")):
+    from cpts_diag.report import cpam_mode
+
+    mode = cpam_mode(value)
+    if mode == "aucun":
         return None
-    if isinstance(value, str) and value.strip().lower() in ("exemple", "example"):
+    if mode == "exemple":
         return "exemple:" + (_sha256_file(settings.DEFAULT_CPAM) if Path(settings.DEFAULT_CPAM).is_file() else "")
     path = Path(value)
     return _sha256_file(path) if path.is_file() else f"absent:{path.resolve()}"
@@ -214,20 +222,11 @@ def territory_fingerprint(table, name: str, context: str) -> str:
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _find_territory(names: list[str], query: str, path: Path) -> str:
-    if query in names:
-        return query
-    try:
-        from cpts_diag.indicators import find_territory
-    except ImportError:  # pragma: no cover - indicators is part of the package
-        find_territory = None
-    if find_territory is not None:
-        return find_territory(names, query)
-    import difflib
+def _find_territory(names: list[str], query: str) -> str:
+    """``query`` when it is a name of the file, else :func:`cpts_diag.indicators.find_territory`'s match."""
+    from cpts_diag.indicators import find_territory
 
-    close = difflib.get_close_matches(query, names, n=5, cutoff=0.5)
-    hint = f" ; noms proches : {', '.join(close)}" if close else ""
-    raise InputError(f"territoire inconnu dans le fichier de périmètres{hint}", path=path, value=query)
+    return query if query in names else find_territory(names, query)
 
 
 def select_territories(perimeters, only=None, region=None, reference=None) -> list[str]:
@@ -255,7 +254,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
     selected = names
     if only:
-        wanted = {_find_territory(names, str(q), path) for q in only}
+        wanted = {_find_territory(names, str(q)) for q in only}
         selected = [n for n in selected if n in wanted]
     if region not in (None, ""):
         reference = reference or load_reference()
@@ -405,15 +404,24 @@ def _mp_context():
 
 
 def _write_state(out_dir: Path, entries_by_name: dict[str, dict], meta: dict, *, index: bool,
-                 interrupted: bool = False, fictitious: bool = False, perimeters_name: str | None = None):
+                 interrupted: bool = False) -> None:
+    """Write ``batch.json`` (and, with ``index``, ``index.html`` from the same document)."""
     entries = [e for e in entries_by_name.values() if e.get("status") in (STATUS_OK, STATUS_FAILED,
                                                                            STATUS_UNCHANGED)]
-    doc = dict(meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"),
-               territories=entries)
-    atomic_write_text(out_dir / BATCH_FILE, json.dumps(_json_ready(doc), ensure_ascii=False, indent=2) + "\n")
+    doc = _json_ready(dict(meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"),
+                           territories=entries))
+    atomic_write_text(out_dir / BATCH_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     if index:
-        write_index(out_dir, entries, perimeters_name=perimeters_name, interrupted=interrupted,
-                    fictitious=fictitious or any(e.get("fictitious") for e in entries))
+        _write_index_of(out_dir, doc)
+
+
+def _write_index_of(out_dir: Path, doc: dict) -> Path:
+    """Write ``index.html`` of a ``batch.json`` document (perimeter file name, fictitious data, interruption)."""
+    entries = [e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e]
+    perimeters = doc.get("perimeters")
+    return write_index(out_dir, entries, perimeters_name=Path(perimeters).name if perimeters else None,
+                       interrupted=bool(doc.get("interrupted")),
+                       fictitious=doc.get("cpam") == "exemple" or any(e.get("fictitious") for e in entries))
 
 
 class _Interrupt(Exception):
@@ -483,7 +491,7 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     """
     from cpts_diag.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
-    from cpts_diag.report import _cpam_parameter, unique_slugs
+    from cpts_diag.report import cpam_parameter, unique_slugs
 
     t0 = time.perf_counter()
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else \
@@ -502,7 +510,7 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     meta = {
         "format": _BATCH_FORMAT,
         "perimeters": str(perimeters_path),
-        "cpam": _cpam_parameter(cpam) or None,
+        "cpam": cpam_parameter(cpam) or None,
         "workers": int(workers),
     }
 
@@ -521,20 +529,17 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
                       "timeout": timeout})
         if prev:
             entries[name] = prev  # kept until the new result arrives
-    fictitious_run = isinstance(cpam, str) and cpam.strip().lower() in ("exemple", "example")
-    state = {"perimeters_name": perimeters_path.name, "fictitious": fictitious_run}
-
     interrupted = False
     if tasks:
-        interrupted = _execute(tasks, entries, this_run, out_dir, meta, state, workers, progress)
+        interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress)
     _write_state(out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)),
-                 index=True, interrupted=interrupted, **state)
+                 index=True, interrupted=interrupted)
     run_entries = [this_run[n] for n in names if n in this_run]
     counts = {s: sum(1 for e in run_entries if e["status"] == s)
               for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}
     return BatchResult(entries=run_entries, out_dir=out_dir, index=out_dir / INDEX_FILE,
                        batch_json=out_dir / BATCH_FILE, duration=time.perf_counter() - t0,
-                       interrupted=interrupted, fictitious=fictitious_run, counts=counts)
+                       interrupted=interrupted, fictitious=meta["cpam"] == "exemple", counts=counts)
 
 
 def _crash_message(exc: BaseException) -> str:
@@ -582,7 +587,7 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
     return broken
 
 
-def _execute(tasks, entries, this_run, out_dir, meta, state, workers, progress) -> bool:
+def _execute(tasks, entries, this_run, out_dir, meta, workers, progress) -> bool:
     """Run ``tasks`` in worker processes; return True when interrupted.
 
     When a worker dies (the pool is then broken), the territories it took down with it are retried one
@@ -605,7 +610,7 @@ def _execute(tasks, entries, this_run, out_dir, meta, state, workers, progress) 
         if failures[0]:
             bar.set_postfix_str(f"{failures[0]} échec{'s' if failures[0] > 1 else ''}", refresh=False)
         bar.update(1)
-        _write_state(out_dir, entries, meta, index=False, **state)
+        _write_state(out_dir, entries, meta, index=False)
 
     old_term = None
     if threading.current_thread() is threading.main_thread():
@@ -673,11 +678,7 @@ def refresh_index(out_dir=None) -> Path | None:
         doc = json.loads((out_dir / BATCH_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    entries = [e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e]
-    perimeters = doc.get("perimeters")
-    return write_index(out_dir, entries, perimeters_name=Path(perimeters).name if perimeters else None,
-                       interrupted=bool(doc.get("interrupted")),
-                       fictitious=doc.get("cpam") == "exemple" or any(e.get("fictitious") for e in entries))
+    return _write_index_of(out_dir, doc)
 
 
 def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemple", timeout: int = 600) -> Path:
@@ -710,14 +711,14 @@ def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemp
     import tempfile
 
     from cpts_diag.atomic import atomic_path
-    from cpts_diag.report import _cpam_parameter, execute_notebook, notebook_to_html
+    from cpts_diag.report import cpam_parameter, execute_notebook, notebook_to_html
 
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {
         "perimetres": "" if perimeters in (None, "") else str(Path(perimeters).resolve()),
         "region": str(region),
-        "fichier_cpam": _cpam_parameter(cpam),
+        "fichier_cpam": cpam_parameter(cpam),
         "dossier_sortie": str(out_dir.resolve()),
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=out_dir) as tmp:

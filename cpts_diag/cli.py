@@ -158,14 +158,12 @@ def _cpam_choice(value: str | None, perimeters: Path | None):
 
     Default: the example with the embedded PACA listing only, none with a user's perimeter file.
     """
+    from cpts_diag.report import cpam_mode
+
     if value is None:
         return "exemple" if perimeters is None else "aucun"
-    folded = value.strip().lower()
-    if folded in ("exemple", "example", "fictif"):
-        return "exemple"
-    if folded in ("", "aucun", "aucune", "none", "non"):
-        return "aucun"
-    return Path(value)
+    mode = cpam_mode(value)
+    return Path(value) if mode == "fichier" else mode
 
 
 def _cpam_path(choice):

@@ -28,6 +28,7 @@ from cpts_diag.html import atomic_write_text, esc, fmt_int, fmt_number, is_missi
 __all__ = [
     "CHECK_PLACES",
     "DEFAULT_SOURCES",
+    "INDEX_FILE",
     "REGIONAL_LINKS",
     "STATUS_FAILED",
     "STATUS_LABELS",
@@ -37,6 +38,9 @@ __all__ = [
     "render_index",
     "write_index",
 ]
+
+#: Name of the page in the output folder.
+INDEX_FILE = "index.html"
 
 STATUS_OK, STATUS_FAILED, STATUS_UNCHANGED = "ok", "échec", "inchangé"
 
@@ -316,7 +320,7 @@ def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territ
 
 
 def write_index(out_dir: str | os.PathLike, entries: Sequence[Mapping], **kwargs) -> Path:
-    """Write ``out_dir/index.html`` atomically (links to files present only); return its path.
+    """Write ``out_dir/index.html`` (:data:`INDEX_FILE`) atomically (links to files present only); return its path.
 
     Keyword arguments go to :func:`render_index`; ``extra_links`` defaults to
     :func:`find_extra_links` of ``out_dir``.
@@ -324,4 +328,4 @@ def write_index(out_dir: str | os.PathLike, entries: Sequence[Mapping], **kwargs
     out_dir = Path(out_dir)
     kwargs.setdefault("extra_links", find_extra_links(out_dir))
     html = render_index(entries, out_dir=out_dir, **kwargs)
-    return atomic_write_text(out_dir / "index.html", html)
+    return atomic_write_text(out_dir / INDEX_FILE, html)

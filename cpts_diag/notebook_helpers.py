@@ -345,18 +345,31 @@ def _check_map_source(report) -> str:
             " — niveau commune")
 
 
-def _wrap(text: str, width: int = 150) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))
-
-
 def _source_footer(fig, text: str, fictitious: bool = False) -> None:
     """Source line under a figure (space reserved by the constrained layout); red when fictitious."""
     import textwrap
 
     text = "\n".join(textwrap.wrap(text.replace("$", r"\$"), 150))
     fig.supxlabel(text, fontsize=7, color="#c00000" if fictitious else "#444444", x=0.01, ha="left")
+
+
+def _map_figure():
+    """(Figure, axes) of a printed map: 9 × 7.6 in, no axis, equal aspect."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 7.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    return fig, ax
+
+
+def _finish_map(fig, ax, handles, title: str, source: str):
+    """Legend under the map (two columns), title on the left, source line at the bottom; return ``fig``."""
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
+    ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
+    _source_footer(fig, source)
+    return fig
 
 
 def check_static_map(report, layers=None):
@@ -367,7 +380,6 @@ def check_static_map(report, layers=None):
     matplotlib.figure.Figure or None
         None when no polygons were available.
     """
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -380,10 +392,7 @@ def check_static_map(report, layers=None):
     com = layers["communes"].to_crs(crs)
     terr = layers["territoires"].to_crs(crs)
     orph = layers["orphelines"].to_crs(crs)
-    fig = Figure(figsize=(9.0, 7.6), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+    fig, ax = _map_figure()
     handles = []
     com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
     handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS"))
@@ -409,10 +418,7 @@ def check_static_map(report, layers=None):
                                  label=f"Commune orpheline enclavée ({fmt_int(len(encl))})"))
     terr.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
     handles.append(Line2D([], [], color="#222222", linewidth=0.9, label="Limite de CPTS"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
-    ax.set_title(_check_title(report).replace("$", r"\$"), fontsize=12, loc="left")
-    _source_footer(fig, _check_map_source(report))
-    return fig
+    return _finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
 
 
 def check_web_map(report, layers=None):
@@ -592,12 +598,13 @@ class RegionalSynthesis:
 
 
 def _cpam_argument(fichier_cpam):
-    value = "" if fichier_cpam is None else str(fichier_cpam).strip()
-    if value.lower() in ("", "aucun", "aucune", "non"):
+    """CPAM file of the ``fichier_cpam`` parameter (see :func:`cpts_diag.report.cpam_mode`), None for none."""
+    from cpts_diag.report import cpam_mode
+
+    mode = cpam_mode(fichier_cpam)
+    if mode == "aucun":
         return None
-    if value.lower() in ("exemple", "example"):
-        return settings.DEFAULT_CPAM
-    return parameter_path(value)
+    return settings.DEFAULT_CPAM if mode == "exemple" else parameter_path(fichier_cpam)
 
 
 def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
@@ -783,15 +790,11 @@ def _indicator_source(synthese: RegionalSynthesis, ind_id: str) -> str:
 
 
 def _tier_figure(terr, orph, title: str, source: str):
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     from cpts_diag.maps import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
 
-    fig = Figure(figsize=(9.0, 7.6), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+    fig, ax = _map_figure()
     t = terr.to_crs(2154)
     keys = [f"T{int(v)}" if not is_missing(v) else None for v in t["taille"]]
     colors = [TIER_COLORS.get(k, MASKED_COLOR) if k else MASKED_COLOR for k in keys]
@@ -808,22 +811,15 @@ def _tier_figure(terr, orph, title: str, source: str):
         orph.to_crs(2154).plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
         handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
                              label=f"{ORPHAN_LABEL} ({fmt_int(len(orph))})"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
-    ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
-    _source_footer(fig, source)
-    return fig
+    return _finish_map(fig, ax, handles, title, source)
 
 
 def _coverage_figure(com, orph, title: str, source: str):
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     from cpts_diag.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
-    fig = Figure(figsize=(9.0, 7.6), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+    fig, ax = _map_figure()
     c = com.drop_duplicates("code_insee").to_crs(2154)
     n_cpts = com.groupby("code_insee")["territoire"].nunique()
     multi = c[c["code_insee"].map(n_cpts) > 1]
@@ -838,10 +834,7 @@ def _coverage_figure(com, orph, title: str, source: str):
         orph.to_crs(2154).plot(ax=ax, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR, linewidth=0.5)
         handles.append(Patch(facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR,
                              label=f"{ORPHAN_LABEL} : sans CPTS ({fmt_int(len(orph))})"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
-    ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
-    _source_footer(fig, source)
-    return fig
+    return _finish_map(fig, ax, handles, title, source)
 
 
 def _static(gdf, value_col, *, source: str, title: str, **kwargs):

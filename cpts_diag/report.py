@@ -44,6 +44,7 @@ from typing import Any
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
+from cpts_diag.html import esc, fmt_int, fmt_number
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
 # when it is installed (about 1 s in every process that runs or exports a notebook); notebook
@@ -52,11 +53,13 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 __all__ = [
     "NOTEBOOK",
-    "execute_notebook",
     "REPORT_FILES",
     "SUMMARY_MIMETYPE",
     "ReportResult",
     "build_report",
+    "cpam_mode",
+    "cpam_parameter",
+    "execute_notebook",
     "notebook_to_html",
     "run_report_cli",
     "slugify",
@@ -375,8 +378,6 @@ def notebook_to_html(nb, title: str) -> str:
         ``<html lang="fr">`` page: markdown and outputs only (no code, no prompts, no stderr), the
         project's print-friendly CSS inlined, no script and no external resource.
     """
-    from cpts_diag.html import esc
-
     body, _ = _exporter().from_notebook_node(_report_cells(nb))
     page = (
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -427,12 +428,34 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: in
         raise _execution_error(exc) from None
 
 
-def _cpam_parameter(cpam) -> str:
-    if cpam is None or (isinstance(cpam, str) and cpam.strip().lower() in ("", "aucun", "aucune", "non")):
-        return ""
-    if isinstance(cpam, str) and cpam.strip().lower() in ("exemple", "example"):
-        return "exemple"
-    return str(Path(cpam).resolve())
+def cpam_mode(cpam) -> str:
+    """Kind of a CPAM parameter: ``"aucun"``, ``"exemple"`` (embedded FICTITIOUS table) or ``"fichier"``.
+
+    None, ``""``, ``"aucun"``, ``"aucune"`` and ``"non"`` mean no table, ``"exemple"`` / ``"example"``
+    the embedded example (case and surrounding spaces ignored); anything else is a file.
+
+    Examples
+    --------
+    >>> cpam_mode(" Exemple "), cpam_mode(None), cpam_mode("aucune"), cpam_mode("cpam.csv")
+    ('exemple', 'aucun', 'aucun', 'fichier')
+    """
+    if cpam is None:
+        return "aucun"
+    if isinstance(cpam, str):
+        text = cpam.strip().lower()
+        if text in ("", "aucun", "aucune", "non"):
+            return "aucun"
+        if text in ("exemple", "example"):
+            return "exemple"
+    return "fichier"
+
+
+def cpam_parameter(cpam) -> str:
+    """The notebooks' ``fichier_cpam`` parameter: ``""`` (none), ``"exemple"`` or an absolute path."""
+    mode = cpam_mode(cpam)
+    if mode == "fichier":
+        return str(Path(cpam).resolve())
+    return "exemple" if mode == "exemple" else ""
 
 
 def _file_parameter(path) -> str:
@@ -592,7 +615,7 @@ def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", 
         params = {
             "perimetres": "" if perimeters in (None, "") else str(perimeters_path),
             "territoire": territory,
-            "fichier_cpam": _cpam_parameter(cpam),
+            "fichier_cpam": cpam_parameter(cpam),
             "fichier_ages_insee": _file_parameter(insee_ages),
             "fichier_bpe": _file_parameter(bpe),
             "dossier_sortie": str(tmp),
@@ -642,12 +665,6 @@ def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", 
 # ---------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------
-def _fmt_seconds(seconds: float) -> str:
-    from cpts_diag.html import fmt_number
-
-    return fmt_number(seconds, 1) + " s"
-
-
 def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ages=None, bpe=None) -> int:
     """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
 
@@ -655,8 +672,6 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
     (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
     """
     import click
-
-    from cpts_diag.html import fmt_int
 
     def say(msg: str) -> None:
         click.echo(msg)
@@ -671,7 +686,7 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
     else:
         pop = "population inconnue"
     tier = f"taille {result.tier}" if result.tier is not None else "taille indéterminée"
-    say(f"Terminé en {_fmt_seconds(result.duration)} — {pop}, {tier}.")
+    say(f"Terminé en {fmt_number(result.duration, 1)} s — {pop}, {tier}.")
     if result.fictitious:
         say("Attention : le rapport utilise des données FICTIVES (exemple CPAM) ; elles y sont signalées.")
     say(f"Dossier : {result.directory}")

@@ -22,10 +22,10 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import json
 import math
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,8 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing
-from cpts_diag.synthesis import derive_findings, format_indicator_value
+from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE, cpam_mode
+from cpts_diag.synthesis import derive_findings, format_indicator_value, source_citation
 
 __all__ = [
     "KEY_FIGURES",
@@ -55,7 +56,6 @@ __all__ = [
     "synthesis",
     "territory_map",
     "territory_overview",
-    "theme_section",
     "tier_section",
     "write_outputs",
 ]
@@ -182,6 +182,15 @@ class ReportData:
     def summary(self) -> dict:
         return self.diag.summary
 
+    @cached_property
+    def lookup(self) -> dict[str, dict]:
+        """indicator -> {(level, level_code): row dict} (the territory's rows under its name), built once."""
+        out: dict[str, dict] = {}
+        for rec in self.indicators.to_dict("records"):
+            code = rec["level_code"] if rec["level"] != "territoire" else self.territory
+            out.setdefault(rec["indicator"], {})[(rec["level"], str(code))] = rec
+        return out
+
 
 def _reference_once():
     """The indicators' COG reference (one COG load per kernel)."""
@@ -198,12 +207,11 @@ def _param_path(value) -> Path | None:
 
 
 def _cpam_choice(value) -> tuple[str, Path | None]:
-    text = "" if value is None else str(value).strip()
-    if text.lower() in ("", "aucun", "aucune", "non"):
-        return "aucun", None
-    if text.lower() in ("exemple", "example"):
-        return "exemple", settings.DEFAULT_CPAM
-    return "fichier", Path(text).expanduser()
+    """(mode, file) of the CPAM parameter (see :func:`cpts_diag.report.cpam_mode`)."""
+    mode = cpam_mode(value)
+    if mode == "fichier":
+        return mode, Path(str(value).strip()).expanduser()
+    return mode, settings.DEFAULT_CPAM if mode == "exemple" else None
 
 
 def _read_polygons():
@@ -234,18 +242,18 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference, polygons):
         return None, None, None, None, missing
 
     terr_rows = diag.indicators[(diag.indicators["level"] == "territoire")].set_index("indicator")
-    terr_value = terr_rows["value"].get(MAP_INDICATOR, np.nan) if MAP_INDICATOR in terr_rows.index else np.nan
+    terr_value = terr_rows["value"].get(MAP_INDICATOR, np.nan)
     epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
+    units_of = dict(tuple(communes.groupby(communes["code_insee"].astype(str), sort=False)))
     rows = []
     for code in present:
-        units = communes[communes["code_insee"].astype(str) == code]
+        units = units_of[code]
         name = reference.communes["nom"].get(code, code)
         notes = []
-        if len(units) == 1 and units["arrondissement"].isna().all():
+        if len(units) == 1:
             value = units[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in units else np.nan
-        elif len(units) == 1:
-            value = units[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in units else np.nan
-            notes.append(f"arrondissement {units['unite'].iloc[0]} seulement (contour de la commune entière)")
+            if not units["arrondissement"].isna().all():
+                notes.append(f"arrondissement {units['unite'].iloc[0]} seulement (contour de la commune entière)")
         else:
             value = terr_value if len(units) == len(communes) else np.nan
             notes.append("arrondissements " + ", ".join(units["unite"].astype(str))
@@ -266,9 +274,8 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference, polygons):
 
     from cpts_diag.geometry import territory_outlines
 
-    outline = territory_outlines(map_communes.assign(cpts=territory),
-                                 map_communes.assign(cpts=territory)[["cpts", "code_insee"]])
-    outline = outline.rename(columns={"territory": "cpts"})
+    own = map_communes.assign(cpts=territory)
+    outline = territory_outlines(own, own[["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
 
     # neighbours: territories with a commune within ~5 km of the territory's bounding box
     x0, y0, x1, y1 = map_communes.total_bounds
@@ -302,8 +309,6 @@ _CACHE_KEEP = 6
 def _cache_root() -> Path | None:
     """Private cache folder (``settings.CACHE_DIR``; ``0`` disables it), or None when unusable."""
     import os
-
-    from cpts_diag import settings
 
     env = os.environ.get("CPTS_DIAG_CACHE", settings.CACHE_DIR)
     if env.strip().lower() in ("", "0", "off", "non", "aucun"):
@@ -352,7 +357,7 @@ class _DiagnosticCache:
         h = hashlib.sha1()
         h.update(f"{platform.python_version()}|{pd.__version__}|{np.__version__}".encode())
         package = Path(__file__).resolve().parent
-        stamps = [p for p in sorted(package.glob("*.py"))]
+        stamps = sorted(package.glob("*.py"))
         if settings.DATA_DIR.is_dir():
             stamps += sorted(p for p in settings.DATA_DIR.rglob("*") if p.is_file())
         for p in stamps:
@@ -385,9 +390,8 @@ class _DiagnosticCache:
             name = find_territory(table["cpts"].astype(str).unique(), territory)
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
-        except FileNotFoundError:
-            return None
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
+                ValueError):
             return None
         return reference, table, warnings, diag
 
@@ -628,10 +632,7 @@ def _key_sources(data: ReportData) -> str:
         row = _territory_row(data, ind)
         if row is None:
             continue
-        if row["quality"] == "données fictives":
-            key = str(row["source"])
-        else:
-            key = f"{row['source']} (millésime {row['vintage']}, niveau {row['source_level']})"
+        key = source_citation(row)
         label = str(row["label"])
         if label[:2] != label[:2].upper():  # « Part des… » -> « part des… », « APL… » kept
             label = label[0].lower() + label[1:]
@@ -643,9 +644,8 @@ def _key_sources(data: ReportData) -> str:
 
 def header(data: ReportData) -> Section:
     """Title, subtitle, fictitious-data banner and key figures (with the machine-readable summary)."""
-    from cpts_diag.report import SUMMARY_MIMETYPE
-
     s = data.summary
+    summary = report_summary(data)
     deps = ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", [])))
     regions = ", ".join(s.get("regions_noms", []))
     today = _dt.date.today().strftime("%d/%m/%Y")
@@ -660,7 +660,7 @@ def header(data: ReportData) -> Section:
         parts.append(_banner())
     items = [("Population légale 2023", esc(_population_text(s))), ("Taille ACI", esc(_tier_text(s))),
              ("Communes", esc(fmt_int(s.get("n_communes"))))]
-    for label, kf in key_figures(data).items():
+    for label, kf in summary["key_figures"].items():
         value = esc(kf["text"].replace(" (données fictives)", ""))
         if kf["fictitious"]:
             value += " " + _fictif_tag()
@@ -668,7 +668,6 @@ def header(data: ReportData) -> Section:
     lis = "".join(f'<li><span class="v">{v}</span><span class="l">{esc(label)}</span></li>' for label, v in items)
     parts.append(f'<ul class="kpis">{lis}</ul>')
     parts.append(f'<p class="source">Sources des chiffres clés : {esc(_key_sources(data))}.</p>')
-    summary = report_summary(data)
     return Section("\n".join(parts), f"Diagnostic territorial — {data.territory}",
                    extra={SUMMARY_MIMETYPE: summary})
 
@@ -713,7 +712,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
     unknown); the territory's quality flag and coverage are shown; numbered notes give source,
     vintage and geographic level of each row.
     """
-    lookup = _lookup(data)
+    lookup = data.lookup
     cols = _levels(data)
     notes: list[str] = []
     body = []
@@ -766,27 +765,10 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             f"<ol class=\"source sources-table\">{note_items}</ol>{cap}")
 
 
-def _lookup(data: ReportData) -> dict[str, dict]:
-    """indicator -> {(level, level_code): row dict}, built once per report."""
-    cache = getattr(data, "_lookup_cache", None)
-    if cache is None:
-        cache = {}
-        for rec in data.indicators.to_dict("records"):
-            key = (rec["level"], rec["level_code"] if rec["level"] != "territoire" else data.territory)
-            cache.setdefault(rec["indicator"], {})[(key[0], str(key[1]))] = rec
-        data._lookup_cache = cache
-    return cache
-
-
 def _theme_indicators(data: ReportData, theme: str, exclude=()) -> list[str]:
     ind = data.indicators
     ids = ind.loc[ind["theme"] == theme, "indicator"]
     return [i for i in dict.fromkeys(ids) if i not in exclude]
-
-
-def theme_section(data: ReportData, theme: str, exclude=(), caption: str = "") -> Section:
-    """Comparison table of every indicator of one theme."""
-    return Section(comparison_table(data, _theme_indicators(data, theme, exclude), caption), theme)
 
 
 # ---------------------------------------------------------------------------
@@ -835,10 +817,11 @@ def territory_map(data: ReportData) -> Section:
     if data.map_communes is None or not len(data.map_communes):
         return Section('<p class="note">Carte non disponible : pas de contour communal embarqué pour ce '
                        "territoire (contours fournis pour la région PACA).</p>", "Carte")
+    partial = _partial_note(data)
     fig = maps.static_map(
         data.map_communes, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
         neighbours=data.neighbours, orphans=data.orphans,
-        title=data.territory + (f" ({_partial_note(data)})" if _partial_note(data) else ""), source=None,
+        title=data.territory + (f" ({partial})" if partial else ""), source=None,
         decimals=1, figsize=(8.0, 6.2),
     )
     caption = (f"Communes du territoire colorées selon l'{esc(MAP_LABEL)} ({esc(MAP_UNIT)}), territoires "
@@ -847,7 +830,7 @@ def territory_map(data: ReportData) -> Section:
                "(COG 2018 simplifié, aligné sur le COG 2026) ; périmètres : "
                f"<code>{esc(data.perimeters_path.name)}</code>.")
     html = [_figure_html(fig, caption, f"Carte du territoire {data.territory}")]
-    link = _file_link(data, "carte.html", "carte.html")
+    link = _file_link(data, REPORT_FILES["carte"], REPORT_FILES["carte"])
     html.append(f'<p class="note">Carte interactive (zoom, info-bulles par commune, hors ligne) : {link}, '
                 "fichier joint à ce rapport.</p>")
     notes = set(data.map_communes["note"]) - {"—"}
@@ -1126,12 +1109,6 @@ def _write_geopackage(data: ReportData, path: Path) -> None:
     write_geopackage(path, layers)
 
 
-def _write_workbook(data: ReportData, path: Path) -> None:
-    from cpts_diag.indicator_outputs import write_indicator_workbook
-
-    write_indicator_workbook(data.diag, path)
-
-
 def write_outputs(data: ReportData) -> Section:
     """Write ``carte.html``, ``indicateurs.xlsx`` and ``perimetre.gpkg`` into ``data.out_dir``.
 
@@ -1141,21 +1118,21 @@ def write_outputs(data: ReportData) -> Section:
         return Section('<p class="note">Aucun fichier écrit (paramètre dossier_sortie vide).</p>',
                        "Fichiers joints")
     from cpts_diag.html import atomic_write_text
+    from cpts_diag.indicator_outputs import write_indicator_workbook
     from cpts_diag.maps import save_offline_map
 
     out = data.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    files = {"carte": out / "carte.html", "indicateurs": out / "indicateurs.xlsx",
-             "perimetre": out / "perimetre.gpkg"}
-    if data.map_communes is not None and len(data.map_communes):
+    has_map = data.map_communes is not None and len(data.map_communes) > 0
+    kinds = ("carte", "indicateurs", "perimetre") if has_map else ("carte", "indicateurs")
+    files = {k: out / REPORT_FILES[k] for k in kinds}
+    if has_map:
         save_offline_map(_web_map(data), files["carte"])
     else:
         atomic_write_text(files["carte"], _unavailable_map_html(data))
-    _write_workbook(data, files["indicateurs"])
-    if data.map_communes is not None and len(data.map_communes):
+    write_indicator_workbook(data.diag, files["indicateurs"])
+    if has_map:
         _write_geopackage(data, files["perimetre"])
-    else:
-        files.pop("perimetre")
     data.outputs.update(files)
     labels = {"carte": "Carte interactive hors ligne (navigateur)",
               "indicateurs": "Indicateurs et comparaisons (Excel, une feuille par thème, détail par commune, "
@@ -1166,7 +1143,3 @@ def write_outputs(data: ReportData) -> Section:
             "comme tels.") if data.diag.fictitious else ""
     return Section(f"<p>Fichiers joints à ce rapport, dans le même dossier :</p><ul>{items}</ul><p>{fict}</p>",
                    "Fichiers joints")
-
-
-def _summary_json(data: ReportData) -> str:  # pragma: no cover - debugging helper
-    return json.dumps(report_summary(data), ensure_ascii=False, indent=1)

@@ -34,7 +34,7 @@ __all__ = [
     "derive_findings",
     "format_indicator_value",
     "indicator_decimals",
-    "synthesize",
+    "source_citation",
 ]
 
 STRENGTH, WEAKNESS = "force", "faiblesse"
@@ -79,7 +79,7 @@ def format_indicator_value(value: Any, unit: str = "", indicator: str = "", with
     >>> format_indicator_value(12.345, "%", with_unit=True)
     '12,3\\u202f%'
     >>> format_indicator_value(float("nan"), "hab.", low=10, high=20, with_unit=True)
-    'entre 10 et 20\\u202fhab.'
+    'entre 10 et 20\\xa0hab.'
     """
     dec = indicator_decimals(indicator, unit)
 
@@ -255,7 +255,8 @@ def _side(terr: tuple[float, float, float], ref: tuple[float, float, float]) -> 
     return None
 
 
-def _source_short(row: pd.Series) -> str:
+def source_citation(row: pd.Series) -> str:
+    """Source of an indicator row: « source (millésime v, niveau l) », the source alone for fictitious data."""
     if str(row.get("quality", "")) == "données fictives":
         return str(row["source"])
     return f"{row['source']} (millésime {row['vintage']}, niveau {row['source_level']})"
@@ -285,7 +286,7 @@ def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious
     text = f"{subject} {verb} {tval} sur le territoire, {comparison} à {pronoun} {where} ({rval})"
     if clause:
         text += f" : {clause}"
-    text += f". Source : {_source_short(terr)}."
+    text += f". Source : {source_citation(terr)}."
     if fictitious:
         text += " " + FICTITIOUS_NOTE
     return text
@@ -356,7 +357,7 @@ def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
     if rows.empty:
         return
     r = rows.iloc[0]
-    value, low, high = _num(r["value"]), _num(r["value_low"]), _num(r["value_high"])
+    value, low, high = _values(r)
     share = table[(table["indicator"] == "apl_mg_2023_part_sous_seuil") & (table["level"] == "territoire")]
     share_text = ""
     if not share.empty:
@@ -373,18 +374,13 @@ def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
             kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
             text=(f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
                   f"généralistes est inférieure à 2,5 consultations par an et par habitant en 2023, seuil "
-                  f"utilisé pour repérer les zones sous-denses. Source : {_source_short(r)}."),
+                  f"utilisé pour repérer les zones sous-denses. Source : {source_citation(r)}."),
             territory_value=(value, low, high), reference_value=(2.5, 2.5, 2.5), reference_name="seuil de 2,5",
         ))
     elif not math.isnan(value) and value == 0:
         out.strengths.insert(0, Finding(
             kind=STRENGTH, indicator=str(r["indicator"]), theme=str(r["theme"]),
             text=("Aucun habitant ne vit dans une commune où l'APL aux médecins généralistes est inférieure "
-                  f"à 2,5 consultations par an et par habitant en 2023. Source : {_source_short(r)}."),
+                  f"à 2,5 consultations par an et par habitant en 2023. Source : {source_citation(r)}."),
             territory_value=(value, low, high), reference_value=(2.5, 2.5, 2.5), reference_name="seuil de 2,5",
         ))
-
-
-def synthesize(diag) -> Synthesis:
-    """Alias of :func:`derive_findings` with the default rules."""
-    return derive_findings(diag)

@@ -153,12 +153,12 @@ def test_run_report_cli_unknown_territory_is_an_input_error(tmp_path):
     ("exemple", "exemple"), ("EXEMPLE", "exemple"), ("aucun", ""), ("", ""), (None, ""),
 ])
 def test_cpam_parameter(given, expected):
-    assert report._cpam_parameter(given) == expected
+    assert report.cpam_parameter(given) == expected
 
 
 def test_cpam_parameter_path_is_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert report._cpam_parameter("cpam.csv") == str(tmp_path / "cpam.csv")
+    assert report.cpam_parameter("cpam.csv") == str(tmp_path / "cpam.csv")
 
 
 def _failing_papermill(monkeypatch, calls):
