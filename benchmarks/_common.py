@@ -77,6 +77,15 @@ class Results:
     def missed(self) -> list[Figure]:
         return [f for f in self.figures if f.ok is False]
 
+    def finish(self, title: str, json_out) -> int:
+        """Print the summary table and the missed targets, dump the JSON; return the exit code (0)."""
+        print()
+        print(table(self.figures, title))
+        if self.missed():
+            print(f"\n{MISSED} : " + ", ".join(f.label for f in self.missed()))
+        self.dump(json_out)
+        return 0
+
 
 def fmt_value(value, unit: str) -> str:
     if value is None:

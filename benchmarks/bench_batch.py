@@ -441,12 +441,7 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print()
-    print(C.table(res.figures, f"Résumé du lot ({n} territoires)"))
-    if res.missed():
-        print(f"\n{C.MISSED} : " + ", ".join(f.label for f in res.missed()))
-    res.dump(args.json_out)
-    return 0
+    return res.finish(f"Résumé du lot ({n} territoires)", args.json_out)
 
 
 if __name__ == "__main__":

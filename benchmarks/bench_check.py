@@ -180,12 +180,7 @@ def main(argv=None) -> int:
             print(prof)
 
     res.add("memory_mb", "mémoire maximale du processus (ru_maxrss)", C.peak_rss_mb(), "Mo", TARGET_MEMORY_MB)
-    print()
-    print(C.table(res.figures, "Résumé « check » national"))
-    if res.missed():
-        print(f"\n{C.MISSED} : " + ", ".join(f.label for f in res.missed()))
-    res.dump(args.json_out)
-    return 0
+    return res.finish("Résumé « check » national", args.json_out)
 
 
 if __name__ == "__main__":

@@ -168,12 +168,7 @@ def main(argv=None) -> int:
             print(f"    résultat : {_describe(result)}")
         res.add("memory_mb", "mémoire maximale du processus (diagnose_all)", C.peak_rss_mb(), "Mo")
 
-    print()
-    print(C.table(res.figures, "Résumé des indicateurs"))
-    if res.missed():
-        print(f"\n{C.MISSED} : " + ", ".join(f.label for f in res.missed()))
-    res.dump(args.json_out)
-    return 0
+    return res.finish("Résumé des indicateurs", args.json_out)
 
 
 if __name__ == "__main__":
