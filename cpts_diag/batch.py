@@ -33,7 +33,6 @@ import concurrent.futures as cf
 import datetime as _dt
 import hashlib
 import json
-import math
 import multiprocessing as mp
 import os
 import re
@@ -45,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpts_diag import settings
+from cpts_diag.atomic import atomic_write_text, file_sha256
 from cpts_diag.errors import InputError
-from cpts_diag.html import atomic_write_text, fmt_int, fmt_number, is_missing
+from cpts_diag.html import fmt_int, fmt_number, is_missing, json_ready
 from cpts_diag.index_page import (
     INDEX_FILE,
     STATUS_FAILED,
@@ -147,14 +147,6 @@ def error_message(exc: BaseException) -> str:
     return line
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
     """SHA-256 over (relative path, content hash) of the files of ``root`` matching ``pattern``."""
     h = hashlib.sha256()
@@ -163,7 +155,7 @@ def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
             rel = path.relative_to(root).as_posix()
             if not path.is_file() or any(rel.startswith(e) for e in exclude) or "__pycache__" in rel:
                 continue
-            h.update(rel.encode("utf-8") + b"\0" + _sha256_file(path).encode("ascii") + b"\n")
+            h.update(rel.encode("utf-8") + b"\0" + file_sha256(path).encode("ascii") + b"\n")
     return h.hexdigest()
 
 
@@ -175,9 +167,9 @@ def _user_file_hash(value) -> str | None:
     if mode == "aucun":
         return None
     if mode == "exemple":
-        return "exemple:" + (_sha256_file(settings.DEFAULT_CPAM) if Path(settings.DEFAULT_CPAM).is_file() else "")
+        return "exemple:" + (file_sha256(settings.DEFAULT_CPAM) if Path(settings.DEFAULT_CPAM).is_file() else "")
     path = Path(value)
-    return _sha256_file(path) if path.is_file() else f"absent:{path.resolve()}"
+    return file_sha256(path) if path.is_file() else f"absent:{path.resolve()}"
 
 
 def _context_hash(cpam, insee_ages, bpe) -> str:
@@ -191,7 +183,7 @@ def _context_hash(cpam, insee_ages, bpe) -> str:
         "cpam": _user_file_hash(cpam),
         "insee_ages": _user_file_hash(insee_ages),
         "bpe": _user_file_hash(bpe),
-        "notebook": _sha256_file(NOTEBOOK) if Path(NOTEBOOK).is_file() else None,
+        "notebook": file_sha256(NOTEBOOK) if Path(NOTEBOOK).is_file() else None,
         "package": [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py")],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
@@ -288,24 +280,6 @@ def _round(value, digits: int = 3):
     return None if value is None else round(float(value), digits)
 
 
-def _json_ready(value):
-    """Plain JSON value (numpy scalars, NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, TypeError):
-            pass
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 # ---------------------------------------------------------------------------
 # worker side
 # ---------------------------------------------------------------------------
@@ -378,7 +352,7 @@ def _run_one(task: dict) -> dict:
             outputs[kind] = Path(path).resolve().relative_to(out_dir.resolve()).as_posix()
         except ValueError:
             outputs[kind] = str(path)
-    return _json_ready(dict(
+    return json_ready(dict(
         base, status=STATUS_OK, duration_s=_round(time.perf_counter() - t0), error=None, outputs=outputs,
         population=res.population, population_min=res.population_min, population_max=res.population_max,
         tier=res.tier, tier_min=res.summary.get("tier_min"), tier_max=res.summary.get("tier_max"),
@@ -408,7 +382,7 @@ def _write_state(out_dir: Path, entries_by_name: dict[str, dict], meta: dict, *,
     """Write ``batch.json`` (and, with ``index``, ``index.html`` from the same document)."""
     entries = [e for e in entries_by_name.values() if e.get("status") in (STATUS_OK, STATUS_FAILED,
                                                                            STATUS_UNCHANGED)]
-    doc = _json_ready(dict(meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"),
+    doc = json_ready(dict(meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"),
                            territories=entries))
     atomic_write_text(out_dir / BATCH_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     if index:

@@ -20,25 +20,10 @@ __all__ = ["main", "cli"]
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    try:
-        import pandas as pd
-
-        if value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
-            return None
-    except (TypeError, ValueError):
-        pass
-    raise TypeError(f"non sérialisable : {type(value).__name__}")
-
-
 def _print_json(document) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default))
+    from cpts_diag.html import json_ready
+
+    click.echo(json.dumps(json_ready(document), ensure_ascii=False, indent=2))
 
 
 def _load_perimeters(path, sheet=None):

@@ -35,6 +35,7 @@ __all__ = [
     "fmt_pct",
     "esc",
     "script_json",
+    "json_ready",
     "atomic_write_text",
 ]
 
@@ -176,6 +177,30 @@ def esc(text: Any) -> str:
     if text is None:
         return ""
     return _html.escape(str(text), quote=True)
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON value: containers made lists/dicts, numpy scalars made Python, missing values None.
+
+    Examples
+    --------
+    >>> json_ready({"a": (1, float("nan")), 2: None})
+    {'a': [1, None], '2': None}
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [json_ready(v) for v in value]
+    if is_missing(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def script_json(obj: Any) -> str:

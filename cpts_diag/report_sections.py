@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import math
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
-from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing
+from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing, json_ready
 from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE, cpam_mode
 from cpts_diag.synthesis import derive_findings, format_indicator_value, source_citation
 
@@ -326,12 +325,12 @@ def _cache_root() -> Path | None:
 
 
 def _digest_file(path: Path | None) -> str:
-    import hashlib
+    from cpts_diag.atomic import file_sha256
 
     if path is None:
         return "-"
     try:
-        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return f"absent:{path}"
 
@@ -605,20 +604,7 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 
 def report_summary(data: ReportData) -> dict:
     """Machine-readable summary (JSON-ready) read back by :func:`cpts_diag.report.build_report`."""
-    s = data.summary
-
-    def clean(v):
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return None
-        if isinstance(v, (np.integer,)):
-            return int(v)
-        if isinstance(v, (np.floating,)):
-            return None if np.isnan(v) else float(v)
-        return v
-
-    out = {k: clean(v) for k, v in s.items()}
+    out = json_ready(data.summary)
     out.update(territory=data.territory, key_figures=key_figures(data), fictitious=bool(data.diag.fictitious),
                cpam=data.cpam_mode, python=sys.executable,
                outputs={k: str(v) for k, v in data.outputs.items()})
