@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cpts_diag.errors import InputError
 from cpts_diag.atomic import atomic_path
+from cpts_diag.errors import InputError
 
 __all__ = ["build_all"]
 

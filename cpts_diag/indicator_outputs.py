@@ -24,6 +24,7 @@ __all__ = [
     "format_number",
     "format_value",
     "indicator_rows_json",
+    "unit_decimals",
     "write_indicator_workbook",
 ]
 
@@ -39,12 +40,13 @@ NOT_AVAILABLE = "n.d."
 
 _DECIMALS = {
     "hab.": 0, "km²": 1, "hab./km²": 1, "communes": 0, "taille": 0, "consultations/an/hab.": 2, "%": 1,
-    "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0,
+    "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0, "bénéficiaires": 0,
     "pour 100 moins de 20 ans": 1,
 }
 
 
-def _decimals(unit: str) -> int:
+def unit_decimals(unit: str) -> int:
+    """Decimals shown for a value in ``unit`` (APL: 2, counts: 0, other values: 1)."""
     return _DECIMALS.get(unit, 1)
 
 
@@ -156,7 +158,7 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
         if row["theme"] != theme:
             theme = row["theme"]
             body.append(theme.upper())
-        d = _decimals(row["unit"])
+        d = unit_decimals(row["unit"])
         cells = [format_value(row["value"], row["low"], row["high"], d)]
         compared = row["indicator"] in compared_ids
         for lv, code, _name in levels:
@@ -315,7 +317,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             values = []
             for ident, unit in zip(part["indicator"], part["unit"]):
                 v = lookup.get((ident, lv, code))
-                values.append(None if v is None else _range_text(*v, _decimals(unit)))
+                values.append(None if v is None else _range_text(*v, unit_decimals(unit)))
             column = pd.Series(values, dtype=object)
             if all(v is None or isinstance(v, float) for v in values):
                 column = column.astype(float)

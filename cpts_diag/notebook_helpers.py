@@ -719,8 +719,8 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
             m = synthese.meta.get(ind_id, {})
             if m.get("fictitious"):
                 header += " — DONNÉES FICTIVES"
-            # Same formatting as the territory reports (decimals per indicator, "a (entre b et c)").
-            rec[header] = format_indicator_value(r[col], m.get("unit", ""), ind_id, low=r[f"{col}_bas"],
+            # Same formatting as the territory reports (decimals per unit, "a (entre b et c)").
+            rec[header] = format_indicator_value(r[col], m.get("unit", ""), low=r[f"{col}_bas"],
                                                  high=r[f"{col}_haut"])
         rows.append(rec)
     return pd.DataFrame(rows)

@@ -516,7 +516,7 @@ def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     if row is None:
         return "n.d."
-    return format_indicator_value(row["value"], str(row["unit"]), str(row["indicator"]), with_unit,
+    return format_indicator_value(row["value"], str(row["unit"]), with_unit,
                                   row["value_low"], row["value_high"])
 
 

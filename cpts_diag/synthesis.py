@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from cpts_diag.html import NNBSP, fmt_int, fmt_number, is_missing
+from cpts_diag.indicator_outputs import unit_decimals
 
 __all__ = [
     "FICTITIOUS_NOTE",
@@ -33,7 +34,6 @@ __all__ = [
     "Synthesis",
     "derive_findings",
     "format_indicator_value",
-    "indicator_decimals",
     "source_citation",
 ]
 
@@ -45,19 +45,7 @@ FICTITIOUS_NOTE = "Données fictives : à remplacer par la table de votre CPAM."
 #: Relative difference under which two values are considered equal (no finding).
 TOLERANCE = 0.02
 
-_INTEGER_UNITS = {"hab.", "patients", "médecins", "communes", "taille", "bénéficiaires"}
-
-
-def indicator_decimals(indicator: str, unit: str) -> int:
-    """Decimals shown for an indicator (APL: 2, counts: 0, other values: 1)."""
-    if str(indicator).startswith("apl_") and "sous_seuil" not in str(indicator):
-        return 2
-    if unit in _INTEGER_UNITS:
-        return 0
-    return 1
-
-
-def format_indicator_value(value: Any, unit: str = "", indicator: str = "", with_unit: bool = False,
+def format_indicator_value(value: Any, unit: str = "", with_unit: bool = False,
                            low: Any = None, high: Any = None) -> str:
     """French text of an indicator value, a range when only bounds are known.
 
@@ -66,9 +54,7 @@ def format_indicator_value(value: Any, unit: str = "", indicator: str = "", with
     value : float or None
         The value (NaN when only bounds are known).
     unit : str
-        Unit (``%``, ``hab.``, ``pour 10 000 hab.``...).
-    indicator : str
-        Indicator id (decides the decimals).
+        Unit (``%``, ``hab.``, ``pour 10 000 hab.``...); decides the decimals (unit_decimals).
     with_unit : bool, default False
         Append the unit.
     low, high : float, optional
@@ -81,7 +67,7 @@ def format_indicator_value(value: Any, unit: str = "", indicator: str = "", with
     >>> format_indicator_value(float("nan"), "hab.", low=10, high=20, with_unit=True)
     'entre 10 et 20\\xa0hab.'
     """
-    dec = indicator_decimals(indicator, unit)
+    dec = unit_decimals(unit)
 
     def one(x):
         return fmt_int(x) if dec == 0 else fmt_number(x, dec)
@@ -266,14 +252,13 @@ def _values(row: pd.Series) -> tuple[float, float, float]:
     return _num(row["value"]), _num(row["value_low"]), _num(row["value_high"])
 
 
-def _fmt_row(row: pd.Series, indicator: str) -> str:
-    return format_indicator_value(row["value"], str(row["unit"]), indicator, True, row["value_low"],
+def _fmt_row(row: pd.Series) -> str:
+    return format_indicator_value(row["value"], str(row["unit"]), True, row["value_low"],
                                   row["value_high"])
 
 
 def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious: bool) -> str:
-    ind = rule.indicator
-    tval, rval = _fmt_row(terr, ind), _fmt_row(ref, ind)
+    tval, rval = _fmt_row(terr), _fmt_row(ref)
     where = f"de la région {ref['level_name']}" if rule.against == "region" else \
         f"du département {ref['level_name']}"
     comparison = "supérieur" if side > 0 else "inférieur"
@@ -329,8 +314,8 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
             if side is None:
                 if _interval(*tvals) is not None:
                     out.inconclusive.append(
-                        f"{terr['label']} : {_fmt_row(terr, rule.indicator)} sur le territoire contre "
-                        f"{_fmt_row(ref, rule.indicator)} pour {ref['level_name']} — valeurs incertaines "
+                        f"{terr['label']} : {_fmt_row(terr)} sur le territoire contre "
+                        f"{_fmt_row(ref)} pour {ref['level_name']} — valeurs incertaines "
                         "(masquées ou approchées) : comparaison non concluante.")
                 continue
             if side == 0:
@@ -369,7 +354,7 @@ def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
             share_text = f", soit {fmt_number(sv, 1)}{NNBSP}% de la population,"
     lo = value if not math.isnan(value) else low
     if not math.isnan(lo) and lo > 0:
-        pop = format_indicator_value(value, "hab.", r["indicator"], False, low, high)
+        pop = format_indicator_value(value, "hab.", False, low, high)
         out.weaknesses.insert(0, Finding(
             kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
             text=(f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
