@@ -33,6 +33,7 @@ __all__ = [
     "fmt_number",
     "fmt_int",
     "fmt_pct",
+    "fmt_population",
     "esc",
     "script_json",
     "json_ready",
@@ -164,6 +165,25 @@ def fmt_pct(x: Any, decimals: int = 1, *, ratio: bool = False, missing: str = MI
         return missing
     value = float(x) * (100.0 if ratio else 1.0)
     return fmt_number(value, decimals) + NNBSP + "%"
+
+
+def fmt_population(population: Any, low: Any = None, high: Any = None, missing: Any = MISSING_TEXT) -> Any:
+    """Population when known, else its bounds ("entre a et b"), else ``missing``.
+
+    Examples
+    --------
+    >>> fmt_population(85696.0).replace(NNBSP, " ")
+    '85 696'
+    >>> fmt_population(None, 4531, 362268).replace(NNBSP, " ")
+    'entre 4 531 et 362 268'
+    >>> fmt_population(None, None, None, missing=None) is None
+    True
+    """
+    if not is_missing(population):
+        return fmt_int(population)
+    if not is_missing(low) and not is_missing(high):
+        return f"entre {fmt_int(low)} et {fmt_int(high)}"
+    return missing
 
 
 def esc(text: Any) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from cpts_diag.html import atomic_write_text, esc, fmt_int, fmt_number, is_missing
+from cpts_diag.html import atomic_write_text, esc, fmt_int, fmt_number, fmt_population, is_missing
 
 __all__ = [
     "CHECK_PLACES",
@@ -109,12 +109,10 @@ def _href(rel: str) -> str:
 
 def _population_cell(entry: Mapping) -> str:
     pop = entry.get("population")
-    if not is_missing(pop):
-        return fmt_int(pop)
-    lo, hi = entry.get("population_min"), entry.get("population_max")
-    if not is_missing(lo) and not is_missing(hi):
-        return f"entre {fmt_int(lo)} et {fmt_int(hi)}<br><small>(approximatif)</small>"
-    return '<span class="missing">n.d.</span>'
+    text = fmt_population(pop, entry.get("population_min"), entry.get("population_max"), missing=None)
+    if text is None:
+        return '<span class="missing">n.d.</span>'
+    return text if not is_missing(pop) else f"{text}<br><small>(approximatif)</small>"
 
 
 def _tier_cell(entry: Mapping) -> str:

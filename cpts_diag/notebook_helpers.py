@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
-from cpts_diag.html import esc, fmt_int, fmt_number, is_missing
+from cpts_diag.html import esc, fmt_int, fmt_number, fmt_population, is_missing
 
 __all__ = [
     "REGIONAL_INDICATORS",
@@ -693,9 +693,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
 
 
 def _population_text(row) -> str:
-    if not is_missing(row["population"]):
-        return fmt_int(row["population"])
-    return f"entre {fmt_int(row['population_min'])} et {fmt_int(row['population_max'])}"
+    return fmt_population(row["population"], row["population_min"], row["population_max"])
 
 
 def _tier_text(row) -> str:

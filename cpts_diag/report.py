@@ -44,7 +44,7 @@ from typing import Any
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.html import esc, fmt_int, fmt_number
+from cpts_diag.html import esc, fmt_number, fmt_population
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
 # when it is installed (about 1 s in every process that runs or exports a notebook); notebook
@@ -679,12 +679,8 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
     say(f"Rapport de diagnostic : « {territory} »")
     result = build_report(territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam,
                           insee_ages=insee_ages, bpe=bpe, progress=say)
-    if result.population is not None:
-        pop = f"{fmt_int(result.population)} habitants"
-    elif result.population_min is not None:
-        pop = f"entre {fmt_int(result.population_min)} et {fmt_int(result.population_max)} habitants"
-    else:
-        pop = "population inconnue"
+    pop = fmt_population(result.population, result.population_min, result.population_max, missing=None)
+    pop = "population inconnue" if pop is None else f"{pop} habitants"
     tier = f"taille {result.tier}" if result.tier is not None else "taille indéterminée"
     say(f"Terminé en {fmt_number(result.duration, 1)} s — {pop}, {tier}.")
     if result.fictitious:

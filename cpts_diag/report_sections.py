@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
-from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing, json_ready
+from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, fmt_population, is_missing, json_ready
 from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE, cpam_mode
 from cpts_diag.synthesis import derive_findings, format_indicator_value, source_citation
 
@@ -533,12 +533,11 @@ def _banner(compact: bool = False) -> str:
 
 
 def _population_text(summary: dict) -> str:
-    if not is_missing(summary.get("population")):
-        return f"{fmt_int(summary['population'])}\u00a0habitants"
-    lo, hi = summary.get("population_min"), summary.get("population_max")
-    if not is_missing(lo) and not is_missing(hi):
-        return f"entre {fmt_int(lo)} et {fmt_int(hi)}\u00a0habitants (valeur approchée)"
-    return "population inconnue"
+    text = fmt_population(summary.get("population"), summary.get("population_min"),
+                          summary.get("population_max"), missing=None)
+    if text is None:
+        return "population inconnue"
+    return f"{text}\u00a0habitants" + ("" if not is_missing(summary.get("population")) else " (valeur approchée)")
 
 
 def _tier_text(summary: dict) -> str:
