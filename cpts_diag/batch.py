@@ -250,10 +250,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
         selected = [n for n in selected if n in wanted]
     if region not in (None, ""):
         reference = reference or load_reference()
-        code = str(region).strip().upper()
-        code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
-        if code not in set(reference.regions.index):
-            raise InputError("code région inconnu (option --region)", value=str(region))
+        code = reference.region_code(region, "option --region")
         table = territory_table(resolve_members(perimeters, reference), reference)
         in_region = set(table.loc[[code in r for r in table["regions"]], "cpts"])
         selected = [n for n in selected if n in in_region]

@@ -640,10 +640,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    code = str(region).strip().upper()
-    code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
-    if code not in set(reference.regions.index):
-        raise InputError("code région inconnu (paramètre region)", value=str(region))
+    code = reference.region_code(region, "paramètre region")
     check = check_perimeters(perims, reference, regions=[code])
     cpam = _cpam_argument(fichier_cpam)
     diags = diagnose_all(perims, reference, cpam=cpam)

@@ -110,6 +110,19 @@ class Reference:
         match = self.records.loc[self.records["code_insee"] == code, "nom"]
         return match.iloc[0] if len(match) else code
 
+    def region_code(self, value, where: str = "option --region") -> str:
+        """A région code as typed (``" 93"``, ``6`` -> ``"06"``), checked against the COG.
+
+        Raises InputError (« code région inconnu (where) ») when it is not a région.
+        """
+        code = str(value).strip().upper()
+        code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
+        if code not in self.regions.index:
+            from cpts_diag.errors import InputError
+
+            raise InputError(f"code région inconnu ({where})", value=str(value))
+        return code
+
     def departement_name(self, code: str) -> str:
         return self.departements["nom"].get(code, code)
 

@@ -41,3 +41,15 @@ def test_former_codes_follow_the_change_table_to_a_current_commune():
     ref = load_reference()
     assert all(target in ref.communes.index for target in ref.former.values())
     assert not set(ref.former) & set(ref.communes.index)
+
+
+def test_region_code_as_typed():
+    import pytest
+
+    from cpts_diag.errors import InputError
+
+    ref = load_reference()
+    assert ref.region_code(" 93") == "93"
+    assert ref.region_code(6) == "06"  # Mayotte
+    with pytest.raises(InputError, match="code région inconnu"):
+        ref.region_code("99")
