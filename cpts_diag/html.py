@@ -36,6 +36,7 @@ __all__ = [
     "fmt_population",
     "esc",
     "script_json",
+    "html_page",
     "json_ready",
     "atomic_write_text",
 ]
@@ -221,6 +222,16 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def html_page(title: str, body: str, css: str = "") -> str:
+    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is."""
+    style = f"<style>{css}</style>\n" if css else ""
+    return (
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{esc(title)}</title>\n{style}</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
 
 
 def script_json(obj: Any) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from cpts_diag.html import atomic_write_text, esc, fmt_int, fmt_number, fmt_population, is_missing
+from cpts_diag.html import atomic_write_text, esc, fmt_int, fmt_number, fmt_population, html_page, is_missing
 
 __all__ = [
     "CHECK_PLACES",
@@ -243,18 +243,7 @@ def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territ
     counts = {s: sum(1 for e in entries if e.get("status") == s)
               for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}
 
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="fr">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{esc(title)}</h1>",
-    ]
+    parts = [f"<h1>{esc(title)}</h1>"]
     meta = [f"Généré le {esc(generated)}"]
     if perimeters_name:
         meta.append(f"périmètres : {esc(perimeters_name)}")
@@ -313,8 +302,7 @@ def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territ
         parts.append('<p class="sources">Sources : ' + " ; ".join(esc(s) for s in sources)
                      + ". Niveau géographique des indicateurs : commune, agrégée au territoire de la CPTS "
                        "(détails et millésimes dans chaque rapport).</p>")
-    parts += ["</body>", "</html>", ""]
-    return "\n".join(parts)
+    return html_page(title, "\n".join(parts), _CSS)
 
 
 def write_index(out_dir: str | os.PathLike, entries: Sequence[Mapping], **kwargs) -> Path:

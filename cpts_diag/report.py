@@ -44,7 +44,7 @@ from typing import Any
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.html import esc, fmt_number, fmt_population
+from cpts_diag.html import fmt_number, fmt_population, html_page
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
 # when it is installed (about 1 s in every process that runs or exports a notebook); notebook
@@ -379,12 +379,7 @@ def notebook_to_html(nb, title: str) -> str:
         project's print-friendly CSS inlined, no script and no external resource.
     """
     body, _ = _exporter().from_notebook_node(_report_cells(nb))
-    page = (
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{esc(title)}</title>\n<style>{_REPORT_CSS}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+    page = html_page(title, f"<main>\n{body}\n</main>", _REPORT_CSS)
     ext = _EXTERNAL_RE.search(page)
     if ext:  # pragma: no cover - guard: the notebook displays only embedded content
         raise ValueError(f"le rapport référence une ressource externe : {ext.group(0)[:120]}")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
-from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, fmt_population, is_missing, json_ready
+from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, fmt_population, html_page, is_missing, json_ready
 from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE, cpam_mode
 from cpts_diag.synthesis import derive_findings, format_indicator_value, source_citation
 
@@ -1064,9 +1064,8 @@ def _web_map(data: ReportData):
 
 
 def _unavailable_map_html(data: ReportData) -> str:
-    return ("<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(data.territory)}</title></head><body><h1>{esc(data.territory)}</h1>"
-            "<p>Carte non disponible : pas de contour communal embarqué pour ce territoire.</p></body></html>")
+    return html_page(data.territory, f"<h1>{esc(data.territory)}</h1><p>Carte non disponible : pas de contour "
+                     "communal embarqué pour ce territoire.</p>")
 
 
 def _write_geopackage(data: ReportData, path: Path) -> None:
