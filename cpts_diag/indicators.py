@@ -341,7 +341,7 @@ def _add_territory(p: _Pass, data: IndicatorData, cog: Source) -> None:
     p.specs += [
         _Spec("population", "Population municipale", "Territoire", "hab.", cog, "2023", level, "sum",
               num="population", has="population", decimals=0),
-        _Spec("superficie", "Superficie", "Territoire", "km²", poly, "contours 2018, COG 2026", level, "sum",
+        _Spec("superficie", "Superficie", "Territoire", "km²", poly, "ADMIN EXPRESS, COG 2026", level, "sum",
               num="area", has="area", decimals=1),
         _Spec("densite_population", "Densité de population", "Territoire", "hab./km²", poly, "2023", level,
               "ratio", num="population_with_area", den="area", has="area", decimals=1),

@@ -331,9 +331,10 @@ def check_layers_for(report):
     """Layers "territoires", "communes", "orphelines" of a check (EPSG:4326), or None without polygons."""
     from cpts_diag.check_outputs import check_layers
 
-    if report.polygons is None or report.members is None:
+    polygons = report.map_polygons()
+    if polygons is None or report.members is None:
         return None
-    return check_layers(report, report.polygons)
+    return check_layers(report, polygons)
 
 
 def _check_title(report) -> str:

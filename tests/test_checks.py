@@ -345,7 +345,18 @@ def test_missing_polygons_note_and_none_geometries(ref):
     gdf = polys({k: v for k, v in GRID.items() if k not in ("13003", "13004")})
     r = check(ref, *grid_rows(), geometries=gdf, departements=["13"])
     assert r.geometry_checks
-    assert any(n.startswith("2 commune(s) sans polygone : contrôles géométriques partiels") for n in r.notes)
+    assert any(n.startswith("2 commune(s) sans polygone dans les contours fournis") for n in r.notes)
+    # T1 holds the two communes without polygon: its continuity cannot be decided, never "discontinu"
+    assert [d["territory"] for d in r.discontiguous] == ["T2"]
+    # 13006 touches only T1 communes, but its northern boundary faces the missing polygons
+    assert r.enclaves == []
+    assert [(u["check"], u["territory"], u["communes"]) for u in r.unverifiable] == [
+        ("continuité", "T1", ["13003", "13004"]), ("enclave", "T1", ["13006"])]
+    assert "Continuité non vérifiable : T1 — commune(s) sans contour : 13003 Charlie, 13004 Delta" in format_text(r)
+    # a commune without polygon that belongs to no territory may touch 13006: enclave not decidable
+    r = check(ref, *[row for row in grid_rows() if row[1] != "13004"], geometries=gdf, departements=["13"])
+    assert r.enclaves == []
+    assert ("enclave", "T1", ["13006"]) in [(u["check"], u["territory"], u["communes"]) for u in r.unverifiable]
     r = check(ref, *grid_rows(), geometries=None)
     assert not r.geometry_checks and r.discontiguous == [] and r.enclaves == []
     assert "non vérifiées" in format_text(r)
@@ -373,18 +384,22 @@ def test_write_check_outputs(ref, tmp_path):
     wb = openpyxl.load_workbook(written[0])
     assert wb.sheetnames == ["Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts",
                              "Codes périmés", "Codes inconnus", "Doublons", "Discontinuités", "Enclaves",
-                             "Multi-départements", "Sources"]
+                             "Séparés par la mer", "Non vérifiable", "Multi-départements", "Sources"]
 
     def records(name):
         values = list(wb[name].iter_rows(values_only=True))
         start = next(i for i, row in enumerate(values) if row[0] in ("Code INSEE", "Code arrondissement",
-                                                                      "Code donné", "Territoire"))
+                                                                      "Code donné", "Territoire", "Contrôle"))
         header = values[start]
         return [dict(zip(header, row)) for row in values[start + 1:]]
 
     orph = records("Orphelines")
+    # 13006 touches only T1 polygons, but Marseille (no polygon, in T3/T4) touches its corner: undecided
     assert [(o["Code INSEE"], o["Commune"], o["Population"], o["Enclavée dans"]) for o in orph] == \
-        [("13006", "Foxtrot", 600, "T1")]
+        [("13006", "Foxtrot", 600, None)]
+    undecided = records("Non vérifiable")
+    assert [(u["Contrôle"], u["Territoire"], u["Codes INSEE"]) for u in undecided] == [
+        ("continuité", "T3", "13055"), ("continuité", "T4", "13055"), ("enclave", "T1", "13006")]
     arr = records("Arr. non couverts")
     assert [(a["Code arrondissement"], a["Code commune"]) for a in arr] == [("13203", "13055")]
     unknown = records("Codes inconnus")
@@ -396,7 +411,7 @@ def test_write_check_outputs(ref, tmp_path):
     assert terr["T2"]["Population"] == 1500
     disc = records("Discontinuités")
     assert {(d["Territoire"], d["Codes INSEE"]) for d in disc} == {("T2", "84001"), ("T2", "84002")}
-    assert records("Enclaves")[0]["Codes INSEE"] == "13006"
+    assert records("Enclaves") == []
     layers = dict(pyogrio.list_layers(written[1]))
     assert set(layers) == {"territoires", "communes", "orphelines"}
     terr_layer = gpd.read_file(written[1], layer="territoires")
@@ -409,7 +424,7 @@ def test_write_check_outputs(ref, tmp_path):
     ov = records("Chevauchements")
     assert [(o["Code INSEE"], o["Type"]) for o in ov] == [("13055", "découpage par arrondissement municipal")]
     orphans = gpd.read_file(written[1], layer="orphelines")
-    assert list(orphans["code_insee"]) == ["13006"] and list(orphans["enclavee_dans"]) == ["T1"]
+    assert list(orphans["code_insee"]) == ["13006"] and list(orphans["enclavee_dans"]) == [""]
 
 
 def test_write_check_outputs_without_geometry(ref, tmp_path):

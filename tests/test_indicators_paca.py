@@ -15,6 +15,7 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.indicators import diagnose_all
+from geo_expect import AREA_TOLERANCE, display_area_km2, display_polygons
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PACA_DEPS = ("04", "05", "06", "13", "83", "84")
@@ -208,9 +209,10 @@ def test_marseille_arrondissements(raw, diags):
     assert row["source_level"] == "arrondissement municipal"
     pop = sum(float(raw["arrondissements"][a]["population"]) for a in arrs)
     assert _row(diag, "population")["value"] == pop
-    # no polygon for arrondissements: the area is unknown, not zero
+    # arrondissements have their own polygons (ADMIN EXPRESS)
     area = _row(diag, "superficie")
-    assert math.isnan(area["value"]) and area["coverage"] == 0
+    assert area["value"] == pytest.approx(display_area_km2(arrs), rel=AREA_TOLERANCE)
+    assert area["coverage"] == 1
     assert sorted(diag.communes["unite"]) == arrs
 
 
@@ -245,14 +247,20 @@ def test_former_code_counted_once(raw, diags):
 
 
 def test_area_from_embedded_polygons(diags):
-    gpd = pytest.importorskip("geopandas")
-    gdf = gpd.read_file(DATA / "communes_paca_cog2026.gpkg", layer="communes")
     diag = diags["CPTS du Gapençais"]
     codes = set(diag.communes["code_insee"])
-    expected = gdf[gdf["code_insee"].isin(codes)].to_crs("EPSG:2154").area.sum() / 1e6
-    assert _row(diag, "superficie")["value"] == pytest.approx(expected, rel=1e-9)
-    assert _row(diag, "densite_population")["value"] == pytest.approx(diag.summary["population"] / expected)
-    assert math.isnan(_row(diag, "superficie", "france")["value"])  # polygons of PACA only: not zero
+    expected = display_area_km2(codes)
+    area = _row(diag, "superficie")["value"]
+    assert area == pytest.approx(expected, rel=AREA_TOLERANCE)
+    assert _row(diag, "densite_population")["value"] == pytest.approx(diag.summary["population"] / area)
+    # national areas: all of France but the 4 Cantal communes restored in 2025 (no polygon): the
+    # total is then a lower bound, never a sum that counts them as zero
+    france = _row(diag, "superficie", "france")
+    assert 0.999 < france["coverage"] < 1
+    assert math.isnan(france["value"])
+    communes = display_polygons().query("type == 'COM'")["code_insee"]
+    assert france["value_low"] == pytest.approx(display_area_km2(communes), rel=0.01)
+    assert _row(diag, "densite_population", "france")["coverage"] > 0.999
 
 
 def _masked(cell):
