@@ -6,7 +6,8 @@
   "Multi-départements", "Sources".
 * ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
   "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
-  territory) and "orphelines".
+  territory; Paris, Lyon and Marseille by arrondissement when listed so) and "orphelines" (orphan
+  communes and uncovered arrondissements).
 """
 
 from __future__ import annotations
@@ -227,8 +228,11 @@ def check_layers(report: CheckReport, polygons) -> dict:
     members = report.members
     known = members[members["code_insee"].notna()].copy()
     known["code_insee"] = known["code_insee"].astype(str)
+    # Units drawn: the arrondissement municipal when listed and drawn (embedded polygons), else the commune.
+    arr = known["arrondissement"].astype(object)
+    known["unite"] = arr.where(arr.notna() & arr.isin(geo.index), known["code_insee"])
 
-    outlines = territory_outlines(polygons, known, territory_col="cpts")
+    outlines = territory_outlines(polygons, known.assign(code_insee=known["unite"]), territory_col="cpts")
     outlines = outlines[outlines.geometry.notna() & (outlines["n_communes"] > 0)]
     by_name = {t["name"]: t for t in report.territories}
     records = [by_name[t] for t in outlines["territory"]]
@@ -250,28 +254,33 @@ def check_layers(report: CheckReport, polygons) -> dict:
 
     kind_of = {o["code_insee"]: KIND_LABELS[o["kind"]] for o in report.overlaps}
     arr_list = (known[known["arrondissement"].notna()]
-                .groupby(["cpts", "code_insee"])["arrondissement"].agg(lambda s: ", ".join(sorted(set(s)))))
-    units = known.groupby(["cpts", "code_insee"], sort=False).agg(
+                .groupby(["cpts", "unite"])["arrondissement"].agg(lambda s: ", ".join(sorted(set(s)))))
+    units = known.groupby(["cpts", "unite"], sort=False).agg(
+        code_commune=("code_insee", "first"),
         code_donne=("code_given", lambda s: ", ".join(sorted(set(s)))),
         infracommunal=("infracommunal", "any"),
         statut=("status", "first"),
     ).reset_index()
-    units = units[units["code_insee"].isin(geo.index)]
+    units = units[units["unite"].isin(geo.index)]
     ref = _reference(report)
+    population = pd.concat([ref.communes["population"], ref.arrondissements["population"]])
+    population = population[~population.index.duplicated()]
     communes = gpd.GeoDataFrame({
-        "code_insee": units["code_insee"].to_numpy(),
-        "nom": units["code_insee"].map(ref.communes["nom"]).to_numpy(),
+        "code_insee": units["unite"].to_numpy(),
+        "nom": units["unite"].map(ref.names).to_numpy(),
         "territoire": units["cpts"].to_numpy(),
-        "population_commune": pd.array(units["code_insee"].map(ref.communes["population"]).round(),
-                                       dtype="Int64"),
-        "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["code_insee"])],
+        "population_commune": pd.array(units["unite"].map(population).round(), dtype="Int64"),
+        "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["unite"])],
         "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
         "code_donne": units["code_donne"].to_numpy(),
-        "chevauchement": units["code_insee"].map(kind_of).astype(object).fillna("").to_numpy(),
-    }, geometry=geo.reindex(units["code_insee"]).to_numpy(), crs=polygons.crs)
+        "chevauchement": units["code_commune"].map(kind_of).astype(object).fillna("").to_numpy(),
+    }, geometry=geo.reindex(units["unite"]).to_numpy(), crs=polygons.crs)
 
     enclave_of = _enclave_of(report)
     orph = [o for o in report.orphans if o["code_insee"] in geo.index]
+    orph += [{"code_insee": a["code"], "name": a["name"], "population": a["population"],
+              "departement": ref.communes["departement"].get(a["commune"], "")}
+             for a in report.uncovered_arrondissements if a["code"] in geo.index]
     orphans = gpd.GeoDataFrame({
         "code_insee": [o["code_insee"] for o in orph],
         "nom": [o["name"] for o in orph],

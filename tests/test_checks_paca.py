@@ -195,7 +195,11 @@ def test_exports_on_paca(raw, report, tmp_path):
     assert "04013" in codes  # leading zero kept
     layers = dict(pyogrio.list_layers(written[1]))
     assert set(layers) == {"territoires", "communes", "orphelines"}
-    n_pairs = sum(len(codes) for codes in raw["members"].values())
-    assert pyogrio.read_info(written[1], layer="communes")["features"] == n_pairs
+    # one feature per (CPTS, unit): Marseille is drawn by the arrondissements each CPTS lists
+    n_units = sum(len(raw["members"][c["nom"]] - {"13055"}) + len(c["arrondissements"])
+                  if c.get("arrondissements") else len(raw["members"][c["nom"]]) for c in raw["listing"])
+    assert pyogrio.read_info(written[1], layer="communes")["features"] == n_units
     assert pyogrio.read_info(written[1], layer="territoires")["features"] == 70
-    assert pyogrio.read_info(written[1], layer="orphelines")["features"] == 45
+    # 45 orphan communes and the uncovered arrondissement 13201 (Marseille 1er)
+    orphans = gpd.read_file(written[1], layer="orphelines")
+    assert len(orphans) == 46 and "13201" in set(orphans["code_insee"])
