@@ -94,7 +94,8 @@ def cli():
 @click.option("--region", "regions", multiple=True, help="Code(s) région de la zone d'étude (ex. 93).")
 @click.option("--departement", "departements", multiple=True, help="Code(s) département de la zone d'étude.")
 @click.option("--geometries", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone).")
+              help="Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
+                   "par défaut, la contiguïté nationale embarquée.")
 @click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
 @click.option("--json", "as_json", is_flag=True, help="Résultat en JSON sur la sortie standard.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -105,7 +106,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
 
     path = perimeters or settings.DEFAULT_PERIMETERS
     perims, reference = _load_perimeters(path, sheet)
-    geoms = _geometries(geometries, no_geometry, reference)
+    geoms = _geometries(geometries, no_geometry)
     report = check_perimeters(
         perims, reference, geometries=geoms,
         regions=_split_codes(regions), departements=_split_codes(departements),
@@ -117,25 +118,16 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     if out_dir:
         from cpts_diag.check_outputs import write_check_outputs
 
-        written = write_check_outputs(report, out_dir, geoms)
+        written = write_check_outputs(report, out_dir)
         click.echo(f"Constats écrits : {', '.join(str(p) for p in written)}", err=as_json)
     sys.exit(report.exit_code)
 
 
-def _geometries(path, no_geometry, reference):
+def _geometries(path, no_geometry):
+    """The ``geometries`` argument of the check: None, the embedded adjacency, or the user's file."""
     if no_geometry:
         return None
-    if path is None:
-        return "default"
-    from cpts_diag.geometry import align_to_cog, read_commune_polygons
-
-    gdf = read_commune_polygons(path)
-    gdf, notes = align_to_cog(gdf, reference.former)
-    for note in notes[:20]:
-        click.echo(f"note : {note}", err=True)
-    if len(notes) > 20:
-        click.echo(f"note : … et {len(notes) - 20} autres alignements de polygones", err=True)
-    return gdf
+    return "default" if path is None else path
 
 
 def _cpam_choice(value: str | None, perimeters: Path | None):

@@ -293,7 +293,14 @@ _FINDINGS = (
     ("Codes inconnus", "Codes inconnus", "Codes absents de tous les millésimes du COG connus : bloquant."),
     ("Doublons", "Doublons", "Même commune listée deux fois dans un territoire."),
     ("Discontinuités", "Territoires discontinus",
-     "Territoires dont les communes forment plusieurs morceaux (contiguïté des contours communaux)."),
+     "Territoires dont les communes forment plusieurs morceaux sur une même terre (contiguïté des contours "
+     "communaux, tolérance de 100 m)."),
+    ("Séparés par la mer", "Territoires séparés par la mer (information)",
+     "Territoires dont les morceaux ne sont séparés que par la mer ou l'étranger (îles comme Ouessant, Ré, "
+     "Belle-Île ; estuaires) : ce n'est pas un défaut de périmètre."),
+    ("Non vérifiable", "Contrôles non vérifiables",
+     "Continuité ou enclave impossible à établir : commune sans contour, ou morceaux à moins de 300 m que la "
+     "précision des contours simplifiés ne permet pas de départager. Rien n'est affirmé."),
     ("Multi-départements", "Territoires sur plusieurs départements ou régions", "Information pour l'ARS."),
 )
 
@@ -316,7 +323,9 @@ def show_findings(report, max_rows: int = 60) -> None:
     caption = f"Source : {_CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
         _display(_html(f"<h3>{esc(title)} ({fmt_int(len(df))})</h3><p>{esc(why)}</p>"))
-        if not report.geometry_checks and title in ("Enclaves", "Territoires discontinus"):
+        if not report.geometry_checks and title in ("Enclaves", "Territoires discontinus",
+                                                    "Territoires séparés par la mer (information)",
+                                                    "Contrôles non vérifiables"):
             show_note("Non vérifié : aucun contour de communes disponible.", "warn")
             continue
         if df.empty:
