@@ -2,8 +2,8 @@
 
 The display polygons (``data/communes_contours_cog2026.gpkg``) are a coverage simplification of the
 source polygons the package measured its areas on: a territory's area agrees with theirs within
-``AREA_TOLERANCE`` (measured over all communes of France: median ratio 1.000, and totals of a few
-communes stay within 3 %).
+``AREA_TOLERANCE`` or ``AREA_TOLERANCE_KM2`` (measured over all communes of France: median ratio 1.000;
+totals of a few communes stay within 3 %, a tiny territory such as Petite-Terre (10 km²) within 0.5 km²).
 """
 
 import functools
@@ -14,6 +14,7 @@ import pandas as pd
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 AREA_TOLERANCE = 0.04
+AREA_TOLERANCE_KM2 = 1.0
 
 # Projected CRS written out here on purpose (not imported from the package).
 _CRS = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
