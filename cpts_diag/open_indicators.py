@@ -157,8 +157,8 @@ def _pop_sum(frame: pd.DataFrame, ctx: _Context, year: str) -> tuple[float, floa
             known += total
         else:
             partial += total
-    if unknown:
-        return float("nan"), known, float("nan")
+    if unknown:  # some unit has no value at all: only a minimum, when anything is known
+        return float("nan"), (known if known > 0 else float("nan")), float("nan")
     if partial:
         return float("nan"), known, known + partial
     return known, float("nan"), float("nan")
