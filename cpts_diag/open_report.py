@@ -132,3 +132,26 @@ def rate_text(value) -> str:
     if is_missing(value) or (isinstance(value, float) and math.isnan(value)):
         return "n.d."
     return f"{'+' if value > 0 else ''}{fmt_number(value, 2)}{NNBSP}%/an"
+
+
+def map_columns(map_communes, communes):
+    """Add French tooltip columns (income, nurse zonage) to the map's per-commune table.
+
+    ``revenu_median_2019`` (€, NaN when unknown) and ``zonage_infirmiers`` (label) come from the
+    diagnostic's per-unit table; a commune shown by several arrondissements gets « par arrondissement ».
+    """
+    if map_communes is None or "revenu_median_2019" not in communes:
+        return map_communes
+    out = map_communes.copy()
+    groups = communes.groupby(communes["code_insee"].astype(str), sort=False)
+    income, zonage = {}, {}
+    for code, units in groups:
+        if len(units) == 1:
+            v = units["revenu_median_2019"].iloc[0]
+            income[code] = "n.d." if is_missing(v) else f"{fmt_int(v)}{NNBSP}€"
+            zonage[code] = str(units["zonage_infirmiers"].iloc[0])
+        else:
+            income[code] = zonage[code] = "par arrondissement (voir le tableau)"
+    out["revenu_median"] = out["code_insee"].astype(str).map(income).fillna("n.d.")
+    out["zonage_inf"] = out["code_insee"].astype(str).map(zonage).fillna("n.d.")
+    return out

@@ -481,6 +481,9 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
     polygons = _read_polygons()
     map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference,
                                                                       polygons)
+    from cpts_diag.open_report import map_columns
+
+    map_communes = map_columns(map_communes, diag.communes)
     t3 = time.perf_counter()
     return ReportData(
         territory=diag.territory,
@@ -1095,7 +1098,9 @@ def _web_map(data: ReportData):
     return maps.commune_map(
         mc, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
         neighbours=data.neighbours, orphans=data.orphans,
-        tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI", "note": "Remarque"},
+        tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI",
+                        **({"revenu_median": "Revenu médian 2019 (Filosofi)", "zonage_inf": "Zonage infirmiers (ARS)"}
+                           if "zonage_inf" in mc else {}), "note": "Remarque"},
         title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Marseille) ; "
                "INSEE, populations légales 2023 ; contours IGN Admin Express (COG 2018 simplifié, aligné "
