@@ -10,12 +10,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cpts_diag.atomic import atomic_path
 from cpts_diag.errors import InputError
 
-__all__ = ["build_all"]
+__all__ = ["build_all", "build_open_indicators"]
 
 # Source files, relative to the --source folder (layout of ../shared/opendata).
 COMMUNES_JSON = "decoupage-administratif/communes.json"
@@ -31,6 +32,13 @@ APL_XLSX = "drees-apl-mg/apl_generalistes.xlsx"
 BV_HEALTH_CSV = "cartosante-insee-agreges/health.csv"
 BV_SOCIAL_CSV = "cartosante-insee-agreges/social_determinants.csv"
 DEP_INDICATORS_CSV = "cartosante-insee-agreges/health_anova_regression.csv"
+POP_HISTORY_DIR = "population-historique"
+FILOSOFI_CSV = "filosofi-2019/FILO2019_DISP_COM.csv"
+AMELI_CSV = "ameli-demographie-ps/toutes_specialites_departement.csv"
+ZONAGE_CSV = "zonage-infirmiers/zonage-raw.csv"
+MORTALITY_EPCI_CSV = "mortalite-insee/insee_rp_evol_1968_epci_2018.csv"
+MORTALITY_DEP_CSV = "mortalite-insee/insee_rp_evol_1968_departement_2018.csv"
+MORTALITY_PERIOD = "2013-2018"
 
 
 def _source_file(source: Path, rel: str) -> Path:
@@ -180,6 +188,109 @@ def build_departement_indicators(source: Path, out: Path) -> None:
     _write_csv(df, out / "departements_indicateurs.csv")
 
 
+def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> list[str]:
+    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.open_data).
+
+    Returns French notes (vintage codes that could not be placed, groups of split communes).
+    """
+    from cpts_diag.open_data import FILES, POP_VINTAGES, VINTAGE_PACKAGES, harmonise_vintage, read_vintage_package
+    from cpts_diag.reference import former_code_map
+
+    changes = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
+    former = former_code_map(communes, changes)
+    splits: dict[str, list[str]] = {}
+    d = changes[(changes["typemodif"] == "d") & (changes["cod_from"] != changes["cod_to"])]
+    for old, new in zip(d["cod_from"], d["cod_to"]):
+        splits.setdefault(old, []).append(new)
+    kept = communes[communes["type"].isin(["commune-actuelle", "arrondissement-municipal"])
+                    & (communes["zone"] != "com")]
+    units_2026 = set(kept["code_insee"])
+    table = pd.DataFrame(index=pd.Index(sorted(units_2026), name="code_insee"))
+    group_rows, notes = [], []
+    for year in POP_VINTAGES:
+        path = _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{VINTAGE_PACKAGES[year]}.tgz")
+        lost: list = []
+        units, groups, lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits, lost)
+        table[f"pop_{year}"] = pd.Series(units, dtype="Int64").reindex(table.index).astype(str).replace("<NA>", "")
+        group_rows += [{"annee": year, "unites": "|".join(g), "population": str(pop)} for g, pop in groups]
+        lost = [(c, p) for c, p in lost if not c.startswith(("975", "977", "978", "98"))]  # COM: out of scope
+        lost_pop = sum(p for _c, p in lost)
+        if lost:
+            notes.append(f"{year} : {len(lost)} code(s) sans commune COG 2026 ({lost_pop:.0f} hab.)")
+    _write_csv(table.reset_index(), out / FILES["pop_hist"])
+    _write_csv(pd.DataFrame(group_rows, columns=["annee", "unites", "population"]), out / FILES["pop_groups"])
+    return notes
+
+
+def build_filosofi(source: Path, out: Path) -> None:
+    """Filosofi 2019 per commune: code as published, persons in fiscal households, median income (Q219)."""
+    from cpts_diag.open_data import FILES
+
+    df = pd.read_csv(_source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig",
+                     keep_default_na=False)
+    _write_csv(df[["CODGEO", "NBPERS19", "Q219"]], out / FILES["filosofi"])
+
+
+def build_ameli_professionals(source: Path, out: Path) -> None:
+    """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions)."""
+    from cpts_diag.open_data import AMELI_PROFESSIONS, FILES
+
+    df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    df = df[df["profession_sante"].isin(AMELI_PROFESSIONS) & (df["classe_age"] == "tout_age")
+            & (df["libelle_sexe"] == "tout sexe")]
+    is_france = df["region"] == "99"
+    is_region = (df["departement"] == "999") & ~is_france
+    niveau = np.where(is_france, "france", np.where(is_region, "region", "departement"))
+    code = np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"]))
+    table = pd.DataFrame({
+        "annee": df["annee"].to_numpy(),
+        "profession": df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]).to_numpy(),
+        "niveau": niveau, "code": code, "effectif": df["effectif"].to_numpy(), "densite": df["densite"].to_numpy(),
+    })
+    _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
+
+
+def build_nurse_zonage(source: Path, out: Path) -> None:
+    """ARS nurse zonage per commune / arrondissement: published level number (1-5), empty when n.d."""
+    from cpts_diag.open_data import FILES
+
+    df = _read_statistiques_locales(_source_file(source, ZONAGE_CSV))
+    token = df["Zonage infirmiers"].astype(str)
+    level = token.str.extract(r"^([1-5])_", expand=False).fillna("")
+    _write_csv(pd.DataFrame({"code": df["code"], "niveau": level}), out / FILES["zonage"])
+
+
+def build_mortality(source: Path, out: Path) -> None:
+    """INSEE crude mortality rate of the latest period (2013-2018) by EPCI (~2020) and département."""
+    from cpts_diag.open_data import FILES
+
+    frames = []
+    for level, rel in (("epci", MORTALITY_EPCI_CSV), ("departement", MORTALITY_DEP_CSV)):
+        df = pd.read_csv(_source_file(source, rel), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        df = df[df["an"] == MORTALITY_PERIOD]
+        frames.append(pd.DataFrame({"niveau": level, "code": df["codgeo"], "nom": df["libgeo"],
+                                    "periode": df["an"], "taux": df["tx_morta"]}))
+    _write_csv(pd.concat(frames, ignore_index=True), out / FILES["mortality"])
+
+
+def build_open_indicators(source: Path | str, out: Path | str | None = None,
+                          communes: pd.DataFrame | None = None) -> list[str]:
+    """Only the files of the deeper diagnostic (population history, income, professionals, zonage,
+    mortality); returns French notes."""
+    from cpts_diag import settings
+
+    source = Path(source)
+    out = Path(out) if out else settings.DATA_DIR
+    if communes is None:
+        communes = pd.read_csv(out / "communes_cog2026.csv", dtype=str, keep_default_na=False)
+    notes = build_population_history(source, out, communes)
+    build_filosofi(source, out)
+    build_ameli_professionals(source, out)
+    build_nurse_zonage(source, out)
+    build_mortality(source, out)
+    return notes
+
+
 def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     """Build every embedded data file from ``source``; return the files written."""
     from cpts_diag import settings
@@ -198,6 +309,7 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_apl(source, out)
     build_bassins_de_vie(source, out, communes)
     build_departement_indicators(source, out)
+    build_open_indicators(source, out, communes)
     from cpts_diag.cpam_example import build_cpam_example
 
     build_cpam_example(out)

@@ -152,6 +152,53 @@ SOURCES: dict[str, Source] = {
             "… somme connue + cellules masquées × seuil).",
         ),
         Source(
+            "pop_hist", "INSEE, populations municipales 2016, 2019 à 2022 (harmonisées au COG 2026)",
+            "INSEE, via @etalab/decoupage-administratif 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
+            "populations légales 2016, 2019, 2020, 2021, 2022", "commune (arrondissement municipal à Paris, "
+            "Lyon, Marseille)", "Licence Ouverte (Etalab)", "populations_historiques_cog2026.csv",
+            "Chaque millésime est publié dans son propre COG : communes fusionnées depuis additionnées ; une "
+            "commune rétablie depuis (défusion) n'a pas de valeur propre — son groupe n'est compté que s'il "
+            "est entier dans le territoire. Taux d'évolution annuel moyen = (P2023/Pdébut)^(1/n) − 1, à "
+            "périmètre constant (communes harmonisées seulement).",
+        ),
+        Source(
+            "filosofi", "INSEE, Filosofi 2019, revenu disponible médian par unité de consommation", "INSEE",
+            "revenus 2019 (géographie 2022)", "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte", "filosofi_2019_communes.csv",
+            "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont donnés "
+            "l'étendue et la distribution des médianes communales pondérée par la population des ménages "
+            "fiscaux. Communes absentes (secret statistique) : inconnues, jamais zéro.",
+        ),
+        Source(
+            "dep_stats", "INSEE, Statistiques locales, indicateurs par département", "INSEE", "2021",
+            "département", "Licence Ouverte", "departements_indicateurs.csv",
+            "Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
+        ),
+        Source(
+            "ameli", "Assurance Maladie, démographie des professionnels de santé libéraux",
+            "Assurance Maladie (CNAM, data.ameli.fr)", "2024", "département, région, France",
+            "Licence Ouverte", "ameli_professionnels_liberaux_2024.csv",
+            "Libéraux seulement (salariés exclus) ; densité publiée pour 100 000 hab., affichée pour "
+            "10 000 hab. Pas de valeur à la maille du territoire. Les pharmaciens ne figurent pas dans ce "
+            "fichier.",
+        ),
+        Source(
+            "zonage_inf", "ARS, zonage conventionnel des infirmiers libéraux (CartoSanté)",
+            "ARS, via CartoSanté (ATLASANTE)", "2024 (date d'export non précisée)",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "information publique (ARS)",
+            "zonage_infirmiers_communes.csv",
+            "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage des "
+            "infirmiers, pas celui des médecins (ZIP/ZAC).",
+        ),
+        Source(
+            "mortalite", "INSEE, taux brut de mortalité (séries historiques du recensement)", "INSEE",
+            "période 2013-2018", "EPCI (géographie 2020 environ) et département", "Licence Ouverte",
+            "mortalite_brute_2013_2018.csv",
+            "Taux BRUT (non standardisé sur l'âge) : un territoire âgé a mécaniquement plus de décès. "
+            "Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
+            "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %).",
+        ),
+        Source(
             "cpam_fictif", "EXEMPLE FICTIF de table CPAM (données fictives)",
             "cpts_diag (script cpts_diag/cpam_example.py, graine 20260122)", "aucun (données inventées)",
             "commune (arrondissement municipal à Marseille)", "—", "exemple_cpam_FICTIF_paca.csv",
@@ -164,7 +211,9 @@ _SHORT = {
     "cog": "INSEE, pop. légales", "polygons": "IGN, contours", "apl": "DREES, APL",
     "bv": "CartoSanté/INSEE (BV)", "bv_table": "INSEE, BV 2022", "departements": "INSEE, BPE 2024",
     "insee_ages": "INSEE, âges (fichier)", "bpe": "INSEE, BPE (fichier)", "cpam": "CPAM (fichier)",
-    "cpam_fictif": "CPAM FICTIF",
+    "cpam_fictif": "CPAM FICTIF", "pop_hist": "INSEE, pop. historiques", "filosofi": "INSEE, Filosofi 2019",
+    "dep_stats": "INSEE, stat. locales", "ameli": "Assurance Maladie 2024", "zonage_inf": "ARS, zonage inf.",
+    "mortalite": "INSEE, mortalité",
 }
 SOURCES = {k: dataclasses.replace(s, short=_SHORT[k]) for k, s in SOURCES.items()}
 

@@ -41,7 +41,7 @@ NOT_AVAILABLE = "n.d."
 _DECIMALS = {
     "hab.": 0, "km²": 1, "hab./km²": 1, "communes": 0, "taille": 0, "consultations/an/hab.": 2, "%": 1,
     "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0, "bénéficiaires": 0,
-    "pour 100 moins de 20 ans": 1,
+    "pour 100 moins de 20 ans": 1, "%/an": 2, "€": 0, "professionnels": 0, "décès pour 1 000 hab./an": 1,
 }
 
 
@@ -268,6 +268,11 @@ _COMMUNE_HEADERS = {
     "nom": "Nom", "departement": "Département", "epci_siren": "EPCI (SIREN)",
     "infracommunal": "Commune découpée (infracommunal)", "bv2022": "Code bassin de vie 2022",
     "bassin_de_vie": "Bassin de vie", "cpam_cellules_masquees": "Cellules CPAM masquées",
+    "population_2016": "Population municipale 2016 (COG 2026 ; vide = commune rétablie depuis)",
+    "evolution_pop_2016_2023": "Évolution annuelle moyenne 2016-2023 (%/an)",
+    "revenu_median_2019": "Revenu disponible médian par UC 2019 (€, Filosofi ; vide = non publié)",
+    "zonage_infirmiers": "Zonage infirmiers (ARS 2024)",
+    "mortalite_brute_epci": "Taux brut de mortalité de l'EPCI 2013-2018 (‰, non standardisé)",
 }
 _SOURCE_HEADERS = {"source": "Source", "producer": "Producteur", "vintage": "Millésime",
                    "level": "Niveau géographique", "license": "Licence", "note": "Note"}

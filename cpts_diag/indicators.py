@@ -739,7 +739,10 @@ def diagnose_all(perimeters, reference: Reference | None = None, cpam=None, inse
     results = {spec.id: _evaluate(p, spec, extra) for spec in specs}
     long = _long_table(p, specs, results)
     communes = _unit_table(p, specs, data, reference, units)
-    return _split(p, specs, long, communes, terr_table, reference, results)
+    out = _split(p, specs, long, communes, terr_table, reference, results)
+    from cpts_diag.open_indicators import add_open_indicators
+
+    return add_open_indicators(out, units, reference)
 
 
 def _group_labels(p: _Pass, reference: Reference) -> pd.DataFrame:

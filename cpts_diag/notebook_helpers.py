@@ -563,6 +563,10 @@ REGIONAL_INDICATORS = (
     ("densite_mg", "densite_mg_liberaux", "Médecins généralistes libéraux pour 10 000 hab.", 1),
     ("part_75_plus", "part_75_plus", "Part des 75 ans et plus (%)", 1),
     ("part_sous_apl", "apl_mg_2023_part_sous_seuil", "Part de la population sous APL 2,5 (%)", 1),
+    ("evol_pop", "evolution_pop_2016_2023", "Évolution annuelle moyenne de la population 2016-2023 (%/an)", 2),
+    ("revenu_p50", "revenu_median_communes_p50", "Médiane pondérée des revenus médians communaux 2019 (€)", 0),
+    ("inf_sous_dotee", "zonage_infirmiers_pop_sous_dotee",
+     "Population en zone infirmière très sous-dotée ou sous-dotée (hab.)", 0),
 )
 #: Column added when a CPAM table is used.
 CPAM_INDICATOR = ("sans_mt_17_plus", "part_sans_mt_17_plus", "Part des 17 ans et plus sans médecin traitant (%)", 1)

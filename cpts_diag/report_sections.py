@@ -66,6 +66,9 @@ KEY_FIGURES = (
     "densite_mg_liberaux",
     "part_75_plus",
     "part_sans_mt_17_plus",
+    "evolution_pop_2016_2023",
+    "revenu_median_communes_p50",
+    "zonage_infirmiers_pop_sous_dotee",
 )
 #: Indicator of the maps (static map of section 1 and carte.html).
 MAP_INDICATOR = "apl_mg_2023"
@@ -482,6 +485,9 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
             diag = diagnose(perims, name, reference, **kwargs)
     t2 = time.perf_counter()
     map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
+    from cpts_diag.open_report import map_columns
+
+    map_communes = map_columns(map_communes, diag.communes)
     t3 = time.perf_counter()
     return ReportData(
         territory=diag.territory,
@@ -925,8 +931,25 @@ def tier_section(data: ReportData) -> Section:
 # ---------------------------------------------------------------------------
 def demography(data: ReportData) -> Section:
     """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
-    ids = ["population"] + _theme_indicators(data, "Démographie")
+    from cpts_diag import open_report
+
+    ids = ["population"] + [i for i in _theme_indicators(data, "Démographie")
+                            if not (i.startswith("population_") and i not in open_report.TREND_INDICATORS)]
     html = [comparison_table(data, ids)]
+    fig = open_report.population_trend_figure(data.diag)
+    if fig is not None:
+        import matplotlib.pyplot as plt
+
+        html.append(_figure_html(fig, "Évolution de la population municipale 2016-2023, indice 100 au premier "
+                                 "millésime connu. Source : INSEE, populations légales 2016, 2019 à 2023, "
+                                 "harmonisées au COG 2026, niveau commune.", "Courbes d'évolution de la "
+                                 "population du territoire et de ses niveaux de comparaison"))
+        plt.close(fig)
+    html.append('<p class="note">Populations de chaque millésime ramenées au COG 2026 (communes fusionnées '
+                "additionnées). Une commune rétablie depuis (défusion) n'a pas de population propre avant son "
+                "rétablissement : son groupe n'est compté que s'il est entier dans le territoire, sinon la "
+                "couverture est inférieure à 100 % (voir Excel, feuille « Détail », pour les populations de "
+                "chaque millésime).</p>")
     levels = set(_rows(data, "part_75_plus")["source_level"])
     if data.insee_ages is None or "bassin de vie" in levels:
         html.append('<p class="note">Structure par âge : faute de fichier INSEE par commune, les parts des 75 '
@@ -939,8 +962,23 @@ def demography(data: ReportData) -> Section:
 
 def care_supply(data: ReportData) -> Section:
     """Densities of GPs, nurses and midwives; GP counts of the départements (BPE)."""
-    ids = _theme_indicators(data, "Offre de soins")
+    from cpts_diag import open_report
+
+    all_ids = _theme_indicators(data, "Offre de soins")
+    ps = [i for i in all_ids if i.startswith("ps_")]
+    zonage = [i for i in all_ids if i.startswith("zonage_infirmiers")]
+    ids = [i for i in all_ids if i not in ps and i not in zonage]
     html = [comparison_table(data, ids)]
+    if zonage:
+        html.append("<h3>Zonage des infirmiers libéraux (ARS)</h3>" + comparison_table(data, zonage)
+                    + open_report.zonage_note(data.diag))
+    if ps:
+        html.append("<h3>Professionnels de santé libéraux par profession (Assurance Maladie, 2024)</h3>"
+                    + comparison_table(data, [i for i in ps if i.endswith("_densite")] +
+                                       [i for i in ps if i.endswith("_effectif")])
+                    + '<p class="note">Effectifs et densités publiés par département, région et France seulement '
+                    "(pas de valeur pour le territoire : voir les densités par bassin de vie ci-dessus, ou "
+                    "fournissez la BPE). Les pharmaciens ne figurent pas dans ce fichier.</p>")
     if data.bpe is None:
         html.append('<p class="note">Les densités du territoire sont celles des bassins de vie de ses communes '
                     "(approximation). Le nombre de médecins généralistes (BPE) n'est publié ici qu'au niveau "
@@ -969,8 +1007,14 @@ def access(data: ReportData) -> Section:
     else:
         html.append('<p class="note">Non disponible : aucune table CPAM / Rézone CPTS fournie (paramètre '
                     "fichier_cpam).</p>")
+    from cpts_diag import open_report
+
     html.append("<h3>Santé et situation sociale</h3>")
     html.append(comparison_table(data, _theme_indicators(data, "Santé et social")))
+    if "revenu_median_2019" in data.diag.communes:
+        html.append(open_report.income_note(data.diag))
+    if "mortalite_brute_epci" in data.diag.communes:
+        html.append(open_report.mortality_note(data.diag))
     return Section("".join(html), "Accès aux soins")
 
 
@@ -1086,7 +1130,9 @@ def _web_map(data: ReportData):
     return maps.commune_map(
         mc, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
         neighbours=data.neighbours, orphans=data.orphans,
-        tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI", "note": "Remarque"},
+        tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI",
+                        **({"revenu_median": "Revenu médian 2019 (Filosofi)", "zonage_inf": "Zonage infirmiers (ARS)"}
+                           if "zonage_inf" in mc else {}), "note": "Remarque"},
         title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
                "Marseille) ; INSEE, populations légales 2023 ; " + _map_source(),

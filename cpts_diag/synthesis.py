@@ -333,7 +333,36 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
             )
             (out.strengths if good else out.weaknesses).append(finding)
     _add_underserved(table, out)
+    _add_nurse_zonage(diag, table, out)
     return out
+
+
+def _add_nurse_zonage(diag, table: pd.DataFrame, out: Synthesis) -> None:
+    """Communes in « très sous-dotée » or « sous-dotée » nurse zones (ARS zonage): a weakness."""
+    rows = table[(table["indicator"] == "zonage_infirmiers_pop_sous_dotee") & (table["level"] == "territoire")]
+    communes = getattr(diag, "communes", None)
+    if rows.empty or communes is None or "zonage_infirmiers" not in communes:
+        return
+    r = rows.iloc[0]
+    levels = communes["zonage_infirmiers"].astype(str)
+    n_very, n_under = int((levels == "très sous-dotée").sum()), int((levels == "sous-dotée").sum())
+    if n_very + n_under == 0:
+        return
+    value, low, high = _values(r)
+    pop = format_indicator_value(value, "hab.", False, low, high)
+    shares = []
+    for lv, label in ((1, "très sous-dotée"), (2, "sous-dotée")):
+        share = table[(table["indicator"] == f"zonage_infirmiers_part_{lv}") & (table["level"] == "territoire")]
+        if not share.empty and not is_missing(share.iloc[0]["value"]):
+            shares.append(f"{fmt_number(share.iloc[0]['value'], 1)}{NNBSP}% en zone {label}")
+    detail = f" ({' ; '.join(shares)})" if shares else ""
+    out.weaknesses.append(Finding(
+        kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
+        text=(f"{fmt_int(n_very)} commune(s) en zone très sous-dotée et {fmt_int(n_under)} en zone sous-dotée "
+              f"pour les infirmiers libéraux : {pop} habitants{detail}. Source : {source_citation(r)}."),
+        territory_value=(value, low, high), reference_value=(math.nan, math.nan, math.nan),
+        reference_name="zonage ARS",
+    ))
 
 
 def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:

@@ -1,8 +1,10 @@
 """The data build on a miniature source tree written in the official layouts."""
 
 import csv
+import io
 import json
 import lzma
+import tarfile
 
 import geopandas as gpd
 import pytest
@@ -98,7 +100,52 @@ def source(tmp_path):
                   [["05023", "Guillestre", "11.5"]])
     _stat_locales(cs / "health_anova_regression.csv", ["Code", "Libellé", "Médecin généraliste (en nombre) 2024"],
                   [["05", "Hautes-Alpes", "180"]])
+    _open_indicator_sources(src)
     return src
+
+
+def _tarball(path, records):
+    payload = json.dumps(records).encode("utf-8")
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("package/data/communes.json")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+
+
+def _open_indicator_sources(src):
+    """Miniature files of the deeper diagnostic, in their published layouts."""
+    hist = src / "population-historique"
+    hist.mkdir()
+    for version, pops in (("0.8.0", (300, 80, 450)), ("1.1.1", (310, 0, 460)), ("2.3.1", (320, 0, 470)),
+                          ("4.0.0", (330, 0, 480)), ("4.1.0", (340, 0, 490))):
+        records = [{"code": "05001", "nom": "Abriès", "type": "commune-actuelle", "population": pops[0]},
+                   {"code": "05002", "nom": "Aiguilles", "type": "commune-actuelle", "population": pops[2]},
+                   {"code": "05005", "nom": "Rétablie", "type": "commune-deleguee", "chefLieu": "05002"}]
+        if pops[1]:  # Ristolas still a commune in the oldest vintage, merged into Abriès since
+            records.append({"code": "05120", "nom": "Ristolas", "type": "commune-actuelle", "population": pops[1]})
+        _tarball(hist / f"etalab-decoupage-administratif-{version}.tgz", records)
+    (src / "filosofi-2019").mkdir()
+    (src / "filosofi-2019/FILO2019_DISP_COM.csv").write_text(
+        "\ufeffCODGEO;LIBGEO;NBMEN19;NBPERS19;NBUC19;Q219\n05001;Abriès;150;310;200,5;21050\n", encoding="utf-8")
+    (src / "ameli-demographie-ps").mkdir()
+    (src / "ameli-demographie-ps/toutes_specialites_departement.csv").write_text(
+        "\ufeffannee,profession_sante,region,libelle_region,departement,libelle_departement,classe_age,"
+        "libelle_classe_age,libelle_sexe,effectif,densite\n"
+        "2024,Infirmiers,93,PACA,05,Hautes-Alpes,tout_age,Tout âge,tout sexe,420,297.1\n"
+        "2024,Infirmiers,93,PACA,999,Tout département,tout_age,Tout âge,tout sexe,15000,290.0\n"
+        "2024,Infirmiers,99,FRANCE,999,FRANCE,tout_age,Tout âge,tout sexe,100000,150.0\n"
+        "2024,Allergologues,99,FRANCE,999,FRANCE,tout_age,Tout âge,tout sexe,500,0.7\n", encoding="utf-8")
+    (src / "zonage-infirmiers").mkdir()
+    (src / "zonage-infirmiers/zonage-raw.csv").write_text(
+        "\ufeffCartoSanté; ; \nRéférentiel géographique : France par commune et arrondissement mun.; ; \n"
+        "Code;Libellé;Zonage infirmiers\n05001;Abriès-Ristolas;2_Sous_dotee\n"
+        "05002;Aiguilles;N/A - résultat non disponible\n", encoding="utf-8")
+    (src / "mortalite-insee").mkdir()
+    (src / "mortalite-insee/insee_rp_evol_1968_epci_2018.csv").write_text(
+        "\ufeffcodgeo;libgeo;an;tx_morta\n200067437;CC du Guillestrois;2008-2013;9,10\n"
+        "200067437;CC du Guillestrois;2013-2018;9,40\n;;;\n", encoding="utf-8")
+    (src / "mortalite-insee/insee_rp_evol_1968_departement_2018.csv").write_text(
+        "\ufeffcodgeo;libgeo;an;tx_morta\n05;Hautes-Alpes;2013-2018;9,80\n", encoding="utf-8")
 
 
 def _rows(path):
@@ -148,6 +195,40 @@ def test_build_all_from_official_layouts(source, tmp_path):
     text = (out / "exemple_cpam_FICTIF_paca.csv").read_text(encoding="utf-8").splitlines()
     assert text[0].startswith("code_commune;") and len(text) == 5  # the four PACA communes
     assert all(line.endswith(";1") for line in text[1:])  # donnees_fictives
+
+
+def test_build_open_indicator_files(source, tmp_path):
+    out = tmp_path / "data"
+    build_all(source, out)
+    hist = {r["code_insee"]: r for r in _rows(out / "populations_historiques_cog2026.csv")}
+    # 2016: Abriès 300 + Ristolas 80 (merged since) = 380, by hand
+    assert hist["05001"]["pop_2016"] == "380" and hist["05001"]["pop_2022"] == "340"
+    assert hist["05002"]["pop_2016"] == "450" and hist["05002"]["pop_2019"] == "460"
+    filo = _rows(out / "filosofi_2019_communes.csv")
+    assert filo == [{"CODGEO": "05001", "NBPERS19": "310", "Q219": "21050"}]
+    ameli = {(r["profession"], r["niveau"], r["code"]): r for r in _rows(out / "ameli_professionnels_liberaux_2024.csv")}
+    assert set(ameli) == {("infirmiers", "departement", "05"), ("infirmiers", "region", "93"),
+                          ("infirmiers", "france", "FR")}  # allergologists not kept
+    assert ameli[("infirmiers", "departement", "05")]["densite"] == "297.1"
+    zon = {r["code"]: r["niveau"] for r in _rows(out / "zonage_infirmiers_communes.csv")}
+    assert zon == {"05001": "2", "05002": ""}  # "N/A - résultat non disponible" is unknown, not a level
+    mort = _rows(out / "mortalite_brute_2013_2018.csv")
+    assert [(r["niveau"], r["code"], r["taux"]) for r in mort] == [("epci", "200067437", "9,40"),
+                                                                   ("departement", "05", "9,80")]
+
+
+def test_defusion_gives_a_group_not_a_commune_value(source, tmp_path):
+    communes = json.loads((source / "decoupage-administratif/communes.json").read_text())
+    communes.append({"code": "05005", "nom": "Rétablie", "type": "commune-actuelle", "zone": "metro",
+                     "departement": "05", "region": "93", "population": 40})
+    (source / "decoupage-administratif/communes.json").write_text(json.dumps(communes))
+    out = tmp_path / "data"
+    build_all(source, out)
+    hist = {r["code_insee"]: r for r in _rows(out / "populations_historiques_cog2026.csv")}
+    # 05005 was a commune déléguée of 05002 in every vintage: neither has a value of its own
+    assert hist["05002"]["pop_2016"] == "" and hist["05005"]["pop_2016"] == ""
+    groups = _rows(out / "populations_historiques_groupes.csv")
+    assert {"annee": "2016", "unites": "05002|05005", "population": "450"} in groups
 
 
 def test_missing_source_file_is_a_clear_error(source, tmp_path):

@@ -23,10 +23,12 @@ import pyogrio
 import pytest
 import shapely
 
+from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
 from cpts_diag.checks import check_perimeters
 from cpts_diag.perimeters import read_perimeters
 from geo_expect import AREA_TOLERANCE, AREA_TOLERANCE_KM2, DATA_DIR, display_area_km2, display_polygons, embedded_units
 
+READY = "window.L && window.cptsDiag && window.cptsDiag.map"
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "exemples" / "perimetres_illustratifs.csv"
 
 
@@ -296,3 +298,45 @@ def test_mayotte_report_says_why_values_are_missing(national_batch):
     layer = pyogrio.read_dataframe(folder / "perimetre.gpkg", layer="territoire")
     x0, y0, x1, y1 = layer.total_bounds
     assert 45.1 < x0 < x1 < 45.4 and -12.9 < y0 < y1 < -12.7
+
+
+def _folder(batch, territory: str) -> Path:
+    entries = {e["name"]: e for e in batch.entries}
+    return batch.out_dir / Path(entries[territory]["outputs"]["rapport"]).parent
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("territory, bounds", [
+    ("Paris Centre (illustratif)", (2.2, 48.8, 2.45, 48.9)),  # lon/lat box around central Paris
+    ("Petite-Terre de Mayotte (illustratif)", (45.1, -12.9, 45.4, -12.7)),  # Petite-Terre, Indian Ocean
+])
+def test_carte_outside_paca_offline(chrome, national_batch, example, territory, bounds):  # noqa: F811
+    folder = _folder(national_batch, territory)
+    open_page(chrome, folder / "carte.html", ready=READY)
+    assert browser_errors(chrome) == []
+    counts = chrome.execute_script(
+        "return Object.fromEntries(Object.entries(window.cptsDiag.layers)"
+        ".map(([k, v]) => [k, v.getLayers().length]));")
+    drawn = set(display_polygons()["code_insee"])
+    assert counts["communes"] == len(set(example[territory]) & drawn)
+    assert counts["outline"] == 1
+    codes = chrome.execute_script(
+        """
+        var out = [];
+        window.cptsDiag.layers.communes.eachLayer(function (l) {
+            l.openTooltip(l.getCenter());
+            out.push(l.getTooltip().getElement().textContent);
+            l.closeTooltip();
+        });
+        return out;
+        """)
+    assert len(codes) == counts["communes"] and all("Population 2023" in t for t in codes)
+    # the view is fitted to the territory: Paris, or Petite-Terre in the Indian Ocean, not the world
+    view = chrome.execute_script(
+        "var b = window.cptsDiag.map.getBounds();"
+        "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];")
+    x0, y0, x1, y1 = bounds
+    centre = ((view[0] + view[2]) / 2, (view[1] + view[3]) / 2)
+    assert x0 < centre[0] < x1 and y0 < centre[1] < y1, view
+    assert view[2] - view[0] < 1.0, view  # a local view (less than one degree wide)

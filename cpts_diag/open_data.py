@@ -1,0 +1,303 @@
+"""Open data of the deeper diagnostic: building the compact embedded files and loading them.
+
+Five open sources complete the diagnostic (issue 10); each is built by ``cpts-diag data build`` into a
+small CSV of ``data/`` (described in data/SOURCES.md) and loaded here, once:
+
+* populations municipales 2016, 2019–2022 (INSEE, via ``@etalab/decoupage-administratif``), each
+  published in its own COG, harmonised to COG 2026 by :func:`harmonise_vintage`;
+* Filosofi 2019 median disposable income per commune (INSEE), codes as published;
+* the Assurance Maladie 2024 counts and densities of libéral professionals by département, région and
+  France;
+* the ARS nurse zonage per commune (arrondissement in Paris, Lyon, Marseille);
+* INSEE crude mortality 2013–2018 by EPCI (geography ~2020) and département.
+
+Harmonisation of a vintage to COG 2026
+--------------------------------------
+Each code of the vintage is linked to the COG 2026 units (communes actuelles, arrondissements
+municipaux) it covers: itself when still current, the commune whose ``anciens_codes`` lists it (fusion,
+change of code), and — for a défusion — every current commune that was then a commune déléguée or
+associée of it, or one of its ``anciensCodes``, or split from it in the INSEE change table. Linked units
+form groups; a group with one unit gives that unit's population exactly (merged communes summed). A
+group of several units (a commune split since) has only its total: the per-unit value is unknown and the
+total is kept in the groups file, so that a territory holding the whole group is still exact and one
+holding part of it gets bounds.
+
+Examples
+--------
+>>> vintage = [("01001", "commune-actuelle", 100, None, []), ("01002", "commune-actuelle", 50, None, [])]
+>>> units, groups, lost = harmonise_vintage(vintage, {"01001"}, {"01002": "01001"}, {}, [])
+>>> units
+{'01001': 150}
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import settings
+
+__all__ = [
+    "AMELI_PROFESSIONS",
+    "FILES",
+    "POP_VINTAGES",
+    "ZONAGE_LEVELS",
+    "OpenData",
+    "harmonise_vintage",
+    "load_open_data",
+    "read_vintage_package",
+]
+
+#: Population vintages harmonised to COG 2026 (2023 is the population légale of the COG 2026 file).
+POP_VINTAGES = ("2016", "2019", "2020", "2021", "2022")
+#: npm package version holding each vintage (see ../shared/opendata/population-historique/PROVENANCE.md).
+VINTAGE_PACKAGES = {"2016": "0.8.0", "2019": "1.1.1", "2020": "2.3.1", "2021": "4.0.0", "2022": "4.1.0"}
+
+#: Embedded files (under data/).
+FILES = {
+    "pop_hist": "populations_historiques_cog2026.csv",
+    "pop_groups": "populations_historiques_groupes.csv",
+    "filosofi": "filosofi_2019_communes.csv",
+    "ameli": "ameli_professionnels_liberaux_2024.csv",
+    "zonage": "zonage_infirmiers_communes.csv",
+    "mortality": "mortalite_brute_2013_2018.csv",
+}
+
+#: ARS nurse zonage levels: level -> (published token, French label).
+ZONAGE_LEVELS = {
+    1: ("1_Tres_sous_dotee", "très sous-dotée"),
+    2: ("2_Sous_dotee", "sous-dotée"),
+    3: ("3_intermediaire", "intermédiaire"),
+    4: ("4_Tres_dotee", "très dotée"),
+    5: ("5_Sur_dotee", "sur-dotée"),
+}
+
+#: Professions kept from the Assurance Maladie file: published name -> (id, French label).
+AMELI_PROFESSIONS = {
+    "Ensemble des médecins généralistes": ("medecins_generalistes", "Médecins généralistes libéraux"),
+    "Infirmiers": ("infirmiers", "Infirmiers libéraux"),
+    "Masseurs-kinésithérapeutes": ("kinesitherapeutes", "Masseurs-kinésithérapeutes libéraux"),
+    "Ensemble des chirurgiens-dentistes": ("chirurgiens_dentistes", "Chirurgiens-dentistes libéraux"),
+    "Sages-femmes": ("sages_femmes", "Sages-femmes libérales"),
+    "Orthophonistes": ("orthophonistes", "Orthophonistes libéraux"),
+    "Pédicures-podologues": ("pedicures_podologues", "Pédicures-podologues libéraux"),
+    "Orthoptistes": ("orthoptistes", "Orthoptistes libéraux"),
+    "Psychiatres": ("psychiatres", "Psychiatres libéraux"),
+    "Pédiatres": ("pediatres", "Pédiatres libéraux"),
+    "Ophtalmologues": ("ophtalmologues", "Ophtalmologues libéraux"),
+    "Gynécologues médicaux et obstétriciens": ("gynecologues", "Gynécologues (médicaux et obstétriciens) "
+                                               "libéraux"),
+    "Cardiologues": ("cardiologues", "Cardiologues libéraux"),
+    "Ensemble des médecins spécialistes (hors généralistes)": ("medecins_specialistes",
+                                                               "Médecins spécialistes libéraux (hors "
+                                                               "généralistes)"),
+}
+
+_DELEGATED = ("commune-deleguee", "commune-associee")
+
+
+# ------------------------------------------------------------------------------------- build
+def read_vintage_package(path: Path) -> list[tuple[str, str, float | None, str | None, list[str]]]:
+    """Records of one ``@etalab/decoupage-administratif`` tarball, unchanged.
+
+    Returns (code, type, population or None, parent for a déléguée/associée, anciensCodes) per record of
+    type commune actuelle, arrondissement municipal, commune déléguée or associée.
+    """
+    with tarfile.open(path) as tar:
+        records = json.load(tar.extractfile("package/data/communes.json"))
+    out = []
+    for r in records:
+        kind = r.get("type", "commune-actuelle")
+        if kind not in ("commune-actuelle", "arrondissement-municipal", *_DELEGATED):
+            continue
+        pop = r.get("population")
+        parent = r.get("chefLieu") if kind in _DELEGATED else None
+        out.append((str(r["code"]), kind, None if pop is None else float(pop), parent,
+                    list(r.get("anciensCodes") or [])))
+    return out
+
+
+def harmonise_vintage(records, units_2026: set[str], former: dict[str, str], splits: dict[str, list[str]],
+                      lost_out: list | None = None):
+    """Harmonise one population vintage to the COG 2026 units.
+
+    Parameters
+    ----------
+    records : iterable of (code, type, population, parent, anciens_codes)
+        Records of the vintage (:func:`read_vintage_package`).
+    units_2026 : set of str
+        COG 2026 communes actuelles and arrondissements municipaux.
+    former : dict
+        Former code -> COG 2026 commune (:func:`cpts_diag.reference.former_code_map`).
+    splits : dict
+        Code -> codes split from it (INSEE change table, ``typemodif == "d"``).
+    lost_out : list, optional
+        Filled with the vintage codes that could not be placed (code, population).
+
+    Returns
+    -------
+    units : dict
+        COG 2026 unit -> population, for units harmonised exactly (one unit per group).
+    groups : list of (tuple of units, population)
+        Groups of several COG 2026 units (communes split since the vintage) with their total.
+    lost : list of (code, population)
+        Vintage codes that match no COG 2026 unit.
+    """
+    records = list(records)
+    present = {c for c, kind, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal")}
+    children: dict[str, set[str]] = {}
+    for code, kind, _pop, parent, anciens in records:
+        if kind in _DELEGATED and parent and code in units_2026 and code not in present:
+            children.setdefault(parent, set()).add(code)
+        if kind == "commune-actuelle":
+            for old in anciens:
+                if old in units_2026 and old not in present and old != code:
+                    children.setdefault(code, set()).add(old)
+    for old, news in splits.items():
+        for new in news:
+            if new in units_2026 and new not in present and new != old:
+                children.setdefault(old, set()).add(new)
+
+    parent_of: dict[str, str] = {}
+
+    def find(x):
+        while parent_of.setdefault(x, x) != x:
+            parent_of[x] = parent_of[parent_of[x]]
+            x = parent_of[x]
+        return x
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent_of[max(ra, rb)] = min(ra, rb)
+
+    totals: dict[str, float] = {}
+    lost = [] if lost_out is None else lost_out
+    placed = []
+    for code, kind, pop, _parent, _anciens in records:
+        if kind not in ("commune-actuelle", "arrondissement-municipal") or pop is None:
+            continue
+        if kind == "arrondissement-municipal":
+            targets = {code} if code in units_2026 else set()
+        else:
+            base = code if code in units_2026 else former.get(code)
+            targets = ({base} if base else set()) | children.get(code, set())
+        if not targets:
+            lost.append((code, pop))
+            continue
+        targets = sorted(targets)
+        for t in targets[1:]:
+            union(targets[0], t)
+        placed.append((targets[0], pop))
+    for unit, pop in placed:
+        root = find(unit)
+        totals[root] = totals.get(root, 0.0) + pop
+    members: dict[str, list[str]] = {}
+    for unit in list(parent_of):
+        members.setdefault(find(unit), []).append(unit)
+    units, groups = {}, []
+    for root, pop in totals.items():
+        group = sorted(members.get(root, [root]))
+        if len(group) == 1:
+            units[group[0]] = int(round(pop))
+        else:
+            groups.append((tuple(group), int(round(pop))))
+    return units, groups, lost
+
+
+# ------------------------------------------------------------------------------------ loading
+@dataclass(frozen=True)
+class OpenData:
+    """The embedded open data of the deeper diagnostic.
+
+    Attributes
+    ----------
+    pop_hist : pandas.DataFrame
+        Indexed by COG 2026 unit (commune or arrondissement municipal): float ``pop_YYYY`` for
+        :data:`POP_VINTAGES` (NaN when the unit cannot be harmonised alone).
+    pop_groups : pandas.DataFrame
+        ``annee``, ``unites`` (tuple of units), ``population``: groups of units split since the vintage.
+    filosofi : pandas.DataFrame
+        ``code`` (as published), ``nbpers`` (persons in fiscal households 2019), ``q2`` (median disposable
+        income per consumption unit, €), NaN when absent.
+    ameli : pandas.DataFrame
+        ``profession`` (id), ``niveau`` (departement | region | france), ``code``, ``effectif``,
+        ``densite`` (per 100,000 inhabitants).
+    zonage : pandas.Series
+        Nurse zonage level (1–5, float; NaN when « résultat non disponible ») by published code.
+    mortality : pandas.DataFrame
+        ``niveau`` (epci | departement), ``code``, ``nom``, ``periode``, ``taux`` (‰, NaN when absent).
+    """
+
+    pop_hist: pd.DataFrame
+    pop_groups: pd.DataFrame
+    filosofi: pd.DataFrame
+    ameli: pd.DataFrame
+    zonage: pd.Series
+    mortality: pd.DataFrame
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(),
+                         errors="coerce").astype(float)
+
+
+def _path(base: Path, name: str) -> Path:
+    return settings.data_path(name) if base == settings.DATA_DIR else base / name
+
+
+@functools.lru_cache(maxsize=4)
+def load_open_data(data_dir: str | Path | None = None) -> OpenData:
+    """Load the embedded open data of the deeper diagnostic (cached).
+
+    Raises
+    ------
+    InputError
+        When a file is missing (data not built).
+    """
+    base = Path(data_dir) if data_dir else settings.DATA_DIR
+
+    def read(key):
+        return pd.read_csv(_path(base, FILES[key]), dtype=str, keep_default_na=False)
+
+    hist = read("pop_hist").set_index("code_insee")
+    pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)
+    groups = read("pop_groups")
+    pop_groups = pd.DataFrame({"annee": groups["annee"], "unites": [tuple(u.split("|")) for u in groups["unites"]],
+                               "population": _num(groups["population"])})
+    filo = read("filosofi")
+    filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": _num(filo["NBPERS19"]), "q2": _num(filo["Q219"])})
+    ameli = read("ameli")
+    ameli = ameli.assign(effectif=_num(ameli["effectif"]), densite=_num(ameli["densite"]))
+    zon = read("zonage")
+    zonage = pd.Series(_num(zon["niveau"]).to_numpy(), index=zon["code"], name="zonage")
+    mort = read("mortality")
+    mortality = mort.assign(taux=_num(mort["taux"]))
+    return OpenData(pop_hist=pop_hist, pop_groups=pop_groups, filosofi=filosofi, ameli=ameli, zonage=zonage,
+                    mortality=mortality)
+
+
+def weighted_quantile(values, weights, q: float) -> float:
+    """Weighted quantile (lower value at which the cumulated weight reaches ``q``); NaN when empty.
+
+    Examples
+    --------
+    >>> weighted_quantile([10, 20, 30], [1, 1, 2], 0.5)
+    20.0
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = ~np.isnan(v) & ~np.isnan(w) & (w > 0)
+    v, w = v[ok], w[ok]
+    if not len(v):
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w) / w.sum()
+    return float(v[np.searchsorted(cum, q - 1e-12)])

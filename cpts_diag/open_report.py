@@ -1,0 +1,159 @@
+"""Report fragments of the open-data indicators (French HTML): trend chart, income, zonage, mortality notes.
+
+Called by :mod:`cpts_diag.report_sections`; every fragment cites source, vintage and level, and names
+what is unknown instead of counting it as zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing
+
+__all__ = ["TREND_INDICATORS", "income_note", "mortality_note", "population_trend_figure", "zonage_note"]
+
+TREND_YEARS = ("2016", "2019", "2020", "2021", "2022", "2023")
+#: Indicators of the demography table (the yearly populations are shown in the chart only).
+TREND_INDICATORS = ("evolution_pop_2016_2023", "evolution_pop_2019_2023")
+
+
+def _series(diag, level: str, code: str) -> list[float]:
+    ind = diag.indicators
+    out = []
+    for year in TREND_YEARS:
+        ident = "population" if year == "2023" else f"population_{year}"
+        rows = ind[(ind["indicator"] == ident) & (ind["level"] == level)]
+        if level != "territoire":
+            rows = rows[rows["level_code"] == code]
+        out.append(float(rows["value"].iloc[0]) if len(rows) else float("nan"))
+    return out
+
+
+def population_trend_figure(diag):
+    """Matplotlib figure: population index (first known vintage = 100) of the territory and its levels.
+
+    Returns None when the territory has no harmonised population before 2023.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = [("territoire", diag.territory, "Territoire")]
+    for level in ("departement", "region"):
+        sub = diag.indicators[(diag.indicators["level"] == level) & (diag.indicators["indicator"] == "population_2016")]
+        levels += [(level, c, n) for c, n in zip(sub["level_code"], sub["level_name"])]
+    levels.append(("france", "FR", "France"))
+    years = [int(y) for y in TREND_YEARS]
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    drawn = False
+    for i, (level, code, name) in enumerate(levels):
+        values = np.array(_series(diag, level, code))
+        known = ~np.isnan(values)
+        if known.sum() < 2:
+            continue
+        base = values[known][0]
+        ax.plot(np.array(years)[known], 100 * values[known] / base, marker="o", lw=2.5 if i == 0 else 1.2,
+                label=str(name))
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_ylabel("indice (1er millésime = 100)")
+    ax.set_xticks(years)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def income_note(diag) -> str:
+    """French paragraph: what the income figures are, and the communes without a median (named)."""
+    com = diag.communes
+    missing = com[com["revenu_median_2019"].isna()] if "revenu_median_2019" in com else com.iloc[0:0]
+    names = [f"{n} ({c})" for n, c in zip(missing["nom"].astype(str), missing["unite"].astype(str))]
+    text = ("<p class=\"note\">Revenu disponible médian par unité de consommation (INSEE, Filosofi 2019, niveau "
+            "commune). La médiane d'un territoire ne se calcule pas à partir des médianes de ses communes : "
+            "le tableau donne l'étendue des médianes communales et leur distribution pondérée par la "
+            "population des ménages fiscaux (quartiles et médiane <em>des médianes communales</em>), et, pour "
+            "les départements, la médiane officielle du niveau de vie (INSEE 2021). Aucune médiane officielle "
+            "n'est disponible ici pour la région et la France.")
+    if names:
+        shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
+        text += (f" {fmt_int(len(names))} commune(s) sans médiane publiée (secret statistique, ou commune "
+                 f"fusionnée ou rétablie depuis 2019) : {esc(shown)} ; elles ne sont pas comptées comme zéro.")
+    return text + "</p>"
+
+
+def zonage_note(diag) -> str:
+    """French list of the communes in « très sous-dotée » or « sous-dotée » nurse zones."""
+    com = diag.communes
+    if "zonage_infirmiers" not in com:
+        return ""
+    parts = []
+    for label in ("très sous-dotée", "sous-dotée"):
+        sub = com[com["zonage_infirmiers"] == label]
+        if len(sub):
+            names = ", ".join(f"{n} ({c})" for n, c in zip(sub["nom"].astype(str), sub["unite"].astype(str)))
+            parts.append(f"<li>zone {esc(label)} : {fmt_int(len(sub))} commune(s) — {esc(names)}</li>")
+    unknown = com[com["zonage_infirmiers"] == "n.d."]
+    text = ("<p class=\"note\">Zonage conventionnel des infirmiers libéraux (ARS, via CartoSanté, 2024, niveau "
+            "commune ; arrondissement à Paris, Lyon, Marseille). Ce n'est pas le zonage des médecins.</p>")
+    if parts:
+        text += f"<ul>{''.join(parts)}</ul>"
+    else:
+        text += "<p>Aucune commune du territoire n'est classée très sous-dotée ou sous-dotée.</p>"
+    if len(unknown):
+        text += f"<p class=\"note\">{fmt_int(len(unknown))} commune(s) sans zonage publié (non disponible).</p>"
+    return text
+
+
+def mortality_note(diag) -> str:
+    """French caveat on the crude mortality rate and the EPCI that could not be matched."""
+    com = diag.communes
+    text = ("<p class=\"note\">Mortalité : taux <strong>brut</strong> (décès pour 1 000 habitants par an, "
+            "INSEE, période 2013-2018), non standardisé sur l'âge : un territoire plus âgé a mécaniquement "
+            "plus de décès. Le taux du territoire est celui des EPCI de ses communes (géographie 2020 environ), "
+            "pondéré par la population 2016 : valeur approchée. Région et France : moyenne des départements "
+            "pondérée par leur population 2016.")
+    if "mortalite_brute_epci" in com:
+        miss = com[com["mortalite_brute_epci"].isna()]
+        if len(miss):
+            names = ", ".join(f"{n} ({c})" for n, c in zip(miss["nom"].astype(str), miss["unite"].astype(str)))
+            text += (f" Non rapprochées (EPCI créé ou modifié après 2020, ou taux absent du fichier) : "
+                     f"{esc(names)}.")
+    return text + "</p>"
+
+
+def rate_text(value) -> str:
+    """« +0,52 %/an » style text of a growth rate (« n.d. » when missing)."""
+    if is_missing(value) or (isinstance(value, float) and math.isnan(value)):
+        return "n.d."
+    return f"{'+' if value > 0 else ''}{fmt_number(value, 2)}{NNBSP}%/an"
+
+
+def map_columns(map_communes, communes):
+    """Add French tooltip columns (income, nurse zonage) to the map's per-commune table.
+
+    ``revenu_median_2019`` (€, NaN when unknown) and ``zonage_infirmiers`` (label) come from the
+    diagnostic's per-unit table, keyed by map unit (commune, or arrondissement of Paris, Lyon and
+    Marseille); a unit listed on several rows gets « voir le tableau ».
+    """
+    if map_communes is None or "revenu_median_2019" not in communes:
+        return map_communes
+    out = map_communes.copy()
+    key = communes["unite"] if "unite" in communes else communes["code_insee"]
+    groups = communes.groupby(key.astype(str), sort=False)
+    income, zonage = {}, {}
+    for code, units in groups:
+        if len(units) == 1:
+            v = units["revenu_median_2019"].iloc[0]
+            income[code] = "n.d." if is_missing(v) else f"{fmt_int(v)}{NNBSP}€"
+            zonage[code] = str(units["zonage_infirmiers"].iloc[0])
+        else:
+            income[code] = zonage[code] = "voir le tableau"
+    out["revenu_median"] = out["code_insee"].astype(str).map(income).fillna("n.d.")
+    out["zonage_inf"] = out["code_insee"].astype(str).map(zonage).fillna("n.d.")
+    return out

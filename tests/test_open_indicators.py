@@ -1,0 +1,184 @@
+"""Open-data indicators (trend, income, nurse zonage, mortality, professionals) on real territories.
+
+Territories are made of real communes (the members of an EPCI in data/communes_cog2026.csv) in four
+régions, two of them DROM. Every expectation is recomputed here from the embedded files with plain pandas,
+independently of cpts_diag.open_indicators.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cpts_diag import settings
+from cpts_diag.indicators import diagnose_all
+
+DATA = settings.DATA_DIR
+TERRITORIES = {
+    "Bretagne": "200038990",      # CC de Saint-Méen Montauban (35)
+    "Grand Est": "200033025",     # CA de Bar-le-Duc - Sud Meuse (55)
+    "La Réunion": "249740119",    # CINOR (974)
+    "Mayotte": "200060457",       # CA Dembeni-Mamoudzou (976)
+}
+
+
+@pytest.fixture(scope="module")
+def communes():
+    c = pd.read_csv(DATA / "communes_cog2026.csv", dtype=str, keep_default_na=False)
+    c = c[c["type"] == "commune-actuelle"].copy()
+    c["population"] = pd.to_numeric(c["population"], errors="coerce")
+    return c.set_index("code_insee")
+
+
+@pytest.fixture(scope="module")
+def diags(communes):
+    rows = []
+    for name, siren in TERRITORIES.items():
+        for code in communes.index[communes["epci_siren"] == siren]:
+            rows.append({"cpts": name, "code_insee": code, "arrondissement": None, "infracommunal": False,
+                         "line": len(rows) + 2})
+    # a group of communes split since 2016 (Essarts-en-Bocage 2016 -> 85084, 85165, 85212), whole and in part
+    for code in ("85084", "85165", "85212"):
+        rows.append({"cpts": "Essarts entier", "code_insee": code, "arrondissement": None, "infracommunal": False,
+                     "line": len(rows) + 2})
+    rows.append({"cpts": "L'Oie seule", "code_insee": "85165", "arrondissement": None, "infracommunal": False,
+                 "line": len(rows) + 2})
+    return diagnose_all(pd.DataFrame(rows))
+
+
+def _value(diag, indicator, level="territoire", code=None):
+    ind = diag.indicators
+    rows = ind[(ind["indicator"] == indicator) & (ind["level"] == level)]
+    if code is not None:
+        rows = rows[rows["level_code"] == code]
+    assert len(rows) == 1, (indicator, level, code)
+    return rows.iloc[0]
+
+
+def _members(communes, siren):
+    return communes[communes["epci_siren"] == siren]
+
+
+@pytest.mark.parametrize("region", ["Bretagne", "Grand Est", "La Réunion"])
+def test_growth_rate_recomputed_from_the_harmonised_file(diags, communes, region):
+    hist = pd.read_csv(DATA / "populations_historiques_cog2026.csv", dtype=str, keep_default_na=False)
+    hist = hist.set_index("code_insee")
+    members = _members(communes, TERRITORIES[region])
+    p2016 = hist.loc[members.index, "pop_2016"]
+    assert (p2016 != "").all()  # these territories have no split commune
+    expected = 100 * ((members["population"].sum() / p2016.astype(float).sum()) ** (1 / 7) - 1)
+    row = _value(diags[region], "evolution_pop_2016_2023")
+    assert row["value"] == pytest.approx(expected, rel=1e-9)
+    assert row["quality"] == "exacte" and row["unit"] == "%/an" and row["vintage"] == "2016-2023"
+    p2019 = hist.loc[members.index, "pop_2019"].astype(float).sum()
+    expected_2019 = 100 * ((members["population"].sum() / p2019) ** (1 / 4) - 1)
+    assert _value(diags[region], "evolution_pop_2019_2023")["value"] == pytest.approx(expected_2019, rel=1e-9)
+
+
+def test_mayotte_2016_population_is_unknown_not_zero(diags):
+    d = diags["Mayotte"]
+    trend = _value(d, "evolution_pop_2016_2023")
+    assert math.isnan(trend["value"]) and trend["coverage"] == 0
+    pop = _value(d, "population_2016")
+    assert math.isnan(pop["value"]) and math.isnan(pop["value_low"])
+    assert not math.isnan(_value(d, "evolution_pop_2019_2023")["value"])
+    # the crude mortality of this EPCI is empty in the INSEE file: unknown, never zero
+    mort = _value(d, "mortalite_brute")
+    assert math.isnan(mort["value"]) and mort["coverage"] == 0
+
+
+def test_split_commune_group_exact_when_whole_unknown_when_partial(diags, communes):
+    groups = pd.read_csv(DATA / "populations_historiques_groupes.csv", dtype=str)
+    g = groups[(groups["annee"] == "2016") & (groups["unites"] == "85084|85165|85212")]
+    assert len(g) == 1
+    now = communes.loc[["85084", "85165", "85212"], "population"].sum()
+    expected = 100 * ((now / float(g["population"].iloc[0])) ** (1 / 7) - 1)
+    whole = diags["Essarts entier"]
+    assert _value(whole, "evolution_pop_2016_2023")["value"] == pytest.approx(expected, rel=1e-9)
+    assert _value(whole, "population_2016")["value"] == float(g["population"].iloc[0])
+    part = diags["L'Oie seule"]
+    assert math.isnan(_value(part, "evolution_pop_2016_2023")["value"])
+    pop = _value(part, "population_2016")
+    assert math.isnan(pop["value"]) and pop["value_low"] == 0 and pop["value_high"] == float(g["population"].iloc[0])
+
+
+def _weighted_median(values, weights):
+    order = np.argsort(values)
+    v, w = np.asarray(values)[order], np.asarray(weights)[order]
+    half = w.sum() / 2
+    acc = 0
+    for x, y in zip(v, w):
+        acc += y
+        if acc >= half:
+            return x
+    raise AssertionError
+
+
+@pytest.mark.parametrize("region", ["Bretagne", "Grand Est", "La Réunion"])
+def test_income_range_and_weighted_median_of_commune_medians(diags, communes, region):
+    filo = pd.read_csv(DATA / "filosofi_2019_communes.csv", dtype=str).set_index("CODGEO")
+    members = _members(communes, TERRITORIES[region])
+    known = members.index[members.index.isin(filo.index)]
+    q2 = filo.loc[known, "Q219"].astype(float)
+    d = diags[region]
+    assert _value(d, "revenu_median_communes_min")["value"] == q2.min()
+    assert _value(d, "revenu_median_communes_max")["value"] == q2.max()
+    expected = _weighted_median(q2.to_numpy(), filo.loc[known, "NBPERS19"].astype(float).to_numpy())
+    assert _value(d, "revenu_median_communes_p50")["value"] == expected
+    coverage = members.loc[known, "population"].sum() / members["population"].sum()
+    assert _value(d, "revenu_median_communes_p50")["coverage"] == pytest.approx(coverage)
+    # communes absent from Filosofi (secrecy) are unknown in the per-commune table, never zero
+    table = d.communes.set_index("code_insee")["revenu_median_2019"]
+    missing = [c for c in members.index if c not in filo.index]
+    assert table.loc[missing].isna().all()
+    assert (table.dropna() > 0).all()
+    if missing:
+        assert _value(d, "revenu_median_communes_p50")["quality"] == "partiellement masquée"
+
+
+@pytest.mark.parametrize("region", ["Bretagne", "Grand Est", "La Réunion"])
+def test_nurse_zonage_shares(diags, communes, region):
+    zon = pd.read_csv(DATA / "zonage_infirmiers_communes.csv", dtype=str, keep_default_na=False).set_index("code")
+    members = _members(communes, TERRITORIES[region])
+    level = zon["niveau"].reindex(members.index)
+    known = level[level != ""].dropna()
+    base = members.loc[known.index, "population"].sum()
+    for lv in range(1, 6):
+        expected = 100 * members.loc[known.index[known == str(lv)], "population"].sum() / base
+        assert _value(diags[region], f"zonage_infirmiers_part_{lv}")["value"] == pytest.approx(expected)
+    under = members.loc[known.index[known.isin(["1", "2"])], "population"].sum()
+    assert _value(diags[region], "zonage_infirmiers_pop_sous_dotee")["value"] == under
+
+
+@pytest.mark.parametrize("region", ["Bretagne", "Grand Est", "La Réunion"])
+def test_mortality_is_the_epci_crude_rate(diags, region):
+    mort = pd.read_csv(DATA / "mortalite_brute_2013_2018.csv", dtype=str)
+    rate = mort[(mort["niveau"] == "epci") & (mort["code"] == TERRITORIES[region])]["taux"]
+    row = _value(diags[region], "mortalite_brute")
+    assert row["value"] == pytest.approx(float(rate.iloc[0].replace(",", ".")))
+    assert row["quality"] == "approchée" and row["source_level"] == "EPCI"
+    assert "non standardisé" in row["label"]
+
+
+def test_professionals_by_departement_region_france(diags):
+    ameli = pd.read_csv(DATA / "ameli_professionnels_liberaux_2024.csv", dtype=str)
+    d = diags["Grand Est"]
+    for niveau, code in (("departement", "55"), ("region", "44"), ("france", "FR")):
+        raw = ameli[(ameli["profession"] == "infirmiers") & (ameli["niveau"] == niveau) & (ameli["code"] == code)]
+        assert _value(d, "ps_infirmiers_effectif", niveau, code)["value"] == float(raw["effectif"].iloc[0])
+        assert _value(d, "ps_infirmiers_densite", niveau, code)["value"] == pytest.approx(
+            float(raw["densite"].iloc[0]) / 10)
+    # département-level source: no territory value is invented
+    ind = d.indicators
+    assert ind[(ind["indicator"] == "ps_infirmiers_effectif") & (ind["level"] == "territoire")].empty
+
+
+def test_new_rows_carry_source_vintage_level(diags):
+    ind = diags["Bretagne"].indicators
+    new = ind[ind["indicator"].str.match(r"(population_20|evolution_pop|revenu_|zonage_|mortalite|ps_)")]
+    assert not new.empty
+    assert new[["source", "vintage", "source_level", "quality"]].notna().all().all()
+    assert (new["source"].str.len() > 0).all()
+    sources = set(diags["Bretagne"].sources["source"])
+    assert any(s.startswith("INSEE, Filosofi 2019") for s in sources)
