@@ -355,9 +355,10 @@ def _kernel_session():
 
 
 #: Test-only hook (never documented for users): JSON ``{"territory": NAME, "action": ACTION,
-#: "once_file": PATH}`` makes the worker run NAME's report with a notebook whose first cell after the
-#: parameters kills the kernel (``kill-kernel``), hangs (``hang``) or kills the worker process running
-#: the kernel (``kill-worker``). With ``once_file``, only the attempt that creates that file does so.
+#: "once_file": PATH}`` (or a list of them) makes the worker run NAME's report with a notebook whose
+#: first cell after the parameters kills the kernel (``kill-kernel``), hangs (``hang``) or kills the
+#: worker process running the kernel (``kill-worker``). With ``once_file``, only the attempt that
+#: creates that file does so (deterministic "crash on the first attempt").
 TEST_HOOK_ENV = "CPTS_DIAG_TEST_HOOK"
 _HOOK_CELLS = {
     "kill-kernel": "import os\nos._exit(1)",
@@ -372,10 +373,13 @@ def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
     if not raw:
         return None
     try:
-        hook = json.loads(raw)
+        hooks = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(hook, dict) or hook.get("territory") != name or hook.get("action") not in _HOOK_CELLS:
+    hooks = hooks if isinstance(hooks, list) else [hooks]
+    hook = next((h for h in hooks if isinstance(h, dict) and h.get("territory") == name
+                 and h.get("action") in _HOOK_CELLS), None)
+    if hook is None:
         return None
     if hook.get("once_file"):
         try:
