@@ -735,9 +735,27 @@ _CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
 _ADDRESS_RE = re.compile(r"(tcp|tls|ws|wss|ucx)://[^\s/]+")
 
 
+async def _probe_scheduler(address: str, timeout: float):
+    """Identity of the Dask server at ``address`` (raises when it cannot be reached or read)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=timeout)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await asyncio.wait_for(comm.read(), timeout)
+    finally:
+        comm.abort()
+
+
 def _connect(address: str):
     """A ``distributed.Client`` on the scheduler at ``address``; InputError (French, one line) when dask
-    is not installed or the scheduler cannot be reached."""
+    is not installed or the scheduler cannot be reached.
+
+    The address is probed first (connection and ``identity`` request, in a private event loop): a
+    ``Client`` that fails to start would otherwise complain on the terminal when garbage-collected.
+    """
     address = str(address).strip()
     try:
         from distributed import Client
@@ -746,17 +764,29 @@ def _connect(address: str):
                          'pip install "cpts_diag[cluster]"') from None
     if not _ADDRESS_RE.fullmatch(address):
         raise InputError("adresse d'ordonnanceur Dask invalide (attendu : tcp://HÔTE:PORT)", value=address)
+    import asyncio
     import logging
 
-    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm.core")]
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm.core",
+                                            "distributed.protocol.core", "distributed.core")]
     levels = [lg.level for lg in quiet]
     for lg in quiet:  # connection retries would otherwise be logged on the user's terminal
         lg.setLevel(logging.CRITICAL)
     try:
-        return Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"ordonnanceur Dask injoignable ({type(exc).__name__}) ; lancez « dask scheduler » "
-                         f"puis « dask worker {address} » sur les machines de calcul", value=address) from None
+        hint = f" ; lancez « dask scheduler » puis « dask worker {address} » sur les machines de calcul"
+        try:
+            identity = asyncio.run(_probe_scheduler(address, _CONNECT_TIMEOUT))
+        except (OSError, TimeoutError):  # refused, no route, timed out
+            raise InputError("ordonnanceur Dask injoignable" + hint, value=address) from None
+        except Exception:  # noqa: BLE001 - something answers, but not Dask's protocol
+            identity = None
+        if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+            raise InputError("cette adresse ne répond pas comme un ordonnanceur Dask" + hint, value=address)
+        try:
+            return Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"connexion à l'ordonnanceur Dask impossible ({type(exc).__name__})",
+                             value=address) from None
     finally:
         for lg, level in zip(quiet, levels):
             lg.setLevel(level)
