@@ -713,8 +713,7 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
                 broken.append(task)
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                entry = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"],
-                         "status": STATUS_FAILED, "duration_s": None, "error": _crash_message(exc)}
+                entry = _failed_entry(task, _crash_message(exc))
             on_result(entry)
         executor.shutdown(wait=True)
     except (KeyboardInterrupt, _Interrupt):
@@ -896,9 +895,7 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
         for task in broken:
             lost = _run_pool([task], 1, ctx, stop_event, on_result, log_path)
             for t in lost:
-                on_result({"name": t["name"], "slug": t["slug"], "fingerprint": t["fingerprint"],
-                           "status": STATUS_FAILED, "duration_s": None,
-                           "error": _crash_message(cf.process.BrokenProcessPool())})
+                on_result(_failed_entry(t, _crash_message(cf.process.BrokenProcessPool())))
     except (KeyboardInterrupt, _Interrupt):
         interrupted = True
         bar.write("Interruption : rapports en cours arrêtés, état enregistré.", file=sys.stderr)
