@@ -401,6 +401,11 @@ def run_on_cluster(batch_mod, out_dir: Path, only, args, perimeters, t_local: fl
     res.add("dask_overhead", "surcoût Dask / processus locaux (lot Dask / lot local − 1)", t_dask / t_local - 1, "",
             TARGET_DASK_OVERHEAD)
     res.add("dask_failures", "échecs du lot Dask", n_failed, "nb", 0)
+    durations = entry_durations(result)
+    if durations:
+        print(f"    durée d'un rapport dans le lot Dask : médiane {statistics.median(durations):.2f} s, "
+              f"max {max(durations):.2f} s ({len(durations)} rapports)")
+        res.info["dask_report_durations"] = durations
     for e in examples:
         print(f"    échec : {e}")
     res.add("dask_worker_memory_mb", "mémoire maximale d'un worker Dask + son noyau", mem.max_mb, "Mo")
