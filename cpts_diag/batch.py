@@ -2,7 +2,10 @@
 
 :func:`run_batch` builds the diagnostic report of many territories (all of a perimeter file, the
 ``only`` ones, or those with a commune in a ``region``) with :func:`cpts_diag.report.build_report`,
-in worker processes. One failure does not stop the others: its French one-line message is recorded.
+in worker processes (each keeps a warm Jupyter kernel across its reports), or with ``cluster=`` as
+tasks on a ``dask.distributed`` cluster (report files sent back as bytes and written here atomically).
+Both executors run the same task function (:func:`_run_one`) and result handling. One failure does
+not stop the others: its French one-line message is recorded.
 
 * ``out_dir/batch.json`` records, per territory: name, slug, status (``ok`` | ``échec`` |
   ``inchangé``), duration, outputs (paths relative to ``out_dir``), error message, fingerprint,
