@@ -5,16 +5,23 @@ In one run:
 a. the *floor*: papermill executing ``benchmarks/floor.ipynb`` (a notebook that only imports the
    libraries of ``notebooks/02_diagnostic_territorial.ipynb``), 3 times, median kept;
 b. the batch of the 70 PACA reports (``cpts_diag.batch.run_batch``) with 2 workers into a temporary
-   folder, ``force=True``.
+   folder, ``force=True`` (each worker keeps a warm kernel across its reports);
+c. the same batch on a ``dask.distributed`` LocalCluster of as many single-threaded worker processes
+   (``--cluster``-style execution: report files sent back as bytes), and its overhead over (b);
+d. the peak memory of one worker (worker process + its kernel, sampled with psutil) in (b) and (c).
 
-Printed: batch time, ratio batch / (N × floor / workers) (target ≤ 1.5), failures, sizes of
+Printed: batch time, ratio batch / (N × floor / workers) (target ≤ 0.5), Dask overhead (target
+≤ 10 %), peak memory per worker, failures, sizes of
 ``carte.html`` (max and median, ≤ 300 KB), of the regional map ``carte_regionale.html``
 (≤ 1 MB) and of ``rapport.html`` (max, ≤ 3 MB), and the slowest notebook cells (papermill
 durations recorded in each ``diagnostic.ipynb``) to show where the time goes.
 
-Usage : ``python benchmarks/bench_batch.py [--opendata ../shared/opendata] [--subset N] [--keep DIR]``
+Usage : ``python benchmarks/bench_batch.py [--opendata ../shared/opendata] [--subset N] [--keep DIR]
+[--perimetres FICHIER | --epci-france] [--no-cluster]``
 ``--subset N`` runs only N territories (spread over the listing) for a quick check; the floor is
-scaled to N. Exit code 0 even when a target is missed ("objectif non atteint" is printed).
+scaled to N. ``--perimetres`` takes another perimeter file; ``--epci-france`` builds the national case
+(the 1,255 EPCI of the COG 2026 as territories, as ``bench_check.py`` does) and runs it (needs national
+commune geometry in ``data/`` for complete reports). Exit code 0 even when a target is missed ("objectif non atteint" is printed).
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 FLOOR_NOTEBOOK = C.BENCH_DIR / "floor.ipynb"
-TARGET_RATIO = 1.5
+TARGET_RATIO = 0.5
+TARGET_DASK_OVERHEAD = 0.10
 TARGET_CARTE_KB = 300.0
 TARGET_REGION_KB = 1024.0
 TARGET_RAPPORT_KB = 3 * 1024.0
@@ -187,12 +195,12 @@ def run_floor_parallel(workers: int, runs: int, workdir: Path) -> tuple[float, l
 # ------------------------------------------------------------------------------- batch
 
 
-def territory_names() -> list[str]:
+def territory_names(perimeters=None) -> list[str]:
     from cpts_diag import settings
     from cpts_diag.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
-    table = read_perimeters(settings.DEFAULT_PERIMETERS, names_by_code=load_reference().names).table
+    table = read_perimeters(perimeters or settings.DEFAULT_PERIMETERS, names_by_code=load_reference().names).table
     return list(dict.fromkeys(table["cpts"].astype(str)))
 
 
@@ -206,10 +214,62 @@ def spread(names: list[str], n: int) -> list[str]:
     return [names[round(i * step)] for i in range(n)]
 
 
-def call_run_batch(batch_mod, out_dir: Path, only, workers: int, verbose: bool):
-    kwargs = {"out_dir": out_dir, "workers": workers, "cpam": "exemple", "force": True, "progress": verbose}
+class WorkerMemory:
+    """Peak resident memory of one worker with its kernel, sampled every ``every`` seconds.
+
+    A worker is the parent of a Jupyter kernel (``ipykernel_launcher``) below this process, whether a
+    process of the local pool or a Dask worker; its figure is RSS(worker) + RSS(kernel), the highest
+    sample over the run (RSS counts pages shared after fork twice: an upper bound).
+    """
+
+    def __init__(self, every: float = 0.5):
+        import threading
+
+        self.every = every
+        self.peak: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        for proc in me.children(recursive=True):
+            try:
+                if "ipykernel_launcher" not in " ".join(proc.cmdline()):
+                    continue
+                parent = proc.parent()
+                mb = (proc.memory_info().rss + parent.memory_info().rss) / 1024 / 1024
+            except (psutil.Error, AttributeError):
+                continue
+            self.peak[parent.pid] = max(self.peak.get(parent.pid, 0.0), mb)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def max_mb(self) -> float | None:
+        return max(self.peak.values()) if self.peak else None
+
+
+def call_run_batch(batch_mod, out_dir: Path, only, workers: int, verbose: bool, perimeters=None, cluster=None):
+    kwargs = {"out_dir": out_dir, "workers": workers, "cpam": "exemple" if perimeters is None else "aucun",
+              "force": True, "progress": verbose}
     if only is not None:
         kwargs["only"] = only
+    if perimeters is not None:
+        kwargs["perimeters"] = perimeters
+    if cluster is not None:
+        kwargs["cluster"] = cluster
     params = inspect.signature(batch_mod.run_batch).parameters
     kwargs = {k: v for k, v in kwargs.items() if k in params}
     return batch_mod.run_batch(**kwargs)
@@ -317,6 +377,40 @@ def run_regional(batch_mod, out_dir: Path):
     return result, time.perf_counter() - t0
 
 
+def run_on_cluster(batch_mod, out_dir: Path, only, args, perimeters, t_local: float, res) -> None:
+    """The same batch on a LocalCluster of ``args.workers`` single-threaded worker processes."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        print('  dask.distributed absent (pip install "cpts_diag[cluster]") : lot sur cluster non mesuré')
+        return
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=args.workers, processes=True, threads_per_worker=1, dashboard_address=None)
+    try:
+        res.add("cluster_start_s", f"démarrage du LocalCluster ({args.workers} workers, hors lot)",
+                time.perf_counter() - t0, "s")
+        t1 = time.perf_counter()
+        with WorkerMemory() as mem:
+            result = call_run_batch(batch_mod, out_dir, only, args.workers, args.verbose, perimeters,
+                                    cluster=cluster.scheduler_address)
+        t_dask = time.perf_counter() - t1
+    finally:
+        cluster.close()
+    n_failed, examples = _failures(result, out_dir, len(getattr(result, "entries", []) or []))
+    res.add("batch_dask_s", f"même lot sur un LocalCluster Dask ({args.workers} workers)", t_dask, "s")
+    res.add("dask_overhead", "surcoût Dask / processus locaux (lot Dask / lot local − 1)", t_dask / t_local - 1, "",
+            TARGET_DASK_OVERHEAD)
+    res.add("dask_failures", "échecs du lot Dask", n_failed, "nb", 0)
+    durations = entry_durations(result)
+    if durations:
+        print(f"    durée d'un rapport dans le lot Dask : médiane {statistics.median(durations):.2f} s, "
+              f"max {max(durations):.2f} s ({len(durations)} rapports)")
+        res.info["dask_report_durations"] = durations
+    for e in examples:
+        print(f"    échec : {e}")
+    res.add("dask_worker_memory_mb", "mémoire maximale d'un worker Dask + son noyau", mem.max_mb, "Mo")
+
+
 # -------------------------------------------------------------------------------- main
 
 
@@ -331,9 +425,14 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="afficher la progression du lot")
     parser.add_argument("--wait-import", type=float, default=0.0,
                         help="attendre jusqu'à S secondes que cpts_diag.batch soit importable")
+    parser.add_argument("--perimetres", default=None, help="fichier de périmètres (défaut : listing PACA embarqué)")
+    parser.add_argument("--epci-france", action="store_true",
+                        help="cas national : les 1 255 EPCI du COG 2026 comme territoires (CSV généré)")
+    parser.add_argument("--no-cluster", action="store_true",
+                        help="ne pas mesurer le même lot sur un LocalCluster Dask")
     args = parser.parse_args(argv)
     res = C.Results("batch")
-    print("== Benchmark du lot de rapports PACA (papermill) ==", flush=True)
+    print("== Benchmark du lot de rapports (papermill, noyaux chauds) ==", flush=True)
     C.print_load()
 
     from cpts_diag import settings
@@ -352,13 +451,22 @@ def main(argv=None) -> int:
         res.dump(args.json_out)
         return 0
 
-    names = territory_names()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
+    perimeters = Path(args.perimetres).resolve() if args.perimetres else None
+    if args.epci_france:
+        import bench_check
+
+        from cpts_diag.reference import load_reference
+
+        perimeters, n_epci, n_rows = bench_check.build_epci_case(load_reference(), tmp)
+        print(f"  cas national : {n_epci} EPCI, {n_rows} lignes ({perimeters.name})")
+    names = territory_names(perimeters)
     only = spread(names, args.subset) if args.subset else None
     n = len(only) if only else len(names)
-    res.info.update(n_territories=n, subset=only)
-    print(f"  territoires : {n} sur {len(names)}" + (f" ({', '.join(only)})" if only else ""), flush=True)
+    res.info.update(n_territories=n, subset=only, perimeters=str(perimeters) if perimeters else None)
+    shown = only if only and len(only) <= 10 else None
+    print(f"  territoires : {n} sur {len(names)}" + (f" ({', '.join(shown)})" if shown else ""), flush=True)
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
     try:
         floor_dir = tmp / "floor"
         floor_dir.mkdir()
@@ -379,7 +487,8 @@ def main(argv=None) -> int:
 
         out_dir = tmp / "rapports"
         t0 = time.perf_counter()
-        result = call_run_batch(batch_mod, out_dir, only, args.workers, args.verbose)
+        with WorkerMemory() as mem_local:
+            result = call_run_batch(batch_mod, out_dir, only, args.workers, args.verbose, perimeters)
         t_batch = time.perf_counter() - t0
         res.add("batch_s", f"lot de {n} rapports, {args.workers} processus", t_batch, "s")
         ideal = n * floor / args.workers
@@ -390,6 +499,10 @@ def main(argv=None) -> int:
             res.add("ratio_parallel", f"ratio lot / (N × plancher à {args.workers} en parallèle / {args.workers}) "
                     "[indicatif : contention CPU exclue]", t_batch / (n * fpar / args.workers), "")
         res.add("per_report_s", "temps moyen par rapport (lot × processus / N)", t_batch * args.workers / n, "s")
+        res.add("worker_memory_mb", "mémoire maximale d'un worker + son noyau (processus locaux)", mem_local.max_mb,
+                "Mo")
+        if not args.no_cluster:
+            run_on_cluster(batch_mod, tmp / "rapports_dask", only, args, perimeters, t_batch, res)
         durations = entry_durations(result)
         if durations:
             print(f"    durée d'un rapport dans le lot : médiane {statistics.median(durations):.2f} s, "

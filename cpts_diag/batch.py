@@ -2,7 +2,10 @@
 
 :func:`run_batch` builds the diagnostic report of many territories (all of a perimeter file, the
 ``only`` ones, or those with a commune in a ``region``) with :func:`cpts_diag.report.build_report`,
-in worker processes. One failure does not stop the others: its French one-line message is recorded.
+in worker processes (each keeps a warm Jupyter kernel across its reports), or with ``cluster=`` as
+tasks on a ``dask.distributed`` cluster (report files sent back as bytes and written here atomically).
+Both executors run the same task function (:func:`_run_one`) and result handling. One failure does
+not stop the others: its French one-line message is recorded.
 
 * ``out_dir/batch.json`` records, per territory: name, slug, status (``ok`` | ``échec`` |
   ``inchangé``), duration, outputs (paths relative to ``out_dir``), error message, fingerprint,
@@ -325,36 +328,197 @@ def _end_worker(code: int) -> None:  # pragma: no cover - runs in worker process
     os._exit(code)
 
 
-def _run_one(task: dict) -> dict:
-    """Build one report (in a worker); never raises for a report failure."""
+_SESSIONS = threading.local()  # one warm kernel per worker thread
+_ALL_SESSIONS: list = []
+
+
+def _close_sessions() -> None:  # pragma: no cover - runs in worker processes at exit
+    while _ALL_SESSIONS:
+        try:
+            _ALL_SESSIONS.pop().close()
+        except Exception:  # noqa: BLE001 - best effort at exit; kernels also exit with their parent
+            pass
+
+
+def _kernel_session():
+    """This thread's kept kernel (:class:`cpts_diag.report.KernelSession`), created on first use."""
+    session = getattr(_SESSIONS, "session", None)
+    if session is None:
+        from cpts_diag.report import KernelSession
+
+        if not _ALL_SESSIONS:
+            import atexit
+            from multiprocessing import util
+
+            atexit.register(_close_sessions)
+            util.Finalize(None, _close_sessions, exitpriority=10)  # multiprocessing children skip atexit
+        session = _SESSIONS.session = KernelSession()
+        _ALL_SESSIONS.append(session)
+    return session
+
+
+#: Test-only hook (never documented for users): JSON ``{"territory": NAME, "action": ACTION,
+#: "once_file": PATH}`` (or a list of them) makes the worker run NAME's report with a notebook whose
+#: first cell after the parameters kills the kernel (``kill-kernel``), hangs (``hang``) or kills the
+#: worker process running the kernel (``kill-worker``). With ``once_file``, only the attempt that
+#: creates that file does so (deterministic "crash on the first attempt").
+TEST_HOOK_ENV = "CPTS_DIAG_TEST_HOOK"
+_HOOK_CELLS = {
+    "kill-kernel": "import os\nos._exit(1)",
+    "hang": "import time\ntime.sleep(3600)",
+    "kill-worker": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(1)",
+}
+
+
+def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
+    """Notebook of the test hook for territory ``name`` (see :data:`TEST_HOOK_ENV`), else None."""
+    raw = os.environ.get(TEST_HOOK_ENV)
+    if not raw:
+        return None
+    try:
+        hooks = json.loads(raw)
+    except ValueError:
+        return None
+    hooks = hooks if isinstance(hooks, list) else [hooks]
+    hook = next((h for h in hooks if isinstance(h, dict) and h.get("territory") == name
+                 and h.get("action") in _HOOK_CELLS), None)
+    if hook is None:
+        return None
+    if hook.get("once_file"):
+        try:
+            os.close(os.open(hook["once_file"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return None
+    import nbformat
+
+    from cpts_diag.report import NOTEBOOK
+
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), 0)
+    nb.cells.insert(at, nbformat.v4.new_code_cell(_HOOK_CELLS[hook["action"]]))
+    path = workdir / "test_hook.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+# Inputs of a Dask run: the client's files travel as bytes and are written once per worker machine.
+_INPUT_ROLES = ("perimeters", "cpam", "insee_ages", "bpe")
+_ENVIRONMENT: list[str] = []
+
+
+def _environment_hash() -> str:
+    """Hash of the package source and the embedded data (a Dask worker must have the client's)."""
+    if not _ENVIRONMENT:
+        import cpts_diag
+
+        doc = [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py"),
+               _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",))]
+        _ENVIRONMENT.append(hashlib.sha256(json.dumps(doc).encode("utf-8")).hexdigest())
+    return _ENVIRONMENT[0]
+
+
+def _input_files(task: dict) -> dict[str, tuple[str, str, bytes]]:
+    """The client's input files of a batch: client path -> (sha256, file name, bytes)."""
+    from cpts_diag.report import cpam_mode
+
+    files = {}
+    for role in _INPUT_ROLES:
+        value = task.get(role)
+        if value in (None, "") or (role == "cpam" and cpam_mode(value) != "fichier"):
+            continue
+        path = Path(value).resolve()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError("fichier illisible", path=path) from exc
+        files[str(path)] = (hashlib.sha256(data).hexdigest(), path.name, data)
+    return files
+
+
+def _materialize_inputs(inputs: dict) -> dict[str, str]:
+    """Write the client's input files on this machine (once per content); client path -> local path."""
+    import tempfile
+
+    from cpts_diag.atomic import atomic_write_bytes
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    root = Path(tempfile.gettempdir()) / f"cpts_diag_entrees_{uid}"
+    local = {}
+    for client_path, (digest, name, data) in (inputs or {}).items():
+        path = root / digest / name
+        if not path.is_file():
+            atomic_write_bytes(path, data)
+        local[client_path] = str(path)
+    return local
+
+
+def _run_one(task: dict, inputs: dict | None = None) -> dict:
+    """Build one territory's report (in a worker process or on a Dask worker); never raises for a
+    report failure.
+
+    The task is the same for both executors. Locally (``task["deliver"] == "folder"``) the report is
+    built and swapped into ``out_dir/<slug>`` by :func:`cpts_diag.report.build_report`. On a Dask
+    worker (``"files"``), the input files come as bytes (``inputs``, see :func:`_input_files`), the
+    report is built in a scratch folder of the worker, and its files are returned as bytes in
+    ``entry["files"]`` for the client to write atomically (:func:`_accept_files`): no shared file system.
+    """
+    import tempfile
+
     t0 = time.perf_counter()
     base = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"]}
     if _STOP is not None and _STOP.is_set():
         return dict(base, status=_INTERRUPTED, duration_s=0.0, error="interrompu avant le début")
-    from cpts_diag.report import build_report
+    from cpts_diag.report import REPORT_FILES, build_report, cpam_mode
 
+    remote = task.get("deliver") == "files"
+    work = Path(tempfile.mkdtemp(prefix="cpts_diag_travail_"))
+    files = None
     try:
-        res = build_report(task["name"], perimeters=task["perimeters"], out_dir=task["out_dir"],
-                           cpam=task["cpam"], insee_ages=task["insee_ages"], bpe=task["bpe"],
-                           timeout=task["timeout"], slug=task["slug"])
+        args = {role: task.get(role) for role in _INPUT_ROLES}
+        out_dir, shown = Path(task["out_dir"]), {}
+        if remote:
+            if task.get("environment") != _environment_hash():
+                raise RuntimeError("ce worker Dask n'a pas la même version de cpts_diag ou des données embarquées "
+                                   "que le poste qui lance le lot : installez la même version partout")
+            local = _materialize_inputs(inputs)
+            for role, value in args.items():
+                if value not in (None, "") and (role != "cpam" or cpam_mode(value) == "fichier"):
+                    args[role] = local[str(Path(value).resolve())]
+            shown = {v: k for k, v in local.items()}
+            out_dir = work / "rapports"
+            shown[str(out_dir / task["slug"])] = str(Path(task["out_dir"]) / task["slug"])
+        res = build_report(task["name"], perimeters=args["perimeters"], out_dir=out_dir, cpam=args["cpam"],
+                           insee_ages=args["insee_ages"], bpe=args["bpe"], timeout=task["timeout"],
+                           slug=task["slug"], session=_kernel_session(),
+                           notebook=_test_hook_notebook(task["name"], work), shown_paths=shown)
+        if remote:
+            files = {name: (res.directory / name).read_bytes() for name in REPORT_FILES.values()}
     except SystemExit as exc:  # SIGTERM from the parent: the report folder was cleaned up by build_report
+        if _STOP is None:
+            raise
         _end_worker(exc.code if isinstance(exc.code, int) else 143)
     except Exception as exc:  # noqa: BLE001 - one failure must not stop the batch
         return dict(base, status=STATUS_FAILED, duration_s=_round(time.perf_counter() - t0),
                     error=error_message(exc))
-    out_dir = Path(task["out_dir"])
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
     outputs = {}
     for kind, path in res.outputs.items():
         try:
             outputs[kind] = Path(path).resolve().relative_to(out_dir.resolve()).as_posix()
         except ValueError:
             outputs[kind] = str(path)
-    return json_ready(dict(
+    entry = json_ready(dict(
         base, status=STATUS_OK, duration_s=_round(time.perf_counter() - t0), error=None, outputs=outputs,
         population=res.population, population_min=res.population_min, population_max=res.population_max,
         tier=res.tier, tier_min=res.summary.get("tier_min"), tier_max=res.summary.get("tier_max"),
         key_figures=res.key_figures or {}, fictitious=bool(res.fictitious),
     ))
+    if files is not None:
+        entry["files"] = files
+    return entry
 
 
 # ---------------------------------------------------------------------------
@@ -424,7 +588,7 @@ def _stop_workers(executor, stop_event, futures, grace: float = 20.0) -> None:
 
 def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir=None, cpam="exemple",
               force: bool = False, progress: bool = True, *, insee_ages=None, bpe=None,
-              timeout: int = 600) -> BatchResult:
+              timeout: int = 600, cluster: str | None = None) -> BatchResult:
     """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
 
     Parameters
@@ -449,6 +613,11 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
         User files passed to every report.
     timeout : int, default 600
         Maximum seconds per notebook cell.
+    cluster : str, optional
+        Address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``): the territories run as
+        tasks on its workers (``workers`` is then ignored); their report files come back as bytes and
+        are written here atomically, so the workers need no access to this machine's files. Default:
+        local worker processes.
 
     Returns
     -------
@@ -458,7 +627,8 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     Raises
     ------
     InputError
-        Unreadable perimeter file, unknown territory in ``only``, unknown région.
+        Unreadable perimeter file, unknown territory in ``only``, unknown région; with ``cluster``,
+        dask not installed or scheduler unreachable.
     """
     from cpts_diag.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
@@ -482,8 +652,10 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
         "format": _BATCH_FORMAT,
         "perimeters": str(perimeters_path),
         "cpam": cpam_parameter(cpam) or None,
-        "workers": int(workers),
+        "workers": None if cluster else int(workers),
+        "cluster": cluster or None,
     }
+    client = _connect(cluster) if cluster else None
 
     tasks, this_run = [], {}
     for name in names:
@@ -497,12 +669,16 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
             continue
         tasks.append({"name": name, "slug": slugs[name], "fingerprint": fp, "perimeters": str(perimeters_path),
                       "out_dir": str(out_dir.resolve()), "cpam": cpam, "insee_ages": insee_ages, "bpe": bpe,
-                      "timeout": timeout})
+                      "timeout": timeout, "deliver": "files" if client else "folder"})
         if prev:
             entries[name] = prev  # kept until the new result arrives
     interrupted = False
-    if tasks:
-        interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress)
+    try:
+        if tasks:
+            interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client)
+    finally:
+        if client is not None:
+            client.close()
     _write_state(out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)),
                  index=True, interrupted=interrupted)
     run_entries = [this_run[n] for n in names if n in this_run]
@@ -540,8 +716,7 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
                 broken.append(task)
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                entry = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"],
-                         "status": STATUS_FAILED, "duration_s": None, "error": _crash_message(exc)}
+                entry = _failed_entry(task, _crash_message(exc))
             on_result(entry)
         executor.shutdown(wait=True)
     except (KeyboardInterrupt, _Interrupt):
@@ -558,16 +733,137 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
     return broken
 
 
-def _execute(tasks, entries, this_run, out_dir, meta, workers, progress) -> bool:
-    """Run ``tasks`` in worker processes; return True when interrupted.
+_CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
+_ADDRESS_RE = re.compile(r"(tcp|tls|ws|wss|ucx)://[^\s/]+")
 
-    When a worker dies (the pool is then broken), the territories it took down with it are retried one
+
+async def _probe_scheduler(address: str, timeout: float):
+    """Identity of the Dask server at ``address`` (raises when it cannot be reached or read)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=timeout)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await asyncio.wait_for(comm.read(), timeout)
+    finally:
+        comm.abort()
+
+
+def _connect(address: str):
+    """A ``distributed.Client`` on the scheduler at ``address``; InputError (French, one line) when dask
+    is not installed or the scheduler cannot be reached.
+
+    The address is probed first (connection and ``identity`` request, in a private event loop): a
+    ``Client`` that fails to start would otherwise complain on the terminal when garbage-collected.
+    """
+    address = str(address).strip()
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError('l\'option --cluster demande dask.distributed, non installé : '
+                         'pip install "cpts_diag[cluster]"') from None
+    if not _ADDRESS_RE.fullmatch(address):
+        raise InputError("adresse d'ordonnanceur Dask invalide (attendu : tcp://HÔTE:PORT)", value=address)
+    import asyncio
+    import logging
+
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm.core",
+                                            "distributed.protocol.core", "distributed.core")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:  # connection retries would otherwise be logged on the user's terminal
+        lg.setLevel(logging.CRITICAL)
+    try:
+        hint = f" ; lancez « dask scheduler » puis « dask worker {address} » sur les machines de calcul"
+        try:
+            identity = asyncio.run(_probe_scheduler(address, _CONNECT_TIMEOUT))
+        except (OSError, TimeoutError):  # refused, no route, timed out
+            raise InputError("ordonnanceur Dask injoignable" + hint, value=address) from None
+        except Exception:  # noqa: BLE001 - something answers, but not Dask's protocol
+            identity = None
+        if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+            raise InputError("cette adresse ne répond pas comme un ordonnanceur Dask" + hint, value=address)
+        try:
+            return Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"connexion à l'ordonnanceur Dask impossible ({type(exc).__name__})",
+                             value=address) from None
+    finally:
+        for lg, level in zip(quiet, levels):
+            lg.setLevel(level)
+
+
+def _failed_entry(task: dict, message: str) -> dict:
+    return {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"],
+            "status": STATUS_FAILED, "duration_s": None, "error": message}
+
+
+def _accept_files(out_dir: Path, entry: dict) -> dict:
+    """Write the report files a Dask worker returned (``entry["files"]``) into ``out_dir/<slug>``,
+    atomically; the entry without its bytes (failed when they cannot be written)."""
+    from cpts_diag.report import write_report_folder
+
+    files = entry.pop("files", None)
+    if files is None or entry.get("status") != STATUS_OK:
+        return entry
+    try:
+        write_report_folder(out_dir, entry["slug"], files)
+    except (OSError, RuntimeError) as exc:
+        return dict(entry, status=STATUS_FAILED, outputs={}, error=f"écriture du rapport impossible : "
+                                                                   f"{error_message(exc)}")
+    return entry
+
+
+def _run_cluster(client, tasks, on_result) -> None:
+    """Run ``tasks`` on a Dask cluster; every result goes to ``on_result`` as it arrives.
+
+    A worker that dies during a territory makes the scheduler run that task again on another worker
+    (``distributed.scheduler.allowed-failures`` times); after that the territory fails
+    (:class:`distributed.KilledWorker`). Raises KeyboardInterrupt / _Interrupt after cancelling the
+    remaining tasks (a running task ends on its worker; its result is dropped, nothing is written).
+    """
+    import uuid
+
+    from distributed import KilledWorker, as_completed
+
+    inputs = {}
+    for task in tasks[:1]:  # the same input files for every task
+        inputs = _input_files(task)
+    environment = _environment_hash()
+    [shared] = client.scatter([inputs], broadcast=True, hash=False)
+    run_id = uuid.uuid4().hex[:8]
+    futures = {}
+    try:
+        for task in tasks:
+            fut = client.submit(_run_one, dict(task, environment=environment), shared, pure=False,
+                                key=f"cpts-diag-{run_id}-{task['slug']}")
+            futures[fut] = task
+        for fut in as_completed(futures, loop=client.loop):
+            task = futures[fut]
+            try:
+                entry = fut.result()
+            except KilledWorker:
+                entry = _failed_entry(task, "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
+                                            "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul")
+            except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: this territory fails
+                entry = _failed_entry(task, _crash_message(exc))
+            fut.release()
+            on_result(entry)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=None) -> bool:
+    """Run ``tasks`` in worker processes, or on the Dask cluster of ``client``; return True when interrupted.
+
+    Both executors run :func:`_run_one` and hand its results to the same ``on_result``. Locally, when a
+    worker dies (the pool is then broken), the territories it took down with it are retried one
     by one, each in a fresh single-worker pool, so that only the culprit fails.
     """
     from tqdm import tqdm
 
-    ctx = _mp_context()
-    stop_event = ctx.Event()
     bar = tqdm(total=len(tasks), desc="Rapports des CPTS", unit="territoire", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
     failures = [0]
@@ -575,6 +871,7 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress) -> bool
     def on_result(entry: dict) -> None:
         if entry.get("status") not in (STATUS_OK, STATUS_FAILED) or entry["name"] in this_run:
             return
+        entry = _accept_files(out_dir, entry)
         entry.setdefault("outputs", {})
         entries[entry["name"]] = this_run[entry["name"]] = entry
         failures[0] += entry["status"] == STATUS_FAILED
@@ -590,15 +887,18 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress) -> bool
         old_term = signal.signal(signal.SIGTERM, _term)
     interrupted = False
     try:
+        if client is not None:
+            _run_cluster(client, tasks, on_result)
+            return False
+        ctx = _mp_context()
+        stop_event = ctx.Event()
         log_path = str((out_dir / LOG_FILE).resolve())
         Path(log_path).write_text("", encoding="utf-8")  # one log per run
         broken = _run_pool(tasks, max(1, min(int(workers), len(tasks))), ctx, stop_event, on_result, log_path)
         for task in broken:
             lost = _run_pool([task], 1, ctx, stop_event, on_result, log_path)
             for t in lost:
-                on_result({"name": t["name"], "slug": t["slug"], "fingerprint": t["fingerprint"],
-                           "status": STATUS_FAILED, "duration_s": None,
-                           "error": _crash_message(cf.process.BrokenProcessPool())})
+                on_result(_failed_entry(t, _crash_message(cf.process.BrokenProcessPool())))
     except (KeyboardInterrupt, _Interrupt):
         interrupted = True
         bar.write("Interruption : rapports en cours arrêtés, état enregistré.", file=sys.stderr)
@@ -613,7 +913,8 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress) -> bool
 # command line and regional synthesis
 # ---------------------------------------------------------------------------
 def run_batch_cli(perimeters=None, only=None, region=None, workers: int = 2, out_dir=None, cpam="exemple",
-                  force: bool = False, insee_ages=None, bpe=None, progress: bool = True) -> int:
+                  force: bool = False, insee_ages=None, bpe=None, progress: bool = True,
+                  cluster: str | None = None) -> int:
     """``cpts-diag batch``: run :func:`run_batch`, print a French summary; return the exit code.
 
     Exit code 0 when every report is produced or unchanged, 1 when one failed, 130 when interrupted.
@@ -623,7 +924,7 @@ def run_batch_cli(perimeters=None, only=None, region=None, workers: int = 2, out
     import click
 
     result = run_batch(perimeters, only=only, region=region, workers=workers, out_dir=out_dir, cpam=cpam,
-                       force=force, progress=progress, insee_ages=insee_ages, bpe=bpe)
+                       force=force, progress=progress, insee_ages=insee_ages, bpe=bpe, cluster=cluster)
     c = result.counts
     n = len(result.entries)
     click.echo(f"{fmt_int(n)} territoire{'s' if n > 1 else ''} : {fmt_int(c.get(STATUS_OK, 0))} produit(s), "

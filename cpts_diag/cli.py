@@ -219,14 +219,17 @@ def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dossier des rapports (par défaut : reports/).")
 @click.option("--force", is_flag=True, help="Tout refaire, même ce qui n'a pas changé.")
+@click.option("--cluster", default=None, metavar="tcp://HÔTE:8786",
+              help="Adresse d'un ordonnanceur Dask : les rapports sont calculés par ses workers "
+                   "(pip install \"cpts_diag[cluster]\").")
 @_user_files
-def batch_command(perimeters, only, region, workers, out_dir, force, cpam, insee_ages, bpe):
+def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cpam, insee_ages, bpe):
     """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
     from cpts_diag.batch import run_batch_cli
 
     sys.exit(run_batch_cli(perimeters, only=list(only) or None, region=region, workers=workers,
                            out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters), force=force,
-                           insee_ages=insee_ages, bpe=bpe))
+                           insee_ages=insee_ages, bpe=bpe, cluster=cluster))
 
 
 @cli.command("demo")

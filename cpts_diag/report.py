@@ -55,6 +55,7 @@ __all__ = [
     "NOTEBOOK",
     "REPORT_FILES",
     "SUMMARY_MIMETYPE",
+    "KernelSession",
     "ReportResult",
     "build_report",
     "cpam_mode",
@@ -64,6 +65,7 @@ __all__ = [
     "run_report_cli",
     "slugify",
     "unique_slugs",
+    "write_report_folder",
 ]
 
 #: The template notebook of a territory report.
@@ -404,23 +406,227 @@ def _kernel_env() -> None:
             os.environ["JUPYTER_PATH"] = os.pathsep.join([str(env_kernels), *parts])
 
 
-def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: int, cwd: Path):
+_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+_WARM_ENGINE = "cpts-diag-warm"
+
+# Run in a kept kernel before each notebook: fresh user namespace (and execution count), no figure,
+# warning registries and filters as at kernel start, working directory of this report.
+_RESET_CODE = """\
+import gc as _gc, os as _os, sys as _sys, warnings as _warnings
+_state = _sys.modules.get("__cpts_diag_warm__")
+if _state is None:
+    import types as _types
+    _state = _sys.modules["__cpts_diag_warm__"] = _types.ModuleType("__cpts_diag_warm__")
+    _state.filters = list(_warnings.filters)
+_warnings.filters[:] = _state.filters
+getattr(_warnings, "_filters_mutated", lambda: None)()
+if "matplotlib.pyplot" in _sys.modules:
+    _sys.modules["matplotlib.pyplot"].close("all")
+_os.chdir({cwd!r})
+get_ipython().reset(new_session=True)
+__import__("gc").collect()
+"""
+
+
+class KernelSession:
+    """A Jupyter kernel kept alive across notebook runs (warm: libraries imported once).
+
+    :func:`execute_notebook` with ``session=`` runs a notebook in this kernel after resetting it: the
+    user namespace is emptied (``InteractiveShell.reset(new_session=True)``, which also restarts the
+    execution count), matplotlib figures are closed, the warning filters are restored and the working
+    directory is set. Imported modules stay loaded: that is the point (no start-up, no re-import per
+    report). A kernel that died, timed out or was interrupted is discarded and the next run starts a
+    new one; after ``max_runs`` notebooks the kernel is replaced too, bounding the memory it keeps.
+
+    One session serves one thread at a time (a batch keeps one per worker thread).
+
+    Parameters
+    ----------
+    max_runs : int, default 100
+        Notebooks run in one kernel before it is replaced.
+    startup_timeout : int, default 60
+        Seconds to wait for a new kernel.
+    """
+
+    def __init__(self, max_runs: int = 100, startup_timeout: int = 60):
+        self.max_runs = max_runs
+        self.startup_timeout = startup_timeout
+        self.km = None
+        self.kc = None
+        self.runs = 0  # notebooks run by the current kernel
+        self.kernels_started = 0
+
+    @property
+    def alive(self) -> bool:
+        """The kernel exists and its process is running."""
+        if self.km is None:
+            return False
+        from jupyter_core.utils import ensure_async, run_sync
+
+        async def _alive():
+            return await ensure_async(self.km.is_alive())
+
+        try:
+            return bool(run_sync(_alive)())
+        except Exception:  # noqa: BLE001 - a broken manager counts as dead
+            return False
+
+    def kernel_pid(self) -> int | None:
+        """Process id of the current kernel (None when there is none)."""
+        prov = getattr(self.km, "provisioner", None)
+        proc = getattr(prov, "process", None)
+        return getattr(proc, "pid", None)
+
+    def _start(self, cwd: Path) -> None:
+        import nbformat
+        from nbclient import NotebookClient
+
+        _kernel_env()
+        client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3",
+                                extra_arguments=list(_KERNEL_ARGS), startup_timeout=self.startup_timeout)
+        client.km = client.create_kernel_manager()
+        try:
+            client.start_new_kernel(cwd=str(cwd))
+            client.start_new_kernel_client()
+        except BaseException:
+            self.km, self.kc = client.km, client.kc
+            self.discard()
+            raise
+        self.km, self.kc = client.km, client.kc
+        self.runs = 0
+        self.kernels_started += 1
+
+    def ready(self, cwd: Path) -> None:
+        """Make sure a usable kernel runs (start or replace it)."""
+        if self.km is not None and (self.runs >= self.max_runs or not self.alive):
+            self.discard()
+        if self.km is None:
+            self._start(cwd)
+
+    def discard(self) -> None:
+        """Stop the kernel (at once) and forget it; the next run starts a new one."""
+        km, kc = self.km, self.kc
+        self.km = self.kc = None
+        if km is None:
+            return
+        from jupyter_core.utils import ensure_async, run_sync
+
+        async def _stop():
+            try:
+                if kc is not None:
+                    await ensure_async(kc.stop_channels())
+            finally:
+                try:
+                    if await ensure_async(km.is_alive()):
+                        await ensure_async(km.shutdown_kernel(now=True))
+                finally:
+                    await ensure_async(km.cleanup_resources())
+
+        try:
+            run_sync(_stop)()
+        except Exception:  # noqa: BLE001 - the kernel is gone or going: nothing left to do
+            pid = self.kernel_pid()
+            if pid:
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+
+    close = discard
+
+    def __enter__(self) -> "KernelSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+
+def _warm_engine():
+    """Papermill engine running notebooks in a :class:`KernelSession` (registered once)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    if _WARM_ENGINE in papermill_engines._engines:
+        return
+
+    class _WarmClient(PapermillNotebookClient):
+        def __init__(self, nb_man, session: KernelSession, cwd: str, **kw):
+            super().__init__(nb_man, km=session.km, **kw)
+            self.kc = session.kc
+            self._cwd = cwd
+
+        def papermill_execute_cells(self):
+            msg_id = self.kc.execute(_RESET_CODE.format(cwd=self._cwd), silent=True, store_history=False,
+                                     allow_stdin=False)
+            reply = self.wait_for_reply(msg_id)
+            if not reply or reply.get("content", {}).get("status") != "ok":
+                raise RuntimeError("réinitialisation du noyau Jupyter impossible")
+            return super().papermill_execute_cells()
+
+    class _WarmEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, *,
+                                     session: KernelSession, kernel_cwd: str, **kwargs):
+            from papermill.engines import logger
+
+            client = _WarmClient(nb_man, session, kernel_cwd, timeout=execution_timeout,
+                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            return client.execute()
+
+    papermill_engines.register(_WARM_ENGINE, _WarmEngine)
+
+
+def _kernel_failure(exc: BaseException, timeout) -> Exception | None:
+    """French error for a kernel that died or a cell that timed out (None for other exceptions)."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    if isinstance(exc, DeadKernelError):
+        return RuntimeError("le noyau Jupyter s'est arrêté pendant l'exécution du notebook "
+                            "(mémoire insuffisante ou arrêt forcé ?)")
+    if isinstance(exc, (CellTimeoutError, TimeoutError)):
+        return RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s")
+    return None
+
+
+def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: int, cwd: Path,
+                     session: KernelSession | None = None):
     """Execute ``notebook`` with papermill into ``output`` in the environment's ``python3`` kernel.
 
-    Parameters are passed through the Python API (codes stay strings); the kernel's own log is kept
-    to errors; a failing cell raises a one-line French :class:`InputError`-like error.
+    Parameters are passed through the Python API (codes stay strings) and injected as papermill does
+    (cell tagged ``injected-parameters``); the kernel's own log is kept to errors; a failing cell
+    raises a one-line French :class:`InputError`-like error, a dead kernel or a timed-out cell a
+    French :class:`RuntimeError`.
+
+    With ``session`` (:class:`KernelSession`), the notebook runs in that kept kernel, reset first,
+    instead of a new kernel; a kernel that dies or times out is discarded (the next run starts a new
+    one).
     """
     import papermill as pm
 
     _kernel_env()
+    options = dict(parameters=parameters, kernel_name="python3", language="python", progress_bar=False,
+                   log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout)
     try:
-        return pm.execute_notebook(
-            str(notebook), str(output), parameters=parameters, kernel_name="python3", language="python",
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            execution_timeout=timeout, cwd=str(cwd), extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
+        if session is None:
+            return pm.execute_notebook(str(notebook), str(output), cwd=str(cwd),
+                                       extra_arguments=list(_KERNEL_ARGS), **options)
+        _warm_engine()
+        session.ready(Path(cwd))
+        session.runs += 1
+        # cwd is set inside the kernel: papermill's own chdir would move the whole (threaded) worker.
+        return pm.execute_notebook(str(notebook), str(output), engine_name=_WARM_ENGINE, session=session,
+                                   kernel_cwd=str(cwd), **options)
     except pm.PapermillExecutionError as exc:
         raise _execution_error(exc) from None
+    except BaseException as exc:
+        if session is not None:
+            session.discard()  # dead, hung or interrupted: never reuse it
+        failure = _kernel_failure(exc, timeout)
+        if failure is not None:
+            raise failure from None
+        raise
 
 
 def cpam_mode(cpam) -> str:
@@ -509,18 +715,27 @@ def _execution_error(exc) -> Exception:
     return RuntimeError(f"échec de l'exécution du notebook : {ename} : {evalue}")
 
 
-def _retarget(nb, nb_path: Path, tmp: Path, target: Path) -> None:
-    """Point the executed notebook's ``dossier_sortie`` at the final folder (not the temporary one)."""
+def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
+    """Point the executed notebook's path parameters at the final locations (``paths``: used -> shown).
+
+    The report is built in a temporary folder (``dossier_sortie``), possibly on another machine with
+    copies of the input files (Dask workers); the saved notebook shows the final paths.
+    """
     import nbformat
     from papermill.translators import PythonTranslator
 
-    old, new = PythonTranslator.translate_str(str(tmp)), PythonTranslator.translate_str(str(target))
-    for cell in nb.cells:
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell.source = cell.source.replace(old, new)
-    params = nb.metadata.get("papermill", {}).get("parameters", {})
-    if params.get("dossier_sortie") == str(tmp):
-        params["dossier_sortie"] = str(target)
+    paths = {old: new for old, new in paths.items() if old and new and old != new}
+    if paths:
+        pairs = [(PythonTranslator.translate_str(old), PythonTranslator.translate_str(new))
+                 for old, new in paths.items()]
+        for cell in nb.cells:
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                for old, new in pairs:
+                    cell.source = cell.source.replace(old, new)
+        params = nb.metadata.get("papermill", {}).get("parameters", {})
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value in paths:
+                params[key] = paths[value]
     nbformat.write(nb, str(nb_path))
 
 
@@ -558,9 +773,41 @@ def _swap(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
+    """Write a report folder from its files' bytes (a Dask worker's result), atomically.
+
+    The files are written into a temporary folder beside ``out_dir/<slug>``, which is swapped in
+    complete (as :func:`build_report` does); on any failure the temporary folder is removed and a
+    previous report stays in place.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    missing = [name for name in REPORT_FILES.values() if name not in files]
+    if missing:
+        raise RuntimeError(f"fichiers manquants dans le résultat : {', '.join(missing)}")
+    target = out_dir / slug
+    _cleanup_stale(out_dir, slug)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".tmp", dir=out_dir))
+    try:
+        for name, data in files.items():
+            if Path(name).name != name or name.startswith("."):
+                raise RuntimeError(f"nom de fichier inattendu dans le résultat : {name!r}")
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _readable(tmp)
+        _swap(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
 def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", insee_ages=None, bpe=None,
                  timeout: int = 600, *, slug: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> ReportResult:
+                 progress: Callable[[str], None] | None = None, session: KernelSession | None = None,
+                 notebook=None, shown_paths: dict[str, str] | None = None) -> ReportResult:
     """Build the diagnostic report of one territory into ``out_dir/<slug>/``.
 
     Parameters
@@ -582,6 +829,14 @@ def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", 
         Folder name (default :func:`slugify` of the name; batches pass :func:`unique_slugs`'s).
     progress : callable, optional
         Called with French progress lines.
+    session : KernelSession, optional
+        Run the notebook in this kept (warm) kernel instead of a new one (batches).
+    notebook : path, optional
+        Template notebook (default :data:`NOTEBOOK`).
+    shown_paths : dict, optional
+        Paths used for this run -> paths the saved notebook shows instead (e.g. a Dask worker's
+        copies of the input files -> the client's files; the report folder is named by its final
+        path, ``out_dir/<slug>``, and mapped from there).
 
     Returns
     -------
@@ -618,11 +873,13 @@ def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", 
         say(f"Exécution du notebook de diagnostic pour « {territory} »…")
         t1 = time.perf_counter()
         nb_path = tmp / REPORT_FILES["notebook"]
-        nb = execute_notebook(NOTEBOOK, nb_path, params, timeout, tmp)
+        nb = execute_notebook(notebook or NOTEBOOK, nb_path, params, timeout, tmp, session=session)
         timings["execution"] = time.perf_counter() - t1
         say("Export du rapport HTML…")
         t2 = time.perf_counter()
-        _retarget(nb, nb_path, tmp, target)
+        shown = dict(shown_paths or {})
+        shown[str(tmp)] = shown.pop(str(target), str(target))
+        _retarget(nb, nb_path, shown)
         summary = _summary_of(nb)
         title = f"Diagnostic territorial — {territory}"
         html = notebook_to_html(nb, title)
