@@ -5,13 +5,17 @@ COG 2026 (``epci_siren`` of ``data/communes_cog2026.csv``, names from ``data/epc
 as a long CSV perimeter file (one row per EPCI × commune) in a temporary folder. Timed:
 
 * reading that CSV with ``read_perimeters``;
-* ``check_perimeters`` without polygons (target < 3 s);
+* ``check_perimeters`` without geometric checks (``geometries=None``, target < 3 s);
+* ``check_perimeters`` with contiguity and enclaves from the embedded national adjacency only
+  (``geometries="default"``, no polygon read, target < 2 s; issue 7);
+* with ``--build``: building the national geometry files from ``<opendata>`` (ADMIN EXPRESS) in a
+  temporary folder, and the size of ``data/`` and of its geometry files;
 * reading the national polygons (COG 2018, ``<opendata>/france-geojson/departements/*.geojson``)
   and aligning them on the COG 2026, apart;
 * ``check_perimeters`` with these polygons (target < 10 s);
 * peak memory of the process (target < 2 GB).
 
-Usage : ``python benchmarks/bench_check.py [--opendata ../shared/opendata] [--profile]``
+Usage : ``python benchmarks/bench_check.py [--opendata ../shared/opendata] [--build] [--profile]``
 Exit code 0 even when a target is missed ("objectif non atteint" is printed).
 """
 
@@ -28,20 +32,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 TARGET_CHECK_S = 3.0
+TARGET_CHECK_EMBEDDED_S = 2.0
+TARGET_DATA_MB = 25.0
 TARGET_CHECK_GEO_S = 10.0
 TARGET_MEMORY_MB = 2048.0
 
 
-def build_epci_case(reference, out_dir: Path) -> tuple[Path, int, int]:
-    """Write the national EPCI perimeter file; return (path, n territories, n rows)."""
+def build_epci_case(reference, out_dir: Path, region: str | None = None) -> tuple[Path, int, int]:
+    """Write the EPCI perimeter file (France, or the EPCI with a commune in ``region``).
+
+    Returns (path, n territories, n rows).
+    """
     communes = reference.communes
     members = communes[communes["epci_siren"].astype(str).str.len() > 0]
+    if region:
+        sirens = set(members.loc[members["region"].astype(str) == region, "epci_siren"])
+        members = members[members["epci_siren"].isin(sirens)]
     epci = reference.epci
     names = epci["nom"].to_dict()
     # EPCI names are not guaranteed unique: suffix the SIREN when a name repeats.
     counts = epci["nom"].value_counts()
     label = {s: (n if counts[n] == 1 else f"{n} ({s})") for s, n in names.items()}
-    path = out_dir / "epci_france_cog2026.csv"
+    path = out_dir / (f"epci_region_{region}_cog2026.csv" if region else "epci_france_cog2026.csv")
     n_rows = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -67,6 +79,23 @@ def read_national_polygons(opendata: Path):
     parts = [read_commune_polygons(f) for f in files]
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
     return gdf, len(files)
+
+
+def build_geometry_files(opendata: Path, res) -> None:
+    """Time the national geometry build (ADMIN EXPRESS) in a temporary folder; sizes of ``data/``."""
+    from cpts_diag.build import build_communes, build_geometry
+    from cpts_diag.settings import DATA_DIR
+
+    with tempfile.TemporaryDirectory(prefix="bench_geo_") as tmp:
+        out = Path(tmp)
+        communes = build_communes(opendata, out)
+        _, t_build, _ = C.timed(build_geometry, opendata, out, communes)
+        res.add("build_geometry_s", "construction de la géométrie nationale (data build)", t_build, "s")
+        for path in sorted(out.glob("communes_*cog2026*")):
+            if "contours" in path.name or "adjacence" in path.name or "geo_" in path.name:
+                print(f"    {path.name} : {path.stat().st_size / 1e6:.1f} Mo")
+    size = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file()) / 1e6
+    res.add("data_mb", "taille de data/ (tous les fichiers embarqués)", size, "Mo", TARGET_DATA_MB)
 
 
 def sanity(report) -> dict:
@@ -105,6 +134,8 @@ def repeat(n: int, fn, *args, profile=False, **kwargs):
 def main(argv=None) -> int:
     parser = C.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="exécutions de chaque contrôle (médiane ; défaut 3)")
+    parser.add_argument("--build", action="store_true",
+                        help="chronométrer aussi la construction de la géométrie nationale depuis --opendata")
     args = parser.parse_args(argv)
     opendata = Path(args.opendata).resolve()
     res = C.Results("check")
@@ -140,6 +171,22 @@ def main(argv=None) -> int:
     res.info["sans_contours"] = counts
     if prof:
         print(prof)
+    report_emb, t_emb, prof = repeat(args.repeat, checks.check_perimeters, perims, reference,
+                                     geometries="default", profile=args.profile)
+    res.add("check_embedded_s", "check_perimeters avec contiguïté et enclaves (données embarquées)", t_emb, "s",
+            TARGET_CHECK_EMBEDDED_S)
+    counts = sanity(report_emb)
+    counts["séparés par la mer"] = report_emb.summary["n_island_territories"]
+    counts["non vérifiables"] = report_emb.summary["n_unverifiable"]
+    print_sanity("données embarquées", counts)
+    res.info["donnees_embarquees"] = counts
+    if report_emb.discontiguous:
+        shown = ", ".join(f"{d['territory']} ({d['n_pieces']})" for d in report_emb.discontiguous)
+        print(f"  EPCI discontinus : {shown}")
+    if prof:
+        print(prof)
+    if args.build:
+        build_geometry_files(opendata, res)
     mem_before_geo = C.peak_rss_mb()
     res.add("mem_no_geo_mb", "mémoire maximale après le contrôle sans contours", mem_before_geo, "Mo")
 
