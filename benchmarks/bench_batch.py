@@ -346,12 +346,13 @@ def cell_durations(out_dir: Path, top: int = 8) -> list[tuple[float, float, str]
     return rows[:top]
 
 
-def single_report(name: str, out_dir: Path, res, profile: bool) -> None:
+def single_report(name: str, out_dir: Path, res, profile: bool, perimeters=None) -> None:
     """One report built alone, in this process, to split its time (papermill execution, HTML export)."""
     from cpts_diag.report import build_report
 
     try:
-        result, dt, prof = C.timed(build_report, name, out_dir=out_dir, cpam="exemple", profile=profile)
+        result, dt, prof = C.timed(build_report, name, perimeters=perimeters, out_dir=out_dir,
+                                   cpam="exemple" if perimeters is None else "aucun", profile=profile)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports, never crashes
         print(f"  rapport isolé impossible : {type(exc).__name__}: {exc}")
         return
@@ -367,13 +368,15 @@ def single_report(name: str, out_dir: Path, res, profile: bool) -> None:
         print(prof)
 
 
-def run_regional(batch_mod, out_dir: Path):
-    """Produce the regional map with run_synthesis when the batch did not already."""
+def run_regional(batch_mod, out_dir: Path, perimeters=None, region: str = "93"):
+    """Produce the regional synthesis and map of ``region`` with run_synthesis when the batch did not."""
     fn = getattr(batch_mod, "run_synthesis", None)
     if fn is None:
         return None, None
     params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in {"out_dir": out_dir, "cpam": "exemple", "progress": False}.items() if k in params}
+    wanted = {"out_dir": out_dir, "cpam": "exemple" if perimeters is None else "aucun", "progress": False,
+              "perimeters": perimeters, "region": region}
+    kwargs = {k: v for k, v in wanted.items() if k in params}
     t0 = time.perf_counter()
     result = fn(**kwargs)
     return result, time.perf_counter() - t0
@@ -533,7 +536,7 @@ def main(argv=None) -> int:
         s = sizes(out_dir)
         if s["regional"] is None:
             try:
-                _, t_syn = run_regional(batch_mod, out_dir)
+                _, t_syn = run_regional(batch_mod, out_dir, perimeters, args.epci_region or "93")
                 if t_syn is not None:
                     res.add("synthesis_s", "synthèse régionale (run_synthesis)", t_syn, "s")
             except Exception as exc:  # noqa: BLE001 - a benchmark reports, never crashes
@@ -558,7 +561,7 @@ def main(argv=None) -> int:
                 print(f"    {med:6.2f} s / {mx:6.2f} s  {label}")
             res.info["slow_cells"] = [{"median_s": m, "max_s": x, "cell": lb} for m, x, lb in cells]
         if not args.no_single and n_failed < n:
-            single_report(only[0] if only else names[0], tmp / "seul", res, args.profile)
+            single_report(only[0] if only else names[0], tmp / "seul", res, args.profile, perimeters)
         if args.keep:
             dest = Path(args.keep)
             shutil.copytree(out_dir, dest, dirs_exist_ok=True)
