@@ -5,11 +5,12 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 OPENDATA ?= ../shared/opendata
 
-.PHONY: install demo test data bench browser-deps clean-reports help
+.PHONY: install demo test lint data bench browser-deps clean-reports help
 
 help:
 	@echo "make demo   : installe le projet et lance le travail principal sur les données PACA embarquées"
 	@echo "make test   : installe le projet et lance toute la suite de tests"
+	@echo "make lint   : vérifie le code avec ruff"
 	@echo "make data   : reconstruit data/ depuis les données ouvertes ($(OPENDATA))"
 	@echo "make bench  : lance les mesures de performance (benchmarks/)"
 
@@ -34,6 +35,10 @@ browser-deps:
 
 test: install browser-deps
 	$(PY) -m pytest
+
+# Lint only; `ruff format` is configured in pyproject.toml but not enforced yet.
+lint: install
+	$(PY) -m ruff check .
 
 data: install
 	$(VENV)/bin/cpts-diag data build --source $(OPENDATA)

@@ -21,7 +21,8 @@ Usage : ``python benchmarks/bench_batch.py [--opendata ../shared/opendata] [--su
 ``--subset N`` runs only N territories (spread over the listing) for a quick check; the floor is
 scaled to N. ``--perimetres`` takes another perimeter file; ``--epci-france`` builds the national case
 (the 1,255 EPCI of the COG 2026 as territories, as ``bench_check.py`` does) and runs it (needs national
-commune geometry in ``data/`` for complete reports). Exit code 0 even when a target is missed ("objectif non atteint" is printed).
+commune geometry in ``data/`` for complete reports). Exit code 0 even when a target is missed
+("objectif non atteint" is printed).
 """
 
 from __future__ import annotations
@@ -303,7 +304,9 @@ def entry_durations(result) -> list[float]:
 
 
 def sizes(out_dir: Path) -> dict:
-    kb = lambda p: p.stat().st_size / 1024
+    def kb(p):
+        return p.stat().st_size / 1024
+
     carte_paths = sorted(out_dir.glob("*/carte.html"), key=lambda p: p.stat().st_size)
     cartes = [kb(p) for p in carte_paths]
     rapports = [kb(p) for p in out_dir.glob("*/rapport.html")]
