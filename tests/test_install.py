@@ -67,18 +67,19 @@ def _expected_territories() -> int:
 
 
 @pytest.mark.slow
-def test_wheel_installs_and_checks_outside_the_repository(tmp_path):
-    """Build the wheel, install it in a fresh venv, run ``cpts-diag check`` from a folder outside the repository.
+def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
+    """Build the wheel, install it in a fresh venv, run ``cpts-diag check`` and ``report`` outside the repository.
 
     How the fresh venv gets the dependencies: it is created with ``python -m venv`` (no
     ``--system-site-packages``), the wheel is installed with ``--no-deps --no-index`` (offline), and a ``.pth``
     file lists the *site-packages folders* of the interpreter running the tests. A path line of a ``.pth`` file is
     only appended to ``sys.path``: the ``.pth`` files inside that folder (among them the editable-install finder of
     the repository, ``__editable__.cpts_diag-*.pth``) are NOT executed, so the repository cannot leak in, and the
-    fresh site-packages comes first, so its ``cpts_diag`` wins over any other. Nothing is downloaded, except
-    setuptools>=68 for the build when this interpreter has an older one (then skipped with a reason if no
-    package index can be reached). The test then checks that ``cpts_diag`` and its data are imported from the
-    fresh venv, never from the repository.
+    fresh site-packages comes first, so its ``cpts_diag`` wins over any other. The dependencies' data files
+    (nbconvert templates) stay under this interpreter's prefix: ``JUPYTER_PATH`` points there. Nothing is
+    downloaded, except setuptools>=68 for the build when this interpreter has an older one (then skipped with a
+    reason if no package index can be reached). The test then checks that ``cpts_diag``, its data and its
+    notebooks are loaded from the fresh venv, never from the repository.
     """
     wheel = _build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
@@ -128,3 +129,14 @@ def test_wheel_installs_and_checks_outside_the_repository(tmp_path):
     assert re.search(rf"^\s*Territoires\s*:\s*{expected}\s*$", res.stdout, re.M), res.stdout[:1500]
     assert "Résultat : aucun problème bloquant" in res.stdout
     assert not (elsewhere / "reports").exists()  # `check` writes nothing without --out
+
+    # A report runs the notebook shipped in the wheel and writes to reports/ of the working directory. The
+    # nbconvert templates are data files of the dependencies, installed under this interpreter's prefix.
+    env = dict(_clean_env(), JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"))
+    res = subprocess.run([str(venv / "bin" / "cpts-diag"), "report", "--territoire", "CPTS Guil Durance"],
+                         capture_output=True, text=True, timeout=900, cwd=elsewhere, env=env)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    folder = elsewhere / "reports" / "cpts-guil-durance"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "carte.html", "diagnostic.ipynb", "indicateurs.xlsx", "perimetre.gpkg", "rapport.html"]
+    assert "CPTS Guil Durance" in (folder / "rapport.html").read_text(encoding="utf-8")
