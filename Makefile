@@ -5,18 +5,23 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 OPENDATA ?= ../shared/opendata
 
-.PHONY: install demo test data bench browser-deps clean-reports help
+LOCK_VENV ?= .venv-lock
+
+.PHONY: install demo test lint lock data bench browser-deps clean-reports help
 
 help:
 	@echo "make demo   : installe le projet et lance le travail principal sur les données PACA embarquées"
 	@echo "make test   : installe le projet et lance toute la suite de tests"
+	@echo "make lint   : vérifie le code avec ruff"
+	@echo "make lock   : recalcule constraints.txt (versions exactes installées par make)"
 	@echo "make data   : reconstruit data/ depuis les données ouvertes ($(OPENDATA))"
 	@echo "make bench  : lance les mesures de performance (benchmarks/)"
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the exact versions the test suite passed with (regenerate with `make lock`).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -34,6 +39,19 @@ browser-deps:
 
 test: install browser-deps
 	$(PY) -m pytest
+
+# Lint only; `ruff format` is configured in pyproject.toml but not enforced yet.
+lint: install
+	$(PY) -m ruff check .
+
+# Re-resolve constraints.txt from pyproject.toml (dependencies + the test extra, which includes dask[distributed])
+# with uv in a throwaway venv. Pins already in constraints.txt are kept when still valid; to move to the newest
+# versions: make lock LOCK_FLAGS=--upgrade. Then run make lint test before committing the new lock.
+# --python-version 3.11: the oldest Python the project supports, so the lock installs on every 3.11+.
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet uv
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 $(LOCK_FLAGS) -o constraints.txt
 
 data: install
 	$(VENV)/bin/cpts-diag data build --source $(OPENDATA)

@@ -305,7 +305,9 @@ def entry_durations(result) -> list[float]:
 
 
 def sizes(out_dir: Path) -> dict:
-    kb = lambda p: p.stat().st_size / 1024
+    def kb(p):
+        return p.stat().st_size / 1024
+
     carte_paths = sorted(out_dir.glob("*/carte.html"), key=lambda p: p.stat().st_size)
     cartes = [kb(p) for p in carte_paths]
     rapports = [kb(p) for p in out_dir.glob("*/rapport.html")]

@@ -111,7 +111,9 @@ def main(argv=None) -> int:
         print(f"  chargement impossible : {type(exc).__name__}: {exc}")
         runs = []
     if runs:
-        med = lambda k: statistics.median(r[k] for r in runs)
+        def med(k):
+            return statistics.median(r[k] for r in runs)
+
         load = [r["load"] for r in runs]
         res.add("import_s", "imports pandas + cpts_diag (processus neuf)",
                 med("import_pandas") + med("import_cpts"), "s")

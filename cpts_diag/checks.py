@@ -48,7 +48,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.html import fmt_int, is_missing
 from cpts_diag.reference import (
@@ -528,7 +527,8 @@ def _embedded_adjacency(notes: list[str]) -> _Adjacency | None:
         return None
     masses = geo.units["masse_terrestre"]
     return _Adjacency(pairs=geo.links(CONTACT), near=geo.links(NEAR), across=geo.links(ACROSS),
-                      possible=geo.links(POSSIBLE), without_polygon=geo.without_polygon, exposed=set(geo.units.index[geo.exposed]),
+                      possible=geo.links(POSSIBLE), without_polygon=geo.without_polygon,
+                      exposed=set(geo.units.index[geo.exposed]),
                       land_mass=masses[masses != ""], by_arrondissement=True)
 
 
@@ -655,7 +655,7 @@ def _geometric_findings(adj: _Adjacency, known: pd.DataFrame, orphans: pd.Index,
     for territory in split:
         nodes = units.loc[units["cpts"] == territory, "code_insee"].tolist()
 
-        def inside(df: pd.DataFrame) -> pd.DataFrame:
+        def inside(df: pd.DataFrame, nodes: list = nodes) -> pd.DataFrame:
             return df[df["a"].isin(nodes) & df["b"].isin(nodes)]
 
         comps = components(nodes, inside(pairs))

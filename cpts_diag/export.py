@@ -105,7 +105,7 @@ def write_workbook(
     return path
 
 
-def write_geopackage(path: str | Path, layers: Mapping[str, "gpd.GeoDataFrame"]) -> Path:  # noqa: F821
+def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:  # noqa: F821
     """Write several layers into one GeoPackage, atomically (empty layers are skipped)."""
     path = Path(path)
     with atomic_path(path) as tmp:

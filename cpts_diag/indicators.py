@@ -63,19 +63,16 @@ __all__ = [
     "INDICATOR_COLUMNS",
     "LEVELS",
     "MIN_COMPARISON_COVERAGE",
-    "QUALITIES",
     "THEMES",
     "Diagnostic",
     "diagnose",
     "diagnose_all",
     "find_territory",
-    "indicator_catalogue",
 ]
 
 THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
 LEVELS = ("territoire", "departement", "region", "france")
 EXACT, APPROXIMATE, MASKED, FICTITIOUS = "exacte", "approchée", "partiellement masquée", "données fictives"
-QUALITIES = (EXACT, APPROXIMATE, MASKED, FICTITIOUS)
 
 #: APL threshold of under-served communes (consultations/year/inhabitant), strict: APL < 2.5.
 APL_THRESHOLD = 2.5
@@ -667,15 +664,6 @@ def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
         out = np.where(known, _ratio(p.unit_values[f"{spec.num}|low"][t], p.unit_values[f"{spec.den}|low"][t],
                                      spec.scale), np.nan)
     return np.where(has, out, np.nan)
-
-
-def indicator_catalogue(cpam=None, insee_ages=None, bpe=None) -> pd.DataFrame:
-    """The indicators computed with these inputs: id, label, theme, unit, source, vintage, source level."""
-    empty = pd.DataFrame({"cpts": ["_"], "code_insee": ["13055"], "arrondissement": [pd.NA],
-                          "infracommunal": [False], "line": [1]})
-    diag = diagnose_all(empty, cpam=cpam, insee_ages=insee_ages, bpe=bpe)["_"]
-    cols = ["indicator", "label", "theme", "unit", "source", "vintage", "source_level"]
-    return diag.indicators.drop_duplicates("indicator")[cols].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------- public API

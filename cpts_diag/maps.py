@@ -35,7 +35,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure as BrancaFigure, MacroElement
+from branca.element import Element, MacroElement
+from branca.element import Figure as BrancaFigure
 from folium.map import Layer
 from folium.template import Template
 

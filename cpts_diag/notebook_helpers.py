@@ -739,7 +739,7 @@ def _indicator_caption(synthese: RegionalSynthesis) -> str:
     parts = [("Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
               "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
               "avec elle entière) ou quand des valeurs sont masquées")]
-    for _, ind_id, header, _ in synthese.indicators:
+    for _, ind_id, _header, _ in synthese.indicators:
         m = synthese.meta.get(ind_id)
         if m:
             note = " — DONNÉES FICTIVES" if m.get("fictitious") else ""

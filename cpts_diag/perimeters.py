@@ -400,8 +400,8 @@ def _read_xlsx(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
         return records
     others = []
     for name in names[1:]:
-        g, l = _sheet_grid(wb[name])
-        r = _grid_records(g, l)
+        g, g_lines = _sheet_grid(wb[name])
+        r = _grid_records(g, g_lines)
         if r is not None:
             others.append((name, r))
     if len(others) == 1:

@@ -534,7 +534,7 @@ class KernelSession:
 
     close = discard
 
-    def __enter__(self) -> "KernelSession":
+    def __enter__(self) -> KernelSession:
         return self
 
     def __exit__(self, *exc) -> None:

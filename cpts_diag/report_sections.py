@@ -80,8 +80,6 @@ FICTITIOUS_TEXT = (
     "sont un exemple inventé pour la démonstration : ils ne décrivent pas la réalité du territoire. "
     "Remplacez-les par la table transmise par votre CPAM (paramètre fichier_cpam)."
 )
-_LEVEL_LABEL = {"territoire": "Territoire", "departement": "Département", "region": "Région",
-                "france": "France"}
 _QUALITY_NOTE = {
     "exacte": "",
     "approchée": "approchée",

@@ -1,27 +1,64 @@
-"""Paths and defaults, in one place (osmnx-style settings)."""
+"""Paths and defaults, in one place (osmnx-style settings).
+
+Where the embedded data and the notebooks are found:
+
+* in a repository checkout (``pip install -e .`` or ``PYTHONPATH``), the ``data/``, ``notebooks/`` and
+  ``reports/`` folders of the repository, as always;
+* in an installed package (``pip install .`` or a wheel), the package data ``cpts_diag/_data`` and
+  ``cpts_diag/_notebooks`` (the repository's ``data/`` and ``notebooks/`` mapped into the wheel by
+  ``setup.py``), found with :mod:`importlib.resources`; reports go to ``reports/`` of the current
+  working directory.
+
+The environment variables ``CPTS_DIAG_DATA`` and ``CPTS_DIAG_REPORTS`` override both.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 __all__ = [
+    "PACKAGE_DIR",
     "REPO_DIR",
     "DATA_DIR",
     "REPORTS_DIR",
     "NOTEBOOKS_DIR",
     "DEFAULT_PERIMETERS",
-    "DEFAULT_GEOMETRIES",
     "DEFAULT_CPAM",
     "CACHE_DIR",
     "data_path",
 ]
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("CPTS_DIAG_DATA", REPO_DIR / "data"))
-REPORTS_DIR = Path(os.environ.get("CPTS_DIAG_REPORTS", REPO_DIR / "reports"))
-NOTEBOOKS_DIR = REPO_DIR / "notebooks"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _checkout_dir() -> Path | None:
+    """The repository this package is imported from, or None for an installed package."""
+    root = PACKAGE_DIR.parent
+    if (root / "pyproject.toml").is_file() and (root / "data").is_dir() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
+def _package_resource(name: str) -> Path:
+    """Folder ``name`` shipped inside the installed package (a real folder: wheels install unzipped)."""
+    return Path(str(resources.files("cpts_diag").joinpath(name)))
+
+
+def _cwd_reports() -> Path:
+    try:
+        return Path.cwd() / "reports"
+    except OSError:  # the working directory was deleted
+        return Path("reports")
+
+
+#: Root of the repository checkout, or None when the package is installed (``pip install .``).
+REPO_DIR = _checkout_dir()
+DATA_DIR = Path(os.environ.get("CPTS_DIAG_DATA") or (REPO_DIR / "data" if REPO_DIR else _package_resource("_data")))
+REPORTS_DIR = Path(os.environ.get("CPTS_DIAG_REPORTS") or (REPO_DIR / "reports" if REPO_DIR else _cwd_reports()))
+NOTEBOOKS_DIR = REPO_DIR / "notebooks" if REPO_DIR else _package_resource("_notebooks")
 # Private cache of computed diagnostics shared by the reports of one batch ("0" disables it).
 CACHE_DIR = os.environ.get(
     "CPTS_DIAG_CACHE",
@@ -29,7 +66,6 @@ CACHE_DIR = os.environ.get(
 )
 
 DEFAULT_PERIMETERS = DATA_DIR / "perimetres" / "cpts_paca_ars_2026-01.json"
-DEFAULT_GEOMETRIES = DATA_DIR / "communes_paca_cog2026.gpkg"
 DEFAULT_CPAM = DATA_DIR / "exemple_cpam_FICTIF_paca.csv"
 
 

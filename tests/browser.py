@@ -11,17 +11,17 @@ Usage in a test module::
         assert browser_errors(chrome) == []
 
 The ``chrome`` fixture (one browser per test session) finds ``/usr/bin/chromium``
-and ``/usr/bin/chromedriver``; when they are missing it installs them with
-``apt-get install -y chromium chromium-driver`` if the tests run as root, and
-skips otherwise. The network is OFF: every host resolves to nothing and the
-DevTools offline emulation is on, so a page that needs a CDN fails visibly.
+and ``/usr/bin/chromedriver``; when they are missing the test is skipped with the
+reason. The tests never install anything: ``make test`` installs them first
+(``make browser-deps``: ``apt-get install chromium chromium-driver`` when root).
+The network is OFF: every host resolves to nothing and the DevTools offline
+emulation is on, so a page that needs a CDN fails visibly.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +31,7 @@ import pytest
 __all__ = [
     "CHROME_FLAGS",
     "find_browser",
-    "ensure_browser",
+    "require_browser",
     "make_driver",
     "set_offline",
     "chrome",
@@ -65,27 +65,12 @@ def find_browser() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
-def ensure_browser() -> tuple[str, str]:
-    """Find Chromium and chromedriver, installing them with apt-get when root; else skip the test."""
-    found = find_browser()
-    if found:
-        return found
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("Chromium/chromedriver absents et installation impossible (pas root ou pas d'apt-get) "
-                    "— Chromium/chromedriver missing and cannot be installed (not root or no apt-get)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "chromium", "chromium-driver"]
-    try:
-        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if res.returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, capture_output=True, text=True, timeout=600)
-            res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"installation de Chromium impossible / cannot install Chromium: {exc}")
+def require_browser() -> tuple[str, str]:
+    """Paths of (chromium, chromedriver); skip the test with the reason when one is missing."""
     found = find_browser()
     if not found:
-        pytest.skip("installation de Chromium échouée / Chromium installation failed: "
-                    + (res.stderr or res.stdout)[-300:])
+        pytest.skip("Chromium/chromedriver absents : « make browser-deps » les installe (apt, root) "
+                    "— Chromium/chromedriver missing: `make browser-deps` installs them (apt, root)")
     return found
 
 
@@ -104,7 +89,7 @@ def make_driver(user_data_dir: str | os.PathLike):
         from selenium.webdriver.chrome.service import Service
     except ImportError:  # pragma: no cover
         pytest.skip("selenium n'est pas installé / selenium is not installed")
-    browser, driver_path = ensure_browser()
+    browser, driver_path = require_browser()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in CHROME_FLAGS:

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
 
+from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
 from cpts_diag.report import build_report, slugify
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

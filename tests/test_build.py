@@ -206,7 +206,8 @@ def test_build_open_indicator_files(source, tmp_path):
     assert hist["05002"]["pop_2016"] == "450" and hist["05002"]["pop_2019"] == "460"
     filo = _rows(out / "filosofi_2019_communes.csv")
     assert filo == [{"CODGEO": "05001", "NBPERS19": "310", "Q219": "21050"}]
-    ameli = {(r["profession"], r["niveau"], r["code"]): r for r in _rows(out / "ameli_professionnels_liberaux_2024.csv")}
+    ameli = {(r["profession"], r["niveau"], r["code"]): r
+             for r in _rows(out / "ameli_professionnels_liberaux_2024.csv")}
     assert set(ameli) == {("infirmiers", "departement", "05"), ("infirmiers", "region", "93"),
                           ("infirmiers", "france", "FR")}  # allergologists not kept
     assert ameli[("infirmiers", "departement", "05")]["densite"] == "297.1"

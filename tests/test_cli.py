@@ -36,7 +36,9 @@ def test_check_embedded_paca_json(capsys):
         "06088": "infracommunal", "83137": "infracommunal", "13055": "arrondissement"}
     assert doc["outdated_codes"][0]["code"] == "05120" and doc["outdated_codes"][0]["current_code"] == "05001"
     assert isinstance(doc["orphans"][0]["code_insee"], str)
-    assert "contrôles géométriques" in " ".join(doc["notes"]).lower() or doc["geometry_checks"] is False
+    assert doc["geometry_checks"] is False  # --sans-geometrie
+    assert ("contrôles géométriques non effectués (aucun contour de communes) : continuité des territoires et "
+            "enclaves non vérifiées") in doc["notes"]
 
 
 def test_conflict_and_unknown_code_are_blocking(tmp_path, capsys):

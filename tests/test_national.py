@@ -290,7 +290,8 @@ def test_report_areas_and_densities(national_batch, example):
 @pytest.mark.slow
 def test_mayotte_report_says_why_values_are_missing(national_batch):
     entries = {e["name"]: e for e in national_batch.entries}
-    folder = national_batch.out_dir / Path(entries["Petite-Terre de Mayotte (illustratif)"]["outputs"]["rapport"]).parent
+    rapport = entries["Petite-Terre de Mayotte (illustratif)"]["outputs"]["rapport"]
+    folder = national_batch.out_dir / Path(rapport).parent
     text = (folder / "rapport.html").read_text(encoding="utf-8")
     assert "APL aux médecins généralistes 2023 : la source (DREES, APL) ne fournit aucune donnée pour Mayotte (976)" \
         in text

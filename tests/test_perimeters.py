@@ -371,33 +371,33 @@ def test_gpkg_layers(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("cpts;code\nA;04001\nB;\n", "ligne 3 : nom de CPTS sans code commune (valeur « B »)"),
+        ("cpts;code\nA;04001\nB;\n", ", ligne 3 : nom de CPTS sans code commune (valeur « B »)"),
         ("cpts;code\nA;04001\n;04009\n",
-         "ligne 3 : code commune sans nom de CPTS (valeur « 04009 »)"),
+         ", ligne 3 : code commune sans nom de CPTS (valeur « 04009 »)"),
         ("cpts;code\nA;04001\nA;ABCDE\n",
-         "ligne 3 : code commune invalide : 5 chiffres attendus (ou 2A/2B pour la Corse) "
+         ", ligne 3 : code commune invalide : 5 chiffres attendus (ou 2A/2B pour la Corse) "
          "(valeur « ABCDE »)"),
         ("cpts;code\n\nA;20004\n",
-         "ligne 3 : code commune invalide : la Corse s'écrit 2A ou 2B depuis 1976, pas 20 "
+         ", ligne 3 : code commune invalide : la Corse s'écrit 2A ou 2B depuis 1976, pas 20 "
          "(valeur « 20004 »)"),
         ("cpts;code;infra\nA;04001;peut-être\n",
-         "ligne 2 : valeur infracommunale non reconnue (attendu : oui/non, 1/0, vrai/faux, x ou "
+         ", ligne 2 : valeur infracommunale non reconnue (attendu : oui/non, 1/0, vrai/faux, x ou "
          "vide) (valeur « peut-être »)"),
         ("cpts;code;arrondissement\nA;13055;75101\n",
-         "ligne 2 : arrondissement municipal hors de la commune 13055 (valeur « 75101 »)"),
+         ", ligne 2 : arrondissement municipal hors de la commune 13055 (valeur « 75101 »)"),
         ("cpts;code;arrondissement\nA;13055;13\n",
-         "ligne 2 : arrondissement municipal invalide : 2 caractères au lieu de 5 "
+         ", ligne 2 : arrondissement municipal invalide : 2 caractères au lieu de 5 "
          "(valeur « 13 »)"),
-        ("cpts;communes\nA;04001\nB;\n", "ligne 3 : CPTS sans aucune commune (valeur « B »)"),
-        ("cpts;code\n", "aucune commune trouvée dans le fichier"),
+        ("cpts;communes\nA;04001\nB;\n", ", ligne 3 : CPTS sans aucune commune (valeur « B »)"),
+        ("cpts;code\n", " : aucune commune trouvée dans le fichier"),
     ],
 )
 def test_row_errors_name_file_line_value(tmp_path, content, message):
     f = write(tmp_path / "err.csv", content)
     with pytest.raises(InputError) as info:
         read_perimeters(f)
-    assert str(info.value) == f"fichier « {f} », {message}" or (
-        str(info.value) == f"fichier « {f} » : {message}")
+    # a message about one line: "fichier « F », ligne N : ..."; about the whole file: "fichier « F » : ..."
+    assert str(info.value) == f"fichier « {f} »{message}"
 
 
 def test_missing_columns_listed(tmp_path):

@@ -4,6 +4,7 @@ Fixtures: tests/fixtures/userfiles/ (written by make_fixtures.py); expected valu
 computed by hand from the numbers written there.
 """
 
+import csv
 import zipfile
 from pathlib import Path
 
@@ -146,8 +147,19 @@ def test_ages_missing_file_and_wrong_file(tmp_path):
         read_insee_ages(FIX / "bpe21_ensemble.csv")
 
 
-def test_age_columns_constant():
-    assert AGE_COLUMNS[0] == "pop_total" and AGE_COLUMNS[-1] == "pop_75p"
+def test_age_columns_are_the_bands_read_from_the_file():
+    """AGE_COLUMNS names the first columns read_insee_ages returns, each holding its INSEE band."""
+    path = FIX / "base-cc-evol-struct-pop-2020.csv"
+    df = read_insee_ages(path)
+    assert list(df.columns[:len(AGE_COLUMNS)]) == list(AGE_COLUMNS)
+    # the file read with the csv module: P20_POP, then the six bands in AGE_COLUMNS order
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    header = rows[0]
+    insee = ["P20_POP", "P20_POP0014", "P20_POP1529", "P20_POP3044", "P20_POP4559", "P20_POP6074", "P20_POP75P"]
+    for row in rows[1:]:
+        expected = [float(row[header.index(c)].replace(",", ".")) for c in insee]
+        assert df.loc[row[0], list(AGE_COLUMNS)].tolist() == expected
 
 
 # ------------------------------------------------------------------------------ BPE
