@@ -252,17 +252,28 @@ def _require_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
 
 
 def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    """Coverage simplification when the array is a valid coverage, else per geometry."""
+    """Coverage simplification when the array is a valid coverage, else per geometry.
+
+    Invalid polygons (e.g. an outline whose tiny hole collapsed in reprojection) are made valid first;
+    an input GEOS still refuses to coverage-simplify is simplified geometry by geometry.
+    """
     out = geoms.copy()
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if tolerance <= 0 or not ok.any():
         return out
     part = geoms[ok]
     poly = np.isin(shapely.get_type_id(part), (3, 6))
+    bad = poly & ~shapely.is_valid(part)  # e.g. a collapsed hole after reprojection: dropped
+    if bad.any():
+        part = part.copy()
+        part[bad] = shapely.make_valid(part[bad], method="structure", keep_collapsed=False)
     if poly.all() and shapely.coverage_is_valid(part):
-        out[ok] = shapely.coverage_simplify(part, tolerance)
-    else:
-        out[ok] = shapely.simplify(part, tolerance, preserve_topology=True)
+        try:
+            out[ok] = shapely.coverage_simplify(part, tolerance)
+            return out
+        except shapely.errors.GEOSException:
+            pass
+    out[ok] = shapely.simplify(part, tolerance, preserve_topology=True)
     return out
 
 

@@ -341,3 +341,23 @@ def test_carte_outside_paca_offline(chrome, national_batch, example, territory, 
     centre = ((view[0] + view[2]) / 2, (view[1] + view[3]) / 2)
     assert x0 < centre[0] < x1 and y0 < centre[1] < y1, view
     assert view[2] - view[0] < 1.0, view  # a local view (less than one degree wide)
+
+
+def test_outline_of_simplified_polygons_is_valid_and_drawable(cog):
+    """CC de la Haute Ariège: the union of its display polygons left a zero-area hole (invalid outline)
+    that GEOS refused to coverage-simplify for the map; every report of this EPCI failed."""
+    from cpts_diag.geometry import territory_outlines
+    from cpts_diag.maps import _simplify_array
+
+    codes = [c for c, rec in cog["current"].items() if rec["epci_siren"] == "200066363"]
+    assert len(codes) == 51  # COG 2026, raw file
+    polygons = display_polygons()
+    polygons = polygons[polygons["code_insee"].isin(codes)]  # EPSG:4326, as the maps use them
+    raw = shapely.union_all(polygons.to_crs(2154).geometry.to_numpy())
+    outline = territory_outlines(polygons, pd.DataFrame({"cpts": "Haute Ariège", "code_insee": codes}))
+    assert outline.geometry.iloc[0].is_valid
+    geom = outline.to_crs(2154).geometry.iloc[0]
+    assert geom.geom_type == "Polygon"
+    assert geom.area == pytest.approx(raw.area, rel=1e-6)  # only collapsed rings dropped
+    simplified = _simplify_array(outline.to_crs(2154).geometry.to_numpy(), 80.0)
+    assert simplified[0].is_valid and simplified[0].area == pytest.approx(geom.area, rel=0.02)
