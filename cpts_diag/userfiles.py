@@ -179,8 +179,10 @@ def _normalise_codes(values: pd.Series, lines: np.ndarray, table: _RawTable, pat
                 raise InputError(table.where(f"colonne « {column} » : code commune invalide "
                                              f"({exc.reason})"),
                                  path=path, line=int(line), value=raw) from None
-            if note:
+            if note and note.startswith("zéro"):
                 warnings.restored.append(f"{cell_text(raw)} → {code}")
+            elif note:
+                warnings.append(table.where(f"colonne « {column} », ligne {int(line)} : {note}"))
             cache[key] = code
         out.append(cache[key])
     return pd.Series(out, index=values.index, dtype=str)
