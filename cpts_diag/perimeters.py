@@ -2,9 +2,8 @@
 
 Supported formats (chosen by extension):
 
-* CSV (``.csv``, ``.txt``): separator ``;``, ``,`` or tab, encodings UTF-8 (with or
-  without BOM), Windows-1252/Latin-1, UTF-16 with BOM (Excel "texte Unicode");
-* Excel (``.xlsx``, ``.xlsm``): first sheet, or ``sheet=``;
+* CSV (``.csv``, ``.txt``), Excel (``.xlsx``, ``.xlsm``: first sheet with recognised columns,
+  or ``sheet=``) and zip archives holding one of them, read by :mod:`cpts_diag.tables`;
 * ARS JSON (``.json``): ``{"meta": {...}, "cpts": [{"nom", "communes", "arrondissements"?,
   "infra"?}]}``; a ``.json`` holding a GeoJSON FeatureCollection is read as GeoJSON;
 * GeoJSON (``.geojson``) and GeoPackage (``.gpkg``, layer chosen with ``sheet=``);
@@ -14,7 +13,7 @@ Each source is either *long* (one row per territory and commune: columns like
 ``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``) or *wide* (one row per
 territory with a ``communes`` column listing codes, optional ``arrondissements`` and
 ``infra`` lists, as in the ARS JSON). Headers are recognised whatever their case,
-accents, spaces or punctuation.
+accents, spaces or punctuation (:data:`cpts_diag.tables.HEADER_ALIASES`).
 
 Conventions of the canonical table
 ----------------------------------
@@ -83,7 +82,7 @@ class Perimeters:
     table : pandas.DataFrame
         Columns :data:`COLUMNS`: ``cpts`` (str), ``code_insee`` (str),
         ``arrondissement`` (str or missing), ``infracommunal`` (bool), ``line`` (int:
-        spreadsheet row with header = 1, or 1-based record / feature number).
+        1-based line or spreadsheet row in the file, or 1-based record / feature number).
     warnings : list of str
         French notes on repaired values, each naming file and line.
     source : pathlib.Path
@@ -537,9 +536,9 @@ def read_perimeters(
     path : str or path-like
         File to read; the format is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
     sheet : str or int, optional
-        Excel sheet (name or 0-based index) or GeoPackage layer; default the first one
-        (for Excel, when the first sheet has no recognised columns and exactly one other
-        sheet has, that sheet is used with a warning). Ignored for the other formats.
+        Excel sheet (name, compared without case, or 0-based index) or GeoPackage layer;
+        default the first one (for Excel, when the first sheet has no recognised columns, the
+        first sheet that has them is used with a warning). Ignored for the other formats.
     names_by_code : mapping, optional
         Current commune names by code, used to match the commune *names* of ``infra``
         lists. Default: the COG reference (:func:`cpts_diag.reference.load_reference`),

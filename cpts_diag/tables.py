@@ -45,6 +45,7 @@ __all__ = [
 #: Non-blank rows searched for the header row.
 HEADER_SEARCH_ROWS = 60
 DELIMITERS = (";", ",", "\t", "|")
+_HEAD_CHARS = 1 << 20  # the header is searched in the first MB of a text file
 
 #: Accepted header names by role, in order of preference (compared with :func:`header_key`:
 #: case, accents, spaces and punctuation ignored, « nb »/« nombre de » prefixes dropped,
@@ -179,14 +180,18 @@ def decode_text(data: bytes) -> str:
     >>> decode_text("é".encode("utf-16")), decode_text("é".encode("cp1252")), decode_text(b"\\xef\\xbb\\xbfa")
     ('é', 'é', 'a')
     """
+    return _decode(data)[0]
+
+
+def _decode(data: bytes) -> tuple[str, str]:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16")
+        return data.decode("utf-16"), "utf-16"
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")
+    return data.decode("latin-1"), "latin-1"
 
 
 @dataclass
@@ -209,6 +214,8 @@ class Table:
         1-based line of the header.
     sheet : str or None
         Worksheet read (None for a text file).
+    overflow : int or None
+        First line with non-blank cells beyond the header (a misread delimiter or decimal comma).
     """
 
     columns: list[str]
@@ -218,6 +225,7 @@ class Table:
     header_line: int = 1
     sheet: str | None = None
     frame: Any = field(default=None, repr=False)
+    overflow: int | None = None
 
     def dataframe(self):
         """The rows as a DataFrame of objects, one column per header cell (extra cells dropped)."""
@@ -246,9 +254,11 @@ class TableFile:
         Worksheet names of a workbook, None for a text file.
     """
 
-    def __init__(self, path: Path, shown: str, text: str | None = None, workbook=None):
+    def __init__(self, path: Path, shown: str, data: bytes = b"", workbook=None):
         self.path, self.shown = path, shown
-        self._text, self._wb = text, workbook
+        self._data, self._wb = data, workbook
+        self._text, self._encoding = _decode(data) if workbook is None else (None, None)
+        self._head = self._text[:_HEAD_CHARS] if workbook is None else None  # where headers are searched
         self.sheets = list(workbook.sheetnames) if workbook is not None else None
 
     def __enter__(self):
@@ -276,10 +286,6 @@ class TableFile:
                          value=sheet)
 
     # ------------------------------------------------------------------ raw rows
-    def _text_rows(self, delimiter: str):
-        """(line, cells) of the text; csv.Error propagates."""
-        return _numbered(self._text, delimiter)
-
     def _sheet_rows(self, name: str):
         """(row number, values) of a worksheet, merged cells filled with their top-left value."""
         ws = self._wb[name]
@@ -306,9 +312,9 @@ class TableFile:
         if self._wb is not None:
             rows = self._sheet_rows(self.sheet_name(sheet if sheet is not None else 0))
         else:  # the delimiter that splits the first line into the most cells
-            first = next((line for line in self._text.splitlines() if line.strip()), "")
+            first = next((line for line in self._head.splitlines() if line.strip()), "")
             delimiter = max(DELIMITERS, key=first.count)
-            rows = self._text_rows(delimiter)
+            rows = _numbered(self._head, delimiter)
         texts = ([cell_text(c) for c in cells] for _, cells in rows)
         return next((t for t in texts if any(t)), [])
 
@@ -333,7 +339,7 @@ class TableFile:
         best = None
         for delimiter in DELIMITERS:
             try:
-                found = _split_header(self._text_rows(delimiter), is_header)
+                found = _split_header(_numbered(self._head, delimiter), is_header)
             except csv.Error:
                 continue
             # the earliest header, then the one with the most cells
@@ -342,11 +348,11 @@ class TableFile:
         if best is None:
             return None
         if keep is not None:
-            table = _pandas_table(self._text, best[1], is_header, keep)
+            table = _pandas_table(self, best[1], is_header, keep)
             if table is not None:
                 return table
         try:
-            return _table(self._text_rows(best[1]), is_header, keep, None)
+            return _table(_numbered(self._text, best[1]), is_header, keep, None)
         except csv.Error as exc:
             raise InputError(f"fichier CSV illisible ({exc})", self.shown) from None
 
@@ -379,8 +385,10 @@ def _table(rows, is_header, keep, sheet) -> Table | None:
     header_line, header, titles, rows = found
     picked = _picked(header, keep)
     width = len(header) if keep is None else max(picked, default=-1) + 1
-    out, lines = [], []
+    out, lines, overflow, n = [], [], None, len(header)
     for line, cells in rows:
+        if overflow is None and len(cells) > n and any(str(c).strip() for c in cells[n:]):
+            overflow = line
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
         row = cells if keep is None else [cells[i] for i in picked]
@@ -390,10 +398,10 @@ def _table(rows, is_header, keep, sheet) -> Table | None:
         out.append(row)
         lines.append(line)
     columns = header if keep is None else [header[i] for i in picked]
-    return Table(columns, out, lines, titles, header_line, sheet)
+    return Table(columns, out, lines, titles, header_line, sheet, overflow=overflow)
 
 
-def _pandas_table(text: str, delimiter: str, is_header, keep) -> Table | None:
+def _pandas_table(tf: TableFile, delimiter: str, is_header, keep) -> Table | None:
     """Fast path of a large CSV whose columns are selected: the body parsed by pandas.
 
     None when pandas cannot give every row its line (a quoted field spanning lines, a line
@@ -401,18 +409,19 @@ def _pandas_table(text: str, delimiter: str, is_header, keep) -> Table | None:
     """
     import pandas as pd
 
-    found = _split_header(_numbered(text, delimiter), is_header)
+    found = _split_header(_numbered(tf._head, delimiter), is_header)
     if found is None:
         return None
     header_line, header, titles, _ = found
     picked = _picked(header, keep)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=header_line,
+        frame = pd.read_csv(io.BytesIO(tf._data), sep=delimiter, header=None, skiprows=header_line,
                             names=list(range(len(header))), usecols=picked, dtype=str, engine="c",
-                            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                            skipinitialspace=True)
-    except (pd.errors.ParserError, ValueError, csv.Error):
+                            encoding=tf._encoding, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=False, skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError, UnicodeError, csv.Error):
         return None
+    text = tf._text
     n_lines = text.count("\n") + (not text.endswith("\n"))
     if text.count("\r") not in (0, text.count("\r\n")) or len(frame) != n_lines - header_line:
         return None
@@ -425,6 +434,7 @@ def _pandas_table(text: str, delimiter: str, is_header, keep) -> Table | None:
 
 
 def _numbered(text: str, delimiter: str):
+    """(line, cells) of a text, line being where each record starts; csv.Error propagates."""
     reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
     line = 1
     for record in reader:
@@ -534,7 +544,7 @@ def open_table_file(path, shown: str | None = None) -> TableFile:
         raise InputError("fichier Excel illisible ou corrompu (attendu : classeur .xlsx)", shown)
     if not data.strip():
         raise InputError("fichier vide", shown)
-    text = decode_text(data)
-    if "\x00" in text:
+    table_file = TableFile(path, shown, data)
+    if "\x00" in table_file._head:
         raise InputError("fichier illisible : ce n'est pas un fichier texte CSV", shown)
-    return TableFile(path, shown, text=text)
+    return table_file

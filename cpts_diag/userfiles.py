@@ -110,7 +110,10 @@ class _RawTable:
         return f"feuille « {self.sheet} » : {message}" if self.sheet else message
 
 
-def _raw(table: Table) -> _RawTable:
+def _raw(table: Table, path: Path) -> _RawTable:
+    if table.overflow is not None:
+        raise InputError(f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
+                         path=path, line=table.overflow)
     return _RawTable(table.dataframe(), np.asarray(table.lines, dtype=int), table.titles, table.header_line,
                      table.sheet)
 
@@ -124,7 +127,7 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
             table = tf.read(is_header, keep=keep)
             if table is None:
                 raise InputError(f"ligne d'en-tête introuvable : {expected}", path=path)
-            return [_raw(table)]
+            return [_raw(table, path)]
         names = tf.sheets
         if sheet is not None:
             wanted, strict = [tf.sheet_name(sheet)], True
@@ -139,7 +142,7 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
                     raise InputError(f"feuille « {name} » : ligne d'en-tête introuvable : "
                                      f"{expected}", path=path)
                 continue
-            tables.append(_raw(table))
+            tables.append(_raw(table, path))
             if not strict:
                 break  # no sheet named as expected: the first sheet with a header
     if not tables:

@@ -55,6 +55,9 @@ def test_header_on_line_5_blank_lines_and_multiline_field(tmp_path):
     assert t.titles == ["Effectifs par commune", "Source : CPAM, 2024", "", ""]
     assert t.rows == [["13001", "deux\nlignes"], ["13002", "fin"]]
     assert t.lines == [6, 9]  # the quoted field spans lines 6-7, line 8 is blank
+    kept = read(f, keep=lambda name: name == "code_insee")  # pandas fast path falls back: same lines
+    assert (kept.columns, kept.dataframe().values.tolist(), kept.lines) == (
+        ["code_insee"], [["13001"], ["13002"]], [6, 9])
 
 
 def test_selected_columns_of_a_large_file_keep_their_lines(tmp_path):

@@ -197,6 +197,15 @@ def test_cpam_old_corsican_code_converted_with_its_line(tmp_path):
                              "(20004 → 2A004)"]
 
 
+def test_cpam_line_longer_than_header_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "cpam.csv"
+    path.write_text("code_commune,patients_ald\n13001,400\n13002,12,5\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_cpam_table(path)
+    assert str(info.value) == (f"fichier « {path} », ligne 3 : fichier illisible : plus de cellules que "
+                               "de colonnes d'en-tête (2)")
+
+
 def test_bpe_wide_duplicate(tmp_path):
     path = tmp_path / "bpe.csv"
     path.write_text("CODGEO;D265\n13004;2\n13004;3\n", encoding="utf-8")
