@@ -42,7 +42,7 @@ from cpts_diag.codes import (
     normalize_code,
 )
 from cpts_diag.errors import InputError, format_message
-from cpts_diag.tables import WEAK_CODES, decode_text, find_column, header_key, open_table_file
+from cpts_diag.tables import WEAK_CODES, decode_text, find_column, header_key, match_name, open_table_file
 from cpts_diag.text import strip_accents
 
 __all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]
@@ -335,8 +335,8 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
             layer = layers[sheet]
-        elif str(sheet) in layers:
-            layer = str(sheet)
+        elif match_name(layers, sheet) is not None:
+            layer = match_name(layers, sheet)
         else:
             listing = ", ".join(f"« {n} »" for n in layers)
             raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}",

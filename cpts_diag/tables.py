@@ -39,6 +39,7 @@ __all__ = [
     "find_column",
     "header_key",
     "is_alias",
+    "match_name",
     "open_table_file",
 ]
 
@@ -160,6 +161,19 @@ def is_alias(name, role: str) -> bool:
     return header_key(name) in _ALIAS_KEYS[role]
 
 
+def match_name(names, wanted) -> str | None:
+    """The name equal to ``wanted``, else equal without case and surrounding spaces, else None.
+
+    Examples
+    --------
+    >>> match_name(["PACA", "Ain"], " ain "), match_name(["PACA"], "Bretagne")
+    ('Ain', None)
+    """
+    folded = str(wanted).strip().casefold()
+    return next((n for n in names if n == wanted), None) or next(
+        (n for n in names if n.strip().casefold() == folded), None)
+
+
 def cell_text(cell) -> str:
     """Text of a cell: stripped, ``""`` for blank, ``2021`` for the Excel number 2021.0."""
     if cell is None:
@@ -277,11 +291,8 @@ class TableFile:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
             if 0 <= sheet < len(names):
                 return names[sheet]
-        else:
-            matches = [n for n in names if n == sheet] or [
-                n for n in names if n.strip().casefold() == str(sheet).strip().casefold()]
-            if matches:
-                return matches[0]
+        elif match_name(names, sheet) is not None:
+            return match_name(names, sheet)
         raise InputError(f"feuille absente ; feuilles du classeur : {_listing(names)}", self.shown,
                          value=sheet)
 

@@ -182,3 +182,16 @@ def test_perimeters_read_through_the_table_reader(tmp_path):
     with zipfile.ZipFile(z, "w") as zf:
         zf.write(f, "p.csv")
     assert read_perimeters(z).table["line"].tolist() == [6, 7]
+
+
+def test_sheet_and_layer_names_without_case(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    f = tmp_path / "p.gpkg"
+    gpd.GeoDataFrame({"cpts": ["A"], "insee": ["04001"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_file(
+        f, layer="Perimetres")
+    gpd.GeoDataFrame({"cpts": ["B"], "insee": ["05001"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_file(
+        f, layer="Autres")
+    assert read_perimeters(f, sheet=" autres ").table[["cpts", "code_insee", "line"]].values.tolist() == [
+        ["B", "05001", 1]]
