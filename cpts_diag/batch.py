@@ -57,6 +57,7 @@ from cpts_diag.index_page import (
     STATUS_UNCHANGED,
     write_index,
 )
+from cpts_diag.params import cpam_choice
 
 __all__ = [
     "BATCH_FILE",
@@ -164,14 +165,12 @@ def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
 
 def _user_file_hash(value) -> str | None:
     """Hash of a user file parameter ("exemple" and None kept as such)."""
-    from cpts_diag.report import cpam_mode
-
-    mode = cpam_mode(value)
-    if mode == "aucun":
+    choice = cpam_choice(value)
+    if choice.mode == "aucun":
         return None
-    if mode == "exemple":
-        return "exemple:" + (file_sha256(settings.DEFAULT_CPAM) if Path(settings.DEFAULT_CPAM).is_file() else "")
-    path = Path(value)
+    if choice.mode == "exemple":
+        return "exemple:" + (file_sha256(choice.file) if Path(choice.file).is_file() else "")
+    path = choice.path
     return file_sha256(path) if path.is_file() else f"absent:{path.resolve()}"
 
 
@@ -419,12 +418,10 @@ def _environment_hash() -> str:
 
 def _input_files(task: dict) -> dict[str, tuple[str, str, bytes]]:
     """The client's input files of a batch: client path -> (sha256, file name, bytes)."""
-    from cpts_diag.report import cpam_mode
-
     files = {}
     for role in _INPUT_ROLES:
         value = task.get(role)
-        if value in (None, "") or (role == "cpam" and cpam_mode(value) != "fichier"):
+        if value in (None, "") or (role == "cpam" and cpam_choice(value).mode != "fichier"):
             continue
         path = Path(value).resolve()
         try:
@@ -468,7 +465,7 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
     base = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"]}
     if _STOP is not None and _STOP.is_set():
         return dict(base, status=_INTERRUPTED, duration_s=0.0, error="interrompu avant le début")
-    from cpts_diag.report import REPORT_FILES, build_report, cpam_mode
+    from cpts_diag.report import REPORT_FILES, build_report
 
     remote = task.get("deliver") == "files"
     work = Path(tempfile.mkdtemp(prefix="cpts_diag_travail_"))
@@ -482,7 +479,7 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
                                    "que le poste qui lance le lot : installez la même version partout")
             local = _materialize_inputs(inputs)
             for role, value in args.items():
-                if value not in (None, "") and (role != "cpam" or cpam_mode(value) == "fichier"):
+                if value not in (None, "") and (role != "cpam" or cpam_choice(value).mode == "fichier"):
                     args[role] = local[str(Path(value).resolve())]
             shown = {v: k for k, v in local.items()}
             out_dir = work / "rapports"
@@ -632,7 +629,7 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     """
     from cpts_diag.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
-    from cpts_diag.report import cpam_parameter, unique_slugs
+    from cpts_diag.report import unique_slugs
 
     t0 = time.perf_counter()
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else \
@@ -651,7 +648,7 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     meta = {
         "format": _BATCH_FORMAT,
         "perimeters": str(perimeters_path),
-        "cpam": cpam_parameter(cpam) or None,
+        "cpam": cpam_choice(cpam).parameter or None,
         "workers": None if cluster else int(workers),
         "cluster": cluster or None,
     }
@@ -983,14 +980,14 @@ def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemp
     import tempfile
 
     from cpts_diag.atomic import atomic_path
-    from cpts_diag.report import cpam_parameter, execute_notebook, notebook_to_html
+    from cpts_diag.report import execute_notebook, notebook_to_html
 
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {
         "perimetres": "" if perimeters in (None, "") else str(Path(perimeters).resolve()),
         "region": str(region),
-        "fichier_cpam": cpam_parameter(cpam),
+        "fichier_cpam": cpam_choice(cpam).parameter,
         "dossier_sortie": str(out_dir.resolve()),
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=out_dir) as tmp:

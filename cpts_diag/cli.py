@@ -131,23 +131,11 @@ def _geometries(path, no_geometry):
 
 
 def _cpam_choice(value: str | None, perimeters: Path | None):
-    """CPAM table to use: "exemple" (the FICTITIOUS example), "aucun" or a path.
+    """CPAM parameter: by default the FICTITIOUS example with the embedded PACA listing only, none with a
+    user's perimeter file."""
+    from cpts_diag.params import cpam_choice
 
-    Default: the example with the embedded PACA listing only, none with a user's perimeter file.
-    """
-    from cpts_diag.report import cpam_mode
-
-    if value is None:
-        return "exemple" if perimeters is None else "aucun"
-    mode = cpam_mode(value)
-    return Path(value) if mode == "fichier" else mode
-
-
-def _cpam_path(choice):
-    """The CPAM file of a :func:`_cpam_choice` (None for "aucun")."""
-    if choice == "exemple":
-        return settings.DEFAULT_CPAM
-    return None if choice == "aucun" else choice
+    return cpam_choice(value, default="exemple" if perimeters is None else "aucun")
 
 
 cpam_option = click.option(
@@ -183,7 +171,7 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
     from cpts_diag.indicators import diagnose
 
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
-    diag = diagnose(perims, territory, reference, cpam=_cpam_path(_cpam_choice(cpam, perimeters)),
+    diag = diagnose(perims, territory, reference, cpam=_cpam_choice(cpam, perimeters).file,
                     insee_ages=insee_ages, bpe=bpe)
     if as_json:
         _print_json(indicator_rows_json(diag))
@@ -206,7 +194,7 @@ def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.report import run_report_cli
 
-    sys.exit(run_report_cli(perimeters, territory, out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters),
+    sys.exit(run_report_cli(perimeters, territory, out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters).value,
                             insee_ages=insee_ages, bpe=bpe))
 
 
@@ -228,7 +216,7 @@ def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cp
     from cpts_diag.batch import run_batch_cli
 
     sys.exit(run_batch_cli(perimeters, only=list(only) or None, region=region, workers=workers,
-                           out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters), force=force,
+                           out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters).value, force=force,
                            insee_ages=insee_ages, bpe=bpe, cluster=cluster))
 
 

@@ -3,12 +3,13 @@
 A commune code has five characters: a département part (``01``–``95`` except ``20``,
 ``2A``/``2B`` for Corsica since 1976, ``971``–``978`` and ``984``–``989`` overseas) and a
 commune number. :func:`normalize_code` repairs only what is unambiguous (spaces, lower-case
-``2a``, numbers from Excel that lost their leading zero) and raises
-:class:`CodeFormatError` on anything else.
+``2a``, numbers from Excel that lost their leading zero, pre-1976 Corsican codes ``20xxx``)
+and raises :class:`CodeFormatError` on anything else.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
@@ -75,8 +76,32 @@ def _from_number(raw) -> tuple[str, str | None]:
         return code, _restored(digits, code)
     if len(digits) != 5:
         raise CodeFormatError(raw, f"{len(digits)} chiffres au lieu de 5")
+    if digits.startswith("20"):
+        return _corsica(digits, raw)
     _validate(digits, raw)
     return digits, None
+
+
+@functools.lru_cache(maxsize=1)
+def _corsica_prefixes() -> dict[str, str]:
+    """Commune number -> ``2A``/``2B``, from the COG reference (numbers are unique in Corsica)."""
+    try:
+        from cpts_diag.reference import load_reference
+
+        reference = load_reference()
+    except Exception:  # no reference data: 20xxx stays refused
+        return {}
+    codes = set(reference.records["code_insee"]) | set(reference.former)
+    return {c[2:]: c[:2] for c in codes if _CORSICA.match(c)}
+
+
+def _corsica(code: str, raw) -> tuple[str, str]:
+    """The 2A/2B code of a pre-1976 Corsican code ``20xxx``."""
+    prefix = _corsica_prefixes().get(code[2:])
+    if prefix is None:
+        raise CodeFormatError(raw, "la Corse s'écrit 2A ou 2B depuis 1976, pas 20")
+    new = prefix + code[2:]
+    return new, f"ancien code de la Corse converti ({code} → {new})"
 
 
 def _validate(code: str, raw) -> None:
@@ -118,7 +143,9 @@ def normalize_code(raw) -> tuple[str, str | None]:
         The value as read: text (spaces, including inner and non-breaking ones, are
         removed; ``2a``/``2b`` are upper-cased), or a number from Excel (``1001`` or
         ``1001.0``), whose lost leading zero is restored. A 4-digit text ``"1001"`` is
-        also restored.
+        also restored. A pre-1976 Corsican code ``20xxx`` of a commune known to the COG
+        reference is converted to its ``2A``/``2B`` code (commune numbers are unique in
+        Corsica).
 
     Returns
     -------
@@ -126,12 +153,12 @@ def normalize_code(raw) -> tuple[str, str | None]:
         Five-character code.
     warning : str or None
         French note when the value was repaired in a way the user should know about
-        (leading zero restored), else None.
+        (leading zero restored, old Corsican code converted), else None.
 
     Raises
     ------
     CodeFormatError
-        Empty value, letters, wrong length, ``20xxx`` (Corsica is 2A/2B), ``00xxx``,
+        Empty value, letters, wrong length, ``20xxx`` of no known Corsican commune, ``00xxx``,
         unknown overseas département, commune number 000.
 
     Examples
@@ -142,6 +169,8 @@ def normalize_code(raw) -> tuple[str, str | None]:
     ('01001', 'zéro initial restauré (1001 → 01001)')
     >>> normalize_code("2a004")
     ('2A004', None)
+    >>> normalize_code(20004)
+    ('2A004', 'ancien code de la Corse converti (20004 → 2A004)')
     """
     if raw is None or isinstance(raw, bool):
         raise CodeFormatError(raw, "valeur vide" if raw is None else "valeur booléenne")
@@ -161,6 +190,8 @@ def normalize_code(raw) -> tuple[str, str | None]:
         code = "0" + text
         _validate(code, raw)
         return code, _restored(text, code)
+    if re.fullmatch(r"20\d{3}", text):
+        return _corsica(text, raw)
     _validate(text, raw)
     return text, None
 

@@ -10,7 +10,6 @@ exact touching.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,7 +19,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
+from cpts_diag.tables import HEADER_ALIASES, find_column
 
 __all__ = [
     "projected_crs",
@@ -45,11 +46,6 @@ _DROM_CRS = {
     "976": "EPSG:4471",  # RGM04 / UTM zone 38S (Mayotte)
 }
 _METRO = {f"{i:02d}" for i in range(1, 96) if i != 20} | {"2A", "2B"}
-
-# Candidate attribute names, matched case-insensitively, in order of preference.
-_CODE_FIELDS = ("code_insee", "code", "insee", "codgeo", "insee_com", "com", "depcom")
-_NAME_FIELDS = ("nom", "nom_com", "nom_commune", "libelle", "libgeo", "name")
-_CODE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 
 # Share of a group's outer boundary allowed to lie away from its territory.
 _ENCLAVE_UNCOVERED_MAX = 0.01
@@ -152,29 +148,24 @@ def area_km2(gdf: gpd.GeoDataFrame, departement_col: str = "departement") -> pd.
 # ------------------------------------------------------------------------ reading
 
 
-def _normalize_codes(values: pd.Series, path: Path) -> pd.Series:
-    """Codes as 5-character strings; InputError on a missing or malformed code."""
-    if pd.api.types.is_numeric_dtype(values):
-        # Numeric field: leading zeros were lost (01001 -> 1001).
-        if values.isna().any():
-            line = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
-            raise InputError("code commune manquant", path=path, line=line, line_label="entité")
-        if (values % 1 != 0).any():
-            bad = values[values % 1 != 0].iloc[0]
-            line = int(np.flatnonzero((values % 1 != 0).to_numpy())[0]) + 1
-            raise InputError("code commune invalide", path=path, line=line, value=str(bad),
-                             line_label="entité")
-        codes = values.astype("int64").astype(str).str.zfill(5)
-    else:
-        codes = values.astype(object).map(lambda v: None if pd.isna(v) else str(v).strip().upper())
-        codes = codes.map(lambda c: c.zfill(5) if c is not None and c.isdigit() and len(c) == 4 else c)
-    for i, c in enumerate(codes.tolist()):
-        if c is None or c == "":
-            raise InputError("code commune manquant", path=path, line=i + 1, line_label="entité")
-        if not _CODE_RE.match(c):
-            raise InputError("code commune invalide", path=path, line=i + 1, value=c,
-                             line_label="entité")
-    return codes.astype(str)
+def _normalize_codes(values: pd.Series, path: Path, notes: list[str]) -> pd.Series:
+    """Codes normalised by :func:`cpts_diag.codes.normalize_code`; InputError naming the entity."""
+    codes, repaired = [], []
+    for i, raw in enumerate(values.tolist(), start=1):
+        try:
+            code, note = normalize_code(raw)
+        except CodeFormatError as exc:
+            if exc.reason == "valeur vide":
+                raise InputError("code commune manquant", path=path, line=i, line_label="entité") from None
+            raise InputError(f"code commune invalide : {exc.reason}", path=path, line=i, value=raw,
+                             line_label="entité") from None
+        if note:
+            repaired.append(f"{raw} → {code}")
+        codes.append(code)
+    if repaired:
+        notes.append(f"{len(repaired)} code(s) commune corrigé(s) (zéro initial restauré ou ancien code "
+                     f"de la Corse) : {', '.join(repaired[:10])}" + (" ..." if len(repaired) > 10 else ""))
+    return pd.Series(codes, index=values.index, dtype=str)
 
 
 def _polygonal(geom):
@@ -195,8 +186,8 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     path : str or pathlib.Path
         Vector file readable by pyogrio (first layer is read).
     code_field : str, optional
-        Attribute holding the commune code. Detected case-insensitively among
-        ``code_insee, code, insee, codgeo, insee_com, com, depcom`` when omitted.
+        Attribute holding the commune code. Detected when omitted among the aliases of
+        :data:`cpts_diag.tables.HEADER_ALIASES` (``code_insee``, ``insee_com``, ``codgeo``...).
 
     Returns
     -------
@@ -231,24 +222,27 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if not isinstance(raw, gpd.GeoDataFrame) or raw.geometry.name not in raw.columns:
         raise InputError("le fichier ne contient pas de géométries", path=path)
 
-    lower = {str(c).lower(): c for c in raw.columns if c != raw.geometry.name}
+    fields = [c for c in raw.columns if c != raw.geometry.name]
+    names = [str(c) for c in fields]
     if code_field is not None:
-        field = lower.get(code_field.lower())
-        if field is None:
+        i = next((i for i, c in enumerate(names) if c.lower() == code_field.lower()), None)
+        if i is None:
             raise InputError(f"champ « {code_field} » absent ; champs disponibles : "
-                             f"{', '.join(map(str, lower.values())) or 'aucun'}", path=path)
+                             f"{', '.join(names) or 'aucun'}", path=path)
     else:
-        field = next((lower[c] for c in _CODE_FIELDS if c in lower), None)
-        if field is None:
+        i = find_column(names, "code_commune")
+        if i is None:
             raise InputError("aucun champ de code commune trouvé (attendu : "
-                             f"{', '.join(_CODE_FIELDS)}) ; champs disponibles : "
-                             f"{', '.join(map(str, lower.values())) or 'aucun'}", path=path)
-    name_field = next((lower[c] for c in _NAME_FIELDS if c in lower and lower[c] != field), None)
+                             f"{', '.join(HEADER_ALIASES['code_commune'])}) ; champs disponibles : "
+                             f"{', '.join(names) or 'aucun'}", path=path)
+    field = fields[i]
+    name_i = find_column(names, "nom_commune", exclude={i})
+    name_field = None if name_i is None else fields[name_i]
 
     notes: list[str] = []
     if len(raw) == 0:
         raise InputError("le fichier ne contient aucune entité", path=path)
-    codes = _normalize_codes(raw[field], path)
+    codes = _normalize_codes(raw[field], path, notes)
     out = gpd.GeoDataFrame({"code_insee": codes.to_numpy()}, geometry=raw.geometry.to_numpy(),
                            crs=raw.crs)
     if name_field is not None:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.html import esc, fmt_int, fmt_number, fmt_population, is_missing
+from cpts_diag.params import cpam_choice
 
 __all__ = [
     "REGIONAL_INDICATORS",
@@ -611,16 +612,6 @@ class RegionalSynthesis:
     perimeters_name: str
 
 
-def _cpam_argument(fichier_cpam):
-    """CPAM file of the ``fichier_cpam`` parameter (see :func:`cpts_diag.report.cpam_mode`), None for none."""
-    from cpts_diag.report import cpam_mode
-
-    mode = cpam_mode(fichier_cpam)
-    if mode == "aucun":
-        return None
-    return settings.DEFAULT_CPAM if mode == "exemple" else parameter_path(fichier_cpam)
-
-
 def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
     if rows.empty:
         return np.nan, np.nan, np.nan
@@ -656,7 +647,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     perims = read_perimeters(path, names_by_code=reference.names)
     code = reference.region_code(region, "paramètre region")
     check = check_perimeters(perims, reference, regions=[code])
-    cpam = _cpam_argument(fichier_cpam)
+    cpam = cpam_choice(fichier_cpam).file
     diags = diagnose_all(perims, reference, cpam=cpam)
     selected = [d for d in diags.values() if code in d.summary["regions"]]
     if not selected:

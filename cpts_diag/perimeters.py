@@ -2,9 +2,8 @@
 
 Supported formats (chosen by extension):
 
-* CSV (``.csv``, ``.txt``): separator ``;``, ``,`` or tab, encodings UTF-8 (with or
-  without BOM), Windows-1252/Latin-1, UTF-16 with BOM (Excel "texte Unicode");
-* Excel (``.xlsx``, ``.xlsm``): first sheet, or ``sheet=``;
+* CSV (``.csv``, ``.txt``), Excel (``.xlsx``, ``.xlsm``: first sheet with recognised columns,
+  or ``sheet=``) and zip archives holding one of them, read by :mod:`cpts_diag.tables`;
 * ARS JSON (``.json``): ``{"meta": {...}, "cpts": [{"nom", "communes", "arrondissements"?,
   "infra"?}]}``; a ``.json`` holding a GeoJSON FeatureCollection is read as GeoJSON;
 * GeoJSON (``.geojson``) and GeoPackage (``.gpkg``, layer chosen with ``sheet=``);
@@ -14,7 +13,7 @@ Each source is either *long* (one row per territory and commune: columns like
 ``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``) or *wide* (one row per
 territory with a ``communes`` column listing codes, optional ``arrondissements`` and
 ``infra`` lists, as in the ARS JSON). Headers are recognised whatever their case,
-accents, spaces or punctuation.
+accents, spaces or punctuation (:data:`cpts_diag.tables.HEADER_ALIASES`).
 
 Conventions of the canonical table
 ----------------------------------
@@ -26,13 +25,10 @@ Conventions of the canonical table
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
 import re
-import warnings as _warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +42,7 @@ from cpts_diag.codes import (
     normalize_code,
 )
 from cpts_diag.errors import InputError, format_message
+from cpts_diag.tables import WEAK_CODES, decode_text, find_column, header_key, match_name, open_table_file
 from cpts_diag.text import strip_accents
 
 __all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]
@@ -55,35 +52,19 @@ COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line"]
 
 #: Extension -> reader kind.
 SUPPORTED_EXTENSIONS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
+    ".csv": "table",
+    ".txt": "table",
+    ".xlsx": "table",
+    ".xlsm": "table",
+    ".zip": "table",
     ".json": "json",
     ".geojson": "geojson",
     ".gpkg": "gpkg",
 }
 _FORMATS_FR = (
-    "CSV (.csv, .txt), Excel (.xlsx, .xlsm), JSON ARS (.json), GeoJSON (.geojson), "
+    "CSV (.csv, .txt), Excel (.xlsx, .xlsm), archive zip (.zip), JSON ARS (.json), GeoJSON (.geojson), "
     "GeoPackage (.gpkg)"
 )
-
-# Accepted header names, normalised by _key(); earlier names win.
-_TERRITORY = ["cpts", "nomcpts", "cptsnom", "nomdelacpts", "nomdecpts", "nomcptsterritoire",
-              "libellecpts", "cptslibelle", "intitulecpts", "territoire", "nomterritoire",
-              "nomduterritoire", "territoirecpts", "nom"]
-_CODE_STRONG = ["codeinsee", "codecommune", "codecommuneinsee", "codeinseecommune",
-                "codeinseedelacommune", "codgeo", "codegeo", "insee", "depcom", "codecom",
-                "cominsee", "inseecom"]
-_CODE_PREFIXES = ["codeinsee", "codecommune", "codgeo", "depcom"]
-_CODE_WEAK = ["com", "code"]
-_COMMUNES_LIST = ["communes", "listecommunes", "listedescommunes", "codescommunes",
-                  "codesinsee", "communesmembres", "codescommunesinsee", "codes"]
-_ARRONDISSEMENT = ["arrondissement", "arrondissementmunicipal", "codearrondissement",
-                   "codearrondissementmunicipal", "arm", "codearm", "arrondissements",
-                   "arrondissementsmunicipaux"]
-_INFRA = ["infracommunal", "infracommunale", "infra", "perimetreinfracommunal",
-          "decoupageinfracommunal", "communeinfracommunale"]
 
 _TERRITORY_FR = "cpts, nom cpts, cpts_nom, nom de la cpts, territoire, nom territoire, nom"
 _CODE_FR = ("code_insee, code insee, codgeo, code commune, insee, depcom, com, code, "
@@ -91,9 +72,6 @@ _CODE_FR = ("code_insee, code insee, codgeo, code commune, insee, depcom, com, c
 
 _TRUE = {"1", "oui", "o", "vrai", "true", "x", "yes", "y", "v"}
 _FALSE = {"0", "non", "n", "faux", "false", "no", "f", ""}
-
-_HEADER_SEARCH_ROWS = 20
-
 
 @dataclass
 class Perimeters:
@@ -104,7 +82,7 @@ class Perimeters:
     table : pandas.DataFrame
         Columns :data:`COLUMNS`: ``cpts`` (str), ``code_insee`` (str),
         ``arrondissement`` (str or missing), ``infracommunal`` (bool), ``line`` (int:
-        spreadsheet row with header = 1, or 1-based record / feature number).
+        1-based line or spreadsheet row in the file, or 1-based record / feature number).
     warnings : list of str
         French notes on repaired values, each naming file and line.
     source : pathlib.Path
@@ -126,11 +104,6 @@ class _Records:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _key(text) -> str:
-    """Header key: lower case, no accents, only letters and digits."""
-    return re.sub(r"[^a-z0-9]", "", strip_accents(text).lower())
 
 
 def _name_key(text) -> str:
@@ -161,36 +134,22 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _find(keys: list[str], accepted: list[str]) -> int | None:
-    """Index of the first column whose key is accepted, by order of ``accepted``."""
-    for name in accepted:
-        if name in keys:
-            return keys.index(name)
-    return None
-
-
 def _detect(columns: list) -> dict[str, int | None]:
     """Map roles to column indices; ``mode`` is 'long', 'wide' or None."""
-    keys = [_key(c) if not _is_blank(c) else "" for c in columns]
-    roles = {
-        "cpts": _find(keys, _TERRITORY),
-        "code": _find(keys, _CODE_STRONG),
-        "communes": _find(keys, _COMMUNES_LIST),
-        "arrondissement": _find(keys, _ARRONDISSEMENT),
-        "infra": _find(keys, _INFRA),
-    }
-    if roles["code"] is None:
-        prefixed = [i for i, k in enumerate(keys) if any(k.startswith(p) for p in _CODE_PREFIXES)]
-        if len(prefixed) == 1:
-            roles["code"] = prefixed[0]
-    if roles["code"] is not None:
-        roles["mode"] = "long"
-    elif roles["communes"] is not None:
-        roles["mode"] = "wide"
-    else:
-        roles["code"] = _find(keys, _CODE_WEAK)
-        roles["mode"] = "long" if roles["code"] is not None else None
+    roles = {role: find_column(columns, role)
+             for role in ("cpts", "communes", "arrondissement", "infracommunal")}
+    roles["infra"] = roles.pop("infracommunal")
+    code = find_column(columns, "code_commune")
+    if code is not None and roles["communes"] is not None and header_key(columns[code]) in WEAK_CODES:
+        code = None  # a « communes » list wins over a column merely named « code » or « com »
+    roles["code"] = code
+    roles["mode"] = "long" if code is not None else "wide" if roles["communes"] is not None else None
     return roles
+
+
+def _is_header(cells: list) -> bool:
+    roles = _detect(cells)
+    return roles["cpts"] is not None and roles["mode"] is not None
 
 
 def _missing_columns_error(columns: list, roles: dict, path: str, line=None, label="ligne"):
@@ -207,10 +166,9 @@ def _missing_columns_error(columns: list, roles: dict, path: str, line=None, lab
 def _item_code(item):
     """Code of a list item given as an object (``{"code": "04001", "nom": ...}``)."""
     if isinstance(item, dict):
-        keys = {_key(k): v for k, v in item.items()}
-        for name in _CODE_STRONG + _CODE_WEAK:
-            if name in keys:
-                return keys[name]
+        i = find_column(list(item), "code_commune")
+        if i is not None:
+            return list(item.values())[i]
     return item
 
 
@@ -248,7 +206,7 @@ def _parse_flag(value) -> bool | None:
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
-    key = _key(value) if not isinstance(value, (int, float)) else str(value)
+    key = header_key(value) if not isinstance(value, (int, float)) else str(value)
     if key in _TRUE:
         return True
     if key in _FALSE:
@@ -257,55 +215,6 @@ def _parse_flag(value) -> bool | None:
 
 
 # --------------------------------------------------------------------------- readers
-
-
-def _decode(data: bytes) -> str:
-    """Decode text bytes: UTF-16 (BOM), UTF-8 (optional BOM), Windows-1252, Latin-1."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
-def _find_header(rows: list[list]) -> tuple[int, dict] | None:
-    """Position of the header among the first non-blank rows, with its roles."""
-    seen = 0
-    for pos, row in enumerate(rows):
-        if all(_is_blank(v) for v in row):
-            continue
-        roles = _detect(row)
-        if roles["cpts"] is not None and roles["mode"] is not None:
-            return pos, roles
-        seen += 1
-        if seen >= _HEADER_SEARCH_ROWS:
-            break
-    return None
-
-
-def _grid_records(grid: list[list], lines: list[int]) -> _Records | None:
-    """Records of a spreadsheet-like grid, or None when no header is recognised."""
-    found = _find_header(grid)
-    if found is None:
-        return None
-    pos, _ = found
-    header = list(grid[pos])
-    width = len(header)
-    rows = []
-    for row, line in zip(grid[pos + 1:], lines[pos + 1:]):
-        row = list(row) + [None] * (width - len(row))  # overflow kept for wide lists
-        rows.append((line, row))
-    return _Records(header, rows, "ligne")
-
-
-def _first_nonblank(grid: list[list]) -> list:
-    for row in grid:
-        if not all(_is_blank(v) for v in row):
-            return row
-    return []
 
 
 def _read_bytes(p: Path, shown: str) -> bytes:
@@ -319,103 +228,29 @@ def _read_bytes(p: Path, shown: str) -> bytes:
     return data
 
 
-def _read_csv(p: Path, shown: str) -> _Records:
-    data = _read_bytes(p, shown)
-    if data[:4] == b"PK\x03\x04":
-        raise InputError("fichier illisible : c'est un classeur Excel ou une archive zip, "
-                         "pas un CSV (enregistrez-le avec l'extension .xlsx)", shown)
-    text = _decode(data)
-    if "\x00" in text:
-        raise InputError("fichier illisible : ce n'est pas un fichier texte CSV", shown)
-    best = None
-    fallback = None
-    for delimiter in (";", ",", "\t", "|"):
-        try:
-            grid = list(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter))
-        except csv.Error as exc:
-            raise InputError(f"fichier CSV illisible ({exc})", shown) from None
-        grid = [[None if c.strip() == "" else c for c in row] for row in grid]
-        head = _first_nonblank(grid)
-        if fallback is None or len(head) > len(fallback):
-            fallback = head
-        records = _grid_records(grid, list(range(1, len(grid) + 1)))
-        if records is not None and (best is None or len(records.columns) > len(best.columns)):
-            best = records
-    if best is None:
-        raise _missing_columns_error(fallback or [], _detect(fallback or []), shown)
-    return best
-
-
-def _sheet_grid(ws) -> tuple[list[list], list[int]]:
-    """Values of a worksheet, merged cells filled with their top-left value."""
-    fill = {}
-    for rng in ws.merged_cells.ranges:
-        top = ws.cell(rng.min_row, rng.min_col).value
-        for r in range(rng.min_row, rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                fill[(r, c)] = top
-    grid, lines = [], []
-    for r, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-        values = [fill.get((r, c), v) for c, v in enumerate(row, start=1)]
-        grid.append(values)
-        lines.append(r)
-    return grid, lines
-
-
-def _read_xlsx(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
-    import openpyxl
-
-    try:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(p, data_only=True)
-    except Exception:  # zip, XML, OLE (old .xls) or permission errors
-        raise InputError("fichier Excel illisible ou corrompu (attendu : classeur .xlsx)",
-                         shown) from None
-    names = wb.sheetnames
-    listing = ", ".join(f"« {n} »" for n in names)
-    if sheet is not None:
-        if isinstance(sheet, int) and not isinstance(sheet, bool):
-            if not 0 <= sheet < len(names):
-                raise InputError(f"feuille introuvable ; feuilles du classeur : {listing}",
-                                 shown, value=sheet)
-            chosen = names[sheet]
-        else:
-            matches = [n for n in names if n == sheet] or [
-                n for n in names if n.strip().casefold() == str(sheet).strip().casefold()]
-            if not matches:
-                raise InputError(f"feuille introuvable ; feuilles du classeur : {listing}",
-                                 shown, value=sheet)
-            chosen = matches[0]
-        grid, lines = _sheet_grid(wb[chosen])
-        records = _grid_records(grid, lines)
-        if records is None:
-            first = _first_nonblank(grid)
+def _read_table(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
+    """Records of a CSV, workbook or zip (first worksheet with recognised columns, or ``sheet``)."""
+    with open_table_file(p, shown) as tf:
+        names = tf.sheets or [None]
+        for name in names if sheet is None else [sheet]:
+            table = tf.read(_is_header, name)
+            if table is not None:
+                break
+        if table is None:
+            first = tf.first_row(names[0] if sheet is None else sheet)
             err = _missing_columns_error(first, _detect(first), shown)
-            raise InputError(err.message + f" (feuille « {chosen} »)", shown)
-        return records
-    grid, lines = _sheet_grid(wb[names[0]])
-    records = _grid_records(grid, lines)
-    if records is not None:
-        return records
-    others = []
-    for name in names[1:]:
-        g, g_lines = _sheet_grid(wb[name])
-        r = _grid_records(g, g_lines)
-        if r is not None:
-            others.append((name, r))
-    if len(others) == 1:
-        name, r = others[0]
+            if tf.sheets and sheet is not None:
+                err = InputError(err.message + f" (feuille « {tf.sheet_name(sheet)} »)", shown)
+            elif len(names) > 1:
+                listing = ", ".join(f"« {n} »" for n in names)
+                err = InputError(err.message + f" (feuille « {names[0]} » ; choisissez une feuille "
+                                 f"parmi : {listing})", shown)
+            raise err
+    if sheet is None and table.sheet is not None and table.sheet != names[0]:
         warnings.append(format_message(
-            f"feuille « {name} » utilisée : la première feuille « {names[0]} » n'a pas de "
+            f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
             "colonnes de CPTS et de codes communes", shown))
-        return r
-    first = _first_nonblank(grid)
-    err = _missing_columns_error(first, _detect(first), shown)
-    if len(names) > 1:
-        err = InputError(err.message + f" (feuille « {names[0]} » ; choisissez une feuille "
-                         f"parmi : {listing})", shown)
-    raise err
+    return _Records(table.columns, list(zip(table.lines, table.rows)), "ligne")
 
 
 def _dict_records(items: list, shown: str, label: str) -> _Records:
@@ -436,7 +271,7 @@ def _dict_records(items: list, shown: str, label: str) -> _Records:
 def _load_json(p: Path, shown: str):
     data = _read_bytes(p, shown)
     try:
-        return json.loads(_decode(data))
+        return json.loads(decode_text(data))
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         raise InputError("fichier JSON illisible (syntaxe invalide)", shown, line) from None
@@ -465,7 +300,7 @@ def _read_json(p: Path, shown: str) -> _Records:
     elif isinstance(obj, dict):
         items = None
         for k, v in obj.items():
-            if _key(k) in ("cpts", "territoires", "perimetres") and isinstance(v, list):
+            if header_key(k) in ("cpts", "territoires", "perimetres") and isinstance(v, list):
                 items = v
                 break
         if items is None:
@@ -500,8 +335,8 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
             layer = layers[sheet]
-        elif str(sheet) in layers:
-            layer = str(sheet)
+        elif match_name(layers, sheet) is not None:
+            layer = match_name(layers, sheet)
         else:
             listing = ", ".join(f"« {n} »" for n in layers)
             raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}",
@@ -701,9 +536,9 @@ def read_perimeters(
     path : str or path-like
         File to read; the format is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
     sheet : str or int, optional
-        Excel sheet (name or 0-based index) or GeoPackage layer; default the first one
-        (for Excel, when the first sheet has no recognised columns and exactly one other
-        sheet has, that sheet is used with a warning). Ignored for the other formats.
+        Excel sheet (name, compared without case, or 0-based index) or GeoPackage layer;
+        default the first one (for Excel, when the first sheet has no recognised columns, the
+        first sheet that has them is used with a warning). Ignored for the other formats.
     names_by_code : mapping, optional
         Current commune names by code, used to match the commune *names* of ``infra``
         lists. Default: the COG reference (:func:`cpts_diag.reference.load_reference`),
@@ -743,10 +578,8 @@ def read_perimeters(
         raise InputError(f"format de fichier non pris en charge ; formats acceptés : "
                          f"{_FORMATS_FR}", shown, value=p.suffix or "(sans extension)")
     warnings: list[str] = []
-    if kind == "csv":
-        records = _read_csv(p, shown)
-    elif kind == "xlsx":
-        records = _read_xlsx(p, shown, sheet, warnings)
+    if kind == "table":
+        records = _read_table(p, shown, sheet, warnings)
     elif kind == "json":
         records = _read_json(p, shown)
     elif kind == "geojson":

@@ -45,6 +45,7 @@ from typing import Any
 from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.html import fmt_number, fmt_population, html_page
+from cpts_diag.params import cpam_choice
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
 # when it is installed (about 1 s in every process that runs or exports a notebook); notebook
@@ -58,8 +59,6 @@ __all__ = [
     "KernelSession",
     "ReportResult",
     "build_report",
-    "cpam_mode",
-    "cpam_parameter",
     "execute_notebook",
     "notebook_to_html",
     "run_report_cli",
@@ -629,36 +628,6 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: in
         raise
 
 
-def cpam_mode(cpam) -> str:
-    """Kind of a CPAM parameter: ``"aucun"``, ``"exemple"`` (embedded FICTITIOUS table) or ``"fichier"``.
-
-    None, ``""``, ``"aucun"``, ``"aucune"`` and ``"non"`` mean no table, ``"exemple"`` / ``"example"``
-    the embedded example (case and surrounding spaces ignored); anything else is a file.
-
-    Examples
-    --------
-    >>> cpam_mode(" Exemple "), cpam_mode(None), cpam_mode("aucune"), cpam_mode("cpam.csv")
-    ('exemple', 'aucun', 'aucun', 'fichier')
-    """
-    if cpam is None:
-        return "aucun"
-    if isinstance(cpam, str):
-        text = cpam.strip().lower()
-        if text in ("", "aucun", "aucune", "non"):
-            return "aucun"
-        if text in ("exemple", "example"):
-            return "exemple"
-    return "fichier"
-
-
-def cpam_parameter(cpam) -> str:
-    """The notebooks' ``fichier_cpam`` parameter: ``""`` (none), ``"exemple"`` or an absolute path."""
-    mode = cpam_mode(cpam)
-    if mode == "fichier":
-        return str(Path(cpam).resolve())
-    return "exemple" if mode == "exemple" else ""
-
-
 def _file_parameter(path) -> str:
     return "" if path in (None, "") else str(Path(path).resolve())
 
@@ -865,7 +834,7 @@ def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", 
         params = {
             "perimetres": "" if perimeters in (None, "") else str(perimeters_path),
             "territoire": territory,
-            "fichier_cpam": cpam_parameter(cpam),
+            "fichier_cpam": cpam_choice(cpam).parameter,
             "fichier_ages_insee": _file_parameter(insee_ages),
             "fichier_bpe": _file_parameter(bpe),
             "dossier_sortie": str(tmp),

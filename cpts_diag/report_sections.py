@@ -33,7 +33,8 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, fmt_population, html_page, is_missing, json_ready
-from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE, cpam_mode
+from cpts_diag.params import cpam_choice
+from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.synthesis import derive_findings, format_indicator_value, source_citation
 
 __all__ = [
@@ -204,14 +205,6 @@ def _param_path(value) -> Path | None:
         return None
     text = str(value).strip()
     return Path(text).expanduser() if text else None
-
-
-def _cpam_choice(value) -> tuple[str, Path | None]:
-    """(mode, file) of the CPAM parameter (see :func:`cpts_diag.report.cpam_mode`)."""
-    mode = cpam_mode(value)
-    if mode == "fichier":
-        return mode, Path(str(value).strip()).expanduser()
-    return mode, settings.DEFAULT_CPAM if mode == "exemple" else None
 
 
 def _map_source() -> str:
@@ -458,7 +451,8 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
 
     t0 = time.perf_counter()
     perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
-    cpam_mode, cpam_path = _cpam_choice(cpam)
+    choice = cpam_choice(cpam)
+    cpam_mode, cpam_path = choice.mode, choice.file
     ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
     cache = _DiagnosticCache.open(perimeters_path, cpam_path, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None

@@ -15,18 +15,13 @@ Every loader reads codes as text, normalises them with
 :func:`cpts_diag.codes.normalize_code`, raises :class:`cpts_diag.errors.InputError`
 (French, one line, naming file, line and value) on anything it cannot use, and collects
 non-fatal French notes in ``.attrs["warnings"]`` (or ``CpamTable.warnings``).
-CSV files may be ``;``, ``,`` or tab separated, UTF-8 (with or without BOM) or
-Windows-1252/Latin-1, with decimal commas; a ``.zip`` as downloaded from insee.fr is
-accepted when it holds one data file.
+Files are read by :mod:`cpts_diag.tables` (CSV in any usual encoding and delimiter, with
+decimal commas; workbooks; a ``.zip`` as downloaded from insee.fr holding one data file).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +31,15 @@ import pandas as pd
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
 from cpts_diag.masked import CountFormatError, parse_count_column
+from cpts_diag.tables import (
+    HEADER_ALIASES,
+    Table,
+    cell_text,
+    find_column,
+    header_key,
+    is_alias,
+    open_table_file,
+)
 from cpts_diag.text import strip_accents
 
 __all__ = [
@@ -65,83 +69,22 @@ CPAM_COUNT_COLUMNS = (
     "population_consommante",
 )
 
-#: Accepted header variants of the CPAM table (compared after :func:`_header_key`:
-#: case, accents, spaces, hyphens, underscores, « nb »/« nombre de » prefixes,
-#: « et plus » → « plus », « sans médecin traitant » → « sans MT » are ignored).
-CPAM_COLUMN_ALIASES = {
-    "code_commune": ["code_commune", "code_insee", "code_insee_commune", "code_commune_insee",
-                     "code_insee_de_la_commune", "codgeo", "code_geo",
-                     "code_geographique", "depcom", "insee", "com", "code"],
-    "nom_commune": ["nom_commune", "commune", "libelle_commune", "libelle", "libgeo", "nom",
-                    "nom_de_la_commune"],
-    "annee": ["annee", "millesime", "an", "annee_donnees"],
-    "donnees_fictives": ["donnees_fictives", "fictif", "fictives", "donnees_fictive"],
-    "patients_17ans_plus": ["patients_17ans_plus", "patients_17_ans_plus",
-                            "patients_consommants_17ans_plus", "consommants_17ans_plus"],
-    "patients_17ans_plus_sans_mt": ["patients_17ans_plus_sans_mt",
-                                    "patients_consommants_17ans_plus_sans_mt",
-                                    "consommants_17ans_plus_sans_mt"],
-    "patients_70ans_plus": ["patients_70ans_plus", "patients_consommants_70ans_plus",
-                            "consommants_70ans_plus"],
-    "patients_70ans_plus_sans_mt": ["patients_70ans_plus_sans_mt",
-                                    "patients_consommants_70ans_plus_sans_mt",
-                                    "consommants_70ans_plus_sans_mt"],
-    "patients_ald": ["patients_ald", "patients_en_ald", "beneficiaires_ald"],
-    "patients_ald_sans_mt": ["patients_ald_sans_mt", "patients_en_ald_sans_mt",
-                             "beneficiaires_ald_sans_mt"],
-    "beneficiaires_css": ["beneficiaires_css", "patients_css", "beneficiaires_c2s",
-                          "patients_c2s"],
-    "beneficiaires_css_sans_mt": ["beneficiaires_css_sans_mt", "patients_css_sans_mt",
-                                  "beneficiaires_c2s_sans_mt", "patients_c2s_sans_mt"],
-    "population_consommante": ["population_consommante", "patients_consommants",
-                               "consommants", "population_consommante_tous_ages",
-                               "patients_consommants_tous_ages"],
-}
+#: Accepted header variants of the CPAM table, from :data:`cpts_diag.tables.HEADER_ALIASES`
+#: (compared with :func:`cpts_diag.tables.header_key`).
+CPAM_COLUMN_ALIASES = {role: HEADER_ALIASES[role] for role in
+                       ("code_commune", "nom_commune", "annee", "donnees_fictives", *CPAM_COUNT_COLUMNS)}
 
 _TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives",
                "fictive"}
-_HEADER_SCAN = 60  # lines/rows searched for the header
 _MAX_LISTED = 5
 
 
 # --------------------------------------------------------------------------- helpers
-def _header_key(name: object) -> str:
-    """Comparison key of a header: lower, no accents, words joined by ``_``.
-
-    Examples
-    --------
-    >>> _header_key("Nb patients 17 ans et plus sans médecin traitant")
-    'patients_17ans_plus_sans_mt'
-    >>> _header_key("Code INSEE")
-    'code_insee'
-    """
-    text = strip_accents(str(name)).lower().replace("\ufeff", "")
-    text = re.sub(r"[^a-z0-9+]+", "_", text).replace("+", "_plus")
-    text = re.sub(r"_+", "_", text).strip("_")
-    text = re.sub(r"^(nb|nbre|nombre|nombre_de|nombre_d|effectif|effectifs)_", "", text)
-    text = re.sub(r"(\d+)_?ans", r"\1ans", text)
-    text = re.sub(r"_et_plus|_ou_plus", "_plus", text)
-    text = re.sub(r"sans_medecin_traitant|sans_mtt|sans_m_t", "sans_mt", text)
-    text = re.sub(r"_+", "_", text).strip("_")
-    return text
-
-
 _ALIAS_INDEX = {
-    _header_key(alias): canonical
+    header_key(alias): canonical
     for canonical, aliases in CPAM_COLUMN_ALIASES.items()
     for alias in aliases
 }
-
-
-def _cell_text(cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, float):
-        if np.isnan(cell):
-            return ""
-        if cell.is_integer():
-            return str(int(cell))
-    return str(cell).strip()
 
 
 def _listing(items, limit: int = _MAX_LISTED) -> str:
@@ -167,224 +110,47 @@ class _RawTable:
         return f"feuille « {self.sheet} » : {message}" if self.sheet else message
 
 
-def _check_exists(path) -> Path:
+def _raw(table: Table, path: Path) -> _RawTable:
+    if table.overflow is not None:
+        raise InputError(f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
+                         path=path, line=table.overflow)
+    return _RawTable(table.dataframe(), np.asarray(table.lines, dtype=int), table.titles, table.header_line,
+                     table.sheet)
+
+
+def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
+                 sheet=None) -> list[_RawTable]:
+    """Tables of a CSV, a zip or the chosen worksheets of a workbook (see :mod:`cpts_diag.tables`)."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("fichier introuvable", path=path)
-    if path.is_dir():
-        raise InputError("un fichier est attendu, pas un dossier", path=path)
-    return path
-
-
-def _kind(path: Path) -> str:
-    """'xlsx', 'zip' or 'csv' from the content (and the extension for .xls)."""
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = zf.namelist()
-        except zipfile.BadZipFile as exc:
-            raise InputError(f"archive illisible ({exc})", path=path) from None
-        return "xlsx" if "[Content_Types].xml" in names else "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0") or path.suffix.lower() == ".xls":
-        raise InputError("format Excel 97 (.xls) non pris en charge : enregistrez le fichier "
-                         "en .xlsx ou en .csv", path=path)
-    return "csv"
-
-
-_ENCODINGS = ("utf-8", "cp1252", "latin-1")
-
-
-def _encodings(data: bytes) -> tuple[str, ...]:
-    """Encodings to try, in order: UTF-8 (BOM stripped), Windows-1252, Latin-1."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return ("utf-8-sig",)
-    return _ENCODINGS
-
-
-def _zip_member(path: Path) -> tuple[str, bytes]:
-    """The data file of an insee.fr archive (metadata files are skipped)."""
-    with zipfile.ZipFile(path) as zf:
-        members = [
-            info for info in zf.infolist()
-            if not info.is_dir()
-            and info.filename.lower().endswith((".csv", ".txt", ".xlsx"))
-            and not re.match(r"(meta|varmod|dictionnaire|doc)", Path(info.filename).name.lower())
-        ]
-        if not members:
-            raise InputError("l'archive ne contient aucun fichier CSV ou XLSX de données",
-                             path=path)
-        if len(members) > 1:
-            names = [m.filename for m in members]
-            raise InputError("l'archive contient plusieurs fichiers de données : "
-                             "extrayez celui à utiliser", path=path, value=_listing(names))
-        return members[0].filename, zf.read(members[0])
-
-
-def _split(line: str, sep: str) -> list[str]:
-    try:
-        return [c.strip().strip("\ufeff") for c in next(csv.reader([line], delimiter=sep))]
-    except (csv.Error, StopIteration):
-        return []
-
-
-def _read_csv_bytes(data: bytes, path: Path, is_header: Callable[[list[str]], bool],
-                    keep: Callable[[str], bool] | None, expected: str) -> _RawTable:
-    encodings = _encodings(data)
-    head_bytes = data[:262144]
-    head = None
-    for enc in encodings:
-        try:
-            head = head_bytes.decode(enc)
-        except UnicodeDecodeError as exc:
-            if exc.start >= len(head_bytes) - 4:  # a character cut by the 256 kB slice
-                head = head_bytes[:exc.start].decode(enc)
-                break
-            continue
-        break
-    if head is None:
-        head = head_bytes.decode("latin-1")
-    lines = head.splitlines()
-    found = None
-    for idx, line in enumerate(lines[:_HEADER_SCAN]):
-        for sep in (";", "\t", ","):
-            cells = _split(line, sep)
-            if cells and is_header(cells):
-                found = (idx, sep, cells)
-                break
-        if found:
-            break
-    if found is None:
-        raise InputError(f"ligne d'en-tête introuvable : {expected}", path=path)
-    idx, sep, header = found
-    titles = [" ".join(c for c in _split(line, sep) if c) for line in lines[:idx]]
-    usecols = None
-    if keep is not None:
-        usecols = lambda name: keep(str(name).strip().strip("\ufeff"))  # noqa: E731
-    frame = None
-    for enc in encodings:
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(data), sep=sep, skiprows=idx, header=0, dtype=str,
-                keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                usecols=usecols, engine="c", encoding=enc,
-            )
-            break
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, ValueError) as exc:
-            message = " ".join(str(exc).split())
-            m = re.search(r"line (\d+)", message)
-            line = idx + int(m.group(1)) if m else None
-            raise InputError(f"fichier CSV illisible ({message})", path=path,
-                             line=line) from None
-    if frame is None:  # pragma: no cover - latin-1 decodes any byte
-        raise InputError("encodage du fichier non reconnu", path=path)
-    frame.columns = [str(c).strip().strip("\ufeff") for c in frame.columns]
-    frame = frame.astype(object).where(frame.notna(), "")
-    lines_no = np.arange(len(frame)) + idx + 2
-    if len(frame.columns):
-        nonblank = frame.astype(str).apply(lambda s: s.str.strip().ne("")).any(axis=1)
-        nonblank = nonblank.to_numpy(dtype=bool)
-    else:
-        nonblank = np.zeros(len(frame), dtype=bool)
-    frame = frame.loc[nonblank].reset_index(drop=True)
-    return _RawTable(frame, lines_no[nonblank], titles, idx + 1)
-
-
-def _read_csv(path: Path, is_header, keep, expected) -> _RawTable:
-    kind = _kind(path)
-    if kind == "zip":
-        name, data = _zip_member(path)
-        if name.lower().endswith(".xlsx"):
-            raise InputError("l'archive contient un fichier XLSX : extrayez-le puis donnez-le "
-                             "directement", path=path, value=name)
-    else:
-        data = path.read_bytes()
-    return _read_csv_bytes(data, path, is_header, keep, expected)
-
-
-def _xlsx_sheet(ws, is_header, keep, sheet: str) -> _RawTable | None:
-    """Read one worksheet below its header; None when no header is found."""
-    titles: list[str] = []
-    header = None
-    rows: list[tuple] = []
-    lines: list[int] = []
-    keep_idx: list[int] = []
-    for rowno, row in enumerate(ws.iter_rows(values_only=True), start=1):
-        if header is None:
-            cells = [_cell_text(c) for c in row]
-            if is_header(cells):
-                header = cells
-                keep_idx = [i for i, name in enumerate(header)
-                            if name and (keep is None or keep(name))]
-                header_line = rowno
-                continue
-            if rowno >= _HEADER_SCAN:
-                return None
-            titles.append(" ".join(c for c in cells if c))
-            continue
-        picked = tuple(row[i] if i < len(row) else None for i in keep_idx)
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in picked):
-            continue
-        rows.append(picked)
-        lines.append(rowno)
-    if header is None:
-        return None
-    columns = [header[i] for i in keep_idx]
-    frame = pd.DataFrame(rows, columns=columns, dtype=object) if rows else \
-        pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    frame = frame.map(lambda c: c.strip() if isinstance(c, str) else ("" if c is None else c))
-    return _RawTable(frame, np.asarray(lines, dtype=int), titles, header_line, sheet)
-
-
-def _read_xlsx(path: Path, is_header, keep, expected,
-               choose: Callable[[list[str]], list[str]], sheet: str | None) -> list[_RawTable]:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types on corrupt files
-        raise InputError(f"classeur Excel illisible ({type(exc).__name__} : {exc})",
-                         path=path) from None
-    try:
-        names = wb.sheetnames
+    with open_table_file(path) as tf:
+        if tf.sheets is None:
+            table = tf.read(is_header, keep=keep)
+            if table is None:
+                raise InputError(f"ligne d'en-tête introuvable : {expected}", path=path)
+            return [_raw(table, path)]
+        names = tf.sheets
         if sheet is not None:
-            if sheet not in names:
-                raise InputError(f"feuille absente du classeur (feuilles : {_listing(names)})",
-                                 path=path, value=sheet)
-            wanted, strict = [sheet], True
+            wanted, strict = [tf.sheet_name(sheet)], True
         else:
             chosen = choose(names)
             wanted, strict = (chosen, True) if chosen else (names, False)
         tables = []
         for name in wanted:
-            table = _xlsx_sheet(wb[name], is_header, keep, name)
+            table = tf.read(is_header, name, keep)
             if table is None:
                 if strict:
                     raise InputError(f"feuille « {name} » : ligne d'en-tête introuvable : "
                                      f"{expected}", path=path)
                 continue
-            tables.append(table)
+            tables.append(_raw(table, path))
             if not strict:
                 break  # no sheet named as expected: the first sheet with a header
-        if not tables:
-            raise InputError(f"ligne d'en-tête introuvable dans les feuilles "
-                             f"({_listing(names)}) : {expected}", path=path)
-        if len(tables) == 1 and len(names) == 1:
-            tables[0].sheet = None  # single sheet: no need to name it
-        return tables
-    finally:
-        wb.close()
-
-
-def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
-                 sheet=None) -> list[_RawTable]:
-    path = _check_exists(path)
-    if _kind(path) == "xlsx":
-        return _read_xlsx(path, is_header, keep, expected, choose, sheet)
-    return [_read_csv(path, is_header, keep, expected)]
+    if not tables:
+        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({_listing(names)}) : "
+                         f"{expected}", path=path)
+    if len(tables) == 1 and len(names) == 1:
+        tables[0].sheet = None  # single sheet: no need to name it
+    return tables
 
 
 class _Warnings(list):
@@ -416,8 +182,10 @@ def _normalise_codes(values: pd.Series, lines: np.ndarray, table: _RawTable, pat
                 raise InputError(table.where(f"colonne « {column} » : code commune invalide "
                                              f"({exc.reason})"),
                                  path=path, line=int(line), value=raw) from None
-            if note:
-                warnings.restored.append(f"{_cell_text(raw)} → {code}")
+            if note and note.startswith("zéro"):
+                warnings.restored.append(f"{cell_text(raw)} → {code}")
+            elif note:
+                warnings.append(table.where(f"colonne « {column} », ligne {int(line)} : {note}"))
             cache[key] = code
         out.append(cache[key])
     return pd.Series(out, index=values.index, dtype=str)
@@ -470,9 +238,8 @@ _AGE_OPTIONAL = {
 
 
 def _is_ages_header(cells: list[str]) -> bool:
-    upper = {c.strip().upper() for c in cells}
-    has_code = "CODGEO" in upper or ("COM" in upper and "IRIS" in upper)
-    return has_code and any(_VINTAGE.match(c) for c in upper)
+    return (find_column(cells, "code_commune") is not None
+            and any(_VINTAGE.match(c.strip().upper()) for c in cells))
 
 
 def _choose_ages_sheets(names: list[str]) -> list[str]:
@@ -484,8 +251,9 @@ def _choose_ages_sheets(names: list[str]) -> list[str]:
 
 def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
     cols = {c.upper(): c for c in table.frame.columns}
-    iris = "CODGEO" not in cols
-    code_col = cols["COM"] if iris else cols["CODGEO"]
+    columns = list(table.frame.columns)
+    iris = "IRIS" in cols
+    code_col = columns[find_column(columns, "code_commune")]
     years = {}
     for upper in cols:
         m = _VINTAGE.match(upper)
@@ -521,22 +289,23 @@ def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.Dat
         warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme "
                                     "inconnues"))
     codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
-    name_col = cols.get("LIBCOM" if iris else "LIBGEO")
+    name_i = find_column(columns, "nom_commune")
+    name_col = None if name_i is None else columns[name_i]
     if iris:
         iris_col = cols["IRIS"]
-        iris_codes = frame[iris_col].map(_cell_text)
+        iris_codes = frame[iris_col].map(cell_text)
         _check_duplicates(iris_codes, lines, table, path, what="IRIS")
         out["code_insee"] = codes.to_numpy()
         agg = out.groupby("code_insee", sort=False).sum(min_count=1)
         if name_col:
-            names = pd.Series(frame[name_col].map(_cell_text).to_numpy(), index=codes.to_numpy())
+            names = pd.Series(frame[name_col].map(cell_text).to_numpy(), index=codes.to_numpy())
             agg.insert(0, "nom_commune", names[~names.index.duplicated()].reindex(agg.index))
         out = agg
     else:
         _check_duplicates(codes, lines, table, path)
         out.index = pd.Index(codes.to_numpy(), name="code_insee", dtype=str)
         if name_col:
-            out.insert(0, "nom_commune", frame[name_col].map(_cell_text).to_numpy())
+            out.insert(0, "nom_commune", frame[name_col].map(cell_text).to_numpy())
     return out, str(year), "iris" if iris else "commune"
 
 
@@ -580,7 +349,8 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     """
     expected = "colonnes CODGEO (ou COM et IRIS) et Pxx_POP (fichier INSEE « Évolution et " \
                "structure de la population »)"
-    keep = lambda name: (name.upper() in {"CODGEO", "COM", "IRIS", "LIBGEO", "LIBCOM"}  # noqa: E731
+    keep = lambda name: (is_alias(name, "code_commune") or is_alias(name, "nom_commune")  # noqa: E731
+                         or name.upper() == "IRIS"
                          or bool(re.match(r"^P\d{2}_(POP|H|F)", name.upper())))
     tables = _read_tables(path, _is_ages_header, keep, expected, _choose_ages_sheets, sheet)
     path = Path(path)
@@ -614,13 +384,12 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ BPE
-_BPE_CODE_COLUMNS = ("DEPCOM", "CODGEO", "COM", "CODE_COMMUNE")
 GP_EQUIPMENT = "D265"
 
 
 def _is_bpe_header(cells: list[str]) -> bool:
     upper = {c.strip().upper() for c in cells}
-    return any(c in upper for c in _BPE_CODE_COLUMNS) and ("TYPEQU" in upper or
+    return find_column(cells, "code_commune") is not None and ("TYPEQU" in upper or
                                                            GP_EQUIPMENT in upper)
 
 
@@ -660,21 +429,21 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
         commune in a wide table, unreadable ``NB_EQUIP``/``D265`` value.
     """
     expected = "colonnes DEPCOM (ou CODGEO) et TYPEQU, ou une colonne D265 (fichier BPE)"
-    keep = lambda name: name.upper() in {*_BPE_CODE_COLUMNS, "TYPEQU", "NB_EQUIP",  # noqa: E731
-                                         "AN", GP_EQUIPMENT}
+    keep = lambda name: (is_alias(name, "code_commune")  # noqa: E731
+                         or name.upper() in {"TYPEQU", "NB_EQUIP", "AN", GP_EQUIPMENT})
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
     frame, lines = table.frame, table.lines
     cols = {c.upper(): c for c in frame.columns}
-    code_col = next(cols[c] for c in _BPE_CODE_COLUMNS if c in cols)
+    code_col = frame.columns[find_column(list(frame.columns), "code_commune")]
     year = None
     if "TYPEQU" in cols:
-        is_gp = frame[cols["TYPEQU"]].map(_cell_text).str.upper() == GP_EQUIPMENT
+        is_gp = frame[cols["TYPEQU"]].map(cell_text).str.upper() == GP_EQUIPMENT
         rows = frame.loc[is_gp.to_numpy()]
         row_lines = lines[is_gp.to_numpy()]
         if "AN" in cols:
-            years = sorted({_cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
+            years = sorted({cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
             if len(years) > 1:
                 warnings.append(f"plusieurs années dans la colonne AN ({_listing(years)}) : "
                                 f"la plus récente est retenue comme millésime")
@@ -747,12 +516,12 @@ class CpamTable:
 
 
 def _is_cpam_header(cells: list[str]) -> bool:
-    canon = {_ALIAS_INDEX.get(_header_key(c)) for c in cells if c}
+    canon = {_ALIAS_INDEX.get(header_key(c)) for c in cells if c}
     return "code_commune" in canon and bool(canon & set(CPAM_COUNT_COLUMNS))
 
 
 def _is_true(cell) -> bool:
-    return _header_key(_cell_text(cell)) in _TRUE_WORDS
+    return header_key(cell_text(cell)) in _TRUE_WORDS
 
 
 def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 10) -> CpamTable:
@@ -793,7 +562,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     mapping: dict[str, str] = {}
     ignored = []
     for col in frame.columns:
-        canonical = _ALIAS_INDEX.get(_header_key(col))
+        canonical = _ALIAS_INDEX.get(header_key(col))
         if canonical is None:
             if str(col).strip():
                 ignored.append(str(col))
@@ -812,14 +581,14 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
     is_total = pd.Series(False, index=frame.index)
     for col in text_cols:
-        is_total |= frame[col].map(lambda c: _header_key(_cell_text(c)).startswith(
+        is_total |= frame[col].map(lambda c: header_key(cell_text(c)).startswith(
             ("total", "ensemble"))).astype(bool)
     if is_total.any():
         warnings.append(f"ligne(s) de total ignorée(s) : "
                         f"{_listing(int(x) for x in lines[is_total.to_numpy()])}")
     keep_rows = ~is_total.to_numpy()
     frame, lines, code_raw = frame.loc[keep_rows], lines[keep_rows], code_raw.loc[keep_rows]
-    empty = code_raw.map(lambda c: _cell_text(c) == "").to_numpy()
+    empty = code_raw.map(lambda c: cell_text(c) == "").to_numpy()
     if empty.any():
         raise InputError(table.where(f"colonne « {mapping['code_commune']} » : code commune "
                                      "vide"), path=path, line=int(lines[empty][0]), value="")
@@ -828,11 +597,11 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
 
     out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="code_insee", dtype=str))
     if "nom_commune" in mapping:
-        out["nom_commune"] = pd.Series(frame[mapping["nom_commune"]].map(_cell_text).to_numpy(),
+        out["nom_commune"] = pd.Series(frame[mapping["nom_commune"]].map(cell_text).to_numpy(),
                                        index=out.index, dtype=str)
     annee = None
     if "annee" in mapping:
-        years = frame[mapping["annee"]].map(_cell_text)
+        years = frame[mapping["annee"]].map(cell_text)
         out["annee"] = pd.Series(years.to_numpy(), index=out.index, dtype=str)
         distinct = sorted(set(years) - {""})
         annee = distinct[0] if len(distinct) == 1 else None
@@ -846,7 +615,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         if fractional.any():
             pos = int(np.flatnonzero(fractional)[0])
             warnings.append(f"colonne « {mapping[name]} » : effectif(s) non entier(s) (ex. ligne "
-                            f"{int(lines[pos])} : {_cell_text(frame[mapping[name]].iloc[pos])}) "
+                            f"{int(lines[pos])} : {cell_text(frame[mapping[name]].iloc[pos])}) "
                             "— vérifiez le séparateur décimal ou de milliers")
         out[name] = values
         out[f"{name}_masked"] = parsed["masked"].to_numpy()

@@ -38,6 +38,9 @@ RESTORED = "zéro initial restauré (1001 → 01001)"
         ("1001", "01001", RESTORED),
         ("1001.0", "01001", RESTORED),
         ("13055.0", "13055", None),
+        # pre-1976 Corsican codes: Ajaccio 2A004, Bastia 2B033 (numbers are unique in Corsica)
+        ("20004", "2A004", "ancien code de la Corse converti (20004 → 2A004)"),
+        (20033, "2B033", "ancien code de la Corse converti (20033 → 2B033)"),
     ],
 )
 def test_normalize_code_valid(raw, code, warning):
@@ -55,7 +58,7 @@ def test_normalize_code_valid(raw, code, warning):
         ("123", "3 caractères"),
         ("1234567", "7 caractères"),
         ("2C001", "2A ou 2B"),
-        ("20004", "2A ou 2B"),
+        ("20999", "2A ou 2B"),  # no Corsican commune numbered 999
         ("00123", "00"),
         ("0100", "00"),  # restored to 00100: still invalid
         ("96001", "96"),

@@ -275,6 +275,24 @@ def test_read_commune_polygons_explicit_field(tmp_path):
         read_commune_polygons(path, code_field="absent")
 
 
+def test_read_commune_polygons_codes_use_the_one_normaliser(tmp_path):
+    src = gpd.GeoDataFrame({"Code_INSEE": ["20004", "4001"], "Libelle": ["Ajaccio", "Aiglun"]},
+                           geometry=[square(0, 0), square(2, 0)], crs=2154)
+    path = tmp_path / "corse.gpkg"
+    src.to_file(path)
+    gdf = read_commune_polygons(path)
+    assert gdf["code_insee"].tolist() == ["2A004", "04001"]
+    assert gdf["nom"].tolist() == ["Ajaccio", "Aiglun"]
+    assert "2 code(s) commune corrigé(s) (zéro initial restauré ou ancien code de la Corse) : " \
+           "20004 → 2A004, 4001 → 04001" in gdf.attrs["notes"]
+    bad = tmp_path / "zero.gpkg"
+    gpd.GeoDataFrame({"insee_com": ["00123"]}, geometry=[square(0, 0)], crs=2154).to_file(bad)
+    with pytest.raises(InputError) as info:
+        read_commune_polygons(bad)
+    assert str(info.value) == (f"fichier « {bad} », entité 1 : code commune invalide : département 00 "
+                               "inexistant (valeur « 00123 »)")
+
+
 def test_read_commune_polygons_errors(tmp_path):
     with pytest.raises(InputError, match="introuvable"):
         read_commune_polygons(tmp_path / "nope.geojson")

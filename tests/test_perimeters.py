@@ -377,9 +377,9 @@ def test_gpkg_layers(tmp_path):
         ("cpts;code\nA;04001\nA;ABCDE\n",
          ", ligne 3 : code commune invalide : 5 chiffres attendus (ou 2A/2B pour la Corse) "
          "(valeur « ABCDE »)"),
-        ("cpts;code\n\nA;20004\n",
+        ("cpts;code\n\nA;20999\n",
          ", ligne 3 : code commune invalide : la Corse s'écrit 2A ou 2B depuis 1976, pas 20 "
-         "(valeur « 20004 »)"),
+         "(valeur « 20999 »)"),
         ("cpts;code;infra\nA;04001;peut-être\n",
          ", ligne 2 : valeur infracommunale non reconnue (attendu : oui/non, 1/0, vrai/faux, x ou "
          "vide) (valeur « peut-être »)"),

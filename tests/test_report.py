@@ -15,6 +15,7 @@ import pytest
 
 from cpts_diag import report, settings
 from cpts_diag.errors import InputError
+from cpts_diag.params import cpam_choice
 from cpts_diag.report import (
     REPORT_FILES,
     SUMMARY_MIMETYPE,
@@ -153,12 +154,12 @@ def test_run_report_cli_unknown_territory_is_an_input_error(tmp_path):
     ("exemple", "exemple"), ("EXEMPLE", "exemple"), ("aucun", ""), ("", ""), (None, ""),
 ])
 def test_cpam_parameter(given, expected):
-    assert report.cpam_parameter(given) == expected
+    assert cpam_choice(given).parameter == expected
 
 
 def test_cpam_parameter_path_is_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert report.cpam_parameter("cpam.csv") == str(tmp_path / "cpam.csv")
+    assert cpam_choice("cpam.csv").parameter == str(tmp_path / "cpam.csv")
 
 
 def _failing_papermill(monkeypatch, calls):

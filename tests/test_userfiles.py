@@ -193,10 +193,29 @@ def test_bpe_wide_xlsx():
 
 def test_bpe_bad_code_in_gp_row(tmp_path):
     path = tmp_path / "bpe.csv"
-    path.write_text("DEPCOM;TYPEQU;AN\n13004;D265;2023\n20004;D265;2023\n", encoding="utf-8")
+    path.write_text("DEPCOM;TYPEQU;AN\n13004;D265;2023\n20999;D265;2023\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_bpe_gp(path)
-    assert info.value.line == 3 and info.value.value == "20004"
+    assert info.value.line == 3 and info.value.value == "20999"
+
+
+def test_cpam_old_corsican_code_converted_with_its_line(tmp_path):
+    path = tmp_path / "cpam.csv"
+    path.write_text("code_commune;patients_ald\n2B033;4000\n20004;9000\n", encoding="utf-8")
+    cpam = read_cpam_table(path)
+    assert cpam.table.index.tolist() == ["2B033", "2A004"]
+    assert cpam.table["patients_ald"].tolist() == [4000.0, 9000.0]
+    assert cpam.warnings == ["colonne « code_commune », ligne 3 : ancien code de la Corse converti "
+                             "(20004 → 2A004)"]
+
+
+def test_cpam_line_longer_than_header_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "cpam.csv"
+    path.write_text("code_commune,patients_ald\n13001,400\n13002,12,5\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_cpam_table(path)
+    assert str(info.value) == (f"fichier « {path} », ligne 3 : fichier illisible : plus de cellules que "
+                               "de colonnes d'en-tête (2)")
 
 
 def test_bpe_wide_duplicate(tmp_path):

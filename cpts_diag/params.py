@@ -1,0 +1,74 @@
+"""The one parser of the CPAM parameter shared by the CLI, the notebooks, the report and the batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpts_diag import settings
+
+__all__ = ["CpamChoice", "cpam_choice"]
+
+_NONE = ("", "aucun", "aucune", "non")
+_EXAMPLE = ("exemple", "example")
+
+
+@dataclass(frozen=True)
+class CpamChoice:
+    """A parsed CPAM parameter.
+
+    Attributes
+    ----------
+    mode : str
+        ``"aucun"`` (no table), ``"exemple"`` (the embedded FICTITIOUS table) or ``"fichier"``.
+    path : pathlib.Path or None
+        The user's file as given (stripped, ``~`` expanded) when ``mode == "fichier"``.
+    """
+
+    mode: str
+    path: Path | None = None
+
+    @property
+    def file(self) -> Path | None:
+        """The table to read: the user's file, the embedded example, or None."""
+        return settings.DEFAULT_CPAM if self.mode == "exemple" else self.path
+
+    @property
+    def value(self) -> Path | str:
+        """The plain form accepted by every function that takes a CPAM parameter: path or mode."""
+        return self.path if self.mode == "fichier" else self.mode
+
+    @property
+    def parameter(self) -> str:
+        """The notebooks' ``fichier_cpam`` parameter: ``""``, ``"exemple"`` or an absolute path."""
+        if self.mode == "fichier":
+            return str(self.path.resolve())
+        return "exemple" if self.mode == "exemple" else ""
+
+
+def cpam_choice(value, default: str = "aucun") -> CpamChoice:
+    """Parse a CPAM parameter.
+
+    None uses ``default``; ``""``, ``"aucun"``, ``"aucune"``, ``"non"`` mean no table, ``"exemple"`` /
+    ``"example"`` the embedded example (case and surrounding spaces ignored); anything else is a file.
+
+    Examples
+    --------
+    >>> [cpam_choice(v).mode for v in (" Exemple ", None, "aucune", "cpam.csv")]
+    ['exemple', 'aucun', 'aucun', 'fichier']
+    >>> cpam_choice(None, default="exemple").mode
+    'exemple'
+    >>> str(cpam_choice(" cpam.csv ").path)
+    'cpam.csv'
+    """
+    if isinstance(value, CpamChoice):
+        return value
+    if value is None:
+        value = default
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _NONE:
+            return CpamChoice("aucun")
+        if text in _EXAMPLE:
+            return CpamChoice("exemple")
+    return CpamChoice("fichier", Path(str(value).strip()).expanduser())
