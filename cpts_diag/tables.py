@@ -219,8 +219,8 @@ class Table:
         Header cells (text, ``""`` for a blank cell).
     rows : list of list or None
         Non-blank rows (None when a large CSV was read by pandas: see :meth:`dataframe`): stripped
-        text (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded), longer when a CSV line has more cells than the header (only when
-        every column is kept).
+        text (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded),
+        longer when a CSV line has more cells than the header (only when every column is kept).
     lines : list of int
         1-based line of each row in the file (Excel row number).
     titles : list of str
