@@ -46,10 +46,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cpts_diag import fr_format as fr
 from cpts_diag import settings
 from cpts_diag.atomic import atomic_write_text, file_sha256
 from cpts_diag.errors import InputError
-from cpts_diag.html import fmt_int, fmt_number, is_missing, json_ready
+from cpts_diag.html import json_ready
 from cpts_diag.index_page import (
     INDEX_FILE,
     STATUS_FAILED,
@@ -196,7 +197,7 @@ def _member_rows(table, name: str) -> list[list[str]]:
     cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
     out = []
     for rec in rows[cols].itertuples(index=False):
-        out.append(["" if is_missing(v) else str(v) for v in rec])
+        out.append(["" if fr.is_missing(v) else str(v) for v in rec])
     return sorted(out)
 
 
@@ -924,9 +925,9 @@ def run_batch_cli(perimeters=None, only=None, region=None, workers: int = 2, out
                        force=force, progress=progress, insee_ages=insee_ages, bpe=bpe, cluster=cluster)
     c = result.counts
     n = len(result.entries)
-    click.echo(f"{fmt_int(n)} territoire{'s' if n > 1 else ''} : {fmt_int(c.get(STATUS_OK, 0))} produit(s), "
-               f"{fmt_int(c.get(STATUS_UNCHANGED, 0))} inchangé(s), {fmt_int(c.get(STATUS_FAILED, 0))} en échec "
-               f"— {fmt_number(result.duration, 1)} s")
+    click.echo(f"{fr.integer(n)} territoire{'s' if n > 1 else ''} : {fr.integer(c.get(STATUS_OK, 0))} produit(s), "
+               f"{fr.integer(c.get(STATUS_UNCHANGED, 0))} inchangé(s), {fr.integer(c.get(STATUS_FAILED, 0))} en échec "
+               f"— {fr.number(result.duration, 1)} s")
     for e in result.failed:
         click.echo(f"échec : {e['name']} : {e['error']}", err=True)
     if result.interrupted:

@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpts_diag import fr_format as fr
 from cpts_diag.errors import InputError
-from cpts_diag.html import fmt_int, is_missing
 from cpts_diag.reference import (
     FORMER,
     POPULATION_SOURCE,
@@ -58,7 +58,7 @@ from cpts_diag.reference import (
     load_reference,
 )
 from cpts_diag.territories import population_units, resolve_members, territory_table
-from cpts_diag.tiers import TIER_RULE
+from cpts_diag.tiers import TIER_RULE, tier_label
 
 __all__ = [
     "ARRONDISSEMENT_SPLIT",
@@ -67,7 +67,6 @@ __all__ = [
     "INFRACOMMUNAL",
     "CheckReport",
     "check_perimeters",
-    "format_number",
     "format_text",
     "territory_size_text",
     "unverifiable_text",
@@ -210,18 +209,7 @@ class CheckReport:
 
 def _int(value):
     """JSON-ready integer (None for missing)."""
-    return None if is_missing(value) else round(float(value))
-
-
-def format_number(value) -> str:
-    """French integer formatting with narrow no-break spaces (``45 210``); "?" when missing.
-
-    Examples
-    --------
-    >>> format_number(1234567) == "1\\u202f234\\u202f567"
-    True
-    """
-    return fmt_int(value, missing="?")
+    return None if fr.is_missing(value) else round(float(value))
 
 
 def _codes_option(values, kind: str) -> list[str]:
@@ -547,7 +535,7 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
     missing = relevant.difference(with_polygon)
     if len(missing):
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        notes.append(f"{format_number(len(missing))} commune(s) sans polygone dans les contours fournis : "
+        notes.append(f"{fr.integer(len(missing))} commune(s) sans polygone dans les contours fournis : "
                      f"continuité et enclaves non vérifiables autour d'elles ({shown})")
     land = None
     try:
@@ -792,7 +780,7 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
                               orphan_rows["departement"])
     ]
     report.notes.append(f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — "
-                        f"{format_number(len(in_area))} communes")
+                        f"{fr.integer(len(in_area))} communes")
 
     # Geometry: contiguity and enclaves from the embedded adjacency or from user polygons.
     polygons, polygon_notes, geo_source = _load_polygons(geometries, reference)
@@ -861,7 +849,7 @@ def _upper_first(text: str) -> str:
 
 
 def _pop(value) -> str:
-    return f"{format_number(value)} hab."
+    return f"{fr.integer(value, missing='?')} hab."
 
 
 def _list_fr(items: list[str]) -> str:
@@ -874,18 +862,14 @@ def _list_fr(items: list[str]) -> str:
 def territory_size_text(t: dict) -> str:
     """French population and tier of one territory record (approximate shown as a range)."""
     if not t["approximate"]:
-        tier = f"taille {t['tier']}" if t["tier"] is not None else "taille ?"
-        return f"{_pop(t['population'])} — {tier}"
-    if t["tier_min"] == t["tier_max"]:
-        tier = f"taille {t['tier_min']}"
-    else:
-        tier = f"taille {t['tier_min']} à {t['tier_max']}"
+        return f"{_pop(t['population'])} — {tier_label(t['tier'], unknown='taille ?')}"
+    tier = tier_label(None, t["tier_min"], t["tier_max"], unknown="taille ?")
     split = t.get("split_communes") or []
     why = ""
     if split:
         verb = "découpée" if len(split) == 1 else "découpées"
         why = f"{_list_fr(split)} {verb} infra-communalement"
-    return (f"entre {format_number(t['population_min'])} et {_pop(t['population_max'])} — {tier} "
+    return (f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
             f"(approximatif{' : ' + why if why else ''})")
 
 
@@ -919,27 +903,27 @@ def format_text(report: CheckReport) -> str:
     lines += [title, "=" * len(title), ""]
     n_conf = s.get("n_conflicts", 0)
     counts = [
-        ("Territoires", format_number(s["n_territories"])),
-        ("Communes couvertes", (f"{format_number(s['n_communes'])} (zone d'étude : "
-                                f"{format_number(s['n_study_area_covered'])} sur "
-                                f"{format_number(s['n_study_area_communes'])})")),
+        ("Territoires", fr.integer(s["n_territories"])),
+        ("Communes couvertes", (f"{fr.integer(s['n_communes'])} (zone d'étude : "
+                                f"{fr.integer(s['n_study_area_covered'])} sur "
+                                f"{fr.integer(s['n_study_area_communes'])})")),
         ("Population totale couverte", _pop(s["population_total"])),
-        ("Chevauchements", f"{format_number(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
-        ("Communes orphelines", f"{format_number(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
-        ("Arrondissements non couverts", format_number(s["n_uncovered_arrondissements"])),
-        ("Codes périmés", format_number(s["n_outdated_codes"])),
-        ("Codes inconnus", format_number(s["n_unknown_codes"])),
-        ("Doublons", format_number(s["n_duplicates"])),
+        ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
+        ("Communes orphelines", f"{fr.integer(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
+        ("Arrondissements non couverts", fr.integer(s["n_uncovered_arrondissements"])),
+        ("Codes périmés", fr.integer(s["n_outdated_codes"])),
+        ("Codes inconnus", fr.integer(s["n_unknown_codes"])),
+        ("Doublons", fr.integer(s["n_duplicates"])),
     ]
     if report.geometry_checks:
-        counts += [("Territoires discontinus", format_number(s["n_discontiguous"])),
-                   ("Enclaves", format_number(s["n_enclaves"])),
-                   ("Territoires avec îles (mer)", format_number(s["n_island_territories"])),
-                   ("Contrôles non vérifiables", format_number(s["n_unverifiable"]))]
+        counts += [("Territoires discontinus", fr.integer(s["n_discontiguous"])),
+                   ("Enclaves", fr.integer(s["n_enclaves"])),
+                   ("Territoires avec îles (mer)", fr.integer(s["n_island_territories"])),
+                   ("Contrôles non vérifiables", fr.integer(s["n_unverifiable"]))]
     else:
         counts += [("Continuité et enclaves", "non vérifiées (pas de contours de communes)")]
-    counts += [("Territoires sur plusieurs départements", format_number(s["n_multi_departement"])),
-               ("Populations approximatives", format_number(s["n_approximate"]))]
+    counts += [("Territoires sur plusieurs départements", fr.integer(s["n_multi_departement"])),
+               ("Populations approximatives", fr.integer(s["n_approximate"]))]
     width = max(len(k) for k, _ in counts)
     lines += [f"  {k.ljust(width)} : {v}" for k, v in counts]
     lines.append("")

@@ -23,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from cpts_diag.html import atomic_write_text, esc, fmt_int, fmt_number, fmt_population, html_page, is_missing
+from cpts_diag import fr_format as fr
+from cpts_diag.html import atomic_write_text, esc, html_page
+from cpts_diag.tiers import tier_label
 
 __all__ = [
     "CHECK_PLACES",
@@ -109,20 +111,15 @@ def _href(rel: str) -> str:
 
 def _population_cell(entry: Mapping) -> str:
     pop = entry.get("population")
-    text = fmt_population(pop, entry.get("population_min"), entry.get("population_max"), missing=None)
+    text = fr.population(pop, entry.get("population_min"), entry.get("population_max"), missing=None)
     if text is None:
         return '<span class="missing">n.d.</span>'
-    return text if not is_missing(pop) else f"{text}<br><small>(approximatif)</small>"
+    return text if not fr.is_missing(pop) else f"{text}<br><small>(approximatif)</small>"
 
 
 def _tier_cell(entry: Mapping) -> str:
-    tier = entry.get("tier")
-    if not is_missing(tier):
-        return f"T{int(tier)}"
-    lo, hi = entry.get("tier_min"), entry.get("tier_max")
-    if not is_missing(lo) and not is_missing(hi):
-        return f"T{int(lo)}" if int(lo) == int(hi) else f"T{int(lo)} à T{int(hi)}"
-    return '<span class="missing">n.d.</span>'
+    return tier_label(entry.get("tier"), entry.get("tier_min"), entry.get("tier_max"), short=True,
+                      unknown='<span class="missing">n.d.</span>')
 
 
 def _figure_text(value) -> str:
@@ -133,16 +130,16 @@ def _figure_text(value) -> str:
         unit = value.get("unit") or ""
         v = value.get("value")
         text = _figure_text(v)
-        return f"{text} {esc(unit)}".strip() if unit and not is_missing(v) else text
+        return f"{text} {esc(unit)}".strip() if unit and not fr.is_missing(v) else text
     if isinstance(value, str):
         return esc(value)
     if isinstance(value, bool):
         return "oui" if value else "non"
-    if is_missing(value):
+    if fr.is_missing(value):
         return '<span class="missing">n.d.</span>'
     if isinstance(value, int) or float(value).is_integer():
-        return fmt_int(value)
-    return fmt_number(value, 1)
+        return fr.integer(value)
+    return fr.number(value, 1)
 
 
 def _key_figures_cell(entry: Mapping) -> str:
@@ -247,10 +244,10 @@ def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territ
     meta = [f"Généré le {esc(generated)}"]
     if perimeters_name:
         meta.append(f"périmètres : {esc(perimeters_name)}")
-    meta.append(f"{fmt_int(len(entries))} territoire{'s' if len(entries) > 1 else ''} : "
-                f"{fmt_int(counts[STATUS_OK])} produit{'s' if counts[STATUS_OK] > 1 else ''}, "
-                f"{fmt_int(counts[STATUS_UNCHANGED])} inchangé{'s' if counts[STATUS_UNCHANGED] > 1 else ''}, "
-                f"{fmt_int(counts[STATUS_FAILED])} en échec")
+    meta.append(f"{fr.integer(len(entries))} territoire{'s' if len(entries) > 1 else ''} : "
+                f"{fr.integer(counts[STATUS_OK])} produit{'s' if counts[STATUS_OK] > 1 else ''}, "
+                f"{fr.integer(counts[STATUS_UNCHANGED])} inchangé{'s' if counts[STATUS_UNCHANGED] > 1 else ''}, "
+                f"{fr.integer(counts[STATUS_FAILED])} en échec")
     parts.append(f'<p class="meta">{" — ".join(meta)}</p>')
     if interrupted:
         parts.append('<p class="fictif">Traitement interrompu avant la fin : la liste est incomplète.</p>')
@@ -290,7 +287,7 @@ def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territ
 
     failed = [e for e in entries if e.get("status") == STATUS_FAILED]
     if failed:
-        parts.append(f"<h2>Échecs ({fmt_int(len(failed))})</h2><ul>")
+        parts.append(f"<h2>Échecs ({fr.integer(len(failed))})</h2><ul>")
         parts += [f"<li><strong>{esc(e.get('name'))}</strong> : {esc(e.get('error') or 'erreur inconnue')}</li>"
                   for e in failed]
         parts.append("</ul>")

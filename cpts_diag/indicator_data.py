@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,7 @@ __all__ = [
     "SOURCES",
     "SOURCE_COLUMNS",
     "IndicatorData",
+    "Quality",
     "Source",
     "attach_codes",
     "load_indicator_data",
@@ -40,6 +42,15 @@ __all__ = [
     "sources_table",
     "user_source",
 ]
+
+
+class Quality(StrEnum):
+    """Quality of an indicator value; the value is the French word users read."""
+
+    EXACT = "exacte"
+    APPROXIMATE = "approchée"
+    MASKED = "partiellement masquée"
+    FICTITIOUS = "données fictives"
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ class Source:
 
 
 #: Columns of :func:`sources_table`.
-SOURCE_COLUMNS = ["source", "producer", "vintage", "level", "license", "note"]
+SOURCE_COLUMNS = ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
 
 SOURCES: dict[str, Source] = {
     s.key: s
@@ -422,14 +433,15 @@ def user_source(key: str, path=None, vintage: str | None = None, fictitious: boo
     return dataclasses.replace(base, **changes)
 
 
-def short_source(label: str) -> str:
-    """Short name of a source from its label (registry entry or user-file variant)."""
+def short_source(label: str, fictitious: bool = False) -> str:
+    """Short name of a source from its label (registry entry or user-file variant, « FICTIF » when
+    ``fictitious``)."""
     for s in SOURCES.values():
         if label == s.label:
             return s.short
     for s in SOURCES.values():
         if label.startswith(s.label):
-            return s.short + (" FICTIF" if "FICTIVES" in label else "")
+            return s.short + (" FICTIF" if fictitious else "")
     return label
 
 
@@ -441,5 +453,5 @@ def sources_table(sources) -> pd.DataFrame:
             continue
         seen.add(s.label)
         rows.append({"source": s.label, "producer": s.producer, "vintage": s.vintage, "level": s.level,
-                     "license": s.license, "note": s.note})
+                     "license": s.license, "note": s.note, "fictitious": s.fictitious})
     return pd.DataFrame(rows, columns=SOURCE_COLUMNS)

@@ -13,18 +13,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_diag.html import NNBSP, fmt_number, is_missing
-from cpts_diag.indicator_data import short_source
-from cpts_diag.indicators import FICTITIOUS, MASKED, THEMES, Diagnostic
+from cpts_diag import fr_format as fr
+from cpts_diag.fr_format import Style, unit_decimals
+from cpts_diag.indicator_data import Quality, short_source
+from cpts_diag.indicators import THEMES, Diagnostic
+from cpts_diag.tiers import tier_label
 
 __all__ = [
     "FICTITIOUS_BANNER",
     "JSON_KEYS",
     "format_indicator_table",
-    "format_number",
-    "format_value",
     "indicator_rows_json",
-    "unit_decimals",
     "write_indicator_workbook",
 ]
 
@@ -36,61 +35,13 @@ FICTITIOUS_BANNER = (
     "!!! DONNÉES FICTIVES : les indicateurs de qualité « données fictives » proviennent d'un exemple "
     "inventé pour la démonstration ; ils ne décrivent pas la réalité. !!!"
 )
-NOT_AVAILABLE = "n.d."
-
-_DECIMALS = {
-    "hab.": 0, "km²": 1, "hab./km²": 1, "communes": 0, "taille": 0, "consultations/an/hab.": 2, "%": 1,
-    "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0, "bénéficiaires": 0,
-    "pour 100 moins de 20 ans": 1, "%/an": 2, "€": 0, "professionnels": 0, "décès pour 1 000 hab./an": 1,
-}
-
-
-def unit_decimals(unit: str) -> int:
-    """Decimals shown for a value in ``unit`` (APL: 2, counts: 0, other values: 1)."""
-    return _DECIMALS.get(unit, 1)
-
-
-def format_number(x, decimals: int = 1) -> str:
-    """French number for the terminal: space thousands separator, decimal comma; « n.d. » when missing.
-
-    Examples
-    --------
-    >>> format_number(62547, 0), format_number(4.786, 2), format_number(float("nan"))
-    ('62 547', '4,79', 'n.d.')
-    """
-    return fmt_number(x, decimals, missing=NOT_AVAILABLE).replace(NNBSP, " ")
-
-
-def format_value(value, low=None, high=None, decimals: int = 1) -> str:
-    """A value with its bounds: ``4,79 (4,73–4,79)``, ``12 557–370 294``, ``≥ 120``, or « n.d. ».
-
-    Examples
-    --------
-    >>> format_value(float("nan"), 12557, 370294, 0)
-    '12 557–370 294'
-    >>> format_value(4.786, 4.734, 4.786, 2)
-    '4,79 (4,73–4,79)'
-    """
-    has_low, has_high = not is_missing(low), not is_missing(high)
-    if is_missing(value):
-        if has_low and has_high:
-            return f"{format_number(low, decimals)}–{format_number(high, decimals)}"
-        if has_low:
-            return f"≥ {format_number(low, decimals)}"
-        if has_high:
-            return f"≤ {format_number(high, decimals)}"
-        return NOT_AVAILABLE
-    text = format_number(value, decimals)
-    if has_low and has_high:
-        text += f" ({format_number(low, decimals)}–{format_number(high, decimals)})"
-    return text
 
 
 def _quality_text(row) -> str:
     quality = row["quality"]
     coverage = row["coverage"]
-    if not is_missing(coverage) and coverage < 1 - 1e-9:
-        return f"{quality} (couv. {format_number(100 * coverage, 0)} %)"
+    if not fr.is_missing(coverage) and coverage < 1 - 1e-9:
+        return f"{quality} (couv. {fr.percent(100 * coverage, 0, style=Style.TERMINAL)})"
     return str(quality)
 
 
@@ -159,15 +110,17 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
             theme = row["theme"]
             body.append(theme.upper())
         d = unit_decimals(row["unit"])
-        cells = [format_value(row["value"], row["low"], row["high"], d)]
+        cells = [fr.value_text(row["value"], row["low"], row["high"], d, style=Style.TERMINAL)]
         compared = row["indicator"] in compared_ids
         for lv, code, _name in levels:
             v = lookup.get((row["indicator"], lv, code))
-            cells.append(format_value(*v, decimals=d) if v is not None else NOT_AVAILABLE if compared else "")
-        quality = ("territoire n.d. (source départementale)" if is_missing(row["quality"])
+            cells.append(fr.value_text(*v, d, style=Style.TERMINAL) if v is not None else fr.MISSING if compared
+                         else "")
+        quality = ("territoire n.d. (source départementale)" if fr.is_missing(row["quality"])
                    else _quality_text(row))
         label_lines = textwrap.wrap(row["label"], label_width) or [""]
-        body.append([label_lines[0], *cells, row["unit"], short_source(row["source"]), quality])
+        fictitious = row["quality"] == Quality.FICTITIOUS
+        body.append([label_lines[0], *cells, row["unit"], short_source(row["source"], fictitious), quality])
         for extra in label_lines[1:]:
             body.append([extra] + [""] * (len(header) - 1))
     widths = [len(h) for h in header]
@@ -186,11 +139,9 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
     lines = []
     if diag.fictitious:
         lines += [FICTITIOUS_BANNER, ""]
-    pop = (format_number(s["population"], 0) + " hab." if s.get("population") is not None else
-           f"{format_number(s['population_min'], 0)}–{format_number(s['population_max'], 0)} hab. "
-           f"(approchée : commune découpée)")
-    tier = (f"taille {s['tier']}" if s.get("tier") is not None else
-            f"taille {s['tier_min']} à {s['tier_max']}")
+    pop = fr.population(s.get("population"), s["population_min"], s["population_max"], style=Style.TERMINAL)
+    pop += " hab." if s.get("population") is not None else " hab. (approchée : commune découpée)"
+    tier = tier_label(s.get("tier"), s["tier_min"], s["tier_max"])
     lines.append(f"{diag.territory} — {s['n_communes']} commune(s), {pop}, {tier}")
     legend = [f"{_column_title(lv, c)} : {name}" for lv, c, name in levels if lv != "france"]
     if legend:
@@ -209,7 +160,7 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
 
 
 def _json_number(x):
-    return None if is_missing(x) else float(x)
+    return None if fr.is_missing(x) else float(x)
 
 
 def _comparison_keys(levels) -> dict[tuple[str, str], str]:
@@ -258,7 +209,7 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
             "vintage": row["vintage"],
             "source_level": row["source_level"],
             "coverage": _json_number(row["coverage"]),
-            "quality": None if is_missing(row["quality"]) else row["quality"],
+            "quality": None if fr.is_missing(row["quality"]) else row["quality"],
         })
     return out
 
@@ -281,10 +232,9 @@ _FICTITIOUS_NOTE = ("Données fictives : les indicateurs marqués « données fi
 
 
 def _range_text(v, lo, hi, decimals):
-    if not is_missing(v):
+    if not fr.is_missing(v):
         return float(v)
-    text = format_value(v, lo, hi, decimals)
-    return None if text == NOT_AVAILABLE else text
+    return fr.value_text(v, lo, hi, decimals, missing=None, style=Style.EXCEL)
 
 
 def write_indicator_workbook(diag: Diagnostic, path) -> Path:
@@ -334,8 +284,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
         table["Qualité"] = part["quality"].fillna("territoire non disponible").to_numpy()
         table["Identifiant"] = part["indicator"].to_numpy()
         sheets[theme] = table
-        notes[theme] = [head] + ([_FICTITIOUS_NOTE] if (part["quality"] == FICTITIOUS).any() else [])
-        if (part["quality"] == MASKED).any():
+        notes[theme] = [head] + ([_FICTITIOUS_NOTE] if (part["quality"] == Quality.FICTITIOUS).any() else [])
+        if (part["quality"] == Quality.MASKED).any():
             notes[theme].append("Partiellement masquée : une partie de la population n'est pas couverte par la "
                                 "source (voir la colonne Couverture) ; valeurs masquées inconnues, jamais zéro.")
 
@@ -359,13 +309,13 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     headers = {c: _COMMUNE_HEADERS.get(c) or f"{labels.get(c, c)} ({units.get(c, '')})".replace(" ()", "")
                for c in communes.columns}
     sheets["Communes"] = communes.rename(columns=headers)
-    fictitious_ids = set(ind.loc[ind["quality"] == FICTITIOUS, "indicator"])
+    fictitious_ids = set(ind.loc[ind["quality"] == Quality.FICTITIOUS, "indicator"])
     uses_fictitious = bool(fictitious_ids & set(communes.columns))
     notes["Communes"] = [head, ("Valeurs propres à chaque commune (ou arrondissement) ; vide = non "
                                 "disponible ou masqué.")]
     if uses_fictitious:
         notes["Communes"].append(_FICTITIOUS_NOTE)
-    sheets["Sources"] = diag.sources.rename(columns=_SOURCE_HEADERS)
+    sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)
     notes["Sources"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
     text_columns = ["Code commune", "Arrondissement municipal", "Code unité", "Département", "EPCI (SIREN)",
                     "Code bassin de vie 2022", "Code du niveau", "Identifiant", "Millésime"]

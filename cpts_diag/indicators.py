@@ -48,6 +48,7 @@ from cpts_diag.indicator_data import (
     BV_INDICATORS,
     SOURCES,
     IndicatorData,
+    Quality,
     Source,
     attach_codes,
     load_indicator_data,
@@ -72,7 +73,6 @@ __all__ = [
 
 THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
 LEVELS = ("territoire", "departement", "region", "france")
-EXACT, APPROXIMATE, MASKED, FICTITIOUS = "exacte", "approchée", "partiellement masquée", "données fictives"
 
 #: APL threshold of under-served communes (consultations/year/inhabitant), strict: APL < 2.5.
 APL_THRESHOLD = 2.5
@@ -598,10 +598,10 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
         low = np.where(exact, np.nan, np.where(split, np.fmin(l_all, l_cert), l_all))
         high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
     quality = np.where(
-        (coverage < _FULL) | (n_masked > 0), MASKED,
-        np.where(split | spec.proxy, APPROXIMATE, EXACT)).astype(object)
+        (coverage < _FULL) | (n_masked > 0), Quality.MASKED.value,
+        np.where(split | spec.proxy, Quality.APPROXIMATE.value, Quality.EXACT.value)).astype(object)
     if spec.source.fictitious:
-        quality[:] = FICTITIOUS
+        quality[:] = Quality.FICTITIOUS.value
     # a range that collapses (e.g. a split commune contributing nothing) is a value
     collapse = np.isfinite(low) & np.isfinite(high) & np.isclose(low, high)
     value = np.where(collapse & np.isnan(value), low, value)
@@ -629,7 +629,7 @@ def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
                                   p.n_base - p.n_terr)
     n_comm = p._rollup(n_comm)
     ones = np.ones(n)
-    exact = np.full(n, EXACT, dtype=object)
+    exact = np.full(n, Quality.EXACT.value, dtype=object)
     tier = np.full(n, np.nan)
     tier_low, tier_high = np.full(n, np.nan), np.full(n, np.nan)
     approx = idx["approximate"].to_numpy(dtype=bool)
@@ -637,7 +637,7 @@ def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
     tier_low[: p.n_terr] = np.where(approx, idx["tier_min"].astype(float), np.nan)
     tier_high[: p.n_terr] = np.where(approx, idx["tier_max"].astype(float), np.nan)
     tier_quality = exact.copy()
-    tier_quality[: p.n_terr] = np.where(approx, APPROXIMATE, EXACT)
+    tier_quality[: p.n_terr] = np.where(approx, Quality.APPROXIMATE.value, Quality.EXACT.value)
     tier_present = np.zeros(n, dtype=bool)
     tier_present[: p.n_terr] = True
     return {

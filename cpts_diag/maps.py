@@ -40,7 +40,9 @@ from branca.element import Figure as BrancaFigure
 from folium.map import Layer
 from folium.template import Template
 
-from .html import atomic_write_text, esc, fmt_int, fmt_number, is_missing, script_json
+from . import fr_format as fr
+from .html import atomic_write_text, esc, script_json
+from .tiers import tier_label
 
 __all__ = [
     "MASKED_LABEL",
@@ -49,7 +51,6 @@ __all__ = [
     "PALETTES",
     "TIER_COLORS",
     "Classification",
-    "is_fictitious",
     "classify",
     "web_geometry",
     "commune_map",
@@ -79,7 +80,8 @@ DEFAULT_PALETTE = "YlGnBu"
 
 #: Fixed colours of the ACI size tiers (ColorBrewer Set2, colour-blind safe).
 TIER_COLORS: dict[str, str] = {"T1": "#66c2a5", "T2": "#fc8d62", "T3": "#8da0cb", "T4": "#e78ac3"}
-TIER_LABELS: dict[str, str] = {f"T{i}": f"Taille {i} (T{i})" for i in range(1, 5)}
+TIER_LABELS: dict[str, str] = {tier_label(i, short=True): f"{tier_label(i).capitalize()} ({tier_label(i, short=True)})"
+                               for i in range(1, 5)}
 
 MASKED_COLOR = "#d9d9d9"
 MASKED_HATCH = "#8c8c8c"
@@ -90,7 +92,6 @@ NEIGHBOUR_COLOR = "#6f6f6f"
 BORDER_COLOR = "#ffffff"
 
 _METRO_BOUNDS = (-5.5, 41.0, 10.0, 51.5)  # lon/lat box of metropolitan France (Corsica included)
-_FICTITIOUS_RE = re.compile(r"fictiv|fictif", re.IGNORECASE)
 _NAME_COLUMNS = ("cpts", "nom", "name", "territoire")
 
 
@@ -128,11 +129,6 @@ class Classification:
         out = np.searchsorted(np.asarray(self.breaks, dtype=float), v, side="right").astype(int)
         out[np.isnan(v)] = -1
         return out
-
-
-def is_fictitious(source: str | None) -> bool:
-    """True when a source text says the data are fictitious ("fictives", "fictif"...)."""
-    return bool(source) and bool(_FICTITIOUS_RE.search(str(source)))
 
 
 def _palette_colors(palette: Any, n: int) -> list[str]:
@@ -204,7 +200,7 @@ def classify(values: Any, classes: int | Sequence[float] | None = None, palette:
         breaks = [float(b) for b in qs if v.min() < b <= v.max()]
     else:
         breaks = sorted(float(b) for b in classes)
-    f = lambda b: fmt_number(b, decimals)  # noqa: E731
+    f = lambda b: fr.number(b, decimals)  # noqa: E731
     if not breaks:
         if len(v) == 0:
             labels = ["toutes valeurs"]
@@ -553,26 +549,25 @@ def _legend_row(symbol: str, text: str) -> str:
     return f'<div class="cpts-legend-row">{symbol}<span>{esc(text)}</span></div>'
 
 
-def _source_html(source: str | None) -> str:
+def _source_html(source: str | None, fictitious: bool) -> str:
     parts = []
     if source:
         parts.append(f"Source : {esc(source)}")
-    if is_fictitious(source):
+    if fictitious:
         parts.append('<span class="cpts-fictive-note">Données fictives : ne pas utiliser pour décider.</span>')
     return f'<div class="cpts-source">{"<br>".join(parts)}</div>' if parts else ""
 
 
 def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
-    if is_missing(x):
-        return MASKED_LABEL.lower()
-    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
-        return fmt_int(x) if integral else fmt_number(x, decimals)
+    """Tooltip text: a French number (masked label when missing), other values as they are."""
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) or fr.is_missing(x):
+        return fr.number(x, 0 if integral else decimals, missing=MASKED_LABEL.lower())
     return str(x)
 
 
 def _column_texts(values: pd.Series, decimals: int, integral: bool, unit: str | None = None) -> list[str]:
     """Tooltip text of each value of a column; ``unit`` follows every value that is not masked."""
-    return [_fmt_value(v, decimals, integral) + (f" {unit}" if unit and not is_missing(v) else "")
+    return [_fmt_value(v, decimals, integral) + (f" {unit}" if unit and not fr.is_missing(v) else "")
             for v in values]
 
 
@@ -587,7 +582,7 @@ def _commune_headings(gdf: gpd.GeoDataFrame) -> list[str]:
     absent = [None] * len(gdf)
     names = gdf["nom"] if "nom" in gdf.columns else absent
     codes = gdf["code_insee"] if "code_insee" in gdf.columns else absent
-    return [str(c) if is_missing(n) else f"{n} ({c})" for n, c in zip(names, codes)]
+    return [str(c) if fr.is_missing(n) else f"{n} ({c})" for n, c in zip(names, codes)]
 
 
 def _tips(headings: Sequence[Any], columns: list[tuple[str, list[str]]]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -698,8 +693,7 @@ def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
 
 
 def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, title: str | None,
-            source: str | None, tiles: bool) -> folium.Map:
-    fictitious = is_fictitious(source)
+            source: str | None, tiles: bool, fictitious: bool) -> folium.Map:
     body = []
     if fictitious:
         body.append(f'<div class="cpts-banner" role="alert">{esc(FICTITIOUS_BANNER)}</div>')
@@ -709,7 +703,7 @@ def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, tit
     if legend_title:
         legend.append(f'<div class="cpts-legend-title">{esc(legend_title)}</div>')
     legend += legend_rows
-    legend.append(_source_html(source))
+    legend.append(_source_html(source, fictitious))
     body.append(f'<div class="cpts-box cpts-legend">{"".join(legend)}</div>')
     _Decorations("\n".join(body), fictitious).add_to(m)
     if title:
@@ -721,7 +715,7 @@ def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, tit
 
 def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: int = 5) -> _FeatureLayer:
     nc = _name_column(neighbours, name_col)
-    tips = [_tip(str(n), [("", "Territoire voisin")]) if nc and not is_missing(n) else _tip("Territoire voisin", [])
+    tips = [_tip(str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else _tip("Territoire voisin", [])
             for n in (neighbours[nc] if nc else [None] * len(neighbours))]
     style = {"color": NEIGHBOUR_COLOR, "weight": 1, "opacity": 0.9, "fillColor": "#f0f0f0", "fillOpacity": 0.35,
              "dashArray": "4 3"}
@@ -766,7 +760,8 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
                 orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
                 source: str | None = None, tiles: bool = False, *, decimals: int = 1,
                 simplify_m: float = 80, round_decimals: int = 5, crs: Any = None,
-                neighbour_name_col: str | None = None, fit_orphans: bool = True) -> folium.Map:
+                neighbour_name_col: str | None = None, fit_orphans: bool = True,
+                fictitious: bool = False) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
 
     Parameters
@@ -793,9 +788,7 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
     tooltip_fields : mapping or list, optional
         Extra columns in the tooltip: ``{column: French label}`` or columns.
     title, source : str, optional
-        Map title; source line (source, vintage, level). A source containing
-        "fictives" adds the red banner "Données fictives — exemple de
-        démonstration".
+        Map title; source line (source, vintage, level).
     tiles : bool, default False
         Add an OpenStreetMap background layer (needs internet) and a layer
         control; by default the background is plain.
@@ -807,6 +800,9 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
         Name column of ``neighbours`` (default: first of cpts, nom, name).
     fit_orphans : bool, default True
         Fit the view to the orphans too; False when they are context around a territory.
+    fictitious : bool, default False
+        The mapped data are fictitious (``Source.fictitious``): red banner "Données fictives — exemple de
+        démonstration" and a warning under the source line.
 
     Returns
     -------
@@ -847,7 +843,7 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
     if cls is not None:
         rows += [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
         n_masked = int((idx == len(cls.colors)).sum())
-        masked_text = MASKED_LABEL + (f" ({fmt_int(n_masked)})" if n_masked else "")
+        masked_text = MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else "")
         rows.append(_legend_row(_swatch(cls="cpts-hatch-masked"), masked_text))
     else:
         rows.append(_legend_row(_swatch(PLAIN_COLOR), "Commune du territoire"))
@@ -861,12 +857,12 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
     if value_col is not None:
         legend_title = vlabel + (f" ({unit})" if unit else "")
     _fit(m, [com, orph, outl] if fit_orphans else [com, outl])
-    return _finish(m, rows, legend_title, title, source, tiles)
+    return _finish(m, rows, legend_title, title, source, tiles, fictitious)
 
 
 def _tier_key(x: Any) -> str | None:
     """'T1', 1, '1', 'taille 1' -> 'T1'; anything else -> None."""
-    if is_missing(x):
+    if fr.is_missing(x):
         return None
     s = str(x).strip().lower().replace("taille", "").replace("t", "").strip()
     try:
@@ -880,7 +876,8 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
                unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
                orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
                source: str | None = None, tiles: bool = False, *, name_col: str = "cpts", decimals: int = 1,
-               simplify_m: float = 120, round_decimals: int = 4, crs: Any = None) -> folium.Map:
+               simplify_m: float = 120, round_decimals: int = 4, crs: Any = None,
+               fictitious: bool = False) -> folium.Map:
     """Regional web map of territories, coloured by ACI tier or by a value.
 
     Parameters
@@ -899,7 +896,7 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
         Orphan communes, hatched, tooltip "Commune orpheline".
     name_col : str, default "cpts"
         Territory name column.
-    label, unit, classes, palette, tooltip_fields, title, source, tiles, decimals
+    label, unit, classes, palette, tooltip_fields, title, source, tiles, decimals, fictitious
         As in :func:`commune_map`.
     simplify_m, round_decimals, crs
         Passed to :func:`web_geometry`; lighter defaults than
@@ -917,7 +914,7 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
     terr = territories
     if commune_level:
         grouped = territories.groupby("code_insee", sort=False)
-        names = grouped[name_col].agg(lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not is_missing(v))))
+        names = grouped[name_col].agg(lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v))))
         terr = territories.drop_duplicates("code_insee").set_index("code_insee", drop=False)
         terr = terr.assign(**{"_territoires": names.reindex(terr.index).to_numpy()})
         terr.index = range(len(terr))
@@ -973,7 +970,7 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
         _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
         legend.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=1.6), "Limite de CPTS"))
     _fit(m, [shapes, orph])
-    return _finish(m, legend, legend_title, title, source, tiles)
+    return _finish(m, legend, legend_title, title, source, tiles, fictitious)
 
 
 # ---------------------------------------------------------------------------
@@ -1084,7 +1081,8 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
                territory_outline: Any = None, neighbours: gpd.GeoDataFrame | None = None,
                orphans: gpd.GeoDataFrame | None = None, title: str | None = None, source: str | None = None,
                ax: Any = None, *, decimals: int = 1, crs: Any = None, figsize: tuple[float, float] | None = None,
-               neighbour_name_col: str | None = None, label_neighbours: bool = True, fit_orphans: bool = True):
+               neighbour_name_col: str | None = None, label_neighbours: bool = True, fit_orphans: bool = True,
+               fictitious: bool = False):
     """Printed map (matplotlib) with the same classes and French legend as :func:`commune_map`.
 
     Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
@@ -1109,7 +1107,7 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
         Name column of ``neighbours``.
     label_neighbours : bool, default True
         Write the neighbours' names (there are no tooltips on paper).
-    fit_orphans : bool, default True
+    fit_orphans, fictitious : bool
         As in :func:`commune_map`.
 
     Returns
@@ -1172,7 +1170,7 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
         masked = com[idx < 0]
         if len(masked):
             masked.plot(ax=ax, facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", linewidth=0.4)
-        label_m = MASKED_LABEL + (f" ({fmt_int(len(masked))})" if len(masked) else "")
+        label_m = MASKED_LABEL + (f" ({fr.integer(len(masked))})" if len(masked) else "")
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
     if orph is not None:
         orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
@@ -1196,7 +1194,7 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
             dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
             view = box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
             for geom, name in zip(neigh.geometry, neigh[nc]):
-                if geom is None or geom.is_empty or is_missing(name):
+                if geom is None or geom.is_empty or fr.is_missing(name):
                     continue
                 inside = geom.intersection(view)
                 if inside.is_empty:
@@ -1218,7 +1216,7 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
                   fontsize=7.5, title_fontsize=8, frameon=False, alignment="left")
     if title:
         (fig.suptitle if own else ax.set_title)(_mpl_text(title), fontsize=12, fontweight="bold")
-    if is_fictitious(source):
+    if fictitious:
         ax.text(0.5, 1.0, FICTITIOUS_BANNER, transform=ax.transAxes, ha="center", va="bottom", color="white",
                 fontsize=10, fontweight="bold", bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 3})
     if source:

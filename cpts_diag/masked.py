@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cpts_diag.html import is_missing
+from cpts_diag import fr_format as fr
 from cpts_diag.text import strip_accents
 
 __all__ = [
@@ -229,7 +229,7 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
     cells = raw.to_numpy()
     for pos in np.flatnonzero(~fast_ok):
         cell = cells[pos]
-        key = ("__nan__",) if is_missing(cell) else (type(cell), cell)
+        key = ("__nan__",) if fr.is_missing(cell) else (type(cell), cell)
         if key not in parsed:
             try:
                 parsed[key] = parse_count(None if key == ("__nan__",) else cell,

@@ -22,9 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.html import esc, fmt_int, fmt_number, fmt_population, is_missing
+from cpts_diag.html import esc
+from cpts_diag.indicator_data import Quality
 from cpts_diag.params import cpam_choice
+from cpts_diag.tiers import tier_label
 
 __all__ = [
     "REGIONAL_INDICATORS",
@@ -118,13 +121,13 @@ def _cell(value, decimals: int) -> tuple[str, bool]:
         return esc(", ".join(str(v) for v in value)), False
     if isinstance(value, str):
         return esc(value), False
-    if is_missing(value):
+    if fr.is_missing(value):
         return "n.d.", True
     if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()
                                                 and decimals == 0):
-        return fmt_int(value), True
+        return fr.integer(value), True
     if isinstance(value, (float, np.floating)):
-        return fmt_number(value, decimals), True
+        return fr.number(value, decimals), True
     return esc(value), False
 
 
@@ -172,7 +175,7 @@ def table_html(df: pd.DataFrame, caption: str | None = None, *, decimals: int | 
     out = [_TABLE_CSS, f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>', *rows, "</tbody></table>"]
     notes = []
     if max_rows is not None and len(df) > max_rows:
-        notes.append(f"{fmt_int(len(df) - max_rows)} ligne(s) de plus non affichée(s) (voir le classeur Excel).")
+        notes.append(f"{fr.integer(len(df) - max_rows)} ligne(s) de plus non affichée(s) (voir le classeur Excel).")
     if caption:
         notes.append(esc(caption))
     if notes:
@@ -323,7 +326,7 @@ def show_findings(report, max_rows: int = 60) -> None:
     """Display every finding table with its count, explanation and notes (all kinds, even empty)."""
     caption = f"Source : {_CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
-        _display(_html(f"<h3>{esc(title)} ({fmt_int(len(df))})</h3><p>{esc(why)}</p>"))
+        _display(_html(f"<h3>{esc(title)} ({fr.integer(len(df))})</h3><p>{esc(why)}</p>"))
         if not report.geometry_checks and title in ("Enclaves", "Territoires discontinus",
                                                     "Territoires séparés par la mer (information)",
                                                     "Contrôles non vérifiables"):
@@ -415,18 +418,18 @@ def check_static_map(report, layers=None):
         if len(part):
             part.plot(ax=ax, facecolor=color, edgecolor="#444444", linewidth=0.6)
             handles.append(Patch(facecolor=color, edgecolor="#444444",
-                                 label=f"Chevauchement : {kind} ({fmt_int(len(part))})"))
+                                 label=f"Chevauchement : {kind} ({fr.integer(len(part))})"))
     if len(orph):
         plain = orph[orph["enclavee_dans"] == ""]
         encl = orph[orph["enclavee_dans"] != ""]
         if len(plain):
             plain.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
             handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
-                                 label=f"{ORPHAN_LABEL} ({fmt_int(len(plain))})"))
+                                 label=f"{ORPHAN_LABEL} ({fr.integer(len(plain))})"))
         if len(encl):
             encl.plot(ax=ax, facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx", linewidth=1.0)
             handles.append(Patch(facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx",
-                                 label=f"Commune orpheline enclavée ({fmt_int(len(encl))})"))
+                                 label=f"Commune orpheline enclavée ({fr.integer(len(encl))})"))
     terr.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
     handles.append(Line2D([], [], color="#222222", linewidth=0.9, label="Limite de CPTS"))
     return _finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
@@ -512,17 +515,14 @@ def write_check_files(report, dossier_sortie) -> list[Path]:
 
 def territories_frame(report) -> pd.DataFrame:
     """Population and ACI tier per territory (French headers), bounds shown when approximate."""
-    from cpts_diag.checks import format_number
-
     rows = []
     for t in report.territories:
         if t["approximate"]:
-            pop = f"entre {format_number(t['population_min'])} et {format_number(t['population_max'])}"
-            tier = (f"T{t['tier_min']}" if t["tier_min"] == t["tier_max"]
-                    else f"T{t['tier_min']} à T{t['tier_max']}") if t["tier_min"] is not None else "n.d."
+            pop = fr.population(None, t["population_min"], t["population_max"], missing="?")
+            tier = tier_label(None, t["tier_min"], t["tier_max"], short=True, unknown="n.d.")
         else:
             pop = t["population"]
-            tier = f"T{t['tier']}" if t["tier"] is not None else "n.d."
+            tier = tier_label(t["tier"], short=True, unknown="n.d.")
         rows.append({
             "Territoire": t["name"],
             "Communes": t["n_communes"],
@@ -545,7 +545,7 @@ def show_territories(report) -> None:
                    "(arrondissement pour Marseille) agrégé par CPTS. Population approximative : bornes sans et avec "
                    "les communes découpées infra-communalement.", decimals=0)
     counts = df["Taille ACI"].value_counts()
-    tiers = ", ".join(f"{k} : {fmt_int(v)}" for k, v in sorted(counts.items()))
+    tiers = ", ".join(f"{k} : {fr.integer(v)}" for k, v in sorted(counts.items()))
     show_note(f"Répartition par taille : {tiers}. {TIER_RULE}")
 
 
@@ -669,7 +669,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
             if ind_id not in meta and not rows.empty:
                 r = rows.iloc[0]
                 meta[ind_id] = {k: r[k] for k in ("label", "unit", "source", "vintage", "source_level", "quality")}
-                meta[ind_id]["fictitious"] = r["quality"] == "données fictives" or "fictiv" in str(r["source"]).lower()
+                meta[ind_id]["fictitious"] = r["quality"] == Quality.FICTITIOUS
         records.append(rec)
     table = pd.DataFrame(records)
     for col in ("taille", "taille_min", "taille_max"):
@@ -695,33 +695,26 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
 
 
 def _population_text(row) -> str:
-    return fmt_population(row["population"], row["population_min"], row["population_max"])
+    return fr.population(row["population"], row["population_min"], row["population_max"])
 
 
 def _tier_text(row) -> str:
-    if not is_missing(row["taille"]):
-        return f"T{int(row['taille'])}"
-    if is_missing(row["taille_min"]):
-        return "—"
-    lo, hi = int(row["taille_min"]), int(row["taille_max"])
-    return f"T{lo}" if lo == hi else f"T{lo} à T{hi}"
+    return tier_label(row["taille"], row["taille_min"], row["taille_max"], short=True, unknown="—")
 
 
 def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
     """The displayed regional table (French headers, formatted text): territories, then région and France."""
-    from cpts_diag.synthesis import format_indicator_value
-
     rows = []
     for _, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
         rec = {"Territoire": r["territoire"], "Population 2023": _population_text(r), "Taille ACI": _tier_text(r),
-               "Communes": fmt_int(r["n_communes"])}
+               "Communes": fr.integer(r["n_communes"])}
         for col, ind_id, header, _ in synthese.indicators:
             m = synthese.meta.get(ind_id, {})
             if m.get("fictitious"):
                 header += " — DONNÉES FICTIVES"
             # Same formatting as the territory reports (decimals per unit, "a (entre b et c)").
-            rec[header] = format_indicator_value(r[col], m.get("unit", ""), low=r[f"{col}_bas"],
-                                                 high=r[f"{col}_haut"])
+            rec[header] = fr.value_text(r[col], r[f"{col}_bas"], r[f"{col}_haut"], unit=m.get("unit", ""),
+                                        show_unit=False)
         rows.append(rec)
     return pd.DataFrame(rows)
 
@@ -750,10 +743,10 @@ def show_regional_table(synthese: RegionalSynthesis) -> None:
                table_class="cpts-regional", numeric=[c for c in df.columns if c not in ("Territoire", "Taille ACI")])
     counts = synthese.table["taille"].value_counts().sort_index()
     approx = int(synthese.table["approximatif"].sum())
-    text = ", ".join(f"T{int(k)} : {fmt_int(v)}" for k, v in counts.items())
-    show_note(f"{fmt_int(n)} territoires ayant au moins une commune dans la région {synthese.region_name} "
+    text = ", ".join(f"T{int(k)} : {fr.integer(v)}" for k, v in counts.items())
+    show_note(f"{fr.integer(n)} territoires ayant au moins une commune dans la région {synthese.region_name} "
               f"({synthese.region}) ; tailles : {text}"
-              + (f" ; {fmt_int(approx)} à population approximative (taille encadrée)." if approx else "."))
+              + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else "."))
 
 
 def regional_layers(synthese: RegionalSynthesis):
@@ -796,21 +789,21 @@ def _tier_figure(terr, orph, title: str, source: str):
 
     fig, ax = _map_figure()
     t = terr.to_crs(2154)
-    keys = [f"T{int(v)}" if not is_missing(v) else None for v in t["taille"]]
+    keys = [f"T{int(v)}" if not fr.is_missing(v) else None for v in t["taille"]]
     colors = [TIER_COLORS.get(k, MASKED_COLOR) if k else MASKED_COLOR for k in keys]
     # Largest first so that territories inside a split commune stay visible.
     order = np.argsort(-t.geometry.area.to_numpy())
     t.iloc[order].plot(ax=ax, color=[colors[i] for i in order], edgecolor="#333333", linewidth=0.6)
-    handles = [Patch(facecolor=c, edgecolor="#333333", label=f"Taille {k[1]} ({fmt_int(keys.count(k))})")
+    handles = [Patch(facecolor=c, edgecolor="#333333", label=f"Taille {k[1]} ({fr.integer(keys.count(k))})")
                for k, c in TIER_COLORS.items() if k in keys]
     n_unknown = keys.count(None)
     if n_unknown:
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor="#333333",
-                             label=f"Taille encadrée (population approximative) ({fmt_int(n_unknown)})"))
+                             label=f"Taille encadrée (population approximative) ({fr.integer(n_unknown)})"))
     if orph is not None and len(orph):
         orph.to_crs(2154).plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
         handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
-                             label=f"{ORPHAN_LABEL} ({fmt_int(len(orph))})"))
+                             label=f"{ORPHAN_LABEL} ({fr.integer(len(orph))})"))
     return _finish_map(fig, ax, handles, title, source)
 
 
@@ -825,15 +818,15 @@ def _coverage_figure(com, orph, title: str, source: str):
     multi = c[c["code_insee"].map(n_cpts) > 1]
     c.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
     handles = [Patch(facecolor=PLAIN_COLOR, edgecolor="#999999",
-                     label=f"Commune couverte par une CPTS ({fmt_int(len(c) - len(multi))})")]
+                     label=f"Commune couverte par une CPTS ({fr.integer(len(c) - len(multi))})")]
     if len(multi):
         multi.plot(ax=ax, facecolor="#fdae61", edgecolor="#444444", linewidth=0.5)
         handles.append(Patch(facecolor="#fdae61", edgecolor="#444444",
-                             label=f"Commune partagée entre plusieurs CPTS ({fmt_int(len(multi))})"))
+                             label=f"Commune partagée entre plusieurs CPTS ({fr.integer(len(multi))})"))
     if orph is not None and len(orph):
         orph.to_crs(2154).plot(ax=ax, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR, linewidth=0.5)
         handles.append(Patch(facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR,
-                             label=f"{ORPHAN_LABEL} : sans CPTS ({fmt_int(len(orph))})"))
+                             label=f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})"))
     return _finish_map(fig, ax, handles, title, source)
 
 
@@ -902,10 +895,12 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
         return region_map(terr[cols], value_col="apl_2023", label="APL aux médecins généralistes 2023",
                           unit="consult./an/hab.", classes=[2.5, 3.0, 3.5, 4.0, 4.5], palette="RdPu_r",
                           orphans=orph if len(orph) else None, tooltip_fields=fields,
-                          title=f"APL aux médecins généralistes par CPTS — {region}", source=source)
+                          title=f"APL aux médecins généralistes par CPTS — {region}", source=source,
+                          fictitious=synthese.fictitious)
     return region_map(terr[cols], value_col="taille", label="Taille ACI de la CPTS",
                       orphans=orph if len(orph) else None, tooltip_fields=fields,
-                      title=f"CPTS de la région {region} : tailles et communes orphelines", source=source)
+                      title=f"CPTS de la région {region} : tailles et communes orphelines", source=source,
+                      fictitious=synthese.fictitious)
 
 
 def show_regional_maps(synthese: RegionalSynthesis) -> None:
@@ -942,7 +937,7 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
         return None
     path = save_offline_map(m, Path(str(dossier_sortie).strip()) / REGIONAL_MAP_FILE)
     size = path.stat().st_size
-    _display(_html(f"<p>Carte régionale écrite : {esc(path)} ({fmt_number(size / 1024, 0)} Ko), "
+    _display(_html(f"<p>Carte régionale écrite : {esc(path)} ({fr.number(size / 1024, 0)} Ko), "
                    "lisible sans connexion internet.</p>"))
     return path
 

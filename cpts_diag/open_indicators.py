@@ -34,12 +34,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from cpts_diag.indicator_data import SOURCES, sources_table
+from cpts_diag.indicator_data import SOURCES, Quality, sources_table
 from cpts_diag.open_data import AMELI_PROFESSIONS, POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
 
 __all__ = ["TREND_PERIODS", "add_open_indicators", "zonage_label"]
 
-EXACT, APPROXIMATE, MASKED = "exacte", "approchée", "partiellement masquée"
+EXACT, APPROXIMATE, MASKED = Quality.EXACT.value, Quality.APPROXIMATE.value, Quality.MASKED.value
 _FULL = 1 - 1e-9
 #: Growth-rate periods: id -> (start vintage, years to 2023).
 TREND_PERIODS = {"evolution_pop_2016_2023": ("2016", 7), "evolution_pop_2019_2023": ("2019", 4)}

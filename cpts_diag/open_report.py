@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, is_missing
+from cpts_diag import fr_format as fr
+from cpts_diag.html import esc
 
 __all__ = ["TREND_INDICATORS", "income_note", "mortality_note", "population_trend_figure", "zonage_note"]
 
@@ -82,7 +83,7 @@ def income_note(diag) -> str:
             "n'est disponible ici pour la région et la France.")
     if names:
         shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
-        text += (f" {fmt_int(len(names))} commune(s) sans médiane publiée (secret statistique, ou commune "
+        text += (f" {fr.integer(len(names))} commune(s) sans médiane publiée (secret statistique, ou commune "
                  f"fusionnée ou rétablie depuis 2019) : {esc(shown)} ; elles ne sont pas comptées comme zéro.")
     return text + "</p>"
 
@@ -97,7 +98,7 @@ def zonage_note(diag) -> str:
         sub = com[com["zonage_infirmiers"] == label]
         if len(sub):
             names = ", ".join(f"{n} ({c})" for n, c in zip(sub["nom"].astype(str), sub["unite"].astype(str)))
-            parts.append(f"<li>zone {esc(label)} : {fmt_int(len(sub))} commune(s) — {esc(names)}</li>")
+            parts.append(f"<li>zone {esc(label)} : {fr.integer(len(sub))} commune(s) — {esc(names)}</li>")
     unknown = com[com["zonage_infirmiers"] == "n.d."]
     text = ("<p class=\"note\">Zonage conventionnel des infirmiers libéraux (ARS, via CartoSanté, 2024, niveau "
             "commune ; arrondissement à Paris, Lyon, Marseille). Ce n'est pas le zonage des médecins.</p>")
@@ -106,7 +107,7 @@ def zonage_note(diag) -> str:
     else:
         text += "<p>Aucune commune du territoire n'est classée très sous-dotée ou sous-dotée.</p>"
     if len(unknown):
-        text += f"<p class=\"note\">{fmt_int(len(unknown))} commune(s) sans zonage publié (non disponible).</p>"
+        text += f"<p class=\"note\">{fr.integer(len(unknown))} commune(s) sans zonage publié (non disponible).</p>"
     return text
 
 
@@ -129,9 +130,9 @@ def mortality_note(diag) -> str:
 
 def rate_text(value) -> str:
     """« +0,52 %/an » style text of a growth rate (« n.d. » when missing)."""
-    if is_missing(value) or (isinstance(value, float) and math.isnan(value)):
+    if fr.is_missing(value) or (isinstance(value, float) and math.isnan(value)):
         return "n.d."
-    return f"{'+' if value > 0 else ''}{fmt_number(value, 2)}{NNBSP}%/an"
+    return f"{'+' if value > 0 else ''}{fr.number(value, 2)}{fr.NNBSP}%/an"
 
 
 def map_columns(map_communes, communes):
@@ -150,7 +151,7 @@ def map_columns(map_communes, communes):
     for code, units in groups:
         if len(units) == 1:
             v = units["revenu_median_2019"].iloc[0]
-            income[code] = "n.d." if is_missing(v) else f"{fmt_int(v)}{NNBSP}€"
+            income[code] = "n.d." if fr.is_missing(v) else f"{fr.integer(v)}{fr.NNBSP}€"
             zonage[code] = str(units["zonage_infirmiers"].iloc[0])
         else:
             income[code] = zonage[code] = "voir le tableau"

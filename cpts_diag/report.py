@@ -42,9 +42,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cpts_diag import fr_format as fr
 from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.html import fmt_number, fmt_population, html_page
+from cpts_diag.html import html_page
 from cpts_diag.params import cpam_choice
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
@@ -894,16 +895,18 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
     """
     import click
 
+    from cpts_diag.tiers import tier_label
+
     def say(msg: str) -> None:
         click.echo(msg)
 
     say(f"Rapport de diagnostic : « {territory} »")
     result = build_report(territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam,
                           insee_ages=insee_ages, bpe=bpe, progress=say)
-    pop = fmt_population(result.population, result.population_min, result.population_max, missing=None)
+    pop = fr.population(result.population, result.population_min, result.population_max, missing=None)
     pop = "population inconnue" if pop is None else f"{pop} habitants"
-    tier = f"taille {result.tier}" if result.tier is not None else "taille indéterminée"
-    say(f"Terminé en {fmt_number(result.duration, 1)} s — {pop}, {tier}.")
+    tier = tier_label(result.tier)
+    say(f"Terminé en {fr.number(result.duration, 1)} s — {pop}, {tier}.")
     if result.fictitious:
         say("Attention : le rapport utilise des données FICTIVES (exemple CPAM) ; elles y sont signalées.")
     say(f"Dossier : {result.directory}")

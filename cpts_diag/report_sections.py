@@ -31,11 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.html import NNBSP, esc, fmt_int, fmt_number, fmt_population, html_page, is_missing, json_ready
+from cpts_diag.html import esc, html_page, json_ready
+from cpts_diag.indicator_data import Quality
 from cpts_diag.params import cpam_choice
 from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE
-from cpts_diag.synthesis import derive_findings, format_indicator_value, source_citation
+from cpts_diag.synthesis import derive_findings, source_citation
+from cpts_diag.tiers import tier_label
 
 __all__ = [
     "KEY_FIGURES",
@@ -81,12 +84,6 @@ FICTITIOUS_TEXT = (
     "sont un exemple inventé pour la démonstration : ils ne décrivent pas la réalité du territoire. "
     "Remplacez-les par la table transmise par votre CPAM (paramètre fichier_cpam)."
 )
-_QUALITY_NOTE = {
-    "exacte": "",
-    "approchée": "approchée",
-    "partiellement masquée": "partiellement masquée",
-    "données fictives": "données fictives",
-}
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +258,7 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
             "nom": str(part["nom"].iloc[0]),
             "population": float(part["population"].sum(min_count=1)) if "population" in part else np.nan,
             "epci": str(epci_names.get(siren, siren) or "—"),
-            MAP_INDICATOR: float(value) if not is_missing(value) else np.nan,
+            MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
             "note": ("commune partagée entre plusieurs CPTS (découpage infra-communal)"
                      if bool(part["infracommunal"].any()) else "—"),
         })
@@ -518,8 +515,8 @@ def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     if row is None:
         return "n.d."
-    return format_indicator_value(row["value"], str(row["unit"]), with_unit,
-                                  row["value_low"], row["value_high"])
+    return fr.value_text(row["value"], row["value_low"], row["value_high"], unit=str(row["unit"]),
+                         show_unit=with_unit)
 
 
 def _fictif_tag() -> str:
@@ -535,21 +532,15 @@ def _banner(compact: bool = False) -> str:
 
 
 def _population_text(summary: dict) -> str:
-    text = fmt_population(summary.get("population"), summary.get("population_min"),
+    text = fr.population(summary.get("population"), summary.get("population_min"),
                           summary.get("population_max"), missing=None)
     if text is None:
         return "population inconnue"
-    return f"{text}\u00a0habitants" + ("" if not is_missing(summary.get("population")) else " (valeur approchée)")
+    return f"{text}\u00a0habitants" + ("" if not fr.is_missing(summary.get("population")) else " (valeur approchée)")
 
 
 def _tier_text(summary: dict) -> str:
-    tier = summary.get("tier")
-    if tier is not None and not is_missing(tier):
-        return f"Taille {int(tier)}"
-    lo, hi = summary.get("tier_min"), summary.get("tier_max")
-    if lo is not None and hi is not None and not is_missing(lo) and not is_missing(hi):
-        return f"Taille indéterminée (de {int(lo)} à {int(hi)} selon la population retenue)"
-    return "Taille indéterminée"
+    return tier_label(summary.get("tier"), summary.get("tier_min"), summary.get("tier_max"), explain=True)
 
 
 def _levels(data: ReportData) -> list[tuple[str, str, str]]:
@@ -589,13 +580,13 @@ def key_figures(data: ReportData) -> dict[str, dict]:
         row = _territory_row(data, ind)
         if row is None:
             continue
-        fictitious = str(row["quality"]) == "données fictives"
+        fictitious = row["quality"] == Quality.FICTITIOUS
         text = _value_text(row, with_unit=True) + (" (données fictives)" if fictitious else "")
         out[str(row["label"])] = {
             "indicator": ind,
-            "value": None if is_missing(row["value"]) else float(row["value"]),
-            "low": None if is_missing(row["value_low"]) else float(row["value_low"]),
-            "high": None if is_missing(row["value_high"]) else float(row["value_high"]),
+            "value": None if fr.is_missing(row["value"]) else float(row["value"]),
+            "low": None if fr.is_missing(row["value_low"]) else float(row["value_low"]),
+            "high": None if fr.is_missing(row["value_high"]) else float(row["value_high"]),
             "unit": str(row["unit"]),
             "text": text,
             "fictitious": fictitious,
@@ -624,12 +615,12 @@ def unavailable_reasons(data: ReportData) -> list[str]:
     out = []
     for ind in KEY_FIGURES:
         row = _territory_row(data, ind)
-        if row is None or not (is_missing(row["value"]) and is_missing(row["value_low"])):
+        if row is None or not (fr.is_missing(row["value"]) and fr.is_missing(row["value_low"])):
             continue
         rows = _rows(data, ind)
         deps = rows[rows["level"] == "departement"]
         empty = deps[deps["coverage"].fillna(0) == 0]
-        source = short_source(str(row["source"]))
+        source = short_source(str(row["source"]), row["quality"] == Quality.FICTITIOUS)
         if len(deps) and len(empty) == len(deps):
             names = ", ".join(f"{n} ({c})" for n, c in zip(empty["level_name"], empty["level_code"]))
             why = f"la source ({source}) ne fournit aucune donnée pour {names}"
@@ -672,8 +663,8 @@ def header(data: ReportData) -> Section:
     ]
     if data.diag.fictitious:
         parts.append(_banner())
-    items = [("Population légale 2023", esc(_population_text(s))), ("Taille ACI", esc(_tier_text(s))),
-             ("Communes", esc(fmt_int(s.get("n_communes"))))]
+    items = [("Population légale 2023", esc(_population_text(s))), ("Taille ACI", esc(_tier_text(s).capitalize())),
+             ("Communes", esc(fr.integer(s.get("n_communes"))))]
     for label, kf in summary["key_figures"].items():
         value = esc(kf["text"].replace(" (données fictives)", ""))
         if kf["fictitious"]:
@@ -743,7 +734,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
         if note not in notes:
             notes.append(note)
         n = notes.index(note) + 1
-        fictitious = any(r["quality"] == "données fictives" for r in rows.values())
+        fictitious = any(r["quality"] == Quality.FICTITIOUS for r in rows.values())
         any_fictitious |= fictitious
         label = esc(first["label"]) + (" " + _fictif_tag() if fictitious else "")
         label += f'<br><small class="unit">{esc(first["unit"])}</small>'
@@ -756,16 +747,16 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             text = esc(_value_text(r))
             if text.startswith("entre") or "(" in text:
                 text = f'<span class="range">{text}</span>'
-            if level != "territoire" and not is_missing(r["coverage"]) and r["coverage"] < 0.995:
-                text += f'<br><small>couverture {fmt_number(100 * r["coverage"], 0)}{NNBSP}%</small>'
+            if level != "territoire" and not fr.is_missing(r["coverage"]) and r["coverage"] < 0.995:
+                text += f'<br><small>couverture {fr.number(100 * r["coverage"], 0)}{fr.NNBSP}%</small>'
             cells.append(f'<td class="num">{text}</td>')
         t = rows.get(("territoire", data.territory))
         quality = ""
         if t is not None:
-            q = _QUALITY_NOTE.get(str(t["quality"]), str(t["quality"]))
-            quality = f'<span class="fictif">{esc(q)}</span>' if q == "données fictives" else esc(q or "exacte")
-            if not is_missing(t["coverage"]) and t["coverage"] < 0.995:
-                quality += f"<br>couverture {fmt_number(100 * t['coverage'], 0)}{NNBSP}%"
+            q = str(t["quality"])
+            quality = f'<span class="fictif">{esc(q)}</span>' if q == Quality.FICTITIOUS else esc(q)
+            if not fr.is_missing(t["coverage"]) and t["coverage"] < 0.995:
+                quality += f"<br>couverture {fr.number(100 * t['coverage'], 0)}{fr.NNBSP}%"
         cells.append(f"<td>{quality or '—'}</td>")
         cells.append(f'<td class="num">{n}</td>')
         cls = ' class="fictif-row"' if fictitious else ""
@@ -801,7 +792,7 @@ def territory_overview(data: ReportData) -> Section:
     area = _territory_row(data, "superficie")
     density = _territory_row(data, "densite_population")
     facts = [
-        ("Communes", f"{fmt_int(s.get('n_communes'))} (COG 2026)"),
+        ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
         ("Départements", ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []),
                                                                 s.get("departements", [])))),
@@ -870,14 +861,14 @@ def communes_table(data: ReportData) -> Section:
     c = c.sort_values(["departement", "unite"])
     for r in c.itertuples(index=False):
         name = str(r.nom) + (" (découpée)" if bool(r.infracommunal) else "")
-        siren = "" if is_missing(r.epci_siren) else str(r.epci_siren)
+        siren = "" if fr.is_missing(r.epci_siren) else str(r.epci_siren)
         area = getattr(r, "superficie", np.nan)
         dens = getattr(r, "densite_population", np.nan)
         apl = getattr(r, MAP_INDICATOR, np.nan)
         rows.append(
             f"<tr><td>{esc(name)}</td><td>{esc(r.unite)}</td><td>{esc(epci.get(siren, siren) or '—')}</td>"
-            f"<td class=\"num\">{fmt_int(r.population)}</td><td class=\"num\">{fmt_number(area, 1)}</td>"
-            f"<td class=\"num\">{fmt_number(dens, 0)}</td><td class=\"num\">{fmt_number(apl, 2)}</td></tr>")
+            f"<td class=\"num\">{fr.integer(r.population)}</td><td class=\"num\">{fr.number(area, 1)}</td>"
+            f"<td class=\"num\">{fr.number(dens, 0)}</td><td class=\"num\">{fr.number(apl, 2)}</td></tr>")
     cap = ("Sources : INSEE, populations légales 2023 (COG 2026), niveau commune ; superficie calculée sur "
            "les contours IGN (Lambert-93) ; DREES, APL aux médecins généralistes 2023 (consultations/an/hab. "
            "standardisé), niveau commune. « n.d. » : non disponible.")
@@ -892,7 +883,7 @@ def tier_section(data: ReportData) -> Section:
 
     s = data.summary
     html = [(f"<p>Avec {esc(_population_text(s))} (population municipale 2023), le territoire relève de la "
-             f"<strong>{esc(_tier_text(s).lower())}</strong> de l'accord conventionnel interprofessionnel "
+             f"<strong>{esc(_tier_text(s))}</strong> de l'accord conventionnel interprofessionnel "
              "(ACI CPTS).</p>"),
             f'<p class="source">{esc(TIER_RULE)}</p>']
     fin = financing_landmarks()
@@ -906,7 +897,7 @@ def tier_section(data: ReportData) -> Section:
         cells = [f"<th scope=\"row\">{esc(r.repere)}</th>"]
         for t in tiers:
             v = getattr(r, f"taille_{t}")
-            text = f"{fmt_int(v)}{NNBSP}€"
+            text = f"{fr.integer(v)}{fr.NNBSP}€"
             if tier == t:
                 text = f"<strong>{text}</strong>"
             cells.append(f'<td class="num">{text}</td>')
@@ -1054,32 +1045,31 @@ def sources_and_limits(data: ReportData) -> Section:
     head = "<tr><th>Source</th><th>Producteur</th><th>Millésime</th><th>Niveau</th><th>Licence</th><th>Note</th></tr>"
     rows = []
     for r in src.itertuples(index=False):
-        fict = "fictiv" in str(r.source).lower() or "fictif" in str(r.source).lower()
-        tag = " " + _fictif_tag() if fict else ""
+        tag = " " + _fictif_tag() if r.fictitious else ""
         rows.append(f"<tr><td>{esc(r.source)}{tag}</td><td>{esc(r.producer)}</td><td>{esc(r.vintage)}</td>"
                     f"<td>{esc(r.level)}</td><td>{esc(r.license)}</td><td>{esc(r.note)}</td></tr>")
     html = [f'<table class="sources long"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>']
 
     terr = data.indicators[data.indicators["level"] == "territoire"]
     counts = terr["quality"].value_counts()
-    flags = "".join(f"<li>{esc(q)} : {fmt_int(counts.get(q, 0))} indicateur(s)</li>"
-                    for q in ("exacte", "approchée", "partiellement masquée", "données fictives")
+    flags = "".join(f"<li>{esc(q)} : {fr.integer(counts.get(q, 0))} indicateur(s)</li>"
+                    for q in Quality
                     if counts.get(q, 0))
     html.append("<h3>Qualité des chiffres du territoire</h3>"
                 f"<ul>{flags}</ul>"
                 "<p>« approchée » : valeur estimée (bassin de vie attribué aux communes, commune découpée "
                 "infra-communalement) ; « partiellement masquée » : une partie de la population n'a pas de "
                 "donnée (secret statistique) ; « données fictives » : exemple de démonstration.</p>")
-    masked = terr[terr["quality"] == "partiellement masquée"]
+    masked = terr[terr["quality"] == Quality.MASKED]
     if len(masked):
         items = "".join(
-            f"<li>{esc(r.label)} : couverture {fmt_number(100 * r.coverage, 0)}{NNBSP}% de la population</li>"
+            f"<li>{esc(r.label)} : couverture {fr.number(100 * r.coverage, 0)}{fr.NNBSP}% de la population</li>"
             for r in masked.itertuples(index=False))
         html.append(f"<h3>Valeurs masquées</h3><ul>{items}</ul>")
     if "cpam_cellules_masquees" in data.diag.communes:
         n = data.diag.communes["cpam_cellules_masquees"].sum(min_count=1)
-        if not is_missing(n) and n > 0:
-            html.append(f"<p>Table CPAM : {fmt_int(n)} cellule(s) masquée(s) (effectif inférieur au seuil "
+        if not fr.is_missing(n) and n > 0:
+            html.append(f"<p>Table CPAM : {fr.integer(n)} cellule(s) masquée(s) (effectif inférieur au seuil "
                         "de diffusion) dans les communes du territoire ; inconnues, jamais comptées comme "
                         "zéro — les totaux sont donnés en fourchette.</p>")
     if data.summary.get("approximate"):

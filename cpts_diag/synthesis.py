@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
-from cpts_diag.html import NNBSP, fmt_int, fmt_number, is_missing
-from cpts_diag.indicator_outputs import unit_decimals
+from cpts_diag import fr_format as fr
+from cpts_diag.indicator_data import Quality
 
 __all__ = [
     "FICTITIOUS_NOTE",
@@ -33,7 +32,6 @@ __all__ = [
     "Rule",
     "Synthesis",
     "derive_findings",
-    "format_indicator_value",
     "source_citation",
 ]
 
@@ -44,52 +42,6 @@ FICTITIOUS_NOTE = "Données fictives : à remplacer par la table de votre CPAM."
 
 #: Relative difference under which two values are considered equal (no finding).
 TOLERANCE = 0.02
-
-def format_indicator_value(value: Any, unit: str = "", with_unit: bool = False,
-                           low: Any = None, high: Any = None) -> str:
-    """French text of an indicator value, a range when only bounds are known.
-
-    Parameters
-    ----------
-    value : float or None
-        The value (NaN when only bounds are known).
-    unit : str
-        Unit (``%``, ``hab.``, ``pour 10 000 hab.``...); decides the decimals (unit_decimals).
-    with_unit : bool, default False
-        Append the unit.
-    low, high : float, optional
-        Bounds; shown when they differ from the value.
-
-    Examples
-    --------
-    >>> format_indicator_value(12.345, "%", with_unit=True)
-    '12,3\\u202f%'
-    >>> format_indicator_value(float("nan"), "hab.", low=10, high=20, with_unit=True)
-    'entre 10 et 20\\xa0hab.'
-    """
-    dec = unit_decimals(unit)
-
-    def one(x):
-        return fmt_int(x) if dec == 0 else fmt_number(x, dec)
-
-    def suffix():
-        if not with_unit or not unit:
-            return ""
-        return (NNBSP if unit == "%" else "\u00a0") + unit
-
-    has_v = not is_missing(value)
-    has_b = not is_missing(low) and not is_missing(high)
-    if has_b and one(low) == one(high):
-        if not has_v:
-            value, has_v = low, True
-        has_b = False
-    if has_v and has_b and not (one(low) == one(value) == one(high)):
-        return f"{one(value)}{suffix()} (entre {one(low)} et {one(high)})"
-    if has_v:
-        return f"{one(value)}{suffix()}"
-    if has_b:
-        return f"entre {one(low)} et {one(high)}{suffix()}"
-    return "n.d."
 
 
 @dataclass(frozen=True)
@@ -213,7 +165,7 @@ class Synthesis:
 
 
 def _num(x) -> float:
-    return float("nan") if is_missing(x) else float(x)
+    return float("nan") if fr.is_missing(x) else float(x)
 
 
 def _interval(value: float, low: float, high: float) -> tuple[float, float] | None:
@@ -243,7 +195,7 @@ def _side(terr: tuple[float, float, float], ref: tuple[float, float, float]) -> 
 
 def source_citation(row: pd.Series) -> str:
     """Source of an indicator row: « source (millésime v, niveau l) », the source alone for fictitious data."""
-    if str(row.get("quality", "")) == "données fictives":
+    if row.get("quality") == Quality.FICTITIOUS:
         return str(row["source"])
     return f"{row['source']} (millésime {row['vintage']}, niveau {row['source_level']})"
 
@@ -253,8 +205,7 @@ def _values(row: pd.Series) -> tuple[float, float, float]:
 
 
 def _fmt_row(row: pd.Series) -> str:
-    return format_indicator_value(row["value"], str(row["unit"]), True, row["value_low"],
-                                  row["value_high"])
+    return fr.value_text(row["value"], row["value_low"], row["value_high"], unit=str(row["unit"]))
 
 
 def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious: bool) -> str:
@@ -303,7 +254,7 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
             continue
         terr = terr.iloc[0]
         tvals = _values(terr)
-        fictitious = str(terr["quality"]) == "données fictives"
+        fictitious = terr["quality"] == Quality.FICTITIOUS
         refs = refs[[_interval(*_values(r)) is not None for _, r in refs.iterrows()]]
         if refs.empty:
             out.inconclusive.append(f"{terr['label']} : pas de valeur de comparaison "
@@ -349,16 +300,16 @@ def _add_nurse_zonage(diag, table: pd.DataFrame, out: Synthesis) -> None:
     if n_very + n_under == 0:
         return
     value, low, high = _values(r)
-    pop = format_indicator_value(value, "hab.", False, low, high)
+    pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
     shares = []
     for lv, label in ((1, "très sous-dotée"), (2, "sous-dotée")):
         share = table[(table["indicator"] == f"zonage_infirmiers_part_{lv}") & (table["level"] == "territoire")]
-        if not share.empty and not is_missing(share.iloc[0]["value"]):
-            shares.append(f"{fmt_number(share.iloc[0]['value'], 1)}{NNBSP}% en zone {label}")
+        if not share.empty and not fr.is_missing(share.iloc[0]["value"]):
+            shares.append(f"{fr.percent(share.iloc[0]['value'])} en zone {label}")
     detail = f" ({' ; '.join(shares)})" if shares else ""
     out.weaknesses.append(Finding(
         kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
-        text=(f"{fmt_int(n_very)} commune(s) en zone très sous-dotée et {fmt_int(n_under)} en zone sous-dotée "
+        text=(f"{fr.integer(n_very)} commune(s) en zone très sous-dotée et {fr.integer(n_under)} en zone sous-dotée "
               f"pour les infirmiers libéraux : {pop} habitants{detail}. Source : {source_citation(r)}."),
         territory_value=(value, low, high), reference_value=(math.nan, math.nan, math.nan),
         reference_name="zonage ARS",
@@ -377,13 +328,13 @@ def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
     if not share.empty:
         s = share.iloc[0]
         sv, slo, shi = _values(s)
-        if not math.isnan(slo) and not math.isnan(shi) and fmt_number(slo, 1) != fmt_number(shi, 1):
-            share_text = f", soit entre {fmt_number(slo, 1)} et {fmt_number(shi, 1)}{NNBSP}% de la population,"
+        if not math.isnan(slo) and not math.isnan(shi) and fr.number(slo, 1) != fr.number(shi, 1):
+            share_text = f", soit entre {fr.number(slo, 1)} et {fr.percent(shi)} de la population,"
         elif not math.isnan(sv):
-            share_text = f", soit {fmt_number(sv, 1)}{NNBSP}% de la population,"
+            share_text = f", soit {fr.percent(sv)} de la population,"
     lo = value if not math.isnan(value) else low
     if not math.isnan(lo) and lo > 0:
-        pop = format_indicator_value(value, "hab.", False, low, high)
+        pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
         out.weaknesses.insert(0, Finding(
             kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
             text=(f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "

@@ -40,9 +40,47 @@ def tier_of(population: float) -> int:
     return int(tiers_of([population])[0])
 
 
-def tier_label(tier) -> str:
-    """French label, e.g. 'taille 2'."""
-    return f"taille {int(tier)}"
+def tier_label(tier=None, tier_min=None, tier_max=None, *, short: bool = False, explain: bool = False,
+               unknown: str = "taille indéterminée") -> str:
+    """The one French label of an ACI tier, exact or bounded (approximate population).
+
+    Parameters
+    ----------
+    tier : int, optional
+        The tier when known (None/NaN/NA otherwise).
+    tier_min, tier_max : int, optional
+        Bounds of the tier when the population is only known within bounds.
+    short : bool, default False
+        Table form (« T2 », « T1 à T4 ») instead of « taille 2 », « taille 1 à 4 ».
+    explain : bool, default False
+        Bounds written for a report reader: « taille indéterminée (de 1 à 4 selon la population retenue) ».
+    unknown : str, default "taille indéterminée"
+        Text returned when neither the tier nor its bounds are known.
+
+    Examples
+    --------
+    >>> tier_label(3), tier_label(None, 1, 4), tier_label(None, 1, 4, short=True), tier_label(None, 2, 2)
+    ('taille 3', 'taille 1 à 4', 'T1 à T4', 'taille 2')
+    >>> tier_label(None, 1, 2, explain=True)
+    'taille indéterminée (de 1 à 2 selon la population retenue)'
+    >>> tier_label(None, unknown="n.d.")
+    'n.d.'
+    """
+    from cpts_diag.fr_format import is_missing
+
+    def one(t) -> str:
+        return f"T{int(t)}" if short else f"taille {int(t)}"
+
+    if not is_missing(tier):
+        return one(tier)
+    if is_missing(tier_min) or is_missing(tier_max):
+        return unknown
+    lo, hi = int(tier_min), int(tier_max)
+    if lo == hi:
+        return one(lo)
+    if explain:
+        return f"taille indéterminée (de {lo} à {hi} selon la population retenue)"
+    return f"{one(lo)} à T{hi}" if short else f"{one(lo)} à {hi}"
 
 
 def financing_landmarks() -> pd.DataFrame:

@@ -21,8 +21,6 @@ from cpts_diag.indicator_outputs import (
     FICTITIOUS_BANNER,
     JSON_KEYS,
     format_indicator_table,
-    format_number,
-    format_value,
     indicator_rows_json,
     write_indicator_workbook,
 )
@@ -229,7 +227,7 @@ def test_indicator_rows_have_every_column_and_valid_values():
     both = ind[ind["value_low"].notna()]
     assert (both["value_low"] <= both["value_high"].fillna(float("inf"))).all()
     assert not diag.fictitious
-    assert list(diag.sources.columns) == ["source", "producer", "vintage", "level", "license", "note"]
+    assert list(diag.sources.columns) == ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
 
 
 def test_loading_is_cached():
@@ -237,14 +235,6 @@ def test_loading_is_cached():
 
 
 # ------------------------------------------------------------------------------- outputs
-def test_french_number_format():
-    assert format_number(1234567.891, 1) == "1 234 567,9"
-    assert format_number(float("nan")) == "n.d."
-    assert format_value(float("nan"), 3, 7, 0) == "3–7"
-    assert format_value(float("nan"), 12, None, 0) == "≥ 12"
-    assert format_value(5.0, None, None, 2) == "5,00"
-
-
 def test_table_banner_only_with_fictitious_data():
     real = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais")
     demo = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)

@@ -16,16 +16,7 @@ from shapely.geometry import Polygon, box
 matplotlib.use("Agg")
 
 from cpts_diag import maps  # noqa: E402
-from cpts_diag.html import (  # noqa: E402
-    NNBSP,
-    atomic_write_text,
-    esc,
-    fmt_int,
-    fmt_number,
-    fmt_pct,
-    is_missing,
-    script_json,
-)
+from cpts_diag.html import atomic_write_text, esc, script_json  # noqa: E402
 
 XSS = "<script>alert(1)</script>"
 X0, Y0 = 900_000.0, 6_300_000.0  # Lambert-93, Provence
@@ -65,23 +56,6 @@ def layers_of(m):
 # ---------------------------------------------------------------------------
 # html helpers
 # ---------------------------------------------------------------------------
-def test_french_number_formatting():
-    assert fmt_number(12345.678) == f"12{NNBSP}345,7"
-    assert fmt_number(1234567.891, 2) == f"1{NNBSP}234{NNBSP}567,89"
-    assert fmt_number(-1234.5, 0) == f"-1{NNBSP}234"  # a tie rounds half to even, as str.format does
-    assert fmt_number(-1235.5, 0) == f"-1{NNBSP}236"
-    assert fmt_number(-0.04, 1) == "0,0"
-    assert fmt_number(3) == "3,0"
-    assert fmt_number(float("nan")) == "n.d."
-    assert fmt_number(None, missing="—") == "—"
-    assert fmt_int(886040) == f"886{NNBSP}040"
-    assert fmt_int(999.6) == f"1{NNBSP}000"
-    assert fmt_pct(12.345) == f"12,3{NNBSP}%"
-    assert fmt_pct(0.5, 0, ratio=True) == f"50{NNBSP}%"
-    assert fmt_pct(None) == "n.d."
-    assert is_missing(np.nan) and is_missing(None) and not is_missing(0)
-
-
 def test_escape_and_script_json():
     assert esc(XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert esc('L\'Étang "Nord" & co') == "L&#x27;Étang &quot;Nord&quot; &amp; co"
@@ -230,7 +204,8 @@ def test_commune_map_fits_data_bounds(demo):
 
 def test_fictitious_banner_and_plain_map(demo):
     communes, _, _ = demo
-    m = maps.commune_map(communes, source="Exemple CPAM, données fictives, commune", territory_outline=False)
+    m = maps.commune_map(communes, source="Exemple CPAM, données fictives, commune", territory_outline=False,
+                         fictitious=True)
     html = maps.map_html(m)
     assert maps.FICTITIOUS_BANNER in html and 'class="cpts-banner"' in html
     assert "Commune du territoire" in html
@@ -313,7 +288,8 @@ def test_region_map_numeric_dissolved():
 def test_static_map(demo, tmp_path):
     communes, neighbours, orphans = demo
     fig = maps.static_map(communes, "valeur", label="APL", unit="c/an/hab.", neighbours=neighbours,
-                          orphans=orphans, title="CPTS $test$", source="Exemple, données fictives")
+                          orphans=orphans, title="CPTS $test$", source="Exemple, données fictives",
+                          fictitious=True)
     texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
     assert "Donnée masquée ou indisponible (2)" in texts
     assert "Commune orpheline (sans CPTS)" in texts and "Limite du territoire" in texts

@@ -10,7 +10,6 @@ from cpts_diag.synthesis import (
     STRENGTH,
     WEAKNESS,
     derive_findings,
-    format_indicator_value,
 )
 
 NNBSP = "\u202f"
@@ -138,19 +137,6 @@ def test_population_under_threshold():
 def test_unknown_population_under_threshold_says_nothing():
     syn = derive_findings(_table([_row("apl_mg_2023_pop_sous_seuil", "territoire", NAN)]))
     assert syn.findings == []
-
-
-@pytest.mark.parametrize("value, unit, kw, expected", [
-    (12.345, "%", {"with_unit": True}, f"12,3{NNBSP}%"),
-    (3.6387, "consultations/an/hab.", {}, "3,64"),
-    (85696.0, "hab.", {"with_unit": True}, f"85{NNBSP}696\u00a0hab."),
-    (NAN, "hab.", {"low": 4531.0, "high": 362268.0}, f"entre 4{NNBSP}531 et 362{NNBSP}268"),
-    (4.77, "consultations/an/hab.", {"low": 3.74, "high": 4.77}, "4,77 (entre 3,74 et 4,77)"),
-    (NAN, "%", {}, "n.d."),
-    (None, "%", {"low": 2.0, "high": 2.0}, "2,0"),
-])
-def test_format_indicator_value(value, unit, kw, expected):
-    assert format_indicator_value(value, unit, **kw) == expected
 
 
 def test_findings_on_a_real_paca_territory_follow_the_library_values():
