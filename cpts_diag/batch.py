@@ -813,6 +813,11 @@ def _accept_files(out_dir: Path, entry: dict) -> dict:
     return entry
 
 
+def _identity(value):
+    """The value itself (a graph task that keeps the batch input files recomputable on a cluster)."""
+    return value
+
+
 def _run_cluster(client, tasks, on_result) -> None:
     """Run ``tasks`` on a Dask cluster; every result goes to ``on_result`` as it arrives.
 
@@ -829,8 +834,10 @@ def _run_cluster(client, tasks, on_result) -> None:
     for task in tasks[:1]:  # the same input files for every task
         inputs = _input_files(task)
     environment = _environment_hash()
-    [shared] = client.scatter([inputs], broadcast=True, hash=False)
     run_id = uuid.uuid4().hex[:8]
+    # The input files are a task of the graph, not scattered data: when every worker holding them has
+    # died, the scheduler computes them again instead of forgetting the territories that need them.
+    shared = client.submit(_identity, inputs, pure=False, key=f"cpts-diag-{run_id}-fichiers")
     futures = {}
     try:
         for task in tasks:
@@ -849,8 +856,9 @@ def _run_cluster(client, tasks, on_result) -> None:
             fut.release()
             on_result(entry)
     except BaseException:
-        client.cancel(list(futures))
+        client.cancel([*futures, shared])
         raise
+    shared.release()
 
 
 def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=None) -> bool:

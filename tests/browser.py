@@ -37,6 +37,7 @@ __all__ = [
     "chrome",
     "open_page",
     "browser_errors",
+    "layer_tooltips",
 ]
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -154,3 +155,17 @@ def open_page(driver, path: str | os.PathLike, ready: str | None = None, timeout
 def browser_errors(driver) -> list[dict]:
     """SEVERE entries of the browser console (JS errors, failed loads) since the last call."""
     return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def layer_tooltips(driver, layer: str = "communes") -> list[str]:
+    """Texts of the tooltips of every shape of ``window.cptsDiag.layers[layer]`` (each opened, then closed)."""
+    return driver.execute_script(
+        """
+        var out = [];
+        window.cptsDiag.layers[arguments[0]].eachLayer(function (l) {
+            l.openTooltip(l.getCenter());
+            out.push(l.getTooltip().getElement().textContent);
+            l.closeTooltip();
+        });
+        return out;
+        """, layer)

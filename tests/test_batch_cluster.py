@@ -104,7 +104,8 @@ def test_cluster_worker_killed_mid_territory(cluster, tmp_path):
     names = [PLAIN[0], RETRIED, DOOMED]
     res = run_batch(only=names, out_dir=out, progress=False, cluster=cluster["address"])
     status = {e["name"]: e["status"] for e in res.entries}
-    assert status == {PLAIN[0]: STATUS_OK, RETRIED: STATUS_OK, DOOMED: STATUS_FAILED}
+    assert status == {PLAIN[0]: STATUS_OK, RETRIED: STATUS_OK, DOOMED: STATUS_FAILED}, \
+        {e["name"]: e.get("error") for e in res.entries}
     assert cluster["once"].exists()  # RETRIED's first attempt did kill its worker: it was run again
     assert res.exit_code == 1
     err = next(e["error"] for e in res.entries if e["name"] == DOOMED)

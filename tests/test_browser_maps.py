@@ -81,7 +81,7 @@ def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
     communes, neighbours, orphans = layers
     m = maps.commune_map(communes, "apl", label="APL médecins généralistes", unit="consultations/an/hab.",
                          neighbours=neighbours, orphans=orphans, title=f"CPTS {SCRIPT_NAME}",
-                         source="CPAM (exemple), données fictives, 2024, commune",
+                         source="CPAM (exemple), données fictives, 2024, commune", fictitious=True,
                          tooltip_fields={"code_insee": "Code commune"})
     path = maps.save_offline_map(m, tmp_path / "carte.html")
     open_page(chrome, path, ready=READY)

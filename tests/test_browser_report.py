@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
+from browser import browser_errors, chrome, layer_tooltips, open_page  # noqa: F401  (chrome is a fixture)
 from cpts_diag.report import build_report, slugify
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -87,16 +87,7 @@ def test_carte_draws_one_shape_per_commune_offline(chrome, report_dir):  # noqa:
     paths = chrome.execute_script("return document.querySelectorAll('.leaflet-overlay-pane svg path').length;")
     assert paths == sum(counts.values())
     assert all(r.startswith(("file:", "data:")) for r in _resources(chrome))
-    tips = chrome.execute_script(
-        """
-        var out = [];
-        window.cptsDiag.layers.communes.eachLayer(function (l) {
-            l.openTooltip(l.getCenter());
-            out.push(l.getTooltip().getElement().textContent);
-            l.closeTooltip();
-        });
-        return out;
-        """)
+    tips = layer_tooltips(chrome)
     assert len(tips) == n_communes and all("APL aux médecins généralistes 2023" in t for t in tips)
     assert any("Population 2023" in t for t in tips)
     time.sleep(0.4)  # let the fit-bounds animation end before the screenshot

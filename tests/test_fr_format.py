@@ -45,7 +45,7 @@ def test_integer_percent_missing():
     ((4.786, 4.734, 4.791, 2), {}, "4,79 (entre 4,73 et 4,79)"),
     ((4.786, 4.734, 4.791, 2), {"style": Style.TERMINAL}, "4,79 (4,73–4,79)"),
     ((NAN, 12, None, 0), {"style": Style.TERMINAL}, "≥ 12"),
-    ((NAN, 12, None, 0), {}, "n.d."),
+    ((NAN, 12, None, 0), {}, "≥ 12"),  # a lone bound is said, never hidden as n.d.
     ((NAN, None, 7, 0), {"style": Style.TERMINAL}, "≤ 7"),
     ((NAN, 5.01, 4.99, 1), {}, "5,0"),  # bounds equal as shown: one value
     ((5.0, 4.996, 5.004, 2), {}, "5,00"),  # bounds that add nothing are left out

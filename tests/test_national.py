@@ -23,7 +23,7 @@ import pyogrio
 import pytest
 import shapely
 
-from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
+from browser import browser_errors, chrome, layer_tooltips, open_page  # noqa: F401  (chrome is a fixture)
 from cpts_diag.checks import check_perimeters
 from cpts_diag.perimeters import read_perimeters
 from geo_expect import AREA_TOLERANCE, AREA_TOLERANCE_KM2, DATA_DIR, display_area_km2, display_polygons, embedded_units
@@ -322,16 +322,7 @@ def test_carte_outside_paca_offline(chrome, national_batch, example, territory, 
     drawn = set(display_polygons()["code_insee"])
     assert counts["communes"] == len(set(example[territory]) & drawn)
     assert counts["outline"] == 1
-    codes = chrome.execute_script(
-        """
-        var out = [];
-        window.cptsDiag.layers.communes.eachLayer(function (l) {
-            l.openTooltip(l.getCenter());
-            out.push(l.getTooltip().getElement().textContent);
-            l.closeTooltip();
-        });
-        return out;
-        """)
+    codes = layer_tooltips(chrome)
     assert len(codes) == counts["communes"] and all("Population 2023" in t for t in codes)
     # the view is fitted to the territory: Paris, or Petite-Terre in the Indian Ocean, not the world
     view = chrome.execute_script(

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from cpts_diag import settings
-from cpts_diag.html import fmt_int
+from cpts_diag.fr_format import integer as fmt_int
 
 NB01 = settings.NOTEBOOKS_DIR / "01_controle_perimetres.ipynb"
 NB03 = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
