@@ -461,6 +461,20 @@ def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_pa
     assert keys()[0] != second[0] and keys()[1] == second[1]
 
 
+def test_territory_names_follow_the_file_content(tmp_path):
+    import os
+
+    from cpts_diag.report import _territory_names
+
+    path = tmp_path / "p.csv"
+    path.write_text("cpts;code_insee\nCPTS Aaaa;06069\n", encoding="utf-8")
+    assert _territory_names(path) == ["CPTS Aaaa"]
+    st = path.stat()
+    path.write_text("cpts;code_insee\nCPTS Bbbb;06069\n", encoding="utf-8")  # same size and mtime
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _territory_names(path) == ["CPTS Bbbb"]
+
+
 def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, monkeypatch):
     from cpts_diag import report_sections as rs
 
