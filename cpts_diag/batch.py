@@ -25,8 +25,8 @@ not stop the others: its French one-line message is recorded.
 
 Examples
 --------
->>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # doctest: +SKIP
->>> result.exit_code, result.index  # doctest: +SKIP
+>>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # skipped: writes reports/  # doctest: +SKIP
+>>> result.exit_code, result.index  # skipped: needs the batch above  # doctest: +SKIP
 (0, PosixPath('reports/index.html'))
 """
 

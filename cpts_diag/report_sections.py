@@ -13,8 +13,8 @@ weaknesses, then sources and limits.
 
 Examples
 --------
->>> data = load_report_data("CPTS Pays Grassois")  # doctest: +SKIP
->>> header(data)  # displayed in a notebook  # doctest: +SKIP
+>>> data = load_report_data("CPTS Pays Grassois")  # skipped: computes a diagnostic, ~2 s  # doctest: +SKIP
+>>> header(data)  # skipped: displays in a notebook only  # doctest: +SKIP
 """
 
 from __future__ import annotations
