@@ -25,8 +25,8 @@ not stop the others: its French one-line message is recorded.
 
 Examples
 --------
->>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # doctest: +SKIP
->>> result.exit_code, result.index  # doctest: +SKIP
+>>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # skipped: writes reports/  # doctest: +SKIP
+>>> result.exit_code, result.index  # skipped: needs the batch above  # doctest: +SKIP
 (0, PosixPath('reports/index.html'))
 """
 
@@ -76,6 +76,7 @@ __all__ = [
     "run_batch_cli",
     "run_synthesis",
     "select_territories",
+    "run_fingerprint",
     "territory_fingerprint",
 ]
 
@@ -164,32 +165,47 @@ def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
     return h.hexdigest()
 
 
-def _user_file_hash(value) -> str | None:
-    """Hash of a user file parameter ("exemple" and None kept as such)."""
-    choice = cpam_choice(value)
-    if choice.mode == "aucun":
+def run_fingerprint(inputs: dict | None = None, **extra) -> str:
+    """The one content fingerprint of a run, for batch re-runs, Dask workers and the diagnostics cache.
+
+    SHA-256 of the content of the input files (``inputs``: role -> parameter; the ``cpam`` role is parsed
+    with :func:`~cpts_diag.params.cpam_choice`, so the example and no table differ from a file), of the
+    embedded data (the listings of ``perimetres/`` count only as inputs), of the package source and of the
+    JSON-ready ``extra`` values. Contents only: touching a file does not change it.
+    """
+    import cpts_diag
+
+    parts = {
+        "inputs": {role: _input_hash(role, value) for role, value in (inputs or {}).items()},
+        "data": _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",)),
+        "package": [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py")],
+        "extra": extra,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _input_hash(role: str, value) -> str | None:
+    """Content hash of one input parameter (None when not given)."""
+    if role == "cpam":
+        choice = cpam_choice(value)
+        if choice.mode != "fichier":
+            return None if choice.mode == "aucun" else "exemple:" + _input_hash("", choice.file)
+        value = choice.path
+    if value is None or not str(value).strip():
         return None
-    if choice.mode == "exemple":
-        return "exemple:" + (file_sha256(choice.file) if Path(choice.file).is_file() else "")
-    path = choice.path
-    return file_sha256(path) if path.is_file() else f"absent:{path.resolve()}"
+    try:
+        return file_sha256(value)
+    except OSError:
+        return f"absent:{Path(value).resolve()}"
 
 
 def _context_hash(cpam, insee_ages, bpe) -> str:
     """Hash of everything but the perimeter: data, user files, notebook, package."""
-    import cpts_diag
     from cpts_diag.report import NOTEBOOK
 
-    parts = {
-        # The perimeter listings are covered by each territory's member rows.
-        "data": _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",)),
-        "cpam": _user_file_hash(cpam),
-        "insee_ages": _user_file_hash(insee_ages),
-        "bpe": _user_file_hash(bpe),
-        "notebook": file_sha256(NOTEBOOK) if Path(NOTEBOOK).is_file() else None,
-        "package": [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py")],
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+    # The perimeter listings are covered by each territory's member rows.
+    return run_fingerprint({"cpam": cpam, "insee_ages": insee_ages, "bpe": bpe},
+                           notebook=file_sha256(NOTEBOOK) if Path(NOTEBOOK).is_file() else None)
 
 
 def _member_rows(table, name: str) -> list[list[str]]:
@@ -409,11 +425,7 @@ _ENVIRONMENT: list[str] = []
 def _environment_hash() -> str:
     """Hash of the package source and the embedded data (a Dask worker must have the client's)."""
     if not _ENVIRONMENT:
-        import cpts_diag
-
-        doc = [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py"),
-               _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",))]
-        _ENVIRONMENT.append(hashlib.sha256(json.dumps(doc).encode("utf-8")).hexdigest())
+        _ENVIRONMENT.append(run_fingerprint())
     return _ENVIRONMENT[0]
 
 

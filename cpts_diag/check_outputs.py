@@ -208,15 +208,6 @@ def _reference(report: CheckReport):
     return report.reference if report.reference is not None else load_reference()
 
 
-def _polygons_for(report: CheckReport, geometries):
-    """Polygons to map: those of the report (user's or embedded display polygons), or the given ones."""
-    if geometries is None or (isinstance(geometries, str) and geometries == "default"):
-        return report.map_polygons()
-    from cpts_diag.checks import _load_polygons
-
-    return _load_polygons(geometries, _reference(report))[0]
-
-
 def check_layers(report: CheckReport, polygons) -> dict:
     """GeoDataFrames "territoires", "communes" and "orphelines" of the check GeoPackage."""
     import geopandas as gpd
@@ -291,8 +282,11 @@ def check_layers(report: CheckReport, polygons) -> dict:
     return {"territoires": terr, "communes": communes, "orphelines": orphans}
 
 
-def write_check_outputs(report: CheckReport, out_dir, geometries=None) -> list[Path]:
+def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
     """Write the check workbook and, when polygons are available, the check GeoPackage.
+
+    The GeoPackage draws :meth:`CheckReport.map_polygons`: the user's polygons as the check read and
+    aligned them (never read again), or the embedded display polygons.
 
     Parameters
     ----------
@@ -300,9 +294,6 @@ def write_check_outputs(report: CheckReport, out_dir, geometries=None) -> list[P
         Result of :func:`cpts_diag.checks.check_perimeters`.
     out_dir : str or Path
         Output folder (created if needed).
-    geometries : GeoDataFrame, "default", str, Path or None
-        Commune polygons for the GeoPackage; None uses the polygons the report was computed with
-        (no GeoPackage when the checks ran without polygons).
 
     Returns
     -------
@@ -313,7 +304,7 @@ def write_check_outputs(report: CheckReport, out_dir, geometries=None) -> list[P
     out_dir.mkdir(parents=True, exist_ok=True)
     sheets, notes = check_workbook_sheets(report)
     written = [write_workbook(out_dir / WORKBOOK_NAME, sheets, notes=notes)]
-    polygons = _polygons_for(report, geometries)
+    polygons = report.map_polygons()
     if polygons is not None and report.members is not None:
         layers = check_layers(report, polygons)
         if any(len(layer) for layer in layers.values()):

@@ -104,8 +104,9 @@ class CheckReport:
 
     Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
     lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
-    ``territory_frame``, ``polygons`` (the commune polygons used, or None) and ``reference`` are kept for
-    :func:`cpts_diag.check_outputs.write_check_outputs` and are not part of the JSON.
+    ``territory_frame``, ``polygons`` (the user's polygons as the check read and aligned them, never read
+    again; or None) and ``reference`` are kept for :func:`cpts_diag.check_outputs.write_check_outputs` and
+    the maps, and are not part of the JSON.
     """
 
     territories: list[dict] = field(default_factory=list)

@@ -115,22 +115,25 @@ class CommuneGeo:
         return self.units["limite_exterieure_km"] >= EXPOSED_MIN_KM
 
 
+def _data_file(data_dir: str | Path | None, name: str) -> Path:
+    """Embedded geometry file ``name`` of ``data_dir`` (default data: a clear error when not built)."""
+    base = Path(data_dir) if data_dir else settings.DATA_DIR
+    return settings.data_path(name) if base == settings.DATA_DIR else base / name
+
+
 def load_commune_geo(data_dir: str | Path | None = None) -> CommuneGeo:
     """The embedded areas and adjacency (cached per data folder)."""
-    base = Path(data_dir) if data_dir else settings.DATA_DIR
-    return _load(str(base))
+    return _load(str(Path(data_dir) if data_dir else settings.DATA_DIR))
 
 
 @functools.lru_cache(maxsize=2)
 def _load(base: str) -> CommuneGeo:
-    folder = Path(base)
-    units = pd.read_csv(settings.data_path(ATTRIBUTES_FILE) if folder == settings.DATA_DIR
-                        else folder / ATTRIBUTES_FILE,
+    units = pd.read_csv(_data_file(base, ATTRIBUTES_FILE),
                         dtype={"code_insee": str, "type": str, "masse_terrestre": str, "contour": str},
                         keep_default_na=False, na_values={"superficie_km2": [""]})
     units = units.set_index("code_insee")
     units["limite_exterieure_km"] = pd.to_numeric(units["limite_exterieure_km"], errors="coerce")
-    pairs = pd.read_csv(folder / ADJACENCY_FILE, dtype=str)
+    pairs = pd.read_csv(_data_file(base, ADJACENCY_FILE), dtype=str)
     return CommuneGeo(units=units, pairs=pairs)
 
 
@@ -153,8 +156,7 @@ def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) 
     """
     from pyogrio import read_dataframe
 
-    base = Path(data_dir) if data_dir else settings.DATA_DIR
-    path = settings.data_path(DISPLAY_FILE) if base == settings.DATA_DIR else base / DISPLAY_FILE
+    path = _data_file(data_dir, DISPLAY_FILE)
     where = None
     if codes is not None:
         wanted = sorted({str(c) for c in codes if str(c).isalnum()})

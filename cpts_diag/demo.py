@@ -46,7 +46,7 @@ def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers
         f"(dont {s['n_conflicts']} conflit), {s['n_uncovered_arrondissements']} arrondissement non couvert, "
         f"{s['n_outdated_codes']} code périmé, {s['n_approximate']} populations approximatives"
     )
-    written = write_check_outputs(report, out_dir / "controle_perimetres", "default")
+    written = write_check_outputs(report, out_dir / "controle_perimetres")
     for path in written:
         click.echo(f"    {path}")
 

@@ -357,12 +357,6 @@ def _load_departements(path: Path) -> pd.DataFrame:
     return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
 
 
-def _load_areas(data_dir: Path) -> pd.Series:
-    from cpts_diag.commune_geo import load_commune_geo
-
-    return load_commune_geo(data_dir).areas.rename("area_km2")
-
-
 @functools.lru_cache(maxsize=4)
 def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     """Load the embedded indicator data (cached; < 1 s).
@@ -393,7 +387,9 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     bv = _load_bv(path(SOURCES["bv"].file), path(SOURCES["bv_table"].file))
     deps = _load_departements(path(SOURCES["departements"].file))
     if (base / SOURCES["polygons"].file).exists():
-        areas = _load_areas(base)
+        from cpts_diag.commune_geo import load_commune_geo
+
+        areas = load_commune_geo(base).areas.rename("area_km2")
     else:
         areas = pd.Series(dtype=float, name="area_km2")
         notes.append("superficies des communes absentes : superficie et densité non disponibles")

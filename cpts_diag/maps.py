@@ -15,8 +15,8 @@ Examples
 --------
 >>> m = commune_map(communes, "apl", label="APL médecins généralistes",
 ...                 unit="consultations/an/hab.", source="DREES, APL 2023, commune")
-... # doctest: +SKIP
->>> save_offline_map(m, "carte.html")  # doctest: +SKIP
+... # skipped: needs the communes of a diagnostic  # doctest: +SKIP
+>>> save_offline_map(m, "carte.html")  # skipped: writes a file  # doctest: +SKIP
 """
 
 from __future__ import annotations

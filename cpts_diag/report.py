@@ -637,12 +637,12 @@ _NAMES_CACHE: dict[tuple, list[str]] = {}
 
 
 def _territory_names(perimeters_path: Path) -> list[str]:
-    """Territory names of a perimeter file (cached per file version: a batch reads it once per process)."""
+    """Territory names of a perimeter file (cached per file content: a batch reads it once per process)."""
+    from cpts_diag.atomic import file_sha256
     from cpts_diag.perimeters import read_perimeters
 
     try:
-        st = perimeters_path.stat()
-        key = (str(perimeters_path), st.st_mtime_ns, st.st_size)
+        key = (str(perimeters_path), file_sha256(perimeters_path))
     except OSError:
         key = None
     if key is not None and key in _NAMES_CACHE:

@@ -13,8 +13,8 @@ weaknesses, then sources and limits.
 
 Examples
 --------
->>> data = load_report_data("CPTS Pays Grassois")  # doctest: +SKIP
->>> header(data)  # displayed in a notebook  # doctest: +SKIP
+>>> data = load_report_data("CPTS Pays Grassois")  # skipped: computes a diagnostic, ~2 s  # doctest: +SKIP
+>>> header(data)  # skipped: displays in a notebook only  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -321,22 +321,12 @@ def _cache_root() -> Path | None:
     return root
 
 
-def _digest_file(path: Path | None) -> str:
-    from cpts_diag.atomic import file_sha256
-
-    if path is None:
-        return "-"
-    try:
-        return file_sha256(path)
-    except OSError:
-        return f"absent:{path}"
-
-
 class _DiagnosticCache:
     """Diagnostics of every territory of a perimeter file, pickled once, read by the next reports.
 
-    The key covers the perimeter and user files (content), the embedded data files and the package
-    source (size and modification time), and the library versions: any change computes afresh.
+    The key is :func:`cpts_diag.batch.run_fingerprint` (content of the perimeter and user files, of the
+    embedded data and of the package source), with the files' paths (messages name them) and the library
+    versions (pickles): any change computes afresh.
     """
 
     def __init__(self, folder: Path):
@@ -344,27 +334,17 @@ class _DiagnosticCache:
 
     @classmethod
     def open(cls, perimeters, cpam, insee_ages, bpe) -> _DiagnosticCache | None:
-        import hashlib
         import platform
+
+        from cpts_diag.batch import run_fingerprint
 
         root = _cache_root()
         if root is None:
             return None
-        h = hashlib.sha1()
-        h.update(f"{platform.python_version()}|{pd.__version__}|{np.__version__}".encode())
-        package = Path(__file__).resolve().parent
-        stamps = sorted(package.glob("*.py"))
-        if settings.DATA_DIR.is_dir():
-            stamps += sorted(p for p in settings.DATA_DIR.rglob("*") if p.is_file())
-        for p in stamps:
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}".encode())
-        for p in (perimeters, cpam, insee_ages, bpe):
-            h.update(f"{p}|{_digest_file(p)}".encode())
-        return cls(root / h.hexdigest()[:24])
+        inputs = {"perimeters": perimeters, "cpam": cpam, "insee_ages": insee_ages, "bpe": bpe}
+        key = run_fingerprint(inputs, paths={k: str(getattr(v, "value", v)) for k, v in inputs.items()},
+                              versions=[platform.python_version(), pd.__version__, np.__version__])
+        return cls(root / key[:24])
 
     @staticmethod
     def _entry(name: str) -> str:
@@ -451,7 +431,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
     choice = cpam_choice(cpam)
     cpam_mode, cpam_path = choice.mode, choice.file
     ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
-    cache = _DiagnosticCache.open(perimeters_path, cpam_path, ages_path, bpe_path)
+    cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None
     t1 = time.perf_counter()
     if hit is not None:

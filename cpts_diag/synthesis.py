@@ -8,9 +8,11 @@ is listed as inconclusive, never guessed. Findings that use fictitious data say 
 
 Examples
 --------
->>> from cpts_diag.indicators import diagnose  # doctest: +SKIP
->>> for f in derive_findings(diagnose(path, "CPTS Verdon")):  # doctest: +SKIP
-...     print(f.kind, f.text)
+>>> from cpts_diag import settings
+>>> from cpts_diag.indicators import diagnose
+>>> synthesis = derive_findings(diagnose(settings.DEFAULT_PERIMETERS, "CPTS Verdon"))
+>>> [(f.kind, f.indicator) for f in synthesis.strengths]
+[('force', 'apl_mg_2023'), ('force', 'densite_mg_liberaux')]
 """
 
 from __future__ import annotations

@@ -379,7 +379,7 @@ def test_write_check_outputs(ref, tmp_path):
     rows = [r for r in grid_rows() if r[1] != "13055"] + [
         ("T4", "13055", "13201"), ("T3", "13055", "13202"), ("T1", "13021"), ("T1", "13999")]
     r = check(ref, *rows, geometries=polys(cells), departements=["13"])
-    written = write_check_outputs(r, tmp_path / "out", None)
+    written = write_check_outputs(r, tmp_path / "out")
     assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
     wb = openpyxl.load_workbook(written[0])
     assert wb.sheetnames == ["Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts",
@@ -429,7 +429,7 @@ def test_write_check_outputs(ref, tmp_path):
 
 def test_write_check_outputs_without_geometry(ref, tmp_path):
     r = check(ref, ("T1", "13001"), geometries=None)
-    written = write_check_outputs(r, tmp_path, None)
+    written = write_check_outputs(r, tmp_path)
     assert [p.name for p in written] == [WORKBOOK_NAME]
     wb = openpyxl.load_workbook(written[0])
     assert wb["Enclaves"]["A1"].value.startswith("Contrôle non effectué")

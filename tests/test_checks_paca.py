@@ -184,7 +184,7 @@ def test_discontiguous_recomputed_with_buffers(raw, report):
 
 
 def test_exports_on_paca(raw, report, tmp_path):
-    written = write_check_outputs(report, tmp_path, "default")
+    written = write_check_outputs(report, tmp_path)
     wb = openpyxl.load_workbook(written[0])
     ws = wb["Orphelines"]
     rows = list(ws.iter_rows(values_only=True))

@@ -91,6 +91,50 @@ def test_out_writes_workbook_and_nothing_on_failure(tmp_path, capsys):
     assert code == 2 and not out_bad.exists()
 
 
+def test_check_with_geometries_reads_and_aligns_the_polygons_once(tmp_path, capsys, monkeypatch):
+    import geopandas as gpd
+    import pyogrio
+    from shapely.geometry import box
+
+    import cpts_diag.geometry as geometry
+
+    calls = {"read": 0, "align": 0}
+    read, align = geometry.read_commune_polygons, geometry.align_to_cog
+
+    def counting_read(*args, **kwargs):
+        calls["read"] += 1
+        return read(*args, **kwargs)
+
+    def counting_align(*args, **kwargs):
+        calls["align"] += 1
+        return align(*args, **kwargs)
+
+    monkeypatch.setattr(geometry, "read_commune_polygons", counting_read)
+    monkeypatch.setattr(geometry, "align_to_cog", counting_align)
+    # Ristolas (05120) is a former code of Abriès-Ristolas (05001): alignment merges the two squares.
+    polygons = tmp_path / "communes.geojson"
+    gpd.GeoDataFrame({"code_insee": ["05001", "05120"]},
+                     geometry=[box(6.9, 44.7, 7.0, 44.8), box(7.0, 44.7, 7.1, 44.8)], crs="EPSG:4326"
+                     ).to_file(polygons, driver="GeoJSON")
+    perimeters = _csv(tmp_path, "cpts;code_insee\nA;05001\n")
+    out_dir = tmp_path / "sortie"
+    code, out, err = _run(capsys, "check", str(perimeters), "--geometries", str(polygons), "--out", str(out_dir))
+    assert code == 0, err
+    assert calls == {"read": 1, "align": 1}
+    communes = pyogrio.read_dataframe(out_dir / "controle_perimetres.gpkg", layer="communes")
+    assert communes["code_insee"].tolist() == ["05001"]
+    assert communes.geometry.iloc[0].equals(box(6.9, 44.7, 7.1, 44.8))
+    # notebook 01: check, maps, files
+    from cpts_diag import notebook_helpers as nh
+
+    calls.update(read=0, align=0)
+    report = nh.run_check(str(perimeters), "", (), str(polygons))
+    assert nh.check_layers_for(report)["communes"]["code_insee"].tolist() == ["05001"]
+    assert [p.name for p in nh.write_check_files(report, str(tmp_path / "nb"))] == [
+        "controle_perimetres.xlsx", "controle_perimetres.gpkg"]
+    assert calls == {"read": 1, "align": 1}
+
+
 def test_indicators_json_rows_and_fictitious_flag(capsys):
     code, out, err = _run(capsys, "indicators", "--territory", "guil durance", "--json")
     assert code == 0, err
