@@ -158,7 +158,7 @@ SOURCES: dict[str, Source] = {
             "pharmacie, spécialistes… ; un code inconnu est compté sous son code. Fichier « une ligne par "
             "équipement » ou « ensemble » : une commune d'un département présent dans le fichier mais sans "
             "ligne pour une profession en compte 0 (si la profession figure dans le fichier) ; tableau par "
-            "commune : case vide = inconnue, jamais zéro. Densité rapportée à la population "
+            "commune : case vide ou commune absente = inconnue, jamais zéro. Densité rapportée à la population "
             "légale 2023. Remplace la densité de médecins généralistes par bassin de vie.",
         ),
         Source(

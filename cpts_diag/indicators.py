@@ -456,18 +456,23 @@ def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
 
     Long layouts list equipments: a commune of a département with at least one counted row in the file,
     but without a row for a profession, has 0 of it — when the profession appears somewhere in the file
-    (a profession absent from the whole file stays unknown). Wide tables: a blank cell is unknown.
+    (a profession absent from the whole file stays unknown). Wide tables: an absent commune or a blank
+    cell is unknown.
     """
     from cpts_diag.userfiles import GP_EQUIPMENT, bpe_label
 
     table = _bpe_counts(table)
+    long_layout = table.attrs.get("layout", "long") == "long"
     codes = list(table.columns)
     rows = _source_rows(table, p.reference)
     row, joined = p.join(rows)
     p.flag("bpe_matched", row, np.ones(len(row)))
     matched = p.has.pop("bpe_matched")
-    covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
-    in_covered = p.m["departement"].isin(covered).to_numpy()
+    if long_layout:
+        covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
+        in_covered = p.m["departement"].isin(covered).to_numpy()
+    else:
+        in_covered = np.zeros(p.n_rows, dtype=bool)
     vintage = src.vintage
     for code in [GP_EQUIPMENT] + [c for c in codes if c != GP_EQUIPMENT]:
         key = "mg" if code == GP_EQUIPMENT else f"bpe_{code}"

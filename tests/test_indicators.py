@@ -275,7 +275,7 @@ def test_bpe_only_gp_gives_the_same_gp_rows_as_before(tmp_path):
     assert _row(diag, "nombre_mg")["label"] == "Médecins généralistes (BPE, équipement D265)"
 
 
-def test_bpe_wide_table_blank_cell_is_unknown(tmp_path, population):
+def test_bpe_wide_table_blank_cell_and_absent_commune_are_unknown(tmp_path, population):
     path = tmp_path / "bpe_communes_2024.csv"
     path.write_text("CODGEO;LIBGEO;D265;D281;D307\n29019;Brest;65;;30\n97611;Mamoudzou;12;8;s\n",
                     encoding="utf-8")
@@ -288,6 +288,9 @@ def test_bpe_wide_table_blank_cell_is_unknown(tmp_path, population):
     assert nurses["quality"] == "partiellement masquée"
     pharmacies = _row(t, "bpe_nombre_d307")
     assert math.isnan(pharmacies["value"]) and pharmacies["value_low"] == 30
+    # a commune absent from a wide table is unknown, not zero
+    assert math.isnan(_row(diags["C"], "nombre_mg")["value"])
+    assert _row(diags["C"], "nombre_mg")["coverage"] == 0
 
 
 # --------------------------------------------------------------------------------- misc
