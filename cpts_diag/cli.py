@@ -147,7 +147,8 @@ user_files_options = [
     click.option("--insee-ages", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Population par âge INSEE par commune (base évolution et structure de la population)."),
     click.option("--bpe", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="Base permanente des équipements INSEE (médecins généralistes, D265)."),
+                 help="Base permanente des équipements INSEE (professionnels de santé par commune : "
+                      "D265, D281, D307…)."),
 ]
 
 

@@ -55,6 +55,7 @@ _DECIMALS = {
     "hab.": 0, "km²": 1, "hab./km²": 1, "communes": 0, "taille": 0, "consultations/an/hab.": 2, "%": 1,
     "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0, "bénéficiaires": 0,
     "pour 100 moins de 20 ans": 1, "%/an": 2, "€": 0, "professionnels": 0, "décès pour 1 000 hab./an": 1,
+    "équipements": 0,
 }
 
 

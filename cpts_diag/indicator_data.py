@@ -152,8 +152,14 @@ SOURCES: dict[str, Source] = {
         Source(
             "bpe", "INSEE, base permanente des équipements (fichier fourni)", "INSEE", "selon le fichier",
             "commune (arrondissement municipal selon le fichier)", "Licence Ouverte", "",
-            "Équipement D265 (médecin généraliste) ; une commune d'un département présent dans le fichier "
-            "mais sans ligne D265 compte 0. Remplace la densité par bassin de vie.",
+            "Nombre d'équipements (lieux d'exercice, à titre libéral ; pharmacies pour D307) de chaque "
+            "profession de santé du fichier : D265 médecin généraliste, D277 chirurgien-dentiste, D278 "
+            "sage-femme, D281 infirmier, D279 masseur-kinésithérapeute, D280 pédicure-podologue, D307 "
+            "pharmacie, spécialistes… ; un code inconnu est compté sous son code. Fichier « une ligne par "
+            "équipement » ou « ensemble » : une commune d'un département présent dans le fichier mais sans "
+            "ligne pour une profession en compte 0 (si la profession figure dans le fichier) ; tableau par "
+            "commune : case vide ou commune absente = inconnue, jamais zéro. Densité rapportée à la population "
+            "légale 2023. Remplace la densité de médecins généralistes par bassin de vie.",
         ),
         Source(
             "cpam", "Assurance Maladie, table CPAM / Rézone CPTS (fichier fourni)", "Assurance Maladie (CPAM)",

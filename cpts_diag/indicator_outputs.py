@@ -242,8 +242,9 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
 
     Sheets: one per theme (one row per indicator; territory value and bounds, each comparison level,
     source, vintage, level of the source, coverage, quality), « Détail » (every indicator and level, long
-    format), « Communes » (per-unit detail), « Sources ». Sheets using fictitious data carry a
-    « Données fictives » note above the table.
+    format), « Communes » (per-unit detail), « Professions (BPE) » when a BPE file was given (territory
+    counts and densities per profession beside the Assurance Maladie densities), « Sources ».
+    Sheets using fictitious data carry a « Données fictives » note above the table.
     """
     from cpts_diag.export import write_workbook
 
@@ -315,8 +316,21 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
                                 "disponible ou masqué.")]
     if uses_fictitious:
         notes["Communes"].append(_FICTITIOUS_NOTE)
+    from cpts_diag.open_report import bpe_professions
+
+    professions = bpe_professions(diag)
+    if not professions.empty:
+        sheets["Professions (BPE)"] = professions
+        notes["Professions (BPE)"] = [head, (
+            f"Territoire : INSEE, BPE {professions['Millésime BPE'].iloc[0]} (fichier fourni), niveau commune, "
+            "nombre d'équipements (lieux d'exercice ; pharmacies pour D307) ; densité pour 10 000 habitants "
+            "(population légale 2023). Fichier « une ligne par équipement » ou « ensemble » : une commune d'un "
+            "département présent dans le fichier mais sans ligne pour une profession en compte 0 ; case vide "
+            "d'un tableau par commune = inconnue. Comparaisons : Assurance Maladie 2024, libéraux (professionnels, "
+            "pas lieux d'exercice), vide quand la profession n'y figure pas.")]
     sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)
     notes["Sources"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
     text_columns = ["Code commune", "Arrondissement municipal", "Code unité", "Département", "EPCI (SIREN)",
-                    "Code bassin de vie 2022", "Code du niveau", "Identifiant", "Millésime"]
+                    "Code bassin de vie 2022", "Code du niveau", "Identifiant", "Millésime", "Code BPE",
+                    "Millésime BPE"]
     return write_workbook(Path(path), sheets, text_columns=text_columns, notes=notes)

@@ -65,6 +65,7 @@ __all__ = [
     "LEVELS",
     "MIN_COMPARISON_COVERAGE",
     "THEMES",
+    "bpe_indicator_ids",
     "Diagnostic",
     "diagnose",
     "diagnose_all",
@@ -224,7 +225,7 @@ def _read_user(kind: str, value):
     if kind == "cpam":
         table = value if isinstance(value, userfiles.CpamTable) else userfiles.read_cpam_table(value)
         return table, user_source("cpam", table.source, table.annee, table.fictitious)
-    reader = userfiles.read_insee_ages if kind == "insee_ages" else userfiles.read_bpe_gp
+    reader = userfiles.read_insee_ages if kind == "insee_ages" else userfiles.read_bpe
     table = value if isinstance(value, pd.DataFrame) else reader(value)
     return table, user_source(kind, table.attrs.get("source"), table.attrs.get("millesime"))
 
@@ -427,27 +428,80 @@ def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     return _keyed(rows[rows["code_insee"].notna()])
 
 
+def _bpe_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Equipment-code columns of a BPE table (a :func:`~cpts_diag.userfiles.read_bpe_gp` table is accepted)."""
+    from cpts_diag.userfiles import GP_EQUIPMENT
+
+    if "nb_medecins_generalistes" in table.columns and GP_EQUIPMENT not in table.columns:
+        out = table[["nb_medecins_generalistes"]].rename(columns={"nb_medecins_generalistes": GP_EQUIPMENT})
+        out.attrs = dict(table.attrs, layout=table.attrs.get("layout", "long"))
+        return out
+    codes = [c for c in table.columns if isinstance(c, str) and len(c) == 4 and c[0] == "D" and c[1:].isdigit()]
+    out = table[codes]
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def bpe_indicator_ids(code: str) -> tuple[str, str]:
+    """(count id, density id) of the BPE indicators of an equipment code."""
+    from cpts_diag.userfiles import GP_EQUIPMENT
+
+    if code == GP_EQUIPMENT:
+        return "nombre_mg", "densite_mg"
+    return f"bpe_nombre_{code.lower()}", f"bpe_densite_{code.lower()}"
+
+
 def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
-    rows = _source_rows(table[["nb_medecins_generalistes"]], p.reference)
+    """Counts and densities of every health profession of the BPE file (D265 first, as ``nombre_mg``).
+
+    Long layouts list equipments: a commune of a département with at least one counted row in the file,
+    but without a row for a profession, has 0 of it — when the profession appears somewhere in the file
+    (a profession absent from the whole file stays unknown). Wide tables: an absent commune or a blank
+    cell is unknown.
+    """
+    from cpts_diag.userfiles import GP_EQUIPMENT, bpe_label
+
+    table = _bpe_counts(table)
+    long_layout = table.attrs.get("layout", "long") == "long"
+    codes = list(table.columns)
+    rows = _source_rows(table, p.reference)
     row, joined = p.join(rows)
-    count = joined["nb_medecins_generalistes"].to_numpy(dtype=float)
-    p.add("mg|num", row, np.where(np.isnan(count), 0.0, count))
-    p.flag("mg_known", row, ~np.isnan(count))
-    p.flag("mg_matched", row, np.ones(len(row)))
-    # A long BPE file lists equipments: a commune of a covered département without D265 has 0 GP.
-    covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
-    in_covered = p.m["departement"].isin(covered).to_numpy()
-    known, matched = p.has.pop("mg_known"), p.has.pop("mg_matched")
-    p.has["mg"] = known | (in_covered & ~matched)
-    p.unit_values["mg|den"] = p.population * p.has["mg"]
+    p.flag("bpe_matched", row, np.ones(len(row)))
+    matched = p.has.pop("bpe_matched")
+    if long_layout:
+        covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
+        in_covered = p.m["departement"].isin(covered).to_numpy()
+    else:
+        in_covered = np.zeros(p.n_rows, dtype=bool)
     vintage = src.vintage
-    p.specs += [
-        _Spec("nombre_mg", "Médecins généralistes (BPE, équipement D265)", "Offre de soins", "médecins", src,
-              vintage, "commune", "sum", num="mg|num", has="mg", decimals=0),
-        _Spec("densite_mg", "Densité de médecins généralistes (BPE, équipement D265)", "Offre de soins",
-              "pour 10 000 hab.", src, vintage, "commune", "ratio", num="mg|num", den="mg|den", has="mg",
-              scale=1e4),
-    ]
+    for code in [GP_EQUIPMENT] + [c for c in codes if c != GP_EQUIPMENT]:
+        key = "mg" if code == GP_EQUIPMENT else f"bpe_{code}"
+        count = (joined[code].to_numpy(dtype=float) if code in joined.columns
+                 else np.full(len(row), np.nan))
+        p.add(f"{key}|num", row, np.where(np.isnan(count), 0.0, count))
+        p.flag(f"{key}_known", row, ~np.isnan(count))
+        known = p.has.pop(f"{key}_known")
+        present = code in codes  # a profession absent from the whole file is unknown everywhere
+        p.has[key] = known | (in_covered & ~matched & present)
+        p.unit_values[f"{key}|den"] = p.population * p.has[key]
+        count_id, density_id = bpe_indicator_ids(code)
+        if code == GP_EQUIPMENT:
+            p.specs += [
+                _Spec(count_id, "Médecins généralistes (BPE, équipement D265)", "Offre de soins", "médecins", src,
+                      vintage, "commune", "sum", num="mg|num", has="mg", decimals=0),
+                _Spec(density_id, "Densité de médecins généralistes (BPE, équipement D265)", "Offre de soins",
+                      "pour 10 000 hab.", src, vintage, "commune", "ratio", num="mg|num", den="mg|den", has="mg",
+                      scale=1e4),
+            ]
+            continue
+        label = bpe_label(code)
+        p.specs += [
+            _Spec(count_id, f"{label} (BPE, équipement {code})", "Offre de soins", "équipements", src, vintage,
+                  "commune", "sum", num=f"{key}|num", has=key, decimals=0),
+            _Spec(density_id, f"{label} pour 10 000 hab. (BPE, équipement {code})", "Offre de soins",
+                  "pour 10 000 hab.", src, vintage, "commune", "ratio", num=f"{key}|num", den=f"{key}|den",
+                  has=key, scale=1e4),
+        ]
 
 
 _AGE_BANDS = {
@@ -684,8 +738,9 @@ def diagnose_all(perimeters, reference: Reference | None = None, cpam=None, inse
         INSEE population by age per commune (:func:`cpts_diag.userfiles.read_insee_ages`); replaces the
         bassin-de-vie shares of the 75+ and under-15 by the commune age structure.
     bpe : path or DataFrame, optional
-        INSEE BPE (:func:`cpts_diag.userfiles.read_bpe_gp`); replaces the bassin-de-vie GP density by
-        commune-level GP counts and densities.
+        INSEE BPE (:func:`cpts_diag.userfiles.read_bpe`, or a :func:`~cpts_diag.userfiles.read_bpe_gp`
+        table); replaces the bassin-de-vie GP density by commune-level GP counts and densities, and adds
+        the count and density of every other health profession of the file (:func:`bpe_indicator_ids`).
 
     Returns
     -------

@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.html import esc
 
-__all__ = ["TREND_INDICATORS", "income_note", "mortality_note", "population_trend_figure", "zonage_note"]
+__all__ = ["TREND_INDICATORS", "bpe_professions", "income_note", "mortality_note", "population_trend_figure",
+           "professions_table", "zonage_note"]
 
 TREND_YEARS = ("2016", "2019", "2020", "2021", "2022", "2023")
 #: Indicators of the demography table (the yearly populations are shown in the chart only).
@@ -158,3 +160,92 @@ def map_columns(map_communes, communes):
     out["revenu_median"] = out["code_insee"].astype(str).map(income).fillna("n.d.")
     out["zonage_inf"] = out["code_insee"].astype(str).map(zonage).fillna("n.d.")
     return out
+
+
+# ------------------------------------------------------------------ professions (user BPE file)
+def _level_title(level: str, code: str, name: str) -> str:
+    return "France" if level == "france" else f"{name} ({code})"
+
+
+def bpe_professions(diag) -> pd.DataFrame:
+    """Territory BPE counts and densities of every profession of the user's BPE file, beside Ameli densities.
+
+    One row per equipment code of the diagnostic (``nombre_mg`` for D265, ``bpe_nombre_dxxx`` otherwise), in
+    the order of the indicators. Columns (French headers, as shown in the report and the Excel sheet):
+    « Code BPE », « Profession », « Équipements (BPE) » with « borne basse »/« borne haute », « Pour 10 000 hab.
+    (BPE) » with its bounds, « Qualité », « Couverture (%) », « Millésime BPE », then the Assurance Maladie
+    2024 density (libéraux, per 10,000) of each département, région and France of the diagnostic when the
+    profession has a matching Ameli profession (empty otherwise). Empty table when no BPE file was given.
+    """
+    from cpts_diag.indicators import bpe_indicator_ids
+    from cpts_diag.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
+
+    ind = diag.indicators
+    terr = ind[ind["level"] == "territoire"].drop_duplicates("indicator").set_index("indicator")
+    codes = []
+    for ident in terr.index:
+        if ident == "nombre_mg":
+            codes.append(GP_EQUIPMENT)
+        elif ident.startswith("bpe_nombre_"):
+            codes.append(ident.removeprefix("bpe_nombre_").upper())
+    comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
+    levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
+    ameli = {(r.indicator, r.level, r.level_code): r.value for r in comparisons.itertuples(index=False)}
+    rows = []
+    for code in codes:
+        count_id, density_id = bpe_indicator_ids(code)
+        c, d = terr.loc[count_id], terr.loc[density_id]
+        key = BPE_PROFESSIONS.get(code, (None, None))[1]
+        row = {
+            "Code BPE": code, "Profession": bpe_label(code),
+            "Équipements (BPE)": c["value"], "Équipements – borne basse": c["value_low"],
+            "Équipements – borne haute": c["value_high"],
+            "Pour 10 000 hab. (BPE)": d["value"], "Pour 10 000 hab. – borne basse": d["value_low"],
+            "Pour 10 000 hab. – borne haute": d["value_high"],
+            "Qualité": c["quality"], "Couverture (%)": 100 * float(c["coverage"]), "Millésime BPE": str(c["vintage"]),
+        }
+        for level, lcode, name in levels:
+            value = ameli.get((f"ps_{key}_densite", level, lcode), np.nan) if key else np.nan
+            row[f"Libéraux pour 10 000 hab. (Assurance Maladie 2024) – {_level_title(level, lcode, name)}"] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def professions_table(diag) -> str:
+    """French HTML table of :func:`bpe_professions` with its source notes (empty string without BPE file)."""
+    table = bpe_professions(diag)
+    if table.empty:
+        return ""
+    ameli_cols = [c for c in table.columns if c.startswith("Libéraux pour 10 000 hab.")]
+    head = ("<tr><th>Profession (code BPE)</th><th class=\"num\">Territoire : équipements (BPE)</th>"
+            "<th class=\"num\">Territoire : pour 10 000 hab. (BPE)</th>"
+            + "".join(f"<th class=\"num\">{esc(c.split(' – ', 1)[1])} : libéraux pour 10 000 hab. "
+                      "(Assurance Maladie)</th>" for c in ameli_cols)
+            + "<th>Qualité (territoire)</th></tr>")
+    body = []
+    for r in table.to_dict("records"):
+        count = fr.value_text(r["Équipements (BPE)"], r["Équipements – borne basse"],
+                              r["Équipements – borne haute"], 0)
+        dens = fr.value_text(r["Pour 10 000 hab. (BPE)"], r["Pour 10 000 hab. – borne basse"],
+                             r["Pour 10 000 hab. – borne haute"], 1)
+        quality = esc(str(r["Qualité"]))
+        if r["Couverture (%)"] < 99.5:
+            quality += f"<br>couverture {fr.number(r['Couverture (%)'], 0)}{fr.NNBSP}%"
+        cells = [f"<th scope=\"row\">{esc(r['Profession'])} ({esc(r['Code BPE'])})</th>",
+                 f"<td class=\"num\">{esc(count)}</td>", f"<td class=\"num\">{esc(dens)}</td>"]
+        cells += [f"<td class=\"num\">{'—' if fr.is_missing(r[c]) else esc(fr.number(r[c], 1))}</td>"
+                  for c in ameli_cols]
+        cells.append(f"<td>{quality}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    year = table["Millésime BPE"].iloc[0]
+    note = (f"Territoire : INSEE, BPE {year} (fichier fourni), niveau commune — nombre d'équipements, c'est-à-dire "
+            "de lieux d'exercice à titre libéral (un professionnel qui exerce sur deux sites compte deux fois ; "
+            "pharmacies pour D307), densité rapportée à la population légale 2023. Dans un fichier « une ligne "
+            "par équipement » ou « ensemble », une commune d'un département présent dans le fichier mais sans "
+            "ligne pour une profession en compte 0 ; une case vide ou masquée d'un tableau par commune est "
+            "inconnue, jamais zéro. Départements, région, France : Assurance Maladie, professionnels de santé "
+            "libéraux 2024 (effectifs de professionnels, pas de lieux d'exercice : les deux mesures ne sont pas "
+            "égales), « — » quand la profession n'a pas d'équivalent dans ce fichier (pharmacies, spécialités "
+            "non publiées). Un code absent de la nomenclature BPE connue est montré sous son code.")
+    return (f"<table class=\"comparaison professions\"><thead>{head}</thead><tbody>{''.join(body)}</tbody>"
+            f"</table><p class=\"source\">{esc(note)}</p>")

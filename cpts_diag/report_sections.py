@@ -670,7 +670,8 @@ def method(data: ReportData) -> Section:
     }[data.cpam_mode]
     ages = ("le fichier INSEE de structure par âge fourni" if data.insee_ages
             else "les parts des 75 ans et plus et des moins de 15 ans du bassin de vie (approximation)")
-    bpe = ("la BPE fournie (médecins généralistes par commune)" if data.bpe
+    bpe = ("la BPE fournie (professionnels de santé par commune : médecins généralistes, infirmiers, "
+           "pharmacies…)" if data.bpe
            else "les densités de professionnels libéraux du bassin de vie (approximation)")
     html = (
         "<h2 class=\"no-break-before\">Méthode</h2>"
@@ -930,7 +931,8 @@ def care_supply(data: ReportData) -> Section:
     all_ids = _theme_indicators(data, "Offre de soins")
     ps = [i for i in all_ids if i.startswith("ps_")]
     zonage = [i for i in all_ids if i.startswith("zonage_infirmiers")]
-    ids = [i for i in all_ids if i not in ps and i not in zonage]
+    bpe = [i for i in all_ids if i.startswith("bpe_")]  # shown in the professions table below
+    ids = [i for i in all_ids if i not in ps and i not in zonage and i not in bpe]
     html = [comparison_table(data, ids)]
     if zonage:
         html.append("<h3>Zonage des infirmiers libéraux (ARS)</h3>" + comparison_table(data, zonage)
@@ -942,6 +944,10 @@ def care_supply(data: ReportData) -> Section:
                     + '<p class="note">Effectifs et densités publiés par département, région et France seulement '
                     "(pas de valeur pour le territoire : voir les densités par bassin de vie ci-dessus, ou "
                     "fournissez la BPE). Les pharmaciens ne figurent pas dans ce fichier.</p>")
+    professions = open_report.professions_table(data.diag)
+    if professions:
+        html.append("<h3>Professionnels de santé du territoire par profession (BPE fournie), à côté des densités "
+                    "de l'Assurance Maladie</h3>" + professions)
     if data.bpe is None:
         html.append('<p class="note">Les densités du territoire sont celles des bassins de vie de ses communes '
                     "(approximation). Le nombre de médecins généralistes (BPE) n'est publié ici qu'au niveau "

@@ -6,8 +6,9 @@ official layouts (see ``docs/fichiers_utilisateur.md`` for the French user docum
 * :func:`read_insee_ages` — INSEE « Évolution et structure de la population »
   (``base-cc-evol-struct-pop-20XX``, commune level, or ``base-ic-evol-struct-pop-20XX``,
   IRIS level), CSV or XLSX: population by age band.
-* :func:`read_bpe_gp` — INSEE Base permanente des équipements (BPE): number of general
-  practitioners (equipment type ``D265``) per commune.
+* :func:`read_bpe` — INSEE Base permanente des équipements (BPE): number of equipments of
+  every health profession (``D265`` general practitioners, ``D281`` nurses, ``D307``
+  pharmacies, …; see :data:`BPE_PROFESSIONS`) per commune; :func:`read_bpe_gp` keeps ``D265``.
 * :func:`read_cpam_table` — the commune table a CPAM (or Rézone CPTS) gives: patients
   without a médecin traitant, ALD, CSS, with masked (secret) cells.
 
@@ -47,7 +48,11 @@ __all__ = [
     "CPAM_COUNT_COLUMNS",
     "CPAM_COLUMN_ALIASES",
     "CpamTable",
+    "BPE_OTHER_EQUIPMENTS",
+    "BPE_PROFESSIONS",
+    "bpe_label",
     "read_insee_ages",
+    "read_bpe",
     "read_bpe_gp",
     "read_cpam_table",
 ]
@@ -386,15 +391,84 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ BPE
 GP_EQUIPMENT = "D265"
 
+# Health professions of the INSEE Base permanente des équipements (domain D « santé et action sociale »:
+# sub-domain D2 « fonctions médicales et paramédicales (à titre libéral) », and the pharmacy D307 of
+# sub-domain D3), in the TYPEQU nomenclature used since the renewal of the BPE health professions (codes
+# D245-D281; BPE 2023 and 2024 files; the GP code D265 is the one the project has always read).
+# Source checked: the BPE 2024 TYPEQU referential (INSEE, « Base permanente des équipements », liste des
+# types d'équipements), as transcribed in public code (a "Référentiel INSEE — BPE 2024" table: D245-D262,
+# D265-D281, D302-D307). Orthophonistes and orthoptistes appear there under no code (D246, D263 and D264 are
+# unused in it): they are NOT declared here, and a file that has them under a code counts them under that
+# code (see BPE_OTHER_EQUIPMENTS and read_bpe). Older nomenclatures (D201 médecin omnipraticien …, D301
+# pharmacie) are not mapped for the same reason: their rows are counted under their code and reported.
+#: code -> (French label, key of the Ameli 2024 profession in data/ameli_professionnels_liberaux_2024.csv or
+#: None). Display order: primary care first.
+BPE_PROFESSIONS = {
+    "D265": ("Médecins généralistes", "medecins_generalistes"),
+    "D277": ("Chirurgiens-dentistes", "chirurgiens_dentistes"),
+    "D278": ("Sages-femmes", "sages_femmes"),
+    "D281": ("Infirmiers", "infirmiers"),
+    "D279": ("Masseurs-kinésithérapeutes", "kinesitherapeutes"),
+    "D280": ("Pédicures-podologues", "pedicures_podologues"),
+    "D307": ("Pharmacies", None),
+    "D266": ("Cardiologues", "cardiologues"),
+    "D267": ("Dermatologues et vénéréologues", None),
+    "D268": ("Gastro-entérologues et hépatologues", None),
+    "D269": ("Psychiatres", "psychiatres"),
+    "D270": ("Ophtalmologues", "ophtalmologues"),
+    "D271": ("Oto-rhino-laryngologistes (ORL)", None),
+    "D272": ("Pédiatres", "pediatres"),
+    "D273": ("Pneumologues", None),
+    "D274": ("Radiologues (radiodiagnostic et imagerie médicale)", None),
+    "D275": ("Stomatologues", None),
+    "D276": ("Gynécologues (médicaux et/ou obstétriciens)", "gynecologues"),
+    "D251": ("Allergologues", None),
+    "D252": ("Anesthésistes-réanimateurs", None),
+    "D253": ("Chirurgiens (chirurgie générale)", None),
+    "D254": ("Chirurgiens orthopédistes, plasticiens et traumatologues", None),
+    "D255": ("Endocrinologues", None),
+    "D256": ("Gériatres", None),
+    "D257": ("Hématologues", None),
+    "D258": ("Médecins de médecine physique et de réadaptation", None),
+    "D259": ("Neurologues", None),
+    "D260": ("Oncologues, anatomo-cyto-pathologistes", None),
+    "D261": ("Rhumatologues", None),
+    "D262": ("Urologues, néphrologues", None),
+    "D245": ("Professionnels de l'appareillage", None),
+    "D247": ("Ergothérapeutes", None),
+    "D248": ("Psychomotriciens", None),
+    "D249": ("Diététiciens", None),
+    "D250": ("Psychologues", None),
+}
+#: Other equipment types of domain D in the same referential (establishments, laboratories, ambulances,
+#: social care): not professions, left out of the counts (and said so in a note).
+BPE_OTHER_EQUIPMENTS = frozenset(
+    [f"D1{i:02d}" for i in range(1, 16)] + ["D302", "D303", "D304", "D305"]
+    + ["D401", "D402", "D403"] + [f"D50{i}" for i in range(2, 8)] + [f"D60{i}" for i in range(1, 8)]
+    + ["D701", "D702", "D703", "D704", "D705", "D710", "D711"])
+_EQUIPMENT_CODE = re.compile(r"^D\d{3}$")
+
+
+def bpe_label(code: str) -> str:
+    """French label of a BPE health equipment code (« code BPE Dxxx (non répertorié) » when unknown)."""
+    if code in BPE_PROFESSIONS:
+        return BPE_PROFESSIONS[code][0]
+    return f"Code BPE {code} (non répertorié)"
+
+
+def _is_profession_code(code: str) -> bool:
+    """A D code counted by :func:`read_bpe`: a declared profession or an unknown D code."""
+    return bool(_EQUIPMENT_CODE.match(code)) and code not in BPE_OTHER_EQUIPMENTS
+
 
 def _is_bpe_header(cells: list[str]) -> bool:
     upper = {c.strip().upper() for c in cells}
-    return find_column(cells, "code_commune") is not None and ("TYPEQU" in upper or
-                                                           GP_EQUIPMENT in upper)
+    return find_column(cells, "code_commune") is not None and (
+        "TYPEQU" in upper or any(_EQUIPMENT_CODE.match(c) for c in upper))
 
 
-def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
-    """Count general practitioners (BPE equipment ``D265``) per commune.
+def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
+    """Count every health profession (BPE domain D) per commune.
 
     Parameters
     ----------
@@ -402,46 +476,57 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
         An INSEE BPE file, one of:
 
         * « ensemble » aggregated CSV: ``REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP``
-          (``NB_EQUIP`` of the ``D265`` rows is summed by ``DEPCOM``);
+          (``NB_EQUIP`` is summed by ``DEPCOM`` and ``TYPEQU``);
         * one row per equipment (``DEPCOM``, ``TYPEQU``, ``AN``, …, e.g. ``BPE23.csv``
-          or ``bpe21_ensemble_xy.csv``): ``D265`` rows are counted;
+          or ``bpe21_ensemble_xy.csv``): rows are counted by ``DEPCOM`` and ``TYPEQU``;
         * a wide commune table (XLSX or CSV) with a code column (``CODGEO`` or
-          ``DEPCOM``) and a column ``D265``, title lines allowed above the header.
+          ``DEPCOM``) and one column per equipment code (``D265``, ``D307``, …), title
+          lines allowed above the header.
     sheet : str, optional
         Worksheet of an XLSX file (default: first sheet with a header).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``code_insee`` (str); column ``nb_medecins_generalistes`` (float
-        holding whole numbers: number of ``D265`` equipments, i.e. GP practice
-        locations) and ``millesime`` (str or None; from ``AN``, else a year in the
-        title lines, else ``bpeYY`` in the file name). The BPE lists equipments: in
-        the long layouts a commune with no ``D265`` row is **absent**, which means 0
-        for a commune covered by the file (the caller decides, knowing the coverage);
-        a wide table keeps its explicit zeros. ``attrs``: ``millesime``, ``source``,
-        ``warnings``.
+        Indexed by ``code_insee`` (str); one float column per equipment code found, in the
+        order of :data:`BPE_PROFESSIONS`, then unknown D codes (sorted): number of
+        equipments, i.e. practice locations (pharmacies for ``D307``). Codes of
+        :data:`BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
+        ``D`` code is kept under its code and reported (``attrs["unknown"]`` and a warning).
+
+        Long layouts: the index holds the communes with at least one counted row; such a
+        commune without a row for a code present in the file has 0 for it; a commune
+        **absent** has no counted equipment, i.e. 0 when its département is covered by the
+        file (the caller decides, knowing the coverage); a code absent from the whole file
+        is absent from the columns (unknown, never zero). Wide table: values as given, a
+        blank or masked cell is NaN (unknown).
+
+        ``attrs``: ``millesime`` (str or None: ``AN``, else a year in the title lines,
+        else ``bpeYY`` in the file name), ``source``, ``warnings``, ``layout`` (``"long"``
+        or ``"wide"``), ``unknown`` (unknown D codes found, sorted).
 
     Raises
     ------
     InputError
-        Missing file, no header, bad commune code (in a ``D265`` row), duplicated
-        commune in a wide table, unreadable ``NB_EQUIP``/``D265`` value.
+        Missing file, no header, bad commune code (in a counted row), duplicated commune
+        in a wide table, unreadable ``NB_EQUIP`` or count.
     """
     expected = "colonnes DEPCOM (ou CODGEO) et TYPEQU, ou une colonne D265 (fichier BPE)"
     keep = lambda name: (is_alias(name, "code_commune")  # noqa: E731
-                         or name.upper() in {"TYPEQU", "NB_EQUIP", "AN", GP_EQUIPMENT})
+                         or name.strip().upper() in {"TYPEQU", "NB_EQUIP", "AN"}
+                         or bool(_EQUIPMENT_CODE.match(name.strip().upper())))
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
     frame, lines = table.frame, table.lines
-    cols = {c.upper(): c for c in frame.columns}
+    cols = {c.strip().upper(): c for c in frame.columns}
     code_col = frame.columns[find_column(list(frame.columns), "code_commune")]
     year = None
     if "TYPEQU" in cols:
-        is_gp = frame[cols["TYPEQU"]].map(cell_text).str.upper() == GP_EQUIPMENT
-        rows = frame.loc[is_gp.to_numpy()]
-        row_lines = lines[is_gp.to_numpy()]
+        layout = "long"
+        typequ = frame[cols["TYPEQU"]].map(cell_text).str.upper().str.strip()
+        counted = typequ.map(_is_profession_code).to_numpy(dtype=bool)
+        rows, row_lines, row_types = frame.loc[counted], lines[counted], typequ.loc[counted].to_numpy()
         if "AN" in cols:
             years = sorted({cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
             if len(years) > 1:
@@ -457,28 +542,73 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
                 raise InputError(table.where(f"colonne « {cols['NB_EQUIP']} » : nombre "
                                              "d'équipements vide"), path=path,
                                  line=int(row_lines[pos]), value=rows[cols["NB_EQUIP"]].iloc[pos])
-            values = counts["value"].to_numpy()
+            values = counts["value"].to_numpy(dtype=float)
         else:
             values = np.ones(len(rows))
-        result = pd.Series(values, index=codes.to_numpy()).groupby(level=0, sort=False).sum()
+        long = pd.DataFrame({"code": codes.to_numpy(), "typequ": row_types, "n": values})
+        wide = long.pivot_table(index="code", columns="typequ", values="n", aggfunc="sum",
+                                fill_value=0.0, sort=False)
+        wide = wide.reindex(pd.unique(long["code"]))
+        found = list(wide.columns)
+        result = wide.astype(float)
     else:
-        gp_col = cols[GP_EQUIPMENT]
+        layout = "wide"
         codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
         _check_duplicates(codes, lines, table, path)
-        parsed = _parse_numbers(frame[gp_col], lines, table, path, gp_col)
-        if parsed["masked"].any():
-            warnings.append(table.where(f"{int(parsed['masked'].sum())} case(s) D265 vide(s) "
-                                        "lue(s) comme inconnues"))
-        result = pd.Series(parsed["value"].to_numpy(), index=codes.to_numpy())
+        result = pd.DataFrame(index=codes.to_numpy())
+        found, n_masked = [], 0
+        for upper, col in cols.items():
+            if not (_EQUIPMENT_CODE.match(upper) and _is_profession_code(upper)):
+                continue
+            parsed = _parse_numbers(frame[col], lines, table, path, col)
+            n_masked += int(parsed["masked"].sum())
+            result[upper] = parsed["value"].to_numpy(dtype=float)
+            found.append(upper)
+        if n_masked:
+            warnings.append(table.where(f"{n_masked} case(s) vide(s) ou masquée(s) lue(s) comme "
+                                        "inconnues"))
+    unknown = sorted(c for c in found if c not in BPE_PROFESSIONS)
+    if unknown:
+        warnings.append(f"code(s) d'équipement de santé absent(s) de la nomenclature BPE connue, comptés "
+                        f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)")
+    order = [c for c in BPE_PROFESSIONS if c in found] + unknown
     if year is None:
         year = _year_from_text(table.titles)
     if year is None:
         m = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
         year = f"20{m.group(1)}" if m else None
-    out = pd.DataFrame({"nb_medecins_generalistes": result.astype(float)})
-    out.index = pd.Index(result.index.astype(str), name="code_insee", dtype=str)
+    out = pd.DataFrame({c: result[c].to_numpy(dtype=float) for c in order},
+                       index=pd.Index(np.asarray(result.index, dtype=object).astype(str),
+                                      name="code_insee", dtype=str))
+    out.attrs.update(millesime=year, source=path, warnings=warnings.finish(), layout=layout,
+                     unknown=unknown)
+    return out
+
+
+def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
+    """Count general practitioners (BPE equipment ``D265``) per commune.
+
+    A view of :func:`read_bpe` (same layouts, same errors) kept for the GP count alone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``code_insee`` (str); column ``nb_medecins_generalistes`` (float
+        holding whole numbers: number of ``D265`` equipments, i.e. GP practice
+        locations) and ``millesime`` (str or None). In the long layouts only the
+        communes with ``D265`` equipments are listed (an absent commune has 0 GP when
+        the file covers its département); a wide table keeps its explicit zeros.
+        ``attrs``: ``millesime``, ``source``, ``warnings``.
+    """
+    bpe = read_bpe(path, sheet)
+    counts = bpe[GP_EQUIPMENT] if GP_EQUIPMENT in bpe else pd.Series(dtype=float, index=bpe.index[:0])
+    if bpe.attrs["layout"] == "long":
+        counts = counts[counts > 0]
+    out = pd.DataFrame({"nb_medecins_generalistes": counts.astype(float)})
+    out.index = pd.Index(counts.index.astype(str), name="code_insee", dtype=str)
+    year = bpe.attrs["millesime"]
     out["millesime"] = pd.Series(year, index=out.index, dtype=str) if year else None
-    out.attrs.update(millesime=year, source=path, warnings=warnings.finish())
+    out.attrs.update(millesime=year, source=bpe.attrs["source"], warnings=bpe.attrs["warnings"])
     return out
 
 

@@ -214,6 +214,85 @@ def test_bpe_replaces_gp_density_proxy(tmp_path, population):
     assert _row(diag, "densite_mg", "departement", "05")["value"] == pytest.approx(1e4 * 43 / dep05)
 
 
+BPE_PROFESSIONS_LONG = (
+    "REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP\n"
+    "53;29;29019;290190101;2024;D265;40\n"
+    "53;29;29019;290190102;2024;D265;25\n"
+    "53;29;29019;290190101;2024;D281;90\n"
+    "53;29;29019;290190101;2024;D307;30\n"
+    "53;29;29039;29039;2024;D281;20\n"
+    "53;29;29039;29039;2024;D101;1\n"  # an establishment, not a profession
+    "53;29;29039;29039;2024;D999;2\n"  # a code of no known nomenclature
+    "06;976;97611;97611;2024;D265;12\n"
+    "06;976;97611;97611;2024;D281;8\n"
+    "06;976;97608;97608;2024;D307;3\n"
+)
+
+
+def test_bpe_counts_every_profession_in_two_regions(tmp_path, population):
+    path = tmp_path / "bpe24_ensemble.csv"
+    path.write_text(BPE_PROFESSIONS_LONG, encoding="utf-8")
+    diags = diagnose_all(_perimeters({"T": ["29019", "29039", "97611", "97608"], "Acoua": ["97601"],
+                                      "Ajaccio": ["2A004"]}), bpe=path)
+    t = diags["T"]
+    pop = population["29019"] + population["29039"] + population["97611"] + population["97608"]
+    # by hand: GP 40 + 25 + 12; nurses 90 + 20 + 8; pharmacies 30 + 3; unknown D999: 2
+    assert _row(t, "nombre_mg")["value"] == 77
+    assert _row(t, "densite_mg")["value"] == pytest.approx(1e4 * 77 / pop)
+    assert _row(t, "bpe_nombre_d281")["value"] == 118
+    assert _row(t, "bpe_densite_d281")["value"] == pytest.approx(1e4 * 118 / pop)
+    assert _row(t, "bpe_nombre_d307")["value"] == 33
+    unknown = _row(t, "bpe_nombre_d999")
+    assert unknown["value"] == 2 and "D999" in unknown["label"] and "non répertorié" in unknown["label"]
+    nurses = _row(t, "bpe_nombre_d281")
+    assert nurses["quality"] == "exacte" and nurses["source_level"] == "commune" and nurses["vintage"] == "2024"
+    ids = set(t.indicators["indicator"])
+    assert "bpe_nombre_d101" not in ids  # establishments are not professions
+    assert "bpe_nombre_d277" not in ids  # no dentist row in the whole file: unknown, not zero
+    # 29039 has no GP row in a file covering département 29: zero GP, known
+    assert t.communes.set_index("code_insee").at["29039", "nombre_mg"] == 0
+    assert t.communes.set_index("code_insee").at["97608", "bpe_nombre_d281"] == 0
+    # Acoua: a commune of Mayotte without any row: 0 of each profession of the file
+    for ident in ("nombre_mg", "bpe_nombre_d281", "bpe_nombre_d307", "bpe_nombre_d999"):
+        assert _row(diags["Acoua"], ident)["value"] == 0
+    # Ajaccio: département 2A absent from the file: unknown
+    ajaccio = _row(diags["Ajaccio"], "bpe_nombre_d281")
+    assert math.isnan(ajaccio["value"]) and ajaccio["coverage"] == 0
+    dep29 = sum(v for k, v in population.items() if k.startswith("29"))
+    assert _row(t, "bpe_densite_d281", "departement", "29")["value"] == pytest.approx(1e4 * 110 / dep29)
+    dep976 = sum(v for k, v in population.items() if k.startswith("976"))
+    assert _row(t, "bpe_nombre_d307", "departement", "976")["value"] == 3
+    assert _row(t, "bpe_densite_d307", "departement", "976")["value"] == pytest.approx(1e4 * 3 / dep976)
+
+
+def test_bpe_only_gp_gives_the_same_gp_rows_as_before(tmp_path):
+    path = tmp_path / "bpe23_ensemble.csv"
+    path.write_text(BPE, encoding="utf-8")
+    diag = diagnose_all(_perimeters({"T": ["05061", "05023", "05046"]}), bpe=path)["T"]
+    ids = list(dict.fromkeys(diag.indicators["indicator"]))
+    assert not [i for i in ids if i.startswith("bpe_")]
+    assert ids.index("densite_mg") == ids.index("nombre_mg") + 1
+    assert _row(diag, "nombre_mg")["label"] == "Médecins généralistes (BPE, équipement D265)"
+
+
+def test_bpe_wide_table_blank_cell_and_absent_commune_are_unknown(tmp_path, population):
+    path = tmp_path / "bpe_communes_2024.csv"
+    path.write_text("CODGEO;LIBGEO;D265;D281;D307\n29019;Brest;65;;30\n97611;Mamoudzou;12;8;s\n",
+                    encoding="utf-8")
+    diags = diagnose_all(_perimeters({"T": ["29019", "97611"], "C": ["29039"]}), bpe=path)
+    t = diags["T"]
+    assert _row(t, "nombre_mg")["value"] == 65 + 12
+    nurses = _row(t, "bpe_nombre_d281")
+    assert math.isnan(nurses["value"]) and nurses["value_low"] == 8
+    assert nurses["coverage"] == pytest.approx(population["97611"] / (population["29019"] + population["97611"]))
+    assert nurses["quality"] == "partiellement masquée"
+    pharmacies = _row(t, "bpe_nombre_d307")
+    assert math.isnan(pharmacies["value"]) and pharmacies["value_low"] == 30
+    # a commune absent from a wide table is unknown, not zero
+    assert math.isnan(_row(diags["C"], "nombre_mg")["value"])
+    assert _row(diags["C"], "nombre_mg")["coverage"] == 0
+
+
 # --------------------------------------------------------------------------------- misc
 def test_indicator_rows_have_every_column_and_valid_values():
     diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS Verdon")
