@@ -54,6 +54,10 @@ def main(out: Path) -> None:
     _write(out, "index_empty.html", index_page.render_index([], sources=[], **common))
     _write(out, "index_nofict.html", index_page.render_index(ENTRIES[1:], fictitious=False,
                                                              sources=["a & b"], **common))
+    folder = out / "_batch"
+    (folder / "cpts-zero").mkdir(parents=True, exist_ok=True)
+    (folder / "cpts-zero" / "rapport.html").write_text("x", encoding="utf-8")
+    _write(out, "index_out_dir.html", index_page.render_index(ENTRIES, out_dir=folder, **common))
     _write(out, "page_plain.html", html.html_page("Titre <x> & \"y\"", "<p>corps</p>"))
     _write(out, "page_css.html", html.html_page("Titre", "<p>corps</p>", "body { color: red; }"))
     import nbformat

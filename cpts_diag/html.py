@@ -71,7 +71,7 @@ def html_page(title: str, body: str, css: str = "") -> str:
 
     Rendered by the template ``templates/page.html.j2``.
     """
-    return render("page.html.j2", title=title, body=Markup(body), css=Markup(css))
+    return render("page.html.j2", title=title, body=Markup(body), style=Markup(css))
 
 
 def script_json(obj: Any) -> str:

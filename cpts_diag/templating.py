@@ -16,9 +16,11 @@ Examples
 from __future__ import annotations
 
 import html as _html
+import os
 from functools import cache
 from importlib.resources import files
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
@@ -26,7 +28,7 @@ from markupsafe import Markup
 from cpts_diag import fr_format as fr
 from cpts_diag.tiers import tier_label
 
-__all__ = ["Markup", "css", "environment", "render", "render_string"]
+__all__ = ["Markup", "css", "environment", "render", "render_string", "url_path"]
 
 
 def _finalize(value: Any) -> Any:
@@ -36,6 +38,18 @@ def _finalize(value: Any) -> Any:
     if value is None:
         return ""
     return Markup(_html.escape(str(value), quote=True))
+
+
+def url_path(rel: Any) -> str:
+    """A relative path as a URL: each segment percent-quoted (``os.sep`` read as ``/``).
+
+    Examples
+    --------
+    >>> url_path("cpts zéro/carte.html")
+    'cpts%20z%C3%A9ro/carte.html'
+    """
+    rel = str(rel).replace(os.sep, "/")
+    return "/".join(quote(part, safe="") for part in rel.split("/"))
 
 
 @cache
@@ -63,6 +77,7 @@ def environment() -> jinja2.Environment:
         value_text=fr.value_text,
         population=fr.population,
         tier_label=tier_label,
+        url_path=url_path,
     )
     env.tests["missing"] = fr.is_missing
     env.globals["css"] = css
