@@ -14,6 +14,7 @@ the header and the random cell ids of nbconvert are normalised. Never run by the
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import re
 import sys
@@ -78,6 +79,15 @@ def main(out: Path) -> None:
             _write(out, f"t{i}_{cpam}_unavailable_map.html", report_sections._unavailable_map_html(data))
             _write(out, f"t{i}_{cpam}_comparison.html",
                    report_sections.comparison_table(data, list(report_sections.KEY_FIGURES), "légende <x>"))
+    # branches the embedded data do not reach: a CPAM file, INSEE ages and BPE files given, an output folder
+    data = report_sections.load_report_data(TERRITORIES[0], None, "exemple", None, None, out / "_report")
+    for mode in ("exemple", "fichier", "aucun"):
+        variant = copy.copy(data)
+        variant.cpam_mode, variant.insee_ages, variant.bpe = mode, Path("ages.csv"), Path("bpe.csv")
+        for name in ("method", "demography", "care_supply"):
+            _write(out, f"variant_{mode}_{name}.html", getattr(report_sections, name)(variant).html)
+    _write(out, "variant_write_outputs.html", report_sections.write_outputs(data).html)
+    _write(out, "variant_territory_map.html", report_sections.territory_map(data).html)
     # a map legend/caption of the static and web maps is compared through the sections above (territory_map)
     print(f"{len(list(out.iterdir()))} files in {out}")
 
