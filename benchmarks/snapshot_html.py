@@ -88,7 +88,19 @@ def main(out: Path) -> None:
             _write(out, f"variant_{mode}_{name}.html", getattr(report_sections, name)(variant).html)
     _write(out, "variant_write_outputs.html", report_sections.write_outputs(data).html)
     _write(out, "variant_territory_map.html", report_sections.territory_map(data).html)
-    # a map legend/caption of the static and web maps is compared through the sections above (territory_map)
+    # web maps (legend, title, banner, source, style sheet); folium's random element ids normalised
+    from cpts_diag import maps
+
+    def map_page(m) -> str:
+        return re.sub(r"[0-9a-f]{32}", "ID", maps.map_html(m))
+
+    _write(out, "map_commune.html", map_page(report_sections._web_map(data)))
+    com = data.map_communes.copy()
+    com["cpts"], com["taille"] = data.territory, 1
+    _write(out, "map_region_tiers.html", map_page(maps.region_map(
+        com, "taille", orphans=data.orphans, title="Région <test> l'été", source="INSEE & DREES", fictitious=True)))
+    _write(out, "map_region_values.html", map_page(maps.region_map(
+        com, "apl_mg_2023", label="APL", unit="c/an", tiles=True)))
     print(f"{len(list(out.iterdir()))} files in {out}")
 
 
