@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -88,6 +89,10 @@ def main(out: Path) -> None:
             _write(out, f"variant_{mode}_{name}.html", getattr(report_sections, name)(variant).html)
     _write(out, "variant_write_outputs.html", report_sections.write_outputs(data).html)
     _write(out, "variant_territory_map.html", report_sections.territory_map(data).html)
+    carte = (out / "_report" / "carte.html").read_text("utf-8")
+    _write(out, "variant_carte.html", re.sub(r"[0-9a-f]{32}", "ID", carte))
+    shutil.rmtree(out / "_report")
+    shutil.rmtree(out / "_batch")
     # web maps (legend, title, banner, source, style sheet); folium's random element ids normalised
     from cpts_diag import maps
 
