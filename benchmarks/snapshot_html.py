@@ -106,7 +106,42 @@ def main(out: Path) -> None:
         com, "taille", orphans=data.orphans, title="Région <test> l'été", source="INSEE & DREES", fictitious=True)))
     _write(out, "map_region_values.html", map_page(maps.region_map(
         com, "apl_mg_2023", label="APL", unit="c/an", tiles=True)))
+    _notebook_displays(out)
     print(f"{len(list(out.iterdir()))} files in {out}")
+
+
+def _notebook_displays(out: Path) -> None:
+    """What notebooks 01 (check) and 03 (regional synthesis) display, with their default parameters."""
+    import tempfile
+
+    import IPython.display
+
+    from cpts_diag import notebook_helpers as nh
+
+    shown: list[str] = []
+
+    def capture(*objs, raw=False, **_kw):
+        for obj in objs:
+            html = obj["text/html"] if raw else obj._repr_html_() if hasattr(obj, "_repr_html_") else None
+            shown.append(html if html is not None else type(obj).__name__)
+
+    display = IPython.display.display
+    IPython.display.display = capture
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            report = nh.run_check("", "93", [], "")
+            for step in (nh.show_check_summary, nh.show_findings, nh.show_check_maps, nh.show_territories,
+                         lambda r: nh.write_check_files(r, tmp), nh.show_sources):
+                step(report)
+            synthesis = nh.regional_synthesis("", "93", "exemple")
+            for step in (nh.show_regional_table, nh.show_regional_maps, lambda s: nh.write_regional_map(s, tmp),
+                         nh.show_regional_sources):
+                step(synthesis)
+            text = "\n=====\n".join(shown).replace(tmp, "TMP")
+    finally:
+        IPython.display.display = display
+    text = re.sub(r"[0-9a-f]{32}", "ID", text)
+    _write(out, "notebooks_displays.html", re.sub(r"\(\d+ Ko\)", "(N Ko)", text))
 
 
 if __name__ == "__main__":
