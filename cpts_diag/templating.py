@@ -116,9 +116,13 @@ def url_path(rel: Any) -> str:
 
 
 @cache
-def css(name: str) -> Markup:
-    """Content of the style sheet ``cpts_diag/static/<name>`` (read once per process)."""
-    return Markup((files("cpts_diag") / "static" / name).read_text(encoding="utf-8"))
+def css(name: str, compact: bool = False) -> Markup:
+    """Content of the style sheet ``cpts_diag/static/<name>`` (read once per process).
+
+    ``compact``: its lines joined without separator (a sheet written one rule per line, embedded on one line).
+    """
+    text = (files("cpts_diag") / "static" / name).read_text(encoding="utf-8")
+    return Markup("".join(text.splitlines()) if compact else text)
 
 
 @cache
