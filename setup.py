@@ -26,5 +26,5 @@ setup(
     package_dir=DATA_PACKAGES,
     # jinja2 templates and style sheets of the HTML outputs (cpts_diag.templating).
     package_data={**{name: ["*"] for name in DATA_PACKAGES}, "cpts_diag._notebooks": ["*.ipynb"],
-                  "cpts_diag": ["templates/*", "static/*"]},
+                  "cpts_diag": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css"]},
 )
