@@ -1,5 +1,7 @@
 """Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, pages, atomic writes.
 
+Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.templating`).
+
 French number formatting lives in :mod:`cpts_diag.fr_format`.
 
 Examples
@@ -16,6 +18,7 @@ from typing import Any
 
 from cpts_diag.atomic import atomic_write_text  # re-exported
 from cpts_diag.fr_format import is_missing
+from cpts_diag.templating import Markup, render
 
 __all__ = [
     "esc",
@@ -64,13 +67,11 @@ def json_ready(value: Any) -> Any:
 
 
 def html_page(title: str, body: str, css: str = "") -> str:
-    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is."""
-    style = f"<style>{css}</style>\n" if css else ""
-    return (
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{esc(title)}</title>\n{style}</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
+    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is.
+
+    Rendered by the template ``templates/page.html.j2``.
+    """
+    return render("page.html.j2", title=title, body=Markup(body), style=Markup(css))
 
 
 def script_json(obj: Any) -> str:

@@ -42,6 +42,7 @@ from folium.template import Template
 
 from . import fr_format as fr
 from .html import atomic_write_text, esc, script_json
+from .templating import Markup, css, macro
 from .tiers import tier_label
 
 __all__ = [
@@ -374,48 +375,12 @@ def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
 # ---------------------------------------------------------------------------
 # folium elements
 # ---------------------------------------------------------------------------
-_CSS = """
-.leaflet-container { background: #ffffff; font-family: "Marianne", Arial, Helvetica, sans-serif; }
-.cpts-box { position: fixed; z-index: 1000; background: rgba(255,255,255,0.94); border: 1px solid #999;
-  border-radius: 4px; padding: 6px 9px; font: 12px/1.35 Arial, Helvetica, sans-serif; color: #222;
-  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-.cpts-title { top: 10px; left: 50%; transform: translateX(-50%); font-size: 15px; font-weight: bold;
-  max-width: 60%; text-align: center; }
-.cpts-banner { position: fixed; z-index: 1001; top: 0; left: 0; right: 0; background: #c00000; color: #fff;
-  font: bold 14px/1.6 Arial, Helvetica, sans-serif; text-align: center; padding: 3px;
-  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body.cpts-fictive .cpts-title { top: 34px; }
-body.cpts-fictive .leaflet-top { top: 28px; }
-.cpts-legend { bottom: 24px; right: 10px; max-width: 320px; max-height: 70%; overflow: auto; }
-.cpts-legend-title { font-weight: bold; margin-bottom: 4px; }
-.cpts-legend-row { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
-.cpts-legend-row svg { flex: 0 0 auto; }
-.cpts-source { margin-top: 6px; padding-top: 4px; border-top: 1px solid #ccc; font-size: 11px; color: #444; }
-.cpts-source .cpts-fictive-note { color: #c00000; font-weight: bold; }
-.cpts-masked { fill: url(#cpts-hatch-masked); }
-.cpts-orphan { fill: url(#cpts-hatch-orphan); }
-.leaflet-tooltip.cpts-tip { font: 12px/1.35 Arial, Helvetica, sans-serif; }
-.cpts-tip table { border-collapse: collapse; }
-.cpts-tip th { text-align: left; font-weight: normal; color: #555; padding-right: 6px; }
-.cpts-tip td { font-weight: bold; }
-@media print {
-  html, body { height: 180mm; overflow: hidden; }
-  body { position: relative; }
-  .folium-map { height: 100% !important; }
-  .leaflet-control-zoom, .leaflet-control-layers { display: none; }
-  .cpts-box, .cpts-banner { position: absolute; }
-}
-"""
+_MAP_TEMPLATE = "fragments/map.html.j2"
 
-_DEFS = f"""<svg class="cpts-defs" aria-hidden="true" focusable="false"
- style="position:absolute;width:0;height:0;overflow:hidden"><defs>
-<pattern id="cpts-hatch-masked" patternUnits="userSpaceOnUse" width="6" height="6"
- patternTransform="rotate(45)"><rect width="6" height="6" fill="{MASKED_COLOR}"/>
-<line x1="0" y1="0" x2="0" y2="6" stroke="{MASKED_HATCH}" stroke-width="2"/></pattern>
-<pattern id="cpts-hatch-orphan" patternUnits="userSpaceOnUse" width="6" height="6"
- patternTransform="rotate(-45)"><rect width="6" height="6" fill="#ffffff"/>
-<line x1="0" y1="0" x2="0" y2="6" stroke="{ORPHAN_COLOR}" stroke-width="2.2"/></pattern>
-</defs></svg>"""
+
+def _map_macro(name: str, /, *args, **kwargs) -> str:
+    """One macro of ``templates/fragments/map.html.j2`` rendered as a plain ``str``."""
+    return str(macro(_MAP_TEMPLATE, name)(*args, **kwargs))
 
 
 class _FeatureLayer(Layer):
@@ -528,34 +493,19 @@ class _Decorations(MacroElement):
     def __init__(self, body: str, fictitious: bool):
         super().__init__()
         self._name = "CptsDecorations"
-        self.css = _CSS
-        self.body = _DEFS + body
+        self.css = css("map.css")
+        self.body = body
         self.fictitious = fictitious
 
 
 def _swatch(fill: str | None = None, *, cls: str = "", line: str | None = None, width: float = 1,
             dash: str | None = None) -> str:
     """Small inline SVG legend symbol (prints with its colours)."""
-    if line is not None:
-        d = f' stroke-dasharray="{dash}"' if dash else ""
-        return (f'<svg width="26" height="14" aria-hidden="true"><line x1="1" y1="7" x2="25" y2="7" '
-                f'stroke="{line}" stroke-width="{width}"{d}/></svg>')
-    fill_attr = f'fill="url(#{cls})"' if cls else f'fill="{fill}"'
-    return (f'<svg width="26" height="14" aria-hidden="true"><rect x="0.5" y="0.5" width="25" height="13" '
-            f'{fill_attr} stroke="#777" stroke-width="1"/></svg>')
+    return _map_macro("swatch", fill=fill, cls=cls, line=line, width=width, dash=dash)
 
 
 def _legend_row(symbol: str, text: str) -> str:
-    return f'<div class="cpts-legend-row">{symbol}<span>{esc(text)}</span></div>'
-
-
-def _source_html(source: str | None, fictitious: bool) -> str:
-    parts = []
-    if source:
-        parts.append(f"Source : {esc(source)}")
-    if fictitious:
-        parts.append('<span class="cpts-fictive-note">Données fictives : ne pas utiliser pour décider.</span>')
-    return f'<div class="cpts-source">{"<br>".join(parts)}</div>' if parts else ""
+    return _map_macro("legend_row", Markup(symbol), text)
 
 
 def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
@@ -694,18 +644,10 @@ def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
 
 def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, title: str | None,
             source: str | None, tiles: bool, fictitious: bool) -> folium.Map:
-    body = []
-    if fictitious:
-        body.append(f'<div class="cpts-banner" role="alert">{esc(FICTITIOUS_BANNER)}</div>')
-    if title:
-        body.append(f'<div class="cpts-box cpts-title">{esc(title)}</div>')
-    legend = []
-    if legend_title:
-        legend.append(f'<div class="cpts-legend-title">{esc(legend_title)}</div>')
-    legend += legend_rows
-    legend.append(_source_html(source, fictitious))
-    body.append(f'<div class="cpts-box cpts-legend">{"".join(legend)}</div>')
-    _Decorations("\n".join(body), fictitious).add_to(m)
+    defs = _map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)
+    body = _map_macro("decorations", Markup(defs), FICTITIOUS_BANNER if fictitious else None, title, legend_title,
+                      [Markup(row) for row in legend_rows], Markup(_map_macro("source", source, fictitious)))
+    _Decorations(body, fictitious).add_to(m)
     if title:
         m.get_root().title = esc(title)
     if tiles:

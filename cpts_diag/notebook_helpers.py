@@ -24,9 +24,9 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.html import esc
 from cpts_diag.indicator_data import Quality
 from cpts_diag.params import cpam_choice
+from cpts_diag.templating import macro
 from cpts_diag.tiers import tier_label
 
 __all__ = [
@@ -67,17 +67,13 @@ REGIONAL_MAP_FILE = "carte_regionale.html"
 _CHECK_SOURCE = "INSEE, COG 2026 et populations légales 2023, niveau commune"
 _GEOMETRY_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"
 
-_TABLE_CSS = (
-    "<style>table.cpts-t{border-collapse:collapse;margin:.4rem 0 .2rem;font-size:.88rem}"
-    "table.cpts-t th,table.cpts-t td{border:1px solid #c8c8c8;padding:.2rem .45rem;vertical-align:top;"
-    "text-align:left}table.cpts-t thead th{background:#eef3f8}table.cpts-t td.num{text-align:right;"
-    "white-space:nowrap}table.cpts-t tr.ref td{background:#f6f6f6;font-weight:bold}"
-    "p.cpts-cap{font-size:.78rem;color:#555;margin:.1rem 0 1rem}"
-    "div.cpts-note{background:#f6f6f6;border-left:4px solid #999;padding:.35rem .7rem;margin:.5rem 0}"
-    "div.cpts-warn{border-left-color:#c00000}"
-    "div.cpts-fictif{background:#c00000;color:#fff;font-weight:bold;padding:.4rem .7rem;margin:.5rem 0;"
-    "-webkit-print-color-adjust:exact;print-color-adjust:exact}</style>"
-)
+#: Template of what the notebooks display (one macro per piece).
+_TEMPLATE = "fragments/notebook.html.j2"
+
+
+def _render(macro_name: str, /, *args, **kwargs) -> str:
+    """One macro of ``templates/fragments/notebook.html.j2`` rendered as a plain ``str``."""
+    return str(macro(_TEMPLATE, macro_name)(*args, **kwargs))
 
 
 # ---------------------------------------------------------------------------
@@ -114,13 +110,13 @@ def parameter_path(value, default=None) -> Path | None:
 
 
 def _cell(value, decimals: int) -> tuple[str, bool]:
-    """(escaped French text, is numeric) of a table cell."""
+    """(French text, is numeric) of a table cell."""
     if isinstance(value, (bool, np.bool_)):
         return ("oui" if value else "non"), False
     if isinstance(value, (list, tuple)):
-        return esc(", ".join(str(v) for v in value)), False
+        return ", ".join(str(v) for v in value), False
     if isinstance(value, str):
-        return esc(value), False
+        return value, False
     if fr.is_missing(value):
         return "n.d.", True
     if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()
@@ -128,7 +124,7 @@ def _cell(value, decimals: int) -> tuple[str, bool]:
         return fr.integer(value), True
     if isinstance(value, (float, np.floating)):
         return fr.number(value, decimals), True
-    return esc(value), False
+    return value, False
 
 
 def table_html(df: pd.DataFrame, caption: str | None = None, *, decimals: int | Mapping[str, int] = 1,
@@ -160,27 +156,21 @@ def table_html(df: pd.DataFrame, caption: str | None = None, *, decimals: int | 
     """
     shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
     dec = (lambda c: int(decimals.get(c, 1))) if isinstance(decimals, Mapping) else (lambda c: int(decimals))
-    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
-    rows = []
     highlight = set(highlight_rows)
     right = set(numeric)
+    rows = []
     for pos, rec in enumerate(shown.itertuples(index=False)):
         cells = []
         for col, value in zip(shown.columns, rec):
             text, is_num = _cell(value, dec(col))
-            cells.append(f'<td class="num">{text}</td>' if is_num or col in right else f"<td>{text}</td>")
-        cls = ' class="ref"' if pos in highlight else ""
-        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    cls = f"cpts-t {table_class}".strip()
-    out = [_TABLE_CSS, f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>', *rows, "</tbody></table>"]
+            cells.append((text, is_num or col in right))
+        rows.append((pos in highlight, cells))
     notes = []
     if max_rows is not None and len(df) > max_rows:
         notes.append(f"{fr.integer(len(df) - max_rows)} ligne(s) de plus non affichée(s) (voir le classeur Excel).")
     if caption:
-        notes.append(esc(caption))
-    if notes:
-        out.append(f'<p class="cpts-cap">{" ".join(notes)}</p>')
-    return "".join(out)
+        notes.append(caption)
+    return _render("table", f"cpts-t {table_class}".strip(), list(shown.columns), rows, notes)
 
 
 def show_table(df: pd.DataFrame, caption: str | None = None, **kwargs) -> None:
@@ -191,15 +181,14 @@ def show_table(df: pd.DataFrame, caption: str | None = None, **kwargs) -> None:
 def show_note(text: str, kind: str = "note") -> None:
     """Display a French note (``kind``: note, warn, fictif); the text is escaped."""
     cls = {"note": "cpts-note", "warn": "cpts-note cpts-warn", "fictif": "cpts-fictif"}.get(kind, "cpts-note")
-    _display(_html(f'{_TABLE_CSS}<div class="{cls}">{esc(text)}</div>'))
+    _display(_html(_render("note", cls, text)))
 
 
 def map_iframe(m, height: int = 560) -> str:
     """HTML iframe showing a folium map inline, offline (Leaflet inlined in ``srcdoc``)."""
     from cpts_diag.maps import map_html
 
-    return (f'<iframe srcdoc="{esc(map_html(m))}" style="width:100%;height:{int(height)}px;border:1px solid #ccc" '
-            f'title="carte interactive" loading="lazy"></iframe>')
+    return _render("iframe", map_html(m), int(height))
 
 
 def show_map(m, height: int = 560) -> None:
@@ -326,7 +315,7 @@ def show_findings(report, max_rows: int = 60) -> None:
     """Display every finding table with its count, explanation and notes (all kinds, even empty)."""
     caption = f"Source : {_CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
-        _display(_html(f"<h3>{esc(title)} ({fr.integer(len(df))})</h3><p>{esc(why)}</p>"))
+        _display(_html(_render("finding_heading", title, len(df), why)))
         if not report.geometry_checks and title in ("Enclaves", "Territoires discontinus",
                                                     "Territoires séparés par la mer (information)",
                                                     "Contrôles non vérifiables"):
@@ -468,8 +457,7 @@ def check_web_map(report, layers=None):
         for _, r in overl.iterrows():
             color = "#d7191c" if r["chevauchement"] == "conflit" else "#f46d43"
             terrs = com.loc[com["code_insee"] == r["code_insee"], "territoire"].unique()
-            tip = (f"<b>{esc(r['nom'])} ({esc(r['code_insee'])})</b><br>Chevauchement : {esc(r['chevauchement'])}"
-                   f"<br>{esc(' ; '.join(terrs))}")
+            tip = _render("overlap_tip", r["nom"], r["code_insee"], r["chevauchement"], " ; ".join(terrs))
             folium.GeoJson(r.geometry.__geo_interface__, style_function=lambda _f, c=color: {
                 "color": c, "weight": 3, "fill": False, "dashArray": "6 3"},
                 tooltip=folium.Tooltip(tip)).add_to(group)
@@ -480,7 +468,7 @@ def check_web_map(report, layers=None):
         encl = web_geometry(encl)
         group = folium.FeatureGroup(name="Enclaves")
         for _, r in encl.iterrows():
-            tip = f"<b>{esc(r['nom'])} ({esc(r['code_insee'])})</b><br>Enclave dans {esc(r['enclavee_dans'])}"
+            tip = _render("enclave_tip", r["nom"], r["code_insee"], r["enclavee_dans"])
             folium.GeoJson(r.geometry.__geo_interface__, style_function=lambda _f: {
                 "color": "#d7191c", "weight": 3, "fill": False}, tooltip=folium.Tooltip(tip)).add_to(group)
         group.add_to(m)
@@ -493,10 +481,9 @@ def show_check_maps(report) -> None:
     if layers is None:
         show_note("Cartes non disponibles : aucun contour de communes (paramètre fichier_geometries).", "warn")
         return
-    _display(_html("<h3>Carte imprimable</h3>"))
+    _display(_html(_render("heading", "Carte imprimable")))
     _show_figure(check_static_map(report, layers))
-    _display(_html("<h3>Carte interactive</h3><p>Survolez une commune pour voir sa CPTS, sa population et "
-                   "sa taille ; les communes orphelines sont hachurées, les chevauchements entourés.</p>"))
+    _display(_html(_render("check_map_intro")))
     show_map(check_web_map(report, layers), height=620)
 
 
@@ -508,8 +495,7 @@ def write_check_files(report, dossier_sortie) -> list[Path]:
         show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
         return []
     written = write_check_outputs(report, Path(str(dossier_sortie).strip()))
-    items = "".join(f"<li>{esc(p)}</li>" for p in written)
-    _display(_html(f"<p>Fichiers écrits :</p><ul>{items}</ul>"))
+    _display(_html(_render("written_files", written)))
     return written
 
 
@@ -551,8 +537,7 @@ def show_territories(report) -> None:
 
 def show_sources(report) -> None:
     """Display the sources of a check."""
-    items = "".join(f"<li>{esc(s)}</li>" for s in report.sources)
-    _display(_html(f"<h3>Sources</h3><ul>{items}</ul>"))
+    _display(_html(_render("sources", report.sources)))
 
 
 # ---------------------------------------------------------------------------
@@ -912,11 +897,11 @@ def show_regional_maps(synthese: RegionalSynthesis) -> None:
     titles = {"tailles": "Tailles ACI", "apl": "Accessibilité aux médecins généralistes (APL 2023)",
               "couverture": "Couverture de la région", "orphelines": "Communes orphelines"}
     for key, fig in figs.items():
-        _display(_html(f"<h3>{esc(titles[key])}</h3>"))
+        _display(_html(_render("heading", titles[key])))
         _show_figure(fig)
     if "orphelines" not in figs:
         show_note("Aucune commune orpheline dans la région.")
-    _display(_html("<h3>Cartes interactives</h3><p>Survolez un territoire pour voir ses chiffres clés.</p>"))
+    _display(_html(_render("regional_maps_intro")))
     show_map(regional_web_map(synthese, "taille"), height=620)
     show_map(regional_web_map(synthese, "apl"), height=620)
 
@@ -937,8 +922,7 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
         return None
     path = save_offline_map(m, Path(str(dossier_sortie).strip()) / REGIONAL_MAP_FILE)
     size = path.stat().st_size
-    _display(_html(f"<p>Carte régionale écrite : {esc(path)} ({fr.number(size / 1024, 0)} Ko), "
-                   "lisible sans connexion internet.</p>"))
+    _display(_html(_render("regional_map_written", path, size / 1024)))
     return path
 
 
@@ -955,5 +939,4 @@ def show_regional_sources(synthese: RegionalSynthesis) -> None:
     from cpts_diag.tiers import TIER_RULE
 
     items.append(TIER_RULE)
-    html = "".join(f"<li>{esc(i)}</li>" for i in items)
-    _display(_html(f"<h3>Sources</h3><ul>{html}</ul>"))
+    _display(_html(_render("sources", items)))

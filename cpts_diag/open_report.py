@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.html import esc
+from cpts_diag.templating import macro
 
 __all__ = ["TREND_INDICATORS", "bpe_professions", "income_note", "mortality_note", "population_trend_figure",
            "professions_table", "zonage_note"]
@@ -72,22 +72,18 @@ def population_trend_figure(diag):
     return fig
 
 
+def _render(macro_name: str, /, *args) -> str:
+    """One macro of ``templates/fragments/open_report.html.j2`` rendered as a plain ``str``."""
+    return str(macro("fragments/open_report.html.j2", macro_name)(*args))
+
+
 def income_note(diag) -> str:
     """French paragraph: what the income figures are, and the communes without a median (named)."""
     com = diag.communes
     missing = com[com["revenu_median_2019"].isna()] if "revenu_median_2019" in com else com.iloc[0:0]
     names = [f"{n} ({c})" for n, c in zip(missing["nom"].astype(str), missing["unite"].astype(str))]
-    text = ("<p class=\"note\">Revenu disponible médian par unité de consommation (INSEE, Filosofi 2019, niveau "
-            "commune). La médiane d'un territoire ne se calcule pas à partir des médianes de ses communes : "
-            "le tableau donne l'étendue des médianes communales et leur distribution pondérée par la "
-            "population des ménages fiscaux (quartiles et médiane <em>des médianes communales</em>), et, pour "
-            "les départements, la médiane officielle du niveau de vie (INSEE 2021). Aucune médiane officielle "
-            "n'est disponible ici pour la région et la France.")
-    if names:
-        shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
-        text += (f" {fr.integer(len(names))} commune(s) sans médiane publiée (secret statistique, ou commune "
-                 f"fusionnée ou rétablie depuis 2019) : {esc(shown)} ; elles ne sont pas comptées comme zéro.")
-    return text + "</p>"
+    shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
+    return _render("income_note", len(names), shown)
 
 
 def zonage_note(diag) -> str:
@@ -95,39 +91,23 @@ def zonage_note(diag) -> str:
     com = diag.communes
     if "zonage_infirmiers" not in com:
         return ""
-    parts = []
+    zones = []
     for label in ("très sous-dotée", "sous-dotée"):
         sub = com[com["zonage_infirmiers"] == label]
         if len(sub):
             names = ", ".join(f"{n} ({c})" for n, c in zip(sub["nom"].astype(str), sub["unite"].astype(str)))
-            parts.append(f"<li>zone {esc(label)} : {fr.integer(len(sub))} commune(s) — {esc(names)}</li>")
-    unknown = com[com["zonage_infirmiers"] == "n.d."]
-    text = ("<p class=\"note\">Zonage conventionnel des infirmiers libéraux (ARS, via CartoSanté, 2024, niveau "
-            "commune ; arrondissement à Paris, Lyon, Marseille). Ce n'est pas le zonage des médecins.</p>")
-    if parts:
-        text += f"<ul>{''.join(parts)}</ul>"
-    else:
-        text += "<p>Aucune commune du territoire n'est classée très sous-dotée ou sous-dotée.</p>"
-    if len(unknown):
-        text += f"<p class=\"note\">{fr.integer(len(unknown))} commune(s) sans zonage publié (non disponible).</p>"
-    return text
+            zones.append((label, len(sub), names))
+    return _render("zonage_note", zones, int((com["zonage_infirmiers"] == "n.d.").sum()))
 
 
 def mortality_note(diag) -> str:
     """French caveat on the crude mortality rate and the EPCI that could not be matched."""
     com = diag.communes
-    text = ("<p class=\"note\">Mortalité : taux <strong>brut</strong> (décès pour 1 000 habitants par an, "
-            "INSEE, période 2013-2018), non standardisé sur l'âge : un territoire plus âgé a mécaniquement "
-            "plus de décès. Le taux du territoire est celui des EPCI de ses communes (géographie 2020 environ), "
-            "pondéré par la population 2016 : valeur approchée. Région et France : moyenne des départements "
-            "pondérée par leur population 2016.")
+    names = ""
     if "mortalite_brute_epci" in com:
         miss = com[com["mortalite_brute_epci"].isna()]
-        if len(miss):
-            names = ", ".join(f"{n} ({c})" for n, c in zip(miss["nom"].astype(str), miss["unite"].astype(str)))
-            text += (f" Non rapprochées (EPCI créé ou modifié après 2020, ou taux absent du fichier) : "
-                     f"{esc(names)}.")
-    return text + "</p>"
+        names = ", ".join(f"{n} ({c})" for n, c in zip(miss["nom"].astype(str), miss["unite"].astype(str)))
+    return _render("mortality_note", names)
 
 
 def rate_text(value) -> str:
@@ -217,35 +197,17 @@ def professions_table(diag) -> str:
     if table.empty:
         return ""
     ameli_cols = [c for c in table.columns if c.startswith("Libéraux pour 10 000 hab.")]
-    head = ("<tr><th>Profession (code BPE)</th><th class=\"num\">Territoire : équipements (BPE)</th>"
-            "<th class=\"num\">Territoire : pour 10 000 hab. (BPE)</th>"
-            + "".join(f"<th class=\"num\">{esc(c.split(' – ', 1)[1])} : libéraux pour 10 000 hab. "
-                      "(Assurance Maladie)</th>" for c in ameli_cols)
-            + "<th>Qualité (territoire)</th></tr>")
-    body = []
+    rows = []
     for r in table.to_dict("records"):
-        count = fr.value_text(r["Équipements (BPE)"], r["Équipements – borne basse"],
-                              r["Équipements – borne haute"], 0)
-        dens = fr.value_text(r["Pour 10 000 hab. (BPE)"], r["Pour 10 000 hab. – borne basse"],
-                             r["Pour 10 000 hab. – borne haute"], 1)
-        quality = esc(str(r["Qualité"]))
-        if r["Couverture (%)"] < 99.5:
-            quality += f"<br>couverture {fr.number(r['Couverture (%)'], 0)}{fr.NNBSP}%"
-        cells = [f"<th scope=\"row\">{esc(r['Profession'])} ({esc(r['Code BPE'])})</th>",
-                 f"<td class=\"num\">{esc(count)}</td>", f"<td class=\"num\">{esc(dens)}</td>"]
-        cells += [f"<td class=\"num\">{'—' if fr.is_missing(r[c]) else esc(fr.number(r[c], 1))}</td>"
-                  for c in ameli_cols]
-        cells.append(f"<td>{quality}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    year = table["Millésime BPE"].iloc[0]
-    note = (f"Territoire : INSEE, BPE {year} (fichier fourni), niveau commune — nombre d'équipements, c'est-à-dire "
-            "de lieux d'exercice à titre libéral (un professionnel qui exerce sur deux sites compte deux fois ; "
-            "pharmacies pour D307), densité rapportée à la population légale 2023. Dans un fichier « une ligne "
-            "par équipement » ou « ensemble », une commune d'un département présent dans le fichier mais sans "
-            "ligne pour une profession en compte 0 ; une case vide ou masquée d'un tableau par commune est "
-            "inconnue, jamais zéro. Départements, région, France : Assurance Maladie, professionnels de santé "
-            "libéraux 2024 (effectifs de professionnels, pas de lieux d'exercice : les deux mesures ne sont pas "
-            "égales), « — » quand la profession n'a pas d'équivalent dans ce fichier (pharmacies, spécialités "
-            "non publiées). Un code absent de la nomenclature BPE connue est montré sous son code.")
-    return (f"<table class=\"comparaison professions\"><thead>{head}</thead><tbody>{''.join(body)}</tbody>"
-            f"</table><p class=\"source\">{esc(note)}</p>")
+        rows.append({
+            "label": r["Profession"], "code": r["Code BPE"],
+            "count": fr.value_text(r["Équipements (BPE)"], r["Équipements – borne basse"],
+                                   r["Équipements – borne haute"], 0),
+            "density": fr.value_text(r["Pour 10 000 hab. (BPE)"], r["Pour 10 000 hab. – borne basse"],
+                                     r["Pour 10 000 hab. – borne haute"], 1),
+            "ameli": ["—" if fr.is_missing(r[c]) else fr.number(r[c], 1) for c in ameli_cols],
+            "quality": str(r["Qualité"]),
+            "coverage": fr.number(r["Couverture (%)"], 0) if r["Couverture (%)"] < 99.5 else None,
+        })
+    titles = [c.split(" – ", 1)[1] for c in ameli_cols]
+    return _render("professions_table", titles, rows, table["Millésime BPE"].iloc[0])

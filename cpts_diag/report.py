@@ -47,6 +47,7 @@ from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.html import html_page
 from cpts_diag.params import cpam_choice
+from cpts_diag.templating import css
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
 # when it is installed (about 1 s in every process that runs or exports a notebook); notebook
@@ -249,71 +250,6 @@ class ReportResult:
 # ---------------------------------------------------------------------------
 # HTML export
 # ---------------------------------------------------------------------------
-_REPORT_CSS = """
-:root { --ink: #1b1b1b; --muted: #555; --rule: #c8c8c8; --accent: #1f4e79; --warn: #c00000; }
-html { font-size: 15px; }
-body { font-family: "Marianne", "Segoe UI", Arial, Helvetica, sans-serif; color: var(--ink); line-height: 1.45;
-  max-width: 62rem; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
-h1 { font-size: 1.9rem; color: var(--accent); margin: 0.2rem 0 0.4rem; }
-h2 { font-size: 1.45rem; color: var(--accent); border-bottom: 2px solid var(--accent); padding-bottom: 0.2rem;
-  margin-top: 2.2rem; }
-h3 { font-size: 1.15rem; margin-top: 1.4rem; }
-p, li { max-width: 52rem; }
-a { color: var(--accent); }
-table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; }
-th, td { border: 1px solid var(--rule); padding: 0.25rem 0.5rem; vertical-align: top; text-align: left; }
-thead th { background: #eef3f8; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num { white-space: nowrap; }
-td.num .range { white-space: normal; display: inline-block; min-width: 5rem; }
-table.comparaison { width: 100%; font-size: 0.84rem; }
-table.cpts-t.cpts-regional { width: 100%; font-size: 0.72rem; }
-table.cpts-t.cpts-regional td, table.cpts-t.cpts-regional th { padding: 0.12rem 0.25rem; }
-table.comparaison th[scope="row"] { min-width: 12rem; }
-table.comparaison small.unit { color: var(--muted); }
-caption { caption-side: bottom; text-align: left; font-size: 0.78rem; color: var(--muted); padding-top: 0.3rem; }
-figure { margin: 0.8rem 0 1.2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e3e3e3; }
-figcaption, .source { font-size: 0.78rem; color: var(--muted); }
-.banner-fictif { background: var(--warn); color: #fff; font-weight: bold; padding: 0.45rem 0.8rem; margin: 0.6rem 0;
-  border-radius: 3px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-.banner-fictif.compact { font-size: 0.85rem; padding: 0.3rem 0.7rem; }
-.fictif { color: var(--warn); font-weight: bold; }
-a.anchor-link { display: none; }
-.note { background: #f6f6f6; border-left: 4px solid #999; padding: 0.4rem 0.8rem; margin: 0.6rem 0; }
-.subtitle { font-size: 1.05rem; color: var(--muted); margin-top: 0; }
-table.faits th { background: #f3f6f9; width: 16rem; font-weight: 600; }
-table.comparaison th[scope="row"] { font-weight: normal; max-width: 20rem; }
-table.comparaison thead th { vertical-align: bottom; }
-tr.fictif-row td, tr.fictif-row th { background: #fff3f3; }
-th.tier-sel { background: #d6e4f0; }
-ol.sources-table { font-size: 0.78rem; color: var(--muted); margin: -0.5rem 0 1rem; padding-left: 1.6rem; }
-code { font-size: 0.9em; }
-.kpis { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.8rem 0; padding: 0; list-style: none; }
-.kpis li { border: 1px solid var(--rule); border-radius: 4px; padding: 0.4rem 0.7rem; min-width: 10rem; }
-.kpis .v { display: block; font-size: 1.25rem; font-weight: bold; color: var(--accent); }
-.kpis .l { display: block; font-size: 0.8rem; color: var(--muted); }
-.force { border-left: 4px solid #2e7d32; }
-.faiblesse { border-left: 4px solid #c62828; }
-ul.synthese li { padding-left: 0.5rem; margin: 0.3rem 0; list-style: none; }
-.jp-OutputArea-output, .output_subarea { overflow-x: auto; }
-@page { size: A4; margin: 15mm 12mm 15mm 12mm; }
-@media print {
-  html { font-size: 10.5pt; }
-  body { max-width: none; padding: 0; }
-  h2 { break-before: page; page-break-before: always; }
-  h2.no-break-before { break-before: auto; page-break-before: auto; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; }
-  table, figure, .kpis, .note, .banner-fictif { break-inside: avoid; page-break-inside: avoid; }
-  table.long, table.cpts-regional { break-inside: auto; page-break-inside: auto; }
-  table.cpts-t.cpts-regional { font-size: 7pt; }
-  thead { display: table-header-group; }
-  tr, td, th { break-inside: avoid; page-break-inside: avoid; }
-  a { color: inherit; text-decoration: none; }
-  .jp-OutputArea-output, .output_subarea { overflow: visible; }
-}
-"""
-
 _EXPORTER = None
 #: Cells with one of these tags stay in the notebook but not in rapport.html.
 _REMOVED_TAGS = {"remove-cell", "remove_cell", "notebook-only"}
@@ -381,7 +317,7 @@ def notebook_to_html(nb, title: str) -> str:
         project's print-friendly CSS inlined, no script and no external resource.
     """
     body, _ = _exporter().from_notebook_node(_report_cells(nb))
-    page = html_page(title, f"<main>\n{body}\n</main>", _REPORT_CSS)
+    page = html_page(title, f"<main>\n{body}\n</main>", css("report.css"))
     ext = _EXTERNAL_RE.search(page)
     if ext:  # pragma: no cover - guard: the notebook displays only embedded content
         raise ValueError(f"le rapport référence une ressource externe : {ext.group(0)[:120]}")

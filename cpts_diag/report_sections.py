@@ -33,11 +33,12 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.html import esc, html_page, json_ready
+from cpts_diag.html import html_page, json_ready
 from cpts_diag.indicator_data import Quality
 from cpts_diag.params import cpam_choice
 from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.synthesis import derive_findings, source_citation
+from cpts_diag.templating import Markup, macro
 from cpts_diag.tiers import tier_label
 
 __all__ = [
@@ -78,6 +79,9 @@ KEY_FIGURES = (
 MAP_INDICATOR = "apl_mg_2023"
 MAP_LABEL = "APL aux médecins généralistes 2023"
 MAP_UNIT = "consultations/an/hab."
+
+#: Template of the HTML of the sections (one macro per section or piece).
+_TEMPLATE = "fragments/report_sections.html.j2"
 
 FICTITIOUS_TEXT = (
     "Données fictives — les chiffres issus de la table CPAM (patients sans médecin traitant, ALD, CSS) "
@@ -499,16 +503,14 @@ def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
                          show_unit=with_unit)
 
 
-def _fictif_tag() -> str:
-    return '<span class="fictif">Données fictives</span>'
+def _render(macro_name: str, /, **context) -> str:
+    """One macro of ``templates/fragments/report_sections.html.j2`` rendered as a plain ``str``."""
+    return str(macro(_TEMPLATE, macro_name)(**context))
 
 
-def _banner(compact: bool = False) -> str:
-    if compact:
-        return ('<div class="banner-fictif compact" role="note">Données fictives — les lignes signalées en '
-                "rouge viennent de l'exemple CPAM inventé pour la démonstration : elles ne décrivent pas la "
-                "réalité.</div>")
-    return f'<div class="banner-fictif" role="note">{esc(FICTITIOUS_TEXT)}</div>'
+def _banner_text(data: ReportData) -> str | None:
+    """Text of the fictitious-data banner when the report shows fictitious figures, else None."""
+    return FICTITIOUS_TEXT if data.diag.fictitious else None
 
 
 def _population_text(summary: dict) -> str:
@@ -540,14 +542,11 @@ def _figure_html(fig, caption: str, alt: str, dpi: int = 96) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
-            f"<figcaption>{caption}</figcaption></figure>")
+    return _render("figure", png_base64=data, alt=alt, caption=Markup(caption))
 
 
 def _file_link(data: ReportData, name: str, label: str) -> str:
-    if data.out_dir is None:
-        return f"<code>{esc(name)}</code>"
-    return f'<a href="{esc(name)}">{esc(label)}</a>'
+    return _render("file_link", name=name, label=label, linked=data.out_dir is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -633,61 +632,21 @@ def header(data: ReportData) -> Section:
     summary = report_summary(data)
     deps = ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", [])))
     regions = ", ".join(s.get("regions_noms", []))
-    today = _dt.date.today().strftime("%d/%m/%Y")
-    parts = [
-        f"<h1>Diagnostic territorial — {esc(data.territory)}</h1>",
-        ('<p class="subtitle">Partie 1 du projet de santé de la CPTS : le territoire, sa population, '
-         "l'offre et l'accès aux soins, forces et faiblesses.</p>"),
-        (f"<p>{esc(deps)}{' — ' if deps and regions else ''}{esc(regions)}. "
-         f"Rapport produit le {today} par <code>cpts_diag</code>.</p>"),
-    ]
-    if data.diag.fictitious:
-        parts.append(_banner())
-    items = [("Population légale 2023", esc(_population_text(s))), ("Taille ACI", esc(_tier_text(s).capitalize())),
-             ("Communes", esc(fr.integer(s.get("n_communes"))))]
-    for label, kf in summary["key_figures"].items():
-        value = esc(kf["text"].replace(" (données fictives)", ""))
-        if kf["fictitious"]:
-            value += " " + _fictif_tag()
-        items.append((label, value))
-    lis = "".join(f'<li><span class="v">{v}</span><span class="l">{esc(label)}</span></li>' for label, v in items)
-    parts.append(f'<ul class="kpis">{lis}</ul>')
-    parts.append(f'<p class="source">Sources des chiffres clés : {esc(_key_sources(data))}.</p>')
-    reasons = unavailable_reasons(data)
-    if reasons:
-        parts.append('<p class="note">Valeurs « n.d. » (non disponibles) : ' + esc(" ; ".join(reasons)) + ".</p>")
-    return Section("\n".join(parts), f"Diagnostic territorial — {data.territory}",
-                   extra={SUMMARY_MIMETYPE: summary})
+    items = [("Population légale 2023", _population_text(s), False),
+             ("Taille ACI", _tier_text(s).capitalize(), False),
+             ("Communes", fr.integer(s.get("n_communes")), False)]
+    items += [(label, kf["text"].replace(" (données fictives)", ""), kf["fictitious"])
+              for label, kf in summary["key_figures"].items()]
+    html = _render("header", territory=data.territory, places=" — ".join(x for x in (deps, regions) if x),
+                   today=_dt.date.today().strftime("%d/%m/%Y"), banner_text=_banner_text(data), items=items,
+                   key_sources=_key_sources(data), reasons=" ; ".join(unavailable_reasons(data)))
+    return Section(html, f"Diagnostic territorial — {data.territory}", extra={SUMMARY_MIMETYPE: summary})
 
 
 def method(data: ReportData) -> Section:
     """The « Méthode » paragraph: how the figures were produced and compared."""
-    cpam = {
-        "exemple": "la table CPAM est un <strong>exemple fictif</strong> fourni pour la démonstration "
-                   "(à remplacer par celle de votre CPAM)",
-        "fichier": "la table CPAM / Rézone CPTS fournie (patients sans médecin traitant, ALD, CSS)",
-        "aucun": "aucune table CPAM n'a été fournie (pas d'indicateur sur le médecin traitant)",
-    }[data.cpam_mode]
-    ages = ("le fichier INSEE de structure par âge fourni" if data.insee_ages
-            else "les parts des 75 ans et plus et des moins de 15 ans du bassin de vie (approximation)")
-    bpe = ("la BPE fournie (professionnels de santé par commune : médecins généralistes, infirmiers, "
-           "pharmacies…)" if data.bpe
-           else "les densités de professionnels libéraux du bassin de vie (approximation)")
-    html = (
-        "<h2 class=\"no-break-before\">Méthode</h2>"
-        "<p>Ce diagnostic est calculé automatiquement à partir de données publiques, pour les communes "
-        "du périmètre déclaré. Chaque indicateur est calculé de la même façon pour le territoire et pour "
-        "ses niveaux de comparaison — département(s), région, France — en agrégeant les communes : "
-        "l'APL (DREES) est une moyenne pondérée par la population standardisée, la population sous le "
-        "seuil de 2,5 consultations par an et par habitant est comptée en population totale ; les "
-        "indicateurs publiés par bassin de vie sont attribués aux communes puis pondérés par leur "
-        "population.</p>"
-        f"<p>Sources utilisées : {ages} ; {bpe} ; {cpam}. Une valeur masquée (secret statistique) est "
-        "inconnue, jamais comptée comme zéro : les totaux qui en dépendent sont donnés en fourchette. "
-        "Chaque tableau indique la source, le millésime et le niveau géographique de chaque chiffre ; "
-        "la section 6 récapitule les sources et les limites.</p>"
-        f"<p class=\"source\">Périmètre : fichier <code>{esc(data.perimeters_path.name)}</code>.</p>"
-    )
+    html = _render("method", cpam_mode=data.cpam_mode, insee_ages=bool(data.insee_ages), bpe=bool(data.bpe),
+                   perimeters_name=data.perimeters_path.name)
     return Section(html, "Méthode")
 
 
@@ -704,54 +663,43 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
     lookup = data.lookup
     cols = _levels(data)
     notes: list[str] = []
-    body = []
-    any_fictitious = False
+    rows = []
+
+    def coverage(r) -> str | None:
+        cov = r["coverage"]
+        return None if fr.is_missing(cov) or cov >= 0.995 else fr.number(100 * cov, 0)
+
     for indicator in indicators:
-        rows = lookup.get(indicator)
-        if not rows:
+        by_level = lookup.get(indicator)
+        if not by_level:
             continue
-        first = next(iter(rows.values()))
+        first = next(iter(by_level.values()))
         note = f"{first['source']} — millésime {first['vintage']} — niveau {first['source_level']}"
         if note not in notes:
             notes.append(note)
-        n = notes.index(note) + 1
-        fictitious = any(r["quality"] == Quality.FICTITIOUS for r in rows.values())
-        any_fictitious |= fictitious
-        label = esc(first["label"]) + (" " + _fictif_tag() if fictitious else "")
-        label += f'<br><small class="unit">{esc(first["unit"])}</small>'
-        cells = [f"<th scope=\"row\">{label}</th>"]
+        cells = []
         for level, code, _h in cols:
-            r = rows.get((level, code))
+            r = by_level.get((level, code))
             if r is None:
-                cells.append('<td class="num">—</td>')
+                cells.append(None)
                 continue
-            text = esc(_value_text(r))
-            if text.startswith("entre") or "(" in text:
-                text = f'<span class="range">{text}</span>'
-            if level != "territoire" and not fr.is_missing(r["coverage"]) and r["coverage"] < 0.995:
-                text += f'<br><small>couverture {fr.number(100 * r["coverage"], 0)}{fr.NNBSP}%</small>'
-            cells.append(f'<td class="num">{text}</td>')
-        t = rows.get(("territoire", data.territory))
-        quality = ""
-        if t is not None:
-            q = str(t["quality"])
-            quality = f'<span class="fictif">{esc(q)}</span>' if q == Quality.FICTITIOUS else esc(q)
-            if not fr.is_missing(t["coverage"]) and t["coverage"] < 0.995:
-                quality += f"<br>couverture {fr.number(100 * t['coverage'], 0)}{fr.NNBSP}%"
-        cells.append(f"<td>{quality or '—'}</td>")
-        cells.append(f'<td class="num">{n}</td>')
-        cls = ' class="fictif-row"' if fictitious else ""
-        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    if not body:
-        return '<p class="note">Aucun indicateur disponible pour cette section.</p>'
-    head = ("<tr><th>Indicateur (unité)</th>"
-            + "".join(f'<th class="num">{esc(h)}</th>' for _l, _c, h in cols)
-            + "<th>Qualité (territoire)</th><th>Source</th></tr>")
-    note_items = "".join(f"<li>{esc(t)}</li>" for t in notes)
-    cap = f"<p class=\"source\">{esc(caption)}</p>" if caption else ""
-    pre = _banner(compact=True) if any_fictitious else ""
-    return (f"{pre}<table class=\"comparaison\"><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
-            f"<ol class=\"source sources-table\">{note_items}</ol>{cap}")
+            text = _value_text(r)
+            cells.append({"text": text, "range": text.startswith("entre") or "(" in text,
+                          "coverage": coverage(r) if level != "territoire" else None})
+        t = by_level.get(("territoire", data.territory))
+        quality = None if t is None else str(t["quality"])
+        quality_coverage = None if t is None else coverage(t)
+        rows.append({
+            "label": first["label"], "unit": first["unit"],
+            "fictitious": any(r["quality"] == Quality.FICTITIOUS for r in by_level.values()),
+            "cells": cells,
+            "quality": quality if quality or quality_coverage else None,
+            "quality_fictitious": quality == Quality.FICTITIOUS, "quality_coverage": quality_coverage,
+            "note": notes.index(note) + 1,
+        })
+    any_fictitious = any(r["fictitious"] for r in rows)
+    return _render("comparison_table", heads=[h for _l, _c, h in cols], rows=rows, notes=notes, caption=caption,
+                   banner_text=FICTITIOUS_TEXT if any_fictitious else None)
 
 
 def _theme_indicators(data: ReportData, theme: str, exclude=()) -> list[str]:
@@ -782,21 +730,13 @@ def territory_overview(data: ReportData) -> Section:
         ("Superficie", _value_text(area, with_unit=True)),
         ("Densité de population", _value_text(density, with_unit=True)),
     ]
-    rows = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
-    html = [f'<table class="faits"><tbody>{rows}</tbody></table>',
-            ('<p class="source">Sources : INSEE, COG 2026 (communes, EPCI) et populations légales 2023, niveau '
-            "commune ; superficie calculée sur les contours IGN ADMIN EXPRESS (codes COG 2026), en Lambert-93 "
-            "en métropole, dans la projection locale dans les DROM.</p>")]
+    infra = []
     if s.get("approximate"):
         infra = communes.loc[communes["infracommunal"].astype(bool), "nom"].astype(str).tolist()
-        html.append('<p class="note">Population approchée : ' + esc(", ".join(infra)) + " "
-                    + ("est découpée" if len(infra) == 1 else "sont découpées")
-                    + " entre plusieurs CPTS sous le niveau communal ; la population du territoire est "
-                    "donnée entre un minimum (sans " + esc(", ".join(infra)) + ") et un maximum (avec "
-                    + esc(", ".join(infra)) + " en entier).</p>")
-    html.append("<h3>Comparaison</h3>")
-    html.append(comparison_table(data, _theme_indicators(data, "Territoire", exclude=("taille_aci",))))
-    return Section("".join(html), "Le territoire")
+    table = comparison_table(data, _theme_indicators(data, "Territoire", exclude=("taille_aci",)))
+    html = _render("territory_overview", facts=facts, infra=", ".join(infra), infra_count=len(infra),
+                   table=Markup(table))
+    return Section(html, "Le territoire")
 
 
 def territory_map(data: ReportData) -> Section:
@@ -804,8 +744,7 @@ def territory_map(data: ReportData) -> Section:
     from cpts_diag import maps
 
     if data.map_communes is None or not len(data.map_communes):
-        return Section('<p class="note">Carte non disponible : aucune commune du territoire n\'a de contour '
-                       "embarqué (voir data/SOURCES.md).</p>", "Carte")
+        return Section(_render("no_map"), "Carte")
     partial = _partial_note(data)
     fig = maps.static_map(
         data.map_communes, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
@@ -813,49 +752,27 @@ def territory_map(data: ReportData) -> Section:
         title=data.territory + (f" ({partial})" if partial else ""), source=None,
         decimals=1, figsize=(8.0, 6.2), fit_orphans=False,
     )
-    caption = (f"Communes du territoire colorées selon l'{esc(MAP_LABEL)} ({esc(MAP_UNIT)}), territoires "
-               "voisins en pointillés, communes orphelines hachurées. Sources : DREES, APL aux médecins "
-               "généralistes 2023, niveau commune (arrondissement à Paris, Lyon, Marseille) ; " + esc(_map_source())
-               + " ; périmètres : "
-               f"<code>{esc(data.perimeters_path.name)}</code>.")
-    html = [_figure_html(fig, caption, f"Carte du territoire {data.territory}")]
+    caption = _render("map_caption", label=MAP_LABEL, unit=MAP_UNIT, map_source=_map_source(),
+                      perimeters_name=data.perimeters_path.name)
+    figure = _figure_html(fig, caption, f"Carte du territoire {data.territory}")
     link = _file_link(data, REPORT_FILES["carte"], REPORT_FILES["carte"])
-    html.append(f'<p class="note">Carte interactive (zoom, info-bulles par commune, hors ligne) : {link}, '
-                "fichier joint à ce rapport.</p>")
-    notes = set(data.map_communes["note"]) - {"—"}
-    if notes:
-        html.append('<p class="source">' + esc(" ; ".join(sorted(notes))) + ".</p>")
-    if data.missing_polygons:
-        html.append('<p class="source">Communes sans contour (absentes de la carte) : '
-                    + esc(", ".join(data.missing_polygons)) + ".</p>")
-    return Section("".join(html), "Carte du territoire")
+    html = _render("territory_map", figure_html=Markup(figure), link=Markup(link),
+                   notes=" ; ".join(sorted(set(data.map_communes["note"]) - {"—"})),
+                   missing_polygons=", ".join(data.missing_polygons))
+    return Section(html, "Carte du territoire")
 
 
 def communes_table(data: ReportData) -> Section:
     """Communes (or arrondissements) of the territory with EPCI, population, area, density and APL 2023."""
-    c = data.diag.communes.copy()
     epci = data.reference.epci["nom"]
-    head = ("<tr><th>Commune</th><th>Code</th><th>EPCI</th><th class=\"num\">Population 2023</th>"
-            "<th class=\"num\">Superficie (km²)</th><th class=\"num\">Densité (hab./km²)</th>"
-            "<th class=\"num\">APL 2023</th></tr>")
     rows = []
-    c = c.sort_values(["departement", "unite"])
-    for r in c.itertuples(index=False):
-        name = str(r.nom) + (" (découpée)" if bool(r.infracommunal) else "")
+    for r in data.diag.communes.sort_values(["departement", "unite"]).itertuples(index=False):
         siren = "" if fr.is_missing(r.epci_siren) else str(r.epci_siren)
-        area = getattr(r, "superficie", np.nan)
-        dens = getattr(r, "densite_population", np.nan)
-        apl = getattr(r, MAP_INDICATOR, np.nan)
-        rows.append(
-            f"<tr><td>{esc(name)}</td><td>{esc(r.unite)}</td><td>{esc(epci.get(siren, siren) or '—')}</td>"
-            f"<td class=\"num\">{fr.integer(r.population)}</td><td class=\"num\">{fr.number(area, 1)}</td>"
-            f"<td class=\"num\">{fr.number(dens, 0)}</td><td class=\"num\">{fr.number(apl, 2)}</td></tr>")
-    cap = ("Sources : INSEE, populations légales 2023 (COG 2026), niveau commune ; superficie calculée sur "
-           "les contours IGN (Lambert-93) ; DREES, APL aux médecins généralistes 2023 (consultations/an/hab. "
-           "standardisé), niveau commune. « n.d. » : non disponible.")
-    html = (f'<table class="long communes"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-            f'<p class="source">{esc(cap)}</p>')
-    return Section(html, "Communes")
+        rows.append({"name": str(r.nom) + (" (découpée)" if bool(r.infracommunal) else ""), "code": r.unite,
+                     "epci": epci.get(siren, siren) or "—", "population": r.population,
+                     "area": getattr(r, "superficie", np.nan), "density": getattr(r, "densite_population", np.nan),
+                     "apl": getattr(r, MAP_INDICATOR, np.nan)})
+    return Section(_render("communes_table", rows=rows), "Communes")
 
 
 def tier_section(data: ReportData) -> Section:
@@ -863,31 +780,9 @@ def tier_section(data: ReportData) -> Section:
     from cpts_diag.tiers import TIER_RULE, financing_landmarks
 
     s = data.summary
-    html = [(f"<p>Avec {esc(_population_text(s))} (population municipale 2023), le territoire relève de la "
-             f"<strong>{esc(_tier_text(s))}</strong> de l'accord conventionnel interprofessionnel "
-             "(ACI CPTS).</p>"),
-            f'<p class="source">{esc(TIER_RULE)}</p>']
-    fin = financing_landmarks()
-    tier = s.get("tier")
-    tiers = [1, 2, 3, 4]
-    head = "<tr><th>Repère</th>" + "".join(
-        f'<th class="num{" tier-sel" if tier == t else ""}">Taille {t}</th>' for t in tiers) + \
-        "<th>Unité</th><th>Source (date)</th></tr>"
-    rows = []
-    for r in fin.itertuples(index=False):
-        cells = [f"<th scope=\"row\">{esc(r.repere)}</th>"]
-        for t in tiers:
-            v = getattr(r, f"taille_{t}")
-            text = f"{fr.integer(v)}{fr.NNBSP}€"
-            if tier == t:
-                text = f"<strong>{text}</strong>"
-            cells.append(f'<td class="num">{text}</td>')
-        cells.append(f"<td>{esc(r.unite)}</td><td>{esc(r.source)} ({esc(r.date_source)})</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    html.append(f'<table class="financement"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>')
-    html.append('<p class="source">Montants indicatifs tirés de sources publiques, à confirmer auprès de la '
-                "CPAM et de l'ARS ; la taille retenue est en gras.</p>")
-    return Section("".join(html), "Taille ACI")
+    html = _render("tier_section", population=_population_text(s), tier_text=_tier_text(s), tier_rule=TIER_RULE,
+                   tier=s.get("tier"), landmarks=list(financing_landmarks().itertuples(index=False)))
+    return Section(html, "Taille ACI")
 
 
 # ---------------------------------------------------------------------------
@@ -899,29 +794,19 @@ def demography(data: ReportData) -> Section:
 
     ids = ["population"] + [i for i in _theme_indicators(data, "Démographie")
                             if not (i.startswith("population_") and i not in open_report.TREND_INDICATORS)]
-    html = [comparison_table(data, ids)]
+    table = comparison_table(data, ids)
+    figure = ""
     fig = open_report.population_trend_figure(data.diag)
     if fig is not None:
         import matplotlib.pyplot as plt
 
-        html.append(_figure_html(fig, "Évolution de la population municipale 2016-2023, indice 100 au premier "
-                                 "millésime connu. Source : INSEE, populations légales 2016, 2019 à 2023, "
-                                 "harmonisées au COG 2026, niveau commune.", "Courbes d'évolution de la "
-                                 "population du territoire et de ses niveaux de comparaison"))
+        figure = _figure_html(fig, _render("population_trend_caption"), "Courbes d'évolution de la "
+                              "population du territoire et de ses niveaux de comparaison")
         plt.close(fig)
-    html.append('<p class="note">Populations de chaque millésime ramenées au COG 2026 (communes fusionnées '
-                "additionnées). Une commune rétablie depuis (défusion) n'a pas de population propre avant son "
-                "rétablissement : son groupe n'est compté que s'il est entier dans le territoire, sinon la "
-                "couverture est inférieure à 100 % (voir Excel, feuille « Détail », pour les populations de "
-                "chaque millésime).</p>")
     levels = set(_rows(data, "part_75_plus")["source_level"])
-    if data.insee_ages is None or "bassin de vie" in levels:
-        html.append('<p class="note">Structure par âge : faute de fichier INSEE par commune, les parts des 75 '
-                    "ans et plus et des moins de 15 ans sont celles des bassins de vie des communes "
-                    "(approximation). Pour la structure complète (0-14, 15-29, 30-44, 45-59, 60-74, 75 ans et "
-                    "plus) et l'indice de vieillissement, fournissez le fichier INSEE « évolution et "
-                    "structure de la population » (paramètre fichier_ages_insee).</p>")
-    return Section("".join(html), "Démographie")
+    html = _render("demography", table=Markup(table), figure_html=Markup(figure),
+                   ages_note=data.insee_ages is None or "bassin de vie" in levels)
+    return Section(html, "Démographie")
 
 
 def care_supply(data: ReportData) -> Section:
@@ -933,58 +818,37 @@ def care_supply(data: ReportData) -> Section:
     zonage = [i for i in all_ids if i.startswith("zonage_infirmiers")]
     bpe = [i for i in all_ids if i.startswith("bpe_")]  # shown in the professions table below
     ids = [i for i in all_ids if i not in ps and i not in zonage and i not in bpe]
-    html = [comparison_table(data, ids)]
-    if zonage:
-        html.append("<h3>Zonage des infirmiers libéraux (ARS)</h3>" + comparison_table(data, zonage)
-                    + open_report.zonage_note(data.diag))
-    if ps:
-        html.append("<h3>Professionnels de santé libéraux par profession (Assurance Maladie, 2024)</h3>"
-                    + comparison_table(data, [i for i in ps if i.endswith("_densite")] +
-                                       [i for i in ps if i.endswith("_effectif")])
-                    + '<p class="note">Effectifs et densités publiés par département, région et France seulement '
-                    "(pas de valeur pour le territoire : voir les densités par bassin de vie ci-dessus, ou "
-                    "fournissez la BPE). Les pharmaciens ne figurent pas dans ce fichier.</p>")
     professions = open_report.professions_table(data.diag)
-    if professions:
-        html.append("<h3>Professionnels de santé du territoire par profession (BPE fournie), à côté des densités "
-                    "de l'Assurance Maladie</h3>" + professions)
-    if data.bpe is None:
-        html.append('<p class="note">Les densités du territoire sont celles des bassins de vie de ses communes '
-                    "(approximation). Le nombre de médecins généralistes (BPE) n'est publié ici qu'au niveau "
-                    "du département : fournissez la base permanente des équipements de l'INSEE (paramètre "
-                    "fichier_bpe) pour l'obtenir au niveau du territoire.</p>")
-    return Section("".join(html), "Offre de soins")
+    html = _render(
+        "care_supply", table=Markup(comparison_table(data, ids)),
+        zonage_table=Markup(comparison_table(data, zonage)) if zonage else None,
+        zonage_note=Markup(open_report.zonage_note(data.diag)) if zonage else None,
+        ps_table=Markup(comparison_table(data, [i for i in ps if i.endswith("_densite")]
+                                         + [i for i in ps if i.endswith("_effectif")])) if ps else None,
+        professions_table=Markup(professions) if professions else None, bpe_note=data.bpe is None)
+    return Section(html, "Offre de soins")
 
 
 def access(data: ReportData) -> Section:
     """APL (2022, 2023), population under 2.5, patients without a médecin traitant, ALD and CSS."""
+    from cpts_diag import open_report
+
     acc = _theme_indicators(data, "Accès aux soins")
     apl = [i for i in acc if i.startswith("apl_")]
     # all-GP APL first, then GPs under 65
     apl = sorted(apl, key=lambda i: ("moins65" in i, i[-4:] if i[-4:].isdigit() else i.split("_")[-3]))
     others = [i for i in acc if i not in apl]
-    html = ["<h3>Accessibilité potentielle localisée (APL) aux médecins généralistes</h3>",
-            ("<p>L'APL mesure, pour chaque commune, le nombre de consultations de médecine générale "
-             "accessibles par habitant et par an, en tenant compte de l'offre des communes voisines et de "
-             "la demande selon l'âge. Sous 2,5 consultations par an et par habitant, une commune est "
-             "considérée comme sous-dotée. Carte par commune : section 1 et <code>carte.html</code>.</p>"),
-            comparison_table(data, apl)]
-    html.append("<h3>Patients sans médecin traitant</h3>")
-    if others:
-        html.append(comparison_table(data, others, "Effectifs masqués par la CPAM (moins de 10) : inconnus, "
-                                     "totaux donnés en fourchette."))
-    else:
-        html.append('<p class="note">Non disponible : aucune table CPAM / Rézone CPTS fournie (paramètre '
-                    "fichier_cpam).</p>")
-    from cpts_diag import open_report
-
-    html.append("<h3>Santé et situation sociale</h3>")
-    html.append(comparison_table(data, _theme_indicators(data, "Santé et social")))
+    notes = ""
     if "revenu_median_2019" in data.diag.communes:
-        html.append(open_report.income_note(data.diag))
+        notes += open_report.income_note(data.diag)
     if "mortalite_brute_epci" in data.diag.communes:
-        html.append(open_report.mortality_note(data.diag))
-    return Section("".join(html), "Accès aux soins")
+        notes += open_report.mortality_note(data.diag)
+    html = _render(
+        "access", apl_table=Markup(comparison_table(data, apl)),
+        cpam_table=Markup(comparison_table(data, others, _render("cpam_caption"))) if others else None,
+        social_table=Markup(comparison_table(data, _theme_indicators(data, "Santé et social"))),
+        notes=Markup(notes))
+    return Section(html, "Accès aux soins")
 
 
 # ---------------------------------------------------------------------------
@@ -992,34 +856,7 @@ def access(data: ReportData) -> Section:
 # ---------------------------------------------------------------------------
 def synthesis(data: ReportData) -> Section:
     """Strengths and weaknesses derived from the figures (rules of :mod:`cpts_diag.synthesis`)."""
-    syn = derive_findings(data.diag)
-    html = [("<p>Chaque constat compare un chiffre du territoire à celui de sa région ou de son département "
-             "(écart d'au moins 2 % de la valeur de comparaison) ; une valeur incertaine (masquée ou "
-             "approchée) ne conclut que si toute sa fourchette est du même côté.</p>")]
-
-    def items(findings):
-        out = []
-        for f in findings:
-            if f.fictitious:
-                text = f"{esc(f.sentence)} {_fictif_tag()} <small>(à remplacer par la table de votre CPAM)</small>"
-            else:
-                text = esc(f.text)
-            out.append(f'<li class="{esc(f.kind)}">{text}</li>')
-        return "".join(out)
-
-    html.append("<h3>Forces</h3>")
-    html.append(f'<ul class="synthese">{items(syn.strengths)}</ul>' if syn.strengths
-                else "<p>Aucune force nette au regard des indicateurs disponibles.</p>")
-    html.append("<h3>Faiblesses et points de vigilance</h3>")
-    html.append(f'<ul class="synthese">{items(syn.weaknesses)}</ul>' if syn.weaknesses
-                else "<p>Aucune faiblesse nette au regard des indicateurs disponibles.</p>")
-    if syn.inconclusive:
-        html.append("<h3>Comparaisons non concluantes</h3><ul>"
-                    + "".join(f"<li>{esc(t)}</li>" for t in syn.inconclusive) + "</ul>")
-    html.append('<p class="note">Ces constats, tirés des seuls chiffres, sont à discuter avec les '
-                "professionnels, les usagers et les partenaires du territoire pour choisir les actions "
-                "prioritaires du projet de santé.</p>")
-    return Section("".join(html), "Synthèse")
+    return Section(_render("synthesis", syn=derive_findings(data.diag)), "Synthèse")
 
 
 # ---------------------------------------------------------------------------
@@ -1027,55 +864,21 @@ def synthesis(data: ReportData) -> Section:
 # ---------------------------------------------------------------------------
 def sources_and_limits(data: ReportData) -> Section:
     """Every source (producer, vintage, level, licence, note), quality flags, masked and approximate values."""
-    src = data.diag.sources
-    head = "<tr><th>Source</th><th>Producteur</th><th>Millésime</th><th>Niveau</th><th>Licence</th><th>Note</th></tr>"
-    rows = []
-    for r in src.itertuples(index=False):
-        tag = " " + _fictif_tag() if r.fictitious else ""
-        rows.append(f"<tr><td>{esc(r.source)}{tag}</td><td>{esc(r.producer)}</td><td>{esc(r.vintage)}</td>"
-                    f"<td>{esc(r.level)}</td><td>{esc(r.license)}</td><td>{esc(r.note)}</td></tr>")
-    html = [f'<table class="sources long"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>']
-
     terr = data.indicators[data.indicators["level"] == "territoire"]
     counts = terr["quality"].value_counts()
-    flags = "".join(f"<li>{esc(q)} : {fr.integer(counts.get(q, 0))} indicateur(s)</li>"
-                    for q in Quality
-                    if counts.get(q, 0))
-    html.append("<h3>Qualité des chiffres du territoire</h3>"
-                f"<ul>{flags}</ul>"
-                "<p>« approchée » : valeur estimée (bassin de vie attribué aux communes, commune découpée "
-                "infra-communalement) ; « partiellement masquée » : une partie de la population n'a pas de "
-                "donnée (secret statistique) ; « données fictives » : exemple de démonstration.</p>")
     masked = terr[terr["quality"] == Quality.MASKED]
-    if len(masked):
-        items = "".join(
-            f"<li>{esc(r.label)} : couverture {fr.number(100 * r.coverage, 0)}{fr.NNBSP}% de la population</li>"
-            for r in masked.itertuples(index=False))
-        html.append(f"<h3>Valeurs masquées</h3><ul>{items}</ul>")
+    cpam_masked = None
     if "cpam_cellules_masquees" in data.diag.communes:
         n = data.diag.communes["cpam_cellules_masquees"].sum(min_count=1)
-        if not fr.is_missing(n) and n > 0:
-            html.append(f"<p>Table CPAM : {fr.integer(n)} cellule(s) masquée(s) (effectif inférieur au seuil "
-                        "de diffusion) dans les communes du territoire ; inconnues, jamais comptées comme "
-                        "zéro — les totaux sont donnés en fourchette.</p>")
-    if data.summary.get("approximate"):
-        html.append("<h3>Population approchée</h3><p>Le territoire comprend une commune découpée sous le "
-                    "niveau communal : sa population est " + esc(_population_text(data.summary))
-                    + ", et les indicateurs qui en dépendent sont donnés avec leurs bornes.</p>")
-    if data.diag.fictitious:
-        html.append("<h3>Données fictives</h3>" + _banner())
-    if data.perimeter_warnings:
-        html.append("<h3>Avertissements sur le fichier de périmètres</h3><ul>"
-                    + "".join(f"<li>{esc(w)}</li>" for w in data.perimeter_warnings[:30]) + "</ul>")
-    html.append("<h3>Limites</h3><ul>"
-                "<li>Les indicateurs par bassin de vie décrivent un bassin, pas chaque commune : ils sont "
-                "moins précis pour un petit territoire ou un territoire à cheval sur plusieurs bassins.</li>"
-                "<li>L'APL dépend aussi de l'offre des communes voisines : elle n'est pas une densité.</li>"
-                "<li>Les contours communaux sont simplifiés : les superficies sont approchées à quelques "
-                "pour cent près.</li>"
-                "<li>Ce rapport ne remplace pas le diagnostic partagé avec les professionnels et les "
-                "usagers.</li></ul>")
-    return Section("".join(html), "Sources et limites")
+        cpam_masked = n if not fr.is_missing(n) and n > 0 else None
+    html = _render(
+        "sources_and_limits", sources=list(data.diag.sources.itertuples(index=False)),
+        flags=[(q, counts.get(q, 0)) for q in Quality if counts.get(q, 0)],
+        masked=[(r.label, fr.number(100 * r.coverage, 0)) for r in masked.itertuples(index=False)],
+        cpam_masked=cpam_masked,
+        approximate_population=_population_text(data.summary) if data.summary.get("approximate") else None,
+        banner_text=_banner_text(data), warnings=data.perimeter_warnings[:30])
+    return Section(html, "Sources et limites")
 
 
 # ---------------------------------------------------------------------------
@@ -1109,8 +912,7 @@ def _web_map(data: ReportData):
 
 
 def _unavailable_map_html(data: ReportData) -> str:
-    return html_page(data.territory, f"<h1>{esc(data.territory)}</h1><p>Carte non disponible : pas de contour "
-                     "communal embarqué pour ce territoire.</p>")
+    return html_page(data.territory, _render("unavailable_map", territory=data.territory))
 
 
 def _write_geopackage(data: ReportData, path: Path) -> None:
@@ -1144,8 +946,7 @@ def write_outputs(data: ReportData) -> Section:
     Does nothing (and says so) when ``out_dir`` is None. Each file is written atomically.
     """
     if data.out_dir is None:
-        return Section('<p class="note">Aucun fichier écrit (paramètre dossier_sortie vide).</p>',
-                       "Fichiers joints")
+        return Section(_render("no_outputs"), "Fichiers joints")
     from cpts_diag.html import atomic_write_text
     from cpts_diag.indicator_outputs import write_indicator_workbook
     from cpts_diag.maps import save_offline_map
@@ -1167,8 +968,6 @@ def write_outputs(data: ReportData) -> Section:
               "indicateurs": "Indicateurs et comparaisons (Excel, une feuille par thème, détail par commune, "
                              "sources)",
               "perimetre": "Périmètre et communes (GeoPackage, pour QGIS)"}
-    items = "".join(f"<li>{_file_link(data, p.name, p.name)} — {esc(labels[k])}</li>" for k, p in files.items())
-    fict = (" " + _fictif_tag() + " : le classeur contient les chiffres de l'exemple CPAM fictif, signalés "
-            "comme tels.") if data.diag.fictitious else ""
-    return Section(f"<p>Fichiers joints à ce rapport, dans le même dossier :</p><ul>{items}</ul><p>{fict}</p>",
-                   "Fichiers joints")
+    html = _render("outputs", files=[(p.name, labels[k], True) for k, p in files.items()],
+                   fictitious=bool(data.diag.fictitious))
+    return Section(html, "Fichiers joints")

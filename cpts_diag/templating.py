@@ -1,0 +1,167 @@
+"""The one jinja2 environment of the package: HTML templates and CSS files shipped as package data.
+
+Templates live in ``cpts_diag/templates/*.html.j2``, style sheets in ``cpts_diag/static/*.css``. Autoescaping
+is on for every template: a value is escaped unless it is :class:`markupsafe.Markup` (a fragment already
+rendered by a template or marked safe on purpose). Values are escaped with :func:`html.escape` (``'`` as
+``&#x27;``, ``None`` as nothing), as the package did before templates, so that outputs stay byte-identical.
+The French formatting functions of :mod:`cpts_diag.fr_format` and :func:`cpts_diag.tiers.tier_label` are
+filters (``{{ n|integer }}``, ``{{ x|number(1) }}``...).
+
+Examples
+--------
+>>> render_string("<b>{{ name }}</b> {{ n|integer }}", name="A & <B>", n=41000)
+'<b>A &amp; &lt;B&gt;</b> 41\\u202f000'
+"""
+
+from __future__ import annotations
+
+import html as _html
+import os
+import re
+from functools import cache
+from importlib.resources import files
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
+from markupsafe import Markup
+
+from cpts_diag import fr_format as fr
+from cpts_diag.tiers import tier_label
+
+__all__ = ["Markup", "css", "environment", "render", "macro", "render_string", "url_path"]
+
+
+#: Templates whose names start with this prefix are HTML fragments written one element per line: see
+#: :class:`_JoinLines`.
+FRAGMENTS = "fragments/"
+_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+
+
+def _join_lines(text: str, after_statement: bool = True, before_statement: bool = True) -> str:
+    r"""Template text of a fragment without its line breaks.
+
+    A break (with the spaces around it) disappears when it follows ``>`` or a statement (``{% ... %}``,
+    a comment, the start of the template) or precedes ``<`` or a statement; otherwise (between words or
+    values ``{{ ... }}``) it becomes one space.
+
+    Examples
+    --------
+    >>> _join_lines("<p>a\n b</p>\n<ul>\n")
+    '<p>a b</p><ul>'
+    >>> _join_lines("\nentre", after_statement=False)
+    ' entre'
+    """
+
+    def repl(m: re.Match) -> str:
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        tag_before = before == ">" or (before == "" and after_statement)
+        tag_after = after == "<" or (after == "" and before_statement)
+        return "" if tag_before or tag_after else " "
+
+    return _LINE_BREAK.sub(repl, text)
+
+
+class _JoinLines(Extension):
+    """Drop the line breaks of the template text of fragments (never those of the values printed).
+
+    Rule (:func:`_join_lines`): a break next to a tag or a statement disappears; between words or values
+    it is one space. Write ``{{ "\\n" }}`` for a line break in the output.
+
+    Fragments are concatenated without separators by the notebooks, so their templates can be written
+    one element per line, indented, and still give the compact HTML the package always produced.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        """Remove the indentation of every line of a fragment."""
+        if (name or "").startswith(FRAGMENTS):
+            return re.sub(r"^[ \t]+", "", source, flags=re.MULTILINE)
+        return source
+
+    def filter_stream(self, stream: TokenStream):
+        if not (stream.name or "").startswith(FRAGMENTS):
+            yield from stream
+            return
+        tokens = list(stream)
+        for i, token in enumerate(tokens):
+            if token.type == "data":
+                previous = tokens[i - 1].type if i else "block_end"
+                following = tokens[i + 1].type if i + 1 < len(tokens) else "block_begin"
+                token = Token(token.lineno, "data", _join_lines(token.value, previous != "variable_end",
+                                                                following != "variable_begin"))
+            yield token
+
+
+def _finalize(value: Any) -> Any:
+    """Escape every printed value the way the package always did (``None`` prints nothing)."""
+    if hasattr(value, "__html__"):
+        return value
+    if value is None:
+        return ""
+    return Markup(_html.escape(str(value), quote=True))
+
+
+def url_path(rel: Any) -> str:
+    """A relative path as a URL: each segment percent-quoted (``os.sep`` read as ``/``).
+
+    Examples
+    --------
+    >>> url_path("cpts zéro/carte.html")
+    'cpts%20z%C3%A9ro/carte.html'
+    """
+    rel = str(rel).replace(os.sep, "/")
+    return "/".join(quote(part, safe="") for part in rel.split("/"))
+
+
+@cache
+def css(name: str, compact: bool = False) -> Markup:
+    """Content of the style sheet ``cpts_diag/static/<name>`` (read once per process).
+
+    ``compact``: its lines joined without separator (a sheet written one rule per line, embedded on one line).
+    """
+    text = (files("cpts_diag") / "static" / name).read_text(encoding="utf-8")
+    return Markup("".join(text.splitlines()) if compact else text)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The package's jinja2 environment (created once): autoescape, strict undefined, French filters."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cpts_diag", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+        extensions=[_JoinLines],
+    )
+    env.filters.update(
+        number=fr.number,
+        integer=fr.integer,
+        percent=fr.percent,
+        value_text=fr.value_text,
+        population=fr.population,
+        tier_label=tier_label,
+        url_path=url_path,
+    )
+    env.tests["missing"] = fr.is_missing
+    env.globals.update(css=css, NNBSP=fr.NNBSP)
+    return env
+
+
+def render(name: str, /, **context: Any) -> str:
+    """Render the template ``cpts_diag/templates/<name>`` with ``context``; a plain ``str``."""
+    return str(environment().get_template(name).render(**context))
+
+
+def macro(name: str, macro_name: str):
+    """The macro ``macro_name`` of the template ``name``, callable from Python (returns ``Markup``)."""
+    return getattr(environment().get_template(name).module, macro_name)
+
+
+def render_string(source: str, /, **context: Any) -> str:
+    """Render a template given as text (same environment, same filters)."""
+    return str(environment().from_string(source).render(**context))
