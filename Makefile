@@ -12,7 +12,7 @@ LOCK_VENV ?= .venv-lock
 help:
 	@echo "make demo   : installe le projet et lance le travail principal sur les données PACA embarquées"
 	@echo "make test   : installe le projet et lance toute la suite de tests"
-	@echo "make lint   : vérifie le code avec ruff"
+	@echo "make lint   : vérifie le code et sa mise en forme avec ruff"
 	@echo "make lock   : recalcule constraints.txt (versions exactes installées par make)"
 	@echo "make data   : reconstruit data/ depuis les données ouvertes ($(OPENDATA))"
 	@echo "make bench  : lance les mesures de performance (benchmarks/)"
@@ -40,9 +40,10 @@ browser-deps:
 test: install browser-deps
 	$(PY) -m pytest
 
-# Lint only; `ruff format` is configured in pyproject.toml but not enforced yet.
+# Lint and format check (ruff, configured in pyproject.toml); `ruff format .` fixes the format.
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # Re-resolve constraints.txt from pyproject.toml (dependencies + the test extra, which includes dask[distributed])
 # with uv in a throwaway venv. Pins already in constraints.txt are kept when still valid; to move to the newest

@@ -25,6 +25,9 @@ setup(
     packages=find_packages(include=["cpts_diag", "cpts_diag.*"]) + list(DATA_PACKAGES),
     package_dir=DATA_PACKAGES,
     # jinja2 templates and style sheets of the HTML outputs (cpts_diag.templating).
-    package_data={**{name: ["*"] for name in DATA_PACKAGES}, "cpts_diag._notebooks": ["*.ipynb"],
-                  "cpts_diag": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css"]},
+    package_data={
+        **{name: ["*"] for name in DATA_PACKAGES},
+        "cpts_diag._notebooks": ["*.ipynb"],
+        "cpts_diag": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css"],
+    },
 )

@@ -119,13 +119,15 @@ def table(figures: list[Figure], title: str | None = None) -> str:
     """Plain-text table: figure / value / target / ratio / OK."""
     rows = [("Mesure", "Valeur", "Objectif", "Ratio", "OK")]
     for f in figures:
-        rows.append((
-            f.label,
-            fmt_value(f.value, f.unit),
-            "—" if f.target is None else "≤ " + fmt_value(f.target, f.unit),
-            "—" if f.ratio is None else f"{f.ratio:.2f}",
-            "—" if f.ok is None else ("oui" if f.ok else "NON"),
-        ))
+        rows.append(
+            (
+                f.label,
+                fmt_value(f.value, f.unit),
+                "—" if f.target is None else "≤ " + fmt_value(f.target, f.unit),
+                "—" if f.ratio is None else f"{f.ratio:.2f}",
+                "—" if f.ok is None else ("oui" if f.ok else "NON"),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [title] if title else []
     for i, r in enumerate(rows):
@@ -179,8 +181,11 @@ def timed(fn, *args, profile: bool = False, top: int = 15, **kwargs):
 
 def _trim_profile(text: str) -> str:
     repo = str(REPO_DIR) + "/"
-    return "\n".join(line.replace(repo, "") for line in text.splitlines()
-                     if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced")))
+    return "\n".join(
+        line.replace(repo, "")
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced"))
+    )
 
 
 def print_load() -> None:
@@ -200,12 +205,17 @@ def print_load() -> None:
 
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--opendata", default=str(DEFAULT_OPENDATA),
-                        help="dossier des données ouvertes (défaut : ../shared/opendata)")
-    parser.add_argument("--json", dest="json_out", default=None,
-                        help="écrire les mesures dans ce fichier JSON (utilisé par run_all.py)")
-    parser.add_argument("--profile", action="store_true",
-                        help="profiler (cProfile) les étapes mesurées et afficher les fonctions les plus coûteuses")
+    parser.add_argument(
+        "--opendata", default=str(DEFAULT_OPENDATA), help="dossier des données ouvertes (défaut : ../shared/opendata)"
+    )
+    parser.add_argument(
+        "--json", dest="json_out", default=None, help="écrire les mesures dans ce fichier JSON (utilisé par run_all.py)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profiler (cProfile) les étapes mesurées et afficher les fonctions les plus coûteuses",
+    )
     return parser
 
 
@@ -220,6 +230,8 @@ def wait_import(module: str, timeout: float = 0.0, every: float = 30.0):
         except Exception as exc:  # module still being written by someone else
             if time.monotonic() >= deadline:
                 raise
-            print(f"  (import de {module} impossible : {type(exc).__name__}: {exc} ; nouvel essai "
-                  f"dans {every:.0f} s)", flush=True)
+            print(
+                f"  (import de {module} impossible : {type(exc).__name__}: {exc} ; nouvel essai dans {every:.0f} s)",
+                flush=True,
+            )
             time.sleep(every)

@@ -121,8 +121,17 @@ def compare_imports(floor_nb: Path, report_nb: Path) -> list[str]:
     wanted = _libraries(_imported_modules(report_nb), expand=True)
     have = _libraries(_imported_modules(floor_nb), expand=True)
     # Libraries only used by the batch/CLI machinery around the notebook are not the notebook's.
-    ignore = {"click", "papermill", "nbconvert", "nbformat", "IPython", "cpts_diag", "cpts_diag.cli",
-              "cpts_diag.batch", "cpts_diag.demo"}
+    ignore = {
+        "click",
+        "papermill",
+        "nbconvert",
+        "nbformat",
+        "IPython",
+        "cpts_diag",
+        "cpts_diag.cli",
+        "cpts_diag.batch",
+        "cpts_diag.demo",
+    }
     return sorted(wanted - have - ignore)
 
 
@@ -157,9 +166,17 @@ def run_floor(runs: int, workdir: Path) -> list[float]:
     for i in range(runs):
         out = workdir / f"floor_{i}.ipynb"
         t0 = time.perf_counter()
-        pm.execute_notebook(str(FLOOR_NOTEBOOK), str(out), parameters={"dossier_sortie": str(workdir)},
-                            kernel_name="python3", language="python", progress_bar=False, log_output=False,
-                            request_save_on_cell_execute=False, cwd=str(workdir))
+        pm.execute_notebook(
+            str(FLOOR_NOTEBOOK),
+            str(out),
+            parameters={"dossier_sortie": str(workdir)},
+            kernel_name="python3",
+            language="python",
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            cwd=str(workdir),
+        )
         times.append(time.perf_counter() - t0)
     return times
 
@@ -184,8 +201,9 @@ def run_floor_parallel(workers: int, runs: int, workdir: Path) -> tuple[float, l
         d = workdir / f"parallel_{w}"
         d.mkdir(parents=True, exist_ok=True)
         code = _PARALLEL_FLOOR.format(bench=str(C.BENCH_DIR), runs=runs, workdir=str(d))
-        procs.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True))
+        procs.append(
+            subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        )
     durations = []
     for p in procs:
         out, _ = p.communicate()
@@ -264,8 +282,13 @@ class WorkerMemory:
 
 
 def call_run_batch(batch_mod, out_dir: Path, only, workers: int, verbose: bool, perimeters=None, cluster=None):
-    kwargs = {"out_dir": out_dir, "workers": workers, "cpam": "exemple" if perimeters is None else "aucun",
-              "force": True, "progress": verbose}
+    kwargs = {
+        "out_dir": out_dir,
+        "workers": workers,
+        "cpam": "exemple" if perimeters is None else "aucun",
+        "force": True,
+        "progress": verbose,
+    }
     if only is not None:
         kwargs["only"] = only
     if perimeters is not None:
@@ -298,7 +321,7 @@ def entry_durations(result) -> list[float]:
     """Seconds per report as recorded by the batch (``entries[*].duration``), when present."""
     out = []
     for e in getattr(result, "entries", []) or []:
-        d = (e.get("duration_s", e.get("duration")) if isinstance(e, dict) else None)
+        d = e.get("duration_s", e.get("duration")) if isinstance(e, dict) else None
         if isinstance(d, (int, float)):
             out.append(float(d))
     return out
@@ -342,8 +365,7 @@ def cell_durations(out_dir: Path, top: int = 8) -> list[tuple[float, float, str]
                 lines = [ln for ln in cell.source.splitlines() if ln.strip()]
                 first_line.setdefault(code_i, (lines[0] if lines else "")[:70])
             code_i += 1
-    rows = [(statistics.median(v), max(v), f"cellule {i + 1} : {first_line.get(i, '')}")
-            for i, v in per_cell.items()]
+    rows = [(statistics.median(v), max(v), f"cellule {i + 1} : {first_line.get(i, '')}") for i, v in per_cell.items()]
     rows.sort(reverse=True)
     return rows[:top]
 
@@ -353,14 +375,19 @@ def single_report(name: str, out_dir: Path, res, profile: bool, perimeters=None)
     from cpts_diag.report import build_report
 
     try:
-        result, dt, prof = C.timed(build_report, name, perimeters=perimeters, out_dir=out_dir,
-                                   cpam="exemple" if perimeters is None else "aucun", profile=profile)
+        result, dt, prof = C.timed(
+            build_report,
+            name,
+            perimeters=perimeters,
+            out_dir=out_dir,
+            cpam="exemple" if perimeters is None else "aucun",
+            profile=profile,
+        )
     except Exception as exc:  # noqa: BLE001 - a benchmark reports, never crashes
         print(f"  rapport isolé impossible : {type(exc).__name__}: {exc}")
         return
     t = getattr(result, "timings", {}) or {}
-    print(f"\n  Rapport isolé « {name} » : {dt:.2f} s, dont "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
+    print(f"\n  Rapport isolé « {name} » : {dt:.2f} s, dont " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
     res.add("single_s", "un rapport seul (build_report, processus principal)", dt, "s")
     if "execution" in t:
         res.add("single_execution_s", "  dont exécution papermill du notebook 02", t["execution"], "s")
@@ -376,8 +403,13 @@ def run_regional(batch_mod, out_dir: Path, perimeters=None, region: str = "93"):
     if fn is None:
         return None, None
     params = inspect.signature(fn).parameters
-    wanted = {"out_dir": out_dir, "cpam": "exemple" if perimeters is None else "aucun", "progress": False,
-              "perimeters": perimeters, "region": region}
+    wanted = {
+        "out_dir": out_dir,
+        "cpam": "exemple" if perimeters is None else "aucun",
+        "progress": False,
+        "perimeters": perimeters,
+        "region": region,
+    }
     kwargs = {k: v for k, v in wanted.items() if k in params}
     t0 = time.perf_counter()
     result = fn(**kwargs)
@@ -394,24 +426,36 @@ def run_on_cluster(batch_mod, out_dir: Path, only, args, perimeters, t_local: fl
     t0 = time.perf_counter()
     cluster = LocalCluster(n_workers=args.workers, processes=True, threads_per_worker=1, dashboard_address=None)
     try:
-        res.add("cluster_start_s", f"démarrage du LocalCluster ({args.workers} workers, hors lot)",
-                time.perf_counter() - t0, "s")
+        res.add(
+            "cluster_start_s",
+            f"démarrage du LocalCluster ({args.workers} workers, hors lot)",
+            time.perf_counter() - t0,
+            "s",
+        )
         t1 = time.perf_counter()
         with WorkerMemory() as mem:
-            result = call_run_batch(batch_mod, out_dir, only, args.workers, args.verbose, perimeters,
-                                    cluster=cluster.scheduler_address)
+            result = call_run_batch(
+                batch_mod, out_dir, only, args.workers, args.verbose, perimeters, cluster=cluster.scheduler_address
+            )
         t_dask = time.perf_counter() - t1
     finally:
         cluster.close()
     n_failed, examples = _failures(result, out_dir, len(getattr(result, "entries", []) or []))
     res.add("batch_dask_s", f"même lot sur un LocalCluster Dask ({args.workers} workers)", t_dask, "s")
-    res.add("dask_overhead", "surcoût Dask / processus locaux (lot Dask / lot local − 1)", t_dask / t_local - 1, "",
-            TARGET_DASK_OVERHEAD)
+    res.add(
+        "dask_overhead",
+        "surcoût Dask / processus locaux (lot Dask / lot local − 1)",
+        t_dask / t_local - 1,
+        "",
+        TARGET_DASK_OVERHEAD,
+    )
     res.add("dask_failures", "échecs du lot Dask", n_failed, "nb", 0)
     durations = entry_durations(result)
     if durations:
-        print(f"    durée d'un rapport dans le lot Dask : médiane {statistics.median(durations):.2f} s, "
-              f"max {max(durations):.2f} s ({len(durations)} rapports)")
+        print(
+            f"    durée d'un rapport dans le lot Dask : médiane {statistics.median(durations):.2f} s, "
+            f"max {max(durations):.2f} s ({len(durations)} rapports)"
+        )
         res.info["dask_report_durations"] = durations
     for e in examples:
         print(f"    échec : {e}")
@@ -427,18 +471,28 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processus du lot (défaut 2)")
     parser.add_argument("--floor-runs", type=int, default=3, help="exécutions du plancher (médiane ; défaut 3)")
     parser.add_argument("--keep", default=None, help="garder les rapports produits dans ce dossier")
-    parser.add_argument("--no-single", action="store_true",
-                        help="ne pas mesurer en plus un rapport isolé (décomposition exécution / export)")
+    parser.add_argument(
+        "--no-single",
+        action="store_true",
+        help="ne pas mesurer en plus un rapport isolé (décomposition exécution / export)",
+    )
     parser.add_argument("--verbose", action="store_true", help="afficher la progression du lot")
-    parser.add_argument("--wait-import", type=float, default=0.0,
-                        help="attendre jusqu'à S secondes que cpts_diag.batch soit importable")
+    parser.add_argument(
+        "--wait-import", type=float, default=0.0, help="attendre jusqu'à S secondes que cpts_diag.batch soit importable"
+    )
     parser.add_argument("--perimetres", default=None, help="fichier de périmètres (défaut : listing PACA embarqué)")
-    parser.add_argument("--epci-france", action="store_true",
-                        help="cas national : les 1 255 EPCI du COG 2026 comme territoires (CSV généré)")
-    parser.add_argument("--epci-region", default=None, metavar="CODE",
-                        help="cas régional : les EPCI de la région CODE (p. ex. 84) comme territoires")
-    parser.add_argument("--no-cluster", action="store_true",
-                        help="ne pas mesurer le même lot sur un LocalCluster Dask")
+    parser.add_argument(
+        "--epci-france",
+        action="store_true",
+        help="cas national : les 1 255 EPCI du COG 2026 comme territoires (CSV généré)",
+    )
+    parser.add_argument(
+        "--epci-region",
+        default=None,
+        metavar="CODE",
+        help="cas régional : les EPCI de la région CODE (p. ex. 84) comme territoires",
+    )
+    parser.add_argument("--no-cluster", action="store_true", help="ne pas mesurer le même lot sur un LocalCluster Dask")
     args = parser.parse_args(argv)
     res = C.Results("batch")
     print("== Benchmark du lot de rapports (papermill, noyaux chauds) ==", flush=True)
@@ -448,8 +502,10 @@ def main(argv=None) -> int:
 
     missing = compare_imports(FLOOR_NOTEBOOK, settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb")
     if missing:
-        print(f"  attention : le plancher n'importe pas {', '.join(missing)} (importés par le notebook 02) ; "
-              f"mettre à jour benchmarks/floor.ipynb")
+        print(
+            f"  attention : le plancher n'importe pas {', '.join(missing)} (importés par le notebook 02) ; "
+            f"mettre à jour benchmarks/floor.ipynb"
+        )
     res.info["floor_missing_imports"] = missing
 
     try:
@@ -497,8 +553,12 @@ def main(argv=None) -> int:
         if args.workers > 1:
             per_round, durs = run_floor_parallel(args.workers, args.floor_runs, tmp / "floor_par")
             if durs:
-                res.add("floor_parallel_s", f"plancher à {args.workers} en parallèle (médiane d'une exécution)",
-                        statistics.median(durs), "s")
+                res.add(
+                    "floor_parallel_s",
+                    f"plancher à {args.workers} en parallèle (médiane d'une exécution)",
+                    statistics.median(durs),
+                    "s",
+                )
                 res.info["floor_parallel_round_s"] = per_round
 
         out_dir = tmp / "rapports"
@@ -512,22 +572,29 @@ def main(argv=None) -> int:
         res.add("ratio", "ratio lot / plancher du lot", t_batch / ideal, "", TARGET_RATIO)
         fpar = next((f.value for f in res.figures if f.key == "floor_parallel_s"), None)
         if fpar:
-            res.add("ratio_parallel", f"ratio lot / (N × plancher à {args.workers} en parallèle / {args.workers}) "
-                    "[indicatif : contention CPU exclue]", t_batch / (n * fpar / args.workers), "")
+            res.add(
+                "ratio_parallel",
+                f"ratio lot / (N × plancher à {args.workers} en parallèle / {args.workers}) "
+                "[indicatif : contention CPU exclue]",
+                t_batch / (n * fpar / args.workers),
+                "",
+            )
         res.add("per_report_s", "temps moyen par rapport (lot × processus / N)", t_batch * args.workers / n, "s")
-        res.add("worker_memory_mb", "mémoire maximale d'un worker + son noyau (processus locaux)", mem_local.max_mb,
-                "Mo")
+        res.add(
+            "worker_memory_mb", "mémoire maximale d'un worker + son noyau (processus locaux)", mem_local.max_mb, "Mo"
+        )
         if not args.no_cluster:
             run_on_cluster(batch_mod, tmp / "rapports_dask", only, args, perimeters, t_batch, res)
         durations = entry_durations(result)
         if durations:
-            print(f"    durée d'un rapport dans le lot : médiane {statistics.median(durations):.2f} s, "
-                  f"max {max(durations):.2f} s ({len(durations)} rapports)")
+            print(
+                f"    durée d'un rapport dans le lot : médiane {statistics.median(durations):.2f} s, "
+                f"max {max(durations):.2f} s ({len(durations)} rapports)"
+            )
             res.info["report_durations"] = durations
             entries = [e for e in getattr(result, "entries", []) if isinstance(e, dict) and "duration_s" in e]
             slow = sorted(entries, key=lambda e: -float(e["duration_s"] or 0))[:3]
-            print("    les plus longs : " + ", ".join(f"{e.get('name')} {float(e['duration_s']):.1f} s" for e in slow)
-                 )
+            print("    les plus longs : " + ", ".join(f"{e.get('name')} {float(e['duration_s']):.1f} s" for e in slow))
         n_failed, examples = _failures(result, out_dir, n)
         res.add("failures", "échecs", n_failed, "nb", 0)
         for e in examples:
@@ -544,13 +611,23 @@ def main(argv=None) -> int:
             except Exception as exc:  # noqa: BLE001 - a benchmark reports, never crashes
                 print(f"  synthèse régionale impossible : {type(exc).__name__}: {exc}")
             s = sizes(out_dir)
-        res.add("carte_max_kb", f"carte.html d'une CPTS, maximum ({s['n_cartes']} cartes)", s["carte_max"], "Ko",
-                TARGET_CARTE_KB)
+        res.add(
+            "carte_max_kb",
+            f"carte.html d'une CPTS, maximum ({s['n_cartes']} cartes)",
+            s["carte_max"],
+            "Ko",
+            TARGET_CARTE_KB,
+        )
         if s["carte_max_slug"]:
             print(f"    la plus lourde : {s['carte_max_slug']}/carte.html")
         res.add("carte_median_kb", "carte.html d'une CPTS, médiane", s["carte_median"], "Ko", TARGET_CARTE_KB)
-        res.add("regional_kb", "carte régionale carte_regionale.html", s["regional"], "Ko",
-                TARGET_REGION_KB_OTHER if args.epci_region or args.epci_france else TARGET_REGION_KB)
+        res.add(
+            "regional_kb",
+            "carte régionale carte_regionale.html",
+            s["regional"],
+            "Ko",
+            TARGET_REGION_KB_OTHER if args.epci_region or args.epci_france else TARGET_REGION_KB,
+        )
         res.add("rapport_max_kb", "rapport.html, maximum", s["rapport_max"], "Ko", TARGET_RAPPORT_KB)
         res.add("rapport_median_kb", "rapport.html, médiane", s["rapport_median"], "Ko")
         res.add("memory_mb", "mémoire maximale (processus principal)", C.peak_rss_mb(), "Mo")

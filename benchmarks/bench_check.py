@@ -134,8 +134,11 @@ def repeat(n: int, fn, *args, profile=False, **kwargs):
 def main(argv=None) -> int:
     parser = C.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="exécutions de chaque contrôle (médiane ; défaut 3)")
-    parser.add_argument("--build", action="store_true",
-                        help="chronométrer aussi la construction de la géométrie nationale depuis --opendata")
+    parser.add_argument(
+        "--build",
+        action="store_true",
+        help="chronométrer aussi la construction de la géométrie nationale depuis --opendata",
+    )
     args = parser.parse_args(argv)
     opendata = Path(args.opendata).resolve()
     res = C.Results("check")
@@ -144,8 +147,10 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     from cpts_diag.reference import load_reference
+
     checks = C.wait_import("cpts_diag.checks", timeout=0)
     from cpts_diag.perimeters import read_perimeters
+
     t_import = time.perf_counter() - t0
     reference, t_ref, _ = C.timed(load_reference)
     res.add("import_s", "import des modules", t_import, "s")
@@ -163,18 +168,25 @@ def main(argv=None) -> int:
             print(prof)
 
     # Warm-up of lazily cached pieces is part of the first call: measure the first call as a user sees it.
-    report, t_check, prof = repeat(args.repeat, checks.check_perimeters, perims, reference, geometries=None,
-                                   profile=args.profile)
+    report, t_check, prof = repeat(
+        args.repeat, checks.check_perimeters, perims, reference, geometries=None, profile=args.profile
+    )
     res.add("check_s", "check_perimeters sans contours", t_check, "s", TARGET_CHECK_S)
     counts = sanity(report)
     print_sanity("sans contours", counts)
     res.info["sans_contours"] = counts
     if prof:
         print(prof)
-    report_emb, t_emb, prof = repeat(args.repeat, checks.check_perimeters, perims, reference,
-                                     geometries="default", profile=args.profile)
-    res.add("check_embedded_s", "check_perimeters avec contiguïté et enclaves (données embarquées)", t_emb, "s",
-            TARGET_CHECK_EMBEDDED_S)
+    report_emb, t_emb, prof = repeat(
+        args.repeat, checks.check_perimeters, perims, reference, geometries="default", profile=args.profile
+    )
+    res.add(
+        "check_embedded_s",
+        "check_perimeters avec contiguïté et enclaves (données embarquées)",
+        t_emb,
+        "s",
+        TARGET_CHECK_EMBEDDED_S,
+    )
     counts = sanity(report_emb)
     counts["séparés par la mer"] = report_emb.summary["n_island_territories"]
     counts["non vérifiables"] = report_emb.summary["n_unverifiable"]
@@ -197,25 +209,30 @@ def main(argv=None) -> int:
         print(f"  contours nationaux absents : {exc}")
         raw = None
     if raw is not None:
-        res.add("read_polygons_s", f"lecture des contours COG 2018 ({n_files} fichiers, {len(raw)} communes)",
-                t_poly, "s")
+        res.add(
+            "read_polygons_s", f"lecture des contours COG 2018 ({n_files} fichiers, {len(raw)} communes)", t_poly, "s"
+        )
         if prof:
             print(prof)
         from cpts_diag.geometry import align_to_cog
 
         (aligned, notes), t_align, _ = C.timed(align_to_cog, raw, reference.former)
-        res.add("align_s", f"alignement sur le COG 2026 ({len(notes)} changements, {len(aligned)} communes)",
-                t_align, "s")
+        res.add(
+            "align_s", f"alignement sur le COG 2026 ({len(notes)} changements, {len(aligned)} communes)", t_align, "s"
+        )
         wanted = perims.table["code_insee"].unique()
         missing = sorted(set(wanted) - set(aligned["code_insee"]))
         if missing:
-            print(f"  {len(missing)} commune(s) membre(s) d'un EPCI sans polygone dans les contours 2018 "
-                  f"(communes rétablies après 2018) : {', '.join(missing[:8])}" + (" …" if len(missing) > 8 else ""))
+            print(
+                f"  {len(missing)} commune(s) membre(s) d'un EPCI sans polygone dans les contours 2018 "
+                f"(communes rétablies après 2018) : {', '.join(missing[:8])}" + (" …" if len(missing) > 8 else "")
+            )
         res.info["communes_sans_polygone"] = missing
         del raw
 
-        report_geo, t_geo, prof = repeat(args.repeat, checks.check_perimeters, perims, reference,
-                                         geometries=aligned, profile=args.profile)
+        report_geo, t_geo, prof = repeat(
+            args.repeat, checks.check_perimeters, perims, reference, geometries=aligned, profile=args.profile
+        )
         res.add("check_geo_s", "check_perimeters avec contours nationaux", t_geo, "s", TARGET_CHECK_GEO_S)
         counts = sanity(report_geo)
         print_sanity("avec contours", counts)

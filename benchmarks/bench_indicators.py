@@ -58,8 +58,13 @@ print(json.dumps(out))
 def fresh_load_times(repeats: int = REPEATS) -> list[dict]:
     runs = []
     for _ in range(repeats):
-        proc = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT.format(repo=str(C.REPO_DIR))],
-                              capture_output=True, text=True, cwd=str(C.REPO_DIR), check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", _LOAD_SCRIPT.format(repo=str(C.REPO_DIR))],
+            capture_output=True,
+            text=True,
+            cwd=str(C.REPO_DIR),
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "échec")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -96,8 +101,12 @@ def _describe(result) -> str:
 
 def main(argv=None) -> int:
     parser = C.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--wait-import", type=float, default=0.0,
-                        help="attendre jusqu'à S secondes que cpts_diag.indicators soit importable")
+    parser.add_argument(
+        "--wait-import",
+        type=float,
+        default=0.0,
+        help="attendre jusqu'à S secondes que cpts_diag.indicators soit importable",
+    )
     args = parser.parse_args(argv)
     res = C.Results("indicators")
     print("== Benchmark des indicateurs (70 CPTS de PACA) ==", flush=True)
@@ -111,21 +120,25 @@ def main(argv=None) -> int:
         print(f"  chargement impossible : {type(exc).__name__}: {exc}")
         runs = []
     if runs:
+
         def med(k):
             return statistics.median(r[k] for r in runs)
 
         load = [r["load"] for r in runs]
-        res.add("import_s", "imports pandas + cpts_diag (processus neuf)",
-                med("import_pandas") + med("import_cpts"), "s")
-        print(f"    load_indicator_data() (référentiel compris) dans {len(runs)} processus neufs : "
-              f"{', '.join(f'{x:.2f}' for x in load)} s")
-        res.add("load_s", "chargement des données embarquées (médiane)", statistics.median(load), "s",
-                TARGET_LOAD_S)
-        res.add("reference_again_s", "load_reference() rappelé ensuite (cache ?)",
-                med("reference_again"), "s")
+        res.add(
+            "import_s", "imports pandas + cpts_diag (processus neuf)", med("import_pandas") + med("import_cpts"), "s"
+        )
+        print(
+            f"    load_indicator_data() (référentiel compris) dans {len(runs)} processus neufs : "
+            f"{', '.join(f'{x:.2f}' for x in load)} s"
+        )
+        res.add("load_s", "chargement des données embarquées (médiane)", statistics.median(load), "s", TARGET_LOAD_S)
+        res.add("reference_again_s", "load_reference() rappelé ensuite (cache ?)", med("reference_again"), "s")
         if med("reference_again") > 0.03:
-            print("    remarque : load_reference() relit le référentiel après load_indicator_data() "
-                  "(clés de cache différentes : load_reference() ≠ load_reference(None))")
+            print(
+                "    remarque : load_reference() relit le référentiel après load_indicator_data() "
+                "(clés de cache différentes : load_reference() ≠ load_reference(None))"
+            )
         if "cpam" in runs[0]:
             res.add("load_cpam_s", "lecture de la table CPAM fictive (médiane)", med("cpam"), "s")
         elif "cpam_error" in runs[0]:
@@ -149,14 +162,17 @@ def main(argv=None) -> int:
         load_indicator_data()
         perims = read_perimeters(settings.DEFAULT_PERIMETERS, names_by_code=reference.names)
         n_terr = perims.table["cpts"].nunique()
-        for label, key, cpam in (("sans table CPAM", "diagnose_s", None),
-                                 ("avec la table CPAM fictive", "diagnose_cpam_s", settings.DEFAULT_CPAM)):
+        for label, key, cpam in (
+            ("sans table CPAM", "diagnose_s", None),
+            ("avec la table CPAM fictive", "diagnose_cpam_s", settings.DEFAULT_CPAM),
+        ):
             times = []
             result = None
             for i in range(REPEATS):
                 try:
-                    result, dt, prof = C.timed(_call_diagnose, diagnose_all, perims, reference, cpam,
-                                               profile=args.profile and i == 0)
+                    result, dt, prof = C.timed(
+                        _call_diagnose, diagnose_all, perims, reference, cpam, profile=args.profile and i == 0
+                    )
                 except Exception as exc:  # noqa: BLE001 - a benchmark reports, never crashes
                     print(f"  diagnose_all {label} : échec {type(exc).__name__}: {exc}")
                     break

@@ -29,8 +29,9 @@ BENCHES = [
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--opendata", default=str(C.DEFAULT_OPENDATA),
-                        help="dossier des données ouvertes (défaut : ../shared/opendata)")
+    parser.add_argument(
+        "--opendata", default=str(C.DEFAULT_OPENDATA), help="dossier des données ouvertes (défaut : ../shared/opendata)"
+    )
     parser.add_argument("--skip-batch", action="store_true", help="ne pas lancer le benchmark du lot (long)")
     parser.add_argument("--subset", type=int, default=None, help="lot : ne traiter que N territoires")
     parser.add_argument("--profile", action="store_true", help="profiler les étapes (cProfile)")

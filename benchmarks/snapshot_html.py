@@ -22,19 +22,55 @@ import sys
 from pathlib import Path
 
 TERRITORIES = ("CPTS Guil Durance", "CPTS Nice Centre - Nice Est", "CPTS Marseille-7")
-SECTIONS = ("header", "method", "territory_overview", "territory_map", "communes_table", "tier_section",
-            "demography", "care_supply", "access", "synthesis", "sources_and_limits", "write_outputs")
+SECTIONS = (
+    "header",
+    "method",
+    "territory_overview",
+    "territory_map",
+    "communes_table",
+    "tier_section",
+    "demography",
+    "care_supply",
+    "access",
+    "synthesis",
+    "sources_and_limits",
+    "write_outputs",
+)
 
 ENTRIES = [
-    {"name": "CPTS <Zéro> & Cie", "slug": "cpts-zero", "status": "ok",
-     "outputs": {"rapport": "cpts-zero/rapport.html", "carte": "cpts zéro/carte.html",
-                 "indicateurs": "cpts-zero/indicateurs.xlsx"},
-     "population": 41000, "tier": 2, "fictitious": True,
-     "key_figures": {"APL <MG>": {"text": "2,5 consultations"}, "Part 75+": 12.25, "Communes": 7,
-                     "Bool": True, "Vide": None, "Dict": {"value": 3.0, "unit": "%"},
-                     "Dict nd": {"value": None, "unit": "%"}}},
-    {"name": "CPTS Nice", "slug": "nice", "status": "inchangé", "population": None,
-     "population_min": 10000, "population_max": 90000, "tier_min": 1, "tier_max": 4, "outputs": {}},
+    {
+        "name": "CPTS <Zéro> & Cie",
+        "slug": "cpts-zero",
+        "status": "ok",
+        "outputs": {
+            "rapport": "cpts-zero/rapport.html",
+            "carte": "cpts zéro/carte.html",
+            "indicateurs": "cpts-zero/indicateurs.xlsx",
+        },
+        "population": 41000,
+        "tier": 2,
+        "fictitious": True,
+        "key_figures": {
+            "APL <MG>": {"text": "2,5 consultations"},
+            "Part 75+": 12.25,
+            "Communes": 7,
+            "Bool": True,
+            "Vide": None,
+            "Dict": {"value": 3.0, "unit": "%"},
+            "Dict nd": {"value": None, "unit": "%"},
+        },
+    },
+    {
+        "name": "CPTS Nice",
+        "slug": "nice",
+        "status": "inchangé",
+        "population": None,
+        "population_min": 10000,
+        "population_max": 90000,
+        "tier_min": 1,
+        "tier_max": 4,
+        "outputs": {},
+    },
     {"name": "CPTS Échec", "slug": "echec", "status": "échec", "error": "fichier <illisible> & cassé"},
     {"name": "CPTS Autre", "slug": "autre", "status": "bizarre"},
 ]
@@ -49,24 +85,35 @@ def main(out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     common = dict(generated="01/01/2026 à 10:00")
-    _write(out, "index_full.html", index_page.render_index(
-        ENTRIES, perimeters_name="périmètres <v2>.csv", extra_links=[("synthese_regionale.html", "Synthèse"),
-                                                                        ("controle/a b.html", "Contrôle <x>")],
-        interrupted=True, **common))
+    _write(
+        out,
+        "index_full.html",
+        index_page.render_index(
+            ENTRIES,
+            perimeters_name="périmètres <v2>.csv",
+            extra_links=[("synthese_regionale.html", "Synthèse"), ("controle/a b.html", "Contrôle <x>")],
+            interrupted=True,
+            **common,
+        ),
+    )
     _write(out, "index_empty.html", index_page.render_index([], sources=[], **common))
-    _write(out, "index_nofict.html", index_page.render_index(ENTRIES[1:], fictitious=False,
-                                                             sources=["a & b"], **common))
+    _write(
+        out, "index_nofict.html", index_page.render_index(ENTRIES[1:], fictitious=False, sources=["a & b"], **common)
+    )
     folder = out / "_batch"
     (folder / "cpts-zero").mkdir(parents=True, exist_ok=True)
     (folder / "cpts-zero" / "rapport.html").write_text("x", encoding="utf-8")
     _write(out, "index_out_dir.html", index_page.render_index(ENTRIES, out_dir=folder, **common))
-    _write(out, "page_plain.html", html.html_page("Titre <x> & \"y\"", "<p>corps</p>"))
+    _write(out, "page_plain.html", html.html_page('Titre <x> & "y"', "<p>corps</p>"))
     _write(out, "page_css.html", html.html_page("Titre", "<p>corps</p>", "body { color: red; }"))
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Titre\n\ntexte")])
-    _write(out, "report_page.html", re.sub(r'id="cell-id=[0-9a-f]+"', 'id="cell-id=ID"',
-                                         report.notebook_to_html(nb, "Rapport <x>")))
+    _write(
+        out,
+        "report_page.html",
+        re.sub(r'id="cell-id=[0-9a-f]+"', 'id="cell-id=ID"', report.notebook_to_html(nb, "Rapport <x>")),
+    )
 
     today = _dt.date.today().strftime("%d/%m/%Y")
     for i, territory in enumerate(TERRITORIES):
@@ -75,11 +122,17 @@ def main(out: Path) -> None:
             for name in SECTIONS:
                 section = getattr(report_sections, name)(data)
                 text = section.html.replace(f"produit le {today}", "produit le DATE")
-                _write(out, f"t{i}_{cpam}_{name}.html", text + "\n---text---\n" + section.text
-                       + "\n---extra---\n" + repr(sorted(section.extra)))
+                _write(
+                    out,
+                    f"t{i}_{cpam}_{name}.html",
+                    text + "\n---text---\n" + section.text + "\n---extra---\n" + repr(sorted(section.extra)),
+                )
             _write(out, f"t{i}_{cpam}_unavailable_map.html", report_sections._unavailable_map_html(data))
-            _write(out, f"t{i}_{cpam}_comparison.html",
-                   report_sections.comparison_table(data, list(report_sections.KEY_FIGURES), "légende <x>"))
+            _write(
+                out,
+                f"t{i}_{cpam}_comparison.html",
+                report_sections.comparison_table(data, list(report_sections.KEY_FIGURES), "légende <x>"),
+            )
     # branches the embedded data do not reach: a CPAM file, INSEE ages and BPE files given, an output folder
     data = report_sections.load_report_data(TERRITORIES[0], None, "exemple", None, None, out / "_report")
     for mode in ("exemple", "fichier", "aucun"):
@@ -102,10 +155,25 @@ def main(out: Path) -> None:
     _write(out, "map_commune.html", map_page(report_sections._web_map(data)))
     com = data.map_communes.copy()
     com["cpts"], com["taille"] = data.territory, 1
-    _write(out, "map_region_tiers.html", map_page(maps.region_map(
-        com, "taille", orphans=data.orphans, title="Région <test> l'été", source="INSEE & DREES", fictitious=True)))
-    _write(out, "map_region_values.html", map_page(maps.region_map(
-        com, "apl_mg_2023", label="APL", unit="c/an", tiles=True)))
+    _write(
+        out,
+        "map_region_tiers.html",
+        map_page(
+            maps.region_map(
+                com,
+                "taille",
+                orphans=data.orphans,
+                title="Région <test> l'été",
+                source="INSEE & DREES",
+                fictitious=True,
+            )
+        ),
+    )
+    _write(
+        out,
+        "map_region_values.html",
+        map_page(maps.region_map(com, "apl_mg_2023", label="APL", unit="c/an", tiles=True)),
+    )
     _notebook_displays(out)
     print(f"{len(list(out.iterdir()))} files in {out}")
 
@@ -130,12 +198,22 @@ def _notebook_displays(out: Path) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             report = nh.run_check("", "93", [], "")
-            for step in (nh.show_check_summary, nh.show_findings, nh.show_check_maps, nh.show_territories,
-                         lambda r: nh.write_check_files(r, tmp), nh.show_sources):
+            for step in (
+                nh.show_check_summary,
+                nh.show_findings,
+                nh.show_check_maps,
+                nh.show_territories,
+                lambda r: nh.write_check_files(r, tmp),
+                nh.show_sources,
+            ):
                 step(report)
             synthesis = nh.regional_synthesis("", "93", "exemple")
-            for step in (nh.show_regional_table, nh.show_regional_maps, lambda s: nh.write_regional_map(s, tmp),
-                         nh.show_regional_sources):
+            for step in (
+                nh.show_regional_table,
+                nh.show_regional_maps,
+                lambda s: nh.write_regional_map(s, tmp),
+                nh.show_regional_sources,
+            ):
                 step(synthesis)
             text = "\n=====\n".join(shown).replace(tmp, "TMP")
     finally:
@@ -146,4 +224,3 @@ def _notebook_displays(out: Path) -> None:
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))
-

@@ -204,8 +204,10 @@ def _context_hash(cpam, insee_ages, bpe) -> str:
     from cpts_diag.report import NOTEBOOK
 
     # The perimeter listings are covered by each territory's member rows.
-    return run_fingerprint({"cpam": cpam, "insee_ages": insee_ages, "bpe": bpe},
-                           notebook=file_sha256(NOTEBOOK) if Path(NOTEBOOK).is_file() else None)
+    return run_fingerprint(
+        {"cpam": cpam, "insee_ages": insee_ages, "bpe": bpe},
+        notebook=file_sha256(NOTEBOOK) if Path(NOTEBOOK).is_file() else None,
+    )
 
 
 def _member_rows(table, name: str) -> list[list[str]]:
@@ -396,8 +398,10 @@ def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
     except ValueError:
         return None
     hooks = hooks if isinstance(hooks, list) else [hooks]
-    hook = next((h for h in hooks if isinstance(h, dict) and h.get("territory") == name
-                 and h.get("action") in _HOOK_CELLS), None)
+    hook = next(
+        (h for h in hooks if isinstance(h, dict) and h.get("territory") == name and h.get("action") in _HOOK_CELLS),
+        None,
+    )
     if hook is None:
         return None
     if hook.get("once_file"):
@@ -488,8 +492,10 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
         out_dir, shown = Path(task["out_dir"]), {}
         if remote:
             if task.get("environment") != _environment_hash():
-                raise RuntimeError("ce worker Dask n'a pas la même version de cpts_diag ou des données embarquées "
-                                   "que le poste qui lance le lot : installez la même version partout")
+                raise RuntimeError(
+                    "ce worker Dask n'a pas la même version de cpts_diag ou des données embarquées "
+                    "que le poste qui lance le lot : installez la même version partout"
+                )
             local = _materialize_inputs(inputs)
             for role, value in args.items():
                 if value not in (None, "") and (role != "cpam" or cpam_choice(value).mode == "fichier"):
@@ -497,10 +503,19 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             shown = {v: k for k, v in local.items()}
             out_dir = work / "rapports"
             shown[str(out_dir / task["slug"])] = str(Path(task["out_dir"]) / task["slug"])
-        res = build_report(task["name"], perimeters=args["perimeters"], out_dir=out_dir, cpam=args["cpam"],
-                           insee_ages=args["insee_ages"], bpe=args["bpe"], timeout=task["timeout"],
-                           slug=task["slug"], session=_kernel_session(),
-                           notebook=_test_hook_notebook(task["name"], work), shown_paths=shown)
+        res = build_report(
+            task["name"],
+            perimeters=args["perimeters"],
+            out_dir=out_dir,
+            cpam=args["cpam"],
+            insee_ages=args["insee_ages"],
+            bpe=args["bpe"],
+            timeout=task["timeout"],
+            slug=task["slug"],
+            session=_kernel_session(),
+            notebook=_test_hook_notebook(task["name"], work),
+            shown_paths=shown,
+        )
         if remote:
             files = {name: (res.directory / name).read_bytes() for name in REPORT_FILES.values()}
     except SystemExit as exc:  # SIGTERM from the parent: the report folder was cleaned up by build_report
@@ -508,8 +523,7 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             raise
         _end_worker(exc.code if isinstance(exc.code, int) else 143)
     except Exception as exc:  # noqa: BLE001 - one failure must not stop the batch
-        return dict(base, status=STATUS_FAILED, duration_s=_round(time.perf_counter() - t0),
-                    error=error_message(exc))
+        return dict(base, status=STATUS_FAILED, duration_s=_round(time.perf_counter() - t0), error=error_message(exc))
     finally:
         import shutil
 
@@ -520,12 +534,23 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             outputs[kind] = Path(path).resolve().relative_to(out_dir.resolve()).as_posix()
         except ValueError:
             outputs[kind] = str(path)
-    entry = json_ready(dict(
-        base, status=STATUS_OK, duration_s=_round(time.perf_counter() - t0), error=None, outputs=outputs,
-        population=res.population, population_min=res.population_min, population_max=res.population_max,
-        tier=res.tier, tier_min=res.summary.get("tier_min"), tier_max=res.summary.get("tier_max"),
-        key_figures=res.key_figures or {}, fictitious=bool(res.fictitious),
-    ))
+    entry = json_ready(
+        dict(
+            base,
+            status=STATUS_OK,
+            duration_s=_round(time.perf_counter() - t0),
+            error=None,
+            outputs=outputs,
+            population=res.population,
+            population_min=res.population_min,
+            population_max=res.population_max,
+            tier=res.tier,
+            tier_min=res.summary.get("tier_min"),
+            tier_max=res.summary.get("tier_max"),
+            key_figures=res.key_figures or {},
+            fictitious=bool(res.fictitious),
+        )
+    )
     if files is not None:
         entry["files"] = files
     return entry
@@ -548,13 +573,16 @@ def _mp_context():
     return ctx
 
 
-def _write_state(out_dir: Path, entries_by_name: dict[str, dict], meta: dict, *, index: bool,
-                 interrupted: bool = False) -> None:
+def _write_state(
+    out_dir: Path, entries_by_name: dict[str, dict], meta: dict, *, index: bool, interrupted: bool = False
+) -> None:
     """Write ``batch.json`` (and, with ``index``, ``index.html`` from the same document)."""
-    entries = [e for e in entries_by_name.values() if e.get("status") in (STATUS_OK, STATUS_FAILED,
-                                                                           STATUS_UNCHANGED)]
-    doc = json_ready(dict(meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"),
-                           territories=entries))
+    entries = [e for e in entries_by_name.values() if e.get("status") in (STATUS_OK, STATUS_FAILED, STATUS_UNCHANGED)]
+    doc = json_ready(
+        dict(
+            meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"), territories=entries
+        )
+    )
     atomic_write_text(out_dir / BATCH_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     if index:
         _write_index_of(out_dir, doc)
@@ -564,9 +592,13 @@ def _write_index_of(out_dir: Path, doc: dict) -> Path:
     """Write ``index.html`` of a ``batch.json`` document (perimeter file name, fictitious data, interruption)."""
     entries = [e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e]
     perimeters = doc.get("perimeters")
-    return write_index(out_dir, entries, perimeters_name=Path(perimeters).name if perimeters else None,
-                       interrupted=bool(doc.get("interrupted")),
-                       fictitious=doc.get("cpam") == "exemple" or any(e.get("fictitious") for e in entries))
+    return write_index(
+        out_dir,
+        entries,
+        perimeters_name=Path(perimeters).name if perimeters else None,
+        interrupted=bool(doc.get("interrupted")),
+        fictitious=doc.get("cpam") == "exemple" or any(e.get("fictitious") for e in entries),
+    )
 
 
 class _Interrupt(Exception):
@@ -596,9 +628,21 @@ def _stop_workers(executor, stop_event, futures, grace: float = 20.0) -> None:
     executor.shutdown(wait=False, cancel_futures=True)
 
 
-def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir=None, cpam="exemple",
-              force: bool = False, progress: bool = True, *, insee_ages=None, bpe=None,
-              timeout: int = 600, cluster: str | None = None) -> BatchResult:
+def run_batch(
+    perimeters=None,
+    only=None,
+    region=None,
+    workers: int = 2,
+    out_dir=None,
+    cpam="exemple",
+    force: bool = False,
+    progress: bool = True,
+    *,
+    insee_ages=None,
+    bpe=None,
+    timeout: int = 600,
+    cluster: str | None = None,
+) -> BatchResult:
     """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
 
     Parameters
@@ -645,8 +689,7 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     from cpts_diag.report import unique_slugs
 
     t0 = time.perf_counter()
-    perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else \
-        Path(settings.DEFAULT_PERIMETERS)
+    perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else Path(settings.DEFAULT_PERIMETERS)
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     reference = load_reference()
     perims = read_perimeters(perimeters_path, names_by_code=reference.names)
@@ -671,15 +714,31 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     for name in names:
         fp = territory_fingerprint(perims.table, name, context)
         prev = previous.get(name)
-        if (not force and prev and prev.get("fingerprint") == fp and prev.get("status") in (STATUS_OK,
-                                                                                            STATUS_UNCHANGED)
-                and prev.get("slug") == slugs[name] and _outputs_present(out_dir, prev)):
+        if (
+            not force
+            and prev
+            and prev.get("fingerprint") == fp
+            and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
+            and prev.get("slug") == slugs[name]
+            and _outputs_present(out_dir, prev)
+        ):
             entry = dict(prev, status=STATUS_UNCHANGED, duration_s=0.0, error=None)
             entries[name] = this_run[name] = entry
             continue
-        tasks.append({"name": name, "slug": slugs[name], "fingerprint": fp, "perimeters": str(perimeters_path),
-                      "out_dir": str(out_dir.resolve()), "cpam": cpam, "insee_ages": insee_ages, "bpe": bpe,
-                      "timeout": timeout, "deliver": "files" if client else "folder"})
+        tasks.append(
+            {
+                "name": name,
+                "slug": slugs[name],
+                "fingerprint": fp,
+                "perimeters": str(perimeters_path),
+                "out_dir": str(out_dir.resolve()),
+                "cpam": cpam,
+                "insee_ages": insee_ages,
+                "bpe": bpe,
+                "timeout": timeout,
+                "deliver": "files" if client else "folder",
+            }
+        )
         if prev:
             entries[name] = prev  # kept until the new result arrives
     interrupted = False
@@ -689,20 +748,29 @@ def run_batch(perimeters=None, only=None, region=None, workers: int = 2, out_dir
     finally:
         if client is not None:
             client.close()
-    _write_state(out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)),
-                 index=True, interrupted=interrupted)
+    _write_state(
+        out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)), index=True, interrupted=interrupted
+    )
     run_entries = [this_run[n] for n in names if n in this_run]
-    counts = {s: sum(1 for e in run_entries if e["status"] == s)
-              for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}
-    return BatchResult(entries=run_entries, out_dir=out_dir, index=out_dir / INDEX_FILE,
-                       batch_json=out_dir / BATCH_FILE, duration=time.perf_counter() - t0,
-                       interrupted=interrupted, fictitious=meta["cpam"] == "exemple", counts=counts)
+    counts = {s: sum(1 for e in run_entries if e["status"] == s) for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}
+    return BatchResult(
+        entries=run_entries,
+        out_dir=out_dir,
+        index=out_dir / INDEX_FILE,
+        batch_json=out_dir / BATCH_FILE,
+        duration=time.perf_counter() - t0,
+        interrupted=interrupted,
+        fictitious=meta["cpam"] == "exemple",
+        counts=counts,
+    )
 
 
 def _crash_message(exc: BaseException) -> str:
     if isinstance(exc, cf.process.BrokenProcessPool):
-        return ("le processus de calcul s'est arrêté brutalement (mémoire insuffisante ou arrêt forcé ?) ; "
-                "relancez ce territoire seul")
+        return (
+            "le processus de calcul s'est arrêté brutalement (mémoire insuffisante ou arrêt forcé ?) ; "
+            "relancez ce territoire seul"
+        )
     return error_message(exc)
 
 
@@ -711,8 +779,9 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
 
     Raises KeyboardInterrupt / _Interrupt after stopping the pool cleanly.
     """
-    executor = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
-                                      initargs=(stop_event, log_path))
+    executor = cf.ProcessPoolExecutor(
+        max_workers=n_workers, mp_context=ctx, initializer=_worker_init, initargs=(stop_event, log_path)
+    )
     futures: dict[cf.Future, dict] = {}
     broken: list[dict] = []
     try:
@@ -772,15 +841,24 @@ def _connect(address: str):
     try:
         from distributed import Client
     except ImportError:
-        raise InputError('l\'option --cluster demande dask.distributed, non installé : '
-                         'pip install "cpts_diag[cluster]"') from None
+        raise InputError(
+            'l\'option --cluster demande dask.distributed, non installé : pip install "cpts_diag[cluster]"'
+        ) from None
     if not _ADDRESS_RE.fullmatch(address):
         raise InputError("adresse d'ordonnanceur Dask invalide (attendu : tcp://HÔTE:PORT)", value=address)
     import asyncio
     import logging
 
-    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm.core",
-                                            "distributed.protocol.core", "distributed.core")]
+    quiet = [
+        logging.getLogger(n)
+        for n in (
+            "distributed",
+            "distributed.client",
+            "distributed.comm.core",
+            "distributed.protocol.core",
+            "distributed.core",
+        )
+    ]
     levels = [lg.level for lg in quiet]
     for lg in quiet:  # connection retries would otherwise be logged on the user's terminal
         lg.setLevel(logging.CRITICAL)
@@ -797,16 +875,23 @@ def _connect(address: str):
         try:
             return Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
         except Exception as exc:  # noqa: BLE001
-            raise InputError(f"connexion à l'ordonnanceur Dask impossible ({type(exc).__name__})",
-                             value=address) from None
+            raise InputError(
+                f"connexion à l'ordonnanceur Dask impossible ({type(exc).__name__})", value=address
+            ) from None
     finally:
         for lg, level in zip(quiet, levels):
             lg.setLevel(level)
 
 
 def _failed_entry(task: dict, message: str) -> dict:
-    return {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"],
-            "status": STATUS_FAILED, "duration_s": None, "error": message}
+    return {
+        "name": task["name"],
+        "slug": task["slug"],
+        "fingerprint": task["fingerprint"],
+        "status": STATUS_FAILED,
+        "duration_s": None,
+        "error": message,
+    }
 
 
 def _accept_files(out_dir: Path, entry: dict) -> dict:
@@ -820,8 +905,9 @@ def _accept_files(out_dir: Path, entry: dict) -> dict:
     try:
         write_report_folder(out_dir, entry["slug"], files)
     except (OSError, RuntimeError) as exc:
-        return dict(entry, status=STATUS_FAILED, outputs={}, error=f"écriture du rapport impossible : "
-                                                                   f"{error_message(exc)}")
+        return dict(
+            entry, status=STATUS_FAILED, outputs={}, error=f"écriture du rapport impossible : {error_message(exc)}"
+        )
     return entry
 
 
@@ -853,16 +939,24 @@ def _run_cluster(client, tasks, on_result) -> None:
     futures = {}
     try:
         for task in tasks:
-            fut = client.submit(_run_one, dict(task, environment=environment), shared, pure=False,
-                                key=f"cpts-diag-{run_id}-{task['slug']}")
+            fut = client.submit(
+                _run_one,
+                dict(task, environment=environment),
+                shared,
+                pure=False,
+                key=f"cpts-diag-{run_id}-{task['slug']}",
+            )
             futures[fut] = task
         for fut in as_completed(futures, loop=client.loop):
             task = futures[fut]
             try:
                 entry = fut.result()
             except KilledWorker:
-                entry = _failed_entry(task, "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
-                                            "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul")
+                entry = _failed_entry(
+                    task,
+                    "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
+                    "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul",
+                )
             except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: this territory fails
                 entry = _failed_entry(task, _crash_message(exc))
             fut.release()
@@ -882,8 +976,14 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
     """
     from tqdm import tqdm
 
-    bar = tqdm(total=len(tasks), desc="Rapports des CPTS", unit="territoire", disable=not progress,
-               file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(tasks),
+        desc="Rapports des CPTS",
+        unit="territoire",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     failures = [0]
 
     def on_result(entry: dict) -> None:
@@ -900,8 +1000,10 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
 
     old_term = None
     if threading.current_thread() is threading.main_thread():
+
         def _term(signum, frame):
             raise _Interrupt()
+
         old_term = signal.signal(signal.SIGTERM, _term)
     interrupted = False
     try:
@@ -930,9 +1032,19 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
 # ---------------------------------------------------------------------------
 # command line and regional synthesis
 # ---------------------------------------------------------------------------
-def run_batch_cli(perimeters=None, only=None, region=None, workers: int = 2, out_dir=None, cpam="exemple",
-                  force: bool = False, insee_ages=None, bpe=None, progress: bool = True,
-                  cluster: str | None = None) -> int:
+def run_batch_cli(
+    perimeters=None,
+    only=None,
+    region=None,
+    workers: int = 2,
+    out_dir=None,
+    cpam="exemple",
+    force: bool = False,
+    insee_ages=None,
+    bpe=None,
+    progress: bool = True,
+    cluster: str | None = None,
+) -> int:
     """``cpts-diag batch``: run :func:`run_batch`, print a French summary; return the exit code.
 
     Exit code 0 when every report is produced or unchanged, 1 when one failed, 130 when interrupted.
@@ -941,18 +1053,33 @@ def run_batch_cli(perimeters=None, only=None, region=None, workers: int = 2, out
     """
     import click
 
-    result = run_batch(perimeters, only=only, region=region, workers=workers, out_dir=out_dir, cpam=cpam,
-                       force=force, progress=progress, insee_ages=insee_ages, bpe=bpe, cluster=cluster)
+    result = run_batch(
+        perimeters,
+        only=only,
+        region=region,
+        workers=workers,
+        out_dir=out_dir,
+        cpam=cpam,
+        force=force,
+        progress=progress,
+        insee_ages=insee_ages,
+        bpe=bpe,
+        cluster=cluster,
+    )
     c = result.counts
     n = len(result.entries)
-    click.echo(f"{fr.integer(n)} territoire{'s' if n > 1 else ''} : {fr.integer(c.get(STATUS_OK, 0))} produit(s), "
-               f"{fr.integer(c.get(STATUS_UNCHANGED, 0))} inchangé(s), {fr.integer(c.get(STATUS_FAILED, 0))} en échec "
-               f"— {fr.number(result.duration, 1)} s")
+    click.echo(
+        f"{fr.integer(n)} territoire{'s' if n > 1 else ''} : {fr.integer(c.get(STATUS_OK, 0))} produit(s), "
+        f"{fr.integer(c.get(STATUS_UNCHANGED, 0))} inchangé(s), {fr.integer(c.get(STATUS_FAILED, 0))} en échec "
+        f"— {fr.number(result.duration, 1)} s"
+    )
     for e in result.failed:
         click.echo(f"échec : {e['name']} : {e['error']}", err=True)
     if result.interrupted:
-        click.echo("Traitement interrompu : les rapports terminés sont conservés ; relancez la même commande "
-                   "pour reprendre.", err=True)
+        click.echo(
+            "Traitement interrompu : les rapports terminés sont conservés ; relancez la même commande pour reprendre.",
+            err=True,
+        )
     if result.fictitious:
         click.echo("Attention : les indicateurs CPAM proviennent de l'exemple FICTIF (signalé dans chaque rapport).")
     click.echo(f"Index : {result.index.resolve()}")

@@ -95,9 +95,7 @@ def build_admin_levels(source: Path, out: Path) -> None:
     _write_csv(regs[["code", "nom", "zone"]], out / "regions.csv")
     epci = _read_json(_source_file(source, EPCI_JSON))
     _write_csv(
-        pd.DataFrame(
-            [{"siren": e["code"], "nom": e["nom"], "type": e["type"]} for e in epci], dtype=str
-        ),
+        pd.DataFrame([{"siren": e["code"], "nom": e["nom"], "type": e["type"]} for e in epci], dtype=str),
         out / "epci.csv",
     )
 
@@ -121,8 +119,9 @@ def build_geometry(source: Path, out: Path, communes: pd.DataFrame) -> None:
     """National commune geometry (IGN ADMIN EXPRESS, COG 2026): areas, adjacency, display polygons."""
     from cpts_diag.commune_geo import build_commune_geometry
 
-    notes = build_commune_geometry(_source_file(source, ADMIN_EXPRESS_LZMA),
-                                   _source_file(source, GEOJSON_2018_DIR), communes, out)
+    notes = build_commune_geometry(
+        _source_file(source, ADMIN_EXPRESS_LZMA), _source_file(source, GEOJSON_2018_DIR), communes, out
+    )
     with atomic_path(out / "communes_contours_cog2026.notes.txt") as tmp:
         tmp.write_text("\n".join(notes) + "\n", encoding="utf-8")
     for stale in ("communes_paca_cog2026.gpkg", "communes_paca_cog2026.notes.txt"):
@@ -202,8 +201,9 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
     d = changes[(changes["typemodif"] == "d") & (changes["cod_from"] != changes["cod_to"])]
     for old, new in zip(d["cod_from"], d["cod_to"]):
         splits.setdefault(old, []).append(new)
-    kept = communes[communes["type"].isin(["commune-actuelle", "arrondissement-municipal"])
-                    & (communes["zone"] != "com")]
+    kept = communes[
+        communes["type"].isin(["commune-actuelle", "arrondissement-municipal"]) & (communes["zone"] != "com")
+    ]
     units_2026 = set(kept["code_insee"])
     table = pd.DataFrame(index=pd.Index(sorted(units_2026), name="code_insee"))
     group_rows, notes = [], []
@@ -226,8 +226,9 @@ def build_filosofi(source: Path, out: Path) -> None:
     """Filosofi 2019 per commune: code as published, persons in fiscal households, median income (Q219)."""
     from cpts_diag.open_data import FILES
 
-    df = pd.read_csv(_source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig",
-                     keep_default_na=False)
+    df = pd.read_csv(
+        _source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False
+    )
     _write_csv(df[["CODGEO", "NBPERS19", "Q219"]], out / FILES["filosofi"])
 
 
@@ -236,17 +237,25 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
     from cpts_diag.open_data import AMELI_PROFESSIONS, FILES
 
     df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    df = df[df["profession_sante"].isin(AMELI_PROFESSIONS) & (df["classe_age"] == "tout_age")
-            & (df["libelle_sexe"] == "tout sexe")]
+    df = df[
+        df["profession_sante"].isin(AMELI_PROFESSIONS)
+        & (df["classe_age"] == "tout_age")
+        & (df["libelle_sexe"] == "tout sexe")
+    ]
     is_france = df["region"] == "99"
     is_region = (df["departement"] == "999") & ~is_france
     niveau = np.where(is_france, "france", np.where(is_region, "region", "departement"))
     code = np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"]))
-    table = pd.DataFrame({
-        "annee": df["annee"].to_numpy(),
-        "profession": df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]).to_numpy(),
-        "niveau": niveau, "code": code, "effectif": df["effectif"].to_numpy(), "densite": df["densite"].to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "annee": df["annee"].to_numpy(),
+            "profession": df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]).to_numpy(),
+            "niveau": niveau,
+            "code": code,
+            "effectif": df["effectif"].to_numpy(),
+            "densite": df["densite"].to_numpy(),
+        }
+    )
     _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
 
 
@@ -268,13 +277,23 @@ def build_mortality(source: Path, out: Path) -> None:
     for level, rel in (("epci", MORTALITY_EPCI_CSV), ("departement", MORTALITY_DEP_CSV)):
         df = pd.read_csv(_source_file(source, rel), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
         df = df[df["an"] == MORTALITY_PERIOD]
-        frames.append(pd.DataFrame({"niveau": level, "code": df["codgeo"], "nom": df["libgeo"],
-                                    "periode": df["an"], "taux": df["tx_morta"]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "niveau": level,
+                    "code": df["codgeo"],
+                    "nom": df["libgeo"],
+                    "periode": df["an"],
+                    "taux": df["tx_morta"],
+                }
+            )
+        )
     _write_csv(pd.concat(frames, ignore_index=True), out / FILES["mortality"])
 
 
-def build_open_indicators(source: Path | str, out: Path | str | None = None,
-                          communes: pd.DataFrame | None = None) -> list[str]:
+def build_open_indicators(
+    source: Path | str, out: Path | str | None = None, communes: pd.DataFrame | None = None
+) -> list[str]:
     """Only the files of the deeper diagnostic (population history, income, professionals, zonage,
     mortality); returns French notes."""
     from cpts_diag import settings

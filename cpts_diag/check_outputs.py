@@ -67,11 +67,32 @@ def _pieces_sheet(records: list[dict]) -> pd.DataFrame:
     for d in records:
         pops = d.get("piece_populations") or [None] * len(d["pieces"])
         for i, (codes, nms, pop) in enumerate(zip(d["pieces"], d["piece_names"], pops), start=1):
-            rows.append({"Territoire": d["territory"], "Morceau": i, "Nombre de morceaux": d["n_pieces"],
-                         "Nombre de communes": len(codes), "Population": pop,
-                         "Codes INSEE": ", ".join(codes), "Communes": ", ".join(nms)})
-    return _int_cols(_frame(rows, ["Territoire", "Morceau", "Nombre de morceaux", "Nombre de communes",
-                                   "Population", "Codes INSEE", "Communes"]), ["Population"])
+            rows.append(
+                {
+                    "Territoire": d["territory"],
+                    "Morceau": i,
+                    "Nombre de morceaux": d["n_pieces"],
+                    "Nombre de communes": len(codes),
+                    "Population": pop,
+                    "Codes INSEE": ", ".join(codes),
+                    "Communes": ", ".join(nms),
+                }
+            )
+    return _int_cols(
+        _frame(
+            rows,
+            [
+                "Territoire",
+                "Morceau",
+                "Nombre de morceaux",
+                "Nombre de communes",
+                "Population",
+                "Codes INSEE",
+                "Communes",
+            ],
+        ),
+        ["Population"],
+    )
 
 
 def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
@@ -97,8 +118,10 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Doublons", s["n_duplicates"]),
         ("Territoires discontinus", s["n_discontiguous"] if geo else "non vérifié"),
         ("Enclaves", s["n_enclaves"] if geo else "non vérifié"),
-        ("Territoires séparés par la mer seulement (information)",
-         s.get("n_island_territories", 0) if geo else "non vérifié"),
+        (
+            "Territoires séparés par la mer seulement (information)",
+            s.get("n_island_territories", 0) if geo else "non vérifié",
+        ),
         ("Contrôles non vérifiables (communes sans contour)", s.get("n_unverifiable", 0) if geo else "non vérifié"),
         ("Territoires sur plusieurs départements ou régions", s["n_multi_departement"]),
         ("Populations approximatives (découpage infra-communal)", s["n_approximate"]),
@@ -106,89 +129,177 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     sheets: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
     sheets["Synthèse"] = pd.DataFrame(summary_rows, columns=["Indicateur", "Valeur"])
-    notes["Synthèse"] = [f"Note : {n}" for n in report.notes] + \
-        [f"Avertissement de lecture : {w}" for w in report.warnings]
-
-    terr = _frame([
-        {"Territoire": t["name"], "Communes": t["n_communes"], "Population": t["population"],
-         "Population min.": t["population_min"], "Population max.": t["population_max"],
-         "Approximatif": _yes_no(t["approximate"]), "Taille ACI": t["tier"],
-         "Taille min.": t["tier_min"], "Taille max.": t["tier_max"],
-         "Communes découpées infra-communalement": ", ".join(t.get("split_communes") or []),
-         "Départements": ", ".join(t["departements"]), "Régions": ", ".join(t["regions"])}
-        for t in report.territories
-    ], ["Territoire", "Communes", "Population", "Population min.", "Population max.", "Approximatif",
-        "Taille ACI", "Taille min.", "Taille max.", "Communes découpées infra-communalement",
-        "Départements", "Régions"])
-    sheets["Territoires"] = _int_cols(terr, ["Communes", "Population", "Population min.", "Population max.",
-                                             "Taille ACI", "Taille min.", "Taille max."])
-    notes["Territoires"] = [
-        ("Population approximative : « Population min. » sans les communes découpées "
-         "infra-communalement, « Population max. » avec ces communes entières.")
+    notes["Synthèse"] = [f"Note : {n}" for n in report.notes] + [
+        f"Avertissement de lecture : {w}" for w in report.warnings
     ]
 
-    sheets["Chevauchements"] = _frame([
-        {"Code INSEE": o["code_insee"], "Commune ou arrondissement": o["name"],
-         "Type": KIND_LABELS[o["kind"]], "Bloquant": _yes_no(o["kind"] == CONFLICT),
-         "Nombre de territoires": len(o["territories"]), "Territoires": " ; ".join(o["territories"])}
-        for o in report.overlaps
-    ], ["Code INSEE", "Commune ou arrondissement", "Type", "Bloquant", "Nombre de territoires", "Territoires"])
+    terr = _frame(
+        [
+            {
+                "Territoire": t["name"],
+                "Communes": t["n_communes"],
+                "Population": t["population"],
+                "Population min.": t["population_min"],
+                "Population max.": t["population_max"],
+                "Approximatif": _yes_no(t["approximate"]),
+                "Taille ACI": t["tier"],
+                "Taille min.": t["tier_min"],
+                "Taille max.": t["tier_max"],
+                "Communes découpées infra-communalement": ", ".join(t.get("split_communes") or []),
+                "Départements": ", ".join(t["departements"]),
+                "Régions": ", ".join(t["regions"]),
+            }
+            for t in report.territories
+        ],
+        [
+            "Territoire",
+            "Communes",
+            "Population",
+            "Population min.",
+            "Population max.",
+            "Approximatif",
+            "Taille ACI",
+            "Taille min.",
+            "Taille max.",
+            "Communes découpées infra-communalement",
+            "Départements",
+            "Régions",
+        ],
+    )
+    sheets["Territoires"] = _int_cols(
+        terr,
+        ["Communes", "Population", "Population min.", "Population max.", "Taille ACI", "Taille min.", "Taille max."],
+    )
+    notes["Territoires"] = [
+        (
+            "Population approximative : « Population min. » sans les communes découpées "
+            "infra-communalement, « Population max. » avec ces communes entières."
+        )
+    ]
+
+    sheets["Chevauchements"] = _frame(
+        [
+            {
+                "Code INSEE": o["code_insee"],
+                "Commune ou arrondissement": o["name"],
+                "Type": KIND_LABELS[o["kind"]],
+                "Bloquant": _yes_no(o["kind"] == CONFLICT),
+                "Nombre de territoires": len(o["territories"]),
+                "Territoires": " ; ".join(o["territories"]),
+            }
+            for o in report.overlaps
+        ],
+        ["Code INSEE", "Commune ou arrondissement", "Type", "Bloquant", "Nombre de territoires", "Territoires"],
+    )
 
     enclave_of = _enclave_of(report)
-    orph = _frame([
-        {"Code INSEE": o["code_insee"], "Commune": o["name"], "Population": o["population"],
-         "Département": o["departement"], "Enclavée dans": enclave_of.get(o["code_insee"], "")}
-        for o in report.orphans
-    ], ["Code INSEE", "Commune", "Population", "Département", "Enclavée dans"])
+    orph = _frame(
+        [
+            {
+                "Code INSEE": o["code_insee"],
+                "Commune": o["name"],
+                "Population": o["population"],
+                "Département": o["departement"],
+                "Enclavée dans": enclave_of.get(o["code_insee"], ""),
+            }
+            for o in report.orphans
+        ],
+        ["Code INSEE", "Commune", "Population", "Département", "Enclavée dans"],
+    )
     sheets["Orphelines"] = _int_cols(orph, ["Population"])
 
-    arr = _frame([
-        {"Code arrondissement": a["code"], "Arrondissement": a["name"], "Population": a["population"],
-         "Code commune": a["commune"], "Commune": a.get("commune_name", a["commune"])}
-        for a in report.uncovered_arrondissements
-    ], ["Code arrondissement", "Arrondissement", "Population", "Code commune", "Commune"])
+    arr = _frame(
+        [
+            {
+                "Code arrondissement": a["code"],
+                "Arrondissement": a["name"],
+                "Population": a["population"],
+                "Code commune": a["commune"],
+                "Commune": a.get("commune_name", a["commune"]),
+            }
+            for a in report.uncovered_arrondissements
+        ],
+        ["Code arrondissement", "Arrondissement", "Population", "Code commune", "Commune"],
+    )
     sheets["Arr. non couverts"] = _int_cols(arr, ["Population"])
 
-    sheets["Codes périmés"] = _frame([
-        {"Code donné": o["code"], "Code actuel": o["current_code"], "Commune actuelle": o["current_name"],
-         "Territoire": o["territory"], "Ligne": o["line"], "Explication": o["note"]}
-        for o in report.outdated_codes
-    ], ["Code donné", "Code actuel", "Commune actuelle", "Territoire", "Ligne", "Explication"])
+    sheets["Codes périmés"] = _frame(
+        [
+            {
+                "Code donné": o["code"],
+                "Code actuel": o["current_code"],
+                "Commune actuelle": o["current_name"],
+                "Territoire": o["territory"],
+                "Ligne": o["line"],
+                "Explication": o["note"],
+            }
+            for o in report.outdated_codes
+        ],
+        ["Code donné", "Code actuel", "Commune actuelle", "Territoire", "Ligne", "Explication"],
+    )
 
-    sheets["Codes inconnus"] = _frame([
-        {"Code donné": u["code"], "Territoire": u["territory"], "Ligne": u["line"]}
-        for u in report.unknown_codes
-    ], ["Code donné", "Territoire", "Ligne"])
+    sheets["Codes inconnus"] = _frame(
+        [{"Code donné": u["code"], "Territoire": u["territory"], "Ligne": u["line"]} for u in report.unknown_codes],
+        ["Code donné", "Territoire", "Ligne"],
+    )
 
-    sheets["Doublons"] = _frame([
-        {"Territoire": d["territory"], "Code INSEE": d["code_insee"], "Commune": d["name"],
-         "Lignes": ", ".join(map(str, d["lines"])), "Codes donnés": ", ".join(d.get("codes_given", [])),
-         "Après correspondance des codes": _yes_no(d["after_mapping"])}
-        for d in report.duplicates
-    ], ["Territoire", "Code INSEE", "Commune", "Lignes", "Codes donnés", "Après correspondance des codes"])
+    sheets["Doublons"] = _frame(
+        [
+            {
+                "Territoire": d["territory"],
+                "Code INSEE": d["code_insee"],
+                "Commune": d["name"],
+                "Lignes": ", ".join(map(str, d["lines"])),
+                "Codes donnés": ", ".join(d.get("codes_given", [])),
+                "Après correspondance des codes": _yes_no(d["after_mapping"]),
+            }
+            for d in report.duplicates
+        ],
+        ["Territoire", "Code INSEE", "Commune", "Lignes", "Codes donnés", "Après correspondance des codes"],
+    )
 
     sheets["Discontinuités"] = _pieces_sheet(report.discontiguous)
 
-    encl = _frame([
-        {"Territoire": e["territory"], "Nombre de communes": len(e["communes"]),
-         "Population": e["population"], "Codes INSEE": ", ".join(e["communes"]),
-         "Communes": ", ".join(e["names"])}
-        for e in report.enclaves
-    ], ["Territoire", "Nombre de communes", "Population", "Codes INSEE", "Communes"])
+    encl = _frame(
+        [
+            {
+                "Territoire": e["territory"],
+                "Nombre de communes": len(e["communes"]),
+                "Population": e["population"],
+                "Codes INSEE": ", ".join(e["communes"]),
+                "Communes": ", ".join(e["names"]),
+            }
+            for e in report.enclaves
+        ],
+        ["Territoire", "Nombre de communes", "Population", "Codes INSEE", "Communes"],
+    )
     sheets["Enclaves"] = _int_cols(encl, ["Population"])
     sheets["Séparés par la mer"] = _pieces_sheet(report.island_territories)
-    sheets["Non vérifiable"] = _frame([
-        {"Contrôle": u["check"], "Territoire": u.get("territory") or "",
-         "Codes INSEE": ", ".join(u["communes"]), "Communes": ", ".join(u["names"]),
-         "Raison": u.get("why") or "commune(s) sans contour"}
-        for u in report.unverifiable
-    ], ["Contrôle", "Territoire", "Codes INSEE", "Communes", "Raison"])
+    sheets["Non vérifiable"] = _frame(
+        [
+            {
+                "Contrôle": u["check"],
+                "Territoire": u.get("territory") or "",
+                "Codes INSEE": ", ".join(u["communes"]),
+                "Communes": ", ".join(u["names"]),
+                "Raison": u.get("why") or "commune(s) sans contour",
+            }
+            for u in report.unverifiable
+        ],
+        ["Contrôle", "Territoire", "Codes INSEE", "Communes", "Raison"],
+    )
 
-    sheets["Multi-départements"] = _frame([
-        {"Territoire": m["territory"], "Départements": ", ".join(m["departements"]),
-         "Régions": ", ".join(m["regions"])}
-        for m in report.multi_departement
-    ], ["Territoire", "Départements", "Régions"])
+    sheets["Multi-départements"] = _frame(
+        [
+            {
+                "Territoire": m["territory"],
+                "Départements": ", ".join(m["departements"]),
+                "Régions": ", ".join(m["regions"]),
+            }
+            for m in report.multi_departement
+        ],
+        ["Territoire", "Départements", "Régions"],
+    )
 
     sheets["Sources"] = pd.DataFrame({"Source": list(report.sources)})
 
@@ -231,54 +342,80 @@ def check_layers(report: CheckReport, polygons) -> dict:
     def ints(key: str):
         return pd.array([r[key] for r in records], dtype="Int64")
 
-    terr = gpd.GeoDataFrame({
-        "territoire": outlines["territory"].to_numpy(),
-        "n_communes": [r["n_communes"] for r in records],
-        "population": ints("population"),
-        "population_min": ints("population_min"),
-        "population_max": ints("population_max"),
-        "taille": ints("tier"),
-        "taille_min": ints("tier_min"),
-        "taille_max": ints("tier_max"),
-        "approximatif": [bool(r["approximate"]) for r in records],
-    }, geometry=outlines.geometry.to_numpy(), crs=polygons.crs)
+    terr = gpd.GeoDataFrame(
+        {
+            "territoire": outlines["territory"].to_numpy(),
+            "n_communes": [r["n_communes"] for r in records],
+            "population": ints("population"),
+            "population_min": ints("population_min"),
+            "population_max": ints("population_max"),
+            "taille": ints("tier"),
+            "taille_min": ints("tier_min"),
+            "taille_max": ints("tier_max"),
+            "approximatif": [bool(r["approximate"]) for r in records],
+        },
+        geometry=outlines.geometry.to_numpy(),
+        crs=polygons.crs,
+    )
 
     kind_of = {o["code_insee"]: KIND_LABELS[o["kind"]] for o in report.overlaps}
-    arr_list = (known[known["arrondissement"].notna()]
-                .groupby(["cpts", "unite"])["arrondissement"].agg(lambda s: ", ".join(sorted(set(s)))))
-    units = known.groupby(["cpts", "unite"], sort=False).agg(
-        code_commune=("code_insee", "first"),
-        code_donne=("code_given", lambda s: ", ".join(sorted(set(s)))),
-        infracommunal=("infracommunal", "any"),
-        statut=("status", "first"),
-    ).reset_index()
+    arr_list = (
+        known[known["arrondissement"].notna()]
+        .groupby(["cpts", "unite"])["arrondissement"]
+        .agg(lambda s: ", ".join(sorted(set(s))))
+    )
+    units = (
+        known.groupby(["cpts", "unite"], sort=False)
+        .agg(
+            code_commune=("code_insee", "first"),
+            code_donne=("code_given", lambda s: ", ".join(sorted(set(s)))),
+            infracommunal=("infracommunal", "any"),
+            statut=("status", "first"),
+        )
+        .reset_index()
+    )
     units = units[units["unite"].isin(geo.index)]
     ref = _reference(report)
     population = pd.concat([ref.communes["population"], ref.arrondissements["population"]])
     population = population[~population.index.duplicated()]
-    communes = gpd.GeoDataFrame({
-        "code_insee": units["unite"].to_numpy(),
-        "nom": units["unite"].map(ref.names).to_numpy(),
-        "territoire": units["cpts"].to_numpy(),
-        "population_commune": pd.array(units["unite"].map(population).round(), dtype="Int64"),
-        "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["unite"])],
-        "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
-        "code_donne": units["code_donne"].to_numpy(),
-        "chevauchement": units["code_commune"].map(kind_of).astype(object).fillna("").to_numpy(),
-    }, geometry=geo.reindex(units["unite"]).to_numpy(), crs=polygons.crs)
+    communes = gpd.GeoDataFrame(
+        {
+            "code_insee": units["unite"].to_numpy(),
+            "nom": units["unite"].map(ref.names).to_numpy(),
+            "territoire": units["cpts"].to_numpy(),
+            "population_commune": pd.array(units["unite"].map(population).round(), dtype="Int64"),
+            "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["unite"])],
+            "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
+            "code_donne": units["code_donne"].to_numpy(),
+            "chevauchement": units["code_commune"].map(kind_of).astype(object).fillna("").to_numpy(),
+        },
+        geometry=geo.reindex(units["unite"]).to_numpy(),
+        crs=polygons.crs,
+    )
 
     enclave_of = _enclave_of(report)
     orph = [o for o in report.orphans if o["code_insee"] in geo.index]
-    orph += [{"code_insee": a["code"], "name": a["name"], "population": a["population"],
-              "departement": ref.communes["departement"].get(a["commune"], "")}
-             for a in report.uncovered_arrondissements if a["code"] in geo.index]
-    orphans = gpd.GeoDataFrame({
-        "code_insee": [o["code_insee"] for o in orph],
-        "nom": [o["name"] for o in orph],
-        "population": pd.array([o["population"] for o in orph], dtype="Int64"),
-        "departement": [o["departement"] for o in orph],
-        "enclavee_dans": [enclave_of.get(o["code_insee"], "") for o in orph],
-    }, geometry=geo.reindex([o["code_insee"] for o in orph]).to_numpy(), crs=polygons.crs)
+    orph += [
+        {
+            "code_insee": a["code"],
+            "name": a["name"],
+            "population": a["population"],
+            "departement": ref.communes["departement"].get(a["commune"], ""),
+        }
+        for a in report.uncovered_arrondissements
+        if a["code"] in geo.index
+    ]
+    orphans = gpd.GeoDataFrame(
+        {
+            "code_insee": [o["code_insee"] for o in orph],
+            "nom": [o["name"] for o in orph],
+            "population": pd.array([o["population"] for o in orph], dtype="Int64"),
+            "departement": [o["departement"] for o in orph],
+            "enclavee_dans": [enclave_of.get(o["code_insee"], "") for o in orph],
+        },
+        geometry=geo.reindex([o["code_insee"] for o in orph]).to_numpy(),
+        crs=polygons.crs,
+    )
     return {"territoires": terr, "communes": communes, "orphelines": orphans}
 
 

@@ -162,9 +162,12 @@ class CheckReport:
         from cpts_diag.commune_geo import display_polygons
 
         members = self.members
-        codes = (set(members["code_insee"].dropna().astype(str)) | {o["code_insee"] for o in self.orphans}
-                 | set(members["arrondissement"].dropna().astype(str))
-                 | {a["code"] for a in self.uncovered_arrondissements})
+        codes = (
+            set(members["code_insee"].dropna().astype(str))
+            | {o["code_insee"] for o in self.orphans}
+            | set(members["arrondissement"].dropna().astype(str))
+            | {a["code"] for a in self.uncovered_arrondissements}
+        )
         try:
             gdf = display_polygons(codes)
         except InputError:
@@ -251,8 +254,11 @@ def _study_area(reference: Reference, regions, departements, member_deps) -> tup
     deps = sorted(set(from_regions) | set(departements))
     parts = []
     if regions:
-        parts.append("région" + ("s " if len(regions) > 1 else " ")
-                     + ", ".join(f"{reference.region_name(r)} ({r})" for r in regions))
+        parts.append(
+            "région"
+            + ("s " if len(regions) > 1 else " ")
+            + ", ".join(f"{reference.region_name(r)} ({r})" for r in regions)
+        )
     if departements:
         parts.append("département" + ("s " if len(departements) > 1 else " ") + ", ".join(departements))
     return deps, " + ".join(parts)
@@ -267,8 +273,16 @@ def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str],
     if isinstance(geometries, str) and geometries == "default":
         return None, [], _DEFAULT_GEOMETRY_SOURCE
     if geometries is None:
-        return None, [("contrôles géométriques non effectués (aucun contour de communes) : continuité des "
-                       "territoires et enclaves non vérifiées")], None
+        return (
+            None,
+            [
+                (
+                    "contrôles géométriques non effectués (aucun contour de communes) : continuité des "
+                    "territoires et enclaves non vérifiées"
+                )
+            ],
+            None,
+        )
     notes: list[str] = []
     if isinstance(geometries, (str, os.PathLike)):
         from cpts_diag.geometry import read_commune_polygons
@@ -280,8 +294,11 @@ def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str],
         source = "contours des communes fournis par l'utilisateur"
     polygons, align_notes = _align(geometries, reference)
     if align_notes:
-        notes.append(f"{len(align_notes)} alignement(s) des contours sur le {reference.vintage} : "
-                     + " ; ".join(align_notes[:5]) + (" …" if len(align_notes) > 5 else ""))
+        notes.append(
+            f"{len(align_notes)} alignement(s) des contours sur le {reference.vintage} : "
+            + " ; ".join(align_notes[:5])
+            + (" …" if len(align_notes) > 5 else "")
+        )
     return polygons, notes, source
 
 
@@ -299,8 +316,10 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
         arr_set = set(present_arr)
         notes = [n for n in notes if n.split(" ", 1)[0] not in arr_set]
         for parent in sorted(set(arr_parent[list(arr_set)])):
-            notes.append(f"polygones des arrondissements municipaux de "
-                         f"{reference.communes.at[parent, 'nom']} réunis en une commune ({parent})")
+            notes.append(
+                f"polygones des arrondissements municipaux de "
+                f"{reference.communes.at[parent, 'nom']} réunis en une commune ({parent})"
+            )
     return gdf, notes
 
 
@@ -324,8 +343,14 @@ def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, l
     cur_names = former_rows["code_insee"].map(reference.communes["nom"])
     outdated = [
         {"code": c, "current_code": k, "current_name": n, "note": note, "territory": t, "line": int(li)}
-        for c, k, n, note, t, li in zip(former_rows["code_given"], former_rows["code_insee"], cur_names,
-                                        former_rows["note"], former_rows["cpts"], former_rows["line"])
+        for c, k, n, note, t, li in zip(
+            former_rows["code_given"],
+            former_rows["code_insee"],
+            cur_names,
+            former_rows["note"],
+            former_rows["cpts"],
+            former_rows["line"],
+        )
     ]
     unknown.sort(key=lambda d: (d["territory"], d["line"], d["code"]))
     outdated.sort(key=lambda d: (d["territory"], d["line"], d["code"]))
@@ -345,39 +370,47 @@ def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
     )
     out = []
     for (territory, code), row in grouped.iterrows():
-        out.append({
-            "territory": territory,
-            "code_insee": code,
-            "name": _names([code], reference)[0],
-            "lines": row["lines"],
-            "after_mapping": len(row["given"]) > 1,
-            "codes_given": row["given"],
-        })
+        out.append(
+            {
+                "territory": territory,
+                "code_insee": code,
+                "name": _names([code], reference)[0],
+                "lines": row["lines"],
+                "after_mapping": len(row["given"]) > 1,
+                "codes_given": row["given"],
+            }
+        )
     return out
 
 
 def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], set[str]]:
     """Overlap findings and the set of communes listed by arrondissement only (no whole claim)."""
     whole_row = known["arrondissement"].isna()
-    claims = known.assign(
-        whole=whole_row,
-        by_arr=~whole_row,
-        infra_whole=known["infracommunal"].astype(bool) & whole_row,
-    ).groupby(["code_insee", "cpts"], sort=False).agg(
-        whole=("whole", "any"), by_arr=("by_arr", "any"), infra=("infra_whole", "any")
-    ).reset_index()
+    claims = (
+        known.assign(
+            whole=whole_row,
+            by_arr=~whole_row,
+            infra_whole=known["infracommunal"].astype(bool) & whole_row,
+        )
+        .groupby(["code_insee", "cpts"], sort=False)
+        .agg(whole=("whole", "any"), by_arr=("by_arr", "any"), infra=("infra_whole", "any"))
+        .reset_index()
+    )
     claims["arr_only"] = claims["by_arr"] & ~claims["whole"]
     claims["whole_infra"] = claims["whole"] & claims["infra"]
     per = claims.groupby("code_insee", sort=False).agg(
-        n=("cpts", "size"), n_whole=("whole", "sum"), n_arr_only=("arr_only", "sum"),
+        n=("cpts", "size"),
+        n_whole=("whole", "sum"),
+        n_arr_only=("arr_only", "sum"),
         n_whole_infra=("whole_infra", "sum"),
     )
     split_by_arr = set(per.index[(per["n_whole"] == 0) & (per["n_arr_only"] > 0)])
     multi = per[per["n"] >= 2].copy()
     if multi.empty:
         return [], split_by_arr
-    territories = (claims[claims["code_insee"].isin(multi.index)]
-                   .groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s))))
+    territories = (
+        claims[claims["code_insee"].isin(multi.index)].groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s)))
+    )
     multi["territories"] = territories.reindex(multi.index)
     all_whole = multi["n_arr_only"] == 0
     all_arr = multi["n_whole"] == 0
@@ -387,8 +420,14 @@ def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], se
     out = []
     names = dict(zip(multi.index, _names(multi.index, reference)))
     for code in multi.index[~all_arr]:
-        out.append({"code_insee": code, "name": names.get(code, code),
-                    "territories": multi.at[code, "territories"], "kind": kind[code]})
+        out.append(
+            {
+                "code_insee": code,
+                "name": names.get(code, code),
+                "territories": multi.at[code, "territories"],
+                "kind": kind[code],
+            }
+        )
     # PLM communes listed by arrondissement only: check at arrondissement level.
     arr_communes = multi.index[all_arr]
     if len(arr_communes):
@@ -397,27 +436,35 @@ def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], se
         shared = per_arr[per_arr.map(len) >= 2]
         conflicted = set(arr_rows.loc[arr_rows["arrondissement"].isin(shared.index), "code_insee"])
         for arr, terr, name in zip(shared.index, shared, _names(shared.index, reference)):
-            out.append({"code_insee": arr, "name": name, "territories": terr,
-                        "kind": CONFLICT})
+            out.append({"code_insee": arr, "name": name, "territories": terr, "kind": CONFLICT})
         for code in arr_communes:
             if code not in conflicted:
-                out.append({"code_insee": code, "name": names.get(code, code),
-                            "territories": multi.at[code, "territories"], "kind": ARRONDISSEMENT_SPLIT})
+                out.append(
+                    {
+                        "code_insee": code,
+                        "name": names.get(code, code),
+                        "territories": multi.at[code, "territories"],
+                        "kind": ARRONDISSEMENT_SPLIT,
+                    }
+                )
     out.sort(key=lambda d: d["code_insee"])
     return out, split_by_arr
 
 
-def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str],
-                               reference: Reference) -> list[dict]:
+def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str], reference: Reference) -> list[dict]:
     if not split_by_arr:
         return []
     arr = reference.arrondissements
     claimed = set(known["arrondissement"].dropna())
     missing = arr[arr["commune_parente"].isin(split_by_arr) & ~arr.index.isin(claimed)].sort_index()
     return [
-        {"code": code, "name": row["nom"], "population": _int(row["population"]),
-         "commune": row["commune_parente"],
-         "commune_name": reference.communes["nom"].get(row["commune_parente"], row["commune_parente"])}
+        {
+            "code": code,
+            "name": row["nom"],
+            "population": _int(row["population"]),
+            "commune": row["commune_parente"],
+            "commune_name": reference.communes["nom"].get(row["commune_parente"], row["commune_parente"]),
+        }
         for code, row in missing.iterrows()
     ]
 
@@ -425,25 +472,30 @@ def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str],
 def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Reference) -> list[dict]:
     """Territory dicts from territory_table, with the names of communes split infra-communally."""
     split = known[known["infracommunal"].astype(bool) & known["arrondissement"].isna()]
-    split_names = (split.drop_duplicates(["cpts", "code_insee"])
-                   .assign(nom=lambda d: d["code_insee"].map(reference.communes["nom"]))
-                   .groupby("cpts", sort=False)["nom"].agg(list))
+    split_names = (
+        split.drop_duplicates(["cpts", "code_insee"])
+        .assign(nom=lambda d: d["code_insee"].map(reference.communes["nom"]))
+        .groupby("cpts", sort=False)["nom"]
+        .agg(list)
+    )
     out = []
     for row in table.itertuples(index=False):
-        out.append({
-            "name": row.cpts,
-            "population": _int(row.population),
-            "population_min": _int(row.population_min),
-            "population_max": _int(row.population_max),
-            "tier": _int(row.tier),
-            "tier_min": _int(row.tier_min),
-            "tier_max": _int(row.tier_max),
-            "approximate": bool(row.approximate),
-            "n_communes": int(row.n_communes),
-            "departements": list(row.departements),
-            "regions": list(row.regions),
-            "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
-        })
+        out.append(
+            {
+                "name": row.cpts,
+                "population": _int(row.population),
+                "population_min": _int(row.population_min),
+                "population_max": _int(row.population_max),
+                "tier": _int(row.tier),
+                "tier_min": _int(row.tier_min),
+                "tier_max": _int(row.tier_max),
+                "approximate": bool(row.approximate),
+                "n_communes": int(row.n_communes),
+                "departements": list(row.departements),
+                "regions": list(row.regions),
+                "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
+            }
+        )
     return out
 
 
@@ -511,14 +563,22 @@ def _embedded_adjacency(notes: list[str]) -> _Adjacency | None:
     try:
         geo = load_commune_geo()
     except (InputError, FileNotFoundError):
-        notes.append("contrôles géométriques non effectués : contiguïté des communes embarquée absente "
-                     "(lancez « cpts-diag data build »)")
+        notes.append(
+            "contrôles géométriques non effectués : contiguïté des communes embarquée absente "
+            "(lancez « cpts-diag data build »)"
+        )
         return None
     masses = geo.units["masse_terrestre"]
-    return _Adjacency(pairs=geo.links(CONTACT), near=geo.links(NEAR), across=geo.links(ACROSS),
-                      possible=geo.links(POSSIBLE), without_polygon=geo.without_polygon,
-                      exposed=set(geo.units.index[geo.exposed]),
-                      land_mass=masses[masses != ""], by_arrondissement=True)
+    return _Adjacency(
+        pairs=geo.links(CONTACT),
+        near=geo.links(NEAR),
+        across=geo.links(ACROSS),
+        possible=geo.links(POSSIBLE),
+        without_polygon=geo.without_polygon,
+        exposed=set(geo.units.index[geo.exposed]),
+        land_mass=masses[masses != ""],
+        by_arrondissement=True,
+    )
 
 
 def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: list[str]) -> _Adjacency | None:
@@ -530,14 +590,18 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
     sub = sub[~sub["code_insee"].astype(str).duplicated()]
     with_polygon = pd.Index(sub["code_insee"].astype(str))
     if len(with_polygon) == 0:
-        notes.append("contrôles géométriques non effectués : les contours fournis ne couvrent aucune "
-                     "commune de la zone d'étude ni des territoires")
+        notes.append(
+            "contrôles géométriques non effectués : les contours fournis ne couvrent aucune "
+            "commune de la zone d'étude ni des territoires"
+        )
         return None
     missing = relevant.difference(with_polygon)
     if len(missing):
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        notes.append(f"{fr.integer(len(missing))} commune(s) sans polygone dans les contours fournis : "
-                     f"continuité et enclaves non vérifiables autour d'elles ({shown})")
+        notes.append(
+            f"{fr.integer(len(missing))} commune(s) sans polygone dans les contours fournis : "
+            f"continuité et enclaves non vérifiables autour d'elles ({shown})"
+        )
     land = None
     try:
         from cpts_diag.commune_geo import load_commune_geo
@@ -547,10 +611,17 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
     except (InputError, FileNotFoundError):
         pass
     empty = pd.DataFrame({"a": [], "b": []}, dtype=str)
-    return _Adjacency(pairs=adjacency_pairs(sub, tolerance_m=tolerance_m), near=empty, across=empty,
-                      possible=empty,
-                      without_polygon=set(missing), exposed=None, land_mass=land,
-                      by_arrondissement=False, polygons=sub)
+    return _Adjacency(
+        pairs=adjacency_pairs(sub, tolerance_m=tolerance_m),
+        near=empty,
+        across=empty,
+        possible=empty,
+        without_polygon=set(missing),
+        exposed=None,
+        land_mass=land,
+        by_arrondissement=False,
+        polygons=sub,
+    )
 
 
 def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
@@ -558,8 +629,11 @@ def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
     unit = known["code_insee"]
     if by_arrondissement:
         unit = known["arrondissement"].astype(object).where(known["arrondissement"].notna(), known["code_insee"])
-    return pd.DataFrame({"cpts": known["cpts"].to_numpy(), "code_insee": unit.astype(str).to_numpy()}
-                        ).drop_duplicates().reset_index(drop=True)
+    return (
+        pd.DataFrame({"cpts": known["cpts"].to_numpy(), "code_insee": unit.astype(str).to_numpy()})
+        .drop_duplicates()
+        .reset_index(drop=True)
+    )
 
 
 def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) -> pd.DataFrame:
@@ -616,8 +690,14 @@ def _apart_only_by(pieces: list[list[str]], links: pd.DataFrame, land_mass: pd.S
     return True
 
 
-def _geometric_findings(adj: _Adjacency, known: pd.DataFrame, orphans: pd.Index, uncovered_arr: list[str],
-                        reference: Reference, tolerance_m: float) -> dict:
+def _geometric_findings(
+    adj: _Adjacency,
+    known: pd.DataFrame,
+    orphans: pd.Index,
+    uncovered_arr: list[str],
+    reference: Reference,
+    tolerance_m: float,
+) -> dict:
     """Discontiguous territories, territories with islands, enclaves and what cannot be verified."""
     from cpts_diag.geometry import components, find_enclaves
 
@@ -633,8 +713,9 @@ def _geometric_findings(adj: _Adjacency, known: pd.DataFrame, orphans: pd.Index,
     blind_territories = set(blind["cpts"])
     for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]:
         codes = sorted(set(codes))
-        unverifiable.append({"check": "continuité", "territory": territory, "communes": codes,
-                             "names": _names(codes, reference)})
+        unverifiable.append(
+            {"check": "continuité", "territory": territory, "communes": codes, "names": _names(codes, reference)}
+        )
 
     near = _unit_pairs(adj.near, known, reference) if adj.by_arrondissement else adj.near
     across = _unit_pairs(adj.across, known, reference) if adj.by_arrondissement else adj.across
@@ -658,11 +739,16 @@ def _geometric_findings(adj: _Adjacency, known: pd.DataFrame, orphans: pd.Index,
         if _apart_only_by(comps, inside(across), adj.land_mass):
             islands.append(record)
         elif _apart_only_by(comps, pd.concat([inside(across), inside(near)]), adj.land_mass):
-            unverifiable.append({"check": "continuité", "territory": territory,
-                                 "communes": sorted(c for piece in comps[1:] for c in piece),
-                                 "names": [n for names in record["piece_names"][1:] for n in names],
-                                 "why": f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours "
-                                        "simplifiés trop imprécis pour trancher"})
+            unverifiable.append(
+                {
+                    "check": "continuité",
+                    "territory": territory,
+                    "communes": sorted(c for piece in comps[1:] for c in piece),
+                    "names": [n for names in record["piece_names"][1:] for n in names],
+                    "why": f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours "
+                    "simplifiés trop imprécis pour trancher",
+                }
+            )
         else:
             discontiguous.append(record)
     discontiguous.sort(key=lambda d: d["territory"])
@@ -688,27 +774,50 @@ def _geometric_findings(adj: _Adjacency, known: pd.DataFrame, orphans: pd.Index,
             continue
         blind_others = {c for c in adj.without_polygon if membership.get(c) != item["territory"]}
         if item.get("undecided") or uncertain.intersection(group) or (adj.possible.empty and blind_others):
-            unverifiable.append({"check": "enclave", "territory": item["territory"], "communes": group,
-                                 "names": _names(group, reference)})
+            unverifiable.append(
+                {
+                    "check": "enclave",
+                    "territory": item["territory"],
+                    "communes": group,
+                    "names": _names(group, reference),
+                }
+            )
             continue
-        enclaves.append({"territory": item["territory"], "communes": group,
-                         "names": _names(group, reference), "population": _int(pop.reindex(group).sum())})
+        enclaves.append(
+            {
+                "territory": item["territory"],
+                "communes": group,
+                "names": _names(group, reference),
+                "population": _int(pop.reindex(group).sum()),
+            }
+        )
     blind_orphans = sorted(set(orphan_units) & adj.without_polygon)
     possible = pd.concat([adj.possible, adj.possible.rename(columns={"a": "b", "b": "a"})])
     for code in blind_orphans:
         around = set(possible.loc[possible["a"] == code, "b"]) & set(membership)
         if around or adj.exposed is None:
-            unverifiable.append({"check": "enclave", "territory": None, "communes": [code],
-                                 "names": _names([code], reference)})
-    return {"discontiguous": discontiguous, "island_territories": islands, "enclaves": enclaves,
-            "unverifiable": unverifiable}
+            unverifiable.append(
+                {"check": "enclave", "territory": None, "communes": [code], "names": _names([code], reference)}
+            )
+    return {
+        "discontiguous": discontiguous,
+        "island_territories": islands,
+        "enclaves": enclaves,
+        "unverifiable": unverifiable,
+    }
 
 
 # ----------------------------------------------------------------------------- main
 
 
-def check_perimeters(perimeters, reference: Reference | None = None, geometries="default",
-                     regions=None, departements=None, tolerance_m: float = 100.0) -> CheckReport:
+def check_perimeters(
+    perimeters,
+    reference: Reference | None = None,
+    geometries="default",
+    regions=None,
+    departements=None,
+    tolerance_m: float = 100.0,
+) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
     Parameters
@@ -764,7 +873,8 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
     report.territories = _territory_records(ttable, known, reference)
     report.multi_departement = [
         {"territory": t["name"], "departements": t["departements"], "regions": t["regions"]}
-        for t in report.territories if len(t["departements"]) > 1 or len(t["regions"]) > 1
+        for t in report.territories
+        if len(t["departements"]) > 1 or len(t["regions"]) > 1
     ]
 
     # Study area and orphans.
@@ -777,11 +887,13 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
     orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
     report.orphans = [
         {"code_insee": c, "name": n, "population": _int(p), "departement": d}
-        for c, n, p, d in zip(orphan_rows.index, orphan_rows["nom"], orphan_rows["population"],
-                              orphan_rows["departement"])
+        for c, n, p, d in zip(
+            orphan_rows.index, orphan_rows["nom"], orphan_rows["population"], orphan_rows["departement"]
+        )
     ]
-    report.notes.append(f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — "
-                        f"{fr.integer(len(in_area))} communes")
+    report.notes.append(
+        f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — {fr.integer(len(in_area))} communes"
+    )
 
     # Geometry: contiguity and enclaves from the embedded adjacency or from user polygons.
     polygons, polygon_notes, geo_source = _load_polygons(geometries, reference)
@@ -802,7 +914,8 @@ def check_perimeters(perimeters, reference: Reference | None = None, geometries=
         if report.unverifiable:
             report.notes.append(
                 f"{len(report.unverifiable)} contrôle(s) non vérifiable(s) faute de contour de commune : "
-                "ni continuité ni enclave n'est affirmée pour ces communes")
+                "ni continuité ni enclave n'est affirmée pour ces communes"
+            )
 
     # Summary and sources.
     covered_current = covered.intersection(communes.index)
@@ -870,15 +983,17 @@ def territory_size_text(t: dict) -> str:
     if split:
         verb = "découpée" if len(split) == 1 else "découpées"
         why = f"{_list_fr(split)} {verb} infra-communalement"
-    return (f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
-            f"(approximatif{' : ' + why if why else ''})")
+    return (
+        f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
+        f"(approximatif{' : ' + why if why else ''})"
+    )
 
 
 def unverifiable_text(item: dict) -> str:
     """French sentence for a check that the data cannot decide."""
     communes = _codes_names(item["communes"], item["names"])
     if item["check"] == "continuité":
-        return (f"Continuité non vérifiable : {item['territory']} — commune(s) sans contour : {communes}")
+        return f"Continuité non vérifiable : {item['territory']} — commune(s) sans contour : {communes}"
     where = f" (entourée par {item['territory']})" if item.get("territory") else ""
     return f"Enclave non vérifiable{where} : {communes} — contour absent dans le voisinage"
 
@@ -905,9 +1020,14 @@ def format_text(report: CheckReport) -> str:
     n_conf = s.get("n_conflicts", 0)
     counts = [
         ("Territoires", fr.integer(s["n_territories"])),
-        ("Communes couvertes", (f"{fr.integer(s['n_communes'])} (zone d'étude : "
-                                f"{fr.integer(s['n_study_area_covered'])} sur "
-                                f"{fr.integer(s['n_study_area_communes'])})")),
+        (
+            "Communes couvertes",
+            (
+                f"{fr.integer(s['n_communes'])} (zone d'étude : "
+                f"{fr.integer(s['n_study_area_covered'])} sur "
+                f"{fr.integer(s['n_study_area_communes'])})"
+            ),
+        ),
         ("Population totale couverte", _pop(s["population_total"])),
         ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
         ("Communes orphelines", f"{fr.integer(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
@@ -917,14 +1037,18 @@ def format_text(report: CheckReport) -> str:
         ("Doublons", fr.integer(s["n_duplicates"])),
     ]
     if report.geometry_checks:
-        counts += [("Territoires discontinus", fr.integer(s["n_discontiguous"])),
-                   ("Enclaves", fr.integer(s["n_enclaves"])),
-                   ("Territoires avec îles (mer)", fr.integer(s["n_island_territories"])),
-                   ("Contrôles non vérifiables", fr.integer(s["n_unverifiable"]))]
+        counts += [
+            ("Territoires discontinus", fr.integer(s["n_discontiguous"])),
+            ("Enclaves", fr.integer(s["n_enclaves"])),
+            ("Territoires avec îles (mer)", fr.integer(s["n_island_territories"])),
+            ("Contrôles non vérifiables", fr.integer(s["n_unverifiable"])),
+        ]
     else:
         counts += [("Continuité et enclaves", "non vérifiées (pas de contours de communes)")]
-    counts += [("Territoires sur plusieurs départements", fr.integer(s["n_multi_departement"])),
-               ("Populations approximatives", fr.integer(s["n_approximate"]))]
+    counts += [
+        ("Territoires sur plusieurs départements", fr.integer(s["n_multi_departement"])),
+        ("Populations approximatives", fr.integer(s["n_approximate"])),
+    ]
     width = max(len(k) for k, _ in counts)
     lines += [f"  {k.ljust(width)} : {v}" for k, v in counts]
     lines.append("")
@@ -948,49 +1072,86 @@ def format_text(report: CheckReport) -> str:
         ARRONDISSEMENT_SPLIT: "découpage par arrondissement municipal",
         CONFLICT: "CONFLIT",
     }
-    section("Codes inconnus", [f"Code inconnu : {u['code']} — {u['territory']} (ligne {u['line']})"
-                               for u in report.unknown_codes])
-    section("Chevauchements", [
-        f"{_upper_first(kind_label[o['kind']])} : "
-        f"{o['code_insee']} {o['name']} — {len(o['territories'])} territoires : {', '.join(o['territories'])}"
-        for o in report.overlaps])
-    section("Communes orphelines", [f"Orpheline : {o['code_insee']} {o['name']} ({_pop(o['population'])})"
-                                    for o in report.orphans])
-    section("Arrondissements non couverts", [
-        f"Arrondissement non couvert : {a['code']} {a['name']} ({_pop(a['population'])})"
-        for a in report.uncovered_arrondissements])
-    section("Codes périmés", [
-        f"Code périmé : {o['code']} → {o['current_code']} {o['current_name']} — {o['territory']} "
-        f"(ligne {o['line']}) : {o['note']}" for o in report.outdated_codes])
-    section("Doublons", [
-        f"Doublon{' après correspondance' if d['after_mapping'] else ''} : {d['code_insee']} {d['name']} — "
-        f"{d['territory']} ({_lines_fr(d['lines'])}"
-        + (f" ; codes {', '.join(d.get('codes_given', []))}" if d["after_mapping"] else "") + ")"
-        for d in report.duplicates])
-    section("Territoires discontinus", [
-        f"Discontinu : {d['territory']} en {d['n_pieces']} morceaux ; hors morceau principal : "
-        + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
-        for d in report.discontiguous])
-    section("Enclaves", [
-        f"Enclave dans {e['territory']} : {_codes_names(e['communes'], e['names'])} ({_pop(e['population'])})"
-        for e in report.enclaves])
-    section("Territoires avec des îles (séparés par la mer seulement : information, pas un problème)", [
-        f"{d['territory']} : {d['n_pieces']} morceaux séparés par la mer ; hors morceau principal : "
-        + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
-        for d in report.island_territories])
+    section(
+        "Codes inconnus",
+        [f"Code inconnu : {u['code']} — {u['territory']} (ligne {u['line']})" for u in report.unknown_codes],
+    )
+    section(
+        "Chevauchements",
+        [
+            f"{_upper_first(kind_label[o['kind']])} : "
+            f"{o['code_insee']} {o['name']} — {len(o['territories'])} territoires : {', '.join(o['territories'])}"
+            for o in report.overlaps
+        ],
+    )
+    section(
+        "Communes orphelines",
+        [f"Orpheline : {o['code_insee']} {o['name']} ({_pop(o['population'])})" for o in report.orphans],
+    )
+    section(
+        "Arrondissements non couverts",
+        [
+            f"Arrondissement non couvert : {a['code']} {a['name']} ({_pop(a['population'])})"
+            for a in report.uncovered_arrondissements
+        ],
+    )
+    section(
+        "Codes périmés",
+        [
+            f"Code périmé : {o['code']} → {o['current_code']} {o['current_name']} — {o['territory']} "
+            f"(ligne {o['line']}) : {o['note']}"
+            for o in report.outdated_codes
+        ],
+    )
+    section(
+        "Doublons",
+        [
+            f"Doublon{' après correspondance' if d['after_mapping'] else ''} : {d['code_insee']} {d['name']} — "
+            f"{d['territory']} ({_lines_fr(d['lines'])}"
+            + (f" ; codes {', '.join(d.get('codes_given', []))}" if d["after_mapping"] else "")
+            + ")"
+            for d in report.duplicates
+        ],
+    )
+    section(
+        "Territoires discontinus",
+        [
+            f"Discontinu : {d['territory']} en {d['n_pieces']} morceaux ; hors morceau principal : "
+            + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
+            for d in report.discontiguous
+        ],
+    )
+    section(
+        "Enclaves",
+        [
+            f"Enclave dans {e['territory']} : {_codes_names(e['communes'], e['names'])} ({_pop(e['population'])})"
+            for e in report.enclaves
+        ],
+    )
+    section(
+        "Territoires avec des îles (séparés par la mer seulement : information, pas un problème)",
+        [
+            f"{d['territory']} : {d['n_pieces']} morceaux séparés par la mer ; hors morceau principal : "
+            + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
+            for d in report.island_territories
+        ],
+    )
     section("Non vérifiable (communes sans contour)", [unverifiable_text(u) for u in report.unverifiable])
-    section("Territoires sur plusieurs départements ou régions", [
-        f"{m['territory']} : départements {', '.join(m['departements'])}"
-        + (f" ; régions {', '.join(m['regions'])}" if len(m["regions"]) > 1 else "")
-        for m in report.multi_departement])
+    section(
+        "Territoires sur plusieurs départements ou régions",
+        [
+            f"{m['territory']} : départements {', '.join(m['departements'])}"
+            + (f" ; régions {', '.join(m['regions'])}" if len(m["regions"]) > 1 else "")
+            for m in report.multi_departement
+        ],
+    )
 
     if report.territories:
         head = f"Territoires ({len(report.territories)})"
         lines += ["", head, "-" * len(head)]
         width = min(48, max(len(t["name"]) for t in report.territories))
         for t in report.territories:
-            lines.append(f"  {t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  "
-                         f"{territory_size_text(t)}")
+            lines.append(f"  {t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}")
     if report.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in report.notes]
     if report.warnings:

@@ -20,6 +20,7 @@ __all__ = ["main", "cli"]
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
+
 def _print_json(document) -> None:
     from cpts_diag.html import json_ready
 
@@ -58,8 +59,7 @@ class _FrenchHelp:
         return option
 
     def format_usage(self, ctx, formatter):
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)),
-                              prefix="Utilisation : ")
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="Utilisation : ")
 
 
 class FrenchCommand(_FrenchHelp, click.Command):
@@ -70,9 +70,11 @@ class FrenchGroup(_FrenchHelp, click.Group):
     command_class = FrenchCommand
 
     def format_commands(self, ctx, formatter):
-        rows = [(name, cmd.get_short_help_str(limit=formatter.width - 20))
-                for name in self.list_commands(ctx)
-                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        rows = [
+            (name, cmd.get_short_help_str(limit=formatter.width - 20))
+            for name in self.list_commands(ctx)
+            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
+        ]
         if rows:
             with formatter.section("Commandes"):
                 formatter.write_dl(rows)
@@ -82,8 +84,7 @@ FrenchGroup.group_class = FrenchGroup
 
 
 @click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cpts_diag", message="cpts-diag %(version)s",
-                      help="Affiche la version et quitte.")
+@click.version_option(package_name="cpts_diag", message="cpts-diag %(version)s", help="Affiche la version et quitte.")
 def cli():
     """Diagnostic territorial des CPTS : contrôle des périmètres, tailles ACI, indicateurs, rapports."""
 
@@ -93,13 +94,22 @@ def cli():
 @sheet_option
 @click.option("--region", "regions", multiple=True, help="Code(s) région de la zone d'étude (ex. 93).")
 @click.option("--departement", "departements", multiple=True, help="Code(s) département de la zone d'étude.")
-@click.option("--geometries", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
-                   "par défaut, la contiguïté nationale embarquée.")
+@click.option(
+    "--geometries",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
+    "par défaut, la contiguïté nationale embarquée.",
+)
 @click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
 @click.option("--json", "as_json", is_flag=True, help="Résultat en JSON sur la sortie standard.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dossier où écrire le classeur Excel et le GeoPackage des constats.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier où écrire le classeur Excel et le GeoPackage des constats.",
+)
 def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir):
     """Contrôle un fichier de périmètres de CPTS."""
     from cpts_diag.checks import check_perimeters, format_text
@@ -108,8 +118,11 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     perims, reference = _load_perimeters(path, sheet)
     geoms = _geometries(geometries, no_geometry)
     report = check_perimeters(
-        perims, reference, geometries=geoms,
-        regions=_split_codes(regions), departements=_split_codes(departements),
+        perims,
+        reference,
+        geometries=geoms,
+        regions=_split_codes(regions),
+        departements=_split_codes(departements),
     )
     if as_json:
         _print_json(report.to_dict())
@@ -139,16 +152,25 @@ def _cpam_choice(value: str | None, perimeters: Path | None):
 
 
 cpam_option = click.option(
-    "--cpam", default=None, metavar="FICHIER|exemple|aucun",
+    "--cpam",
+    default=None,
+    metavar="FICHIER|exemple|aucun",
     help="Table CPAM/Rézone par commune (patients sans médecin traitant, ALD, CSS). Par défaut, avec le "
-         "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
+    "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
 )
 user_files_options = [
-    click.option("--insee-ages", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="Population par âge INSEE par commune (base évolution et structure de la population)."),
-    click.option("--bpe", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="Base permanente des équipements INSEE (professionnels de santé par commune : "
-                      "D265, D281, D307…)."),
+    click.option(
+        "--insee-ages",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Population par âge INSEE par commune (base évolution et structure de la population).",
+    ),
+    click.option(
+        "--bpe",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…).",
+    ),
 ]
 
 
@@ -164,16 +186,22 @@ def _user_files(func):
 @click.option("--territory", "--territoire", "territory", required=True, help="Nom de la CPTS.")
 @_user_files
 @click.option("--json", "as_json", is_flag=True, help="Lignes d'indicateurs en JSON sur la sortie standard.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dossier où écrire le classeur Excel des indicateurs.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier où écrire le classeur Excel des indicateurs.",
+)
 def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_json, out_dir):
     """Indicateurs du diagnostic d'une CPTS, comparés au département, à la région et à la France."""
     from cpts_diag.indicator_outputs import format_indicator_table, indicator_rows_json, write_indicator_workbook
     from cpts_diag.indicators import diagnose
 
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
-    diag = diagnose(perims, territory, reference, cpam=_cpam_choice(cpam, perimeters).file,
-                    insee_ages=insee_ages, bpe=bpe)
+    diag = diagnose(
+        perims, territory, reference, cpam=_cpam_choice(cpam, perimeters).file, insee_ages=insee_ages, bpe=bpe
+    )
     if as_json:
         _print_json(indicator_rows_json(diag))
     else:
@@ -189,41 +217,84 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 @perimeters_argument
 @click.option("--territory", "--territoire", "territory", required=True, help="Nom de la CPTS.")
 @_user_files
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dossier parent du rapport (par défaut : reports/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier parent du rapport (par défaut : reports/).",
+)
 def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.report import run_report_cli
 
-    sys.exit(run_report_cli(perimeters, territory, out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters).value,
-                            insee_ages=insee_ages, bpe=bpe))
+    sys.exit(
+        run_report_cli(
+            perimeters,
+            territory,
+            out_dir=out_dir,
+            cpam=_cpam_choice(cpam, perimeters).value,
+            insee_ages=insee_ages,
+            bpe=bpe,
+        )
+    )
 
 
 @cli.command("batch")
 @perimeters_argument
 @click.option("--only", "--seulement", "only", multiple=True, help="Ne traiter que cette CPTS (répétable).")
 @click.option("--region", default=None, help="Ne traiter que les CPTS ayant une commune dans cette région.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
-              help="Nombre de rapports produits en parallèle.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dossier des rapports (par défaut : reports/).")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Nombre de rapports produits en parallèle.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier des rapports (par défaut : reports/).",
+)
 @click.option("--force", is_flag=True, help="Tout refaire, même ce qui n'a pas changé.")
-@click.option("--cluster", default=None, metavar="tcp://HÔTE:8786",
-              help="Adresse d'un ordonnanceur Dask : les rapports sont calculés par ses workers "
-                   "(pip install \"cpts_diag[cluster]\").")
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="tcp://HÔTE:8786",
+    help="Adresse d'un ordonnanceur Dask : les rapports sont calculés par ses workers "
+    '(pip install "cpts_diag[cluster]").',
+)
 @_user_files
 def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cpam, insee_ages, bpe):
     """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
     from cpts_diag.batch import run_batch_cli
 
-    sys.exit(run_batch_cli(perimeters, only=list(only) or None, region=region, workers=workers,
-                           out_dir=out_dir, cpam=_cpam_choice(cpam, perimeters).value, force=force,
-                           insee_ages=insee_ages, bpe=bpe, cluster=cluster))
+    sys.exit(
+        run_batch_cli(
+            perimeters,
+            only=list(only) or None,
+            region=region,
+            workers=workers,
+            out_dir=out_dir,
+            cpam=_cpam_choice(cpam, perimeters).value,
+            force=force,
+            insee_ages=insee_ages,
+            bpe=bpe,
+            cluster=cluster,
+        )
+    )
 
 
 @cli.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dossier des sorties (par défaut : reports/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier des sorties (par défaut : reports/).",
+)
 @click.option("--toutes", "all_territories", is_flag=True, help="Rapports des 70 CPTS (sinon un échantillon).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32))
 def demo_command(out_dir, all_territories, workers):
@@ -239,10 +310,19 @@ def data_group():
 
 
 @data_group.command("build")
-@click.option("--source", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Dossier des données ouvertes au format officiel (ex. ../shared/opendata).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dossier de sortie (par défaut : data/ du projet).")
+@click.option(
+    "--source",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dossier des données ouvertes au format officiel (ex. ../shared/opendata).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de sortie (par défaut : data/ du projet).",
+)
 def data_build_command(source, out_dir):
     """Construit les données embarquées à partir des fichiers officiels."""
     from cpts_diag.build import build_all

@@ -30,8 +30,7 @@ _PLM_RANGES = {"75": (75101, 75120), "69": (69381, 69389), "13": (13201, 13216)}
 
 _METRO = re.compile(r"^(\d{2})(\d{3})$")
 _CORSICA = re.compile(r"^2[AB](\d{3})$")
-_OVERSEAS_DEPS = {"971", "972", "973", "974", "975", "976", "977", "978",
-                  "984", "986", "987", "988", "989"}
+_OVERSEAS_DEPS = {"971", "972", "973", "974", "975", "976", "977", "978", "984", "986", "987", "988", "989"}
 _FLOAT_TEXT = re.compile(r"^(\d{4,5})\.0*$")
 _SPACES = re.compile(r"\s+")  # includes NBSP and narrow NBSP for str patterns
 

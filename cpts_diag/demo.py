@@ -57,8 +57,7 @@ def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers
     only = None if all_territories else list(DEMO_TERRITORIES)
     label = "des 70 CPTS" if all_territories else f"de {len(DEMO_TERRITORIES)} CPTS représentatives"
     click.echo(f"3/3 Rapports de diagnostic {label} ({workers} processus)…")
-    result = run_batch(settings.DEFAULT_PERIMETERS, only=only, workers=workers, out_dir=out_dir,
-                       cpam="exemple")
+    result = run_batch(settings.DEFAULT_PERIMETERS, only=only, workers=workers, out_dir=out_dir, cpam="exemple")
     index = out_dir / "index.html"
     click.echo("")
     click.echo(f"Terminé. Ouvrez dans un navigateur : {index.resolve()}")

@@ -52,9 +52,23 @@ MISSING = "n.d."
 
 
 _DECIMALS = {
-    "hab.": 0, "km²": 1, "hab./km²": 1, "communes": 0, "taille": 0, "consultations/an/hab.": 2, "%": 1,
-    "pour 10 000 hab.": 1, "pour 10 000 femmes": 1, "médecins": 0, "patients": 0, "bénéficiaires": 0,
-    "pour 100 moins de 20 ans": 1, "%/an": 2, "€": 0, "professionnels": 0, "décès pour 1 000 hab./an": 1,
+    "hab.": 0,
+    "km²": 1,
+    "hab./km²": 1,
+    "communes": 0,
+    "taille": 0,
+    "consultations/an/hab.": 2,
+    "%": 1,
+    "pour 10 000 hab.": 1,
+    "pour 10 000 femmes": 1,
+    "médecins": 0,
+    "patients": 0,
+    "bénéficiaires": 0,
+    "pour 100 moins de 20 ans": 1,
+    "%/an": 2,
+    "€": 0,
+    "professionnels": 0,
+    "décès pour 1 000 hab./an": 1,
     "équipements": 0,
 }
 
@@ -113,7 +127,7 @@ def number(x: Any, decimals: int = 1, *, missing: Any = MISSING, style: Style = 
     text = f"{abs(value):.{max(int(decimals), 0)}f}"
     int_part, _, dec_part = text.partition(".")
     sep = NNBSP if style is Style.HTML else " "
-    groups = [int_part[max(i - 3, 0):i] for i in range(len(int_part), 0, -3)][::-1]
+    groups = [int_part[max(i - 3, 0) : i] for i in range(len(int_part), 0, -3)][::-1]
     out = ("-" if value < 0 and float(text) != 0 else "") + sep.join(groups)
     return out + ("," + dec_part if dec_part else "")
 
@@ -129,8 +143,9 @@ def integer(x: Any, *, missing: Any = MISSING, style: Style = Style.HTML) -> Any
     return number(x, 0, missing=missing, style=style)
 
 
-def percent(x: Any, decimals: int = 1, *, ratio: bool = False, missing: Any = MISSING,
-            style: Style = Style.HTML) -> Any:
+def percent(
+    x: Any, decimals: int = 1, *, ratio: bool = False, missing: Any = MISSING, style: Style = Style.HTML
+) -> Any:
     """A percentage (``"12,3 %"``, narrow no-break space in HTML); ``ratio=True`` multiplies by 100.
 
     Examples
@@ -144,8 +159,17 @@ def percent(x: Any, decimals: int = 1, *, ratio: bool = False, missing: Any = MI
     return number(float(x) * (100.0 if ratio else 1.0), decimals, style=style) + sep + "%"
 
 
-def value_text(value: Any, low: Any = None, high: Any = None, decimals: int | None = None, *, unit: str = "",
-               show_unit: bool = True, missing: Any = MISSING, style: Style = Style.HTML) -> Any:
+def value_text(
+    value: Any,
+    low: Any = None,
+    high: Any = None,
+    decimals: int | None = None,
+    *,
+    unit: str = "",
+    show_unit: bool = True,
+    missing: Any = MISSING,
+    style: Style = Style.HTML,
+) -> Any:
     """A value with its bounds (masked or approximate values), ``missing`` when nothing is known.
 
     ``decimals`` defaults to :func:`unit_decimals` of ``unit``. Bounds equal at the shown precision
@@ -191,8 +215,9 @@ def value_text(value: Any, low: Any = None, high: Any = None, decimals: int | No
     return missing
 
 
-def population(pop: Any, low: Any = None, high: Any = None, *, missing: Any = MISSING,
-               style: Style = Style.HTML) -> Any:
+def population(
+    pop: Any, low: Any = None, high: Any = None, *, missing: Any = MISSING, style: Style = Style.HTML
+) -> Any:
     """A population when known, else its bounds (« entre a et b »), else ``missing``.
 
     Examples

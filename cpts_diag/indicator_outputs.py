@@ -28,8 +28,21 @@ __all__ = [
 ]
 
 #: Keys of each JSON row, in order.
-JSON_KEYS = ("indicator", "label", "level", "territory_value", "territory_low", "territory_high", "comparisons",
-             "unit", "source", "vintage", "source_level", "coverage", "quality")
+JSON_KEYS = (
+    "indicator",
+    "label",
+    "level",
+    "territory_value",
+    "territory_low",
+    "territory_high",
+    "comparisons",
+    "unit",
+    "source",
+    "vintage",
+    "source_level",
+    "coverage",
+    "quality",
+)
 
 FICTITIOUS_BANNER = (
     "!!! DONNÉES FICTIVES : les indicateurs de qualité « données fictives » proviennent d'un exemple "
@@ -64,26 +77,34 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
     for ident in order:
         meta = first.loc[ident]
         t = terr.loc[ident] if ident in terr.index else None
-        rows.append({
-            "indicator": ident, "label": meta["label"], "theme": meta["theme"], "unit": meta["unit"],
-            "value": np.nan if t is None else t["value"],
-            "low": np.nan if t is None else t["value_low"],
-            "high": np.nan if t is None else t["value_high"],
-            "source": meta["source"] if t is None else t["source"],
-            "vintage": meta["vintage"] if t is None else t["vintage"],
-            "source_level": meta["source_level"] if t is None else t["source_level"],
-            "coverage": np.nan if t is None else t["coverage"],
-            "quality": None if t is None else t["quality"],
-        })
+        rows.append(
+            {
+                "indicator": ident,
+                "label": meta["label"],
+                "theme": meta["theme"],
+                "unit": meta["unit"],
+                "value": np.nan if t is None else t["value"],
+                "low": np.nan if t is None else t["value_low"],
+                "high": np.nan if t is None else t["value_high"],
+                "source": meta["source"] if t is None else t["source"],
+                "vintage": meta["vintage"] if t is None else t["vintage"],
+                "source_level": meta["source_level"] if t is None else t["source_level"],
+                "coverage": np.nan if t is None else t["coverage"],
+                "quality": None if t is None else t["quality"],
+            }
+        )
     return pd.DataFrame(rows).astype({"quality": object})
 
 
 def _comparison_lookup(diag: Diagnostic) -> dict:
     ind = diag.indicators
     comp = ind[ind["level"] != "territoire"]
-    return {(i, lv, c): (v, lo, hi) for i, lv, c, v, lo, hi in zip(
-        comp["indicator"], comp["level"], comp["level_code"], comp["value"], comp["value_low"],
-        comp["value_high"])}
+    return {
+        (i, lv, c): (v, lo, hi)
+        for i, lv, c, v, lo, hi in zip(
+            comp["indicator"], comp["level"], comp["level_code"], comp["value"], comp["value_low"], comp["value_high"]
+        )
+    }
 
 
 def _column_title(level: str, code: str) -> str:
@@ -101,8 +122,7 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
     levels = _comparison_levels(diag)
     lookup = _comparison_lookup(diag)
     compared_ids = {key[0] for key in lookup}
-    header = ["Indicateur", "Territoire", *[_column_title(lv, c) for lv, c, _ in levels], "Unité", "Source",
-              "Qualité"]
+    header = ["Indicateur", "Territoire", *[_column_title(lv, c) for lv, c, _ in levels], "Unité", "Source", "Qualité"]
     body: list[list[str] | str] = []
     theme = None
     for _, row in wide.iterrows():
@@ -114,10 +134,10 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
         compared = row["indicator"] in compared_ids
         for lv, code, _name in levels:
             v = lookup.get((row["indicator"], lv, code))
-            cells.append(fr.value_text(*v, d, style=Style.TERMINAL) if v is not None else fr.MISSING if compared
-                         else "")
-        quality = ("territoire n.d. (source départementale)" if fr.is_missing(row["quality"])
-                   else _quality_text(row))
+            cells.append(
+                fr.value_text(*v, d, style=Style.TERMINAL) if v is not None else fr.MISSING if compared else ""
+            )
+        quality = "territoire n.d. (source départementale)" if fr.is_missing(row["quality"]) else _quality_text(row)
         label_lines = textwrap.wrap(row["label"], label_width) or [""]
         fictitious = row["quality"] == Quality.FICTITIOUS
         body.append([label_lines[0], *cells, row["unit"], short_source(row["source"], fictitious), quality])
@@ -152,8 +172,10 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
     for line in body:
         lines.append(f"— {line} —" if isinstance(line, str) else render(line))
     lines.append("")
-    lines.append("a–b : fourchette (valeur masquée ou approchée) ; ≥ a : minimum connu ; n.d. : non disponible ; "
-                 "couv. : part de la population du territoire couverte par les données.")
+    lines.append(
+        "a–b : fourchette (valeur masquée ou approchée) ; ≥ a : minimum connu ; n.d. : non disponible ; "
+        "couv. : part de la population du territoire couverte par les données."
+    )
     if diag.fictitious:
         lines += ["", FICTITIOUS_BANNER]
     return "\n".join(lines)
@@ -196,39 +218,55 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
         for lv, code, _name in levels:
             v = lookup.get((row["indicator"], lv, code))
             comparisons[keys[(lv, code)]] = None if v is None else _json_number(v[0])
-        out.append({
-            "indicator": row["indicator"],
-            "label": row["label"],
-            "level": "territoire",
-            "territory_value": _json_number(row["value"]),
-            "territory_low": _json_number(row["low"]),
-            "territory_high": _json_number(row["high"]),
-            "comparisons": comparisons,
-            "unit": row["unit"],
-            "source": row["source"],
-            "vintage": row["vintage"],
-            "source_level": row["source_level"],
-            "coverage": _json_number(row["coverage"]),
-            "quality": None if fr.is_missing(row["quality"]) else row["quality"],
-        })
+        out.append(
+            {
+                "indicator": row["indicator"],
+                "label": row["label"],
+                "level": "territoire",
+                "territory_value": _json_number(row["value"]),
+                "territory_low": _json_number(row["low"]),
+                "territory_high": _json_number(row["high"]),
+                "comparisons": comparisons,
+                "unit": row["unit"],
+                "source": row["source"],
+                "vintage": row["vintage"],
+                "source_level": row["source_level"],
+                "coverage": _json_number(row["coverage"]),
+                "quality": None if fr.is_missing(row["quality"]) else row["quality"],
+            }
+        )
     return out
 
 
 _COMMUNE_HEADERS = {
-    "code_insee": "Code commune", "arrondissement": "Arrondissement municipal", "unite": "Code unité",
-    "nom": "Nom", "departement": "Département", "epci_siren": "EPCI (SIREN)",
-    "infracommunal": "Commune découpée (infracommunal)", "bv2022": "Code bassin de vie 2022",
-    "bassin_de_vie": "Bassin de vie", "cpam_cellules_masquees": "Cellules CPAM masquées",
+    "code_insee": "Code commune",
+    "arrondissement": "Arrondissement municipal",
+    "unite": "Code unité",
+    "nom": "Nom",
+    "departement": "Département",
+    "epci_siren": "EPCI (SIREN)",
+    "infracommunal": "Commune découpée (infracommunal)",
+    "bv2022": "Code bassin de vie 2022",
+    "bassin_de_vie": "Bassin de vie",
+    "cpam_cellules_masquees": "Cellules CPAM masquées",
     "population_2016": "Population municipale 2016 (COG 2026 ; vide = commune rétablie depuis)",
     "evolution_pop_2016_2023": "Évolution annuelle moyenne 2016-2023 (%/an)",
     "revenu_median_2019": "Revenu disponible médian par UC 2019 (€, Filosofi ; vide = non publié)",
     "zonage_infirmiers": "Zonage infirmiers (ARS 2024)",
     "mortalite_brute_epci": "Taux brut de mortalité de l'EPCI 2013-2018 (‰, non standardisé)",
 }
-_SOURCE_HEADERS = {"source": "Source", "producer": "Producteur", "vintage": "Millésime",
-                   "level": "Niveau géographique", "license": "Licence", "note": "Note"}
-_FICTITIOUS_NOTE = ("Données fictives : les indicateurs marqués « données fictives » viennent d'un exemple inventé "
-                    "pour la démonstration ; ils ne décrivent pas la réalité.")
+_SOURCE_HEADERS = {
+    "source": "Source",
+    "producer": "Producteur",
+    "vintage": "Millésime",
+    "level": "Niveau géographique",
+    "license": "Licence",
+    "note": "Note",
+}
+_FICTITIOUS_NOTE = (
+    "Données fictives : les indicateurs marqués « données fictives » viennent d'un exemple inventé "
+    "pour la démonstration ; ils ne décrivent pas la réalité."
+)
 
 
 def _range_text(v, lo, hi, decimals):
@@ -261,13 +299,15 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
         part = wide[wide["theme"] == theme]
         if part.empty:
             continue
-        table = pd.DataFrame({
-            "Indicateur": part["label"].to_numpy(),
-            "Unité": part["unit"].to_numpy(),
-            "Territoire": part["value"].astype(float).to_numpy(),
-            "Territoire – borne basse": part["low"].astype(float).to_numpy(),
-            "Territoire – borne haute": part["high"].astype(float).to_numpy(),
-        })
+        table = pd.DataFrame(
+            {
+                "Indicateur": part["label"].to_numpy(),
+                "Unité": part["unit"].to_numpy(),
+                "Territoire": part["value"].astype(float).to_numpy(),
+                "Territoire – borne basse": part["low"].astype(float).to_numpy(),
+                "Territoire – borne haute": part["high"].astype(float).to_numpy(),
+            }
+        )
         for lv, code, name in levels:
             title = "France" if lv == "france" else f"{name} ({code})"
             values = []
@@ -287,33 +327,50 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
         sheets[theme] = table
         notes[theme] = [head] + ([_FICTITIOUS_NOTE] if (part["quality"] == Quality.FICTITIOUS).any() else [])
         if (part["quality"] == Quality.MASKED).any():
-            notes[theme].append("Partiellement masquée : une partie de la population n'est pas couverte par la "
-                                "source (voir la colonne Couverture) ; valeurs masquées inconnues, jamais zéro.")
+            notes[theme].append(
+                "Partiellement masquée : une partie de la population n'est pas couverte par la "
+                "source (voir la colonne Couverture) ; valeurs masquées inconnues, jamais zéro."
+            )
 
     ind = diag.indicators
-    detail = pd.DataFrame({
-        "Identifiant": ind["indicator"], "Indicateur": ind["label"], "Thème": ind["theme"],
-        "Niveau": ind["level"].map({"territoire": "territoire", "departement": "département",
-                                    "region": "région", "france": "France"}),
-        "Code du niveau": ind["level_code"], "Nom du niveau": ind["level_name"],
-        "Valeur": ind["value"], "Borne basse": ind["value_low"], "Borne haute": ind["value_high"],
-        "Unité": ind["unit"], "Source": ind["source"], "Millésime": ind["vintage"].astype(str),
-        "Niveau de la source": ind["source_level"], "Couverture (%)": 100 * ind["coverage"],
-        "Qualité": ind["quality"],
-    })
+    detail = pd.DataFrame(
+        {
+            "Identifiant": ind["indicator"],
+            "Indicateur": ind["label"],
+            "Thème": ind["theme"],
+            "Niveau": ind["level"].map(
+                {"territoire": "territoire", "departement": "département", "region": "région", "france": "France"}
+            ),
+            "Code du niveau": ind["level_code"],
+            "Nom du niveau": ind["level_name"],
+            "Valeur": ind["value"],
+            "Borne basse": ind["value_low"],
+            "Borne haute": ind["value_high"],
+            "Unité": ind["unit"],
+            "Source": ind["source"],
+            "Millésime": ind["vintage"].astype(str),
+            "Niveau de la source": ind["source_level"],
+            "Couverture (%)": 100 * ind["coverage"],
+            "Qualité": ind["quality"],
+        }
+    )
     sheets["Détail"] = detail
     notes["Détail"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
 
     communes = diag.communes.copy()
     if "infracommunal" in communes:
         communes["infracommunal"] = np.where(communes["infracommunal"].astype(bool), "oui", "non")
-    headers = {c: _COMMUNE_HEADERS.get(c) or f"{labels.get(c, c)} ({units.get(c, '')})".replace(" ()", "")
-               for c in communes.columns}
+    headers = {
+        c: _COMMUNE_HEADERS.get(c) or f"{labels.get(c, c)} ({units.get(c, '')})".replace(" ()", "")
+        for c in communes.columns
+    }
     sheets["Communes"] = communes.rename(columns=headers)
     fictitious_ids = set(ind.loc[ind["quality"] == Quality.FICTITIOUS, "indicator"])
     uses_fictitious = bool(fictitious_ids & set(communes.columns))
-    notes["Communes"] = [head, ("Valeurs propres à chaque commune (ou arrondissement) ; vide = non "
-                                "disponible ou masqué.")]
+    notes["Communes"] = [
+        head,
+        ("Valeurs propres à chaque commune (ou arrondissement) ; vide = non disponible ou masqué."),
+    ]
     if uses_fictitious:
         notes["Communes"].append(_FICTITIOUS_NOTE)
     from cpts_diag.open_report import bpe_professions
@@ -321,16 +378,30 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     professions = bpe_professions(diag)
     if not professions.empty:
         sheets["Professions (BPE)"] = professions
-        notes["Professions (BPE)"] = [head, (
-            f"Territoire : INSEE, BPE {professions['Millésime BPE'].iloc[0]} (fichier fourni), niveau commune, "
-            "nombre d'équipements (lieux d'exercice ; pharmacies pour D307) ; densité pour 10 000 habitants "
-            "(population légale 2023). Fichier « une ligne par équipement » ou « ensemble » : une commune d'un "
-            "département présent dans le fichier mais sans ligne pour une profession en compte 0 ; case vide "
-            "d'un tableau par commune = inconnue. Comparaisons : Assurance Maladie 2024, libéraux (professionnels, "
-            "pas lieux d'exercice), vide quand la profession n'y figure pas.")]
+        notes["Professions (BPE)"] = [
+            head,
+            (
+                f"Territoire : INSEE, BPE {professions['Millésime BPE'].iloc[0]} (fichier fourni), niveau commune, "
+                "nombre d'équipements (lieux d'exercice ; pharmacies pour D307) ; densité pour 10 000 habitants "
+                "(population légale 2023). Fichier « une ligne par équipement » ou « ensemble » : une commune d'un "
+                "département présent dans le fichier mais sans ligne pour une profession en compte 0 ; case vide "
+                "d'un tableau par commune = inconnue. Comparaisons : Assurance Maladie 2024, libéraux (professionnels, "
+                "pas lieux d'exercice), vide quand la profession n'y figure pas."
+            ),
+        ]
     sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)
     notes["Sources"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
-    text_columns = ["Code commune", "Arrondissement municipal", "Code unité", "Département", "EPCI (SIREN)",
-                    "Code bassin de vie 2022", "Code du niveau", "Identifiant", "Millésime", "Code BPE",
-                    "Millésime BPE"]
+    text_columns = [
+        "Code commune",
+        "Arrondissement municipal",
+        "Code unité",
+        "Département",
+        "EPCI (SIREN)",
+        "Code bassin de vie 2022",
+        "Code du niveau",
+        "Identifiant",
+        "Millésime",
+        "Code BPE",
+        "Millésime BPE",
+    ]
     return write_workbook(Path(path), sheets, text_columns=text_columns, notes=notes)

@@ -82,8 +82,21 @@ MIN_COMPARISON_COVERAGE = 0.5
 _FULL = 1 - 1e-9
 
 INDICATOR_COLUMNS = [
-    "indicator", "label", "theme", "level", "level_code", "level_name", "value", "value_low", "value_high",
-    "unit", "source", "vintage", "source_level", "coverage", "quality",
+    "indicator",
+    "label",
+    "theme",
+    "level",
+    "level_code",
+    "level_name",
+    "value",
+    "value_low",
+    "value_high",
+    "unit",
+    "source",
+    "vintage",
+    "source_level",
+    "coverage",
+    "quality",
 ]
 _FRANCE_ZONES = ("metro", "drom")
 
@@ -180,8 +193,11 @@ def find_territory(names, query: str) -> str:
     close = [folded[k] for k in folded if key and key in k]
     close += [folded[k] for k in difflib.get_close_matches(key, list(folded), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:5]
-    hint = (" ; noms proches : " + ", ".join(f"« {c} »" for c in close)) if close else \
-        f" ; {len(names)} territoire(s) dans le fichier"
+    hint = (
+        (" ; noms proches : " + ", ".join(f"« {c} »" for c in close))
+        if close
+        else f" ; {len(names)} territoire(s) dans le fichier"
+    )
     raise InputError(f"territoire inconnu{hint}", value=query)
 
 
@@ -304,7 +320,7 @@ class _Pass:
         """Extend base-group sums (territories, départements) with régions and France."""
         out = np.zeros(self.n_groups)
         out[: self.n_base] = base
-        dep_part = base[self.n_terr: self.n_base]
+        dep_part = base[self.n_terr : self.n_base]
         out += np.bincount(self.dep_to_reg, weights=dep_part, minlength=self.n_groups)[: self.n_groups]
         out[self.france_gid] = dep_part.sum()
         return out
@@ -337,16 +353,58 @@ def _add_territory(p: _Pass, data: IndicatorData, cog: Source) -> None:
     poly = SOURCES["polygons"]
     level = "commune"
     p.specs += [
-        _Spec("population", "Population municipale", "Territoire", "hab.", cog, "2023", level, "sum",
-              num="population", has="population", decimals=0),
-        _Spec("superficie", "Superficie", "Territoire", "km²", poly, "ADMIN EXPRESS, COG 2026", level, "sum",
-              num="area", has="area", decimals=1),
-        _Spec("densite_population", "Densité de population", "Territoire", "hab./km²", poly, "2023", level,
-              "ratio", num="population_with_area", den="area", has="area", decimals=1),
-        _Spec("nombre_communes", "Nombre de communes", "Territoire", "communes", cog, "COG 2026", level,
-              "special", decimals=0),
-        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", level, "special",
-              decimals=0),
+        _Spec(
+            "population",
+            "Population municipale",
+            "Territoire",
+            "hab.",
+            cog,
+            "2023",
+            level,
+            "sum",
+            num="population",
+            has="population",
+            decimals=0,
+        ),
+        _Spec(
+            "superficie",
+            "Superficie",
+            "Territoire",
+            "km²",
+            poly,
+            "ADMIN EXPRESS, COG 2026",
+            level,
+            "sum",
+            num="area",
+            has="area",
+            decimals=1,
+        ),
+        _Spec(
+            "densite_population",
+            "Densité de population",
+            "Territoire",
+            "hab./km²",
+            poly,
+            "2023",
+            level,
+            "ratio",
+            num="population_with_area",
+            den="area",
+            has="area",
+            decimals=1,
+        ),
+        _Spec(
+            "nombre_communes",
+            "Nombre de communes",
+            "Territoire",
+            "communes",
+            cog,
+            "COG 2026",
+            level,
+            "special",
+            decimals=0,
+        ),
+        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", level, "special", decimals=0),
     ]
 
 
@@ -363,8 +421,22 @@ def _add_apl(p: _Pass, data: IndicatorData) -> None:
             p.add(f"{ind}|num", row, np.where(ok, apl * popstd, 0.0))
             p.add(f"{ind}|den", row, np.where(ok, popstd, 0.0))
             p.flag(ind, row, ok)
-            p.specs.append(_Spec(ind, f"{label} {year}", "Accès aux soins", "consultations/an/hab.", src, year,
-                                 "commune", "ratio", num=f"{ind}|num", den=f"{ind}|den", has=ind, decimals=2))
+            p.specs.append(
+                _Spec(
+                    ind,
+                    f"{label} {year}",
+                    "Accès aux soins",
+                    "consultations/an/hab.",
+                    src,
+                    year,
+                    "commune",
+                    "ratio",
+                    num=f"{ind}|num",
+                    den=f"{ind}|den",
+                    has=ind,
+                    decimals=2,
+                )
+            )
             okt = ~np.isnan(apl) & ~np.isnan(poptot)
             under = f"{ind}_pop_sous_seuil"
             p.add(f"{under}|num", row, np.where(okt & (apl < APL_THRESHOLD), poptot, 0.0))
@@ -372,11 +444,33 @@ def _add_apl(p: _Pass, data: IndicatorData) -> None:
             p.flag(under, row, okt)
             short = "APL MG" if measure == "apl_mg" else "APL MG de moins de 65 ans"
             p.specs += [
-                _Spec(under, f"Population vivant dans une commune à {short} < 2,5 ({year})", "Accès aux soins",
-                      "hab.", src, year, "commune", "sum", num=f"{under}|num", has=under, decimals=0),
-                _Spec(f"{ind}_part_sous_seuil", f"Part de la population vivant dans une commune à {short} "
-                      f"< 2,5 ({year})", "Accès aux soins", "%", src, year, "commune", "ratio",
-                      num=f"{under}|num", den=f"{under}|den", has=under, scale=100.0),
+                _Spec(
+                    under,
+                    f"Population vivant dans une commune à {short} < 2,5 ({year})",
+                    "Accès aux soins",
+                    "hab.",
+                    src,
+                    year,
+                    "commune",
+                    "sum",
+                    num=f"{under}|num",
+                    has=under,
+                    decimals=0,
+                ),
+                _Spec(
+                    f"{ind}_part_sous_seuil",
+                    f"Part de la population vivant dans une commune à {short} < 2,5 ({year})",
+                    "Accès aux soins",
+                    "%",
+                    src,
+                    year,
+                    "commune",
+                    "ratio",
+                    num=f"{under}|num",
+                    den=f"{under}|den",
+                    has=under,
+                    scale=100.0,
+                ),
             ]
 
 
@@ -393,8 +487,22 @@ def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
         p.add(f"{ind}|num", row, np.where(ok, values * pop, 0.0))
         p.add(f"{ind}|den", row, np.where(ok, pop, 0.0))
         p.flag(ind, row, ok)
-        p.specs.append(_Spec(ind, label, theme, unit, src, vintage, "bassin de vie", "ratio", num=f"{ind}|num",
-                             den=f"{ind}|den", has=ind, proxy=True))
+        p.specs.append(
+            _Spec(
+                ind,
+                label,
+                theme,
+                unit,
+                src,
+                vintage,
+                "bassin de vie",
+                "ratio",
+                num=f"{ind}|num",
+                den=f"{ind}|den",
+                has=ind,
+                proxy=True,
+            )
+        )
 
 
 def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
@@ -402,29 +510,54 @@ def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
     src = SOURCES["departements"]
     counts = np.zeros(p.n_rows)
     has = np.zeros(p.n_rows, dtype=bool)
-    dep_rows = p.m.iloc[p.n_terr_rows:]
+    dep_rows = p.m.iloc[p.n_terr_rows :]
     first = ~dep_rows["departement"].duplicated().to_numpy()
     count = dep_rows["departement"].map(data.departements["nb_mg_bpe_2024"]).to_numpy(dtype=float)
     known = ~np.isnan(count)
-    counts[p.n_terr_rows:] = np.where(first & known, count, 0.0)
-    has[p.n_terr_rows:] = known
+    counts[p.n_terr_rows :] = np.where(first & known, count, 0.0)
+    has[p.n_terr_rows :] = known
     p.unit_values["mg_dep|num"] = counts
     p.unit_values["mg_dep|den"] = p.population * has
     p.has["mg_dep"] = has
     p.specs += [
-        _Spec("nombre_mg", "Médecins généralistes (BPE)", "Offre de soins", "médecins", src, "2024", "département",
-              "sum", num="mg_dep|num", has="mg_dep", departement_only=True, decimals=0),
-        _Spec("densite_mg", "Densité de médecins généralistes (BPE)", "Offre de soins", "pour 10 000 hab.", src,
-              "2024", "département", "ratio", num="mg_dep|num", den="mg_dep|den", has="mg_dep", scale=1e4,
-              departement_only=True),
+        _Spec(
+            "nombre_mg",
+            "Médecins généralistes (BPE)",
+            "Offre de soins",
+            "médecins",
+            src,
+            "2024",
+            "département",
+            "sum",
+            num="mg_dep|num",
+            has="mg_dep",
+            departement_only=True,
+            decimals=0,
+        ),
+        _Spec(
+            "densite_mg",
+            "Densité de médecins généralistes (BPE)",
+            "Offre de soins",
+            "pour 10 000 hab.",
+            src,
+            "2024",
+            "département",
+            "ratio",
+            num="mg_dep|num",
+            den="mg_dep|den",
+            has="mg_dep",
+            scale=1e4,
+            departement_only=True,
+        ),
     ]
 
 
 def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     codes = attach_codes(table.index.astype(str), reference)
     rows = table.reset_index(drop=True)
-    rows = pd.concat([codes[["code_insee", "arrondissement"]], rows.drop(columns=["code_insee"], errors="ignore")],
-                     axis=1)
+    rows = pd.concat(
+        [codes[["code_insee", "arrondissement"]], rows.drop(columns=["code_insee"], errors="ignore")], axis=1
+    )
     return _keyed(rows[rows["code_insee"].notna()])
 
 
@@ -476,8 +609,7 @@ def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
     vintage = src.vintage
     for code in [GP_EQUIPMENT] + [c for c in codes if c != GP_EQUIPMENT]:
         key = "mg" if code == GP_EQUIPMENT else f"bpe_{code}"
-        count = (joined[code].to_numpy(dtype=float) if code in joined.columns
-                 else np.full(len(row), np.nan))
+        count = joined[code].to_numpy(dtype=float) if code in joined.columns else np.full(len(row), np.nan)
         p.add(f"{key}|num", row, np.where(np.isnan(count), 0.0, count))
         p.flag(f"{key}_known", row, ~np.isnan(count))
         known = p.has.pop(f"{key}_known")
@@ -487,20 +619,64 @@ def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
         count_id, density_id = bpe_indicator_ids(code)
         if code == GP_EQUIPMENT:
             p.specs += [
-                _Spec(count_id, "Médecins généralistes (BPE, équipement D265)", "Offre de soins", "médecins", src,
-                      vintage, "commune", "sum", num="mg|num", has="mg", decimals=0),
-                _Spec(density_id, "Densité de médecins généralistes (BPE, équipement D265)", "Offre de soins",
-                      "pour 10 000 hab.", src, vintage, "commune", "ratio", num="mg|num", den="mg|den", has="mg",
-                      scale=1e4),
+                _Spec(
+                    count_id,
+                    "Médecins généralistes (BPE, équipement D265)",
+                    "Offre de soins",
+                    "médecins",
+                    src,
+                    vintage,
+                    "commune",
+                    "sum",
+                    num="mg|num",
+                    has="mg",
+                    decimals=0,
+                ),
+                _Spec(
+                    density_id,
+                    "Densité de médecins généralistes (BPE, équipement D265)",
+                    "Offre de soins",
+                    "pour 10 000 hab.",
+                    src,
+                    vintage,
+                    "commune",
+                    "ratio",
+                    num="mg|num",
+                    den="mg|den",
+                    has="mg",
+                    scale=1e4,
+                ),
             ]
             continue
         label = bpe_label(code)
         p.specs += [
-            _Spec(count_id, f"{label} (BPE, équipement {code})", "Offre de soins", "équipements", src, vintage,
-                  "commune", "sum", num=f"{key}|num", has=key, decimals=0),
-            _Spec(density_id, f"{label} pour 10 000 hab. (BPE, équipement {code})", "Offre de soins",
-                  "pour 10 000 hab.", src, vintage, "commune", "ratio", num=f"{key}|num", den=f"{key}|den",
-                  has=key, scale=1e4),
+            _Spec(
+                count_id,
+                f"{label} (BPE, équipement {code})",
+                "Offre de soins",
+                "équipements",
+                src,
+                vintage,
+                "commune",
+                "sum",
+                num=f"{key}|num",
+                has=key,
+                decimals=0,
+            ),
+            _Spec(
+                density_id,
+                f"{label} pour 10 000 hab. (BPE, équipement {code})",
+                "Offre de soins",
+                "pour 10 000 hab.",
+                src,
+                vintage,
+                "commune",
+                "ratio",
+                num=f"{key}|num",
+                den=f"{key}|den",
+                has=key,
+                scale=1e4,
+            ),
         ]
 
 
@@ -515,8 +691,7 @@ _AGE_BANDS = {
 
 
 def _add_ages(p: _Pass, table: pd.DataFrame, src: Source) -> None:
-    cols = [c for c in ("pop_total", *(b for b, _ in _AGE_BANDS.values()), "pop_0_19", "pop_65p")
-            if c in table.columns]
+    cols = [c for c in ("pop_total", *(b for b, _ in _AGE_BANDS.values()), "pop_0_19", "pop_65p") if c in table.columns]
     row, joined = p.join(_source_rows(table[cols], p.reference))
     total = joined["pop_total"].to_numpy(dtype=float)
     vintage = src.vintage
@@ -526,33 +701,83 @@ def _add_ages(p: _Pass, table: pd.DataFrame, src: Source) -> None:
         p.add(f"{ind}|num", row, np.where(ok, values, 0.0))
         p.add(f"{ind}|den", row, np.where(ok, total, 0.0))
         p.flag(ind, row, ok)
-        p.specs.append(_Spec(ind, label, "Démographie", "%", src, vintage, "commune", "ratio", num=f"{ind}|num",
-                             den=f"{ind}|den", has=ind, scale=100.0))
+        p.specs.append(
+            _Spec(
+                ind,
+                label,
+                "Démographie",
+                "%",
+                src,
+                vintage,
+                "commune",
+                "ratio",
+                num=f"{ind}|num",
+                den=f"{ind}|den",
+                has=ind,
+                scale=100.0,
+            )
+        )
     if "pop_65p" in joined and "pop_0_19" in joined:
         old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
         ok = ~np.isnan(old) & ~np.isnan(young)
         p.add("vieillissement|num", row, np.where(ok, old, 0.0))
         p.add("vieillissement|den", row, np.where(ok, young, 0.0))
         p.flag("vieillissement", row, ok)
-        p.specs.append(_Spec("indice_vieillissement", "Indice de vieillissement (65 ans et plus pour 100 moins "
-                             "de 20 ans)", "Démographie", "pour 100 moins de 20 ans", src, vintage, "commune",
-                             "ratio", num="vieillissement|num", den="vieillissement|den", has="vieillissement",
-                             scale=100.0))
+        p.specs.append(
+            _Spec(
+                "indice_vieillissement",
+                "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)",
+                "Démographie",
+                "pour 100 moins de 20 ans",
+                src,
+                vintage,
+                "commune",
+                "ratio",
+                num="vieillissement|num",
+                den="vieillissement|den",
+                has="vieillissement",
+                scale=100.0,
+            )
+        )
 
 
 _CPAM_SHARES = {
-    "part_sans_mt_17_plus": ("patients_17ans_plus_sans_mt", "patients_17ans_plus",
-                             "Part des patients de 17 ans et plus sans médecin traitant", "Accès aux soins"),
-    "part_sans_mt_70_plus": ("patients_70ans_plus_sans_mt", "patients_70ans_plus",
-                             "Part des patients de 70 ans et plus sans médecin traitant", "Accès aux soins"),
-    "part_sans_mt_ald": ("patients_ald_sans_mt", "patients_ald",
-                         "Part des patients en ALD sans médecin traitant", "Accès aux soins"),
-    "part_sans_mt_css": ("beneficiaires_css_sans_mt", "beneficiaires_css",
-                         "Part des bénéficiaires de la CSS sans médecin traitant", "Accès aux soins"),
-    "part_ald_cpam": ("patients_ald", "population_consommante",
-                      "Part des patients en ALD (base : population consommante)", "Santé et social"),
-    "part_css_cpam": ("beneficiaires_css", "population_consommante",
-                      "Part des bénéficiaires de la CSS (base : population consommante)", "Santé et social"),
+    "part_sans_mt_17_plus": (
+        "patients_17ans_plus_sans_mt",
+        "patients_17ans_plus",
+        "Part des patients de 17 ans et plus sans médecin traitant",
+        "Accès aux soins",
+    ),
+    "part_sans_mt_70_plus": (
+        "patients_70ans_plus_sans_mt",
+        "patients_70ans_plus",
+        "Part des patients de 70 ans et plus sans médecin traitant",
+        "Accès aux soins",
+    ),
+    "part_sans_mt_ald": (
+        "patients_ald_sans_mt",
+        "patients_ald",
+        "Part des patients en ALD sans médecin traitant",
+        "Accès aux soins",
+    ),
+    "part_sans_mt_css": (
+        "beneficiaires_css_sans_mt",
+        "beneficiaires_css",
+        "Part des bénéficiaires de la CSS sans médecin traitant",
+        "Accès aux soins",
+    ),
+    "part_ald_cpam": (
+        "patients_ald",
+        "population_consommante",
+        "Part des patients en ALD (base : population consommante)",
+        "Santé et social",
+    ),
+    "part_css_cpam": (
+        "beneficiaires_css",
+        "population_consommante",
+        "Part des bénéficiaires de la CSS (base : population consommante)",
+        "Santé et social",
+    ),
 }
 _CPAM_COUNTS = {
     "patients_sans_mt_17_plus": ("patients_17ans_plus_sans_mt", "Patients de 17 ans et plus sans médecin traitant"),
@@ -579,12 +804,39 @@ def _add_cpam(p: _Pass, cpam, src: Source) -> None:
     vintage = src.vintage
     for ind, (num, den, label, theme) in _CPAM_SHARES.items():
         if num in counts and den in counts:
-            p.specs.append(_Spec(ind, label, theme, "%", src, vintage, level, "masked_ratio", num=num, den=den,
-                                 has="cpam", scale=100.0))
+            p.specs.append(
+                _Spec(
+                    ind,
+                    label,
+                    theme,
+                    "%",
+                    src,
+                    vintage,
+                    level,
+                    "masked_ratio",
+                    num=num,
+                    den=den,
+                    has="cpam",
+                    scale=100.0,
+                )
+            )
     for ind, (num, label) in _CPAM_COUNTS.items():
         if num in counts:
-            p.specs.append(_Spec(ind, label, "Accès aux soins", "patients", src, vintage, level, "masked_sum",
-                                 num=num, has="cpam", decimals=0))
+            p.specs.append(
+                _Spec(
+                    ind,
+                    label,
+                    "Accès aux soins",
+                    "patients",
+                    src,
+                    vintage,
+                    level,
+                    "masked_sum",
+                    num=num,
+                    has="cpam",
+                    decimals=0,
+                )
+            )
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -619,8 +871,9 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
     value, low, high = nan.copy(), nan.copy(), nan.copy()
     if spec.kind == "ratio":
         v_all = _ratio(p.group_sum(p.unit_values[spec.num]), p.group_sum(p.unit_values[spec.den]), spec.scale)
-        v_cert = _ratio(p.group_sum(p.unit_values[spec.num], True), p.group_sum(p.unit_values[spec.den], True),
-                        spec.scale)
+        v_cert = _ratio(
+            p.group_sum(p.unit_values[spec.num], True), p.group_sum(p.unit_values[spec.den], True), spec.scale
+        )
         value = v_all
         ranged = split & ~np.isnan(v_cert) & ~np.isclose(v_cert, v_all)
         low = np.where(ranged, np.fmin(v_all, v_cert), np.nan)
@@ -641,9 +894,14 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
         low = np.where(exact, np.nan, np.where(split, lo_cert, lo_all))
         high = np.where(exact | ~complete, np.nan, lo_all + bound)
     elif spec.kind == "masked_ratio":
+
         def parts(certain):
-            return [p.group_sum(p.unit_values[f"{c}|{part}"], certain)
-                    for c in (spec.num, spec.den) for part in ("low", "bound")]
+            return [
+                p.group_sum(p.unit_values[f"{c}|{part}"], certain)
+                for c in (spec.num, spec.den)
+                for part in ("low", "bound")
+            ]
+
         v_all, l_all, h_all = _masked_ratio_bounds(*parts(False), spec.scale)
         _v, l_cert, h_cert = _masked_ratio_bounds(*parts(True), spec.scale)
         n_masked = p.group_sum(p.unit_values[f"{spec.num}|nmask"]) + p.group_sum(p.unit_values[f"{spec.den}|nmask"])
@@ -652,8 +910,10 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
         low = np.where(exact, np.nan, np.where(split, np.fmin(l_all, l_cert), l_all))
         high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
     quality = np.where(
-        (coverage < _FULL) | (n_masked > 0), Quality.MASKED.value,
-        np.where(split | spec.proxy, Quality.APPROXIMATE.value, Quality.EXACT.value)).astype(object)
+        (coverage < _FULL) | (n_masked > 0),
+        Quality.MASKED.value,
+        np.where(split | spec.proxy, Quality.APPROXIMATE.value, Quality.EXACT.value),
+    ).astype(object)
     if spec.source.fictitious:
         quality[:] = Quality.FICTITIOUS.value
     # a range that collapses (e.g. a split commune contributing nothing) is a value
@@ -668,8 +928,14 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
     present = np.ones(n, dtype=bool)
     if spec.departement_only:
         present[: p.n_terr] = False
-    return {"value": value, "value_low": low, "value_high": high, "coverage": coverage, "quality": quality,
-            "present": present}
+    return {
+        "value": value,
+        "value_low": low,
+        "value_high": high,
+        "coverage": coverage,
+        "quality": quality,
+        "present": present,
+    }
 
 
 def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
@@ -678,9 +944,8 @@ def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
     idx = terr_table.set_index("cpts").reindex(p.territories)
     n_comm = np.zeros(p.n_base)
     n_comm[: p.n_terr] = idx["n_communes"].to_numpy(dtype=float)
-    dep_part = p.m.iloc[p.n_terr_rows:]
-    n_comm[p.n_terr:] = _bincount(dep_part["group"].to_numpy() - p.n_terr, np.ones(len(dep_part)),
-                                  p.n_base - p.n_terr)
+    dep_part = p.m.iloc[p.n_terr_rows :]
+    n_comm[p.n_terr :] = _bincount(dep_part["group"].to_numpy() - p.n_terr, np.ones(len(dep_part)), p.n_base - p.n_terr)
     n_comm = p._rollup(n_comm)
     ones = np.ones(n)
     exact = np.full(n, Quality.EXACT.value, dtype=object)
@@ -695,10 +960,22 @@ def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
     tier_present = np.zeros(n, dtype=bool)
     tier_present[: p.n_terr] = True
     return {
-        "nombre_communes": {"value": n_comm, "value_low": np.full(n, np.nan), "value_high": np.full(n, np.nan),
-                            "coverage": ones, "quality": exact, "present": np.ones(n, dtype=bool)},
-        "taille_aci": {"value": tier, "value_low": tier_low, "value_high": tier_high, "coverage": ones,
-                       "quality": tier_quality, "present": tier_present},
+        "nombre_communes": {
+            "value": n_comm,
+            "value_low": np.full(n, np.nan),
+            "value_high": np.full(n, np.nan),
+            "coverage": ones,
+            "quality": exact,
+            "present": np.ones(n, dtype=bool),
+        },
+        "taille_aci": {
+            "value": tier,
+            "value_low": tier_low,
+            "value_high": tier_high,
+            "coverage": ones,
+            "quality": tier_quality,
+            "present": tier_present,
+        },
     }
 
 
@@ -715,14 +992,16 @@ def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
         out = np.where(known, p.unit_values[f"{spec.num}|low"][t], np.nan)
     else:  # masked_ratio
         known = (p.unit_values[f"{spec.num}|nmask"][t] == 0) & (p.unit_values[f"{spec.den}|nmask"][t] == 0)
-        out = np.where(known, _ratio(p.unit_values[f"{spec.num}|low"][t], p.unit_values[f"{spec.den}|low"][t],
-                                     spec.scale), np.nan)
+        out = np.where(
+            known, _ratio(p.unit_values[f"{spec.num}|low"][t], p.unit_values[f"{spec.den}|low"][t], spec.scale), np.nan
+        )
     return np.where(has, out, np.nan)
 
 
 # ------------------------------------------------------------------------------- public API
-def diagnose_all(perimeters, reference: Reference | None = None, cpam=None, insee_ages=None,
-                 bpe=None) -> dict[str, Diagnostic]:
+def diagnose_all(
+    perimeters, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
+) -> dict[str, Diagnostic]:
     """Diagnostic of every territory of a perimeter set, in one vectorised pass.
 
     Parameters
@@ -789,11 +1068,14 @@ def diagnose_all(perimeters, reference: Reference | None = None, cpam=None, inse
 
 
 def _group_labels(p: _Pass, reference: Reference) -> pd.DataFrame:
-    level = (["territoire"] * p.n_terr + ["departement"] * len(p.dep_gid) + ["region"] * len(p.reg_gid)
-             + ["france"])
+    level = ["territoire"] * p.n_terr + ["departement"] * len(p.dep_gid) + ["region"] * len(p.reg_gid) + ["france"]
     codes = list(p.territories) + list(p.dep_gid) + list(p.reg_gid) + ["FR"]
-    names = (list(p.territories) + [reference.departement_name(d) for d in p.dep_gid]
-             + [reference.region_name(r) for r in p.reg_gid] + ["France"])
+    names = (
+        list(p.territories)
+        + [reference.departement_name(d) for d in p.dep_gid]
+        + [reference.region_name(r) for r in p.reg_gid]
+        + ["France"]
+    )
     return pd.DataFrame({"level": level, "level_code": codes, "level_name": names})
 
 
@@ -809,12 +1091,25 @@ def _long_table(p: _Pass, specs: list[_Spec], results: dict) -> pd.DataFrame:
             source_level[: p.n_terr] = np.where(arr_only, "arrondissement municipal", spec.source_level)
         frame = pd.DataFrame(
             {
-                "_group": np.arange(p.n_groups), "_order": order, "indicator": spec.id, "label": spec.label,
-                "theme": spec.theme, "level": labels["level"], "level_code": labels["level_code"],
-                "level_name": labels["level_name"], "value": r["value"], "value_low": r["value_low"],
-                "value_high": r["value_high"], "unit": spec.unit, "source": spec.source.label,
-                "vintage": spec.vintage, "source_level": source_level, "coverage": r["coverage"],
-                "quality": r["quality"], "_present": r["present"], "_fictitious": spec.source.fictitious,
+                "_group": np.arange(p.n_groups),
+                "_order": order,
+                "indicator": spec.id,
+                "label": spec.label,
+                "theme": spec.theme,
+                "level": labels["level"],
+                "level_code": labels["level_code"],
+                "level_name": labels["level_name"],
+                "value": r["value"],
+                "value_low": r["value_low"],
+                "value_high": r["value_high"],
+                "unit": spec.unit,
+                "source": spec.source.label,
+                "vintage": spec.vintage,
+                "source_level": source_level,
+                "coverage": r["coverage"],
+                "quality": r["quality"],
+                "_present": r["present"],
+                "_fictitious": spec.source.fictitious,
                 "_source_key": spec.source.key,
             }
         )
@@ -861,8 +1156,15 @@ def _unit_table(p: _Pass, specs, data: IndicatorData, reference: Reference, unit
     return table
 
 
-def _split(p: _Pass, specs, long: pd.DataFrame, communes: pd.DataFrame, terr_table: pd.DataFrame,
-           reference: Reference, results: dict) -> dict[str, Diagnostic]:
+def _split(
+    p: _Pass,
+    specs,
+    long: pd.DataFrame,
+    communes: pd.DataFrame,
+    terr_table: pd.DataFrame,
+    reference: Reference,
+    results: dict,
+) -> dict[str, Diagnostic]:
     rank = long["level"].map({lv: i for i, lv in enumerate(LEVELS)}).to_numpy()
     order = np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))
     long = long.iloc[order].reset_index(drop=True)
@@ -882,8 +1184,12 @@ def _split(p: _Pass, specs, long: pd.DataFrame, communes: pd.DataFrame, terr_tab
     out: dict[str, Diagnostic] = {}
     for gid, name in enumerate(p.territories):
         info = table.loc[name]
-        groups = ([gid] + [p.dep_gid[d] for d in info["departements"] if d in p.dep_gid]
-                  + [p.reg_gid[r] for r in info["regions"] if r in p.reg_gid] + [p.france_gid])
+        groups = (
+            [gid]
+            + [p.dep_gid[d] for d in info["departements"] if d in p.dep_gid]
+            + [p.reg_gid[r] for r in info["regions"] if r in p.reg_gid]
+            + [p.france_gid]
+        )
         idx = np.flatnonzero(np.isin(group, groups))
         keys = tuple(dict.fromkeys(["cog", *source_key[idx]]))
         if keys not in source_tables:
@@ -926,8 +1232,9 @@ def _summary(info: pd.Series, reference: Reference) -> dict:
     }
 
 
-def diagnose(perimeters, territory: str, reference: Reference | None = None, cpam=None, insee_ages=None,
-             bpe=None) -> Diagnostic:
+def diagnose(
+    perimeters, territory: str, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
+) -> Diagnostic:
     """Diagnostic of one territory (see :func:`diagnose_all` for the parameters).
 
     ``territory`` is matched with :func:`find_territory` (case and accents ignored); an unknown name

@@ -81,8 +81,9 @@ DEFAULT_PALETTE = "YlGnBu"
 
 #: Fixed colours of the ACI size tiers (ColorBrewer Set2, colour-blind safe).
 TIER_COLORS: dict[str, str] = {"T1": "#66c2a5", "T2": "#fc8d62", "T3": "#8da0cb", "T4": "#e78ac3"}
-TIER_LABELS: dict[str, str] = {tier_label(i, short=True): f"{tier_label(i).capitalize()} ({tier_label(i, short=True)})"
-                               for i in range(1, 5)}
+TIER_LABELS: dict[str, str] = {
+    tier_label(i, short=True): f"{tier_label(i).capitalize()} ({tier_label(i, short=True)})" for i in range(1, 5)
+}
 
 MASKED_COLOR = "#d9d9d9"
 MASKED_HATCH = "#8c8c8c"
@@ -158,8 +159,9 @@ def _palette_colors(palette: Any, n: int) -> list[str]:
     return colors[::-1] if reverse else colors
 
 
-def classify(values: Any, classes: int | Sequence[float] | None = None, palette: Any = None,
-             decimals: int = 1) -> Classification:
+def classify(
+    values: Any, classes: int | Sequence[float] | None = None, palette: Any = None, decimals: int = 1
+) -> Classification:
     """Build choropleth classes with French labels.
 
     Parameters
@@ -278,8 +280,9 @@ def _round_array(geoms: np.ndarray, decimals: int) -> np.ndarray:
     return shapely.transform(geoms, lambda c: np.round(c, decimals))
 
 
-def _web_layers(layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, decimals: int,
-                crs: Any) -> list[gpd.GeoDataFrame | None]:
+def _web_layers(
+    layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, decimals: int, crs: Any
+) -> list[gpd.GeoDataFrame | None]:
     """Simplify several layers together (one coverage when they do not overlap).
 
     Returns copies in EPSG:4326 with rounded coordinates; shared borders, also
@@ -297,8 +300,12 @@ def _web_layers(layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, d
     sizes = [0 if a is None else len(a) for a in arrays]
     flat = np.concatenate([a for a in arrays if a is not None and len(a)]) if sum(sizes) else np.array([])
     ok = ~(shapely.is_missing(flat) | shapely.is_empty(flat)) if len(flat) else np.array([], bool)
-    joint = (tolerance_m > 0 and ok.any() and np.isin(shapely.get_type_id(flat[ok]), (3, 6)).all()
-             and shapely.coverage_is_valid(flat[ok]))
+    joint = (
+        tolerance_m > 0
+        and ok.any()
+        and np.isin(shapely.get_type_id(flat[ok]), (3, 6)).all()
+        and shapely.coverage_is_valid(flat[ok])
+    )
     if joint:
         simplified = flat.copy()
         simplified[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
@@ -318,8 +325,9 @@ def _web_layers(layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, d
     return out
 
 
-def web_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float = 80, decimals: int = 5,
-                 crs: Any = None) -> gpd.GeoDataFrame:
+def web_geometry(
+    gdf: gpd.GeoDataFrame, tolerance_m: float = 80, decimals: int = 5, crs: Any = None
+) -> gpd.GeoDataFrame:
     """Light geometries for web maps: coverage simplification and rounding.
 
     Parameters
@@ -448,15 +456,24 @@ class _FeatureLayer(Layer):
         """
     )
 
-    def __init__(self, gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any],
-                 styles: list[dict], role: str, name: str, interactive: bool = True, highlight: bool = False,
-                 decimals: int = 5):
+    def __init__(
+        self,
+        gdf: gpd.GeoDataFrame,
+        style_idx: Sequence[int],
+        tips: Sequence[Any],
+        styles: list[dict],
+        role: str,
+        name: str,
+        interactive: bool = True,
+        highlight: bool = False,
+        decimals: int = 5,
+    ):
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "CptsLayer"
         self.role = role
         features, labels = _features(gdf, style_idx, tips, decimals)
         self.n_features = len(features)
-        self.data = script_json({"k": 10 ** decimals, "f": features})
+        self.data = script_json({"k": 10**decimals, "f": features})
         self.labels = script_json(labels)
         self.styles = script_json(styles)
         self.interactive = bool(interactive)
@@ -498,8 +515,9 @@ class _Decorations(MacroElement):
         self.fictitious = fictitious
 
 
-def _swatch(fill: str | None = None, *, cls: str = "", line: str | None = None, width: float = 1,
-            dash: str | None = None) -> str:
+def _swatch(
+    fill: str | None = None, *, cls: str = "", line: str | None = None, width: float = 1, dash: str | None = None
+) -> str:
     """Small inline SVG legend symbol (prints with its colours)."""
     return _map_macro("swatch", fill=fill, cls=cls, line=line, width=width, dash=dash)
 
@@ -517,14 +535,16 @@ def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
 
 def _column_texts(values: pd.Series, decimals: int, integral: bool, unit: str | None = None) -> list[str]:
     """Tooltip text of each value of a column; ``unit`` follows every value that is not masked."""
-    return [_fmt_value(v, decimals, integral) + (f" {unit}" if unit and not fr.is_missing(v) else "")
-            for v in values]
+    return [_fmt_value(v, decimals, integral) + (f" {unit}" if unit and not fr.is_missing(v) else "") for v in values]
 
 
 def _extra_columns(gdf: gpd.GeoDataFrame, tooltip_fields: Any, decimals: int) -> list[tuple[str, list[str]]]:
     """``(label, texts)`` of the extra tooltip columns present in ``gdf``."""
-    return [(lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c])))
-            for c, lab in _tooltip_fields(tooltip_fields) if c in gdf.columns]
+    return [
+        (lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c])))
+        for c, lab in _tooltip_fields(tooltip_fields)
+        if c in gdf.columns
+    ]
 
 
 def _commune_headings(gdf: gpd.GeoDataFrame) -> list[str]:
@@ -584,8 +604,9 @@ def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
     return d.ravel().tolist()
 
 
-def _features(gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any],
-              decimals: int = 5) -> tuple[list[list], list[str]]:
+def _features(
+    gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any], decimals: int = 5
+) -> tuple[list[list], list[str]]:
     """Compact features and tooltip labels.
 
     Each feature is ``[style, tooltip, polygons]``: ``tooltip`` is
@@ -594,7 +615,7 @@ def _features(gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[An
     rings (see :func:`_encode_ring`). Decoded in the browser to GeoJSON
     MultiPolygons (one SVG path per feature).
     """
-    scale = 10.0 ** decimals
+    scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
     geoms = np.asarray(gdf.geometry.array, dtype=object)
@@ -602,8 +623,11 @@ def _features(gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[An
         polys = _polygons(geom)
         if not polys:
             continue
-        enc = [[_encode_ring(np.asarray(p.exterior.coords), scale)]
-               + [_encode_ring(np.asarray(r.coords), scale) for r in p.interiors] for p in polys]
+        enc = [
+            [_encode_ring(np.asarray(p.exterior.coords), scale)]
+            + [_encode_ring(np.asarray(r.coords), scale) for r in p.interiors]
+            for p in polys
+        ]
         tip = [t[0]] + [v for _, v in t[1]] if t else 0
         out.append([int(s), tip, enc])
     return out, labels
@@ -616,15 +640,19 @@ def _name_column(gdf: gpd.GeoDataFrame, preferred: str | None = None) -> str | N
 
 
 def _new_map(tiles: bool) -> folium.Map:
-    m = folium.Map(tiles=None, zoom_control=False, control_scale=False, prefer_canvas=False,
-                   location=[46.6, 2.5], zoom_start=6)
+    m = folium.Map(
+        tiles=None, zoom_control=False, control_scale=False, prefer_canvas=False, location=[46.6, 2.5], zoom_start=6
+    )
     m.default_js = []
     m.default_css = []
     if tiles:
         folium.TileLayer(
             tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             attr="© les contributeurs d’OpenStreetMap",
-            name="Fond OpenStreetMap", max_zoom=19, overlay=False, control=True,
+            name="Fond OpenStreetMap",
+            max_zoom=19,
+            overlay=False,
+            control=True,
         ).add_to(m)
     return m
 
@@ -638,15 +666,30 @@ def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
     if not np.all(np.isfinite([x0, y0, x1, y1])):
         return
     m.location = [float((y0 + y1) / 2), float((x0 + x1) / 2)]
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], padding_top_left=(12, 48),
-                 padding_bottom_right=(12, 12))
+    m.fit_bounds(
+        [[float(y0), float(x0)], [float(y1), float(x1)]], padding_top_left=(12, 48), padding_bottom_right=(12, 12)
+    )
 
 
-def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, title: str | None,
-            source: str | None, tiles: bool, fictitious: bool) -> folium.Map:
+def _finish(
+    m: folium.Map,
+    legend_rows: list[str],
+    legend_title: str | None,
+    title: str | None,
+    source: str | None,
+    tiles: bool,
+    fictitious: bool,
+) -> folium.Map:
     defs = _map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)
-    body = _map_macro("decorations", Markup(defs), FICTITIOUS_BANNER if fictitious else None, title, legend_title,
-                      [Markup(row) for row in legend_rows], Markup(_map_macro("source", source, fictitious)))
+    body = _map_macro(
+        "decorations",
+        Markup(defs),
+        FICTITIOUS_BANNER if fictitious else None,
+        title,
+        legend_title,
+        [Markup(row) for row in legend_rows],
+        Markup(_map_macro("source", source, fictitious)),
+    )
     _Decorations(body, fictitious).add_to(m)
     if title:
         m.get_root().title = esc(title)
@@ -657,35 +700,58 @@ def _finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, tit
 
 def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: int = 5) -> _FeatureLayer:
     nc = _name_column(neighbours, name_col)
-    tips = [_tip(str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else _tip("Territoire voisin", [])
-            for n in (neighbours[nc] if nc else [None] * len(neighbours))]
-    style = {"color": NEIGHBOUR_COLOR, "weight": 1, "opacity": 0.9, "fillColor": "#f0f0f0", "fillOpacity": 0.35,
-             "dashArray": "4 3"}
-    return _FeatureLayer(neighbours, [0] * len(neighbours), tips, [style], "neighbours",
-                         "Territoires voisins", decimals=dec)
+    tips = [
+        _tip(str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else _tip("Territoire voisin", [])
+        for n in (neighbours[nc] if nc else [None] * len(neighbours))
+    ]
+    style = {
+        "color": NEIGHBOUR_COLOR,
+        "weight": 1,
+        "opacity": 0.9,
+        "fillColor": "#f0f0f0",
+        "fillOpacity": 0.35,
+        "dashArray": "4 3",
+    }
+    return _FeatureLayer(
+        neighbours, [0] * len(neighbours), tips, [style], "neighbours", "Territoires voisins", decimals=dec
+    )
 
 
 def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
     tips = [_tip(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
-    style = {"color": ORPHAN_COLOR, "weight": 1.2, "opacity": 1, "fillColor": ORPHAN_COLOR, "fillOpacity": 1,
-             "className": "cpts-orphan"}
-    return _FeatureLayer(orphans, [0] * len(orphans), tips, [style], "orphans",
-                         "Communes orphelines", highlight=True, decimals=dec)
+    style = {
+        "color": ORPHAN_COLOR,
+        "weight": 1.2,
+        "opacity": 1,
+        "fillColor": ORPHAN_COLOR,
+        "fillOpacity": 1,
+        "className": "cpts-orphan",
+    }
+    return _FeatureLayer(
+        orphans, [0] * len(orphans), tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec
+    )
 
 
-def _outline_layer(outline: gpd.GeoDataFrame, role: str = "outline", name: str = "Limite du territoire",
-                   weight: float = 3, dec: int = 5) -> _FeatureLayer:
+def _outline_layer(
+    outline: gpd.GeoDataFrame,
+    role: str = "outline",
+    name: str = "Limite du territoire",
+    weight: float = 3,
+    dec: int = 5,
+) -> _FeatureLayer:
     style = {"color": OUTLINE_COLOR, "weight": weight, "opacity": 1, "fill": False}
-    return _FeatureLayer(outline, [0] * len(outline), [None] * len(outline), [style], role, name,
-                         interactive=False, decimals=dec)
+    return _FeatureLayer(
+        outline, [0] * len(outline), [None] * len(outline), [style], role, name, interactive=False, decimals=dec
+    )
 
 
 def _masked_style(base: dict) -> dict:
     return dict(base, fillColor=MASKED_COLOR, fillOpacity=1, className="cpts-masked")
 
 
-def _choropleth(values: pd.Series, classes: Any, palette: Any, decimals: int,
-                base: dict) -> tuple[np.ndarray, list[dict], Classification]:
+def _choropleth(
+    values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict
+) -> tuple[np.ndarray, list[dict], Classification]:
     """Style index of each feature (masked values: the last style), styles and classes."""
     cls = classify(values, classes, palette, decimals)
     idx = cls.assign(values)
@@ -696,14 +762,29 @@ def _choropleth(values: pd.Series, classes: Any, palette: Any, decimals: int,
 # ---------------------------------------------------------------------------
 # public web maps
 # ---------------------------------------------------------------------------
-def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: str | None = None,
-                unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
-                territory_outline: Any = None, neighbours: gpd.GeoDataFrame | None = None,
-                orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
-                source: str | None = None, tiles: bool = False, *, decimals: int = 1,
-                simplify_m: float = 80, round_decimals: int = 5, crs: Any = None,
-                neighbour_name_col: str | None = None, fit_orphans: bool = True,
-                fictitious: bool = False) -> folium.Map:
+def commune_map(
+    communes: gpd.GeoDataFrame,
+    value_col: str | None = None,
+    label: str | None = None,
+    unit: str | None = None,
+    classes: int | Sequence[float] | None = None,
+    palette: Any = None,
+    territory_outline: Any = None,
+    neighbours: gpd.GeoDataFrame | None = None,
+    orphans: gpd.GeoDataFrame | None = None,
+    tooltip_fields: Any = None,
+    title: str | None = None,
+    source: str | None = None,
+    tiles: bool = False,
+    *,
+    decimals: int = 1,
+    simplify_m: float = 80,
+    round_decimals: int = 5,
+    crs: Any = None,
+    neighbour_name_col: str | None = None,
+    fit_orphans: bool = True,
+    fictitious: bool = False,
+) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
 
     Parameters
@@ -753,10 +834,12 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
         resource (Leaflet is inlined by :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
-    outline_gdf = None if territory_outline is None or territory_outline is False else _as_gdf(
-        territory_outline, "territory_outline")
-    com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m,
-                                         round_decimals, crs)
+    outline_gdf = (
+        None
+        if territory_outline is None or territory_outline is False
+        else _as_gdf(territory_outline, "territory_outline")
+    )
+    com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
     if territory_outline is None and len(com):
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
@@ -774,8 +857,7 @@ def commune_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label:
 
     if neigh is not None and len(neigh):
         _neighbour_layer(neigh, neighbour_name_col, round_decimals).add_to(m)
-    _FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True,
-                  decimals=round_decimals).add_to(m)
+    _FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True, decimals=round_decimals).add_to(m)
     if orph is not None and len(orph):
         _orphan_layer(orph, round_decimals).add_to(m)
     if outl is not None and len(outl):
@@ -814,12 +896,26 @@ def _tier_key(x: Any) -> str | None:
     return f"T{int(f)}" if f in (1, 2, 3, 4) else None
 
 
-def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", label: str | None = None,
-               unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
-               orphans: gpd.GeoDataFrame | None = None, tooltip_fields: Any = None, title: str | None = None,
-               source: str | None = None, tiles: bool = False, *, name_col: str = "cpts", decimals: int = 1,
-               simplify_m: float = 120, round_decimals: int = 4, crs: Any = None,
-               fictitious: bool = False) -> folium.Map:
+def region_map(
+    territories: gpd.GeoDataFrame,
+    value_col: str | None = "taille",
+    label: str | None = None,
+    unit: str | None = None,
+    classes: int | Sequence[float] | None = None,
+    palette: Any = None,
+    orphans: gpd.GeoDataFrame | None = None,
+    tooltip_fields: Any = None,
+    title: str | None = None,
+    source: str | None = None,
+    tiles: bool = False,
+    *,
+    name_col: str = "cpts",
+    decimals: int = 1,
+    simplify_m: float = 120,
+    round_decimals: int = 4,
+    crs: Any = None,
+    fictitious: bool = False,
+) -> folium.Map:
     """Regional web map of territories, coloured by ACI tier or by a value.
 
     Parameters
@@ -862,10 +958,17 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
         terr.index = range(len(terr))
     shapes, orph = _web_layers([terr, orphans], simplify_m, round_decimals, crs)
 
-    tier_mode = value_col is not None and value_col in shapes.columns and (
-        shapes[value_col].dropna().map(_tier_key).notna().all() and shapes[value_col].notna().any())
-    base = {"color": BORDER_COLOR if commune_level else "#555555", "weight": 0.5 if commune_level else 1,
-            "opacity": 1, "fillOpacity": 0.9}
+    tier_mode = (
+        value_col is not None
+        and value_col in shapes.columns
+        and (shapes[value_col].dropna().map(_tier_key).notna().all() and shapes[value_col].notna().any())
+    )
+    base = {
+        "color": BORDER_COLOR if commune_level else "#555555",
+        "weight": 0.5 if commune_level else 1,
+        "opacity": 1,
+        "fillOpacity": 0.9,
+    }
     columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
     if value_col is None or value_col not in shapes.columns:
         idx = np.zeros(len(shapes), dtype=int)
@@ -892,9 +995,16 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
     tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
     m = _new_map(tiles)
-    _FeatureLayer(shapes, idx, tips, styles, "territories",
-                  "Communes" if commune_level else "Territoires", highlight=True,
-                  decimals=round_decimals).add_to(m)
+    _FeatureLayer(
+        shapes,
+        idx,
+        tips,
+        styles,
+        "territories",
+        "Communes" if commune_level else "Territoires",
+        highlight=True,
+        decimals=round_decimals,
+    ).add_to(m)
     if orph is not None and len(orph):
         _orphan_layer(orph, round_decimals).add_to(m)
         legend.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
@@ -907,8 +1017,9 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
             if geom is not None:
                 dissolved.append({"name": name, "geometry": geom})
         outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
-        outl = outl.set_geometry(gpd.GeoSeries(_round_array(np.asarray(outl.geometry.array, dtype=object),
-                                                             round_decimals), crs=4326))
+        outl = outl.set_geometry(
+            gpd.GeoSeries(_round_array(np.asarray(outl.geometry.array, dtype=object), round_decimals), crs=4326)
+        )
         _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
         legend.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=1.6), "Limite de CPTS"))
     _fit(m, [shapes, orph])
@@ -918,8 +1029,9 @@ def region_map(territories: gpd.GeoDataFrame, value_col: str | None = "taille", 
 # ---------------------------------------------------------------------------
 # offline HTML
 # ---------------------------------------------------------------------------
-_EXTERNAL_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
-                          re.IGNORECASE)
+_EXTERNAL_RE = re.compile(
+    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -965,8 +1077,18 @@ def _strip_cdn(el: Any) -> None:
         _strip_cdn(child)
 
 
-_CDN_NAMES = {"leaflet", "jquery", "bootstrap", "awesome_markers", "leaflet_css", "bootstrap_css",
-              "glyphicons_css", "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"}
+_CDN_NAMES = {
+    "leaflet",
+    "jquery",
+    "bootstrap",
+    "awesome_markers",
+    "leaflet_css",
+    "bootstrap_css",
+    "glyphicons_css",
+    "awesome_markers_font_css",
+    "awesome_markers_css",
+    "awesome_rotate_css",
+}
 
 
 def make_offline(m: folium.Map) -> folium.Map:
@@ -1018,13 +1140,28 @@ def _mpl_text(text: Any) -> str:
     return "" if text is None else str(text).replace("$", r"\$")
 
 
-def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: str | None = None,
-               unit: str | None = None, classes: int | Sequence[float] | None = None, palette: Any = None,
-               territory_outline: Any = None, neighbours: gpd.GeoDataFrame | None = None,
-               orphans: gpd.GeoDataFrame | None = None, title: str | None = None, source: str | None = None,
-               ax: Any = None, *, decimals: int = 1, crs: Any = None, figsize: tuple[float, float] | None = None,
-               neighbour_name_col: str | None = None, label_neighbours: bool = True, fit_orphans: bool = True,
-               fictitious: bool = False):
+def static_map(
+    communes: gpd.GeoDataFrame,
+    value_col: str | None = None,
+    label: str | None = None,
+    unit: str | None = None,
+    classes: int | Sequence[float] | None = None,
+    palette: Any = None,
+    territory_outline: Any = None,
+    neighbours: gpd.GeoDataFrame | None = None,
+    orphans: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    source: str | None = None,
+    ax: Any = None,
+    *,
+    decimals: int = 1,
+    crs: Any = None,
+    figsize: tuple[float, float] | None = None,
+    neighbour_name_col: str | None = None,
+    label_neighbours: bool = True,
+    fit_orphans: bool = True,
+    fictitious: bool = False,
+):
     """Printed map (matplotlib) with the same classes and French legend as :func:`commune_map`.
 
     Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
@@ -1074,8 +1211,11 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
     else:
         outl = _as_gdf(territory_outline, "territory_outline").to_crs(crs)
 
-    focus = [g for g in ((com, orph, outl) if fit_orphans or com is None else (com, outl))
-             if g is not None and len(g) and not g.geometry.is_empty.all()]
+    focus = [
+        g
+        for g in ((com, orph, outl) if fit_orphans or com is None else (com, outl))
+        if g is not None and len(g) and not g.geometry.is_empty.all()
+    ]
     if not focus:
         raise ValueError("static_map: nothing to draw (no commune geometry)")
     b = np.array([g.total_bounds for g in focus])
@@ -1116,14 +1256,14 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
     if orph is not None:
         orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-        handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
-                             label=f"{ORPHAN_LABEL} (sans CPTS)"))
+        handles.append(
+            Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", label=f"{ORPHAN_LABEL} (sans CPTS)")
+        )
     if outl is not None and len(outl):
         outl.boundary.plot(ax=ax, color=OUTLINE_COLOR, linewidth=2)
         handles.append(Line2D([], [], color=OUTLINE_COLOR, linewidth=2, label="Limite du territoire"))
     if neigh is not None:
-        handles.append(Line2D([], [], color=NEIGHBOUR_COLOR, linewidth=0.8, linestyle="--",
-                              label="Territoire voisin"))
+        handles.append(Line2D([], [], color=NEIGHBOUR_COLOR, linewidth=0.8, linestyle="--", label="Territoire voisin"))
 
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
@@ -1142,8 +1282,17 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
                 if inside.is_empty:
                     continue
                 p = inside.representative_point()
-                ax.text(p.x, p.y, _mpl_text(name), fontsize=6.5, color="#555555", ha="center", va="center",
-                        style="italic", clip_on=True)
+                ax.text(
+                    p.x,
+                    p.y,
+                    _mpl_text(name),
+                    fontsize=6.5,
+                    color="#555555",
+                    ha="center",
+                    va="center",
+                    style="italic",
+                    clip_on=True,
+                )
 
     legend_title = None
     if value_col is not None:
@@ -1151,16 +1300,42 @@ def static_map(communes: gpd.GeoDataFrame, value_col: str | None = None, label: 
     for h in handles:
         h.set_label(_mpl_text(h.get_label()))
     if own:
-        fig.legend(handles=handles, title=legend_title, loc="outside lower center", fontsize=7.5,
-                   title_fontsize=8, frameon=False, alignment="left", ncols=2 if len(handles) > 4 else 1)
+        fig.legend(
+            handles=handles,
+            title=legend_title,
+            loc="outside lower center",
+            fontsize=7.5,
+            title_fontsize=8,
+            frameon=False,
+            alignment="left",
+            ncols=2 if len(handles) > 4 else 1,
+        )
     else:
-        ax.legend(handles=handles, title=legend_title, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                  fontsize=7.5, title_fontsize=8, frameon=False, alignment="left")
+        ax.legend(
+            handles=handles,
+            title=legend_title,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=7.5,
+            title_fontsize=8,
+            frameon=False,
+            alignment="left",
+        )
     if title:
         (fig.suptitle if own else ax.set_title)(_mpl_text(title), fontsize=12, fontweight="bold")
     if fictitious:
-        ax.text(0.5, 1.0, FICTITIOUS_BANNER, transform=ax.transAxes, ha="center", va="bottom", color="white",
-                fontsize=10, fontweight="bold", bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 3})
+        ax.text(
+            0.5,
+            1.0,
+            FICTITIOUS_BANNER,
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            color="white",
+            fontsize=10,
+            fontweight="bold",
+            bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 3},
+        )
     if source:
         note = f"Source : {_mpl_text(source)}"
         if own:

@@ -52,10 +52,31 @@ __all__ = [
 #: accents and collapsing spaces). Blank cells are masked too.
 MASK_TOKENS = frozenset(
     {
-        "ns", "s", "nd", "n.d.", "n.d", "n/d", "nc", "n.c.", "*", "**", "x", "c",
-        "secret", "secret stat", "secret statistique", "secret stat.",
-        "n/a - secret statistique", "n/a-secret statistique", "na - secret statistique",
-        "n/a", "na", "-", "--", "…", "...",
+        "ns",
+        "s",
+        "nd",
+        "n.d.",
+        "n.d",
+        "n/d",
+        "nc",
+        "n.c.",
+        "*",
+        "**",
+        "x",
+        "c",
+        "secret",
+        "secret stat",
+        "secret statistique",
+        "secret stat.",
+        "n/a - secret statistique",
+        "n/a-secret statistique",
+        "na - secret statistique",
+        "n/a",
+        "na",
+        "-",
+        "--",
+        "…",
+        "...",
     }
 )
 
@@ -222,8 +243,9 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
     fast = pd.to_numeric(compact, errors="coerce").astype(float).to_numpy()
     fast_ok = np.isfinite(fast) & (fast >= 0)
     if fast_ok.all():
-        return pd.DataFrame({"value": fast, "masked": np.zeros(len(fast), dtype=bool),
-                             "upper": fast.copy()}, index=index)
+        return pd.DataFrame(
+            {"value": fast, "masked": np.zeros(len(fast), dtype=bool), "upper": fast.copy()}, index=index
+        )
     value, masked, upper = fast.copy(), np.zeros(len(fast), dtype=bool), fast.copy()
     parsed: dict = {}
     cells = raw.to_numpy()
@@ -232,8 +254,7 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
         key = ("__nan__",) if fr.is_missing(cell) else (type(cell), cell)
         if key not in parsed:
             try:
-                parsed[key] = parse_count(None if key == ("__nan__",) else cell,
-                                          default_threshold)
+                parsed[key] = parse_count(None if key == ("__nan__",) else cell, default_threshold)
             except CountFormatError as exc:
                 exc.position = index[pos]
                 raise

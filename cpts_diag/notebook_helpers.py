@@ -119,17 +119,25 @@ def _cell(value, decimals: int) -> tuple[str, bool]:
         return value, False
     if fr.is_missing(value):
         return "n.d.", True
-    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()
-                                                and decimals == 0):
+    if isinstance(value, (int, np.integer)) or (
+        isinstance(value, (float, np.floating)) and float(value).is_integer() and decimals == 0
+    ):
         return fr.integer(value), True
     if isinstance(value, (float, np.floating)):
         return fr.number(value, decimals), True
     return value, False
 
 
-def table_html(df: pd.DataFrame, caption: str | None = None, *, decimals: int | Mapping[str, int] = 1,
-               max_rows: int | None = None, highlight_rows: Sequence[int] = (), table_class: str = "",
-               numeric: Sequence[str] = ()) -> str:
+def table_html(
+    df: pd.DataFrame,
+    caption: str | None = None,
+    *,
+    decimals: int | Mapping[str, int] = 1,
+    max_rows: int | None = None,
+    highlight_rows: Sequence[int] = (),
+    table_class: str = "",
+    numeric: Sequence[str] = (),
+) -> str:
     """French HTML table of ``df`` (no index), every text escaped.
 
     Parameters
@@ -241,8 +249,13 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     geometries = parameter_path(fichier_geometries)
     regions = [str(region).strip()] if region not in (None, "") and str(region).strip() else None
     deps = [str(d) for d in (departements or [])] or None
-    return check_perimeters(perims, reference, geometries="default" if geometries is None else geometries,
-                            regions=regions, departements=deps)
+    return check_perimeters(
+        perims,
+        reference,
+        geometries="default" if geometries is None else geometries,
+        regions=regions,
+        departements=deps,
+    )
 
 
 def _summary_rows(report) -> pd.DataFrame:
@@ -263,8 +276,11 @@ def show_check_summary(report) -> None:
         show_note("Résultat : BLOQUANT — " + " et ".join(why) + ". À corriger avant validation.", "warn")
     else:
         show_note("Résultat : aucun problème bloquant (les constats ci-dessous restent à examiner).")
-    show_table(_summary_rows(report), f"Source : {_CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}.",
-               decimals=0)
+    show_table(
+        _summary_rows(report),
+        f"Source : {_CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}.",
+        decimals=0,
+    )
     for n in report.notes:
         show_note(f"Note : {n}")
     for w in report.warnings:
@@ -273,27 +289,46 @@ def show_check_summary(report) -> None:
 
 #: Finding sheets shown by notebook 01, with their French title and a short explanation.
 _FINDINGS = (
-    ("Chevauchements", "Chevauchements",
-     ("Commune revendiquée par plusieurs CPTS. Un découpage infra-communal déclaré (Nice, Toulon) ou par "
-      "arrondissement municipal (Marseille) est une exception admise ; un conflit est bloquant.")),
-    ("Orphelines", "Communes orphelines",
-     "Communes de la zone d'étude rattachées à aucune CPTS."),
+    (
+        "Chevauchements",
+        "Chevauchements",
+        (
+            "Commune revendiquée par plusieurs CPTS. Un découpage infra-communal déclaré (Nice, Toulon) ou par "
+            "arrondissement municipal (Marseille) est une exception admise ; un conflit est bloquant."
+        ),
+    ),
+    ("Orphelines", "Communes orphelines", "Communes de la zone d'étude rattachées à aucune CPTS."),
     ("Enclaves", "Enclaves", "Groupes de communes orphelines entièrement entourés par une seule CPTS."),
-    ("Arr. non couverts", "Arrondissements municipaux non couverts",
-     "Arrondissements d'une commune découpée par arrondissement rattachés à aucune CPTS."),
-    ("Codes périmés", "Codes communes périmés",
-     "Anciens codes (communes fusionnées, déléguées, associées) : traités comme la commune actuelle."),
+    (
+        "Arr. non couverts",
+        "Arrondissements municipaux non couverts",
+        "Arrondissements d'une commune découpée par arrondissement rattachés à aucune CPTS.",
+    ),
+    (
+        "Codes périmés",
+        "Codes communes périmés",
+        "Anciens codes (communes fusionnées, déléguées, associées) : traités comme la commune actuelle.",
+    ),
     ("Codes inconnus", "Codes inconnus", "Codes absents de tous les millésimes du COG connus : bloquant."),
     ("Doublons", "Doublons", "Même commune listée deux fois dans un territoire."),
-    ("Discontinuités", "Territoires discontinus",
-     "Territoires dont les communes forment plusieurs morceaux sur une même terre (contiguïté des contours "
-     "communaux, tolérance de 100 m)."),
-    ("Séparés par la mer", "Territoires séparés par la mer (information)",
-     "Territoires dont les morceaux ne sont séparés que par la mer ou l'étranger (îles comme Ouessant, Ré, "
-     "Belle-Île ; estuaires) : ce n'est pas un défaut de périmètre."),
-    ("Non vérifiable", "Contrôles non vérifiables",
-     "Continuité ou enclave impossible à établir : commune sans contour, ou morceaux à moins de 300 m que la "
-     "précision des contours simplifiés ne permet pas de départager. Rien n'est affirmé."),
+    (
+        "Discontinuités",
+        "Territoires discontinus",
+        "Territoires dont les communes forment plusieurs morceaux sur une même terre (contiguïté des contours "
+        "communaux, tolérance de 100 m).",
+    ),
+    (
+        "Séparés par la mer",
+        "Territoires séparés par la mer (information)",
+        "Territoires dont les morceaux ne sont séparés que par la mer ou l'étranger (îles comme Ouessant, Ré, "
+        "Belle-Île ; estuaires) : ce n'est pas un défaut de périmètre.",
+    ),
+    (
+        "Non vérifiable",
+        "Contrôles non vérifiables",
+        "Continuité ou enclave impossible à établir : commune sans contour, ou morceaux à moins de 300 m que la "
+        "précision des contours simplifiés ne permet pas de départager. Rien n'est affirmé.",
+    ),
     ("Multi-départements", "Territoires sur plusieurs départements ou régions", "Information pour l'ARS."),
 )
 
@@ -307,8 +342,11 @@ def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     from cpts_diag.check_outputs import check_workbook_sheets
 
     sheets, notes = check_workbook_sheets(report)
-    return [(title, sheets[key], why, [n for n in notes.get(key, []) if n != "Aucun constat."])
-            for key, title, why in _FINDINGS if key in sheets]
+    return [
+        (title, sheets[key], why, [n for n in notes.get(key, []) if n != "Aucun constat."])
+        for key, title, why in _FINDINGS
+        if key in sheets
+    ]
 
 
 def show_findings(report, max_rows: int = 60) -> None:
@@ -316,9 +354,12 @@ def show_findings(report, max_rows: int = 60) -> None:
     caption = f"Source : {_CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
         _display(_html(_render("finding_heading", title, len(df), why)))
-        if not report.geometry_checks and title in ("Enclaves", "Territoires discontinus",
-                                                    "Territoires séparés par la mer (information)",
-                                                    "Contrôles non vérifiables"):
+        if not report.geometry_checks and title in (
+            "Enclaves",
+            "Territoires discontinus",
+            "Territoires séparés par la mer (information)",
+            "Contrôles non vérifiables",
+        ):
             show_note("Non vérifié : aucun contour de communes disponible.", "warn")
             continue
         if df.empty:
@@ -344,8 +385,10 @@ def _check_title(report) -> str:
 
 
 def _check_map_source(report) -> str:
-    return (f"Sources : {_CHECK_SOURCE} ; {_GEOMETRY_SOURCE} ; périmètres : {report.source or 'table fournie'}"
-            " — niveau commune")
+    return (
+        f"Sources : {_CHECK_SOURCE} ; {_GEOMETRY_SOURCE} ; périmètres : {report.source or 'table fournie'}"
+        " — niveau commune"
+    )
 
 
 def _source_footer(fig, text: str, fictitious: bool = False) -> None:
@@ -399,26 +442,42 @@ def check_static_map(report, layers=None):
     handles = []
     com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
     handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS"))
-    colors = {"découpage infra-communal déclaré": "#fdae61", "découpage par arrondissement municipal": "#fee08b",
-              "conflit": "#d7191c"}
+    colors = {
+        "découpage infra-communal déclaré": "#fdae61",
+        "découpage par arrondissement municipal": "#fee08b",
+        "conflit": "#d7191c",
+    }
     overl = com[com["chevauchement"] != ""].drop_duplicates("code_insee")
     for kind, color in colors.items():
         part = overl[overl["chevauchement"] == kind]
         if len(part):
             part.plot(ax=ax, facecolor=color, edgecolor="#444444", linewidth=0.6)
-            handles.append(Patch(facecolor=color, edgecolor="#444444",
-                                 label=f"Chevauchement : {kind} ({fr.integer(len(part))})"))
+            handles.append(
+                Patch(facecolor=color, edgecolor="#444444", label=f"Chevauchement : {kind} ({fr.integer(len(part))})")
+            )
     if len(orph):
         plain = orph[orph["enclavee_dans"] == ""]
         encl = orph[orph["enclavee_dans"] != ""]
         if len(plain):
             plain.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-            handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
-                                 label=f"{ORPHAN_LABEL} ({fr.integer(len(plain))})"))
+            handles.append(
+                Patch(
+                    facecolor="#ffffff",
+                    edgecolor=ORPHAN_COLOR,
+                    hatch="\\\\\\\\",
+                    label=f"{ORPHAN_LABEL} ({fr.integer(len(plain))})",
+                )
+            )
         if len(encl):
             encl.plot(ax=ax, facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx", linewidth=1.0)
-            handles.append(Patch(facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx",
-                                 label=f"Commune orpheline enclavée ({fr.integer(len(encl))})"))
+            handles.append(
+                Patch(
+                    facecolor="#ffffff",
+                    edgecolor="#d7191c",
+                    hatch="xxxx",
+                    label=f"Commune orpheline enclavée ({fr.integer(len(encl))})",
+                )
+            )
     terr.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
     handles.append(Line2D([], [], color="#222222", linewidth=0.9, label="Limite de CPTS"))
     return _finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
@@ -446,10 +505,15 @@ def check_web_map(report, layers=None):
     com["cpts"] = com["territoire"]
     pop_col = next((c for c in ("population_commune", "population") if c in com.columns), None)
     com["population_2023"] = com[pop_col] if pop_col else np.nan
-    m = region_map(com[["code_insee", "nom", "cpts", "taille", "population_2023", "geometry"]], value_col="taille",
-                   label="Taille ACI de la CPTS", orphans=layers["orphelines"],
-                   tooltip_fields={"population_2023": "Population 2023"},
-                   title=_check_title(report), source=_check_map_source(report))
+    m = region_map(
+        com[["code_insee", "nom", "cpts", "taille", "population_2023", "geometry"]],
+        value_col="taille",
+        label="Taille ACI de la CPTS",
+        orphans=layers["orphelines"],
+        tooltip_fields={"population_2023": "Population 2023"},
+        title=_check_title(report),
+        source=_check_map_source(report),
+    )
     overl = com[com["chevauchement"] != ""].drop_duplicates("code_insee")
     if len(overl):
         overl = web_geometry(overl)
@@ -458,9 +522,11 @@ def check_web_map(report, layers=None):
             color = "#d7191c" if r["chevauchement"] == "conflit" else "#f46d43"
             terrs = com.loc[com["code_insee"] == r["code_insee"], "territoire"].unique()
             tip = _render("overlap_tip", r["nom"], r["code_insee"], r["chevauchement"], " ; ".join(terrs))
-            folium.GeoJson(r.geometry.__geo_interface__, style_function=lambda _f, c=color: {
-                "color": c, "weight": 3, "fill": False, "dashArray": "6 3"},
-                tooltip=folium.Tooltip(tip)).add_to(group)
+            folium.GeoJson(
+                r.geometry.__geo_interface__,
+                style_function=lambda _f, c=color: {"color": c, "weight": 3, "fill": False, "dashArray": "6 3"},
+                tooltip=folium.Tooltip(tip),
+            ).add_to(group)
         group.add_to(m)
     orph = layers["orphelines"]
     encl = orph[orph["enclavee_dans"] != ""]
@@ -469,8 +535,11 @@ def check_web_map(report, layers=None):
         group = folium.FeatureGroup(name="Enclaves")
         for _, r in encl.iterrows():
             tip = _render("enclave_tip", r["nom"], r["code_insee"], r["enclavee_dans"])
-            folium.GeoJson(r.geometry.__geo_interface__, style_function=lambda _f: {
-                "color": "#d7191c", "weight": 3, "fill": False}, tooltip=folium.Tooltip(tip)).add_to(group)
+            folium.GeoJson(
+                r.geometry.__geo_interface__,
+                style_function=lambda _f: {"color": "#d7191c", "weight": 3, "fill": False},
+                tooltip=folium.Tooltip(tip),
+            ).add_to(group)
         group.add_to(m)
     return m
 
@@ -509,17 +578,29 @@ def territories_frame(report) -> pd.DataFrame:
         else:
             pop = t["population"]
             tier = tier_label(t["tier"], short=True, unknown="n.d.")
-        rows.append({
-            "Territoire": t["name"],
-            "Communes": t["n_communes"],
-            "Population 2023": pop,
-            "Taille ACI": tier,
-            "Approximatif": t["approximate"],
-            "Communes découpées": ", ".join(t.get("split_communes") or []),
-            "Départements": ", ".join(t["departements"]),
-        })
-    return pd.DataFrame(rows, columns=["Territoire", "Communes", "Population 2023", "Taille ACI", "Approximatif",
-                                       "Communes découpées", "Départements"])
+        rows.append(
+            {
+                "Territoire": t["name"],
+                "Communes": t["n_communes"],
+                "Population 2023": pop,
+                "Taille ACI": tier,
+                "Approximatif": t["approximate"],
+                "Communes découpées": ", ".join(t.get("split_communes") or []),
+                "Départements": ", ".join(t["departements"]),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Territoire",
+            "Communes",
+            "Population 2023",
+            "Taille ACI",
+            "Approximatif",
+            "Communes découpées",
+            "Départements",
+        ],
+    )
 
 
 def show_territories(report) -> None:
@@ -527,9 +608,13 @@ def show_territories(report) -> None:
     from cpts_diag.tiers import TIER_RULE
 
     df = territories_frame(report)
-    show_table(df, "Source : INSEE, populations légales 2023 (population municipale), COG 2026, niveau commune "
-                   "(arrondissement pour Marseille) agrégé par CPTS. Population approximative : bornes sans et avec "
-                   "les communes découpées infra-communalement.", decimals=0)
+    show_table(
+        df,
+        "Source : INSEE, populations légales 2023 (population municipale), COG 2026, niveau commune "
+        "(arrondissement pour Marseille) agrégé par CPTS. Population approximative : bornes sans et avec "
+        "les communes découpées infra-communalement.",
+        decimals=0,
+    )
     counts = df["Taille ACI"].value_counts()
     tiers = ", ".join(f"{k} : {fr.integer(v)}" for k, v in sorted(counts.items()))
     show_note(f"Répartition par taille : {tiers}. {TIER_RULE}")
@@ -551,8 +636,12 @@ REGIONAL_INDICATORS = (
     ("part_sous_apl", "apl_mg_2023_part_sous_seuil", "Part de la population sous APL 2,5 (%)", 1),
     ("evol_pop", "evolution_pop_2016_2023", "Évolution annuelle moyenne de la population 2016-2023 (%/an)", 2),
     ("revenu_p50", "revenu_median_communes_p50", "Médiane pondérée des revenus médians communaux 2019 (€)", 0),
-    ("inf_sous_dotee", "zonage_infirmiers_pop_sous_dotee",
-     "Population en zone infirmière très sous-dotée ou sous-dotée (hab.)", 0),
+    (
+        "inf_sous_dotee",
+        "zonage_infirmiers_pop_sous_dotee",
+        "Population en zone infirmière très sous-dotée ou sous-dotée (hab.)",
+        0,
+    ),
 )
 #: Column added when a CPAM table is used.
 CPAM_INDICATOR = ("sans_mt_17_plus", "part_sans_mt_17_plus", "Part des 17 ans et plus sans médecin traitant (%)", 1)
@@ -645,9 +734,17 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
         ind = d.indicators
         terr = ind[ind["level"] == "territoire"]
         s = d.summary
-        rec = {"territoire": d.territory, "population": s["population"], "population_min": s["population_min"],
-               "population_max": s["population_max"], "approximatif": s["approximate"], "taille": s["tier"],
-               "taille_min": s["tier_min"], "taille_max": s["tier_max"], "n_communes": s["n_communes"]}
+        rec = {
+            "territoire": d.territory,
+            "population": s["population"],
+            "population_min": s["population_min"],
+            "population_max": s["population_max"],
+            "approximatif": s["approximate"],
+            "taille": s["tier"],
+            "taille_min": s["tier_min"],
+            "taille_max": s["tier_max"],
+            "n_communes": s["n_communes"],
+        }
         for col, ind_id, _, _ in indicators:
             rows = terr[terr["indicator"] == ind_id]
             rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(rows)
@@ -673,9 +770,16 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     references = pd.DataFrame(refs, columns=table.columns)
     layers = check_layers_for(check)
     return RegionalSynthesis(
-        region=code, region_name=reference.region_name(code), table=table, references=references,
-        indicators=indicators, meta=meta, check=check, layers=layers,
-        fictitious=any(m.get("fictitious") for m in meta.values()), perimeters_name=path.name,
+        region=code,
+        region_name=reference.region_name(code),
+        table=table,
+        references=references,
+        indicators=indicators,
+        meta=meta,
+        check=check,
+        layers=layers,
+        fictitious=any(m.get("fictitious") for m in meta.values()),
+        perimeters_name=path.name,
     )
 
 
@@ -691,23 +795,32 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
     """The displayed regional table (French headers, formatted text): territories, then région and France."""
     rows = []
     for _, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
-        rec = {"Territoire": r["territoire"], "Population 2023": _population_text(r), "Taille ACI": _tier_text(r),
-               "Communes": fr.integer(r["n_communes"])}
+        rec = {
+            "Territoire": r["territoire"],
+            "Population 2023": _population_text(r),
+            "Taille ACI": _tier_text(r),
+            "Communes": fr.integer(r["n_communes"]),
+        }
         for col, ind_id, header, _ in synthese.indicators:
             m = synthese.meta.get(ind_id, {})
             if m.get("fictitious"):
                 header += " — DONNÉES FICTIVES"
             # Same formatting as the territory reports (decimals per unit, "a (entre b et c)").
-            rec[header] = fr.value_text(r[col], r[f"{col}_bas"], r[f"{col}_haut"], unit=m.get("unit", ""),
-                                        show_unit=False)
+            rec[header] = fr.value_text(
+                r[col], r[f"{col}_bas"], r[f"{col}_haut"], unit=m.get("unit", ""), show_unit=False
+            )
         rows.append(rec)
     return pd.DataFrame(rows)
 
 
 def _indicator_caption(synthese: RegionalSynthesis) -> str:
-    parts = [("Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
-              "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
-              "avec elle entière) ou quand des valeurs sont masquées")]
+    parts = [
+        (
+            "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
+            "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
+            "avec elle entière) ou quand des valeurs sont masquées"
+        )
+    ]
     for _, ind_id, _header, _ in synthese.indicators:
         m = synthese.meta.get(ind_id)
         if m:
@@ -720,18 +833,29 @@ def _indicator_caption(synthese: RegionalSynthesis) -> str:
 def show_regional_table(synthese: RegionalSynthesis) -> None:
     """Display the regional table (territories, then the région and France rows in bold)."""
     if synthese.fictitious:
-        show_note("Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "
-                  "inventé pour la démonstration ; elle ne décrit pas la réalité.", "fictif")
+        show_note(
+            "Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "
+            "inventé pour la démonstration ; elle ne décrit pas la réalité.",
+            "fictif",
+        )
     df = regional_table(synthese)
     n = len(synthese.table)
-    show_table(df, _indicator_caption(synthese), decimals=0, highlight_rows=range(n, len(df)),
-               table_class="cpts-regional", numeric=[c for c in df.columns if c not in ("Territoire", "Taille ACI")])
+    show_table(
+        df,
+        _indicator_caption(synthese),
+        decimals=0,
+        highlight_rows=range(n, len(df)),
+        table_class="cpts-regional",
+        numeric=[c for c in df.columns if c not in ("Territoire", "Taille ACI")],
+    )
     counts = synthese.table["taille"].value_counts().sort_index()
     approx = int(synthese.table["approximatif"].sum())
     text = ", ".join(f"T{int(k)} : {fr.integer(v)}" for k, v in counts.items())
-    show_note(f"{fr.integer(n)} territoires ayant au moins une commune dans la région {synthese.region_name} "
-              f"({synthese.region}) ; tailles : {text}"
-              + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else "."))
+    show_note(
+        f"{fr.integer(n)} territoires ayant au moins une commune dans la région {synthese.region_name} "
+        f"({synthese.region}) ; tailles : {text}"
+        + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else ".")
+    )
 
 
 def regional_layers(synthese: RegionalSynthesis):
@@ -739,7 +863,8 @@ def regional_layers(synthese: RegionalSynthesis):
     if synthese.layers is None:
         return None
     terr = synthese.layers["territoires"][["territoire", "geometry"]].merge(
-        synthese.table, on="territoire", how="inner")
+        synthese.table, on="territoire", how="inner"
+    )
     terr["cpts"] = terr["territoire"]
     terr["taille_txt"] = [_tier_text(r) for _, r in terr.iterrows()]
     terr["population_txt"] = [_population_text(r) for _, r in terr.iterrows()]
@@ -755,7 +880,7 @@ def regional_layers(synthese: RegionalSynthesis):
 
 
 def _regional_source(synthese: RegionalSynthesis, extra: str = "") -> str:
-    base = (f"Sources : {_CHECK_SOURCE} ; {_GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}")
+    base = f"Sources : {_CHECK_SOURCE} ; {_GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
     return base + (f" ; {extra}" if extra else "")
 
 
@@ -779,16 +904,30 @@ def _tier_figure(terr, orph, title: str, source: str):
     # Largest first so that territories inside a split commune stay visible.
     order = np.argsort(-t.geometry.area.to_numpy())
     t.iloc[order].plot(ax=ax, color=[colors[i] for i in order], edgecolor="#333333", linewidth=0.6)
-    handles = [Patch(facecolor=c, edgecolor="#333333", label=f"Taille {k[1]} ({fr.integer(keys.count(k))})")
-               for k, c in TIER_COLORS.items() if k in keys]
+    handles = [
+        Patch(facecolor=c, edgecolor="#333333", label=f"Taille {k[1]} ({fr.integer(keys.count(k))})")
+        for k, c in TIER_COLORS.items()
+        if k in keys
+    ]
     n_unknown = keys.count(None)
     if n_unknown:
-        handles.append(Patch(facecolor=MASKED_COLOR, edgecolor="#333333",
-                             label=f"Taille encadrée (population approximative) ({fr.integer(n_unknown)})"))
+        handles.append(
+            Patch(
+                facecolor=MASKED_COLOR,
+                edgecolor="#333333",
+                label=f"Taille encadrée (population approximative) ({fr.integer(n_unknown)})",
+            )
+        )
     if orph is not None and len(orph):
         orph.to_crs(2154).plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-        handles.append(Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\",
-                             label=f"{ORPHAN_LABEL} ({fr.integer(len(orph))})"))
+        handles.append(
+            Patch(
+                facecolor="#ffffff",
+                edgecolor=ORPHAN_COLOR,
+                hatch="\\\\\\\\",
+                label=f"{ORPHAN_LABEL} ({fr.integer(len(orph))})",
+            )
+        )
     return _finish_map(fig, ax, handles, title, source)
 
 
@@ -802,16 +941,31 @@ def _coverage_figure(com, orph, title: str, source: str):
     n_cpts = com.groupby("code_insee")["territoire"].nunique()
     multi = c[c["code_insee"].map(n_cpts) > 1]
     c.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
-    handles = [Patch(facecolor=PLAIN_COLOR, edgecolor="#999999",
-                     label=f"Commune couverte par une CPTS ({fr.integer(len(c) - len(multi))})")]
+    handles = [
+        Patch(
+            facecolor=PLAIN_COLOR,
+            edgecolor="#999999",
+            label=f"Commune couverte par une CPTS ({fr.integer(len(c) - len(multi))})",
+        )
+    ]
     if len(multi):
         multi.plot(ax=ax, facecolor="#fdae61", edgecolor="#444444", linewidth=0.5)
-        handles.append(Patch(facecolor="#fdae61", edgecolor="#444444",
-                             label=f"Commune partagée entre plusieurs CPTS ({fr.integer(len(multi))})"))
+        handles.append(
+            Patch(
+                facecolor="#fdae61",
+                edgecolor="#444444",
+                label=f"Commune partagée entre plusieurs CPTS ({fr.integer(len(multi))})",
+            )
+        )
     if orph is not None and len(orph):
         orph.to_crs(2154).plot(ax=ax, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR, linewidth=0.5)
-        handles.append(Patch(facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR,
-                             label=f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})"))
+        handles.append(
+            Patch(
+                facecolor=ORPHAN_COLOR,
+                edgecolor=ORPHAN_COLOR,
+                label=f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})",
+            )
+        )
     return _finish_map(fig, ax, handles, title, source)
 
 
@@ -836,24 +990,46 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
         return {}
     terr, com, orph = layers
     region = f"{synthese.region_name} ({synthese.region})"
-    figs = {"tailles": _tier_figure(terr, orph, f"Taille ACI des CPTS — {region}",
-                                    _regional_source(synthese) + " — niveau commune agrégé par CPTS")}
+    figs = {
+        "tailles": _tier_figure(
+            terr,
+            orph,
+            f"Taille ACI des CPTS — {region}",
+            _regional_source(synthese) + " — niveau commune agrégé par CPTS",
+        )
+    }
     apl_src = _indicator_source(synthese, "apl_mg_2023")
-    figs["apl"] = _static(terr, "apl_2023", label="APL aux médecins généralistes 2023",
-                          unit="consult./an/hab.", classes=[2.5, 3.0, 3.5, 4.0, 4.5], palette="RdPu_r",
-                          territory_outline=False, orphans=orph if len(orph) else None,
-                          title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
-                          source=f"Sources : {apl_src} ; {_GEOMETRY_SOURCE}")
-    figs["couverture"] = _coverage_figure(com, orph, f"Couverture de la région par les CPTS — {region}",
-                                          _regional_source(synthese) + " — niveau commune")
+    figs["apl"] = _static(
+        terr,
+        "apl_2023",
+        label="APL aux médecins généralistes 2023",
+        unit="consult./an/hab.",
+        classes=[2.5, 3.0, 3.5, 4.0, 4.5],
+        palette="RdPu_r",
+        territory_outline=False,
+        orphans=orph if len(orph) else None,
+        title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
+        source=f"Sources : {apl_src} ; {_GEOMETRY_SOURCE}",
+    )
+    figs["couverture"] = _coverage_figure(
+        com, orph, f"Couverture de la région par les CPTS — {region}", _regional_source(synthese) + " — niveau commune"
+    )
     if len(orph):
         outlines = terr[["cpts", "geometry"]]
-        figs["orphelines"] = _static(orph, "population", label="Population 2023 des communes orphelines",
-                                     unit="hab.", classes=[500, 2000, 10000],
-                                     palette=["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
-                                     territory_outline=False, neighbours=outlines, label_neighbours=False,
-                                     title=f"Communes orphelines (sans CPTS) — {region}",
-                                     source=_regional_source(synthese) + " — niveau commune", decimals=0)
+        figs["orphelines"] = _static(
+            orph,
+            "population",
+            label="Population 2023 des communes orphelines",
+            unit="hab.",
+            classes=[500, 2000, 10000],
+            palette=["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
+            territory_outline=False,
+            neighbours=outlines,
+            label_neighbours=False,
+            title=f"Communes orphelines (sans CPTS) — {region}",
+            source=_regional_source(synthese) + " — niveau commune",
+            decimals=0,
+        )
     return figs
 
 
@@ -877,15 +1053,29 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     extra = [_indicator_source(synthese, ind) for _, ind, _, _ in synthese.indicators]
     source = _regional_source(synthese, " ; ".join(e for e in extra if e))
     if value == "apl":
-        return region_map(terr[cols], value_col="apl_2023", label="APL aux médecins généralistes 2023",
-                          unit="consult./an/hab.", classes=[2.5, 3.0, 3.5, 4.0, 4.5], palette="RdPu_r",
-                          orphans=orph if len(orph) else None, tooltip_fields=fields,
-                          title=f"APL aux médecins généralistes par CPTS — {region}", source=source,
-                          fictitious=synthese.fictitious)
-    return region_map(terr[cols], value_col="taille", label="Taille ACI de la CPTS",
-                      orphans=orph if len(orph) else None, tooltip_fields=fields,
-                      title=f"CPTS de la région {region} : tailles et communes orphelines", source=source,
-                      fictitious=synthese.fictitious)
+        return region_map(
+            terr[cols],
+            value_col="apl_2023",
+            label="APL aux médecins généralistes 2023",
+            unit="consult./an/hab.",
+            classes=[2.5, 3.0, 3.5, 4.0, 4.5],
+            palette="RdPu_r",
+            orphans=orph if len(orph) else None,
+            tooltip_fields=fields,
+            title=f"APL aux médecins généralistes par CPTS — {region}",
+            source=source,
+            fictitious=synthese.fictitious,
+        )
+    return region_map(
+        terr[cols],
+        value_col="taille",
+        label="Taille ACI de la CPTS",
+        orphans=orph if len(orph) else None,
+        tooltip_fields=fields,
+        title=f"CPTS de la région {region} : tailles et communes orphelines",
+        source=source,
+        fictitious=synthese.fictitious,
+    )
 
 
 def show_regional_maps(synthese: RegionalSynthesis) -> None:
@@ -894,8 +1084,12 @@ def show_regional_maps(synthese: RegionalSynthesis) -> None:
     if not figs:
         show_note("Cartes non disponibles : aucun contour de communes pour cette région.", "warn")
         return
-    titles = {"tailles": "Tailles ACI", "apl": "Accessibilité aux médecins généralistes (APL 2023)",
-              "couverture": "Couverture de la région", "orphelines": "Communes orphelines"}
+    titles = {
+        "tailles": "Tailles ACI",
+        "apl": "Accessibilité aux médecins généralistes (APL 2023)",
+        "couverture": "Couverture de la région",
+        "orphelines": "Communes orphelines",
+    }
     for key, fig in figs.items():
         _display(_html(_render("heading", titles[key])))
         _show_figure(fig)
@@ -928,14 +1122,18 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
 
 def show_regional_sources(synthese: RegionalSynthesis) -> None:
     """Display the sources of the synthesis, with vintage and level, and the fictitious flag."""
-    items = ["INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
-             f"{_GEOMETRY_SOURCE}",
-             f"Périmètres : {synthese.perimeters_name}"]
+    items = [
+        "INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
+        f"{_GEOMETRY_SOURCE}",
+        f"Périmètres : {synthese.perimeters_name}",
+    ]
     for _, ind_id, _, _ in synthese.indicators:
         m = synthese.meta.get(ind_id)
         if m:
-            items.append(f"{m['label']} : {m['source']}, millésime {m['vintage']}, niveau {m['source_level']}"
-                         + (" — DONNÉES FICTIVES" if m.get("fictitious") else ""))
+            items.append(
+                f"{m['label']} : {m['source']}, millésime {m['vintage']}, niveau {m['source_level']}"
+                + (" — DONNÉES FICTIVES" if m.get("fictitious") else "")
+            )
     from cpts_diag.tiers import TIER_RULE
 
     items.append(TIER_RULE)

@@ -91,12 +91,12 @@ AMELI_PROFESSIONS = {
     "Psychiatres": ("psychiatres", "Psychiatres libéraux"),
     "Pédiatres": ("pediatres", "Pédiatres libéraux"),
     "Ophtalmologues": ("ophtalmologues", "Ophtalmologues libéraux"),
-    "Gynécologues médicaux et obstétriciens": ("gynecologues", "Gynécologues (médicaux et obstétriciens) "
-                                               "libéraux"),
+    "Gynécologues médicaux et obstétriciens": ("gynecologues", "Gynécologues (médicaux et obstétriciens) libéraux"),
     "Cardiologues": ("cardiologues", "Cardiologues libéraux"),
-    "Ensemble des médecins spécialistes (hors généralistes)": ("medecins_specialistes",
-                                                               "Médecins spécialistes libéraux (hors "
-                                                               "généralistes)"),
+    "Ensemble des médecins spécialistes (hors généralistes)": (
+        "medecins_specialistes",
+        "Médecins spécialistes libéraux (hors généralistes)",
+    ),
 }
 
 _DELEGATED = ("commune-deleguee", "commune-associee")
@@ -118,13 +118,15 @@ def read_vintage_package(path: Path) -> list[tuple[str, str, float | None, str |
             continue
         pop = r.get("population")
         parent = r.get("chefLieu") if kind in _DELEGATED else None
-        out.append((str(r["code"]), kind, None if pop is None else float(pop), parent,
-                    list(r.get("anciensCodes") or [])))
+        out.append(
+            (str(r["code"]), kind, None if pop is None else float(pop), parent, list(r.get("anciensCodes") or []))
+        )
     return out
 
 
-def harmonise_vintage(records, units_2026: set[str], former: dict[str, str], splits: dict[str, list[str]],
-                      lost_out: list | None = None):
+def harmonise_vintage(
+    records, units_2026: set[str], former: dict[str, str], splits: dict[str, list[str]], lost_out: list | None = None
+):
     """Harmonise one population vintage to the COG 2026 units.
 
     Parameters
@@ -244,8 +246,9 @@ class OpenData:
 
 
 def _num(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(),
-                         errors="coerce").astype(float)
+    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(), errors="coerce").astype(
+        float
+    )
 
 
 def _path(base: Path, name: str) -> Path:
@@ -269,8 +272,13 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     hist = read("pop_hist").set_index("code_insee")
     pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)
     groups = read("pop_groups")
-    pop_groups = pd.DataFrame({"annee": groups["annee"], "unites": [tuple(u.split("|")) for u in groups["unites"]],
-                               "population": _num(groups["population"])})
+    pop_groups = pd.DataFrame(
+        {
+            "annee": groups["annee"],
+            "unites": [tuple(u.split("|")) for u in groups["unites"]],
+            "population": _num(groups["population"]),
+        }
+    )
     filo = read("filosofi")
     filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": _num(filo["NBPERS19"]), "q2": _num(filo["Q219"])})
     ameli = read("ameli")
@@ -279,8 +287,9 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     zonage = pd.Series(_num(zon["niveau"]).to_numpy(), index=zon["code"], name="zonage")
     mort = read("mortality")
     mortality = mort.assign(taux=_num(mort["taux"]))
-    return OpenData(pop_hist=pop_hist, pop_groups=pop_groups, filosofi=filosofi, ameli=ameli, zonage=zonage,
-                    mortality=mortality)
+    return OpenData(
+        pop_hist=pop_hist, pop_groups=pop_groups, filosofi=filosofi, ameli=ameli, zonage=zonage, mortality=mortality
+    )
 
 
 def weighted_quantile(values, weights, q: float) -> float:

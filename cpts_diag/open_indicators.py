@@ -68,12 +68,15 @@ class _Context:
         # population history: per unit, and the groups of split communes per vintage
         self.hist = self.data.pop_hist
         self._hist = {y: self.hist[f"pop_{y}"].dropna().to_dict() for y in POP_VINTAGES}
-        self._pop = {**reference.communes["population"].dropna().to_dict(),
-                     **reference.arrondissements["population"].dropna().to_dict()}
+        self._pop = {
+            **reference.communes["population"].dropna().to_dict(),
+            **reference.arrondissements["population"].dropna().to_dict(),
+        }
         self.groups = {y: [] for y in POP_VINTAGES}
         self.group_of: dict[str, dict[str, int]] = {y: {} for y in POP_VINTAGES}
-        for year, unites, pop in zip(self.data.pop_groups["annee"], self.data.pop_groups["unites"],
-                                     self.data.pop_groups["population"]):
+        for year, unites, pop in zip(
+            self.data.pop_groups["annee"], self.data.pop_groups["unites"], self.data.pop_groups["population"]
+        ):
             idx = len(self.groups[year])
             self.groups[year].append((set(unites), float(pop)))
             for u in unites:
@@ -127,12 +130,14 @@ def _dep_indicators_path():
 
 def _frame(units, ctx: _Context) -> pd.DataFrame:
     """Unit frame: unit, code_insee, population (2023), infra, departement, region."""
-    return pd.DataFrame({
-        "unit": units["unit"].astype(str).to_numpy(),
-        "code_insee": units["code_insee"].astype(str).to_numpy(),
-        "population": units["population"].to_numpy(dtype=float),
-        "infra": units["infracommunal"].to_numpy(dtype=bool),
-    })
+    return pd.DataFrame(
+        {
+            "unit": units["unit"].astype(str).to_numpy(),
+            "code_insee": units["code_insee"].astype(str).to_numpy(),
+            "population": units["population"].to_numpy(dtype=float),
+            "infra": units["infracommunal"].to_numpy(dtype=bool),
+        }
+    )
 
 
 # ------------------------------------------------------------------------- group computations
@@ -199,8 +204,14 @@ def _income(frame: pd.DataFrame, ctx: _Context) -> dict:
     v, w = rows["q2"].to_numpy(), rows["nbpers"].to_numpy()
     if not len(v):
         return {"min": np.nan, "max": np.nan, "q1": np.nan, "p50": np.nan, "q3": np.nan, "coverage": cov}
-    return {"min": float(v.min()), "max": float(v.max()), "q1": weighted_quantile(v, w, 0.25),
-            "p50": weighted_quantile(v, w, 0.5), "q3": weighted_quantile(v, w, 0.75), "coverage": cov}
+    return {
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "q1": weighted_quantile(v, w, 0.25),
+        "p50": weighted_quantile(v, w, 0.5),
+        "q3": weighted_quantile(v, w, 0.75),
+        "coverage": cov,
+    }
 
 
 def _zonage(frame: pd.DataFrame, ctx: _Context) -> dict:
@@ -234,15 +245,30 @@ def _mortality(frame: pd.DataFrame, ctx: _Context) -> tuple[float, float, list[s
 
 
 # ----------------------------------------------------------------------------------- rows
-def _row(ind, label, theme, level, code, name, value, low, high, unit, source, vintage, source_level,
-         coverage, quality):
+def _row(
+    ind, label, theme, level, code, name, value, low, high, unit, source, vintage, source_level, coverage, quality
+):
     def f(x):
         return float("nan") if x is None else float(x)
 
-    return {"indicator": ind, "label": label, "theme": theme, "level": level, "level_code": code,
-            "level_name": name, "value": f(value), "value_low": f(low), "value_high": f(high), "unit": unit,
-            "source": source.label, "vintage": vintage, "source_level": source_level,
-            "coverage": f(coverage), "quality": quality, "_source_key": source.key}
+    return {
+        "indicator": ind,
+        "label": label,
+        "theme": theme,
+        "level": level,
+        "level_code": code,
+        "level_name": name,
+        "value": f(value),
+        "value_low": f(low),
+        "value_high": f(high),
+        "unit": unit,
+        "source": source.label,
+        "vintage": vintage,
+        "source_level": source_level,
+        "coverage": f(coverage),
+        "quality": quality,
+        "_source_key": source.key,
+    }
 
 
 def _quality(coverage: float, approx: bool) -> str:
@@ -273,21 +299,62 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
             vc, loc, _hic = _pop_sum(certain, ctx, year)
             base = vc if not math.isnan(vc) else loc
             lo, hi, v = base, (v if not math.isnan(v) else hi), float("nan")
-        cov = 1.0 if not (math.isnan(v) and math.isnan(hi)) else float(
-            frame.loc[[not math.isnan(ctx.pop_start(u, year)) or u in ctx.group_of[year] for u in frame["unit"]],
-                      "population"].sum() / max(frame["population"].sum(), 1))
+        cov = (
+            1.0
+            if not (math.isnan(v) and math.isnan(hi))
+            else float(
+                frame.loc[
+                    [not math.isnan(ctx.pop_start(u, year)) or u in ctx.group_of[year] for u in frame["unit"]],
+                    "population",
+                ].sum()
+                / max(frame["population"].sum(), 1)
+            )
+        )
         quality = _quality(cov, split or not math.isnan(hi))
-        rows.append(_row(f"population_{year}", f"Population municipale {year} (COG 2026)", "Démographie", level,
-                         code, name, v, lo, hi, "hab.", src_pop, year, "commune", cov, quality))
+        rows.append(
+            _row(
+                f"population_{year}",
+                f"Population municipale {year} (COG 2026)",
+                "Démographie",
+                level,
+                code,
+                name,
+                v,
+                lo,
+                hi,
+                "hab.",
+                src_pop,
+                year,
+                "commune",
+                cov,
+                quality,
+            )
+        )
     for ind, (start, years) in TREND_PERIODS.items():
         v_all, cov = _trend(frame, ctx, start, years)
         v, lo, hi = v_all, float("nan"), float("nan")
         if split:
             v_cert, _c = _trend(certain, ctx, start, years)
             v, lo, hi = _combine_ratio(v_all, v_cert)
-        rows.append(_row(ind, f"Taux d'évolution annuel moyen de la population {start}-2023", "Démographie",
-                         level, code, name, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov,
-                         _quality(cov, split)))
+        rows.append(
+            _row(
+                ind,
+                f"Taux d'évolution annuel moyen de la population {start}-2023",
+                "Démographie",
+                level,
+                code,
+                name,
+                v,
+                lo,
+                hi,
+                "%/an",
+                src_pop,
+                f"{start}-2023",
+                "commune",
+                cov,
+                _quality(cov, split),
+            )
+        )
 
     # -- income (distribution of commune medians)
     src_filo = SOURCES["filosofi"]
@@ -295,19 +362,55 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     labels = {
         "min": ("revenu_median_communes_min", "Revenu médian communal le plus bas (par unité de consommation)"),
         "q1": ("revenu_median_communes_q1", "1er quartile des revenus médians communaux (pondéré par la population)"),
-        "p50": ("revenu_median_communes_p50", "Médiane des revenus médians communaux (pondérée par la population ; "
-                "n'est pas le revenu médian du territoire)"),
+        "p50": (
+            "revenu_median_communes_p50",
+            "Médiane des revenus médians communaux (pondérée par la population ; "
+            "n'est pas le revenu médian du territoire)",
+        ),
         "q3": ("revenu_median_communes_q3", "3e quartile des revenus médians communaux (pondéré par la population)"),
         "max": ("revenu_median_communes_max", "Revenu médian communal le plus haut (par unité de consommation)"),
     }
     for key, (ind, label) in labels.items():
-        rows.append(_row(ind, label, "Santé et social", level, code, name, inc[key], None, None, "€", src_filo,
-                         "2019", "commune", inc["coverage"], _quality(inc["coverage"], split)))
+        rows.append(
+            _row(
+                ind,
+                label,
+                "Santé et social",
+                level,
+                code,
+                name,
+                inc[key],
+                None,
+                None,
+                "€",
+                src_filo,
+                "2019",
+                "commune",
+                inc["coverage"],
+                _quality(inc["coverage"], split),
+            )
+        )
     if level == "departement":
         med = ctx.dep_median.get(code, np.nan)
-        rows.append(_row("niveau_vie_median_departement", "Médiane du niveau de vie (officielle, département)",
-                         "Santé et social", level, code, name, med, None, None, "€",
-                         SOURCES["dep_stats"], "2021", "département", 0.0 if math.isnan(med) else 1.0, EXACT))
+        rows.append(
+            _row(
+                "niveau_vie_median_departement",
+                "Médiane du niveau de vie (officielle, département)",
+                "Santé et social",
+                level,
+                code,
+                name,
+                med,
+                None,
+                None,
+                "€",
+                SOURCES["dep_stats"],
+                "2021",
+                "département",
+                0.0 if math.isnan(med) else 1.0,
+                EXACT,
+            )
+        )
 
     # -- nurse zonage
     src_z = SOURCES["zonage_inf"]
@@ -318,29 +421,75 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         v, lo, hi = share, float("nan"), float("nan")
         if split and zc["covered"] > 0:
             v, lo, hi = _combine_ratio(share, 100 * zc["pops"][lv] / zc["covered"])
-        rows.append(_row(f"zonage_infirmiers_part_{lv}", f"Part de la population en zone « {lab} » (zonage "
-                         "infirmiers)", "Offre de soins", level, code, name, v, lo, hi, "%", src_z, "2024",
-                         "commune", z["coverage"], _quality(z["coverage"], split)))
+        rows.append(
+            _row(
+                f"zonage_infirmiers_part_{lv}",
+                f"Part de la population en zone « {lab} » (zonage infirmiers)",
+                "Offre de soins",
+                level,
+                code,
+                name,
+                v,
+                lo,
+                hi,
+                "%",
+                src_z,
+                "2024",
+                "commune",
+                z["coverage"],
+                _quality(z["coverage"], split),
+            )
+        )
     under = z["pops"][1] + z["pops"][2]
     v, lo, hi = under, float("nan"), float("nan")
     if split:
         v, lo, hi = float("nan"), zc["pops"][1] + zc["pops"][2], under
         if np.isclose(lo, hi):
             v, lo, hi = under, float("nan"), float("nan")
-    rows.append(_row("zonage_infirmiers_pop_sous_dotee", "Population en zone très sous-dotée ou sous-dotée "
-                     "(zonage infirmiers)", "Offre de soins", level, code, name,
-                     v if z["coverage"] >= _FULL else float("nan"),
-                     lo if z["coverage"] >= _FULL else under if math.isnan(lo) else lo, hi, "hab.", src_z,
-                     "2024", "commune", z["coverage"], _quality(z["coverage"], split)))
+    rows.append(
+        _row(
+            "zonage_infirmiers_pop_sous_dotee",
+            "Population en zone très sous-dotée ou sous-dotée (zonage infirmiers)",
+            "Offre de soins",
+            level,
+            code,
+            name,
+            v if z["coverage"] >= _FULL else float("nan"),
+            lo if z["coverage"] >= _FULL else under if math.isnan(lo) else lo,
+            hi,
+            "hab.",
+            src_z,
+            "2024",
+            "commune",
+            z["coverage"],
+            _quality(z["coverage"], split),
+        )
+    )
 
     # -- mortality
     src_m = SOURCES["mortalite"]
     label_m = "Taux brut de mortalité (non standardisé sur l'âge)"
     if level == "departement":
         rate = ctx.mort_dep.get(code, np.nan)
-        rows.append(_row("mortalite_brute", label_m, "Santé et social", level, code, name, rate, None, None,
-                         "décès pour 1 000 hab./an", src_m, "2013-2018", "département",
-                         0.0 if math.isnan(rate) else 1.0, EXACT))
+        rows.append(
+            _row(
+                "mortalite_brute",
+                label_m,
+                "Santé et social",
+                level,
+                code,
+                name,
+                rate,
+                None,
+                None,
+                "décès pour 1 000 hab./an",
+                src_m,
+                "2013-2018",
+                "département",
+                0.0 if math.isnan(rate) else 1.0,
+                EXACT,
+            )
+        )
     elif level in ("region", "france"):
         num = den = 0.0
         for d in dep_codes:
@@ -351,10 +500,25 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         total = sum(ctx.dep_pop_2023.get(d, 0.0) for d in dep_codes)
         cov = sum(ctx.dep_pop_2023.get(d, 0.0) for d in dep_codes if not math.isnan(ctx.mort_dep.get(d, np.nan)))
         cov = cov / total if total else 0.0
-        rows.append(_row("mortalite_brute", label_m, "Santé et social", level, code, name,
-                         num / den if den else np.nan, None, None, "décès pour 1 000 hab./an", src_m, "2013-2018",
-                         "département (moyenne pondérée par la population 2016)", cov,
-                         APPROXIMATE if cov >= _FULL else MASKED))
+        rows.append(
+            _row(
+                "mortalite_brute",
+                label_m,
+                "Santé et social",
+                level,
+                code,
+                name,
+                num / den if den else np.nan,
+                None,
+                None,
+                "décès pour 1 000 hab./an",
+                src_m,
+                "2013-2018",
+                "département (moyenne pondérée par la population 2016)",
+                cov,
+                APPROXIMATE if cov >= _FULL else MASKED,
+            )
+        )
     else:
         rate, cov, _missing = _mortality(frame, ctx)
         if split:
@@ -362,9 +526,25 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
             rate, lo, hi = _combine_ratio(rate, rc)
         else:
             lo = hi = float("nan")
-        rows.append(_row("mortalite_brute", label_m, "Santé et social", level, code, name, rate, lo, hi,
-                         "décès pour 1 000 hab./an", src_m, "2013-2018", "EPCI", cov,
-                         MASKED if cov < _FULL else APPROXIMATE))
+        rows.append(
+            _row(
+                "mortalite_brute",
+                label_m,
+                "Santé et social",
+                level,
+                code,
+                name,
+                rate,
+                lo,
+                hi,
+                "décès pour 1 000 hab./an",
+                src_m,
+                "2013-2018",
+                "EPCI",
+                cov,
+                MASKED if cov < _FULL else APPROXIMATE,
+            )
+        )
 
     # -- libéral professionals (Assurance Maladie): comparison levels only
     if level != "territoire":
@@ -375,10 +555,44 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
             eff = np.nan if rec is None else rec[0]
             dens = np.nan if rec is None else rec[1] / 10.0  # per 100,000 -> per 10,000
             cov = 0.0 if rec is None else 1.0
-            rows.append(_row(f"ps_{pid}_effectif", f"{label} (effectif)", "Offre de soins", level, code, name,
-                             eff, None, None, "professionnels", src_a, "2024", _AMELI_LEVEL[level], cov, EXACT))
-            rows.append(_row(f"ps_{pid}_densite", f"{label} (densité)", "Offre de soins", level, code, name,
-                             dens, None, None, "pour 10 000 hab.", src_a, "2024", _AMELI_LEVEL[level], cov, EXACT))
+            rows.append(
+                _row(
+                    f"ps_{pid}_effectif",
+                    f"{label} (effectif)",
+                    "Offre de soins",
+                    level,
+                    code,
+                    name,
+                    eff,
+                    None,
+                    None,
+                    "professionnels",
+                    src_a,
+                    "2024",
+                    _AMELI_LEVEL[level],
+                    cov,
+                    EXACT,
+                )
+            )
+            rows.append(
+                _row(
+                    f"ps_{pid}_densite",
+                    f"{label} (densité)",
+                    "Offre de soins",
+                    level,
+                    code,
+                    name,
+                    dens,
+                    None,
+                    None,
+                    "pour 10 000 hab.",
+                    src_a,
+                    "2024",
+                    _AMELI_LEVEL[level],
+                    cov,
+                    EXACT,
+                )
+            )
     return rows
 
 
@@ -398,8 +612,9 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     levels = []
     for u in frame["unit"].tolist():
         z = {lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}
-        levels.append(zonage_label(z.pop()) if len(z) == 1 else ("plusieurs niveaux (par arrondissement)" if z
-                                                                 else "n.d."))
+        levels.append(
+            zonage_label(z.pop()) if len(z) == 1 else ("plusieurs niveaux (par arrondissement)" if z else "n.d.")
+        )
     out["zonage_infirmiers"] = levels
     epci = frame["code_insee"].map(ctx.reference.communes["epci_siren"]).fillna("")
     out["mortalite_brute_epci"] = [ctx.mort_epci.get(s, np.nan) if s else np.nan for s in epci]
@@ -414,9 +629,16 @@ def _prepare(reference):
     """Context and (empty) cache of comparison rows for one reference."""
     ctx = _Context(reference)
     france = ctx.france
-    fr_frame = pd.DataFrame({"unit": france.index.astype(str).tolist(), "code_insee": france.index.astype(str).tolist(),
-                             "population": france["population"].to_numpy(dtype=float), "infra": False,
-                             "departement": france["departement"].to_numpy(), "region": france["region"].to_numpy()})
+    fr_frame = pd.DataFrame(
+        {
+            "unit": france.index.astype(str).tolist(),
+            "code_insee": france.index.astype(str).tolist(),
+            "population": france["population"].to_numpy(dtype=float),
+            "infra": False,
+            "departement": france["departement"].to_numpy(),
+            "region": france["region"].to_numpy(),
+        }
+    )
     ctx.dep_pop_2023 = fr_frame.groupby("departement")["population"].sum().to_dict()
     fr_frame["pop_2016"] = [ctx.pop_start(u, "2016") for u in fr_frame["unit"].tolist()]
     ctx.dep_pop_2016 = fr_frame.groupby("departement")["pop_2016"].sum(min_count=1).to_dict()
@@ -453,8 +675,11 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
             if level == "departement":
                 frame, name, deps = fr_frame[fr_frame["departement"] == code], reference.departement_name(code), ()
             elif level == "region":
-                frame, name, deps = (fr_frame[fr_frame["region"] == code], reference.region_name(code),
-                                     deps_of_region.get(code, []))
+                frame, name, deps = (
+                    fr_frame[fr_frame["region"] == code],
+                    reference.region_name(code),
+                    deps_of_region.get(code, []),
+                )
             else:
                 frame, name, deps = fr_frame, "France", sorted(ctx.dep_pop_2023)
             cache[(level, code)] = _group_rows(frame, level, code, name, ctx, deps)
@@ -477,8 +702,10 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         used = list(dict.fromkeys(new["_source_key"]))
         new = new.drop(columns="_source_key")[INDICATOR_COLUMNS]
         level_rank = {"territoire": 0, "departement": 1, "region": 2, "france": 3}
-        new = new.assign(_i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
-                         _l=new["level"].map(level_rank))
+        new = new.assign(
+            _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
+            _l=new["level"].map(level_rank),
+        )
         new = new.sort_values(["_i", "_l", "level_code"], kind="stable").drop(columns=["_i", "_l"])
         combined = pd.concat([diag.indicators, new], ignore_index=True)
         theme_rank = combined["theme"].map({t: i for i, t in enumerate(THEMES)})
@@ -490,6 +717,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         for c in cols.columns:
             diag.communes[c] = cols[c].reindex(unit_key).to_numpy()
         extra = sources_table([SOURCES[k] for k in used])
-        diag.sources = pd.concat([diag.sources, extra[~extra["source"].isin(diag.sources["source"])]],
-                                 ignore_index=True)
+        diag.sources = pd.concat(
+            [diag.sources, extra[~extra["source"].isin(diag.sources["source"])]], ignore_index=True
+        )
     return diagnostics

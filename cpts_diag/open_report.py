@@ -14,8 +14,15 @@ import pandas as pd
 from cpts_diag import fr_format as fr
 from cpts_diag.templating import macro
 
-__all__ = ["TREND_INDICATORS", "bpe_professions", "income_note", "mortality_note", "population_trend_figure",
-           "professions_table", "zonage_note"]
+__all__ = [
+    "TREND_INDICATORS",
+    "bpe_professions",
+    "income_note",
+    "mortality_note",
+    "population_trend_figure",
+    "professions_table",
+    "zonage_note",
+]
 
 TREND_YEARS = ("2016", "2019", "2020", "2021", "2022", "2023")
 #: Indicators of the demography table (the yearly populations are shown in the chart only).
@@ -58,8 +65,9 @@ def population_trend_figure(diag):
         if known.sum() < 2:
             continue
         base = values[known][0]
-        ax.plot(np.array(years)[known], 100 * values[known] / base, marker="o", lw=2.5 if i == 0 else 1.2,
-                label=str(name))
+        ax.plot(
+            np.array(years)[known], 100 * values[known] / base, marker="o", lw=2.5 if i == 0 else 1.2, label=str(name)
+        )
         drawn = True
     if not drawn:
         plt.close(fig)
@@ -177,12 +185,17 @@ def bpe_professions(diag) -> pd.DataFrame:
         c, d = terr.loc[count_id], terr.loc[density_id]
         key = BPE_PROFESSIONS.get(code, (None, None))[1]
         row = {
-            "Code BPE": code, "Profession": bpe_label(code),
-            "Équipements (BPE)": c["value"], "Équipements – borne basse": c["value_low"],
+            "Code BPE": code,
+            "Profession": bpe_label(code),
+            "Équipements (BPE)": c["value"],
+            "Équipements – borne basse": c["value_low"],
             "Équipements – borne haute": c["value_high"],
-            "Pour 10 000 hab. (BPE)": d["value"], "Pour 10 000 hab. – borne basse": d["value_low"],
+            "Pour 10 000 hab. (BPE)": d["value"],
+            "Pour 10 000 hab. – borne basse": d["value_low"],
             "Pour 10 000 hab. – borne haute": d["value_high"],
-            "Qualité": c["quality"], "Couverture (%)": 100 * float(c["coverage"]), "Millésime BPE": str(c["vintage"]),
+            "Qualité": c["quality"],
+            "Couverture (%)": 100 * float(c["coverage"]),
+            "Millésime BPE": str(c["vintage"]),
         }
         for level, lcode, name in levels:
             value = ameli.get((f"ps_{key}_densite", level, lcode), np.nan) if key else np.nan
@@ -199,15 +212,23 @@ def professions_table(diag) -> str:
     ameli_cols = [c for c in table.columns if c.startswith("Libéraux pour 10 000 hab.")]
     rows = []
     for r in table.to_dict("records"):
-        rows.append({
-            "label": r["Profession"], "code": r["Code BPE"],
-            "count": fr.value_text(r["Équipements (BPE)"], r["Équipements – borne basse"],
-                                   r["Équipements – borne haute"], 0),
-            "density": fr.value_text(r["Pour 10 000 hab. (BPE)"], r["Pour 10 000 hab. – borne basse"],
-                                     r["Pour 10 000 hab. – borne haute"], 1),
-            "ameli": ["—" if fr.is_missing(r[c]) else fr.number(r[c], 1) for c in ameli_cols],
-            "quality": str(r["Qualité"]),
-            "coverage": fr.number(r["Couverture (%)"], 0) if r["Couverture (%)"] < 99.5 else None,
-        })
+        rows.append(
+            {
+                "label": r["Profession"],
+                "code": r["Code BPE"],
+                "count": fr.value_text(
+                    r["Équipements (BPE)"], r["Équipements – borne basse"], r["Équipements – borne haute"], 0
+                ),
+                "density": fr.value_text(
+                    r["Pour 10 000 hab. (BPE)"],
+                    r["Pour 10 000 hab. – borne basse"],
+                    r["Pour 10 000 hab. – borne haute"],
+                    1,
+                ),
+                "ameli": ["—" if fr.is_missing(r[c]) else fr.number(r[c], 1) for c in ameli_cols],
+                "quality": str(r["Qualité"]),
+                "coverage": fr.number(r["Couverture (%)"], 0) if r["Couverture (%)"] < 99.5 else None,
+            }
+        )
     titles = [c.split(" – ", 1)[1] for c in ameli_cols]
     return _render("professions_table", titles, rows, table["Millésime BPE"].iloc[0])

@@ -67,11 +67,14 @@ _FORMATS_FR = (
 )
 
 _TERRITORY_FR = "cpts, nom cpts, cpts_nom, nom de la cpts, territoire, nom territoire, nom"
-_CODE_FR = ("code_insee, code insee, codgeo, code commune, insee, depcom, com, code, "
-            "ou une colonne « communes » listant les codes")
+_CODE_FR = (
+    "code_insee, code insee, codgeo, code commune, insee, depcom, com, code, "
+    "ou une colonne « communes » listant les codes"
+)
 
 _TRUE = {"1", "oui", "o", "vrai", "true", "x", "yes", "y", "v"}
 _FALSE = {"0", "non", "n", "faux", "false", "no", "f", ""}
+
 
 @dataclass
 class Perimeters:
@@ -136,8 +139,7 @@ def _text(value) -> str:
 
 def _detect(columns: list) -> dict[str, int | None]:
     """Map roles to column indices; ``mode`` is 'long', 'wide' or None."""
-    roles = {role: find_column(columns, role)
-             for role in ("cpts", "communes", "arrondissement", "infracommunal")}
+    roles = {role: find_column(columns, role) for role in ("cpts", "communes", "arrondissement", "infracommunal")}
     roles["infra"] = roles.pop("infracommunal")
     code = find_column(columns, "code_commune")
     if code is not None and roles["communes"] is not None and header_key(columns[code]) in WEAK_CODES:
@@ -159,8 +161,7 @@ def _missing_columns_error(columns: list, roles: dict, path: str, line=None, lab
         parts.append(f"colonne du nom de la CPTS introuvable (noms acceptés : {_TERRITORY_FR})")
     if roles.get("mode") is None:
         parts.append(f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})")
-    return InputError(" ; ".join(parts) + f" ; colonnes trouvées : {found}", path, line,
-                      line_label=label)
+    return InputError(" ; ".join(parts) + f" ; colonnes trouvées : {found}", path, line, line_label=label)
 
 
 def _item_code(item):
@@ -243,13 +244,18 @@ def _read_table(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
                 err = InputError(err.message + f" (feuille « {tf.sheet_name(sheet)} »)", shown)
             elif len(names) > 1:
                 listing = ", ".join(f"« {n} »" for n in names)
-                err = InputError(err.message + f" (feuille « {names[0]} » ; choisissez une feuille "
-                                 f"parmi : {listing})", shown)
+                err = InputError(
+                    err.message + f" (feuille « {names[0]} » ; choisissez une feuille parmi : {listing})", shown
+                )
             raise err
     if sheet is None and table.sheet is not None and table.sheet != names[0]:
-        warnings.append(format_message(
-            f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
-            "colonnes de CPTS et de codes communes", shown))
+        warnings.append(
+            format_message(
+                f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
+                "colonnes de CPTS et de codes communes",
+                shown,
+            )
+        )
     return _Records(table.columns, list(zip(table.lines, table.rows)), "ligne")
 
 
@@ -304,12 +310,12 @@ def _read_json(p: Path, shown: str) -> _Records:
                 items = v
                 break
         if items is None:
-            lists = [v for v in obj.values()
-                     if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+            lists = [v for v in obj.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
             items = lists[0] if len(lists) == 1 else None
         if items is None:
-            raise InputError('structure JSON non reconnue : attendu {"cpts": [{"nom": ..., '
-                             '"communes": [...]}, ...]}', shown)
+            raise InputError(
+                'structure JSON non reconnue : attendu {"cpts": [{"nom": ..., "communes": [...]}, ...]}', shown
+            )
     else:
         raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
     return _dict_records(items, shown, "territoire")
@@ -339,16 +345,14 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
             layer = match_name(layers, sheet)
         else:
             listing = ", ".join(f"« {n} »" for n in layers)
-            raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}",
-                             shown, value=sheet)
+            raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}", shown, value=sheet)
     try:
         df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
     except Exception:
         raise InputError(f"GeoPackage illisible (couche « {layer} »)", shown) from None
     df = df.drop(columns=[c for c in df.columns if c == "geometry"])
     columns = [str(c) for c in df.columns]
-    rows = [(i, list(vals)) for i, vals in enumerate(df.itertuples(index=False, name=None),
-                                                      start=1)]
+    rows = [(i, list(vals)) for i, vals in enumerate(df.itertuples(index=False, name=None), start=1)]
     return _Records(columns, rows, "entité")
 
 
@@ -397,8 +401,12 @@ class _Builder:
     def arrondissement(self, raw, line) -> str:
         code = self.code(raw, line, "arrondissement municipal")
         if not is_arrondissement_code(code):
-            raise self.error("arrondissement municipal invalide (attendu : Paris 75101–75120, "
-                             "Lyon 69381–69389 ou Marseille 13201–13216)", line, raw)
+            raise self.error(
+                "arrondissement municipal invalide (attendu : Paris 75101–75120, "
+                "Lyon 69381–69389 ou Marseille 13201–13216)",
+                line,
+                raw,
+            )
         return code
 
     # long: one record per (territory, commune)
@@ -412,8 +420,7 @@ class _Builder:
                 self.warn("ligne ignorée : ni nom de CPTS ni code commune", line)
             return
         if _is_blank(name):
-            raise self.error("code commune sans nom de CPTS", line,
-                             raw_code if not _is_blank(raw_code) else raw_arr)
+            raise self.error("code commune sans nom de CPTS", line, raw_code if not _is_blank(raw_code) else raw_arr)
         if _is_blank(raw_code):
             raise self.error("nom de CPTS sans code commune", line, _text(name))
         code = self.code(raw_code, line)
@@ -423,14 +430,14 @@ class _Builder:
         if not _is_blank(raw_arr):
             given = self.arrondissement(raw_arr, line)
             if arrondissement_parent(given) != code or (arr is not None and arr != given):
-                raise self.error(f"arrondissement municipal hors de la commune {code}", line,
-                                 raw_arr)
+                raise self.error(f"arrondissement municipal hors de la commune {code}", line, raw_arr)
             arr = given
         try:
             flag = _parse_flag(cell("infra"))
         except ValueError:
-            raise self.error("valeur infracommunale non reconnue (attendu : oui/non, 1/0, "
-                             "vrai/faux, x ou vide)", line, cell("infra")) from None
+            raise self.error(
+                "valeur infracommunale non reconnue (attendu : oui/non, 1/0, vrai/faux, x ou vide)", line, cell("infra")
+            ) from None
         if flag is None:
             flag = arr is not None
         self.rows.append((_text(name), code, arr, flag, line))
@@ -454,8 +461,7 @@ class _Builder:
                 self.warn("enregistrement ignoré : ni nom de CPTS ni communes", line)
             return
         if _is_blank(name):
-            raise self.error("liste de communes sans nom de CPTS", line,
-                             ", ".join(map(str, communes[:5])))
+            raise self.error("liste de communes sans nom de CPTS", line, ", ".join(map(str, communes[:5])))
         name = _text(name)
         if not communes and not arr_items:
             raise self.error("CPTS sans aucune commune", line, name)
@@ -497,8 +503,7 @@ class _Builder:
             key = _name_key(item)
             hits = {c for c in codes if key and _name_key(self.names.get(c, "")) == key}
             if not hits:
-                raise self.error("commune déclarée infracommunale absente des communes de la "
-                                 "CPTS", line, _text(item))
+                raise self.error("commune déclarée infracommunale absente des communes de la CPTS", line, _text(item))
             out |= hits
         return out
 
@@ -515,13 +520,15 @@ def _build(records: _Records, shown: str, names_by_code, warnings: list[str]) ->
     if not builder.rows:
         raise InputError("aucune commune trouvée dans le fichier", shown)
     cols = list(zip(*builder.rows))
-    return pd.DataFrame({
-        "cpts": pd.Series(cols[0], dtype="str"),
-        "code_insee": pd.Series(cols[1], dtype="str"),
-        "arrondissement": pd.Series(cols[2], dtype="str"),
-        "infracommunal": pd.Series(cols[3], dtype=bool),
-        "line": pd.Series(cols[4], dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "cpts": pd.Series(cols[0], dtype="str"),
+            "code_insee": pd.Series(cols[1], dtype="str"),
+            "arrondissement": pd.Series(cols[2], dtype="str"),
+            "infracommunal": pd.Series(cols[3], dtype=bool),
+            "line": pd.Series(cols[4], dtype="int64"),
+        }
+    )
 
 
 def read_perimeters(
@@ -575,8 +582,11 @@ def read_perimeters(
         raise InputError("c'est un dossier, pas un fichier", shown)
     kind = SUPPORTED_EXTENSIONS.get(p.suffix.lower())
     if kind is None:
-        raise InputError(f"format de fichier non pris en charge ; formats acceptés : "
-                         f"{_FORMATS_FR}", shown, value=p.suffix or "(sans extension)")
+        raise InputError(
+            f"format de fichier non pris en charge ; formats acceptés : {_FORMATS_FR}",
+            shown,
+            value=p.suffix or "(sans extension)",
+        )
     warnings: list[str] = []
     if kind == "table":
         records = _read_table(p, shown, sheet, warnings)

@@ -175,8 +175,11 @@ def load_reference(data_dir: str | Path | None = None) -> Reference:
 
 @functools.lru_cache(maxsize=4)
 def _load_reference(data_dir: Path) -> Reference:
-    records = _read_csv(settings.data_path("communes_cog2026.csv") if data_dir == settings.DATA_DIR.resolve()
-                        else data_dir / "communes_cog2026.csv")
+    records = _read_csv(
+        settings.data_path("communes_cog2026.csv")
+        if data_dir == settings.DATA_DIR.resolve()
+        else data_dir / "communes_cog2026.csv"
+    )
     changes_path = data_dir / "changements_codes_2018_2024.csv"
     changes = _read_csv(changes_path) if changes_path.exists() else None
     actual = records[records["type"] == "commune-actuelle"].set_index("code_insee")

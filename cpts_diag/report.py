@@ -88,8 +88,21 @@ MAX_SLUG = 60
 _HASH_LEN = 6
 # Characters that only separate words: replaced by "-" without counting as lost information.
 _SEPARATORS = set(" \t\n-_'’‘`.,;:()[]")
-_TRANSLIT = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "đ": "d",
-             "Đ": "d", "ł": "l", "Ł": "l", "&": " et ", "+": " plus "}
+_TRANSLIT = {
+    "œ": "oe",
+    "Œ": "oe",
+    "æ": "ae",
+    "Æ": "ae",
+    "ß": "ss",
+    "ø": "o",
+    "Ø": "o",
+    "đ": "d",
+    "Đ": "d",
+    "ł": "l",
+    "Ł": "l",
+    "&": " et ",
+    "+": " plus ",
+}
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
@@ -261,8 +274,13 @@ def _exporter():
     if _EXPORTER is None:
         from nbconvert import HTMLExporter
 
-        _EXPORTER = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                                 exclude_output_prompt=True, anchor_link_text="")
+        _EXPORTER = HTMLExporter(
+            template_name="basic",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            anchor_link_text="",
+        )
     return _EXPORTER
 
 
@@ -281,14 +299,16 @@ def _report_cells(nb):
             continue
         if cell.cell_type != "code":
             continue
-        outputs = [o for o in cell.get("outputs", [])
-                   if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        outputs = [
+            o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+        ]
         for o in outputs:
             data = o.get("data")
             if data and SUMMARY_MIMETYPE in data:
                 del data[SUMMARY_MIMETYPE]
-        outputs = [o for o in outputs if o.get("output_type") == "stream" or o.get("data")
-                   or o.get("output_type") == "error"]
+        outputs = [
+            o for o in outputs if o.get("output_type") == "stream" or o.get("data") or o.get("output_type") == "error"
+        ]
         if outputs:
             cell.outputs = outputs
             cells.append(cell)
@@ -296,8 +316,9 @@ def _report_cells(nb):
     return nb
 
 
-_EXTERNAL_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
-                          re.IGNORECASE)
+_EXTERNAL_RE = re.compile(
+    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE
+)
 
 
 def notebook_to_html(nb, title: str) -> str:
@@ -418,8 +439,12 @@ class KernelSession:
         from nbclient import NotebookClient
 
         _kernel_env()
-        client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3",
-                                extra_arguments=list(_KERNEL_ARGS), startup_timeout=self.startup_timeout)
+        client = NotebookClient(
+            nbformat.v4.new_notebook(),
+            kernel_name="python3",
+            extra_arguments=list(_KERNEL_ARGS),
+            startup_timeout=self.startup_timeout,
+        )
         client.km = client.create_kernel_manager()
         try:
             client.start_new_kernel(cwd=str(cwd))
@@ -492,8 +517,9 @@ def _warm_engine():
             self._cwd = cwd
 
         def papermill_execute_cells(self):
-            msg_id = self.kc.execute(_RESET_CODE.format(cwd=self._cwd), silent=True, store_history=False,
-                                     allow_stdin=False)
+            msg_id = self.kc.execute(
+                _RESET_CODE.format(cwd=self._cwd), silent=True, store_history=False, allow_stdin=False
+            )
             reply = self.wait_for_reply(msg_id)
             if not reply or reply.get("content", {}).get("status") != "ok":
                 raise RuntimeError("réinitialisation du noyau Jupyter impossible")
@@ -501,14 +527,34 @@ def _warm_engine():
 
     class _WarmEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None, *,
-                                     session: KernelSession, kernel_cwd: str, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            *,
+            session: KernelSession,
+            kernel_cwd: str,
+            **kwargs,
+        ):
             from papermill.engines import logger
 
-            client = _WarmClient(nb_man, session, kernel_cwd, timeout=execution_timeout,
-                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            client = _WarmClient(
+                nb_man,
+                session,
+                kernel_cwd,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
             return client.execute()
 
     papermill_engines.register(_WARM_ENGINE, _WarmEngine)
@@ -519,15 +565,17 @@ def _kernel_failure(exc: BaseException, timeout) -> Exception | None:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     if isinstance(exc, DeadKernelError):
-        return RuntimeError("le noyau Jupyter s'est arrêté pendant l'exécution du notebook "
-                            "(mémoire insuffisante ou arrêt forcé ?)")
+        return RuntimeError(
+            "le noyau Jupyter s'est arrêté pendant l'exécution du notebook (mémoire insuffisante ou arrêt forcé ?)"
+        )
     if isinstance(exc, (CellTimeoutError, TimeoutError)):
         return RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s")
     return None
 
 
-def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: int, cwd: Path,
-                     session: KernelSession | None = None):
+def execute_notebook(
+    notebook: Path, output: Path, parameters: dict, timeout: int, cwd: Path, session: KernelSession | None = None
+):
     """Execute ``notebook`` with papermill into ``output`` in the environment's ``python3`` kernel.
 
     Parameters are passed through the Python API (codes stay strings) and injected as papermill does
@@ -542,18 +590,27 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, timeout: in
     import papermill as pm
 
     _kernel_env()
-    options = dict(parameters=parameters, kernel_name="python3", language="python", progress_bar=False,
-                   log_output=False, request_save_on_cell_execute=False, execution_timeout=timeout)
+    options = dict(
+        parameters=parameters,
+        kernel_name="python3",
+        language="python",
+        progress_bar=False,
+        log_output=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=timeout,
+    )
     try:
         if session is None:
-            return pm.execute_notebook(str(notebook), str(output), cwd=str(cwd),
-                                       extra_arguments=list(_KERNEL_ARGS), **options)
+            return pm.execute_notebook(
+                str(notebook), str(output), cwd=str(cwd), extra_arguments=list(_KERNEL_ARGS), **options
+            )
         _warm_engine()
         session.ready(Path(cwd))
         session.runs += 1
         # cwd is set inside the kernel: papermill's own chdir would move the whole (threaded) worker.
-        return pm.execute_notebook(str(notebook), str(output), engine_name=_WARM_ENGINE, session=session,
-                                   kernel_cwd=str(cwd), **options)
+        return pm.execute_notebook(
+            str(notebook), str(output), engine_name=_WARM_ENGINE, session=session, kernel_cwd=str(cwd), **options
+        )
     except pm.PapermillExecutionError as exc:
         raise _execution_error(exc) from None
     except BaseException as exc:
@@ -632,8 +689,9 @@ def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
 
     paths = {old: new for old, new in paths.items() if old and new and old != new}
     if paths:
-        pairs = [(PythonTranslator.translate_str(old), PythonTranslator.translate_str(new))
-                 for old, new in paths.items()]
+        pairs = [
+            (PythonTranslator.translate_str(old), PythonTranslator.translate_str(new)) for old, new in paths.items()
+        ]
         for cell in nb.cells:
             if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
                 for old, new in pairs:
@@ -710,10 +768,21 @@ def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
     return target
 
 
-def build_report(territory: str, perimeters=None, out_dir=None, cpam="exemple", insee_ages=None, bpe=None,
-                 timeout: int = 600, *, slug: str | None = None,
-                 progress: Callable[[str], None] | None = None, session: KernelSession | None = None,
-                 notebook=None, shown_paths: dict[str, str] | None = None) -> ReportResult:
+def build_report(
+    territory: str,
+    perimeters=None,
+    out_dir=None,
+    cpam="exemple",
+    insee_ages=None,
+    bpe=None,
+    timeout: int = 600,
+    *,
+    slug: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    session: KernelSession | None = None,
+    notebook=None,
+    shown_paths: dict[str, str] | None = None,
+) -> ReportResult:
     """Build the diagnostic report of one territory into ``out_dir/<slug>/``.
 
     Parameters
@@ -837,8 +906,9 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
         click.echo(msg)
 
     say(f"Rapport de diagnostic : « {territory} »")
-    result = build_report(territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam,
-                          insee_ages=insee_ages, bpe=bpe, progress=say)
+    result = build_report(
+        territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam, insee_ages=insee_ages, bpe=bpe, progress=say
+    )
     pop = fr.population(result.population, result.population_min, result.population_max, missing=None)
     pop = "population inconnue" if pop is None else f"{pop} habitants"
     tier = tier_label(result.tier)
@@ -846,8 +916,13 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
     if result.fictitious:
         say("Attention : le rapport utilise des données FICTIVES (exemple CPAM) ; elles y sont signalées.")
     say(f"Dossier : {result.directory}")
-    labels = {"rapport": "Rapport", "carte": "Carte interactive", "indicateurs": "Indicateurs (Excel)",
-              "perimetre": "Périmètre (GeoPackage)", "notebook": "Notebook exécuté"}
+    labels = {
+        "rapport": "Rapport",
+        "carte": "Carte interactive",
+        "indicateurs": "Indicateurs (Excel)",
+        "perimetre": "Périmètre (GeoPackage)",
+        "notebook": "Notebook exécuté",
+    }
     for kind, path in result.outputs.items():
         say(f"  {labels.get(kind, kind)} : {path}")
     return 0

@@ -221,8 +221,9 @@ def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
     code = code.map(lambda c: reference.former.get(c, c))
     arr = table["arrondissement"].astype(object).where(table["arrondissement"].notna(), None)
     unit = [a if a is not None else c for a, c in zip(arr, code)]
-    return pd.DataFrame({"cpts": table["cpts"].astype(str).to_numpy(), "code": code.to_numpy(),
-                         "unit": unit}).drop_duplicates()
+    return pd.DataFrame(
+        {"cpts": table["cpts"].astype(str).to_numpy(), "code": code.to_numpy(), "unit": unit}
+    ).drop_duplicates()
 
 
 def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
@@ -257,15 +258,20 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
         code = str(part["code_insee"].iloc[0])
         value = part[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in part else np.nan
         siren = reference.communes["epci_siren"].get(code, "")
-        rows.append({
-            "code_insee": unit,
-            "nom": str(part["nom"].iloc[0]),
-            "population": float(part["population"].sum(min_count=1)) if "population" in part else np.nan,
-            "epci": str(epci_names.get(siren, siren) or "—"),
-            MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
-            "note": ("commune partagée entre plusieurs CPTS (découpage infra-communal)"
-                     if bool(part["infracommunal"].any()) else "—"),
-        })
+        rows.append(
+            {
+                "code_insee": unit,
+                "nom": str(part["nom"].iloc[0]),
+                "population": float(part["population"].sum(min_count=1)) if "population" in part else np.nan,
+                "epci": str(epci_names.get(siren, siren) or "—"),
+                MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
+                "note": (
+                    "commune partagée entre plusieurs CPTS (découpage infra-communal)"
+                    if bool(part["infracommunal"].any())
+                    else "—"
+                ),
+            }
+        )
     map_communes = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
     own = map_communes.assign(cpts=territory)
     outline = territory_outlines(own, own[["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
@@ -287,8 +293,9 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
     if near_names:
         members = others[others["cpts"].isin(near_names)]
         around = display_polygons(members["unit"])
-        neighbours = territory_outlines(around, members.rename(columns={"unit": "code_insee"})[
-            ["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
+        neighbours = territory_outlines(
+            around, members.rename(columns={"unit": "code_insee"})[["cpts", "code_insee"]]
+        ).rename(columns={"territory": "cpts"})
         neighbours = neighbours[neighbours.geometry.notna()]
     # orphans: nearby units of the territory's région(s) that no territory of the file lists
     regions = set(diag.summary.get("regions") or [])
@@ -346,8 +353,11 @@ class _DiagnosticCache:
         if root is None:
             return None
         inputs = {"perimeters": perimeters, "cpam": cpam, "insee_ages": insee_ages, "bpe": bpe}
-        key = run_fingerprint(inputs, paths={k: str(getattr(v, "value", v)) for k, v in inputs.items()},
-                              versions=[platform.python_version(), pd.__version__, np.__version__])
+        key = run_fingerprint(
+            inputs,
+            paths={k: str(getattr(v, "value", v)) for k, v in inputs.items()},
+            versions=[platform.python_version(), pd.__version__, np.__version__],
+        )
         return cls(root / key[:24])
 
     @staticmethod
@@ -370,8 +380,15 @@ class _DiagnosticCache:
             name = find_territory(table["cpts"].astype(str).unique(), territory)
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
-        except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
-                ValueError):
+        except (
+            FileNotFoundError,
+            pickle.UnpicklingError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            TypeError,
+            ValueError,
+        ):
             return None
         return reference, table, warnings, diag
 
@@ -396,15 +413,14 @@ class _DiagnosticCache:
         with atomic_path(self.folder / "complete") as tmp:
             tmp.write_text("ok\n", encoding="utf-8")
         # keep the most recent entries only
-        entries = sorted((p for p in self.folder.parent.iterdir() if p.is_dir()),
-                         key=lambda p: p.stat().st_mtime, reverse=True)
+        entries = sorted(
+            (p for p in self.folder.parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+        )
         for old in entries[_CACHE_KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
 
 
-
-def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="",
-                     out_dir="") -> ReportData:
+def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir="") -> ReportData:
     """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
 
     Parameters
@@ -499,8 +515,7 @@ def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     if row is None:
         return "n.d."
-    return fr.value_text(row["value"], row["value_low"], row["value_high"], unit=str(row["unit"]),
-                         show_unit=with_unit)
+    return fr.value_text(row["value"], row["value_low"], row["value_high"], unit=str(row["unit"]), show_unit=with_unit)
 
 
 def _render(macro_name: str, /, **context) -> str:
@@ -514,8 +529,9 @@ def _banner_text(data: ReportData) -> str | None:
 
 
 def _population_text(summary: dict) -> str:
-    text = fr.population(summary.get("population"), summary.get("population_min"),
-                          summary.get("population_max"), missing=None)
+    text = fr.population(
+        summary.get("population"), summary.get("population_min"), summary.get("population_max"), missing=None
+    )
     if text is None:
         return "population inconnue"
     return f"{text}\u00a0habitants" + ("" if not fr.is_missing(summary.get("population")) else " (valeur approchée)")
@@ -576,9 +592,14 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 def report_summary(data: ReportData) -> dict:
     """Machine-readable summary (JSON-ready) read back by :func:`cpts_diag.report.build_report`."""
     out = json_ready(data.summary)
-    out.update(territory=data.territory, key_figures=key_figures(data), fictitious=bool(data.diag.fictitious),
-               cpam=data.cpam_mode, python=sys.executable,
-               outputs={k: str(v) for k, v in data.outputs.items()})
+    out.update(
+        territory=data.territory,
+        key_figures=key_figures(data),
+        fictitious=bool(data.diag.fictitious),
+        cpam=data.cpam_mode,
+        python=sys.executable,
+        outputs={k: str(v) for k, v in data.outputs.items()},
+    )
     return out
 
 
@@ -632,21 +653,37 @@ def header(data: ReportData) -> Section:
     summary = report_summary(data)
     deps = ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", [])))
     regions = ", ".join(s.get("regions_noms", []))
-    items = [("Population légale 2023", _population_text(s), False),
-             ("Taille ACI", _tier_text(s).capitalize(), False),
-             ("Communes", fr.integer(s.get("n_communes")), False)]
-    items += [(label, kf["text"].replace(" (données fictives)", ""), kf["fictitious"])
-              for label, kf in summary["key_figures"].items()]
-    html = _render("header", territory=data.territory, places=" — ".join(x for x in (deps, regions) if x),
-                   today=_dt.date.today().strftime("%d/%m/%Y"), banner_text=_banner_text(data), items=items,
-                   key_sources=_key_sources(data), reasons=" ; ".join(unavailable_reasons(data)))
+    items = [
+        ("Population légale 2023", _population_text(s), False),
+        ("Taille ACI", _tier_text(s).capitalize(), False),
+        ("Communes", fr.integer(s.get("n_communes")), False),
+    ]
+    items += [
+        (label, kf["text"].replace(" (données fictives)", ""), kf["fictitious"])
+        for label, kf in summary["key_figures"].items()
+    ]
+    html = _render(
+        "header",
+        territory=data.territory,
+        places=" — ".join(x for x in (deps, regions) if x),
+        today=_dt.date.today().strftime("%d/%m/%Y"),
+        banner_text=_banner_text(data),
+        items=items,
+        key_sources=_key_sources(data),
+        reasons=" ; ".join(unavailable_reasons(data)),
+    )
     return Section(html, f"Diagnostic territorial — {data.territory}", extra={SUMMARY_MIMETYPE: summary})
 
 
 def method(data: ReportData) -> Section:
     """The « Méthode » paragraph: how the figures were produced and compared."""
-    html = _render("method", cpam_mode=data.cpam_mode, insee_ages=bool(data.insee_ages), bpe=bool(data.bpe),
-                   perimeters_name=data.perimeters_path.name)
+    html = _render(
+        "method",
+        cpam_mode=data.cpam_mode,
+        insee_ages=bool(data.insee_ages),
+        bpe=bool(data.bpe),
+        perimeters_name=data.perimeters_path.name,
+    )
     return Section(html, "Méthode")
 
 
@@ -684,22 +721,37 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
                 cells.append(None)
                 continue
             text = _value_text(r)
-            cells.append({"text": text, "range": text.startswith("entre") or "(" in text,
-                          "coverage": coverage(r) if level != "territoire" else None})
+            cells.append(
+                {
+                    "text": text,
+                    "range": text.startswith("entre") or "(" in text,
+                    "coverage": coverage(r) if level != "territoire" else None,
+                }
+            )
         t = by_level.get(("territoire", data.territory))
         quality = None if t is None else str(t["quality"])
         quality_coverage = None if t is None else coverage(t)
-        rows.append({
-            "label": first["label"], "unit": first["unit"],
-            "fictitious": any(r["quality"] == Quality.FICTITIOUS for r in by_level.values()),
-            "cells": cells,
-            "quality": quality if quality or quality_coverage else None,
-            "quality_fictitious": quality == Quality.FICTITIOUS, "quality_coverage": quality_coverage,
-            "note": notes.index(note) + 1,
-        })
+        rows.append(
+            {
+                "label": first["label"],
+                "unit": first["unit"],
+                "fictitious": any(r["quality"] == Quality.FICTITIOUS for r in by_level.values()),
+                "cells": cells,
+                "quality": quality if quality or quality_coverage else None,
+                "quality_fictitious": quality == Quality.FICTITIOUS,
+                "quality_coverage": quality_coverage,
+                "note": notes.index(note) + 1,
+            }
+        )
     any_fictitious = any(r["fictitious"] for r in rows)
-    return _render("comparison_table", heads=[h for _l, _c, h in cols], rows=rows, notes=notes, caption=caption,
-                   banner_text=FICTITIOUS_TEXT if any_fictitious else None)
+    return _render(
+        "comparison_table",
+        heads=[h for _l, _c, h in cols],
+        rows=rows,
+        notes=notes,
+        caption=caption,
+        banner_text=FICTITIOUS_TEXT if any_fictitious else None,
+    )
 
 
 def _theme_indicators(data: ReportData, theme: str, exclude=()) -> list[str]:
@@ -723,8 +775,10 @@ def territory_overview(data: ReportData) -> Section:
     facts = [
         ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
-        ("Départements", ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []),
-                                                                s.get("departements", [])))),
+        (
+            "Départements",
+            ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", []))),
+        ),
         ("Région", ", ".join(s.get("regions_noms", []))),
         ("Population municipale 2023", _population_text(s)),
         ("Superficie", _value_text(area, with_unit=True)),
@@ -734,8 +788,9 @@ def territory_overview(data: ReportData) -> Section:
     if s.get("approximate"):
         infra = communes.loc[communes["infracommunal"].astype(bool), "nom"].astype(str).tolist()
     table = comparison_table(data, _theme_indicators(data, "Territoire", exclude=("taille_aci",)))
-    html = _render("territory_overview", facts=facts, infra=", ".join(infra), infra_count=len(infra),
-                   table=Markup(table))
+    html = _render(
+        "territory_overview", facts=facts, infra=", ".join(infra), infra_count=len(infra), table=Markup(table)
+    )
     return Section(html, "Le territoire")
 
 
@@ -747,18 +802,35 @@ def territory_map(data: ReportData) -> Section:
         return Section(_render("no_map"), "Carte")
     partial = _partial_note(data)
     fig = maps.static_map(
-        data.map_communes, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
-        neighbours=data.neighbours, orphans=data.orphans,
-        title=data.territory + (f" ({partial})" if partial else ""), source=None,
-        decimals=1, figsize=(8.0, 6.2), fit_orphans=False,
+        data.map_communes,
+        MAP_INDICATOR,
+        label=MAP_LABEL,
+        unit=MAP_UNIT,
+        territory_outline=data.outline,
+        neighbours=data.neighbours,
+        orphans=data.orphans,
+        title=data.territory + (f" ({partial})" if partial else ""),
+        source=None,
+        decimals=1,
+        figsize=(8.0, 6.2),
+        fit_orphans=False,
     )
-    caption = _render("map_caption", label=MAP_LABEL, unit=MAP_UNIT, map_source=_map_source(),
-                      perimeters_name=data.perimeters_path.name)
+    caption = _render(
+        "map_caption",
+        label=MAP_LABEL,
+        unit=MAP_UNIT,
+        map_source=_map_source(),
+        perimeters_name=data.perimeters_path.name,
+    )
     figure = _figure_html(fig, caption, f"Carte du territoire {data.territory}")
     link = _file_link(data, REPORT_FILES["carte"], REPORT_FILES["carte"])
-    html = _render("territory_map", figure_html=Markup(figure), link=Markup(link),
-                   notes=" ; ".join(sorted(set(data.map_communes["note"]) - {"—"})),
-                   missing_polygons=", ".join(data.missing_polygons))
+    html = _render(
+        "territory_map",
+        figure_html=Markup(figure),
+        link=Markup(link),
+        notes=" ; ".join(sorted(set(data.map_communes["note"]) - {"—"})),
+        missing_polygons=", ".join(data.missing_polygons),
+    )
     return Section(html, "Carte du territoire")
 
 
@@ -768,10 +840,17 @@ def communes_table(data: ReportData) -> Section:
     rows = []
     for r in data.diag.communes.sort_values(["departement", "unite"]).itertuples(index=False):
         siren = "" if fr.is_missing(r.epci_siren) else str(r.epci_siren)
-        rows.append({"name": str(r.nom) + (" (découpée)" if bool(r.infracommunal) else ""), "code": r.unite,
-                     "epci": epci.get(siren, siren) or "—", "population": r.population,
-                     "area": getattr(r, "superficie", np.nan), "density": getattr(r, "densite_population", np.nan),
-                     "apl": getattr(r, MAP_INDICATOR, np.nan)})
+        rows.append(
+            {
+                "name": str(r.nom) + (" (découpée)" if bool(r.infracommunal) else ""),
+                "code": r.unite,
+                "epci": epci.get(siren, siren) or "—",
+                "population": r.population,
+                "area": getattr(r, "superficie", np.nan),
+                "density": getattr(r, "densite_population", np.nan),
+                "apl": getattr(r, MAP_INDICATOR, np.nan),
+            }
+        )
     return Section(_render("communes_table", rows=rows), "Communes")
 
 
@@ -780,8 +859,14 @@ def tier_section(data: ReportData) -> Section:
     from cpts_diag.tiers import TIER_RULE, financing_landmarks
 
     s = data.summary
-    html = _render("tier_section", population=_population_text(s), tier_text=_tier_text(s), tier_rule=TIER_RULE,
-                   tier=s.get("tier"), landmarks=list(financing_landmarks().itertuples(index=False)))
+    html = _render(
+        "tier_section",
+        population=_population_text(s),
+        tier_text=_tier_text(s),
+        tier_rule=TIER_RULE,
+        tier=s.get("tier"),
+        landmarks=list(financing_landmarks().itertuples(index=False)),
+    )
     return Section(html, "Taille ACI")
 
 
@@ -792,20 +877,30 @@ def demography(data: ReportData) -> Section:
     """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
     from cpts_diag import open_report
 
-    ids = ["population"] + [i for i in _theme_indicators(data, "Démographie")
-                            if not (i.startswith("population_") and i not in open_report.TREND_INDICATORS)]
+    ids = ["population"] + [
+        i
+        for i in _theme_indicators(data, "Démographie")
+        if not (i.startswith("population_") and i not in open_report.TREND_INDICATORS)
+    ]
     table = comparison_table(data, ids)
     figure = ""
     fig = open_report.population_trend_figure(data.diag)
     if fig is not None:
         import matplotlib.pyplot as plt
 
-        figure = _figure_html(fig, _render("population_trend_caption"), "Courbes d'évolution de la "
-                              "population du territoire et de ses niveaux de comparaison")
+        figure = _figure_html(
+            fig,
+            _render("population_trend_caption"),
+            "Courbes d'évolution de la population du territoire et de ses niveaux de comparaison",
+        )
         plt.close(fig)
     levels = set(_rows(data, "part_75_plus")["source_level"])
-    html = _render("demography", table=Markup(table), figure_html=Markup(figure),
-                   ages_note=data.insee_ages is None or "bassin de vie" in levels)
+    html = _render(
+        "demography",
+        table=Markup(table),
+        figure_html=Markup(figure),
+        ages_note=data.insee_ages is None or "bassin de vie" in levels,
+    )
     return Section(html, "Démographie")
 
 
@@ -820,12 +915,20 @@ def care_supply(data: ReportData) -> Section:
     ids = [i for i in all_ids if i not in ps and i not in zonage and i not in bpe]
     professions = open_report.professions_table(data.diag)
     html = _render(
-        "care_supply", table=Markup(comparison_table(data, ids)),
+        "care_supply",
+        table=Markup(comparison_table(data, ids)),
         zonage_table=Markup(comparison_table(data, zonage)) if zonage else None,
         zonage_note=Markup(open_report.zonage_note(data.diag)) if zonage else None,
-        ps_table=Markup(comparison_table(data, [i for i in ps if i.endswith("_densite")]
-                                         + [i for i in ps if i.endswith("_effectif")])) if ps else None,
-        professions_table=Markup(professions) if professions else None, bpe_note=data.bpe is None)
+        ps_table=Markup(
+            comparison_table(
+                data, [i for i in ps if i.endswith("_densite")] + [i for i in ps if i.endswith("_effectif")]
+            )
+        )
+        if ps
+        else None,
+        professions_table=Markup(professions) if professions else None,
+        bpe_note=data.bpe is None,
+    )
     return Section(html, "Offre de soins")
 
 
@@ -844,10 +947,12 @@ def access(data: ReportData) -> Section:
     if "mortalite_brute_epci" in data.diag.communes:
         notes += open_report.mortality_note(data.diag)
     html = _render(
-        "access", apl_table=Markup(comparison_table(data, apl)),
+        "access",
+        apl_table=Markup(comparison_table(data, apl)),
         cpam_table=Markup(comparison_table(data, others, _render("cpam_caption"))) if others else None,
         social_table=Markup(comparison_table(data, _theme_indicators(data, "Santé et social"))),
-        notes=Markup(notes))
+        notes=Markup(notes),
+    )
     return Section(html, "Accès aux soins")
 
 
@@ -872,12 +977,15 @@ def sources_and_limits(data: ReportData) -> Section:
         n = data.diag.communes["cpam_cellules_masquees"].sum(min_count=1)
         cpam_masked = n if not fr.is_missing(n) and n > 0 else None
     html = _render(
-        "sources_and_limits", sources=list(data.diag.sources.itertuples(index=False)),
+        "sources_and_limits",
+        sources=list(data.diag.sources.itertuples(index=False)),
         flags=[(q, counts.get(q, 0)) for q in Quality if counts.get(q, 0)],
         masked=[(r.label, fr.number(100 * r.coverage, 0)) for r in masked.itertuples(index=False)],
         cpam_masked=cpam_masked,
         approximate_population=_population_text(data.summary) if data.summary.get("approximate") else None,
-        banner_text=_banner_text(data), warnings=data.perimeter_warnings[:30])
+        banner_text=_banner_text(data),
+        warnings=data.perimeter_warnings[:30],
+    )
     return Section(html, "Sources et limites")
 
 
@@ -899,15 +1007,28 @@ def _web_map(data: ReportData):
     mc = data.map_communes
     partial = _partial_note(data)
     return maps.commune_map(
-        mc, MAP_INDICATOR, label=MAP_LABEL, unit=MAP_UNIT, territory_outline=data.outline,
-        neighbours=data.neighbours, orphans=data.orphans,
-        tooltip_fields={"population": "Population 2023 (hab.)", "epci": "EPCI",
-                        **({"revenu_median": "Revenu médian 2019 (Filosofi)", "zonage_inf": "Zonage infirmiers (ARS)"}
-                           if "zonage_inf" in mc else {}), "note": "Remarque"},
+        mc,
+        MAP_INDICATOR,
+        label=MAP_LABEL,
+        unit=MAP_UNIT,
+        territory_outline=data.outline,
+        neighbours=data.neighbours,
+        orphans=data.orphans,
+        tooltip_fields={
+            "population": "Population 2023 (hab.)",
+            "epci": "EPCI",
+            **(
+                {"revenu_median": "Revenu médian 2019 (Filosofi)", "zonage_inf": "Zonage infirmiers (ARS)"}
+                if "zonage_inf" in mc
+                else {}
+            ),
+            "note": "Remarque",
+        },
         title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
-               "Marseille) ; INSEE, populations légales 2023 ; " + _map_source(),
-        decimals=2, fit_orphans=False,
+        "Marseille) ; INSEE, populations légales 2023 ; " + _map_source(),
+        decimals=2,
+        fit_orphans=False,
     )
 
 
@@ -964,10 +1085,12 @@ def write_outputs(data: ReportData) -> Section:
     if has_map:
         _write_geopackage(data, files["perimetre"])
     data.outputs.update(files)
-    labels = {"carte": "Carte interactive hors ligne (navigateur)",
-              "indicateurs": "Indicateurs et comparaisons (Excel, une feuille par thème, détail par commune, "
-                             "sources)",
-              "perimetre": "Périmètre et communes (GeoPackage, pour QGIS)"}
-    html = _render("outputs", files=[(p.name, labels[k], True) for k, p in files.items()],
-                   fictitious=bool(data.diag.fictitious))
+    labels = {
+        "carte": "Carte interactive hors ligne (navigateur)",
+        "indicateurs": "Indicateurs et comparaisons (Excel, une feuille par thème, détail par commune, sources)",
+        "perimetre": "Périmètre et communes (GeoPackage, pour QGIS)",
+    }
+    html = _render(
+        "outputs", files=[(p.name, labels[k], True) for k, p in files.items()], fictitious=bool(data.diag.fictitious)
+    )
     return Section(html, "Fichiers joints")

@@ -78,40 +78,96 @@ class Rule:
 
 #: The rules, in the order findings are listed.
 RULES: tuple[Rule, ...] = (
-    Rule("apl_mg_2023", "region", STRENGTH, "l'accessibilité potentielle localisée (APL) aux médecins "
-         "généralistes en 2023", "accès aux médecins généralistes meilleur que dans la région",
-         "accès aux médecins généralistes plus difficile que dans la région"),
-    Rule("apl_mg_2023_part_sous_seuil", "region", WEAKNESS, "la part de la population vivant dans une "
-         "commune où l'APL 2023 est inférieure à 2,5 consultations par an et par habitant",
-         "zones sous-denses plus étendues que dans la région", "zones sous-denses moins étendues que dans "
-         "la région"),
-    Rule("densite_mg_liberaux", "departement", STRENGTH, "la densité de médecins généralistes libéraux",
-         "offre de médecine générale plus dense que dans le département",
-         "offre de médecine générale moins dense que dans le département"),
-    Rule("densite_infirmiers_liberaux", "departement", STRENGTH, "la densité d'infirmiers libéraux",
-         "offre infirmière plus dense que dans le département", "offre infirmière moins dense que dans le "
-         "département"),
-    Rule("part_75_plus", "region", WEAKNESS, "la part des personnes de 75 ans et plus",
-         "population plus âgée que dans la région, d'où des besoins accrus de suivi et de maintien à domicile",
-         "population moins âgée que dans la région"),
-    Rule("part_sans_mt_17_plus", "region", WEAKNESS, "la part des patients de 17 ans et plus sans médecin "
-         "traitant", "accès au médecin traitant plus difficile que dans la région",
-         "accès au médecin traitant meilleur que dans la région"),
-    Rule("part_sans_mt_70_plus", "region", WEAKNESS, "la part des patients de 70 ans et plus sans médecin "
-         "traitant", "personnes âgées plus souvent sans médecin traitant que dans la région",
-         "personnes âgées moins souvent sans médecin traitant que dans la région"),
-    Rule("part_sans_mt_ald", "region", WEAKNESS, "la part des patients en ALD sans médecin traitant",
-         "patients en ALD plus souvent sans médecin traitant que dans la région",
-         "patients en ALD moins souvent sans médecin traitant que dans la région"),
-    Rule("taux_pauvrete", "region", WEAKNESS, "le taux de pauvreté",
-         "précarité plus fréquente que dans la région", "précarité moins fréquente que dans la région",
-         feminine=False),
-    Rule("part_css_cpam", "region", WEAKNESS, "la part des bénéficiaires de la complémentaire santé "
-         "solidaire (CSS)", "précarité plus fréquente que dans la région",
-         "précarité moins fréquente que dans la région"),
-    Rule("part_ald", "region", WEAKNESS, "la part de la population en affection de longue durée (ALD)",
-         "besoins de suivi des maladies chroniques plus élevés que dans la région",
-         "besoins de suivi des maladies chroniques moins élevés que dans la région"),
+    Rule(
+        "apl_mg_2023",
+        "region",
+        STRENGTH,
+        "l'accessibilité potentielle localisée (APL) aux médecins généralistes en 2023",
+        "accès aux médecins généralistes meilleur que dans la région",
+        "accès aux médecins généralistes plus difficile que dans la région",
+    ),
+    Rule(
+        "apl_mg_2023_part_sous_seuil",
+        "region",
+        WEAKNESS,
+        "la part de la population vivant dans une "
+        "commune où l'APL 2023 est inférieure à 2,5 consultations par an et par habitant",
+        "zones sous-denses plus étendues que dans la région",
+        "zones sous-denses moins étendues que dans la région",
+    ),
+    Rule(
+        "densite_mg_liberaux",
+        "departement",
+        STRENGTH,
+        "la densité de médecins généralistes libéraux",
+        "offre de médecine générale plus dense que dans le département",
+        "offre de médecine générale moins dense que dans le département",
+    ),
+    Rule(
+        "densite_infirmiers_liberaux",
+        "departement",
+        STRENGTH,
+        "la densité d'infirmiers libéraux",
+        "offre infirmière plus dense que dans le département",
+        "offre infirmière moins dense que dans le département",
+    ),
+    Rule(
+        "part_75_plus",
+        "region",
+        WEAKNESS,
+        "la part des personnes de 75 ans et plus",
+        "population plus âgée que dans la région, d'où des besoins accrus de suivi et de maintien à domicile",
+        "population moins âgée que dans la région",
+    ),
+    Rule(
+        "part_sans_mt_17_plus",
+        "region",
+        WEAKNESS,
+        "la part des patients de 17 ans et plus sans médecin traitant",
+        "accès au médecin traitant plus difficile que dans la région",
+        "accès au médecin traitant meilleur que dans la région",
+    ),
+    Rule(
+        "part_sans_mt_70_plus",
+        "region",
+        WEAKNESS,
+        "la part des patients de 70 ans et plus sans médecin traitant",
+        "personnes âgées plus souvent sans médecin traitant que dans la région",
+        "personnes âgées moins souvent sans médecin traitant que dans la région",
+    ),
+    Rule(
+        "part_sans_mt_ald",
+        "region",
+        WEAKNESS,
+        "la part des patients en ALD sans médecin traitant",
+        "patients en ALD plus souvent sans médecin traitant que dans la région",
+        "patients en ALD moins souvent sans médecin traitant que dans la région",
+    ),
+    Rule(
+        "taux_pauvrete",
+        "region",
+        WEAKNESS,
+        "le taux de pauvreté",
+        "précarité plus fréquente que dans la région",
+        "précarité moins fréquente que dans la région",
+        feminine=False,
+    ),
+    Rule(
+        "part_css_cpam",
+        "region",
+        WEAKNESS,
+        "la part des bénéficiaires de la complémentaire santé solidaire (CSS)",
+        "précarité plus fréquente que dans la région",
+        "précarité moins fréquente que dans la région",
+    ),
+    Rule(
+        "part_ald",
+        "region",
+        WEAKNESS,
+        "la part de la population en affection de longue durée (ALD)",
+        "besoins de suivi des maladies chroniques plus élevés que dans la région",
+        "besoins de suivi des maladies chroniques moins élevés que dans la région",
+    ),
 )
 
 
@@ -212,8 +268,7 @@ def _fmt_row(row: pd.Series) -> str:
 
 def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious: bool) -> str:
     tval, rval = _fmt_row(terr), _fmt_row(ref)
-    where = f"de la région {ref['level_name']}" if rule.against == "region" else \
-        f"du département {ref['level_name']}"
+    where = f"de la région {ref['level_name']}" if rule.against == "region" else f"du département {ref['level_name']}"
     comparison = "supérieur" if side > 0 else "inférieur"
     pronoun = "celui"
     if rule.feminine:
@@ -259,8 +314,10 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
         fictitious = terr["quality"] == Quality.FICTITIOUS
         refs = refs[[_interval(*_values(r)) is not None for _, r in refs.iterrows()]]
         if refs.empty:
-            out.inconclusive.append(f"{terr['label']} : pas de valeur de comparaison "
-                                    f"({'région' if rule.against == 'region' else 'département'}).")
+            out.inconclusive.append(
+                f"{terr['label']} : pas de valeur de comparaison "
+                f"({'région' if rule.against == 'region' else 'département'})."
+            )
             continue
         for _, ref in refs.iterrows():
             side = _side(tvals, _values(ref))
@@ -269,7 +326,8 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
                     out.inconclusive.append(
                         f"{terr['label']} : {_fmt_row(terr)} sur le territoire contre "
                         f"{_fmt_row(ref)} pour {ref['level_name']} — valeurs incertaines "
-                        "(masquées ou approchées) : comparaison non concluante.")
+                        "(masquées ou approchées) : comparaison non concluante."
+                    )
                 continue
             if side == 0:
                 continue
@@ -309,13 +367,20 @@ def _add_nurse_zonage(diag, table: pd.DataFrame, out: Synthesis) -> None:
         if not share.empty and not fr.is_missing(share.iloc[0]["value"]):
             shares.append(f"{fr.percent(share.iloc[0]['value'])} en zone {label}")
     detail = f" ({' ; '.join(shares)})" if shares else ""
-    out.weaknesses.append(Finding(
-        kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
-        text=(f"{fr.integer(n_very)} commune(s) en zone très sous-dotée et {fr.integer(n_under)} en zone sous-dotée "
-              f"pour les infirmiers libéraux : {pop} habitants{detail}. Source : {source_citation(r)}."),
-        territory_value=(value, low, high), reference_value=(math.nan, math.nan, math.nan),
-        reference_name="zonage ARS",
-    ))
+    out.weaknesses.append(
+        Finding(
+            kind=WEAKNESS,
+            indicator=str(r["indicator"]),
+            theme=str(r["theme"]),
+            text=(
+                f"{fr.integer(n_very)} commune(s) en zone très sous-dotée et {fr.integer(n_under)} en zone sous-dotée "
+                f"pour les infirmiers libéraux : {pop} habitants{detail}. Source : {source_citation(r)}."
+            ),
+            territory_value=(value, low, high),
+            reference_value=(math.nan, math.nan, math.nan),
+            reference_name="zonage ARS",
+        )
+    )
 
 
 def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
@@ -337,17 +402,35 @@ def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
     lo = value if not math.isnan(value) else low
     if not math.isnan(lo) and lo > 0:
         pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
-        out.weaknesses.insert(0, Finding(
-            kind=WEAKNESS, indicator=str(r["indicator"]), theme=str(r["theme"]),
-            text=(f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
-                  f"généralistes est inférieure à 2,5 consultations par an et par habitant en 2023, seuil "
-                  f"utilisé pour repérer les zones sous-denses. Source : {source_citation(r)}."),
-            territory_value=(value, low, high), reference_value=(2.5, 2.5, 2.5), reference_name="seuil de 2,5",
-        ))
+        out.weaknesses.insert(
+            0,
+            Finding(
+                kind=WEAKNESS,
+                indicator=str(r["indicator"]),
+                theme=str(r["theme"]),
+                text=(
+                    f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
+                    f"généralistes est inférieure à 2,5 consultations par an et par habitant en 2023, seuil "
+                    f"utilisé pour repérer les zones sous-denses. Source : {source_citation(r)}."
+                ),
+                territory_value=(value, low, high),
+                reference_value=(2.5, 2.5, 2.5),
+                reference_name="seuil de 2,5",
+            ),
+        )
     elif not math.isnan(value) and value == 0:
-        out.strengths.insert(0, Finding(
-            kind=STRENGTH, indicator=str(r["indicator"]), theme=str(r["theme"]),
-            text=("Aucun habitant ne vit dans une commune où l'APL aux médecins généralistes est inférieure "
-                  f"à 2,5 consultations par an et par habitant en 2023. Source : {source_citation(r)}."),
-            territory_value=(value, low, high), reference_value=(2.5, 2.5, 2.5), reference_name="seuil de 2,5",
-        ))
+        out.strengths.insert(
+            0,
+            Finding(
+                kind=STRENGTH,
+                indicator=str(r["indicator"]),
+                theme=str(r["theme"]),
+                text=(
+                    "Aucun habitant ne vit dans une commune où l'APL aux médecins généralistes est inférieure "
+                    f"à 2,5 consultations par an et par habitant en 2023. Source : {source_citation(r)}."
+                ),
+                territory_value=(value, low, high),
+                reference_value=(2.5, 2.5, 2.5),
+                reference_name="seuil de 2,5",
+            ),
+        )

@@ -54,43 +54,116 @@ _HEAD_CHARS = 1 << 20  # the header is searched in the first MB of a text file
 #: « et plus » read « plus », « sans médecin traitant » read « sans MT »).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     # the commune code column, in every kind of file
-    "code_commune": ("code_insee", "code_commune", "code_commune_insee", "code_insee_commune",
-                     "code_insee_de_la_commune", "codgeo", "code_geo", "code_geographique", "insee",
-                     "depcom", "code_com", "com_insee", "insee_com", "com", "code"),
-    "nom_commune": ("nom_commune", "nom_com", "commune", "libelle_commune", "libelle", "libgeo",
-                    "libcom", "nom", "nom_de_la_commune", "name"),
+    "code_commune": (
+        "code_insee",
+        "code_commune",
+        "code_commune_insee",
+        "code_insee_commune",
+        "code_insee_de_la_commune",
+        "codgeo",
+        "code_geo",
+        "code_geographique",
+        "insee",
+        "depcom",
+        "code_com",
+        "com_insee",
+        "insee_com",
+        "com",
+        "code",
+    ),
+    "nom_commune": (
+        "nom_commune",
+        "nom_com",
+        "commune",
+        "libelle_commune",
+        "libelle",
+        "libgeo",
+        "libcom",
+        "nom",
+        "nom_de_la_commune",
+        "name",
+    ),
     # perimeter files
-    "cpts": ("cpts", "nom_cpts", "cpts_nom", "nom_de_la_cpts", "nom_de_cpts", "nom_cpts_territoire",
-             "libelle_cpts", "cpts_libelle", "intitule_cpts", "territoire", "nom_territoire",
-             "nom_du_territoire", "territoire_cpts", "nom"),
-    "communes": ("communes", "liste_communes", "liste_des_communes", "codes_communes", "codes_insee",
-                 "communes_membres", "codes_communes_insee", "codes"),
-    "arrondissement": ("arrondissement", "arrondissement_municipal", "code_arrondissement",
-                       "code_arrondissement_municipal", "arm", "code_arm", "arrondissements",
-                       "arrondissements_municipaux"),
-    "infracommunal": ("infracommunal", "infracommunale", "infra", "perimetre_infracommunal",
-                      "decoupage_infracommunal", "commune_infracommunale"),
+    "cpts": (
+        "cpts",
+        "nom_cpts",
+        "cpts_nom",
+        "nom_de_la_cpts",
+        "nom_de_cpts",
+        "nom_cpts_territoire",
+        "libelle_cpts",
+        "cpts_libelle",
+        "intitule_cpts",
+        "territoire",
+        "nom_territoire",
+        "nom_du_territoire",
+        "territoire_cpts",
+        "nom",
+    ),
+    "communes": (
+        "communes",
+        "liste_communes",
+        "liste_des_communes",
+        "codes_communes",
+        "codes_insee",
+        "communes_membres",
+        "codes_communes_insee",
+        "codes",
+    ),
+    "arrondissement": (
+        "arrondissement",
+        "arrondissement_municipal",
+        "code_arrondissement",
+        "code_arrondissement_municipal",
+        "arm",
+        "code_arm",
+        "arrondissements",
+        "arrondissements_municipaux",
+    ),
+    "infracommunal": (
+        "infracommunal",
+        "infracommunale",
+        "infra",
+        "perimetre_infracommunal",
+        "decoupage_infracommunal",
+        "commune_infracommunale",
+    ),
     # CPAM / Rézone CPTS table
     "annee": ("annee", "millesime", "an", "annee_donnees"),
     "donnees_fictives": ("donnees_fictives", "fictif", "fictives", "donnees_fictive"),
-    "patients_17ans_plus": ("patients_17ans_plus", "patients_17_ans_plus",
-                            "patients_consommants_17ans_plus", "consommants_17ans_plus"),
-    "patients_17ans_plus_sans_mt": ("patients_17ans_plus_sans_mt",
-                                    "patients_consommants_17ans_plus_sans_mt",
-                                    "consommants_17ans_plus_sans_mt"),
-    "patients_70ans_plus": ("patients_70ans_plus", "patients_consommants_70ans_plus",
-                            "consommants_70ans_plus"),
-    "patients_70ans_plus_sans_mt": ("patients_70ans_plus_sans_mt",
-                                    "patients_consommants_70ans_plus_sans_mt",
-                                    "consommants_70ans_plus_sans_mt"),
+    "patients_17ans_plus": (
+        "patients_17ans_plus",
+        "patients_17_ans_plus",
+        "patients_consommants_17ans_plus",
+        "consommants_17ans_plus",
+    ),
+    "patients_17ans_plus_sans_mt": (
+        "patients_17ans_plus_sans_mt",
+        "patients_consommants_17ans_plus_sans_mt",
+        "consommants_17ans_plus_sans_mt",
+    ),
+    "patients_70ans_plus": ("patients_70ans_plus", "patients_consommants_70ans_plus", "consommants_70ans_plus"),
+    "patients_70ans_plus_sans_mt": (
+        "patients_70ans_plus_sans_mt",
+        "patients_consommants_70ans_plus_sans_mt",
+        "consommants_70ans_plus_sans_mt",
+    ),
     "patients_ald": ("patients_ald", "patients_en_ald", "beneficiaires_ald"),
-    "patients_ald_sans_mt": ("patients_ald_sans_mt", "patients_en_ald_sans_mt",
-                             "beneficiaires_ald_sans_mt"),
+    "patients_ald_sans_mt": ("patients_ald_sans_mt", "patients_en_ald_sans_mt", "beneficiaires_ald_sans_mt"),
     "beneficiaires_css": ("beneficiaires_css", "patients_css", "beneficiaires_c2s", "patients_c2s"),
-    "beneficiaires_css_sans_mt": ("beneficiaires_css_sans_mt", "patients_css_sans_mt",
-                                  "beneficiaires_c2s_sans_mt", "patients_c2s_sans_mt"),
-    "population_consommante": ("population_consommante", "patients_consommants", "consommants",
-                               "population_consommante_tous_ages", "patients_consommants_tous_ages"),
+    "beneficiaires_css_sans_mt": (
+        "beneficiaires_css_sans_mt",
+        "patients_css_sans_mt",
+        "beneficiaires_c2s_sans_mt",
+        "patients_c2s_sans_mt",
+    ),
+    "population_consommante": (
+        "population_consommante",
+        "patients_consommants",
+        "consommants",
+        "population_consommante_tous_ages",
+        "patients_consommants_tous_ages",
+    ),
 }
 
 #: Last aliases of the commune code, used only when no other alias nor prefix matches.
@@ -144,7 +217,7 @@ def find_column(columns, role: str, exclude=()) -> int | None:
 
     if role != "code_commune":
         return first(_ALIAS_KEYS[role])
-    found = first(_ALIAS_KEYS[role][:-len(WEAK_CODES)])
+    found = first(_ALIAS_KEYS[role][: -len(WEAK_CODES)])
     if found is None:
         prefixed = [i for i, k in enumerate(keys) if k.startswith(_CODE_PREFIXES) and i not in exclude]
         found = prefixed[0] if len(prefixed) == 1 else first(WEAK_CODES)
@@ -172,7 +245,8 @@ def match_name(names, wanted) -> str | None:
     """
     folded = str(wanted).strip().casefold()
     return next((n for n in names if n == wanted), None) or next(
-        (n for n in names if n.strip().casefold() == folded), None)
+        (n for n in names if n.strip().casefold() == folded), None
+    )
 
 
 def cell_text(cell) -> str:
@@ -248,8 +322,11 @@ class Table:
             import pandas as pd
 
             n = len(self.columns)
-            self.frame = pd.DataFrame([r[:n] for r in self.rows], columns=self.columns, dtype=object) \
-                if self.rows else pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
+            self.frame = (
+                pd.DataFrame([r[:n] for r in self.rows], columns=self.columns, dtype=object)
+                if self.rows
+                else pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
+            )
         return self.frame
 
 
@@ -294,8 +371,7 @@ class TableFile:
                 return names[sheet]
         elif match_name(names, sheet) is not None:
             return match_name(names, sheet)
-        raise InputError(f"feuille absente ; feuilles du classeur : {_listing(names)}", self.shown,
-                         value=sheet)
+        raise InputError(f"feuille absente ; feuilles du classeur : {_listing(names)}", self.shown, value=sheet)
 
     # ------------------------------------------------------------------ raw rows
     def _sheet_rows(self, name: str):
@@ -315,8 +391,7 @@ class TableFile:
                 for c, v in enumerate(values, start=1):
                     if top_of.get((r, c)) == (r, c):
                         tops[(r, c)] = v
-                values = [tops.get(top_of[(r, c)]) if (r, c) in top_of else v
-                          for c, v in enumerate(values, start=1)]
+                values = [tops.get(top_of[(r, c)]) if (r, c) in top_of else v for c, v in enumerate(values, start=1)]
             yield r, ["" if v is None else v for v in values]
 
     def first_row(self, sheet=None) -> list[str]:
@@ -331,8 +406,9 @@ class TableFile:
         return next((t for t in texts if any(t)), [])
 
     # ------------------------------------------------------------------ tables
-    def read(self, is_header: Callable[[list[str]], bool], sheet=None,
-             keep: Callable[[str], bool] | None = None) -> Table | None:
+    def read(
+        self, is_header: Callable[[list[str]], bool], sheet=None, keep: Callable[[str], bool] | None = None
+    ) -> Table | None:
         """Rows below the header row of a text file or worksheet, None when no header is found.
 
         Parameters
@@ -427,10 +503,21 @@ def _pandas_table(tf: TableFile, delimiter: str, is_header, keep) -> Table | Non
     header_line, header, titles, _ = found
     picked = _picked(header, keep)
     try:
-        frame = pd.read_csv(io.BytesIO(tf._data), sep=delimiter, header=None, skiprows=header_line,
-                            names=list(range(len(header))), usecols=picked, dtype=str, engine="c",
-                            encoding=tf._encoding, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False, skipinitialspace=True)
+        frame = pd.read_csv(
+            io.BytesIO(tf._data),
+            sep=delimiter,
+            header=None,
+            skiprows=header_line,
+            names=list(range(len(header))),
+            usecols=picked,
+            dtype=str,
+            engine="c",
+            encoding=tf._encoding,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+        )
     except (pd.errors.ParserError, ValueError, UnicodeError, csv.Error):
         return None
     text = tf._text
@@ -441,8 +528,15 @@ def _pandas_table(tf: TableFile, delimiter: str, is_header, keep) -> Table | Non
     frame.columns = [header[i] for i in picked]
     nonblank = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else frame.index == -1
     lines = (pd.RangeIndex(len(nonblank)) + header_line + 1)[nonblank].tolist()
-    return Table(list(frame.columns), None, lines, titles, header_line, None,
-                 frame=frame.loc[nonblank].reset_index(drop=True).astype(object))
+    return Table(
+        list(frame.columns),
+        None,
+        lines,
+        titles,
+        header_line,
+        None,
+        frame=frame.loc[nonblank].reset_index(drop=True).astype(object),
+    )
 
 
 def _numbered(text: str, delimiter: str):
@@ -481,8 +575,10 @@ def _zip_member(path: Path, shown: str) -> tuple[str, bytes]:
     try:
         with zipfile.ZipFile(path) as zf:
             members = [
-                info for info in zf.infolist()
-                if not info.is_dir() and info.filename.lower().endswith((".csv", ".txt", ".xlsx", ".xlsm"))
+                info
+                for info in zf.infolist()
+                if not info.is_dir()
+                and info.filename.lower().endswith((".csv", ".txt", ".xlsx", ".xlsm"))
                 and not _META.match(Path(info.filename).name.lower())
             ]
             if not members:
@@ -490,12 +586,14 @@ def _zip_member(path: Path, shown: str) -> tuple[str, bytes]:
             if len(members) > 1:
                 names = [m.filename for m in members]
                 shown_names = ", ".join(names[:5]) + (f"… ({len(names)} au total)" if len(names) > 5 else "")
-                raise InputError("l'archive contient plusieurs fichiers de données : extrayez celui à "
-                                 "utiliser", shown, value=shown_names)
+                raise InputError(
+                    "l'archive contient plusieurs fichiers de données : extrayez celui à utiliser",
+                    shown,
+                    value=shown_names,
+                )
             return members[0].filename, zf.read(members[0])
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})",
-                         shown) from None
+        raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})", shown) from None
 
 
 def _workbook(source, shown: str):
@@ -543,13 +641,13 @@ def open_table_file(path, shown: str | None = None) -> TableFile:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 is_workbook = "[Content_Types].xml" in zf.namelist()
         except zipfile.BadZipFile as exc:
-            raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})",
-                             shown) from None
+            raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})", shown) from None
         if not is_workbook:
             name, data = _zip_member(path, shown)
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.lower().endswith(".xls"):
-        raise InputError("format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx "
-                         "ou en .csv", shown)
+        raise InputError(
+            "format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx ou en .csv", shown
+        )
     if data.startswith(b"PK"):
         return TableFile(path, shown, workbook=_workbook(io.BytesIO(data), shown))
     if name.lower().endswith((".xlsx", ".xlsm")):

@@ -56,7 +56,7 @@ def _join_lines(text: str, after_statement: bool = True, before_statement: bool 
     """
 
     def repl(m: re.Match) -> str:
-        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        before, after = text[m.start() - 1 : m.start()], text[m.end() : m.end() + 1]
         tag_before = before == ">" or (before == "" and after_statement)
         tag_after = after == "<" or (after == "" and before_statement)
         return "" if tag_before or tag_after else " "
@@ -89,8 +89,11 @@ class _JoinLines(Extension):
             if token.type == "data":
                 previous = tokens[i - 1].type if i else "block_end"
                 following = tokens[i + 1].type if i + 1 < len(tokens) else "block_begin"
-                token = Token(token.lineno, "data", _join_lines(token.value, previous != "variable_end",
-                                                                following != "variable_begin"))
+                token = Token(
+                    token.lineno,
+                    "data",
+                    _join_lines(token.value, previous != "variable_end", following != "variable_begin"),
+                )
             yield token
 
 

@@ -78,10 +78,10 @@ def population_units(members: pd.DataFrame, reference: Reference | None = None) 
     units["unit"] = units["arrondissement"].fillna(units["code_insee"])
     # An arrondissement municipal is an exact unit, whatever the file says of the commune.
     units["infracommunal"] = units["infracommunal"] & units["arrondissement"].isna()
-    units = (
-        units.groupby(["cpts", "unit"], sort=False, as_index=False)
-        .agg(code_insee=("code_insee", "first"), arrondissement=("arrondissement", "first"),
-             infracommunal=("infracommunal", "any"))
+    units = units.groupby(["cpts", "unit"], sort=False, as_index=False).agg(
+        code_insee=("code_insee", "first"),
+        arrondissement=("arrondissement", "first"),
+        infracommunal=("infracommunal", "any"),
     )
     commune_pop = units["code_insee"].map(reference.communes["population"])
     arr_pop = units["arrondissement"].map(reference.arrondissements["population"])
@@ -97,8 +97,9 @@ def _sorted_distinct(units: pd.DataFrame, column: str) -> pd.Series:
     return pairs.groupby("cpts", sort=False)[column].agg(list)
 
 
-def territory_table(members: pd.DataFrame, reference: Reference | None = None,
-                    units: pd.DataFrame | None = None) -> pd.DataFrame:
+def territory_table(
+    members: pd.DataFrame, reference: Reference | None = None, units: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per territory: communes, population légale (with bounds) and ACI tier.
 
     ``population_min`` leaves out communes split infra-communally, ``population_max`` counts them in
@@ -131,6 +132,16 @@ def territory_table(members: pd.DataFrame, reference: Reference | None = None,
     table["tier"] = table["tier_min"].where(table["tier_min"] == table["tier_max"])
     for col in ("tier", "tier_min", "tier_max"):
         table[col] = table[col].astype("Int64")
-    columns = ["n_communes", "population", "population_min", "population_max", "approximate",
-               "tier", "tier_min", "tier_max", "departements", "regions"]
+    columns = [
+        "n_communes",
+        "population",
+        "population_min",
+        "population_max",
+        "approximate",
+        "tier",
+        "tier_min",
+        "tier_max",
+        "departements",
+        "regions",
+    ]
     return table[columns].reset_index()

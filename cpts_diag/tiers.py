@@ -40,8 +40,15 @@ def tier_of(population: float) -> int:
     return int(tiers_of([population])[0])
 
 
-def tier_label(tier=None, tier_min=None, tier_max=None, *, short: bool = False, explain: bool = False,
-               unknown: str = "taille indéterminée") -> str:
+def tier_label(
+    tier=None,
+    tier_min=None,
+    tier_max=None,
+    *,
+    short: bool = False,
+    explain: bool = False,
+    unknown: str = "taille indéterminée",
+) -> str:
     """The one French label of an ACI tier, exact or bounded (approximate population).
 
     Parameters

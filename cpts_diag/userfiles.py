@@ -58,8 +58,7 @@ __all__ = [
 ]
 
 #: Output columns of :func:`read_insee_ages` (inhabitants, INSEE non-integer estimates).
-AGE_COLUMNS = ("pop_total", "pop_0_14", "pop_15_29", "pop_30_44", "pop_45_59",
-               "pop_60_74", "pop_75p")
+AGE_COLUMNS = ("pop_total", "pop_0_14", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_75p")
 
 #: Count columns of the CPAM table, in documentation order.
 CPAM_COUNT_COLUMNS = (
@@ -76,20 +75,17 @@ CPAM_COUNT_COLUMNS = (
 
 #: Accepted header variants of the CPAM table, from :data:`cpts_diag.tables.HEADER_ALIASES`
 #: (compared with :func:`cpts_diag.tables.header_key`).
-CPAM_COLUMN_ALIASES = {role: HEADER_ALIASES[role] for role in
-                       ("code_commune", "nom_commune", "annee", "donnees_fictives", *CPAM_COUNT_COLUMNS)}
+CPAM_COLUMN_ALIASES = {
+    role: HEADER_ALIASES[role]
+    for role in ("code_commune", "nom_commune", "annee", "donnees_fictives", *CPAM_COUNT_COLUMNS)
+}
 
-_TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives",
-               "fictive"}
+_TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives", "fictive"}
 _MAX_LISTED = 5
 
 
 # --------------------------------------------------------------------------- helpers
-_ALIAS_INDEX = {
-    header_key(alias): canonical
-    for canonical, aliases in CPAM_COLUMN_ALIASES.items()
-    for alias in aliases
-}
+_ALIAS_INDEX = {header_key(alias): canonical for canonical, aliases in CPAM_COLUMN_ALIASES.items() for alias in aliases}
 
 
 def _listing(items, limit: int = _MAX_LISTED) -> str:
@@ -104,10 +100,10 @@ def _listing(items, limit: int = _MAX_LISTED) -> str:
 class _RawTable:
     """Rows below a detected header, as read (strings or Excel cell values)."""
 
-    frame: pd.DataFrame       # columns: header cells (stripped text), object values
-    lines: np.ndarray         # line / row number in the file (1-based) of every row
-    titles: list[str]         # text of the lines above the header
-    header_line: int          # 1-based
+    frame: pd.DataFrame  # columns: header cells (stripped text), object values
+    lines: np.ndarray  # line / row number in the file (1-based) of every row
+    titles: list[str]  # text of the lines above the header
+    header_line: int  # 1-based
     sheet: str | None = None
 
     def where(self, message: str) -> str:
@@ -117,14 +113,17 @@ class _RawTable:
 
 def _raw(table: Table, path: Path) -> _RawTable:
     if table.overflow is not None:
-        raise InputError(f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
-                         path=path, line=table.overflow)
-    return _RawTable(table.dataframe(), np.asarray(table.lines, dtype=int), table.titles, table.header_line,
-                     table.sheet)
+        raise InputError(
+            f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
+            path=path,
+            line=table.overflow,
+        )
+    return _RawTable(
+        table.dataframe(), np.asarray(table.lines, dtype=int), table.titles, table.header_line, table.sheet
+    )
 
 
-def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
-                 sheet=None) -> list[_RawTable]:
+def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[_RawTable]:
     """Tables of a CSV, a zip or the chosen worksheets of a workbook (see :mod:`cpts_diag.tables`)."""
     path = Path(path)
     with open_table_file(path) as tf:
@@ -144,15 +143,13 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [],
             table = tf.read(is_header, name, keep)
             if table is None:
                 if strict:
-                    raise InputError(f"feuille « {name} » : ligne d'en-tête introuvable : "
-                                     f"{expected}", path=path)
+                    raise InputError(f"feuille « {name} » : ligne d'en-tête introuvable : {expected}", path=path)
                 continue
             tables.append(_raw(table, path))
             if not strict:
                 break  # no sheet named as expected: the first sheet with a header
     if not tables:
-        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({_listing(names)}) : "
-                         f"{expected}", path=path)
+        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({_listing(names)}) : {expected}", path=path)
     if len(tables) == 1 and len(names) == 1:
         tables[0].sheet = None  # single sheet: no need to name it
     return tables
@@ -168,13 +165,16 @@ class _Warnings(list):
     def finish(self) -> list[str]:
         out = list(self)
         if self.restored:
-            out.insert(0, f"zéro initial restauré pour {len(self.restored)} code(s) commune "
-                          f"(ex. : {_listing(self.restored, 3)})")
+            out.insert(
+                0,
+                f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {_listing(self.restored, 3)})",
+            )
         return out
 
 
-def _normalise_codes(values: pd.Series, lines: np.ndarray, table: _RawTable, path: Path,
-                     column: str, warnings: _Warnings) -> pd.Series:
+def _normalise_codes(
+    values: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, column: str, warnings: _Warnings
+) -> pd.Series:
     """Normalise codes (each distinct value once); InputError on the first bad one."""
     cache: dict = {}
     out = []
@@ -184,9 +184,12 @@ def _normalise_codes(values: pd.Series, lines: np.ndarray, table: _RawTable, pat
             try:
                 code, note = normalize_code(raw)
             except CodeFormatError as exc:
-                raise InputError(table.where(f"colonne « {column} » : code commune invalide "
-                                             f"({exc.reason})"),
-                                 path=path, line=int(line), value=raw) from None
+                raise InputError(
+                    table.where(f"colonne « {column} » : code commune invalide ({exc.reason})"),
+                    path=path,
+                    line=int(line),
+                    value=raw,
+                ) from None
             if note and note.startswith("zéro"):
                 warnings.restored.append(f"{cell_text(raw)} → {code}")
             elif note:
@@ -196,25 +199,29 @@ def _normalise_codes(values: pd.Series, lines: np.ndarray, table: _RawTable, pat
     return pd.Series(out, index=values.index, dtype=str)
 
 
-def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, path: Path,
-                      what: str = "commune") -> None:
+def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, what: str = "commune") -> None:
     dup = codes.duplicated(keep=False).to_numpy()
     if dup.any():
         first_code = codes[dup].iloc[0]
         where = lines[(codes == first_code).to_numpy()]
-        raise InputError(table.where(f"{what} présente plusieurs fois (lignes "
-                                     f"{_listing(int(x) for x in where)})"),
-                         path=path, line=int(where[-1]), value=first_code)
+        raise InputError(
+            table.where(f"{what} présente plusieurs fois (lignes {_listing(int(x) for x in where)})"),
+            path=path,
+            line=int(where[-1]),
+            value=first_code,
+        )
 
 
-def _parse_numbers(raw: pd.Series, lines: np.ndarray, table: _RawTable, path: Path,
-                   column: str, default_threshold: float = 10) -> pd.DataFrame:
+def _parse_numbers(
+    raw: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, column: str, default_threshold: float = 10
+) -> pd.DataFrame:
     try:
         return parse_count_column(raw, default_threshold=default_threshold)
     except CountFormatError as exc:
         pos = raw.index.get_loc(exc.position)
-        raise InputError(table.where(f"colonne « {column} » : {exc.reason}"),
-                         path=path, line=int(lines[pos]), value=exc.value) from None
+        raise InputError(
+            table.where(f"colonne « {column} » : {exc.reason}"), path=path, line=int(lines[pos]), value=exc.value
+        ) from None
 
 
 def _year_from_text(texts) -> str | None:
@@ -243,8 +250,7 @@ _AGE_OPTIONAL = {
 
 
 def _is_ages_header(cells: list[str]) -> bool:
-    return (find_column(cells, "code_commune") is not None
-            and any(_VINTAGE.match(c.strip().upper()) for c in cells))
+    return find_column(cells, "code_commune") is not None and any(_VINTAGE.match(c.strip().upper()) for c in cells)
 
 
 def _choose_ages_sheets(names: list[str]) -> list[str]:
@@ -278,8 +284,7 @@ def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.Dat
             if target in _AGE_SOURCES:
                 missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
     if missing:
-        raise InputError(table.where(f"colonnes du millésime {year} manquantes : "
-                                     f"{', '.join(missing)}"), path=path)
+        raise InputError(table.where(f"colonnes du millésime {year} manquantes : {', '.join(missing)}"), path=path)
     frame, lines = table.frame, table.lines
     out = pd.DataFrame(index=frame.index)
     n_blank = 0
@@ -291,8 +296,7 @@ def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.Dat
             total = parsed["value"] if total is None else total + parsed["value"]
         out[target] = total
     if n_blank:
-        warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme "
-                                    "inconnues"))
+        warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
     name_i = find_column(columns, "nom_commune")
     name_col = None if name_i is None else columns[name_i]
@@ -352,11 +356,16 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
         Missing file, no header, missing age columns (all listed), bad commune code,
         duplicated commune (or IRIS), unreadable number.
     """
-    expected = "colonnes CODGEO (ou COM et IRIS) et Pxx_POP (fichier INSEE « Évolution et " \
-               "structure de la population »)"
-    keep = lambda name: (is_alias(name, "code_commune") or is_alias(name, "nom_commune")  # noqa: E731
-                         or name.upper() == "IRIS"
-                         or bool(re.match(r"^P\d{2}_(POP|H|F)", name.upper())))
+    expected = "colonnes CODGEO (ou COM et IRIS) et Pxx_POP (fichier INSEE « Évolution et structure de la population »)"
+
+    def keep(name):
+        return (
+            is_alias(name, "code_commune")
+            or is_alias(name, "nom_commune")
+            or name.upper() == "IRIS"
+            or bool(re.match(r"^P\d{2}_(POP|H|F)", name.upper()))
+        )
+
     tables = _read_tables(path, _is_ages_header, keep, expected, _choose_ages_sheets, sheet)
     path = Path(path)
     warnings = _Warnings()
@@ -367,24 +376,25 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
         years.add(year)
         levels.add(level)
     if len(years) > 1:
-        raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})",
-                         path=path)
+        raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})", path=path)
     out = pd.concat(parts) if len(parts) > 1 else parts[0]
     if len(parts) > 1:
         dup = out.index.duplicated()
         if dup.any():
-            raise InputError("commune présente dans plusieurs feuilles", path=path,
-                             value=out.index[dup][0])
+            raise InputError("commune présente dans plusieurs feuilles", path=path, value=out.index[dup][0])
     out.index = pd.Index(out.index.astype(str), name="code_insee", dtype=str)
     year = years.pop()
     out["millesime"] = pd.Series(year, index=out.index, dtype=str)
     bands = out[list(AGE_COLUMNS[1:])].sum(axis=1, min_count=len(AGE_COLUMNS) - 1)
     off = (bands - out["pop_total"]).abs() > 1 + 0.005 * out["pop_total"]
     if off.any():
-        warnings.append(f"somme des tranches d'âge différente de la population totale pour "
-                        f"{int(off.sum())} commune(s) (ex. : {_listing(out.index[off], 3)})")
-    out.attrs.update(millesime=year, niveau=levels.pop() if len(levels) == 1 else "commune",
-                     source=path, warnings=warnings.finish())
+        warnings.append(
+            f"somme des tranches d'âge différente de la population totale pour "
+            f"{int(off.sum())} commune(s) (ex. : {_listing(out.index[off], 3)})"
+        )
+    out.attrs.update(
+        millesime=year, niveau=levels.pop() if len(levels) == 1 else "commune", source=path, warnings=warnings.finish()
+    )
     return out
 
 
@@ -443,9 +453,13 @@ BPE_PROFESSIONS = {
 #: Other equipment types of domain D in the same referential (establishments, laboratories, ambulances,
 #: social care): not professions, left out of the counts (and said so in a note).
 BPE_OTHER_EQUIPMENTS = frozenset(
-    [f"D1{i:02d}" for i in range(1, 16)] + ["D302", "D303", "D304", "D305"]
-    + ["D401", "D402", "D403"] + [f"D50{i}" for i in range(2, 8)] + [f"D60{i}" for i in range(1, 8)]
-    + ["D701", "D702", "D703", "D704", "D705", "D710", "D711"])
+    [f"D1{i:02d}" for i in range(1, 16)]
+    + ["D302", "D303", "D304", "D305"]
+    + ["D401", "D402", "D403"]
+    + [f"D50{i}" for i in range(2, 8)]
+    + [f"D60{i}" for i in range(1, 8)]
+    + ["D701", "D702", "D703", "D704", "D705", "D710", "D711"]
+)
 _EQUIPMENT_CODE = re.compile(r"^D\d{3}$")
 
 
@@ -464,7 +478,8 @@ def _is_profession_code(code: str) -> bool:
 def _is_bpe_header(cells: list[str]) -> bool:
     upper = {c.strip().upper() for c in cells}
     return find_column(cells, "code_commune") is not None and (
-        "TYPEQU" in upper or any(_EQUIPMENT_CODE.match(c) for c in upper))
+        "TYPEQU" in upper or any(_EQUIPMENT_CODE.match(c) for c in upper)
+    )
 
 
 def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
@@ -512,9 +527,14 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
         in a wide table, unreadable ``NB_EQUIP`` or count.
     """
     expected = "colonnes DEPCOM (ou CODGEO) et TYPEQU, ou une colonne D265 (fichier BPE)"
-    keep = lambda name: (is_alias(name, "code_commune")  # noqa: E731
-                         or name.strip().upper() in {"TYPEQU", "NB_EQUIP", "AN"}
-                         or bool(_EQUIPMENT_CODE.match(name.strip().upper())))
+
+    def keep(name):
+        return (
+            is_alias(name, "code_commune")
+            or name.strip().upper() in {"TYPEQU", "NB_EQUIP", "AN"}
+            or bool(_EQUIPMENT_CODE.match(name.strip().upper()))
+        )
+
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
@@ -530,24 +550,27 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
         if "AN" in cols:
             years = sorted({cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
             if len(years) > 1:
-                warnings.append(f"plusieurs années dans la colonne AN ({_listing(years)}) : "
-                                f"la plus récente est retenue comme millésime")
+                warnings.append(
+                    f"plusieurs années dans la colonne AN ({_listing(years)}) : "
+                    f"la plus récente est retenue comme millésime"
+                )
             year = years[-1] if years else None
         codes = _normalise_codes(rows[code_col], row_lines, table, path, code_col, warnings)
         if "NB_EQUIP" in cols:
-            counts = _parse_numbers(rows[cols["NB_EQUIP"]], row_lines, table, path,
-                                    cols["NB_EQUIP"])
+            counts = _parse_numbers(rows[cols["NB_EQUIP"]], row_lines, table, path, cols["NB_EQUIP"])
             if counts["masked"].any():
                 pos = int(np.flatnonzero(counts["masked"].to_numpy())[0])
-                raise InputError(table.where(f"colonne « {cols['NB_EQUIP']} » : nombre "
-                                             "d'équipements vide"), path=path,
-                                 line=int(row_lines[pos]), value=rows[cols["NB_EQUIP"]].iloc[pos])
+                raise InputError(
+                    table.where(f"colonne « {cols['NB_EQUIP']} » : nombre d'équipements vide"),
+                    path=path,
+                    line=int(row_lines[pos]),
+                    value=rows[cols["NB_EQUIP"]].iloc[pos],
+                )
             values = counts["value"].to_numpy(dtype=float)
         else:
             values = np.ones(len(rows))
         long = pd.DataFrame({"code": codes.to_numpy(), "typequ": row_types, "n": values})
-        wide = long.pivot_table(index="code", columns="typequ", values="n", aggfunc="sum",
-                                fill_value=0.0, sort=False)
+        wide = long.pivot_table(index="code", columns="typequ", values="n", aggfunc="sum", fill_value=0.0, sort=False)
         wide = wide.reindex(pd.unique(long["code"]))
         found = list(wide.columns)
         result = wide.astype(float)
@@ -565,23 +588,24 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             result[upper] = parsed["value"].to_numpy(dtype=float)
             found.append(upper)
         if n_masked:
-            warnings.append(table.where(f"{n_masked} case(s) vide(s) ou masquée(s) lue(s) comme "
-                                        "inconnues"))
+            warnings.append(table.where(f"{n_masked} case(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     unknown = sorted(c for c in found if c not in BPE_PROFESSIONS)
     if unknown:
-        warnings.append(f"code(s) d'équipement de santé absent(s) de la nomenclature BPE connue, comptés "
-                        f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)")
+        warnings.append(
+            f"code(s) d'équipement de santé absent(s) de la nomenclature BPE connue, comptés "
+            f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)"
+        )
     order = [c for c in BPE_PROFESSIONS if c in found] + unknown
     if year is None:
         year = _year_from_text(table.titles)
     if year is None:
         m = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
         year = f"20{m.group(1)}" if m else None
-    out = pd.DataFrame({c: result[c].to_numpy(dtype=float) for c in order},
-                       index=pd.Index(np.asarray(result.index, dtype=object).astype(str),
-                                      name="code_insee", dtype=str))
-    out.attrs.update(millesime=year, source=path, warnings=warnings.finish(), layout=layout,
-                     unknown=unknown)
+    out = pd.DataFrame(
+        {c: result[c].to_numpy(dtype=float) for c in order},
+        index=pd.Index(np.asarray(result.index, dtype=object).astype(str), name="code_insee", dtype=str),
+    )
+    out.attrs.update(millesime=year, source=path, warnings=warnings.finish(), layout=layout, unknown=unknown)
     return out
 
 
@@ -683,8 +707,9 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         column given twice, bad or empty commune code, duplicated commune, unreadable
         count.
     """
-    expected = ("une colonne code_commune et au moins une colonne d'effectifs ("
-                + ", ".join(CPAM_COUNT_COLUMNS[:3]) + ", …)")
+    expected = (
+        "une colonne code_commune et au moins une colonne d'effectifs (" + ", ".join(CPAM_COUNT_COLUMNS[:3]) + ", …)"
+    )
     table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
@@ -698,9 +723,11 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
                 ignored.append(str(col))
             continue
         if canonical in mapping:
-            raise InputError(table.where(f"deux colonnes pour « {canonical} » : "
-                                         f"« {mapping[canonical]} » et « {col} »"), path=path,
-                             line=table.header_line)
+            raise InputError(
+                table.where(f"deux colonnes pour « {canonical} » : « {mapping[canonical]} » et « {col} »"),
+                path=path,
+                line=table.header_line,
+            )
         mapping[canonical] = col
     if ignored:
         warnings.append(f"colonne(s) non reconnue(s), ignorée(s) : {_listing(ignored, 10)}")
@@ -711,24 +738,27 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
     is_total = pd.Series(False, index=frame.index)
     for col in text_cols:
-        is_total |= frame[col].map(lambda c: header_key(cell_text(c)).startswith(
-            ("total", "ensemble"))).astype(bool)
+        is_total |= frame[col].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).astype(bool)
     if is_total.any():
-        warnings.append(f"ligne(s) de total ignorée(s) : "
-                        f"{_listing(int(x) for x in lines[is_total.to_numpy()])}")
+        warnings.append(f"ligne(s) de total ignorée(s) : {_listing(int(x) for x in lines[is_total.to_numpy()])}")
     keep_rows = ~is_total.to_numpy()
     frame, lines, code_raw = frame.loc[keep_rows], lines[keep_rows], code_raw.loc[keep_rows]
     empty = code_raw.map(lambda c: cell_text(c) == "").to_numpy()
     if empty.any():
-        raise InputError(table.where(f"colonne « {mapping['code_commune']} » : code commune "
-                                     "vide"), path=path, line=int(lines[empty][0]), value="")
+        raise InputError(
+            table.where(f"colonne « {mapping['code_commune']} » : code commune vide"),
+            path=path,
+            line=int(lines[empty][0]),
+            value="",
+        )
     codes = _normalise_codes(code_raw, lines, table, path, mapping["code_commune"], warnings)
     _check_duplicates(codes, lines, table, path)
 
     out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="code_insee", dtype=str))
     if "nom_commune" in mapping:
-        out["nom_commune"] = pd.Series(frame[mapping["nom_commune"]].map(cell_text).to_numpy(),
-                                       index=out.index, dtype=str)
+        out["nom_commune"] = pd.Series(
+            frame[mapping["nom_commune"]].map(cell_text).to_numpy(), index=out.index, dtype=str
+        )
     annee = None
     if "annee" in mapping:
         years = frame[mapping["annee"]].map(cell_text)
@@ -738,15 +768,16 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         if len(distinct) > 1:
             warnings.append(f"plusieurs années dans la colonne annee ({_listing(distinct)})")
     for name in counts:
-        parsed = _parse_numbers(frame[mapping[name]], lines, table, path, mapping[name],
-                                default_threshold)
+        parsed = _parse_numbers(frame[mapping[name]], lines, table, path, mapping[name], default_threshold)
         values = parsed["value"].to_numpy()
         fractional = np.isfinite(values) & (np.mod(values, 1) != 0)
         if fractional.any():
             pos = int(np.flatnonzero(fractional)[0])
-            warnings.append(f"colonne « {mapping[name]} » : effectif(s) non entier(s) (ex. ligne "
-                            f"{int(lines[pos])} : {cell_text(frame[mapping[name]].iloc[pos])}) "
-                            "— vérifiez le séparateur décimal ou de milliers")
+            warnings.append(
+                f"colonne « {mapping[name]} » : effectif(s) non entier(s) (ex. ligne "
+                f"{int(lines[pos])} : {cell_text(frame[mapping[name]].iloc[pos])}) "
+                "— vérifiez le séparateur décimal ou de milliers"
+            )
         out[name] = values
         out[f"{name}_masked"] = parsed["masked"].to_numpy()
         out[f"{name}_upper"] = parsed["upper"].to_numpy()
@@ -755,10 +786,12 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         if name.endswith("_sans_mt") and base in counts:
             bad = (out[name] > out[base]).to_numpy()
             if bad.any():
-                warnings.append(f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) "
-                                f"(ex. : {_listing(out.index[bad], 3)})")
-    title_fictitious = any("fictif" in strip_accents(t).lower() or
-                           "fictive" in strip_accents(t).lower() for t in table.titles)
+                warnings.append(
+                    f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {_listing(out.index[bad], 3)})"
+                )
+    title_fictitious = any(
+        "fictif" in strip_accents(t).lower() or "fictive" in strip_accents(t).lower() for t in table.titles
+    )
     if title_fictitious:
         flags = np.ones(len(out), dtype=bool)
     elif "donnees_fictives" in mapping:
@@ -767,5 +800,6 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         flags = np.zeros(len(out), dtype=bool)
     out["fictitious"] = flags
     out["line"] = lines.astype(int)
-    return CpamTable(table=out, counts=counts, fictitious=bool(flags.any()), source=path,
-                     warnings=warnings.finish(), annee=annee)
+    return CpamTable(
+        table=out, counts=counts, fictitious=bool(flags.any()), source=path, warnings=warnings.finish(), annee=annee
+    )

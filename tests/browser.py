@@ -70,17 +70,25 @@ def require_browser() -> tuple[str, str]:
     """Paths of (chromium, chromedriver); skip the test with the reason when one is missing."""
     found = find_browser()
     if not found:
-        pytest.skip("Chromium/chromedriver absents : « make browser-deps » les installe (apt, root) "
-                    "— Chromium/chromedriver missing: `make browser-deps` installs them (apt, root)")
+        pytest.skip(
+            "Chromium/chromedriver absents : « make browser-deps » les installe (apt, root) "
+            "— Chromium/chromedriver missing: `make browser-deps` installs them (apt, root)"
+        )
     return found
 
 
 def set_offline(driver) -> None:
     """Switch the DevTools network emulation to offline (no request can leave the browser)."""
     driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0,
-    })
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": True,
+            "latency": 0,
+            "downloadThroughput": 0,
+            "uploadThroughput": 0,
+        },
+    )
 
 
 def make_driver(user_data_dir: str | os.PathLike):
@@ -168,4 +176,6 @@ def layer_tooltips(driver, layer: str = "communes") -> list[str]:
             l.closeTooltip();
         });
         return out;
-        """, layer)
+        """,
+        layer,
+    )

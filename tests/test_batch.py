@@ -46,13 +46,28 @@ def test_error_message_is_one_french_line():
 
 def test_index_escapes_names_and_links():
     entries = [
-        {"name": WEIRD, "slug": "cpts-l-etoile-nord-abc123", "status": STATUS_OK,
-         "outputs": {"rapport": "cpts-l-etoile-nord-abc123/rapport.html", "carte": "a b/carte.html"},
-         "population": 35173, "tier": 1,
-         "key_figures": {"APL <2023>": {"text": "5,5 consultations"}, "Part \"75+\"": 12.25}},
+        {
+            "name": WEIRD,
+            "slug": "cpts-l-etoile-nord-abc123",
+            "status": STATUS_OK,
+            "outputs": {"rapport": "cpts-l-etoile-nord-abc123/rapport.html", "carte": "a b/carte.html"},
+            "population": 35173,
+            "tier": 1,
+            "key_figures": {"APL <2023>": {"text": "5,5 consultations"}, 'Part "75+"': 12.25},
+        },
         {"name": "CPTS <b>B</b>", "slug": "b", "status": STATUS_FAILED, "error": "erreur <i>x</i> & y"},
-        {"name": "CPTS C", "slug": "c", "status": STATUS_UNCHANGED, "outputs": {}, "population": None,
-         "population_min": 4531, "population_max": 362268, "tier_min": 1, "tier_max": 4, "fictitious": True},
+        {
+            "name": "CPTS C",
+            "slug": "c",
+            "status": STATUS_UNCHANGED,
+            "outputs": {},
+            "population": None,
+            "population_min": 4531,
+            "population_max": 362268,
+            "tier_min": 1,
+            "tier_max": 4,
+            "fictitious": True,
+        },
     ]
     page = render_index(entries, perimeters_name="<p>.csv", generated="01/01/2026 à 10:00")
     assert "<script" not in page.lower()
@@ -85,7 +100,9 @@ def paca():
 def test_select_territories(paca, raw_communes):
     assert len(select_territories(paca)) == 70
     assert select_territories(paca, only=["cpts du gapencais", "CPTS Marseille-7"]) == [
-        "CPTS Marseille-7", "CPTS du Gapençais"]  # file order, accents and case folded
+        "CPTS Marseille-7",
+        "CPTS du Gapençais",
+    ]  # file order, accents and case folded
     # Territories with at least one commune in the région, from the raw files.
     region_of = {r["code_insee"]: r["region"] for r in raw_communes}
     doc = json.loads(Path(settings.DEFAULT_PERIMETERS).read_text(encoding="utf-8"))
@@ -138,8 +155,16 @@ def batch(tmp_path_factory):
     second = run_batch(csv, workers=2, out_dir=out, cpam="exemple", progress=False)
     doc2 = json.loads((out / "batch.json").read_text(encoding="utf-8"))
     mtimes2 = {p: p.stat().st_mtime_ns for p in out.glob("*/rapport.html")}
-    return {"csv": csv, "out": out, "first": first, "doc1": doc1, "second": second, "doc2": doc2,
-            "mtimes": mtimes, "mtimes2": mtimes2}
+    return {
+        "csv": csv,
+        "out": out,
+        "first": first,
+        "doc1": doc1,
+        "second": second,
+        "doc2": doc2,
+        "mtimes": mtimes,
+        "mtimes2": mtimes2,
+    }
 
 
 def _by_name(doc):
@@ -201,8 +226,11 @@ def test_index_links_and_escaping(batch):
 def test_rerun_skips_unchanged(batch):
     first, second = batch["first"], batch["second"]
     status = {e["name"]: e["status"] for e in second.entries}
-    assert status == {WEIRD: STATUS_UNCHANGED, "CPTS Hyères et des Iles d'Or": STATUS_UNCHANGED,
-                      GHOST: STATUS_FAILED}  # failures are redone
+    assert status == {
+        WEIRD: STATUS_UNCHANGED,
+        "CPTS Hyères et des Iles d'Or": STATUS_UNCHANGED,
+        GHOST: STATUS_FAILED,
+    }  # failures are redone
     assert second.exit_code == 1
     assert batch["mtimes"] == batch["mtimes2"]  # reports untouched
     assert second.duration < first.duration
@@ -215,8 +243,9 @@ def test_rerun_skips_unchanged(batch):
 @pytest.mark.slow
 def test_force_redoes_and_keeps_other_records(batch):
     out = batch["out"]
-    res = run_batch(batch["csv"], only=["CPTS Hyères et des Iles d'Or"], workers=2, out_dir=out, force=True,
-                    progress=False)
+    res = run_batch(
+        batch["csv"], only=["CPTS Hyères et des Iles d'Or"], workers=2, out_dir=out, force=True, progress=False
+    )
     assert [(e["name"], e["status"]) for e in res.entries] == [("CPTS Hyères et des Iles d'Or", STATUS_OK)]
     assert res.exit_code == 0
     doc = _by_name(json.loads((out / "batch.json").read_text(encoding="utf-8")))
@@ -257,10 +286,11 @@ def _processes_under(path: Path) -> list[int]:
 def test_interrupt_stops_cleanly(tmp_path):
     csv = _perimeter_csv(tmp_path / "perimetres.csv")
     out = tmp_path / "reports"
-    code = ("import sys; from cpts_diag.batch import run_batch_cli; "
-            f"sys.exit(run_batch_cli({str(csv)!r}, workers=2, out_dir={str(out)!r}, progress=False))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    code = (
+        "import sys; from cpts_diag.batch import run_batch_cli; "
+        f"sys.exit(run_batch_cli({str(csv)!r}, workers=2, out_dir={str(out)!r}, progress=False))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(out.glob(".*.tmp")):  # a report is being built
         time.sleep(0.2)
@@ -274,7 +304,8 @@ def test_interrupt_stops_cleanly(tmp_path):
     assert not list(out.glob(".*.tmp"))  # temporary folders removed
     for folder in (p for p in out.iterdir() if p.is_dir()):  # a report folder is complete or absent
         assert {"rapport.html", "carte.html", "indicateurs.xlsx", "perimetre.gpkg", "diagnostic.ipynb"} <= {
-            f.name for f in folder.iterdir()}
+            f.name for f in folder.iterdir()
+        }
     doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
     assert doc["interrupted"] is True
     assert "interrompu" in (out / "index.html").read_text(encoding="utf-8").lower()

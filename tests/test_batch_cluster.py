@@ -29,14 +29,15 @@ def cluster(tmp_path_factory):
     import dask
 
     once = tmp_path_factory.mktemp("hook") / "sud04-killed-once"
-    hooks = [{"territory": RETRIED, "action": "kill-worker", "once_file": str(once)},
-             {"territory": DOOMED, "action": "kill-worker"}]
+    hooks = [
+        {"territory": RETRIED, "action": "kill-worker", "once_file": str(once)},
+        {"territory": DOOMED, "action": "kill-worker"},
+    ]
     mp = pytest.MonkeyPatch()
     mp.setenv(TEST_HOOK_ENV, json.dumps(hooks))
     # One task at a time per worker (so a killed worker only takes its own territory down), and a
     # territory fails after its second killed worker.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
         lc = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None)
         try:
             yield {"address": lc.scheduler_address, "once": once}
@@ -53,9 +54,12 @@ def _content(folder: Path) -> dict:
     sheets = {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
     wb.close()
     nb = nbformat.read(str(folder / "diagnostic.ipynb"), as_version=4)
-    return {"html": _DATE_RE.sub("<date>", (folder / "rapport.html").read_text(encoding="utf-8")),
-            "xlsx": sheets, "parameters": nb.metadata["papermill"]["parameters"],
-            "injected": [c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]}
+    return {
+        "html": _DATE_RE.sub("<date>", (folder / "rapport.html").read_text(encoding="utf-8")),
+        "xlsx": sheets,
+        "parameters": nb.metadata["papermill"]["parameters"],
+        "injected": [c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])],
+    }
 
 
 def _records(doc: dict) -> dict:
@@ -87,8 +91,9 @@ def test_cluster_reports_match_local_processes(cluster, tmp_path):
         assert c_dask["xlsx"] == c_local["xlsx"]
         # the saved notebook shows this machine's paths, not the worker's scratch copies
         assert c_dask["parameters"]["dossier_sortie"] == str((dask_out / entry["slug"]).resolve())
-        assert {k: v for k, v in c_dask["parameters"].items() if k != "dossier_sortie"} == \
-            {k: v for k, v in c_local["parameters"].items() if k != "dossier_sortie"}
+        assert {k: v for k, v in c_dask["parameters"].items() if k != "dossier_sortie"} == {
+            k: v for k, v in c_local["parameters"].items() if k != "dossier_sortie"
+        }
         assert str((dask_out / entry["slug"]).resolve()) in c_dask["injected"][0]
         assert "cpts_diag_travail_" not in c_dask["injected"][0]
     page = (dask_out / "index.html").read_text(encoding="utf-8")
@@ -104,8 +109,9 @@ def test_cluster_worker_killed_mid_territory(cluster, tmp_path):
     names = [PLAIN[0], RETRIED, DOOMED]
     res = run_batch(only=names, out_dir=out, progress=False, cluster=cluster["address"])
     status = {e["name"]: e["status"] for e in res.entries}
-    assert status == {PLAIN[0]: STATUS_OK, RETRIED: STATUS_OK, DOOMED: STATUS_FAILED}, \
-        {e["name"]: e.get("error") for e in res.entries}
+    assert status == {PLAIN[0]: STATUS_OK, RETRIED: STATUS_OK, DOOMED: STATUS_FAILED}, {
+        e["name"]: e.get("error") for e in res.entries
+    }
     assert cluster["once"].exists()  # RETRIED's first attempt did kill its worker: it was run again
     assert res.exit_code == 1
     err = next(e["error"] for e in res.entries if e["name"] == DOOMED)
@@ -125,15 +131,18 @@ def _cli(capsys, args):
 
 def test_cluster_without_dask_is_a_french_input_error(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
-    code, output = _cli(capsys, ["batch", "--only", PLAIN[0], "--out", str(tmp_path), "--cluster",
-                                 "tcp://127.0.0.1:8786"])
+    code, output = _cli(
+        capsys, ["batch", "--only", PLAIN[0], "--out", str(tmp_path), "--cluster", "tcp://127.0.0.1:8786"]
+    )
     assert code == 2
     assert output.startswith("erreur : ") and 'pip install "cpts_diag[cluster]"' in output
     assert "Traceback" not in output and len(output.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("address, message", [("tcp://127.0.0.1:9", "injoignable"),
-                                              ("127.0.0.1 8786", "adresse d'ordonnanceur Dask invalide")])
+@pytest.mark.parametrize(
+    "address, message",
+    [("tcp://127.0.0.1:9", "injoignable"), ("127.0.0.1 8786", "adresse d'ordonnanceur Dask invalide")],
+)
 def test_cluster_unreachable_or_invalid_address(monkeypatch, tmp_path, capsys, address, message):
     monkeypatch.setattr(batch_mod, "_CONNECT_TIMEOUT", 2)
     code, output = _cli(capsys, ["batch", "--only", PLAIN[0], "--out", str(tmp_path), "--cluster", address])

@@ -50,8 +50,11 @@ ONE_ROW_PER_EQUIPMENT = (
 @pytest.fixture(scope="module")
 def population():
     with open(DATA / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
-        return {r["code_insee"]: float(r["population"]) for r in csv.DictReader(fh)
-                if r["type"] == "commune-actuelle" and r["population"]}
+        return {
+            r["code_insee"]: float(r["population"])
+            for r in csv.DictReader(fh)
+            if r["type"] == "commune-actuelle" and r["population"]
+        }
 
 
 # ---------------------------------------------------------------------------- loader
@@ -69,8 +72,14 @@ def test_read_bpe_ensemble_sums_nb_equip_by_commune_and_profession(tmp_path):
     assert df.attrs["layout"] == "long" and df.attrs["millesime"] == "2024"
     # D101 (an establishment) and A101 are not professions; D999 is counted and reported
     assert list(df.columns) == ["D265", "D277", "D281", "D279", "D307", "D999"]
-    assert df.loc["29019"].to_dict() == {"D265": 65.0, "D277": 0.0, "D281": 90.0, "D279": 35.0, "D307": 0.0,
-                                         "D999": 0.0}
+    assert df.loc["29019"].to_dict() == {
+        "D265": 65.0,
+        "D277": 0.0,
+        "D281": 90.0,
+        "D279": 35.0,
+        "D307": 0.0,
+        "D999": 0.0,
+    }
     assert df.loc["29039", ["D277", "D999"]].tolist() == [6.0, 2.0]
     assert df.loc["97611", ["D265", "D281"]].tolist() == [12.0, 8.0]
     assert df.loc["97608", "D307"] == 3.0 and df.loc["97608"].sum() == 3.0
@@ -94,10 +103,13 @@ def test_read_bpe_one_row_per_equipment_counts_rows(tmp_path):
 
 def test_read_bpe_wide_masked_cell_stays_unknown(tmp_path):
     path = tmp_path / "bpe_communes_2024.csv"
-    path.write_text("Base permanente des équipements 2024\n"
-                    "CODGEO;LIBGEO;D265;D281;D307;D101\n"
-                    "29019;Brest;65;;30;2\n"
-                    "97611;Mamoudzou;12;8;secret;1\n", encoding="utf-8")
+    path.write_text(
+        "Base permanente des équipements 2024\n"
+        "CODGEO;LIBGEO;D265;D281;D307;D101\n"
+        "29019;Brest;65;;30;2\n"
+        "97611;Mamoudzou;12;8;secret;1\n",
+        encoding="utf-8",
+    )
     df = read_bpe(path)
     assert df.attrs["layout"] == "wide" and df.attrs["millesime"] == "2024"
     assert list(df.columns) == ["D265", "D281", "D307"]
@@ -115,8 +127,9 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     bpe = tmp_path / "bpe24_ensemble.csv"
     bpe.write_text(ENSEMBLE, encoding="utf-8")
     perimeters = tmp_path / "perimetres.csv"
-    perimeters.write_text("cpts;code_insee\nCPTS Test;29019\nCPTS Test;29039\nCPTS Test;97611\n"
-                          "CPTS Test;97608\n", encoding="utf-8")
+    perimeters.write_text(
+        "cpts;code_insee\nCPTS Test;29019\nCPTS Test;29039\nCPTS Test;97611\nCPTS Test;97608\n", encoding="utf-8"
+    )
     data = rs.load_report_data("CPTS Test", perimeters=perimeters, cpam="aucun", bpe=bpe)
     pop = sum(population[c] for c in ("29019", "29039", "97611", "97608"))
     table = bpe_professions(data.diag).set_index("Code BPE")
@@ -141,5 +154,5 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     ws = openpyxl.load_workbook(out)["Professions (BPE)"]
     rows = list(ws.iter_rows(values_only=True))
     header = next(i for i, r in enumerate(rows) if r[0] == "Code BPE")
-    counts = {r[0]: r[2] for r in rows[header + 1:] if r[0]}
+    counts = {r[0]: r[2] for r in rows[header + 1 :] if r[0]}
     assert counts == hand

@@ -27,17 +27,28 @@ def _gdf(data, geoms):
 
 @pytest.fixture(scope="module")
 def layers():
-    cells = [box(X0 + c * SIZE, Y0 + r * SIZE, X0 + (c + 1) * SIZE, Y0 + (r + 1) * SIZE)
-             for r in range(2) for c in range(3)]
-    communes = _gdf({"code_insee": [f"13{i:03d}" for i in range(1, 7)],
-                     "nom": ["Aix", "Bouc", "Cabriès", "Dorée", "Éguilles", SCRIPT_NAME],
-                     "apl": [1.2, 2.5, np.nan, 3.9, 4.4, None]}, cells)
-    neighbours = _gdf({"cpts": [SCRIPT_NAME, IMG_NAME, QUOTED_NAME]},
-                      [box(X0 - SIZE, Y0, X0, Y0 + 2 * SIZE),
-                       box(X0, Y0 + 2 * SIZE, X0 + 3 * SIZE, Y0 + 3 * SIZE),
-                       box(X0, Y0 - SIZE, X0 + 3 * SIZE, Y0)])
-    orphans = _gdf({"code_insee": ["13099"], "nom": ["Orpheline-sur-Mer"]},
-                   [box(X0 + 3 * SIZE, Y0, X0 + 4 * SIZE, Y0 + SIZE)])
+    cells = [
+        box(X0 + c * SIZE, Y0 + r * SIZE, X0 + (c + 1) * SIZE, Y0 + (r + 1) * SIZE) for r in range(2) for c in range(3)
+    ]
+    communes = _gdf(
+        {
+            "code_insee": [f"13{i:03d}" for i in range(1, 7)],
+            "nom": ["Aix", "Bouc", "Cabriès", "Dorée", "Éguilles", SCRIPT_NAME],
+            "apl": [1.2, 2.5, np.nan, 3.9, 4.4, None],
+        },
+        cells,
+    )
+    neighbours = _gdf(
+        {"cpts": [SCRIPT_NAME, IMG_NAME, QUOTED_NAME]},
+        [
+            box(X0 - SIZE, Y0, X0, Y0 + 2 * SIZE),
+            box(X0, Y0 + 2 * SIZE, X0 + 3 * SIZE, Y0 + 3 * SIZE),
+            box(X0, Y0 - SIZE, X0 + 3 * SIZE, Y0),
+        ],
+    )
+    orphans = _gdf(
+        {"code_insee": ["13099"], "nom": ["Orpheline-sur-Mer"]}, [box(X0 + 3 * SIZE, Y0, X0 + 4 * SIZE, Y0 + SIZE)]
+    )
     return communes, neighbours, orphans
 
 
@@ -45,7 +56,8 @@ def _counts(driver):
     return driver.execute_script(
         "return [document.querySelectorAll('.leaflet-overlay-pane svg path').length,"
         " document.querySelectorAll('.leaflet-overlay-pane svg path.leaflet-interactive').length,"
-        " document.querySelectorAll('canvas').length];")
+        " document.querySelectorAll('canvas').length];"
+    )
 
 
 def _open_all_tooltips(driver):
@@ -62,7 +74,8 @@ def _open_all_tooltips(driver):
             });
         });
         return texts;
-        """)
+        """
+    )
 
 
 def test_network_is_off(chrome, tmp_path):  # noqa: F811
@@ -72,17 +85,26 @@ def test_network_is_off(chrome, tmp_path):  # noqa: F811
     result = chrome.execute_async_script(
         "var done = arguments[0];"
         "fetch('https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js')"
-        ".then(function () { done('en ligne'); }).catch(function () { done('hors ligne'); });")
+        ".then(function () { done('en ligne'); }).catch(function () { done('hors ligne'); });"
+    )
     assert result == "hors ligne"
     browser_errors(chrome)  # empty the log
 
 
 def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
     communes, neighbours, orphans = layers
-    m = maps.commune_map(communes, "apl", label="APL médecins généralistes", unit="consultations/an/hab.",
-                         neighbours=neighbours, orphans=orphans, title=f"CPTS {SCRIPT_NAME}",
-                         source="CPAM (exemple), données fictives, 2024, commune", fictitious=True,
-                         tooltip_fields={"code_insee": "Code commune"})
+    m = maps.commune_map(
+        communes,
+        "apl",
+        label="APL médecins généralistes",
+        unit="consultations/an/hab.",
+        neighbours=neighbours,
+        orphans=orphans,
+        title=f"CPTS {SCRIPT_NAME}",
+        source="CPAM (exemple), données fictives, 2024, commune",
+        fictitious=True,
+        tooltip_fields={"code_insee": "Code commune"},
+    )
     path = maps.save_offline_map(m, tmp_path / "carte.html")
     open_page(chrome, path, ready=READY)
     time.sleep(0.3)
@@ -115,11 +137,13 @@ def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
     assert "Source : CPAM (exemple), données fictives, 2024, commune" in legend
     banner = chrome.execute_script(
         "var b = document.querySelector('.cpts-banner'), r = b.getBoundingClientRect();"
-        "return [b.textContent, r.height > 0, getComputedStyle(b).backgroundColor];")
+        "return [b.textContent, r.height > 0, getComputedStyle(b).backgroundColor];"
+    )
     assert banner == [maps.FICTITIOUS_BANNER, True, "rgb(192, 0, 0)"]
     fills = chrome.execute_script(
         "return Array.from(document.querySelectorAll('path.cpts-masked, path.cpts-orphan'))"
-        ".map(function (p) { return getComputedStyle(p).fill; });")
+        ".map(function (p) { return getComputedStyle(p).fill; });"
+    )
     assert len(fills) == 3 and all(f.startswith("url(") for f in fills)
     chrome.save_screenshot("/tmp/carte_test.png")
     assert browser_errors(chrome) == []

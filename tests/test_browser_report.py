@@ -39,21 +39,29 @@ def test_rapport_opens_offline_without_error_and_prints(chrome, report_dir):  # 
     assert chrome.execute_script("return document.documentElement.lang") == "fr"
     assert chrome.title == f"Diagnostic territorial — {TERRITORY}"
     images = chrome.execute_script(
-        "return Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.src.slice(0, 22)]);")
+        "return Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.src.slice(0, 22)]);"
+    )
     assert images and all(ok and src.startswith("data:image/png") for ok, src in images)
     assert all(r.startswith(("file:", "data:")) for r in _resources(chrome))
     h2 = chrome.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);")
     assert [t for t in h2 if re.match(r"\d\. ", t)] == [
-        "1. Le territoire", "2. Démographie", "3. Offre de soins", "4. Accès aux soins",
-        "5. Synthèse : forces et faiblesses", "6. Sources et limites"]
+        "1. Le territoire",
+        "2. Démographie",
+        "3. Offre de soins",
+        "4. Accès aux soins",
+        "5. Synthèse : forces et faiblesses",
+        "6. Sources et limites",
+    ]
     # printed: sections start on a new page, tables are not cut
     chrome.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         breaks = chrome.execute_script(
-            "return Array.from(document.querySelectorAll('h2')).slice(1).map(h => getComputedStyle(h).breakBefore);")
+            "return Array.from(document.querySelectorAll('h2')).slice(1).map(h => getComputedStyle(h).breakBefore);"
+        )
         assert breaks and set(breaks) == {"page"}
         inside = chrome.execute_script(
-            "return getComputedStyle(document.querySelector('table.comparaison')).breakInside;")
+            "return getComputedStyle(document.querySelector('table.comparaison')).breakInside;"
+        )
         assert inside == "avoid"
     finally:
         chrome.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
@@ -79,8 +87,8 @@ def test_carte_draws_one_shape_per_commune_offline(chrome, report_dir):  # noqa:
     open_page(chrome, report_dir / "carte.html", ready=READY)
     assert browser_errors(chrome) == []
     counts = chrome.execute_script(
-        "return Object.fromEntries(Object.entries(window.cptsDiag.layers)"
-        ".map(([k, v]) => [k, v.getLayers().length]));")
+        "return Object.fromEntries(Object.entries(window.cptsDiag.layers).map(([k, v]) => [k, v.getLayers().length]));"
+    )
     assert counts["communes"] == n_communes
     assert counts["outline"] == 1
     assert counts.get("neighbours", 0) >= 1

@@ -55,16 +55,29 @@ def ref(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cog")
     with open(folder / "communes_cog2026.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["code_insee", "type", "nom", "commune_parente", "departement", "region", "zone",
-                    "epci_siren", "population", "anciens_codes"])
+        w.writerow(
+            [
+                "code_insee",
+                "type",
+                "nom",
+                "commune_parente",
+                "departement",
+                "region",
+                "zone",
+                "epci_siren",
+                "population",
+                "anciens_codes",
+            ]
+        )
         for code, typ, nom, parent, dep, reg, pop, old in RECORDS:
             w.writerow([code, typ, nom, parent, dep, reg, "metro", "200000001", pop, old])
     (folder / "departements.csv").write_text(
         "code,nom,region,zone\n13,Bouches-du-Rhône,93,metro\n84,Vaucluse,93,metro\n26,Drôme,84,metro\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (folder / "regions.csv").write_text(
-        "code,nom,zone\n93,Provence-Alpes-Côte d'Azur,metro\n84,Auvergne-Rhône-Alpes,metro\n",
-        encoding="utf-8")
+        "code,nom,zone\n93,Provence-Alpes-Côte d'Azur,metro\n84,Auvergne-Rhône-Alpes,metro\n", encoding="utf-8"
+    )
     (folder / "epci.csv").write_text("siren,nom,type\n200000001,CC Test,CC\n", encoding="utf-8")
     return load_reference(folder)
 
@@ -76,8 +89,7 @@ def table(*rows):
         cpts, code = row[0], row[1]
         arr = row[2] if len(row) > 2 else None
         infra = row[3] if len(row) > 3 else (arr is not None)
-        out.append({"cpts": cpts, "code_insee": code, "arrondissement": arr, "infracommunal": infra,
-                    "line": line})
+        out.append({"cpts": cpts, "code_insee": code, "arrondissement": arr, "infracommunal": infra, "line": line})
     return pd.DataFrame(out, columns=["cpts", "code_insee", "arrondissement", "infracommunal", "line"])
 
 
@@ -107,14 +119,20 @@ def test_only_unknown_codes(ref):
 
 def test_outdated_code_mapped_and_duplicate_after_mapping(ref):
     r = check(ref, ("T1", "13020"), ("T1", "13021"), ("T2", "13031"))
-    assert [(o["code"], o["current_code"], o["current_name"], o["territory"], o["line"])
-            for o in r.outdated_codes] == [("13021", "13020", "Nouvelle", "T1", 3),
-                                           ("13031", "13030", "Fusionnée", "T2", 4)]
+    assert [(o["code"], o["current_code"], o["current_name"], o["territory"], o["line"]) for o in r.outdated_codes] == [
+        ("13021", "13020", "Nouvelle", "T1", 3),
+        ("13031", "13030", "Fusionnée", "T2", 4),
+    ]
     assert "13020" in r.outdated_codes[0]["note"]
     assert len(r.duplicates) == 1
     d = r.duplicates[0]
-    assert (d["territory"], d["code_insee"], d["name"], d["lines"], d["after_mapping"]) == \
-        ("T1", "13020", "Nouvelle", [2, 3], True)
+    assert (d["territory"], d["code_insee"], d["name"], d["lines"], d["after_mapping"]) == (
+        "T1",
+        "13020",
+        "Nouvelle",
+        [2, 3],
+        True,
+    )
     # the former code counts as the current commune: population once, commune covered
     assert r.territories[0]["population"] == 1500 and r.territories[0]["n_communes"] == 1
     assert "13020" not in {o["code_insee"] for o in r.orphans}
@@ -133,17 +151,24 @@ def test_plain_duplicate(ref):
 
 def test_declared_infracommunal_split(ref):
     r = check(ref, ("T1", "13010", None, True), ("T1", "13001"), ("T2", "13010", None, True))
-    assert r.overlaps == [{"code_insee": "13010", "name": "Grandville", "territories": ["T1", "T2"],
-                           "kind": "infracommunal"}]
+    assert r.overlaps == [
+        {"code_insee": "13010", "name": "Grandville", "territories": ["T1", "T2"], "kind": "infracommunal"}
+    ]
     assert not r.blocking and r.exit_code == 0
     t1 = r.territories[0]
-    assert (t1["approximate"], t1["population"], t1["population_min"], t1["population_max"]) == \
-        (True, None, 1000, 51000)
+    assert (t1["approximate"], t1["population"], t1["population_min"], t1["population_max"]) == (
+        True,
+        None,
+        1000,
+        51000,
+    )
     assert (t1["tier"], t1["tier_min"], t1["tier_max"]) == (None, 1, 2)
     assert t1["split_communes"] == ["Grandville"]
     text = format_text(r)
-    assert f"entre 1{NNBSP}000 et 51{NNBSP}000 hab. — taille 1 à 2 (approximatif : Grandville découpée " \
-           "infra-communalement)" in text
+    assert (
+        f"entre 1{NNBSP}000 et 51{NNBSP}000 hab. — taille 1 à 2 (approximatif : Grandville découpée "
+        "infra-communalement)" in text
+    )
 
 
 def test_undeclared_multi_claim_is_conflict(ref):
@@ -157,10 +182,12 @@ def test_undeclared_multi_claim_is_conflict(ref):
 
 def test_arrondissement_split_and_uncovered(ref):
     r = check(ref, ("T1", "13055", "13201"), ("T2", "13055", "13202"), ("T2", "13001"))
-    assert r.overlaps == [{"code_insee": "13055", "name": "Marseille", "territories": ["T1", "T2"],
-                           "kind": "arrondissement"}]
-    assert r.uncovered_arrondissements == [{"code": "13203", "name": "Marseille 3e", "population": 80,
-                                            "commune": "13055", "commune_name": "Marseille"}]
+    assert r.overlaps == [
+        {"code_insee": "13055", "name": "Marseille", "territories": ["T1", "T2"], "kind": "arrondissement"}
+    ]
+    assert r.uncovered_arrondissements == [
+        {"code": "13203", "name": "Marseille 3e", "population": 80, "commune": "13055", "commune_name": "Marseille"}
+    ]
     assert "13055" not in {o["code_insee"] for o in r.orphans}
     assert not r.blocking
     pops = {t["name"]: t["population"] for t in r.territories}
@@ -169,16 +196,16 @@ def test_arrondissement_split_and_uncovered(ref):
 
 def test_arrondissement_in_two_territories_is_conflict(ref):
     r = check(ref, ("T1", "13055", "13201"), ("T2", "13055", "13201"), ("T2", "13055", "13202"))
-    assert r.overlaps == [{"code_insee": "13201", "name": "Marseille 1er", "territories": ["T1", "T2"],
-                           "kind": "conflict"}]
+    assert r.overlaps == [
+        {"code_insee": "13201", "name": "Marseille 1er", "territories": ["T1", "T2"], "kind": "conflict"}
+    ]
     assert [a["code"] for a in r.uncovered_arrondissements] == ["13203"]
     assert r.blocking
 
 
 def test_plm_whole_and_by_arrondissement_is_conflict(ref):
     r = check(ref, ("T1", "13055", None, False), ("T2", "13055", "13202"))
-    assert [(o["code_insee"], o["kind"], o["territories"]) for o in r.overlaps] == \
-        [("13055", "conflict", ["T1", "T2"])]
+    assert [(o["code_insee"], o["kind"], o["territories"]) for o in r.overlaps] == [("13055", "conflict", ["T1", "T2"])]
     assert r.uncovered_arrondissements == []  # covered by the whole claim
     assert r.exit_code == 1
 
@@ -220,8 +247,11 @@ def test_study_area_options(ref):
     assert [o["code_insee"] for o in r.orphans] == ["84001", "84002"]
     r = check(ref, *rows, departements=["26"])
     assert r.study_area == ["26"] and [o["code_insee"] for o in r.orphans] == ["26001"]
-    assert (r.summary["n_communes"], r.summary["n_study_area_communes"], r.summary["n_study_area_covered"]) == \
-        (len(CURRENT_13), 1, 0)
+    assert (r.summary["n_communes"], r.summary["n_study_area_communes"], r.summary["n_study_area_covered"]) == (
+        len(CURRENT_13),
+        1,
+        0,
+    )
     r = check(ref, *rows, regions=["93"], departements=["26"])
     assert r.study_area == ["13", "26", "84"]
     assert [o["code_insee"] for o in r.orphans] == ["26001", "84001", "84002"]
@@ -238,8 +268,7 @@ def test_multi_departement_and_regions(ref):
         {"territory": "T2", "departements": ["13", "26"], "regions": ["84", "93"]},
     ]
     assert r.study_area == ["13", "26", "84"]
-    assert [o["code_insee"] for o in r.orphans] == sorted(
-        (set(CURRENT_13) | {"84002"}) - {"13001", "13002", "13003"})
+    assert [o["code_insee"] for o in r.orphans] == sorted((set(CURRENT_13) | {"84002"}) - {"13001", "13002", "13003"})
 
 
 # ------------------------------------------------------------------------------ report
@@ -248,13 +277,38 @@ def test_multi_departement_and_regions(ref):
 def test_to_dict_keys_and_json(ref):
     r = check(ref, ("T1", "13001"), ("T1", "13999"), ("T2", "13010", None, True), ("T3", "13010", None, True))
     d = json.loads(json.dumps(r.to_dict()))
-    for key in ("territories", "overlaps", "orphans", "uncovered_arrondissements", "outdated_codes",
-                "unknown_codes", "duplicates", "discontiguous", "enclaves", "multi_departement",
-                "study_area", "geometry_checks", "notes", "warnings", "summary", "blocking"):
+    for key in (
+        "territories",
+        "overlaps",
+        "orphans",
+        "uncovered_arrondissements",
+        "outdated_codes",
+        "unknown_codes",
+        "duplicates",
+        "discontiguous",
+        "enclaves",
+        "multi_departement",
+        "study_area",
+        "geometry_checks",
+        "notes",
+        "warnings",
+        "summary",
+        "blocking",
+    ):
         assert key in d
-    assert set(d["territories"][0]) >= {"name", "population", "population_min", "population_max", "tier",
-                                        "tier_min", "tier_max", "approximate", "n_communes",
-                                        "departements", "regions"}
+    assert set(d["territories"][0]) >= {
+        "name",
+        "population",
+        "population_min",
+        "population_max",
+        "tier",
+        "tier_min",
+        "tier_max",
+        "approximate",
+        "n_communes",
+        "departements",
+        "regions",
+    }
     assert d["blocking"] is True and d["geometry_checks"] is False
     assert d["summary"]["n_unknown_codes"] == 1 and d["summary"]["n_overlaps"] == 1
     assert any("géométriques non effectués" in n for n in d["notes"])
@@ -263,8 +317,9 @@ def test_to_dict_keys_and_json(ref):
 def test_perimeters_object_warnings_and_source(ref, tmp_path):
     from cpts_diag.perimeters import Perimeters
 
-    p = Perimeters(table=table(("T1", "13001")), warnings=["ligne 2 : zéro initial restauré"],
-                   source=tmp_path / "x.csv")
+    p = Perimeters(
+        table=table(("T1", "13001")), warnings=["ligne 2 : zéro initial restauré"], source=tmp_path / "x.csv"
+    )
     r = check_perimeters(p, ref, geometries=None)
     assert r.warnings == ["ligne 2 : zéro initial restauré"] and r.source == "x.csv"
     text = format_text(r)
@@ -282,8 +337,9 @@ def square(i, j, shrink=0.0):
 
 def polys(cells, shrink=0.0):
     """GeoDataFrame in Lambert-93 from {code: (i, j)}."""
-    return gpd.GeoDataFrame({"code_insee": list(cells)}, geometry=[square(i, j, shrink) for i, j in cells.values()],
-                            crs="EPSG:2154")
+    return gpd.GeoDataFrame(
+        {"code_insee": list(cells)}, geometry=[square(i, j, shrink) for i, j in cells.values()], crs="EPSG:2154"
+    )
 
 
 # 3 x 3 block of T1 around an orphan (13006), T2 in two pieces east of it, T3 between them:
@@ -292,11 +348,19 @@ def polys(cells, shrink=0.0):
 #   j=0: 13001 13020 13055 | 13202(T2)  (none)
 # Codes 13201/13202 are not used as polygons; the east column uses 84xxx and 26001 instead.
 GRID = {
-    "13001": (0, 0), "13020": (1, 0), "13055": (2, 0),
-    "13002": (0, 1), "13006": (1, 1), "13010": (2, 1),
-    "13003": (0, 2), "13004": (1, 2), "13005": (2, 2),
-    "84001": (3, 0), "84002": (3, 2),  # T2: two pieces
-    "13030": (3, 1), "26001": (4, 1),  # T3
+    "13001": (0, 0),
+    "13020": (1, 0),
+    "13055": (2, 0),
+    "13002": (0, 1),
+    "13006": (1, 1),
+    "13010": (2, 1),
+    "13003": (0, 2),
+    "13004": (1, 2),
+    "13005": (2, 2),
+    "84001": (3, 0),
+    "84002": (3, 2),  # T2: two pieces
+    "13030": (3, 1),
+    "26001": (4, 1),  # T3
 }
 T1 = ["13001", "13020", "13055", "13002", "13010", "13003", "13004", "13005"]
 
@@ -351,7 +415,9 @@ def test_missing_polygons_note_and_none_geometries(ref):
     # 13006 touches only T1 communes, but its northern boundary faces the missing polygons
     assert r.enclaves == []
     assert [(u["check"], u["territory"], u["communes"]) for u in r.unverifiable] == [
-        ("continuité", "T1", ["13003", "13004"]), ("enclave", "T1", ["13006"])]
+        ("continuité", "T1", ["13003", "13004"]),
+        ("enclave", "T1", ["13006"]),
+    ]
     assert "Continuité non vérifiable : T1 — commune(s) sans contour : 13003 Charlie, 13004 Delta" in format_text(r)
     # a commune without polygon that belongs to no territory may touch 13006: enclave not decidable
     r = check(ref, *[row for row in grid_rows() if row[1] != "13004"], geometries=gdf, departements=["13"])
@@ -377,29 +443,53 @@ def test_write_check_outputs(ref, tmp_path):
     # Marseille (13055) has no polygon here and is split by arrondissement between T3 and T4.
     cells = {k: v for k, v in GRID.items() if k != "13055"}
     rows = [r for r in grid_rows() if r[1] != "13055"] + [
-        ("T4", "13055", "13201"), ("T3", "13055", "13202"), ("T1", "13021"), ("T1", "13999")]
+        ("T4", "13055", "13201"),
+        ("T3", "13055", "13202"),
+        ("T1", "13021"),
+        ("T1", "13999"),
+    ]
     r = check(ref, *rows, geometries=polys(cells), departements=["13"])
     written = write_check_outputs(r, tmp_path / "out")
     assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
     wb = openpyxl.load_workbook(written[0])
-    assert wb.sheetnames == ["Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts",
-                             "Codes périmés", "Codes inconnus", "Doublons", "Discontinuités", "Enclaves",
-                             "Séparés par la mer", "Non vérifiable", "Multi-départements", "Sources"]
+    assert wb.sheetnames == [
+        "Synthèse",
+        "Territoires",
+        "Chevauchements",
+        "Orphelines",
+        "Arr. non couverts",
+        "Codes périmés",
+        "Codes inconnus",
+        "Doublons",
+        "Discontinuités",
+        "Enclaves",
+        "Séparés par la mer",
+        "Non vérifiable",
+        "Multi-départements",
+        "Sources",
+    ]
 
     def records(name):
         values = list(wb[name].iter_rows(values_only=True))
-        start = next(i for i, row in enumerate(values) if row[0] in ("Code INSEE", "Code arrondissement",
-                                                                      "Code donné", "Territoire", "Contrôle"))
+        start = next(
+            i
+            for i, row in enumerate(values)
+            if row[0] in ("Code INSEE", "Code arrondissement", "Code donné", "Territoire", "Contrôle")
+        )
         header = values[start]
-        return [dict(zip(header, row)) for row in values[start + 1:]]
+        return [dict(zip(header, row)) for row in values[start + 1 :]]
 
     orph = records("Orphelines")
     # 13006 touches only T1 polygons, but Marseille (no polygon, in T3/T4) touches its corner: undecided
-    assert [(o["Code INSEE"], o["Commune"], o["Population"], o["Enclavée dans"]) for o in orph] == \
-        [("13006", "Foxtrot", 600, None)]
+    assert [(o["Code INSEE"], o["Commune"], o["Population"], o["Enclavée dans"]) for o in orph] == [
+        ("13006", "Foxtrot", 600, None)
+    ]
     undecided = records("Non vérifiable")
     assert [(u["Contrôle"], u["Territoire"], u["Codes INSEE"]) for u in undecided] == [
-        ("continuité", "T3", "13055"), ("continuité", "T4", "13055"), ("enclave", "T1", "13006")]
+        ("continuité", "T3", "13055"),
+        ("continuité", "T4", "13055"),
+        ("enclave", "T1", "13006"),
+    ]
     arr = records("Arr. non couverts")
     assert [(a["Code arrondissement"], a["Code commune"]) for a in arr] == [("13203", "13055")]
     unknown = records("Codes inconnus")

@@ -46,8 +46,7 @@ def raw():
     members = {}  # cpts -> set of current codes
     for c in listing:
         members[c["nom"]] = {to_current(code) for code in c["communes"]}
-    return {"listing": listing, "by_code": by_code, "current": current, "to_current": to_current,
-            "members": members}
+    return {"listing": listing, "by_code": by_code, "current": current, "to_current": to_current, "members": members}
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +97,11 @@ def test_orphans_of_paca(raw, report):
 
 def test_uncovered_marseille_arrondissements(raw, report):
     listed = {a for c in raw["listing"] for a in c.get("arrondissements", [])}
-    marseille = {k: r for k, r in raw["by_code"].items()
-                 if r["type"] == "arrondissement-municipal" and r["commune_parente"] == "13055"}
+    marseille = {
+        k: r
+        for k, r in raw["by_code"].items()
+        if r["type"] == "arrondissement-municipal" and r["commune_parente"] == "13055"
+    }
     expected = sorted(set(marseille) - listed)
     assert [a["code"] for a in report.uncovered_arrondissements] == expected == ["13201"]
     assert report.uncovered_arrondissements[0]["population"] == int(marseille["13201"]["population"])
@@ -174,7 +176,7 @@ def test_discontiguous_recomputed_with_buffers(raw, report):
             return c
 
         for i, a in enumerate(codes):
-            for b in codes[i + 1:]:
+            for b in codes[i + 1 :]:
                 if geo[a].intersects(geo[b]):
                     piece[root(a)] = root(b)
         n = len({root(c) for c in codes})
@@ -196,8 +198,12 @@ def test_exports_on_paca(raw, report, tmp_path):
     layers = dict(pyogrio.list_layers(written[1]))
     assert set(layers) == {"territoires", "communes", "orphelines"}
     # one feature per (CPTS, unit): Marseille is drawn by the arrondissements each CPTS lists
-    n_units = sum(len(raw["members"][c["nom"]] - {"13055"}) + len(c["arrondissements"])
-                  if c.get("arrondissements") else len(raw["members"][c["nom"]]) for c in raw["listing"])
+    n_units = sum(
+        len(raw["members"][c["nom"]] - {"13055"}) + len(c["arrondissements"])
+        if c.get("arrondissements")
+        else len(raw["members"][c["nom"]])
+        for c in raw["listing"]
+    )
     assert pyogrio.read_info(written[1], layer="communes")["features"] == n_units
     assert pyogrio.read_info(written[1], layer="territoires")["features"] == 70
     # 45 orphan communes and the uncovered arrondissement 13201 (Marseille 1er)

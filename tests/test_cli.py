@@ -24,21 +24,44 @@ def test_check_embedded_paca_json(capsys):
     code, out, err = _run(capsys, "check", "--json", "--sans-geometrie")
     assert code == 0, err
     doc = json.loads(out)
-    for key in ("territories", "overlaps", "orphans", "uncovered_arrondissements", "outdated_codes",
-                "unknown_codes", "duplicates", "discontiguous", "enclaves", "multi_departement"):
+    for key in (
+        "territories",
+        "overlaps",
+        "orphans",
+        "uncovered_arrondissements",
+        "outdated_codes",
+        "unknown_codes",
+        "duplicates",
+        "discontiguous",
+        "enclaves",
+        "multi_departement",
+    ):
         assert key in doc
     assert len(doc["territories"]) == 70
     first = doc["territories"][0]
-    for key in ("name", "population", "population_min", "population_max", "tier", "approximate",
-                "n_communes", "departements"):
+    for key in (
+        "name",
+        "population",
+        "population_min",
+        "population_max",
+        "tier",
+        "approximate",
+        "n_communes",
+        "departements",
+    ):
         assert key in first
     assert {o["code_insee"]: o["kind"] for o in doc["overlaps"]} == {
-        "06088": "infracommunal", "83137": "infracommunal", "13055": "arrondissement"}
+        "06088": "infracommunal",
+        "83137": "infracommunal",
+        "13055": "arrondissement",
+    }
     assert doc["outdated_codes"][0]["code"] == "05120" and doc["outdated_codes"][0]["current_code"] == "05001"
     assert isinstance(doc["orphans"][0]["code_insee"], str)
     assert doc["geometry_checks"] is False  # --sans-geometrie
-    assert ("contrôles géométriques non effectués (aucun contour de communes) : continuité des territoires et "
-            "enclaves non vérifiées") in doc["notes"]
+    assert (
+        "contrôles géométriques non effectués (aucun contour de communes) : continuité des territoires et "
+        "enclaves non vérifiées"
+    ) in doc["notes"]
 
 
 def test_conflict_and_unknown_code_are_blocking(tmp_path, capsys):
@@ -113,9 +136,11 @@ def test_check_with_geometries_reads_and_aligns_the_polygons_once(tmp_path, caps
     monkeypatch.setattr(geometry, "align_to_cog", counting_align)
     # Ristolas (05120) is a former code of Abriès-Ristolas (05001): alignment merges the two squares.
     polygons = tmp_path / "communes.geojson"
-    gpd.GeoDataFrame({"code_insee": ["05001", "05120"]},
-                     geometry=[box(6.9, 44.7, 7.0, 44.8), box(7.0, 44.7, 7.1, 44.8)], crs="EPSG:4326"
-                     ).to_file(polygons, driver="GeoJSON")
+    gpd.GeoDataFrame(
+        {"code_insee": ["05001", "05120"]},
+        geometry=[box(6.9, 44.7, 7.0, 44.8), box(7.0, 44.7, 7.1, 44.8)],
+        crs="EPSG:4326",
+    ).to_file(polygons, driver="GeoJSON")
     perimeters = _csv(tmp_path, "cpts;code_insee\nA;05001\n")
     out_dir = tmp_path / "sortie"
     code, out, err = _run(capsys, "check", str(perimeters), "--geometries", str(polygons), "--out", str(out_dir))
@@ -131,7 +156,9 @@ def test_check_with_geometries_reads_and_aligns_the_polygons_once(tmp_path, caps
     report = nh.run_check(str(perimeters), "", (), str(polygons))
     assert nh.check_layers_for(report)["communes"]["code_insee"].tolist() == ["05001"]
     assert [p.name for p in nh.write_check_files(report, str(tmp_path / "nb"))] == [
-        "controle_perimetres.xlsx", "controle_perimetres.gpkg"]
+        "controle_perimetres.xlsx",
+        "controle_perimetres.gpkg",
+    ]
     assert calls == {"read": 1, "align": 1}
 
 
@@ -139,8 +166,18 @@ def test_indicators_json_rows_and_fictitious_flag(capsys):
     code, out, err = _run(capsys, "indicators", "--territory", "guil durance", "--json")
     assert code == 0, err
     rows = json.loads(out)
-    keys = {"indicator", "level", "territory_value", "comparisons", "unit", "source", "vintage",
-            "source_level", "coverage", "quality"}
+    keys = {
+        "indicator",
+        "level",
+        "territory_value",
+        "comparisons",
+        "unit",
+        "source",
+        "vintage",
+        "source_level",
+        "coverage",
+        "quality",
+    }
     assert all(keys <= set(r) for r in rows)
     population = next(r for r in rows if r["indicator"] == "population")
     assert set(population["comparisons"]) == {"04", "05", "93", "France"}

@@ -93,10 +93,22 @@ def test_code_format_error_message_is_french_and_names_value():
 @pytest.mark.parametrize(
     "code, expected",
     [
-        ("75101", True), ("75120", True), ("75121", False), ("75100", False),
-        ("69381", True), ("69389", True), ("69390", False), ("69380", False),
-        ("13201", True), ("13216", True), ("13217", False), ("13200", False),
-        ("75056", False), ("13055", False), ("2A004", False), (13201, False),
+        ("75101", True),
+        ("75120", True),
+        ("75121", False),
+        ("75100", False),
+        ("69381", True),
+        ("69389", True),
+        ("69390", False),
+        ("69380", False),
+        ("13201", True),
+        ("13216", True),
+        ("13217", False),
+        ("13200", False),
+        ("75056", False),
+        ("13055", False),
+        ("2A004", False),
+        (13201, False),
     ],
 )
 def test_is_arrondissement_code(code, expected):

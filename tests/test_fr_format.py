@@ -11,20 +11,23 @@ from cpts_diag.tiers import tier_label
 NAN = math.nan
 
 
-@pytest.mark.parametrize(("value", "decimals", "style", "expected"), [
-    (1234567.891, 1, Style.HTML, f"1{NNBSP}234{NNBSP}567,9"),
-    (1234567.891, 1, Style.TERMINAL, "1 234 567,9"),
-    (1234567.891, 2, Style.EXCEL, "1 234 567,89"),
-    (12345.678, 1, Style.HTML, f"12{NNBSP}345,7"),
-    (999.6, 0, Style.HTML, f"1{NNBSP}000"),
-    (-1234.56, 2, Style.HTML, f"-1{NNBSP}234,56"),
-    (-0.04, 1, Style.HTML, "0,0"),  # no "-0,0"
-    (3, 1, Style.HTML, "3,0"),
-    (123, 0, Style.HTML, "123"),
-    (float("inf"), 1, Style.HTML, "∞"),
-    (NAN, 1, Style.HTML, "n.d."),
-    (None, 0, Style.TERMINAL, "n.d."),
-])
+@pytest.mark.parametrize(
+    ("value", "decimals", "style", "expected"),
+    [
+        (1234567.891, 1, Style.HTML, f"1{NNBSP}234{NNBSP}567,9"),
+        (1234567.891, 1, Style.TERMINAL, "1 234 567,9"),
+        (1234567.891, 2, Style.EXCEL, "1 234 567,89"),
+        (12345.678, 1, Style.HTML, f"12{NNBSP}345,7"),
+        (999.6, 0, Style.HTML, f"1{NNBSP}000"),
+        (-1234.56, 2, Style.HTML, f"-1{NNBSP}234,56"),
+        (-0.04, 1, Style.HTML, "0,0"),  # no "-0,0"
+        (3, 1, Style.HTML, "3,0"),
+        (123, 0, Style.HTML, "123"),
+        (float("inf"), 1, Style.HTML, "∞"),
+        (NAN, 1, Style.HTML, "n.d."),
+        (None, 0, Style.TERMINAL, "n.d."),
+    ],
+)
 def test_number(value, decimals, style, expected):
     assert fr.number(value, decimals, style=style) == expected
 
@@ -39,28 +42,31 @@ def test_integer_percent_missing():
     assert fr.is_missing(float("nan")) and fr.is_missing(None) and not fr.is_missing(0)
 
 
-@pytest.mark.parametrize(("args", "kwargs", "expected"), [
-    ((NAN, 4531, 362268, 0), {}, f"entre 4{NNBSP}531 et 362{NNBSP}268"),
-    ((NAN, 4531, 362268, 0), {"style": Style.TERMINAL}, "4 531–362 268"),
-    ((4.786, 4.734, 4.791, 2), {}, "4,79 (entre 4,73 et 4,79)"),
-    ((4.786, 4.734, 4.791, 2), {"style": Style.TERMINAL}, "4,79 (4,73–4,79)"),
-    ((NAN, 12, None, 0), {"style": Style.TERMINAL}, "≥ 12"),
-    ((NAN, 12, None, 0), {}, "≥ 12"),  # a lone bound is said, never hidden as n.d.
-    ((NAN, None, 7, 0), {"style": Style.TERMINAL}, "≤ 7"),
-    ((NAN, 5.01, 4.99, 1), {}, "5,0"),  # bounds equal as shown: one value
-    ((5.0, 4.996, 5.004, 2), {}, "5,00"),  # bounds that add nothing are left out
-    ((5.0, None, None, 2), {}, "5,00"),
-    ((NAN, None, None, 1), {}, "n.d."),
-    ((NAN, None, None, 1), {"missing": None}, None),
-    ((12.345,), {"unit": "%"}, f"12,3{NNBSP}%"),
-    ((85696.0,), {"unit": "hab."}, f"85{NNBSP}696{NBSP}hab."),
-    ((85696.0,), {"unit": "hab.", "show_unit": False}, f"85{NNBSP}696"),
-    ((NAN, 10, 20), {"unit": "hab."}, f"entre 10 et 20{NBSP}hab."),
-    ((4.786,), {"unit": "consultations/an/hab."}, f"4,79{NBSP}consultations/an/hab."),
-    ((3.6387,), {"unit": "consultations/an/hab.", "show_unit": False}, "3,64"),
-    ((4.77, 3.74, 4.77), {"unit": "consultations/an/hab.", "show_unit": False}, "4,77 (entre 3,74 et 4,77)"),
-    ((None, 2.0, 2.0), {"unit": "%", "show_unit": False}, "2,0"),
-])
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((NAN, 4531, 362268, 0), {}, f"entre 4{NNBSP}531 et 362{NNBSP}268"),
+        ((NAN, 4531, 362268, 0), {"style": Style.TERMINAL}, "4 531–362 268"),
+        ((4.786, 4.734, 4.791, 2), {}, "4,79 (entre 4,73 et 4,79)"),
+        ((4.786, 4.734, 4.791, 2), {"style": Style.TERMINAL}, "4,79 (4,73–4,79)"),
+        ((NAN, 12, None, 0), {"style": Style.TERMINAL}, "≥ 12"),
+        ((NAN, 12, None, 0), {}, "≥ 12"),  # a lone bound is said, never hidden as n.d.
+        ((NAN, None, 7, 0), {"style": Style.TERMINAL}, "≤ 7"),
+        ((NAN, 5.01, 4.99, 1), {}, "5,0"),  # bounds equal as shown: one value
+        ((5.0, 4.996, 5.004, 2), {}, "5,00"),  # bounds that add nothing are left out
+        ((5.0, None, None, 2), {}, "5,00"),
+        ((NAN, None, None, 1), {}, "n.d."),
+        ((NAN, None, None, 1), {"missing": None}, None),
+        ((12.345,), {"unit": "%"}, f"12,3{NNBSP}%"),
+        ((85696.0,), {"unit": "hab."}, f"85{NNBSP}696{NBSP}hab."),
+        ((85696.0,), {"unit": "hab.", "show_unit": False}, f"85{NNBSP}696"),
+        ((NAN, 10, 20), {"unit": "hab."}, f"entre 10 et 20{NBSP}hab."),
+        ((4.786,), {"unit": "consultations/an/hab."}, f"4,79{NBSP}consultations/an/hab."),
+        ((3.6387,), {"unit": "consultations/an/hab.", "show_unit": False}, "3,64"),
+        ((4.77, 3.74, 4.77), {"unit": "consultations/an/hab.", "show_unit": False}, "4,77 (entre 3,74 et 4,77)"),
+        ((None, 2.0, 2.0), {"unit": "%", "show_unit": False}, "2,0"),
+    ],
+)
 def test_value_text(args, kwargs, expected):
     assert fr.value_text(*args, **kwargs) == expected
 
@@ -71,16 +77,19 @@ def test_population():
     assert fr.population(None, None, None, missing=None) is None
 
 
-@pytest.mark.parametrize(("args", "kwargs", "expected"), [
-    ((2,), {}, "taille 2"),
-    ((2.0,), {"short": True}, "T2"),
-    ((None, 1, 4), {}, "taille 1 à 4"),
-    ((None, 1, 4), {"short": True}, "T1 à T4"),
-    ((None, 3, 3), {}, "taille 3"),
-    ((None, 1, 2), {"explain": True}, "taille indéterminée (de 1 à 2 selon la population retenue)"),
-    ((None,), {}, "taille indéterminée"),
-    ((NAN, None, None), {"short": True, "unknown": "—"}, "—"),
-])
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((2,), {}, "taille 2"),
+        ((2.0,), {"short": True}, "T2"),
+        ((None, 1, 4), {}, "taille 1 à 4"),
+        ((None, 1, 4), {"short": True}, "T1 à T4"),
+        ((None, 3, 3), {}, "taille 3"),
+        ((None, 1, 2), {"explain": True}, "taille indéterminée (de 1 à 2 selon la population retenue)"),
+        ((None,), {}, "taille indéterminée"),
+        ((NAN, None, None), {"short": True, "unknown": "—"}, "—"),
+    ],
+)
 def test_tier_label(args, kwargs, expected):
     assert tier_label(*args, **kwargs) == expected
 
@@ -92,8 +101,10 @@ def gap_diagnostics():
     from cpts_diag.indicators import diagnose
 
     assert settings.DEFAULT_CPAM.name == "exemple_cpam_FICTIF_paca.csv"
-    return (diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM),
-            diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais"))
+    return (
+        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM),
+        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais"),
+    )
 
 
 def test_fictitious_flag_reaches_every_output(gap_diagnostics, tmp_path):
@@ -118,8 +129,9 @@ def test_fictitious_flag_reaches_every_output(gap_diagnostics, tmp_path):
     for name, diag in (("demo", demo), ("real", real)):
         path = write_indicator_workbook(diag, tmp_path / f"{name}.xlsx")
         wb = load_workbook(path, read_only=True)
-        texts[name] = " ".join(str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
-                               for c in row if c is not None)
+        texts[name] = " ".join(
+            str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None
+        )
     assert "Données fictives" in texts["demo"] and "fictives" not in texts["real"].lower()
 
 
@@ -129,8 +141,9 @@ def test_map_banner_follows_the_flag_not_the_caption():
 
     from cpts_diag import maps
 
-    communes = gpd.GeoDataFrame({"code_insee": ["05061"], "nom": ["Gap"], "valeur": [3.2]},
-                                geometry=[box(6.0, 44.5, 6.1, 44.6)], crs=4326)
+    communes = gpd.GeoDataFrame(
+        {"code_insee": ["05061"], "nom": ["Gap"], "valeur": [3.2]}, geometry=[box(6.0, 44.5, 6.1, 44.6)], crs=4326
+    )
     flagged = maps.map_html(maps.commune_map(communes, "valeur", source="Exemple CPAM", fictitious=True))
     assert maps.FICTITIOUS_BANNER in flagged and "cpts-fictive-note" in flagged
     # a caption that merely mentions the word is not a flag

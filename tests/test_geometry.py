@@ -52,9 +52,18 @@ def pair_set(pairs):
 
 @pytest.mark.parametrize(
     "dep, crs",
-    [("01", "EPSG:2154"), ("13", "EPSG:2154"), ("2A", "EPSG:2154"), ("2B", "EPSG:2154"),
-     ("95", "EPSG:2154"), ("971", "EPSG:5490"), ("972", "EPSG:5490"), ("973", "EPSG:2972"),
-     ("974", "EPSG:2975"), ("976", "EPSG:4471")],
+    [
+        ("01", "EPSG:2154"),
+        ("13", "EPSG:2154"),
+        ("2A", "EPSG:2154"),
+        ("2B", "EPSG:2154"),
+        ("95", "EPSG:2154"),
+        ("971", "EPSG:5490"),
+        ("972", "EPSG:5490"),
+        ("973", "EPSG:2972"),
+        ("974", "EPSG:2975"),
+        ("976", "EPSG:4471"),
+    ],
 )
 def test_projected_crs_table(dep, crs):
     assert projected_crs(dep) == crs
@@ -62,8 +71,12 @@ def test_projected_crs_table(dep, crs):
 
 def test_projected_crs_names_match_drom():
     names = {d: pyproj.CRS(projected_crs(d)).name for d in ("971", "973", "974", "976")}
-    assert names == {"971": "RGAF09 / UTM zone 20N", "973": "RGFG95 / UTM zone 22N",
-                     "974": "RGR92 / UTM zone 40S", "976": "RGM04 / UTM zone 38S"}
+    assert names == {
+        "971": "RGAF09 / UTM zone 20N",
+        "973": "RGFG95 / UTM zone 22N",
+        "974": "RGR92 / UTM zone 40S",
+        "976": "RGM04 / UTM zone 38S",
+    }
 
 
 @pytest.mark.parametrize("dep", ["20", "96", "975", "977", "", "XX"])
@@ -84,8 +97,9 @@ def test_area_km2_lambert_square_from_wgs84():
 def test_area_km2_drom_uses_utm():
     # 1 km square in RGR92 / UTM 40S (La Réunion), stored in WGS84.
     sq = box(340_000, 7_660_000, 341_000, 7_661_000)
-    gdf = gpd.GeoDataFrame({"code_insee": ["97411", "13001"], "departement": ["974", "13"]},
-                           geometry=[sq, sq], crs="EPSG:2975").to_crs("EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"code_insee": ["97411", "13001"], "departement": ["974", "13"]}, geometry=[sq, sq], crs="EPSG:2975"
+    ).to_crs("EPSG:4326")
     gdf.loc[1, "geometry"] = frame({"13001": square(0, 0, size=2 * KM)}).to_crs(4326).geometry[0]
     areas = area_km2(gdf)
     assert areas.tolist() == pytest.approx([1.0, 4.0], rel=5e-3)
@@ -99,18 +113,23 @@ def test_area_km2_drom_uses_utm():
 
 
 def test_adjacency_pairs_tolerance():
-    gdf = frame({
-        "13004": square(0, 0),                                   # A
-        "13003": square(1, 0),                                   # B touches A
-        "13002": box(X0 + 2020, Y0, X0 + 3020, Y0 + KM),         # C: 20 m from B
-        "13001": box(X0 + 3520, Y0, X0 + 4520, Y0 + KM),         # D: 500 m from C
-    })
+    gdf = frame(
+        {
+            "13004": square(0, 0),  # A
+            "13003": square(1, 0),  # B touches A
+            "13002": box(X0 + 2020, Y0, X0 + 3020, Y0 + KM),  # C: 20 m from B
+            "13001": box(X0 + 3520, Y0, X0 + 4520, Y0 + KM),  # D: 500 m from C
+        }
+    )
     pairs = adjacency_pairs(gdf, tolerance_m=100)
     assert list(pairs.columns) == ["a", "b"]
     assert pairs.values.tolist() == [["13002", "13003"], ["13003", "13004"]]
     assert pair_set(adjacency_pairs(gdf, tolerance_m=10)) == {("13003", "13004")}
     assert pair_set(adjacency_pairs(gdf, tolerance_m=600)) == {
-        ("13002", "13003"), ("13003", "13004"), ("13001", "13002")}
+        ("13002", "13003"),
+        ("13003", "13004"),
+        ("13001", "13002"),
+    }
     # Same result when the polygons come in WGS84.
     assert pair_set(adjacency_pairs(gdf.to_crs(4326), 100)) == pair_set(pairs)
 
@@ -129,19 +148,22 @@ def test_adjacency_pairs_grid_counts_corners():
 
 
 def test_components_discontiguous_territory():
-    gdf = frame({
-        "13001": square(0, 0), "13002": square(1, 0),            # piece 1
-        "13003": square(5, 0), "13004": square(6, 0),            # piece 2
-        "13005": square(6, 1),                                   # piece 2
-        "13006": square(2, 0),                                   # not in territory
-    })
+    gdf = frame(
+        {
+            "13001": square(0, 0),
+            "13002": square(1, 0),  # piece 1
+            "13003": square(5, 0),
+            "13004": square(6, 0),  # piece 2
+            "13005": square(6, 1),  # piece 2
+            "13006": square(2, 0),  # not in territory
+        }
+    )
     pairs = adjacency_pairs(gdf, 100)
     nodes = ["13004", "13001", "13002", "13003", "13005", "13099", "13001"]
     assert components(nodes, pairs) == [["13003", "13004", "13005"], ["13001", "13002"], ["13099"]]
     # 13006 is adjacent to 13002 but outside the nodes; once added, piece 1 grows
     # and the size tie (3 vs 3) is broken by the first code.
-    assert components(nodes + ["13006"], pairs) == [
-        ["13001", "13002", "13006"], ["13003", "13004", "13005"], ["13099"]]
+    assert components(nodes + ["13006"], pairs) == [["13001", "13002", "13006"], ["13003", "13004", "13005"], ["13099"]]
 
 
 def test_components_order_ties_by_first_code():
@@ -166,12 +188,12 @@ def test_enclave_survives_simplification_gaps():
     # Ring of 8 squares shrunk by 20 m each side: gaps of 40 m all around the orphan.
     gdf, at = grid(3, 3)
     centre = at[1, 1]
-    gdf["geometry"] = [g if c == centre else g.buffer(-20, join_style="mitre")
-                       for c, g in zip(gdf.code_insee, gdf.geometry)]
+    gdf["geometry"] = [
+        g if c == centre else g.buffer(-20, join_style="mitre") for c, g in zip(gdf.code_insee, gdf.geometry)
+    ]
     membership = {c: "T" for c in gdf.code_insee if c != centre}
     pairs = adjacency_pairs(gdf, 100)
-    assert find_enclaves([centre], membership, pairs, gdf=gdf) == [
-        {"territory": "T", "communes": [centre]}]
+    assert find_enclaves([centre], membership, pairs, gdf=gdf) == [{"territory": "T", "communes": [centre]}]
 
 
 def test_orphan_on_edge_is_not_enclave():
@@ -190,8 +212,7 @@ def test_two_orphans_form_one_enclave_group():
     group = [at[1, 1], at[2, 1]]
     membership = {c: "T" for c in gdf.code_insee if c not in group}
     pairs = adjacency_pairs(gdf, 100)
-    assert find_enclaves(group[::-1], membership, pairs, gdf=gdf) == [
-        {"territory": "T", "communes": sorted(group)}]
+    assert find_enclaves(group[::-1], membership, pairs, gdf=gdf) == [{"territory": "T", "communes": sorted(group)}]
 
 
 def test_orphan_between_two_territories_is_not_enclave():
@@ -221,18 +242,17 @@ def test_isolated_orphan_is_not_enclave():
 
 
 def test_align_to_cog_merges_and_preserves_area():
-    gdf = frame({"05001": square(0, 0), "05120": square(1, 0), "05050": square(3, 0),
-                 "05200": square(5, 0)})
+    gdf = frame({"05001": square(0, 0), "05120": square(1, 0), "05050": square(3, 0), "05200": square(5, 0)})
     gdf["nom"] = ["Nouvelle", "Ancienne", "Autre", "Renommée"]
     out, notes = align_to_cog(gdf, {"05120": "05001", "05200": "05999", "05777": "05001"})
     assert out["code_insee"].tolist() == ["05001", "05050", "05999"]
     assert out.set_index("code_insee").area.div(1e6).to_dict() == pytest.approx(
-        {"05001": 2.0, "05050": 1.0, "05999": 1.0})
+        {"05001": 2.0, "05050": 1.0, "05999": 1.0}
+    )
     assert out.geometry.iloc[0].geom_type == "Polygon"
     assert out.loc[0, "nom"] == "Nouvelle"
     assert out.crs == gdf.crs
-    assert notes == ["05120 fusionnée dans 05001 : polygones réunis",
-                     "05200 devenue 05999 (changement de code)"]
+    assert notes == ["05120 fusionnée dans 05001 : polygones réunis", "05200 devenue 05999 (changement de code)"]
 
 
 def test_align_to_cog_follows_chains_and_noop():
@@ -250,8 +270,9 @@ def test_align_to_cog_follows_chains_and_noop():
 
 def test_read_commune_polygons_gpkg_lambert(tmp_path):
     bowtie = Polygon([(X0, Y0), (X0 + KM, Y0 + KM), (X0 + KM, Y0), (X0, Y0 + KM)])
-    src = gpd.GeoDataFrame({"INSEE_COM": [1001, 13002], "NOM_COM": ["Ain1", "Bdr2"]},
-                           geometry=[square(0, 0), bowtie], crs="EPSG:2154")
+    src = gpd.GeoDataFrame(
+        {"INSEE_COM": [1001, 13002], "NOM_COM": ["Ain1", "Bdr2"]}, geometry=[square(0, 0), bowtie], crs="EPSG:2154"
+    )
     path = tmp_path / "communes.gpkg"
     src.to_file(path)
     gdf = read_commune_polygons(path)
@@ -266,8 +287,7 @@ def test_read_commune_polygons_gpkg_lambert(tmp_path):
 
 
 def test_read_commune_polygons_explicit_field(tmp_path):
-    src = gpd.GeoDataFrame({"c": ["2A004"], "x": ["13001"]}, geometry=[square(0, 0)],
-                           crs="EPSG:2154").to_crs(4326)
+    src = gpd.GeoDataFrame({"c": ["2A004"], "x": ["13001"]}, geometry=[square(0, 0)], crs="EPSG:2154").to_crs(4326)
     path = tmp_path / "c.geojson"
     src.to_file(path, driver="GeoJSON")
     assert read_commune_polygons(path, code_field="C")["code_insee"].tolist() == ["2A004"]
@@ -276,21 +296,27 @@ def test_read_commune_polygons_explicit_field(tmp_path):
 
 
 def test_read_commune_polygons_codes_use_the_one_normaliser(tmp_path):
-    src = gpd.GeoDataFrame({"Code_INSEE": ["20004", "4001"], "Libelle": ["Ajaccio", "Aiglun"]},
-                           geometry=[square(0, 0), square(2, 0)], crs=2154)
+    src = gpd.GeoDataFrame(
+        {"Code_INSEE": ["20004", "4001"], "Libelle": ["Ajaccio", "Aiglun"]},
+        geometry=[square(0, 0), square(2, 0)],
+        crs=2154,
+    )
     path = tmp_path / "corse.gpkg"
     src.to_file(path)
     gdf = read_commune_polygons(path)
     assert gdf["code_insee"].tolist() == ["2A004", "04001"]
     assert gdf["nom"].tolist() == ["Ajaccio", "Aiglun"]
-    assert "2 code(s) commune corrigé(s) (zéro initial restauré ou ancien code de la Corse) : " \
-           "20004 → 2A004, 4001 → 04001" in gdf.attrs["notes"]
+    assert (
+        "2 code(s) commune corrigé(s) (zéro initial restauré ou ancien code de la Corse) : "
+        "20004 → 2A004, 4001 → 04001" in gdf.attrs["notes"]
+    )
     bad = tmp_path / "zero.gpkg"
     gpd.GeoDataFrame({"insee_com": ["00123"]}, geometry=[square(0, 0)], crs=2154).to_file(bad)
     with pytest.raises(InputError) as info:
         read_commune_polygons(bad)
-    assert str(info.value) == (f"fichier « {bad} », entité 1 : code commune invalide : département 00 "
-                               "inexistant (valeur « 00123 »)")
+    assert str(info.value) == (
+        f"fichier « {bad} », entité 1 : code commune invalide : département 00 inexistant (valeur « 00123 »)"
+    )
 
 
 def test_read_commune_polygons_errors(tmp_path):
@@ -305,16 +331,18 @@ def test_read_commune_polygons_errors(tmp_path):
     with pytest.raises(InputError, match="aucun champ de code commune"):
         read_commune_polygons(nocode)
     bad = tmp_path / "bad.gpkg"
-    gpd.GeoDataFrame({"code": ["13001", "1300X"]}, geometry=[square(0, 0), square(1, 0)],
-                     crs=2154).to_file(bad)
+    gpd.GeoDataFrame({"code": ["13001", "1300X"]}, geometry=[square(0, 0), square(1, 0)], crs=2154).to_file(bad)
     with pytest.raises(InputError, match="entité 2 : code commune invalide"):
         read_commune_polygons(bad)
     # Lambert-93 coordinates in a GeoJSON (which defaults to WGS84).
     projected = tmp_path / "projected.geojson"
-    projected.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
-                         '"properties": {"code": "13001"}, "geometry": {"type": "Polygon", '
-                         '"coordinates": [[[900000, 6300000], [901000, 6300000], '
-                         '[901000, 6301000], [900000, 6300000]]]}}]}', encoding="utf-8")
+    projected.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"code": "13001"}, "geometry": {"type": "Polygon", '
+        '"coordinates": [[[900000, 6300000], [901000, 6300000], '
+        "[901000, 6301000], [900000, 6300000]]]}}]}",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match="hors des bornes en degrés"):
         read_commune_polygons(projected)
 
@@ -323,10 +351,10 @@ def test_read_commune_polygons_errors(tmp_path):
 
 
 def test_territory_outlines():
-    gdf = frame({"13001": square(0, 0), "13002": square(1, 0),
-                 "13003": square(5, 0), "13004": square(7, 0)})
-    members = pd.DataFrame({"cpts": ["B", "A", "A", "B", "B", "A"],
-                            "code_insee": ["13003", "13001", "13002", "13004", "13003", "13999"]})
+    gdf = frame({"13001": square(0, 0), "13002": square(1, 0), "13003": square(5, 0), "13004": square(7, 0)})
+    members = pd.DataFrame(
+        {"cpts": ["B", "A", "A", "B", "B", "A"], "code_insee": ["13003", "13001", "13002", "13004", "13003", "13999"]}
+    )
     out = territory_outlines(gdf, members)
     assert out["territory"].tolist() == ["A", "B"]
     assert out["n_communes"].tolist() == [2, 2]

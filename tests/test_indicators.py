@@ -38,8 +38,11 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 @pytest.fixture(scope="module")
 def population():
     with open(DATA / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
-        return {r["code_insee"]: float(r["population"]) for r in csv.DictReader(fh)
-                if r["type"] == "commune-actuelle" and r["population"]}
+        return {
+            r["code_insee"]: float(r["population"])
+            for r in csv.DictReader(fh)
+            if r["type"] == "commune-actuelle" and r["population"]
+        }
 
 
 def _perimeters(territories: dict) -> pd.DataFrame:
@@ -47,8 +50,15 @@ def _perimeters(territories: dict) -> pd.DataFrame:
     for name, codes in territories.items():
         for code in codes:
             arr = code if code.startswith("132") else None
-            rows.append({"cpts": name, "code_insee": "13055" if arr else code, "arrondissement": arr,
-                         "infracommunal": False, "line": len(rows) + 2})
+            rows.append(
+                {
+                    "cpts": name,
+                    "code_insee": "13055" if arr else code,
+                    "arrondissement": arr,
+                    "infracommunal": False,
+                    "line": len(rows) + 2,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -144,8 +154,7 @@ def test_cpam_marseille_by_arrondissement_feeds_whole_commune():
     expected = sum(int(rows[a]["patients_17ans_plus"]) for a in arrs)
     total = sum(int(rows[a]["population_consommante"]) for a in arrs)
     ald = sum(int(rows[a]["patients_ald"]) for a in arrs)
-    diags = diagnose_all(_perimeters({"Marseille": ["13055"], "Nord": ["13214", "13215"]}),
-                         cpam=settings.DEFAULT_CPAM)
+    diags = diagnose_all(_perimeters({"Marseille": ["13055"], "Nord": ["13214", "13215"]}), cpam=settings.DEFAULT_CPAM)
     assert _row(diags["Marseille"], "part_ald_cpam")["value"] == pytest.approx(100 * ald / total)
     assert expected > 0
     nord_total = sum(int(rows[a]["population_consommante"]) for a in ("13214", "13215"))
@@ -167,8 +176,7 @@ AGES = (
 def test_insee_ages_replace_bassin_de_vie_proxies(tmp_path):
     path = tmp_path / "base-cc-evol-struct-pop-2021.csv"
     path.write_text(AGES, encoding="latin-1")
-    diags = diagnose_all(_perimeters({"T": ["05023", "05046"], "M1": ["13201"], "M": ["13055"]}),
-                         insee_ages=path)
+    diags = diagnose_all(_perimeters({"T": ["05023", "05046"], "M1": ["13201"], "M": ["13055"]}), insee_ages=path)
     diag = diags["T"]
     row = _row(diag, "part_75_plus")
     assert row["value"] == pytest.approx(100 * (100 + 30) / (800.5 + 200))
@@ -232,8 +240,9 @@ BPE_PROFESSIONS_LONG = (
 def test_bpe_counts_every_profession_in_two_regions(tmp_path, population):
     path = tmp_path / "bpe24_ensemble.csv"
     path.write_text(BPE_PROFESSIONS_LONG, encoding="utf-8")
-    diags = diagnose_all(_perimeters({"T": ["29019", "29039", "97611", "97608"], "Acoua": ["97601"],
-                                      "Ajaccio": ["2A004"]}), bpe=path)
+    diags = diagnose_all(
+        _perimeters({"T": ["29019", "29039", "97611", "97608"], "Acoua": ["97601"], "Ajaccio": ["2A004"]}), bpe=path
+    )
     t = diags["T"]
     pop = population["29019"] + population["29039"] + population["97611"] + population["97608"]
     # by hand: GP 40 + 25 + 12; nurses 90 + 20 + 8; pharmacies 30 + 3; unknown D999: 2
@@ -277,8 +286,7 @@ def test_bpe_only_gp_gives_the_same_gp_rows_as_before(tmp_path):
 
 def test_bpe_wide_table_blank_cell_and_absent_commune_are_unknown(tmp_path, population):
     path = tmp_path / "bpe_communes_2024.csv"
-    path.write_text("CODGEO;LIBGEO;D265;D281;D307\n29019;Brest;65;;30\n97611;Mamoudzou;12;8;s\n",
-                    encoding="utf-8")
+    path.write_text("CODGEO;LIBGEO;D265;D281;D307\n29019;Brest;65;;30\n97611;Mamoudzou;12;8;s\n", encoding="utf-8")
     diags = diagnose_all(_perimeters({"T": ["29019", "97611"], "C": ["29039"]}), bpe=path)
     t = diags["T"]
     assert _row(t, "nombre_mg")["value"] == 65 + 12
@@ -300,8 +308,7 @@ def test_indicator_rows_have_every_column_and_valid_values():
     assert list(ind.columns) == INDICATOR_COLUMNS
     assert set(ind["level"]) == {"territoire", "departement", "region", "france"}
     assert set(ind["quality"]) <= {"exacte", "approchée", "partiellement masquée", "données fictives"}
-    assert set(ind["theme"]) <= {"Territoire", "Démographie", "Offre de soins", "Accès aux soins",
-                                 "Santé et social"}
+    assert set(ind["theme"]) <= {"Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social"}
     assert ind["coverage"].between(0, 1).all()
     both = ind[ind["value_low"].notna()]
     assert (both["value_low"] <= both["value_high"].fillna(float("inf"))).all()
@@ -343,8 +350,15 @@ def test_workbook_sheets_codes_and_notes(tmp_path):
     diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
     path = write_indicator_workbook(diag, tmp_path / "indicateurs.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert {"Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social", "Communes",
-            "Sources"} <= set(wb.sheetnames)
+    assert {
+        "Territoire",
+        "Démographie",
+        "Offre de soins",
+        "Accès aux soins",
+        "Santé et social",
+        "Communes",
+        "Sources",
+    } <= set(wb.sheetnames)
 
     def texts(ws, n=4):
         return [str(c.value) for row in ws.iter_rows(max_row=n) for c in row if c.value is not None]

@@ -46,8 +46,16 @@ def raw():
     with open(DATA / "perimetres" / "cpts_paca_ars_2026-01.json", encoding="utf-8") as fh:
         cpts = {c["nom"]: c for c in json.load(fh)["cpts"]}
     cpam = {r["code_commune"]: r for r in _rows("exemple_cpam_FICTIF_paca.csv", ";")}
-    return {"communes": communes, "arrondissements": arrondissements, "apl": apl, "bv_of": bv_of, "bv": bv,
-            "deps": deps, "cpts": cpts, "cpam": cpam}
+    return {
+        "communes": communes,
+        "arrondissements": arrondissements,
+        "apl": apl,
+        "bv_of": bv_of,
+        "bv": bv,
+        "deps": deps,
+        "cpts": cpts,
+        "cpam": cpam,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +116,10 @@ def _bv_weighted(raw, codes, column):
 
 
 # -------------------------------------------------------------------------------- tests
-@pytest.mark.parametrize("name", ["CPTS du Gapençais", "CPTS Hauts pays du Verdon et Monts d'Azur",
-                                  "CPTS Val Durance", "CPTS Comtat Venaissin"])
+@pytest.mark.parametrize(
+    "name",
+    ["CPTS du Gapençais", "CPTS Hauts pays du Verdon et Monts d'Azur", "CPTS Val Durance", "CPTS Comtat Venaissin"],
+)
 def test_apl_and_threshold_match_raw_drees_file(raw, diags, name):
     codes = _units(raw, name)
     rows = [raw["apl"][c] for c in codes]
@@ -143,9 +153,11 @@ def test_gapencais_known_figures(raw, diags):
 def test_bassin_de_vie_indicators_are_population_weighted(raw, diags, name):
     codes = _units(raw, name)
     diag = diags[name]
-    for ind, column in [("densite_mg_liberaux", "Densité de généralistes lib. 2024"),
-                        ("part_ald", "Part des bénéf. en ALD dans la pop 2024"),
-                        ("part_75_plus", "Part des pers. âgées de 75 ans ou + 2022")]:
+    for ind, column in [
+        ("densite_mg_liberaux", "Densité de généralistes lib. 2024"),
+        ("part_ald", "Part des bénéf. en ALD dans la pop 2024"),
+        ("part_75_plus", "Part des pers. âgées de 75 ans ou + 2022"),
+    ]:
         expected, coverage = _bv_weighted(raw, codes, column)
         row = _row(diag, ind)
         assert row["value"] == pytest.approx(expected, rel=1e-12)
@@ -156,8 +168,7 @@ def test_bassin_de_vie_indicators_are_population_weighted(raw, diags, name):
 
 def test_masked_bassin_de_vie_leaves_population_uncovered(raw, diags):
     # the Gap BV masks its ALD share: its communes are not covered, never counted as zero
-    _expected, coverage = _bv_weighted(raw, _units(raw, "CPTS du Gapençais"),
-                                      "Part des bénéf. en ALD dans la pop 2024")
+    _expected, coverage = _bv_weighted(raw, _units(raw, "CPTS du Gapençais"), "Part des bénéf. en ALD dans la pop 2024")
     assert coverage < 1
     row = _row(diags["CPTS du Gapençais"], "part_ald")
     assert row["coverage"] == pytest.approx(coverage) and row["quality"] == "partiellement masquée"
@@ -170,7 +181,8 @@ def test_comparison_levels_computed_over_all_communes(raw, diags):
         by_dep.setdefault(code[:2], []).append(r)
     for dep in ("04", "05"):
         assert _row(diag, "apl_mg_2023", "departement", dep)["value"] == pytest.approx(
-            _apl_mean(by_dep[dep], "2023"), rel=1e-12)
+            _apl_mean(by_dep[dep], "2023"), rel=1e-12
+        )
     paca = [r for d in PACA_DEPS for r in by_dep[d]]
     assert _row(diag, "apl_mg_2023", "region", "93")["value"] == pytest.approx(_apl_mean(paca, "2023"), rel=1e-12)
     everything = list(raw["apl"].values())
@@ -186,14 +198,14 @@ def test_comparison_levels_computed_over_all_communes(raw, diags):
 
 def test_departement_gp_counts_bpe_2024(raw, diags):
     diag = diags["CPTS du Gapençais"]
-    pop = {d: sum(float(r["population"]) for r in raw["communes"].values() if r["departement"] == d)
-           for d in PACA_DEPS}
+    pop = {d: sum(float(r["population"]) for r in raw["communes"].values() if r["departement"] == d) for d in PACA_DEPS}
     count = {d: float(raw["deps"][d]["Médecin généraliste (en nombre) 2024"]) for d in PACA_DEPS}
     assert _row(diag, "nombre_mg", "departement", "05")["value"] == count["05"] == 206
     assert _row(diag, "densite_mg", "departement", "05")["value"] == pytest.approx(1e4 * count["05"] / pop["05"])
     assert _row(diag, "nombre_mg", "region", "93")["value"] == sum(count.values())
     assert _row(diag, "densite_mg", "region", "93")["value"] == pytest.approx(
-        1e4 * sum(count.values()) / sum(pop.values()))
+        1e4 * sum(count.values()) / sum(pop.values())
+    )
     # not available for the territory itself (no commune-level BPE embedded)
     ind = diag.indicators
     assert ind[(ind["indicator"] == "nombre_mg") & (ind["level"] == "territoire")].empty
@@ -243,7 +255,8 @@ def test_former_code_counted_once(raw, diags):
     diag = diags["CPTS Guil Durance"]
     assert _row(diag, "population")["value"] == sum(float(raw["communes"][x]["population"]) for x in current)
     assert _row(diag, "apl_mg_2023")["value"] == pytest.approx(
-        _apl_mean([raw["apl"][x] for x in current], "2023"), rel=1e-12)
+        _apl_mean([raw["apl"][x] for x in current], "2023"), rel=1e-12
+    )
 
 
 def test_area_from_embedded_polygons(diags):

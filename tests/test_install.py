@@ -14,15 +14,28 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # What never goes into a build: version control, environments, build and test leftovers, user outputs.
-_NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__",
-                                      ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "reports")
+_NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    "reports",
+)
 
 
 def _clean_env() -> dict:
     """The environment without anything that would point the installed package back to the repository."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
-           and not k.startswith("CPTS_DIAG_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV") and not k.startswith("CPTS_DIAG_")
+    }
     env["PYTHONNOUSERSITE"] = "1"
     env["CPTS_DIAG_CACHE"] = "0"
     return env
@@ -50,8 +63,10 @@ def _build_wheel(tmp_path: Path) -> Path:
     if res.returncode != 0:
         output = res.stdout + res.stderr
         if re.search(r"No matching distribution found for (setuptools|wheel)|Could not find a version", output):
-            pytest.skip("impossible d'obtenir setuptools>=68 pour construire la roue (index de paquets injoignable) "
-                        "— cannot fetch setuptools>=68 to build the wheel: " + output[-300:])
+            pytest.skip(
+                "impossible d'obtenir setuptools>=68 pour construire la roue (index de paquets injoignable) "
+                "— cannot fetch setuptools>=68 to build the wheel: " + output[-300:]
+            )
         raise AssertionError(f"pip wheel failed:\n{output[-3000:]}")
     wheels = list(dist.glob("cpts_diag-*.whl"))
     assert len(wheels) == 1, wheels
@@ -84,8 +99,11 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     wheel = _build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         packed = set(zf.namelist())
-    data_files = sorted(p.relative_to(REPO / "data").as_posix() for p in (REPO / "data").rglob("*")
-                        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."))
+    data_files = sorted(
+        p.relative_to(REPO / "data").as_posix()
+        for p in (REPO / "data").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
+    )
     notebooks = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
     assert data_files and notebooks
     assert {f"cpts_diag/_data/{f}" for f in data_files} <= packed
@@ -94,21 +112,36 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     venv = tmp_path / "fresh venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=600, env=_clean_env())
     py = venv / "bin" / "python"
-    res = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-                         capture_output=True, text=True, timeout=600, env=_clean_env())
+    res = subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_clean_env(),
+    )
     assert res.returncode == 0, res.stderr[-3000:]
-    fresh_site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                     capture_output=True, text=True, check=True, env=_clean_env()).stdout.strip())
+    fresh_site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=_clean_env(),
+        ).stdout.strip()
+    )
     dep_dirs = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
     (fresh_site / "_cpts_diag_test_deps.pth").write_text("".join(f"{d}\n" for d in dep_dirs), encoding="utf-8")
 
     elsewhere = tmp_path / "ailleurs"
     elsewhere.mkdir()
-    probe = ("import json, cpts_diag, cpts_diag.report as r; from cpts_diag import settings as s; "
-             "print(json.dumps({'file': cpts_diag.__file__, 'repo': str(s.REPO_DIR), 'data': str(s.DATA_DIR), "
-             "'notebook': str(r.NOTEBOOK), 'reports': str(s.REPORTS_DIR)}))")
-    res = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, timeout=600, cwd=elsewhere,
-                         env=_clean_env())
+    probe = (
+        "import json, cpts_diag, cpts_diag.report as r; from cpts_diag import settings as s; "
+        "print(json.dumps({'file': cpts_diag.__file__, 'repo': str(s.REPO_DIR), 'data': str(s.DATA_DIR), "
+        "'notebook': str(r.NOTEBOOK), 'reports': str(s.REPORTS_DIR)}))"
+    )
+    res = subprocess.run(
+        [str(py), "-c", probe], capture_output=True, text=True, timeout=600, cwd=elsewhere, env=_clean_env()
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     where = json.loads(res.stdout)
     venv_root = venv.resolve()
@@ -118,11 +151,18 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     assert where["repo"] == "None"
     assert Path(where["notebook"]).is_file()
     assert sorted(p.name for p in Path(where["data"]).rglob("*") if p.is_file()) == sorted(
-        Path(f).name for f in data_files)
+        Path(f).name for f in data_files
+    )
     assert Path(where["reports"]) == elsewhere.resolve() / "reports"
 
-    res = subprocess.run([str(venv / "bin" / "cpts-diag"), "check"], capture_output=True, text=True, timeout=900,
-                         cwd=elsewhere, env=_clean_env())
+    res = subprocess.run(
+        [str(venv / "bin" / "cpts-diag"), "check"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=elsewhere,
+        env=_clean_env(),
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     expected = _expected_territories()
     assert expected == 70  # the embedded ARS PACA listing of 01/2026
@@ -133,10 +173,21 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     # A report runs the notebook shipped in the wheel and writes to reports/ of the working directory. The
     # nbconvert templates are data files of the dependencies, installed under this interpreter's prefix.
     env = dict(_clean_env(), JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"))
-    res = subprocess.run([str(venv / "bin" / "cpts-diag"), "report", "--territoire", "CPTS Guil Durance"],
-                         capture_output=True, text=True, timeout=900, cwd=elsewhere, env=env)
+    res = subprocess.run(
+        [str(venv / "bin" / "cpts-diag"), "report", "--territoire", "CPTS Guil Durance"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=elsewhere,
+        env=env,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     folder = elsewhere / "reports" / "cpts-guil-durance"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "carte.html", "diagnostic.ipynb", "indicateurs.xlsx", "perimetre.gpkg", "rapport.html"]
+        "carte.html",
+        "diagnostic.ipynb",
+        "indicateurs.xlsx",
+        "perimetre.gpkg",
+        "rapport.html",
+    ]
     assert "CPTS Guil Durance" in (folder / "rapport.html").read_text(encoding="utf-8")

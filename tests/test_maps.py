@@ -115,9 +115,11 @@ def test_web_geometry_keeps_shared_border():
 
 def test_web_geometry_outside_metropole():
     # squares in La Réunion (UTM 40S): simplified in a local projection, not Lambert-93
-    gdf = gpd.GeoDataFrame({"code_insee": ["97411", "97415"]},
-                           geometry=[box(340_000, 7_660_000, 345_000, 7_665_000),
-                                     box(345_000, 7_660_000, 350_000, 7_665_000)], crs=2975).to_crs(4326)
+    gdf = gpd.GeoDataFrame(
+        {"code_insee": ["97411", "97415"]},
+        geometry=[box(340_000, 7_660_000, 345_000, 7_665_000), box(345_000, 7_660_000, 350_000, 7_665_000)],
+        crs=2975,
+    ).to_crs(4326)
     out = maps.web_geometry(gdf)
     assert out.geometry.is_valid.all()
     assert np.allclose(out.total_bounds, gdf.total_bounds, atol=1e-4)
@@ -140,8 +142,10 @@ def test_classify_quantiles_and_breaks():
     assert g.assign([2.5, 2.49, 4.0]).tolist() == [1, 0, 3]
     assert maps.classify([2, 2, 2]).labels == ["2,0"]
     assert maps.classify([None, None]).labels == []
-    assert maps.classify([1, 2, 3], palette="Blues_r", classes=[2]).colors[0] != maps.classify(
-        [1, 2, 3], palette="Blues", classes=[2]).colors[0]
+    assert (
+        maps.classify([1, 2, 3], palette="Blues_r", classes=[2]).colors[0]
+        != maps.classify([1, 2, 3], palette="Blues", classes=[2]).colors[0]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -153,17 +157,29 @@ def demo():
     neighbours = gpd.GeoDataFrame(
         {"cpts": [XSS, 'CPTS L\'Étang "Nord"']},
         geometry=[box(X0 - SIZE, Y0, X0, Y0 + 2 * SIZE), box(X0, Y0 + 2 * SIZE, X0 + 3 * SIZE, Y0 + 3 * SIZE)],
-        crs=2154).to_crs(4326)
-    orphans = gpd.GeoDataFrame({"code_insee": ["13099"], "nom": ["Orpheline-sur-Mer"]},
-                               geometry=[box(X0 + 3 * SIZE, Y0, X0 + 4 * SIZE, Y0 + SIZE)], crs=2154).to_crs(4326)
+        crs=2154,
+    ).to_crs(4326)
+    orphans = gpd.GeoDataFrame(
+        {"code_insee": ["13099"], "nom": ["Orpheline-sur-Mer"]},
+        geometry=[box(X0 + 3 * SIZE, Y0, X0 + 4 * SIZE, Y0 + SIZE)],
+        crs=2154,
+    ).to_crs(4326)
     return communes, neighbours, orphans
 
 
 def test_commune_map_layers_and_legend(demo, tmp_path):
     communes, neighbours, orphans = demo
-    m = maps.commune_map(communes, "valeur", label="APL", unit="consultations/an/hab.", neighbours=neighbours,
-                         orphans=orphans, title=f"CPTS {XSS}", source="DREES, APL 2023, commune",
-                         tooltip_fields={"code_insee": "Code commune"})
+    m = maps.commune_map(
+        communes,
+        "valeur",
+        label="APL",
+        unit="consultations/an/hab.",
+        neighbours=neighbours,
+        orphans=orphans,
+        title=f"CPTS {XSS}",
+        source="DREES, APL 2023, commune",
+        tooltip_fields={"code_insee": "Code commune"},
+    )
     lay = layers_of(m)
     assert {k: v.n_features for k, v in lay.items()} == {"communes": 6, "neighbours": 2, "orphans": 1, "outline": 1}
     html = maps.map_html(m)
@@ -204,8 +220,9 @@ def test_commune_map_fits_data_bounds(demo):
 
 def test_fictitious_banner_and_plain_map(demo):
     communes, _, _ = demo
-    m = maps.commune_map(communes, source="Exemple CPAM, données fictives, commune", territory_outline=False,
-                         fictitious=True)
+    m = maps.commune_map(
+        communes, source="Exemple CPAM, données fictives, commune", territory_outline=False, fictitious=True
+    )
     html = maps.map_html(m)
     assert maps.FICTITIOUS_BANNER in html and 'class="cpts-banner"' in html
     assert "Commune du territoire" in html
@@ -257,8 +274,11 @@ def test_region_map_tiers_commune_level():
     communes = squares(4, 2)
     communes["cpts"] = ["A", "A", "B", "B", "A", "A", "C", "C"]
     communes["taille"] = communes["cpts"].map({"A": 1, "B": "T3", "C": None})
-    orphans = gpd.GeoDataFrame({"code_insee": ["13099"], "nom": ["Seule"]},
-                               geometry=[box(X0 + 4 * SIZE, Y0, X0 + 5 * SIZE, Y0 + SIZE)], crs=2154).to_crs(4326)
+    orphans = gpd.GeoDataFrame(
+        {"code_insee": ["13099"], "nom": ["Seule"]},
+        geometry=[box(X0 + 4 * SIZE, Y0, X0 + 5 * SIZE, Y0 + SIZE)],
+        crs=2154,
+    ).to_crs(4326)
     m = maps.region_map(communes, "taille", orphans=orphans, title="Région test")
     lay = layers_of(m)
     assert {k: v.n_features for k, v in lay.items()} == {"territories": 8, "orphans": 1, "outlines": 3}
@@ -271,9 +291,11 @@ def test_region_map_tiers_commune_level():
 
 
 def test_region_map_numeric_dissolved():
-    terr = gpd.GeoDataFrame({"cpts": ["A", XSS], "apl": [2.1, np.nan]},
-                            geometry=[box(X0, Y0, X0 + SIZE, Y0 + SIZE), box(X0 + SIZE, Y0, X0 + 2 * SIZE, Y0 + SIZE)],
-                            crs=2154).to_crs(4326)
+    terr = gpd.GeoDataFrame(
+        {"cpts": ["A", XSS], "apl": [2.1, np.nan]},
+        geometry=[box(X0, Y0, X0 + SIZE, Y0 + SIZE), box(X0 + SIZE, Y0, X0 + 2 * SIZE, Y0 + SIZE)],
+        crs=2154,
+    ).to_crs(4326)
     m = maps.region_map(terr, "apl", classes=[2.5], label="APL moyenne")
     lay = layers_of(m)
     assert {k: v.n_features for k, v in lay.items()} == {"territories": 2}
@@ -287,9 +309,17 @@ def test_region_map_numeric_dissolved():
 # ---------------------------------------------------------------------------
 def test_static_map(demo, tmp_path):
     communes, neighbours, orphans = demo
-    fig = maps.static_map(communes, "valeur", label="APL", unit="c/an/hab.", neighbours=neighbours,
-                          orphans=orphans, title="CPTS $test$", source="Exemple, données fictives",
-                          fictitious=True)
+    fig = maps.static_map(
+        communes,
+        "valeur",
+        label="APL",
+        unit="c/an/hab.",
+        neighbours=neighbours,
+        orphans=orphans,
+        title="CPTS $test$",
+        source="Exemple, données fictives",
+        fictitious=True,
+    )
     texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
     assert "Donnée masquée ou indisponible (2)" in texts
     assert "Commune orpheline (sans CPTS)" in texts and "Limite du territoire" in texts

@@ -148,12 +148,14 @@ def test_masked_sum_unknown_bound_is_infinite():
 
 
 def test_masked_sum_by_groups():
-    df = pd.DataFrame({
-        "cpts": ["A", "A", "A", "B", "B"],
-        "n": [12.0, np.nan, 30.0, np.nan, 5.0],
-        "n_masked": [False, True, False, True, False],
-        "n_upper": [12.0, 10.0, 30.0, 5.0, 5.0],
-    })
+    df = pd.DataFrame(
+        {
+            "cpts": ["A", "A", "A", "B", "B"],
+            "n": [12.0, np.nan, 30.0, np.nan, 5.0],
+            "n_masked": [False, True, False, True, False],
+            "n_upper": [12.0, 10.0, 30.0, 5.0, 5.0],
+        }
+    )
     out = masked_sum_by(df, "cpts", "n")
     assert out.loc["A", "low"] == 42.0 and out.loc["A", "high"] == 52.0
     assert out.loc["B", "low"] == 5.0 and out.loc["B", "high"] == 10.0

@@ -79,8 +79,11 @@ def _neighbours(code: str, candidates) -> set[str]:
 
 
 def _table(territories: dict[str, list[str]]) -> pd.DataFrame:
-    rows = [{"cpts": t, "code_insee": c, "arrondissement": None, "infracommunal": False, "line": i}
-            for t, codes in territories.items() for i, c in enumerate(codes, start=2)]
+    rows = [
+        {"cpts": t, "code_insee": c, "arrondissement": None, "infracommunal": False, "line": i}
+        for t, codes in territories.items()
+        for i, c in enumerate(codes, start=2)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -115,7 +118,9 @@ def test_example_file_continuity_recomputed_from_polygons(example, example_check
     # what the recomputation says of these real territories
     assert set(disc) == {"Tarbes-Lourdes-Pyrénées (illustratif)"}  # Hautes-Pyrénées exclave in 64
     assert sorted(disc["Tarbes-Lourdes-Pyrénées (illustratif)"]["piece_names"][1:]) == [
-        ["Gardères", "Luquet"], ["Séron"]]
+        ["Gardères", "Luquet"],
+        ["Séron"],
+    ]
     assert set(islands) == {"Pays d'Iroise (illustratif)", "Île d'Oléron et Marennes (illustratif)"}
     assert set(unverifiable) == {"Hautes Terres du Cantal (illustratif)"}
     # the Drôme case: Vaucluse communes of the Enclave des Papes joined through Drôme communes
@@ -126,8 +131,10 @@ def test_example_file_continuity_recomputed_from_polygons(example, example_check
 
 
 def test_example_file_populations_from_the_cog(cog, example, example_check):
-    pop = {**{c: int(r["population"]) for c, r in cog["current"].items() if r["population"]},
-           **{c: int(r["population"]) for c, r in cog["arr"].items()}}
+    pop = {
+        **{c: int(r["population"]) for c, r in cog["current"].items() if r["population"]},
+        **{c: int(r["population"]) for c, r in cog["arr"].items()},
+    }
     got = {t["name"]: t for t in example_check.territories}
     for territory, units in example.items():
         assert got[territory]["population"] == sum(pop[u] for u in set(units)), territory
@@ -143,8 +150,12 @@ def test_islands_are_separated_by_the_sea_only():
     }
     r = check_perimeters(_table(territories), departements=["22", "29", "56", "85"])
     islands = {d["territory"]: d for d in r.island_territories}
-    assert set(islands) == {"Ouessant et Le Conquet", "Bréhat et Ploubazlanec", "Groix et Lorient",
-                            "Yeu et Saint-Hilaire-de-Riez"}
+    assert set(islands) == {
+        "Ouessant et Le Conquet",
+        "Bréhat et Ploubazlanec",
+        "Groix et Lorient",
+        "Yeu et Saint-Hilaire-de-Riez",
+    }
     assert r.discontiguous == []
     assert islands["Ouessant et Le Conquet"]["n_pieces"] == 3
     for name, codes in territories.items():  # recomputed: the pieces are the islands
@@ -193,7 +204,8 @@ def test_partial_geometry_is_never_discontinuous():
     r = check_perimeters(_table({"Cantal": ["15141", "15031", "15035", "15013"]}), departements=["15"])
     assert r.discontiguous == [] and r.island_territories == []
     assert [(u["check"], u["territory"], u["communes"]) for u in r.unverifiable if u["check"] == "continuité"] == [
-        ("continuité", "Cantal", ["15031", "15035"])]
+        ("continuité", "Cantal", ["15031", "15035"])
+    ]
     # the other restored communes (orphans without polygon) may be enclaved: undecided, not claimed
     assert r.enclaves == []
     undecided = {c for u in r.unverifiable if u["check"] == "enclave" for c in u["communes"]}
@@ -245,8 +257,10 @@ def test_reports_in_every_kind_of_territory(national_batch, example, cog):
     result = national_batch
     assert result.exit_code == 0, [e.get("error") for e in result.entries]
     entries = {e["name"]: e for e in result.entries}
-    pop = {**{c: int(r["population"]) for c, r in cog["current"].items() if r["population"]},
-           **{c: int(r["population"]) for c, r in cog["arr"].items()}}
+    pop = {
+        **{c: int(r["population"]) for c, r in cog["current"].items() if r["population"]},
+        **{c: int(r["population"]) for c, r in cog["arr"].items()},
+    }
     drawn = set(display_polygons()["code_insee"])
     for territory in REPORTS:
         entry = entries[territory]
@@ -279,7 +293,7 @@ def test_report_areas_and_densities(national_batch, example):
         # France: known for all but 4 communes (a lower bound), the density is given
         assert str(rows["Superficie"]["France"]).startswith("≥ 637")
         assert rows["Densité de population"]["France"] == pytest.approx(107.2, abs=0.1)
-        for label in header[5:header.index("France")]:  # départements and régions: areas known...
+        for label in header[5 : header.index("France")]:  # départements and régions: areas known...
             value = rows["Superficie"][label]
             if label in ("Cantal (15)", "Auvergne-Rhône-Alpes (84)"):  # ...but Cantal and its région: lower bound
                 assert str(value).startswith("≥ "), (territory, label)
@@ -293,8 +307,10 @@ def test_mayotte_report_says_why_values_are_missing(national_batch):
     rapport = entries["Petite-Terre de Mayotte (illustratif)"]["outputs"]["rapport"]
     folder = national_batch.out_dir / Path(rapport).parent
     text = (folder / "rapport.html").read_text(encoding="utf-8")
-    assert "APL aux médecins généralistes 2023 : la source (DREES, APL) ne fournit aucune donnée pour Mayotte (976)" \
+    assert (
+        "APL aux médecins généralistes 2023 : la source (DREES, APL) ne fournit aucune donnée pour Mayotte (976)"
         in text
+    )
     # the map shows Petite-Terre, in the Indian Ocean, not the world
     layer = pyogrio.read_dataframe(folder / "perimetre.gpkg", layer="territoire")
     x0, y0, x1, y1 = layer.total_bounds
@@ -308,17 +324,20 @@ def _folder(batch, territory: str) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("territory, bounds", [
-    ("Paris Centre (illustratif)", (2.2, 48.8, 2.45, 48.9)),  # lon/lat box around central Paris
-    ("Petite-Terre de Mayotte (illustratif)", (45.1, -12.9, 45.4, -12.7)),  # Petite-Terre, Indian Ocean
-])
+@pytest.mark.parametrize(
+    "territory, bounds",
+    [
+        ("Paris Centre (illustratif)", (2.2, 48.8, 2.45, 48.9)),  # lon/lat box around central Paris
+        ("Petite-Terre de Mayotte (illustratif)", (45.1, -12.9, 45.4, -12.7)),  # Petite-Terre, Indian Ocean
+    ],
+)
 def test_carte_outside_paca_offline(chrome, national_batch, example, territory, bounds):  # noqa: F811
     folder = _folder(national_batch, territory)
     open_page(chrome, folder / "carte.html", ready=READY)
     assert browser_errors(chrome) == []
     counts = chrome.execute_script(
-        "return Object.fromEntries(Object.entries(window.cptsDiag.layers)"
-        ".map(([k, v]) => [k, v.getLayers().length]));")
+        "return Object.fromEntries(Object.entries(window.cptsDiag.layers).map(([k, v]) => [k, v.getLayers().length]));"
+    )
     drawn = set(display_polygons()["code_insee"])
     assert counts["communes"] == len(set(example[territory]) & drawn)
     assert counts["outline"] == 1
@@ -326,8 +345,8 @@ def test_carte_outside_paca_offline(chrome, national_batch, example, territory, 
     assert len(codes) == counts["communes"] and all("Population 2023" in t for t in codes)
     # the view is fitted to the territory: Paris, or Petite-Terre in the Indian Ocean, not the world
     view = chrome.execute_script(
-        "var b = window.cptsDiag.map.getBounds();"
-        "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];")
+        "var b = window.cptsDiag.map.getBounds();return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];"
+    )
     x0, y0, x1, y1 = bounds
     centre = ((view[0] + view[2]) / 2, (view[1] + view[3]) / 2)
     assert x0 < centre[0] < x1 and y0 < centre[1] < y1, view

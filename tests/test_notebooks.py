@@ -33,8 +33,12 @@ def _html_outputs(nb) -> str:
 
 
 def _errors(nb) -> list:
-    return [o for c in nb.cells for o in c.get("outputs", [])
-            if o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    return [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
+    ]
 
 
 def _execute(src: Path, dest: Path, parameters: dict):
@@ -43,8 +47,9 @@ def _execute(src: Path, dest: Path, parameters: dict):
     from cpts_diag.report import _kernel_env
 
     _kernel_env()
-    return pm.execute_notebook(str(src), str(dest), parameters=parameters, kernel_name="python3",
-                               progress_bar=False, cwd=str(dest.parent))
+    return pm.execute_notebook(
+        str(src), str(dest), parameters=parameters, kernel_name="python3", progress_bar=False, cwd=str(dest.parent)
+    )
 
 
 # ------------------------------------------------------------------ committed notebooks (fast)
@@ -64,8 +69,13 @@ def test_parameter_defaults_run_on_embedded_data():
     import papermill as pm
 
     p01 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB01)).items()}
-    assert p01 == {"perimetres": '""', "region": '"93"', "departements": "[]", "fichier_geometries": '""',
-                   "dossier_sortie": '""'}
+    assert p01 == {
+        "perimetres": '""',
+        "region": '"93"',
+        "departements": "[]",
+        "fichier_geometries": '""',
+        "dossier_sortie": '""',
+    }
     p03 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB03)).items()}
     assert p03 == {"perimetres": '""', "region": '"93"', "fichier_cpam": '"exemple"', "dossier_sortie": '""'}
 
@@ -126,8 +136,10 @@ def test_nb01_population_table_and_maps(nb01, paca_check):
     for t in paca_check.territories:
         assert f"<td>{_html.escape(t['name'])}</td>" in html
     gap = next(t for t in paca_check.territories if t["name"] == "CPTS du Gapençais")
-    assert f"<td>CPTS du Gapençais</td><td class=\"num\">34</td><td class=\"num\">{fmt_int(gap['population'])}" \
-           f"</td><td>T{gap['tier']}</td>" in html
+    assert (
+        f'<td>CPTS du Gapençais</td><td class="num">34</td><td class="num">{fmt_int(gap["population"])}'
+        f"</td><td>T{gap['tier']}</td>" in html
+    )
     # Static map (PNG) and the offline interactive map (Leaflet inlined, no CDN).
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in (o.get("data") or {})]
     assert len(images) == 1
@@ -179,8 +191,9 @@ def test_nb03_region_table(nb03, raw_communes):
     assert len(territories) == 70  # the 70 CPTS of PACA (ARS, 01/2026)
     assert len(refs) == 2
     # Région row: population légale 2023 of the communes of PACA, summed from the raw COG file.
-    pop = sum(int(float(r["population"])) for r in raw_communes
-              if r["type"] == "commune-actuelle" and r["region"] == "93")
+    pop = sum(
+        int(float(r["population"])) for r in raw_communes if r["type"] == "commune-actuelle" and r["region"] == "93"
+    )
     assert "Provence-Alpes-Côte d&#x27;Azur" in refs[0] and f">{fmt_int(pop)}<" in refs[0]
     assert ">France<" in refs[1]
     # A territory row: Gapençais, population from the library, tier 2.

@@ -16,10 +16,10 @@ from cpts_diag.indicators import diagnose_all
 
 DATA = settings.DATA_DIR
 TERRITORIES = {
-    "Bretagne": "200038990",      # CC de Saint-Méen Montauban (35)
-    "Grand Est": "200033025",     # CA de Bar-le-Duc - Sud Meuse (55)
-    "La Réunion": "249740119",    # CINOR (974)
-    "Mayotte": "200060457",       # CA Dembeni-Mamoudzou (976)
+    "Bretagne": "200038990",  # CC de Saint-Méen Montauban (35)
+    "Grand Est": "200033025",  # CA de Bar-le-Duc - Sud Meuse (55)
+    "La Réunion": "249740119",  # CINOR (974)
+    "Mayotte": "200060457",  # CA Dembeni-Mamoudzou (976)
 }
 
 
@@ -36,14 +36,35 @@ def diags(communes):
     rows = []
     for name, siren in TERRITORIES.items():
         for code in communes.index[communes["epci_siren"] == siren]:
-            rows.append({"cpts": name, "code_insee": code, "arrondissement": None, "infracommunal": False,
-                         "line": len(rows) + 2})
+            rows.append(
+                {
+                    "cpts": name,
+                    "code_insee": code,
+                    "arrondissement": None,
+                    "infracommunal": False,
+                    "line": len(rows) + 2,
+                }
+            )
     # a group of communes split since 2016 (Essarts-en-Bocage 2016 -> 85084, 85165, 85212), whole and in part
     for code in ("85084", "85165", "85212"):
-        rows.append({"cpts": "Essarts entier", "code_insee": code, "arrondissement": None, "infracommunal": False,
-                     "line": len(rows) + 2})
-    rows.append({"cpts": "L'Oie seule", "code_insee": "85165", "arrondissement": None, "infracommunal": False,
-                 "line": len(rows) + 2})
+        rows.append(
+            {
+                "cpts": "Essarts entier",
+                "code_insee": code,
+                "arrondissement": None,
+                "infracommunal": False,
+                "line": len(rows) + 2,
+            }
+        )
+    rows.append(
+        {
+            "cpts": "L'Oie seule",
+            "code_insee": "85165",
+            "arrondissement": None,
+            "infracommunal": False,
+            "line": len(rows) + 2,
+        }
+    )
     return diagnose_all(pd.DataFrame(rows))
 
 
@@ -168,7 +189,8 @@ def test_professionals_by_departement_region_france(diags):
         raw = ameli[(ameli["profession"] == "infirmiers") & (ameli["niveau"] == niveau) & (ameli["code"] == code)]
         assert _value(d, "ps_infirmiers_effectif", niveau, code)["value"] == float(raw["effectif"].iloc[0])
         assert _value(d, "ps_infirmiers_densite", niveau, code)["value"] == pytest.approx(
-            float(raw["densite"].iloc[0]) / 10)
+            float(raw["densite"].iloc[0]) / 10
+        )
     # département-level source: no territory value is invented
     ind = d.indicators
     assert ind[(ind["indicator"] == "ps_infirmiers_effectif") & (ind["level"] == "territoire")].empty

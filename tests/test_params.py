@@ -10,11 +10,22 @@ from cpts_diag import settings
 from cpts_diag.params import CpamChoice, cpam_choice
 
 
-@pytest.mark.parametrize("given, mode", [
-    (None, "aucun"), ("", "aucun"), ("  ", "aucun"), ("aucun", "aucun"), ("Aucune", "aucun"), ("non", "aucun"),
-    ("exemple", "exemple"), (" EXEMPLE ", "exemple"), ("example", "exemple"),
-    ("cpam.csv", "fichier"), (Path("exemple.csv"), "fichier"),
-])
+@pytest.mark.parametrize(
+    "given, mode",
+    [
+        (None, "aucun"),
+        ("", "aucun"),
+        ("  ", "aucun"),
+        ("aucun", "aucun"),
+        ("Aucune", "aucun"),
+        ("non", "aucun"),
+        ("exemple", "exemple"),
+        (" EXEMPLE ", "exemple"),
+        ("example", "exemple"),
+        ("cpam.csv", "fichier"),
+        (Path("exemple.csv"), "fichier"),
+    ],
+)
 def test_modes(given, mode):
     assert cpam_choice(given).mode == mode
 

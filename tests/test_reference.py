@@ -6,8 +6,12 @@ from cpts_diag.reference import load_reference
 def test_counts_match_the_raw_file(raw_communes):
     ref = load_reference()
     kinds = Counter(r["type"] for r in raw_communes)
-    assert kinds == {"commune-actuelle": 34_969, "commune-deleguee": 2_105,
-                     "commune-associee": 471, "arrondissement-municipal": 45}
+    assert kinds == {
+        "commune-actuelle": 34_969,
+        "commune-deleguee": 2_105,
+        "commune-associee": 471,
+        "arrondissement-municipal": 45,
+    }
     assert len(ref.communes) == kinds["commune-actuelle"]
     assert len(ref.arrondissements) == 45
     # SOURCES.md of the open data: sum over the communes actuelles

@@ -41,21 +41,42 @@ def french_int(x) -> str:
 # ---------------------------------------------------------------------------
 # slugs
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name, expected", [
-    ("CPTS du Pays d'Apt", "cpts-du-pays-d-apt"),
-    ("CPTS Cœur du Var", "cpts-coeur-du-var"),
-    ("CPTS Vallée des Paillons et de la Banquière", "cpts-vallee-des-paillons-et-de-la-banquiere"),
-    ("CPTS Coordination Santé Marseille 2 & 3", "cpts-coordination-sante-marseille-2-et-3"),
-    ("  CPTS   Verdon  ", "cpts-verdon"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("CPTS du Pays d'Apt", "cpts-du-pays-d-apt"),
+        ("CPTS Cœur du Var", "cpts-coeur-du-var"),
+        ("CPTS Vallée des Paillons et de la Banquière", "cpts-vallee-des-paillons-et-de-la-banquiere"),
+        ("CPTS Coordination Santé Marseille 2 & 3", "cpts-coordination-sante-marseille-2-et-3"),
+        ("  CPTS   Verdon  ", "cpts-verdon"),
+    ],
+)
 def test_slugify_plain_names(name, expected):
     assert slugify(name) == expected
 
 
-@pytest.mark.parametrize("name", [
-    NASTY, "a/b", "a\\b", "..", ".", "../../etc/passwd", "", "   ", '"', "東京", "CON", "nul",
-    "é" * 200, "x" * 61, "<script>", "CPTS\u0000nul", "CPTS\nretour",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        NASTY,
+        "a/b",
+        "a\\b",
+        "..",
+        ".",
+        "../../etc/passwd",
+        "",
+        "   ",
+        '"',
+        "東京",
+        "CON",
+        "nul",
+        "é" * 200,
+        "x" * 61,
+        "<script>",
+        "CPTS\u0000nul",
+        "CPTS\nretour",
+    ],
+)
 def test_slugify_is_always_safe(name):
     slug = slugify(name)
     assert SLUG_RE.match(slug), slug
@@ -95,8 +116,14 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
     for node in ast.parse(params[0].source).body:
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
         values[node.targets[0].id] = node.value.value
-    assert values == {"perimetres": "", "territoire": "CPTS Pays Grassois", "fichier_cpam": "exemple",
-                      "fichier_ages_insee": "", "fichier_bpe": "", "dossier_sortie": ""}
+    assert values == {
+        "perimetres": "",
+        "territoire": "CPTS Pays Grassois",
+        "fichier_cpam": "exemple",
+        "fichier_ages_insee": "",
+        "fichier_bpe": "",
+        "dossier_sortie": "",
+    }
     # the default territory exists in the embedded listing
     from cpts_diag.perimeters import read_perimeters
 
@@ -109,9 +136,14 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
 
 def _toy_notebook():
     nb = nbformat.v4.new_notebook()
-    out = nbformat.v4.new_output("display_data", data={"text/html": "<p class='x'>Tableau 1\u202f234</p>",
-                                                        "text/plain": "x",
-                                                        SUMMARY_MIMETYPE: {"population": 1234}})
+    out = nbformat.v4.new_output(
+        "display_data",
+        data={
+            "text/html": "<p class='x'>Tableau 1\u202f234</p>",
+            "text/plain": "x",
+            SUMMARY_MIMETYPE: {"population": 1234},
+        },
+    )
     err = nbformat.v4.new_output("stream", name="stderr", text="UserWarning: avertissement technique")
     nb.cells = [
         nbformat.v4.new_markdown_cell("Consignes pour JupyterLab", metadata={"tags": ["remove-cell"]}),
@@ -123,7 +155,7 @@ def _toy_notebook():
 
 
 def test_notebook_to_html_is_self_contained_french_and_codeless():
-    page = notebook_to_html(_toy_notebook(), "Diagnostic — CPTS <b>\"L'Étang\"</b>")
+    page = notebook_to_html(_toy_notebook(), 'Diagnostic — CPTS <b>"L\'Étang"</b>')
     assert page.startswith("<!DOCTYPE html>") and '<html lang="fr">' in page
     assert "<title>Diagnostic — CPTS &lt;b&gt;&quot;L&#x27;Étang&quot;&lt;/b&gt;</title>" in page
     assert "<script" not in page.lower() and "<link" not in page.lower()
@@ -150,9 +182,16 @@ def test_run_report_cli_unknown_territory_is_an_input_error(tmp_path):
         report.run_report_cli(None, "Nulle part", tmp_path, "exemple", None, None)
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("exemple", "exemple"), ("EXEMPLE", "exemple"), ("aucun", ""), ("", ""), (None, ""),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("exemple", "exemple"),
+        ("EXEMPLE", "exemple"),
+        ("aucun", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_cpam_parameter(given, expected):
     assert cpam_choice(given).parameter == expected
 
@@ -217,8 +256,9 @@ def test_input_error_in_the_kernel_stays_an_input_error(tmp_path, monkeypatch):
     import papermill
 
     def raising(input_path, output_path, parameters=None, **kwargs):
-        raise papermill.PapermillExecutionError(3, 3, "rs.load_report_data(...)", "InputError",
-                                                "fichier « x.csv » : fichier introuvable", [])
+        raise papermill.PapermillExecutionError(
+            3, 3, "rs.load_report_data(...)", "InputError", "fichier « x.csv » : fichier introuvable", []
+        )
 
     monkeypatch.setattr(papermill, "execute_notebook", raising)
     with pytest.raises(InputError, match="fichier introuvable"):
@@ -296,8 +336,15 @@ def test_report_is_self_contained_french_and_escaped(rapport):
     assert "<script" not in low and "<link" not in low
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", rapport)
     assert 'src="data:image/png;base64,' in rapport  # the static map is embedded
-    for heading in ("1. Le territoire", "2. Démographie", "3. Offre de soins", "4. Accès aux soins",
-                    "5. Synthèse : forces et faiblesses", "6. Sources et limites", "Méthode"):
+    for heading in (
+        "1. Le territoire",
+        "2. Démographie",
+        "3. Offre de soins",
+        "4. Accès aux soins",
+        "5. Synthèse : forces et faiblesses",
+        "6. Sources et limites",
+        "Méthode",
+    ):
         assert heading in rapport
     assert "rs.load_report_data" not in rapport and "import " not in rapport  # no code
     assert "Traceback" not in rapport
@@ -328,7 +375,7 @@ def test_workbook_opens_with_codes_as_text(built, library_row):
     ws = wb["Communes"]
     rows = list(ws.iter_rows(values_only=True))
     header_at = next(i for i, r in enumerate(rows) if r and r[0] == "Code commune")
-    codes = [r[0] for r in rows[header_at + 1:] if r[0] is not None]
+    codes = [r[0] for r in rows[header_at + 1 :] if r[0] is not None]
     assert len(codes) == library_row["n_communes"]
     assert all(isinstance(c, str) and re.fullmatch(r"\d{5}|2[AB]\d{3}", c) for c in codes)
     assert any(c.startswith("0") for c in codes)  # leading zeros kept (04, 06)
@@ -381,8 +428,10 @@ def test_a_hostile_name_survives_as_slug_title_and_tooltip(tmp_path):
     escaped = "CPTS &lt;script&gt;alert(1)&lt;/script&gt; &quot;Nord&quot; / L&#x27;Étang"
     assert f"<title>Diagnostic territorial — {escaped}</title>" in rapport
     (h1,) = re.findall(r"<h1[^>]*>(.*?)</h1>", rapport, flags=re.DOTALL)
-    assert "&lt;script&gt;" in h1 and html.unescape(re.sub(r"<a [^>]*>.*?</a>", "", h1)) == \
-        f"Diagnostic territorial — {NASTY}"
+    assert (
+        "&lt;script&gt;" in h1
+        and html.unescape(re.sub(r"<a [^>]*>.*?</a>", "", h1)) == f"Diagnostic territorial — {NASTY}"
+    )
     for page in (rapport, carte):
         assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert escaped in carte  # map title
@@ -418,8 +467,9 @@ def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(got.diag.indicators, direct.indicators)
         # same values; an all-missing arrondissement column may hold NaN or None
         assert got.diag.communes["arrondissement"].isna().equals(direct.communes["arrondissement"].isna())
-        pd.testing.assert_frame_equal(got.diag.communes.drop(columns="arrondissement"),
-                                      direct.communes.drop(columns="arrondissement"))
+        pd.testing.assert_frame_equal(
+            got.diag.communes.drop(columns="arrondissement"), direct.communes.drop(columns="arrondissement")
+        )
         assert got.summary == direct.summary
         assert got.diag.fictitious is True
     assert len(second.map_communes) == direct.summary["n_communes"]

@@ -16,32 +16,94 @@ NNBSP = "\u202f"
 NAN = float("nan")
 
 _SOURCES = {
-    "apl_mg_2023": ("DREES, APL aux médecins généralistes", "2023", "commune", "consultations/an/hab.",
-                    "Accès aux soins", "APL aux médecins généralistes 2023"),
-    "apl_mg_2023_pop_sous_seuil": ("DREES, APL aux médecins généralistes", "2023", "commune", "hab.",
-                                   "Accès aux soins", "Population sous 2,5 (2023)"),
-    "apl_mg_2023_part_sous_seuil": ("DREES, APL aux médecins généralistes", "2023", "commune", "%",
-                                    "Accès aux soins", "Part sous 2,5 (2023)"),
-    "part_75_plus": ("CartoSanté / INSEE, indicateurs par bassin de vie 2022", "2022", "bassin de vie", "%",
-                     "Démographie", "Part des 75 ans et plus"),
-    "densite_mg_liberaux": ("CartoSanté / INSEE, indicateurs par bassin de vie 2022", "2024", "bassin de vie",
-                            "pour 10 000 hab.", "Offre de soins", "Densité de médecins généralistes libéraux"),
-    "part_sans_mt_17_plus": ("EXEMPLE FICTIF de table CPAM (données fictives)", "aucun", "commune", "%",
-                             "Accès aux soins", "Part des patients de 17 ans et plus sans médecin traitant"),
-    "taux_pauvrete": ("CartoSanté / INSEE, indicateurs par bassin de vie 2022", "2021", "bassin de vie", "%",
-                      "Santé et social", "Taux de pauvreté"),
+    "apl_mg_2023": (
+        "DREES, APL aux médecins généralistes",
+        "2023",
+        "commune",
+        "consultations/an/hab.",
+        "Accès aux soins",
+        "APL aux médecins généralistes 2023",
+    ),
+    "apl_mg_2023_pop_sous_seuil": (
+        "DREES, APL aux médecins généralistes",
+        "2023",
+        "commune",
+        "hab.",
+        "Accès aux soins",
+        "Population sous 2,5 (2023)",
+    ),
+    "apl_mg_2023_part_sous_seuil": (
+        "DREES, APL aux médecins généralistes",
+        "2023",
+        "commune",
+        "%",
+        "Accès aux soins",
+        "Part sous 2,5 (2023)",
+    ),
+    "part_75_plus": (
+        "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+        "2022",
+        "bassin de vie",
+        "%",
+        "Démographie",
+        "Part des 75 ans et plus",
+    ),
+    "densite_mg_liberaux": (
+        "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+        "2024",
+        "bassin de vie",
+        "pour 10 000 hab.",
+        "Offre de soins",
+        "Densité de médecins généralistes libéraux",
+    ),
+    "part_sans_mt_17_plus": (
+        "EXEMPLE FICTIF de table CPAM (données fictives)",
+        "aucun",
+        "commune",
+        "%",
+        "Accès aux soins",
+        "Part des patients de 17 ans et plus sans médecin traitant",
+    ),
+    "taux_pauvrete": (
+        "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+        "2021",
+        "bassin de vie",
+        "%",
+        "Santé et social",
+        "Taux de pauvreté",
+    ),
 }
 
 
 def _row(indicator, level, value, low=NAN, high=NAN, code=None, name=None, quality="exacte"):
     source, vintage, source_level, unit, theme, label = _SOURCES[indicator]
     code = code or {"territoire": "T", "departement": "06", "region": "93", "france": "FR"}[level]
-    name = name or {"territoire": "T", "departement": "Alpes-Maritimes", "region": "Provence-Alpes-Côte d'Azur",
-                    "france": "France"}[level]
-    return {"indicator": indicator, "label": label, "theme": theme, "level": level, "level_code": code,
-            "level_name": name, "value": value, "value_low": low, "value_high": high, "unit": unit,
-            "source": source, "vintage": vintage, "source_level": source_level, "coverage": 1.0,
-            "quality": quality}
+    name = (
+        name
+        or {
+            "territoire": "T",
+            "departement": "Alpes-Maritimes",
+            "region": "Provence-Alpes-Côte d'Azur",
+            "france": "France",
+        }[level]
+    )
+    return {
+        "indicator": indicator,
+        "label": label,
+        "theme": theme,
+        "level": level,
+        "level_code": code,
+        "level_name": name,
+        "value": value,
+        "value_low": low,
+        "value_high": high,
+        "unit": unit,
+        "source": source,
+        "vintage": vintage,
+        "source_level": source_level,
+        "coverage": 1.0,
+        "quality": quality,
+    }
 
 
 def _table(rows):
@@ -49,9 +111,15 @@ def _table(rows):
 
 
 def test_apl_below_region_is_a_weakness_citing_both_figures_and_source():
-    syn = derive_findings(_table([_row("apl_mg_2023", "territoire", 3.1234),
-                                  _row("apl_mg_2023", "region", 4.2412),
-                                  _row("apl_mg_2023", "france", 3.74)]))
+    syn = derive_findings(
+        _table(
+            [
+                _row("apl_mg_2023", "territoire", 3.1234),
+                _row("apl_mg_2023", "region", 4.2412),
+                _row("apl_mg_2023", "france", 3.74),
+            ]
+        )
+    )
     assert syn.strengths == []
     (f,) = syn.weaknesses
     assert f.kind == WEAKNESS and f.indicator == "apl_mg_2023"
@@ -82,10 +150,12 @@ def test_masculine_subject_agrees():
 
 
 def test_gp_density_compared_with_each_departement():
-    rows = [_row("densite_mg_liberaux", "territoire", 9.0),
-            _row("densite_mg_liberaux", "departement", 10.5, code="06", name="Alpes-Maritimes"),
-            _row("densite_mg_liberaux", "departement", 8.0, code="83", name="Var"),
-            _row("densite_mg_liberaux", "region", 9.0)]
+    rows = [
+        _row("densite_mg_liberaux", "territoire", 9.0),
+        _row("densite_mg_liberaux", "departement", 10.5, code="06", name="Alpes-Maritimes"),
+        _row("densite_mg_liberaux", "departement", 8.0, code="83", name="Var"),
+        _row("densite_mg_liberaux", "region", 9.0),
+    ]
     syn = derive_findings(_table(rows))
     assert [f.reference_name for f in syn.weaknesses] == ["Alpes-Maritimes"]
     assert [f.reference_name for f in syn.strengths] == ["Var"]
@@ -98,16 +168,20 @@ def test_equal_values_within_tolerance_give_no_finding():
 
 
 def test_range_straddling_the_comparison_is_inconclusive_never_guessed():
-    rows = [_row("part_sans_mt_17_plus", "territoire", 7.1, 7.1, 14.6, quality="données fictives"),
-            _row("part_sans_mt_17_plus", "region", NAN, 10.8, 10.9, quality="données fictives")]
+    rows = [
+        _row("part_sans_mt_17_plus", "territoire", 7.1, 7.1, 14.6, quality="données fictives"),
+        _row("part_sans_mt_17_plus", "region", NAN, 10.8, 10.9, quality="données fictives"),
+    ]
     syn = derive_findings(_table(rows))
     assert syn.findings == []
     assert len(syn.inconclusive) == 1 and "non concluante" in syn.inconclusive[0]
 
 
 def test_range_entirely_above_concludes_and_flags_fictitious_data():
-    rows = [_row("part_sans_mt_17_plus", "territoire", NAN, 12.3, 12.4, quality="données fictives"),
-            _row("part_sans_mt_17_plus", "region", NAN, 10.8, 10.9, quality="données fictives")]
+    rows = [
+        _row("part_sans_mt_17_plus", "territoire", NAN, 12.3, 12.4, quality="données fictives"),
+        _row("part_sans_mt_17_plus", "region", NAN, 10.8, 10.9, quality="données fictives"),
+    ]
     (f,) = derive_findings(_table(rows)).weaknesses
     assert f.fictitious
     assert f.text.endswith(FICTITIOUS_NOTE) and "Données fictives" in f.text
@@ -123,9 +197,11 @@ def test_missing_comparison_is_listed_not_invented():
 
 
 def test_population_under_threshold():
-    rows = [_row("apl_mg_2023_pop_sous_seuil", "territoire", 4178.0),
-            _row("apl_mg_2023_part_sous_seuil", "territoire", 5.09),
-            _row("apl_mg_2023_part_sous_seuil", "region", 5.1)]
+    rows = [
+        _row("apl_mg_2023_pop_sous_seuil", "territoire", 4178.0),
+        _row("apl_mg_2023_part_sous_seuil", "territoire", 5.09),
+        _row("apl_mg_2023_part_sous_seuil", "region", 5.1),
+    ]
     syn = derive_findings(_table(rows))
     first = syn.weaknesses[0]
     assert first.indicator == "apl_mg_2023_pop_sous_seuil"

@@ -48,8 +48,10 @@ def test_utf8_bom_pipe_csv(tmp_path):
 
 def test_header_on_line_5_blank_lines_and_multiline_field(tmp_path):
     f = tmp_path / "t.csv"
-    f.write_text('Effectifs par commune\nSource : CPAM, 2024\n\n\ncode_insee;remarque\n'
-                 '13001;"deux\nlignes"\n\n13002;fin\n', encoding="utf-8")
+    f.write_text(
+        'Effectifs par commune\nSource : CPAM, 2024\n\n\ncode_insee;remarque\n13001;"deux\nlignes"\n\n13002;fin\n',
+        encoding="utf-8",
+    )
     t = read(f)
     assert t.header_line == 5
     assert t.titles == ["Effectifs par commune", "Source : CPAM, 2024", "", ""]
@@ -57,7 +59,10 @@ def test_header_on_line_5_blank_lines_and_multiline_field(tmp_path):
     assert t.lines == [6, 9]  # the quoted field spans lines 6-7, line 8 is blank
     kept = read(f, keep=lambda name: name == "code_insee")  # pandas fast path falls back: same lines
     assert (kept.columns, kept.dataframe().values.tolist(), kept.lines) == (
-        ["code_insee"], [["13001"], ["13002"]], [6, 9])
+        ["code_insee"],
+        [["13001"], ["13002"]],
+        [6, 9],
+    )
 
 
 def test_selected_columns_of_a_large_file_keep_their_lines(tmp_path):
@@ -74,8 +79,15 @@ def test_xlsx_merged_cells_and_sheet_name_case(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.title = "Notes"
     ws = wb.create_sheet("Périmètres")
-    for row in [["Liste des CPTS"], [], ["CPTS", "Code INSEE"], ["CPTS A", "04001"], [None, 4009],
-                [None, "04011"], ["CPTS B", "05001"]]:
+    for row in [
+        ["Liste des CPTS"],
+        [],
+        ["CPTS", "Code INSEE"],
+        ["CPTS A", "04001"],
+        [None, 4009],
+        [None, "04011"],
+        ["CPTS B", "05001"],
+    ]:
         ws.append(row)
     ws.merge_cells("A4:A6")
     wb.save(f)
@@ -95,8 +107,9 @@ def test_unknown_sheet_lists_sheets(tmp_path):
     wb.save(f)
     with pytest.raises(InputError) as info, open_table_file(f) as tf:
         tf.read(has_code, "Bretagne")
-    assert str(info.value) == (f"fichier « {f} » : feuille absente ; feuilles du classeur : « PACA » "
-                               "(valeur « Bretagne »)")
+    assert str(info.value) == (
+        f"fichier « {f} » : feuille absente ; feuilles du classeur : « PACA » (valeur « Bretagne »)"
+    )
 
 
 def test_zip_with_one_table_and_metadata(tmp_path):
@@ -105,8 +118,7 @@ def test_zip_with_one_table_and_metadata(tmp_path):
         zf.writestr("meta_base.csv", "COD_VAR;LIB_VAR\nCODGEO;Code\n")
         zf.writestr("base.csv", "CODGEO;P21_POP\n2A004;73000\n2B033;48000\n".encode("cp1252"))
     t = read(f)
-    assert (t.columns, t.rows, t.lines) == (["CODGEO", "P21_POP"], [["2A004", "73000"], ["2B033", "48000"]],
-                                            [2, 3])
+    assert (t.columns, t.rows, t.lines) == (["CODGEO", "P21_POP"], [["2A004", "73000"], ["2B033", "48000"]], [2, 3])
 
 
 def test_zip_with_a_workbook(tmp_path):
@@ -122,14 +134,17 @@ def test_zip_with_a_workbook(tmp_path):
     assert (t.rows, t.lines) == ([["06088", 3]], [2])
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("absent.csv", None, "fichier introuvable"),
-    ("vide.csv", b"  \n", "fichier vide"),
-    ("vieux.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 50, "format Excel 97 (.xls) non pris en charge"),
-    ("faux.xlsx", b"a;b\n", "fichier Excel illisible ou corrompu"),
-    ("casse.csv", b"PK\x03\x04rest", "fichier illisible : classeur Excel ou archive zip corrompu"),
-    ("bin.csv", b"ab\x00\x00cd", "fichier illisible : ce n'est pas un fichier texte CSV"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("absent.csv", None, "fichier introuvable"),
+        ("vide.csv", b"  \n", "fichier vide"),
+        ("vieux.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 50, "format Excel 97 (.xls) non pris en charge"),
+        ("faux.xlsx", b"a;b\n", "fichier Excel illisible ou corrompu"),
+        ("casse.csv", b"PK\x03\x04rest", "fichier illisible : classeur Excel ou archive zip corrompu"),
+        ("bin.csv", b"ab\x00\x00cd", "fichier illisible : ce n'est pas un fichier texte CSV"),
+    ],
+)
 def test_file_errors(tmp_path, name, content, message):
     f = tmp_path / name
     if content is not None:
@@ -160,23 +175,27 @@ def test_no_header_in_60_rows(tmp_path):
 
 def test_one_registry_of_header_aliases():
     assert header_key("Nombre de patients en ALD") == header_key("patients_en_ald") == "patientsenald"
-    assert [find_column(cols, "code_commune") for cols in (
-        ["CPTS", "code", "Code INSEE 2024"],  # a prefixed column wins over the weak « code »
-        ["CPTS", "code"],
-        ["INSEE_COM", "NOM"],
-        ["nom", "libellé"],
-    )] == [2, 1, 0, None]
+    assert [
+        find_column(cols, "code_commune")
+        for cols in (
+            ["CPTS", "code", "Code INSEE 2024"],  # a prefixed column wins over the weak « code »
+            ["CPTS", "code"],
+            ["INSEE_COM", "NOM"],
+            ["nom", "libellé"],
+        )
+    ] == [2, 1, 0, None]
     assert find_column(["INSEE_COM", "NOM"], "nom_commune") == 1
     assert is_alias("DepCom", "code_commune") and not is_alias("DEP", "code_commune")
 
 
 def test_perimeters_read_through_the_table_reader(tmp_path):
     f = tmp_path / "p.csv"
-    f.write_bytes("Périmètres CPTS\n\n\n\nNom CPTS|Code INSEE\nCPTS Évian|74119\nCPTS Évian|1001\n"
-                  .encode("utf-16"))
+    f.write_bytes("Périmètres CPTS\n\n\n\nNom CPTS|Code INSEE\nCPTS Évian|74119\nCPTS Évian|1001\n".encode("utf-16"))
     p = read_perimeters(f)
     assert p.table[["cpts", "code_insee", "line"]].values.tolist() == [
-        ["CPTS Évian", "74119", 6], ["CPTS Évian", "01001", 7]]
+        ["CPTS Évian", "74119", 6],
+        ["CPTS Évian", "01001", 7],
+    ]
     assert p.warnings == [f"fichier « {f} », ligne 7 : zéro initial restauré (1001 → 01001)"]
     z = tmp_path / "p.zip"
     with zipfile.ZipFile(z, "w") as zf:
@@ -190,8 +209,11 @@ def test_sheet_and_layer_names_without_case(tmp_path):
 
     f = tmp_path / "p.gpkg"
     gpd.GeoDataFrame({"cpts": ["A"], "insee": ["04001"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_file(
-        f, layer="Perimetres")
+        f, layer="Perimetres"
+    )
     gpd.GeoDataFrame({"cpts": ["B"], "insee": ["05001"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_file(
-        f, layer="Autres")
+        f, layer="Autres"
+    )
     assert read_perimeters(f, sheet=" autres ").table[["cpts", "code_insee", "line"]].values.tolist() == [
-        ["B", "05001", 1]]
+        ["B", "05001", 1]
+    ]

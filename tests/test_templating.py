@@ -10,7 +10,7 @@ from cpts_diag.templating import Markup, _join_lines, render_string
 
 
 def test_values_escaped_like_html_escape():
-    out = render_string("<a title=\"{{ v }}\">{{ v }}</a>", v="l'<b> & \"x\"")
+    out = render_string('<a title="{{ v }}">{{ v }}</a>', v='l\'<b> & "x"')
     assert out == '<a title="l&#x27;&lt;b&gt; &amp; &quot;x&quot;">l&#x27;&lt;b&gt; &amp; &quot;x&quot;</a>'
     assert render_string("{{ v }}", v=Markup("<b>ok</b>")) == "<b>ok</b>"
     assert render_string("[{{ v }}]", v=None) == "[]"
@@ -36,8 +36,14 @@ def test_join_lines_rule():
 def test_every_template_compiles_and_static_files_are_package_data():
     env = templating.environment()
     names = env.list_templates()
-    assert {"page.html.j2", "index.html.j2", "fragments/report_sections.html.j2", "fragments/map.html.j2",
-            "fragments/notebook.html.j2", "fragments/open_report.html.j2"} <= set(names)
+    assert {
+        "page.html.j2",
+        "index.html.j2",
+        "fragments/report_sections.html.j2",
+        "fragments/map.html.j2",
+        "fragments/notebook.html.j2",
+        "fragments/open_report.html.j2",
+    } <= set(names)
     for name in names:
         env.get_template(name)
     static = files("cpts_diag") / "static"

@@ -17,26 +17,38 @@ def _pop(raw, code, kind="commune-actuelle"):
 
 def test_population_and_bounds(raw_communes):
     ref = load_reference()
-    table = _table([
-        ("A", "04001", None, False),
-        ("A", "04001", None, False),          # duplicate counted once
-        ("A", "05120", None, False),          # former code -> 05001
-        ("B", "13055", "13201", False),       # Marseille by arrondissement
-        ("B", "13202", None, False),          # arrondissement given as the code
-        ("C", "06088", None, True),           # Nice, split infra-communally
-        ("C", "06046", None, False),
-        ("D", "13055", None, False),          # Marseille whole ...
-        ("D", "13055", "13203", False),       # ... absorbs its arrondissement
-    ])
+    table = _table(
+        [
+            ("A", "04001", None, False),
+            ("A", "04001", None, False),  # duplicate counted once
+            ("A", "05120", None, False),  # former code -> 05001
+            ("B", "13055", "13201", False),  # Marseille by arrondissement
+            ("B", "13202", None, False),  # arrondissement given as the code
+            ("C", "06088", None, True),  # Nice, split infra-communally
+            ("C", "06046", None, False),
+            ("D", "13055", None, False),  # Marseille whole ...
+            ("D", "13055", "13203", False),  # ... absorbs its arrondissement
+        ]
+    )
     members = resolve_members(table, ref)
-    assert list(members["code_insee"]) == ["04001", "04001", "05001", "13055", "13055", "06088", "06046",
-                                           "13055", "13055"]
+    assert list(members["code_insee"]) == [
+        "04001",
+        "04001",
+        "05001",
+        "13055",
+        "13055",
+        "06088",
+        "06046",
+        "13055",
+        "13055",
+    ]
     assert members.loc[4, "arrondissement"] == "13202"
     out = territory_table(members, ref).set_index("cpts")
     assert out.loc["A", "population"] == _pop(raw_communes, "04001") + _pop(raw_communes, "05001")
     assert out.loc["A", "n_communes"] == 2
     marseille_12 = _pop(raw_communes, "13201", "arrondissement-municipal") + _pop(
-        raw_communes, "13202", "arrondissement-municipal")
+        raw_communes, "13202", "arrondissement-municipal"
+    )
     assert out.loc["B", "population"] == marseille_12
     assert not out.loc["B", "approximate"]
     nice, other = _pop(raw_communes, "06088"), _pop(raw_communes, "06046")

@@ -37,9 +37,9 @@ def test_ages_xlsx_com_and_arm_sheets():
     assert row["pop_total"] == 859
     assert row["pop_0_14"] == pytest.approx(170.2)
     assert row["pop_60_74"] == pytest.approx(150.3)
-    assert row["pop_75p"] == pytest.approx(59.2 + 8.3)   # POP7589 + POP90P
+    assert row["pop_75p"] == pytest.approx(59.2 + 8.3)  # POP7589 + POP90P
     assert row["pop_0_19"] == pytest.approx(105.1 + 98.7)  # H0019 + F0019
-    assert row["pop_65p"] == pytest.approx(70.0 + 85.5)    # H65P + F65P
+    assert row["pop_65p"] == pytest.approx(70.0 + 85.5)  # H65P + F65P
     assert row["nom_commune"] == "L'Abergement-Clémenciat"
     assert df.loc["13055", "pop_75p"] == 73076
     assert df.loc["13201", "pop_total"] == 40000
@@ -70,8 +70,8 @@ def test_ages_csv_latin1_restores_leading_zero():
     assert df.attrs["millesime"] == "2019"
     assert df.loc["06120", "nom_commune"] == "Saint-Étienne-de-Tinée"
     assert df.loc["01001", "pop_0_14"] == 150.5
-    assert df.loc["01001", "pop_75p"] == 80.0       # 70 + 10
-    assert df.loc["06120", "pop_75p"] == 220.0      # 190 + 30
+    assert df.loc["01001", "pop_75p"] == 80.0  # 70 + 10
+    assert df.loc["06120", "pop_75p"] == 220.0  # 190 + 30
     assert "pop_0_19" not in df.columns and "pop_65p" not in df.columns
     assert any("1001 → 01001" in w for w in df.attrs["warnings"])
 
@@ -81,11 +81,11 @@ def test_ages_iris_file_summed_by_commune():
     assert df.attrs["niveau"] == "iris"
     assert sorted(df.index) == ["04001", "06088"]
     nice = df.loc["06088"]
-    assert nice["pop_total"] == 3500.5          # 2000.5 + 1500
-    assert nice["pop_0_14"] == 500.5            # 300.5 + 200
-    assert nice["pop_75p"] == 450.0             # 250 + 200
-    assert nice["pop_0_19"] == 680.5            # 400.5 + 280
-    assert nice["pop_65p"] == 900.0             # 500 + 400
+    assert nice["pop_total"] == 3500.5  # 2000.5 + 1500
+    assert nice["pop_0_14"] == 500.5  # 300.5 + 200
+    assert nice["pop_75p"] == 450.0  # 250 + 200
+    assert nice["pop_0_19"] == 680.5  # 400.5 + 280
+    assert nice["pop_65p"] == 900.0  # 500 + 400
     assert nice["nom_commune"] == "Nice"
     assert df.loc["04001", "pop_total"] == 1300.25
 
@@ -101,8 +101,7 @@ def test_ages_zip_as_downloaded(tmp_path):
 
 def test_ages_missing_columns_are_all_listed(tmp_path):
     path = tmp_path / "ages.csv"
-    path.write_text("CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044\n01001;10;1;2;3\n",
-                    encoding="utf-8")
+    path.write_text("CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044\n01001;10;1;2;3\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_insee_ages(path)
     message = str(info.value)
@@ -123,8 +122,7 @@ def test_ages_bad_code_names_line_and_value(tmp_path):
 
 def test_ages_duplicate_commune(tmp_path):
     path = tmp_path / "ages.csv"
-    path.write_text(f"{AGES_HEADER}\n01001;6;1;1;1;1;1;1\n01002;6;1;1;1;1;1;1\n1001;6;1;1;1;1;1;1\n",
-                    encoding="utf-8")
+    path.write_text(f"{AGES_HEADER}\n01001;6;1;1;1;1;1;1\n01002;6;1;1;1;1;1;1\n1001;6;1;1;1;1;1;1\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_insee_ages(path)
     assert info.value.line == 4
@@ -151,7 +149,7 @@ def test_age_columns_are_the_bands_read_from_the_file():
     """AGE_COLUMNS names the first columns read_insee_ages returns, each holding its INSEE band."""
     path = FIX / "base-cc-evol-struct-pop-2020.csv"
     df = read_insee_ages(path)
-    assert list(df.columns[:len(AGE_COLUMNS)]) == list(AGE_COLUMNS)
+    assert list(df.columns[: len(AGE_COLUMNS)]) == list(AGE_COLUMNS)
     # the file read with the csv module: P20_POP, then the six bands in AGE_COLUMNS order
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh, delimiter=";"))
@@ -178,15 +176,13 @@ def test_bpe_aggregated_sums_nb_equip():
 
 def test_bpe_one_row_per_equipment_counts_rows():
     df = read_bpe_gp(FIX / "BPE23.csv")
-    assert df["nb_medecins_generalistes"].to_dict() == {"13004": 3.0, "04001": 1.0,
-                                                        "2A004": 2.0}
+    assert df["nb_medecins_generalistes"].to_dict() == {"13004": 3.0, "04001": 1.0, "2A004": 2.0}
     assert df.attrs["millesime"] == "2023"
 
 
 def test_bpe_wide_xlsx():
     df = read_bpe_gp(FIX / "bpe_sante_communes_2022.xlsx")
-    assert df["nb_medecins_generalistes"].to_dict() == {"01001": 0.0, "13004": 25.0,
-                                                        "2A004": 80.0, "05061": 40.0}
+    assert df["nb_medecins_generalistes"].to_dict() == {"01001": 0.0, "13004": 25.0, "2A004": 80.0, "05061": 40.0}
     assert df.attrs["millesime"] == "2022"  # from the title lines
     assert any("1001 → 01001" in w for w in df.attrs["warnings"])
 
@@ -205,8 +201,7 @@ def test_cpam_old_corsican_code_converted_with_its_line(tmp_path):
     cpam = read_cpam_table(path)
     assert cpam.table.index.tolist() == ["2B033", "2A004"]
     assert cpam.table["patients_ald"].tolist() == [4000.0, 9000.0]
-    assert cpam.warnings == ["colonne « code_commune », ligne 3 : ancien code de la Corse converti "
-                             "(20004 → 2A004)"]
+    assert cpam.warnings == ["colonne « code_commune », ligne 3 : ancien code de la Corse converti (20004 → 2A004)"]
 
 
 def test_cpam_line_longer_than_header_is_refused_with_its_line(tmp_path):
@@ -214,8 +209,9 @@ def test_cpam_line_longer_than_header_is_refused_with_its_line(tmp_path):
     path.write_text("code_commune,patients_ald\n13001,400\n13002,12,5\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_cpam_table(path)
-    assert str(info.value) == (f"fichier « {path} », ligne 3 : fichier illisible : plus de cellules que "
-                               "de colonnes d'en-tête (2)")
+    assert str(info.value) == (
+        f"fichier « {path} », ligne 3 : fichier illisible : plus de cellules que de colonnes d'en-tête (2)"
+    )
 
 
 def test_bpe_wide_duplicate(tmp_path):
@@ -236,23 +232,25 @@ def test_cpam_csv_title_fictif():
     assert list(t.index) == ["04001", "04070", "13004"]
     assert t["line"].tolist() == [4, 5, 6]
     assert len(cpam.counts) == 9
-    assert t.loc["04001", "patients_17ans_plus"] == 1234.0          # "1 234" with NBSP
-    assert t.loc["04070", "patients_17ans_plus"] == 14000.0         # narrow NBSP
+    assert t.loc["04001", "patients_17ans_plus"] == 1234.0  # "1 234" with NBSP
+    assert t.loc["04070", "patients_17ans_plus"] == 14000.0  # narrow NBSP
     assert t.loc["04001", "patients_17ans_plus_sans_mt_masked"]
     assert pd.isna(t.loc["04001", "patients_17ans_plus_sans_mt"])
     assert t.loc["04001", "patients_17ans_plus_sans_mt_upper"] == 10.0
     assert t.loc["04001", "beneficiaires_css_sans_mt_upper"] == 5.0  # "< 5"
-    assert t.loc["13004", "beneficiaires_css_sans_mt_masked"]       # "NS"
+    assert t.loc["13004", "beneficiaires_css_sans_mt_masked"]  # "NS"
     assert t.loc["13004", "population_consommante"] == 50000.0
     assert t.loc["04001", "nom_commune"] == "Aiglun"
 
 
 def test_cpam_territory_totals_and_share_bounds():
     t = read_cpam_table(FIX / "cpam_fictif_titre.csv").table
-    sans_mt = masked_sum(t["patients_17ans_plus_sans_mt"], t["patients_17ans_plus_sans_mt_masked"],
-                         t["patients_17ans_plus_sans_mt_upper"])
-    base = masked_sum(t["patients_17ans_plus"], t["patients_17ans_plus_masked"],
-                      t["patients_17ans_plus_upper"])
+    sans_mt = masked_sum(
+        t["patients_17ans_plus_sans_mt"],
+        t["patients_17ans_plus_sans_mt_masked"],
+        t["patients_17ans_plus_sans_mt_upper"],
+    )
+    base = masked_sum(t["patients_17ans_plus"], t["patients_17ans_plus_masked"], t["patients_17ans_plus_upper"])
     assert (sans_mt.low, sans_mt.high, sans_mt.n_masked) == (5700.0, 5710.0, 1)
     assert base.exact and base.value == 55234.0  # 1234 + 14000 + 40000
     low, high = share_bounds(sans_mt, base)
@@ -268,13 +266,18 @@ def test_cpam_csv_cp1252_comma():
     t = cpam.table
     assert list(t.index) == ["06088", "06004", "06120"]
     assert t.loc["06120", "nom_commune"] == "Saint-Étienne-de-Tinée"
-    assert t.loc["06004", "patients_17ans_plus"] == 61000.0       # "61 000,0"
+    assert t.loc["06004", "patients_17ans_plus"] == 61000.0  # "61 000,0"
     assert t.loc["06004", "patients_17ans_plus_sans_mt_upper"] == 11.0  # "<11"
-    assert t.loc["06004", "patients_ald_sans_mt_masked"]          # "secret statistique"
-    assert t.loc["06120", "patients_ald_sans_mt_masked"]          # blank
+    assert t.loc["06004", "patients_ald_sans_mt_masked"]  # "secret statistique"
+    assert t.loc["06120", "patients_ald_sans_mt_masked"]  # blank
     assert t.loc["06088", "patients_ald_sans_mt"] == 2500.0
-    assert cpam.counts == ("patients_17ans_plus", "patients_17ans_plus_sans_mt",
-                           "patients_ald", "patients_ald_sans_mt", "population_consommante")
+    assert cpam.counts == (
+        "patients_17ans_plus",
+        "patients_17ans_plus_sans_mt",
+        "patients_ald",
+        "patients_ald_sans_mt",
+        "population_consommante",
+    )
     assert "patients_70ans_plus" not in t.columns
     assert any("commentaire" in w for w in cpam.warnings)
     assert any("6120 → 06120" in w for w in cpam.warnings)
@@ -354,8 +357,7 @@ def test_cpam_same_column_twice(tmp_path):
 
 def test_cpam_sans_mt_above_base_is_warned(tmp_path):
     path = tmp_path / "cpam.csv"
-    path.write_text("code_commune;patients_ald;patients_ald_sans_mt\n04001;10;12\n",
-                    encoding="utf-8")
+    path.write_text("code_commune;patients_ald;patients_ald_sans_mt\n04001;10;12\n", encoding="utf-8")
     cpam = read_cpam_table(path)
     assert any("patients_ald_sans_mt supérieur à patients_ald" in w for w in cpam.warnings)
 

@@ -33,22 +33,27 @@ def _stdout(nb, index: int) -> str:
 
 @pytest.mark.slow
 def test_session_resets_namespace_between_runs(tmp_path):
-    dirty = _notebook(tmp_path / "dirty.ipynb",
-                      "import os, warnings\nsecret = label * 2\nwarnings.simplefilter('ignore')\n"
-                      "print(os.getpid())")
-    probe = _notebook(tmp_path / "probe.ipynb",
-                      "import os, warnings\n"
-                      "print(sorted(k for k in globals() if not k.startswith('_') and k not in "
-                      "('In', 'Out', 'exit', 'quit', 'get_ipython', 'os', 'warnings', 'label')))\n"
-                      "print(os.getcwd())\nprint(('ignore', None, Warning, None, 0) in warnings.filters)\n"
-                      "print(os.getpid())")
+    dirty = _notebook(
+        tmp_path / "dirty.ipynb",
+        "import os, warnings\nsecret = label * 2\nwarnings.simplefilter('ignore')\nprint(os.getpid())",
+    )
+    probe = _notebook(
+        tmp_path / "probe.ipynb",
+        "import os, warnings\n"
+        "print(sorted(k for k in globals() if not k.startswith('_') and k not in "
+        "('In', 'Out', 'exit', 'quit', 'get_ipython', 'os', 'warnings', 'label')))\n"
+        "print(os.getcwd())\nprint(('ignore', None, Warning, None, 0) in warnings.filters)\n"
+        "print(os.getpid())",
+    )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with KernelSession() as session:
-        nb1 = execute_notebook(dirty, tmp_path / "a" / "out.ipynb", {"label": "territoire A"}, 60,
-                               tmp_path / "a", session=session)
-        nb2 = execute_notebook(probe, tmp_path / "b" / "out.ipynb", {"label": "territoire B"}, 60,
-                               tmp_path / "b", session=session)
+        nb1 = execute_notebook(
+            dirty, tmp_path / "a" / "out.ipynb", {"label": "territoire A"}, 60, tmp_path / "a", session=session
+        )
+        nb2 = execute_notebook(
+            probe, tmp_path / "b" / "out.ipynb", {"label": "territoire B"}, 60, tmp_path / "b", session=session
+        )
         assert session.kernels_started == 1 and session.runs == 2
     (tmp_path / "c").mkdir()
     cold = execute_notebook(probe, tmp_path / "c" / "out.ipynb", {"label": "territoire B"}, 60, tmp_path / "c")
@@ -74,8 +79,14 @@ def _report_content(folder: Path) -> dict:
     sheets = {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
     wb.close()
     nb = nbformat.read(str(folder / "diagnostic.ipynb"), as_version=4)
-    outputs = [[o.get("text") or {k: v for k, v in o.get("data", {}).items() if k != "image/png"}
-                for o in c.get("outputs", [])] for c in nb.cells if c.cell_type == "code"]
+    outputs = [
+        [
+            o.get("text") or {k: v for k, v in o.get("data", {}).items() if k != "image/png"}
+            for o in c.get("outputs", [])
+        ]
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
     return {"html": html, "xlsx": sheets, "outputs": json.loads(_DATE_RE.sub("<date>", json.dumps(outputs)))}
 
 
@@ -103,14 +114,22 @@ def _task(name: str, out_dir: Path, timeout: int = 600) -> dict:
     from cpts_diag import settings
     from cpts_diag.report import slugify
 
-    return {"name": name, "slug": slugify(name), "fingerprint": "f" * 64,
-            "perimeters": str(settings.DEFAULT_PERIMETERS), "out_dir": str(out_dir.resolve()), "cpam": "exemple",
-            "insee_ages": None, "bpe": None, "timeout": timeout, "deliver": "folder"}
+    return {
+        "name": name,
+        "slug": slugify(name),
+        "fingerprint": "f" * 64,
+        "perimeters": str(settings.DEFAULT_PERIMETERS),
+        "out_dir": str(out_dir.resolve()),
+        "cpam": "exemple",
+        "insee_ages": None,
+        "bpe": None,
+        "timeout": timeout,
+        "deliver": "folder",
+    }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("action, message", [("kill-kernel", "noyau Jupyter s'est arrêté"),
-                                             ("hang", "délai dépassé")])
+@pytest.mark.parametrize("action, message", [("kill-kernel", "noyau Jupyter s'est arrêté"), ("hang", "délai dépassé")])
 def test_dead_or_hung_kernel_is_replaced(tmp_path, monkeypatch, action, message):
     """The batch task function (the one worker processes and Dask workers run), in this process."""
     monkeypatch.setenv(TEST_HOOK_ENV, json.dumps({"territory": FIRST, "action": action}))
