@@ -84,6 +84,7 @@ def read_national_polygons(opendata: Path):
 def build_geometry_files(opendata: Path, res) -> None:
     """Time the national geometry build (ADMIN EXPRESS) in a temporary folder; sizes of ``data/``."""
     from cpts_diag.build import build_communes, build_geometry
+    from cpts_diag.commune_geo import ADJACENCY_FILE, ATTRIBUTES_FILE, DISPLAY_FILE
     from cpts_diag.settings import DATA_DIR
 
     with tempfile.TemporaryDirectory(prefix="bench_geo_") as tmp:
@@ -91,9 +92,8 @@ def build_geometry_files(opendata: Path, res) -> None:
         communes = build_communes(opendata, out)
         _, t_build, _ = C.timed(build_geometry, opendata, out, communes)
         res.add("build_geometry_s", "construction de la géométrie nationale (data build)", t_build, "s")
-        for path in sorted(out.glob("communes_*cog2026*")):
-            if "contours" in path.name or "adjacence" in path.name or "geo_" in path.name:
-                print(f"    {path.name} : {path.stat().st_size / 1e6:.1f} Mo")
+        for name in (ATTRIBUTES_FILE, ADJACENCY_FILE, DISPLAY_FILE):
+            print(f"    {name} : {(out / name).stat().st_size / 1e6:.1f} Mo")
     size = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file()) / 1e6
     res.add("data_mb", "taille de data/ (tous les fichiers embarqués)", size, "Mo", TARGET_DATA_MB)
 

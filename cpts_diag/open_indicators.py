@@ -467,84 +467,50 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     )
 
     # -- mortality
-    src_m = SOURCES["mortalite"]
-    label_m = "Taux brut de mortalité (non standardisé sur l'âge)"
+    lo = hi = float("nan")
     if level == "departement":
         rate = ctx.mort_dep.get(code, np.nan)
-        rows.append(
-            _row(
-                "mortalite_brute",
-                label_m,
-                "Santé et social",
-                level,
-                code,
-                name,
-                rate,
-                None,
-                None,
-                "décès pour 1 000 hab./an",
-                src_m,
-                "2013-2018",
-                "département",
-                0.0 if math.isnan(rate) else 1.0,
-                EXACT,
-            )
-        )
+        source_level, cov = "département", 0.0 if math.isnan(rate) else 1.0
+        quality = EXACT
     elif level in ("region", "france"):
         num = den = 0.0
         for d in dep_codes:
-            rate = ctx.mort_dep.get(d, np.nan)
+            dep_rate = ctx.mort_dep.get(d, np.nan)
             pop = ctx.dep_pop_2016.get(d, np.nan)
-            if not math.isnan(rate) and not math.isnan(pop):
-                num, den = num + rate * pop, den + pop
+            if not math.isnan(dep_rate) and not math.isnan(pop):
+                num, den = num + dep_rate * pop, den + pop
+        rate = num / den if den else np.nan
         total = sum(ctx.dep_pop_2023.get(d, 0.0) for d in dep_codes)
         cov = sum(ctx.dep_pop_2023.get(d, 0.0) for d in dep_codes if not math.isnan(ctx.mort_dep.get(d, np.nan)))
         cov = cov / total if total else 0.0
-        rows.append(
-            _row(
-                "mortalite_brute",
-                label_m,
-                "Santé et social",
-                level,
-                code,
-                name,
-                num / den if den else np.nan,
-                None,
-                None,
-                "décès pour 1 000 hab./an",
-                src_m,
-                "2013-2018",
-                "département (moyenne pondérée par la population 2016)",
-                cov,
-                APPROXIMATE if cov >= _FULL else MASKED,
-            )
-        )
+        source_level = "département (moyenne pondérée par la population 2016)"
+        quality = APPROXIMATE if cov >= _FULL else MASKED
     else:
         rate, cov, _missing = _mortality(frame, ctx)
         if split:
             rc, _cc, _m = _mortality(certain, ctx)
             rate, lo, hi = _combine_ratio(rate, rc)
-        else:
-            lo = hi = float("nan")
-        rows.append(
-            _row(
-                "mortalite_brute",
-                label_m,
-                "Santé et social",
-                level,
-                code,
-                name,
-                rate,
-                lo,
-                hi,
-                "décès pour 1 000 hab./an",
-                src_m,
-                "2013-2018",
-                "EPCI",
-                cov,
-                MASKED if cov < _FULL else APPROXIMATE,
-            )
+        source_level = "EPCI"
+        quality = MASKED if cov < _FULL else APPROXIMATE
+    rows.append(
+        _row(
+            "mortalite_brute",
+            "Taux brut de mortalité (non standardisé sur l'âge)",
+            "Santé et social",
+            level,
+            code,
+            name,
+            rate,
+            lo,
+            hi,
+            "décès pour 1 000 hab./an",
+            SOURCES["mortalite"],
+            "2013-2018",
+            source_level,
+            cov,
+            quality,
         )
+    )
 
     # -- libéral professionals (Assurance Maladie): comparison levels only
     if level != "territoire":

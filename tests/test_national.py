@@ -243,6 +243,11 @@ REPORTS = {
 }
 
 
+def _folder(batch, territory: str) -> Path:
+    entries = {e["name"]: e for e in batch.entries}
+    return batch.out_dir / Path(entries[territory]["outputs"]["rapport"]).parent
+
+
 @pytest.fixture(scope="module")
 def national_batch(tmp_path_factory):
     from cpts_diag.batch import run_batch
@@ -280,9 +285,8 @@ def test_reports_in_every_kind_of_territory(national_batch, example, cog):
 def test_report_areas_and_densities(national_batch, example):
     from openpyxl import load_workbook
 
-    entries = {e["name"]: e for e in national_batch.entries}
     for territory in REPORTS:
-        folder = national_batch.out_dir / Path(entries[territory]["outputs"]["rapport"]).parent
+        folder = _folder(national_batch, territory)
         wb = load_workbook(folder / "indicateurs.xlsx", read_only=True)
         sheet = list(wb["Territoire"].iter_rows(values_only=True))
         header = next(r for r in sheet if r and r[0] == "Indicateur")
@@ -303,9 +307,7 @@ def test_report_areas_and_densities(national_batch, example):
 
 @pytest.mark.slow
 def test_mayotte_report_says_why_values_are_missing(national_batch):
-    entries = {e["name"]: e for e in national_batch.entries}
-    rapport = entries["Petite-Terre de Mayotte (illustratif)"]["outputs"]["rapport"]
-    folder = national_batch.out_dir / Path(rapport).parent
+    folder = _folder(national_batch, "Petite-Terre de Mayotte (illustratif)")
     text = (folder / "rapport.html").read_text(encoding="utf-8")
     assert (
         "APL aux médecins généralistes 2023 : la source (DREES, APL) ne fournit aucune donnée pour Mayotte (976)"
@@ -315,11 +317,6 @@ def test_mayotte_report_says_why_values_are_missing(national_batch):
     layer = pyogrio.read_dataframe(folder / "perimetre.gpkg", layer="territoire")
     x0, y0, x1, y1 = layer.total_bounds
     assert 45.1 < x0 < x1 < 45.4 and -12.9 < y0 < y1 < -12.7
-
-
-def _folder(batch, territory: str) -> Path:
-    entries = {e["name"]: e for e in batch.entries}
-    return batch.out_dir / Path(entries[territory]["outputs"]["rapport"]).parent
 
 
 @pytest.mark.slow
