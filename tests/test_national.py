@@ -244,8 +244,9 @@ REPORTS = {
 
 
 def _folder(batch, territory: str) -> Path:
-    entries = {e["name"]: e for e in batch.entries}
-    return batch.out_dir / Path(entries[territory]["outputs"]["rapport"]).parent
+    entry = next(e for e in batch.entries if e["name"] == territory)
+    assert "rapport" in entry.get("outputs", {}), (territory, entry.get("status"), entry.get("error"))
+    return batch.out_dir / Path(entry["outputs"]["rapport"]).parent
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +261,7 @@ def national_batch(tmp_path_factory):
 @pytest.mark.slow
 def test_reports_in_every_kind_of_territory(national_batch, example, cog):
     result = national_batch
-    assert result.exit_code == 0, [e.get("error") for e in result.entries]
+    assert result.exit_code == 0, [(e["name"], e.get("error")) for e in result.entries if e.get("error")]
     entries = {e["name"]: e for e in result.entries}
     pop = {
         **{c: int(r["population"]) for c, r in cog["current"].items() if r["population"]},
