@@ -5,8 +5,8 @@ mapped into the wheel as ``cpts_diag/_data`` and ``cpts_diag/_notebooks`` (no sy
 repository); ``cpts_diag.settings`` finds them with ``importlib.resources`` when the package is installed
 (``pip install .``) and uses the repository folders themselves in a checkout (``pip install -e .``).
 Subpackages of ``cpts_diag`` are still discovered automatically; the HTML templates and style sheets
-(``cpts_diag/templates``, ``cpts_diag/static``) are package data of ``cpts_diag``. Everything else is in
-pyproject.toml.
+(``cpts_diag/outputs/templates``, ``cpts_diag/outputs/static``) are package data of
+``cpts_diag.outputs``. Everything else is in pyproject.toml.
 """
 
 from pathlib import Path
@@ -24,10 +24,10 @@ for folder in sorted([HERE / "data", *(HERE / "data").rglob("*")]):
 setup(
     packages=find_packages(include=["cpts_diag", "cpts_diag.*"]) + list(DATA_PACKAGES),
     package_dir=DATA_PACKAGES,
-    # jinja2 templates and style sheets of the HTML outputs (cpts_diag.templating).
+    # jinja2 templates and style sheets of the HTML outputs (cpts_diag.outputs.templating).
     package_data={
         **{name: ["*"] for name in DATA_PACKAGES},
         "cpts_diag._notebooks": ["*.ipynb"],
-        "cpts_diag": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css"],
+        "cpts_diag.outputs": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css"],
     },
 )

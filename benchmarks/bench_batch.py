@@ -4,7 +4,7 @@ In one run:
 
 a. the *floor*: papermill executing ``benchmarks/floor.ipynb`` (a notebook that only imports the
    libraries of ``notebooks/02_diagnostic_territorial.ipynb``), 3 times, median kept;
-b. the batch of the 70 PACA reports (``cpts_diag.batch.run_batch``) with 2 workers into a temporary
+b. the batch of the 70 PACA reports (``cpts_diag.reports.batch.run_batch``) with 2 workers into a temporary
    folder, ``force=True`` (each worker keeps a warm kernel across its reports);
 c. the same batch on a ``dask.distributed`` LocalCluster of as many single-threaded worker processes
    (``--cluster``-style execution: report files sent back as bytes), and its overhead over (b);
@@ -65,8 +65,8 @@ def _imports_in_source(src: str) -> set[str]:
             mods.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             mods.add(node.module)
-            if node.module == "cpts_diag":  # from cpts_diag import maps
-                mods.update(f"cpts_diag.{a.name}" for a in node.names)
+            if node.module.split(".")[0] == "cpts_diag":  # from cpts_diag.outputs import maps
+                mods.update(f"{node.module}.{a.name}" for a in node.names)
     return mods
 
 
@@ -129,8 +129,8 @@ def compare_imports(floor_nb: Path, report_nb: Path) -> list[str]:
         "IPython",
         "cpts_diag",
         "cpts_diag.cli",
-        "cpts_diag.batch",
-        "cpts_diag.demo",
+        "cpts_diag.reports.batch",
+        "cpts_diag.reports.demo",
     }
     return sorted(wanted - have - ignore)
 
@@ -157,7 +157,7 @@ def run_floor(runs: int, workdir: Path) -> list[float]:
     import papermill as pm
 
     try:
-        from cpts_diag.report import _kernel_env
+        from cpts_diag.reports.runner import _kernel_env
 
         _kernel_env()
     except ImportError:
@@ -217,7 +217,7 @@ def run_floor_parallel(workers: int, runs: int, workdir: Path) -> tuple[float, l
 
 def territory_names(perimeters=None) -> list[str]:
     from cpts_diag import settings
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
     table = read_perimeters(perimeters or settings.DEFAULT_PERIMETERS, names_by_code=load_reference().names).table
@@ -372,7 +372,7 @@ def cell_durations(out_dir: Path, top: int = 8) -> list[tuple[float, float, str]
 
 def single_report(name: str, out_dir: Path, res, profile: bool, perimeters=None) -> None:
     """One report built alone, in this process, to split its time (papermill execution, HTML export)."""
-    from cpts_diag.report import build_report
+    from cpts_diag.reports.runner import build_report
 
     try:
         result, dt, prof = C.timed(
@@ -478,7 +478,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--verbose", action="store_true", help="afficher la progression du lot")
     parser.add_argument(
-        "--wait-import", type=float, default=0.0, help="attendre jusqu'à S secondes que cpts_diag.batch soit importable"
+        "--wait-import",
+        type=float,
+        default=0.0,
+        help="attendre jusqu'à S secondes que cpts_diag.reports.batch soit importable",
     )
     parser.add_argument("--perimetres", default=None, help="fichier de périmètres (défaut : listing PACA embarqué)")
     parser.add_argument(
@@ -509,9 +512,9 @@ def main(argv=None) -> int:
     res.info["floor_missing_imports"] = missing
 
     try:
-        batch_mod = C.wait_import("cpts_diag.batch", timeout=args.wait_import)
+        batch_mod = C.wait_import("cpts_diag.reports.batch", timeout=args.wait_import)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports, never crashes
-        print(f"  cpts_diag.batch indisponible ({type(exc).__name__}: {exc}) : benchmark du lot non exécuté")
+        print(f"  cpts_diag.reports.batch indisponible ({type(exc).__name__}: {exc}) : benchmark du lot non exécuté")
         res.info["error"] = f"{type(exc).__name__}: {exc}"
         res.dump(args.json_out)
         return 0

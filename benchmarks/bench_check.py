@@ -83,8 +83,8 @@ def read_national_polygons(opendata: Path):
 
 def build_geometry_files(opendata: Path, res) -> None:
     """Time the national geometry build (ADMIN EXPRESS) in a temporary folder; sizes of ``data/``."""
-    from cpts_diag.build import build_communes, build_geometry
     from cpts_diag.commune_geo import ADJACENCY_FILE, ATTRIBUTES_FILE, DISPLAY_FILE
+    from cpts_diag.io.build import build_communes, build_geometry
     from cpts_diag.settings import DATA_DIR
 
     with tempfile.TemporaryDirectory(prefix="bench_geo_") as tmp:
@@ -149,7 +149,7 @@ def main(argv=None) -> int:
     from cpts_diag.reference import load_reference
 
     checks = C.wait_import("cpts_diag.checks", timeout=0)
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
 
     t_import = time.perf_counter() - t0
     reference, t_ref, _ = C.timed(load_reference)

@@ -45,7 +45,7 @@ out = {{"import_pandas": t1 - t0, "import_cpts": t2 - t1, "load": t3 - t2, "refe
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}
 try:
     from cpts_diag.settings import DEFAULT_CPAM
-    from cpts_diag.userfiles import read_cpam_table
+    from cpts_diag.io.userfiles import read_cpam_table
     t5 = time.perf_counter()
     read_cpam_table(DEFAULT_CPAM)
     out["cpam"] = time.perf_counter() - t5
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     if diagnose_all is not None:
         from cpts_diag import settings
         from cpts_diag.indicator_data import load_indicator_data
-        from cpts_diag.perimeters import read_perimeters
+        from cpts_diag.io.perimeters import read_perimeters
         from cpts_diag.reference import load_reference
 
         reference = load_reference()

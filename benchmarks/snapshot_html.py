@@ -81,7 +81,10 @@ def _write(out: Path, name: str, text: str) -> None:
 
 
 def main(out: Path) -> None:
-    from cpts_diag import html, index_page, report, report_sections
+    from cpts_diag.outputs import html
+    from cpts_diag.reports import index_page
+    from cpts_diag.reports import runner as report
+    from cpts_diag.reports import sections as report_sections
 
     out.mkdir(parents=True, exist_ok=True)
     common = dict(generated="01/01/2026 à 10:00")
@@ -147,7 +150,7 @@ def main(out: Path) -> None:
     shutil.rmtree(out / "_report")
     shutil.rmtree(out / "_batch")
     # web maps (legend, title, banner, source, style sheet); folium's random element ids normalised
-    from cpts_diag import maps
+    from cpts_diag.outputs import maps
 
     def map_page(m) -> str:
         return re.sub(r"[0-9a-f]{32}", "ID", maps.map_html(m))
@@ -184,7 +187,7 @@ def _notebook_displays(out: Path) -> None:
 
     import IPython.display
 
-    from cpts_diag import notebook_helpers as nh
+    from cpts_diag.reports import notebook_helpers as nh
 
     shown: list[str] = []
 

@@ -1,6 +1,6 @@
 """Perimeter checks: codes, duplicates, overlaps, orphans, enclaves, contiguity, populations.
 
-:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.perimeters.read_perimeters`
+:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.io.perimeters.read_perimeters`
 and returns a :class:`CheckReport` of structured findings; :func:`format_text` renders it as a
 French summary for the terminal and :meth:`CheckReport.to_dict` as the JSON document of
 ``cpts-diag check --json``.
@@ -105,7 +105,7 @@ class CheckReport:
     Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
     lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
     ``territory_frame``, ``polygons`` (the user's polygons as the check read and aligned them, never read
-    again; or None) and ``reference`` are kept for :func:`cpts_diag.check_outputs.write_check_outputs` and
+    again; or None) and ``reference`` are kept for :func:`cpts_diag.outputs.check_outputs.write_check_outputs` and
     the maps, and are not part of the JSON.
     """
 
@@ -823,7 +823,7 @@ def check_perimeters(
     Parameters
     ----------
     perimeters : Perimeters, pandas.DataFrame, str or Path
-        Perimeters read by :func:`~cpts_diag.perimeters.read_perimeters`, their canonical table
+        Perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their canonical table
         (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to read.
     reference : Reference, optional
         Commune reference; the embedded COG 2026 by default.
@@ -846,7 +846,7 @@ def check_perimeters(
     InputError
         Unknown région or département code in the study area options.
     """
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
 
     if isinstance(perimeters, (str, os.PathLike)):
         perimeters = read_perimeters(perimeters)

@@ -22,13 +22,13 @@ EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 
 def _print_json(document) -> None:
-    from cpts_diag.html import json_ready
+    from cpts_diag.outputs.html import json_ready
 
     click.echo(json.dumps(json_ready(document), ensure_ascii=False, indent=2))
 
 
 def _load_perimeters(path, sheet=None):
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
     reference = load_reference()
@@ -129,7 +129,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     else:
         click.echo(format_text(report))
     if out_dir:
-        from cpts_diag.check_outputs import write_check_outputs
+        from cpts_diag.outputs.check_outputs import write_check_outputs
 
         written = write_check_outputs(report, out_dir)
         click.echo(f"Constats écrits : {', '.join(str(p) for p in written)}", err=as_json)
@@ -146,7 +146,7 @@ def _geometries(path, no_geometry):
 def _cpam_choice(value: str | None, perimeters: Path | None):
     """CPAM parameter: by default the FICTITIOUS example with the embedded PACA listing only, none with a
     user's perimeter file."""
-    from cpts_diag.params import cpam_choice
+    from cpts_diag.io.params import cpam_choice
 
     return cpam_choice(value, default="exemple" if perimeters is None else "aucun")
 
@@ -195,8 +195,12 @@ def _user_files(func):
 )
 def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_json, out_dir):
     """Indicateurs du diagnostic d'une CPTS, comparés au département, à la région et à la France."""
-    from cpts_diag.indicator_outputs import format_indicator_table, indicator_rows_json, write_indicator_workbook
     from cpts_diag.indicators import diagnose
+    from cpts_diag.outputs.indicator_outputs import (
+        format_indicator_table,
+        indicator_rows_json,
+        write_indicator_workbook,
+    )
 
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
     diag = diagnose(
@@ -207,7 +211,7 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
     else:
         click.echo(format_indicator_table(diag))
     if out_dir:
-        from cpts_diag.report import slugify
+        from cpts_diag.reports.folder import slugify
 
         path = write_indicator_workbook(diag, Path(out_dir) / f"indicateurs_{slugify(diag.territory)}.xlsx")
         click.echo(f"Classeur écrit : {path}", err=as_json)
@@ -226,7 +230,7 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 )
 def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
-    from cpts_diag.report import run_report_cli
+    from cpts_diag.reports.runner import run_report_cli
 
     sys.exit(
         run_report_cli(
@@ -269,7 +273,7 @@ def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
 @_user_files
 def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cpam, insee_ages, bpe):
     """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
-    from cpts_diag.batch import run_batch_cli
+    from cpts_diag.reports.batch import run_batch_cli
 
     sys.exit(
         run_batch_cli(
@@ -299,7 +303,7 @@ def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cp
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32))
 def demo_command(out_dir, all_territories, workers):
     """Travail principal sur les données PACA embarquées : contrôle, synthèse régionale, rapports."""
-    from cpts_diag.demo import run_demo
+    from cpts_diag.reports.demo import run_demo
 
     sys.exit(run_demo(out_dir, all_territories=all_territories, workers=workers))
 
@@ -325,7 +329,7 @@ def data_group():
 )
 def data_build_command(source, out_dir):
     """Construit les données embarquées à partir des fichiers officiels."""
-    from cpts_diag.build import build_all
+    from cpts_diag.io.build import build_all
 
     written = build_all(source, out_dir)
     click.echo(f"{len(written)} fichiers écrits dans {out_dir or settings.DATA_DIR}")

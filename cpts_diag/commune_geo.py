@@ -375,7 +375,7 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
 
 def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame, out: Path) -> list[str]:
     """Build the three geometry files into ``out``; return French notes (polygons filled or missing)."""
-    from cpts_diag.atomic import atomic_path
+    from cpts_diag.io.atomic import atomic_path
 
     gdf = _read_admin_express(admin_express)
     gdf["contour"] = np.where(gdf.geometry.isna(), NO_POLYGON, ADMIN_EXPRESS)

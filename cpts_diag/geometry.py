@@ -21,7 +21,7 @@ import shapely
 
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
-from cpts_diag.tables import HEADER_ALIASES, find_column
+from cpts_diag.io.tables import HEADER_ALIASES, find_column
 
 __all__ = [
     "projected_crs",
@@ -190,7 +190,7 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
         Vector file readable by pyogrio (first layer is read).
     code_field : str, optional
         Attribute holding the commune code. Detected when omitted among the aliases of
-        :data:`cpts_diag.tables.HEADER_ALIASES` (``code_insee``, ``insee_com``, ``codgeo``...).
+        :data:`cpts_diag.io.tables.HEADER_ALIASES` (``code_insee``, ``insee_com``, ``codgeo``...).
 
     Returns
     -------

@@ -278,7 +278,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "cpam_fictif",
             "EXEMPLE FICTIF de table CPAM (données fictives)",
-            "cpts_diag (script cpts_diag/cpam_example.py, graine 20260122)",
+            "cpts_diag (script cpts_diag/io/cpam_example.py, graine 20260122)",
             "aucun (données inventées)",
             "commune (arrondissement municipal à Marseille)",
             "—",

@@ -22,7 +22,7 @@ Conventions
 
 Examples
 --------
->>> from cpts_diag.perimeters import read_perimeters
+>>> from cpts_diag.io.perimeters import read_perimeters
 >>> from cpts_diag import settings
 >>> diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "cpts du gapençais")
 >>> diag.territory
@@ -204,7 +204,7 @@ def find_territory(names, query: str) -> str:
 def _as_table(perimeters, reference: Reference) -> pd.DataFrame:
     """The canonical perimeter table of a Perimeters, a DataFrame or a file path."""
     if isinstance(perimeters, (str, os.PathLike)):
-        from cpts_diag.perimeters import read_perimeters
+        from cpts_diag.io.perimeters import read_perimeters
 
         perimeters = read_perimeters(perimeters, names_by_code=reference.names)
     return perimeters.table if hasattr(perimeters, "table") else perimeters
@@ -236,7 +236,7 @@ def _keyed(rows: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ user files
 def _read_user(kind: str, value):
     """(table, source entry) of a user file given as a path or as an already parsed object."""
-    from cpts_diag import userfiles
+    from cpts_diag.io import userfiles
 
     if kind == "cpam":
         table = value if isinstance(value, userfiles.CpamTable) else userfiles.read_cpam_table(value)
@@ -562,8 +562,8 @@ def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
 
 
 def _bpe_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Equipment-code columns of a BPE table (a :func:`~cpts_diag.userfiles.read_bpe_gp` table is accepted)."""
-    from cpts_diag.userfiles import GP_EQUIPMENT
+    """Equipment-code columns of a BPE table (a :func:`~cpts_diag.io.userfiles.read_bpe_gp` table is accepted)."""
+    from cpts_diag.io.userfiles import GP_EQUIPMENT
 
     if "nb_medecins_generalistes" in table.columns and GP_EQUIPMENT not in table.columns:
         out = table[["nb_medecins_generalistes"]].rename(columns={"nb_medecins_generalistes": GP_EQUIPMENT})
@@ -577,7 +577,7 @@ def _bpe_counts(table: pd.DataFrame) -> pd.DataFrame:
 
 def bpe_indicator_ids(code: str) -> tuple[str, str]:
     """(count id, density id) of the BPE indicators of an equipment code."""
-    from cpts_diag.userfiles import GP_EQUIPMENT
+    from cpts_diag.io.userfiles import GP_EQUIPMENT
 
     if code == GP_EQUIPMENT:
         return "nombre_mg", "densite_mg"
@@ -592,7 +592,7 @@ def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
     (a profession absent from the whole file stays unknown). Wide tables: an absent commune or a blank
     cell is unknown.
     """
-    from cpts_diag.userfiles import GP_EQUIPMENT, bpe_label
+    from cpts_diag.io.userfiles import GP_EQUIPMENT, bpe_label
 
     table = _bpe_counts(table)
     long_layout = table.attrs.get("layout", "long") == "long"
@@ -1007,17 +1007,17 @@ def diagnose_all(
     Parameters
     ----------
     perimeters : Perimeters, pandas.DataFrame or path
-        Perimeters (:func:`cpts_diag.perimeters.read_perimeters`), their canonical table, or a file.
+        Perimeters (:func:`cpts_diag.io.perimeters.read_perimeters`), their canonical table, or a file.
     reference : Reference, optional
         COG reference; default the embedded COG 2026.
     cpam : path or CpamTable, optional
-        CPAM / Rézone CPTS commune table (:func:`cpts_diag.userfiles.read_cpam_table`). Default: none —
+        CPAM / Rézone CPTS commune table (:func:`cpts_diag.io.userfiles.read_cpam_table`). Default: none —
         pass ``settings.DEFAULT_CPAM`` explicitly for the fictitious demo.
     insee_ages : path or DataFrame, optional
-        INSEE population by age per commune (:func:`cpts_diag.userfiles.read_insee_ages`); replaces the
+        INSEE population by age per commune (:func:`cpts_diag.io.userfiles.read_insee_ages`); replaces the
         bassin-de-vie shares of the 75+ and under-15 by the commune age structure.
     bpe : path or DataFrame, optional
-        INSEE BPE (:func:`cpts_diag.userfiles.read_bpe`, or a :func:`~cpts_diag.userfiles.read_bpe_gp`
+        INSEE BPE (:func:`cpts_diag.io.userfiles.read_bpe`, or a :func:`~cpts_diag.io.userfiles.read_bpe_gp`
         table); replaces the bassin-de-vie GP density by commune-level GP counts and densities, and adds
         the count and density of every other health profession of the file (:func:`bpe_indicator_ids`).
 

@@ -344,7 +344,7 @@ def masked_sum_by(
     masked_col, upper_col : str, optional
         Mask flag and upper-bound columns. Default: ``"masked"``/``"upper"`` when
         ``value_col`` is ``"value"``, else ``f"{value_col}_masked"`` /
-        ``f"{value_col}_upper"`` (the layout of :func:`cpts_diag.userfiles.read_cpam_table`).
+        ``f"{value_col}_upper"`` (the layout of :func:`cpts_diag.io.userfiles.read_cpam_table`).
 
     Returns
     -------

@@ -14,7 +14,7 @@ Conventions (same as :mod:`cpts_diag.indicators`)
 
 Population trend: the mean annual growth rate ``(P_2023 / P_start) ** (1 / years) - 1`` is computed
 like for like over the units whose start population is harmonised to COG 2026 (see
-:mod:`cpts_diag.open_data`); units of a group of communes split since the start vintage count only when
+:mod:`cpts_diag.io.open_data`); units of a group of communes split since the start vintage count only when
 the whole group is in the territory, otherwise they are left out (coverage below 100 %).
 
 Income: a territory's median income cannot be computed from commune medians. What is shown is the
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag.indicator_data import SOURCES, Quality, sources_table
-from cpts_diag.open_data import AMELI_PROFESSIONS, POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
+from cpts_diag.io.open_data import AMELI_PROFESSIONS, POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
 
 __all__ = ["TREND_PERIODS", "add_open_indicators", "zonage_label"]
 

@@ -16,7 +16,9 @@ from urllib.parse import unquote
 import pytest
 
 from cpts_diag import settings
-from cpts_diag.batch import (
+from cpts_diag.errors import InputError
+from cpts_diag.io.perimeters import read_perimeters
+from cpts_diag.reports.batch import (
     STATUS_FAILED,
     STATUS_OK,
     STATUS_UNCHANGED,
@@ -25,9 +27,7 @@ from cpts_diag.batch import (
     select_territories,
     territory_fingerprint,
 )
-from cpts_diag.errors import InputError
-from cpts_diag.index_page import find_extra_links, render_index
-from cpts_diag.perimeters import read_perimeters
+from cpts_diag.reports.index_page import find_extra_links, render_index
 
 WEIRD = 'CPTS "L\'Étoile" / Nord <script>alert(1)</script>'
 GHOST = "CPTS Fantôme"
@@ -258,7 +258,7 @@ def test_force_redoes_and_keeps_other_records(batch):
 
 @pytest.mark.slow
 def test_refresh_index_links_synthesis(batch):
-    from cpts_diag.batch import refresh_index
+    from cpts_diag.reports.batch import refresh_index
 
     out = batch["out"]
     (out / "synthese_regionale.html").write_text("<p>synthèse</p>", encoding="utf-8")
@@ -287,7 +287,7 @@ def test_interrupt_stops_cleanly(tmp_path):
     csv = _perimeter_csv(tmp_path / "perimetres.csv")
     out = tmp_path / "reports"
     code = (
-        "import sys; from cpts_diag.batch import run_batch_cli; "
+        "import sys; from cpts_diag.reports.batch import run_batch_cli; "
         f"sys.exit(run_batch_cli({str(csv)!r}, workers=2, out_dir={str(out)!r}, progress=False))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

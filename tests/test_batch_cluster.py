@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cpts_diag import batch as batch_mod
-from cpts_diag.batch import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, TEST_HOOK_ENV, run_batch
 from cpts_diag.cli import main
+from cpts_diag.reports import batch as batch_mod
+from cpts_diag.reports.batch import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, TEST_HOOK_ENV, run_batch
 
 distributed = pytest.importorskip("distributed")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cpts_diag.userfiles import BPE_PROFESSIONS, read_bpe, read_bpe_gp
+from cpts_diag.io.userfiles import BPE_PROFESSIONS, read_bpe, read_bpe_gp
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -120,9 +120,9 @@ def test_read_bpe_wide_masked_cell_stays_unknown(tmp_path):
 
 # ---------------------------------------------------------------------------- report
 def test_report_shows_territory_counts_per_profession(tmp_path, population):
-    from cpts_diag import report_sections as rs
-    from cpts_diag.indicator_outputs import write_indicator_workbook
-    from cpts_diag.open_report import bpe_professions
+    from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
+    from cpts_diag.outputs.open_report import bpe_professions
+    from cpts_diag.reports import sections as rs
 
     bpe = tmp_path / "bpe24_ensemble.csv"
     bpe.write_text(ENSEMBLE, encoding="utf-8")

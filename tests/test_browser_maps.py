@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import box
 
 from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
-from cpts_diag import maps
+from cpts_diag.outputs import maps
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from browser import browser_errors, chrome, layer_tooltips, open_page  # noqa: F401  (chrome is a fixture)
-from cpts_diag.report import build_report, slugify
+from cpts_diag.reports.folder import slugify
+from cpts_diag.reports.runner import build_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

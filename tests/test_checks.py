@@ -1,4 +1,4 @@
-"""Tests of cpts_diag.checks and cpts_diag.check_outputs on a tiny hand-made COG and unit squares.
+"""Tests of cpts_diag.checks and cpts_diag.outputs.check_outputs on a tiny hand-made COG and unit squares.
 
 The fake COG (written to a temporary folder and loaded with ``load_reference(tmp)``):
 
@@ -18,9 +18,9 @@ import pyogrio
 import pytest
 from shapely.geometry import box
 
-from cpts_diag.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
 from cpts_diag.checks import CheckReport, check_perimeters, format_text
 from cpts_diag.errors import InputError
+from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
 from cpts_diag.reference import load_reference
 
 NNBSP = "\u202f"
@@ -315,7 +315,7 @@ def test_to_dict_keys_and_json(ref):
 
 
 def test_perimeters_object_warnings_and_source(ref, tmp_path):
-    from cpts_diag.perimeters import Perimeters
+    from cpts_diag.io.perimeters import Perimeters
 
     p = Perimeters(
         table=table(("T1", "13001")), warnings=["ligne 2 : zéro initial restauré"], source=tmp_path / "x.csv"

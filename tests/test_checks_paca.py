@@ -16,9 +16,9 @@ import pyogrio
 import pytest
 import shapely
 
-from cpts_diag.check_outputs import write_check_outputs
 from cpts_diag.checks import check_perimeters
-from cpts_diag.perimeters import read_perimeters
+from cpts_diag.io.perimeters import read_perimeters
+from cpts_diag.outputs.check_outputs import write_check_outputs
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LISTING = DATA / "perimetres" / "cpts_paca_ars_2026-01.json"

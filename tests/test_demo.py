@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cpts_diag import demo
+from cpts_diag.reports import demo
 
 
 @pytest.mark.slow

@@ -110,7 +110,7 @@ def gap_diagnostics():
 def test_fictitious_flag_reaches_every_output(gap_diagnostics, tmp_path):
     from openpyxl import load_workbook
 
-    from cpts_diag.indicator_outputs import FICTITIOUS_BANNER, format_indicator_table, write_indicator_workbook
+    from cpts_diag.outputs.indicator_outputs import FICTITIOUS_BANNER, format_indicator_table, write_indicator_workbook
     from cpts_diag.synthesis import derive_findings
 
     demo, real = gap_diagnostics
@@ -139,7 +139,7 @@ def test_map_banner_follows_the_flag_not_the_caption():
     import geopandas as gpd
     from shapely.geometry import box
 
-    from cpts_diag import maps
+    from cpts_diag.outputs import maps
 
     communes = gpd.GeoDataFrame(
         {"code_insee": ["05061"], "nom": ["Gap"], "valeur": [3.2]}, geometry=[box(6.0, 44.5, 6.1, 44.6)], crs=4326

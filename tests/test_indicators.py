@@ -17,13 +17,6 @@ import pytest
 from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.indicator_data import SOURCES, load_indicator_data
-from cpts_diag.indicator_outputs import (
-    FICTITIOUS_BANNER,
-    JSON_KEYS,
-    format_indicator_table,
-    indicator_rows_json,
-    write_indicator_workbook,
-)
 from cpts_diag.indicators import (
     INDICATOR_COLUMNS,
     diagnose,
@@ -31,6 +24,13 @@ from cpts_diag.indicators import (
     find_territory,
 )
 from cpts_diag.masked import MaskedTotal, share_bounds
+from cpts_diag.outputs.indicator_outputs import (
+    FICTITIOUS_BANNER,
+    JSON_KEYS,
+    format_indicator_table,
+    indicator_rows_json,
+    write_indicator_workbook,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

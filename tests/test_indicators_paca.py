@@ -313,7 +313,7 @@ def test_fictitious_cpam_is_flagged_and_bounded(raw, diags, diags_cpam):
 def test_all_territories_and_speed(diags):
     assert len(diags) == 70
     from cpts_diag.indicator_data import load_indicator_data
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
     load_indicator_data()

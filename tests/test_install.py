@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # What never goes into a build: version control, environments, build and test leftovers, user outputs.
-_NOT_SOURCES = shutil.ignore_patterns(
+_LEFTOVERS = shutil.ignore_patterns(
     ".git",
     ".venv",
     "venv",
@@ -25,8 +25,12 @@ _NOT_SOURCES = shutil.ignore_patterns(
     ".pytest_cache",
     ".ruff_cache",
     ".ipynb_checkpoints",
-    "reports",
 )
+
+
+def _not_sources(folder: str, names: list[str]) -> set[str]:
+    """Leftovers anywhere, and the users' report folder at the top (not the ``cpts_diag/reports`` package)."""
+    return set(_LEFTOVERS(folder, names)) | ({"reports"} if Path(folder) == REPO else set())
 
 
 def _clean_env() -> dict:
@@ -54,7 +58,7 @@ def _setuptools_ok() -> bool:
 def _build_wheel(tmp_path: Path) -> Path:
     """Build the wheel from a copy of the repository (the build writes build/ and *.egg-info beside setup.py)."""
     src = tmp_path / "src"
-    shutil.copytree(REPO, src, ignore=_NOT_SOURCES)
+    shutil.copytree(REPO, src, ignore=_not_sources)
     dist = tmp_path / "dist"
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(src)]
     if _setuptools_ok():  # offline: build with the setuptools already installed here
@@ -135,7 +139,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     elsewhere = tmp_path / "ailleurs"
     elsewhere.mkdir()
     probe = (
-        "import json, cpts_diag, cpts_diag.report as r; from cpts_diag import settings as s; "
+        "import json, cpts_diag, cpts_diag.reports.runner as r; from cpts_diag import settings as s; "
         "print(json.dumps({'file': cpts_diag.__file__, 'repo': str(s.REPO_DIR), 'data': str(s.DATA_DIR), "
         "'notebook': str(r.NOTEBOOK), 'reports': str(s.REPORTS_DIR)}))"
     )

@@ -1,4 +1,4 @@
-"""Tests of cpts_diag.maps and cpts_diag.html (hand-made squares, no shared data)."""
+"""Tests of cpts_diag.outputs.maps and cpts_diag.outputs.html (hand-made squares, no shared data)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from shapely.geometry import Polygon, box
 
 matplotlib.use("Agg")
 
-from cpts_diag import maps  # noqa: E402
-from cpts_diag.html import atomic_write_text, esc, script_json  # noqa: E402
+from cpts_diag.io.atomic import atomic_write_text  # noqa: E402
+from cpts_diag.outputs import maps  # noqa: E402
+from cpts_diag.outputs.html import esc, script_json  # noqa: E402
 
 XSS = "<script>alert(1)</script>"
 X0, Y0 = 900_000.0, 6_300_000.0  # Lambert-93, Provence

@@ -25,7 +25,7 @@ import shapely
 
 from browser import browser_errors, chrome, layer_tooltips, open_page  # noqa: F401  (chrome is a fixture)
 from cpts_diag.checks import check_perimeters
-from cpts_diag.perimeters import read_perimeters
+from cpts_diag.io.perimeters import read_perimeters
 from geo_expect import AREA_TOLERANCE, AREA_TOLERANCE_KM2, DATA_DIR, display_area_km2, display_polygons, embedded_units
 
 READY = "window.L && window.cptsDiag && window.cptsDiag.map"
@@ -251,7 +251,7 @@ def _folder(batch, territory: str) -> Path:
 
 @pytest.fixture(scope="module")
 def national_batch(tmp_path_factory):
-    from cpts_diag.batch import run_batch
+    from cpts_diag.reports.batch import run_batch
 
     out = tmp_path_factory.mktemp("national")
     result = run_batch(EXAMPLE, only=list(REPORTS), workers=2, out_dir=out, cpam="aucun", progress=False)
@@ -355,7 +355,7 @@ def test_outline_of_simplified_polygons_is_valid_and_drawable(cog):
     """CC de la Haute Ariège: the union of its display polygons left a zero-area hole (invalid outline)
     that GEOS refused to coverage-simplify for the map; every report of this EPCI failed."""
     from cpts_diag.geometry import territory_outlines
-    from cpts_diag.maps import _simplify_array
+    from cpts_diag.outputs.maps import _simplify_array
 
     codes = [c for c, rec in cog["current"].items() if rec["epci_siren"] == "200066363"]
     assert len(codes) == 51  # COG 2026, raw file

@@ -44,7 +44,7 @@ def _errors(nb) -> list:
 def _execute(src: Path, dest: Path, parameters: dict):
     import papermill as pm
 
-    from cpts_diag.report import _kernel_env
+    from cpts_diag.reports.runner import _kernel_env
 
     _kernel_env()
     return pm.execute_notebook(
@@ -166,7 +166,7 @@ def test_nb01_writes_check_files(nb01, paca_check):
 
 @pytest.fixture(scope="module")
 def nb03(tmp_path_factory):
-    from cpts_diag.batch import run_synthesis
+    from cpts_diag.reports.batch import run_synthesis
 
     out = tmp_path_factory.mktemp("nb03")
     page = run_synthesis(None, "93", out, "exemple")
@@ -197,7 +197,7 @@ def test_nb03_region_table(nb03, raw_communes):
     assert "Provence-Alpes-Côte d&#x27;Azur" in refs[0] and f">{fmt_int(pop)}<" in refs[0]
     assert ">France<" in refs[1]
     # A territory row: Gapençais, population from the library, tier 2.
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.territories import resolve_members, territory_table
 
     table = territory_table(resolve_members(read_perimeters(settings.DEFAULT_PERIMETERS)))

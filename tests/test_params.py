@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cpts_diag import settings
-from cpts_diag.params import CpamChoice, cpam_choice
+from cpts_diag.io.params import CpamChoice, cpam_choice
 
 
 @pytest.mark.parametrize(

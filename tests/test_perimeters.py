@@ -1,4 +1,4 @@
-"""Tests of cpts_diag.perimeters (and the InputError format of cpts_diag.errors).
+"""Tests of cpts_diag.io.perimeters (and the InputError format of cpts_diag.errors).
 
 Every fixture is written byte by byte in tmp_path; expected tables are written by hand.
 """
@@ -14,7 +14,7 @@ import pytest
 from shapely.geometry import Point
 
 from cpts_diag.errors import InputError, format_message
-from cpts_diag.perimeters import COLUMNS, read_perimeters
+from cpts_diag.io.perimeters import COLUMNS, read_perimeters
 
 
 def rows(perimeters):

@@ -13,16 +13,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cpts_diag import report, settings
+from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.params import cpam_choice
-from cpts_diag.report import (
-    REPORT_FILES,
-    SUMMARY_MIMETYPE,
+from cpts_diag.io.params import cpam_choice
+from cpts_diag.reports import runner as report
+from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, slugify
+from cpts_diag.reports.runner import (
     build_report,
     notebook_to_html,
-    slugify,
-    unique_slugs,
 )
 
 #: Real PACA CPTS of the shared executed report: three départements, an apostrophe in its name.
@@ -36,71 +34,6 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 def french_int(x) -> str:
     """Independent French formatting of an integer (narrow no-break space every three digits)."""
     return f"{round(float(x)):,}".replace(",", "\u202f")
-
-
-# ---------------------------------------------------------------------------
-# slugs
-# ---------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "name, expected",
-    [
-        ("CPTS du Pays d'Apt", "cpts-du-pays-d-apt"),
-        ("CPTS Cœur du Var", "cpts-coeur-du-var"),
-        ("CPTS Vallée des Paillons et de la Banquière", "cpts-vallee-des-paillons-et-de-la-banquiere"),
-        ("CPTS Coordination Santé Marseille 2 & 3", "cpts-coordination-sante-marseille-2-et-3"),
-        ("  CPTS   Verdon  ", "cpts-verdon"),
-    ],
-)
-def test_slugify_plain_names(name, expected):
-    assert slugify(name) == expected
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        NASTY,
-        "a/b",
-        "a\\b",
-        "..",
-        ".",
-        "../../etc/passwd",
-        "",
-        "   ",
-        '"',
-        "東京",
-        "CON",
-        "nul",
-        "é" * 200,
-        "x" * 61,
-        "<script>",
-        "CPTS\u0000nul",
-        "CPTS\nretour",
-    ],
-)
-def test_slugify_is_always_safe(name):
-    slug = slugify(name)
-    assert SLUG_RE.match(slug), slug
-    assert 0 < len(slug) <= 60
-    assert slug not in (".", "..", "con", "nul")
-    assert slug == slugify(name)  # stable
-
-
-def test_slugify_adds_a_hash_when_characters_are_dropped():
-    assert slugify("CPTS A/B") != slugify("CPTS A B")
-    assert slugify("<script>alert(1)</script>").startswith("script-alert-1-script-")
-    assert slugify("..").startswith("territoire-") and slugify("") != slugify("..")
-    long = "CPTS " + "très long nom " * 10
-    assert len(slugify(long)) == 60 and slugify(long) != slugify(long + "x")
-
-
-def test_unique_slugs_resolves_collisions_stably():
-    names = ["CPTS A-B", "CPTS A B", "CPTS a b", "CPTS C", "a/b", "a-b-3ec69c"]
-    slugs = unique_slugs(names)
-    assert len(set(slugs.values())) == len(names)
-    assert slugs["CPTS C"] == "cpts-c"
-    assert all(SLUG_RE.match(s) and len(s) <= 60 for s in slugs.values())
-    assert unique_slugs(list(reversed(names))) == slugs
-    assert unique_slugs(["CPTS C", "CPTS C"]) == {"CPTS C": "cpts-c"}
 
 
 # ---------------------------------------------------------------------------
@@ -125,7 +58,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
         "dossier_sortie": "",
     }
     # the default territory exists in the embedded listing
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
 
     names = set(read_perimeters(settings.DEFAULT_PERIMETERS).table["cpts"])
     assert values["territoire"] in names
@@ -279,7 +212,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def library_row():
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
     from cpts_diag.territories import resolve_members, territory_table
 
@@ -454,8 +387,8 @@ def _populations(codes):
 def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
     import pandas as pd
 
-    from cpts_diag import report_sections as rs
     from cpts_diag.indicators import diagnose
+    from cpts_diag.reports import sections as rs
 
     monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
     first = rs.load_report_data("cpts du gapencais")  # case and accents ignored
@@ -480,8 +413,8 @@ def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
 def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_path, monkeypatch):
     import os
 
-    from cpts_diag import batch
-    from cpts_diag import report_sections as rs
+    from cpts_diag.reports import batch
+    from cpts_diag.reports import sections as rs
 
     monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "data"
@@ -514,7 +447,7 @@ def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_pa
 def test_territory_names_follow_the_file_content(tmp_path):
     import os
 
-    from cpts_diag.report import _territory_names
+    from cpts_diag.reports.runner import _territory_names
 
     path = tmp_path / "p.csv"
     path.write_text("cpts;code_insee\nCPTS Aaaa;06069\n", encoding="utf-8")
@@ -526,7 +459,7 @@ def test_territory_names_follow_the_file_content(tmp_path):
 
 
 def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, monkeypatch):
-    from cpts_diag import report_sections as rs
+    from cpts_diag.reports import sections as rs
 
     monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
     csv = tmp_path / "p.csv"

@@ -1,4 +1,4 @@
-"""The one table reader (cpts_diag.tables) on tiny hand-written files: exact rows and line numbers."""
+"""The one table reader (cpts_diag.io.tables) on tiny hand-written files: exact rows and line numbers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import openpyxl
 import pytest
 
 from cpts_diag.errors import InputError
-from cpts_diag.perimeters import read_perimeters
-from cpts_diag.tables import find_column, header_key, is_alias, open_table_file
+from cpts_diag.io.perimeters import read_perimeters
+from cpts_diag.io.tables import find_column, header_key, is_alias, open_table_file
 
 
 def has_code(cells):

@@ -5,8 +5,8 @@ from importlib.resources import files
 import jinja2
 import pytest
 
-from cpts_diag import templating
-from cpts_diag.templating import Markup, _join_lines, render_string
+from cpts_diag.outputs import templating
+from cpts_diag.outputs.templating import Markup, _join_lines, render_string
 
 
 def test_values_escaped_like_html_escape():
@@ -46,6 +46,6 @@ def test_every_template_compiles_and_static_files_are_package_data():
     } <= set(names)
     for name in names:
         env.get_template(name)
-    static = files("cpts_diag") / "static"
+    static = files("cpts_diag.outputs") / "static"
     assert {"index.css", "report.css", "map.css", "notebook.css"} <= {p.name for p in static.iterdir()}
     assert "\n" not in templating.css("notebook.css", compact=True)

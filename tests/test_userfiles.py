@@ -1,4 +1,4 @@
-"""Tests of cpts_diag.userfiles on fixtures in the published layouts.
+"""Tests of cpts_diag.io.userfiles on fixtures in the published layouts.
 
 Fixtures: tests/fixtures/userfiles/ (written by make_fixtures.py); expected values are
 computed by hand from the numbers written there.
@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 
 from cpts_diag.errors import InputError
-from cpts_diag.masked import masked_sum, masked_sum_by, share_bounds
-from cpts_diag.userfiles import (
+from cpts_diag.io.userfiles import (
     AGE_COLUMNS,
     CpamTable,
     read_bpe_gp,
     read_cpam_table,
     read_insee_ages,
 )
+from cpts_diag.masked import masked_sum, masked_sum_by, share_bounds
 
 FIX = Path(__file__).parent / "fixtures" / "userfiles"
 AGES_HEADER = "CODGEO;P21_POP;P21_POP0014;P21_POP1529;P21_POP3044;P21_POP4559;P21_POP6074;P21_POP75P"

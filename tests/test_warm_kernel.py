@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cpts_diag import batch as batch_mod
-from cpts_diag.batch import STATUS_FAILED, STATUS_OK, TEST_HOOK_ENV
-from cpts_diag.report import KernelSession, build_report, execute_notebook
+from cpts_diag.reports import batch as batch_mod
+from cpts_diag.reports.batch import STATUS_FAILED, STATUS_OK, TEST_HOOK_ENV
+from cpts_diag.reports.runner import KernelSession, build_report, execute_notebook
 
 FIRST, SECOND = "CPTS Guil Durance", "CPTS du Gapençais"
 _DATE_RE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
@@ -112,7 +112,7 @@ def test_two_territories_in_one_kernel_match_their_reports_alone(tmp_path):
 
 def _task(name: str, out_dir: Path, timeout: int = 600) -> dict:
     from cpts_diag import settings
-    from cpts_diag.report import slugify
+    from cpts_diag.reports.folder import slugify
 
     return {
         "name": name,

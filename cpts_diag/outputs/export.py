@@ -1,6 +1,6 @@
 """Shareable files: Excel workbooks a chargé de mission opens as is, and GeoPackages for QGIS.
 
-Every file is written atomically (see :mod:`cpts_diag.atomic`).
+Every file is written atomically (see :mod:`cpts_diag.io.atomic`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from cpts_diag.atomic import atomic_path
+from cpts_diag.io.atomic import atomic_path
 
 __all__ = ["write_workbook", "write_geopackage", "CODE_COLUMN_HINTS"]
 

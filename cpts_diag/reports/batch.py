@@ -1,7 +1,7 @@
 """Batch of territory reports: parallel runs, ``batch.json``, ``index.html``, incremental re-runs.
 
 :func:`run_batch` builds the diagnostic report of many territories (all of a perimeter file, the
-``only`` ones, or those with a commune in a ``region``) with :func:`cpts_diag.report.build_report`,
+``only`` ones, or those with a commune in a ``region``) with :func:`cpts_diag.reports.runner.build_report`,
 in worker processes (each keeps a warm Jupyter kernel across its reports), or with ``cluster=`` as
 tasks on a ``dask.distributed`` cluster (report files sent back as bytes and written here atomically).
 Both executors run the same task function (:func:`_run_one`) and result handling. One failure does
@@ -11,7 +11,7 @@ not stop the others: its French one-line message is recorded.
   ``inchangé``), duration, outputs (paths relative to ``out_dir``), error message, fingerprint,
   population (and bounds), ACI tier and key figures. It is rewritten atomically after every
   territory, so an interrupted batch keeps what was done.
-* ``out_dir/index.html`` (:mod:`cpts_diag.index_page`) links every report, map and workbook.
+* ``out_dir/index.html`` (:mod:`cpts_diag.reports.index_page`) links every report, map and workbook.
 * A re-run redoes only what changed or failed: each territory has a *fingerprint*, the SHA-256 of
   its member rows (name, codes, arrondissements, infra-communal flag; not the line numbers), of the
   embedded data files, of the user files used (CPAM table, INSEE ages, BPE), of the report notebook
@@ -48,17 +48,18 @@ from pathlib import Path
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.atomic import atomic_write_text, file_sha256
 from cpts_diag.errors import InputError
-from cpts_diag.html import json_ready
-from cpts_diag.index_page import (
+from cpts_diag.io.atomic import atomic_write_text, file_sha256
+from cpts_diag.io.fingerprint import run_fingerprint
+from cpts_diag.io.params import cpam_choice
+from cpts_diag.outputs.html import json_ready
+from cpts_diag.reports.index_page import (
     INDEX_FILE,
     STATUS_FAILED,
     STATUS_OK,
     STATUS_UNCHANGED,
     write_index,
 )
-from cpts_diag.params import cpam_choice
 
 __all__ = [
     "BATCH_FILE",
@@ -76,7 +77,6 @@ __all__ = [
     "run_batch_cli",
     "run_synthesis",
     "select_territories",
-    "run_fingerprint",
     "territory_fingerprint",
 ]
 
@@ -153,55 +153,9 @@ def error_message(exc: BaseException) -> str:
     return line
 
 
-def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
-    """SHA-256 over (relative path, content hash) of the files of ``root`` matching ``pattern``."""
-    h = hashlib.sha256()
-    if root.is_dir():
-        for path in sorted(root.rglob(pattern)):
-            rel = path.relative_to(root).as_posix()
-            if not path.is_file() or any(rel.startswith(e) for e in exclude) or "__pycache__" in rel:
-                continue
-            h.update(rel.encode("utf-8") + b"\0" + file_sha256(path).encode("ascii") + b"\n")
-    return h.hexdigest()
-
-
-def run_fingerprint(inputs: dict | None = None, **extra) -> str:
-    """The one content fingerprint of a run, for batch re-runs, Dask workers and the diagnostics cache.
-
-    SHA-256 of the content of the input files (``inputs``: role -> parameter; the ``cpam`` role is parsed
-    with :func:`~cpts_diag.params.cpam_choice`, so the example and no table differ from a file), of the
-    embedded data (the listings of ``perimetres/`` count only as inputs), of the package source and of the
-    JSON-ready ``extra`` values. Contents only: touching a file does not change it.
-    """
-    import cpts_diag
-
-    parts = {
-        "inputs": {role: _input_hash(role, value) for role, value in (inputs or {}).items()},
-        "data": _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",)),
-        "package": [cpts_diag.__version__, _tree_hash(Path(cpts_diag.__file__).parent, "*.py")],
-        "extra": extra,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
-def _input_hash(role: str, value) -> str | None:
-    """Content hash of one input parameter (None when not given)."""
-    if role == "cpam":
-        choice = cpam_choice(value)
-        if choice.mode != "fichier":
-            return None if choice.mode == "aucun" else "exemple:" + _input_hash("", choice.file)
-        value = choice.path
-    if value is None or not str(value).strip():
-        return None
-    try:
-        return file_sha256(value)
-    except OSError:
-        return f"absent:{Path(value).resolve()}"
-
-
 def _context_hash(cpam, insee_ages, bpe) -> str:
     """Hash of everything but the perimeter: data, user files, notebook, package."""
-    from cpts_diag.report import NOTEBOOK
+    from cpts_diag.reports.runner import NOTEBOOK
 
     # The perimeter listings are covered by each territory's member rows.
     return run_fingerprint(
@@ -248,7 +202,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     Parameters
     ----------
     perimeters : Perimeters
-        Perimeters read by :func:`cpts_diag.perimeters.read_perimeters`.
+        Perimeters read by :func:`cpts_diag.io.perimeters.read_perimeters`.
     only : list of str, optional
         Names (resolved with :func:`cpts_diag.indicators.find_territory`: exact, or a unique close
         match; an unknown name raises :class:`InputError` with close names).
@@ -328,7 +282,7 @@ def _worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in wo
             os.close(fd)
         except OSError:
             pass
-    import cpts_diag.report  # noqa: F401  (import once per worker, not per territory)
+    import cpts_diag.reports.runner  # noqa: F401  (import once per worker, not per territory)
 
 
 def _end_worker(code: int) -> None:  # pragma: no cover - runs in worker processes
@@ -359,10 +313,10 @@ def _close_sessions() -> None:  # pragma: no cover - runs in worker processes at
 
 
 def _kernel_session():
-    """This thread's kept kernel (:class:`cpts_diag.report.KernelSession`), created on first use."""
+    """This thread's kept kernel (:class:`cpts_diag.reports.runner.KernelSession`), created on first use."""
     session = getattr(_SESSIONS, "session", None)
     if session is None:
-        from cpts_diag.report import KernelSession
+        from cpts_diag.reports.runner import KernelSession
 
         if not _ALL_SESSIONS:
             import atexit
@@ -411,7 +365,7 @@ def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
             return None
     import nbformat
 
-    from cpts_diag.report import NOTEBOOK
+    from cpts_diag.reports.runner import NOTEBOOK
 
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
     at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), 0)
@@ -453,7 +407,7 @@ def _materialize_inputs(inputs: dict) -> dict[str, str]:
     """Write the client's input files on this machine (once per content); client path -> local path."""
     import tempfile
 
-    from cpts_diag.atomic import atomic_write_bytes
+    from cpts_diag.io.atomic import atomic_write_bytes
 
     uid = os.getuid() if hasattr(os, "getuid") else 0
     root = Path(tempfile.gettempdir()) / f"cpts_diag_entrees_{uid}"
@@ -471,7 +425,7 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
     report failure.
 
     The task is the same for both executors. Locally (``task["deliver"] == "folder"``) the report is
-    built and swapped into ``out_dir/<slug>`` by :func:`cpts_diag.report.build_report`. On a Dask
+    built and swapped into ``out_dir/<slug>`` by :func:`cpts_diag.reports.runner.build_report`. On a Dask
     worker (``"files"``), the input files come as bytes (``inputs``, see :func:`_input_files`), the
     report is built in a scratch folder of the worker, and its files are returned as bytes in
     ``entry["files"]`` for the client to write atomically (:func:`_accept_files`): no shared file system.
@@ -482,7 +436,8 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
     base = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"]}
     if _STOP is not None and _STOP.is_set():
         return dict(base, status=_INTERRUPTED, duration_s=0.0, error="interrompu avant le début")
-    from cpts_diag.report import REPORT_FILES, build_report
+    from cpts_diag.reports.folder import REPORT_FILES
+    from cpts_diag.reports.runner import build_report
 
     remote = task.get("deliver") == "files"
     work = Path(tempfile.mkdtemp(prefix="cpts_diag_travail_"))
@@ -569,7 +524,7 @@ def _mp_context():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     # Workers fork from a server that has imported these once, instead of importing them each.
-    ctx.set_forkserver_preload(["cpts_diag.report", "papermill", "nbconvert"])
+    ctx.set_forkserver_preload(["cpts_diag.reports.runner", "papermill", "nbconvert"])
     return ctx
 
 
@@ -684,9 +639,9 @@ def run_batch(
         Unreadable perimeter file, unknown territory in ``only``, unknown région; with ``cluster``,
         dask not installed or scheduler unreachable.
     """
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
-    from cpts_diag.report import unique_slugs
+    from cpts_diag.reports.folder import unique_slugs
 
     t0 = time.perf_counter()
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else Path(settings.DEFAULT_PERIMETERS)
@@ -897,7 +852,7 @@ def _failed_entry(task: dict, message: str) -> dict:
 def _accept_files(out_dir: Path, entry: dict) -> dict:
     """Write the report files a Dask worker returned (``entry["files"]``) into ``out_dir/<slug>``,
     atomically; the entry without its bytes (failed when they cannot be written)."""
-    from cpts_diag.report import write_report_folder
+    from cpts_diag.reports.folder import write_report_folder
 
     files = entry.pop("files", None)
     if files is None or entry.get("status") != STATUS_OK:
@@ -1127,8 +1082,8 @@ def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemp
     """
     import tempfile
 
-    from cpts_diag.atomic import atomic_path
-    from cpts_diag.report import execute_notebook, notebook_to_html
+    from cpts_diag.io.atomic import atomic_path
+    from cpts_diag.reports.runner import execute_notebook, notebook_to_html
 
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)

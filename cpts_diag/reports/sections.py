@@ -33,12 +33,12 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.html import html_page, json_ready
 from cpts_diag.indicator_data import Quality
-from cpts_diag.params import cpam_choice
-from cpts_diag.report import REPORT_FILES, SUMMARY_MIMETYPE
+from cpts_diag.io.params import cpam_choice
+from cpts_diag.outputs.html import html_page, json_ready
+from cpts_diag.outputs.templating import Markup, macro
+from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.synthesis import derive_findings, source_citation
-from cpts_diag.templating import Markup, macro
 from cpts_diag.tiers import tier_label
 
 __all__ = [
@@ -335,7 +335,7 @@ def _cache_root() -> Path | None:
 class _DiagnosticCache:
     """Diagnostics of every territory of a perimeter file, pickled once, read by the next reports.
 
-    The key is :func:`cpts_diag.batch.run_fingerprint` (content of the perimeter and user files, of the
+    The key is :func:`cpts_diag.io.fingerprint.run_fingerprint` (content of the perimeter and user files, of the
     embedded data and of the package source), with the files' paths (messages name them) and the library
     versions (pickles): any change computes afresh.
     """
@@ -347,7 +347,7 @@ class _DiagnosticCache:
     def open(cls, perimeters, cpam, insee_ages, bpe) -> _DiagnosticCache | None:
         import platform
 
-        from cpts_diag.batch import run_fingerprint
+        from cpts_diag.io.fingerprint import run_fingerprint
 
         root = _cache_root()
         if root is None:
@@ -398,7 +398,7 @@ class _DiagnosticCache:
         import pickle
         import shutil
 
-        from cpts_diag.atomic import atomic_path
+        from cpts_diag.io.atomic import atomic_path
         from cpts_diag.reference import Reference
 
         if (self.folder / "complete").is_file():
@@ -444,7 +444,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
     import time
 
     from cpts_diag.indicators import diagnose, diagnose_all, find_territory
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
 
     t0 = time.perf_counter()
     perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
@@ -474,7 +474,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
             diag = diagnose(perims, name, reference, **kwargs)
     t2 = time.perf_counter()
     map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
-    from cpts_diag.open_report import map_columns
+    from cpts_diag.outputs.open_report import map_columns
 
     map_communes = map_columns(map_communes, diag.communes)
     t3 = time.perf_counter()
@@ -590,7 +590,7 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 
 
 def report_summary(data: ReportData) -> dict:
-    """Machine-readable summary (JSON-ready) read back by :func:`cpts_diag.report.build_report`."""
+    """Machine-readable summary (JSON-ready) read back by :func:`cpts_diag.reports.runner.build_report`."""
     out = json_ready(data.summary)
     out.update(
         territory=data.territory,
@@ -796,7 +796,7 @@ def territory_overview(data: ReportData) -> Section:
 
 def territory_map(data: ReportData) -> Section:
     """Static (printable) map of the communes coloured by APL 2023, with neighbours and orphans."""
-    from cpts_diag import maps
+    from cpts_diag.outputs import maps
 
     if data.map_communes is None or not len(data.map_communes):
         return Section(_render("no_map"), "Carte")
@@ -875,7 +875,7 @@ def tier_section(data: ReportData) -> Section:
 # ---------------------------------------------------------------------------
 def demography(data: ReportData) -> Section:
     """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
-    from cpts_diag import open_report
+    from cpts_diag.outputs import open_report
 
     ids = ["population"] + [
         i
@@ -906,7 +906,7 @@ def demography(data: ReportData) -> Section:
 
 def care_supply(data: ReportData) -> Section:
     """Densities of GPs, nurses and midwives; GP counts of the départements (BPE)."""
-    from cpts_diag import open_report
+    from cpts_diag.outputs import open_report
 
     all_ids = _theme_indicators(data, "Offre de soins")
     ps = [i for i in all_ids if i.startswith("ps_")]
@@ -934,7 +934,7 @@ def care_supply(data: ReportData) -> Section:
 
 def access(data: ReportData) -> Section:
     """APL (2022, 2023), population under 2.5, patients without a médecin traitant, ALD and CSS."""
-    from cpts_diag import open_report
+    from cpts_diag.outputs import open_report
 
     acc = _theme_indicators(data, "Accès aux soins")
     apl = [i for i in acc if i.startswith("apl_")]
@@ -1002,7 +1002,7 @@ def _partial_note(data: ReportData) -> str:
 
 
 def _web_map(data: ReportData):
-    from cpts_diag import maps
+    from cpts_diag.outputs import maps
 
     mc = data.map_communes
     partial = _partial_note(data)
@@ -1039,7 +1039,7 @@ def _unavailable_map_html(data: ReportData) -> str:
 def _write_geopackage(data: ReportData, path: Path) -> None:
     import geopandas as gpd
 
-    from cpts_diag.export import write_geopackage
+    from cpts_diag.outputs.export import write_geopackage
 
     s = data.summary
     layers = {}
@@ -1068,9 +1068,9 @@ def write_outputs(data: ReportData) -> Section:
     """
     if data.out_dir is None:
         return Section(_render("no_outputs"), "Fichiers joints")
-    from cpts_diag.html import atomic_write_text
-    from cpts_diag.indicator_outputs import write_indicator_workbook
-    from cpts_diag.maps import save_offline_map
+    from cpts_diag.io.atomic import atomic_write_text
+    from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
+    from cpts_diag.outputs.maps import save_offline_map
 
     out = data.out_dir
     out.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_diag.atomic import atomic_path
 from cpts_diag.errors import InputError
+from cpts_diag.io.atomic import atomic_path
 
 __all__ = ["build_all", "build_open_indicators"]
 
@@ -188,11 +188,11 @@ def build_departement_indicators(source: Path, out: Path) -> None:
 
 
 def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> list[str]:
-    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.open_data).
+    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.io.open_data).
 
     Returns French notes (vintage codes that could not be placed, groups of split communes).
     """
-    from cpts_diag.open_data import FILES, POP_VINTAGES, VINTAGE_PACKAGES, harmonise_vintage, read_vintage_package
+    from cpts_diag.io.open_data import FILES, POP_VINTAGES, VINTAGE_PACKAGES, harmonise_vintage, read_vintage_package
     from cpts_diag.reference import former_code_map
 
     changes = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
@@ -224,7 +224,7 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
 
 def build_filosofi(source: Path, out: Path) -> None:
     """Filosofi 2019 per commune: code as published, persons in fiscal households, median income (Q219)."""
-    from cpts_diag.open_data import FILES
+    from cpts_diag.io.open_data import FILES
 
     df = pd.read_csv(
         _source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False
@@ -234,7 +234,7 @@ def build_filosofi(source: Path, out: Path) -> None:
 
 def build_ameli_professionals(source: Path, out: Path) -> None:
     """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions)."""
-    from cpts_diag.open_data import AMELI_PROFESSIONS, FILES
+    from cpts_diag.io.open_data import AMELI_PROFESSIONS, FILES
 
     df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
     df = df[
@@ -261,7 +261,7 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
 
 def build_nurse_zonage(source: Path, out: Path) -> None:
     """ARS nurse zonage per commune / arrondissement: published level number (1-5), empty when n.d."""
-    from cpts_diag.open_data import FILES
+    from cpts_diag.io.open_data import FILES
 
     df = _read_statistiques_locales(_source_file(source, ZONAGE_CSV))
     token = df["Zonage infirmiers"].astype(str)
@@ -271,7 +271,7 @@ def build_nurse_zonage(source: Path, out: Path) -> None:
 
 def build_mortality(source: Path, out: Path) -> None:
     """INSEE crude mortality rate of the latest period (2013-2018) by EPCI (~2020) and département."""
-    from cpts_diag.open_data import FILES
+    from cpts_diag.io.open_data import FILES
 
     frames = []
     for level, rel in (("epci", MORTALITY_EPCI_CSV), ("departement", MORTALITY_DEP_CSV)):
@@ -329,7 +329,7 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_bassins_de_vie(source, out, communes)
     build_departement_indicators(source, out)
     build_open_indicators(source, out, communes)
-    from cpts_diag.cpam_example import build_cpam_example
+    from cpts_diag.io.cpam_example import build_cpam_example
 
     build_cpam_example(out)
     return sorted(p for p in out.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime)

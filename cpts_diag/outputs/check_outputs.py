@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from cpts_diag.checks import ARRONDISSEMENT_SPLIT, CONFLICT, INFRACOMMUNAL, CheckReport
-from cpts_diag.export import write_geopackage, write_workbook
+from cpts_diag.outputs.export import write_geopackage, write_workbook
 
 __all__ = [
     "GEOPACKAGE_NAME",

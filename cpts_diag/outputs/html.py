@@ -1,6 +1,6 @@
 """Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, pages, atomic writes.
 
-Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.templating`).
+Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`).
 
 French number formatting lives in :mod:`cpts_diag.fr_format`.
 
@@ -16,16 +16,14 @@ import html as _html
 import json
 from typing import Any
 
-from cpts_diag.atomic import atomic_write_text  # re-exported
 from cpts_diag.fr_format import is_missing
-from cpts_diag.templating import Markup, render
+from cpts_diag.outputs.templating import Markup, render
 
 __all__ = [
     "esc",
     "script_json",
     "html_page",
     "json_ready",
-    "atomic_write_text",
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_diag.atomic import atomic_path
+from cpts_diag.io.atomic import atomic_path
 
 __all__ = ["build_cpam_example", "FILE_NAME", "SEED", "REGION"]
 

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cpts_diag import fr_format as fr
-from cpts_diag.html import atomic_write_text
-from cpts_diag.templating import css, render
+from cpts_diag.io.atomic import atomic_write_text
+from cpts_diag.outputs.templating import css, render
 from cpts_diag.tiers import tier_label
 
 __all__ = [
@@ -72,7 +72,7 @@ DEFAULT_SOURCES = (
 )
 
 #: Linked outputs of a territory: (key in ``outputs``, column label); keys as in
-#: :data:`cpts_diag.report.REPORT_FILES`.
+#: :data:`cpts_diag.reports.folder.REPORT_FILES`.
 _OUTPUT_COLUMNS = (
     ("rapport", "Rapport"),
     ("carte", "Carte"),

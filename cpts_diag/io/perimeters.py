@@ -3,7 +3,7 @@
 Supported formats (chosen by extension):
 
 * CSV (``.csv``, ``.txt``), Excel (``.xlsx``, ``.xlsm``: first sheet with recognised columns,
-  or ``sheet=``) and zip archives holding one of them, read by :mod:`cpts_diag.tables`;
+  or ``sheet=``) and zip archives holding one of them, read by :mod:`cpts_diag.io.tables`;
 * ARS JSON (``.json``): ``{"meta": {...}, "cpts": [{"nom", "communes", "arrondissements"?,
   "infra"?}]}``; a ``.json`` holding a GeoJSON FeatureCollection is read as GeoJSON;
 * GeoJSON (``.geojson``) and GeoPackage (``.gpkg``, layer chosen with ``sheet=``);
@@ -13,7 +13,7 @@ Each source is either *long* (one row per territory and commune: columns like
 ``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``) or *wide* (one row per
 territory with a ``communes`` column listing codes, optional ``arrondissements`` and
 ``infra`` lists, as in the ARS JSON). Headers are recognised whatever their case,
-accents, spaces or punctuation (:data:`cpts_diag.tables.HEADER_ALIASES`).
+accents, spaces or punctuation (:data:`cpts_diag.io.tables.HEADER_ALIASES`).
 
 Conventions of the canonical table
 ----------------------------------
@@ -42,7 +42,7 @@ from cpts_diag.codes import (
     normalize_code,
 )
 from cpts_diag.errors import InputError, format_message
-from cpts_diag.tables import WEAK_CODES, decode_text, find_column, header_key, match_name, open_table_file
+from cpts_diag.io.tables import WEAK_CODES, decode_text, find_column, header_key, match_name, open_table_file
 from cpts_diag.text import strip_accents
 
 __all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]

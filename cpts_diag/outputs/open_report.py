@@ -1,6 +1,6 @@
 """Report fragments of the open-data indicators (French HTML): trend chart, income, zonage, mortality notes.
 
-Called by :mod:`cpts_diag.report_sections`; every fragment cites source, vintage and level, and names
+Called by :mod:`cpts_diag.reports.sections`; every fragment cites source, vintage and level, and names
 what is unknown instead of counting it as zero.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.templating import macro
+from cpts_diag.outputs.templating import macro
 
 __all__ = [
     "TREND_INDICATORS",
@@ -166,7 +166,7 @@ def bpe_professions(diag) -> pd.DataFrame:
     profession has a matching Ameli profession (empty otherwise). Empty table when no BPE file was given.
     """
     from cpts_diag.indicators import bpe_indicator_ids
-    from cpts_diag.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
+    from cpts_diag.io.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
 
     ind = diag.indicators
     terr = ind[ind["level"] == "territoire"].drop_duplicates("indicator").set_index("indicator")

@@ -40,10 +40,11 @@ from branca.element import Figure as BrancaFigure
 from folium.map import Layer
 from folium.template import Template
 
-from . import fr_format as fr
-from .html import atomic_write_text, esc, script_json
-from .templating import Markup, css, macro
-from .tiers import tier_label
+from cpts_diag import fr_format as fr
+from cpts_diag.io.atomic import atomic_write_text
+from cpts_diag.outputs.html import esc, script_json
+from cpts_diag.outputs.templating import Markup, css, macro
+from cpts_diag.tiers import tier_label
 
 __all__ = [
     "MASKED_LABEL",

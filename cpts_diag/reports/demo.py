@@ -28,11 +28,11 @@ DEMO_TERRITORIES = (
 
 def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers: int = 2) -> int:
     """Run the check, the regional synthesis and the reports; return the exit code."""
-    from cpts_diag.batch import run_batch, run_synthesis
-    from cpts_diag.check_outputs import write_check_outputs
     from cpts_diag.checks import check_perimeters
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.outputs.check_outputs import write_check_outputs
     from cpts_diag.reference import load_reference
+    from cpts_diag.reports.batch import run_batch, run_synthesis
 
     out_dir = Path(out_dir or settings.REPORTS_DIR)
     reference = load_reference()

@@ -25,8 +25,8 @@ import pandas as pd
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
 from cpts_diag.indicator_data import Quality
-from cpts_diag.params import cpam_choice
-from cpts_diag.templating import macro
+from cpts_diag.io.params import cpam_choice
+from cpts_diag.outputs.templating import macro
 from cpts_diag.tiers import tier_label
 
 __all__ = [
@@ -194,7 +194,7 @@ def show_note(text: str, kind: str = "note") -> None:
 
 def map_iframe(m, height: int = 560) -> str:
     """HTML iframe showing a folium map inline, offline (Leaflet inlined in ``srcdoc``)."""
-    from cpts_diag.maps import map_html
+    from cpts_diag.outputs.maps import map_html
 
     return _render("iframe", map_html(m), int(height))
 
@@ -240,7 +240,7 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     CheckReport
     """
     from cpts_diag.checks import check_perimeters
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
     reference = load_reference()
@@ -259,7 +259,7 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
 
 
 def _summary_rows(report) -> pd.DataFrame:
-    from cpts_diag.check_outputs import check_workbook_sheets
+    from cpts_diag.outputs.check_outputs import check_workbook_sheets
 
     sheets, _ = check_workbook_sheets(report)
     return sheets["Synthèse"]
@@ -336,10 +336,10 @@ _FINDINGS = (
 def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     """Findings of a check as (French title, table, explanation, notes), in display order.
 
-    Tables are the sheets of the check workbook (:func:`cpts_diag.check_outputs.check_workbook_sheets`):
+    Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_outputs.check_workbook_sheets`):
     French headers, codes as text, commune names.
     """
-    from cpts_diag.check_outputs import check_workbook_sheets
+    from cpts_diag.outputs.check_outputs import check_workbook_sheets
 
     sheets, notes = check_workbook_sheets(report)
     return [
@@ -372,7 +372,7 @@ def show_findings(report, max_rows: int = 60) -> None:
 
 def check_layers_for(report):
     """Layers "territoires", "communes", "orphelines" of a check (EPSG:4326), or None without polygons."""
-    from cpts_diag.check_outputs import check_layers
+    from cpts_diag.outputs.check_outputs import check_layers
 
     polygons = report.map_polygons()
     if polygons is None or report.members is None:
@@ -429,7 +429,7 @@ def check_static_map(report, layers=None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from cpts_diag.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
+    from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
     layers = layers if layers is not None else check_layers_for(report)
     if layers is None:
@@ -494,7 +494,7 @@ def check_web_map(report, layers=None):
     """
     import folium
 
-    from cpts_diag.maps import region_map, web_geometry
+    from cpts_diag.outputs.maps import region_map, web_geometry
 
     layers = layers if layers is not None else check_layers_for(report)
     if layers is None:
@@ -558,7 +558,7 @@ def show_check_maps(report) -> None:
 
 def write_check_files(report, dossier_sortie) -> list[Path]:
     """Write the check workbook and GeoPackage into ``dossier_sortie`` (nothing when empty); list them."""
-    from cpts_diag.check_outputs import write_check_outputs
+    from cpts_diag.outputs.check_outputs import write_check_outputs
 
     if dossier_sortie in (None, "") or not str(dossier_sortie).strip():
         show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
@@ -713,7 +713,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     from cpts_diag.checks import check_perimeters
     from cpts_diag.errors import InputError
     from cpts_diag.indicators import diagnose_all
-    from cpts_diag.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
     reference = load_reference()
@@ -895,7 +895,7 @@ def _indicator_source(synthese: RegionalSynthesis, ind_id: str) -> str:
 def _tier_figure(terr, orph, title: str, source: str):
     from matplotlib.patches import Patch
 
-    from cpts_diag.maps import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
+    from cpts_diag.outputs.maps import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
 
     fig, ax = _map_figure()
     t = terr.to_crs(2154)
@@ -934,7 +934,7 @@ def _tier_figure(terr, orph, title: str, source: str):
 def _coverage_figure(com, orph, title: str, source: str):
     from matplotlib.patches import Patch
 
-    from cpts_diag.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
+    from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
     fig, ax = _map_figure()
     c = com.drop_duplicates("code_insee").to_crs(2154)
@@ -970,10 +970,10 @@ def _coverage_figure(com, orph, title: str, source: str):
 
 
 def _static(gdf, value_col, *, source: str, title: str, **kwargs):
-    """:func:`cpts_diag.maps.static_map` in a figure whose legend is on the right and source underneath."""
+    """:func:`cpts_diag.outputs.maps.static_map` in a figure whose legend is on the right and source underneath."""
     from matplotlib.figure import Figure
 
-    from cpts_diag.maps import static_map
+    from cpts_diag.outputs.maps import static_map
 
     fig = Figure(figsize=(10.0, 7.2), layout="constrained")
     ax = fig.add_subplot()
@@ -1039,7 +1039,7 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     Tooltips give each territory's population, tier, number of communes and the indicators of the
     regional table; orphan communes are hatched.
     """
-    from cpts_diag.maps import region_map
+    from cpts_diag.outputs.maps import region_map
 
     layers = regional_layers(synthese)
     if layers is None:
@@ -1105,7 +1105,7 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
 
     Nothing is written when ``dossier_sortie`` is empty or when no polygons are available.
     """
-    from cpts_diag.maps import save_offline_map
+    from cpts_diag.outputs.maps import save_offline_map
 
     if dossier_sortie in (None, "") or not str(dossier_sortie).strip():
         show_note("Carte régionale non écrite (paramètre dossier_sortie vide).")

@@ -16,7 +16,7 @@ Every loader reads codes as text, normalises them with
 :func:`cpts_diag.codes.normalize_code`, raises :class:`cpts_diag.errors.InputError`
 (French, one line, naming file, line and value) on anything it cannot use, and collects
 non-fatal French notes in ``.attrs["warnings"]`` (or ``CpamTable.warnings``).
-Files are read by :mod:`cpts_diag.tables` (CSV in any usual encoding and delimiter, with
+Files are read by :mod:`cpts_diag.io.tables` (CSV in any usual encoding and delimiter, with
 decimal commas; workbooks; a ``.zip`` as downloaded from insee.fr holding one data file).
 """
 
@@ -31,8 +31,7 @@ import pandas as pd
 
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
-from cpts_diag.masked import CountFormatError, parse_count_column
-from cpts_diag.tables import (
+from cpts_diag.io.tables import (
     HEADER_ALIASES,
     Table,
     cell_text,
@@ -41,6 +40,7 @@ from cpts_diag.tables import (
     is_alias,
     open_table_file,
 )
+from cpts_diag.masked import CountFormatError, parse_count_column
 from cpts_diag.text import strip_accents
 
 __all__ = [
@@ -73,8 +73,8 @@ CPAM_COUNT_COLUMNS = (
     "population_consommante",
 )
 
-#: Accepted header variants of the CPAM table, from :data:`cpts_diag.tables.HEADER_ALIASES`
-#: (compared with :func:`cpts_diag.tables.header_key`).
+#: Accepted header variants of the CPAM table, from :data:`cpts_diag.io.tables.HEADER_ALIASES`
+#: (compared with :func:`cpts_diag.io.tables.header_key`).
 CPAM_COLUMN_ALIASES = {
     role: HEADER_ALIASES[role]
     for role in ("code_commune", "nom_commune", "annee", "donnees_fictives", *CPAM_COUNT_COLUMNS)
@@ -124,7 +124,7 @@ def _raw(table: Table, path: Path) -> _RawTable:
 
 
 def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[_RawTable]:
-    """Tables of a CSV, a zip or the chosen worksheets of a workbook (see :mod:`cpts_diag.tables`)."""
+    """Tables of a CSV, a zip or the chosen worksheets of a workbook (see :mod:`cpts_diag.io.tables`)."""
     path = Path(path)
     with open_table_file(path) as tf:
         if tf.sheets is None:

@@ -284,7 +284,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     counts and densities per profession beside the Assurance Maladie densities), « Sources ».
     Sheets using fictitious data carry a « Données fictives » note above the table.
     """
-    from cpts_diag.export import write_workbook
+    from cpts_diag.outputs.export import write_workbook
 
     wide = _wide(diag)
     levels = _comparison_levels(diag)
@@ -373,7 +373,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     ]
     if uses_fictitious:
         notes["Communes"].append(_FICTITIOUS_NOTE)
-    from cpts_diag.open_report import bpe_professions
+    from cpts_diag.outputs.open_report import bpe_professions
 
     professions = bpe_professions(diag)
     if not professions.empty:
