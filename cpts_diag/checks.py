@@ -1,9 +1,9 @@
 """Perimeter checks: codes, duplicates, overlaps, orphans, enclaves, contiguity, populations.
 
 :func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.io.perimeters.read_perimeters`
-and returns a :class:`CheckReport` of structured findings; :func:`format_text` renders it as a
-French summary for the terminal and :meth:`CheckReport.to_dict` as the JSON document of
-``cpts-diag check --json``.
+and returns a :class:`CheckReport` of structured findings;
+:func:`cpts_diag.outputs.check_outputs.format_text` renders it as a French summary for the terminal and
+:meth:`CheckReport.to_dict` as the JSON document of ``cpts-diag check --json``.
 
 Rules
 -----
@@ -58,7 +58,7 @@ from cpts_diag.reference import (
     load_reference,
 )
 from cpts_diag.territories import population_units, resolve_members, territory_table
-from cpts_diag.tiers import TIER_RULE, tier_label
+from cpts_diag.tiers import TIER_RULE
 
 __all__ = [
     "ARRONDISSEMENT_SPLIT",
@@ -67,9 +67,6 @@ __all__ = [
     "INFRACOMMUNAL",
     "CheckReport",
     "check_perimeters",
-    "format_text",
-    "territory_size_text",
-    "unverifiable_text",
 ]
 
 INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement", "conflict"
@@ -949,212 +946,3 @@ def check_perimeters(
     if report.geometry_checks and geo_source:
         report.sources.insert(3, geo_source)
     return report
-
-
-# ----------------------------------------------------------------------------- text
-
-
-def _lines_fr(lines: list[int]) -> str:
-    return ("ligne " if len(lines) == 1 else "lignes ") + ", ".join(map(str, lines))
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _pop(value) -> str:
-    return f"{fr.integer(value, missing='?')} hab."
-
-
-def _list_fr(items: list[str]) -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " et " + items[-1]
-
-
-def territory_size_text(t: dict) -> str:
-    """French population and tier of one territory record (approximate shown as a range)."""
-    if not t["approximate"]:
-        return f"{_pop(t['population'])} — {tier_label(t['tier'], unknown='taille ?')}"
-    tier = tier_label(None, t["tier_min"], t["tier_max"], unknown="taille ?")
-    split = t.get("split_communes") or []
-    why = ""
-    if split:
-        verb = "découpée" if len(split) == 1 else "découpées"
-        why = f"{_list_fr(split)} {verb} infra-communalement"
-    return (
-        f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
-        f"(approximatif{' : ' + why if why else ''})"
-    )
-
-
-def unverifiable_text(item: dict) -> str:
-    """French sentence for a check that the data cannot decide."""
-    communes = _codes_names(item["communes"], item["names"])
-    if item["check"] == "continuité":
-        return f"Continuité non vérifiable : {item['territory']} — commune(s) sans contour : {communes}"
-    where = f" (entourée par {item['territory']})" if item.get("territory") else ""
-    return f"Enclave non vérifiable{where} : {communes} — contour absent dans le voisinage"
-
-
-def _codes_names(codes, names, limit: int = 12) -> str:
-    pairs = [f"{c} {n}" for c, n in zip(codes, names)]
-    if len(pairs) > limit:
-        return ", ".join(pairs[:limit]) + f" … (+{len(pairs) - limit})"
-    return ", ".join(pairs)
-
-
-def format_text(report: CheckReport) -> str:
-    """Readable French summary of a report, for the terminal.
-
-    Counts first, then each finding with commune codes and names, then the table of territories
-    (population and ACI tier), notes, reading warnings and sources.
-    """
-    s = report.summary
-    lines: list[str] = []
-    title = "Contrôle des périmètres de CPTS"
-    if report.source:
-        title += f" — {report.source}"
-    lines += [title, "=" * len(title), ""]
-    n_conf = s.get("n_conflicts", 0)
-    counts = [
-        ("Territoires", fr.integer(s["n_territories"])),
-        (
-            "Communes couvertes",
-            (
-                f"{fr.integer(s['n_communes'])} (zone d'étude : "
-                f"{fr.integer(s['n_study_area_covered'])} sur "
-                f"{fr.integer(s['n_study_area_communes'])})"
-            ),
-        ),
-        ("Population totale couverte", _pop(s["population_total"])),
-        ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
-        ("Communes orphelines", f"{fr.integer(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
-        ("Arrondissements non couverts", fr.integer(s["n_uncovered_arrondissements"])),
-        ("Codes périmés", fr.integer(s["n_outdated_codes"])),
-        ("Codes inconnus", fr.integer(s["n_unknown_codes"])),
-        ("Doublons", fr.integer(s["n_duplicates"])),
-    ]
-    if report.geometry_checks:
-        counts += [
-            ("Territoires discontinus", fr.integer(s["n_discontiguous"])),
-            ("Enclaves", fr.integer(s["n_enclaves"])),
-            ("Territoires avec îles (mer)", fr.integer(s["n_island_territories"])),
-            ("Contrôles non vérifiables", fr.integer(s["n_unverifiable"])),
-        ]
-    else:
-        counts += [("Continuité et enclaves", "non vérifiées (pas de contours de communes)")]
-    counts += [
-        ("Territoires sur plusieurs départements", fr.integer(s["n_multi_departement"])),
-        ("Populations approximatives", fr.integer(s["n_approximate"])),
-    ]
-    width = max(len(k) for k, _ in counts)
-    lines += [f"  {k.ljust(width)} : {v}" for k, v in counts]
-    lines.append("")
-    if report.blocking:
-        why = []
-        if report.unknown_codes:
-            why.append(f"{len(report.unknown_codes)} code(s) inconnu(s)")
-        if n_conf:
-            why.append(f"{n_conf} conflit(s) de chevauchement")
-        lines.append(f"Résultat : BLOQUANT — {_list_fr(why)}")
-    else:
-        lines.append("Résultat : aucun problème bloquant")
-
-    def section(title: str, rows: list[str]):
-        if rows:
-            lines.extend(["", f"{title} ({len(rows)})", "-" * (len(title) + len(str(len(rows))) + 3)])
-            lines.extend(f"  {r}" for r in rows)
-
-    kind_label = {
-        INFRACOMMUNAL: "découpage infra-communal déclaré",
-        ARRONDISSEMENT_SPLIT: "découpage par arrondissement municipal",
-        CONFLICT: "CONFLIT",
-    }
-    section(
-        "Codes inconnus",
-        [f"Code inconnu : {u['code']} — {u['territory']} (ligne {u['line']})" for u in report.unknown_codes],
-    )
-    section(
-        "Chevauchements",
-        [
-            f"{_upper_first(kind_label[o['kind']])} : "
-            f"{o['code_insee']} {o['name']} — {len(o['territories'])} territoires : {', '.join(o['territories'])}"
-            for o in report.overlaps
-        ],
-    )
-    section(
-        "Communes orphelines",
-        [f"Orpheline : {o['code_insee']} {o['name']} ({_pop(o['population'])})" for o in report.orphans],
-    )
-    section(
-        "Arrondissements non couverts",
-        [
-            f"Arrondissement non couvert : {a['code']} {a['name']} ({_pop(a['population'])})"
-            for a in report.uncovered_arrondissements
-        ],
-    )
-    section(
-        "Codes périmés",
-        [
-            f"Code périmé : {o['code']} → {o['current_code']} {o['current_name']} — {o['territory']} "
-            f"(ligne {o['line']}) : {o['note']}"
-            for o in report.outdated_codes
-        ],
-    )
-    section(
-        "Doublons",
-        [
-            f"Doublon{' après correspondance' if d['after_mapping'] else ''} : {d['code_insee']} {d['name']} — "
-            f"{d['territory']} ({_lines_fr(d['lines'])}"
-            + (f" ; codes {', '.join(d.get('codes_given', []))}" if d["after_mapping"] else "")
-            + ")"
-            for d in report.duplicates
-        ],
-    )
-    section(
-        "Territoires discontinus",
-        [
-            f"Discontinu : {d['territory']} en {d['n_pieces']} morceaux ; hors morceau principal : "
-            + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
-            for d in report.discontiguous
-        ],
-    )
-    section(
-        "Enclaves",
-        [
-            f"Enclave dans {e['territory']} : {_codes_names(e['communes'], e['names'])} ({_pop(e['population'])})"
-            for e in report.enclaves
-        ],
-    )
-    section(
-        "Territoires avec des îles (séparés par la mer seulement : information, pas un problème)",
-        [
-            f"{d['territory']} : {d['n_pieces']} morceaux séparés par la mer ; hors morceau principal : "
-            + " | ".join(_codes_names(p, n) for p, n in zip(d["pieces"][1:], d["piece_names"][1:]))
-            for d in report.island_territories
-        ],
-    )
-    section("Non vérifiable (communes sans contour)", [unverifiable_text(u) for u in report.unverifiable])
-    section(
-        "Territoires sur plusieurs départements ou régions",
-        [
-            f"{m['territory']} : départements {', '.join(m['departements'])}"
-            + (f" ; régions {', '.join(m['regions'])}" if len(m["regions"]) > 1 else "")
-            for m in report.multi_departement
-        ],
-    )
-
-    if report.territories:
-        head = f"Territoires ({len(report.territories)})"
-        lines += ["", head, "-" * len(head)]
-        width = min(48, max(len(t["name"]) for t in report.territories))
-        for t in report.territories:
-            lines.append(f"  {t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}")
-    if report.notes:
-        lines += ["", "Notes"] + [f"  - {n}" for n in report.notes]
-    if report.warnings:
-        lines += ["", "Avertissements de lecture"] + [f"  - {w}" for w in report.warnings]
-    lines += ["", "Sources : " + " ; ".join(report.sources)]
-    return "\n".join(lines)

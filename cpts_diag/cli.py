@@ -112,7 +112,8 @@ def cli():
 )
 def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir):
     """Contrôle un fichier de périmètres de CPTS."""
-    from cpts_diag.checks import check_perimeters, format_text
+    from cpts_diag.checks import check_perimeters
+    from cpts_diag.outputs.check_outputs import format_text
 
     path = perimeters or settings.DEFAULT_PERIMETERS
     perims, reference = _load_perimeters(path, sheet)

@@ -18,9 +18,9 @@ import pyogrio
 import pytest
 from shapely.geometry import box
 
-from cpts_diag.checks import CheckReport, check_perimeters, format_text
+from cpts_diag.checks import CheckReport, check_perimeters
 from cpts_diag.errors import InputError
-from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
+from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, format_text, write_check_outputs
 from cpts_diag.reference import load_reference
 
 NNBSP = "\u202f"
