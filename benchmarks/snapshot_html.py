@@ -187,7 +187,7 @@ def _notebook_displays(out: Path) -> None:
 
     import IPython.display
 
-    from cpts_diag.reports import notebook_helpers as nh
+    from cpts_diag.reports import check_notebook, regional
 
     shown: list[str] = []
 
@@ -200,22 +200,22 @@ def _notebook_displays(out: Path) -> None:
     IPython.display.display = capture
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            report = nh.run_check("", "93", [], "")
+            report = check_notebook.run_check("", "93", [], "")
             for step in (
-                nh.show_check_summary,
-                nh.show_findings,
-                nh.show_check_maps,
-                nh.show_territories,
-                lambda r: nh.write_check_files(r, tmp),
-                nh.show_sources,
+                check_notebook.show_check_summary,
+                check_notebook.show_findings,
+                check_notebook.show_check_maps,
+                check_notebook.show_territories,
+                lambda r: check_notebook.write_check_files(r, tmp),
+                check_notebook.show_sources,
             ):
                 step(report)
-            synthesis = nh.regional_synthesis("", "93", "exemple")
+            synthesis = regional.regional_synthesis("", "93", "exemple")
             for step in (
-                nh.show_regional_table,
-                nh.show_regional_maps,
-                lambda s: nh.write_regional_map(s, tmp),
-                nh.show_regional_sources,
+                regional.show_regional_table,
+                regional.show_regional_maps,
+                lambda s: regional.write_regional_map(s, tmp),
+                regional.show_regional_sources,
             ):
                 step(synthesis)
             text = "\n=====\n".join(shown).replace(tmp, "TMP")

@@ -150,12 +150,12 @@ def test_check_with_geometries_reads_and_aligns_the_polygons_once(tmp_path, caps
     assert communes["code_insee"].tolist() == ["05001"]
     assert communes.geometry.iloc[0].equals(box(6.9, 44.7, 7.1, 44.8))
     # notebook 01: check, maps, files
-    from cpts_diag.reports import notebook_helpers as nh
+    from cpts_diag.reports import check_notebook
 
     calls.update(read=0, align=0)
-    report = nh.run_check(str(perimeters), "", (), str(polygons))
-    assert nh.check_layers_for(report)["communes"]["code_insee"].tolist() == ["05001"]
-    assert [p.name for p in nh.write_check_files(report, str(tmp_path / "nb"))] == [
+    report = check_notebook.run_check(str(perimeters), "", (), str(polygons))
+    assert check_notebook.check_layers_for(report)["communes"]["code_insee"].tolist() == ["05001"]
+    assert [p.name for p in check_notebook.write_check_files(report, str(tmp_path / "nb"))] == [
         "controle_perimetres.xlsx",
         "controle_perimetres.gpkg",
     ]

@@ -1,0 +1,423 @@
+"""What notebook 01 (perimeter check) displays: the check run with the notebook parameters, its summary,
+its findings, its maps (printed and interactive), the territories, the files written and the sources.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import fr_format as fr
+from cpts_diag import settings
+from cpts_diag.reports.display import (
+    CHECK_SOURCE,
+    GEOMETRY_SOURCE,
+    display,
+    finish_map,
+    ipython_html,
+    map_figure,
+    parameter_path,
+    render,
+    show_figure,
+    show_map,
+    show_note,
+    show_table,
+)
+from cpts_diag.tiers import tier_label
+
+__all__ = [
+    "check_layers_for",
+    "check_static_map",
+    "check_web_map",
+    "finding_sections",
+    "run_check",
+    "show_check_maps",
+    "show_check_summary",
+    "show_findings",
+    "show_sources",
+    "show_territories",
+    "territories_frame",
+    "write_check_files",
+]
+
+
+# ---------------------------------------------------------------------------
+# notebook 01: perimeter check
+# ---------------------------------------------------------------------------
+def run_check(perimetres="", region="93", departements=(), fichier_geometries=""):
+    """Run the perimeter check with the notebook parameters.
+
+    Parameters
+    ----------
+    perimetres : str
+        Perimeter file; ``""`` for the embedded PACA listing (ARS PACA, 01/2026).
+    region : str
+        Région code of the study area (orphans); ``""`` for the départements of the members.
+    departements : list of str
+        Extra départements of the study area.
+    fichier_geometries : str
+        Commune polygons (GeoJSON/GeoPackage); ``""`` for the embedded national adjacency and polygons.
+
+    Returns
+    -------
+    CheckReport
+    """
+    from cpts_diag.checks import check_perimeters
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.reference import load_reference
+
+    reference = load_reference()
+    path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
+    perims = read_perimeters(path, names_by_code=reference.names)
+    geometries = parameter_path(fichier_geometries)
+    regions = [str(region).strip()] if region not in (None, "") and str(region).strip() else None
+    deps = [str(d) for d in (departements or [])] or None
+    return check_perimeters(
+        perims,
+        reference,
+        geometries="default" if geometries is None else geometries,
+        regions=regions,
+        departements=deps,
+    )
+
+
+def _summary_rows(report) -> pd.DataFrame:
+    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+
+    sheets, _ = check_workbook_sheets(report)
+    return sheets["Synthèse"]
+
+
+def show_check_summary(report) -> None:
+    """Display the verdict (blocking or not), the counts and the reading warnings of a check."""
+    if report.blocking:
+        why = []
+        if report.unknown_codes:
+            why.append(f"{len(report.unknown_codes)} code(s) inconnu(s)")
+        if report.conflicts:
+            why.append(f"{len(report.conflicts)} conflit(s) de chevauchement")
+        show_note("Résultat : BLOQUANT — " + " et ".join(why) + ". À corriger avant validation.", "warn")
+    else:
+        show_note("Résultat : aucun problème bloquant (les constats ci-dessous restent à examiner).")
+    show_table(
+        _summary_rows(report),
+        f"Source : {CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}.",
+        decimals=0,
+    )
+    for n in report.notes:
+        show_note(f"Note : {n}")
+    for w in report.warnings:
+        show_note(f"Avertissement de lecture : {w}", "warn")
+
+
+#: Finding sheets shown by notebook 01, with their French title and a short explanation.
+_FINDINGS = (
+    (
+        "Chevauchements",
+        "Chevauchements",
+        (
+            "Commune revendiquée par plusieurs CPTS. Un découpage infra-communal déclaré (Nice, Toulon) ou par "
+            "arrondissement municipal (Marseille) est une exception admise ; un conflit est bloquant."
+        ),
+    ),
+    ("Orphelines", "Communes orphelines", "Communes de la zone d'étude rattachées à aucune CPTS."),
+    ("Enclaves", "Enclaves", "Groupes de communes orphelines entièrement entourés par une seule CPTS."),
+    (
+        "Arr. non couverts",
+        "Arrondissements municipaux non couverts",
+        "Arrondissements d'une commune découpée par arrondissement rattachés à aucune CPTS.",
+    ),
+    (
+        "Codes périmés",
+        "Codes communes périmés",
+        "Anciens codes (communes fusionnées, déléguées, associées) : traités comme la commune actuelle.",
+    ),
+    ("Codes inconnus", "Codes inconnus", "Codes absents de tous les millésimes du COG connus : bloquant."),
+    ("Doublons", "Doublons", "Même commune listée deux fois dans un territoire."),
+    (
+        "Discontinuités",
+        "Territoires discontinus",
+        "Territoires dont les communes forment plusieurs morceaux sur une même terre (contiguïté des contours "
+        "communaux, tolérance de 100 m).",
+    ),
+    (
+        "Séparés par la mer",
+        "Territoires séparés par la mer (information)",
+        "Territoires dont les morceaux ne sont séparés que par la mer ou l'étranger (îles comme Ouessant, Ré, "
+        "Belle-Île ; estuaires) : ce n'est pas un défaut de périmètre.",
+    ),
+    (
+        "Non vérifiable",
+        "Contrôles non vérifiables",
+        "Continuité ou enclave impossible à établir : commune sans contour, ou morceaux à moins de 300 m que la "
+        "précision des contours simplifiés ne permet pas de départager. Rien n'est affirmé.",
+    ),
+    ("Multi-départements", "Territoires sur plusieurs départements ou régions", "Information pour l'ARS."),
+)
+
+
+def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
+    """Findings of a check as (French title, table, explanation, notes), in display order.
+
+    Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_outputs.check_workbook_sheets`):
+    French headers, codes as text, commune names.
+    """
+    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+
+    sheets, notes = check_workbook_sheets(report)
+    return [
+        (title, sheets[key], why, [n for n in notes.get(key, []) if n != "Aucun constat."])
+        for key, title, why in _FINDINGS
+        if key in sheets
+    ]
+
+
+def show_findings(report, max_rows: int = 60) -> None:
+    """Display every finding table with its count, explanation and notes (all kinds, even empty)."""
+    caption = f"Source : {CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
+    for title, df, why, notes in finding_sections(report):
+        display(ipython_html(render("finding_heading", title, len(df), why)))
+        if not report.geometry_checks and title in (
+            "Enclaves",
+            "Territoires discontinus",
+            "Territoires séparés par la mer (information)",
+            "Contrôles non vérifiables",
+        ):
+            show_note("Non vérifié : aucun contour de communes disponible.", "warn")
+            continue
+        if df.empty:
+            show_note("Aucun constat.")
+            continue
+        show_table(df, caption, decimals=0, max_rows=max_rows)
+        for n in notes:
+            show_note(n)
+
+
+def check_layers_for(report):
+    """Layers "territoires", "communes", "orphelines" of a check (EPSG:4326), or None without polygons."""
+    from cpts_diag.outputs.check_outputs import check_layers
+
+    polygons = report.map_polygons()
+    if polygons is None or report.members is None:
+        return None
+    return check_layers(report, polygons)
+
+
+def _check_title(report) -> str:
+    return f"Contrôle des périmètres — {report.source}" if report.source else "Contrôle des périmètres"
+
+
+def _check_map_source(report) -> str:
+    return (
+        f"Sources : {CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {report.source or 'table fournie'}"
+        " — niveau commune"
+    )
+
+
+def check_static_map(report, layers=None):
+    """Printed map of a check: covered communes, overlaps, orphans, enclaves, territory limits.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None when no polygons were available.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
+
+    layers = layers if layers is not None else check_layers_for(report)
+    if layers is None:
+        return None
+    crs = 2154
+    com = layers["communes"].to_crs(crs)
+    terr = layers["territoires"].to_crs(crs)
+    orph = layers["orphelines"].to_crs(crs)
+    fig, ax = map_figure()
+    handles = []
+    com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
+    handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS"))
+    colors = {
+        "découpage infra-communal déclaré": "#fdae61",
+        "découpage par arrondissement municipal": "#fee08b",
+        "conflit": "#d7191c",
+    }
+    overl = com[com["chevauchement"] != ""].drop_duplicates("code_insee")
+    for kind, color in colors.items():
+        part = overl[overl["chevauchement"] == kind]
+        if len(part):
+            part.plot(ax=ax, facecolor=color, edgecolor="#444444", linewidth=0.6)
+            handles.append(
+                Patch(facecolor=color, edgecolor="#444444", label=f"Chevauchement : {kind} ({fr.integer(len(part))})")
+            )
+    if len(orph):
+        plain = orph[orph["enclavee_dans"] == ""]
+        encl = orph[orph["enclavee_dans"] != ""]
+        if len(plain):
+            plain.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
+            handles.append(
+                Patch(
+                    facecolor="#ffffff",
+                    edgecolor=ORPHAN_COLOR,
+                    hatch="\\\\\\\\",
+                    label=f"{ORPHAN_LABEL} ({fr.integer(len(plain))})",
+                )
+            )
+        if len(encl):
+            encl.plot(ax=ax, facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx", linewidth=1.0)
+            handles.append(
+                Patch(
+                    facecolor="#ffffff",
+                    edgecolor="#d7191c",
+                    hatch="xxxx",
+                    label=f"Commune orpheline enclavée ({fr.integer(len(encl))})",
+                )
+            )
+    terr.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
+    handles.append(Line2D([], [], color="#222222", linewidth=0.9, label="Limite de CPTS"))
+    return finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
+
+
+def check_web_map(report, layers=None):
+    """Interactive (folium, offline) map of a check: communes by ACI tier of their CPTS, orphans hatched,
+    overlap communes outlined in orange (red for a conflict), enclaves outlined in red.
+
+    Returns
+    -------
+    folium.Map or None
+        None when no polygons were available.
+    """
+    import folium
+
+    from cpts_diag.outputs.maps import region_map, web_geometry
+
+    layers = layers if layers is not None else check_layers_for(report)
+    if layers is None:
+        return None
+    com = layers["communes"].copy()
+    terr = layers["territoires"].set_index("territoire")
+    com["taille"] = com["territoire"].map(terr["taille"]).astype("Int64")
+    com["cpts"] = com["territoire"]
+    pop_col = next((c for c in ("population_commune", "population") if c in com.columns), None)
+    com["population_2023"] = com[pop_col] if pop_col else np.nan
+    m = region_map(
+        com[["code_insee", "nom", "cpts", "taille", "population_2023", "geometry"]],
+        value_col="taille",
+        label="Taille ACI de la CPTS",
+        orphans=layers["orphelines"],
+        tooltip_fields={"population_2023": "Population 2023"},
+        title=_check_title(report),
+        source=_check_map_source(report),
+    )
+    overl = com[com["chevauchement"] != ""].drop_duplicates("code_insee")
+    if len(overl):
+        overl = web_geometry(overl)
+        group = folium.FeatureGroup(name="Chevauchements")
+        for _, r in overl.iterrows():
+            color = "#d7191c" if r["chevauchement"] == "conflit" else "#f46d43"
+            terrs = com.loc[com["code_insee"] == r["code_insee"], "territoire"].unique()
+            tip = render("overlap_tip", r["nom"], r["code_insee"], r["chevauchement"], " ; ".join(terrs))
+            folium.GeoJson(
+                r.geometry.__geo_interface__,
+                style_function=lambda _f, c=color: {"color": c, "weight": 3, "fill": False, "dashArray": "6 3"},
+                tooltip=folium.Tooltip(tip),
+            ).add_to(group)
+        group.add_to(m)
+    orph = layers["orphelines"]
+    encl = orph[orph["enclavee_dans"] != ""]
+    if len(encl):
+        encl = web_geometry(encl)
+        group = folium.FeatureGroup(name="Enclaves")
+        for _, r in encl.iterrows():
+            tip = render("enclave_tip", r["nom"], r["code_insee"], r["enclavee_dans"])
+            folium.GeoJson(
+                r.geometry.__geo_interface__,
+                style_function=lambda _f: {"color": "#d7191c", "weight": 3, "fill": False},
+                tooltip=folium.Tooltip(tip),
+            ).add_to(group)
+        group.add_to(m)
+    return m
+
+
+def show_check_maps(report) -> None:
+    """Display the printed map and the interactive map of a check (or say why there is none)."""
+    layers = check_layers_for(report)
+    if layers is None:
+        show_note("Cartes non disponibles : aucun contour de communes (paramètre fichier_geometries).", "warn")
+        return
+    display(ipython_html(render("heading", "Carte imprimable")))
+    show_figure(check_static_map(report, layers))
+    display(ipython_html(render("check_map_intro")))
+    show_map(check_web_map(report, layers), height=620)
+
+
+def write_check_files(report, dossier_sortie) -> list[Path]:
+    """Write the check workbook and GeoPackage into ``dossier_sortie`` (nothing when empty); list them."""
+    from cpts_diag.outputs.check_outputs import write_check_outputs
+
+    if dossier_sortie in (None, "") or not str(dossier_sortie).strip():
+        show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
+        return []
+    written = write_check_outputs(report, Path(str(dossier_sortie).strip()))
+    display(ipython_html(render("written_files", written)))
+    return written
+
+
+def territories_frame(report) -> pd.DataFrame:
+    """Population and ACI tier per territory (French headers), bounds shown when approximate."""
+    rows = []
+    for t in report.territories:
+        if t["approximate"]:
+            pop = fr.population(None, t["population_min"], t["population_max"], missing="?")
+            tier = tier_label(None, t["tier_min"], t["tier_max"], short=True, unknown="n.d.")
+        else:
+            pop = t["population"]
+            tier = tier_label(t["tier"], short=True, unknown="n.d.")
+        rows.append(
+            {
+                "Territoire": t["name"],
+                "Communes": t["n_communes"],
+                "Population 2023": pop,
+                "Taille ACI": tier,
+                "Approximatif": t["approximate"],
+                "Communes découpées": ", ".join(t.get("split_communes") or []),
+                "Départements": ", ".join(t["departements"]),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Territoire",
+            "Communes",
+            "Population 2023",
+            "Taille ACI",
+            "Approximatif",
+            "Communes découpées",
+            "Départements",
+        ],
+    )
+
+
+def show_territories(report) -> None:
+    """Display the population and tier table of the territories, with the tier rule."""
+    from cpts_diag.tiers import TIER_RULE
+
+    df = territories_frame(report)
+    show_table(
+        df,
+        "Source : INSEE, populations légales 2023 (population municipale), COG 2026, niveau commune "
+        "(arrondissement pour Marseille) agrégé par CPTS. Population approximative : bornes sans et avec "
+        "les communes découpées infra-communalement.",
+        decimals=0,
+    )
+    counts = df["Taille ACI"].value_counts()
+    tiers = ", ".join(f"{k} : {fr.integer(v)}" for k, v in sorted(counts.items()))
+    show_note(f"Répartition par taille : {tiers}. {TIER_RULE}")
+
+
+def show_sources(report) -> None:
+    """Display the sources of a check."""
+    display(ipython_html(render("sources", report.sources)))

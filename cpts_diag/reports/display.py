@@ -1,0 +1,216 @@
+"""What the notebooks display, in JupyterLab and in papermill runs exported to HTML.
+
+French HTML tables (numbers formatted the French way, every text escaped, a caption with source, vintage
+and geographic level), notes, maps (folium inline and offline; matplotlib figures for print) and file
+parameters. No script outside the embedded maps, no external resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import fr_format as fr
+from cpts_diag.outputs.templating import macro
+
+__all__ = [
+    "CHECK_SOURCE",
+    "GEOMETRY_SOURCE",
+    "display",
+    "finish_map",
+    "ipython_html",
+    "map_figure",
+    "map_iframe",
+    "parameter_path",
+    "render",
+    "show_figure",
+    "show_map",
+    "show_note",
+    "show_table",
+    "source_footer",
+    "table_html",
+]
+
+#: Sources of the commune data of notebooks 01 and 03 (captions and map footers).
+CHECK_SOURCE = "INSEE, COG 2026 et populations légales 2023, niveau commune"
+GEOMETRY_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"
+
+#: Template of what the notebooks display (one macro per piece).
+_TEMPLATE = "fragments/notebook.html.j2"
+
+
+def render(macro_name: str, /, *args, **kwargs) -> str:
+    """One macro of ``templates/fragments/notebook.html.j2`` rendered as a plain ``str``."""
+    return str(macro(_TEMPLATE, macro_name)(*args, **kwargs))
+
+
+# ---------------------------------------------------------------------------
+# generic display
+# ---------------------------------------------------------------------------
+def display(obj) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def ipython_html(markup: str):
+    from IPython.display import HTML
+
+    return HTML(markup)
+
+
+def parameter_path(value, default=None) -> Path | None:
+    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path (must exist).
+
+    Raises
+    ------
+    InputError
+        The file does not exist.
+    """
+    from cpts_diag.errors import InputError
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None if default is None else Path(default)
+    path = Path(str(value).strip()).expanduser()
+    if not path.exists():
+        raise InputError("fichier introuvable", str(path))
+    return path
+
+
+def _cell(value, decimals: int) -> tuple[str, bool]:
+    """(French text, is numeric) of a table cell."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("oui" if value else "non"), False
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value), False
+    if isinstance(value, str):
+        return value, False
+    if fr.is_missing(value):
+        return "n.d.", True
+    if isinstance(value, (int, np.integer)) or (
+        isinstance(value, (float, np.floating)) and float(value).is_integer() and decimals == 0
+    ):
+        return fr.integer(value), True
+    if isinstance(value, (float, np.floating)):
+        return fr.number(value, decimals), True
+    return value, False
+
+
+def table_html(
+    df: pd.DataFrame,
+    caption: str | None = None,
+    *,
+    decimals: int | Mapping[str, int] = 1,
+    max_rows: int | None = None,
+    highlight_rows: Sequence[int] = (),
+    table_class: str = "",
+    numeric: Sequence[str] = (),
+) -> str:
+    """French HTML table of ``df`` (no index), every text escaped.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Table with French column headers.
+    caption : str, optional
+        Caption under the table (source, vintage, level).
+    decimals : int or mapping, default 1
+        Decimals of float columns (per column with a mapping; integral floats of a column with 0
+        decimals show as integers).
+    max_rows : int, optional
+        Show the first rows only and say how many are left out.
+    highlight_rows : sequence of int
+        Positions of reference rows (région, France) shown in bold.
+    numeric : sequence of str
+        Columns of pre-formatted numbers (text) to align right like numbers.
+
+    Examples
+    --------
+    >>> html = table_html(pd.DataFrame({"Nom": ["<b>"], "Population": [1234]}))
+    >>> "&lt;b&gt;" in html and "1\\u202f234" in html
+    True
+    """
+    shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
+    dec = (lambda c: int(decimals.get(c, 1))) if isinstance(decimals, Mapping) else (lambda c: int(decimals))
+    highlight = set(highlight_rows)
+    right = set(numeric)
+    rows = []
+    for pos, rec in enumerate(shown.itertuples(index=False)):
+        cells = []
+        for col, value in zip(shown.columns, rec):
+            text, is_num = _cell(value, dec(col))
+            cells.append((text, is_num or col in right))
+        rows.append((pos in highlight, cells))
+    notes = []
+    if max_rows is not None and len(df) > max_rows:
+        notes.append(f"{fr.integer(len(df) - max_rows)} ligne(s) de plus non affichée(s) (voir le classeur Excel).")
+    if caption:
+        notes.append(caption)
+    return render("table", f"cpts-t {table_class}".strip(), list(shown.columns), rows, notes)
+
+
+def show_table(df: pd.DataFrame, caption: str | None = None, **kwargs) -> None:
+    """Display :func:`table_html` of ``df``."""
+    display(ipython_html(table_html(df, caption, **kwargs)))
+
+
+def show_note(text: str, kind: str = "note") -> None:
+    """Display a French note (``kind``: note, warn, fictif); the text is escaped."""
+    cls = {"note": "cpts-note", "warn": "cpts-note cpts-warn", "fictif": "cpts-fictif"}.get(kind, "cpts-note")
+    display(ipython_html(render("note", cls, text)))
+
+
+def map_iframe(m, height: int = 560) -> str:
+    """HTML iframe showing a folium map inline, offline (Leaflet inlined in ``srcdoc``)."""
+    from cpts_diag.outputs.maps import map_html
+
+    return render("iframe", map_html(m), int(height))
+
+
+def show_map(m, height: int = 560) -> None:
+    """Display a folium map inline, working offline (see :func:`map_iframe`)."""
+    from IPython.display import display
+
+    display({"text/html": map_iframe(m, height)}, raw=True)
+
+
+def show_figure(fig) -> None:
+    """Display a matplotlib Figure (PNG, embedded in the exported HTML)."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    width = int(min(fig.get_figwidth() * 120, 780))
+    display(Image(data=buf.getvalue(), format="png", width=width))
+
+
+def source_footer(fig, text: str, fictitious: bool = False) -> None:
+    """Source line under a figure (space reserved by the constrained layout); red when fictitious."""
+    import textwrap
+
+    text = "\n".join(textwrap.wrap(text.replace("$", r"\$"), 150))
+    fig.supxlabel(text, fontsize=7, color="#c00000" if fictitious else "#444444", x=0.01, ha="left")
+
+
+def map_figure():
+    """(Figure, axes) of a printed map: 9 × 7.6 in, no axis, equal aspect."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 7.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    return fig, ax
+
+
+def finish_map(fig, ax, handles, title: str, source: str):
+    """Legend under the map (two columns), title on the left, source line at the bottom; return ``fig``."""
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
+    ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
+    source_footer(fig, source)
+    return fig

@@ -1,0 +1,567 @@
+"""Notebook 03, the regional synthesis: computed once (:func:`regional_synthesis`), then shown as a table
+of the territories of a région beside the région and France, printed and interactive maps, the regional
+map file and the sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import fr_format as fr
+from cpts_diag import settings
+from cpts_diag.indicator_data import Quality
+from cpts_diag.io.params import cpam_choice
+from cpts_diag.reports.check_notebook import check_layers_for
+from cpts_diag.reports.display import (
+    CHECK_SOURCE,
+    GEOMETRY_SOURCE,
+    display,
+    finish_map,
+    ipython_html,
+    map_figure,
+    parameter_path,
+    render,
+    show_figure,
+    show_map,
+    show_note,
+    show_table,
+    source_footer,
+)
+from cpts_diag.tiers import tier_label
+
+__all__ = [
+    "REGIONAL_INDICATORS",
+    "REGIONAL_MAP_FILE",
+    "RegionalSynthesis",
+    "regional_layers",
+    "regional_static_maps",
+    "regional_synthesis",
+    "regional_table",
+    "regional_web_map",
+    "show_regional_maps",
+    "show_regional_sources",
+    "show_regional_table",
+    "write_regional_map",
+]
+
+REGIONAL_MAP_FILE = "carte_regionale.html"
+
+
+# ---------------------------------------------------------------------------
+# notebook 03: regional synthesis
+# ---------------------------------------------------------------------------
+#: Indicator columns of the regional table: (column, indicator id, French header, decimals).
+REGIONAL_INDICATORS = (
+    ("apl_2023", "apl_mg_2023", "APL médecins généralistes 2023 (consult./an/hab.)", 1),
+    ("densite_mg", "densite_mg_liberaux", "Médecins généralistes libéraux pour 10 000 hab.", 1),
+    ("part_75_plus", "part_75_plus", "Part des 75 ans et plus (%)", 1),
+    ("part_sous_apl", "apl_mg_2023_part_sous_seuil", "Part de la population sous APL 2,5 (%)", 1),
+    ("evol_pop", "evolution_pop_2016_2023", "Évolution annuelle moyenne de la population 2016-2023 (%/an)", 2),
+    ("revenu_p50", "revenu_median_communes_p50", "Médiane pondérée des revenus médians communaux 2019 (€)", 0),
+    (
+        "inf_sous_dotee",
+        "zonage_infirmiers_pop_sous_dotee",
+        "Population en zone infirmière très sous-dotée ou sous-dotée (hab.)",
+        0,
+    ),
+)
+#: Column added when a CPAM table is used.
+CPAM_INDICATOR = ("sans_mt_17_plus", "part_sans_mt_17_plus", "Part des 17 ans et plus sans médecin traitant (%)", 1)
+
+
+@dataclass
+class RegionalSynthesis:
+    """Everything notebook 03 shows, computed once.
+
+    Attributes
+    ----------
+    region, region_name : str
+        Région code and name.
+    table : DataFrame
+        One row per territory with at least one commune in the région (file order): ``territoire``,
+        ``population``, ``population_min``, ``population_max``, ``approximatif``, ``taille``,
+        ``taille_min``, ``taille_max``, ``n_communes``, then one column per indicator of
+        :attr:`indicators` (value, NaN when unknown) and ``<col>_bas`` / ``<col>_haut`` bounds.
+    references : DataFrame
+        The same columns for the région and France (computed over all their communes).
+    indicators : list of tuple
+        (column, indicator id, French header, decimals).
+    meta : dict
+        Per indicator id: label, unit, source, vintage, source_level, fictitious.
+    check : CheckReport
+        Perimeter check over the région (orphans, overlaps).
+    layers : dict or None
+        Check layers (territory outlines, communes, orphans) in EPSG:4326; None without polygons.
+    fictitious : bool
+        A column comes from the fictitious example CPAM table.
+    """
+
+    region: str
+    region_name: str
+    table: pd.DataFrame
+    references: pd.DataFrame
+    indicators: list
+    meta: dict
+    check: Any
+    layers: Any
+    fictitious: bool
+    perimeters_name: str
+
+
+def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
+    if rows.empty:
+        return np.nan, np.nan, np.nan
+    r = rows.iloc[0]
+    return float(r["value"]), float(r["value_low"]), float(r["value_high"])
+
+
+def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> RegionalSynthesis:
+    """Compute the regional synthesis: territories of a région side by side, région and France rows.
+
+    Parameters
+    ----------
+    perimetres : str
+        Perimeter file; ``""`` for the embedded PACA listing (ARS PACA, 01/2026).
+    region : str
+        Région code (text), e.g. ``"93"``.
+    fichier_cpam : str
+        CPAM / Rézone table: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a path.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, unknown région, no territory in the région.
+    """
+    from cpts_diag.checks import check_perimeters
+    from cpts_diag.errors import InputError
+    from cpts_diag.indicators import diagnose_all
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.reference import load_reference
+
+    reference = load_reference()
+    path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
+    perims = read_perimeters(path, names_by_code=reference.names)
+    code = reference.region_code(region, "paramètre region")
+    check = check_perimeters(perims, reference, regions=[code])
+    cpam = cpam_choice(fichier_cpam).file
+    diags = diagnose_all(perims, reference, cpam=cpam)
+    selected = [d for d in diags.values() if code in d.summary["regions"]]
+    if not selected:
+        raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
+    indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam is not None else [])
+
+    meta: dict[str, dict] = {}
+    records, first = [], selected[0].indicators
+    for d in selected:
+        ind = d.indicators
+        terr = ind[ind["level"] == "territoire"]
+        s = d.summary
+        rec = {
+            "territoire": d.territory,
+            "population": s["population"],
+            "population_min": s["population_min"],
+            "population_max": s["population_max"],
+            "approximatif": s["approximate"],
+            "taille": s["tier"],
+            "taille_min": s["tier_min"],
+            "taille_max": s["tier_max"],
+            "n_communes": s["n_communes"],
+        }
+        for col, ind_id, _, _ in indicators:
+            rows = terr[terr["indicator"] == ind_id]
+            rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(rows)
+            if ind_id not in meta and not rows.empty:
+                r = rows.iloc[0]
+                meta[ind_id] = {k: r[k] for k in ("label", "unit", "source", "vintage", "source_level", "quality")}
+                meta[ind_id]["fictitious"] = r["quality"] == Quality.FICTITIOUS
+        records.append(rec)
+    table = pd.DataFrame(records)
+    for col in ("taille", "taille_min", "taille_max"):
+        table[col] = pd.array(table[col].tolist(), dtype="Int64")
+
+    refs = []
+    for level, level_code, name in (("region", code, reference.region_name(code)), ("france", "FR", "France")):
+        ind = first[(first["level"] == level) & (first["level_code"] == level_code)]
+        rec = {"territoire": name, "taille": pd.NA, "taille_min": pd.NA, "taille_max": pd.NA, "approximatif": False}
+        pop = _indicator_values(ind[ind["indicator"] == "population"])
+        rec["population"] = rec["population_min"] = rec["population_max"] = pop[0]
+        rec["n_communes"] = _indicator_values(ind[ind["indicator"] == "nombre_communes"])[0]
+        for col, ind_id, _, _ in indicators:
+            rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(ind[ind["indicator"] == ind_id])
+        refs.append(rec)
+    references = pd.DataFrame(refs, columns=table.columns)
+    layers = check_layers_for(check)
+    return RegionalSynthesis(
+        region=code,
+        region_name=reference.region_name(code),
+        table=table,
+        references=references,
+        indicators=indicators,
+        meta=meta,
+        check=check,
+        layers=layers,
+        fictitious=any(m.get("fictitious") for m in meta.values()),
+        perimeters_name=path.name,
+    )
+
+
+def _population_text(row) -> str:
+    return fr.population(row["population"], row["population_min"], row["population_max"])
+
+
+def _tier_text(row) -> str:
+    return tier_label(row["taille"], row["taille_min"], row["taille_max"], short=True, unknown="—")
+
+
+def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
+    """The displayed regional table (French headers, formatted text): territories, then région and France."""
+    rows = []
+    for _, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
+        rec = {
+            "Territoire": r["territoire"],
+            "Population 2023": _population_text(r),
+            "Taille ACI": _tier_text(r),
+            "Communes": fr.integer(r["n_communes"]),
+        }
+        for col, ind_id, header, _ in synthese.indicators:
+            m = synthese.meta.get(ind_id, {})
+            if m.get("fictitious"):
+                header += " — DONNÉES FICTIVES"
+            # Same formatting as the territory reports (decimals per unit, "a (entre b et c)").
+            rec[header] = fr.value_text(
+                r[col], r[f"{col}_bas"], r[f"{col}_haut"], unit=m.get("unit", ""), show_unit=False
+            )
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def _indicator_caption(synthese: RegionalSynthesis) -> str:
+    parts = [
+        (
+            "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
+            "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
+            "avec elle entière) ou quand des valeurs sont masquées"
+        )
+    ]
+    for _, ind_id, _header, _ in synthese.indicators:
+        m = synthese.meta.get(ind_id)
+        if m:
+            note = " — DONNÉES FICTIVES" if m.get("fictitious") else ""
+            parts.append(f"{m['label']} : {m['source']}, {m['vintage']}, niveau {m['source_level']}{note}")
+    parts.append("Région et France : mêmes calculs sur toutes leurs communes")
+    return "Sources : " + " ; ".join(parts) + "."
+
+
+def show_regional_table(synthese: RegionalSynthesis) -> None:
+    """Display the regional table (territories, then the région and France rows in bold)."""
+    if synthese.fictitious:
+        show_note(
+            "Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "
+            "inventé pour la démonstration ; elle ne décrit pas la réalité.",
+            "fictif",
+        )
+    df = regional_table(synthese)
+    n = len(synthese.table)
+    show_table(
+        df,
+        _indicator_caption(synthese),
+        decimals=0,
+        highlight_rows=range(n, len(df)),
+        table_class="cpts-regional",
+        numeric=[c for c in df.columns if c not in ("Territoire", "Taille ACI")],
+    )
+    counts = synthese.table["taille"].value_counts().sort_index()
+    approx = int(synthese.table["approximatif"].sum())
+    text = ", ".join(f"T{int(k)} : {fr.integer(v)}" for k, v in counts.items())
+    show_note(
+        f"{fr.integer(n)} territoires ayant au moins une commune dans la région {synthese.region_name} "
+        f"({synthese.region}) ; tailles : {text}"
+        + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else ".")
+    )
+
+
+def regional_layers(synthese: RegionalSynthesis):
+    """(territories GeoDataFrame with the table columns, communes, orphans), EPSG:4326; None without polygons."""
+    if synthese.layers is None:
+        return None
+    terr = synthese.layers["territoires"][["territoire", "geometry"]].merge(
+        synthese.table, on="territoire", how="inner"
+    )
+    terr["cpts"] = terr["territoire"]
+    terr["taille_txt"] = [_tier_text(r) for _, r in terr.iterrows()]
+    terr["population_txt"] = [_population_text(r) for _, r in terr.iterrows()]
+    names = set(synthese.table["territoire"])
+    com = synthese.layers["communes"]
+    com = com[com["territoire"].isin(names)].copy()
+    com["cpts"] = com["territoire"]
+    com["taille"] = com["territoire"].map(synthese.table.set_index("territoire")["taille"]).astype("Int64")
+    orph = synthese.layers["orphelines"]
+    deps = set(synthese.check.study_area)
+    orph = orph[orph["departement"].isin(deps)] if "departement" in orph.columns else orph
+    return terr, com, orph
+
+
+def _regional_source(synthese: RegionalSynthesis, extra: str = "") -> str:
+    base = f"Sources : {CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
+    return base + (f" ; {extra}" if extra else "")
+
+
+def _indicator_source(synthese: RegionalSynthesis, ind_id: str) -> str:
+    m = synthese.meta.get(ind_id)
+    if not m:
+        return ""
+    fict = " (données fictives)" if m.get("fictitious") else ""
+    return f"{m['source']}, {m['vintage']}, niveau {m['source_level']} agrégé par CPTS{fict}"
+
+
+def _tier_figure(terr, orph, title: str, source: str):
+    from matplotlib.patches import Patch
+
+    from cpts_diag.outputs.maps import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
+
+    fig, ax = map_figure()
+    t = terr.to_crs(2154)
+    keys = [f"T{int(v)}" if not fr.is_missing(v) else None for v in t["taille"]]
+    colors = [TIER_COLORS.get(k, MASKED_COLOR) if k else MASKED_COLOR for k in keys]
+    # Largest first so that territories inside a split commune stay visible.
+    order = np.argsort(-t.geometry.area.to_numpy())
+    t.iloc[order].plot(ax=ax, color=[colors[i] for i in order], edgecolor="#333333", linewidth=0.6)
+    handles = [
+        Patch(facecolor=c, edgecolor="#333333", label=f"Taille {k[1]} ({fr.integer(keys.count(k))})")
+        for k, c in TIER_COLORS.items()
+        if k in keys
+    ]
+    n_unknown = keys.count(None)
+    if n_unknown:
+        handles.append(
+            Patch(
+                facecolor=MASKED_COLOR,
+                edgecolor="#333333",
+                label=f"Taille encadrée (population approximative) ({fr.integer(n_unknown)})",
+            )
+        )
+    if orph is not None and len(orph):
+        orph.to_crs(2154).plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
+        handles.append(
+            Patch(
+                facecolor="#ffffff",
+                edgecolor=ORPHAN_COLOR,
+                hatch="\\\\\\\\",
+                label=f"{ORPHAN_LABEL} ({fr.integer(len(orph))})",
+            )
+        )
+    return finish_map(fig, ax, handles, title, source)
+
+
+def _coverage_figure(com, orph, title: str, source: str):
+    from matplotlib.patches import Patch
+
+    from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
+
+    fig, ax = map_figure()
+    c = com.drop_duplicates("code_insee").to_crs(2154)
+    n_cpts = com.groupby("code_insee")["territoire"].nunique()
+    multi = c[c["code_insee"].map(n_cpts) > 1]
+    c.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
+    handles = [
+        Patch(
+            facecolor=PLAIN_COLOR,
+            edgecolor="#999999",
+            label=f"Commune couverte par une CPTS ({fr.integer(len(c) - len(multi))})",
+        )
+    ]
+    if len(multi):
+        multi.plot(ax=ax, facecolor="#fdae61", edgecolor="#444444", linewidth=0.5)
+        handles.append(
+            Patch(
+                facecolor="#fdae61",
+                edgecolor="#444444",
+                label=f"Commune partagée entre plusieurs CPTS ({fr.integer(len(multi))})",
+            )
+        )
+    if orph is not None and len(orph):
+        orph.to_crs(2154).plot(ax=ax, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR, linewidth=0.5)
+        handles.append(
+            Patch(
+                facecolor=ORPHAN_COLOR,
+                edgecolor=ORPHAN_COLOR,
+                label=f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})",
+            )
+        )
+    return finish_map(fig, ax, handles, title, source)
+
+
+def _static(gdf, value_col, *, source: str, title: str, **kwargs):
+    """:func:`cpts_diag.outputs.maps.static_map` in a figure whose legend is on the right and source underneath."""
+    from matplotlib.figure import Figure
+
+    from cpts_diag.outputs.maps import static_map
+
+    fig = Figure(figsize=(10.0, 7.2), layout="constrained")
+    ax = fig.add_subplot()
+    static_map(gdf, value_col, ax=ax, **kwargs)
+    fig.suptitle(title.replace("$", r"\$"), fontsize=12, x=0.01, ha="left")
+    source_footer(fig, source)
+    return fig
+
+
+def regional_static_maps(synthese: RegionalSynthesis) -> dict:
+    """Printed maps of the région: ``tailles``, ``apl``, ``couverture``, ``orphelines`` (matplotlib Figures)."""
+    layers = regional_layers(synthese)
+    if layers is None:
+        return {}
+    terr, com, orph = layers
+    region = f"{synthese.region_name} ({synthese.region})"
+    figs = {
+        "tailles": _tier_figure(
+            terr,
+            orph,
+            f"Taille ACI des CPTS — {region}",
+            _regional_source(synthese) + " — niveau commune agrégé par CPTS",
+        )
+    }
+    apl_src = _indicator_source(synthese, "apl_mg_2023")
+    figs["apl"] = _static(
+        terr,
+        "apl_2023",
+        label="APL aux médecins généralistes 2023",
+        unit="consult./an/hab.",
+        classes=[2.5, 3.0, 3.5, 4.0, 4.5],
+        palette="RdPu_r",
+        territory_outline=False,
+        orphans=orph if len(orph) else None,
+        title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
+        source=f"Sources : {apl_src} ; {GEOMETRY_SOURCE}",
+    )
+    figs["couverture"] = _coverage_figure(
+        com, orph, f"Couverture de la région par les CPTS — {region}", _regional_source(synthese) + " — niveau commune"
+    )
+    if len(orph):
+        outlines = terr[["cpts", "geometry"]]
+        figs["orphelines"] = _static(
+            orph,
+            "population",
+            label="Population 2023 des communes orphelines",
+            unit="hab.",
+            classes=[500, 2000, 10000],
+            palette=["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
+            territory_outline=False,
+            neighbours=outlines,
+            label_neighbours=False,
+            title=f"Communes orphelines (sans CPTS) — {region}",
+            source=_regional_source(synthese) + " — niveau commune",
+            decimals=0,
+        )
+    return figs
+
+
+def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
+    """Interactive regional map (folium, offline) by territory: ``value`` "taille" (ACI tiers) or "apl".
+
+    Tooltips give each territory's population, tier, number of communes and the indicators of the
+    regional table; orphan communes are hatched.
+    """
+    from cpts_diag.outputs.maps import region_map
+
+    layers = regional_layers(synthese)
+    if layers is None:
+        return None
+    terr, _, orph = layers
+    fields = {"population_txt": "Population 2023", "taille_txt": "Taille ACI", "n_communes": "Communes"}
+    for col, ind_id, header, _ in synthese.indicators:
+        fields[col] = header + (" (FICTIF)" if synthese.meta.get(ind_id, {}).get("fictitious") else "")
+    cols = ["cpts", "geometry", "taille", *fields]
+    region = f"{synthese.region_name} ({synthese.region})"
+    extra = [_indicator_source(synthese, ind) for _, ind, _, _ in synthese.indicators]
+    source = _regional_source(synthese, " ; ".join(e for e in extra if e))
+    if value == "apl":
+        return region_map(
+            terr[cols],
+            value_col="apl_2023",
+            label="APL aux médecins généralistes 2023",
+            unit="consult./an/hab.",
+            classes=[2.5, 3.0, 3.5, 4.0, 4.5],
+            palette="RdPu_r",
+            orphans=orph if len(orph) else None,
+            tooltip_fields=fields,
+            title=f"APL aux médecins généralistes par CPTS — {region}",
+            source=source,
+            fictitious=synthese.fictitious,
+        )
+    return region_map(
+        terr[cols],
+        value_col="taille",
+        label="Taille ACI de la CPTS",
+        orphans=orph if len(orph) else None,
+        tooltip_fields=fields,
+        title=f"CPTS de la région {region} : tailles et communes orphelines",
+        source=source,
+        fictitious=synthese.fictitious,
+    )
+
+
+def show_regional_maps(synthese: RegionalSynthesis) -> None:
+    """Display the printed maps and the interactive maps of the synthesis."""
+    figs = regional_static_maps(synthese)
+    if not figs:
+        show_note("Cartes non disponibles : aucun contour de communes pour cette région.", "warn")
+        return
+    titles = {
+        "tailles": "Tailles ACI",
+        "apl": "Accessibilité aux médecins généralistes (APL 2023)",
+        "couverture": "Couverture de la région",
+        "orphelines": "Communes orphelines",
+    }
+    for key, fig in figs.items():
+        display(ipython_html(render("heading", titles[key])))
+        show_figure(fig)
+    if "orphelines" not in figs:
+        show_note("Aucune commune orpheline dans la région.")
+    display(ipython_html(render("regional_maps_intro")))
+    show_map(regional_web_map(synthese, "taille"), height=620)
+    show_map(regional_web_map(synthese, "apl"), height=620)
+
+
+def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | None:
+    """Write ``carte_regionale.html`` (tiers, orphans, key figures in tooltips; offline) into ``dossier_sortie``.
+
+    Nothing is written when ``dossier_sortie`` is empty or when no polygons are available.
+    """
+    from cpts_diag.outputs.maps import save_offline_map
+
+    if dossier_sortie in (None, "") or not str(dossier_sortie).strip():
+        show_note("Carte régionale non écrite (paramètre dossier_sortie vide).")
+        return None
+    m = regional_web_map(synthese, "taille")
+    if m is None:
+        show_note("Carte régionale non écrite : aucun contour de communes.", "warn")
+        return None
+    path = save_offline_map(m, Path(str(dossier_sortie).strip()) / REGIONAL_MAP_FILE)
+    size = path.stat().st_size
+    display(ipython_html(render("regional_map_written", path, size / 1024)))
+    return path
+
+
+def show_regional_sources(synthese: RegionalSynthesis) -> None:
+    """Display the sources of the synthesis, with vintage and level, and the fictitious flag."""
+    items = [
+        "INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
+        f"{GEOMETRY_SOURCE}",
+        f"Périmètres : {synthese.perimeters_name}",
+    ]
+    for _, ind_id, _, _ in synthese.indicators:
+        m = synthese.meta.get(ind_id)
+        if m:
+            items.append(
+                f"{m['label']} : {m['source']}, millésime {m['vintage']}, niveau {m['source_level']}"
+                + (" — DONNÉES FICTIVES" if m.get("fictitious") else "")
+            )
+    from cpts_diag.tiers import TIER_RULE
+
+    items.append(TIER_RULE)
+    display(ipython_html(render("sources", items)))
