@@ -44,9 +44,17 @@ def _split_codes(values) -> list[str] | None:
 
 
 perimeters_argument = click.argument(
-    "perimeters", required=False, default=None, type=click.Path(dir_okay=False, path_type=Path)
+    "perimeters", required=False, default=None, metavar="[PERIMETRES]", type=click.Path(dir_okay=False, path_type=Path)
 )
-sheet_option = click.option("--feuille", "--sheet", "sheet", default=None, help="Feuille Excel à lire.")
+sheet_option = click.option(
+    "--feuille", "--sheet", "sheet", default=None, metavar="FEUILLE", help="Feuille Excel à lire."
+)
+
+
+def _french_extra(text: str) -> str:
+    """Click's bracketed notes of an option help in French ("[required]", "[1<=x<=32]")."""
+    text = text.replace("[required]", "[obligatoire]")
+    return re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text)
 
 
 class _FrenchHelp:
@@ -58,6 +66,15 @@ class _FrenchHelp:
             option.help = "Affiche cette aide et quitte."
         return option
 
+    def format_options(self, ctx, formatter):
+        records = [p.get_help_record(ctx) for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        rows = [(name, _french_extra(text)) for name, text in filter(None, records)]
+        if rows:
+            with formatter.section("Options"):
+                formatter.write_dl(rows)
+        if isinstance(self, click.Group):
+            self.format_commands(ctx, formatter)
+
     def format_usage(self, ctx, formatter):
         formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="Utilisation : ")
 
@@ -68,6 +85,10 @@ class FrenchCommand(_FrenchHelp, click.Command):
 
 class FrenchGroup(_FrenchHelp, click.Group):
     command_class = FrenchCommand
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("subcommand_metavar", "COMMANDE [ARGUMENTS]...")
+        super().__init__(*args, **kwargs)
 
     def format_commands(self, ctx, formatter):
         rows = [
@@ -89,27 +110,45 @@ def cli():
     """Diagnostic territorial des CPTS : contrôle des périmètres, tailles ACI, indicateurs, rapports."""
 
 
+def _out_option(help_text: str):
+    """The ``--out`` option of a command: an output folder (None: the command's default)."""
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DOSSIER",
+        help=help_text,
+    )
+
+
+_workers_option = click.option(
+    "--workers",
+    default=2,
+    type=click.IntRange(1, 32, clamp=False),
+    metavar="N",
+    help="Nombre de rapports produits en parallèle (par défaut : 2).",
+)
+
+
 @cli.command("check")
 @perimeters_argument
 @sheet_option
-@click.option("--region", "regions", multiple=True, help="Code(s) région de la zone d'étude (ex. 93).")
-@click.option("--departement", "departements", multiple=True, help="Code(s) département de la zone d'étude.")
+@click.option("--region", "regions", multiple=True, metavar="CODE", help="Code(s) région de la zone d'étude (ex. 93).")
+@click.option(
+    "--departement", "departements", multiple=True, metavar="CODE", help="Code(s) département de la zone d'étude."
+)
 @click.option(
     "--geometries",
     type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FICHIER",
     default=None,
     help="Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
     "par défaut, la contiguïté nationale embarquée.",
 )
 @click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
 @click.option("--json", "as_json", is_flag=True, help="Résultat en JSON sur la sortie standard.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dossier où écrire le classeur Excel et le GeoPackage des constats.",
-)
+@_out_option("Dossier où écrire le classeur Excel et le GeoPackage des constats.")
 def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir):
     """Contrôle un fichier de périmètres de CPTS."""
     from cpts_diag.checks import check_perimeters
@@ -163,12 +202,14 @@ user_files_options = [
     click.option(
         "--insee-ages",
         type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FICHIER",
         default=None,
         help="Population par âge INSEE par commune (base évolution et structure de la population).",
     ),
     click.option(
         "--bpe",
         type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FICHIER",
         default=None,
         help="Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…).",
     ),
@@ -184,16 +225,10 @@ def _user_files(func):
 @cli.command("indicators")
 @perimeters_argument
 @sheet_option
-@click.option("--territory", "--territoire", "territory", required=True, help="Nom de la CPTS.")
+@click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
 @_user_files
 @click.option("--json", "as_json", is_flag=True, help="Lignes d'indicateurs en JSON sur la sortie standard.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dossier où écrire le classeur Excel des indicateurs.",
-)
+@_out_option("Dossier où écrire le classeur Excel des indicateurs.")
 def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_json, out_dir):
     """Indicateurs du diagnostic d'une CPTS, comparés au département, à la région et à la France."""
     from cpts_diag.indicators import diagnose
@@ -220,15 +255,9 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 
 @cli.command("report")
 @perimeters_argument
-@click.option("--territory", "--territoire", "territory", required=True, help="Nom de la CPTS.")
+@click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
 @_user_files
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dossier parent du rapport (par défaut : reports/).",
-)
+@_out_option("Dossier parent du rapport (par défaut : reports/).")
 def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.reports.runner import run_report_cli
@@ -247,22 +276,14 @@ def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
 
 @cli.command("batch")
 @perimeters_argument
-@click.option("--only", "--seulement", "only", multiple=True, help="Ne traiter que cette CPTS (répétable).")
-@click.option("--region", default=None, help="Ne traiter que les CPTS ayant une commune dans cette région.")
 @click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 32),
-    help="Nombre de rapports produits en parallèle.",
+    "--only", "--seulement", "only", multiple=True, metavar="NOM", help="Ne traiter que cette CPTS (répétable)."
 )
 @click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dossier des rapports (par défaut : reports/).",
+    "--region", default=None, metavar="CODE", help="Ne traiter que les CPTS ayant une commune dans cette région."
 )
+@_workers_option
+@_out_option("Dossier des rapports (par défaut : reports/).")
 @click.option("--force", is_flag=True, help="Tout refaire, même ce qui n'a pas changé.")
 @click.option(
     "--cluster",
@@ -293,15 +314,9 @@ def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cp
 
 
 @cli.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dossier des sorties (par défaut : reports/).",
-)
+@_out_option("Dossier des sorties (par défaut : reports/).")
 @click.option("--toutes", "all_territories", is_flag=True, help="Rapports des 70 CPTS (sinon un échantillon).")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32))
+@_workers_option
 def demo_command(out_dir, all_territories, workers):
     """Travail principal sur les données PACA embarquées : contrôle, synthèse régionale, rapports."""
     from cpts_diag.reports.demo import run_demo
@@ -319,15 +334,10 @@ def data_group():
     "--source",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
+    metavar="DOSSIER",
     help="Dossier des données ouvertes au format officiel (ex. ../shared/opendata).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dossier de sortie (par défaut : data/ du projet).",
-)
+@_out_option("Dossier de sortie (par défaut : data/ du projet).")
 def data_build_command(source, out_dir):
     """Construit les données embarquées à partir des fichiers officiels."""
     from cpts_diag.io.build import build_all

@@ -1,6 +1,7 @@
 """The command line: exit codes, French one-line messages, JSON keys, outputs."""
 
 import json
+import re
 
 import openpyxl
 import pytest
@@ -222,3 +223,24 @@ def test_help_in_french(capsys):
     code, out, err = _run(capsys, "--help")
     assert code == 0 and "Utilisation : cpts-diag" in out and "Commandes" in out
     assert "Affiche cette aide et quitte." in out
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["check"], ["indicators"], ["report"], ["batch"], ["demo"], ["data"], ["data", "build"]]
+)
+def test_every_help_screen_is_french(capsys, command):
+    code, out, err = _run(capsys, *command, "--help")
+    assert code == 0 and out.startswith("Utilisation : cpts-diag"), err
+    english = re.findall(
+        r"\b(?:TEXT|FILE|PATH|DIRECTORY|INTEGER|PERIMETERS|COMMAND|ARGS|Usage|Commands)\b|\[required\]|default:|<=x<=",
+        out,
+    )
+    assert english == []
+
+
+def test_help_shows_metavars_and_bounds_in_french(capsys):
+    _, out, _ = _run(capsys, "batch", "--help")
+    assert "[PERIMETRES]" in out and "--only, --seulement NOM" in out and "--out DOSSIER" in out
+    assert "--workers N" in out and "[de 1 à 32]" in out and "--bpe FICHIER" in out
+    _, out, _ = _run(capsys, "report", "--help")
+    assert "--territory, --territoire NOM" in out and "[obligatoire]" in out

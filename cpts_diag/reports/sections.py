@@ -381,7 +381,7 @@ class _DiagnosticCache:
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
         except (
-            FileNotFoundError,
+            OSError,  # a folder pruned by another batch meanwhile, a file not readable
             pickle.UnpicklingError,
             EOFError,
             AttributeError,
