@@ -15,14 +15,14 @@ from cpts_diag.reports.runner import build_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TERRITORY = "CPTS Hauts pays du Verdon et Monts d'Azur"  # same report as tests/test_report.py
+TERRITORY = "CPTS Hauts pays du Verdon et Monts d'Azur"  # same report as tests/test_runner.py
 SHARED = "rapports-partages"
 READY = "window.L && window.cptsDiag && window.cptsDiag.map"
 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory) -> Path:
-    """The report built by tests/test_report.py in this session, else built here (one execution)."""
+    """The report built by tests/test_runner.py in this session, else built here (one execution)."""
     out = tmp_path_factory.getbasetemp() / SHARED
     folder = out / slugify(TERRITORY)
     if not (folder / "rapport.html").is_file() or not (folder / "carte.html").is_file():

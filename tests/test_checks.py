@@ -1,101 +1,21 @@
-"""Tests of cpts_diag.checks and cpts_diag.outputs.check_outputs on a tiny hand-made COG and unit squares.
+"""Tests of cpts_diag.checks on a tiny hand-made COG and unit squares (tests/fake_cog.py)."""
 
-The fake COG (written to a temporary folder and loaded with ``load_reference(tmp)``):
-
-* département 13 (région 93): communes 13001..13006, Grandville 13010 (50 000 hab., split
-  infra-communally in the tests), commune nouvelle 13020 with its commune déléguée 13021, 13030 with
-  the former code 13031 (anciens_codes), Marseille 13055 with arrondissements 13201, 13202, 13203;
-* département 84 (région 93): 84001, 84002; département 26 (région 84): 26001.
-"""
-
-import csv
 import json
 
-import geopandas as gpd
-import openpyxl
-import pandas as pd
-import pyogrio
 import pytest
-from shapely.geometry import box
 
 from cpts_diag.checks import CheckReport, check_perimeters
 from cpts_diag.errors import InputError
-from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, format_text, write_check_outputs
+from cpts_diag.outputs.check_outputs import format_text
 from cpts_diag.reference import load_reference
+from fake_cog import CURRENT_13, GRID, POP, T1, check, grid_rows, polys, table, write_cog
 
 NNBSP = "\u202f"
-
-# code, type, nom, parent, departement, region, population, anciens_codes
-RECORDS = [
-    ("13001", "commune-actuelle", "Alpha", "", "13", "93", 1000, ""),
-    ("13002", "commune-actuelle", "Bravo", "", "13", "93", 2000, ""),
-    ("13003", "commune-actuelle", "Charlie", "", "13", "93", 3000, ""),
-    ("13004", "commune-actuelle", "Delta", "", "13", "93", 400, ""),
-    ("13005", "commune-actuelle", "Echo", "", "13", "93", 500, ""),
-    ("13006", "commune-actuelle", "Foxtrot", "", "13", "93", 600, ""),
-    ("13010", "commune-actuelle", "Grandville", "", "13", "93", 50000, ""),
-    ("13020", "commune-actuelle", "Nouvelle", "", "13", "93", 1500, ""),
-    ("13021", "commune-deleguee", "Ancienne", "13020", "13", "93", 300, ""),
-    ("13030", "commune-actuelle", "Fusionnée", "", "13", "93", 700, "13031"),
-    ("13055", "commune-actuelle", "Marseille", "", "13", "93", 300, ""),
-    ("13201", "arrondissement-municipal", "Marseille 1er", "13055", "13", "93", 100, ""),
-    ("13202", "arrondissement-municipal", "Marseille 2e", "13055", "13", "93", 120, ""),
-    ("13203", "arrondissement-municipal", "Marseille 3e", "13055", "13", "93", 80, ""),
-    ("84001", "commune-actuelle", "Golf", "", "84", "93", 700, ""),
-    ("84002", "commune-actuelle", "Hotel", "", "84", "93", 800, ""),
-    ("26001", "commune-actuelle", "India", "", "26", "84", 900, ""),
-]
-CURRENT_13 = [r[0] for r in RECORDS if r[1] == "commune-actuelle" and r[4] == "13"]
-NAMES = {r[0]: r[2] for r in RECORDS}
-POP = {r[0]: r[6] for r in RECORDS}
 
 
 @pytest.fixture(scope="module")
 def ref(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cog")
-    with open(folder / "communes_cog2026.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(
-            [
-                "code_insee",
-                "type",
-                "nom",
-                "commune_parente",
-                "departement",
-                "region",
-                "zone",
-                "epci_siren",
-                "population",
-                "anciens_codes",
-            ]
-        )
-        for code, typ, nom, parent, dep, reg, pop, old in RECORDS:
-            w.writerow([code, typ, nom, parent, dep, reg, "metro", "200000001", pop, old])
-    (folder / "departements.csv").write_text(
-        "code,nom,region,zone\n13,Bouches-du-Rhône,93,metro\n84,Vaucluse,93,metro\n26,Drôme,84,metro\n",
-        encoding="utf-8",
-    )
-    (folder / "regions.csv").write_text(
-        "code,nom,zone\n93,Provence-Alpes-Côte d'Azur,metro\n84,Auvergne-Rhône-Alpes,metro\n", encoding="utf-8"
-    )
-    (folder / "epci.csv").write_text("siren,nom,type\n200000001,CC Test,CC\n", encoding="utf-8")
-    return load_reference(folder)
-
-
-def table(*rows):
-    """Canonical perimeter table from (cpts, code[, arrondissement[, infracommunal]]) tuples."""
-    out = []
-    for line, row in enumerate(rows, start=2):
-        cpts, code = row[0], row[1]
-        arr = row[2] if len(row) > 2 else None
-        infra = row[3] if len(row) > 3 else (arr is not None)
-        out.append({"cpts": cpts, "code_insee": code, "arrondissement": arr, "infracommunal": infra, "line": line})
-    return pd.DataFrame(out, columns=["cpts", "code_insee", "arrondissement", "infracommunal", "line"])
-
-
-def check(ref, *rows, **kwargs):
-    kwargs.setdefault("geometries", None)
-    return check_perimeters(table(*rows), ref, **kwargs)
+    return load_reference(write_cog(tmp_path_factory.mktemp("cog")))
 
 
 # ------------------------------------------------------------------------------ codes
@@ -328,46 +248,6 @@ def test_perimeters_object_warnings_and_source(ref, tmp_path):
 
 # ---------------------------------------------------------------------------- geometry
 
-X0, Y0, KM = 900_000.0, 6_300_000.0, 1000.0
-
-
-def square(i, j, shrink=0.0):
-    return box(X0 + i * KM + shrink, Y0 + j * KM + shrink, X0 + (i + 1) * KM - shrink, Y0 + (j + 1) * KM - shrink)
-
-
-def polys(cells, shrink=0.0):
-    """GeoDataFrame in Lambert-93 from {code: (i, j)}."""
-    return gpd.GeoDataFrame(
-        {"code_insee": list(cells)}, geometry=[square(i, j, shrink) for i, j in cells.values()], crs="EPSG:2154"
-    )
-
-
-# 3 x 3 block of T1 around an orphan (13006), T2 in two pieces east of it, T3 between them:
-#   j=2: 13003 13004 13005 | 13201(T2)  84001(T3)
-#   j=1: 13002 [13006] 13010 | 13030(T3) 84002(T3)
-#   j=0: 13001 13020 13055 | 13202(T2)  (none)
-# Codes 13201/13202 are not used as polygons; the east column uses 84xxx and 26001 instead.
-GRID = {
-    "13001": (0, 0),
-    "13020": (1, 0),
-    "13055": (2, 0),
-    "13002": (0, 1),
-    "13006": (1, 1),
-    "13010": (2, 1),
-    "13003": (0, 2),
-    "13004": (1, 2),
-    "13005": (2, 2),
-    "84001": (3, 0),
-    "84002": (3, 2),  # T2: two pieces
-    "13030": (3, 1),
-    "26001": (4, 1),  # T3
-}
-T1 = ["13001", "13020", "13055", "13002", "13010", "13003", "13004", "13005"]
-
-
-def grid_rows():
-    return [("T1", c) for c in T1] + [("T2", "84001"), ("T2", "84002"), ("T3", "13030"), ("T3", "26001")]
-
 
 def test_enclave_and_discontiguous_on_unit_squares(ref):
     r = check(ref, *grid_rows(), geometries=polys(GRID), departements=["13"])
@@ -437,96 +317,6 @@ def test_polygons_of_former_code_are_aligned(ref):
 
 
 # ----------------------------------------------------------------------------- outputs
-
-
-def test_write_check_outputs(ref, tmp_path):
-    # Marseille (13055) has no polygon here and is split by arrondissement between T3 and T4.
-    cells = {k: v for k, v in GRID.items() if k != "13055"}
-    rows = [r for r in grid_rows() if r[1] != "13055"] + [
-        ("T4", "13055", "13201"),
-        ("T3", "13055", "13202"),
-        ("T1", "13021"),
-        ("T1", "13999"),
-    ]
-    r = check(ref, *rows, geometries=polys(cells), departements=["13"])
-    written = write_check_outputs(r, tmp_path / "out")
-    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
-    wb = openpyxl.load_workbook(written[0])
-    assert wb.sheetnames == [
-        "Synthèse",
-        "Territoires",
-        "Chevauchements",
-        "Orphelines",
-        "Arr. non couverts",
-        "Codes périmés",
-        "Codes inconnus",
-        "Doublons",
-        "Discontinuités",
-        "Enclaves",
-        "Séparés par la mer",
-        "Non vérifiable",
-        "Multi-départements",
-        "Sources",
-    ]
-
-    def records(name):
-        values = list(wb[name].iter_rows(values_only=True))
-        start = next(
-            i
-            for i, row in enumerate(values)
-            if row[0] in ("Code INSEE", "Code arrondissement", "Code donné", "Territoire", "Contrôle")
-        )
-        header = values[start]
-        return [dict(zip(header, row)) for row in values[start + 1 :]]
-
-    orph = records("Orphelines")
-    # 13006 touches only T1 polygons, but Marseille (no polygon, in T3/T4) touches its corner: undecided
-    assert [(o["Code INSEE"], o["Commune"], o["Population"], o["Enclavée dans"]) for o in orph] == [
-        ("13006", "Foxtrot", 600, None)
-    ]
-    undecided = records("Non vérifiable")
-    assert [(u["Contrôle"], u["Territoire"], u["Codes INSEE"]) for u in undecided] == [
-        ("continuité", "T3", "13055"),
-        ("continuité", "T4", "13055"),
-        ("enclave", "T1", "13006"),
-    ]
-    arr = records("Arr. non couverts")
-    assert [(a["Code arrondissement"], a["Code commune"]) for a in arr] == [("13203", "13055")]
-    unknown = records("Codes inconnus")
-    assert unknown == [{"Code donné": "13999", "Territoire": "T1", "Ligne": 16}]
-    outdated = records("Codes périmés")
-    assert (outdated[0]["Code donné"], outdated[0]["Code actuel"]) == ("13021", "13020")
-    terr = {t["Territoire"]: t for t in records("Territoires")}
-    assert terr["T2"]["Départements"] == "84" and isinstance(terr["T2"]["Départements"], str)
-    assert terr["T2"]["Population"] == 1500
-    disc = records("Discontinuités")
-    assert {(d["Territoire"], d["Codes INSEE"]) for d in disc} == {("T2", "84001"), ("T2", "84002")}
-    assert records("Enclaves") == []
-    layers = dict(pyogrio.list_layers(written[1]))
-    assert set(layers) == {"territoires", "communes", "orphelines"}
-    terr_layer = gpd.read_file(written[1], layer="territoires")
-    assert sorted(terr_layer["territoire"]) == ["T1", "T2", "T3"]  # T4 has no polygon
-    communes = gpd.read_file(written[1], layer="communes")
-    # T1: 7 squares (13021 is 13020, already there) ; T2: 2 ; T3: 2 ; Marseille has no polygon
-    assert len(communes) == 7 + 2 + 2
-    assert communes["code_insee"].map(type).eq(str).all()
-    assert set(communes.loc[communes["territoire"] == "T3", "code_insee"]) == {"13030", "26001"}
-    ov = records("Chevauchements")
-    assert [(o["Code INSEE"], o["Type"]) for o in ov] == [("13055", "découpage par arrondissement municipal")]
-    orphans = gpd.read_file(written[1], layer="orphelines")
-    assert list(orphans["code_insee"]) == ["13006"] and list(orphans["enclavee_dans"]) == [""]
-
-
-def test_write_check_outputs_without_geometry(ref, tmp_path):
-    r = check(ref, ("T1", "13001"), geometries=None)
-    written = write_check_outputs(r, tmp_path)
-    assert [p.name for p in written] == [WORKBOOK_NAME]
-    wb = openpyxl.load_workbook(written[0])
-    assert wb["Enclaves"]["A1"].value.startswith("Contrôle non effectué")
-    codes = [row[0] for row in wb["Orphelines"].iter_rows(min_row=2, values_only=True)]
-    assert wb["Orphelines"]["A1"].value == "Code INSEE"
-    assert codes == sorted(set(CURRENT_13) - {"13001"})
-    assert all(isinstance(c, str) for c in codes)
 
 
 def test_report_is_a_dataclass_with_exit_code():

@@ -1,4 +1,4 @@
-"""The French formatting layer (hand-computed expectations) and the fictitious flag carried as data."""
+"""The French formatting layer (hand-computed expectations)."""
 
 import math
 
@@ -92,60 +92,3 @@ def test_population():
 )
 def test_tier_label(args, kwargs, expected):
     assert tier_label(*args, **kwargs) == expected
-
-
-# ------------------------------------------------------------------ the fictitious flag, as data
-@pytest.fixture(scope="module")
-def gap_diagnostics():
-    from cpts_diag import settings
-    from cpts_diag.indicators import diagnose
-
-    assert settings.DEFAULT_CPAM.name == "exemple_cpam_FICTIF_paca.csv"
-    return (
-        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM),
-        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais"),
-    )
-
-
-def test_fictitious_flag_reaches_every_output(gap_diagnostics, tmp_path):
-    from openpyxl import load_workbook
-
-    from cpts_diag.outputs.indicator_outputs import FICTITIOUS_BANNER, format_indicator_table, write_indicator_workbook
-    from cpts_diag.synthesis import derive_findings
-
-    demo, real = gap_diagnostics
-    assert demo.fictitious and not real.fictitious
-    assert demo.sources["fictitious"].any() and not real.sources["fictitious"].any()
-    # terminal
-    assert format_indicator_table(demo).startswith(FICTITIOUS_BANNER)
-    assert "FICTI" not in format_indicator_table(real)
-    # synthesis
-    findings = derive_findings(demo)
-    assert any(f.fictitious for f in findings.strengths + findings.weaknesses)
-    real_findings = derive_findings(real)
-    assert not any(f.fictitious for f in real_findings.strengths + real_findings.weaknesses)
-    # Excel
-    texts = {}
-    for name, diag in (("demo", demo), ("real", real)):
-        path = write_indicator_workbook(diag, tmp_path / f"{name}.xlsx")
-        wb = load_workbook(path, read_only=True)
-        texts[name] = " ".join(
-            str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None
-        )
-    assert "Données fictives" in texts["demo"] and "fictives" not in texts["real"].lower()
-
-
-def test_map_banner_follows_the_flag_not_the_caption():
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    from cpts_diag.outputs import maps
-
-    communes = gpd.GeoDataFrame(
-        {"code_insee": ["05061"], "nom": ["Gap"], "valeur": [3.2]}, geometry=[box(6.0, 44.5, 6.1, 44.6)], crs=4326
-    )
-    flagged = maps.map_html(maps.commune_map(communes, "valeur", source="Exemple CPAM", fictitious=True))
-    assert maps.FICTITIOUS_BANNER in flagged and "cpts-fictive-note" in flagged
-    # a caption that merely mentions the word is not a flag
-    plain = maps.map_html(maps.commune_map(communes, "valeur", source="Étude sur les données fictives"))
-    assert maps.FICTITIOUS_BANNER not in plain and 'class="cpts-fictive-note"' not in plain

@@ -1,4 +1,4 @@
-"""Indicators on hand-made inputs: masked CPAM tables, user files in their official layouts, outputs.
+"""Indicators on hand-made inputs: masked CPAM tables, user files in their official layouts.
 
 Perimeters are small tables of real communes; user files are written here in their published layouts
 (``;``, Latin-1, decimal commas, masked cells) and every expected value is worked out by hand from the
@@ -6,17 +6,14 @@ numbers written in the test (populations from the raw data/communes_cog2026.csv)
 """
 
 import csv
-import json
 import math
 from pathlib import Path
 
-import openpyxl
-import pandas as pd
 import pytest
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.indicator_data import SOURCES, load_indicator_data
+from cpts_diag.indicator_data import SOURCES
 from cpts_diag.indicators import (
     INDICATOR_COLUMNS,
     diagnose,
@@ -24,13 +21,8 @@ from cpts_diag.indicators import (
     find_territory,
 )
 from cpts_diag.masked import MaskedTotal, share_bounds
-from cpts_diag.outputs.indicator_outputs import (
-    FICTITIOUS_BANNER,
-    JSON_KEYS,
-    format_indicator_table,
-    indicator_rows_json,
-    write_indicator_workbook,
-)
+from helpers import indicator_row as _row
+from helpers import perimeter_table as _perimeters
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -43,32 +35,6 @@ def population():
             for r in csv.DictReader(fh)
             if r["type"] == "commune-actuelle" and r["population"]
         }
-
-
-def _perimeters(territories: dict) -> pd.DataFrame:
-    rows = []
-    for name, codes in territories.items():
-        for code in codes:
-            arr = code if code.startswith("132") else None
-            rows.append(
-                {
-                    "cpts": name,
-                    "code_insee": "13055" if arr else code,
-                    "arrondissement": arr,
-                    "infracommunal": False,
-                    "line": len(rows) + 2,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _row(diag, indicator, level="territoire", code=None):
-    ind = diag.indicators
-    sel = ind[(ind["indicator"] == indicator) & (ind["level"] == level)]
-    if code is not None:
-        sel = sel[sel["level_code"] == code]
-    assert len(sel) == 1, (indicator, level, len(sel))
-    return sel.iloc[0]
 
 
 # ----------------------------------------------------------------------- territory names
@@ -314,59 +280,3 @@ def test_indicator_rows_have_every_column_and_valid_values():
     assert (both["value_low"] <= both["value_high"].fillna(float("inf"))).all()
     assert not diag.fictitious
     assert list(diag.sources.columns) == ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
-
-
-def test_loading_is_cached():
-    assert load_indicator_data() is load_indicator_data()
-
-
-# ------------------------------------------------------------------------------- outputs
-def test_table_banner_only_with_fictitious_data():
-    real = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais")
-    demo = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
-    text = format_indicator_table(demo)
-    assert text.splitlines()[0] == FICTITIOUS_BANNER
-    assert "données fictives" in text
-    plain = format_indicator_table(real)
-    assert "FICTIVES" not in plain
-    pop = int(real.summary["population"])
-    assert f"{pop // 1000} {pop % 1000:03d}" in plain  # "62 547"
-    assert "Dép. 04" in plain and "Région 93" in plain and "France" in plain
-
-
-def test_json_rows_keys_and_region_code_collision():
-    # 26 Drôme (région 84) and 84 Vaucluse (région 93): "84" is both a département and a région code
-    diag = diagnose_all(_perimeters({"T": ["26281", "84001"]}))["T"]
-    rows = indicator_rows_json(diag)
-    json.dumps(rows, allow_nan=False)
-    assert all(tuple(r) == JSON_KEYS for r in rows)
-    first = rows[0]
-    assert set(first["comparisons"]) == {"26", "84", "region_84", "93", "France"}
-    assert first["territory_value"] == diag.summary["population"]
-    assert first["comparisons"]["France"] == _row(diag, "population", "france")["value"]
-
-
-def test_workbook_sheets_codes_and_notes(tmp_path):
-    diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
-    path = write_indicator_workbook(diag, tmp_path / "indicateurs.xlsx")
-    wb = openpyxl.load_workbook(path)
-    assert {
-        "Territoire",
-        "Démographie",
-        "Offre de soins",
-        "Accès aux soins",
-        "Santé et social",
-        "Communes",
-        "Sources",
-    } <= set(wb.sheetnames)
-
-    def texts(ws, n=4):
-        return [str(c.value) for row in ws.iter_rows(max_row=n) for c in row if c.value is not None]
-
-    assert any("Données fictives" in t for t in texts(wb["Accès aux soins"]))
-    assert not any("Données fictives" in t for t in texts(wb["Territoire"]))
-    ws = wb["Communes"]
-    header_row = next(r for r in range(1, 10) if ws.cell(r, 1).value == "Code commune")
-    first = ws.cell(header_row + 1, 1)
-    assert isinstance(first.value, str) and len(first.value) == 5 and first.number_format == "@"
-    assert first.value.startswith("0")  # 04… / 05…: the leading zero is kept

@@ -1,4 +1,4 @@
-"""Tests of cpts_diag.outputs.maps and cpts_diag.outputs.html (hand-made squares, no shared data)."""
+"""Tests of cpts_diag.outputs.maps (hand-made squares, no shared data)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from shapely.geometry import Polygon, box
 
 matplotlib.use("Agg")
 
-from cpts_diag.io.atomic import atomic_write_text  # noqa: E402
 from cpts_diag.outputs import maps  # noqa: E402
-from cpts_diag.outputs.html import esc, script_json  # noqa: E402
+from cpts_diag.outputs.html import esc  # noqa: E402
 
 XSS = "<script>alert(1)</script>"
 X0, Y0 = 900_000.0, 6_300_000.0  # Lambert-93, Provence
@@ -52,36 +51,6 @@ EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//""", re.IGNORECASE)
 
 def layers_of(m):
     return {c.role: c for c in m._children.values() if hasattr(c, "role")}
-
-
-# ---------------------------------------------------------------------------
-# html helpers
-# ---------------------------------------------------------------------------
-def test_escape_and_script_json():
-    assert esc(XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert esc('L\'Étang "Nord" & co') == "L&#x27;Étang &quot;Nord&quot; &amp; co"
-    assert esc(None) == ""
-    js = script_json({"t": XSS + "\u2028"})
-    assert "<" not in js and ">" not in js and "\u2028" not in js
-    assert js == '{"t":"\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\\u2028"}'
-
-
-def test_atomic_write_text(tmp_path, monkeypatch):
-    target = tmp_path / "sub" / "carte.html"
-    atomic_write_text(target, "première version é")
-    assert target.read_text(encoding="utf-8") == "première version é"
-    atomic_write_text(target, "seconde")
-    assert target.read_text(encoding="utf-8") == "seconde"
-    assert os.listdir(target.parent) == ["carte.html"]
-
-    def broken_replace(src, dst):
-        raise OSError("disque plein")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        atomic_write_text(target, "jamais écrit")
-    assert target.read_text(encoding="utf-8") == "seconde"
-    assert os.listdir(target.parent) == ["carte.html"]
 
 
 # ---------------------------------------------------------------------------
@@ -349,3 +318,19 @@ def test_static_map_into_existing_axes(demo):
     assert res is fig
     assert ax.get_legend() is not None
     assert ax.get_title() == "Territoire"
+
+
+def test_map_banner_follows_the_flag_not_the_caption():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from cpts_diag.outputs import maps
+
+    communes = gpd.GeoDataFrame(
+        {"code_insee": ["05061"], "nom": ["Gap"], "valeur": [3.2]}, geometry=[box(6.0, 44.5, 6.1, 44.6)], crs=4326
+    )
+    flagged = maps.map_html(maps.commune_map(communes, "valeur", source="Exemple CPAM", fictitious=True))
+    assert maps.FICTITIOUS_BANNER in flagged and "cpts-fictive-note" in flagged
+    # a caption that merely mentions the word is not a flag
+    plain = maps.map_html(maps.commune_map(communes, "valeur", source="Étude sur les données fictives"))
+    assert maps.FICTITIOUS_BANNER not in plain and 'class="cpts-fictive-note"' not in plain

@@ -51,3 +51,22 @@ def test_example_and_none():
     assert (none.file, none.parameter, none.value) == (None, "", "aucun")
     assert cpam_choice(none.value) == none == CpamChoice("aucun")
     assert cpam_choice(example.value) == example
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("exemple", "exemple"),
+        ("EXEMPLE", "exemple"),
+        ("aucun", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_cpam_parameter(given, expected):
+    assert cpam_choice(given).parameter == expected
+
+
+def test_cpam_parameter_path_is_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cpam_choice("cpam.csv").parameter == str(tmp_path / "cpam.csv")

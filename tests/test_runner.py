@@ -1,4 +1,4 @@
-"""One territory report: slugs, HTML export, atomic output folder, and real executed reports (slow)."""
+"""Tests of cpts_diag.reports.runner: notebook 02, HTML export, atomic report folder, executed reports (slow)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
-from cpts_diag.io.params import cpam_choice
 from cpts_diag.reports import runner as report
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, slugify
 from cpts_diag.reports.runner import (
     build_report,
     notebook_to_html,
 )
+from helpers import populations as _populations
 
 #: Real PACA CPTS of the shared executed report: three départements, an apostrophe in its name.
 TERRITORY = "CPTS Hauts pays du Verdon et Monts d'Azur"
@@ -113,25 +113,6 @@ def test_unknown_territory_lists_close_names_without_running_anything(tmp_path):
 def test_run_report_cli_unknown_territory_is_an_input_error(tmp_path):
     with pytest.raises(InputError):
         report.run_report_cli(None, "Nulle part", tmp_path, "exemple", None, None)
-
-
-@pytest.mark.parametrize(
-    "given, expected",
-    [
-        ("exemple", "exemple"),
-        ("EXEMPLE", "exemple"),
-        ("aucun", ""),
-        ("", ""),
-        (None, ""),
-    ],
-)
-def test_cpam_parameter(given, expected):
-    assert cpam_choice(given).parameter == expected
-
-
-def test_cpam_parameter_path_is_absolute(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert cpam_choice("cpam.csv").parameter == str(tmp_path / "cpam.csv")
 
 
 def _failing_papermill(monkeypatch, calls):
@@ -374,76 +355,6 @@ def test_a_hostile_name_survives_as_slug_title_and_tooltip(tmp_path):
     assert res.population == sum(_populations(["06069", "06007", "06140"]))
 
 
-def _populations(codes):
-    from cpts_diag.reference import load_reference
-
-    communes = load_reference().communes
-    return [float(communes.at[c, "population"]) for c in codes]
-
-
-# ---------------------------------------------------------------------------
-# report data and its cache (no kernel)
-# ---------------------------------------------------------------------------
-def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
-    import pandas as pd
-
-    from cpts_diag.indicators import diagnose
-    from cpts_diag.reports import sections as rs
-
-    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
-    first = rs.load_report_data("cpts du gapencais")  # case and accents ignored
-    second = rs.load_report_data("CPTS du Gapençais")
-    assert (first.cached, second.cached) == (False, True)
-    direct = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
-    for got in (first, second):
-        assert got.territory == "CPTS du Gapençais"
-        pd.testing.assert_frame_equal(got.diag.indicators, direct.indicators)
-        # same values; an all-missing arrondissement column may hold NaN or None
-        assert got.diag.communes["arrondissement"].isna().equals(direct.communes["arrondissement"].isna())
-        pd.testing.assert_frame_equal(
-            got.diag.communes.drop(columns="arrondissement"), direct.communes.drop(columns="arrondissement")
-        )
-        assert got.summary == direct.summary
-        assert got.diag.fictitious is True
-    assert len(second.map_communes) == direct.summary["n_communes"]
-    with pytest.raises(InputError, match="territoire inconnu"):
-        rs.load_report_data("CPTS Inexistante")
-
-
-def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_path, monkeypatch):
-    import os
-
-    from cpts_diag.reports import batch
-    from cpts_diag.reports import sections as rs
-
-    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
-    data = tmp_path / "data"
-    (data / "sous_dossier").mkdir(parents=True)
-    table = data / "sous_dossier" / "table.csv"
-    table.write_text("code,valeur\n06069,1\n", encoding="utf-8")
-    monkeypatch.setattr(settings, "DATA_DIR", data)
-    perimeters = tmp_path / "p.csv"
-    perimeters.write_text("cpts;code_insee\nCPTS Test;06069\n", encoding="utf-8")
-
-    def keys():
-        return rs._DiagnosticCache.open(perimeters, "", None, None).folder, batch._context_hash("", "", "")
-
-    def rewrite(path, text):  # same size, same modification time, other content
-        st = path.stat()
-        path.write_text(text, encoding="utf-8")
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-        assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
-
-    first = keys()
-    rewrite(table, "code,valeur\n06069,2\n")
-    second = keys()
-    assert second[0] != first[0] and second[1] != first[1]
-    os.utime(table, ns=(table.stat().st_atime_ns, table.stat().st_mtime_ns + 10**9))  # touched only
-    assert keys() == second
-    rewrite(perimeters, "cpts;code_insee\nCPTS Test;06007\n")  # the perimeters key only the cache
-    assert keys()[0] != second[0] and keys()[1] == second[1]
-
-
 def test_territory_names_follow_the_file_content(tmp_path):
     import os
 
@@ -456,20 +367,3 @@ def test_territory_names_follow_the_file_content(tmp_path):
     path.write_text("cpts;code_insee\nCPTS Bbbb;06069\n", encoding="utf-8")  # same size and mtime
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert _territory_names(path) == ["CPTS Bbbb"]
-
-
-def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, monkeypatch):
-    from cpts_diag.reports import sections as rs
-
-    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
-    csv = tmp_path / "p.csv"
-    csv.write_text("cpts;code_insee\nCPTS Test;06069\n", encoding="utf-8")
-    one = rs.load_report_data("CPTS Test", csv, cpam="")
-    csv.write_text("cpts;code_insee\nCPTS Test;06069\nCPTS Test;06007\n", encoding="utf-8")
-    two = rs.load_report_data("CPTS Test", csv, cpam="")
-    assert not two.cached
-    assert two.summary["population"] == one.summary["population"] + sum(_populations(["06007"]))
-    assert not two.diag.fictitious and two.cpam_mode == "aucun"
-    monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
-    off = rs.load_report_data("CPTS Test", csv, cpam="")
-    assert not off.cached and off.summary == two.summary

@@ -1,0 +1,105 @@
+"""Tests of cpts_diag.outputs.check_outputs: check workbook and GeoPackage, on the fake COG of tests/fake_cog.py."""
+
+import geopandas as gpd
+import openpyxl
+import pyogrio
+import pytest
+
+from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
+from cpts_diag.reference import load_reference
+from fake_cog import CURRENT_13, GRID, check, grid_rows, polys, write_cog
+
+
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory):
+    return load_reference(write_cog(tmp_path_factory.mktemp("cog")))
+
+
+def test_write_check_outputs(ref, tmp_path):
+    # Marseille (13055) has no polygon here and is split by arrondissement between T3 and T4.
+    cells = {k: v for k, v in GRID.items() if k != "13055"}
+    rows = [r for r in grid_rows() if r[1] != "13055"] + [
+        ("T4", "13055", "13201"),
+        ("T3", "13055", "13202"),
+        ("T1", "13021"),
+        ("T1", "13999"),
+    ]
+    r = check(ref, *rows, geometries=polys(cells), departements=["13"])
+    written = write_check_outputs(r, tmp_path / "out")
+    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
+    wb = openpyxl.load_workbook(written[0])
+    assert wb.sheetnames == [
+        "Synthèse",
+        "Territoires",
+        "Chevauchements",
+        "Orphelines",
+        "Arr. non couverts",
+        "Codes périmés",
+        "Codes inconnus",
+        "Doublons",
+        "Discontinuités",
+        "Enclaves",
+        "Séparés par la mer",
+        "Non vérifiable",
+        "Multi-départements",
+        "Sources",
+    ]
+
+    def records(name):
+        values = list(wb[name].iter_rows(values_only=True))
+        start = next(
+            i
+            for i, row in enumerate(values)
+            if row[0] in ("Code INSEE", "Code arrondissement", "Code donné", "Territoire", "Contrôle")
+        )
+        header = values[start]
+        return [dict(zip(header, row)) for row in values[start + 1 :]]
+
+    orph = records("Orphelines")
+    # 13006 touches only T1 polygons, but Marseille (no polygon, in T3/T4) touches its corner: undecided
+    assert [(o["Code INSEE"], o["Commune"], o["Population"], o["Enclavée dans"]) for o in orph] == [
+        ("13006", "Foxtrot", 600, None)
+    ]
+    undecided = records("Non vérifiable")
+    assert [(u["Contrôle"], u["Territoire"], u["Codes INSEE"]) for u in undecided] == [
+        ("continuité", "T3", "13055"),
+        ("continuité", "T4", "13055"),
+        ("enclave", "T1", "13006"),
+    ]
+    arr = records("Arr. non couverts")
+    assert [(a["Code arrondissement"], a["Code commune"]) for a in arr] == [("13203", "13055")]
+    unknown = records("Codes inconnus")
+    assert unknown == [{"Code donné": "13999", "Territoire": "T1", "Ligne": 16}]
+    outdated = records("Codes périmés")
+    assert (outdated[0]["Code donné"], outdated[0]["Code actuel"]) == ("13021", "13020")
+    terr = {t["Territoire"]: t for t in records("Territoires")}
+    assert terr["T2"]["Départements"] == "84" and isinstance(terr["T2"]["Départements"], str)
+    assert terr["T2"]["Population"] == 1500
+    disc = records("Discontinuités")
+    assert {(d["Territoire"], d["Codes INSEE"]) for d in disc} == {("T2", "84001"), ("T2", "84002")}
+    assert records("Enclaves") == []
+    layers = dict(pyogrio.list_layers(written[1]))
+    assert set(layers) == {"territoires", "communes", "orphelines"}
+    terr_layer = gpd.read_file(written[1], layer="territoires")
+    assert sorted(terr_layer["territoire"]) == ["T1", "T2", "T3"]  # T4 has no polygon
+    communes = gpd.read_file(written[1], layer="communes")
+    # T1: 7 squares (13021 is 13020, already there) ; T2: 2 ; T3: 2 ; Marseille has no polygon
+    assert len(communes) == 7 + 2 + 2
+    assert communes["code_insee"].map(type).eq(str).all()
+    assert set(communes.loc[communes["territoire"] == "T3", "code_insee"]) == {"13030", "26001"}
+    ov = records("Chevauchements")
+    assert [(o["Code INSEE"], o["Type"]) for o in ov] == [("13055", "découpage par arrondissement municipal")]
+    orphans = gpd.read_file(written[1], layer="orphelines")
+    assert list(orphans["code_insee"]) == ["13006"] and list(orphans["enclavee_dans"]) == [""]
+
+
+def test_write_check_outputs_without_geometry(ref, tmp_path):
+    r = check(ref, ("T1", "13001"), geometries=None)
+    written = write_check_outputs(r, tmp_path)
+    assert [p.name for p in written] == [WORKBOOK_NAME]
+    wb = openpyxl.load_workbook(written[0])
+    assert wb["Enclaves"]["A1"].value.startswith("Contrôle non effectué")
+    codes = [row[0] for row in wb["Orphelines"].iter_rows(min_row=2, values_only=True)]
+    assert wb["Orphelines"]["A1"].value == "Code INSEE"
+    assert codes == sorted(set(CURRENT_13) - {"13001"})
+    assert all(isinstance(c, str) for c in codes)

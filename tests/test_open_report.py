@@ -1,0 +1,133 @@
+"""Tests of cpts_diag.outputs.open_report on hand-made diagnostics: notes, rates, map tooltips, trend chart.
+
+A diagnostic is stood in for by an object with the two tables these functions read (``communes`` and
+``indicators``); every expected text is written out here.
+"""
+
+from types import SimpleNamespace
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from cpts_diag.outputs.open_report import (  # noqa: E402
+    income_note,
+    map_columns,
+    mortality_note,
+    population_trend_figure,
+    rate_text,
+    zonage_note,
+)
+
+NNBSP = "\u202f"
+
+
+def _communes(**columns):
+    base = {"unite": ["05061", "05023", "05046"], "nom": ["Gap", "Chorges", "La Freissinouse"]}
+    return pd.DataFrame({**base, **columns})
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (0.5234, f"+0,52{NNBSP}%/an"),
+        (-1.2, f"-1,20{NNBSP}%/an"),
+        (0.0, f"0,00{NNBSP}%/an"),
+        (float("nan"), "n.d."),
+        (None, "n.d."),
+    ],
+)
+def test_rate_text(value, expected):
+    assert rate_text(value) == expected
+
+
+def test_income_note_names_the_communes_without_a_median():
+    diag = SimpleNamespace(communes=_communes(revenu_median_2019=[23970.0, np.nan, np.nan]))
+    note = income_note(diag)
+    assert "INSEE, Filosofi 2019" in note
+    assert "2 commune(s) sans médiane publiée" in note
+    assert "Chorges (05023), La Freissinouse (05046) ; elles ne sont pas comptées comme zéro" in note
+    assert "Gap (05061)" not in note
+    complete = income_note(SimpleNamespace(communes=_communes(revenu_median_2019=[1.0, 2.0, 3.0])))
+    assert "sans médiane" not in complete and "Filosofi 2019" in complete
+
+
+def test_zonage_note_lists_the_under_served_communes():
+    diag = SimpleNamespace(communes=_communes(zonage_infirmiers=["très sous-dotée", "sous-dotée", "n.d."]))
+    note = zonage_note(diag)
+    assert "<li>zone très sous-dotée : 1 commune(s) — Gap (05061)</li>" in note
+    assert "<li>zone sous-dotée : 1 commune(s) — Chorges (05023)</li>" in note
+    assert "1 commune(s) sans zonage publié" in note
+    served = zonage_note(SimpleNamespace(communes=_communes(zonage_infirmiers=["intermédiaire"] * 3)))
+    assert "Aucune commune du territoire n'est classée très sous-dotée ou sous-dotée." in served
+    assert "<li>" not in served and "sans zonage publié" not in served
+    assert zonage_note(SimpleNamespace(communes=_communes())) == ""
+
+
+def test_mortality_note_names_the_unmatched_communes():
+    diag = SimpleNamespace(communes=_communes(mortalite_brute_epci=[9.1, np.nan, 8.7]))
+    note = mortality_note(diag)
+    assert "taux <strong>brut</strong>" in note
+    assert "Non rapprochées (EPCI créé ou modifié après 2020, ou taux absent du fichier) : Chorges (05023)." in note
+    assert "Non rapprochées" not in mortality_note(SimpleNamespace(communes=_communes(mortalite_brute_epci=[1.0] * 3)))
+
+
+def test_map_columns_add_income_and_zonage_tooltips():
+    communes = pd.DataFrame(
+        {
+            "unite": ["05061", "05023", "13055", "13055"],
+            "revenu_median_2019": [23970.0, np.nan, 20000.0, 21000.0],
+            "zonage_infirmiers": ["intermédiaire", "sous-dotée", "très dotée", "très dotée"],
+        }
+    )
+    map_communes = pd.DataFrame({"code_insee": ["05061", "05023", "13055", "05999"], "valeur": [1, 2, 3, 4]})
+    out = map_columns(map_communes, communes)
+    assert out["revenu_median"].tolist() == [f"23{NNBSP}970{NNBSP}€", "n.d.", "voir le tableau", "n.d."]
+    assert out["zonage_inf"].tolist() == ["intermédiaire", "sous-dotée", "voir le tableau", "n.d."]
+    assert "revenu_median" not in map_communes  # a copy
+    assert map_columns(map_communes, communes.drop(columns="revenu_median_2019")) is map_communes
+    assert map_columns(None, communes) is None
+
+
+def _trend_indicators(territory, departement=None):
+    rows = []
+    for year, value in zip(("2016", "2019", "2020", "2021", "2022", "2023"), territory):
+        ident = "population" if year == "2023" else f"population_{year}"
+        rows.append({"indicator": ident, "level": "territoire", "level_code": "", "level_name": "T", "value": value})
+        if departement is not None:
+            rows.append(
+                {
+                    "indicator": ident,
+                    "level": "departement",
+                    "level_code": "05",
+                    "level_name": "Hautes-Alpes",
+                    "value": departement,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_population_trend_is_an_index_of_the_first_known_vintage():
+    import matplotlib.pyplot as plt
+
+    diag = SimpleNamespace(
+        territory="T", indicators=_trend_indicators([np.nan, 800.0, 820.0, 840.0, 860.0, 1000.0], departement=5.0)
+    )
+    fig = population_trend_figure(diag)
+    try:
+        lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+        assert set(lines) == {"Territoire", "Hautes-Alpes"}  # France: no row, not drawn
+        t = lines["Territoire"]
+        assert t.get_xdata().tolist() == [2019, 2020, 2021, 2022, 2023]  # 2016 unknown: not drawn
+        assert t.get_ydata().tolist() == pytest.approx([100.0, 102.5, 105.0, 107.5, 125.0])
+        assert lines["Hautes-Alpes"].get_ydata().tolist() == pytest.approx([100.0] * 6)
+    finally:
+        plt.close(fig)
+
+
+def test_no_trend_without_two_known_vintages():
+    diag = SimpleNamespace(territory="T", indicators=_trend_indicators([np.nan] * 5 + [1000.0]))
+    assert population_trend_figure(diag) is None
