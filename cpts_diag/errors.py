@@ -58,7 +58,9 @@ def format_message(
     """
     where = []
     if path is not None:
-        where.append(f"fichier « {os.fspath(path)} »")
+        # shown as given, control characters escaped (a file name may hold a line break)
+        name = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(os.fspath(path)))
+        where.append(f"fichier « {name} »")
     if line is not None:
         where.append(f"{line_label} {line}")
     text = _one_line(message)
