@@ -101,7 +101,7 @@ class CheckReport:
 
     Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
     lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
-    ``territory_frame``, ``polygons`` (the user's polygons as the check read and aligned them, never read
+    ``polygons`` (the user's polygons as the check read and aligned them, never read
     again; or None) and ``reference`` are kept for :func:`cpts_diag.outputs.check_outputs.write_check_outputs` and
     the maps, and are not part of the JSON.
     """
@@ -126,7 +126,6 @@ class CheckReport:
     source: str | None = None
     sources: list[str] = field(default_factory=list)
     members: pd.DataFrame | None = field(default=None, repr=False)
-    territory_frame: pd.DataFrame | None = field(default=None, repr=False)
     polygons: object = field(default=None, repr=False)
     reference: object = field(default=None, repr=False)
 
@@ -866,7 +865,6 @@ def check_perimeters(
 
     units = population_units(members, reference)
     ttable = territory_table(members, reference, units=units)
-    report.territory_frame = ttable
     report.territories = _territory_records(ttable, known, reference)
     report.multi_departement = [
         {"territory": t["name"], "departements": t["departements"], "regions": t["regions"]}

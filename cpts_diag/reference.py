@@ -102,14 +102,6 @@ class Reference:
         """Code -> name of current communes and arrondissements municipaux."""
         return {**self.communes["nom"].to_dict(), **self.arrondissements["nom"].to_dict()}
 
-    def commune_name(self, code: str) -> str:
-        """Name of a current commune or arrondissement, or of any known record."""
-        for table in (self.communes, self.arrondissements):
-            if code in table.index:
-                return table.at[code, "nom"]
-        match = self.records.loc[self.records["code_insee"] == code, "nom"]
-        return match.iloc[0] if len(match) else code
-
     def region_code(self, value, where: str = "option --region") -> str:
         """A région code as typed (``" 93"``, ``6`` -> ``"06"``), checked against the COG.
 

@@ -18,7 +18,6 @@ from cpts_diag.outputs.open_report import (  # noqa: E402
     map_columns,
     mortality_note,
     population_trend_figure,
-    rate_text,
     zonage_note,
 )
 
@@ -28,20 +27,6 @@ NNBSP = "\u202f"
 def _communes(**columns):
     base = {"unite": ["05061", "05023", "05046"], "nom": ["Gap", "Chorges", "La Freissinouse"]}
     return pd.DataFrame({**base, **columns})
-
-
-@pytest.mark.parametrize(
-    "value, expected",
-    [
-        (0.5234, f"+0,52{NNBSP}%/an"),
-        (-1.2, f"-1,20{NNBSP}%/an"),
-        (0.0, f"0,00{NNBSP}%/an"),
-        (float("nan"), "n.d."),
-        (None, "n.d."),
-    ],
-)
-def test_rate_text(value, expected):
-    assert rate_text(value) == expected
 
 
 def test_income_note_names_the_communes_without_a_median():

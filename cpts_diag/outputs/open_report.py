@@ -6,8 +6,6 @@ what is unknown instead of counting it as zero.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -116,13 +114,6 @@ def mortality_note(diag) -> str:
         miss = com[com["mortalite_brute_epci"].isna()]
         names = ", ".join(f"{n} ({c})" for n, c in zip(miss["nom"].astype(str), miss["unite"].astype(str)))
     return _render("mortality_note", names)
-
-
-def rate_text(value) -> str:
-    """« +0,52 %/an » style text of a growth rate (« n.d. » when missing)."""
-    if fr.is_missing(value) or (isinstance(value, float) and math.isnan(value)):
-        return "n.d."
-    return f"{'+' if value > 0 else ''}{fr.number(value, 2)}{fr.NNBSP}%/an"
 
 
 def map_columns(map_communes, communes):
