@@ -185,6 +185,28 @@ class ReportData:
         return self.diag.summary
 
     @cached_property
+    def territory_positions(self) -> dict[str, int]:
+        """indicator -> position of its first territory row in :attr:`indicators`, built once."""
+        out: dict[str, int] = {}
+        for i, (ident, level) in enumerate(zip(self.indicators["indicator"], self.indicators["level"])):
+            if level == "territoire":
+                out.setdefault(ident, i)
+        return out
+
+    @cached_property
+    def levels(self) -> list[tuple[str, str, str]]:
+        """Comparison columns of the tables: (level, level_code, French header), territory first, built once."""
+        ind = self.indicators
+        cols = [("territoire", self.territory, "Territoire")]
+        for level in ("departement", "region"):
+            sub = ind[ind["level"] == level].drop_duplicates("level_code")
+            for code, name in zip(sub["level_code"], sub["level_name"]):
+                header = f"{name} ({code})" if level == "departement" else str(name)
+                cols.append((level, str(code), header))
+        cols.append(("france", "FR", "France"))
+        return cols
+
+    @cached_property
     def lookup(self) -> dict[str, dict]:
         """indicator -> {(level, level_code): row dict} (the territory's rows under its name), built once."""
         out: dict[str, dict] = {}
@@ -552,9 +574,9 @@ def _rows(data: ReportData, indicator: str) -> pd.DataFrame:
 
 
 def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
-    rows = _rows(data, indicator)
-    rows = rows[rows["level"] == "territoire"]
-    return rows.iloc[0] if len(rows) else None
+    """First territory row of ``indicator`` (None when there is none)."""
+    pos = data.territory_positions.get(indicator)
+    return None if pos is None else data.indicators.iloc[pos]
 
 
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
@@ -587,16 +609,8 @@ def _tier_text(summary: dict) -> str:
 
 
 def _levels(data: ReportData) -> list[tuple[str, str, str]]:
-    """Comparison columns: (level, level_code, French header), territory first."""
-    ind = data.indicators
-    cols = [("territoire", data.territory, "Territoire")]
-    for level in ("departement", "region"):
-        sub = ind[ind["level"] == level].drop_duplicates("level_code")
-        for code, name in zip(sub["level_code"], sub["level_name"]):
-            header = f"{name} ({code})" if level == "departement" else str(name)
-            cols.append((level, str(code), header))
-    cols.append(("france", "FR", "France"))
-    return cols
+    """Comparison columns: (level, level_code, French header), territory first (read only)."""
+    return data.levels
 
 
 def _figure_html(fig, caption: str, alt: str, dpi: int = 96) -> str:
