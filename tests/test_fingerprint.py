@@ -125,3 +125,20 @@ def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_pa
     assert keys() == second
     rewrite(perimeters, "cpts;code_insee\nCPTS Test;06007\n")  # the perimeters key only the cache
     assert keys()[0] != second[0] and keys()[1] == second[1]
+
+
+def test_a_rewrite_that_keeps_size_and_modification_time_still_changes_the_fingerprint(tmp_path, monkeypatch):
+    """Hashes of the embedded data are kept per process by stat: the change time (set by every write) still
+    tells a rewrite that keeps the size and the modification time."""
+    data = tmp_path / "data"
+    data.mkdir()
+    f = data / "communes.csv"
+    f.write_text("code_insee,population\n01001,100\n", encoding="utf-8")
+    old = 1_600_000_000_000_000_000  # 2020: "settled", so its hash is kept by stat
+    os.utime(f, ns=(old, old))
+    monkeypatch.setattr(settings, "DATA_DIR", data)
+    first = run_fingerprint()
+    assert run_fingerprint() == first
+    f.write_text("code_insee,population\n01001,999\n", encoding="utf-8")  # same size
+    os.utime(f, ns=(old, old))  # same modification time
+    assert run_fingerprint() != first

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 from cpts_diag import settings
@@ -15,6 +17,27 @@ from cpts_diag.io.atomic import file_sha256
 from cpts_diag.io.params import cpam_choice
 
 __all__ = ["run_fingerprint"]
+
+
+# Content hashes of the files already read by this process, keyed by their path and stat (device, inode,
+# size, modification and change times in ns): the fingerprint of every report of a batch hashes the same
+# 23 MB of embedded data, read once per process this way. A write changes the stat, so the file is read
+# again; a file modified less than 2 s before it was read is not kept (file times advance by clock ticks
+# of a few ms: two writes in one tick could leave the same stat).
+_FILE_HASHES: dict[tuple, str] = {}
+_SETTLED_NS = 2_000_000_000
+
+
+def _file_hash(path: Path) -> str:
+    """:func:`~cpts_diag.io.atomic.file_sha256` of ``path``, read again only when its stat changed."""
+    st = os.stat(path)
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest = _FILE_HASHES.get(key)
+    if digest is None:
+        digest = file_sha256(path)
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+            _FILE_HASHES[key] = digest
+    return digest
 
 
 def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
@@ -25,7 +48,7 @@ def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
             rel = path.relative_to(root).as_posix()
             if not path.is_file() or any(rel.startswith(e) for e in exclude) or "__pycache__" in rel:
                 continue
-            h.update(rel.encode("utf-8") + b"\0" + file_sha256(path).encode("ascii") + b"\n")
+            h.update(rel.encode("utf-8") + b"\0" + _file_hash(path).encode("ascii") + b"\n")
     return h.hexdigest()
 
 

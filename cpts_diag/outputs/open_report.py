@@ -127,13 +127,17 @@ def map_columns(map_communes, communes):
         return map_communes
     out = map_communes.copy()
     key = communes["unite"] if "unite" in communes else communes["code_insee"]
-    groups = communes.groupby(key.astype(str), sort=False)
+    keys = key.astype(str)
+    counts = keys.value_counts(dropna=True).to_dict()
     income, zonage = {}, {}
-    for code, units in groups:
-        if len(units) == 1:
-            v = units["revenu_median_2019"].iloc[0]
+    for code, v, z in zip(
+        keys.tolist(), communes["revenu_median_2019"].tolist(), communes["zonage_infirmiers"].tolist()
+    ):
+        if code not in counts or code in income:  # missing key, or a unit already seen
+            continue
+        if counts[code] == 1:
             income[code] = "n.d." if fr.is_missing(v) else f"{fr.integer(v)}{fr.NNBSP}€"
-            zonage[code] = str(units["zonage_infirmiers"].iloc[0])
+            zonage[code] = str(z)
         else:
             income[code] = zonage[code] = "voir le tableau"
     out["revenu_median"] = out["code_insee"].astype(str).map(income).fillna("n.d.")

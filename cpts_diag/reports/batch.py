@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as _dt
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -283,6 +284,10 @@ def _worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in wo
         except OSError:
             pass
     import cpts_diag.reports.runner  # noqa: F401  (import once per worker, not per territory)
+
+    # The libraries imported by the fork server stay for the life of the worker: frozen, they are left out
+    # of the garbage collector's full passes (~0.1 s each) and their pages stay shared with the server.
+    gc.freeze()
 
 
 def _end_worker(code: int) -> None:  # pragma: no cover - runs in worker processes

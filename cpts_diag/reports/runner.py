@@ -215,6 +215,11 @@ _WARM_ENGINE = "cpts-diag-warm"
 
 # Run in a kept kernel before each notebook: fresh user namespace (and execution count), no figure,
 # warning registries and filters as at kernel start, working directory of this report.
+# The previous report's objects are collected once the namespace is cleared; what survives (imported
+# modules, caches of embedded data) is then frozen (gc.freeze) so that the next full collections, two
+# per report, skip it: they cost ~0.08 s each over a warm kernel's ~170,000 objects, ~0.01 s frozen.
+# Frozen objects are still freed when their reference count drops; only reference cycles among them are
+# never collected, which the kernel replacement every max_runs reports bounds.
 _RESET_CODE = """\
 import gc as _gc, os as _os, sys as _sys, warnings as _warnings
 _state = _sys.modules.get("__cpts_diag_warm__")
@@ -229,6 +234,7 @@ if "matplotlib.pyplot" in _sys.modules:
 _os.chdir({cwd!r})
 get_ipython().reset(new_session=True)
 __import__("gc").collect()
+__import__("gc").freeze()
 """
 
 

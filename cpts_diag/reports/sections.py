@@ -185,6 +185,28 @@ class ReportData:
         return self.diag.summary
 
     @cached_property
+    def territory_positions(self) -> dict[str, int]:
+        """indicator -> position of its first territory row in :attr:`indicators`, built once."""
+        out: dict[str, int] = {}
+        for i, (ident, level) in enumerate(zip(self.indicators["indicator"], self.indicators["level"])):
+            if level == "territoire":
+                out.setdefault(ident, i)
+        return out
+
+    @cached_property
+    def levels(self) -> list[tuple[str, str, str]]:
+        """Comparison columns of the tables: (level, level_code, French header), territory first, built once."""
+        ind = self.indicators
+        cols = [("territoire", self.territory, "Territoire")]
+        for level in ("departement", "region"):
+            sub = ind[ind["level"] == level].drop_duplicates("level_code")
+            for code, name in zip(sub["level_code"], sub["level_name"]):
+                header = f"{name} ({code})" if level == "departement" else str(name)
+                cols.append((level, str(code), header))
+        cols.append(("france", "FR", "France"))
+        return cols
+
+    @cached_property
     def lookup(self) -> dict[str, dict]:
         """indicator -> {(level, level_code): row dict} (the territory's rows under its name), built once."""
         out: dict[str, dict] = {}
@@ -214,16 +236,28 @@ def _map_source() -> str:
     return MAP_SOURCE
 
 
+# The units of the last perimeter table (with that table and reference): the reports of a batch share
+# one table (see _DiagnosticCache.load), whose units are then computed once per kernel, not per report.
+_UNITS: list[tuple[pd.DataFrame, Any, pd.DataFrame]] = []
+
+
 def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
     """(cpts, code, unit) of a perimeter table: current commune code, and the arrondissement municipal
-    when one is listed (Paris, Lyon, Marseille are then drawn by arrondissement)."""
+    when one is listed (Paris, Lyon, Marseille are then drawn by arrondissement). Read only: the result
+    is shared by the calls with the same table and reference objects."""
+    for known, ref, units in _UNITS:
+        if known is table and ref is reference:
+            return units
     code = table["code_insee"].astype(str)
-    code = code.map(lambda c: reference.former.get(c, c))
-    arr = table["arrondissement"].astype(object).where(table["arrondissement"].notna(), None)
-    unit = [a if a is not None else c for a, c in zip(arr, code)]
-    return pd.DataFrame(
-        {"cpts": table["cpts"].astype(str).to_numpy(), "code": code.to_numpy(), "unit": unit}
+    current = code.map(reference.former)
+    code = current.where(current.notna(), code)
+    arr = table["arrondissement"]
+    unit = arr.where(arr.notna(), code)
+    units = pd.DataFrame(
+        {"cpts": table["cpts"].astype(str).to_numpy(), "code": code.to_numpy(), "unit": unit.to_numpy()}
     ).drop_duplicates()
+    _UNITS[:] = [(table, reference, units)]
+    return units
 
 
 def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
@@ -251,25 +285,41 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
         return None, None, None, None, missing
 
     epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
-    by_unit = dict(tuple(communes.groupby(communes["unite"].astype(str), sort=False)))
+    # Row positions of each unit (one row per unit, except a unit listed on several rows); the first row
+    # gives the code, name and value, the rows together the population and the infra-communal note.
+    positions: dict[str, list[int]] = {}
+    for i, unit in enumerate(communes["unite"].astype(str).tolist()):
+        positions.setdefault(unit, []).append(i)
+    codes, names = communes["code_insee"].tolist(), communes["nom"].tolist()
+    values = communes[MAP_INDICATOR].tolist() if MAP_INDICATOR in communes else None
+    infra = communes["infracommunal"]
+    infra_flags = infra.tolist() if infra.dtype == bool else None
+    sirens = reference.communes["epci_siren"]
     rows = []
     for unit in present:
-        part = by_unit[unit]
-        code = str(part["code_insee"].iloc[0])
-        value = part[MAP_INDICATOR].iloc[0] if MAP_INDICATOR in part else np.nan
-        siren = reference.communes["epci_siren"].get(code, "")
+        at = positions[unit]
+        first = at[0]
+        part = communes.iloc[at] if len(at) > 1 else None
+        code = str(codes[first])
+        value = values[first] if values is not None else np.nan
+        siren = sirens.get(code, "")
+        population = np.nan
+        if "population" in communes:
+            population = float(
+                communes["population"].iat[first] if part is None else part["population"].sum(min_count=1)
+            )
+        if part is None and infra_flags is not None:
+            shared = bool(infra_flags[first])
+        else:
+            shared = bool(infra.iloc[at].any())
         rows.append(
             {
                 "code_insee": unit,
-                "nom": str(part["nom"].iloc[0]),
-                "population": float(part["population"].sum(min_count=1)) if "population" in part else np.nan,
+                "nom": str(names[first]),
+                "population": population,
                 "epci": str(epci_names.get(siren, siren) or "—"),
                 MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
-                "note": (
-                    "commune partagée entre plusieurs CPTS (découpage infra-communal)"
-                    if bool(part["infracommunal"].any())
-                    else "—"
-                ),
+                "note": "commune partagée entre plusieurs CPTS (découpage infra-communal)" if shared else "—",
             }
         )
     map_communes = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
@@ -299,7 +349,8 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
         neighbours = neighbours[neighbours.geometry.notna()]
     # orphans: nearby units of the territory's région(s) that no territory of the file lists
     regions = set(diag.summary.get("regions") or [])
-    region_of = near["code_insee"].map(lambda c: reference.communes["region"].get(parent.get(c, c)))
+    commune_of = near["code_insee"].map(parent)
+    region_of = commune_of.where(commune_of.notna(), near["code_insee"]).map(reference.communes["region"])
     orphan = near[~near["code_insee"].isin(set(listed["unit"])) & region_of.isin(regions)]
     orphans = None
     if len(orphan):
@@ -311,6 +362,10 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
 # cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
 # ---------------------------------------------------------------------------
 _CACHE_KEEP = 6
+# The unpickled common part (reference, perimeter table, warnings, territory names) of the last cache
+# folder read: the same for every report of a batch, unpickled once per kernel instead of once per report
+# (~0.04 s for the national file). Keyed by the file (its folder is the content fingerprint) and its stat.
+_COMMON: dict[tuple, tuple] = {}
 
 
 def _cache_root() -> Path | None:
@@ -367,7 +422,10 @@ class _DiagnosticCache:
         return hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:20] + ".pkl"
 
     def load(self, territory: str):
-        """(reference, perimeter table, warnings, diagnostic) of ``territory``, or None."""
+        """(reference, perimeter table, warnings, diagnostic) of ``territory``, or None.
+
+        The reference, table and warnings are shared by the calls that read the same file: read only.
+        """
         import pickle
 
         from cpts_diag.indicators import find_territory
@@ -375,9 +433,18 @@ class _DiagnosticCache:
         if not (self.folder / "complete").is_file():
             return None
         try:
-            with open(self.folder / "common.pkl", "rb") as fh:
-                reference, table, warnings = pickle.load(fh)
-            name = find_territory(table["cpts"].astype(str).unique(), territory)
+            path = self.folder / "common.pkl"
+            st = path.stat()
+            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+            common = _COMMON.get(key)
+            if common is None:
+                with open(path, "rb") as fh:
+                    reference, table, warnings = pickle.load(fh)
+                common = (reference, table, warnings, table["cpts"].astype(str).unique())
+                _COMMON.clear()
+                _COMMON[key] = common
+            reference, table, warnings, names = common
+            name = find_territory(names, territory)
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
         except (
@@ -507,9 +574,9 @@ def _rows(data: ReportData, indicator: str) -> pd.DataFrame:
 
 
 def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
-    rows = _rows(data, indicator)
-    rows = rows[rows["level"] == "territoire"]
-    return rows.iloc[0] if len(rows) else None
+    """First territory row of ``indicator`` (None when there is none)."""
+    pos = data.territory_positions.get(indicator)
+    return None if pos is None else data.indicators.iloc[pos]
 
 
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
@@ -542,16 +609,8 @@ def _tier_text(summary: dict) -> str:
 
 
 def _levels(data: ReportData) -> list[tuple[str, str, str]]:
-    """Comparison columns: (level, level_code, French header), territory first."""
-    ind = data.indicators
-    cols = [("territoire", data.territory, "Territoire")]
-    for level in ("departement", "region"):
-        sub = ind[ind["level"] == level].drop_duplicates("level_code")
-        for code, name in zip(sub["level_code"], sub["level_name"]):
-            header = f"{name} ({code})" if level == "departement" else str(name)
-            cols.append((level, str(code), header))
-    cols.append(("france", "FR", "France"))
-    return cols
+    """Comparison columns: (level, level_code, French header), territory first (read only)."""
+    return data.levels
 
 
 def _figure_html(fig, caption: str, alt: str, dpi: int = 96) -> str:
