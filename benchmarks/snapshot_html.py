@@ -85,6 +85,7 @@ def main(out: Path) -> None:
     from cpts_diag.reports import index_page
     from cpts_diag.reports import runner as report
     from cpts_diag.reports import sections as report_sections
+    from cpts_diag.reports.report_data import load_report_data
 
     out.mkdir(parents=True, exist_ok=True)
     common = dict(generated="01/01/2026 à 10:00")
@@ -121,7 +122,7 @@ def main(out: Path) -> None:
     today = _dt.date.today().strftime("%d/%m/%Y")
     for i, territory in enumerate(TERRITORIES):
         for cpam in ("exemple", "aucun"):
-            data = report_sections.load_report_data(territory, None, cpam, None, None, None)
+            data = load_report_data(territory, None, cpam, None, None, None)
             for name in SECTIONS:
                 section = getattr(report_sections, name)(data)
                 text = section.html.replace(f"produit le {today}", "produit le DATE")
@@ -137,7 +138,7 @@ def main(out: Path) -> None:
                 report_sections.comparison_table(data, list(report_sections.KEY_FIGURES), "légende <x>"),
             )
     # branches the embedded data do not reach: a CPAM file, INSEE ages and BPE files given, an output folder
-    data = report_sections.load_report_data(TERRITORIES[0], None, "exemple", None, None, out / "_report")
+    data = load_report_data(TERRITORIES[0], None, "exemple", None, None, out / "_report")
     for mode in ("exemple", "fichier", "aucun"):
         variant = copy.copy(data)
         variant.cpam_mode, variant.insee_ages, variant.bpe = mode, Path("ages.csv"), Path("bpe.csv")

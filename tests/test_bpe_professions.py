@@ -123,6 +123,7 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.open_report import bpe_professions
     from cpts_diag.reports import sections as rs
+    from cpts_diag.reports.report_data import load_report_data
 
     bpe = tmp_path / "bpe24_ensemble.csv"
     bpe.write_text(ENSEMBLE, encoding="utf-8")
@@ -130,7 +131,7 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     perimeters.write_text(
         "cpts;code_insee\nCPTS Test;29019\nCPTS Test;29039\nCPTS Test;97611\nCPTS Test;97608\n", encoding="utf-8"
     )
-    data = rs.load_report_data("CPTS Test", perimeters=perimeters, cpam="aucun", bpe=bpe)
+    data = load_report_data("CPTS Test", perimeters=perimeters, cpam="aucun", bpe=bpe)
     pop = sum(population[c] for c in ("29019", "29039", "97611", "97608"))
     table = bpe_professions(data.diag).set_index("Code BPE")
     hand = {"D265": 40 + 25 + 12, "D277": 6, "D281": 90 + 8, "D279": 35, "D307": 3, "D999": 2}

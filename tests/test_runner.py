@@ -171,7 +171,7 @@ def test_input_error_in_the_kernel_stays_an_input_error(tmp_path, monkeypatch):
 
     def raising(input_path, output_path, parameters=None, **kwargs):
         raise papermill.PapermillExecutionError(
-            3, 3, "rs.load_report_data(...)", "InputError", "fichier « x.csv » : fichier introuvable", []
+            3, 3, "load_report_data(...)", "InputError", "fichier « x.csv » : fichier introuvable", []
         )
 
     monkeypatch.setattr(papermill, "execute_notebook", raising)
@@ -260,7 +260,7 @@ def test_report_is_self_contained_french_and_escaped(rapport):
         "Méthode",
     ):
         assert heading in rapport
-    assert "rs.load_report_data" not in rapport and "import " not in rapport  # no code
+    assert "load_report_data" not in rapport and "import " not in rapport  # no code
     assert "Traceback" not in rapport
 
 

@@ -1,55 +1,83 @@
-"""Tests of cpts_diag.reports.sections: the report data of notebook 02 and its cache of diagnostics."""
+"""Tests of cpts_diag.reports.sections (what notebook 02 displays) on a small real territory outside PACA.
+
+Expectations are read from the raw embedded files with the csv module (populations of
+data/communes_cog2026.csv), never from the code under test.
+"""
 
 from __future__ import annotations
 
+import csv
+
+import openpyxl
 import pytest
 
 from cpts_diag import settings
-from cpts_diag.errors import InputError
-from helpers import populations as _populations
+
+NAME = "CPTS <Rade> & Brest"  # a name with markup: every section must escape it
+CODES = ("29019", "29075")  # Brest, Guipavas (Finistère, Bretagne)
 
 
-# ---------------------------------------------------------------------------
-# report data and its cache (no kernel)
-# ---------------------------------------------------------------------------
-def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
-    import pandas as pd
-
-    from cpts_diag.indicators import diagnose
-    from cpts_diag.reports import sections as rs
-
-    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
-    first = rs.load_report_data("cpts du gapencais")  # case and accents ignored
-    second = rs.load_report_data("CPTS du Gapençais")
-    assert (first.cached, second.cached) == (False, True)
-    direct = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
-    for got in (first, second):
-        assert got.territory == "CPTS du Gapençais"
-        pd.testing.assert_frame_equal(got.diag.indicators, direct.indicators)
-        # same values; an all-missing arrondissement column may hold NaN or None
-        assert got.diag.communes["arrondissement"].isna().equals(direct.communes["arrondissement"].isna())
-        pd.testing.assert_frame_equal(
-            got.diag.communes.drop(columns="arrondissement"), direct.communes.drop(columns="arrondissement")
-        )
-        assert got.summary == direct.summary
-        assert got.diag.fictitious is True
-    assert len(second.map_communes) == direct.summary["n_communes"]
-    with pytest.raises(InputError, match="territoire inconnu"):
-        rs.load_report_data("CPTS Inexistante")
+def _raw_population(codes) -> int:
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        return sum(int(r["population"]) for r in csv.DictReader(fh) if r["code_insee"] in codes)
 
 
-def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, monkeypatch):
-    from cpts_diag.reports import sections as rs
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from cpts_diag.reports.report_data import load_report_data
 
-    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
-    csv = tmp_path / "p.csv"
-    csv.write_text("cpts;code_insee\nCPTS Test;06069\n", encoding="utf-8")
-    one = rs.load_report_data("CPTS Test", csv, cpam="")
-    csv.write_text("cpts;code_insee\nCPTS Test;06069\nCPTS Test;06007\n", encoding="utf-8")
-    two = rs.load_report_data("CPTS Test", csv, cpam="")
-    assert not two.cached
-    assert two.summary["population"] == one.summary["population"] + sum(_populations(["06007"]))
-    assert not two.diag.fictitious and two.cpam_mode == "aucun"
-    monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
-    off = rs.load_report_data("CPTS Test", csv, cpam="")
-    assert not off.cached and off.summary == two.summary
+    folder = tmp_path_factory.mktemp("brest")
+    perimeters = folder / "perimetres.csv"
+    perimeters.write_text("cpts;code_insee\n" + "".join(f"{NAME};{c}\n" for c in CODES), encoding="utf-8")
+    return load_report_data(NAME, perimeters, cpam="aucun", out_dir=folder / "sorties")
+
+
+def test_key_figures_and_summary_follow_the_raw_files(data):
+    from cpts_diag.reports.sections import key_figures, report_summary
+
+    assert report_summary(data)["population"] == _raw_population(CODES) == 142346 + 15538
+    figures = {f["indicator"]: f for f in key_figures(data).values()}
+    # APL 2023: mean of the communes' APL weighted by their standardised population (DREES note)
+    with open(settings.DATA_DIR / "apl_mg_communes_2022_2023.csv", encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["code_insee"] in CODES]
+    weights = [float(r["pop_standardisee_2023"]) for r in rows]
+    expected = sum(float(r["apl_mg_2023"]) * w for r, w in zip(rows, weights)) / sum(weights)
+    assert len(rows) == 2 and figures["apl_mg_2023"]["value"] == pytest.approx(expected, rel=1e-9)
+    assert not any(f["fictitious"] for f in figures.values())
+    # no CPAM table: the share without a médecin traitant is unknown, never zero
+    assert figures.get("part_sans_mt_17_plus", {"value": None})["value"] is None
+
+
+def test_header_escapes_the_name_and_shows_the_french_population(data):
+    from cpts_diag.reports.sections import header
+
+    html = header(data).html
+    assert "CPTS &lt;Rade&gt; &amp; Brest" in html and "<Rade>" not in html
+    assert "157\u202f884" in html
+    assert "fictiv" not in html.lower()  # no CPAM table: nothing fictitious announced
+
+
+def test_comparison_table_compares_with_the_departement_the_region_and_france(data):
+    from cpts_diag.reports.sections import comparison_table
+
+    html = comparison_table(data, ["population"], "légende")
+    for column in ("Territoire", "Finistère (29)", "Bretagne", "France"):
+        assert f">{column}<" in html, column
+    assert "légende" in html
+
+
+def test_write_outputs_writes_the_map_workbook_and_geopackage(data):
+    import pyogrio
+
+    from cpts_diag.reports.sections import write_outputs
+
+    section = write_outputs(data)
+    out = data.out_dir
+    assert sorted(p.name for p in out.iterdir()) == ["carte.html", "indicateurs.xlsx", "perimetre.gpkg"]
+    assert "carte.html" in section.html
+    sheets = openpyxl.load_workbook(out / "indicateurs.xlsx").worksheets
+    codes = [c for ws in sheets for row in ws.iter_rows() for c in row if c.value in CODES]
+    assert codes and all(c.data_type == "s" for c in codes)  # codes as text, never numbers
+    layers = {name for name, _ in pyogrio.list_layers(out / "perimetre.gpkg")}
+    communes = pyogrio.read_dataframe(out / "perimetre.gpkg", layer="communes" if "communes" in layers else None)
+    assert sorted(communes["code_insee"]) == list(CODES)

@@ -1,0 +1,460 @@
+"""The data of one territory report, loaded once: :func:`load_report_data` gives a :class:`ReportData`.
+
+It reads the perimeters, computes the diagnostic (or takes it from the cache of diagnostics that the
+reports of one batch share: every territory of a perimeter file is diagnosed in one vectorised pass,
+pickled, and read by the next reports, keyed by :func:`cpts_diag.io.fingerprint.run_fingerprint`), and
+prepares the map layers (the territory's communes, its outline, the neighbouring territories and the
+orphan communes nearby). The sections of :mod:`cpts_diag.reports.sections` only display it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpts_diag import fr_format as fr
+from cpts_diag import settings
+from cpts_diag.io.params import cpam_choice
+
+__all__ = ["MAP_INDICATOR", "ReportData", "load_report_data"]
+
+#: The indicator the territory map shows (its value is carried by the map rows).
+MAP_INDICATOR = "apl_mg_2023"
+
+
+@dataclass
+class ReportData:
+    """Everything a territory report shows, loaded once.
+
+    Attributes
+    ----------
+    territory : str
+        Territory name (as in the perimeter file).
+    diag : Diagnostic
+        Indicators with comparisons (:func:`cpts_diag.indicators.diagnose`).
+    reference : Reference
+        COG 2026 reference.
+    perimeters_path : Path
+        Perimeter file used.
+    perimeter_warnings : list of str
+        French warnings of the perimeter reader.
+    map_communes : GeoDataFrame or None
+        Polygons of the territory's communes (EPSG:4326) with ``code_insee``, ``nom``, ``population``,
+        ``epci``, the map indicator and ``note``; None when no polygon is available.
+    outline, neighbours, orphans : GeoDataFrame or None
+        Territory outline; neighbouring territories (``cpts``); orphan communes (``code_insee``,
+        ``nom``) near the territory.
+    missing_polygons : list of str
+        Territory commune codes without a polygon.
+    cpam_mode : str
+        ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``.
+    out_dir : Path or None
+        Where :func:`write_outputs` writes; None: nothing written.
+    outputs : dict
+        Files written by :func:`write_outputs` (name -> Path).
+    """
+
+    territory: str
+    diag: Any
+    reference: Any
+    perimeters_path: Path
+    perimeter_warnings: list[str]
+    map_communes: Any
+    outline: Any
+    neighbours: Any
+    orphans: Any
+    missing_polygons: list[str]
+    cpam_mode: str
+    insee_ages: Path | None
+    bpe: Path | None
+    out_dir: Path | None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: bool = False
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        return self.diag.indicators
+
+    @property
+    def summary(self) -> dict:
+        return self.diag.summary
+
+    @cached_property
+    def territory_positions(self) -> dict[str, int]:
+        """indicator -> position of its first territory row in :attr:`indicators`, built once."""
+        out: dict[str, int] = {}
+        for i, (ident, level) in enumerate(zip(self.indicators["indicator"], self.indicators["level"])):
+            if level == "territoire":
+                out.setdefault(ident, i)
+        return out
+
+    @cached_property
+    def levels(self) -> list[tuple[str, str, str]]:
+        """Comparison columns of the tables: (level, level_code, French header), territory first, built once."""
+        ind = self.indicators
+        cols = [("territoire", self.territory, "Territoire")]
+        for level in ("departement", "region"):
+            sub = ind[ind["level"] == level].drop_duplicates("level_code")
+            for code, name in zip(sub["level_code"], sub["level_name"]):
+                header = f"{name} ({code})" if level == "departement" else str(name)
+                cols.append((level, str(code), header))
+        cols.append(("france", "FR", "France"))
+        return cols
+
+    @cached_property
+    def lookup(self) -> dict[str, dict]:
+        """indicator -> {(level, level_code): row dict} (the territory's rows under its name), built once."""
+        out: dict[str, dict] = {}
+        for rec in self.indicators.to_dict("records"):
+            code = rec["level_code"] if rec["level"] != "territoire" else self.territory
+            out.setdefault(rec["indicator"], {})[(rec["level"], str(code))] = rec
+        return out
+
+
+def _reference_once():
+    """The indicators' COG reference (one COG load per kernel)."""
+    from cpts_diag.indicator_data import load_indicator_data
+
+    return load_indicator_data().reference
+
+
+def _param_path(value) -> Path | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return Path(text).expanduser() if text else None
+
+
+# The units of the last perimeter table (with that table and reference): the reports of a batch share
+# one table (see _DiagnosticCache.load), whose units are then computed once per kernel, not per report.
+_UNITS: list[tuple[pd.DataFrame, Any, pd.DataFrame]] = []
+
+
+def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
+    """(cpts, code, unit) of a perimeter table: current commune code, and the arrondissement municipal
+    when one is listed (Paris, Lyon, Marseille are then drawn by arrondissement). Read only: the result
+    is shared by the calls with the same table and reference objects."""
+    for known, ref, units in _UNITS:
+        if known is table and ref is reference:
+            return units
+    code = table["code_insee"].astype(str)
+    current = code.map(reference.former)
+    code = current.where(current.notna(), code)
+    arr = table["arrondissement"]
+    unit = arr.where(arr.notna(), code)
+    units = pd.DataFrame(
+        {"cpts": table["cpts"].astype(str).to_numpy(), "code": code.to_numpy(), "unit": unit.to_numpy()}
+    ).drop_duplicates()
+    _UNITS[:] = [(table, reference, units)]
+    return units
+
+
+def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
+    """Territory units with values, outline, neighbouring territories and orphans (EPSG:4326).
+
+    Units are communes, or the arrondissements municipaux of Paris, Lyon and Marseille when the
+    perimeter lists them; polygons are the embedded display polygons (national, COG 2026).
+    """
+    import geopandas as gpd
+
+    from cpts_diag.commune_geo import display_polygons
+    from cpts_diag.geometry import territory_outlines
+
+    communes = diag.communes
+    units = list(dict.fromkeys(communes["unite"].dropna().astype(str)))
+    try:
+        polygons = display_polygons(units)
+    except Exception:  # noqa: BLE001 - data not built: the report says the map is unavailable
+        return None, None, None, None, units
+    polygons = polygons[~polygons["code_insee"].duplicated()]
+    geo = polygons.set_index("code_insee").geometry
+    present = [u for u in units if u in geo.index]
+    missing = [u for u in units if u not in geo.index]
+    if not present:
+        return None, None, None, None, missing
+
+    epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
+    # Row positions of each unit (one row per unit, except a unit listed on several rows); the first row
+    # gives the code, name and value, the rows together the population and the infra-communal note.
+    positions: dict[str, list[int]] = {}
+    for i, unit in enumerate(communes["unite"].astype(str).tolist()):
+        positions.setdefault(unit, []).append(i)
+    codes, names = communes["code_insee"].tolist(), communes["nom"].tolist()
+    values = communes[MAP_INDICATOR].tolist() if MAP_INDICATOR in communes else None
+    infra = communes["infracommunal"]
+    infra_flags = infra.tolist() if infra.dtype == bool else None
+    sirens = reference.communes["epci_siren"]
+    rows = []
+    for unit in present:
+        at = positions[unit]
+        first = at[0]
+        part = communes.iloc[at] if len(at) > 1 else None
+        code = str(codes[first])
+        value = values[first] if values is not None else np.nan
+        siren = sirens.get(code, "")
+        population = np.nan
+        if "population" in communes:
+            population = float(
+                communes["population"].iat[first] if part is None else part["population"].sum(min_count=1)
+            )
+        if part is None and infra_flags is not None:
+            shared = bool(infra_flags[first])
+        else:
+            shared = bool(infra.iloc[at].any())
+        rows.append(
+            {
+                "code_insee": unit,
+                "nom": str(names[first]),
+                "population": population,
+                "epci": str(epci_names.get(siren, siren) or "—"),
+                MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
+                "note": "commune partagée entre plusieurs CPTS (découpage infra-communal)" if shared else "—",
+            }
+        )
+    map_communes = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
+    own = map_communes.assign(cpts=territory)
+    outline = territory_outlines(own, own[["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
+
+    # Around: units within ~5 km of the territory's bounding box, at the level the file uses
+    # (arrondissements of a city listed by arrondissement, whole communes otherwise).
+    listed = _table_units(table, reference)
+    by_arr = set(listed.loc[listed["unit"] != listed["code"], "code"])
+    x0, y0, x1, y1 = map_communes.total_bounds
+    near = display_polygons(bbox=(x0 - 0.06, y0 - 0.045, x1 + 0.06, y1 + 0.045))
+    parent = reference.arrondissements["commune_parente"]
+    is_arr = near["type"] == "ARM"
+    keep = np.where(is_arr, near["code_insee"].map(parent).isin(by_arr), ~near["code_insee"].isin(by_arr))
+    near = near[keep]
+    near_codes = set(near["code_insee"])
+    others = listed[listed["cpts"] != territory]
+    near_names = set(others.loc[others["unit"].isin(near_codes), "cpts"])
+    neighbours = None
+    if near_names:
+        members = others[others["cpts"].isin(near_names)]
+        around = display_polygons(members["unit"])
+        neighbours = territory_outlines(
+            around, members.rename(columns={"unit": "code_insee"})[["cpts", "code_insee"]]
+        ).rename(columns={"territory": "cpts"})
+        neighbours = neighbours[neighbours.geometry.notna()]
+    # orphans: nearby units of the territory's région(s) that no territory of the file lists
+    regions = set(diag.summary.get("regions") or [])
+    commune_of = near["code_insee"].map(parent)
+    region_of = commune_of.where(commune_of.notna(), near["code_insee"]).map(reference.communes["region"])
+    orphan = near[~near["code_insee"].isin(set(listed["unit"])) & region_of.isin(regions)]
+    orphans = None
+    if len(orphan):
+        orphans = orphan.assign(nom=orphan["code_insee"].map(reference.names))[["code_insee", "nom", "geometry"]]
+    return map_communes, outline, neighbours, orphans, missing
+
+
+# ---------------------------------------------------------------------------
+# cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
+# ---------------------------------------------------------------------------
+_CACHE_KEEP = 6
+# The unpickled common part (reference, perimeter table, warnings, territory names) of the last cache
+# folder read: the same for every report of a batch, unpickled once per kernel instead of once per report
+# (~0.04 s for the national file). Keyed by the file (its folder is the content fingerprint) and its stat.
+_COMMON: dict[tuple, tuple] = {}
+
+
+def _cache_root() -> Path | None:
+    """Private cache folder (``settings.CACHE_DIR``; ``0`` disables it), or None when unusable."""
+    import os
+
+    env = os.environ.get("CPTS_DIAG_CACHE", settings.CACHE_DIR)
+    if env.strip().lower() in ("", "0", "off", "non", "aucun"):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    root = Path(env)
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = root.stat()
+        if hasattr(os, "getuid") and (st.st_uid != uid or st.st_mode & 0o022):
+            return None  # not ours, or writable by others: never unpickle from it
+    except OSError:
+        return None
+    return root
+
+
+class _DiagnosticCache:
+    """Diagnostics of every territory of a perimeter file, pickled once, read by the next reports.
+
+    The key is :func:`cpts_diag.io.fingerprint.run_fingerprint` (content of the perimeter and user files, of the
+    embedded data and of the package source), with the files' paths (messages name them) and the library
+    versions (pickles): any change computes afresh.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def open(cls, perimeters, cpam, insee_ages, bpe) -> _DiagnosticCache | None:
+        import platform
+
+        from cpts_diag.io.fingerprint import run_fingerprint
+
+        root = _cache_root()
+        if root is None:
+            return None
+        inputs = {"perimeters": perimeters, "cpam": cpam, "insee_ages": insee_ages, "bpe": bpe}
+        key = run_fingerprint(
+            inputs,
+            paths={k: str(getattr(v, "value", v)) for k, v in inputs.items()},
+            versions=[platform.python_version(), pd.__version__, np.__version__],
+        )
+        return cls(root / key[:24])
+
+    @staticmethod
+    def _entry(name: str) -> str:
+        import hashlib
+
+        return hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:20] + ".pkl"
+
+    def load(self, territory: str):
+        """(reference, perimeter table, warnings, diagnostic) of ``territory``, or None.
+
+        The reference, table and warnings are shared by the calls that read the same file: read only.
+        """
+        import pickle
+
+        from cpts_diag.indicators import find_territory
+
+        if not (self.folder / "complete").is_file():
+            return None
+        try:
+            path = self.folder / "common.pkl"
+            st = path.stat()
+            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+            common = _COMMON.get(key)
+            if common is None:
+                with open(path, "rb") as fh:
+                    reference, table, warnings = pickle.load(fh)
+                common = (reference, table, warnings, table["cpts"].astype(str).unique())
+                _COMMON.clear()
+                _COMMON[key] = common
+            reference, table, warnings, names = common
+            name = find_territory(names, territory)
+            with open(self.folder / self._entry(name), "rb") as fh:
+                diag = pickle.load(fh)
+        except (
+            OSError,  # a folder pruned by another batch meanwhile, a file not readable
+            pickle.UnpicklingError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            TypeError,
+            ValueError,
+        ):
+            return None
+        return reference, table, warnings, diag
+
+    def store(self, reference, table, warnings, diagnostics: dict) -> None:
+        """Write every diagnostic, then the ``complete`` marker (each file atomically)."""
+        import dataclasses
+        import pickle
+        import shutil
+
+        from cpts_diag.io.atomic import atomic_path
+        from cpts_diag.reference import Reference
+
+        if (self.folder / "complete").is_file():
+            return
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        base = Reference(**{f.name: getattr(reference, f.name) for f in dataclasses.fields(Reference)})
+        with atomic_path(self.folder / "common.pkl") as tmp:
+            tmp.write_bytes(pickle.dumps((base, table, list(warnings)), protocol=pickle.HIGHEST_PROTOCOL))
+        for name, diag in diagnostics.items():
+            with atomic_path(self.folder / self._entry(name)) as tmp:
+                tmp.write_bytes(pickle.dumps(diag, protocol=pickle.HIGHEST_PROTOCOL))
+        with atomic_path(self.folder / "complete") as tmp:
+            tmp.write_text("ok\n", encoding="utf-8")
+        # keep the most recent entries only
+        entries = sorted(
+            (p for p in self.folder.parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for old in entries[_CACHE_KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir="") -> ReportData:
+    """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
+
+    Parameters
+    ----------
+    territory : str
+        Territory name (case and accents ignored; an unknown name raises an InputError listing
+        close matches).
+    perimeters : str or path, default ""
+        Perimeter file; "" is the embedded PACA listing (ARS PACA, 01/2026).
+    cpam : str or path, default "exemple"
+        "exemple" (embedded FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file.
+    insee_ages, bpe : str or path, default ""
+        INSEE age-structure and BPE files (official layouts); "" for none.
+    out_dir : str or path, default ""
+        Folder where :func:`write_outputs` writes; "" writes nothing.
+
+    Returns
+    -------
+    ReportData
+    """
+    import time
+
+    from cpts_diag.indicators import diagnose, diagnose_all, find_territory
+    from cpts_diag.io.perimeters import read_perimeters
+
+    t0 = time.perf_counter()
+    perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
+    choice = cpam_choice(cpam)
+    cpam_mode, cpam_path = choice.mode, choice.file
+    ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
+    cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
+    hit = cache.load(territory) if cache is not None else None
+    t1 = time.perf_counter()
+    if hit is not None:
+        reference, table, warnings, diag = hit
+    else:
+        reference = _reference_once()
+        perims = read_perimeters(perimeters_path, names_by_code=reference.names)
+        table, warnings = perims.table, list(perims.warnings)
+        name = find_territory(table["cpts"].astype(str).unique(), territory)  # unknown: InputError
+        kwargs = {"cpam": cpam_path, "insee_ages": ages_path, "bpe": bpe_path}
+        diag = None
+        if cache is not None:
+            try:  # every territory at once (one vectorised pass), stored for the next reports
+                every = diagnose_all(perims, reference, **kwargs)
+                diag = every[name]
+                cache.store(reference, table, warnings, every)
+            except Exception:  # noqa: BLE001 - the cache is an optimisation only
+                diag = None
+        if diag is None:
+            diag = diagnose(perims, name, reference, **kwargs)
+    t2 = time.perf_counter()
+    map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
+    from cpts_diag.outputs.open_report import map_columns
+
+    map_communes = map_columns(map_communes, diag.communes)
+    t3 = time.perf_counter()
+    return ReportData(
+        territory=diag.territory,
+        diag=diag,
+        reference=reference,
+        perimeters_path=Path(perimeters_path),
+        perimeter_warnings=list(warnings),
+        map_communes=map_communes,
+        outline=outline,
+        neighbours=neighbours,
+        orphans=orphans,
+        missing_polygons=missing,
+        cpam_mode=cpam_mode,
+        insee_ages=ages_path,
+        bpe=bpe_path,
+        out_dir=_param_path(out_dir),
+        timings={"cache": t1 - t0, "indicateurs": t2 - t1, "cartes": t3 - t2},
+        cached=hit is not None,
+    )

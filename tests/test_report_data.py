@@ -1,0 +1,55 @@
+"""Tests of cpts_diag.reports.report_data: the report data of notebook 02 and its cache of diagnostics."""
+
+from __future__ import annotations
+
+import pytest
+
+from cpts_diag import settings
+from cpts_diag.errors import InputError
+from helpers import populations as _populations
+
+
+# ---------------------------------------------------------------------------
+# report data and its cache (no kernel)
+# ---------------------------------------------------------------------------
+def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from cpts_diag.indicators import diagnose
+    from cpts_diag.reports import report_data as rs
+
+    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
+    first = rs.load_report_data("cpts du gapencais")  # case and accents ignored
+    second = rs.load_report_data("CPTS du Gapençais")
+    assert (first.cached, second.cached) == (False, True)
+    direct = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
+    for got in (first, second):
+        assert got.territory == "CPTS du Gapençais"
+        pd.testing.assert_frame_equal(got.diag.indicators, direct.indicators)
+        # same values; an all-missing arrondissement column may hold NaN or None
+        assert got.diag.communes["arrondissement"].isna().equals(direct.communes["arrondissement"].isna())
+        pd.testing.assert_frame_equal(
+            got.diag.communes.drop(columns="arrondissement"), direct.communes.drop(columns="arrondissement")
+        )
+        assert got.summary == direct.summary
+        assert got.diag.fictitious is True
+    assert len(second.map_communes) == direct.summary["n_communes"]
+    with pytest.raises(InputError, match="territoire inconnu"):
+        rs.load_report_data("CPTS Inexistante")
+
+
+def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, monkeypatch):
+    from cpts_diag.reports import report_data as rs
+
+    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
+    csv = tmp_path / "p.csv"
+    csv.write_text("cpts;code_insee\nCPTS Test;06069\n", encoding="utf-8")
+    one = rs.load_report_data("CPTS Test", csv, cpam="")
+    csv.write_text("cpts;code_insee\nCPTS Test;06069\nCPTS Test;06007\n", encoding="utf-8")
+    two = rs.load_report_data("CPTS Test", csv, cpam="")
+    assert not two.cached
+    assert two.summary["population"] == one.summary["population"] + sum(_populations(["06007"]))
+    assert not two.diag.fictitious and two.cpam_mode == "aucun"
+    monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
+    off = rs.load_report_data("CPTS Test", csv, cpam="")
+    assert not off.cached and off.summary == two.summary
