@@ -265,3 +265,22 @@ def test_interrupt_stops_cleanly(tmp_path):
             break
         time.sleep(0.2)
     assert _processes_under(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("every, writes", [(3600.0, 1), (0.0, 3 + 1)])
+def test_batch_json_is_written_at_most_every_state_interval_and_at_the_end(tmp_path, monkeypatch, every, writes):
+    """A national batch.json is megabytes: it is not rewritten after every territory, but always at the end."""
+    from cpts_diag.reports import batch as batch_mod
+
+    csv = tmp_path / "perimetres.csv"
+    csv.write_text("cpts;code_insee\n" + "".join(f"{GHOST} {i};04999\n" for i in range(3)), encoding="utf-8")
+    calls = []
+    real = batch_mod._write_state
+    monkeypatch.setattr(batch_mod, "STATE_EVERY_S", every)
+    monkeypatch.setattr(batch_mod, "_write_state", lambda *a, **k: calls.append(k.get("index")) or real(*a, **k))
+    result = run_batch(csv, workers=2, out_dir=tmp_path / "out", cpam="aucun", progress=False)
+    assert [e["status"] for e in result.entries] == ["échec"] * 3
+    assert len(calls) == writes and calls[-1] is True  # the last write also writes index.html
+    doc = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
+    assert sorted(e["name"] for e in doc["territories"]) == [f"{GHOST} {i}" for i in range(3)]

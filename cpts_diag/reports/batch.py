@@ -9,8 +9,9 @@ not stop the others: its French one-line message is recorded.
 
 * ``out_dir/batch.json`` records, per territory: name, slug, status (``ok`` | ``échec`` |
   ``inchangé``), duration, outputs (paths relative to ``out_dir``), error message, fingerprint,
-  population (and bounds), ACI tier and key figures. It is rewritten atomically after every
-  territory, so an interrupted batch keeps what was done.
+  population (and bounds), ACI tier and key figures. It is rewritten atomically as territories end
+  (at most every :data:`STATE_EVERY_S` seconds: a national document is 3 MB) and at the end, also after
+  an interruption, so an interrupted batch keeps what was done.
 * ``out_dir/index.html`` (:mod:`cpts_diag.reports.index_page`) links every report, map and workbook.
 * A re-run redoes only what changed or failed: each territory has a *fingerprint*, the SHA-256 of
   its member rows (name, codes, arrondissements, infra-communal flag; not the line numbers), of the
@@ -87,6 +88,8 @@ SYNTHESIS_HTML = "synthese_regionale.html"
 _BATCH_FORMAT = 1
 _INTERRUPTED = "interrompu"
 _MAX_ERROR = 400
+#: Shortest interval between two writes of ``batch.json`` during a batch (seconds).
+STATE_EVERY_S = 3.0
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -945,6 +948,7 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
         dynamic_ncols=True,
     )
     failures = [0]
+    last_write = [time.monotonic()]
 
     def on_result(entry: dict) -> None:
         if entry.get("status") not in (STATUS_OK, STATUS_FAILED) or entry["name"] in this_run:
@@ -956,7 +960,9 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
         if failures[0]:
             bar.set_postfix_str(f"{failures[0]} échec{'s' if failures[0] > 1 else ''}", refresh=False)
         bar.update(1)
-        _write_state(out_dir, entries, meta, index=False)
+        if time.monotonic() - last_write[0] >= STATE_EVERY_S:
+            _write_state(out_dir, entries, meta, index=False)
+            last_write[0] = time.monotonic()
 
     old_term = None
     if threading.current_thread() is threading.main_thread():
