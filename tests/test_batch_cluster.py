@@ -150,3 +150,34 @@ def test_cluster_unreachable_or_invalid_address(monkeypatch, tmp_path, capsys, a
     assert output.startswith("erreur : ") and message in output
     assert "Traceback" not in output and len(output.strip().splitlines()) == 1
     assert not (tmp_path / "batch.json").exists()
+
+
+def test_territories_and_their_input_files_are_different_task_groups(monkeypatch):
+    """Dask spreads a large group of tasks with one small dependency over all workers ("root-ish"), but sends
+    every task of a group that depends on itself to the one worker holding the dependency: with the input
+    files in the territories' own group, a 2-worker batch ran on one worker (+102 % against local processes)."""
+    from distributed.utils import key_split_group
+
+    from cpts_diag.reports import batch as batch_mod
+
+    keys = {}
+
+    class FakeClient:
+        def submit(self, func, *args, key, pure):
+            keys[func.__name__] = keys.get(func.__name__, []) + [key]
+
+            class Done:
+                def release(self):
+                    pass
+
+            return Done()
+
+    monkeypatch.setattr(batch_mod, "_environment_hash", lambda: "env")
+    monkeypatch.setattr("distributed.as_completed", lambda futures, loop=None: iter(()))
+    tasks = [{"name": f"T{i}", "slug": f"t{i}", "perimeters": None, "cpam": None} for i in range(6)]
+    FakeClient.loop = None
+    batch_mod._run_cluster(FakeClient(), tasks, on_result=lambda entry: None)
+    files_group = {key_split_group(k) for k in keys["_identity"]}
+    territory_groups = {key_split_group(k) for k in keys["_run_one"]}
+    assert len(keys["_run_one"]) == 6 and len(territory_groups) == 1  # one group of territories
+    assert files_group.isdisjoint(territory_groups)

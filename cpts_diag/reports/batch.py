@@ -332,6 +332,9 @@ def _kernel_session():
 
             atexit.register(_close_sessions)
             util.Finalize(None, _close_sessions, exitpriority=10)  # multiprocessing children skip atexit
+            # A Dask worker imports the report libraries at its first territory: frozen there, as the local
+            # workers do after the fork server's imports (the collector's full passes skip them).
+            gc.freeze()
         session = _SESSIONS.session = KernelSession()
         _ALL_SESSIONS.append(session)
     return session
@@ -897,8 +900,11 @@ def _run_cluster(client, tasks, on_result) -> None:
     environment = _environment_hash()
     run_id = uuid.uuid4().hex[:8]
     # The input files are a task of the graph, not scattered data: when every worker holding them has
-    # died, the scheduler computes them again instead of forgetting the territories that need them.
-    shared = client.submit(_identity, inputs, pure=False, key=f"cpts-diag-{run_id}-fichiers")
+    # died, the scheduler computes them again instead of forgetting the territories that need them. Its key
+    # is of another task group than the territories' ("fichiers-…" / "cpts-diag-…"): the territories then form
+    # one large group with one small dependency, which Dask spreads over all workers ("root-ish" tasks)
+    # instead of sending every territory to the one worker that holds the files.
+    shared = client.submit(_identity, inputs, pure=False, key=f"fichiers-cpts-diag-{run_id}")
     futures = {}
     try:
         for task in tasks:
