@@ -35,6 +35,7 @@ import shapely
 
 from cpts_diag import settings
 from cpts_diag.geometry import WGS84, _crs_of_codes, _polygonal, adjacency_pairs, area_km2, components
+from cpts_diag.io.atomic import file_state
 
 __all__ = [
     "ATTRIBUTES_FILE",
@@ -188,7 +189,7 @@ def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) 
 # The whole display layer of a file (with a spatial index), read once a process has asked for polygons
 # _DIRECT_READS times: a batch report asks three times (its communes, the units around, its neighbours'
 # units), each a scan of the file (~0.01 s), while the whole layer takes ~0.14 s to read once per process.
-# A single report keeps reading only what it needs. Keyed by the file and its stat.
+# A single report keeps reading only what it needs. Keyed by io.atomic.file_state.
 _DIRECT_READS = 3
 _DISPLAY_READS: dict[str, int] = {}
 _DISPLAY_LAYERS: dict[tuple, tuple[gpd.GeoDataFrame, shapely.STRtree]] = {}
@@ -202,8 +203,7 @@ def _whole_display_layer(path: Path) -> tuple[gpd.GeoDataFrame, shapely.STRtree]
     """
     from pyogrio import read_dataframe
 
-    st = path.stat()
-    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    key = file_state(path)
     whole = _DISPLAY_LAYERS.get(key)
     if whole is None:
         reads = _DISPLAY_READS[str(path)] = _DISPLAY_READS.get(str(path), 0) + 1

@@ -82,3 +82,18 @@ def test_file_sha256_equals_hashlib_on_the_bytes(tmp_path, size):
     path = tmp_path / "f.bin"
     path.write_bytes(data)
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_file_state_changes_with_any_write_even_same_size_and_modification_time(tmp_path):
+    import os
+
+    from cpts_diag.io.atomic import file_state
+
+    f = tmp_path / "a.csv"
+    f.write_text("x,1\n", encoding="utf-8")
+    os.utime(f, ns=(1_600_000_000_000_000_000,) * 2)
+    before = file_state(f)
+    assert file_state(f) == before and before[0] == str(f)
+    f.write_text("x,2\n", encoding="utf-8")  # same size
+    os.utime(f, ns=(1_600_000_000_000_000_000,) * 2)  # same modification time
+    assert file_state(f) != before

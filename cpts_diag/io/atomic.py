@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "file_sha256"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "file_sha256", "file_state"]
 
 
 @contextlib.contextmanager
@@ -50,3 +50,10 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def file_state(path: str | os.PathLike) -> tuple:
+    """Path and stat (device, inode, size, modification and change times in ns) of a file: the key of the
+    per-process caches of what was read from it. Any write (in place or by replacement) changes it."""
+    st = os.stat(path)
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

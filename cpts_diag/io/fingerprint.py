@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 from cpts_diag import settings
-from cpts_diag.io.atomic import file_sha256
+from cpts_diag.io.atomic import file_sha256, file_state
 from cpts_diag.io.params import cpam_choice
 
 __all__ = ["run_fingerprint"]
@@ -30,12 +29,11 @@ _SETTLED_NS = 2_000_000_000
 
 def _file_hash(path: Path) -> str:
     """:func:`~cpts_diag.io.atomic.file_sha256` of ``path``, read again only when its stat changed."""
-    st = os.stat(path)
-    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    key = file_state(path)
     digest = _FILE_HASHES.get(key)
     if digest is None:
         digest = file_sha256(path)
-        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+        if time.time_ns() - max(key[4], key[5]) > _SETTLED_NS:  # modification and change times
             _FILE_HASHES[key] = digest
     return digest
 

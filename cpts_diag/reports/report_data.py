@@ -19,6 +19,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
+from cpts_diag.io.atomic import file_state
 from cpts_diag.io.params import cpam_choice
 
 __all__ = ["MAP_INDICATOR", "ReportData", "load_report_data"]
@@ -259,7 +260,7 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
 _CACHE_KEEP = 6
 # The unpickled common part (reference, perimeter table, warnings, territory names) of the last cache
 # folder read: the same for every report of a batch, unpickled once per kernel instead of once per report
-# (~0.04 s for the national file). Keyed by the file (its folder is the content fingerprint) and its stat.
+# (~0.04 s for the national file). Keyed by io.atomic.file_state (its folder is the content fingerprint).
 _COMMON: dict[tuple, tuple] = {}
 
 
@@ -329,8 +330,7 @@ class _DiagnosticCache:
             return None
         try:
             path = self.folder / "common.pkl"
-            st = path.stat()
-            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+            key = file_state(path)
             common = _COMMON.get(key)
             if common is None:
                 with open(path, "rb") as fh:
