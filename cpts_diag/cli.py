@@ -110,6 +110,13 @@ def cli():
     """Diagnostic territorial des CPTS : contrôle des périmètres, tailles ACI, indicateurs, rapports."""
 
 
+def _file_option(name: str, help_text: str):
+    """An option naming an input file (None when not given)."""
+    return click.option(
+        name, type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FICHIER", help=help_text
+    )
+
+
 def _out_option(help_text: str):
     """The ``--out`` option of a command: an output folder (None: the command's default)."""
     return click.option(
@@ -138,12 +145,9 @@ _workers_option = click.option(
 @click.option(
     "--departement", "departements", multiple=True, metavar="CODE", help="Code(s) département de la zone d'étude."
 )
-@click.option(
+@_file_option(
     "--geometries",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FICHIER",
-    default=None,
-    help="Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
+    "Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
     "par défaut, la contiguïté nationale embarquée.",
 )
 @click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
@@ -199,19 +203,11 @@ cpam_option = click.option(
     "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
 )
 user_files_options = [
-    click.option(
-        "--insee-ages",
-        type=click.Path(dir_okay=False, path_type=Path),
-        metavar="FICHIER",
-        default=None,
-        help="Population par âge INSEE par commune (base évolution et structure de la population).",
+    _file_option(
+        "--insee-ages", "Population par âge INSEE par commune (base évolution et structure de la population)."
     ),
-    click.option(
-        "--bpe",
-        type=click.Path(dir_okay=False, path_type=Path),
-        metavar="FICHIER",
-        default=None,
-        help="Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…).",
+    _file_option(
+        "--bpe", "Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…)."
     ),
 ]
 
