@@ -886,9 +886,12 @@ def _run_cluster(client, tasks, on_result) -> None:
     """Run ``tasks`` on a Dask cluster; every result goes to ``on_result`` as it arrives.
 
     A worker that dies during a territory makes the scheduler run that task again on another worker
-    (``distributed.scheduler.allowed-failures`` times); after that the territory fails
-    (:class:`distributed.KilledWorker`). Raises KeyboardInterrupt / _Interrupt after cancelling the
-    remaining tasks (a running task ends on its worker; its result is dropped, nothing is written).
+    (``distributed.scheduler.allowed-failures`` times); after that the task ends in
+    :class:`distributed.KilledWorker`. The scheduler counts a death against every territory the worker
+    held, the one that killed it and those waiting beside it: as the local executor does with a broken pool,
+    such territories are run again at the end, one at a time, so that only the culprit fails. Raises
+    KeyboardInterrupt / _Interrupt after cancelling the remaining tasks (a running task ends on its worker;
+    its result is dropped, nothing is written).
     """
     import uuid
 
@@ -906,30 +909,43 @@ def _run_cluster(client, tasks, on_result) -> None:
     # instead of sending every territory to the one worker that holds the files.
     shared = client.submit(_identity, inputs, pure=False, key=f"fichiers-cpts-diag-{run_id}")
     futures = {}
+
+    def submit(task: dict, key: str):
+        fut = client.submit(_run_one, dict(task, environment=environment), shared, pure=False, key=key)
+        futures[fut] = task
+        return fut
+
+    def entry_of(fut, task: dict) -> dict:
+        try:
+            return fut.result()
+        except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: this territory fails
+            return _failed_entry(task, _crash_message(exc))
+        finally:
+            fut.release()
+
+    suspects = []
     try:
         for task in tasks:
-            fut = client.submit(
-                _run_one,
-                dict(task, environment=environment),
-                shared,
-                pure=False,
-                key=f"cpts-diag-{run_id}-{task['slug']}",
-            )
-            futures[fut] = task
-        for fut in as_completed(futures, loop=client.loop):
-            task = futures[fut]
-            try:
-                entry = fut.result()
-            except KilledWorker:
-                entry = _failed_entry(
-                    task,
-                    "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
-                    "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul",
+            submit(task, f"cpts-diag-{run_id}-{task['slug']}")
+        for fut in as_completed(list(futures), loop=client.loop):
+            if isinstance(fut.exception(), KilledWorker):
+                suspects.append(futures[fut])
+                fut.release()
+            else:
+                on_result(entry_of(fut, futures[fut]))
+        for task in suspects:  # alone on the cluster: a second KilledWorker is this territory's own
+            fut = submit(task, f"cpts-diag-{run_id}-seul-{task['slug']}")
+            if isinstance(fut.exception(), KilledWorker):
+                fut.release()
+                on_result(
+                    _failed_entry(
+                        task,
+                        "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
+                        "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul",
+                    )
                 )
-            except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: this territory fails
-                entry = _failed_entry(task, _crash_message(exc))
-            fut.release()
-            on_result(entry)
+            else:
+                on_result(entry_of(fut, task))
     except BaseException:
         client.cancel([*futures, shared])
         raise
