@@ -76,14 +76,13 @@ class _Context:
         }
         self.groups = {y: [] for y in POP_VINTAGES}
         self.group_of: dict[str, dict[str, int]] = {y: {} for y in POP_VINTAGES}
-        for year, unites, pop in zip(
-            data.pop_groups["annee"], data.pop_groups["unites"], data.pop_groups["population"]
-        ):
+        for year, unites, pop in data.pop_groups[["annee", "unites", "population"]].itertuples(index=False):
             self.group_of[year].update(dict.fromkeys(unites, len(self.groups[year])))
             self.groups[year].append((set(unites), float(pop)))
         # Filosofi rows by COG 2026 unit (several rows when communes merged since); units split since 2019
         # (the groups of the 2020 to 2022 vintages) have no reliable median
-        filo, units_2026 = data.filosofi, set(france.index) | set(reference.arrondissements.index)
+        filo = data.filosofi
+        units_2026 = set(france.index) | set(reference.arrondissements.index)
         unit = filo["code"].where(filo["code"].isin(units_2026), filo["code"].map(reference.former))
         self.filo = filo.assign(unit=unit)[unit.notna()]
         self.filo_unreliable = set().union(*(self.group_of[y] for y in ("2020", "2021", "2022")))
