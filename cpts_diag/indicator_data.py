@@ -342,26 +342,17 @@ _GP_DEP_COLUMN = "Médecin généraliste (en nombre) 2024"
 
 @dataclass(frozen=True)
 class IndicatorData:
-    """The embedded indicator data, keyed by COG 2026 codes.
+    """The embedded indicator data, keyed by COG 2026 codes, and the ``reference`` used to resolve codes.
 
-    Attributes
-    ----------
-    reference : Reference
-        The COG 2026 reference used to resolve codes.
-    apl : pandas.DataFrame
-        One row per record of the DREES file: ``code`` (as published), ``code_insee`` (current commune),
-        ``arrondissement`` (or NA), and float columns ``apl_mg_YYYY``, ``apl_mg_moins65_YYYY``,
-        ``pop_standardisee_YYYY``, ``pop_totale_YYYY`` (NaN when empty).
-    bv : pandas.DataFrame
-        Indexed by current commune code: ``bv2022`` (code, NA when none), ``bassin_de_vie`` (name), one
-        float column per :data:`BV_INDICATORS` id (NaN when masked or missing) and ``<id>_statut`` (the
-        published token of a masked value, else "").
-    departements : pandas.DataFrame
-        Indexed by département code: ``nb_mg_bpe_2024`` (float).
-    areas : pandas.Series
-        Area in km² of each commune with a polygon (PACA), indexed by commune code.
-    notes : list of str
-        French notes on what could not be loaded (e.g. polygons absent).
+    * ``apl``: one row per record of the DREES file: ``code`` (as published), ``code_insee`` (current commune),
+      ``arrondissement`` (or NA), and float columns ``apl_mg_YYYY``, ``apl_mg_moins65_YYYY``,
+      ``pop_standardisee_YYYY``, ``pop_totale_YYYY`` (NaN when empty).
+    * ``bv``: indexed by current commune code: ``bv2022`` (code, NA when none), ``bassin_de_vie`` (name), one
+      float column per :data:`BV_INDICATORS` id (NaN when masked or missing) and ``<id>_statut`` (the published
+      token of a masked value, else "").
+    * ``departements``: indexed by département code: ``nb_mg_bpe_2024`` (float).
+    * ``areas``: area in km² of each commune with a polygon, indexed by commune code.
+    * ``notes``: French notes on what could not be loaded (e.g. polygons absent).
     """
 
     reference: Reference
