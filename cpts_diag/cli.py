@@ -162,8 +162,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     report = check_perimeters(
         perims,
         reference,
-        # None: no geometric check; "default": the embedded adjacency
-        geometries=None if no_geometry else "default" if geometries is None else geometries,
+        geometries=None if no_geometry else geometries or "default",  # "default": the embedded adjacency
         regions=_split_codes(regions),
         departements=_split_codes(departements),
     )
