@@ -141,22 +141,18 @@ def _pop_sum(frame: pd.DataFrame, ctx: _Context, year: str) -> tuple[float, floa
     known, partial, unknown, seen = 0.0, 0.0, 0, set()
     units = set(frame["unit"])
     for u in frame["unit"].tolist():
-        v = ctx.pop_start(u, year)
+        v, g = ctx.pop_start(u, year), ctx.group_of[year].get(u)
         if not math.isnan(v):
             known += v
-            continue
-        g = ctx.group_of[year].get(u)
-        if g is None:
+        elif g is None:
             unknown += 1
-            continue
-        if g in seen:
-            continue
-        seen.add(g)
-        members, total = ctx.groups[year][g]
-        if members <= units:
-            known += total
-        else:
-            partial += total
+        elif g not in seen:  # a group of communes split since the vintage, counted once
+            seen.add(g)
+            members, total = ctx.groups[year][g]
+            if members <= units:
+                known += total
+            else:
+                partial += total
     if unknown:  # some unit has no value at all: only a minimum, when anything is known
         return float("nan"), (known if known > 0 else float("nan")), float("nan")
     if partial:
@@ -171,19 +167,16 @@ def _trend(frame: pd.DataFrame, ctx: _Context, year: str, years: int) -> tuple[f
     total = frame["population"].sum()
     seen = set()
     for u, pop in zip(frame["unit"].tolist(), frame["population"].tolist()):
-        v = ctx.pop_start(u, year)
+        v, g = ctx.pop_start(u, year), ctx.group_of[year].get(u)
         if not math.isnan(v):
             if not math.isnan(pop):
                 p0, p1, covered = p0 + v, p1 + pop, covered + pop
-            continue
-        g = ctx.group_of[year].get(u)
-        if g is None or g in seen:
-            continue
-        seen.add(g)
-        members, start = ctx.groups[year][g]
-        if members <= units:
-            now = sum(ctx.population(m) for m in members)
-            p0, p1, covered = p0 + start, p1 + now, covered + now
+        elif g is not None and g not in seen:  # a split group counts only when whole in the frame
+            seen.add(g)
+            members, start = ctx.groups[year][g]
+            if members <= units:
+                now = sum(ctx.population(m) for m in members)
+                p0, p1, covered = p0 + start, p1 + now, covered + now
     if p0 <= 0:
         return float("nan"), 0.0
     return 100 * ((p1 / p0) ** (1 / years) - 1), (covered / total if total > 0 else 0.0)
