@@ -158,13 +158,11 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     from cpts_diag.checks import check_perimeters
     from cpts_diag.outputs.check_outputs import format_text
 
-    path = perimeters or settings.DEFAULT_PERIMETERS
-    perims, reference = _load_perimeters(path, sheet)
-    geoms = _geometries(geometries, no_geometry)
+    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
     report = check_perimeters(
         perims,
         reference,
-        geometries=geoms,
+        geometries=None if no_geometry else geometries or "default",  # "default": the embedded adjacency
         regions=_split_codes(regions),
         departements=_split_codes(departements),
     )
@@ -180,13 +178,6 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     sys.exit(report.exit_code)
 
 
-def _geometries(path, no_geometry):
-    """The ``geometries`` argument of the check: None, the embedded adjacency, or the user's file."""
-    if no_geometry:
-        return None
-    return "default" if path is None else path
-
-
 def _cpam_choice(value: str | None, perimeters: Path | None):
     """CPAM parameter: by default the FICTITIOUS example with the embedded PACA listing only, none with a
     user's perimeter file."""
@@ -195,27 +186,21 @@ def _cpam_choice(value: str | None, perimeters: Path | None):
     return cpam_choice(value, default="exemple" if perimeters is None else "aucun")
 
 
-cpam_option = click.option(
-    "--cpam",
-    default=None,
-    metavar="FICHIER|exemple|aucun",
-    help="Table CPAM/Rézone par commune (patients sans médecin traitant, ALD, CSS). Par défaut, avec le "
-    "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
-)
-user_files_options = [
-    _file_option(
-        "--insee-ages", "Population par âge INSEE par commune (base évolution et structure de la population)."
-    ),
-    _file_option(
-        "--bpe", "Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…)."
-    ),
-]
-
-
 def _user_files(func):
-    for option in reversed(user_files_options):
-        func = option(func)
-    return cpam_option(func)
+    """The options of the user files: --cpam, --insee-ages, --bpe."""
+    func = _file_option(
+        "--bpe", "Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…)."
+    )(func)
+    func = _file_option(
+        "--insee-ages", "Population par âge INSEE par commune (base évolution et structure de la population)."
+    )(func)
+    return click.option(
+        "--cpam",
+        default=None,
+        metavar="FICHIER|exemple|aucun",
+        help="Table CPAM/Rézone par commune (patients sans médecin traitant, ALD, CSS). Par défaut, avec le "
+        "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
+    )(func)
 
 
 @cli.command("indicators")
@@ -346,14 +331,13 @@ def data_build_command(source, out_dir):
 
 def _french_usage_error(err: click.ClickException) -> str:
     """One-line French message for a command-line usage error."""
-    if isinstance(err, click.exceptions.MissingParameter) and err.param is not None:
+    if isinstance(err, click.exceptions.BadParameter) and err.param is not None:  # MissingParameter included
         names = " / ".join(getattr(err.param, "opts", []) or [err.param.name])
-        return f"paramètre obligatoire manquant : {names} (voir --help)"
+        if isinstance(err, click.exceptions.MissingParameter):
+            return f"paramètre obligatoire manquant : {names} (voir --help)"
+        return f"valeur invalide pour {names} (voir --help)"
     if isinstance(err, click.exceptions.NoSuchOption):
         return f"option inconnue : {err.option_name} (voir --help)"
-    if isinstance(err, click.exceptions.BadParameter) and err.param is not None:
-        names = " / ".join(getattr(err.param, "opts", []) or [err.param.name])
-        return f"valeur invalide pour {names} (voir --help)"
     unknown = re.match(r"No such command '(.*)'", err.format_message())
     if unknown:
         return f"commande inconnue : {unknown.group(1)} (voir --help)"
@@ -369,10 +353,7 @@ def main(argv=None) -> int:
     except InputError as err:
         click.echo(f"erreur : {err}", err=True)
         return EXIT_INPUT
-    except click.exceptions.Abort:
-        click.echo("interrompu.", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrompu.", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as err:

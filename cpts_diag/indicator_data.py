@@ -57,28 +57,11 @@ class Quality(StrEnum):
 class Source:
     """One dataset: what it is, who publishes it, which vintage and geographic level.
 
-    Attributes
-    ----------
-    key : str
-        Registry key (``"apl"``, ``"bv"``...).
-    label : str
-        French name of the dataset, as cited in indicator rows.
-    producer : str
-        Producer (French).
-    vintage : str
-        Vintage of the data (French text).
-    level : str
-        Geographic level of the published data (« commune », « bassin de vie »...).
-    license : str
-        License, as stated by the producer (French).
-    file : str
-        Embedded file name under ``data/``, or the user file path; empty when none.
-    note : str
-        Caveats a reader must know (French).
-    fictitious : bool
-        True for invented data (demo only).
-    short : str
-        Short French name for narrow tables.
+    ``key`` is the registry key (``"apl"``, ``"bv"``...), ``label`` the French name cited in indicator rows and
+    ``short`` a short one for narrow tables. ``producer``, ``vintage``, ``level`` (geographic level of the
+    published data: « commune », « bassin de vie »...), ``license`` (as stated by the producer) and ``note``
+    (caveats a reader must know) are French text. ``file`` is the embedded file name under ``data/``, or the
+    user file path; empty when none. ``fictitious`` is True for invented data (demo only).
     """
 
     key: str
@@ -109,6 +92,7 @@ SOURCES: dict[str, Source] = {
             "communes_cog2026.csv",
             "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est comptée "
             "entre 0 et sa population entière : valeur approchée, avec bornes.",
+            short="INSEE, pop. légales",
         ),
         Source(
             "polygons",
@@ -121,6 +105,7 @@ SOURCES: dict[str, Source] = {
             "Superficies calculées une fois sur les contours source, en Lambert-93 (métropole) ou dans la "
             "projection locale de chaque DROM. 4 communes rétablies en 2025 (Cantal) n'ont pas de contour : "
             "superficie inconnue, jamais zéro (voir data/SOURCES.md).",
+            short="IGN, contours",
         ),
         Source(
             "apl",
@@ -133,6 +118,7 @@ SOURCES: dict[str, Source] = {
             "Moyenne pondérée par la population standardisée ; population sous le seuil de 2,5 "
             "consultations/an/hab. comptée en population totale (note de la DREES). Champ : France hors "
             "Mayotte. Populations 2020 (APL 2022) et 2021 (APL 2023).",
+            short="DREES, APL",
         ),
         Source(
             "bv",
@@ -145,6 +131,7 @@ SOURCES: dict[str, Source] = {
             "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par la "
             "population : estimation approchée. Un bassin de vie masqué (secret statistique) laisse la "
             "population de ses communes non couverte.",
+            short="CartoSanté/INSEE (BV)",
         ),
         Source(
             "bv_table",
@@ -155,6 +142,7 @@ SOURCES: dict[str, Source] = {
             "ODbL / INSEE",
             "communes_bv2022.csv",
             "Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
+            short="INSEE, BV 2022",
         ),
         Source(
             "departements",
@@ -166,6 +154,7 @@ SOURCES: dict[str, Source] = {
             "departements_indicateurs.csv",
             "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population légale "
             "2023. Non disponible à la maille du territoire sans fichier BPE communal.",
+            short="INSEE, BPE 2024",
         ),
         Source(
             "insee_ages",
@@ -176,6 +165,7 @@ SOURCES: dict[str, Source] = {
             "Licence Ouverte",
             "",
             "Fichier fourni par l'utilisateur ; remplace les parts par bassin de vie.",
+            short="INSEE, âges (fichier)",
         ),
         Source(
             "bpe",
@@ -193,6 +183,7 @@ SOURCES: dict[str, Source] = {
             "ligne pour une profession en compte 0 (si la profession figure dans le fichier) ; tableau par "
             "commune : case vide ou commune absente = inconnue, jamais zéro. Densité rapportée à la population "
             "légale 2023. Remplace la densité de médecins généralistes par bassin de vie.",
+            short="INSEE, BPE (fichier)",
         ),
         Source(
             "cpam",
@@ -204,6 +195,7 @@ SOURCES: dict[str, Source] = {
             "",
             "Effectifs masqués (« <10 »…) inconnus, jamais zéro : total donné en fourchette (somme connue "
             "… somme connue + cellules masquées × seuil).",
+            short="CPAM (fichier)",
         ),
         Source(
             "pop_hist",
@@ -217,6 +209,7 @@ SOURCES: dict[str, Source] = {
             "commune rétablie depuis (défusion) n'a pas de valeur propre — son groupe n'est compté que s'il "
             "est entier dans le territoire. Taux d'évolution annuel moyen = (P2023/Pdébut)^(1/n) − 1, à "
             "périmètre constant (communes harmonisées seulement).",
+            short="INSEE, pop. historiques",
         ),
         Source(
             "filosofi",
@@ -229,6 +222,7 @@ SOURCES: dict[str, Source] = {
             "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont donnés "
             "l'étendue et la distribution des médianes communales pondérée par la population des ménages "
             "fiscaux. Communes absentes (secret statistique) : inconnues, jamais zéro.",
+            short="INSEE, Filosofi 2019",
         ),
         Source(
             "dep_stats",
@@ -239,6 +233,7 @@ SOURCES: dict[str, Source] = {
             "Licence Ouverte",
             "departements_indicateurs.csv",
             "Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
+            short="INSEE, stat. locales",
         ),
         Source(
             "ameli",
@@ -251,6 +246,7 @@ SOURCES: dict[str, Source] = {
             "Libéraux seulement (salariés exclus) ; densité publiée pour 100 000 hab., affichée pour "
             "10 000 hab. Pas de valeur à la maille du territoire. Les pharmaciens ne figurent pas dans ce "
             "fichier.",
+            short="Assurance Maladie 2024",
         ),
         Source(
             "zonage_inf",
@@ -262,6 +258,7 @@ SOURCES: dict[str, Source] = {
             "zonage_infirmiers_communes.csv",
             "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage des "
             "infirmiers, pas celui des médecins (ZIP/ZAC).",
+            short="ARS, zonage inf.",
         ),
         Source(
             "mortalite",
@@ -274,6 +271,7 @@ SOURCES: dict[str, Source] = {
             "Taux BRUT (non standardisé sur l'âge) : un territoire âgé a mécaniquement plus de décès. "
             "Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
             "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %).",
+            short="INSEE, mortalité",
         ),
         Source(
             "cpam_fictif",
@@ -285,28 +283,10 @@ SOURCES: dict[str, Source] = {
             "exemple_cpam_FICTIF_paca.csv",
             "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la réalité.",
             True,
+            short="CPAM FICTIF",
         ),
     )
 }
-_SHORT = {
-    "cog": "INSEE, pop. légales",
-    "polygons": "IGN, contours",
-    "apl": "DREES, APL",
-    "bv": "CartoSanté/INSEE (BV)",
-    "bv_table": "INSEE, BV 2022",
-    "departements": "INSEE, BPE 2024",
-    "insee_ages": "INSEE, âges (fichier)",
-    "bpe": "INSEE, BPE (fichier)",
-    "cpam": "CPAM (fichier)",
-    "cpam_fictif": "CPAM FICTIF",
-    "pop_hist": "INSEE, pop. historiques",
-    "filosofi": "INSEE, Filosofi 2019",
-    "dep_stats": "INSEE, stat. locales",
-    "ameli": "Assurance Maladie 2024",
-    "zonage_inf": "ARS, zonage inf.",
-    "mortalite": "INSEE, mortalité",
-}
-SOURCES = {k: dataclasses.replace(s, short=_SHORT[k]) for k, s in SOURCES.items()}
 
 #: Bassin-de-vie indicators: id -> (column of bv2022_indicateurs.csv, French label, theme, unit, vintage).
 BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
@@ -362,26 +342,17 @@ _GP_DEP_COLUMN = "Médecin généraliste (en nombre) 2024"
 
 @dataclass(frozen=True)
 class IndicatorData:
-    """The embedded indicator data, keyed by COG 2026 codes.
+    """The embedded indicator data, keyed by COG 2026 codes, and the ``reference`` used to resolve codes.
 
-    Attributes
-    ----------
-    reference : Reference
-        The COG 2026 reference used to resolve codes.
-    apl : pandas.DataFrame
-        One row per record of the DREES file: ``code`` (as published), ``code_insee`` (current commune),
-        ``arrondissement`` (or NA), and float columns ``apl_mg_YYYY``, ``apl_mg_moins65_YYYY``,
-        ``pop_standardisee_YYYY``, ``pop_totale_YYYY`` (NaN when empty).
-    bv : pandas.DataFrame
-        Indexed by current commune code: ``bv2022`` (code, NA when none), ``bassin_de_vie`` (name), one
-        float column per :data:`BV_INDICATORS` id (NaN when masked or missing) and ``<id>_statut`` (the
-        published token of a masked value, else "").
-    departements : pandas.DataFrame
-        Indexed by département code: ``nb_mg_bpe_2024`` (float).
-    areas : pandas.Series
-        Area in km² of each commune with a polygon (PACA), indexed by commune code.
-    notes : list of str
-        French notes on what could not be loaded (e.g. polygons absent).
+    * ``apl``: one row per record of the DREES file: ``code`` (as published), ``code_insee`` (current commune),
+      ``arrondissement`` (or NA), and float columns ``apl_mg_YYYY``, ``apl_mg_moins65_YYYY``,
+      ``pop_standardisee_YYYY``, ``pop_totale_YYYY`` (NaN when empty).
+    * ``bv``: indexed by current commune code: ``bv2022`` (code, NA when none), ``bassin_de_vie`` (name), one
+      float column per :data:`BV_INDICATORS` id (NaN when masked or missing) and ``<id>_statut`` (the published
+      token of a masked value, else "").
+    * ``departements``: indexed by département code: ``nb_mg_bpe_2024`` (float).
+    * ``areas``: area in km² of each commune with a polygon, indexed by commune code.
+    * ``notes``: French notes on what could not be loaded (e.g. polygons absent).
     """
 
     reference: Reference
@@ -393,28 +364,13 @@ class IndicatorData:
 
 
 def attach_codes(codes, reference: Reference) -> pd.DataFrame:
-    """Resolve published codes to (current commune, arrondissement municipal).
+    """Resolve published codes (communes of any recent COG, arrondissements municipaux) to current communes.
 
-    Parameters
-    ----------
-    codes : array-like of str
-        Codes as published (communes of any recent COG, arrondissements municipaux).
-    reference : Reference
-
-    Returns
-    -------
-    pandas.DataFrame
-        Aligned on ``codes`` (positional index): ``code``, ``code_insee`` (current commune, NA when
-        unknown), ``arrondissement`` (the code when it is an arrondissement municipal, else NA).
+    The frame is aligned on ``codes`` (positional index): ``code``, ``code_insee`` (current commune, NA when
+    unknown), ``arrondissement`` (the code when it is an arrondissement municipal, else NA).
     """
     resolved = reference.resolve_codes(codes)
-    return pd.DataFrame(
-        {
-            "code": resolved["code"],
-            "code_insee": resolved["code_current"],
-            "arrondissement": resolved["arrondissement"],
-        }
-    )
+    return resolved[["code", "code_current", "arrondissement"]].rename(columns={"code_current": "code_insee"})
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -462,22 +418,10 @@ def _load_departements(path: Path) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
-    """Load the embedded indicator data (cached; < 1 s).
+    """Load the embedded indicator data of ``data_dir`` (default :data:`cpts_diag.settings.DATA_DIR`; cached; < 1 s).
 
-    Parameters
-    ----------
-    data_dir : str or path, optional
-        Folder of the embedded data; default :data:`cpts_diag.settings.DATA_DIR`.
-
-    Returns
-    -------
-    IndicatorData
-
-    Raises
-    ------
-    InputError
-        When a required embedded file is missing (data not built). Missing polygons are not an
-        error: areas are then unknown (noted in ``notes``).
+    Raises InputError when a required embedded file is missing (data not built). Missing polygons are not an
+    error: areas are then unknown (noted in ``notes``).
     """
     base = Path(data_dir) if data_dir else settings.DATA_DIR
     reference = load_reference(data_dir)
@@ -500,42 +444,27 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
 
 
 def user_source(key: str, path=None, vintage: str | None = None, fictitious: bool = False) -> Source:
-    """A registry entry completed for a file given by the user.
+    """The registry entry ``key`` ("insee_ages", "bpe", "cpam") completed for the user file ``path`` and the
+    ``vintage`` read from it.
 
-    Parameters
-    ----------
-    key : {"insee_ages", "bpe", "cpam"}
-    path : path-like, optional
-        The user file.
-    vintage : str, optional
-        Vintage read from the file.
-    fictitious : bool
-        The file declares fictitious data: the entry becomes the fictitious example's, or is
-        relabelled « données fictives ».
+    ``fictitious``: the file declares fictitious data; the entry becomes the fictitious example's (keeping its
+    vintage), or is relabelled « données fictives ».
     """
-    base = SOURCES[key]
-    changes: dict = {}
-    if path is not None:
-        changes["file"] = str(path)
+    changes: dict = {} if path is None else {"file": str(path)}
+    if fictitious and path is not None and Path(path).name == SOURCES["cpam_fictif"].file:
+        return dataclasses.replace(SOURCES["cpam_fictif"], **changes)
     if vintage:
         changes["vintage"] = str(vintage)
+    base = SOURCES[key]
     if fictitious:
-        example = SOURCES["cpam_fictif"]
-        is_example = path is not None and Path(path).name == example.file
-        base = (
-            example
-            if is_example
-            else dataclasses.replace(
-                base,
-                label=f"{base.label} — DONNÉES FICTIVES",
-                note="Le fichier déclare des données "
-                "fictives : aucun chiffre qui en provient ne décrit la réalité. " + base.note,
-                fictitious=True,
-                short=f"{base.short} FICTIF",
-            )
+        base = dataclasses.replace(
+            base,
+            label=f"{base.label} — DONNÉES FICTIVES",
+            note="Le fichier déclare des données fictives : aucun chiffre qui en provient ne décrit la réalité. "
+            + base.note,
+            fictitious=True,
+            short=f"{base.short} FICTIF",
         )
-        if is_example:
-            changes.pop("vintage", None)
     return dataclasses.replace(base, **changes)
 
 
@@ -553,20 +482,8 @@ def short_source(label: str, fictitious: bool = False) -> str:
 
 def sources_table(sources) -> pd.DataFrame:
     """Table of sources (columns :data:`SOURCE_COLUMNS`), one row per distinct entry, in order."""
-    rows, seen = [], set()
+    first: dict[str, Source] = {}
     for s in sources:
-        if s.label in seen:
-            continue
-        seen.add(s.label)
-        rows.append(
-            {
-                "source": s.label,
-                "producer": s.producer,
-                "vintage": s.vintage,
-                "level": s.level,
-                "license": s.license,
-                "note": s.note,
-                "fictitious": s.fictitious,
-            }
-        )
+        first.setdefault(s.label, s)
+    rows = [(s.label, s.producer, s.vintage, s.level, s.license, s.note, s.fictitious) for s in first.values()]
     return pd.DataFrame(rows, columns=SOURCE_COLUMNS)

@@ -89,14 +89,8 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 class CountFormatError(ValueError):
     """A cell that is neither a number nor a known mask token.
 
-    Attributes
-    ----------
-    value : object
-        The raw cell.
-    reason : str
-        Why it is rejected, in French.
-    position : object
-        Index label of the cell in the parsed Series (None for a single value).
+    ``value`` is the raw cell, ``reason`` why it is rejected (French) and ``position`` the index label of the
+    cell in the parsed Series (None for a single value).
     """
 
     def __init__(self, value, reason: str, position=None):
@@ -129,32 +123,14 @@ def _parse_number_text(text: str) -> float | None:
 
 
 def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, float]:
-    """Parse one count cell that may be masked.
+    """Parse one count cell that may be masked into ``(value, masked, upper)``.
 
-    Parameters
-    ----------
-    value : object
-        The raw cell: a number, a text number (``"1 234,5"``, ``"123.4567"``; spaces,
-        non-breaking and thin spaces are thousands separators; a single comma is a
-        decimal comma), a mask token (see :data:`MASK_TOKENS`, ``"<10"``, ``"< 5"``) or
-        blank/None/NaN.
-    default_threshold : float, default 10
-        Upper bound given to masked cells whose token carries no threshold (blank,
-        ``"NS"``, ``"secret"``...).
-
-    Returns
-    -------
-    value : float
-        The count, NaN when masked.
-    masked : bool
-        True when the cell hides its value.
-    upper : float
-        Upper bound: the value itself when known, the threshold when masked.
-
-    Raises
-    ------
-    CountFormatError
-        Text that is neither a number nor a mask token, or a negative count.
+    ``value`` is a number, a text number (``"1 234,5"``, ``"123.4567"``; spaces, non-breaking and thin spaces
+    are thousands separators; a single comma is a decimal comma), a mask token (see :data:`MASK_TOKENS`,
+    ``"<10"``, ``"< 5"``) or blank/None/NaN. ``default_threshold`` is the upper bound given to masked cells whose
+    token carries no threshold (blank, ``"NS"``, ``"secret"``...). Returns the count (NaN when masked), whether
+    the cell hides its value, and its upper bound (the value itself when known, the threshold when masked).
+    Raises :class:`CountFormatError` on text that is neither a number nor a mask token, or a negative count.
 
     Examples
     --------
@@ -195,25 +171,11 @@ def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, floa
 
 
 def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.DataFrame:
-    """Parse a column of count cells that may be masked.
+    """Parse a column of count cells (text, numbers or a mix) that may be masked, as :func:`parse_count`.
 
-    Parameters
-    ----------
-    series : pandas.Series
-        Raw cells (text, numbers or a mix).
-    default_threshold : float, default 10
-        See :func:`parse_count`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same index as ``series``; columns ``value`` (float, NaN when masked), ``masked``
-        (bool), ``upper`` (float).
-
-    Raises
-    ------
-    CountFormatError
-        On the first unreadable cell; its ``position`` is the index label of that cell.
+    The frame has the index of ``series`` and columns ``value`` (float, NaN when masked), ``masked`` (bool),
+    ``upper`` (float). :class:`CountFormatError` is raised on the first unreadable cell; its ``position`` is
+    the index label of that cell.
 
     Examples
     --------
@@ -237,15 +199,11 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
     # distinct value.
     raw = series.astype(object)
     text = raw.astype("string").str.strip()
-    compact = text.str.replace(r"[\s\u00a0\u202f\u2009\u2007]+", "", regex=True)
+    compact = text.str.replace(_SPACE_CHARS, "", regex=True)
     lone_comma = (compact.str.count(",") == 1) & ~compact.str.contains(".", regex=False)
     compact = compact.where(~lone_comma.fillna(False), compact.str.replace(",", ".", regex=False))
     fast = pd.to_numeric(compact, errors="coerce").astype(float).to_numpy()
     fast_ok = np.isfinite(fast) & (fast >= 0)
-    if fast_ok.all():
-        return pd.DataFrame(
-            {"value": fast, "masked": np.zeros(len(fast), dtype=bool), "upper": fast.copy()}, index=index
-        )
     value, masked, upper = fast.copy(), np.zeros(len(fast), dtype=bool), fast.copy()
     parsed: dict = {}
     cells = raw.to_numpy()
@@ -266,17 +224,8 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
 class MaskedTotal:
     """Sum of counts some of which are masked.
 
-    Attributes
-    ----------
-    low : float
-        Sum of the known cells (every masked cell may be 0).
-    high : float
-        ``low`` plus the upper bounds of the masked cells (``inf`` when a masked cell has
-        no bound).
-    n_masked : int
-        Number of masked cells.
-    n_total : int
-        Number of cells summed.
+    ``low`` is the sum of the known cells (every masked cell may be 0), ``high`` adds the upper bounds of the
+    masked cells (``inf`` when a masked cell has no bound); ``n_masked`` of the ``n_total`` cells are masked.
     """
 
     low: float
@@ -296,17 +245,9 @@ class MaskedTotal:
 
 
 def masked_sum(values, masked, upper) -> MaskedTotal:
-    """Sum counts with masked cells into a :class:`MaskedTotal`.
+    """Sum counts with masked cells (triplet columns as returned by :func:`parse_count_column`).
 
-    Parameters
-    ----------
-    values, masked, upper : array-like
-        Triplet columns as returned by :func:`parse_count_column`. A cell with
-        ``masked`` False but a NaN value is treated as masked with an unknown bound.
-
-    Returns
-    -------
-    MaskedTotal
+    A cell with ``masked`` False but a NaN value is treated as masked with an unknown bound.
 
     Examples
     --------
@@ -331,26 +272,14 @@ def masked_sum_by(
     masked_col: str | None = None,
     upper_col: str | None = None,
 ) -> pd.DataFrame:
-    """Grouped :func:`masked_sum`, vectorised.
+    """Grouped :func:`masked_sum`, vectorised: one row per group of ``by`` (as for
+    :meth:`pandas.DataFrame.groupby`), columns ``low``, ``high`` (float), ``n_masked``, ``n_cells`` (int) and
+    ``exact`` (bool).
 
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Table holding a triplet of columns.
-    by : str, list or array-like
-        Grouping key(s), as for :meth:`pandas.DataFrame.groupby`.
-    value_col : str, default "value"
-        Column of known values (NaN when masked).
-    masked_col, upper_col : str, optional
-        Mask flag and upper-bound columns. Default: ``"masked"``/``"upper"`` when
-        ``value_col`` is ``"value"``, else ``f"{value_col}_masked"`` /
-        ``f"{value_col}_upper"`` (the layout of :func:`cpts_diag.io.userfiles.read_cpam_table`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per group; columns ``low``, ``high`` (float), ``n_masked``, ``n_cells``
-        (int) and ``exact`` (bool).
+    ``value_col`` holds the known values (NaN when masked); the mask flag and upper-bound columns
+    ``masked_col`` and ``upper_col`` default to ``"masked"``/``"upper"`` when ``value_col`` is ``"value"``,
+    else ``f"{value_col}_masked"`` / ``f"{value_col}_upper"`` (the layout of
+    :func:`cpts_diag.io.userfiles.read_cpam_table`).
 
     Examples
     --------
@@ -389,20 +318,11 @@ def masked_sum_by(
 
 
 def share_bounds(num: MaskedTotal, den: MaskedTotal) -> tuple[float, float]:
-    """Bounds of the share ``num / den`` when either total has masked cells.
+    """Bounds ``(low, high)`` of the share ``num / den`` of a sub-population when either total has masked cells.
 
-    Parameters
-    ----------
-    num, den : MaskedTotal
-        Numerator (a sub-population) and denominator totals.
-
-    Returns
-    -------
-    low, high : float
-        ``low = num.low / den.high`` and ``high = num.high / den.low``, clipped to
-        ``[0, 1]`` (a sub-population cannot exceed its base). When both totals are exact,
-        ``low == high == num.low / den.low``. ``den.low == 0`` gives ``high = 1``;
-        ``den.high == 0`` (empty base) gives ``(nan, nan)``.
+    ``low = num.low / den.high`` and ``high = num.high / den.low``, clipped to ``[0, 1]`` (a sub-population
+    cannot exceed its base). When both totals are exact, ``low == high == num.low / den.low``.
+    ``den.low == 0`` gives ``high = 1``; ``den.high == 0`` (empty base) gives ``(nan, nan)``.
 
     Examples
     --------

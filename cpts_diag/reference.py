@@ -45,9 +45,9 @@ def former_code_map(communes: pd.DataFrame, changes: pd.DataFrame | None = None)
     déléguées/associées, then the INSEE change table 2018 -> 2024 (fusions and changes of code,
     followed to a current code). A code that is a current commune is never remapped.
     """
-    current = set(communes.loc[communes["type"] == "commune-actuelle", "code_insee"])
-    mapping: dict[str, str] = {}
     actual = communes[communes["type"] == "commune-actuelle"]
+    current = set(actual["code_insee"])
+    mapping: dict[str, str] = {}
     for code, former in zip(actual["code_insee"], actual["anciens_codes"].fillna("")):
         for old in filter(None, str(former).split("|")):
             if old not in current:

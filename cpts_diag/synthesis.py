@@ -50,21 +50,12 @@ TOLERANCE = 0.02
 class Rule:
     """One comparison rule.
 
-    Attributes
-    ----------
-    indicator : str
-        Indicator id (``diag.indicators["indicator"]``).
-    against : str
-        Comparison level: ``"region"`` or ``"departement"``.
-    higher_is : str
-        What a higher territory value is: ``"force"`` or ``"faiblesse"``.
-    subject : str
-        French noun phrase naming the indicator in a sentence (« l'APL aux médecins généralistes »).
-    above, below : str
-        French clause appended when the value is above / below the comparison (may be empty).
-    feminine : bool, default True
-        Grammatical gender of ``subject`` (« la part … est supérieure à celle de », « le taux … est
-        supérieur à celui de »).
+    ``indicator`` (an id of ``diag.indicators["indicator"]``) is compared with the level ``against``
+    (``"region"`` or ``"departement"``); ``higher_is`` tells what a higher territory value is (``"force"`` or
+    ``"faiblesse"``). ``subject`` is the French noun phrase naming the indicator in a sentence (« l'APL aux
+    médecins généralistes »), ``above`` / ``below`` the French clause appended when the value is above /
+    below the comparison (may be empty) and ``feminine`` the grammatical gender of ``subject`` (« la part …
+    est supérieure à celle de », « le taux … est supérieur à celui de »).
     """
 
     indicator: str
@@ -173,24 +164,12 @@ RULES: tuple[Rule, ...] = (
 
 @dataclass
 class Finding:
-    """One strength or weakness.
+    """One strength or weakness (``kind``: ``"force"`` or ``"faiblesse"``) about an indicator.
 
-    Attributes
-    ----------
-    kind : str
-        ``"force"`` or ``"faiblesse"``.
-    indicator, theme : str
-        Indicator id and theme.
-    text : str
-        French sentence citing the territory value, the comparison value, source and vintage.
-    territory_value : tuple
-        (value, low, high) of the territory.
-    reference_value : tuple
-        (value, low, high) of the comparison level.
-    reference_name : str
-        Name of the comparison level.
-    fictitious : bool
-        The territory value comes from fictitious data.
+    ``text`` is the French sentence citing the territory value, the comparison value, source and vintage;
+    ``territory_value`` and ``reference_value`` are the (value, low, high) of the territory and of the
+    comparison level named ``reference_name``; ``fictitious`` tells that the territory value comes from
+    fictitious data.
     """
 
     kind: str
@@ -205,8 +184,7 @@ class Finding:
     @property
     def sentence(self) -> str:
         """The text without its closing fictitious-data note (shown apart, e.g. as a red tag)."""
-        suffix = " " + FICTITIOUS_NOTE
-        return self.text.removesuffix(suffix)
+        return self.text.removesuffix(" " + FICTITIOUS_NOTE)
 
 
 @dataclass
@@ -269,10 +247,8 @@ def _fmt_row(row: pd.Series) -> str:
 def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious: bool) -> str:
     tval, rval = _fmt_row(terr), _fmt_row(ref)
     where = f"de la région {ref['level_name']}" if rule.against == "region" else f"du département {ref['level_name']}"
-    comparison = "supérieur" if side > 0 else "inférieur"
-    pronoun = "celui"
-    if rule.feminine:
-        comparison, pronoun = comparison + "e", "celle"
+    comparison = ("supérieur" if side > 0 else "inférieur") + ("e" if rule.feminine else "")
+    pronoun = "celle" if rule.feminine else "celui"
     subject = rule.subject[0].upper() + rule.subject[1:]
     clause = rule.above if side > 0 else rule.below
     verb = "se situe" if tval.startswith("entre") else "est de"
@@ -285,33 +261,29 @@ def _sentence(rule: Rule, side: int, terr: pd.Series, ref: pd.Series, fictitious
     return text
 
 
-def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
-    """Apply ``rules`` to a :class:`~cpts_diag.indicators.Diagnostic`.
+def _territory_row(table: pd.DataFrame, indicator: str) -> pd.Series | None:
+    """The territory's row of ``indicator`` in an indicator table, None when absent."""
+    rows = table[(table["indicator"] == indicator) & (table["level"] == "territoire")]
+    return None if rows.empty else rows.iloc[0]
 
-    Parameters
-    ----------
-    diag : Diagnostic
-        Output of :func:`cpts_diag.indicators.diagnose` (only ``indicators`` is used).
-    rules : tuple of Rule, default :data:`RULES`
 
-    Returns
-    -------
-    Synthesis
-        Strengths and weaknesses (in rule order; against each département for département rules),
-        and the French list of comparisons that could not conclude (masked or approximate values whose
-        range spans the comparison value, or a missing comparison).
+def derive_findings(diag) -> Synthesis:
+    """Apply :data:`RULES` to a :class:`~cpts_diag.indicators.Diagnostic` (or to its indicator table).
+
+    Returns the strengths and weaknesses (in rule order; against each département for département rules),
+    and the French list of comparisons that could not conclude (masked or approximate values whose range
+    spans the comparison value, or a missing comparison). The nurse zonage finding also reads
+    ``diag.communes``.
     """
     table = diag.indicators if hasattr(diag, "indicators") else diag
     out = Synthesis()
-    for rule in rules:
-        rows = table[table["indicator"] == rule.indicator]
-        terr = rows[rows["level"] == "territoire"]
-        refs = rows[rows["level"] == rule.against]
-        if terr.empty:
+    for rule in RULES:
+        terr = _territory_row(table, rule.indicator)
+        if terr is None:
             continue
-        terr = terr.iloc[0]
         tvals = _values(terr)
         fictitious = terr["quality"] == Quality.FICTITIOUS
+        refs = table[(table["indicator"] == rule.indicator) & (table["level"] == rule.against)]
         refs = refs[[_interval(*_values(r)) is not None for _, r in refs.iterrows()]]
         if refs.empty:
             out.inconclusive.append(
@@ -321,15 +293,13 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
             continue
         for _, ref in refs.iterrows():
             side = _side(tvals, _values(ref))
-            if side is None:
-                if _interval(*tvals) is not None:
-                    out.inconclusive.append(
-                        f"{terr['label']} : {_fmt_row(terr)} sur le territoire contre "
-                        f"{_fmt_row(ref)} pour {ref['level_name']} — valeurs incertaines "
-                        "(masquées ou approchées) : comparaison non concluante."
-                    )
-                continue
-            if side == 0:
+            if side is None and _interval(*tvals) is not None:
+                out.inconclusive.append(
+                    f"{terr['label']} : {_fmt_row(terr)} sur le territoire contre "
+                    f"{_fmt_row(ref)} pour {ref['level_name']} — valeurs incertaines "
+                    "(masquées ou approchées) : comparaison non concluante."
+                )
+            if not side:  # undetermined or about equal
                 continue
             good = (side > 0) == (rule.higher_is == STRENGTH)
             finding = Finding(
@@ -350,11 +320,10 @@ def derive_findings(diag, rules: tuple[Rule, ...] = RULES) -> Synthesis:
 
 def _add_nurse_zonage(diag, table: pd.DataFrame, out: Synthesis) -> None:
     """Communes in « très sous-dotée » or « sous-dotée » nurse zones (ARS zonage): a weakness."""
-    rows = table[(table["indicator"] == "zonage_infirmiers_pop_sous_dotee") & (table["level"] == "territoire")]
+    r = _territory_row(table, "zonage_infirmiers_pop_sous_dotee")
     communes = getattr(diag, "communes", None)
-    if rows.empty or communes is None or "zonage_infirmiers" not in communes:
+    if r is None or communes is None or "zonage_infirmiers" not in communes:
         return
-    r = rows.iloc[0]
     levels = communes["zonage_infirmiers"].astype(str)
     n_very, n_under = int((levels == "très sous-dotée").sum()), int((levels == "sous-dotée").sum())
     if n_very + n_under == 0:
@@ -363,9 +332,9 @@ def _add_nurse_zonage(diag, table: pd.DataFrame, out: Synthesis) -> None:
     pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
     shares = []
     for lv, label in ((1, "très sous-dotée"), (2, "sous-dotée")):
-        share = table[(table["indicator"] == f"zonage_infirmiers_part_{lv}") & (table["level"] == "territoire")]
-        if not share.empty and not fr.is_missing(share.iloc[0]["value"]):
-            shares.append(f"{fr.percent(share.iloc[0]['value'])} en zone {label}")
+        share = _territory_row(table, f"zonage_infirmiers_part_{lv}")
+        if share is not None and not fr.is_missing(share["value"]):
+            shares.append(f"{fr.percent(share['value'])} en zone {label}")
     detail = f" ({' ; '.join(shares)})" if shares else ""
     out.weaknesses.append(
         Finding(
@@ -384,17 +353,15 @@ def _add_nurse_zonage(diag, table: pd.DataFrame, out: Synthesis) -> None:
 
 
 def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
-    """Population living under the APL threshold: a weakness when known to be positive."""
-    rows = table[(table["indicator"] == "apl_mg_2023_pop_sous_seuil") & (table["level"] == "territoire")]
-    if rows.empty:
+    """Population living under the APL threshold: a weakness when known to be positive, a strength when zero."""
+    r = _territory_row(table, "apl_mg_2023_pop_sous_seuil")
+    if r is None:
         return
-    r = rows.iloc[0]
     value, low, high = _values(r)
-    share = table[(table["indicator"] == "apl_mg_2023_part_sous_seuil") & (table["level"] == "territoire")]
+    share = _territory_row(table, "apl_mg_2023_part_sous_seuil")
     share_text = ""
-    if not share.empty:
-        s = share.iloc[0]
-        sv, slo, shi = _values(s)
+    if share is not None:
+        sv, slo, shi = _values(share)
         if not math.isnan(slo) and not math.isnan(shi) and fr.number(slo, 1) != fr.number(shi, 1):
             share_text = f", soit entre {fr.number(slo, 1)} et {fr.percent(shi)} de la population,"
         elif not math.isnan(sv):
@@ -402,35 +369,29 @@ def _add_underserved(table: pd.DataFrame, out: Synthesis) -> None:
     lo = value if not math.isnan(value) else low
     if not math.isnan(lo) and lo > 0:
         pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
-        out.weaknesses.insert(
-            0,
-            Finding(
-                kind=WEAKNESS,
-                indicator=str(r["indicator"]),
-                theme=str(r["theme"]),
-                text=(
-                    f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
-                    f"généralistes est inférieure à 2,5 consultations par an et par habitant en 2023, seuil "
-                    f"utilisé pour repérer les zones sous-denses. Source : {source_citation(r)}."
-                ),
-                territory_value=(value, low, high),
-                reference_value=(2.5, 2.5, 2.5),
-                reference_name="seuil de 2,5",
-            ),
+        kind = WEAKNESS
+        text = (
+            f"{pop} habitants{share_text} vivent dans une commune où l'APL aux médecins "
+            f"généralistes est inférieure à 2,5 consultations par an et par habitant en 2023, seuil "
+            f"utilisé pour repérer les zones sous-denses. Source : {source_citation(r)}."
         )
-    elif not math.isnan(value) and value == 0:
-        out.strengths.insert(
-            0,
-            Finding(
-                kind=STRENGTH,
-                indicator=str(r["indicator"]),
-                theme=str(r["theme"]),
-                text=(
-                    "Aucun habitant ne vit dans une commune où l'APL aux médecins généralistes est inférieure "
-                    f"à 2,5 consultations par an et par habitant en 2023. Source : {source_citation(r)}."
-                ),
-                territory_value=(value, low, high),
-                reference_value=(2.5, 2.5, 2.5),
-                reference_name="seuil de 2,5",
-            ),
+    elif value == 0:
+        kind = STRENGTH
+        text = (
+            "Aucun habitant ne vit dans une commune où l'APL aux médecins généralistes est inférieure "
+            f"à 2,5 consultations par an et par habitant en 2023. Source : {source_citation(r)}."
         )
+    else:
+        return
+    (out.weaknesses if kind == WEAKNESS else out.strengths).insert(
+        0,
+        Finding(
+            kind=kind,
+            indicator=str(r["indicator"]),
+            theme=str(r["theme"]),
+            text=text,
+            territory_value=(value, low, high),
+            reference_value=(2.5, 2.5, 2.5),
+            reference_name="seuil de 2,5",
+        ),
+    )
