@@ -19,14 +19,15 @@ from cpts_diag.outputs.templating import macro
 __all__ = [
     "CHECK_SOURCE",
     "GEOMETRY_SOURCE",
-    "display",
     "finish_map",
-    "ipython_html",
     "map_figure",
     "map_iframe",
+    "output_folder",
     "parameter_path",
+    "plot_layer",
     "render",
     "show_figure",
+    "show_html",
     "show_map",
     "show_note",
     "show_table",
@@ -47,19 +48,11 @@ def render(macro_name: str, /, *args, **kwargs) -> str:
     return str(macro(_TEMPLATE, macro_name)(*args, **kwargs))
 
 
-# ---------------------------------------------------------------------------
-# generic display
-# ---------------------------------------------------------------------------
-def display(obj) -> None:
-    from IPython.display import display
+def show_html(markup: str) -> None:
+    """Display an HTML fragment (already escaped)."""
+    from IPython.display import HTML, display
 
-    display(obj)
-
-
-def ipython_html(markup: str):
-    from IPython.display import HTML
-
-    return HTML(markup)
+    display(HTML(markup))
 
 
 def parameter_path(value, default=None) -> Path | None:
@@ -78,6 +71,11 @@ def parameter_path(value, default=None) -> Path | None:
     if not path.exists():
         raise InputError("fichier introuvable", str(path))
     return path
+
+
+def output_folder(value) -> Path | None:
+    """A notebook ``dossier_sortie`` parameter as a path; None when empty (nothing to write)."""
+    return None if value is None or not str(value).strip() else Path(str(value).strip())
 
 
 def _cell(value, decimals: int) -> tuple[str, bool]:
@@ -154,13 +152,13 @@ def table_html(
 
 def show_table(df: pd.DataFrame, caption: str | None = None, **kwargs) -> None:
     """Display :func:`table_html` of ``df``."""
-    display(ipython_html(table_html(df, caption, **kwargs)))
+    show_html(table_html(df, caption, **kwargs))
 
 
 def show_note(text: str, kind: str = "note") -> None:
     """Display a French note (``kind``: note, warn, fictif); the text is escaped."""
     cls = {"note": "cpts-note", "warn": "cpts-note cpts-warn", "fictif": "cpts-fictif"}.get(kind, "cpts-note")
-    display(ipython_html(render("note", cls, text)))
+    show_html(render("note", cls, text))
 
 
 def map_iframe(m, height: int = 560) -> str:
@@ -181,7 +179,7 @@ def show_figure(fig) -> None:
     """Display a matplotlib Figure (PNG, embedded in the exported HTML)."""
     import io
 
-    from IPython.display import Image
+    from IPython.display import Image, display
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
@@ -214,3 +212,11 @@ def finish_map(fig, ax, handles, title: str, source: str):
     ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
     source_footer(fig, source)
     return fig
+
+
+def plot_layer(ax, handles: list, gdf, label: str, linewidth: float, **style) -> None:
+    """Plot ``gdf`` with ``style`` (facecolor, edgecolor, hatch) and add its legend patch, of the same style."""
+    from matplotlib.patches import Patch
+
+    gdf.plot(ax=ax, linewidth=linewidth, **style)
+    handles.append(Patch(label=label, **style))
