@@ -75,7 +75,6 @@ class ReportData:
     bpe: Path | None
     out_dir: Path | None
     outputs: dict[str, Path] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
     cached: bool = False
 
     @property
@@ -116,13 +115,6 @@ class ReportData:
             code = rec["level_code"] if rec["level"] != "territoire" else self.territory
             out.setdefault(rec["indicator"], {})[(rec["level"], str(code))] = rec
         return out
-
-
-def _reference_once():
-    """The indicators' COG reference (one COG load per kernel)."""
-    from cpts_diag.indicator_data import load_indicator_data
-
-    return load_indicator_data().reference
 
 
 def _param_path(value) -> Path | None:
@@ -271,12 +263,11 @@ def _cache_root() -> Path | None:
     env = os.environ.get("CPTS_DIAG_CACHE", settings.CACHE_DIR)
     if env.strip().lower() in ("", "0", "off", "non", "aucun"):
         return None
-    uid = os.getuid() if hasattr(os, "getuid") else 0
     root = Path(env)
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = root.stat()
-        if hasattr(os, "getuid") and (st.st_uid != uid or st.st_mode & 0o022):
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
             return None  # not ours, or writable by others: never unpickle from it
     except OSError:
         return None
@@ -342,15 +333,8 @@ class _DiagnosticCache:
             name = find_territory(names, territory)
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
-        except (
-            OSError,  # a folder pruned by another batch meanwhile, a file not readable
-            pickle.UnpicklingError,
-            EOFError,
-            AttributeError,
-            ImportError,
-            TypeError,
-            ValueError,
-        ):
+        # OSError: a folder pruned by another batch meanwhile, a file not readable
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             return None
         return reference, table, warnings, diag
 
@@ -385,45 +369,30 @@ class _DiagnosticCache:
 def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir="") -> ReportData:
     """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
 
-    Parameters
-    ----------
-    territory : str
-        Territory name (case and accents ignored; an unknown name raises an InputError listing
-        close matches).
-    perimeters : str or path, default ""
-        Perimeter file; "" is the embedded PACA listing (ARS PACA, 01/2026).
-    cpam : str or path, default "exemple"
-        "exemple" (embedded FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file.
-    insee_ages, bpe : str or path, default ""
-        INSEE age-structure and BPE files (official layouts); "" for none.
-    out_dir : str or path, default ""
-        Folder where :func:`write_outputs` writes; "" writes nothing.
-
-    Returns
-    -------
-    ReportData
+    ``territory``: case and accents ignored; an unknown name raises an InputError listing close matches.
+    ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "exemple" (embedded
+    FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
+    age-structure and BPE files (official layouts), "" for none. ``out_dir``: folder where
+    :func:`write_outputs` writes; "" writes nothing.
     """
-    import time
-
+    from cpts_diag.indicator_data import load_indicator_data
     from cpts_diag.indicators import diagnose, diagnose_all, find_territory
     from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.outputs.open_report import map_columns
 
-    t0 = time.perf_counter()
     perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
     choice = cpam_choice(cpam)
-    cpam_mode, cpam_path = choice.mode, choice.file
     ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
     cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None
-    t1 = time.perf_counter()
     if hit is not None:
         reference, table, warnings, diag = hit
     else:
-        reference = _reference_once()
+        reference = load_indicator_data().reference  # one COG load per kernel
         perims = read_perimeters(perimeters_path, names_by_code=reference.names)
         table, warnings = perims.table, list(perims.warnings)
         name = find_territory(table["cpts"].astype(str).unique(), territory)  # unknown: InputError
-        kwargs = {"cpam": cpam_path, "insee_ages": ages_path, "bpe": bpe_path}
+        kwargs = {"cpam": choice.file, "insee_ages": ages_path, "bpe": bpe_path}
         diag = None
         if cache is not None:
             try:  # every territory at once (one vectorised pass), stored for the next reports
@@ -434,27 +403,21 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
                 diag = None
         if diag is None:
             diag = diagnose(perims, name, reference, **kwargs)
-    t2 = time.perf_counter()
     map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
-    from cpts_diag.outputs.open_report import map_columns
-
-    map_communes = map_columns(map_communes, diag.communes)
-    t3 = time.perf_counter()
     return ReportData(
         territory=diag.territory,
         diag=diag,
         reference=reference,
         perimeters_path=Path(perimeters_path),
         perimeter_warnings=list(warnings),
-        map_communes=map_communes,
+        map_communes=map_columns(map_communes, diag.communes),
         outline=outline,
         neighbours=neighbours,
         orphans=orphans,
         missing_polygons=missing,
-        cpam_mode=cpam_mode,
+        cpam_mode=choice.mode,
         insee_ages=ages_path,
         bpe=bpe_path,
         out_dir=_param_path(out_dir),
-        timings={"cache": t1 - t0, "indicateurs": t2 - t1, "cartes": t3 - t2},
         cached=hit is not None,
     )
