@@ -56,13 +56,7 @@ def show_html(markup: str) -> None:
 
 
 def parameter_path(value, default=None) -> Path | None:
-    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path (must exist).
-
-    Raises
-    ------
-    InputError
-        The file does not exist.
-    """
+    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path (an InputError if missing)."""
     from cpts_diag.errors import InputError
 
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -107,23 +101,12 @@ def table_html(
     table_class: str = "",
     numeric: Sequence[str] = (),
 ) -> str:
-    """French HTML table of ``df`` (no index), every text escaped.
+    """French HTML table of ``df`` (French column headers, no index), every text escaped.
 
-    Parameters
-    ----------
-    df : DataFrame
-        Table with French column headers.
-    caption : str, optional
-        Caption under the table (source, vintage, level).
-    decimals : int or mapping, default 1
-        Decimals of float columns (per column with a mapping; integral floats of a column with 0
-        decimals show as integers).
-    max_rows : int, optional
-        Show the first rows only and say how many are left out.
-    highlight_rows : sequence of int
-        Positions of reference rows (région, France) shown in bold.
-    numeric : sequence of str
-        Columns of pre-formatted numbers (text) to align right like numbers.
+    ``caption`` goes under the table (source, vintage, level). ``decimals``: decimals of float columns (per column
+    with a mapping; integral floats of a column with 0 decimals show as integers). ``max_rows``: show the first
+    rows only and say how many are left out. ``highlight_rows``: positions of reference rows (région, France)
+    shown in bold. ``numeric``: columns of pre-formatted numbers (text) to align right like numbers.
 
     Examples
     --------

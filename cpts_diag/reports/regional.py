@@ -82,27 +82,14 @@ _APL_MAP = {
 class RegionalSynthesis:
     """Everything notebook 03 shows, computed once.
 
-    Attributes
-    ----------
-    region, region_name : str
-        Région code and name.
-    table : DataFrame
-        One row per territory with at least one commune in the région (file order): ``territoire``,
-        ``population``, ``population_min``, ``population_max``, ``approximatif``, ``taille``,
-        ``taille_min``, ``taille_max``, ``n_communes``, then one column per indicator of
-        :attr:`indicators` (value, NaN when unknown) and ``<col>_bas`` / ``<col>_haut`` bounds.
-    references : DataFrame
-        The same columns for the région and France (computed over all their communes).
-    indicators : list of tuple
-        (column, indicator id, French header, decimals).
-    meta : dict
-        Per indicator id: label, unit, source, vintage, source_level, fictitious.
-    check : CheckReport
-        Perimeter check over the région (orphans, overlaps).
-    layers : dict or None
-        Check layers (territory outlines, communes, orphans) in EPSG:4326; None without polygons.
-    fictitious : bool
-        A column comes from the fictitious example CPAM table.
+    ``table``: one row per territory with at least one commune in the région (code ``region``, ``region_name``),
+    in file order: ``territoire``, ``population``, ``population_min``, ``population_max``, ``approximatif``,
+    ``taille``, ``taille_min``, ``taille_max``, ``n_communes``, then one column per indicator of ``indicators``
+    (value, NaN when unknown) and ``<col>_bas`` / ``<col>_haut`` bounds; ``references``: the same columns for the
+    région and France (computed over all their communes). ``indicators``: (column, indicator id, French header,
+    decimals); ``meta``: per indicator id, label, unit, source, vintage, source_level, fictitious. ``check``: the
+    perimeter check over the région (orphans, overlaps); ``layers``: its layers (territory outlines, communes,
+    orphans) in EPSG:4326, None without polygons. ``fictitious``: a column comes from the fictitious CPAM table.
     """
 
     region: str
@@ -127,19 +114,9 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
 def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
-    Parameters
-    ----------
-    perimetres : str
-        Perimeter file; ``""`` for the embedded PACA listing (ARS PACA, 01/2026).
-    region : str
-        Région code (text), e.g. ``"93"``.
-    fichier_cpam : str
-        CPAM / Rézone table: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a path.
-
-    Raises
-    ------
-    InputError
-        Unreadable file, unknown région, no territory in the région.
+    ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
+    ``"93"``; ``fichier_cpam``: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a CPAM / Rézone file.
+    Raises an InputError for an unreadable file, an unknown région or no territory in the région.
     """
     from cpts_diag.checks import check_perimeters
     from cpts_diag.errors import InputError

@@ -32,32 +32,14 @@ MAP_INDICATOR = "apl_mg_2023"
 class ReportData:
     """Everything a territory report shows, loaded once.
 
-    Attributes
-    ----------
-    territory : str
-        Territory name (as in the perimeter file).
-    diag : Diagnostic
-        Indicators with comparisons (:func:`cpts_diag.indicators.diagnose`).
-    reference : Reference
-        COG 2026 reference.
-    perimeters_path : Path
-        Perimeter file used.
-    perimeter_warnings : list of str
-        French warnings of the perimeter reader.
-    map_communes : GeoDataFrame or None
-        Polygons of the territory's communes (EPSG:4326) with ``code_insee``, ``nom``, ``population``,
-        ``epci``, the map indicator and ``note``; None when no polygon is available.
-    outline, neighbours, orphans : GeoDataFrame or None
-        Territory outline; neighbouring territories (``cpts``); orphan communes (``code_insee``,
-        ``nom``) near the territory.
-    missing_polygons : list of str
-        Territory commune codes without a polygon.
-    cpam_mode : str
-        ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``.
-    out_dir : Path or None
-        Where :func:`write_outputs` writes; None: nothing written.
-    outputs : dict
-        Files written by :func:`write_outputs` (name -> Path).
+    ``territory`` is named as in the perimeter file; ``diag`` holds the indicators with comparisons
+    (:func:`cpts_diag.indicators.diagnose`), ``reference`` the COG 2026 reference, ``perimeter_warnings`` the French
+    warnings of the perimeter reader. ``map_communes``: polygons of the territory's communes (EPSG:4326) with
+    ``code_insee``, ``nom``, ``population``, ``epci``, the map indicator and ``note``, None when no polygon is
+    available; likewise the territory ``outline``, the ``neighbours`` territories (``cpts``) and the ``orphans``
+    communes (``code_insee``, ``nom``) near the territory; ``missing_polygons``: territory commune codes without a
+    polygon. ``cpam_mode``: ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``. :func:`write_outputs`
+    writes into ``out_dir`` (None: nothing written) and lists its files in ``outputs`` (name -> Path).
     """
 
     territory: str
