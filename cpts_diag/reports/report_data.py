@@ -130,6 +130,9 @@ def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
     return units
 
 
+_SHARED_NOTE = "commune partagée entre plusieurs CPTS (découpage infra-communal)"
+
+
 def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
     """Territory units with values, outline, neighbouring territories and orphans (EPSG:4326).
 
@@ -154,45 +157,19 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
     if not present:
         return None, None, None, None, missing
 
-    epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
-    # Row positions of each unit (one row per unit, except a unit listed on several rows); the first row
-    # gives the code, name and value, the rows together the population and the infra-communal note.
-    positions: dict[str, list[int]] = {}
-    for i, unit in enumerate(communes["unite"].astype(str).tolist()):
-        positions.setdefault(unit, []).append(i)
-    codes, names = communes["code_insee"].tolist(), communes["nom"].tolist()
-    values = communes[MAP_INDICATOR].tolist() if MAP_INDICATOR in communes else None
-    infra = communes["infracommunal"]
-    infra_flags = infra.tolist() if infra.dtype == bool else None
-    sirens = reference.communes["epci_siren"]
-    rows = []
-    for unit in present:
-        at = positions[unit]
-        first = at[0]
-        part = communes.iloc[at] if len(at) > 1 else None
-        code = str(codes[first])
-        value = values[first] if values is not None else np.nan
-        siren = sirens.get(code, "")
-        population = np.nan
-        if "population" in communes:
-            population = float(
-                communes["population"].iat[first] if part is None else part["population"].sum(min_count=1)
-            )
-        if part is None and infra_flags is not None:
-            shared = bool(infra_flags[first])
-        else:
-            shared = bool(infra.iloc[at].any())
-        rows.append(
-            {
-                "code_insee": unit,
-                "nom": str(names[first]),
-                "population": population,
-                "epci": str(epci_names.get(siren, siren) or "—"),
-                MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
-                "note": "commune partagée entre plusieurs CPTS (découpage infra-communal)" if shared else "—",
-            }
-        )
-    map_communes = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
+    epci_names, sirens = reference.epci["nom"], reference.communes["epci_siren"]
+    # One row per unit: diagnose groups the members of a territory by unit (infracommunal: bool).
+    rows = communes.set_index(communes["unite"].astype(str)).loc[present]
+    values = rows[MAP_INDICATOR] if MAP_INDICATOR in communes else [np.nan] * len(present)
+    columns = {
+        "code_insee": present,
+        "nom": rows["nom"].astype(str).to_numpy(),
+        "population": rows["population"].astype(float).to_numpy() if "population" in communes else np.nan,
+        "epci": [str(epci_names.get(s, s) or "—") for s in (sirens.get(str(c), "") for c in rows["code_insee"])],
+        MAP_INDICATOR: [np.nan if fr.is_missing(v) else float(v) for v in values],
+        "note": [_SHARED_NOTE if shared else "—" for shared in rows["infracommunal"]],
+    }
+    map_communes = gpd.GeoDataFrame(pd.DataFrame(columns), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
     own = map_communes.assign(cpts=territory)
     outline = territory_outlines(own, own[["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
 
