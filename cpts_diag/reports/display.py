@@ -21,7 +21,6 @@ __all__ = [
     "GEOMETRY_SOURCE",
     "finish_map",
     "map_figure",
-    "map_iframe",
     "output_folder",
     "parameter_path",
     "plot_layer",
@@ -144,18 +143,13 @@ def show_note(text: str, kind: str = "note") -> None:
     show_html(render("note", cls, text))
 
 
-def map_iframe(m, height: int = 560) -> str:
-    """HTML iframe showing a folium map inline, offline (Leaflet inlined in ``srcdoc``)."""
-    from cpts_diag.outputs.maps import map_html
-
-    return render("iframe", map_html(m), int(height))
-
-
 def show_map(m, height: int = 560) -> None:
-    """Display a folium map inline, working offline (see :func:`map_iframe`)."""
+    """Display a folium map inline, working offline (an iframe with Leaflet inlined in ``srcdoc``)."""
     from IPython.display import display
 
-    display({"text/html": map_iframe(m, height)}, raw=True)
+    from cpts_diag.outputs.maps import map_html
+
+    display({"text/html": render("iframe", map_html(m), int(height))}, raw=True)
 
 
 def show_figure(fig) -> None:

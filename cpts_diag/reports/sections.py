@@ -100,9 +100,7 @@ class Section:
         self.extra = dict(extra or {})
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {"text/html": self.html, "text/plain": self.text}
-        bundle.update(self.extra)
-        return bundle
+        return {"text/html": self.html, "text/plain": self.text, **self.extra}
 
     def _repr_html_(self) -> str:
         return self.html
