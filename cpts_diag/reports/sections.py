@@ -385,7 +385,6 @@ def territory_map(data: ReportData) -> Section:
 
     if data.map_communes is None or not len(data.map_communes):
         return Section(_render("no_map"), "Carte")
-    partial = _partial_note(data)
     fig = maps.static_map(
         data.map_communes,
         MAP_INDICATOR,
@@ -394,7 +393,7 @@ def territory_map(data: ReportData) -> Section:
         territory_outline=data.outline,
         neighbours=data.neighbours,
         orphans=data.orphans,
-        title=data.territory + (f" ({partial})" if partial else ""),
+        title=data.territory + _partial_note(data),
         source=None,
         decimals=1,
         figsize=(8.0, 6.2),
@@ -493,7 +492,8 @@ def care_supply(data: ReportData) -> Section:
     from cpts_diag.outputs import open_report
 
     all_ids = _theme_indicators(data, "Offre de soins")
-    ps = [i for i in all_ids if i.startswith("ps_")]
+    # ps_<profession>_densite then ps_<profession>_effectif (the only two kinds, see cpts_diag.open_indicators)
+    ps = sorted((i for i in all_ids if i.startswith("ps_")), key=lambda i: i.endswith("_effectif"))
     zonage = [i for i in all_ids if i.startswith("zonage_infirmiers")]
     # bpe_ indicators are shown in the professions table below
     ids = [i for i in all_ids if not i.startswith(("ps_", "zonage_infirmiers", "bpe_"))]
@@ -503,13 +503,7 @@ def care_supply(data: ReportData) -> Section:
         table=Markup(comparison_table(data, ids)),
         zonage_table=Markup(comparison_table(data, zonage)) if zonage else None,
         zonage_note=Markup(open_report.zonage_note(data.diag)) if zonage else None,
-        ps_table=Markup(
-            comparison_table(
-                data, [i for i in ps if i.endswith("_densite")] + [i for i in ps if i.endswith("_effectif")]
-            )
-        )
-        if ps
-        else None,
+        ps_table=Markup(comparison_table(data, ps)) if ps else None,
         professions_table=Markup(professions) if professions else None,
         bpe_note=data.bpe is None,
     )
@@ -577,9 +571,9 @@ def sources_and_limits(data: ReportData) -> Section:
 # files
 # ---------------------------------------------------------------------------
 def _partial_note(data: ReportData) -> str:
-    """Note when a polygon stands for more than the territory (a split commune drawn whole), else ""."""
+    """Map title suffix when a polygon stands for more than the territory (a split commune drawn whole), else ""."""
     if "découpage infra-communal" in " ".join(data.map_communes["note"]):
-        return "commune partagée : contour de la commune entière"
+        return " (commune partagée : contour de la commune entière)"
     return ""
 
 
@@ -588,7 +582,6 @@ def _web_map(data: ReportData):
     from cpts_diag.outputs import maps
 
     mc = data.map_communes
-    partial = _partial_note(data)
     return maps.commune_map(
         mc,
         MAP_INDICATOR,
@@ -607,7 +600,7 @@ def _web_map(data: ReportData):
             ),
             "note": "Remarque",
         },
-        title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
+        title=f"{data.territory} — {MAP_LABEL}" + _partial_note(data),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
         "Marseille) ; INSEE, populations légales 2023 ; " + MAP_SOURCE,
         decimals=2,
