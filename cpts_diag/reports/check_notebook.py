@@ -14,13 +14,14 @@ from cpts_diag import settings
 from cpts_diag.reports.display import (
     CHECK_SOURCE,
     GEOMETRY_SOURCE,
-    display,
     finish_map,
-    ipython_html,
     map_figure,
+    output_folder,
     parameter_path,
+    plot_layer,
     render,
     show_figure,
+    show_html,
     show_map,
     show_note,
     show_table,
@@ -43,26 +44,13 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------
-# notebook 01: perimeter check
-# ---------------------------------------------------------------------------
 def run_check(perimetres="", region="93", departements=(), fichier_geometries=""):
-    """Run the perimeter check with the notebook parameters.
+    """Run the perimeter check with the notebook parameters; return the CheckReport.
 
-    Parameters
-    ----------
-    perimetres : str
-        Perimeter file; ``""`` for the embedded PACA listing (ARS PACA, 01/2026).
-    region : str
-        Région code of the study area (orphans); ``""`` for the départements of the members.
-    departements : list of str
-        Extra départements of the study area.
-    fichier_geometries : str
-        Commune polygons (GeoJSON/GeoPackage); ``""`` for the embedded national adjacency and polygons.
-
-    Returns
-    -------
-    CheckReport
+    ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026). ``region``: région code of the study
+    area (orphans), ``""`` for the départements of the members; ``departements``: extra départements of the study
+    area. ``fichier_geometries``: commune polygons (GeoJSON/GeoPackage), ``""`` for the embedded national adjacency
+    and polygons.
     """
     from cpts_diag.checks import check_perimeters
     from cpts_diag.io.perimeters import read_perimeters
@@ -72,7 +60,7 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
     geometries = parameter_path(fichier_geometries)
-    regions = [str(region).strip()] if region not in (None, "") and str(region).strip() else None
+    regions = [str(region).strip()] if region is not None and str(region).strip() else None
     deps = [str(d) for d in (departements or [])] or None
     return check_perimeters(
         perims,
@@ -83,15 +71,10 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     )
 
 
-def _summary_rows(report) -> pd.DataFrame:
-    from cpts_diag.outputs.check_outputs import check_workbook_sheets
-
-    sheets, _ = check_workbook_sheets(report)
-    return sheets["Synthèse"]
-
-
 def show_check_summary(report) -> None:
     """Display the verdict (blocking or not), the counts and the reading warnings of a check."""
+    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+
     if report.blocking:
         why = []
         if report.unknown_codes:
@@ -102,7 +85,7 @@ def show_check_summary(report) -> None:
     else:
         show_note("Résultat : aucun problème bloquant (les constats ci-dessous restent à examiner).")
     show_table(
-        _summary_rows(report),
+        check_workbook_sheets(report)[0]["Synthèse"],
         f"Source : {CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}.",
         decimals=0,
     )
@@ -178,7 +161,7 @@ def show_findings(report, max_rows: int = 60) -> None:
     """Display every finding table with its count, explanation and notes (all kinds, even empty)."""
     caption = f"Source : {CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
-        display(ipython_html(render("finding_heading", title, len(df), why)))
+        show_html(render("finding_heading", title, len(df), why))
         if not report.geometry_checks and title in (
             "Enclaves",
             "Territoires discontinus",
@@ -217,12 +200,9 @@ def _check_map_source(report) -> str:
 
 
 def check_static_map(report, layers=None):
-    """Printed map of a check: covered communes, overlaps, orphans, enclaves, territory limits.
+    """Printed map (matplotlib Figure) of a check: covered communes, overlaps, orphans, enclaves, territory limits.
 
-    Returns
-    -------
-    matplotlib.figure.Figure or None
-        None when no polygons were available.
+    None when no polygons were available.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -232,14 +212,12 @@ def check_static_map(report, layers=None):
     layers = layers if layers is not None else check_layers_for(report)
     if layers is None:
         return None
-    crs = 2154
-    com = layers["communes"].to_crs(crs)
-    terr = layers["territoires"].to_crs(crs)
-    orph = layers["orphelines"].to_crs(crs)
+    com = layers["communes"].to_crs(2154)
+    terr = layers["territoires"].to_crs(2154)
+    orph = layers["orphelines"].to_crs(2154)
     fig, ax = map_figure()
-    handles = []
     com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
-    handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS"))
+    handles = [Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS")]
     colors = {
         "découpage infra-communal déclaré": "#fdae61",
         "découpage par arrondissement municipal": "#fee08b",
@@ -249,33 +227,16 @@ def check_static_map(report, layers=None):
     for kind, color in colors.items():
         part = overl[overl["chevauchement"] == kind]
         if len(part):
-            part.plot(ax=ax, facecolor=color, edgecolor="#444444", linewidth=0.6)
-            handles.append(
-                Patch(facecolor=color, edgecolor="#444444", label=f"Chevauchement : {kind} ({fr.integer(len(part))})")
-            )
-    if len(orph):
-        plain = orph[orph["enclavee_dans"] == ""]
-        encl = orph[orph["enclavee_dans"] != ""]
-        if len(plain):
-            plain.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-            handles.append(
-                Patch(
-                    facecolor="#ffffff",
-                    edgecolor=ORPHAN_COLOR,
-                    hatch="\\\\\\\\",
-                    label=f"{ORPHAN_LABEL} ({fr.integer(len(plain))})",
-                )
-            )
-        if len(encl):
-            encl.plot(ax=ax, facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx", linewidth=1.0)
-            handles.append(
-                Patch(
-                    facecolor="#ffffff",
-                    edgecolor="#d7191c",
-                    hatch="xxxx",
-                    label=f"Commune orpheline enclavée ({fr.integer(len(encl))})",
-                )
-            )
+            label = f"Chevauchement : {kind} ({fr.integer(len(part))})"
+            plot_layer(ax, handles, part, label, 0.6, facecolor=color, edgecolor="#444444")
+    plain = orph[orph["enclavee_dans"] == ""]
+    encl = orph[orph["enclavee_dans"] != ""]
+    if len(plain):
+        label = f"{ORPHAN_LABEL} ({fr.integer(len(plain))})"
+        plot_layer(ax, handles, plain, label, 0.6, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\")
+    if len(encl):
+        label = f"Commune orpheline enclavée ({fr.integer(len(encl))})"
+        plot_layer(ax, handles, encl, label, 1.0, facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx")
     terr.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
     handles.append(Line2D([], [], color="#222222", linewidth=0.9, label="Limite de CPTS"))
     return finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
@@ -283,12 +244,7 @@ def check_static_map(report, layers=None):
 
 def check_web_map(report, layers=None):
     """Interactive (folium, offline) map of a check: communes by ACI tier of their CPTS, orphans hatched,
-    overlap communes outlined in orange (red for a conflict), enclaves outlined in red.
-
-    Returns
-    -------
-    folium.Map or None
-        None when no polygons were available.
+    overlap communes outlined in orange (red for a conflict), enclaves outlined in red; None without polygons.
     """
     import folium
 
@@ -348,9 +304,9 @@ def show_check_maps(report) -> None:
     if layers is None:
         show_note("Cartes non disponibles : aucun contour de communes (paramètre fichier_geometries).", "warn")
         return
-    display(ipython_html(render("heading", "Carte imprimable")))
+    show_html(render("heading", "Carte imprimable"))
     show_figure(check_static_map(report, layers))
-    display(ipython_html(render("check_map_intro")))
+    show_html(render("check_map_intro"))
     show_map(check_web_map(report, layers), height=620)
 
 
@@ -358,11 +314,12 @@ def write_check_files(report, dossier_sortie) -> list[Path]:
     """Write the check workbook and GeoPackage into ``dossier_sortie`` (nothing when empty); list them."""
     from cpts_diag.outputs.check_outputs import write_check_outputs
 
-    if dossier_sortie in (None, "") or not str(dossier_sortie).strip():
+    folder = output_folder(dossier_sortie)
+    if folder is None:
         show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
         return []
-    written = write_check_outputs(report, Path(str(dossier_sortie).strip()))
-    display(ipython_html(render("written_files", written)))
+    written = write_check_outputs(report, folder)
+    show_html(render("written_files", written))
     return written
 
 
@@ -376,17 +333,8 @@ def territories_frame(report) -> pd.DataFrame:
         else:
             pop = t["population"]
             tier = tier_label(t["tier"], short=True, unknown="n.d.")
-        rows.append(
-            {
-                "Territoire": t["name"],
-                "Communes": t["n_communes"],
-                "Population 2023": pop,
-                "Taille ACI": tier,
-                "Approximatif": t["approximate"],
-                "Communes découpées": ", ".join(t.get("split_communes") or []),
-                "Départements": ", ".join(t["departements"]),
-            }
-        )
+        split = ", ".join(t.get("split_communes") or [])
+        rows.append((t["name"], t["n_communes"], pop, tier, t["approximate"], split, ", ".join(t["departements"])))
     return pd.DataFrame(
         rows,
         columns=[
@@ -420,4 +368,4 @@ def show_territories(report) -> None:
 
 def show_sources(report) -> None:
     """Display the sources of a check."""
-    display(ipython_html(render("sources", report.sources)))
+    show_html(render("sources", report.sources))

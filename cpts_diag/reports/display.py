@@ -19,14 +19,14 @@ from cpts_diag.outputs.templating import macro
 __all__ = [
     "CHECK_SOURCE",
     "GEOMETRY_SOURCE",
-    "display",
     "finish_map",
-    "ipython_html",
     "map_figure",
-    "map_iframe",
+    "output_folder",
     "parameter_path",
+    "plot_layer",
     "render",
     "show_figure",
+    "show_html",
     "show_map",
     "show_note",
     "show_table",
@@ -47,29 +47,15 @@ def render(macro_name: str, /, *args, **kwargs) -> str:
     return str(macro(_TEMPLATE, macro_name)(*args, **kwargs))
 
 
-# ---------------------------------------------------------------------------
-# generic display
-# ---------------------------------------------------------------------------
-def display(obj) -> None:
-    from IPython.display import display
+def show_html(markup: str) -> None:
+    """Display an HTML fragment (already escaped)."""
+    from IPython.display import HTML, display
 
-    display(obj)
-
-
-def ipython_html(markup: str):
-    from IPython.display import HTML
-
-    return HTML(markup)
+    display(HTML(markup))
 
 
 def parameter_path(value, default=None) -> Path | None:
-    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path (must exist).
-
-    Raises
-    ------
-    InputError
-        The file does not exist.
-    """
+    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path (an InputError if missing)."""
     from cpts_diag.errors import InputError
 
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -78,6 +64,11 @@ def parameter_path(value, default=None) -> Path | None:
     if not path.exists():
         raise InputError("fichier introuvable", str(path))
     return path
+
+
+def output_folder(value) -> Path | None:
+    """A notebook ``dossier_sortie`` parameter as a path; None when empty (nothing to write)."""
+    return None if value is None or not str(value).strip() else Path(str(value).strip())
 
 
 def _cell(value, decimals: int) -> tuple[str, bool]:
@@ -109,23 +100,12 @@ def table_html(
     table_class: str = "",
     numeric: Sequence[str] = (),
 ) -> str:
-    """French HTML table of ``df`` (no index), every text escaped.
+    """French HTML table of ``df`` (French column headers, no index), every text escaped.
 
-    Parameters
-    ----------
-    df : DataFrame
-        Table with French column headers.
-    caption : str, optional
-        Caption under the table (source, vintage, level).
-    decimals : int or mapping, default 1
-        Decimals of float columns (per column with a mapping; integral floats of a column with 0
-        decimals show as integers).
-    max_rows : int, optional
-        Show the first rows only and say how many are left out.
-    highlight_rows : sequence of int
-        Positions of reference rows (région, France) shown in bold.
-    numeric : sequence of str
-        Columns of pre-formatted numbers (text) to align right like numbers.
+    ``caption`` goes under the table (source, vintage, level). ``decimals``: decimals of float columns (per column
+    with a mapping; integral floats of a column with 0 decimals show as integers). ``max_rows``: show the first
+    rows only and say how many are left out. ``highlight_rows``: positions of reference rows (région, France)
+    shown in bold. ``numeric``: columns of pre-formatted numbers (text) to align right like numbers.
 
     Examples
     --------
@@ -154,34 +134,29 @@ def table_html(
 
 def show_table(df: pd.DataFrame, caption: str | None = None, **kwargs) -> None:
     """Display :func:`table_html` of ``df``."""
-    display(ipython_html(table_html(df, caption, **kwargs)))
+    show_html(table_html(df, caption, **kwargs))
 
 
 def show_note(text: str, kind: str = "note") -> None:
     """Display a French note (``kind``: note, warn, fictif); the text is escaped."""
     cls = {"note": "cpts-note", "warn": "cpts-note cpts-warn", "fictif": "cpts-fictif"}.get(kind, "cpts-note")
-    display(ipython_html(render("note", cls, text)))
-
-
-def map_iframe(m, height: int = 560) -> str:
-    """HTML iframe showing a folium map inline, offline (Leaflet inlined in ``srcdoc``)."""
-    from cpts_diag.outputs.maps import map_html
-
-    return render("iframe", map_html(m), int(height))
+    show_html(render("note", cls, text))
 
 
 def show_map(m, height: int = 560) -> None:
-    """Display a folium map inline, working offline (see :func:`map_iframe`)."""
+    """Display a folium map inline, working offline (an iframe with Leaflet inlined in ``srcdoc``)."""
     from IPython.display import display
 
-    display({"text/html": map_iframe(m, height)}, raw=True)
+    from cpts_diag.outputs.maps import map_html
+
+    display({"text/html": render("iframe", map_html(m), int(height))}, raw=True)
 
 
 def show_figure(fig) -> None:
     """Display a matplotlib Figure (PNG, embedded in the exported HTML)."""
     import io
 
-    from IPython.display import Image
+    from IPython.display import Image, display
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
@@ -214,3 +189,11 @@ def finish_map(fig, ax, handles, title: str, source: str):
     ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
     source_footer(fig, source)
     return fig
+
+
+def plot_layer(ax, handles: list, gdf, label: str, linewidth: float, **style) -> None:
+    """Plot ``gdf`` with ``style`` (facecolor, edgecolor, hatch) and add its legend patch, of the same style."""
+    from matplotlib.patches import Patch
+
+    gdf.plot(ax=ax, linewidth=linewidth, **style)
+    handles.append(Patch(label=label, **style))

@@ -79,8 +79,6 @@ _OUTPUT_COLUMNS = (
     ("indicateurs", "Indicateurs (Excel)"),
 )
 
-# --------------------------------------------------------------------------- helpers
-
 
 def _figure_text(value) -> str | None:
     """A key figure value as French text (None when missing): a ready string, a number, or a dict with
@@ -138,29 +136,18 @@ def find_extra_links(out_dir: str | os.PathLike) -> list[tuple[str, str]]:
     :data:`CHECK_PLACES` (``controle_perimetres/`` as written by ``make demo``).
     """
     out_dir = Path(out_dir)
-    found: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for rel, label in REGIONAL_LINKS:
-        if (out_dir / rel).is_file():
-            found.append((rel, label))
-            seen.add(rel)
+    found = [(rel, label) for rel, label in REGIONAL_LINKS if (out_dir / rel).is_file()]
     kinds = {".html": "page", ".xlsx": "classeur Excel", ".gpkg": "GeoPackage pour QGIS", ".json": "JSON"}
     candidates = sorted(out_dir.glob("controle*"))
     for place in CHECK_PLACES:
         if (out_dir / place).is_dir():
             candidates += sorted((out_dir / place).iterdir())
-    for path in candidates:
-        suffix = path.suffix.lower()
-        if not path.is_file() or suffix not in kinds or path.name.startswith("."):
-            continue
-        rel = path.relative_to(out_dir).as_posix()
-        if rel not in seen:
-            found.append((rel, f"Contrôle des périmètres ({kinds[suffix]}) : {path.name}"))
-            seen.add(rel)
+    found += [
+        (path.relative_to(out_dir).as_posix(), f"Contrôle des périmètres ({kinds[path.suffix.lower()]}) : {path.name}")
+        for path in candidates
+        if path.is_file() and path.suffix.lower() in kinds and not path.name.startswith(".")
+    ]
     return found
-
-
-# ------------------------------------------------------------------------------ page
 
 
 def render_index(
@@ -175,36 +162,16 @@ def render_index(
     out_dir: str | os.PathLike | None = None,
     interrupted: bool = False,
 ) -> str:
-    """HTML of the batch index page.
+    """HTML of the batch index page: a complete, self-contained page (no script, no external resource).
 
-    Parameters
-    ----------
-    entries : sequence of mapping
-        Territory records as stored in ``batch.json`` (keys ``name``, ``slug``, ``status``,
-        ``outputs`` {kind: path relative to the page}, kinds ``rapport``, ``carte``,
-        ``indicateurs``..., ``error``, ``population``, ``population_min``,
-        ``population_max``, ``tier``, ``tier_min``, ``tier_max``, ``key_figures``, ``fictitious``).
-    title : str
-        Page title.
-    perimeters_name : str, optional
-        Name of the perimeter file, shown under the title.
-    generated : str, optional
-        Date and time of generation (French text); default now.
-    fictitious : bool, optional
-        Show the "Données fictives" banner; default: any entry flagged ``fictitious``.
-    extra_links : sequence of (relative path, label)
-        Regional synthesis and check outputs (see :func:`find_extra_links`).
-    sources : sequence of str, optional
-        Sources line; default :data:`DEFAULT_SOURCES`.
-    out_dir : path, optional
-        Folder of the page; when given, a link is written only if its file exists.
-    interrupted : bool, default False
-        Say that the batch was interrupted before its end.
-
-    Returns
-    -------
-    str
-        A complete, self-contained HTML page (no script, no external resource).
+    ``entries`` are the territory records as stored in ``batch.json`` (keys ``name``, ``slug``, ``status``,
+    ``outputs`` {kind: path relative to the page}, kinds ``rapport``, ``carte``, ``indicateurs``..., ``error``,
+    ``population``, ``population_min``, ``population_max``, ``tier``, ``tier_min``, ``tier_max``, ``key_figures``,
+    ``fictitious``). ``perimeters_name`` (the perimeter file) is shown under the title; ``generated`` (French date
+    and time) defaults to now; the "Données fictives" banner (``fictitious``) defaults to any entry flagged
+    ``fictitious``; ``extra_links`` are the (relative path, label) of the regional synthesis and check outputs
+    (see :func:`find_extra_links`); ``sources`` defaults to :data:`DEFAULT_SOURCES`; with ``out_dir`` (the page's
+    folder), a link is written only if its file exists; ``interrupted`` says that the batch stopped before its end.
     """
     base = Path(out_dir) if out_dir is not None else None
     entries = sorted(entries, key=lambda e: str(e.get("name", "")).casefold())

@@ -20,13 +20,14 @@ from cpts_diag.reports.check_notebook import check_layers_for
 from cpts_diag.reports.display import (
     CHECK_SOURCE,
     GEOMETRY_SOURCE,
-    display,
     finish_map,
-    ipython_html,
     map_figure,
+    output_folder,
     parameter_path,
+    plot_layer,
     render,
     show_figure,
+    show_html,
     show_map,
     show_note,
     show_table,
@@ -51,10 +52,6 @@ __all__ = [
 
 REGIONAL_MAP_FILE = "carte_regionale.html"
 
-
-# ---------------------------------------------------------------------------
-# notebook 03: regional synthesis
-# ---------------------------------------------------------------------------
 #: Indicator columns of the regional table: (column, indicator id, French header, decimals).
 REGIONAL_INDICATORS = (
     ("apl_2023", "apl_mg_2023", "APL médecins généralistes 2023 (consult./an/hab.)", 1),
@@ -72,33 +69,27 @@ REGIONAL_INDICATORS = (
 )
 #: Column added when a CPAM table is used.
 CPAM_INDICATOR = ("sans_mt_17_plus", "part_sans_mt_17_plus", "Part des 17 ans et plus sans médecin traitant (%)", 1)
+#: Legend and classes of the APL maps by territory (printed and interactive).
+_APL_MAP = {
+    "label": "APL aux médecins généralistes 2023",
+    "unit": "consult./an/hab.",
+    "classes": (2.5, 3.0, 3.5, 4.0, 4.5),
+    "palette": "RdPu_r",
+}
 
 
 @dataclass
 class RegionalSynthesis:
     """Everything notebook 03 shows, computed once.
 
-    Attributes
-    ----------
-    region, region_name : str
-        Région code and name.
-    table : DataFrame
-        One row per territory with at least one commune in the région (file order): ``territoire``,
-        ``population``, ``population_min``, ``population_max``, ``approximatif``, ``taille``,
-        ``taille_min``, ``taille_max``, ``n_communes``, then one column per indicator of
-        :attr:`indicators` (value, NaN when unknown) and ``<col>_bas`` / ``<col>_haut`` bounds.
-    references : DataFrame
-        The same columns for the région and France (computed over all their communes).
-    indicators : list of tuple
-        (column, indicator id, French header, decimals).
-    meta : dict
-        Per indicator id: label, unit, source, vintage, source_level, fictitious.
-    check : CheckReport
-        Perimeter check over the région (orphans, overlaps).
-    layers : dict or None
-        Check layers (territory outlines, communes, orphans) in EPSG:4326; None without polygons.
-    fictitious : bool
-        A column comes from the fictitious example CPAM table.
+    ``table``: one row per territory with at least one commune in the région (code ``region``, ``region_name``),
+    in file order: ``territoire``, ``population``, ``population_min``, ``population_max``, ``approximatif``,
+    ``taille``, ``taille_min``, ``taille_max``, ``n_communes``, then one column per indicator of ``indicators``
+    (value, NaN when unknown) and ``<col>_bas`` / ``<col>_haut`` bounds; ``references``: the same columns for the
+    région and France (computed over all their communes). ``indicators``: (column, indicator id, French header,
+    decimals); ``meta``: per indicator id, label, unit, source, vintage, source_level, fictitious. ``check``: the
+    perimeter check over the région (orphans, overlaps); ``layers``: its layers (territory outlines, communes,
+    orphans) in EPSG:4326, None without polygons. ``fictitious``: a column comes from the fictitious CPAM table.
     """
 
     region: str
@@ -123,19 +114,9 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
 def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
-    Parameters
-    ----------
-    perimetres : str
-        Perimeter file; ``""`` for the embedded PACA listing (ARS PACA, 01/2026).
-    region : str
-        Région code (text), e.g. ``"93"``.
-    fichier_cpam : str
-        CPAM / Rézone table: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a path.
-
-    Raises
-    ------
-    InputError
-        Unreadable file, unknown région, no territory in the région.
+    ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
+    ``"93"``; ``fichier_cpam``: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a CPAM / Rézone file.
+    Raises an InputError for an unreadable file, an unknown région or no territory in the région.
     """
     from cpts_diag.checks import check_perimeters
     from cpts_diag.errors import InputError
@@ -195,7 +176,6 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
             rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(ind[ind["indicator"] == ind_id])
         refs.append(rec)
     references = pd.DataFrame(refs, columns=table.columns)
-    layers = check_layers_for(check)
     return RegionalSynthesis(
         region=code,
         region_name=reference.region_name(code),
@@ -204,7 +184,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
         indicators=indicators,
         meta=meta,
         check=check,
-        layers=layers,
+        layers=check_layers_for(check),
         fictitious=any(m.get("fictitious") for m in meta.values()),
         perimeters_name=path.name,
     )
@@ -338,22 +318,12 @@ def _tier_figure(terr, orph, title: str, source: str):
     ]
     n_unknown = keys.count(None)
     if n_unknown:
-        handles.append(
-            Patch(
-                facecolor=MASKED_COLOR,
-                edgecolor="#333333",
-                label=f"Taille encadrée (population approximative) ({fr.integer(n_unknown)})",
-            )
-        )
-    if orph is not None and len(orph):
-        orph.to_crs(2154).plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-        handles.append(
-            Patch(
-                facecolor="#ffffff",
-                edgecolor=ORPHAN_COLOR,
-                hatch="\\\\\\\\",
-                label=f"{ORPHAN_LABEL} ({fr.integer(len(orph))})",
-            )
+        label = f"Taille encadrée (population approximative) ({fr.integer(n_unknown)})"
+        handles.append(Patch(facecolor=MASKED_COLOR, edgecolor="#333333", label=label))
+    if len(orph):
+        label = f"{ORPHAN_LABEL} ({fr.integer(len(orph))})"
+        plot_layer(
+            ax, handles, orph.to_crs(2154), label, 0.6, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\"
         )
     return finish_map(fig, ax, handles, title, source)
 
@@ -368,31 +338,14 @@ def _coverage_figure(com, orph, title: str, source: str):
     n_cpts = com.groupby("code_insee")["territoire"].nunique()
     multi = c[c["code_insee"].map(n_cpts) > 1]
     c.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
-    handles = [
-        Patch(
-            facecolor=PLAIN_COLOR,
-            edgecolor="#999999",
-            label=f"Commune couverte par une CPTS ({fr.integer(len(c) - len(multi))})",
-        )
-    ]
+    label = f"Commune couverte par une CPTS ({fr.integer(len(c) - len(multi))})"
+    handles = [Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label=label)]
     if len(multi):
-        multi.plot(ax=ax, facecolor="#fdae61", edgecolor="#444444", linewidth=0.5)
-        handles.append(
-            Patch(
-                facecolor="#fdae61",
-                edgecolor="#444444",
-                label=f"Commune partagée entre plusieurs CPTS ({fr.integer(len(multi))})",
-            )
-        )
-    if orph is not None and len(orph):
-        orph.to_crs(2154).plot(ax=ax, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR, linewidth=0.5)
-        handles.append(
-            Patch(
-                facecolor=ORPHAN_COLOR,
-                edgecolor=ORPHAN_COLOR,
-                label=f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})",
-            )
-        )
+        label = f"Commune partagée entre plusieurs CPTS ({fr.integer(len(multi))})"
+        plot_layer(ax, handles, multi, label, 0.5, facecolor="#fdae61", edgecolor="#444444")
+    if len(orph):
+        label = f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})"
+        plot_layer(ax, handles, orph.to_crs(2154), label, 0.5, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR)
     return finish_map(fig, ax, handles, title, source)
 
 
@@ -429,10 +382,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
     figs["apl"] = _static(
         terr,
         "apl_2023",
-        label="APL aux médecins généralistes 2023",
-        unit="consult./an/hab.",
-        classes=[2.5, 3.0, 3.5, 4.0, 4.5],
-        palette="RdPu_r",
+        **_APL_MAP,
         territory_outline=False,
         orphans=orph if len(orph) else None,
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
@@ -480,28 +430,13 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     extra = [_indicator_source(synthese, ind) for _, ind, _, _ in synthese.indicators]
     source = _regional_source(synthese, " ; ".join(e for e in extra if e))
     if value == "apl":
-        return region_map(
-            terr[cols],
-            value_col="apl_2023",
-            label="APL aux médecins généralistes 2023",
-            unit="consult./an/hab.",
-            classes=[2.5, 3.0, 3.5, 4.0, 4.5],
-            palette="RdPu_r",
-            orphans=orph if len(orph) else None,
-            tooltip_fields=fields,
-            title=f"APL aux médecins généralistes par CPTS — {region}",
-            source=source,
-            fictitious=synthese.fictitious,
-        )
+        shown = {"value_col": "apl_2023", **_APL_MAP, "title": f"APL aux médecins généralistes par CPTS — {region}"}
+    else:
+        title = f"CPTS de la région {region} : tailles et communes orphelines"
+        shown = {"value_col": "taille", "label": "Taille ACI de la CPTS", "title": title}
+    orphans = orph if len(orph) else None
     return region_map(
-        terr[cols],
-        value_col="taille",
-        label="Taille ACI de la CPTS",
-        orphans=orph if len(orph) else None,
-        tooltip_fields=fields,
-        title=f"CPTS de la région {region} : tailles et communes orphelines",
-        source=source,
-        fictitious=synthese.fictitious,
+        terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthese.fictitious, **shown
     )
 
 
@@ -518,11 +453,11 @@ def show_regional_maps(synthese: RegionalSynthesis) -> None:
         "orphelines": "Communes orphelines",
     }
     for key, fig in figs.items():
-        display(ipython_html(render("heading", titles[key])))
+        show_html(render("heading", titles[key]))
         show_figure(fig)
     if "orphelines" not in figs:
         show_note("Aucune commune orpheline dans la région.")
-    display(ipython_html(render("regional_maps_intro")))
+    show_html(render("regional_maps_intro"))
     show_map(regional_web_map(synthese, "taille"), height=620)
     show_map(regional_web_map(synthese, "apl"), height=620)
 
@@ -534,24 +469,26 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
     """
     from cpts_diag.outputs.maps import save_offline_map
 
-    if dossier_sortie in (None, "") or not str(dossier_sortie).strip():
+    folder = output_folder(dossier_sortie)
+    if folder is None:
         show_note("Carte régionale non écrite (paramètre dossier_sortie vide).")
         return None
     m = regional_web_map(synthese, "taille")
     if m is None:
         show_note("Carte régionale non écrite : aucun contour de communes.", "warn")
         return None
-    path = save_offline_map(m, Path(str(dossier_sortie).strip()) / REGIONAL_MAP_FILE)
-    size = path.stat().st_size
-    display(ipython_html(render("regional_map_written", path, size / 1024)))
+    path = save_offline_map(m, folder / REGIONAL_MAP_FILE)
+    show_html(render("regional_map_written", path, path.stat().st_size / 1024))
     return path
 
 
 def show_regional_sources(synthese: RegionalSynthesis) -> None:
     """Display the sources of the synthesis, with vintage and level, and the fictitious flag."""
+    from cpts_diag.tiers import TIER_RULE
+
     items = [
         "INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
-        f"{GEOMETRY_SOURCE}",
+        GEOMETRY_SOURCE,
         f"Périmètres : {synthese.perimeters_name}",
     ]
     for _, ind_id, _, _ in synthese.indicators:
@@ -561,7 +498,5 @@ def show_regional_sources(synthese: RegionalSynthesis) -> None:
                 f"{m['label']} : {m['source']}, millésime {m['vintage']}, niveau {m['source_level']}"
                 + (" — DONNÉES FICTIVES" if m.get("fictitious") else "")
             )
-    from cpts_diag.tiers import TIER_RULE
-
     items.append(TIER_RULE)
-    display(ipython_html(render("sources", items)))
+    show_html(render("sources", items))

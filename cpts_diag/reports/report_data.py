@@ -32,32 +32,14 @@ MAP_INDICATOR = "apl_mg_2023"
 class ReportData:
     """Everything a territory report shows, loaded once.
 
-    Attributes
-    ----------
-    territory : str
-        Territory name (as in the perimeter file).
-    diag : Diagnostic
-        Indicators with comparisons (:func:`cpts_diag.indicators.diagnose`).
-    reference : Reference
-        COG 2026 reference.
-    perimeters_path : Path
-        Perimeter file used.
-    perimeter_warnings : list of str
-        French warnings of the perimeter reader.
-    map_communes : GeoDataFrame or None
-        Polygons of the territory's communes (EPSG:4326) with ``code_insee``, ``nom``, ``population``,
-        ``epci``, the map indicator and ``note``; None when no polygon is available.
-    outline, neighbours, orphans : GeoDataFrame or None
-        Territory outline; neighbouring territories (``cpts``); orphan communes (``code_insee``,
-        ``nom``) near the territory.
-    missing_polygons : list of str
-        Territory commune codes without a polygon.
-    cpam_mode : str
-        ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``.
-    out_dir : Path or None
-        Where :func:`write_outputs` writes; None: nothing written.
-    outputs : dict
-        Files written by :func:`write_outputs` (name -> Path).
+    ``territory`` is named as in the perimeter file; ``diag`` holds the indicators with comparisons
+    (:func:`cpts_diag.indicators.diagnose`), ``reference`` the COG 2026 reference, ``perimeter_warnings`` the French
+    warnings of the perimeter reader. ``map_communes``: polygons of the territory's communes (EPSG:4326) with
+    ``code_insee``, ``nom``, ``population``, ``epci``, the map indicator and ``note``, None when no polygon is
+    available; likewise the territory ``outline``, the ``neighbours`` territories (``cpts``) and the ``orphans``
+    communes (``code_insee``, ``nom``) near the territory; ``missing_polygons``: territory commune codes without a
+    polygon. ``cpam_mode``: ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``. :func:`write_outputs`
+    writes into ``out_dir`` (None: nothing written) and lists its files in ``outputs`` (name -> Path).
     """
 
     territory: str
@@ -75,7 +57,6 @@ class ReportData:
     bpe: Path | None
     out_dir: Path | None
     outputs: dict[str, Path] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
     cached: bool = False
 
     @property
@@ -118,13 +99,6 @@ class ReportData:
         return out
 
 
-def _reference_once():
-    """The indicators' COG reference (one COG load per kernel)."""
-    from cpts_diag.indicator_data import load_indicator_data
-
-    return load_indicator_data().reference
-
-
 def _param_path(value) -> Path | None:
     if value is None:
         return None
@@ -156,6 +130,9 @@ def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
     return units
 
 
+_SHARED_NOTE = "commune partagée entre plusieurs CPTS (découpage infra-communal)"
+
+
 def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
     """Territory units with values, outline, neighbouring territories and orphans (EPSG:4326).
 
@@ -180,45 +157,19 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
     if not present:
         return None, None, None, None, missing
 
-    epci_names = reference.epci["nom"] if "nom" in reference.epci else pd.Series(dtype=object)
-    # Row positions of each unit (one row per unit, except a unit listed on several rows); the first row
-    # gives the code, name and value, the rows together the population and the infra-communal note.
-    positions: dict[str, list[int]] = {}
-    for i, unit in enumerate(communes["unite"].astype(str).tolist()):
-        positions.setdefault(unit, []).append(i)
-    codes, names = communes["code_insee"].tolist(), communes["nom"].tolist()
-    values = communes[MAP_INDICATOR].tolist() if MAP_INDICATOR in communes else None
-    infra = communes["infracommunal"]
-    infra_flags = infra.tolist() if infra.dtype == bool else None
-    sirens = reference.communes["epci_siren"]
-    rows = []
-    for unit in present:
-        at = positions[unit]
-        first = at[0]
-        part = communes.iloc[at] if len(at) > 1 else None
-        code = str(codes[first])
-        value = values[first] if values is not None else np.nan
-        siren = sirens.get(code, "")
-        population = np.nan
-        if "population" in communes:
-            population = float(
-                communes["population"].iat[first] if part is None else part["population"].sum(min_count=1)
-            )
-        if part is None and infra_flags is not None:
-            shared = bool(infra_flags[first])
-        else:
-            shared = bool(infra.iloc[at].any())
-        rows.append(
-            {
-                "code_insee": unit,
-                "nom": str(names[first]),
-                "population": population,
-                "epci": str(epci_names.get(siren, siren) or "—"),
-                MAP_INDICATOR: float(value) if not fr.is_missing(value) else np.nan,
-                "note": "commune partagée entre plusieurs CPTS (découpage infra-communal)" if shared else "—",
-            }
-        )
-    map_communes = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
+    epci_names, sirens = reference.epci["nom"], reference.communes["epci_siren"]
+    # One row per unit: diagnose groups the members of a territory by unit (infracommunal: bool).
+    rows = communes.set_index(communes["unite"].astype(str)).loc[present]
+    values = rows[MAP_INDICATOR] if MAP_INDICATOR in communes else [np.nan] * len(present)
+    columns = {
+        "code_insee": present,
+        "nom": rows["nom"].astype(str).to_numpy(),
+        "population": rows["population"].astype(float).to_numpy() if "population" in communes else np.nan,
+        "epci": [str(epci_names.get(s, s) or "—") for s in (sirens.get(str(c), "") for c in rows["code_insee"])],
+        MAP_INDICATOR: [np.nan if fr.is_missing(v) else float(v) for v in values],
+        "note": [_SHARED_NOTE if shared else "—" for shared in rows["infracommunal"]],
+    }
+    map_communes = gpd.GeoDataFrame(pd.DataFrame(columns), geometry=geo.loc[present].to_numpy(), crs=polygons.crs)
     own = map_communes.assign(cpts=territory)
     outline = territory_outlines(own, own[["cpts", "code_insee"]]).rename(columns={"territory": "cpts"})
 
@@ -271,12 +222,11 @@ def _cache_root() -> Path | None:
     env = os.environ.get("CPTS_DIAG_CACHE", settings.CACHE_DIR)
     if env.strip().lower() in ("", "0", "off", "non", "aucun"):
         return None
-    uid = os.getuid() if hasattr(os, "getuid") else 0
     root = Path(env)
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = root.stat()
-        if hasattr(os, "getuid") and (st.st_uid != uid or st.st_mode & 0o022):
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
             return None  # not ours, or writable by others: never unpickle from it
     except OSError:
         return None
@@ -342,15 +292,8 @@ class _DiagnosticCache:
             name = find_territory(names, territory)
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
-        except (
-            OSError,  # a folder pruned by another batch meanwhile, a file not readable
-            pickle.UnpicklingError,
-            EOFError,
-            AttributeError,
-            ImportError,
-            TypeError,
-            ValueError,
-        ):
+        # OSError: a folder pruned by another batch meanwhile, a file not readable
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             return None
         return reference, table, warnings, diag
 
@@ -385,45 +328,30 @@ class _DiagnosticCache:
 def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir="") -> ReportData:
     """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
 
-    Parameters
-    ----------
-    territory : str
-        Territory name (case and accents ignored; an unknown name raises an InputError listing
-        close matches).
-    perimeters : str or path, default ""
-        Perimeter file; "" is the embedded PACA listing (ARS PACA, 01/2026).
-    cpam : str or path, default "exemple"
-        "exemple" (embedded FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file.
-    insee_ages, bpe : str or path, default ""
-        INSEE age-structure and BPE files (official layouts); "" for none.
-    out_dir : str or path, default ""
-        Folder where :func:`write_outputs` writes; "" writes nothing.
-
-    Returns
-    -------
-    ReportData
+    ``territory``: case and accents ignored; an unknown name raises an InputError listing close matches.
+    ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "exemple" (embedded
+    FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
+    age-structure and BPE files (official layouts), "" for none. ``out_dir``: folder where
+    :func:`write_outputs` writes; "" writes nothing.
     """
-    import time
-
+    from cpts_diag.indicator_data import load_indicator_data
     from cpts_diag.indicators import diagnose, diagnose_all, find_territory
     from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.outputs.open_report import map_columns
 
-    t0 = time.perf_counter()
     perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
     choice = cpam_choice(cpam)
-    cpam_mode, cpam_path = choice.mode, choice.file
     ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
     cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None
-    t1 = time.perf_counter()
     if hit is not None:
         reference, table, warnings, diag = hit
     else:
-        reference = _reference_once()
+        reference = load_indicator_data().reference  # one COG load per kernel
         perims = read_perimeters(perimeters_path, names_by_code=reference.names)
         table, warnings = perims.table, list(perims.warnings)
         name = find_territory(table["cpts"].astype(str).unique(), territory)  # unknown: InputError
-        kwargs = {"cpam": cpam_path, "insee_ages": ages_path, "bpe": bpe_path}
+        kwargs = {"cpam": choice.file, "insee_ages": ages_path, "bpe": bpe_path}
         diag = None
         if cache is not None:
             try:  # every territory at once (one vectorised pass), stored for the next reports
@@ -434,27 +362,21 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
                 diag = None
         if diag is None:
             diag = diagnose(perims, name, reference, **kwargs)
-    t2 = time.perf_counter()
     map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
-    from cpts_diag.outputs.open_report import map_columns
-
-    map_communes = map_columns(map_communes, diag.communes)
-    t3 = time.perf_counter()
     return ReportData(
         territory=diag.territory,
         diag=diag,
         reference=reference,
         perimeters_path=Path(perimeters_path),
         perimeter_warnings=list(warnings),
-        map_communes=map_communes,
+        map_communes=map_columns(map_communes, diag.communes),
         outline=outline,
         neighbours=neighbours,
         orphans=orphans,
         missing_polygons=missing,
-        cpam_mode=cpam_mode,
+        cpam_mode=choice.mode,
         insee_ages=ages_path,
         bpe=bpe_path,
         out_dir=_param_path(out_dir),
-        timings={"cache": t1 - t0, "indicateurs": t2 - t1, "cartes": t3 - t2},
         cached=hit is not None,
     )

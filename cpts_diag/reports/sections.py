@@ -30,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.indicator_data import Quality
+from cpts_diag.indicator_data import Quality, short_source
 from cpts_diag.outputs.html import html_page, json_ready
 from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
 from cpts_diag.synthesis import derive_findings, source_citation
-from cpts_diag.tiers import tier_label
+from cpts_diag.tiers import TIER_RULE, financing_landmarks, tier_label
 
 __all__ = [
     "KEY_FIGURES",
@@ -90,14 +90,8 @@ FICTITIOUS_TEXT = (
 class Section:
     """An HTML fragment a notebook displays (and nbconvert exports without code).
 
-    Parameters
-    ----------
-    html : str
-        Fragment (already escaped where needed).
-    text : str, optional
-        Plain-text fallback.
-    extra : dict, optional
-        Additional mimetype -> data entries of the display bundle (e.g. the machine-readable summary).
+    ``html`` is already escaped where needed, ``text`` is the plain-text fallback and ``extra`` holds additional
+    mimetype -> data entries of the display bundle (e.g. the machine-readable summary).
     """
 
     def __init__(self, html: str, text: str = "", extra: dict | None = None):
@@ -106,9 +100,7 @@ class Section:
         self.extra = dict(extra or {})
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {"text/html": self.html, "text/plain": self.text}
-        bundle.update(self.extra)
-        return bundle
+        return {"text/html": self.html, "text/plain": self.text, **self.extra}
 
     def _repr_html_(self) -> str:
         return self.html
@@ -120,12 +112,6 @@ class Section:
 # ---------------------------------------------------------------------------
 # formatting helpers
 # ---------------------------------------------------------------------------
-def _map_source() -> str:
-    from cpts_diag.commune_geo import MAP_SOURCE
-
-    return MAP_SOURCE
-
-
 def _rows(data: ReportData, indicator: str) -> pd.DataFrame:
     ind = data.indicators
     return ind[ind["indicator"] == indicator]
@@ -148,38 +134,25 @@ def _render(macro_name: str, /, **context) -> str:
     return str(macro(_TEMPLATE, macro_name)(**context))
 
 
-def _banner_text(data: ReportData) -> str | None:
-    """Text of the fictitious-data banner when the report shows fictitious figures, else None."""
-    return FICTITIOUS_TEXT if data.diag.fictitious else None
-
-
 def _population_text(summary: dict) -> str:
     text = fr.population(
         summary.get("population"), summary.get("population_min"), summary.get("population_max"), missing=None
     )
     if text is None:
         return "population inconnue"
-    return f"{text}\u00a0habitants" + ("" if not fr.is_missing(summary.get("population")) else " (valeur approchée)")
+    return f"{text}\u00a0habitants" + (" (valeur approchée)" if fr.is_missing(summary.get("population")) else "")
 
 
 def _tier_text(summary: dict) -> str:
     return tier_label(summary.get("tier"), summary.get("tier_min"), summary.get("tier_max"), explain=True)
 
 
-def _levels(data: ReportData) -> list[tuple[str, str, str]]:
-    """Comparison columns: (level, level_code, French header), territory first (read only)."""
-    return data.levels
-
-
-def _figure_html(fig, caption: str, alt: str, dpi: int = 96) -> str:
+def _figure_html(fig, caption: str, alt: str) -> str:
+    """The figure as an embedded PNG (96 dpi) with its caption."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=96)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return _render("figure", png_base64=data, alt=alt, caption=Markup(caption))
-
-
-def _file_link(data: ReportData, name: str, label: str) -> str:
-    return _render("file_link", name=name, label=label, linked=data.out_dir is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -227,8 +200,6 @@ def unavailable_reasons(data: ReportData) -> list[str]:
     (Mayotte for the DREES APL, for instance); otherwise the values of its communes are absent or
     masked by statistical secrecy.
     """
-    from cpts_diag.indicator_data import short_source
-
     out = []
     for ind in KEY_FIGURES:
         row = _territory_row(data, ind)
@@ -284,7 +255,7 @@ def header(data: ReportData) -> Section:
         territory=data.territory,
         places=" — ".join(x for x in (deps, regions) if x),
         today=_dt.date.today().strftime("%d/%m/%Y"),
-        banner_text=_banner_text(data),
+        banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
         items=items,
         key_sources=_key_sources(data),
         reasons=" ; ".join(unavailable_reasons(data)),
@@ -314,8 +285,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
     unknown); the territory's quality flag and coverage are shown; numbered notes give source,
     vintage and geographic level of each row.
     """
-    lookup = data.lookup
-    cols = _levels(data)
+    cols = data.levels
     notes: list[str] = []
     rows = []
 
@@ -324,7 +294,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
         return None if fr.is_missing(cov) or cov >= 0.995 else fr.number(100 * cov, 0)
 
     for indicator in indicators:
-        by_level = lookup.get(indicator)
+        by_level = data.lookup.get(indicator)
         if not by_level:
             continue
         first = next(iter(by_level.values()))
@@ -360,14 +330,13 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
                 "note": notes.index(note) + 1,
             }
         )
-    any_fictitious = any(r["fictitious"] for r in rows)
     return _render(
         "comparison_table",
         heads=[h for _l, _c, h in cols],
         rows=rows,
         notes=notes,
         caption=caption,
-        banner_text=FICTITIOUS_TEXT if any_fictitious else None,
+        banner_text=FICTITIOUS_TEXT if any(r["fictitious"] for r in rows) else None,
     )
 
 
@@ -387,8 +356,6 @@ def territory_overview(data: ReportData) -> Section:
     sirens = [x for x in dict.fromkeys(communes["epci_siren"].dropna().astype(str)) if x]
     epci = data.reference.epci
     epci_names = [f"{epci['nom'].get(x, x)}" for x in sirens]
-    area = _territory_row(data, "superficie")
-    density = _territory_row(data, "densite_population")
     facts = [
         ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
@@ -398,8 +365,8 @@ def territory_overview(data: ReportData) -> Section:
         ),
         ("Région", ", ".join(s.get("regions_noms", []))),
         ("Population municipale 2023", _population_text(s)),
-        ("Superficie", _value_text(area, with_unit=True)),
-        ("Densité de population", _value_text(density, with_unit=True)),
+        ("Superficie", _value_text(_territory_row(data, "superficie"), with_unit=True)),
+        ("Densité de population", _value_text(_territory_row(data, "densite_population"), with_unit=True)),
     ]
     infra = []
     if s.get("approximate"):
@@ -413,11 +380,11 @@ def territory_overview(data: ReportData) -> Section:
 
 def territory_map(data: ReportData) -> Section:
     """Static (printable) map of the communes coloured by APL 2023, with neighbours and orphans."""
+    from cpts_diag.commune_geo import MAP_SOURCE
     from cpts_diag.outputs import maps
 
     if data.map_communes is None or not len(data.map_communes):
         return Section(_render("no_map"), "Carte")
-    partial = _partial_note(data)
     fig = maps.static_map(
         data.map_communes,
         MAP_INDICATOR,
@@ -426,7 +393,7 @@ def territory_map(data: ReportData) -> Section:
         territory_outline=data.outline,
         neighbours=data.neighbours,
         orphans=data.orphans,
-        title=data.territory + (f" ({partial})" if partial else ""),
+        title=data.territory + _partial_note(data),
         source=None,
         decimals=1,
         figsize=(8.0, 6.2),
@@ -436,11 +403,12 @@ def territory_map(data: ReportData) -> Section:
         "map_caption",
         label=MAP_LABEL,
         unit=MAP_UNIT,
-        map_source=_map_source(),
+        map_source=MAP_SOURCE,
         perimeters_name=data.perimeters_path.name,
     )
     figure = _figure_html(fig, caption, f"Carte du territoire {data.territory}")
-    link = _file_link(data, REPORT_FILES["carte"], REPORT_FILES["carte"])
+    carte = REPORT_FILES["carte"]
+    link = _render("file_link", name=carte, label=carte, linked=data.out_dir is not None)
     html = _render(
         "territory_map",
         figure_html=Markup(figure),
@@ -473,8 +441,6 @@ def communes_table(data: ReportData) -> Section:
 
 def tier_section(data: ReportData) -> Section:
     """ACI tier, the tier rule and the financing landmarks with their sources."""
-    from cpts_diag.tiers import TIER_RULE, financing_landmarks
-
     s = data.summary
     html = _render(
         "tier_section",
@@ -526,23 +492,18 @@ def care_supply(data: ReportData) -> Section:
     from cpts_diag.outputs import open_report
 
     all_ids = _theme_indicators(data, "Offre de soins")
-    ps = [i for i in all_ids if i.startswith("ps_")]
+    # ps_<profession>_densite then ps_<profession>_effectif (the only two kinds, see cpts_diag.open_indicators)
+    ps = sorted((i for i in all_ids if i.startswith("ps_")), key=lambda i: i.endswith("_effectif"))
     zonage = [i for i in all_ids if i.startswith("zonage_infirmiers")]
-    bpe = [i for i in all_ids if i.startswith("bpe_")]  # shown in the professions table below
-    ids = [i for i in all_ids if i not in ps and i not in zonage and i not in bpe]
+    # bpe_ indicators are shown in the professions table below
+    ids = [i for i in all_ids if not i.startswith(("ps_", "zonage_infirmiers", "bpe_"))]
     professions = open_report.professions_table(data.diag)
     html = _render(
         "care_supply",
         table=Markup(comparison_table(data, ids)),
         zonage_table=Markup(comparison_table(data, zonage)) if zonage else None,
         zonage_note=Markup(open_report.zonage_note(data.diag)) if zonage else None,
-        ps_table=Markup(
-            comparison_table(
-                data, [i for i in ps if i.endswith("_densite")] + [i for i in ps if i.endswith("_effectif")]
-            )
-        )
-        if ps
-        else None,
+        ps_table=Markup(comparison_table(data, ps)) if ps else None,
         professions_table=Markup(professions) if professions else None,
         bpe_note=data.bpe is None,
     )
@@ -600,7 +561,7 @@ def sources_and_limits(data: ReportData) -> Section:
         masked=[(r.label, fr.number(100 * r.coverage, 0)) for r in masked.itertuples(index=False)],
         cpam_masked=cpam_masked,
         approximate_population=_population_text(data.summary) if data.summary.get("approximate") else None,
-        banner_text=_banner_text(data),
+        banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
         warnings=data.perimeter_warnings[:30],
     )
     return Section(html, "Sources et limites")
@@ -610,19 +571,17 @@ def sources_and_limits(data: ReportData) -> Section:
 # files
 # ---------------------------------------------------------------------------
 def _partial_note(data: ReportData) -> str:
-    """Note when a polygon stands for more than the territory (arrondissements, split communes)."""
-    notes = " ".join(data.map_communes["note"]) if data.map_communes is not None else ""
-    parts = []
-    if "découpage infra-communal" in notes:
-        parts.append("commune partagée : contour de la commune entière")
-    return " ; ".join(parts)
+    """Map title suffix when a polygon stands for more than the territory (a split commune drawn whole), else ""."""
+    if "découpage infra-communal" in " ".join(data.map_communes["note"]):
+        return " (commune partagée : contour de la commune entière)"
+    return ""
 
 
 def _web_map(data: ReportData):
+    from cpts_diag.commune_geo import MAP_SOURCE
     from cpts_diag.outputs import maps
 
     mc = data.map_communes
-    partial = _partial_note(data)
     return maps.commune_map(
         mc,
         MAP_INDICATOR,
@@ -641,9 +600,9 @@ def _web_map(data: ReportData):
             ),
             "note": "Remarque",
         },
-        title=f"{data.territory} — {MAP_LABEL}" + (f" ({partial})" if partial else ""),
+        title=f"{data.territory} — {MAP_LABEL}" + _partial_note(data),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
-        "Marseille) ; INSEE, populations légales 2023 ; " + _map_source(),
+        "Marseille) ; INSEE, populations légales 2023 ; " + MAP_SOURCE,
         decimals=2,
         fit_orphans=False,
     )
@@ -669,12 +628,9 @@ def _write_geopackage(data: ReportData, path: Path) -> None:
         outline.insert(4, "taille_aci", s.get("tier"))
         outline.insert(5, "n_communes", s.get("n_communes"))
         layers["territoire"] = gpd.GeoDataFrame(outline, geometry="geometry", crs=data.outline.crs)
-    if data.map_communes is not None and len(data.map_communes):
-        com = data.map_communes.copy()
-        com.insert(0, "cpts", data.territory)
-        layers["communes"] = com
-    if not layers:
-        raise ValueError("aucune géométrie à écrire")
+    com = data.map_communes.copy()
+    com.insert(0, "cpts", data.territory)
+    layers["communes"] = com
     write_geopackage(path, layers)
 
 
