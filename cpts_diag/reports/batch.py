@@ -104,16 +104,9 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 class BatchResult:
     """What :func:`run_batch` did.
 
-    Attributes
-    ----------
-    entries : list of dict
-        Records of the territories of this run, as written in ``batch.json``.
-    out_dir, index, batch_json : Path
-        Output folder, its ``index.html`` and ``batch.json``.
-    duration : float
-        Seconds, end to end.
-    interrupted : bool
-        The run was stopped by Ctrl-C / SIGTERM.
+    ``entries`` are the records of the territories of this run, as written in ``batch.json``; ``out_dir``
+    is the output folder, ``index`` and ``batch_json`` its ``index.html`` and ``batch.json``; ``duration``
+    is in seconds, end to end; ``interrupted`` means the run was stopped by Ctrl-C / SIGTERM.
     """
 
     entries: list[dict]
@@ -170,12 +163,6 @@ def _context_hash(cpam, insee_ages, bpe) -> str:
     )
 
 
-def _member_rows(table, name: str) -> list[list[str]]:
-    rows = table[table["cpts"].astype(str) == name]
-    cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
-    return sorted(["" if fr.is_missing(v) else str(v) for v in rec] for rec in rows[cols].itertuples(index=False))
-
-
 def territory_fingerprint(table, name: str, context: str) -> str:
     """SHA-256 fingerprint of one territory: its member rows and the run context hash.
 
@@ -183,7 +170,10 @@ def territory_fingerprint(table, name: str, context: str) -> str:
     ``infracommunal``); ``context`` the hash of the data, user files, notebook and package (see the
     module docstring).
     """
-    doc = {"name": name, "members": _member_rows(table, name), "context": context}
+    rows = table[table["cpts"].astype(str) == name]
+    cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
+    members = sorted(["" if fr.is_missing(v) else str(v) for v in rec] for rec in rows[cols].itertuples(index=False))
+    doc = {"name": name, "members": members, "context": context}
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -228,10 +218,6 @@ def _read_previous(path: Path) -> dict[str, dict]:
 def _outputs_present(out_dir: Path, entry: dict) -> bool:
     outputs = entry.get("outputs") or {}
     return bool(outputs) and all((out_dir / rel).is_file() for rel in outputs.values())
-
-
-def _round(value, digits: int = 3):
-    return None if value is None else round(float(value), digits)
 
 
 # ---------------------------------------------------------------------------
@@ -463,14 +449,14 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             raise
         _end_worker(exc.code if isinstance(exc.code, int) else 143)
     except Exception as exc:  # noqa: BLE001 - one failure must not stop the batch
-        return _entry(task, STATUS_FAILED, _round(time.perf_counter() - t0), error_message(exc))
+        return _entry(task, STATUS_FAILED, round(time.perf_counter() - t0, 3), error_message(exc))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     entry = json_ready(
         _entry(
             task,
             STATUS_OK,
-            _round(time.perf_counter() - t0),
+            round(time.perf_counter() - t0, 3),
             None,
             # build_report's paths are out_dir/<slug>/<file>
             outputs={kind: path.relative_to(out_dir).as_posix() for kind, path in res.outputs.items()},
@@ -574,44 +560,22 @@ def run_batch(
 ) -> BatchResult:
     """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
 
-    Parameters
-    ----------
-    perimeters : path, optional
-        Perimeter file; default the embedded PACA listing (:data:`settings.DEFAULT_PERIMETERS`).
-    only : list of str, optional
-        Territory names to build (others of the file are left as they are).
-    region : str, optional
-        Région code: only territories with at least one commune in it.
-    workers : int, default 2
-        Worker processes (reports run in parallel).
-    out_dir : path, optional
-        Output folder; default :data:`settings.REPORTS_DIR`.
-    cpam : str or path, default "exemple"
-        CPAM / Rézone table: path, ``"exemple"`` (embedded FICTITIOUS table) or ``"aucun"``.
-    force : bool, default False
-        Rebuild every selected territory even when unchanged.
-    progress : bool, default True
-        Show a progress bar (stderr).
-    insee_ages, bpe : path, optional
-        User files passed to every report.
-    timeout : int, default 600
-        Maximum seconds per notebook cell.
-    cluster : str, optional
-        Address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``): the territories run as
-        tasks on its workers (``workers`` is then ignored); their report files come back as bytes and
-        are written here atomically, so the workers need no access to this machine's files. Default:
-        local worker processes.
+    ``perimeters`` defaults to the embedded PACA listing (:data:`settings.DEFAULT_PERIMETERS`), ``out_dir`` to
+    :data:`settings.REPORTS_DIR`. ``only`` names the territories to build (the others of the file are left as
+    they are); ``region``, a région code, keeps those with at least one commune in it. ``workers`` worker
+    processes run the reports in parallel. ``cpam`` is the CPAM / Rézone table: a path, ``"exemple"``
+    (embedded FICTITIOUS table) or ``"aucun"``; ``insee_ages`` and ``bpe`` are user files passed to every
+    report; ``timeout`` is the maximum number of seconds per notebook cell. ``force`` rebuilds every selected
+    territory even when unchanged; ``progress`` shows a progress bar (stderr).
 
-    Returns
-    -------
-    BatchResult
-        ``exit_code`` is 1 when a territory failed, 130 when interrupted.
+    ``cluster``, the address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``), runs the territories
+    as tasks on its workers (``workers`` is then ignored) instead of local worker processes; their report
+    files come back as bytes and are written here atomically, so the workers need no access to this
+    machine's files.
 
-    Raises
-    ------
-    InputError
-        Unreadable perimeter file, unknown territory in ``only``, unknown région; with ``cluster``,
-        dask not installed or scheduler unreachable.
+    The result's ``exit_code`` is 1 when a territory failed, 130 when interrupted. Raises :class:`InputError`
+    for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région; with
+    ``cluster``, when dask is not installed or the scheduler is unreachable.
     """
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
@@ -670,7 +634,7 @@ def run_batch(
         if client is not None:
             client.close()
     _write_state(
-        out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)), index=True, interrupted=interrupted
+        out_dir, entries, dict(meta, duration_s=round(time.perf_counter() - t0, 3)), index=True, interrupted=interrupted
     )
     run_entries = [this_run[n] for n in names if n in this_run]
     counts = {s: sum(1 for e in run_entries if e["status"] == s) for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}

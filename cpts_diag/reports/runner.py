@@ -63,27 +63,14 @@ NOTEBOOK = settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb"
 class ReportResult:
     """What :func:`build_report` produced for one territory.
 
-    Attributes
-    ----------
-    territory, slug : str
-        Territory name as in the perimeter file, and its folder name.
-    directory : Path
-        ``out_dir/<slug>``.
-    outputs : dict
-        File kind (``rapport``, ``carte``, ``indicateurs``, ``perimetre``, ``notebook``) -> path.
-    population, population_min, population_max : float or None
-        Population légale (None when approximate), and its bounds.
-    tier : int or None
-        ACI tier (None when the bounds straddle two tiers).
-    key_figures : dict
-        Key indicator values of the territory (APL 2023, GP density, share 75+, share without a
-        médecin traitant...), None when unknown.
-    fictitious : bool
-        The report uses fictitious data (example CPAM table).
-    duration : float
-        Seconds, end to end.
-    timings : dict
-        Seconds per step (``execution``, ``export``, ``swap``).
+    ``territory`` is the name as in the perimeter file, ``slug`` its folder name and ``directory``
+    ``out_dir/<slug>``; ``outputs`` maps each file kind (``rapport``, ``carte``, ``indicateurs``, ``perimetre``,
+    ``notebook``) to its path. ``population`` is the population légale (None when approximate),
+    ``population_min`` and ``population_max`` its bounds; ``tier`` the ACI tier (None when the bounds straddle
+    two tiers); ``key_figures`` the key indicator values of the territory (APL 2023, GP density, share 75+,
+    share without a médecin traitant...), None when unknown. ``fictitious``: the report uses fictitious data
+    (example CPAM table). ``duration`` is in seconds, end to end; ``timings`` in seconds per step
+    (``execution``, ``export``, ``swap``).
     """
 
     territory: str
@@ -241,11 +228,8 @@ class KernelSession:
             return False
         from jupyter_core.utils import ensure_async, run_sync
 
-        async def _alive():
-            return await ensure_async(self.km.is_alive())
-
         try:
-            return bool(run_sync(_alive)())
+            return bool(run_sync(ensure_async)(self.km.is_alive()))
         except Exception:  # noqa: BLE001 - a broken manager counts as dead
             return False
 
@@ -538,42 +522,24 @@ def build_report(
 ) -> ReportResult:
     """Build the diagnostic report of one territory into ``out_dir/<slug>/``.
 
-    Parameters
-    ----------
-    territory : str
-        Territory name as written in the perimeter file.
-    perimeters : path, optional
-        Perimeter file (CSV, XLSX, JSON ARS, GeoJSON, GPKG); default the embedded PACA listing.
-    out_dir : path, optional
-        Parent folder of the report folder; default :data:`settings.REPORTS_DIR`.
-    cpam : str or path, default "exemple"
-        CPAM / Rézone table: ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"``
-        (none) or a path.
-    insee_ages, bpe : path, optional
-        INSEE age-structure file and BPE file (official layouts).
-    timeout : int, default 600
-        Maximum seconds per notebook cell.
-    slug : str, optional
-        Folder name (default :func:`slugify` of the name; batches pass :func:`unique_slugs`'s).
-    progress : callable, optional
-        Called with French progress lines.
-    session : KernelSession, optional
-        Run the notebook in this kept (warm) kernel instead of a new one (batches).
-    notebook : path, optional
-        Template notebook (default :data:`NOTEBOOK`).
-    shown_paths : dict, optional
-        Paths used for this run -> paths the saved notebook shows instead (e.g. a Dask worker's
-        copies of the input files -> the client's files; the report folder is named by its final
-        path, ``out_dir/<slug>``, and mapped from there).
+    ``territory`` is the name as written in the perimeter file; ``perimeters`` the perimeter file (CSV, XLSX,
+    JSON ARS, GeoJSON, GPKG), by default the embedded PACA listing; ``out_dir`` the parent folder of the
+    report folder, by default :data:`settings.REPORTS_DIR`. ``cpam`` is the CPAM / Rézone table:
+    ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"`` (none) or a path; ``insee_ages``
+    and ``bpe`` the INSEE age-structure file and the BPE file (official layouts); ``timeout`` the maximum
+    number of seconds per notebook cell.
 
-    Raises
-    ------
-    InputError
-        Unknown territory (close names listed), unreadable input file (also when raised in the notebook).
-    RuntimeError
-        Any other failure of the notebook (no report folder is left behind).
+    ``slug`` is the folder name (default :func:`slugify` of the name; batches pass :func:`unique_slugs`'s);
+    ``progress`` is called with French progress lines; ``session`` runs the notebook in this kept (warm)
+    kernel instead of a new one (batches); ``notebook`` is the template notebook (default :data:`NOTEBOOK`).
+    ``shown_paths`` maps paths used for this run to the paths the saved notebook shows instead (e.g. a Dask
+    worker's copies of the input files -> the client's files; the report folder is named by its final path,
+    ``out_dir/<slug>``, and mapped from there).
+
+    Raises :class:`InputError` for an unknown territory (close names listed) or an unreadable input file (also
+    when raised in the notebook), :class:`RuntimeError` for any other failure of the notebook (no report folder
+    is left behind).
     """
-
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else settings.DEFAULT_PERIMETERS
