@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -161,11 +162,9 @@ def cleanup_stale(out_dir: Path, slug: str) -> None:
     """Remove temporary folders of this slug left by a killed run (older than one hour)."""
     now = time.time()
     for p in out_dir.glob(f".{slug}.*"):
-        try:
+        with contextlib.suppress(OSError):
             if p.is_dir() and (p.name.endswith(".tmp") or ".old-" in p.name) and now - p.stat().st_mtime > 3600:
                 shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
 
 
 def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
