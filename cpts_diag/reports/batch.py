@@ -311,11 +311,8 @@ _HOOK_CELLS = {
 
 def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
     """Notebook of the test hook for territory ``name`` (see :data:`TEST_HOOK_ENV`), else None."""
-    raw = os.environ.get(TEST_HOOK_ENV)
-    if not raw:
-        return None
     try:
-        hooks = json.loads(raw)
+        hooks = json.loads(os.environ.get(TEST_HOOK_ENV) or "[]")
     except ValueError:
         return None
     hooks = hooks if isinstance(hooks, list) else [hooks]

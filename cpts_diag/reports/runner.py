@@ -492,16 +492,13 @@ def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
     from papermill.translators import PythonTranslator
 
     paths = {old: new for old, new in paths.items() if old and new and old != new}
-    if paths:
-        pairs = [
-            (PythonTranslator.translate_str(old), PythonTranslator.translate_str(new)) for old, new in paths.items()
-        ]
-        for cell in nb.cells:
-            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-                for old, new in pairs:
-                    cell.source = cell.source.replace(old, new)
-        params = nb.metadata.get("papermill", {}).get("parameters", {})
-        params.update({key: paths[value] for key, value in params.items() if isinstance(value, str) and value in paths})
+    pairs = [(PythonTranslator.translate_str(old), PythonTranslator.translate_str(new)) for old, new in paths.items()]
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            for old, new in pairs:
+                cell.source = cell.source.replace(old, new)
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    params.update({key: paths[value] for key, value in params.items() if isinstance(value, str) and value in paths})
     nbformat.write(nb, str(nb_path))
 
 
