@@ -34,15 +34,19 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as _dt
+import functools
 import gc
 import hashlib
 import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,16 +104,9 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 class BatchResult:
     """What :func:`run_batch` did.
 
-    Attributes
-    ----------
-    entries : list of dict
-        Records of the territories of this run, as written in ``batch.json``.
-    out_dir, index, batch_json : Path
-        Output folder, its ``index.html`` and ``batch.json``.
-    duration : float
-        Seconds, end to end.
-    interrupted : bool
-        The run was stopped by Ctrl-C / SIGTERM.
+    ``entries`` are the records of the territories of this run, as written in ``batch.json``; ``out_dir``
+    is the output folder, ``index`` and ``batch_json`` its ``index.html`` and ``batch.json``; ``duration``
+    is in seconds, end to end; ``interrupted`` means the run was stopped by Ctrl-C / SIGTERM.
     """
 
     entries: list[dict]
@@ -147,9 +144,7 @@ def error_message(exc: BaseException) -> str:
     """
     if isinstance(exc, KeyboardInterrupt):
         return "interrompu par l'utilisateur"
-    text = _ANSI_RE.sub("", str(exc) or "")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    line = lines[0] if lines else ""
+    line = next((ln.strip() for ln in _ANSI_RE.sub("", str(exc)).splitlines() if ln.strip()), "")
     if not isinstance(exc, (InputError, RuntimeError)) or not line:
         line = f"erreur {type(exc).__name__}" + (f" : {line}" if line else "")
     if len(line) > _MAX_ERROR:
@@ -168,56 +163,29 @@ def _context_hash(cpam, insee_ages, bpe) -> str:
     )
 
 
-def _member_rows(table, name: str) -> list[list[str]]:
-    rows = table[table["cpts"].astype(str) == name]
-    cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
-    out = []
-    for rec in rows[cols].itertuples(index=False):
-        out.append(["" if fr.is_missing(v) else str(v) for v in rec])
-    return sorted(out)
-
-
 def territory_fingerprint(table, name: str, context: str) -> str:
     """SHA-256 fingerprint of one territory: its member rows and the run context hash.
 
-    Parameters
-    ----------
-    table : DataFrame
-        Canonical perimeter table (``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``).
-    name : str
-        Territory name.
-    context : str
-        Hash of the data, user files, notebook and package (see module docstring).
+    ``table`` is the canonical perimeter table (``cpts``, ``code_insee``, ``arrondissement``,
+    ``infracommunal``); ``context`` the hash of the data, user files, notebook and package (see the
+    module docstring).
     """
-    doc = {"name": name, "members": _member_rows(table, name), "context": context}
+    rows = table[table["cpts"].astype(str) == name]
+    cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
+    members = sorted(["" if fr.is_missing(v) else str(v) for v in rec] for rec in rows[cols].itertuples(index=False))
+    doc = {"name": name, "members": members, "context": context}
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _find_territory(names: list[str], query: str) -> str:
-    """``query`` when it is a name of the file, else :func:`cpts_diag.indicators.find_territory`'s match."""
-    from cpts_diag.indicators import find_territory
-
-    return query if query in names else find_territory(names, query)
 
 
 def select_territories(perimeters, only=None, region=None, reference=None) -> list[str]:
     """Names of the territories of a batch, in file order.
 
-    Parameters
-    ----------
-    perimeters : Perimeters
-        Perimeters read by :func:`cpts_diag.io.perimeters.read_perimeters`.
-    only : list of str, optional
-        Names (resolved with :func:`cpts_diag.indicators.find_territory`: exact, or a unique close
-        match; an unknown name raises :class:`InputError` with close names).
-    region : str, optional
-        Région code: territories with at least one commune in that région.
-
-    Raises
-    ------
-    InputError
-        Unknown territory or région code, or no territory left.
+    ``perimeters`` are read by :func:`cpts_diag.io.perimeters.read_perimeters`. ``only`` keeps these names
+    (resolved with :func:`cpts_diag.indicators.find_territory`: exact, or a unique close match); ``region``
+    (a code) keeps the territories with at least one commune in that région. Raises :class:`InputError`
+    for an unknown territory (close names listed) or région code, or when no territory is left.
     """
+    from cpts_diag.indicators import find_territory
     from cpts_diag.reference import load_reference
     from cpts_diag.territories import resolve_members, territory_table
 
@@ -225,7 +193,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
     selected = names
     if only:
-        wanted = {_find_territory(names, str(q)) for q in only}
+        wanted = {q if q in names else find_territory(names, q) for q in map(str, only)}
         selected = [n for n in selected if n in wanted]
     if region not in (None, ""):
         reference = reference or load_reference()
@@ -252,10 +220,6 @@ def _outputs_present(out_dir: Path, entry: dict) -> bool:
     return bool(outputs) and all((out_dir / rel).is_file() for rel in outputs.values())
 
 
-def _round(value, digits: int = 3):
-    return None if value is None else round(float(value), digits)
-
-
 # ---------------------------------------------------------------------------
 # worker side
 # ---------------------------------------------------------------------------
@@ -280,12 +244,10 @@ def _worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in wo
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
     if log_path:
-        try:
+        with contextlib.suppress(OSError):
             fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.dup2(fd, 2)
             os.close(fd)
-        except OSError:
-            pass
     import cpts_diag.reports.runner  # noqa: F401  (import once per worker, not per territory)
 
     # The libraries imported by the fork server stay for the life of the worker: frozen, they are left out
@@ -295,16 +257,12 @@ def _worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in wo
 
 def _end_worker(code: int) -> None:  # pragma: no cover - runs in worker processes
     """Kill this worker's children (Jupyter kernels) and exit at once."""
-    try:
+    with contextlib.suppress(ImportError):
         import psutil
 
         for child in psutil.Process().children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.Error):
                 child.kill()
-            except psutil.Error:
-                pass
-    except ImportError:
-        pass
     os._exit(code)
 
 
@@ -314,10 +272,8 @@ _ALL_SESSIONS: list = []
 
 def _close_sessions() -> None:  # pragma: no cover - runs in worker processes at exit
     while _ALL_SESSIONS:
-        try:
+        with contextlib.suppress(Exception):  # best effort at exit; kernels also exit with their parent
             _ALL_SESSIONS.pop().close()
-        except Exception:  # noqa: BLE001 - best effort at exit; kernels also exit with their parent
-            pass
 
 
 def _kernel_session():
@@ -355,11 +311,8 @@ _HOOK_CELLS = {
 
 def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
     """Notebook of the test hook for territory ``name`` (see :data:`TEST_HOOK_ENV`), else None."""
-    raw = os.environ.get(TEST_HOOK_ENV)
-    if not raw:
-        return None
     try:
-        hooks = json.loads(raw)
+        hooks = json.loads(os.environ.get(TEST_HOOK_ENV) or "[]")
     except ValueError:
         return None
     hooks = hooks if isinstance(hooks, list) else [hooks]
@@ -388,24 +341,27 @@ def _test_hook_notebook(name: str, workdir: Path) -> Path | None:
 
 # Inputs of a Dask run: the client's files travel as bytes and are written once per worker machine.
 _INPUT_ROLES = ("perimeters", "cpam", "insee_ages", "bpe")
-_ENVIRONMENT: list[str] = []
 
 
+@functools.cache
 def _environment_hash() -> str:
     """Hash of the package source and the embedded data (a Dask worker must have the client's)."""
-    if not _ENVIRONMENT:
-        _ENVIRONMENT.append(run_fingerprint())
-    return _ENVIRONMENT[0]
+    return run_fingerprint()
+
+
+def _file_inputs(task: dict) -> dict[str, Path]:
+    """The input files of ``task`` (the CPAM choice when it is a file), resolved: role -> path."""
+    return {
+        role: Path(value).resolve()
+        for role in _INPUT_ROLES
+        if (value := task.get(role)) not in (None, "") and (role != "cpam" or cpam_choice(value).mode == "fichier")
+    }
 
 
 def _input_files(task: dict) -> dict[str, tuple[str, str, bytes]]:
     """The client's input files of a batch: client path -> (sha256, file name, bytes)."""
     files = {}
-    for role in _INPUT_ROLES:
-        value = task.get(role)
-        if value in (None, "") or (role == "cpam" and cpam_choice(value).mode != "fichier"):
-            continue
-        path = Path(value).resolve()
+    for path in _file_inputs(task).values():
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -416,8 +372,6 @@ def _input_files(task: dict) -> dict[str, tuple[str, str, bytes]]:
 
 def _materialize_inputs(inputs: dict) -> dict[str, str]:
     """Write the client's input files on this machine (once per content); client path -> local path."""
-    import tempfile
-
     from cpts_diag.io.atomic import atomic_write_bytes
 
     uid = os.getuid() if hasattr(os, "getuid") else 0
@@ -431,6 +385,17 @@ def _materialize_inputs(inputs: dict) -> dict[str, str]:
     return local
 
 
+def _entry(task: dict, status: str, duration_s: float | None, error: str | None, **fields) -> dict:
+    """Record of ``task`` for ``batch.json``: name, slug, fingerprint, status, duration, error, then ``fields``."""
+    return dict(
+        {k: task[k] for k in ("name", "slug", "fingerprint")},
+        status=status,
+        duration_s=duration_s,
+        error=error,
+        **fields,
+    )
+
+
 def _run_one(task: dict, inputs: dict | None = None) -> dict:
     """Build one territory's report (in a worker process or on a Dask worker); never raises for a
     report failure.
@@ -441,12 +406,9 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
     report is built in a scratch folder of the worker, and its files are returned as bytes in
     ``entry["files"]`` for the client to write atomically (:func:`_accept_files`): no shared file system.
     """
-    import tempfile
-
     t0 = time.perf_counter()
-    base = {"name": task["name"], "slug": task["slug"], "fingerprint": task["fingerprint"]}
     if _STOP is not None and _STOP.is_set():
-        return dict(base, status=_INTERRUPTED, duration_s=0.0, error="interrompu avant le début")
+        return _entry(task, _INTERRUPTED, 0.0, "interrompu avant le début")
     from cpts_diag.reports.folder import REPORT_FILES
     from cpts_diag.reports.runner import build_report
 
@@ -463,24 +425,19 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
                     "que le poste qui lance le lot : installez la même version partout"
                 )
             local = _materialize_inputs(inputs)
-            for role, value in args.items():
-                if value not in (None, "") and (role != "cpam" or cpam_choice(value).mode == "fichier"):
-                    args[role] = local[str(Path(value).resolve())]
+            args.update({role: local[str(path)] for role, path in _file_inputs(task).items()})
             shown = {v: k for k, v in local.items()}
             out_dir = work / "rapports"
             shown[str(out_dir / task["slug"])] = str(Path(task["out_dir"]) / task["slug"])
         res = build_report(
             task["name"],
-            perimeters=args["perimeters"],
             out_dir=out_dir,
-            cpam=args["cpam"],
-            insee_ages=args["insee_ages"],
-            bpe=args["bpe"],
             timeout=task["timeout"],
             slug=task["slug"],
             session=_kernel_session(),
             notebook=_test_hook_notebook(task["name"], work),
             shown_paths=shown,
+            **args,
         )
         if remote:
             files = {name: (res.directory / name).read_bytes() for name in REPORT_FILES.values()}
@@ -489,24 +446,17 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             raise
         _end_worker(exc.code if isinstance(exc.code, int) else 143)
     except Exception as exc:  # noqa: BLE001 - one failure must not stop the batch
-        return dict(base, status=STATUS_FAILED, duration_s=_round(time.perf_counter() - t0), error=error_message(exc))
+        return _entry(task, STATUS_FAILED, round(time.perf_counter() - t0, 3), error_message(exc))
     finally:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
-    outputs = {}
-    for kind, path in res.outputs.items():
-        try:
-            outputs[kind] = Path(path).resolve().relative_to(out_dir.resolve()).as_posix()
-        except ValueError:
-            outputs[kind] = str(path)
     entry = json_ready(
-        dict(
-            base,
-            status=STATUS_OK,
-            duration_s=_round(time.perf_counter() - t0),
-            error=None,
-            outputs=outputs,
+        _entry(
+            task,
+            STATUS_OK,
+            round(time.perf_counter() - t0, 3),
+            None,
+            # build_report's paths are out_dir/<slug>/<file>
+            outputs={kind: path.relative_to(out_dir).as_posix() for kind, path in res.outputs.items()},
             population=res.population,
             population_min=res.population_min,
             population_max=res.population_max,
@@ -578,19 +528,15 @@ def _stop_workers(executor, stop_event, futures, grace: float = 20.0) -> None:
         fut.cancel()
     processes = list((getattr(executor, "_processes", None) or {}).values())
     for p in processes:
-        try:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             p.terminate()  # SIGTERM: the worker unwinds (temporary report folder removed)
-        except (OSError, ValueError, AttributeError):
-            pass
     deadline = time.monotonic() + grace
     for p in processes:
-        try:
+        with contextlib.suppress(OSError, ValueError, AttributeError, AssertionError):
             p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
                 p.join(2)
-        except (OSError, ValueError, AttributeError, AssertionError):
-            pass
     executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -611,44 +557,22 @@ def run_batch(
 ) -> BatchResult:
     """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
 
-    Parameters
-    ----------
-    perimeters : path, optional
-        Perimeter file; default the embedded PACA listing (:data:`settings.DEFAULT_PERIMETERS`).
-    only : list of str, optional
-        Territory names to build (others of the file are left as they are).
-    region : str, optional
-        Région code: only territories with at least one commune in it.
-    workers : int, default 2
-        Worker processes (reports run in parallel).
-    out_dir : path, optional
-        Output folder; default :data:`settings.REPORTS_DIR`.
-    cpam : str or path, default "exemple"
-        CPAM / Rézone table: path, ``"exemple"`` (embedded FICTITIOUS table) or ``"aucun"``.
-    force : bool, default False
-        Rebuild every selected territory even when unchanged.
-    progress : bool, default True
-        Show a progress bar (stderr).
-    insee_ages, bpe : path, optional
-        User files passed to every report.
-    timeout : int, default 600
-        Maximum seconds per notebook cell.
-    cluster : str, optional
-        Address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``): the territories run as
-        tasks on its workers (``workers`` is then ignored); their report files come back as bytes and
-        are written here atomically, so the workers need no access to this machine's files. Default:
-        local worker processes.
+    ``perimeters`` defaults to the embedded PACA listing (:data:`settings.DEFAULT_PERIMETERS`), ``out_dir`` to
+    :data:`settings.REPORTS_DIR`. ``only`` names the territories to build (the others of the file are left as
+    they are); ``region``, a région code, keeps those with at least one commune in it. ``workers`` worker
+    processes run the reports in parallel. ``cpam`` is the CPAM / Rézone table: a path, ``"exemple"``
+    (embedded FICTITIOUS table) or ``"aucun"``; ``insee_ages`` and ``bpe`` are user files passed to every
+    report; ``timeout`` is the maximum number of seconds per notebook cell. ``force`` rebuilds every selected
+    territory even when unchanged; ``progress`` shows a progress bar (stderr).
 
-    Returns
-    -------
-    BatchResult
-        ``exit_code`` is 1 when a territory failed, 130 when interrupted.
+    ``cluster``, the address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``), runs the territories
+    as tasks on its workers (``workers`` is then ignored) instead of local worker processes; their report
+    files come back as bytes and are written here atomically, so the workers need no access to this
+    machine's files.
 
-    Raises
-    ------
-    InputError
-        Unreadable perimeter file, unknown territory in ``only``, unknown région; with ``cluster``,
-        dask not installed or scheduler unreachable.
+    The result's ``exit_code`` is 1 when a territory failed, 130 when interrupted. Raises :class:`InputError`
+    for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région; with
+    ``cluster``, when dask is not installed or the scheduler is unreachable.
     """
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
@@ -675,7 +599,15 @@ def run_batch(
         "cluster": cluster or None,
     }
     client = _connect(cluster) if cluster else None
-
+    run_options = {
+        "perimeters": str(perimeters_path),
+        "out_dir": str(out_dir.resolve()),
+        "cpam": cpam,
+        "insee_ages": insee_ages,
+        "bpe": bpe,
+        "timeout": timeout,
+        "deliver": "files" if client else "folder",
+    }
     tasks, this_run = [], {}
     for name in names:
         fp = territory_fingerprint(perims.table, name, context)
@@ -688,34 +620,18 @@ def run_batch(
             and prev.get("slug") == slugs[name]
             and _outputs_present(out_dir, prev)
         ):
-            entry = dict(prev, status=STATUS_UNCHANGED, duration_s=0.0, error=None)
-            entries[name] = this_run[name] = entry
+            entries[name] = this_run[name] = dict(prev, status=STATUS_UNCHANGED, duration_s=0.0, error=None)
             continue
-        tasks.append(
-            {
-                "name": name,
-                "slug": slugs[name],
-                "fingerprint": fp,
-                "perimeters": str(perimeters_path),
-                "out_dir": str(out_dir.resolve()),
-                "cpam": cpam,
-                "insee_ages": insee_ages,
-                "bpe": bpe,
-                "timeout": timeout,
-                "deliver": "files" if client else "folder",
-            }
-        )
+        tasks.append({"name": name, "slug": slugs[name], "fingerprint": fp, **run_options})
         if prev:
             entries[name] = prev  # kept until the new result arrives
-    interrupted = False
     try:
-        if tasks:
-            interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client)
+        interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client) if tasks else False
     finally:
         if client is not None:
             client.close()
     _write_state(
-        out_dir, entries, dict(meta, duration_s=_round(time.perf_counter() - t0)), index=True, interrupted=interrupted
+        out_dir, entries, dict(meta, duration_s=round(time.perf_counter() - t0, 3)), index=True, interrupted=interrupted
     )
     run_entries = [this_run[n] for n in names if n in this_run]
     counts = {s: sum(1 for e in run_entries if e["status"] == s) for s in (STATUS_OK, STATUS_UNCHANGED, STATUS_FAILED)}
@@ -761,7 +677,7 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
                 broken.append(task)
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                entry = _failed_entry(task, _crash_message(exc))
+                entry = _entry(task, STATUS_FAILED, None, _crash_message(exc))
             on_result(entry)
         executor.shutdown(wait=True)
     except (KeyboardInterrupt, _Interrupt):
@@ -815,18 +731,9 @@ def _connect(address: str):
     import asyncio
     import logging
 
-    quiet = [
-        logging.getLogger(n)
-        for n in (
-            "distributed",
-            "distributed.client",
-            "distributed.comm.core",
-            "distributed.protocol.core",
-            "distributed.core",
-        )
-    ]
-    levels = [lg.level for lg in quiet]
-    for lg in quiet:  # connection retries would otherwise be logged on the user's terminal
+    loggers = [logging.getLogger(f"distributed{n}") for n in ("", ".client", ".comm.core", ".protocol.core", ".core")]
+    levels = {lg: lg.level for lg in loggers}
+    for lg in loggers:  # connection retries would otherwise be logged on the user's terminal
         lg.setLevel(logging.CRITICAL)
     try:
         hint = f" ; lancez « dask scheduler » puis « dask worker {address} » sur les machines de calcul"
@@ -845,19 +752,8 @@ def _connect(address: str):
                 f"connexion à l'ordonnanceur Dask impossible ({type(exc).__name__})", value=address
             ) from None
     finally:
-        for lg, level in zip(quiet, levels):
+        for lg, level in levels.items():
             lg.setLevel(level)
-
-
-def _failed_entry(task: dict, message: str) -> dict:
-    return {
-        "name": task["name"],
-        "slug": task["slug"],
-        "fingerprint": task["fingerprint"],
-        "status": STATUS_FAILED,
-        "duration_s": None,
-        "error": message,
-    }
 
 
 def _accept_files(out_dir: Path, entry: dict) -> dict:
@@ -897,9 +793,7 @@ def _run_cluster(client, tasks, on_result) -> None:
 
     from distributed import KilledWorker, as_completed
 
-    inputs = {}
-    for task in tasks[:1]:  # the same input files for every task
-        inputs = _input_files(task)
+    inputs = _input_files(tasks[0])  # the same input files for every task (there is at least one)
     environment = _environment_hash()
     run_id = uuid.uuid4().hex[:8]
     # The input files are a task of the graph, not scattered data: when every worker holding them has
@@ -919,7 +813,7 @@ def _run_cluster(client, tasks, on_result) -> None:
         try:
             return fut.result()
         except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: this territory fails
-            return _failed_entry(task, _crash_message(exc))
+            return _entry(task, STATUS_FAILED, None, _crash_message(exc))
         finally:
             fut.release()
 
@@ -938,8 +832,10 @@ def _run_cluster(client, tasks, on_result) -> None:
             if isinstance(fut.exception(), KilledWorker):
                 fut.release()
                 on_result(
-                    _failed_entry(
+                    _entry(
                         task,
+                        STATUS_FAILED,
+                        None,
                         "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
                         "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul",
                     )
@@ -993,7 +889,6 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
             raise _Interrupt()
 
         old_term = signal.signal(signal.SIGTERM, _term)
-    interrupted = False
     try:
         if client is not None:
             _run_cluster(client, tasks, on_result)
@@ -1004,36 +899,23 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
         Path(log_path).write_text("", encoding="utf-8")  # one log per run
         broken = _run_pool(tasks, max(1, min(int(workers), len(tasks))), ctx, stop_event, on_result, log_path)
         for task in broken:
-            lost = _run_pool([task], 1, ctx, stop_event, on_result, log_path)
-            for t in lost:
-                on_result(_failed_entry(t, _crash_message(cf.process.BrokenProcessPool())))
+            for t in _run_pool([task], 1, ctx, stop_event, on_result, log_path):  # lost again: the culprit
+                on_result(_entry(t, STATUS_FAILED, None, _crash_message(cf.process.BrokenProcessPool())))
     except (KeyboardInterrupt, _Interrupt):
-        interrupted = True
         bar.write("Interruption : rapports en cours arrêtés, état enregistré.", file=sys.stderr)
+        return True
     finally:
         bar.close()
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
-    return interrupted
+    return False
 
 
 # ---------------------------------------------------------------------------
 # command line and regional synthesis
 # ---------------------------------------------------------------------------
-def run_batch_cli(
-    perimeters=None,
-    only=None,
-    region=None,
-    workers: int = 2,
-    out_dir=None,
-    cpam="exemple",
-    force: bool = False,
-    insee_ages=None,
-    bpe=None,
-    progress: bool = True,
-    cluster: str | None = None,
-) -> int:
-    """``cpts-diag batch``: run :func:`run_batch`, print a French summary; return the exit code.
+def run_batch_cli(perimeters=None, **options) -> int:
+    """``cpts-diag batch``: run :func:`run_batch` with these options, print a French summary; return the exit code.
 
     Exit code 0 when every report is produced or unchanged, 1 when one failed, 130 when interrupted.
     :class:`InputError` (unreadable file, unknown name or région) is raised for the CLI to turn into
@@ -1041,19 +923,7 @@ def run_batch_cli(
     """
     import click
 
-    result = run_batch(
-        perimeters,
-        only=only,
-        region=region,
-        workers=workers,
-        out_dir=out_dir,
-        cpam=cpam,
-        force=force,
-        progress=progress,
-        insee_ages=insee_ages,
-        bpe=bpe,
-        cluster=cluster,
-    )
+    result = run_batch(perimeters, **options)
     c = result.counts
     n = len(result.entries)
     click.echo(
@@ -1087,41 +957,21 @@ def refresh_index(out_dir=None) -> Path | None:
 
 
 def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemple", timeout: int = 600) -> Path:
-    """Execute the regional synthesis notebook (03) and export ``synthese_regionale.html``.
+    """Execute the regional synthesis notebook (03) and export ``synthese_regionale.html``; return its path.
 
-    Parameters
-    ----------
-    perimeters : path, optional
-        Perimeter file; default the embedded PACA listing.
-    region : str, default "93"
-        Région code (string).
-    out_dir : path, optional
-        Output folder; default :data:`settings.REPORTS_DIR`. Receives ``synthese_regionale.ipynb``,
-        ``synthese_regionale.html`` (no code, self-contained) and ``carte_regionale.html`` (offline).
-    cpam : str or path, default "exemple"
-        CPAM / Rézone table, as for :func:`run_batch`.
-
-    Returns
-    -------
-    Path
-        The HTML page.
-
-    Raises
-    ------
-    InputError
-        Unusable input (also when raised inside the notebook).
-    RuntimeError
-        Any other failure of the notebook.
+    ``perimeters`` defaults to the embedded PACA listing, ``region`` is a région code (string), ``cpam`` as
+    for :func:`run_batch`. ``out_dir`` (default :data:`settings.REPORTS_DIR`) receives
+    ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
+    ``carte_regionale.html`` (offline). Raises :class:`InputError` for unusable input (also when raised
+    inside the notebook), :class:`RuntimeError` for any other failure of the notebook.
     """
-    import tempfile
-
     from cpts_diag.io.atomic import atomic_path
-    from cpts_diag.reports.runner import execute_notebook, notebook_to_html
+    from cpts_diag.reports.runner import _file_parameter, execute_notebook, notebook_to_html
 
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {
-        "perimetres": "" if perimeters in (None, "") else str(Path(perimeters).resolve()),
+        "perimetres": _file_parameter(perimeters),
         "region": str(region),
         "fichier_cpam": cpam_choice(cpam).parameter,
         "dossier_sortie": str(out_dir.resolve()),

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -26,6 +27,7 @@ import tempfile
 import time
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,19 +58,18 @@ _HASH_LEN = 6
 # Characters that only separate words: replaced by "-" without counting as lost information.
 _SEPARATORS = set(" \t\n-_'’‘`.,;:()[]")
 _TRANSLIT = {
-    "œ": "oe",
-    "Œ": "oe",
-    "æ": "ae",
-    "Æ": "ae",
-    "ß": "ss",
-    "ø": "o",
-    "Ø": "o",
-    "đ": "d",
-    "Đ": "d",
-    "ł": "l",
-    "Ł": "l",
-    "&": " et ",
-    "+": " plus ",
+    ch: ascii_text
+    for chars, ascii_text in (
+        ("œŒ", "oe"),
+        ("æÆ", "ae"),
+        ("ß", "ss"),
+        ("øØ", "o"),
+        ("đĐ", "d"),
+        ("łŁ", "l"),
+        ("&", " et "),
+        ("+", " plus "),
+    )
+    for ch in chars
 }
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
@@ -87,21 +88,13 @@ def _slug_base(name: str) -> tuple[str, bool]:
     for ch in name:
         if ch in _TRANSLIT:
             out.append(_TRANSLIT[ch])
-            continue
-        if ch in _SEPARATORS:
+        elif ch in _SEPARATORS or ch.isspace():
             out.append(" ")
-            continue
-        decomposed = unicodedata.normalize("NFKD", ch)
-        ascii_part = "".join(c for c in decomposed if c.isascii() and c.isalnum())
-        if ascii_part:
-            out.append(ascii_part)
-        elif ch.isspace():
-            out.append(" ")
-        else:  # quotes, slashes, <, >, emoji, non-Latin script...
-            out.append(" ")
-            dropped = True
-    slug = re.sub(r"[^a-z0-9]+", "-", "".join(out).lower()).strip("-")
-    return slug, dropped
+        else:  # accents are stripped; quotes, slashes, <, >, emoji, non-Latin script... are dropped
+            ascii_part = "".join(c for c in unicodedata.normalize("NFKD", ch) if c.isascii() and c.isalnum())
+            out.append(ascii_part or " ")
+            dropped = dropped or not ascii_part
+    return re.sub(r"[^a-z0-9]+", "-", "".join(out).lower()).strip("-"), dropped
 
 
 def _with_suffix(base: str, suffix: str) -> str:
@@ -110,21 +103,13 @@ def _with_suffix(base: str, suffix: str) -> str:
 
 
 def slugify(name: str) -> str:
-    """File-system-safe slug of a territory name.
+    """File-system-safe slug of any territory name (accents, quotes, slashes, markup...).
 
-    Parameters
-    ----------
-    name : str
-        Any territory name (accents, quotes, slashes, markup...).
-
-    Returns
-    -------
-    str
-        Lowercase ASCII ``[a-z0-9-]``, at most 60 characters, never empty, never starting with a dot
-        or a hyphen. Accents are transliterated (``é`` -> ``e``, ``œ`` -> ``oe``, ``&`` -> ``et``);
-        when characters had to be dropped (quotes, slashes, ``<``, non-Latin letters...) or the name
-        was truncated, a stable 6-character hash of the name is appended so that two different names
-        do not collapse onto the same slug.
+    The slug is lowercase ASCII ``[a-z0-9-]``, at most 60 characters, never empty, never starting with a
+    dot or a hyphen. Accents are transliterated (``é`` -> ``e``, ``œ`` -> ``oe``, ``&`` -> ``et``); when
+    characters had to be dropped (quotes, slashes, ``<``, non-Latin letters...) or the name was truncated,
+    a stable 6-character hash of the name is appended so that two different names do not collapse onto
+    the same slug.
 
     Examples
     --------
@@ -154,23 +139,18 @@ def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     >>> s["CPTS C"], s["CPTS A-B"] != s["CPTS A B"]
     ('cpts-c', True)
     """
-    unique = list(dict.fromkeys(str(n) for n in names))
-    first = {n: slugify(n) for n in unique}
-    counts: dict[str, int] = {}
-    for s in first.values():
-        counts[s] = counts.get(s, 0) + 1
-    out = {}
-    for n, s in first.items():
-        out[n] = s if counts[s] == 1 else _with_suffix(_slug_base(n)[0], _short_hash(n))
+    first = {n: slugify(n) for n in map(str, names)}
+    counts = Counter(first.values())
+    out = {n: s if counts[s] == 1 else _with_suffix(_slug_base(n)[0], _short_hash(n)) for n, s in first.items()}
     # Pathological remaining collisions (hash prefix clash): longer hashes.
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for n in sorted(out):
         s = out[n]
         length = _HASH_LEN
-        while s in seen and seen[s] != n:
+        while s in seen:  # taken by another name (each name comes once)
             length += 4
             s = _with_suffix(_slug_base(n)[0], _short_hash(n, length))
-        seen[s] = n
+        seen.add(s)
         out[n] = s
     return out
 
@@ -182,34 +162,9 @@ def cleanup_stale(out_dir: Path, slug: str) -> None:
     """Remove temporary folders of this slug left by a killed run (older than one hour)."""
     now = time.time()
     for p in out_dir.glob(f".{slug}.*"):
-        try:
+        with contextlib.suppress(OSError):
             if p.is_dir() and (p.name.endswith(".tmp") or ".old-" in p.name) and now - p.stat().st_mtime > 3600:
                 shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def _readable(folder: Path) -> None:
-    """Give the report folder the usual permissions (mkdtemp makes it private to its owner)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(folder, 0o777 & ~mask)
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    """Replace ``target`` by the complete folder ``tmp`` (renames on one file system)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        if old is not None and not target.exists():
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
@@ -243,6 +198,23 @@ def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
 
 
 def swap_in(tmp: Path, target: Path) -> None:
-    """Give the complete folder ``tmp`` the usual permissions and put it in place of ``target``."""
-    _readable(tmp)
-    _replace(tmp, target)
+    """Give the complete folder ``tmp`` the usual permissions and put it in place of ``target``.
+
+    mkdtemp makes ``tmp`` private to its owner; the swap is made of renames on one file system, and a
+    previous ``target`` is put back when ``tmp`` cannot take its place.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

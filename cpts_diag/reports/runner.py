@@ -16,6 +16,7 @@ in place until the new one is complete.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,27 +63,14 @@ NOTEBOOK = settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb"
 class ReportResult:
     """What :func:`build_report` produced for one territory.
 
-    Attributes
-    ----------
-    territory, slug : str
-        Territory name as in the perimeter file, and its folder name.
-    directory : Path
-        ``out_dir/<slug>``.
-    outputs : dict
-        File kind (``rapport``, ``carte``, ``indicateurs``, ``perimetre``, ``notebook``) -> path.
-    population, population_min, population_max : float or None
-        Population légale (None when approximate), and its bounds.
-    tier : int or None
-        ACI tier (None when the bounds straddle two tiers).
-    key_figures : dict
-        Key indicator values of the territory (APL 2023, GP density, share 75+, share without a
-        médecin traitant...), None when unknown.
-    fictitious : bool
-        The report uses fictitious data (example CPAM table).
-    duration : float
-        Seconds, end to end.
-    timings : dict
-        Seconds per step (``execution``, ``export``, ``swap``).
+    ``territory`` is the name as in the perimeter file, ``slug`` its folder name and ``directory``
+    ``out_dir/<slug>``; ``outputs`` maps each file kind (``rapport``, ``carte``, ``indicateurs``, ``perimetre``,
+    ``notebook``) to its path. ``population`` is the population légale (None when approximate),
+    ``population_min`` and ``population_max`` its bounds; ``tier`` the ACI tier (None when the bounds straddle
+    two tiers); ``key_figures`` the key indicator values of the territory (APL 2023, GP density, share 75+,
+    share without a médecin traitant...), None when unknown. ``fictitious``: the report uses fictitious data
+    (example CPAM table). ``duration`` is in seconds, end to end; ``timings`` in seconds per step
+    (``execution``, ``export``, ``swap``).
     """
 
     territory: str
@@ -99,36 +87,26 @@ class ReportResult:
     timings: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (paths as strings)."""
-        d = asdict(self)
-        d["directory"] = str(self.directory)
-        d["outputs"] = {k: str(v) for k, v in self.outputs.items()}
-        return d
-
 
 # ---------------------------------------------------------------------------
 # HTML export
 # ---------------------------------------------------------------------------
-_EXPORTER = None
 #: Cells with one of these tags stay in the notebook but not in rapport.html.
 _REMOVED_TAGS = {"remove-cell", "remove_cell", "notebook-only"}
 
 
+@functools.cache
 def _exporter():
     """HTMLExporter of the ``basic`` template (body only: no script, no CDN), built once."""
-    global _EXPORTER
-    if _EXPORTER is None:
-        from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter
 
-        _EXPORTER = HTMLExporter(
-            template_name="basic",
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-            anchor_link_text="",
-        )
-    return _EXPORTER
+    return HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        anchor_link_text="",
+    )
 
 
 def _report_cells(nb):
@@ -138,26 +116,19 @@ def _report_cells(nb):
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & _REMOVED_TAGS:
+        if set(cell.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS:
             continue
-        if cell.cell_type == "markdown":
-            cells.append(cell)
-            continue
-        if cell.cell_type != "code":
-            continue
-        outputs = [
-            o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-        ]
-        for o in outputs:
-            data = o.get("data")
-            if data and SUMMARY_MIMETYPE in data:
-                del data[SUMMARY_MIMETYPE]
-        outputs = [
-            o for o in outputs if o.get("output_type") == "stream" or o.get("data") or o.get("output_type") == "error"
-        ]
-        if outputs:
-            cell.outputs = outputs
+        if cell.cell_type == "code":
+            for o in cell.get("outputs", []):
+                (o.get("data") or {}).pop(SUMMARY_MIMETYPE, None)
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if o.get("data")
+                or o.get("output_type") == "error"
+                or (o.get("output_type") == "stream" and o.get("name") != "stderr")
+            ]
+        if cell.cell_type == "markdown" or (cell.cell_type == "code" and cell.outputs):
             cells.append(cell)
     nb.cells = cells
     return nb
@@ -171,18 +142,8 @@ _EXTERNAL_RE = re.compile(
 def notebook_to_html(nb, title: str) -> str:
     """Self-contained French HTML page of an executed notebook, without its code.
 
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-        Executed notebook.
-    title : str
-        Page title (escaped here).
-
-    Returns
-    -------
-    str
-        ``<html lang="fr">`` page: markdown and outputs only (no code, no prompts, no stderr), the
-        project's print-friendly CSS inlined, no script and no external resource.
+    ``title`` is escaped here. The page is ``<html lang="fr">``: markdown and outputs only (no code, no
+    prompts, no stderr), the project's print-friendly CSS inlined, no script and no external resource.
     """
     body, _ = _exporter().from_notebook_node(_report_cells(nb))
     page = html_page(title, f"<main>\n{body}\n</main>", css("report.css"))
@@ -247,15 +208,9 @@ class KernelSession:
     directory is set. Imported modules stay loaded: that is the point (no start-up, no re-import per
     report). A kernel that died, timed out or was interrupted is discarded and the next run starts a
     new one; after ``max_runs`` notebooks the kernel is replaced too, bounding the memory it keeps.
+    ``startup_timeout`` is the number of seconds to wait for a new kernel.
 
     One session serves one thread at a time (a batch keeps one per worker thread).
-
-    Parameters
-    ----------
-    max_runs : int, default 100
-        Notebooks run in one kernel before it is replaced.
-    startup_timeout : int, default 60
-        Seconds to wait for a new kernel.
     """
 
     def __init__(self, max_runs: int = 100, startup_timeout: int = 60):
@@ -273,11 +228,8 @@ class KernelSession:
             return False
         from jupyter_core.utils import ensure_async, run_sync
 
-        async def _alive():
-            return await ensure_async(self.km.is_alive())
-
         try:
-            return bool(run_sync(_alive)())
+            return bool(run_sync(ensure_async)(self.km.is_alive()))
         except Exception:  # noqa: BLE001 - a broken manager counts as dead
             return False
 
@@ -491,14 +443,13 @@ def _territory_names(perimeters_path: Path) -> list[str]:
         key = (str(perimeters_path), file_sha256(perimeters_path))
     except OSError:
         key = None
-    if key is not None and key in _NAMES_CACHE:
-        return _NAMES_CACHE[key]
-    table = read_perimeters(perimeters_path).table
-    names = list(dict.fromkeys(table["cpts"].astype(str)))
-    if key is not None:
+    if key is None or key not in _NAMES_CACHE:
+        names = list(dict.fromkeys(read_perimeters(perimeters_path).table["cpts"].astype(str)))
+        if key is None:
+            return names
         _NAMES_CACHE.clear()
         _NAMES_CACHE[key] = names
-    return names
+    return _NAMES_CACHE[key]
 
 
 def _check_territory(names: list[str], territory: str, path: Path) -> str:
@@ -541,18 +492,13 @@ def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
     from papermill.translators import PythonTranslator
 
     paths = {old: new for old, new in paths.items() if old and new and old != new}
-    if paths:
-        pairs = [
-            (PythonTranslator.translate_str(old), PythonTranslator.translate_str(new)) for old, new in paths.items()
-        ]
-        for cell in nb.cells:
-            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-                for old, new in pairs:
-                    cell.source = cell.source.replace(old, new)
-        params = nb.metadata.get("papermill", {}).get("parameters", {})
-        for key, value in list(params.items()):
-            if isinstance(value, str) and value in paths:
-                params[key] = paths[value]
+    pairs = [(PythonTranslator.translate_str(old), PythonTranslator.translate_str(new)) for old, new in paths.items()]
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            for old, new in pairs:
+                cell.source = cell.source.replace(old, new)
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    params.update({key: paths[value] for key, value in params.items() if isinstance(value, str) and value in paths})
     nbformat.write(nb, str(nb_path))
 
 
@@ -573,46 +519,24 @@ def build_report(
 ) -> ReportResult:
     """Build the diagnostic report of one territory into ``out_dir/<slug>/``.
 
-    Parameters
-    ----------
-    territory : str
-        Territory name as written in the perimeter file.
-    perimeters : path, optional
-        Perimeter file (CSV, XLSX, JSON ARS, GeoJSON, GPKG); default the embedded PACA listing.
-    out_dir : path, optional
-        Parent folder of the report folder; default :data:`settings.REPORTS_DIR`.
-    cpam : str or path, default "exemple"
-        CPAM / Rézone table: ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"``
-        (none) or a path.
-    insee_ages, bpe : path, optional
-        INSEE age-structure file and BPE file (official layouts).
-    timeout : int, default 600
-        Maximum seconds per notebook cell.
-    slug : str, optional
-        Folder name (default :func:`slugify` of the name; batches pass :func:`unique_slugs`'s).
-    progress : callable, optional
-        Called with French progress lines.
-    session : KernelSession, optional
-        Run the notebook in this kept (warm) kernel instead of a new one (batches).
-    notebook : path, optional
-        Template notebook (default :data:`NOTEBOOK`).
-    shown_paths : dict, optional
-        Paths used for this run -> paths the saved notebook shows instead (e.g. a Dask worker's
-        copies of the input files -> the client's files; the report folder is named by its final
-        path, ``out_dir/<slug>``, and mapped from there).
+    ``territory`` is the name as written in the perimeter file; ``perimeters`` the perimeter file (CSV, XLSX,
+    JSON ARS, GeoJSON, GPKG), by default the embedded PACA listing; ``out_dir`` the parent folder of the
+    report folder, by default :data:`settings.REPORTS_DIR`. ``cpam`` is the CPAM / Rézone table:
+    ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"`` (none) or a path; ``insee_ages``
+    and ``bpe`` the INSEE age-structure file and the BPE file (official layouts); ``timeout`` the maximum
+    number of seconds per notebook cell.
 
-    Returns
-    -------
-    ReportResult
+    ``slug`` is the folder name (default :func:`slugify` of the name; batches pass :func:`unique_slugs`'s);
+    ``progress`` is called with French progress lines; ``session`` runs the notebook in this kept (warm)
+    kernel instead of a new one (batches); ``notebook`` is the template notebook (default :data:`NOTEBOOK`).
+    ``shown_paths`` maps paths used for this run to the paths the saved notebook shows instead (e.g. a Dask
+    worker's copies of the input files -> the client's files; the report folder is named by its final path,
+    ``out_dir/<slug>``, and mapped from there).
 
-    Raises
-    ------
-    InputError
-        Unknown territory (close names listed), unreadable input file (also when raised in the notebook).
-    RuntimeError
-        Any other failure of the notebook (no report folder is left behind).
+    Raises :class:`InputError` for an unknown territory (close names listed) or an unreadable input file (also
+    when raised in the notebook), :class:`RuntimeError` for any other failure of the notebook (no report folder
+    is left behind).
     """
-
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else settings.DEFAULT_PERIMETERS
@@ -626,7 +550,7 @@ def build_report(
     timings: dict[str, float] = {}
     try:
         params = {
-            "perimetres": "" if perimeters in (None, "") else str(perimeters_path),
+            "perimetres": _file_parameter(perimeters),
             "territoire": territory,
             "fichier_cpam": cpam_choice(cpam).parameter,
             "fichier_ages_insee": _file_parameter(insee_ages),
@@ -644,8 +568,7 @@ def build_report(
         shown[str(tmp)] = shown.pop(str(target), str(target))
         _retarget(nb, nb_path, shown)
         summary = _summary_of(nb)
-        title = f"Diagnostic territorial — {territory}"
-        html = notebook_to_html(nb, title)
+        html = notebook_to_html(nb, f"Diagnostic territorial — {territory}")
         (tmp / REPORT_FILES["rapport"]).write_text(html, encoding="utf-8")
         timings["export"] = time.perf_counter() - t2
         missing = [name for name in REPORT_FILES.values() if not (tmp / name).is_file()]
@@ -657,7 +580,6 @@ def build_report(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    key = summary.get("key_figures", {})
     tier = summary.get("tier")
     return ReportResult(
         territory=territory,
@@ -668,7 +590,7 @@ def build_report(
         population_min=summary.get("population_min"),
         population_max=summary.get("population_max"),
         tier=int(tier) if tier is not None else None,
-        key_figures=key,
+        key_figures=summary.get("key_figures", {}),
         fictitious=bool(summary.get("fictitious", False)),
         duration=time.perf_counter() - t0,
         timings=timings,
@@ -689,17 +611,14 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
 
     from cpts_diag.tiers import tier_label
 
-    def say(msg: str) -> None:
-        click.echo(msg)
-
+    say = click.echo
     say(f"Rapport de diagnostic : « {territory} »")
     result = build_report(
         territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam, insee_ages=insee_ages, bpe=bpe, progress=say
     )
     pop = fr.population(result.population, result.population_min, result.population_max, missing=None)
     pop = "population inconnue" if pop is None else f"{pop} habitants"
-    tier = tier_label(result.tier)
-    say(f"Terminé en {fr.number(result.duration, 1)} s — {pop}, {tier}.")
+    say(f"Terminé en {fr.number(result.duration, 1)} s — {pop}, {tier_label(result.tier)}.")
     if result.fictitious:
         say("Attention : le rapport utilise des données FICTIVES (exemple CPAM) ; elles y sont signalées.")
     say(f"Dossier : {result.directory}")
