@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -149,3 +150,27 @@ def test_dead_or_hung_kernel_is_replaced(tmp_path, monkeypatch, action, message)
     assert "\n" not in failed["error"] and "Traceback" not in failed["error"]
     assert sorted(p.name for p in out.iterdir()) == ["cpts-du-gapencais"]  # nothing of FIRST, no temp folder
     assert SECOND in (out / "cpts-du-gapencais" / "rapport.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_discard_kills_the_kernel_when_its_shutdown_fails(tmp_path):
+    """A kernel whose manager cannot shut it down is killed by its pid, not left running."""
+    import os
+
+    probe = _notebook(tmp_path / "probe.ipynb", "print(1)")
+    session = KernelSession()
+    execute_notebook(probe, tmp_path / "out.ipynb", {}, 60, tmp_path, session=session)
+    pid = session.kernel_pid()
+    assert pid and os.waitpid(pid, os.WNOHANG) == (0, 0)  # running
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("shutdown refused")
+
+    session.km.shutdown_kernel = refuse
+    session.km.is_alive = lambda: True
+    session.discard()
+    assert session.km is None
+    deadline = time.monotonic() + 10
+    while (ended := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ended[0] == pid and os.WIFSIGNALED(ended[1])  # killed (SIGKILL), reaped here

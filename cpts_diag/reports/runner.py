@@ -271,7 +271,7 @@ class KernelSession:
 
     def discard(self) -> None:
         """Stop the kernel (at once) and forget it; the next run starts a new one."""
-        km, kc = self.km, self.kc
+        km, kc, pid = self.km, self.kc, self.kernel_pid()
         self.km = self.kc = None
         if km is None:
             return
@@ -290,8 +290,7 @@ class KernelSession:
 
         try:
             run_sync(_stop)()
-        except Exception:  # noqa: BLE001 - the kernel is gone or going: nothing left to do
-            pid = self.kernel_pid()
+        except Exception:  # noqa: BLE001 - the polite shutdown failed: kill the kernel process
             if pid:
                 try:
                     os.kill(pid, 9)
