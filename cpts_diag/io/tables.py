@@ -296,7 +296,8 @@ class Table:
         text (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded),
         longer when a CSV line has more cells than the header (only when every column is kept).
     lines : list of int
-        1-based line of each row in the file (Excel row number).
+        1-based line of each row in the file (Excel row number); an array once read by
+        :mod:`cpts_diag.io.userfiles`.
     titles : list of str
         Text of the rows above the header.
     header_line : int
@@ -328,6 +329,10 @@ class Table:
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
             )
         return self.frame
+
+    def where(self, message: str) -> str:
+        """Prefix ``message`` with the sheet name for multi-sheet workbooks."""
+        return f"feuille « {self.sheet} » : {message}" if self.sheet else message
 
 
 def _listing(names) -> str:

@@ -96,34 +96,19 @@ def _listing(items, limit: int = _MAX_LISTED) -> str:
     return shown
 
 
-@dataclass
-class _RawTable:
-    """Rows below a detected header, as read (strings or Excel cell values)."""
-
-    frame: pd.DataFrame  # columns: header cells (stripped text), object values
-    lines: np.ndarray  # line / row number in the file (1-based) of every row
-    titles: list[str]  # text of the lines above the header
-    header_line: int  # 1-based
-    sheet: str | None = None
-
-    def where(self, message: str) -> str:
-        """Prefix ``message`` with the sheet name for multi-sheet workbooks."""
-        return f"feuille « {self.sheet} » : {message}" if self.sheet else message
-
-
-def _raw(table: Table, path: Path) -> _RawTable:
+def _raw(table: Table, path: Path) -> Table:
+    """The table with its lines as an array; InputError on a line with more cells than the header."""
     if table.overflow is not None:
         raise InputError(
             f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
             path=path,
             line=table.overflow,
         )
-    return _RawTable(
-        table.dataframe(), np.asarray(table.lines, dtype=int), table.titles, table.header_line, table.sheet
-    )
+    table.lines = np.asarray(table.lines, dtype=int)
+    return table
 
 
-def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[_RawTable]:
+def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[Table]:
     """Tables of a CSV, a zip or the chosen worksheets of a workbook (see :mod:`cpts_diag.io.tables`)."""
     path = Path(path)
     with open_table_file(path) as tf:
@@ -173,7 +158,7 @@ class _Warnings(list):
 
 
 def _normalise_codes(
-    values: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, column: str, warnings: _Warnings
+    values: pd.Series, lines: np.ndarray, table: Table, path: Path, column: str, warnings: _Warnings
 ) -> pd.Series:
     """Normalise codes (each distinct value once); InputError on the first bad one."""
     cache: dict = {}
@@ -199,7 +184,7 @@ def _normalise_codes(
     return pd.Series(out, index=values.index, dtype=str)
 
 
-def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, what: str = "commune") -> None:
+def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: Table, path: Path, what: str = "commune") -> None:
     dup = codes.duplicated(keep=False).to_numpy()
     if dup.any():
         first_code = codes[dup].iloc[0]
@@ -213,7 +198,7 @@ def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, pat
 
 
 def _parse_numbers(
-    raw: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, column: str, default_threshold: float = 10
+    raw: pd.Series, lines: np.ndarray, table: Table, path: Path, column: str, default_threshold: float = 10
 ) -> pd.DataFrame:
     try:
         return parse_count_column(raw, default_threshold=default_threshold)
@@ -222,14 +207,6 @@ def _parse_numbers(
         raise InputError(
             table.where(f"colonne « {column} » : {exc.reason}"), path=path, line=int(lines[pos]), value=exc.value
         ) from None
-
-
-def _year_from_text(texts) -> str | None:
-    for text in texts:
-        m = re.search(r"\b(19[5-9]\d|20\d\d)\b", str(text))
-        if m:
-            return m.group(1)
-    return None
 
 
 # ----------------------------------------------------------------------- INSEE ages
@@ -260,17 +237,13 @@ def _choose_ages_sheets(names: list[str]) -> list[str]:
     return [n for n in names if n.strip().upper().startswith("IRIS")]
 
 
-def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
-    cols = {c.upper(): c for c in table.frame.columns}
-    columns = list(table.frame.columns)
+def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
+    frame, lines = table.dataframe(), table.lines
+    columns = list(frame.columns)
+    cols = {c.upper(): c for c in columns}
     iris = "IRIS" in cols
     code_col = columns[find_column(columns, "code_commune")]
-    years = {}
-    for upper in cols:
-        m = _VINTAGE.match(upper)
-        if m:
-            yy = int(m.group(1))
-            years[(1900 if yy >= 50 else 2000) + yy] = m.group(1)
+    years = {(1900 if int(m[1]) >= 50 else 2000) + int(m[1]): m[1] for m in map(_VINTAGE.match, cols) if m}
     year = max(years)
     prefix = f"P{years[year]}_"
     picked: dict[str, list[str]] = {}
@@ -285,7 +258,6 @@ def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.Dat
                 missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
     if missing:
         raise InputError(table.where(f"colonnes du millésime {year} manquantes : {', '.join(missing)}"), path=path)
-    frame, lines = table.frame, table.lines
     out = pd.DataFrame(index=frame.index)
     n_blank = 0
     for target, sources in picked.items():
@@ -301,9 +273,7 @@ def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.Dat
     name_i = find_column(columns, "nom_commune")
     name_col = None if name_i is None else columns[name_i]
     if iris:
-        iris_col = cols["IRIS"]
-        iris_codes = frame[iris_col].map(cell_text)
-        _check_duplicates(iris_codes, lines, table, path, what="IRIS")
+        _check_duplicates(frame[cols["IRIS"]].map(cell_text), lines, table, path, what="IRIS")
         out["code_insee"] = codes.to_numpy()
         agg = out.groupby("code_insee", sort=False).sum(min_count=1)
         if name_col:
@@ -369,19 +339,14 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     tables = _read_tables(path, _is_ages_header, keep, expected, _choose_ages_sheets, sheet)
     path = Path(path)
     warnings = _Warnings()
-    parts, years, levels = [], set(), set()
-    for table in tables:
-        frame, year, level = _ages_one(table, path, warnings)
-        parts.append(frame)
-        years.add(year)
-        levels.add(level)
+    parts, years, levels = zip(*[_ages_one(table, path, warnings) for table in tables])
+    years, levels = set(years), set(levels)
     if len(years) > 1:
         raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})", path=path)
-    out = pd.concat(parts) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:
-        dup = out.index.duplicated()
-        if dup.any():
-            raise InputError("commune présente dans plusieurs feuilles", path=path, value=out.index[dup][0])
+    out = pd.concat(parts)
+    dup = out.index.duplicated()  # a commune in two sheets (each sheet has no duplicate)
+    if dup.any():
+        raise InputError("commune présente dans plusieurs feuilles", path=path, value=out.index[dup][0])
     out.index = pd.Index(out.index.astype(str), name="code_insee", dtype=str)
     year = years.pop()
     out["millesime"] = pd.Series(year, index=out.index, dtype=str)
@@ -538,7 +503,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = table.frame, table.lines
+    frame, lines = table.dataframe(), table.lines
     cols = {c.strip().upper(): c for c in frame.columns}
     code_col = frame.columns[find_column(list(frame.columns), "code_commune")]
     year = None
@@ -578,15 +543,10 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
         layout = "wide"
         codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
         _check_duplicates(codes, lines, table, path)
-        result = pd.DataFrame(index=codes.to_numpy())
-        found, n_masked = [], 0
-        for upper, col in cols.items():
-            if not (_EQUIPMENT_CODE.match(upper) and _is_profession_code(upper)):
-                continue
-            parsed = _parse_numbers(frame[col], lines, table, path, col)
-            n_masked += int(parsed["masked"].sum())
-            result[upper] = parsed["value"].to_numpy(dtype=float)
-            found.append(upper)
+        found = [upper for upper in cols if _is_profession_code(upper)]
+        parsed = {c: _parse_numbers(frame[cols[c]], lines, table, path, cols[c]) for c in found}
+        result = pd.DataFrame({c: p["value"].to_numpy(dtype=float) for c, p in parsed.items()}, index=codes.to_numpy())
+        n_masked = sum(int(p["masked"].sum()) for p in parsed.values())
         if n_masked:
             warnings.append(table.where(f"{n_masked} case(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     unknown = sorted(c for c in found if c not in BPE_PROFESSIONS)
@@ -596,8 +556,9 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)"
         )
     order = [c for c in BPE_PROFESSIONS if c in found] + unknown
-    if year is None:
-        year = _year_from_text(table.titles)
+    if year is None:  # a year in the title lines
+        m = re.search(r"\b(19[5-9]\d|20\d\d)\b", "\n".join(table.titles))
+        year = m.group(1) if m else None
     if year is None:
         m = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
         year = f"20{m.group(1)}" if m else None
@@ -713,7 +674,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = table.frame, table.lines
+    frame, lines = table.dataframe(), table.lines
     mapping: dict[str, str] = {}
     ignored = []
     for col in frame.columns:
@@ -734,24 +695,19 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     counts = tuple(c for c in CPAM_COUNT_COLUMNS if c in mapping)
 
     # rows: skip totals, refuse empty codes
-    code_raw = frame[mapping["code_commune"]]
+    code_col = mapping["code_commune"]
     text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
-    is_total = pd.Series(False, index=frame.index)
-    for col in text_cols:
-        is_total |= frame[col].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).astype(bool)
+    is_total = frame[text_cols].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).any(axis=1)
     if is_total.any():
         warnings.append(f"ligne(s) de total ignorée(s) : {_listing(int(x) for x in lines[is_total.to_numpy()])}")
     keep_rows = ~is_total.to_numpy()
-    frame, lines, code_raw = frame.loc[keep_rows], lines[keep_rows], code_raw.loc[keep_rows]
-    empty = code_raw.map(lambda c: cell_text(c) == "").to_numpy()
+    frame, lines = frame.loc[keep_rows], lines[keep_rows]
+    empty = frame[code_col].map(lambda c: cell_text(c) == "").to_numpy()
     if empty.any():
         raise InputError(
-            table.where(f"colonne « {mapping['code_commune']} » : code commune vide"),
-            path=path,
-            line=int(lines[empty][0]),
-            value="",
+            table.where(f"colonne « {code_col} » : code commune vide"), path=path, line=int(lines[empty][0]), value=""
         )
-    codes = _normalise_codes(code_raw, lines, table, path, mapping["code_commune"], warnings)
+    codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
     _check_duplicates(codes, lines, table, path)
 
     out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="code_insee", dtype=str))
@@ -789,10 +745,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
                 warnings.append(
                     f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {_listing(out.index[bad], 3)})"
                 )
-    title_fictitious = any(
-        "fictif" in strip_accents(t).lower() or "fictive" in strip_accents(t).lower() for t in table.titles
-    )
-    if title_fictitious:
+    if any(re.search("fictif|fictive", strip_accents(t).lower()) for t in table.titles):
         flags = np.ones(len(out), dtype=bool)
     elif "donnees_fictives" in mapping:
         flags = frame[mapping["donnees_fictives"]].map(_is_true).to_numpy(dtype=bool)
