@@ -136,14 +136,8 @@ def build_apl(source: Path, out: Path) -> None:
         raw = pd.read_excel(path, sheet_name=f"APL {year}", header=None, dtype=str)
         header_row = raw.index[raw.iloc[:, 0].astype(str).str.startswith("Code commune")][0]
         data = raw.iloc[header_row + 2 :, :6]  # skip header and units rows
-        data.columns = [
-            "code_insee",
-            "commune",
-            f"apl_mg_{year}",
-            f"apl_mg_moins65_{year}",
-            f"pop_standardisee_{year}",
-            f"pop_totale_{year}",
-        ]
+        measures = ("apl_mg", "apl_mg_moins65", "pop_standardisee", "pop_totale")
+        data.columns = ["code_insee", "commune", *(f"{m}_{year}" for m in measures)]
         data = data[data["code_insee"].notna()].set_index("code_insee")
         frames.append(data)
     apl = frames[0].join(frames[1].drop(columns="commune"), how="outer")
@@ -197,10 +191,8 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
 
     changes = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
     former = former_code_map(communes, changes)
-    splits: dict[str, list[str]] = {}
     d = changes[(changes["typemodif"] == "d") & (changes["cod_from"] != changes["cod_to"])]
-    for old, new in zip(d["cod_from"], d["cod_to"]):
-        splits.setdefault(old, []).append(new)
+    splits = d.groupby("cod_from")["cod_to"].agg(list).to_dict()
     kept = communes[
         communes["type"].isin(["commune-actuelle", "arrondissement-municipal"]) & (communes["zone"] != "com")
     ]
@@ -209,14 +201,12 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
     group_rows, notes = [], []
     for year in POP_VINTAGES:
         path = _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{VINTAGE_PACKAGES[year]}.tgz")
-        lost: list = []
-        units, groups, lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits, lost)
+        units, groups, lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits)
         table[f"pop_{year}"] = pd.Series(units, dtype="Int64").reindex(table.index).astype(str).replace("<NA>", "")
         group_rows += [{"annee": year, "unites": "|".join(g), "population": str(pop)} for g, pop in groups]
         lost = [(c, p) for c, p in lost if not c.startswith(("975", "977", "978", "98"))]  # COM: out of scope
-        lost_pop = sum(p for _c, p in lost)
         if lost:
-            notes.append(f"{year} : {len(lost)} code(s) sans commune COG 2026 ({lost_pop:.0f} hab.)")
+            notes.append(f"{year} : {len(lost)} code(s) sans commune COG 2026 ({sum(p for _c, p in lost):.0f} hab.)")
     _write_csv(table.reset_index(), out / FILES["pop_hist"])
     _write_csv(pd.DataFrame(group_rows, columns=["annee", "unites", "population"]), out / FILES["pop_groups"])
     return notes
@@ -273,22 +263,13 @@ def build_mortality(source: Path, out: Path) -> None:
     """INSEE crude mortality rate of the latest period (2013-2018) by EPCI (~2020) and département."""
     from cpts_diag.io.open_data import FILES
 
+    columns = {"codgeo": "code", "libgeo": "nom", "an": "periode", "tx_morta": "taux"}
     frames = []
     for level, rel in (("epci", MORTALITY_EPCI_CSV), ("departement", MORTALITY_DEP_CSV)):
         df = pd.read_csv(_source_file(source, rel), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
         df = df[df["an"] == MORTALITY_PERIOD]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "niveau": level,
-                    "code": df["codgeo"],
-                    "nom": df["libgeo"],
-                    "periode": df["an"],
-                    "taux": df["tx_morta"],
-                }
-            )
-        )
-    _write_csv(pd.concat(frames, ignore_index=True), out / FILES["mortality"])
+        frames.append(df[list(columns)].rename(columns=columns).assign(niveau=level))
+    _write_csv(pd.concat(frames, ignore_index=True)[["niveau", *columns.values()]], out / FILES["mortality"])
 
 
 def build_open_indicators(

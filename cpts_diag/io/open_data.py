@@ -251,10 +251,6 @@ def _num(series: pd.Series) -> pd.Series:
     )
 
 
-def _path(base: Path, name: str) -> Path:
-    return settings.data_path(name) if base == settings.DATA_DIR else base / name
-
-
 @functools.lru_cache(maxsize=4)
 def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     """Load the embedded open data of the deeper diagnostic (cached).
@@ -267,7 +263,8 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     base = Path(data_dir) if data_dir else settings.DATA_DIR
 
     def read(key):
-        return pd.read_csv(_path(base, FILES[key]), dtype=str, keep_default_na=False)
+        path = settings.data_path(FILES[key]) if base == settings.DATA_DIR else base / FILES[key]
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
 
     hist = read("pop_hist").set_index("code_insee")
     pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)
