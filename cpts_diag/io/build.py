@@ -13,10 +13,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
+from cpts_diag.io.open_data import (
+    AMELI_PROFESSIONS,
+    FILES,
+    POP_VINTAGES,
+    VINTAGE_PACKAGES,
+    harmonise_vintage,
+    read_vintage_package,
+)
 
-__all__ = ["build_all", "build_open_indicators"]
+__all__ = ["build_all"]
 
 # Source files, relative to the --source folder (layout of ../shared/opendata).
 COMMUNES_JSON = "decoupage-administratif/communes.json"
@@ -181,12 +190,8 @@ def build_departement_indicators(source: Path, out: Path) -> None:
     _write_csv(df, out / "departements_indicateurs.csv")
 
 
-def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> list[str]:
-    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.io.open_data).
-
-    Returns French notes (vintage codes that could not be placed, groups of split communes).
-    """
-    from cpts_diag.io.open_data import FILES, POP_VINTAGES, VINTAGE_PACKAGES, harmonise_vintage, read_vintage_package
+def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> None:
+    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.io.open_data)."""
     from cpts_diag.reference import former_code_map
 
     changes = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
@@ -198,24 +203,18 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
     ]
     units_2026 = set(kept["code_insee"])
     table = pd.DataFrame(index=pd.Index(sorted(units_2026), name="code_insee"))
-    group_rows, notes = [], []
+    group_rows = []
     for year in POP_VINTAGES:
         path = _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{VINTAGE_PACKAGES[year]}.tgz")
-        units, groups, lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits)
+        units, groups, _lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits)
         table[f"pop_{year}"] = pd.Series(units, dtype="Int64").reindex(table.index).astype(str).replace("<NA>", "")
         group_rows += [{"annee": year, "unites": "|".join(g), "population": str(pop)} for g, pop in groups]
-        lost = [(c, p) for c, p in lost if not c.startswith(("975", "977", "978", "98"))]  # COM: out of scope
-        if lost:
-            notes.append(f"{year} : {len(lost)} code(s) sans commune COG 2026 ({sum(p for _c, p in lost):.0f} hab.)")
     _write_csv(table.reset_index(), out / FILES["pop_hist"])
     _write_csv(pd.DataFrame(group_rows, columns=["annee", "unites", "population"]), out / FILES["pop_groups"])
-    return notes
 
 
 def build_filosofi(source: Path, out: Path) -> None:
     """Filosofi 2019 per commune: code as published, persons in fiscal households, median income (Q219)."""
-    from cpts_diag.io.open_data import FILES
-
     df = pd.read_csv(
         _source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False
     )
@@ -224,8 +223,6 @@ def build_filosofi(source: Path, out: Path) -> None:
 
 def build_ameli_professionals(source: Path, out: Path) -> None:
     """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions)."""
-    from cpts_diag.io.open_data import AMELI_PROFESSIONS, FILES
-
     df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
     df = df[
         df["profession_sante"].isin(AMELI_PROFESSIONS)
@@ -251,8 +248,6 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
 
 def build_nurse_zonage(source: Path, out: Path) -> None:
     """ARS nurse zonage per commune / arrondissement: published level number (1-5), empty when n.d."""
-    from cpts_diag.io.open_data import FILES
-
     df = _read_statistiques_locales(_source_file(source, ZONAGE_CSV))
     token = df["Zonage infirmiers"].astype(str)
     level = token.str.extract(r"^([1-5])_", expand=False).fillna("")
@@ -261,8 +256,6 @@ def build_nurse_zonage(source: Path, out: Path) -> None:
 
 def build_mortality(source: Path, out: Path) -> None:
     """INSEE crude mortality rate of the latest period (2013-2018) by EPCI (~2020) and département."""
-    from cpts_diag.io.open_data import FILES
-
     columns = {"codgeo": "code", "libgeo": "nom", "an": "periode", "tx_morta": "taux"}
     frames = []
     for level, rel in (("epci", MORTALITY_EPCI_CSV), ("departement", MORTALITY_DEP_CSV)):
@@ -272,29 +265,8 @@ def build_mortality(source: Path, out: Path) -> None:
     _write_csv(pd.concat(frames, ignore_index=True)[["niveau", *columns.values()]], out / FILES["mortality"])
 
 
-def build_open_indicators(
-    source: Path | str, out: Path | str | None = None, communes: pd.DataFrame | None = None
-) -> list[str]:
-    """Only the files of the deeper diagnostic (population history, income, professionals, zonage,
-    mortality); returns French notes."""
-    from cpts_diag import settings
-
-    source = Path(source)
-    out = Path(out) if out else settings.DATA_DIR
-    if communes is None:
-        communes = pd.read_csv(out / "communes_cog2026.csv", dtype=str, keep_default_na=False)
-    notes = build_population_history(source, out, communes)
-    build_filosofi(source, out)
-    build_ameli_professionals(source, out)
-    build_nurse_zonage(source, out)
-    build_mortality(source, out)
-    return notes
-
-
 def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     """Build every embedded data file from ``source``; return the files written."""
-    from cpts_diag import settings
-
     source = Path(source)
     out = Path(out) if out else settings.DATA_DIR
     if not source.is_dir():
@@ -309,7 +281,12 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_apl(source, out)
     build_bassins_de_vie(source, out, communes)
     build_departement_indicators(source, out)
-    build_open_indicators(source, out, communes)
+    # the files of the deeper diagnostic
+    build_population_history(source, out, communes)
+    build_filosofi(source, out)
+    build_ameli_professionals(source, out)
+    build_nurse_zonage(source, out)
+    build_mortality(source, out)
     from cpts_diag.io.cpam_example import build_cpam_example
 
     build_cpam_example(out)
