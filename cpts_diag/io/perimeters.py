@@ -256,20 +256,6 @@ def _dict_records(items: list, shown: str, label: str) -> _Records:
     return _Records(columns, rows, label)
 
 
-def _load_json(p: Path, shown: str):
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
-    if not data.strip():
-        raise InputError("fichier vide", shown)
-    try:
-        return json.loads(decode_text(data))
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        raise InputError("fichier JSON illisible (syntaxe invalide)", shown, line) from None
-
-
 def _features(obj, shown: str) -> list:
     if obj.get("type") == "Feature":
         return [obj]
@@ -284,9 +270,21 @@ def _features(obj, shown: str) -> list:
     return out
 
 
-def _read_json(p: Path, shown: str) -> _Records:
-    obj = _load_json(p, shown)
-    if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
+def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
+    """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
+    if not data.strip():
+        raise InputError("fichier vide", shown)
+    try:
+        obj = json.loads(decode_text(data))
+    except ValueError as exc:
+        raise InputError("fichier JSON illisible (syntaxe invalide)", shown, getattr(exc, "lineno", None)) from None
+    if geojson and not isinstance(obj, dict):
+        raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
+    if geojson or (isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature")):
         return _dict_records(_features(obj, shown), shown, "entité")
     if isinstance(obj, list):
         items = obj
@@ -303,13 +301,6 @@ def _read_json(p: Path, shown: str) -> _Records:
     else:
         raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
     return _dict_records(items, shown, "territoire")
-
-
-def _read_geojson(p: Path, shown: str) -> _Records:
-    obj = _load_json(p, shown)
-    if not isinstance(obj, dict):
-        raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
-    return _dict_records(_features(obj, shown), shown, "entité")
 
 
 def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
@@ -506,30 +497,18 @@ def read_perimeters(
 ) -> Perimeters:
     """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file.
 
-    Parameters
-    ----------
-    path : str or path-like
-        File to read; the format is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
-    sheet : str or int, optional
-        Excel sheet (name, compared without case, or 0-based index) or GeoPackage layer;
-        default the first one (for Excel, when the first sheet has no recognised columns, the
-        first sheet that has them is used with a warning). Ignored for the other formats.
-    names_by_code : mapping, optional
-        Current commune names by code, used to match the commune *names* of ``infra``
-        lists. Default: the COG reference (:func:`cpts_diag.reference.load_reference`),
-        loaded only when an ``infra`` name has to be matched.
+    The format of ``path`` is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
+    ``sheet`` is the Excel sheet (name, compared without case, or 0-based index) or GeoPackage
+    layer; default the first one (for Excel, when the first sheet has no recognised columns, the
+    first sheet that has them is used with a warning); ignored for the other formats.
+    ``names_by_code`` (current commune names by code) matches the commune *names* of ``infra``
+    lists; default the COG reference (:func:`cpts_diag.reference.load_reference`), loaded only
+    when an ``infra`` name has to be matched.
 
-    Returns
-    -------
-    Perimeters
-        Canonical long table (:data:`COLUMNS`), French warnings, source path.
-
-    Raises
-    ------
-    InputError
-        Missing, unreadable or unsupported file, unrecognised columns, a row with a
-        territory but no code (or the reverse), an invalid code, an unknown infra name.
-        The message is one French line naming the file, line and value.
+    Returns the canonical long table (:data:`COLUMNS`), French warnings and source path.
+    Raises InputError (one French line naming the file, line and value) on a missing,
+    unreadable or unsupported file, unrecognised columns, a row with a territory but no code
+    (or the reverse), an invalid code, an unknown infra name.
 
     Examples
     --------
@@ -558,11 +537,9 @@ def read_perimeters(
     warnings: list[str] = []
     if kind == "table":
         records = _read_table(p, shown, sheet, warnings)
-    elif kind == "json":
-        records = _read_json(p, shown)
-    elif kind == "geojson":
-        records = _read_geojson(p, shown)
-    else:
+    elif kind == "gpkg":
         records = _read_gpkg(p, shown, sheet)
+    else:
+        records = _read_json(p, shown, geojson=kind == "geojson")
     table = _build(records, shown, names_by_code, warnings)
     return Perimeters(table=table, warnings=warnings, source=p)

@@ -232,9 +232,7 @@ def _is_ages_header(cells: list[str]) -> bool:
 
 def _choose_ages_sheets(names: list[str]) -> list[str]:
     com = [n for n in names if re.match(r"^(COM|ARM)(_|$)", n.strip().upper())]
-    if com:
-        return com
-    return [n for n in names if n.strip().upper().startswith("IRIS")]
+    return com or [n for n in names if n.strip().upper().startswith("IRIS")]
 
 
 def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
@@ -291,40 +289,27 @@ def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFra
 def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     """Read the INSEE « Évolution et structure de la population » file (population by age).
 
-    Parameters
-    ----------
-    path : str or path-like
-        ``base-cc-evol-struct-pop-20XX`` (commune level; CSV ``;``-separated with a header
-        row of variable codes, or XLSX whose sheets ``COM_20XX`` and ``ARM_20XX`` have title
-        lines then the codes row), or ``base-ic-evol-struct-pop-20XX`` (IRIS level: column
-        ``COM`` instead of ``CODGEO``; rows are summed by commune). A ``.zip`` from insee.fr
-        holding one CSV is accepted.
-    sheet : str, optional
-        Worksheet to read (default: every ``COM_*``/``ARM_*`` sheet, else ``IRIS*``,
-        else the first sheet with a header).
+    ``path`` is a ``base-cc-evol-struct-pop-20XX`` (commune level; CSV ``;``-separated with a
+    header row of variable codes, or XLSX whose sheets ``COM_20XX`` and ``ARM_20XX`` have title
+    lines then the codes row), or ``base-ic-evol-struct-pop-20XX`` (IRIS level: column ``COM``
+    instead of ``CODGEO``; rows are summed by commune); a ``.zip`` from insee.fr holding one CSV
+    is accepted. ``sheet`` is the worksheet to read (default: every ``COM_*``/``ARM_*`` sheet,
+    else ``IRIS*``, else the first sheet with a header).
 
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``code_insee`` (str), one row per commune — and per arrondissement
-        municipal when the file has them as rows (``ARM`` sheet, or rows 75101…, 69381…,
-        13201… in the CSV; Paris/Lyon/Marseille as a whole may also be present: the
-        caller picks the codes it needs). Columns, in **inhabitants** (float: INSEE
-        population estimates are not integers): ``pop_total``, ``pop_0_14``,
-        ``pop_15_29``, ``pop_30_44``, ``pop_45_59``, ``pop_60_74``, ``pop_75p`` (from
-        ``POP75P`` or ``POP7589 + POP90P``), and when the file allows ``pop_0_19``
-        (``POP0019`` or ``H0019 + F0019``) and ``pop_65p`` (``POP65P``, ``H65P + F65P``
-        or ``POP6579 + POP80P``) — the ageing index is ``100 * pop_65p / pop_0_19``;
-        ``nom_commune`` when the file has ``LIBGEO``/``LIBCOM``; ``millesime`` (str,
-        e.g. ``"2021"``: the most recent ``Pyy_`` prefix of the file).
-        ``attrs``: ``millesime``, ``niveau`` (``"commune"`` or ``"iris"``), ``source``
-        (Path), ``warnings`` (list of French strings).
+    Returns a DataFrame indexed by ``code_insee`` (str), one row per commune — and per
+    arrondissement municipal when the file has them as rows (``ARM`` sheet, or rows 75101…,
+    69381…, 13201… in the CSV; Paris/Lyon/Marseille as a whole may also be present: the caller
+    picks the codes it needs). Columns, in **inhabitants** (float: INSEE population estimates are
+    not integers): ``pop_total``, ``pop_0_14``, ``pop_15_29``, ``pop_30_44``, ``pop_45_59``,
+    ``pop_60_74``, ``pop_75p`` (from ``POP75P`` or ``POP7589 + POP90P``), and when the file
+    allows ``pop_0_19`` (``POP0019`` or ``H0019 + F0019``) and ``pop_65p`` (``POP65P``,
+    ``H65P + F65P`` or ``POP6579 + POP80P``) — the ageing index is ``100 * pop_65p / pop_0_19``;
+    ``nom_commune`` when the file has ``LIBGEO``/``LIBCOM``; ``millesime`` (str, e.g. ``"2021"``:
+    the most recent ``Pyy_`` prefix of the file). ``attrs``: ``millesime``, ``niveau``
+    (``"commune"`` or ``"iris"``), ``source`` (Path), ``warnings`` (list of French strings).
 
-    Raises
-    ------
-    InputError
-        Missing file, no header, missing age columns (all listed), bad commune code,
-        duplicated commune (or IRIS), unreadable number.
+    Raises InputError on a missing file, no header, missing age columns (all listed), a bad
+    commune code, a duplicated commune (or IRIS), an unreadable number.
     """
     expected = "colonnes CODGEO (ou COM et IRIS) et Pxx_POP (fichier INSEE « Évolution et structure de la population »)"
 
@@ -430,9 +415,7 @@ _EQUIPMENT_CODE = re.compile(r"^D\d{3}$")
 
 def bpe_label(code: str) -> str:
     """French label of a BPE health equipment code (« code BPE Dxxx (non répertorié) » when unknown)."""
-    if code in BPE_PROFESSIONS:
-        return BPE_PROFESSIONS[code][0]
-    return f"Code BPE {code} (non répertorié)"
+    return BPE_PROFESSIONS[code][0] if code in BPE_PROFESSIONS else f"Code BPE {code} (non répertorié)"
 
 
 def _is_profession_code(code: str) -> bool:
@@ -450,46 +433,37 @@ def _is_bpe_header(cells: list[str]) -> bool:
 def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     """Count every health profession (BPE domain D) per commune.
 
-    Parameters
-    ----------
-    path : str or path-like
-        An INSEE BPE file, one of:
+    ``path`` is an INSEE BPE file, one of:
 
-        * « ensemble » aggregated CSV: ``REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP``
-          (``NB_EQUIP`` is summed by ``DEPCOM`` and ``TYPEQU``);
-        * one row per equipment (``DEPCOM``, ``TYPEQU``, ``AN``, …, e.g. ``BPE23.csv``
-          or ``bpe21_ensemble_xy.csv``): rows are counted by ``DEPCOM`` and ``TYPEQU``;
-        * a wide commune table (XLSX or CSV) with a code column (``CODGEO`` or
-          ``DEPCOM``) and one column per equipment code (``D265``, ``D307``, …), title
-          lines allowed above the header.
-    sheet : str, optional
-        Worksheet of an XLSX file (default: first sheet with a header).
+    * « ensemble » aggregated CSV: ``REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP``
+      (``NB_EQUIP`` is summed by ``DEPCOM`` and ``TYPEQU``);
+    * one row per equipment (``DEPCOM``, ``TYPEQU``, ``AN``, …, e.g. ``BPE23.csv``
+      or ``bpe21_ensemble_xy.csv``): rows are counted by ``DEPCOM`` and ``TYPEQU``;
+    * a wide commune table (XLSX or CSV) with a code column (``CODGEO`` or
+      ``DEPCOM``) and one column per equipment code (``D265``, ``D307``, …), title
+      lines allowed above the header.
 
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``code_insee`` (str); one float column per equipment code found, in the
-        order of :data:`BPE_PROFESSIONS`, then unknown D codes (sorted): number of
-        equipments, i.e. practice locations (pharmacies for ``D307``). Codes of
-        :data:`BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
-        ``D`` code is kept under its code and reported (``attrs["unknown"]`` and a warning).
+    ``sheet`` is the worksheet of an XLSX file (default: first sheet with a header).
 
-        Long layouts: the index holds the communes with at least one counted row; such a
-        commune without a row for a code present in the file has 0 for it; a commune
-        **absent** has no counted equipment, i.e. 0 when its département is covered by the
-        file (the caller decides, knowing the coverage); a code absent from the whole file
-        is absent from the columns (unknown, never zero). Wide table: values as given, a
-        blank or masked cell is NaN (unknown).
+    Returns a DataFrame indexed by ``code_insee`` (str); one float column per equipment code
+    found, in the order of :data:`BPE_PROFESSIONS`, then unknown D codes (sorted): number of
+    equipments, i.e. practice locations (pharmacies for ``D307``). Codes of
+    :data:`BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
+    ``D`` code is kept under its code and reported (``attrs["unknown"]`` and a warning).
 
-        ``attrs``: ``millesime`` (str or None: ``AN``, else a year in the title lines,
-        else ``bpeYY`` in the file name), ``source``, ``warnings``, ``layout`` (``"long"``
-        or ``"wide"``), ``unknown`` (unknown D codes found, sorted).
+    Long layouts: the index holds the communes with at least one counted row; such a
+    commune without a row for a code present in the file has 0 for it; a commune
+    **absent** has no counted equipment, i.e. 0 when its département is covered by the
+    file (the caller decides, knowing the coverage); a code absent from the whole file
+    is absent from the columns (unknown, never zero). Wide table: values as given, a
+    blank or masked cell is NaN (unknown).
 
-    Raises
-    ------
-    InputError
-        Missing file, no header, bad commune code (in a counted row), duplicated commune
-        in a wide table, unreadable ``NB_EQUIP`` or count.
+    ``attrs``: ``millesime`` (str or None: ``AN``, else a year in the title lines,
+    else ``bpeYY`` in the file name), ``source``, ``warnings``, ``layout`` (``"long"``
+    or ``"wide"``), ``unknown`` (unknown D codes found, sorted).
+
+    Raises InputError on a missing file, no header, a bad commune code (in a counted row), a
+    duplicated commune in a wide table, an unreadable ``NB_EQUIP`` or count.
     """
     expected = "colonnes DEPCOM (ou CODGEO) et TYPEQU, ou une colonne D265 (fichier BPE)"
 
@@ -574,16 +548,11 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
     """Count general practitioners (BPE equipment ``D265``) per commune.
 
     A view of :func:`read_bpe` (same layouts, same errors) kept for the GP count alone.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``code_insee`` (str); column ``nb_medecins_generalistes`` (float
-        holding whole numbers: number of ``D265`` equipments, i.e. GP practice
-        locations) and ``millesime`` (str or None). In the long layouts only the
-        communes with ``D265`` equipments are listed (an absent commune has 0 GP when
-        the file covers its département); a wide table keeps its explicit zeros.
-        ``attrs``: ``millesime``, ``source``, ``warnings``.
+    Returns a DataFrame indexed by ``code_insee`` (str); column ``nb_medecins_generalistes``
+    (float holding whole numbers: number of ``D265`` equipments, i.e. GP practice locations)
+    and ``millesime`` (str or None). In the long layouts only the communes with ``D265``
+    equipments are listed (an absent commune has 0 GP when the file covers its département);
+    a wide table keeps its explicit zeros. ``attrs``: ``millesime``, ``source``, ``warnings``.
     """
     bpe = read_bpe(path, sheet)
     counts = bpe[GP_EQUIPMENT] if GP_EQUIPMENT in bpe else pd.Series(dtype=float, index=bpe.index[:0])
@@ -642,31 +611,19 @@ def _is_true(cell) -> bool:
 def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 10) -> CpamTable:
     """Read the commune table given by a CPAM (or exported from Rézone CPTS).
 
-    Parameters
-    ----------
-    path : str or path-like
-        CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal commas
-        and space thousands separators accepted) or XLSX. Title lines above the header
-        are allowed. Expected columns (names compared without case, accents, spaces,
-        hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
-        ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
-        and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
-        ``secret``, ``NS``, blank…) are unknown, never zero.
-    sheet : str, optional
-        Worksheet of an XLSX file (default: first sheet with a header).
-    default_threshold : float, default 10
-        Upper bound of masked cells that do not state theirs (``"<5"`` states 5).
+    ``path`` is a CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal
+    commas and space thousands separators accepted) or XLSX. Title lines above the header
+    are allowed. Expected columns (names compared without case, accents, spaces,
+    hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
+    ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
+    and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
+    ``secret``, ``NS``, blank…) are unknown, never zero. ``sheet`` is the worksheet of an
+    XLSX file (default: first sheet with a header); ``default_threshold`` the upper bound
+    of masked cells that do not state theirs (``"<5"`` states 5).
 
-    Returns
-    -------
-    CpamTable
-
-    Raises
-    ------
-    InputError
-        Missing file, no header (code column and at least one count column), the same
-        column given twice, bad or empty commune code, duplicated commune, unreadable
-        count.
+    Raises InputError on a missing file, no header (code column and at least one count
+    column), the same column given twice, a bad or empty commune code, a duplicated
+    commune, an unreadable count.
     """
     expected = (
         "une colonne code_commune et au moins une colonne d'effectifs (" + ", ".join(CPAM_COUNT_COLUMNS[:3]) + ", …)"
