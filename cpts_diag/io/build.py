@@ -173,14 +173,9 @@ def build_bassins_de_vie(source: Path, out: Path, communes: pd.DataFrame) -> Non
     current = communes[communes["type"] == "commune-actuelle"]
     rows = []
     for code, former in zip(current["code_insee"], current["anciens_codes"]):
-        bv_code = bv_of.get(code)
-        note = ""
-        if bv_code is None:
-            for old in filter(None, former.split("|")):
-                if old in bv_of:
-                    bv_code, note = bv_of[old], f"via l'ancien code {old}"
-                    break
-        rows.append({"code_insee": code, "bv2022": bv_code or "", "note": note})
+        old = None if code in bv_of else next((o for o in former.split("|") if o in bv_of), None)
+        bv_code = bv_of[old] if old else bv_of.get(code)
+        rows.append({"code_insee": code, "bv2022": bv_code or "", "note": f"via l'ancien code {old}" if old else ""})
     _write_csv(pd.DataFrame(rows, dtype=str), out / "communes_bv2022.csv")
 
 

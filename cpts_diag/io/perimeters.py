@@ -188,10 +188,7 @@ def _split_list(value, codes: bool) -> list:
         if isinstance(parsed, list):
             return _split_list(parsed, codes)
         text = text.strip("[]")
-    if re.search(r"[,;|\n]", text) or not codes:
-        items = re.split(r"[,;|\n]", text)
-    else:
-        items = text.split()
+    items = re.split(r"[,;|\n]", text) if re.search(r"[,;|\n]", text) or not codes else text.split()
     return [i.strip().strip("'\"").strip() for i in items if i.strip().strip("'\"").strip()]
 
 

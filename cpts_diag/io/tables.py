@@ -596,11 +596,8 @@ def _workbook(source, shown: str):
 def open_table_file(path, shown: str | None = None) -> TableFile:
     """Open a CSV, Excel workbook or zip archive holding one of them.
 
-    Raises
-    ------
-    InputError
-        Missing file, folder, empty file, old Excel 97 (``.xls``), unreadable workbook or
-        archive, binary content.
+    Raises InputError on a missing file, a folder, an empty file, an old Excel 97 (``.xls``), an
+    unreadable workbook or archive, binary content.
 
     Examples
     --------
