@@ -247,24 +247,19 @@ def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFra
     picked: dict[str, list[str]] = {}
     missing = []
     for target, options in {**_AGE_SOURCES, **_AGE_OPTIONAL}.items():
-        for option in options:
-            if all(prefix + v in cols for v in option):
-                picked[target] = [cols[prefix + v] for v in option]
-                break
-        else:
-            if target in _AGE_SOURCES:
-                missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
+        option = next((o for o in options if all(prefix + v in cols for v in o)), None)
+        if option is not None:
+            picked[target] = [cols[prefix + v] for v in option]
+        elif target in _AGE_SOURCES:
+            missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
     if missing:
         raise InputError(table.where(f"colonnes du millésime {year} manquantes : {', '.join(missing)}"), path=path)
     out = pd.DataFrame(index=frame.index)
     n_blank = 0
     for target, sources in picked.items():
-        total = None
-        for col in sources:
-            parsed = _parse_numbers(frame[col], lines, table, path, col)
-            n_blank += int(parsed["masked"].sum())
-            total = parsed["value"] if total is None else total + parsed["value"]
-        out[target] = total
+        parsed = [_parse_numbers(frame[col], lines, table, path, col) for col in sources]
+        n_blank += sum(int(p["masked"].sum()) for p in parsed)
+        out[target] = sum((p["value"] for p in parsed[1:]), parsed[0]["value"])
     if n_blank:
         warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
