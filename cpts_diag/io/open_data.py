@@ -256,12 +256,8 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     hist = read("pop_hist").set_index("code_insee")
     pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)
     groups = read("pop_groups")
-    pop_groups = pd.DataFrame(
-        {
-            "annee": groups["annee"],
-            "unites": [tuple(u.split("|")) for u in groups["unites"]],
-            "population": _num(groups["population"]),
-        }
+    pop_groups = groups.assign(
+        unites=[tuple(u.split("|")) for u in groups["unites"]], population=_num(groups["population"])
     )
     filo = read("filosofi")
     filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": _num(filo["NBPERS19"]), "q2": _num(filo["Q219"])})

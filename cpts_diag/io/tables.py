@@ -447,10 +447,9 @@ def _split_header(rows, is_header):
         if any(texts) and is_header(texts):
             return line, texts, titles, rows
         titles.append(" ".join(t for t in texts if t))
-        if any(texts):
-            seen += 1
-            if seen >= HEADER_SEARCH_ROWS:
-                return None
+        seen += any(texts)
+        if seen >= HEADER_SEARCH_ROWS:
+            return None
     return None
 
 
