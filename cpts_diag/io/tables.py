@@ -516,15 +516,8 @@ def _pandas_table(tf: TableFile, delimiter: str, found, keep) -> Table | None:
     frame.columns = [header[i] for i in picked]
     nonblank = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else frame.index == -1
     lines = (pd.RangeIndex(len(nonblank)) + header_line + 1)[nonblank].tolist()
-    return Table(
-        list(frame.columns),
-        None,
-        lines,
-        titles,
-        header_line,
-        None,
-        frame=frame.loc[nonblank].reset_index(drop=True).astype(object),
-    )
+    frame = frame.loc[nonblank].reset_index(drop=True).astype(object)
+    return Table(list(frame.columns), None, lines, titles, header_line, None, frame=frame)
 
 
 def _numbered(text: str, delimiter: str):
