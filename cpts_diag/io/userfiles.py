@@ -118,11 +118,8 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet
                 raise InputError(f"ligne d'en-tête introuvable : {expected}", path=path)
             return [_raw(table, path)]
         names = tf.sheets
-        if sheet is not None:
-            wanted, strict = [tf.sheet_name(sheet)], True
-        else:
-            chosen = choose(names)
-            wanted, strict = (chosen, True) if chosen else (names, False)
+        chosen = [tf.sheet_name(sheet)] if sheet is not None else choose(names)
+        wanted, strict = (chosen, True) if chosen else (names, False)
         tables = []
         for name in wanted:
             table = tf.read(is_header, name, keep)
