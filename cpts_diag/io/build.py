@@ -13,10 +13,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
+from cpts_diag.io.open_data import (
+    AMELI_PROFESSIONS,
+    FILES,
+    POP_VINTAGES,
+    VINTAGE_PACKAGES,
+    harmonise_vintage,
+    read_vintage_package,
+)
 
-__all__ = ["build_all", "build_open_indicators"]
+__all__ = ["build_all"]
 
 # Source files, relative to the --source folder (layout of ../shared/opendata).
 COMMUNES_JSON = "decoupage-administratif/communes.json"
@@ -136,14 +145,8 @@ def build_apl(source: Path, out: Path) -> None:
         raw = pd.read_excel(path, sheet_name=f"APL {year}", header=None, dtype=str)
         header_row = raw.index[raw.iloc[:, 0].astype(str).str.startswith("Code commune")][0]
         data = raw.iloc[header_row + 2 :, :6]  # skip header and units rows
-        data.columns = [
-            "code_insee",
-            "commune",
-            f"apl_mg_{year}",
-            f"apl_mg_moins65_{year}",
-            f"pop_standardisee_{year}",
-            f"pop_totale_{year}",
-        ]
+        measures = ("apl_mg", "apl_mg_moins65", "pop_standardisee", "pop_totale")
+        data.columns = ["code_insee", "commune", *(f"{m}_{year}" for m in measures)]
         data = data[data["code_insee"].notna()].set_index("code_insee")
         frames.append(data)
     apl = frames[0].join(frames[1].drop(columns="commune"), how="outer")
@@ -170,14 +173,9 @@ def build_bassins_de_vie(source: Path, out: Path, communes: pd.DataFrame) -> Non
     current = communes[communes["type"] == "commune-actuelle"]
     rows = []
     for code, former in zip(current["code_insee"], current["anciens_codes"]):
-        bv_code = bv_of.get(code)
-        note = ""
-        if bv_code is None:
-            for old in filter(None, former.split("|")):
-                if old in bv_of:
-                    bv_code, note = bv_of[old], f"via l'ancien code {old}"
-                    break
-        rows.append({"code_insee": code, "bv2022": bv_code or "", "note": note})
+        old = None if code in bv_of else next((o for o in former.split("|") if o in bv_of), None)
+        bv_code = bv_of[old] if old else bv_of.get(code)
+        rows.append({"code_insee": code, "bv2022": bv_code or "", "note": f"via l'ancien code {old}" if old else ""})
     _write_csv(pd.DataFrame(rows, dtype=str), out / "communes_bv2022.csv")
 
 
@@ -187,45 +185,31 @@ def build_departement_indicators(source: Path, out: Path) -> None:
     _write_csv(df, out / "departements_indicateurs.csv")
 
 
-def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> list[str]:
-    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.io.open_data).
-
-    Returns French notes (vintage codes that could not be placed, groups of split communes).
-    """
-    from cpts_diag.io.open_data import FILES, POP_VINTAGES, VINTAGE_PACKAGES, harmonise_vintage, read_vintage_package
+def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> None:
+    """Populations municipales 2016, 2019-2022 harmonised to COG 2026 (see cpts_diag.io.open_data)."""
     from cpts_diag.reference import former_code_map
 
     changes = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
     former = former_code_map(communes, changes)
-    splits: dict[str, list[str]] = {}
     d = changes[(changes["typemodif"] == "d") & (changes["cod_from"] != changes["cod_to"])]
-    for old, new in zip(d["cod_from"], d["cod_to"]):
-        splits.setdefault(old, []).append(new)
+    splits = d.groupby("cod_from")["cod_to"].agg(list).to_dict()
     kept = communes[
         communes["type"].isin(["commune-actuelle", "arrondissement-municipal"]) & (communes["zone"] != "com")
     ]
     units_2026 = set(kept["code_insee"])
     table = pd.DataFrame(index=pd.Index(sorted(units_2026), name="code_insee"))
-    group_rows, notes = [], []
+    group_rows = []
     for year in POP_VINTAGES:
         path = _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{VINTAGE_PACKAGES[year]}.tgz")
-        lost: list = []
-        units, groups, lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits, lost)
+        units, groups, _lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits)
         table[f"pop_{year}"] = pd.Series(units, dtype="Int64").reindex(table.index).astype(str).replace("<NA>", "")
         group_rows += [{"annee": year, "unites": "|".join(g), "population": str(pop)} for g, pop in groups]
-        lost = [(c, p) for c, p in lost if not c.startswith(("975", "977", "978", "98"))]  # COM: out of scope
-        lost_pop = sum(p for _c, p in lost)
-        if lost:
-            notes.append(f"{year} : {len(lost)} code(s) sans commune COG 2026 ({lost_pop:.0f} hab.)")
     _write_csv(table.reset_index(), out / FILES["pop_hist"])
     _write_csv(pd.DataFrame(group_rows, columns=["annee", "unites", "population"]), out / FILES["pop_groups"])
-    return notes
 
 
 def build_filosofi(source: Path, out: Path) -> None:
     """Filosofi 2019 per commune: code as published, persons in fiscal households, median income (Q219)."""
-    from cpts_diag.io.open_data import FILES
-
     df = pd.read_csv(
         _source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False
     )
@@ -234,8 +218,6 @@ def build_filosofi(source: Path, out: Path) -> None:
 
 def build_ameli_professionals(source: Path, out: Path) -> None:
     """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions)."""
-    from cpts_diag.io.open_data import AMELI_PROFESSIONS, FILES
-
     df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
     df = df[
         df["profession_sante"].isin(AMELI_PROFESSIONS)
@@ -261,8 +243,6 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
 
 def build_nurse_zonage(source: Path, out: Path) -> None:
     """ARS nurse zonage per commune / arrondissement: published level number (1-5), empty when n.d."""
-    from cpts_diag.io.open_data import FILES
-
     df = _read_statistiques_locales(_source_file(source, ZONAGE_CSV))
     token = df["Zonage infirmiers"].astype(str)
     level = token.str.extract(r"^([1-5])_", expand=False).fillna("")
@@ -271,49 +251,17 @@ def build_nurse_zonage(source: Path, out: Path) -> None:
 
 def build_mortality(source: Path, out: Path) -> None:
     """INSEE crude mortality rate of the latest period (2013-2018) by EPCI (~2020) and département."""
-    from cpts_diag.io.open_data import FILES
-
+    columns = {"codgeo": "code", "libgeo": "nom", "an": "periode", "tx_morta": "taux"}
     frames = []
     for level, rel in (("epci", MORTALITY_EPCI_CSV), ("departement", MORTALITY_DEP_CSV)):
         df = pd.read_csv(_source_file(source, rel), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
         df = df[df["an"] == MORTALITY_PERIOD]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "niveau": level,
-                    "code": df["codgeo"],
-                    "nom": df["libgeo"],
-                    "periode": df["an"],
-                    "taux": df["tx_morta"],
-                }
-            )
-        )
-    _write_csv(pd.concat(frames, ignore_index=True), out / FILES["mortality"])
-
-
-def build_open_indicators(
-    source: Path | str, out: Path | str | None = None, communes: pd.DataFrame | None = None
-) -> list[str]:
-    """Only the files of the deeper diagnostic (population history, income, professionals, zonage,
-    mortality); returns French notes."""
-    from cpts_diag import settings
-
-    source = Path(source)
-    out = Path(out) if out else settings.DATA_DIR
-    if communes is None:
-        communes = pd.read_csv(out / "communes_cog2026.csv", dtype=str, keep_default_na=False)
-    notes = build_population_history(source, out, communes)
-    build_filosofi(source, out)
-    build_ameli_professionals(source, out)
-    build_nurse_zonage(source, out)
-    build_mortality(source, out)
-    return notes
+        frames.append(df[list(columns)].rename(columns=columns).assign(niveau=level))
+    _write_csv(pd.concat(frames, ignore_index=True)[["niveau", *columns.values()]], out / FILES["mortality"])
 
 
 def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     """Build every embedded data file from ``source``; return the files written."""
-    from cpts_diag import settings
-
     source = Path(source)
     out = Path(out) if out else settings.DATA_DIR
     if not source.is_dir():
@@ -328,7 +276,12 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_apl(source, out)
     build_bassins_de_vie(source, out, communes)
     build_departement_indicators(source, out)
-    build_open_indicators(source, out, communes)
+    # the files of the deeper diagnostic
+    build_population_history(source, out, communes)
+    build_filosofi(source, out)
+    build_ameli_professionals(source, out)
+    build_nurse_zonage(source, out)
+    build_mortality(source, out)
     from cpts_diag.io.cpam_example import build_cpam_example
 
     build_cpam_example(out)

@@ -129,27 +129,17 @@ def harmonise_vintage(
 ):
     """Harmonise one population vintage to the COG 2026 units.
 
-    Parameters
-    ----------
-    records : iterable of (code, type, population, parent, anciens_codes)
-        Records of the vintage (:func:`read_vintage_package`).
-    units_2026 : set of str
-        COG 2026 communes actuelles and arrondissements municipaux.
-    former : dict
-        Former code -> COG 2026 commune (:func:`cpts_diag.reference.former_code_map`).
-    splits : dict
-        Code -> codes split from it (INSEE change table, ``typemodif == "d"``).
-    lost_out : list, optional
-        Filled with the vintage codes that could not be placed (code, population).
+    ``records`` are the (code, type, population, parent, anciens_codes) of the vintage
+    (:func:`read_vintage_package`); ``units_2026`` the COG 2026 communes actuelles and
+    arrondissements municipaux; ``former`` maps a former code to its COG 2026 commune
+    (:func:`cpts_diag.reference.former_code_map`); ``splits`` a code to the codes split from it
+    (INSEE change table, ``typemodif == "d"``); ``lost_out``, when given, is filled with the
+    vintage codes that could not be placed (code, population).
 
-    Returns
-    -------
-    units : dict
-        COG 2026 unit -> population, for units harmonised exactly (one unit per group).
-    groups : list of (tuple of units, population)
-        Groups of several COG 2026 units (communes split since the vintage) with their total.
-    lost : list of (code, population)
-        Vintage codes that match no COG 2026 unit.
+    Returns ``units`` (COG 2026 unit -> population, for units harmonised exactly: one unit per
+    group), ``groups`` (list of (tuple of units, population): groups of several COG 2026 units,
+    communes split since the vintage, with their total) and ``lost`` (list of (code, population):
+    vintage codes that match no COG 2026 unit).
     """
     records = list(records)
     present = {c for c, kind, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal")}
@@ -251,33 +241,23 @@ def _num(series: pd.Series) -> pd.Series:
     )
 
 
-def _path(base: Path, name: str) -> Path:
-    return settings.data_path(name) if base == settings.DATA_DIR else base / name
-
-
 @functools.lru_cache(maxsize=4)
 def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     """Load the embedded open data of the deeper diagnostic (cached).
 
-    Raises
-    ------
-    InputError
-        When a file is missing (data not built).
+    Raises InputError when a file is missing (data not built).
     """
     base = Path(data_dir) if data_dir else settings.DATA_DIR
 
     def read(key):
-        return pd.read_csv(_path(base, FILES[key]), dtype=str, keep_default_na=False)
+        path = settings.data_path(FILES[key]) if base == settings.DATA_DIR else base / FILES[key]
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
 
     hist = read("pop_hist").set_index("code_insee")
     pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)
     groups = read("pop_groups")
-    pop_groups = pd.DataFrame(
-        {
-            "annee": groups["annee"],
-            "unites": [tuple(u.split("|")) for u in groups["unites"]],
-            "population": _num(groups["population"]),
-        }
+    pop_groups = groups.assign(
+        unites=[tuple(u.split("|")) for u in groups["unites"]], population=_num(groups["population"])
     )
     filo = read("filosofi")
     filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": _num(filo["NBPERS19"]), "q2": _num(filo["Q219"])})

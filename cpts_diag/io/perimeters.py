@@ -119,15 +119,13 @@ def _name_key(text) -> str:
 
 
 def _is_blank(value) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if isinstance(value, str) and not value.strip():
-        return True
-    if isinstance(value, (list, tuple)) and not value:
-        return True
-    return False
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, (list, tuple)) and not value)
+    )
 
 
 def _text(value) -> str:
@@ -154,14 +152,14 @@ def _is_header(cells: list) -> bool:
     return roles["cpts"] is not None and roles["mode"] is not None
 
 
-def _missing_columns_error(columns: list, roles: dict, path: str, line=None, label="ligne"):
+def _missing_columns_error(columns: list, roles: dict, path: str):
     found = ", ".join(f"« {_text(c)} »" for c in columns if not _is_blank(c)) or "aucune"
     parts = []
     if roles.get("cpts") is None:
         parts.append(f"colonne du nom de la CPTS introuvable (noms acceptés : {_TERRITORY_FR})")
     if roles.get("mode") is None:
         parts.append(f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})")
-    return InputError(" ; ".join(parts) + f" ; colonnes trouvées : {found}", path, line, line_label=label)
+    return InputError(" ; ".join(parts) + f" ; colonnes trouvées : {found}", path)
 
 
 def _item_code(item):
@@ -190,10 +188,7 @@ def _split_list(value, codes: bool) -> list:
         if isinstance(parsed, list):
             return _split_list(parsed, codes)
         text = text.strip("[]")
-    if re.search(r"[,;|\n]", text) or not codes:
-        items = re.split(r"[,;|\n]", text)
-    else:
-        items = text.split()
+    items = re.split(r"[,;|\n]", text) if re.search(r"[,;|\n]", text) or not codes else text.split()
     return [i.strip().strip("'\"").strip() for i in items if i.strip().strip("'\"").strip()]
 
 
@@ -216,17 +211,6 @@ def _parse_flag(value) -> bool | None:
 
 
 # --------------------------------------------------------------------------- readers
-
-
-def _read_bytes(p: Path, shown: str) -> bytes:
-    """Content of a text file; InputError when it cannot be read or holds only blanks."""
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
-    if not data.strip():
-        raise InputError("fichier vide", shown)
-    return data
 
 
 def _read_table(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
@@ -256,31 +240,17 @@ def _read_table(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
                 shown,
             )
         )
-    return _Records(table.columns, list(zip(table.lines, table.rows)), "ligne")
+    return _Records(table.columns, list(zip(table.lines, table.rows)))
 
 
 def _dict_records(items: list, shown: str, label: str) -> _Records:
     """Records from a list of dicts (JSON territories or GeoJSON properties)."""
-    columns: list[str] = []
     for i, item in enumerate(items, start=1):
-        if item is None:
-            item = {}
-        if not isinstance(item, dict):
+        if item is not None and not isinstance(item, dict):
             raise InputError("objet JSON attendu", shown, i, str(item)[:40], line_label=label)
-        for k in item:
-            if k not in columns:
-                columns.append(k)
+    columns = list(dict.fromkeys(k for item in items if item for k in item))
     rows = [(i, [(item or {}).get(c) for c in columns]) for i, item in enumerate(items, start=1)]
     return _Records(columns, rows, label)
-
-
-def _load_json(p: Path, shown: str):
-    data = _read_bytes(p, shown)
-    try:
-        return json.loads(decode_text(data))
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        raise InputError("fichier JSON illisible (syntaxe invalide)", shown, line) from None
 
 
 def _features(obj, shown: str) -> list:
@@ -297,18 +267,27 @@ def _features(obj, shown: str) -> list:
     return out
 
 
-def _read_json(p: Path, shown: str) -> _Records:
-    obj = _load_json(p, shown)
-    if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
+def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
+    """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
+    if not data.strip():
+        raise InputError("fichier vide", shown)
+    try:
+        obj = json.loads(decode_text(data))
+    except ValueError as exc:
+        raise InputError("fichier JSON illisible (syntaxe invalide)", shown, getattr(exc, "lineno", None)) from None
+    if geojson and not isinstance(obj, dict):
+        raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
+    if geojson or (isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature")):
         return _dict_records(_features(obj, shown), shown, "entité")
     if isinstance(obj, list):
         items = obj
     elif isinstance(obj, dict):
-        items = None
-        for k, v in obj.items():
-            if header_key(k) in ("cpts", "territoires", "perimetres") and isinstance(v, list):
-                items = v
-                break
+        keys = ("cpts", "territoires", "perimetres")
+        items = next((v for k, v in obj.items() if header_key(k) in keys and isinstance(v, list)), None)
         if items is None:
             lists = [v for v in obj.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
             items = lists[0] if len(lists) == 1 else None
@@ -319,13 +298,6 @@ def _read_json(p: Path, shown: str) -> _Records:
     else:
         raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
     return _dict_records(items, shown, "territoire")
-
-
-def _read_geojson(p: Path, shown: str) -> _Records:
-    obj = _load_json(p, shown)
-    if not isinstance(obj, dict):
-        raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
-    return _dict_records(_features(obj, shown), shown, "entité")
 
 
 def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
@@ -359,10 +331,12 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
 # --------------------------------------------------------------------------- interpretation
 
 
-def _cell(values: list, roles: dict, role: str):
-    """Value of the column playing ``role`` in a record (None when the file has no such column)."""
-    i = roles.get(role)
-    return values[i] if i is not None else None
+def _cells(values: list, roles: dict) -> dict:
+    """Value of the column playing each role in a record (None when the file has no such column)."""
+    return {
+        r: None if roles[r] is None else values[roles[r]]
+        for r in ("cpts", "code", "communes", "arrondissement", "infra")
+    }
 
 
 class _Builder:
@@ -398,6 +372,11 @@ class _Builder:
             self.warn(note, line)
         return code
 
+    def commune(self, raw, line) -> tuple[str, str | None]:
+        """(commune, arrondissement or None) of a code: an arrondissement code stands for its commune."""
+        code = self.code(raw, line)
+        return (arrondissement_parent(code), code) if is_arrondissement_code(code) else (code, None)
+
     def arrondissement(self, raw, line) -> str:
         code = self.code(raw, line, "arrondissement municipal")
         if not is_arrondissement_code(code):
@@ -411,10 +390,8 @@ class _Builder:
 
     # long: one record per (territory, commune)
     def long(self, line, values, roles) -> None:
-        def cell(role):
-            return _cell(values, roles, role)
-
-        name, raw_code, raw_arr = cell("cpts"), cell("code"), cell("arrondissement")
+        cell = _cells(values, roles)
+        name, raw_code, raw_arr = cell["cpts"], cell["code"], cell["arrondissement"]
         if _is_blank(name) and _is_blank(raw_code) and _is_blank(raw_arr):
             if not all(_is_blank(v) for v in values):
                 self.warn("ligne ignorée : ni nom de CPTS ni code commune", line)
@@ -423,20 +400,17 @@ class _Builder:
             raise self.error("code commune sans nom de CPTS", line, raw_code if not _is_blank(raw_code) else raw_arr)
         if _is_blank(raw_code):
             raise self.error("nom de CPTS sans code commune", line, _text(name))
-        code = self.code(raw_code, line)
-        arr = None
-        if is_arrondissement_code(code):
-            arr, code = code, arrondissement_parent(code)
+        code, arr = self.commune(raw_code, line)
         if not _is_blank(raw_arr):
             given = self.arrondissement(raw_arr, line)
             if arrondissement_parent(given) != code or (arr is not None and arr != given):
                 raise self.error(f"arrondissement municipal hors de la commune {code}", line, raw_arr)
             arr = given
         try:
-            flag = _parse_flag(cell("infra"))
+            flag = _parse_flag(cell["infra"])
         except ValueError:
             raise self.error(
-                "valeur infracommunale non reconnue (attendu : oui/non, 1/0, vrai/faux, x ou vide)", line, cell("infra")
+                "valeur infracommunale non reconnue (attendu : oui/non, 1/0, vrai/faux, x ou vide)", line, cell["infra"]
             ) from None
         if flag is None:
             flag = arr is not None
@@ -444,18 +418,16 @@ class _Builder:
 
     # wide: one record per territory with lists
     def wide(self, line, values, roles) -> None:
-        def cell(role):
-            return _cell(values, roles, role)
-
-        name = cell("cpts")
+        cell = _cells(values, roles)
+        name = cell["cpts"]
         i = roles["communes"]
         if i == roles["width"] - 1 and len(values) > i + 1:
             # last column of a delimited row: extra cells are more codes ("A;04001;04009")
             communes = [v for c in values[i:] for v in _split_list(c, codes=True)]
         else:
-            communes = _split_list(cell("communes"), codes=True)
-        arr_items = _split_list(cell("arrondissement"), codes=True)
-        infra_items = _split_list(cell("infra"), codes=False)
+            communes = _split_list(cell["communes"], codes=True)
+        arr_items = _split_list(cell["arrondissement"], codes=True)
+        infra_items = _split_list(cell["infra"], codes=False)
         if _is_blank(name) and not communes and not arr_items:
             if not all(_is_blank(v) for v in values):
                 self.warn("enregistrement ignoré : ni nom de CPTS ni communes", line)
@@ -465,16 +437,8 @@ class _Builder:
         name = _text(name)
         if not communes and not arr_items:
             raise self.error("CPTS sans aucune commune", line, name)
-        # (code, arrondissement or None) in order
-        entries: list[tuple[str, str | None]] = []
-        for raw in communes:
-            code = self.code(raw, line)
-            if is_arrondissement_code(code):
-                entries.append((arrondissement_parent(code), code))
-            else:
-                entries.append((code, None))
-        arrs = [self.arrondissement(raw, line) for raw in arr_items]
-        pending = list(arrs)
+        entries = [self.commune(raw, line) for raw in communes]
+        pending = [self.arrondissement(raw, line) for raw in arr_items]
         expanded: list[tuple[str, str | None]] = []
         for code, arr in entries:
             mine = [a for a in pending if arr is None and arrondissement_parent(a) == code]
@@ -519,16 +483,8 @@ def _build(records: _Records, shown: str, names_by_code, warnings: list[str]) ->
         step(line, values, roles)
     if not builder.rows:
         raise InputError("aucune commune trouvée dans le fichier", shown)
-    cols = list(zip(*builder.rows))
-    return pd.DataFrame(
-        {
-            "cpts": pd.Series(cols[0], dtype="str"),
-            "code_insee": pd.Series(cols[1], dtype="str"),
-            "arrondissement": pd.Series(cols[2], dtype="str"),
-            "infracommunal": pd.Series(cols[3], dtype=bool),
-            "line": pd.Series(cols[4], dtype="int64"),
-        }
-    )
+    dtypes = ("str", "str", "str", bool, "int64")
+    return pd.DataFrame({c: pd.Series(v, dtype=t) for c, v, t in zip(COLUMNS, zip(*builder.rows), dtypes)})
 
 
 def read_perimeters(
@@ -538,30 +494,18 @@ def read_perimeters(
 ) -> Perimeters:
     """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file.
 
-    Parameters
-    ----------
-    path : str or path-like
-        File to read; the format is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
-    sheet : str or int, optional
-        Excel sheet (name, compared without case, or 0-based index) or GeoPackage layer;
-        default the first one (for Excel, when the first sheet has no recognised columns, the
-        first sheet that has them is used with a warning). Ignored for the other formats.
-    names_by_code : mapping, optional
-        Current commune names by code, used to match the commune *names* of ``infra``
-        lists. Default: the COG reference (:func:`cpts_diag.reference.load_reference`),
-        loaded only when an ``infra`` name has to be matched.
+    The format of ``path`` is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
+    ``sheet`` is the Excel sheet (name, compared without case, or 0-based index) or GeoPackage
+    layer; default the first one (for Excel, when the first sheet has no recognised columns, the
+    first sheet that has them is used with a warning); ignored for the other formats.
+    ``names_by_code`` (current commune names by code) matches the commune *names* of ``infra``
+    lists; default the COG reference (:func:`cpts_diag.reference.load_reference`), loaded only
+    when an ``infra`` name has to be matched.
 
-    Returns
-    -------
-    Perimeters
-        Canonical long table (:data:`COLUMNS`), French warnings, source path.
-
-    Raises
-    ------
-    InputError
-        Missing, unreadable or unsupported file, unrecognised columns, a row with a
-        territory but no code (or the reverse), an invalid code, an unknown infra name.
-        The message is one French line naming the file, line and value.
+    Returns the canonical long table (:data:`COLUMNS`), French warnings and source path.
+    Raises InputError (one French line naming the file, line and value) on a missing,
+    unreadable or unsupported file, unrecognised columns, a row with a territory but no code
+    (or the reverse), an invalid code, an unknown infra name.
 
     Examples
     --------
@@ -590,11 +534,9 @@ def read_perimeters(
     warnings: list[str] = []
     if kind == "table":
         records = _read_table(p, shown, sheet, warnings)
-    elif kind == "json":
-        records = _read_json(p, shown)
-    elif kind == "geojson":
-        records = _read_geojson(p, shown)
-    else:
+    elif kind == "gpkg":
         records = _read_gpkg(p, shown, sheet)
+    else:
+        records = _read_json(p, shown, geojson=kind == "geojson")
     table = _build(records, shown, names_by_code, warnings)
     return Perimeters(table=table, warnings=warnings, source=p)

@@ -296,7 +296,8 @@ class Table:
         text (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded),
         longer when a CSV line has more cells than the header (only when every column is kept).
     lines : list of int
-        1-based line of each row in the file (Excel row number).
+        1-based line of each row in the file (Excel row number); an array once read by
+        :mod:`cpts_diag.io.userfiles`.
     titles : list of str
         Text of the rows above the header.
     header_line : int
@@ -329,22 +330,18 @@ class Table:
             )
         return self.frame
 
+    def where(self, message: str) -> str:
+        """Prefix ``message`` with the sheet name for multi-sheet workbooks."""
+        return f"feuille « {self.sheet} » : {message}" if self.sheet else message
+
 
 def _listing(names) -> str:
     return ", ".join(f"« {n} »" for n in names)
 
 
 class TableFile:
-    """An opened table file (see :func:`open_table_file`).
-
-    Attributes
-    ----------
-    path : pathlib.Path
-    shown : str
-        The path as the user gave it, for messages.
-    sheets : list of str or None
-        Worksheet names of a workbook, None for a text file.
-    """
+    """An opened table file (see :func:`open_table_file`): ``path``, ``shown`` (the path as the user gave it, for
+    messages) and ``sheets`` (worksheet names of a workbook, None for a text file)."""
 
     def __init__(self, path: Path, shown: str, data: bytes = b"", workbook=None):
         self.path, self.shown = path, shown
@@ -411,36 +408,31 @@ class TableFile:
     ) -> Table | None:
         """Rows below the header row of a text file or worksheet, None when no header is found.
 
-        Parameters
-        ----------
-        is_header : callable
-            Tells whether a row (list of cell texts) is the header.
-        sheet : str or int, optional
-            Worksheet (name, compared without case, or 0-based index); default the first one.
-        keep : callable, optional
-            Tells whether a column (header text) is kept; default every column, extra cells of
-            longer CSV lines included.
+        ``is_header`` tells whether a row (list of cell texts) is the header; ``sheet`` is a worksheet (name,
+        compared without case, or 0-based index; default the first one); ``keep`` tells whether a column (header
+        text) is kept (default every column, extra cells of longer CSV lines included).
         """
         if self._wb is not None:
             name = self.sheet_name(sheet if sheet is not None else 0)
             return _table(self._sheet_rows(name), is_header, keep, name)
-        best = None
+        found = {}  # delimiter -> header found with it
         for delimiter in DELIMITERS:
             try:
-                found = _split_header(_numbered(self._head, delimiter), is_header)
+                header = _split_header(_numbered(self._head, delimiter), is_header)
             except csv.Error:
                 continue
-            # the earliest header, then the one with the most cells
-            if found is not None and (best is None or (found[0], -len(found[1])) < best[0]):
-                best = ((found[0], -len(found[1])), delimiter)
-        if best is None:
+            if header is not None:
+                found[delimiter] = header
+        if not found:
             return None
+        # the earliest header, then the one with the most cells
+        delimiter = min(found, key=lambda d: (found[d][0], -len(found[d][1])))
         if keep is not None:
-            table = _pandas_table(self, best[1], is_header, keep)
+            table = _pandas_table(self, delimiter, found[delimiter], keep)
             if table is not None:
                 return table
         try:
-            return _table(_numbered(self._text, best[1]), is_header, keep, None)
+            return _table(_numbered(self._text, delimiter), is_header, keep, None)
         except csv.Error as exc:
             raise InputError(f"fichier CSV illisible ({exc})", self.shown) from None
 
@@ -455,10 +447,9 @@ def _split_header(rows, is_header):
         if any(texts) and is_header(texts):
             return line, texts, titles, rows
         titles.append(" ".join(t for t in texts if t))
-        if any(texts):
-            seen += 1
-            if seen >= HEADER_SEARCH_ROWS:
-                return None
+        seen += any(texts)
+        if seen >= HEADER_SEARCH_ROWS:
+            return None
     return None
 
 
@@ -489,17 +480,14 @@ def _table(rows, is_header, keep, sheet) -> Table | None:
     return Table(columns, out, lines, titles, header_line, sheet, overflow=overflow)
 
 
-def _pandas_table(tf: TableFile, delimiter: str, is_header, keep) -> Table | None:
-    """Fast path of a large CSV whose columns are selected: the body parsed by pandas.
+def _pandas_table(tf: TableFile, delimiter: str, found, keep) -> Table | None:
+    """Fast path of a large CSV whose columns are selected: the body parsed by pandas below the header ``found``.
 
     None when pandas cannot give every row its line (a quoted field spanning lines, a line
     longer than the header): the caller then reads the file line by line.
     """
     import pandas as pd
 
-    found = _split_header(_numbered(tf._head, delimiter), is_header)
-    if found is None:
-        return None
     header_line, header, titles, _ = found
     picked = _picked(header, keep)
     try:
@@ -528,15 +516,8 @@ def _pandas_table(tf: TableFile, delimiter: str, is_header, keep) -> Table | Non
     frame.columns = [header[i] for i in picked]
     nonblank = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else frame.index == -1
     lines = (pd.RangeIndex(len(nonblank)) + header_line + 1)[nonblank].tolist()
-    return Table(
-        list(frame.columns),
-        None,
-        lines,
-        titles,
-        header_line,
-        None,
-        frame=frame.loc[nonblank].reset_index(drop=True).astype(object),
-    )
+    frame = frame.loc[nonblank].reset_index(drop=True).astype(object)
+    return Table(list(frame.columns), None, lines, titles, header_line, None, frame=frame)
 
 
 def _numbered(text: str, delimiter: str):
@@ -549,12 +530,9 @@ def _numbered(text: str, delimiter: str):
 
 
 def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
-    """(min_row, min_col, max_row, max_col) of the merged cells of a (read-only) worksheet."""
+    """(min_row, min_col, max_row, max_col) of the merged cells of a read-only worksheet (no ``merged_cells``)."""
     from openpyxl.utils import range_boundaries
 
-    ranges = getattr(ws, "merged_cells", None)
-    if ranges is not None:
-        return [(r.min_row, r.min_col, r.max_row, r.max_col) for r in ranges.ranges]
     source = ws._get_source()  # read-only worksheet: the <mergeCell> elements of its XML
     try:
         data = source.read()
@@ -610,11 +588,8 @@ def _workbook(source, shown: str):
 def open_table_file(path, shown: str | None = None) -> TableFile:
     """Open a CSV, Excel workbook or zip archive holding one of them.
 
-    Raises
-    ------
-    InputError
-        Missing file, folder, empty file, old Excel 97 (``.xls``), unreadable workbook or
-        archive, binary content.
+    Raises InputError on a missing file, a folder, an empty file, an old Excel 97 (``.xls``), an
+    unreadable workbook or archive, binary content.
 
     Examples
     --------

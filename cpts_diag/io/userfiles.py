@@ -96,34 +96,19 @@ def _listing(items, limit: int = _MAX_LISTED) -> str:
     return shown
 
 
-@dataclass
-class _RawTable:
-    """Rows below a detected header, as read (strings or Excel cell values)."""
-
-    frame: pd.DataFrame  # columns: header cells (stripped text), object values
-    lines: np.ndarray  # line / row number in the file (1-based) of every row
-    titles: list[str]  # text of the lines above the header
-    header_line: int  # 1-based
-    sheet: str | None = None
-
-    def where(self, message: str) -> str:
-        """Prefix ``message`` with the sheet name for multi-sheet workbooks."""
-        return f"feuille « {self.sheet} » : {message}" if self.sheet else message
-
-
-def _raw(table: Table, path: Path) -> _RawTable:
+def _raw(table: Table, path: Path) -> Table:
+    """The table with its lines as an array; InputError on a line with more cells than the header."""
     if table.overflow is not None:
         raise InputError(
             f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
             path=path,
             line=table.overflow,
         )
-    return _RawTable(
-        table.dataframe(), np.asarray(table.lines, dtype=int), table.titles, table.header_line, table.sheet
-    )
+    table.lines = np.asarray(table.lines, dtype=int)
+    return table
 
 
-def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[_RawTable]:
+def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[Table]:
     """Tables of a CSV, a zip or the chosen worksheets of a workbook (see :mod:`cpts_diag.io.tables`)."""
     path = Path(path)
     with open_table_file(path) as tf:
@@ -133,11 +118,8 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet
                 raise InputError(f"ligne d'en-tête introuvable : {expected}", path=path)
             return [_raw(table, path)]
         names = tf.sheets
-        if sheet is not None:
-            wanted, strict = [tf.sheet_name(sheet)], True
-        else:
-            chosen = choose(names)
-            wanted, strict = (chosen, True) if chosen else (names, False)
+        chosen = [tf.sheet_name(sheet)] if sheet is not None else choose(names)
+        wanted, strict = (chosen, True) if chosen else (names, False)
         tables = []
         for name in wanted:
             table = tf.read(is_header, name, keep)
@@ -173,7 +155,7 @@ class _Warnings(list):
 
 
 def _normalise_codes(
-    values: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, column: str, warnings: _Warnings
+    values: pd.Series, lines: np.ndarray, table: Table, path: Path, column: str, warnings: _Warnings
 ) -> pd.Series:
     """Normalise codes (each distinct value once); InputError on the first bad one."""
     cache: dict = {}
@@ -199,7 +181,7 @@ def _normalise_codes(
     return pd.Series(out, index=values.index, dtype=str)
 
 
-def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, what: str = "commune") -> None:
+def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: Table, path: Path, what: str = "commune") -> None:
     dup = codes.duplicated(keep=False).to_numpy()
     if dup.any():
         first_code = codes[dup].iloc[0]
@@ -213,7 +195,7 @@ def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: _RawTable, pat
 
 
 def _parse_numbers(
-    raw: pd.Series, lines: np.ndarray, table: _RawTable, path: Path, column: str, default_threshold: float = 10
+    raw: pd.Series, lines: np.ndarray, table: Table, path: Path, column: str, default_threshold: float = 10
 ) -> pd.DataFrame:
     try:
         return parse_count_column(raw, default_threshold=default_threshold)
@@ -222,14 +204,6 @@ def _parse_numbers(
         raise InputError(
             table.where(f"colonne « {column} » : {exc.reason}"), path=path, line=int(lines[pos]), value=exc.value
         ) from None
-
-
-def _year_from_text(texts) -> str | None:
-    for text in texts:
-        m = re.search(r"\b(19[5-9]\d|20\d\d)\b", str(text))
-        if m:
-            return m.group(1)
-    return None
 
 
 # ----------------------------------------------------------------------- INSEE ages
@@ -255,55 +229,41 @@ def _is_ages_header(cells: list[str]) -> bool:
 
 def _choose_ages_sheets(names: list[str]) -> list[str]:
     com = [n for n in names if re.match(r"^(COM|ARM)(_|$)", n.strip().upper())]
-    if com:
-        return com
-    return [n for n in names if n.strip().upper().startswith("IRIS")]
+    return com or [n for n in names if n.strip().upper().startswith("IRIS")]
 
 
-def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
-    cols = {c.upper(): c for c in table.frame.columns}
-    columns = list(table.frame.columns)
+def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
+    frame, lines = table.dataframe(), table.lines
+    columns = list(frame.columns)
+    cols = {c.upper(): c for c in columns}
     iris = "IRIS" in cols
     code_col = columns[find_column(columns, "code_commune")]
-    years = {}
-    for upper in cols:
-        m = _VINTAGE.match(upper)
-        if m:
-            yy = int(m.group(1))
-            years[(1900 if yy >= 50 else 2000) + yy] = m.group(1)
+    years = {(1900 if int(m[1]) >= 50 else 2000) + int(m[1]): m[1] for m in map(_VINTAGE.match, cols) if m}
     year = max(years)
     prefix = f"P{years[year]}_"
     picked: dict[str, list[str]] = {}
     missing = []
     for target, options in {**_AGE_SOURCES, **_AGE_OPTIONAL}.items():
-        for option in options:
-            if all(prefix + v in cols for v in option):
-                picked[target] = [cols[prefix + v] for v in option]
-                break
-        else:
-            if target in _AGE_SOURCES:
-                missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
+        option = next((o for o in options if all(prefix + v in cols for v in o)), None)
+        if option is not None:
+            picked[target] = [cols[prefix + v] for v in option]
+        elif target in _AGE_SOURCES:
+            missing.append(" ou ".join("+".join(prefix + v for v in o) for o in options))
     if missing:
         raise InputError(table.where(f"colonnes du millésime {year} manquantes : {', '.join(missing)}"), path=path)
-    frame, lines = table.frame, table.lines
     out = pd.DataFrame(index=frame.index)
     n_blank = 0
     for target, sources in picked.items():
-        total = None
-        for col in sources:
-            parsed = _parse_numbers(frame[col], lines, table, path, col)
-            n_blank += int(parsed["masked"].sum())
-            total = parsed["value"] if total is None else total + parsed["value"]
-        out[target] = total
+        parsed = [_parse_numbers(frame[col], lines, table, path, col) for col in sources]
+        n_blank += sum(int(p["masked"].sum()) for p in parsed)
+        out[target] = sum((p["value"] for p in parsed[1:]), parsed[0]["value"])
     if n_blank:
         warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
     name_i = find_column(columns, "nom_commune")
     name_col = None if name_i is None else columns[name_i]
     if iris:
-        iris_col = cols["IRIS"]
-        iris_codes = frame[iris_col].map(cell_text)
-        _check_duplicates(iris_codes, lines, table, path, what="IRIS")
+        _check_duplicates(frame[cols["IRIS"]].map(cell_text), lines, table, path, what="IRIS")
         out["code_insee"] = codes.to_numpy()
         agg = out.groupby("code_insee", sort=False).sum(min_count=1)
         if name_col:
@@ -321,40 +281,27 @@ def _ages_one(table: _RawTable, path: Path, warnings: _Warnings) -> tuple[pd.Dat
 def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     """Read the INSEE « Évolution et structure de la population » file (population by age).
 
-    Parameters
-    ----------
-    path : str or path-like
-        ``base-cc-evol-struct-pop-20XX`` (commune level; CSV ``;``-separated with a header
-        row of variable codes, or XLSX whose sheets ``COM_20XX`` and ``ARM_20XX`` have title
-        lines then the codes row), or ``base-ic-evol-struct-pop-20XX`` (IRIS level: column
-        ``COM`` instead of ``CODGEO``; rows are summed by commune). A ``.zip`` from insee.fr
-        holding one CSV is accepted.
-    sheet : str, optional
-        Worksheet to read (default: every ``COM_*``/``ARM_*`` sheet, else ``IRIS*``,
-        else the first sheet with a header).
+    ``path`` is a ``base-cc-evol-struct-pop-20XX`` (commune level; CSV ``;``-separated with a
+    header row of variable codes, or XLSX whose sheets ``COM_20XX`` and ``ARM_20XX`` have title
+    lines then the codes row), or ``base-ic-evol-struct-pop-20XX`` (IRIS level: column ``COM``
+    instead of ``CODGEO``; rows are summed by commune); a ``.zip`` from insee.fr holding one CSV
+    is accepted. ``sheet`` is the worksheet to read (default: every ``COM_*``/``ARM_*`` sheet,
+    else ``IRIS*``, else the first sheet with a header).
 
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``code_insee`` (str), one row per commune — and per arrondissement
-        municipal when the file has them as rows (``ARM`` sheet, or rows 75101…, 69381…,
-        13201… in the CSV; Paris/Lyon/Marseille as a whole may also be present: the
-        caller picks the codes it needs). Columns, in **inhabitants** (float: INSEE
-        population estimates are not integers): ``pop_total``, ``pop_0_14``,
-        ``pop_15_29``, ``pop_30_44``, ``pop_45_59``, ``pop_60_74``, ``pop_75p`` (from
-        ``POP75P`` or ``POP7589 + POP90P``), and when the file allows ``pop_0_19``
-        (``POP0019`` or ``H0019 + F0019``) and ``pop_65p`` (``POP65P``, ``H65P + F65P``
-        or ``POP6579 + POP80P``) — the ageing index is ``100 * pop_65p / pop_0_19``;
-        ``nom_commune`` when the file has ``LIBGEO``/``LIBCOM``; ``millesime`` (str,
-        e.g. ``"2021"``: the most recent ``Pyy_`` prefix of the file).
-        ``attrs``: ``millesime``, ``niveau`` (``"commune"`` or ``"iris"``), ``source``
-        (Path), ``warnings`` (list of French strings).
+    Returns a DataFrame indexed by ``code_insee`` (str), one row per commune — and per
+    arrondissement municipal when the file has them as rows (``ARM`` sheet, or rows 75101…,
+    69381…, 13201… in the CSV; Paris/Lyon/Marseille as a whole may also be present: the caller
+    picks the codes it needs). Columns, in **inhabitants** (float: INSEE population estimates are
+    not integers): ``pop_total``, ``pop_0_14``, ``pop_15_29``, ``pop_30_44``, ``pop_45_59``,
+    ``pop_60_74``, ``pop_75p`` (from ``POP75P`` or ``POP7589 + POP90P``), and when the file
+    allows ``pop_0_19`` (``POP0019`` or ``H0019 + F0019``) and ``pop_65p`` (``POP65P``,
+    ``H65P + F65P`` or ``POP6579 + POP80P``) — the ageing index is ``100 * pop_65p / pop_0_19``;
+    ``nom_commune`` when the file has ``LIBGEO``/``LIBCOM``; ``millesime`` (str, e.g. ``"2021"``:
+    the most recent ``Pyy_`` prefix of the file). ``attrs``: ``millesime``, ``niveau``
+    (``"commune"`` or ``"iris"``), ``source`` (Path), ``warnings`` (list of French strings).
 
-    Raises
-    ------
-    InputError
-        Missing file, no header, missing age columns (all listed), bad commune code,
-        duplicated commune (or IRIS), unreadable number.
+    Raises InputError on a missing file, no header, missing age columns (all listed), a bad
+    commune code, a duplicated commune (or IRIS), an unreadable number.
     """
     expected = "colonnes CODGEO (ou COM et IRIS) et Pxx_POP (fichier INSEE « Évolution et structure de la population »)"
 
@@ -369,19 +316,14 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     tables = _read_tables(path, _is_ages_header, keep, expected, _choose_ages_sheets, sheet)
     path = Path(path)
     warnings = _Warnings()
-    parts, years, levels = [], set(), set()
-    for table in tables:
-        frame, year, level = _ages_one(table, path, warnings)
-        parts.append(frame)
-        years.add(year)
-        levels.add(level)
+    parts, years, levels = zip(*[_ages_one(table, path, warnings) for table in tables])
+    years, levels = set(years), set(levels)
     if len(years) > 1:
         raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})", path=path)
-    out = pd.concat(parts) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:
-        dup = out.index.duplicated()
-        if dup.any():
-            raise InputError("commune présente dans plusieurs feuilles", path=path, value=out.index[dup][0])
+    out = pd.concat(parts)
+    dup = out.index.duplicated()  # a commune in two sheets (each sheet has no duplicate)
+    if dup.any():
+        raise InputError("commune présente dans plusieurs feuilles", path=path, value=out.index[dup][0])
     out.index = pd.Index(out.index.astype(str), name="code_insee", dtype=str)
     year = years.pop()
     out["millesime"] = pd.Series(year, index=out.index, dtype=str)
@@ -465,9 +407,7 @@ _EQUIPMENT_CODE = re.compile(r"^D\d{3}$")
 
 def bpe_label(code: str) -> str:
     """French label of a BPE health equipment code (« code BPE Dxxx (non répertorié) » when unknown)."""
-    if code in BPE_PROFESSIONS:
-        return BPE_PROFESSIONS[code][0]
-    return f"Code BPE {code} (non répertorié)"
+    return BPE_PROFESSIONS[code][0] if code in BPE_PROFESSIONS else f"Code BPE {code} (non répertorié)"
 
 
 def _is_profession_code(code: str) -> bool:
@@ -485,46 +425,37 @@ def _is_bpe_header(cells: list[str]) -> bool:
 def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     """Count every health profession (BPE domain D) per commune.
 
-    Parameters
-    ----------
-    path : str or path-like
-        An INSEE BPE file, one of:
+    ``path`` is an INSEE BPE file, one of:
 
-        * « ensemble » aggregated CSV: ``REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP``
-          (``NB_EQUIP`` is summed by ``DEPCOM`` and ``TYPEQU``);
-        * one row per equipment (``DEPCOM``, ``TYPEQU``, ``AN``, …, e.g. ``BPE23.csv``
-          or ``bpe21_ensemble_xy.csv``): rows are counted by ``DEPCOM`` and ``TYPEQU``;
-        * a wide commune table (XLSX or CSV) with a code column (``CODGEO`` or
-          ``DEPCOM``) and one column per equipment code (``D265``, ``D307``, …), title
-          lines allowed above the header.
-    sheet : str, optional
-        Worksheet of an XLSX file (default: first sheet with a header).
+    * « ensemble » aggregated CSV: ``REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP``
+      (``NB_EQUIP`` is summed by ``DEPCOM`` and ``TYPEQU``);
+    * one row per equipment (``DEPCOM``, ``TYPEQU``, ``AN``, …, e.g. ``BPE23.csv``
+      or ``bpe21_ensemble_xy.csv``): rows are counted by ``DEPCOM`` and ``TYPEQU``;
+    * a wide commune table (XLSX or CSV) with a code column (``CODGEO`` or
+      ``DEPCOM``) and one column per equipment code (``D265``, ``D307``, …), title
+      lines allowed above the header.
 
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``code_insee`` (str); one float column per equipment code found, in the
-        order of :data:`BPE_PROFESSIONS`, then unknown D codes (sorted): number of
-        equipments, i.e. practice locations (pharmacies for ``D307``). Codes of
-        :data:`BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
-        ``D`` code is kept under its code and reported (``attrs["unknown"]`` and a warning).
+    ``sheet`` is the worksheet of an XLSX file (default: first sheet with a header).
 
-        Long layouts: the index holds the communes with at least one counted row; such a
-        commune without a row for a code present in the file has 0 for it; a commune
-        **absent** has no counted equipment, i.e. 0 when its département is covered by the
-        file (the caller decides, knowing the coverage); a code absent from the whole file
-        is absent from the columns (unknown, never zero). Wide table: values as given, a
-        blank or masked cell is NaN (unknown).
+    Returns a DataFrame indexed by ``code_insee`` (str); one float column per equipment code
+    found, in the order of :data:`BPE_PROFESSIONS`, then unknown D codes (sorted): number of
+    equipments, i.e. practice locations (pharmacies for ``D307``). Codes of
+    :data:`BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
+    ``D`` code is kept under its code and reported (``attrs["unknown"]`` and a warning).
 
-        ``attrs``: ``millesime`` (str or None: ``AN``, else a year in the title lines,
-        else ``bpeYY`` in the file name), ``source``, ``warnings``, ``layout`` (``"long"``
-        or ``"wide"``), ``unknown`` (unknown D codes found, sorted).
+    Long layouts: the index holds the communes with at least one counted row; such a
+    commune without a row for a code present in the file has 0 for it; a commune
+    **absent** has no counted equipment, i.e. 0 when its département is covered by the
+    file (the caller decides, knowing the coverage); a code absent from the whole file
+    is absent from the columns (unknown, never zero). Wide table: values as given, a
+    blank or masked cell is NaN (unknown).
 
-    Raises
-    ------
-    InputError
-        Missing file, no header, bad commune code (in a counted row), duplicated commune
-        in a wide table, unreadable ``NB_EQUIP`` or count.
+    ``attrs``: ``millesime`` (str or None: ``AN``, else a year in the title lines,
+    else ``bpeYY`` in the file name), ``source``, ``warnings``, ``layout`` (``"long"``
+    or ``"wide"``), ``unknown`` (unknown D codes found, sorted).
+
+    Raises InputError on a missing file, no header, a bad commune code (in a counted row), a
+    duplicated commune in a wide table, an unreadable ``NB_EQUIP`` or count.
     """
     expected = "colonnes DEPCOM (ou CODGEO) et TYPEQU, ou une colonne D265 (fichier BPE)"
 
@@ -538,7 +469,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = table.frame, table.lines
+    frame, lines = table.dataframe(), table.lines
     cols = {c.strip().upper(): c for c in frame.columns}
     code_col = frame.columns[find_column(list(frame.columns), "code_commune")]
     year = None
@@ -578,15 +509,10 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
         layout = "wide"
         codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
         _check_duplicates(codes, lines, table, path)
-        result = pd.DataFrame(index=codes.to_numpy())
-        found, n_masked = [], 0
-        for upper, col in cols.items():
-            if not (_EQUIPMENT_CODE.match(upper) and _is_profession_code(upper)):
-                continue
-            parsed = _parse_numbers(frame[col], lines, table, path, col)
-            n_masked += int(parsed["masked"].sum())
-            result[upper] = parsed["value"].to_numpy(dtype=float)
-            found.append(upper)
+        found = [upper for upper in cols if _is_profession_code(upper)]
+        parsed = {c: _parse_numbers(frame[cols[c]], lines, table, path, cols[c]) for c in found}
+        result = pd.DataFrame({c: p["value"].to_numpy(dtype=float) for c, p in parsed.items()}, index=codes.to_numpy())
+        n_masked = sum(int(p["masked"].sum()) for p in parsed.values())
         if n_masked:
             warnings.append(table.where(f"{n_masked} case(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     unknown = sorted(c for c in found if c not in BPE_PROFESSIONS)
@@ -596,8 +522,9 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)"
         )
     order = [c for c in BPE_PROFESSIONS if c in found] + unknown
-    if year is None:
-        year = _year_from_text(table.titles)
+    if year is None:  # a year in the title lines
+        m = re.search(r"\b(19[5-9]\d|20\d\d)\b", "\n".join(table.titles))
+        year = m.group(1) if m else None
     if year is None:
         m = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
         year = f"20{m.group(1)}" if m else None
@@ -613,16 +540,11 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
     """Count general practitioners (BPE equipment ``D265``) per commune.
 
     A view of :func:`read_bpe` (same layouts, same errors) kept for the GP count alone.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``code_insee`` (str); column ``nb_medecins_generalistes`` (float
-        holding whole numbers: number of ``D265`` equipments, i.e. GP practice
-        locations) and ``millesime`` (str or None). In the long layouts only the
-        communes with ``D265`` equipments are listed (an absent commune has 0 GP when
-        the file covers its département); a wide table keeps its explicit zeros.
-        ``attrs``: ``millesime``, ``source``, ``warnings``.
+    Returns a DataFrame indexed by ``code_insee`` (str); column ``nb_medecins_generalistes``
+    (float holding whole numbers: number of ``D265`` equipments, i.e. GP practice locations)
+    and ``millesime`` (str or None). In the long layouts only the communes with ``D265``
+    equipments are listed (an absent commune has 0 GP when the file covers its département);
+    a wide table keeps its explicit zeros. ``attrs``: ``millesime``, ``source``, ``warnings``.
     """
     bpe = read_bpe(path, sheet)
     counts = bpe[GP_EQUIPMENT] if GP_EQUIPMENT in bpe else pd.Series(dtype=float, index=bpe.index[:0])
@@ -681,31 +603,19 @@ def _is_true(cell) -> bool:
 def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 10) -> CpamTable:
     """Read the commune table given by a CPAM (or exported from Rézone CPTS).
 
-    Parameters
-    ----------
-    path : str or path-like
-        CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal commas
-        and space thousands separators accepted) or XLSX. Title lines above the header
-        are allowed. Expected columns (names compared without case, accents, spaces,
-        hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
-        ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
-        and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
-        ``secret``, ``NS``, blank…) are unknown, never zero.
-    sheet : str, optional
-        Worksheet of an XLSX file (default: first sheet with a header).
-    default_threshold : float, default 10
-        Upper bound of masked cells that do not state theirs (``"<5"`` states 5).
+    ``path`` is a CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal
+    commas and space thousands separators accepted) or XLSX. Title lines above the header
+    are allowed. Expected columns (names compared without case, accents, spaces,
+    hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
+    ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
+    and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
+    ``secret``, ``NS``, blank…) are unknown, never zero. ``sheet`` is the worksheet of an
+    XLSX file (default: first sheet with a header); ``default_threshold`` the upper bound
+    of masked cells that do not state theirs (``"<5"`` states 5).
 
-    Returns
-    -------
-    CpamTable
-
-    Raises
-    ------
-    InputError
-        Missing file, no header (code column and at least one count column), the same
-        column given twice, bad or empty commune code, duplicated commune, unreadable
-        count.
+    Raises InputError on a missing file, no header (code column and at least one count
+    column), the same column given twice, a bad or empty commune code, a duplicated
+    commune, an unreadable count.
     """
     expected = (
         "une colonne code_commune et au moins une colonne d'effectifs (" + ", ".join(CPAM_COUNT_COLUMNS[:3]) + ", …)"
@@ -713,7 +623,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = table.frame, table.lines
+    frame, lines = table.dataframe(), table.lines
     mapping: dict[str, str] = {}
     ignored = []
     for col in frame.columns:
@@ -734,24 +644,19 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     counts = tuple(c for c in CPAM_COUNT_COLUMNS if c in mapping)
 
     # rows: skip totals, refuse empty codes
-    code_raw = frame[mapping["code_commune"]]
+    code_col = mapping["code_commune"]
     text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
-    is_total = pd.Series(False, index=frame.index)
-    for col in text_cols:
-        is_total |= frame[col].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).astype(bool)
+    is_total = frame[text_cols].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).any(axis=1)
     if is_total.any():
         warnings.append(f"ligne(s) de total ignorée(s) : {_listing(int(x) for x in lines[is_total.to_numpy()])}")
     keep_rows = ~is_total.to_numpy()
-    frame, lines, code_raw = frame.loc[keep_rows], lines[keep_rows], code_raw.loc[keep_rows]
-    empty = code_raw.map(lambda c: cell_text(c) == "").to_numpy()
+    frame, lines = frame.loc[keep_rows], lines[keep_rows]
+    empty = frame[code_col].map(lambda c: cell_text(c) == "").to_numpy()
     if empty.any():
         raise InputError(
-            table.where(f"colonne « {mapping['code_commune']} » : code commune vide"),
-            path=path,
-            line=int(lines[empty][0]),
-            value="",
+            table.where(f"colonne « {code_col} » : code commune vide"), path=path, line=int(lines[empty][0]), value=""
         )
-    codes = _normalise_codes(code_raw, lines, table, path, mapping["code_commune"], warnings)
+    codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
     _check_duplicates(codes, lines, table, path)
 
     out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="code_insee", dtype=str))
@@ -789,10 +694,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
                 warnings.append(
                     f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {_listing(out.index[bad], 3)})"
                 )
-    title_fictitious = any(
-        "fictif" in strip_accents(t).lower() or "fictive" in strip_accents(t).lower() for t in table.titles
-    )
-    if title_fictitious:
+    if any(re.search("fictif|fictive", strip_accents(t).lower()) for t in table.titles):
         flags = np.ones(len(out), dtype=bool)
     elif "donnees_fictives" in mapping:
         flags = frame[mapping["donnees_fictives"]].map(_is_true).to_numpy(dtype=bool)
