@@ -26,7 +26,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,29 +105,17 @@ _NAME_COLUMNS = ("cpts", "nom", "name", "territoire")
 class Classification:
     """Classes of a choropleth.
 
-    Attributes
-    ----------
-    breaks : list of float
-        Interior thresholds; class ``i`` holds ``breaks[i-1] <= v < breaks[i]``.
-    labels : list of str
-        French legend label of each class.
-    colors : list of str
-        Hex colour of each class.
-    decimals : int
-        Decimals used in labels and tooltips.
+    ``breaks`` are the interior thresholds (class ``i`` holds ``breaks[i-1] <= v < breaks[i]``); ``labels`` and
+    ``colors`` the French legend label and hex colour of each class; ``decimals`` those of labels and tooltips.
     """
 
     breaks: list[float]
     labels: list[str]
     colors: list[str]
     decimals: int = 1
-    categories: list[str] = field(default_factory=list)
 
     def assign(self, values: Any) -> np.ndarray:
         """Class index of each value, ``-1`` for a missing (masked) value."""
-        if self.categories:
-            idx = {c: i for i, c in enumerate(self.categories)}
-            return np.array([idx.get(v, -1) for v in values], dtype=int)
         v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
         out = np.searchsorted(np.asarray(self.breaks, dtype=float), v, side="right").astype(int)
         out[np.isnan(v)] = -1
@@ -136,16 +124,12 @@ class Classification:
 
 def _palette_colors(palette: Any, n: int) -> list[str]:
     """``n`` colours from a ColorBrewer name (``"_r"`` reverses) or a list of colours."""
-    if n <= 0:
-        return []
     if palette is None:
         palette = DEFAULT_PALETTE
     if not isinstance(palette, str):
         colors = [str(c) for c in palette]
         if len(colors) < n:
             raise ValueError(f"palette has {len(colors)} colours, {n} needed")
-        if len(colors) == n:
-            return colors
         pick = np.round(np.linspace(0, len(colors) - 1, n)).astype(int)
         return [colors[i] for i in pick]
     name, reverse = (palette[:-2], True) if palette.endswith("_r") else (palette, False)
@@ -179,10 +163,6 @@ def classify(
     decimals : int, default 1
         Decimals shown in labels.
 
-    Returns
-    -------
-    Classification
-
     Examples
     --------
     >>> c = classify([1, 2, 3, None], classes=[2.5])
@@ -199,8 +179,7 @@ def classify(
         if len(v) == 0:
             return Classification([], [], [], decimals)
         k = max(int(classes), 1)
-        qs = np.quantile(v, [i / k for i in range(1, k)]) if k > 1 else np.array([])
-        qs = np.unique(np.round(qs, decimals))
+        qs = np.unique(np.round(np.quantile(v, [i / k for i in range(1, k)]), decimals))
         breaks = [float(b) for b in qs if v.min() < b <= v.max()]
     else:
         breaks = sorted(float(b) for b in classes)
@@ -299,8 +278,8 @@ def _web_layers(
     projected = [None if g is None else g.to_crs(crs) for g in layers]
     arrays = [None if g is None else np.asarray(g.geometry.array, dtype=object) for g in projected]
     sizes = [0 if a is None else len(a) for a in arrays]
-    flat = np.concatenate([a for a in arrays if a is not None and len(a)]) if sum(sizes) else np.array([])
-    ok = ~(shapely.is_missing(flat) | shapely.is_empty(flat)) if len(flat) else np.array([], bool)
+    flat = np.concatenate([a for a in arrays if a is not None])
+    ok = ~(shapely.is_missing(flat) | shapely.is_empty(flat))
     joint = (
         tolerance_m > 0
         and ok.any()
@@ -315,14 +294,11 @@ def _web_layers(
         parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
     out: list[gpd.GeoDataFrame | None] = []
     for g, arr in zip(projected, parts):
-        if g is None:
-            out.append(None)
-            continue
-        geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
-        rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
-        res = g.copy()
-        res = res.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
-        out.append(res)
+        if g is not None:
+            geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
+            rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
+            g = g.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
+        out.append(g)
     return out
 
 
@@ -331,25 +307,14 @@ def web_geometry(
 ) -> gpd.GeoDataFrame:
     """Light geometries for web maps: coverage simplification and rounding.
 
-    Parameters
-    ----------
-    gdf : GeoDataFrame
-        Polygons with a CRS (usually EPSG:4326).
-    tolerance_m : float, default 80
-        Simplification tolerance in metres (0 disables it).
-    decimals : int, default 5
-        Decimals of the output longitudes/latitudes (5 ≈ 1 m).
-    crs : optional
-        Projected CRS for the simplification; default EPSG:2154 for
-        metropolitan data, the local UTM zone elsewhere (DROM).
+    ``gdf`` holds polygons with a CRS (usually EPSG:4326); ``tolerance_m`` is the simplification tolerance
+    in metres (0 disables it), ``decimals`` those of the output longitudes/latitudes (5 ≈ 1 m), ``crs`` the
+    projected CRS of the simplification (default EPSG:2154 for metropolitan data, the local UTM zone
+    elsewhere: DROM).
 
-    Returns
-    -------
-    GeoDataFrame
-        Copy in EPSG:4326. When the polygons form a valid coverage (no
-        overlap) they are simplified together with
-        :func:`shapely.coverage_simplify`, so neighbours keep an identical
-        shared border; every coordinate is rounded the same way.
+    Returns a copy in EPSG:4326. When the polygons form a valid coverage (no overlap) they are simplified
+    together with :func:`shapely.coverage_simplify`, so neighbours keep an identical shared border; every
+    coordinate is rounded the same way.
     """
     return _web_layers([gdf], tolerance_m, decimals, crs)[0]
 
@@ -368,10 +333,8 @@ def _dissolve_outline(gdf: gpd.GeoDataFrame) -> Any:
     return merged
 
 
-def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
+def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame:
     """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed)."""
-    if obj is None or obj is False:
-        return None
     if isinstance(obj, gpd.GeoDataFrame):
         return obj
     if isinstance(obj, gpd.GeoSeries):
@@ -393,12 +356,13 @@ def _map_macro(name: str, /, *args, **kwargs) -> str:
 
 
 class _FeatureLayer(Layer):
-    """GeoJSON layer with per-feature style index and pre-escaped HTML tooltips.
+    """GeoJSON layer with per-feature style index and plain-text tooltips.
 
     Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON
     in the browser; their properties are only ``s`` (index into ``styles``) and
-    ``t`` (tooltip HTML, escaped in Python). The layer registers itself in
-    ``window.cptsDiag.layers[role]`` for tests.
+    ``t`` (tooltip texts). Each tooltip is a ``(heading, [(label, value)...])`` pair
+    or None; the browser builds it with ``textContent``, so no user text is ever
+    parsed as HTML. The layer registers itself in ``window.cptsDiag.layers[role]`` for tests.
     """
 
     _template = Template(
@@ -516,15 +480,12 @@ class _Decorations(MacroElement):
         self.fictitious = fictitious
 
 
-def _swatch(
-    fill: str | None = None, *, cls: str = "", line: str | None = None, width: float = 1, dash: str | None = None
-) -> str:
-    """Small inline SVG legend symbol (prints with its colours)."""
-    return _map_macro("swatch", fill=fill, cls=cls, line=line, width=width, dash=dash)
+def _legend_row(text: str, fill: str | None = None, **swatch: Any) -> str:
+    """Legend row: ``text`` after a small inline SVG symbol that prints with its colours.
 
-
-def _legend_row(symbol: str, text: str) -> str:
-    return _map_macro("legend_row", Markup(symbol), text)
+    The symbol is a box filled with ``fill`` or with the pattern ``cls``, or a ``line`` of ``width`` (``dash``).
+    """
+    return _map_macro("legend_row", Markup(_map_macro("swatch", fill=fill, **swatch)), text)
 
 
 def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
@@ -550,22 +511,20 @@ def _extra_columns(gdf: gpd.GeoDataFrame, tooltip_fields: Any, decimals: int) ->
 
 def _commune_headings(gdf: gpd.GeoDataFrame) -> list[str]:
     """Tooltip heading of each commune: « nom (code) », or the code alone when the name is missing."""
-    absent = [None] * len(gdf)
-    names = gdf["nom"] if "nom" in gdf.columns else absent
-    codes = gdf["code_insee"] if "code_insee" in gdf.columns else absent
+    names, codes = (gdf[c] if c in gdf.columns else [None] * len(gdf) for c in ("nom", "code_insee"))
     return [str(c) if fr.is_missing(n) else f"{n} ({c})" for n, c in zip(names, codes)]
 
 
 def _tips(headings: Sequence[Any], columns: list[tuple[str, list[str]]]) -> list[tuple[str, list[tuple[str, str]]]]:
     """Tooltips from a heading per feature and ``(label, texts)`` columns."""
-    return [_tip(h, [(lab, texts[i]) for lab, texts in columns]) for i, h in enumerate(headings)]
+    return [(str(h), [(str(lab), str(texts[i])) for lab, texts in columns]) for i, h in enumerate(headings)]
 
 
 def _is_integral(series: pd.Series) -> bool:
-    num = pd.to_numeric(series, errors="coerce").dropna()
-    if series.dropna().empty or len(num) != len(series.dropna()):
-        return False
-    return bool(np.all(np.isclose(num.to_numpy(dtype=float) % 1, 0)))
+    """True when the column has values and all are whole numbers."""
+    values = series.dropna()
+    num = pd.to_numeric(values, errors="coerce")
+    return not values.empty and bool(num.notna().all() and np.isclose(num.to_numpy(dtype=float) % 1, 0).all())
 
 
 def _tooltip_fields(tooltip_fields: Any) -> list[tuple[str, str]]:
@@ -574,15 +533,6 @@ def _tooltip_fields(tooltip_fields: Any) -> list[tuple[str, str]]:
     if isinstance(tooltip_fields, Mapping):
         return [(str(k), str(v)) for k, v in tooltip_fields.items()]
     return [(str(c), str(c)) for c in tooltip_fields]
-
-
-def _tip(heading: Any, rows: Sequence[tuple[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
-    """Tooltip content: a heading and ``(label, value)`` rows, all plain text.
-
-    The browser builds the tooltip with ``textContent``: no user text is ever
-    parsed as HTML.
-    """
-    return str(heading), [(str(k), str(v)) for k, v in rows]
 
 
 def _polygons(geom: Any) -> list[Any]:
@@ -599,10 +549,9 @@ def _polygons(geom: Any) -> list[Any]:
 def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
     """Flat delta-encoded integer ring: x0, y0, dx1, dy1... (closing point dropped)."""
     q = np.round(np.asarray(coords)[:, :2] * scale).astype(np.int64)
-    if len(q) > 1 and (q[0] == q[-1]).all():
+    if (q[0] == q[-1]).all():
         q = q[:-1]
-    d = np.vstack([q[:1], np.diff(q, axis=0)]) if len(q) else q
-    return d.ravel().tolist()
+    return np.diff(q, axis=0, prepend=0).ravel().tolist()
 
 
 def _features(
@@ -625,8 +574,7 @@ def _features(
         if not polys:
             continue
         enc = [
-            [_encode_ring(np.asarray(p.exterior.coords), scale)]
-            + [_encode_ring(np.asarray(r.coords), scale) for r in p.interiors]
+            [_encode_ring(p.exterior.coords, scale)] + [_encode_ring(r.coords, scale) for r in p.interiors]
             for p in polys
         ]
         tip = [t[0]] + [v for _, v in t[1]] if t else 0
@@ -702,7 +650,7 @@ def _finish(
 def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: int = 5) -> _FeatureLayer:
     nc = _name_column(neighbours, name_col)
     tips = [
-        _tip(str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else _tip("Territoire voisin", [])
+        (str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else ("Territoire voisin", [])
         for n in (neighbours[nc] if nc else [None] * len(neighbours))
     ]
     style = {
@@ -719,7 +667,7 @@ def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: in
 
 
 def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
-    tips = [_tip(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
+    tips = [(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
     style = {
         "color": ORPHAN_COLOR,
         "weight": 1.2,
@@ -866,18 +814,18 @@ def commune_map(
 
     rows = []
     if cls is not None:
-        rows += [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
+        rows += [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
         n_masked = int((idx == len(cls.colors)).sum())
         masked_text = MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else "")
-        rows.append(_legend_row(_swatch(cls="cpts-hatch-masked"), masked_text))
+        rows.append(_legend_row(masked_text, cls="cpts-hatch-masked"))
     else:
-        rows.append(_legend_row(_swatch(PLAIN_COLOR), "Commune du territoire"))
+        rows.append(_legend_row("Commune du territoire", PLAIN_COLOR))
     if orph is not None and len(orph):
-        rows.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
+        rows.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
     if outl is not None and len(outl):
-        rows.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=3), "Limite du territoire"))
+        rows.append(_legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
-        rows.append(_legend_row(_swatch(line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"), "Territoire voisin"))
+        rows.append(_legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
     legend_title = None
     if value_col is not None:
         legend_title = vlabel + (f" ({unit})" if unit else "")
@@ -974,22 +922,22 @@ def region_map(
     if value_col is None or value_col not in shapes.columns:
         idx = np.zeros(len(shapes), dtype=int)
         styles = [dict(base, fillColor=PLAIN_COLOR)]
-        legend = [_legend_row(_swatch(PLAIN_COLOR), "Territoire de CPTS")]
+        legend = [_legend_row("Territoire de CPTS", PLAIN_COLOR)]
         legend_title = None
     elif tier_mode:
         keys = list(TIER_COLORS)
         tk = shapes[value_col].map(_tier_key)
         idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
         styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [_masked_style(base)]
-        legend = [_legend_row(_swatch(TIER_COLORS[k]), TIER_LABELS[k]) for k in keys]
+        legend = [_legend_row(TIER_LABELS[k], TIER_COLORS[k]) for k in keys]
         if (idx == len(keys)).any():
-            legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), "Taille inconnue"))
+            legend.append(_legend_row("Taille inconnue", cls="cpts-hatch-masked"))
         legend_title = label or "Taille de la CPTS (ACI)"
         columns.append(("Taille", [TIER_LABELS.get(k, "inconnue") for k in tk]))
     else:
         idx, styles, cls = _choropleth(shapes[value_col], classes, palette, decimals, base)
-        legend = [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
-        legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), MASKED_LABEL))
+        legend = [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
+        legend.append(_legend_row(MASKED_LABEL, cls="cpts-hatch-masked"))
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
         columns.append((label or value_col, _column_texts(shapes[value_col], decimals, False, unit)))
     headings = _commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
@@ -1008,7 +956,7 @@ def region_map(
     ).add_to(m)
     if orph is not None and len(orph):
         _orphan_layer(orph, round_decimals).add_to(m)
-        legend.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
+        legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
     if commune_level:
         dissolved = []
         for name, part in territories.groupby(name_col, sort=True):
@@ -1022,7 +970,7 @@ def region_map(
             gpd.GeoSeries(_round_array(np.asarray(outl.geometry.array, dtype=object), round_decimals), crs=4326)
         )
         _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
-        legend.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=1.6), "Limite de CPTS"))
+        legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
     _fit(m, [shapes, orph])
     return _finish(m, legend, legend_title, title, source, tiles, fictitious)
 
