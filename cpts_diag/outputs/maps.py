@@ -256,7 +256,8 @@ def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     return out
 
 
-def _round_array(geoms: np.ndarray, decimals: int) -> np.ndarray:
+def _round_array(geoms: Any, decimals: int) -> Any:
+    """Coordinates of a geometry or an array of geometries rounded to ``decimals``."""
     return shapely.transform(geoms, lambda c: np.round(c, decimals))
 
 
@@ -666,7 +667,8 @@ def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: in
     )
 
 
-def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
+def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, dec: int) -> None:
+    """Add the hatched orphan communes to ``m`` and their row to ``legend``."""
     tips = [(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
     style = {
         "color": ORPHAN_COLOR,
@@ -676,9 +678,10 @@ def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
         "fillOpacity": 1,
         "className": "cpts-orphan",
     }
-    return _FeatureLayer(
+    _FeatureLayer(
         orphans, [0] * len(orphans), tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec
-    )
+    ).add_to(m)
+    legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
 
 
 def _outline_layer(
@@ -699,13 +702,21 @@ def _masked_style(base: dict) -> dict:
 
 
 def _choropleth(
-    values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict
-) -> tuple[np.ndarray, list[dict], Classification]:
-    """Style index of each feature (masked values: the last style), styles and classes."""
+    values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict, count_masked: bool = False
+) -> tuple[np.ndarray, list[dict], list[str]]:
+    """Style index of each feature (masked values: the last style), styles and legend rows.
+
+    The last legend row is the masked class, with the number of masked features when ``count_masked``.
+    """
     cls = classify(values, classes, palette, decimals)
     idx = cls.assign(values)
     styles = [dict(base, fillColor=c) for c in cls.colors] + [_masked_style(base)]
-    return np.where(idx < 0, len(cls.colors), idx), styles, cls
+    n_masked = int((idx < 0).sum()) if count_masked else 0
+    legend = [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
+    legend.append(
+        _legend_row(MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else ""), cls="cpts-hatch-masked")
+    )
+    return np.where(idx < 0, len(cls.colors), idx), styles, legend
 
 
 # ---------------------------------------------------------------------------
@@ -789,46 +800,34 @@ def commune_map(
         else _as_gdf(territory_outline, "territory_outline")
     )
     com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
-    if territory_outline is None and len(com):
+    if territory_outline is None:
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
 
-    m = _new_map(tiles)
     base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
-    vlabel = label or value_col
-    columns = []
+    legend_title, columns = None, []
     if value_col is None:
-        idx, styles, cls = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")], None
+        idx, styles = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")]
+        rows = [_legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
-        idx, styles, cls = _choropleth(com[value_col], classes, palette, decimals, base)
-        columns.append((vlabel, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit)))
+        idx, styles, rows = _choropleth(com[value_col], classes, palette, decimals, base, count_masked=True)
+        legend_title = (label or value_col) + (f" ({unit})" if unit else "")
+        columns.append(
+            (label or value_col, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit))
+        )
     tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
+    m = _new_map(tiles)
     if neigh is not None and len(neigh):
         _neighbour_layer(neigh, neighbour_name_col, round_decimals).add_to(m)
     _FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True, decimals=round_decimals).add_to(m)
     if orph is not None and len(orph):
-        _orphan_layer(orph, round_decimals).add_to(m)
+        _add_orphans(m, rows, orph, round_decimals)
     if outl is not None and len(outl):
         _outline_layer(outl, dec=round_decimals).add_to(m)
-
-    rows = []
-    if cls is not None:
-        rows += [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
-        n_masked = int((idx == len(cls.colors)).sum())
-        masked_text = MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else "")
-        rows.append(_legend_row(masked_text, cls="cpts-hatch-masked"))
-    else:
-        rows.append(_legend_row("Commune du territoire", PLAIN_COLOR))
-    if orph is not None and len(orph):
-        rows.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
-    if outl is not None and len(outl):
         rows.append(_legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
         rows.append(_legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
-    legend_title = None
-    if value_col is not None:
-        legend_title = vlabel + (f" ({unit})" if unit else "")
     _fit(m, [com, orph, outl] if fit_orphans else [com, outl])
     return _finish(m, rows, legend_title, title, source, tiles, fictitious)
 
@@ -900,18 +899,14 @@ def region_map(
     commune_level = "code_insee" in territories.columns and territories[name_col].duplicated().any()
     terr = territories
     if commune_level:
-        grouped = territories.groupby("code_insee", sort=False)
-        names = grouped[name_col].agg(lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v))))
-        terr = territories.drop_duplicates("code_insee").set_index("code_insee", drop=False)
-        terr = terr.assign(**{"_territoires": names.reindex(terr.index).to_numpy()})
-        terr.index = range(len(terr))
+        names = territories.groupby("code_insee", sort=False)[name_col].agg(
+            lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v)))
+        )
+        terr = territories.drop_duplicates("code_insee").reset_index(drop=True)
+        terr["_territoires"] = terr["code_insee"].map(names)
     shapes, orph = _web_layers([terr, orphans], simplify_m, round_decimals, crs)
 
-    tier_mode = (
-        value_col is not None
-        and value_col in shapes.columns
-        and (shapes[value_col].dropna().map(_tier_key).notna().all() and shapes[value_col].notna().any())
-    )
+    values = shapes[value_col] if value_col is not None and value_col in shapes.columns else None
     base = {
         "color": BORDER_COLOR if commune_level else "#555555",
         "weight": 0.5 if commune_level else 1,
@@ -919,14 +914,14 @@ def region_map(
         "fillOpacity": 0.9,
     }
     columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
-    if value_col is None or value_col not in shapes.columns:
+    if values is None:
         idx = np.zeros(len(shapes), dtype=int)
         styles = [dict(base, fillColor=PLAIN_COLOR)]
         legend = [_legend_row("Territoire de CPTS", PLAIN_COLOR)]
         legend_title = None
-    elif tier_mode:
+    elif values.notna().any() and values.dropna().map(_tier_key).notna().all():
         keys = list(TIER_COLORS)
-        tk = shapes[value_col].map(_tier_key)
+        tk = values.map(_tier_key)
         idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
         styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [_masked_style(base)]
         legend = [_legend_row(TIER_LABELS[k], TIER_COLORS[k]) for k in keys]
@@ -935,11 +930,9 @@ def region_map(
         legend_title = label or "Taille de la CPTS (ACI)"
         columns.append(("Taille", [TIER_LABELS.get(k, "inconnue") for k in tk]))
     else:
-        idx, styles, cls = _choropleth(shapes[value_col], classes, palette, decimals, base)
-        legend = [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
-        legend.append(_legend_row(MASKED_LABEL, cls="cpts-hatch-masked"))
+        idx, styles, legend = _choropleth(values, classes, palette, decimals, base)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-        columns.append((label or value_col, _column_texts(shapes[value_col], decimals, False, unit)))
+        columns.append((label or value_col, _column_texts(values, decimals, False, unit)))
     headings = _commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
     tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
@@ -955,20 +948,14 @@ def region_map(
         decimals=round_decimals,
     ).add_to(m)
     if orph is not None and len(orph):
-        _orphan_layer(orph, round_decimals).add_to(m)
-        legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
+        _add_orphans(m, legend, orph, round_decimals)
     if commune_level:
         dissolved = []
         for name, part in territories.groupby(name_col, sort=True):
-            codes = set(part["code_insee"])
-            sub = shapes[shapes["code_insee"].isin(codes)]
-            geom = _dissolve_outline(sub)
+            geom = _dissolve_outline(shapes[shapes["code_insee"].isin(part["code_insee"])])
             if geom is not None:
-                dissolved.append({"name": name, "geometry": geom})
+                dissolved.append({"name": name, "geometry": _round_array(geom, round_decimals)})
         outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
-        outl = outl.set_geometry(
-            gpd.GeoSeries(_round_array(np.asarray(outl.geometry.array, dtype=object), round_decimals), crs=4326)
-        )
         _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
         legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
     _fit(m, [shapes, orph])
