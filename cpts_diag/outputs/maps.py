@@ -607,14 +607,21 @@ def _new_map(tiles: bool) -> folium.Map:
     return m
 
 
-def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
+def _data_bounds(gdfs: Sequence[gpd.GeoDataFrame | None]) -> tuple[float, float, float, float] | None:
+    """``(x0, y0, x1, y1)`` around the frames of ``gdfs`` that have a non-empty geometry; None when none has."""
     bounds = [g.total_bounds for g in gdfs if g is not None and len(g) and not g.geometry.is_empty.all()]
     if not bounds:
-        return
+        return None
     b = np.array(bounds)
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
-    if not np.all(np.isfinite([x0, y0, x1, y1])):
+    return b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+
+
+def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
+    """Centre ``m`` on the frames of ``gdfs`` and fit its view to them."""
+    bounds = _data_bounds(gdfs)
+    if bounds is None or not np.all(np.isfinite(bounds)):
         return
+    x0, y0, x1, y1 = bounds
     m.location = [float((y0 + y1) / 2), float((x0 + x1) / 2)]
     m.fit_bounds(
         [[float(y0), float(x0)], [float(y1), float(x1)]], padding_top_left=(12, 48), padding_bottom_right=(12, 12)
@@ -1073,7 +1080,7 @@ def save_offline_map(m: folium.Map, path: str | os.PathLike) -> Path:
 # ---------------------------------------------------------------------------
 def _mpl_text(text: Any) -> str:
     """Escape matplotlib mathtext (``$``) in user text."""
-    return "" if text is None else str(text).replace("$", r"\$")
+    return str(text).replace("$", r"\$")
 
 
 def static_map(
@@ -1098,36 +1105,17 @@ def static_map(
     fit_orphans: bool = True,
     fictitious: bool = False,
 ):
-    """Printed map (matplotlib) with the same classes and French legend as :func:`commune_map`.
+    """Printed map (a matplotlib Figure) with the same classes and French legend as :func:`commune_map`.
 
     Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
     or ``crs``). Masked values: grey hatched; orphans: purple hatched;
-    territory outline thick black; neighbours thin dashed with their names;
+    territory outline thick black; neighbours thin dashed with their names
+    (column ``neighbour_name_col``; ``label_neighbours=False`` writes none; there are no tooltips on paper);
     title on top, source note at the bottom, red banner for fictitious data.
+    The other parameters are those of :func:`commune_map`.
 
-    Parameters
-    ----------
-    communes, value_col, label, unit, classes, palette, territory_outline, neighbours, orphans, title, source
-        As in :func:`commune_map`.
-    ax : matplotlib Axes, optional
-        Draw into this Axes (its figure is returned); default: new Figure.
-    decimals : int, default 1
-        Decimals in the legend.
-    crs : optional
-        Projected CRS.
-    figsize : tuple, optional
-        Size in inches of a new figure; default 8.3 in wide (A4 width), height
-        following the map's shape, legend below the map.
-    neighbour_name_col : str, optional
-        Name column of ``neighbours``.
-    label_neighbours : bool, default True
-        Write the neighbours' names (there are no tooltips on paper).
-    fit_orphans, fictitious : bool
-        As in :func:`commune_map`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Drawn into ``ax`` when given (its figure is returned), else into a new Figure of ``figsize`` inches:
+    by default 8.3 in wide (A4 width), height following the map's shape, legend below the map.
     """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -1147,27 +1135,19 @@ def static_map(
     else:
         outl = _as_gdf(territory_outline, "territory_outline").to_crs(crs)
 
-    focus = [
-        g
-        for g in ((com, orph, outl) if fit_orphans or com is None else (com, outl))
-        if g is not None and len(g) and not g.geometry.is_empty.all()
-    ]
-    if not focus:
+    bounds = _data_bounds((com, orph, outl) if fit_orphans else (com, outl))
+    if bounds is None:
         raise ValueError("static_map: nothing to draw (no commune geometry)")
-    b = np.array([g.total_bounds for g in focus])
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    x0, y0, x1, y1 = bounds
     pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
-    if ax is None:
+    own = ax is None
+    if own:
         if figsize is None:
             width = 8.3
             ratio = (y1 - y0 + 2 * pad) / max(x1 - x0 + 2 * pad, 1.0)
             figsize = (width, float(np.clip(width * ratio, 3.5, 9.0)) + 2.2)
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
-        own = True
-    else:
-        fig = ax.figure
-        own = False
+        ax = Figure(figsize=figsize, layout="constrained").add_subplot()
+    fig = ax.figure
     ax.set_axis_off()
     ax.set_aspect("equal")
 
@@ -1177,6 +1157,7 @@ def static_map(
     if value_col is None:
         com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", linewidth=0.4)
         handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", label="Commune du territoire"))
+        legend_title = None
     else:
         cls = classify(com[value_col], classes, palette, decimals)
         idx = cls.assign(com[value_col])
@@ -1190,6 +1171,7 @@ def static_map(
             masked.plot(ax=ax, facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", linewidth=0.4)
         label_m = MASKED_LABEL + (f" ({fr.integer(len(masked))})" if len(masked) else "")
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
+        legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
     if orph is not None:
         orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
         handles.append(
@@ -1203,60 +1185,38 @@ def static_map(
 
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
-    if neigh is not None and label_neighbours:
-        nc = _name_column(neigh, neighbour_name_col)
-        if nc:
-            from shapely.geometry import box
+    nc = _name_column(neigh, neighbour_name_col) if neigh is not None and label_neighbours else None
+    if nc:
+        # labels are placed in an inner box so that they are not cut at the map edge
+        dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
+        view = shapely.box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
+        for geom, name in zip(neigh.geometry, neigh[nc]):
+            if geom is None or geom.is_empty or fr.is_missing(name):
+                continue
+            inside = geom.intersection(view)
+            if inside.is_empty:
+                continue
+            p = inside.representative_point()
+            ax.text(
+                p.x,
+                p.y,
+                _mpl_text(name),
+                fontsize=6.5,
+                color="#555555",
+                ha="center",
+                va="center",
+                style="italic",
+                clip_on=True,
+            )
 
-            # labels are placed in an inner box so that they are not cut at the map edge
-            dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
-            view = box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
-            for geom, name in zip(neigh.geometry, neigh[nc]):
-                if geom is None or geom.is_empty or fr.is_missing(name):
-                    continue
-                inside = geom.intersection(view)
-                if inside.is_empty:
-                    continue
-                p = inside.representative_point()
-                ax.text(
-                    p.x,
-                    p.y,
-                    _mpl_text(name),
-                    fontsize=6.5,
-                    color="#555555",
-                    ha="center",
-                    va="center",
-                    style="italic",
-                    clip_on=True,
-                )
-
-    legend_title = None
-    if value_col is not None:
-        legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
-    for h in handles:
-        h.set_label(_mpl_text(h.get_label()))
+    # the legend labels are French texts and numbers of this module: no mathtext to escape
+    legend_kw = dict(
+        handles=handles, title=legend_title, fontsize=7.5, title_fontsize=8, frameon=False, alignment="left"
+    )
     if own:
-        fig.legend(
-            handles=handles,
-            title=legend_title,
-            loc="outside lower center",
-            fontsize=7.5,
-            title_fontsize=8,
-            frameon=False,
-            alignment="left",
-            ncols=2 if len(handles) > 4 else 1,
-        )
+        fig.legend(loc="outside lower center", ncols=2 if len(handles) > 4 else 1, **legend_kw)
     else:
-        ax.legend(
-            handles=handles,
-            title=legend_title,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            fontsize=7.5,
-            title_fontsize=8,
-            frameon=False,
-            alignment="left",
-        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), **legend_kw)
     if title:
         (fig.suptitle if own else ax.set_title)(_mpl_text(title), fontsize=12, fontweight="bold")
     if fictitious:
