@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
-from branca.element import Figure as BrancaFigure
 from folium.map import Layer
 from folium.template import Template
 
@@ -57,7 +56,6 @@ __all__ = [
     "web_geometry",
     "commune_map",
     "region_map",
-    "make_offline",
     "map_html",
     "save_offline_map",
     "static_map",
@@ -348,12 +346,9 @@ def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame:
 # ---------------------------------------------------------------------------
 # folium elements
 # ---------------------------------------------------------------------------
-_MAP_TEMPLATE = "fragments/map.html.j2"
-
-
 def _map_macro(name: str, /, *args, **kwargs) -> str:
     """One macro of ``templates/fragments/map.html.j2`` rendered as a plain ``str``."""
-    return str(macro(_MAP_TEMPLATE, name)(*args, **kwargs))
+    return str(macro("fragments/map.html.j2", name)(*args, **kwargs))
 
 
 class _FeatureLayer(Layer):
@@ -502,12 +497,12 @@ def _column_texts(values: pd.Series, decimals: int, integral: bool, unit: str | 
 
 
 def _extra_columns(gdf: gpd.GeoDataFrame, tooltip_fields: Any, decimals: int) -> list[tuple[str, list[str]]]:
-    """``(label, texts)`` of the extra tooltip columns present in ``gdf``."""
-    return [
-        (lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c])))
-        for c, lab in _tooltip_fields(tooltip_fields)
-        if c in gdf.columns
-    ]
+    """``(label, texts)`` of the extra tooltip columns present in ``gdf``: ``{column: label}`` or columns."""
+    if not tooltip_fields:
+        return []
+    pairs = tooltip_fields.items() if isinstance(tooltip_fields, Mapping) else ((c, c) for c in tooltip_fields)
+    fields = [(str(c), str(lab)) for c, lab in pairs]
+    return [(lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c]))) for c, lab in fields if c in gdf.columns]
 
 
 def _commune_headings(gdf: gpd.GeoDataFrame) -> list[str]:
@@ -526,14 +521,6 @@ def _is_integral(series: pd.Series) -> bool:
     values = series.dropna()
     num = pd.to_numeric(values, errors="coerce")
     return not values.empty and bool(num.notna().all() and np.isclose(num.to_numpy(dtype=float) % 1, 0).all())
-
-
-def _tooltip_fields(tooltip_fields: Any) -> list[tuple[str, str]]:
-    if not tooltip_fields:
-        return []
-    if isinstance(tooltip_fields, Mapping):
-        return [(str(k), str(v)) for k, v in tooltip_fields.items()]
-    return [(str(c), str(c)) for c in tooltip_fields]
 
 
 def _polygons(geom: Any) -> list[Any]:
@@ -569,8 +556,7 @@ def _features(
     scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    for geom, s, t in zip(geoms, style_idx, tips):
+    for geom, s, t in zip(np.asarray(gdf.geometry.array, dtype=object), style_idx, tips):
         polys = _polygons(geom)
         if not polys:
             continue
@@ -637,10 +623,9 @@ def _finish(
     tiles: bool,
     fictitious: bool,
 ) -> folium.Map:
-    defs = _map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)
     body = _map_macro(
         "decorations",
-        Markup(defs),
+        Markup(_map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)),
         FICTITIOUS_BANNER if fictitious else None,
         title,
         legend_title,
@@ -999,17 +984,6 @@ def _leaflet_assets() -> tuple[str, str]:
     return js, css
 
 
-class _InlineLeaflet(Element):
-    """Leaflet JS and CSS inlined in the page header."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "InlineLeaflet"
-        js, css = _leaflet_assets()
-        self._template = Template("{{ this.markup }}")
-        self.markup = f"<style>{css}</style>\n<script>{js}</script>"
-
-
 def _strip_cdn(el: Any) -> None:
     """Drop default CDN resources of ``el`` and its descendants (instance attributes)."""
     if hasattr(el, "default_js"):
@@ -1034,34 +1008,22 @@ _CDN_NAMES = {
 }
 
 
-def make_offline(m: folium.Map) -> folium.Map:
-    """Make ``m`` standalone: Leaflet inlined, folium's CDN resources removed.
+def map_html(m: folium.Map) -> str:
+    """Standalone offline HTML of a folium map (French page, Leaflet inlined, folium's CDN resources removed).
 
-    Idempotent. Returns ``m``.
+    ``m`` may be rendered again: Leaflet is inlined once. Raises ValueError if the page still needs an external
+    script/style (e.g. a folium plugin) or jQuery, which would not work offline.
     """
     _strip_cdn(m)
-    root = m.get_root()
-    if not isinstance(root, BrancaFigure):  # pragma: no cover - folium always makes a Figure
-        raise TypeError("the map is not attached to a branca Figure")
-    root.header.add_child(_InlineLeaflet(), name="cpts_inline_leaflet")
-    return m
-
-
-def map_html(m: folium.Map) -> str:
-    """Standalone offline HTML of a folium map (French page, Leaflet inlined).
-
-    Raises
-    ------
-    ValueError
-        If the page still needs an external script/style (e.g. a folium
-        plugin) or jQuery, which would not work offline.
-    """
-    make_offline(m)
-    html = m.get_root().render()
+    js, css = _leaflet_assets()
+    leaflet = Element("{{ this.markup }}")
+    leaflet.markup = f"<style>{css}</style>\n<script>{js}</script>"
+    root = m.get_root()  # folium.Map always belongs to a branca Figure
+    root.header.add_child(leaflet, name="cpts_inline_leaflet")
+    html = root.render()
     ext = _EXTERNAL_RE.search(html)
     if ext:
         raise ValueError(f"map needs an external resource, not usable offline: {ext.group(0)[:120]}")
-    js, _ = _leaflet_assets()
     if re.search(r"\$\(|jQuery", html.replace(js, "")):
         raise ValueError("map code needs jQuery (e.g. an HTML popup), not available offline")
     html = re.sub(r"<html>", '<html lang="fr">', html, count=1)
