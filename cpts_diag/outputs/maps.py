@@ -147,19 +147,12 @@ def classify(
 ) -> Classification:
     """Build choropleth classes with French labels.
 
-    Parameters
-    ----------
-    values : array-like
-        Values; non-numeric, None and NaN are masked and get no class.
-    classes : int or sequence of float, optional
-        Number of quantile classes (default 5), or the interior thresholds,
-        e.g. ``[2.5, 3, 4]`` for classes ``< 2,5``, ``2,5 à < 3``...
-        Quantile thresholds are rounded to ``decimals`` so labels are exact.
-    palette : str or list of str, optional
-        ColorBrewer sequential name (``"YlGnBu"`` default, ``"_r"`` suffix
-        reverses) or explicit colours.
-    decimals : int, default 1
-        Decimals shown in labels.
+    * ``values``: non-numeric, None and NaN are masked and get no class.
+    * ``classes``: number of quantile classes (default 5), or the interior thresholds, e.g. ``[2.5, 3, 4]``
+      for classes ``< 2,5``, ``2,5 à < 3``... Quantile thresholds are rounded to ``decimals`` (shown in the
+      labels) so labels are exact.
+    * ``palette``: ColorBrewer sequential name (``"YlGnBu"`` default, ``"_r"`` suffix reverses) or explicit
+      colours.
 
     Examples
     --------
@@ -199,14 +192,12 @@ def classify(
 # ---------------------------------------------------------------------------
 # geometry for the web
 # ---------------------------------------------------------------------------
-def _auto_crs(*gdfs: gpd.GeoDataFrame | None) -> Any:
-    """EPSG:2154 for metropolitan data, else the local UTM zone of the data."""
+def _auto_crs(*gdfs: gpd.GeoDataFrame) -> Any:
+    """EPSG:2154 for metropolitan data, else the local UTM zone of the data (frames with a CRS)."""
     bounds = []
     for g in gdfs:
-        if g is None or not len(g):
-            continue
-        g4 = g.to_crs(4326) if g.crs is not None else g
-        geoms = g4.geometry[~(g4.geometry.isna() | g4.geometry.is_empty)]
+        geoms = g.geometry.to_crs(4326)
+        geoms = geoms[~(geoms.isna() | geoms.is_empty)]
         if len(geoms):
             bounds.append(geoms.total_bounds)
     if not bounds:
@@ -739,51 +730,29 @@ def commune_map(
 ) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
 
-    Parameters
-    ----------
-    communes : GeoDataFrame
-        Communes with ``code_insee``, ``nom`` and the value column(s).
-    value_col : str, optional
-        Column to map; NaN / non-numeric values are drawn in the grey hatched
-        class "Donnée masquée ou indisponible". None: plain fill.
-    label, unit : str, optional
-        Indicator name and unit (legend title, tooltip).
-    classes : int or sequence of float, optional
-        Number of quantile classes (default 5) or interior thresholds.
-    palette : str or list, optional
-        Sequential ColorBrewer name (default ``"YlGnBu"``; ``"_r"`` reverses).
-    territory_outline : GeoDataFrame, GeoSeries, geometry, False or None
-        Thick outline; None (default) dissolves ``communes``; False draws none.
-    neighbours : GeoDataFrame, optional
-        Neighbouring territories (thin dashed outlines, name in the tooltip,
-        column ``cpts`` or ``nom``).
-    orphans : GeoDataFrame, optional
-        Orphan communes (``code_insee``, ``nom``), hatched, tooltip
-        "Commune orpheline".
-    tooltip_fields : mapping or list, optional
-        Extra columns in the tooltip: ``{column: French label}`` or columns.
-    title, source : str, optional
-        Map title; source line (source, vintage, level).
-    tiles : bool, default False
-        Add an OpenStreetMap background layer (needs internet) and a layer
-        control; by default the background is plain.
-    decimals : int, default 1
-        Decimals of the value in labels and tooltips.
-    simplify_m, round_decimals, crs
-        Passed to :func:`web_geometry` (0 disables the simplification).
-    neighbour_name_col : str, optional
-        Name column of ``neighbours`` (default: first of cpts, nom, name).
-    fit_orphans : bool, default True
-        Fit the view to the orphans too; False when they are context around a territory.
-    fictitious : bool, default False
-        The mapped data are fictitious (``Source.fictitious``): red banner "Données fictives — exemple de
-        démonstration" and a warning under the source line.
+    * ``communes``: communes with ``code_insee``, ``nom`` and the value column(s).
+    * ``value_col``: column to map; NaN / non-numeric values are drawn in the grey hatched class
+      "Donnée masquée ou indisponible". None: plain fill.
+    * ``label``, ``unit``: indicator name and unit (legend title, tooltip); ``decimals``: those of the value in
+      labels and tooltips.
+    * ``classes``: number of quantile classes (default 5) or interior thresholds; ``palette``: sequential
+      ColorBrewer name (default ``"YlGnBu"``; ``"_r"`` reverses) or colours.
+    * ``territory_outline`` (GeoDataFrame, GeoSeries or geometry): thick outline; None (default) dissolves
+      ``communes``; False draws none.
+    * ``neighbours``: neighbouring territories (thin dashed outlines, name in the tooltip, column
+      ``neighbour_name_col``, by default the first of cpts, nom, name, territoire).
+    * ``orphans``: orphan communes (``code_insee``, ``nom``), hatched, tooltip "Commune orpheline";
+      ``fit_orphans=False`` leaves them out of the fitted view, when they are context around a territory.
+    * ``tooltip_fields``: extra columns in the tooltip, ``{column: French label}`` or columns.
+    * ``title``; ``source``: source line (source, vintage, level).
+    * ``tiles``: add an OpenStreetMap background layer (needs internet) and a layer control; by default the
+      background is plain.
+    * ``simplify_m``, ``round_decimals``, ``crs``: passed to :func:`web_geometry` (0 disables the simplification).
+    * ``fictitious``: the mapped data are fictitious (``Source.fictitious``): red banner "Données fictives —
+      exemple de démonstration" and a warning under the source line.
 
-    Returns
-    -------
-    folium.Map
-        Map fitted to the communes, outline and orphans, using no CDN
-        resource (Leaflet is inlined by :func:`map_html`/:func:`save_offline_map`).
+    The map is fitted to the communes, outline and orphans and uses no CDN resource (Leaflet is inlined by
+    :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
     outline_gdf = (
@@ -858,32 +827,17 @@ def region_map(
 ) -> folium.Map:
     """Regional web map of territories, coloured by ACI tier or by a value.
 
-    Parameters
-    ----------
-    territories : GeoDataFrame
-        Either one row per territory (polygons already dissolved) or one row
-        per commune (``code_insee``, ``nom``) with the territory in
-        ``name_col``: then communes are filled and each territory gets an
-        outline. A commune listed in several territories (infra-communal
-        split) is drawn once, its tooltip listing all of them.
-    value_col : str or None, default "taille"
-        Tier column (1–4, "T1"… "taille 1"; categorical fixed colours) or a
-        numeric column (classes as in :func:`commune_map`). Missing: grey
-        hatched "Donnée masquée ou indisponible".
-    orphans : GeoDataFrame, optional
-        Orphan communes, hatched, tooltip "Commune orpheline".
-    name_col : str, default "cpts"
-        Territory name column.
-    label, unit, classes, palette, tooltip_fields, title, source, tiles, decimals, fictitious
-        As in :func:`commune_map`.
-    simplify_m, round_decimals, crs
-        Passed to :func:`web_geometry`; lighter defaults than
-        :func:`commune_map` (120 m, 4 decimals ≈ 10 m) keep a regional map of
-        ~950 communes under 1 MB (about 0,76 MB for PACA).
-
-    Returns
-    -------
-    folium.Map
+    * ``territories``: either one row per territory (polygons already dissolved) or one row per commune
+      (``code_insee``, ``nom``) with the territory in ``name_col``: then communes are filled and each territory
+      gets an outline. A commune listed in several territories (infra-communal split) is drawn once, its
+      tooltip listing all of them.
+    * ``value_col``: tier column (1–4, "T1"… "taille 1"; categorical fixed colours) or a numeric column
+      (classes as in :func:`commune_map`). Missing: grey hatched "Donnée masquée ou indisponible".
+    * ``orphans``: orphan communes, hatched, tooltip "Commune orpheline".
+    * ``simplify_m``, ``round_decimals``, ``crs``: passed to :func:`web_geometry`; lighter defaults than
+      :func:`commune_map` (120 m, 4 decimals ≈ 10 m) keep a regional map of ~950 communes under 1 MB (about
+      0,76 MB for PACA).
+    * the other parameters are those of :func:`commune_map`.
     """
     _require_crs(territories, "territories")
     if name_col not in territories.columns:
