@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -175,17 +176,16 @@ def classify(
     else:
         breaks = sorted(float(b) for b in classes)
     f = lambda b: fr.number(b, decimals)  # noqa: E731
-    if not breaks:
-        if len(v) == 0:
-            labels = ["toutes valeurs"]
-        elif v.min() == v.max():
-            labels = [f(v.min())]
-        else:
-            labels = [f"de {f(v.min())} à {f(v.max())}"]
-    else:
+    if breaks:
         labels = [f"moins de {f(breaks[0])}"]
-        labels += [f"de {f(a)} à moins de {f(b)}" for a, b in zip(breaks[:-1], breaks[1:])]
+        labels += [f"de {f(a)} à moins de {f(b)}" for a, b in itertools.pairwise(breaks)]
         labels.append(f"{f(breaks[-1])} et plus")
+    elif len(v) == 0:
+        labels = ["toutes valeurs"]
+    elif v.min() == v.max():
+        labels = [f(v.min())]
+    else:
+        labels = [f"de {f(v.min())} à {f(v.max())}"]
     return Classification(breaks, labels, _palette_colors(palette, len(labels)), decimals)
 
 
@@ -323,8 +323,10 @@ def _dissolve_outline(gdf: gpd.GeoDataFrame) -> Any:
     return merged
 
 
-def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame:
-    """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed)."""
+def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
+    """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed); None from None or False."""
+    if obj is None or obj is False:
+        return None
     if isinstance(obj, gpd.GeoDataFrame):
         return obj
     if isinstance(obj, gpd.GeoSeries):
@@ -633,10 +635,8 @@ def _finish(
 
 def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: int = 5) -> _FeatureLayer:
     nc = _name_column(neighbours, name_col)
-    tips = [
-        (str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else ("Territoire voisin", [])
-        for n in (neighbours[nc] if nc else [None] * len(neighbours))
-    ]
+    names = neighbours[nc] if nc else [None] * len(neighbours)
+    tips = [("Territoire voisin", []) if fr.is_missing(n) else (str(n), [("", "Territoire voisin")]) for n in names]
     style = {
         "color": NEIGHBOUR_COLOR,
         "weight": 1,
@@ -755,11 +755,7 @@ def commune_map(
     :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
-    outline_gdf = (
-        None
-        if territory_outline is None or territory_outline is False
-        else _as_gdf(territory_outline, "territory_outline")
-    )
+    outline_gdf = _as_gdf(territory_outline, "territory_outline")
     com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
     if territory_outline is None:
         merged = _dissolve_outline(com)
@@ -1043,13 +1039,12 @@ def static_map(
     com = communes.to_crs(crs)
     orph = orphans.to_crs(crs) if orphans is not None and len(orphans) else None
     neigh = neighbours.to_crs(crs) if neighbours is not None and len(neighbours) else None
+    outl = _as_gdf(territory_outline, "territory_outline")
     if territory_outline is None:
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=crs) if merged is not None else None
-    elif territory_outline is False:
-        outl = None
-    else:
-        outl = _as_gdf(territory_outline, "territory_outline").to_crs(crs)
+    elif outl is not None:
+        outl = outl.to_crs(crs)
 
     bounds = _data_bounds((com, orph, outl) if fit_orphans else (com, outl))
     if bounds is None:
