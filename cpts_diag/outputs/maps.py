@@ -347,11 +347,11 @@ def _map_macro(name: str, /, *args, **kwargs) -> str:
 class _FeatureLayer(Layer):
     """GeoJSON layer with per-feature style index and plain-text tooltips.
 
-    Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON
-    in the browser; their properties are only ``s`` (index into ``styles``) and
-    ``t`` (tooltip texts). Each tooltip is a ``(heading, [(label, value)...])`` pair
-    or None; the browser builds it with ``textContent``, so no user text is ever
-    parsed as HTML. The layer registers itself in ``window.cptsDiag.layers[role]`` for tests.
+    Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON in the browser; their
+    properties are only ``s`` (index into ``styles``; without ``style_idx``, every feature takes the first
+    style) and ``t`` (tooltip texts). Each tooltip is a ``(heading, [(label, value)...])`` pair or None; the
+    browser builds it with ``textContent``, so no user text is ever parsed as HTML. The layer registers
+    itself in ``window.cptsDiag.layers[role]`` for tests.
     """
 
     _template = Template(
@@ -413,7 +413,7 @@ class _FeatureLayer(Layer):
     def __init__(
         self,
         gdf: gpd.GeoDataFrame,
-        style_idx: Sequence[int],
+        style_idx: Sequence[int] | None,
         tips: Sequence[Any],
         styles: list[dict],
         role: str,
@@ -536,7 +536,7 @@ def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
 
 
 def _features(
-    gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any], decimals: int = 5
+    gdf: gpd.GeoDataFrame, style_idx: Sequence[int] | None, tips: Sequence[Any], decimals: int = 5
 ) -> tuple[list[list], list[str]]:
     """Compact features and tooltip labels.
 
@@ -549,6 +549,7 @@ def _features(
     scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
+    style_idx = itertools.repeat(0) if style_idx is None else style_idx
     for geom, s, t in zip(np.asarray(gdf.geometry.array, dtype=object), style_idx, tips):
         polys = _polygons(geom)
         if not polys:
@@ -645,9 +646,7 @@ def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: in
         "fillOpacity": 0.35,
         "dashArray": "4 3",
     }
-    return _FeatureLayer(
-        neighbours, [0] * len(neighbours), tips, [style], "neighbours", "Territoires voisins", decimals=dec
-    )
+    return _FeatureLayer(neighbours, None, tips, [style], "neighbours", "Territoires voisins", decimals=dec)
 
 
 def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, dec: int) -> None:
@@ -661,9 +660,9 @@ def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, de
         "fillOpacity": 1,
         "className": "cpts-orphan",
     }
-    _FeatureLayer(
-        orphans, [0] * len(orphans), tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec
-    ).add_to(m)
+    _FeatureLayer(orphans, None, tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec).add_to(
+        m
+    )
     legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
 
 
@@ -675,9 +674,7 @@ def _outline_layer(
     dec: int = 5,
 ) -> _FeatureLayer:
     style = {"color": OUTLINE_COLOR, "weight": weight, "opacity": 1, "fill": False}
-    return _FeatureLayer(
-        outline, [0] * len(outline), [None] * len(outline), [style], role, name, interactive=False, decimals=dec
-    )
+    return _FeatureLayer(outline, None, [None] * len(outline), [style], role, name, interactive=False, decimals=dec)
 
 
 def _masked_style(base: dict) -> dict:
