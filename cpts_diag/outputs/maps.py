@@ -229,11 +229,10 @@ def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if tolerance <= 0 or not ok.any():
         return out
-    part = geoms[ok]
+    part = geoms[ok]  # a copy (boolean indexing)
     poly = np.isin(shapely.get_type_id(part), (3, 6))
     bad = poly & ~shapely.is_valid(part)  # e.g. a collapsed hole after reprojection: dropped
     if bad.any():
-        part = part.copy()
         part[bad] = shapely.make_valid(part[bad], method="structure", keep_collapsed=False)
     if poly.all() and shapely.coverage_is_valid(part):
         try:
@@ -277,9 +276,8 @@ def _web_layers(
         and shapely.coverage_is_valid(flat[ok])
     )
     if joint:
-        simplified = flat.copy()
-        simplified[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
-        parts = np.split(simplified, np.cumsum(sizes)[:-1])
+        flat[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
+        parts = np.split(flat, np.cumsum(sizes)[:-1])
     else:
         parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
     out: list[gpd.GeoDataFrame | None] = []
