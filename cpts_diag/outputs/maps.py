@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
-from branca.element import Figure as BrancaFigure
 from folium.map import Layer
 from folium.template import Template
 
@@ -57,7 +57,6 @@ __all__ = [
     "web_geometry",
     "commune_map",
     "region_map",
-    "make_offline",
     "map_html",
     "save_offline_map",
     "static_map",
@@ -105,29 +104,17 @@ _NAME_COLUMNS = ("cpts", "nom", "name", "territoire")
 class Classification:
     """Classes of a choropleth.
 
-    Attributes
-    ----------
-    breaks : list of float
-        Interior thresholds; class ``i`` holds ``breaks[i-1] <= v < breaks[i]``.
-    labels : list of str
-        French legend label of each class.
-    colors : list of str
-        Hex colour of each class.
-    decimals : int
-        Decimals used in labels and tooltips.
+    ``breaks`` are the interior thresholds (class ``i`` holds ``breaks[i-1] <= v < breaks[i]``); ``labels`` and
+    ``colors`` the French legend label and hex colour of each class; ``decimals`` those of labels and tooltips.
     """
 
     breaks: list[float]
     labels: list[str]
     colors: list[str]
     decimals: int = 1
-    categories: list[str] = field(default_factory=list)
 
     def assign(self, values: Any) -> np.ndarray:
         """Class index of each value, ``-1`` for a missing (masked) value."""
-        if self.categories:
-            idx = {c: i for i, c in enumerate(self.categories)}
-            return np.array([idx.get(v, -1) for v in values], dtype=int)
         v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
         out = np.searchsorted(np.asarray(self.breaks, dtype=float), v, side="right").astype(int)
         out[np.isnan(v)] = -1
@@ -136,16 +123,12 @@ class Classification:
 
 def _palette_colors(palette: Any, n: int) -> list[str]:
     """``n`` colours from a ColorBrewer name (``"_r"`` reverses) or a list of colours."""
-    if n <= 0:
-        return []
     if palette is None:
         palette = DEFAULT_PALETTE
     if not isinstance(palette, str):
         colors = [str(c) for c in palette]
         if len(colors) < n:
             raise ValueError(f"palette has {len(colors)} colours, {n} needed")
-        if len(colors) == n:
-            return colors
         pick = np.round(np.linspace(0, len(colors) - 1, n)).astype(int)
         return [colors[i] for i in pick]
     name, reverse = (palette[:-2], True) if palette.endswith("_r") else (palette, False)
@@ -165,23 +148,12 @@ def classify(
 ) -> Classification:
     """Build choropleth classes with French labels.
 
-    Parameters
-    ----------
-    values : array-like
-        Values; non-numeric, None and NaN are masked and get no class.
-    classes : int or sequence of float, optional
-        Number of quantile classes (default 5), or the interior thresholds,
-        e.g. ``[2.5, 3, 4]`` for classes ``< 2,5``, ``2,5 à < 3``...
-        Quantile thresholds are rounded to ``decimals`` so labels are exact.
-    palette : str or list of str, optional
-        ColorBrewer sequential name (``"YlGnBu"`` default, ``"_r"`` suffix
-        reverses) or explicit colours.
-    decimals : int, default 1
-        Decimals shown in labels.
-
-    Returns
-    -------
-    Classification
+    * ``values``: non-numeric, None and NaN are masked and get no class.
+    * ``classes``: number of quantile classes (default 5), or the interior thresholds, e.g. ``[2.5, 3, 4]``
+      for classes ``< 2,5``, ``2,5 à < 3``... Quantile thresholds are rounded to ``decimals`` (shown in the
+      labels) so labels are exact.
+    * ``palette``: ColorBrewer sequential name (``"YlGnBu"`` default, ``"_r"`` suffix reverses) or explicit
+      colours.
 
     Examples
     --------
@@ -199,37 +171,33 @@ def classify(
         if len(v) == 0:
             return Classification([], [], [], decimals)
         k = max(int(classes), 1)
-        qs = np.quantile(v, [i / k for i in range(1, k)]) if k > 1 else np.array([])
-        qs = np.unique(np.round(qs, decimals))
+        qs = np.unique(np.round(np.quantile(v, [i / k for i in range(1, k)]), decimals))
         breaks = [float(b) for b in qs if v.min() < b <= v.max()]
     else:
         breaks = sorted(float(b) for b in classes)
     f = lambda b: fr.number(b, decimals)  # noqa: E731
-    if not breaks:
-        if len(v) == 0:
-            labels = ["toutes valeurs"]
-        elif v.min() == v.max():
-            labels = [f(v.min())]
-        else:
-            labels = [f"de {f(v.min())} à {f(v.max())}"]
-    else:
+    if breaks:
         labels = [f"moins de {f(breaks[0])}"]
-        labels += [f"de {f(a)} à moins de {f(b)}" for a, b in zip(breaks[:-1], breaks[1:])]
+        labels += [f"de {f(a)} à moins de {f(b)}" for a, b in itertools.pairwise(breaks)]
         labels.append(f"{f(breaks[-1])} et plus")
+    elif len(v) == 0:
+        labels = ["toutes valeurs"]
+    elif v.min() == v.max():
+        labels = [f(v.min())]
+    else:
+        labels = [f"de {f(v.min())} à {f(v.max())}"]
     return Classification(breaks, labels, _palette_colors(palette, len(labels)), decimals)
 
 
 # ---------------------------------------------------------------------------
 # geometry for the web
 # ---------------------------------------------------------------------------
-def _auto_crs(*gdfs: gpd.GeoDataFrame | None) -> Any:
-    """EPSG:2154 for metropolitan data, else the local UTM zone of the data."""
+def _auto_crs(*gdfs: gpd.GeoDataFrame) -> Any:
+    """EPSG:2154 for metropolitan data, else the local UTM zone of the data (frames with a CRS)."""
     bounds = []
     for g in gdfs:
-        if g is None or not len(g):
-            continue
-        g4 = g.to_crs(4326) if g.crs is not None else g
-        geoms = g4.geometry[~(g4.geometry.isna() | g4.geometry.is_empty)]
+        geoms = g.geometry.to_crs(4326)
+        geoms = geoms[~(geoms.isna() | geoms.is_empty)]
         if len(geoms):
             bounds.append(geoms.total_bounds)
     if not bounds:
@@ -261,11 +229,10 @@ def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if tolerance <= 0 or not ok.any():
         return out
-    part = geoms[ok]
+    part = geoms[ok]  # a copy (boolean indexing)
     poly = np.isin(shapely.get_type_id(part), (3, 6))
     bad = poly & ~shapely.is_valid(part)  # e.g. a collapsed hole after reprojection: dropped
     if bad.any():
-        part = part.copy()
         part[bad] = shapely.make_valid(part[bad], method="structure", keep_collapsed=False)
     if poly.all() and shapely.coverage_is_valid(part):
         try:
@@ -277,7 +244,8 @@ def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     return out
 
 
-def _round_array(geoms: np.ndarray, decimals: int) -> np.ndarray:
+def _round_array(geoms: Any, decimals: int) -> Any:
+    """Coordinates of a geometry or an array of geometries rounded to ``decimals``."""
     return shapely.transform(geoms, lambda c: np.round(c, decimals))
 
 
@@ -299,8 +267,8 @@ def _web_layers(
     projected = [None if g is None else g.to_crs(crs) for g in layers]
     arrays = [None if g is None else np.asarray(g.geometry.array, dtype=object) for g in projected]
     sizes = [0 if a is None else len(a) for a in arrays]
-    flat = np.concatenate([a for a in arrays if a is not None and len(a)]) if sum(sizes) else np.array([])
-    ok = ~(shapely.is_missing(flat) | shapely.is_empty(flat)) if len(flat) else np.array([], bool)
+    flat = np.concatenate([a for a in arrays if a is not None])
+    ok = ~(shapely.is_missing(flat) | shapely.is_empty(flat))
     joint = (
         tolerance_m > 0
         and ok.any()
@@ -308,21 +276,17 @@ def _web_layers(
         and shapely.coverage_is_valid(flat[ok])
     )
     if joint:
-        simplified = flat.copy()
-        simplified[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
-        parts = np.split(simplified, np.cumsum(sizes)[:-1])
+        flat[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
+        parts = np.split(flat, np.cumsum(sizes)[:-1])
     else:
         parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
     out: list[gpd.GeoDataFrame | None] = []
     for g, arr in zip(projected, parts):
-        if g is None:
-            out.append(None)
-            continue
-        geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
-        rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
-        res = g.copy()
-        res = res.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
-        out.append(res)
+        if g is not None:
+            geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
+            rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
+            g = g.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
+        out.append(g)
     return out
 
 
@@ -331,25 +295,14 @@ def web_geometry(
 ) -> gpd.GeoDataFrame:
     """Light geometries for web maps: coverage simplification and rounding.
 
-    Parameters
-    ----------
-    gdf : GeoDataFrame
-        Polygons with a CRS (usually EPSG:4326).
-    tolerance_m : float, default 80
-        Simplification tolerance in metres (0 disables it).
-    decimals : int, default 5
-        Decimals of the output longitudes/latitudes (5 ≈ 1 m).
-    crs : optional
-        Projected CRS for the simplification; default EPSG:2154 for
-        metropolitan data, the local UTM zone elsewhere (DROM).
+    ``gdf`` holds polygons with a CRS (usually EPSG:4326); ``tolerance_m`` is the simplification tolerance
+    in metres (0 disables it), ``decimals`` those of the output longitudes/latitudes (5 ≈ 1 m), ``crs`` the
+    projected CRS of the simplification (default EPSG:2154 for metropolitan data, the local UTM zone
+    elsewhere: DROM).
 
-    Returns
-    -------
-    GeoDataFrame
-        Copy in EPSG:4326. When the polygons form a valid coverage (no
-        overlap) they are simplified together with
-        :func:`shapely.coverage_simplify`, so neighbours keep an identical
-        shared border; every coordinate is rounded the same way.
+    Returns a copy in EPSG:4326. When the polygons form a valid coverage (no overlap) they are simplified
+    together with :func:`shapely.coverage_simplify`, so neighbours keep an identical shared border; every
+    coordinate is rounded the same way.
     """
     return _web_layers([gdf], tolerance_m, decimals, crs)[0]
 
@@ -369,7 +322,7 @@ def _dissolve_outline(gdf: gpd.GeoDataFrame) -> Any:
 
 
 def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
-    """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed)."""
+    """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed); None from None or False."""
     if obj is None or obj is False:
         return None
     if isinstance(obj, gpd.GeoDataFrame):
@@ -384,21 +337,19 @@ def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
 # ---------------------------------------------------------------------------
 # folium elements
 # ---------------------------------------------------------------------------
-_MAP_TEMPLATE = "fragments/map.html.j2"
-
-
 def _map_macro(name: str, /, *args, **kwargs) -> str:
     """One macro of ``templates/fragments/map.html.j2`` rendered as a plain ``str``."""
-    return str(macro(_MAP_TEMPLATE, name)(*args, **kwargs))
+    return str(macro("fragments/map.html.j2", name)(*args, **kwargs))
 
 
 class _FeatureLayer(Layer):
-    """GeoJSON layer with per-feature style index and pre-escaped HTML tooltips.
+    """GeoJSON layer with per-feature style index and plain-text tooltips.
 
-    Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON
-    in the browser; their properties are only ``s`` (index into ``styles``) and
-    ``t`` (tooltip HTML, escaped in Python). The layer registers itself in
-    ``window.cptsDiag.layers[role]`` for tests.
+    Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON in the browser; their
+    properties are only ``s`` (index into ``styles``; without ``style_idx``, every feature takes the first
+    style) and ``t`` (tooltip texts). Each tooltip is a ``(heading, [(label, value)...])`` pair or None; the
+    browser builds it with ``textContent``, so no user text is ever parsed as HTML. The layer registers
+    itself in ``window.cptsDiag.layers[role]`` for tests.
     """
 
     _template = Template(
@@ -460,7 +411,7 @@ class _FeatureLayer(Layer):
     def __init__(
         self,
         gdf: gpd.GeoDataFrame,
-        style_idx: Sequence[int],
+        style_idx: Sequence[int] | None,
         tips: Sequence[Any],
         styles: list[dict],
         role: str,
@@ -516,15 +467,12 @@ class _Decorations(MacroElement):
         self.fictitious = fictitious
 
 
-def _swatch(
-    fill: str | None = None, *, cls: str = "", line: str | None = None, width: float = 1, dash: str | None = None
-) -> str:
-    """Small inline SVG legend symbol (prints with its colours)."""
-    return _map_macro("swatch", fill=fill, cls=cls, line=line, width=width, dash=dash)
+def _legend_row(text: str, fill: str | None = None, **swatch: Any) -> str:
+    """Legend row: ``text`` after a small inline SVG symbol that prints with its colours.
 
-
-def _legend_row(symbol: str, text: str) -> str:
-    return _map_macro("legend_row", Markup(symbol), text)
+    The symbol is a box filled with ``fill`` or with the pattern ``cls``, or a ``line`` of ``width`` (``dash``).
+    """
+    return _map_macro("legend_row", Markup(_map_macro("swatch", fill=fill, **swatch)), text)
 
 
 def _fmt_value(x: Any, decimals: int, integral: bool) -> str:
@@ -540,49 +488,30 @@ def _column_texts(values: pd.Series, decimals: int, integral: bool, unit: str | 
 
 
 def _extra_columns(gdf: gpd.GeoDataFrame, tooltip_fields: Any, decimals: int) -> list[tuple[str, list[str]]]:
-    """``(label, texts)`` of the extra tooltip columns present in ``gdf``."""
-    return [
-        (lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c])))
-        for c, lab in _tooltip_fields(tooltip_fields)
-        if c in gdf.columns
-    ]
+    """``(label, texts)`` of the extra tooltip columns present in ``gdf``: ``{column: label}`` or columns."""
+    if not tooltip_fields:
+        return []
+    pairs = tooltip_fields.items() if isinstance(tooltip_fields, Mapping) else ((c, c) for c in tooltip_fields)
+    fields = [(str(c), str(lab)) for c, lab in pairs]
+    return [(lab, _column_texts(gdf[c], decimals, _is_integral(gdf[c]))) for c, lab in fields if c in gdf.columns]
 
 
 def _commune_headings(gdf: gpd.GeoDataFrame) -> list[str]:
     """Tooltip heading of each commune: « nom (code) », or the code alone when the name is missing."""
-    absent = [None] * len(gdf)
-    names = gdf["nom"] if "nom" in gdf.columns else absent
-    codes = gdf["code_insee"] if "code_insee" in gdf.columns else absent
+    names, codes = (gdf[c] if c in gdf.columns else [None] * len(gdf) for c in ("nom", "code_insee"))
     return [str(c) if fr.is_missing(n) else f"{n} ({c})" for n, c in zip(names, codes)]
 
 
 def _tips(headings: Sequence[Any], columns: list[tuple[str, list[str]]]) -> list[tuple[str, list[tuple[str, str]]]]:
     """Tooltips from a heading per feature and ``(label, texts)`` columns."""
-    return [_tip(h, [(lab, texts[i]) for lab, texts in columns]) for i, h in enumerate(headings)]
+    return [(str(h), [(str(lab), str(texts[i])) for lab, texts in columns]) for i, h in enumerate(headings)]
 
 
 def _is_integral(series: pd.Series) -> bool:
-    num = pd.to_numeric(series, errors="coerce").dropna()
-    if series.dropna().empty or len(num) != len(series.dropna()):
-        return False
-    return bool(np.all(np.isclose(num.to_numpy(dtype=float) % 1, 0)))
-
-
-def _tooltip_fields(tooltip_fields: Any) -> list[tuple[str, str]]:
-    if not tooltip_fields:
-        return []
-    if isinstance(tooltip_fields, Mapping):
-        return [(str(k), str(v)) for k, v in tooltip_fields.items()]
-    return [(str(c), str(c)) for c in tooltip_fields]
-
-
-def _tip(heading: Any, rows: Sequence[tuple[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
-    """Tooltip content: a heading and ``(label, value)`` rows, all plain text.
-
-    The browser builds the tooltip with ``textContent``: no user text is ever
-    parsed as HTML.
-    """
-    return str(heading), [(str(k), str(v)) for k, v in rows]
+    """True when the column has values and all are whole numbers."""
+    values = series.dropna()
+    num = pd.to_numeric(values, errors="coerce")
+    return not values.empty and bool(num.notna().all() and np.isclose(num.to_numpy(dtype=float) % 1, 0).all())
 
 
 def _polygons(geom: Any) -> list[Any]:
@@ -599,14 +528,13 @@ def _polygons(geom: Any) -> list[Any]:
 def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
     """Flat delta-encoded integer ring: x0, y0, dx1, dy1... (closing point dropped)."""
     q = np.round(np.asarray(coords)[:, :2] * scale).astype(np.int64)
-    if len(q) > 1 and (q[0] == q[-1]).all():
+    if (q[0] == q[-1]).all():
         q = q[:-1]
-    d = np.vstack([q[:1], np.diff(q, axis=0)]) if len(q) else q
-    return d.ravel().tolist()
+    return np.diff(q, axis=0, prepend=0).ravel().tolist()
 
 
 def _features(
-    gdf: gpd.GeoDataFrame, style_idx: Sequence[int], tips: Sequence[Any], decimals: int = 5
+    gdf: gpd.GeoDataFrame, style_idx: Sequence[int] | None, tips: Sequence[Any], decimals: int = 5
 ) -> tuple[list[list], list[str]]:
     """Compact features and tooltip labels.
 
@@ -619,14 +547,13 @@ def _features(
     scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    for geom, s, t in zip(geoms, style_idx, tips):
+    style_idx = itertools.repeat(0) if style_idx is None else style_idx
+    for geom, s, t in zip(np.asarray(gdf.geometry.array, dtype=object), style_idx, tips):
         polys = _polygons(geom)
         if not polys:
             continue
         enc = [
-            [_encode_ring(np.asarray(p.exterior.coords), scale)]
-            + [_encode_ring(np.asarray(r.coords), scale) for r in p.interiors]
+            [_encode_ring(p.exterior.coords, scale)] + [_encode_ring(r.coords, scale) for r in p.interiors]
             for p in polys
         ]
         tip = [t[0]] + [v for _, v in t[1]] if t else 0
@@ -658,14 +585,21 @@ def _new_map(tiles: bool) -> folium.Map:
     return m
 
 
-def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
+def _data_bounds(gdfs: Sequence[gpd.GeoDataFrame | None]) -> tuple[float, float, float, float] | None:
+    """``(x0, y0, x1, y1)`` around the frames of ``gdfs`` that have a non-empty geometry; None when none has."""
     bounds = [g.total_bounds for g in gdfs if g is not None and len(g) and not g.geometry.is_empty.all()]
     if not bounds:
-        return
+        return None
     b = np.array(bounds)
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
-    if not np.all(np.isfinite([x0, y0, x1, y1])):
+    return b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+
+
+def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
+    """Centre ``m`` on the frames of ``gdfs`` and fit its view to them."""
+    bounds = _data_bounds(gdfs)
+    if bounds is None or not np.all(np.isfinite(bounds)):
         return
+    x0, y0, x1, y1 = bounds
     m.location = [float((y0 + y1) / 2), float((x0 + x1) / 2)]
     m.fit_bounds(
         [[float(y0), float(x0)], [float(y1), float(x1)]], padding_top_left=(12, 48), padding_bottom_right=(12, 12)
@@ -681,10 +615,9 @@ def _finish(
     tiles: bool,
     fictitious: bool,
 ) -> folium.Map:
-    defs = _map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)
     body = _map_macro(
         "decorations",
-        Markup(defs),
+        Markup(_map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)),
         FICTITIOUS_BANNER if fictitious else None,
         title,
         legend_title,
@@ -701,10 +634,8 @@ def _finish(
 
 def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: int = 5) -> _FeatureLayer:
     nc = _name_column(neighbours, name_col)
-    tips = [
-        _tip(str(n), [("", "Territoire voisin")]) if nc and not fr.is_missing(n) else _tip("Territoire voisin", [])
-        for n in (neighbours[nc] if nc else [None] * len(neighbours))
-    ]
+    names = neighbours[nc] if nc else [None] * len(neighbours)
+    tips = [("Territoire voisin", []) if fr.is_missing(n) else (str(n), [("", "Territoire voisin")]) for n in names]
     style = {
         "color": NEIGHBOUR_COLOR,
         "weight": 1,
@@ -713,13 +644,12 @@ def _neighbour_layer(neighbours: gpd.GeoDataFrame, name_col: str | None, dec: in
         "fillOpacity": 0.35,
         "dashArray": "4 3",
     }
-    return _FeatureLayer(
-        neighbours, [0] * len(neighbours), tips, [style], "neighbours", "Territoires voisins", decimals=dec
-    )
+    return _FeatureLayer(neighbours, None, tips, [style], "neighbours", "Territoires voisins", decimals=dec)
 
 
-def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
-    tips = [_tip(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
+def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, dec: int) -> None:
+    """Add the hatched orphan communes to ``m`` and their row to ``legend``."""
+    tips = [(h, [("", f"{ORPHAN_LABEL} : sans CPTS")]) for h in _commune_headings(orphans)]
     style = {
         "color": ORPHAN_COLOR,
         "weight": 1.2,
@@ -728,9 +658,10 @@ def _orphan_layer(orphans: gpd.GeoDataFrame, dec: int = 5) -> _FeatureLayer:
         "fillOpacity": 1,
         "className": "cpts-orphan",
     }
-    return _FeatureLayer(
-        orphans, [0] * len(orphans), tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec
+    _FeatureLayer(orphans, None, tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec).add_to(
+        m
     )
+    legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
 
 
 def _outline_layer(
@@ -741,9 +672,7 @@ def _outline_layer(
     dec: int = 5,
 ) -> _FeatureLayer:
     style = {"color": OUTLINE_COLOR, "weight": weight, "opacity": 1, "fill": False}
-    return _FeatureLayer(
-        outline, [0] * len(outline), [None] * len(outline), [style], role, name, interactive=False, decimals=dec
-    )
+    return _FeatureLayer(outline, None, [None] * len(outline), [style], role, name, interactive=False, decimals=dec)
 
 
 def _masked_style(base: dict) -> dict:
@@ -751,13 +680,21 @@ def _masked_style(base: dict) -> dict:
 
 
 def _choropleth(
-    values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict
-) -> tuple[np.ndarray, list[dict], Classification]:
-    """Style index of each feature (masked values: the last style), styles and classes."""
+    values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict, count_masked: bool = False
+) -> tuple[np.ndarray, list[dict], list[str]]:
+    """Style index of each feature (masked values: the last style), styles and legend rows.
+
+    The last legend row is the masked class, with the number of masked features when ``count_masked``.
+    """
     cls = classify(values, classes, palette, decimals)
     idx = cls.assign(values)
     styles = [dict(base, fillColor=c) for c in cls.colors] + [_masked_style(base)]
-    return np.where(idx < 0, len(cls.colors), idx), styles, cls
+    n_masked = int((idx < 0).sum()) if count_masked else 0
+    legend = [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
+    legend.append(
+        _legend_row(MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else ""), cls="cpts-hatch-masked")
+    )
+    return np.where(idx < 0, len(cls.colors), idx), styles, legend
 
 
 # ---------------------------------------------------------------------------
@@ -788,99 +725,61 @@ def commune_map(
 ) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
 
-    Parameters
-    ----------
-    communes : GeoDataFrame
-        Communes with ``code_insee``, ``nom`` and the value column(s).
-    value_col : str, optional
-        Column to map; NaN / non-numeric values are drawn in the grey hatched
-        class "Donnée masquée ou indisponible". None: plain fill.
-    label, unit : str, optional
-        Indicator name and unit (legend title, tooltip).
-    classes : int or sequence of float, optional
-        Number of quantile classes (default 5) or interior thresholds.
-    palette : str or list, optional
-        Sequential ColorBrewer name (default ``"YlGnBu"``; ``"_r"`` reverses).
-    territory_outline : GeoDataFrame, GeoSeries, geometry, False or None
-        Thick outline; None (default) dissolves ``communes``; False draws none.
-    neighbours : GeoDataFrame, optional
-        Neighbouring territories (thin dashed outlines, name in the tooltip,
-        column ``cpts`` or ``nom``).
-    orphans : GeoDataFrame, optional
-        Orphan communes (``code_insee``, ``nom``), hatched, tooltip
-        "Commune orpheline".
-    tooltip_fields : mapping or list, optional
-        Extra columns in the tooltip: ``{column: French label}`` or columns.
-    title, source : str, optional
-        Map title; source line (source, vintage, level).
-    tiles : bool, default False
-        Add an OpenStreetMap background layer (needs internet) and a layer
-        control; by default the background is plain.
-    decimals : int, default 1
-        Decimals of the value in labels and tooltips.
-    simplify_m, round_decimals, crs
-        Passed to :func:`web_geometry` (0 disables the simplification).
-    neighbour_name_col : str, optional
-        Name column of ``neighbours`` (default: first of cpts, nom, name).
-    fit_orphans : bool, default True
-        Fit the view to the orphans too; False when they are context around a territory.
-    fictitious : bool, default False
-        The mapped data are fictitious (``Source.fictitious``): red banner "Données fictives — exemple de
-        démonstration" and a warning under the source line.
+    * ``communes``: communes with ``code_insee``, ``nom`` and the value column(s).
+    * ``value_col``: column to map; NaN / non-numeric values are drawn in the grey hatched class
+      "Donnée masquée ou indisponible". None: plain fill.
+    * ``label``, ``unit``: indicator name and unit (legend title, tooltip); ``decimals``: those of the value in
+      labels and tooltips.
+    * ``classes``: number of quantile classes (default 5) or interior thresholds; ``palette``: sequential
+      ColorBrewer name (default ``"YlGnBu"``; ``"_r"`` reverses) or colours.
+    * ``territory_outline`` (GeoDataFrame, GeoSeries or geometry): thick outline; None (default) dissolves
+      ``communes``; False draws none.
+    * ``neighbours``: neighbouring territories (thin dashed outlines, name in the tooltip, column
+      ``neighbour_name_col``, by default the first of cpts, nom, name, territoire).
+    * ``orphans``: orphan communes (``code_insee``, ``nom``), hatched, tooltip "Commune orpheline";
+      ``fit_orphans=False`` leaves them out of the fitted view, when they are context around a territory.
+    * ``tooltip_fields``: extra columns in the tooltip, ``{column: French label}`` or columns.
+    * ``title``; ``source``: source line (source, vintage, level).
+    * ``tiles``: add an OpenStreetMap background layer (needs internet) and a layer control; by default the
+      background is plain.
+    * ``simplify_m``, ``round_decimals``, ``crs``: passed to :func:`web_geometry` (0 disables the simplification).
+    * ``fictitious``: the mapped data are fictitious (``Source.fictitious``): red banner "Données fictives —
+      exemple de démonstration" and a warning under the source line.
 
-    Returns
-    -------
-    folium.Map
-        Map fitted to the communes, outline and orphans, using no CDN
-        resource (Leaflet is inlined by :func:`map_html`/:func:`save_offline_map`).
+    The map is fitted to the communes, outline and orphans and uses no CDN resource (Leaflet is inlined by
+    :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
-    outline_gdf = (
-        None
-        if territory_outline is None or territory_outline is False
-        else _as_gdf(territory_outline, "territory_outline")
-    )
+    outline_gdf = _as_gdf(territory_outline, "territory_outline")
     com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
-    if territory_outline is None and len(com):
+    if territory_outline is None:
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
 
-    m = _new_map(tiles)
     base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
-    vlabel = label or value_col
-    columns = []
+    legend_title, columns = None, []
     if value_col is None:
-        idx, styles, cls = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")], None
+        idx, styles = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")]
+        rows = [_legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
-        idx, styles, cls = _choropleth(com[value_col], classes, palette, decimals, base)
-        columns.append((vlabel, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit)))
+        idx, styles, rows = _choropleth(com[value_col], classes, palette, decimals, base, count_masked=True)
+        legend_title = (label or value_col) + (f" ({unit})" if unit else "")
+        columns.append(
+            (label or value_col, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit))
+        )
     tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
+    m = _new_map(tiles)
     if neigh is not None and len(neigh):
         _neighbour_layer(neigh, neighbour_name_col, round_decimals).add_to(m)
     _FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True, decimals=round_decimals).add_to(m)
     if orph is not None and len(orph):
-        _orphan_layer(orph, round_decimals).add_to(m)
+        _add_orphans(m, rows, orph, round_decimals)
     if outl is not None and len(outl):
         _outline_layer(outl, dec=round_decimals).add_to(m)
-
-    rows = []
-    if cls is not None:
-        rows += [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
-        n_masked = int((idx == len(cls.colors)).sum())
-        masked_text = MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else "")
-        rows.append(_legend_row(_swatch(cls="cpts-hatch-masked"), masked_text))
-    else:
-        rows.append(_legend_row(_swatch(PLAIN_COLOR), "Commune du territoire"))
-    if orph is not None and len(orph):
-        rows.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
-    if outl is not None and len(outl):
-        rows.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=3), "Limite du territoire"))
+        rows.append(_legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
-        rows.append(_legend_row(_swatch(line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"), "Territoire voisin"))
-    legend_title = None
-    if value_col is not None:
-        legend_title = vlabel + (f" ({unit})" if unit else "")
+        rows.append(_legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
     _fit(m, [com, orph, outl] if fit_orphans else [com, outl])
     return _finish(m, rows, legend_title, title, source, tiles, fictitious)
 
@@ -919,32 +818,17 @@ def region_map(
 ) -> folium.Map:
     """Regional web map of territories, coloured by ACI tier or by a value.
 
-    Parameters
-    ----------
-    territories : GeoDataFrame
-        Either one row per territory (polygons already dissolved) or one row
-        per commune (``code_insee``, ``nom``) with the territory in
-        ``name_col``: then communes are filled and each territory gets an
-        outline. A commune listed in several territories (infra-communal
-        split) is drawn once, its tooltip listing all of them.
-    value_col : str or None, default "taille"
-        Tier column (1–4, "T1"… "taille 1"; categorical fixed colours) or a
-        numeric column (classes as in :func:`commune_map`). Missing: grey
-        hatched "Donnée masquée ou indisponible".
-    orphans : GeoDataFrame, optional
-        Orphan communes, hatched, tooltip "Commune orpheline".
-    name_col : str, default "cpts"
-        Territory name column.
-    label, unit, classes, palette, tooltip_fields, title, source, tiles, decimals, fictitious
-        As in :func:`commune_map`.
-    simplify_m, round_decimals, crs
-        Passed to :func:`web_geometry`; lighter defaults than
-        :func:`commune_map` (120 m, 4 decimals ≈ 10 m) keep a regional map of
-        ~950 communes under 1 MB (about 0,76 MB for PACA).
-
-    Returns
-    -------
-    folium.Map
+    * ``territories``: either one row per territory (polygons already dissolved) or one row per commune
+      (``code_insee``, ``nom``) with the territory in ``name_col``: then communes are filled and each territory
+      gets an outline. A commune listed in several territories (infra-communal split) is drawn once, its
+      tooltip listing all of them.
+    * ``value_col``: tier column (1–4, "T1"… "taille 1"; categorical fixed colours) or a numeric column
+      (classes as in :func:`commune_map`). Missing: grey hatched "Donnée masquée ou indisponible".
+    * ``orphans``: orphan communes, hatched, tooltip "Commune orpheline".
+    * ``simplify_m``, ``round_decimals``, ``crs``: passed to :func:`web_geometry`; lighter defaults than
+      :func:`commune_map` (120 m, 4 decimals ≈ 10 m) keep a regional map of ~950 communes under 1 MB (about
+      0,76 MB for PACA).
+    * the other parameters are those of :func:`commune_map`.
     """
     _require_crs(territories, "territories")
     if name_col not in territories.columns:
@@ -952,18 +836,14 @@ def region_map(
     commune_level = "code_insee" in territories.columns and territories[name_col].duplicated().any()
     terr = territories
     if commune_level:
-        grouped = territories.groupby("code_insee", sort=False)
-        names = grouped[name_col].agg(lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v))))
-        terr = territories.drop_duplicates("code_insee").set_index("code_insee", drop=False)
-        terr = terr.assign(**{"_territoires": names.reindex(terr.index).to_numpy()})
-        terr.index = range(len(terr))
+        names = territories.groupby("code_insee", sort=False)[name_col].agg(
+            lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v)))
+        )
+        terr = territories.drop_duplicates("code_insee").reset_index(drop=True)
+        terr["_territoires"] = terr["code_insee"].map(names)
     shapes, orph = _web_layers([terr, orphans], simplify_m, round_decimals, crs)
 
-    tier_mode = (
-        value_col is not None
-        and value_col in shapes.columns
-        and (shapes[value_col].dropna().map(_tier_key).notna().all() and shapes[value_col].notna().any())
-    )
+    values = shapes[value_col] if value_col is not None and value_col in shapes.columns else None
     base = {
         "color": BORDER_COLOR if commune_level else "#555555",
         "weight": 0.5 if commune_level else 1,
@@ -971,27 +851,25 @@ def region_map(
         "fillOpacity": 0.9,
     }
     columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
-    if value_col is None or value_col not in shapes.columns:
+    if values is None:
         idx = np.zeros(len(shapes), dtype=int)
         styles = [dict(base, fillColor=PLAIN_COLOR)]
-        legend = [_legend_row(_swatch(PLAIN_COLOR), "Territoire de CPTS")]
+        legend = [_legend_row("Territoire de CPTS", PLAIN_COLOR)]
         legend_title = None
-    elif tier_mode:
+    elif values.notna().any() and values.dropna().map(_tier_key).notna().all():
         keys = list(TIER_COLORS)
-        tk = shapes[value_col].map(_tier_key)
+        tk = values.map(_tier_key)
         idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
         styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [_masked_style(base)]
-        legend = [_legend_row(_swatch(TIER_COLORS[k]), TIER_LABELS[k]) for k in keys]
+        legend = [_legend_row(TIER_LABELS[k], TIER_COLORS[k]) for k in keys]
         if (idx == len(keys)).any():
-            legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), "Taille inconnue"))
+            legend.append(_legend_row("Taille inconnue", cls="cpts-hatch-masked"))
         legend_title = label or "Taille de la CPTS (ACI)"
         columns.append(("Taille", [TIER_LABELS.get(k, "inconnue") for k in tk]))
     else:
-        idx, styles, cls = _choropleth(shapes[value_col], classes, palette, decimals, base)
-        legend = [_legend_row(_swatch(c), lab) for c, lab in zip(cls.colors, cls.labels)]
-        legend.append(_legend_row(_swatch(cls="cpts-hatch-masked"), MASKED_LABEL))
+        idx, styles, legend = _choropleth(values, classes, palette, decimals, base)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-        columns.append((label or value_col, _column_texts(shapes[value_col], decimals, False, unit)))
+        columns.append((label or value_col, _column_texts(values, decimals, False, unit)))
     headings = _commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
     tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
@@ -1007,22 +885,16 @@ def region_map(
         decimals=round_decimals,
     ).add_to(m)
     if orph is not None and len(orph):
-        _orphan_layer(orph, round_decimals).add_to(m)
-        legend.append(_legend_row(_swatch(cls="cpts-hatch-orphan"), f"{ORPHAN_LABEL} (sans CPTS)"))
+        _add_orphans(m, legend, orph, round_decimals)
     if commune_level:
         dissolved = []
         for name, part in territories.groupby(name_col, sort=True):
-            codes = set(part["code_insee"])
-            sub = shapes[shapes["code_insee"].isin(codes)]
-            geom = _dissolve_outline(sub)
+            geom = _dissolve_outline(shapes[shapes["code_insee"].isin(part["code_insee"])])
             if geom is not None:
-                dissolved.append({"name": name, "geometry": geom})
+                dissolved.append({"name": name, "geometry": _round_array(geom, round_decimals)})
         outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
-        outl = outl.set_geometry(
-            gpd.GeoSeries(_round_array(np.asarray(outl.geometry.array, dtype=object), round_decimals), crs=4326)
-        )
         _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
-        legend.append(_legend_row(_swatch(line=OUTLINE_COLOR, width=1.6), "Limite de CPTS"))
+        legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
     _fit(m, [shapes, orph])
     return _finish(m, legend, legend_title, title, source, tiles, fictitious)
 
@@ -1057,17 +929,6 @@ def _leaflet_assets() -> tuple[str, str]:
     return js, css
 
 
-class _InlineLeaflet(Element):
-    """Leaflet JS and CSS inlined in the page header."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "InlineLeaflet"
-        js, css = _leaflet_assets()
-        self._template = Template("{{ this.markup }}")
-        self.markup = f"<style>{css}</style>\n<script>{js}</script>"
-
-
 def _strip_cdn(el: Any) -> None:
     """Drop default CDN resources of ``el`` and its descendants (instance attributes)."""
     if hasattr(el, "default_js"):
@@ -1092,34 +953,22 @@ _CDN_NAMES = {
 }
 
 
-def make_offline(m: folium.Map) -> folium.Map:
-    """Make ``m`` standalone: Leaflet inlined, folium's CDN resources removed.
+def map_html(m: folium.Map) -> str:
+    """Standalone offline HTML of a folium map (French page, Leaflet inlined, folium's CDN resources removed).
 
-    Idempotent. Returns ``m``.
+    ``m`` may be rendered again: Leaflet is inlined once. Raises ValueError if the page still needs an external
+    script/style (e.g. a folium plugin) or jQuery, which would not work offline.
     """
     _strip_cdn(m)
-    root = m.get_root()
-    if not isinstance(root, BrancaFigure):  # pragma: no cover - folium always makes a Figure
-        raise TypeError("the map is not attached to a branca Figure")
-    root.header.add_child(_InlineLeaflet(), name="cpts_inline_leaflet")
-    return m
-
-
-def map_html(m: folium.Map) -> str:
-    """Standalone offline HTML of a folium map (French page, Leaflet inlined).
-
-    Raises
-    ------
-    ValueError
-        If the page still needs an external script/style (e.g. a folium
-        plugin) or jQuery, which would not work offline.
-    """
-    make_offline(m)
-    html = m.get_root().render()
+    js, css = _leaflet_assets()
+    leaflet = Element("{{ this.markup }}")
+    leaflet.markup = f"<style>{css}</style>\n<script>{js}</script>"
+    root = m.get_root()  # folium.Map always belongs to a branca Figure
+    root.header.add_child(leaflet, name="cpts_inline_leaflet")
+    html = root.render()
     ext = _EXTERNAL_RE.search(html)
     if ext:
         raise ValueError(f"map needs an external resource, not usable offline: {ext.group(0)[:120]}")
-    js, _ = _leaflet_assets()
     if re.search(r"\$\(|jQuery", html.replace(js, "")):
         raise ValueError("map code needs jQuery (e.g. an HTML popup), not available offline")
     html = re.sub(r"<html>", '<html lang="fr">', html, count=1)
@@ -1138,7 +987,7 @@ def save_offline_map(m: folium.Map, path: str | os.PathLike) -> Path:
 # ---------------------------------------------------------------------------
 def _mpl_text(text: Any) -> str:
     """Escape matplotlib mathtext (``$``) in user text."""
-    return "" if text is None else str(text).replace("$", r"\$")
+    return str(text).replace("$", r"\$")
 
 
 def static_map(
@@ -1163,36 +1012,17 @@ def static_map(
     fit_orphans: bool = True,
     fictitious: bool = False,
 ):
-    """Printed map (matplotlib) with the same classes and French legend as :func:`commune_map`.
+    """Printed map (a matplotlib Figure) with the same classes and French legend as :func:`commune_map`.
 
     Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
     or ``crs``). Masked values: grey hatched; orphans: purple hatched;
-    territory outline thick black; neighbours thin dashed with their names;
+    territory outline thick black; neighbours thin dashed with their names
+    (column ``neighbour_name_col``; ``label_neighbours=False`` writes none; there are no tooltips on paper);
     title on top, source note at the bottom, red banner for fictitious data.
+    The other parameters are those of :func:`commune_map`.
 
-    Parameters
-    ----------
-    communes, value_col, label, unit, classes, palette, territory_outline, neighbours, orphans, title, source
-        As in :func:`commune_map`.
-    ax : matplotlib Axes, optional
-        Draw into this Axes (its figure is returned); default: new Figure.
-    decimals : int, default 1
-        Decimals in the legend.
-    crs : optional
-        Projected CRS.
-    figsize : tuple, optional
-        Size in inches of a new figure; default 8.3 in wide (A4 width), height
-        following the map's shape, legend below the map.
-    neighbour_name_col : str, optional
-        Name column of ``neighbours``.
-    label_neighbours : bool, default True
-        Write the neighbours' names (there are no tooltips on paper).
-    fit_orphans, fictitious : bool
-        As in :func:`commune_map`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Drawn into ``ax`` when given (its figure is returned), else into a new Figure of ``figsize`` inches:
+    by default 8.3 in wide (A4 width), height following the map's shape, legend below the map.
     """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -1204,35 +1034,26 @@ def static_map(
     com = communes.to_crs(crs)
     orph = orphans.to_crs(crs) if orphans is not None and len(orphans) else None
     neigh = neighbours.to_crs(crs) if neighbours is not None and len(neighbours) else None
+    outl = _as_gdf(territory_outline, "territory_outline")
     if territory_outline is None:
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=crs) if merged is not None else None
-    elif territory_outline is False:
-        outl = None
-    else:
-        outl = _as_gdf(territory_outline, "territory_outline").to_crs(crs)
+    elif outl is not None:
+        outl = outl.to_crs(crs)
 
-    focus = [
-        g
-        for g in ((com, orph, outl) if fit_orphans or com is None else (com, outl))
-        if g is not None and len(g) and not g.geometry.is_empty.all()
-    ]
-    if not focus:
+    bounds = _data_bounds((com, orph, outl) if fit_orphans else (com, outl))
+    if bounds is None:
         raise ValueError("static_map: nothing to draw (no commune geometry)")
-    b = np.array([g.total_bounds for g in focus])
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    x0, y0, x1, y1 = bounds
     pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
-    if ax is None:
+    own = ax is None
+    if own:
         if figsize is None:
             width = 8.3
             ratio = (y1 - y0 + 2 * pad) / max(x1 - x0 + 2 * pad, 1.0)
             figsize = (width, float(np.clip(width * ratio, 3.5, 9.0)) + 2.2)
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
-        own = True
-    else:
-        fig = ax.figure
-        own = False
+        ax = Figure(figsize=figsize, layout="constrained").add_subplot()
+    fig = ax.figure
     ax.set_axis_off()
     ax.set_aspect("equal")
 
@@ -1242,6 +1063,7 @@ def static_map(
     if value_col is None:
         com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", linewidth=0.4)
         handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", label="Commune du territoire"))
+        legend_title = None
     else:
         cls = classify(com[value_col], classes, palette, decimals)
         idx = cls.assign(com[value_col])
@@ -1255,6 +1077,7 @@ def static_map(
             masked.plot(ax=ax, facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", linewidth=0.4)
         label_m = MASKED_LABEL + (f" ({fr.integer(len(masked))})" if len(masked) else "")
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
+        legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
     if orph is not None:
         orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
         handles.append(
@@ -1268,60 +1091,38 @@ def static_map(
 
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
-    if neigh is not None and label_neighbours:
-        nc = _name_column(neigh, neighbour_name_col)
-        if nc:
-            from shapely.geometry import box
+    nc = _name_column(neigh, neighbour_name_col) if neigh is not None and label_neighbours else None
+    if nc:
+        # labels are placed in an inner box so that they are not cut at the map edge
+        dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
+        view = shapely.box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
+        for geom, name in zip(neigh.geometry, neigh[nc]):
+            if geom is None or geom.is_empty or fr.is_missing(name):
+                continue
+            inside = geom.intersection(view)
+            if inside.is_empty:
+                continue
+            p = inside.representative_point()
+            ax.text(
+                p.x,
+                p.y,
+                _mpl_text(name),
+                fontsize=6.5,
+                color="#555555",
+                ha="center",
+                va="center",
+                style="italic",
+                clip_on=True,
+            )
 
-            # labels are placed in an inner box so that they are not cut at the map edge
-            dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
-            view = box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
-            for geom, name in zip(neigh.geometry, neigh[nc]):
-                if geom is None or geom.is_empty or fr.is_missing(name):
-                    continue
-                inside = geom.intersection(view)
-                if inside.is_empty:
-                    continue
-                p = inside.representative_point()
-                ax.text(
-                    p.x,
-                    p.y,
-                    _mpl_text(name),
-                    fontsize=6.5,
-                    color="#555555",
-                    ha="center",
-                    va="center",
-                    style="italic",
-                    clip_on=True,
-                )
-
-    legend_title = None
-    if value_col is not None:
-        legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
-    for h in handles:
-        h.set_label(_mpl_text(h.get_label()))
+    # the legend labels are French texts and numbers of this module: no mathtext to escape
+    legend_kw = dict(
+        handles=handles, title=legend_title, fontsize=7.5, title_fontsize=8, frameon=False, alignment="left"
+    )
     if own:
-        fig.legend(
-            handles=handles,
-            title=legend_title,
-            loc="outside lower center",
-            fontsize=7.5,
-            title_fontsize=8,
-            frameon=False,
-            alignment="left",
-            ncols=2 if len(handles) > 4 else 1,
-        )
+        fig.legend(loc="outside lower center", ncols=2 if len(handles) > 4 else 1, **legend_kw)
     else:
-        ax.legend(
-            handles=handles,
-            title=legend_title,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            fontsize=7.5,
-            title_fontsize=8,
-            frameon=False,
-            alignment="left",
-        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), **legend_kw)
     if title:
         (fig.suptitle if own else ax.set_title)(_mpl_text(title), fontsize=12, fontweight="bold")
     if fictitious:
