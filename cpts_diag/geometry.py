@@ -311,28 +311,22 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
 # --------------------------------------------------------------------- adjacency
 
 
-def adjacency_pairs(
-    gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, crs=None, with_distance: bool = False
-) -> pd.DataFrame:
+def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, with_distance: bool = False) -> pd.DataFrame:
     """Pairs of communes whose polygons are within ``tolerance_m`` metres.
 
-    The tolerance absorbs the gaps left by upstream simplification. Distances are
-    computed in ``crs`` when given; otherwise each commune is projected in the CRS
-    of its département (communes of different CRS groups — metropolitan France
-    and each DROM — cannot be neighbours). EPSG:4326 is assumed when ``gdf`` has no CRS.
+    The tolerance absorbs the gaps left by upstream simplification. Distances are computed with each
+    commune projected in the CRS of its département (communes of different CRS groups — metropolitan
+    France and each DROM — cannot be neighbours). EPSG:4326 is assumed when ``gdf`` has no CRS.
 
     Returns columns ``a`` and ``b`` (str codes, ``a < b``), one row per pair, sorted, and with
     ``with_distance`` the column ``distance_m`` (distance between the two polygons, metres).
     """
     gdf = _with_crs(gdf)
     codes = gdf["code_insee"].astype(str).to_numpy(dtype=object)
-    if crs is not None:
-        groups = {crs: np.arange(len(gdf))}
-    else:
-        crs_of = _crs_of_codes(pd.Series(codes, dtype=object)).to_numpy(dtype=object)
-        groups = {c: np.flatnonzero(crs_of == c) for c in pd.unique(crs_of)}
+    crs_of = _crs_of_codes(codes).to_numpy(dtype=object)
     frames = []
-    for target, idx in groups.items():
+    for target in pd.unique(crs_of):
+        idx = np.flatnonzero(crs_of == target)
         geoms = gdf.geometry.iloc[idx].to_crs(target).to_numpy()
         tree = shapely.STRtree(geoms)
         left, right = tree.query(geoms, predicate="dwithin", distance=float(tolerance_m))
