@@ -41,6 +41,7 @@ Everything is vectorised over communes; loops run over territories or findings o
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -304,8 +305,7 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
 
 def _names(codes, reference: Reference) -> list[str]:
     """Names of commune / arrondissement codes (the code itself when unknown)."""
-    names = reference.names
-    return [names.get(c, c) for c in codes]
+    return [reference.names.get(c, c) for c in codes]
 
 
 # ------------------------------------------------------------------------ findings
@@ -456,8 +456,7 @@ def _total_population(units: pd.DataFrame) -> int:
     """Population of the distinct units (:func:`population_units`) covered by at least one territory."""
     whole = set(units.loc[units["arrondissement"].isna(), "code_insee"])
     keep = units["arrondissement"].isna() | ~units["code_insee"].isin(whole)
-    distinct = units[keep].drop_duplicates("unit")
-    return _int(distinct["population"].sum()) or 0
+    return _int(units[keep].drop_duplicates("unit")["population"].sum()) or 0
 
 
 def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
@@ -556,13 +555,11 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
             f"continuité et enclaves non vérifiables autour d'elles ({shown})"
         )
     land = None
-    try:
+    with contextlib.suppress(InputError, FileNotFoundError):  # land masses are optional here
         from cpts_diag.commune_geo import load_commune_geo
 
         masses = load_commune_geo().units["masse_terrestre"]
         land = masses[masses != ""]
-    except (InputError, FileNotFoundError):
-        pass
     empty = pd.DataFrame({"a": [], "b": []}, dtype=str)
     return _Adjacency(
         pairs=adjacency_pairs(sub, tolerance_m=tolerance_m),
@@ -579,9 +576,7 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
 
 def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
     """(cpts, unit) rows: the arrondissement municipal when listed (and supported), else the commune."""
-    unit = known["code_insee"]
-    if by_arrondissement:
-        unit = known["arrondissement"].astype(object).where(known["arrondissement"].notna(), known["code_insee"])
+    unit = known["arrondissement"].fillna(known["code_insee"]) if by_arrondissement else known["code_insee"]
     return (
         pd.DataFrame({"cpts": known["cpts"].to_numpy(), "code_insee": unit.astype(str).to_numpy()})
         .drop_duplicates()
@@ -761,31 +756,18 @@ def check_perimeters(
 ) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
-    Parameters
-    ----------
-    perimeters : Perimeters, pandas.DataFrame, str or Path
-        Perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their canonical table
-        (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to read.
-    reference : Reference, optional
-        Commune reference; the embedded COG 2026 by default.
-    geometries : GeoDataFrame, "default", str, Path or None
-        ``"default"`` uses the embedded national adjacency (no polygons read); a GeoDataFrame of
-        commune polygons (``code_insee``, geometry) or a path read with
-        :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the
-        COG: former codes, arrondissements); None skips the geometric checks (the report says so).
-    regions, departements : list of str, optional
-        Study area for orphans; by default every département holding a member commune.
-    tolerance_m : float, default 100
-        Distance under which two commune polygons are adjacent.
+    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their
+    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to
+    read. ``reference``: the embedded COG 2026 by default.
 
-    Returns
-    -------
-    CheckReport
+    ``geometries``: ``"default"`` uses the embedded national adjacency (no polygons read); a
+    GeoDataFrame of commune polygons (``code_insee``, geometry) or a path read with
+    :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the
+    COG: former codes, arrondissements), two of which are adjacent within ``tolerance_m`` metres;
+    None skips the geometric checks (the report says so).
 
-    Raises
-    ------
-    InputError
-        Unknown région or département code in the study area options.
+    ``regions``, ``departements``: study area for orphans; by default every département holding a
+    member commune. An unknown région or département code raises InputError.
     """
     from cpts_diag.io.perimeters import read_perimeters
 
@@ -809,8 +791,7 @@ def check_perimeters(
     report.uncovered_arrondissements = _uncovered_arrondissements(known, split_by_arr, reference)
 
     units = population_units(members, reference)
-    ttable = territory_table(members, reference, units=units)
-    report.territories = _territory_records(ttable, known, reference)
+    report.territories = _territory_records(territory_table(members, reference, units=units), known, reference)
     report.multi_departement = [
         {"territory": t["name"], "departements": t["departements"], "regions": t["regions"]}
         for t in report.territories
@@ -820,19 +801,17 @@ def check_perimeters(
     # Study area and orphans.
     communes = reference.communes
     member_deps = known["code_insee"].map(communes["departement"]).dropna().unique()
-    study_deps, how = _study_area(reference, regions, departements, member_deps)
-    report.study_area = study_deps
-    in_area = communes[communes["departement"].isin(study_deps)]
+    report.study_area, how = _study_area(reference, regions, departements, member_deps)
+    in_area = communes[communes["departement"].isin(report.study_area)]
     covered = pd.Index(known["code_insee"].unique())
     orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
     report.orphans = [
-        {"code_insee": c, "name": n, "population": _int(p), "departement": d}
-        for c, n, p, d in zip(
-            orphan_rows.index, orphan_rows["nom"], orphan_rows["population"], orphan_rows["departement"]
-        )
+        {"code_insee": r.Index, "name": r.nom, "population": _int(r.population), "departement": r.departement}
+        for r in orphan_rows.itertuples()
     ]
     report.notes.append(
-        f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — {fr.integer(len(in_area))} communes"
+        f"zone d'étude ({how}) : {', '.join(report.study_area) or 'aucun département'} — "
+        f"{fr.integer(len(in_area))} communes"
     )
 
     # Geometry: contiguity and enclaves from the embedded adjacency or from user polygons.
@@ -840,8 +819,7 @@ def check_perimeters(
     report.notes.extend(polygon_notes)
     adjacency = None
     if polygons is not None:
-        relevant = in_area.index.union(pd.Index(known["code_insee"].unique()))
-        adjacency = _user_adjacency(polygons, relevant, tolerance_m, report.notes)
+        adjacency = _user_adjacency(polygons, in_area.index.union(covered), tolerance_m, report.notes)
     elif geometries is not None:
         adjacency = _embedded_adjacency(report.notes)
     if adjacency is not None:
@@ -858,10 +836,9 @@ def check_perimeters(
             )
 
     # Summary and sources.
-    covered_current = covered.intersection(communes.index)
     report.summary = {
         "n_territories": len(report.territories),
-        "n_communes": len(covered_current),
+        "n_communes": len(covered.intersection(communes.index)),
         "population_total": _total_population(units),
         "n_study_area_communes": len(in_area),
         "n_study_area_covered": int(in_area.index.isin(covered).sum()),
