@@ -359,21 +359,22 @@ def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
     >>> components(["1", "2", "3"], pd.DataFrame({"a": ["1"], "b": ["2"]}))
     [['1', '2'], ['3']]
     """
-    parent = {str(n): str(n) for n in nodes}
-
-    def root(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]  # path halving
-            x = parent[x]
-        return x
-
+    links: dict[str, list[str]] = {str(n): [] for n in nodes}
     for a, b in zip(pairs["a"].astype(str), pairs["b"].astype(str)):
-        if a in parent and b in parent:
-            parent[root(a)] = root(b)
-    groups: dict[str, list[str]] = {}
-    for n in parent:
-        groups.setdefault(root(n), []).append(n)
-    comps = [sorted(g) for g in groups.values()]
+        if a in links and b in links:
+            links[a].append(b)
+            links[b].append(a)
+    comps, seen = [], set()
+    for start in links:
+        if start not in seen:
+            seen.add(start)
+            comp = [start]
+            for node in comp:  # breadth-first: comp grows while it is walked
+                for other in links[node]:
+                    if other not in seen:
+                        seen.add(other)
+                        comp.append(other)
+            comps.append(sorted(comp))
     return sorted(comps, key=lambda c: (-len(c), c[0]))
 
 
