@@ -41,8 +41,10 @@ Everything is vectorised over communes; loops run over territories or findings o
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -157,11 +159,10 @@ class CheckReport:
             return None
         from cpts_diag.commune_geo import display_polygons
 
-        members = self.members
         codes = (
-            set(members["code_insee"].dropna().astype(str))
+            set(self.members["code_insee"].dropna().astype(str))
             | {o["code_insee"] for o in self.orphans}
-            | set(members["arrondissement"].dropna().astype(str))
+            | set(self.members["arrondissement"].dropna().astype(str))
             | {a["code"] for a in self.uncovered_arrondissements}
         )
         try:
@@ -182,26 +183,24 @@ class CheckReport:
         departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
         ``outdated_codes`` (code, current_code, current_name, note, territory, line),
         ``unknown_codes`` (code, territory, line), ``duplicates`` (territory, code_insee, name,
-        lines, after_mapping), ``discontiguous`` and ``island_territories`` (territory, n_pieces, pieces, piece_names,
-        piece_populations, land_masses), ``enclaves`` (territory, communes, names, population),
-        ``unverifiable`` (check, territory, communes, names), ``multi_departement`` (territory,
-        departements, regions), ``study_area``, ``geometry_checks``, ``notes``, ``warnings``,
-        ``summary``, ``blocking``, ``source``, ``sources``.
+        lines, after_mapping, codes_given), ``discontiguous`` and ``island_territories`` (territory,
+        n_pieces, pieces, piece_names, piece_populations), ``enclaves`` (territory, communes, names,
+        population), ``unverifiable`` (check, territory, communes, names; why for pieces too close to
+        decide), ``multi_departement`` (territory, departements, regions), ``study_area``,
+        ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``, ``source``, ``sources``.
         """
-        out = {"territories": self.territories}
-        for kind in FINDING_KINDS:
-            out[kind] = getattr(self, kind)
-        out.update(
-            study_area=list(self.study_area),
-            geometry_checks=bool(self.geometry_checks),
-            notes=list(self.notes),
-            warnings=list(self.warnings),
-            summary=dict(self.summary),
-            blocking=self.blocking,
-            source=self.source,
-            sources=list(self.sources),
-        )
-        return out
+        return {
+            "territories": self.territories,
+            **{kind: getattr(self, kind) for kind in FINDING_KINDS},
+            "study_area": list(self.study_area),
+            "geometry_checks": bool(self.geometry_checks),
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "summary": dict(self.summary),
+            "blocking": self.blocking,
+            "source": self.source,
+            "sources": list(self.sources),
+        }
 
 
 # ------------------------------------------------------------------------- helpers
@@ -233,31 +232,21 @@ def _study_area(reference: Reference, regions, departements, member_deps) -> tup
     """Départements of the study area and a French description of how it was chosen."""
     regions = _codes_option(regions, "région")
     departements = _codes_option(departements, "département")
-    known_regions = set(reference.regions.index)
-    known_deps = set(reference.departements.index)
-    for r in regions:
-        if r not in known_regions:
-            raise InputError("code région inconnu (option --region)", value=r)
-    for d in departements:
-        if d not in known_deps:
-            raise InputError("code département inconnu (option --departement)", value=d)
+    for codes, table, kind, option in (
+        (regions, reference.regions, "région", "--region"),
+        (departements, reference.departements, "département", "--departement"),
+    ):
+        for code in codes:
+            if code not in table.index:
+                raise InputError(f"code {kind} inconnu (option {option})", value=code)
     if not regions and not departements:
-        deps = sorted(set(member_deps))
-        how = "départements des communes membres"
-        return deps, how
-    deps_table = reference.departements
-    from_regions = deps_table.index[deps_table["region"].isin(regions)].tolist()
-    deps = sorted(set(from_regions) | set(departements))
-    parts = []
-    if regions:
-        parts.append(
-            "région"
-            + ("s " if len(regions) > 1 else " ")
-            + ", ".join(f"{reference.region_name(r)} ({r})" for r in regions)
-        )
-    if departements:
-        parts.append("département" + ("s " if len(departements) > 1 else " ") + ", ".join(departements))
-    return deps, " + ".join(parts)
+        return sorted(set(member_deps)), "départements des communes membres"
+    deps = reference.departements
+    chosen = {"région": [f"{reference.region_name(r)} ({r})" for r in regions], "département": departements}
+    how = " + ".join(
+        f"{kind}{'s' if len(codes) > 1 else ''} {', '.join(codes)}" for kind, codes in chosen.items() if codes
+    )
+    return sorted(set(deps.index[deps["region"].isin(regions)]) | set(departements)), how
 
 
 def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str], str | None]:
@@ -269,16 +258,11 @@ def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str],
     if isinstance(geometries, str) and geometries == "default":
         return None, [], _DEFAULT_GEOMETRY_SOURCE
     if geometries is None:
-        return (
-            None,
-            [
-                (
-                    "contrôles géométriques non effectués (aucun contour de communes) : continuité des "
-                    "territoires et enclaves non vérifiées"
-                )
-            ],
-            None,
+        note = (
+            "contrôles géométriques non effectués (aucun contour de communes) : continuité des "
+            "territoires et enclaves non vérifiées"
         )
+        return None, [note], None
     notes: list[str] = []
     if isinstance(geometries, (str, os.PathLike)):
         from cpts_diag.geometry import read_commune_polygons
@@ -321,36 +305,36 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
 
 def _names(codes, reference: Reference) -> list[str]:
     """Names of commune / arrondissement codes (the code itself when unknown)."""
-    names = reference.names
-    return [names.get(c, c) for c in codes]
+    return [reference.names.get(c, c) for c in codes]
 
 
 # ------------------------------------------------------------------------ findings
 
 
 def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, list]:
-    """Unknown and outdated codes."""
-    unknown_rows = members[members["status"] == UNKNOWN]
-    unknown = [
-        {"code": c, "territory": t, "line": int(li)}
-        for c, t, li in zip(unknown_rows["code_given"], unknown_rows["cpts"], unknown_rows["line"])
-    ]
-    former_rows = members[members["status"] == FORMER]
-    cur_names = former_rows["code_insee"].map(reference.communes["nom"])
-    outdated = [
-        {"code": c, "current_code": k, "current_name": n, "note": note, "territory": t, "line": int(li)}
-        for c, k, n, note, t, li in zip(
-            former_rows["code_given"],
-            former_rows["code_insee"],
-            cur_names,
-            former_rows["note"],
-            former_rows["cpts"],
-            former_rows["line"],
-        )
-    ]
-    unknown.sort(key=lambda d: (d["territory"], d["line"], d["code"]))
-    outdated.sort(key=lambda d: (d["territory"], d["line"], d["code"]))
-    return unknown, outdated
+    """Unknown and outdated codes, each sorted by territory, line and code."""
+    unknown = members[members["status"] == UNKNOWN]
+    former = members[members["status"] == FORMER]
+    order = itemgetter("territory", "line", "code")
+    return (
+        sorted(
+            ({"code": r.code_given, "territory": r.cpts, "line": int(r.line)} for r in unknown.itertuples()), key=order
+        ),
+        sorted(
+            (
+                {
+                    "code": r.code_given,
+                    "current_code": r.code_insee,
+                    "current_name": name,
+                    "note": r.note,
+                    "territory": r.cpts,
+                    "line": int(r.line),
+                }
+                for r, name in zip(former.itertuples(), former["code_insee"].map(reference.communes["nom"]))
+            ),
+            key=order,
+        ),
+    )
 
 
 def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
@@ -364,92 +348,67 @@ def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
         lines=("line", lambda s: sorted({int(x) for x in s})),
         given=("code_given", lambda s: sorted(set(s))),
     )
-    out = []
-    for (territory, code), row in grouped.iterrows():
-        out.append(
-            {
-                "territory": territory,
-                "code_insee": code,
-                "name": _names([code], reference)[0],
-                "lines": row["lines"],
-                "after_mapping": len(row["given"]) > 1,
-                "codes_given": row["given"],
-            }
-        )
-    return out
+    return [
+        {
+            "territory": territory,
+            "code_insee": code,
+            "name": reference.names.get(code, code),
+            "lines": lines,
+            "after_mapping": len(given) > 1,
+            "codes_given": given,
+        }
+        for (territory, code), lines, given in zip(grouped.index, grouped["lines"], grouped["given"])
+    ]
 
 
 def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], set[str]]:
     """Overlap findings and the set of communes listed by arrondissement only (no whole claim)."""
     whole_row = known["arrondissement"].isna()
+    # one claim per (commune, territory): whole (some row without arrondissement), declared infra-communal
     claims = (
-        known.assign(
-            whole=whole_row,
-            by_arr=~whole_row,
-            infra_whole=known["infracommunal"].astype(bool) & whole_row,
-        )
-        .groupby(["code_insee", "cpts"], sort=False)
-        .agg(whole=("whole", "any"), by_arr=("by_arr", "any"), infra=("infra_whole", "any"))
+        known.assign(whole=whole_row, infra=known["infracommunal"].astype(bool) & whole_row)
+        .groupby(["code_insee", "cpts"], sort=False)[["whole", "infra"]]
+        .any()
         .reset_index()
     )
-    claims["arr_only"] = claims["by_arr"] & ~claims["whole"]
-    claims["whole_infra"] = claims["whole"] & claims["infra"]
     per = claims.groupby("code_insee", sort=False).agg(
-        n=("cpts", "size"),
-        n_whole=("whole", "sum"),
-        n_arr_only=("arr_only", "sum"),
-        n_whole_infra=("whole_infra", "sum"),
+        n=("cpts", "size"), n_whole=("whole", "sum"), n_infra=("infra", "sum")
     )
-    split_by_arr = set(per.index[(per["n_whole"] == 0) & (per["n_arr_only"] > 0)])
-    multi = per[per["n"] >= 2].copy()
+    split_by_arr = set(per.index[per["n_whole"] == 0])
+    multi = per[per["n"] >= 2]
     if multi.empty:
         return [], split_by_arr
     territories = (
         claims[claims["code_insee"].isin(multi.index)].groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s)))
     )
-    multi["territories"] = territories.reindex(multi.index)
-    all_whole = multi["n_arr_only"] == 0
-    all_arr = multi["n_whole"] == 0
-    # a commune listed whole in one territory and by arrondissement in another stays a conflict
-    kind = pd.Series(CONFLICT, index=multi.index, dtype=object)
-    kind[all_whole & (multi["n_whole_infra"] == multi["n"])] = INFRACOMMUNAL
-    out = []
     names = dict(zip(multi.index, _names(multi.index, reference)))
-    for code in multi.index[~all_arr]:
-        out.append(
-            {
-                "code_insee": code,
-                "name": names.get(code, code),
-                "territories": multi.at[code, "territories"],
-                "kind": kind[code],
-            }
-        )
+
+    def finding(code: str, kind: str) -> dict:
+        return {"code_insee": code, "name": names[code], "territories": territories[code], "kind": kind}
+
+    # a commune listed whole in one territory and by arrondissement in another stays a conflict
+    all_arr = multi["n_whole"] == 0
+    out = [
+        finding(code, INFRACOMMUNAL if n_infra == n else CONFLICT)
+        for code, n, n_infra in zip(multi.index[~all_arr], multi["n"][~all_arr], multi["n_infra"][~all_arr])
+    ]
     # PLM communes listed by arrondissement only: check at arrondissement level.
     arr_communes = multi.index[all_arr]
-    if len(arr_communes):
-        arr_rows = known[known["code_insee"].isin(arr_communes) & ~whole_row]
-        per_arr = arr_rows.groupby("arrondissement")["cpts"].agg(lambda s: sorted(set(s)))
-        shared = per_arr[per_arr.map(len) >= 2]
-        conflicted = set(arr_rows.loc[arr_rows["arrondissement"].isin(shared.index), "code_insee"])
-        for arr, terr, name in zip(shared.index, shared, _names(shared.index, reference)):
-            out.append({"code_insee": arr, "name": name, "territories": terr, "kind": CONFLICT})
-        for code in arr_communes:
-            if code not in conflicted:
-                out.append(
-                    {
-                        "code_insee": code,
-                        "name": names.get(code, code),
-                        "territories": multi.at[code, "territories"],
-                        "kind": ARRONDISSEMENT_SPLIT,
-                    }
-                )
+    arr_rows = known[known["code_insee"].isin(arr_communes) & ~whole_row]
+    per_arr = arr_rows.groupby("arrondissement")["cpts"].agg(lambda s: sorted(set(s)))
+    shared = per_arr[per_arr.map(len) >= 2]
+    conflicted = set(arr_rows.loc[arr_rows["arrondissement"].isin(shared.index), "code_insee"])
+    out += [
+        {"code_insee": arr, "name": name, "territories": terr, "kind": CONFLICT}
+        for arr, terr, name in zip(shared.index, shared, _names(shared.index, reference))
+    ]
+    out += [finding(code, ARRONDISSEMENT_SPLIT) for code in arr_communes if code not in conflicted]
     out.sort(key=lambda d: d["code_insee"])
     return out, split_by_arr
 
 
 def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str], reference: Reference) -> list[dict]:
-    if not split_by_arr:
-        return []
+    """Arrondissements municipaux in no territory, of the PLM communes listed by arrondissement only."""
     arr = reference.arrondissements
     claimed = set(known["arrondissement"].dropna())
     missing = arr[arr["commune_parente"].isin(split_by_arr) & ~arr.index.isin(claimed)].sort_index()
@@ -474,33 +433,30 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
         .groupby("cpts", sort=False)["nom"]
         .agg(list)
     )
-    out = []
-    for row in table.itertuples(index=False):
-        out.append(
-            {
-                "name": row.cpts,
-                "population": _int(row.population),
-                "population_min": _int(row.population_min),
-                "population_max": _int(row.population_max),
-                "tier": _int(row.tier),
-                "tier_min": _int(row.tier_min),
-                "tier_max": _int(row.tier_max),
-                "approximate": bool(row.approximate),
-                "n_communes": int(row.n_communes),
-                "departements": list(row.departements),
-                "regions": list(row.regions),
-                "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
-            }
-        )
-    return out
+    return [
+        {
+            "name": row.cpts,
+            "population": _int(row.population),
+            "population_min": _int(row.population_min),
+            "population_max": _int(row.population_max),
+            "tier": _int(row.tier),
+            "tier_min": _int(row.tier_min),
+            "tier_max": _int(row.tier_max),
+            "approximate": bool(row.approximate),
+            "n_communes": int(row.n_communes),
+            "departements": list(row.departements),
+            "regions": list(row.regions),
+            "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
+        }
+        for row in table.itertuples(index=False)
+    ]
 
 
 def _total_population(units: pd.DataFrame) -> int:
     """Population of the distinct units (:func:`population_units`) covered by at least one territory."""
     whole = set(units.loc[units["arrondissement"].isna(), "code_insee"])
     keep = units["arrondissement"].isna() | ~units["code_insee"].isin(whole)
-    distinct = units[keep].drop_duplicates("unit")
-    return _int(distinct["population"].sum()) or 0
+    return _int(units[keep].drop_duplicates("unit")["population"].sum()) or 0
 
 
 def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
@@ -599,13 +555,11 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
             f"continuité et enclaves non vérifiables autour d'elles ({shown})"
         )
     land = None
-    try:
+    with contextlib.suppress(InputError, FileNotFoundError):  # land masses are optional here
         from cpts_diag.commune_geo import load_commune_geo
 
         masses = load_commune_geo().units["masse_terrestre"]
         land = masses[masses != ""]
-    except (InputError, FileNotFoundError):
-        pass
     empty = pd.DataFrame({"a": [], "b": []}, dtype=str)
     return _Adjacency(
         pairs=adjacency_pairs(sub, tolerance_m=tolerance_m),
@@ -622,9 +576,7 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
 
 def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
     """(cpts, unit) rows: the arrondissement municipal when listed (and supported), else the commune."""
-    unit = known["code_insee"]
-    if by_arrondissement:
-        unit = known["arrondissement"].astype(object).where(known["arrondissement"].notna(), known["code_insee"])
+    unit = known["arrondissement"].fillna(known["code_insee"]) if by_arrondissement else known["code_insee"]
     return (
         pd.DataFrame({"cpts": known["cpts"].to_numpy(), "code_insee": unit.astype(str).to_numpy()})
         .drop_duplicates()
@@ -676,14 +628,8 @@ def _apart_only_by(pieces: list[list[str]], links: pd.DataFrame, land_mass: pd.S
     if land_mass is None:
         return len(groups) == 1
     masses = [{land_mass.get(pieces[int(i)][0]) for i in group} for group in groups]
-    if any(None in m for m in masses):
-        return False
-    seen: set = set()
-    for m in masses:
-        if seen & m:
-            return False
-        seen |= m
-    return True
+    # every mass known, and no mass shared by two groups
+    return not any(None in m for m in masses) and sum(map(len, masses)) == len(set().union(*masses))
 
 
 def _geometric_findings(
@@ -697,24 +643,26 @@ def _geometric_findings(
     """Discontiguous territories, territories with islands, enclaves and what cannot be verified."""
     from cpts_diag.geometry import components, find_enclaves
 
+    def unverifiable_record(check: str, territory, codes: list[str]) -> dict:
+        return {"check": check, "territory": territory, "communes": codes, "names": _names(codes, reference)}
+
     units = _units(known, adj.by_arrondissement)
-    pairs = _unit_pairs(adj.pairs, known, reference) if adj.by_arrondissement else adj.pairs
+    pairs, near, across = (
+        _unit_pairs(links, known, reference) if adj.by_arrondissement else links
+        for links in (adj.pairs, adj.near, adj.across)
+    )
     pop = reference.communes["population"]
     if adj.by_arrondissement:
         pop = pd.concat([pop, reference.arrondissements["population"]])
     pop = pop[~pop.index.duplicated()]
 
-    unverifiable = []
     blind = units[units["code_insee"].isin(adj.without_polygon)]
     blind_territories = set(blind["cpts"])
-    for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]:
-        codes = sorted(set(codes))
-        unverifiable.append(
-            {"check": "continuité", "territory": territory, "communes": codes, "names": _names(codes, reference)}
-        )
+    unverifiable = [
+        unverifiable_record("continuité", territory, sorted(set(codes)))
+        for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]
+    ]
 
-    near = _unit_pairs(adj.near, known, reference) if adj.by_arrondissement else adj.near
-    across = _unit_pairs(adj.across, known, reference) if adj.by_arrondissement else adj.across
     n_pieces = _territory_pieces(units, pairs)
     split = [t for t in n_pieces.index[n_pieces > 1] if t not in blind_territories]
     discontiguous, islands = [], []
@@ -770,14 +718,7 @@ def _geometric_findings(
             continue
         blind_others = {c for c in adj.without_polygon if membership.get(c) != item["territory"]}
         if item.get("undecided") or uncertain.intersection(group) or (adj.possible.empty and blind_others):
-            unverifiable.append(
-                {
-                    "check": "enclave",
-                    "territory": item["territory"],
-                    "communes": group,
-                    "names": _names(group, reference),
-                }
-            )
+            unverifiable.append(unverifiable_record("enclave", item["territory"], group))
             continue
         enclaves.append(
             {
@@ -787,14 +728,13 @@ def _geometric_findings(
                 "population": _int(pop.reindex(group).sum()),
             }
         )
-    blind_orphans = sorted(set(orphan_units) & adj.without_polygon)
+    # an orphan without polygon is undecided when it may touch a territory (or exposure is unknown)
     possible = pd.concat([adj.possible, adj.possible.rename(columns={"a": "b", "b": "a"})])
-    for code in blind_orphans:
-        around = set(possible.loc[possible["a"] == code, "b"]) & set(membership)
-        if around or adj.exposed is None:
-            unverifiable.append(
-                {"check": "enclave", "territory": None, "communes": [code], "names": _names([code], reference)}
-            )
+    unverifiable += [
+        unverifiable_record("enclave", None, [code])
+        for code in sorted(set(orphan_units) & adj.without_polygon)
+        if adj.exposed is None or set(possible.loc[possible["a"] == code, "b"]) & set(membership)
+    ]
     return {
         "discontiguous": discontiguous,
         "island_territories": islands,
@@ -816,31 +756,18 @@ def check_perimeters(
 ) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
-    Parameters
-    ----------
-    perimeters : Perimeters, pandas.DataFrame, str or Path
-        Perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their canonical table
-        (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to read.
-    reference : Reference, optional
-        Commune reference; the embedded COG 2026 by default.
-    geometries : GeoDataFrame, "default", str, Path or None
-        ``"default"`` uses the embedded national adjacency (no polygons read); a GeoDataFrame of
-        commune polygons (``code_insee``, geometry) or a path read with
-        :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the
-        COG: former codes, arrondissements); None skips the geometric checks (the report says so).
-    regions, departements : list of str, optional
-        Study area for orphans; by default every département holding a member commune.
-    tolerance_m : float, default 100
-        Distance under which two commune polygons are adjacent.
+    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their
+    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to
+    read. ``reference``: the embedded COG 2026 by default.
 
-    Returns
-    -------
-    CheckReport
+    ``geometries``: ``"default"`` uses the embedded national adjacency (no polygons read); a
+    GeoDataFrame of commune polygons (``code_insee``, geometry) or a path read with
+    :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the
+    COG: former codes, arrondissements), two of which are adjacent within ``tolerance_m`` metres;
+    None skips the geometric checks (the report says so).
 
-    Raises
-    ------
-    InputError
-        Unknown région or département code in the study area options.
+    ``regions``, ``departements``: study area for orphans; by default every département holding a
+    member commune. An unknown région or département code raises InputError.
     """
     from cpts_diag.io.perimeters import read_perimeters
 
@@ -864,8 +791,7 @@ def check_perimeters(
     report.uncovered_arrondissements = _uncovered_arrondissements(known, split_by_arr, reference)
 
     units = population_units(members, reference)
-    ttable = territory_table(members, reference, units=units)
-    report.territories = _territory_records(ttable, known, reference)
+    report.territories = _territory_records(territory_table(members, reference, units=units), known, reference)
     report.multi_departement = [
         {"territory": t["name"], "departements": t["departements"], "regions": t["regions"]}
         for t in report.territories
@@ -875,19 +801,17 @@ def check_perimeters(
     # Study area and orphans.
     communes = reference.communes
     member_deps = known["code_insee"].map(communes["departement"]).dropna().unique()
-    study_deps, how = _study_area(reference, regions, departements, member_deps)
-    report.study_area = study_deps
-    in_area = communes[communes["departement"].isin(study_deps)]
+    report.study_area, how = _study_area(reference, regions, departements, member_deps)
+    in_area = communes[communes["departement"].isin(report.study_area)]
     covered = pd.Index(known["code_insee"].unique())
     orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
     report.orphans = [
-        {"code_insee": c, "name": n, "population": _int(p), "departement": d}
-        for c, n, p, d in zip(
-            orphan_rows.index, orphan_rows["nom"], orphan_rows["population"], orphan_rows["departement"]
-        )
+        {"code_insee": r.Index, "name": r.nom, "population": _int(r.population), "departement": r.departement}
+        for r in orphan_rows.itertuples()
     ]
     report.notes.append(
-        f"zone d'étude ({how}) : {', '.join(study_deps) or 'aucun département'} — {fr.integer(len(in_area))} communes"
+        f"zone d'étude ({how}) : {', '.join(report.study_area) or 'aucun département'} — "
+        f"{fr.integer(len(in_area))} communes"
     )
 
     # Geometry: contiguity and enclaves from the embedded adjacency or from user polygons.
@@ -895,8 +819,7 @@ def check_perimeters(
     report.notes.extend(polygon_notes)
     adjacency = None
     if polygons is not None:
-        relevant = in_area.index.union(pd.Index(known["code_insee"].unique()))
-        adjacency = _user_adjacency(polygons, relevant, tolerance_m, report.notes)
+        adjacency = _user_adjacency(polygons, in_area.index.union(covered), tolerance_m, report.notes)
     elif geometries is not None:
         adjacency = _embedded_adjacency(report.notes)
     if adjacency is not None:
@@ -913,10 +836,9 @@ def check_perimeters(
             )
 
     # Summary and sources.
-    covered_current = covered.intersection(communes.index)
     report.summary = {
         "n_territories": len(report.territories),
-        "n_communes": len(covered_current),
+        "n_communes": len(covered.intersection(communes.index)),
         "population_total": _total_population(units),
         "n_study_area_communes": len(in_area),
         "n_study_area_covered": int(in_area.index.isin(covered).sum()),

@@ -57,21 +57,8 @@ _ENCLAVE_UNCOVERED_MAX = 0.01
 def projected_crs(departement: str) -> str:
     """Return the projected CRS used for metric computations in a département.
 
-    Parameters
-    ----------
-    departement : str
-        Département code ("01" ... "95", "2A", "2B", "971" ... "976").
-
-    Returns
-    -------
-    str
-        "EPSG:2154" (Lambert-93) for metropolitan France including Corsica, the
-        official UTM CRS of the DROM otherwise.
-
-    Raises
-    ------
-    InputError
-        If the code is not a known département.
+    "EPSG:2154" (Lambert-93) for metropolitan France including Corsica ("01" ... "95", "2A", "2B"), the
+    official UTM CRS of the DROM ("971" ... "976") otherwise; InputError for an unknown département.
 
     Examples
     --------
@@ -81,30 +68,17 @@ def projected_crs(departement: str) -> str:
     dep = str(departement).strip().upper()
     if dep.isdigit() and len(dep) == 1:
         dep = dep.zfill(2)
-    if dep in _METRO:
-        return LAMBERT93
-    if dep in _DROM_CRS:
-        return _DROM_CRS[dep]
-    raise InputError("département inconnu, pas de projection disponible", value=departement)
-
-
-def _departement_of(code: str) -> str:
-    """Département of a commune code (3 characters for DROM, 2 otherwise)."""
-    code = str(code)
-    return code[:3] if code.startswith("97") else code[:2]
+    crs = LAMBERT93 if dep in _METRO else _DROM_CRS.get(dep)
+    if crs is None:
+        raise InputError("département inconnu, pas de projection disponible", value=departement)
+    return crs
 
 
 def _crs_of_codes(codes: Iterable[str]) -> pd.Series:
-    """Projected CRS of each commune code, indexed like ``codes``."""
+    """Projected CRS of each commune code, indexed like ``codes``: the DROM's own (from the first three
+    characters of the code), Lambert-93 for metropolitan and unknown codes."""
     codes = pd.Series(list(codes), dtype=object) if not isinstance(codes, pd.Series) else codes
-    deps = codes.astype(str).map(_departement_of)
-    return deps.map(_DROM_CRS).fillna(LAMBERT93)  # metropolitan and unknown codes: Lambert-93
-
-
-def _majority_crs(codes: Iterable[str]) -> str:
-    """Most frequent projected CRS among commune codes (Lambert-93 if empty)."""
-    counts = Counter(_crs_of_codes(codes))
-    return counts.most_common(1)[0][0] if counts else LAMBERT93
+    return codes.astype(str).str[:3].map(_DROM_CRS).fillna(LAMBERT93)
 
 
 def _with_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -118,25 +92,15 @@ def _with_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def area_km2(gdf: gpd.GeoDataFrame, departement_col: str = "departement") -> pd.Series:
     """Area of each row in km², computed in the projected CRS of its département.
 
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Polygons in any CRS (EPSG:4326 assumed when none is set).
-    departement_col : str, default "departement"
-        Column holding the département code. When it is absent, the département
-        is derived from the ``code_insee`` column.
-
-    Returns
-    -------
-    pandas.Series
-        Float areas in km², same index as ``gdf``, named ``area_km2``.
+    ``gdf`` may be in any CRS (EPSG:4326 assumed when none is set). The département is read from
+    ``departement_col`` or, when that column is absent, derived from the ``code_insee`` column.
+    Returns float areas named ``area_km2``, with the index of ``gdf``.
     """
     gdf = _with_crs(gdf)
     if departement_col in gdf.columns:
         crs = gdf[departement_col].map(projected_crs)
     elif "code_insee" in gdf.columns:
         crs = _crs_of_codes(gdf["code_insee"])
-        crs.index = gdf.index
     else:
         raise ValueError(f"need a {departement_col!r} or 'code_insee' column")
     out = pd.Series(np.nan, index=gdf.index, dtype=float, name="area_km2")
@@ -146,6 +110,11 @@ def area_km2(gdf: gpd.GeoDataFrame, departement_col: str = "departement") -> pd.
 
 
 # ------------------------------------------------------------------------ reading
+
+
+def _first_ten(codes: list[str]) -> str:
+    """The first ten codes, comma-separated, with " ..." when there are more."""
+    return ", ".join(codes[:10]) + (" ..." if len(codes) > 10 else "")
 
 
 def _normalize_codes(values: pd.Series, path: Path, notes: list[str]) -> pd.Series:
@@ -166,7 +135,7 @@ def _normalize_codes(values: pd.Series, path: Path, notes: list[str]) -> pd.Seri
     if repaired:
         notes.append(
             f"{len(repaired)} code(s) commune corrigé(s) (zéro initial restauré ou ancien code "
-            f"de la Corse) : {', '.join(repaired[:10])}" + (" ..." if len(repaired) > 10 else "")
+            f"de la Corse) : {_first_ten(repaired)}"
         )
     return pd.Series(codes, index=values.index, dtype=str)
 
@@ -182,30 +151,18 @@ def _polygonal(geom):
 
 
 def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFrame:
-    """Read commune polygons from a GeoJSON, GeoPackage or any vector file.
+    """Read commune polygons from a GeoJSON, GeoPackage or any vector file readable by pyogrio (first layer).
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Vector file readable by pyogrio (first layer is read).
-    code_field : str, optional
-        Attribute holding the commune code. Detected when omitted among the aliases of
-        :data:`cpts_diag.io.tables.HEADER_ALIASES` (``code_insee``, ``insee_com``, ``codgeo``...).
+    ``code_field``, the attribute holding the commune code, is detected when omitted among the aliases of
+    :data:`cpts_diag.io.tables.HEADER_ALIASES` (``code_insee``, ``insee_com``, ``codgeo``...).
 
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns ``code_insee`` (str), ``nom`` (when a name field exists) and
-        ``geometry``, in EPSG:4326 (reprojected if needed, assumed when the file
-        declares no CRS). Invalid geometries are repaired with
-        ``shapely.make_valid``; features sharing a code are merged. What was done
-        is listed in French in ``result.attrs["notes"]``.
+    Returns columns ``code_insee`` (str), ``nom`` (when a name field exists) and ``geometry``, in
+    EPSG:4326 (reprojected if needed, assumed when the file declares no CRS). Invalid geometries are
+    repaired with ``shapely.make_valid``; features sharing a code are merged. What was done is listed
+    in French in ``result.attrs["notes"]``.
 
-    Raises
-    ------
-    InputError
-        Missing file, unreadable or non-vector file, no code field, missing or
-        malformed code, no polygon, coordinates not in degrees without a CRS.
+    Raises InputError for a missing file, an unreadable or non-vector file, no code field, a missing or
+    malformed code, no polygon, coordinates not in degrees without a CRS.
     """
     import pyogrio
 
@@ -240,25 +197,16 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
                 f"{', '.join(names) or 'aucun'}",
                 path=path,
             )
-    field = fields[i]
     name_i = find_column(names, "nom_commune", exclude={i})
-    name_field = None if name_i is None else fields[name_i]
 
-    notes: list[str] = []
     if len(raw) == 0:
         raise InputError("le fichier ne contient aucune entité", path=path)
-    codes = _normalize_codes(raw[field], path, notes)
+    notes: list[str] = []
+    codes = _normalize_codes(raw[fields[i]], path, notes)
     out = gpd.GeoDataFrame({"code_insee": codes.to_numpy()}, geometry=raw.geometry.to_numpy(), crs=raw.crs)
-    if name_field is not None:
-        out.insert(
-            1,
-            "nom",
-            raw[name_field]
-            .astype(object)
-            .where(raw[name_field].notna(), None)
-            .map(lambda v: None if v is None else str(v))
-            .to_numpy(),
-        )
+    if name_i is not None:
+        nom = raw[fields[name_i]].astype(object)
+        out.insert(1, "nom", nom.map(str).where(nom.notna(), None).to_numpy())
 
     # CRS: assume WGS84 when absent, refuse projected coordinates without a CRS.
     if out.crs is None:
@@ -292,10 +240,7 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
         raise InputError("le fichier ne contient aucun polygone", path=path)
     if empty.any():
         dropped = sorted(set(out.loc[empty, "code_insee"]))
-        notes.append(
-            f"{len(dropped)} commune(s) sans polygone ignorée(s) : {', '.join(dropped[:10])}"
-            + (" ..." if len(dropped) > 10 else "")
-        )
+        notes.append(f"{len(dropped)} commune(s) sans polygone ignorée(s) : {_first_ten(dropped)}")
     out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
     out = out.loc[~empty]
 
@@ -304,12 +249,8 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if dup.any():
         merged = sorted(set(out.loc[dup, "code_insee"]))
         out = out.dissolve(by="code_insee", as_index=False, sort=False)
-        notes.append(
-            f"{len(merged)} code(s) présent(s) sur plusieurs entités, polygones réunis : "
-            f"{', '.join(merged[:10])}" + (" ..." if len(merged) > 10 else "")
-        )
-    out = out[[c for c in ("code_insee", "nom", "geometry") if c in out.columns]]
-    out = out.reset_index(drop=True)
+        notes.append(f"{len(merged)} code(s) présent(s) sur plusieurs entités, polygones réunis : {_first_ten(merged)}")
+    out = out[[c for c in ("code_insee", "nom", "geometry") if c in out.columns]].reset_index(drop=True)
     out.attrs["notes"] = notes
     return out
 
@@ -331,20 +272,10 @@ def _resolve(code: str, code_map: Mapping[str, str]) -> str:
 def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Align commune polygons of an older COG to current codes.
 
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Commune polygons with a ``code_insee`` column.
-    code_map : Mapping[str, str]
-        Former code -> current code (merged or renumbered communes). Chains
-        (A -> B -> C) are followed. Codes absent from the map are kept.
-
-    Returns
-    -------
-    tuple of (geopandas.GeoDataFrame, list of str)
-        Polygons with one row per current code (polygons sharing a current code
-        are unioned; other columns are taken from the row already bearing the
-        current code when there is one), and French notes describing each change.
+    ``code_map`` maps a former code to the current one (merged or renumbered communes); chains
+    (A -> B -> C) are followed and codes absent from the map are kept. Returns the polygons with one
+    row per current code (polygons sharing a current code are unioned; other columns are taken from
+    the row already bearing the current code when there is one), and French notes describing each change.
 
     Examples
     --------
@@ -361,22 +292,17 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
     work["_keeps_code"] = (~changed).to_numpy()
     work["_order"] = np.arange(len(work))
     counts = new.value_counts()
-    notes = []
-    for o, n in sorted(zip(old[changed], new[changed])):
-        if counts[n] > 1:
-            notes.append(f"{o} fusionnée dans {n} : polygones réunis")
-        else:
-            notes.append(f"{o} devenue {n} (changement de code)")
+    notes = [
+        f"{o} fusionnée dans {n} : polygones réunis" if counts[n] > 1 else f"{o} devenue {n} (changement de code)"
+        for o, n in sorted(zip(old[changed], new[changed]))
+    ]
 
     # Row already bearing the current code first, so its attributes are kept.
     work = work.sort_values(["_keeps_code", "_order"], ascending=[False, True])
     multi = work["code_insee"].map(counts) > 1
-    single = work.loc[~multi]
     if multi.any():
         dissolved = work.loc[multi].dissolve(by="code_insee", as_index=False, sort=False, aggfunc="first")
-        work = pd.concat([single, dissolved[single.columns]], ignore_index=True)
-    else:
-        work = single
+        work = pd.concat([work.loc[~multi], dissolved[work.columns]], ignore_index=True)
     work = work.sort_values("_order").drop(columns=["_keeps_code", "_order"])
     out = gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True)
     return out, notes
@@ -385,42 +311,22 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
 # --------------------------------------------------------------------- adjacency
 
 
-def adjacency_pairs(
-    gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, crs=None, with_distance: bool = False
-) -> pd.DataFrame:
+def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, with_distance: bool = False) -> pd.DataFrame:
     """Pairs of communes whose polygons are within ``tolerance_m`` metres.
 
-    The tolerance absorbs the gaps left by upstream simplification. Distances are
-    computed in ``crs`` when given; otherwise each commune is projected in the CRS
-    of its département (communes of different CRS groups — metropolitan France
-    and each DROM — cannot be neighbours).
+    The tolerance absorbs the gaps left by upstream simplification. Distances are computed with each
+    commune projected in the CRS of its département (communes of different CRS groups — metropolitan
+    France and each DROM — cannot be neighbours). EPSG:4326 is assumed when ``gdf`` has no CRS.
 
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Commune polygons with a ``code_insee`` column (EPSG:4326 assumed when no
-        CRS is set).
-    tolerance_m : float, default 100.0
-        Maximum distance in metres between two polygons to call them adjacent.
-    crs : optional
-        Projected CRS to use for all communes.
-    with_distance : bool, default False
-        Add the column ``distance_m`` (distance between the two polygons, metres).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``a`` and ``b`` (str codes, ``a < b``), one row per pair, sorted.
+    Returns columns ``a`` and ``b`` (str codes, ``a < b``), one row per pair, sorted, and with
+    ``with_distance`` the column ``distance_m`` (distance between the two polygons, metres).
     """
     gdf = _with_crs(gdf)
     codes = gdf["code_insee"].astype(str).to_numpy(dtype=object)
-    if crs is not None:
-        groups = {crs: np.arange(len(gdf))}
-    else:
-        crs_of = _crs_of_codes(pd.Series(codes, dtype=object)).to_numpy(dtype=object)
-        groups = {c: np.flatnonzero(crs_of == c) for c in pd.unique(crs_of)}
+    crs_of = _crs_of_codes(codes).to_numpy(dtype=object)
     frames = []
-    for target, idx in groups.items():
+    for target in pd.unique(crs_of):
+        idx = np.flatnonzero(crs_of == target)
         geoms = gdf.geometry.iloc[idx].to_crs(target).to_numpy()
         tree = shapely.STRtree(geoms)
         left, right = tree.query(geoms, predicate="dwithin", distance=float(tolerance_m))
@@ -440,45 +346,12 @@ def adjacency_pairs(
 # -------------------------------------------------------------------- components
 
 
-class _UnionFind:
-    """Minimal union-find (path halving, union by size)."""
-
-    def __init__(self, items: Iterable[str]):
-        self.parent = {x: x for x in items}
-        self.size = dict.fromkeys(self.parent, 1)
-
-    def find(self, x: str) -> str:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(self, x: str, y: str) -> None:
-        rx, ry = self.find(x), self.find(y)
-        if rx == ry:
-            return
-        if self.size[rx] < self.size[ry]:
-            rx, ry = ry, rx
-        self.parent[ry] = rx
-        self.size[rx] += self.size[ry]
-
-
 def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
-    """Connected components of ``nodes`` under the adjacency ``pairs``.
+    """Connected components of ``nodes`` (duplicates ignored) under the adjacency ``pairs``.
 
-    Parameters
-    ----------
-    nodes : Iterable[str]
-        Commune codes; duplicates are ignored.
-    pairs : pandas.DataFrame
-        Columns ``a`` and ``b``; pairs with an end outside ``nodes`` are ignored.
-
-    Returns
-    -------
-    list of list of str
-        Each component sorted; components sorted by size (largest first), then
-        by first code. Isolated nodes are singleton components.
+    ``pairs`` has columns ``a`` and ``b``; pairs with an end outside ``nodes`` are ignored. Each
+    component is sorted; components are sorted by size (largest first), then by first code.
+    Isolated nodes are singleton components.
 
     Examples
     --------
@@ -486,25 +359,26 @@ def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
     >>> components(["1", "2", "3"], pd.DataFrame({"a": ["1"], "b": ["2"]}))
     [['1', '2'], ['3']]
     """
-    uf = _UnionFind(dict.fromkeys(str(n) for n in nodes))
-    inside = uf.parent
+    links: dict[str, list[str]] = {str(n): [] for n in nodes}
     for a, b in zip(pairs["a"].astype(str), pairs["b"].astype(str)):
-        if a in inside and b in inside:
-            uf.union(a, b)
-    groups: dict[str, list[str]] = {}
-    for n in inside:
-        groups.setdefault(uf.find(n), []).append(n)
-    comps = [sorted(g) for g in groups.values()]
+        if a in links and b in links:
+            links[a].append(b)
+            links[b].append(a)
+    comps, seen = [], set()
+    for start in links:
+        if start not in seen:
+            seen.add(start)
+            comp = [start]
+            for node in comp:  # breadth-first: comp grows while it is walked
+                for other in links[node]:
+                    if other not in seen:
+                        seen.add(other)
+                        comp.append(other)
+            comps.append(sorted(comp))
     return sorted(comps, key=lambda c: (-len(c), c[0]))
 
 
 # ---------------------------------------------------------------------- enclaves
-
-
-def _exterior_rings(geom):
-    """MultiLineString of the exterior rings of a (multi)polygon."""
-    polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
-    return shapely.multilinestrings([p.exterior for p in polys])
 
 
 def find_enclaves(
@@ -516,53 +390,30 @@ def find_enclaves(
 ) -> list[dict]:
     """Groups of orphan communes enclosed in a single territory.
 
-    Orphans (communes in no territory) are grouped into connected components
-    among themselves. A group is an enclave of territory T when it has at least
-    one neighbour, every neighbour outside the group belongs to T and, when
-    ``gdf`` is given, its outer boundary is covered by T: the part of the
+    Orphans (communes in no territory; codes present in ``membership``, code -> territory name, are
+    ignored) are grouped into connected components among themselves under the adjacency ``pairs``
+    (see :func:`adjacency_pairs`). A group is an enclave of territory T when it has at least
+    one neighbour, every neighbour outside the group belongs to T and, when the commune polygons
+    ``gdf`` are given, its outer boundary is covered by T: the part of the
     exterior boundary farther than ``tolerance_m`` from T's neighbouring
     communes is under 1 % of that boundary. A group on the coast or on the edge
-    of the study area is thus not an enclave.
+    of the study area is thus not an enclave; nor is, with ``gdf``, a group with a commune missing
+    from ``gdf``.
 
-    Parameters
-    ----------
-    orphans : Iterable[str]
-        Codes of communes in no territory (codes present in ``membership`` are
-        ignored).
-    membership : Mapping[str, str]
-        Code -> territory name, for member communes.
-    pairs : pandas.DataFrame
-        Adjacency pairs (columns ``a``, ``b``), see :func:`adjacency_pairs`.
-    gdf : geopandas.GeoDataFrame, optional
-        Commune polygons (``code_insee``); enables the boundary check. A group
-        with a commune missing from ``gdf`` is not reported.
-    tolerance_m : float, default 100.0
-        Distance in metres under which a boundary counts as covered.
-
-    Returns
-    -------
-    list of dict
-        ``{"territory": T, "communes": [codes]}`` sorted by territory then
-        first code.
+    Returns ``{"territory": T, "communes": [codes]}`` dicts sorted by territory then first code.
     """
     orphan_set = {str(o) for o in orphans} - set(membership)
-    a = pairs["a"].astype(str).to_numpy()
-    b = pairs["b"].astype(str).to_numpy()
     neighbours: dict[str, set[str]] = {}
-    for x, y in zip(a, b):
+    for x, y in zip(pairs["a"].astype(str), pairs["b"].astype(str)):
         if x in orphan_set:
             neighbours.setdefault(x, set()).add(y)
         if y in orphan_set:
             neighbours.setdefault(y, set()).add(x)
-
-    geo = None
-    if gdf is not None:
-        geo = _with_crs(gdf).set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
+    geo = None if gdf is None else _with_crs(gdf).set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
 
     found = []
     for group in components(orphan_set, pairs):
-        members = set(group)
-        around = set().union(*(neighbours.get(c, set()) for c in group)) - members
+        around = set().union(*(neighbours.get(c, set()) for c in group)) - set(group)
         if not around or any(n not in membership for n in around):
             continue
         territories = {membership[n] for n in around}
@@ -582,10 +433,12 @@ def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str], t
     around = [c for c in around if c in geo.index]
     if not around:
         return False
-    target = _majority_crs(group)
+    target = Counter(_crs_of_codes(group)).most_common(1)[0][0]  # the most frequent CRS of the group
     inner = geo.loc[group].to_crs(target).to_numpy()
     outer = geo.loc[around].to_crs(target).to_numpy()
-    ring = _exterior_rings(shapely.union_all(inner))
+    ring = shapely.multilinestrings(
+        [p.exterior for p in shapely.get_parts(shapely.union_all(inner)) if p.geom_type == "Polygon"]
+    )
     total = shapely.length(ring)
     if total == 0:
         return False
@@ -602,27 +455,16 @@ def territory_outlines(
 ) -> gpd.GeoDataFrame:
     """One outline per territory: union of the polygons of its communes.
 
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Commune polygons with a ``code_insee`` column.
-    membership_df : pandas.DataFrame
-        Columns ``territory_col`` and ``code_insee`` (e.g. the canonical
-        perimeter table; repeated rows, such as arrondissements, count once).
-    territory_col : str, default "cpts"
-        Column holding the territory name.
+    ``membership_df`` has the columns ``territory_col`` and ``code_insee`` (e.g. the canonical
+    perimeter table; repeated rows, such as arrondissements, count once).
 
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns ``territory``, ``n_communes`` (communes with a polygon) and
-        ``geometry``, in the CRS of ``gdf``, sorted by territory. Uses
-        ``shapely.coverage_union_all`` when the polygons form a valid coverage,
-        ``shapely.union_all`` otherwise. Codes without a polygon are listed in
-        ``result.attrs["missing"]`` (territory -> codes).
+    Returns columns ``territory``, ``n_communes`` (communes with a polygon) and
+    ``geometry``, in the CRS of ``gdf``, sorted by territory. Uses
+    ``shapely.coverage_union_all`` when the polygons form a valid coverage,
+    ``shapely.union_all`` otherwise. Codes without a polygon are listed in
+    ``result.attrs["missing"]`` (territory -> codes).
     """
-    members = membership_df[[territory_col, "code_insee"]].astype({"code_insee": str})
-    members = members.drop_duplicates()
+    members = membership_df[[territory_col, "code_insee"]].astype({"code_insee": str}).drop_duplicates()
     geo = gdf.set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
     geo = geo[~geo.index.duplicated()]
     rows, missing = [], {}
@@ -633,12 +475,9 @@ def territory_outlines(
         if absent:
             missing[territory] = sorted(absent)
         geoms = geo.loc[present].to_numpy()
-        if len(geoms) == 0:
-            union = None
-        elif bool(shapely.coverage_is_valid(geoms)):
-            union = shapely.coverage_union_all(geoms)
-        else:
-            union = shapely.union_all(geoms)
+        union = None
+        if len(geoms):
+            union = (shapely.coverage_union_all if shapely.coverage_is_valid(geoms) else shapely.union_all)(geoms)
         rows.append({"territory": territory, "n_communes": len(present), "geometry": union})
     out = gpd.GeoDataFrame(rows, columns=["territory", "n_communes", "geometry"], geometry="geometry", crs=gdf.crs)
     out.attrs["missing"] = missing

@@ -52,8 +52,16 @@ def _yes_no(value) -> str:
     return "oui" if value else "non"
 
 
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns)
+def _frame(items: list[dict], columns: dict, ints=()) -> pd.DataFrame:
+    """One row per item; ``columns``: French header -> key of the item or function of the item.
+
+    The ``ints`` columns are nullable integers (Int64).
+    """
+    rows = [[item[get] if isinstance(get, str) else get(item) for get in columns.values()] for item in items]
+    df = pd.DataFrame(rows, columns=list(columns))
+    for col in ints:
+        df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
+    return df
 
 
 def _enclave_of(report: CheckReport) -> dict[str, str]:
@@ -61,44 +69,25 @@ def _enclave_of(report: CheckReport) -> dict[str, str]:
     return {c: e["territory"] for e in report.enclaves for c in e["communes"]}
 
 
-def _int_cols(df: pd.DataFrame, columns) -> pd.DataFrame:
-    for col in columns:
-        df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
-    return df
-
-
 def _pieces_sheet(records: list[dict]) -> pd.DataFrame:
     """One row per piece of each territory in several pieces."""
-    rows = []
-    for d in records:
-        pops = d.get("piece_populations") or [None] * len(d["pieces"])
-        for i, (codes, nms, pop) in enumerate(zip(d["pieces"], d["piece_names"], pops), start=1):
-            rows.append(
-                {
-                    "Territoire": d["territory"],
-                    "Morceau": i,
-                    "Nombre de morceaux": d["n_pieces"],
-                    "Nombre de communes": len(codes),
-                    "Population": pop,
-                    "Codes INSEE": ", ".join(codes),
-                    "Communes": ", ".join(nms),
-                }
-            )
-    return _int_cols(
-        _frame(
-            rows,
-            [
-                "Territoire",
-                "Morceau",
-                "Nombre de morceaux",
-                "Nombre de communes",
-                "Population",
-                "Codes INSEE",
-                "Communes",
-            ],
-        ),
-        ["Population"],
-    )
+    pieces = [
+        {"record": d, "number": i, "codes": codes, "names": names, "population": pop}
+        for d in records
+        for i, (codes, names, pop) in enumerate(
+            zip(d["pieces"], d["piece_names"], d.get("piece_populations") or [None] * len(d["pieces"])), start=1
+        )
+    ]
+    columns = {
+        "Territoire": lambda p: p["record"]["territory"],
+        "Morceau": "number",
+        "Nombre de morceaux": lambda p: p["record"]["n_pieces"],
+        "Nombre de communes": lambda p: len(p["codes"]),
+        "Population": "population",
+        "Codes INSEE": lambda p: ", ".join(p["codes"]),
+        "Communes": lambda p: ", ".join(p["names"]),
+    }
+    return _frame(pieces, columns, ints=["Population"])
 
 
 def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
@@ -139,42 +128,31 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         f"Avertissement de lecture : {w}" for w in report.warnings
     ]
 
-    terr = _frame(
-        [
-            {
-                "Territoire": t["name"],
-                "Communes": t["n_communes"],
-                "Population": t["population"],
-                "Population min.": t["population_min"],
-                "Population max.": t["population_max"],
-                "Approximatif": _yes_no(t["approximate"]),
-                "Taille ACI": t["tier"],
-                "Taille min.": t["tier_min"],
-                "Taille max.": t["tier_max"],
-                "Communes découpées infra-communalement": ", ".join(t.get("split_communes") or []),
-                "Départements": ", ".join(t["departements"]),
-                "Régions": ", ".join(t["regions"]),
-            }
-            for t in report.territories
-        ],
-        [
-            "Territoire",
+    sheets["Territoires"] = _frame(
+        report.territories,
+        {
+            "Territoire": "name",
+            "Communes": "n_communes",
+            "Population": "population",
+            "Population min.": "population_min",
+            "Population max.": "population_max",
+            "Approximatif": lambda t: _yes_no(t["approximate"]),
+            "Taille ACI": "tier",
+            "Taille min.": "tier_min",
+            "Taille max.": "tier_max",
+            "Communes découpées infra-communalement": lambda t: ", ".join(t.get("split_communes") or []),
+            "Départements": lambda t: ", ".join(t["departements"]),
+            "Régions": lambda t: ", ".join(t["regions"]),
+        },
+        ints=[
             "Communes",
             "Population",
             "Population min.",
             "Population max.",
-            "Approximatif",
             "Taille ACI",
             "Taille min.",
             "Taille max.",
-            "Communes découpées infra-communalement",
-            "Départements",
-            "Régions",
         ],
-    )
-    sheets["Territoires"] = _int_cols(
-        terr,
-        ["Communes", "Population", "Population min.", "Population max.", "Taille ACI", "Taille min.", "Taille max."],
     )
     notes["Territoires"] = [
         (
@@ -184,127 +162,102 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     ]
 
     sheets["Chevauchements"] = _frame(
-        [
-            {
-                "Code INSEE": o["code_insee"],
-                "Commune ou arrondissement": o["name"],
-                "Type": KIND_LABELS[o["kind"]],
-                "Bloquant": _yes_no(o["kind"] == CONFLICT),
-                "Nombre de territoires": len(o["territories"]),
-                "Territoires": " ; ".join(o["territories"]),
-            }
-            for o in report.overlaps
-        ],
-        ["Code INSEE", "Commune ou arrondissement", "Type", "Bloquant", "Nombre de territoires", "Territoires"],
+        report.overlaps,
+        {
+            "Code INSEE": "code_insee",
+            "Commune ou arrondissement": "name",
+            "Type": lambda o: KIND_LABELS[o["kind"]],
+            "Bloquant": lambda o: _yes_no(o["kind"] == CONFLICT),
+            "Nombre de territoires": lambda o: len(o["territories"]),
+            "Territoires": lambda o: " ; ".join(o["territories"]),
+        },
     )
 
     enclave_of = _enclave_of(report)
-    orph = _frame(
-        [
-            {
-                "Code INSEE": o["code_insee"],
-                "Commune": o["name"],
-                "Population": o["population"],
-                "Département": o["departement"],
-                "Enclavée dans": enclave_of.get(o["code_insee"], ""),
-            }
-            for o in report.orphans
-        ],
-        ["Code INSEE", "Commune", "Population", "Département", "Enclavée dans"],
+    sheets["Orphelines"] = _frame(
+        report.orphans,
+        {
+            "Code INSEE": "code_insee",
+            "Commune": "name",
+            "Population": "population",
+            "Département": "departement",
+            "Enclavée dans": lambda o: enclave_of.get(o["code_insee"], ""),
+        },
+        ints=["Population"],
     )
-    sheets["Orphelines"] = _int_cols(orph, ["Population"])
 
-    arr = _frame(
-        [
-            {
-                "Code arrondissement": a["code"],
-                "Arrondissement": a["name"],
-                "Population": a["population"],
-                "Code commune": a["commune"],
-                "Commune": a.get("commune_name", a["commune"]),
-            }
-            for a in report.uncovered_arrondissements
-        ],
-        ["Code arrondissement", "Arrondissement", "Population", "Code commune", "Commune"],
+    sheets["Arr. non couverts"] = _frame(
+        report.uncovered_arrondissements,
+        {
+            "Code arrondissement": "code",
+            "Arrondissement": "name",
+            "Population": "population",
+            "Code commune": "commune",
+            "Commune": lambda a: a.get("commune_name", a["commune"]),
+        },
+        ints=["Population"],
     )
-    sheets["Arr. non couverts"] = _int_cols(arr, ["Population"])
 
     sheets["Codes périmés"] = _frame(
-        [
-            {
-                "Code donné": o["code"],
-                "Code actuel": o["current_code"],
-                "Commune actuelle": o["current_name"],
-                "Territoire": o["territory"],
-                "Ligne": o["line"],
-                "Explication": o["note"],
-            }
-            for o in report.outdated_codes
-        ],
-        ["Code donné", "Code actuel", "Commune actuelle", "Territoire", "Ligne", "Explication"],
+        report.outdated_codes,
+        {
+            "Code donné": "code",
+            "Code actuel": "current_code",
+            "Commune actuelle": "current_name",
+            "Territoire": "territory",
+            "Ligne": "line",
+            "Explication": "note",
+        },
     )
 
     sheets["Codes inconnus"] = _frame(
-        [{"Code donné": u["code"], "Territoire": u["territory"], "Ligne": u["line"]} for u in report.unknown_codes],
-        ["Code donné", "Territoire", "Ligne"],
+        report.unknown_codes, {"Code donné": "code", "Territoire": "territory", "Ligne": "line"}
     )
 
     sheets["Doublons"] = _frame(
-        [
-            {
-                "Territoire": d["territory"],
-                "Code INSEE": d["code_insee"],
-                "Commune": d["name"],
-                "Lignes": ", ".join(map(str, d["lines"])),
-                "Codes donnés": ", ".join(d.get("codes_given", [])),
-                "Après correspondance des codes": _yes_no(d["after_mapping"]),
-            }
-            for d in report.duplicates
-        ],
-        ["Territoire", "Code INSEE", "Commune", "Lignes", "Codes donnés", "Après correspondance des codes"],
+        report.duplicates,
+        {
+            "Territoire": "territory",
+            "Code INSEE": "code_insee",
+            "Commune": "name",
+            "Lignes": lambda d: ", ".join(map(str, d["lines"])),
+            "Codes donnés": lambda d: ", ".join(d.get("codes_given", [])),
+            "Après correspondance des codes": lambda d: _yes_no(d["after_mapping"]),
+        },
     )
 
     sheets["Discontinuités"] = _pieces_sheet(report.discontiguous)
 
-    encl = _frame(
-        [
-            {
-                "Territoire": e["territory"],
-                "Nombre de communes": len(e["communes"]),
-                "Population": e["population"],
-                "Codes INSEE": ", ".join(e["communes"]),
-                "Communes": ", ".join(e["names"]),
-            }
-            for e in report.enclaves
-        ],
-        ["Territoire", "Nombre de communes", "Population", "Codes INSEE", "Communes"],
+    sheets["Enclaves"] = _frame(
+        report.enclaves,
+        {
+            "Territoire": "territory",
+            "Nombre de communes": lambda e: len(e["communes"]),
+            "Population": "population",
+            "Codes INSEE": lambda e: ", ".join(e["communes"]),
+            "Communes": lambda e: ", ".join(e["names"]),
+        },
+        ints=["Population"],
     )
-    sheets["Enclaves"] = _int_cols(encl, ["Population"])
     sheets["Séparés par la mer"] = _pieces_sheet(report.island_territories)
     sheets["Non vérifiable"] = _frame(
-        [
-            {
-                "Contrôle": u["check"],
-                "Territoire": u.get("territory") or "",
-                "Codes INSEE": ", ".join(u["communes"]),
-                "Communes": ", ".join(u["names"]),
-                "Raison": u.get("why") or "commune(s) sans contour",
-            }
-            for u in report.unverifiable
-        ],
-        ["Contrôle", "Territoire", "Codes INSEE", "Communes", "Raison"],
+        report.unverifiable,
+        {
+            "Contrôle": "check",
+            "Territoire": lambda u: u.get("territory") or "",
+            "Codes INSEE": lambda u: ", ".join(u["communes"]),
+            "Communes": lambda u: ", ".join(u["names"]),
+            "Raison": lambda u: u.get("why") or "commune(s) sans contour",
+        },
     )
 
     sheets["Multi-départements"] = _frame(
-        [
-            {
-                "Territoire": m["territory"],
-                "Départements": ", ".join(m["departements"]),
-                "Régions": ", ".join(m["regions"]),
-            }
-            for m in report.multi_departement
-        ],
-        ["Territoire", "Départements", "Régions"],
+        report.multi_departement,
+        {
+            "Territoire": "territory",
+            "Départements": lambda m: ", ".join(m["departements"]),
+            "Régions": lambda m: ", ".join(m["regions"]),
+        },
     )
 
     sheets["Sources"] = pd.DataFrame({"Source": list(report.sources)})
@@ -319,17 +272,12 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     return sheets, notes
 
 
-def _reference(report: CheckReport):
-    from cpts_diag.reference import load_reference
-
-    return report.reference if report.reference is not None else load_reference()
-
-
 def check_layers(report: CheckReport, polygons) -> dict:
     """GeoDataFrames "territoires", "communes" and "orphelines" of the check GeoPackage."""
     import geopandas as gpd
 
     from cpts_diag.geometry import territory_outlines
+    from cpts_diag.reference import load_reference
 
     polygons = polygons[~polygons["code_insee"].astype(str).duplicated()]
     geo = polygons.set_index(polygons["code_insee"].astype(str).to_numpy()).geometry
@@ -381,7 +329,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
         .reset_index()
     )
     units = units[units["unite"].isin(geo.index)]
-    ref = _reference(report)
+    ref = report.reference if report.reference is not None else load_reference()
     population = pd.concat([ref.communes["population"], ref.arrondissements["population"]])
     population = population[~population.index.duplicated()]
     communes = gpd.GeoDataFrame(
@@ -429,19 +377,8 @@ def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
     """Write the check workbook and, when polygons are available, the check GeoPackage.
 
     The GeoPackage draws :meth:`CheckReport.map_polygons`: the user's polygons as the check read and
-    aligned them (never read again), or the embedded display polygons.
-
-    Parameters
-    ----------
-    report : CheckReport
-        Result of :func:`cpts_diag.checks.check_perimeters`.
-    out_dir : str or Path
-        Output folder (created if needed).
-
-    Returns
-    -------
-    list of Path
-        Files written (workbook first).
+    aligned them (never read again), or the embedded display polygons. ``out_dir`` is created if
+    needed; returns the files written, workbook first.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -462,10 +399,6 @@ def _lines_fr(lines: list[int]) -> str:
     return ("ligne " if len(lines) == 1 else "lignes ") + ", ".join(map(str, lines))
 
 
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _pop(value) -> str:
     return f"{fr.integer(value, missing='?')} hab."
 
@@ -483,13 +416,10 @@ def territory_size_text(t: dict) -> str:
         return f"{_pop(t['population'])} — {tier_label(t['tier'], unknown='taille ?')}"
     tier = tier_label(None, t["tier_min"], t["tier_max"], unknown="taille ?")
     split = t.get("split_communes") or []
-    why = ""
-    if split:
-        verb = "découpée" if len(split) == 1 else "découpées"
-        why = f"{_list_fr(split)} {verb} infra-communalement"
+    why = f" : {_list_fr(split)} découpée{'s' if len(split) > 1 else ''} infra-communalement" if split else ""
     return (
         f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
-        f"(approximatif{' : ' + why if why else ''})"
+        f"(approximatif{why})"
     )
 
 
@@ -504,9 +434,7 @@ def unverifiable_text(item: dict) -> str:
 
 def _codes_names(codes, names, limit: int = 12) -> str:
     pairs = [f"{c} {n}" for c, n in zip(codes, names)]
-    if len(pairs) > limit:
-        return ", ".join(pairs[:limit]) + f" … (+{len(pairs) - limit})"
-    return ", ".join(pairs)
+    return ", ".join(pairs[:limit]) + (f" … (+{len(pairs) - limit})" if len(pairs) > limit else "")
 
 
 def format_text(report: CheckReport) -> str:
@@ -516,11 +444,8 @@ def format_text(report: CheckReport) -> str:
     (population and ACI tier), notes, reading warnings and sources.
     """
     s = report.summary
-    lines: list[str] = []
-    title = "Contrôle des périmètres de CPTS"
-    if report.source:
-        title += f" — {report.source}"
-    lines += [title, "=" * len(title), ""]
+    title = "Contrôle des périmètres de CPTS" + (f" — {report.source}" if report.source else "")
+    lines = [title, "=" * len(title), ""]
     n_conf = s.get("n_conflicts", 0)
     counts = [
         ("Territoires", fr.integer(s["n_territories"])),
@@ -571,7 +496,7 @@ def format_text(report: CheckReport) -> str:
             lines.extend(["", f"{title} ({len(rows)})", "-" * (len(title) + len(str(len(rows))) + 3)])
             lines.extend(f"  {r}" for r in rows)
 
-    kind_label = {**KIND_LABELS, CONFLICT: KIND_LABELS[CONFLICT].upper()}
+    kind_label = {k: v[:1].upper() + v[1:] for k, v in KIND_LABELS.items()} | {CONFLICT: KIND_LABELS[CONFLICT].upper()}
     section(
         "Codes inconnus",
         [f"Code inconnu : {u['code']} — {u['territory']} (ligne {u['line']})" for u in report.unknown_codes],
@@ -579,7 +504,7 @@ def format_text(report: CheckReport) -> str:
     section(
         "Chevauchements",
         [
-            f"{_upper_first(kind_label[o['kind']])} : "
+            f"{kind_label[o['kind']]} : "
             f"{o['code_insee']} {o['name']} — {len(o['territories'])} territoires : {', '.join(o['territories'])}"
             for o in report.overlaps
         ],
