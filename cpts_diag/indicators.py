@@ -333,7 +333,7 @@ class _Pass:
         out = np.zeros(self.n_groups)
         out[: self.n_base] = base
         dep_part = base[self.n_terr : self.n_base]
-        out += np.bincount(self.dep_to_reg, weights=dep_part, minlength=self.n_groups)[: self.n_groups]
+        out += _bincount(self.dep_to_reg, dep_part, self.n_groups)
         out[self.france_gid] = dep_part.sum()
         return out
 
@@ -688,21 +688,20 @@ def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict[str, _Result]:
 
 def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
     """Each territory unit's own value of an indicator (NaN when unknown or masked)."""
-    t = slice(0, p.n_terr_rows)
-    has = p.has[spec.has][t]
+
+    def own(name):
+        return p.unit_values[name][: p.n_terr_rows]
+
     if spec.kind == "ratio":
-        out = _ratio(p.unit_values[spec.num][t], p.unit_values[spec.den][t], spec.scale)
+        out = _ratio(own(spec.num), own(spec.den), spec.scale)
     elif spec.kind == "sum":
-        out = p.unit_values[spec.num][t].copy()
+        out = own(spec.num)
     elif spec.kind == "masked_sum":
-        known = p.unit_values[f"{spec.num}|nmask"][t] == 0
-        out = np.where(known, p.unit_values[f"{spec.num}|low"][t], np.nan)
+        out = np.where(own(f"{spec.num}|nmask") == 0, own(f"{spec.num}|low"), np.nan)
     else:  # masked_ratio
-        known = (p.unit_values[f"{spec.num}|nmask"][t] == 0) & (p.unit_values[f"{spec.den}|nmask"][t] == 0)
-        out = np.where(
-            known, _ratio(p.unit_values[f"{spec.num}|low"][t], p.unit_values[f"{spec.den}|low"][t], spec.scale), np.nan
-        )
-    return np.where(has, out, np.nan)
+        known = (own(f"{spec.num}|nmask") == 0) & (own(f"{spec.den}|nmask") == 0)
+        out = np.where(known, _ratio(own(f"{spec.num}|low"), own(f"{spec.den}|low"), spec.scale), np.nan)
+    return np.where(p.has[spec.has][: p.n_terr_rows], out, np.nan)
 
 
 # ------------------------------------------------------------------------------- public API
