@@ -73,7 +73,7 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
     first = ind.drop_duplicates("indicator").set_index("indicator")
     terr = ind[ind["level"] == "territoire"].set_index("indicator").reindex(first.index)
     sources = {c: terr[c].where(terr["level"].notna(), first[c]) for c in ("source", "vintage", "source_level")}
-    wide = pd.DataFrame(
+    return pd.DataFrame(
         {
             "label": first["label"],
             "theme": first["theme"],
@@ -85,8 +85,7 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
             "coverage": terr["coverage"],
             "quality": terr["quality"],
         }
-    )
-    return wide.reset_index()
+    ).reset_index()
 
 
 def _comparison_lookup(diag: Diagnostic) -> dict:
