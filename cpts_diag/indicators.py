@@ -37,6 +37,7 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -135,43 +136,52 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class _Spec:
+    """How an indicator is computed from the per-unit sums and flags of a :class:`_Pass`.
+
+    ``kind`` is ratio (``num`` / ``den``), sum (of ``num``), masked_ratio or masked_sum (``num``, ``den``:
+    CPAM count columns with masked cells) or special (computed apart); ``has`` names the unit flags of
+    "has data".
+    """
+
     id: str
     label: str
     theme: str
     unit: str
     source: Source
     vintage: str
-    source_level: str
-    kind: str  # ratio | sum | masked_ratio | masked_sum | special
+    kind: str = "ratio"
     num: str = ""
     den: str = ""
     has: str = ""
+    source_level: str = "commune"
     scale: float = 1.0
     proxy: bool = False
     departement_only: bool = False
-    decimals: int = 1
+
+
+def _spec(ident: str, label: str, theme: str, unit: str, source: Source, vintage: str, kind="ratio", key="", **options):
+    """A spec reading the per-unit sums ``key|num``, ``key|den`` and flags ``key`` (``key`` defaults to ``ident``)."""
+    key = key or ident
+    return _Spec(ident, label, theme, unit, source, vintage, kind, f"{key}|num", f"{key}|den", key, **options)
+
+
+class _Result(NamedTuple):
+    """One indicator for every group (arrays); ``present``: the group has a row for it."""
+
+    value: np.ndarray
+    value_low: np.ndarray
+    value_high: np.ndarray
+    coverage: np.ndarray
+    quality: np.ndarray
+    present: np.ndarray
 
 
 # ----------------------------------------------------------------------------------- helpers
 def find_territory(names, query: str) -> str:
-    """Return the territory name matching ``query`` (case, accents and spaces ignored).
+    """Return the territory name of ``names`` (e.g. ``perimeters.table["cpts"].unique()``) matching ``query``.
 
-    Parameters
-    ----------
-    names : iterable of str
-        Territory names (e.g. ``perimeters.table["cpts"].unique()``).
-    query : str
-        Name typed by the user.
-
-    Returns
-    -------
-    str
-        The name as written in ``names``.
-
-    Raises
-    ------
-    InputError
-        No exact match; the message lists the close matches (difflib, names containing the query).
+    Case, accents and spaces are ignored, and so is a leading "CPTS". Without a match, raises
+    :class:`~cpts_diag.errors.InputError` listing the close matches (difflib, names containing the query).
 
     Examples
     --------
@@ -221,16 +231,11 @@ def _keyed(rows: pd.DataFrame) -> pd.DataFrame:
     whole-commune row matches the commune; arrondissement rows match their arrondissement, and their
     commune too when the source has no whole-commune row for it (Marseille given by arrondissement).
     """
-    whole = rows["arrondissement"].isna().to_numpy()
-    with_whole = set(rows.loc[whole, "code_insee"])
-    by_arr = rows.loc[~whole]
-    parts = [
-        rows.loc[whole].assign(key=rows.loc[whole, "code_insee"]),
-        by_arr.assign(key=by_arr["arrondissement"]),
-    ]
-    lift = by_arr[~by_arr["code_insee"].isin(with_whole)]
-    parts.append(lift.assign(key=lift["code_insee"]))
-    return pd.concat(parts, ignore_index=True)
+    whole = rows[rows["arrondissement"].isna()]
+    by_arr = rows[rows["arrondissement"].notna()]
+    lift = by_arr[~by_arr["code_insee"].isin(set(whole["code_insee"]))]
+    parts = [whole.assign(key=whole["code_insee"]), by_arr.assign(key=by_arr["arrondissement"])]
+    return pd.concat([*parts, lift.assign(key=lift["code_insee"])], ignore_index=True)
 
 
 # ------------------------------------------------------------------------------ user files
@@ -312,8 +317,15 @@ class _Pass:
         values = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0, posinf=np.inf)
         self.unit_values[name] = _bincount(row, values, self.n_rows)
 
-    def flag(self, name: str, row: np.ndarray, present) -> None:
-        self.has[name] = _bincount(row, np.asarray(present, dtype=float), self.n_rows) > 0
+    def flags(self, row: np.ndarray, present) -> np.ndarray:
+        """Per-unit flags: whether any matched source row of the unit is ``present``."""
+        return _bincount(row, np.asarray(present, dtype=float), self.n_rows) > 0
+
+    def add_ratio(self, key: str, row: np.ndarray, ok: np.ndarray, num, den) -> None:
+        """Per-unit sums ``key|num`` and ``key|den`` of the matched source rows where ``ok``, flags ``key``."""
+        self.add(f"{key}|num", row, np.where(ok, num, 0.0))
+        self.add(f"{key}|den", row, np.where(ok, den, 0.0))
+        self.has[key] = self.flags(row, ok)
 
     # -- reducing to groups ---------------------------------------------------------------
     def _rollup(self, base: np.ndarray) -> np.ndarray:
@@ -321,7 +333,7 @@ class _Pass:
         out = np.zeros(self.n_groups)
         out[: self.n_base] = base
         dep_part = base[self.n_terr : self.n_base]
-        out += np.bincount(self.dep_to_reg, weights=dep_part, minlength=self.n_groups)[: self.n_groups]
+        out += _bincount(self.dep_to_reg, dep_part, self.n_groups)
         out[self.france_gid] = dep_part.sum()
         return out
 
@@ -341,215 +353,82 @@ class _Pass:
 
 
 # --------------------------------------------------------------------------- sources
-def _add_territory(p: _Pass, data: IndicatorData, cog: Source) -> None:
-    everywhere = np.ones(p.n_rows, dtype=bool)
-    p.unit_values["population"] = p.population.copy()
-    p.has["population"] = everywhere
+def _add_territory(p: _Pass, data: IndicatorData) -> None:
     area = p.m["key"].map(data.areas).to_numpy(dtype=float)
     has_area = ~np.isnan(area)
-    p.unit_values["area"] = np.nan_to_num(area)
-    p.unit_values["population_with_area"] = p.population * has_area
-    p.has["area"] = has_area
-    poly = SOURCES["polygons"]
-    level = "commune"
+    area = np.nan_to_num(area)
+    p.unit_values.update({"population|num": p.population.copy(), "superficie|num": area})
+    p.unit_values.update({"densite_population|num": p.population * has_area, "densite_population|den": area})
+    p.has.update(population=np.ones(p.n_rows, dtype=bool), superficie=has_area, densite_population=has_area)
+    cog, poly = SOURCES["cog"], SOURCES["polygons"]
     p.specs += [
-        _Spec(
-            "population",
-            "Population municipale",
-            "Territoire",
-            "hab.",
-            cog,
-            "2023",
-            level,
-            "sum",
-            num="population",
-            has="population",
-            decimals=0,
-        ),
-        _Spec(
-            "superficie",
-            "Superficie",
-            "Territoire",
-            "km²",
-            poly,
-            "ADMIN EXPRESS, COG 2026",
-            level,
-            "sum",
-            num="area",
-            has="area",
-            decimals=1,
-        ),
-        _Spec(
-            "densite_population",
-            "Densité de population",
-            "Territoire",
-            "hab./km²",
-            poly,
-            "2023",
-            level,
-            "ratio",
-            num="population_with_area",
-            den="area",
-            has="area",
-            decimals=1,
-        ),
-        _Spec(
-            "nombre_communes",
-            "Nombre de communes",
-            "Territoire",
-            "communes",
-            cog,
-            "COG 2026",
-            level,
-            "special",
-            decimals=0,
-        ),
-        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", level, "special", decimals=0),
+        _spec("population", "Population municipale", "Territoire", "hab.", cog, "2023", "sum"),
+        _spec("superficie", "Superficie", "Territoire", "km²", poly, "ADMIN EXPRESS, COG 2026", "sum"),
+        _spec("densite_population", "Densité de population", "Territoire", "hab./km²", poly, "2023"),
+        _Spec("nombre_communes", "Nombre de communes", "Territoire", "communes", cog, "COG 2026", "special"),
+        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", "special"),
     ]
 
 
 def _add_apl(p: _Pass, data: IndicatorData) -> None:
-    src = SOURCES["apl"]
+    src, theme = SOURCES["apl"], "Accès aux soins"
     row, joined = p.join(_keyed(data.apl))
     for year in APL_YEARS:
         popstd = joined[f"pop_standardisee_{year}"].to_numpy(dtype=float)
         poptot = joined[f"pop_totale_{year}"].to_numpy(dtype=float)
         for measure, label in APL_MEASURES.items():
             ind = f"{measure}_{year}"
+            under, part = f"{ind}_pop_sous_seuil", f"{ind}_part_sous_seuil"
             apl = joined[ind].to_numpy(dtype=float)
-            ok = ~np.isnan(apl) & ~np.isnan(popstd)
-            p.add(f"{ind}|num", row, np.where(ok, apl * popstd, 0.0))
-            p.add(f"{ind}|den", row, np.where(ok, popstd, 0.0))
-            p.flag(ind, row, ok)
-            p.specs.append(
-                _Spec(
-                    ind,
-                    f"{label} {year}",
-                    "Accès aux soins",
-                    "consultations/an/hab.",
-                    src,
-                    year,
-                    "commune",
-                    "ratio",
-                    num=f"{ind}|num",
-                    den=f"{ind}|den",
-                    has=ind,
-                    decimals=2,
-                )
-            )
-            okt = ~np.isnan(apl) & ~np.isnan(poptot)
-            under = f"{ind}_pop_sous_seuil"
-            p.add(f"{under}|num", row, np.where(okt & (apl < APL_THRESHOLD), poptot, 0.0))
-            p.add(f"{under}|den", row, np.where(okt, poptot, 0.0))
-            p.flag(under, row, okt)
+            known = ~np.isnan(apl)
+            p.add_ratio(ind, row, known & ~np.isnan(popstd), apl * popstd, popstd)
+            p.add_ratio(under, row, known & ~np.isnan(poptot), np.where(apl < APL_THRESHOLD, poptot, 0.0), poptot)
             short = "APL MG" if measure == "apl_mg" else "APL MG de moins de 65 ans"
+            below = f"vivant dans une commune à {short} < 2,5 ({year})"
             p.specs += [
-                _Spec(
-                    under,
-                    f"Population vivant dans une commune à {short} < 2,5 ({year})",
-                    "Accès aux soins",
-                    "hab.",
-                    src,
-                    year,
-                    "commune",
-                    "sum",
-                    num=f"{under}|num",
-                    has=under,
-                    decimals=0,
-                ),
-                _Spec(
-                    f"{ind}_part_sous_seuil",
-                    f"Part de la population vivant dans une commune à {short} < 2,5 ({year})",
-                    "Accès aux soins",
-                    "%",
-                    src,
-                    year,
-                    "commune",
-                    "ratio",
-                    num=f"{under}|num",
-                    den=f"{under}|den",
-                    has=under,
-                    scale=100.0,
-                ),
+                _spec(ind, f"{label} {year}", theme, "consultations/an/hab.", src, year),
+                _spec(under, f"Population {below}", theme, "hab.", src, year, "sum"),
+                _spec(part, f"Part de la population {below}", theme, "%", src, year, key=under, scale=100.0),
             ]
 
 
 def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
-    src = SOURCES["bv"]
-    bv = data.bv.reset_index()
-    row, joined = p.join(bv, on="code_insee")
+    row, joined = p.join(data.bv.reset_index(), on="code_insee")
     pop = p.population[row]
     for ind, (_col, label, theme, unit, vintage) in BV_INDICATORS.items():
         if ind in skip:
             continue
         values = joined[ind].to_numpy(dtype=float)
-        ok = ~np.isnan(values)
-        p.add(f"{ind}|num", row, np.where(ok, values * pop, 0.0))
-        p.add(f"{ind}|den", row, np.where(ok, pop, 0.0))
-        p.flag(ind, row, ok)
-        p.specs.append(
-            _Spec(
-                ind,
-                label,
-                theme,
-                unit,
-                src,
-                vintage,
-                "bassin de vie",
-                "ratio",
-                num=f"{ind}|num",
-                den=f"{ind}|den",
-                has=ind,
-                proxy=True,
-            )
-        )
+        p.add_ratio(ind, row, ~np.isnan(values), values * pop, pop)
+        p.specs.append(_spec(ind, label, theme, unit, SOURCES["bv"], vintage, source_level="bassin de vie", proxy=True))
+
+
+def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[_Spec]:
+    """Specs of a count (``key|num``) and of its density per 10 000 inhabitants with data (``key|den``)."""
+    count_id, density_id = ids
+    count_label, density_label = labels
+    per_10k = "pour 10 000 hab."
+    return [
+        _spec(count_id, count_label, "Offre de soins", unit, src, vintage, "sum", key, **options),
+        _spec(density_id, density_label, "Offre de soins", per_10k, src, vintage, key=key, scale=1e4, **options),
+    ]
 
 
 def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
     """BPE 2024 GP counts by département: comparison levels only."""
-    src = SOURCES["departements"]
-    counts = np.zeros(p.n_rows)
-    has = np.zeros(p.n_rows, dtype=bool)
     dep_rows = p.m.iloc[p.n_terr_rows :]
-    first = ~dep_rows["departement"].duplicated().to_numpy()
     count = dep_rows["departement"].map(data.departements["nb_mg_bpe_2024"]).to_numpy(dtype=float)
     known = ~np.isnan(count)
-    counts[p.n_terr_rows :] = np.where(first & known, count, 0.0)
-    has[p.n_terr_rows :] = known
-    p.unit_values["mg_dep|num"] = counts
+    first = ~dep_rows["departement"].duplicated().to_numpy()  # each département's count, once
+    has = np.r_[np.zeros(p.n_terr_rows, dtype=bool), known]
+    p.unit_values["mg_dep|num"] = np.r_[np.zeros(p.n_terr_rows), np.where(first & known, count, 0.0)]
     p.unit_values["mg_dep|den"] = p.population * has
     p.has["mg_dep"] = has
-    p.specs += [
-        _Spec(
-            "nombre_mg",
-            "Médecins généralistes (BPE)",
-            "Offre de soins",
-            "médecins",
-            src,
-            "2024",
-            "département",
-            "sum",
-            num="mg_dep|num",
-            has="mg_dep",
-            departement_only=True,
-            decimals=0,
-        ),
-        _Spec(
-            "densite_mg",
-            "Densité de médecins généralistes (BPE)",
-            "Offre de soins",
-            "pour 10 000 hab.",
-            src,
-            "2024",
-            "département",
-            "ratio",
-            num="mg_dep|num",
-            den="mg_dep|den",
-            has="mg_dep",
-            scale=1e4,
-            departement_only=True,
-        ),
-    ]
+    labels = ("Médecins généralistes (BPE)", "Densité de médecins généralistes (BPE)")
+    departemental = {"source_level": "département", "departement_only": True}
+    p.specs += _count_and_density(
+        ("nombre_mg", "densite_mg"), labels, "médecins", SOURCES["departements"], "2024", "mg_dep", **departemental
+    )
 
 
 def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
@@ -559,20 +438,6 @@ def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
         [codes[["code_insee", "arrondissement"]], rows.drop(columns=["code_insee"], errors="ignore")], axis=1
     )
     return _keyed(rows[rows["code_insee"].notna()])
-
-
-def _bpe_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Equipment-code columns of a BPE table (a :func:`~cpts_diag.io.userfiles.read_bpe_gp` table is accepted)."""
-    from cpts_diag.io.userfiles import GP_EQUIPMENT
-
-    if "nb_medecins_generalistes" in table.columns and GP_EQUIPMENT not in table.columns:
-        out = table[["nb_medecins_generalistes"]].rename(columns={"nb_medecins_generalistes": GP_EQUIPMENT})
-        out.attrs = dict(table.attrs, layout=table.attrs.get("layout", "long"))
-        return out
-    codes = [c for c in table.columns if isinstance(c, str) and len(c) == 4 and c[0] == "D" and c[1:].isdigit()]
-    out = table[codes]
-    out.attrs = dict(table.attrs)
-    return out
 
 
 def bpe_indicator_ids(code: str) -> tuple[str, str]:
@@ -590,94 +455,36 @@ def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
     Long layouts list equipments: a commune of a département with at least one counted row in the file,
     but without a row for a profession, has 0 of it — when the profession appears somewhere in the file
     (a profession absent from the whole file stays unknown). Wide tables: an absent commune or a blank
-    cell is unknown.
+    cell is unknown. A :func:`~cpts_diag.io.userfiles.read_bpe_gp` table is accepted.
     """
     from cpts_diag.io.userfiles import GP_EQUIPMENT, bpe_label
 
-    table = _bpe_counts(table)
     long_layout = table.attrs.get("layout", "long") == "long"
-    codes = list(table.columns)
+    if "nb_medecins_generalistes" in table.columns and GP_EQUIPMENT not in table.columns:
+        table = table[["nb_medecins_generalistes"]].rename(columns={"nb_medecins_generalistes": GP_EQUIPMENT})
+    else:  # the equipment-code columns
+        codes = [c for c in table.columns if isinstance(c, str) and len(c) == 4 and c[0] == "D" and c[1:].isdigit()]
+        table = table[codes]
     rows = _source_rows(table, p.reference)
     row, joined = p.join(rows)
-    p.flag("bpe_matched", row, np.ones(len(row)))
-    matched = p.has.pop("bpe_matched")
-    if long_layout:
-        covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
-        in_covered = p.m["departement"].isin(covered).to_numpy()
-    else:
-        in_covered = np.zeros(p.n_rows, dtype=bool)
-    vintage = src.vintage
-    for code in [GP_EQUIPMENT] + [c for c in codes if c != GP_EQUIPMENT]:
+    covered = set(p.reference.communes["departement"].reindex(rows["code_insee"]).dropna())
+    # zero when known absent: long layout, a département of the file, no row for the unit
+    zero = p.m["departement"].isin(covered).to_numpy() & long_layout & ~p.flags(row, np.ones(len(row)))
+    for code in dict.fromkeys([GP_EQUIPMENT, *table.columns]):
         key = "mg" if code == GP_EQUIPMENT else f"bpe_{code}"
-        count = joined[code].to_numpy(dtype=float) if code in joined.columns else np.full(len(row), np.nan)
-        p.add(f"{key}|num", row, np.where(np.isnan(count), 0.0, count))
-        p.flag(f"{key}_known", row, ~np.isnan(count))
-        known = p.has.pop(f"{key}_known")
-        present = code in codes  # a profession absent from the whole file is unknown everywhere
-        p.has[key] = known | (in_covered & ~matched & present)
+        present = code in table.columns  # a profession absent from the whole file is unknown everywhere
+        count = joined[code].to_numpy(dtype=float) if present else np.full(len(row), np.nan)
+        p.add(f"{key}|num", row, count)
+        p.has[key] = p.flags(row, ~np.isnan(count)) | (zero & present)
         p.unit_values[f"{key}|den"] = p.population * p.has[key]
-        count_id, density_id = bpe_indicator_ids(code)
+        equipment = f"(BPE, équipement {code})"
         if code == GP_EQUIPMENT:
-            p.specs += [
-                _Spec(
-                    count_id,
-                    "Médecins généralistes (BPE, équipement D265)",
-                    "Offre de soins",
-                    "médecins",
-                    src,
-                    vintage,
-                    "commune",
-                    "sum",
-                    num="mg|num",
-                    has="mg",
-                    decimals=0,
-                ),
-                _Spec(
-                    density_id,
-                    "Densité de médecins généralistes (BPE, équipement D265)",
-                    "Offre de soins",
-                    "pour 10 000 hab.",
-                    src,
-                    vintage,
-                    "commune",
-                    "ratio",
-                    num="mg|num",
-                    den="mg|den",
-                    has="mg",
-                    scale=1e4,
-                ),
-            ]
-            continue
-        label = bpe_label(code)
-        p.specs += [
-            _Spec(
-                count_id,
-                f"{label} (BPE, équipement {code})",
-                "Offre de soins",
-                "équipements",
-                src,
-                vintage,
-                "commune",
-                "sum",
-                num=f"{key}|num",
-                has=key,
-                decimals=0,
-            ),
-            _Spec(
-                density_id,
-                f"{label} pour 10 000 hab. (BPE, équipement {code})",
-                "Offre de soins",
-                "pour 10 000 hab.",
-                src,
-                vintage,
-                "commune",
-                "ratio",
-                num=f"{key}|num",
-                den=f"{key}|den",
-                has=key,
-                scale=1e4,
-            ),
-        ]
+            labels = (f"Médecins généralistes {equipment}", f"Densité de médecins généralistes {equipment}")
+            unit = "médecins"
+        else:
+            labels = (f"{bpe_label(code)} {equipment}", f"{bpe_label(code)} pour 10 000 hab. {equipment}")
+            unit = "équipements"
+        p.specs += _count_and_density(bpe_indicator_ids(code), labels, unit, src, src.vintage, key)
 
 
 _AGE_BANDS = {
@@ -694,51 +501,16 @@ def _add_ages(p: _Pass, table: pd.DataFrame, src: Source) -> None:
     cols = [c for c in ("pop_total", *(b for b, _ in _AGE_BANDS.values()), "pop_0_19", "pop_65p") if c in table.columns]
     row, joined = p.join(_source_rows(table[cols], p.reference))
     total = joined["pop_total"].to_numpy(dtype=float)
-    vintage = src.vintage
     for ind, (band, label) in _AGE_BANDS.items():
         values = joined[band].to_numpy(dtype=float)
-        ok = ~np.isnan(values) & ~np.isnan(total)
-        p.add(f"{ind}|num", row, np.where(ok, values, 0.0))
-        p.add(f"{ind}|den", row, np.where(ok, total, 0.0))
-        p.flag(ind, row, ok)
-        p.specs.append(
-            _Spec(
-                ind,
-                label,
-                "Démographie",
-                "%",
-                src,
-                vintage,
-                "commune",
-                "ratio",
-                num=f"{ind}|num",
-                den=f"{ind}|den",
-                has=ind,
-                scale=100.0,
-            )
-        )
+        p.add_ratio(ind, row, ~np.isnan(values) & ~np.isnan(total), values, total)
+        p.specs.append(_spec(ind, label, "Démographie", "%", src, src.vintage, scale=100.0))
     if "pop_65p" in joined and "pop_0_19" in joined:
         old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
-        ok = ~np.isnan(old) & ~np.isnan(young)
-        p.add("vieillissement|num", row, np.where(ok, old, 0.0))
-        p.add("vieillissement|den", row, np.where(ok, young, 0.0))
-        p.flag("vieillissement", row, ok)
-        p.specs.append(
-            _Spec(
-                "indice_vieillissement",
-                "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)",
-                "Démographie",
-                "pour 100 moins de 20 ans",
-                src,
-                vintage,
-                "commune",
-                "ratio",
-                num="vieillissement|num",
-                den="vieillissement|den",
-                has="vieillissement",
-                scale=100.0,
-            )
-        )
+        p.add_ratio("indice_vieillissement", row, ~np.isnan(old) & ~np.isnan(young), old, young)
+        label = "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)"
+        unit = "pour 100 moins de 20 ans"
+        p.specs.append(_spec("indice_vieillissement", label, "Démographie", unit, src, src.vintage, scale=100.0))
 
 
 _CPAM_SHARES = {
@@ -788,11 +560,9 @@ _CPAM_COUNTS = {
 
 def _add_cpam(p: _Pass, cpam, src: Source) -> None:
     counts = list(cpam.counts)
-    cols = []
-    for c in counts:
-        cols += [c, f"{c}_masked", f"{c}_upper"]
+    cols = [f"{c}{suffix}" for c in counts for suffix in ("", "_masked", "_upper")]
     row, joined = p.join(_source_rows(cpam.table[cols], p.reference))
-    p.flag("cpam", row, np.ones(len(row)))
+    p.has["cpam"] = p.flags(row, np.ones(len(row)))
     for c in counts:
         value = joined[c].to_numpy(dtype=float)
         masked = joined[f"{c}_masked"].to_numpy(dtype=bool) | np.isnan(value)
@@ -800,43 +570,16 @@ def _add_cpam(p: _Pass, cpam, src: Source) -> None:
         p.add(f"{c}|low", row, np.where(masked, 0.0, value))
         p.add(f"{c}|bound", row, np.where(masked, np.where(np.isnan(upper), np.inf, upper), 0.0))
         p.add(f"{c}|nmask", row, masked * 1.0)
-    level = "commune"
-    vintage = src.vintage
-    for ind, (num, den, label, theme) in _CPAM_SHARES.items():
-        if num in counts and den in counts:
-            p.specs.append(
-                _Spec(
-                    ind,
-                    label,
-                    theme,
-                    "%",
-                    src,
-                    vintage,
-                    level,
-                    "masked_ratio",
-                    num=num,
-                    den=den,
-                    has="cpam",
-                    scale=100.0,
-                )
-            )
-    for ind, (num, label) in _CPAM_COUNTS.items():
-        if num in counts:
-            p.specs.append(
-                _Spec(
-                    ind,
-                    label,
-                    "Accès aux soins",
-                    "patients",
-                    src,
-                    vintage,
-                    level,
-                    "masked_sum",
-                    num=num,
-                    has="cpam",
-                    decimals=0,
-                )
-            )
+    p.specs += [
+        _Spec(ind, label, theme, "%", src, src.vintage, "masked_ratio", num, den, "cpam", scale=100.0)
+        for ind, (num, den, label, theme) in _CPAM_SHARES.items()
+        if num in counts and den in counts
+    ]
+    p.specs += [
+        _Spec(ind, label, "Accès aux soins", "patients", src, src.vintage, "masked_sum", num, has="cpam")
+        for ind, (num, label) in _CPAM_COUNTS.items()
+        if num in counts
+    ]
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -859,25 +602,18 @@ def _masked_ratio_bounds(nl, nb, dl, db, scale):
     return scale * value, scale * low, scale * high
 
 
-def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
+def _evaluate(p: _Pass, spec: _Spec) -> _Result:
     """Value, bounds, coverage and quality of one indicator for every group (arrays)."""
-    n = p.n_groups
-    nan = np.full(n, np.nan)
-    if spec.kind == "special":
-        return extra[spec.id]
     coverage, split = p.coverage(spec.has)
     complete = coverage >= _FULL
-    n_masked = np.zeros(n)
-    value, low, high = nan.copy(), nan.copy(), nan.copy()
+    n_masked = np.zeros(p.n_groups)
     if spec.kind == "ratio":
-        v_all = _ratio(p.group_sum(p.unit_values[spec.num]), p.group_sum(p.unit_values[spec.den]), spec.scale)
-        v_cert = _ratio(
-            p.group_sum(p.unit_values[spec.num], True), p.group_sum(p.unit_values[spec.den], True), spec.scale
-        )
-        value = v_all
-        ranged = split & ~np.isnan(v_cert) & ~np.isclose(v_cert, v_all)
-        low = np.where(ranged, np.fmin(v_all, v_cert), np.nan)
-        high = np.where(ranged, np.fmax(v_all, v_cert), np.nan)
+        num, den = p.unit_values[spec.num], p.unit_values[spec.den]
+        value = _ratio(p.group_sum(num), p.group_sum(den), spec.scale)
+        v_cert = _ratio(p.group_sum(num, True), p.group_sum(den, True), spec.scale)
+        ranged = split & ~np.isnan(v_cert) & ~np.isclose(v_cert, value)
+        low = np.where(ranged, np.fmin(value, v_cert), np.nan)
+        high = np.where(ranged, np.fmax(value, v_cert), np.nan)
     elif spec.kind == "sum":
         s_all = p.group_sum(p.unit_values[spec.num])
         s_cert = p.group_sum(p.unit_values[spec.num], True)
@@ -893,7 +629,7 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
         value = np.where(exact, lo_all, np.nan)
         low = np.where(exact, np.nan, np.where(split, lo_cert, lo_all))
         high = np.where(exact | ~complete, np.nan, lo_all + bound)
-    elif spec.kind == "masked_ratio":
+    else:  # masked_ratio
 
         def parts(certain):
             return [
@@ -902,10 +638,9 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
                 for part in ("low", "bound")
             ]
 
-        v_all, l_all, h_all = _masked_ratio_bounds(*parts(False), spec.scale)
+        value, l_all, h_all = _masked_ratio_bounds(*parts(False), spec.scale)
         _v, l_cert, h_cert = _masked_ratio_bounds(*parts(True), spec.scale)
         n_masked = p.group_sum(p.unit_values[f"{spec.num}|nmask"]) + p.group_sum(p.unit_values[f"{spec.den}|nmask"])
-        value = v_all
         exact = (n_masked == 0) & ~split
         low = np.where(exact, np.nan, np.where(split, np.fmin(l_all, l_cert), l_all))
         high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
@@ -920,111 +655,76 @@ def _evaluate(p: _Pass, spec: _Spec, extra: dict) -> dict:
     collapse = np.isfinite(low) & np.isfinite(high) & np.isclose(low, high)
     value = np.where(collapse & np.isnan(value), low, value)
     low, high = np.where(collapse, np.nan, low), np.where(collapse, np.nan, high)
-    no_data = coverage <= 0
-    value, low, high = (np.where(no_data, np.nan, a) for a in (value, low, high))
-    comparison = np.arange(n) >= p.n_terr
-    hidden = comparison & (coverage < MIN_COMPARISON_COVERAGE)
+    # no data at all, or a comparison level too little covered: not shown
+    comparison = np.arange(p.n_groups) >= p.n_terr
+    hidden = (coverage <= 0) | (comparison & (coverage < MIN_COMPARISON_COVERAGE))
     value, low, high = (np.where(hidden, np.nan, a) for a in (value, low, high))
-    present = np.ones(n, dtype=bool)
-    if spec.departement_only:
-        present[: p.n_terr] = False
-    return {
-        "value": value,
-        "value_low": low,
-        "value_high": high,
-        "coverage": coverage,
-        "quality": quality,
-        "present": present,
-    }
+    return _Result(value, low, high, coverage, quality, comparison | (not spec.departement_only))
 
 
-def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict:
+def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict[str, _Result]:
     """Number of communes and ACI tier (territories from territory_table)."""
     n = p.n_groups
     idx = terr_table.set_index("cpts").reindex(p.territories)
-    n_comm = np.zeros(p.n_base)
+    n_comm = _bincount(p.group[p.n_terr_rows :], np.ones(p.n_rows - p.n_terr_rows), p.n_base)
     n_comm[: p.n_terr] = idx["n_communes"].to_numpy(dtype=float)
-    dep_part = p.m.iloc[p.n_terr_rows :]
-    n_comm[p.n_terr :] = _bincount(dep_part["group"].to_numpy() - p.n_terr, np.ones(len(dep_part)), p.n_base - p.n_terr)
-    n_comm = p._rollup(n_comm)
-    ones = np.ones(n)
+    tiers = idx[["tier", "tier_min", "tier_max"]].astype(float).reset_index(drop=True).reindex(range(n))
+    approx = np.r_[idx["approximate"].to_numpy(dtype=bool), np.zeros(n - p.n_terr, dtype=bool)]
+    tier_quality = np.where(approx, Quality.APPROXIMATE.value, Quality.EXACT.value).astype(object)
     exact = np.full(n, Quality.EXACT.value, dtype=object)
-    tier = np.full(n, np.nan)
-    tier_low, tier_high = np.full(n, np.nan), np.full(n, np.nan)
-    approx = idx["approximate"].to_numpy(dtype=bool)
-    tier[: p.n_terr] = idx["tier"].astype(float).to_numpy()
-    tier_low[: p.n_terr] = np.where(approx, idx["tier_min"].astype(float), np.nan)
-    tier_high[: p.n_terr] = np.where(approx, idx["tier_max"].astype(float), np.nan)
-    tier_quality = exact.copy()
-    tier_quality[: p.n_terr] = np.where(approx, Quality.APPROXIMATE.value, Quality.EXACT.value)
-    tier_present = np.zeros(n, dtype=bool)
-    tier_present[: p.n_terr] = True
+    no_bounds = np.full(n, np.nan)
     return {
-        "nombre_communes": {
-            "value": n_comm,
-            "value_low": np.full(n, np.nan),
-            "value_high": np.full(n, np.nan),
-            "coverage": ones,
-            "quality": exact,
-            "present": np.ones(n, dtype=bool),
-        },
-        "taille_aci": {
-            "value": tier,
-            "value_low": tier_low,
-            "value_high": tier_high,
-            "coverage": ones,
-            "quality": tier_quality,
-            "present": tier_present,
-        },
+        "nombre_communes": _Result(p._rollup(n_comm), no_bounds, no_bounds, np.ones(n), exact, np.ones(n, dtype=bool)),
+        "taille_aci": _Result(
+            tiers["tier"].to_numpy(),
+            np.where(approx, tiers["tier_min"], np.nan),
+            np.where(approx, tiers["tier_max"], np.nan),
+            np.ones(n),
+            tier_quality,
+            np.arange(n) < p.n_terr,
+        ),
     }
 
 
 def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
     """Each territory unit's own value of an indicator (NaN when unknown or masked)."""
-    t = slice(0, p.n_terr_rows)
-    has = p.has[spec.has][t]
+
+    def own(name):
+        return p.unit_values[name][: p.n_terr_rows]
+
     if spec.kind == "ratio":
-        out = _ratio(p.unit_values[spec.num][t], p.unit_values[spec.den][t], spec.scale)
+        out = _ratio(own(spec.num), own(spec.den), spec.scale)
     elif spec.kind == "sum":
-        out = p.unit_values[spec.num][t].copy()
+        out = own(spec.num)
     elif spec.kind == "masked_sum":
-        known = p.unit_values[f"{spec.num}|nmask"][t] == 0
-        out = np.where(known, p.unit_values[f"{spec.num}|low"][t], np.nan)
+        out = np.where(own(f"{spec.num}|nmask") == 0, own(f"{spec.num}|low"), np.nan)
     else:  # masked_ratio
-        known = (p.unit_values[f"{spec.num}|nmask"][t] == 0) & (p.unit_values[f"{spec.den}|nmask"][t] == 0)
-        out = np.where(
-            known, _ratio(p.unit_values[f"{spec.num}|low"][t], p.unit_values[f"{spec.den}|low"][t], spec.scale), np.nan
-        )
-    return np.where(has, out, np.nan)
+        known = (own(f"{spec.num}|nmask") == 0) & (own(f"{spec.den}|nmask") == 0)
+        out = np.where(known, _ratio(own(f"{spec.num}|low"), own(f"{spec.den}|low"), spec.scale), np.nan)
+    return np.where(p.has[spec.has][: p.n_terr_rows], out, np.nan)
 
 
 # ------------------------------------------------------------------------------- public API
+#: Bassin-de-vie proxies replaced by the commune figures of a user file.
+_REPLACED_PROXIES = {"insee_ages": {"part_75_plus", "part_moins_15"}, "bpe": {"densite_mg_liberaux"}}
+
+
 def diagnose_all(
     perimeters, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
 ) -> dict[str, Diagnostic]:
-    """Diagnostic of every territory of a perimeter set, in one vectorised pass.
+    """Diagnostic of every territory of a perimeter set, in one vectorised pass, in the order of the file.
 
-    Parameters
-    ----------
-    perimeters : Perimeters, pandas.DataFrame or path
-        Perimeters (:func:`cpts_diag.io.perimeters.read_perimeters`), their canonical table, or a file.
-    reference : Reference, optional
-        COG reference; default the embedded COG 2026.
-    cpam : path or CpamTable, optional
-        CPAM / Rézone CPTS commune table (:func:`cpts_diag.io.userfiles.read_cpam_table`). Default: none —
-        pass ``settings.DEFAULT_CPAM`` explicitly for the fictitious demo.
-    insee_ages : path or DataFrame, optional
-        INSEE population by age per commune (:func:`cpts_diag.io.userfiles.read_insee_ages`); replaces the
-        bassin-de-vie shares of the 75+ and under-15 by the commune age structure.
-    bpe : path or DataFrame, optional
-        INSEE BPE (:func:`cpts_diag.io.userfiles.read_bpe`, or a :func:`~cpts_diag.io.userfiles.read_bpe_gp`
-        table); replaces the bassin-de-vie GP density by commune-level GP counts and densities, and adds
-        the count and density of every other health profession of the file (:func:`bpe_indicator_ids`).
+    ``perimeters`` is a Perimeters (:func:`cpts_diag.io.perimeters.read_perimeters`), its canonical table, or
+    a file; ``reference`` defaults to the embedded COG 2026. Optional user files, paths or parsed tables:
 
-    Returns
-    -------
-    dict of str to Diagnostic
-        In the order of the perimeter file.
+    * ``cpam``: CPAM / Rézone CPTS commune table (:func:`cpts_diag.io.userfiles.read_cpam_table`). Default:
+      none — pass ``settings.DEFAULT_CPAM`` explicitly for the fictitious demo.
+    * ``insee_ages``: INSEE population by age per commune (:func:`cpts_diag.io.userfiles.read_insee_ages`);
+      replaces the bassin-de-vie shares of the 75+ and under-15 by the commune age structure.
+    * ``bpe``: INSEE BPE (:func:`cpts_diag.io.userfiles.read_bpe`, or a
+      :func:`~cpts_diag.io.userfiles.read_bpe_gp` table); replaces the bassin-de-vie GP density by
+      commune-level GP counts and densities, and adds the count and density of every other health
+      profession of the file (:func:`bpe_indicator_ids`).
     """
     reference = reference or load_reference()
     data = load_indicator_data()
@@ -1032,57 +732,44 @@ def diagnose_all(
     units = population_units(members, reference)
     terr_table = territory_table(members, reference, units=units)
     p = _Pass(list(members["cpts"]), units, reference)
+    given = {"insee_ages": insee_ages, "bpe": bpe, "cpam": cpam}
+    user = {kind: _read_user(kind, value) for kind, value in given.items() if value is not None}
 
-    skip: set[str] = set()
-    ages = bpe_table = cpam_table = None
-    if insee_ages is not None:
-        ages, ages_src = _read_user("insee_ages", insee_ages)
-        skip |= {"part_75_plus", "part_moins_15"}
-    if bpe is not None:
-        bpe_table, bpe_src = _read_user("bpe", bpe)
-        skip.add("densite_mg_liberaux")
-    if cpam is not None:
-        cpam_table, cpam_src = _read_user("cpam", cpam)
-
-    _add_territory(p, data, SOURCES["cog"])
+    _add_territory(p, data)
     _add_apl(p, data)
-    _add_bv(p, data, skip)
-    if ages is not None:
-        _add_ages(p, ages, ages_src)
-    if bpe_table is not None:
-        _add_bpe(p, bpe_table, bpe_src)
+    _add_bv(p, data, {ind for kind in user for ind in _REPLACED_PROXIES.get(kind, ())})
+    if "insee_ages" in user:
+        _add_ages(p, *user["insee_ages"])
+    if "bpe" in user:
+        _add_bpe(p, *user["bpe"])
     else:
         _add_departement_gps(p, data)
-    if cpam_table is not None:
-        _add_cpam(p, cpam_table, cpam_src)
+    if "cpam" in user:
+        _add_cpam(p, *user["cpam"])
 
     specs = sorted(p.specs, key=lambda s: THEMES.index(s.theme))  # stable: order within theme kept
-    extra = _special_values(p, terr_table)
-    results = {spec.id: _evaluate(p, spec, extra) for spec in specs}
+    results = _special_values(p, terr_table)
+    results.update({spec.id: _evaluate(p, spec) for spec in specs if spec.kind != "special"})
     long = _long_table(p, specs, results)
-    communes = _unit_table(p, specs, data, reference, units)
-    out = _split(p, specs, long, communes, terr_table, reference, results)
+    communes = _unit_table(p, specs, data, units)
+    out = _split(p, specs, long, communes, terr_table, results)
     from cpts_diag.open_indicators import add_open_indicators
 
     return add_open_indicators(out, units, reference)
 
 
-def _group_labels(p: _Pass, reference: Reference) -> pd.DataFrame:
+def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd.DataFrame:
     level = ["territoire"] * p.n_terr + ["departement"] * len(p.dep_gid) + ["region"] * len(p.reg_gid) + ["france"]
-    codes = list(p.territories) + list(p.dep_gid) + list(p.reg_gid) + ["FR"]
-    names = (
-        list(p.territories)
-        + [reference.departement_name(d) for d in p.dep_gid]
-        + [reference.region_name(r) for r in p.reg_gid]
-        + ["France"]
-    )
-    return pd.DataFrame({"level": level, "level_code": codes, "level_name": names})
-
-
-def _long_table(p: _Pass, specs: list[_Spec], results: dict) -> pd.DataFrame:
-    labels = _group_labels(p, p.reference)
+    codes = [*p.territories, *p.dep_gid, *p.reg_gid, "FR"]
+    names = [
+        *p.territories,
+        *(p.reference.departement_name(d) for d in p.dep_gid),
+        *(p.reference.region_name(r) for r in p.reg_gid),
+        "France",
+    ]
     # a territory made only of arrondissements municipaux is described at that level
-    arr_only = _arrondissement_only(p)
+    terr = p.m.iloc[: p.n_terr_rows]
+    arr_only = terr["arrondissement"].notna().groupby(terr["group"]).all().reindex(range(p.n_terr), fill_value=False)
     frames = []
     for order, spec in enumerate(specs):
         r = results[spec.id]
@@ -1096,41 +783,28 @@ def _long_table(p: _Pass, specs: list[_Spec], results: dict) -> pd.DataFrame:
                 "indicator": spec.id,
                 "label": spec.label,
                 "theme": spec.theme,
-                "level": labels["level"],
-                "level_code": labels["level_code"],
-                "level_name": labels["level_name"],
-                "value": r["value"],
-                "value_low": r["value_low"],
-                "value_high": r["value_high"],
+                "level": level,
+                "level_code": codes,
+                "level_name": names,
+                "value": r.value,
+                "value_low": r.value_low,
+                "value_high": r.value_high,
                 "unit": spec.unit,
                 "source": spec.source.label,
                 "vintage": spec.vintage,
                 "source_level": source_level,
-                "coverage": r["coverage"],
-                "quality": r["quality"],
-                "_present": r["present"],
+                "coverage": r.coverage,
+                "quality": r.quality,
                 "_fictitious": spec.source.fictitious,
                 "_source_key": spec.source.key,
             }
         )
-        frames.append(frame[frame["_present"]])
+        frames.append(frame[r.present])
     return pd.concat(frames, ignore_index=True)
 
 
-def _arrondissement_only(p: _Pass) -> np.ndarray:
+def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.DataFrame) -> pd.DataFrame:
     terr = p.m.iloc[: p.n_terr_rows]
-    is_arr = terr["arrondissement"].notna().to_numpy()
-    n_arr = _bincount(terr["group"].to_numpy(), is_arr * 1.0, p.n_terr)
-    n_all = _bincount(terr["group"].to_numpy(), np.ones(len(terr)), p.n_terr)
-    return (n_all > 0) & (n_arr == n_all)
-
-
-_UNIT_SKIP = {"nombre_communes", "taille_aci"}
-
-
-def _unit_table(p: _Pass, specs, data: IndicatorData, reference: Reference, units: pd.DataFrame) -> pd.DataFrame:
-    terr = p.m.iloc[: p.n_terr_rows]
-    names = terr["key"].map(reference.names)
     bv = data.bv.reindex(terr["code_insee"])
     table = pd.DataFrame(
         {
@@ -1138,36 +812,28 @@ def _unit_table(p: _Pass, specs, data: IndicatorData, reference: Reference, unit
             "code_insee": terr["code_insee"].to_numpy(),
             "arrondissement": terr["arrondissement"].to_numpy(),
             "unite": terr["key"].to_numpy(),
-            "nom": names.to_numpy(),
+            "nom": terr["key"].map(p.reference.names).to_numpy(),
             "departement": terr["departement"].to_numpy(),
-            "epci_siren": terr["code_insee"].map(reference.communes["epci_siren"]).to_numpy(),
+            "epci_siren": terr["code_insee"].map(p.reference.communes["epci_siren"]).to_numpy(),
             "infracommunal": terr["infra"].to_numpy(),
             "bv2022": bv["bv2022"].to_numpy(),
             "bassin_de_vie": bv["bassin_de_vie"].to_numpy(),
         }
     )
     for spec in specs:
-        if spec.kind == "special" or spec.departement_only or spec.id in _UNIT_SKIP:
-            continue
-        table[spec.id] = _unit_value(p, spec)
+        if spec.kind != "special" and not spec.departement_only:
+            table[spec.id] = _unit_value(p, spec)
     if "cpam" in p.has:
         masked = sum(v[: p.n_terr_rows] for k, v in p.unit_values.items() if k.endswith("|nmask"))
         table["cpam_cellules_masquees"] = np.where(p.has["cpam"][: p.n_terr_rows], masked, np.nan)
     return table
 
 
-def _split(
-    p: _Pass,
-    specs,
-    long: pd.DataFrame,
-    communes: pd.DataFrame,
-    terr_table: pd.DataFrame,
-    reference: Reference,
-    results: dict,
-) -> dict[str, Diagnostic]:
+def _split(p: _Pass, specs, long, communes, terr_table, results: dict[str, _Result]) -> dict[str, Diagnostic]:
+    """One Diagnostic per territory: its rows of the long and unit tables, its sources and summary."""
     rank = long["level"].map({lv: i for i, lv in enumerate(LEVELS)}).to_numpy()
-    order = np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))
-    long = long.iloc[order].reset_index(drop=True)
+    long = long.iloc[np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))]
+    long = long.reset_index(drop=True)
     group = long["_group"].to_numpy()
     fictitious_row = long["_fictitious"].to_numpy(dtype=bool)
     source_key = long["_source_key"].to_numpy()
@@ -1179,8 +845,6 @@ def _split(
     for spec in specs:
         spec_sources.setdefault(spec.source.key, spec.source)
     source_tables: dict[tuple, pd.DataFrame] = {}
-    area = results["superficie"]["value"]
-    density = results["densite_population"]["value"]
     out: dict[str, Diagnostic] = {}
     for gid, name in enumerate(p.territories):
         info = table.loc[name]
@@ -1197,20 +861,19 @@ def _split(
             if "bv" in keys:
                 srcs.insert(keys.index("bv") + 1, SOURCES["bv_table"])
             source_tables[keys] = sources_table(srcs)
-        summary = _summary(info, reference)
-        summary["area_km2"], summary["density"] = float(area[gid]), float(density[gid])
+        area, density = results["superficie"].value[gid], results["densite_population"].value[gid]
         out[name] = Diagnostic(
             territory=name,
             indicators=public.iloc[idx].reset_index(drop=True),
             communes=communes.iloc[commune_rows.get(name, [])].reset_index(drop=True),
             sources=source_tables[keys].copy(),
-            summary=summary,
+            summary=_summary(info, p.reference, area, density),
             fictitious=bool(fictitious_row[idx].any()),
         )
     return out
 
 
-def _summary(info: pd.Series, reference: Reference) -> dict:
+def _summary(info: pd.Series, reference: Reference, area: float, density: float) -> dict:
     def optional_int(v):
         return None if pd.isna(v) else int(v)
 
@@ -1223,8 +886,8 @@ def _summary(info: pd.Series, reference: Reference) -> dict:
         "tier_min": optional_int(info["tier_min"]),
         "tier_max": optional_int(info["tier_max"]),
         "n_communes": int(info["n_communes"]),
-        "area_km2": float("nan"),
-        "density": float("nan"),
+        "area_km2": float(area),
+        "density": float(density),
         "departements": list(info["departements"]),
         "regions": list(info["regions"]),
         "departements_noms": [reference.departement_name(d) for d in info["departements"]],

@@ -51,11 +51,11 @@ FICTITIOUS_BANNER = (
 
 
 def _quality_text(row) -> str:
-    quality = row["quality"]
+    """The quality of a territory row, with its coverage when under 100 %."""
     coverage = row["coverage"]
     if not fr.is_missing(coverage) and coverage < 1 - 1e-9:
-        return f"{quality} (couv. {fr.percent(100 * coverage, 0, style=Style.TERMINAL)})"
-    return str(quality)
+        return f"{row['quality']} (couv. {fr.percent(100 * coverage, 0, style=Style.TERMINAL)})"
+    return str(row["quality"])
 
 
 def _comparison_levels(diag: Diagnostic) -> list[tuple[str, str, str]]:
@@ -68,32 +68,24 @@ def _comparison_levels(diag: Diagnostic) -> list[tuple[str, str, str]]:
 
 
 def _wide(diag: Diagnostic) -> pd.DataFrame:
-    """One row per indicator: territory row fields and comparison values/bounds by level code."""
+    """One row per indicator: its territory row, or only its label and source when it has none."""
     ind = diag.indicators
-    order = list(dict.fromkeys(ind["indicator"]))
     first = ind.drop_duplicates("indicator").set_index("indicator")
-    terr = ind[ind["level"] == "territoire"].set_index("indicator")
-    rows = []
-    for ident in order:
-        meta = first.loc[ident]
-        t = terr.loc[ident] if ident in terr.index else None
-        rows.append(
-            {
-                "indicator": ident,
-                "label": meta["label"],
-                "theme": meta["theme"],
-                "unit": meta["unit"],
-                "value": np.nan if t is None else t["value"],
-                "low": np.nan if t is None else t["value_low"],
-                "high": np.nan if t is None else t["value_high"],
-                "source": meta["source"] if t is None else t["source"],
-                "vintage": meta["vintage"] if t is None else t["vintage"],
-                "source_level": meta["source_level"] if t is None else t["source_level"],
-                "coverage": np.nan if t is None else t["coverage"],
-                "quality": None if t is None else t["quality"],
-            }
-        )
-    return pd.DataFrame(rows).astype({"quality": object})
+    terr = ind[ind["level"] == "territoire"].set_index("indicator").reindex(first.index)
+    sources = {c: terr[c].where(terr["level"].notna(), first[c]) for c in ("source", "vintage", "source_level")}
+    return pd.DataFrame(
+        {
+            "label": first["label"],
+            "theme": first["theme"],
+            "unit": first["unit"],
+            "value": terr["value"],
+            "low": terr["value_low"],
+            "high": terr["value_high"],
+            **sources,
+            "coverage": terr["coverage"],
+            "quality": terr["quality"],
+        }
+    ).reset_index()
 
 
 def _comparison_lookup(diag: Diagnostic) -> dict:
@@ -131,34 +123,24 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
             body.append(theme.upper())
         d = unit_decimals(row["unit"])
         cells = [fr.value_text(row["value"], row["low"], row["high"], d, style=Style.TERMINAL)]
-        compared = row["indicator"] in compared_ids
-        for lv, code, _name in levels:
-            v = lookup.get((row["indicator"], lv, code))
-            cells.append(
-                fr.value_text(*v, d, style=Style.TERMINAL) if v is not None else fr.MISSING if compared else ""
-            )
+        absent = fr.MISSING if row["indicator"] in compared_ids else ""
+        comparisons = (lookup.get((row["indicator"], lv, code)) for lv, code, _name in levels)
+        cells += [absent if v is None else fr.value_text(*v, d, style=Style.TERMINAL) for v in comparisons]
         quality = "territoire n.d. (source départementale)" if fr.is_missing(row["quality"]) else _quality_text(row)
         label_lines = textwrap.wrap(row["label"], label_width) or [""]
         fictitious = row["quality"] == Quality.FICTITIOUS
         body.append([label_lines[0], *cells, row["unit"], short_source(row["source"], fictitious), quality])
-        for extra in label_lines[1:]:
-            body.append([extra] + [""] * (len(header) - 1))
-    widths = [len(h) for h in header]
-    for line in body:
-        if isinstance(line, list):
-            widths = [max(w, len(c)) for w, c in zip(widths, line)]
+        body += [[extra] + [""] * (len(header) - 1) for extra in label_lines[1:]]
+    widths = [max(map(len, column)) for column in zip(header, *(line for line in body if isinstance(line, list)))]
     numeric = set(range(1, 2 + len(levels)))
 
     def render(cells):
-        out = []
-        for j, (c, w) in enumerate(zip(cells, widths)):
-            out.append(c.rjust(w) if j in numeric else c.ljust(w))
-        return "  ".join(out).rstrip()
+        return "  ".join(
+            c.rjust(w) if j in numeric else c.ljust(w) for j, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     s = diag.summary
-    lines = []
-    if diag.fictitious:
-        lines += [FICTITIOUS_BANNER, ""]
+    lines = [FICTITIOUS_BANNER, ""] if diag.fictitious else []
     pop = fr.population(s.get("population"), s["population_min"], s["population_max"], style=Style.TERMINAL)
     pop += " hab." if s.get("population") is not None else " hab. (approchée : commune découpée)"
     tier = tier_label(s.get("tier"), s["tier_min"], s["tier_max"])
@@ -166,16 +148,13 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
     legend = [f"{_column_title(lv, c)} : {name}" for lv, c, name in levels if lv != "france"]
     if legend:
         lines.append(" ; ".join(legend))
-    lines.append("")
-    lines.append(render(header))
-    lines.append(render(["-" * w for w in widths]))
-    for line in body:
-        lines.append(f"— {line} —" if isinstance(line, str) else render(line))
-    lines.append("")
-    lines.append(
+    lines += ["", render(header), render(["-" * w for w in widths])]
+    lines += [f"— {line} —" if isinstance(line, str) else render(line) for line in body]
+    lines += [
+        "",
         "a–b : fourchette (valeur masquée ou approchée) ; ≥ a : minimum connu ; n.d. : non disponible ; "
-        "couv. : part de la population du territoire couverte par les données."
-    )
+        "couv. : part de la population du territoire couverte par les données.",
+    ]
     if diag.fictitious:
         lines += ["", FICTITIOUS_BANNER]
     return "\n".join(lines)
@@ -211,13 +190,10 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
     wide = _wide(diag)
     levels = _comparison_levels(diag)
     keys = _comparison_keys(levels)
-    lookup = _comparison_lookup(diag)
+    value_of = {key: value for key, (value, _low, _high) in _comparison_lookup(diag).items()}
     out = []
     for _, row in wide.iterrows():
-        comparisons = {}
-        for lv, code, _name in levels:
-            v = lookup.get((row["indicator"], lv, code))
-            comparisons[keys[(lv, code)]] = None if v is None else _json_number(v[0])
+        comparisons = {keys[(lv, c)]: _json_number(value_of.get((row["indicator"], lv, c))) for lv, c, _ in levels}
         out.append(
             {
                 "indicator": row["indicator"],
@@ -310,10 +286,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
         )
         for lv, code, name in levels:
             title = "France" if lv == "france" else f"{name} ({code})"
-            values = []
-            for ident, unit in zip(part["indicator"], part["unit"]):
-                v = lookup.get((ident, lv, code))
-                values.append(None if v is None else _range_text(*v, unit_decimals(unit)))
+            found = [(lookup.get((ident, lv, code)), unit) for ident, unit in zip(part["indicator"], part["unit"])]
+            values = [None if v is None else _range_text(*v, unit_decimals(unit)) for v, unit in found]
             column = pd.Series(values, dtype=object)
             if all(v is None or isinstance(v, float) for v in values):
                 column = column.astype(float)
@@ -365,13 +339,11 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
         for c in communes.columns
     }
     sheets["Communes"] = communes.rename(columns=headers)
-    fictitious_ids = set(ind.loc[ind["quality"] == Quality.FICTITIOUS, "indicator"])
-    uses_fictitious = bool(fictitious_ids & set(communes.columns))
     notes["Communes"] = [
         head,
-        ("Valeurs propres à chaque commune (ou arrondissement) ; vide = non disponible ou masqué."),
+        "Valeurs propres à chaque commune (ou arrondissement) ; vide = non disponible ou masqué.",
     ]
-    if uses_fictitious:
+    if set(ind.loc[ind["quality"] == Quality.FICTITIOUS, "indicator"]) & set(communes.columns):
         notes["Communes"].append(_FICTITIOUS_NOTE)
     from cpts_diag.outputs.open_report import bpe_professions
 
