@@ -43,7 +43,10 @@ _TIMING_KEYS = re.compile(r"(duration|elapsed|seconds|started|finished|generated
 
 
 def _normalise(text: str, root: Path) -> str:
-    text = text.replace(str(root.resolve()), "ROOT").replace(str(root), "ROOT")
+    import cpts_diag
+
+    repo = Path(cpts_diag.__file__).resolve().parents[1]  # the checkout the snapshot was taken from
+    text = text.replace(str(root.resolve()), "ROOT").replace(str(root), "ROOT").replace(str(repo), "REPO")
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text
@@ -54,8 +57,8 @@ def _json_clean(obj):
         return _json_clean({k: v for k, v in obj.items() if k != "id"})  # papermill draws a new cell id
     if isinstance(obj, dict) and isinstance(obj.get("territories"), list):  # batch.json: completion order
         obj = {**obj, "territories": sorted(obj["territories"], key=lambda t: str(t.get("name")))}
-    if isinstance(obj, dict):
-        return {k: ("T" if _TIMING_KEYS.search(k) else _json_clean(v)) for k, v in obj.items()}
+    if isinstance(obj, dict):  # the fingerprint covers the package's source: it changes with any edit
+        return {k: ("T" if _TIMING_KEYS.search(k) or k == "fingerprint" else _json_clean(v)) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_json_clean(v) for v in obj]
     return obj
