@@ -683,16 +683,11 @@ def _geometric_findings(
         if _apart_only_by(comps, inside(across), adj.land_mass):
             islands.append(record)
         elif _apart_only_by(comps, pd.concat([inside(across), inside(near)]), adj.land_mass):
-            unverifiable.append(
-                {
-                    "check": "continuité",
-                    "territory": territory,
-                    "communes": sorted(c for piece in comps[1:] for c in piece),
-                    "names": [n for names in record["piece_names"][1:] for n in names],
-                    "why": f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours "
-                    "simplifiés trop imprécis pour trancher",
-                }
+            apart = sorted(c for piece in comps[1:] for c in piece)
+            why = (
+                f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours simplifiés trop imprécis pour trancher"
             )
+            unverifiable.append({**unverifiable_record("continuité", territory, apart), "why": why})
         else:
             discontiguous.append(record)
     discontiguous.sort(key=lambda d: d["territory"])

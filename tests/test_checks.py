@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from cpts_diag.checks import CheckReport, check_perimeters
@@ -347,3 +348,30 @@ def test_geometries_given_as_a_file(ref, tmp_path):
     assert r.geometry_checks
     assert [e["communes"] for e in r.enclaves] == [["13006"]]
     assert [d["territory"] for d in r.discontiguous] == ["T2"]
+
+
+def test_pieces_too_close_to_decide_name_each_commune_beside_its_code(ref, monkeypatch):
+    """Secondary pieces listed largest first ([13003, 13004], then [13001]): the codes are sorted and
+    each name stays beside its own code."""
+    from cpts_diag import checks
+
+    def links(*pairs):
+        return pd.DataFrame(pairs, columns=["a", "b"])
+
+    adjacency = checks._Adjacency(
+        pairs=links(("13010", "13020"), ("13020", "13055"), ("13003", "13004")),
+        near=links(("13001", "13010"), ("13003", "13010")),  # 100 to 300 m apart: undecided
+        across=links(),
+        possible=links(),
+        without_polygon=set(),
+        exposed=set(),
+        land_mass=None,
+        by_arrondissement=False,
+    )
+    monkeypatch.setattr(checks, "_embedded_adjacency", lambda notes: adjacency)
+    members = ["13010", "13020", "13055", "13003", "13004", "13001"]
+    r = check(ref, *[("T", c) for c in members], geometries="default", departements=["13"])
+    assert r.discontiguous == [] and r.island_territories == []
+    [u] = [u for u in r.unverifiable if u["check"] == "continuité"]
+    assert u["communes"] == ["13001", "13003", "13004"]
+    assert u["names"] == ["Alpha", "Charlie", "Delta"]
