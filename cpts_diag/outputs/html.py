@@ -19,12 +19,7 @@ from typing import Any
 from cpts_diag.fr_format import is_missing
 from cpts_diag.outputs.templating import Markup, render
 
-__all__ = [
-    "esc",
-    "script_json",
-    "html_page",
-    "json_ready",
-]
+__all__ = ["esc", "script_json", "html_page", "json_ready"]
 
 
 def esc(text: Any) -> str:
@@ -35,9 +30,7 @@ def esc(text: Any) -> str:
     >>> esc("<script>alert('x')</script>")
     '&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;'
     """
-    if text is None:
-        return ""
-    return _html.escape(str(text), quote=True)
+    return "" if text is None else _html.escape(str(text), quote=True)
 
 
 def json_ready(value: Any) -> Any:
@@ -84,10 +77,4 @@ def script_json(obj: Any) -> str:
     '{"a":"\\\\u003c/script\\\\u003e"}'
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    return text.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})

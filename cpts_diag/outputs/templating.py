@@ -102,9 +102,7 @@ def _finalize(value: Any) -> Any:
     """Escape every printed value the way the package always did (``None`` prints nothing)."""
     if hasattr(value, "__html__"):
         return value
-    if value is None:
-        return ""
-    return Markup(_html.escape(str(value), quote=True))
+    return Markup("" if value is None else _html.escape(str(value), quote=True))
 
 
 def url_path(rel: Any) -> str:
@@ -115,8 +113,7 @@ def url_path(rel: Any) -> str:
     >>> url_path("cpts zéro/carte.html")
     'cpts%20z%C3%A9ro/carte.html'
     """
-    rel = str(rel).replace(os.sep, "/")
-    return "/".join(quote(part, safe="") for part in rel.split("/"))
+    return "/".join(quote(part, safe="") for part in str(rel).replace(os.sep, "/").split("/"))
 
 
 @cache
@@ -143,14 +140,9 @@ def environment() -> jinja2.Environment:
         extensions=[_JoinLines],
     )
     env.filters.update(
-        number=fr.number,
-        integer=fr.integer,
-        percent=fr.percent,
-        value_text=fr.value_text,
-        population=fr.population,
-        tier_label=tier_label,
-        url_path=url_path,
+        {name: getattr(fr, name) for name in ("number", "integer", "percent", "value_text", "population")}
     )
+    env.filters.update(tier_label=tier_label, url_path=url_path)
     env.tests["missing"] = fr.is_missing
     env.globals.update(css=css, NNBSP=fr.NNBSP)
     return env
