@@ -32,10 +32,7 @@ POPULATION_SOURCE = "INSEE, populations légales 2023 (population municipale), C
 CURRENT, ARRONDISSEMENT, FORMER, UNKNOWN = "current", "arrondissement", "former", "unknown"
 
 _DELEGATED = ("commune-deleguee", "commune-associee")
-_KIND_LABEL = {
-    "commune-deleguee": "commune déléguée",
-    "commune-associee": "commune associée",
-}
+_KIND_LABEL = {"commune-deleguee": "commune déléguée", "commune-associee": "commune associée"}
 
 
 def former_code_map(communes: pd.DataFrame, changes: pd.DataFrame | None = None) -> dict[str, str]:

@@ -75,8 +75,5 @@ def data_path(name: str) -> Path:
     if not path.exists():
         from cpts_diag.errors import InputError
 
-        raise InputError(
-            "donnée embarquée absente : lancez « cpts-diag data build --source DOSSIER »",
-            path=path,
-        )
+        raise InputError("donnée embarquée absente : lancez « cpts-diag data build --source DOSSIER »", path=path)
     return path
