@@ -184,10 +184,7 @@ def value_text(
         has_lo = has_hi = False
     if has_lo and has_hi:
         span = f"entre {one(low)} et {one(high)}" if html else f"{one(low)}–{one(high)}"
-        if not has_v:
-            return span + suffix
-        if not one(low) == one(value) == one(high):
-            return f"{one(value)}{suffix} ({span})"
+        return f"{one(value)}{suffix} ({span})" if has_v else span + suffix
     if has_v:
         return one(value) + suffix
     if has_lo:

@@ -36,9 +36,7 @@ def _cell_value(value):
 
 
 def _number_format(series: pd.Series) -> str | None:
-    if pd.api.types.is_bool_dtype(series):
-        return None
-    if pd.api.types.is_integer_dtype(series):
+    if pd.api.types.is_integer_dtype(series):  # not booleans
         return "#,##0"
     if pd.api.types.is_float_dtype(series):
         values = series.dropna()
@@ -98,13 +96,10 @@ def write_workbook(
 def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:  # noqa: F821
     """Write several layers into one GeoPackage, atomically (empty layers are skipped)."""
     path = Path(path)
+    layers = {name: gdf for name, gdf in layers.items() if gdf is not None and len(gdf)}
     with atomic_path(path) as tmp:
-        written = 0
-        for name, gdf in layers.items():
-            if gdf is None or len(gdf) == 0:
-                continue
-            gdf.to_file(tmp, layer=name, driver="GPKG", mode="a" if written else "w")
-            written += 1
-        if not written:
+        if not layers:
             raise ValueError("aucune couche à écrire")
+        for i, (name, gdf) in enumerate(layers.items()):
+            gdf.to_file(tmp, layer=name, driver="GPKG", mode="a" if i else "w")
     return path

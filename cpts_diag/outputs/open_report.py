@@ -56,7 +56,6 @@ def population_trend_figure(diag):
     levels.append(("france", "FR", "France"))
     years = [int(y) for y in TREND_YEARS]
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    drawn = False
     for i, (level, code, name) in enumerate(levels):
         values = np.array(_series(diag, level, code))
         known = ~np.isnan(values)
@@ -66,8 +65,7 @@ def population_trend_figure(diag):
         ax.plot(
             np.array(years)[known], 100 * values[known] / base, marker="o", lw=2.5 if i == 0 else 1.2, label=str(name)
         )
-        drawn = True
-    if not drawn:
+    if not ax.lines:
         plt.close(fig)
         return None
     ax.set_ylabel("indice (1er millésime = 100)")

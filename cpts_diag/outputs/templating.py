@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import jinja2
 from jinja2.ext import Extension
-from jinja2.lexer import Token, TokenStream
+from jinja2.lexer import TokenStream
 from markupsafe import Markup
 
 from cpts_diag import fr_format as fr
@@ -68,8 +68,7 @@ def _join_lines(text: str, after_statement: bool = True, before_statement: bool 
 class _JoinLines(Extension):
     """Drop the line breaks of the template text of fragments (never those of the values printed).
 
-    Rule (:func:`_join_lines`): a break next to a tag or a statement disappears; between words or values
-    it is one space. Write ``{{ "\\n" }}`` for a line break in the output.
+    Rule: :func:`_join_lines`. Write ``{{ "\\n" }}`` for a line break in the output.
 
     Fragments are concatenated without separators by the notebooks, so their templates can be written
     one element per line, indented, and still give the compact HTML the package always produced.
@@ -86,15 +85,11 @@ class _JoinLines(Extension):
             yield from stream
             return
         tokens = list(stream)
-        for i, token in enumerate(tokens):
+        types = ["block_end", *(token.type for token in tokens), "block_begin"]  # the template's start and end
+        for token, previous, following in zip(tokens, types, types[2:]):
             if token.type == "data":
-                previous = tokens[i - 1].type if i else "block_end"
-                following = tokens[i + 1].type if i + 1 < len(tokens) else "block_begin"
-                token = Token(
-                    token.lineno,
-                    "data",
-                    _join_lines(token.value, previous != "variable_end", following != "variable_begin"),
-                )
+                text = _join_lines(token.value, previous != "variable_end", following != "variable_begin")
+                token = token._replace(value=text)
             yield token
 
 
