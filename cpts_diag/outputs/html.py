@@ -1,8 +1,7 @@
-"""Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, pages, atomic writes.
+"""Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, standalone pages.
 
-Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`).
-
-French number formatting lives in :mod:`cpts_diag.fr_format`.
+Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`); French number
+formatting lives in :mod:`cpts_diag.fr_format`.
 
 Examples
 --------

@@ -28,15 +28,13 @@ TREND_INDICATORS = ("evolution_pop_2016_2023", "evolution_pop_2019_2023")
 
 
 def _series(diag, level: str, code: str) -> list[float]:
+    """Population of a level in each year of ``TREND_YEARS`` (NaN when unknown)."""
     ind = diag.indicators
-    out = []
-    for year in TREND_YEARS:
-        ident = "population" if year == "2023" else f"population_{year}"
-        rows = ind[(ind["indicator"] == ident) & (ind["level"] == level)]
-        if level != "territoire":
-            rows = rows[rows["level_code"] == code]
-        out.append(float(rows["value"].iloc[0]) if len(rows) else float("nan"))
-    return out
+    rows = ind[ind["level"] == level]
+    if level != "territoire":
+        rows = rows[rows["level_code"] == code]
+    values = rows.drop_duplicates("indicator").set_index("indicator")["value"]
+    return [float(values.get("population" if year == "2023" else f"population_{year}", np.nan)) for year in TREND_YEARS]
 
 
 def population_trend_figure(diag):
