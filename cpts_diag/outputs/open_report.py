@@ -59,10 +59,8 @@ def population_trend_figure(diag):
         known = ~np.isnan(values)
         if known.sum() < 2:
             continue
-        base = values[known][0]
-        ax.plot(
-            np.array(years)[known], 100 * values[known] / base, marker="o", lw=2.5 if i == 0 else 1.2, label=str(name)
-        )
+        shown = values[known]
+        ax.plot(np.array(years)[known], 100 * shown / shown[0], marker="o", lw=2.5 if i == 0 else 1.2, label=str(name))
     if not ax.lines:
         plt.close(fig)
         return None
