@@ -51,9 +51,7 @@ def json_ready(value: Any) -> Any:
             value = value.item()
         except (ValueError, TypeError):
             pass
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
 
 
 def html_page(title: str, body: str, css: str = "") -> str:
