@@ -106,9 +106,7 @@ def territory_table(
             "departements": _sorted_distinct(units, "departement"),
             "regions": _sorted_distinct(units, "region"),
         }
-    )
-    names = pd.Index(pd.unique(members["cpts"]), name="cpts")
-    table = table.reindex(names)
+    ).reindex(pd.Index(pd.unique(members["cpts"]), name="cpts"))  # every territory, in the order of the members
     table["n_communes"] = table["n_communes"].fillna(0).astype(int)
     for col in ("departements", "regions"):
         table[col] = [v if isinstance(v, list) else [] for v in table[col]]

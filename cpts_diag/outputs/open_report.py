@@ -96,11 +96,8 @@ def zonage_note(diag) -> str:
     com = diag.communes
     if "zonage_infirmiers" not in com:
         return ""
-    zones = []
-    for label in ("très sous-dotée", "sous-dotée"):
-        sub = com[com["zonage_infirmiers"] == label]
-        if len(sub):
-            zones.append((label, len(sub), ", ".join(_names(sub))))
+    subsets = [(label, com[com["zonage_infirmiers"] == label]) for label in ("très sous-dotée", "sous-dotée")]
+    zones = [(label, len(sub), ", ".join(_names(sub))) for label, sub in subsets if len(sub)]
     return _render("zonage_note", zones, int((com["zonage_infirmiers"] == "n.d.").sum()))
 
 
