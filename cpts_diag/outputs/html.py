@@ -55,10 +55,7 @@ def json_ready(value: Any) -> Any:
 
 
 def html_page(title: str, body: str, css: str = "") -> str:
-    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is.
-
-    Rendered by the template ``templates/page.html.j2``.
-    """
+    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is."""
     return render("page.html.j2", title=title, body=Markup(body), style=Markup(css))
 
 
