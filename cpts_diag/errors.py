@@ -31,23 +31,9 @@ def format_message(
 ) -> str:
     """Build the one-line French message ``fichier « p », ligne n : message (valeur « v »)``.
 
-    Parameters
-    ----------
-    message : str
-        What is wrong, in French.
-    path : str or path-like, optional
-        File concerned, shown as given.
-    line : int, optional
-        Line (or record / feature number) concerned.
-    value : object, optional
-        Offending value, shown between French quotes (truncated to 80 characters).
-    line_label : str, default "ligne"
-        Word placed before the line number ("ligne", "territoire", "entité").
-
-    Returns
-    -------
-    str
-        The message; parts given as None are omitted.
+    ``message`` says what is wrong, in French; ``path`` is the file, shown as given; ``line`` the line (or
+    record / feature number), after the word ``line_label`` ("ligne", "territoire", "entité"); ``value`` the
+    offending value, shown between French quotes (truncated to 80 characters). Parts given as None are omitted.
 
     Examples
     --------
@@ -77,22 +63,8 @@ def format_message(
 class InputError(Exception):
     """A user input that cannot be used; ``str()`` is a one-line French message.
 
-    Parameters
-    ----------
-    message : str
-        What is wrong, in French.
-    path : str or path-like, optional
-        File concerned (shown as given).
-    line : int, optional
-        Line number as the user sees it (or record / feature number).
-    value : object, optional
-        Offending value.
-    line_label : str, default "ligne"
-        Word shown before ``line`` ("ligne", "territoire", "entité").
-
-    Attributes
-    ----------
-    message, path, line, value, line_label
+    The arguments, kept as attributes of the same names, are those of :func:`format_message`; ``line`` is
+    the line number as the user sees it (or record / feature number).
 
     Examples
     --------
@@ -100,15 +72,7 @@ class InputError(Exception):
     'fichier « data.csv », ligne 12 : code commune invalide (valeur « ABCDE »)'
     """
 
-    def __init__(
-        self,
-        message: str,
-        path=None,
-        line: int | None = None,
-        value=None,
-        *,
-        line_label: str = "ligne",
-    ):
+    def __init__(self, message: str, path=None, line: int | None = None, value=None, *, line_label: str = "ligne"):
         self.message = message
         self.path = path
         self.line = line

@@ -51,25 +51,12 @@ NBSP = "\u00a0"
 MISSING = "n.d."
 
 
+# Units shown with 0 or 2 decimals; every other unit (densities, rates, %, km²...) gets 1.
 _DECIMALS = {
-    "hab.": 0,
-    "km²": 1,
-    "hab./km²": 1,
-    "communes": 0,
-    "taille": 0,
-    "consultations/an/hab.": 2,
-    "%": 1,
-    "pour 10 000 hab.": 1,
-    "pour 10 000 femmes": 1,
-    "médecins": 0,
-    "patients": 0,
-    "bénéficiaires": 0,
-    "pour 100 moins de 20 ans": 1,
-    "%/an": 2,
-    "€": 0,
-    "professionnels": 0,
-    "décès pour 1 000 hab./an": 1,
-    "équipements": 0,
+    **dict.fromkeys(
+        ("hab.", "communes", "taille", "médecins", "patients", "bénéficiaires", "€", "professionnels", "équipements"), 0
+    ),
+    **dict.fromkeys(("consultations/an/hab.", "%/an"), 2),
 }
 
 
@@ -96,8 +83,6 @@ def is_missing(x: Any) -> bool:
     """
     if x is None:
         return True
-    if isinstance(x, bool):
-        return False
     if isinstance(x, numbers.Number):
         try:
             return math.isnan(float(x))
@@ -124,12 +109,9 @@ def number(x: Any, decimals: int = 1, *, missing: Any = MISSING, style: Style = 
     value = float(x)
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
-    text = f"{abs(value):.{max(int(decimals), 0)}f}"
-    int_part, _, dec_part = text.partition(".")
-    sep = NNBSP if style is Style.HTML else " "
-    groups = [int_part[max(i - 3, 0) : i] for i in range(len(int_part), 0, -3)][::-1]
-    out = ("-" if value < 0 and float(text) != 0 else "") + sep.join(groups)
-    return out + ("," + dec_part if dec_part else "")
+    text = f"{abs(value):,.{max(int(decimals), 0)}f}"
+    sign = "-" if value < 0 and text.strip("0,.") else ""  # no « -0,0 »
+    return sign + text.replace(",", NNBSP if style is Style.HTML else " ").replace(".", ",")
 
 
 def integer(x: Any, *, missing: Any = MISSING, style: Style = Style.HTML) -> Any:
@@ -202,10 +184,7 @@ def value_text(
         has_lo = has_hi = False
     if has_lo and has_hi:
         span = f"entre {one(low)} et {one(high)}" if html else f"{one(low)}–{one(high)}"
-        if not has_v:
-            return span + suffix
-        if not one(low) == one(value) == one(high):
-            return f"{one(value)}{suffix} ({span})"
+        return f"{one(value)}{suffix} ({span})" if has_v else span + suffix
     if has_v:
         return one(value) + suffix
     if has_lo:

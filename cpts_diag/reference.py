@@ -32,10 +32,7 @@ POPULATION_SOURCE = "INSEE, populations légales 2023 (population municipale), C
 CURRENT, ARRONDISSEMENT, FORMER, UNKNOWN = "current", "arrondissement", "former", "unknown"
 
 _DELEGATED = ("commune-deleguee", "commune-associee")
-_KIND_LABEL = {
-    "commune-deleguee": "commune déléguée",
-    "commune-associee": "commune associée",
-}
+_KIND_LABEL = {"commune-deleguee": "commune déléguée", "commune-associee": "commune associée"}
 
 
 def former_code_map(communes: pd.DataFrame, changes: pd.DataFrame | None = None) -> dict[str, str]:
@@ -76,15 +73,11 @@ def former_code_map(communes: pd.DataFrame, changes: pd.DataFrame | None = None)
 class Reference:
     """The commune reference of one COG vintage.
 
-    Attributes
-    ----------
-    records : all records (types commune-actuelle, commune-deleguee, commune-associee,
-        arrondissement-municipal), as published.
-    communes : current communes indexed by ``code_insee`` (nom, departement, region, epci_siren,
-        population as float).
-    arrondissements : arrondissements municipaux (Paris, Lyon, Marseille) indexed by code, with their
-        parent commune and population.
-    former : former code -> current commune code.
+    ``records`` holds all records (types commune-actuelle, commune-deleguee, commune-associee,
+    arrondissement-municipal), as published; ``communes`` the current communes indexed by ``code_insee`` (nom,
+    departement, region, epci_siren, population as float); ``arrondissements`` the arrondissements municipaux
+    (Paris, Lyon, Marseille) indexed by code, with their parent commune and population; ``former`` maps a
+    former code to its current commune code.
     """
 
     records: pd.DataFrame

@@ -37,9 +37,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 def _checkout_dir() -> Path | None:
     """The repository this package is imported from, or None for an installed package."""
     root = PACKAGE_DIR.parent
-    if (root / "pyproject.toml").is_file() and (root / "data").is_dir() and (root / "notebooks").is_dir():
-        return root
-    return None
+    checkout = (root / "pyproject.toml").is_file() and (root / "data").is_dir() and (root / "notebooks").is_dir()
+    return root if checkout else None
 
 
 def _package_resource(name: str) -> Path:
@@ -75,8 +74,5 @@ def data_path(name: str) -> Path:
     if not path.exists():
         from cpts_diag.errors import InputError
 
-        raise InputError(
-            "donnée embarquée absente : lancez « cpts-diag data build --source DOSSIER »",
-            path=path,
-        )
+        raise InputError("donnée embarquée absente : lancez « cpts-diag data build --source DOSSIER »", path=path)
     return path

@@ -15,20 +15,7 @@ from cpts_diag.tiers import tiers_of
 
 __all__ = ["resolve_members", "territory_table", "population_units", "MEMBER_COLUMNS"]
 
-MEMBER_COLUMNS = [
-    "cpts",
-    "code_given",
-    "code_insee",
-    "arrondissement",
-    "infracommunal",
-    "line",
-    "status",
-    "note",
-]
-
-
-def _table(perimeters) -> pd.DataFrame:
-    return perimeters.table if hasattr(perimeters, "table") else perimeters
+MEMBER_COLUMNS = ["cpts", "code_given", "code_insee", "arrondissement", "infracommunal", "line", "status", "note"]
 
 
 def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFrame:
@@ -40,7 +27,7 @@ def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFr
     (status of the code as given; an explicit arrondissement column keeps the commune's status).
     """
     reference = reference or load_reference()
-    table = _table(perimeters).reset_index(drop=True)
+    table = getattr(perimeters, "table", perimeters).reset_index(drop=True)
     resolved = reference.resolve_codes(table["code_insee"])
     arr_given = table.get("arrondissement", pd.Series(pd.NA, index=table.index)).astype(object)
     arr_given = arr_given.where(arr_given.notna() & (arr_given.astype(str) != ""), pd.NA)
@@ -119,9 +106,7 @@ def territory_table(
             "departements": _sorted_distinct(units, "departement"),
             "regions": _sorted_distinct(units, "region"),
         }
-    )
-    names = pd.Index(pd.unique(members["cpts"]), name="cpts")
-    table = table.reindex(names)
+    ).reindex(pd.Index(pd.unique(members["cpts"]), name="cpts"))  # every territory, in the order of the members
     table["n_communes"] = table["n_communes"].fillna(0).astype(int)
     for col in ("departements", "regions"):
         table[col] = [v if isinstance(v, list) else [] for v in table[col]]

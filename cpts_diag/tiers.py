@@ -51,18 +51,10 @@ def tier_label(
 ) -> str:
     """The one French label of an ACI tier, exact or bounded (approximate population).
 
-    Parameters
-    ----------
-    tier : int, optional
-        The tier when known (None/NaN/NA otherwise).
-    tier_min, tier_max : int, optional
-        Bounds of the tier when the population is only known within bounds.
-    short : bool, default False
-        Table form (« T2 », « T1 à T4 ») instead of « taille 2 », « taille 1 à 4 ».
-    explain : bool, default False
-        Bounds written for a report reader: « taille indéterminée (de 1 à 4 selon la population retenue) ».
-    unknown : str, default "taille indéterminée"
-        Text returned when neither the tier nor its bounds are known.
+    ``tier`` is the tier when known (None/NaN/NA otherwise), ``tier_min`` and ``tier_max`` its bounds when the
+    population is only known within bounds. ``short`` gives the table form (« T2 », « T1 à T4 ») instead of
+    « taille 2 », « taille 1 à 4 »; ``explain`` writes bounds for a report reader: « taille indéterminée (de 1
+    à 4 selon la population retenue) ». ``unknown`` is returned when neither the tier nor its bounds are known.
 
     Examples
     --------
@@ -92,5 +84,4 @@ def tier_label(
 
 def financing_landmarks() -> pd.DataFrame:
     """Financing landmarks per tier, with their sources (data/financement_aci.csv)."""
-    df = pd.read_csv(settings.data_path("financement_aci.csv"), dtype={"date_source": str})
-    return df
+    return pd.read_csv(settings.data_path("financement_aci.csv"), dtype={"date_source": str})

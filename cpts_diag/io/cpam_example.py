@@ -40,7 +40,7 @@ def _mask(values: np.ndarray) -> list[str]:
 def build_cpam_example(out: Path, data_dir: Path | None = None) -> Path:
     """Write the fictitious CPAM example for the PACA communes into ``out``; return its path."""
     records = pd.read_csv((data_dir or out) / "communes_cog2026.csv", dtype=str, keep_default_na=False)
-    paca = records[(records["region"] == REGION)]
+    paca = records[records["region"] == REGION]
     units = paca[
         ((paca["type"] == "commune-actuelle") & (paca["code_insee"] != "13055"))
         | (paca["type"] == "arrondissement-municipal")
@@ -56,8 +56,7 @@ def build_cpam_example(out: Path, data_dir: Path | None = None) -> Path:
     table["population_consommante"] = _mask(consumers)
     table["annee"] = ["2025"] * len(pop)
     table["donnees_fictives"] = ["1"] * len(pop)
-    df = pd.DataFrame(table)
     path = out / FILE_NAME
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep=";", index=False, encoding="utf-8", lineterminator="\n")
+        pd.DataFrame(table).to_csv(tmp, sep=";", index=False, encoding="utf-8", lineterminator="\n")
     return path

@@ -38,13 +38,13 @@ def _file_hash(path: Path) -> str:
     return digest
 
 
-def _tree_hash(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> str:
-    """SHA-256 over (relative path, content hash) of the files of ``root`` matching ``pattern``."""
+def _tree_hash(root: Path, exclude: tuple[str, ...]) -> str:
+    """SHA-256 over (relative path, content hash) of the files under ``root``, but those under ``exclude``."""
     h = hashlib.sha256()
     if root.is_dir():
-        for path in sorted(root.rglob(pattern)):
+        for path in sorted(root.rglob("*")):
             rel = path.relative_to(root).as_posix()
-            if not path.is_file() or any(rel.startswith(e) for e in exclude) or "__pycache__" in rel:
+            if not path.is_file() or rel.startswith(exclude) or "__pycache__" in rel:
                 continue
             h.update(rel.encode("utf-8") + b"\0" + _file_hash(path).encode("ascii") + b"\n")
     return h.hexdigest()
@@ -62,10 +62,10 @@ def run_fingerprint(inputs: dict | None = None, **extra) -> str:
 
     parts = {
         "inputs": {role: _input_hash(role, value) for role, value in (inputs or {}).items()},
-        "data": _tree_hash(Path(settings.DATA_DIR), "*", exclude=("perimetres/",)),
+        "data": _tree_hash(Path(settings.DATA_DIR), ("perimetres/",)),
         "package": [
             cpts_diag.__version__,
-            _tree_hash(Path(cpts_diag.__file__).parent, "*", exclude=("_data/", "_notebooks/")),
+            _tree_hash(Path(cpts_diag.__file__).parent, ("_data/", "_notebooks/")),
         ],
         "extra": extra,
     }

@@ -17,12 +17,8 @@ _EXAMPLE = ("exemple", "example")
 class CpamChoice:
     """A parsed CPAM parameter.
 
-    Attributes
-    ----------
-    mode : str
-        ``"aucun"`` (no table), ``"exemple"`` (the embedded FICTITIOUS table) or ``"fichier"``.
-    path : pathlib.Path or None
-        The user's file as given (stripped, ``~`` expanded) when ``mode == "fichier"``.
+    ``mode`` is ``"aucun"`` (no table), ``"exemple"`` (the embedded FICTITIOUS table) or ``"fichier"``, and then
+    ``path`` is the user's file as given (stripped, ``~`` expanded).
     """
 
     mode: str

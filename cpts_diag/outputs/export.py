@@ -25,13 +25,6 @@ _NOTE_FONT = Font(italic=True, color="7F0000")
 _MAX_WIDTH = 60
 
 
-def _is_code_column(name: str, text_columns: Iterable[str] | None) -> bool:
-    if text_columns is not None and name in text_columns:
-        return True
-    lowered = str(name).lower()
-    return any(hint in lowered for hint in CODE_COLUMN_HINTS)
-
-
 def _cell_value(value):
     if isinstance(value, (list, tuple, set)):
         return ", ".join(str(v) for v in value)
@@ -43,9 +36,7 @@ def _cell_value(value):
 
 
 def _number_format(series: pd.Series) -> str | None:
-    if pd.api.types.is_bool_dtype(series):
-        return None
-    if pd.api.types.is_integer_dtype(series):
+    if pd.api.types.is_integer_dtype(series):  # not booleans
         return "#,##0"
     if pd.api.types.is_float_dtype(series):
         values = series.dropna()
@@ -69,24 +60,21 @@ def write_workbook(
     columns are sized to their content. ``notes`` adds lines above a sheet's table (sources, warnings
     such as "Données fictives").
     """
-    text_columns = set(text_columns) if text_columns is not None else None
+    text_columns = set(text_columns or ())
     wb = Workbook()
     wb.remove(wb.active)
     for title, df in sheets.items():
         ws = wb.create_sheet(title=str(title)[:31])
-        start = 1
-        for line in (notes or {}).get(title, []):
-            ws.cell(row=start, column=1, value=line).font = _NOTE_FONT
-            start += 1
-        if start > 1:
-            start += 1
+        lines = (notes or {}).get(title, [])
+        for i, line in enumerate(lines, start=1):
+            ws.cell(row=i, column=1, value=line).font = _NOTE_FONT
+        start = len(lines) + 2 if lines else 1  # a blank row between the notes and the table
         for j, name in enumerate(df.columns, start=1):
             cell = ws.cell(row=start, column=j, value=str(name))
             cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for j, name in enumerate(df.columns, start=1):
             series = df[name]
-            as_text = _is_code_column(name, text_columns)
+            as_text = name in text_columns or any(hint in str(name).lower() for hint in CODE_COLUMN_HINTS)
             fmt = "@" if as_text else _number_format(series)
             width = len(str(name))
             for i, value in enumerate(series.tolist(), start=start + 1):
@@ -108,13 +96,10 @@ def write_workbook(
 def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:  # noqa: F821
     """Write several layers into one GeoPackage, atomically (empty layers are skipped)."""
     path = Path(path)
+    layers = {name: gdf for name, gdf in layers.items() if gdf is not None and len(gdf)}
     with atomic_path(path) as tmp:
-        written = 0
-        for name, gdf in layers.items():
-            if gdf is None or len(gdf) == 0:
-                continue
-            gdf.to_file(tmp, layer=name, driver="GPKG", mode="a" if written else "w")
-            written += 1
-        if not written:
+        if not layers:
             raise ValueError("aucune couche à écrire")
+        for i, (name, gdf) in enumerate(layers.items()):
+            gdf.to_file(tmp, layer=name, driver="GPKG", mode="a" if i else "w")
     return path

@@ -1,8 +1,7 @@
-"""Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, pages, atomic writes.
+"""Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, standalone pages.
 
-Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`).
-
-French number formatting lives in :mod:`cpts_diag.fr_format`.
+Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`); French number
+formatting lives in :mod:`cpts_diag.fr_format`.
 
 Examples
 --------
@@ -19,12 +18,7 @@ from typing import Any
 from cpts_diag.fr_format import is_missing
 from cpts_diag.outputs.templating import Markup, render
 
-__all__ = [
-    "esc",
-    "script_json",
-    "html_page",
-    "json_ready",
-]
+__all__ = ["esc", "script_json", "html_page", "json_ready"]
 
 
 def esc(text: Any) -> str:
@@ -35,9 +29,7 @@ def esc(text: Any) -> str:
     >>> esc("<script>alert('x')</script>")
     '&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;'
     """
-    if text is None:
-        return ""
-    return _html.escape(str(text), quote=True)
+    return "" if text is None else _html.escape(str(text), quote=True)
 
 
 def json_ready(value: Any) -> Any:
@@ -59,16 +51,11 @@ def json_ready(value: Any) -> Any:
             value = value.item()
         except (ValueError, TypeError):
             pass
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
 
 
 def html_page(title: str, body: str, css: str = "") -> str:
-    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is.
-
-    Rendered by the template ``templates/page.html.j2``.
-    """
+    """A standalone French HTML page (no external resource): escaped title, inline CSS, ``body`` as is."""
     return render("page.html.j2", title=title, body=Markup(body), style=Markup(css))
 
 
@@ -84,10 +71,4 @@ def script_json(obj: Any) -> str:
     '{"a":"\\\\u003c/script\\\\u003e"}'
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    return text.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})

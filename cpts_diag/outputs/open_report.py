@@ -28,15 +28,13 @@ TREND_INDICATORS = ("evolution_pop_2016_2023", "evolution_pop_2019_2023")
 
 
 def _series(diag, level: str, code: str) -> list[float]:
+    """Population of a level in each year of ``TREND_YEARS`` (NaN when unknown)."""
     ind = diag.indicators
-    out = []
-    for year in TREND_YEARS:
-        ident = "population" if year == "2023" else f"population_{year}"
-        rows = ind[(ind["indicator"] == ident) & (ind["level"] == level)]
-        if level != "territoire":
-            rows = rows[rows["level_code"] == code]
-        out.append(float(rows["value"].iloc[0]) if len(rows) else float("nan"))
-    return out
+    rows = ind[ind["level"] == level]
+    if level != "territoire":
+        rows = rows[rows["level_code"] == code]
+    values = rows.drop_duplicates("indicator").set_index("indicator")["value"]
+    return [float(values.get("population" if year == "2023" else f"population_{year}", np.nan)) for year in TREND_YEARS]
 
 
 def population_trend_figure(diag):
@@ -56,18 +54,14 @@ def population_trend_figure(diag):
     levels.append(("france", "FR", "France"))
     years = [int(y) for y in TREND_YEARS]
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    drawn = False
     for i, (level, code, name) in enumerate(levels):
         values = np.array(_series(diag, level, code))
         known = ~np.isnan(values)
         if known.sum() < 2:
             continue
-        base = values[known][0]
-        ax.plot(
-            np.array(years)[known], 100 * values[known] / base, marker="o", lw=2.5 if i == 0 else 1.2, label=str(name)
-        )
-        drawn = True
-    if not drawn:
+        shown = values[known]
+        ax.plot(np.array(years)[known], 100 * shown / shown[0], marker="o", lw=2.5 if i == 0 else 1.2, label=str(name))
+    if not ax.lines:
         plt.close(fig)
         return None
     ax.set_ylabel("indice (1er millésime = 100)")
@@ -76,6 +70,11 @@ def population_trend_figure(diag):
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def _names(communes: pd.DataFrame) -> list[str]:
+    """« Nom (code) » of each row of a per-unit table."""
+    return [f"{n} ({c})" for n, c in zip(communes["nom"].astype(str), communes["unite"].astype(str))]
 
 
 def _render(macro_name: str, /, *args) -> str:
@@ -87,7 +86,7 @@ def income_note(diag) -> str:
     """French paragraph: what the income figures are, and the communes without a median (named)."""
     com = diag.communes
     missing = com[com["revenu_median_2019"].isna()] if "revenu_median_2019" in com else com.iloc[0:0]
-    names = [f"{n} ({c})" for n, c in zip(missing["nom"].astype(str), missing["unite"].astype(str))]
+    names = _names(missing)
     shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
     return _render("income_note", len(names), shown)
 
@@ -97,23 +96,16 @@ def zonage_note(diag) -> str:
     com = diag.communes
     if "zonage_infirmiers" not in com:
         return ""
-    zones = []
-    for label in ("très sous-dotée", "sous-dotée"):
-        sub = com[com["zonage_infirmiers"] == label]
-        if len(sub):
-            names = ", ".join(f"{n} ({c})" for n, c in zip(sub["nom"].astype(str), sub["unite"].astype(str)))
-            zones.append((label, len(sub), names))
+    subsets = [(label, com[com["zonage_infirmiers"] == label]) for label in ("très sous-dotée", "sous-dotée")]
+    zones = [(label, len(sub), ", ".join(_names(sub))) for label, sub in subsets if len(sub)]
     return _render("zonage_note", zones, int((com["zonage_infirmiers"] == "n.d.").sum()))
 
 
 def mortality_note(diag) -> str:
     """French caveat on the crude mortality rate and the EPCI that could not be matched."""
     com = diag.communes
-    names = ""
-    if "mortalite_brute_epci" in com:
-        miss = com[com["mortalite_brute_epci"].isna()]
-        names = ", ".join(f"{n} ({c})" for n, c in zip(miss["nom"].astype(str), miss["unite"].astype(str)))
-    return _render("mortality_note", names)
+    missing = com[com["mortalite_brute_epci"].isna()] if "mortalite_brute_epci" in com else com.iloc[0:0]
+    return _render("mortality_note", ", ".join(_names(missing)))
 
 
 def map_columns(map_communes, communes):
@@ -126,30 +118,21 @@ def map_columns(map_communes, communes):
     if map_communes is None or "revenu_median_2019" not in communes:
         return map_communes
     out = map_communes.copy()
-    key = communes["unite"] if "unite" in communes else communes["code_insee"]
-    keys = key.astype(str)
-    counts = keys.value_counts(dropna=True).to_dict()
-    income, zonage = {}, {}
-    for code, v, z in zip(
-        keys.tolist(), communes["revenu_median_2019"].tolist(), communes["zonage_infirmiers"].tolist()
-    ):
-        if code not in counts or code in income:  # missing key, or a unit already seen
-            continue
-        if counts[code] == 1:
-            income[code] = "n.d." if fr.is_missing(v) else f"{fr.integer(v)}{fr.NNBSP}€"
-            zonage[code] = str(z)
-        else:
-            income[code] = zonage[code] = "voir le tableau"
+    keys = (communes["unite"] if "unite" in communes else communes["code_insee"]).astype(str)
+    units = communes.assign(_key=keys.to_numpy()).dropna(subset=["_key"])  # a unit without a key is not shown
+    income = {
+        k: "n.d." if fr.is_missing(v) else f"{fr.integer(v)}{fr.NNBSP}€"
+        for k, v in zip(units["_key"], units["revenu_median_2019"])
+    }
+    zonage = {k: str(z) for k, z in zip(units["_key"], units["zonage_infirmiers"])}
+    for code in units.loc[units["_key"].duplicated(), "_key"]:
+        income[code] = zonage[code] = "voir le tableau"
     out["revenu_median"] = out["code_insee"].astype(str).map(income).fillna("n.d.")
     out["zonage_inf"] = out["code_insee"].astype(str).map(zonage).fillna("n.d.")
     return out
 
 
 # ------------------------------------------------------------------ professions (user BPE file)
-def _level_title(level: str, code: str, name: str) -> str:
-    return "France" if level == "france" else f"{name} ({code})"
-
-
 def bpe_professions(diag) -> pd.DataFrame:
     """Territory BPE counts and densities of every profession of the user's BPE file, beside Ameli densities.
 
@@ -165,12 +148,11 @@ def bpe_professions(diag) -> pd.DataFrame:
 
     ind = diag.indicators
     terr = ind[ind["level"] == "territoire"].drop_duplicates("indicator").set_index("indicator")
-    codes = []
-    for ident in terr.index:
-        if ident == "nombre_mg":
-            codes.append(GP_EQUIPMENT)
-        elif ident.startswith("bpe_nombre_"):
-            codes.append(ident.removeprefix("bpe_nombre_").upper())
+    codes = [
+        GP_EQUIPMENT if ident == "nombre_mg" else ident.removeprefix("bpe_nombre_").upper()
+        for ident in terr.index
+        if ident == "nombre_mg" or ident.startswith("bpe_nombre_")
+    ]
     comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
     levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
     ameli = {(r.indicator, r.level, r.level_code): r.value for r in comparisons.itertuples(index=False)}
@@ -194,7 +176,8 @@ def bpe_professions(diag) -> pd.DataFrame:
         }
         for level, lcode, name in levels:
             value = ameli.get((f"ps_{key}_densite", level, lcode), np.nan) if key else np.nan
-            row[f"Libéraux pour 10 000 hab. (Assurance Maladie 2024) – {_level_title(level, lcode, name)}"] = value
+            title = "France" if level == "france" else f"{name} ({lcode})"
+            row[f"Libéraux pour 10 000 hab. (Assurance Maladie 2024) – {title}"] = value
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -205,25 +188,20 @@ def professions_table(diag) -> str:
     if table.empty:
         return ""
     ameli_cols = [c for c in table.columns if c.startswith("Libéraux pour 10 000 hab.")]
-    rows = []
-    for r in table.to_dict("records"):
-        rows.append(
-            {
-                "label": r["Profession"],
-                "code": r["Code BPE"],
-                "count": fr.value_text(
-                    r["Équipements (BPE)"], r["Équipements – borne basse"], r["Équipements – borne haute"], 0
-                ),
-                "density": fr.value_text(
-                    r["Pour 10 000 hab. (BPE)"],
-                    r["Pour 10 000 hab. – borne basse"],
-                    r["Pour 10 000 hab. – borne haute"],
-                    1,
-                ),
-                "ameli": ["—" if fr.is_missing(r[c]) else fr.number(r[c], 1) for c in ameli_cols],
-                "quality": str(r["Qualité"]),
-                "coverage": fr.number(r["Couverture (%)"], 0) if r["Couverture (%)"] < 99.5 else None,
-            }
-        )
+    count, density = "Équipements", "Pour 10 000 hab."
+    rows = [
+        {
+            "label": r["Profession"],
+            "code": r["Code BPE"],
+            "count": fr.value_text(r[f"{count} (BPE)"], r[f"{count} – borne basse"], r[f"{count} – borne haute"], 0),
+            "density": fr.value_text(
+                r[f"{density} (BPE)"], r[f"{density} – borne basse"], r[f"{density} – borne haute"], 1
+            ),
+            "ameli": ["—" if fr.is_missing(r[c]) else fr.number(r[c], 1) for c in ameli_cols],
+            "quality": str(r["Qualité"]),
+            "coverage": fr.number(r["Couverture (%)"], 0) if r["Couverture (%)"] < 99.5 else None,
+        }
+        for r in table.to_dict("records")
+    ]
     titles = [c.split(" – ", 1)[1] for c in ameli_cols]
     return _render("professions_table", titles, rows, table["Millésime BPE"].iloc[0])

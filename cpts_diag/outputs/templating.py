@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import jinja2
 from jinja2.ext import Extension
-from jinja2.lexer import Token, TokenStream
+from jinja2.lexer import TokenStream
 from markupsafe import Markup
 
 from cpts_diag import fr_format as fr
@@ -68,8 +68,7 @@ def _join_lines(text: str, after_statement: bool = True, before_statement: bool 
 class _JoinLines(Extension):
     """Drop the line breaks of the template text of fragments (never those of the values printed).
 
-    Rule (:func:`_join_lines`): a break next to a tag or a statement disappears; between words or values
-    it is one space. Write ``{{ "\\n" }}`` for a line break in the output.
+    Rule: :func:`_join_lines`. Write ``{{ "\\n" }}`` for a line break in the output.
 
     Fragments are concatenated without separators by the notebooks, so their templates can be written
     one element per line, indented, and still give the compact HTML the package always produced.
@@ -86,15 +85,11 @@ class _JoinLines(Extension):
             yield from stream
             return
         tokens = list(stream)
-        for i, token in enumerate(tokens):
+        types = ["block_end", *(token.type for token in tokens), "block_begin"]  # the template's start and end
+        for token, previous, following in zip(tokens, types, types[2:]):
             if token.type == "data":
-                previous = tokens[i - 1].type if i else "block_end"
-                following = tokens[i + 1].type if i + 1 < len(tokens) else "block_begin"
-                token = Token(
-                    token.lineno,
-                    "data",
-                    _join_lines(token.value, previous != "variable_end", following != "variable_begin"),
-                )
+                text = _join_lines(token.value, previous != "variable_end", following != "variable_begin")
+                token = token._replace(value=text)
             yield token
 
 
@@ -102,9 +97,7 @@ def _finalize(value: Any) -> Any:
     """Escape every printed value the way the package always did (``None`` prints nothing)."""
     if hasattr(value, "__html__"):
         return value
-    if value is None:
-        return ""
-    return Markup(_html.escape(str(value), quote=True))
+    return Markup("" if value is None else _html.escape(str(value), quote=True))
 
 
 def url_path(rel: Any) -> str:
@@ -115,8 +108,7 @@ def url_path(rel: Any) -> str:
     >>> url_path("cpts zéro/carte.html")
     'cpts%20z%C3%A9ro/carte.html'
     """
-    rel = str(rel).replace(os.sep, "/")
-    return "/".join(quote(part, safe="") for part in rel.split("/"))
+    return "/".join(quote(part, safe="") for part in str(rel).replace(os.sep, "/").split("/"))
 
 
 @cache
@@ -143,14 +135,9 @@ def environment() -> jinja2.Environment:
         extensions=[_JoinLines],
     )
     env.filters.update(
-        number=fr.number,
-        integer=fr.integer,
-        percent=fr.percent,
-        value_text=fr.value_text,
-        population=fr.population,
-        tier_label=tier_label,
-        url_path=url_path,
+        {name: getattr(fr, name) for name in ("number", "integer", "percent", "value_text", "population")}
     )
+    env.filters.update(tier_label=tier_label, url_path=url_path)
     env.tests["missing"] = fr.is_missing
     env.globals.update(css=css, NNBSP=fr.NNBSP)
     return env

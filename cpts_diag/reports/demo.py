@@ -46,8 +46,7 @@ def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers
         f"(dont {s['n_conflicts']} conflit), {s['n_uncovered_arrondissements']} arrondissement non couvert, "
         f"{s['n_outdated_codes']} code périmé, {s['n_approximate']} populations approximatives"
     )
-    written = write_check_outputs(report, out_dir / "controle_perimetres")
-    for path in written:
+    for path in write_check_outputs(report, out_dir / "controle_perimetres"):
         click.echo(f"    {path}")
 
     click.echo("2/3 Synthèse régionale…")
@@ -58,9 +57,8 @@ def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers
     label = "des 70 CPTS" if all_territories else f"de {len(DEMO_TERRITORIES)} CPTS représentatives"
     click.echo(f"3/3 Rapports de diagnostic {label} ({workers} processus)…")
     result = run_batch(settings.DEFAULT_PERIMETERS, only=only, workers=workers, out_dir=out_dir, cpam="exemple")
-    index = out_dir / "index.html"
     click.echo("")
-    click.echo(f"Terminé. Ouvrez dans un navigateur : {index.resolve()}")
+    click.echo(f"Terminé. Ouvrez dans un navigateur : {(out_dir / 'index.html').resolve()}")
     if not all_territories:
         click.echo("Pour les rapports des 70 CPTS : .venv/bin/cpts-diag batch --workers 2")
     click.echo("Les chiffres CPAM (médecin traitant, ALD, CSS par commune) du démonstrateur sont FICTIFS.")
