@@ -35,7 +35,7 @@ import shapely
 
 from cpts_diag import settings
 from cpts_diag.geometry import WGS84, _crs_of_codes, _polygonal, adjacency_pairs, area_km2, components
-from cpts_diag.io.atomic import file_state
+from cpts_diag.io.atomic import atomic_path, file_state
 
 __all__ = [
     "ATTRIBUTES_FILE",
@@ -78,15 +78,10 @@ ARM_TOLERANCE_M = 60.0
 class CommuneGeo:
     """Areas, adjacency and land masses of every commune and arrondissement municipal.
 
-    Attributes
-    ----------
-    units : pandas.DataFrame
-        Indexed by code (str): ``type`` (``COM`` or ``ARM``), ``superficie_km2``,
-        ``limite_exterieure_km``, ``masse_terrestre`` (code naming the land mass; empty without
-        polygon), ``contour`` (origin of the polygon).
-    pairs : pandas.DataFrame
-        Columns ``a``, ``b`` (str, ``a < b``) and ``lien`` (``contact``, ``proche``,
-        ``mer_ou_etranger``, ``possible``).
+    * ``units``: indexed by code (str), ``type`` (``COM`` or ``ARM``), ``superficie_km2``, ``limite_exterieure_km``,
+      ``masse_terrestre`` (code naming the land mass; empty without polygon), ``contour`` (origin of the polygon);
+    * ``pairs``: columns ``a``, ``b`` (str, ``a < b``) and ``lien`` (``contact``, ``proche``, ``mer_ou_etranger``,
+      ``possible``).
     """
 
     units: pd.DataFrame
@@ -161,9 +156,7 @@ def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) 
         if codes is not None:
             keep &= layer["code_insee"].isin(wanted).to_numpy()
         if bbox is not None:
-            hits = np.zeros(len(layer), dtype=bool)
-            hits[tree.query(shapely.box(*bbox), predicate="intersects")] = True
-            keep &= hits
+            keep &= np.isin(np.arange(len(layer)), tree.query(shapely.box(*bbox), predicate="intersects"))
         if keep.any():  # (no match: the read below gives the empty frame its column types)
             return layer[keep].reset_index(drop=True)
     gdf = read_dataframe(path, layer=DISPLAY_LAYER, where=where, bbox=tuple(bbox) if bbox is not None else None)
@@ -394,8 +387,6 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
 
 def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame, out: Path) -> list[str]:
     """Build the three geometry files into ``out``; return French notes (polygons filled or missing)."""
-    from cpts_diag.io.atomic import atomic_path
-
     gdf = _read_admin_express(admin_express)
     gdf["contour"] = np.where(gdf.geometry.isna(), NO_POLYGON, ADMIN_EXPRESS)
     gdf, notes = _from_2018(gdf, communes, geojson_dir)
@@ -441,10 +432,9 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
             "contour": gdf["contour"],
         }
     ).sort_values("code_insee")
-    with atomic_path(out / ATTRIBUTES_FILE) as tmp:
-        units.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-    with atomic_path(out / ADJACENCY_FILE) as tmp:
-        pairs.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+    for name, frame in ((ATTRIBUTES_FILE, units), (ADJACENCY_FILE, pairs)):
+        with atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
 
     display = _display_geometry(gdf, DISPLAY_TOLERANCE_M)
     with atomic_path(out / DISPLAY_FILE) as tmp:
