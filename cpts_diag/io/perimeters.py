@@ -411,11 +411,9 @@ class _Builder:
         cell = _cells(values, roles)
         name = cell["cpts"]
         i = roles["communes"]
-        if i == roles["width"] - 1 and len(values) > i + 1:
-            # last column of a delimited row: extra cells are more codes ("A;04001;04009")
-            communes = [v for c in values[i:] for v in _split_list(c, codes=True)]
-        else:
-            communes = _split_list(cell["communes"], codes=True)
+        # the last column takes the extra cells of a delimited row: more codes ("A;04001;04009")
+        cells = values[i:] if i == roles["width"] - 1 else values[i : i + 1]
+        communes = [v for c in cells for v in _split_list(c, codes=True)]
         arr_items = _split_list(cell["arrondissement"], codes=True)
         infra_items = _split_list(cell["infra"], codes=False)
         if _is_blank(name) and not communes and not arr_items:
