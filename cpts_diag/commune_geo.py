@@ -332,9 +332,8 @@ def _across_pairs(gdf: gpd.GeoDataFrame, exposed: pd.Series, known: pd.DataFrame
         lines = shapely.shortest_line(geoms[left], geoms[right])
         shrunk = shapely.buffer(geoms, -50.0)
         hit_line, hit_poly = shapely.STRtree(shrunk).query(lines, predicate="intersects")
-        blocked = np.zeros(len(lines), dtype=bool)
         other = (hit_poly != left[hit_line]) & (hit_poly != right[hit_line])
-        blocked[hit_line[other]] = True
+        blocked = np.isin(np.arange(len(lines)), hit_line[other])
         frames.append(pd.DataFrame({"a": lo[~blocked], "b": hi[~blocked]}, dtype=object))
     pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["a", "b"])
     pairs["lien"] = ACROSS
