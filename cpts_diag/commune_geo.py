@@ -264,15 +264,16 @@ def _from_2018(gdf: gpd.GeoDataFrame, communes: pd.DataFrame, geojson_dir: Path)
     return gdf, notes
 
 
-def _exposed_km(gdf: gpd.GeoDataFrame, pairs: pd.DataFrame, tolerance_m: float) -> pd.Series:
-    """Length (km) of each unit's boundary farther than ``tolerance_m`` from every neighbour.
+def _exposed_km(gdf: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Length (km) of each unit's boundary farther than ``ADJACENCY_TOLERANCE_M`` from every contact neighbour.
 
     Vectorised in rounds: round k removes from every boundary the buffer of its k-th neighbour.
     """
     codes = gdf["code_insee"].to_numpy(dtype=object)
     out = pd.Series(np.nan, index=codes, dtype=float)
     crs_of = _crs_of_codes(pd.Series(codes, dtype=object)).to_numpy(dtype=object)
-    both = pd.concat([pairs[["a", "b"]], pairs.rename(columns={"a": "b", "b": "a"})[["a", "b"]]])
+    contact = pairs.loc[pairs["lien"] == CONTACT, ["a", "b"]]
+    both = pd.concat([contact, contact.rename(columns={"a": "b", "b": "a"})[["a", "b"]]])
     for target in pd.unique(crs_of):
         idx = np.flatnonzero(crs_of == target)
         geoms = gdf.geometry.iloc[idx].to_crs(target).to_numpy()
@@ -281,7 +282,7 @@ def _exposed_km(gdf: gpd.GeoDataFrame, pairs: pd.DataFrame, tolerance_m: float) 
         ea, eb = pos[edges["a"]].to_numpy(), pos[edges["b"]].to_numpy()
         rank = pd.Series(ea).groupby(ea).cumcount().to_numpy()
         rings = shapely.boundary(geoms)
-        grown = shapely.buffer(geoms, tolerance_m, quad_segs=2)
+        grown = shapely.buffer(geoms, ADJACENCY_TOLERANCE_M, quad_segs=2)
         for k in range(int(rank.max()) + 1 if len(rank) else 0):
             sel = rank == k
             rings[ea[sel]] = shapely.difference(rings[ea[sel]], grown[eb[sel]])
@@ -397,7 +398,6 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     # around their city.
     com = has[has["type"] == "COM"].reset_index(drop=True)
     com_pairs = _linked_pairs(com)
-    com_contact = com_pairs[com_pairs["lien"] == CONTACT]
     plm = set(has.loc[has["type"] == "ARM", "parent"])
     arm_level = has[~has["code_insee"].isin(plm)].reset_index(drop=True)
     arm_level_pairs = _linked_pairs(arm_level)
@@ -405,13 +405,7 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     arm_pairs = arm_level_pairs[arm_level_pairs["a"].isin(arm_codes) | arm_level_pairs["b"].isin(arm_codes)]
 
     # Attributes.
-    arm_level_contact = arm_level_pairs[arm_level_pairs["lien"] == CONTACT]
-    exposed = pd.concat(
-        [
-            _exposed_km(com, com_contact, ADJACENCY_TOLERANCE_M),
-            _exposed_km(arm_level, arm_level_contact, ADJACENCY_TOLERANCE_M).reindex(arm_codes),
-        ]
-    )
+    exposed = pd.concat([_exposed_km(com, com_pairs), _exposed_km(arm_level, arm_level_pairs).reindex(arm_codes)])
     across = _across_pairs(com, exposed, com_pairs)
     polygon_pairs = pd.concat([com_pairs, arm_pairs, across], ignore_index=True)
     no_polygon = sorted(gdf.loc[gdf.geometry.isna(), "code_insee"])
