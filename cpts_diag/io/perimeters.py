@@ -428,13 +428,10 @@ class _Builder:
         entries = [self.commune(raw, line) for raw in communes]
         pending = [self.arrondissement(raw, line) for raw in arr_items]
         expanded: list[tuple[str, str | None]] = []
-        for code, arr in entries:
+        for code, arr in entries:  # a commune listed with its arrondissements: one row per arrondissement
             mine = [a for a in pending if arr is None and arrondissement_parent(a) == code]
-            if mine:
-                expanded.extend((code, a) for a in mine)
-                pending = [a for a in pending if a not in mine]
-            else:
-                expanded.append((code, arr))
+            expanded += [(code, a) for a in mine] or [(code, arr)]
+            pending = [a for a in pending if a not in mine]
         expanded.extend((arrondissement_parent(a), a) for a in pending)
         infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
         for code, arr in expanded:
