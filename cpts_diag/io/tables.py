@@ -461,10 +461,9 @@ def _table(rows, is_header, keep, sheet) -> Table | None:
             cells = cells + [""] * (width - len(cells))
         row = cells if keep is None else [cells[i] for i in picked]
         row = [c.strip() if isinstance(c, str) else c for c in row]
-        if row.count("") == len(row):
-            continue
-        out.append(row)
-        lines.append(line)
+        if row.count("") != len(row):
+            out.append(row)
+            lines.append(line)
     columns = header if keep is None else [header[i] for i in picked]
     return Table(columns, out, lines, titles, header_line, sheet, overflow=overflow)
 

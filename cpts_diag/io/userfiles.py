@@ -81,14 +81,13 @@ CPAM_COLUMN_ALIASES = {
 }
 
 _TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives", "fictive"}
-_MAX_LISTED = 5
 
 
 # --------------------------------------------------------------------------- helpers
 _ALIAS_INDEX = {header_key(alias): canonical for canonical, aliases in CPAM_COLUMN_ALIASES.items() for alias in aliases}
 
 
-def _listing(items, limit: int = _MAX_LISTED) -> str:
+def _listing(items, limit: int = 5) -> str:
     items = list(items)
     shown = ", ".join(str(i) for i in items[:limit])
     if len(items) > limit:
