@@ -223,18 +223,11 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
     ]
     is_france = df["region"] == "99"
     is_region = (df["departement"] == "999") & ~is_france
-    niveau = np.where(is_france, "france", np.where(is_region, "region", "departement"))
-    code = np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"]))
-    table = pd.DataFrame(
-        {
-            "annee": df["annee"].to_numpy(),
-            "profession": df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]).to_numpy(),
-            "niveau": niveau,
-            "code": code,
-            "effectif": df["effectif"].to_numpy(),
-            "densite": df["densite"].to_numpy(),
-        }
-    )
+    table = df.assign(
+        profession=df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]),
+        niveau=np.where(is_france, "france", np.where(is_region, "region", "departement")),
+        code=np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"])),
+    )[["annee", "profession", "niveau", "code", "effectif", "densite"]]
     _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
 
 
