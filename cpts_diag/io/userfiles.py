@@ -88,11 +88,9 @@ _ALIAS_INDEX = {header_key(alias): canonical for canonical, aliases in CPAM_COLU
 
 
 def _listing(items, limit: int = 5) -> str:
-    items = list(items)
-    shown = ", ".join(str(i) for i in items[:limit])
-    if len(items) > limit:
-        shown += f"… ({len(items)} au total)"
-    return shown
+    """The first ``limit`` items, then their number when there are more."""
+    items = [str(i) for i in items]
+    return ", ".join(items[:limit]) + (f"… ({len(items)} au total)" if len(items) > limit else "")
 
 
 def _raw(table: Table, path: Path) -> Table:
