@@ -35,7 +35,7 @@ import shapely
 
 from cpts_diag import settings
 from cpts_diag.geometry import WGS84, _crs_of_codes, _polygonal, adjacency_pairs, area_km2, components
-from cpts_diag.io.atomic import file_state
+from cpts_diag.io.atomic import atomic_path, file_state
 
 __all__ = [
     "ATTRIBUTES_FILE",
@@ -78,15 +78,10 @@ ARM_TOLERANCE_M = 60.0
 class CommuneGeo:
     """Areas, adjacency and land masses of every commune and arrondissement municipal.
 
-    Attributes
-    ----------
-    units : pandas.DataFrame
-        Indexed by code (str): ``type`` (``COM`` or ``ARM``), ``superficie_km2``,
-        ``limite_exterieure_km``, ``masse_terrestre`` (code naming the land mass; empty without
-        polygon), ``contour`` (origin of the polygon).
-    pairs : pandas.DataFrame
-        Columns ``a``, ``b`` (str, ``a < b``) and ``lien`` (``contact``, ``proche``,
-        ``mer_ou_etranger``, ``possible``).
+    * ``units``: indexed by code (str), ``type`` (``COM`` or ``ARM``), ``superficie_km2``, ``limite_exterieure_km``,
+      ``masse_terrestre`` (code naming the land mass; empty without polygon), ``contour`` (origin of the polygon);
+    * ``pairs``: columns ``a``, ``b`` (str, ``a < b``) and ``lien`` (``contact``, ``proche``, ``mer_ou_etranger``,
+      ``possible``).
     """
 
     units: pd.DataFrame
@@ -161,9 +156,7 @@ def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) 
         if codes is not None:
             keep &= layer["code_insee"].isin(wanted).to_numpy()
         if bbox is not None:
-            hits = np.zeros(len(layer), dtype=bool)
-            hits[tree.query(shapely.box(*bbox), predicate="intersects")] = True
-            keep &= hits
+            keep &= np.isin(np.arange(len(layer)), tree.query(shapely.box(*bbox), predicate="intersects"))
         if keep.any():  # (no match: the read below gives the empty frame its column types)
             return layer[keep].reset_index(drop=True)
     gdf = read_dataframe(path, layer=DISPLAY_LAYER, where=where, bbox=tuple(bbox) if bbox is not None else None)
@@ -271,15 +264,16 @@ def _from_2018(gdf: gpd.GeoDataFrame, communes: pd.DataFrame, geojson_dir: Path)
     return gdf, notes
 
 
-def _exposed_km(gdf: gpd.GeoDataFrame, pairs: pd.DataFrame, tolerance_m: float) -> pd.Series:
-    """Length (km) of each unit's boundary farther than ``tolerance_m`` from every neighbour.
+def _exposed_km(gdf: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Length (km) of each unit's boundary farther than ``ADJACENCY_TOLERANCE_M`` from every contact neighbour.
 
     Vectorised in rounds: round k removes from every boundary the buffer of its k-th neighbour.
     """
     codes = gdf["code_insee"].to_numpy(dtype=object)
     out = pd.Series(np.nan, index=codes, dtype=float)
     crs_of = _crs_of_codes(pd.Series(codes, dtype=object)).to_numpy(dtype=object)
-    both = pd.concat([pairs[["a", "b"]], pairs.rename(columns={"a": "b", "b": "a"})[["a", "b"]]])
+    contact = pairs.loc[pairs["lien"] == CONTACT, ["a", "b"]]
+    both = pd.concat([contact, contact.rename(columns={"a": "b", "b": "a"})[["a", "b"]]])
     for target in pd.unique(crs_of):
         idx = np.flatnonzero(crs_of == target)
         geoms = gdf.geometry.iloc[idx].to_crs(target).to_numpy()
@@ -288,7 +282,7 @@ def _exposed_km(gdf: gpd.GeoDataFrame, pairs: pd.DataFrame, tolerance_m: float) 
         ea, eb = pos[edges["a"]].to_numpy(), pos[edges["b"]].to_numpy()
         rank = pd.Series(ea).groupby(ea).cumcount().to_numpy()
         rings = shapely.boundary(geoms)
-        grown = shapely.buffer(geoms, tolerance_m, quad_segs=2)
+        grown = shapely.buffer(geoms, ADJACENCY_TOLERANCE_M, quad_segs=2)
         for k in range(int(rank.max()) + 1 if len(rank) else 0):
             sel = rank == k
             rings[ea[sel]] = shapely.difference(rings[ea[sel]], grown[eb[sel]])
@@ -339,9 +333,8 @@ def _across_pairs(gdf: gpd.GeoDataFrame, exposed: pd.Series, known: pd.DataFrame
         lines = shapely.shortest_line(geoms[left], geoms[right])
         shrunk = shapely.buffer(geoms, -50.0)
         hit_line, hit_poly = shapely.STRtree(shrunk).query(lines, predicate="intersects")
-        blocked = np.zeros(len(lines), dtype=bool)
         other = (hit_poly != left[hit_line]) & (hit_poly != right[hit_line])
-        blocked[hit_line[other]] = True
+        blocked = np.isin(np.arange(len(lines)), hit_line[other])
         frames.append(pd.DataFrame({"a": lo[~blocked], "b": hi[~blocked]}, dtype=object))
     pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["a", "b"])
     pairs["lien"] = ACROSS
@@ -394,8 +387,6 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
 
 def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame, out: Path) -> list[str]:
     """Build the three geometry files into ``out``; return French notes (polygons filled or missing)."""
-    from cpts_diag.io.atomic import atomic_path
-
     gdf = _read_admin_express(admin_express)
     gdf["contour"] = np.where(gdf.geometry.isna(), NO_POLYGON, ADMIN_EXPRESS)
     gdf, notes = _from_2018(gdf, communes, geojson_dir)
@@ -407,7 +398,6 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     # around their city.
     com = has[has["type"] == "COM"].reset_index(drop=True)
     com_pairs = _linked_pairs(com)
-    com_contact = com_pairs[com_pairs["lien"] == CONTACT]
     plm = set(has.loc[has["type"] == "ARM", "parent"])
     arm_level = has[~has["code_insee"].isin(plm)].reset_index(drop=True)
     arm_level_pairs = _linked_pairs(arm_level)
@@ -415,13 +405,7 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
     arm_pairs = arm_level_pairs[arm_level_pairs["a"].isin(arm_codes) | arm_level_pairs["b"].isin(arm_codes)]
 
     # Attributes.
-    arm_level_contact = arm_level_pairs[arm_level_pairs["lien"] == CONTACT]
-    exposed = pd.concat(
-        [
-            _exposed_km(com, com_contact, ADJACENCY_TOLERANCE_M),
-            _exposed_km(arm_level, arm_level_contact, ADJACENCY_TOLERANCE_M).reindex(arm_codes),
-        ]
-    )
+    exposed = pd.concat([_exposed_km(com, com_pairs), _exposed_km(arm_level, arm_level_pairs).reindex(arm_codes)])
     across = _across_pairs(com, exposed, com_pairs)
     polygon_pairs = pd.concat([com_pairs, arm_pairs, across], ignore_index=True)
     no_polygon = sorted(gdf.loc[gdf.geometry.isna(), "code_insee"])
@@ -441,10 +425,9 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
             "contour": gdf["contour"],
         }
     ).sort_values("code_insee")
-    with atomic_path(out / ATTRIBUTES_FILE) as tmp:
-        units.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-    with atomic_path(out / ADJACENCY_FILE) as tmp:
-        pairs.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+    for name, frame in ((ATTRIBUTES_FILE, units), (ADJACENCY_FILE, pairs)):
+        with atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
 
     display = _display_geometry(gdf, DISPLAY_TOLERANCE_M)
     with atomic_path(out / DISPLAY_FILE) as tmp:

@@ -147,8 +147,7 @@ def build_apl(source: Path, out: Path) -> None:
         data = raw.iloc[header_row + 2 :, :6]  # skip header and units rows
         measures = ("apl_mg", "apl_mg_moins65", "pop_standardisee", "pop_totale")
         data.columns = ["code_insee", "commune", *(f"{m}_{year}" for m in measures)]
-        data = data[data["code_insee"].notna()].set_index("code_insee")
-        frames.append(data)
+        frames.append(data[data["code_insee"].notna()].set_index("code_insee"))
     apl = frames[0].join(frames[1].drop(columns="commune"), how="outer")
     apl["commune"] = apl["commune"].fillna(frames[1]["commune"])
     apl = apl.reset_index().sort_values("code_insee")
@@ -193,10 +192,8 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
     former = former_code_map(communes, changes)
     d = changes[(changes["typemodif"] == "d") & (changes["cod_from"] != changes["cod_to"])]
     splits = d.groupby("cod_from")["cod_to"].agg(list).to_dict()
-    kept = communes[
-        communes["type"].isin(["commune-actuelle", "arrondissement-municipal"]) & (communes["zone"] != "com")
-    ]
-    units_2026 = set(kept["code_insee"])
+    kept = communes["type"].isin(["commune-actuelle", "arrondissement-municipal"]) & (communes["zone"] != "com")
+    units_2026 = set(communes.loc[kept, "code_insee"])
     table = pd.DataFrame(index=pd.Index(sorted(units_2026), name="code_insee"))
     group_rows = []
     for year in POP_VINTAGES:
@@ -226,18 +223,11 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
     ]
     is_france = df["region"] == "99"
     is_region = (df["departement"] == "999") & ~is_france
-    niveau = np.where(is_france, "france", np.where(is_region, "region", "departement"))
-    code = np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"]))
-    table = pd.DataFrame(
-        {
-            "annee": df["annee"].to_numpy(),
-            "profession": df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]).to_numpy(),
-            "niveau": niveau,
-            "code": code,
-            "effectif": df["effectif"].to_numpy(),
-            "densite": df["densite"].to_numpy(),
-        }
-    )
+    table = df.assign(
+        profession=df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]),
+        niveau=np.where(is_france, "france", np.where(is_region, "region", "departement")),
+        code=np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"])),
+    )[["annee", "profession", "niveau", "code", "effectif", "densite"]]
     _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
 
 

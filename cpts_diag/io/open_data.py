@@ -143,35 +143,17 @@ def harmonise_vintage(
     """
     records = list(records)
     present = {c for c, kind, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal")}
-    children: dict[str, set[str]] = {}
-    for code, kind, _pop, parent, anciens in records:
-        if kind in _DELEGATED and parent and code in units_2026 and code not in present:
-            children.setdefault(parent, set()).add(code)
-        if kind == "commune-actuelle":
-            for old in anciens:
-                if old in units_2026 and old not in present and old != code:
-                    children.setdefault(code, set()).add(old)
-    for old, news in splits.items():
-        for new in news:
-            if new in units_2026 and new not in present and new != old:
-                children.setdefault(old, set()).add(new)
+    links = [(parent, code) for code, kind, _pop, parent, _ in records if kind in _DELEGATED and parent]
+    links += [(code, old) for code, kind, *_, anciens in records if kind == "commune-actuelle" for old in anciens]
+    links += [(old, new) for old, news in splits.items() for new in news]
+    children: dict[str, set[str]] = {}  # a vintage code -> the COG 2026 units it then held, absent from the vintage
+    for code, unit in links:
+        if unit in units_2026 and unit not in present and unit != code:
+            children.setdefault(code, set()).add(unit)
 
-    parent_of: dict[str, str] = {}
-
-    def find(x):
-        while parent_of.setdefault(x, x) != x:
-            parent_of[x] = parent_of[parent_of[x]]
-            x = parent_of[x]
-        return x
-
-    def union(a, b):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent_of[max(ra, rb)] = min(ra, rb)
-
-    totals: dict[str, float] = {}
     lost = [] if lost_out is None else lost_out
     placed = []
+    group_of: dict[str, set[str]] = {}  # unit -> every unit linked to it so far
     for code, kind, pop, _parent, _anciens in records:
         if kind not in ("commune-actuelle", "arrondissement-municipal") or pop is None:
             continue
@@ -183,23 +165,15 @@ def harmonise_vintage(
         if not targets:
             lost.append((code, pop))
             continue
-        targets = sorted(targets)
-        for t in targets[1:]:
-            union(targets[0], t)
-        placed.append((targets[0], pop))
+        group = targets.union(*(group_of.get(t, ()) for t in targets))
+        group_of.update(dict.fromkeys(group, group))
+        placed.append((min(targets), pop))
+    totals: dict[tuple[str, ...], float] = {}
     for unit, pop in placed:
-        root = find(unit)
-        totals[root] = totals.get(root, 0.0) + pop
-    members: dict[str, list[str]] = {}
-    for unit in list(parent_of):
-        members.setdefault(find(unit), []).append(unit)
-    units, groups = {}, []
-    for root, pop in totals.items():
-        group = sorted(members.get(root, [root]))
-        if len(group) == 1:
-            units[group[0]] = int(round(pop))
-        else:
-            groups.append((tuple(group), int(round(pop))))
+        group = tuple(sorted(group_of[unit]))
+        totals[group] = totals.get(group, 0.0) + pop
+    units = {group[0]: int(round(pop)) for group, pop in totals.items() if len(group) == 1}
+    groups = [(group, int(round(pop))) for group, pop in totals.items() if len(group) > 1]
     return units, groups, lost
 
 
@@ -208,23 +182,15 @@ def harmonise_vintage(
 class OpenData:
     """The embedded open data of the deeper diagnostic.
 
-    Attributes
-    ----------
-    pop_hist : pandas.DataFrame
-        Indexed by COG 2026 unit (commune or arrondissement municipal): float ``pop_YYYY`` for
-        :data:`POP_VINTAGES` (NaN when the unit cannot be harmonised alone).
-    pop_groups : pandas.DataFrame
-        ``annee``, ``unites`` (tuple of units), ``population``: groups of units split since the vintage.
-    filosofi : pandas.DataFrame
-        ``code`` (as published), ``nbpers`` (persons in fiscal households 2019), ``q2`` (median disposable
-        income per consumption unit, €), NaN when absent.
-    ameli : pandas.DataFrame
-        ``profession`` (id), ``niveau`` (departement | region | france), ``code``, ``effectif``,
-        ``densite`` (per 100,000 inhabitants).
-    zonage : pandas.Series
-        Nurse zonage level (1–5, float; NaN when « résultat non disponible ») by published code.
-    mortality : pandas.DataFrame
-        ``niveau`` (epci | departement), ``code``, ``nom``, ``periode``, ``taux`` (‰, NaN when absent).
+    * ``pop_hist``: indexed by COG 2026 unit (commune or arrondissement municipal), float ``pop_YYYY`` for
+      :data:`POP_VINTAGES` (NaN when the unit cannot be harmonised alone);
+    * ``pop_groups``: ``annee``, ``unites`` (tuple of units), ``population``: groups of units split since the vintage;
+    * ``filosofi``: ``code`` (as published), ``nbpers`` (persons in fiscal households 2019), ``q2`` (median
+      disposable income per consumption unit, €), NaN when absent;
+    * ``ameli``: ``profession`` (id), ``niveau`` (departement | region | france), ``code``, ``effectif``,
+      ``densite`` (per 100,000 inhabitants);
+    * ``zonage``: nurse zonage level (1–5, float; NaN when « résultat non disponible ») by published code;
+    * ``mortality``: ``niveau`` (epci | departement), ``code``, ``nom``, ``periode``, ``taux`` (‰, NaN when absent).
     """
 
     pop_hist: pd.DataFrame
@@ -236,9 +202,8 @@ class OpenData:
 
 
 def _num(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(), errors="coerce").astype(
-        float
-    )
+    text = series.astype(str).str.replace(",", ".", regex=False).str.strip()
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 @functools.lru_cache(maxsize=4)

@@ -80,16 +80,11 @@ _FALSE = {"0", "non", "n", "faux", "false", "no", "f", ""}
 class Perimeters:
     """Perimeters read from one file.
 
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        Columns :data:`COLUMNS`: ``cpts`` (str), ``code_insee`` (str),
-        ``arrondissement`` (str or missing), ``infracommunal`` (bool), ``line`` (int:
-        1-based line or spreadsheet row in the file, or 1-based record / feature number).
-    warnings : list of str
-        French notes on repaired values, each naming file and line.
-    source : pathlib.Path
-        File read.
+    * ``table``: columns :data:`COLUMNS`, ``cpts`` (str), ``code_insee`` (str), ``arrondissement`` (str or
+      missing), ``infracommunal`` (bool), ``line`` (int: 1-based line or spreadsheet row in the file, or 1-based
+      record / feature number);
+    * ``warnings``: French notes on repaired values, each naming file and line;
+    * ``source``: file read.
     """
 
     table: pd.DataFrame
@@ -152,14 +147,16 @@ def _is_header(cells: list) -> bool:
     return roles["cpts"] is not None and roles["mode"] is not None
 
 
-def _missing_columns_error(columns: list, roles: dict, path: str):
+def _missing_columns(columns: list) -> str:
+    """Message naming the role columns missing among ``columns`` and the columns found."""
+    roles = _detect(columns)
     found = ", ".join(f"« {_text(c)} »" for c in columns if not _is_blank(c)) or "aucune"
     parts = []
-    if roles.get("cpts") is None:
+    if roles["cpts"] is None:
         parts.append(f"colonne du nom de la CPTS introuvable (noms acceptés : {_TERRITORY_FR})")
-    if roles.get("mode") is None:
+    if roles["mode"] is None:
         parts.append(f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})")
-    return InputError(" ; ".join(parts) + f" ; colonnes trouvées : {found}", path)
+    return " ; ".join(parts) + f" ; colonnes trouvées : {found}"
 
 
 def _item_code(item):
@@ -198,15 +195,11 @@ def _parse_flag(value) -> bool | None:
         value = value.item()
     if _is_blank(value):
         return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
+    if isinstance(value, (int, float)) and value in (0, 1):  # bool included
         return bool(value)
     key = header_key(value) if not isinstance(value, (int, float)) else str(value)
-    if key in _TRUE:
-        return True
-    if key in _FALSE:
-        return False
+    if key in _TRUE | _FALSE:
+        return key in _TRUE
     raise ValueError(value)
 
 
@@ -222,16 +215,13 @@ def _read_table(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
             if table is not None:
                 break
         if table is None:
-            first = tf.first_row(names[0] if sheet is None else sheet)
-            err = _missing_columns_error(first, _detect(first), shown)
+            message = _missing_columns(tf.first_row(names[0] if sheet is None else sheet))
             if tf.sheets and sheet is not None:
-                err = InputError(err.message + f" (feuille « {tf.sheet_name(sheet)} »)", shown)
+                message += f" (feuille « {tf.sheet_name(sheet)} »)"
             elif len(names) > 1:
                 listing = ", ".join(f"« {n} »" for n in names)
-                err = InputError(
-                    err.message + f" (feuille « {names[0]} » ; choisissez une feuille parmi : {listing})", shown
-                )
-            raise err
+                message += f" (feuille « {names[0]} » ; choisissez une feuille parmi : {listing})"
+            raise InputError(message, shown)
     if sheet is None and table.sheet is not None and table.sheet != names[0]:
         warnings.append(
             format_message(
@@ -421,11 +411,9 @@ class _Builder:
         cell = _cells(values, roles)
         name = cell["cpts"]
         i = roles["communes"]
-        if i == roles["width"] - 1 and len(values) > i + 1:
-            # last column of a delimited row: extra cells are more codes ("A;04001;04009")
-            communes = [v for c in values[i:] for v in _split_list(c, codes=True)]
-        else:
-            communes = _split_list(cell["communes"], codes=True)
+        # the last column takes the extra cells of a delimited row: more codes ("A;04001;04009")
+        cells = values[i:] if i == roles["width"] - 1 else values[i : i + 1]
+        communes = [v for c in cells for v in _split_list(c, codes=True)]
         arr_items = _split_list(cell["arrondissement"], codes=True)
         infra_items = _split_list(cell["infra"], codes=False)
         if _is_blank(name) and not communes and not arr_items:
@@ -440,13 +428,10 @@ class _Builder:
         entries = [self.commune(raw, line) for raw in communes]
         pending = [self.arrondissement(raw, line) for raw in arr_items]
         expanded: list[tuple[str, str | None]] = []
-        for code, arr in entries:
+        for code, arr in entries:  # a commune listed with its arrondissements: one row per arrondissement
             mine = [a for a in pending if arr is None and arrondissement_parent(a) == code]
-            if mine:
-                expanded.extend((code, a) for a in mine)
-                pending = [a for a in pending if a not in mine]
-            else:
-                expanded.append((code, arr))
+            expanded += [(code, a) for a in mine] or [(code, arr)]
+            pending = [a for a in pending if a not in mine]
         expanded.extend((arrondissement_parent(a), a) for a in pending)
         infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
         for code, arr in expanded:
@@ -476,7 +461,7 @@ def _build(records: _Records, shown: str, names_by_code, warnings: list[str]) ->
     roles = _detect(records.columns)
     roles["width"] = len(records.columns)
     if roles["cpts"] is None or roles["mode"] is None:
-        raise _missing_columns_error(records.columns, roles, shown)
+        raise InputError(_missing_columns(records.columns), shown)
     builder = _Builder(shown, records.line_label, names_by_code, warnings)
     step = builder.long if roles["mode"] == "long" else builder.wide
     for line, values in records.rows:

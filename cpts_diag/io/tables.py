@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import warnings as _warnings
 import zipfile
@@ -287,25 +288,15 @@ def _decode(data: bytes) -> tuple[str, str]:
 class Table:
     """Rows below a header row.
 
-    Attributes
-    ----------
-    columns : list of str
-        Header cells (text, ``""`` for a blank cell).
-    rows : list of list or None
-        Non-blank rows (None when a large CSV was read by pandas: see :meth:`dataframe`): stripped
-        text (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded),
-        longer when a CSV line has more cells than the header (only when every column is kept).
-    lines : list of int
-        1-based line of each row in the file (Excel row number); an array once read by
-        :mod:`cpts_diag.io.userfiles`.
-    titles : list of str
-        Text of the rows above the header.
-    header_line : int
-        1-based line of the header.
-    sheet : str or None
-        Worksheet read (None for a text file).
-    overflow : int or None
-        First line with non-blank cells beyond the header (a misread delimiter or decimal comma).
+    * ``columns``: header cells (text, ``""`` for a blank cell);
+    * ``rows``: non-blank rows (None when a large CSV was read by pandas: see :meth:`dataframe`), stripped text
+      (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded), longer when a CSV
+      line has more cells than the header (only when every column is kept);
+    * ``lines``: 1-based line of each row in the file (Excel row number); an array once read by
+      :mod:`cpts_diag.io.userfiles`;
+    * ``titles``: text of the rows above the header; ``header_line``: 1-based line of the header;
+    * ``sheet``: worksheet read (None for a text file);
+    * ``overflow``: first line with non-blank cells beyond the header (a misread delimiter or decimal comma).
     """
 
     columns: list[str]
@@ -375,10 +366,8 @@ class TableFile:
         """(row number, values) of a worksheet, merged cells filled with their top-left value."""
         ws = self._wb[name]
         top_of: dict[tuple[int, int], tuple[int, int]] = {}
-        for r0, c0, r1, c1 in _merged_ranges(ws):
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    top_of[(r, c)] = (r0, c0)
+        for c0, r0, c1, r1 in _merged_ranges(ws):
+            top_of.update(dict.fromkeys(itertools.product(range(r0, r1 + 1), range(c0, c1 + 1)), (r0, c0)))
         width = max((c for _, c in top_of), default=0)
         tops: dict[tuple[int, int], object] = {}
         for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -472,10 +461,9 @@ def _table(rows, is_header, keep, sheet) -> Table | None:
             cells = cells + [""] * (width - len(cells))
         row = cells if keep is None else [cells[i] for i in picked]
         row = [c.strip() if isinstance(c, str) else c for c in row]
-        if row.count("") == len(row):
-            continue
-        out.append(row)
-        lines.append(line)
+        if row.count("") != len(row):
+            out.append(row)
+            lines.append(line)
     columns = header if keep is None else [header[i] for i in picked]
     return Table(columns, out, lines, titles, header_line, sheet, overflow=overflow)
 
@@ -530,7 +518,7 @@ def _numbered(text: str, delimiter: str):
 
 
 def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
-    """(min_row, min_col, max_row, max_col) of the merged cells of a read-only worksheet (no ``merged_cells``)."""
+    """(min_col, min_row, max_col, max_row) of the merged cells of a read-only worksheet (no ``merged_cells``)."""
     from openpyxl.utils import range_boundaries
 
     source = ws._get_source()  # read-only worksheet: the <mergeCell> elements of its XML
@@ -538,11 +526,8 @@ def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
         data = source.read()
     finally:
         source.close()
-    out = []
-    for ref in re.findall(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"', data):
-        c0, r0, c1, r1 = range_boundaries(ref.decode("ascii"))
-        out.append((r0, c0, r1, c1))
-    return out
+    refs = re.findall(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"', data)
+    return [range_boundaries(ref.decode("ascii")) for ref in refs]
 
 
 _META = re.compile(r"(meta|varmod|dictionnaire|doc)")

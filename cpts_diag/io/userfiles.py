@@ -81,19 +81,16 @@ CPAM_COLUMN_ALIASES = {
 }
 
 _TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives", "fictive"}
-_MAX_LISTED = 5
 
 
 # --------------------------------------------------------------------------- helpers
 _ALIAS_INDEX = {header_key(alias): canonical for canonical, aliases in CPAM_COLUMN_ALIASES.items() for alias in aliases}
 
 
-def _listing(items, limit: int = _MAX_LISTED) -> str:
-    items = list(items)
-    shown = ", ".join(str(i) for i in items[:limit])
-    if len(items) > limit:
-        shown += f"… ({len(items)} au total)"
-    return shown
+def _listing(items, limit: int = 5) -> str:
+    """The first ``limit`` items, then their number when there are more."""
+    items = [str(i) for i in items]
+    return ", ".join(items[:limit]) + (f"… ({len(items)} au total)" if len(items) > limit else "")
 
 
 def _raw(table: Table, path: Path) -> Table:
@@ -261,20 +258,19 @@ def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFra
         warnings.append(table.where(f"{n_blank} valeur(s) vide(s) ou masquée(s) lue(s) comme inconnues"))
     codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
     name_i = find_column(columns, "nom_commune")
-    name_col = None if name_i is None else columns[name_i]
+    names = None if name_i is None else frame[columns[name_i]].map(cell_text).to_numpy()
     if iris:
         _check_duplicates(frame[cols["IRIS"]].map(cell_text), lines, table, path, what="IRIS")
         out["code_insee"] = codes.to_numpy()
-        agg = out.groupby("code_insee", sort=False).sum(min_count=1)
-        if name_col:
-            names = pd.Series(frame[name_col].map(cell_text).to_numpy(), index=codes.to_numpy())
-            agg.insert(0, "nom_commune", names[~names.index.duplicated()].reindex(agg.index))
-        out = agg
+        out = out.groupby("code_insee", sort=False).sum(min_count=1)
+        if names is not None:
+            names = pd.Series(names, index=codes.to_numpy())
+            out.insert(0, "nom_commune", names[~names.index.duplicated()].reindex(out.index))
     else:
         _check_duplicates(codes, lines, table, path)
         out.index = pd.Index(codes.to_numpy(), name="code_insee", dtype=str)
-        if name_col:
-            out.insert(0, "nom_commune", frame[name_col].map(cell_text).to_numpy())
+        if names is not None:
+            out.insert(0, "nom_commune", names)
     return out, str(year), "iris" if iris else "commune"
 
 
@@ -502,9 +498,8 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             values = np.ones(len(rows))
         long = pd.DataFrame({"code": codes.to_numpy(), "typequ": row_types, "n": values})
         wide = long.pivot_table(index="code", columns="typequ", values="n", aggfunc="sum", fill_value=0.0, sort=False)
-        wide = wide.reindex(pd.unique(long["code"]))
-        found = list(wide.columns)
-        result = wide.astype(float)
+        result = wide.reindex(pd.unique(long["code"]))
+        found = list(result.columns)
     else:
         layout = "wide"
         codes = _normalise_codes(frame[code_col], lines, table, path, code_col, warnings)
@@ -522,12 +517,10 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)"
         )
     order = [c for c in BPE_PROFESSIONS if c in found] + unknown
-    if year is None:  # a year in the title lines
-        m = re.search(r"\b(19[5-9]\d|20\d\d)\b", "\n".join(table.titles))
-        year = m.group(1) if m else None
-    if year is None:
-        m = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
-        year = f"20{m.group(1)}" if m else None
+    if year is None:  # a year in the title lines, else bpeYY in the file name
+        title = re.search(r"\b(19[5-9]\d|20\d\d)\b", "\n".join(table.titles))
+        name = re.search(r"bpe[_\s-]?(\d{2})(?!\d)", path.name.lower())
+        year = title[1] if title else f"20{name[1]}" if name else None
     out = pd.DataFrame(
         {c: result[c].to_numpy(dtype=float) for c in order},
         index=pd.Index(np.asarray(result.index, dtype=object).astype(str), name="code_insee", dtype=str),
@@ -550,8 +543,7 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
     counts = bpe[GP_EQUIPMENT] if GP_EQUIPMENT in bpe else pd.Series(dtype=float, index=bpe.index[:0])
     if bpe.attrs["layout"] == "long":
         counts = counts[counts > 0]
-    out = pd.DataFrame({"nb_medecins_generalistes": counts.astype(float)})
-    out.index = pd.Index(counts.index.astype(str), name="code_insee", dtype=str)
+    out = pd.DataFrame({"nb_medecins_generalistes": counts.astype(float)})  # read_bpe's code_insee index
     year = bpe.attrs["millesime"]
     out["millesime"] = pd.Series(year, index=out.index, dtype=str) if year else None
     out.attrs.update(millesime=year, source=bpe.attrs["source"], warnings=bpe.attrs["warnings"])
@@ -563,24 +555,15 @@ def read_bpe_gp(path, sheet: str | None = None) -> pd.DataFrame:
 class CpamTable:
     """The CPAM / Rézone CPTS commune table, parsed.
 
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        Indexed by ``code_insee`` (str), one row per commune. For every count column
-        ``c`` found in the file (see :attr:`counts`): ``c`` (float, number of people,
-        NaN when masked), ``c_masked`` (bool), ``c_upper`` (float: the value when known,
-        the mask threshold when masked). Also ``nom_commune`` and ``annee`` (str) when
-        present, ``fictitious`` (bool, per row) and ``line`` (int, line in the file).
-    counts : tuple of str
-        Count columns present, among :data:`CPAM_COUNT_COLUMNS`.
-    fictitious : bool
-        True when the file says its data are fictitious (column ``donnees_fictives``
-        true on any row, or a title line containing « fictif »/« fictives »).
-    source : pathlib.Path
-    warnings : list of str
-        French notes (ignored columns, restored zeros, skipped total rows, …).
-    annee : str or None
-        Year of the data when one value is given in column ``annee``.
+    * ``table``: indexed by ``code_insee`` (str), one row per commune. For every count column ``c`` found in the
+      file (see ``counts``): ``c`` (float, number of people, NaN when masked), ``c_masked`` (bool), ``c_upper``
+      (float: the value when known, the mask threshold when masked). Also ``nom_commune`` and ``annee`` (str)
+      when present, ``fictitious`` (bool, per row) and ``line`` (int, line in the file);
+    * ``counts``: count columns present, among :data:`CPAM_COUNT_COLUMNS`;
+    * ``fictitious``: True when the file says its data are fictitious (column ``donnees_fictives`` true on any
+      row, or a title line containing « fictif »/« fictives »);
+    * ``source``: file read; ``warnings``: French notes (ignored columns, restored zeros, skipped total rows, …);
+    * ``annee``: year of the data when one value is given in column ``annee``.
     """
 
     table: pd.DataFrame
