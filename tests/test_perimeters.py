@@ -347,6 +347,13 @@ def test_geojson_per_territory(tmp_path):
     ]
 
 
+def test_geojson_of_a_single_feature(tmp_path):
+    """A GeoJSON holding one Feature (one territory), not a FeatureCollection: read from its properties."""
+    feature = {"type": "Feature", "geometry": None, "properties": {"nom": "CPTS A", "communes": ["29019", "29075"]}}
+    f = write(tmp_path / "une.geojson", json.dumps(feature))
+    assert rows(read_perimeters(f)) == [("CPTS A", "29019", None, False, 1), ("CPTS A", "29075", None, False, 1)]
+
+
 def test_geojson_per_commune_and_json_extension(tmp_path):
     fc = {
         "type": "FeatureCollection",

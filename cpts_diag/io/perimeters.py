@@ -244,8 +244,8 @@ def _dict_records(items: list, shown: str, label: str) -> _Records:
 
 
 def _features(obj, shown: str) -> list:
-    if obj.get("type") == "Feature":
-        return [obj]
+    if obj.get("type") == "Feature":  # a single territory
+        return [obj.get("properties") or {}]
     feats = obj.get("features")
     if not isinstance(feats, list):
         raise InputError("GeoJSON invalide : liste « features » absente", shown)
