@@ -239,20 +239,11 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 @click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
 @_user_files
 @_out_option("Dossier parent du rapport (par défaut : reports/).")
-def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
+def report_command(perimeters, territory, cpam, **files):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.reports.runner import run_report_cli
 
-    sys.exit(
-        run_report_cli(
-            perimeters,
-            territory,
-            out_dir=out_dir,
-            cpam=_cpam_choice(cpam, perimeters).value,
-            insee_ages=insee_ages,
-            bpe=bpe,
-        )
-    )
+    sys.exit(run_report_cli(perimeters, territory, cpam=_cpam_choice(cpam, perimeters).value, **files))
 
 
 @cli.command("batch")
@@ -274,24 +265,11 @@ def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
     '(pip install "cpts_diag[cluster]").',
 )
 @_user_files
-def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cpam, insee_ages, bpe):
+def batch_command(perimeters, only, cpam, **options):
     """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
     from cpts_diag.reports.batch import run_batch_cli
 
-    sys.exit(
-        run_batch_cli(
-            perimeters,
-            only=list(only) or None,
-            region=region,
-            workers=workers,
-            out_dir=out_dir,
-            cpam=_cpam_choice(cpam, perimeters).value,
-            force=force,
-            insee_ages=insee_ages,
-            bpe=bpe,
-            cluster=cluster,
-        )
-    )
+    sys.exit(run_batch_cli(perimeters, only=list(only) or None, cpam=_cpam_choice(cpam, perimeters).value, **options))
 
 
 @cli.command("demo")
