@@ -16,6 +16,7 @@ in place until the new one is complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -114,10 +115,8 @@ def _report_cells(nb):
     import copy
 
     nb = copy.deepcopy(nb)
-    cells = []
+    nb.cells = [c for c in nb.cells if not set(c.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS]
     for cell in nb.cells:
-        if set(cell.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS:
-            continue
         if cell.cell_type == "code":
             for o in cell.get("outputs", []):
                 (o.get("data") or {}).pop(SUMMARY_MIMETYPE, None)
@@ -128,9 +127,7 @@ def _report_cells(nb):
                 or o.get("output_type") == "error"
                 or (o.get("output_type") == "stream" and o.get("name") != "stderr")
             ]
-        if cell.cell_type == "markdown" or (cell.cell_type == "code" and cell.outputs):
-            cells.append(cell)
-    nb.cells = cells
+    nb.cells = [c for c in nb.cells if c.cell_type == "markdown" or (c.cell_type == "code" and c.outputs)]
     return nb
 
 
@@ -292,10 +289,8 @@ class KernelSession:
             run_sync(_stop)()
         except Exception:  # noqa: BLE001 - the polite shutdown failed: kill the kernel process
             if pid:
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(pid, 9)
-                except OSError:
-                    pass
 
     close = discard
 
@@ -442,7 +437,7 @@ def _territory_names(perimeters_path: Path) -> list[str]:
         key = (str(perimeters_path), file_sha256(perimeters_path))
     except OSError:
         key = None
-    if key is None or key not in _NAMES_CACHE:
+    if key not in _NAMES_CACHE:
         names = list(dict.fromkeys(read_perimeters(perimeters_path).table["cpts"].astype(str)))
         if key is None:
             return names
@@ -585,9 +580,7 @@ def build_report(
         slug=slug,
         directory=target,
         outputs={k: target / v for k, v in REPORT_FILES.items()},
-        population=summary.get("population"),
-        population_min=summary.get("population_min"),
-        population_max=summary.get("population_max"),
+        **{k: summary.get(k) for k in ("population", "population_min", "population_max")},
         tier=int(tier) if tier is not None else None,
         key_figures=summary.get("key_figures", {}),
         fictitious=bool(summary.get("fictitious", False)),
