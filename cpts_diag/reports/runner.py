@@ -359,19 +359,6 @@ def _warm_engine():
     papermill_engines.register(_WARM_ENGINE, _WarmEngine)
 
 
-def _kernel_failure(exc: BaseException, timeout) -> Exception | None:
-    """French error for a kernel that died or a cell that timed out (None for other exceptions)."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    if isinstance(exc, DeadKernelError):
-        return RuntimeError(
-            "le noyau Jupyter s'est arrêté pendant l'exécution du notebook (mémoire insuffisante ou arrêt forcé ?)"
-        )
-    if isinstance(exc, (CellTimeoutError, TimeoutError)):
-        return RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s")
-    return None
-
-
 def execute_notebook(
     notebook: Path, output: Path, parameters: dict, timeout: int, cwd: Path, session: KernelSession | None = None
 ):
@@ -410,14 +397,21 @@ def execute_notebook(
         return pm.execute_notebook(
             str(notebook), str(output), engine_name=_WARM_ENGINE, session=session, kernel_cwd=str(cwd), **options
         )
-    except pm.PapermillExecutionError as exc:
-        raise _execution_error(exc) from None
+    except pm.PapermillExecutionError as exc:  # a failing cell; an InputError raised in the kernel stays one
+        if exc.ename == "InputError":
+            raise InputError(str(exc.evalue)) from None
+        raise RuntimeError(f"échec de l'exécution du notebook : {exc.ename} : {exc.evalue}") from None
     except BaseException as exc:
         if session is not None:
             session.discard()  # dead, hung or interrupted: never reuse it
-        failure = _kernel_failure(exc, timeout)
-        if failure is not None:
-            raise failure from None
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+        if isinstance(exc, DeadKernelError):
+            raise RuntimeError(
+                "le noyau Jupyter s'est arrêté pendant l'exécution du notebook (mémoire insuffisante ou arrêt forcé ?)"
+            ) from None
+        if isinstance(exc, (CellTimeoutError, TimeoutError)):
+            raise RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s") from None
         raise
 
 
@@ -466,14 +460,6 @@ def _summary_of(nb) -> dict:
                 value = data[SUMMARY_MIMETYPE]
                 return json.loads(value) if isinstance(value, str) else dict(value)
     return {}
-
-
-def _execution_error(exc) -> Exception:
-    """French error from a papermill execution error (InputError raised in the kernel stays one)."""
-    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
-    if ename == "InputError":
-        return InputError(str(evalue))
-    return RuntimeError(f"échec de l'exécution du notebook : {ename} : {evalue}")
 
 
 def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
