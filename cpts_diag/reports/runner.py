@@ -304,7 +304,7 @@ class KernelSession:
 def _warm_engine():
     """Papermill engine running notebooks in a :class:`KernelSession` (registered once)."""
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, logger, papermill_engines
 
     if _WARM_ENGINE in papermill_engines._engines:
         return
@@ -340,9 +340,7 @@ def _warm_engine():
             kernel_cwd: str,
             **kwargs,
         ):
-            from papermill.engines import logger
-
-            client = _WarmClient(
+            return _WarmClient(
                 nb_man,
                 session,
                 kernel_cwd,
@@ -353,8 +351,7 @@ def _warm_engine():
                 log_output=log_output,
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
-            )
-            return client.execute()
+            ).execute()
 
     papermill_engines.register(_WARM_ENGINE, _WarmEngine)
 
