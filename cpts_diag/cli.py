@@ -7,6 +7,7 @@ Exit codes: 0 nothing blocks, 1 a blocking finding (or a failed territory in bat
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -342,8 +343,6 @@ def main(argv=None) -> int:
     except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
         click.echo(f"erreur interne : {type(err).__name__} : {err}", err=True)
         click.echo("(relancez avec CPTS_DIAG_DEBUG=1 pour le détail technique)", err=True)
-        import os
-
         if os.environ.get("CPTS_DIAG_DEBUG"):
             raise
         return EXIT_INTERNAL
