@@ -240,11 +240,11 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 @click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
 @_user_files
 @_out_option("Dossier parent du rapport (par défaut : reports/).")
-def report_command(perimeters, territory, cpam, **files):
+def report_command(perimeters, territory, cpam, **paths):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.reports.runner import run_report_cli
 
-    sys.exit(run_report_cli(perimeters, territory, cpam=_cpam_choice(cpam, perimeters).value, **files))
+    sys.exit(run_report_cli(perimeters, territory, cpam=_cpam_choice(cpam, perimeters).value, **paths))
 
 
 @cli.command("batch")
