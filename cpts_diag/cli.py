@@ -7,6 +7,7 @@ Exit codes: 0 nothing blocks, 1 a blocking finding (or a failed territory in bat
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -239,20 +240,11 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 @click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
 @_user_files
 @_out_option("Dossier parent du rapport (par défaut : reports/).")
-def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
+def report_command(perimeters, territory, cpam, **paths):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.reports.runner import run_report_cli
 
-    sys.exit(
-        run_report_cli(
-            perimeters,
-            territory,
-            out_dir=out_dir,
-            cpam=_cpam_choice(cpam, perimeters).value,
-            insee_ages=insee_ages,
-            bpe=bpe,
-        )
-    )
+    sys.exit(run_report_cli(perimeters, territory, cpam=_cpam_choice(cpam, perimeters).value, **paths))
 
 
 @cli.command("batch")
@@ -274,24 +266,11 @@ def report_command(perimeters, territory, cpam, insee_ages, bpe, out_dir):
     '(pip install "cpts_diag[cluster]").',
 )
 @_user_files
-def batch_command(perimeters, only, region, workers, out_dir, force, cluster, cpam, insee_ages, bpe):
+def batch_command(perimeters, only, cpam, **options):
     """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
     from cpts_diag.reports.batch import run_batch_cli
 
-    sys.exit(
-        run_batch_cli(
-            perimeters,
-            only=list(only) or None,
-            region=region,
-            workers=workers,
-            out_dir=out_dir,
-            cpam=_cpam_choice(cpam, perimeters).value,
-            force=force,
-            insee_ages=insee_ages,
-            bpe=bpe,
-            cluster=cluster,
-        )
-    )
+    sys.exit(run_batch_cli(perimeters, only=list(only) or None, cpam=_cpam_choice(cpam, perimeters).value, **options))
 
 
 @cli.command("demo")
@@ -364,8 +343,6 @@ def main(argv=None) -> int:
     except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
         click.echo(f"erreur interne : {type(err).__name__} : {err}", err=True)
         click.echo("(relancez avec CPTS_DIAG_DEBUG=1 pour le détail technique)", err=True)
-        import os
-
         if os.environ.get("CPTS_DIAG_DEBUG"):
             raise
         return EXIT_INTERNAL

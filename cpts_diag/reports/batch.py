@@ -59,13 +59,7 @@ from cpts_diag.io.atomic import atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.index_page import (
-    INDEX_FILE,
-    STATUS_FAILED,
-    STATUS_OK,
-    STATUS_UNCHANGED,
-    write_index,
-)
+from cpts_diag.reports.index_page import INDEX_FILE, STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, write_index
 
 __all__ = [
     "BATCH_FILE",
@@ -213,11 +207,6 @@ def _read_previous(path: Path) -> dict[str, dict]:
         return {e["name"]: e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
-
-
-def _outputs_present(out_dir: Path, entry: dict) -> bool:
-    outputs = entry.get("outputs") or {}
-    return bool(outputs) and all((out_dir / rel).is_file() for rel in outputs.values())
 
 
 # ---------------------------------------------------------------------------
@@ -457,12 +446,8 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             None,
             # build_report's paths are out_dir/<slug>/<file>
             outputs={kind: path.relative_to(out_dir).as_posix() for kind, path in res.outputs.items()},
-            population=res.population,
-            population_min=res.population_min,
-            population_max=res.population_max,
-            tier=res.tier,
-            tier_min=res.summary.get("tier_min"),
-            tier_max=res.summary.get("tier_max"),
+            **{k: getattr(res, k) for k in ("population", "population_min", "population_max", "tier")},
+            **{k: res.summary.get(k) for k in ("tier_min", "tier_max")},
             key_figures=res.key_figures or {},
             fictitious=bool(res.fictitious),
         )
@@ -490,15 +475,12 @@ def _mp_context():
 
 
 def _write_state(
-    out_dir: Path, entries_by_name: dict[str, dict], meta: dict, *, index: bool, interrupted: bool = False
+    out_dir: Path, entries: dict[str, dict], meta: dict, *, index: bool, interrupted: bool = False
 ) -> None:
     """Write ``batch.json`` (and, with ``index``, ``index.html`` from the same document)."""
-    entries = [e for e in entries_by_name.values() if e.get("status") in (STATUS_OK, STATUS_FAILED, STATUS_UNCHANGED)]
-    doc = json_ready(
-        dict(
-            meta, interrupted=interrupted, updated=_dt.datetime.now().isoformat(timespec="seconds"), territories=entries
-        )
-    )
+    done = [e for e in entries.values() if e.get("status") in (STATUS_OK, STATUS_FAILED, STATUS_UNCHANGED)]
+    now = _dt.datetime.now().isoformat(timespec="seconds")
+    doc = json_ready(dict(meta, interrupted=interrupted, updated=now, territories=done))
     atomic_write_text(out_dir / BATCH_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     if index:
         _write_index_of(out_dir, doc)
@@ -618,7 +600,8 @@ def run_batch(
             and prev.get("fingerprint") == fp
             and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
             and prev.get("slug") == slugs[name]
-            and _outputs_present(out_dir, prev)
+            and prev.get("outputs")
+            and all((out_dir / rel).is_file() for rel in prev["outputs"].values())
         ):
             entries[name] = this_run[name] = dict(prev, status=STATUS_UNCHANGED, duration_s=0.0, error=None)
             continue
@@ -696,6 +679,10 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
 
 _CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
 _ADDRESS_RE = re.compile(r"(tcp|tls|ws|wss|ucx)://[^\s/]+")
+_KILLED_EVERY_TIME = (
+    "le worker Dask s'est arrêté brutalement pendant ce territoire, à chaque essai (mémoire insuffisante ?) ; "
+    "relancez ce territoire seul"
+)
 
 
 async def _probe_scheduler(address: str, timeout: float):
@@ -831,15 +818,7 @@ def _run_cluster(client, tasks, on_result) -> None:
             fut = submit(task, f"cpts-diag-{run_id}-seul-{task['slug']}")
             if isinstance(fut.exception(), KilledWorker):
                 fut.release()
-                on_result(
-                    _entry(
-                        task,
-                        STATUS_FAILED,
-                        None,
-                        "le worker Dask s'est arrêté brutalement pendant ce territoire, à "
-                        "chaque essai (mémoire insuffisante ?) ; relancez ce territoire seul",
-                    )
-                )
+                on_result(_entry(task, STATUS_FAILED, None, _KILLED_EVERY_TIME))
             else:
                 on_result(entry_of(fut, task))
     except BaseException:

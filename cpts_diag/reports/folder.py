@@ -120,10 +120,8 @@ def slugify(name: str) -> str:
     """
     name = "" if name is None else str(name)
     base, dropped = _slug_base(name)
-    if not base:
-        return f"territoire-{_short_hash(name)}"
-    if dropped or len(base) > MAX_SLUG or base in _RESERVED:
-        return _with_suffix(base, _short_hash(name))
+    if not base or dropped or len(base) > MAX_SLUG or base in _RESERVED:
+        return _with_suffix(base, _short_hash(name))  # "territoire-<hash>" for an empty base
     return base
 
 

@@ -16,6 +16,7 @@ in place until the new one is complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -114,10 +115,8 @@ def _report_cells(nb):
     import copy
 
     nb = copy.deepcopy(nb)
-    cells = []
+    nb.cells = [c for c in nb.cells if not set(c.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS]
     for cell in nb.cells:
-        if set(cell.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS:
-            continue
         if cell.cell_type == "code":
             for o in cell.get("outputs", []):
                 (o.get("data") or {}).pop(SUMMARY_MIMETYPE, None)
@@ -128,9 +127,7 @@ def _report_cells(nb):
                 or o.get("output_type") == "error"
                 or (o.get("output_type") == "stream" and o.get("name") != "stderr")
             ]
-        if cell.cell_type == "markdown" or (cell.cell_type == "code" and cell.outputs):
-            cells.append(cell)
-    nb.cells = cells
+    nb.cells = [c for c in nb.cells if c.cell_type == "markdown" or (c.cell_type == "code" and c.outputs)]
     return nb
 
 
@@ -292,10 +289,8 @@ class KernelSession:
             run_sync(_stop)()
         except Exception:  # noqa: BLE001 - the polite shutdown failed: kill the kernel process
             if pid:
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(pid, 9)
-                except OSError:
-                    pass
 
     close = discard
 
@@ -309,7 +304,7 @@ class KernelSession:
 def _warm_engine():
     """Papermill engine running notebooks in a :class:`KernelSession` (registered once)."""
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, logger, papermill_engines
 
     if _WARM_ENGINE in papermill_engines._engines:
         return
@@ -345,9 +340,7 @@ def _warm_engine():
             kernel_cwd: str,
             **kwargs,
         ):
-            from papermill.engines import logger
-
-            client = _WarmClient(
+            return _WarmClient(
                 nb_man,
                 session,
                 kernel_cwd,
@@ -358,23 +351,9 @@ def _warm_engine():
                 log_output=log_output,
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
-            )
-            return client.execute()
+            ).execute()
 
     papermill_engines.register(_WARM_ENGINE, _WarmEngine)
-
-
-def _kernel_failure(exc: BaseException, timeout) -> Exception | None:
-    """French error for a kernel that died or a cell that timed out (None for other exceptions)."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    if isinstance(exc, DeadKernelError):
-        return RuntimeError(
-            "le noyau Jupyter s'est arrêté pendant l'exécution du notebook (mémoire insuffisante ou arrêt forcé ?)"
-        )
-    if isinstance(exc, (CellTimeoutError, TimeoutError)):
-        return RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s")
-    return None
 
 
 def execute_notebook(
@@ -415,14 +394,21 @@ def execute_notebook(
         return pm.execute_notebook(
             str(notebook), str(output), engine_name=_WARM_ENGINE, session=session, kernel_cwd=str(cwd), **options
         )
-    except pm.PapermillExecutionError as exc:
-        raise _execution_error(exc) from None
+    except pm.PapermillExecutionError as exc:  # a failing cell; an InputError raised in the kernel stays one
+        if exc.ename == "InputError":
+            raise InputError(str(exc.evalue)) from None
+        raise RuntimeError(f"échec de l'exécution du notebook : {exc.ename} : {exc.evalue}") from None
     except BaseException as exc:
         if session is not None:
             session.discard()  # dead, hung or interrupted: never reuse it
-        failure = _kernel_failure(exc, timeout)
-        if failure is not None:
-            raise failure from None
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+        if isinstance(exc, DeadKernelError):
+            raise RuntimeError(
+                "le noyau Jupyter s'est arrêté pendant l'exécution du notebook (mémoire insuffisante ou arrêt forcé ?)"
+            ) from None
+        if isinstance(exc, (CellTimeoutError, TimeoutError)):
+            raise RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s") from None
         raise
 
 
@@ -442,7 +428,7 @@ def _territory_names(perimeters_path: Path) -> list[str]:
         key = (str(perimeters_path), file_sha256(perimeters_path))
     except OSError:
         key = None
-    if key is None or key not in _NAMES_CACHE:
+    if key not in _NAMES_CACHE:
         names = list(dict.fromkeys(read_perimeters(perimeters_path).table["cpts"].astype(str)))
         if key is None:
             return names
@@ -471,14 +457,6 @@ def _summary_of(nb) -> dict:
                 value = data[SUMMARY_MIMETYPE]
                 return json.loads(value) if isinstance(value, str) else dict(value)
     return {}
-
-
-def _execution_error(exc) -> Exception:
-    """French error from a papermill execution error (InputError raised in the kernel stays one)."""
-    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
-    if ename == "InputError":
-        return InputError(str(evalue))
-    return RuntimeError(f"échec de l'exécution du notebook : {ename} : {evalue}")
 
 
 def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
@@ -585,9 +563,7 @@ def build_report(
         slug=slug,
         directory=target,
         outputs={k: target / v for k, v in REPORT_FILES.items()},
-        population=summary.get("population"),
-        population_min=summary.get("population_min"),
-        population_max=summary.get("population_max"),
+        **{k: summary.get(k) for k in ("population", "population_min", "population_max")},
         tier=int(tier) if tier is not None else None,
         key_figures=summary.get("key_figures", {}),
         fictitious=bool(summary.get("fictitious", False)),
