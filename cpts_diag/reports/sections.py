@@ -143,6 +143,12 @@ def _population_text(summary: dict) -> str:
     return f"{text}\u00a0habitants" + (" (valeur approchée)" if fr.is_missing(summary.get("population")) else "")
 
 
+def _departements_text(summary: dict) -> str:
+    return ", ".join(
+        f"{n} ({c})" for n, c in zip(summary.get("departements_noms", []), summary.get("departements", []))
+    )
+
+
 def _tier_text(summary: dict) -> str:
     return tier_label(summary.get("tier"), summary.get("tier_min"), summary.get("tier_max"), explain=True)
 
@@ -239,7 +245,6 @@ def header(data: ReportData) -> Section:
     """Title, subtitle, fictitious-data banner and key figures (with the machine-readable summary)."""
     s = data.summary
     summary = report_summary(data)
-    deps = ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", [])))
     regions = ", ".join(s.get("regions_noms", []))
     items = [
         ("Population légale 2023", _population_text(s), False),
@@ -253,7 +258,7 @@ def header(data: ReportData) -> Section:
     html = _render(
         "header",
         territory=data.territory,
-        places=" — ".join(x for x in (deps, regions) if x),
+        places=" — ".join(x for x in (_departements_text(s), regions) if x),
         today=_dt.date.today().strftime("%d/%m/%Y"),
         banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
         items=items,
@@ -293,6 +298,13 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
         cov = r["coverage"]
         return None if fr.is_missing(cov) or cov >= 0.995 else fr.number(100 * cov, 0)
 
+    def cell(r, level: str) -> dict | None:
+        if r is None:
+            return None
+        text = _value_text(r)
+        range_ = text.startswith("entre") or "(" in text
+        return {"text": text, "range": range_, "coverage": coverage(r) if level != "territoire" else None}
+
     for indicator in indicators:
         by_level = data.lookup.get(indicator)
         if not by_level:
@@ -301,20 +313,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
         note = f"{first['source']} — millésime {first['vintage']} — niveau {first['source_level']}"
         if note not in notes:
             notes.append(note)
-        cells = []
-        for level, code, _h in cols:
-            r = by_level.get((level, code))
-            if r is None:
-                cells.append(None)
-                continue
-            text = _value_text(r)
-            cells.append(
-                {
-                    "text": text,
-                    "range": text.startswith("entre") or "(" in text,
-                    "coverage": coverage(r) if level != "territoire" else None,
-                }
-            )
+        cells = [cell(by_level.get((level, code)), level) for level, code, _h in cols]
         t = by_level.get(("territoire", data.territory))
         quality = None if t is None else str(t["quality"])
         quality_coverage = None if t is None else coverage(t)
@@ -355,14 +354,11 @@ def territory_overview(data: ReportData) -> Section:
     communes = data.diag.communes
     sirens = [x for x in dict.fromkeys(communes["epci_siren"].dropna().astype(str)) if x]
     epci = data.reference.epci
-    epci_names = [f"{epci['nom'].get(x, x)}" for x in sirens]
+    epci_names = [str(epci["nom"].get(x, x)) for x in sirens]
     facts = [
         ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
-        (
-            "Départements",
-            ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", []))),
-        ),
+        ("Départements", _departements_text(s)),
         ("Région", ", ".join(s.get("regions_noms", []))),
         ("Population municipale 2023", _population_text(s)),
         ("Superficie", _value_text(_territory_row(data, "superficie"), with_unit=True)),
@@ -394,8 +390,6 @@ def territory_map(data: ReportData) -> Section:
         neighbours=data.neighbours,
         orphans=data.orphans,
         title=data.territory + _partial_note(data),
-        source=None,
-        decimals=1,
         figsize=(8.0, 6.2),
         fit_orphans=False,
     )
@@ -608,10 +602,6 @@ def _web_map(data: ReportData):
     )
 
 
-def _unavailable_map_html(data: ReportData) -> str:
-    return html_page(data.territory, _render("unavailable_map", territory=data.territory))
-
-
 def _write_geopackage(data: ReportData, path: Path) -> None:
     import geopandas as gpd
 
@@ -620,13 +610,9 @@ def _write_geopackage(data: ReportData, path: Path) -> None:
     s = data.summary
     layers = {}
     if data.outline is not None and len(data.outline):
-        outline = data.outline[["geometry"]].copy()
-        outline.insert(0, "cpts", data.territory)
-        outline.insert(1, "population", s.get("population"))
-        outline.insert(2, "population_min", s.get("population_min"))
-        outline.insert(3, "population_max", s.get("population_max"))
-        outline.insert(4, "taille_aci", s.get("tier"))
-        outline.insert(5, "n_communes", s.get("n_communes"))
+        columns = {"cpts": data.territory, **{k: s.get(k) for k in ("population", "population_min", "population_max")}}
+        columns.update(taille_aci=s.get("tier"), n_communes=s.get("n_communes"))
+        outline = data.outline[["geometry"]].assign(**columns)[[*columns, "geometry"]]
         layers["territoire"] = gpd.GeoDataFrame(outline, geometry="geometry", crs=data.outline.crs)
     com = data.map_communes.copy()
     com.insert(0, "cpts", data.territory)
@@ -653,7 +639,9 @@ def write_outputs(data: ReportData) -> Section:
     if has_map:
         save_offline_map(_web_map(data), files["carte"])
     else:
-        atomic_write_text(files["carte"], _unavailable_map_html(data))
+        atomic_write_text(
+            files["carte"], html_page(data.territory, _render("unavailable_map", territory=data.territory))
+        )
     write_indicator_workbook(data.diag, files["indicateurs"])
     if has_map:
         _write_geopackage(data, files["perimetre"])
