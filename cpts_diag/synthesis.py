@@ -280,15 +280,15 @@ def derive_findings(diag) -> Synthesis:
             continue
         tvals = _values(terr)
         fictitious = terr["quality"] == Quality.FICTITIOUS
-        refs = table[(table["indicator"] == rule.indicator) & (table["level"] == rule.against)]
-        refs = refs[[_interval(*_values(r)) is not None for _, r in refs.iterrows()]]
-        if refs.empty:
+        rows = table[(table["indicator"] == rule.indicator) & (table["level"] == rule.against)]
+        refs = [r for _, r in rows.iterrows() if _interval(*_values(r)) is not None]
+        if not refs:
             out.inconclusive.append(
                 f"{terr['label']} : pas de valeur de comparaison "
                 f"({'région' if rule.against == 'region' else 'département'})."
             )
             continue
-        for _, ref in refs.iterrows():
+        for ref in refs:
             side = _side(tvals, _values(ref))
             if side is None and _interval(*tvals) is not None:
                 out.inconclusive.append(

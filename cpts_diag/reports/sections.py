@@ -123,6 +123,11 @@ def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
     return None if pos is None else data.indicators.iloc[pos]
 
 
+def _key_rows(data: ReportData) -> list[tuple[str, pd.Series]]:
+    """(indicator, territory row) of each key figure the territory has, in :data:`KEY_FIGURES` order."""
+    return [(ind, row) for ind in KEY_FIGURES if (row := _territory_row(data, ind)) is not None]
+
+
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     if row is None:
         return "n.d."
@@ -167,10 +172,7 @@ def _figure_html(fig, caption: str, alt: str) -> str:
 def key_figures(data: ReportData) -> dict[str, dict]:
     """Key figures of the territory: French label -> {indicator, value, low, high, unit, text, fictitious}."""
     out = {}
-    for ind in KEY_FIGURES:
-        row = _territory_row(data, ind)
-        if row is None:
-            continue
+    for ind, row in _key_rows(data):
         fictitious = row["quality"] == Quality.FICTITIOUS
         text = _value_text(row, with_unit=True) + (" (données fictives)" if fictitious else "")
         out[str(row["label"])] = {
@@ -207,9 +209,8 @@ def unavailable_reasons(data: ReportData) -> list[str]:
     masked by statistical secrecy.
     """
     out = []
-    for ind in KEY_FIGURES:
-        row = _territory_row(data, ind)
-        if row is None or not (fr.is_missing(row["value"]) and fr.is_missing(row["value_low"])):
+    for ind, row in _key_rows(data):
+        if not (fr.is_missing(row["value"]) and fr.is_missing(row["value_low"])):
             continue
         rows = _rows(data, ind)
         deps = rows[rows["level"] == "departement"]
@@ -227,10 +228,7 @@ def unavailable_reasons(data: ReportData) -> list[str]:
 def _key_sources(data: ReportData) -> str:
     """Sources of the key figures, grouped: « source (millésime, niveau) : indicateurs »."""
     groups: dict[str, list[str]] = {}
-    for ind in KEY_FIGURES:
-        row = _territory_row(data, ind)
-        if row is None:
-            continue
+    for _ind, row in _key_rows(data):
         key = source_citation(row)
         label = str(row["label"])
         if label[:2] != label[:2].upper():  # « Part des… » -> « part des… », « APL… » kept
