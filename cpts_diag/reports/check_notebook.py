@@ -139,6 +139,11 @@ _FINDINGS = (
     ("Multi-départements", "Territoires sur plusieurs départements ou régions", "Information pour l'ARS."),
 )
 
+#: Titles of the findings that need commune polygons (not verified without them).
+_GEOMETRY_TITLES = {
+    t for k, t, _ in _FINDINGS if k in ("Enclaves", "Discontinuités", "Séparés par la mer", "Non vérifiable")
+}
+
 
 def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     """Findings of a check as (French title, table, explanation, notes), in display order.
@@ -161,12 +166,7 @@ def show_findings(report, max_rows: int = 60) -> None:
     caption = f"Source : {CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
         show_html(render("finding_heading", title, len(df), why))
-        if not report.geometry_checks and title in (
-            "Enclaves",
-            "Territoires discontinus",
-            "Territoires séparés par la mer (information)",
-            "Contrôles non vérifiables",
-        ):
+        if not report.geometry_checks and title in _GEOMETRY_TITLES:
             show_note("Non vérifié : aucun contour de communes disponible.", "warn")
             continue
         if df.empty:
