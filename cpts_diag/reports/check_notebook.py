@@ -58,16 +58,10 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    geometries = parameter_path(fichier_geometries)
+    geometries = parameter_path(fichier_geometries) or "default"
     regions = [str(region).strip()] if region is not None and str(region).strip() else None
     deps = [str(d) for d in (departements or [])] or None
-    return check_perimeters(
-        perims,
-        reference,
-        geometries="default" if geometries is None else geometries,
-        regions=regions,
-        departements=deps,
-    )
+    return check_perimeters(perims, reference, geometries=geometries, regions=regions, departements=deps)
 
 
 def show_check_summary(report) -> None:
