@@ -377,7 +377,6 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
             _regional_source(synthese) + " — niveau commune agrégé par CPTS",
         )
     }
-    apl_src = _indicator_source(synthese, "apl_mg_2023")
     figs["apl"] = _static(
         terr,
         "apl_2023",
@@ -385,7 +384,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
         territory_outline=False,
         orphans=orph if len(orph) else None,
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
-        source=f"Sources : {apl_src} ; {GEOMETRY_SOURCE}",
+        source=f"Sources : {_indicator_source(synthese, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
     figs["couverture"] = _coverage_figure(
         com, orph, f"Couverture de la région par les CPTS — {region}", _regional_source(synthese) + " — niveau commune"
