@@ -600,6 +600,10 @@ def _web_map(data: ReportData):
     )
 
 
+def _unavailable_map_html(data: ReportData) -> str:
+    return html_page(data.territory, _render("unavailable_map", territory=data.territory))
+
+
 def _write_geopackage(data: ReportData, path: Path) -> None:
     import geopandas as gpd
 
@@ -637,9 +641,7 @@ def write_outputs(data: ReportData) -> Section:
     if has_map:
         save_offline_map(_web_map(data), files["carte"])
     else:
-        atomic_write_text(
-            files["carte"], html_page(data.territory, _render("unavailable_map", territory=data.territory))
-        )
+        atomic_write_text(files["carte"], _unavailable_map_html(data))
     write_indicator_workbook(data.diag, files["indicateurs"])
     if has_map:
         _write_geopackage(data, files["perimetre"])
