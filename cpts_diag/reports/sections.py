@@ -289,7 +289,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
     vintage and geographic level of each row.
     """
     cols = data.levels
-    notes: list[str] = []
+    notes: dict[str, int] = {}  # note -> its number
     rows = []
 
     def coverage(r) -> str | None:
@@ -309,9 +309,6 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             continue
         first = next(iter(by_level.values()))
         note = f"{first['source']} — millésime {first['vintage']} — niveau {first['source_level']}"
-        if note not in notes:
-            notes.append(note)
-        cells = [cell(by_level.get((level, code)), level) for level, code, _h in cols]
         t = by_level.get(("territoire", data.territory))
         quality = None if t is None else str(t["quality"])
         quality_coverage = None if t is None else coverage(t)
@@ -320,18 +317,18 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
                 "label": first["label"],
                 "unit": first["unit"],
                 "fictitious": any(r["quality"] == Quality.FICTITIOUS for r in by_level.values()),
-                "cells": cells,
+                "cells": [cell(by_level.get((level, code)), level) for level, code, _h in cols],
                 "quality": quality if quality or quality_coverage else None,
                 "quality_fictitious": quality == Quality.FICTITIOUS,
                 "quality_coverage": quality_coverage,
-                "note": notes.index(note) + 1,
+                "note": notes.setdefault(note, len(notes) + 1),
             }
         )
     return _render(
         "comparison_table",
         heads=[h for _l, _c, h in cols],
         rows=rows,
-        notes=notes,
+        notes=list(notes),
         caption=caption,
         banner_text=FICTITIOUS_TEXT if any(r["fictitious"] for r in rows) else None,
     )
@@ -351,8 +348,7 @@ def territory_overview(data: ReportData) -> Section:
     s = data.summary
     communes = data.diag.communes
     sirens = [x for x in dict.fromkeys(communes["epci_siren"].dropna().astype(str)) if x]
-    epci = data.reference.epci
-    epci_names = [str(epci["nom"].get(x, x)) for x in sirens]
+    epci_names = [str(data.reference.epci["nom"].get(x, x)) for x in sirens]
     facts = [
         ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
