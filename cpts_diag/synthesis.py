@@ -200,10 +200,6 @@ class Synthesis:
         return self.strengths + self.weaknesses
 
 
-def _num(x) -> float:
-    return float("nan") if fr.is_missing(x) else float(x)
-
-
 def _interval(value: float, low: float, high: float) -> tuple[float, float] | None:
     """Smallest interval holding the value and its bounds (None when nothing is known)."""
     known = [x for x in (value, low, high) if not math.isnan(x)]
@@ -237,7 +233,8 @@ def source_citation(row: pd.Series) -> str:
 
 
 def _values(row: pd.Series) -> tuple[float, float, float]:
-    return _num(row["value"]), _num(row["value_low"]), _num(row["value_high"])
+    """(value, low, high) of an indicator row as floats, NaN when missing."""
+    return tuple(float("nan") if fr.is_missing(row[c]) else float(row[c]) for c in ("value", "value_low", "value_high"))
 
 
 def _fmt_row(row: pd.Series) -> str:
@@ -283,15 +280,15 @@ def derive_findings(diag) -> Synthesis:
             continue
         tvals = _values(terr)
         fictitious = terr["quality"] == Quality.FICTITIOUS
-        refs = table[(table["indicator"] == rule.indicator) & (table["level"] == rule.against)]
-        refs = refs[[_interval(*_values(r)) is not None for _, r in refs.iterrows()]]
-        if refs.empty:
+        rows = table[(table["indicator"] == rule.indicator) & (table["level"] == rule.against)]
+        refs = [r for _, r in rows.iterrows() if _interval(*_values(r)) is not None]
+        if not refs:
             out.inconclusive.append(
                 f"{terr['label']} : pas de valeur de comparaison "
                 f"({'région' if rule.against == 'region' else 'département'})."
             )
             continue
-        for _, ref in refs.iterrows():
+        for ref in refs:
             side = _side(tvals, _values(ref))
             if side is None and _interval(*tvals) is not None:
                 out.inconclusive.append(

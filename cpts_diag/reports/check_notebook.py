@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
@@ -59,16 +58,10 @@ def run_check(perimetres="", region="93", departements=(), fichier_geometries=""
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    geometries = parameter_path(fichier_geometries)
+    geometries = parameter_path(fichier_geometries) or "default"
     regions = [str(region).strip()] if region is not None and str(region).strip() else None
     deps = [str(d) for d in (departements or [])] or None
-    return check_perimeters(
-        perims,
-        reference,
-        geometries="default" if geometries is None else geometries,
-        regions=regions,
-        departements=deps,
-    )
+    return check_perimeters(perims, reference, geometries=geometries, regions=regions, departements=deps)
 
 
 def show_check_summary(report) -> None:
@@ -140,6 +133,11 @@ _FINDINGS = (
     ("Multi-départements", "Territoires sur plusieurs départements ou régions", "Information pour l'ARS."),
 )
 
+#: Titles of the findings that need commune polygons (not verified without them).
+_GEOMETRY_TITLES = {
+    t for k, t, _ in _FINDINGS if k in ("Enclaves", "Discontinuités", "Séparés par la mer", "Non vérifiable")
+}
+
 
 def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     """Findings of a check as (French title, table, explanation, notes), in display order.
@@ -162,12 +160,7 @@ def show_findings(report, max_rows: int = 60) -> None:
     caption = f"Source : {CHECK_SOURCE} ; périmètres : {report.source or 'table fournie'}."
     for title, df, why, notes in finding_sections(report):
         show_html(render("finding_heading", title, len(df), why))
-        if not report.geometry_checks and title in (
-            "Enclaves",
-            "Territoires discontinus",
-            "Territoires séparés par la mer (information)",
-            "Contrôles non vérifiables",
-        ):
+        if not report.geometry_checks and title in _GEOMETRY_TITLES:
             show_note("Non vérifié : aucun contour de communes disponible.", "warn")
             continue
         if df.empty:
@@ -229,14 +222,14 @@ def check_static_map(report, layers=None):
         if len(part):
             label = f"Chevauchement : {kind} ({fr.integer(len(part))})"
             plot_layer(ax, handles, part, label, 0.6, facecolor=color, edgecolor="#444444")
-    plain = orph[orph["enclavee_dans"] == ""]
-    encl = orph[orph["enclavee_dans"] != ""]
-    if len(plain):
-        label = f"{ORPHAN_LABEL} ({fr.integer(len(plain))})"
-        plot_layer(ax, handles, plain, label, 0.6, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\")
-    if len(encl):
-        label = f"Commune orpheline enclavée ({fr.integer(len(encl))})"
-        plot_layer(ax, handles, encl, label, 1.0, facecolor="#ffffff", edgecolor="#d7191c", hatch="xxxx")
+    enclaved = orph["enclavee_dans"] != ""
+    for part, label, width, edge, hatch in (
+        (orph[~enclaved], ORPHAN_LABEL, 0.6, ORPHAN_COLOR, "\\\\\\\\"),
+        (orph[enclaved], "Commune orpheline enclavée", 1.0, "#d7191c", "xxxx"),
+    ):
+        if len(part):
+            label = f"{label} ({fr.integer(len(part))})"
+            plot_layer(ax, handles, part, label, width, facecolor="#ffffff", edgecolor=edge, hatch=hatch)
     terr.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
     handles.append(Line2D([], [], color="#222222", linewidth=0.9, label="Limite de CPTS"))
     return finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
@@ -246,8 +239,6 @@ def check_web_map(report, layers=None):
     """Interactive (folium, offline) map of a check: communes by ACI tier of their CPTS, orphans hatched,
     overlap communes outlined in orange (red for a conflict), enclaves outlined in red; None without polygons.
     """
-    import folium
-
     from cpts_diag.outputs.maps import region_map, web_geometry
 
     layers = layers if layers is not None else check_layers_for(report)
@@ -257,8 +248,7 @@ def check_web_map(report, layers=None):
     terr = layers["territoires"].set_index("territoire")
     com["taille"] = com["territoire"].map(terr["taille"]).astype("Int64")
     com["cpts"] = com["territoire"]
-    pop_col = next((c for c in ("population_commune", "population") if c in com.columns), None)
-    com["population_2023"] = com[pop_col] if pop_col else np.nan
+    com["population_2023"] = com["population_commune"]
     m = region_map(
         com[["code_insee", "nom", "cpts", "taille", "population_2023", "geometry"]],
         value_col="taille",
@@ -270,32 +260,34 @@ def check_web_map(report, layers=None):
     )
     overl = com[com["chevauchement"] != ""].drop_duplicates("code_insee")
     if len(overl):
-        overl = web_geometry(overl)
-        group = folium.FeatureGroup(name="Chevauchements")
-        for _, r in overl.iterrows():
-            color = "#d7191c" if r["chevauchement"] == "conflit" else "#f46d43"
-            terrs = com.loc[com["code_insee"] == r["code_insee"], "territoire"].unique()
-            tip = render("overlap_tip", r["nom"], r["code_insee"], r["chevauchement"], " ; ".join(terrs))
-            folium.GeoJson(
-                r.geometry.__geo_interface__,
-                style_function=lambda _f, c=color: {"color": c, "weight": 3, "fill": False, "dashArray": "6 3"},
-                tooltip=folium.Tooltip(tip),
-            ).add_to(group)
-        group.add_to(m)
+        shapes = []
+        for r in web_geometry(overl).itertuples():
+            color = "#d7191c" if r.chevauchement == "conflit" else "#f46d43"
+            terrs = " ; ".join(com.loc[com["code_insee"] == r.code_insee, "territoire"].unique())
+            tip = render("overlap_tip", r.nom, r.code_insee, r.chevauchement, terrs)
+            shapes.append((r.geometry, {"color": color, "weight": 3, "fill": False, "dashArray": "6 3"}, tip))
+        _outline_group(m, "Chevauchements", shapes)
     orph = layers["orphelines"]
     encl = orph[orph["enclavee_dans"] != ""]
     if len(encl):
-        encl = web_geometry(encl)
-        group = folium.FeatureGroup(name="Enclaves")
-        for _, r in encl.iterrows():
-            tip = render("enclave_tip", r["nom"], r["code_insee"], r["enclavee_dans"])
-            folium.GeoJson(
-                r.geometry.__geo_interface__,
-                style_function=lambda _f: {"color": "#d7191c", "weight": 3, "fill": False},
-                tooltip=folium.Tooltip(tip),
-            ).add_to(group)
-        group.add_to(m)
+        style = {"color": "#d7191c", "weight": 3, "fill": False}
+        shapes = [
+            (r.geometry, style, render("enclave_tip", r.nom, r.code_insee, r.enclavee_dans))
+            for r in web_geometry(encl).itertuples()
+        ]
+        _outline_group(m, "Enclaves", shapes)
     return m
+
+
+def _outline_group(m, name: str, shapes) -> None:
+    """Add to ``m`` the layer ``name`` of polygon outlines, from (geometry, style, tooltip) triples."""
+    import folium
+
+    group = folium.FeatureGroup(name=name)
+    for geometry, style, tip in shapes:
+        tooltip = folium.Tooltip(tip)
+        folium.GeoJson(geometry.__geo_interface__, style_function=lambda _f, s=style: s, tooltip=tooltip).add_to(group)
+    group.add_to(m)
 
 
 def show_check_maps(report) -> None:

@@ -84,7 +84,7 @@ def _figure_text(value) -> str | None:
     """A key figure value as French text (None when missing): a ready string, a number, or a dict with
     value/unit/text."""
     if isinstance(value, Mapping):
-        if "text" in value and value["text"] is not None:
+        if value.get("text") is not None:
             return str(value["text"])
         unit = value.get("unit") or ""
         v = value.get("value")
@@ -176,7 +176,7 @@ def render_index(
     base = Path(out_dir) if out_dir is not None else None
     entries = sorted(entries, key=lambda e: str(e.get("name", "")).casefold())
     if fictitious is None:
-        fictitious = any(bool(e.get("fictitious")) for e in entries)
+        fictitious = any(e.get("fictitious") for e in entries)
     if generated is None:
         generated = _dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
     counts = {

@@ -281,8 +281,7 @@ def regional_layers(synthese: RegionalSynthesis):
     com["cpts"] = com["territoire"]
     com["taille"] = com["territoire"].map(synthese.table.set_index("territoire")["taille"]).astype("Int64")
     orph = synthese.layers["orphelines"]
-    deps = set(synthese.check.study_area)
-    orph = orph[orph["departement"].isin(deps)] if "departement" in orph.columns else orph
+    orph = orph[orph["departement"].isin(set(synthese.check.study_area))]
     return terr, com, orph
 
 
@@ -307,7 +306,7 @@ def _tier_figure(terr, orph, title: str, source: str):
     fig, ax = map_figure()
     t = terr.to_crs(2154)
     keys = [f"T{int(v)}" if not fr.is_missing(v) else None for v in t["taille"]]
-    colors = [TIER_COLORS.get(k, MASKED_COLOR) if k else MASKED_COLOR for k in keys]
+    colors = [TIER_COLORS.get(k, MASKED_COLOR) for k in keys]
     # Largest first so that territories inside a split commune stay visible.
     order = np.argsort(-t.geometry.area.to_numpy())
     t.iloc[order].plot(ax=ax, color=[colors[i] for i in order], edgecolor="#333333", linewidth=0.6)
@@ -378,7 +377,6 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
             _regional_source(synthese) + " — niveau commune agrégé par CPTS",
         )
     }
-    apl_src = _indicator_source(synthese, "apl_mg_2023")
     figs["apl"] = _static(
         terr,
         "apl_2023",
@@ -386,7 +384,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
         territory_outline=False,
         orphans=orph if len(orph) else None,
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
-        source=f"Sources : {apl_src} ; {GEOMETRY_SOURCE}",
+        source=f"Sources : {_indicator_source(synthese, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
     figs["couverture"] = _coverage_figure(
         com, orph, f"Couverture de la région par les CPTS — {region}", _regional_source(synthese) + " — niveau commune"

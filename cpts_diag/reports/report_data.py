@@ -100,9 +100,7 @@ class ReportData:
 
 
 def _param_path(value) -> Path | None:
-    if value is None:
-        return None
-    text = str(value).strip()
+    text = "" if value is None else str(value).strip()
     return Path(text).expanduser() if text else None
 
 

@@ -123,6 +123,11 @@ def _territory_row(data: ReportData, indicator: str) -> pd.Series | None:
     return None if pos is None else data.indicators.iloc[pos]
 
 
+def _key_rows(data: ReportData) -> list[tuple[str, pd.Series]]:
+    """(indicator, territory row) of each key figure the territory has, in :data:`KEY_FIGURES` order."""
+    return [(ind, row) for ind in KEY_FIGURES if (row := _territory_row(data, ind)) is not None]
+
+
 def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     if row is None:
         return "n.d."
@@ -143,6 +148,12 @@ def _population_text(summary: dict) -> str:
     return f"{text}\u00a0habitants" + (" (valeur approchée)" if fr.is_missing(summary.get("population")) else "")
 
 
+def _departements_text(summary: dict) -> str:
+    return ", ".join(
+        f"{n} ({c})" for n, c in zip(summary.get("departements_noms", []), summary.get("departements", []))
+    )
+
+
 def _tier_text(summary: dict) -> str:
     return tier_label(summary.get("tier"), summary.get("tier_min"), summary.get("tier_max"), explain=True)
 
@@ -161,10 +172,7 @@ def _figure_html(fig, caption: str, alt: str) -> str:
 def key_figures(data: ReportData) -> dict[str, dict]:
     """Key figures of the territory: French label -> {indicator, value, low, high, unit, text, fictitious}."""
     out = {}
-    for ind in KEY_FIGURES:
-        row = _territory_row(data, ind)
-        if row is None:
-            continue
+    for ind, row in _key_rows(data):
         fictitious = row["quality"] == Quality.FICTITIOUS
         text = _value_text(row, with_unit=True) + (" (données fictives)" if fictitious else "")
         out[str(row["label"])] = {
@@ -201,9 +209,8 @@ def unavailable_reasons(data: ReportData) -> list[str]:
     masked by statistical secrecy.
     """
     out = []
-    for ind in KEY_FIGURES:
-        row = _territory_row(data, ind)
-        if row is None or not (fr.is_missing(row["value"]) and fr.is_missing(row["value_low"])):
+    for ind, row in _key_rows(data):
+        if not (fr.is_missing(row["value"]) and fr.is_missing(row["value_low"])):
             continue
         rows = _rows(data, ind)
         deps = rows[rows["level"] == "departement"]
@@ -221,10 +228,7 @@ def unavailable_reasons(data: ReportData) -> list[str]:
 def _key_sources(data: ReportData) -> str:
     """Sources of the key figures, grouped: « source (millésime, niveau) : indicateurs »."""
     groups: dict[str, list[str]] = {}
-    for ind in KEY_FIGURES:
-        row = _territory_row(data, ind)
-        if row is None:
-            continue
+    for _ind, row in _key_rows(data):
         key = source_citation(row)
         label = str(row["label"])
         if label[:2] != label[:2].upper():  # « Part des… » -> « part des… », « APL… » kept
@@ -239,7 +243,6 @@ def header(data: ReportData) -> Section:
     """Title, subtitle, fictitious-data banner and key figures (with the machine-readable summary)."""
     s = data.summary
     summary = report_summary(data)
-    deps = ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", [])))
     regions = ", ".join(s.get("regions_noms", []))
     items = [
         ("Population légale 2023", _population_text(s), False),
@@ -253,7 +256,7 @@ def header(data: ReportData) -> Section:
     html = _render(
         "header",
         territory=data.territory,
-        places=" — ".join(x for x in (deps, regions) if x),
+        places=" — ".join(x for x in (_departements_text(s), regions) if x),
         today=_dt.date.today().strftime("%d/%m/%Y"),
         banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
         items=items,
@@ -286,12 +289,19 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
     vintage and geographic level of each row.
     """
     cols = data.levels
-    notes: list[str] = []
+    notes: dict[str, int] = {}  # note -> its number
     rows = []
 
     def coverage(r) -> str | None:
         cov = r["coverage"]
         return None if fr.is_missing(cov) or cov >= 0.995 else fr.number(100 * cov, 0)
+
+    def cell(r, level: str) -> dict | None:
+        if r is None:
+            return None
+        text = _value_text(r)
+        range_ = text.startswith("entre") or "(" in text
+        return {"text": text, "range": range_, "coverage": coverage(r) if level != "territoire" else None}
 
     for indicator in indicators:
         by_level = data.lookup.get(indicator)
@@ -299,22 +309,6 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             continue
         first = next(iter(by_level.values()))
         note = f"{first['source']} — millésime {first['vintage']} — niveau {first['source_level']}"
-        if note not in notes:
-            notes.append(note)
-        cells = []
-        for level, code, _h in cols:
-            r = by_level.get((level, code))
-            if r is None:
-                cells.append(None)
-                continue
-            text = _value_text(r)
-            cells.append(
-                {
-                    "text": text,
-                    "range": text.startswith("entre") or "(" in text,
-                    "coverage": coverage(r) if level != "territoire" else None,
-                }
-            )
         t = by_level.get(("territoire", data.territory))
         quality = None if t is None else str(t["quality"])
         quality_coverage = None if t is None else coverage(t)
@@ -323,18 +317,18 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
                 "label": first["label"],
                 "unit": first["unit"],
                 "fictitious": any(r["quality"] == Quality.FICTITIOUS for r in by_level.values()),
-                "cells": cells,
+                "cells": [cell(by_level.get((level, code)), level) for level, code, _h in cols],
                 "quality": quality if quality or quality_coverage else None,
                 "quality_fictitious": quality == Quality.FICTITIOUS,
                 "quality_coverage": quality_coverage,
-                "note": notes.index(note) + 1,
+                "note": notes.setdefault(note, len(notes) + 1),
             }
         )
     return _render(
         "comparison_table",
         heads=[h for _l, _c, h in cols],
         rows=rows,
-        notes=notes,
+        notes=list(notes),
         caption=caption,
         banner_text=FICTITIOUS_TEXT if any(r["fictitious"] for r in rows) else None,
     )
@@ -354,15 +348,11 @@ def territory_overview(data: ReportData) -> Section:
     s = data.summary
     communes = data.diag.communes
     sirens = [x for x in dict.fromkeys(communes["epci_siren"].dropna().astype(str)) if x]
-    epci = data.reference.epci
-    epci_names = [f"{epci['nom'].get(x, x)}" for x in sirens]
+    epci_names = [str(data.reference.epci["nom"].get(x, x)) for x in sirens]
     facts = [
         ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
-        (
-            "Départements",
-            ", ".join(f"{n} ({c})" for n, c in zip(s.get("departements_noms", []), s.get("departements", []))),
-        ),
+        ("Départements", _departements_text(s)),
         ("Région", ", ".join(s.get("regions_noms", []))),
         ("Population municipale 2023", _population_text(s)),
         ("Superficie", _value_text(_territory_row(data, "superficie"), with_unit=True)),
@@ -394,8 +384,6 @@ def territory_map(data: ReportData) -> Section:
         neighbours=data.neighbours,
         orphans=data.orphans,
         title=data.territory + _partial_note(data),
-        source=None,
-        decimals=1,
         figsize=(8.0, 6.2),
         fit_orphans=False,
     )
@@ -620,13 +608,9 @@ def _write_geopackage(data: ReportData, path: Path) -> None:
     s = data.summary
     layers = {}
     if data.outline is not None and len(data.outline):
-        outline = data.outline[["geometry"]].copy()
-        outline.insert(0, "cpts", data.territory)
-        outline.insert(1, "population", s.get("population"))
-        outline.insert(2, "population_min", s.get("population_min"))
-        outline.insert(3, "population_max", s.get("population_max"))
-        outline.insert(4, "taille_aci", s.get("tier"))
-        outline.insert(5, "n_communes", s.get("n_communes"))
+        columns = {"cpts": data.territory, **{k: s.get(k) for k in ("population", "population_min", "population_max")}}
+        columns.update(taille_aci=s.get("tier"), n_communes=s.get("n_communes"))
+        outline = data.outline[["geometry"]].assign(**columns)[[*columns, "geometry"]]
         layers["territoire"] = gpd.GeoDataFrame(outline, geometry="geometry", crs=data.outline.crs)
     com = data.map_communes.copy()
     com.insert(0, "cpts", data.territory)
