@@ -215,16 +215,12 @@ def _codes_option(values, kind: str) -> list[str]:
     """Normalise --region / --departement codes (``4`` -> ``04``, ``2a`` -> ``2A``)."""
     if values is None:
         return []
-    if isinstance(values, str):
-        values = [values]
     out = []
-    for v in values:
+    for v in [values] if isinstance(values, str) else values:
         code = str(v).strip().upper()
-        if code.isdigit() and len(code) == 1:
-            code = code.zfill(2)
         if not code:
             raise InputError(f"code {kind} vide")
-        out.append(code)
+        out.append(code.zfill(2) if code.isdigit() else code)
     return list(dict.fromkeys(out))
 
 
@@ -339,11 +335,8 @@ def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, l
 
 def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
     """Same unit (commune or arrondissement) listed twice in one territory, before or after mapping."""
-    unit = known["arrondissement"].fillna(known["code_insee"])
-    work = known.assign(unit=unit)
+    work = known.assign(unit=known["arrondissement"].fillna(known["code_insee"]))
     dup = work[work.duplicated(["cpts", "unit"], keep=False)]
-    if dup.empty:
-        return []
     grouped = dup.groupby(["cpts", "unit"], sort=True).agg(
         lines=("line", lambda s: sorted({int(x) for x in s})),
         given=("code_given", lambda s: sorted(set(s))),
@@ -467,8 +460,6 @@ def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
     thanks to pointer jumping, in practice a handful).
     """
     labels = np.arange(n_nodes)
-    if len(ea) == 0:
-        return labels
     ea, eb = np.asarray(ea, dtype=np.int64), np.asarray(eb, dtype=np.int64)
     while True:
         low = np.minimum(labels[ea], labels[eb])
@@ -602,12 +593,11 @@ def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) 
 
 def _territory_pieces(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     """Number of connected pieces of every territory (vectorised over all territories)."""
-    node = pd.Series(np.arange(len(units)), index=pd.MultiIndex.from_frame(units[["cpts", "code_insee"]]))
-    left = pairs.merge(units.rename(columns={"code_insee": "a"}), on="a")
-    intra = left.merge(units.rename(columns={"code_insee": "b"}), on=["b", "cpts"])
-    ea = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["a"]])).to_numpy()
-    eb = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["b"]])).to_numpy()
-    labels = _piece_labels(len(units), ea, eb)
+    nodes = units.assign(node=np.arange(len(units)))
+    intra = pairs.merge(nodes.rename(columns={"code_insee": "a", "node": "ea"}), on="a").merge(
+        nodes.rename(columns={"code_insee": "b", "node": "eb"}), on=["b", "cpts"]
+    )
+    labels = _piece_labels(len(units), intra["ea"].to_numpy(), intra["eb"].to_numpy())
     return units.assign(label=labels).groupby("cpts", sort=False)["label"].nunique()
 
 
@@ -657,16 +647,14 @@ def _geometric_findings(
     pop = pop[~pop.index.duplicated()]
 
     blind = units[units["code_insee"].isin(adj.without_polygon)]
-    blind_territories = set(blind["cpts"])
     unverifiable = [
         unverifiable_record("continuité", territory, sorted(set(codes)))
         for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]
     ]
 
     n_pieces = _territory_pieces(units, pairs)
-    split = [t for t in n_pieces.index[n_pieces > 1] if t not in blind_territories]
     discontiguous, islands = [], []
-    for territory in split:
+    for territory in n_pieces.index[(n_pieces > 1) & ~n_pieces.index.isin(blind["cpts"])]:
         nodes = units.loc[units["cpts"] == territory, "code_insee"].tolist()
 
         def inside(df: pd.DataFrame, nodes: list = nodes) -> pd.DataFrame:
