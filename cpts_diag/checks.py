@@ -476,6 +476,9 @@ def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
         labels = new
 
 
+_NO_LINKS = pd.DataFrame({"a": [], "b": []}, dtype=str)
+
+
 @dataclass
 class _Adjacency:
     """What the contiguity and enclave checks need, from the embedded data or from user polygons.
@@ -489,13 +492,13 @@ class _Adjacency:
     """
 
     pairs: pd.DataFrame
-    near: pd.DataFrame
-    across: pd.DataFrame
-    possible: pd.DataFrame
     without_polygon: set
-    exposed: set | None
     land_mass: pd.Series | None
-    by_arrondissement: bool
+    near: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
+    across: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
+    possible: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
+    exposed: set | None = None
+    by_arrondissement: bool = False
     polygons: object = None
 
 
@@ -528,8 +531,7 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
     """Adjacency of user polygons (communes of the study area and of the territories)."""
     from cpts_diag.geometry import adjacency_pairs
 
-    codes = polygons["code_insee"].astype(str)
-    sub = polygons[codes.isin(relevant).to_numpy()]
+    sub = polygons[polygons["code_insee"].astype(str).isin(relevant).to_numpy()]
     sub = sub[~sub["code_insee"].astype(str).duplicated()]
     with_polygon = pd.Index(sub["code_insee"].astype(str))
     if len(with_polygon) == 0:
@@ -551,17 +553,8 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
 
         masses = load_commune_geo().units["masse_terrestre"]
         land = masses[masses != ""]
-    empty = pd.DataFrame({"a": [], "b": []}, dtype=str)
     return _Adjacency(
-        pairs=adjacency_pairs(sub, tolerance_m=tolerance_m),
-        near=empty,
-        across=empty,
-        possible=empty,
-        without_polygon=set(missing),
-        exposed=None,
-        land_mass=land,
-        by_arrondissement=False,
-        polygons=sub,
+        pairs=adjacency_pairs(sub, tolerance_m=tolerance_m), without_polygon=set(missing), land_mass=land, polygons=sub
     )
 
 

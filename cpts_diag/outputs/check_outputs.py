@@ -288,7 +288,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
     arr = known["arrondissement"].astype(object)
     known["unite"] = arr.where(arr.notna() & arr.isin(geo.index), known["code_insee"])
 
-    outlines = territory_outlines(polygons, known.assign(code_insee=known["unite"]), territory_col="cpts")
+    outlines = territory_outlines(polygons, known.assign(code_insee=known["unite"]))
     outlines = outlines[outlines.geometry.notna() & (outlines["n_communes"] > 0)]
     by_name = {t["name"]: t for t in report.territories}
     records = [by_name[t] for t in outlines["territory"]]
