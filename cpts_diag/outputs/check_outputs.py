@@ -263,12 +263,10 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     sheets["Sources"] = pd.DataFrame({"Source": list(report.sources)})
 
     for title, df in sheets.items():
-        if title in ("Synthèse", "Sources", "Territoires"):
-            continue
         if title in ("Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable") and not geo:
-            notes.setdefault(title, []).append(_NOT_CHECKED)
-        elif df.empty:
-            notes.setdefault(title, []).append(_NONE)
+            notes[title] = [_NOT_CHECKED]
+        elif df.empty and title not in ("Synthèse", "Sources", "Territoires"):
+            notes[title] = [_NONE]
     return sheets, notes
 
 
@@ -281,8 +279,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
 
     polygons = polygons[~polygons["code_insee"].astype(str).duplicated()]
     geo = polygons.set_index(polygons["code_insee"].astype(str).to_numpy()).geometry
-    members = report.members
-    known = members[members["code_insee"].notna()].copy()
+    known = report.members[report.members["code_insee"].notna()].copy()
     known["code_insee"] = known["code_insee"].astype(str)
     # Units drawn: the arrondissement municipal when listed and drawn (embedded polygons), else the commune.
     arr = known["arrondissement"].astype(object)
@@ -571,12 +568,14 @@ def format_text(report: CheckReport) -> str:
         ],
     )
 
-    if report.territories:
-        head = f"Territoires ({len(report.territories)})"
-        lines += ["", head, "-" * len(head)]
-        width = min(48, max(len(t["name"]) for t in report.territories))
-        for t in report.territories:
-            lines.append(f"  {t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}")
+    width = min(48, max((len(t["name"]) for t in report.territories), default=0))
+    section(
+        "Territoires",
+        [
+            f"{t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}"
+            for t in report.territories
+        ],
+    )
     if report.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in report.notes]
     if report.warnings:
