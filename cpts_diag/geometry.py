@@ -286,10 +286,7 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
     if not changed.any():
         return gdf.reset_index(drop=True).copy(), []
 
-    work = gdf.copy()
-    work["code_insee"] = new.to_numpy()
-    work["_keeps_code"] = (~changed).to_numpy()
-    work["_order"] = np.arange(len(work))
+    work = gdf.assign(code_insee=new.to_numpy(), _keeps_code=(~changed).to_numpy(), _order=np.arange(len(gdf)))
     counts = new.value_counts()
     notes = [
         f"{o} fusionnée dans {n} : polygones réunis" if counts[n] > 1 else f"{o} devenue {n} (changement de code)"

@@ -448,11 +448,8 @@ def format_text(report: CheckReport) -> str:
         ("Territoires", fr.integer(s["n_territories"])),
         (
             "Communes couvertes",
-            (
-                f"{fr.integer(s['n_communes'])} (zone d'étude : "
-                f"{fr.integer(s['n_study_area_covered'])} sur "
-                f"{fr.integer(s['n_study_area_communes'])})"
-            ),
+            f"{fr.integer(s['n_communes'])} (zone d'étude : {fr.integer(s['n_study_area_covered'])} sur "
+            f"{fr.integer(s['n_study_area_communes'])})",
         ),
         ("Population totale couverte", _pop(s["population_total"])),
         ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
