@@ -155,10 +155,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ],
     )
     notes["Territoires"] = [
-        (
-            "Population approximative : « Population min. » sans les communes découpées "
-            "infra-communalement, « Population max. » avec ces communes entières."
-        )
+        "Population approximative : « Population min. » sans les communes découpées "
+        "infra-communalement, « Population max. » avec ces communes entières."
     ]
 
     sheets["Chevauchements"] = _frame(

@@ -165,12 +165,10 @@ def classify(
     """
     v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
     v = v[~np.isnan(v)]
-    if classes is None:
-        classes = 5
-    if isinstance(classes, (int, np.integer)):
+    if classes is None or isinstance(classes, (int, np.integer)):
         if len(v) == 0:
             return Classification([], [], [], decimals)
-        k = max(int(classes), 1)
+        k = 5 if classes is None else max(int(classes), 1)
         qs = np.unique(np.round(np.quantile(v, [i / k for i in range(1, k)]), decimals))
         breaks = [float(b) for b in qs if v.min() < b <= v.max()]
     else:
