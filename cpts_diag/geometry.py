@@ -240,8 +240,7 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if empty.any():
         dropped = sorted(set(out.loc[empty, "code_insee"]))
         notes.append(f"{len(dropped)} commune(s) sans polygone ignorée(s) : {_first_ten(dropped)}")
-    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
-    out = out.loc[~empty]
+    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs)).loc[~empty]
 
     # Several features for one code (multi-part commune split in features): merge.
     dup = out["code_insee"].duplicated(keep=False)

@@ -308,18 +308,13 @@ def check_layers(report: CheckReport, polygons) -> dict:
     )
 
     kind_of = {o["code_insee"]: KIND_LABELS[o["kind"]] for o in report.overlaps}
-    arr_list = (
-        known[known["arrondissement"].notna()]
-        .groupby(["cpts", "unite"])["arrondissement"]
-        .agg(lambda s: ", ".join(sorted(set(s))))
-    )
     units = (
         known.groupby(["cpts", "unite"], sort=False)
         .agg(
             code_commune=("code_insee", "first"),
             code_donne=("code_given", lambda s: ", ".join(sorted(set(s)))),
+            arrondissements=("arrondissement", lambda s: ", ".join(sorted(set(s.dropna())))),
             infracommunal=("infracommunal", "any"),
-            statut=("status", "first"),
         )
         .reset_index()
     )
@@ -333,7 +328,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
             "nom": units["unite"].map(ref.names).to_numpy(),
             "territoire": units["cpts"].to_numpy(),
             "population_commune": pd.array(units["unite"].map(population).round(), dtype="Int64"),
-            "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["unite"])],
+            "arrondissements": units["arrondissements"].tolist(),
             "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
             "code_donne": units["code_donne"].to_numpy(),
             "chevauchement": units["code_commune"].map(kind_of).astype(object).fillna("").to_numpy(),

@@ -319,7 +319,7 @@ def _dissolve_outline(gdf: gpd.GeoDataFrame) -> Any:
     return merged
 
 
-def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
+def _as_gdf(obj: Any) -> gpd.GeoDataFrame | None:
     """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed); None from None or False."""
     if obj is None or obj is False:
         return None
@@ -329,7 +329,7 @@ def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
         return gpd.GeoDataFrame(geometry=obj)
     if isinstance(obj, shapely.Geometry):
         return gpd.GeoDataFrame(geometry=[obj], crs=4326)
-    raise TypeError(f"{what}: expected a GeoDataFrame, GeoSeries or shapely geometry, got {type(obj)!r}")
+    raise TypeError(f"territory_outline: expected a GeoDataFrame, GeoSeries or shapely geometry, got {type(obj)!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -748,7 +748,7 @@ def commune_map(
     :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
-    outline_gdf = _as_gdf(territory_outline, "territory_outline")
+    outline_gdf = _as_gdf(territory_outline)
     com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
     if territory_outline is None:
         merged = _dissolve_outline(com)
@@ -1032,7 +1032,7 @@ def static_map(
     com = communes.to_crs(crs)
     orph = orphans.to_crs(crs) if orphans is not None and len(orphans) else None
     neigh = neighbours.to_crs(crs) if neighbours is not None and len(neighbours) else None
-    outl = _as_gdf(territory_outline, "territory_outline")
+    outl = _as_gdf(territory_outline)
     if territory_outline is None:
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=crs) if merged is not None else None
