@@ -284,18 +284,14 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
 
     codes = gdf["code_insee"].astype(str)
     arr_parent = reference.arrondissements["commune_parente"]
-    present_arr = codes[codes.isin(arr_parent.index) & ~codes.isin(reference.communes.index)]
-    code_map = dict(reference.former)
-    code_map.update({c: arr_parent[c] for c in present_arr})
-    gdf, notes = align_to_cog(gdf, code_map)
-    if len(present_arr):
-        arr_set = set(present_arr)
-        notes = [n for n in notes if n.split(" ", 1)[0] not in arr_set]
-        for parent in sorted(set(arr_parent[list(arr_set)])):
-            notes.append(
-                f"polygones des arrondissements municipaux de "
-                f"{reference.communes.at[parent, 'nom']} réunis en une commune ({parent})"
-            )
+    present_arr = set(codes[codes.isin(arr_parent.index) & ~codes.isin(reference.communes.index)])
+    gdf, notes = align_to_cog(gdf, dict(reference.former) | {c: arr_parent[c] for c in present_arr})
+    notes = [n for n in notes if n.split(" ", 1)[0] not in present_arr]  # one note per commune instead:
+    notes += [
+        f"polygones des arrondissements municipaux de {reference.communes.at[parent, 'nom']} réunis en une commune "
+        f"({parent})"
+        for parent in sorted({arr_parent[c] for c in present_arr})
+    ]
     return gdf, notes
 
 
