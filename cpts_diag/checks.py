@@ -365,8 +365,6 @@ def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], se
     )
     split_by_arr = set(per.index[per["n_whole"] == 0])
     multi = per[per["n"] >= 2]
-    if multi.empty:
-        return [], split_by_arr
     territories = (
         claims[claims["code_insee"].isin(multi.index)].groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s)))
     )
