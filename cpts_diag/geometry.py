@@ -181,19 +181,17 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
 
     fields = [c for c in raw.columns if c != raw.geometry.name]
     names = [str(c) for c in fields]
+    available = f"champs disponibles : {', '.join(names) or 'aucun'}"
     if code_field is not None:
         i = next((i for i, c in enumerate(names) if c.lower() == code_field.lower()), None)
         if i is None:
-            raise InputError(
-                f"champ « {code_field} » absent ; champs disponibles : {', '.join(names) or 'aucun'}", path=path
-            )
+            raise InputError(f"champ « {code_field} » absent ; {available}", path=path)
     else:
         i = find_column(names, "code_commune")
         if i is None:
             raise InputError(
-                "aucun champ de code commune trouvé (attendu : "
-                f"{', '.join(HEADER_ALIASES['code_commune'])}) ; champs disponibles : "
-                f"{', '.join(names) or 'aucun'}",
+                f"aucun champ de code commune trouvé (attendu : {', '.join(HEADER_ALIASES['code_commune'])}) "
+                f"; {available}",
                 path=path,
             )
     name_i = find_column(names, "nom_commune", exclude={i})
