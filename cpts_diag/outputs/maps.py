@@ -192,16 +192,11 @@ def classify(
 # ---------------------------------------------------------------------------
 def _auto_crs(*gdfs: gpd.GeoDataFrame) -> Any:
     """EPSG:2154 for metropolitan data, else the local UTM zone of the data (frames with a CRS)."""
-    bounds = []
-    for g in gdfs:
-        geoms = g.geometry.to_crs(4326)
-        geoms = geoms[~(geoms.isna() | geoms.is_empty)]
-        if len(geoms):
-            bounds.append(geoms.total_bounds)
-    if not bounds:
+    in_4326 = (g.geometry.to_crs(4326) for g in gdfs)
+    bounds = _data_bounds([g[~(g.isna() | g.is_empty)] for g in in_4326])
+    if bounds is None:
         return 2154
-    b = np.array(bounds)
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    x0, y0, x1, y1 = bounds
     mx0, my0, mx1, my1 = _METRO_BOUNDS
     if x0 >= mx0 and y0 >= my0 and x1 <= mx1 and y1 <= my1:
         return 2154
@@ -518,9 +513,7 @@ def _polygons(geom: Any) -> list[Any]:
         return []
     if geom.geom_type == "Polygon":
         return [geom]
-    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
-        return [p for part in geom.geoms for p in _polygons(part)]
-    return []
+    return [p for part in getattr(geom, "geoms", []) for p in _polygons(part)]  # lines and points give none
 
 
 def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
@@ -656,9 +649,8 @@ def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, de
         "fillOpacity": 1,
         "className": "cpts-orphan",
     }
-    _FeatureLayer(orphans, None, tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec).add_to(
-        m
-    )
+    layer = _FeatureLayer(orphans, None, tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec)
+    layer.add_to(m)
     legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
 
 
