@@ -834,12 +834,8 @@ def region_map(
     shapes, orph = _web_layers([terr, orphans], simplify_m, round_decimals, crs)
 
     values = shapes[value_col] if value_col is not None and value_col in shapes.columns else None
-    base = {
-        "color": BORDER_COLOR if commune_level else "#555555",
-        "weight": 0.5 if commune_level else 1,
-        "opacity": 1,
-        "fillOpacity": 0.9,
-    }
+    base = {"color": BORDER_COLOR, "weight": 0.5} if commune_level else {"color": "#555555", "weight": 1}
+    base |= {"opacity": 1, "fillOpacity": 0.9}
     columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
     if values is None:
         idx = np.zeros(len(shapes), dtype=int)
@@ -864,16 +860,9 @@ def region_map(
     tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
     m = _new_map(tiles)
-    _FeatureLayer(
-        shapes,
-        idx,
-        tips,
-        styles,
-        "territories",
-        "Communes" if commune_level else "Territoires",
-        highlight=True,
-        decimals=round_decimals,
-    ).add_to(m)
+    layer_name = "Communes" if commune_level else "Territoires"
+    layer = _FeatureLayer(shapes, idx, tips, styles, "territories", layer_name, highlight=True, decimals=round_decimals)
+    layer.add_to(m)
     if orph is not None and len(orph):
         _add_orphans(m, legend, orph, round_decimals)
     if commune_level:
