@@ -752,11 +752,10 @@ def commune_map(
         idx, styles = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")]
         rows = [_legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
-        idx, styles, rows = _choropleth(com[value_col], classes, palette, decimals, base, count_masked=True)
+        values = com[value_col]
+        idx, styles, rows = _choropleth(values, classes, palette, decimals, base, count_masked=True)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-        columns.append(
-            (label or value_col, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit))
-        )
+        columns.append((label or value_col, _column_texts(values, decimals, _is_integral(values), unit)))
     tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
     m = _new_map(tiles)
