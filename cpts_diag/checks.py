@@ -420,15 +420,11 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
         .groupby("cpts", sort=False)["nom"]
         .agg(list)
     )
+    ints = ("population", "population_min", "population_max", "tier", "tier_min", "tier_max")
     return [
         {
             "name": row.cpts,
-            "population": _int(row.population),
-            "population_min": _int(row.population_min),
-            "population_max": _int(row.population_max),
-            "tier": _int(row.tier),
-            "tier_min": _int(row.tier_min),
-            "tier_max": _int(row.tier_max),
+            **{key: _int(getattr(row, key)) for key in ints},
             "approximate": bool(row.approximate),
             "n_communes": int(row.n_communes),
             "departements": list(row.departements),
