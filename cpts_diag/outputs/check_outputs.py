@@ -74,9 +74,7 @@ def _pieces_sheet(records: list[dict]) -> pd.DataFrame:
     pieces = [
         {"record": d, "number": i, "codes": codes, "names": names, "population": pop}
         for d in records
-        for i, (codes, names, pop) in enumerate(
-            zip(d["pieces"], d["piece_names"], d.get("piece_populations") or [None] * len(d["pieces"])), start=1
-        )
+        for i, (codes, names, pop) in enumerate(zip(d["pieces"], d["piece_names"], d["piece_populations"]), start=1)
     ]
     columns = {
         "Territoire": lambda p: p["record"]["territory"],
@@ -113,11 +111,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Doublons", s["n_duplicates"]),
         ("Territoires discontinus", s["n_discontiguous"] if geo else "non vérifié"),
         ("Enclaves", s["n_enclaves"] if geo else "non vérifié"),
-        (
-            "Territoires séparés par la mer seulement (information)",
-            s.get("n_island_territories", 0) if geo else "non vérifié",
-        ),
-        ("Contrôles non vérifiables (communes sans contour)", s.get("n_unverifiable", 0) if geo else "non vérifié"),
+        ("Territoires séparés par la mer seulement (information)", s["n_island_territories"] if geo else "non vérifié"),
+        ("Contrôles non vérifiables (communes sans contour)", s["n_unverifiable"] if geo else "non vérifié"),
         ("Territoires sur plusieurs départements ou régions", s["n_multi_departement"]),
         ("Populations approximatives (découpage infra-communal)", s["n_approximate"]),
     ]
@@ -140,7 +135,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Taille ACI": "tier",
             "Taille min.": "tier_min",
             "Taille max.": "tier_max",
-            "Communes découpées infra-communalement": lambda t: ", ".join(t.get("split_communes") or []),
+            "Communes découpées infra-communalement": lambda t: ", ".join(t["split_communes"]),
             "Départements": lambda t: ", ".join(t["departements"]),
             "Régions": lambda t: ", ".join(t["regions"]),
         },
@@ -191,7 +186,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Arrondissement": "name",
             "Population": "population",
             "Code commune": "commune",
-            "Commune": lambda a: a.get("commune_name", a["commune"]),
+            "Commune": lambda a: a["commune_name"],
         },
         ints=["Population"],
     )
@@ -219,7 +214,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Code INSEE": "code_insee",
             "Commune": "name",
             "Lignes": lambda d: ", ".join(map(str, d["lines"])),
-            "Codes donnés": lambda d: ", ".join(d.get("codes_given", [])),
+            "Codes donnés": lambda d: ", ".join(d["codes_given"]),
             "Après correspondance des codes": lambda d: _yes_no(d["after_mapping"]),
         },
     )
@@ -405,7 +400,7 @@ def territory_size_text(t: dict) -> str:
     if not t["approximate"]:
         return f"{_pop(t['population'])} — {tier_label(t['tier'], unknown='taille ?')}"
     tier = tier_label(None, t["tier_min"], t["tier_max"], unknown="taille ?")
-    split = t.get("split_communes") or []
+    split = t["split_communes"]
     why = f" : {_list_fr(split)} découpée{'s' if len(split) > 1 else ''} infra-communalement" if split else ""
     return (
         f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
@@ -436,7 +431,7 @@ def format_text(report: CheckReport) -> str:
     s = report.summary
     title = "Contrôle des périmètres de CPTS" + (f" — {report.source}" if report.source else "")
     lines = [title, "=" * len(title), ""]
-    n_conf = s.get("n_conflicts", 0)
+    n_conf = s["n_conflicts"]
     counts = [
         ("Territoires", fr.integer(s["n_territories"])),
         (
@@ -520,7 +515,7 @@ def format_text(report: CheckReport) -> str:
         [
             f"Doublon{' après correspondance' if d['after_mapping'] else ''} : {d['code_insee']} {d['name']} — "
             f"{d['territory']} ({_lines_fr(d['lines'])}"
-            + (f" ; codes {', '.join(d.get('codes_given', []))}" if d["after_mapping"] else "")
+            + (f" ; codes {', '.join(d['codes_given'])}" if d["after_mapping"] else "")
             + ")"
             for d in report.duplicates
         ],
