@@ -909,10 +909,9 @@ def _leaflet_assets() -> tuple[str, str]:
 
 def _strip_cdn(el: Any) -> None:
     """Drop default CDN resources of ``el`` and its descendants (instance attributes)."""
-    if hasattr(el, "default_js"):
-        el.default_js = [(n, u) for n, u in el.default_js if n not in _CDN_NAMES]
-    if hasattr(el, "default_css"):
-        el.default_css = [(n, u) for n, u in el.default_css if n not in _CDN_NAMES]
+    for attr in ("default_js", "default_css"):
+        if hasattr(el, attr):
+            setattr(el, attr, [(n, u) for n, u in getattr(el, attr) if n not in _CDN_NAMES])
     for child in getattr(el, "_children", {}).values():
         _strip_cdn(child)
 
