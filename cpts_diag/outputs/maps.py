@@ -273,14 +273,12 @@ def _web_layers(
         parts = np.split(flat, np.cumsum(sizes)[:-1])
     else:
         parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
-    out: list[gpd.GeoDataFrame | None] = []
-    for g, arr in zip(projected, parts):
+    for i, (g, arr) in enumerate(zip(projected, parts)):
         if g is not None:
             geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
             rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
-            g = g.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
-        out.append(g)
-    return out
+            projected[i] = g.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
+    return projected
 
 
 def web_geometry(
@@ -1056,10 +1054,9 @@ def static_map(
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
         legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
     if orph is not None:
-        orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-        handles.append(
-            Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", label=f"{ORPHAN_LABEL} (sans CPTS)")
-        )
+        hatched = {"facecolor": "#ffffff", "edgecolor": ORPHAN_COLOR, "hatch": "\\\\\\\\"}
+        orph.plot(ax=ax, linewidth=0.6, **hatched)
+        handles.append(Patch(label=f"{ORPHAN_LABEL} (sans CPTS)", **hatched))
     if outl is not None and len(outl):
         outl.boundary.plot(ax=ax, color=OUTLINE_COLOR, linewidth=2)
         handles.append(Line2D([], [], color=OUTLINE_COLOR, linewidth=2, label="Limite du territoire"))
@@ -1074,10 +1071,8 @@ def static_map(
         dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
         view = shapely.box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
         for geom, name in zip(neigh.geometry, neigh[nc]):
-            if geom is None or geom.is_empty or fr.is_missing(name):
-                continue
-            inside = geom.intersection(view)
-            if inside.is_empty:
+            inside = None if geom is None or fr.is_missing(name) else geom.intersection(view)
+            if inside is None or inside.is_empty:
                 continue
             p = inside.representative_point()
             ax.text(
