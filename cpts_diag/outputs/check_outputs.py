@@ -60,7 +60,7 @@ def _frame(items: list[dict], columns: dict, ints=()) -> pd.DataFrame:
     rows = [[item[get] if isinstance(get, str) else get(item) for get in columns.values()] for item in items]
     df = pd.DataFrame(rows, columns=list(columns))
     for col in ints:
-        df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
+        df[col] = pd.array(df[col].tolist(), dtype="Int64")
     return df
 
 
