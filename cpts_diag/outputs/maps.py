@@ -652,13 +652,8 @@ def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, de
     legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
 
 
-def _outline_layer(
-    outline: gpd.GeoDataFrame,
-    role: str = "outline",
-    name: str = "Limite du territoire",
-    weight: float = 3,
-    dec: int = 5,
-) -> _FeatureLayer:
+def _outline_layer(outline: gpd.GeoDataFrame, role: str, name: str, weight: float, dec: int) -> _FeatureLayer:
+    """Outline layer: unfilled, non-interactive lines of ``weight`` pixels."""
     style = {"color": OUTLINE_COLOR, "weight": weight, "opacity": 1, "fill": False}
     return _FeatureLayer(outline, None, [None] * len(outline), [style], role, name, interactive=False, decimals=dec)
 
@@ -763,7 +758,7 @@ def commune_map(
     if orph is not None and len(orph):
         _add_orphans(m, rows, orph, round_decimals)
     if outl is not None and len(outl):
-        _outline_layer(outl, dec=round_decimals).add_to(m)
+        _outline_layer(outl, "outline", "Limite du territoire", 3, round_decimals).add_to(m)
         rows.append(_legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
         rows.append(_legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
@@ -869,7 +864,7 @@ def region_map(
             if geom is not None:
                 dissolved.append({"name": name, "geometry": _round_array(geom, round_decimals)})
         outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
-        _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
+        _outline_layer(outl, "outlines", "Limites des CPTS", 1.6, round_decimals).add_to(m)
         legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
     _fit(m, [shapes, orph])
     return _finish(m, legend, legend_title, title, source, tiles, fictitious)
