@@ -297,8 +297,7 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
         dissolved = work.loc[multi].dissolve(by="code_insee", as_index=False, sort=False, aggfunc="first")
         work = pd.concat([work.loc[~multi], dissolved[work.columns]], ignore_index=True)
     work = work.sort_values("_order").drop(columns=["_keeps_code", "_order"])
-    out = gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True)
-    return out, notes
+    return gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True), notes
 
 
 # --------------------------------------------------------------------- adjacency
