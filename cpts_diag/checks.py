@@ -286,7 +286,8 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
     arr_parent = reference.arrondissements["commune_parente"]
     present_arr = set(codes[codes.isin(arr_parent.index) & ~codes.isin(reference.communes.index)])
     gdf, notes = align_to_cog(gdf, dict(reference.former) | {c: arr_parent[c] for c in present_arr})
-    notes = [n for n in notes if n.split(" ", 1)[0] not in present_arr]  # one note per commune instead:
+    # the notes of the arrondissements give way to one note per PLM commune
+    notes = [n for n in notes if n.split(" ", 1)[0] not in present_arr]
     notes += [
         f"polygones des arrondissements municipaux de {reference.communes.at[parent, 'nom']} réunis en une commune "
         f"({parent})"
