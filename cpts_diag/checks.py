@@ -215,16 +215,12 @@ def _codes_option(values, kind: str) -> list[str]:
     """Normalise --region / --departement codes (``4`` -> ``04``, ``2a`` -> ``2A``)."""
     if values is None:
         return []
-    if isinstance(values, str):
-        values = [values]
     out = []
-    for v in values:
+    for v in [values] if isinstance(values, str) else values:
         code = str(v).strip().upper()
-        if code.isdigit() and len(code) == 1:
-            code = code.zfill(2)
         if not code:
             raise InputError(f"code {kind} vide")
-        out.append(code)
+        out.append(code.zfill(2) if code.isdigit() else code)
     return list(dict.fromkeys(out))
 
 
@@ -288,18 +284,15 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
 
     codes = gdf["code_insee"].astype(str)
     arr_parent = reference.arrondissements["commune_parente"]
-    present_arr = codes[codes.isin(arr_parent.index) & ~codes.isin(reference.communes.index)]
-    code_map = dict(reference.former)
-    code_map.update({c: arr_parent[c] for c in present_arr})
-    gdf, notes = align_to_cog(gdf, code_map)
-    if len(present_arr):
-        arr_set = set(present_arr)
-        notes = [n for n in notes if n.split(" ", 1)[0] not in arr_set]
-        for parent in sorted(set(arr_parent[list(arr_set)])):
-            notes.append(
-                f"polygones des arrondissements municipaux de "
-                f"{reference.communes.at[parent, 'nom']} réunis en une commune ({parent})"
-            )
+    present_arr = set(codes[codes.isin(arr_parent.index) & ~codes.isin(reference.communes.index)])
+    gdf, notes = align_to_cog(gdf, dict(reference.former) | {c: arr_parent[c] for c in present_arr})
+    # the notes of the arrondissements give way to one note per PLM commune
+    notes = [n for n in notes if n.split(" ", 1)[0] not in present_arr]
+    notes += [
+        f"polygones des arrondissements municipaux de {reference.communes.at[parent, 'nom']} réunis en une commune "
+        f"({parent})"
+        for parent in sorted({arr_parent[c] for c in present_arr})
+    ]
     return gdf, notes
 
 
@@ -339,11 +332,8 @@ def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, l
 
 def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
     """Same unit (commune or arrondissement) listed twice in one territory, before or after mapping."""
-    unit = known["arrondissement"].fillna(known["code_insee"])
-    work = known.assign(unit=unit)
+    work = known.assign(unit=known["arrondissement"].fillna(known["code_insee"]))
     dup = work[work.duplicated(["cpts", "unit"], keep=False)]
-    if dup.empty:
-        return []
     grouped = dup.groupby(["cpts", "unit"], sort=True).agg(
         lines=("line", lambda s: sorted({int(x) for x in s})),
         given=("code_given", lambda s: sorted(set(s))),
@@ -376,8 +366,6 @@ def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], se
     )
     split_by_arr = set(per.index[per["n_whole"] == 0])
     multi = per[per["n"] >= 2]
-    if multi.empty:
-        return [], split_by_arr
     territories = (
         claims[claims["code_insee"].isin(multi.index)].groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s)))
     )
@@ -433,15 +421,11 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
         .groupby("cpts", sort=False)["nom"]
         .agg(list)
     )
+    ints = ("population", "population_min", "population_max", "tier", "tier_min", "tier_max")
     return [
         {
             "name": row.cpts,
-            "population": _int(row.population),
-            "population_min": _int(row.population_min),
-            "population_max": _int(row.population_max),
-            "tier": _int(row.tier),
-            "tier_min": _int(row.tier_min),
-            "tier_max": _int(row.tier_max),
+            **{key: _int(getattr(row, key)) for key in ints},
             "approximate": bool(row.approximate),
             "n_communes": int(row.n_communes),
             "departements": list(row.departements),
@@ -467,8 +451,6 @@ def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
     thanks to pointer jumping, in practice a handful).
     """
     labels = np.arange(n_nodes)
-    if len(ea) == 0:
-        return labels
     ea, eb = np.asarray(ea, dtype=np.int64), np.asarray(eb, dtype=np.int64)
     while True:
         low = np.minimum(labels[ea], labels[eb])
@@ -485,6 +467,9 @@ def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
         labels = new
 
 
+_NO_LINKS = pd.DataFrame({"a": [], "b": []}, dtype=str)
+
+
 @dataclass
 class _Adjacency:
     """What the contiguity and enclave checks need, from the embedded data or from user polygons.
@@ -498,13 +483,13 @@ class _Adjacency:
     """
 
     pairs: pd.DataFrame
-    near: pd.DataFrame
-    across: pd.DataFrame
-    possible: pd.DataFrame
     without_polygon: set
-    exposed: set | None
     land_mass: pd.Series | None
-    by_arrondissement: bool
+    near: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
+    across: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
+    possible: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
+    exposed: set | None = None
+    by_arrondissement: bool = False
     polygons: object = None
 
 
@@ -537,8 +522,7 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
     """Adjacency of user polygons (communes of the study area and of the territories)."""
     from cpts_diag.geometry import adjacency_pairs
 
-    codes = polygons["code_insee"].astype(str)
-    sub = polygons[codes.isin(relevant).to_numpy()]
+    sub = polygons[polygons["code_insee"].astype(str).isin(relevant).to_numpy()]
     sub = sub[~sub["code_insee"].astype(str).duplicated()]
     with_polygon = pd.Index(sub["code_insee"].astype(str))
     if len(with_polygon) == 0:
@@ -560,17 +544,8 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
 
         masses = load_commune_geo().units["masse_terrestre"]
         land = masses[masses != ""]
-    empty = pd.DataFrame({"a": [], "b": []}, dtype=str)
     return _Adjacency(
-        pairs=adjacency_pairs(sub, tolerance_m=tolerance_m),
-        near=empty,
-        across=empty,
-        possible=empty,
-        without_polygon=set(missing),
-        exposed=None,
-        land_mass=land,
-        by_arrondissement=False,
-        polygons=sub,
+        pairs=adjacency_pairs(sub, tolerance_m=tolerance_m), without_polygon=set(missing), land_mass=land, polygons=sub
     )
 
 
@@ -602,12 +577,11 @@ def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) 
 
 def _territory_pieces(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     """Number of connected pieces of every territory (vectorised over all territories)."""
-    node = pd.Series(np.arange(len(units)), index=pd.MultiIndex.from_frame(units[["cpts", "code_insee"]]))
-    left = pairs.merge(units.rename(columns={"code_insee": "a"}), on="a")
-    intra = left.merge(units.rename(columns={"code_insee": "b"}), on=["b", "cpts"])
-    ea = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["a"]])).to_numpy()
-    eb = node.reindex(pd.MultiIndex.from_arrays([intra["cpts"], intra["b"]])).to_numpy()
-    labels = _piece_labels(len(units), ea, eb)
+    nodes = units.assign(node=np.arange(len(units)))
+    intra = pairs.merge(nodes.rename(columns={"code_insee": "a", "node": "ea"}), on="a").merge(
+        nodes.rename(columns={"code_insee": "b", "node": "eb"}), on=["b", "cpts"]
+    )
+    labels = _piece_labels(len(units), intra["ea"].to_numpy(), intra["eb"].to_numpy())
     return units.assign(label=labels).groupby("cpts", sort=False)["label"].nunique()
 
 
@@ -657,16 +631,14 @@ def _geometric_findings(
     pop = pop[~pop.index.duplicated()]
 
     blind = units[units["code_insee"].isin(adj.without_polygon)]
-    blind_territories = set(blind["cpts"])
     unverifiable = [
         unverifiable_record("continuité", territory, sorted(set(codes)))
         for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]
     ]
 
     n_pieces = _territory_pieces(units, pairs)
-    split = [t for t in n_pieces.index[n_pieces > 1] if t not in blind_territories]
     discontiguous, islands = [], []
-    for territory in split:
+    for territory in n_pieces.index[(n_pieces > 1) & ~n_pieces.index.isin(blind["cpts"])]:
         nodes = units.loc[units["cpts"] == territory, "code_insee"].tolist()
 
         def inside(df: pd.DataFrame, nodes: list = nodes) -> pd.DataFrame:

@@ -10,6 +10,7 @@ exact touching.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -65,9 +66,7 @@ def projected_crs(departement: str) -> str:
     >>> projected_crs("2A"), projected_crs("974")
     ('EPSG:2154', 'EPSG:2975')
     """
-    dep = str(departement).strip().upper()
-    if dep.isdigit() and len(dep) == 1:
-        dep = dep.zfill(2)
+    dep = str(departement).strip().upper().zfill(2)  # "4" -> "04" (padding makes no other code valid)
     crs = LAMBERT93 if dep in _METRO else _DROM_CRS.get(dep)
     if crs is None:
         raise InputError("département inconnu, pas de projection disponible", value=departement)
@@ -182,19 +181,17 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
 
     fields = [c for c in raw.columns if c != raw.geometry.name]
     names = [str(c) for c in fields]
+    available = f"champs disponibles : {', '.join(names) or 'aucun'}"
     if code_field is not None:
         i = next((i for i, c in enumerate(names) if c.lower() == code_field.lower()), None)
         if i is None:
-            raise InputError(
-                f"champ « {code_field} » absent ; champs disponibles : {', '.join(names) or 'aucun'}", path=path
-            )
+            raise InputError(f"champ « {code_field} » absent ; {available}", path=path)
     else:
         i = find_column(names, "code_commune")
         if i is None:
             raise InputError(
-                "aucun champ de code commune trouvé (attendu : "
-                f"{', '.join(HEADER_ALIASES['code_commune'])}) ; champs disponibles : "
-                f"{', '.join(names) or 'aucun'}",
+                f"aucun champ de code commune trouvé (attendu : {', '.join(HEADER_ALIASES['code_commune'])}) "
+                f"; {available}",
                 path=path,
             )
     name_i = find_column(names, "nom_commune", exclude={i})
@@ -241,8 +238,7 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     if empty.any():
         dropped = sorted(set(out.loc[empty, "code_insee"]))
         notes.append(f"{len(dropped)} commune(s) sans polygone ignorée(s) : {_first_ten(dropped)}")
-    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
-    out = out.loc[~empty]
+    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs)).loc[~empty]
 
     # Several features for one code (multi-part commune split in features): merge.
     dup = out["code_insee"].duplicated(keep=False)
@@ -287,10 +283,7 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
     if not changed.any():
         return gdf.reset_index(drop=True).copy(), []
 
-    work = gdf.copy()
-    work["code_insee"] = new.to_numpy()
-    work["_keeps_code"] = (~changed).to_numpy()
-    work["_order"] = np.arange(len(work))
+    work = gdf.assign(code_insee=new.to_numpy(), _keeps_code=(~changed).to_numpy(), _order=np.arange(len(gdf)))
     counts = new.value_counts()
     notes = [
         f"{o} fusionnée dans {n} : polygones réunis" if counts[n] > 1 else f"{o} devenue {n} (changement de code)"
@@ -304,8 +297,7 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
         dissolved = work.loc[multi].dissolve(by="code_insee", as_index=False, sort=False, aggfunc="first")
         work = pd.concat([work.loc[~multi], dissolved[work.columns]], ignore_index=True)
     work = work.sort_values("_order").drop(columns=["_keeps_code", "_order"])
-    out = gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True)
-    return out, notes
+    return gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True), notes
 
 
 # --------------------------------------------------------------------- adjacency
@@ -403,12 +395,11 @@ def find_enclaves(
     Returns ``{"territory": T, "communes": [codes]}`` dicts sorted by territory then first code.
     """
     orphan_set = {str(o) for o in orphans} - set(membership)
+    a, b = pairs["a"].astype(str), pairs["b"].astype(str)
     neighbours: dict[str, set[str]] = {}
-    for x, y in zip(pairs["a"].astype(str), pairs["b"].astype(str)):
+    for x, y in itertools.chain(zip(a, b), zip(b, a)):
         if x in orphan_set:
             neighbours.setdefault(x, set()).add(y)
-        if y in orphan_set:
-            neighbours.setdefault(y, set()).add(x)
     geo = None if gdf is None else _with_crs(gdf).set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
 
     found = []
@@ -450,12 +441,10 @@ def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str], t
 # ---------------------------------------------------------------------- outlines
 
 
-def territory_outlines(
-    gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame, territory_col: str = "cpts"
-) -> gpd.GeoDataFrame:
+def territory_outlines(gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame) -> gpd.GeoDataFrame:
     """One outline per territory: union of the polygons of its communes.
 
-    ``membership_df`` has the columns ``territory_col`` and ``code_insee`` (e.g. the canonical
+    ``membership_df`` has the columns ``cpts`` and ``code_insee`` (e.g. the canonical
     perimeter table; repeated rows, such as arrondissements, count once).
 
     Returns columns ``territory``, ``n_communes`` (communes with a polygon) and
@@ -464,21 +453,19 @@ def territory_outlines(
     ``shapely.union_all`` otherwise. Codes without a polygon are listed in
     ``result.attrs["missing"]`` (territory -> codes).
     """
-    members = membership_df[[territory_col, "code_insee"]].astype({"code_insee": str}).drop_duplicates()
+    members = membership_df[["cpts", "code_insee"]].astype({"code_insee": str}).drop_duplicates()
     geo = gdf.set_index(gdf["code_insee"].astype(str).to_numpy()).geometry
     geo = geo[~geo.index.duplicated()]
     rows, missing = [], {}
-    for territory, codes in members.groupby(territory_col, sort=True)["code_insee"]:
-        codes = list(codes)
-        present = [c for c in codes if c in geo.index]
-        absent = [c for c in codes if c not in geo.index]
-        if absent:
-            missing[territory] = sorted(absent)
-        geoms = geo.loc[present].to_numpy()
+    for territory, codes in members.groupby("cpts", sort=True)["code_insee"]:
+        present = codes.isin(geo.index)
+        if not present.all():
+            missing[territory] = sorted(codes[~present])
+        geoms = geo.loc[codes[present]].to_numpy()
         union = None
         if len(geoms):
             union = (shapely.coverage_union_all if shapely.coverage_is_valid(geoms) else shapely.union_all)(geoms)
-        rows.append({"territory": territory, "n_communes": len(present), "geometry": union})
+        rows.append({"territory": territory, "n_communes": len(geoms), "geometry": union})
     out = gpd.GeoDataFrame(rows, columns=["territory", "n_communes", "geometry"], geometry="geometry", crs=gdf.crs)
     out.attrs["missing"] = missing
     return out

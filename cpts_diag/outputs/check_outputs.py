@@ -60,7 +60,7 @@ def _frame(items: list[dict], columns: dict, ints=()) -> pd.DataFrame:
     rows = [[item[get] if isinstance(get, str) else get(item) for get in columns.values()] for item in items]
     df = pd.DataFrame(rows, columns=list(columns))
     for col in ints:
-        df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
+        df[col] = pd.array(df[col].tolist(), dtype="Int64")
     return df
 
 
@@ -74,9 +74,7 @@ def _pieces_sheet(records: list[dict]) -> pd.DataFrame:
     pieces = [
         {"record": d, "number": i, "codes": codes, "names": names, "population": pop}
         for d in records
-        for i, (codes, names, pop) in enumerate(
-            zip(d["pieces"], d["piece_names"], d.get("piece_populations") or [None] * len(d["pieces"])), start=1
-        )
+        for i, (codes, names, pop) in enumerate(zip(d["pieces"], d["piece_names"], d["piece_populations"]), start=1)
     ]
     columns = {
         "Territoire": lambda p: p["record"]["territory"],
@@ -113,11 +111,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Doublons", s["n_duplicates"]),
         ("Territoires discontinus", s["n_discontiguous"] if geo else "non vérifié"),
         ("Enclaves", s["n_enclaves"] if geo else "non vérifié"),
-        (
-            "Territoires séparés par la mer seulement (information)",
-            s.get("n_island_territories", 0) if geo else "non vérifié",
-        ),
-        ("Contrôles non vérifiables (communes sans contour)", s.get("n_unverifiable", 0) if geo else "non vérifié"),
+        ("Territoires séparés par la mer seulement (information)", s["n_island_territories"] if geo else "non vérifié"),
+        ("Contrôles non vérifiables (communes sans contour)", s["n_unverifiable"] if geo else "non vérifié"),
         ("Territoires sur plusieurs départements ou régions", s["n_multi_departement"]),
         ("Populations approximatives (découpage infra-communal)", s["n_approximate"]),
     ]
@@ -140,7 +135,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Taille ACI": "tier",
             "Taille min.": "tier_min",
             "Taille max.": "tier_max",
-            "Communes découpées infra-communalement": lambda t: ", ".join(t.get("split_communes") or []),
+            "Communes découpées infra-communalement": lambda t: ", ".join(t["split_communes"]),
             "Départements": lambda t: ", ".join(t["departements"]),
             "Régions": lambda t: ", ".join(t["regions"]),
         },
@@ -155,10 +150,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ],
     )
     notes["Territoires"] = [
-        (
-            "Population approximative : « Population min. » sans les communes découpées "
-            "infra-communalement, « Population max. » avec ces communes entières."
-        )
+        "Population approximative : « Population min. » sans les communes découpées "
+        "infra-communalement, « Population max. » avec ces communes entières."
     ]
 
     sheets["Chevauchements"] = _frame(
@@ -193,7 +186,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Arrondissement": "name",
             "Population": "population",
             "Code commune": "commune",
-            "Commune": lambda a: a.get("commune_name", a["commune"]),
+            "Commune": lambda a: a["commune_name"],
         },
         ints=["Population"],
     )
@@ -221,7 +214,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Code INSEE": "code_insee",
             "Commune": "name",
             "Lignes": lambda d: ", ".join(map(str, d["lines"])),
-            "Codes donnés": lambda d: ", ".join(d.get("codes_given", [])),
+            "Codes donnés": lambda d: ", ".join(d["codes_given"]),
             "Après correspondance des codes": lambda d: _yes_no(d["after_mapping"]),
         },
     )
@@ -263,12 +256,10 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     sheets["Sources"] = pd.DataFrame({"Source": list(report.sources)})
 
     for title, df in sheets.items():
-        if title in ("Synthèse", "Sources", "Territoires"):
-            continue
         if title in ("Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable") and not geo:
-            notes.setdefault(title, []).append(_NOT_CHECKED)
-        elif df.empty:
-            notes.setdefault(title, []).append(_NONE)
+            notes[title] = [_NOT_CHECKED]
+        elif df.empty and title not in ("Synthèse", "Sources", "Territoires"):
+            notes[title] = [_NONE]
     return sheets, notes
 
 
@@ -281,14 +272,13 @@ def check_layers(report: CheckReport, polygons) -> dict:
 
     polygons = polygons[~polygons["code_insee"].astype(str).duplicated()]
     geo = polygons.set_index(polygons["code_insee"].astype(str).to_numpy()).geometry
-    members = report.members
-    known = members[members["code_insee"].notna()].copy()
+    known = report.members[report.members["code_insee"].notna()].copy()
     known["code_insee"] = known["code_insee"].astype(str)
     # Units drawn: the arrondissement municipal when listed and drawn (embedded polygons), else the commune.
     arr = known["arrondissement"].astype(object)
     known["unite"] = arr.where(arr.notna() & arr.isin(geo.index), known["code_insee"])
 
-    outlines = territory_outlines(polygons, known.assign(code_insee=known["unite"]), territory_col="cpts")
+    outlines = territory_outlines(polygons, known.assign(code_insee=known["unite"]))
     outlines = outlines[outlines.geometry.notna() & (outlines["n_communes"] > 0)]
     by_name = {t["name"]: t for t in report.territories}
     records = [by_name[t] for t in outlines["territory"]]
@@ -313,18 +303,13 @@ def check_layers(report: CheckReport, polygons) -> dict:
     )
 
     kind_of = {o["code_insee"]: KIND_LABELS[o["kind"]] for o in report.overlaps}
-    arr_list = (
-        known[known["arrondissement"].notna()]
-        .groupby(["cpts", "unite"])["arrondissement"]
-        .agg(lambda s: ", ".join(sorted(set(s))))
-    )
     units = (
         known.groupby(["cpts", "unite"], sort=False)
         .agg(
             code_commune=("code_insee", "first"),
             code_donne=("code_given", lambda s: ", ".join(sorted(set(s)))),
+            arrondissements=("arrondissement", lambda s: ", ".join(sorted(set(s.dropna())))),
             infracommunal=("infracommunal", "any"),
-            statut=("status", "first"),
         )
         .reset_index()
     )
@@ -338,7 +323,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
             "nom": units["unite"].map(ref.names).to_numpy(),
             "territoire": units["cpts"].to_numpy(),
             "population_commune": pd.array(units["unite"].map(population).round(), dtype="Int64"),
-            "arrondissements": [arr_list.get((c, k), "") for c, k in zip(units["cpts"], units["unite"])],
+            "arrondissements": units["arrondissements"].tolist(),
             "infracommunal": units["infracommunal"].astype(bool).to_numpy(),
             "code_donne": units["code_donne"].to_numpy(),
             "chevauchement": units["code_commune"].map(kind_of).astype(object).fillna("").to_numpy(),
@@ -415,7 +400,7 @@ def territory_size_text(t: dict) -> str:
     if not t["approximate"]:
         return f"{_pop(t['population'])} — {tier_label(t['tier'], unknown='taille ?')}"
     tier = tier_label(None, t["tier_min"], t["tier_max"], unknown="taille ?")
-    split = t.get("split_communes") or []
+    split = t["split_communes"]
     why = f" : {_list_fr(split)} découpée{'s' if len(split) > 1 else ''} infra-communalement" if split else ""
     return (
         f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
@@ -446,16 +431,13 @@ def format_text(report: CheckReport) -> str:
     s = report.summary
     title = "Contrôle des périmètres de CPTS" + (f" — {report.source}" if report.source else "")
     lines = [title, "=" * len(title), ""]
-    n_conf = s.get("n_conflicts", 0)
+    n_conf = s["n_conflicts"]
     counts = [
         ("Territoires", fr.integer(s["n_territories"])),
         (
             "Communes couvertes",
-            (
-                f"{fr.integer(s['n_communes'])} (zone d'étude : "
-                f"{fr.integer(s['n_study_area_covered'])} sur "
-                f"{fr.integer(s['n_study_area_communes'])})"
-            ),
+            f"{fr.integer(s['n_communes'])} (zone d'étude : {fr.integer(s['n_study_area_covered'])} sur "
+            f"{fr.integer(s['n_study_area_communes'])})",
         ),
         ("Population totale couverte", _pop(s["population_total"])),
         ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
@@ -533,7 +515,7 @@ def format_text(report: CheckReport) -> str:
         [
             f"Doublon{' après correspondance' if d['after_mapping'] else ''} : {d['code_insee']} {d['name']} — "
             f"{d['territory']} ({_lines_fr(d['lines'])}"
-            + (f" ; codes {', '.join(d.get('codes_given', []))}" if d["after_mapping"] else "")
+            + (f" ; codes {', '.join(d['codes_given'])}" if d["after_mapping"] else "")
             + ")"
             for d in report.duplicates
         ],
@@ -571,12 +553,14 @@ def format_text(report: CheckReport) -> str:
         ],
     )
 
-    if report.territories:
-        head = f"Territoires ({len(report.territories)})"
-        lines += ["", head, "-" * len(head)]
-        width = min(48, max(len(t["name"]) for t in report.territories))
-        for t in report.territories:
-            lines.append(f"  {t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}")
+    width = min(48, max((len(t["name"]) for t in report.territories), default=0))
+    section(
+        "Territoires",
+        [
+            f"{t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}"
+            for t in report.territories
+        ],
+    )
     if report.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in report.notes]
     if report.warnings:

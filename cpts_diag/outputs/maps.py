@@ -165,12 +165,10 @@ def classify(
     """
     v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
     v = v[~np.isnan(v)]
-    if classes is None:
-        classes = 5
-    if isinstance(classes, (int, np.integer)):
+    if classes is None or isinstance(classes, (int, np.integer)):
         if len(v) == 0:
             return Classification([], [], [], decimals)
-        k = max(int(classes), 1)
+        k = 5 if classes is None else max(int(classes), 1)
         qs = np.unique(np.round(np.quantile(v, [i / k for i in range(1, k)]), decimals))
         breaks = [float(b) for b in qs if v.min() < b <= v.max()]
     else:
@@ -194,16 +192,11 @@ def classify(
 # ---------------------------------------------------------------------------
 def _auto_crs(*gdfs: gpd.GeoDataFrame) -> Any:
     """EPSG:2154 for metropolitan data, else the local UTM zone of the data (frames with a CRS)."""
-    bounds = []
-    for g in gdfs:
-        geoms = g.geometry.to_crs(4326)
-        geoms = geoms[~(geoms.isna() | geoms.is_empty)]
-        if len(geoms):
-            bounds.append(geoms.total_bounds)
-    if not bounds:
+    in_4326 = (g.geometry.to_crs(4326) for g in gdfs)
+    bounds = _data_bounds([g[~(g.isna() | g.is_empty)] for g in in_4326])
+    if bounds is None:
         return 2154
-    b = np.array(bounds)
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    x0, y0, x1, y1 = bounds
     mx0, my0, mx1, my1 = _METRO_BOUNDS
     if x0 >= mx0 and y0 >= my0 and x1 <= mx1 and y1 <= my1:
         return 2154
@@ -280,14 +273,12 @@ def _web_layers(
         parts = np.split(flat, np.cumsum(sizes)[:-1])
     else:
         parts = [None if a is None else _simplify_array(a, tolerance_m) for a in arrays]
-    out: list[gpd.GeoDataFrame | None] = []
-    for g, arr in zip(projected, parts):
+    for i, (g, arr) in enumerate(zip(projected, parts)):
         if g is not None:
             geo = gpd.GeoSeries(arr, index=g.index, crs=crs).to_crs(4326)
             rounded = _round_array(np.asarray(geo.array, dtype=object), decimals)
-            g = g.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
-        out.append(g)
-    return out
+            projected[i] = g.set_geometry(gpd.GeoSeries(rounded, index=g.index, crs=4326), crs=4326)
+    return projected
 
 
 def web_geometry(
@@ -321,7 +312,7 @@ def _dissolve_outline(gdf: gpd.GeoDataFrame) -> Any:
     return merged
 
 
-def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
+def _as_gdf(obj: Any) -> gpd.GeoDataFrame | None:
     """GeoDataFrame from a GeoDataFrame, GeoSeries or shapely geometry (EPSG:4326 assumed); None from None or False."""
     if obj is None or obj is False:
         return None
@@ -331,7 +322,7 @@ def _as_gdf(obj: Any, what: str) -> gpd.GeoDataFrame | None:
         return gpd.GeoDataFrame(geometry=obj)
     if isinstance(obj, shapely.Geometry):
         return gpd.GeoDataFrame(geometry=[obj], crs=4326)
-    raise TypeError(f"{what}: expected a GeoDataFrame, GeoSeries or shapely geometry, got {type(obj)!r}")
+    raise TypeError(f"territory_outline: expected a GeoDataFrame, GeoSeries or shapely geometry, got {type(obj)!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -520,9 +511,7 @@ def _polygons(geom: Any) -> list[Any]:
         return []
     if geom.geom_type == "Polygon":
         return [geom]
-    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
-        return [p for part in geom.geoms for p in _polygons(part)]
-    return []
+    return [p for part in getattr(geom, "geoms", []) for p in _polygons(part)]  # lines and points give none
 
 
 def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
@@ -658,19 +647,13 @@ def _add_orphans(m: folium.Map, legend: list[str], orphans: gpd.GeoDataFrame, de
         "fillOpacity": 1,
         "className": "cpts-orphan",
     }
-    _FeatureLayer(orphans, None, tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec).add_to(
-        m
-    )
+    layer = _FeatureLayer(orphans, None, tips, [style], "orphans", "Communes orphelines", highlight=True, decimals=dec)
+    layer.add_to(m)
     legend.append(_legend_row(f"{ORPHAN_LABEL} (sans CPTS)", cls="cpts-hatch-orphan"))
 
 
-def _outline_layer(
-    outline: gpd.GeoDataFrame,
-    role: str = "outline",
-    name: str = "Limite du territoire",
-    weight: float = 3,
-    dec: int = 5,
-) -> _FeatureLayer:
+def _outline_layer(outline: gpd.GeoDataFrame, role: str, name: str, weight: float, dec: int) -> _FeatureLayer:
+    """Outline layer: unfilled, non-interactive lines of ``weight`` pixels."""
     style = {"color": OUTLINE_COLOR, "weight": weight, "opacity": 1, "fill": False}
     return _FeatureLayer(outline, None, [None] * len(outline), [style], role, name, interactive=False, decimals=dec)
 
@@ -750,7 +733,7 @@ def commune_map(
     :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
-    outline_gdf = _as_gdf(territory_outline, "territory_outline")
+    outline_gdf = _as_gdf(territory_outline)
     com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
     if territory_outline is None:
         merged = _dissolve_outline(com)
@@ -762,11 +745,10 @@ def commune_map(
         idx, styles = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")]
         rows = [_legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
-        idx, styles, rows = _choropleth(com[value_col], classes, palette, decimals, base, count_masked=True)
+        values = com[value_col]
+        idx, styles, rows = _choropleth(values, classes, palette, decimals, base, count_masked=True)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-        columns.append(
-            (label or value_col, _column_texts(com[value_col], decimals, _is_integral(com[value_col]), unit))
-        )
+        columns.append((label or value_col, _column_texts(values, decimals, _is_integral(values), unit)))
     tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
     m = _new_map(tiles)
@@ -776,7 +758,7 @@ def commune_map(
     if orph is not None and len(orph):
         _add_orphans(m, rows, orph, round_decimals)
     if outl is not None and len(outl):
-        _outline_layer(outl, dec=round_decimals).add_to(m)
+        _outline_layer(outl, "outline", "Limite du territoire", 3, round_decimals).add_to(m)
         rows.append(_legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
         rows.append(_legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
@@ -844,12 +826,8 @@ def region_map(
     shapes, orph = _web_layers([terr, orphans], simplify_m, round_decimals, crs)
 
     values = shapes[value_col] if value_col is not None and value_col in shapes.columns else None
-    base = {
-        "color": BORDER_COLOR if commune_level else "#555555",
-        "weight": 0.5 if commune_level else 1,
-        "opacity": 1,
-        "fillOpacity": 0.9,
-    }
+    base = {"color": BORDER_COLOR, "weight": 0.5} if commune_level else {"color": "#555555", "weight": 1}
+    base |= {"opacity": 1, "fillOpacity": 0.9}
     columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
     if values is None:
         idx = np.zeros(len(shapes), dtype=int)
@@ -874,16 +852,9 @@ def region_map(
     tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
     m = _new_map(tiles)
-    _FeatureLayer(
-        shapes,
-        idx,
-        tips,
-        styles,
-        "territories",
-        "Communes" if commune_level else "Territoires",
-        highlight=True,
-        decimals=round_decimals,
-    ).add_to(m)
+    layer_name = "Communes" if commune_level else "Territoires"
+    layer = _FeatureLayer(shapes, idx, tips, styles, "territories", layer_name, highlight=True, decimals=round_decimals)
+    layer.add_to(m)
     if orph is not None and len(orph):
         _add_orphans(m, legend, orph, round_decimals)
     if commune_level:
@@ -893,7 +864,7 @@ def region_map(
             if geom is not None:
                 dissolved.append({"name": name, "geometry": _round_array(geom, round_decimals)})
         outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
-        _outline_layer(outl, "outlines", "Limites des CPTS", weight=1.6, dec=round_decimals).add_to(m)
+        _outline_layer(outl, "outlines", "Limites des CPTS", 1.6, round_decimals).add_to(m)
         legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
     _fit(m, [shapes, orph])
     return _finish(m, legend, legend_title, title, source, tiles, fictitious)
@@ -931,10 +902,9 @@ def _leaflet_assets() -> tuple[str, str]:
 
 def _strip_cdn(el: Any) -> None:
     """Drop default CDN resources of ``el`` and its descendants (instance attributes)."""
-    if hasattr(el, "default_js"):
-        el.default_js = [(n, u) for n, u in el.default_js if n not in _CDN_NAMES]
-    if hasattr(el, "default_css"):
-        el.default_css = [(n, u) for n, u in el.default_css if n not in _CDN_NAMES]
+    for attr in ("default_js", "default_css"):
+        if hasattr(el, attr):
+            setattr(el, attr, [(n, u) for n, u in getattr(el, attr) if n not in _CDN_NAMES])
     for child in getattr(el, "_children", {}).values():
         _strip_cdn(child)
 
@@ -1034,7 +1004,7 @@ def static_map(
     com = communes.to_crs(crs)
     orph = orphans.to_crs(crs) if orphans is not None and len(orphans) else None
     neigh = neighbours.to_crs(crs) if neighbours is not None and len(neighbours) else None
-    outl = _as_gdf(territory_outline, "territory_outline")
+    outl = _as_gdf(territory_outline)
     if territory_outline is None:
         merged = _dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=crs) if merged is not None else None
@@ -1079,10 +1049,9 @@ def static_map(
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
         legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
     if orph is not None:
-        orph.plot(ax=ax, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", linewidth=0.6)
-        handles.append(
-            Patch(facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\", label=f"{ORPHAN_LABEL} (sans CPTS)")
-        )
+        hatched = {"facecolor": "#ffffff", "edgecolor": ORPHAN_COLOR, "hatch": "\\\\\\\\"}
+        orph.plot(ax=ax, linewidth=0.6, **hatched)
+        handles.append(Patch(label=f"{ORPHAN_LABEL} (sans CPTS)", **hatched))
     if outl is not None and len(outl):
         outl.boundary.plot(ax=ax, color=OUTLINE_COLOR, linewidth=2)
         handles.append(Line2D([], [], color=OUTLINE_COLOR, linewidth=2, label="Limite du territoire"))
@@ -1097,10 +1066,8 @@ def static_map(
         dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
         view = shapely.box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
         for geom, name in zip(neigh.geometry, neigh[nc]):
-            if geom is None or geom.is_empty or fr.is_missing(name):
-                continue
-            inside = geom.intersection(view)
-            if inside.is_empty:
+            inside = None if geom is None or fr.is_missing(name) else geom.intersection(view)
+            if inside is None or inside.is_empty:
                 continue
             p = inside.representative_point()
             ax.text(
