@@ -106,24 +106,16 @@ _FRANCE_ZONES = ("metro", "drom")
 class Diagnostic:
     """Indicators of one territory, with their comparisons and sources.
 
-    Attributes
-    ----------
-    territory : str
-        Territory name as in the perimeter file.
-    indicators : pandas.DataFrame
-        One row per (indicator, level); columns :data:`INDICATOR_COLUMNS`. Levels: « territoire », each
-        « departement » the territory touches, its « region »(s), « france » (métropole + DROM).
-    communes : pandas.DataFrame
-        One row per population unit (commune, or arrondissement municipal): identification columns, then
-        one column per indicator id with the unit's own value (NaN when unknown or masked).
-    sources : pandas.DataFrame
-        One row per source used: source, producer, vintage, level, license, note.
-    summary : dict
-        population (NaN when approximate), population_min, population_max, approximate, tier, tier_min,
-        tier_max, n_communes, area_km2, density, departements, regions (codes), departements_noms,
-        regions_noms.
-    fictitious : bool
-        True when any indicator comes from fictitious data.
+    * ``territory``: the territory name as in the perimeter file.
+    * ``indicators``: one row per (indicator, level); columns :data:`INDICATOR_COLUMNS`. Levels: « territoire »,
+      each « departement » the territory touches, its « region »(s), « france » (métropole + DROM).
+    * ``communes``: one row per population unit (commune, or arrondissement municipal): identification columns,
+      then one column per indicator id with the unit's own value (NaN when unknown or masked).
+    * ``sources``: one row per source used: source, producer, vintage, level, license, note.
+    * ``summary``: population (NaN when approximate), population_min, population_max, approximate, tier,
+      tier_min, tier_max, n_communes, area_km2, density, departements, regions (codes), departements_noms,
+      regions_noms.
+    * ``fictitious``: True when any indicator comes from fictitious data.
     """
 
     territory: str
@@ -405,12 +397,9 @@ def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
 
 def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[_Spec]:
     """Specs of a count (``key|num``) and of its density per 10 000 inhabitants with data (``key|den``)."""
-    count_id, density_id = ids
-    count_label, density_label = labels
-    per_10k = "pour 10 000 hab."
     return [
-        _spec(count_id, count_label, "Offre de soins", unit, src, vintage, "sum", key, **options),
-        _spec(density_id, density_label, "Offre de soins", per_10k, src, vintage, key=key, scale=1e4, **options),
+        _spec(ids[0], labels[0], "Offre de soins", unit, src, vintage, "sum", key, **options),
+        _spec(ids[1], labels[1], "Offre de soins", "pour 10 000 hab.", src, vintage, key=key, scale=1e4, **options),
     ]
 
 
