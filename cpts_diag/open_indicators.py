@@ -340,11 +340,8 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         label = f"Part de la population en zone « {lab} » (zonage infirmiers)"
         add(f"zonage_infirmiers_part_{lv}", label, _SUPPLY, v, lo, hi, "%", *src_z, z["coverage"], quality)
     under = z["pops"][1] + z["pops"][2]
-    v, lo, hi = under, nan, nan
-    if split:
-        v, lo, hi = nan, zc["pops"][1] + zc["pops"][2], under
-        if np.isclose(lo, hi):
-            v, lo, hi = under, nan, nan
+    lo = zc["pops"][1] + zc["pops"][2] if split else under
+    v, lo, hi = (under, nan, nan) if np.isclose(lo, under) else (nan, lo, under)  # bounds when the split matters
     if z["coverage"] < _FULL:
         v, lo = nan, under if math.isnan(lo) else lo
     label = "Population en zone très sous-dotée ou sous-dotée (zonage infirmiers)"
@@ -380,26 +377,12 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     # -- libéral professionals (Assurance Maladie): comparison levels only
     if level != "territoire":
         am = ctx.ameli_by_level.get((level, code), {})
-        meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level])
         for pid, label in AMELI_PROFESSIONS.values():
             rec = am.get(pid)
-            cov = 0.0 if rec is None else 1.0
+            meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
-            add(
-                f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta, cov, EXACT
-            )
-            add(
-                f"ps_{pid}_densite",
-                f"{label} (densité)",
-                _SUPPLY,
-                dens,
-                nan,
-                nan,
-                "pour 10 000 hab.",
-                *meta,
-                cov,
-                EXACT,
-            )
+            add(f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta)
+            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, "pour 10 000 hab.", *meta)
     return rows
 
 
