@@ -168,15 +168,10 @@ def _comparison_keys(levels) -> dict[tuple[str, str], str]:
     """JSON key of each comparison level: its code, "France"; a région whose code is also the code of a
     listed département (e.g. 84) is keyed ``region_84``."""
     dep_codes = {c for lv, c, _ in levels if lv == "departement"}
-    keys = {}
-    for lv, code, _name in levels:
-        if lv == "france":
-            keys[(lv, code)] = "France"
-        elif lv == "region" and code in dep_codes:
-            keys[(lv, code)] = f"region_{code}"
-        else:
-            keys[(lv, code)] = code
-    return keys
+    return {
+        (lv, code): "France" if lv == "france" else f"region_{code}" if lv == "region" and code in dep_codes else code
+        for lv, code, _name in levels
+    }
 
 
 def indicator_rows_json(diag: Diagnostic) -> list[dict]:
@@ -191,27 +186,26 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
     levels = _comparison_levels(diag)
     keys = _comparison_keys(levels)
     value_of = {key: value for key, (value, _low, _high) in _comparison_lookup(diag).items()}
-    out = []
-    for _, row in wide.iterrows():
-        comparisons = {keys[(lv, c)]: _json_number(value_of.get((row["indicator"], lv, c))) for lv, c, _ in levels}
-        out.append(
-            {
-                "indicator": row["indicator"],
-                "label": row["label"],
-                "level": "territoire",
-                "territory_value": _json_number(row["value"]),
-                "territory_low": _json_number(row["low"]),
-                "territory_high": _json_number(row["high"]),
-                "comparisons": comparisons,
-                "unit": row["unit"],
-                "source": row["source"],
-                "vintage": row["vintage"],
-                "source_level": row["source_level"],
-                "coverage": _json_number(row["coverage"]),
-                "quality": None if fr.is_missing(row["quality"]) else row["quality"],
-            }
-        )
-    return out
+    return [
+        {
+            "indicator": row["indicator"],
+            "label": row["label"],
+            "level": "territoire",
+            "territory_value": _json_number(row["value"]),
+            "territory_low": _json_number(row["low"]),
+            "territory_high": _json_number(row["high"]),
+            "comparisons": {
+                keys[(lv, c)]: _json_number(value_of.get((row["indicator"], lv, c))) for lv, c, _ in levels
+            },
+            "unit": row["unit"],
+            "source": row["source"],
+            "vintage": row["vintage"],
+            "source_level": row["source_level"],
+            "coverage": _json_number(row["coverage"]),
+            "quality": None if fr.is_missing(row["quality"]) else row["quality"],
+        }
+        for _, row in wide.iterrows()
+    ]
 
 
 _COMMUNE_HEADERS = {
