@@ -379,9 +379,8 @@ def _read(path: Path) -> pd.DataFrame:
 
 def _numeric(series: pd.Series) -> pd.Series:
     """Published numbers to float; masked tokens and blanks to NaN."""
-    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(), errors="coerce").astype(
-        float
-    )
+    text = series.astype(str).str.replace(",", ".", regex=False).str.strip()
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
@@ -469,21 +468,15 @@ def user_source(key: str, path=None, vintage: str | None = None, fictitious: boo
 
 
 def short_source(label: str, fictitious: bool = False) -> str:
-    """Short name of a source from its label (registry entry or user-file variant, « FICTIF » when
-    ``fictitious``)."""
-    for s in SOURCES.values():
-        if label == s.label:
-            return s.short
+    """Short name of a source from its label (registry entry, or user-file variant: « FICTIF » when
+    ``fictitious``); no registry label starts with another one."""
     for s in SOURCES.values():
         if label.startswith(s.label):
-            return s.short + (" FICTIF" if fictitious else "")
+            return s.short + (" FICTIF" if fictitious and label != s.label else "")
     return label
 
 
 def sources_table(sources) -> pd.DataFrame:
     """Table of sources (columns :data:`SOURCE_COLUMNS`), one row per distinct entry, in order."""
-    first: dict[str, Source] = {}
-    for s in sources:
-        first.setdefault(s.label, s)
-    rows = [(s.label, s.producer, s.vintage, s.level, s.license, s.note, s.fictitious) for s in first.values()]
-    return pd.DataFrame(rows, columns=SOURCE_COLUMNS)
+    rows = [(s.label, s.producer, s.vintage, s.level, s.license, s.note, s.fictitious) for s in sources]
+    return pd.DataFrame(rows, columns=SOURCE_COLUMNS).drop_duplicates("source", ignore_index=True)
