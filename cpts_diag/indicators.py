@@ -739,9 +739,7 @@ def diagnose_all(
     specs = sorted(p.specs, key=lambda s: THEMES.index(s.theme))  # stable: order within theme kept
     results = _special_values(p, terr_table)
     results.update({spec.id: _evaluate(p, spec) for spec in specs if spec.kind != "special"})
-    long = _long_table(p, specs, results)
-    communes = _unit_table(p, specs, data, units)
-    out = _split(p, specs, long, communes, terr_table, results)
+    out = _split(p, specs, _long_table(p, specs, results), _unit_table(p, specs, data, units), terr_table, results)
     from cpts_diag.open_indicators import add_open_indicators
 
     return add_open_indicators(out, units, reference)
