@@ -94,9 +94,8 @@ class _Context:
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
-        dep_ind = pd.read_csv(
-            settings.data_path(SOURCES["departements"].file), dtype=str, keep_default_na=False
-        ).set_index("code")
+        dep_file = settings.data_path(SOURCES["dep_stats"].file)
+        dep_ind = pd.read_csv(dep_file, dtype=str, keep_default_na=False).set_index("code")
         self.dep_median = pd.to_numeric(dep_ind[_MEDIAN_DEP_COLUMN].str.replace(",", "."), errors="coerce")
         # comparison groups (départements, régions, France) and the cache of their rows
         self.fr_frame = pd.DataFrame(
@@ -231,30 +230,6 @@ def _mortality(frame: pd.DataFrame, ctx: _Context) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------------- rows
-def _row(
-    level, code, name, ind, label, theme, value, low, high, unit, source, vintage, source_level, coverage, quality
-):
-    """One indicator row of a group."""
-    return {
-        "indicator": ind,
-        "label": label,
-        "theme": theme,
-        "level": level,
-        "level_code": code,
-        "level_name": name,
-        "value": float(value),
-        "value_low": float(low),
-        "value_high": float(high),
-        "unit": unit,
-        "source": source.label,
-        "vintage": vintage,
-        "source_level": source_level,
-        "coverage": float(coverage),
-        "quality": quality,
-        "_source_key": source.key,
-    }
-
-
 def _quality(coverage: float, approx: bool) -> str:
     if coverage < _FULL:
         return MASKED
@@ -289,9 +264,28 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     rows: list[dict] = []
     nan = float("nan")
 
-    def add(*fields):
-        """Append a row of this group (``fields``: the arguments of :func:`_row` after the group's)."""
-        rows.append(_row(level, code, name, *fields))
+    def add(ind, label, theme, value, low, high, unit, source, vintage, source_level, coverage, quality):
+        """Append one indicator row of this group."""
+        rows.append(
+            {
+                "indicator": ind,
+                "label": label,
+                "theme": theme,
+                "level": level,
+                "level_code": code,
+                "level_name": name,
+                "value": float(value),
+                "value_low": float(low),
+                "value_high": float(high),
+                "unit": unit,
+                "source": source.label,
+                "vintage": vintage,
+                "source_level": source_level,
+                "coverage": float(coverage),
+                "quality": quality,
+                "_source_key": source.key,
+            }
+        )
 
     # -- population history and trend
     src_pop = SOURCES["pop_hist"]
@@ -462,7 +456,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         rows += _comparison(ctx, "france", "FR")
         new = pd.DataFrame(rows)
         used = list(dict.fromkeys(new["_source_key"]))
-        new = new.drop(columns="_source_key")[INDICATOR_COLUMNS]
+        new = new[INDICATOR_COLUMNS]
         new = new.assign(
             _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
             _l=new["level"].map(_LEVEL_RANK),
@@ -477,7 +471,5 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         for c in cols.columns:
             diag.communes[c] = cols[c].reindex(unit_key).to_numpy()
         extra = sources_table([SOURCES[k] for k in used])
-        diag.sources = pd.concat(
-            [diag.sources, extra[~extra["source"].isin(diag.sources["source"])]], ignore_index=True
-        )
+        diag.sources = pd.concat([diag.sources, extra], ignore_index=True).drop_duplicates("source", ignore_index=True)
     return diagnostics
