@@ -89,14 +89,10 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
 
 
 def _comparison_lookup(diag: Diagnostic) -> dict:
-    ind = diag.indicators
-    comp = ind[ind["level"] != "territoire"]
-    return {
-        (i, lv, c): (v, lo, hi)
-        for i, lv, c, v, lo, hi in zip(
-            comp["indicator"], comp["level"], comp["level_code"], comp["value"], comp["value_low"], comp["value_high"]
-        )
-    }
+    """(indicator, level, code) -> (value, low, high) of every comparison row."""
+    comp = diag.indicators[diag.indicators["level"] != "territoire"]
+    keys = zip(comp["indicator"], comp["level"], comp["level_code"])
+    return dict(zip(keys, zip(comp["value"], comp["value_low"], comp["value_high"])))
 
 
 def _column_title(level: str, code: str) -> str:
