@@ -249,25 +249,21 @@ class _Pass:
 
     def __init__(self, names: list[str], units: pd.DataFrame, reference: Reference):
         self.reference = reference
-        territories = list(dict.fromkeys(names))
-        self.n_terr = len(territories)
-        gid = {name: i for i, name in enumerate(territories)}
-        communes = reference.communes
-        france = communes[communes["zone"].isin(_FRANCE_ZONES)]
-        deps = sorted(set(france["departement"]))
-        dep_gid = {d: self.n_terr + i for i, d in enumerate(deps)}
-        regions = sorted(set(france["region"]))
-        reg_gid = {r: self.n_terr + len(deps) + i for i, r in enumerate(regions)}
-        self.france_gid = self.n_terr + len(deps) + len(regions)
-        self.n_base = self.n_terr + len(deps)  # groups fed directly by units
+        self.territories = list(dict.fromkeys(names))
+        france = reference.communes[reference.communes["zone"].isin(_FRANCE_ZONES)]
+        deps, regions = sorted(set(france["departement"])), sorted(set(france["region"]))
+        # group ids: territories, départements (the base groups, fed directly by units), régions, France
+        self.n_terr, self.n_base = len(self.territories), len(self.territories) + len(deps)
+        self.dep_gid = {d: self.n_terr + i for i, d in enumerate(deps)}
+        self.reg_gid = {r: self.n_base + i for i, r in enumerate(regions)}
+        self.france_gid = self.n_base + len(regions)
         self.n_groups = self.france_gid + 1
-        self.dep_gid, self.reg_gid, self.territories = dep_gid, reg_gid, territories
         dep_region = reference.departements["region"]
-        self.dep_to_reg = np.array([reg_gid[dep_region[d]] for d in deps])
+        self.dep_to_reg = np.array([self.reg_gid[dep_region[d]] for d in deps])
 
         terr = pd.DataFrame(
             {
-                "group": units["cpts"].map(gid).to_numpy(dtype=int),
+                "group": units["cpts"].map({name: i for i, name in enumerate(self.territories)}).to_numpy(dtype=int),
                 "key": units["unit"].astype(object).to_numpy(),
                 "code_insee": units["code_insee"].astype(object).to_numpy(),
                 "arrondissement": units["arrondissement"].astype(object).to_numpy(),
@@ -278,7 +274,7 @@ class _Pass:
         )
         comm = pd.DataFrame(
             {
-                "group": france["departement"].map(dep_gid).to_numpy(dtype=int),
+                "group": france["departement"].map(self.dep_gid).to_numpy(dtype=int),
                 "key": france.index.astype(object).to_numpy(),
                 "code_insee": france.index.astype(object).to_numpy(),
                 "arrondissement": pd.Series(pd.NA, index=france.index, dtype=object).to_numpy(),
