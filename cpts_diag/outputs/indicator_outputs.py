@@ -278,10 +278,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             title = "France" if lv == "france" else f"{name} ({code})"
             found = [(lookup.get((ident, lv, code)), unit) for ident, unit in zip(part["indicator"], part["unit"])]
             values = [None if v is None else _range_text(*v, unit_decimals(unit)) for v, unit in found]
-            column = pd.Series(values, dtype=object)
-            if all(v is None or isinstance(v, float) for v in values):
-                column = column.astype(float)
-            table[title] = column.to_numpy()
+            numeric = all(v is None or isinstance(v, float) for v in values)  # else ranges as text
+            table[title] = np.array(values, dtype=float if numeric else object)
         table["Source"] = part["source"].to_numpy()
         table["Millésime"] = part["vintage"].astype(str).to_numpy()
         table["Niveau de la source"] = part["source_level"].to_numpy()
