@@ -417,11 +417,9 @@ def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
 
 
 def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    codes = attach_codes(table.index.astype(str), reference)
-    rows = table.reset_index(drop=True)
-    rows = pd.concat(
-        [codes[["code_insee", "arrondissement"]], rows.drop(columns=["code_insee"], errors="ignore")], axis=1
-    )
+    """Keyed rows of a user table indexed by published codes, resolved to current communes (unknown codes out)."""
+    codes = attach_codes(table.index.astype(str), reference)[["code_insee", "arrondissement"]]
+    rows = pd.concat([codes, table.reset_index(drop=True).drop(columns=["code_insee"], errors="ignore")], axis=1)
     return _keyed(rows[rows["code_insee"].notna()])
 
 
