@@ -257,8 +257,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     lookup = _comparison_lookup(diag)
     sheets: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
-    s = diag.summary
-    head = f"Territoire : {diag.territory} ({s['n_communes']} commune(s))"
+    head = f"Territoire : {diag.territory} ({diag.summary['n_communes']} commune(s))"
     labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
     units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))
     for theme in THEMES:
