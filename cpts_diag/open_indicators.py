@@ -403,7 +403,6 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------- public API
 _CONTEXTS: dict = {}
-_LEVEL_RANK = {"territoire": 0, "departement": 1, "region": 2, "france": 3}
 
 
 def _comparison(ctx: _Context, level: str, code: str) -> list[dict]:
@@ -427,7 +426,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
     ``diagnostics`` is the output of the vectorised pass of :func:`cpts_diag.indicators.diagnose_all`,
     ``units`` the population units of all territories (:func:`cpts_diag.territories.population_units`).
     """
-    from cpts_diag.indicators import INDICATOR_COLUMNS, THEMES
+    from cpts_diag.indicators import INDICATOR_COLUMNS, LEVELS, THEMES
 
     key = (id(reference), id(load_open_data()))
     if key not in _CONTEXTS:  # built once per reference and data: comparison rows are shared
@@ -459,7 +458,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         new = new[INDICATOR_COLUMNS]
         new = new.assign(
             _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
-            _l=new["level"].map(_LEVEL_RANK),
+            _l=new["level"].map(LEVELS.index),
         )
         new = new.sort_values(["_i", "_l", "level_code"], kind="stable").drop(columns=["_i", "_l"])
         combined = pd.concat([diag.indicators, new], ignore_index=True)
