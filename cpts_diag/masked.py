@@ -285,13 +285,10 @@ def masked_sum_by(
     >>> masked_sum_by(df, "g")[["low", "high", "n_masked"]].to_dict("index")
     {'a': {'low': 1.0, 'high': 6.0, 'n_masked': 1}, 'b': {'low': 2.0, 'high': 2.0, 'n_masked': 0}}
     """
-    if masked_col is None:
-        masked_col = "masked" if value_col == "value" else f"{value_col}_masked"
-    if upper_col is None:
-        upper_col = "upper" if value_col == "value" else f"{value_col}_upper"
+    prefix = "" if value_col == "value" else f"{value_col}_"
     v = df[value_col].astype(float)
-    m = df[masked_col].astype(bool) | v.isna()
-    u = df[upper_col].astype(float)
+    m = df[f"{prefix}masked" if masked_col is None else masked_col].astype(bool) | v.isna()
+    u = df[f"{prefix}upper" if upper_col is None else upper_col].astype(float)
     work = pd.DataFrame(
         {
             "low": v.where(~m, 0.0),
