@@ -468,11 +468,14 @@ def user_source(key: str, path=None, vintage: str | None = None, fictitious: boo
 
 
 def short_source(label: str, fictitious: bool = False) -> str:
-    """Short name of a source from its label (registry entry, or user-file variant: « FICTIF » when
-    ``fictitious``); no registry label starts with another one."""
+    """Short name of a source from its label (registry entry or user-file variant, « FICTIF » when
+    ``fictitious``)."""
+    for s in SOURCES.values():
+        if label == s.label:
+            return s.short
     for s in SOURCES.values():
         if label.startswith(s.label):
-            return s.short + (" FICTIF" if fictitious and label != s.label else "")
+            return s.short + (" FICTIF" if fictitious else "")
     return label
 
 
