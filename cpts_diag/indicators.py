@@ -812,7 +812,7 @@ def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.Dat
 
 def _split(p: _Pass, specs, long, communes, terr_table, results: dict[str, _Result]) -> dict[str, Diagnostic]:
     """One Diagnostic per territory: its rows of the long and unit tables, its sources and summary."""
-    rank = long["level"].map({lv: i for i, lv in enumerate(LEVELS)}).to_numpy()
+    rank = long["level"].map(LEVELS.index).to_numpy()
     long = long.iloc[np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))]
     long = long.reset_index(drop=True)
     group = long["_group"].to_numpy()
@@ -822,9 +822,7 @@ def _split(p: _Pass, specs, long, communes, terr_table, results: dict[str, _Resu
     commune_rows = communes.groupby("cpts", sort=False).indices
     communes = communes.drop(columns="cpts")
     table = terr_table.set_index("cpts")
-    spec_sources = {SOURCES["cog"].key: SOURCES["cog"]}
-    for spec in specs:
-        spec_sources.setdefault(spec.source.key, spec.source)
+    spec_sources = {"cog": SOURCES["cog"], **{spec.source.key: spec.source for spec in specs}}  # one Source per key
     source_tables: dict[tuple, pd.DataFrame] = {}
     out: dict[str, Diagnostic] = {}
     for gid, name in enumerate(p.territories):
