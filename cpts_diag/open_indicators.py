@@ -454,7 +454,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
             rows += _comparison(ctx, "region", r)
         rows += _comparison(ctx, "france", "FR")
         new = pd.DataFrame(rows)
-        used = list(dict.fromkeys(new["_source_key"]))
+        extra = sources_table(SOURCES[k] for k in new["_source_key"])
         new = new[INDICATOR_COLUMNS]
         new = new.assign(
             _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
@@ -469,6 +469,5 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         unit_key = diag.communes["unite"].astype(str).to_numpy()
         for c in cols.columns:
             diag.communes[c] = cols[c].reindex(unit_key).to_numpy()
-        extra = sources_table([SOURCES[k] for k in used])
         diag.sources = pd.concat([diag.sources, extra], ignore_index=True).drop_duplicates("source", ignore_index=True)
     return diagnostics
