@@ -294,7 +294,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             )
 
     ind = diag.indicators
-    detail = pd.DataFrame(
+    sheets["Détail"] = pd.DataFrame(
         {
             "Identifiant": ind["indicator"],
             "Indicateur": ind["label"],
@@ -315,7 +315,6 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             "Qualité": ind["quality"],
         }
     )
-    sheets["Détail"] = detail
     notes["Détail"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
 
     communes = diag.communes.copy()
