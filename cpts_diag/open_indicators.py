@@ -189,11 +189,9 @@ def _income(frame: pd.DataFrame, ctx: _Context) -> dict:
     total = frame["population"].sum()
     cov = float(frame.loc[has, "population"].sum() / total) if total > 0 else 0.0
     v, w = rows["q2"].to_numpy(), rows["nbpers"].to_numpy()
-    if not len(v):
-        return {"min": np.nan, "max": np.nan, "q1": np.nan, "p50": np.nan, "q3": np.nan, "coverage": cov}
-    return {
-        "min": float(v.min()),
-        "max": float(v.max()),
+    return {  # weighted_quantile is NaN without values
+        "min": float(v.min()) if len(v) else np.nan,
+        "max": float(v.max()) if len(v) else np.nan,
         "q1": weighted_quantile(v, w, 0.25),
         "p50": weighted_quantile(v, w, 0.5),
         "q3": weighted_quantile(v, w, 0.75),
