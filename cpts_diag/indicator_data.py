@@ -398,10 +398,8 @@ def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
 def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
     bv = _read(bv_path).set_index("code")
     link = _read(table_path).set_index("code_insee")
-    out = pd.DataFrame(index=pd.Index(link.index.astype(str), name="code_insee"))
     code = link["bv2022"].astype(object).where(link["bv2022"] != "", pd.NA)
-    out["bv2022"] = code
-    out["bassin_de_vie"] = code.map(bv["libelle"].astype(object))
+    out = pd.DataFrame({"bv2022": code, "bassin_de_vie": code.map(bv["libelle"].astype(object))})
     for ind, (column, *_rest) in BV_INDICATORS.items():
         values = _numeric(bv[column])  # parse the 1,709 BV values once, then attribute
         status = bv[column].astype(object).where(values.isna(), "")
