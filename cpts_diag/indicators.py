@@ -195,12 +195,9 @@ def find_territory(names, query: str) -> str:
     close = [folded[k] for k in folded if key and key in k]
     close += [folded[k] for k in difflib.get_close_matches(key, list(folded), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:5]
-    hint = (
-        (" ; noms proches : " + ", ".join(f"« {c} »" for c in close))
-        if close
-        else f" ; {len(names)} territoire(s) dans le fichier"
-    )
-    raise InputError(f"territoire inconnu{hint}", value=query)
+    if close:
+        raise InputError("territoire inconnu ; noms proches : " + ", ".join(f"« {c} »" for c in close), value=query)
+    raise InputError(f"territoire inconnu ; {len(names)} territoire(s) dans le fichier", value=query)
 
 
 def _as_table(perimeters, reference: Reference) -> pd.DataFrame:
