@@ -70,10 +70,7 @@ class _Context:
         france = com[com["zone"].isin(_FRANCE_ZONES)]
         # population history: per unit, and the groups of split communes per vintage
         self._hist = {y: data.pop_hist[f"pop_{y}"].dropna().to_dict() for y in POP_VINTAGES}
-        self._pop = {
-            **com["population"].dropna().to_dict(),
-            **reference.arrondissements["population"].dropna().to_dict(),
-        }
+        self._pop = com["population"].dropna().to_dict() | reference.arrondissements["population"].dropna().to_dict()
         self.groups = {y: [] for y in POP_VINTAGES}
         self.group_of: dict[str, dict[str, int]] = {y: {} for y in POP_VINTAGES}
         for year, unites, pop in data.pop_groups[["annee", "unites", "population"]].itertuples(index=False):
