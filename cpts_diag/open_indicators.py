@@ -298,12 +298,9 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         add(f"population_{year}", label, _DEMOGRAPHY, v, lo, hi, "hab.", src_pop, year, "commune", cov, quality)
     for ind, (start, years) in TREND_PERIODS.items():
         v, cov = _trend(frame, ctx, start, years)
-        lo = hi = nan
-        if split:
-            v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0])
+        v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        vintage = f"{start}-2023"
-        add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, vintage, "commune", cov, _quality(cov, split))
+        add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
 
     # -- income (distribution of commune medians)
     inc = _income(frame, ctx)
@@ -323,9 +320,8 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     quality = _quality(z["coverage"], split)
     for lv, (_tok, lab) in ZONAGE_LEVELS.items():
         v = 100 * z["pops"][lv] / z["covered"] if z["covered"] > 0 else nan
-        lo = hi = nan
-        if split and zc["covered"] > 0:
-            v, lo, hi = _combine_ratio(v, 100 * zc["pops"][lv] / zc["covered"])
+        v_cert = 100 * zc["pops"][lv] / zc["covered"] if split and zc["covered"] > 0 else nan
+        v, lo, hi = _combine_ratio(v, v_cert)
         label = f"Part de la population en zone « {lab} » (zonage infirmiers)"
         add(f"zonage_infirmiers_part_{lv}", label, _SUPPLY, v, lo, hi, "%", *src_z, z["coverage"], quality)
     under = z["pops"][1] + z["pops"][2]
