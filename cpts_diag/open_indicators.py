@@ -352,8 +352,7 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         quality = _quality(cov, True)
     else:
         rate, cov = _mortality(frame, ctx)
-        if split:
-            rate, lo, hi = _combine_ratio(rate, _mortality(certain, ctx)[0])
+        rate, lo, hi = _combine_ratio(rate, _mortality(certain, ctx)[0] if split else nan)
         source_level, quality = "EPCI", _quality(cov, True)
     label, unit = "Taux brut de mortalité (non standardisé sur l'âge)", "décès pour 1 000 hab./an"
     src_m = (SOURCES["mortalite"], "2013-2018", source_level)
