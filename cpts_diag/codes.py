@@ -65,8 +65,11 @@ def _from_text(text: str, raw) -> tuple[str, str | None]:
         code = "0" + text
         _validate(code, raw)
         return code, f"zéro initial restauré ({text} → {code})"
-    if re.fullmatch(r"20\d{3}", text):
-        return _corsica(text, raw)
+    if re.fullmatch(r"20\d{3}", text):  # pre-1976 Corsican code: 2A/2B of the same commune number
+        prefix = _corsica_prefixes().get(text[2:])
+        if prefix is None:
+            raise CodeFormatError(raw, "la Corse s'écrit 2A ou 2B depuis 1976, pas 20")
+        return prefix + text[2:], f"ancien code de la Corse converti ({text} → {prefix + text[2:]})"
     _validate(text, raw)
     return text, None
 
@@ -82,15 +85,6 @@ def _corsica_prefixes() -> dict[str, str]:
         return {}
     codes = set(reference.records["code_insee"]) | set(reference.former)
     return {c[2:]: c[:2] for c in codes if _CORSICA.match(c)}
-
-
-def _corsica(code: str, raw) -> tuple[str, str]:
-    """The 2A/2B code of a pre-1976 Corsican code ``20xxx``."""
-    prefix = _corsica_prefixes().get(code[2:])
-    if prefix is None:
-        raise CodeFormatError(raw, "la Corse s'écrit 2A ou 2B depuis 1976, pas 20")
-    new = prefix + code[2:]
-    return new, f"ancien code de la Corse converti ({code} → {new})"
 
 
 def _validate(code: str, raw) -> None:

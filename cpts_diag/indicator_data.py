@@ -379,9 +379,8 @@ def _read(path: Path) -> pd.DataFrame:
 
 def _numeric(series: pd.Series) -> pd.Series:
     """Published numbers to float; masked tokens and blanks to NaN."""
-    return pd.to_numeric(series.astype(str).str.replace(",", ".", regex=False).str.strip(), errors="coerce").astype(
-        float
-    )
+    text = series.astype(str).str.replace(",", ".", regex=False).str.strip()
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
@@ -399,10 +398,8 @@ def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
 def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
     bv = _read(bv_path).set_index("code")
     link = _read(table_path).set_index("code_insee")
-    out = pd.DataFrame(index=pd.Index(link.index.astype(str), name="code_insee"))
     code = link["bv2022"].astype(object).where(link["bv2022"] != "", pd.NA)
-    out["bv2022"] = code
-    out["bassin_de_vie"] = code.map(bv["libelle"].astype(object))
+    out = pd.DataFrame({"bv2022": code, "bassin_de_vie": code.map(bv["libelle"].astype(object))})
     for ind, (column, *_rest) in BV_INDICATORS.items():
         values = _numeric(bv[column])  # parse the 1,709 BV values once, then attribute
         status = bv[column].astype(object).where(values.isna(), "")
@@ -482,8 +479,5 @@ def short_source(label: str, fictitious: bool = False) -> str:
 
 def sources_table(sources) -> pd.DataFrame:
     """Table of sources (columns :data:`SOURCE_COLUMNS`), one row per distinct entry, in order."""
-    first: dict[str, Source] = {}
-    for s in sources:
-        first.setdefault(s.label, s)
-    rows = [(s.label, s.producer, s.vintage, s.level, s.license, s.note, s.fictitious) for s in first.values()]
-    return pd.DataFrame(rows, columns=SOURCE_COLUMNS)
+    rows = [(s.label, s.producer, s.vintage, s.level, s.license, s.note, s.fictitious) for s in sources]
+    return pd.DataFrame(rows, columns=SOURCE_COLUMNS).drop_duplicates("source", ignore_index=True)

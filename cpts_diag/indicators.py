@@ -106,24 +106,16 @@ _FRANCE_ZONES = ("metro", "drom")
 class Diagnostic:
     """Indicators of one territory, with their comparisons and sources.
 
-    Attributes
-    ----------
-    territory : str
-        Territory name as in the perimeter file.
-    indicators : pandas.DataFrame
-        One row per (indicator, level); columns :data:`INDICATOR_COLUMNS`. Levels: « territoire », each
-        « departement » the territory touches, its « region »(s), « france » (métropole + DROM).
-    communes : pandas.DataFrame
-        One row per population unit (commune, or arrondissement municipal): identification columns, then
-        one column per indicator id with the unit's own value (NaN when unknown or masked).
-    sources : pandas.DataFrame
-        One row per source used: source, producer, vintage, level, license, note.
-    summary : dict
-        population (NaN when approximate), population_min, population_max, approximate, tier, tier_min,
-        tier_max, n_communes, area_km2, density, departements, regions (codes), departements_noms,
-        regions_noms.
-    fictitious : bool
-        True when any indicator comes from fictitious data.
+    * ``territory``: the territory name as in the perimeter file.
+    * ``indicators``: one row per (indicator, level); columns :data:`INDICATOR_COLUMNS`. Levels: « territoire »,
+      each « departement » the territory touches, its « region »(s), « france » (métropole + DROM).
+    * ``communes``: one row per population unit (commune, or arrondissement municipal): identification columns,
+      then one column per indicator id with the unit's own value (NaN when unknown or masked).
+    * ``sources``: one row per source used: source, producer, vintage, level, license, note.
+    * ``summary``: population (NaN when approximate), population_min, population_max, approximate, tier,
+      tier_min, tier_max, n_communes, area_km2, density, departements, regions (codes), departements_noms,
+      regions_noms.
+    * ``fictitious``: True when any indicator comes from fictitious data.
     """
 
     territory: str
@@ -203,12 +195,9 @@ def find_territory(names, query: str) -> str:
     close = [folded[k] for k in folded if key and key in k]
     close += [folded[k] for k in difflib.get_close_matches(key, list(folded), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:5]
-    hint = (
-        (" ; noms proches : " + ", ".join(f"« {c} »" for c in close))
-        if close
-        else f" ; {len(names)} territoire(s) dans le fichier"
-    )
-    raise InputError(f"territoire inconnu{hint}", value=query)
+    if close:
+        raise InputError("territoire inconnu ; noms proches : " + ", ".join(f"« {c} »" for c in close), value=query)
+    raise InputError(f"territoire inconnu ; {len(names)} territoire(s) dans le fichier", value=query)
 
 
 def _as_table(perimeters, reference: Reference) -> pd.DataFrame:
@@ -257,25 +246,21 @@ class _Pass:
 
     def __init__(self, names: list[str], units: pd.DataFrame, reference: Reference):
         self.reference = reference
-        territories = list(dict.fromkeys(names))
-        self.n_terr = len(territories)
-        gid = {name: i for i, name in enumerate(territories)}
-        communes = reference.communes
-        france = communes[communes["zone"].isin(_FRANCE_ZONES)]
-        deps = sorted(set(france["departement"]))
-        dep_gid = {d: self.n_terr + i for i, d in enumerate(deps)}
-        regions = sorted(set(france["region"]))
-        reg_gid = {r: self.n_terr + len(deps) + i for i, r in enumerate(regions)}
-        self.france_gid = self.n_terr + len(deps) + len(regions)
-        self.n_base = self.n_terr + len(deps)  # groups fed directly by units
+        self.territories = list(dict.fromkeys(names))
+        france = reference.communes[reference.communes["zone"].isin(_FRANCE_ZONES)]
+        deps, regions = sorted(set(france["departement"])), sorted(set(france["region"]))
+        # group ids: territories, départements (the base groups, fed directly by units), régions, France
+        self.n_terr, self.n_base = len(self.territories), len(self.territories) + len(deps)
+        self.dep_gid = {d: self.n_terr + i for i, d in enumerate(deps)}
+        self.reg_gid = {r: self.n_base + i for i, r in enumerate(regions)}
+        self.france_gid = self.n_base + len(regions)
         self.n_groups = self.france_gid + 1
-        self.dep_gid, self.reg_gid, self.territories = dep_gid, reg_gid, territories
         dep_region = reference.departements["region"]
-        self.dep_to_reg = np.array([reg_gid[dep_region[d]] for d in deps])
+        self.dep_to_reg = np.array([self.reg_gid[dep_region[d]] for d in deps])
 
         terr = pd.DataFrame(
             {
-                "group": units["cpts"].map(gid).to_numpy(dtype=int),
+                "group": units["cpts"].map({name: i for i, name in enumerate(self.territories)}).to_numpy(dtype=int),
                 "key": units["unit"].astype(object).to_numpy(),
                 "code_insee": units["code_insee"].astype(object).to_numpy(),
                 "arrondissement": units["arrondissement"].astype(object).to_numpy(),
@@ -286,7 +271,7 @@ class _Pass:
         )
         comm = pd.DataFrame(
             {
-                "group": france["departement"].map(dep_gid).to_numpy(dtype=int),
+                "group": france["departement"].map(self.dep_gid).to_numpy(dtype=int),
                 "key": france.index.astype(object).to_numpy(),
                 "code_insee": france.index.astype(object).to_numpy(),
                 "arrondissement": pd.Series(pd.NA, index=france.index, dtype=object).to_numpy(),
@@ -405,12 +390,9 @@ def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
 
 def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[_Spec]:
     """Specs of a count (``key|num``) and of its density per 10 000 inhabitants with data (``key|den``)."""
-    count_id, density_id = ids
-    count_label, density_label = labels
-    per_10k = "pour 10 000 hab."
     return [
-        _spec(count_id, count_label, "Offre de soins", unit, src, vintage, "sum", key, **options),
-        _spec(density_id, density_label, "Offre de soins", per_10k, src, vintage, key=key, scale=1e4, **options),
+        _spec(ids[0], labels[0], "Offre de soins", unit, src, vintage, "sum", key, **options),
+        _spec(ids[1], labels[1], "Offre de soins", "pour 10 000 hab.", src, vintage, key=key, scale=1e4, **options),
     ]
 
 
@@ -432,11 +414,9 @@ def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
 
 
 def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    codes = attach_codes(table.index.astype(str), reference)
-    rows = table.reset_index(drop=True)
-    rows = pd.concat(
-        [codes[["code_insee", "arrondissement"]], rows.drop(columns=["code_insee"], errors="ignore")], axis=1
-    )
+    """Keyed rows of a user table indexed by published codes, resolved to current communes (unknown codes out)."""
+    codes = attach_codes(table.index.astype(str), reference)[["code_insee", "arrondissement"]]
+    rows = pd.concat([codes, table.reset_index(drop=True).drop(columns=["code_insee"], errors="ignore")], axis=1)
     return _keyed(rows[rows["code_insee"].notna()])
 
 
@@ -750,9 +730,7 @@ def diagnose_all(
     specs = sorted(p.specs, key=lambda s: THEMES.index(s.theme))  # stable: order within theme kept
     results = _special_values(p, terr_table)
     results.update({spec.id: _evaluate(p, spec) for spec in specs if spec.kind != "special"})
-    long = _long_table(p, specs, results)
-    communes = _unit_table(p, specs, data, units)
-    out = _split(p, specs, long, communes, terr_table, results)
+    out = _split(p, specs, _long_table(p, specs, results), _unit_table(p, specs, data, units), terr_table, results)
     from cpts_diag.open_indicators import add_open_indicators
 
     return add_open_indicators(out, units, reference)
@@ -831,7 +809,7 @@ def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.Dat
 
 def _split(p: _Pass, specs, long, communes, terr_table, results: dict[str, _Result]) -> dict[str, Diagnostic]:
     """One Diagnostic per territory: its rows of the long and unit tables, its sources and summary."""
-    rank = long["level"].map({lv: i for i, lv in enumerate(LEVELS)}).to_numpy()
+    rank = long["level"].map(LEVELS.index).to_numpy()
     long = long.iloc[np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))]
     long = long.reset_index(drop=True)
     group = long["_group"].to_numpy()
@@ -841,9 +819,7 @@ def _split(p: _Pass, specs, long, communes, terr_table, results: dict[str, _Resu
     commune_rows = communes.groupby("cpts", sort=False).indices
     communes = communes.drop(columns="cpts")
     table = terr_table.set_index("cpts")
-    spec_sources = {SOURCES["cog"].key: SOURCES["cog"]}
-    for spec in specs:
-        spec_sources.setdefault(spec.source.key, spec.source)
+    spec_sources = {"cog": SOURCES["cog"], **{spec.source.key: spec.source for spec in specs}}  # one Source per key
     source_tables: dict[tuple, pd.DataFrame] = {}
     out: dict[str, Diagnostic] = {}
     for gid, name in enumerate(p.territories):

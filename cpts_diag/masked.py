@@ -117,9 +117,7 @@ def _parse_number_text(text: str) -> float | None:
             compact = compact.replace(",", "")
     elif compact.count(",") == 1:
         compact = compact.replace(",", ".")
-    if not _NUMBER.match(compact):
-        return None
-    return float(compact)
+    return float(compact) if _NUMBER.match(compact) else None
 
 
 def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, float]:
@@ -198,8 +196,7 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
     # comma turned into a point); every other cell is parsed by parse_count, once per
     # distinct value.
     raw = series.astype(object)
-    text = raw.astype("string").str.strip()
-    compact = text.str.replace(_SPACE_CHARS, "", regex=True)
+    compact = raw.astype("string").str.replace(_SPACE_CHARS, "", regex=True)
     lone_comma = (compact.str.count(",") == 1) & ~compact.str.contains(".", regex=False)
     compact = compact.where(~lone_comma.fillna(False), compact.str.replace(",", ".", regex=False))
     fast = pd.to_numeric(compact, errors="coerce").astype(float).to_numpy()
@@ -288,13 +285,10 @@ def masked_sum_by(
     >>> masked_sum_by(df, "g")[["low", "high", "n_masked"]].to_dict("index")
     {'a': {'low': 1.0, 'high': 6.0, 'n_masked': 1}, 'b': {'low': 2.0, 'high': 2.0, 'n_masked': 0}}
     """
-    if masked_col is None:
-        masked_col = "masked" if value_col == "value" else f"{value_col}_masked"
-    if upper_col is None:
-        upper_col = "upper" if value_col == "value" else f"{value_col}_upper"
+    prefix = "" if value_col == "value" else f"{value_col}_"
     v = df[value_col].astype(float)
-    m = df[masked_col].astype(bool) | v.isna()
-    u = df[upper_col].astype(float)
+    m = df[f"{prefix}masked" if masked_col is None else masked_col].astype(bool) | v.isna()
+    u = df[f"{prefix}upper" if upper_col is None else upper_col].astype(float)
     work = pd.DataFrame(
         {
             "low": v.where(~m, 0.0),
@@ -311,8 +305,6 @@ def masked_sum_by(
         keys = [df[k] for k in by]
     out = work.groupby(keys, sort=True).sum()
     out["high"] = out["low"] + out.pop("bound")
-    out["n_masked"] = out["n_masked"].astype(int)
-    out["n_cells"] = out["n_cells"].astype(int)
     out["exact"] = out["n_masked"] == 0
     return out[["low", "high", "n_masked", "n_cells", "exact"]]
 

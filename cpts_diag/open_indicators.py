@@ -70,10 +70,7 @@ class _Context:
         france = com[com["zone"].isin(_FRANCE_ZONES)]
         # population history: per unit, and the groups of split communes per vintage
         self._hist = {y: data.pop_hist[f"pop_{y}"].dropna().to_dict() for y in POP_VINTAGES}
-        self._pop = {
-            **com["population"].dropna().to_dict(),
-            **reference.arrondissements["population"].dropna().to_dict(),
-        }
+        self._pop = com["population"].dropna().to_dict() | reference.arrondissements["population"].dropna().to_dict()
         self.groups = {y: [] for y in POP_VINTAGES}
         self.group_of: dict[str, dict[str, int]] = {y: {} for y in POP_VINTAGES}
         for year, unites, pop in data.pop_groups[["annee", "unites", "population"]].itertuples(index=False):
@@ -94,9 +91,8 @@ class _Context:
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
-        dep_ind = pd.read_csv(
-            settings.data_path(SOURCES["departements"].file), dtype=str, keep_default_na=False
-        ).set_index("code")
+        dep_file = settings.data_path(SOURCES["dep_stats"].file)
+        dep_ind = pd.read_csv(dep_file, dtype=str, keep_default_na=False).set_index("code")
         self.dep_median = pd.to_numeric(dep_ind[_MEDIAN_DEP_COLUMN].str.replace(",", "."), errors="coerce")
         # comparison groups (départements, régions, France) and the cache of their rows
         self.fr_frame = pd.DataFrame(
@@ -190,11 +186,9 @@ def _income(frame: pd.DataFrame, ctx: _Context) -> dict:
     total = frame["population"].sum()
     cov = float(frame.loc[has, "population"].sum() / total) if total > 0 else 0.0
     v, w = rows["q2"].to_numpy(), rows["nbpers"].to_numpy()
-    if not len(v):
-        return {"min": np.nan, "max": np.nan, "q1": np.nan, "p50": np.nan, "q3": np.nan, "coverage": cov}
-    return {
-        "min": float(v.min()),
-        "max": float(v.max()),
+    return {  # weighted_quantile is NaN without values
+        "min": float(v.min()) if len(v) else np.nan,
+        "max": float(v.max()) if len(v) else np.nan,
         "q1": weighted_quantile(v, w, 0.25),
         "p50": weighted_quantile(v, w, 0.5),
         "q3": weighted_quantile(v, w, 0.75),
@@ -231,30 +225,6 @@ def _mortality(frame: pd.DataFrame, ctx: _Context) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------------- rows
-def _row(
-    level, code, name, ind, label, theme, value, low, high, unit, source, vintage, source_level, coverage, quality
-):
-    """One indicator row of a group."""
-    return {
-        "indicator": ind,
-        "label": label,
-        "theme": theme,
-        "level": level,
-        "level_code": code,
-        "level_name": name,
-        "value": float(value),
-        "value_low": float(low),
-        "value_high": float(high),
-        "unit": unit,
-        "source": source.label,
-        "vintage": vintage,
-        "source_level": source_level,
-        "coverage": float(coverage),
-        "quality": quality,
-        "_source_key": source.key,
-    }
-
-
 def _quality(coverage: float, approx: bool) -> str:
     if coverage < _FULL:
         return MASKED
@@ -289,9 +259,28 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     rows: list[dict] = []
     nan = float("nan")
 
-    def add(*fields):
-        """Append a row of this group (``fields``: the arguments of :func:`_row` after the group's)."""
-        rows.append(_row(level, code, name, *fields))
+    def add(ind, label, theme, value, low, high, unit, source, vintage, source_level, coverage, quality):
+        """Append one indicator row of this group."""
+        rows.append(
+            {
+                "indicator": ind,
+                "label": label,
+                "theme": theme,
+                "level": level,
+                "level_code": code,
+                "level_name": name,
+                "value": float(value),
+                "value_low": float(low),
+                "value_high": float(high),
+                "unit": unit,
+                "source": source.label,
+                "vintage": vintage,
+                "source_level": source_level,
+                "coverage": float(coverage),
+                "quality": quality,
+                "_source_key": source.key,
+            }
+        )
 
     # -- population history and trend
     src_pop = SOURCES["pop_hist"]
@@ -309,12 +298,9 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         add(f"population_{year}", label, _DEMOGRAPHY, v, lo, hi, "hab.", src_pop, year, "commune", cov, quality)
     for ind, (start, years) in TREND_PERIODS.items():
         v, cov = _trend(frame, ctx, start, years)
-        lo = hi = nan
-        if split:
-            v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0])
+        v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        vintage = f"{start}-2023"
-        add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, vintage, "commune", cov, _quality(cov, split))
+        add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
 
     # -- income (distribution of commune medians)
     inc = _income(frame, ctx)
@@ -334,17 +320,13 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     quality = _quality(z["coverage"], split)
     for lv, (_tok, lab) in ZONAGE_LEVELS.items():
         v = 100 * z["pops"][lv] / z["covered"] if z["covered"] > 0 else nan
-        lo = hi = nan
-        if split and zc["covered"] > 0:
-            v, lo, hi = _combine_ratio(v, 100 * zc["pops"][lv] / zc["covered"])
+        v_cert = 100 * zc["pops"][lv] / zc["covered"] if split and zc["covered"] > 0 else nan
+        v, lo, hi = _combine_ratio(v, v_cert)
         label = f"Part de la population en zone « {lab} » (zonage infirmiers)"
         add(f"zonage_infirmiers_part_{lv}", label, _SUPPLY, v, lo, hi, "%", *src_z, z["coverage"], quality)
     under = z["pops"][1] + z["pops"][2]
-    v, lo, hi = under, nan, nan
-    if split:
-        v, lo, hi = nan, zc["pops"][1] + zc["pops"][2], under
-        if np.isclose(lo, hi):
-            v, lo, hi = under, nan, nan
+    lo = zc["pops"][1] + zc["pops"][2] if split else under
+    v, lo, hi = (under, nan, nan) if np.isclose(lo, under) else (nan, lo, under)  # bounds when the split matters
     if z["coverage"] < _FULL:
         v, lo = nan, under if math.isnan(lo) else lo
     label = "Population en zone très sous-dotée ou sous-dotée (zonage infirmiers)"
@@ -370,8 +352,7 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         quality = _quality(cov, True)
     else:
         rate, cov = _mortality(frame, ctx)
-        if split:
-            rate, lo, hi = _combine_ratio(rate, _mortality(certain, ctx)[0])
+        rate, lo, hi = _combine_ratio(rate, _mortality(certain, ctx)[0] if split else nan)
         source_level, quality = "EPCI", _quality(cov, True)
     label, unit = "Taux brut de mortalité (non standardisé sur l'âge)", "décès pour 1 000 hab./an"
     src_m = (SOURCES["mortalite"], "2013-2018", source_level)
@@ -380,26 +361,12 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     # -- libéral professionals (Assurance Maladie): comparison levels only
     if level != "territoire":
         am = ctx.ameli_by_level.get((level, code), {})
-        meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level])
         for pid, label in AMELI_PROFESSIONS.values():
             rec = am.get(pid)
-            cov = 0.0 if rec is None else 1.0
+            meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
-            add(
-                f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta, cov, EXACT
-            )
-            add(
-                f"ps_{pid}_densite",
-                f"{label} (densité)",
-                _SUPPLY,
-                dens,
-                nan,
-                nan,
-                "pour 10 000 hab.",
-                *meta,
-                cov,
-                EXACT,
-            )
+            add(f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta)
+            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, "pour 10 000 hab.", *meta)
     return rows
 
 
@@ -426,7 +393,6 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------- public API
 _CONTEXTS: dict = {}
-_LEVEL_RANK = {"territoire": 0, "departement": 1, "region": 2, "france": 3}
 
 
 def _comparison(ctx: _Context, level: str, code: str) -> list[dict]:
@@ -450,7 +416,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
     ``diagnostics`` is the output of the vectorised pass of :func:`cpts_diag.indicators.diagnose_all`,
     ``units`` the population units of all territories (:func:`cpts_diag.territories.population_units`).
     """
-    from cpts_diag.indicators import INDICATOR_COLUMNS, THEMES
+    from cpts_diag.indicators import INDICATOR_COLUMNS, LEVELS, THEMES
 
     key = (id(reference), id(load_open_data()))
     if key not in _CONTEXTS:  # built once per reference and data: comparison rows are shared
@@ -478,11 +444,11 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
             rows += _comparison(ctx, "region", r)
         rows += _comparison(ctx, "france", "FR")
         new = pd.DataFrame(rows)
-        used = list(dict.fromkeys(new["_source_key"]))
-        new = new.drop(columns="_source_key")[INDICATOR_COLUMNS]
+        extra = sources_table(SOURCES[k] for k in new["_source_key"])
+        new = new[INDICATOR_COLUMNS]
         new = new.assign(
             _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
-            _l=new["level"].map(_LEVEL_RANK),
+            _l=new["level"].map(LEVELS.index),
         )
         new = new.sort_values(["_i", "_l", "level_code"], kind="stable").drop(columns=["_i", "_l"])
         combined = pd.concat([diag.indicators, new], ignore_index=True)
@@ -493,8 +459,5 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         unit_key = diag.communes["unite"].astype(str).to_numpy()
         for c in cols.columns:
             diag.communes[c] = cols[c].reindex(unit_key).to_numpy()
-        extra = sources_table([SOURCES[k] for k in used])
-        diag.sources = pd.concat(
-            [diag.sources, extra[~extra["source"].isin(diag.sources["source"])]], ignore_index=True
-        )
+        diag.sources = pd.concat([diag.sources, extra], ignore_index=True).drop_duplicates("source", ignore_index=True)
     return diagnostics

@@ -89,14 +89,10 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
 
 
 def _comparison_lookup(diag: Diagnostic) -> dict:
-    ind = diag.indicators
-    comp = ind[ind["level"] != "territoire"]
-    return {
-        (i, lv, c): (v, lo, hi)
-        for i, lv, c, v, lo, hi in zip(
-            comp["indicator"], comp["level"], comp["level_code"], comp["value"], comp["value_low"], comp["value_high"]
-        )
-    }
+    """(indicator, level, code) -> (value, low, high) of every comparison row."""
+    comp = diag.indicators[diag.indicators["level"] != "territoire"]
+    keys = zip(comp["indicator"], comp["level"], comp["level_code"])
+    return dict(zip(keys, zip(comp["value"], comp["value_low"], comp["value_high"])))
 
 
 def _column_title(level: str, code: str) -> str:
@@ -168,15 +164,10 @@ def _comparison_keys(levels) -> dict[tuple[str, str], str]:
     """JSON key of each comparison level: its code, "France"; a région whose code is also the code of a
     listed département (e.g. 84) is keyed ``region_84``."""
     dep_codes = {c for lv, c, _ in levels if lv == "departement"}
-    keys = {}
-    for lv, code, _name in levels:
-        if lv == "france":
-            keys[(lv, code)] = "France"
-        elif lv == "region" and code in dep_codes:
-            keys[(lv, code)] = f"region_{code}"
-        else:
-            keys[(lv, code)] = code
-    return keys
+    return {
+        (lv, code): "France" if lv == "france" else f"region_{code}" if lv == "region" and code in dep_codes else code
+        for lv, code, _name in levels
+    }
 
 
 def indicator_rows_json(diag: Diagnostic) -> list[dict]:
@@ -191,27 +182,26 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
     levels = _comparison_levels(diag)
     keys = _comparison_keys(levels)
     value_of = {key: value for key, (value, _low, _high) in _comparison_lookup(diag).items()}
-    out = []
-    for _, row in wide.iterrows():
-        comparisons = {keys[(lv, c)]: _json_number(value_of.get((row["indicator"], lv, c))) for lv, c, _ in levels}
-        out.append(
-            {
-                "indicator": row["indicator"],
-                "label": row["label"],
-                "level": "territoire",
-                "territory_value": _json_number(row["value"]),
-                "territory_low": _json_number(row["low"]),
-                "territory_high": _json_number(row["high"]),
-                "comparisons": comparisons,
-                "unit": row["unit"],
-                "source": row["source"],
-                "vintage": row["vintage"],
-                "source_level": row["source_level"],
-                "coverage": _json_number(row["coverage"]),
-                "quality": None if fr.is_missing(row["quality"]) else row["quality"],
-            }
-        )
-    return out
+    return [
+        {
+            "indicator": row["indicator"],
+            "label": row["label"],
+            "level": "territoire",
+            "territory_value": _json_number(row["value"]),
+            "territory_low": _json_number(row["low"]),
+            "territory_high": _json_number(row["high"]),
+            "comparisons": {
+                keys[(lv, c)]: _json_number(value_of.get((row["indicator"], lv, c))) for lv, c, _ in levels
+            },
+            "unit": row["unit"],
+            "source": row["source"],
+            "vintage": row["vintage"],
+            "source_level": row["source_level"],
+            "coverage": _json_number(row["coverage"]),
+            "quality": None if fr.is_missing(row["quality"]) else row["quality"],
+        }
+        for _, row in wide.iterrows()
+    ]
 
 
 _COMMUNE_HEADERS = {
@@ -267,8 +257,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     lookup = _comparison_lookup(diag)
     sheets: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
-    s = diag.summary
-    head = f"Territoire : {diag.territory} ({s['n_communes']} commune(s))"
+    head = f"Territoire : {diag.territory} ({diag.summary['n_communes']} commune(s))"
     labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
     units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))
     for theme in THEMES:
@@ -288,10 +277,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             title = "France" if lv == "france" else f"{name} ({code})"
             found = [(lookup.get((ident, lv, code)), unit) for ident, unit in zip(part["indicator"], part["unit"])]
             values = [None if v is None else _range_text(*v, unit_decimals(unit)) for v, unit in found]
-            column = pd.Series(values, dtype=object)
-            if all(v is None or isinstance(v, float) for v in values):
-                column = column.astype(float)
-            table[title] = column.to_numpy()
+            numeric = all(v is None or isinstance(v, float) for v in values)  # else ranges as text
+            table[title] = np.array(values, dtype=float if numeric else object)
         table["Source"] = part["source"].to_numpy()
         table["Millésime"] = part["vintage"].astype(str).to_numpy()
         table["Niveau de la source"] = part["source_level"].to_numpy()
@@ -307,7 +294,7 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             )
 
     ind = diag.indicators
-    detail = pd.DataFrame(
+    sheets["Détail"] = pd.DataFrame(
         {
             "Identifiant": ind["indicator"],
             "Indicateur": ind["label"],
@@ -328,7 +315,6 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             "Qualité": ind["quality"],
         }
     )
-    sheets["Détail"] = detail
     notes["Détail"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
 
     communes = diag.communes.copy()
