@@ -186,7 +186,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Arrondissement": "name",
             "Population": "population",
             "Code commune": "commune",
-            "Commune": lambda a: a["commune_name"],
+            "Commune": "commune_name",
         },
         ints=["Population"],
     )

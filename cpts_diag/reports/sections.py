@@ -368,6 +368,19 @@ def territory_overview(data: ReportData) -> Section:
     return Section(html, "Le territoire")
 
 
+def _map_layers(data: ReportData) -> dict:
+    """What the printed map and carte.html both draw: the communes coloured by MAP_INDICATOR and the layers."""
+    return {
+        "communes": data.map_communes,
+        "value_col": MAP_INDICATOR,
+        "label": MAP_LABEL,
+        "unit": MAP_UNIT,
+        "territory_outline": data.outline,
+        "neighbours": data.neighbours,
+        "orphans": data.orphans,
+    }
+
+
 def territory_map(data: ReportData) -> Section:
     """Static (printable) map of the communes coloured by APL 2023, with neighbours and orphans."""
     from cpts_diag.commune_geo import MAP_SOURCE
@@ -376,13 +389,7 @@ def territory_map(data: ReportData) -> Section:
     if data.map_communes is None or not len(data.map_communes):
         return Section(_render("no_map"), "Carte")
     fig = maps.static_map(
-        data.map_communes,
-        MAP_INDICATOR,
-        label=MAP_LABEL,
-        unit=MAP_UNIT,
-        territory_outline=data.outline,
-        neighbours=data.neighbours,
-        orphans=data.orphans,
+        **_map_layers(data),
         title=data.territory + _partial_note(data),
         figsize=(8.0, 6.2),
         fit_orphans=False,
@@ -571,13 +578,7 @@ def _web_map(data: ReportData):
 
     mc = data.map_communes
     return maps.commune_map(
-        mc,
-        MAP_INDICATOR,
-        label=MAP_LABEL,
-        unit=MAP_UNIT,
-        territory_outline=data.outline,
-        neighbours=data.neighbours,
-        orphans=data.orphans,
+        **_map_layers(data),
         tooltip_fields={
             "population": "Population 2023 (hab.)",
             "epci": "EPCI",
