@@ -584,6 +584,19 @@ def test_title_lines_name_the_territory_without_generic_words(tmp_path, titles, 
     assert p.table["code_insee"].tolist() == ["67482"] and p.table["line"].tolist() == [titles.count("\n") + 2]
 
 
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Liste_communes_CPTS_Bresse_Revermont.csv", "CPTS Bresse Revermont"),
+        ("cpts-du-gier.csv", "CPTS du gier"),
+        ("périmètre.csv", "périmètre"),  # only generic words: the file name as it is
+    ],
+)
+def test_file_names_made_readable(tmp_path, name, expected):
+    p = read_perimeters(write(tmp_path / name, "Code INSEE\n42186\n"))
+    assert p.table["cpts"].tolist() == [expected] and p.territory_source == "nom du fichier"
+
+
 def test_files_with_a_territory_column_are_unchanged(tmp_path):
     f = write(tmp_path / "p.csv", "Titre\nCPTS;Code INSEE\nCPTS A;04001\n")
     p = read_perimeters(f, territory="ignoré")

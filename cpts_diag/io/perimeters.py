@@ -260,12 +260,13 @@ def _title_name(titles: list[str]) -> str | None:
 
 
 def _file_name(path: Path) -> str:
-    """Readable territory name from a file name: « cpts_bassin_burgien » -> « CPTS bassin burgien »."""
+    """Readable territory name from a file name, generic words around it dropped as in a title:
+    « cpts_bassin_burgien » -> « CPTS bassin burgien », « Liste_communes_CPTS_Bresse » -> « CPTS Bresse »."""
     name = path.stem.replace("_", " ")
     if " " not in name.strip():
         name = name.replace("-", " ")
-    name = " ".join(name.split()) or path.name
-    return re.sub(r"\bcpts\b", "CPTS", name, flags=re.IGNORECASE)
+    name = re.sub(r"\bcpts\b", "CPTS", " ".join(name.split()) or path.name, flags=re.IGNORECASE)
+    return _title_name([name]) or name
 
 
 def _item_code(item):
