@@ -534,7 +534,7 @@ class _Builder:
             ) from None
         if flag is None:
             flag = arr is not None
-        typed = None if _is_blank(cell["name"]) else _text(cell["name"])
+        typed = None if roles["name"] is None or _is_blank(cell["name"]) else _text(cell["name"])
         self.rows.append((_text(name), code, arr, flag, line, typed))
 
     # wide: one record per territory with lists
