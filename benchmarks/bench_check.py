@@ -13,6 +13,8 @@ as a long CSV perimeter file (one row per EPCI × commune) in a temporary folder
 * reading the national polygons (COG 2018, ``<opendata>/france-geojson/departements/*.geojson``)
   and aligning them on the COG 2026, apart;
 * ``check_perimeters`` with these polygons (target < 10 s);
+* the size guard (issue 16): refusing a zip of about 500 KB that holds a 280 MB CSV (one repeated line), time
+  (target < 1 s) and memory traced while refusing (target < 50 MB): nothing is decompressed;
 * peak memory of the process (target < 2 GB).
 
 Usage : ``python benchmarks/bench_check.py [--opendata ../shared/opendata] [--build] [--profile]``
@@ -36,6 +38,39 @@ TARGET_CHECK_EMBEDDED_S = 2.0
 TARGET_DATA_MB = 25.0
 TARGET_CHECK_GEO_S = 10.0
 TARGET_MEMORY_MB = 2048.0
+TARGET_REFUSE_S = 1.0
+TARGET_REFUSE_MB = 50.0
+
+
+def measure_size_guard(folder: Path, res) -> None:
+    """Time and traced memory of refusing a small zip that holds a 280 MB CSV (issue 16)."""
+    import tracemalloc
+    import zipfile
+
+    from cpts_diag.errors import InputError
+    from cpts_diag.io.perimeters import read_perimeters
+
+    path, chunk = folder / "liste_enorme.zip", b"CPTS A;01053\n" * 80_000
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("liste.csv", "w", force_zip64=True) as fh:
+            fh.write(b"cpts;code_insee\n")
+            for _ in range(280_000_000 // len(chunk)):
+                fh.write(chunk)
+    print(f"  archive de {path.stat().st_size / 1024:.0f} Ko contenant un CSV de 280 Mo")
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        read_perimeters(path)
+        refused = False
+    except InputError:
+        refused = True
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    if not refused:
+        print("  ERREUR : l'archive a été acceptée")
+    res.add("refuse_zip_s", "refus d'un zip de 280 Mo décompressés (périmètres)", elapsed, "s", TARGET_REFUSE_S)
+    res.add("refuse_zip_mb", "mémoire allouée pendant ce refus (tracemalloc)", peak, "Mo", TARGET_REFUSE_MB)
 
 
 def build_epci_case(reference, out_dir: Path, region: str | None = None) -> tuple[Path, int, int]:
@@ -166,6 +201,7 @@ def main(argv=None) -> int:
         res.add("read_csv_s", f"lecture du CSV ({n_rows} lignes) par read_perimeters", t_read, "s")
         if prof:
             print(prof)
+        measure_size_guard(Path(tmp), res)
 
     # Warm-up of lazily cached pieces is part of the first call: measure the first call as a user sees it.
     report, t_check, prof = repeat(

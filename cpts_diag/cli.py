@@ -28,13 +28,15 @@ def _print_json(document) -> None:
     click.echo(json.dumps(json_ready(document), ensure_ascii=False, indent=2))
 
 
-def _load_perimeters(path, sheet=None):
+def _load_perimeters(path, sheet=None, territory=None, echo_warnings=True):
+    """The perimeters and the COG reference; the reading warnings on stderr unless the command's own output
+    shows them (``echo_warnings=False``: check prints them in its report)."""
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
 
     reference = load_reference()
-    perimeters = read_perimeters(Path(path), sheet=sheet, names_by_code=reference.names)
-    for warning in perimeters.warnings:
+    perimeters = read_perimeters(Path(path), sheet=sheet, names_by_code=reference.names, territory=territory)
+    for warning in perimeters.warnings if echo_warnings else ():
         click.echo(f"avertissement : {warning}", err=True)
     return perimeters, reference
 
@@ -50,6 +52,16 @@ perimeters_argument = click.argument(
 sheet_option = click.option(
     "--feuille", "--sheet", "sheet", default=None, metavar="FEUILLE", help="Feuille Excel à lire."
 )
+
+
+def _territory_option(help_text: str):
+    return click.option("--territory", "--territoire", "territory", default=None, metavar="NOM", help=help_text)
+
+
+_NAME_HELP = (
+    "Nom du territoire d'un fichier sans colonne CPTS (par défaut : sa ligne de titre, sinon le nom du fichier)."
+)
+_CHOICE_HELP = "Nom de la CPTS (inutile si le fichier n'a qu'un territoire)."
 
 
 def _french_extra(text: str) -> str:
@@ -154,12 +166,17 @@ _workers_option = click.option(
 @click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
 @click.option("--json", "as_json", is_flag=True, help="Résultat en JSON sur la sortie standard.")
 @_out_option("Dossier où écrire le classeur Excel et le GeoPackage des constats.")
-def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir):
+@_territory_option(_NAME_HELP)
+def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir, territory):
     """Contrôle un fichier de périmètres de CPTS."""
     from cpts_diag.checks import check_perimeters
+    from cpts_diag.io.perimeters import ignored_name_note
     from cpts_diag.outputs.check_outputs import format_text
 
-    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
+    # the reading warnings are in the report (text or JSON), printed once
+    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)
+    if note := ignored_name_note(perims, territory):
+        click.echo(note, err=True)
     report = check_perimeters(
         perims,
         reference,
@@ -207,7 +224,7 @@ def _user_files(func):
 @cli.command("indicators")
 @perimeters_argument
 @sheet_option
-@click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
+@_territory_option(_CHOICE_HELP)
 @_user_files
 @click.option("--json", "as_json", is_flag=True, help="Lignes d'indicateurs en JSON sur la sortie standard.")
 @_out_option("Dossier où écrire le classeur Excel des indicateurs.")
@@ -220,7 +237,7 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
         write_indicator_workbook,
     )
 
-    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet)
+    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory)
     diag = diagnose(
         perims, territory, reference, cpam=_cpam_choice(cpam, perimeters).file, insee_ages=insee_ages, bpe=bpe
     )
@@ -237,7 +254,7 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
 
 @cli.command("report")
 @perimeters_argument
-@click.option("--territory", "--territoire", "territory", required=True, metavar="NOM", help="Nom de la CPTS.")
+@_territory_option(_CHOICE_HELP)
 @_user_files
 @_out_option("Dossier parent du rapport (par défaut : reports/).")
 def report_command(perimeters, territory, cpam, **paths):
@@ -255,6 +272,7 @@ def report_command(perimeters, territory, cpam, **paths):
 @click.option(
     "--region", default=None, metavar="CODE", help="Ne traiter que les CPTS ayant une commune dans cette région."
 )
+@_territory_option(_NAME_HELP)
 @_workers_option
 @_out_option("Dossier des rapports (par défaut : reports/).")
 @click.option("--force", is_flag=True, help="Tout refaire, même ce qui n'a pas changé.")

@@ -169,18 +169,26 @@ class _Result(NamedTuple):
 
 
 # ----------------------------------------------------------------------------------- helpers
-def find_territory(names, query: str) -> str:
+def find_territory(names, query: str | None) -> str:
     """Return the territory name of ``names`` (e.g. ``perimeters.table["cpts"].unique()``) matching ``query``.
 
     Case, accents and spaces are ignored, and so is a leading "CPTS". Without a match, raises
     :class:`~cpts_diag.errors.InputError` listing the close matches (difflib, names containing the query).
+    ``query`` None or blank: the only territory of ``names``; with several, an InputError listing them.
 
     Examples
     --------
     >>> find_territory(["CPTS du Gapençais", "CPTS Verdon"], "cpts du gapencais")
     'CPTS du Gapençais'
+    >>> find_territory(["CPTS du Bassin Burgien"], None)
+    'CPTS du Bassin Burgien'
     """
     names = list(dict.fromkeys(str(n) for n in names))
+    if query is None or not str(query).strip():
+        if len(names) == 1:
+            return names[0]
+        listing = ", ".join(f"« {n} »" for n in names[:8]) + ("…" if len(names) > 8 else "")
+        raise InputError(f"le fichier contient {len(names)} territoires : précisez lequel (--territoire) : {listing}")
     folded = {}
     for name in names:
         folded.setdefault(fold(name), name)
@@ -200,12 +208,13 @@ def find_territory(names, query: str) -> str:
     raise InputError(f"territoire inconnu ; {len(names)} territoire(s) dans le fichier", value=query)
 
 
-def _as_table(perimeters, reference: Reference) -> pd.DataFrame:
-    """The canonical perimeter table of a Perimeters, a DataFrame or a file path."""
+def _as_table(perimeters, reference: Reference, territory: str | None = None) -> pd.DataFrame:
+    """The canonical perimeter table of a Perimeters, a DataFrame or a file path (``territory`` names a file
+    without territory column)."""
     if isinstance(perimeters, (str, os.PathLike)):
         from cpts_diag.io.perimeters import read_perimeters
 
-        perimeters = read_perimeters(perimeters, names_by_code=reference.names)
+        perimeters = read_perimeters(perimeters, names_by_code=reference.names, territory=territory)
     return perimeters.table if hasattr(perimeters, "table") else perimeters
 
 
@@ -872,15 +881,19 @@ def _summary(info: pd.Series, reference: Reference, area: float, density: float)
 
 
 def diagnose(
-    perimeters, territory: str, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
+    perimeters, territory: str | None, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
 ) -> Diagnostic:
     """Diagnostic of one territory (see :func:`diagnose_all` for the parameters).
 
-    ``territory`` is matched with :func:`find_territory` (case and accents ignored); an unknown name
-    raises :class:`~cpts_diag.errors.InputError` listing close matches.
+    ``territory`` is matched with :func:`find_territory` (case and accents ignored; None: the file's only
+    territory); an unknown name raises :class:`~cpts_diag.errors.InputError` listing close matches.
     """
     reference = reference or load_reference()
-    table = _as_table(perimeters, reference)
-    name = find_territory(table["cpts"].astype(str).unique(), territory)
+    table = _as_table(perimeters, reference, territory)
+    try:
+        name = find_territory(table["cpts"].astype(str).unique(), territory)
+    except InputError as err:  # name the perimeter file in the message
+        source = perimeters if isinstance(perimeters, (str, os.PathLike)) else getattr(perimeters, "source", None)
+        raise InputError(err.message, path=source, value=err.value) from None
     subset = table[table["cpts"].astype(str) == name]
     return diagnose_all(subset, reference, cpam=cpam, insee_ages=insee_ages, bpe=bpe)[name]

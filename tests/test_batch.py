@@ -284,3 +284,18 @@ def test_batch_json_is_written_at_most_every_state_interval_and_at_the_end(tmp_p
     assert len(calls) == writes and calls[-1] is True  # the last write also writes index.html
     doc = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
     assert sorted(e["name"] for e in doc["territories"]) == [f"{GHOST} {i}" for i in range(3)]
+
+
+@pytest.mark.slow
+def test_batch_of_a_one_territory_file_named_by_territoire(tmp_path, raw_communes):
+    """Occitanie: a coordinator's list of communes, no territory column; --territoire names its report."""
+    from helpers import populations
+
+    codes = ["65440", "65286"]  # Tarbes area: Tarbes and Lourdes, from the COG
+    names = {r["code_insee"]: r["nom"] for r in raw_communes}
+    csv = tmp_path / "liste.csv"
+    csv.write_text("Commune;Code INSEE\n" + "".join(f"{names[c]};{c}\n" for c in codes), encoding="utf-8")
+    result = run_batch(csv, workers=1, out_dir=tmp_path / "out", cpam="aucun", progress=False, territory="CPTS Adour")
+    assert [(e["name"], e["status"], e["slug"]) for e in result.entries] == [("CPTS Adour", STATUS_OK, "cpts-adour")]
+    assert result.entries[0]["population"] == sum(populations(codes))
+    assert (tmp_path / "out" / "cpts-adour" / "rapport.html").is_file()

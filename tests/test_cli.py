@@ -76,7 +76,9 @@ def test_warnings_only_exit_zero_and_restore_leading_zero(tmp_path, capsys):
     path = _csv(tmp_path, "Nom CPTS;CODGEO\nA;4001\nA;04009\n")
     code, out, err = _run(capsys, "check", str(path), "--sans-geometrie")
     assert code == 0
-    assert "04001" in err and "ligne 2" in err
+    # printed once, in the report's reading warnings
+    warning = f"fichier « {path} », ligne 2 : zéro initial restauré (4001 → 04001)"
+    assert (out + err).count(warning) == 1 and f"  - {warning}" in out
 
 
 @pytest.mark.parametrize(
@@ -208,7 +210,7 @@ def test_indicators_out_workbook(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["indicators"], "paramètre obligatoire manquant : --territory"),
+        (["data", "build"], "paramètre obligatoire manquant : --source"),
         (["check", "--bogus"], "option inconnue : --bogus"),
         (["batch", "--workers", "0"], "valeur invalide pour --workers"),
         (["nosuch"], "commande inconnue : nosuch"),
@@ -243,4 +245,84 @@ def test_help_shows_metavars_and_bounds_in_french(capsys):
     assert "[PERIMETRES]" in out and "--only, --seulement NOM" in out and "--out DOSSIER" in out
     assert "--workers N" in out and "[de 1 à 32]" in out and "--bpe FICHIER" in out
     _, out, _ = _run(capsys, "report", "--help")
-    assert "--territory, --territoire NOM" in out and "[obligatoire]" in out
+    assert "--territory, --territoire NOM" in out and "inutile si le fichier n'a qu'un territoire" in " ".join(
+        out.split()
+    )
+    _, out, _ = _run(capsys, "data", "build", "--help")
+    assert "--source DOSSIER" in out and "[obligatoire]" in out
+
+
+# --------------------------------------------------------------------------- one-territory files
+
+
+def _commune_list(raw_communes, epci):
+    """(code, name, population) of the current communes of an EPCI, from the raw COG file."""
+    return [
+        (r["code_insee"], r["nom"], int(r["population"]))
+        for r in raw_communes
+        if r["type"] == "commune-actuelle" and r["epci_siren"] == epci
+    ]
+
+
+def _ain_workbook(tmp_path, raw_communes):
+    """A coordinator's list: a title line, « Commune », « Code INSEE » holding codes Excel turned into numbers."""
+    communes = _commune_list(raw_communes, "200071751")[:8]  # Grand Bourg (Ain)
+    path = tmp_path / "bassin_burgien.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["CPTS du Bassin Burgien – liste des communes"])
+    wb.active.append([])
+    wb.active.append(["Commune", "Code INSEE"])
+    for code, name, _ in communes:
+        wb.active.append([name, int(code)])
+    wb.save(path)
+    return path, communes
+
+
+def test_check_of_a_one_territory_workbook_prints_each_warning_once(tmp_path, capsys, raw_communes):
+    path, communes = _ain_workbook(tmp_path, raw_communes)
+    code, out, err = _run(capsys, "check", str(path), "--sans-geometrie")
+    assert code == 0, err
+    assert err == ""
+    total = sum(p for _, _, p in communes)
+    assert re.search(rf"CPTS du Bassin Burgien +8 comm\. +{total // 1000}\u202f{total % 1000:03d} hab\.", out)
+    grouped = f"fichier « {path} » : zéro initial restauré pour 8 codes (lignes 4 à 11 ; ex. "
+    named = "nommé « CPTS du Bassin Burgien » d'après la ligne de titre"
+    assert out.count(grouped) == 1 and out.count(named) == 1
+    assert "zéro initial restauré (" not in out  # no line per row
+    # --territoire names it; on a file with a territory column it is ignored, with a remark
+    code, out, err = _run(capsys, "check", str(path), "--sans-geometrie", "--territoire", "CPTS Bresse")
+    assert code == 0 and "CPTS Bresse " in out and "Bassin Burgien" not in out
+    other = _csv(tmp_path, "cpts;code_insee\nA;01053\nB;01051\n")
+    code, out, err = _run(capsys, "check", str(other), "--sans-geometrie", "--territoire", "X")
+    assert code == 0 and err == "remarque : --territoire ignoré : le fichier a une colonne de CPTS (2 territoires)\n"
+
+
+def test_indicators_and_report_need_no_territory_for_a_one_territory_file(tmp_path, capsys, raw_communes):
+    # Bretagne: Morlaix Communauté in Windows-1252, named from its file name
+    communes = _commune_list(raw_communes, "242900835")
+    text = "Commune;Code INSEE\r\n" + "".join(f"{name};{code}\r\n" for code, name, _ in communes)
+    path = _csv(tmp_path, text, name="cpts_pays_de_morlaix.csv", encoding="cp1252")
+    code, out, err = _run(capsys, "indicators", str(path), "--json")
+    assert code == 0, err
+    population = next(r for r in json.loads(out) if r["indicator"] == "population")
+    assert population["territory_value"] == sum(p for _, _, p in communes)
+    # the Ain workbook: the whole report, named from its title line
+    book, ain = _ain_workbook(tmp_path, raw_communes)
+    code, out, err = _run(capsys, "report", str(book), "--out", str(tmp_path / "rapports"))
+    assert code == 0, err
+    assert out.startswith("Rapport de diagnostic : « CPTS du Bassin Burgien »\n")
+    folder = tmp_path / "rapports" / "cpts-du-bassin-burgien"
+    assert {p.name for p in folder.iterdir()} >= {"rapport.html", "carte.html", "indicateurs.xlsx", "perimetre.gpkg"}
+    total = sum(p for _, _, p in ain)
+    assert "Terminé en " in out and f"— {total // 1000}\u202f{total % 1000:03d} habitants" in out
+
+
+def test_several_territories_need_a_name(tmp_path, capsys):
+    path = _csv(tmp_path, "CPTS;Commune;Code INSEE\nCPTS Ouest;Quimper;29232\nCPTS Est;Brest;29019\n")
+    for command in ("indicators", "report"):
+        code, out, err = _run(capsys, command, str(path))
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+        assert err.startswith("erreur : fichier « ") and "perimetres.csv » : " in err
+        assert err.endswith(
+            " : le fichier contient 2 territoires : précisez lequel (--territoire) : « CPTS Ouest », « CPTS Est »\n"
+        )

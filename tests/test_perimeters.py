@@ -435,19 +435,25 @@ def test_row_errors_name_file_line_value(tmp_path, content, message):
 
 
 def test_missing_columns_listed(tmp_path):
+    # without a territory column a file is one territory: only the code column is missing
     f = write(tmp_path / "cols.csv", "Commune;Population\nDigne;16000\n")
     with pytest.raises(InputError) as info:
         read_perimeters(f)
     msg = str(info.value)
-    assert msg.startswith(f"fichier « {f} » : colonne du nom de la CPTS introuvable")
-    assert "colonne des codes communes introuvable" in msg
-    assert "colonnes trouvées : « Commune », « Population »" in msg
-    assert "nom de la cpts" in msg and "code_insee" in msg
+    assert msg.startswith(f"fichier « {f} » : colonne des codes communes introuvable (noms acceptés : code_insee")
+    assert msg.endswith("; colonnes trouvées : « Commune », « Population »")
+    assert "colonne du nom de la CPTS" not in msg
     g = write(tmp_path / "cols2.csv", "cpts;commune\nA;Digne\n")
     with pytest.raises(InputError) as info:
         read_perimeters(g)
     assert "colonne du nom de la CPTS" not in str(info.value)
     assert "colonne des codes communes introuvable" in str(info.value)
+    # a list of codes per row needs the name of each territory
+    h = write(tmp_path / "cols3.csv", "Numéro;Communes\n1;04001 04009\n")
+    with pytest.raises(InputError) as info:
+        read_perimeters(h)
+    assert str(info.value).startswith(f"fichier « {h} » : colonne du nom de la CPTS introuvable (noms acceptés : cpts")
+    assert str(info.value).endswith("colonnes trouvées : « Numéro », « Communes »")
 
 
 @pytest.mark.parametrize(
@@ -499,3 +505,263 @@ def test_ignored_row_warns(tmp_path):
     p = read_perimeters(f)
     assert rows(p) == [("A", "04001", None, False, 2)]
     assert p.warnings == [f"fichier « {f} », ligne 3 : ligne ignorée : ni nom de CPTS ni code commune"]
+
+
+# --------------------------------------------------------------------------- one-territory files, typed names
+
+
+def _cog(raw_communes, **where):
+    """(code, name) of the current communes of the COG matching ``where`` (raw file, csv module)."""
+    return [
+        (r["code_insee"], r["nom"])
+        for r in raw_communes
+        if r["type"] == "commune-actuelle" and all(r[k] == v for k, v in where.items())
+    ]
+
+
+def test_one_territory_xlsx_title_line_and_codes_that_lost_their_zero(tmp_path, raw_communes):
+    # the Ain: communes of the Grand Bourg agglomeration whose codes Excel turned into numbers (01053 -> 1053)
+    communes = _cog(raw_communes, epci_siren="200071751")[:6]
+    assert all(code.startswith("01") for code, _ in communes)
+    f = tmp_path / "Bassin burgien.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["CPTS du Bassin Burgien – liste des communes"])
+    ws.merge_cells("A1:B1")  # a title over both columns: read once
+    ws.append([])
+    ws.append(["Commune", "Code INSEE"])
+    for code, name in communes:
+        ws.append([name, int(code)])
+    wb.save(f)
+    p = read_perimeters(f)
+    assert rows(p) == [("CPTS du Bassin Burgien", code, None, False, i) for i, (code, _) in enumerate(communes, 4)]
+    assert p.table["nom_commune"].tolist() == [name for _, name in communes]
+    assert p.territory_source == "ligne de titre"
+    examples = ", ".join(f"{int(code)} → {code}" for code, _ in communes[:3])
+    assert p.warnings == [
+        f"fichier « {f} » : pas de colonne du nom de la CPTS : le fichier est lu comme un seul territoire, nommé "
+        "« CPTS du Bassin Burgien » d'après la ligne de titre (--territoire pour le nommer autrement)",
+        f"fichier « {f} » : zéro initial restauré pour 6 codes (lignes 4 à 9 ; ex. {examples}…)",
+    ]
+    # --territoire names it, without a note
+    named = read_perimeters(f, territory="  CPTS Bresse  ")
+    assert set(named.table["cpts"]) == {"CPTS Bresse"} and named.territory_source == "--territoire"
+    assert len(named.warnings) == 1 and "zéro initial restauré pour 6 codes" in named.warnings[0]
+
+
+def test_one_territory_cp1252_csv_named_from_its_file_name(tmp_path, raw_communes):
+    # Bretagne (Finistère): names with accents, Windows-1252 as Excel writes it, no title line
+    communes = _cog(raw_communes, epci_siren="242900835")  # Morlaix Communauté
+    assert len(communes) > 20 and any(set(name) & set("éèêëâîôûç") for _, name in communes)
+    lines = ["Nom de la commune;Code commune"] + [f"{name};{code}" for code, name in communes]
+    f = write(tmp_path / "cpts_pays_de_morlaix.csv", "\r\n".join(lines) + "\r\n", "cp1252")
+    p = read_perimeters(f)
+    assert set(p.table["cpts"]) == {"CPTS pays de morlaix"} and p.territory_source == "nom du fichier"
+    assert p.table["code_insee"].tolist() == [code for code, _ in communes]
+    assert p.table["nom_commune"].tolist() == [name for _, name in communes]
+    assert p.table["line"].tolist() == list(range(2, len(communes) + 2))
+    assert p.warnings == [
+        f"fichier « {f} » : pas de colonne du nom de la CPTS : le fichier est lu comme un seul territoire, nommé "
+        "« CPTS pays de morlaix » d'après le nom du fichier (--territoire pour le nommer autrement)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "titles, expected",
+    [
+        ("Liste des communes de la CPTS Pays de Morlaix (mise à jour 2024)\n", "CPTS Pays de Morlaix"),
+        ("Périmètre : CPTS Bresse - Revermont\nMise à jour le 12/03/2025\n", "CPTS Bresse - Revermont"),
+        ("Source : ARS Grand Est\nTerritoire de santé Strasbourg Eurométropole\n", None),
+        ("Liste des communes\n\n", None),
+    ],
+)
+def test_title_lines_name_the_territory_without_generic_words(tmp_path, titles, expected):
+    f = write(tmp_path / "liste_sud.csv", titles + "Commune;Code INSEE\nStrasbourg;67482\n")
+    p = read_perimeters(f)
+    if expected is None:  # « Source : … » names nothing; a title of generic words neither: the file name
+        expected = "Territoire de santé Strasbourg Eurométropole" if "Territoire" in titles else "liste sud"
+    assert p.table["cpts"].tolist() == [expected]
+    assert p.table["code_insee"].tolist() == ["67482"] and p.table["line"].tolist() == [titles.count("\n") + 2]
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Liste_communes_CPTS_Bresse_Revermont.csv", "CPTS Bresse Revermont"),
+        ("cpts-du-gier.csv", "CPTS du gier"),
+        ("périmètre.csv", "périmètre"),  # only generic words: the file name as it is
+    ],
+)
+def test_file_names_made_readable(tmp_path, name, expected):
+    p = read_perimeters(write(tmp_path / name, "Code INSEE\n42186\n"))
+    assert p.table["cpts"].tolist() == [expected] and p.territory_source == "nom du fichier"
+
+
+def test_files_with_a_territory_column_are_unchanged(tmp_path):
+    f = write(tmp_path / "p.csv", "Titre\nCPTS;Code INSEE\nCPTS A;04001\n")
+    p = read_perimeters(f, territory="ignoré")
+    assert rows(p) == [("CPTS A", "04001", None, False, 3)]
+    assert p.territory_source is None and p.table["nom_commune"].tolist() == [None]
+    wide = read_perimeters(write(tmp_path / "w.csv", "cpts;communes\nA;04001 04009\n"))
+    assert wide.territory_source is None and wide.table["nom_commune"].tolist() == [None, None]
+
+
+def test_two_territories_with_a_commune_name_column(tmp_path, raw_communes):
+    # Grand Est and Occitanie, names typed as users do (one wrong: kept as typed, checked elsewhere)
+    names = {code: name for code, name in _cog(raw_communes)}
+    f = write(
+        tmp_path / "deux.csv",
+        "CPTS;Nom;Code\n"
+        f"CPTS Strasbourg;{names['67482'].upper()};67482\n"
+        f"CPTS Strasbourg;{names['67043']};67043\n"
+        f"CPTS Tarbes;St-Pé-de-Bigorre;65440\n",
+    )
+    p = read_perimeters(f)
+    assert rows(p) == [
+        ("CPTS Strasbourg", "67482", None, False, 2),
+        ("CPTS Strasbourg", "67043", None, False, 3),
+        ("CPTS Tarbes", "65440", None, False, 4),
+    ]
+    assert p.table["nom_commune"].tolist() == [names["67482"].upper(), names["67043"], "St-Pé-de-Bigorre"]
+    assert p.territory_source is None
+
+
+def test_a_column_headed_nom_holds_communes_or_territories_by_its_values(tmp_path, raw_communes):
+    # La Réunion: « Nom;Code » listing the COG names of the codes (two typed in capitals) is one territory
+    communes = _cog(raw_communes, departement="974")[:5]
+    typed = [name.upper() if i < 2 else name for i, (_, name) in enumerate(communes)]
+    text = "Nom;Code\n" + "".join(f"{t};{code}\n" for t, (code, _) in zip(typed, communes))
+    p = read_perimeters(write(tmp_path / "cpts_ouest_reunion.csv", text))
+    assert set(p.table["cpts"]) == {"CPTS ouest reunion"} and p.table["nom_commune"].tolist() == typed
+    # the same header over territory names: a listing of two territories, no typed commune name
+    codes = [code for code, _ in communes]
+    text = "Nom;Code\n" + "".join(f"{'CPTS Nord' if i < 2 else 'CPTS Sud'};{c}\n" for i, c in enumerate(codes))
+    q = read_perimeters(write(tmp_path / "deux.csv", text))
+    assert q.table["cpts"].tolist() == ["CPTS Nord"] * 2 + ["CPTS Sud"] * 3
+    assert q.table["nom_commune"].tolist() == [None] * 5 and q.territory_source is None
+
+
+def test_one_territory_blank_and_total_rows(tmp_path):
+    f = write(tmp_path / "cpts_x.csv", "Commune;Code INSEE;Population\nDigne;04070;16000\n\nTotal;;16000\n")
+    p = read_perimeters(f)
+    assert rows(p) == [("CPTS x", "04070", None, False, 2)]
+    assert p.warnings[-1] == f"fichier « {f} », ligne 4 : ligne ignorée : pas de code commune"
+
+
+def test_title_line_is_never_taken_for_the_columns(tmp_path):
+    f = write(tmp_path / "t.csv", "CPTS du Bassin Burgien – liste des communes\n\nVille;Numéro\nBourg;01053\n")
+    with pytest.raises(InputError) as info:
+        read_perimeters(f)
+    assert str(info.value).endswith("colonnes trouvées : « Ville », « Numéro »")
+    g = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["CPTS du Bassin Burgien – liste des communes"])
+    wb.active.merge_cells("A1:C1")
+    wb.active.append(["Ville", "Numéro", "Population"])
+    wb.active.append(["Bourg", 1053, 42372])
+    wb.save(g)
+    with pytest.raises(InputError) as info:
+        read_perimeters(g)
+    assert str(info.value).endswith("colonnes trouvées : « Ville », « Numéro », « Population »")
+
+
+def test_workbook_prefers_a_sheet_with_territories_and_names_other_lists(tmp_path):
+    f = _workbook(
+        tmp_path / "p.xlsx",
+        {
+            "Codes": [["Code", "Libellé"], ["01053", "Bourg-en-Bresse"]],
+            "Périmètres": [["CPTS", "Code INSEE"], ["CPTS A", "04001"]],
+        },
+    )
+    assert rows(read_perimeters(f)) == [("CPTS A", "04001", None, False, 2)]
+    g = _workbook(
+        tmp_path / "q.xlsx",
+        {
+            "Bresse": [["Commune", "Code INSEE"], ["Boz", 1057]],
+            "Revermont": [["Commune", "Code INSEE"], ["Cize", 1106]],
+        },
+    )
+    p = read_perimeters(g)
+    assert rows(p) == [("q", "01057", None, False, 2)]
+    assert p.warnings[0] == (
+        f"fichier « {g} » : seule la feuille « Bresse » est lue, comme un seul territoire ; les feuilles « Revermont » "
+        "ont aussi des codes communes (--feuille pour en choisir une)"
+    )
+
+
+# --------------------------------------------------------------------------- grouped warnings
+
+
+def test_repeated_warnings_are_one_line_with_count_lines_and_examples(tmp_path, raw_communes):
+    ain = [code for code, _ in _cog(raw_communes, departement="01")][:24]
+    body = "".join(f"CPTS Bugey;{int(c)}\n" for c in ain[:20]) + "\n;;x\nCPTS Bugey;2A004\n"
+    body += "".join(f"CPTS Bugey;{int(c)}\n" for c in ain[20:]) + ";;y\n"
+    f = write(tmp_path / "p.csv", "cpts;code;note\n" + body)
+    p = read_perimeters(f)
+    assert len(p.table) == 25
+    assert p.warnings == [
+        f"fichier « {f} » : zéro initial restauré pour 24 codes (lignes 2 à 21, 25 à 28 ; ex. "
+        f"{int(ain[0])} → {ain[0]}, {int(ain[1])} → {ain[1]}, {int(ain[2])} → {ain[2]}…)",
+        f"fichier « {f} » : ligne ignorée : ni nom de CPTS ni code commune (2 fois : lignes 23, 29)",
+    ]
+
+
+# --------------------------------------------------------------------------- size guard
+
+
+def _streamed_zip(path, member, size, line=b"CPTS A;01053\n"):
+    """A zip holding ``member``, a CSV of ``size`` bytes made of one repeated line, written in chunks."""
+    import zipfile
+
+    chunk = line * 80_000
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open(member, "w", force_zip64=True) as fh:
+            fh.write(b"cpts;code_insee\n")
+            for _ in range(size // len(chunk) + 1):
+                fh.write(chunk)
+    return path
+
+
+_LIMIT_RULE = (
+    "(limite : 100 Mo une fois décompressé ou 1 million de lignes ; une liste de toutes les communes de France en a "
+    "moins de 40 000) ; vérifiez qu'il s'agit du bon fichier"
+)
+
+
+def test_a_zip_holding_a_huge_csv_is_refused_from_its_directory(tmp_path):
+    import tracemalloc
+
+    f = _streamed_zip(tmp_path / "liste.zip", "liste.csv", 110_000_000)
+    assert f.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as info:
+            read_perimeters(f)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    size = 16 + 13 * 80_000 * (110_000_000 // (13 * 80_000) + 1)
+    assert str(info.value) == (
+        f"fichier « {f} » : fichier trop volumineux pour une liste de périmètres : {round(size / 1e6)} Mo "
+        f"{_LIMIT_RULE} (valeur « liste.csv »)"
+    )
+    assert peak < 5_000_000  # nothing decompressed
+
+
+def test_too_many_lines_and_oversized_files_are_refused(tmp_path):
+    f = _streamed_zip(tmp_path / "lignes.zip", "lignes.csv", 13_000_013)  # 1,000,081 lines, 13 MB
+    with pytest.raises(InputError) as info:
+        read_perimeters(f)
+    assert str(info.value) == (
+        f"fichier « {f} » : fichier trop volumineux pour une liste de périmètres : plus de 1 000 000 lignes "
+        f"{_LIMIT_RULE} (valeur « lignes.csv »)"
+    )
+    for name in ("gros.csv", "gros.json"):  # sparse files: refused from their size, never read
+        big = tmp_path / name
+        with open(big, "wb") as fh:
+            fh.truncate(100_000_001)
+        with pytest.raises(InputError) as info:
+            read_perimeters(big)
+        assert str(info.value) == (
+            f"fichier « {big} » : fichier trop volumineux pour une liste de périmètres : 100 Mo {_LIMIT_RULE}"
+        )

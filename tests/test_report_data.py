@@ -53,3 +53,19 @@ def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, 
     monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
     off = rs.load_report_data("CPTS Test", csv, cpam="")
     assert not off.cached and off.summary == two.summary
+
+
+def test_a_one_territory_file_takes_the_name_it_is_given_cache_or_not(tmp_path, monkeypatch):
+    from cpts_diag.reports import report_data as rs
+
+    monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
+    csv = tmp_path / "cpts_ile_de_re.csv"  # Charente-Maritime: two communes of the Île de Ré, no territory column
+    csv.write_text("Commune;Code INSEE\nSaint-Martin-de-Ré;17369\nLa Flotte;17161\n", encoding="utf-8")
+    plain = rs.load_report_data("", csv, cpam="")  # no name: the file's only territory, named from the file
+    assert plain.territory == "CPTS ile de re" and not plain.cached
+    assert plain.summary["population"] == sum(_populations(["17369", "17161"]))
+    again = rs.load_report_data(None, csv, cpam="")
+    assert again.cached and again.territory == "CPTS ile de re"
+    named = rs.load_report_data("CPTS Île de Ré", csv, cpam="")  # cached under another name: computed afresh
+    assert named.territory == "CPTS Île de Ré" and not named.cached
+    assert named.summary["population"] == plain.summary["population"]

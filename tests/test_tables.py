@@ -9,7 +9,15 @@ import pytest
 
 from cpts_diag.errors import InputError
 from cpts_diag.io.perimeters import read_perimeters
-from cpts_diag.io.tables import find_column, header_key, is_alias, open_table_file
+from cpts_diag.io.tables import (
+    PERIMETER_LIMIT,
+    USER_TABLE_LIMIT,
+    SizeLimit,
+    find_column,
+    header_key,
+    is_alias,
+    open_table_file,
+)
 
 
 def has_code(cells):
@@ -217,3 +225,86 @@ def test_sheet_and_layer_names_without_case(tmp_path):
     assert read_perimeters(f, sheet=" autres ").table[["cpts", "code_insee", "line"]].values.tolist() == [
         ["B", "05001", 1]
     ]
+
+
+# --------------------------------------------------------------------------- size limits
+
+
+def _lying_zip(path, member: str, data: bytes, declared: int):
+    """A zip whose directory says ``member`` holds ``declared`` bytes while it decompresses to ``data``."""
+    import struct
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(member, data)
+    raw = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header, central directory
+        at = raw.index(signature)
+        assert struct.unpack_from("<I", raw, at + offset)[0] == len(data)
+        struct.pack_into("<I", raw, at + offset, declared)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_a_zip_that_lies_about_its_size_is_read_with_a_cap(tmp_path):
+    import tracemalloc
+
+    data = b"code;nom\n" + b"01053;Bourg-en-Bresse\n" * 200_000  # 4.4 MB once decompressed
+    limit = SizeLimit(1_000_000, None, "un essai", "limite : 1 Mo")
+    for declared in (1_000, 900_000):  # below the limit, but the member decompresses to far more
+        f = _lying_zip(tmp_path / f"menteur{declared}.zip", "t.csv", data, declared)
+        tracemalloc.start()
+        try:
+            with pytest.raises(InputError) as info:
+                open_table_file(f, limit=limit)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert str(info.value).startswith(
+            f"fichier « {f} » : fichier illisible : classeur Excel ou archive zip corrompu"
+        )
+        assert peak < 3_000_000  # never more than the declared size is decompressed
+    honest = tmp_path / "honnete.zip"
+    with zipfile.ZipFile(honest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("t.csv", data)
+    with pytest.raises(InputError) as info:
+        open_table_file(honest, limit=limit)
+    assert str(info.value) == (
+        f"fichier « {honest} » : fichier trop volumineux pour un essai : 4,4 Mo (limite : 1 Mo) ; vérifiez qu'il "
+        "s'agit du bon fichier (valeur « t.csv »)"
+    )
+
+
+def test_row_and_workbook_limits(tmp_path):
+    limit = SizeLimit(10**9, 5, "un essai", "limite : 5 lignes")
+    f = tmp_path / "t.csv"
+    f.write_text("code\n" + "01053\n" * 5, encoding="utf-8")  # 6 lines
+    with pytest.raises(InputError, match="plus de 5 lignes"):
+        open_table_file(f, limit=limit)
+    f.write_text("code\n" + "01053\n" * 4, encoding="utf-8")
+    assert read(f).lines == [2, 3, 4, 5]
+    book = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    for _ in range(6):
+        wb.active.append(["01053", "Bourg-en-Bresse"])
+    wb.save(book)
+    with open_table_file(book, limit=limit) as tf, pytest.raises(InputError, match="plus de 5 lignes"):
+        tf.read(has_code)
+    with zipfile.ZipFile(book) as zf:
+        parts = sum(info.file_size for info in zf.infolist())
+    small = SizeLimit(parts - 1, None, "un essai", "limite : moins")
+    with pytest.raises(InputError) as info:
+        open_table_file(book, limit=small)
+    assert f"pour un essai : {str(round(parts / 1e6, 1)).replace('.', ',')} Mo (limite : moins)" in str(info.value)
+    with open_table_file(book, limit=SizeLimit(parts, None, "un essai", "")) as tf:
+        assert tf.sheets == ["Sheet"]
+
+
+def test_the_perimeter_limit_is_not_the_limit_of_user_files(tmp_path):
+    # a million and one short lines: more than any perimeter listing, a small user table (BPE: 1 GB)
+    f = tmp_path / "t.csv"
+    f.write_text("code\n" + "01053\n" * 1_000_000, encoding="utf-8")
+    assert USER_TABLE_LIMIT.max_rows is None and USER_TABLE_LIMIT.max_bytes >= 2 * 10**9
+    with open_table_file(f) as tf:
+        assert tf.limit is USER_TABLE_LIMIT
+    with pytest.raises(InputError, match="trop volumineux pour une liste de périmètres : plus de 1 000 000 lignes"):
+        open_table_file(f, limit=PERIMETER_LIMIT)

@@ -10,10 +10,15 @@ Supported formats (chosen by extension):
   geometry is ignored.
 
 Each source is either *long* (one row per territory and commune: columns like
-``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``) or *wide* (one row per
+``cpts``, ``code_insee``, ``arrondissement``, ``infracommunal``, ``commune``) or *wide* (one row per
 territory with a ``communes`` column listing codes, optional ``arrondissements`` and
 ``infra`` lists, as in the ARS JSON). Headers are recognised whatever their case,
-accents, spaces or punctuation (:data:`cpts_diag.io.tables.HEADER_ALIASES`).
+accents, spaces or punctuation (:data:`cpts_diag.io.tables.HEADER_ALIASES`); rows above
+the header are titles.
+
+A long source without a territory column is **one territory** (the list of communes a CPTS
+coordinator keeps), named by ``territory=``, else by its title line (« CPTS du Bassin Burgien –
+liste des communes » gives « CPTS du Bassin Burgien »), else by its file name.
 
 Conventions of the canonical table
 ----------------------------------
@@ -21,6 +26,15 @@ Conventions of the canonical table
   stored as ``code_insee="13055"``, ``arrondissement="13214"``.
 * A row with an arrondissement is ``infracommunal`` unless the file says otherwise
   explicitly (the ARS PACA listing flags Marseille arrondissement rows with 1).
+* ``nom_commune`` is the commune name as typed in a long source's commune-name column
+  (« Commune », « Nom commune », « Libellé »…), None without one. A column headed only « Nom »
+  next to the codes is the commune name when most of its values are the COG names of the codes
+  on their rows, else the territory name.
+* Repeated reading warnings of one kind (a leading zero restored on 24 rows) are one line with
+  their count, lines and first examples (:class:`cpts_diag.io.tables.ReadingNotes`).
+* A file far beyond any real listing (:data:`cpts_diag.io.tables.PERIMETER_LIMIT`: more than
+  100 MB once uncompressed or a million lines) is refused before it is read (GeoJSON, which
+  carries polygons: 1 GB; GeoPackage: read without its geometry, not limited).
 """
 
 from __future__ import annotations
@@ -41,14 +55,26 @@ from cpts_diag.codes import (
     is_arrondissement_code,
     normalize_code,
 )
-from cpts_diag.errors import InputError, format_message
-from cpts_diag.io.tables import WEAK_CODES, decode_text, find_column, header_key, match_name, open_table_file
-from cpts_diag.text import strip_accents
+from cpts_diag.errors import InputError
+from cpts_diag.io.tables import (
+    PERIMETER_LIMIT,
+    WEAK_CODES,
+    ReadingNotes,
+    SizeLimit,
+    decode_text,
+    find_column,
+    header_key,
+    is_alias,
+    match_name,
+    open_table_file,
+    refuse_oversized,
+)
+from cpts_diag.text import fold, strip_accents
 
-__all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]
+__all__ = ["Perimeters", "read_perimeters", "ignored_name_note", "COLUMNS", "SUPPORTED_EXTENSIONS"]
 
 #: Columns of :attr:`Perimeters.table`, in order.
-COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line"]
+COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line", "nom_commune"]
 
 #: Extension -> reader kind.
 SUPPORTED_EXTENSIONS = {
@@ -72,6 +98,17 @@ _CODE_FR = (
     "ou une colonne « communes » listant les codes"
 )
 
+#: GeoJSON perimeters carry polygons: a larger limit than :data:`PERIMETER_LIMIT`.
+GEOJSON_LIMIT = SizeLimit(
+    1_000_000_000,
+    None,
+    "un GeoJSON de périmètres",
+    "limite : 1 Go ; les contours de toutes les communes de France en font moins de 500 Mo",
+)
+
+#: How the name of a one-territory file was found (:attr:`Perimeters.territory_source`).
+SOURCE_GIVEN, SOURCE_TITLE, SOURCE_FILE = "--territoire", "ligne de titre", "nom du fichier"
+
 _TRUE = {"1", "oui", "o", "vrai", "true", "x", "yes", "y", "v"}
 _FALSE = {"0", "non", "n", "faux", "false", "no", "f", ""}
 
@@ -82,14 +119,17 @@ class Perimeters:
 
     * ``table``: columns :data:`COLUMNS`, ``cpts`` (str), ``code_insee`` (str), ``arrondissement`` (str or
       missing), ``infracommunal`` (bool), ``line`` (int: 1-based line or spreadsheet row in the file, or 1-based
-      record / feature number);
-    * ``warnings``: French notes on repaired values, each naming file and line;
-    * ``source``: file read.
+      record / feature number), ``nom_commune`` (str as typed, or None);
+    * ``warnings``: French notes on repaired values, each naming file and line, repeated ones grouped;
+    * ``source``: file read;
+    * ``territory_source``: for a file without territory column (one territory), how its name was found:
+      « --territoire » (given), « ligne de titre », « nom du fichier »; None for a file with territory column.
     """
 
     table: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     source: Path | None = None
+    territory_source: str | None = None
 
 
 @dataclass
@@ -99,6 +139,7 @@ class _Records:
     columns: list[str]
     rows: list[tuple[int, list]]  # (line, values aligned with columns)
     line_label: str = "ligne"
+    titles: list[str] = field(default_factory=list)  # rows above the header
 
 
 # --------------------------------------------------------------------------- helpers
@@ -131,7 +172,8 @@ def _text(value) -> str:
 
 
 def _detect(columns: list) -> dict[str, int | None]:
-    """Map roles to column indices; ``mode`` is 'long', 'wide' or None."""
+    """Map roles to column indices; ``mode`` is 'long', 'wide' or None; ``name`` the commune-name column of a
+    long file (None in a wide one)."""
     roles = {role: find_column(columns, role) for role in ("cpts", "communes", "arrondissement", "infracommunal")}
     roles["infra"] = roles.pop("infracommunal")
     code = find_column(columns, "code_commune")
@@ -139,24 +181,92 @@ def _detect(columns: list) -> dict[str, int | None]:
         code = None  # a « communes » list wins over a column merely named « code » or « com »
     roles["code"] = code
     roles["mode"] = "long" if code is not None else "wide" if roles["communes"] is not None else None
+    taken = {i for i in (roles["cpts"], code) if i is not None}
+    roles["name"] = find_column(columns, "nom_commune", exclude=taken) if roles["mode"] == "long" else None
     return roles
 
 
+def _is_title(cells: list) -> bool:
+    """A row of one text (merged cells repeat it) that is not exactly a column name: a title above the header."""
+    distinct = {c for c in cells if c}
+    return len(distinct) == 1 and not any(is_alias(c, "code_commune") or is_alias(c, "communes") for c in distinct)
+
+
 def _is_header(cells: list) -> bool:
+    """A header: a column of commune codes (with or without a territory column), or a column listing codes with
+    the territory column."""
+    if _is_title(cells):
+        return False
     roles = _detect(cells)
-    return roles["cpts"] is not None and roles["mode"] is not None
+    return roles["mode"] == "long" or (roles["mode"] == "wide" and roles["cpts"] is not None)
+
+
+def _is_territory_header(cells: list) -> bool:
+    """A header with a territory column (preferred among the sheets of a workbook)."""
+    return _is_header(cells) and _detect(cells)["cpts"] is not None
 
 
 def _missing_columns(columns: list) -> str:
     """Message naming the role columns missing among ``columns`` and the columns found."""
     roles = _detect(columns)
-    found = ", ".join(f"« {_text(c)} »" for c in columns if not _is_blank(c)) or "aucune"
-    parts = []
-    if roles["cpts"] is None:
-        parts.append(f"colonne du nom de la CPTS introuvable (noms acceptés : {_TERRITORY_FR})")
+    found = ", ".join(f"« {_text(c)} »" for c in dict.fromkeys(columns) if not _is_blank(c)) or "aucune"
     if roles["mode"] is None:
-        parts.append(f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})")
-    return " ; ".join(parts) + f" ; colonnes trouvées : {found}"
+        missing = f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})"
+    else:  # a « communes » list without territory names
+        missing = (
+            f"colonne du nom de la CPTS introuvable (noms acceptés : {_TERRITORY_FR}) : une colonne « communes » "
+            "qui liste des codes demande le nom de la CPTS de chaque ligne"
+        )
+    return f"{missing} ; colonnes trouvées : {found}"
+
+
+# names of a one-territory file: words of a title that do not name a territory
+_GENERIC_WORDS = set(
+    "liste listes composition perimetre perimetres commune communes membre membres code codes insee cog mise a jour "
+    "maj date version annee au en le du de des la les d l et sa ses par pour janvier fevrier mars avril mai juin "
+    "juillet aout septembre octobre novembre decembre".split()
+)
+_NOT_A_NAME = re.compile(r"^(source|note|remarque|nb|attention|fichier)\b")
+_SEPARATORS = re.compile(r"\s+[–—-]\s+|\s*[:|()\[\]]\s*")
+
+
+def _generic(text: str) -> bool:
+    words = re.findall(r"[a-z0-9]+", fold(text))
+    return all(w in _GENERIC_WORDS or w.isdigit() for w in words)
+
+
+def _title_name(titles: list[str]) -> str | None:
+    """The territory named by the title lines above the header, without generic words around it.
+
+    « CPTS du Bassin Burgien – liste des communes » -> « CPTS du Bassin Burgien »; « Liste des communes de la CPTS
+    Pays de Morlaix (mise à jour 2024) » -> « CPTS Pays de Morlaix »; a title line made only of generic words, or
+    a « Source : … » line, names nothing. A line naming a CPTS is preferred.
+    """
+    names = []
+    for title in titles:
+        if not title.strip() or _NOT_A_NAME.match(fold(title)):
+            continue
+        pieces, seps = _SEPARATORS.split(title.strip()), _SEPARATORS.findall(title.strip())
+        first = next((i for i, t in enumerate(pieces) if not _generic(t)), None)
+        if first is None:
+            continue
+        last = max(i for i, t in enumerate(pieces) if not _generic(t))
+        name = "".join(pieces[i] + (seps[i] if i < last else "") for i in range(first, last + 1)).strip()
+        cpts = re.search(r"\bCPTS\b", name, re.IGNORECASE)
+        if cpts and cpts.start() and _generic(name[: cpts.start()]):
+            name = name[cpts.start() :]  # « Liste des communes de la CPTS X » -> « CPTS X »
+        names.append(name)
+    return next((n for n in names if re.search(r"\bcpts\b", fold(n))), names[0] if names else None)
+
+
+def _file_name(path: Path) -> str:
+    """Readable territory name from a file name, generic words around it dropped as in a title:
+    « cpts_bassin_burgien » -> « CPTS bassin burgien », « Liste_communes_CPTS_Bresse » -> « CPTS Bresse »."""
+    name = path.stem.replace("_", " ")
+    if " " not in name.strip():
+        name = name.replace("-", " ")
+    name = re.sub(r"\bcpts\b", "CPTS", " ".join(name.split()) or path.name, flags=re.IGNORECASE)
+    return _title_name([name]) or name
 
 
 def _item_code(item):
@@ -206,31 +316,42 @@ def _parse_flag(value) -> bool | None:
 # --------------------------------------------------------------------------- readers
 
 
-def _read_table(p: Path, shown: str, sheet, warnings: list[str]) -> _Records:
-    """Records of a CSV, workbook or zip (first worksheet with recognised columns, or ``sheet``)."""
-    with open_table_file(p, shown) as tf:
+def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> _Records:
+    """Records of a CSV, workbook or zip (first worksheet with recognised columns, or ``sheet``).
+
+    Among several worksheets, the first with a territory column is read, else the first with commune codes
+    (one territory; the other sheets that have codes are named in a warning).
+    """
+    with open_table_file(p, shown, PERIMETER_LIMIT) as tf:
         names = tf.sheets or [None]
-        for name in names if sheet is None else [sheet]:
-            table = tf.read(_is_header, name)
+        wanted = names if sheet is None else [sheet]
+        table = None
+        for is_header in (_is_territory_header, _is_header) if len(wanted) > 1 else (_is_header,):
+            table = next((t for name in wanted if (t := tf.read(is_header, name)) is not None), None)
             if table is not None:
                 break
         if table is None:
-            message = _missing_columns(tf.first_row(names[0] if sheet is None else sheet))
+            message = _missing_columns(tf.header_candidate(names[0] if sheet is None else sheet))
             if tf.sheets and sheet is not None:
                 message += f" (feuille « {tf.sheet_name(sheet)} »)"
             elif len(names) > 1:
                 listing = ", ".join(f"« {n} »" for n in names)
                 message += f" (feuille « {names[0]} » ; choisissez une feuille parmi : {listing})"
             raise InputError(message, shown)
+        if len(wanted) > 1 and find_column(table.columns, "cpts") is None:
+            others = [n for n in names if n != table.sheet and tf.read(_is_header, n) is not None]
+            if others:
+                notes.add(
+                    f"seule la feuille « {table.sheet} » est lue, comme un seul territoire ; les feuilles "
+                    f"{', '.join(f'« {n} »' for n in others)} ont aussi des codes communes (--feuille pour en "
+                    "choisir une)"
+                )
     if sheet is None and table.sheet is not None and table.sheet != names[0]:
-        warnings.append(
-            format_message(
-                f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
-                "colonnes de CPTS et de codes communes",
-                shown,
-            )
+        notes.add(
+            f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
+            "colonnes de CPTS et de codes communes"
         )
-    return _Records(table.columns, list(zip(table.lines, table.rows)))
+    return _Records(table.columns, list(zip(table.lines, table.rows)), titles=table.titles)
 
 
 def _dict_records(items: list, shown: str, label: str) -> _Records:
@@ -260,6 +381,7 @@ def _features(obj, shown: str) -> list:
 def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
     """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
     try:
+        refuse_oversized(p, shown, GEOJSON_LIMIT if geojson else PERIMETER_LIMIT)
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
@@ -325,25 +447,26 @@ def _cells(values: list, roles: dict) -> dict:
     """Value of the column playing each role in a record (None when the file has no such column)."""
     return {
         r: None if roles[r] is None else values[roles[r]]
-        for r in ("cpts", "code", "communes", "arrondissement", "infra")
+        for r in ("cpts", "code", "communes", "arrondissement", "infra", "name")
     }
 
 
 class _Builder:
-    """Turn records into canonical rows."""
+    """Turn records into canonical rows; ``territory`` names every row of a file without territory column."""
 
-    def __init__(self, shown: str, label: str, names_by_code, warnings: list[str]):
+    def __init__(self, shown: str, names_by_code, notes: ReadingNotes, territory: str | None = None):
         self.shown = shown
-        self.label = label
+        self.label = notes.line_label
         self._names = names_by_code
-        self.warnings = warnings
+        self.notes = notes
+        self.territory = territory
         self.rows: list[tuple] = []
 
     def error(self, message, line, value=None) -> InputError:
         return InputError(message, self.shown, line, value, line_label=self.label)
 
     def warn(self, message, line) -> None:
-        self.warnings.append(format_message(message, self.shown, line, line_label=self.label))
+        self.notes.add(message, line)
 
     @property
     def names(self) -> Mapping[str, str]:
@@ -358,8 +481,9 @@ class _Builder:
             code, note = normalize_code(raw)
         except CodeFormatError as exc:
             raise self.error(f"{what} invalide : {exc.reason}", line, raw) from None
-        if note:
-            self.warn(note, line)
+        if note:  # « zéro initial restauré (1001 → 01001) »: grouped by kind, the value as example
+            kind, _, example = note.partition(" (")
+            self.notes.add(kind, line, example.removesuffix(")") or None, noun="codes")
         return code
 
     def commune(self, raw, line) -> tuple[str, str | None]:
@@ -382,6 +506,12 @@ class _Builder:
     def long(self, line, values, roles) -> None:
         cell = _cells(values, roles)
         name, raw_code, raw_arr = cell["cpts"], cell["code"], cell["arrondissement"]
+        if self.territory is not None:
+            if _is_blank(raw_code) and _is_blank(raw_arr):
+                if not all(_is_blank(v) for v in values):
+                    self.warn("ligne ignorée : pas de code commune", line)
+                return
+            name = self.territory
         if _is_blank(name) and _is_blank(raw_code) and _is_blank(raw_arr):
             if not all(_is_blank(v) for v in values):
                 self.warn("ligne ignorée : ni nom de CPTS ni code commune", line)
@@ -404,7 +534,8 @@ class _Builder:
             ) from None
         if flag is None:
             flag = arr is not None
-        self.rows.append((_text(name), code, arr, flag, line))
+        typed = None if roles["name"] is None or _is_blank(cell["name"]) else _text(cell["name"])
+        self.rows.append((_text(name), code, arr, flag, line, typed))
 
     # wide: one record per territory with lists
     def wide(self, line, values, roles) -> None:
@@ -436,7 +567,7 @@ class _Builder:
         infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
         for code, arr in expanded:
             flag = arr is not None or code in infra_codes
-            self.rows.append((name, code, arr, flag, line))
+            self.rows.append((name, code, arr, flag, line, None))
 
     def infra_codes(self, items: list, codes: set[str], line) -> set[str]:
         """Codes of the territory's communes named in an ``infra`` list."""
@@ -457,25 +588,72 @@ class _Builder:
         return out
 
 
-def _build(records: _Records, shown: str, names_by_code, warnings: list[str]) -> pd.DataFrame:
+def _names_column_holds_communes(records: _Records, roles: dict, names: Mapping[str, str]) -> bool:
+    """Whether a column headed like both a territory and a commune name (« Nom ») holds commune names: more than
+    half of its values, on rows with a valid code, are the COG name of that code (case, accents, « St » ignored)."""
+    checked = matched = 0
+    for _, values in records.rows:
+        typed, raw = values[roles["cpts"]], values[roles["code"]]
+        if _is_blank(typed) or _is_blank(raw):
+            continue
+        try:
+            code, _ = normalize_code(raw)
+        except CodeFormatError:
+            continue
+        checked += 1
+        matched += _name_key(names.get(code, "")) == _name_key(typed)
+    return matched * 2 > checked
+
+
+def _one_territory(records: _Records, path: Path, territory: str | None) -> tuple[str, str]:
+    """(name, how it was found) of a file without territory column."""
+    if territory is not None and str(territory).strip():
+        return str(territory).strip(), SOURCE_GIVEN
+    title = _title_name(records.titles)
+    return (title, SOURCE_TITLE) if title else (_file_name(path), SOURCE_FILE)
+
+
+def _build(
+    records: _Records, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
+) -> tuple[pd.DataFrame, str | None]:
+    """The canonical table of ``records``, and how a one-territory file was named (None for the others)."""
     roles = _detect(records.columns)
     roles["width"] = len(records.columns)
-    if roles["cpts"] is None or roles["mode"] is None:
+    if roles["mode"] is None or (roles["mode"] == "wide" and roles["cpts"] is None):
         raise InputError(_missing_columns(records.columns), shown)
-    builder = _Builder(shown, records.line_label, names_by_code, warnings)
+    builder = _Builder(shown, names_by_code, notes)
+    if (
+        roles["mode"] == "long"
+        and roles["cpts"] is not None
+        and roles["name"] is None
+        and is_alias(records.columns[roles["cpts"]], "nom_commune")
+        and _names_column_holds_communes(records, roles, builder.names)
+    ):  # « Nom ; Code » listing commune names: one territory
+        roles["cpts"], roles["name"] = None, roles["cpts"]
+    source = None
+    if roles["cpts"] is None:
+        builder.territory, source = _one_territory(records, path, territory)
+        if source != SOURCE_GIVEN:
+            origin = "la ligne de titre" if source == SOURCE_TITLE else "le nom du fichier"
+            notes.add(
+                "pas de colonne du nom de la CPTS : le fichier est lu comme un seul territoire, nommé "
+                f"« {builder.territory} » d'après {origin} (--territoire pour le nommer autrement)"
+            )
     step = builder.long if roles["mode"] == "long" else builder.wide
     for line, values in records.rows:
         step(line, values, roles)
     if not builder.rows:
         raise InputError("aucune commune trouvée dans le fichier", shown)
-    dtypes = ("str", "str", "str", bool, "int64")
-    return pd.DataFrame({c: pd.Series(v, dtype=t) for c, v, t in zip(COLUMNS, zip(*builder.rows), dtypes)})
+    dtypes = ("str", "str", "str", bool, "int64", object)
+    columns = zip(*builder.rows)
+    return pd.DataFrame({c: pd.Series(v, dtype=t) for c, v, t in zip(COLUMNS, columns, dtypes)}), source
 
 
 def read_perimeters(
     path: str | os.PathLike,
     sheet: str | int | None = None,
     names_by_code: Mapping[str, str] | None = None,
+    territory: str | None = None,
 ) -> Perimeters:
     """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file.
 
@@ -484,12 +662,15 @@ def read_perimeters(
     layer; default the first one (for Excel, when the first sheet has no recognised columns, the
     first sheet that has them is used with a warning); ignored for the other formats.
     ``names_by_code`` (current commune names by code) matches the commune *names* of ``infra``
-    lists; default the COG reference (:func:`cpts_diag.reference.load_reference`), loaded only
-    when an ``infra`` name has to be matched.
+    lists and tells whether a column headed « Nom » holds commune or territory names; default the COG
+    reference (:func:`cpts_diag.reference.load_reference`), loaded only when needed.
+    ``territory`` names the single territory of a file without territory column (default: its title
+    line, else its file name); ignored for a file with a territory column.
 
-    Returns the canonical long table (:data:`COLUMNS`), French warnings and source path.
+    Returns the canonical long table (:data:`COLUMNS`), French warnings (repeated ones grouped), source
+    path and, for a one-territory file, how its name was found (``territory_source``).
     Raises InputError (one French line naming the file, line and value) on a missing,
-    unreadable or unsupported file, unrecognised columns, a row with a territory but no code
+    unreadable, unsupported or oversized file, unrecognised columns, a row with a territory but no code
     (or the reverse), an invalid code, an unknown infra name.
 
     Examples
@@ -502,6 +683,11 @@ def read_perimeters(
     [['CPTS A', '01001', 2]]
     >>> p.warnings[0].endswith("ligne 2 : zéro initial restauré (1001 → 01001)")
     True
+    >>> g = f.with_name("liste.csv")
+    >>> _ = g.write_text("CPTS du Bassin Burgien – liste des communes\\nCommune;Code INSEE\\nBoz;1057\\n")
+    >>> p = read_perimeters(g)
+    >>> p.table[["cpts", "code_insee", "nom_commune"]].values.tolist(), p.territory_source
+    ([['CPTS du Bassin Burgien', '01057', 'Boz']], 'ligne de titre')
     """
     shown = os.fspath(path)
     p = Path(path)
@@ -516,12 +702,30 @@ def read_perimeters(
             shown,
             value=p.suffix or "(sans extension)",
         )
-    warnings: list[str] = []
+    notes = ReadingNotes(shown)
     if kind == "table":
-        records = _read_table(p, shown, sheet, warnings)
+        records = _read_table(p, shown, sheet, notes)
     elif kind == "gpkg":
         records = _read_gpkg(p, shown, sheet)
     else:
         records = _read_json(p, shown, geojson=kind == "geojson")
-    table = _build(records, shown, names_by_code, warnings)
-    return Perimeters(table=table, warnings=warnings, source=p)
+    notes.line_label = records.line_label
+    table, source = _build(records, p, shown, names_by_code, notes, territory)
+    return Perimeters(table=table, warnings=notes.messages(), source=p, territory_source=source)
+
+
+def ignored_name_note(perimeters: Perimeters, territory: str | None) -> str | None:
+    """The French remark when a territory name was given to name a file that has a territory column (and so
+    was not used), else None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = Perimeters(pd.DataFrame({"cpts": ["A", "B"]}))
+    >>> ignored_name_note(p, "CPTS X")
+    'remarque : --territoire ignoré : le fichier a une colonne de CPTS (2 territoires)'
+    """
+    if not territory or perimeters.territory_source is not None:
+        return None
+    n = perimeters.table["cpts"].nunique()
+    return f"remarque : --territoire ignoré : le fichier a une colonne de CPTS ({n} territoire{'s' if n > 1 else ''})"

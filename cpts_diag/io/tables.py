@@ -8,6 +8,12 @@
   names compared without case;
 * zip archive holding one table (as downloaded from insee.fr; metadata files are skipped).
 
+A :class:`SizeLimit` refuses, before anything big is read, a file far beyond what its kind can be: a perimeter
+listing (:data:`PERIMETER_LIMIT`: 100 MB once uncompressed or a million rows) or another user table
+(:data:`USER_TABLE_LIMIT`: 3 GB, three times the largest official file). Zip members and workbook parts
+are measured in the archive's directory and read with a cap, so that an archive that lies about its sizes
+cannot make the reader decompress more.
+
 :meth:`TableFile.read` searches the header among the first 60 non-blank rows, then returns a
 :class:`Table` whose every row carries its 1-based line in the file (Excel row number), so that
 messages can name it. File kinds (perimeters, INSEE, BPE, CPAM, polygon attributes) are schemas
@@ -28,12 +34,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cpts_diag.errors import InputError
+from cpts_diag import fr_format as fr
+from cpts_diag.errors import InputError, format_message
 from cpts_diag.text import strip_accents
 
 __all__ = [
     "HEADER_ALIASES",
     "HEADER_SEARCH_ROWS",
+    "PERIMETER_LIMIT",
+    "USER_TABLE_LIMIT",
+    "ReadingNotes",
+    "SizeLimit",
     "Table",
     "TableFile",
     "cell_text",
@@ -43,6 +54,7 @@ __all__ = [
     "is_alias",
     "match_name",
     "open_table_file",
+    "refuse_oversized",
 ]
 
 #: Non-blank rows searched for the header row.
@@ -330,12 +342,138 @@ def _listing(names) -> str:
     return ", ".join(f"« {n} »" for n in names)
 
 
+# --------------------------------------------------------------------------- size limits
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest file a reader accepts: ``max_bytes`` once uncompressed, ``max_rows`` lines (None: any number),
+    ``what`` the kind of file and ``rule`` the limit, in French, for the message."""
+
+    max_bytes: int
+    max_rows: int | None
+    what: str
+    rule: str
+
+    def error(self, shown: str, size: int | None = None, value=None) -> InputError:
+        """The one-line refusal of a file of ``size`` bytes (None: too many rows); ``value``: a zip member."""
+        if size is None:
+            found = f"plus de {fr.integer(self.max_rows, style=fr.Style.TERMINAL)} lignes"
+        else:
+            megabytes = fr.number(size / 1e6, 0 if size >= 10e6 else 1, style=fr.Style.TERMINAL)
+            found = f"{megabytes} Mo"
+        return InputError(
+            f"fichier trop volumineux pour {self.what} : {found} ({self.rule}) ; vérifiez qu'il s'agit du bon fichier",
+            shown,
+            value=value,
+        )
+
+
+#: Perimeter listings: a list of every commune of France has fewer than 40,000 rows (a few MB).
+PERIMETER_LIMIT = SizeLimit(
+    100_000_000,
+    1_000_000,
+    "une liste de périmètres",
+    "limite : 100 Mo une fois décompressé ou 1 million de lignes ; une liste de toutes les communes de France "
+    "en a moins de 40 000",
+)
+#: The official files users download (INSEE ages, BPE up to about 1 GB, CPAM tables): a guard against archives
+#: that decompress without end, far above every real file.
+USER_TABLE_LIMIT = SizeLimit(
+    3_000_000_000,
+    None,
+    "un fichier de données",
+    "limite : 3 Go une fois décompressé ; la BPE complète fait 1 Go environ",
+)
+
+
+def refuse_oversized(path: Path, shown: str, limit: SizeLimit) -> None:
+    """Raise the refusal of ``limit`` when the file at ``path`` is larger than its ``max_bytes`` (nothing read)."""
+    size = path.stat().st_size
+    if size > limit.max_bytes:
+        raise limit.error(shown, size)
+
+
+def _checked_parts(zf: zipfile.ZipFile, shown: str, limit: SizeLimit, value=None) -> None:
+    """Refuse a workbook whose parts decompress beyond ``limit`` (sizes from the archive's directory; zipfile
+    never yields more than the size declared there)."""
+    total = sum(info.file_size for info in zf.infolist())
+    if total > limit.max_bytes:
+        raise limit.error(shown, total, value)
+
+
+# --------------------------------------------------------------------------- reading notes
+
+
+def _ranges(lines) -> str:
+    """Sorted lines as runs: ``4 à 27, 30``; the first six runs, then « … »."""
+    runs: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    texts = [f"{a}" if a == b else f"{a}, {b}" if b == a + 1 else f"{a} à {b}" for a, b in runs[:6]]
+    return ", ".join(texts) + (", …" if len(runs) > 6 else "")
+
+
+class ReadingNotes:
+    """Warnings met while reading one file, each kind said once.
+
+    :meth:`add` records a warning (``message``, its line, an example of the repaired value); :meth:`messages`
+    gives one French line per kind: as met when met once, else with its count, its lines and its first three
+    examples (``noun`` names what is counted, e.g. « codes »).
+
+    Examples
+    --------
+    >>> notes = ReadingNotes(None)  # usually the file name as given
+    >>> for line in (4, 5, 6, 9):
+    ...     notes.add("zéro initial restauré", line, f"{line}001 → 0{line}001", noun="codes")
+    >>> notes.add("ligne ignorée : ni nom de CPTS ni code commune", 12)
+    >>> for message in notes.messages():
+    ...     print(message)
+    zéro initial restauré pour 4 codes (lignes 4 à 6, 9 ; ex. 4001 → 04001, 5001 → 05001, 6001 → 06001…)
+    ligne 12 : ligne ignorée : ni nom de CPTS ni code commune
+    """
+
+    def __init__(self, shown: str | None, line_label: str = "ligne"):
+        self.shown, self.line_label = shown, line_label
+        self._kinds: dict[str, tuple[str | None, list, list]] = {}  # message -> (noun, lines, examples)
+
+    def add(self, message: str, line: int | None = None, example: str | None = None, noun: str | None = None) -> None:
+        _, lines, examples = self._kinds.setdefault(message, (noun, [], []))
+        lines.append(line)
+        examples.append(example)
+
+    def messages(self) -> list[str]:
+        out = []
+        for message, (noun, lines, examples) in self._kinds.items():
+            if len(lines) == 1:
+                text = message if examples[0] is None else f"{message} ({examples[0]})"
+                out.append(format_message(text, self.shown, lines[0], line_label=self.line_label))
+                continue
+            known = [line for line in lines if line is not None]
+            where = ""
+            if known:
+                label = self.line_label if len(set(known)) == 1 else f"{self.line_label}s"
+                where = f"{label} {_ranges(known)}"
+            shown = [e for e in examples if e is not None]
+            if noun:
+                more = "…" if len(shown) > 3 else ""
+                detail = " ; ".join(filter(None, [where, shown and f"ex. {', '.join(shown[:3])}{more}"]))
+                text = f"{message} pour {len(lines)} {noun}" + (f" ({detail})" if detail else "")
+            else:
+                text = f"{message} ({len(lines)} fois" + (f" : {where})" if where else ")")
+            out.append(format_message(text, self.shown))
+        return out
+
+
 class TableFile:
     """An opened table file (see :func:`open_table_file`): ``path``, ``shown`` (the path as the user gave it, for
     messages) and ``sheets`` (worksheet names of a workbook, None for a text file)."""
 
-    def __init__(self, path: Path, shown: str, data: bytes = b"", workbook=None):
-        self.path, self.shown = path, shown
+    def __init__(self, path: Path, shown: str, data: bytes = b"", workbook=None, limit: SizeLimit | None = None):
+        self.path, self.shown, self.limit = path, shown, limit
         self._data, self._wb = data, workbook
         self._text, self._encoding = _decode(data) if workbook is None else (None, None)
         self._head = self._text[:_HEAD_CHARS] if workbook is None else None  # where headers are searched
@@ -365,12 +503,17 @@ class TableFile:
     def _sheet_rows(self, name: str):
         """(row number, values) of a worksheet, merged cells filled with their top-left value."""
         ws = self._wb[name]
+        max_rows = self.limit.max_rows if self.limit is not None else None
+        if max_rows is not None and (ws.max_row or 0) > max_rows:  # the size the sheet declares
+            raise self.limit.error(self.shown)
         top_of: dict[tuple[int, int], tuple[int, int]] = {}
         for c0, r0, c1, r1 in _merged_ranges(ws):
             top_of.update(dict.fromkeys(itertools.product(range(r0, r1 + 1), range(c0, c1 + 1)), (r0, c0)))
         width = max((c for _, c in top_of), default=0)
         tops: dict[tuple[int, int], object] = {}
         for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if max_rows is not None and r > max_rows:
+                raise self.limit.error(self.shown)
             values = list(row)
             if top_of:
                 values += [None] * (width - len(values))
@@ -380,16 +523,28 @@ class TableFile:
                 values = [tops.get(top_of[(r, c)]) if (r, c) in top_of else v for c, v in enumerate(values, start=1)]
             yield r, ["" if v is None else v for v in values]
 
-    def first_row(self, sheet=None) -> list[str]:
-        """Text of the first non-blank row (the header a user meant), for messages."""
+    def header_candidate(self, sheet=None) -> list[str]:
+        """Text of the row that looks most like a header, for messages when none is recognised.
+
+        Among the first :data:`HEADER_SEARCH_ROWS` non-blank rows, the first with the most cells that are known
+        header names (of any role), then the most distinct texts that are not numbers: a title line above the
+        header (one text) or a data row loses to the header a user meant.
+        """
         if self._wb is not None:
             rows = self._sheet_rows(self.sheet_name(sheet if sheet is not None else 0))
-        else:  # the delimiter that splits the first line into the most cells
-            first = next((line for line in self._head.splitlines() if line.strip()), "")
-            delimiter = max(DELIMITERS, key=first.count)
+        else:  # the delimiter that splits the most lines into several cells
+            lines = [line for line in self._head.splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
+            delimiter = max(DELIMITERS, key=lambda d: (sum(d in line for line in lines), -DELIMITERS.index(d)))
             rows = _numbered(self._head, delimiter)
         texts = ([cell_text(c) for c in cells] for _, cells in rows)
-        return next((t for t in texts if any(t)), [])
+        candidates = list(itertools.islice((t for t in texts if any(t)), HEADER_SEARCH_ROWS))
+
+        def score(cells):
+            distinct = {c for c in cells if c and not re.fullmatch(r"[\d\s.,;:/-]+", c)}
+            known = sum(any(find_column([c], role) is not None for role in _ALIAS_KEYS) for c in distinct)
+            return known, len(distinct)
+
+        return max(candidates, key=score, default=[])
 
     # ------------------------------------------------------------------ tables
     def read(
@@ -435,7 +590,7 @@ def _split_header(rows, is_header):
         texts = [cell_text(c) for c in cells]
         if any(texts) and is_header(texts):
             return line, texts, titles, rows
-        titles.append(" ".join(t for t in texts if t))
+        titles.append(" ".join(dict.fromkeys(t for t in texts if t)))  # a merged title once
         seen += any(texts)
         if seen >= HEADER_SEARCH_ROWS:
             return None
@@ -533,8 +688,9 @@ def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
 _META = re.compile(r"(meta|varmod|dictionnaire|doc)")
 
 
-def _zip_member(path: Path, shown: str) -> tuple[str, bytes]:
-    """The data file of an archive (metadata files of insee.fr are skipped)."""
+def _zip_member(path: Path, shown: str, limit: SizeLimit) -> tuple[str, bytes]:
+    """The data file of an archive (metadata files of insee.fr are skipped), refused beyond ``limit``: its size in
+    the archive's directory is checked first, then it is read with a cap."""
     try:
         with zipfile.ZipFile(path) as zf:
             members = [
@@ -554,8 +710,27 @@ def _zip_member(path: Path, shown: str) -> tuple[str, bytes]:
                     shown,
                     value=shown_names,
                 )
-            return members[0].filename, zf.read(members[0])
+            info = members[0]
+            if info.file_size > limit.max_bytes:
+                raise limit.error(shown, info.file_size, info.filename)
+            with zf.open(info) as fh:
+                data = fh.read(limit.max_bytes + 1)
+            if len(data) > limit.max_bytes:
+                raise limit.error(shown, len(data), info.filename)
+            return info.filename, data
     except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})", shown) from None
+
+
+def _is_workbook(data: bytes, shown: str, limit: SizeLimit, member: str | None = None) -> bool:
+    """Whether zip bytes are an Excel workbook (else an archive of tables); a workbook beyond ``limit`` is refused."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if "[Content_Types].xml" not in zf.namelist():
+                return False
+            _checked_parts(zf, shown, limit, member)
+            return True
+    except zipfile.BadZipFile as exc:
         raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})", shown) from None
 
 
@@ -570,11 +745,12 @@ def _workbook(source, shown: str):
         raise InputError("fichier Excel illisible ou corrompu (attendu : classeur .xlsx)", shown) from None
 
 
-def open_table_file(path, shown: str | None = None) -> TableFile:
+def open_table_file(path, shown: str | None = None, limit: SizeLimit = USER_TABLE_LIMIT) -> TableFile:
     """Open a CSV, Excel workbook or zip archive holding one of them.
 
     Raises InputError on a missing file, a folder, an empty file, an old Excel 97 (``.xls``), an
-    unreadable workbook or archive, binary content.
+    unreadable workbook or archive, binary content, and on a file beyond ``limit`` (its bytes once
+    uncompressed, checked before reading them; its lines, or the rows of a worksheet when read).
 
     Examples
     --------
@@ -592,29 +768,27 @@ def open_table_file(path, shown: str | None = None) -> TableFile:
     if path.is_dir():
         raise InputError("c'est un dossier, pas un fichier", shown)
     try:
+        refuse_oversized(path, shown, limit)
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
-    name = path.name
-    if data.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                is_workbook = "[Content_Types].xml" in zf.namelist()
-        except zipfile.BadZipFile as exc:
-            raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})", shown) from None
-        if not is_workbook:
-            name, data = _zip_member(path, shown)
+    name, member = path.name, None
+    if data.startswith(b"PK") and not _is_workbook(data, shown, limit):
+        name, data = _zip_member(path, shown, limit)
+        member = name
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.lower().endswith(".xls"):
         raise InputError(
             "format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx ou en .csv", shown
         )
-    if data.startswith(b"PK"):
-        return TableFile(path, shown, workbook=_workbook(io.BytesIO(data), shown))
+    if data.startswith(b"PK") and (member is None or _is_workbook(data, shown, limit, member)):
+        return TableFile(path, shown, workbook=_workbook(io.BytesIO(data), shown), limit=limit)
     if name.lower().endswith((".xlsx", ".xlsm")):
         raise InputError("fichier Excel illisible ou corrompu (attendu : classeur .xlsx)", shown)
     if not data.strip():
         raise InputError("fichier vide", shown)
-    table_file = TableFile(path, shown, data)
+    table_file = TableFile(path, shown, data, limit=limit)
     if "\x00" in table_file._head:
         raise InputError("fichier illisible : ce n'est pas un fichier texte CSV", shown)
+    if limit.max_rows is not None and table_file._text.count("\n") > limit.max_rows:
+        raise limit.error(shown, value=member)
     return table_file

@@ -536,6 +536,7 @@ def run_batch(
     bpe=None,
     timeout: int = 600,
     cluster: str | None = None,
+    territory: str | None = None,
 ) -> BatchResult:
     """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
 
@@ -547,6 +548,9 @@ def run_batch(
     report; ``timeout`` is the maximum number of seconds per notebook cell. ``force`` rebuilds every selected
     territory even when unchanged; ``progress`` shows a progress bar (stderr).
 
+    ``territory`` names the territory of a file without territory column (default: its title line, else its
+    file name; ignored, with a remark on stderr, for a file with a territory column).
+
     ``cluster``, the address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``), runs the territories
     as tasks on its workers (``workers`` is then ignored) instead of local worker processes; their report
     files come back as bytes and are written here atomically, so the workers need no access to this
@@ -556,7 +560,7 @@ def run_batch(
     for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région; with
     ``cluster``, when dask is not installed or the scheduler is unreachable.
     """
-    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import ignored_name_note, read_perimeters
     from cpts_diag.reference import load_reference
     from cpts_diag.reports.folder import unique_slugs
 
@@ -564,7 +568,9 @@ def run_batch(
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else Path(settings.DEFAULT_PERIMETERS)
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     reference = load_reference()
-    perims = read_perimeters(perimeters_path, names_by_code=reference.names)
+    perims = read_perimeters(perimeters_path, names_by_code=reference.names, territory=territory)
+    if note := ignored_name_note(perims, territory):
+        print(note, file=sys.stderr)
     names = select_territories(perims, only=only, region=region, reference=reference)
     all_names = list(dict.fromkeys(perims.table["cpts"].astype(str)))
     slugs = unique_slugs(all_names)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
+from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import file_state
 from cpts_diag.io.params import cpam_choice
 
@@ -282,21 +283,34 @@ class _DiagnosticCache:
             common = _COMMON.get(key)
             if common is None:
                 with open(path, "rb") as fh:
-                    reference, table, warnings = pickle.load(fh)
-                common = (reference, table, warnings, table["cpts"].astype(str).unique())
+                    reference, table, warnings, named_by = pickle.load(fh)
+                common = (reference, table, warnings, named_by, table["cpts"].astype(str).unique())
                 _COMMON.clear()
                 _COMMON[key] = common
-            reference, table, warnings, names = common
+            reference, table, warnings, named_by, names = common
             name = find_territory(names, territory)
+            if named_by is not None and territory and name != str(territory).strip():
+                return None  # a one-territory file takes the name it is given: not the cached one
             with open(self.folder / self._entry(name), "rb") as fh:
                 diag = pickle.load(fh)
-        # OSError: a folder pruned by another batch meanwhile, a file not readable
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        # OSError: a folder pruned by another batch meanwhile, a file not readable; InputError: a one-territory
+        # file cached under another name (it takes the name it is given), or no name given for several
+        except (
+            OSError,
+            pickle.UnpicklingError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            TypeError,
+            ValueError,
+            InputError,
+        ):
             return None
         return reference, table, warnings, diag
 
-    def store(self, reference, table, warnings, diagnostics: dict) -> None:
-        """Write every diagnostic, then the ``complete`` marker (each file atomically)."""
+    def store(self, reference, table, warnings, named_by: str | None, diagnostics: dict) -> None:
+        """Write every diagnostic, then the ``complete`` marker (each file atomically); ``named_by``: the
+        ``territory_source`` of the perimeters (a one-territory file is cached under one name)."""
         import dataclasses
         import pickle
         import shutil
@@ -309,7 +323,7 @@ class _DiagnosticCache:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         base = Reference(**{f.name: getattr(reference, f.name) for f in dataclasses.fields(Reference)})
         with atomic_path(self.folder / "common.pkl") as tmp:
-            tmp.write_bytes(pickle.dumps((base, table, list(warnings)), protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.write_bytes(pickle.dumps((base, table, list(warnings), named_by), protocol=pickle.HIGHEST_PROTOCOL))
         for name, diag in diagnostics.items():
             with atomic_path(self.folder / self._entry(name)) as tmp:
                 tmp.write_bytes(pickle.dumps(diag, protocol=pickle.HIGHEST_PROTOCOL))
@@ -323,10 +337,13 @@ class _DiagnosticCache:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir="") -> ReportData:
+def load_report_data(
+    territory: str | None, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir=""
+) -> ReportData:
     """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
 
-    ``territory``: case and accents ignored; an unknown name raises an InputError listing close matches.
+    ``territory``: case and accents ignored; an unknown name raises an InputError listing close matches; None or
+    "": the file's only territory. It also names the territory of a file without territory column.
     ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "exemple" (embedded
     FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
     age-structure and BPE files (official layouts), "" for none. ``out_dir``: folder where
@@ -346,7 +363,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
         reference, table, warnings, diag = hit
     else:
         reference = load_indicator_data().reference  # one COG load per kernel
-        perims = read_perimeters(perimeters_path, names_by_code=reference.names)
+        perims = read_perimeters(perimeters_path, names_by_code=reference.names, territory=territory or None)
         table, warnings = perims.table, list(perims.warnings)
         name = find_territory(table["cpts"].astype(str).unique(), territory)  # unknown: InputError
         kwargs = {"cpam": choice.file, "insee_ages": ages_path, "bpe": bpe_path}
@@ -355,7 +372,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
             try:  # every territory at once (one vectorised pass), stored for the next reports
                 every = diagnose_all(perims, reference, **kwargs)
                 diag = every[name]
-                cache.store(reference, table, warnings, every)
+                cache.store(reference, table, warnings, perims.territory_source, every)
             except Exception:  # noqa: BLE001 - the cache is an optimisation only
                 diag = None
         if diag is None:

@@ -419,17 +419,19 @@ def _file_parameter(path) -> str:
 _NAMES_CACHE: dict[tuple, list[str]] = {}
 
 
-def _territory_names(perimeters_path: Path) -> list[str]:
-    """Territory names of a perimeter file (cached per file content: a batch reads it once per process)."""
+def _territory_names(perimeters_path: Path, territory: str | None = None) -> list[str]:
+    """Territory names of a perimeter file (cached per file content: a batch reads it once per process);
+    ``territory`` names a file without territory column."""
     from cpts_diag.io.atomic import file_sha256
     from cpts_diag.io.perimeters import read_perimeters
 
     try:
-        key = (str(perimeters_path), file_sha256(perimeters_path))
+        key = (str(perimeters_path), file_sha256(perimeters_path), territory)
     except OSError:
         key = None
     if key not in _NAMES_CACHE:
-        names = list(dict.fromkeys(read_perimeters(perimeters_path).table["cpts"].astype(str)))
+        perimeters = read_perimeters(perimeters_path, territory=territory)
+        names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
         if key is None:
             return names
         _NAMES_CACHE.clear()
@@ -437,8 +439,12 @@ def _territory_names(perimeters_path: Path) -> list[str]:
     return _NAMES_CACHE[key]
 
 
-def _check_territory(names: list[str], territory: str, path: Path) -> str:
-    """The exact territory name, or an InputError listing close matches."""
+def _resolve_territory(territory: str | None, perimeters=None) -> str:
+    """The name of ``territory`` in the perimeter file (default the embedded PACA listing): exact, close (case,
+    accents, see :func:`cpts_diag.indicators.find_territory`), or the file's only territory when None; else an
+    InputError naming the file and listing close (or all) names."""
+    path = Path(perimeters).resolve() if perimeters not in (None, "") else settings.DEFAULT_PERIMETERS
+    names = _territory_names(path, territory)
     if territory in names:
         return territory
     from cpts_diag.indicators import find_territory
@@ -480,7 +486,7 @@ def _retarget(nb, nb_path: Path, paths: dict[str, str]) -> None:
 
 
 def build_report(
-    territory: str,
+    territory: str | None,
     perimeters=None,
     out_dir=None,
     cpam="exemple",
@@ -496,7 +502,8 @@ def build_report(
 ) -> ReportResult:
     """Build the diagnostic report of one territory into ``out_dir/<slug>/``.
 
-    ``territory`` is the name as written in the perimeter file; ``perimeters`` the perimeter file (CSV, XLSX,
+    ``territory`` is the name as written in the perimeter file (None: the file's only territory; it names the
+    territory of a file without territory column); ``perimeters`` the perimeter file (CSV, XLSX,
     JSON ARS, GeoJSON, GPKG), by default the embedded PACA listing; ``out_dir`` the parent folder of the
     report folder, by default :data:`settings.REPORTS_DIR`. ``cpam`` is the CPAM / Rézone table:
     ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"`` (none) or a path; ``insee_ages``
@@ -516,8 +523,7 @@ def build_report(
     """
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
-    perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else settings.DEFAULT_PERIMETERS
-    territory = _check_territory(_territory_names(perimeters_path), territory, perimeters_path)
+    territory = _resolve_territory(territory, perimeters)
     slug = slug or slugify(territory)
     out_dir = Path(out_dir) if out_dir not in (None, "") else settings.REPORTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -587,6 +593,7 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ag
     from cpts_diag.tiers import tier_label
 
     say = click.echo
+    territory = _resolve_territory(territory, perimeters)
     say(f"Rapport de diagnostic : « {territory} »")
     result = build_report(
         territory, perimeters=perimeters, out_dir=out_dir, cpam=cpam, insee_ages=insee_ages, bpe=bpe, progress=say
