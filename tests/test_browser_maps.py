@@ -163,3 +163,47 @@ def test_region_map_offline(chrome, layers, tmp_path):  # noqa: F811
     assert any(SCRIPT_NAME in t for t in tips)
     assert chrome.execute_script("return window.__pwned") is None
     chrome.save_screenshot("/tmp/carte_test_region.png")
+
+
+def test_distant_island_one_click_away(chrome, tmp_path):  # noqa: F811
+    """CC du Pays Fouesnantais (Finistère): the map opens on the mainland; the legend's button shows the Glénan,
+    another brings the mainland back. Bounds computed here from the embedded polygons with shapely."""
+    import pandas as pd
+    import shapely
+
+    from cpts_diag import settings
+    from cpts_diag.commune_geo import display_polygons
+
+    cog = pd.read_csv(settings.DATA_DIR / "communes_cog2026.csv", dtype=str, keep_default_na=False)
+    cog = cog[cog["type"] == "commune-actuelle"]
+    codes = cog.loc[cog["epci_siren"] == "242900660", "code_insee"]
+    com = display_polygons(codes).merge(cog[["code_insee", "nom"]], on="code_insee")
+    assert len(com) == len(codes) == 7
+    com["apl"] = np.linspace(2.0, 5.0, len(com))
+    union = shapely.union_all(com.to_crs(2154).geometry.to_numpy())
+    pieces = sorted(union.geoms, key=lambda p: -p.area)
+    glenan = gpd.GeoSeries([p for p in pieces[1:] if p.distance(pieces[0]) > 5_000], crs=2154).to_crs(4326)
+    mainland = gpd.GeoSeries([pieces[0]], crs=2154).to_crs(4326)
+    path = maps.save_offline_map(maps.commune_map(com, "apl"), tmp_path / "carte.html")
+    open_page(chrome, path, ready=READY)
+    time.sleep(0.3)
+    view = "var b = window.cptsDiag.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];"
+
+    def shows(bounds):
+        w, s, e, n = chrome.execute_script(view)
+        x0, y0, x1, y1 = bounds.total_bounds
+        return w <= x0 and s <= y0 and e >= x1 and n >= y1
+
+    assert shows(mainland) and not shows(glenan)
+    buttons = chrome.execute_script(
+        "return Array.from(document.querySelectorAll('.cpts-zoom')).map(function (b) { return b.textContent; });"
+    )
+    assert buttons[0].startswith("Fouesnant — à ") and buttons[0].endswith(" km au sud")
+    assert buttons[-1] == "Revenir au territoire"
+    chrome.execute_script("document.querySelectorAll('.cpts-zoom')[0].click();")
+    time.sleep(0.5)
+    assert shows(glenan) and not shows(mainland)
+    chrome.execute_script("document.querySelectorAll('.cpts-zoom')[1].click();")
+    time.sleep(0.5)
+    assert shows(mainland)
+    assert browser_errors(chrome) == []

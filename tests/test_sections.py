@@ -81,3 +81,36 @@ def test_write_outputs_writes_the_map_workbook_and_geopackage(data):
     layers = {name for name, _ in pyogrio.list_layers(out / "perimetre.gpkg")}
     communes = pyogrio.read_dataframe(out / "perimetre.gpkg", layer="communes" if "communes" in layers else None)
     assert sorted(communes["code_insee"]) == list(CODES)
+
+
+def test_printed_map_and_carte_share_one_set_of_classes(data):
+    """The printed map and carte.html show the same class limits and put each commune in the same class;
+    carte.html shows each APL of data/apl_mg_communes_2022_2023.csv (read here) with two decimals."""
+    import json
+    import re
+
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Patch
+
+    from cpts_diag.outputs import maps
+    from cpts_diag.reports import sections
+
+    fig = sections._printed_map(data)
+    legend = fig.legends[0]
+    printed = {
+        to_hex(h.get_facecolor()): t.get_text()
+        for h, t in zip(legend.legend_handles, legend.get_texts())
+        if isinstance(h, Patch) and not h.get_hatch()  # the classes (masked and orphan patches are hatched)
+    }
+    m = sections._web_map(data)
+    html = maps.map_html(m)
+    web = dict(re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"[^>]*/></svg><span>([^<]+)</span>', html))
+    assert len(printed) >= 2 and {c: web[c] for c in printed} == printed
+    with open(settings.DATA_DIR / "apl_mg_communes_2022_2023.csv", encoding="utf-8", newline="") as fh:
+        apl = {r["code_insee"]: float(r["apl_mg_2023"]) for r in csv.DictReader(fh) if r["code_insee"] in CODES}
+    layer = next(c for c in m._children.values() if getattr(c, "role", None) == "communes")
+    styles = json.loads(layer.styles)
+    for style, tip, _ in json.loads(layer.data)["f"]:
+        code = tip[0][-6:-1]
+        assert tip[1].startswith(f"{apl[code]:.2f}".replace(".", ","))
+        assert styles[style]["fillColor"] in printed

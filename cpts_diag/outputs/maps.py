@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 import itertools
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -42,6 +43,7 @@ from folium.template import Template
 
 from cpts_diag import fr_format as fr
 from cpts_diag.io.atomic import atomic_write_text
+from cpts_diag.outputs import map_layout
 from cpts_diag.outputs.html import esc, script_json
 from cpts_diag.outputs.templating import Markup, css, macro
 from cpts_diag.tiers import tier_label
@@ -102,10 +104,13 @@ _NAME_COLUMNS = ("cpts", "nom", "name", "territoire")
 # ---------------------------------------------------------------------------
 @dataclass
 class Classification:
-    """Classes of a choropleth.
+    """Classes of a choropleth: the one object that decides both the class of each value and the legend labels.
 
     ``breaks`` are the interior thresholds (class ``i`` holds ``breaks[i-1] <= v < breaks[i]``); ``labels`` and
-    ``colors`` the French legend label and hex colour of each class; ``decimals`` those of labels and tooltips.
+    ``colors`` the French legend label and hex colour of each class; ``decimals`` those of the labels and of the
+    values shown on the maps. A value is classed as it is shown (rounded to ``decimals`` as
+    :func:`cpts_diag.fr_format.number` writes it), so a value shown on a limit falls in the class the legend says.
+    Give the same object to the printed and the web map (their ``classes``) and both draw the same classes.
     """
 
     breaks: list[float]
@@ -115,10 +120,22 @@ class Classification:
 
     def assign(self, values: Any) -> np.ndarray:
         """Class index of each value, ``-1`` for a missing (masked) value."""
-        v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+        v = _shown(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float), self.decimals)
         out = np.searchsorted(np.asarray(self.breaks, dtype=float), v, side="right").astype(int)
         out[np.isnan(v)] = -1
         return out
+
+
+def _shown(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Values as the maps show them: rounded to ``decimals`` the way :func:`fr_format.number` rounds."""
+    return np.array([float(f"{x:.{decimals}f}") if np.isfinite(x) else x for x in values], dtype=float)
+
+
+def _decimals_of(breaks: Sequence[float], decimals: int) -> int:
+    """At least ``decimals``, and enough (up to 6) for each break to be written exactly in a label."""
+    while decimals < 6 and any(float(f"{b:.{decimals}f}") != b for b in breaks):
+        decimals += 1
+    return decimals
 
 
 def _palette_colors(palette: Any, n: int) -> list[str]:
@@ -144,35 +161,46 @@ def _palette_colors(palette: Any, n: int) -> list[str]:
 
 
 def classify(
-    values: Any, classes: int | Sequence[float] | None = None, palette: Any = None, decimals: int = 1
+    values: Any,
+    classes: int | Sequence[float] | Classification | None = None,
+    palette: Any = None,
+    decimals: int = 1,
 ) -> Classification:
     """Build choropleth classes with French labels.
 
     * ``values``: non-numeric, None and NaN are masked and get no class.
     * ``classes``: number of quantile classes (default 5), or the interior thresholds, e.g. ``[2.5, 3, 4]``
-      for classes ``< 2,5``, ``2,5 à < 3``... Quantile thresholds are rounded to ``decimals`` (shown in the
-      labels) so labels are exact.
+      for classes ``< 2,5``, ``2,5 à < 3``..., or a :class:`Classification` already made (returned as is).
+      Quantile thresholds are rounded to ``decimals`` (shown in the labels) so labels are exact; a threshold
+      given with more decimals raises ``decimals`` to write it exactly.
     * ``palette``: ColorBrewer sequential name (``"YlGnBu"`` default, ``"_r"`` suffix reverses) or explicit
       colours.
+
+    Values are compared to the thresholds as they are shown, rounded to ``decimals``: 2,46 shown « 2,5 » with
+    one decimal is in the class « 2,5 et plus ».
 
     Examples
     --------
     >>> c = classify([1, 2, 3, None], classes=[2.5])
     >>> c.labels
     ['moins de 2,5', '2,5 et plus']
-    >>> c.assign([1, 3, None]).tolist()
-    [0, 1, -1]
+    >>> c.assign([1, 2.46, 2.44, 3, None]).tolist()
+    [0, 1, 0, 1, -1]
     """
+    if isinstance(classes, Classification):
+        return classes
     v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
     v = v[~np.isnan(v)]
     if classes is None or isinstance(classes, (int, np.integer)):
         if len(v) == 0:
             return Classification([], [], [], decimals)
         k = 5 if classes is None else max(int(classes), 1)
-        qs = np.unique(np.round(np.quantile(v, [i / k for i in range(1, k)]), decimals))
-        breaks = [float(b) for b in qs if v.min() < b <= v.max()]
+        qs = np.unique(_shown(np.quantile(v, [i / k for i in range(1, k)]), decimals))
+        low, high = _shown(np.array([v.min(), v.max()]), decimals)
+        breaks = [float(b) for b in qs if low < b <= high]
     else:
         breaks = sorted(float(b) for b in classes)
+        decimals = _decimals_of(breaks, decimals)
     f = lambda b: fr.number(b, decimals)  # noqa: E731
     if breaks:
         labels = [f"moins de {f(breaks[0])}"]
@@ -445,6 +473,12 @@ class _Decorations(MacroElement):
             {%- endif %}
             window.cptsDiag = window.cptsDiag || {layers: {}};
             window.cptsDiag.map = map;
+            document.querySelectorAll(".cpts-zoom").forEach(function (b) {
+                b.addEventListener("click", function () {
+                    map.fitBounds(JSON.parse(b.getAttribute("data-bounds")),
+                                  {paddingTopLeft: [12, 48], paddingBottomRight: [12, 12]});
+                });
+            });
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -505,15 +539,6 @@ def _is_integral(series: pd.Series) -> bool:
     return not values.empty and bool(num.notna().all() and np.isclose(num.to_numpy(dtype=float) % 1, 0).all())
 
 
-def _polygons(geom: Any) -> list[Any]:
-    """Polygonal parts of a geometry (lines and points of a collection are dropped)."""
-    if geom is None or geom.is_empty:
-        return []
-    if geom.geom_type == "Polygon":
-        return [geom]
-    return [p for part in getattr(geom, "geoms", []) for p in _polygons(part)]  # lines and points give none
-
-
 def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
     """Flat delta-encoded integer ring: x0, y0, dx1, dy1... (closing point dropped)."""
     q = np.round(np.asarray(coords)[:, :2] * scale).astype(np.int64)
@@ -538,7 +563,7 @@ def _features(
     out = []
     style_idx = itertools.repeat(0) if style_idx is None else style_idx
     for geom, s, t in zip(np.asarray(gdf.geometry.array, dtype=object), style_idx, tips):
-        polys = _polygons(geom)
+        polys = map_layout.polygons(geom)
         if not polys:
             continue
         enc = [
@@ -585,7 +610,11 @@ def _data_bounds(gdfs: Sequence[gpd.GeoDataFrame | None]) -> tuple[float, float,
 
 def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
     """Centre ``m`` on the frames of ``gdfs`` and fit its view to them."""
-    bounds = _data_bounds(gdfs)
+    _fit_bounds(m, _data_bounds(gdfs))
+
+
+def _fit_bounds(m: folium.Map, bounds: Sequence[float] | None) -> None:
+    """Centre ``m`` on ``bounds`` (lon/lat) and fit its view to them."""
     if bounds is None or not np.all(np.isfinite(bounds)):
         return
     x0, y0, x1, y1 = bounds
@@ -593,6 +622,31 @@ def _fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
     m.fit_bounds(
         [[float(y0), float(x0)], [float(y1), float(x1)]], padding_top_left=(12, 48), padding_bottom_right=(12, 12)
     )
+
+
+def _lonlat_bounds(geom: Any, crs: Any) -> tuple[float, float, float, float]:
+    return tuple(float(b) for b in gpd.GeoSeries([geom], crs=crs).to_crs(4326).total_bounds)
+
+
+def _fit_frame(m: folium.Map, frame: map_layout.Frame | None, crs: Any, everything: Sequence[Any]) -> str | None:
+    """Fit ``m`` as the printed map is framed: the main part of a territory with distant parts (``everything``,
+    the frames of :func:`_fit`, otherwise). Returns the legend row of buttons that show each part, or None."""
+    if frame is None or frame.layout == "single":
+        _fit(m, everything)
+        return None
+    main = _lonlat_bounds(frame.main.geometry, crs)
+    parts = [(p.caption(), _lonlat_bounds(p.geometry, crs)) for p in frame.others]
+    if frame.layout == "insets":
+        _fit_bounds(m, main)
+        text, buttons = "Hors du cadre :", [*parts, ("Revenir au territoire", main)]
+    else:
+        _fit(m, everything)
+        text, buttons = "Voir :", [(frame.main.caption(), main), *parts]
+    coded = [
+        (label, script_json([[round(y0, 5), round(x0, 5)], [round(y1, 5), round(x1, 5)]]))
+        for label, (x0, y0, x1, y1) in buttons
+    ]
+    return _map_macro("zoom_row", text, coded)
 
 
 def _finish(
@@ -664,8 +718,8 @@ def _masked_style(base: dict) -> dict:
 
 def _choropleth(
     values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict, count_masked: bool = False
-) -> tuple[np.ndarray, list[dict], list[str]]:
-    """Style index of each feature (masked values: the last style), styles and legend rows.
+) -> tuple[np.ndarray, list[dict], list[str], Classification]:
+    """Style index of each feature (masked values: the last style), styles, legend rows and the classes.
 
     The last legend row is the masked class, with the number of masked features when ``count_masked``.
     """
@@ -677,7 +731,7 @@ def _choropleth(
     legend.append(
         _legend_row(MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else ""), cls="cpts-hatch-masked")
     )
-    return np.where(idx < 0, len(cls.colors), idx), styles, legend
+    return np.where(idx < 0, len(cls.colors), idx), styles, legend, cls
 
 
 # ---------------------------------------------------------------------------
@@ -704,6 +758,7 @@ def commune_map(
     crs: Any = None,
     neighbour_name_col: str | None = None,
     fit_orphans: bool = True,
+    fit_main_part: bool = True,
     fictitious: bool = False,
 ) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
@@ -713,7 +768,9 @@ def commune_map(
       "Donnée masquée ou indisponible". None: plain fill.
     * ``label``, ``unit``: indicator name and unit (legend title, tooltip); ``decimals``: those of the value in
       labels and tooltips.
-    * ``classes``: number of quantile classes (default 5) or interior thresholds; ``palette``: sequential
+    * ``classes``: number of quantile classes (default 5), interior thresholds, or a :class:`Classification`
+      (then it decides the classes, colours, legend labels and the decimals of the values, ``palette`` and
+      ``decimals`` aside: give the same one to :func:`static_map` and both maps agree); ``palette``: sequential
       ColorBrewer name (default ``"YlGnBu"``; ``"_r"`` reverses) or colours.
     * ``territory_outline`` (GeoDataFrame, GeoSeries or geometry): thick outline; None (default) dissolves
       ``communes``; False draws none.
@@ -721,6 +778,10 @@ def commune_map(
       ``neighbour_name_col``, by default the first of cpts, nom, name, territoire).
     * ``orphans``: orphan communes (``code_insee``, ``nom``), hatched, tooltip "Commune orpheline";
       ``fit_orphans=False`` leaves them out of the fitted view, when they are context around a territory.
+    * ``fit_main_part``: frame the view as :func:`static_map` frames the printed map
+      (:data:`~cpts_diag.outputs.map_layout.FRAME_RULE`): fitted to the main part of a territory that has distant
+      parts, each distant part (or, for scattered islands, each group) one click away in the legend; False
+      fits everything.
     * ``tooltip_fields``: extra columns in the tooltip, ``{column: French label}`` or columns.
     * ``title``; ``source``: source line (source, vintage, level).
     * ``tiles``: add an OpenStreetMap background layer (needs internet) and a layer control; by default the
@@ -729,11 +790,18 @@ def commune_map(
     * ``fictitious``: the mapped data are fictitious (``Source.fictitious``): red banner "Données fictives —
       exemple de démonstration" and a warning under the source line.
 
-    The map is fitted to the communes, outline and orphans and uses no CDN resource (Leaflet is inlined by
-    :func:`map_html`/:func:`save_offline_map`).
+    The map is fitted to the communes, outline and orphans (see ``fit_main_part``) and uses no CDN resource
+    (Leaflet is inlined by :func:`map_html`/:func:`save_offline_map`).
     """
     _require_crs(communes, "communes")
     outline_gdf = _as_gdf(territory_outline)
+    fcrs = crs if crs is not None else _auto_crs(communes)
+    frame = _frame_of(
+        communes.to_crs(fcrs),
+        outline_gdf.to_crs(fcrs) if outline_gdf is not None else None,
+        orphans.to_crs(fcrs) if fit_orphans and orphans is not None and len(orphans) else None,
+        fit_main_part,
+    )
     com, orph, neigh, outl = _web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
     if territory_outline is None:
         merged = _dissolve_outline(com)
@@ -746,9 +814,9 @@ def commune_map(
         rows = [_legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
         values = com[value_col]
-        idx, styles, rows = _choropleth(values, classes, palette, decimals, base, count_masked=True)
+        idx, styles, rows, cls = _choropleth(values, classes, palette, decimals, base, count_masked=True)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-        columns.append((label or value_col, _column_texts(values, decimals, _is_integral(values), unit)))
+        columns.append((label or value_col, _column_texts(values, cls.decimals, _is_integral(values), unit)))
     tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
     m = _new_map(tiles)
@@ -762,7 +830,9 @@ def commune_map(
         rows.append(_legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
         rows.append(_legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
-    _fit(m, [com, orph, outl] if fit_orphans else [com, outl])
+    zoom = _fit_frame(m, frame, fcrs, [com, orph, outl] if fit_orphans else [com, outl])
+    if zoom:
+        rows.append(zoom)
     return _finish(m, rows, legend_title, title, source, tiles, fictitious)
 
 
@@ -845,9 +915,9 @@ def region_map(
         legend_title = label or "Taille de la CPTS (ACI)"
         columns.append(("Taille", [TIER_LABELS.get(k, "inconnue") for k in tk]))
     else:
-        idx, styles, legend = _choropleth(values, classes, palette, decimals, base)
+        idx, styles, legend, cls = _choropleth(values, classes, palette, decimals, base)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
-        columns.append((label or value_col, _column_texts(values, decimals, False, unit)))
+        columns.append((label or value_col, _column_texts(values, cls.decimals, False, unit)))
     headings = _commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
     tips = _tips(headings, columns + _extra_columns(shapes, tooltip_fields, decimals))
 
@@ -965,7 +1035,7 @@ def static_map(
     value_col: str | None = None,
     label: str | None = None,
     unit: str | None = None,
-    classes: int | Sequence[float] | None = None,
+    classes: int | Sequence[float] | Classification | None = None,
     palette: Any = None,
     territory_outline: Any = None,
     neighbours: gpd.GeoDataFrame | None = None,
@@ -980,6 +1050,7 @@ def static_map(
     neighbour_name_col: str | None = None,
     label_neighbours: bool = True,
     fit_orphans: bool = True,
+    fit_main_part: bool = True,
     fictitious: bool = False,
 ):
     """Printed map (a matplotlib Figure) with the same classes and French legend as :func:`commune_map`.
@@ -987,8 +1058,13 @@ def static_map(
     Projected in EPSG:2154 for metropolitan data (local UTM zone elsewhere,
     or ``crs``). Masked values: grey hatched; orphans: purple hatched;
     territory outline thick black; neighbours thin dashed with their names
-    (column ``neighbour_name_col``; ``label_neighbours=False`` writes none; there are no tooltips on paper);
+    (column ``neighbour_name_col``; ``label_neighbours=False`` writes none; there are no tooltips on paper),
+    each inside its own polygon and clear of the territory, or left out when it does not fit;
     title on top, source note at the bottom, red banner for fictitious data.
+    With ``fit_main_part`` (default) the frame follows :data:`cpts_diag.outputs.map_layout.FRAME_RULE`: fitted to
+    the main part of the territory (communes, outline, and orphans with ``fit_orphans``), distant parts in insets
+    (their communes, distance and direction written in the inset), a territory of scattered islands in panels;
+    False fits one frame to everything (scattered communes that are no territory, e.g. orphans of a région).
     The other parameters are those of :func:`commune_map`.
 
     Drawn into ``ax`` when given (its figure is returned), else into a new Figure of ``figsize`` inches:
@@ -1010,77 +1086,77 @@ def static_map(
         outl = gpd.GeoDataFrame(geometry=[merged], crs=crs) if merged is not None else None
     elif outl is not None:
         outl = outl.to_crs(crs)
-
-    bounds = _data_bounds((com, orph, outl) if fit_orphans else (com, outl))
-    if bounds is None:
+    frame = _frame_of(com, outl, orph if fit_orphans else None, fit_main_part)
+    if frame is None:
         raise ValueError("static_map: nothing to draw (no commune geometry)")
-    x0, y0, x1, y1 = bounds
-    pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
-    own = ax is None
-    if own:
-        if figsize is None:
-            width = 8.3
-            ratio = (y1 - y0 + 2 * pad) / max(x1 - x0 + 2 * pad, 1.0)
-            figsize = (width, float(np.clip(width * ratio, 3.5, 9.0)) + 2.2)
-        ax = Figure(figsize=figsize, layout="constrained").add_subplot()
-    fig = ax.figure
-    ax.set_axis_off()
-    ax.set_aspect("equal")
 
+    # what is drawn, in this order, on the map and on each inset or panel: (layer, plot keywords)
+    layers: list[tuple[Any, dict]] = []
     handles = []
     if neigh is not None:
-        neigh.plot(ax=ax, facecolor="#f4f4f4", edgecolor=NEIGHBOUR_COLOR, linewidth=0.6, linestyle="--")
+        layers.append(
+            (neigh, {"facecolor": "#f4f4f4", "edgecolor": NEIGHBOUR_COLOR, "linewidth": 0.6, "linestyle": "--"})
+        )
     if value_col is None:
-        com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", linewidth=0.4)
+        layers.append((com, {"facecolor": PLAIN_COLOR, "edgecolor": "#5b7fa6", "linewidth": 0.4}))
         handles.append(Patch(facecolor=PLAIN_COLOR, edgecolor="#5b7fa6", label="Commune du territoire"))
         legend_title = None
     else:
         cls = classify(com[value_col], classes, palette, decimals)
         idx = cls.assign(com[value_col])
         for i, (c, lab) in enumerate(zip(cls.colors, cls.labels)):
-            part = com[idx == i]
-            if len(part):
-                part.plot(ax=ax, facecolor=c, edgecolor=BORDER_COLOR, linewidth=0.4)
+            layers.append((com[idx == i], {"facecolor": c, "edgecolor": BORDER_COLOR, "linewidth": 0.4}))
             handles.append(Patch(facecolor=c, edgecolor="#777777", linewidth=0.5, label=lab))
         masked = com[idx < 0]
-        if len(masked):
-            masked.plot(ax=ax, facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", linewidth=0.4)
+        layers.append(
+            (masked, {"facecolor": MASKED_COLOR, "edgecolor": MASKED_HATCH, "hatch": "////", "linewidth": 0.4})
+        )
         label_m = MASKED_LABEL + (f" ({fr.integer(len(masked))})" if len(masked) else "")
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
         legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
     if orph is not None:
         hatched = {"facecolor": "#ffffff", "edgecolor": ORPHAN_COLOR, "hatch": "\\\\\\\\"}
-        orph.plot(ax=ax, linewidth=0.6, **hatched)
+        layers.append((orph, {"linewidth": 0.6, **hatched}))
         handles.append(Patch(label=f"{ORPHAN_LABEL} (sans CPTS)", **hatched))
     if outl is not None and len(outl):
-        outl.boundary.plot(ax=ax, color=OUTLINE_COLOR, linewidth=2)
+        layers.append((outl.boundary, {"color": OUTLINE_COLOR, "linewidth": 2}))
         handles.append(Line2D([], [], color=OUTLINE_COLOR, linewidth=2, label="Limite du territoire"))
     if neigh is not None:
         handles.append(Line2D([], [], color=NEIGHBOUR_COLOR, linewidth=0.8, linestyle="--", label="Territoire voisin"))
 
-    ax.set_xlim(x0 - pad, x1 + pad)
-    ax.set_ylim(y0 - pad, y1 + pad)
-    nc = _name_column(neigh, neighbour_name_col) if neigh is not None and label_neighbours else None
-    if nc:
-        # labels are placed in an inner box so that they are not cut at the map edge
-        dx, dy = 0.15 * (x1 - x0), 0.06 * (y1 - y0)
-        view = shapely.box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)
-        for geom, name in zip(neigh.geometry, neigh[nc]):
-            inside = None if geom is None or fr.is_missing(name) else geom.intersection(view)
-            if inside is None or inside.is_empty:
-                continue
-            p = inside.representative_point()
-            ax.text(
-                p.x,
-                p.y,
-                _mpl_text(name),
-                fontsize=6.5,
-                color="#555555",
-                ha="center",
-                va="center",
-                style="italic",
-                clip_on=True,
-            )
+    if frame.layout == "panels":
+        ncols = math.ceil(math.sqrt(len(frame.parts)))
+        nrows = math.ceil(len(frame.parts) / ncols)
+        shape = nrows / ncols
+    else:
+        bounds = _padded(frame.main.geometry.bounds, 0.04)
+        boxes = []
+        if frame.layout == "insets":
+            bounds, boxes = map_layout.place_insets(bounds, frame.others, frame.main.geometry)
+        x0, y0, x1, y1 = bounds
+        shape = (y1 - y0) / max(x1 - x0, 1.0)
+    own = ax is None
+    if own:
+        if figsize is None:
+            width = 8.3
+            figsize = (width, float(np.clip(width * shape, 3.5, 9.0)) + 2.2)
+        ax = Figure(figsize=figsize, layout="constrained").add_subplot()
+    fig = ax.figure
+    ax.set_axis_off()
+
+    if frame.layout == "panels":
+        for k, (part, view) in enumerate(zip(frame.parts, map_layout.panel_views(frame.parts))):
+            r, c = divmod(k, ncols)
+            rect = [c / ncols + 0.01, 1 - (r + 1) / nrows + 0.01, 1 / ncols - 0.02, 1 / nrows - 0.02]
+            _draw_part(ax.inset_axes(rect), layers, part, view)
+    else:
+        ax.set_aspect("equal")
+        _paint(ax, layers)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        for part, (bx0, by0, bx1, by1) in zip(frame.others, boxes):
+            inset = ax.inset_axes([bx0, by0, bx1 - bx0, by1 - by0], transform=ax.transData)
+            _draw_part(inset, layers, part, map_layout.view_of(part))
 
     # the legend labels are French texts and numbers of this module: no mathtext to escape
     legend_kw = dict(
@@ -1111,4 +1187,109 @@ def static_map(
             fig.supxlabel(note, fontsize=7, x=0.01, ha="left", color="#444444")
         else:
             ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top", color="#444444")
+    nc = _name_column(neigh, neighbour_name_col) if neigh is not None and label_neighbours else None
+    if nc and frame.layout != "panels":
+        avoid = shapely.union_all([frame.main.geometry, *(shapely.box(*b) for b in boxes)])
+        _label_regions(ax, neigh.geometry, neigh[nc], avoid)
     return fig
+
+
+def _padded(bounds: Sequence[float], share: float) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = bounds
+    pad = share * max(x1 - x0, y1 - y0, 1.0)
+    return x0 - pad, y0 - pad, x1 + pad, y1 + pad
+
+
+def _frame_of(
+    com: gpd.GeoDataFrame, outl: gpd.GeoDataFrame | None, orph: gpd.GeoDataFrame | None, main_part: bool = True
+) -> map_layout.Frame | None:
+    """:func:`map_layout.territory_frame` of the communes, outline and orphans (one projected CRS), parts named by
+    the communes' name column (else their code); one frame around everything when not ``main_part``; None when
+    nothing is drawn."""
+    shown = [g for g in (com, orph) if g is not None and len(g)]
+    merged = _dissolve_outline(pd.concat(shown)) if shown else None
+    if outl is not None and len(outl):
+        merged = shapely.union_all([g for g in (merged, *outl.geometry) if g is not None and not g.is_empty])
+    if merged is None or merged.is_empty:
+        return None
+    if not main_part:
+        return map_layout.Frame("single", map_layout.Part(merged))
+    nc = _name_column(com) or ("code_insee" if "code_insee" in com.columns else None)
+    names = (np.asarray(com.geometry.array, dtype=object), com[nc].to_numpy()) if nc else None
+    return map_layout.territory_frame(merged, names)
+
+
+def _paint(ax: Any, layers: list[tuple[Any, dict]], view: Sequence[float] | None = None) -> None:
+    """Plot each layer (only what meets ``view``, when given) into ``ax``."""
+    for layer, style in layers:
+        part = layer if view is None else layer.cx[view[0] : view[2], view[1] : view[3]]
+        if len(part) and not part.is_empty.all():
+            part.plot(ax=ax, **style)
+
+
+def _draw_part(iax: Any, layers: list[tuple[Any, dict]], part: map_layout.Part, view: Sequence[float]) -> None:
+    """An inset or a panel: the layers within ``view`` (around ``part``), framed, its caption in the band on top."""
+    _paint(iax, layers, view)
+    iax.set_xlabel("")
+    iax.set_ylabel("")
+    iax.set_xlim(view[0], view[2])
+    iax.set_ylim(view[1], view[3])
+    iax.set_aspect("equal")
+    iax.set_xticks([])
+    iax.set_yticks([])
+    iax.set_facecolor("#ffffff")
+    for spine in iax.spines.values():
+        spine.set_edgecolor("#777777")
+        spine.set_linewidth(0.8)
+    iax.text(
+        0.03, 0.97, _mpl_text(part.caption("\n")), transform=iax.transAxes, fontsize=6.5, va="top", color="#333333"
+    )
+
+
+def _label_regions(ax: Any, geometries: Any, names: Any, avoid: Any, fontsize: float = 6.5) -> list:
+    """Write each name inside its polygon (``geometries``, map CRS), its whole text box clear of ``avoid`` (the
+    territory and the insets, with a margin) and of the names already written; a name that fits nowhere is left
+    out. Returns the texts written."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    fig = ax.figure
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)  # the axes' final size gives the size of a point in map units
+    ax.apply_aspect()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    per_pt = (x1 - x0) / (ax.get_position().width * fig.get_figwidth() * 72)
+    margin = 5 * per_pt  # points between a label and the territory, another label or the edge
+    view = (x0 + margin, y0 + margin, x1 - margin, y1 - margin)
+    blocked = avoid.buffer(margin) if avoid is not None else shapely.Point()
+    prop = FontProperties(size=fontsize, style="italic")
+    texts = []
+    for geom, name in zip(geometries, names):
+        if geom is None or geom.is_empty or fr.is_missing(name):
+            continue
+        for text in _label_variants(_mpl_text(name)):  # on one line, else on two
+            lines = text.split("\n")
+            width = max(text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0] for line in lines)
+            size = ((width + 2) * per_pt, 1.3 * len(lines) * fontsize * per_pt)
+            at = map_layout.label_position(geom, size, view, blocked)
+            if at is not None:
+                break
+        if at is None:
+            continue
+        t = ax.text(*at, text, fontsize=fontsize, color="#555555", ha="center", va="center", style="italic")
+        t.set_in_layout(False)
+        texts.append(t)
+        w, h = size
+        blocked = blocked.union(shapely.box(at[0] - w / 2, at[1] - h / 2, at[0] + w / 2, at[1] + h / 2).buffer(margin))
+    return texts
+
+
+def _label_variants(text: str) -> list[str]:
+    """``text`` on one line, then (when it has spaces) broken at the space nearest to its middle."""
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    if not spaces:
+        return [text]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return [text, text[:cut] + "\n" + text[cut + 1 :]]

@@ -401,6 +401,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
             territory_outline=False,
             neighbours=outlines,
             label_neighbours=False,
+            fit_main_part=False,  # scattered communes, not a territory: one frame around them all
             title=f"Communes orphelines (sans CPTS) — {region}",
             source=_regional_source(synthese) + " — niveau commune",
             decimals=0,

@@ -73,6 +73,8 @@ KEY_FIGURES = (
 #: Indicator of the maps (static map of section 1 and carte.html): MAP_INDICATOR, its label and unit.
 MAP_LABEL = "APL aux médecins généralistes 2023"
 MAP_UNIT = "consultations/an/hab."
+#: Decimals of the map values (tooltips) and of their class limits, on the printed map and carte.html alike.
+MAP_DECIMALS = 2
 
 #: Template of the HTML of the sections (one macro per section or piece).
 _TEMPLATE = "fragments/report_sections.html.j2"
@@ -369,10 +371,14 @@ def territory_overview(data: ReportData) -> Section:
 
 
 def _map_layers(data: ReportData) -> dict:
-    """What the printed map and carte.html both draw: the communes coloured by MAP_INDICATOR and the layers."""
+    """What the printed map and carte.html both draw: the communes coloured by MAP_INDICATOR in one set of classes
+    (values and legend limits with MAP_DECIMALS decimals), and the layers."""
+    from cpts_diag.outputs.maps import classify
+
     return {
         "communes": data.map_communes,
         "value_col": MAP_INDICATOR,
+        "classes": classify(data.map_communes[MAP_INDICATOR], decimals=MAP_DECIMALS),
         "label": MAP_LABEL,
         "unit": MAP_UNIT,
         "territory_outline": data.outline,
@@ -384,16 +390,10 @@ def _map_layers(data: ReportData) -> dict:
 def territory_map(data: ReportData) -> Section:
     """Static (printable) map of the communes coloured by APL 2023, with neighbours and orphans."""
     from cpts_diag.commune_geo import MAP_SOURCE
-    from cpts_diag.outputs import maps
 
     if data.map_communes is None or not len(data.map_communes):
         return Section(_render("no_map"), "Carte")
-    fig = maps.static_map(
-        **_map_layers(data),
-        title=data.territory + _partial_note(data),
-        figsize=(8.0, 6.2),
-        fit_orphans=False,
-    )
+    fig = _printed_map(data)
     caption = _render(
         "map_caption",
         label=MAP_LABEL,
@@ -572,6 +572,14 @@ def _partial_note(data: ReportData) -> str:
     return ""
 
 
+def _printed_map(data: ReportData):
+    from cpts_diag.outputs import maps
+
+    return maps.static_map(
+        **_map_layers(data), title=data.territory + _partial_note(data), figsize=(8.0, 6.2), fit_orphans=False
+    )
+
+
 def _web_map(data: ReportData):
     from cpts_diag.commune_geo import MAP_SOURCE
     from cpts_diag.outputs import maps
@@ -592,7 +600,6 @@ def _web_map(data: ReportData):
         title=f"{data.territory} — {MAP_LABEL}" + _partial_note(data),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
         "Marseille) ; INSEE, populations légales 2023 ; " + MAP_SOURCE,
-        decimals=2,
         fit_orphans=False,
     )
 
