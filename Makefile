@@ -18,10 +18,12 @@ help:
 	@echo "make bench  : lance les mesures de performance (benchmarks/)"
 
 # constraints.txt pins the exact versions the test suite passed with (regenerate with `make lock`).
-$(STAMP): pyproject.toml constraints.txt
+# pip --quiet prints only warnings and errors (and fails loudly); the build itself prints nothing (setup.py).
+PIP = $(PY) -m pip --quiet --disable-pip-version-check
+$(STAMP): pyproject.toml setup.py MANIFEST.in constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PIP) install --upgrade pip
+	$(PIP) install -c constraints.txt -e ".[test]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from cpts_diag import settings
-from cpts_diag.errors import InputError
+from cpts_diag.errors import InputError, shown_paths
 
 __all__ = ["main", "cli"]
 
@@ -37,7 +37,7 @@ def _load_perimeters(path, sheet=None, territory=None, echo_warnings=True):
     reference = load_reference()
     perimeters = read_perimeters(Path(path), sheet=sheet, names_by_code=reference.names, territory=territory)
     for warning in perimeters.warnings if echo_warnings else ():
-        click.echo(f"avertissement : {warning}", err=True)
+        click.echo(f"avertissement : {shown_paths(warning)}", err=True)
     return perimeters, reference
 
 
@@ -46,8 +46,19 @@ def _split_codes(values) -> list[str] | None:
     return codes or None
 
 
+def _absolute(ctx, param, value):
+    """A path argument or option, absolute against the current folder (settings.user_path): it is used as is by
+    Jupyter kernels and batch workers that run in other folders."""
+    return settings.user_path(value)
+
+
 perimeters_argument = click.argument(
-    "perimeters", required=False, default=None, metavar="[PERIMETRES]", type=click.Path(dir_okay=False, path_type=Path)
+    "perimeters",
+    required=False,
+    default=None,
+    metavar="[PERIMETRES]",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_absolute,
 )
 sheet_option = click.option(
     "--feuille", "--sheet", "sheet", default=None, metavar="FEUILLE", help="Feuille Excel à lire."
@@ -126,7 +137,12 @@ def cli():
 def _file_option(name: str, help_text: str):
     """An option naming an input file (None when not given)."""
     return click.option(
-        name, type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FICHIER", help=help_text
+        name,
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="FICHIER",
+        help=help_text,
+        callback=_absolute,
     )
 
 
@@ -139,6 +155,7 @@ def _out_option(help_text: str):
         default=None,
         metavar="DOSSIER",
         help=help_text,
+        callback=_absolute,
     )
 
 
@@ -314,6 +331,7 @@ def data_group():
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DOSSIER",
     help="Dossier des données ouvertes au format officiel (ex. ../shared/opendata).",
+    callback=_absolute,
 )
 @_out_option("Dossier de sortie (par défaut : data/ du projet).")
 def data_build_command(source, out_dir):
@@ -348,7 +366,7 @@ def main(argv=None) -> int:
     try:
         cli.main(args=argv, prog_name="cpts-diag", standalone_mode=False)
     except InputError as err:
-        click.echo(f"erreur : {err}", err=True)
+        click.echo(f"erreur : {shown_paths(str(err))}", err=True)
         return EXIT_INPUT
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrompu.", err=True)

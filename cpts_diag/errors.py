@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["InputError", "format_message"]
+__all__ = ["InputError", "format_message", "shown_paths"]
 
 _MAX_VALUE_CHARS = 80
 
@@ -82,3 +82,24 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         return format_message(self.message, self.path, self.line, self.value, self.line_label)
+
+
+def shown_paths(text: str) -> str:
+    """``text`` with the paths it quotes (« … ») that lie in the current folder shown relative to it.
+
+    Paths a user gives are made absolute where they enter (:func:`cpts_diag.settings.user_path`); the command
+    line shows them back as she typed them, relative to her folder, when that is where they are.
+
+    Examples
+    --------
+    >>> import os
+    >>> shown_paths(f"fichier « {os.getcwd()}{os.sep}a.csv », ligne 2 : code invalide")
+    'fichier « a.csv », ligne 2 : code invalide'
+    >>> shown_paths("fichier « /ailleurs/a.csv » : fichier introuvable")
+    'fichier « /ailleurs/a.csv » : fichier introuvable'
+    """
+    try:
+        folder = os.getcwd().rstrip(os.sep)
+    except OSError:  # the current folder was deleted
+        return text
+    return text.replace(f"« {folder}{os.sep}", "« ") if folder else text

@@ -10,6 +10,10 @@ Where the embedded data and the notebooks are found:
   working directory.
 
 The environment variables ``CPTS_DIAG_DATA`` and ``CPTS_DIAG_REPORTS`` override both.
+
+Every path a user gives (command-line argument or option, argument of a public function, notebook parameter)
+goes through :func:`user_path` where it enters: absolute against her current folder, it names the same file in
+a Jupyter kernel or a batch worker that runs elsewhere.
 """
 
 from __future__ import annotations
@@ -29,9 +33,30 @@ __all__ = [
     "DEFAULT_CPAM",
     "CACHE_DIR",
     "data_path",
+    "user_path",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def user_path(value) -> Path | None:
+    """A path given by the user, made absolute against the current folder; None when not given.
+
+    None, ``""`` and blank text give None; text is stripped; ``~`` is expanded. Nothing else is resolved
+    (symbolic links and ``..`` stay as written and the system follows them), so the path shows where the user
+    expects and names the same file after a change of folder (a Jupyter kernel, a batch worker).
+
+    Examples
+    --------
+    >>> user_path(" rapports ") == Path.cwd() / "rapports"
+    True
+    >>> user_path("/tmp/x.csv"), user_path("  "), user_path(None)
+    (PosixPath('/tmp/x.csv'), None, None)
+    """
+    if value is None:
+        return None
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value).strip()
+    return Path(text).expanduser().absolute() if text else None
 
 
 def _checkout_dir() -> Path | None:
@@ -55,8 +80,10 @@ def _cwd_reports() -> Path:
 
 #: Root of the repository checkout, or None when the package is installed (``pip install .``).
 REPO_DIR = _checkout_dir()
-DATA_DIR = Path(os.environ.get("CPTS_DIAG_DATA") or (REPO_DIR / "data" if REPO_DIR else _package_resource("_data")))
-REPORTS_DIR = Path(os.environ.get("CPTS_DIAG_REPORTS") or (REPO_DIR / "reports" if REPO_DIR else _cwd_reports()))
+DATA_DIR = user_path(os.environ.get("CPTS_DIAG_DATA")) or (
+    REPO_DIR / "data" if REPO_DIR else _package_resource("_data")
+)
+REPORTS_DIR = user_path(os.environ.get("CPTS_DIAG_REPORTS")) or (REPO_DIR / "reports" if REPO_DIR else _cwd_reports())
 NOTEBOOKS_DIR = REPO_DIR / "notebooks" if REPO_DIR else _package_resource("_notebooks")
 # Private cache of computed diagnostics shared by the reports of one batch ("0" disables it).
 CACHE_DIR = os.environ.get(

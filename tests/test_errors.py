@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cpts_diag.errors import InputError, format_message
+from cpts_diag.errors import InputError, format_message, shown_paths
 
 
 def test_input_error_format():
@@ -64,3 +64,12 @@ def test_input_error_is_an_exception_whose_args_hold_the_message():
     assert isinstance(exc.value, Exception)
     assert exc.value.args == ("fichier « data.csv », ligne 12 : code commune invalide (valeur « ABCDE »)",)
     assert exc.value.line_label == "ligne"
+
+
+def test_paths_in_the_current_folder_are_shown_relative(tmp_path, monkeypatch):
+    """The command line shows the absolute paths it works with as she typed them, relative to her folder."""
+    monkeypatch.chdir(tmp_path)
+    inside, outside = tmp_path / "a b" / "f.csv", tmp_path.parent / "f.csv"
+    text = f"fichier « {inside} », ligne 3 : code invalide ; fichier « {outside} »"
+    assert shown_paths(text) == f"fichier « a b/f.csv », ligne 3 : code invalide ; fichier « {outside} »"
+    assert shown_paths("rien à changer") == "rien à changer"

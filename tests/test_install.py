@@ -55,26 +55,67 @@ def _setuptools_ok() -> bool:
     return int(setuptools.__version__.split(".")[0]) >= 68
 
 
-def _build_wheel(tmp_path: Path) -> Path:
-    """Build the wheel from a copy of the repository (the build writes build/ and *.egg-info beside setup.py)."""
+#: What setuptools prints when the packaging is not clean (a newcomer would think the installation failed).
+_SETUPTOOLS_WARNINGS = re.compile(r"BuildBackendWarning|Setuptools\w*Warning|absent from the `packages`|Editable inst")
+
+
+def _pip_build(tmp_path: Path, python, *args) -> str:
+    """Run ``python -m pip --quiet ARGS`` on a copy of the repository (``{src}`` in ``args``), with the setuptools
+    of this interpreter when it is recent enough (offline), else in pip's build isolation; return the output,
+    checked free of setuptools warnings. Skipped with a reason when setuptools>=68 cannot be fetched."""
     src = tmp_path / "src"
-    shutil.copytree(REPO, src, ignore=_not_sources)
-    dist = tmp_path / "dist"
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(src)]
-    if _setuptools_ok():  # offline: build with the setuptools already installed here
-        cmd.insert(4, "--no-build-isolation")
+    if not src.exists():  # the build writes build/ and *.egg-info beside setup.py
+        shutil.copytree(REPO, src, ignore=_not_sources)
+    cmd = [str(python), "-m", "pip", *(a.replace("{src}", str(src)) for a in args), "--no-deps", "--quiet"]
+    if _setuptools_ok():
+        cmd.append("--no-build-isolation")
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=_clean_env(), cwd=tmp_path)
+    output = res.stdout + res.stderr
     if res.returncode != 0:
-        output = res.stdout + res.stderr
         if re.search(r"No matching distribution found for (setuptools|wheel)|Could not find a version", output):
             pytest.skip(
                 "impossible d'obtenir setuptools>=68 pour construire la roue (index de paquets injoignable) "
                 "— cannot fetch setuptools>=68 to build the wheel: " + output[-300:]
             )
-        raise AssertionError(f"pip wheel failed:\n{output[-3000:]}")
+        raise AssertionError(f"pip {args[0]} failed:\n{output[-3000:]}")
+    assert not _SETUPTOOLS_WARNINGS.search(output), output[-3000:]
+    return output
+
+
+def _build_wheel(tmp_path: Path) -> Path:
+    """Build the wheel from a copy of the repository, without a setuptools warning."""
+    dist = tmp_path / "dist"
+    _pip_build(tmp_path, sys.executable, "wheel", "-w", str(dist), "{src}")
     wheels = list(dist.glob("cpts_diag-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
+
+
+def _fresh_venv(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A new venv (python, site-packages) that sees this interpreter's site-packages as plain path lines.
+
+    How: it is created with ``python -m venv --without-pip`` (no ``--system-site-packages``), and a ``.pth`` file
+    lists the *site-packages folders* of the interpreter running the tests (pip and setuptools come from there).
+    A path line of a ``.pth`` file is only appended to ``sys.path``: the ``.pth`` files inside that folder (among
+    them the editable install of the repository, ``__editable__.cpts_diag-*.pth``) are NOT executed, so the
+    repository cannot leak in.
+    """
+    venv = tmp_path / name
+    cmd = [sys.executable, "-m", "venv", "--without-pip", str(venv)]
+    subprocess.run(cmd, check=True, timeout=600, env=_clean_env())
+    py = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=_clean_env(),
+        ).stdout.strip()
+    )
+    dep_dirs = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (site / "_cpts_diag_test_deps.pth").write_text("".join(f"{d}\n" for d in dep_dirs), encoding="utf-8")
+    return py, site
 
 
 def _expected_territories() -> int:
@@ -89,12 +130,9 @@ def _expected_territories() -> int:
 def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     """Build the wheel, install it in a fresh venv, run ``cpts-diag check`` and ``report`` outside the repository.
 
-    How the fresh venv gets the dependencies: it is created with ``python -m venv`` (no
-    ``--system-site-packages``), the wheel is installed with ``--no-deps --no-index`` (offline), and a ``.pth``
-    file lists the *site-packages folders* of the interpreter running the tests. A path line of a ``.pth`` file is
-    only appended to ``sys.path``: the ``.pth`` files inside that folder (among them the editable-install finder of
-    the repository, ``__editable__.cpts_diag-*.pth``) are NOT executed, so the repository cannot leak in, and the
-    fresh site-packages comes first, so its ``cpts_diag`` wins over any other. The dependencies' data files
+    How the fresh venv gets the dependencies: see :func:`_fresh_venv`; the wheel is installed with ``--no-deps
+    --no-index`` (offline), and the fresh site-packages comes first, so its ``cpts_diag`` wins over any other. The
+    build prints no setuptools warning. The dependencies' data files
     (nbconvert templates) stay under this interpreter's prefix: ``JUPYTER_PATH`` points there. Nothing is
     downloaded, except setuptools>=68 for the build when this interpreter has an older one (then skipped with a
     reason if no package index can be reached). The test then checks that ``cpts_diag``, its data and its
@@ -113,9 +151,8 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     assert {f"cpts_diag/_data/{f}" for f in data_files} <= packed
     assert {f"cpts_diag/_notebooks/{f}" for f in notebooks} <= packed
 
-    venv = tmp_path / "fresh venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=600, env=_clean_env())
-    py = venv / "bin" / "python"
+    py, _ = _fresh_venv(tmp_path, "fresh venv")
+    venv = py.parent.parent
     res = subprocess.run(
         [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
         capture_output=True,
@@ -124,17 +161,6 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
         env=_clean_env(),
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    fresh_site = Path(
-        subprocess.run(
-            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=_clean_env(),
-        ).stdout.strip()
-    )
-    dep_dirs = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
-    (fresh_site / "_cpts_diag_test_deps.pth").write_text("".join(f"{d}\n" for d in dep_dirs), encoding="utf-8")
 
     elsewhere = tmp_path / "ailleurs"
     elsewhere.mkdir()
@@ -195,3 +221,32 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
         "rapport.html",
     ]
     assert "CPTS Guil Durance" in (folder / "rapport.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_editable_install_is_not_shadowed_by_a_folder_named_cpts_diag(tmp_path):
+    """``pip install -e .`` (what ``make install`` does) is a plain path line, without a setuptools warning.
+
+    Run from a folder that holds the user's clone, a folder named ``cpts_diag`` without ``__init__.py``, Python
+    (``-c`` or ``-m``: the current folder first on ``sys.path``) imports the installed package, not that folder
+    as a namespace package (setuptools' import finder of the former layout came after it).
+    """
+    py, site = _fresh_venv(tmp_path, "venv")
+    _pip_build(tmp_path, py, "install", "-e", "{src}")
+    src = tmp_path / "src"
+    pth = [p for p in site.glob("*.pth") if "cpts_diag" in p.name and p.name != "_cpts_diag_test_deps.pth"]
+    assert [p.read_text(encoding="utf-8").split() for p in pth] == [[str(src)]]
+    assert not list(site.glob("__editable__*finder*"))
+    her_folder = tmp_path / "dossier"
+    her_folder.mkdir()
+    (her_folder / "cpts_diag").symlink_to(src, target_is_directory=True)  # her clone, beside her files
+    res = subprocess.run(
+        [str(py), "-c", "import cpts_diag.reports.batch as m; print(m.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=her_folder,
+        env=_clean_env(),
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert Path(res.stdout.strip()) == src / "cpts_diag" / "reports" / "batch.py"

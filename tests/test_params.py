@@ -36,12 +36,14 @@ def test_default_applies_to_none_only():
 
 
 def test_file_parameter_and_value(tmp_path, monkeypatch):
+    """A relative file is made absolute against the current folder when parsed: it stays the same file
+    after a change of folder (a kernel, a worker)."""
     monkeypatch.chdir(tmp_path)
     choice = cpam_choice(" sous/cpam.csv ")
-    assert choice.path == Path("sous/cpam.csv")
-    assert choice.file == Path("sous/cpam.csv")
-    assert choice.value == Path("sous/cpam.csv")
-    assert choice.parameter == str(tmp_path / "sous" / "cpam.csv")
+    expected = tmp_path / "sous" / "cpam.csv"
+    monkeypatch.chdir(tmp_path.parent)
+    assert choice.path == choice.file == choice.value == expected
+    assert choice.parameter == str(expected)
     assert cpam_choice(choice) is choice
 
 

@@ -48,6 +48,23 @@ def test_a_checkout_uses_its_own_folders(tmp_path):
     assert got["CACHE_DIR"] == str(Path(tempfile.gettempdir()) / f"cpts_diag-cache-{os.getuid()}")
 
 
+def test_relative_environment_variables_are_taken_from_the_current_folder(tmp_path):
+    """CPTS_DIAG_REPORTS and CPTS_DIAG_DATA given relative name folders of the folder where the command starts,
+    whatever folder a kernel or a worker later runs in."""
+    got = _settings_in_a_new_process(tmp_path, CPTS_DIAG_REPORTS="mes rapports", CPTS_DIAG_DATA="données")
+    assert got["REPORTS_DIR"] == str(tmp_path / "mes rapports")
+    assert got["DATA_DIR"] == str(tmp_path / "données")
+
+
+def test_user_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert settings.user_path(" sous/f.csv ") == tmp_path / "sous" / "f.csv"
+    assert settings.user_path(Path("../f.csv")) == tmp_path / ".." / "f.csv"  # as written: the system follows ..
+    assert settings.user_path("~/f.csv") == Path.home() / "f.csv"
+    assert settings.user_path(tmp_path / "f.csv") == tmp_path / "f.csv"
+    assert [settings.user_path(v) for v in (None, "", "   ")] == [None, None, None]
+
+
 def test_environment_variables_override_the_folders(tmp_path):
     data, reports = tmp_path / "mes-donnees", tmp_path / "mes-rapports"
     got = _settings_in_a_new_process(

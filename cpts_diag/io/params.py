@@ -18,7 +18,7 @@ class CpamChoice:
     """A parsed CPAM parameter.
 
     ``mode`` is ``"aucun"`` (no table), ``"exemple"`` (the embedded FICTITIOUS table) or ``"fichier"``, and then
-    ``path`` is the user's file as given (stripped, ``~`` expanded).
+    ``path`` is the user's file, absolute against the current folder (:func:`cpts_diag.settings.user_path`).
     """
 
     mode: str
@@ -38,7 +38,7 @@ class CpamChoice:
     def parameter(self) -> str:
         """The notebooks' ``fichier_cpam`` parameter: ``""``, ``"exemple"`` or an absolute path."""
         if self.mode == "fichier":
-            return str(self.path.resolve())
+            return str(self.path)
         return "exemple" if self.mode == "exemple" else ""
 
 
@@ -54,8 +54,9 @@ def cpam_choice(value, default: str = "aucun") -> CpamChoice:
     ['exemple', 'aucun', 'aucun', 'fichier']
     >>> cpam_choice(None, default="exemple").mode
     'exemple'
-    >>> str(cpam_choice(" cpam.csv ").path)
-    'cpam.csv'
+    >>> path = cpam_choice(" cpam.csv ").path
+    >>> path.name, path.is_absolute()
+    ('cpam.csv', True)
     """
     if isinstance(value, CpamChoice):
         return value
@@ -67,4 +68,4 @@ def cpam_choice(value, default: str = "aucun") -> CpamChoice:
             return CpamChoice("aucun")
         if text in _EXAMPLE:
             return CpamChoice("exemple")
-    return CpamChoice("fichier", Path(str(value).strip()).expanduser())
+    return CpamChoice("fichier", settings.user_path(value))

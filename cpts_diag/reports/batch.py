@@ -54,7 +54,7 @@ from pathlib import Path
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.errors import InputError
+from cpts_diag.errors import InputError, shown_paths
 from cpts_diag.io.atomic import atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
@@ -232,12 +232,15 @@ def _worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in wo
     _STOP = stop_event
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # Imported before stderr moves to batch.log: an import error is written where the batch looks for the
+    # cause of a worker that could not start (_START_LOG).
+    import cpts_diag.reports.runner  # noqa: F401  (import once per worker, not per territory)
+
     if log_path:
         with contextlib.suppress(OSError):
             fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.dup2(fd, 2)
             os.close(fd)
-    import cpts_diag.reports.runner  # noqa: F401  (import once per worker, not per territory)
 
     # The libraries imported by the fork server stay for the life of the worker: frozen, they are left out
     # of the garbage collector's full passes (~0.1 s each) and their pages stay shared with the server.
@@ -341,7 +344,7 @@ def _environment_hash() -> str:
 def _file_inputs(task: dict) -> dict[str, Path]:
     """The input files of ``task`` (the CPAM choice when it is a file), resolved: role -> path."""
     return {
-        role: Path(value).resolve()
+        role: settings.user_path(value)
         for role in _INPUT_ROLES
         if (value := task.get(role)) not in (None, "") and (role != "cpam" or cpam_choice(value).mode == "fichier")
     }
@@ -471,7 +474,83 @@ def _mp_context():
     ctx = mp.get_context("forkserver")
     # Workers fork from a server that has imported these once, instead of importing them each.
     ctx.set_forkserver_preload(["cpts_diag.reports.runner", "papermill", "nbconvert"])
+    _ensure_fork_server()
     return ctx
+
+
+#: The fork server's stderr, and so that of every worker until its set-up is done (see _ensure_fork_server).
+_START_LOG = None
+
+
+def _ensure_fork_server() -> None:
+    """Start this process's fork server, unless it runs, with a safe ``sys.path`` and a private stderr.
+
+    The server is started as ``python -c …``, which puts the current folder first on ``sys.path`` (Python 3.11
+    does not give it the parent's), so a folder named ``cpts_diag`` there (a clone of the project, say) was
+    imported instead of the installed package and no worker could start. ``PYTHONSAFEPATH=1`` keeps the
+    current folder out of the server, of the workers it forks and of the Jupyter kernels they start. Its stderr
+    goes to a private anonymous file (:data:`_START_LOG`): a worker that fails before its set-up writes its
+    traceback there (:func:`_pool_failure` reads the cause back), never on the user's terminal.
+    """
+    from multiprocessing import forkserver
+
+    global _START_LOG
+    if _START_LOG is None:
+        _START_LOG = tempfile.TemporaryFile(prefix="cpts_diag-demarrage-")  # no name: nothing to clean up
+    saved_env = os.environ.get("PYTHONSAFEPATH")
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    try:
+        os.environ["PYTHONSAFEPATH"] = "1"
+        os.dup2(_START_LOG.fileno(), 2)
+        forkserver.ensure_running()  # does nothing when the server runs
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        if saved_env is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = saved_env
+
+
+def _start_log_size() -> int:
+    return os.fstat(_START_LOG.fileno()).st_size if _START_LOG is not None else 0
+
+
+def _start_log_since(since: int) -> bytes:
+    """What the fork server and starting workers wrote after byte ``since`` (read without moving the offset
+    they write at)."""
+    if _START_LOG is None:
+        return b""
+    return os.pread(_START_LOG.fileno(), max(0, _start_log_size() - since), since)
+
+
+def _exception_line(text: str) -> str | None:
+    """The exception of the last traceback in ``text`` as ``Type : message`` (message on one line), else None.
+
+    Examples
+    --------
+    >>> tb = "Traceback (most recent call last):\\n  File \\"x.py\\", line 1\\n"
+    >>> _exception_line(tb + "mod.KeyError: 'a'\\n")
+    "KeyError : 'a'"
+    >>> _exception_line(tb + "RuntimeError: \\n   Two\\n   lines.\\n\\n  More.")
+    'RuntimeError : Two lines.'
+    """
+    _, found, last = text.rpartition("Traceback (most recent call last):")
+    if not found:
+        return None
+    lines = last.splitlines()
+    at = next((i for i, ln in enumerate(lines) if ln.strip() and not ln[0].isspace()), None)
+    if at is None:
+        return None
+    kind, _, message = lines[at].partition(":")
+    words = message.split()
+    if not words:  # a message on the following lines (e.g. multiprocessing's RuntimeError)
+        following = lines[at + 1 :]
+        end = next((i for i, ln in enumerate(following) if ln.strip() == "" and i > 0), len(following))
+        words = " ".join(following[:end]).split()
+    kind = kind.strip().rsplit(".", 1)[-1]
+    return f"{kind} : {' '.join(words)}" if words else kind
 
 
 def _write_state(
@@ -556,6 +635,8 @@ def run_batch(
     files come back as bytes and are written here atomically, so the workers need no access to this
     machine's files.
 
+    Relative paths are taken from the current folder (:func:`settings.user_path`).
+
     The result's ``exit_code`` is 1 when a territory failed, 130 when interrupted. Raises :class:`InputError`
     for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région; with
     ``cluster``, when dask is not installed or the scheduler is unreachable.
@@ -565,8 +646,9 @@ def run_batch(
     from cpts_diag.reports.folder import unique_slugs
 
     t0 = time.perf_counter()
-    perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else Path(settings.DEFAULT_PERIMETERS)
-    out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
+    perimeters_path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
+    out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
+    cpam, insee_ages, bpe = cpam_choice(cpam).value, settings.user_path(insee_ages), settings.user_path(bpe)
     reference = load_reference()
     perims = read_perimeters(perimeters_path, names_by_code=reference.names, territory=territory)
     if note := ignored_name_note(perims, territory):
@@ -589,7 +671,7 @@ def run_batch(
     client = _connect(cluster) if cluster else None
     run_options = {
         "perimeters": str(perimeters_path),
-        "out_dir": str(out_dir.resolve()),
+        "out_dir": str(out_dir),
         "cpam": cpam,
         "insee_ages": insee_ages,
         "bpe": bpe,
@@ -636,28 +718,62 @@ def run_batch(
     )
 
 
-def _crash_message(exc: BaseException) -> str:
-    if isinstance(exc, cf.process.BrokenProcessPool):
-        return (
-            "le processus de calcul s'est arrêté brutalement (mémoire insuffisante ou arrêt forcé ?) ; "
-            "relancez ce territoire seul"
-        )
-    return error_message(exc)
+@dataclass
+class _PoolFailure:
+    """Why a process pool broke: French ``message``; ``at_start``: a worker failed before its set-up ended."""
+
+    message: str
+    at_start: bool
 
 
-def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> list[dict]:
-    """Run ``tasks`` in one process pool; return the tasks lost because the pool broke.
+def _pool_failure(processes, log_from: int, log_path) -> _PoolFailure:
+    """Why the workers of a broken pool ended: the exception of a worker that could not start, written in
+    :data:`_START_LOG` since byte ``log_from`` (copied into ``batch.log``), else the signal that killed one,
+    else its exit code."""
+    for p in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            p.join(5)
+    written = _start_log_since(log_from)
+    cause = _exception_line(written.decode("utf-8", errors="replace"))
+    if cause:
+        if log_path:
+            with contextlib.suppress(OSError), open(log_path, "ab") as log:
+                log.write(written)
+        return _PoolFailure(f"le processus de calcul n'a pas pu démarrer : {cause}", True)
+    codes = [code for p in processes if (code := getattr(p, "exitcode", None)) is not None]
+    killed = next((-code for code in codes if code < 0), None)
+    if killed is not None or not codes:
+        try:
+            how = f"a été arrêté par le signal {signal.Signals(killed).name}"
+        except ValueError:
+            how = "s'est arrêté brutalement"
+        message = f"le processus de calcul {how} (mémoire insuffisante ou arrêt forcé ?) ; relancez ce territoire seul"
+        return _PoolFailure(message, False)
+    return _PoolFailure(
+        f"le processus de calcul s'est arrêté sans message (code de sortie {codes[0]}) ; voir {LOG_FILE}", False
+    )
+
+
+def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> tuple[list[dict], _PoolFailure | None]:
+    """Run ``tasks`` in one process pool; return the tasks lost because the pool broke, and why it broke.
 
     Raises KeyboardInterrupt / _Interrupt after stopping the pool cleanly.
     """
+    log_from = _start_log_size()
     executor = cf.ProcessPoolExecutor(
         max_workers=n_workers, mp_context=ctx, initializer=_worker_init, initargs=(stop_event, log_path)
     )
     futures: dict[cf.Future, dict] = {}
     broken: list[dict] = []
     try:
-        for task in tasks:
-            futures[executor.submit(_run_one, task)] = task
+        for i, task in enumerate(tasks):
+            try:
+                futures[executor.submit(_run_one, task)] = task
+            except cf.process.BrokenProcessPool:  # a worker already failed to start
+                broken.extend(tasks[i:])
+                break
+        # The pool's own table of its worker processes, kept to read their exit codes once it broke.
+        processes = getattr(executor, "_processes", None)
         for fut in cf.as_completed(futures):
             task = futures[fut]
             try:
@@ -666,7 +782,7 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
                 broken.append(task)
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                entry = _entry(task, STATUS_FAILED, None, _crash_message(exc))
+                entry = _entry(task, STATUS_FAILED, None, error_message(exc))
             on_result(entry)
         executor.shutdown(wait=True)
     except (KeyboardInterrupt, _Interrupt):
@@ -680,7 +796,7 @@ def _run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> li
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 on_result(fut.result())
         raise
-    return broken
+    return broken, (_pool_failure(list((processes or {}).values()), log_from, log_path) if broken else None)
 
 
 _CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
@@ -806,7 +922,7 @@ def _run_cluster(client, tasks, on_result) -> None:
         try:
             return fut.result()
         except Exception as exc:  # noqa: BLE001 - e.g. a lost connection: this territory fails
-            return _entry(task, STATUS_FAILED, None, _crash_message(exc))
+            return _entry(task, STATUS_FAILED, None, error_message(exc))
         finally:
             fut.release()
 
@@ -838,10 +954,13 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
 
     Both executors run :func:`_run_one` and hand its results to the same ``on_result``. Locally, when a
     worker dies (the pool is then broken), the territories it took down with it are retried one
-    by one, each in a fresh single-worker pool, so that only the culprit fails.
+    by one, each in a fresh single-worker pool, so that only the culprit fails, with the reason its worker
+    ended (:func:`_pool_failure`). When that worker could not even start, no other will: the remaining
+    territories fail with the same reason, without a retry each.
     """
     from tqdm import tqdm
 
+    ctx = None if client is not None else _mp_context()  # before the bar: it may start the fork server
     bar = tqdm(
         total=len(tasks),
         desc="Rapports des CPTS",
@@ -878,14 +997,20 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
         if client is not None:
             _run_cluster(client, tasks, on_result)
             return False
-        ctx = _mp_context()
         stop_event = ctx.Event()
-        log_path = str((out_dir / LOG_FILE).resolve())
+        log_path = str(out_dir / LOG_FILE)
         Path(log_path).write_text("", encoding="utf-8")  # one log per run
-        broken = _run_pool(tasks, max(1, min(int(workers), len(tasks))), ctx, stop_event, on_result, log_path)
+        broken, _ = _run_pool(tasks, max(1, min(int(workers), len(tasks))), ctx, stop_event, on_result, log_path)
+        no_start = None  # a worker cannot start: the next ones would not either
         for task in broken:
-            for t in _run_pool([task], 1, ctx, stop_event, on_result, log_path):  # lost again: the culprit
-                on_result(_entry(t, STATUS_FAILED, None, _crash_message(cf.process.BrokenProcessPool())))
+            if no_start is not None:
+                on_result(_entry(task, STATUS_FAILED, None, no_start.message))
+                continue
+            lost, failure = _run_pool([task], 1, ctx, stop_event, on_result, log_path)
+            for t in lost:  # lost again: the culprit, or no worker can start
+                on_result(_entry(t, STATUS_FAILED, None, failure.message))
+            if failure is not None and failure.at_start:
+                no_start = failure
     except (KeyboardInterrupt, _Interrupt):
         bar.write("Interruption : rapports en cours arrêtés, état enregistré.", file=sys.stderr)
         return True
@@ -917,7 +1042,7 @@ def run_batch_cli(perimeters=None, **options) -> int:
         f"— {fr.number(result.duration, 1)} s"
     )
     for e in result.failed:
-        click.echo(f"échec : {e['name']} : {e['error']}", err=True)
+        click.echo(f"échec : {e['name']} : {shown_paths(e['error'])}", err=True)
     if result.interrupted:
         click.echo(
             "Traitement interrompu : les rapports terminés sont conservés ; relancez la même commande pour reprendre.",
@@ -933,7 +1058,7 @@ def run_batch_cli(perimeters=None, **options) -> int:
 def refresh_index(out_dir=None) -> Path | None:
     """Rewrite ``out_dir/index.html`` from ``out_dir/batch.json`` (e.g. after adding the regional synthesis
     or the check outputs, which the index links when present). Returns None when there is no batch.json."""
-    out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
+    out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     try:
         doc = json.loads((out_dir / BATCH_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -947,19 +1072,20 @@ def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemp
     ``perimeters`` defaults to the embedded PACA listing, ``region`` is a région code (string), ``cpam`` as
     for :func:`run_batch`. ``out_dir`` (default :data:`settings.REPORTS_DIR`) receives
     ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
-    ``carte_regionale.html`` (offline). Raises :class:`InputError` for unusable input (also when raised
-    inside the notebook), :class:`RuntimeError` for any other failure of the notebook.
+    ``carte_regionale.html`` (offline). Relative paths are taken from the current folder. Raises
+    :class:`InputError` for unusable input (also when raised inside the notebook), :class:`RuntimeError` for
+    any other failure of the notebook.
     """
     from cpts_diag.io.atomic import atomic_path
     from cpts_diag.reports.runner import _file_parameter, execute_notebook, notebook_to_html
 
-    out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
+    out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {
         "perimetres": _file_parameter(perimeters),
         "region": str(region),
         "fichier_cpam": cpam_choice(cpam).parameter,
-        "dossier_sortie": str(out_dir.resolve()),
+        "dossier_sortie": str(out_dir),
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=out_dir) as tmp:
         tmp_nb = Path(tmp) / "synthese_regionale.ipynb"

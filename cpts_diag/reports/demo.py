@@ -34,7 +34,7 @@ def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers
     from cpts_diag.reference import load_reference
     from cpts_diag.reports.batch import run_batch, run_synthesis
 
-    out_dir = Path(out_dir or settings.REPORTS_DIR)
+    out_dir = settings.user_path(out_dir) or settings.REPORTS_DIR
     reference = load_reference()
     perimeters = read_perimeters(settings.DEFAULT_PERIMETERS, names_by_code=reference.names)
     click.echo("1/3 Contrôle des périmètres des 70 CPTS de PACA (listing ARS 01/2026)…")

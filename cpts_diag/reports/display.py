@@ -15,6 +15,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.outputs.templating import macro
+from cpts_diag.settings import user_path
 
 __all__ = [
     "CHECK_SOURCE",
@@ -55,20 +56,22 @@ def show_html(markup: str) -> None:
 
 
 def parameter_path(value, default=None) -> Path | None:
-    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path (an InputError if missing)."""
+    """A notebook file parameter: ``""``/None gives ``default``; otherwise the path, absolute against the folder
+    the notebook runs in (an InputError if missing)."""
     from cpts_diag.errors import InputError
 
-    if value is None or (isinstance(value, str) and not value.strip()):
+    path = user_path(value)
+    if path is None:
         return None if default is None else Path(default)
-    path = Path(str(value).strip()).expanduser()
     if not path.exists():
         raise InputError("fichier introuvable", str(path))
     return path
 
 
 def output_folder(value) -> Path | None:
-    """A notebook ``dossier_sortie`` parameter as a path; None when empty (nothing to write)."""
-    return None if value is None or not str(value).strip() else Path(str(value).strip())
+    """A notebook ``dossier_sortie`` parameter, absolute against the folder the notebook runs in; None when
+    empty (nothing to write)."""
+    return user_path(value)
 
 
 def _cell(value, decimals: int) -> tuple[str, bool]:

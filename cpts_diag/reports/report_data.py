@@ -100,11 +100,6 @@ class ReportData:
         return out
 
 
-def _param_path(value) -> Path | None:
-    text = "" if value is None else str(value).strip()
-    return Path(text).expanduser() if text else None
-
-
 # The units of the last perimeter table (with that table and reference): the reports of a batch share
 # one table (see _DiagnosticCache.load), whose units are then computed once per kernel, not per report.
 _UNITS: list[tuple[pd.DataFrame, Any, pd.DataFrame]] = []
@@ -347,16 +342,17 @@ def load_report_data(
     ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "exemple" (embedded
     FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
     age-structure and BPE files (official layouts), "" for none. ``out_dir``: folder where
-    :func:`write_outputs` writes; "" writes nothing.
+    :func:`write_outputs` writes; "" writes nothing. Relative paths are taken from the current folder (the
+    folder the notebook runs in) and kept absolute.
     """
     from cpts_diag.indicator_data import load_indicator_data
     from cpts_diag.indicators import diagnose, diagnose_all, find_territory
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.outputs.open_report import map_columns
 
-    perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
+    perimeters_path = settings.user_path(perimeters) or settings.DEFAULT_PERIMETERS
     choice = cpam_choice(cpam)
-    ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
+    ages_path, bpe_path = settings.user_path(insee_ages), settings.user_path(bpe)
     cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None
     if hit is not None:
@@ -392,6 +388,6 @@ def load_report_data(
         cpam_mode=choice.mode,
         insee_ages=ages_path,
         bpe=bpe_path,
-        out_dir=_param_path(out_dir),
+        out_dir=settings.user_path(out_dir),
         cached=hit is not None,
     )

@@ -168,7 +168,9 @@ def _kernel_env() -> None:
             os.environ["JUPYTER_PATH"] = os.pathsep.join([str(env_kernels), *parts])
 
 
-_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+# ignore_cwd: the kernel does not put its working folder on sys.path, so a folder named cpts_diag there (a
+# clone of the project, say) cannot shadow the installed package.
+_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--IPKernelApp.ignore_cwd=True"]
 _WARM_ENGINE = "cpts-diag-warm"
 
 # Run in a kept kernel before each notebook: fresh user namespace (and execution count), no figure,
@@ -413,7 +415,9 @@ def execute_notebook(
 
 
 def _file_parameter(path) -> str:
-    return "" if path in (None, "") else str(Path(path).resolve())
+    """A notebook file parameter: the absolute path, ``""`` when not given."""
+    path = settings.user_path(path)
+    return "" if path is None else str(path)
 
 
 _NAMES_CACHE: dict[tuple, list[str]] = {}
@@ -443,7 +447,7 @@ def _resolve_territory(territory: str | None, perimeters=None) -> str:
     """The name of ``territory`` in the perimeter file (default the embedded PACA listing): exact, close (case,
     accents, see :func:`cpts_diag.indicators.find_territory`), or the file's only territory when None; else an
     InputError naming the file and listing close (or all) names."""
-    path = Path(perimeters).resolve() if perimeters not in (None, "") else settings.DEFAULT_PERIMETERS
+    path = settings.user_path(perimeters) or settings.DEFAULT_PERIMETERS
     names = _territory_names(path, territory)
     if territory in names:
         return territory
@@ -517,6 +521,9 @@ def build_report(
     worker's copies of the input files -> the client's files; the report folder is named by its final path,
     ``out_dir/<slug>``, and mapped from there).
 
+    Relative paths are taken from the current folder (:func:`settings.user_path`), before the kernel starts in
+    a folder of its own.
+
     Raises :class:`InputError` for an unknown territory (close names listed) or an unreadable input file (also
     when raised in the notebook), :class:`RuntimeError` for any other failure of the notebook (no report folder
     is left behind).
@@ -525,7 +532,7 @@ def build_report(
     say = progress or (lambda _msg: None)
     territory = _resolve_territory(territory, perimeters)
     slug = slug or slugify(territory)
-    out_dir = Path(out_dir) if out_dir not in (None, "") else settings.REPORTS_DIR
+    out_dir = settings.user_path(out_dir) or settings.REPORTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / slug
     cleanup_stale(out_dir, slug)
