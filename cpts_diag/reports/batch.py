@@ -1000,7 +1000,13 @@ def _region_line(record: dict, out_dir: Path, perimeters) -> str:
         f"orpheline(s), {fr.integer(check.get('n_overlaps', 0))} chevauchement(s)"
     )
     label = "produite" if status == STATUS_OK else "inchangée"
-    return f"Vue régionale {region} {label} ({counts}) : {(out_dir / record['folder']).resolve()}"
+    line = f"Vue régionale {region} {label} ({counts}) : {(out_dir / record['folder']).resolve()}"
+    if record.get("partial"):
+        line += (
+            f" — attention, le fichier ne contient que {fr.integer(record['n_covered'])} de ses "
+            f"{fr.integer(record['n_communes'])} communes : ses « orphelines » sont toutes ses communes hors du fichier"
+        )
+    return line
 
 
 def refresh_index(out_dir=None) -> Path | None:

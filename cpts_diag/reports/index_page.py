@@ -172,6 +172,11 @@ def _region_row(record: Mapping, base: Path | None) -> dict:
             f"communes de la région dans le fichier : {fr.integer(covered)} sur {fr.integer(n)} "
             f"({fr.percent(share, 1)} de la population)"
         )
+    if record.get("partial") and status != STATUS_NOT_BUILT:
+        about.append(
+            "attention : vue demandée pour une région que le fichier couvre en petite partie, ses « orphelines » "
+            "sont toutes ses communes hors du fichier"
+        )
     check = record.get("check") or {}
     if check and status in (STATUS_OK, STATUS_UNCHANGED):
         about.append(

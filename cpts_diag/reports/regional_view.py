@@ -93,9 +93,10 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
     """The régions of a perimeter set and whether each gets a view, largest coverage first.
 
     ``perimeters``: read by :func:`cpts_diag.io.perimeters.read_perimeters`. ``region``, a région code, asks for
-    that région alone. Records: ``code``, ``name``, ``folder``, ``build`` (bool), ``reason`` (French, why a
-    région is not built), ``territories`` (names, file order), ``straddling`` (territory -> other régions,
-    French names), ``n_communes``, ``n_covered``, ``population``, ``population_covered`` (see
+    that région alone. Records: ``code``, ``name``, ``folder``, ``build`` (bool), ``partial`` (the file holds
+    half of the région's communes or population, or less), ``reason`` (French, why a région is not built),
+    ``territories`` (names, file order), ``straddling`` (territory -> other régions, French names),
+    ``n_communes``, ``n_covered``, ``population``, ``population_covered`` (see
     :func:`cpts_diag.territories.region_coverage`).
     """
     from cpts_diag.errors import InputError
@@ -114,7 +115,8 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
         if wanted is not None and code != wanted:
             continue
         share_communes, share_population = c["n_covered"] / c["n_communes"], c["population_covered"] / c["population"]
-        build = wanted is not None or min(share_communes, share_population) > COVERAGE_THRESHOLD
+        partial = min(share_communes, share_population) <= COVERAGE_THRESHOLD
+        build = wanted is not None or not partial
         reason = None
         if not build:
             reason = (
@@ -129,6 +131,7 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
                 "name": c["name"],
                 "folder": region_folder(code, c["name"]),
                 "build": build,
+                "partial": partial,
                 "reason": reason,
                 "territories": list(c["territories"]),
                 "straddling": {
