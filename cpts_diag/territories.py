@@ -153,7 +153,7 @@ def region_coverage(perimeters, reference: Reference | None = None) -> pd.DataFr
     and ``population`` of the région (its communes actuelles, populations légales); ``n_covered`` and
     ``population_covered``, the same over its communes listed by a territory (whole, by arrondissement or
     in part); ``territories``, the names of the territories with a commune in it (file order), and
-    ``straddling``, those of them that also have communes in another région.
+    ``straddling``, those of them that also have communes in other régions -> the codes of those régions.
     """
     reference = reference or load_reference()
     members = resolve_members(perimeters, reference)
@@ -164,8 +164,7 @@ def region_coverage(perimeters, reference: Reference | None = None) -> pd.DataFr
     all_by_region = communes.groupby("region")["population"].agg(["size", "sum"])
     rows = []
     for code in covered_by_region.index:
-        names = [n for n, regions in zip(table["cpts"], table["regions"]) if code in regions]
-        straddling = [n for n, regions in zip(table["cpts"], table["regions"]) if code in regions and len(regions) > 1]
+        here = [(n, regions) for n, regions in zip(table["cpts"], table["regions"]) if code in regions]
         rows.append(
             {
                 "region": code,
@@ -174,8 +173,8 @@ def region_coverage(perimeters, reference: Reference | None = None) -> pd.DataFr
                 "population": float(all_by_region.at[code, "sum"]),
                 "n_covered": int(covered_by_region.at[code, "size"]),
                 "population_covered": float(covered_by_region.at[code, "sum"]),
-                "territories": names,
-                "straddling": straddling,
+                "territories": [n for n, _ in here],
+                "straddling": {n: [r for r in regions if r != code] for n, regions in here if len(regions) > 1},
             }
         )
     columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "territories"]

@@ -101,7 +101,7 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
     """
     from cpts_diag.errors import InputError
     from cpts_diag.reference import load_reference
-    from cpts_diag.territories import region_coverage, territory_table
+    from cpts_diag.territories import region_coverage
 
     reference = reference or load_reference()
     wanted = None if region in (None, "") else reference.region_code(region, "option --region")
@@ -109,7 +109,6 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
     if wanted is not None and wanted not in coverage.index:
         source = getattr(perimeters, "source", None)
         raise InputError(f"aucun territoire n'a de commune dans la région {wanted}", path=source)
-    regions_of = dict(zip(*territory_table(perimeters.table, reference)[["cpts", "regions"]].T.to_numpy()))
     plans = []
     for code, c in coverage.iterrows():
         if wanted is not None and code != wanted:
@@ -135,8 +134,7 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
                 "reason": reason,
                 "territories": list(c["territories"]),
                 "straddling": {
-                    t: [f"{reference.region_name(r)} ({r})" for r in regions_of.get(t, []) if r != code]
-                    for t in c["straddling"]
+                    t: [f"{reference.region_name(r)} ({r})" for r in others] for t, others in c["straddling"].items()
                 },
                 "n_communes": int(c["n_communes"]),
                 "n_covered": int(c["n_covered"]),
