@@ -138,3 +138,46 @@ def test_printed_table_shows_every_column_and_every_territory(chrome, synthesis,
     shown = _tokens(" ".join(" ".join(row) for row in cells))
     missing = {token: n - printed[token] for token, n in shown.items() if printed[token] < n}
     assert missing == {}
+
+
+def test_index_fits_a_printed_a4_portrait_page(chrome, tmp_path):  # noqa: F811
+    """The batch index, with long names and the key figures of each territory, at the width of an A4 portrait page
+    less its margins (190 mm = 718 CSS px), printed: nothing wider than the page."""
+    from cpts_diag.reports.index_page import write_index
+
+    income = (
+        "Médiane des revenus médians communaux (pondérée par la population ; n'est pas le revenu médian du territoire)"
+    )
+    figures = {  # as the batch writes them: a value and its unit are not parted (no-break spaces)
+        "APL aux médecins généralistes 2023": "4,12\xa0consultations/an/hab.",
+        "Part de la population vivant dans une commune à APL MG < 2,5 (2023)": "0,0\u202f%",
+        "Densité de médecins généralistes libéraux": "8,3\xa0pour 10 000 hab.",
+        "Part des 75 ans et plus": "4,5\u202f%",
+        "Taux d'évolution annuel moyen de la population 2016-2023": "0,50\xa0%/an",
+        income: "14\u202f210\xa0€",
+        "Population en zone très sous-dotée ou sous-dotée (zonage infirmiers)": "0\xa0hab.",
+    }
+    entries = [
+        {
+            "name": f"CPTS CA CIVIS (Communauté Intercommunale des Villes Solidaires) {i}",
+            "slug": f"t{i}",
+            "status": "ok",
+            "outputs": {"rapport": f"t{i}/rapport.html", "carte": f"t{i}/carte.html", "indicateurs": f"t{i}/i.xlsx"},
+            "population": 184086,
+            "tier": 4,
+            "key_figures": {label: {"text": text} for label, text in figures.items()},
+        }
+        for i in range(3)
+    ]
+    page = write_index(tmp_path, entries, perimeters_name="mes_cpts.csv")
+    open_page(chrome, page)
+    chrome.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    chrome.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 718, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    )
+    try:
+        width = chrome.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+    finally:
+        chrome.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        chrome.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert width[1] == 718 and width[0] <= width[1]
