@@ -186,7 +186,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     """
     from cpts_diag.indicators import find_territory
     from cpts_diag.reference import load_reference
-    from cpts_diag.territories import resolve_members, territory_table
+    from cpts_diag.territories import territories_in_region
 
     names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
@@ -197,8 +197,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     if region not in (None, ""):
         reference = reference or load_reference()
         code = reference.region_code(region, "option --region")
-        table = territory_table(resolve_members(perimeters, reference), reference)
-        in_region = set(table.loc[[code in r for r in table["regions"]], "cpts"])
+        in_region = set(territories_in_region(perimeters, code, reference))
         selected = [n for n in selected if n in in_region]
         if not selected:
             raise InputError(f"aucun territoire n'a de commune dans la région {code}", path=path)
