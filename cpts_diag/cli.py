@@ -253,7 +253,11 @@ def report_command(perimeters, territory, cpam, **paths):
     "--only", "--seulement", "only", multiple=True, metavar="NOM", help="Ne traiter que cette CPTS (répétable)."
 )
 @click.option(
-    "--region", default=None, metavar="CODE", help="Ne traiter que les CPTS ayant une commune dans cette région."
+    "--region",
+    default=None,
+    metavar="CODE",
+    help="Ne traiter que les CPTS ayant une commune dans cette région, et faire sa vue régionale (la région comme "
+    "zone d'étude) ; sans elle, une vue par région que le fichier couvre en majorité.",
 )
 @_workers_option
 @_out_option("Dossier des rapports (par défaut : reports/).")
