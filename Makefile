@@ -31,13 +31,14 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/cpts-diag demo
 
-# Chromium + ChromeDriver for the real-browser tests (Debian packages); skipped when not root.
+# Chromium + ChromeDriver for the real-browser tests, pdftotext (poppler-utils) to read the pages they print
+# (Debian packages); skipped when not root.
 browser-deps:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "Installation de chromium et chromium-driver (tests navigateur)…"; \
-	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "chromium absent et pas de droits root : les tests navigateur seront sautés."; fi
+	  echo "Installation de chromium, chromium-driver et poppler-utils (tests navigateur)…"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null; \
+	else echo "chromium ou pdftotext absent et pas de droits root : les tests navigateur concernés seront sautés."; fi
 
 test: install browser-deps
 	$(PY) -m pytest

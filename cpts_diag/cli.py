@@ -287,12 +287,22 @@ def report_command(perimeters, territory, cpam, **paths):
     "--only", "--seulement", "only", multiple=True, metavar="NOM", help="Ne traiter que cette CPTS (répétable)."
 )
 @click.option(
-    "--region", default=None, metavar="CODE", help="Ne traiter que les CPTS ayant une commune dans cette région."
+    "--region",
+    default=None,
+    metavar="CODE",
+    help="Ne traiter que les CPTS ayant une commune dans cette région, et faire sa vue régionale (la région comme "
+    "zone d'étude) ; sans elle, une vue par région que le fichier couvre en majorité.",
 )
 @_territory_option(_NAME_HELP)
 @_workers_option
 @_out_option("Dossier des rapports (par défaut : reports/).")
 @click.option("--force", is_flag=True, help="Tout refaire, même ce qui n'a pas changé.")
+@click.option(
+    "--sans-vue-regionale",
+    "no_regional",
+    is_flag=True,
+    help="Ne pas écrire la vue régionale (contrôle, synthèse et carte par région ; jamais avec --only).",
+)
 @click.option(
     "--cluster",
     default=None,
@@ -301,11 +311,13 @@ def report_command(perimeters, territory, cpam, **paths):
     '(pip install "cpts_diag[cluster]").',
 )
 @_user_files
-def batch_command(perimeters, only, cpam, **options):
-    """Rapports de toutes les CPTS d'un fichier (ou d'une région), en parallèle, avec index.html."""
+def batch_command(perimeters, only, cpam, no_regional, **options):
+    """Rapports de toutes les CPTS d'un fichier (ou d'une région) et vue régionale, avec index.html."""
     from cpts_diag.reports.batch import run_batch_cli
 
-    sys.exit(run_batch_cli(perimeters, only=list(only) or None, cpam=_cpam_choice(cpam, perimeters).value, **options))
+    regional = False if no_regional or only else None
+    cpam = _cpam_choice(cpam, perimeters).value
+    sys.exit(run_batch_cli(perimeters, only=list(only) or None, cpam=cpam, regional=regional, **options))
 
 
 @cli.command("demo")

@@ -13,7 +13,14 @@ import pandas as pd
 from cpts_diag.reference import ARRONDISSEMENT, Reference, load_reference
 from cpts_diag.tiers import tiers_of
 
-__all__ = ["resolve_members", "territory_table", "population_units", "MEMBER_COLUMNS"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "population_units",
+    "region_coverage",
+    "resolve_members",
+    "territories_in_region",
+    "territory_table",
+]
 
 MEMBER_COLUMNS = ["cpts", "code_given", "code_insee", "arrondissement", "infracommunal", "line", "status", "note"]
 
@@ -130,3 +137,45 @@ def territory_table(
         "regions",
     ]
     return table[columns].reset_index()
+
+
+def territories_in_region(perimeters, region: str, reference: Reference | None = None) -> list[str]:
+    """Names of the territories with at least one commune in région ``region`` (code), in file order."""
+    reference = reference or load_reference()
+    table = territory_table(resolve_members(perimeters, reference), reference)
+    return [name for name, regions in zip(table["cpts"], table["regions"]) if region in regions]
+
+
+def region_coverage(perimeters, reference: Reference | None = None) -> pd.DataFrame:
+    """How much of each région the territories of a perimeter set cover.
+
+    One row per région holding a member commune, by région code (index ``region``): ``name``; ``n_communes``
+    and ``population`` of the région (its communes actuelles, populations légales); ``n_covered`` and
+    ``population_covered``, the same over its communes listed by a territory (whole, by arrondissement or
+    in part); ``territories``, the names of the territories with a commune in it (file order), and
+    ``straddling``, those of them that also have communes in other régions -> the codes of those régions.
+    """
+    reference = reference or load_reference()
+    members = resolve_members(perimeters, reference)
+    table = territory_table(members, reference)
+    communes = reference.communes
+    covered = pd.Index(members["code_insee"].dropna().astype(str).unique()).intersection(communes.index)
+    covered_by_region = communes.loc[covered].groupby("region")["population"].agg(["size", "sum"])
+    all_by_region = communes.groupby("region")["population"].agg(["size", "sum"])
+    rows = []
+    for code in covered_by_region.index:
+        here = [(n, regions) for n, regions in zip(table["cpts"], table["regions"]) if code in regions]
+        rows.append(
+            {
+                "region": code,
+                "name": reference.region_name(code),
+                "n_communes": int(all_by_region.at[code, "size"]),
+                "population": float(all_by_region.at[code, "sum"]),
+                "n_covered": int(covered_by_region.at[code, "size"]),
+                "population_covered": float(covered_by_region.at[code, "sum"]),
+                "territories": [n for n, _ in here],
+                "straddling": {n: [r for r in regions if r != code] for n, regions in here if len(regions) > 1},
+            }
+        )
+    columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "territories"]
+    return pd.DataFrame(rows, columns=[*columns, "straddling"]).set_index("region")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from cpts_diag import settings
 
-__all__ = ["TIER_THRESHOLDS", "TIER_RULE", "tier_of", "tiers_of", "tier_label", "financing_landmarks"]
+__all__ = ["NATIONAL", "TIER_THRESHOLDS", "TIER_RULE", "tier_of", "tiers_of", "tier_label", "financing_landmarks"]
 
 TIER_THRESHOLDS = (40_000, 80_000, 175_000)
 TIER_RULE = (
@@ -82,6 +82,25 @@ def tier_label(
     return f"{one(lo)} à T{hi}" if short else f"{one(lo)} à {hi}"
 
 
-def financing_landmarks() -> pd.DataFrame:
-    """Financing landmarks per tier, with their sources (data/financement_aci.csv)."""
-    return pd.read_csv(settings.data_path("financement_aci.csv"), dtype={"date_source": str})
+#: Value of the ``portee`` column of a landmark that holds everywhere in France (else a région code).
+NATIONAL = "nationale"
+
+
+def financing_landmarks(regions=None) -> pd.DataFrame:
+    """Financing landmarks per tier, with their scope and sources (data/financement_aci.csv).
+
+    Column ``portee`` is :data:`NATIONAL` or the code of the one région where the landmark holds (e.g. an
+    ARS start-up aid paid from its FIR). ``regions`` None gives every landmark; otherwise the national ones
+    and those of these région codes (a territory's own régions), in file order.
+
+    Examples
+    --------
+    >>> sorted(set(financing_landmarks(["53"])["portee"]))
+    ['nationale']
+    >>> sorted(set(financing_landmarks(["28", "53"])["portee"]))
+    ['28', 'nationale']
+    """
+    df = pd.read_csv(settings.data_path("financement_aci.csv"), dtype={"portee": str, "date_source": str})
+    if regions is None:
+        return df
+    return df[(df["portee"] == NATIONAL) | df["portee"].isin([str(r) for r in regions])].reset_index(drop=True)

@@ -299,3 +299,83 @@ def test_batch_of_a_one_territory_file_named_by_territoire(tmp_path, raw_commune
     assert [(e["name"], e["status"], e["slug"]) for e in result.entries] == [("CPTS Adour", STATUS_OK, "cpts-adour")]
     assert result.entries[0]["population"] == sum(populations(codes))
     assert (tmp_path / "out" / "cpts-adour" / "rapport.html").is_file()
+
+
+# ------------------------------------------------------------------------------ the ARS view of a user's listing
+
+
+def _reunion_martinique(raw_communes) -> tuple[list[tuple[str, str]], dict[str, dict]]:
+    """A listing of three EPCI of La Réunion and one of Martinique, from the raw COG and EPCI files."""
+    import csv
+
+    with open(settings.DATA_DIR / "epci.csv", encoding="utf-8", newline="") as fh:
+        epci = {r["siren"]: r["nom"] for r in csv.DictReader(fh)}
+    actual = [r for r in raw_communes if r["type"] == "commune-actuelle"]
+    by_epci: dict[str, list[str]] = {}
+    for r in actual:
+        by_epci.setdefault(r["epci_siren"], []).append(r["code_insee"])
+    names = {
+        "La Réunion": ("CA Territoire de la Côte Ouest (TCO)", "CA CIVIS", "CA Intercommunale de la Réunion Est"),
+        "Martinique": ("CA du Centre de la Martinique",),
+    }
+    rows = []
+    for wanted in names.values():
+        for siren, name in epci.items():
+            if name.startswith(wanted):
+                rows += [(f"CPTS {name}", code) for code in by_epci[siren]]
+    listed = {c for _, c in rows}
+    regions = {}
+    for code in ("04", "02"):
+        communes = [r for r in actual if r["region"] == code]
+        covered = [r for r in communes if r["code_insee"] in listed]
+        regions[code] = {
+            "n": len(communes),
+            "covered": len(covered),
+            "pop_share": sum(int(r["population"]) for r in covered) / sum(int(r["population"]) for r in communes),
+            "orphans": sorted(r["code_insee"] for r in communes if r["code_insee"] not in listed),
+        }
+    return rows, regions
+
+
+@pytest.mark.slow
+def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, raw_communes):
+    """`cpts-diag batch mon_fichier.csv --out rapports` run as a user: relative paths, a Windows-1252 CSV."""
+    import pyogrio
+
+    rows, regions = _reunion_martinique(raw_communes)
+    assert len({n for n, _ in rows}) == 4
+    # La Réunion: most of its communes and population in the file; Martinique: a small part only.
+    assert regions["04"]["covered"] * 2 > regions["04"]["n"] and regions["04"]["pop_share"] > 0.5
+    assert regions["02"]["covered"] * 2 < regions["02"]["n"]
+    text = "Nom CPTS;Code commune\r\n" + "".join(f"{n};{c}\r\n" for n, c in rows)
+    (tmp_path / "mes_cpts.csv").write_bytes(text.encode("cp1252"))
+    command = [str(Path(sys.executable).with_name("cpts-diag")), "batch", "mes_cpts.csv", "--out", "rapports"]
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    out = tmp_path / "rapports"
+    folder = out / "region-04-la-reunion"
+    assert f"Vue régionale La Réunion (04) produite (3 territoires, {len(regions['04']['orphans'])} commune(s)" in (
+        run.stdout
+    )
+    assert str(folder) in run.stdout
+    assert "Région Martinique (02) : pas de vue régionale" in run.stdout
+    assert "cpts-diag batch mes_cpts.csv --region 02" in run.stdout
+    assert not (out / "region-02-martinique").exists()
+    orphans = pyogrio.read_dataframe(folder / "controle_perimetres.gpkg", layer="orphelines", read_geometry=False)
+    assert sorted(orphans["code_insee"]) == regions["04"]["orphans"]
+    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert [(r["code"], r["status"]) for r in doc["regions"]] == [("04", "ok"), ("02", "non produite")]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    hrefs = [unquote(_html.unescape(h)) for h in re.findall(r'href="([^"]+)"', page)]
+    for name in ("synthese_regionale.html", "carte_regionale.html", "controle_perimetres.xlsx"):
+        assert f"region-04-la-reunion/{name}" in hrefs
+    assert all((out / h).is_file() for h in hrefs)
+    assert "--region 02" in page and len([e for e in doc["territories"] if e["status"] == "ok"]) == 4
+    # Again: nothing changed, nothing redone; the view is said unchanged.
+    synthese = folder / "synthese_regionale.html"
+    before = synthese.stat().st_mtime_ns
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr
+    assert "Vue régionale La Réunion (04) inchangée" in again.stdout and "4 inchangé(s)" in again.stdout
+    assert synthese.stat().st_mtime_ns == before

@@ -14,9 +14,17 @@ def test_demo_writes_check_synthesis_reports_and_index(tmp_path, monkeypatch, ca
     out = capsys.readouterr().out
     assert "70 territoires" in out and "45 orphelines" in out
     assert str((tmp_path / "index.html").resolve()) in out
-    assert (tmp_path / "controle_perimetres" / "controle_perimetres.xlsx").exists()
-    assert (tmp_path / "synthese_regionale.html").exists()
+    region = tmp_path / "region-93-provence-alpes-cote-d-azur"  # the ARS view, as batch writes it for any listing
+    for name in (
+        "controle_perimetres.xlsx",
+        "controle_perimetres.gpkg",
+        "synthese_regionale.html",
+        "carte_regionale.html",
+    ):
+        assert (region / name).is_file(), name
     batch = json.loads((tmp_path / "batch.json").read_text(encoding="utf-8"))
     assert [e["name"] for e in batch["territories"]] == ["CPTS Verdon"]
+    assert [(r["code"], r["status"]) for r in batch["regions"]] == [("93", "ok")]
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert "cpts-verdon/rapport.html" in index and "synthese_regionale.html" in index
+    assert "cpts-verdon/rapport.html" in index
+    assert "region-93-provence-alpes-cote-d-azur/synthese_regionale.html" in index

@@ -59,3 +59,45 @@ def test_find_extra_links(tmp_path):
     (tmp_path / "controle_perimetres" / "notes.txt").write_text("x")
     rels = [rel for rel, _ in find_extra_links(tmp_path)]
     assert rels == ["synthese_regionale.html", "controle_perimetres/controle_perimetres.xlsx"]
+
+
+def test_index_has_a_section_per_region_of_the_ars_view(tmp_path):
+    from cpts_diag.reports.index_page import STATUS_NOT_BUILT
+
+    folder = tmp_path / "region-53-bretagne"
+    folder.mkdir()
+    (folder / "synthese_regionale.html").write_text("x")
+    bretagne = {
+        "code": "53",
+        "name": "Bretagne",
+        "folder": "region-53-bretagne",
+        "status": STATUS_OK,
+        "partial": False,
+        "territories": [WEIRD, "CPTS Redon"],
+        "straddling": {"CPTS Redon": ["Pays de la Loire (52)"]},
+        "n_communes": 1202,
+        "n_covered": 1180,
+        "population": 3_449_370,
+        "population_covered": 3_400_000,
+        "outputs": {
+            "synthese": "region-53-bretagne/synthese_regionale.html",
+            "carte": "region-53-bretagne/carte_regionale.html",  # not written: no link
+        },
+        "check": {"n_orphans": 22, "n_overlaps": 1, "n_conflicts": 1},
+    }
+    normandie = {"code": "28", "name": "Normandie", "status": STATUS_NOT_BUILT, "territories": ["CPTS Dol"]}
+    normandie |= {"reason": "le fichier ne contient que 1 de ses 2 644 communes", "outputs": {}}
+    forced = dict(bretagne, code="84", name="Auvergne-Rhône-Alpes", folder="x", partial=True, outputs={})
+    failed = dict(bretagne, code="52", name="Pays de la Loire", status=STATUS_FAILED, error="<b>cassé</b>")
+    page = render_index([], regions=[bretagne, failed, forced, normandie], out_dir=tmp_path, perimeters_name="f.csv")
+    assert "<script" not in page.lower()
+    assert "<h3>Bretagne (53) — " in page and 'href="region-53-bretagne/synthese_regionale.html"' in page
+    assert "carte_regionale.html" not in page  # only files present are linked
+    assert "2 territoires ayant au moins une commune dans la région" in page
+    assert "CPTS Redon (aussi : Pays de la Loire (52))" in page
+    assert "1\u202f180 sur 1\u202f202" in page and "22 communes orphelines" in page and "1 conflit" in page
+    assert "Échec : &lt;b&gt;cassé&lt;/b&gt;" in page
+    assert "attention : vue demandée pour une région que le fichier couvre en petite partie" in page
+    assert "Régions touchées sans vue régionale" in page and "<strong>Normandie (28)</strong>" in page
+    assert "le fichier ne contient que 1 de ses 2 644 communes" in page
+    assert "<code>cpts-diag batch f.csv --region 28</code>" in page

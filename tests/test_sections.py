@@ -114,3 +114,59 @@ def test_printed_map_and_carte_share_one_set_of_classes(data):
         code = tip[0][-6:-1]
         assert tip[1].startswith(f"{apl[code]:.2f}".replace(".", ","))
         assert styles[style]["fillColor"] in printed
+
+
+def _raw_landmarks(regions) -> list[dict]:
+    with open(settings.DATA_DIR / "financement_aci.csv", encoding="utf-8", newline="") as fh:
+        return [r for r in csv.DictReader(fh) if r["portee"] in ("nationale", *regions)]
+
+
+def _raw_regions(codes) -> list[str]:
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        return sorted({r["region"] for r in csv.DictReader(fh) if r["code_insee"] in codes})
+
+
+def test_tier_section_shows_only_national_landmarks_in_bretagne(data):
+    import html as _html
+
+    from cpts_diag.reports.sections import tier_section
+
+    page = _html.unescape(tier_section(data).html)
+    assert _raw_regions(CODES) == ["53"]
+    shown = _raw_landmarks(["53"])
+    assert shown and all(r["portee"] == "nationale" for r in shown)
+    for r in shown:
+        assert r["repere"] in page and f"{r['source']} ({r['date_source']})" in page
+    assert "Normandie" not in page and "Auvergne" not in page  # no other région's FIR aid
+    assert "Aucun repère propre à la région Bretagne (53)" in page
+
+
+@pytest.mark.parametrize(
+    "codes, regions",
+    [
+        (("01053",), ["84"]),  # Bourg-en-Bresse (Ain): the AuRA aid for writing the projet de santé
+        (("50410", "35222"), ["28", "53"]),  # Pontorson (Manche) and Pleine-Fougères (Ille-et-Vilaine)
+    ],
+)
+def test_tier_section_shows_the_landmarks_of_the_territory_regions(tmp_path, codes, regions):
+    import html as _html
+
+    from cpts_diag.reports.report_data import load_report_data
+    from cpts_diag.reports.sections import tier_section
+
+    perimeters = tmp_path / "p.csv"
+    perimeters.write_text("cpts;code_insee\n" + "".join(f"T;{c}\n" for c in codes), encoding="utf-8")
+    page = _html.unescape(tier_section(load_report_data("T", perimeters, cpam="aucun")).html)
+    assert _raw_regions(codes) == regions
+    with open(settings.DATA_DIR / "financement_aci.csv", encoding="utf-8", newline="") as fh:
+        every = list(csv.DictReader(fh))
+    for r in every:
+        assert (r["repere"] in page) == (r["portee"] in ("nationale", *regions)), r["repere"]
+    regional = [r for r in every if r["portee"] in regions]
+    assert regional  # Normandie and AuRA each have one
+    for r in regional:
+        amount = f"{int(r['taille_1']):,}".replace(",", "\u202f")
+        assert f"{amount}\u202f€" in page and r["source"] in page
+    if len(regions) > 1:
+        assert "Territoire sur 2 régions (Normandie (28), Bretagne (53))" in page
+        assert "Aucun repère propre à la région Bretagne (53)" in page

@@ -68,3 +68,30 @@ def test_unknown_codes_are_left_out_of_populations():
     out = territory_table(members, ref).set_index("cpts")
     assert out.loc["A", "n_communes"] == 1
     assert out.loc["A", "population"] == pytest.approx(ref.communes.at["04001", "population"])
+
+
+def test_region_coverage_and_territories_in_region(raw_communes):
+    from cpts_diag.territories import region_coverage, territories_in_region
+
+    table = _table(
+        [
+            ("Couesnon", "50410", None, False),  # Pontorson (Manche, Normandie)
+            ("Couesnon", "35222", None, False),  # Pleine-Fougères (Ille-et-Vilaine, Bretagne)
+            ("Couesnon", "35113", None, False),  # former commune of Val-Couesnon (35004), merged since
+            ("Rennes", "35238", None, False),
+            ("Rennes", "35238", None, False),  # a duplicate counts once
+        ]
+    )
+    cov = region_coverage(table)
+    actual = [r for r in raw_communes if r["type"] == "commune-actuelle"]
+    for code, covered in (("28", ["50410"]), ("53", ["35222", "35004", "35238"])):
+        communes = [r for r in actual if r["region"] == code]
+        row = cov.loc[code]
+        assert row["n_communes"] == len(communes) and row["n_covered"] == len(covered)
+        assert row["population"] == sum(int(r["population"]) for r in communes)
+        assert row["population_covered"] == sum(_pop(raw_communes, c) for c in covered)
+    assert list(cov.index) == ["28", "53"] and cov.loc["53", "name"] == "Bretagne"
+    assert cov.loc["53", "territories"] == ["Couesnon", "Rennes"] and cov.loc["28", "territories"] == ["Couesnon"]
+    assert cov.loc["53", "straddling"] == {"Couesnon": ["28"]} and cov.loc["28", "straddling"] == {"Couesnon": ["53"]}
+    assert territories_in_region(table, "53") == ["Couesnon", "Rennes"]
+    assert territories_in_region(table, "28") == ["Couesnon"] and territories_in_region(table, "84") == []

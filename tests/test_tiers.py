@@ -1,6 +1,9 @@
+import csv
+
 import numpy as np
 import pytest
 
+from cpts_diag import settings
 from cpts_diag.tiers import financing_landmarks, tier_label, tier_of, tiers_of
 
 
@@ -34,3 +37,27 @@ def test_financing_landmarks_come_from_the_data_file_with_sources():
     for t in range(1, 5):
         assert row[f"taille_{t}"] == pytest.approx(base[f"taille_{t}"] * 1.75)
     assert df["source"].str.len().min() > 10
+
+
+def _raw_landmarks() -> list[dict]:
+    with open(settings.DATA_DIR / "financement_aci.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_landmark_has_a_scope_national_or_an_existing_region(raw_communes):
+    regions = {r["region"] for r in raw_communes}
+    rows = _raw_landmarks()
+    assert {r["portee"] for r in rows} <= regions | {"nationale"}
+    by_name = {r["repere"]: r for r in rows}
+    normandie = next(r for n, r in by_name.items() if "Normandie" in n)
+    aura = next(r for n, r in by_name.items() if "Auvergne-Rhône-Alpes" in n)
+    assert normandie["portee"] == "28" and aura["portee"] == "84"
+    assert [aura[f"taille_{t}"] for t in range(1, 5)] == ["15000"] * 4  # one amount whatever the size (seed 001)
+    assert all(r["source"] and r["date_source"] for r in rows)
+
+
+@pytest.mark.parametrize("regions", [["53"], ["28"], ["84"], ["28", "53"], []])
+def test_financing_landmarks_keep_the_national_ones_and_those_of_the_regions(regions):
+    expected = [r["repere"] for r in _raw_landmarks() if r["portee"] in ("nationale", *regions)]
+    assert list(financing_landmarks(regions)["repere"]) == expected
+    assert len(financing_landmarks()) == len(_raw_landmarks())  # no région given: all of them

@@ -59,7 +59,14 @@ from cpts_diag.io.atomic import atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.index_page import INDEX_FILE, STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, write_index
+from cpts_diag.reports.index_page import (
+    INDEX_FILE,
+    STATUS_FAILED,
+    STATUS_NOT_BUILT,
+    STATUS_OK,
+    STATUS_UNCHANGED,
+    write_index,
+)
 
 __all__ = [
     "BATCH_FILE",
@@ -68,8 +75,6 @@ __all__ = [
     "STATUS_FAILED",
     "STATUS_OK",
     "STATUS_UNCHANGED",
-    "SYNTHESIS_HTML",
-    "SYNTHESIS_NOTEBOOK",
     "BatchResult",
     "error_message",
     "refresh_index",
@@ -81,8 +86,6 @@ __all__ = [
 ]
 
 BATCH_FILE = "batch.json"
-SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
-SYNTHESIS_HTML = "synthese_regionale.html"
 _BATCH_FORMAT = 1
 _INTERRUPTED = "interrompu"
 _MAX_ERROR = 400
@@ -100,7 +103,8 @@ class BatchResult:
 
     ``entries`` are the records of the territories of this run, as written in ``batch.json``; ``out_dir``
     is the output folder, ``index`` and ``batch_json`` its ``index.html`` and ``batch.json``; ``duration``
-    is in seconds, end to end; ``interrupted`` means the run was stopped by Ctrl-C / SIGTERM.
+    is in seconds, end to end; ``interrupted`` means the run was stopped by Ctrl-C / SIGTERM; ``regions`` are the
+    records of the régions of the ARS view (:func:`cpts_diag.reports.regional_view.run_regional_views`).
     """
 
     entries: list[dict]
@@ -111,6 +115,7 @@ class BatchResult:
     interrupted: bool = False
     fictitious: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    regions: list[dict] = field(default_factory=list)
 
     @property
     def failed(self) -> list[dict]:
@@ -119,10 +124,10 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """130 when interrupted, 1 when a territory failed, else 0."""
+        """130 when interrupted, 1 when a territory or a regional view failed, else 0."""
         if self.interrupted:
             return 130
-        return 1 if self.failed else 0
+        return 1 if self.failed or any(r.get("status") == STATUS_FAILED for r in self.regions) else 0
 
 
 # ---------------------------------------------------------------------------
@@ -181,7 +186,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     """
     from cpts_diag.indicators import find_territory
     from cpts_diag.reference import load_reference
-    from cpts_diag.territories import resolve_members, territory_table
+    from cpts_diag.territories import territories_in_region
 
     names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
@@ -192,21 +197,26 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     if region not in (None, ""):
         reference = reference or load_reference()
         code = reference.region_code(region, "option --region")
-        table = territory_table(resolve_members(perimeters, reference), reference)
-        in_region = set(table.loc[[code in r for r in table["regions"]], "cpts"])
+        in_region = set(territories_in_region(perimeters, code, reference))
         selected = [n for n in selected if n in in_region]
         if not selected:
             raise InputError(f"aucun territoire n'a de commune dans la région {code}", path=path)
     return selected
 
 
-def _read_previous(path: Path) -> dict[str, dict]:
-    """Records of a previous ``batch.json`` by territory name (empty when absent or unreadable)."""
+def _read_doc(path: Path) -> dict:
+    """A previous ``batch.json`` document (empty when absent or unreadable)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return {e["name"]: e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e}
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError):
         return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _read_previous(doc: dict) -> dict[str, dict]:
+    """Records of a previous ``batch.json`` document by territory name."""
+    entries = doc.get("territories")
+    return {e["name"]: e for e in entries if isinstance(e, dict) and "name" in e} if isinstance(entries, list) else {}
 
 
 # ---------------------------------------------------------------------------
@@ -569,12 +579,14 @@ def _write_index_of(out_dir: Path, doc: dict) -> Path:
     """Write ``index.html`` of a ``batch.json`` document (perimeter file name, fictitious data, interruption)."""
     entries = [e for e in doc.get("territories", []) if isinstance(e, dict) and "name" in e]
     perimeters = doc.get("perimeters")
+    regions = [r for r in doc.get("regions") or [] if isinstance(r, dict) and "code" in r]
     return write_index(
         out_dir,
         entries,
         perimeters_name=Path(perimeters).name if perimeters else None,
         interrupted=bool(doc.get("interrupted")),
         fictitious=doc.get("cpam") == "exemple" or any(e.get("fictitious") for e in entries),
+        regions=regions,
     )
 
 
@@ -616,8 +628,9 @@ def run_batch(
     timeout: int = 600,
     cluster: str | None = None,
     territory: str | None = None,
+    regional: bool | None = None,
 ) -> BatchResult:
-    """Build the reports of many territories in parallel; write ``batch.json`` and ``index.html``.
+    """Build the reports of many territories in parallel, and the ARS view; write ``batch.json`` and ``index.html``.
 
     ``perimeters`` defaults to the embedded PACA listing (:data:`settings.DEFAULT_PERIMETERS`), ``out_dir`` to
     :data:`settings.REPORTS_DIR`. ``only`` names the territories to build (the others of the file are left as
@@ -635,11 +648,17 @@ def run_batch(
     files come back as bytes and are written here atomically, so the workers need no access to this
     machine's files.
 
+    ``regional`` (default: when ``only`` is not given) first writes the ARS view of the file, on this machine:
+    for ``region``, or for each région the file covers for the most part, the perimeter check, the regional
+    synthesis and the regional map in a folder per région
+    (:func:`cpts_diag.reports.regional_view.run_regional_views`), linked from the index; unchanged régions are
+    kept. Without it, the régions of the last run stay as they are.
+
     Relative paths are taken from the current folder (:func:`settings.user_path`).
 
-    The result's ``exit_code`` is 1 when a territory failed, 130 when interrupted. Raises :class:`InputError`
-    for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région; with
-    ``cluster``, when dask is not installed or the scheduler is unreachable.
+    The result's ``exit_code`` is 1 when a territory or a région failed, 130 when interrupted. Raises
+    :class:`InputError` for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région;
+    with ``cluster``, when dask is not installed or the scheduler is unreachable.
     """
     from cpts_diag.io.perimeters import ignored_name_note, read_perimeters
     from cpts_diag.reference import load_reference
@@ -658,15 +677,19 @@ def run_batch(
     slugs = unique_slugs(all_names)
     context = _context_hash(cpam, insee_ages, bpe)
     out_dir.mkdir(parents=True, exist_ok=True)
-    previous = _read_previous(out_dir / BATCH_FILE)
+    previous_doc = _read_doc(out_dir / BATCH_FILE)
+    previous = _read_previous(previous_doc)
     # Keep the records of territories of the same file not selected this time (index stays complete).
     entries: dict[str, dict] = {n: previous[n] for n in all_names if n in previous and n not in names}
+    same_file = previous_doc.get("perimeters") == str(perimeters_path)
     meta = {
         "format": _BATCH_FORMAT,
         "perimeters": str(perimeters_path),
         "cpam": cpam_choice(cpam).parameter or None,
         "workers": None if cluster else int(workers),
         "cluster": cluster or None,
+        # the ARS view of the last run of the same file, until this run's replaces it
+        "regions": (previous_doc.get("regions") or []) if same_file else [],
     }
     client = _connect(cluster) if cluster else None
     run_options = {
@@ -696,8 +719,30 @@ def run_batch(
         tasks.append({"name": name, "slug": slugs[name], "fingerprint": fp, **run_options})
         if prev:
             entries[name] = prev  # kept until the new result arrives
+    interrupted, regions = False, []
     try:
-        interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client) if tasks else False
+        if regional if regional is not None else not only:
+            from cpts_diag.reports.regional_view import run_regional_views
+
+            try:
+                with _sigterm_interrupts():
+                    regions = run_regional_views(
+                        perimeters_path,
+                        region,
+                        out_dir,
+                        cpam,
+                        force=force,
+                        previous=meta["regions"],
+                        timeout=timeout,
+                        progress=progress,
+                    )
+                meta["regions"] = regions
+            except (KeyboardInterrupt, _Interrupt):
+                print("Interruption : vue régionale en cours arrêtée, état enregistré.", file=sys.stderr)
+                interrupted = True
+        if tasks and not interrupted:
+            with _sigterm_interrupts():
+                interrupted = _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client)
     finally:
         if client is not None:
             client.close()
@@ -715,6 +760,7 @@ def run_batch(
         interrupted=interrupted,
         fictitious=meta["cpam"] == "exemple",
         counts=counts,
+        regions=regions,
     )
 
 
@@ -986,13 +1032,6 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
             _write_state(out_dir, entries, meta, index=False)
             last_write[0] = time.monotonic()
 
-    old_term = None
-    if threading.current_thread() is threading.main_thread():
-
-        def _term(signum, frame):
-            raise _Interrupt()
-
-        old_term = signal.signal(signal.SIGTERM, _term)
     try:
         if client is not None:
             _run_cluster(client, tasks, on_result)
@@ -1016,9 +1055,24 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
         return True
     finally:
         bar.close()
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
     return False
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """Within the block, SIGTERM raises :class:`_Interrupt` in the main thread (handled like Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _term(signum, frame):
+        raise _Interrupt()
+
+    old_term = signal.signal(signal.SIGTERM, _term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
 
 
 # ---------------------------------------------------------------------------
@@ -1043,6 +1097,8 @@ def run_batch_cli(perimeters=None, **options) -> int:
     )
     for e in result.failed:
         click.echo(f"échec : {e['name']} : {shown_paths(e['error'])}", err=True)
+    for r in result.regions:
+        click.echo(_region_line(r, result.out_dir, perimeters), err=r.get("status") == STATUS_FAILED)
     if result.interrupted:
         click.echo(
             "Traitement interrompu : les rapports terminés sont conservés ; relancez la même commande pour reprendre.",
@@ -1055,45 +1111,57 @@ def run_batch_cli(perimeters=None, **options) -> int:
     return result.exit_code
 
 
+def _region_line(record: dict, out_dir: Path, perimeters) -> str:
+    """One French line of the command's summary for a région of the ARS view."""
+    region = f"{record['name']} ({record['code']})"
+    status = record.get("status")
+    if status == STATUS_FAILED:
+        return f"échec : vue régionale {region} : {record.get('error')}"
+    if status == STATUS_NOT_BUILT:
+        file = Path(perimeters).name if perimeters else "FICHIER"
+        return (
+            f"Région {region} : pas de vue régionale — {record.get('reason')}. Pour la produire : "
+            f"cpts-diag batch {file} --region {record['code']}"
+        )
+    check = record.get("check") or {}
+    n = len(record.get("territories") or [])
+    counts = (
+        f"{fr.integer(n)} territoire{'s' if n > 1 else ''}, {fr.integer(check.get('n_orphans', 0))} commune(s) "
+        f"orpheline(s), {fr.integer(check.get('n_overlaps', 0))} chevauchement(s)"
+    )
+    label = "produite" if status == STATUS_OK else "inchangée"
+    line = f"Vue régionale {region} {label} ({counts}) : {(out_dir / record['folder']).resolve()}"
+    if record.get("partial"):
+        line += (
+            f" — attention, le fichier ne contient que {fr.integer(record['n_covered'])} de ses "
+            f"{fr.integer(record['n_communes'])} communes : ses « orphelines » sont toutes ses communes hors du fichier"
+        )
+    return line
+
+
 def refresh_index(out_dir=None) -> Path | None:
     """Rewrite ``out_dir/index.html`` from ``out_dir/batch.json`` (e.g. after adding the regional synthesis
     or the check outputs, which the index links when present). Returns None when there is no batch.json."""
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
-    try:
-        doc = json.loads((out_dir / BATCH_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _write_index_of(out_dir, doc)
+    doc = _read_doc(out_dir / BATCH_FILE)
+    return _write_index_of(out_dir, doc) if doc else None
 
 
 def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemple", timeout: int = 600) -> Path:
-    """Execute the regional synthesis notebook (03) and export ``synthese_regionale.html``; return its path.
+    """Execute the regional synthesis notebook (03) into ``out_dir``; return the path of its HTML page.
 
     ``perimeters`` defaults to the embedded PACA listing, ``region`` is a région code (string), ``cpam`` as
     for :func:`run_batch`. ``out_dir`` (default :data:`settings.REPORTS_DIR`) receives
     ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
-    ``carte_regionale.html`` (offline). Relative paths are taken from the current folder. Raises
-    :class:`InputError` for unusable input (also when raised inside the notebook), :class:`RuntimeError` for
-    any other failure of the notebook.
+    ``carte_regionale.html`` (offline), written by :func:`cpts_diag.reports.regional_view.write_synthesis`; an
+    existing batch index then links them. Relative paths are taken from the current folder. The ARS view of a
+    batch (check, synthesis and map per région, in a folder each) is
+    :func:`cpts_diag.reports.regional_view.run_regional_views`. Raises :class:`InputError` for unusable input
+    (also when raised inside the notebook), :class:`RuntimeError` for any other failure.
     """
-    from cpts_diag.io.atomic import atomic_path
-    from cpts_diag.reports.runner import _file_parameter, execute_notebook, notebook_to_html
+    from cpts_diag.reports.regional_view import write_synthesis
 
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params = {
-        "perimetres": _file_parameter(perimeters),
-        "region": str(region),
-        "fichier_cpam": cpam_choice(cpam).parameter,
-        "dossier_sortie": str(out_dir),
-    }
-    with tempfile.TemporaryDirectory(prefix=".synthese.", dir=out_dir) as tmp:
-        tmp_nb = Path(tmp) / "synthese_regionale.ipynb"
-        nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, Path(tmp))
-        html = notebook_to_html(nb, "Synthèse régionale des CPTS")
-        with atomic_path(out_dir / "synthese_regionale.ipynb") as p:
-            os.replace(tmp_nb, p)
-    target = out_dir / SYNTHESIS_HTML
-    atomic_write_text(target, html)
+    target = write_synthesis(perimeters, region, out_dir, cpam, timeout)
     refresh_index(out_dir)  # link the synthesis from an existing batch index
     return target

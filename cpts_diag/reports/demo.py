@@ -27,36 +27,40 @@ DEMO_TERRITORIES = (
 
 
 def run_demo(out_dir: Path | None = None, all_territories: bool = False, workers: int = 2) -> int:
-    """Run the check, the regional synthesis and the reports; return the exit code."""
-    from cpts_diag.checks import check_perimeters
-    from cpts_diag.io.perimeters import read_perimeters
-    from cpts_diag.outputs.check_outputs import write_check_outputs
-    from cpts_diag.reference import load_reference
-    from cpts_diag.reports.batch import run_batch, run_synthesis
+    """Run the ARS view of PACA (check, regional synthesis and map) and the reports; return the exit code.
+
+    The same code as ``cpts-diag batch`` on any listing (:func:`cpts_diag.reports.batch.run_batch` with its
+    regional view), on the embedded PACA listing and the FICTITIOUS CPAM example.
+    """
+    from cpts_diag.reports.batch import STATUS_FAILED, run_batch
 
     out_dir = settings.user_path(out_dir) or settings.REPORTS_DIR
-    reference = load_reference()
-    perimeters = read_perimeters(settings.DEFAULT_PERIMETERS, names_by_code=reference.names)
-    click.echo("1/3 Contrôle des périmètres des 70 CPTS de PACA (listing ARS 01/2026)…")
-    report = check_perimeters(perimeters, reference, geometries="default", regions=["93"])
-    s = report.to_dict()["summary"]
-    click.echo(
-        f"    {s['n_territories']} territoires, {s['n_study_area_covered']} communes couvertes sur "
-        f"{s['n_study_area_communes']}, {s['n_orphans']} orphelines, {s['n_overlaps']} chevauchements "
-        f"(dont {s['n_conflicts']} conflit), {s['n_uncovered_arrondissements']} arrondissement non couvert, "
-        f"{s['n_outdated_codes']} code périmé, {s['n_approximate']} populations approximatives"
-    )
-    for path in write_check_outputs(report, out_dir / "controle_perimetres"):
-        click.echo(f"    {path}")
-
-    click.echo("2/3 Synthèse régionale…")
-    synthesis = run_synthesis(settings.DEFAULT_PERIMETERS, "93", out_dir, "exemple")
-    click.echo(f"    {synthesis}")
-
     only = None if all_territories else list(DEMO_TERRITORIES)
     label = "des 70 CPTS" if all_territories else f"de {len(DEMO_TERRITORIES)} CPTS représentatives"
-    click.echo(f"3/3 Rapports de diagnostic {label} ({workers} processus)…")
-    result = run_batch(settings.DEFAULT_PERIMETERS, only=only, workers=workers, out_dir=out_dir, cpam="exemple")
+    click.echo("1/2 Vue régionale des 70 CPTS de PACA (listing ARS 01/2026) : contrôle des périmètres, synthèse")
+    click.echo(f"    et carte régionales ; 2/2 rapports de diagnostic {label} ({workers} processus)…")
+    result = run_batch(
+        settings.DEFAULT_PERIMETERS,
+        only=only,
+        region="93",
+        workers=workers,
+        out_dir=out_dir,
+        cpam="exemple",
+        regional=True,
+    )
+    for r in result.regions:
+        if r["status"] == STATUS_FAILED:
+            click.echo(f"    échec de la vue régionale {r['name']} : {r['error']}", err=True)
+            continue
+        s = r["check"]
+        click.echo(
+            f"    {s['n_territories']} territoires, {s['n_study_area_covered']} communes couvertes sur "
+            f"{s['n_study_area_communes']}, {s['n_orphans']} orphelines, {s['n_overlaps']} chevauchements "
+            f"(dont {s['n_conflicts']} conflit), {s['n_uncovered_arrondissements']} arrondissement non couvert, "
+            f"{s['n_outdated_codes']} code périmé, {s['n_approximate']} populations approximatives"
+        )
+        for rel in r["outputs"].values():
+            click.echo(f"    {out_dir / rel}")
     click.echo("")
     click.echo(f"Terminé. Ouvrez dans un navigateur : {(out_dir / 'index.html').resolve()}")
     if not all_territories:

@@ -2,7 +2,9 @@
 
 One table links every territory's ``rapport.html``, ``carte.html`` and ``indicateurs.xlsx`` with its
 status, population (or bounds), ACI tier and key figures; failures are listed with their message;
-the regional synthesis and the perimeter-check outputs are linked when present. The page has no
+the ARS view (for each région: the perimeter check, the regional synthesis and the regional map, in a folder
+per région, or the reason why a région touched by the file has none) and a regional synthesis or check outputs
+found at the top of the folder are linked when present. The page has no
 script and no external resource; it is rendered by the template ``templates/index.html.j2`` (style sheet
 ``static/index.css``): every user text (territory names, messages) is HTML-escaped and every link is a
 URL-quoted relative path.
@@ -33,8 +35,10 @@ __all__ = [
     "DEFAULT_SOURCES",
     "INDEX_FILE",
     "REGIONAL_LINKS",
+    "REGION_LINKS",
     "STATUS_FAILED",
     "STATUS_LABELS",
+    "STATUS_NOT_BUILT",
     "STATUS_OK",
     "STATUS_UNCHANGED",
     "find_extra_links",
@@ -46,6 +50,8 @@ __all__ = [
 INDEX_FILE = "index.html"
 
 STATUS_OK, STATUS_FAILED, STATUS_UNCHANGED = "ok", "échec", "inchangé"
+#: Status of a région that the file touches without covering it for the most part: no ARS view.
+STATUS_NOT_BUILT = "non produite"
 
 #: French labels of the statuses shown in the table.
 STATUS_LABELS = {
@@ -58,6 +64,14 @@ STATUS_LABELS = {
 REGIONAL_LINKS: tuple[tuple[str, str], ...] = (
     ("synthese_regionale.html", "Synthèse régionale (tableau et cartes de tous les territoires)"),
     ("carte_regionale.html", "Carte régionale interactive (tailles, communes orphelines), lisible hors ligne"),
+)
+
+#: Files of a région's folder of the ARS view linked by the index: (kind in the région's ``outputs``, French label).
+REGION_LINKS: tuple[tuple[str, str], ...] = (
+    ("synthese", "Synthèse régionale : tableau et cartes de tous les territoires de la région"),
+    ("carte", "Carte régionale interactive (tailles, communes orphelines), lisible hors ligne"),
+    ("controle", "Contrôle des périmètres, la région comme zone d'étude (classeur Excel)"),
+    ("controle_gpkg", "Contrôle des périmètres (GeoPackage pour QGIS)"),
 )
 
 #: Folders (or file-name prefixes at the top of the output folder) holding the perimeter-check outputs.
@@ -128,6 +142,63 @@ def _row(entry: Mapping, base: Path | None) -> dict:
     }
 
 
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{fr.integer(n)} {word if n == 1 else (plural or word + 's')}"
+
+
+def _region_row(record: Mapping, base: Path | None) -> dict:
+    """What the page shows of one région of the ARS view (plain values and French sentences)."""
+    status = str(record.get("status", ""))
+    outputs = record.get("outputs") or {}
+    links = [
+        (rel, label)
+        for kind, label in REGION_LINKS
+        if (rel := outputs.get(kind)) and (base is None or (base / rel).is_file())
+    ]
+    territories = list(record.get("territories") or [])
+    straddling = record.get("straddling") or {}
+    about = [f"{_plural(len(territories), 'territoire')} ayant au moins une commune dans la région"]
+    if straddling:
+        names = " ; ".join(f"{name} (aussi : {', '.join(other)})" for name, other in straddling.items())
+        about.append(
+            f"dont {_plural(len(straddling), 'à cheval', 'à cheval')} sur une autre région, compté"
+            f"{'s' if len(straddling) > 1 else ''} entier{'s' if len(straddling) > 1 else ''} ici comme dans "
+            f"l'autre région : {names}"
+        )
+    n, covered = record.get("n_communes"), record.get("n_covered")
+    if n and status != STATUS_NOT_BUILT:  # else the reason says it
+        share = 100 * (record.get("population_covered") or 0) / (record.get("population") or 1)
+        about.append(
+            f"communes de la région dans le fichier : {fr.integer(covered)} sur {fr.integer(n)} "
+            f"({fr.percent(share, 1)} de la population)"
+        )
+    if record.get("partial") and status != STATUS_NOT_BUILT:
+        about.append(
+            "attention : vue demandée pour une région que le fichier couvre en petite partie, ses « orphelines » "
+            "sont toutes ses communes hors du fichier"
+        )
+    check = record.get("check") or {}
+    if check and status in (STATUS_OK, STATUS_UNCHANGED):
+        about.append(
+            f"contrôle : {_plural(check.get('n_orphans', 0), 'commune orpheline', 'communes orphelines')} (sans "
+            f"CPTS), {_plural(check.get('n_overlaps', 0), 'chevauchement')} dont "
+            f"{_plural(check.get('n_conflicts', 0), 'conflit')}"
+        )
+    return {
+        "code": record.get("code"),
+        "name": record.get("name"),
+        "status_class": _STATUS_CLASSES.get(status, ""),
+        "status_label": STATUS_LABELS.get(status, status),
+        "built": status != STATUS_NOT_BUILT,
+        "failed": status == STATUS_FAILED,
+        "error": record.get("error") or "erreur inconnue",
+        "reason": record.get("reason"),
+        "about": about,
+        "links": links,
+        "fictitious": bool(record.get("fictitious")),
+    }
+
+
 def find_extra_links(out_dir: str | os.PathLike) -> list[tuple[str, str]]:
     """Regional and check outputs present in ``out_dir``: list of (relative path, French label).
 
@@ -161,6 +232,7 @@ def render_index(
     sources: Sequence[str] | None = None,
     out_dir: str | os.PathLike | None = None,
     interrupted: bool = False,
+    regions: Sequence[Mapping] = (),
 ) -> str:
     """HTML of the batch index page: a complete, self-contained page (no script, no external resource).
 
@@ -172,6 +244,8 @@ def render_index(
     ``fictitious``; ``extra_links`` are the (relative path, label) of the regional synthesis and check outputs
     (see :func:`find_extra_links`); ``sources`` defaults to :data:`DEFAULT_SOURCES`; with ``out_dir`` (the page's
     folder), a link is written only if its file exists; ``interrupted`` says that the batch stopped before its end.
+    ``regions`` are the records of the ARS view (:func:`cpts_diag.reports.regional_view.run_regional_views`): a
+    section per région built, and the régions touched without a view with the reason.
     """
     base = Path(out_dir) if out_dir is not None else None
     entries = sorted(entries, key=lambda e: str(e.get("name", "")).casefold())
@@ -185,6 +259,7 @@ def render_index(
     }
 
     rows = [_row(e, base) for e in entries]
+    region_rows = [_region_row(r, base) for r in regions]
     sources = list(DEFAULT_SOURCES if sources is None else sources)
     if perimeters_name and sources:
         sources.append(f"périmètres des CPTS : {perimeters_name}")
@@ -199,6 +274,9 @@ def render_index(
         interrupted=interrupted,
         fictitious=fictitious,
         extra_links=extra_links,
+        regions=[r for r in region_rows if r["built"]],
+        not_built=[r for r in region_rows if not r["built"]],
+        perimeters_arg=perimeters_name if perimeters_name and " " not in perimeters_name else "FICHIER",
         head=["Territoire", "Statut", "Population", "Taille ACI", "Chiffres clés"]
         + [label for _, label in _OUTPUT_COLUMNS],
         rows=rows,

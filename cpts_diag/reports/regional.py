@@ -5,6 +5,7 @@ map file and the sources.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ class RegionalSynthesis:
     decimals); ``meta``: per indicator id, label, unit, source, vintage, source_level, fictitious. ``check``: the
     perimeter check over the région (orphans, overlaps); ``layers``: its layers (territory outlines, communes,
     orphans) in EPSG:4326, None without polygons. ``fictitious``: a column comes from the fictitious CPAM table.
+    ``straddling``: the territories that also have communes in other régions -> the names of those régions.
     """
 
     region: str
@@ -102,6 +104,7 @@ class RegionalSynthesis:
     layers: Any
     fictitious: bool
     perimeters_name: str
+    straddling: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
@@ -123,17 +126,21 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     from cpts_diag.indicators import diagnose_all
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
+    from cpts_diag.territories import territories_in_region
 
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
     code = reference.region_code(region, "paramètre region")
+    # The territories with a commune in the région, alone: the région's orphans and maps are theirs, and a
+    # national file is not diagnosed whole for each région.
+    names = territories_in_region(perims, code, reference)
+    if not names:
+        raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
+    perims = dataclasses.replace(perims, table=perims.table[perims.table["cpts"].astype(str).isin(names)])
     check = check_perimeters(perims, reference, regions=[code])
     cpam = cpam_choice(fichier_cpam).file
-    diags = diagnose_all(perims, reference, cpam=cpam)
-    selected = [d for d in diags.values() if code in d.summary["regions"]]
-    if not selected:
-        raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
+    selected = list(diagnose_all(perims, reference, cpam=cpam).values())
     indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam is not None else [])
 
     meta: dict[str, dict] = {}
@@ -187,6 +194,11 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
         layers=check_layers_for(check),
         fictitious=any(m.get("fictitious") for m in meta.values()),
         perimeters_name=path.name,
+        straddling={
+            d.territory: [f"{reference.region_name(r)} ({r})" for r in d.summary["regions"] if r != code]
+            for d in selected
+            if len(d.summary["regions"]) > 1
+        },
     )
 
 
@@ -202,8 +214,9 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
     """The displayed regional table (French headers, formatted text): territories, then région and France."""
     rows = []
     for _, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
+        straddling = r["territoire"] in synthese.straddling
         rec = {
-            "Territoire": r["territoire"],
+            "Territoire": r["territoire"] + (" (à cheval sur une autre région)" if straddling else ""),
             "Population 2023": _population_text(r),
             "Taille ACI": _tier_text(r),
             "Communes": fr.integer(r["n_communes"]),
@@ -263,6 +276,12 @@ def show_regional_table(synthese: RegionalSynthesis) -> None:
         f"({synthese.region}) ; tailles : {text}"
         + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else ".")
     )
+    if synthese.straddling:
+        listed = " ; ".join(f"{name} (aussi : {', '.join(other)})" for name, other in synthese.straddling.items())
+        show_note(
+            f"Territoires à cheval sur une autre région : {listed}. Leurs chiffres portent sur tout leur territoire ; "
+            "ils figurent aussi dans la synthèse de l'autre région."
+        )
 
 
 def regional_layers(synthese: RegionalSynthesis):
@@ -298,13 +317,13 @@ def _indicator_source(synthese: RegionalSynthesis, ind_id: str) -> str:
     return f"{m['source']}, {m['vintage']}, niveau {m['source_level']} agrégé par CPTS{fict}"
 
 
-def _tier_figure(terr, orph, title: str, source: str):
+def _tier_figure(terr, orph, title: str, source: str, crs: str):
     from matplotlib.patches import Patch
 
     from cpts_diag.outputs.maps import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
 
     fig, ax = map_figure()
-    t = terr.to_crs(2154)
+    t = terr.to_crs(crs)
     keys = [f"T{int(v)}" if not fr.is_missing(v) else None for v in t["taille"]]
     colors = [TIER_COLORS.get(k, MASKED_COLOR) for k in keys]
     # Largest first so that territories inside a split commune stay visible.
@@ -322,18 +341,18 @@ def _tier_figure(terr, orph, title: str, source: str):
     if len(orph):
         label = f"{ORPHAN_LABEL} ({fr.integer(len(orph))})"
         plot_layer(
-            ax, handles, orph.to_crs(2154), label, 0.6, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\"
+            ax, handles, orph.to_crs(crs), label, 0.6, facecolor="#ffffff", edgecolor=ORPHAN_COLOR, hatch="\\\\\\\\"
         )
     return finish_map(fig, ax, handles, title, source)
 
 
-def _coverage_figure(com, orph, title: str, source: str):
+def _coverage_figure(com, orph, title: str, source: str, crs: str):
     from matplotlib.patches import Patch
 
     from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
     fig, ax = map_figure()
-    c = com.drop_duplicates("code_insee").to_crs(2154)
+    c = com.drop_duplicates("code_insee").to_crs(crs)
     n_cpts = com.groupby("code_insee")["territoire"].nunique()
     multi = c[c["code_insee"].map(n_cpts) > 1]
     c.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
@@ -344,7 +363,7 @@ def _coverage_figure(com, orph, title: str, source: str):
         plot_layer(ax, handles, multi, label, 0.5, facecolor="#fdae61", edgecolor="#444444")
     if len(orph):
         label = f"{ORPHAN_LABEL} : sans CPTS ({fr.integer(len(orph))})"
-        plot_layer(ax, handles, orph.to_crs(2154), label, 0.5, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR)
+        plot_layer(ax, handles, orph.to_crs(crs), label, 0.5, facecolor=ORPHAN_COLOR, edgecolor=ORPHAN_COLOR)
     return finish_map(fig, ax, handles, title, source)
 
 
@@ -367,14 +386,18 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
     layers = regional_layers(synthese)
     if layers is None:
         return {}
+    from cpts_diag.geometry import projected_crs
+
     terr, com, orph = layers
     region = f"{synthese.region_name} ({synthese.region})"
+    crs = projected_crs(synthese.check.study_area[0])  # Lambert-93, or the DROM's own projection
     figs = {
         "tailles": _tier_figure(
             terr,
             orph,
             f"Taille ACI des CPTS — {region}",
             _regional_source(synthese) + " — niveau commune agrégé par CPTS",
+            crs,
         )
     }
     figs["apl"] = _static(
@@ -387,7 +410,11 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
         source=f"Sources : {_indicator_source(synthese, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
     figs["couverture"] = _coverage_figure(
-        com, orph, f"Couverture de la région par les CPTS — {region}", _regional_source(synthese) + " — niveau commune"
+        com,
+        orph,
+        f"Couverture de la région par les CPTS — {region}",
+        _regional_source(synthese) + " — niveau commune",
+        crs,
     )
     if len(orph):
         outlines = terr[["cpts", "geometry"]]

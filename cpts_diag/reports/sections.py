@@ -36,7 +36,7 @@ from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
 from cpts_diag.synthesis import derive_findings, source_citation
-from cpts_diag.tiers import TIER_RULE, financing_landmarks, tier_label
+from cpts_diag.tiers import NATIONAL, TIER_RULE, financing_landmarks, tier_label
 
 __all__ = [
     "KEY_FIGURES",
@@ -435,15 +435,26 @@ def communes_table(data: ReportData) -> Section:
 
 
 def tier_section(data: ReportData) -> Section:
-    """ACI tier, the tier rule and the financing landmarks with their sources."""
+    """ACI tier, the tier rule and the financing landmarks with their scope and sources.
+
+    Only the national landmarks and those of the territory's own région(s) are shown (a territory on two
+    régions gets those of both, said so); a région without a landmark of its own is named.
+    """
     s = data.summary
+    regions = [str(r) for r in s.get("regions") or []]
+    named = {r: f"{data.reference.region_name(r)} ({r})" for r in regions}
+    landmarks = financing_landmarks(regions).to_dict("records")
+    for r in landmarks:
+        r["scope"] = "France entière" if r["portee"] == NATIONAL else named[r["portee"]]
     html = _render(
         "tier_section",
         population=_population_text(s),
         tier_text=_tier_text(s),
         tier_rule=TIER_RULE,
         tier=s.get("tier"),
-        landmarks=list(financing_landmarks().itertuples(index=False)),
+        landmarks=landmarks,
+        regions=list(named.values()),
+        without_own=[named[r] for r in regions if r not in {x["portee"] for x in landmarks}],
     )
     return Section(html, "Taille ACI")
 

@@ -1,0 +1,295 @@
+"""The ARS view of a perimeter file: for each région, its perimeter check, regional synthesis and regional map.
+
+What ``cpts-diag demo`` writes for PACA, for any listing. For each région, a folder ``out_dir/<folder>/``
+(``region-53-bretagne``) holds :data:`REGION_FILES`:
+
+* ``controle_perimetres.xlsx`` and ``controle_perimetres.gpkg``: the check of the territories with a commune
+  in the région, the région declared as study area (its communes in no territory are orphans);
+* ``synthese_regionale.html`` and the executed ``synthese_regionale.ipynb``: notebook 03 for the région;
+* ``carte_regionale.html``: the regional interactive map, offline.
+
+Which régions (:func:`plan_regions`): the one asked for, else each région of which the file holds more than
+half of the communes and of the population (:data:`COVERAGE_RULE`). The other régions the file touches are
+listed with the reason and the command that builds them anyway: counting as orphans the communes of a
+région that the file barely touches would say, falsely, that they have no CPTS.
+
+A région folder is built in a temporary folder beside it and swapped in complete (never half-written). Each
+région has a fingerprint (the rows of its territories, the reading notes, the CPAM table, the embedded data,
+the package and notebook 03): a re-run redoes only the régions whose fingerprint changed, whose last run
+failed or whose files are missing.
+
+Examples
+--------
+>>> records = run_regional_views("mes_cpts.csv", out_dir="rapports")  # skipped: runs notebooks  # doctest: +SKIP
+>>> [(r["code"], r["status"]) for r in records]  # skipped: needs the run above  # doctest: +SKIP
+[('52', 'ok'), ('53', 'ok'), ('28', 'non produite')]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from cpts_diag import fr_format as fr
+from cpts_diag import settings
+from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
+from cpts_diag.io.fingerprint import run_fingerprint
+from cpts_diag.io.params import cpam_choice
+from cpts_diag.outputs.html import json_ready
+from cpts_diag.reports.batch import error_message
+from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
+from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_NOT_BUILT, STATUS_OK, STATUS_UNCHANGED
+
+__all__ = [
+    "COVERAGE_RULE",
+    "REGION_FILES",
+    "SYNTHESIS_HTML",
+    "SYNTHESIS_NOTEBOOK",
+    "plan_regions",
+    "region_folder",
+    "run_regional_views",
+    "write_synthesis",
+]
+
+SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
+SYNTHESIS_HTML = "synthese_regionale.html"
+
+#: Files of a région folder (kind -> name); the GeoPackage is absent when no polygon is available.
+REGION_FILES = {
+    "synthese": SYNTHESIS_HTML,
+    "carte": "carte_regionale.html",
+    "controle": "controle_perimetres.xlsx",
+    "controle_gpkg": "controle_perimetres.gpkg",
+    "notebook": "synthese_regionale.ipynb",
+}
+
+#: Share of a région's communes, and of its population, above which a file is taken as its listing.
+COVERAGE_THRESHOLD = 0.5
+#: The rule, as users read it (CLI, index page, README).
+COVERAGE_RULE = (
+    "une vue régionale est produite pour chaque région dont le fichier contient plus de la moitié des communes "
+    "et de la population, ou pour la région demandée (--region)"
+)
+
+
+def region_folder(code: str, name: str) -> str:
+    """Folder of a région's view in the output folder.
+
+    Examples
+    --------
+    >>> region_folder("93", "Provence-Alpes-Côte d'Azur")
+    'region-93-provence-alpes-cote-d-azur'
+    """
+    return slugify(f"région {code} {name}")
+
+
+def plan_regions(perimeters, reference=None, region: str | None = None) -> list[dict]:
+    """The régions of a perimeter set and whether each gets a view, largest coverage first.
+
+    ``perimeters``: read by :func:`cpts_diag.io.perimeters.read_perimeters`. ``region``, a région code, asks for
+    that région alone. Records: ``code``, ``name``, ``folder``, ``build`` (bool), ``partial`` (the file holds
+    half of the région's communes or population, or less), ``reason`` (French, why a région is not built),
+    ``territories`` (names, file order), ``straddling`` (territory -> other régions, French names),
+    ``n_communes``, ``n_covered``, ``population``, ``population_covered`` (see
+    :func:`cpts_diag.territories.region_coverage`).
+    """
+    from cpts_diag.errors import InputError
+    from cpts_diag.reference import load_reference
+    from cpts_diag.territories import region_coverage
+
+    reference = reference or load_reference()
+    wanted = None if region in (None, "") else reference.region_code(region, "option --region")
+    coverage = region_coverage(perimeters, reference)
+    if wanted is not None and wanted not in coverage.index:
+        source = getattr(perimeters, "source", None)
+        raise InputError(f"aucun territoire n'a de commune dans la région {wanted}", path=source)
+    plans = []
+    for code, c in coverage.iterrows():
+        if wanted is not None and code != wanted:
+            continue
+        share_communes, share_population = c["n_covered"] / c["n_communes"], c["population_covered"] / c["population"]
+        partial = min(share_communes, share_population) <= COVERAGE_THRESHOLD
+        build = wanted is not None or not partial
+        reason = None
+        if not build:
+            reason = (
+                f"le fichier ne contient que {fr.integer(c['n_covered'])} de ses {fr.integer(c['n_communes'])} "
+                f"communes ({fr.percent(100 * share_communes, 1)}) et {fr.percent(100 * share_population, 1)} de "
+                "sa population ; il en faut plus de la moitié des deux, sans quoi y compter comme orphelines les "
+                "communes absentes du fichier serait faux"
+            )
+        plans.append(
+            {
+                "code": code,
+                "name": c["name"],
+                "folder": region_folder(code, c["name"]),
+                "build": build,
+                "partial": partial,
+                "reason": reason,
+                "territories": list(c["territories"]),
+                "straddling": {
+                    t: [f"{reference.region_name(r)} ({r})" for r in others] for t, others in c["straddling"].items()
+                },
+                "n_communes": int(c["n_communes"]),
+                "n_covered": int(c["n_covered"]),
+                "population": float(c["population"]),
+                "population_covered": float(c["population_covered"]),
+            }
+        )
+    plans.sort(key=lambda p: (not p["build"], -p["population_covered"] / p["population"], p["code"]))
+    return plans
+
+
+def write_synthesis(perimeters, region: str, folder, cpam="aucun", timeout: int = 600) -> Path:
+    """Execute notebook 03 for ``region`` and write into ``folder`` its three files; return the HTML page.
+
+    ``folder`` receives ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
+    ``carte_regionale.html`` (written by the notebook), each complete or not at all. ``perimeters``: a file
+    (None: the embedded PACA listing); ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`. Raises
+    :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
+    """
+    from cpts_diag.reference import load_reference
+    from cpts_diag.reports.runner import _file_parameter, execute_notebook, notebook_to_html
+
+    folder = settings.user_path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    code = load_reference().region_code(region, "paramètre region")
+    params = {
+        "perimetres": _file_parameter(perimeters),
+        "region": code,
+        "fichier_cpam": cpam_choice(cpam).parameter,
+        "dossier_sortie": str(folder),
+    }
+    with tempfile.TemporaryDirectory(prefix=".synthese.", dir=folder) as tmp:
+        tmp_nb = Path(tmp) / REGION_FILES["notebook"]
+        nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, Path(tmp))
+        title = f"Synthèse régionale des CPTS — {load_reference().region_name(code)} ({code})"
+        html = notebook_to_html(nb, title)
+        with atomic_path(folder / REGION_FILES["notebook"]) as p:
+            os.replace(tmp_nb, p)
+    return atomic_write_text(folder / SYNTHESIS_HTML, html)
+
+
+def _context(cpam) -> str:
+    """Hash of what a région's view reads besides its territories: CPAM table, data, package, notebook 03."""
+    return run_fingerprint({"cpam": cpam}, notebook=file_sha256(SYNTHESIS_NOTEBOOK))
+
+
+def _fingerprint(perims, plan: dict, context: str) -> str:
+    """SHA-256 of a région's inputs: its code, its territories' rows (every column, line numbers included: the
+    check shows them), the file's name and reading notes, and ``context``."""
+    table = perims.table
+    rows = table[table["cpts"].astype(str).isin(plan["territories"])]
+    members = sorted(
+        json.dumps(["" if fr.is_missing(v) else str(v) for v in rec], ensure_ascii=False)
+        for rec in rows.itertuples(index=False)
+    )
+    doc = {
+        "region": plan["code"],
+        "columns": list(table.columns),
+        "members": members,
+        "file": Path(perims.source).name if perims.source else None,
+        "warnings": list(perims.warnings),
+        "context": context,
+    }
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int) -> tuple[dict, dict]:
+    """Build one région's folder (temporary folder, swapped in complete); return (outputs, check summary)."""
+    from cpts_diag.checks import check_perimeters
+    from cpts_diag.outputs.check_outputs import write_check_outputs
+
+    cleanup_stale(out_dir, plan["folder"])
+    tmp = Path(tempfile.mkdtemp(prefix=f".{plan['folder']}.", suffix=".tmp", dir=out_dir))
+    try:
+        subset = perims.table[perims.table["cpts"].astype(str).isin(plan["territories"])]
+        report = check_perimeters(dataclasses.replace(perims, table=subset), reference, regions=[plan["code"]])
+        write_check_outputs(report, tmp)
+        write_synthesis(perims.source, plan["code"], tmp, cpam, timeout)
+        names = {p.name for p in tmp.iterdir() if p.is_file()}
+        swap_in(tmp, out_dir / plan["folder"])
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    outputs = {kind: f"{plan['folder']}/{name}" for kind, name in REGION_FILES.items() if name in names}
+    return outputs, dict(report.summary)
+
+
+def run_regional_views(
+    perimeters=None,
+    region: str | None = None,
+    out_dir=None,
+    cpam="aucun",
+    *,
+    force: bool = False,
+    previous: list[dict] | None = None,
+    timeout: int = 600,
+    progress: bool = False,
+) -> list[dict]:
+    """Write the ARS view of each région of a perimeter file (see the module); return one record per région.
+
+    ``perimeters``: a file (None: the embedded PACA listing); ``region``: a région code, to build that région
+    alone (whatever the file's coverage); ``out_dir``: default :data:`settings.REPORTS_DIR`; ``cpam`` as for
+    :func:`cpts_diag.io.params.cpam_choice`. ``previous``: the records of the last run (``batch.json``), whose
+    unchanged régions are kept (status ``inchangé``) unless ``force``.
+
+    Records (JSON-ready), those of :func:`plan_regions` (without ``build``) and: ``status`` (``ok``, ``échec``,
+    ``inchangé`` or ``non produite``), ``fingerprint``, ``duration_s``, ``error`` (French, one line),
+    ``outputs`` (kind -> path relative to ``out_dir``), ``check`` (the check's summary counts) and
+    ``fictitious`` (the synthesis uses the fictitious CPAM table). A région that fails does not stop the others.
+    Raises :class:`InputError` for an unreadable file or an unknown région.
+    """
+    from tqdm import tqdm
+
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.reference import load_reference
+
+    path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
+    out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
+    reference = load_reference()
+    perims = read_perimeters(path, names_by_code=reference.names)
+    plans = plan_regions(perims, reference, region)
+    before = {r.get("code"): r for r in previous or [] if isinstance(r, dict)}
+    context = _context(cpam) if any(p["build"] for p in plans) else None
+    fictitious = cpam_choice(cpam).mode == "exemple"
+    records = []
+    todo = [p for p in plans if p["build"]]
+    bar = tqdm(total=len(todo), desc="Vues régionales", unit="région", disable=not progress or not todo)
+    try:
+        for plan in plans:
+            record = {k: v for k, v in plan.items() if k != "build"}
+            if not plan["build"]:
+                records.append(dict(record, status=STATUS_NOT_BUILT, outputs={}))
+                continue
+            out_dir.mkdir(parents=True, exist_ok=True)
+            fp = _fingerprint(perims, plan, context)
+            prev = before.get(plan["code"]) or {}
+            if (
+                not force
+                and prev.get("fingerprint") == fp
+                and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
+                and prev.get("outputs")
+                and all((out_dir / rel).is_file() for rel in prev["outputs"].values())
+            ):
+                records.append(dict(prev, **record, status=STATUS_UNCHANGED, duration_s=0.0, error=None))
+                bar.update(1)
+                continue
+            t0 = time.perf_counter()
+            try:
+                outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout)
+                record.update(status=STATUS_OK, outputs=outputs, check=check, error=None, fictitious=fictitious)
+            except Exception as exc:  # noqa: BLE001 - one région failing must not stop the others
+                record.update(status=STATUS_FAILED, outputs={}, error=error_message(exc))
+            record.update(fingerprint=fp, duration_s=round(time.perf_counter() - t0, 3))
+            records.append(record)
+            bar.update(1)
+    finally:
+        bar.close()
+    return json_ready(records)
