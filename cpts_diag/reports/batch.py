@@ -528,7 +528,7 @@ def run_batch(
     region=None,
     workers: int = 2,
     out_dir=None,
-    cpam="exemple",
+    cpam=None,
     force: bool = False,
     progress: bool = True,
     *,
@@ -543,7 +543,8 @@ def run_batch(
     :data:`settings.REPORTS_DIR`. ``only`` names the territories to build (the others of the file are left as
     they are); ``region``, a région code, keeps those with at least one commune in it. ``workers`` worker
     processes run the reports in parallel. ``cpam`` is the CPAM / Rézone table: a path, ``"exemple"``
-    (embedded FICTITIOUS table) or ``"aucun"``; ``insee_ages`` and ``bpe`` are user files passed to every
+    (embedded FICTITIOUS table), ``"aucun"``, or None for the default (the example with the embedded PACA
+    listing only, :func:`cpts_diag.io.params.cpam_choice`); ``insee_ages`` and ``bpe`` are user files passed to every
     report; ``timeout`` is the maximum number of seconds per notebook cell. ``force`` rebuilds every selected
     territory even when unchanged; ``progress`` shows a progress bar (stderr).
 
@@ -562,6 +563,8 @@ def run_batch(
 
     t0 = time.perf_counter()
     perimeters_path = Path(perimeters).resolve() if perimeters not in (None, "") else Path(settings.DEFAULT_PERIMETERS)
+    choice = cpam_choice(cpam, perimeters_path)
+    cpam = choice.value
     out_dir = Path(out_dir) if out_dir not in (None, "") else Path(settings.REPORTS_DIR)
     reference = load_reference()
     perims = read_perimeters(perimeters_path, names_by_code=reference.names)
@@ -576,7 +579,7 @@ def run_batch(
     meta = {
         "format": _BATCH_FORMAT,
         "perimeters": str(perimeters_path),
-        "cpam": cpam_choice(cpam).parameter or None,
+        "cpam": None if choice.mode == "aucun" else choice.parameter,
         "workers": None if cluster else int(workers),
         "cluster": cluster or None,
     }
@@ -935,7 +938,7 @@ def refresh_index(out_dir=None) -> Path | None:
     return _write_index_of(out_dir, doc)
 
 
-def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemple", timeout: int = 600) -> Path:
+def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam=None, timeout: int = 600) -> Path:
     """Execute the regional synthesis notebook (03) and export ``synthese_regionale.html``; return its path.
 
     ``perimeters`` defaults to the embedded PACA listing, ``region`` is a région code (string), ``cpam`` as
@@ -952,7 +955,7 @@ def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemp
     params = {
         "perimetres": _file_parameter(perimeters),
         "region": str(region),
-        "fichier_cpam": cpam_choice(cpam).parameter,
+        "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
         "dossier_sortie": str(out_dir.resolve()),
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=out_dir) as tmp:

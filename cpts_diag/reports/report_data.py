@@ -323,12 +323,13 @@ class _DiagnosticCache:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir="") -> ReportData:
+def load_report_data(territory: str, perimeters="", cpam="", insee_ages="", bpe="", out_dir="") -> ReportData:
     """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
 
     ``territory``: case and accents ignored; an unknown name raises an InputError listing close matches.
-    ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "exemple" (embedded
-    FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
+    ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "" for the default of the
+    command line (the FICTITIOUS example with the embedded listing only, :func:`cpts_diag.io.params.cpam_choice`),
+    "exemple" (embedded FICTITIOUS table), "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
     age-structure and BPE files (official layouts), "" for none. ``out_dir``: folder where
     :func:`write_outputs` writes; "" writes nothing.
     """
@@ -338,7 +339,7 @@ def load_report_data(territory: str, perimeters="", cpam="exemple", insee_ages="
     from cpts_diag.outputs.open_report import map_columns
 
     perimeters_path = _param_path(perimeters) or settings.DEFAULT_PERIMETERS
-    choice = cpam_choice(cpam)
+    choice = cpam_choice(cpam, perimeters_path)
     ages_path, bpe_path = _param_path(insee_ages), _param_path(bpe)
     cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None

@@ -483,7 +483,7 @@ def build_report(
     territory: str,
     perimeters=None,
     out_dir=None,
-    cpam="exemple",
+    cpam=None,
     insee_ages=None,
     bpe=None,
     timeout: int = 600,
@@ -499,7 +499,8 @@ def build_report(
     ``territory`` is the name as written in the perimeter file; ``perimeters`` the perimeter file (CSV, XLSX,
     JSON ARS, GeoJSON, GPKG), by default the embedded PACA listing; ``out_dir`` the parent folder of the
     report folder, by default :data:`settings.REPORTS_DIR`. ``cpam`` is the CPAM / Rézone table:
-    ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"`` (none) or a path; ``insee_ages``
+    ``"exemple"`` (embedded FICTITIOUS table), ``"aucun"`` (none), a path, or None / ``""`` for the default
+    (:func:`cpts_diag.io.params.cpam_choice`: the example with the embedded PACA listing only); ``insee_ages``
     and ``bpe`` the INSEE age-structure file and the BPE file (official layouts); ``timeout`` the maximum
     number of seconds per notebook cell.
 
@@ -529,7 +530,7 @@ def build_report(
         params = {
             "perimetres": _file_parameter(perimeters),
             "territoire": territory,
-            "fichier_cpam": cpam_choice(cpam).parameter,
+            "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
             "fichier_ages_insee": _file_parameter(insee_ages),
             "fichier_bpe": _file_parameter(bpe),
             "dossier_sortie": str(tmp),
@@ -576,10 +577,10 @@ def build_report(
 # ---------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------
-def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ages=None, bpe=None) -> int:
+def run_report_cli(perimeters, territory, out_dir=None, cpam=None, insee_ages=None, bpe=None) -> int:
     """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
 
-    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table) or ``"aucun"``. Errors are raised
+    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table), ``"aucun"`` or None (the default). Errors are raised
     (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
     """
     import click
