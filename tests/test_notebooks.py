@@ -68,16 +68,18 @@ def test_committed_without_outputs_and_one_parameters_cell(path):
 def test_parameter_defaults_run_on_embedded_data():
     import papermill as pm
 
+    # Empty values mean what the command line does without the option: the embedded PACA listing, the default
+    # study area of `check`, the région of the file, the CPAM default of io.params.cpam_choice.
     p01 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB01)).items()}
     assert p01 == {
         "perimetres": '""',
-        "region": '"93"',
+        "region": '""',
         "departements": "[]",
         "fichier_geometries": '""',
         "dossier_sortie": '""',
     }
     p03 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB03)).items()}
-    assert p03 == {"perimetres": '""', "region": '"93"', "fichier_cpam": '"exemple"', "dossier_sortie": '""'}
+    assert p03 == {"perimetres": '""', "region": '""', "fichier_cpam": '""', "dossier_sortie": '""'}
 
 
 # ------------------------------------------------------------------ notebook 01 (executed)

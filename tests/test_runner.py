@@ -52,7 +52,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
     assert values == {
         "perimetres": "",
         "territoire": "CPTS Pays Grassois",
-        "fichier_cpam": "exemple",
+        "fichier_cpam": "",  # as the command line: the fictitious example with the embedded listing only
         "fichier_ages_insee": "",
         "fichier_bpe": "",
         "dossier_sortie": "",

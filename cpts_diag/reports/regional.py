@@ -90,6 +90,7 @@ class RegionalSynthesis:
     decimals); ``meta``: per indicator id, label, unit, source, vintage, source_level, fictitious. ``check``: the
     perimeter check over the région (orphans, overlaps); ``layers``: its layers (territory outlines, communes,
     orphans) in EPSG:4326, None without polygons. ``fictitious``: a column comes from the fictitious CPAM table.
+    ``region_note``: French note saying how the région was chosen when it was not given (None otherwise).
     """
 
     region: str
@@ -102,6 +103,7 @@ class RegionalSynthesis:
     layers: Any
     fictitious: bool
     perimeters_name: str
+    region_note: str | None = None
 
 
 def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
@@ -111,11 +113,36 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
     return float(r["value"]), float(r["value_low"]), float(r["value_high"])
 
 
-def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> RegionalSynthesis:
+def _main_region(diags: dict, reference, path) -> tuple[str, str | None]:
+    """(code, note) of the région where the file has the most territories (ties: the lowest code), and a French
+    note naming the file's other régions (None when the file has one région only)."""
+    from collections import Counter
+
+    from cpts_diag.errors import InputError
+
+    counts = Counter(code for d in diags.values() for code in d.summary["regions"])
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not ranked:
+        raise InputError("aucun territoire du fichier n'a de commune connue du COG 2026", str(path))
+    code = ranked[0][0]
+    if len(ranked) == 1:
+        return code, None
+    others = ", ".join(f"{reference.region_name(c)} ({c}) : {fr.integer(n)}" for c, n in ranked[1:])
+    note = (
+        f"Région retenue : {reference.region_name(code)} ({code}), celle du plus grand nombre de territoires du "
+        f"fichier ({fr.integer(ranked[0][1])}). Territoires du fichier dans d'autres régions : {others} ; pour "
+        "l'une d'elles, donnez son code au paramètre region."
+    )
+    return code, note
+
+
+def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
     ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
-    ``"93"``; ``fichier_cpam``: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a CPAM / Rézone file.
+    ``"53"``, ``""`` for the région where the file has the most territories (a note names the others);
+    ``fichier_cpam``: ``""`` for the default of the command line (the FICTITIOUS example with the embedded listing
+    only, :func:`cpts_diag.io.params.cpam_choice`), ``"exemple"``, ``"aucun"`` or a CPAM / Rézone file.
     Raises an InputError for an unreadable file, an unknown région or no territory in the région.
     """
     from cpts_diag.checks import check_perimeters
@@ -127,10 +154,14 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    code = reference.region_code(region, "paramètre region")
-    check = check_perimeters(perims, reference, regions=[code])
-    cpam = cpam_choice(fichier_cpam).file
+    given = region is not None and str(region).strip() != ""
+    code = reference.region_code(region, "paramètre region") if given else None
+    cpam = cpam_choice(fichier_cpam, path).file
     diags = diagnose_all(perims, reference, cpam=cpam)
+    region_note = None
+    if code is None:
+        code, region_note = _main_region(diags, reference, path)
+    check = check_perimeters(perims, reference, regions=[code])
     selected = [d for d in diags.values() if code in d.summary["regions"]]
     if not selected:
         raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
@@ -187,6 +218,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
         layers=check_layers_for(check),
         fictitious=any(m.get("fictitious") for m in meta.values()),
         perimeters_name=path.name,
+        region_note=region_note,
     )
 
 
@@ -239,6 +271,8 @@ def _indicator_caption(synthese: RegionalSynthesis) -> str:
 
 def show_regional_table(synthese: RegionalSynthesis) -> None:
     """Display the regional table (territories, then the région and France rows in bold)."""
+    if synthese.region_note:
+        show_note(synthese.region_note)
     if synthese.fictitious:
         show_note(
             "Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "
