@@ -586,8 +586,8 @@ def build_report(
 def run_report_cli(perimeters, territory, out_dir=None, cpam=None, insee_ages=None, bpe=None) -> int:
     """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
 
-    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table), ``"aucun"`` or None (the default). Errors are raised
-    (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
+    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table), ``"aucun"`` or None (the default). Errors
+    are raised (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
     """
     import click
 
