@@ -229,6 +229,7 @@ def test_nb03_outputs(nb03):
     assert page == out / "synthese_regionale.html"
     doc = page.read_text(encoding="utf-8")
     assert '<html lang="fr">' in doc and "Synthèse régionale des CPTS" in doc
+    assert doc.count("<style") == 1 and 'class="cpts-diag"' not in doc  # style sheets once, in the head
     assert "regional.show_regional_table" not in doc and "regional_synthesis(" not in doc  # no code
     assert not re.search(r"""<(script|link|img)\b[^>]*(src|href)=["']https?://""", doc)
     assert not list(out.glob(".synthese.*"))  # temporary folder removed

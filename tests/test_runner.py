@@ -267,6 +267,23 @@ def test_report_is_self_contained_french_and_escaped(rapport):
 
 
 @pytest.mark.slow
+def test_style_sheets_once_in_the_report_and_scoped_in_each_notebook_output(built, rapport):
+    """rapport.html inlines its style sheets once; the executed notebook's outputs carry them scoped (JupyterLab)."""
+    from cpts_diag.outputs.templating import css
+
+    assert rapport.count("<style") == 1 and 'class="cpts-diag"' not in rapport and ".cpts-diag" not in rapport
+    head = rapport.split("</style>", 1)[0]
+    assert css("report.css") in head and css("notebook.css") in head
+    nb = nbformat.read(built.outputs["notebook"], as_version=4)
+    shown = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
+    assert len(shown) >= 10
+    for html_output in shown:
+        assert html_output.startswith("<style>.cpts-diag.cpts-diag{") and '<div class="cpts-diag">' in html_output
+    # the report links the map written beside it
+    assert '<a href="carte.html">carte.html</a>' in rapport
+
+
+@pytest.mark.slow
 def test_fictitious_cpam_figures_are_flagged_wherever_used(built, rapport):
     assert built.fictitious
     assert rapport.count('class="banner-fictif') >= 3  # header, access tables, sources
