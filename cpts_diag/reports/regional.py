@@ -113,14 +113,16 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
     return float(r["value"]), float(r["value_low"]), float(r["value_high"])
 
 
-def _main_region(diags: dict, reference, path) -> tuple[str, str | None]:
+def _main_region(perims, reference, path) -> tuple[str, str | None]:
     """(code, note) of the région where the file has the most territories (ties: the lowest code), and a French
     note naming the file's other régions (None when the file has one région only)."""
     from collections import Counter
 
     from cpts_diag.errors import InputError
+    from cpts_diag.territories import resolve_members, territory_table
 
-    counts = Counter(code for d in diags.values() for code in d.summary["regions"])
+    table = territory_table(resolve_members(perims, reference), reference)
+    counts = Counter(code for regions in table["regions"] for code in regions)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if not ranked:
         raise InputError("aucun territoire du fichier n'a de commune connue du COG 2026", str(path))
@@ -154,14 +156,14 @@ def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSyn
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    given = region is not None and str(region).strip() != ""
-    code = reference.region_code(region, "paramètre region") if given else None
+    region_note = None
+    if region is not None and str(region).strip():
+        code = reference.region_code(region, "paramètre region")
+    else:
+        code, region_note = _main_region(perims, reference, path)
+    check = check_perimeters(perims, reference, regions=[code])
     cpam = cpam_choice(fichier_cpam, path).file
     diags = diagnose_all(perims, reference, cpam=cpam)
-    region_note = None
-    if code is None:
-        code, region_note = _main_region(diags, reference, path)
-    check = check_perimeters(perims, reference, regions=[code])
     selected = [d for d in diags.values() if code in d.summary["regions"]]
     if not selected:
         raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
