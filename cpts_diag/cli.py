@@ -215,10 +215,10 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
 
 def _cpam_choice(value: str | None, perimeters: Path | None):
     """CPAM parameter: by default the FICTITIOUS example with the embedded PACA listing only, none with a
-    user's perimeter file."""
+    user's perimeter file (the rule of :func:`cpts_diag.io.params.cpam_choice`, shared with the notebooks)."""
     from cpts_diag.io.params import cpam_choice
 
-    return cpam_choice(value, default="exemple" if perimeters is None else "aucun")
+    return cpam_choice(value, perimeters)
 
 
 def _user_files(func):

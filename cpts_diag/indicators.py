@@ -62,6 +62,7 @@ from cpts_diag.text import fold
 
 __all__ = [
     "APL_THRESHOLD",
+    "CPAM_INDICATORS",
     "INDICATOR_COLUMNS",
     "LEVELS",
     "MIN_COMPARISON_COVERAGE",
@@ -545,6 +546,8 @@ _CPAM_COUNTS = {
     "patients_sans_mt_70_plus": ("patients_70ans_plus_sans_mt", "Patients de 70 ans et plus sans médecin traitant"),
     "patients_ald_sans_mt": ("patients_ald_sans_mt", "Patients en ALD sans médecin traitant"),
 }
+#: Indicators computed from a CPAM / Rézone CPTS table (absent without one).
+CPAM_INDICATORS = (*_CPAM_SHARES, *_CPAM_COUNTS)
 
 
 def _add_cpam(p: _Pass, cpam, src: Source) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "CHROME_FLAGS",
     "find_browser",
     "require_browser",
+    "LOCAL_SERVER_RULE",
     "make_driver",
     "set_offline",
     "chrome",
@@ -91,8 +92,16 @@ def set_offline(driver) -> None:
     )
 
 
-def make_driver(user_data_dir: str | os.PathLike):
-    """Start headless Chromium with :data:`CHROME_FLAGS`, network off, browser log captured."""
+#: Host rule of a browser that talks to a local server (JupyterLab): every host name still resolves to nothing.
+LOCAL_SERVER_RULE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+
+def make_driver(user_data_dir: str | os.PathLike, local_server: bool = False):
+    """Start headless Chromium with :data:`CHROME_FLAGS`, network off, browser log captured.
+
+    ``local_server``: the browser may reach ``127.0.0.1`` (a JupyterLab started by the test) and nothing else
+    (:data:`LOCAL_SERVER_RULE` instead of the DevTools offline emulation, which would block it too).
+    """
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -102,10 +111,12 @@ def make_driver(user_data_dir: str | os.PathLike):
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in CHROME_FLAGS:
-        options.add_argument(flag)
+        options.add_argument(LOCAL_SERVER_RULE if local_server and flag.startswith("--host-resolver-rules") else flag)
     options.add_argument(f"--user-data-dir={user_data_dir}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    if local_server:
+        return driver
     try:
         set_offline(driver)
     except Exception:

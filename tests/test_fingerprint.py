@@ -61,8 +61,15 @@ def test_cpam_example_none_and_a_file_differ(data, tmp_path):
     given = run_fingerprint({"cpam": table})
     assert len({example, none, given}) == 3
     assert run_fingerprint({"cpam": " EXEMPLE "}) == example
-    assert run_fingerprint({"cpam": ""}) == run_fingerprint({"cpam": None}) == none
     assert run_fingerprint({"cpam": str(table)}) == given
+    # left empty: the default for the perimeter file of the run, as on the command line (io.params.cpam_choice)
+    assert run_fingerprint({"cpam": ""}) == run_fingerprint({"cpam": None}) == example  # embedded PACA listing
+    listing = tmp_path / "mes_cpts.csv"
+    listing.write_text("cpts;code_insee\nCPTS A;29232\n", encoding="utf-8")
+    for default in ("", None):
+        assert run_fingerprint({"perimeters": listing, "cpam": default}) == run_fingerprint(
+            {"perimeters": listing, "cpam": "aucun"}
+        )
 
 
 def test_a_missing_input_file_is_named_not_ignored(data, tmp_path):

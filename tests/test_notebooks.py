@@ -68,16 +68,18 @@ def test_committed_without_outputs_and_one_parameters_cell(path):
 def test_parameter_defaults_run_on_embedded_data():
     import papermill as pm
 
+    # Empty values mean what the command line does without the option: the embedded PACA listing, the default
+    # study area of `check`, the région of the file, the CPAM default of io.params.cpam_choice.
     p01 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB01)).items()}
     assert p01 == {
         "perimetres": '""',
-        "region": '"93"',
+        "region": '""',
         "departements": "[]",
         "fichier_geometries": '""',
         "dossier_sortie": '""',
     }
     p03 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB03)).items()}
-    assert p03 == {"perimetres": '""', "region": '"93"', "fichier_cpam": '"exemple"', "dossier_sortie": '""'}
+    assert p03 == {"perimetres": '""', "region": '""', "fichier_cpam": '""', "dossier_sortie": '""'}
 
 
 # ------------------------------------------------------------------ notebook 01 (executed)
@@ -227,6 +229,7 @@ def test_nb03_outputs(nb03):
     assert page == out / "synthese_regionale.html"
     doc = page.read_text(encoding="utf-8")
     assert '<html lang="fr">' in doc and "Synthèse régionale des CPTS" in doc
+    assert doc.count("<style") == 1 and 'class="cpts-diag"' not in doc  # style sheets once, in the head
     assert "regional.show_regional_table" not in doc and "regional_synthesis(" not in doc  # no code
     assert not re.search(r"""<(script|link|img)\b[^>]*(src|href)=["']https?://""", doc)
     assert not list(out.glob(".synthese.*"))  # temporary folder removed

@@ -52,7 +52,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell():
     assert values == {
         "perimetres": "",
         "territoire": "CPTS Pays Grassois",
-        "fichier_cpam": "exemple",
+        "fichier_cpam": "",  # as the command line: the fictitious example with the embedded listing only
         "fichier_ages_insee": "",
         "fichier_bpe": "",
         "dossier_sortie": "",
@@ -264,6 +264,23 @@ def test_report_is_self_contained_french_and_escaped(rapport):
         assert heading in rapport
     assert "load_report_data" not in rapport and "import " not in rapport  # no code
     assert "Traceback" not in rapport
+
+
+@pytest.mark.slow
+def test_style_sheets_once_in_the_report_and_scoped_in_each_notebook_output(built, rapport):
+    """rapport.html inlines its style sheets once; the executed notebook's outputs carry them scoped (JupyterLab)."""
+    from cpts_diag.outputs.templating import css
+
+    assert rapport.count("<style") == 1 and 'class="cpts-diag"' not in rapport and ".cpts-diag" not in rapport
+    head = rapport.split("</style>", 1)[0]
+    assert css("report.css") in head and css("notebook.css") in head
+    nb = nbformat.read(built.outputs["notebook"], as_version=4)
+    shown = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
+    assert len(shown) >= 10
+    for html_output in shown:
+        assert html_output.startswith("<style>.cpts-diag.cpts-diag{") and '<div class="cpts-diag">' in html_output
+    # the report links the map written beside it
+    assert '<a href="carte.html">carte.html</a>' in rapport
 
 
 @pytest.mark.slow

@@ -170,3 +170,90 @@ def test_tier_section_shows_the_landmarks_of_the_territory_regions(tmp_path, cod
     if len(regions) > 1:
         assert "Territoire sur 2 régions (Normandie (28), Bretagne (53))" in page
         assert "Aucun repère propre à la région Bretagne (53)" in page
+
+
+# ---------------------------------------------------------------------------
+# as the command line: no CPAM table with a user's file, nothing points to a file that was not written
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def unwritten(tmp_path_factory):
+    """The same territory with the notebook's defaults: CPAM parameter and output folder left empty."""
+    from cpts_diag.reports.report_data import load_report_data
+
+    folder = tmp_path_factory.mktemp("brest-defaut")
+    perimeters = folder / "perimetres.csv"
+    perimeters.write_text("cpts;code_insee\n" + "".join(f"{NAME};{c}\n" for c in CODES), encoding="utf-8")
+    return load_report_data(NAME, perimeters, cpam="", out_dir="")
+
+
+def test_default_cpam_with_a_users_file_is_no_table(unwritten):
+    from cpts_diag.reports.sections import header, sources_and_limits
+
+    assert unwritten.cpam_mode == "aucun" and not unwritten.diag.fictitious
+    for section in (header(unwritten), sources_and_limits(unwritten)):
+        assert "banner-fictif" not in section.html and 'class="fictif"' not in section.html
+        assert "Données fictives —" not in section.html
+
+
+def test_access_says_once_that_the_cpam_indicators_need_the_table(data, unwritten):
+    from cpts_diag.reports.sections import access
+
+    for d in (data, unwritten):  # « aucun » given, or the default with a user's file
+        html = access(d).html
+        assert html.count("ne sont pas publiés en données ouvertes par commune") == 1
+        assert "fichier_cpam" in html and "--cpam" in html
+        assert "sans médecin traitant</th>" not in html and "couverture 0" not in html
+        # the CPAM rows are not in any table; the open-data ALD share (bassin de vie) stays
+        assert "Part des patients en ALD (base : population consommante)" not in html
+        assert "Part de la population en affection de longue durée (ALD)" in html
+
+
+def test_example_table_without_the_territorys_communes_is_said_not_tabled(tmp_path):
+    """The fictitious example covers PACA only: asked for in Bretagne, it gives no table of « n.d. »."""
+    from cpts_diag.reports.report_data import load_report_data
+    from cpts_diag.reports.sections import access
+
+    perimeters = tmp_path / "perimetres.csv"
+    perimeters.write_text("cpts;code_insee\n" + "".join(f"{NAME};{c}\n" for c in CODES), encoding="utf-8")
+    with open(settings.DEFAULT_CPAM, encoding="utf-8", newline="") as fh:
+        cpam_codes = {r["code_commune"] for r in csv.DictReader(fh, delimiter=";")}
+    assert not cpam_codes & set(CODES) and all(c[:2] in {"04", "05", "06", "13", "83", "84"} for c in cpam_codes)
+    data = load_report_data(NAME, perimeters, cpam="exemple")
+    html = access(data).html
+    assert "ne contient aucune commune de ce territoire" in html and "Provence-Alpes-Côte d'Azur" in html
+    assert "couverture 0" not in html and "sans médecin traitant</th>" not in html
+
+
+def test_nothing_points_to_a_map_that_was_not_written(unwritten, tmp_path, monkeypatch):
+    from cpts_diag.reports.sections import access, territory_map, write_outputs
+
+    monkeypatch.chdir(tmp_path)
+    shown = " ".join(s.html for s in (territory_map(unwritten), access(unwritten), write_outputs(unwritten)))
+    assert "href=" not in shown and "<code>carte.html</code>" not in shown
+    assert "fichier joint" not in shown
+    assert "Aucun fichier écrit : le paramètre dossier_sortie est vide" in shown
+    # the command that writes them, for this file and this territory, runnable from the kernel's folder
+    import html as _html
+    import re
+    import shlex
+    from pathlib import Path
+
+    command = _html.unescape(re.search(r"<code>(cpts-diag report [^<]*)</code>", shown).group(1))
+    program, verb, path, option, territory = shlex.split(command)
+    assert (program, verb, option, territory) == ("cpts-diag", "report", "--territoire", NAME)
+    assert (Path.cwd() / path).resolve() == unwritten.perimeters_path.resolve()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_links_reach_the_written_files_from_the_kernels_folder(data, monkeypatch):
+    """The links of the notebook are relative to the kernel's folder (the notebook's, in JupyterLab)."""
+    import re
+    from pathlib import Path
+
+    from cpts_diag.reports.sections import territory_map, write_outputs
+
+    monkeypatch.chdir(data.out_dir.parent)
+    html = territory_map(data).html + write_outputs(data).html
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert set(hrefs) == {"sorties/carte.html", "sorties/indicateurs.xlsx", "sorties/perimetre.gpkg"}
+    assert all((Path.cwd() / h).is_file() for h in hrefs)

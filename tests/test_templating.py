@@ -47,5 +47,35 @@ def test_every_template_compiles_and_static_files_are_package_data():
     for name in names:
         env.get_template(name)
     static = files("cpts_diag.outputs") / "static"
-    assert {"index.css", "report.css", "map.css", "notebook.css"} <= {p.name for p in static.iterdir()}
+    assert {"index.css", "report.css", "map.css", "notebook.css", "notebook_output.css"} <= {
+        p.name for p in static.iterdir()
+    }
     assert "\n" not in templating.css("notebook.css", compact=True)
+
+
+def test_scoped_css_styles_only_inside_the_scope(tmp_path):
+    """Every selector of the scoped sheet starts with the scope; the page selectors are the scope itself."""
+    import tinycss2
+
+    text = str(templating.scoped_css(".s.s", "report.css"))
+    assert "\n" not in text
+    parsed = tinycss2.parse_stylesheet(text, skip_whitespace=True)
+    selectors, media = [], []
+    for rule in parsed:
+        if rule.type == "at-rule":
+            media.append(tinycss2.serialize(rule.prelude).strip())
+            inner = tinycss2.parse_rule_list(rule.content, skip_whitespace=True)
+            selectors += [tinycss2.serialize(r.prelude) for r in inner]
+        else:
+            selectors.append(tinycss2.serialize(rule.prelude))
+    parts = [s.strip() for sel in selectors for s in sel.split(",")]
+    assert parts and all(p == ".s.s" or p.startswith(".s.s ") for p in parts)
+    assert media == ["print"]  # @media kept (scoped), @page left out
+    # the report's own rules, read from the file: as many rules, with the same declarations
+    raw = tinycss2.parse_stylesheet(templating.css("report.css"), skip_comments=True, skip_whitespace=True)
+    qualified = [r for r in raw if r.type == "qualified-rule"]
+    assert len([r for r in parsed if r.type == "qualified-rule"]) == len(qualified)
+    assert ".s.s{--ink:#1b1b1b;" in text  # :root custom properties given to the scope
+    assert ".s.s .kpis li{border:1px solid var(--rule);" in text
+    assert ".s.s th,.s.s td{" in text and "text-align:left" in text
+    assert "@page" not in text and "size:A4" not in text.replace(" ", "")

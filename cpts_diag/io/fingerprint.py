@@ -54,14 +54,15 @@ def run_fingerprint(inputs: dict | None = None, **extra) -> str:
     """The one content fingerprint of a run, for batch re-runs, Dask workers and the diagnostics cache.
 
     SHA-256 of the content of the input files (``inputs``: role -> parameter; the ``cpam`` role is parsed
-    with :func:`~cpts_diag.io.params.cpam_choice`, so the example and no table differ from a file), of the
+    with :func:`~cpts_diag.io.params.cpam_choice`, its default taken for the ``perimeters`` role, so the example
+    and no table differ from a file), of the
     embedded data (the listings of ``perimetres/`` count only as inputs), of the package source and of the
     JSON-ready ``extra`` values. Contents only: touching a file does not change it.
     """
     import cpts_diag
 
     parts = {
-        "inputs": {role: _input_hash(role, value) for role, value in (inputs or {}).items()},
+        "inputs": {role: _input_hash(role, value, inputs) for role, value in (inputs or {}).items()},
         "data": _tree_hash(Path(settings.DATA_DIR), ("perimetres/",)),
         "package": [
             cpts_diag.__version__,
@@ -72,10 +73,10 @@ def run_fingerprint(inputs: dict | None = None, **extra) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def _input_hash(role: str, value) -> str | None:
-    """Content hash of one input parameter (None when not given)."""
+def _input_hash(role: str, value, inputs: dict | None = None) -> str | None:
+    """Content hash of one input parameter (None when not given) among ``inputs``."""
     if role == "cpam":
-        choice = cpam_choice(value)
+        choice = cpam_choice(value, (inputs or {}).get("perimeters"))
         if choice.mode != "fichier":
             return None if choice.mode == "aucun" else "exemple:" + _input_hash("", choice.file)
         value = choice.path

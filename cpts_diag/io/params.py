@@ -1,4 +1,9 @@
-"""The one parser of the CPAM parameter shared by the CLI, the notebooks, the report and the batch."""
+"""The one parser of the CPAM parameter shared by the CLI, the notebooks, the report and the batch.
+
+Default rule (the same everywhere): the FICTITIOUS example table is used by default only with the embedded
+PACA listing (:data:`cpts_diag.settings.DEFAULT_PERIMETERS`, given or implied); with a user's perimeter file,
+no CPAM table unless one is given.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from pathlib import Path
 
 from cpts_diag import settings
 
-__all__ = ["CpamChoice", "cpam_choice"]
+__all__ = ["CpamChoice", "cpam_choice", "default_cpam_mode", "is_embedded_listing"]
 
-_NONE = ("", "aucun", "aucune", "non")
+_NONE = ("aucun", "aucune", "non")
 _EXAMPLE = ("exemple", "example")
 
 
@@ -36,32 +41,61 @@ class CpamChoice:
 
     @property
     def parameter(self) -> str:
-        """The notebooks' ``fichier_cpam`` parameter: ``""``, ``"exemple"`` or an absolute path."""
+        """The notebooks' ``fichier_cpam`` parameter: ``"aucun"``, ``"exemple"`` or an absolute path.
+
+        Never ``""``, which the notebooks read as « the default for this perimeter file ».
+        """
         if self.mode == "fichier":
             return str(self.path)
-        return "exemple" if self.mode == "exemple" else ""
+        return self.mode
 
 
-def cpam_choice(value, default: str = "aucun") -> CpamChoice:
-    """Parse a CPAM parameter.
-
-    None uses ``default``; ``""``, ``"aucun"``, ``"aucune"``, ``"non"`` mean no table, ``"exemple"`` /
-    ``"example"`` the embedded example (case and surrounding spaces ignored); anything else is a file.
+def is_embedded_listing(perimeters) -> bool:
+    """True when ``perimeters`` is the embedded PACA listing: None, ``""`` or that very file.
 
     Examples
     --------
-    >>> [cpam_choice(v).mode for v in (" Exemple ", None, "aucune", "cpam.csv")]
-    ['exemple', 'aucun', 'aucun', 'fichier']
-    >>> cpam_choice(None, default="exemple").mode
-    'exemple'
+    >>> is_embedded_listing(None), is_embedded_listing(" "), is_embedded_listing(settings.DEFAULT_PERIMETERS)
+    (True, True, True)
+    >>> is_embedded_listing("mes_cpts.xlsx")
+    False
+    """
+    if perimeters is None or not str(perimeters).strip():
+        return True
+    path = Path(str(perimeters).strip()).expanduser()
+    try:
+        return path.resolve() == Path(settings.DEFAULT_PERIMETERS).resolve()
+    except OSError:
+        return False
+
+
+def default_cpam_mode(perimeters) -> str:
+    """``"exemple"`` with the embedded PACA listing, ``"aucun"`` with any other perimeter file."""
+    return "exemple" if is_embedded_listing(perimeters) else "aucun"
+
+
+def cpam_choice(value, perimeters=None) -> CpamChoice:
+    """Parse a CPAM parameter.
+
+    None or ``""`` take the default for the perimeter file ``perimeters`` (None: the embedded PACA
+    listing): the FICTITIOUS example with the embedded listing, no table otherwise (:func:`default_cpam_mode`).
+    ``"aucun"``, ``"aucune"``, ``"non"`` mean no table, ``"exemple"`` / ``"example"`` the embedded example (case
+    and surrounding spaces ignored); anything else is a file.
+
+    Examples
+    --------
+    >>> [cpam_choice(v).mode for v in (" Exemple ", "aucune", "cpam.csv")]
+    ['exemple', 'aucun', 'fichier']
+    >>> cpam_choice(None).mode, cpam_choice("", perimeters="mes_cpts.xlsx").mode
+    ('exemple', 'aucun')
     >>> path = cpam_choice(" cpam.csv ").path
     >>> path.name, path.is_absolute()
     ('cpam.csv', True)
     """
     if isinstance(value, CpamChoice):
         return value
-    if value is None:
-        value = default
+    if value is None or (isinstance(value, str) and not value.strip()):
+        value = default_cpam_mode(perimeters)
     if isinstance(value, str):
         text = value.strip().lower()
         if text in _NONE:

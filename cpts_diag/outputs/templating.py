@@ -32,7 +32,7 @@ from markupsafe import Markup
 from cpts_diag import fr_format as fr
 from cpts_diag.tiers import tier_label
 
-__all__ = ["Markup", "css", "environment", "render", "macro", "render_string", "url_path"]
+__all__ = ["Markup", "css", "environment", "render", "macro", "render_string", "scoped_css", "url_path"]
 
 
 #: Templates whose names start with this prefix are HTML fragments written one element per line: see
@@ -119,6 +119,66 @@ def css(name: str, compact: bool = False) -> Markup:
     """
     text = (files("cpts_diag.outputs") / "static" / name).read_text(encoding="utf-8")
     return Markup("".join(text.splitlines()) if compact else text)
+
+
+#: Selectors of the page itself in a style sheet: :func:`scoped_css` gives their declarations to the scope.
+_PAGE_SELECTORS = ("html", "body", ":root")
+
+
+def _scoped_rules(rules, scope: str) -> list[str]:
+    """CSS text of parsed ``rules`` with every selector prefixed by ``scope`` (see :func:`scoped_css`)."""
+    import tinycss2
+
+    out = []
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            selectors, current = [], []
+            for token in rule.prelude:  # split the selector list at its top-level commas
+                if token.type == "literal" and token.value == ",":
+                    selectors.append(current)
+                    current = []
+                else:
+                    current.append(token)
+            selectors.append(current)
+            scoped = []
+            for tokens in selectors:
+                text = tinycss2.serialize(tokens).strip()
+                scoped.append(scope if text in _PAGE_SELECTORS else f"{scope} {text}")
+            declarations = tinycss2.parse_declaration_list(rule.content, skip_comments=True, skip_whitespace=True)
+            body = ";".join(
+                f"{d.name}:{_LINE_BREAK.sub(' ', tinycss2.serialize(d.value)).strip()}"
+                + ("!important" if d.important else "")
+                for d in declarations
+                if d.type == "declaration"
+            )
+            out.append(",".join(scoped) + "{" + body + "}")
+        elif rule.type == "at-rule" and rule.lower_at_keyword == "media":
+            inner = tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True)
+            out.append(f"@media {tinycss2.serialize(rule.prelude).strip()}{{{''.join(_scoped_rules(inner, scope))}}}")
+        # other at-rules (@page: the printed page box) cannot apply to a part of a page: left out
+    return out
+
+
+@cache
+def scoped_css(scope: str, *names: str) -> Markup:
+    """The style sheets ``names`` of ``static/`` rewritten to style only the elements inside ``scope``.
+
+    Every selector is prefixed with ``scope`` (a selector, e.g. ``".cpts-diag.cpts-diag"``); the page's own
+    selectors (``html``, ``body``, ``:root``) become ``scope`` itself; ``@media`` blocks are scoped likewise and
+    ``@page`` rules left out. Parsed with tinycss2; the result is one line, read once per process.
+
+    Examples
+    --------
+    >>> scoped_css(".s", "report.css").startswith(".s{--ink:")
+    True
+    """
+    import tinycss2
+
+    rules = []
+    for name in names:
+        parsed = tinycss2.parse_stylesheet(str(css(name)), skip_comments=True, skip_whitespace=True)
+        rules += _scoped_rules(parsed, scope)
+    return Markup("".join(rules))
 
 
 @cache

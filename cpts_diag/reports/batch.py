@@ -619,7 +619,7 @@ def run_batch(
     region=None,
     workers: int = 2,
     out_dir=None,
-    cpam="exemple",
+    cpam=None,
     force: bool = False,
     progress: bool = True,
     *,
@@ -636,7 +636,8 @@ def run_batch(
     :data:`settings.REPORTS_DIR`. ``only`` names the territories to build (the others of the file are left as
     they are); ``region``, a région code, keeps those with at least one commune in it. ``workers`` worker
     processes run the reports in parallel. ``cpam`` is the CPAM / Rézone table: a path, ``"exemple"``
-    (embedded FICTITIOUS table) or ``"aucun"``; ``insee_ages`` and ``bpe`` are user files passed to every
+    (embedded FICTITIOUS table), ``"aucun"``, or None for the default (the example with the embedded PACA
+    listing only, :func:`cpts_diag.io.params.cpam_choice`); ``insee_ages`` and ``bpe`` are user files passed to every
     report; ``timeout`` is the maximum number of seconds per notebook cell. ``force`` rebuilds every selected
     territory even when unchanged; ``progress`` shows a progress bar (stderr).
 
@@ -667,7 +668,8 @@ def run_batch(
     t0 = time.perf_counter()
     perimeters_path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
-    cpam, insee_ages, bpe = cpam_choice(cpam).value, settings.user_path(insee_ages), settings.user_path(bpe)
+    choice = cpam_choice(cpam, perimeters_path)
+    cpam, insee_ages, bpe = choice.value, settings.user_path(insee_ages), settings.user_path(bpe)
     reference = load_reference()
     perims = read_perimeters(perimeters_path, names_by_code=reference.names, territory=territory)
     if note := ignored_name_note(perims, territory):
@@ -685,7 +687,7 @@ def run_batch(
     meta = {
         "format": _BATCH_FORMAT,
         "perimeters": str(perimeters_path),
-        "cpam": cpam_choice(cpam).parameter or None,
+        "cpam": None if choice.mode == "aucun" else choice.parameter,
         "workers": None if cluster else int(workers),
         "cluster": cluster or None,
         # the ARS view of the last run of the same file, until this run's replaces it
@@ -1147,7 +1149,7 @@ def refresh_index(out_dir=None) -> Path | None:
     return _write_index_of(out_dir, doc) if doc else None
 
 
-def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam="exemple", timeout: int = 600) -> Path:
+def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam=None, timeout: int = 600) -> Path:
     """Execute the regional synthesis notebook (03) into ``out_dir``; return the path of its HTML page.
 
     ``perimeters`` defaults to the embedded PACA listing, ``region`` is a région code (string), ``cpam`` as

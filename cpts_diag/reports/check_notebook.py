@@ -43,13 +43,13 @@ __all__ = [
 ]
 
 
-def run_check(perimetres="", region="93", departements=(), fichier_geometries=""):
+def run_check(perimetres="", region="", departements=(), fichier_geometries=""):
     """Run the perimeter check with the notebook parameters; return the CheckReport.
 
     ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026). ``region``: région code of the study
-    area (orphans), ``""`` for the départements of the members; ``departements``: extra départements of the study
-    area. ``fichier_geometries``: commune polygons (GeoJSON/GeoPackage), ``""`` for the embedded national adjacency
-    and polygons.
+    area (orphans), ``""`` for the default study area of ``cpts-diag check``; ``departements``: départements of the
+    study area (as ``--departement``). ``fichier_geometries``: commune polygons (GeoJSON/GeoPackage), ``""`` for
+    the embedded national adjacency and polygons.
     """
     from cpts_diag.checks import check_perimeters
     from cpts_diag.io.perimeters import read_perimeters

@@ -8,20 +8,24 @@ parameters. No script outside the embedded maps, no external resource.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.outputs.templating import macro
+from cpts_diag.outputs.templating import Markup, macro, scoped_css
 from cpts_diag.settings import user_path
 
 __all__ = [
     "CHECK_SOURCE",
     "GEOMETRY_SOURCE",
+    "PAGE_STYLE_SHEETS",
+    "exported_html",
     "finish_map",
     "map_figure",
+    "notebook_html",
     "output_folder",
     "parameter_path",
     "plot_layer",
@@ -42,17 +46,62 @@ GEOMETRY_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondisse
 #: Template of what the notebooks display (one macro per piece).
 _TEMPLATE = "fragments/notebook.html.j2"
 
+#: Style sheets (``outputs/static``) of the pages exported from the notebooks (rapport.html, the regional
+#: synthesis), inlined once in their head; the notebook outputs carry them scoped (:func:`notebook_html`).
+PAGE_STYLE_SHEETS = ("report.css", "notebook.css")
+#: The selector of a notebook output's style: its wrapper's class, twice, so that a rule (``th``, for example)
+#: outranks the host's rules of one more class (JupyterLab's ``:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon
+#: th`` aligns every cell to the right), which come earlier in the page.
+_SCOPE = ".cpts-diag.cpts-diag"
+
 
 def render(macro_name: str, /, *args, **kwargs) -> str:
     """One macro of ``templates/fragments/notebook.html.j2`` rendered as a plain ``str``."""
     return str(macro(_TEMPLATE, macro_name)(*args, **kwargs))
 
 
+@cache
+def _scoped_parts() -> tuple[str, str]:
+    """(opening, closing) text that :func:`notebook_html` puts around a fragment (rendered once)."""
+    style = scoped_css(_SCOPE, *PAGE_STYLE_SHEETS, "notebook_output.css")
+    marker = "\x00"  # a character no HTML fragment holds
+    opening, closing = render("scoped", style, Markup(marker)).split(marker)
+    return opening, closing
+
+
+def notebook_html(fragment: str) -> str:
+    """``fragment`` (HTML, already escaped) as a notebook output: with the report's style sheets scoped to it.
+
+    JupyterLab does not load the style sheets that rapport.html inlines: each output carries them, rewritten to
+    style only its own content (:func:`cpts_diag.outputs.templating.scoped_css`), so it looks as in the report
+    without restyling JupyterLab. :func:`exported_html` takes them off again.
+    """
+    opening, closing = _scoped_parts()
+    return f"{opening}{fragment}{closing}"
+
+
+def exported_html(output: str) -> str:
+    """A notebook output's HTML as an exported page holds it: without what :func:`notebook_html` added (the page
+    inlines :data:`PAGE_STYLE_SHEETS` once, in its head). Any other HTML is returned as is.
+
+    Examples
+    --------
+    >>> exported_html(notebook_html("<p>Texte</p>"))
+    '<p>Texte</p>'
+    >>> exported_html("<p>Texte</p>")
+    '<p>Texte</p>'
+    """
+    opening, closing = _scoped_parts()
+    if output.startswith(opening) and output.endswith(closing):
+        return output[len(opening) : len(output) - len(closing)]
+    return output
+
+
 def show_html(markup: str) -> None:
-    """Display an HTML fragment (already escaped)."""
+    """Display an HTML fragment (already escaped), styled as in the report (:func:`notebook_html`)."""
     from IPython.display import HTML, display
 
-    display(HTML(markup))
+    display(HTML(notebook_html(markup)))
 
 
 def parameter_path(value, default=None) -> Path | None:

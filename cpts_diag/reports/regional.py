@@ -92,6 +92,7 @@ class RegionalSynthesis:
     perimeter check over the région (orphans, overlaps); ``layers``: its layers (territory outlines, communes,
     orphans) in EPSG:4326, None without polygons. ``fictitious``: a column comes from the fictitious CPAM table.
     ``straddling``: the territories that also have communes in other régions -> the names of those régions.
+    ``region_note``: French note saying how the région was chosen when it was not given (None otherwise).
     """
 
     region: str
@@ -105,6 +106,7 @@ class RegionalSynthesis:
     fictitious: bool
     perimeters_name: str
     straddling: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    region_note: str | None = None
 
 
 def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
@@ -114,11 +116,38 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
     return float(r["value"]), float(r["value_low"]), float(r["value_high"])
 
 
-def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> RegionalSynthesis:
+def _main_region(perims, reference, path) -> tuple[str, str | None]:
+    """(code, note) of the région where the file has the most territories (ties: the lowest code), and a French
+    note naming the file's other régions (None when the file has one région only)."""
+    from collections import Counter
+
+    from cpts_diag.errors import InputError
+    from cpts_diag.territories import resolve_members, territory_table
+
+    table = territory_table(resolve_members(perims, reference), reference)
+    counts = Counter(code for regions in table["regions"] for code in regions)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not ranked:
+        raise InputError("aucun territoire du fichier n'a de commune connue du COG 2026", str(path))
+    code = ranked[0][0]
+    if len(ranked) == 1:
+        return code, None
+    others = ", ".join(f"{reference.region_name(c)} ({c}) : {fr.integer(n)}" for c, n in ranked[1:])
+    note = (
+        f"Région retenue : {reference.region_name(code)} ({code}), celle du plus grand nombre de territoires du "
+        f"fichier ({fr.integer(ranked[0][1])}). Territoires du fichier dans d'autres régions : {others} ; pour "
+        "l'une d'elles, donnez son code au paramètre region."
+    )
+    return code, note
+
+
+def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
     ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
-    ``"93"``; ``fichier_cpam``: ``"exemple"`` (embedded FICTITIOUS table), ``""`` (none) or a CPAM / Rézone file.
+    ``"53"``, ``""`` for the région where the file has the most territories (a note names the others);
+    ``fichier_cpam``: ``""`` for the default of the command line (the FICTITIOUS example with the embedded listing
+    only, :func:`cpts_diag.io.params.cpam_choice`), ``"exemple"``, ``"aucun"`` or a CPAM / Rézone file.
     Raises an InputError for an unreadable file, an unknown région or no territory in the région.
     """
     from cpts_diag.checks import check_perimeters
@@ -131,7 +160,11 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    code = reference.region_code(region, "paramètre region")
+    region_note = None
+    if region is not None and str(region).strip():
+        code = reference.region_code(region, "paramètre region")
+    else:
+        code, region_note = _main_region(perims, reference, path)
     # The territories with a commune in the région, alone: the région's orphans and maps are theirs, and a
     # national file is not diagnosed whole for each région.
     names = territories_in_region(perims, code, reference)
@@ -139,7 +172,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
         raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
     perims = dataclasses.replace(perims, table=perims.table[perims.table["cpts"].astype(str).isin(names)])
     check = check_perimeters(perims, reference, regions=[code])
-    cpam = cpam_choice(fichier_cpam).file
+    cpam = cpam_choice(fichier_cpam, path).file
     selected = list(diagnose_all(perims, reference, cpam=cpam).values())
     indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam is not None else [])
 
@@ -199,6 +232,7 @@ def regional_synthesis(perimetres="", region="93", fichier_cpam="exemple") -> Re
             for d in selected
             if len(d.summary["regions"]) > 1
         },
+        region_note=region_note,
     )
 
 
@@ -252,6 +286,8 @@ def _indicator_caption(synthese: RegionalSynthesis) -> str:
 
 def show_regional_table(synthese: RegionalSynthesis) -> None:
     """Display the regional table (territories, then the région and France rows in bold)."""
+    if synthese.region_note:
+        show_note(synthese.region_note)
     if synthese.fictitious:
         show_note(
             "Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "

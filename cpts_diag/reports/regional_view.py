@@ -163,7 +163,7 @@ def write_synthesis(perimeters, region: str, folder, cpam="aucun", timeout: int 
     params = {
         "perimetres": _file_parameter(perimeters),
         "region": code,
-        "fichier_cpam": cpam_choice(cpam).parameter,
+        "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
         "dossier_sortie": str(folder),
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=folder) as tmp:
@@ -258,7 +258,7 @@ def run_regional_views(
     plans = plan_regions(perims, reference, region)
     before = {r.get("code"): r for r in previous or [] if isinstance(r, dict)}
     context = _context(cpam) if any(p["build"] for p in plans) else None
-    fictitious = cpam_choice(cpam).mode == "exemple"
+    fictitious = cpam_choice(cpam, path).mode == "exemple"
     records = []
     todo = [p for p in plans if p["build"]]
     bar = tqdm(total=len(todo), desc="Vues régionales", unit="région", disable=not progress or not todo)

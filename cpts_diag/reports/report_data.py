@@ -332,15 +332,14 @@ class _DiagnosticCache:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def load_report_data(
-    territory: str | None, perimeters="", cpam="exemple", insee_ages="", bpe="", out_dir=""
-) -> ReportData:
+def load_report_data(territory: str | None, perimeters="", cpam="", insee_ages="", bpe="", out_dir="") -> ReportData:
     """Load the perimeters, compute the diagnostic and prepare the map layers (once per report).
 
     ``territory``: case and accents ignored; an unknown name raises an InputError listing close matches; None or
     "": the file's only territory. It also names the territory of a file without territory column.
-    ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "exemple" (embedded
-    FICTITIOUS table), "" or "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
+    ``perimeters``: "" is the embedded PACA listing (ARS PACA, 01/2026). ``cpam``: "" for the default of the
+    command line (the FICTITIOUS example with the embedded listing only, :func:`cpts_diag.io.params.cpam_choice`),
+    "exemple" (embedded FICTITIOUS table), "aucun" (none), or a CPAM / Rézone file. ``insee_ages``, ``bpe``: INSEE
     age-structure and BPE files (official layouts), "" for none. ``out_dir``: folder where
     :func:`write_outputs` writes; "" writes nothing. Relative paths are taken from the current folder (the
     folder the notebook runs in) and kept absolute.
@@ -351,7 +350,7 @@ def load_report_data(
     from cpts_diag.outputs.open_report import map_columns
 
     perimeters_path = settings.user_path(perimeters) or settings.DEFAULT_PERIMETERS
-    choice = cpam_choice(cpam)
+    choice = cpam_choice(cpam, perimeters_path)
     ages_path, bpe_path = settings.user_path(insee_ages), settings.user_path(bpe)
     cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None

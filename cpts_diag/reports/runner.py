@@ -36,6 +36,7 @@ from cpts_diag.errors import InputError
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import html_page
 from cpts_diag.outputs.templating import css
+from cpts_diag.reports.display import PAGE_STYLE_SHEETS, exported_html
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, cleanup_stale, slugify, swap_in
 
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
@@ -119,7 +120,10 @@ def _report_cells(nb):
     for cell in nb.cells:
         if cell.cell_type == "code":
             for o in cell.get("outputs", []):
-                (o.get("data") or {}).pop(SUMMARY_MIMETYPE, None)
+                data = o.get("data") or {}
+                data.pop(SUMMARY_MIMETYPE, None)
+                if "text/html" in data:  # the page carries the style sheets once, in its head
+                    data["text/html"] = exported_html(data["text/html"])
             cell.outputs = [
                 o
                 for o in cell.get("outputs", [])
@@ -140,10 +144,12 @@ def notebook_to_html(nb, title: str) -> str:
     """Self-contained French HTML page of an executed notebook, without its code.
 
     ``title`` is escaped here. The page is ``<html lang="fr">``: markdown and outputs only (no code, no
-    prompts, no stderr), the project's print-friendly CSS inlined, no script and no external resource.
+    prompts, no stderr), the project's print-friendly CSS inlined once (:data:`PAGE_STYLE_SHEETS`), no script
+    and no external resource.
     """
     body, _ = _exporter().from_notebook_node(_report_cells(nb))
-    page = html_page(title, f"<main>\n{body}\n</main>", css("report.css"))
+    style = "".join(css(name) for name in PAGE_STYLE_SHEETS)
+    page = html_page(title, f"<main>\n{body}\n</main>", style)
     ext = _EXTERNAL_RE.search(page)
     if ext:  # pragma: no cover - guard: the notebook displays only embedded content
         raise ValueError(f"le rapport référence une ressource externe : {ext.group(0)[:120]}")
@@ -493,7 +499,7 @@ def build_report(
     territory: str | None,
     perimeters=None,
     out_dir=None,
-    cpam="exemple",
+    cpam=None,
     insee_ages=None,
     bpe=None,
     timeout: int = 600,
@@ -510,7 +516,8 @@ def build_report(
     territory of a file without territory column); ``perimeters`` the perimeter file (CSV, XLSX,
     JSON ARS, GeoJSON, GPKG), by default the embedded PACA listing; ``out_dir`` the parent folder of the
     report folder, by default :data:`settings.REPORTS_DIR`. ``cpam`` is the CPAM / Rézone table:
-    ``"exemple"`` (embedded FICTITIOUS table), None / ``""`` / ``"aucun"`` (none) or a path; ``insee_ages``
+    ``"exemple"`` (embedded FICTITIOUS table), ``"aucun"`` (none), a path, or None / ``""`` for the default
+    (:func:`cpts_diag.io.params.cpam_choice`: the example with the embedded PACA listing only); ``insee_ages``
     and ``bpe`` the INSEE age-structure file and the BPE file (official layouts); ``timeout`` the maximum
     number of seconds per notebook cell.
 
@@ -542,7 +549,7 @@ def build_report(
         params = {
             "perimetres": _file_parameter(perimeters),
             "territoire": territory,
-            "fichier_cpam": cpam_choice(cpam).parameter,
+            "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
             "fichier_ages_insee": _file_parameter(insee_ages),
             "fichier_bpe": _file_parameter(bpe),
             "dossier_sortie": str(tmp),
@@ -589,11 +596,11 @@ def build_report(
 # ---------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------
-def run_report_cli(perimeters, territory, out_dir=None, cpam="exemple", insee_ages=None, bpe=None) -> int:
+def run_report_cli(perimeters, territory, out_dir=None, cpam=None, insee_ages=None, bpe=None) -> int:
     """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
 
-    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table) or ``"aucun"``. Errors are raised
-    (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
+    ``cpam`` accepts a path, ``"exemple"`` (embedded fictitious table), ``"aucun"`` or None (the default). Errors
+    are raised (:class:`InputError` for unusable input) for the CLI to turn into exit codes.
     """
     import click
 

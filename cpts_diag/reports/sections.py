@@ -23,6 +23,8 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -31,8 +33,11 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.indicator_data import Quality, short_source
+from cpts_diag.indicators import CPAM_INDICATORS
+from cpts_diag.io.params import is_embedded_listing
 from cpts_diag.outputs.html import html_page, json_ready
 from cpts_diag.outputs.templating import Markup, macro
+from cpts_diag.reports.display import notebook_html
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
 from cpts_diag.synthesis import derive_findings, source_citation
@@ -93,7 +98,9 @@ class Section:
     """An HTML fragment a notebook displays (and nbconvert exports without code).
 
     ``html`` is already escaped where needed, ``text`` is the plain-text fallback and ``extra`` holds additional
-    mimetype -> data entries of the display bundle (e.g. the machine-readable summary).
+    mimetype -> data entries of the display bundle (e.g. the machine-readable summary). The notebook shows
+    ``html`` with the report's style sheets scoped to it (:func:`cpts_diag.reports.display.notebook_html`: the
+    same look in JupyterLab as in rapport.html); the export to rapport.html takes them off.
     """
 
     def __init__(self, html: str, text: str = "", extra: dict | None = None):
@@ -102,10 +109,10 @@ class Section:
         self.extra = dict(extra or {})
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.html, "text/plain": self.text, **self.extra}
+        return {"text/html": notebook_html(self.html), "text/plain": self.text, **self.extra}
 
     def _repr_html_(self) -> str:
-        return self.html
+        return notebook_html(self.html)
 
     def __str__(self) -> str:
         return self.html
@@ -158,6 +165,32 @@ def _departements_text(summary: dict) -> str:
 
 def _tier_text(summary: dict) -> str:
     return tier_label(summary.get("tier"), summary.get("tier_min"), summary.get("tier_max"), explain=True)
+
+
+def _written_href(data: ReportData, kind: str) -> str | None:
+    """Link to the file ``kind`` that :func:`write_outputs` writes, None when nothing is written (no ``out_dir``).
+
+    Relative to the kernel's folder: the report folder in a report run (``carte.html``, beside rapport.html), the
+    notebook's folder in JupyterLab (``sorties/carte.html``).
+    """
+    if data.out_dir is None:
+        return None
+    path = Path(data.out_dir) / REPORT_FILES[kind]
+    try:
+        return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
+    except (OSError, ValueError):  # no current folder, or another drive
+        return path.resolve().as_posix()
+
+
+def _report_command(data: ReportData) -> str:
+    """The ``cpts-diag report`` command that writes this territory's report with its files."""
+    parts = ["cpts-diag", "report"]
+    if not is_embedded_listing(data.perimeters_path):
+        try:
+            parts.append(os.path.relpath(data.perimeters_path.resolve(), Path.cwd().resolve()))
+        except (OSError, ValueError):
+            parts.append(str(data.perimeters_path))
+    return shlex.join([*parts, "--territoire", data.territory])
 
 
 def _figure_html(fig, caption: str, alt: str) -> str:
@@ -402,12 +435,10 @@ def territory_map(data: ReportData) -> Section:
         perimeters_name=data.perimeters_path.name,
     )
     figure = _figure_html(fig, caption, f"Carte du territoire {data.territory}")
-    carte = REPORT_FILES["carte"]
-    link = _render("file_link", name=carte, label=carte, linked=data.out_dir is not None)
     html = _render(
         "territory_map",
         figure_html=Markup(figure),
-        link=Markup(link),
+        map_href=_written_href(data, "carte"),
         notes=" ; ".join(sorted(set(data.map_communes["note"]) - {"—"})),
         missing_polygons=", ".join(data.missing_polygons),
     )
@@ -516,11 +547,28 @@ def care_supply(data: ReportData) -> Section:
     return Section(html, "Offre de soins")
 
 
+def _cpam_missing(data: ReportData) -> str | None:
+    """Why the CPAM indicators are not shown: ``"aucune"`` (no CPAM table), ``"hors territoire"`` (the table has
+    none of the territory's communes), None when they are shown."""
+    if data.cpam_mode == "aucun":
+        return "aucune"
+    rows = [r for i in CPAM_INDICATORS if (r := _territory_row(data, i)) is not None]
+    if rows and all(fr.is_missing(r["coverage"]) or r["coverage"] <= 0 for r in rows):
+        return "hors territoire"
+    return None
+
+
 def access(data: ReportData) -> Section:
-    """APL (2022, 2023), population under 2.5, patients without a médecin traitant, ALD and CSS."""
+    """APL (2022, 2023), population under 2.5, patients without a médecin traitant, ALD and CSS.
+
+    Without a CPAM table, or with one that has none of the territory's communes, the CPAM indicators are not
+    shown (a table of « n.d. ») but said once, with how to get them.
+    """
     from cpts_diag.outputs import open_report
 
-    acc = _theme_indicators(data, "Accès aux soins")
+    missing = _cpam_missing(data)
+    hidden = set(CPAM_INDICATORS) if missing else set()
+    acc = _theme_indicators(data, "Accès aux soins", exclude=hidden)
     apl = [i for i in acc if i.startswith("apl_")]
     # all-GP APL first, then GPs under 65
     apl = sorted(apl, key=lambda i: ("moins65" in i, i[-4:] if i[-4:].isdigit() else i.split("_")[-3]))
@@ -533,8 +581,11 @@ def access(data: ReportData) -> Section:
     html = _render(
         "access",
         apl_table=Markup(comparison_table(data, apl)),
+        map_href=_written_href(data, "carte"),
         cpam_table=Markup(comparison_table(data, others, _render("cpam_caption"))) if others else None,
-        social_table=Markup(comparison_table(data, _theme_indicators(data, "Santé et social"))),
+        cpam_missing=missing,
+        example=data.cpam_mode == "exemple",
+        social_table=Markup(comparison_table(data, _theme_indicators(data, "Santé et social", exclude=hidden))),
         notes=Markup(notes),
     )
     return Section(html, "Accès aux soins")
@@ -643,7 +694,7 @@ def write_outputs(data: ReportData) -> Section:
     Does nothing (and says so) when ``out_dir`` is None. Each file is written atomically.
     """
     if data.out_dir is None:
-        return Section(_render("no_outputs"), "Fichiers joints")
+        return Section(_render("no_outputs", command=_report_command(data)), "Fichiers joints")
     from cpts_diag.io.atomic import atomic_write_text
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.maps import save_offline_map
@@ -667,6 +718,6 @@ def write_outputs(data: ReportData) -> Section:
         "perimetre": "Périmètre et communes (GeoPackage, pour QGIS)",
     }
     html = _render(
-        "outputs", files=[(p.name, labels[k], True) for k, p in files.items()], fictitious=bool(data.diag.fictitious)
+        "outputs", files=[(_written_href(data, k), labels[k]) for k in files], fictitious=bool(data.diag.fictitious)
     )
     return Section(html, "Fichiers joints")

@@ -1,0 +1,62 @@
+"""The regional synthesis of notebook 03 with a user's file: its defaults are those of the command line.
+
+Territories made of real communes (EPCI of the COG) in Bretagne and in Auvergne-Rhône-Alpes; expectations read
+from the raw embedded files with the csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from cpts_diag import settings
+
+#: territory -> EPCI (SIREN) of its communes: two in the Finistère (Bretagne), one in the Ain (Auvergne-Rhône-Alpes).
+TERRITORIES = {
+    "CPTS Pays de Quimper (illustratif)": "200068120",
+    "CPTS Concarneau Cornouaille (illustratif)": "242900769",
+    "CPTS de la Veyle (illustratif)": "200070555",
+}
+
+
+def _raw(name: str) -> list[dict]:
+    with open(settings.DATA_DIR / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def listing(tmp_path_factory):
+    communes = [r for r in _raw("communes_cog2026.csv") if r["type"] == "commune-actuelle"]
+    path = tmp_path_factory.mktemp("regional") / "cpts_deux_regions.csv"
+    lines = ["CPTS;Code INSEE"]
+    for name, siren in TERRITORIES.items():
+        lines += [f"{name};{r['code_insee']}" for r in communes if r["epci_siren"] == siren]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    regions = {r["code"]: r["nom"] for r in _raw("regions.csv")}
+    region_of = {
+        name: {r["region"] for r in communes if r["epci_siren"] == siren} for name, siren in TERRITORIES.items()
+    }
+    return path, regions, region_of
+
+
+def test_region_left_empty_is_the_files_main_region_and_the_others_are_named(listing):
+    from cpts_diag.reports.regional import CPAM_INDICATOR, regional_synthesis
+
+    path, regions, region_of = listing
+    assert sorted(map(sorted, region_of.values())) == [["53"], ["53"], ["84"]]
+    synthese = regional_synthesis(path)  # the notebook's defaults: region "" and fichier_cpam ""
+    assert (synthese.region, synthese.region_name) == ("53", regions["53"])
+    assert list(synthese.table["territoire"]) == [n for n, r in region_of.items() if r == {"53"}]
+    assert f"{regions['84']} (84) : 1" in synthese.region_note and "paramètre region" in synthese.region_note
+    # no CPAM table with a user's file, as on the command line: no fictitious column
+    assert not synthese.fictitious and CPAM_INDICATOR not in synthese.indicators
+
+
+def test_region_given_is_kept_without_note(listing):
+    from cpts_diag.reports.regional import regional_synthesis
+
+    path, regions, _ = listing
+    synthese = regional_synthesis(path, " 84 ")
+    assert (synthese.region, synthese.region_name, synthese.region_note) == ("84", regions["84"], None)
+    assert list(synthese.table["territoire"]) == ["CPTS de la Veyle (illustratif)"]
