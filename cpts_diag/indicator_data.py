@@ -102,9 +102,10 @@ SOURCES: dict[str, Source] = {
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte",
             "communes_geo_cog2026.csv",
-            "Superficies calculées une fois sur les contours source, en Lambert-93 (métropole) ou dans la "
-            "projection locale de chaque DROM. 4 communes rétablies en 2025 (Cantal) n'ont pas de contour : "
-            "superficie inconnue, jamais zéro (voir data/SOURCES.md).",
+            "Superficies calculées une fois sur les contours source, sur l'ellipsoïde (aire géodésique, sans "
+            "projection : ni Lambert-93 ni UTM, qui ne conservent pas les aires), en métropole comme dans les "
+            "DROM ; départements, régions et France sont des sommes de communes. 4 communes rétablies en 2025 "
+            "(Cantal) n'ont pas de contour : superficie inconnue, jamais zéro (voir data/SOURCES.md).",
             short="IGN, contours",
         ),
         Source(

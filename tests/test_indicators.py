@@ -9,6 +9,7 @@ import csv
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cpts_diag import settings
@@ -280,3 +281,29 @@ def test_indicator_rows_have_every_column_and_valid_values():
     assert (both["value_low"] <= both["value_high"].fillna(float("inf"))).all()
     assert not diag.fictitious
     assert list(diag.sources.columns) == ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
+
+
+# ------------------------------------------------------------------------------- areas
+def test_areas_of_territory_departement_region_are_geodesic_sums(raw_communes):
+    """Territory, département, région: the same measure (sums of the communes' areas on the ellipsoid),
+    checked against the geodesic area of the embedded display polygons (Corse-du-Sud, La Réunion)."""
+    from geo_expect import display_area_km2, embedded_units
+
+    units = embedded_units()
+    area = dict(zip(units["code_insee"], pd.to_numeric(units["superficie_km2"])))
+    members = {"Pays ajaccien": "242010056", "CINOR": "249740119"}
+    current = [r for r in raw_communes if r["type"] == "commune-actuelle"]
+    territories = {n: [r["code_insee"] for r in current if r["epci_siren"] == siren] for n, siren in members.items()}
+    diags = diagnose_all(_perimeters(territories))
+    for name, dep, region in (("Pays ajaccien", "2A", "94"), ("CINOR", "974", "04")):
+        codes = territories[name]
+        assert _row(diags[name], "superficie")["value"] == pytest.approx(sum(area[c] for c in codes), rel=1e-9)
+        dep_codes = [r["code_insee"] for r in current if r["departement"] == dep]
+        dep_row = _row(diags[name], "superficie", "departement", dep)
+        assert dep_row["value"] == pytest.approx(sum(area[c] for c in dep_codes), rel=1e-9)
+        assert dep_row["value"] == pytest.approx(display_area_km2(dep_codes), rel=1e-3)  # geodesic, within 0.1 %
+        reg_codes = [r["code_insee"] for r in current if r["region"] == region]
+        assert _row(diags[name], "superficie", "region", region)["value"] == pytest.approx(
+            sum(area[c] for c in reg_codes), rel=1e-9
+        )
+    assert _row(diags["Pays ajaccien"], "superficie", "departement", "2A")["value"] == pytest.approx(4016.4, abs=0.1)
