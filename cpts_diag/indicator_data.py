@@ -244,9 +244,11 @@ SOURCES: dict[str, Source] = {
             "département, région, France",
             "Licence Ouverte",
             "ameli_professionnels_liberaux_2024.csv",
-            "Libéraux seulement (salariés exclus) ; densité publiée pour 100 000 hab., affichée pour "
-            "10 000 hab. Pas de valeur à la maille du territoire. Les pharmaciens ne figurent pas dans ce "
-            "fichier.",
+            "Libéraux seulement (salariés exclus). Densité publiée pour 100 000 habitants, sauf pour les "
+            "sages-femmes (pour 100 000 femmes de 15 à 49 ans), les gynécologues (femmes de 15 ans et plus) et "
+            "les pédiatres (enfants de moins de 15 ans) ; affichée pour 10 000 de la même population et comparée "
+            "seulement à une densité de même dénominateur. Pas de valeur à la maille du territoire. Les "
+            "pharmaciens ne figurent pas dans ce fichier.",
             short="Assurance Maladie 2024",
         ),
         Source(

@@ -36,7 +36,14 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.indicator_data import SOURCES, Quality, sources_table
-from cpts_diag.io.open_data import AMELI_PROFESSIONS, POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
+from cpts_diag.io.open_data import (
+    AMELI_INHABITANTS,
+    AMELI_PROFESSIONS,
+    POP_VINTAGES,
+    ZONAGE_LEVELS,
+    load_open_data,
+    weighted_quantile,
+)
 
 __all__ = ["TREND_PERIODS", "add_open_indicators", "zonage_label"]
 
@@ -111,6 +118,10 @@ class _Context:
         self.ameli_by_level = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
+        self.ameli_unit = {  # each density in its own denominator (per 100,000 published, shown per 10,000)
+            p: "pour 10 000 hab." if pop == AMELI_INHABITANTS else f"pour 10 000 {pop}"
+            for p, pop in zip(data.ameli["profession"], data.ameli["population_reference"])
+        }
         self.deps_of_region = self.fr_frame.groupby("region")["departement"].agg(lambda s: sorted(set(s))).to_dict()
         self.comparisons: dict[tuple[str, str], list[dict]] = {}
 
@@ -365,8 +376,9 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
             rec = am.get(pid)
             meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
+            unit = ctx.ameli_unit.get(pid, "pour 10 000 hab.")
             add(f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta)
-            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, "pour 10 000 hab.", *meta)
+            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, unit, *meta)
     return rows
 
 

@@ -181,7 +181,8 @@ def test_loading_a_hand_made_folder(tmp_path):
         "pop_hist": "code_insee,pop_2016,pop_2019,pop_2020,pop_2021,pop_2022\n01001,767,779,,832,859\n",
         "pop_groups": "annee,unites,population\n2016,15031|15035,1844\n",
         "filosofi": 'CODGEO,NBPERS19,Q219\n01001,819,"23970,5"\n01002,s,s\n',
-        "ameli": 'annee,profession,niveau,code,effectif,densite\n2024,infirmiers,france,FR,98000,"144,2"\n',
+        "ameli": "annee,profession,niveau,code,effectif,densite,population_reference\n"
+        '2024,infirmiers,france,FR,98000,"144,2",habitants\n',
         "zonage": "code,niveau\n01001,4\n01002,\n",
         "mortality": 'niveau,code,nom,periode,taux\ndepartement,05,Hautes-Alpes,2013-2018,"9,10"\n',
     }

@@ -196,6 +196,44 @@ def test_professionals_by_departement_region_france(diags):
     assert ind[(ind["indicator"] == "ps_infirmiers_effectif") & (ind["level"] == "territoire")].empty
 
 
+@pytest.mark.parametrize("departement", ["26", "56", "974", "2A"])  # Drôme, Morbihan, La Réunion, Corse-du-Sud
+def test_ameli_densities_are_per_their_own_population(communes, departement):
+    """Each Ameli density is count × 10 000 / its denominator, labelled with that denominator.
+
+    The file gives effectif and densité per 100 000: their ratio is the denominator the Assurance Maladie used,
+    compared here with the département's population légale: about a fifth of it for the midwives (women aged 15
+    to 49), two fifths for the gynaecologists (women aged 15 and over), a sixth for the paediatricians (children
+    under 15), all of it for the nurses — never the « 8,7 sages-femmes pour 10 000 hab. » the Drôme once showed
+    where 89 / 524 207 inhabitants is 1,7."""
+    raw = pd.read_csv(DATA / "ameli_professionnels_liberaux_2024.csv", dtype=str)
+    raw = raw[(raw["niveau"] == "departement") & (raw["code"] == departement)].set_index("profession")
+    inhabitants = communes.loc[communes["departement"] == departement, "population"].sum()
+    members = communes.index[communes["departement"] == departement][:3]
+    perimeter = pd.DataFrame(
+        {"cpts": "T", "code_insee": members, "arrondissement": None, "infracommunal": False, "line": range(2, 5)}
+    )
+    diag = diagnose_all(perimeter)["T"]
+    expected = {
+        "sages_femmes": ("pour 10 000 femmes de 15 à 49 ans", 0.15, 0.25),
+        "gynecologues": ("pour 10 000 femmes de 15 ans et plus", 0.38, 0.48),
+        "pediatres": ("pour 10 000 enfants de moins de 15 ans", 0.12, 0.25),
+        "infirmiers": ("pour 10 000 hab.", 0.97, 1.03),
+    }
+    for profession, (unit, low, high) in expected.items():
+        count, per_100000 = float(raw.at[profession, "effectif"]), float(raw.at[profession, "densite"])
+        denominator = count * 100_000 / per_100000
+        assert low < denominator / inhabitants < high, (departement, profession, denominator / inhabitants)
+        row = _value(diag, f"ps_{profession}_densite", "departement", departement)
+        assert row["value"] == pytest.approx(count * 10_000 / denominator)
+        assert row["unit"] == unit
+    if departement == "26":
+        midwives = _value(diag, "ps_sages_femmes_densite", "departement", "26")
+        assert float(raw.at["sages_femmes", "effectif"]) == 89
+        assert midwives["value"] == pytest.approx(8.67) and 89 * 10_000 / inhabitants == pytest.approx(1.7, abs=0.01)
+    source = diag.sources.set_index("source").loc["Assurance Maladie, démographie des professionnels de santé libéraux"]
+    assert "femmes de 15 à 49 ans" in source["note"] and "densité publiée pour 100 000 hab.," not in source["note"]
+
+
 def test_new_rows_carry_source_vintage_level(diags):
     ind = diags["Bretagne"].indicators
     new = ind[ind["indicator"].str.match(r"(population_20|evolution_pop|revenu_|zonage_|mortalite|ps_)")]

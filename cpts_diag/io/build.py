@@ -17,6 +17,8 @@ from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
 from cpts_diag.io.open_data import (
+    AMELI_DENOMINATORS,
+    AMELI_INHABITANTS,
     AMELI_PROFESSIONS,
     FILES,
     POP_VINTAGES,
@@ -214,7 +216,8 @@ def build_filosofi(source: Path, out: Path) -> None:
 
 
 def build_ameli_professionals(source: Path, out: Path) -> None:
-    """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions)."""
+    """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions), with
+    the population each density is published for (per 100,000: inhabitants, or women aged 15 to 49...)."""
     df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
     df = df[
         df["profession_sante"].isin(AMELI_PROFESSIONS)
@@ -223,11 +226,13 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
     ]
     is_france = df["region"] == "99"
     is_region = (df["departement"] == "999") & ~is_france
+    profession = df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0])
     table = df.assign(
-        profession=df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]),
+        profession=profession,
         niveau=np.where(is_france, "france", np.where(is_region, "region", "departement")),
         code=np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"])),
-    )[["annee", "profession", "niveau", "code", "effectif", "densite"]]
+        population_reference=profession.map(AMELI_DENOMINATORS).fillna(AMELI_INHABITANTS),
+    )[["annee", "profession", "niveau", "code", "effectif", "densite", "population_reference"]]
     _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
 
 

@@ -44,6 +44,8 @@ import pandas as pd
 from cpts_diag import settings
 
 __all__ = [
+    "AMELI_DENOMINATORS",
+    "AMELI_INHABITANTS",
     "AMELI_PROFESSIONS",
     "FILES",
     "POP_VINTAGES",
@@ -98,6 +100,18 @@ AMELI_PROFESSIONS = {
         "Médecins spécialistes libéraux (hors généralistes)",
     ),
 }
+
+#: Population to which the Assurance Maladie relates a profession's published density (per 100,000), when it
+#: is not the inhabitants: id -> French noun phrase. The file does not say it; effectif × 100,000 / densité
+#: gives the denominator, e.g. France 2024: 14.5 M for the sages-femmes (women aged 15 to 49), 29.6 M for the
+#: gynécologues (women aged 15 and over), 11.5 M for the pédiatres (children under 15), 68.6 M for the others.
+AMELI_DENOMINATORS = {
+    "sages_femmes": "femmes de 15 à 49 ans",
+    "gynecologues": "femmes de 15 ans et plus",
+    "pediatres": "enfants de moins de 15 ans",
+}
+#: Denominator of every other Ameli density.
+AMELI_INHABITANTS = "habitants"
 
 _DELEGATED = ("commune-deleguee", "commune-associee")
 
@@ -188,7 +202,8 @@ class OpenData:
     * ``filosofi``: ``code`` (as published), ``nbpers`` (persons in fiscal households 2019), ``q2`` (median
       disposable income per consumption unit, €), NaN when absent;
     * ``ameli``: ``profession`` (id), ``niveau`` (departement | region | france), ``code``, ``effectif``,
-      ``densite`` (per 100,000 inhabitants);
+      ``densite`` (per 100,000 of ``population_reference``: inhabitants, or the population of
+      :data:`AMELI_DENOMINATORS`);
     * ``zonage``: nurse zonage level (1–5, float; NaN when « résultat non disponible ») by published code;
     * ``mortality``: ``niveau`` (epci | departement), ``code``, ``nom``, ``periode``, ``taux`` (‰, NaN when absent).
     """

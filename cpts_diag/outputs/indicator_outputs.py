@@ -344,7 +344,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
                 "(population légale 2023). Fichier « une ligne par équipement » ou « ensemble » : une commune d'un "
                 "département présent dans le fichier mais sans ligne pour une profession en compte 0 ; case vide "
                 "d'un tableau par commune = inconnue. Comparaisons : Assurance Maladie 2024, libéraux (professionnels, "
-                "pas lieux d'exercice), vide quand la profession n'y figure pas."
+                "pas lieux d'exercice), vide quand la profession n'y figure pas ou que sa densité y est rapportée à "
+                "une autre population que les habitants (sages-femmes, gynécologues, pédiatres)."
             ),
         ]
     sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)

@@ -141,7 +141,9 @@ def bpe_professions(diag) -> pd.DataFrame:
     « Code BPE », « Profession », « Équipements (BPE) » with « borne basse »/« borne haute », « Pour 10 000 hab.
     (BPE) » with its bounds, « Qualité », « Couverture (%) », « Millésime BPE », then the Assurance Maladie
     2024 density (libéraux, per 10,000) of each département, région and France of the diagnostic when the
-    profession has a matching Ameli profession (empty otherwise). Empty table when no BPE file was given.
+    profession has a matching Ameli profession whose density is per inhabitants like the BPE one (empty
+    otherwise: the Assurance Maladie relates midwives, gynaecologists and paediatricians to women or children).
+    Empty table when no BPE file was given.
     """
     from cpts_diag.indicators import bpe_indicator_ids
     from cpts_diag.io.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
@@ -155,7 +157,7 @@ def bpe_professions(diag) -> pd.DataFrame:
     ]
     comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
     levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
-    ameli = {(r.indicator, r.level, r.level_code): r.value for r in comparisons.itertuples(index=False)}
+    ameli = {(r.indicator, r.level, r.level_code): (r.value, r.unit) for r in comparisons.itertuples(index=False)}
     rows = []
     for code in codes:
         count_id, density_id = bpe_indicator_ids(code)
@@ -175,7 +177,8 @@ def bpe_professions(diag) -> pd.DataFrame:
             "Millésime BPE": str(c["vintage"]),
         }
         for level, lcode, name in levels:
-            value = ameli.get((f"ps_{key}_densite", level, lcode), np.nan) if key else np.nan
+            value, unit = ameli.get((f"ps_{key}_densite", level, lcode), (np.nan, None)) if key else (np.nan, None)
+            value = value if unit == d["unit"] else np.nan  # only a density of the same denominator
             title = "France" if level == "france" else f"{name} ({lcode})"
             row[f"Libéraux pour 10 000 hab. (Assurance Maladie 2024) – {title}"] = value
         rows.append(row)
