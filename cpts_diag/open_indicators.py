@@ -115,6 +115,13 @@ class _Context:
         self.dep_pop_2023 = self.fr_frame.groupby("departement")["population"].sum().to_dict()
         self.fr_frame["pop_2016"] = [self.pop_start(u, "2016") for u in self.fr_frame["unit"].tolist()]
         self.dep_pop_2016 = self.fr_frame.groupby("departement")["pop_2016"].sum(min_count=1).to_dict()
+        # départements left out of France's growth rate since a vintage: none of their units has a population
+        # then (Mayotte in 2016)
+        self.france_without = {}
+        for year, _years in TREND_PERIODS.values():
+            known = [not math.isnan(self.pop_start(u, year)) or u in self.group_of[year] for u in self.fr_frame["unit"]]
+            left_out = sorted(set(self.fr_frame["departement"]) - set(self.fr_frame.loc[known, "departement"]))
+            self.france_without[year] = " et ".join(reference.departement_name(d) for d in left_out)
         self.ameli_by_level = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
@@ -311,6 +318,8 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         v, cov = _trend(frame, ctx, start, years)
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
+        if ctx.france_without[start]:  # the same label on every level: France's figure leaves them out
+            label += f" (France hors {ctx.france_without[start]})"
         add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
 
     # -- income (distribution of commune medians)

@@ -38,9 +38,11 @@ def _series(diag, level: str, code: str) -> list[float]:
 
 
 def population_trend_figure(diag):
-    """Matplotlib figure: population index (first known vintage = 100) of the territory and its levels.
+    """Matplotlib figure: population index of the territory and its levels, all at 100 in the same year.
 
-    Returns None when the territory has no harmonised population before 2023.
+    The base year is the first vintage every drawn curve knows (France has no 2016 value: Mayotte's population
+    was not published; a territory with a split commune may lack some years): a curve is drawn over the years
+    it knows, and its legend names the years it lacks. Returns None when no curve has two known vintages.
     """
     import matplotlib
 
@@ -52,19 +54,20 @@ def population_trend_figure(diag):
         sub = diag.indicators[(diag.indicators["level"] == level) & (diag.indicators["indicator"] == "population_2016")]
         levels += [(level, c, n) for c, n in zip(sub["level_code"], sub["level_name"])]
     levels.append(("france", "FR", "France"))
-    years = [int(y) for y in TREND_YEARS]
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    for i, (level, code, name) in enumerate(levels):
-        values = np.array(_series(diag, level, code))
-        known = ~np.isnan(values)
-        if known.sum() < 2:
-            continue
-        shown = values[known]
-        ax.plot(np.array(years)[known], 100 * shown / shown[0], marker="o", lw=2.5 if i == 0 else 1.2, label=str(name))
-    if not ax.lines:
-        plt.close(fig)
+    years = np.array([int(y) for y in TREND_YEARS])
+    curves = [(name, np.array(_series(diag, level, code))) for level, code, name in levels]
+    curves = [(i, name, values) for i, (name, values) in enumerate(curves) if (~np.isnan(values)).sum() >= 2]
+    common = np.logical_and.reduce([~np.isnan(values) for _i, _n, values in curves]) if curves else None
+    if common is None or not common.any():
         return None
-    ax.set_ylabel("indice (1er millésime = 100)")
+    base = int(np.argmax(common))  # first year known by every curve
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for i, name, values in curves:
+        known = ~np.isnan(values)
+        missing = [str(y) for y in years[~known]]
+        label = str(name) + (f" (n.d. en {', '.join(missing)})" if missing else "")
+        ax.plot(years[known], 100 * values[known] / values[base], marker="o", lw=2.5 if i == 0 else 1.2, label=label)
+    ax.set_ylabel(f"indice (base 100 en {years[base]})")
     ax.set_xticks(years)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
