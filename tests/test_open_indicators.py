@@ -20,6 +20,7 @@ TERRITORIES = {
     "Grand Est": "200033025",  # CA de Bar-le-Duc - Sud Meuse (55)
     "La Réunion": "249740119",  # CINOR (974)
     "Mayotte": "200060457",  # CA Dembeni-Mamoudzou (976)
+    "Corse": "242010056",  # CA du Pays Ajaccien (2A)
 }
 
 
@@ -172,17 +173,50 @@ def test_income_range_and_weighted_median_of_commune_medians(diags, communes, re
     d = diags[region]
     assert _value(d, "revenu_median_communes_min")["value"] == q2.min()
     assert _value(d, "revenu_median_communes_max")["value"] == q2.max()
-    expected = _weighted_median(q2.to_numpy(), filo.loc[known, "NBPERS19"].astype(float).to_numpy())
-    assert _value(d, "revenu_median_communes_p50")["value"] == expected
+    weight = filo.loc[known, "NBPERS19"].astype(float)
     coverage = members.loc[known, "population"].sum() / members["population"].sum()
-    assert _value(d, "revenu_median_communes_p50")["coverage"] == pytest.approx(coverage)
+    assert _value(d, "revenu_median_communes_min")["coverage"] == pytest.approx(coverage)
+    if len(known) < 5 or weight.max() > weight.sum() / 2:  # CINOR: 3 communes: no quartiles
+        assert region == "La Réunion"
+        assert d.indicators.query("indicator == 'revenu_median_communes_p50' and level == 'territoire'").empty
+    else:
+        expected = _weighted_median(q2.to_numpy(), weight.to_numpy())
+        assert _value(d, "revenu_median_communes_p50")["value"] == expected
+        assert _value(d, "revenu_median_communes_p50")["coverage"] == pytest.approx(coverage)
     # communes absent from Filosofi (secrecy) are unknown in the per-commune table, never zero
     table = d.communes.set_index("code_insee")["revenu_median_2019"]
     missing = [c for c in members.index if c not in filo.index]
     assert table.loc[missing].isna().all()
     assert (table.dropna() > 0).all()
     if missing:
-        assert _value(d, "revenu_median_communes_p50")["quality"] == "partiellement masquée"
+        assert _value(d, "revenu_median_communes_min")["quality"] == "partiellement masquée"
+
+
+def test_income_without_quartiles_when_one_commune_weighs_over_half(diags, communes):
+    filo = pd.read_csv(DATA / "filosofi_2019_communes.csv", dtype=str).set_index("CODGEO")
+    quartiles = ["revenu_median_communes_q1", "revenu_median_communes_p50", "revenu_median_communes_q3"]
+    members = _members(communes, TERRITORIES["Corse"])
+    known = members.index[members.index.isin(filo.index)]
+    weight, q2 = filo.loc[known, "NBPERS19"].astype(float), filo.loc[known, "Q219"].astype(float)
+    assert weight["2A004"] / weight.sum() > 0.5  # Ajaccio: quartiles would all be its median
+    d = diags["Corse"]
+    terr = d.indicators[d.indicators["level"] == "territoire"]
+    assert not terr["indicator"].isin(quartiles).any()
+    assert _value(d, "revenu_median_communes_min")["value"] == q2.min()
+    assert _value(d, "revenu_median_communes_max")["value"] == q2.max()
+    # the communes' own medians and their weights are in the per-commune table, for the report to list
+    table = d.communes.set_index("code_insee")
+    assert table.at["2A004", "revenu_median_2019"] == q2["2A004"]
+    assert table.at["2A004", "personnes_menages_fiscaux_2019"] == weight["2A004"]
+    # Corse-du-Sud: Ajaccio is under half of its weight, its quartiles stay, weighted by the persons of the
+    # fiscal households (the label says so)
+    dep = communes.index[communes["departement"] == "2A"]
+    dep_known = dep[dep.isin(filo.index)]
+    dep_w = filo.loc[dep_known, "NBPERS19"].astype(float)
+    assert dep_w["2A004"] / dep_w.sum() < 0.5
+    p50 = _value(d, "revenu_median_communes_p50", "departement", "2A")
+    assert p50["value"] == _weighted_median(filo.loc[dep_known, "Q219"].astype(float).to_numpy(), dep_w.to_numpy())
+    assert "pondérée par le nombre de personnes des ménages fiscaux" in p50["label"]
 
 
 @pytest.mark.parametrize("region", ["Bretagne", "Grand Est", "La Réunion"])

@@ -29,15 +29,38 @@ def _communes(**columns):
     return pd.DataFrame({**base, **columns})
 
 
+def _income_rows(*indicators):
+    return pd.DataFrame({"indicator": list(indicators), "level": "territoire"})
+
+
+QUARTILES = ("revenu_median_communes_min", "revenu_median_communes_q1", "revenu_median_communes_p50")
+
+
 def test_income_note_names_the_communes_without_a_median():
-    diag = SimpleNamespace(communes=_communes(revenu_median_2019=[23970.0, np.nan, np.nan]))
-    note = income_note(diag)
+    communes = _communes(
+        revenu_median_2019=[23970.0, np.nan, np.nan], personnes_menages_fiscaux_2019=[5e4, np.nan, np.nan]
+    )
+    note = income_note(SimpleNamespace(communes=communes, indicators=_income_rows(*QUARTILES)))
     assert "INSEE, Filosofi 2019" in note
+    assert "pondérée par le nombre de personnes des ménages fiscaux" in note
     assert "2 commune(s) sans médiane publiée" in note
     assert "Chorges (05023), La Freissinouse (05046) ; elles ne sont pas comptées comme zéro" in note
-    assert "Gap (05061)" not in note
-    complete = income_note(SimpleNamespace(communes=_communes(revenu_median_2019=[1.0, 2.0, 3.0])))
-    assert "sans médiane" not in complete and "Filosofi 2019" in complete
+    assert "Gap (05061)" not in note and "médianes des communes elles-mêmes" not in note
+    complete = _communes(revenu_median_2019=[1.0, 2.0, 3.0], personnes_menages_fiscaux_2019=[1.0, 1.0, 1.0])
+    note = income_note(SimpleNamespace(communes=complete, indicators=_income_rows(*QUARTILES)))
+    assert "sans médiane" not in note and "Filosofi 2019" in note
+
+
+def test_income_note_lists_the_communes_medians_without_quartiles():
+    # no quartile row for the territory (one commune weighs over half): the medians themselves, heaviest first
+    communes = _communes(revenu_median_2019=[21900.0, 23000.0, 25100.0], personnes_menages_fiscaux_2019=[78, 12, 10])
+    diag = SimpleNamespace(communes=communes, indicators=_income_rows("revenu_median_communes_min"))
+    note = income_note(diag)
+    assert "voici les médianes des communes elles-mêmes" in note
+    assert (
+        f"Gap (05061) 21{NNBSP}900{NNBSP}€ (78{NNBSP}%) ; Chorges (05023) 23{NNBSP}000{NNBSP}€ (12{NNBSP}%) ; "
+        f"La Freissinouse (05046) 25{NNBSP}100{NNBSP}€ (10{NNBSP}%)."
+    ) in note
 
 
 def test_zonage_note_lists_the_under_served_communes():

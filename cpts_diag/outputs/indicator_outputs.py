@@ -218,6 +218,7 @@ _COMMUNE_HEADERS = {
     "population_2016": "Population municipale 2016 (COG 2026 ; vide = commune rétablie depuis)",
     "evolution_pop_2016_2023": "Évolution annuelle moyenne 2016-2023 (%/an)",
     "revenu_median_2019": "Revenu disponible médian par UC 2019 (€, Filosofi ; vide = non publié)",
+    "personnes_menages_fiscaux_2019": "Personnes des ménages fiscaux 2019 (Filosofi, poids de la médiane)",
     "zonage_infirmiers": "Zonage infirmiers (ARS 2024)",
     "mortalite_brute_epci": "Taux brut de mortalité de l'EPCI 2013-2018 (‰, non standardisé)",
 }

@@ -86,12 +86,24 @@ def _render(macro_name: str, /, *args) -> str:
 
 
 def income_note(diag) -> str:
-    """French paragraph: what the income figures are, and the communes without a median (named)."""
+    """French paragraph: what the income figures are, the communes without a median (named), and the communes'
+    own medians with their weight when the territory has no quartiles (too few communes, or one over half of
+    the weight: see :func:`cpts_diag.open_indicators.income_is_a_distribution`)."""
     com = diag.communes
     missing = com[com["revenu_median_2019"].isna()] if "revenu_median_2019" in com else com.iloc[0:0]
     names = _names(missing)
     shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
-    return _render("income_note", len(names), shown)
+    ind = diag.indicators
+    terr = set(ind.loc[ind["level"] == "territoire", "indicator"])
+    medians = []
+    if "revenu_median_communes_min" in terr and "revenu_median_communes_q1" not in terr:
+        known = com[com["revenu_median_2019"].notna()].sort_values("personnes_menages_fiscaux_2019", ascending=False)
+        total = known["personnes_menages_fiscaux_2019"].sum()
+        medians = [
+            {"name": name, "value": f"{fr.integer(v)}{fr.NNBSP}€", "share": f"{fr.percent(100 * w / total, 0)}"}
+            for name, v, w in zip(_names(known), known["revenu_median_2019"], known["personnes_menages_fiscaux_2019"])
+        ]
+    return _render("income_note", len(names), shown, medians)
 
 
 def zonage_note(diag) -> str:
