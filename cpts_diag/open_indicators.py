@@ -128,13 +128,15 @@ class _Context:
         self.dep_pop_2023 = self.fr_frame.groupby("departement")["population"].sum().to_dict()
         self.fr_frame["pop_2016"] = [self.pop_start(u, "2016") for u in self.fr_frame["unit"].tolist()]
         self.dep_pop_2016 = self.fr_frame.groupby("departement")["pop_2016"].sum(min_count=1).to_dict()
-        # départements left out of France's growth rate since a vintage: none of their units has a population
-        # then (Mayotte in 2016)
-        self.france_without = {}
+        # France's growth rate since a vintage leaves out the départements none of whose units has a population
+        # then (Mayotte in 2016): the name of France's group for that rate
+        from cpts_diag.indicators import france_name
+
+        self.france_since = {}
         for year, _years in TREND_PERIODS.values():
             known = [not math.isnan(self.pop_start(u, year)) or u in self.group_of[year] for u in self.fr_frame["unit"]]
-            left_out = sorted(set(self.fr_frame["departement"]) - set(self.fr_frame.loc[known, "departement"]))
-            self.france_without[year] = " et ".join(reference.departement_name(d) for d in left_out)
+            left_out = set(self.fr_frame["departement"]) - set(self.fr_frame.loc[known, "departement"])
+            self.france_since[year] = france_name(reference, left_out)
         self.ameli_by_level = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
@@ -361,9 +363,12 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         v, cov = _trend(frame, ctx, start, years)
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        if ctx.france_without[start]:  # the same label on every level: France's figure leaves them out
-            label += f" (France hors {ctx.france_without[start]})"
+        france = ctx.france_since[start]
+        if france != "France":  # the same label on every level: France's figure leaves départements out
+            label += f" ({france})"
         add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
+        if level == "france":
+            rows[-1]["level_name"] = france
 
     # -- income (distribution of commune medians)
     inc = _income(frame, ctx)

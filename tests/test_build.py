@@ -267,6 +267,15 @@ def _open_indicator_sources(src):
     (src / "mortalite-insee/insee_rp_evol_1968_departement_2018.csv").write_text(
         "\ufeffcodgeo;libgeo;an;tx_morta\n05;Hautes-Alpes;2013-2018;9,80\n", encoding="utf-8"
     )
+    social = src / "indicateurs-sociaux-communes"
+    social.mkdir()
+    for name, field, values in (
+        ("part_personnes_agees_communes.json", "part_personnes_agees_75_plus", {"05001": 12.5, "05002": 9.1}),
+        ("famille_monoparentale_communes.json", "part_familles_monoparentales", {"05001": 10.0}),
+        ("fedi_communes.json", "EDI", {"05001": 2.5, "05002": -1.0, "05004": None}),
+    ):
+        records = {code: {"nom_commune": code, field: value} for code, value in values.items()}
+        (social / name).write_text(json.dumps(records, indent=4), encoding="utf-8")
 
 
 def _rows(path):
@@ -351,6 +360,18 @@ def test_build_open_indicator_files(source, tmp_path):
     assert ameli[("sages_femmes", "departement", "05")]["population_reference"] == "femmes de 15 à 49 ans"
     zon = {r["code"]: r["niveau"] for r in _rows(out / "zonage_infirmiers_communes.csv")}
     assert zon == {"05001": "2", "05002": ""}  # "N/A - résultat non disponible" is unknown, not a level
+    # census 2022 shares and F-EDI, weighted by the 2022 populations (4.1.0): unknown stays empty, never zero
+    social = {r["code_insee"]: r for r in _rows(out / "indicateurs_sociaux_communes.csv")}
+    assert social["05001"] == {
+        "code_insee": "05001",
+        "population_2022": "340",
+        "part_75_plus": "12.5",
+        "part_familles_monoparentales": "10.0",
+        "fedi_2021": "2.5",
+        "fedi_quintile": "3",  # quintile cuts at 20 % ... 80 % of 830 inhabitants: -1.0, -1.0, 2.5, 2.5
+    }
+    assert social["05002"]["fedi_quintile"] == "1" and social["05002"]["part_familles_monoparentales"] == ""
+    assert social["05004"]["fedi_2021"] == "" and social["05004"]["population_2022"] == ""
     mort = _rows(out / "mortalite_brute_2013_2018.csv")
     assert [(r["niveau"], r["code"], r["taux"]) for r in mort] == [
         ("epci", "200067437", "9,40"),

@@ -220,6 +220,8 @@ _COMMUNE_HEADERS = {
     "revenu_median_2019": "Revenu disponible médian par UC 2019 (€, Filosofi ; vide = non publié)",
     "personnes_menages_fiscaux_2019": "Personnes des ménages fiscaux 2019 (Filosofi, poids de la médiane)",
     "zonage_infirmiers": "Zonage infirmiers (ARS 2024)",
+    "fedi_2021": "Score F-EDI 2021 (plus élevé = plus défavorisé ; vide = non disponible)",
+    "fedi_quintile": "Quintile national F-EDI 2021 (5 = le plus défavorisé)",
     "mortalite_brute_epci": "Taux brut de mortalité de l'EPCI 2013-2018 (‰, non standardisé)",
 }
 _SOURCE_HEADERS = {
