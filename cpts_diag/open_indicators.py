@@ -363,12 +363,9 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         v, cov = _trend(frame, ctx, start, years)
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        france = ctx.france_since[start]
-        if france != "France":  # the same label on every level: France's figure leaves départements out
-            label += f" ({france})"
         add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
-        if level == "france":
-            rows[-1]["level_name"] = france
+        if level == "france":  # France's rate leaves out the départements without a start population
+            rows[-1]["level_name"] = ctx.france_since[start]
 
     # -- income (distribution of commune medians)
     inc = _income(frame, ctx)

@@ -447,6 +447,10 @@ def test_social_rows_reach_the_json_rows_and_the_workbook(social_case, tmp_path)
     wb = load_workbook(write_indicator_workbook(diag, tmp_path / "indicateurs.xlsx"), read_only=True)
     detail = [r for r in wb["Détail"].iter_rows(values_only=True) if r and r[0] == "part_75_plus"]
     assert ("France hors Mayotte" in {r[5] for r in detail}) and len(detail) == 4  # territoire, 2A, Corse, France
+    demography = list(wb["Démographie"].iter_rows(values_only=True))
+    head = next(r for r in demography if r and r[0] == "Indicateur")
+    share = dict(zip(head, next(r for r in demography if r and r[0] == "Part des 75 ans et plus")))
+    assert share["France : champ"] == "France hors Mayotte"  # beside France's figure, what it leaves out
     header = next(r for r in wb["Communes"].iter_rows(values_only=True) if r and r[0] == "Code commune")
     assert "Quintile national F-EDI 2021 (5 = le plus défavorisé)" in header
     assert any(str(h).startswith("Part des 75 ans et plus") for h in header)

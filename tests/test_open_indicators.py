@@ -126,8 +126,8 @@ def test_split_commune_group_exact_when_whole_unknown_when_partial(diags, commun
 
 
 def test_france_growth_rate_says_it_leaves_mayotte_out(diags, communes):
-    """France's 2016-2023 rate is like for like without Mayotte (no 2016 population): the label says so, on every
-    level, and the value is recomputed here from the harmonised file; 2019-2023 covers all of France."""
+    """France's 2016-2023 rate is like for like without Mayotte (no 2016 population): its level is named so, and
+    the value is recomputed here from the harmonised file; 2019-2023 covers all of France."""
     hist = pd.read_csv(DATA / "populations_historiques_cog2026.csv", dtype=str, keep_default_na=False)
     hist = hist.set_index("code_insee")
     groups = pd.read_csv(DATA / "populations_historiques_groupes.csv", dtype=str)
@@ -141,15 +141,12 @@ def test_france_growth_rate_says_it_leaves_mayotte_out(diags, communes):
         p0, p1 = p0 + float(pop), p1 + france.loc[members.split("|"), "population"].sum()
     assert (hist.loc[france.index[france["departement"] == "976"], "pop_2016"] == "").all()  # Mayotte 2016: none
     for name in ("Bretagne", "Mayotte"):
-        trend = diags[name].indicators.query("indicator == 'evolution_pop_2016_2023'")
-        assert (
-            trend["label"] == "Taux d'évolution annuel moyen de la population 2016-2023 (France hors Mayotte)"
-        ).all()
         fr_row = _value(diags[name], "evolution_pop_2016_2023", "france")
+        assert fr_row["level_name"] == "France hors Mayotte"
         assert fr_row["value"] == pytest.approx(100 * ((p1 / p0) ** (1 / 7) - 1), rel=1e-9)
         assert fr_row["value"] == pytest.approx(0.42, abs=0.005)
-    later = _value(diags["Bretagne"], "evolution_pop_2019_2023")
-    assert later["label"] == "Taux d'évolution annuel moyen de la population 2019-2023"
+    later = _value(diags["Bretagne"], "evolution_pop_2019_2023", "france")
+    assert later["level_name"] == "France"  # 2019: Mayotte published, all of France
 
 
 def _weighted_median(values, weights):

@@ -263,6 +263,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     head = f"Territoire : {diag.territory} ({diag.summary['n_communes']} commune(s))"
     labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
     units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))
+    france_rows = diag.indicators[diag.indicators["level"] == "france"]
+    france_names = dict(zip(france_rows["indicator"], france_rows["level_name"]))
     for theme in THEMES:
         part = wide[wide["theme"] == theme]
         if part.empty:
@@ -282,6 +284,9 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             values = [None if v is None else _range_text(*v, unit_decimals(unit)) for v, unit in found]
             numeric = all(v is None or isinstance(v, float) for v in values)  # else ranges as text
             table[title] = np.array(values, dtype=float if numeric else object)
+        fields = [france_names.get(ident, "France") for ident in part["indicator"]]
+        if any(f != "France" for f in fields):  # what France's figure leaves out (Mayotte, the DROM...)
+            table["France : champ"] = ["" if f == "France" else f for f in fields]
         table["Source"] = part["source"].to_numpy()
         table["Millésime"] = part["vintage"].astype(str).to_numpy()
         table["Niveau de la source"] = part["source_level"].to_numpy()
