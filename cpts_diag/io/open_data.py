@@ -169,7 +169,9 @@ def harmonise_vintage(
     vintage codes that match no COG 2026 unit).
     """
     records = list(records)
-    present = {c for c, kind, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal")}
+    # a unit listed without population (a commune restored after the census of the vintage: 85165 and 85212 in
+    # the 2021 populations, counted in 85084) is not present: its parent's population holds it
+    present = {c for c, kind, pop, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal") and pop}
     links = [(parent, code) for code, kind, _pop, parent, _ in records if kind in _DELEGATED and parent]
     links += [(code, old) for code, kind, *_, anciens in records if kind == "commune-actuelle" for old in anciens]
     links += [(old, new) for old, news in splits.items() for new in news]
