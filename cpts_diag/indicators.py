@@ -428,6 +428,25 @@ _SOCIAL_SHARES = {
 FEDI_QUINTILES = range(1, 6)
 
 
+_FEDI_ROWS: dict[tuple[int, int], pd.DataFrame] = {}
+
+
+def _fedi_rows(data: IndicatorData, reference: Reference) -> pd.DataFrame:
+    """The units with an F-EDI score, keyed for :meth:`_Pass.join` (built once per data and reference)."""
+    key = (id(data), id(reference))
+    if key not in _FEDI_ROWS:
+        social = data.social
+        scored = social[social["fedi_2021"].notna() & social["population_2022"].notna()]
+        rows = attach_codes(scored.index, reference).assign(
+            score=scored["fedi_2021"].to_numpy(),
+            quintile=scored["fedi_quintile"].to_numpy(),
+            w=scored["population_2022"].to_numpy(),
+        )
+        _FEDI_ROWS.clear()
+        _FEDI_ROWS[key] = _keyed(rows[rows["code_insee"].notna()])
+    return _FEDI_ROWS[key]
+
+
 def _add_social(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
     """Census 2022 shares (75+, single-parent families) and the F-EDI 2021 deprivation index, per commune.
 
@@ -452,13 +471,7 @@ def _add_social(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
         p.approx[ind] = from_city & ok
         p.specs.append(_spec(ind, label, theme, "%", src, "2022", proxy=proxy, by_arrondissement=False))
     # F-EDI: the published units (communes, arrondissements), whole cities from their arrondissements
-    scored = social[social["fedi_2021"].notna() & social["population_2022"].notna()]
-    rows = attach_codes(scored.index, p.reference).assign(
-        score=scored["fedi_2021"].to_numpy(),
-        quintile=scored["fedi_quintile"].to_numpy(),
-        w=scored["population_2022"].to_numpy(),
-    )
-    row, joined = p.join(_keyed(rows[rows["code_insee"].notna()]))
+    row, joined = p.join(_fedi_rows(data, p.reference))
     w, ok = joined["w"].to_numpy(dtype=float), np.ones(len(row), dtype=bool)
     fedi = SOURCES["fedi"]
     p.add_ratio("fedi_2021", row, ok, joined["score"].to_numpy(dtype=float) * w, w)

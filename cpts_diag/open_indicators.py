@@ -103,7 +103,7 @@ class _Context:
         self.filo = filo.assign(unit=unit)[unit.notna()]
         self.filo_unreliable = set().union(*(self.group_of[y] for y in ("2020", "2021", "2022")))
         unique = self.filo[~self.filo["unit"].duplicated(keep=False)].set_index("unit")
-        self._median, self._persons = unique["q2"], unique["nbpers"]
+        self._median, self.persons = unique["q2"], unique["nbpers"]
         # nurse zonage, by unit; PLM communes are published by arrondissement
         self.zonage = data.zonage
         self.arr_of = {c: list(g.index) for c, g in reference.arrondissements.groupby("commune_parente")}
@@ -133,16 +133,18 @@ class _Context:
         from cpts_diag.indicators import france_name
 
         self.france_since = {}
+        units = self.fr_frame["unit"]
         for year, _years in TREND_PERIODS.values():
-            known = [not math.isnan(self.pop_start(u, year)) or u in self.group_of[year] for u in self.fr_frame["unit"]]
+            known = units.map(self._hist[year]).notna() | units.isin(list(self.group_of[year]))
             left_out = set(self.fr_frame["departement"]) - set(self.fr_frame.loc[known, "departement"])
             self.france_since[year] = france_name(reference, left_out)
         self.ameli_by_level = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
+        denominators = data.ameli.drop_duplicates("profession")
         self.ameli_unit = {  # each density in its own denominator (per 100,000 published, shown per 10,000)
             p: "pour 10 000 hab." if pop == AMELI_INHABITANTS else f"pour 10 000 {pop}"
-            for p, pop in zip(data.ameli["profession"], data.ameli["population_reference"])
+            for p, pop in zip(denominators["profession"].tolist(), denominators["population_reference"].tolist())
         }
         self.deps_of_region = self.fr_frame.groupby("region")["departement"].agg(lambda s: sorted(set(s))).to_dict()
         self.comparisons: dict[tuple[str, str], list[dict]] = {}
@@ -156,10 +158,6 @@ class _Context:
     def median_of(self, unit: str) -> float:
         """The unit's own Filosofi 2019 median (NaN when absent, merged since or split since)."""
         return float("nan") if unit in self.filo_unreliable else float(self._median.get(unit, np.nan))
-
-    def persons_of(self, unit: str) -> float:
-        """Persons of the fiscal households of the unit (the weight of its median; NaN when it has none)."""
-        return float("nan") if np.isnan(self.median_of(unit)) else float(self._persons.get(unit, np.nan))
 
     def zonage_of(self, unit: str) -> list[tuple[str, float]]:
         """(zonage level or NaN, population) of the unit, by arrondissement for Paris, Lyon, Marseille."""
@@ -446,7 +444,8 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
         for p0, pop in zip(out["population_2016"].tolist(), frame["population"].tolist())
     ]
     out["revenu_median_2019"] = [ctx.median_of(u) for u in frame["unit"]]
-    out["personnes_menages_fiscaux_2019"] = [ctx.persons_of(u) for u in frame["unit"]]
+    persons = frame["unit"].map(ctx.persons).to_numpy(dtype=float)  # the weight of each median shown
+    out["personnes_menages_fiscaux_2019"] = np.where(out["revenu_median_2019"].isna(), np.nan, persons)
     levels = []
     for u in frame["unit"].tolist():
         z = {lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}
