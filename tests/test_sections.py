@@ -72,9 +72,9 @@ def test_france_cell_names_what_france_leaves_out(data):
     from cpts_diag.reports.sections import comparison_table
 
     html = comparison_table(data, ["evolution_pop_2016_2023", "fedi_2021", "population"])
-    assert "0,42 (France hors Mayotte)" in html
-    assert "(France métropolitaine)" in html
-    assert html.count("(France ") == 2
+    assert "0,42<br><small>France hors Mayotte</small>" in html
+    assert "<small>France métropolitaine</small>" in html
+    assert html.count("<small>France") == 2
 
 
 def test_write_outputs_writes_the_map_workbook_and_geopackage(data):
