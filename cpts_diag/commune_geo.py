@@ -4,8 +4,8 @@
 with COG 2026 codes) for the 34,875 communes of metropolitan France and the 5 DROM plus the 45
 arrondissements municipaux of Paris, Lyon and Marseille:
 
-* ``communes_geo_cog2026.csv``: per commune / arrondissement, its area (km², computed on the source
-  geometry in the projected CRS of its place: Lambert-93, or the local UTM CRS of each DROM), the
+* ``communes_geo_cog2026.csv``: per commune / arrondissement, its area (km², measured on the ellipsoid
+  from the source geometry: :func:`cpts_diag.geometry.area_km2`), the
   length of its boundary shared with no French commune (sea or national border), the *land mass* it
   lies on (connected piece of the national adjacency graph: the mainland, Corsica, each island) and
   the origin of its polygon (``admin-express``, ``france-geojson-2018`` or ``aucun``);
@@ -248,14 +248,11 @@ def _from_2018(gdf: gpd.GeoDataFrame, communes: pd.DataFrame, geojson_dir: Path)
             continue
         union = shapely.union_all(old.loc[parts].to_numpy())
         if not missing:
-            crs = _crs_of_codes(pd.Series([code])).iloc[0]
-            sizes = gpd.GeoSeries([gdf.at[i, "geometry"], union], crs=WGS84).to_crs(crs).area
+            sizes = area_km2(gpd.GeoDataFrame(geometry=[gdf.at[i, "geometry"], union], crs=WGS84))
             if sizes.iloc[0] >= 0.9 * sizes.iloc[1]:
                 continue
-            why = (
-                f"contour 2026 antérieur à la fusion ({sizes.iloc[0] / 1e6:.1f} km² sur "
-                f"{sizes.iloc[1] / 1e6:.1f} km²) remplacé par"
-            )
+            km2 = f"{sizes.iloc[0]:.1f} km² sur {sizes.iloc[1]:.1f} km²"
+            why = f"contour 2026 antérieur à la fusion ({km2}) remplacé par"
         else:
             why = "aucun contour 2026 :"
         gdf.at[i, "geometry"] = union

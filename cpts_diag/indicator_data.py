@@ -102,9 +102,10 @@ SOURCES: dict[str, Source] = {
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte",
             "communes_geo_cog2026.csv",
-            "Superficies calculées une fois sur les contours source, en Lambert-93 (métropole) ou dans la "
-            "projection locale de chaque DROM. 4 communes rétablies en 2025 (Cantal) n'ont pas de contour : "
-            "superficie inconnue, jamais zéro (voir data/SOURCES.md).",
+            "Superficies calculées une fois sur les contours source, sur l'ellipsoïde (aire géodésique, sans "
+            "projection : ni Lambert-93 ni UTM, qui ne conservent pas les aires), en métropole comme dans les "
+            "DROM ; départements, régions et France sont des sommes de communes. 4 communes rétablies en 2025 "
+            "(Cantal) n'ont pas de contour : superficie inconnue, jamais zéro (voir data/SOURCES.md).",
             short="IGN, contours",
         ),
         Source(
@@ -243,9 +244,11 @@ SOURCES: dict[str, Source] = {
             "département, région, France",
             "Licence Ouverte",
             "ameli_professionnels_liberaux_2024.csv",
-            "Libéraux seulement (salariés exclus) ; densité publiée pour 100 000 hab., affichée pour "
-            "10 000 hab. Pas de valeur à la maille du territoire. Les pharmaciens ne figurent pas dans ce "
-            "fichier.",
+            "Libéraux seulement (salariés exclus). Densité publiée pour 100 000 habitants, sauf pour les "
+            "sages-femmes (pour 100 000 femmes de 15 à 49 ans), les gynécologues (femmes de 15 ans et plus) et "
+            "les pédiatres (enfants de moins de 15 ans) ; affichée pour 10 000 de la même population et comparée "
+            "seulement à une densité de même dénominateur. Pas de valeur à la maille du territoire. Les "
+            "pharmaciens ne figurent pas dans ce fichier.",
             short="Assurance Maladie 2024",
         ),
         Source(
@@ -272,6 +275,39 @@ SOURCES: dict[str, Source] = {
             "Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
             "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %).",
             short="INSEE, mortalité",
+        ),
+        Source(
+            "rp_social",
+            "INSEE, recensement 2022 : part des 75 ans et plus et des familles monoparentales par commune",
+            "INSEE (Statistiques locales), via GitHub linalek/hackathon (commit 5be73cf)",
+            "recensement 2022",
+            "commune (Paris, Lyon, Marseille : ville entière)",
+            "Licence Ouverte",
+            "indicateurs_sociaux_communes.csv",
+            "Parts publiées par commune. Part d'un territoire, d'un département, d'une région, de la France : "
+            "moyenne des parts communales pondérée par la population municipale 2022 (recensement 2022), ce qui "
+            "redonne les parts départementales publiées à 0,06 point près pour les 75 ans et plus. Familles "
+            "monoparentales (parmi les familles) : le nombre de familles n'est pas publié ici, la pondération par "
+            "la population est une approximation (écart aux valeurs départementales publiées : 0,4 point en "
+            "médiane, 1,2 au plus). Paris, Lyon, Marseille ne sont publiées qu'en ville entière : un "
+            "arrondissement reçoit la part de sa ville (approchée). Mayotte : non disponible (jamais zéro).",
+            short="INSEE, RP 2022",
+        ),
+        Source(
+            "fedi",
+            "Santé publique France, indice de défavorisation F-EDI 2021 par commune",
+            "Santé publique France (Géodes / Odissé), via GitHub linalek/hackathon (commit 5be73cf)",
+            "2021",
+            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            "Licence Ouverte",
+            "indicateurs_sociaux_communes.csv",
+            "French European Deprivation Index : un score, plus élevé = plus défavorisé. Quintiles nationaux : "
+            "les communes (arrondissements à Paris, Lyon, Marseille) de France métropolitaine rangées par score, "
+            "chaque quintile réunissant un cinquième de leur population 2022 (quintile 5 = le plus défavorisé) ; "
+            "score d'un territoire : moyenne des scores communaux pondérée par la population 2022 (ce n'est pas "
+            "un taux). France métropolitaine seulement : DROM non disponibles (jamais zéro) ; 3 communes sans "
+            "score (60694, 85165, 85212).",
+            short="SpF, F-EDI 2021",
         ),
         Source(
             "cpam_fictif",
@@ -319,7 +355,6 @@ BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
         "%",
         "2024",
     ),
-    "part_75_plus": ("Part des pers. âgées de 75 ans ou + 2022", "Part des 75 ans et plus", "Démographie", "%", "2022"),
     "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie", "%", "2022"),
     "taux_pauvrete": (
         "Taux de pauvreté 2021",
@@ -352,6 +387,9 @@ class IndicatorData:
       token of a masked value, else "").
     * ``departements``: indexed by département code: ``nb_mg_bpe_2024`` (float).
     * ``areas``: area in km² of each commune with a polygon, indexed by commune code.
+    * ``social``: indexed by commune or arrondissement code (COG 2026): float ``population_2022`` (census 2022,
+      the weight), ``part_75_plus``, ``part_familles_monoparentales`` (%), ``fedi_2021`` (score) and
+      ``fedi_quintile`` (1–5, national), NaN when not published.
     * ``notes``: French notes on what could not be loaded (e.g. polygons absent).
     """
 
@@ -360,6 +398,7 @@ class IndicatorData:
     bv: pd.DataFrame
     departements: pd.DataFrame
     areas: pd.Series
+    social: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
 
@@ -408,6 +447,11 @@ def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
     return out
 
 
+def _load_social(path: Path) -> pd.DataFrame:
+    raw = pd.read_csv(path, dtype={"code_insee": str}).set_index("code_insee")
+    return raw.astype(float)
+
+
 def _load_departements(path: Path) -> pd.DataFrame:
     raw = _read(path).set_index("code")
     return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
@@ -430,6 +474,7 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     apl = _load_apl(path(SOURCES["apl"].file), reference)
     bv = _load_bv(path(SOURCES["bv"].file), path(SOURCES["bv_table"].file))
     deps = _load_departements(path(SOURCES["departements"].file))
+    social = _load_social(path(SOURCES["rp_social"].file))
     if (base / SOURCES["polygons"].file).exists():
         from cpts_diag.commune_geo import load_commune_geo
 
@@ -437,7 +482,9 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     else:
         areas = pd.Series(dtype=float, name="area_km2")
         notes.append("superficies des communes absentes : superficie et densité non disponibles")
-    return IndicatorData(reference=reference, apl=apl, bv=bv, departements=deps, areas=areas, notes=notes)
+    return IndicatorData(
+        reference=reference, apl=apl, bv=bv, departements=deps, areas=areas, social=social, notes=notes
+    )
 
 
 def user_source(key: str, path=None, vintage: str | None = None, fictitious: bool = False) -> Source:

@@ -72,6 +72,7 @@ __all__ = [
     "diagnose",
     "diagnose_all",
     "find_territory",
+    "france_name",
 ]
 
 THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
@@ -133,7 +134,9 @@ class _Spec:
 
     ``kind`` is ratio (``num`` / ``den``), sum (of ``num``), masked_ratio or masked_sum (``num``, ``den``:
     CPAM count columns with masked cells) or special (computed apart); ``has`` names the unit flags of
-    "has data".
+    "has data" (and of "approximate value", :attr:`_Pass.approx`, when set). ``unit_column``: the unit's own
+    value is a column of ``Diagnostic.communes``; ``by_arrondissement``: a commune-level source publishes
+    Paris, Lyon and Marseille by arrondissement (False: whole cities only).
     """
 
     id: str
@@ -150,6 +153,8 @@ class _Spec:
     scale: float = 1.0
     proxy: bool = False
     departement_only: bool = False
+    unit_column: bool = True
+    by_arrondissement: bool = True
 
 
 def _spec(ident: str, label: str, theme: str, unit: str, source: Source, vintage: str, kind="ratio", key="", **options):
@@ -250,6 +255,27 @@ def _read_user(kind: str, value):
     return table, user_source(kind, table.attrs.get("source"), table.attrs.get("millesime"))
 
 
+def france_name(reference: Reference, left_out) -> str:
+    """Name of France's group when its figure leaves the départements ``left_out`` out (they have no data).
+
+    Examples
+    --------
+    >>> ref = load_reference()
+    >>> france_name(ref, []), france_name(ref, ["976"]), france_name(ref, ["971", "972", "973", "974", "976"])
+    ('France', 'France hors Mayotte', 'France métropolitaine')
+    """
+    left_out = sorted(left_out)
+    drom = reference.departements.index[reference.departements["zone"] == "drom"]
+    if not left_out:
+        return "France"
+    if left_out == sorted(drom):
+        return "France métropolitaine"
+    if len(left_out) > 5:
+        return f"France hors {len(left_out)} départements"
+    names = [reference.departement_name(d) for d in left_out]
+    return "France hors " + (" et ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0])
+
+
 # --------------------------------------------------------------------------------- engine
 class _Pass:
     """One vectorised pass: membership of every group, per-unit and per-group sums."""
@@ -298,6 +324,7 @@ class _Pass:
         self.population = np.nan_to_num(self.m["population"].to_numpy(dtype=float))
         self.unit_values: dict[str, np.ndarray] = {}  # per-M-row contributions
         self.has: dict[str, np.ndarray] = {}  # per-M-row "has data" flags
+        self.approx: dict[str, np.ndarray] = {}  # per-M-row "value approximate" flags (keyed like has)
         self.specs: list[_Spec] = []
 
     # -- joining sources ------------------------------------------------------------------
@@ -396,6 +423,78 @@ def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
         values = joined[ind].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values), values * pop, pop)
         p.specs.append(_spec(ind, label, theme, unit, SOURCES["bv"], vintage, source_level="bassin de vie", proxy=True))
+
+
+#: Census 2022 shares per commune: id -> (column of ``IndicatorData.social``, French label, theme, proxy).
+_SOCIAL_SHARES = {
+    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", "Démographie", False),
+    "part_familles_monoparentales": (
+        "part_familles_monoparentales",
+        "Part des familles monoparentales (parmi les familles ; moyenne pondérée par la population)",
+        "Santé et social",
+        True,  # weighted by the population: the number of families is not published here
+    ),
+}
+FEDI_QUINTILES = range(1, 6)
+
+
+_FEDI_ROWS: dict[tuple[int, int], pd.DataFrame] = {}
+
+
+def _fedi_rows(data: IndicatorData, reference: Reference) -> pd.DataFrame:
+    """The units with an F-EDI score, keyed for :meth:`_Pass.join` (built once per data and reference)."""
+    key = (id(data), id(reference))
+    if key not in _FEDI_ROWS:
+        social = data.social
+        scored = social[social["fedi_2021"].notna() & social["population_2022"].notna()]
+        rows = attach_codes(scored.index, reference).assign(
+            score=scored["fedi_2021"].to_numpy(),
+            quintile=scored["fedi_quintile"].to_numpy(),
+            w=scored["population_2022"].to_numpy(),
+        )
+        _FEDI_ROWS.clear()
+        _FEDI_ROWS[key] = _keyed(rows[rows["code_insee"].notna()])
+    return _FEDI_ROWS[key]
+
+
+def _add_social(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
+    """Census 2022 shares (75+, single-parent families) and the F-EDI 2021 deprivation index, per commune.
+
+    Every value is weighted by the unit's census 2022 population (``population_2022``). The shares are published
+    for whole Paris, Lyon and Marseille: an arrondissement gets its city's share, flagged approximate. F-EDI is
+    published by arrondissement there: a whole city gathers its arrondissements (:func:`_keyed`).
+    """
+    social = data.social
+    key, commune = p.m["key"].astype(str), p.m["code_insee"].astype(str)
+    weight = key.map(social["population_2022"]).to_numpy(dtype=float)
+    everyone = np.arange(p.n_rows)
+    src = SOURCES["rp_social"]
+    for ind, (column, label, theme, proxy) in _SOCIAL_SHARES.items():
+        if ind in skip:
+            continue
+        own = key.map(social[column]).to_numpy(dtype=float)
+        city = commune.map(social[column]).to_numpy(dtype=float)
+        from_city = np.isnan(own) & ~np.isnan(city) & (key != commune).to_numpy()
+        share = np.where(from_city, city, own)
+        ok = ~np.isnan(share) & ~np.isnan(weight)
+        p.add_ratio(ind, everyone, ok, share * weight, weight)
+        p.approx[ind] = from_city & ok
+        p.specs.append(_spec(ind, label, theme, "%", src, "2022", proxy=proxy, by_arrondissement=False))
+    # F-EDI: the published units (communes, arrondissements), whole cities from their arrondissements
+    row, joined = p.join(_fedi_rows(data, p.reference))
+    w, ok = joined["w"].to_numpy(dtype=float), np.ones(len(row), dtype=bool)
+    fedi = SOURCES["fedi"]
+    p.add_ratio("fedi_2021", row, ok, joined["score"].to_numpy(dtype=float) * w, w)
+    label = "Indice de défavorisation F-EDI (score moyen pondéré par la population ; plus élevé = plus défavorisé)"
+    p.specs.append(_spec("fedi_2021", label, "Santé et social", "score F-EDI", fedi, "2021"))
+    quintile = joined["quintile"].to_numpy(dtype=float)
+    for k in FEDI_QUINTILES:
+        ind = f"fedi_quintile_{k}_part"
+        p.add_ratio(ind, row, ok, np.where(quintile == k, w, 0.0), w)
+        extreme = " : le plus défavorisé" if k == 5 else " : le moins défavorisé" if k == 1 else ""
+        label = f"Part de la population dans les communes du quintile {k} national de F-EDI ({k} sur 5{extreme})"
+        p.specs.append(_spec(ind, label, "Santé et social", "%", fedi, "2021", scale=100.0, unit_column=False))
+    p.unit_values["fedi_quintile"] = np.where(p.flags(row, ok), _bincount(row, quintile, p.n_rows), np.nan)
 
 
 def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[_Spec]:
@@ -636,10 +735,11 @@ def _evaluate(p: _Pass, spec: _Spec) -> _Result:
         exact = (n_masked == 0) & ~split
         low = np.where(exact, np.nan, np.where(split, np.fmin(l_all, l_cert), l_all))
         high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
+    approx = p.group_sum(p.approx[spec.has] * 1.0) > 0 if spec.has in p.approx else False
     quality = np.where(
         (coverage < _FULL) | (n_masked > 0),
         Quality.MASKED.value,
-        np.where(split | spec.proxy, Quality.APPROXIMATE.value, Quality.EXACT.value),
+        np.where(split | spec.proxy | approx, Quality.APPROXIMATE.value, Quality.EXACT.value),
     ).astype(object)
     if spec.source.fictitious:
         quality[:] = Quality.FICTITIOUS.value
@@ -697,7 +797,7 @@ def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- public API
-#: Bassin-de-vie proxies replaced by the commune figures of a user file.
+#: Indicators replaced by the commune figures of a user file (bassin-de-vie proxies, census 2022 shares).
 _REPLACED_PROXIES = {"insee_ages": {"part_75_plus", "part_moins_15"}, "bpe": {"densite_mg_liberaux"}}
 
 
@@ -727,9 +827,11 @@ def diagnose_all(
     given = {"insee_ages": insee_ages, "bpe": bpe, "cpam": cpam}
     user = {kind: _read_user(kind, value) for kind, value in given.items() if value is not None}
 
+    replaced = {ind for kind in user for ind in _REPLACED_PROXIES.get(kind, ())}
     _add_territory(p, data)
     _add_apl(p, data)
-    _add_bv(p, data, {ind for kind in user for ind in _REPLACED_PROXIES.get(kind, ())})
+    _add_social(p, data, replaced)
+    _add_bv(p, data, replaced)
     if "insee_ages" in user:
         _add_ages(p, *user["insee_ages"])
     if "bpe" in user:
@@ -760,12 +862,18 @@ def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd
     # a territory made only of arrondissements municipaux is described at that level
     terr = p.m.iloc[: p.n_terr_rows]
     arr_only = terr["arrondissement"].notna().groupby(terr["group"]).all().reindex(range(p.n_terr), fill_value=False)
+    dep_codes = np.array(list(p.dep_gid), dtype=object)
     frames = []
     for order, spec in enumerate(specs):
         r = results[spec.id]
         source_level = np.full(p.n_groups, spec.source_level, dtype=object)
-        if spec.source_level == "commune" and spec.kind != "special":
+        if spec.source_level == "commune" and spec.kind != "special" and spec.by_arrondissement:
             source_level[: p.n_terr] = np.where(arr_only, "arrondissement municipal", spec.source_level)
+        group_names = names
+        if not np.isnan(r.value[p.france_gid]) or not np.isnan(r.value_low[p.france_gid]):
+            # France's figure shown without some départements (Mayotte, the DROM): its name says so
+            left_out = dep_codes[r.coverage[p.n_terr : p.n_base] <= 0]
+            group_names = [*names[:-1], france_name(p.reference, left_out)] if len(left_out) else names
         frame = pd.DataFrame(
             {
                 "_group": np.arange(p.n_groups),
@@ -775,7 +883,7 @@ def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd
                 "theme": spec.theme,
                 "level": level,
                 "level_code": codes,
-                "level_name": names,
+                "level_name": group_names,
                 "value": r.value,
                 "value_low": r.value_low,
                 "value_high": r.value_high,
@@ -811,8 +919,11 @@ def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.Dat
         }
     )
     for spec in specs:
-        if spec.kind != "special" and not spec.departement_only:
+        if spec.kind != "special" and not spec.departement_only and spec.unit_column:
             table[spec.id] = _unit_value(p, spec)
+    if "fedi_2021" in table:  # the national quintile of each unit with a score (none for a whole PLM city)
+        quintile = p.unit_values["fedi_quintile"][: p.n_terr_rows]
+        table["fedi_quintile"] = np.where(np.isin(quintile, list(FEDI_QUINTILES)), quintile, np.nan)
     if "cpam" in p.has:
         masked = sum(v[: p.n_terr_rows] for k, v in p.unit_values.items() if k.endswith("|nmask"))
         table["cpam_cellules_masquees"] = np.where(p.has["cpam"][: p.n_terr_rows], masked, np.nan)

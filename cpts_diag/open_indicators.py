@@ -20,7 +20,9 @@ the whole group is in the territory, otherwise they are left out (coverage below
 Income: a territory's median income cannot be computed from commune medians. What is shown is the
 range of the commune medians and their distribution weighted by the persons of the fiscal households
 (Filosofi 2019) — labelled as such — beside the official median standard of living of the départements
-(INSEE 2021, the only official aggregate available here).
+(INSEE 2021, the only official aggregate available here). With fewer than 5 communes, or one commune over
+half of the weight, the quartiles are not a distribution: they are left out and the communes' own medians
+(``revenu_median_2019``, with their weight ``personnes_menages_fiscaux_2019``) are what the report lists.
 
 Mortality: crude rate (not age-standardised) of the EPCI of each commune, averaged with the population
 2016 (middle of the 2013–2018 period) as weight; départements: the INSEE figure; région and France:
@@ -36,9 +38,23 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.indicator_data import SOURCES, Quality, sources_table
-from cpts_diag.io.open_data import AMELI_PROFESSIONS, POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
+from cpts_diag.io.open_data import (
+    AMELI_INHABITANTS,
+    AMELI_PROFESSIONS,
+    POP_VINTAGES,
+    ZONAGE_LEVELS,
+    load_open_data,
+    weighted_quantile,
+)
 
-__all__ = ["TREND_PERIODS", "add_open_indicators", "zonage_label"]
+__all__ = [
+    "MAX_INCOME_WEIGHT_SHARE",
+    "MIN_INCOME_COMMUNES",
+    "TREND_PERIODS",
+    "add_open_indicators",
+    "income_is_a_distribution",
+    "zonage_label",
+]
 
 EXACT, APPROXIMATE, MASKED = Quality.EXACT.value, Quality.APPROXIMATE.value, Quality.MASKED.value
 _FULL = 1 - 1e-9
@@ -49,6 +65,9 @@ _MEDIAN_DEP_COLUMN = "Médiane du niveau de vie 2021"
 #: Themes of the rows (:data:`cpts_diag.indicators.THEMES`).
 _DEMOGRAPHY, _SUPPLY, _SOCIAL = "Démographie", "Offre de soins", "Santé et social"
 _AMELI_LEVEL = {"departement": "département", "region": "région", "france": "France"}
+#: Income quartiles are shown from this many communes with a median on, when none weighs over the share below.
+MIN_INCOME_COMMUNES = 5
+MAX_INCOME_WEIGHT_SHARE = 0.5
 
 
 def zonage_label(level) -> str:
@@ -83,7 +102,8 @@ class _Context:
         unit = filo["code"].where(filo["code"].isin(units_2026), filo["code"].map(reference.former))
         self.filo = filo.assign(unit=unit)[unit.notna()]
         self.filo_unreliable = set().union(*(self.group_of[y] for y in ("2020", "2021", "2022")))
-        self._median = self.filo[~self.filo["unit"].duplicated(keep=False)].set_index("unit")["q2"]
+        unique = self.filo[~self.filo["unit"].duplicated(keep=False)].set_index("unit")
+        self._median, self.persons = unique["q2"], unique["nbpers"]
         # nurse zonage, by unit; PLM communes are published by arrondissement
         self.zonage = data.zonage
         self.arr_of = {c: list(g.index) for c, g in reference.arrondissements.groupby("commune_parente")}
@@ -108,9 +128,24 @@ class _Context:
         self.dep_pop_2023 = self.fr_frame.groupby("departement")["population"].sum().to_dict()
         self.fr_frame["pop_2016"] = [self.pop_start(u, "2016") for u in self.fr_frame["unit"].tolist()]
         self.dep_pop_2016 = self.fr_frame.groupby("departement")["pop_2016"].sum(min_count=1).to_dict()
+        # France's growth rate since a vintage leaves out the départements none of whose units has a population
+        # then (Mayotte in 2016): the name of France's group for that rate
+        from cpts_diag.indicators import france_name
+
+        self.france_since = {}
+        units = self.fr_frame["unit"]
+        for year, _years in TREND_PERIODS.values():
+            known = units.map(self._hist[year]).notna() | units.isin(list(self.group_of[year]))
+            left_out = set(self.fr_frame["departement"]) - set(self.fr_frame.loc[known, "departement"])
+            self.france_since[year] = france_name(reference, left_out)
         self.ameli_by_level = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
+        denominators = data.ameli.drop_duplicates("profession")
+        self.ameli_unit = {  # each density in its own denominator (per 100,000 published, shown per 10,000)
+            p: "pour 10 000 hab." if pop == AMELI_INHABITANTS else f"pour 10 000 {pop}"
+            for p, pop in zip(denominators["profession"].tolist(), denominators["population_reference"].tolist())
+        }
         self.deps_of_region = self.fr_frame.groupby("region")["departement"].agg(lambda s: sorted(set(s))).to_dict()
         self.comparisons: dict[tuple[str, str], list[dict]] = {}
 
@@ -178,21 +213,43 @@ def _trend(frame: pd.DataFrame, ctx: _Context, year: str, years: int) -> tuple[f
     return 100 * ((p1 / p0) ** (1 / years) - 1), (covered / total if total > 0 else 0.0)
 
 
+def income_is_a_distribution(weights) -> bool:
+    """Whether weighted quartiles describe commune medians with these ``weights`` (persons in fiscal households):
+    at least :data:`MIN_INCOME_COMMUNES` communes and none over :data:`MAX_INCOME_WEIGHT_SHARE` of the weight.
+    Otherwise the quartiles are the medians of one or two communes (Ajaccio, 78 % of the Pays ajaccien, makes
+    Q1 = median = Q3): the communes' own medians are what to show.
+
+    Examples
+    --------
+    >>> income_is_a_distribution([10, 10, 10, 10, 10]), income_is_a_distribution([60, 10, 10, 10, 10])
+    (True, False)
+    """
+    w = np.asarray(weights, dtype=float)
+    w = w[~np.isnan(w)]
+    return bool(len(w) >= MIN_INCOME_COMMUNES and w.sum() > 0 and w.max() <= MAX_INCOME_WEIGHT_SHARE * w.sum())
+
+
 def _income(frame: pd.DataFrame, ctx: _Context) -> dict:
-    """Range and weighted quartiles of the commune medians; coverage (population 2023 with a median)."""
+    """Range and weighted quartiles of the commune medians; coverage (population 2023 with a median).
+
+    ``distribution`` is False when the quartiles would not describe a distribution
+    (:func:`income_is_a_distribution`): they are then NaN and not shown.
+    """
     rows = ctx.filo[ctx.filo["unit"].isin(set(frame["unit"]) - ctx.filo_unreliable)]
     rows = rows[rows["q2"].notna()]
     has = frame["unit"].isin(set(rows["unit"]))
     total = frame["population"].sum()
     cov = float(frame.loc[has, "population"].sum() / total) if total > 0 else 0.0
     v, w = rows["q2"].to_numpy(), rows["nbpers"].to_numpy()
+    spread = income_is_a_distribution(w)
     return {  # weighted_quantile is NaN without values
         "min": float(v.min()) if len(v) else np.nan,
         "max": float(v.max()) if len(v) else np.nan,
-        "q1": weighted_quantile(v, w, 0.25),
-        "p50": weighted_quantile(v, w, 0.5),
-        "q3": weighted_quantile(v, w, 0.75),
+        "q1": weighted_quantile(v, w, 0.25) if spread else np.nan,
+        "p50": weighted_quantile(v, w, 0.5) if spread else np.nan,
+        "q3": weighted_quantile(v, w, 0.75) if spread else np.nan,
         "coverage": cov,
+        "distribution": spread or not len(v),  # without any median the rows stay, unknown
     }
 
 
@@ -238,17 +295,21 @@ def _combine_ratio(v_all, v_cert):
     return v_all, min(v_all, v_cert), max(v_all, v_cert)
 
 
-#: Income rows: key of :func:`_income` -> (indicator id, French label).
+#: Income rows: key of :func:`_income` -> (indicator id, French label). The weight is NBPERS19 of Filosofi:
+#: the number of persons of the fiscal households, not the population.
+_WEIGHT = "pondéré par le nombre de personnes des ménages fiscaux"
 _INCOME_ROWS = {
     "min": ("revenu_median_communes_min", "Revenu médian communal le plus bas (par unité de consommation)"),
-    "q1": ("revenu_median_communes_q1", "1er quartile des revenus médians communaux (pondéré par la population)"),
+    "q1": ("revenu_median_communes_q1", f"1er quartile des revenus médians communaux ({_WEIGHT})"),
     "p50": (
         "revenu_median_communes_p50",
-        "Médiane des revenus médians communaux (pondérée par la population ; n'est pas le revenu médian du territoire)",
+        f"Médiane des revenus médians communaux ({_WEIGHT.replace('pondéré', 'pondérée')} ; n'est pas le revenu "
+        "médian du territoire)",
     ),
-    "q3": ("revenu_median_communes_q3", "3e quartile des revenus médians communaux (pondéré par la population)"),
+    "q3": ("revenu_median_communes_q3", f"3e quartile des revenus médians communaux ({_WEIGHT})"),
     "max": ("revenu_median_communes_max", "Revenu médian communal le plus haut (par unité de consommation)"),
 }
+_QUARTILES = ("q1", "p50", "q3")
 
 
 def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Context, dep_codes=()) -> list[dict]:
@@ -301,12 +362,15 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
         add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
+        if level == "france":  # France's rate leaves out the départements without a start population
+            rows[-1]["level_name"] = ctx.france_since[start]
 
     # -- income (distribution of commune medians)
     inc = _income(frame, ctx)
     filo, quality = (SOURCES["filosofi"], "2019", "commune"), _quality(inc["coverage"], split)
     for key, (ind, label) in _INCOME_ROWS.items():
-        add(ind, label, _SOCIAL, inc[key], nan, nan, "€", *filo, inc["coverage"], quality)
+        if inc["distribution"] or key not in _QUARTILES:  # few communes: their own medians, not quartiles
+            add(ind, label, _SOCIAL, inc[key], nan, nan, "€", *filo, inc["coverage"], quality)
     if level == "departement":
         med = ctx.dep_median.get(code, np.nan)
         label = "Médiane du niveau de vie (officielle, département)"
@@ -365,8 +429,9 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
             rec = am.get(pid)
             meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
+            unit = ctx.ameli_unit.get(pid, "pour 10 000 hab.")
             add(f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta)
-            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, "pour 10 000 hab.", *meta)
+            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, unit, *meta)
     return rows
 
 
@@ -379,6 +444,8 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
         for p0, pop in zip(out["population_2016"].tolist(), frame["population"].tolist())
     ]
     out["revenu_median_2019"] = [ctx.median_of(u) for u in frame["unit"]]
+    persons = frame["unit"].map(ctx.persons).to_numpy(dtype=float)  # the weight of each median shown
+    out["personnes_menages_fiscaux_2019"] = np.where(out["revenu_median_2019"].isna(), np.nan, persons)
     levels = []
     for u in frame["unit"].tolist():
         z = {lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}

@@ -126,7 +126,7 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     from cpts_diag.reports.report_data import load_report_data
 
     bpe = tmp_path / "bpe24_ensemble.csv"
-    bpe.write_text(ENSEMBLE, encoding="utf-8")
+    bpe.write_text(ENSEMBLE + "53;29;29019;290190101;2024;D278;4\n", encoding="utf-8")  # and 4 midwives
     perimeters = tmp_path / "perimetres.csv"
     perimeters.write_text(
         "cpts;code_insee\nCPTS Test;29019\nCPTS Test;29039\nCPTS Test;97611\nCPTS Test;97608\n", encoding="utf-8"
@@ -134,7 +134,7 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     data = load_report_data("CPTS Test", perimeters=perimeters, cpam="aucun", bpe=bpe)
     pop = sum(population[c] for c in ("29019", "29039", "97611", "97608"))
     table = bpe_professions(data.diag).set_index("Code BPE")
-    hand = {"D265": 40 + 25 + 12, "D277": 6, "D281": 90 + 8, "D279": 35, "D307": 3, "D999": 2}
+    hand = {"D265": 40 + 25 + 12, "D277": 6, "D281": 90 + 8, "D279": 35, "D307": 3, "D999": 2, "D278": 4}
     assert table["Équipements (BPE)"].to_dict() == hand
     for code, count in hand.items():
         assert table.at[code, "Pour 10 000 hab. (BPE)"] == pytest.approx(1e4 * count / pop)
@@ -145,8 +145,12 @@ def test_report_shows_territory_counts_per_profession(tmp_path, population):
     col29 = "Libéraux pour 10 000 hab. (Assurance Maladie 2024) – Finistère (29)"
     assert table.at["D281", col29] == pytest.approx(ameli[("infirmiers", "departement", "29")] / 10)
     assert math.isnan(table.at["D307", col29])
+    # midwives: Ameli publishes them per women aged 15 to 49, not per inhabitant: never put beside the BPE density
+    assert ameli[("sages_femmes", "departement", "29")] > 0
+    assert table.loc["D278", [c for c in table.columns if c.startswith("Libéraux")]].isna().all()
     html = rs.care_supply(data).html
     assert "Infirmiers (D281)" in html and "Pharmacies (D307)" in html and "BPE 2024" in html
+    assert "sages-femmes : femmes de 15 à 49 ans" in html
     assert "nombre_mg" not in html
     # the GP count keeps its historical indicator, now beside the other professions
     gp = data.indicators.query("indicator == 'nombre_mg' and level == 'territoire'").iloc[0]

@@ -247,6 +247,7 @@ def _open_indicator_sources(src):
         "2024,Infirmiers,93,PACA,05,Hautes-Alpes,tout_age,Tout âge,tout sexe,420,297.1\n"
         "2024,Infirmiers,93,PACA,999,Tout département,tout_age,Tout âge,tout sexe,15000,290.0\n"
         "2024,Infirmiers,99,FRANCE,999,FRANCE,tout_age,Tout âge,tout sexe,100000,150.0\n"
+        "2024,Sages-femmes,93,PACA,05,Hautes-Alpes,tout_age,Tout âge,tout sexe,20,73.0\n"
         "2024,Allergologues,99,FRANCE,999,FRANCE,tout_age,Tout âge,tout sexe,500,0.7\n",
         encoding="utf-8",
     )
@@ -266,6 +267,15 @@ def _open_indicator_sources(src):
     (src / "mortalite-insee/insee_rp_evol_1968_departement_2018.csv").write_text(
         "\ufeffcodgeo;libgeo;an;tx_morta\n05;Hautes-Alpes;2013-2018;9,80\n", encoding="utf-8"
     )
+    social = src / "indicateurs-sociaux-communes"
+    social.mkdir()
+    for name, field, values in (
+        ("part_personnes_agees_communes.json", "part_personnes_agees_75_plus", {"05001": 12.5, "05002": 9.1}),
+        ("famille_monoparentale_communes.json", "part_familles_monoparentales", {"05001": 10.0}),
+        ("fedi_communes.json", "EDI", {"05001": 2.5, "05002": -1.0, "05004": None}),
+    ):
+        records = {code: {"nom_commune": code, field: value} for code, value in values.items()}
+        (social / name).write_text(json.dumps(records, indent=4), encoding="utf-8")
 
 
 def _rows(path):
@@ -296,7 +306,8 @@ def test_build_all_from_official_layouts(source, tmp_path):
     }
     # Geometry: Abriès-Ristolas gets the union of its 2018 parts (its 2026 outline predates the merger)
     units = {r["code_insee"]: r for r in _rows(out / "communes_geo_cog2026.csv")}
-    square = gpd.GeoSeries([box(6.92, 45.0, 6.93, 45.01)], crs=4326).to_crs(2154).area.iloc[0] / 1e6
+    # areas are measured on the ellipsoid: the same as in an equal-area projection (LAEA Europe)
+    square = gpd.GeoSeries([box(6.92, 45.0, 6.93, 45.01)], crs=4326).to_crs(3035).area.iloc[0] / 1e6
     assert float(units["05002"]["superficie_km2"]) == pytest.approx(square, rel=1e-3)
     assert float(units["05001"]["superficie_km2"]) == pytest.approx(2 * square, rel=0.01)
     assert (units["05001"]["contour"], units["05002"]["contour"]) == ("france-geojson-2018", "admin-express")
@@ -341,10 +352,26 @@ def test_build_open_indicator_files(source, tmp_path):
         ("infirmiers", "departement", "05"),
         ("infirmiers", "region", "93"),
         ("infirmiers", "france", "FR"),
+        ("sages_femmes", "departement", "05"),
     }  # allergologists not kept
     assert ameli[("infirmiers", "departement", "05")]["densite"] == "297.1"
+    # each density names its population: inhabitants, or women aged 15 to 49 for the midwives
+    assert ameli[("infirmiers", "departement", "05")]["population_reference"] == "habitants"
+    assert ameli[("sages_femmes", "departement", "05")]["population_reference"] == "femmes de 15 à 49 ans"
     zon = {r["code"]: r["niveau"] for r in _rows(out / "zonage_infirmiers_communes.csv")}
     assert zon == {"05001": "2", "05002": ""}  # "N/A - résultat non disponible" is unknown, not a level
+    # census 2022 shares and F-EDI, weighted by the 2022 populations (4.1.0): unknown stays empty, never zero
+    social = {r["code_insee"]: r for r in _rows(out / "indicateurs_sociaux_communes.csv")}
+    assert social["05001"] == {
+        "code_insee": "05001",
+        "population_2022": "340",
+        "part_75_plus": "12.5",
+        "part_familles_monoparentales": "10.0",
+        "fedi_2021": "2.5",
+        "fedi_quintile": "3",  # quintile cuts at 20 % ... 80 % of 830 inhabitants: -1.0, -1.0, 2.5, 2.5
+    }
+    assert social["05002"]["fedi_quintile"] == "1" and social["05002"]["part_familles_monoparentales"] == ""
+    assert social["05004"]["fedi_2021"] == "" and social["05004"]["population_2022"] == ""
     mort = _rows(out / "mortalite_brute_2013_2018.csv")
     assert [(r["niveau"], r["code"], r["taux"]) for r in mort] == [
         ("epci", "200067437", "9,40"),

@@ -15,6 +15,8 @@ from shapely.geometry import box
 from cpts_diag import settings
 from cpts_diag.commune_geo import display_polygons, load_commune_geo
 from cpts_diag.errors import InputError
+from geo_expect import display_area_km2
+from geo_expect import display_polygons as raw_display
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -150,8 +152,9 @@ def test_display_polygons_of_given_codes():
     assert gdf.crs.to_epsg() == 4326
     assert set(zip(gdf["code_insee"], gdf["type"])) == expected
     assert list(gdf.index) == list(range(len(gdf)))
-    gap = gdf[gdf["code_insee"] == "05061"].to_crs(2154).geometry.iloc[0]
-    assert gap.area / 1e6 == pytest.approx(108.7773, rel=0.04)  # the embedded area, within the display tolerance
+    gap = gdf[gdf["code_insee"] == "05061"].geometry.iloc[0]
+    assert display_area_km2(["05061"]) == pytest.approx(108.8611, rel=0.04)  # embedded area, display tolerance
+    assert gap.geom_type in ("Polygon", "MultiPolygon")
 
 
 def test_display_polygons_refuse_odd_codes_and_read_a_bbox():
@@ -162,3 +165,21 @@ def test_display_polygons_refuse_odd_codes_and_read_a_bbox():
     assert "05061" in set(gdf["code_insee"])
     assert gdf.geometry.intersects(box(*around_gap)).all()
     assert len(gdf) < 20
+
+
+@pytest.mark.parametrize(
+    "departement, lambert93_excess",
+    [("2A", 0.004), ("974", None), ("971", None), ("56", None)],  # Corse-du-Sud, La Réunion, Guadeloupe, Morbihan
+)
+def test_departement_area_is_the_geodesic_area(raw_units, raw_communes, departement, lambert93_excess):
+    """The embedded areas are measured on the ellipsoid: a département's sum is within 0.1 % of the geodesic area
+    of its display polygons (they differ only by the 450 m display simplification), where Lambert-93 was not."""
+    current = [r for r in raw_communes if r["type"] == "commune-actuelle"]
+    codes = [r["code_insee"] for r in current if r["departement"] == departement]
+    embedded = sum(_float(raw_units[c]["superficie_km2"]) for c in codes)
+    geodesic = display_area_km2(codes)
+    assert embedded == pytest.approx(geodesic, rel=1e-3), departement
+    if lambert93_excess:  # the former measure: Lambert-93, not an equal-area projection (+0.45 % in Corsica)
+        shapes = raw_display()
+        lambert = shapes[shapes["code_insee"].isin(codes)].to_crs(2154).area.sum() / 1e6
+        assert lambert / geodesic - 1 > lambert93_excess

@@ -88,25 +88,25 @@ def test_projected_crs_unknown(dep):
 # ------------------------------------------------------------------------- areas
 
 
-def test_area_km2_lambert_square_from_wgs84():
-    gdf = frame({"13001": square(0, 0)}).to_crs("EPSG:4326")
-    gdf["departement"] = ["13"]
-    assert area_km2(gdf).iloc[0] == pytest.approx(1.0, rel=1e-6)
+def test_area_km2_is_the_ellipsoid_area_not_lambert93():
+    # a 10 km square near Ajaccio: Lambert-93 says 100 km², the ellipsoid (and LAEA EPSG:3035, an equal-area
+    # projection) 99.55 km² — Lambert-93 is not equal-area, +0.45 % in Corsica
+    sq = gpd.GeoDataFrame(geometry=[box(1_190_000, 6_100_000, 1_200_000, 6_110_000)], crs="EPSG:2154")
+    equal_area = sq.to_crs("EPSG:3035").area.iloc[0] / 1e6
+    assert area_km2(sq).iloc[0] == pytest.approx(equal_area, rel=1e-6)
+    assert area_km2(sq.to_crs("EPSG:4326")).iloc[0] == pytest.approx(equal_area, rel=1e-6)  # any input CRS
+    assert sq.area.iloc[0] / 1e6 / equal_area - 1 > 0.004
 
 
-def test_area_km2_drom_uses_utm():
-    # 1 km square in RGR92 / UTM 40S (La Réunion), stored in WGS84.
-    sq = box(340_000, 7_660_000, 341_000, 7_661_000)
-    gdf = gpd.GeoDataFrame(
-        {"code_insee": ["97411", "13001"], "departement": ["974", "13"]}, geometry=[sq, sq], crs="EPSG:2975"
-    ).to_crs("EPSG:4326")
-    gdf.loc[1, "geometry"] = frame({"13001": square(0, 0, size=2 * KM)}).to_crs(4326).geometry[0]
-    areas = area_km2(gdf)
-    assert areas.tolist() == pytest.approx([1.0, 4.0], rel=5e-3)
-    # Lambert-93 would be badly wrong there: the CRS choice matters.
-    assert abs(gdf.iloc[:1].to_crs("EPSG:2154").area.iloc[0] / 1e6 - 1.0) > 0.005
-    # Without a département column, it is derived from code_insee.
-    assert area_km2(gdf.drop(columns="departement")).tolist() == pytest.approx([1.0, 4.0], rel=5e-3)
+def test_area_km2_in_a_drom_and_without_geometry():
+    # 1 km square of RGR92 / UTM 40S (La Réunion) against a global equal-area projection (EPSG:6933)
+    sq = gpd.GeoDataFrame(geometry=[box(340_000, 7_660_000, 341_000, 7_661_000), None], crs="EPSG:2975")
+    areas = area_km2(sq)
+    assert areas.iloc[0] == pytest.approx(sq.iloc[:1].to_crs("EPSG:6933").area.iloc[0] / 1e6, rel=1e-6)
+    assert pd.isna(areas.iloc[1])  # no geometry: unknown, never zero
+    # no CRS: WGS84 assumed
+    lonlat = gpd.GeoDataFrame(geometry=sq.iloc[:1].to_crs("EPSG:4326").geometry.to_numpy())
+    assert area_km2(lonlat).iloc[0] == pytest.approx(areas.iloc[0], rel=1e-9)
 
 
 # --------------------------------------------------------------------- adjacency

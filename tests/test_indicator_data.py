@@ -127,8 +127,9 @@ def test_bassin_de_vie_values_and_masked_tokens():
     assert raw["Part des bénéf. en ALD dans la pop 2024"] == "N/A - secret statistique"
     assert math.isnan(data.bv.loc[code, "part_ald"])
     assert data.bv.loc[code, "part_ald_statut"] == "N/A - secret statistique"
-    assert data.bv.loc[code, "part_75_plus"] == float(raw["Part des pers. âgées de 75 ans ou + 2022"])
-    assert data.bv.loc[code, "part_75_plus_statut"] == ""
+    assert data.bv.loc[code, "part_moins_15"] == float(raw["Part des pers. âgées de - 15 ans 2022"])
+    assert data.bv.loc[code, "part_moins_15_statut"] == ""
+    assert "part_75_plus" not in data.bv  # replaced by the commune shares of the census 2022
 
 
 def test_departement_gp_counts():
@@ -156,7 +157,7 @@ def test_attach_codes_resolves_arrondissements_and_former_codes():
 def test_a_folder_without_polygons_gives_unknown_areas_with_a_note(tmp_path):
     import shutil
 
-    for s in ("cog", "apl", "bv", "bv_table", "departements"):
+    for s in ("cog", "apl", "bv", "bv_table", "departements", "rp_social"):
         shutil.copyfile(DATA / SOURCES[s].file, tmp_path / SOURCES[s].file)
     for name in ("departements.csv", "regions.csv", "epci.csv", "changements_codes_2018_2024.csv"):
         shutil.copyfile(DATA / name, tmp_path / name)
@@ -164,3 +165,17 @@ def test_a_folder_without_polygons_gives_unknown_areas_with_a_note(tmp_path):
     assert data.areas.empty
     assert data.notes == ["superficies des communes absentes : superficie et densité non disponibles"]
     assert len(data.apl) == len(load_indicator_data().apl)
+
+
+def test_commune_social_indicators_are_the_rows_of_the_built_file():
+    data = load_indicator_data()
+    rows = _csv("indicateurs_sociaux_communes.csv")
+    assert len(data.social) == len(rows) and data.social.index.is_unique
+    for r in rows[:: max(1, len(rows) // 500)] + [x for x in rows if x["code_insee"] in ("13201", "75056", "97611")]:
+        for column, text in r.items():
+            if column != "code_insee":
+                value = data.social.at[r["code_insee"], column]
+                assert (math.isnan(value) and text == "") or value == float(text), (r["code_insee"], column)
+    # Mayotte: no census shares, no F-EDI: unknown (NaN), never zero
+    assert data.social.loc["97611", ["part_75_plus", "fedi_2021"]].isna().all()
+    assert data.social.at["97611", "population_2022"] > 0

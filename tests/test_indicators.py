@@ -9,6 +9,7 @@ import csv
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cpts_diag import settings
@@ -280,3 +281,176 @@ def test_indicator_rows_have_every_column_and_valid_values():
     assert (both["value_low"] <= both["value_high"].fillna(float("inf"))).all()
     assert not diag.fictitious
     assert list(diag.sources.columns) == ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
+
+
+# ------------------------------------------------------------------------------- areas
+def test_areas_of_territory_departement_region_are_geodesic_sums(raw_communes):
+    """Territory, département, région: the same measure (sums of the communes' areas on the ellipsoid),
+    checked against the geodesic area of the embedded display polygons (Corse-du-Sud, La Réunion)."""
+    from geo_expect import display_area_km2, embedded_units
+
+    units = embedded_units()
+    area = dict(zip(units["code_insee"], pd.to_numeric(units["superficie_km2"])))
+    members = {"Pays ajaccien": "242010056", "CINOR": "249740119"}
+    current = [r for r in raw_communes if r["type"] == "commune-actuelle"]
+    territories = {n: [r["code_insee"] for r in current if r["epci_siren"] == siren] for n, siren in members.items()}
+    diags = diagnose_all(_perimeters(territories))
+    for name, dep, region in (("Pays ajaccien", "2A", "94"), ("CINOR", "974", "04")):
+        codes = territories[name]
+        assert _row(diags[name], "superficie")["value"] == pytest.approx(sum(area[c] for c in codes), rel=1e-9)
+        dep_codes = [r["code_insee"] for r in current if r["departement"] == dep]
+        dep_row = _row(diags[name], "superficie", "departement", dep)
+        assert dep_row["value"] == pytest.approx(sum(area[c] for c in dep_codes), rel=1e-9)
+        assert dep_row["value"] == pytest.approx(display_area_km2(dep_codes), rel=1e-3)  # geodesic, within 0.1 %
+        reg_codes = [r["code_insee"] for r in current if r["region"] == region]
+        assert _row(diags[name], "superficie", "region", region)["value"] == pytest.approx(
+            sum(area[c] for c in reg_codes), rel=1e-9
+        )
+    assert _row(diags["Pays ajaccien"], "superficie", "departement", "2A")["value"] == pytest.approx(4016.4, abs=0.1)
+
+
+# ----------------------------------------------------- census 2022 shares, F-EDI 2021 deprivation index
+SOCIAL_TERRITORIES = {
+    "Bretagne": "200038990",  # CC de Saint-Méen Montauban (35)
+    "Grand Est": "200033025",  # CA de Bar-le-Duc - Sud Meuse (55)
+    "Corse": "242010056",  # CA du Pays Ajaccien (2A)
+    "La Réunion": "249740119",  # CINOR (974)
+    "Mayotte": "200060457",  # CA Dembeni-Mamoudzou (976)
+}
+
+
+@pytest.fixture(scope="module")
+def social_file():
+    """The built file, read as text: {code: row} with floats (None when empty)."""
+    with open(DATA / "indicateurs_sociaux_communes.csv", encoding="utf-8", newline="") as fh:
+        return {
+            r["code_insee"]: {k: (float(v) if v else None) for k, v in r.items() if k != "code_insee"}
+            for r in csv.DictReader(fh)
+        }
+
+
+@pytest.fixture(scope="module")
+def social_case(raw_communes):
+    current = [r for r in raw_communes if r["type"] == "commune-actuelle"]
+    territories = {n: [r["code_insee"] for r in current if r["epci_siren"] == s] for n, s in SOCIAL_TERRITORIES.items()}
+    territories["Marseille sud"] = ["13214", "13215", "13216"]  # arrondissements: the city's share, approximate
+    return territories, diagnose_all(_perimeters(territories))
+
+
+def _weighted_share(rows, column):
+    known = [r for r in rows if r is not None and r[column] is not None and r["population_2022"] is not None]
+    weight = sum(r["population_2022"] for r in known)
+    return sum(r[column] * r["population_2022"] for r in known) / weight if weight else math.nan
+
+
+@pytest.mark.parametrize("territory", ["Bretagne", "Grand Est", "Corse", "La Réunion"])
+def test_share_of_75_plus_from_the_communes_weighted_by_the_2022_census(
+    social_case, social_file, raw_communes, territory
+):
+    territories, diags = social_case
+    codes = territories[territory]
+    diag = diags[territory]
+    row = _row(diag, "part_75_plus")
+    assert row["value"] == pytest.approx(_weighted_share([social_file[c] for c in codes], "part_75_plus"), rel=1e-9)
+    assert row["source_level"] == "commune" and row["vintage"] == "2022" and row["quality"] == "exacte"
+    assert row["source"] == SOURCES["rp_social"].label
+    # comparisons: the same measure over all communes of the département, the région, France (without Mayotte)
+    dep = diag.summary["departements"][0]
+    dep_codes = [r["code_insee"] for r in raw_communes if r["type"] == "commune-actuelle" and r["departement"] == dep]
+    dep_row = _row(diag, "part_75_plus", "departement", dep)
+    assert dep_row["value"] == pytest.approx(_weighted_share([social_file[c] for c in dep_codes], "part_75_plus"))
+    france = _row(diag, "part_75_plus", "france")
+    assert france["level_name"] == "France hors Mayotte" and france["value"] == pytest.approx(9.82, abs=0.01)
+    # the commune's own share in the per-commune table
+    table = diag.communes.set_index("code_insee")["part_75_plus"]
+    assert table[codes[0]] == social_file[codes[0]]["part_75_plus"]
+    # single-parent families: weighted by the population, not the number of families: approximate
+    families = _row(diag, "part_familles_monoparentales")
+    expected = _weighted_share([social_file[c] for c in codes], "part_familles_monoparentales")
+    assert families["value"] == pytest.approx(expected, rel=1e-9)
+    assert families["quality"] in ("approchée", "partiellement masquée")
+
+
+def test_known_values_of_75_plus_and_unknown_in_mayotte(social_case, social_file):
+    territories, diags = social_case
+    # Corse-du-Sud 11.8 %: the published département share, given back by its communes
+    assert _row(diags["Corse"], "part_75_plus", "departement", "2A")["value"] == pytest.approx(11.8, abs=0.06)
+    mayotte = _row(diags["Mayotte"], "part_75_plus")
+    assert math.isnan(mayotte["value"]) and mayotte["coverage"] == 0  # non disponible, never zero
+    assert all(social_file[c]["part_75_plus"] is None for c in territories["Mayotte"])
+    assert diags["Mayotte"].communes["part_75_plus"].isna().all()
+    # Marseille is published as a whole city: its arrondissements get its share, flagged approximate
+    marseille = _row(diags["Marseille sud"], "part_75_plus")
+    assert marseille["value"] == social_file["13055"]["part_75_plus"] and marseille["quality"] == "approchée"
+    assert marseille["source_level"] == "commune"
+
+
+def _quintile_cuts(social_file):
+    """National F-EDI cuts, recomputed here: each quintile a fifth of the 2022 population of the scored units."""
+    scored = sorted(
+        (r["fedi_2021"], r["population_2022"])
+        for r in social_file.values()
+        if r["fedi_2021"] is not None and r["population_2022"] is not None
+    )
+    total = sum(w for _s, w in scored)
+    cuts, acc, q = [], 0.0, [0.2, 0.4, 0.6, 0.8]
+    for score, weight in scored:
+        acc += weight
+        while q and acc >= q[0] * total:
+            cuts.append(score)
+            q.pop(0)
+    return cuts
+
+
+def test_fedi_quintiles_mean_score_and_most_deprived_communes(social_case, social_file, raw_communes):
+    territories, diags = social_case
+    cuts = _quintile_cuts(social_file)
+    assert len(cuts) == 4 and cuts == sorted(cuts)
+    for code, r in social_file.items():
+        if r["fedi_2021"] is not None:
+            assert r["fedi_quintile"] == 1 + sum(r["fedi_2021"] > c for c in cuts), code
+    for name in ("Bretagne", "Grand Est", "Corse", "Marseille sud"):
+        rows = [social_file[c] for c in territories[name]]
+        diag = diags[name]
+        assert _row(diag, "fedi_2021")["value"] == pytest.approx(_weighted_share(rows, "fedi_2021"), rel=1e-9)
+        total = sum(r["population_2022"] for r in rows if r["fedi_2021"] is not None)
+        for k in range(1, 6):
+            in_k = sum(r["population_2022"] for r in rows if r["fedi_quintile"] == k)
+            assert _row(diag, f"fedi_quintile_{k}_part")["value"] == pytest.approx(100 * in_k / total), (name, k)
+        # the communes of the most deprived quintile, named from the per-commune table
+        table = diag.communes
+        named = set(table.loc[table["fedi_quintile"] == 5, "unite"])
+        assert named == {c for c, r in zip(territories[name], rows) if r["fedi_quintile"] == 5}
+    assert _row(diags["Marseille sud"], "fedi_quintile_5_part")["value"] == 100  # three deprived arrondissements
+    # France: each quintile a fifth of metropolitan France; the DROM have no F-EDI: « France métropolitaine »
+    france = _row(diags["Bretagne"], "fedi_quintile_1_part", "france")
+    assert france["value"] == pytest.approx(20, abs=0.5) and france["level_name"] == "France métropolitaine"
+    for name in ("La Réunion", "Mayotte"):
+        row = _row(diags[name], "fedi_2021")
+        assert math.isnan(row["value"]) and row["coverage"] == 0  # non disponible, never zero
+        assert diags[name].communes["fedi_quintile"].isna().all()
+
+
+def test_social_rows_reach_the_json_rows_and_the_workbook(social_case, tmp_path):
+    from openpyxl import load_workbook
+
+    from cpts_diag.outputs.indicator_outputs import indicator_rows_json, write_indicator_workbook
+
+    _territories, diags = social_case
+    diag = diags["Corse"]
+    rows = {r["indicator"]: r for r in indicator_rows_json(diag)}
+    for ident in ("part_75_plus", "part_familles_monoparentales", "fedi_2021", "fedi_quintile_5_part"):
+        assert rows[ident]["source"] and rows[ident]["vintage"] and rows[ident]["source_level"] == "commune"
+    assert rows["fedi_2021"]["comparisons"]["2A"] == pytest.approx(
+        _row(diag, "fedi_2021", "departement", "2A")["value"]
+    )
+    wb = load_workbook(write_indicator_workbook(diag, tmp_path / "indicateurs.xlsx"), read_only=True)
+    detail = [r for r in wb["Détail"].iter_rows(values_only=True) if r and r[0] == "part_75_plus"]
+    assert ("France hors Mayotte" in {r[5] for r in detail}) and len(detail) == 4  # territoire, 2A, Corse, France
+    demography = list(wb["Démographie"].iter_rows(values_only=True))
+    head = next(r for r in demography if r and r[0] == "Indicateur")
+    share = dict(zip(head, next(r for r in demography if r and r[0] == "Part des 75 ans et plus")))
+    assert share["France : champ"] == "France hors Mayotte"  # beside France's figure, what it leaves out
+    header = next(r for r in wb["Communes"].iter_rows(values_only=True) if r and r[0] == "Code commune")
+    assert "Quintile national F-EDI 2021 (5 = le plus défavorisé)" in header
+    assert any(str(h).startswith("Part des 75 ans et plus") for h in header)

@@ -156,7 +156,7 @@ def test_bassin_de_vie_indicators_are_population_weighted(raw, diags, name):
     for ind, column in [
         ("densite_mg_liberaux", "Densité de généralistes lib. 2024"),
         ("part_ald", "Part des bénéf. en ALD dans la pop 2024"),
-        ("part_75_plus", "Part des pers. âgées de 75 ans ou + 2022"),
+        ("part_moins_15", "Part des pers. âgées de - 15 ans 2022"),
     ]:
         expected, coverage = _bv_weighted(raw, codes, column)
         row = _row(diag, ind)

@@ -66,6 +66,16 @@ def test_the_chief_town_delegated_commune_is_not_a_split():
     assert units == {"05001": 1000} and groups == []
 
 
+def test_a_commune_restored_after_the_census_of_the_vintage_is_in_its_parents_group():
+    # the 2021 populations (COG 2024) list L'Oie 85165 and Sainte-Florence 85212, restored on 1 January 2024,
+    # without population: Essarts-en-Bocage 85084 (9 399) still counts them — a group, not 85084 alone
+    records = [("85084", COM, 9399.0, None, []), ("85165", COM, None, None, []), ("85212", COM, None, None, [])]
+    units, groups, lost = harmonise_vintage(
+        records, {"85084", "85165", "85212"}, {}, {"85084": ["85084", "85165", "85212"]}
+    )
+    assert units == {} and groups == [(("85084", "85165", "85212"), 9399)] and lost == []
+
+
 def test_overlapping_groups_are_joined():
     # 09001 split into 09001 + 09002 since; 09003 merged into 09001 since: one group of 10 + 5
     records = [("09001", COM, 10.0, None, ["09002"]), ("09003", COM, 5.0, None, [])]
@@ -181,7 +191,8 @@ def test_loading_a_hand_made_folder(tmp_path):
         "pop_hist": "code_insee,pop_2016,pop_2019,pop_2020,pop_2021,pop_2022\n01001,767,779,,832,859\n",
         "pop_groups": "annee,unites,population\n2016,15031|15035,1844\n",
         "filosofi": 'CODGEO,NBPERS19,Q219\n01001,819,"23970,5"\n01002,s,s\n',
-        "ameli": 'annee,profession,niveau,code,effectif,densite\n2024,infirmiers,france,FR,98000,"144,2"\n',
+        "ameli": "annee,profession,niveau,code,effectif,densite,population_reference\n"
+        '2024,infirmiers,france,FR,98000,"144,2",habitants\n',
         "zonage": "code,niveau\n01001,4\n01002,\n",
         "mortality": 'niveau,code,nom,periode,taux\ndepartement,05,Hautes-Alpes,2013-2018,"9,10"\n',
     }

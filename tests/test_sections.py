@@ -66,6 +66,17 @@ def test_comparison_table_compares_with_the_departement_the_region_and_france(da
     assert "légende" in html
 
 
+def test_france_cell_names_what_france_leaves_out(data):
+    """France's 2016-2023 growth rate has no Mayotte (population 2016 not published), F-EDI covers metropolitan
+    France only: their France cells say so; the population of France leaves nothing out."""
+    from cpts_diag.reports.sections import comparison_table
+
+    html = comparison_table(data, ["evolution_pop_2016_2023", "fedi_2021", "population"])
+    assert "0,42<br><small>France hors Mayotte</small>" in html
+    assert "<small>France métropolitaine</small>" in html
+    assert html.count("<small>France") == 2
+
+
 def test_write_outputs_writes_the_map_workbook_and_geopackage(data):
     import pyogrio
 

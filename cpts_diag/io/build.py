@@ -17,13 +17,20 @@ from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
 from cpts_diag.io.open_data import (
+    AMELI_DENOMINATORS,
+    AMELI_INHABITANTS,
     AMELI_PROFESSIONS,
     FILES,
     POP_VINTAGES,
+    SOCIAL_COLUMNS,
+    SOCIAL_WEIGHT_VINTAGE,
     VINTAGE_PACKAGES,
     harmonise_vintage,
     read_vintage_package,
+    social_indicator_table,
 )
+
+_UNIT_KINDS = ("commune-actuelle", "arrondissement-municipal")
 
 __all__ = ["build_all"]
 
@@ -48,6 +55,7 @@ ZONAGE_CSV = "zonage-infirmiers/zonage-raw.csv"
 MORTALITY_EPCI_CSV = "mortalite-insee/insee_rp_evol_1968_epci_2018.csv"
 MORTALITY_DEP_CSV = "mortalite-insee/insee_rp_evol_1968_departement_2018.csv"
 MORTALITY_PERIOD = "2013-2018"
+SOCIAL_DIR = "indicateurs-sociaux-communes"
 
 
 def _source_file(source: Path, rel: str) -> Path:
@@ -214,7 +222,8 @@ def build_filosofi(source: Path, out: Path) -> None:
 
 
 def build_ameli_professionals(source: Path, out: Path) -> None:
-    """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions)."""
+    """Assurance Maladie 2024: libéral professionals by département, région and France (kept professions), with
+    the population each density is published for (per 100,000: inhabitants, or women aged 15 to 49...)."""
     df = pd.read_csv(_source_file(source, AMELI_CSV), dtype=str, encoding="utf-8-sig", keep_default_na=False)
     df = df[
         df["profession_sante"].isin(AMELI_PROFESSIONS)
@@ -223,11 +232,13 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
     ]
     is_france = df["region"] == "99"
     is_region = (df["departement"] == "999") & ~is_france
+    profession = df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0])
     table = df.assign(
-        profession=df["profession_sante"].map(lambda p: AMELI_PROFESSIONS[p][0]),
+        profession=profession,
         niveau=np.where(is_france, "france", np.where(is_region, "region", "departement")),
         code=np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"])),
-    )[["annee", "profession", "niveau", "code", "effectif", "densite"]]
+        population_reference=profession.map(AMELI_DENOMINATORS).fillna(AMELI_INHABITANTS),
+    )[["annee", "profession", "niveau", "code", "effectif", "densite", "population_reference"]]
     _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
 
 
@@ -248,6 +259,33 @@ def build_mortality(source: Path, out: Path) -> None:
         df = df[df["an"] == MORTALITY_PERIOD]
         frames.append(df[list(columns)].rename(columns=columns).assign(niveau=level))
     _write_csv(pd.concat(frames, ignore_index=True)[["niveau", *columns.values()]], out / FILES["mortality"])
+
+
+def build_social_indicators(source: Path, out: Path, communes: pd.DataFrame) -> None:
+    """Share of residents aged 75+ and of single-parent families (census 2022), F-EDI 2021 score and national
+    quintile, per COG 2026 commune and arrondissement, with the 2022 census population that weights them.
+
+    Needs the harmonised population history of ``out`` (:func:`build_population_history` runs first).
+    """
+    from cpts_diag.reference import former_code_map
+
+    published = {}
+    for column, (name, field) in SOCIAL_COLUMNS.items():
+        records = _read_json(_source_file(source, f"{SOCIAL_DIR}/{name}"))
+        published[column] = {
+            code: rec.get(field) for code, rec in records.items() if rec and rec.get(field) is not None
+        }
+    hist = pd.read_csv(out / FILES["pop_hist"], dtype={"code_insee": str}).set_index("code_insee")
+    package = VINTAGE_PACKAGES[SOCIAL_WEIGHT_VINTAGE]
+    records = read_vintage_package(
+        _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{package}.tgz")
+    )
+    code_weights = {code: pop for code, kind, pop, _p, _a in records if kind in _UNIT_KINDS and pop is not None}
+    former = former_code_map(communes, pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str))
+    table = social_indicator_table(published, hist[f"pop_{SOCIAL_WEIGHT_VINTAGE}"], code_weights, former)
+    table["population_2022"] = table["population_2022"].astype("Int64")
+    table["fedi_quintile"] = table["fedi_quintile"].astype("Int64")
+    _write_csv(table.round(4), out / FILES["social"])
 
 
 def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
@@ -272,6 +310,7 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_ameli_professionals(source, out)
     build_nurse_zonage(source, out)
     build_mortality(source, out)
+    build_social_indicators(source, out, communes)
     from cpts_diag.io.cpam_example import build_cpam_example
 
     build_cpam_example(out)

@@ -44,14 +44,19 @@ import pandas as pd
 from cpts_diag import settings
 
 __all__ = [
+    "AMELI_DENOMINATORS",
+    "AMELI_INHABITANTS",
     "AMELI_PROFESSIONS",
     "FILES",
     "POP_VINTAGES",
+    "SOCIAL_COLUMNS",
+    "SOCIAL_WEIGHT_VINTAGE",
     "ZONAGE_LEVELS",
     "OpenData",
     "harmonise_vintage",
     "load_open_data",
     "read_vintage_package",
+    "social_indicator_table",
 ]
 
 #: Population vintages harmonised to COG 2026 (2023 is the population légale of the COG 2026 file).
@@ -67,7 +72,17 @@ FILES = {
     "ameli": "ameli_professionnels_liberaux_2024.csv",
     "zonage": "zonage_infirmiers_communes.csv",
     "mortality": "mortalite_brute_2013_2018.csv",
+    "social": "indicateurs_sociaux_communes.csv",
 }
+
+#: Commune-level social indicators of ``FILES["social"]``: column -> (source file, published field).
+SOCIAL_COLUMNS = {
+    "part_75_plus": ("part_personnes_agees_communes.json", "part_personnes_agees_75_plus"),
+    "part_familles_monoparentales": ("famille_monoparentale_communes.json", "part_familles_monoparentales"),
+    "fedi_2021": ("fedi_communes.json", "EDI"),
+}
+#: Vintage whose populations weight the social indicators (census 2022, the year of the shares).
+SOCIAL_WEIGHT_VINTAGE = "2022"
 
 #: ARS nurse zonage levels: level -> (published token, French label).
 ZONAGE_LEVELS = {
@@ -98,6 +113,18 @@ AMELI_PROFESSIONS = {
         "Médecins spécialistes libéraux (hors généralistes)",
     ),
 }
+
+#: Population to which the Assurance Maladie relates a profession's published density (per 100,000), when it
+#: is not the inhabitants: id -> French noun phrase. The file does not say it; effectif × 100,000 / densité
+#: gives the denominator, e.g. France 2024: 14.5 M for the sages-femmes (women aged 15 to 49), 29.6 M for the
+#: gynécologues (women aged 15 and over), 11.5 M for the pédiatres (children under 15), 68.6 M for the others.
+AMELI_DENOMINATORS = {
+    "sages_femmes": "femmes de 15 à 49 ans",
+    "gynecologues": "femmes de 15 ans et plus",
+    "pediatres": "enfants de moins de 15 ans",
+}
+#: Denominator of every other Ameli density.
+AMELI_INHABITANTS = "habitants"
 
 _DELEGATED = ("commune-deleguee", "commune-associee")
 
@@ -142,7 +169,9 @@ def harmonise_vintage(
     vintage codes that match no COG 2026 unit).
     """
     records = list(records)
-    present = {c for c, kind, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal")}
+    # a unit listed without population (a commune restored after the census of the vintage: 85165 and 85212 in
+    # the 2021 populations, counted in 85084) is not present: its parent's population holds it
+    present = {c for c, kind, pop, *_ in records if kind in ("commune-actuelle", "arrondissement-municipal") and pop}
     links = [(parent, code) for code, kind, _pop, parent, _ in records if kind in _DELEGATED and parent]
     links += [(code, old) for code, kind, *_, anciens in records if kind == "commune-actuelle" for old in anciens]
     links += [(old, new) for old, news in splits.items() for new in news]
@@ -177,6 +206,61 @@ def harmonise_vintage(
     return units, groups, lost
 
 
+def social_indicator_table(
+    published: dict[str, dict[str, float]], units: pd.Series, code_weights: dict[str, float], former: dict[str, str]
+) -> pd.DataFrame:
+    """Commune-level social indicators on the COG 2026 units, with the census populations that weight them.
+
+    ``published``: column of :data:`SOCIAL_COLUMNS` -> {published code: value}; ``units``: population of the
+    census year harmonised to COG 2026 (:data:`SOCIAL_WEIGHT_VINTAGE`), indexed by commune and arrondissement
+    code, NaN for a commune restored since; ``code_weights``: the same census population by code of that
+    vintage's own COG; ``former``: former code -> COG 2026 commune.
+
+    A published code is its unit, or the unit that holds it since (``former``); several codes of one unit (a
+    commune merged since) give their mean weighted by ``code_weights`` (NaN when a weight is missing). The
+    weight ``population_2022`` of a unit is its harmonised population, or — for a commune that has lost part of
+    itself since (15141 Neussargues-Moissac, 2025) — its population as published that year, which is what its
+    value describes. ``fedi_quintile``: national quintile of ``fedi_2021`` (1 least, 5 most deprived), each
+    quintile a fifth of the population of the units with a score (weighted quantiles).
+
+    Examples
+    --------
+    >>> units = pd.Series({"01001": 100.0, "01002": 300.0})
+    >>> t = social_indicator_table({"part_75_plus": {"01001": 10.0, "01009": 20.0, "01002": 5.0}}, units,
+    ...                            {"01001": 50.0, "01009": 50.0, "01002": 300.0}, {"01009": "01001"})
+    >>> t[["code_insee", "population_2022", "part_75_plus"]].values.tolist()
+    [['01001', 100.0, 15.0], ['01002', 300.0, 5.0]]
+    """
+    out = pd.DataFrame({"code_insee": units.index.astype(str), "population_2022": units.to_numpy(dtype=float)})
+    out["population_2022"] = out["population_2022"].fillna(out["code_insee"].map(code_weights).astype(float))
+    unit_set = set(out["code_insee"])
+    for column in SOCIAL_COLUMNS:
+        values = pd.Series(published.get(column, {}), dtype=float).dropna()
+        codes = values.index.astype(str)
+        frame = pd.DataFrame(
+            {
+                "unit": [c if c in unit_set else former.get(c) for c in codes],
+                "value": values.to_numpy(),
+                "weight": [code_weights.get(c, np.nan) for c in codes],
+            }
+        ).dropna(subset=["unit"])
+        frame["weighted"] = frame["value"] * frame["weight"]
+        by_unit = frame.groupby("unit").agg(
+            n=("value", "size"), value=("value", "first"), weighted=("weighted", "sum"), weight=("weight", "sum")
+        )
+        by_unit["known"] = frame["weight"].notna().groupby(frame["unit"]).all()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(by_unit["known"] & (by_unit["weight"] > 0), by_unit["weighted"] / by_unit["weight"], np.nan)
+        combined = pd.Series(np.where(by_unit["n"] == 1, by_unit["value"], mean), index=by_unit.index)
+        out[column] = out["code_insee"].map(combined).astype(float)
+    scored = out["fedi_2021"].notna() & out["population_2022"].notna()
+    score, weight = out.loc[scored, "fedi_2021"], out.loc[scored, "population_2022"]
+    cuts = [weighted_quantile(score, weight, q) for q in (0.2, 0.4, 0.6, 0.8)]
+    quintile = 1 + sum((out["fedi_2021"] > cut).astype(int) for cut in cuts)
+    out["fedi_quintile"] = quintile.where(out["fedi_2021"].notna())
+    return out
+
+
 # ------------------------------------------------------------------------------------ loading
 @dataclass(frozen=True)
 class OpenData:
@@ -188,7 +272,8 @@ class OpenData:
     * ``filosofi``: ``code`` (as published), ``nbpers`` (persons in fiscal households 2019), ``q2`` (median
       disposable income per consumption unit, €), NaN when absent;
     * ``ameli``: ``profession`` (id), ``niveau`` (departement | region | france), ``code``, ``effectif``,
-      ``densite`` (per 100,000 inhabitants);
+      ``densite`` (per 100,000 of ``population_reference``: inhabitants, or the population of
+      :data:`AMELI_DENOMINATORS`);
     * ``zonage``: nurse zonage level (1–5, float; NaN when « résultat non disponible ») by published code;
     * ``mortality``: ``niveau`` (epci | departement), ``code``, ``nom``, ``periode``, ``taux`` (‰, NaN when absent).
     """

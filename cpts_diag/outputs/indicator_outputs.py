@@ -218,7 +218,10 @@ _COMMUNE_HEADERS = {
     "population_2016": "Population municipale 2016 (COG 2026 ; vide = commune rétablie depuis)",
     "evolution_pop_2016_2023": "Évolution annuelle moyenne 2016-2023 (%/an)",
     "revenu_median_2019": "Revenu disponible médian par UC 2019 (€, Filosofi ; vide = non publié)",
+    "personnes_menages_fiscaux_2019": "Personnes des ménages fiscaux 2019 (Filosofi, poids de la médiane)",
     "zonage_infirmiers": "Zonage infirmiers (ARS 2024)",
+    "fedi_2021": "Score F-EDI 2021 (plus élevé = plus défavorisé ; vide = non disponible)",
+    "fedi_quintile": "Quintile national F-EDI 2021 (5 = le plus défavorisé)",
     "mortalite_brute_epci": "Taux brut de mortalité de l'EPCI 2013-2018 (‰, non standardisé)",
 }
 _SOURCE_HEADERS = {
@@ -260,6 +263,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     head = f"Territoire : {diag.territory} ({diag.summary['n_communes']} commune(s))"
     labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
     units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))
+    france_rows = diag.indicators[diag.indicators["level"] == "france"]
+    france_names = dict(zip(france_rows["indicator"], france_rows["level_name"]))
     for theme in THEMES:
         part = wide[wide["theme"] == theme]
         if part.empty:
@@ -279,6 +284,9 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
             values = [None if v is None else _range_text(*v, unit_decimals(unit)) for v, unit in found]
             numeric = all(v is None or isinstance(v, float) for v in values)  # else ranges as text
             table[title] = np.array(values, dtype=float if numeric else object)
+        fields = [france_names.get(ident, "France") for ident in part["indicator"]]
+        if any(f != "France" for f in fields):  # what France's figure leaves out (Mayotte, the DROM...)
+            table["France : champ"] = ["" if f == "France" else f for f in fields]
         table["Source"] = part["source"].to_numpy()
         table["Millésime"] = part["vintage"].astype(str).to_numpy()
         table["Niveau de la source"] = part["source_level"].to_numpy()
@@ -344,7 +352,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
                 "(population légale 2023). Fichier « une ligne par équipement » ou « ensemble » : une commune d'un "
                 "département présent dans le fichier mais sans ligne pour une profession en compte 0 ; case vide "
                 "d'un tableau par commune = inconnue. Comparaisons : Assurance Maladie 2024, libéraux (professionnels, "
-                "pas lieux d'exercice), vide quand la profession n'y figure pas."
+                "pas lieux d'exercice), vide quand la profession n'y figure pas ou que sa densité y est rapportée à "
+                "une autre population que les habitants (sages-femmes, gynécologues, pédiatres)."
             ),
         ]
     sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)

@@ -38,9 +38,11 @@ def _series(diag, level: str, code: str) -> list[float]:
 
 
 def population_trend_figure(diag):
-    """Matplotlib figure: population index (first known vintage = 100) of the territory and its levels.
+    """Matplotlib figure: population index of the territory and its levels, all at 100 in the same year.
 
-    Returns None when the territory has no harmonised population before 2023.
+    The base year is the first vintage every drawn curve knows (France has no 2016 value: Mayotte's population
+    was not published; a territory with a split commune may lack some years): a curve is drawn over the years
+    it knows, and its legend names the years it lacks. Returns None when no curve has two known vintages.
     """
     import matplotlib
 
@@ -52,19 +54,20 @@ def population_trend_figure(diag):
         sub = diag.indicators[(diag.indicators["level"] == level) & (diag.indicators["indicator"] == "population_2016")]
         levels += [(level, c, n) for c, n in zip(sub["level_code"], sub["level_name"])]
     levels.append(("france", "FR", "France"))
-    years = [int(y) for y in TREND_YEARS]
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    for i, (level, code, name) in enumerate(levels):
-        values = np.array(_series(diag, level, code))
-        known = ~np.isnan(values)
-        if known.sum() < 2:
-            continue
-        shown = values[known]
-        ax.plot(np.array(years)[known], 100 * shown / shown[0], marker="o", lw=2.5 if i == 0 else 1.2, label=str(name))
-    if not ax.lines:
-        plt.close(fig)
+    years = np.array([int(y) for y in TREND_YEARS])
+    curves = [(name, np.array(_series(diag, level, code))) for level, code, name in levels]
+    curves = [(i, name, values) for i, (name, values) in enumerate(curves) if (~np.isnan(values)).sum() >= 2]
+    common = np.logical_and.reduce([~np.isnan(values) for _i, _n, values in curves]) if curves else None
+    if common is None or not common.any():
         return None
-    ax.set_ylabel("indice (1er millésime = 100)")
+    base = int(np.argmax(common))  # first year known by every curve
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for i, name, values in curves:
+        known = ~np.isnan(values)
+        missing = [str(y) for y in years[~known]]
+        label = str(name) + (f" (n.d. en {', '.join(missing)})" if missing else "")
+        ax.plot(years[known], 100 * values[known] / values[base], marker="o", lw=2.5 if i == 0 else 1.2, label=label)
+    ax.set_ylabel(f"indice (base 100 en {years[base]})")
     ax.set_xticks(years)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
@@ -83,12 +86,24 @@ def _render(macro_name: str, /, *args) -> str:
 
 
 def income_note(diag) -> str:
-    """French paragraph: what the income figures are, and the communes without a median (named)."""
+    """French paragraph: what the income figures are, the communes without a median (named), and the communes'
+    own medians with their weight when the territory has no quartiles (too few communes, or one over half of
+    the weight: see :func:`cpts_diag.open_indicators.income_is_a_distribution`)."""
     com = diag.communes
     missing = com[com["revenu_median_2019"].isna()] if "revenu_median_2019" in com else com.iloc[0:0]
     names = _names(missing)
     shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
-    return _render("income_note", len(names), shown)
+    ind = diag.indicators
+    terr = set(ind.loc[ind["level"] == "territoire", "indicator"])
+    medians = []
+    if "revenu_median_communes_min" in terr and "revenu_median_communes_q1" not in terr:
+        known = com[com["revenu_median_2019"].notna()].sort_values("personnes_menages_fiscaux_2019", ascending=False)
+        total = known["personnes_menages_fiscaux_2019"].sum()
+        medians = [
+            {"name": name, "value": f"{fr.integer(v)}{fr.NNBSP}€", "share": f"{fr.percent(100 * w / total, 0)}"}
+            for name, v, w in zip(_names(known), known["revenu_median_2019"], known["personnes_menages_fiscaux_2019"])
+        ]
+    return _render("income_note", len(names), shown, medians)
 
 
 def zonage_note(diag) -> str:
@@ -141,7 +156,9 @@ def bpe_professions(diag) -> pd.DataFrame:
     « Code BPE », « Profession », « Équipements (BPE) » with « borne basse »/« borne haute », « Pour 10 000 hab.
     (BPE) » with its bounds, « Qualité », « Couverture (%) », « Millésime BPE », then the Assurance Maladie
     2024 density (libéraux, per 10,000) of each département, région and France of the diagnostic when the
-    profession has a matching Ameli profession (empty otherwise). Empty table when no BPE file was given.
+    profession has a matching Ameli profession whose density is per inhabitants like the BPE one (empty
+    otherwise: the Assurance Maladie relates midwives, gynaecologists and paediatricians to women or children).
+    Empty table when no BPE file was given.
     """
     from cpts_diag.indicators import bpe_indicator_ids
     from cpts_diag.io.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
@@ -155,7 +172,7 @@ def bpe_professions(diag) -> pd.DataFrame:
     ]
     comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
     levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
-    ameli = {(r.indicator, r.level, r.level_code): r.value for r in comparisons.itertuples(index=False)}
+    ameli = {(r.indicator, r.level, r.level_code): (r.value, r.unit) for r in comparisons.itertuples(index=False)}
     rows = []
     for code in codes:
         count_id, density_id = bpe_indicator_ids(code)
@@ -175,7 +192,8 @@ def bpe_professions(diag) -> pd.DataFrame:
             "Millésime BPE": str(c["vintage"]),
         }
         for level, lcode, name in levels:
-            value = ameli.get((f"ps_{key}_densite", level, lcode), np.nan) if key else np.nan
+            value, unit = ameli.get((f"ps_{key}_densite", level, lcode), (np.nan, None)) if key else (np.nan, None)
+            value = value if unit == d["unit"] else np.nan  # only a density of the same denominator
             title = "France" if level == "france" else f"{name} ({lcode})"
             row[f"Libéraux pour 10 000 hab. (Assurance Maladie 2024) – {title}"] = value
         rows.append(row)

@@ -336,7 +336,9 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             return None
         text = _value_text(r)
         range_ = text.startswith("entre") or "(" in text
-        return {"text": text, "range": range_, "coverage": coverage(r) if level != "territoire" else None}
+        scope = r["level_name"] if level == "france" and r["level_name"] != "France" else None  # what it leaves out
+        cov = coverage(r) if level != "territoire" else None
+        return {"text": text, "range": range_, "coverage": cov, "scope": scope}
 
     for indicator in indicators:
         by_level = data.lookup.get(indicator)
