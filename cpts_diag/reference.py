@@ -95,6 +95,32 @@ class Reference:
         """Code -> name of current communes and arrondissements municipaux."""
         return {**self.communes["nom"].to_dict(), **self.arrondissements["nom"].to_dict()}
 
+    @functools.cached_property
+    def record_names(self) -> dict[str, list[str]]:
+        """Code -> names of every record with that code: the current commune or arrondissement, and the
+        commune déléguée or associée that shares it or held it (« Étrez » for 01154)."""
+        out: dict[str, list[str]] = {}
+        for code, name in zip(self.records["code_insee"], self.records["nom"]):
+            out.setdefault(code, []).append(name)
+        return out
+
+    @functools.cached_property
+    def codes_by_name(self) -> dict[str, list[str]]:
+        """:func:`cpts_diag.text.commune_key` of a name -> codes of the records bearing it: current communes
+        first, then arrondissements municipaux, then communes déléguées and associées (each by code)."""
+        from cpts_diag.text import commune_key
+
+        rank = {"commune-actuelle": 0, "arrondissement-municipal": 1}
+        records = self.records.assign(rank=self.records["type"].map(rank).fillna(2)).sort_values(
+            ["rank", "code_insee"], kind="stable"
+        )
+        out: dict[str, list[str]] = {}
+        for code, name in zip(records["code_insee"], records["nom"]):
+            codes = out.setdefault(commune_key(name), [])
+            if code not in codes:
+                codes.append(code)
+        return out
+
     def region_code(self, value, where: str = "option --region") -> str:
         """A région code as typed (``" 93"``, ``6`` -> ``"06"``), checked against the COG.
 
