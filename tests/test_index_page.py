@@ -59,3 +59,28 @@ def test_find_extra_links(tmp_path):
     (tmp_path / "controle_perimetres" / "notes.txt").write_text("x")
     rels = [rel for rel, _ in find_extra_links(tmp_path)]
     assert rels == ["synthese_regionale.html", "controle_perimetres/controle_perimetres.xlsx"]
+
+
+def test_index_marks_the_territories_with_perimeter_findings():
+    entries = [
+        {
+            "name": "CPTS A",
+            "slug": "a",
+            "status": STATUS_OK,
+            "perimeter": {"blocking": True, "bloquant": 1, "à vérifier": 2, "information": 0},
+        },
+        {
+            "name": "CPTS B",
+            "slug": "b",
+            "status": STATUS_OK,
+            "perimeter": {"blocking": False, "bloquant": 0, "à vérifier": 0, "information": 0},
+        },
+        {"name": "CPTS C", "slug": "c", "status": STATUS_OK},  # a report of an earlier version: unknown
+    ]
+    html = render_index(entries)
+    assert "<th>Périmètre (constats)</th>" in html
+    rows = {name: html.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0] for name in ("CPTS A", "CPTS B", "CPTS C")}
+    assert '<span class="pm pm-ko">1 bloquant</span><br><span class="pm pm-check">2 à vérifier</span>' in rows["CPTS A"]
+    assert "information" not in rows["CPTS A"]
+    assert "<td>aucun</td>" in rows["CPTS B"]
+    assert '<span class="missing">—</span>' in rows["CPTS C"].split("</td>", 2)[1]

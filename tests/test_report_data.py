@@ -53,3 +53,22 @@ def test_cache_follows_the_perimeter_file_content_and_can_be_disabled(tmp_path, 
     monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
     off = rs.load_report_data("CPTS Test", csv, cpam="")
     assert not off.cached and off.summary == two.summary
+
+
+def test_the_map_hatches_the_orphans_of_the_paca_listing_near_the_territory(monkeypatch):
+    """Sisteron (04209) is in no CPTS of the ARS PACA listing, which covers nearly all of PACA: an orphan, drawn
+    on the map of its neighbour CPTS Buëch-Dévoluy, and said in the report's perimeter findings."""
+    import csv
+    import json
+
+    from cpts_diag.reports import report_data as rs
+
+    monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
+    listing = json.loads(settings.DEFAULT_PERIMETERS.read_text(encoding="utf-8"))["cpts"]
+    assert not any("04209" in c["communes"] for c in listing)
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        paca = {r["code_insee"] for r in csv.DictReader(fh) if r["type"] == "commune-actuelle" and r["region"] == "93"}
+    data = rs.load_report_data("CPTS Buech-Devoluy", cpam="")
+    drawn = set(data.orphans["code_insee"])
+    assert "04209" in drawn and drawn <= paca - {c for t in listing for c in t["communes"]}
+    assert "04209" in {o["code_insee"] for o in data.perimeter["orphans_touching"]}

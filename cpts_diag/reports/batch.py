@@ -450,6 +450,7 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             **{k: res.summary.get(k) for k in ("tier_min", "tier_max")},
             key_figures=res.key_figures or {},
             fictitious=bool(res.fictitious),
+            perimeter=res.summary.get("perimeter"),
         )
     )
     if files is not None:
