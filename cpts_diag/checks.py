@@ -73,7 +73,7 @@ from cpts_diag.reference import (
     load_reference,
 )
 from cpts_diag.territories import population_units, resolve_members, territory_table
-from cpts_diag.text import arrondissement_key, commune_key
+from cpts_diag.text import arrondissement_key, commune_keys
 from cpts_diag.tiers import TIER_RULE
 
 __all__ = [
@@ -407,41 +407,41 @@ def _typed_names(table: pd.DataFrame) -> pd.Series | None:
 def _name_mismatches(names: pd.Series, members: pd.DataFrame, reference: Reference) -> tuple[list[dict], int]:
     """Rows whose typed commune name is not a COG name of their code, and the number of rows that cannot be
     decided (a former code whose name the COG 2026 does not keep)."""
-    record_names, codes_by_name = reference.record_names, reference.codes_by_name
-    departement_of = dict(zip(reference.records["code_insee"], reference.records["departement"]))
-    out, undecided = [], 0
     rows = members.assign(typed=names.to_numpy())
     rows = rows[(rows["typed"] != "") & (rows["status"] != UNKNOWN)]
-    for r in rows.itertuples(index=False):
-        typed = _NAME_SUFFIX.sub("", r.typed) or r.typed
-        key = commune_key(typed)
-        own = [r.code_given, r.code_insee] + ([r.arrondissement] if isinstance(r.arrondissement, str) else [])
-        expected = {commune_key(n) for code in own for n in record_names.get(code, [])} - {""}
-        plm = arrondissement_key(typed)
-        if key in expected or (
-            plm is not None
-            and isinstance(r.arrondissement, str)
-            and plm == arrondissement_key(reference.names[r.arrondissement])
-        ):
-            continue
-        others = [c for c in codes_by_name.get(key, []) if c not in own]
-        if plm is not None and not others:
-            others = [a for a in reference.arrondissements.index if arrondissement_key(reference.names[a]) == plm]
-        if r.status == FORMER and r.code_given not in record_names:
+    rows = rows.assign(key=commune_keys(rows["typed"].str.replace(_NAME_SUFFIX, "", regex=True)))
+    keys = reference.name_keys
+
+    def own(r) -> list[str]:
+        return [r.code_given, r.code_insee] + ([r.arrondissement] if isinstance(r.arrondissement, str) else [])
+
+    # the usual case, a name of one of the row's codes, is decided by set lookups
+    matches = [any(r.key in keys.get(code, ()) for code in own(r)) for r in rows.itertuples(index=False)]
+    departement_of = dict(zip(reference.records["code_insee"], reference.records["departement"]))
+    out, undecided = [], 0
+    for r in rows[~np.asarray(matches, dtype=bool)].itertuples(index=False):
+        codes = own(r)
+        plm = arrondissement_key(r.typed)
+        if plm is not None and len(codes) > 2 and plm == arrondissement_key(reference.names[r.arrondissement]):
+            continue  # « Marseille 4e » for the 4th arrondissement
+        if r.status == FORMER and r.code_given not in keys:
             undecided += 1  # the former commune's name is not in the COG 2026: nothing to compare with
             continue
-        similarity = max((difflib.SequenceMatcher(None, key, e).ratio() for e in expected), default=0.0)
+        others = [c for c in reference.codes_by_name.get(r.key, []) if c not in codes]
+        if plm is not None and not others:
+            others = [a for a in reference.arrondissements.index if arrondissement_key(reference.names[a]) == plm]
+        expected = set().union(*(keys.get(code, ()) for code in codes))
+        similarity = max((difflib.SequenceMatcher(None, r.key, e).ratio() for e in expected), default=0.0)
         if not others and similarity >= _SPELLING_VARIANT:
             continue
         dep = departement_of.get(r.code_insee)
-        cog_name = reference.names.get(r.code_given) or record_names[r.code_given][0]
         out.append(
             {
                 "line": int(r.line),
                 "territory": r.cpts,
                 "code_insee": r.code_given,
                 "typed_name": r.typed,
-                "cog_name": cog_name,
+                "cog_name": reference.names.get(r.code_given) or reference.record_names[r.code_given][0],
                 "codes_with_typed_name": sorted(others, key=lambda c: departement_of.get(c) != dep),
             }
         )

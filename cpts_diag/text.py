@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["strip_accents", "fold", "commune_key", "arrondissement_key"]
+__all__ = ["strip_accents", "fold", "commune_key", "commune_keys", "arrondissement_key"]
 
 
 def strip_accents(text: str) -> str:
@@ -32,16 +32,32 @@ def fold(text: str) -> str:
 
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
-_SAINT = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
-_ARTICLES = {"le", "la", "les", "l"}
+# typographic apostrophes and dashes separate words like their plain forms (dropped with the accents otherwise)
+_SEPARATORS = str.maketrans({"’": "'", "‘": "'", "–": "-", "—": "-"})
 # an article written after the name, as in INSEE's former upper-case names: « ABERGEMENT-CLEMENCIAT (L') »
-_TRAILING_ARTICLE = re.compile(r"\s*\((?:le|la|les|l'?)\)\s*$")
+_TRAILING_ARTICLE = r"\s*\((?:le|la|les|l'?)\)\s*$"
+_SAINT = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
 
 def _words(text) -> list[str]:
-    text = strip_accents(str(text).translate(_LIGATURES)).casefold().replace("’", "'")
-    text = _TRAILING_ARTICLE.sub("", text)
+    text = strip_accents(str(text).translate(_LIGATURES).translate(_SEPARATORS)).casefold()
+    text = re.sub(_TRAILING_ARTICLE, "", text)
     return re.sub(r"[^a-z0-9]+", " ", text).split()
+
+
+def commune_keys(names) -> list[str]:
+    """:func:`commune_key` of many names at once (vectorised over a sequence or a Series)."""
+    import pandas as pd
+
+    text = pd.Series(list(names), dtype=object).fillna("").astype(str)
+    text = text.str.translate(_LIGATURES).str.translate(_SEPARATORS).str.casefold()
+    text = text.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    text = text.str.replace(_TRAILING_ARTICLE, "", regex=True)
+    text = text.str.replace(r"[^a-z0-9]+", " ", regex=True).str.strip()
+    for short, long in _SAINT.items():
+        text = text.str.replace(rf"\b{short}\b", long, regex=True)
+    text = text.str.replace(r"^(?:le|la|les|l) (?=\S)", "", regex=True)  # a leading article, not a lone word
+    return text.str.replace(" ", "", regex=False).tolist()
 
 
 def commune_key(text) -> str:
@@ -52,15 +68,12 @@ def commune_key(text) -> str:
     --------
     >>> commune_key("Saint-Martin-d'Hères") == commune_key("ST MARTIN D HERES")
     True
-    >>> commune_key("L'Abergement-Clémenciat") == commune_key("Abergement-Clémenciat (L')")
+    >>> commune_key("L’Abergement-Clémenciat") == commune_key("Abergement-Clémenciat (L')")
     True
-    >>> commune_key("Les Baux-de-Provence"), commune_key("Œuilly")
-    ('bauxdeprovence', 'oeuilly')
+    >>> commune_key("Les Baux-de-Provence"), commune_key("Œuilly"), commune_key("Le")
+    ('bauxdeprovence', 'oeuilly', 'le')
     """
-    words = [_SAINT.get(w, w) for w in _words(text)]
-    if len(words) > 1 and words[0] in _ARTICLES:
-        words = words[1:]
-    return "".join(words)
+    return commune_keys([text])[0]
 
 
 _PLM = ("paris", "marseille", "lyon")

@@ -43,7 +43,7 @@ from cpts_diag.codes import (
 )
 from cpts_diag.errors import InputError, format_message
 from cpts_diag.io.tables import WEAK_CODES, decode_text, find_column, header_key, match_name, open_table_file
-from cpts_diag.text import strip_accents
+from cpts_diag.text import commune_key as _name_key
 
 __all__ = ["Perimeters", "read_perimeters", "COLUMNS", "SUPPORTED_EXTENSIONS"]
 
@@ -102,15 +102,6 @@ class _Records:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _name_key(text) -> str:
-    """Commune-name key: case, accent, punctuation and Saint/St insensitive."""
-    text = str(text).replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    text = strip_accents(text).casefold()
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
-    words = [{"st": "saint", "ste": "sainte"}.get(w, w) for w in words]
-    return " ".join(words)
 
 
 def _is_blank(value) -> bool:
