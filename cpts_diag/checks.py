@@ -979,6 +979,7 @@ def check_perimeters(
         "orphan_population": _int(orphan_rows["population"].sum()) or 0,
         "n_outside_file": len(report.outside_file),
         "n_name_mismatches": len(report.name_mismatches),
+        "n_names_checked": 0 if typed is None else int((typed != "").sum()),
         "n_uncovered_arrondissements": len(report.uncovered_arrondissements),
         "n_outdated_codes": len(report.outdated_codes),
         "n_unknown_codes": len(report.unknown_codes),
@@ -1017,7 +1018,7 @@ def territory_findings(report: CheckReport, territory: str) -> dict:
     ``unverifiable``; ``uncovered_arrondissements`` (of the communes it lists by arrondissement);
     ``orphans_touching`` and ``outside_file_touching`` (orphans of the study area and communes outside the
     file that touch it: code_insee, name, population, departement); ``study_area_rule``,
-    ``geometry_checks``, ``sources``.
+    ``geometry_checks``, ``names_checked`` (the file has commune names), ``sources``.
     """
     reference = report.reference if report.reference is not None else load_reference()
     population = pd.concat([reference.arrondissements["population"], reference.communes["population"]])
@@ -1075,5 +1076,6 @@ def territory_findings(report: CheckReport, territory: str) -> dict:
         "multi_departement": one(report.multi_departement),
         "study_area_rule": report.study_area_rule,
         "geometry_checks": bool(report.geometry_checks),
+        "names_checked": bool(report.summary.get("n_names_checked")),
         "sources": list(report.sources),
     }

@@ -171,3 +171,28 @@ def test_the_workbook_and_the_summary_carry_the_perimeter_findings(two_cpts):
     table = rows[start + 1 :]
     assert table[0][:2] == ("bloquant", "Chevauchement") and "Ergué-Gabéric" in table[0][2]
     assert {r[1] for r in table} >= {"Code périmé remplacé", "Territoire discontinu", "Plusieurs départements"}
+
+
+def test_a_name_that_is_not_its_codes_shows_in_the_box_at_the_top(two_cpts):
+    """The same file with a commune-name column (as perim16's reader keeps it): Locronan typed next to 29143."""
+    import dataclasses
+
+    from cpts_diag.checks import check_perimeters, territory_findings
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.reports.sections import header, report_summary
+
+    cog, _, _, data = two_cpts
+    d = data["CPTS Cap Sizun"]
+    perims = read_perimeters(d.perimeters_path)
+    names = perims.table["code_insee"].map(lambda c: "Locronan" if c == "29143" else cog.get(c, {}).get("nom"))
+    perims.table = perims.table.assign(nom_commune=names)
+    named = dataclasses.replace(d, perimeter=territory_findings(check_perimeters(perims), "CPTS Cap Sizun"))
+    html = header(named).html
+    box = html[html.index('class="perimetre-alerte bloquant"') : html.index('class="kpis"')]
+    assert "« Locronan » saisi avec le code 29143, qui est Mahalon ; Locronan est 29134" in box
+    assert cog["29143"]["nom"] == "Mahalon" and cog["29134"]["nom"] == "Locronan"
+    assert report_summary(named)["perimeter"]["à vérifier"] == report_summary(d)["perimeter"]["à vérifier"] + 1
+    quimper = dataclasses.replace(
+        data["CPTS Quimper"], perimeter=territory_findings(check_perimeters(perims), "CPTS Quimper")
+    )
+    assert "Locronan" not in header(quimper).html.split('class="kpis"')[0]

@@ -111,7 +111,10 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Population totale couverte", s["population_total"]),
         ("Chevauchements", s["n_overlaps"]),
         ("dont conflits (bloquants)", s["n_conflicts"]),
-        ("Noms de communes discordants avec leur code", s["n_name_mismatches"]),
+        (
+            "Noms de communes discordants avec leur code",
+            s["n_name_mismatches"] if s["n_names_checked"] else "non vérifié (pas de colonne de noms de communes)",
+        ),
         ("Communes orphelines", s["n_orphans"]),
         ("Population des communes orphelines", s["orphan_population"]),
         ("Communes hors fichier (information, pas des orphelines)", s["n_outside_file"]),
@@ -529,7 +532,10 @@ def format_text(report: CheckReport) -> str:
         ),
         ("Population totale couverte", _pop(s["population_total"])),
         ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
-        ("Noms de communes discordants", fr.integer(s["n_name_mismatches"])),
+        (
+            "Noms de communes discordants",
+            fr.integer(s["n_name_mismatches"]) if s["n_names_checked"] else "non vérifiés (pas de colonne de noms)",
+        ),
         ("Communes orphelines", f"{fr.integer(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
         (
             "Communes hors fichier",

@@ -277,6 +277,7 @@ def perimeter_check(data: ReportData) -> Section:
         rule=data.perimeter["study_area_rule"],
         sources=" ; ".join(data.perimeter["sources"]),
         geometry=data.perimeter["geometry_checks"],
+        names=data.perimeter.get("names_checked", False),
     )
     return Section(html, "Périmètre du territoire")
 
