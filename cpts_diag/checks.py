@@ -934,7 +934,7 @@ def check_perimeters(
         for rows in (orphan_rows, outside_rows)
     )
     area_text = (
-        f"{', '.join(report.study_area)} ({fr.integer(len(in_area))} communes)"
+        f"{', '.join(report.study_area)} ({fr.integer(len(in_area))} commune{'s' if len(in_area) > 1 else ''})"
         if report.study_area
         else "aucune (aucune commune n'est dite orpheline)"
     )
