@@ -256,9 +256,15 @@ def _codes_option(values, kind: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _study_area(reference: Reference, regions, departements, covered: pd.Index) -> tuple[list[str], str, list[str]]:
+def _study_area(
+    reference: Reference, regions, departements, covered: pd.Index, split_by_arr: set[str], claimed_arr: set[str]
+) -> tuple[list[str], str, list[str]]:
     """Départements of the study area, the French statement of its rule, and notes on the départements that
-    the file touches outside it (how much of each the file lists)."""
+    the file touches outside it (how much of each the file lists).
+
+    The share of a département that the file lists counts its communes, and the arrondissements of Paris, Lyon
+    and Marseille when the file lists them by arrondissement (``split_by_arr``; ``claimed_arr``: those listed).
+    """
     regions = _codes_option(regions, "région")
     departements = _codes_option(departements, "département")
     for codes, table, kind, option in (
@@ -268,8 +274,11 @@ def _study_area(reference: Reference, regions, departements, covered: pd.Index) 
         for code in codes:
             if code not in table.index:
                 raise InputError(f"code {kind} inconnu (option {option})", value=code)
-    dep_of = reference.communes["departement"]
-    listed = dep_of.reindex(covered).dropna().value_counts()
+    arr = reference.arrondissements
+    split = arr.loc[arr["commune_parente"].isin(split_by_arr), "departement"]
+    dep_of = pd.concat([reference.communes["departement"].drop(list(split_by_arr), errors="ignore"), split])
+    units = covered.difference(list(split_by_arr)).union(pd.Index(sorted(claimed_arr & set(split.index))))
+    listed = dep_of.reindex(units).dropna().value_counts()
     total = dep_of.value_counts().reindex(listed.index)
     share = listed / total
     outside_rule = (
@@ -281,7 +290,8 @@ def _study_area(reference: Reference, regions, departements, covered: pd.Index) 
         how = "règle par défaut"
         rule = (
             "zone d'étude par défaut : les départements dont le fichier liste plus de la moitié des communes "
-            f"(--region ou --departement pour la déclarer) ; {outside_rule}"
+            "(des arrondissements à Paris, Lyon et Marseille listées par arrondissement ; --region ou --departement "
+            f"pour la déclarer) ; {outside_rule}"
         )
     else:
         deps = reference.departements
@@ -921,7 +931,10 @@ def check_perimeters(
     # Study area, orphans and communes outside the file.
     communes = reference.communes
     covered = pd.Index(known["code_insee"].unique())
-    report.study_area, report.study_area_rule, area_notes = _study_area(reference, regions, departements, covered)
+    claimed_arr = set(known["arrondissement"].dropna())
+    report.study_area, report.study_area_rule, area_notes = _study_area(
+        reference, regions, departements, covered, split_by_arr, claimed_arr
+    )
     in_area = communes[communes["departement"].isin(report.study_area)]
     orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
     touched = communes[communes["departement"].isin(communes["departement"].reindex(covered).dropna())]
@@ -933,6 +946,16 @@ def check_perimeters(
         ]
         for rows in (orphan_rows, outside_rows)
     )
+    # uncovered arrondissements outside the study area are outside the file too
+    arr_dep = reference.arrondissements["departement"]
+    uncovered = report.uncovered_arrondissements
+    report.uncovered_arrondissements = [a for a in uncovered if arr_dep[a["code"]] in report.study_area]
+    outside_arr = [
+        {"code_insee": a["code"], "name": a["name"], "population": a["population"], "departement": arr_dep[a["code"]]}
+        for a in uncovered
+        if arr_dep[a["code"]] not in report.study_area
+    ]
+    report.outside_file = sorted(report.outside_file + outside_arr, key=itemgetter("code_insee"))
     area_text = (
         f"{', '.join(report.study_area)} ({fr.integer(len(in_area))} commune{'s' if len(in_area) > 1 else ''})"
         if report.study_area
@@ -952,9 +975,8 @@ def check_perimeters(
         adjacency = _embedded_adjacency(report.notes)
     if adjacency is not None:
         uncovered = [a["code"] for a in report.uncovered_arrondissements]
-        found = _geometric_findings(
-            adjacency, known, orphan_rows.index, uncovered, outside_rows.index, reference, tolerance_m
-        )
+        outside = outside_rows.index.union(pd.Index([a["code_insee"] for a in outside_arr]))
+        found = _geometric_findings(adjacency, known, orphan_rows.index, uncovered, outside, reference, tolerance_m)
         report.geometry_checks = True
         for key, value in found.items():
             setattr(report, key, value)

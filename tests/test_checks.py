@@ -104,7 +104,8 @@ def test_undeclared_multi_claim_is_conflict(ref):
 
 
 def test_arrondissement_split_and_uncovered(ref):
-    r = check(ref, ("T1", "13055", "13201"), ("T2", "13055", "13202"), ("T2", "13001"))
+    rows = [("T1", "13055", "13201"), ("T2", "13055", "13202"), ("T2", "13001")]
+    r = check(ref, *rows, departements=["13"])
     assert r.overlaps == [
         {"code_insee": "13055", "name": "Marseille", "territories": ["T1", "T2"], "kind": "arrondissement"}
     ]
@@ -115,10 +116,17 @@ def test_arrondissement_split_and_uncovered(ref):
     assert not r.blocking
     pops = {t["name"]: t["population"] for t in r.territories}
     assert pops == {"T1": 100, "T2": 1120}
+    # by default, 3 units listed of the 12 of département 13 (9 communes and Marseille's 3 arrondissements):
+    # the missing arrondissement is outside the file like the missing communes, not « non couvert »
+    r = check(ref, *rows)
+    assert r.study_area == [] and r.uncovered_arrondissements == []
+    assert {"code_insee": "13203", "name": "Marseille 3e", "population": 80, "departement": "13"} in r.outside_file
+    assert any("Bouches-du-Rhône (13) : 3 sur 12" in n for n in r.notes)
 
 
 def test_arrondissement_in_two_territories_is_conflict(ref):
-    r = check(ref, ("T1", "13055", "13201"), ("T2", "13055", "13201"), ("T2", "13055", "13202"))
+    rows = [("T1", "13055", "13201"), ("T2", "13055", "13201"), ("T2", "13055", "13202")]
+    r = check(ref, *rows, departements=["13"])
     assert r.overlaps == [
         {"code_insee": "13201", "name": "Marseille 1er", "territories": ["T1", "T2"], "kind": "conflict"}
     ]
