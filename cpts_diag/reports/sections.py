@@ -275,7 +275,7 @@ def perimeter_check(data: ReportData) -> Section:
         items=perimeter_items(data.perimeter),
         perimeters_name=data.perimeters_path.name,
         rule=data.perimeter["study_area_rule"],
-        sources=" ; ".join(data.perimeter["sources"]),
+        sources=" ; ".join(data.perimeter["sources"]).rstrip("."),
         geometry=data.perimeter["geometry_checks"],
         names=data.perimeter.get("names_checked", False),
     )
