@@ -78,9 +78,12 @@ def test_index_marks_the_territories_with_perimeter_findings():
         {"name": "CPTS C", "slug": "c", "status": STATUS_OK},  # a report of an earlier version: unknown
     ]
     html = render_index(entries)
-    assert "<th>Périmètre (constats)</th>" in html
     rows = {name: html.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0] for name in ("CPTS A", "CPTS B", "CPTS C")}
-    assert '<span class="pm pm-ko">1 bloquant</span><br><span class="pm pm-check">2 à vérifier</span>' in rows["CPTS A"]
-    assert "information" not in rows["CPTS A"]
-    assert "<td>aucun</td>" in rows["CPTS B"]
-    assert '<span class="missing">—</span>' in rows["CPTS C"].split("</td>", 2)[1]
+    status = {name: row.split("</td>", 1)[0] for name, row in rows.items()}  # under the status
+    assert (
+        '<small>périmètre :</small><br><span class="pm pm-ko">1 bloquant</span><br>'
+        '<span class="pm pm-check">2 à vérifier</span>' in status["CPTS A"]
+    )
+    assert "information" not in status["CPTS A"]
+    assert "<small>périmètre :</small> <small>aucun constat</small>" in status["CPTS B"]
+    assert "périmètre" not in status["CPTS C"]
