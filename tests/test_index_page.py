@@ -78,12 +78,10 @@ def test_index_marks_the_territories_with_perimeter_findings():
         {"name": "CPTS C", "slug": "c", "status": STATUS_OK},  # a report of an earlier version: unknown
     ]
     html = render_index(entries)
-    rows = {name: html.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0] for name in ("CPTS A", "CPTS B", "CPTS C")}
-    status = {name: row.split("</td>", 1)[0] for name, row in rows.items()}  # under the status
-    assert (
-        '<small>périmètre :</small><br><span class="pm pm-ko">1 bloquant</span><br>'
-        '<span class="pm pm-check">2 à vérifier</span>' in status["CPTS A"]
+    names = {name: html.split(f"<tr><td>{name}", 1)[1].split("</td>", 1)[0] for name in ("CPTS A", "CPTS B", "CPTS C")}
+    assert names["CPTS A"] == (
+        '<br><small class="pm">périmètre : <span class="pm-ko">1 bloquant</span>, '
+        '<span class="pm-check">2 à vérifier</span></small>'
     )
-    assert "information" not in status["CPTS A"]
-    assert "<small>périmètre :</small> <small>aucun constat</small>" in status["CPTS B"]
-    assert "périmètre" not in status["CPTS C"]
+    assert names["CPTS B"] == '<br><small class="pm">périmètre : aucun constat</small>'
+    assert names["CPTS C"] == ""  # unknown: nothing said

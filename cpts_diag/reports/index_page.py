@@ -181,7 +181,7 @@ def render_index(
     ``entries`` are the territory records as stored in ``batch.json`` (keys ``name``, ``slug``, ``status``,
     ``outputs`` {kind: path relative to the page}, kinds ``rapport``, ``carte``, ``indicateurs``..., ``error``,
     ``population``, ``population_min``, ``population_max``, ``tier``, ``tier_min``, ``tier_max``, ``key_figures``,
-    ``fictitious``, ``perimeter``: counts of the perimeter findings by level, shown under the status, see
+    ``fictitious``, ``perimeter``: counts of the perimeter findings by level, shown under the name, see
     :func:`cpts_diag.reports.sections.perimeter_summary`).
     ``perimeters_name`` (the perimeter file) is shown under the title; ``generated`` (French date
     and time) defaults to now; the "Données fictives" banner (``fictitious``) defaults to any entry flagged
