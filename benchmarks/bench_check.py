@@ -6,6 +6,8 @@ as a long CSV perimeter file (one row per EPCI × commune) in a temporary folder
 
 * reading that CSV with ``read_perimeters``;
 * ``check_perimeters`` without geometric checks (``geometries=None``, target < 3 s);
+* the same with a commune-name column (the COG names typed in upper case, accents dropped): every name
+  compared with its code (target < 3 s);
 * ``check_perimeters`` with contiguity and enclaves from the embedded national adjacency only
   (``geometries="default"``, no polygon read, target < 2 s; issue 7);
 * with ``--build``: building the national geometry files from ``<opendata>`` (ADMIN EXPRESS) in a
@@ -140,6 +142,8 @@ def sanity(report) -> dict:
         "communes couvertes": s["n_communes"],
         "communes de la zone d'étude": s["n_study_area_communes"],
         "orphelines": s["n_orphans"],
+        "hors fichier": s["n_outside_file"],
+        "noms discordants": s["n_name_mismatches"],
         "chevauchements": s["n_overlaps"],
         "codes périmés": s["n_outdated_codes"],
         "codes inconnus": s["n_unknown_codes"],
@@ -211,6 +215,17 @@ def main(argv=None) -> int:
     counts = sanity(report)
     print_sanity("sans contours", counts)
     res.info["sans_contours"] = counts
+    if prof:
+        print(prof)
+    from cpts_diag.text import strip_accents
+
+    names = perims.table["code_insee"].map(reference.names).map(lambda n: strip_accents(n).upper())
+    named = perims.table.assign(nom_commune=names)
+    report_named, t_named, prof = repeat(
+        args.repeat, checks.check_perimeters, named, reference, geometries=None, profile=args.profile
+    )
+    res.add("check_names_s", "check_perimeters sans contours, avec les noms de communes", t_named, "s", TARGET_CHECK_S)
+    print_sanity("avec les noms", sanity(report_named))
     if prof:
         print(prof)
     report_emb, t_emb, prof = repeat(

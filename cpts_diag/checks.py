@@ -19,10 +19,20 @@ Rules
     arrondissement), a PLM commune listed whole in one territory and by arrondissement in another,
     or any other multiple claim. Conflicts are blocking.
 
+* **Names**: where the table has a ``nom_commune`` column (the name typed in the file), each name is
+  compared with the COG names of its code (:func:`cpts_diag.text.commune_key`: accents, case, hyphens,
+  « St », articles ignored; for a former code, the former commune's name is accepted too; an
+  arrondissement municipal may be written « Marseille 4e », « Paris XVe »...). A name that is another
+  commune's, or no commune's and not a spelling variant of the code's name, is a *name mismatch*: not
+  blocking (the code is valid), but the diagnosis may describe another commune than the one meant.
 * **Orphans**: current communes of the study area in no territory. The study area is made of the
-  départements of ``regions`` and the ``departements`` given; by default, every département that
-  holds at least one member commune. A PLM commune covered by some of its arrondissements is not
-  an orphan: its missing arrondissements are *uncovered arrondissements*.
+  départements of ``regions`` and the ``departements`` given; by default, the départements whose
+  communes the file lists for more than half (:data:`STUDY_AREA_SHARE`): a regional listing covers
+  nearly all of its départements (PACA: 901 communes of 946), a coordinator's file of one or two
+  CPTS a small part of one, and only the former can say that a commune has no CPTS. Communes of the
+  other départements the file touches, in no territory, are *outside the file* (``outside_file``):
+  information, never orphans. A PLM commune covered by some of its arrondissements is not an
+  orphan: its missing arrondissements are *uncovered arrondissements*.
 * **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m
   of each other, Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from
   the user's own polygons (``geometries``):
@@ -31,7 +41,8 @@ Rules
     own land mass (an island commune with its mainland neighbours: Ouessant, Ré, Belle-Île...) are
     separated by the sea only: reported as information (``island_territories``), not as a problem;
   - *enclaves*: groups of orphan units (communes, uncovered arrondissements) whose neighbours all
-    belong to one territory and that touch neither the sea nor a national border;
+    belong to one territory and that touch neither the sea nor a national border; such a group of
+    communes outside the file is *non vérifiable* (the file does not say whether another CPTS holds it);
   - *non vérifiable* (``unverifiable``): a territory with a member without polygon, or a candidate
     enclave next to one, is never called discontinuous or an enclave: it is listed, with the
     communes that prevent the check.
@@ -42,7 +53,9 @@ Everything is vectorised over communes; loops run over territories or findings o
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -60,6 +73,7 @@ from cpts_diag.reference import (
     load_reference,
 )
 from cpts_diag.territories import population_units, resolve_members, territory_table
+from cpts_diag.text import arrondissement_key, commune_keys
 from cpts_diag.tiers import TIER_RULE
 
 __all__ = [
@@ -67,8 +81,10 @@ __all__ = [
     "CONFLICT",
     "FINDING_KINDS",
     "INFRACOMMUNAL",
+    "STUDY_AREA_SHARE",
     "CheckReport",
     "check_perimeters",
+    "territory_findings",
 ]
 
 INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement", "conflict"
@@ -76,7 +92,9 @@ INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement
 #: Keys of the list-valued findings of a report, in display order.
 FINDING_KINDS = (
     "overlaps",
+    "name_mismatches",
     "orphans",
+    "outside_file",
     "uncovered_arrondissements",
     "outdated_codes",
     "unknown_codes",
@@ -87,6 +105,9 @@ FINDING_KINDS = (
     "unverifiable",
     "multi_departement",
 )
+
+#: Default study area: the départements whose communes the file lists for more than this share.
+STUDY_AREA_SHARE = 0.5
 
 _DEFAULT_GEOMETRY_SOURCE = (
     "contiguïté des communes : IGN ADMIN EXPRESS simplifié, codes COG 2026 (adjacence à 100 m calculée "
@@ -104,13 +125,17 @@ class CheckReport:
     Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
     lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
     ``polygons`` (the user's polygons as the check read and aligned them, never read
-    again; or None) and ``reference`` are kept for :func:`cpts_diag.outputs.check_outputs.write_check_outputs` and
-    the maps, and are not part of the JSON.
+    again; or None), ``reference`` and ``touching`` (code of an orphan unit or of a commune outside the
+    file -> sorted territories it touches, when the geometric checks ran) are kept for
+    :func:`cpts_diag.outputs.check_outputs.write_check_outputs`, :func:`territory_findings` and the maps, and
+    are not part of the JSON.
     """
 
     territories: list[dict] = field(default_factory=list)
     overlaps: list[dict] = field(default_factory=list)
+    name_mismatches: list[dict] = field(default_factory=list)
     orphans: list[dict] = field(default_factory=list)
+    outside_file: list[dict] = field(default_factory=list)
     uncovered_arrondissements: list[dict] = field(default_factory=list)
     outdated_codes: list[dict] = field(default_factory=list)
     unknown_codes: list[dict] = field(default_factory=list)
@@ -121,6 +146,7 @@ class CheckReport:
     unverifiable: list[dict] = field(default_factory=list)
     multi_departement: list[dict] = field(default_factory=list)
     study_area: list[str] = field(default_factory=list)
+    study_area_rule: str = ""
     geometry_checks: bool = False
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -130,6 +156,7 @@ class CheckReport:
     members: pd.DataFrame | None = field(default=None, repr=False)
     polygons: object = field(default=None, repr=False)
     reference: object = field(default=None, repr=False)
+    touching: dict = field(default_factory=dict, repr=False)
 
     @property
     def conflicts(self) -> list[dict]:
@@ -150,8 +177,8 @@ class CheckReport:
         """Commune polygons (EPSG:4326) for maps and the GeoPackage, or None.
 
         The user's polygons when the check used them; otherwise the embedded display polygons of
-        the member communes, of the orphans of the study area and of the arrondissements municipaux
-        (listed or uncovered) of Paris, Lyon and Marseille.
+        the member communes, of the orphans of the study area, of the communes outside the file and of
+        the arrondissements municipaux (listed or uncovered) of Paris, Lyon and Marseille.
         """
         if self.polygons is not None:
             return self.polygons
@@ -162,6 +189,7 @@ class CheckReport:
         codes = (
             set(self.members["code_insee"].dropna().astype(str))
             | {o["code_insee"] for o in self.orphans}
+            | {o["code_insee"] for o in self.outside_file}
             | set(self.members["arrondissement"].dropna().astype(str))
             | {a["code"] for a in self.uncovered_arrondissements}
         )
@@ -179,20 +207,24 @@ class CheckReport:
 
         Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min,
         tier_max, approximate, n_communes, departements, regions, split_communes), ``overlaps``
-        (code_insee, name, territories, kind), ``orphans`` (code_insee, name, population,
-        departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
+        (code_insee, name, territories, kind), ``name_mismatches`` (line, territory, code_insee as given,
+        typed_name, cog_name, codes_with_typed_name), ``orphans`` and ``outside_file`` (code_insee, name,
+        population, departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
         ``outdated_codes`` (code, current_code, current_name, note, territory, line),
         ``unknown_codes`` (code, territory, line), ``duplicates`` (territory, code_insee, name,
         lines, after_mapping, codes_given), ``discontiguous`` and ``island_territories`` (territory,
         n_pieces, pieces, piece_names, piece_populations), ``enclaves`` (territory, communes, names,
         population), ``unverifiable`` (check, territory, communes, names; why for pieces too close to
-        decide), ``multi_departement`` (territory, departements, regions), ``study_area``,
-        ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``, ``source``, ``sources``.
+        decide; outside_file True for communes outside the file surrounded by one territory),
+        ``multi_departement`` (territory, departements, regions), ``study_area``,
+        ``study_area_rule``, ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``, ``source``,
+        ``sources``.
         """
         return {
             "territories": self.territories,
             **{kind: getattr(self, kind) for kind in FINDING_KINDS},
             "study_area": list(self.study_area),
+            "study_area_rule": self.study_area_rule,
             "geometry_checks": bool(self.geometry_checks),
             "notes": list(self.notes),
             "warnings": list(self.warnings),
@@ -224,8 +256,15 @@ def _codes_option(values, kind: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _study_area(reference: Reference, regions, departements, member_deps) -> tuple[list[str], str]:
-    """Départements of the study area and a French description of how it was chosen."""
+def _study_area(
+    reference: Reference, regions, departements, covered: pd.Index, split_by_arr: set[str], claimed_arr: set[str]
+) -> tuple[list[str], str, list[str]]:
+    """Départements of the study area, the French statement of its rule, and notes on the départements that
+    the file touches outside it (how much of each the file lists).
+
+    The share of a département that the file lists counts its communes, and the arrondissements of Paris, Lyon
+    and Marseille when the file lists them by arrondissement (``split_by_arr``; ``claimed_arr``: those listed).
+    """
     regions = _codes_option(regions, "région")
     departements = _codes_option(departements, "département")
     for codes, table, kind, option in (
@@ -235,14 +274,43 @@ def _study_area(reference: Reference, regions, departements, member_deps) -> tup
         for code in codes:
             if code not in table.index:
                 raise InputError(f"code {kind} inconnu (option {option})", value=code)
-    if not regions and not departements:
-        return sorted(set(member_deps)), "départements des communes membres"
-    deps = reference.departements
-    chosen = {"région": [f"{reference.region_name(r)} ({r})" for r in regions], "département": departements}
-    how = " + ".join(
-        f"{kind}{'s' if len(codes) > 1 else ''} {', '.join(codes)}" for kind, codes in chosen.items() if codes
+    arr = reference.arrondissements
+    split = arr.loc[arr["commune_parente"].isin(split_by_arr), "departement"]
+    dep_of = pd.concat([reference.communes["departement"].drop(list(split_by_arr), errors="ignore"), split])
+    units = covered.difference(list(split_by_arr)).union(pd.Index(sorted(claimed_arr & set(split.index))))
+    listed = dep_of.reindex(units).dropna().value_counts()
+    total = dep_of.value_counts().reindex(listed.index)
+    share = listed / total
+    outside_rule = (
+        "une commune de la zone d'étude absente du fichier est orpheline ; dans les autres départements du "
+        "fichier, elle est « hors fichier » : le fichier ne dit pas si elle a une CPTS (information)"
     )
-    return sorted(set(deps.index[deps["region"].isin(regions)]) | set(departements)), how
+    if not regions and not departements:
+        area = sorted(share.index[share > STUDY_AREA_SHARE])
+        how = "règle par défaut"
+        rule = (
+            "zone d'étude par défaut : les départements dont le fichier liste plus de la moitié des communes "
+            "(des arrondissements à Paris, Lyon et Marseille listées par arrondissement ; --region ou --departement "
+            f"pour la déclarer) ; {outside_rule}"
+        )
+    else:
+        deps = reference.departements
+        chosen = {"région": [f"{reference.region_name(r)} ({r})" for r in regions], "département": departements}
+        how = " + ".join(
+            f"{kind}{'s' if len(codes) > 1 else ''} {', '.join(codes)}" for kind, codes in chosen.items() if codes
+        )
+        area = sorted(set(deps.index[deps["region"].isin(regions)]) | set(departements))
+        rule = f"zone d'étude déclarée ({how}) ; {outside_rule}"
+    others = sorted(set(share.index) - set(area))
+    notes = []
+    if others:
+        parts = [
+            f"{reference.departement_name(d)} ({d}) : {fr.integer(listed[d])} sur {fr.integer(total[d])} "
+            f"({fr.percent(share[d], 0, ratio=True)})"
+            for d in others
+        ]
+        notes.append("communes listées par le fichier dans les départements hors zone d'étude : " + " ; ".join(parts))
+    return area, rule, notes
 
 
 def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str], str | None]:
@@ -328,6 +396,67 @@ def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, l
             key=order,
         ),
     )
+
+
+#: A typed name that is no commune's and this close to its code's name (difflib ratio of the keys) is a
+#: spelling variant (« Mahallon » for Mahalon), not a mismatch.
+_SPELLING_VARIANT = 0.85
+# « Brest (29) », « Brest (29200) », « Brest 29200 »: the département or postcode written after the name
+_NAME_SUFFIX = re.compile(r"\s*(?:\(\s*[0-9][0-9AaBb][0-9]{0,3}\s*\)|[0-9]{5})\s*$")
+
+
+def _typed_names(table: pd.DataFrame) -> pd.Series | None:
+    """The ``nom_commune`` column (str or missing) aligned with :func:`resolve_members`, or None."""
+    if "nom_commune" not in table:
+        return None
+    names = table["nom_commune"].reset_index(drop=True).astype(object)
+    names = names.where(names.notna(), "").astype(str).str.strip()
+    return names if (names != "").any() else None
+
+
+def _name_mismatches(names: pd.Series, members: pd.DataFrame, reference: Reference) -> tuple[list[dict], int]:
+    """Rows whose typed commune name is not a COG name of their code, and the number of rows that cannot be
+    decided (a former code whose name the COG 2026 does not keep)."""
+    rows = members.assign(typed=names.to_numpy())
+    rows = rows[(rows["typed"] != "") & (rows["status"] != UNKNOWN)]
+    rows = rows.assign(key=commune_keys(rows["typed"].str.replace(_NAME_SUFFIX, "", regex=True)))
+    keys = reference.name_keys
+
+    def own(r) -> list[str]:
+        return [r.code_given, r.code_insee] + ([r.arrondissement] if isinstance(r.arrondissement, str) else [])
+
+    # the usual case, a name of one of the row's codes, is decided by set lookups
+    matches = [any(r.key in keys.get(code, ()) for code in own(r)) for r in rows.itertuples(index=False)]
+    departement_of = dict(zip(reference.records["code_insee"], reference.records["departement"]))
+    out, undecided = [], 0
+    for r in rows[~np.asarray(matches, dtype=bool)].itertuples(index=False):
+        codes = own(r)
+        plm = arrondissement_key(r.typed)
+        if plm is not None and len(codes) > 2 and plm == arrondissement_key(reference.names[r.arrondissement]):
+            continue  # « Marseille 4e » for the 4th arrondissement
+        if r.status == FORMER and r.code_given not in keys:
+            undecided += 1  # the former commune's name is not in the COG 2026: nothing to compare with
+            continue
+        others = [c for c in reference.codes_by_name.get(r.key, []) if c not in codes]
+        if plm is not None and not others:
+            others = [a for a in reference.arrondissements.index if arrondissement_key(reference.names[a]) == plm]
+        expected = set().union(*(keys.get(code, ()) for code in codes))
+        similarity = max((difflib.SequenceMatcher(None, r.key, e).ratio() for e in expected), default=0.0)
+        if not others and similarity >= _SPELLING_VARIANT:
+            continue
+        dep = departement_of.get(r.code_insee)
+        out.append(
+            {
+                "line": int(r.line),
+                "territory": r.cpts,
+                "code_insee": r.code_given,
+                "typed_name": r.typed,
+                "cog_name": reference.names.get(r.code_given) or reference.record_names[r.code_given][0],
+                "codes_with_typed_name": sorted(others, key=lambda c: departement_of.get(c) != dep),
+            }
+        )
+    out.sort(key=itemgetter("territory", "line"))
+    return out, undecided
 
 
 def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
@@ -611,10 +740,12 @@ def _geometric_findings(
     known: pd.DataFrame,
     orphans: pd.Index,
     uncovered_arr: list[str],
+    outside: pd.Index,
     reference: Reference,
     tolerance_m: float,
 ) -> dict:
-    """Discontiguous territories, territories with islands, enclaves and what cannot be verified."""
+    """Discontiguous territories, territories with islands, enclaves, what cannot be verified, and the
+    territories that each orphan unit and each commune outside the file touches (``touching``)."""
     from cpts_diag.geometry import components, find_enclaves
 
     def unverifiable_record(check: str, territory, codes: list[str]) -> dict:
@@ -702,11 +833,34 @@ def _geometric_findings(
         for code in sorted(set(orphan_units) & adj.without_polygon)
         if adj.exposed is None or set(possible.loc[possible["a"] == code, "b"]) & set(membership)
     ]
+    # communes outside the file surrounded by one territory: the file does not say whether another CPTS
+    # holds them, so neither an enclave nor nothing
+    outside = list(outside)
+    near_outside = neighbours[neighbours["a"].isin(outside) | neighbours["b"].isin(outside)]
+    for item in find_enclaves(outside, membership, near_outside, gdf=adj.polygons, tolerance_m=tolerance_m):
+        group = list(item["communes"])
+        if adj.exposed is not None and adj.exposed.intersection(group):
+            continue
+        why = (
+            f"communes hors fichier entourées par {item['territory']} : le fichier ne dit pas si une autre CPTS "
+            "les couvre (déclarez leur département dans la zone d'étude pour trancher)"
+        )
+        unverifiable.append(
+            {**unverifiable_record("enclave", item["territory"], group), "why": why, "outside_file": True}
+        )
+
+    # territories touched by each orphan unit and commune outside the file
+    both = pd.concat([pairs, pairs.rename(columns={"a": "b", "b": "a"})])
+    around = both[both["a"].isin(set(orphan_units) | set(outside))].merge(
+        units.rename(columns={"code_insee": "b"}), on="b"
+    )
+    touching = around.groupby("a")["cpts"].agg(lambda s: sorted(set(s))).to_dict()
     return {
         "discontiguous": discontiguous,
         "island_territories": islands,
         "enclaves": enclaves,
         "unverifiable": unverifiable,
+        "touching": touching,
     }
 
 
@@ -733,8 +887,9 @@ def check_perimeters(
     COG: former codes, arrondissements), two of which are adjacent within ``tolerance_m`` metres;
     None skips the geometric checks (the report says so).
 
-    ``regions``, ``departements``: study area for orphans; by default every département holding a
-    member commune. An unknown région or département code raises InputError.
+    ``regions``, ``departements``: study area for orphans; by default the départements whose communes the
+    file lists for more than half (:data:`STUDY_AREA_SHARE`). An unknown région or département code raises
+    InputError.
     """
     from cpts_diag.io.perimeters import read_perimeters
 
@@ -753,6 +908,14 @@ def check_perimeters(
 
     report = CheckReport(warnings=warnings, source=source_name, members=members, reference=reference)
     report.unknown_codes, report.outdated_codes = _code_findings(members, reference)
+    typed = _typed_names(table)
+    if typed is not None:
+        report.name_mismatches, undecided = _name_mismatches(typed, members, reference)
+        if undecided:
+            report.notes.append(
+                f"{fr.integer(undecided)} nom(s) de commune non vérifiable(s) : ancien code dont le "
+                f"{reference.vintage} ne garde pas le nom (comparé seulement au nom de la commune actuelle)"
+            )
     report.duplicates = _duplicates(known, reference)
     report.overlaps, split_by_arr = _overlaps(known, reference)
     report.uncovered_arrondissements = _uncovered_arrondissements(known, split_by_arr, reference)
@@ -765,40 +928,63 @@ def check_perimeters(
         if len(t["departements"]) > 1 or len(t["regions"]) > 1
     ]
 
-    # Study area and orphans.
+    # Study area, orphans and communes outside the file.
     communes = reference.communes
-    member_deps = known["code_insee"].map(communes["departement"]).dropna().unique()
-    report.study_area, how = _study_area(reference, regions, departements, member_deps)
-    in_area = communes[communes["departement"].isin(report.study_area)]
     covered = pd.Index(known["code_insee"].unique())
-    orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
-    report.orphans = [
-        {"code_insee": r.Index, "name": r.nom, "population": _int(r.population), "departement": r.departement}
-        for r in orphan_rows.itertuples()
-    ]
-    report.notes.append(
-        f"zone d'étude ({how}) : {', '.join(report.study_area) or 'aucun département'} — "
-        f"{fr.integer(len(in_area))} communes"
+    claimed_arr = set(known["arrondissement"].dropna())
+    report.study_area, report.study_area_rule, area_notes = _study_area(
+        reference, regions, departements, covered, split_by_arr, claimed_arr
     )
+    in_area = communes[communes["departement"].isin(report.study_area)]
+    orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
+    touched = communes[communes["departement"].isin(communes["departement"].reindex(covered).dropna())]
+    outside_rows = touched[~touched.index.isin(covered) & ~touched.index.isin(in_area.index)].sort_index()
+    report.orphans, report.outside_file = (
+        [
+            {"code_insee": r.Index, "name": r.nom, "population": _int(r.population), "departement": r.departement}
+            for r in rows.itertuples()
+        ]
+        for rows in (orphan_rows, outside_rows)
+    )
+    # uncovered arrondissements outside the study area are outside the file too
+    arr_dep = reference.arrondissements["departement"]
+    uncovered = report.uncovered_arrondissements
+    report.uncovered_arrondissements = [a for a in uncovered if arr_dep[a["code"]] in report.study_area]
+    outside_arr = [
+        {"code_insee": a["code"], "name": a["name"], "population": a["population"], "departement": arr_dep[a["code"]]}
+        for a in uncovered
+        if arr_dep[a["code"]] not in report.study_area
+    ]
+    report.outside_file = sorted(report.outside_file + outside_arr, key=itemgetter("code_insee"))
+    area_text = (
+        f"{', '.join(report.study_area)} ({fr.integer(len(in_area))} commune{'s' if len(in_area) > 1 else ''})"
+        if report.study_area
+        else "aucune (aucune commune n'est dite orpheline)"
+    )
+    report.notes.append(f"{report.study_area_rule} — zone d'étude : {area_text}")
+    report.notes.extend(area_notes)
 
     # Geometry: contiguity and enclaves from the embedded adjacency or from user polygons.
     polygons, polygon_notes, geo_source = _load_polygons(geometries, reference)
     report.notes.extend(polygon_notes)
     adjacency = None
     if polygons is not None:
-        adjacency = _user_adjacency(polygons, in_area.index.union(covered), tolerance_m, report.notes)
+        relevant = in_area.index.union(covered).union(outside_rows.index)
+        adjacency = _user_adjacency(polygons, relevant, tolerance_m, report.notes)
     elif geometries is not None:
         adjacency = _embedded_adjacency(report.notes)
     if adjacency is not None:
         uncovered = [a["code"] for a in report.uncovered_arrondissements]
-        found = _geometric_findings(adjacency, known, orphan_rows.index, uncovered, reference, tolerance_m)
+        outside = outside_rows.index.union(pd.Index([a["code_insee"] for a in outside_arr]))
+        found = _geometric_findings(adjacency, known, orphan_rows.index, uncovered, outside, reference, tolerance_m)
         report.geometry_checks = True
         for key, value in found.items():
             setattr(report, key, value)
         report.polygons = polygons
-        if report.unverifiable:
+        blind = [u for u in report.unverifiable if not u.get("outside_file")]
+        if blind:
             report.notes.append(
-                f"{len(report.unverifiable)} contrôle(s) non vérifiable(s) faute de contour de commune : "
+                f"{len(blind)} contrôle(s) non vérifiable(s) faute de contour de commune : "
                 "ni continuité ni enclave n'est affirmée pour ces communes"
             )
 
@@ -813,6 +999,9 @@ def check_perimeters(
         "n_conflicts": len(report.conflicts),
         "n_orphans": len(report.orphans),
         "orphan_population": _int(orphan_rows["population"].sum()) or 0,
+        "n_outside_file": len(report.outside_file),
+        "n_name_mismatches": len(report.name_mismatches),
+        "n_names_checked": 0 if typed is None else int((typed != "").sum()),
         "n_uncovered_arrondissements": len(report.uncovered_arrondissements),
         "n_outdated_codes": len(report.outdated_codes),
         "n_unknown_codes": len(report.unknown_codes),
@@ -833,3 +1022,82 @@ def check_perimeters(
     if report.geometry_checks and geo_source:
         report.sources.insert(3, geo_source)
     return report
+
+
+# ------------------------------------------------------------------ one territory
+
+
+def territory_findings(report: CheckReport, territory: str) -> dict:
+    """The findings of ``report`` that concern one territory (for its report), JSON-ready.
+
+    Keys: ``territory``; ``blocking`` (an unknown code or a conflicting overlap of the territory);
+    ``overlaps`` (code_insee, name, kind, population, other_territories); ``shared_population`` (population
+    of its communes or arrondissements in conflict, counted in its population and in another territory's);
+    ``outdated_codes`` (code, current_code, current_name, line, note, population: that of the whole
+    current commune, counted: False when the current commune is counted through another row);
+    ``unknown_codes``, ``name_mismatches``, ``duplicates``, ``enclaves`` (lists as in the report);
+    ``discontiguous``, ``island``, ``multi_departement`` (the territory's record, or None);
+    ``unverifiable``; ``uncovered_arrondissements`` (of the communes it lists by arrondissement);
+    ``orphans_touching`` and ``outside_file_touching`` (orphans of the study area and communes outside the
+    file that touch it: code_insee, name, population, departement); ``study_area_rule``,
+    ``geometry_checks``, ``names_checked`` (the file has commune names), ``sources``.
+    """
+    reference = report.reference if report.reference is not None else load_reference()
+    population = pd.concat([reference.arrondissements["population"], reference.communes["population"]])
+    population = population[~population.index.duplicated()]
+
+    def mine(items: list[dict], key: str = "territory") -> list[dict]:
+        return [dict(item) for item in items if item.get(key) == territory]
+
+    def one(items: list[dict]) -> dict | None:
+        found = mine(items)
+        return found[0] if found else None
+
+    overlaps = [
+        {
+            "code_insee": o["code_insee"],
+            "name": o["name"],
+            "kind": o["kind"],
+            "population": _int(population.get(o["code_insee"])),
+            "other_territories": [t for t in o["territories"] if t != territory],
+        }
+        for o in report.overlaps
+        if territory in o["territories"]
+    ]
+    members = report.members if report.members is not None else pd.DataFrame(columns=["cpts", "code_given"])
+    own = members[members["cpts"] == territory]
+    # a former code adds its whole current commune, unless the territory lists it already (current code first)
+    seen = set(own["code_given"])
+    outdated = []
+    for o in mine(report.outdated_codes):
+        current = o["current_code"]
+        outdated.append({**o, "population": _int(population.get(current)), "counted": current not in seen})
+        seen.add(current)
+    by_arr = set(own.loc[own["arrondissement"].notna(), "code_insee"].astype(str)) if len(own) else set()
+
+    def touching(items: list[dict]) -> list[dict]:
+        return [dict(item) for item in items if territory in report.touching.get(item["code_insee"], ())]
+
+    return {
+        "territory": territory,
+        "blocking": any(u["territory"] == territory for u in report.unknown_codes)
+        or any(o["kind"] == CONFLICT for o in overlaps),
+        "overlaps": overlaps,
+        "shared_population": sum(o["population"] or 0 for o in overlaps if o["kind"] == CONFLICT),
+        "outdated_codes": outdated,
+        "unknown_codes": mine(report.unknown_codes),
+        "name_mismatches": mine(report.name_mismatches),
+        "duplicates": mine(report.duplicates),
+        "discontiguous": one(report.discontiguous),
+        "island": one(report.island_territories),
+        "enclaves": mine(report.enclaves),
+        "unverifiable": mine(report.unverifiable),
+        "uncovered_arrondissements": [dict(a) for a in report.uncovered_arrondissements if a["commune"] in by_arr],
+        "orphans_touching": touching(report.orphans),
+        "outside_file_touching": touching(report.outside_file),
+        "multi_departement": one(report.multi_departement),
+        "study_area_rule": report.study_area_rule,
+        "geometry_checks": bool(report.geometry_checks),
+        "names_checked": bool(report.summary.get("n_names_checked")),
+        "sources": list(report.sources),
+    }

@@ -95,6 +95,43 @@ class Reference:
         """Code -> name of current communes and arrondissements municipaux."""
         return {**self.communes["nom"].to_dict(), **self.arrondissements["nom"].to_dict()}
 
+    @functools.cached_property
+    def record_names(self) -> dict[str, list[str]]:
+        """Code -> names of every record with that code: the current commune or arrondissement, and the
+        commune déléguée or associée that shares it or held it (« Étrez » for 01154)."""
+        out: dict[str, list[str]] = {}
+        for code, name in zip(self.records["code_insee"], self.records["nom"]):
+            out.setdefault(code, []).append(name)
+        return out
+
+    @functools.cached_property
+    def _name_keys(self) -> pd.DataFrame:
+        """code_insee, type rank (current commune 0, arrondissement 1, déléguée or associée 2) and
+        :func:`cpts_diag.text.commune_key` of the name of every record."""
+        from cpts_diag.text import commune_keys
+
+        rank = {"commune-actuelle": 0, "arrondissement-municipal": 1}
+        return pd.DataFrame(
+            {
+                "code_insee": self.records["code_insee"].to_numpy(),
+                "rank": self.records["type"].map(rank).fillna(2).to_numpy(),
+                "key": commune_keys(self.records["nom"]),
+            }
+        )
+
+    @functools.cached_property
+    def name_keys(self) -> dict[str, frozenset[str]]:
+        """Code -> :func:`cpts_diag.text.commune_key` of the names of its records (see :attr:`record_names`)."""
+        keys = self._name_keys
+        return {code: frozenset(group) for code, group in keys.groupby("code_insee", sort=False)["key"]}
+
+    @functools.cached_property
+    def codes_by_name(self) -> dict[str, list[str]]:
+        """:func:`cpts_diag.text.commune_key` of a name -> codes of the records bearing it: current communes
+        first, then arrondissements municipaux, then communes déléguées and associées (each by code)."""
+        keys = self._name_keys.sort_values(["rank", "code_insee"], kind="stable").drop_duplicates(["key", "code_insee"])
+        return {key: list(group) for key, group in keys.groupby("key", sort=False)["code_insee"]}
+
     def region_code(self, value, where: str = "option --region") -> str:
         """A région code as typed (``" 93"``, ``6`` -> ``"06"``), checked against the COG.
 

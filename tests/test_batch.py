@@ -81,6 +81,23 @@ def test_fingerprint_follows_members_only(tmp_path):
     assert fp("cpts,code_insee\nA,04001\nA,04009\nB,04012\n", context="d") != base  # data/notebook/package
 
 
+def test_fingerprint_follows_the_perimeter_findings_that_other_territories_change(tmp_path):
+    """A's rows never change; B taking one of A's communes (Ergué-Gabéric, Finistère) changes what A's report
+    says, so its fingerprint; B growing on its far side (Cap Sizun) does not."""
+    from cpts_diag.checks import check_perimeters, territory_findings
+
+    def fp(text):
+        path = tmp_path / "p.csv"
+        path.write_text(text, encoding="utf-8")
+        perims = read_perimeters(path)
+        return territory_fingerprint(perims.table, "A", "c", territory_findings(check_perimeters(perims), "A"))
+
+    a = "cpts;code_insee\nA;29232\nA;29051\n"  # Quimper, Ergué-Gabéric
+    base = fp(a + "B;29003\n")  # Audierne
+    assert fp(a + "B;29003\nB;29051\n") != base  # Ergué-Gabéric now in both
+    assert fp(a + "B;29003\nB;29228\n") == base  # Primelin, next to Audierne, far from A
+
+
 # ------------------------------------------------------------------------------ real batch (slow)
 
 

@@ -53,13 +53,19 @@ def test_rapport_opens_offline_without_error_and_prints(chrome, report_dir):  # 
         "5. Synthèse : forces et faiblesses",
         "6. Sources et limites",
     ]
-    # printed: sections start on a new page, tables are not cut
+    # printed: the numbered sections start on a new page (the perimeter check and the method stay on the first
+    # page, under the key figures), tables are not cut
     chrome.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         breaks = chrome.execute_script(
-            "return Array.from(document.querySelectorAll('h2')).slice(1).map(h => getComputedStyle(h).breakBefore);"
+            "return Array.from(document.querySelectorAll('h2'))"
+            ".map(h => [h.textContent, getComputedStyle(h).breakBefore]);"
         )
-        assert breaks and set(breaks) == {"page"}
+        assert [b for t, b in breaks if re.match(r"\d\. ", t)] == ["page"] * 6
+        assert [(t, b) for t, b in breaks if not re.match(r"\d\. ", t)] == [
+            ("Périmètre du territoire", "auto"),
+            ("Méthode", "auto"),
+        ]
         inside = chrome.execute_script(
             "return getComputedStyle(document.querySelector('table.comparaison')).breakInside;"
         )

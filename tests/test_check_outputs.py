@@ -32,7 +32,9 @@ def test_write_check_outputs(ref, tmp_path):
         "Synthèse",
         "Territoires",
         "Chevauchements",
+        "Noms et codes",
         "Orphelines",
+        "Hors fichier",
         "Arr. non couverts",
         "Codes périmés",
         "Codes inconnus",
@@ -93,13 +95,49 @@ def test_write_check_outputs(ref, tmp_path):
     assert list(orphans["code_insee"]) == ["13006"] and list(orphans["enclavee_dans"]) == [""]
 
 
+def _table(ws) -> tuple[tuple, list[tuple]]:
+    """(header, rows) of a sheet whose table starts after its notes and a blank row."""
+    values = list(ws.iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(values) if row[0] in ("Code INSEE", "Niveau", "Territoire"))
+    return values[start], values[start + 1 :]
+
+
 def test_write_check_outputs_without_geometry(ref, tmp_path):
-    r = check(ref, ("T1", "13001"), geometries=None)
+    r = check(ref, ("T1", "13001"), geometries=None, departements=["13"])
     written = write_check_outputs(r, tmp_path)
     assert [p.name for p in written] == [WORKBOOK_NAME]
     wb = openpyxl.load_workbook(written[0])
     assert wb["Enclaves"]["A1"].value.startswith("Contrôle non effectué")
-    codes = [row[0] for row in wb["Orphelines"].iter_rows(min_row=2, values_only=True)]
-    assert wb["Orphelines"]["A1"].value == "Code INSEE"
+    header, rows = _table(wb["Orphelines"])
+    assert header[0] == "Code INSEE"
+    codes = [row[0] for row in rows]
     assert codes == sorted(set(CURRENT_13) - {"13001"})
     assert all(isinstance(c, str) for c in codes)
+    assert wb["Hors fichier"]["A1"].value == "Aucun constat."
+
+
+def test_outside_file_sheet_when_the_file_covers_a_small_part_of_its_departement(ref, tmp_path):
+    """One commune of the ten of département 13, no declared study area: the other nine are « hors fichier »,
+    listed in their own sheet, and the « Orphelines » sheet is empty."""
+    r = check(ref, ("T1", "13001"), geometries=None)
+    wb = openpyxl.load_workbook(write_check_outputs(r, tmp_path)[0])
+    assert wb["Orphelines"]["A1"].value == "Aucun constat."
+    header, rows = _table(wb["Hors fichier"])
+    assert header[:4] == ("Code INSEE", "Commune", "Population", "Département")
+    assert [row[0] for row in rows] == sorted(set(CURRENT_13) - {"13001"})
+    values = {row[0]: row[1] for row in wb["Synthèse"].iter_rows(values_only=True)}
+    assert values["Communes orphelines"] == 0
+    assert values["Communes hors fichier (information, pas des orphelines)"] == 9
+
+
+def test_geopackage_layer_of_the_communes_outside_the_file(ref, tmp_path):
+    """T1 lists 13001 only (one commune of ten): the nine others are outside the file, in their own layer, with
+    the territory they touch (13020 east and 13002 north of 13001 on the unit-square grid)."""
+    r = check(ref, ("T1", "13001"), geometries=polys(GRID))
+    assert r.orphans == [] and len(r.outside_file) == 9
+    written = write_check_outputs(r, tmp_path)
+    outside = gpd.read_file(written[1], layer="hors_fichier")
+    assert sorted(outside["code_insee"]) == sorted(set(CURRENT_13) - {"13001"})
+    near = dict(zip(outside["code_insee"], outside["territoires_voisins"]))
+    assert near["13020"] == near["13002"] == "T1" and near["13005"] == ""
+    assert "orphelines" not in dict(pyogrio.list_layers(written[1]))

@@ -101,3 +101,29 @@ def test_index_has_a_section_per_region_of_the_ars_view(tmp_path):
     assert "Régions touchées sans vue régionale" in page and "<strong>Normandie (28)</strong>" in page
     assert "le fichier ne contient que 1 de ses 2 644 communes" in page
     assert "<code>cpts-diag batch f.csv --region 28</code>" in page
+
+
+def test_index_marks_the_territories_with_perimeter_findings():
+    entries = [
+        {
+            "name": "CPTS A",
+            "slug": "a",
+            "status": STATUS_OK,
+            "perimeter": {"blocking": True, "bloquant": 1, "à vérifier": 2, "information": 0},
+        },
+        {
+            "name": "CPTS B",
+            "slug": "b",
+            "status": STATUS_OK,
+            "perimeter": {"blocking": False, "bloquant": 0, "à vérifier": 0, "information": 0},
+        },
+        {"name": "CPTS C", "slug": "c", "status": STATUS_OK},  # a report of an earlier version: unknown
+    ]
+    html = render_index(entries)
+    names = {name: html.split(f"<tr><td>{name}", 1)[1].split("</td>", 1)[0] for name in ("CPTS A", "CPTS B", "CPTS C")}
+    assert names["CPTS A"] == (
+        '<br><small class="pm">périmètre : <span class="pm-ko">1 bloquant</span>, '
+        '<span class="pm-check">2 à vérifier</span></small>'
+    )
+    assert names["CPTS B"] == '<br><small class="pm">périmètre : aucun constat</small>'
+    assert names["CPTS C"] == ""  # unknown: nothing said

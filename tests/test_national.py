@@ -223,7 +223,13 @@ def test_check_cli_outside_paca_json(tmp_path):
     assert doc["geometry_checks"] is True and doc["summary"]["n_discontiguous"] == 1
     assert doc["summary"]["n_island_territories"] == 2 and doc["summary"]["n_unverifiable"] == 1
     layers = dict(pyogrio.list_layers(tmp_path / "controle_perimetres.gpkg"))
-    assert set(layers) == {"territoires", "communes", "orphelines"}
+    assert set(layers) == {"territoires", "communes", "hors_fichier"}
+    # an illustrative file covers a small part of each département (Paris: 4 arrondissements of 20): no orphan
+    # nor uncovered arrondissement; the rest of the départements is « hors fichier »
+    assert doc["study_area"] == [] and doc["orphans"] == [] and doc["uncovered_arrondissements"] == []
+    assert {"75105", "75120", "69381"} <= {o["code_insee"] for o in doc["outside_file"]}
+    outside = pyogrio.read_dataframe(tmp_path / "controle_perimetres.gpkg", layer="hors_fichier")
+    assert sorted(outside["code_insee"]) == [o["code_insee"] for o in doc["outside_file"]]
     communes = pyogrio.read_dataframe(tmp_path / "controle_perimetres.gpkg", layer="communes")
     # Paris and Lyon drawn by arrondissement
     assert {"75101", "75104", "69383"} <= set(communes["code_insee"]) and "75056" not in set(communes["code_insee"])

@@ -69,3 +69,22 @@ def test_a_one_territory_file_takes_the_name_it_is_given_cache_or_not(tmp_path, 
     named = rs.load_report_data("CPTS Île de Ré", csv, cpam="")  # cached under another name: computed afresh
     assert named.territory == "CPTS Île de Ré" and not named.cached
     assert named.summary["population"] == plain.summary["population"]
+
+
+def test_the_map_hatches_the_orphans_of_the_paca_listing_near_the_territory(monkeypatch):
+    """Sisteron (04209) is in no CPTS of the ARS PACA listing, which covers nearly all of PACA: an orphan, drawn
+    on the map of its neighbour CPTS Buëch-Dévoluy, and said in the report's perimeter findings."""
+    import csv
+    import json
+
+    from cpts_diag.reports import report_data as rs
+
+    monkeypatch.setenv("CPTS_DIAG_CACHE", "0")
+    listing = json.loads(settings.DEFAULT_PERIMETERS.read_text(encoding="utf-8"))["cpts"]
+    assert not any("04209" in c["communes"] for c in listing)
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        paca = {r["code_insee"] for r in csv.DictReader(fh) if r["type"] == "commune-actuelle" and r["region"] == "93"}
+    data = rs.load_report_data("CPTS Buech-Devoluy", cpam="")
+    drawn = set(data.orphans["code_insee"])
+    assert "04209" in drawn and drawn <= paca - {c for t in listing for c in t["communes"]}
+    assert "04209" in {o["code_insee"] for o in data.perimeter["orphans_touching"]}

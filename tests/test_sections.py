@@ -268,3 +268,118 @@ def test_links_reach_the_written_files_from_the_kernels_folder(data, monkeypatch
     hrefs = re.findall(r'href="([^"]+)"', html)
     assert set(hrefs) == {"sorties/carte.html", "sorties/indicateurs.xlsx", "sorties/perimetre.gpkg"}
     assert all((Path.cwd() / h).is_file() for h in hrefs)
+
+
+# ---------------------------------------------------------------------------
+# the perimeter findings in every report
+# ---------------------------------------------------------------------------
+def _cog() -> dict[str, dict]:
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        return {r["code_insee"]: r for r in csv.DictReader(fh) if r["type"] == "commune-actuelle"}
+
+
+@pytest.fixture(scope="module")
+def two_cpts(tmp_path_factory):
+    """A two-CPTS file of the Finistère in Windows-1252, Ergué-Gabéric (29051) in both, and the outdated code of
+    Étrez (01154, Ain) in the second; the report data of each CPTS."""
+    from cpts_diag.reports.report_data import load_report_data
+
+    cog = _cog()
+    quimper = sorted(c for c, r in cog.items() if r["epci_siren"] == "200068120")  # CA Quimper Bretagne Occ.
+    cap = sorted(c for c, r in cog.items() if r["epci_siren"] == "242900629")  # CC Cap Sizun - Pointe du Raz
+    assert "29051" in quimper and "29051" not in cap
+    folder = tmp_path_factory.mktemp("finistere")
+    path = folder / "cpts_finistère.csv"
+    lines = ["Nom CPTS;Code INSEE"] + [f"CPTS Quimper;{c}" for c in quimper]
+    lines += [f"CPTS Cap Sizun;{c}" for c in cap + ["29051", "01154"]]
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    data = {
+        name: load_report_data(name, path, cpam="aucun", out_dir=folder / name.replace(" ", "_"))
+        for name in ("CPTS Quimper", "CPTS Cap Sizun")
+    }
+    return cog, quimper, cap, data
+
+
+def test_each_report_says_the_commune_counted_twice_with_its_population(two_cpts):
+    from cpts_diag.reports.sections import header, report_summary, territory_overview
+
+    cog, quimper, cap, data = two_cpts
+    pop = f"{int(cog['29051']['population']):,}".replace(",", "\u202f")
+    for name, other in (("CPTS Quimper", "CPTS Cap Sizun"), ("CPTS Cap Sizun", "CPTS Quimper")):
+        d = data[name]
+        html = header(d).html
+        # the blocking box comes before the key figures, the note sits beside the population
+        box = html.index('class="perimetre-alerte bloquant"')
+        assert box < html.index('class="kpis"')
+        assert f"Ergué-Gabéric (29051, {pop}\u00a0hab.) est aussi dans {other}" in html
+        assert f"dont {pop}\u00a0hab. comptés aussi dans {other}" in html
+        assert f"dont {pop}\u00a0hab. comptés aussi dans {other}" in territory_overview(d).html
+        assert report_summary(d)["perimeter"]["blocking"] is True and report_summary(d)["perimeter"]["bloquant"] == 1
+        # the population is the sum of the listed communes, Ergué-Gabéric counted in both
+        assert d.summary["population"] == sum(
+            int(cog[c]["population"]) for c in set(quimper if name == "CPTS Quimper" else cap + ["29051", "01130"])
+        )
+
+
+def test_the_outdated_code_of_etrez_is_said_with_the_population_it_adds(two_cpts):
+    from cpts_diag.reports.sections import header
+
+    cog, _, _, data = two_cpts
+    html = header(data["CPTS Cap Sizun"]).html
+    bresse = cog["01130"]
+    pop = f"{int(bresse['population']):,}".replace(",", "\u202f")
+    assert f"01154 → 01130 {bresse['nom']}" in html
+    assert f"la population comptée est celle de toute la commune actuelle ({pop}\u00a0hab.)" in html
+    assert "Code périmé remplacé" not in header(data["CPTS Quimper"]).html
+
+
+def test_communes_outside_the_file_are_never_hatched_nor_called_orphans(two_cpts):
+    from cpts_diag.reports.sections import header, territory_map
+
+    _, _, _, data = two_cpts
+    d = data["CPTS Quimper"]
+    assert d.orphans is None  # 24 communes of 277: the Finistère is not the study area
+    assert d.perimeter["orphans_touching"] == [] and d.perimeter["outside_file_touching"]
+    html = header(d).html
+    assert "ce ne sont pas des orphelines" in html
+    assert "orphelines de la zone d'étude hachurées" not in territory_map(d).html
+
+
+def test_the_workbook_and_the_summary_carry_the_perimeter_findings(two_cpts):
+    from cpts_diag.reports.sections import write_outputs
+
+    _, _, _, data = two_cpts
+    d = data["CPTS Cap Sizun"]
+    write_outputs(d)
+    wb = openpyxl.load_workbook(d.out_dir / "indicateurs.xlsx")
+    assert wb.sheetnames[0] == "Périmètre"
+    rows = list(wb["Périmètre"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == "Niveau")
+    table = rows[start + 1 :]
+    assert table[0][:2] == ("bloquant", "Chevauchement") and "Ergué-Gabéric" in table[0][2]
+    assert {r[1] for r in table} >= {"Code périmé remplacé", "Territoire discontinu", "Plusieurs départements"}
+
+
+def test_a_name_that_is_not_its_codes_shows_in_the_box_at_the_top(two_cpts):
+    """The same file with a commune-name column (as perim16's reader keeps it): Locronan typed next to 29143."""
+    import dataclasses
+
+    from cpts_diag.checks import check_perimeters, territory_findings
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.reports.sections import header, report_summary
+
+    cog, _, _, data = two_cpts
+    d = data["CPTS Cap Sizun"]
+    perims = read_perimeters(d.perimeters_path)
+    names = perims.table["code_insee"].map(lambda c: "Locronan" if c == "29143" else cog.get(c, {}).get("nom"))
+    perims.table = perims.table.assign(nom_commune=names)
+    named = dataclasses.replace(d, perimeter=territory_findings(check_perimeters(perims), "CPTS Cap Sizun"))
+    html = header(named).html
+    box = html[html.index('class="perimetre-alerte bloquant"') : html.index('class="kpis"')]
+    assert "« Locronan » saisi avec le code 29143, qui est Mahalon ; Locronan est 29134" in box
+    assert cog["29143"]["nom"] == "Mahalon" and cog["29134"]["nom"] == "Locronan"
+    assert report_summary(named)["perimeter"]["à vérifier"] == report_summary(d)["perimeter"]["à vérifier"] + 1
+    quimper = dataclasses.replace(
+        data["CPTS Quimper"], perimeter=territory_findings(check_perimeters(perims), "CPTS Quimper")
+    )
+    assert "Locronan" not in header(quimper).html.split('class="kpis"')[0]

@@ -69,7 +69,8 @@ from cpts_diag.io.tables import (
     open_table_file,
     refuse_oversized,
 )
-from cpts_diag.text import fold, strip_accents
+from cpts_diag.text import commune_key as _name_key
+from cpts_diag.text import fold
 
 __all__ = ["Perimeters", "read_perimeters", "ignored_name_note", "COLUMNS", "SUPPORTED_EXTENSIONS"]
 
@@ -143,15 +144,6 @@ class _Records:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _name_key(text) -> str:
-    """Commune-name key: case, accent, punctuation and Saint/St insensitive."""
-    text = str(text).replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    text = strip_accents(text).casefold()
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
-    words = [{"st": "saint", "ste": "sainte"}.get(w, w) for w in words]
-    return " ".join(words)
 
 
 def _is_blank(value) -> bool:

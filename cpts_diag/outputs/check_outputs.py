@@ -2,13 +2,17 @@
 ``cpts-diag check --out DIR``, the findings as an Excel workbook and a GeoPackage.
 
 * ``controle_perimetres.xlsx``: one sheet per kind of finding (French headers, codes as text):
-  "Synthèse", "Territoires", "Chevauchements", "Orphelines", "Arr. non couverts", "Codes périmés",
-  "Codes inconnus", "Doublons", "Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable",
-  "Multi-départements", "Sources".
+  "Synthèse", "Territoires", "Chevauchements", "Noms et codes", "Orphelines", "Hors fichier",
+  "Arr. non couverts", "Codes périmés", "Codes inconnus", "Doublons", "Discontinuités", "Enclaves",
+  "Séparés par la mer", "Non vérifiable", "Multi-départements", "Sources".
 * ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
   "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
-  territory; Paris, Lyon and Marseille by arrondissement when listed so) and "orphelines" (orphan
-  communes and uncovered arrondissements).
+  territory; Paris, Lyon and Marseille by arrondissement when listed so), "orphelines" (orphan
+  communes and uncovered arrondissements) and "hors_fichier" (communes outside the file, information).
+
+:func:`format_text` summarises long lists (counts by département and the first ones); the workbook and
+the JSON keep them in full. :func:`perimeter_items` gives the French findings of one territory
+(:func:`cpts_diag.checks.territory_findings`) for its report and its workbook.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ __all__ = [
     "check_layers",
     "check_workbook_sheets",
     "format_text",
+    "mismatch_text",
+    "perimeter_items",
+    "perimeter_sheet",
     "territory_size_text",
     "unverifiable_text",
     "write_check_outputs",
@@ -95,7 +102,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
     summary_rows = [
         ("Fichier de périmètres", report.source or "table fournie"),
         ("Résultat", "BLOQUANT" if report.blocking else "aucun problème bloquant"),
-        ("Zone d'étude (départements)", ", ".join(report.study_area)),
+        ("Zone d'étude (départements)", ", ".join(report.study_area) or "aucun"),
+        ("Règle de la zone d'étude", report.study_area_rule),
         ("Communes de la zone d'étude", s["n_study_area_communes"]),
         ("Territoires", s["n_territories"]),
         ("Communes couvertes", s["n_communes"]),
@@ -103,8 +111,13 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Population totale couverte", s["population_total"]),
         ("Chevauchements", s["n_overlaps"]),
         ("dont conflits (bloquants)", s["n_conflicts"]),
+        (
+            "Noms de communes discordants avec leur code",
+            s["n_name_mismatches"] if s["n_names_checked"] else "non vérifié (pas de colonne de noms de communes)",
+        ),
         ("Communes orphelines", s["n_orphans"]),
         ("Population des communes orphelines", s["orphan_population"]),
+        ("Communes hors fichier (information, pas des orphelines)", s["n_outside_file"]),
         ("Arrondissements non couverts", s["n_uncovered_arrondissements"]),
         ("Codes périmés", s["n_outdated_codes"]),
         ("Codes inconnus (bloquants)", s["n_unknown_codes"]),
@@ -166,7 +179,25 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         },
     )
 
+    sheets["Noms et codes"] = _frame(
+        report.name_mismatches,
+        {
+            "Territoire": "territory",
+            "Ligne": "line",
+            "Nom saisi": "typed_name",
+            "Code INSEE saisi": "code_insee",
+            "Nom de ce code (COG)": "cog_name",
+            "Code(s) portant le nom saisi": lambda m: ", ".join(m["codes_with_typed_name"]),
+            "Constat": mismatch_text,
+        },
+    )
+    notes["Noms et codes"] = [
+        "Nom de commune saisi qui n'est pas celui de son code au COG 2026 (accents, majuscules, tirets, « St », "
+        "articles ignorés) : le diagnostic décrit la commune du code. Vérifiez lequel des deux est juste."
+    ]
+
     enclave_of = _enclave_of(report)
+    touching = report.touching or {}
     sheets["Orphelines"] = _frame(
         report.orphans,
         {
@@ -175,9 +206,26 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Population": "population",
             "Département": "departement",
             "Enclavée dans": lambda o: enclave_of.get(o["code_insee"], ""),
+            "Territoires voisins": lambda o: " ; ".join(touching.get(o["code_insee"], ())),
         },
         ints=["Population"],
     )
+    sheets["Hors fichier"] = _frame(
+        report.outside_file,
+        {
+            "Code INSEE": "code_insee",
+            "Commune": "name",
+            "Population": "population",
+            "Département": "departement",
+            "Territoires voisins": lambda o: " ; ".join(touching.get(o["code_insee"], ())),
+        },
+        ints=["Population"],
+    )
+    notes["Hors fichier"] = [
+        "Information : communes des départements du fichier hors zone d'étude qu'aucun territoire du fichier ne "
+        "liste. Le fichier ne dit pas si elles ont une CPTS : ce ne sont pas des orphelines.",
+        f"Règle : {report.study_area_rule}.",
+    ]
 
     sheets["Arr. non couverts"] = _frame(
         report.uncovered_arrondissements,
@@ -259,12 +307,13 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         if title in ("Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable") and not geo:
             notes[title] = [_NOT_CHECKED]
         elif df.empty and title not in ("Synthèse", "Sources", "Territoires"):
-            notes[title] = [_NONE]
+            notes[title] = [_NONE] + notes.get(title, [])
     return sheets, notes
 
 
 def check_layers(report: CheckReport, polygons) -> dict:
-    """GeoDataFrames "territoires", "communes" and "orphelines" of the check GeoPackage."""
+    """GeoDataFrames "territoires", "communes", "orphelines" and "hors_fichier" (communes outside the file, with
+    the territories they touch) of the check GeoPackage."""
     import geopandas as gpd
 
     from cpts_diag.geometry import territory_outlines
@@ -355,7 +404,20 @@ def check_layers(report: CheckReport, polygons) -> dict:
         geometry=geo.reindex([o["code_insee"] for o in orph]).to_numpy(),
         crs=polygons.crs,
     )
-    return {"territoires": terr, "communes": communes, "orphelines": orphans}
+    out = [o for o in report.outside_file if o["code_insee"] in geo.index]
+    touching = report.touching or {}
+    outside = gpd.GeoDataFrame(
+        {
+            "code_insee": [o["code_insee"] for o in out],
+            "nom": [o["name"] for o in out],
+            "population": pd.array([o["population"] for o in out], dtype="Int64"),
+            "departement": [o["departement"] for o in out],
+            "territoires_voisins": [" ; ".join(touching.get(o["code_insee"], ())) for o in out],
+        },
+        geometry=geo.reindex([o["code_insee"] for o in out]).to_numpy(),
+        crs=polygons.crs,
+    )
+    return {"territoires": terr, "communes": communes, "orphelines": orphans, "hors_fichier": outside}
 
 
 def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
@@ -411,7 +473,11 @@ def territory_size_text(t: dict) -> str:
 def unverifiable_text(item: dict) -> str:
     """French sentence for a check that the data cannot decide."""
     communes = _codes_names(item["communes"], item["names"])
+    if item.get("outside_file"):
+        return f"Enclave possible dans {item['territory']} : {communes} — {item['why']}"
     if item["check"] == "continuité":
+        if item.get("why"):
+            return f"Continuité non vérifiable : {item['territory']} — {item['why']} ({communes})"
         return f"Continuité non vérifiable : {item['territory']} — commune(s) sans contour : {communes}"
     where = f" (entourée par {item['territory']})" if item.get("territory") else ""
     return f"Enclave non vérifiable{where} : {communes} — contour absent dans le voisinage"
@@ -420,6 +486,29 @@ def unverifiable_text(item: dict) -> str:
 def _codes_names(codes, names, limit: int = 12) -> str:
     pairs = [f"{c} {n}" for c, n in zip(codes, names)]
     return ", ".join(pairs[:limit]) + (f" … (+{len(pairs) - limit})" if len(pairs) > limit else "")
+
+
+def mismatch_text(item: dict) -> str:
+    """French sentence of a name mismatch: « Locronan » avec le code 29143, qui est Mahalon ; Locronan est 29134."""
+    codes = item["codes_with_typed_name"]
+    typed = item["typed_name"]
+    if codes:
+        shown = ", ".join(codes[:5]) + (f" … (+{len(codes) - 5})" if len(codes) > 5 else "")
+        where = f"{typed} est {shown}"
+    else:
+        where = f"aucune commune ne s'appelle « {typed} » au COG 2026"
+    return f"« {typed} » saisi avec le code {item['code_insee']}, qui est {item['cog_name']} ; {where}"
+
+
+#: A list longer than this is summarised on screen (first :data:`_SHOWN` items, counts by département).
+_LONG, _SHOWN = 20, 10
+
+
+def _by_departement(items: list[dict], report: CheckReport) -> str:
+    """« Finistère (29) : 251 ; Morbihan (56) : 3 » from items with a ``departement`` key."""
+    counts = pd.Series([i["departement"] for i in items], dtype=object).value_counts().sort_index()
+    name = report.reference.departement_name if report.reference is not None else str
+    return " ; ".join(f"{name(d)} ({d}) : {fr.integer(n, style=fr.Style.TERMINAL)}" for d, n in counts.items())
 
 
 def format_text(report: CheckReport) -> str:
@@ -437,11 +526,22 @@ def format_text(report: CheckReport) -> str:
         (
             "Communes couvertes",
             f"{fr.integer(s['n_communes'])} (zone d'étude : {fr.integer(s['n_study_area_covered'])} sur "
-            f"{fr.integer(s['n_study_area_communes'])})",
+            f"{fr.integer(s['n_study_area_communes'])})"
+            if report.study_area
+            else f"{fr.integer(s['n_communes'])} (pas de zone d'étude : voir les notes)",
         ),
         ("Population totale couverte", _pop(s["population_total"])),
         ("Chevauchements", f"{fr.integer(s['n_overlaps'])} (dont {n_conf} conflit{'s' if n_conf > 1 else ''})"),
+        (
+            "Noms de communes discordants",
+            fr.integer(s["n_name_mismatches"]) if s["n_names_checked"] else "non vérifiés (pas de colonne de noms)",
+        ),
         ("Communes orphelines", f"{fr.integer(s['n_orphans'])} ({_pop(s['orphan_population'])})"),
+        (
+            "Communes hors fichier",
+            f"{fr.integer(s['n_outside_file'])} (information, pas des orphelines"
+            + (f" : {_by_departement(report.outside_file, report)})" if report.outside_file else ")"),
+        ),
         ("Arrondissements non couverts", fr.integer(s["n_uncovered_arrondissements"])),
         ("Codes périmés", fr.integer(s["n_outdated_codes"])),
         ("Codes inconnus", fr.integer(s["n_unknown_codes"])),
@@ -473,15 +573,25 @@ def format_text(report: CheckReport) -> str:
     else:
         lines.append("Résultat : aucun problème bloquant")
 
-    def section(title: str, rows: list[str]):
+    def section(title: str, rows: list[str], sheet: str | None = None, head: str | None = None):
+        """A titled list; longer than _LONG and kept in full in the workbook (``sheet``): summarised."""
         if rows:
             lines.extend(["", f"{title} ({len(rows)})", "-" * (len(title) + len(str(len(rows))) + 3)])
-            lines.extend(f"  {r}" for r in rows)
+            long = sheet is not None and len(rows) > _LONG
+            if head and long:
+                lines.append(f"  {head}")
+            lines.extend(f"  {r}" for r in (rows[:_SHOWN] if long else rows))
+            if long:
+                lines.append(
+                    f"  … et {fr.integer(len(rows) - _SHOWN, style=fr.Style.TERMINAL)} autres : liste complète dans "
+                    f"le classeur (--out DOSSIER, feuille « {sheet} ») et le JSON (--json)"
+                )
 
     kind_label = {k: v[:1].upper() + v[1:] for k, v in KIND_LABELS.items()} | {CONFLICT: KIND_LABELS[CONFLICT].upper()}
     section(
         "Codes inconnus",
         [f"Code inconnu : {u['code']} — {u['territory']} (ligne {u['line']})" for u in report.unknown_codes],
+        sheet="Codes inconnus",
     )
     section(
         "Chevauchements",
@@ -492,8 +602,15 @@ def format_text(report: CheckReport) -> str:
         ],
     )
     section(
+        "Noms de communes discordants avec leur code (à vérifier : le diagnostic décrit la commune du code)",
+        [f"Ligne {m['line']} ({m['territory']}) : {mismatch_text(m)}" for m in report.name_mismatches],
+        sheet="Noms et codes",
+    )
+    section(
         "Communes orphelines",
         [f"Orpheline : {o['code_insee']} {o['name']} ({_pop(o['population'])})" for o in report.orphans],
+        sheet="Orphelines",
+        head=f"par département : {_by_departement(report.orphans, report)}" if report.orphans else None,
     )
     section(
         "Arrondissements non couverts",
@@ -501,6 +618,7 @@ def format_text(report: CheckReport) -> str:
             f"Arrondissement non couvert : {a['code']} {a['name']} ({_pop(a['population'])})"
             for a in report.uncovered_arrondissements
         ],
+        sheet="Arr. non couverts",
     )
     section(
         "Codes périmés",
@@ -509,6 +627,7 @@ def format_text(report: CheckReport) -> str:
             f"(ligne {o['line']}) : {o['note']}"
             for o in report.outdated_codes
         ],
+        sheet="Codes périmés",
     )
     section(
         "Doublons",
@@ -519,6 +638,7 @@ def format_text(report: CheckReport) -> str:
             + ")"
             for d in report.duplicates
         ],
+        sheet="Doublons",
     )
     section(
         "Territoires discontinus",
@@ -543,7 +663,7 @@ def format_text(report: CheckReport) -> str:
             for d in report.island_territories
         ],
     )
-    section("Non vérifiable (communes sans contour)", [unverifiable_text(u) for u in report.unverifiable])
+    section("Non vérifiable", [unverifiable_text(u) for u in report.unverifiable], sheet="Non vérifiable")
     section(
         "Territoires sur plusieurs départements ou régions",
         [
@@ -567,3 +687,181 @@ def format_text(report: CheckReport) -> str:
         lines += ["", "Avertissements de lecture"] + [f"  - {w}" for w in report.warnings]
     lines += ["", "Sources : " + " ; ".join(report.sources)]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- one territory
+
+#: Levels of a territory's perimeter findings, in display order.
+BLOCKING, TO_CHECK, INFORMATION = "bloquant", "à vérifier", "information"
+_LEVEL_ORDER = (BLOCKING, TO_CHECK, INFORMATION)
+
+
+def _names_list(codes, names, limit: int = 8) -> str:
+    pairs = [f"{n} ({c})" for c, n in zip(codes, names)]
+    return ", ".join(pairs[:limit]) + (f" … (+{len(pairs) - limit})" if len(pairs) > limit else "")
+
+
+def perimeter_items(findings: dict, style: fr.Style = fr.Style.HTML) -> list[dict]:
+    """The French findings of one territory (:func:`cpts_diag.checks.territory_findings`) for its report.
+
+    One dict per finding: ``level`` (« bloquant », « à vérifier », « information »), ``finding`` (its list in
+    :class:`cpts_diag.checks.CheckReport`: ``overlaps``, ``name_mismatches``...), ``kind`` (short French label),
+    ``text`` (sentence naming communes, codes and lines) and ``population`` (inhabitants concerned, or None);
+    blocking findings first.
+    """
+
+    def pop(value) -> str:
+        return f"{fr.integer(value, missing='?', style=style)}\u00a0hab."
+
+    items: list[dict] = []
+
+    def add(level, finding, kind, text, population=None):
+        items.append({"level": level, "finding": finding, "kind": kind, "text": text, "population": population})
+
+    for u in findings["unknown_codes"]:
+        add(
+            BLOCKING,
+            "unknown_codes",
+            "Code inconnu",
+            f"Ligne {u['line']} : le code {u['code']} n'existe dans aucun millésime du COG connu ; "
+            "cette ligne n'est pas comptée",
+        )
+    for o in findings["overlaps"]:
+        others = _list_fr(o["other_territories"])
+        label = f"{o['name']} ({o['code_insee']}, {pop(o['population'])})"
+        if o["kind"] == CONFLICT:
+            add(
+                BLOCKING,
+                "overlaps",
+                "Chevauchement",
+                f"{label} est aussi dans {others} : sa population est comptée dans les deux territoires",
+                o["population"],
+            )
+        elif o["kind"] == INFRACOMMUNAL:
+            add(
+                INFORMATION,
+                "overlaps",
+                "Commune partagée",
+                f"{label} est partagée avec {others} (découpage infra-communal déclaré) : la population du "
+                "territoire est donnée en fourchette",
+            )
+        else:
+            add(
+                INFORMATION,
+                "overlaps",
+                "Découpage par arrondissement",
+                f"{label} : arrondissements partagés avec {others}",
+            )
+    for m in findings["name_mismatches"]:
+        add(TO_CHECK, "name_mismatches", "Nom et code discordants", f"Ligne {m['line']} : {mismatch_text(m)}")
+    for o in findings["outdated_codes"]:
+        added = (
+            f"la population comptée est celle de toute la commune actuelle ({pop(o['population'])})"
+            if o["counted"]
+            else "la commune actuelle est déjà comptée par une autre ligne"
+        )
+        add(
+            TO_CHECK,
+            "outdated_codes",
+            "Code périmé remplacé",
+            f"Ligne {o['line']} : {o['code']} → {o['current_code']} {o['current_name']} ({o['note']}) ; {added}",
+            o["population"] if o["counted"] else None,
+        )
+    for d in findings["duplicates"]:
+        codes = f" (codes {', '.join(d['codes_given'])})" if d["after_mapping"] else ""
+        add(
+            TO_CHECK,
+            "duplicates",
+            "Doublon",
+            f"{d['name']} ({d['code_insee']}) listée {_lines_fr(d['lines'])}{codes} : comptée une fois",
+        )
+    if findings["discontiguous"]:
+        d = findings["discontiguous"]
+        apart = " | ".join(
+            f"{_names_list(c, n)} ({pop(p)})"
+            for c, n, p in zip(d["pieces"][1:], d["piece_names"][1:], d["piece_populations"][1:])
+        )
+        add(
+            TO_CHECK,
+            "discontiguous",
+            "Territoire discontinu",
+            f"{d['n_pieces']} morceaux ; hors du morceau principal : {apart}",
+        )
+    for e in findings["enclaves"]:
+        add(
+            TO_CHECK,
+            "enclaves",
+            "Enclave",
+            f"communes orphelines entourées par le territoire : {_names_list(e['communes'], e['names'])}",
+            e["population"],
+        )
+    if findings["orphans_touching"]:
+        o = findings["orphans_touching"]
+        total = sum(x["population"] or 0 for x in o)
+        add(
+            TO_CHECK,
+            "orphans",
+            "Communes orphelines voisines",
+            f"{len(o)} commune(s) de la zone d'étude sans CPTS dans le fichier touchent le territoire : "
+            + _names_list([x["code_insee"] for x in o], [x["name"] for x in o]),
+            total,
+        )
+    for a in findings["uncovered_arrondissements"]:
+        add(
+            TO_CHECK,
+            "uncovered_arrondissements",
+            "Arrondissement non couvert",
+            f"{a['name']} ({a['code']}) n'est dans aucun territoire",
+            a["population"],
+        )
+    if findings["island"]:
+        d = findings["island"]
+        apart = " | ".join(_names_list(c, n) for c, n in zip(d["pieces"][1:], d["piece_names"][1:]))
+        add(
+            INFORMATION,
+            "island_territories",
+            "Séparé par la mer",
+            f"{d['n_pieces']} morceaux séparés par la mer seulement : {apart}",
+        )
+    for u in findings["unverifiable"]:
+        add(INFORMATION, "unverifiable", "Non vérifiable", unverifiable_text(u))
+    if findings["outside_file_touching"]:
+        o = findings["outside_file_touching"]
+        add(
+            INFORMATION,
+            "outside_file",
+            "Communes voisines hors fichier",
+            f"{len(o)} commune(s) voisine(s) ne sont dans aucun territoire du fichier (le fichier ne dit pas si elles "
+            "ont une CPTS ; ce ne sont pas des orphelines) : "
+            + _names_list([x["code_insee"] for x in o], [x["name"] for x in o]),
+        )
+    if findings["multi_departement"]:
+        m = findings["multi_departement"]
+        regions = f" et {len(m['regions'])} régions" if len(m["regions"]) > 1 else ""
+        add(
+            INFORMATION,
+            "multi_departement",
+            "Plusieurs départements",
+            f"départements {', '.join(m['departements'])}{regions}",
+        )
+    return sorted(items, key=lambda i: _LEVEL_ORDER.index(i["level"]))
+
+
+def perimeter_sheet(findings: dict) -> tuple[pd.DataFrame, list[str]]:
+    """The « Périmètre » sheet of a territory's workbook (one row per finding) and its notes."""
+    items = perimeter_items(findings, style=fr.Style.EXCEL)
+    df = pd.DataFrame(
+        {
+            "Niveau": [i["level"] for i in items],
+            "Constat": [i["kind"] for i in items],
+            "Détail": [i["text"] for i in items],
+            "Population concernée (hab.)": pd.array([i["population"] for i in items], dtype="Int64"),
+        }
+    )
+    notes = [
+        f"Contrôle du périmètre de {findings['territory']} dans le fichier de périmètres"
+        + (" : aucun constat." if not items else " : constats bloquants en premier."),
+        f"Règle : {findings['study_area_rule']}.",
+        "Sources : " + " ; ".join(findings["sources"]),
+    ]
+    return df, notes

@@ -244,11 +244,13 @@ def _range_text(v, lo, hi, decimals):
     return fr.value_text(v, lo, hi, decimals, missing=None, style=Style.EXCEL)
 
 
-def write_indicator_workbook(diag: Diagnostic, path) -> Path:
+def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFrame, list[str]] | None = None) -> Path:
     """Excel workbook of a diagnostic (French headers, codes as text).
 
-    Sheets: one per theme (one row per indicator; territory value and bounds, each comparison level,
-    source, vintage, level of the source, coverage, quality), « Détail » (every indicator and level, long
+    Sheets: « Périmètre » first when ``perimeter`` (table and notes of
+    :func:`cpts_diag.outputs.check_outputs.perimeter_sheet`) is given, then one per theme (one row per
+    indicator; territory value and bounds, each comparison level, source, vintage, level of the source,
+    coverage, quality), « Détail » (every indicator and level, long
     format), « Communes » (per-unit detail), « Professions (BPE) » when a BPE file was given (territory
     counts and densities per profession beside the Assurance Maladie densities), « Sources ».
     Sheets using fictitious data carry a « Données fictives » note above the table.
@@ -260,6 +262,8 @@ def write_indicator_workbook(diag: Diagnostic, path) -> Path:
     lookup = _comparison_lookup(diag)
     sheets: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
+    if perimeter is not None:
+        sheets["Périmètre"], notes["Périmètre"] = perimeter
     head = f"Territoire : {diag.territory} ({diag.summary['n_communes']} commune(s))"
     labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
     units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))

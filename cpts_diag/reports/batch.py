@@ -162,17 +162,18 @@ def _context_hash(cpam, insee_ages, bpe) -> str:
     )
 
 
-def territory_fingerprint(table, name: str, context: str) -> str:
-    """SHA-256 fingerprint of one territory: its member rows and the run context hash.
+def territory_fingerprint(table, name: str, context: str, findings: dict | None = None) -> str:
+    """SHA-256 fingerprint of one territory: its member rows, the run context hash and its perimeter findings.
 
     ``table`` is the canonical perimeter table (``cpts``, ``code_insee``, ``arrondissement``,
     ``infracommunal``); ``context`` the hash of the data, user files, notebook and package (see the
-    module docstring).
+    module docstring); ``findings`` the territory's check findings (:func:`cpts_diag.checks.territory_findings`),
+    which other territories of the file change (an overlap, an orphan around it), shown by its report.
     """
     rows = table[table["cpts"].astype(str) == name]
     cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
     members = sorted(["" if fr.is_missing(v) else str(v) for v in rec] for rec in rows[cols].itertuples(index=False))
-    doc = {"name": name, "members": members, "context": context}
+    doc = {"name": name, "members": members, "context": context, "perimeter": findings}
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -463,6 +464,7 @@ def _run_one(task: dict, inputs: dict | None = None) -> dict:
             **{k: res.summary.get(k) for k in ("tier_min", "tier_max")},
             key_figures=res.key_figures or {},
             fictitious=bool(res.fictitious),
+            perimeter=res.summary.get("perimeter"),
         )
     )
     if files is not None:
@@ -661,6 +663,7 @@ def run_batch(
     :class:`InputError` for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région;
     with ``cluster``, when dask is not installed or the scheduler is unreachable.
     """
+    from cpts_diag.checks import check_perimeters, territory_findings
     from cpts_diag.io.perimeters import ignored_name_note, read_perimeters
     from cpts_diag.reference import load_reference
     from cpts_diag.reports.folder import unique_slugs
@@ -703,9 +706,10 @@ def run_batch(
         "timeout": timeout,
         "deliver": "files" if client else "folder",
     }
+    check = check_perimeters(perims, reference)  # the reports' perimeter findings: a change re-runs the report
     tasks, this_run = [], {}
     for name in names:
-        fp = territory_fingerprint(perims.table, name, context)
+        fp = territory_fingerprint(perims.table, name, context, territory_findings(check, name))
         prev = previous.get(name)
         if (
             not force

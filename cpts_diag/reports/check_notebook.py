@@ -98,7 +98,19 @@ _FINDINGS = (
             "arrondissement municipal (Marseille) est une exception admise ; un conflit est bloquant."
         ),
     ),
+    (
+        "Noms et codes",
+        "Noms de communes discordants avec leur code",
+        "Nom saisi qui n'est pas celui du code au COG 2026 (accents, majuscules, tirets, « St », articles ignorés) : "
+        "le diagnostic décrit la commune du code. À vérifier.",
+    ),
     ("Orphelines", "Communes orphelines", "Communes de la zone d'étude rattachées à aucune CPTS."),
+    (
+        "Hors fichier",
+        "Communes hors fichier (information)",
+        "Communes des départements du fichier hors zone d'étude qu'aucun territoire ne liste : le fichier ne dit pas "
+        "si elles ont une CPTS, ce ne sont pas des orphelines.",
+    ),
     ("Enclaves", "Enclaves", "Groupes de communes orphelines entièrement entourés par une seule CPTS."),
     (
         "Arr. non couverts",
@@ -172,7 +184,8 @@ def show_findings(report, max_rows: int = 60) -> None:
 
 
 def check_layers_for(report):
-    """Layers "territoires", "communes", "orphelines" of a check (EPSG:4326), or None without polygons."""
+    """Layers "territoires", "communes", "orphelines", "hors_fichier" of a check (EPSG:4326), or None without
+    polygons."""
     from cpts_diag.outputs.check_outputs import check_layers
 
     polygons = report.map_polygons()
@@ -192,8 +205,21 @@ def _check_map_source(report) -> str:
     )
 
 
+#: Communes outside the file next to a territory: drawn plain, never hatched nor called orphans.
+OUTSIDE_LABEL, OUTSIDE_COLOR = "Commune voisine hors fichier (information)", "#eeeeee"
+
+
+def _outside_neighbours(layers):
+    """The communes outside the file that touch a territory (the plain ring drawn around the territories)."""
+    outside = layers.get("hors_fichier")
+    if outside is None:
+        return layers["orphelines"].iloc[0:0]
+    return outside[outside["territoires_voisins"] != ""]
+
+
 def check_static_map(report, layers=None):
-    """Printed map (matplotlib Figure) of a check: covered communes, overlaps, orphans, enclaves, territory limits.
+    """Printed map (matplotlib Figure) of a check: covered communes, overlaps, orphans, enclaves, territory limits,
+    and the communes outside the file next to a territory (plain, information).
 
     None when no polygons were available.
     """
@@ -209,8 +235,12 @@ def check_static_map(report, layers=None):
     terr = layers["territoires"].to_crs(2154)
     orph = layers["orphelines"].to_crs(2154)
     fig, ax = map_figure()
+    handles = []
+    outside = _outside_neighbours(layers)
+    if len(outside):
+        plot_layer(ax, handles, outside.to_crs(2154), OUTSIDE_LABEL, 0.4, facecolor=OUTSIDE_COLOR, edgecolor="#bbbbbb")
     com.plot(ax=ax, facecolor=PLAIN_COLOR, edgecolor="#ffffff", linewidth=0.25)
-    handles = [Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS")]
+    handles.insert(0, Patch(facecolor=PLAIN_COLOR, edgecolor="#999999", label="Commune rattachée à une CPTS"))
     colors = {
         "découpage infra-communal déclaré": "#fdae61",
         "découpage par arrondissement municipal": "#fee08b",
@@ -237,7 +267,8 @@ def check_static_map(report, layers=None):
 
 def check_web_map(report, layers=None):
     """Interactive (folium, offline) map of a check: communes by ACI tier of their CPTS, orphans hatched,
-    overlap communes outlined in orange (red for a conflict), enclaves outlined in red; None without polygons.
+    overlap communes outlined in orange (red for a conflict), enclaves outlined in red, communes outside the file
+    next to a territory plain grey; None without polygons.
     """
     from cpts_diag.outputs.maps import region_map, web_geometry
 
@@ -267,6 +298,14 @@ def check_web_map(report, layers=None):
             tip = render("overlap_tip", r.nom, r.code_insee, r.chevauchement, terrs)
             shapes.append((r.geometry, {"color": color, "weight": 3, "fill": False, "dashArray": "6 3"}, tip))
         _outline_group(m, "Chevauchements", shapes)
+    outside = _outside_neighbours(layers)
+    if len(outside):
+        style = {"color": "#bbbbbb", "weight": 0.6, "fillColor": OUTSIDE_COLOR, "fillOpacity": 0.6}
+        shapes = [
+            (r.geometry, style, render("outside_tip", r.nom, r.code_insee, r.territoires_voisins))
+            for r in web_geometry(outside).itertuples()
+        ]
+        _outline_group(m, "Communes voisines hors fichier", shapes)
     orph = layers["orphelines"]
     encl = orph[orph["enclavee_dans"] != ""]
     if len(encl):

@@ -118,6 +118,19 @@ def _figure_text(value) -> str | None:
 _STATUS_CLASSES = {STATUS_OK: "st-ok", STATUS_FAILED: "st-ko", STATUS_UNCHANGED: "st-same"}
 
 
+def _perimeter_marks(perimeter) -> list[tuple[str, str]] | None:
+    """(css class, French text) of a territory's perimeter findings (counts by level), [] for none, None when
+    unknown (a report of an earlier version)."""
+    if not isinstance(perimeter, Mapping):
+        return None
+    levels = (
+        ("bloquant", "pm-ko", "bloquant"),
+        ("à vérifier", "pm-check", "à vérifier"),
+        ("information", "pm-info", "information"),
+    )
+    return [(cls, f"{fr.integer(perimeter[key])} {label}") for key, cls, label in levels if perimeter.get(key)]
+
+
 def _row(entry: Mapping, base: Path | None) -> dict:
     """What the page shows of one territory (plain values; the template does the HTML)."""
     status = str(entry.get("status", ""))
@@ -132,6 +145,7 @@ def _row(entry: Mapping, base: Path | None) -> dict:
         "name": entry.get("name"),
         "status_class": _STATUS_CLASSES.get(status, ""),
         "status_label": STATUS_LABELS.get(status, status),
+        "perimeter": _perimeter_marks(entry.get("perimeter")),
         "population": fr.population(pop, entry.get("population_min"), entry.get("population_max"), missing=None),
         "approximate": fr.is_missing(pop),
         "tier": tier_label(entry.get("tier"), entry.get("tier_min"), entry.get("tier_max"), short=True, unknown=None),
@@ -239,7 +253,9 @@ def render_index(
     ``entries`` are the territory records as stored in ``batch.json`` (keys ``name``, ``slug``, ``status``,
     ``outputs`` {kind: path relative to the page}, kinds ``rapport``, ``carte``, ``indicateurs``..., ``error``,
     ``population``, ``population_min``, ``population_max``, ``tier``, ``tier_min``, ``tier_max``, ``key_figures``,
-    ``fictitious``). ``perimeters_name`` (the perimeter file) is shown under the title; ``generated`` (French date
+    ``fictitious``, ``perimeter``: counts of the perimeter findings by level, shown under the name, see
+    :func:`cpts_diag.reports.sections.perimeter_summary`).
+    ``perimeters_name`` (the perimeter file) is shown under the title; ``generated`` (French date
     and time) defaults to now; the "Données fictives" banner (``fictitious``) defaults to any entry flagged
     ``fictitious``; ``extra_links`` are the (relative path, label) of the regional synthesis and check outputs
     (see :func:`find_extra_links`); ``sources`` defaults to :data:`DEFAULT_SOURCES`; with ``out_dir`` (the page's

@@ -1,10 +1,12 @@
 """The data of one territory report, loaded once: :func:`load_report_data` gives a :class:`ReportData`.
 
-It reads the perimeters, computes the diagnostic (or takes it from the cache of diagnostics that the
-reports of one batch share: every territory of a perimeter file is diagnosed in one vectorised pass,
-pickled, and read by the next reports, keyed by :func:`cpts_diag.io.fingerprint.run_fingerprint`), and
-prepares the map layers (the territory's communes, its outline, the neighbouring territories and the
-orphan communes nearby). The sections of :mod:`cpts_diag.reports.sections` only display it.
+It reads the perimeters, checks them (:func:`cpts_diag.checks.check_perimeters`, default study area) and
+keeps the findings that concern the territory (:func:`cpts_diag.checks.territory_findings`), computes the
+diagnostic (diagnostics and findings are taken from the cache that the reports of one batch share: every
+territory of a perimeter file is checked and diagnosed in one pass, pickled, and read by the next reports,
+keyed by :func:`cpts_diag.io.fingerprint.run_fingerprint`), and prepares the map layers (the territory's
+communes, its outline, the neighbouring territories and the orphans of the check nearby). The sections of
+:mod:`cpts_diag.reports.sections` only display it.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ class ReportData:
 
     ``territory`` is named as in the perimeter file; ``diag`` holds the indicators with comparisons
     (:func:`cpts_diag.indicators.diagnose`), ``reference`` the COG 2026 reference, ``perimeter_warnings`` the French
-    warnings of the perimeter reader. ``map_communes``: polygons of the territory's communes (EPSG:4326) with
-    ``code_insee``, ``nom``, ``population``, ``epci``, the map indicator and ``note``, None when no polygon is
-    available; likewise the territory ``outline``, the ``neighbours`` territories (``cpts``) and the ``orphans``
-    communes (``code_insee``, ``nom``) near the territory; ``missing_polygons``: territory commune codes without a
-    polygon. ``cpam_mode``: ``"exemple"`` (fictitious table), ``"fichier"`` or ``"aucun"``. :func:`write_outputs`
-    writes into ``out_dir`` (None: nothing written) and lists its files in ``outputs`` (name -> Path).
+    warnings of the perimeter reader, ``perimeter`` the check findings that concern the territory
+    (:func:`cpts_diag.checks.territory_findings`). ``map_communes``: polygons of the territory's communes
+    (EPSG:4326) with ``code_insee``, ``nom``, ``population``, ``epci``, the map indicator and ``note``, None when no
+    polygon is available; likewise the territory ``outline``, the ``neighbours`` territories (``cpts``) and the
+    ``orphans`` of the check's study area (``code_insee``, ``nom``; never a commune merely outside the file) near the
+    territory; ``missing_polygons``: territory commune codes without a polygon. ``cpam_mode``: ``"exemple"``
+    (fictitious table), ``"fichier"`` or ``"aucun"``. :func:`write_outputs` writes into ``out_dir`` (None: nothing
+    written) and lists its files in ``outputs`` (name -> Path).
     """
 
     territory: str
@@ -48,6 +52,7 @@ class ReportData:
     reference: Any
     perimeters_path: Path
     perimeter_warnings: list[str]
+    perimeter: dict
     map_communes: Any
     outline: Any
     neighbours: Any
@@ -127,11 +132,12 @@ def _table_units(table: pd.DataFrame, reference) -> pd.DataFrame:
 _SHARED_NOTE = "commune partagée entre plusieurs CPTS (découpage infra-communal)"
 
 
-def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
+def _map_layers(table: pd.DataFrame, territory: str, diag, reference, orphan_units=frozenset()):
     """Territory units with values, outline, neighbouring territories and orphans (EPSG:4326).
 
     Units are communes, or the arrondissements municipaux of Paris, Lyon and Marseille when the
-    perimeter lists them; polygons are the embedded display polygons (national, COG 2026).
+    perimeter lists them; polygons are the embedded display polygons (national, COG 2026). Orphans are the
+    nearby ``orphan_units`` (orphan communes and uncovered arrondissements of the check).
     """
     import geopandas as gpd
 
@@ -188,15 +194,17 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference):
             around, members.rename(columns={"unit": "code_insee"})[["cpts", "code_insee"]]
         ).rename(columns={"territory": "cpts"})
         neighbours = neighbours[neighbours.geometry.notna()]
-    # orphans: nearby units of the territory's région(s) that no territory of the file lists
-    regions = set(diag.summary.get("regions") or [])
-    commune_of = near["code_insee"].map(parent)
-    region_of = commune_of.where(commune_of.notna(), near["code_insee"]).map(reference.communes["region"])
-    orphan = near[~near["code_insee"].isin(set(listed["unit"])) & region_of.isin(regions)]
+    # orphans: nearby orphan units of the check (study area only; communes outside the file stay plain)
+    orphan = near[near["code_insee"].isin(orphan_units)]
     orphans = None
     if len(orphan):
         orphans = orphan.assign(nom=orphan["code_insee"].map(reference.names))[["code_insee", "nom", "geometry"]]
     return map_communes, outline, neighbours, orphans, missing
+
+
+def _orphan_units(check) -> frozenset:
+    """Codes of the orphan communes and uncovered arrondissements of a check (what maps hatch)."""
+    return frozenset(o["code_insee"] for o in check.orphans) | {a["code"] for a in check.uncovered_arrondissements}
 
 
 # ---------------------------------------------------------------------------
@@ -228,7 +236,8 @@ def _cache_root() -> Path | None:
 
 
 class _DiagnosticCache:
-    """Diagnostics of every territory of a perimeter file, pickled once, read by the next reports.
+    """Diagnostics and check findings of every territory of a perimeter file, pickled once, read by the next
+    reports.
 
     The key is :func:`cpts_diag.io.fingerprint.run_fingerprint` (content of the perimeter and user files, of the
     embedded data and of the package source), with the files' paths (messages name them) and the library
@@ -262,9 +271,9 @@ class _DiagnosticCache:
         return hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:20] + ".pkl"
 
     def load(self, territory: str):
-        """(reference, perimeter table, warnings, diagnostic) of ``territory``, or None.
+        """(reference, perimeter table, warnings, orphan units, diagnostic, findings) of ``territory``, or None.
 
-        The reference, table and warnings are shared by the calls that read the same file: read only.
+        The reference, table, warnings and orphan units are shared by the calls that read the same file: read only.
         """
         import pickle
 
@@ -278,16 +287,16 @@ class _DiagnosticCache:
             common = _COMMON.get(key)
             if common is None:
                 with open(path, "rb") as fh:
-                    reference, table, warnings, named_by = pickle.load(fh)
-                common = (reference, table, warnings, named_by, table["cpts"].astype(str).unique())
+                    reference, table, warnings, named_by, orphan_units = pickle.load(fh)
+                common = (reference, table, warnings, named_by, orphan_units, table["cpts"].astype(str).unique())
                 _COMMON.clear()
                 _COMMON[key] = common
-            reference, table, warnings, named_by, names = common
+            reference, table, warnings, named_by, orphan_units, names = common
             name = find_territory(names, territory)
             if named_by is not None and territory and name != str(territory).strip():
                 return None  # a one-territory file takes the name it is given: not the cached one
             with open(self.folder / self._entry(name), "rb") as fh:
-                diag = pickle.load(fh)
+                diag, findings = pickle.load(fh)
         # OSError: a folder pruned by another batch meanwhile, a file not readable; InputError: a one-territory
         # file cached under another name (it takes the name it is given), or no name given for several
         except (
@@ -301,11 +310,13 @@ class _DiagnosticCache:
             InputError,
         ):
             return None
-        return reference, table, warnings, diag
+        return reference, table, warnings, orphan_units, diag, findings
 
-    def store(self, reference, table, warnings, named_by: str | None, diagnostics: dict) -> None:
-        """Write every diagnostic, then the ``complete`` marker (each file atomically); ``named_by``: the
-        ``territory_source`` of the perimeters (a one-territory file is cached under one name)."""
+    def store(
+        self, reference, table, warnings, named_by: str | None, orphan_units, diagnostics: dict, findings: dict
+    ) -> None:
+        """Write every diagnostic with its check findings, then the ``complete`` marker (each file atomically);
+        ``named_by``: the ``territory_source`` of the perimeters (a one-territory file is cached under one name)."""
         import dataclasses
         import pickle
         import shutil
@@ -318,10 +329,11 @@ class _DiagnosticCache:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         base = Reference(**{f.name: getattr(reference, f.name) for f in dataclasses.fields(Reference)})
         with atomic_path(self.folder / "common.pkl") as tmp:
-            tmp.write_bytes(pickle.dumps((base, table, list(warnings), named_by), protocol=pickle.HIGHEST_PROTOCOL))
+            common = (base, table, list(warnings), named_by, frozenset(orphan_units))
+            tmp.write_bytes(pickle.dumps(common, protocol=pickle.HIGHEST_PROTOCOL))
         for name, diag in diagnostics.items():
             with atomic_path(self.folder / self._entry(name)) as tmp:
-                tmp.write_bytes(pickle.dumps(diag, protocol=pickle.HIGHEST_PROTOCOL))
+                tmp.write_bytes(pickle.dumps((diag, findings[name]), protocol=pickle.HIGHEST_PROTOCOL))
         with atomic_path(self.folder / "complete") as tmp:
             tmp.write_text("ok\n", encoding="utf-8")
         # keep the most recent entries only
@@ -344,6 +356,7 @@ def load_report_data(territory: str | None, perimeters="", cpam="", insee_ages="
     :func:`write_outputs` writes; "" writes nothing. Relative paths are taken from the current folder (the
     folder the notebook runs in) and kept absolute.
     """
+    from cpts_diag.checks import check_perimeters, territory_findings
     from cpts_diag.indicator_data import load_indicator_data
     from cpts_diag.indicators import diagnose, diagnose_all, find_territory
     from cpts_diag.io.perimeters import read_perimeters
@@ -355,30 +368,37 @@ def load_report_data(territory: str | None, perimeters="", cpam="", insee_ages="
     cache = _DiagnosticCache.open(perimeters_path, choice, ages_path, bpe_path)
     hit = cache.load(territory) if cache is not None else None
     if hit is not None:
-        reference, table, warnings, diag = hit
+        reference, table, warnings, orphan_units, diag, findings = hit
     else:
         reference = load_indicator_data().reference  # one COG load per kernel
         perims = read_perimeters(perimeters_path, names_by_code=reference.names, territory=territory or None)
         table, warnings = perims.table, list(perims.warnings)
         name = find_territory(table["cpts"].astype(str).unique(), territory)  # unknown: InputError
+        check = check_perimeters(perims, reference)
+        orphan_units = _orphan_units(check)
         kwargs = {"cpam": choice.file, "insee_ages": ages_path, "bpe": bpe_path}
         diag = None
         if cache is not None:
             try:  # every territory at once (one vectorised pass), stored for the next reports
                 every = diagnose_all(perims, reference, **kwargs)
                 diag = every[name]
-                cache.store(reference, table, warnings, perims.territory_source, every)
+                everyone = {n: territory_findings(check, n) for n in every}
+                cache.store(reference, table, warnings, perims.territory_source, orphan_units, every, everyone)
             except Exception:  # noqa: BLE001 - the cache is an optimisation only
                 diag = None
         if diag is None:
             diag = diagnose(perims, name, reference, **kwargs)
-    map_communes, outline, neighbours, orphans, missing = _map_layers(table, diag.territory, diag, reference)
+        findings = territory_findings(check, name)
+    map_communes, outline, neighbours, orphans, missing = _map_layers(
+        table, diag.territory, diag, reference, orphan_units
+    )
     return ReportData(
         territory=diag.territory,
         diag=diag,
         reference=reference,
         perimeters_path=Path(perimeters_path),
         perimeter_warnings=list(warnings),
+        perimeter=findings,
         map_communes=map_columns(map_communes, diag.communes),
         outline=outline,
         neighbours=neighbours,

@@ -617,6 +617,10 @@ def run_report_cli(perimeters, territory, out_dir=None, cpam=None, insee_ages=No
     say(f"Terminé en {fr.number(result.duration, 1)} s — {pop}, {tier_label(result.tier)}.")
     if result.fictitious:
         say("Attention : le rapport utilise des données FICTIVES (exemple CPAM) ; elles y sont signalées.")
+    perimeter = result.summary.get("perimeter") or {}
+    counts = [f"{perimeter[k]} {k}" for k in ("bloquant", "à vérifier") if perimeter.get(k)]
+    if counts:
+        say(f"Périmètre : {', '.join(counts)} — voir « Périmètre du territoire » en tête du rapport.")
     say(f"Dossier : {result.directory}")
     labels = {
         "rapport": "Rapport",

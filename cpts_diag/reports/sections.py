@@ -6,7 +6,9 @@ by a function of this module. Every section is a :class:`Section` — an HTML fr
 formatted the French way, every user text escaped, figures embedded as PNG — that JupyterLab shows and
 nbconvert exports as is (no script, no external resource). The sections follow part 1 of a projet de
 santé: the territory, its demography, the care supply, access to care, a synthesis of strengths and
-weaknesses, then sources and limits.
+weaknesses, then sources and limits. The header opens with the check of the territory's perimeter
+(:func:`perimeter_check`): blocking findings and names that do not match their codes in a box at the top,
+then every finding that concerns the territory.
 
 :func:`write_outputs` writes the files a report folder ships beside ``rapport.html``: ``carte.html``
 (offline interactive map), ``indicateurs.xlsx`` and ``perimetre.gpkg``.
@@ -55,6 +57,7 @@ __all__ = [
     "header",
     "key_figures",
     "method",
+    "perimeter_check",
     "report_summary",
     "sources_and_limits",
     "synthesis",
@@ -222,11 +225,22 @@ def key_figures(data: ReportData) -> dict[str, dict]:
     return out
 
 
+def perimeter_summary(data: ReportData) -> dict:
+    """Counts of the territory's perimeter findings by level (``bloquant``, ``à vérifier``, ``information``) and
+    ``blocking``, for the batch index."""
+    from cpts_diag.outputs.check_outputs import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
+
+    items = perimeter_items(data.perimeter)
+    counts = {level: sum(i["level"] == level for i in items) for level in (BLOCKING, TO_CHECK, INFORMATION)}
+    return {"blocking": bool(data.perimeter["blocking"]), **counts}
+
+
 def report_summary(data: ReportData) -> dict:
     """Machine-readable summary (JSON-ready) read back by :func:`cpts_diag.reports.runner.build_report`."""
     out = json_ready(data.summary)
     out.update(
         territory=data.territory,
+        perimeter=perimeter_summary(data),
         key_figures=key_figures(data),
         fictitious=bool(data.diag.fictitious),
         cpam=data.cpam_mode,
@@ -274,18 +288,56 @@ def _key_sources(data: ReportData) -> str:
     return " ; ".join(out)
 
 
+def _shared_population_note(data: ReportData) -> str | None:
+    """« dont 8 606 hab. comptés aussi dans CPTS X » when communes of the territory are in conflict with others."""
+    conflicts = [o for o in data.perimeter["overlaps"] if o["kind"] == "conflict"]
+    if not conflicts:
+        return None
+    others = list(dict.fromkeys(t for o in conflicts for t in o["other_territories"]))
+    text = ", ".join(others[:-1]) + " et " + others[-1] if len(others) > 1 else others[0]
+    return f"dont {fr.integer(data.perimeter['shared_population'])}\u00a0hab. comptés aussi dans {text}"
+
+
+def perimeter_check(data: ReportData) -> Section:
+    """The check of the territory's perimeter in the perimeter file: every finding that concerns it (overlaps with
+    the population counted twice, outdated codes replaced, names that do not match their codes, duplicates,
+    unknown codes, contiguity, enclaves, orphans and communes outside the file around it), blocking ones first,
+    with the study-area rule and the sources."""
+    from cpts_diag.outputs.check_outputs import perimeter_items
+
+    html = _render(
+        "perimeter_check",
+        items=perimeter_items(data.perimeter),
+        perimeters_name=data.perimeters_path.name,
+        rule=data.perimeter["study_area_rule"],
+        sources=" ; ".join(data.perimeter["sources"]).rstrip("."),
+        geometry=data.perimeter["geometry_checks"],
+        names=data.perimeter.get("names_checked", False),
+    )
+    return Section(html, "Périmètre du territoire")
+
+
+def _perimeter_alerts(data: ReportData) -> list[dict]:
+    """The findings shown in the box at the top of the report: blocking ones, and names that are not their
+    code's (the diagnosis may describe another commune)."""
+    from cpts_diag.outputs.check_outputs import BLOCKING, perimeter_items
+
+    return [i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"]
+
+
 def header(data: ReportData) -> Section:
-    """Title, subtitle, fictitious-data banner and key figures (with the machine-readable summary)."""
+    """Title, subtitle, fictitious-data banner, perimeter alerts, key figures (with the machine-readable
+    summary), then the check of the perimeter (:func:`perimeter_check`)."""
     s = data.summary
     summary = report_summary(data)
     regions = ", ".join(s.get("regions_noms", []))
     items = [
-        ("Population légale 2023", _population_text(s), False),
-        ("Taille ACI", _tier_text(s).capitalize(), False),
-        ("Communes", fr.integer(s.get("n_communes")), False),
+        ("Population légale 2023", _population_text(s), False, _shared_population_note(data)),
+        ("Taille ACI", _tier_text(s).capitalize(), False, None),
+        ("Communes", fr.integer(s.get("n_communes")), False, None),
     ]
     items += [
-        (label, kf["text"].replace(" (données fictives)", ""), kf["fictitious"])
+        (label, kf["text"].replace(" (données fictives)", ""), kf["fictitious"], None)
         for label, kf in summary["key_figures"].items()
     ]
     html = _render(
@@ -294,10 +346,13 @@ def header(data: ReportData) -> Section:
         places=" — ".join(x for x in (_departements_text(s), regions) if x),
         today=_dt.date.today().strftime("%d/%m/%Y"),
         banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
+        alerts=_perimeter_alerts(data),
+        blocking=bool(data.perimeter["blocking"]),
         items=items,
         key_sources=_key_sources(data),
         reasons=" ; ".join(unavailable_reasons(data)),
     )
+    html += perimeter_check(data).html
     return Section(html, f"Diagnostic territorial — {data.territory}", extra={SUMMARY_MIMETYPE: summary})
 
 
@@ -386,12 +441,13 @@ def territory_overview(data: ReportData) -> Section:
     communes = data.diag.communes
     sirens = [x for x in dict.fromkeys(communes["epci_siren"].dropna().astype(str)) if x]
     epci_names = [str(data.reference.epci["nom"].get(x, x)) for x in sirens]
+    shared = _shared_population_note(data)
     facts = [
         ("Communes", f"{fr.integer(s.get('n_communes'))} (COG 2026)"),
         ("Intercommunalités (EPCI)", ", ".join(epci_names) if epci_names else "n.d."),
         ("Départements", _departements_text(s)),
         ("Région", ", ".join(s.get("regions_noms", []))),
-        ("Population municipale 2023", _population_text(s)),
+        ("Population municipale 2023", _population_text(s) + (f" ({shared})" if shared else "")),
         ("Superficie", _value_text(_territory_row(data, "superficie"), with_unit=True)),
         ("Densité de population", _value_text(_territory_row(data, "densite_population"), with_unit=True)),
     ]
@@ -435,6 +491,7 @@ def territory_map(data: ReportData) -> Section:
         unit=MAP_UNIT,
         map_source=MAP_SOURCE,
         perimeters_name=data.perimeters_path.name,
+        orphans=data.orphans is not None and len(data.orphans) > 0,
     )
     figure = _figure_html(fig, caption, f"Carte du territoire {data.territory}")
     html = _render(
@@ -698,6 +755,7 @@ def write_outputs(data: ReportData) -> Section:
     if data.out_dir is None:
         return Section(_render("no_outputs", command=_report_command(data)), "Fichiers joints")
     from cpts_diag.io.atomic import atomic_write_text
+    from cpts_diag.outputs.check_outputs import perimeter_sheet
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.maps import save_offline_map
 
@@ -710,7 +768,7 @@ def write_outputs(data: ReportData) -> Section:
         save_offline_map(_web_map(data), files["carte"])
     else:
         atomic_write_text(files["carte"], _unavailable_map_html(data))
-    write_indicator_workbook(data.diag, files["indicateurs"])
+    write_indicator_workbook(data.diag, files["indicateurs"], perimeter=perimeter_sheet(data.perimeter))
     if has_map:
         _write_geopackage(data, files["perimetre"])
     data.outputs.update(files)
