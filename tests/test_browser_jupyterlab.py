@@ -329,10 +329,10 @@ def test_demo_flags_its_fictitious_rows_in_red(lab, page):
     looks = driver.execute_script(
         """
         var style = s => getComputedStyle(document.querySelector(s));
-        return {banner: [style('.cpts-diag .banner-fictif').backgroundColor, style('.cpts-diag .banner-fictif').color],
-                rows: Array.from(document.querySelectorAll('.cpts-diag tr.fictif-row td'))
+        return {banner: [style('.cpts-diag .banner-fictitious').backgroundColor, style('.cpts-diag .banner-fictitious').color],
+                rows: Array.from(document.querySelectorAll('.cpts-diag tr.fictitious-row td'))
                            .map(td => getComputedStyle(td).backgroundColor),
-                tag: style('.cpts-diag tr.fictif-row .fictif').color,
+                tag: style('.cpts-diag tr.fictitious-row .fictitious-tag').color,
                 title: document.querySelector('.cpts-diag h1').textContent};
         """
     )

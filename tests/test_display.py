@@ -20,7 +20,7 @@ def test_notebook_output_carries_its_scoped_style_and_the_export_takes_it_off():
         for selector in selectors.split(","):
             assert selector.strip().startswith(".cpts-diag.cpts-diag"), selector
     # the report's card, alignment and fictitious-data rules are all there
-    for rule in (".kpis li{", "td.num,", ".banner-fictif{", "tr.fictif-row td,", ".faiblesse{"):
+    for rule in (".kpis li{", "td.num,", ".banner-fictitious{", "tr.fictitious-row td,", ".faiblesse{"):
         assert rule in style, rule
     assert exported_html(shown) == fragment
     assert exported_html(fragment) == fragment  # anything else as is

@@ -286,7 +286,7 @@ def test_style_sheets_once_in_the_report_and_scoped_in_each_notebook_output(buil
 @pytest.mark.slow
 def test_fictitious_cpam_figures_are_flagged_wherever_used(built, rapport):
     assert built.fictitious
-    assert rapport.count('class="banner-fictif') >= 3  # header, access tables, sources
+    assert rapport.count('class="banner-fictitious') >= 3  # header, access tables, sources
     rows = re.findall(r"<tr[^>]*>.*?</tr>", rapport, flags=re.DOTALL)
     cpam_rows = [r for r in rows if "sans médecin traitant" in r or "CSS" in r]
     assert cpam_rows and all("Données fictives" in r for r in cpam_rows)

@@ -202,7 +202,7 @@ def test_default_cpam_with_a_users_file_is_no_table(unwritten):
 
     assert unwritten.cpam_mode == "aucun" and not unwritten.diag.fictitious
     for section in (header(unwritten), sources_and_limits(unwritten)):
-        assert "banner-fictif" not in section.html and 'class="fictif"' not in section.html
+        assert "banner-fictitious" not in section.html and 'class="fictitious-tag"' not in section.html
         assert "Données fictives —" not in section.html
 
 

@@ -190,8 +190,8 @@ def show_table(df: pd.DataFrame, caption: str | None = None, **kwargs) -> None:
 
 
 def show_note(text: str, kind: str = "note") -> None:
-    """Display a French note (``kind``: note, warn, fictif); the text is escaped."""
-    cls = {"note": "cpts-note", "warn": "cpts-note cpts-warn", "fictif": "cpts-fictif"}.get(kind, "cpts-note")
+    """Display a French note (``kind``: note, warn, fictitious); the text is escaped."""
+    cls = {"note": "cpts-note", "warn": "cpts-note cpts-warn", "fictitious": "cpts-fictitious"}.get(kind, "cpts-note")
     show_html(render("note", cls, text))
 
 

@@ -292,7 +292,7 @@ def show_regional_table(synthese: RegionalSynthesis) -> None:
         show_note(
             "Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "
             "inventé pour la démonstration ; elle ne décrit pas la réalité.",
-            "fictif",
+            "fictitious",
         )
     df = regional_table(synthese)
     n = len(synthese.table)
