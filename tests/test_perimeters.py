@@ -573,6 +573,9 @@ def test_one_territory_cp1252_csv_named_from_its_file_name(tmp_path, raw_commune
         ("Périmètre : CPTS Bresse - Revermont\nMise à jour le 12/03/2025\n", "CPTS Bresse - Revermont"),
         ("Source : ARS Grand Est\nTerritoire de santé Strasbourg Eurométropole\n", None),
         ("Liste des communes\n\n", None),
+        ("CPTS du Grand Auch — communes du territoire (mise à jour 2026)\n\n", "CPTS du Grand Auch"),
+        ("Périmètre validé de la CPTS Sud Gironde (arrêté du 12/03/2024)\n", "CPTS Sud Gironde"),
+        ("CPTS Territoire de Belfort - liste des communes\n", "CPTS Territoire de Belfort"),
     ],
 )
 def test_title_lines_name_the_territory_without_generic_words(tmp_path, titles, expected):

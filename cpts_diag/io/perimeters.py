@@ -215,7 +215,8 @@ def _missing_columns(columns: list) -> str:
 # names of a one-territory file: words of a title that do not name a territory
 _GENERIC_WORDS = set(
     "liste listes composition perimetre perimetres commune communes membre membres code codes insee cog mise a jour "
-    "maj date version annee au en le du de des la les d l et sa ses par pour janvier fevrier mars avril mai juin "
+    "maj date version annee au en le du de des la les d l et sa ses son par pour territoire territoires etat situation "
+    "actualisation actualise actualisee valide validee arrete janvier fevrier mars avril mai juin "
     "juillet aout septembre octobre novembre decembre".split()
 )
 _NOT_A_NAME = re.compile(r"^(source|note|remarque|nb|attention|fichier)\b")
