@@ -149,7 +149,7 @@ def test_tier_section_shows_only_national_landmarks_in_bretagne(data):
     for r in shown:
         assert r["repere"] in page and f"{r['source']} ({r['date_source']})" in page
     assert "Normandie" not in page and "Auvergne" not in page  # no other région's FIR aid
-    assert "Aucun repère propre à la région Bretagne (53)" in page
+    assert "ceux de la région du territoire. Aucun repère propre à la région Bretagne (53)" in page
 
 
 @pytest.mark.parametrize(
