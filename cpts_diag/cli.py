@@ -290,8 +290,9 @@ def report_command(perimeters, territory, cpam, **paths):
     "--region",
     default=None,
     metavar="CODE",
-    help="Ne traiter que les CPTS ayant une commune dans cette région, et faire sa vue régionale (la région comme "
-    "zone d'étude) ; sans elle, une vue par région que le fichier couvre en majorité.",
+    help="Ne traiter que les CPTS ayant une commune dans cette région, et faire sa vue régionale avec la région "
+    "déclarée zone d'étude ; sans elle, une vue par région du fichier (zone d'étude : la région si le fichier en "
+    "contient la majorité, sinon ses départements qu'il liste en majorité).",
 )
 @_territory_option(_NAME_HELP)
 @_workers_option

@@ -27,6 +27,7 @@ __all__ = [
     "map_figure",
     "notebook_html",
     "output_folder",
+    "parameter_flag",
     "parameter_path",
     "plot_layer",
     "render",
@@ -115,6 +116,26 @@ def parameter_path(value, default=None) -> Path | None:
     if not path.exists():
         raise InputError("fichier introuvable", str(path))
     return path
+
+
+def parameter_flag(value, name: str) -> bool:
+    """A yes/no notebook parameter: a bool, or its text as papermill's ``-r`` option gives it (« oui », « False »…).
+
+    Examples
+    --------
+    >>> parameter_flag(True, "x"), parameter_flag("non", "x"), parameter_flag(" Vrai ", "x")
+    (True, False, True)
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in ("", "0", "false", "faux", "non", "no", "none"):
+        return False
+    if text in ("1", "true", "vrai", "oui", "yes"):
+        return True
+    from cpts_diag.errors import InputError
+
+    raise InputError(f"paramètre {name} : True ou False attendu", value=str(value))
 
 
 def output_folder(value) -> Path | None:

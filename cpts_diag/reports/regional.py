@@ -24,6 +24,7 @@ from cpts_diag.reports.display import (
     finish_map,
     map_figure,
     output_folder,
+    parameter_flag,
     parameter_path,
     plot_layer,
     render,
@@ -48,6 +49,7 @@ __all__ = [
     "show_regional_maps",
     "show_regional_sources",
     "show_regional_table",
+    "study_area_note",
     "write_regional_map",
 ]
 
@@ -141,16 +143,19 @@ def _main_region(perims, reference, path) -> tuple[str, str | None]:
     return code, note
 
 
-def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSynthesis:
+def regional_synthesis(perimetres="", region="", fichier_cpam="", zone_etude_region=False) -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
     ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
     ``"53"``, ``""`` for the région where the file has the most territories (a note names the others);
     ``fichier_cpam``: ``""`` for the default of the command line (the FICTITIOUS example with the embedded listing
     only, :func:`cpts_diag.io.params.cpam_choice`), ``"exemple"``, ``"aucun"`` or a CPAM / Rézone file.
-    Raises an InputError for an unreadable file, an unknown région or no territory in the région.
+    ``zone_etude_region``: the région is declared as study area (its communes outside the file are orphans, as
+    ``cpts-diag batch --region``); else the study area of the ARS view (:data:`cpts_diag.checks.REGION_VIEW_RULE`,
+    :func:`cpts_diag.checks.check_region`). Raises an InputError for an unreadable file, an unknown région or no
+    territory in the région.
     """
-    from cpts_diag.checks import check_perimeters
+    from cpts_diag.checks import check_region
     from cpts_diag.errors import InputError
     from cpts_diag.indicators import diagnose_all
     from cpts_diag.io.perimeters import read_perimeters
@@ -171,7 +176,7 @@ def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSyn
     if not names:
         raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
     perims = dataclasses.replace(perims, table=perims.table[perims.table["cpts"].astype(str).isin(names)])
-    check = check_perimeters(perims, reference, regions=[code])
+    check = check_region(perims, code, reference, declared=parameter_flag(zone_etude_region, "zone_etude_region"))
     cpam = cpam_choice(fichier_cpam, path).file
     selected = list(diagnose_all(perims, reference, cpam=cpam).values())
     indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam is not None else [])
@@ -417,6 +422,32 @@ def _static(gdf, value_col, *, source: str, title: str, **kwargs):
     return fig
 
 
+def _region_departements(synthese: RegionalSynthesis) -> list[str]:
+    deps = synthese.check.reference.departements
+    return sorted(deps.index[deps["region"] == synthese.region])
+
+
+def study_area_note(synthese: RegionalSynthesis) -> str:
+    """French note: the study area of the synthesis's check, its rule, and the communes outside the file."""
+    check = synthese.check
+    area = list(check.study_area)
+    if area and set(_region_departements(synthese)) <= set(area):
+        what = f"la région {synthese.region_name} entière"
+    elif area:
+        what = ", ".join(f"{check.reference.departement_name(d)} ({d})" for d in area)
+    else:
+        what = "aucune, aucune commune n'est dite orpheline"
+    text = f"Zone d'étude des communes orphelines : {what}. Règle : {check.study_area_rule}."
+    n_out = len(check.outside_file)
+    if n_out:
+        s, verb = ("s", "sont") if n_out > 1 else ("", "est")
+        text += (
+            f" {fr.integer(n_out)} commune{s} des départements du fichier, hors de la zone d'étude et absente{s} du "
+            f"fichier, {verb} « hors fichier » : ni comptée{s} ni dessinée{s} comme orpheline{s}."
+        )
+    return text
+
+
 def regional_static_maps(synthese: RegionalSynthesis) -> dict:
     """Printed maps of the région: ``tailles``, ``apl``, ``couverture``, ``orphelines`` (matplotlib Figures)."""
     layers = regional_layers(synthese)
@@ -426,7 +457,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
 
     terr, com, orph = layers
     region = f"{synthese.region_name} ({synthese.region})"
-    crs = projected_crs(synthese.check.study_area[0])  # Lambert-93, or the DROM's own projection
+    crs = projected_crs(_region_departements(synthese)[0])  # Lambert-93, or the DROM's own projection
     figs = {
         "tailles": _tier_figure(
             terr,
@@ -504,6 +535,7 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
 
 def show_regional_maps(synthese: RegionalSynthesis) -> None:
     """Display the printed maps and the interactive maps of the synthesis."""
+    show_note(study_area_note(synthese))
     figs = regional_static_maps(synthese)
     if not figs:
         show_note("Cartes non disponibles : aucun contour de communes pour cette région.", "warn")
@@ -518,7 +550,7 @@ def show_regional_maps(synthese: RegionalSynthesis) -> None:
         show_html(render("heading", titles[key]))
         show_figure(fig)
     if "orphelines" not in figs:
-        show_note("Aucune commune orpheline dans la région.")
+        show_note("Aucune commune orpheline dans la zone d'étude.")
     show_html(render("regional_maps_intro"))
     show_map(regional_web_map(synthese, "taille"), height=620)
     show_map(regional_web_map(synthese, "apl"), height=620)
