@@ -7,6 +7,7 @@ parameters. No script outside the embedded maps, no external resource.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "output_folder",
     "parameter_flag",
     "parameter_path",
+    "written_href",
     "plot_layer",
     "render",
     "show_figure",
@@ -136,6 +138,17 @@ def parameter_flag(value, name: str) -> bool:
     from cpts_diag.errors import InputError
 
     raise InputError(f"paramètre {name} : True ou False attendu", value=str(value))
+
+
+def written_href(path) -> str:
+    """Link to a file that a notebook writes, relative to the kernel's folder: the notebook's folder in JupyterLab
+    (``sorties/carte.html``), the folder of the exported page in a report or synthesis run (``carte.html``, beside
+    it, wherever that folder ends up); absolute when no relative path exists."""
+    path = Path(path)
+    try:
+        return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
+    except (OSError, ValueError):  # no current folder, or another drive
+        return path.resolve().as_posix()
 
 
 def output_folder(value) -> Path | None:

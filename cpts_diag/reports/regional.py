@@ -34,6 +34,7 @@ from cpts_diag.reports.display import (
     show_note,
     show_table,
     source_footer,
+    written_href,
 )
 from cpts_diag.tiers import tier_label
 
@@ -345,8 +346,8 @@ def regional_layers(synthese: RegionalSynthesis):
     return terr, com, orph
 
 
-def _regional_source(synthese: RegionalSynthesis, extra: str = "") -> str:
-    base = f"Sources : {CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
+def _regional_source(synthese: RegionalSynthesis, extra: str = "", prefix: str = "Sources : ") -> str:
+    base = f"{prefix}{CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
     return base + (f" ; {extra}" if extra else "")
 
 
@@ -521,13 +522,13 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     cols = ["cpts", "geometry", "taille", *fields]
     region = f"{synthese.region_name} ({synthese.region})"
     extra = [_indicator_source(synthese, ind) for _, ind, _, _ in synthese.indicators]
-    source = _regional_source(synthese, " ; ".join(e for e in extra if e))
+    source = _regional_source(synthese, " ; ".join(e for e in extra if e), prefix="")  # the map says « Source : »
+    orphans = orph if len(orph) else None
     if value == "apl":
         shown = {"value_col": "apl_2023", **_APL_MAP, "title": f"APL aux médecins généralistes par CPTS — {region}"}
     else:
-        title = f"CPTS de la région {region} : tailles et communes orphelines"
+        title = f"CPTS de la région {region} : tailles" + (" et communes orphelines" if orphans is not None else "")
         shown = {"value_col": "taille", "label": "Taille ACI de la CPTS", "title": title}
-    orphans = orph if len(orph) else None
     return region_map(
         terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthese.fictitious, **shown
     )
@@ -572,7 +573,7 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
         show_note("Carte régionale non écrite : aucun contour de communes.", "warn")
         return None
     path = save_offline_map(m, folder / REGIONAL_MAP_FILE)
-    show_html(render("regional_map_written", path, path.stat().st_size / 1024))
+    show_html(render("regional_map_written", written_href(path), path.stat().st_size / 1024))
     return path
 
 

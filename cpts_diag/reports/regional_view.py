@@ -156,7 +156,8 @@ def write_synthesis(
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=folder) as tmp:
         tmp_nb = Path(tmp) / REGION_FILES["notebook"]
-        nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, Path(tmp))
+        # run in ``folder``: the page links the map it writes there as « carte_regionale.html », beside it
+        nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, folder)
         title = f"Synthèse régionale des CPTS — {load_reference().region_name(code)} ({code})"
         html = notebook_to_html(nb, title)
         with atomic_path(folder / REGION_FILES["notebook"]) as p:
