@@ -204,7 +204,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     if as_json:
         _print_json(report.to_dict())
     else:
-        click.echo(format_text(report))
+        click.echo(shown_paths(format_text(report)))  # her file as she typed it, like the other messages
     if out_dir:
         from cpts_diag.outputs.check_outputs import write_check_outputs
 
