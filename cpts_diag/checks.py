@@ -330,7 +330,7 @@ def _study_area(
                 f"{fr.integer(coverage['n_communes'])} communes et "
                 f"{fr.percent(coverage['population_covered'] / coverage['population'], 1, ratio=True)} de sa "
                 "population, il en faudrait plus de la moitié des deux pour prendre toute la région (--region "
-                f"{code} pour la déclarer) ; {outside_rule}"
+                f"{code}, ou zone_etude_region = True dans le carnet 03, pour la déclarer) ; {outside_rule}"
             )
     elif not regions and not departements:
         area = sorted(share.index[share > STUDY_AREA_SHARE])
