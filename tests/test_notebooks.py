@@ -82,6 +82,7 @@ def test_parameter_defaults_run_on_embedded_data():
     p03 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB03)).items()}
     assert p03 == {
         "perimetres": '""',
+        "territoire": '""',
         "region": '""',
         "fichier_cpam": '""',
         "dossier_sortie": '""',

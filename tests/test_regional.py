@@ -91,3 +91,19 @@ def test_study_area_is_that_of_the_ars_view_unless_the_region_is_declared(listin
     assert study_area_note(declared).startswith("Zone d'étude des communes orphelines : la région Bretagne entière.")
     with pytest.raises(InputError, match="zone_etude_region : True ou False attendu"):
         regional_synthesis(path, "53", zone_etude_region="peut-être")
+
+
+def test_a_one_territory_file_takes_the_name_it_is_given(tmp_path):
+    """A file of one CPTS without territory column: named by ``territoire`` (as ``batch --territoire``), else by its
+    file name."""
+    from cpts_diag.reports.regional import regional_synthesis
+
+    veyle = [
+        r for r in _raw("communes_cog2026.csv") if r["epci_siren"] == TERRITORIES["CPTS de la Veyle (illustratif)"]
+    ]
+    path = tmp_path / "cpts_veyle.csv"
+    path.write_text("Code INSEE\n" + "".join(f"{r['code_insee']}\n" for r in veyle), encoding="utf-8")
+    assert list(regional_synthesis(path, "84", territoire="CPTS Veyle Revermont").table["territoire"]) == [
+        "CPTS Veyle Revermont"
+    ]
+    assert list(regional_synthesis(path, "84").table["territoire"]) == ["CPTS veyle"]

@@ -742,6 +742,7 @@ def run_batch(
                         previous=meta["regions"],
                         timeout=timeout,
                         progress=progress,
+                        territory=territory,
                     )
                 meta["regions"] = regions
             except (KeyboardInterrupt, _Interrupt):

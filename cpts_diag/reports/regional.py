@@ -144,7 +144,9 @@ def _main_region(perims, reference, path) -> tuple[str, str | None]:
     return code, note
 
 
-def regional_synthesis(perimetres="", region="", fichier_cpam="", zone_etude_region=False) -> RegionalSynthesis:
+def regional_synthesis(
+    perimetres="", region="", fichier_cpam="", zone_etude_region=False, territoire=""
+) -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
     ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
@@ -153,8 +155,9 @@ def regional_synthesis(perimetres="", region="", fichier_cpam="", zone_etude_reg
     only, :func:`cpts_diag.io.params.cpam_choice`), ``"exemple"``, ``"aucun"`` or a CPAM / Rézone file.
     ``zone_etude_region``: the région is declared as study area (its communes outside the file are orphans, as
     ``cpts-diag batch --region``); else the study area of the ARS view (:data:`cpts_diag.checks.REGION_VIEW_RULE`,
-    :func:`cpts_diag.checks.check_region`). Raises an InputError for an unreadable file, an unknown région or no
-    territory in the région.
+    :func:`cpts_diag.checks.check_region`). ``territoire``: the name of the territory of a file without territory
+    column (``""``: its title line, else its file name). Raises an InputError for an unreadable file, an unknown
+    région or no territory in the région.
     """
     from cpts_diag.checks import check_region
     from cpts_diag.errors import InputError
@@ -165,7 +168,7 @@ def regional_synthesis(perimetres="", region="", fichier_cpam="", zone_etude_reg
 
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
-    perims = read_perimeters(path, names_by_code=reference.names)
+    perims = read_perimeters(path, names_by_code=reference.names, territory=str(territoire or "").strip() or None)
     region_note = None
     if region is not None and str(region).strip():
         code = reference.region_code(region, "paramètre region")

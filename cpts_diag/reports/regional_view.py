@@ -131,14 +131,22 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
 
 
 def write_synthesis(
-    perimeters, region: str, folder, cpam="aucun", timeout: int = 600, *, declared: bool = False
+    perimeters,
+    region: str,
+    folder,
+    cpam="aucun",
+    timeout: int = 600,
+    *,
+    declared: bool = False,
+    territory: str | None = None,
 ) -> Path:
     """Execute notebook 03 for ``region`` and write into ``folder`` its three files; return the HTML page.
 
     ``folder`` receives ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
     ``carte_regionale.html`` (written by the notebook), each complete or not at all. ``perimeters``: a file
     (None: the embedded PACA listing); ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`; ``declared``:
-    the région is the study area (notebook parameter ``zone_etude_region``), else :data:`COVERAGE_RULE`. Raises
+    the région is the study area (notebook parameter ``zone_etude_region``), else :data:`COVERAGE_RULE`;
+    ``territory`` names the territory of a file without territory column (``territoire``). Raises
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
     from cpts_diag.reference import load_reference
@@ -153,6 +161,7 @@ def write_synthesis(
         "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
         "dossier_sortie": str(folder),
         "zone_etude_region": bool(declared),
+        "territoire": territory or "",
     }
     with tempfile.TemporaryDirectory(prefix=".synthese.", dir=folder) as tmp:
         tmp_nb = Path(tmp) / REGION_FILES["notebook"]
@@ -191,7 +200,7 @@ def _fingerprint(perims, plan: dict, context: str) -> str:
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int) -> tuple[dict, dict]:
+def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int, territory) -> tuple[dict, object]:
     """Build one région's folder (temporary folder, swapped in complete); return (outputs, check report)."""
     from cpts_diag.checks import check_region
     from cpts_diag.outputs.check_outputs import write_check_outputs
@@ -201,7 +210,7 @@ def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int) -> 
     try:
         report = check_region(perims, plan["code"], reference, declared=plan["declared"])
         write_check_outputs(report, tmp)
-        write_synthesis(perims.source, plan["code"], tmp, cpam, timeout, declared=plan["declared"])
+        write_synthesis(perims.source, plan["code"], tmp, cpam, timeout, declared=plan["declared"], territory=territory)
         names = {p.name for p in tmp.iterdir() if p.is_file()}
         swap_in(tmp, out_dir / plan["folder"])
     except BaseException:
@@ -221,6 +230,7 @@ def run_regional_views(
     previous: list[dict] | None = None,
     timeout: int = 600,
     progress: bool = False,
+    territory: str | None = None,
 ) -> list[dict]:
     """Write the ARS view of each région of a perimeter file (see the module); return one record per région.
 
@@ -228,7 +238,7 @@ def run_regional_views(
     alone, declared as study area (whatever the file's coverage); ``out_dir``: default
     :data:`settings.REPORTS_DIR`; ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`. ``previous``: the
     records of the last run (``batch.json``), whose unchanged régions are kept (status ``inchangé``) unless
-    ``force``.
+    ``force``. ``territory`` names the territory of a file without territory column (as ``batch --territoire``).
 
     Records (JSON-ready), those of :func:`plan_regions` and: ``status`` (``ok``, ``échec`` or ``inchangé``),
     ``fingerprint``, ``duration_s``, ``error`` (French, one line), ``outputs`` (kind -> path relative to
@@ -245,7 +255,7 @@ def run_regional_views(
     path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     reference = load_reference()
-    perims = read_perimeters(path, names_by_code=reference.names)
+    perims = read_perimeters(path, names_by_code=reference.names, territory=territory)
     plans = plan_regions(perims, reference, region)
     before = {r.get("code"): r for r in previous or [] if isinstance(r, dict)}
     context = _context(cpam)
@@ -270,7 +280,7 @@ def run_regional_views(
                 continue
             t0 = time.perf_counter()
             try:
-                outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout)
+                outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout, territory)
                 record.update(
                     status=STATUS_OK,
                     outputs=outputs,
