@@ -1135,7 +1135,13 @@ def _region_line(record: dict, out_dir: Path) -> str:
     if "study_area" in record:  # records of an earlier version lack it
         counts += f" ; {region_study_area_text(record)}"
     label = "produite" if status == STATUS_OK else "inchangée"
-    return f"Vue régionale {region} {label} ({counts}) : {(out_dir / record['folder']).resolve()}"
+    line = f"Vue régionale {region} {label} ({counts}) : {(out_dir / record['folder']).resolve()}"
+    if record.get("declared") and not record.get("mostly_covered"):
+        line += (
+            f" — attention, le fichier ne contient que {fr.integer(record['n_covered'])} de ses "
+            f"{fr.integer(record['n_communes'])} communes : ses « orphelines » sont toutes ses communes hors du fichier"
+        )
+    return line
 
 
 def refresh_index(out_dir=None) -> Path | None:
