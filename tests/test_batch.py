@@ -406,3 +406,37 @@ def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, r
     assert again.returncode == 0, again.stderr
     assert "Vue régionale La Réunion (04) inchangée" in again.stdout and "4 inchangé(s)" in again.stdout
     assert synthese.stat().st_mtime_ns == before
+
+
+def test_summary_line_of_a_region_view_says_its_study_area(tmp_path):
+    """The command's line for a région: counts, study area, and the warning when a région asked for is barely
+    covered (its orphans are then all its communes outside the file)."""
+    from cpts_diag.reports.batch import _region_line
+
+    record = {
+        "code": "53",
+        "name": "Bretagne",
+        "folder": "region-53-bretagne",
+        "status": "ok",
+        "territories": ["A", "B"],
+        "n_communes": 1202,
+        "n_covered": 21,
+        "check": {"n_orphans": 0, "n_outside_file": 256, "n_overlaps": 1},
+        "study_area": [],
+        "declared": False,
+        "mostly_covered": False,
+    }
+    line = _region_line(record, tmp_path)
+    assert line.startswith(
+        "Vue régionale Bretagne (53) produite (2 territoires, 0 commune(s) orpheline(s), 256 commune(s) hors fichier, "
+        "1 chevauchement(s) ; zone d'étude : aucune"
+    )
+    assert line.endswith(f") : {tmp_path.resolve() / 'region-53-bretagne'}")
+    declared = dict(record, declared=True, study_area=["22", "29", "35", "56"])
+    declared["check"] = {"n_orphans": 1181, "n_outside_file": 0, "n_overlaps": 1}
+    line = _region_line(declared, tmp_path)
+    assert "zone d'étude : la région, déclarée (--region)" in line
+    assert line.endswith(
+        "— attention, le fichier ne contient que 21 de ses 1\u202f202 communes : ses « orphelines » sont toutes ses "
+        "communes hors du fichier"
+    )
