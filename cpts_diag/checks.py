@@ -29,9 +29,11 @@ Rules
   départements of ``regions`` and the ``departements`` given; by default, the départements whose
   communes the file lists for more than half (:data:`STUDY_AREA_SHARE`): a regional listing covers
   nearly all of its départements (PACA: 901 communes of 946), a coordinator's file of one or two
-  CPTS a small part of one, and only the former can say that a commune has no CPTS. Communes of the
-  other départements the file touches, in no territory, are *outside the file* (``outside_file``):
-  information, never orphans. A PLM commune covered by some of its arrondissements is not an
+  CPTS a small part of one, and only the former can say that a commune has no CPTS. The check of a
+  région's ARS view (:func:`check_region`) takes the région when it is declared or when the file covers
+  it for the most part, else the default départements that lie in it (:data:`REGION_VIEW_RULE`).
+  Communes of the other départements the file touches, in no territory, are *outside the file*
+  (``outside_file``): information, never orphans. A PLM commune covered by some of its arrondissements is not an
   orphan: its missing arrondissements are *uncovered arrondissements*.
 * **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m
   of each other, Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from
@@ -72,7 +74,13 @@ from cpts_diag.reference import (
     Reference,
     load_reference,
 )
-from cpts_diag.territories import population_units, resolve_members, territory_table
+from cpts_diag.territories import (
+    population_units,
+    region_coverage,
+    resolve_members,
+    territories_in_region,
+    territory_table,
+)
 from cpts_diag.text import arrondissement_key, commune_keys
 from cpts_diag.tiers import TIER_RULE
 
@@ -81,9 +89,11 @@ __all__ = [
     "CONFLICT",
     "FINDING_KINDS",
     "INFRACOMMUNAL",
+    "REGION_VIEW_RULE",
     "STUDY_AREA_SHARE",
     "CheckReport",
     "check_perimeters",
+    "check_region",
     "territory_findings",
 ]
 
@@ -108,6 +118,14 @@ FINDING_KINDS = (
 
 #: Default study area: the départements whose communes the file lists for more than this share.
 STUDY_AREA_SHARE = 0.5
+#: The study area of a région's ARS view (:func:`check_region`), as users read it (index, README, notebook 03).
+#: Both shares are REGION_COVERAGE_SHARE and STUDY_AREA_SHARE (one half).
+REGION_VIEW_RULE = (
+    "zone d'étude d'une vue régionale : la région entière quand elle est déclarée (--region) ou quand le fichier "
+    "contient plus de la moitié de ses communes et de sa population ; sinon, ses départements dont le fichier "
+    "liste plus de la moitié des communes ; ailleurs, une commune absente du fichier est « hors fichier » (le "
+    "fichier ne dit pas si elle a une CPTS), jamais orpheline"
+)
 
 _DEFAULT_GEOMETRY_SOURCE = (
     "contiguïté des communes : IGN ADMIN EXPRESS simplifié, codes COG 2026 (adjacence à 100 m calculée "
@@ -257,13 +275,21 @@ def _codes_option(values, kind: str) -> list[str]:
 
 
 def _study_area(
-    reference: Reference, regions, departements, covered: pd.Index, split_by_arr: set[str], claimed_arr: set[str]
+    reference: Reference,
+    regions,
+    departements,
+    covered: pd.Index,
+    split_by_arr: set[str],
+    claimed_arr: set[str],
+    region_view: tuple[str, pd.Series] | None = None,
 ) -> tuple[list[str], str, list[str]]:
     """Départements of the study area, the French statement of its rule, and notes on the départements that
     the file touches outside it (how much of each the file lists).
 
     The share of a département that the file lists counts its communes, and the arrondissements of Paris, Lyon
     and Marseille when the file lists them by arrondissement (``split_by_arr``; ``claimed_arr``: those listed).
+    ``region_view``: (région code, its row of :func:`cpts_diag.territories.region_coverage`) for the study area
+    of that région's view when none is declared (:data:`REGION_VIEW_RULE`).
     """
     regions = _codes_option(regions, "région")
     departements = _codes_option(departements, "département")
@@ -285,7 +311,28 @@ def _study_area(
         "une commune de la zone d'étude absente du fichier est orpheline ; dans les autres départements du "
         "fichier, elle est « hors fichier » : le fichier ne dit pas si elle a une CPTS (information)"
     )
-    if not regions and not departements:
+    if region_view is not None and not regions and not departements:
+        code, coverage = region_view
+        region_text = f"la région {reference.region_name(code)} ({code})"
+        deps = reference.departements
+        in_region = set(deps.index[deps["region"] == code])
+        if coverage["mostly_covered"]:
+            area = sorted(in_region)
+            rule = (
+                f"zone d'étude de la vue régionale : {region_text} entière, dont le fichier contient plus de la "
+                f"moitié des communes et de la population ; {outside_rule}"
+            )
+        else:
+            area = sorted(set(share.index[share > STUDY_AREA_SHARE]) & in_region)
+            rule = (
+                f"zone d'étude de la vue régionale : les départements de {region_text} dont le fichier liste plus "
+                f"de la moitié des communes — le fichier ne contient que {fr.integer(coverage['n_covered'])} de ses "
+                f"{fr.integer(coverage['n_communes'])} communes et "
+                f"{fr.percent(coverage['population_covered'] / coverage['population'], 1, ratio=True)} de sa "
+                "population, il en faudrait plus de la moitié des deux pour prendre toute la région (--region "
+                f"{code}, ou zone_etude_region = True dans le carnet 03, pour la déclarer) ; {outside_rule}"
+            )
+    elif not regions and not departements:
         area = sorted(share.index[share > STUDY_AREA_SHARE])
         how = "règle par défaut"
         rule = (
@@ -874,6 +921,8 @@ def check_perimeters(
     regions=None,
     departements=None,
     tolerance_m: float = 100.0,
+    *,
+    region_view: str | None = None,
 ) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
@@ -888,8 +937,10 @@ def check_perimeters(
     None skips the geometric checks (the report says so).
 
     ``regions``, ``departements``: study area for orphans; by default the départements whose communes the
-    file lists for more than half (:data:`STUDY_AREA_SHARE`). An unknown région or département code raises
-    InputError.
+    file lists for more than half (:data:`STUDY_AREA_SHARE`). ``region_view``, a région code, is the check of
+    that région's ARS view (see :func:`check_region`): without a declared study area, that of the view
+    (:data:`REGION_VIEW_RULE`), and communes outside the file of that région only (the table may hold only
+    some territories of the file). An unknown région or département code raises InputError.
     """
     from cpts_diag.io.perimeters import read_perimeters
 
@@ -932,12 +983,21 @@ def check_perimeters(
     communes = reference.communes
     covered = pd.Index(known["code_insee"].unique())
     claimed_arr = set(known["arrondissement"].dropna())
+    view = None
+    if region_view is not None:
+        code = reference.region_code(region_view, "vue régionale")
+        coverage = region_coverage(table, reference, members=members)
+        if code not in coverage.index:
+            raise InputError(f"aucun territoire n'a de commune dans la région {code}", path=source)
+        view = (code, coverage.loc[code])
     report.study_area, report.study_area_rule, area_notes = _study_area(
-        reference, regions, departements, covered, split_by_arr, claimed_arr
+        reference, regions, departements, covered, split_by_arr, claimed_arr, view
     )
     in_area = communes[communes["departement"].isin(report.study_area)]
     orphan_rows = in_area[~in_area.index.isin(covered)].sort_index()
     touched = communes[communes["departement"].isin(communes["departement"].reindex(covered).dropna())]
+    if view is not None:  # a région's view checks some territories of the file: elsewhere, others may list a commune
+        touched = touched[touched["region"] == view[0]]
     outside_rows = touched[~touched.index.isin(covered) & ~touched.index.isin(in_area.index)].sort_index()
     report.orphans, report.outside_file = (
         [
@@ -954,6 +1014,7 @@ def check_perimeters(
         {"code_insee": a["code"], "name": a["name"], "population": a["population"], "departement": arr_dep[a["code"]]}
         for a in uncovered
         if arr_dep[a["code"]] not in report.study_area
+        and (view is None or reference.departements.at[arr_dep[a["code"]], "region"] == view[0])
     ]
     report.outside_file = sorted(report.outside_file + outside_arr, key=itemgetter("code_insee"))
     area_text = (
@@ -1022,6 +1083,38 @@ def check_perimeters(
     if report.geometry_checks and geo_source:
         report.sources.insert(3, geo_source)
     return report
+
+
+def check_region(
+    perimeters, region: str, reference: Reference | None = None, *, declared: bool = False, geometries="default"
+) -> CheckReport:
+    """The check of a région's ARS view: the territories with a commune in région ``region`` (code), alone.
+
+    A national file is not checked whole for each région; a territory on two régions is in both checks. The
+    study area is the région when ``declared`` (``--region``: its communes outside the file are orphans), else
+    :data:`REGION_VIEW_RULE`: the région when the file holds more than half of its communes and of its
+    population (:func:`cpts_diag.territories.region_coverage`), otherwise the départements of the région that
+    the file lists for more than half; elsewhere the communes outside the file are ``outside_file``, never
+    orphans. ``perimeters`` as for :func:`check_perimeters`. Raises InputError for an unknown région or one
+    where no territory has a commune.
+    """
+    import dataclasses
+
+    from cpts_diag.io.perimeters import read_perimeters
+
+    if isinstance(perimeters, (str, os.PathLike)):
+        perimeters = read_perimeters(perimeters)
+    reference = reference if reference is not None else load_reference()
+    code = reference.region_code(region, "vue régionale")
+    table = perimeters.table if hasattr(perimeters, "table") else perimeters
+    names = territories_in_region(table, code, reference)
+    if not names:
+        raise InputError(
+            f"aucun territoire n'a de commune dans la région {code}", path=getattr(perimeters, "source", None)
+        )
+    subset = table[table["cpts"].astype(str).isin(names)]
+    subset = dataclasses.replace(perimeters, table=subset) if hasattr(perimeters, "table") else subset
+    return check_perimeters(subset, reference, geometries, regions=[code] if declared else None, region_view=code)
 
 
 # ------------------------------------------------------------------ one territory

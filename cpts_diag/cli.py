@@ -204,7 +204,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     if as_json:
         _print_json(report.to_dict())
     else:
-        click.echo(format_text(report))
+        click.echo(shown_paths(format_text(report)))  # her file as she typed it, like the other messages
     if out_dir:
         from cpts_diag.outputs.check_outputs import write_check_outputs
 
@@ -290,8 +290,9 @@ def report_command(perimeters, territory, cpam, **paths):
     "--region",
     default=None,
     metavar="CODE",
-    help="Ne traiter que les CPTS ayant une commune dans cette région, et faire sa vue régionale (la région comme "
-    "zone d'étude) ; sans elle, une vue par région que le fichier couvre en majorité.",
+    help="Ne traiter que les CPTS ayant une commune dans cette région, et faire sa vue régionale avec la région "
+    "déclarée zone d'étude ; sans elle, une vue par région du fichier (zone d'étude : la région si le fichier en "
+    "contient la majorité, sinon ses départements qu'il liste en majorité).",
 )
 @_territory_option(_NAME_HELP)
 @_workers_option

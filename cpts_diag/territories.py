@@ -15,6 +15,7 @@ from cpts_diag.tiers import tiers_of
 
 __all__ = [
     "MEMBER_COLUMNS",
+    "REGION_COVERAGE_SHARE",
     "population_units",
     "region_coverage",
     "resolve_members",
@@ -23,6 +24,11 @@ __all__ = [
 ]
 
 MEMBER_COLUMNS = ["cpts", "code_given", "code_insee", "arrondissement", "infracommunal", "line", "status", "note"]
+
+#: A file is taken as the listing of a région when it holds more than this share of the région's communes AND of
+#: its population (:func:`region_coverage` ``mostly_covered``): only such a file can say that a commune of the
+#: région has no CPTS.
+REGION_COVERAGE_SHARE = 0.5
 
 
 def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFrame:
@@ -146,17 +152,21 @@ def territories_in_region(perimeters, region: str, reference: Reference | None =
     return [name for name, regions in zip(table["cpts"], table["regions"]) if region in regions]
 
 
-def region_coverage(perimeters, reference: Reference | None = None) -> pd.DataFrame:
+def region_coverage(
+    perimeters, reference: Reference | None = None, members: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """How much of each région the territories of a perimeter set cover.
 
     One row per région holding a member commune, by région code (index ``region``): ``name``; ``n_communes``
     and ``population`` of the région (its communes actuelles, populations légales); ``n_covered`` and
     ``population_covered``, the same over its communes listed by a territory (whole, by arrondissement or
-    in part); ``territories``, the names of the territories with a commune in it (file order), and
+    in part); ``mostly_covered``, both shares above :data:`REGION_COVERAGE_SHARE` (the file is a listing of
+    the région); ``territories``, the names of the territories with a commune in it (file order), and
     ``straddling``, those of them that also have communes in other régions -> the codes of those régions.
+    ``members``: :func:`resolve_members` of ``perimeters`` when the caller has it.
     """
     reference = reference or load_reference()
-    members = resolve_members(perimeters, reference)
+    members = resolve_members(perimeters, reference) if members is None else members
     table = territory_table(members, reference)
     communes = reference.communes
     covered = pd.Index(members["code_insee"].dropna().astype(str).unique()).intersection(communes.index)
@@ -173,9 +183,14 @@ def region_coverage(perimeters, reference: Reference | None = None) -> pd.DataFr
                 "population": float(all_by_region.at[code, "sum"]),
                 "n_covered": int(covered_by_region.at[code, "size"]),
                 "population_covered": float(covered_by_region.at[code, "sum"]),
+                "mostly_covered": bool(
+                    covered_by_region.at[code, "size"] > REGION_COVERAGE_SHARE * all_by_region.at[code, "size"]
+                    and covered_by_region.at[code, "sum"] > REGION_COVERAGE_SHARE * all_by_region.at[code, "sum"]
+                ),
                 "territories": [n for n, _ in here],
                 "straddling": {n: [r for r in regions if r != code] for n, regions in here if len(regions) > 1},
             }
         )
-    columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "territories"]
+    columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "mostly_covered"]
+    columns.append("territories")
     return pd.DataFrame(rows, columns=[*columns, "straddling"]).set_index("region")

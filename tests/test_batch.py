@@ -349,7 +349,7 @@ def _reunion_martinique(raw_communes) -> tuple[list[tuple[str, str]], dict[str, 
             "n": len(communes),
             "covered": len(covered),
             "pop_share": sum(int(r["population"]) for r in covered) / sum(int(r["population"]) for r in communes),
-            "orphans": sorted(r["code_insee"] for r in communes if r["code_insee"] not in listed),
+            "outside": sorted(r["code_insee"] for r in communes if r["code_insee"] not in listed),
         }
     return rows, regions
 
@@ -361,9 +361,11 @@ def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, r
 
     rows, regions = _reunion_martinique(raw_communes)
     assert len({n for n, _ in rows}) == 4
-    # La Réunion: most of its communes and population in the file; Martinique: a small part only.
+    # La Réunion: most of its communes and population in the file (its view's study area, the others are orphans);
+    # Martinique (one département): a small part only (no study area: its other communes are « hors fichier »).
     assert regions["04"]["covered"] * 2 > regions["04"]["n"] and regions["04"]["pop_share"] > 0.5
     assert regions["02"]["covered"] * 2 < regions["02"]["n"]
+    orphans, outside = regions["04"]["outside"], regions["02"]["outside"]
     text = "Nom CPTS;Code commune\r\n" + "".join(f"{n};{c}\r\n" for n, c in rows)
     (tmp_path / "mes_cpts.csv").write_bytes(text.encode("cp1252"))
     command = [str(Path(sys.executable).with_name("cpts-diag")), "batch", "mes_cpts.csv", "--out", "rapports"]
@@ -371,24 +373,32 @@ def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, r
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     out = tmp_path / "rapports"
-    folder = out / "region-04-la-reunion"
-    assert f"Vue régionale La Réunion (04) produite (3 territoires, {len(regions['04']['orphans'])} commune(s)" in (
-        run.stdout
+    folder, martinique = out / "region-04-la-reunion", out / "region-02-martinique"
+    lines = {line.split(" produite ")[0]: line for line in run.stdout.splitlines() if " produite (" in line}
+    assert lines["Vue régionale La Réunion (04)"].startswith(
+        f"Vue régionale La Réunion (04) produite (3 territoires, {len(orphans)} commune(s) orpheline(s), 0 commune(s) "
+        "hors fichier, 0 chevauchement(s) ; zone d'étude : la région entière"
     )
-    assert str(folder) in run.stdout
-    assert "Région Martinique (02) : pas de vue régionale" in run.stdout
-    assert "cpts-diag batch mes_cpts.csv --region 02" in run.stdout
-    assert not (out / "region-02-martinique").exists()
-    orphans = pyogrio.read_dataframe(folder / "controle_perimetres.gpkg", layer="orphelines", read_geometry=False)
-    assert sorted(orphans["code_insee"]) == regions["04"]["orphans"]
+    assert lines["Vue régionale Martinique (02)"].startswith(
+        f"Vue régionale Martinique (02) produite (1 territoire, 0 commune(s) orpheline(s), {len(outside)} commune(s) "
+        "hors fichier, 0 chevauchement(s) ; zone d'étude : aucune"
+    )
+    assert str(folder) in run.stdout and str(martinique) in run.stdout
+    layer = pyogrio.read_dataframe(folder / "controle_perimetres.gpkg", layer="orphelines", read_geometry=False)
+    assert sorted(layer["code_insee"]) == orphans
+    layer = pyogrio.read_dataframe(martinique / "controle_perimetres.gpkg", layer="hors_fichier", read_geometry=False)
+    assert sorted(layer["code_insee"]) == outside
     doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
-    assert [(r["code"], r["status"]) for r in doc["regions"]] == [("04", "ok"), ("02", "non produite")]
+    assert [(r["code"], r["status"], r["study_area"]) for r in doc["regions"]] == [
+        ("04", "ok", ["974"]),
+        ("02", "ok", []),
+    ]
     page = (out / "index.html").read_text(encoding="utf-8")
     hrefs = [unquote(_html.unescape(h)) for h in re.findall(r'href="([^"]+)"', page)]
     for name in ("synthese_regionale.html", "carte_regionale.html", "controle_perimetres.xlsx"):
-        assert f"region-04-la-reunion/{name}" in hrefs
+        assert f"region-04-la-reunion/{name}" in hrefs and f"region-02-martinique/{name}" in hrefs
     assert all((out / h).is_file() for h in hrefs)
-    assert "--region 02" in page and len([e for e in doc["territories"] if e["status"] == "ok"]) == 4
+    assert len([e for e in doc["territories"] if e["status"] == "ok"]) == 4
     # Again: nothing changed, nothing redone; the view is said unchanged.
     synthese = folder / "synthese_regionale.html"
     before = synthese.stat().st_mtime_ns
@@ -396,3 +406,37 @@ def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, r
     assert again.returncode == 0, again.stderr
     assert "Vue régionale La Réunion (04) inchangée" in again.stdout and "4 inchangé(s)" in again.stdout
     assert synthese.stat().st_mtime_ns == before
+
+
+def test_summary_line_of_a_region_view_says_its_study_area(tmp_path):
+    """The command's line for a région: counts, study area, and the warning when a région asked for is barely
+    covered (its orphans are then all its communes outside the file)."""
+    from cpts_diag.reports.batch import _region_line
+
+    record = {
+        "code": "53",
+        "name": "Bretagne",
+        "folder": "region-53-bretagne",
+        "status": "ok",
+        "territories": ["A", "B"],
+        "n_communes": 1202,
+        "n_covered": 21,
+        "check": {"n_orphans": 0, "n_outside_file": 256, "n_overlaps": 1},
+        "study_area": [],
+        "declared": False,
+        "mostly_covered": False,
+    }
+    line = _region_line(record, tmp_path)
+    assert line.startswith(
+        "Vue régionale Bretagne (53) produite (2 territoires, 0 commune(s) orpheline(s), 256 commune(s) hors fichier, "
+        "1 chevauchement(s) ; zone d'étude : aucune"
+    )
+    assert line.endswith(f") : {tmp_path.resolve() / 'region-53-bretagne'}")
+    declared = dict(record, declared=True, study_area=["22", "29", "35", "56"])
+    declared["check"] = {"n_orphans": 1181, "n_outside_file": 0, "n_overlaps": 1}
+    line = _region_line(declared, tmp_path)
+    assert "zone d'étude : la région, déclarée (--region)" in line
+    assert line.endswith(
+        "— attention, le fichier ne contient que 21 de ses 1\u202f202 communes : ses « orphelines » sont toutes ses "
+        "communes hors du fichier"
+    )

@@ -2,9 +2,9 @@
 
 JupyterLab (the project's environment) is started on a free local port with a token, in a temporary folder that
 holds her perimeter file (real communes of the Ain, Auvergne-Rhône-Alpes, in a CSV written by Excel with a title
-line), a copy of notebook 02 and a folder named ``cpts_diag`` (the folder of her clone). Headless Chromium opens
-the notebook, the parameters cell is edited with the keyboard, « Run › Run All Cells » is clicked, and the rendered
-page is checked: no error, the report's look (cards, alignment, colours), the map, no fictitious data, and
+line), a copy of notebook 02 and a folder named ``cpts_diag`` (her clone: a link to this repository). Headless
+Chromium opens the notebook, the parameters cell is edited with the keyboard, « Run › Run All Cells » is clicked, and
+the rendered page is checked: no error, the report's look (cards, alignment, colours), the map, no fictitious data, and
 JupyterLab itself left unstyled. Expectations come from the raw COG file. A screenshot is kept (path printed).
 """
 
@@ -27,6 +27,8 @@ import pytest
 
 from browser import make_driver
 from cpts_diag import settings
+
+REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -77,7 +79,7 @@ def lab(tmp_path_factory):
         fh.writelines(f"{TERRITORY};{r['nom']};{r['code_insee']}\r\n" for r in communes)
     shutil.copyfile(settings.NOTEBOOKS_DIR / NOTEBOOK, work / NOTEBOOK)
     shutil.copyfile(settings.NOTEBOOKS_DIR / NOTEBOOK, work / DEMO)
-    (work / "cpts_diag").mkdir()  # the folder of her clone, next to her files
+    (work / "cpts_diag").symlink_to(REPO, target_is_directory=True)  # her clone of the project, next to her files
     # A kernel started there imports the installed package, not that folder (the editable install is a plain path
     # line since the packaging fix of issue 16, branch paths16); said in one line rather than as a notebook error.
     probe = subprocess.run(
@@ -329,7 +331,8 @@ def test_demo_flags_its_fictitious_rows_in_red(lab, page):
     looks = driver.execute_script(
         """
         var style = s => getComputedStyle(document.querySelector(s));
-        return {banner: [style('.cpts-diag .banner-fictitious').backgroundColor, style('.cpts-diag .banner-fictitious').color],
+        var banner = style('.cpts-diag .banner-fictitious');
+        return {banner: [banner.backgroundColor, banner.color],
                 rows: Array.from(document.querySelectorAll('.cpts-diag tr.fictitious-row td'))
                            .map(td => getComputedStyle(td).backgroundColor),
                 tag: style('.cpts-diag tr.fictitious-row .fictitious-tag').color,

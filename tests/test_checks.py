@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cpts_diag import settings
-from cpts_diag.checks import CheckReport, check_perimeters, territory_findings
+from cpts_diag.checks import CheckReport, check_perimeters, check_region, territory_findings
 from cpts_diag.errors import InputError
 from cpts_diag.outputs.check_outputs import format_text
 from cpts_diag.reference import load_reference
@@ -577,6 +577,56 @@ def test_most_of_the_ain_makes_it_the_study_area(cog):
     r = check_perimeters(table(*[("CPTS Ain", c) for c in fewer]), geometries=None)
     assert 2 * len(fewer) <= len(ain) and r.study_area == [] and r.orphans == []
     assert [o["code_insee"] for o in r.outside_file] == sorted(set(ain) - set(fewer))
+
+
+def _region(cog, region):
+    return sorted(c for c, r in cog["current"].items() if r["region"] == region)
+
+
+def test_the_view_of_a_region_the_file_barely_covers_calls_no_commune_an_orphan(cog):
+    """Quimper (Finistère) and a CPTS on the Couesnon (Pleine-Fougères, Ille-et-Vilaine, and Pontorson, Manche):
+    Bretagne's view has no study area (neither the région nor any of its départements listed for more than half),
+    its communes outside the file are « hors fichier »; those of the Manche are not its concern (Normandie's view
+    has them). Declared (--region), Bretagne's communes outside the file are its orphans."""
+    quimper = _epci(cog, "200068120")
+    rows = [("CPTS Quimper", c) for c in quimper] + [("CPTS Couesnon", "35222"), ("CPTS Couesnon", "50410")]
+    perimeters = table(*rows)
+    listed = {c for _, c in rows}
+    bretagne = check_region(perimeters, "53", geometries=None)
+    assert [t["name"] for t in bretagne.territories] == ["CPTS Quimper", "CPTS Couesnon"]
+    assert bretagne.study_area == [] and bretagne.orphans == []
+    in_finistere_or_ille = sorted(set(_departement(cog, "29") + _departement(cog, "35")) - listed)
+    assert [o["code_insee"] for o in bretagne.outside_file] == in_finistere_or_ille
+    n, covered = len(_region(cog, "53")), len(quimper) + 1
+    assert "les départements de la région Bretagne (53) dont le fichier liste plus de la moitié" in (
+        bretagne.study_area_rule
+    )
+    assert f"ne contient que {covered} de ses {n:,} communes".replace(",", NNBSP) in bretagne.study_area_rule
+    normandie = check_region(perimeters, "28", geometries=None)
+    assert [t["name"] for t in normandie.territories] == ["CPTS Couesnon"] and normandie.orphans == []
+    assert [o["code_insee"] for o in normandie.outside_file] == [c for c in _departement(cog, "50") if c != "50410"]
+    declared = check_region(perimeters, "53", declared=True, geometries=None)
+    assert declared.study_area == ["22", "29", "35", "56"] and declared.outside_file == []
+    assert [o["code_insee"] for o in declared.orphans] == sorted(set(_region(cog, "53")) - listed)
+    assert declared.study_area_rule.startswith("zone d'étude déclarée (région Bretagne (53))")
+    with pytest.raises(InputError, match="aucun territoire n'a de commune dans la région 84"):
+        check_region(perimeters, "84", geometries=None)
+
+
+def test_the_view_of_a_region_takes_the_departements_the_file_mostly_lists_or_the_whole_region(cog):
+    """More than half of the Ain (Auvergne-Rhône-Alpes): the view's study area is the Ain alone. All of La Réunion
+    but its two smallest communes (more than half of the communes and of the population): the whole région."""
+    ain = _departement(cog, "01")
+    listed = ain[: len(ain) // 2 + 1]
+    r = check_region(table(*[("CPTS Ain", c) for c in listed]), "84", geometries=None)
+    assert r.study_area == ["01"] and r.outside_file == []
+    assert [o["code_insee"] for o in r.orphans] == sorted(set(ain) - set(listed))
+    reunion = sorted(_region(cog, "04"), key=lambda c: int(cog["current"][c]["population"]))
+    left_out = reunion[:2]
+    rows = [("CPTS Réunion", c) for c in reunion[2:]]
+    r = check_region(table(*rows), "04", geometries=None)
+    assert r.study_area == ["974"] and [o["code_insee"] for o in r.orphans] == sorted(left_out)
+    assert r.study_area_rule.startswith("zone d'étude de la vue régionale : la région La Réunion (04) entière")
 
 
 def test_communes_outside_the_file_surrounded_by_one_territory_are_not_an_enclave(cog):

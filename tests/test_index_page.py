@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cpts_diag.reports.index_page import (
     STATUS_FAILED,
     STATUS_OK,
@@ -61,9 +63,7 @@ def test_find_extra_links(tmp_path):
     assert rels == ["synthese_regionale.html", "controle_perimetres/controle_perimetres.xlsx"]
 
 
-def test_index_has_a_section_per_region_of_the_ars_view(tmp_path):
-    from cpts_diag.reports.index_page import STATUS_NOT_BUILT
-
+def test_index_has_a_section_per_region_of_the_ars_view_with_its_study_area(tmp_path):
     folder = tmp_path / "region-53-bretagne"
     folder.mkdir()
     (folder / "synthese_regionale.html").write_text("x")
@@ -72,7 +72,8 @@ def test_index_has_a_section_per_region_of_the_ars_view(tmp_path):
         "name": "Bretagne",
         "folder": "region-53-bretagne",
         "status": STATUS_OK,
-        "partial": False,
+        "declared": False,
+        "mostly_covered": True,
         "territories": [WEIRD, "CPTS Redon"],
         "straddling": {"CPTS Redon": ["Pays de la Loire (52)"]},
         "n_communes": 1202,
@@ -83,13 +84,19 @@ def test_index_has_a_section_per_region_of_the_ars_view(tmp_path):
             "synthese": "region-53-bretagne/synthese_regionale.html",
             "carte": "region-53-bretagne/carte_regionale.html",  # not written: no link
         },
-        "check": {"n_orphans": 22, "n_overlaps": 1, "n_conflicts": 1},
+        "check": {"n_orphans": 22, "n_overlaps": 1, "n_conflicts": 1, "n_outside_file": 0},
+        "study_area": ["22", "29", "35", "56"],
     }
-    normandie = {"code": "28", "name": "Normandie", "status": STATUS_NOT_BUILT, "territories": ["CPTS Dol"]}
-    normandie |= {"reason": "le fichier ne contient que 1 de ses 2 644 communes", "outputs": {}}
-    forced = dict(bretagne, code="84", name="Auvergne-Rhône-Alpes", folder="x", partial=True, outputs={})
+    # a région asked for (--region) that the file barely covers: declared, its orphans said to be all its communes
+    forced = dict(bretagne, code="84", name="Auvergne-Rhône-Alpes", folder="x", declared=True, mostly_covered=False)
+    forced["outputs"] = {}
+    # a région the file barely covers, not asked for: the départements it lists for the most part, or none
+    normandie = dict(bretagne, code="28", name="Normandie", folder="y", mostly_covered=False, study_area=["50"])
+    normandie["check"] = {"n_orphans": 3, "n_overlaps": 0, "n_conflicts": 0, "n_outside_file": 2610}
+    occitanie = dict(normandie, code="76", name="Occitanie", study_area=[], check=dict(normandie["check"], n_orphans=0))
     failed = dict(bretagne, code="52", name="Pays de la Loire", status=STATUS_FAILED, error="<b>cassé</b>")
-    page = render_index([], regions=[bretagne, failed, forced, normandie], out_dir=tmp_path, perimeters_name="f.csv")
+    regions = [bretagne, failed, forced, normandie, occitanie]
+    page = render_index([], regions=regions, out_dir=tmp_path, perimeters_name="f.csv")
     assert "<script" not in page.lower()
     assert "<h3>Bretagne (53) — " in page and 'href="region-53-bretagne/synthese_regionale.html"' in page
     assert "carte_regionale.html" not in page  # only files present are linked
@@ -97,10 +104,19 @@ def test_index_has_a_section_per_region_of_the_ars_view(tmp_path):
     assert "CPTS Redon (aussi : Pays de la Loire (52))" in page
     assert "1\u202f180 sur 1\u202f202" in page and "22 communes orphelines" in page and "1 conflit" in page
     assert "Échec : &lt;b&gt;cassé&lt;/b&gt;" in page
-    assert "attention : vue demandée pour une région que le fichier couvre en petite partie" in page
-    assert "Régions touchées sans vue régionale" in page and "<strong>Normandie (28)</strong>" in page
-    assert "le fichier ne contient que 1 de ses 2 644 communes" in page
-    assert "<code>cpts-diag batch f.csv --region 28</code>" in page
+    sections = {
+        m.group(1): m.group(2) for m in re.finditer(r"<h3>[^<]*\((\d+)\) — .*?</h3>\s*<p>(.*?)</p>", page, re.DOTALL)
+    }
+    assert set(sections) == {"53", "52", "84", "28", "76"}
+    assert "zone d&#x27;étude : la région entière, dont le fichier contient plus de la moitié" in sections["53"]
+    assert "zone d&#x27;étude : la région, déclarée (--region)" in sections["84"]
+    assert "attention : région demandée que le fichier couvre en petite partie" in sections["84"]
+    assert "attention" not in sections["53"] + sections["28"] + sections["76"]
+    assert "zone d&#x27;étude : Manche (50), seul département de la région dont le fichier liste plus" in sections["28"]
+    assert "3 communes orphelines" in sections["28"] and "2\u202f610 communes « hors fichier »" in sections["28"]
+    assert "zone d&#x27;étude : aucune" in sections["76"] and "0 commune orpheline" in sections["76"]
+    assert "zone d" not in sections["52"]  # failed: no study area to report
+    assert "Régions touchées sans vue régionale" not in page
 
 
 def test_index_marks_the_territories_with_perimeter_findings():

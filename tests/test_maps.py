@@ -332,10 +332,10 @@ def test_map_banner_follows_the_flag_not_the_caption():
         {"code_insee": ["05061"], "nom": ["Gap"], "valeur": [3.2]}, geometry=[box(6.0, 44.5, 6.1, 44.6)], crs=4326
     )
     flagged = maps.map_html(maps.commune_map(communes, "valeur", source="Exemple CPAM", fictitious=True))
-    assert maps.FICTITIOUS_BANNER in flagged and "cpts-fictive-note" in flagged
+    assert maps.FICTITIOUS_BANNER in flagged and "cpts-fictitious-note" in flagged
     # a caption that merely mentions the word is not a flag
     plain = maps.map_html(maps.commune_map(communes, "valeur", source="Étude sur les données fictives"))
-    assert maps.FICTITIOUS_BANNER not in plain and 'class="cpts-fictive-note"' not in plain
+    assert maps.FICTITIOUS_BANNER not in plain and 'class="cpts-fictitious-note"' not in plain
 
 
 # ---------------------------------------------------------------------------

@@ -69,7 +69,8 @@ def test_parameter_defaults_run_on_embedded_data():
     import papermill as pm
 
     # Empty values mean what the command line does without the option: the embedded PACA listing, the default
-    # study area of `check`, the région of the file, the CPAM default of io.params.cpam_choice.
+    # study area of `check`, the région of the file, the CPAM default of io.params.cpam_choice; notebook 03's study
+    # area is that of `batch`'s view of the région (zone_etude_region False), as without --region.
     p01 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB01)).items()}
     assert p01 == {
         "perimetres": '""',
@@ -79,7 +80,14 @@ def test_parameter_defaults_run_on_embedded_data():
         "dossier_sortie": '""',
     }
     p03 = {k: v["default"] for k, v in pm.inspect_notebook(str(NB03)).items()}
-    assert p03 == {"perimetres": '""', "region": '""', "fichier_cpam": '""', "dossier_sortie": '""'}
+    assert p03 == {
+        "perimetres": '""',
+        "territoire": '""',
+        "region": '""',
+        "fichier_cpam": '""',
+        "dossier_sortie": '""',
+        "zone_etude_region": "False",
+    }
 
 
 # ------------------------------------------------------------------ notebook 01 (executed)

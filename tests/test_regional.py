@@ -11,6 +11,7 @@ import csv
 import pytest
 
 from cpts_diag import settings
+from cpts_diag.errors import InputError
 
 #: territory -> EPCI (SIREN) of its communes: two in the Finistère (Bretagne), one in the Ain (Auvergne-Rhône-Alpes).
 TERRITORIES = {
@@ -60,3 +61,49 @@ def test_region_given_is_kept_without_note(listing):
     synthese = regional_synthesis(path, " 84 ")
     assert (synthese.region, synthese.region_name, synthese.region_note) == ("84", regions["84"], None)
     assert list(synthese.table["territoire"]) == ["CPTS de la Veyle (illustratif)"]
+
+
+def test_study_area_is_that_of_the_ars_view_unless_the_region_is_declared(listing):
+    """Two CPTS of the Finistère hold a small part of Bretagne and of the Finistère: no commune is an orphan, the
+    other communes of the Finistère are « hors fichier » and the printed maps hatch none; with zone_etude_region,
+    every commune of Bretagne outside the file is an orphan (as cpts-diag batch --region 53)."""
+    from cpts_diag.reports.regional import regional_static_maps, regional_synthesis, study_area_note
+
+    path, _, _ = listing
+    communes = [r for r in _raw("communes_cog2026.csv") if r["type"] == "commune-actuelle"]
+    sirens = {
+        TERRITORIES["CPTS Pays de Quimper (illustratif)"],
+        TERRITORIES["CPTS Concarneau Cornouaille (illustratif)"],
+    }
+    listed = {r["code_insee"] for r in communes if r["epci_siren"] in sirens}
+    finistere = {r["code_insee"] for r in communes if r["departement"] == "29"}
+    synthese = regional_synthesis(path, "53")
+    check = synthese.check
+    assert check.study_area == [] and check.orphans == []
+    assert sorted(o["code_insee"] for o in check.outside_file) == sorted(finistere - listed)
+    note = study_area_note(synthese)
+    assert note.startswith("Zone d'étude des communes orphelines : aucune, aucune commune n'est dite orpheline.")
+    assert f"{len(finistere - listed)} communes des départements du fichier" in note
+    assert "orphelines" not in regional_static_maps(synthese)
+    declared = regional_synthesis(path, "53", zone_etude_region=True)
+    bretagne = {r["code_insee"] for r in communes if r["region"] == "53"}
+    assert sorted(o["code_insee"] for o in declared.check.orphans) == sorted(bretagne - listed)
+    assert study_area_note(declared).startswith("Zone d'étude des communes orphelines : la région Bretagne entière.")
+    with pytest.raises(InputError, match="zone_etude_region : True ou False attendu"):
+        regional_synthesis(path, "53", zone_etude_region="peut-être")
+
+
+def test_a_one_territory_file_takes_the_name_it_is_given(tmp_path):
+    """A file of one CPTS without territory column: named by ``territoire`` (as ``batch --territoire``), else by its
+    file name."""
+    from cpts_diag.reports.regional import regional_synthesis
+
+    veyle = [
+        r for r in _raw("communes_cog2026.csv") if r["epci_siren"] == TERRITORIES["CPTS de la Veyle (illustratif)"]
+    ]
+    path = tmp_path / "cpts_veyle.csv"
+    path.write_text("Code INSEE\n" + "".join(f"{r['code_insee']}\n" for r in veyle), encoding="utf-8")
+    assert list(regional_synthesis(path, "84", territoire="CPTS Veyle Revermont").table["territoire"]) == [
+        "CPTS Veyle Revermont"
+    ]
+    assert list(regional_synthesis(path, "84").table["territoire"]) == ["CPTS veyle"]

@@ -91,6 +91,7 @@ def test_region_coverage_and_territories_in_region(raw_communes):
         assert row["population"] == sum(int(r["population"]) for r in communes)
         assert row["population_covered"] == sum(_pop(raw_communes, c) for c in covered)
     assert list(cov.index) == ["28", "53"] and cov.loc["53", "name"] == "Bretagne"
+    assert not cov["mostly_covered"].any()  # 1 and 3 communes: far from half of either région
     assert cov.loc["53", "territories"] == ["Couesnon", "Rennes"] and cov.loc["28", "territories"] == ["Couesnon"]
     assert cov.loc["53", "straddling"] == {"Couesnon": ["28"]} and cov.loc["28", "straddling"] == {"Couesnon": ["53"]}
     assert territories_in_region(table, "53") == ["Couesnon", "Rennes"]

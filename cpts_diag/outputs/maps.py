@@ -469,7 +469,7 @@ class _Decorations(MacroElement):
             L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
             if (map.attributionControl) { map.attributionControl.setPrefix("Leaflet"); }
             {%- if this.fictitious %}
-            document.body.classList.add("cpts-fictive");
+            document.body.classList.add("cpts-fictitious");
             {%- endif %}
             window.cptsDiag = window.cptsDiag || {layers: {}};
             window.cptsDiag.map = map;

@@ -62,9 +62,9 @@ from cpts_diag.outputs.html import json_ready
 from cpts_diag.reports.index_page import (
     INDEX_FILE,
     STATUS_FAILED,
-    STATUS_NOT_BUILT,
     STATUS_OK,
     STATUS_UNCHANGED,
+    region_study_area_text,
     write_index,
 )
 
@@ -652,7 +652,8 @@ def run_batch(
     machine's files.
 
     ``regional`` (default: when ``only`` is not given) first writes the ARS view of the file, on this machine:
-    for ``region``, or for each région the file covers for the most part, the perimeter check, the regional
+    for ``region`` (declared as study area), or for each région where the file has a commune (study area by
+    :data:`cpts_diag.checks.REGION_VIEW_RULE`), the perimeter check, the regional
     synthesis and the regional map in a folder per région
     (:func:`cpts_diag.reports.regional_view.run_regional_views`), linked from the index; unchanged régions are
     kept. Without it, the régions of the last run stay as they are.
@@ -741,6 +742,7 @@ def run_batch(
                         previous=meta["regions"],
                         timeout=timeout,
                         progress=progress,
+                        territory=territory,
                     )
                 meta["regions"] = regions
             except (KeyboardInterrupt, _Interrupt):
@@ -1104,7 +1106,7 @@ def run_batch_cli(perimeters=None, **options) -> int:
     for e in result.failed:
         click.echo(f"échec : {e['name']} : {shown_paths(e['error'])}", err=True)
     for r in result.regions:
-        click.echo(_region_line(r, result.out_dir, perimeters), err=r.get("status") == STATUS_FAILED)
+        click.echo(_region_line(r, result.out_dir), err=r.get("status") == STATUS_FAILED)
     if result.interrupted:
         click.echo(
             "Traitement interrompu : les rapports terminés sont conservés ; relancez la même commande pour reprendre.",
@@ -1117,27 +1119,24 @@ def run_batch_cli(perimeters=None, **options) -> int:
     return result.exit_code
 
 
-def _region_line(record: dict, out_dir: Path, perimeters) -> str:
+def _region_line(record: dict, out_dir: Path) -> str:
     """One French line of the command's summary for a région of the ARS view."""
     region = f"{record['name']} ({record['code']})"
     status = record.get("status")
     if status == STATUS_FAILED:
         return f"échec : vue régionale {region} : {record.get('error')}"
-    if status == STATUS_NOT_BUILT:
-        file = Path(perimeters).name if perimeters else "FICHIER"
-        return (
-            f"Région {region} : pas de vue régionale — {record.get('reason')}. Pour la produire : "
-            f"cpts-diag batch {file} --region {record['code']}"
-        )
     check = record.get("check") or {}
     n = len(record.get("territories") or [])
     counts = (
         f"{fr.integer(n)} territoire{'s' if n > 1 else ''}, {fr.integer(check.get('n_orphans', 0))} commune(s) "
-        f"orpheline(s), {fr.integer(check.get('n_overlaps', 0))} chevauchement(s)"
+        f"orpheline(s), {fr.integer(check.get('n_outside_file', 0))} commune(s) hors fichier, "
+        f"{fr.integer(check.get('n_overlaps', 0))} chevauchement(s)"
     )
+    if "study_area" in record:  # records of an earlier version lack it
+        counts += f" ; {region_study_area_text(record)}"
     label = "produite" if status == STATUS_OK else "inchangée"
     line = f"Vue régionale {region} {label} ({counts}) : {(out_dir / record['folder']).resolve()}"
-    if record.get("partial"):
+    if record.get("declared") and not record.get("mostly_covered"):
         line += (
             f" — attention, le fichier ne contient que {fr.integer(record['n_covered'])} de ses "
             f"{fr.integer(record['n_communes'])} communes : ses « orphelines » sont toutes ses communes hors du fichier"
@@ -1153,11 +1152,14 @@ def refresh_index(out_dir=None) -> Path | None:
     return _write_index_of(out_dir, doc) if doc else None
 
 
-def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam=None, timeout: int = 600) -> Path:
+def run_synthesis(
+    perimeters=None, region: str = "93", out_dir=None, cpam=None, timeout: int = 600, *, declared: bool = False
+) -> Path:
     """Execute the regional synthesis notebook (03) into ``out_dir``; return the path of its HTML page.
 
     ``perimeters`` defaults to the embedded PACA listing, ``region`` is a région code (string), ``cpam`` as
-    for :func:`run_batch`. ``out_dir`` (default :data:`settings.REPORTS_DIR`) receives
+    for :func:`run_batch`; ``declared`` makes the région the study area of its orphans (else
+    :data:`cpts_diag.checks.REGION_VIEW_RULE`). ``out_dir`` (default :data:`settings.REPORTS_DIR`) receives
     ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
     ``carte_regionale.html`` (offline), written by :func:`cpts_diag.reports.regional_view.write_synthesis`; an
     existing batch index then links them. Relative paths are taken from the current folder. The ARS view of a
@@ -1168,6 +1170,6 @@ def run_synthesis(perimeters=None, region: str = "93", out_dir=None, cpam=None, 
     from cpts_diag.reports.regional_view import write_synthesis
 
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
-    target = write_synthesis(perimeters, region, out_dir, cpam, timeout)
+    target = write_synthesis(perimeters, region, out_dir, cpam, timeout, declared=declared)
     refresh_index(out_dir)  # link the synthesis from an existing batch index
     return target

@@ -7,6 +7,7 @@ parameters. No script outside the embedded maps, no external resource.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -27,7 +28,9 @@ __all__ = [
     "map_figure",
     "notebook_html",
     "output_folder",
+    "parameter_flag",
     "parameter_path",
+    "written_href",
     "plot_layer",
     "render",
     "show_figure",
@@ -115,6 +118,37 @@ def parameter_path(value, default=None) -> Path | None:
     if not path.exists():
         raise InputError("fichier introuvable", str(path))
     return path
+
+
+def parameter_flag(value, name: str) -> bool:
+    """A yes/no notebook parameter: a bool, or its text as papermill's ``-r`` option gives it (« oui », « False »…).
+
+    Examples
+    --------
+    >>> parameter_flag(True, "x"), parameter_flag("non", "x"), parameter_flag(" Vrai ", "x")
+    (True, False, True)
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in ("", "0", "false", "faux", "non", "no", "none"):
+        return False
+    if text in ("1", "true", "vrai", "oui", "yes"):
+        return True
+    from cpts_diag.errors import InputError
+
+    raise InputError(f"paramètre {name} : True ou False attendu", value=str(value))
+
+
+def written_href(path) -> str:
+    """Link to a file that a notebook writes, relative to the kernel's folder: the notebook's folder in JupyterLab
+    (``sorties/carte.html``), the folder of the exported page in a report or synthesis run (``carte.html``, beside
+    it, wherever that folder ends up); absolute when no relative path exists."""
+    path = Path(path)
+    try:
+        return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
+    except (OSError, ValueError):  # no current folder, or another drive
+        return path.resolve().as_posix()
 
 
 def output_folder(value) -> Path | None:

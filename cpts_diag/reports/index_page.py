@@ -2,8 +2,8 @@
 
 One table links every territory's ``rapport.html``, ``carte.html`` and ``indicateurs.xlsx`` with its
 status, population (or bounds), ACI tier and key figures; failures are listed with their message;
-the ARS view (for each région: the perimeter check, the regional synthesis and the regional map, in a folder
-per région, or the reason why a région touched by the file has none) and a regional synthesis or check outputs
+the ARS view (for each région: the perimeter check with its study area, the regional synthesis and the
+regional map, in a folder per région) and a regional synthesis or check outputs
 found at the top of the folder are linked when present. The page has no
 script and no external resource; it is rendered by the template ``templates/index.html.j2`` (style sheet
 ``static/index.css``): every user text (territory names, messages) is HTML-escaped and every link is a
@@ -38,10 +38,10 @@ __all__ = [
     "REGION_LINKS",
     "STATUS_FAILED",
     "STATUS_LABELS",
-    "STATUS_NOT_BUILT",
     "STATUS_OK",
     "STATUS_UNCHANGED",
     "find_extra_links",
+    "region_study_area_text",
     "render_index",
     "write_index",
 ]
@@ -50,8 +50,6 @@ __all__ = [
 INDEX_FILE = "index.html"
 
 STATUS_OK, STATUS_FAILED, STATUS_UNCHANGED = "ok", "échec", "inchangé"
-#: Status of a région that the file touches without covering it for the most part: no ARS view.
-STATUS_NOT_BUILT = "non produite"
 
 #: French labels of the statuses shown in the table.
 STATUS_LABELS = {
@@ -70,7 +68,7 @@ REGIONAL_LINKS: tuple[tuple[str, str], ...] = (
 REGION_LINKS: tuple[tuple[str, str], ...] = (
     ("synthese", "Synthèse régionale : tableau et cartes de tous les territoires de la région"),
     ("carte", "Carte régionale interactive (tailles, communes orphelines), lisible hors ligne"),
-    ("controle", "Contrôle des périmètres, la région comme zone d'étude (classeur Excel)"),
+    ("controle", "Contrôle des périmètres des territoires de la région, avec sa zone d'étude (classeur Excel)"),
     ("controle_gpkg", "Contrôle des périmètres (GeoPackage pour QGIS)"),
 )
 
@@ -157,7 +155,39 @@ def _row(entry: Mapping, base: Path | None) -> dict:
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{fr.integer(n)} {word if n == 1 else (plural or word + 's')}"
+    return f"{fr.integer(n)} {word if n <= 1 else (plural or word + 's')}"
+
+
+def region_study_area_text(record: Mapping) -> str:
+    """French: the study area of a région's ARS view (a record of
+    :func:`cpts_diag.reports.regional_view.run_regional_views`), and what it makes of the communes outside the file.
+
+    Examples
+    --------
+    >>> region_study_area_text({"study_area": ["29"], "declared": False, "mostly_covered": False})
+    "zone d'étude : Finistère (29), seul département de la région dont le fichier liste plus de la moitié des communes"
+    """
+    if record.get("declared"):
+        return "zone d'étude : la région, déclarée (--region) : ses communes absentes du fichier sont orphelines"
+    if record.get("mostly_covered"):
+        return (
+            "zone d'étude : la région entière, dont le fichier contient plus de la moitié des communes et de la "
+            "population : ses communes absentes du fichier sont orphelines"
+        )
+    deps = list(record.get("study_area") or [])
+    if not deps:
+        return (
+            "zone d'étude : aucune, le fichier ne liste la moitié des communes ni de la région ni d'aucun de ses "
+            "départements : aucune commune n'y est dite orpheline"
+        )
+    from cpts_diag.reference import load_reference
+
+    reference = load_reference()
+    names = ", ".join(f"{reference.departement_name(d)} ({d})" for d in deps)
+    which = (
+        "seul département de la région" if len(deps) == 1 else "départements de la région"
+    ) + " dont le fichier liste plus de la moitié des communes"
+    return f"zone d'étude : {names}, {which}"
 
 
 def _region_row(record: Mapping, base: Path | None) -> dict:
@@ -180,22 +210,28 @@ def _region_row(record: Mapping, base: Path | None) -> dict:
             f"l'autre région : {names}"
         )
     n, covered = record.get("n_communes"), record.get("n_covered")
-    if n and status != STATUS_NOT_BUILT:  # else the reason says it
+    if n:
         share = 100 * (record.get("population_covered") or 0) / (record.get("population") or 1)
         about.append(
             f"communes de la région dans le fichier : {fr.integer(covered)} sur {fr.integer(n)} "
             f"({fr.percent(share, 1)} de la population)"
         )
-    if record.get("partial") and status != STATUS_NOT_BUILT:
-        about.append(
-            "attention : vue demandée pour une région que le fichier couvre en petite partie, ses « orphelines » "
-            "sont toutes ses communes hors du fichier"
-        )
     check = record.get("check") or {}
-    if check and status in (STATUS_OK, STATUS_UNCHANGED):
+    done = status in (STATUS_OK, STATUS_UNCHANGED)
+    if done and "study_area" in record:  # records of an earlier version lack it
+        about.append(region_study_area_text(record))
+    if record.get("declared") and not record.get("mostly_covered"):
+        about.append(
+            "attention : région demandée que le fichier couvre en petite partie, ses « orphelines » sont toutes ses "
+            "communes hors du fichier"
+        )
+    if check and done:
+        outside = check.get("n_outside_file", 0)
         about.append(
             f"contrôle : {_plural(check.get('n_orphans', 0), 'commune orpheline', 'communes orphelines')} (sans "
-            f"CPTS), {_plural(check.get('n_overlaps', 0), 'chevauchement')} dont "
+            f"CPTS, dans la zone d'étude)"
+            + (f", {_plural(outside, 'commune')} « hors fichier » (information)" if outside else "")
+            + f", {_plural(check.get('n_overlaps', 0), 'chevauchement')} dont "
             f"{_plural(check.get('n_conflicts', 0), 'conflit')}"
         )
     return {
@@ -203,10 +239,8 @@ def _region_row(record: Mapping, base: Path | None) -> dict:
         "name": record.get("name"),
         "status_class": _STATUS_CLASSES.get(status, ""),
         "status_label": STATUS_LABELS.get(status, status),
-        "built": status != STATUS_NOT_BUILT,
         "failed": status == STATUS_FAILED,
         "error": record.get("error") or "erreur inconnue",
-        "reason": record.get("reason"),
         "about": about,
         "links": links,
         "fictitious": bool(record.get("fictitious")),
@@ -261,7 +295,7 @@ def render_index(
     (see :func:`find_extra_links`); ``sources`` defaults to :data:`DEFAULT_SOURCES`; with ``out_dir`` (the page's
     folder), a link is written only if its file exists; ``interrupted`` says that the batch stopped before its end.
     ``regions`` are the records of the ARS view (:func:`cpts_diag.reports.regional_view.run_regional_views`): a
-    section per région built, and the régions touched without a view with the reason.
+    section per région, with its study area.
     """
     base = Path(out_dir) if out_dir is not None else None
     entries = sorted(entries, key=lambda e: str(e.get("name", "")).casefold())
@@ -290,9 +324,7 @@ def render_index(
         interrupted=interrupted,
         fictitious=fictitious,
         extra_links=extra_links,
-        regions=[r for r in region_rows if r["built"]],
-        not_built=[r for r in region_rows if not r["built"]],
-        perimeters_arg=perimeters_name if perimeters_name and " " not in perimeters_name else "FICHIER",
+        regions=region_rows,
         head=["Territoire", "Statut", "Population", "Taille ACI", "Chiffres clés"]
         + [label for _, label in _OUTPUT_COLUMNS],
         rows=rows,

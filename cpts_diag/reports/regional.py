@@ -24,6 +24,7 @@ from cpts_diag.reports.display import (
     finish_map,
     map_figure,
     output_folder,
+    parameter_flag,
     parameter_path,
     plot_layer,
     render,
@@ -33,6 +34,7 @@ from cpts_diag.reports.display import (
     show_note,
     show_table,
     source_footer,
+    written_href,
 )
 from cpts_diag.tiers import tier_label
 
@@ -48,6 +50,7 @@ __all__ = [
     "show_regional_maps",
     "show_regional_sources",
     "show_regional_table",
+    "study_area_note",
     "write_regional_map",
 ]
 
@@ -141,16 +144,22 @@ def _main_region(perims, reference, path) -> tuple[str, str | None]:
     return code, note
 
 
-def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSynthesis:
+def regional_synthesis(
+    perimetres="", region="", fichier_cpam="", zone_etude_region=False, territoire=""
+) -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
     ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
     ``"53"``, ``""`` for the région where the file has the most territories (a note names the others);
     ``fichier_cpam``: ``""`` for the default of the command line (the FICTITIOUS example with the embedded listing
     only, :func:`cpts_diag.io.params.cpam_choice`), ``"exemple"``, ``"aucun"`` or a CPAM / Rézone file.
-    Raises an InputError for an unreadable file, an unknown région or no territory in the région.
+    ``zone_etude_region``: the région is declared as study area (its communes outside the file are orphans, as
+    ``cpts-diag batch --region``); else the study area of the ARS view (:data:`cpts_diag.checks.REGION_VIEW_RULE`,
+    :func:`cpts_diag.checks.check_region`). ``territoire``: the name of the territory of a file without territory
+    column (``""``: its title line, else its file name). Raises an InputError for an unreadable file, an unknown
+    région or no territory in the région.
     """
-    from cpts_diag.checks import check_perimeters
+    from cpts_diag.checks import check_region
     from cpts_diag.errors import InputError
     from cpts_diag.indicators import diagnose_all
     from cpts_diag.io.perimeters import read_perimeters
@@ -159,7 +168,7 @@ def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSyn
 
     reference = load_reference()
     path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
-    perims = read_perimeters(path, names_by_code=reference.names)
+    perims = read_perimeters(path, names_by_code=reference.names, territory=str(territoire or "").strip() or None)
     region_note = None
     if region is not None and str(region).strip():
         code = reference.region_code(region, "paramètre region")
@@ -171,7 +180,7 @@ def regional_synthesis(perimetres="", region="", fichier_cpam="") -> RegionalSyn
     if not names:
         raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
     perims = dataclasses.replace(perims, table=perims.table[perims.table["cpts"].astype(str).isin(names)])
-    check = check_perimeters(perims, reference, regions=[code])
+    check = check_region(perims, code, reference, declared=parameter_flag(zone_etude_region, "zone_etude_region"))
     cpam = cpam_choice(fichier_cpam, path).file
     selected = list(diagnose_all(perims, reference, cpam=cpam).values())
     indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam is not None else [])
@@ -340,8 +349,8 @@ def regional_layers(synthese: RegionalSynthesis):
     return terr, com, orph
 
 
-def _regional_source(synthese: RegionalSynthesis, extra: str = "") -> str:
-    base = f"Sources : {CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
+def _regional_source(synthese: RegionalSynthesis, extra: str = "", prefix: str = "Sources : ") -> str:
+    base = f"{prefix}{CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
     return base + (f" ; {extra}" if extra else "")
 
 
@@ -417,6 +426,32 @@ def _static(gdf, value_col, *, source: str, title: str, **kwargs):
     return fig
 
 
+def _region_departements(synthese: RegionalSynthesis) -> list[str]:
+    deps = synthese.check.reference.departements
+    return sorted(deps.index[deps["region"] == synthese.region])
+
+
+def study_area_note(synthese: RegionalSynthesis) -> str:
+    """French note: the study area of the synthesis's check, its rule, and the communes outside the file."""
+    check = synthese.check
+    area = list(check.study_area)
+    if area and set(_region_departements(synthese)) <= set(area):
+        what = f"la région {synthese.region_name} entière"
+    elif area:
+        what = ", ".join(f"{check.reference.departement_name(d)} ({d})" for d in area)
+    else:
+        what = "aucune, aucune commune n'est dite orpheline"
+    text = f"Zone d'étude des communes orphelines : {what}. Règle : {check.study_area_rule}."
+    n_out = len(check.outside_file)
+    if n_out:
+        s, verb = ("s", "sont") if n_out > 1 else ("", "est")
+        text += (
+            f" {fr.integer(n_out)} commune{s} des départements du fichier, hors de la zone d'étude et absente{s} du "
+            f"fichier, {verb} « hors fichier » : ni comptée{s} ni dessinée{s} comme orpheline{s}."
+        )
+    return text
+
+
 def regional_static_maps(synthese: RegionalSynthesis) -> dict:
     """Printed maps of the région: ``tailles``, ``apl``, ``couverture``, ``orphelines`` (matplotlib Figures)."""
     layers = regional_layers(synthese)
@@ -426,7 +461,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
 
     terr, com, orph = layers
     region = f"{synthese.region_name} ({synthese.region})"
-    crs = projected_crs(synthese.check.study_area[0])  # Lambert-93, or the DROM's own projection
+    crs = projected_crs(_region_departements(synthese)[0])  # Lambert-93, or the DROM's own projection
     figs = {
         "tailles": _tier_figure(
             terr,
@@ -490,13 +525,13 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     cols = ["cpts", "geometry", "taille", *fields]
     region = f"{synthese.region_name} ({synthese.region})"
     extra = [_indicator_source(synthese, ind) for _, ind, _, _ in synthese.indicators]
-    source = _regional_source(synthese, " ; ".join(e for e in extra if e))
+    source = _regional_source(synthese, " ; ".join(e for e in extra if e), prefix="")  # the map says « Source : »
+    orphans = orph if len(orph) else None
     if value == "apl":
         shown = {"value_col": "apl_2023", **_APL_MAP, "title": f"APL aux médecins généralistes par CPTS — {region}"}
     else:
-        title = f"CPTS de la région {region} : tailles et communes orphelines"
+        title = f"CPTS de la région {region} : tailles" + (" et communes orphelines" if orphans is not None else "")
         shown = {"value_col": "taille", "label": "Taille ACI de la CPTS", "title": title}
-    orphans = orph if len(orph) else None
     return region_map(
         terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthese.fictitious, **shown
     )
@@ -504,6 +539,7 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
 
 def show_regional_maps(synthese: RegionalSynthesis) -> None:
     """Display the printed maps and the interactive maps of the synthesis."""
+    show_note(study_area_note(synthese))
     figs = regional_static_maps(synthese)
     if not figs:
         show_note("Cartes non disponibles : aucun contour de communes pour cette région.", "warn")
@@ -518,7 +554,7 @@ def show_regional_maps(synthese: RegionalSynthesis) -> None:
         show_html(render("heading", titles[key]))
         show_figure(fig)
     if "orphelines" not in figs:
-        show_note("Aucune commune orpheline dans la région.")
+        show_note("Aucune commune orpheline dans la zone d'étude.")
     show_html(render("regional_maps_intro"))
     show_map(regional_web_map(synthese, "taille"), height=620)
     show_map(regional_web_map(synthese, "apl"), height=620)
@@ -540,7 +576,7 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
         show_note("Carte régionale non écrite : aucun contour de communes.", "warn")
         return None
     path = save_offline_map(m, folder / REGIONAL_MAP_FILE)
-    show_html(render("regional_map_written", path, path.stat().st_size / 1024))
+    show_html(render("regional_map_written", written_href(path), path.stat().st_size / 1024))
     return path
 
 

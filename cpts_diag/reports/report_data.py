@@ -397,7 +397,8 @@ def load_report_data(territory: str | None, perimeters="", cpam="", insee_ages="
         diag=diag,
         reference=reference,
         perimeters_path=Path(perimeters_path),
-        perimeter_warnings=list(warnings),
+        # the file by its name, as everywhere in the report (not the folders of her computer)
+        perimeter_warnings=[w.replace(f"« {perimeters_path} »", f"« {Path(perimeters_path).name} »") for w in warnings],
         perimeter=findings,
         map_communes=map_columns(map_communes, diag.communes),
         outline=outline,

@@ -39,7 +39,7 @@ from cpts_diag.indicators import CPAM_INDICATORS
 from cpts_diag.io.params import is_embedded_listing
 from cpts_diag.outputs.html import html_page, json_ready
 from cpts_diag.outputs.templating import Markup, macro
-from cpts_diag.reports.display import notebook_html
+from cpts_diag.reports.display import notebook_html, written_href
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
 from cpts_diag.synthesis import derive_findings, source_citation
@@ -176,13 +176,7 @@ def _written_href(data: ReportData, kind: str) -> str | None:
     Relative to the kernel's folder: the report folder in a report run (``carte.html``, beside rapport.html), the
     notebook's folder in JupyterLab (``sorties/carte.html``).
     """
-    if data.out_dir is None:
-        return None
-    path = Path(data.out_dir) / REPORT_FILES[kind]
-    try:
-        return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
-    except (OSError, ValueError):  # no current folder, or another drive
-        return path.resolve().as_posix()
+    return None if data.out_dir is None else written_href(Path(data.out_dir) / REPORT_FILES[kind])
 
 
 def _report_command(data: ReportData) -> str:
