@@ -412,7 +412,9 @@ def _border_km(display: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.Series:
         sel = contact[crs_of == target]
         ga, gb = (gpd.GeoSeries(geo.reindex(sel[c]).to_numpy(), crs=WGS84).to_crs(target).to_numpy() for c in "ab")
         lengths = [
-            shapely.length(shapely.intersection(shapely.boundary(x), shapely.buffer(y, BORDER_TOLERANCE_M, quad_segs=2)))
+            shapely.length(
+                shapely.intersection(shapely.boundary(x), shapely.buffer(y, BORDER_TOLERANCE_M, quad_segs=2))
+            )
             for x, y in ((ga, gb), (gb, ga))
         ]
         out[sel.index] = np.minimum(*lengths) / 1000.0
