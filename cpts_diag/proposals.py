@@ -18,12 +18,13 @@ Kinds (``kind``):
 
 Each candidate (option) carries ``rank``, ``territory``, ``link`` (best adjacency link with the territory:
 ``contact``, ``proche``, ``mer_ou_etranger``, ``possible``, None when not adjacent), ``distance`` (links to
-cross: 1 for a neighbour; None for an overlap's territory that the commune does not touch), ``border_km`` (shared border with the territory, None when unknown), ``same_epci``,
-``same_bassin_de_vie``, ``reasons`` (French), and the territory's ``population_after`` (None when approximate),
-``population_after_min``, ``population_after_max``, ``tier_before``, ``tier_after`` (None when undetermined),
-``tier_after_min``, ``tier_after_max``, ``tier_changes``, ``tier_margin_after`` and ``near_threshold_after``
-(:mod:`cpts_diag.tiers`; None when approximate bounds come near a threshold). Populations follow the check's rules (populations légales 2023, bounds for communes
-split infra-communally, arrondissements as units).
+cross: 1 for a neighbour; None for an overlap's territory that the commune does not touch), ``border_km``
+(shared border with the territory, None when unknown), ``same_epci``, ``same_bassin_de_vie``, ``reasons``
+(French), and the territory's ``population_after`` (None when approximate), ``population_after_min``,
+``population_after_max``, ``tier_before``, ``tier_after`` (None when undetermined), ``tier_after_min``,
+``tier_after_max``, ``tier_changes``, ``tier_margin_after`` and ``near_threshold_after`` (:mod:`cpts_diag.tiers`;
+None when approximate bounds come near a threshold). Populations follow the check's rules (populations légales
+2023, bounds for communes split infra-communally, arrondissements as units).
 """
 
 from __future__ import annotations

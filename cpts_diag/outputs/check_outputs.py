@@ -415,6 +415,13 @@ def proposals_sheet(report: CheckReport) -> tuple[pd.DataFrame, list[str]]:
     return df, notes
 
 
+def _bounds_text(c: dict | None) -> str:
+    """« entre a et b » of an approximate population after a change (Excel text), else empty."""
+    if c is None or c["population_after"] is not None:
+        return ""
+    return fr.population(None, c["population_after_min"], c["population_after_max"], style=fr.Style.EXCEL)
+
+
 def _tier_after(c: dict, short: bool = True) -> str:
     return tier_label(c["tier_after"], c["tier_after_min"], c["tier_after_max"], short=short, unknown="n.d.")
 
