@@ -31,7 +31,17 @@ from cpts_diag.io.perimeter_writer import UNSUPPORTED, Edit, corrected_copy, wri
 from cpts_diag.io.perimeters import Perimeters, perimeter_layout, read_perimeters
 from cpts_diag.reference import FORMER, UNKNOWN, Reference, load_reference
 
-__all__ = ["ADD", "KEY_INDICATORS", "REMOVE", "Change", "Simulation", "parse_change", "read_changes", "simulate"]
+__all__ = [
+    "ADD",
+    "KEY_INDICATORS",
+    "REMOVE",
+    "Change",
+    "Simulation",
+    "action_of",
+    "parse_change",
+    "read_changes",
+    "simulate",
+]
 
 ADD, REMOVE = "ajouter", "retirer"
 ADD_EDIT, REMOVE_EDIT = "add", "remove"  # the writer's actions
@@ -44,6 +54,20 @@ KEY_INDICATORS = {
 
 _ACTIONS = {"ajouter": ADD, "ajout": ADD, "add": ADD, "+": ADD, "retirer": REMOVE, "retrait": REMOVE, "remove": REMOVE}
 _ACTIONS |= {"-": REMOVE, "supprimer": REMOVE, "enlever": REMOVE}
+
+
+def action_of(text, origin: str) -> str:
+    """:data:`ADD` or :data:`REMOVE` from « ajouter », « retirer » (or « + », « - », « ajout », « retrait »…).
+
+    Examples
+    --------
+    >>> action_of(" Ajouter ", "carnet"), action_of("-", "carnet")
+    ('ajouter', 'retirer')
+    """
+    action = _ACTIONS.get(str(text).strip().lower())
+    if action is None:
+        raise InputError(f"action inconnue ({origin}) : attendu ajouter ou retirer", value=text)
+    return action
 
 
 @dataclass(frozen=True)
@@ -162,6 +186,7 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
     removed: set[tuple[str, str]] = set()
     edits: list[Edit] = []
     for change in changes:
+        action_of(change.action, change.origin)
         unit, _note = _unit_of(change, reference)
         try:
             territory = find_territory(names, change.territory)
