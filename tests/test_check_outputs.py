@@ -5,7 +5,7 @@ import openpyxl
 import pyogrio
 import pytest
 
-from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
+from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, PROPOSAL_MAP_NAME, WORKBOOK_NAME, write_check_outputs
 from cpts_diag.reference import load_reference
 from fake_cog import CURRENT_13, GRID, check, grid_rows, polys, write_cog
 
@@ -26,7 +26,7 @@ def test_write_check_outputs(ref, tmp_path):
     ]
     r = check(ref, *rows, geometries=polys(cells), departements=["13"])
     written = write_check_outputs(r, tmp_path / "out")
-    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
+    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME, PROPOSAL_MAP_NAME]
     wb = openpyxl.load_workbook(written[0])
     assert wb.sheetnames == [
         "Synthèse",
@@ -44,6 +44,7 @@ def test_write_check_outputs(ref, tmp_path):
         "Séparés par la mer",
         "Non vérifiable",
         "Multi-départements",
+        "Propositions",
         "Sources",
     ]
 
