@@ -211,7 +211,12 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
             if not in_file:
                 why = f" (compris dans {whole.iloc[0]['code_insee']} listée entière)" if not whole.empty else ""
                 raise InputError(f"{label} n'est pas dans {territory}{why} ({change.origin})", value=str(change))
-            given = tuple(dict.fromkeys(list(listing["code_given"]) + list(listing["arrondissement"].dropna())))
+            # the codes as the file gives them: a former code, the arrondissements of a commune given up whole (an
+            # arrondissement's own row may give its commune's code: that one stays for the other arrondissements)
+            given = list(listing["arrondissement"].dropna())
+            if unit not in reference.arrondissements.index:
+                given = list(listing["code_given"]) + given
+            given = tuple(dict.fromkeys(given))
             edits.append(Edit(REMOVE_EDIT, territory, unit, name, tuple(int(x) for x in listing["line"]), given))
             removed.add(key)
         else:
