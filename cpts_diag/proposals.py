@@ -172,11 +172,11 @@ def _nearest(targets: list[str], links: pd.DataFrame, units: pd.DataFrame, passa
         return {}
     inner = links[links["a"].isin(passable) & links["b"].isin(passable)]
     graph: dict[str, list[str]] = {}
-    for a, b in zip(inner["a"], inner["b"]):
+    for a, b in zip(inner["a"].to_numpy(dtype=object), inner["b"].to_numpy(dtype=object)):
         graph.setdefault(a, []).append(b)
     edge = links[links["a"].isin(passable)].merge(units.rename(columns={"code_insee": "b"}), on="b")
     near: dict[str, set[str]] = {}
-    for a, territory in zip(edge["a"], edge["cpts"]):
+    for a, territory in zip(edge["a"].to_numpy(dtype=object), edge["cpts"].to_numpy(dtype=object)):
         near.setdefault(a, set()).add(territory)
     dist = dict.fromkeys(near, 1)
     queue = deque(sorted(near))

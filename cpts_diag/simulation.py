@@ -290,15 +290,21 @@ _STATE_KEYS = (
 )
 
 
-def _indicators(table: pd.DataFrame, territories: list[str], reference: Reference) -> dict[str, dict]:
-    """Territory -> key indicator id -> value, bounds, unit, source and quality (:data:`KEY_INDICATORS`), computed
-    for these territories only."""
-    subset = table[table["cpts"].isin(territories)]
+def _indicators(tables: dict[str, pd.DataFrame], territories: list[str], reference: Reference) -> dict:
+    """(side, territory) -> key indicator id -> value, bounds, unit, source and quality (:data:`KEY_INDICATORS`),
+    for these territories only, in the perimeter tables ``tables`` (side -> table: before, after), in one pass."""
+    keys = {f"{side} {i}": (side, name) for side in tables for i, name in enumerate(territories)}
+    named = {pair: key for key, pair in keys.items()}
+    parts = [
+        table[table["cpts"].isin(territories)].assign(cpts=lambda d, side=side: [named[side, n] for n in d["cpts"]])
+        for side, table in tables.items()
+    ]
+    subset = pd.concat(parts, ignore_index=True)
     if subset.empty:
         return {}
     values = territory_indicators(subset, list(KEY_INDICATORS), reference)
     return {
-        name: {
+        keys[name]: {
             r.indicator: {
                 "value": _float(r.value),
                 "value_low": _float(r.value_low),
@@ -342,8 +348,7 @@ def _differences(
     touched = list(dict.fromkeys(e.territory for e in edits))
     old = {t["name"]: t for t in before.territories}
     new = {t["name"]: t for t in after.territories}
-    ind_before = _indicators(table_before, touched, reference)
-    ind_after = _indicators(table_after, touched, reference)
+    values = _indicators({"before": table_before, "after": table_after}, touched, reference)
     for name in dict.fromkeys([*old, *new]):
         a, b = old.get(name), new.get(name)
         state_a = {k: a[k] for k in _STATE_KEYS} if a else None
@@ -362,8 +367,8 @@ def _differences(
                 {
                     "indicator": ind,
                     "label": label,
-                    "before": ind_before.get(name, {}).get(ind),
-                    "after": ind_after.get(name, {}).get(ind),
+                    "before": values.get(("before", name), {}).get(ind),
+                    "after": values.get(("after", name), {}).get(ind),
                 }
                 for ind, label in KEY_INDICATORS.items()
             ]
