@@ -276,7 +276,7 @@ def test_workbook_corrected_with_its_title_rows_and_merged_cells(capsys, tmp_pat
     assert {c["territory"] for c in conflict["candidates"]} == {first, second}
 
 
-# ---------------------------------------------------------------------------------------------- zip, GeoPackage, changes file
+# ------------------------------------------------------------------------------------- zip, GeoPackage, changes file
 
 
 def test_zip_holding_a_csv(capsys, tmp_path, finistere):
@@ -361,3 +361,26 @@ def test_an_addition_and_its_removal_cancel(finistere):
     changes = [parse_change(f"29075={own}", ADD), parse_change(f"29075={own}", REMOVE)]
     with pytest.raises(Exception, match="les modifications s'annulent"):
         simulate(perimeters, changes)
+
+
+def test_key_indicators_before_and_after_are_recomputed_from_the_raw_files(capsys, finistere):
+    path, territories, own = finistere
+    apl = pd.read_csv(DATA / "apl_mg_communes_2022_2023.csv", dtype={"code_insee": str}).set_index("code_insee")
+    social = pd.read_csv(DATA / "indicateurs_sociaux_communes.csv", dtype={"code_insee": str}).set_index("code_insee")
+
+    def expected(codes):
+        a = apl.loc[codes]
+        s = social.loc[codes]
+        return (
+            (a["apl_mg_2023"] * a["pop_standardisee_2023"]).sum() / a["pop_standardisee_2023"].sum(),
+            (s["part_75_plus"] * s["population_2022"]).sum() / s["population_2022"].sum(),
+        )
+
+    _, doc = _json(capsys, "simulate", str(path), "--ajouter", f"29075={own}")
+    terr = next(c for c in doc["changes"] if c["kind"] == "territory")
+    got = {i["indicator"]: i for i in terr["indicators"]}
+    for side, codes in (("before", territories[own]), ("after", territories[own] + ["29075"])):
+        apl_value, old_value = expected(codes)
+        assert got["apl_mg_2023"][side]["value"] == pytest.approx(apl_value, abs=1e-4)
+        assert got["part_75_plus"][side]["value"] == pytest.approx(old_value, abs=1e-4)
+    assert got["apl_mg_2023"]["before"]["value"] != got["apl_mg_2023"]["after"]["value"]
