@@ -205,7 +205,7 @@ def _reasons(row: dict) -> list[str]:
     elif row["link"] is not None:
         out.append(_LINK_TEXT[row["link"]])
     elif row["distance"] is None:  # an overlap's commune and a territory it does not touch
-        out.append("ne touche aucune autre commune du territoire (y resterait isolée)")
+        out.append("ne touche aucune autre commune du territoire : y resterait isolée")
     else:
         n = row["distance"] - 1
         out.append(f"non limitrophe : {n} commune{'s' if n > 1 else ''} sans CPTS entre les deux")

@@ -447,13 +447,16 @@ def _space(style: fr.Style) -> str:
 
 def candidate_text(c: dict, style: fr.Style = fr.Style.HTML) -> str:
     """French text of one candidate (option) of a proposal: territory, reasons, population and tier after."""
-    text = f"{c['territory']} ({' ; '.join(c['reasons'])}) : {_state_text(c, style)}"
+    def state(item: dict) -> str:
+        near = ""
+        if item.get("near_threshold_after") and not item["tier_changes"]:
+            near = f", proche d'un seuil ({margin_label(item['tier_margin_after'], _threshold_of(item), style)})"
+        return _state_text(item, style) + near
+
+    text = f"{c['territory']} ({' ; '.join(c['reasons'])}) : {state(c)}"
     others = [o for o in c.get("territories_after", []) if not o["keeps"]]
     if others:
-        text += " ; " + " ; ".join(f"{o['territory']} sans elle : {_state_text(o, style)}" for o in others)
-    if c.get("near_threshold_after") and not c["tier_changes"]:
-        margin = c["tier_margin_after"]
-        text += f" — proche d'un seuil ({margin_label(margin, _threshold_of(c), style)})"
+        text += " ; " + " ; ".join(f"{o['territory']} sans elle : {state(o)}" for o in others)
     return text
 
 

@@ -6,7 +6,8 @@ What ``cpts-diag demo`` writes for PACA, for any listing. For each région, a fo
 * ``controle_perimetres.xlsx`` and ``controle_perimetres.gpkg``: the check of the territories with a commune
   in the région, the région declared as study area (its communes in no territory are orphans);
 * ``synthese_regionale.html`` and the executed ``synthese_regionale.ipynb``: notebook 03 for the région;
-* ``carte_regionale.html``: the regional interactive map, offline.
+* ``carte_regionale.html``: the regional interactive map, offline;
+* ``carte_propositions.html``: the proposal map of the check (:func:`cpts_diag.outputs.check_outputs.proposal_web_map`).
 
 Which régions (:func:`plan_regions`): the one asked for, else each région of which the file holds more than
 half of the communes and of the population (:data:`COVERAGE_RULE`). The other régions the file touches are
@@ -66,6 +67,7 @@ REGION_FILES = {
     "carte": "carte_regionale.html",
     "controle": "controle_perimetres.xlsx",
     "controle_gpkg": "controle_perimetres.gpkg",
+    "propositions": "carte_propositions.html",
     "notebook": "synthese_regionale.ipynb",
 }
 
