@@ -447,6 +447,7 @@ def _space(style: fr.Style) -> str:
 
 def candidate_text(c: dict, style: fr.Style = fr.Style.HTML) -> str:
     """French text of one candidate (option) of a proposal: territory, reasons, population and tier after."""
+
     def state(item: dict) -> str:
         near = ""
         if item.get("near_threshold_after") and not item["tier_changes"]:
