@@ -1032,7 +1032,7 @@ def check_perimeters(
             report.proposals = build_proposals(
                 report.territories,
                 _units(known, adjacency.by_arrondissement),
-                members,
+                units,
                 sorted(orphan_items, key=itemgetter("code_insee")),
                 report.enclaves,
                 report.conflicts,

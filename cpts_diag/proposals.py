@@ -36,7 +36,6 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.reference import Reference
-from cpts_diag.territories import territory_table
 from cpts_diag.tiers import near_threshold, tier_margin, tiers_of
 
 __all__ = ["LINK_ORDER", "RANKING_RULE", "build_proposals", "candidate_state"]
@@ -102,14 +101,14 @@ def _added(record: dict, population) -> dict:
     )
 
 
-def _without(members: pd.DataFrame, record: dict, code: str, reference: Reference) -> dict:
-    """The state of a territory (check record) that gives up ``code`` (a commune or an arrondissement)."""
-    mine = members[(members["cpts"] == record["name"]) & members["code_insee"].notna()]
-    mine = mine[(mine["code_insee"] != code) & (mine["arrondissement"].astype(object) != code)]
-    if mine.empty:
-        return candidate_state(0, 0, False, record)
-    row = territory_table(mine, reference).iloc[0]
-    return candidate_state(row["population_min"], row["population_max"], bool(row["approximate"]), record)
+def _without(units: pd.DataFrame, record: dict, code: str) -> dict:
+    """The state of a territory (check record; ``units``: its population units,
+    :func:`cpts_diag.territories.population_units`) that gives up ``code``: a commune (whole, infra-communal, or by
+    its arrondissements) or an arrondissement."""
+    gone = units[(units["code_insee"] == code) | (units["unit"] == code)]
+    high = record["population_max"] - gone["population"].sum()
+    low = record["population_min"] - gone.loc[~gone["infracommunal"].astype(bool), "population"].sum()
+    return candidate_state(low, high, round(low) != round(high), record)
 
 
 # --------------------------------------------------------------------------- unit attributes
@@ -239,18 +238,19 @@ class _Context:
         self.units = units
         self.links = links
         self.reference = reference
-        self.attributes = _unit_attributes(pd.concat([units["code_insee"], links["a"]]), reference)
-        member_attr = units.join(self.attributes, on="code_insee")
-        self.territory_epci = member_attr.dropna(subset=["epci"]).groupby("cpts")["epci"].agg(set).to_dict()
-        self.territory_bv = member_attr.dropna(subset=["bv"]).groupby("cpts")["bv"].agg(set).to_dict()
+        attributes = _unit_attributes(pd.concat([units["code_insee"], links["a"]]), reference)
+        self.epci_of = attributes["epci"].dropna().to_dict()
+        self.bv_of = attributes["bv"].dropna().to_dict()
+        member_attr = units.join(attributes, on="code_insee")
+        self.territory_epci = _sets(member_attr, "epci")
+        self.territory_bv = _sets(member_attr, "bv")
 
     def candidate(self, codes: list[str], territory: str, link_rank, distance: int, km, others_of=None) -> dict:
         """A candidate's reasons (``others_of``: the territory's own units to compare with, for an overlap)."""
-        attrs = self.attributes.reindex(codes)
         epci_set = self.territory_epci.get(territory, set()) if others_of is None else others_of[0]
         bv_set = self.territory_bv.get(territory, set()) if others_of is None else others_of[1]
-        epci = next((e for e in attrs["epci"].dropna() if e in epci_set), None)
-        bv = next((b for b in attrs["bv"].dropna() if b in bv_set), None)
+        epci = next((self.epci_of[c] for c in codes if self.epci_of.get(c) in epci_set), None)
+        bv = next((self.bv_of[c] for c in codes if self.bv_of.get(c) in bv_set), None)
         link = None if link_rank is None else LINK_ORDER[int(link_rank)]
         return {
             "territory": territory,
@@ -264,6 +264,12 @@ class _Context:
         }
 
 
+def _sets(frame: pd.DataFrame, column: str) -> dict[str, set]:
+    """Territory -> the set of values of ``column`` of its units."""
+    pairs = frame[["cpts", column]].dropna().drop_duplicates()
+    return {name: set(group) for name, group in pairs.groupby("cpts", sort=False)[column]}
+
+
 def _finish(row: dict) -> dict:
     return {**row, "reasons": _reasons(row)}
 
@@ -271,7 +277,7 @@ def _finish(row: dict) -> dict:
 def build_proposals(
     territories: list[dict],
     units: pd.DataFrame,
-    members: pd.DataFrame,
+    population: pd.DataFrame,
     orphans: list[dict],
     enclaves: list[dict],
     conflicts: list[dict],
@@ -282,20 +288,25 @@ def build_proposals(
     """The proposals of a check: conflicting overlaps first, then orphans (by code), then enclaves.
 
     ``territories``: the check's territory records; ``units``: (cpts, code_insee) of every territory's units (the
-    arrondissements of Paris, Lyon, Marseille where the adjacency has them); ``members``: resolved perimeter rows
-    (:func:`cpts_diag.territories.resolve_members`); ``orphans``: orphan communes and uncovered arrondissements
-    (code_insee, name, population, departement, unit); ``enclaves`` and ``conflicts``: the check's findings;
-    ``links``: unit adjacency (a, b, lien, km: shared border, NaN when unknown); ``passable``: units in no
-    territory, through which the nearest territories of an orphan that touches none are searched.
+    arrondissements of Paris, Lyon, Marseille where the adjacency has them); ``population``: the population units
+    of the territories (:func:`cpts_diag.territories.population_units`, as the check counts them); ``orphans``:
+    orphan communes and uncovered arrondissements (code_insee, name, population, departement, unit); ``enclaves``
+    and ``conflicts``: the check's findings; ``links``: unit adjacency (a, b, lien, km: shared border, NaN when
+    unknown); ``passable``: units in no territory, through which the nearest territories of an orphan that touches
+    none are searched.
     """
     if not orphans and not enclaves and not conflicts:
         return []
     links = _both_ways(links)
     ctx = _Context(territories, units, links, reference)
-    out = [_overlap(c, ctx, members) for c in conflicts]
-
-    touching = _neighbours([o["code_insee"] for o in orphans], links, units)
+    # the territories each orphan, enclave commune and conflict touches, in one join
+    codes = [o["code_insee"] for o in orphans] + [c for e in enclaves for c in e["communes"]]
+    touching = _neighbours(codes + [c["code_insee"] for c in conflicts], links, units)
     by_code = {code: group for code, group in touching.groupby("code", sort=False)}
+    claimed = set().union(*(c["territories"] for c in conflicts)) if conflicts else set()
+    units_of = dict(list(population.loc[population["cpts"].isin(claimed)].groupby("cpts", sort=False)))
+    out = [_overlap(c, ctx, units_of, by_code.get(c["code_insee"], touching.iloc[0:0])) for c in conflicts]
+
     alone = [o["code_insee"] for o in orphans if o["code_insee"] not in by_code]
     nearest = _nearest(alone, links, units, passable)
     for o in orphans:
@@ -327,8 +338,7 @@ def build_proposals(
 
     for e in enclaves:
         territory = e["territory"]
-        touch = _neighbours(e["communes"], links, units)
-        touch = touch[touch["cpts"] == territory]
+        touch = touching[touching["code"].isin(e["communes"]) & (touching["cpts"] == territory)]
         rank = touch["rank"].min() if len(touch) else None
         km = touch["km"].sum(min_count=1) if len(touch) else None
         row = _finish(ctx.candidate(list(e["communes"]), territory, rank, 1, km))
@@ -348,11 +358,11 @@ def build_proposals(
     return out
 
 
-def _overlap(conflict: dict, ctx: _Context, members: pd.DataFrame) -> dict:
-    """The options of a conflicting overlap: each claiming territory keeps it, the others give it up."""
+def _overlap(conflict: dict, ctx: _Context, units_of: dict[str, pd.DataFrame], touch: pd.DataFrame) -> dict:
+    """The options of a conflicting overlap: each claiming territory keeps it, the others give it up (``units_of``:
+    territory -> its population units; ``touch``: the territories the commune touches)."""
     code = conflict["code_insee"]
     claiming = list(conflict["territories"])
-    touch = _neighbours([code], ctx.links, ctx.units)
     touch = touch.set_index("cpts")
     population = ctx.reference.arrondissements["population"].get(code, ctx.reference.communes["population"].get(code))
     states = {}
@@ -360,13 +370,12 @@ def _overlap(conflict: dict, ctx: _Context, members: pd.DataFrame) -> dict:
         record = ctx.records[t]
         states[t] = {
             "keeps": candidate_state(record["population_min"], record["population_max"], record["approximate"], record),
-            "gives_up": _without(members, record, code, ctx.reference),
+            "gives_up": _without(units_of[t], record, code),
         }
     options = []
     for t in claiming:
         own = ctx.units.loc[(ctx.units["cpts"] == t) & (ctx.units["code_insee"] != code), "code_insee"]
-        own_attr = ctx.attributes.reindex(own)
-        others_of = (set(own_attr["epci"].dropna()), set(own_attr["bv"].dropna()))
+        others_of = ({ctx.epci_of.get(c) for c in own} - {None}, {ctx.bv_of.get(c) for c in own} - {None})
         rank = touch.at[t, "rank"] if t in touch.index else None
         km = touch.at[t, "km"] if t in touch.index else None
         row = _finish(ctx.candidate([code], t, rank, None if rank is None else 1, km, others_of=others_of))
