@@ -1,7 +1,7 @@
 """Run every benchmark and print a summary table: figure / target / ratio / OK.
 
 Each benchmark runs in its own Python process (so that its peak memory and caches are its own):
-``bench_check.py``, ``bench_indicators.py`` then ``bench_batch.py``.
+``bench_check.py``, ``bench_indicators.py``, ``bench_proposals.py`` then ``bench_batch.py``.
 
 Usage : ``python benchmarks/run_all.py [--opendata ../shared/opendata] [--skip-batch] [--subset N]``
 Exit code 0 even when a target is missed ("objectif non atteint" is printed).
@@ -23,6 +23,7 @@ import _common as C
 BENCHES = [
     ("check", "bench_check.py", "Contrôle national des EPCI (issue 2)"),
     ("indicators", "bench_indicators.py", "Indicateurs des 70 CPTS de PACA (issue 3)"),
+    ("proposals", "bench_proposals.py", "Propositions et simulation (issue 18)"),
     ("batch", "bench_batch.py", "Lot des rapports PACA (issue 4)"),
 ]
 

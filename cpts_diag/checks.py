@@ -49,6 +49,12 @@ Rules
     enclave next to one, is never called discontinuous or an enclave: it is listed, with the
     communes that prevent the check.
 
+* **Tier margins**: every territory record carries ``tier_margin`` (signed inhabitants from the nearest ACI
+  threshold), ``tier_threshold`` and ``near_threshold`` (within 5 % of a threshold: :mod:`cpts_diag.tiers`).
+* **Proposals** (:mod:`cpts_diag.proposals`): for each orphan (commune of the study area, uncovered
+  arrondissement), enclave and conflicting overlap, the territories that could take it, ranked, with their
+  populations and tiers after; only when the geometric checks ran (they need the adjacency).
+
 Everything is vectorised over communes; loops run over territories or findings only.
 """
 
@@ -67,6 +73,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.errors import InputError
+from cpts_diag.proposals import RANKING_RULE, build_proposals
 from cpts_diag.reference import (
     FORMER,
     POPULATION_SOURCE,
@@ -82,7 +89,7 @@ from cpts_diag.territories import (
     territory_table,
 )
 from cpts_diag.text import arrondissement_key, commune_keys
-from cpts_diag.tiers import TIER_RULE
+from cpts_diag.tiers import TIER_RULE, near_threshold, tier_margin
 
 __all__ = [
     "ARRONDISSEMENT_SPLIT",
@@ -163,6 +170,7 @@ class CheckReport:
     enclaves: list[dict] = field(default_factory=list)
     unverifiable: list[dict] = field(default_factory=list)
     multi_departement: list[dict] = field(default_factory=list)
+    proposals: list[dict] = field(default_factory=list)
     study_area: list[str] = field(default_factory=list)
     study_area_rule: str = ""
     geometry_checks: bool = False
@@ -224,7 +232,9 @@ class CheckReport:
         """The JSON document of ``cpts-diag check --json`` (plain Python values).
 
         Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min,
-        tier_max, approximate, n_communes, departements, regions, split_communes), ``overlaps``
+        tier_max, approximate, n_communes, departements, regions, split_communes, tier_margin and tier_threshold:
+        signed inhabitants from the nearest ACI threshold and that threshold, None when approximate;
+        near_threshold: within 5 % of a threshold, None when approximate bounds come that near), ``overlaps``
         (code_insee, name, territories, kind), ``name_mismatches`` (line, territory, code_insee as given,
         typed_name, cog_name, codes_with_typed_name), ``orphans`` and ``outside_file`` (code_insee, name,
         population, departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
@@ -234,13 +244,15 @@ class CheckReport:
         n_pieces, pieces, piece_names, piece_populations), ``enclaves`` (territory, communes, names,
         population), ``unverifiable`` (check, territory, communes, names; why for pieces too close to
         decide; outside_file True for communes outside the file surrounded by one territory),
-        ``multi_departement`` (territory, departements, regions), ``study_area``,
+        ``multi_departement`` (territory, departements, regions), ``proposals`` (see
+        :mod:`cpts_diag.proposals`), ``study_area``,
         ``study_area_rule``, ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``, ``source``,
         ``sources``.
         """
         return {
             "territories": self.territories,
             **{kind: getattr(self, kind) for kind in FINDING_KINDS},
+            "proposals": self.proposals,
             "study_area": list(self.study_area),
             "study_area_rule": self.study_area_rule,
             "geometry_checks": bool(self.geometry_checks),
@@ -598,8 +610,9 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
         .agg(list)
     )
     ints = ("population", "population_min", "population_max", "tier", "tier_min", "tier_max")
-    return [
-        {
+    records = []
+    for row in table.itertuples(index=False):
+        record = {
             "name": row.cpts,
             **{key: _int(getattr(row, key)) for key in ints},
             "approximate": bool(row.approximate),
@@ -608,8 +621,14 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
             "regions": list(row.regions),
             "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
         }
-        for row in table.itertuples(index=False)
-    ]
+        # an approximate population (bounds) that comes near a threshold cannot say whether it is near: None
+        margin = tier_margin(record["population"])
+        near = near_threshold(record["population_min"], record["population_max"])
+        record["tier_margin"] = None if margin is None else margin[0]
+        record["tier_threshold"] = None if margin is None else margin[1]
+        record["near_threshold"] = (near is not None) if margin is not None else (None if near else False)
+        records.append(record)
+    return records
 
 
 def _total_population(units: pd.DataFrame) -> int:
@@ -655,7 +674,8 @@ class _Adjacency:
     foreign salient, no French commune between them; ``possible``: pairs involving a unit without
     polygon; ``without_polygon``: units whose adjacency is unknown; ``exposed``: units touching the sea or a
     national border (None: decided from ``polygons`` instead); ``land_mass``: code -> land mass (None
-    when unknown); ``by_arrondissement``: Paris, Lyon, Marseille units are their arrondissements.
+    when unknown); ``by_arrondissement``: Paris, Lyon, Marseille units are their arrondissements; ``borders``:
+    shared border (a, b, km) of the ``pairs`` (None when unknown: user polygons).
     """
 
     pairs: pd.DataFrame
@@ -667,6 +687,7 @@ class _Adjacency:
     exposed: set | None = None
     by_arrondissement: bool = False
     polygons: object = None
+    borders: pd.DataFrame | None = None
 
 
 def _embedded_adjacency(notes: list[str]) -> _Adjacency | None:
@@ -691,6 +712,7 @@ def _embedded_adjacency(notes: list[str]) -> _Adjacency | None:
         exposed=set(geo.units.index[geo.exposed]),
         land_mass=masses[masses != ""],
         by_arrondissement=True,
+        borders=geo.borders(),
     )
 
 
@@ -723,6 +745,22 @@ def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: lis
     return _Adjacency(
         pairs=adjacency_pairs(sub, tolerance_m=tolerance_m), without_polygon=set(missing), land_mass=land, polygons=sub
     )
+
+
+def _proposal_links(adj: _Adjacency, known: pd.DataFrame, reference: Reference, codes: set[str]) -> pd.DataFrame:
+    """The links between units (a, b, lien, km: shared border of a contact, NaN when unknown) that have one end
+    in ``codes``, for the proposals."""
+    from cpts_diag.commune_geo import ACROSS, CONTACT, NEAR, POSSIBLE
+
+    frames = []
+    for kind, links in ((CONTACT, adj.pairs), (NEAR, adj.near), (ACROSS, adj.across), (POSSIBLE, adj.possible)):
+        links = links[links["a"].isin(codes) | links["b"].isin(codes)]
+        links = _unit_pairs(links, known, reference) if adj.by_arrondissement else links
+        frames.append(links[["a", "b"]].assign(lien=kind))
+    out = pd.concat(frames, ignore_index=True).drop_duplicates(["a", "b"])
+    if adj.borders is not None:
+        return out.merge(adj.borders, on=["a", "b"], how="left")
+    return out.assign(km=np.nan)
 
 
 def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
@@ -1042,6 +1080,27 @@ def check_perimeters(
         for key, value in found.items():
             setattr(report, key, value)
         report.polygons = polygons
+        arr_orphans = [
+            {**{k: a[k] for k in ("name", "population")}, "code_insee": a["code"], "departement": arr_dep[a["code"]]}
+            for a in report.uncovered_arrondissements
+            if adjacency.by_arrondissement
+        ]
+        orphan_items = [{**o, "unit": "commune"} for o in report.orphans]
+        orphan_items += [{**a, "unit": "arrondissement"} for a in arr_orphans]
+        passable = {o["code_insee"] for o in orphan_items} | set(outside)
+        if orphan_items or report.conflicts:
+            near_codes = passable | {o["code_insee"] for o in report.conflicts}
+            report.proposals = build_proposals(
+                report.territories,
+                _units(known, adjacency.by_arrondissement),
+                units,
+                sorted(orphan_items, key=itemgetter("code_insee")),
+                report.enclaves,
+                report.conflicts,
+                _proposal_links(adjacency, known, reference, near_codes),
+                passable,
+                reference,
+            )
         blind = [u for u in report.unverifiable if not u.get("outside_file")]
         if blind:
             report.notes.append(
@@ -1073,6 +1132,8 @@ def check_perimeters(
         "n_unverifiable": len(report.unverifiable),
         "n_multi_departement": len(report.multi_departement),
         "n_approximate": sum(t["approximate"] for t in report.territories),
+        "n_near_threshold": sum(t["near_threshold"] is True for t in report.territories),
+        "n_proposals": len(report.proposals),
     }
     report.sources = [
         f"INSEE, Code officiel géographique ({reference.vintage})",
@@ -1082,6 +1143,10 @@ def check_perimeters(
     ]
     if report.geometry_checks and geo_source:
         report.sources.insert(3, geo_source)
+    if report.proposals:
+        report.notes.append(f"propositions : {RANKING_RULE}")
+    elif not report.geometry_checks and (report.orphans or report.conflicts):
+        report.notes.append("propositions de rattachement non établies : elles demandent la contiguïté des communes")
     return report
 
 

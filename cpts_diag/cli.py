@@ -213,6 +213,80 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     sys.exit(report.exit_code)
 
 
+@cli.command("simulate")
+@perimeters_argument
+@click.option(
+    "--ajouter",
+    "additions",
+    multiple=True,
+    metavar="CODE=TERRITOIRE",
+    help='Ajouter la commune CODE au territoire (répétable), ex. --ajouter "04013=CPTS Alpes Bléone Durance".',
+)
+@click.option(
+    "--retirer", "removals", multiple=True, metavar="CODE=TERRITOIRE", help="Retirer la commune CODE du territoire."
+)
+@_file_option(
+    "--modifications",
+    "Fichier des modifications (CSV ou XLSX : colonnes action [ajouter ou retirer], code INSEE, territoire).",
+)
+@sheet_option
+@click.option("--region", "regions", multiple=True, metavar="CODE", help="Code(s) région de la zone d'étude.")
+@click.option(
+    "--departement", "departements", multiple=True, metavar="CODE", help="Code(s) département de la zone d'étude."
+)
+@_file_option("--geometries", "Vos propres polygones des communes (comme pour check).")
+@click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
+@click.option("--json", "as_json", is_flag=True, help='Résultat en JSON : {"before": …, "after": …, "changes": […]}.')
+@_out_option(
+    "Dossier où écrire le fichier corrigé (même nom, même format) et son journal ; jamais le dossier de l'original."
+)
+@_territory_option(_NAME_HELP)
+def simulate_command(
+    perimeters,
+    additions,
+    removals,
+    modifications,
+    sheet,
+    regions,
+    departements,
+    geometries,
+    no_geometry,
+    as_json,
+    out_dir,
+    territory,
+):
+    """Essaie des modifications d'un fichier de périmètres : contrôle avant et après, fichier corrigé."""
+    from cpts_diag.outputs.simulation_outputs import format_simulation_text
+    from cpts_diag.simulation import ADD, REMOVE, parse_change, read_changes, simulate
+
+    changes = [parse_change(v, ADD) for v in additions] + [parse_change(v, REMOVE) for v in removals]
+    if modifications:
+        changes += read_changes(modifications)
+    if not changes:
+        raise InputError(
+            "aucune modification : --ajouter CODE=TERRITOIRE, --retirer CODE=TERRITOIRE ou --modifications"
+        )
+    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)
+    sim = simulate(
+        perims,
+        changes,
+        reference,
+        geometries=None if no_geometry else geometries or "default",
+        regions=_split_codes(regions),
+        departements=_split_codes(departements),
+        sheet=sheet,
+        territory=territory,
+        out_dir=out_dir,
+    )
+    if as_json:
+        _print_json(sim.to_dict())
+    else:
+        click.echo(format_simulation_text(sim))
+    if sim.written and as_json:
+        click.echo(f"Fichier corrigé écrit : {', '.join(str(p) for p in sim.written)}", err=True)
+    sys.exit(sim.exit_code)
+
+
 def _cpam_choice(value: str | None, perimeters: Path | None):
     """CPAM parameter: by default the FICTITIOUS example with the embedded PACA listing only, none with a
     user's perimeter file (the rule of :func:`cpts_diag.io.params.cpam_choice`, shared with the notebooks)."""

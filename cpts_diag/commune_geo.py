@@ -14,7 +14,8 @@ arrondissements municipaux of Paris, Lyon and Marseille:
   not, the simplified polygons cannot say), ``mer_ou_etranger`` (two units on the sea or a national
   border facing each other across at most 1.5 km with no French commune in between: an estuary, a
   strait, a foreign salient) and ``possible`` (a
-  commune without polygon with the communes of its EPCI and their neighbours);
+  commune without polygon with the communes of its EPCI and their neighbours); for a ``contact`` pair,
+  ``frontiere_km``, the length of the border the two units share (:data:`BORDER_RULE`);
 * ``communes_contours_cog2026.gpkg``: display polygons, coverage-simplified
   (``shapely.coverage_simplify``) so that neighbours keep sharing borders.
 
@@ -69,6 +70,14 @@ EXPOSED_MIN_KM = 0.1
 DISPLAY_TOLERANCE_M = 450.0
 #: Finer tolerance for the arrondissements municipaux (small units drawn at city scale).
 ARM_TOLERANCE_M = 60.0
+#: Part of a unit's boundary counted as shared with a neighbour: within this distance (metres) of the
+#: neighbour's display polygon (the display coordinates are rounded to about 1 m, and the arrondissements are
+#: simplified apart from the communes around their city).
+BORDER_TOLERANCE_M = 5.0
+BORDER_RULE = (
+    "frontière commune : longueur du contour d'une unité à moins de 5 m de sa voisine (la plus petite des deux "
+    "mesures), sur les contours d'affichage, en projection métrique (Lambert-93 ; UTM locale outre-mer)"
+)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -80,8 +89,8 @@ class CommuneGeo:
 
     * ``units``: indexed by code (str), ``type`` (``COM`` or ``ARM``), ``superficie_km2``, ``limite_exterieure_km``,
       ``masse_terrestre`` (code naming the land mass; empty without polygon), ``contour`` (origin of the polygon);
-    * ``pairs``: columns ``a``, ``b`` (str, ``a < b``) and ``lien`` (``contact``, ``proche``, ``mer_ou_etranger``,
-      ``possible``).
+    * ``pairs``: columns ``a``, ``b`` (str, ``a < b``), ``lien`` (``contact``, ``proche``, ``mer_ou_etranger``,
+      ``possible``) and ``frontiere_km`` (shared border of a ``contact`` pair, NaN for the other links).
     """
 
     units: pd.DataFrame
@@ -100,6 +109,11 @@ class CommuneGeo:
     def links(self, *kinds: str) -> pd.DataFrame:
         """Pairs (columns ``a``, ``b``) whose link is one of ``kinds``."""
         return self.pairs.loc[self.pairs["lien"].isin(kinds), ["a", "b"]]
+
+    def borders(self) -> pd.DataFrame:
+        """Contact pairs (columns ``a``, ``b``) and the length of their shared border (``km``, :data:`BORDER_RULE`)."""
+        contact = self.pairs[self.pairs["lien"] == CONTACT]
+        return pd.DataFrame({"a": contact["a"], "b": contact["b"], "km": contact["frontiere_km"].fillna(0.0)})
 
     @property
     def exposed(self) -> pd.Series:
@@ -128,7 +142,12 @@ def _load(base: str) -> CommuneGeo:
     )
     units = units.set_index("code_insee")
     units["limite_exterieure_km"] = pd.to_numeric(units["limite_exterieure_km"], errors="coerce")
-    pairs = pd.read_csv(_data_file(base, ADJACENCY_FILE), dtype=str)
+    pairs = pd.read_csv(
+        _data_file(base, ADJACENCY_FILE), dtype={"a": str, "b": str, "lien": str}, keep_default_na=False, na_values={}
+    )
+    if "frontiere_km" not in pairs:  # data built before the border lengths
+        pairs["frontiere_km"] = np.nan
+    pairs["frontiere_km"] = pd.to_numeric(pairs["frontiere_km"], errors="coerce")
     return CommuneGeo(units=units, pairs=pairs)
 
 
@@ -382,6 +401,26 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
     return gpd.GeoDataFrame(display, geometry="geometry", crs=WGS84).sort_values("code_insee").reset_index(drop=True)
 
 
+def _border_km(display: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Shared border (km, 3 decimals) of each ``contact`` pair on the display polygons (:data:`BORDER_RULE`); NaN for
+    the other links and for units without polygon."""
+    geo = display.set_index("code_insee").geometry
+    contact = pairs[(pairs["lien"] == CONTACT) & pairs["a"].isin(geo.index) & pairs["b"].isin(geo.index)]
+    out = pd.Series(np.nan, index=pairs.index, dtype=float)
+    crs_of = _crs_of_codes(contact["a"]).to_numpy(dtype=object)
+    for target in pd.unique(crs_of):
+        sel = contact[crs_of == target]
+        ga, gb = (gpd.GeoSeries(geo.reindex(sel[c]).to_numpy(), crs=WGS84).to_crs(target).to_numpy() for c in "ab")
+        lengths = [
+            shapely.length(
+                shapely.intersection(shapely.boundary(x), shapely.buffer(y, BORDER_TOLERANCE_M, quad_segs=2))
+            )
+            for x, y in ((ga, gb), (gb, ga))
+        ]
+        out[sel.index] = np.minimum(*lengths) / 1000.0
+    return out.round(3)
+
+
 def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.DataFrame, out: Path) -> list[str]:
     """Build the three geometry files into ``out``; return French notes (polygons filled or missing)."""
     gdf = _read_admin_express(admin_express)
@@ -422,11 +461,12 @@ def build_commune_geometry(admin_express: Path, geojson_dir: Path, communes: pd.
             "contour": gdf["contour"],
         }
     ).sort_values("code_insee")
+    display = _display_geometry(gdf, DISPLAY_TOLERANCE_M)
+    pairs["frontiere_km"] = _border_km(display, pairs)
     for name, frame in ((ATTRIBUTES_FILE, units), (ADJACENCY_FILE, pairs)):
         with atomic_path(out / name) as tmp:
             frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
 
-    display = _display_geometry(gdf, DISPLAY_TOLERANCE_M)
     with atomic_path(out / DISPLAY_FILE) as tmp:
         display.to_file(tmp, layer=DISPLAY_LAYER, driver="GPKG", engine="pyogrio", SPATIAL_INDEX="NO")
     return notes

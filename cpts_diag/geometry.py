@@ -353,7 +353,8 @@ def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
     [['1', '2'], ['3']]
     """
     links: dict[str, list[str]] = {str(n): [] for n in nodes}
-    for a, b in zip(pairs["a"].astype(str), pairs["b"].astype(str)):
+    # numpy arrays: iterating a pandas string column costs a method call per element
+    for a, b in zip(pairs["a"].astype(str).to_numpy(dtype=object), pairs["b"].astype(str).to_numpy(dtype=object)):
         if a in links and b in links:
             links[a].append(b)
             links[b].append(a)
@@ -396,7 +397,7 @@ def find_enclaves(
     Returns ``{"territory": T, "communes": [codes]}`` dicts sorted by territory then first code.
     """
     orphan_set = {str(o) for o in orphans} - set(membership)
-    a, b = pairs["a"].astype(str), pairs["b"].astype(str)
+    a, b = (pairs[c].astype(str).to_numpy(dtype=object) for c in ("a", "b"))
     neighbours: dict[str, set[str]] = {}
     for x, y in itertools.chain(zip(a, b), zip(b, a)):
         if x in orphan_set:

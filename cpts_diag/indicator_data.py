@@ -37,6 +37,7 @@ __all__ = [
     "Quality",
     "Source",
     "attach_codes",
+    "load_bassins_de_vie",
     "load_indicator_data",
     "short_source",
     "sources_table",
@@ -434,11 +435,17 @@ def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
     return out[out["code_insee"].notna()].reset_index(drop=True)
 
 
-def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
-    bv = _read(bv_path).set_index("code")
+def _bv_link(bv: pd.DataFrame, table_path: Path) -> pd.DataFrame:
+    """Commune -> bassin de vie 2022 (``bv2022`` code, NA without one) and its name (``bassin_de_vie``)."""
     link = _read(table_path).set_index("code_insee")
     code = link["bv2022"].astype(object).where(link["bv2022"] != "", pd.NA)
-    out = pd.DataFrame({"bv2022": code, "bassin_de_vie": code.map(bv["libelle"].astype(object))})
+    return pd.DataFrame({"bv2022": code, "bassin_de_vie": code.map(bv["libelle"].astype(object))})
+
+
+def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
+    bv = _read(bv_path).set_index("code")
+    out = _bv_link(bv, table_path)
+    code = out["bv2022"]
     for ind, (column, *_rest) in BV_INDICATORS.items():
         values = _numeric(bv[column])  # parse the 1,709 BV values once, then attribute
         status = bv[column].astype(object).where(values.isna(), "")
@@ -455,6 +462,19 @@ def _load_social(path: Path) -> pd.DataFrame:
 def _load_departements(path: Path) -> pd.DataFrame:
     raw = _read(path).set_index("code")
     return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
+
+
+@functools.lru_cache(maxsize=4)
+def load_bassins_de_vie(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Bassin de vie 2022 of every commune (index ``code_insee``; columns ``bv2022``, ``bassin_de_vie``), read alone
+    (without the other indicator data; cached)."""
+    base = Path(data_dir) if data_dir else settings.DATA_DIR
+
+    def path(name: str) -> Path:
+        return settings.data_path(name) if base == settings.DATA_DIR else base / name
+
+    bv = pd.read_csv(path(SOURCES["bv"].file), dtype=str, keep_default_na=False, usecols=["code", "libelle"])
+    return _bv_link(bv.set_index("code"), path(SOURCES["bv_table"].file))
 
 
 @functools.lru_cache(maxsize=4)

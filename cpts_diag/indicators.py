@@ -73,6 +73,7 @@ __all__ = [
     "diagnose_all",
     "find_territory",
     "france_name",
+    "territory_indicators",
 ]
 
 THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
@@ -848,6 +849,57 @@ def diagnose_all(
     from cpts_diag.open_indicators import add_open_indicators
 
     return add_open_indicators(out, units, reference)
+
+
+def territory_indicators(perimeters, ids, reference: Reference | None = None) -> pd.DataFrame:
+    """A few indicators of every territory of ``perimeters``, computed as :func:`diagnose_all` computes them but from
+    the sources they need only: the APL (``apl_mg_2023``…) and the census 2022 shares and F-EDI (``part_75_plus``…).
+    No comparison level, no other source: a quick look at territories a change touches.
+
+    Columns: territory, indicator, label, value, value_low, value_high, unit, source, vintage, quality (one row per
+    territory and indicator of ``ids`` these sources give).
+    """
+    reference = reference or load_reference()
+    data = load_indicator_data()
+    members = resolve_members(_as_table(perimeters, reference), reference)
+    p = _Pass(list(members["cpts"]), population_units(members, reference), reference)
+    _add_apl(p, data)
+    _add_social(p, data, set())
+    rows = []
+    for spec in p.specs:
+        if spec.id not in set(ids):
+            continue
+        r = _evaluate(p, spec)
+        rows += [
+            {
+                "territory": name,
+                "indicator": spec.id,
+                "label": spec.label,
+                "value": r.value[gid],
+                "value_low": r.value_low[gid],
+                "value_high": r.value_high[gid],
+                "unit": spec.unit,
+                "source": spec.source.label,
+                "vintage": spec.vintage,
+                "quality": r.quality[gid],
+            }
+            for gid, name in enumerate(p.territories)
+        ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "territory",
+            "indicator",
+            "label",
+            "value",
+            "value_low",
+            "value_high",
+            "unit",
+            "source",
+            "vintage",
+            "quality",
+        ],
+    )
 
 
 def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd.DataFrame:

@@ -8,6 +8,11 @@ the upper tier**:
 * taille 2: 40 000 <= population < 80 000
 * taille 3: 80 000 <= population < 175 000
 * taille 4: population >= 175 000
+
+A territory's **tier margin** is the signed number of inhabitants from the nearest threshold (82 471 -> +2 471
+over 80 000, 78 000 -> -2 000 under 80 000); a territory is **near a threshold** when its population is within
+:data:`NEAR_THRESHOLD_SHARE` (5 %) of one: 76 000 to 84 000 around 80 000. Its funding may change with a few
+communes more or less.
 """
 
 from __future__ import annotations
@@ -17,7 +22,20 @@ import pandas as pd
 
 from cpts_diag import settings
 
-__all__ = ["NATIONAL", "TIER_THRESHOLDS", "TIER_RULE", "tier_of", "tiers_of", "tier_label", "financing_landmarks"]
+__all__ = [
+    "NATIONAL",
+    "NEAR_THRESHOLD_RULE",
+    "NEAR_THRESHOLD_SHARE",
+    "TIER_THRESHOLDS",
+    "TIER_RULE",
+    "financing_landmarks",
+    "margin_label",
+    "near_threshold",
+    "tier_label",
+    "tier_margin",
+    "tier_of",
+    "tiers_of",
+]
 
 TIER_THRESHOLDS = (40_000, 80_000, 175_000)
 TIER_RULE = (
@@ -38,6 +56,81 @@ def tier_of(population: float) -> int:
     if population is None or np.isnan(population):
         raise ValueError("population inconnue")
     return int(tiers_of([population])[0])
+
+
+#: A population within this share of a threshold is near it (its tier may change with a few communes).
+NEAR_THRESHOLD_SHARE = 0.05
+NEAR_THRESHOLD_RULE = (
+    "proche d'un seuil : population à moins de 5 % d'un seuil de taille (38 000 à 42 000, 76 000 à 84 000, "
+    "166 250 à 183 750 hab.)"
+)
+
+
+def tier_margin(population) -> tuple[int, int] | None:
+    """(signed inhabitants from the nearest threshold, that threshold), or None for an unknown population.
+
+    A population exactly halfway between two thresholds (60 000, 127 500) is measured from the upper one.
+
+    Examples
+    --------
+    >>> tier_margin(82_471), tier_margin(78_000), tier_margin(40_000), tier_margin(60_000), tier_margin(None)
+    ((2471, 80000), (-2000, 80000), (0, 40000), (-20000, 80000), None)
+    """
+    from cpts_diag.fr_format import is_missing
+
+    if is_missing(population):
+        return None
+    pop = round(float(population))
+    threshold = min(TIER_THRESHOLDS, key=lambda t: (abs(pop - t), -t))
+    return pop - threshold, threshold
+
+
+def near_threshold(population_min, population_max=None) -> int | None:
+    """The threshold that a population (or the bounds of an approximate one) comes within
+    :data:`NEAR_THRESHOLD_SHARE` of, else None (also for an unknown population).
+
+    Examples
+    --------
+    >>> near_threshold(82_471), near_threshold(70_000), near_threshold(36_000, 39_000), near_threshold(None)
+    (80000, None, 40000, None)
+    """
+    from cpts_diag.fr_format import is_missing
+
+    low = population_min
+    high = population_min if population_max is None else population_max
+    if is_missing(low) or is_missing(high):
+        return None
+    return next(
+        (
+            t
+            for t in TIER_THRESHOLDS
+            if float(low) <= t * (1 + NEAR_THRESHOLD_SHARE) and float(high) >= t * (1 - NEAR_THRESHOLD_SHARE)
+        ),
+        None,
+    )
+
+
+def margin_label(margin: int, threshold: int, style=None) -> str:
+    """French text of a tier margin: « 2 471 hab. au-dessus du seuil de 80 000 », « 2 000 hab. sous le seuil de
+    80 000 » (``style``: a :class:`cpts_diag.fr_format.Style`, HTML by default).
+
+    Examples
+    --------
+    >>> from cpts_diag.fr_format import Style
+    >>> margin_label(2471, 80000, Style.TERMINAL), margin_label(-2000, 80000, Style.TERMINAL)
+    ('2 471 hab. au-dessus du seuil de 80 000', '2 000 hab. sous le seuil de 80 000')
+    >>> margin_label(0, 40000, Style.TERMINAL)
+    'exactement au seuil de 40 000 (taille 2)'
+    """
+    from cpts_diag import fr_format as fr
+
+    style = style or fr.Style.HTML
+    space = "\u00a0" if style == fr.Style.HTML else " "
+    seuil = f"seuil de {fr.integer(threshold, style=style)}"
+    if margin == 0:
+        return f"exactement au {seuil} ({tier_label(tier_of(threshold))})"
+    side = "au-dessus du" if margin > 0 else "sous le"
+    return f"{fr.integer(abs(margin), style=style)}{space}hab. {side} {seuil}"
 
 
 def tier_label(

@@ -207,3 +207,35 @@ def test_distant_island_one_click_away(chrome, tmp_path):  # noqa: F811
     time.sleep(0.5)
     assert shows(mainland)
     assert browser_errors(chrome) == []
+
+
+def test_proposal_map_of_the_paca_check_renders_offline(chrome, tmp_path):  # noqa: F811
+    """The proposal map of the PACA check: every orphan drawn in its candidate's colour with the proposal in its
+    tooltip, the territories near a threshold outlined, no error, nothing fetched."""
+    from browser import layer_tooltips
+    from cpts_diag import settings
+    from cpts_diag.checks import check_perimeters
+    from cpts_diag.outputs.check_outputs import proposal_web_map
+
+    report = check_perimeters(settings.DEFAULT_PERIMETERS)
+    path = maps.save_offline_map(proposal_web_map(report), tmp_path / "carte_propositions.html")
+    open_page(chrome, path, READY)
+    assert browser_errors(chrome) == []
+    tips = layer_tooltips(chrome, "proposals")
+    orphans = [o["code_insee"] for o in report.orphans] + [a["code"] for a in report.uncovered_arrondissements]
+    assert len(tips) == len(orphans) == 46
+    aubignosc = next(t for t in tips if "(04013)" in t)
+    assert "à rattacher à" in aubignosc and "CPTS Alpes Bléone Durance" in aubignosc
+    near = layer_tooltips(chrome, "near_threshold")
+    assert len(near) == report.summary["n_near_threshold"] == 8
+    assert any("CPTS Cerebellum Pays des Sorgues et Luberon" in t and "1 461" in t.replace("\u202f", " ") for t in near)
+    fills = chrome.execute_script(
+        """
+        var out = {};
+        window.cptsDiag.layers.proposals.eachLayer(function (l) {
+            out[l.getTooltip().getElement().textContent.slice(0, 60)] = getComputedStyle(l.getElement()).fill;
+        });
+        return out;
+        """
+    )
+    assert len(set(fills.values())) > 5  # orphans in the colours of their candidates

@@ -1,11 +1,13 @@
 """Tests of cpts_diag.outputs.check_outputs: check workbook and GeoPackage, on the fake COG of tests/fake_cog.py."""
 
+import re
+
 import geopandas as gpd
 import openpyxl
 import pyogrio
 import pytest
 
-from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, WORKBOOK_NAME, write_check_outputs
+from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, PROPOSAL_MAP_NAME, WORKBOOK_NAME, write_check_outputs
 from cpts_diag.reference import load_reference
 from fake_cog import CURRENT_13, GRID, check, grid_rows, polys, write_cog
 
@@ -26,7 +28,7 @@ def test_write_check_outputs(ref, tmp_path):
     ]
     r = check(ref, *rows, geometries=polys(cells), departements=["13"])
     written = write_check_outputs(r, tmp_path / "out")
-    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME]
+    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME, PROPOSAL_MAP_NAME]
     wb = openpyxl.load_workbook(written[0])
     assert wb.sheetnames == [
         "Synthèse",
@@ -44,6 +46,7 @@ def test_write_check_outputs(ref, tmp_path):
         "Séparés par la mer",
         "Non vérifiable",
         "Multi-départements",
+        "Propositions",
         "Sources",
     ]
 
@@ -141,3 +144,80 @@ def test_geopackage_layer_of_the_communes_outside_the_file(ref, tmp_path):
     near = dict(zip(outside["code_insee"], outside["territoires_voisins"]))
     assert near["13020"] == near["13002"] == "T1" and near["13005"] == ""
     assert "orphelines" not in dict(pyogrio.list_layers(written[1]))
+
+
+# ------------------------------------------------------------------ the PACA check: proposals sheet and map
+
+
+@pytest.fixture(scope="module")
+def paca_outputs(tmp_path_factory):
+    from cpts_diag import settings
+    from cpts_diag.checks import check_perimeters
+
+    report = check_perimeters(settings.DEFAULT_PERIMETERS)
+    out = tmp_path_factory.mktemp("paca")
+    return report, write_check_outputs(report, out)
+
+
+def test_proposals_sheet_lists_every_option(paca_outputs):
+    report, written = paca_outputs
+    wb = openpyxl.load_workbook(written[0], read_only=True)
+    values = list(wb["Propositions"].iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(values) if row and row[0] == "Type")
+    header, rows = values[start], [dict(zip(values[start], r)) for r in values[start + 1 :]]
+    assert header[:7] == (
+        "Type",
+        "Code(s) INSEE",
+        "Commune(s)",
+        "Population",
+        "Département",
+        "Rang",
+        "Territoire proposé",
+    )
+    expected = [
+        (p["code_insee"], c["rank"], c["territory"], c["population_after"])
+        for p in report.proposals
+        for c in p["candidates"]
+    ]
+    got = [(r["Code(s) INSEE"], r["Rang"], r["Territoire proposé"], r["Population du territoire après"]) for r in rows]
+    assert got == expected and len(got) == sum(len(p["candidates"]) for p in report.proposals)
+    notes = [row[0] for row in values[:start] if row and row[0]]
+    assert any(n.startswith("Règle : candidats classés") for n in notes)
+    tiers = {r["Territoire"]: r for r in _sheet_records(wb, "Territoires")}
+    cerebellum = tiers["CPTS Cerebellum Pays des Sorgues et Luberon"]
+    assert (cerebellum["Écart au seuil le plus proche (hab.)"], cerebellum["Proche d'un seuil (5 %)"]) == (1461, "oui")
+
+
+def _sheet_records(wb, name):
+    values = list(wb[name].iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(values) if row and row[0] == "Territoire")
+    return [dict(zip(values[start], r)) for r in values[start + 1 :]]
+
+
+def test_proposal_map_is_written_offline(paca_outputs):
+    report, written = paca_outputs
+    page = next(p for p in written if p.name == PROPOSAL_MAP_NAME).read_text(encoding="utf-8")
+    assert "Propositions de rattachement — cpts_paca_ars_2026-01.json" in page
+    assert "Orpheline proposée à CPTS Alpes Bléone Durance (12)" in page
+    assert "CPTS à moins de 5 % d" in page and "(8)" in page
+    assert not re.search(r"""<(script|link)\b[^>]*(src|href)=["']https?://""", page)
+
+
+def test_dissolved_territories_keep_no_sliver_next_to_the_arrondissements(paca_outputs):
+    # the arrondissements of Marseille are not simplified with the communes around them (not one coverage): the
+    # other communes are still simplified together, so that dissolving a territory leaves no sliver
+    import shapely
+
+    from cpts_diag.outputs.check_outputs import check_layers
+    from cpts_diag.outputs.maps import web_geometry
+
+    report, _ = paca_outputs
+    communes = check_layers(report, report.map_polygons())["communes"]
+    shapes = web_geometry(communes.drop_duplicates("code_insee").reset_index(drop=True), 120, 4)
+    holes = 0
+    for _, part in communes.groupby("territoire"):
+        if part["code_insee"].str.startswith("132").any():
+            continue
+        union = shapely.union_all(shapes[shapes["code_insee"].isin(part["code_insee"])].geometry.to_numpy())
+        holes += sum(len(p.interiors) for p in shapely.get_parts(union))
+    assert holes < 10  # 212 when every commune was simplified on its own

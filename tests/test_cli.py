@@ -161,6 +161,7 @@ def test_check_with_geometries_reads_and_aligns_the_polygons_once(tmp_path, caps
     assert [p.name for p in check_notebook.write_check_files(report, str(tmp_path / "nb"))] == [
         "controle_perimetres.xlsx",
         "controle_perimetres.gpkg",
+        "carte_propositions.html",
     ]
     assert calls == {"read": 1, "align": 1}
 

@@ -183,3 +183,57 @@ def test_departement_area_is_the_geodesic_area(raw_units, raw_communes, departem
         shapes = raw_display()
         lambert = shapes[shapes["code_insee"].isin(codes)].to_crs(2154).area.sum() / 1e6
         assert lambert / geodesic - 1 > lambert93_excess
+
+
+# --------------------------------------------------------------------------- shared borders
+
+
+def _border_m(a, b, epsg: int) -> float:
+    """Shared border (m) of two display polygons, recomputed here: the part of each one's boundary within 5 m of
+    the other, the smaller of the two."""
+    gdf = raw_display()
+    geoms = gdf.set_index("code_insee").geometry.to_crs(epsg)
+    ga, gb = geoms[a], geoms[b]
+    return min(ga.boundary.intersection(gb.buffer(5, 2)).length, gb.boundary.intersection(ga.buffer(5, 2)).length)
+
+
+@pytest.mark.parametrize(
+    "a, b, epsg",
+    [
+        ("29019", "29075", 2154),  # Brest, Guipavas (Finistère)
+        ("01053", "01344", 2154),  # Bourg-en-Bresse, Saint-Denis-lès-Bourg (Ain)
+        ("67218", "67482", 2154),  # Illkirch-Graffenstaden, Strasbourg (Bas-Rhin)
+        ("31069", "31555", 2154),  # Blagnac, Toulouse (Haute-Garonne)
+        ("97411", "97418", 2975),  # Saint-Denis, Sainte-Marie (La Réunion)
+        ("13201", "13202", 2154),  # Marseille 1er and 2e arrondissements
+    ],
+)
+def test_border_lengths_are_those_of_the_display_polygons(raw_pairs, a, b, epsg):
+    row = next(r for r in raw_pairs if (r["a"], r["b"]) == (a, b))
+    assert row["lien"] == "contact"
+    assert float(row["frontiere_km"]) == pytest.approx(_border_m(a, b, epsg) / 1000, abs=0.0006)
+    assert float(row["frontiere_km"]) > 0.5
+
+
+def test_borders_of_an_inland_commune_add_up_to_its_perimeter(geo, raw_pairs):
+    # Ambérieu-en-Bugey (01004) touches neither the sea nor a border: its borders with its neighbours make its
+    # whole boundary (each pair measured within 5 m, so a few metres more at each end of a border)
+    code = "01004"
+    assert float(_csv_unit(code)["limite_exterieure_km"]) == 0.0
+    total = sum(float(r["frontiere_km"]) for r in raw_pairs if code in (r["a"], r["b"]) and r["lien"] == "contact")
+    perimeter = raw_display().set_index("code_insee").geometry.to_crs(2154)[code].length / 1000
+    assert total == pytest.approx(perimeter, rel=0.01)
+
+
+def _csv_unit(code):
+    return next(r for r in _csv("communes_geo_cog2026.csv") if r["code_insee"] == code)
+
+
+def test_borders_of_the_loader(geo, raw_pairs):
+    borders = geo.borders()
+    contact = [r for r in raw_pairs if r["lien"] == "contact"]
+    assert len(borders) == len(contact) and list(borders.columns) == ["a", "b", "km"]
+    expected = {(r["a"], r["b"]): float(r["frontiere_km"]) for r in contact}
+    got = dict(zip(zip(borders["a"], borders["b"]), borders["km"]))
+    assert got == expected
+    assert all(r["frontiere_km"] == "" for r in raw_pairs if r["lien"] != "contact")

@@ -454,3 +454,31 @@ def test_social_rows_reach_the_json_rows_and_the_workbook(social_case, tmp_path)
     header = next(r for r in wb["Communes"].iter_rows(values_only=True) if r and r[0] == "Code commune")
     assert "Quintile national F-EDI 2021 (5 = le plus défavorisé)" in header
     assert any(str(h).startswith("Part des 75 ans et plus") for h in header)
+
+
+def test_territory_indicators_are_those_of_the_full_diagnostic():
+    """The quick look of cpts-diag simulate gives the values, bounds and quality of diagnose_all, for a territory
+    split infra-communally (Nice), one of Marseille's arrondissements and an ordinary one."""
+    from cpts_diag import settings
+    from cpts_diag.indicators import diagnose_all, territory_indicators
+    from cpts_diag.io.perimeters import read_perimeters
+
+    table = read_perimeters(settings.DEFAULT_PERIMETERS).table
+    names = ["CPTS Nice Nord et ses Collines", "CPTS Marseille-7", "CPTS Guil Durance"]
+    subset = table[table["cpts"].isin(names)]
+    ids = ["apl_mg_2023", "part_75_plus", "fedi_2021"]
+    quick = territory_indicators(subset, ids).set_index(["territory", "indicator"])
+    full = diagnose_all(subset)
+    assert len(quick) == len(names) * len(ids)
+    for name in names:
+        rows = full[name].indicators
+        for ind in ids:
+            ref = rows[(rows["level"] == "territoire") & (rows["indicator"] == ind)].iloc[0]
+            got = quick.loc[(name, ind)]
+            for col in ("value", "value_low", "value_high"):
+                assert (pd.isna(got[col]) and pd.isna(ref[col])) or got[col] == pytest.approx(ref[col]), (
+                    name,
+                    ind,
+                    col,
+                )
+            assert (got["quality"], got["unit"], got["source"]) == (ref["quality"], ref["unit"], ref["source"])

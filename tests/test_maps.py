@@ -637,3 +637,48 @@ def test_neighbour_labels_stay_inside_their_polygon_and_off_the_territory():
         text_box = shapely.box(bx0, by0, bx1, by1)
         assert not text_box.intersects(outline), t.get_text()  # the text covers neither outline nor territory
         assert shapely.box(*_limits(ax)).contains(text_box)  # nor is it cut at the edge
+
+
+# ---------------------------------------------------------------------------
+# proposal map
+# ---------------------------------------------------------------------------
+def _feature_styles(layer):
+    """(tooltip heading, style) of each feature of a layer, read from the map's data."""
+    import json
+
+    styles = json.loads(layer.styles)
+    return [(f[1][0] if f[1] else None, styles[f[0]]) for f in json.loads(layer.data)["f"]]
+
+
+def test_proposal_map_colours_orphans_by_their_first_candidate():
+    grid = squares(5, 2)  # 13001-13005 bottom row, 13006-13010 top row
+    cpts = {"13001": "A", "13002": "A", "13006": "A", "13004": "B", "13005": "B", "13009": "B", "13010": "B"}
+    communes = grid[grid["code_insee"].isin(cpts)].assign(cpts=lambda d: d["code_insee"].map(cpts))
+    orphans = grid[grid["code_insee"].isin(["13003", "13007", "13008"])].copy()
+    orphans["candidate"] = ["A", "B", None]
+    orphans["proposal"] = ["vers A", "vers B", "aucune"]
+    conflicts = gpd.GeoDataFrame({"code_insee": ["13002"], "proposal": ["garder dans A"]})
+    near = communes.dissolve("cpts").reset_index().loc[lambda d: d["cpts"] == "B"].assign(proposal="seuil")
+    m = maps.proposal_map(communes, orphans, conflicts, near, title="Propositions", source="test")
+    lay = layers_of(m)
+    assert {k: v.n_features for k, v in lay.items()} == {
+        "territories": 7,
+        "outlines": 2,
+        "proposals": 3,
+        "conflicts": 1,
+        "near_threshold": 1,
+    }
+    orphan_fill = {heading: style.get("fillColor") for heading, style in _feature_styles(lay["proposals"])}
+    territory_fill = {heading: style["fillColor"] for heading, style in _feature_styles(lay["territories"])}
+    # an orphan has its candidate's colour, which tints that candidate's communes; touching candidates differ
+    assert orphan_fill["Commune 3 (13003)"] == territory_fill["Commune 1 (13001)"]
+    assert orphan_fill["Commune 7 (13007)"] == territory_fill["Commune 4 (13004)"]
+    assert orphan_fill["Commune 3 (13003)"] != orphan_fill["Commune 7 (13007)"]
+    no_candidate = dict(_feature_styles(lay["proposals"]))["Commune 8 (13008)"]
+    assert no_candidate["className"] == "cpts-orphan"  # hatched as an orphan, no colour of a territory
+    assert _feature_styles(lay["conflicts"])[0][1]["className"] == "cpts-conflict"
+    html = maps.map_html(m)
+    assert "Orpheline proposée à A (1)" in html and "Orpheline sans proposition (1)" in html
+    assert 'id="cpts-hatch-conflict"' in html and "Commune en conflit (1)" in html
+    assert "à moins de 5 % d&#x27;un seuil de taille (1)" in html or "à moins de 5 % d'un seuil de taille (1)" in html
+    assert not EXTERNAL.search(own_code(html))

@@ -171,6 +171,30 @@ def test_nb01_writes_check_files(nb01, paca_check):
     assert (out / "controle" / "controle_perimetres.gpkg").is_file()
 
 
+@pytest.mark.slow
+def test_nb01_proposals_map_and_what_if(nb01, paca_check):
+    nb, out = nb01
+    html = _html_outputs(nb)
+    # every option of every proposal, ranked, in the proposals table
+    first = paca_check.proposals[0]
+    assert first["code_insee"] == "04013" and first["candidates"][0]["territory"] == "CPTS Alpes Bléone Durance"
+    assert (
+        '<td>Orpheline</td><td>04013</td><td>Aubignosc</td><td class="num">616</td><td class="num">1</td>'
+        "<td>CPTS Alpes Bléone Durance</td>" in html
+    )
+    frames = [_html.unescape(f) for f in re.findall(r'<iframe srcdoc="([^"]*)"', html)]
+    assert len(frames) == 2 and "Propositions de rattachement — cpts_paca_ars_2026-01.json" in frames[1]
+    # the « what if » cell: the first proposal tried, before and after side by side
+    assert "+ 04013 Aubignosc (616 hab.) ajoutée à CPTS Alpes Bléone Durance" in _html.unescape(html)
+    assert re.search(r'<td>Communes orphelines</td><td class="num">45</td><td class="num">44</td>', html)
+    assert "Territoires touchés : avant et après" in html
+    corrected = out / "controle" / "perimetres_corriges" / "cpts_paca_ars_2026-01.json"
+    listing = json.loads(corrected.read_text(encoding="utf-8"))
+    abd = next(t for t in listing["cpts"] if t["nom"] == "CPTS Alpes Bléone Durance")
+    assert abd["communes"][-1] == "04013"
+    assert (out / "controle" / "carte_propositions.html").is_file()
+
+
 # ------------------------------------------------------------------ notebook 03 (executed)
 
 

@@ -107,3 +107,39 @@ def test_a_one_territory_file_takes_the_name_it_is_given(tmp_path):
         "CPTS Veyle Revermont"
     ]
     assert list(regional_synthesis(path, "84").table["territoire"]) == ["CPTS veyle"]
+def test_territories_near_a_threshold_are_marked(tmp_path, monkeypatch):
+    from cpts_diag.reports import regional
+    from cpts_diag.reports.regional import regional_synthesis, regional_table, show_regional_table
+
+    communes = [r for r in _raw("communes_cog2026.csv") if r["type"] == "commune-actuelle" and r["region"] == "53"]
+    totals: dict[str, int] = {}
+    for r in communes:
+        if r["epci_siren"]:
+            totals[r["epci_siren"]] = totals.get(r["epci_siren"], 0) + int(r["population"])
+
+    def near(p):
+        return any(abs(p - s) <= 0.05 * s for s in (40_000, 80_000, 175_000))
+
+    chosen = [
+        next(s for s in sorted(totals) if near(totals[s])),
+        next(s for s in sorted(totals) if not near(totals[s])),
+    ]
+    path = tmp_path / "bretagne.csv"
+    path.write_text(
+        "CPTS;Code INSEE\n"
+        + "".join(f"EPCI {r['epci_siren']};{r['code_insee']}\n" for r in communes if r["epci_siren"] in chosen),
+        encoding="utf-8",
+    )
+    synthese = regional_synthesis(path, "53")
+    table = regional_table(synthese).set_index("Territoire")
+    assert table.at[f"EPCI {chosen[0]}", "Taille ACI"].endswith("*")
+    assert not table.at[f"EPCI {chosen[1]}", "Taille ACI"].endswith("*")
+    notes = []
+    monkeypatch.setattr(regional, "show_note", lambda text, kind="note": notes.append(text))
+    monkeypatch.setattr(regional, "show_table", lambda *args, **kwargs: None)
+    show_regional_table(synthese)
+    margin = totals[chosen[0]] - min((40_000, 80_000, 175_000), key=lambda s: abs(totals[chosen[0]] - s))
+    side = "au-dessus du" if margin > 0 else "sous le"
+    listed = next(n for n in notes if n.startswith("* Proches d'un seuil de taille ACI"))
+    assert f"EPCI {chosen[0]} ({abs(margin):,}".replace(",", "\u202f") in listed and side in listed
+    assert f"EPCI {chosen[1]}" not in listed

@@ -383,3 +383,35 @@ def test_a_name_that_is_not_its_codes_shows_in_the_box_at_the_top(two_cpts):
         data["CPTS Quimper"], perimeter=territory_findings(check_perimeters(perims), "CPTS Quimper")
     )
     assert "Locronan" not in header(quimper).html.split('class="kpis"')[0]
+
+
+def test_a_territory_near_a_threshold_says_so(tmp_path, raw_communes):
+    import html as _html
+
+    from cpts_diag.reports.report_data import load_report_data
+    from cpts_diag.reports.sections import header, tier_section
+
+    # an EPCI of the Ain within 5 % of 40 000 inhabitants (found here from the raw COG)
+    totals: dict[str, int] = {}
+    for r in raw_communes:
+        if r["type"] == "commune-actuelle" and r["departement"] == "01" and r["epci_siren"]:
+            totals[r["epci_siren"]] = totals.get(r["epci_siren"], 0) + int(r["population"])
+    siren, population = next((s, p) for s, p in sorted(totals.items()) if 40_000 <= p <= 42_000)
+    codes = [r["code_insee"] for r in raw_communes if r["type"] == "commune-actuelle" and r["epci_siren"] == siren]
+    perimeters = tmp_path / "p.csv"
+    perimeters.write_text("cpts;code_insee\n" + "".join(f"T;{c}\n" for c in codes), encoding="utf-8")
+    data = load_report_data("T", perimeters, cpam="aucun")
+    margin = f"{population - 40_000:,}".replace(",", "\u202f")
+    page = _html.unescape(tier_section(data).html)
+    assert f"Proche d'un seuil : {margin}\u00a0hab. au-dessus du seuil de 40\u202f000 (moins de 5 %)" in page
+    assert f"proche d'un seuil : {margin}\u00a0hab. au-dessus du seuil de 40\u202f000" in _html.unescape(
+        header(data).html
+    )
+
+
+def test_a_territory_far_from_the_thresholds_says_nothing(data):
+    from cpts_diag.reports.sections import tier_section
+
+    population = _raw_population(CODES)  # Brest and Guipavas: far from 175 000
+    assert abs(population - 175_000) > 0.05 * 175_000
+    assert "threshold-note" not in tier_section(data).html and "Proche d'un seuil" not in tier_section(data).html

@@ -61,3 +61,51 @@ def test_financing_landmarks_keep_the_national_ones_and_those_of_the_regions(reg
     expected = [r["repere"] for r in _raw_landmarks() if r["portee"] in ("nationale", *regions)]
     assert list(financing_landmarks(regions)["repere"]) == expected
     assert len(financing_landmarks()) == len(_raw_landmarks())  # no région given: all of them
+
+
+@pytest.mark.parametrize(
+    "population, margin, threshold",
+    [
+        (82_471, 2_471, 80_000),
+        (78_000, -2_000, 80_000),
+        (39_999, -1, 40_000),
+        (175_000, 0, 175_000),
+        (60_000, -20_000, 80_000),  # halfway: measured from the upper threshold
+        (10_000, -30_000, 40_000),
+        (500_000, 325_000, 175_000),
+    ],
+)
+def test_tier_margin_is_the_signed_distance_to_the_nearest_threshold(population, margin, threshold):
+    from cpts_diag.tiers import tier_margin
+
+    assert tier_margin(population) == (margin, threshold)
+
+
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [
+        (38_000, None, 40_000),  # exactly 5 % under
+        (37_999, None, None),
+        (42_000, None, 40_000),
+        (42_001, None, None),
+        (166_250, None, 175_000),
+        (183_750, None, 175_000),
+        (120_000, None, None),
+        (30_000, 50_000, 40_000),  # bounds around a threshold
+        (12_000, 30_000, None),
+        (float("nan"), None, None),
+    ],
+)
+def test_near_threshold_within_five_percent(low, high, expected):
+    from cpts_diag.tiers import near_threshold
+
+    assert near_threshold(low, high) == expected
+
+
+def test_margin_label():
+    from cpts_diag.fr_format import Style
+    from cpts_diag.tiers import margin_label
+
+    assert margin_label(1_461, 80_000, Style.TERMINAL) == "1 461 hab. au-dessus du seuil de 80 000"
+    assert margin_label(-3_754, 175_000, Style.TERMINAL) == "3 754 hab. sous le seuil de 175 000"
+    assert margin_label(0, 80_000, Style.TERMINAL) == "exactement au seuil de 80 000 (taille 3)"

@@ -72,7 +72,15 @@ from cpts_diag.io.tables import (
 from cpts_diag.text import commune_key as _name_key
 from cpts_diag.text import fold
 
-__all__ = ["Perimeters", "read_perimeters", "ignored_name_note", "COLUMNS", "SUPPORTED_EXTENSIONS"]
+__all__ = [
+    "COLUMNS",
+    "SUPPORTED_EXTENSIONS",
+    "Layout",
+    "Perimeters",
+    "ignored_name_note",
+    "perimeter_layout",
+    "read_perimeters",
+]
 
 #: Columns of :attr:`Perimeters.table`, in order.
 COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line", "nom_commune"]
@@ -135,12 +143,39 @@ class Perimeters:
 
 @dataclass
 class _Records:
-    """Raw records of a source before interpretation."""
+    """Raw records of a source before interpretation (and, for a table, where they are in the file)."""
 
     columns: list[str]
     rows: list[tuple[int, list]]  # (line, values aligned with columns)
     line_label: str = "ligne"
     titles: list[str] = field(default_factory=list)  # rows above the header
+    sheet: str | None = None  # worksheet read
+    header_line: int | None = None
+    delimiter: str | None = None  # of a text file
+    encoding: str | None = None
+
+
+@dataclass
+class Layout:
+    """How a perimeter file holds its rows, for writing a corrected copy in the same format
+    (:mod:`cpts_diag.io.perimeter_writer`).
+
+    ``kind``: ``"table"`` (CSV, workbook, zip), ``"json"``, ``"geojson"`` or ``"gpkg"``; ``mode``: ``"long"`` (one
+    record per territory and commune) or ``"wide"`` (one record per territory listing its communes); ``columns``:
+    header cells (or keys); ``roles``: role -> column index (``cpts``, ``code``, ``communes``, ``arrondissement``,
+    ``infra``, ``name``; None when absent); ``rows``: (line, values) of every record, as read (merged cells filled);
+    ``sheet``, ``header_line``, ``delimiter``, ``encoding``: where a table's records are.
+    """
+
+    kind: str
+    mode: str
+    columns: list
+    roles: dict
+    rows: list[tuple[int, list]]
+    sheet: str | None = None
+    header_line: int | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -344,7 +379,15 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> _Records:
             f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
             "colonnes de CPTS et de codes communes"
         )
-    return _Records(table.columns, list(zip(table.lines, table.rows)), titles=table.titles)
+    return _Records(
+        table.columns,
+        list(zip(table.lines, table.rows)),
+        titles=table.titles,
+        sheet=table.sheet,
+        header_line=table.header_line,
+        delimiter=table.delimiter,
+        encoding=table.encoding,
+    )
 
 
 def _dict_records(items: list, shown: str, label: str) -> _Records:
@@ -371,8 +414,8 @@ def _features(obj, shown: str) -> list:
     return out
 
 
-def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
-    """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
+def load_json(p: Path, shown: str, geojson: bool):
+    """The parsed JSON document of a perimeter file (size-limited, any text encoding)."""
     try:
         refuse_oversized(p, shown, GEOJSON_LIMIT if geojson else PERIMETER_LIMIT)
         data = p.read_bytes()
@@ -381,16 +424,22 @@ def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
     if not data.strip():
         raise InputError("fichier vide", shown)
     try:
-        obj = json.loads(decode_text(data))
+        return json.loads(decode_text(data))
     except ValueError as exc:
         raise InputError("fichier JSON illisible (syntaxe invalide)", shown, getattr(exc, "lineno", None)) from None
+
+
+def json_records(obj, shown: str, geojson: bool) -> tuple[list, bool]:
+    """(the list of records in a parsed perimeter JSON, True when they are GeoJSON features): the features of a
+    GeoJSON; else a top-level list, or the list under « cpts », « territoires », « perimetres », or the only list
+    of objects."""
     if geojson and not isinstance(obj, dict):
         raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
     if geojson or (isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature")):
-        return _dict_records(_features(obj, shown), shown, "entité")
+        return (obj.get("features") if obj.get("type") != "Feature" else [obj]), True
     if isinstance(obj, list):
-        items = obj
-    elif isinstance(obj, dict):
+        return obj, False
+    if isinstance(obj, dict):
         keys = ("cpts", "territoires", "perimetres")
         items = next((v for k, v in obj.items() if header_key(k) in keys and isinstance(v, list)), None)
         if items is None:
@@ -400,8 +449,16 @@ def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
             raise InputError(
                 'structure JSON non reconnue : attendu {"cpts": [{"nom": ..., "communes": [...]}, ...]}', shown
             )
-    else:
-        raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
+        return items, False
+    raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
+
+
+def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
+    """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
+    obj = load_json(p, shown, geojson)
+    items, features = json_records(obj, shown, geojson)
+    if features:
+        return _dict_records(_features(obj, shown), shown, "entité")
     return _dict_records(items, shown, "territoire")
 
 
@@ -606,15 +663,12 @@ def _one_territory(records: _Records, path: Path, territory: str | None) -> tupl
     return (title, SOURCE_TITLE) if title else (_file_name(path), SOURCE_FILE)
 
 
-def _build(
-    records: _Records, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
-) -> tuple[pd.DataFrame, str | None]:
-    """The canonical table of ``records``, and how a one-territory file was named (None for the others)."""
+def _roles(records: _Records, shown: str, builder: _Builder) -> dict:
+    """The role of each column of ``records`` (see :func:`_detect`), ``mode`` and ``width``."""
     roles = _detect(records.columns)
     roles["width"] = len(records.columns)
     if roles["mode"] is None or (roles["mode"] == "wide" and roles["cpts"] is None):
         raise InputError(_missing_columns(records.columns), shown)
-    builder = _Builder(shown, names_by_code, notes)
     if (
         roles["mode"] == "long"
         and roles["cpts"] is not None
@@ -623,6 +677,15 @@ def _build(
         and _names_column_holds_communes(records, roles, builder.names)
     ):  # « Nom ; Code » listing commune names: one territory
         roles["cpts"], roles["name"] = None, roles["cpts"]
+    return roles
+
+
+def _build(
+    records: _Records, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
+) -> tuple[pd.DataFrame, str | None]:
+    """The canonical table of ``records``, and how a one-territory file was named (None for the others)."""
+    builder = _Builder(shown, names_by_code, notes)
+    roles = _roles(records, shown, builder)
     source = None
     if roles["cpts"] is None:
         builder.territory, source = _one_territory(records, path, territory)
@@ -640,6 +703,47 @@ def _build(
     dtypes = ("str", "str", "str", bool, "int64", object)
     columns = zip(*builder.rows)
     return pd.DataFrame({c: pd.Series(v, dtype=t) for c, v, t in zip(COLUMNS, columns, dtypes)}), source
+
+
+def _kind_and_records(p: Path, shown: str, sheet, notes: ReadingNotes) -> tuple[str, _Records]:
+    """The reader kind of a perimeter file (by extension) and its raw records."""
+    if not p.exists():
+        raise InputError("fichier introuvable", shown)
+    if p.is_dir():
+        raise InputError("c'est un dossier, pas un fichier", shown)
+    kind = SUPPORTED_EXTENSIONS.get(p.suffix.lower())
+    if kind is None:
+        raise InputError(
+            f"format de fichier non pris en charge ; formats acceptés : {_FORMATS_FR}",
+            shown,
+            value=p.suffix or "(sans extension)",
+        )
+    if kind == "table":
+        return kind, _read_table(p, shown, sheet, notes)
+    if kind == "gpkg":
+        return kind, _read_gpkg(p, shown, sheet)
+    records = _read_json(p, shown, geojson=kind == "geojson")
+    return ("geojson" if records.line_label == "entité" else kind), records
+
+
+def perimeter_layout(path: str | os.PathLike, sheet=None, names_by_code: Mapping[str, str] | None = None) -> Layout:
+    """How the perimeter file ``path`` holds its rows (:class:`Layout`), found as :func:`read_perimeters` finds
+    them (same header, sheet, columns and roles)."""
+    shown = os.fspath(path)
+    notes = ReadingNotes(shown)
+    kind, records = _kind_and_records(Path(path), shown, sheet, notes)
+    roles = _roles(records, shown, _Builder(shown, names_by_code, notes))
+    return Layout(
+        kind=kind,
+        mode=roles["mode"],
+        columns=list(records.columns),
+        roles={k: v for k, v in roles.items() if k not in ("mode", "width")},
+        rows=records.rows,
+        sheet=records.sheet,
+        header_line=records.header_line,
+        delimiter=records.delimiter,
+        encoding=records.encoding,
+    )
 
 
 def read_perimeters(
@@ -684,24 +788,8 @@ def read_perimeters(
     """
     shown = os.fspath(path)
     p = Path(path)
-    if not p.exists():
-        raise InputError("fichier introuvable", shown)
-    if p.is_dir():
-        raise InputError("c'est un dossier, pas un fichier", shown)
-    kind = SUPPORTED_EXTENSIONS.get(p.suffix.lower())
-    if kind is None:
-        raise InputError(
-            f"format de fichier non pris en charge ; formats acceptés : {_FORMATS_FR}",
-            shown,
-            value=p.suffix or "(sans extension)",
-        )
     notes = ReadingNotes(shown)
-    if kind == "table":
-        records = _read_table(p, shown, sheet, notes)
-    elif kind == "gpkg":
-        records = _read_gpkg(p, shown, sheet)
-    else:
-        records = _read_json(p, shown, geojson=kind == "geojson")
+    _, records = _kind_and_records(p, shown, sheet, notes)
     notes.line_label = records.line_label
     table, source = _build(records, p, shown, names_by_code, notes, territory)
     return Perimeters(table=table, warnings=notes.messages(), source=p, territory_source=source)

@@ -308,7 +308,8 @@ class Table:
       :mod:`cpts_diag.io.userfiles`;
     * ``titles``: text of the rows above the header; ``header_line``: 1-based line of the header;
     * ``sheet``: worksheet read (None for a text file);
-    * ``overflow``: first line with non-blank cells beyond the header (a misread delimiter or decimal comma).
+    * ``overflow``: first line with non-blank cells beyond the header (a misread delimiter or decimal comma);
+    * ``delimiter`` and ``encoding``: those of a text file (None for a workbook).
     """
 
     columns: list[str]
@@ -319,6 +320,8 @@ class Table:
     sheet: str | None = None
     frame: Any = field(default=None, repr=False)
     overflow: int | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
 
     def dataframe(self):
         """The rows as a DataFrame of objects, one column per header cell (extra cells dropped)."""
@@ -571,14 +574,15 @@ class TableFile:
             return None
         # the earliest header, then the one with the most cells
         delimiter = min(found, key=lambda d: (found[d][0], -len(found[d][1])))
-        if keep is not None:
-            table = _pandas_table(self, delimiter, found[delimiter], keep)
-            if table is not None:
-                return table
-        try:
-            return _table(_numbered(self._text, delimiter), is_header, keep, None)
-        except csv.Error as exc:
-            raise InputError(f"fichier CSV illisible ({exc})", self.shown) from None
+        table = _pandas_table(self, delimiter, found[delimiter], keep) if keep is not None else None
+        if table is None:
+            try:
+                table = _table(_numbered(self._text, delimiter), is_header, keep, None)
+            except csv.Error as exc:
+                raise InputError(f"fichier CSV illisible ({exc})", self.shown) from None
+        if table is not None:
+            table.delimiter, table.encoding = delimiter, self._encoding
+        return table
 
 
 def _split_header(rows, is_header):

@@ -4,7 +4,8 @@
 * ``controle_perimetres.xlsx``: one sheet per kind of finding (French headers, codes as text):
   "Synthèse", "Territoires", "Chevauchements", "Noms et codes", "Orphelines", "Hors fichier",
   "Arr. non couverts", "Codes périmés", "Codes inconnus", "Doublons", "Discontinuités", "Enclaves",
-  "Séparés par la mer", "Non vérifiable", "Multi-départements", "Sources".
+  "Séparés par la mer", "Non vérifiable", "Multi-départements", "Propositions" (one row per option of each
+  proposal), "Sources".
 * ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
   "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
   territory; Paris, Lyon and Marseille by arrondissement when listed so), "orphelines" (orphan
@@ -12,7 +13,10 @@
 
 :func:`format_text` summarises long lists (counts by département and the first ones); the workbook and
 the JSON keep them in full. :func:`perimeter_items` gives the French findings of one territory
-(:func:`cpts_diag.checks.territory_findings`) for its report and its workbook.
+(:func:`cpts_diag.checks.territory_findings`) for its report and its workbook. :func:`proposal_text` and
+:func:`candidate_text` are the one French wording of the proposals (:mod:`cpts_diag.proposals`) and
+:func:`threshold_text` that of a territory near an ACI threshold. ``carte_propositions.html`` (the proposal map,
+:func:`proposal_map`) is written with the workbook.
 """
 
 from __future__ import annotations
@@ -24,12 +28,19 @@ import pandas as pd
 from cpts_diag import fr_format as fr
 from cpts_diag.checks import ARRONDISSEMENT_SPLIT, CONFLICT, INFRACOMMUNAL, CheckReport
 from cpts_diag.outputs.export import write_geopackage, write_workbook
-from cpts_diag.tiers import tier_label
+from cpts_diag.proposals import RANKING_RULE
+from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, tier_label
 
 __all__ = [
     "GEOPACKAGE_NAME",
     "KIND_LABELS",
+    "PROPOSAL_MAP_NAME",
     "WORKBOOK_NAME",
+    "candidate_text",
+    "proposal_text",
+    "proposal_web_map",
+    "proposals_sheet",
+    "threshold_text",
     "check_layers",
     "check_workbook_sheets",
     "format_text",
@@ -43,6 +54,7 @@ __all__ = [
 
 WORKBOOK_NAME = "controle_perimetres.xlsx"
 GEOPACKAGE_NAME = "controle_perimetres.gpkg"
+PROPOSAL_MAP_NAME = "carte_propositions.html"
 
 #: French label of each overlap kind.
 KIND_LABELS = {
@@ -128,6 +140,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Contrôles non vérifiables (communes sans contour)", s["n_unverifiable"] if geo else "non vérifié"),
         ("Territoires sur plusieurs départements ou régions", s["n_multi_departement"]),
         ("Populations approximatives (découpage infra-communal)", s["n_approximate"]),
+        ("Territoires à moins de 5 % d'un seuil de taille ACI", s["n_near_threshold"]),
+        ("Propositions (orphelines, enclaves, conflits)", s["n_proposals"] if geo else "non établies"),
     ]
     sheets: dict[str, pd.DataFrame] = {}
     notes: dict[str, list[str]] = {}
@@ -151,6 +165,9 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Communes découpées infra-communalement": lambda t: ", ".join(t["split_communes"]),
             "Départements": lambda t: ", ".join(t["departements"]),
             "Régions": lambda t: ", ".join(t["regions"]),
+            "Écart au seuil le plus proche (hab.)": "tier_margin",
+            "Seuil le plus proche": "tier_threshold",
+            "Proche d'un seuil (5 %)": lambda t: _near_word(t["near_threshold"]),
         },
         ints=[
             "Communes",
@@ -160,11 +177,16 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Taille ACI",
             "Taille min.",
             "Taille max.",
+            "Écart au seuil le plus proche (hab.)",
+            "Seuil le plus proche",
         ],
     )
     notes["Territoires"] = [
         "Population approximative : « Population min. » sans les communes découpées "
-        "infra-communalement, « Population max. » avec ces communes entières."
+        "infra-communalement, « Population max. » avec ces communes entières.",
+        "Écart au seuil : habitants au-dessus (+) ou en dessous (−) du seuil de taille le plus proche (40 000, "
+        f"80 000, 175 000) ; {NEAR_THRESHOLD_RULE} : quelques communes de plus ou de moins changent la taille et le "
+        "financement. Non vérifiable quand la population n'est connue que par ses bornes.",
     ]
 
     sheets["Chevauchements"] = _frame(
@@ -301,6 +323,8 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         },
     )
 
+    sheets["Propositions"], notes["Propositions"] = proposals_sheet(report)
+
     sheets["Sources"] = pd.DataFrame({"Source": list(report.sources)})
 
     for title, df in sheets.items():
@@ -309,6 +333,169 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         elif df.empty and title not in ("Synthèse", "Sources", "Territoires"):
             notes[title] = [_NONE] + notes.get(title, [])
     return sheets, notes
+
+
+def _near_word(value) -> str:
+    return "non vérifiable" if value is None else _yes_no(value)
+
+
+_PROPOSAL_KINDS = {"orphan": "Orpheline", "enclave": "Enclave", "overlap": "Conflit"}
+
+
+def proposals_sheet(report: CheckReport) -> tuple[pd.DataFrame, list[str]]:
+    """The « Propositions » sheet: one row per option (candidate territory) of each proposal, and its notes."""
+    rows = []
+    for p in report.proposals:
+        kind = _PROPOSAL_KINDS[p["kind"]] + (" (arrondissement)" if p["unit"] == "arrondissement" else "")
+        for c in p["candidates"] or [None]:
+            others = [
+                f"{o['territory']} : {_state_text(o, fr.Style.EXCEL)}"
+                for o in (c or {}).get("territories_after", [])
+                if not o["keeps"]
+            ]
+            rows.append(
+                {
+                    "Type": kind,
+                    "Code(s) INSEE": ", ".join(p["codes"]),
+                    "Commune(s)": p["name"],
+                    "Population": p["population"],
+                    "Département": p["departement"] or "",
+                    "Rang": None if c is None else c["rank"],
+                    "Territoire proposé": "" if c is None else c["territory"],
+                    "Raisons": p.get("note", "") if c is None else " ; ".join(c["reasons"]),
+                    "Frontière commune (km)": None if c is None else c["border_km"],
+                    "Même EPCI": "" if c is None else _yes_no(c["same_epci"]),
+                    "Même bassin de vie": "" if c is None else _yes_no(c["same_bassin_de_vie"]),
+                    "Population du territoire après": None if c is None else c["population_after"],
+                    "Population après (min. – max.)": ""
+                    if c is None or c["population_after"] is not None
+                    else fr.population(
+                        None, c["population_after_min"], c["population_after_max"], style=fr.Style.EXCEL
+                    ),
+                    "Taille avant": "" if c is None else tier_label(c["tier_before"], short=True, unknown="n.d."),
+                    "Taille après": "" if c is None else _tier_after(c),
+                    "Change de taille": "" if c is None else _yes_no(c["tier_changes"]),
+                    "Écart au seuil après (hab.)": None if c is None else c["tier_margin_after"],
+                    "Les autres territoires après": " ; ".join(others),
+                }
+            )
+    columns = [
+        "Type",
+        "Code(s) INSEE",
+        "Commune(s)",
+        "Population",
+        "Département",
+        "Rang",
+        "Territoire proposé",
+        "Raisons",
+        "Frontière commune (km)",
+        "Même EPCI",
+        "Même bassin de vie",
+        "Population du territoire après",
+        "Population après (min. – max.)",
+        "Taille avant",
+        "Taille après",
+        "Change de taille",
+        "Écart au seuil après (hab.)",
+        "Les autres territoires après",
+    ]
+    df = pd.DataFrame(rows, columns=columns)
+    for col in ("Population", "Rang", "Population du territoire après", "Écart au seuil après (hab.)"):
+        df[col] = pd.array(df[col].tolist(), dtype="Int64")
+    notes = [
+        "Une ligne par option : pour une commune orpheline, chaque territoire qui pourrait la prendre ; pour un "
+        "conflit, chaque territoire qui la revendique et la garderait (les autres la rendent). Aucune proposition "
+        "ne modifie le fichier : la décision revient au chargé de mission (cpts-diag simulate pour l'essayer et "
+        "écrire le fichier corrigé).",
+        f"Règle : {RANKING_RULE}.",
+        f"Populations légales 2023 (COG 2026) ; {NEAR_THRESHOLD_RULE}.",
+    ]
+    if not report.geometry_checks:
+        notes.insert(0, "Propositions non établies : elles demandent la contiguïté des communes.")
+    return df, notes
+
+
+def _bounds_text(c: dict | None) -> str:
+    """« entre a et b » of an approximate population after a change (Excel text), else empty."""
+    if c is None or c["population_after"] is not None:
+        return ""
+    return fr.population(None, c["population_after_min"], c["population_after_max"], style=fr.Style.EXCEL)
+
+
+def _tier_after(c: dict, short: bool = True) -> str:
+    return tier_label(c["tier_after"], c["tier_after_min"], c["tier_after_max"], short=short, unknown="n.d.")
+
+
+def _state_text(state: dict, style: fr.Style = fr.Style.HTML) -> str:
+    """« 71 219 hab., taille 2 » or « 48 992 hab., taille 1 → 2 » of a candidate's territory after the change."""
+    if state["population_after"] is not None:
+        pop = f"{fr.integer(state['population_after'], style=style)}{_space(style)}hab."
+    else:
+        pop = fr.population(None, state["population_after_min"], state["population_after_max"], style=style) + (
+            f"{_space(style)}hab."
+        )
+    after = _tier_after(state, short=False)
+    if state["tier_changes"]:
+        before = tier_label(state["tier_before"], unknown="taille indéterminée")
+        return f"{pop}, {before} → {after} (change de taille)"
+    return f"{pop}, {after}"
+
+
+def _space(style: fr.Style) -> str:
+    return "\u00a0" if style == fr.Style.HTML else " "
+
+
+def candidate_text(c: dict, style: fr.Style = fr.Style.HTML) -> str:
+    """French text of one candidate (option) of a proposal: territory, reasons, population and tier after."""
+
+    def state(item: dict) -> str:
+        near = ""
+        if item.get("near_threshold_after") and not item["tier_changes"]:
+            near = f", proche d'un seuil ({margin_label(item['tier_margin_after'], _threshold_of(item), style)})"
+        return _state_text(item, style) + near
+
+    text = f"{c['territory']} ({' ; '.join(c['reasons'])}) : {state(c)}"
+    others = [o for o in c.get("territories_after", []) if not o["keeps"]]
+    if others:
+        text += " ; " + " ; ".join(f"{o['territory']} sans elle : {state(o)}" for o in others)
+    return text
+
+
+def _threshold_of(c: dict) -> int:
+    from cpts_diag.tiers import tier_margin
+
+    return tier_margin(c["population_after"])[1]
+
+
+def proposal_text(p: dict, style: fr.Style = fr.Style.HTML, limit: int = 3) -> str:
+    """French sentence of a proposal: what it concerns, then its first ``limit`` options, ranked."""
+    pop = f"{fr.integer(p['population'], missing='?', style=style)}{_space(style)}hab."
+    if p["kind"] == "orphan":
+        what = "Arrondissement non couvert" if p["unit"] == "arrondissement" else "Orpheline"
+        head = f"{what} {p['code_insee']} {p['name']} ({pop})"
+        lead = "à rattacher à"
+    elif p["kind"] == "enclave":
+        head = f"Enclave de {len(p['codes'])} commune(s) : {p['name']} ({pop})"
+        lead = "à rattacher à"
+    else:
+        head = f"Conflit {p['code_insee']} {p['name']} ({pop})"
+        lead = "à garder dans"
+    if not p["candidates"]:
+        return f"{head} : {p.get('note', 'aucune proposition')}"
+    shown = [f"{c['rank']}. {candidate_text(c, style)}" for c in p["candidates"][:limit]]
+    more = len(p["candidates"]) - limit
+    tail = f" (+{more} autre{'s' if more > 1 else ''} dans le classeur)" if more > 0 else ""
+    return f"{head} — {lead} : " + " | ".join(shown) + tail
+
+
+def threshold_text(t: dict, style: fr.Style = fr.Style.HTML) -> str | None:
+    """« proche d'un seuil : 2 471 hab. au-dessus du seuil de 80 000 » for a territory record near an ACI threshold,
+    « proximité d'un seuil non vérifiable (population approximative) » when its bounds cannot say, else None."""
+    if t.get("near_threshold") is None:
+        return "proximité d'un seuil non vérifiable (population approximative)"
+    if not t["near_threshold"]:
+        return None
+    return f"proche d'un seuil : {margin_label(t['tier_margin'], t['tier_threshold'], style)}"
 
 
 def check_layers(report: CheckReport, polygons) -> dict:
@@ -420,10 +607,46 @@ def check_layers(report: CheckReport, polygons) -> dict:
     return {"territoires": terr, "communes": communes, "orphelines": orphans, "hors_fichier": outside}
 
 
-def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
-    """Write the check workbook and, when polygons are available, the check GeoPackage.
+def proposal_web_map(report: CheckReport, layers: dict | None = None):
+    """The proposal map of a check (folium, offline; :func:`cpts_diag.outputs.maps.proposal_map`): orphans coloured
+    by their first candidate, conflicts hatched, territories near an ACI threshold outlined; None without polygons
+    (``layers``: :func:`check_layers` of the check, computed when not given)."""
+    from cpts_diag.commune_geo import MAP_SOURCE
+    from cpts_diag.outputs.maps import proposal_map
 
-    The GeoPackage draws :meth:`CheckReport.map_polygons`: the user's polygons as the check read and
+    polygons = report.map_polygons()
+    if polygons is None or report.members is None:
+        return None
+    layers = layers if layers is not None else check_layers(report, polygons)
+    orphans = layers["orphelines"].copy()
+    first = {
+        p["code_insee"]: (p["candidates"][0]["territory"] if p["candidates"] else None, proposal_text(p))
+        for p in report.proposals
+        if p["kind"] == "orphan"
+    }
+    orphans["candidate"] = orphans["code_insee"].map(lambda c: first.get(c, (None, ""))[0])
+    orphans["proposal"] = orphans["code_insee"].map(lambda c: first.get(c, (None, "sans proposition"))[1])
+    overlaps = [p for p in report.proposals if p["kind"] == "overlap"]
+    conflicts = pd.DataFrame(
+        {"code_insee": [p["code_insee"] for p in overlaps], "proposal": [proposal_text(p) for p in overlaps]}
+    )
+    near_of = {t["name"]: threshold_text(t) for t in report.territories if t["near_threshold"]}
+    terr = layers["territoires"]
+    near = terr[terr["territoire"].isin(near_of)].rename(columns={"territoire": "cpts"})
+    near = near.assign(proposal=near["cpts"].map(near_of))
+    communes = layers["communes"].rename(columns={"territoire": "cpts"})[["code_insee", "nom", "cpts", "geometry"]]
+    source = (
+        f"INSEE, COG 2026 et populations légales 2023 ; {MAP_SOURCE} ; périmètres : "
+        f"{report.source or 'table fournie'} — niveau commune. Propositions à décider par le chargé de mission"
+    )
+    title = "Propositions de rattachement" + (f" — {report.source}" if report.source else "")
+    return proposal_map(communes, orphans, conflicts, near, title=title, source=source)
+
+
+def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
+    """Write the check workbook and, when polygons are available, the check GeoPackage and the proposal map.
+
+    The GeoPackage and the map draw :meth:`CheckReport.map_polygons`: the user's polygons as the check read and
     aligned them (never read again), or the embedded display polygons. ``out_dir`` is created if
     needed; returns the files written, workbook first.
     """
@@ -436,6 +659,10 @@ def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
         layers = check_layers(report, polygons)
         if any(len(layer) for layer in layers.values()):
             written.append(write_geopackage(out_dir / GEOPACKAGE_NAME, layers))
+        if len(layers["communes"]):
+            from cpts_diag.outputs.maps import save_offline_map
+
+            written.append(save_offline_map(proposal_web_map(report, layers), out_dir / PROPOSAL_MAP_NAME))
     return written
 
 
@@ -559,6 +786,8 @@ def format_text(report: CheckReport) -> str:
     counts += [
         ("Territoires sur plusieurs départements", fr.integer(s["n_multi_departement"])),
         ("Populations approximatives", fr.integer(s["n_approximate"])),
+        ("Territoires proches d'un seuil ACI", fr.integer(s["n_near_threshold"])),
+        ("Propositions de rattachement", fr.integer(s["n_proposals"])),
     ]
     width = max(len(k) for k, _ in counts)
     lines += [f"  {k.ljust(width)} : {v}" for k, v in counts]
@@ -673,11 +902,23 @@ def format_text(report: CheckReport) -> str:
         ],
     )
 
+    section(
+        "Propositions (à décider : une proposition ne modifie pas le fichier ; rang 1 = le mieux placé)",
+        [proposal_text(p, fr.Style.TERMINAL) for p in report.proposals],
+        sheet="Propositions",
+    )
+    near = [t for t in report.territories if t["near_threshold"]]
+    section(
+        "Territoires proches d'un seuil de taille ACI (moins de 5 %)",
+        [f"{t['name']} : {_pop(t['population'])}, {threshold_text(t, fr.Style.TERMINAL)}" for t in near],
+    )
+
     width = min(48, max((len(t["name"]) for t in report.territories), default=0))
     section(
         "Territoires",
         [
             f"{t['name'].ljust(width)}  {str(t['n_communes']).rjust(4)} comm.  {territory_size_text(t)}"
+            + (f" — {threshold_text(t, fr.Style.TERMINAL)}" if t["near_threshold"] else "")
             for t in report.territories
         ],
     )

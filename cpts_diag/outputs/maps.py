@@ -58,6 +58,7 @@ __all__ = [
     "classify",
     "web_geometry",
     "commune_map",
+    "proposal_map",
     "region_map",
     "map_html",
     "save_offline_map",
@@ -86,6 +87,24 @@ TIER_COLORS: dict[str, str] = {"T1": "#66c2a5", "T2": "#fc8d62", "T3": "#8da0cb"
 TIER_LABELS: dict[str, str] = {
     tier_label(i, short=True): f"{tier_label(i).capitalize()} ({tier_label(i, short=True)})" for i in range(1, 5)
 }
+
+#: Colours of the candidate territories of a proposal map (ColorBrewer Dark2 then Set1, qualitative), in turn.
+CANDIDATE_COLORS = [
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#377eb8",
+    "#e41a1c",
+    "#984ea3",
+    "#ff7f00",
+    "#4daf4a",
+]
+CONFLICT_COLOR = "#d7191c"
+NEAR_THRESHOLD_COLOR = "#08306b"
 
 MASKED_COLOR = "#d9d9d9"
 MASKED_HATCH = "#8c8c8c"
@@ -255,13 +274,32 @@ def _simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     bad = poly & ~shapely.is_valid(part)  # e.g. a collapsed hole after reprojection: dropped
     if bad.any():
         part[bad] = shapely.make_valid(part[bad], method="structure", keep_collapsed=False)
-    if poly.all() and shapely.coverage_is_valid(part):
+    if poly.all():
         try:
-            out[ok] = shapely.coverage_simplify(part, tolerance)
+            out[ok] = _coverage_simplify_most(part, tolerance)
             return out
         except shapely.errors.GEOSException:
             pass
     out[ok] = shapely.simplify(part, tolerance, preserve_topology=True)
+    return out
+
+
+def _coverage_simplify_most(part: np.ndarray, tolerance: float) -> np.ndarray:
+    """Coverage simplification of the polygons that form a valid coverage, the others one by one.
+
+    Polygons whose edges do not match their neighbours' (the arrondissements of Paris, Lyon, Marseille, simplified
+    apart, and the communes around them) are simplified one by one; the rest keep sharing their borders, so that
+    dissolving them leaves no sliver. Raises GEOSException when GEOS refuses the coverage.
+    """
+    if shapely.coverage_is_valid(part):
+        return shapely.coverage_simplify(part, tolerance)
+    bad = ~shapely.is_empty(shapely.coverage_invalid_edges(part))
+    rest = part[~bad]
+    if not len(rest) or not shapely.coverage_is_valid(rest):
+        raise shapely.errors.GEOSException("not a coverage")
+    out = part.copy()
+    out[~bad] = shapely.coverage_simplify(rest, tolerance)
+    out[bad] = shapely.simplify(part[bad], tolerance, preserve_topology=True)
     return out
 
 
@@ -660,7 +698,7 @@ def _finish(
 ) -> folium.Map:
     body = _map_macro(
         "decorations",
-        Markup(_map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR)),
+        Markup(_map_macro("defs", MASKED_COLOR, MASKED_HATCH, ORPHAN_COLOR, CONFLICT_COLOR)),
         FICTITIOUS_BANNER if fictitious else None,
         title,
         legend_title,
@@ -938,6 +976,129 @@ def region_map(
         legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
     _fit(m, [shapes, orph])
     return _finish(m, legend, legend_title, title, source, tiles, fictitious)
+
+
+def _candidate_colors(names: list[str], outlines: gpd.GeoDataFrame) -> dict[str, str]:
+    """A colour of :data:`CANDIDATE_COLORS` per territory of ``names``, two touching territories never sharing one
+    (greedy, in name order; ``outlines``: ``name`` and dissolved geometry in EPSG:4326)."""
+    geoms = dict(zip(outlines["name"], outlines.geometry))
+    color: dict[str, str] = {}
+    for name in names:
+        geom = geoms.get(name)
+        taken = {
+            color[other]
+            for other in color
+            if geom is not None and geoms.get(other) is not None and geom.distance(geoms[other]) < 1e-3
+        }
+        free = [c for c in CANDIDATE_COLORS if c not in taken] or CANDIDATE_COLORS
+        used = list(color.values())
+        color[name] = min(free, key=lambda c: (used.count(c), CANDIDATE_COLORS.index(c)))
+    return color
+
+
+def proposal_map(
+    communes: gpd.GeoDataFrame,
+    orphans: gpd.GeoDataFrame,
+    conflicts: gpd.GeoDataFrame | None = None,
+    near: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    source: str | None = None,
+    *,
+    name_col: str = "cpts",
+    simplify_m: float = 120,
+    round_decimals: int = 4,
+    crs: Any = None,
+) -> folium.Map:
+    """Web map (offline) of the proposals of a perimeter check.
+
+    * ``communes``: one row per commune (or arrondissement) of a territory: ``code_insee``, ``nom`` and the
+      territory in ``name_col``; drawn pale, each territory outlined. The territories that are some orphan's first
+      candidate are tinted with their own colour (:data:`CANDIDATE_COLORS`; two touching ones never share one).
+    * ``orphans``: orphan communes (and uncovered arrondissements): ``code_insee``, ``nom``, ``candidate`` (the first
+      candidate territory, None without one: hatched as orphans elsewhere) and ``proposal`` (tooltip text),
+      filled with their candidate's colour.
+    * ``conflicts``: communes claimed in conflict (``code_insee``, ``proposal``; drawn with their polygon among
+      ``communes``), hatched red.
+    * ``near``: outlines of the territories within 5 % of an ACI threshold (``cpts``, ``proposal``), thick dashed
+      navy.
+    """
+    _require_crs(communes, "communes")
+    # the territories' communes and the orphans simplified as one layer: they keep sharing their borders
+    terr = communes.drop_duplicates("code_insee").reset_index(drop=True)
+    both = pd.concat([terr[["code_insee", "nom", "geometry"]], orphans[["code_insee", "nom", "geometry"]]])
+    both = web_geometry(gpd.GeoDataFrame(both, geometry="geometry", crs=communes.crs), simplify_m, round_decimals, crs)
+    shapes = terr.set_geometry(both.geometry.iloc[: len(terr)].to_numpy(), crs=4326)
+    orph = orphans.reset_index(drop=True).set_geometry(both.geometry.iloc[len(terr) :].to_numpy(), crs=4326)
+    confl = None
+    if conflicts is not None and len(conflicts):
+        tip = dict(zip(conflicts["code_insee"], conflicts["proposal"]))
+        confl = shapes[shapes["code_insee"].isin(tip)].assign(proposal=lambda d: d["code_insee"].map(tip))
+    (nearby,) = _web_layers([near], simplify_m, round_decimals, crs)
+    dissolved = []
+    for name, part in communes.groupby(name_col, sort=True):
+        geom = _dissolve_outline(shapes[shapes["code_insee"].isin(part["code_insee"])])
+        if geom is not None:
+            dissolved.append({"name": name, "geometry": _round_array(geom, round_decimals)})
+    outlines = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
+    candidates = sorted({c for c in orphans["candidate"] if not fr.is_missing(c)}) if len(orphans) else []
+    color = _candidate_colors(candidates, outlines)
+    names = communes.groupby("code_insee", sort=False)[name_col].agg(
+        lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v)))
+    )
+    own = shapes["code_insee"].map(names)
+    base = {"color": BORDER_COLOR, "weight": 0.5, "opacity": 1}
+    styles = [dict(base, fillColor=PLAIN_COLOR, fillOpacity=0.7)]
+    styles += [dict(base, fillColor=color[name], fillOpacity=0.35) for name in candidates]
+    idx = [next((1 + candidates.index(n) for n in str(v).split(" ; ") if n in color), 0) for v in own]
+    tips = _tips(_commune_headings(shapes), [("CPTS", own.tolist())])
+    legend = [_legend_row("Commune d'un territoire", PLAIN_COLOR)]
+
+    m = _new_map(False)
+    _FeatureLayer(shapes, idx, tips, styles, "territories", "Communes", highlight=True, decimals=round_decimals).add_to(
+        m
+    )
+    _outline_layer(outlines, "outlines", "Limites des CPTS", 1.4, round_decimals).add_to(m)
+    legend.append(_legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.4))
+
+    if orph is not None and len(orph):
+        orphan_style = {"color": "#222222", "weight": 1.6, "opacity": 1, "fillOpacity": 0.95, "dashArray": "4 2"}
+        o_styles = [dict(orphan_style, fillColor=color[name]) for name in candidates]
+        o_styles.append(dict(orphan_style, fillColor=ORPHAN_COLOR, className="cpts-orphan"))
+        o_idx = [candidates.index(c) if c in color else len(candidates) for c in orph["candidate"]]
+        o_tips = _tips(_commune_headings(orph), [("Proposition", orph["proposal"].astype(str).tolist())])
+        layer = _FeatureLayer(
+            orph, o_idx, o_tips, o_styles, "proposals", "Propositions", highlight=True, decimals=round_decimals
+        )
+        layer.add_to(m)
+        for name in candidates:
+            n = int((orph["candidate"] == name).sum())
+            legend.append(_legend_row(f"Orpheline proposée à {name} ({fr.integer(n)})", color[name]))
+        n_none = int(sum(c not in color for c in orph["candidate"]))
+        if n_none:
+            legend.append(_legend_row(f"Orpheline sans proposition ({fr.integer(n_none)})", cls="cpts-hatch-orphan"))
+    if confl is not None and len(confl):
+        style = {"color": CONFLICT_COLOR, "weight": 2, "opacity": 1, "fillOpacity": 1, "className": "cpts-conflict"}
+        c_tips = _tips(_commune_headings(confl), [("Proposition", confl["proposal"].astype(str).tolist())])
+        _FeatureLayer(
+            confl, None, c_tips, [style], "conflicts", "Conflits", highlight=True, decimals=round_decimals
+        ).add_to(m)
+        legend.append(_legend_row(f"Commune en conflit ({fr.integer(len(confl))})", cls="cpts-hatch-conflict"))
+    if nearby is not None and len(nearby):
+        style = {"color": NEAR_THRESHOLD_COLOR, "weight": 4, "opacity": 0.9, "fill": False, "dashArray": "10 5"}
+        n_tips = _tips([str(n) for n in nearby[name_col]], [("", nearby["proposal"].astype(str).tolist())])
+        _FeatureLayer(
+            nearby, None, n_tips, [style], "near_threshold", "Proches d'un seuil", decimals=round_decimals
+        ).add_to(m)
+        legend.append(
+            _legend_row(
+                f"CPTS à moins de 5 % d'un seuil de taille ({fr.integer(len(nearby))})",
+                line=NEAR_THRESHOLD_COLOR,
+                width=4,
+                dash="8 4",
+            )
+        )
+    _fit(m, [shapes, orph, confl])
+    return _finish(m, legend, "Propositions de rattachement", title, source, False, False)
 
 
 # ---------------------------------------------------------------------------

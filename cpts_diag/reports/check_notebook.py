@@ -1,5 +1,6 @@
 """What notebook 01 (perimeter check) displays: the check run with the notebook parameters, its summary,
-its findings, its maps (printed and interactive), the territories, the files written and the sources.
+its findings, its maps (printed and interactive), the territories, the proposals and their map, the « what
+if » simulation of the changes a user lists (before and after side by side), the files written and the sources.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from cpts_diag.reports.display import (
 from cpts_diag.tiers import tier_label
 
 __all__ = [
+    "first_proposal",
+    "run_simulation",
+    "show_proposals",
+    "show_simulation",
     "check_layers_for",
     "check_static_map",
     "check_web_map",
@@ -355,7 +360,10 @@ def write_check_files(report, dossier_sortie) -> list[Path]:
 
 
 def territories_frame(report) -> pd.DataFrame:
-    """Population and ACI tier per territory (French headers), bounds shown when approximate."""
+    """Population and ACI tier per territory (French headers), bounds shown when approximate; territories within
+    5 % of a tier threshold say so (« Seuil de taille »)."""
+    from cpts_diag.outputs.check_outputs import threshold_text
+
     rows = []
     for t in report.territories:
         if t["approximate"]:
@@ -365,7 +373,10 @@ def territories_frame(report) -> pd.DataFrame:
             pop = t["population"]
             tier = tier_label(t["tier"], short=True, unknown="n.d.")
         split = ", ".join(t.get("split_communes") or [])
-        rows.append((t["name"], t["n_communes"], pop, tier, t["approximate"], split, ", ".join(t["departements"])))
+        near = threshold_text(t) if t.get("near_threshold") is not False else ""
+        rows.append(
+            (t["name"], t["n_communes"], pop, tier, near, t["approximate"], split, ", ".join(t["departements"]))
+        )
     return pd.DataFrame(
         rows,
         columns=[
@@ -373,6 +384,7 @@ def territories_frame(report) -> pd.DataFrame:
             "Communes",
             "Population 2023",
             "Taille ACI",
+            "Seuil de taille",
             "Approximatif",
             "Communes découpées",
             "Départements",
@@ -380,9 +392,140 @@ def territories_frame(report) -> pd.DataFrame:
     )
 
 
+#: Columns of the proposals sheet shown in notebook 01 (the workbook has them all).
+_PROPOSAL_COLUMNS = [
+    "Type",
+    "Code(s) INSEE",
+    "Commune(s)",
+    "Population",
+    "Rang",
+    "Territoire proposé",
+    "Raisons",
+    "Population du territoire après",
+    "Taille après",
+    "Les autres territoires après",
+]
+
+
+def show_proposals(report, max_rows: int = 80) -> None:
+    """Display the proposals of a check (one row per option, ranked), their rule and the proposal map."""
+    from cpts_diag.outputs.check_outputs import proposal_web_map, proposals_sheet
+
+    sheet, notes = proposals_sheet(report)
+    after = sheet["Population du territoire après"].astype(object)
+    bounds = sheet["Population après (min. – max.)"]
+    df = sheet[_PROPOSAL_COLUMNS].assign(
+        **{"Population du territoire après": after.where(after.notna(), bounds)},
+        **{"Taille après": sheet["Taille avant"] + " → " + sheet["Taille après"]},
+    )
+    df = df.rename(columns={"Taille après": "Taille (avant → après)"})
+    if df.empty:
+        show_note(
+            "Aucune proposition : pas de commune orpheline ni de conflit"
+            + ("" if report.geometry_checks else " (ou contiguïté des communes non disponible)")
+            + "."
+        )
+    else:
+        show_table(
+            df,
+            f"Source : {CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {report.source}.",
+            decimals=1,
+            max_rows=max_rows,
+        )
+    for n in notes:
+        show_note(n)
+    m = proposal_web_map(report)
+    if m is not None and not df.empty:
+        show_html(render("heading", "Carte des propositions"))
+        show_map(m, height=620)
+
+
+def first_proposal(report) -> list[tuple[str, str, str]]:
+    """The change of the first option of the first proposal of a check, as notebook 01 lists changes:
+    ``[("ajouter", code, territory)]`` for an orphan, ``[("retirer", code, other territory)…]`` for a conflict
+    (the commune stays in the first option only); ``[]`` without proposal."""
+    from cpts_diag.simulation import ADD, REMOVE
+
+    for p in report.proposals:
+        if not p["candidates"]:
+            continue
+        first = p["candidates"][0]
+        if p["kind"] == "overlap":
+            return [(REMOVE, p["code_insee"], o["territory"]) for o in first["territories_after"] if not o["keeps"]]
+        return [(ADD, code, first["territory"]) for code in p["codes"]]
+    return []
+
+
+def run_simulation(
+    report, modifications, perimetres="", region="", departements=(), fichier_geometries="", dossier_sortie=""
+):
+    """Simulate ``modifications`` (``("ajouter" or "retirer", code INSEE, territory)`` tuples) on the file that
+    ``report`` checked, with the same parameters as :func:`run_check`; None when there is nothing to simulate.
+    With ``dossier_sortie``, the corrected file is written in its subfolder ``perimetres_corriges``."""
+    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.reference import load_reference
+    from cpts_diag.simulation import Change, action_of, simulate
+
+    if not modifications:
+        show_note("Aucune modification à essayer : listez-les dans la cellule ci-dessus.")
+        return None
+    changes = [
+        Change(
+            action_of(action, f"modification {i} du carnet"), str(code), str(territory), f"modification {i} du carnet"
+        )
+        for i, (action, code, territory) in enumerate(modifications, start=1)
+    ]
+    reference = load_reference()
+    perims = read_perimeters(parameter_path(perimetres, settings.DEFAULT_PERIMETERS), names_by_code=reference.names)
+    folder = output_folder(dossier_sortie)
+    return simulate(
+        perims,
+        changes,
+        reference,
+        geometries=parameter_path(fichier_geometries) or "default",
+        regions=[str(region).strip()] if region is not None and str(region).strip() else None,
+        departements=[str(d) for d in (departements or [])] or None,
+        out_dir=None if folder is None else folder / "perimetres_corriges",
+        before=report,
+    )
+
+
+def show_simulation(simulation) -> None:
+    """Display a simulation: the changes applied, then the territories and the findings before and after, side by
+    side, the verdict and the corrected file written."""
+    from cpts_diag.outputs.simulation_outputs import applied_lines, findings_frame, territories_frame
+
+    if simulation is None:
+        return
+    for line in applied_lines(simulation):
+        show_note(line)
+    show_html(render("heading", "Territoires touchés : avant et après"))
+    show_table(
+        territories_frame(simulation),
+        "Population : INSEE, populations légales 2023 (COG 2026) ; APL : DREES 2023 ; 75 ans et plus : INSEE, "
+        "recensement 2022 ; niveau commune agrégé par territoire.",
+        decimals=2,
+    )
+    show_html(render("heading", "Constats : avant et après"))
+    found = findings_frame(simulation)
+    if found.empty:
+        show_note("Aucun constat ne change.")
+    else:
+        show_table(found, f"Source : {CHECK_SOURCE} ; {GEOMETRY_SOURCE}.", decimals=0)
+    verdict = {True: "BLOQUANT", False: "aucun problème bloquant"}
+    show_note(
+        f"Résultat : avant, {verdict[simulation.before.blocking]} ; après, {verdict[simulation.after.blocking]}.",
+        "warn" if simulation.after.blocking else "note",
+    )
+    if simulation.written:
+        show_html(render("written_files", simulation.written))
+    else:
+        show_note("Aucun fichier écrit (paramètre dossier_sortie vide) : le fichier d'origine n'est jamais modifié.")
+
+
 def show_territories(report) -> None:
     """Display the population and tier table of the territories, with the tier rule."""
-    from cpts_diag.tiers import TIER_RULE
+    from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE
 
     df = territories_frame(report)
     show_table(
@@ -394,7 +537,9 @@ def show_territories(report) -> None:
     )
     counts = df["Taille ACI"].value_counts()
     tiers = ", ".join(f"{k} : {fr.integer(v)}" for k, v in sorted(counts.items()))
-    show_note(f"Répartition par taille : {tiers}. {TIER_RULE}")
+    show_note(
+        f"Répartition par taille : {tiers}. {TIER_RULE} {NEAR_THRESHOLD_RULE[:1].upper()}{NEAR_THRESHOLD_RULE[1:]}."
+    )
 
 
 def show_sources(report) -> None:

@@ -70,6 +70,7 @@ REGION_LINKS: tuple[tuple[str, str], ...] = (
     ("carte", "Carte régionale interactive (tailles, communes orphelines), lisible hors ligne"),
     ("controle", "Contrôle des périmètres des territoires de la région, avec sa zone d'étude (classeur Excel)"),
     ("controle_gpkg", "Contrôle des périmètres (GeoPackage pour QGIS)"),
+    ("propositions", "Propositions de rattachement des communes orphelines et des conflits (carte hors ligne)"),
 )
 
 #: Folders (or file-name prefixes at the top of the output folder) holding the perimeter-check outputs.

@@ -36,7 +36,7 @@ from cpts_diag.reports.display import (
     source_footer,
     written_href,
 )
-from cpts_diag.tiers import tier_label
+from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, near_threshold, tier_label, tier_margin
 
 __all__ = [
     "REGIONAL_INDICATORS",
@@ -253,15 +253,23 @@ def _tier_text(row) -> str:
     return tier_label(row["taille"], row["taille_min"], row["taille_max"], short=True, unknown="—")
 
 
+def _near_threshold(row) -> str | None:
+    """« 1 461 hab. au-dessus du seuil de 80 000 » for a territory within 5 % of an ACI threshold, else None."""
+    if fr.is_missing(row["population"]) or near_threshold(row["population"]) is None:
+        return None
+    return margin_label(*tier_margin(row["population"]))
+
+
 def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
     """The displayed regional table (French headers, formatted text): territories, then région and France."""
     rows = []
-    for _, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
+    n = len(synthese.table)
+    for i, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
         straddling = r["territoire"] in synthese.straddling
         rec = {
             "Territoire": r["territoire"] + (" (à cheval sur une autre région)" if straddling else ""),
             "Population 2023": _population_text(r),
-            "Taille ACI": _tier_text(r),
+            "Taille ACI": _tier_text(r) + ("*" if i < n and _near_threshold(r) else ""),
             "Communes": fr.integer(r["n_communes"]),
         }
         for col, ind_id, header, _ in synthese.indicators:
@@ -321,6 +329,14 @@ def show_regional_table(synthese: RegionalSynthesis) -> None:
         f"({synthese.region}) ; tailles : {text}"
         + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else ".")
     )
+    near = [(r["territoire"], _near_threshold(r)) for _, r in synthese.table.iterrows() if _near_threshold(r)]
+    if near:
+        listed = " ; ".join(f"{name} ({text})" for name, text in near)
+        show_note(
+            f"* Proches d'un seuil de taille ACI (moins de 5 %) : {listed}. {NEAR_THRESHOLD_RULE[:1].upper()}"
+            f"{NEAR_THRESHOLD_RULE[1:]} : quelques communes de plus ou de moins changeraient leur taille.",
+            "warn",
+        )
     if synthese.straddling:
         listed = " ; ".join(f"{name} (aussi : {', '.join(other)})" for name, other in synthese.straddling.items())
         show_note(

@@ -6,7 +6,8 @@ What ``cpts-diag demo`` writes for PACA, for any listing. For each région, a fo
 * ``controle_perimetres.xlsx`` and ``controle_perimetres.gpkg``: the check of the territories with a commune
   in the région (:func:`cpts_diag.checks.check_region`), its study area said in the workbook;
 * ``synthese_regionale.html`` and the executed ``synthese_regionale.ipynb``: notebook 03 for the région;
-* ``carte_regionale.html``: the regional interactive map, offline.
+* ``carte_regionale.html``: the regional interactive map, offline;
+* ``carte_propositions.html``: the proposal map of the check (:func:`cpts_diag.outputs.check_outputs.proposal_web_map`).
 
 Which régions (:func:`plan_regions`): the one asked for (``--region``), else every région where a territory of
 the file has a commune. Which study area (:data:`COVERAGE_RULE`): the région asked for is declared (its
@@ -69,6 +70,7 @@ REGION_FILES = {
     "carte": "carte_regionale.html",
     "controle": "controle_perimetres.xlsx",
     "controle_gpkg": "controle_perimetres.gpkg",
+    "propositions": "carte_propositions.html",
     "notebook": "synthese_regionale.ipynb",
 }
 

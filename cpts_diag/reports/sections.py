@@ -43,7 +43,16 @@ from cpts_diag.reports.display import notebook_html, written_href
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
 from cpts_diag.synthesis import derive_findings, source_citation
-from cpts_diag.tiers import NATIONAL, TIER_RULE, financing_landmarks, tier_label
+from cpts_diag.tiers import (
+    NATIONAL,
+    NEAR_THRESHOLD_RULE,
+    TIER_RULE,
+    financing_landmarks,
+    margin_label,
+    near_threshold,
+    tier_label,
+    tier_margin,
+)
 
 __all__ = [
     "KEY_FIGURES",
@@ -168,6 +177,29 @@ def _departements_text(summary: dict) -> str:
 
 def _tier_text(summary: dict) -> str:
     return tier_label(summary.get("tier"), summary.get("tier_min"), summary.get("tier_max"), explain=True)
+
+
+def threshold_note(summary: dict, short: bool = False) -> str | None:
+    """The French note of a territory within 5 % of an ACI threshold (its tier may change with a few communes), or
+    of one whose population bounds come that near (not decidable); None otherwise. ``short``: for the key
+    figures of the header."""
+    margin = tier_margin(summary.get("population"))
+    near = near_threshold(summary.get("population_min"), summary.get("population_max"))
+    if near is None or (margin is None and summary.get("tier") is None):
+        return None  # bounds in two tiers: the tier itself is shown undetermined
+    if margin is None:
+        if short:
+            return "proximité d'un seuil non vérifiable"
+        return (
+            "Population connue par ses bornes, à moins de 5 % d'un seuil de taille : l'écart au seuil n'est pas "
+            "vérifiable."
+        )
+    if short:
+        return f"proche d'un seuil : {margin_label(*margin)}"
+    return (
+        f"Proche d'un seuil : {margin_label(*margin)} (moins de 5 %) ; quelques communes de plus ou de moins "
+        "changeraient la taille ACI, donc le financement."
+    )
 
 
 def _written_href(data: ReportData, kind: str) -> str | None:
@@ -327,7 +359,7 @@ def header(data: ReportData) -> Section:
     regions = ", ".join(s.get("regions_noms", []))
     items = [
         ("Population légale 2023", _population_text(s), False, _shared_population_note(data)),
-        ("Taille ACI", _tier_text(s).capitalize(), False, None),
+        ("Taille ACI", _tier_text(s).capitalize(), False, threshold_note(s, short=True)),
         ("Communes", fr.integer(s.get("n_communes")), False, None),
     ]
     items += [
@@ -534,7 +566,8 @@ def tier_section(data: ReportData) -> Section:
         "tier_section",
         population=_population_text(s),
         tier_text=_tier_text(s),
-        tier_rule=TIER_RULE,
+        tier_rule=f"{TIER_RULE} {NEAR_THRESHOLD_RULE[:1].upper()}{NEAR_THRESHOLD_RULE[1:]}.",
+        threshold=threshold_note(s),
         tier=s.get("tier"),
         landmarks=landmarks,
         regions=list(named.values()),
