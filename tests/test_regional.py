@@ -107,6 +107,8 @@ def test_a_one_territory_file_takes_the_name_it_is_given(tmp_path):
         "CPTS Veyle Revermont"
     ]
     assert list(regional_synthesis(path, "84").table["territoire"]) == ["CPTS veyle"]
+
+
 def test_territories_near_a_threshold_are_marked(tmp_path, monkeypatch):
     from cpts_diag.reports import regional
     from cpts_diag.reports.regional import regional_synthesis, regional_table, show_regional_table
