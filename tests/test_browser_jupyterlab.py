@@ -329,7 +329,8 @@ def test_demo_flags_its_fictitious_rows_in_red(lab, page):
     looks = driver.execute_script(
         """
         var style = s => getComputedStyle(document.querySelector(s));
-        return {banner: [style('.cpts-diag .banner-fictitious').backgroundColor, style('.cpts-diag .banner-fictitious').color],
+        var banner = style('.cpts-diag .banner-fictitious');
+        return {banner: [banner.backgroundColor, banner.color],
                 rows: Array.from(document.querySelectorAll('.cpts-diag tr.fictitious-row td'))
                            .map(td => getComputedStyle(td).backgroundColor),
                 tag: style('.cpts-diag tr.fictitious-row .fictitious-tag').color,
