@@ -42,11 +42,12 @@ from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
-from cpts_diag.synthesis import derive_findings, source_citation
+from cpts_diag.synthesis import GAP_RULE, PRECEDENCE_RULE, derive_findings, source_citation
 from cpts_diag.tiers import NATIONAL, TIER_RULE, financing_landmarks, tier_label
 
 __all__ = [
     "KEY_FIGURES",
+    "ZERO_COUNTS",
     "MAP_INDICATOR",
     "Section",
     "access",
@@ -77,7 +78,11 @@ KEY_FIGURES = (
     "evolution_pop_2016_2023",
     "revenu_median_communes_p50",
     "zonage_infirmiers_pop_sous_dotee",
+    "part_familles_monoparentales",
+    "fedi_quintile_5_part",
 )
+#: What a count of zero says, by unit, where « 0 hab. » would read as a figure to act on.
+ZERO_COUNTS = {"hab.": "aucun habitant"}
 #: Indicator of the maps (static map of section 1 and carte.html): MAP_INDICATOR, its label and unit.
 MAP_LABEL = "APL aux médecins généralistes 2023"
 MAP_UNIT = "consultations/an/hab."
@@ -146,6 +151,14 @@ def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     return fr.value_text(row["value"], row["value_low"], row["value_high"], unit=str(row["unit"]), show_unit=with_unit)
 
 
+def _key_text(row: pd.Series) -> str:
+    """A key figure with its unit; a count known to be zero in words (« aucun habitant »)."""
+    zero = ZERO_COUNTS.get(str(row["unit"]))
+    if zero and row["value"] == 0 and fr.is_missing(row["value_low"]) and fr.is_missing(row["value_high"]):
+        return zero
+    return _value_text(row, with_unit=True)
+
+
 def _render(macro_name: str, /, **context) -> str:
     """One macro of ``templates/fragments/report_sections.html.j2`` rendered as a plain ``str``."""
     return str(macro(_TEMPLATE, macro_name)(**context))
@@ -212,7 +225,7 @@ def key_figures(data: ReportData) -> dict[str, dict]:
     out = {}
     for ind, row in _key_rows(data):
         fictitious = row["quality"] == Quality.FICTITIOUS
-        text = _value_text(row, with_unit=True) + (" (données fictives)" if fictitious else "")
+        text = _key_text(row) + (" (données fictives)" if fictitious else "")
         out[str(row["label"])] = {
             "indicator": ind,
             "value": None if fr.is_missing(row["value"]) else float(row["value"]),
@@ -364,6 +377,8 @@ def method(data: ReportData) -> Section:
         insee_ages=bool(data.insee_ages),
         bpe=bool(data.bpe),
         perimeters_name=data.perimeters_path.name,
+        gap_rule=GAP_RULE,
+        precedence_rule=PRECEDENCE_RULE,
     )
     return Section(html, "Méthode")
 
