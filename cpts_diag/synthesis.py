@@ -528,7 +528,12 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
     for ref, rside, _gap, _approximate, (_sign, ctext, rtext) in rest:
         named = f"{'la région' if rule.against == 'region' else 'le département'} {ref['level_name']} ({_fmt_row(ref)})"
         if rside in (1, -1):  # the companion does not go the same way
-            others.append(f"contrasté avec {named}, {rule.companion_text} de {ctext} contre {rtext}")
+            detail = (
+                f"{rule.companion_text} égal ({ctext})"
+                if ctext == rtext
+                else f"{rule.companion_text} de {ctext} contre {rtext}"
+            )
+            others.append(f"pas de conclusion face à {named} : {detail}")
         else:
             others.append(f"{'écart non significatif' if rside == 0 else 'comparaison non concluante'} avec {named}")
     companion = None
