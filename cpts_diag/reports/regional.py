@@ -294,6 +294,8 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
             rec[header] = fr.value_text(
                 r[col], r[f"{col}_bas"], r[f"{col}_haut"], unit=m.get("unit", ""), show_unit=False
             )
+            if m.get("unit") == "hab." and r[col] == 0 and fr.is_missing(r[f"{col}_bas"]):
+                rec[header] = "aucun"  # no inhabitant (in an under-served zone), never a « 0 » to act on
             scope = synthese.france_scopes.get(col) if is_france else None
             if scope and scope != r["territoire"]:  # France's value covers another part than the row says
                 rec[header] += f" ({_scope_note(scope)})"
