@@ -461,9 +461,10 @@ def test_printed_and_web_fedi_maps_colour_each_commune_by_its_raw_quintile(arden
     social = _raw_social(_epci_codes("200041630"))
     colors = maps.PALETTES["YlOrRd"]
     fig = sections._printed_fedi_map(ardennes)
+    box = fig.axes[0].get_legend()  # beside the map
     legend = {
         t.get_text(): to_hex(h.get_facecolor())
-        for h, t in zip(fig.legends[0].legend_handles, fig.legends[0].get_texts())
+        for h, t in zip(box.legend_handles, box.get_texts())
         if isinstance(h, Patch)
     }
     assert legend["1 : le moins défavorisé"] == colors[0] and legend["5 : le plus défavorisé"] == colors[4]

@@ -247,6 +247,8 @@ def bpe_professions(diag) -> pd.DataFrame:
         for ident in terr.index
         if ident == "nombre_mg" or ident.startswith("bpe_nombre_")
     ]
+    if not codes:  # no BPE file: nothing to compare (every report asks, twice)
+        return pd.DataFrame()
     comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
     levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
     ameli = {(r.indicator, r.level, r.level_code): (r.value, r.unit) for r in comparisons.itertuples(index=False)}

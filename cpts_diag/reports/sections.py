@@ -751,18 +751,23 @@ def _printed_map(data: ReportData):
 
 
 def _printed_fedi_map(data: ReportData):
-    """The small printed map of the F-EDI quintile of each commune (no neighbours: a second, lighter map)."""
+    """The small printed map of the F-EDI quintile of each commune, its legend on the right: a second, lighter map
+    (no neighbours, no layout engine)."""
+    from matplotlib.figure import Figure
+
     from cpts_diag.outputs import maps, open_report
 
-    return maps.static_map(
+    fig = Figure(figsize=(6.4, 3.8))
+    maps.static_map(
         data.map_communes,
         "fedi_quintile",
-        label=open_report.FEDI_LABEL,
+        label="Quintile national F-EDI 2021",
         classes=open_report.fedi_classes(),
         territory_outline=data.outline,
-        figsize=(6.2, 4.6),
+        ax=fig.add_axes((0.01, 0.01, 0.56, 0.98)),
         missing_label=open_report.FEDI_MISSING,
     )
+    return fig
 
 
 #: Tooltip fields of carte.html beside the APL: column of the map table -> French label.
