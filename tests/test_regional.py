@@ -53,15 +53,6 @@ def test_region_left_empty_is_the_files_main_region_and_the_others_are_named(lis
     assert not synthese.fictitious and CPAM_INDICATOR not in synthese.indicators
 
 
-def test_region_given_is_kept_without_note(listing):
-    from cpts_diag.reports.regional import regional_synthesis
-
-    path, regions, _ = listing
-    synthese = regional_synthesis(path, " 84 ")
-    assert (synthese.region, synthese.region_name, synthese.region_note) == ("84", regions["84"], None)
-    assert list(synthese.table["territoire"]) == ["CPTS de la Veyle (illustratif)"]
-
-
 def test_regional_table_has_the_social_columns_and_says_zero_in_words(listing):
     """Bretagne: the single-parent share, the F-EDI mean score and quintile 5 of each territory from the raw census
     and F-EDI file (census 2022 weights); the population in under-served nurse zones « aucun » where no commune of
@@ -91,3 +82,12 @@ def test_regional_table_has_the_social_columns_and_says_zero_in_words(listing):
     france = table.loc["France hors Mayotte"]
     assert france[headers["fedi_2021"]].endswith(" (métropole)")
     assert france[headers["part_75_plus"]][-1].isdigit()  # the row's own scope: nothing added
+
+
+def test_region_given_is_kept_without_note(listing):
+    from cpts_diag.reports.regional import regional_synthesis
+
+    path, regions, _ = listing
+    synthese = regional_synthesis(path, " 84 ")
+    assert (synthese.region, synthese.region_name, synthese.region_note) == ("84", regions["84"], None)
+    assert list(synthese.table["territoire"]) == ["CPTS de la Veyle (illustratif)"]
