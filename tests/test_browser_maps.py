@@ -239,3 +239,47 @@ def test_proposal_map_of_the_paca_check_renders_offline(chrome, tmp_path):  # no
         """
     )
     assert len(set(fills.values())) > 5  # orphans in the colours of their candidates
+
+
+def test_a_second_view_is_one_click_away_with_its_own_legend(chrome, layers, tmp_path):  # noqa: F811
+    """Two choropleths of one geometry: the switch in the legend restyles the communes, shows the legend of the
+    view chosen (and only it), changes the title; the outline stays above."""
+    communes, neighbours, orphans = layers
+    communes = communes.assign(quintile=[1, 5, np.nan, 3, 2, 4])
+    view = maps.MapView(
+        "quintile",
+        "Quintile",
+        maps.Classification([2, 3, 4, 5], ["q1", "q2", "q3", "q4", "q5"], maps.PALETTES["YlOrRd"], 0),
+        missing_label="non disponible",
+        title="Titre du quintile",
+    )
+    m = maps.commune_map(communes, "apl", label="APL", neighbours=neighbours, title="Titre APL", views=[view])
+    path = maps.save_offline_map(m, tmp_path / "carte.html")
+    open_page(chrome, path, ready=READY)
+    time.sleep(0.3)
+    state = """return [Array.from(document.querySelectorAll('.cpts-view')).map(g => !g.hidden),
+        document.querySelector('.cpts-title').textContent,
+        Array.from(document.querySelectorAll('.leaflet-overlay-pane svg path.leaflet-interactive'))
+             .map(p => p.getAttribute('fill')),
+        document.querySelector('.cpts-legend').innerText];"""
+    shown, title, fills, legend = chrome.execute_script(state)
+    assert shown == [True, False] and title == "Titre APL"
+    assert "APL" in legend and "q5" not in legend
+    chrome.execute_script("document.querySelectorAll('.cpts-switch input')[1].click();")
+    time.sleep(0.2)
+    shown, title, fills2, legend = chrome.execute_script(state)
+    assert shown == [False, True] and title == "Titre du quintile"
+    assert "q5" in legend and "non disponible (1)" in legend
+    colours = maps.PALETTES["YlOrRd"]
+    assert [colours[0], colours[4], colours[2], colours[1], colours[3]] == [
+        f for f in fills2 if f in colours
+    ] and fills2 != fills
+    on_top = chrome.execute_script(
+        "var paths = document.querySelectorAll('.leaflet-overlay-pane svg path');"
+        "return paths[paths.length - 1].getAttribute('fill');"
+    )
+    assert on_top == "none"  # the territory outline, drawn last, is still above the communes
+    chrome.execute_script("document.querySelectorAll('.cpts-switch input')[0].click();")
+    time.sleep(0.2)
+    assert chrome.execute_script(state)[2] == fills
+    assert browser_errors(chrome) == []

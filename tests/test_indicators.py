@@ -452,7 +452,7 @@ def test_social_rows_reach_the_json_rows_and_the_workbook(social_case, tmp_path)
     share = dict(zip(head, next(r for r in demography if r and r[0] == "Part des 75 ans et plus")))
     assert share["France : champ"] == "France hors Mayotte"  # beside France's figure, what it leaves out
     header = next(r for r in wb["Communes"].iter_rows(values_only=True) if r and r[0] == "Code commune")
-    assert "Quintile national F-EDI 2021 (5 = le plus défavorisé)" in header
+    assert "Quintile national F-EDI 2021 (5 = le plus défavorisé ; vide = non disponible)" in header
     assert any(str(h).startswith("Part des 75 ans et plus") for h in header)
 
 

@@ -557,7 +557,7 @@ def _web_classes(m):
     import json
 
     layer = layers_of(m)["communes"]
-    styles = json.loads(layer.styles)
+    styles = json.loads(layer.styles)[0]  # the first view (the only one here)
     return [(f[1][0], f[1][1], styles[f[0]]["fillColor"]) for f in json.loads(layer.data)["f"]]
 
 

@@ -6,6 +6,7 @@ values computed here, from the raw data files or the library.
 
 from __future__ import annotations
 
+import csv
 import html as _html
 import json
 import re
@@ -17,6 +18,7 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.fr_format import integer as fmt_int
+from cpts_diag.fr_format import number as fmt_number
 
 NB01 = settings.NOTEBOOKS_DIR / "01_controle_perimetres.ipynb"
 NB03 = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
@@ -229,7 +231,24 @@ def test_nb03_region_table(nb03, raw_communes):
         int(float(r["population"])) for r in raw_communes if r["type"] == "commune-actuelle" and r["region"] == "93"
     )
     assert "Provence-Alpes-Côte d&#x27;Azur" in refs[0] and f">{fmt_int(pop)}<" in refs[0]
-    assert ">France<" in refs[1]
+    # France row: named by what most of its values cover (no value for Mayotte), F-EDI for metropolitan France only,
+    # both recomputed from the raw census and F-EDI file weighted by the census 2022 population
+    assert ">France hors Mayotte<" in refs[1]
+    with open(settings.DATA_DIR / "indicateurs_sociaux_communes.csv", encoding="utf-8", newline="") as fh:
+        social = {r["code_insee"]: r for r in csv.DictReader(fh)}
+    actual = {
+        r["code_insee"] for r in raw_communes if r["type"] == "commune-actuelle" and r["zone"] in ("metro", "drom")
+    }
+    shares = [
+        (float(r["part_75_plus"]), float(r["population_2022"]))
+        for c, r in social.items()
+        if c in actual and r["part_75_plus"]
+    ]
+    old = sum(v * w for v, w in shares) / sum(w for _v, w in shares)
+    scores = [(float(r["fedi_2021"]), float(r["population_2022"])) for r in social.values() if r["fedi_2021"]]
+    score = sum(v * w for v, w in scores) / sum(w for _v, w in scores)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', refs[1])
+    assert fmt_number(old, 1) in cells and f"{fmt_number(score, 1)} (métropole)" in cells
     # A territory row: Gapençais, population from the library, tier 2.
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.territories import resolve_members, territory_table

@@ -54,6 +54,37 @@ def test_region_left_empty_is_the_files_main_region_and_the_others_are_named(lis
     assert not synthese.fictitious and CPAM_INDICATOR not in synthese.indicators
 
 
+def test_regional_table_has_the_social_columns_and_says_zero_in_words(listing):
+    """Bretagne: the single-parent share, the F-EDI mean score and quintile 5 of each territory from the raw census
+    and F-EDI file (census 2022 weights); the population in under-served nurse zones « aucun » where no commune of
+    the raw zonage file is « très sous-dotée » or « sous-dotée »; the France row says what it leaves out."""
+    from cpts_diag.fr_format import number
+    from cpts_diag.reports.regional import regional_synthesis, regional_table
+
+    path, _regions, _ = listing
+    synthese = regional_synthesis(path, "53")
+    table = regional_table(synthese).set_index("Territoire")
+    social = {r["code_insee"]: r for r in _raw("indicateurs_sociaux_communes.csv")}
+    zonage = {r["code"]: r["niveau"] for r in _raw("zonage_infirmiers_communes.csv")}
+    communes = [r for r in _raw("communes_cog2026.csv") if r["type"] == "commune-actuelle"]
+    headers = {ind: h for _c, ind, h, _d in synthese.indicators}
+    for name, siren in list(TERRITORIES.items())[:2]:
+        codes = [r["code_insee"] for r in communes if r["epci_siren"] == siren]
+        weights = {c: float(social[c]["population_2022"]) for c in codes}
+        single = sum(float(social[c]["part_familles_monoparentales"]) * w for c, w in weights.items())
+        score = sum(float(social[c]["fedi_2021"]) * w for c, w in weights.items())
+        q5 = sum(w for c, w in weights.items() if social[c]["fedi_quintile"] == "5")
+        row = table.loc[name]
+        assert row[headers["part_familles_monoparentales"]] == number(single / sum(weights.values()), 1)
+        assert row[headers["fedi_2021"]] == number(score / sum(weights.values()), 1)
+        assert row[headers["fedi_quintile_5_part"]] == number(100 * q5 / sum(weights.values()), 1)
+        if not {zonage.get(c) for c in codes} & {"1", "2"}:
+            assert row[headers["zonage_infirmiers_pop_sous_dotee"]] == "aucun"
+    france = table.loc["France hors Mayotte"]
+    assert france[headers["fedi_2021"]].endswith(" (métropole)")
+    assert france[headers["part_75_plus"]][-1].isdigit()  # the row's own scope: nothing added
+
+
 def test_region_given_is_kept_without_note(listing):
     from cpts_diag.reports.regional import regional_synthesis
 

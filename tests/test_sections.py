@@ -7,6 +7,7 @@ data/communes_cog2026.csv), never from the code under test.
 from __future__ import annotations
 
 import csv
+import re
 
 import openpyxl
 import pytest
@@ -120,11 +121,11 @@ def test_printed_map_and_carte_share_one_set_of_classes(data):
     with open(settings.DATA_DIR / "apl_mg_communes_2022_2023.csv", encoding="utf-8", newline="") as fh:
         apl = {r["code_insee"]: float(r["apl_mg_2023"]) for r in csv.DictReader(fh) if r["code_insee"] in CODES}
     layer = next(c for c in m._children.values() if getattr(c, "role", None) == "communes")
-    styles = json.loads(layer.styles)
+    styles = json.loads(layer.styles)  # one list of styles per view: APL 2023, then the F-EDI quintiles
     for style, tip, _ in json.loads(layer.data)["f"]:
         code = tip[0][-6:-1]
         assert tip[1].startswith(f"{apl[code]:.2f}".replace(".", ","))
-        assert styles[style]["fillColor"] in printed
+        assert styles[0][style[0]]["fillColor"] in printed
 
 
 def _raw_landmarks(regions) -> list[dict]:
@@ -415,3 +416,164 @@ def test_a_territory_far_from_the_thresholds_says_nothing(data):
     population = _raw_population(CODES)  # Brest and Guipavas: far from 175 000
     assert abs(population - 175_000) > 0.05 * 175_000
     assert "threshold-note" not in tier_section(data).html and "Proche d'un seuil" not in tier_section(data).html
+
+
+# ------------------------------------------------------------------ F-EDI, 75+ and single-parent families
+def _epci_codes(siren: str) -> list[str]:
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        return [
+            r["code_insee"] for r in csv.DictReader(fh) if r["type"] == "commune-actuelle" and r["epci_siren"] == siren
+        ]
+
+
+def _raw_social(codes) -> dict[str, dict]:
+    with open(settings.DATA_DIR / "indicateurs_sociaux_communes.csv", encoding="utf-8", newline="") as fh:
+        return {r["code_insee"]: r for r in csv.DictReader(fh) if r["code_insee"] in codes}
+
+
+def _report_data(tmp_path_factory, name, codes):
+    from cpts_diag.reports.report_data import load_report_data
+
+    folder = tmp_path_factory.mktemp("fedi")
+    perimeters = folder / "perimetres.csv"
+    perimeters.write_text("cpts;code_insee\n" + "".join(f"{name};{c}\n" for c in codes), encoding="utf-8")
+    return load_report_data(name, perimeters, cpam="aucun", out_dir=folder / "sorties")
+
+
+@pytest.fixture(scope="module")
+def ardennes(tmp_path_factory):
+    """CA Ardenne Métropole (Grand Est, 57 communes, every national F-EDI quintile)."""
+    return _report_data(tmp_path_factory, "CA Ardenne Métropole", _epci_codes("200041630"))
+
+
+@pytest.fixture(scope="module")
+def reunion(tmp_path_factory):
+    """CA Territoire de la Côte Ouest (La Réunion): no F-EDI (metropolitan France only)."""
+    return _report_data(tmp_path_factory, "TCO", _epci_codes("249740101"))
+
+
+def test_deprivation_names_the_most_deprived_communes_of_the_raw_file(ardennes):
+    from cpts_diag.reports.sections import access
+
+    codes = _epci_codes("200041630")
+    social = _raw_social(codes)
+    with open(settings.DATA_DIR / "communes_cog2026.csv", encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["type"] == "commune-actuelle" and r["code_insee"] in codes]
+    populations = {r["code_insee"]: int(r["population"]) for r in rows}
+    q5 = [c for c in codes if social[c]["fedi_quintile"] == "5"]
+    assert len(q5) == 2
+    html = access(ardennes).html
+    part = html[html.index("Défavorisation sociale : indice F-EDI 2021") :]
+    sentence = part[part.index("Communes du quintile le plus défavorisé") :].split("</p>")[0]
+    assert all(f"({c}) ({populations[c]:,}".replace(",", "\u202f") in sentence for c in q5)
+    assert sentence.count("hab.)") == 2
+    total = sum(populations[c] for c in q5)
+    assert f"soit {total:,}".replace(",", "\u202f") + "\u202fhabitants" in sentence
+    for k in range(1, 6):  # population 2023 of the communes of each quintile
+        pop = sum(populations[c] for c in codes if social[c]["fedi_quintile"] == str(k))
+        assert f"quintile {k} : {pop:,}".replace(",", "\u202f") + "\u202fhab." in part
+    # the share of quintile 5 in the table: census 2022 weights of the raw file
+    weights = {c: float(social[c]["population_2022"]) for c in codes}
+    share = 100 * sum(weights[c] for c in q5) / sum(weights.values())
+    row = ardennes.diag.indicators.query("indicator == 'fedi_quintile_5_part' and level == 'territoire'").iloc[0]
+    assert row["value"] == pytest.approx(share)
+    assert f"{share:.1f}".replace(".", ",") in part
+    assert "<figure><img" in part and "Quintile national de l'indice de défavorisation F-EDI" in part
+
+
+def test_printed_and_web_fedi_maps_colour_each_commune_by_its_raw_quintile(ardennes):
+    import json
+
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Patch
+
+    from cpts_diag.outputs import maps, open_report
+    from cpts_diag.reports import sections
+
+    social = _raw_social(_epci_codes("200041630"))
+    colors = maps.PALETTES["YlOrRd"]
+    fig = sections._printed_fedi_map(ardennes)
+    box = fig.axes[0].get_legend()  # beside the map
+    legend = {
+        t.get_text(): to_hex(h.get_facecolor())
+        for h, t in zip(box.legend_handles, box.get_texts())
+        if isinstance(h, Patch)
+    }
+    assert legend["1 : le moins défavorisé"] == colors[0] and legend["5 : le plus défavorisé"] == colors[4]
+    assert "non disponible" in legend
+    m = sections._web_map(ardennes)
+    html = maps.map_html(m)
+    assert open_report.FEDI_LABEL in html and 'name="cpts-view"' in html
+    layer = next(c for c in m._children.values() if getattr(c, "role", None) == "communes")
+    styles = json.loads(layer.styles)
+    for style, tip, _ in json.loads(layer.data)["f"]:
+        code = tip[0][-6:-1]
+        quintile = int(social[code]["fedi_quintile"])
+        assert styles[1][style[1]]["fillColor"] == colors[quintile - 1], code
+        assert f"quintile {quintile} sur 5" in " ".join(tip)
+        assert f"{float(social[code]['part_75_plus']):.1f}".replace(".", ",") + "\u202f%" in tip
+
+
+def test_the_75_plus_and_single_parent_shares_of_a_drom_territory_follow_the_raw_file(reunion):
+    codes = _epci_codes("249740101")
+    social = _raw_social(codes)
+    weights = {c: float(social[c]["population_2022"]) for c in codes}
+    for indicator in ("part_75_plus", "part_familles_monoparentales"):
+        expected = sum(float(social[c][indicator]) * w for c, w in weights.items()) / sum(weights.values())
+        row = reunion.diag.indicators.query(f"indicator == '{indicator}' and level == 'territoire'").iloc[0]
+        assert row["value"] == pytest.approx(expected)
+
+
+def test_fedi_is_not_available_in_la_reunion_never_zero(reunion):
+    import json
+
+    from cpts_diag.reports.sections import _web_map, access, header, key_figures
+
+    part = access(reunion).html.split("Défavorisation sociale : indice F-EDI 2021")[1]
+    assert "Non disponible pour ce territoire" in part and "<figure" not in part
+    territory_cells = re.findall(r'<th scope="row">.*?</th>\s*<td class="num">([^<]*)<', part.split("</table>")[0])
+    assert territory_cells == ["n.d."] * 6  # the mean score and the five quintiles: unknown, never 0
+    figures = {f["indicator"]: f for f in key_figures(reunion).values()}
+    assert figures["fedi_quintile_5_part"]["value"] is None and figures["fedi_quintile_5_part"]["text"] == "n.d."
+    assert "aucun habitant" not in header(reunion).html.split("quintile 5")[0][-300:]
+    layer = next(c for c in _web_map(reunion)._children.values() if getattr(c, "role", None) == "communes")
+    styles = json.loads(layer.styles)
+    for style, tip, _ in json.loads(layer.data)["f"]:
+        assert styles[1][style[1]].get("className") == "cpts-masked" and "non disponible" in tip
+
+
+def test_a_zero_count_is_said_in_words(ardennes, reunion):
+    from cpts_diag.reports.sections import key_figures
+
+    for data in (ardennes, reunion):
+        for label, f in key_figures(data).items():
+            if f["value"] == 0 and f["unit"] == "hab.":
+                assert f["text"] == "aucun habitant", label
+            assert not f["text"].startswith("0\u00a0hab"), label
+
+
+def test_workbook_gives_the_social_data_per_commune_with_source_and_never_zero(ardennes, reunion, tmp_path):
+    from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
+
+    for data, siren in ((ardennes, "200041630"), (reunion, "249740101")):
+        social = _raw_social(_epci_codes(siren))
+        path = write_indicator_workbook(data.diag, tmp_path / f"{siren}.xlsx")
+        wb = openpyxl.load_workbook(path, read_only=True)
+        rows = [r for r in wb["Communes"].iter_rows(values_only=True)]
+        notes = " ".join(str(r[0]) for r in rows[:4] if r and r[0])
+        assert "Santé publique France, indice de défavorisation F-EDI 2021" in notes and "niveau commune" in notes
+        assert "INSEE, recensement 2022" in notes and "jamais zéro" in notes
+        header = next(i for i, r in enumerate(rows) if r and r[0] == "Code commune")
+        head = rows[header]
+        col = {name: head.index(name) for name in head if name}
+        quintile = col["Quintile national F-EDI 2021 (5 = le plus défavorisé ; vide = non disponible)"]
+        old = col["Part des 75 ans et plus (%)"]
+        for r in rows[header + 1 :]:
+            raw = social[r[col["Code commune"]]]
+            assert r[quintile] == (float(raw["fedi_quintile"]) if raw["fedi_quintile"] else None)
+            assert r[old] == pytest.approx(float(raw["part_75_plus"]))
+        social_sheet = [r for r in wb["Santé et social"].iter_rows(values_only=True)]
+        head = next(r for r in social_sheet if r and r[0] == "Indicateur")
+        fedi = next(r for r in social_sheet if r and str(r[0]).startswith("Indice de défavorisation F-EDI"))
+        assert fedi[head.index("France : champ")] == "France métropolitaine"
+        assert (fedi[head.index("Territoire")] is None) == (siren == "249740101")  # La Réunion: n.d., not 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -39,8 +40,9 @@ def _number_format(series: pd.Series) -> str | None:
     if pd.api.types.is_integer_dtype(series):  # not booleans
         return "#,##0"
     if pd.api.types.is_float_dtype(series):
-        values = series.dropna()
-        if len(values) and (values == values.round()).all() and values.abs().max() >= 100:
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        values = values[~np.isnan(values)]
+        if len(values) and (values == np.round(values)).all() and np.abs(values).max() >= 100:
             return "#,##0"
         return "#,##0.0##"
     return None
@@ -79,12 +81,14 @@ def write_workbook(
             width = len(str(name))
             for i, value in enumerate(series.tolist(), start=start + 1):
                 value = _cell_value(value)
-                if as_text and value is not None:
+                if value is None:  # an empty cell: nothing written, no format to carry
+                    continue
+                if as_text:
                     value = str(value)
                 cell = ws.cell(row=i, column=j, value=value)
                 if fmt:
                     cell.number_format = fmt
-                width = max(width, len(str(value)) if value is not None else 0)
+                width = max(width, len(str(value)))
             ws.column_dimensions[get_column_letter(j)].width = min(_MAX_WIDTH, width + 2)
         ws.freeze_panes = ws.cell(row=start + 1, column=1)
     path = Path(path)

@@ -221,7 +221,7 @@ _COMMUNE_HEADERS = {
     "personnes_menages_fiscaux_2019": "Personnes des ménages fiscaux 2019 (Filosofi, poids de la médiane)",
     "zonage_infirmiers": "Zonage infirmiers (ARS 2024)",
     "fedi_2021": "Score F-EDI 2021 (plus élevé = plus défavorisé ; vide = non disponible)",
-    "fedi_quintile": "Quintile national F-EDI 2021 (5 = le plus défavorisé)",
+    "fedi_quintile": "Quintile national F-EDI 2021 (5 = le plus défavorisé ; vide = non disponible)",
     "mortalite_brute_epci": "Taux brut de mortalité de l'EPCI 2013-2018 (‰, non standardisé)",
 }
 _SOURCE_HEADERS = {
@@ -337,9 +337,19 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
         for c in communes.columns
     }
     sheets["Communes"] = communes.rename(columns=headers)
+    first = ind.drop_duplicates("indicator").set_index("indicator")
+    column_sources = {}  # source (vintage, level) -> the columns it gives
+    for c in communes.columns:
+        ident = "fedi_2021" if c == "fedi_quintile" else c  # the quintile of the commune's own score
+        if ident in first.index:
+            r = first.loc[ident]
+            key = f"{r['source']} (millésime {r['vintage']}, niveau {r['source_level']})"
+            column_sources.setdefault(key, []).append(headers[c])
     notes["Communes"] = [
         head,
-        "Valeurs propres à chaque commune (ou arrondissement) ; vide = non disponible ou masqué.",
+        "Valeurs propres à chaque commune (ou arrondissement) ; vide = non disponible ou masqué, jamais zéro (par "
+        "exemple l'indice F-EDI, publié pour la France métropolitaine seulement, dans les DROM).",
+        "Sources des colonnes : " + " ; ".join(f"{', '.join(cols)} : {src}" for src, cols in column_sources.items()),
     ]
     if set(ind.loc[ind["quality"] == Quality.FICTITIOUS, "indicator"]) & set(communes.columns):
         notes["Communes"].append(_FICTITIOUS_NOTE)

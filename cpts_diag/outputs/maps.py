@@ -55,6 +55,7 @@ __all__ = [
     "PALETTES",
     "TIER_COLORS",
     "Classification",
+    "MapView",
     "classify",
     "web_geometry",
     "commune_map",
@@ -143,6 +144,26 @@ class Classification:
         out = np.searchsorted(np.asarray(self.breaks, dtype=float), v, side="right").astype(int)
         out[np.isnan(v)] = -1
         return out
+
+
+@dataclass
+class MapView:
+    """Another choropleth of the same communes on a web map, chosen by a switch in its legend (the geometry is
+    sent once: the switch restyles it).
+
+    ``value_col`` is classed by ``classes`` (a :class:`Classification`, e.g. ordered categories); ``label`` names
+    the view in the switch and its legend (with ``unit``); ``missing_label`` is its grey hatched class (« non
+    disponible »…); ``text_col``: a column of the tooltip texts of the view (default: the value); ``title``: the
+    map's title while the view is shown (default: the map's title).
+    """
+
+    value_col: str
+    label: str
+    classes: Classification
+    unit: str | None = None
+    missing_label: str = MASKED_LABEL
+    text_col: str | None = None
+    title: str | None = None
 
 
 def _shown(values: np.ndarray, decimals: int) -> np.ndarray:
@@ -404,7 +425,9 @@ class _FeatureLayer(Layer):
 
     Features arrive as compact arrays (see :func:`_features`) decoded to GeoJSON in the browser; their
     properties are only ``s`` (index into ``styles``; without ``style_idx``, every feature takes the first
-    style) and ``t`` (tooltip texts). Each tooltip is a ``(heading, [(label, value)...])`` pair or None; the
+    style) and ``t`` (tooltip texts). ``styles`` may be a list of views (lists of styles) and ``style_idx`` then
+    has one column per view: ``layer.cptsView(v)`` in the browser restyles the features as view ``v`` (one
+    geometry, several choropleths). Each tooltip is a ``(heading, [(label, value)...])`` pair or None; the
     browser builds it with ``textContent``, so no user text is ever parsed as HTML. The layer registers
     itself in ``window.cptsDiag.layers[role]`` for tests.
     """
@@ -412,7 +435,9 @@ class _FeatureLayer(Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON((function (d) {
+        var {{ this.get_name() }} = (function () {
+        var styles = {{ this.styles }}, view = 0;
+        var layer = L.geoJSON((function (d) {
             function ring(r) {
                 var x = 0, y = 0, out = [];
                 for (var i = 0; i < r.length; i += 2) {
@@ -429,7 +454,10 @@ class _FeatureLayer(Layer):
             })};
         })({{ this.data }}), {
             interactive: {{ this.interactive|tojson }},
-            style: function (f) { return {{ this.styles }}[f.properties.s]; },
+            style: function (f) {
+                var s = f.properties.s;
+                return styles[view][Array.isArray(s) ? s[view] : s];
+            },
             onEachFeature: function (f, layer) {
                 if (f.properties.t) {
                     layer.bindTooltip(function () {
@@ -458,6 +486,11 @@ class _FeatureLayer(Layer):
                 {%- endif %}
             }
         });
+        if (styles.length > 1) {
+            layer.cptsView = function (v) { view = v; layer.setStyle(layer.options.style); };
+        }
+        return layer;
+        })();
         window.cptsDiag = window.cptsDiag || {layers: {}};
         window.cptsDiag.map = {{ this._parent.get_name() }};
         window.cptsDiag.layers[{{ this.role|tojson }}] = {{ this.get_name() }};
@@ -484,7 +517,8 @@ class _FeatureLayer(Layer):
         self.n_features = len(features)
         self.data = script_json({"k": 10**decimals, "f": features})
         self.labels = script_json(labels)
-        self.styles = script_json(styles)
+        views = styles if styles and isinstance(styles[0], (list, tuple)) else [styles]
+        self.styles = script_json([list(v) for v in views])
         self.interactive = bool(interactive)
         self.highlight = bool(highlight)
 
@@ -511,6 +545,21 @@ class _Decorations(MacroElement):
             {%- endif %}
             window.cptsDiag = window.cptsDiag || {layers: {}};
             window.cptsDiag.map = map;
+            document.querySelectorAll(".cpts-switch input").forEach(function (input) {
+                input.addEventListener("change", function () {
+                    var v = parseInt(input.value, 10);
+                    Object.values(window.cptsDiag.layers).forEach(function (layer) {
+                        if (layer.cptsView) { layer.cptsView(v); }
+                    });
+                    document.querySelectorAll(".cpts-view").forEach(function (g) {
+                        g.hidden = parseInt(g.getAttribute("data-view"), 10) !== v;
+                    });
+                    var title = document.querySelector(".cpts-title");
+                    if (title && input.getAttribute("data-title")) {
+                        title.textContent = input.getAttribute("data-title");
+                    }
+                });
+            });
             document.querySelectorAll(".cpts-zoom").forEach(function (b) {
                 b.addEventListener("click", function () {
                     map.fitBounds(JSON.parse(b.getAttribute("data-bounds")),
@@ -609,7 +658,7 @@ def _features(
             for p in polys
         ]
         tip = [t[0]] + [v for _, v in t[1]] if t else 0
-        out.append([int(s), tip, enc])
+        out.append([int(s) if np.ndim(s) == 0 else [int(x) for x in s], tip, enc])
     return out, labels
 
 
@@ -755,11 +804,18 @@ def _masked_style(base: dict) -> dict:
 
 
 def _choropleth(
-    values: pd.Series, classes: Any, palette: Any, decimals: int, base: dict, count_masked: bool = False
+    values: pd.Series,
+    classes: Any,
+    palette: Any,
+    decimals: int,
+    base: dict,
+    count_masked: bool = False,
+    missing_label: str = MASKED_LABEL,
 ) -> tuple[np.ndarray, list[dict], list[str], Classification]:
     """Style index of each feature (masked values: the last style), styles, legend rows and the classes.
 
-    The last legend row is the masked class, with the number of masked features when ``count_masked``.
+    The last legend row is the masked class (``missing_label``), with the number of masked features when
+    ``count_masked``.
     """
     cls = classify(values, classes, palette, decimals)
     idx = cls.assign(values)
@@ -767,7 +823,7 @@ def _choropleth(
     n_masked = int((idx < 0).sum()) if count_masked else 0
     legend = [_legend_row(lab, c) for c, lab in zip(cls.colors, cls.labels)]
     legend.append(
-        _legend_row(MASKED_LABEL + (f" ({fr.integer(n_masked)})" if n_masked else ""), cls="cpts-hatch-masked")
+        _legend_row(missing_label + (f" ({fr.integer(n_masked)})" if n_masked else ""), cls="cpts-hatch-masked")
     )
     return np.where(idx < 0, len(cls.colors), idx), styles, legend, cls
 
@@ -798,6 +854,8 @@ def commune_map(
     fit_orphans: bool = True,
     fit_main_part: bool = True,
     fictitious: bool = False,
+    missing_label: str = MASKED_LABEL,
+    views: Sequence[MapView] = (),
 ) -> folium.Map:
     """Web map of the communes of a territory (choropleth or plain), offline-ready.
 
@@ -827,6 +885,10 @@ def commune_map(
     * ``simplify_m``, ``round_decimals``, ``crs``: passed to :func:`web_geometry` (0 disables the simplification).
     * ``fictitious``: the mapped data are fictitious (``Source.fictitious``): red banner "Données fictives —
       exemple de démonstration" and a warning under the source line.
+    * ``missing_label``: legend label of the grey hatched class of ``value_col``.
+    * ``views``: other choropleths of the communes (:class:`MapView`); the legend then opens with a switch
+      between ``label`` and the views, each with its own legend (the first shown), and their values join the
+      tooltips.
 
     The map is fitted to the communes, outline and orphans (see ``fit_main_part``) and uses no CDN resource
     (Leaflet is inlined by :func:`map_html`/:func:`save_offline_map`).
@@ -852,9 +914,24 @@ def commune_map(
         rows = [_legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
         values = com[value_col]
-        idx, styles, rows, cls = _choropleth(values, classes, palette, decimals, base, count_masked=True)
+        idx, styles, rows, cls = _choropleth(values, classes, palette, decimals, base, True, missing_label)
         legend_title = (label or value_col) + (f" ({unit})" if unit else "")
         columns.append((label or value_col, _column_texts(values, cls.decimals, _is_integral(values), unit)))
+    if views:  # one geometry, several choropleths: a switch, then one legend per view
+        indices, all_styles, groups = [idx], [styles], [(legend_title, rows)]
+        for view in views:
+            vals = com[view.value_col]
+            v_idx, v_styles, v_rows, v_cls = _choropleth(vals, view.classes, None, 0, base, True, view.missing_label)
+            indices.append(v_idx)
+            all_styles.append(v_styles)
+            groups.append((view.label + (f" ({view.unit})" if view.unit else ""), v_rows))
+            texts = com[view.text_col].astype(str).tolist() if view.text_col else None
+            columns.append((view.label, texts or _column_texts(vals, v_cls.decimals, _is_integral(vals), view.unit)))
+        names = [label or value_col or "Communes", *(v.label for v in views)]
+        titles = [title, *(v.title or title for v in views)]
+        rows = [_map_macro("layer_switch", [(i, n, t) for i, (n, t) in enumerate(zip(names, titles))])]
+        rows += [_map_macro("legend_group", i, title, [Markup(r) for r in g]) for i, (title, g) in enumerate(groups)]
+        idx, styles, legend_title = np.column_stack(indices), all_styles, None
     tips = _tips(_commune_headings(com), columns + _extra_columns(com, tooltip_fields, decimals))
 
     m = _new_map(tiles)
@@ -1213,6 +1290,7 @@ def static_map(
     fit_orphans: bool = True,
     fit_main_part: bool = True,
     fictitious: bool = False,
+    missing_label: str = MASKED_LABEL,
 ):
     """Printed map (a matplotlib Figure) with the same classes and French legend as :func:`commune_map`.
 
@@ -1272,7 +1350,7 @@ def static_map(
         layers.append(
             (masked, {"facecolor": MASKED_COLOR, "edgecolor": MASKED_HATCH, "hatch": "////", "linewidth": 0.4})
         )
-        label_m = MASKED_LABEL + (f" ({fr.integer(len(masked))})" if len(masked) else "")
+        label_m = missing_label + (f" ({fr.integer(len(masked))})" if len(masked) else "")
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
         legend_title = _mpl_text((label or value_col) + (f" ({unit})" if unit else ""))
     if orph is not None:
@@ -1380,11 +1458,37 @@ def _frame_of(
     return map_layout.territory_frame(merged, names)
 
 
+def _polygon_paths(geoms: Any) -> list:
+    """One matplotlib Path per (multi)polygon (its rings as one compound path, holes included)."""
+    from matplotlib.path import Path as MplPath
+
+    out = []
+    for geom in geoms:
+        rings = [
+            MplPath(np.asarray(ring.coords)[:, :2], closed=True)
+            for poly in map_layout.polygons(geom)
+            for ring in (poly.exterior, *poly.interiors)
+        ]
+        if rings:
+            out.append(MplPath.make_compound_path(*rings))
+    return out
+
+
 def _paint(ax: Any, layers: list[tuple[Any, dict]], view: Sequence[float] | None = None) -> None:
-    """Plot each layer (only what meets ``view``, when given) into ``ax``."""
+    """Plot each layer (only what meets ``view``, when given) into ``ax``: polygons as one collection of paths per
+    layer (as geopandas draws them, without its per-call cost), lines through geopandas."""
+    from matplotlib.collections import PathCollection
+
     for layer, style in layers:
         part = layer if view is None else layer.cx[view[0] : view[2], view[1] : view[3]]
-        if len(part) and not part.is_empty.all():
+        if not len(part) or part.is_empty.all():
+            continue
+        geoms = part.geometry if hasattr(part, "geometry") else part
+        if geoms.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            collection = PathCollection(_polygon_paths(geoms.to_numpy()), **style)
+            ax.add_collection(collection, autolim=True)
+            ax.autoscale_view()
+        else:
             part.plot(ax=ax, **style)
 
 

@@ -13,8 +13,12 @@ from cpts_diag import fr_format as fr
 from cpts_diag.outputs.templating import macro
 
 __all__ = [
+    "FEDI_LABEL",
+    "FEDI_MISSING",
     "TREND_INDICATORS",
     "bpe_professions",
+    "deprivation_note",
+    "fedi_classes",
     "income_note",
     "mortality_note",
     "population_trend_figure",
@@ -25,6 +29,20 @@ __all__ = [
 TREND_YEARS = ("2016", "2019", "2020", "2021", "2022", "2023")
 #: Indicators of the demography table (the yearly populations are shown in the chart only).
 TREND_INDICATORS = ("evolution_pop_2016_2023", "evolution_pop_2019_2023")
+
+
+#: The F-EDI quintile of a commune on the maps: its legend title, and the label of the communes without one.
+FEDI_LABEL = "Indice de défavorisation F-EDI 2021 (quintile national)"
+FEDI_MISSING = "non disponible"
+
+
+def fedi_classes():
+    """The five national F-EDI quintiles as map classes: ordered colours, 1 the least deprived, 5 the most
+    (printed map and carte.html alike)."""
+    from cpts_diag.outputs.maps import PALETTES, Classification
+
+    labels = ["1 : le moins défavorisé", "2", "3", "4", "5 : le plus défavorisé"]
+    return Classification([2.0, 3.0, 4.0, 5.0], labels, list(PALETTES["YlOrRd"]), decimals=0)
 
 
 def _series(diag, level: str, code: str) -> list[float]:
@@ -116,6 +134,38 @@ def zonage_note(diag) -> str:
     return _render("zonage_note", zones, int((com["zonage_infirmiers"] == "n.d.").sum()))
 
 
+def deprivation_note(diag) -> str:
+    """French note of the F-EDI section: what the index is, the communes of the most deprived national quintile
+    named with their population, the population 2023 of the territory's communes by quintile, and what is not
+    available (DROM and Mayotte, a whole city published by arrondissement) — never counted as zero."""
+    com = diag.communes
+    if "fedi_quintile" not in com:
+        return ""
+    quintile = com["fedi_quintile"]
+    scored = com["fedi_2021"].notna() if "fedi_2021" in com else quintile.notna()
+    pops = [(k, float(com.loc[quintile == k, "population"].sum())) for k in range(1, 6)]
+    most = com[quintile == 5].sort_values("population", ascending=False)
+    deprived = [f"{name} ({fr.integer(p)}{fr.NNBSP}hab.)" for name, p in zip(_names(most), most["population"])]
+    several = _names(com[scored & quintile.isna()])  # a whole city: its arrondissements in several quintiles
+    missing = com[~scored]
+
+    def count(p: float) -> str:  # « aucun habitant », never « 0 hab. »
+        return "aucun habitant" if p == 0 else f"{fr.integer(p)}{fr.NNBSP}hab."
+
+    parts = [f"quintile {k} : {count(p)}" for k, p in pops]
+    if len(missing):
+        parts.append(f"non disponible : {count(float(missing['population'].sum()))} ({', '.join(_names(missing))})")
+    text = " ; ".join(parts)
+    return _render(
+        "deprivation_note",
+        bool(scored.any()),
+        deprived,
+        float(most["population"].sum()),
+        text if text.endswith(".") else text + ".",
+        ", ".join(several),
+    )
+
+
 def mortality_note(diag) -> str:
     """French caveat on the crude mortality rate and the EPCI that could not be matched."""
     com = diag.communes
@@ -123,27 +173,54 @@ def mortality_note(diag) -> str:
     return _render("mortality_note", ", ".join(_names(missing)))
 
 
-def map_columns(map_communes, communes):
-    """Add French tooltip columns (income, nurse zonage) to the map's per-commune table.
+def _fedi_text(score, quintile) -> str:
+    if fr.is_missing(score):
+        return FEDI_MISSING
+    if fr.is_missing(quintile):
+        return f"score {fr.number(score, 2)} (arrondissements de plusieurs quintiles)"
+    return f"quintile {int(quintile)} sur 5 (score {fr.number(score, 2)})"
 
-    ``revenu_median_2019`` (€, NaN when unknown) and ``zonage_infirmiers`` (label) come from the
-    diagnostic's per-unit table, keyed by map unit (commune, or arrondissement of Paris, Lyon and
-    Marseille); a unit listed on several rows gets « voir le tableau ».
+
+def map_columns(map_communes, communes):
+    """Add French tooltip columns (income, nurse zonage, 75+, single-parent families, F-EDI) and the F-EDI quintile
+    to the map's per-commune table.
+
+    ``revenu_median`` (€), ``zonage_inf`` (label), ``part_75_plus_txt``, ``familles_txt`` (census 2022 shares),
+    ``fedi_txt`` (« quintile 4 sur 5 (score 6,12) ») are texts (« n.d. », « non disponible » when unknown) and
+    ``fedi_quintile`` the quintile (1 to 5, NaN when unknown) of the diagnostic's per-unit table, keyed by map unit
+    (commune, or arrondissement of Paris, Lyon and Marseille); a unit listed on several rows gets « voir le
+    tableau ».
     """
     if map_communes is None or "revenu_median_2019" not in communes:
         return map_communes
     out = map_communes.copy()
     keys = (communes["unite"] if "unite" in communes else communes["code_insee"]).astype(str)
     units = communes.assign(_key=keys.to_numpy()).dropna(subset=["_key"])  # a unit without a key is not shown
-    income = {
-        k: "n.d." if fr.is_missing(v) else f"{fr.integer(v)}{fr.NNBSP}€"
-        for k, v in zip(units["_key"], units["revenu_median_2019"])
+    texts = {
+        "revenu_median": {
+            k: "n.d." if fr.is_missing(v) else f"{fr.integer(v)}{fr.NNBSP}€"
+            for k, v in zip(units["_key"], units["revenu_median_2019"])
+        },
+        "zonage_inf": {k: str(z) for k, z in zip(units["_key"], units["zonage_infirmiers"])},
     }
-    zonage = {k: str(z) for k, z in zip(units["_key"], units["zonage_infirmiers"])}
+    for column, share in (("part_75_plus_txt", "part_75_plus"), ("familles_txt", "part_familles_monoparentales")):
+        if share in units:
+            texts[column] = {k: fr.percent(v, missing=FEDI_MISSING) for k, v in zip(units["_key"], units[share])}
+    quintiles = {}
+    if "fedi_quintile" in units:
+        texts["fedi_txt"] = {
+            k: _fedi_text(v, q) for k, v, q in zip(units["_key"], units["fedi_2021"], units["fedi_quintile"])
+        }
+        quintiles = dict(zip(units["_key"], units["fedi_quintile"]))
     for code in units.loc[units["_key"].duplicated(), "_key"]:
-        income[code] = zonage[code] = "voir le tableau"
-    out["revenu_median"] = out["code_insee"].astype(str).map(income).fillna("n.d.")
-    out["zonage_inf"] = out["code_insee"].astype(str).map(zonage).fillna("n.d.")
+        for values in texts.values():
+            values[code] = "voir le tableau"
+        quintiles[code] = np.nan
+    codes = out["code_insee"].astype(str)
+    for column, values in texts.items():
+        out[column] = codes.map(values).fillna("n.d.")
+    if "fedi_txt" in texts:
+        out["fedi_quintile"] = codes.map(quintiles).astype(float)
     return out
 
 
@@ -170,6 +247,8 @@ def bpe_professions(diag) -> pd.DataFrame:
         for ident in terr.index
         if ident == "nombre_mg" or ident.startswith("bpe_nombre_")
     ]
+    if not codes:  # no BPE file: nothing to compare (every report asks, twice)
+        return pd.DataFrame()
     comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
     levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
     ameli = {(r.indicator, r.level, r.level_code): (r.value, r.unit) for r in comparisons.itertuples(index=False)}

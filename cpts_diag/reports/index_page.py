@@ -81,6 +81,11 @@ DEFAULT_SOURCES = (
     "INSEE, Code officiel géographique 2026 et populations légales 2023 (commune)",
     "DREES, accessibilité potentielle localisée (APL) aux médecins généralistes 2023 (commune)",
     "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+    "INSEE, recensement 2022 : parts des 75 ans et plus et des familles monoparentales (commune)",
+    "INSEE, populations municipales 2016 à 2022 harmonisées au COG 2026 (commune)",
+    "INSEE, Filosofi 2019 (commune)",
+    "ARS, zonage des infirmiers libéraux 2024 (commune)",
+    "Santé publique France, indice de défavorisation F-EDI 2021 (commune, France métropolitaine)",
     "taille ACI : accord conventionnel interprofessionnel CPTS (2019)",
 )
 

@@ -58,7 +58,7 @@ REGIONAL_MAP_FILE = "carte_regionale.html"
 
 #: Indicator columns of the regional table: (column, indicator id, French header, decimals).
 REGIONAL_INDICATORS = (
-    ("apl_2023", "apl_mg_2023", "APL médecins généralistes 2023 (consult./an/hab.)", 1),
+    ("apl_2023", "apl_mg_2023", "APL médecins généralistes 2023 (consult. par an et par hab.)", 1),
     ("densite_mg", "densite_mg_liberaux", "Médecins généralistes libéraux pour 10 000 hab.", 1),
     ("part_75_plus", "part_75_plus", "Part des 75 ans et plus (%)", 1),
     ("part_sous_apl", "apl_mg_2023_part_sous_seuil", "Part de la population sous APL 2,5 (%)", 1),
@@ -70,6 +70,9 @@ REGIONAL_INDICATORS = (
         "Population en zone infirmière très sous-dotée ou sous-dotée (hab.)",
         0,
     ),
+    ("familles_mono", "part_familles_monoparentales", "Part des familles monoparentales 2022 (%)", 1),
+    ("fedi_score", "fedi_2021", "Indice de défavorisation F-EDI 2021 (score moyen)", 1),
+    ("fedi_q5", "fedi_quintile_5_part", "Part de la population dans le quintile F-EDI le plus défavorisé (%)", 1),
 )
 #: Column added when a CPAM table is used.
 CPAM_INDICATOR = ("sans_mt_17_plus", "part_sans_mt_17_plus", "Part des 17 ans et plus sans médecin traitant (%)", 1)
@@ -96,6 +99,9 @@ class RegionalSynthesis:
     orphans) in EPSG:4326, None without polygons. ``fictitious``: a column comes from the fictitious CPAM table.
     ``straddling``: the territories that also have communes in other régions -> the names of those régions.
     ``region_note``: French note saying how the région was chosen when it was not given (None otherwise).
+    ``france_scopes``: per indicator column, what France's value covers when it leaves départements out (« France
+    hors Mayotte », « France métropolitaine »); the France row is named by the most common one and its other cells
+    say theirs.
     """
 
     region: str
@@ -110,6 +116,7 @@ class RegionalSynthesis:
     perimeters_name: str
     straddling: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     region_note: str | None = None
+    france_scopes: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
@@ -214,7 +221,7 @@ def regional_synthesis(
     for col in ("taille", "taille_min", "taille_max"):
         table[col] = pd.array(table[col].tolist(), dtype="Int64")
 
-    refs = []
+    refs, scopes = [], {}
     for level, level_code, name in (("region", code, reference.region_name(code)), ("france", "FR", "France")):
         ind = first[(first["level"] == level) & (first["level_code"] == level_code)]
         rec = {"territoire": name, "taille": pd.NA, "taille_min": pd.NA, "taille_max": pd.NA, "approximatif": False}
@@ -222,7 +229,12 @@ def regional_synthesis(
         rec["population"] = rec["population_min"] = rec["population_max"] = pop[0]
         rec["n_communes"] = _indicator_values(ind[ind["indicator"] == "nombre_communes"])[0]
         for col, ind_id, _, _ in indicators:
-            rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(ind[ind["indicator"] == ind_id])
+            rows = ind[ind["indicator"] == ind_id]
+            rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(rows)
+            if level == "france" and not rows.empty and not fr.is_missing(rec[col]):
+                scopes[col] = str(rows.iloc[0]["level_name"])  # « France hors Mayotte »…
+        if level == "france":
+            rec["territoire"] = _france_row_name(scopes)
         refs.append(rec)
     references = pd.DataFrame(refs, columns=table.columns)
     return RegionalSynthesis(
@@ -242,7 +254,24 @@ def regional_synthesis(
             if len(d.summary["regions"]) > 1
         },
         region_note=region_note,
+        france_scopes=scopes,
     )
+
+
+def _france_row_name(scopes: dict[str, str]) -> str:
+    """The name of the France row: what most of its values cover (« France hors Mayotte »), « France » when
+    nothing is left out."""
+    from collections import Counter
+
+    counts = Counter(scopes.values())
+    return max(counts, key=lambda name: (counts[name], name == "France")) if counts else "France"
+
+
+def _scope_note(scope: str) -> str:
+    """« hors Mayotte », « métropole », « France entière » from « France hors Mayotte », « France métropolitaine »,
+    « France »."""
+    special = {"France métropolitaine": "métropole", "France": "France entière"}
+    return special.get(scope, scope.removeprefix("France ").strip())
 
 
 def _population_text(row) -> str:
@@ -264,7 +293,9 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
     """The displayed regional table (French headers, formatted text): territories, then région and France."""
     rows = []
     n = len(synthese.table)
+    n_france = n + len(synthese.references) - 1
     for i, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
+        is_france = i == n_france
         straddling = r["territoire"] in synthese.straddling
         rec = {
             "Territoire": r["territoire"] + (" (à cheval sur une autre région)" if straddling else ""),
@@ -280,6 +311,11 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
             rec[header] = fr.value_text(
                 r[col], r[f"{col}_bas"], r[f"{col}_haut"], unit=m.get("unit", ""), show_unit=False
             )
+            if m.get("unit") == "hab." and r[col] == 0 and fr.is_missing(r[f"{col}_bas"]):
+                rec[header] = "aucun"  # no inhabitant (in an under-served zone), never a « 0 » to act on
+            scope = synthese.france_scopes.get(col) if is_france else None
+            if scope and scope != r["territoire"]:  # France's value covers another part than the row says
+                rec[header] += f" ({_scope_note(scope)})"
         rows.append(rec)
     return pd.DataFrame(rows)
 
@@ -298,7 +334,42 @@ def _indicator_caption(synthese: RegionalSynthesis) -> str:
             note = " — DONNÉES FICTIVES" if m.get("fictitious") else ""
             parts.append(f"{m['label']} : {m['source']}, {m['vintage']}, niveau {m['source_level']}{note}")
     parts.append("Région et France : mêmes calculs sur toutes leurs communes")
+    covered: dict[str, list[str]] = {}
+    for col, ind_id, _header, _ in synthese.indicators:
+        if col in synthese.france_scopes and ind_id in synthese.meta:
+            covered.setdefault(synthese.france_scopes[col], []).append(synthese.meta[ind_id]["label"])
+    if len(covered) > 1 or set(covered) - {"France"}:
+        parts.append(
+            "France : "
+            + " ; ".join(
+                f"{'France entière' if scope == 'France' else scope} pour {', '.join(labels)}"
+                for scope, labels in covered.items()
+            )
+            + " (départements sans donnée dans la source)"
+        )
     return "Sources : " + " ; ".join(parts) + "."
+
+
+#: Where the long words of the table's headers may break (soft hyphens): the table fits the page.
+_SOFT_HYPHENS = {
+    w.replace("\u00ad", ""): w
+    for w in (
+        "géné\u00adralistes",
+        "mono\u00adparentales",
+        "défavo\u00adrisation",
+        "défavo\u00adrisé",
+        "in\u00adfirmière",
+        "Popu\u00adlation",
+        "popu\u00adlation",
+        "commu\u00adnaux",
+        "Com\u00admunes",
+    )
+}
+
+
+def _breakable(header: str) -> str:
+    """A header whose long words may break at a hyphen shown only where the line breaks."""
+    return " ".join(_SOFT_HYPHENS.get(word, word) for word in header.split(" "))
 
 
 def show_regional_table(synthese: RegionalSynthesis) -> None:
@@ -312,6 +383,7 @@ def show_regional_table(synthese: RegionalSynthesis) -> None:
             "fictitious",
         )
     df = regional_table(synthese)
+    df.columns = [_breakable(c) for c in df.columns]
     n = len(synthese.table)
     show_table(
         df,

@@ -42,7 +42,7 @@ from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html, written_href
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
-from cpts_diag.synthesis import derive_findings, source_citation
+from cpts_diag.synthesis import GAP_RULE, PRECEDENCE_RULE, derive_findings, source_citation
 from cpts_diag.tiers import (
     NATIONAL,
     NEAR_THRESHOLD_RULE,
@@ -56,6 +56,7 @@ from cpts_diag.tiers import (
 
 __all__ = [
     "KEY_FIGURES",
+    "ZERO_COUNTS",
     "MAP_INDICATOR",
     "Section",
     "access",
@@ -86,7 +87,16 @@ KEY_FIGURES = (
     "evolution_pop_2016_2023",
     "revenu_median_communes_p50",
     "zonage_infirmiers_pop_sous_dotee",
+    "part_familles_monoparentales",
+    "fedi_quintile_5_part",
 )
+#: What a key figure known to be zero says, where « 0 hab. » or « 0,0 % » would read as a figure to act on: by unit
+#: (counts of inhabitants) and by indicator (shares of the population).
+ZERO_COUNTS = {
+    "hab.": "aucun habitant",
+    "apl_mg_2023_part_sous_seuil": "aucun habitant",
+    "fedi_quintile_5_part": "aucun habitant",
+}
 #: Indicator of the maps (static map of section 1 and carte.html): MAP_INDICATOR, its label and unit.
 MAP_LABEL = "APL aux médecins généralistes 2023"
 MAP_UNIT = "consultations/an/hab."
@@ -153,6 +163,14 @@ def _value_text(row: pd.Series | None, with_unit: bool = False) -> str:
     if row is None:
         return "n.d."
     return fr.value_text(row["value"], row["value_low"], row["value_high"], unit=str(row["unit"]), show_unit=with_unit)
+
+
+def _key_text(row: pd.Series) -> str:
+    """A key figure with its unit; a count known to be zero in words (« aucun habitant »)."""
+    zero = ZERO_COUNTS.get(str(row["indicator"])) or ZERO_COUNTS.get(str(row["unit"]))
+    if zero and row["value"] == 0 and fr.is_missing(row["value_low"]) and fr.is_missing(row["value_high"]):
+        return zero
+    return _value_text(row, with_unit=True)
 
 
 def _render(macro_name: str, /, **context) -> str:
@@ -238,7 +256,7 @@ def key_figures(data: ReportData) -> dict[str, dict]:
     out = {}
     for ind, row in _key_rows(data):
         fictitious = row["quality"] == Quality.FICTITIOUS
-        text = _value_text(row, with_unit=True) + (" (données fictives)" if fictitious else "")
+        text = _key_text(row) + (" (données fictives)" if fictitious else "")
         out[str(row["label"])] = {
             "indicator": ind,
             "value": None if fr.is_missing(row["value"]) else float(row["value"]),
@@ -390,6 +408,8 @@ def method(data: ReportData) -> Section:
         insee_ages=bool(data.insee_ages),
         bpe=bool(data.bpe),
         perimeters_name=data.perimeters_path.name,
+        gap_rule=GAP_RULE,
+        precedence_rule=PRECEDENCE_RULE,
     )
     return Section(html, "Méthode")
 
@@ -664,6 +684,8 @@ def access(data: ReportData) -> Section:
         notes += open_report.income_note(data.diag)
     if "mortalite_brute_epci" in data.diag.communes:
         notes += open_report.mortality_note(data.diag)
+    social = _theme_indicators(data, "Santé et social", exclude=hidden)
+    fedi = [i for i in social if i.startswith("fedi_")]
     html = _render(
         "access",
         apl_table=Markup(comparison_table(data, apl)),
@@ -671,10 +693,37 @@ def access(data: ReportData) -> Section:
         cpam_table=Markup(comparison_table(data, others, _render("cpam_caption"))) if others else None,
         cpam_missing=missing,
         example=data.cpam_mode == "exemple",
-        social_table=Markup(comparison_table(data, _theme_indicators(data, "Santé et social", exclude=hidden))),
+        social_table=Markup(comparison_table(data, [i for i in social if i not in fedi])),
         notes=Markup(notes),
+        deprivation=Markup(_deprivation(data, fedi)) if fedi else None,
     )
     return Section(html, "Accès aux soins")
+
+
+def _deprivation(data: ReportData, indicators: list[str]) -> str:
+    """The F-EDI part: the mean score and the population by national quintile beside the comparison levels, the
+    small printed map of each commune's quintile, the communes of the most deprived quintile named."""
+    from cpts_diag.outputs import open_report
+
+    figure = ""
+    mc = data.map_communes
+    if mc is not None and "fedi_quintile" in mc and mc["fedi_quintile"].notna().any():
+        from cpts_diag.commune_geo import MAP_SOURCE
+
+        fig = _printed_fedi_map(data)
+        caption = _render(
+            "fedi_map_caption",
+            map_source=MAP_SOURCE,
+            missing=open_report.FEDI_MISSING,
+            map_href=_written_href(data, "carte"),
+        )
+        figure = _figure_html(fig, caption, f"Carte des quintiles F-EDI des communes du territoire {data.territory}")
+    return _render(
+        "deprivation",
+        table=Markup(comparison_table(data, indicators)),
+        figure_html=Markup(figure),
+        note=Markup(open_report.deprivation_note(data.diag)),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -728,27 +777,66 @@ def _printed_map(data: ReportData):
     )
 
 
+def _printed_fedi_map(data: ReportData):
+    """The small printed map of the F-EDI quintile of each commune, its legend on the right: a second, lighter map
+    (no neighbours, no layout engine)."""
+    from matplotlib.figure import Figure
+
+    from cpts_diag.outputs import maps, open_report
+
+    fig = Figure(figsize=(6.4, 3.8))
+    maps.static_map(
+        data.map_communes,
+        "fedi_quintile",
+        label="Quintile national F-EDI 2021",
+        classes=open_report.fedi_classes(),
+        territory_outline=data.outline,
+        ax=fig.add_axes((0.01, 0.01, 0.56, 0.98)),
+        missing_label=open_report.FEDI_MISSING,
+    )
+    return fig
+
+
+#: Tooltip fields of carte.html beside the APL: column of the map table -> French label.
+_WEB_TOOLTIPS = {
+    "population": "Population 2023 (hab.)",
+    "epci": "EPCI",
+    "revenu_median": "Revenu médian 2019 (Filosofi)",
+    "zonage_inf": "Zonage infirmiers (ARS)",
+    "part_75_plus_txt": "Part des 75 ans et plus (recensement 2022)",
+    "familles_txt": "Part des familles monoparentales (recensement 2022)",
+    "note": "Remarque",
+}
+
+
 def _web_map(data: ReportData):
     from cpts_diag.commune_geo import MAP_SOURCE
-    from cpts_diag.outputs import maps
+    from cpts_diag.outputs import maps, open_report
 
     mc = data.map_communes
+    views = []
+    if "fedi_quintile" in mc:
+        views.append(
+            maps.MapView(
+                "fedi_quintile",
+                open_report.FEDI_LABEL,
+                open_report.fedi_classes(),
+                missing_label=open_report.FEDI_MISSING,
+                text_col="fedi_txt",
+                title=f"{data.territory} — {open_report.FEDI_LABEL}" + _partial_note(data),
+            )
+        )
     return maps.commune_map(
         **_map_layers(data),
-        tooltip_fields={
-            "population": "Population 2023 (hab.)",
-            "epci": "EPCI",
-            **(
-                {"revenu_median": "Revenu médian 2019 (Filosofi)", "zonage_inf": "Zonage infirmiers (ARS)"}
-                if "zonage_inf" in mc
-                else {}
-            ),
-            "note": "Remarque",
-        },
+        tooltip_fields={k: v for k, v in _WEB_TOOLTIPS.items() if k in mc},
         title=f"{data.territory} — {MAP_LABEL}" + _partial_note(data),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
-        "Marseille) ; INSEE, populations légales 2023 ; " + MAP_SOURCE,
+        "Marseille) ; Santé publique France, indice de défavorisation F-EDI 2021 (quintiles nationaux, France "
+        "métropolitaine), niveau commune (arrondissement à Paris, Lyon, Marseille) ; INSEE, recensement 2022 (parts "
+        "des 75 ans et plus et des familles monoparentales), niveau commune ; INSEE, populations légales 2023 ; "
+        + MAP_SOURCE,
         fit_orphans=False,
+        views=views,
     )
 
 
