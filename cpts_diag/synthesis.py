@@ -51,6 +51,7 @@ __all__ = [
     "FICTITIOUS_NOTE",
     "GAP_RULE",
     "PRECEDENCE_RULE",
+    "FICTITIOUS_PRECEDENCE",
     "RULES",
     "STRENGTH",
     "TOPICS",
@@ -89,8 +90,10 @@ PRECEDENCE_RULE = (
     "(niveau commune) avant la densité d'infirmiers du bassin de vie, l'APL (niveau commune) avant la densité de "
     "médecins généralistes du bassin de vie, l'indice de défavorisation F-EDI (niveau commune) et la part des "
     "bénéficiaires de la CSS avant le taux de pauvreté du bassin de vie ; un constat contraire d'un indicateur "
-    "moins direct est écarté (et dit), et des données fictives n'en écartent jamais de réelles"
+    "moins direct est écarté (et dit)"
 )
+#: Added to :data:`PRECEDENCE_RULE` where the report uses fictitious data (and only there).
+FICTITIOUS_PRECEDENCE = "des données fictives n'écartent jamais de données réelles"
 
 
 @dataclass(frozen=True)

@@ -646,7 +646,7 @@ def _feature_styles(layer):
     """(tooltip heading, style) of each feature of a layer, read from the map's data."""
     import json
 
-    styles = json.loads(layer.styles)
+    styles = json.loads(layer.styles)[0]  # the first view (a layer without a switch has only one)
     return [(f[1][0] if f[1] else None, styles[f[0]]) for f in json.loads(layer.data)["f"]]
 
 

@@ -577,3 +577,15 @@ def test_workbook_gives_the_social_data_per_commune_with_source_and_never_zero(a
         fedi = next(r for r in social_sheet if r and str(r[0]).startswith("Indice de défavorisation F-EDI"))
         assert fedi[head.index("France : champ")] == "France métropolitaine"
         assert (fedi[head.index("Territoire")] is None) == (siren == "249740101")  # La Réunion: n.d., not 0
+
+
+def test_method_speaks_of_fictitious_data_only_where_the_report_uses_them(data):
+    import dataclasses
+
+    from cpts_diag.reports.sections import method
+
+    real = method(data).html
+    assert "Par ailleurs, quand deux indicateurs" in real and "fictiv" not in real
+    demo = method(dataclasses.replace(data, cpam_mode="exemple")).html
+    assert "des données fictives n'écartent jamais de données réelles" in demo.replace("&#x27;", "'")
+    assert "<strong>exemple fictif</strong>" in demo

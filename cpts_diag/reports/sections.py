@@ -42,7 +42,7 @@ from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html, written_href
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
-from cpts_diag.synthesis import GAP_RULE, PRECEDENCE_RULE, derive_findings, source_citation
+from cpts_diag.synthesis import FICTITIOUS_PRECEDENCE, GAP_RULE, PRECEDENCE_RULE, derive_findings, source_citation
 from cpts_diag.tiers import (
     NATIONAL,
     NEAR_THRESHOLD_RULE,
@@ -409,7 +409,7 @@ def method(data: ReportData) -> Section:
         bpe=bool(data.bpe),
         perimeters_name=data.perimeters_path.name,
         gap_rule=GAP_RULE,
-        precedence_rule=PRECEDENCE_RULE,
+        precedence_rule=PRECEDENCE_RULE + (f" ; {FICTITIOUS_PRECEDENCE}" if data.cpam_mode == "exemple" else ""),
     )
     return Section(html, "Méthode")
 
