@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 from shapely.geometry import box
 
-matplotlib.use("Agg")
-
-from cpts_diag.outputs.maps.offline import _leaflet_assets  # noqa: E402
+from cpts_diag.outputs.maps.offline import _leaflet_assets
 
 XSS = "<script>alert(1)</script>"
 X0, Y0 = 900_000.0, 6_300_000.0  # Lambert-93, Provence

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from cpts_diag.outputs.maps.classes import (  # noqa: E402
+from cpts_diag.outputs.maps.classes import (
     PALETTES,
     classify,
 )

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
-matplotlib.use("Agg")
-
-from cpts_diag.outputs.maps.geometry import web_geometry  # noqa: E402
-from map_helpers import SIZE, X0, Y0  # noqa: E402
+from cpts_diag.outputs.maps.geometry import web_geometry
+from map_helpers import SIZE, X0, Y0
 
 
 def _zigzag_pair():

@@ -6,15 +6,12 @@ import os
 import re
 
 import folium
-import matplotlib
 import pytest
 
-matplotlib.use("Agg")
-
-from cpts_diag.outputs.maps.offline import map_html, save_offline_map  # noqa: E402
-from cpts_diag.outputs.maps.spec import MapSpec  # noqa: E402
-from cpts_diag.outputs.maps.web import commune_map  # noqa: E402
-from map_helpers import demo_layers  # noqa: E402
+from cpts_diag.outputs.maps.offline import map_html, save_offline_map
+from cpts_diag.outputs.maps.spec import MapSpec
+from cpts_diag.outputs.maps.web import commune_map
+from map_helpers import demo_layers
 
 
 @pytest.fixture()

@@ -6,22 +6,19 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import pytest
 import shapely
 
-matplotlib.use("Agg")
-
-from cpts_diag.outputs.maps.classes import (  # noqa: E402
+from cpts_diag.outputs.maps.classes import (
     FICTITIOUS_BANNER,
     classify,
 )
-from cpts_diag.outputs.maps.offline import map_html  # noqa: E402
-from cpts_diag.outputs.maps.printed import static_map  # noqa: E402
-from cpts_diag.outputs.maps.spec import MapSpec  # noqa: E402
-from cpts_diag.outputs.maps.web import commune_map  # noqa: E402
-from map_helpers import demo_layers, layers_of, own_code  # noqa: E402
+from cpts_diag.outputs.maps.offline import map_html
+from cpts_diag.outputs.maps.printed import static_map
+from cpts_diag.outputs.maps.spec import MapSpec
+from cpts_diag.outputs.maps.web import commune_map
+from map_helpers import demo_layers, layers_of, own_code
 
 
 @pytest.fixture()

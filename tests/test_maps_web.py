@@ -5,23 +5,20 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import pytest
 from shapely.geometry import box
 
-matplotlib.use("Agg")
-
-from cpts_diag.outputs.html import esc  # noqa: E402
-from cpts_diag.outputs.maps.classes import (  # noqa: E402
+from cpts_diag.outputs.html import esc
+from cpts_diag.outputs.maps.classes import (
     FICTITIOUS_BANNER,
     MASKED_LABEL,
     TIER_COLORS,
 )
-from cpts_diag.outputs.maps.offline import map_html  # noqa: E402
-from cpts_diag.outputs.maps.spec import MapSpec  # noqa: E402
-from cpts_diag.outputs.maps.web import commune_map, proposal_map, region_map  # noqa: E402
-from map_helpers import EXTERNAL, SIZE, X0, XSS, Y0, demo_layers, layers_of, own_code, squares  # noqa: E402
+from cpts_diag.outputs.maps.offline import map_html
+from cpts_diag.outputs.maps.spec import MapSpec
+from cpts_diag.outputs.maps.web import commune_map, proposal_map, region_map
+from map_helpers import EXTERNAL, SIZE, X0, XSS, Y0, demo_layers, layers_of, own_code, squares
 
 
 @pytest.fixture()
