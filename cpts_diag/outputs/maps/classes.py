@@ -38,20 +38,8 @@ TIER_LABELS: dict[str, str] = {
 }
 
 #: Colours of the candidate territories of a proposal map (ColorBrewer Dark2 then Set1, qualitative), in turn.
-CANDIDATE_COLORS = [
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#377eb8",
-    "#e41a1c",
-    "#984ea3",
-    "#ff7f00",
-    "#4daf4a",
-]
+CANDIDATE_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]  # Dark2
+CANDIDATE_COLORS += ["#377eb8", "#e41a1c", "#984ea3", "#ff7f00", "#4daf4a"]  # Set1
 CONFLICT_COLOR = "#d7191c"
 NEAR_THRESHOLD_COLOR = "#08306b"
 

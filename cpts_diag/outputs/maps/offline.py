@@ -52,18 +52,10 @@ def _strip_cdn(el: Any) -> None:
         _strip_cdn(child)
 
 
-_CDN_NAMES = {
-    "leaflet",
-    "jquery",
-    "bootstrap",
-    "awesome_markers",
-    "leaflet_css",
-    "bootstrap_css",
-    "glyphicons_css",
-    "awesome_markers_font_css",
-    "awesome_markers_css",
-    "awesome_rotate_css",
-}
+_CDN_NAMES = set(
+    "leaflet jquery bootstrap awesome_markers leaflet_css bootstrap_css"
+    " glyphicons_css awesome_markers_font_css awesome_markers_css awesome_rotate_css".split()
+)
 
 
 def map_html(m: folium.Map) -> str:

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.outputs.maps import elements as el
+from cpts_diag.outputs.maps import geometry as geo
 from cpts_diag.outputs.maps.classes import (
     BORDER_COLOR,
     CANDIDATE_COLORS,
@@ -23,35 +25,6 @@ from cpts_diag.outputs.maps.classes import (
     PLAIN_COLOR,
     TIER_COLORS,
     TIER_LABELS,
-)
-from cpts_diag.outputs.maps.elements import (
-    FeatureLayer,
-    add_orphans,
-    choropleth,
-    column_texts,
-    commune_headings,
-    extra_columns,
-    finish,
-    fit,
-    fit_frame,
-    is_integral,
-    legend_row,
-    map_macro,
-    masked_style,
-    neighbour_layer,
-    new_map,
-    outline_layer,
-    tooltips,
-)
-from cpts_diag.outputs.maps.geometry import (
-    as_gdf,
-    auto_crs,
-    dissolve_outline,
-    frame_of,
-    require_crs,
-    round_array,
-    web_geometry,
-    web_layers,
 )
 from cpts_diag.outputs.maps.spec import MapSpec
 from cpts_diag.outputs.templating import Markup
@@ -71,62 +44,66 @@ def commune_map(spec: MapSpec, *, tiles: bool = False, simplify_m: float = 80, r
     :func:`~cpts_diag.outputs.maps.offline.map_html`.
     """
     communes, orphans, neighbours, crs = spec.communes, spec.orphans, spec.neighbours, spec.crs
-    require_crs(communes, "communes")
-    outline_gdf = as_gdf(spec.outline)
-    fcrs = crs if crs is not None else auto_crs(communes)
-    frame = frame_of(
+    geo.require_crs(communes, "communes")
+    outline_gdf = geo.as_gdf(spec.outline)
+    fcrs = crs if crs is not None else geo.auto_crs(communes)
+    frame = geo.frame_of(
         communes.to_crs(fcrs),
         outline_gdf.to_crs(fcrs) if outline_gdf is not None else None,
         orphans.to_crs(fcrs) if spec.fit_orphans and orphans is not None and len(orphans) else None,
         spec.fit_main_part,
     )
-    com, orph, neigh, outl = web_layers([communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs)
+    com, orph, neigh, outl = geo.web_layers(
+        [communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs
+    )
     if spec.outline is None:
-        merged = dissolve_outline(com)
+        merged = geo.dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
 
     base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
     value_col, label, legend_title, columns = spec.value_col, spec.label, spec.legend_title, []
     if value_col is None:
         idx, styles = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")]
-        rows = [legend_row("Commune du territoire", PLAIN_COLOR)]
+        rows = [el.legend_row("Commune du territoire", PLAIN_COLOR)]
     else:
         values = com[value_col]
-        idx, styles, rows, cls = choropleth(values, spec, base, True)
-        columns.append((label or value_col, column_texts(values, cls.decimals, is_integral(values), spec.unit)))
+        idx, styles, rows, cls = el.choropleth(values, spec, base, True)
+        columns.append((label or value_col, el.column_texts(values, cls.decimals, el.is_integral(values), spec.unit)))
     if views := spec.views:  # one geometry, several choropleths: a switch, then one legend per view
         indices, all_styles, groups = [idx], [styles], [(legend_title, rows)]
         for view in views:
             vals = com[view.value_col]
             v_spec = MapSpec(com, classes=view.classes, decimals=0, missing_label=view.missing_label)
-            v_idx, v_styles, v_rows, v_cls = choropleth(vals, v_spec, base, True)
+            v_idx, v_styles, v_rows, v_cls = el.choropleth(vals, v_spec, base, True)
             indices.append(v_idx)
             all_styles.append(v_styles)
             groups.append((view.label + (f" ({view.unit})" if view.unit else ""), v_rows))
             texts = com[view.text_col].astype(str).tolist() if view.text_col else None
-            columns.append((view.label, texts or column_texts(vals, v_cls.decimals, is_integral(vals), view.unit)))
+            columns.append(
+                (view.label, texts or el.column_texts(vals, v_cls.decimals, el.is_integral(vals), view.unit))
+            )
         names = [label or value_col or "Communes", *(v.label for v in views)]
         titles = [spec.title, *(v.title or spec.title for v in views)]
-        rows = [map_macro("layer_switch", [(i, n, t) for i, (n, t) in enumerate(zip(names, titles))])]
-        rows += [map_macro("legend_group", i, title, [Markup(r) for r in g]) for i, (title, g) in enumerate(groups)]
+        rows = [el.map_macro("layer_switch", [(i, n, t) for i, (n, t) in enumerate(zip(names, titles))])]
+        rows += [el.map_macro("legend_group", i, title, [Markup(r) for r in g]) for i, (title, g) in enumerate(groups)]
         idx, styles, legend_title = np.column_stack(indices), all_styles, None
-    tips = tooltips(commune_headings(com), columns + extra_columns(com, spec.tooltip_fields, spec.decimals))
+    tips = el.tooltips(el.commune_headings(com), columns + el.extra_columns(com, spec.tooltip_fields, spec.decimals))
 
-    m = new_map(tiles)
+    m = el.new_map(tiles)
     if neigh is not None and len(neigh):
-        neighbour_layer(neigh, spec.neighbour_name_col, round_decimals).add_to(m)
-    FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True, decimals=round_decimals).add_to(m)
+        el.neighbour_layer(neigh, spec.neighbour_name_col, round_decimals).add_to(m)
+    el.FeatureLayer(com, idx, tips, styles, "communes", "Communes", highlight=True, decimals=round_decimals).add_to(m)
     if orph is not None and len(orph):
-        add_orphans(m, rows, orph, round_decimals)
+        el.add_orphans(m, rows, orph, round_decimals)
     if outl is not None and len(outl):
-        outline_layer(outl, "outline", "Limite du territoire", 3, round_decimals).add_to(m)
-        rows.append(legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
+        el.outline_layer(outl, "outline", "Limite du territoire", 3, round_decimals).add_to(m)
+        rows.append(el.legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
-        rows.append(legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
-    zoom = fit_frame(m, frame, fcrs, [com, orph, outl] if spec.fit_orphans else [com, outl])
+        rows.append(el.legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
+    zoom = el.fit_frame(m, frame, fcrs, [com, orph, outl] if spec.fit_orphans else [com, outl])
     if zoom:
         rows.append(zoom)
-    return finish(m, rows, legend_title, spec, tiles)
+    return el.finish(m, rows, legend_title, spec, tiles)
 
 
 def _tier_key(x: Any) -> str | None:
@@ -157,18 +134,15 @@ def region_map(
       keep a regional map of ~950 communes under 1 MB (about 0,76 MB for PACA).
     """
     territories, value_col, label = spec.communes, spec.value_col, spec.label
-    require_crs(territories, "territories")
+    geo.require_crs(territories, "territories")
     if name_col not in territories.columns:
         raise ValueError(f"territories: column {name_col!r} missing")
     commune_level = "code_insee" in territories.columns and territories[name_col].duplicated().any()
     terr = territories
     if commune_level:
-        names = territories.groupby("code_insee", sort=False)[name_col].agg(
-            lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v)))
-        )
         terr = territories.drop_duplicates("code_insee").reset_index(drop=True)
-        terr["_territoires"] = terr["code_insee"].map(names)
-    shapes, orph = web_layers([terr, spec.orphans], simplify_m, round_decimals, spec.crs)
+        terr["_territoires"] = terr["code_insee"].map(_territory_names(territories, name_col))
+    shapes, orph = geo.web_layers([terr, spec.orphans], simplify_m, round_decimals, spec.crs)
 
     values = shapes[value_col] if value_col is not None and value_col in shapes.columns else None
     base = {"color": BORDER_COLOR, "weight": 0.5} if commune_level else {"color": "#555555", "weight": 1}
@@ -177,42 +151,57 @@ def region_map(
     if values is None:
         idx = np.zeros(len(shapes), dtype=int)
         styles = [dict(base, fillColor=PLAIN_COLOR)]
-        legend = [legend_row("Territoire de CPTS", PLAIN_COLOR)]
+        legend = [el.legend_row("Territoire de CPTS", PLAIN_COLOR)]
         legend_title = None
     elif values.notna().any() and values.dropna().map(_tier_key).notna().all():
         keys = list(TIER_COLORS)
         tk = values.map(_tier_key)
         idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
-        styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [masked_style(base)]
-        legend = [legend_row(TIER_LABELS[k], TIER_COLORS[k]) for k in keys]
+        styles = [dict(base, fillColor=TIER_COLORS[k]) for k in keys] + [el.masked_style(base)]
+        legend = [el.legend_row(TIER_LABELS[k], TIER_COLORS[k]) for k in keys]
         if (idx == len(keys)).any():
-            legend.append(legend_row("Taille inconnue", cls="cpts-hatch-masked"))
+            legend.append(el.legend_row("Taille inconnue", cls="cpts-hatch-masked"))
         legend_title = label or "Taille de la CPTS (ACI)"
         columns.append(("Taille", [TIER_LABELS.get(k, "inconnue") for k in tk]))
     else:
-        idx, styles, legend, cls = choropleth(values, spec, base)
+        idx, styles, legend, cls = el.choropleth(values, spec, base)
         legend_title = spec.legend_title
-        columns.append((label or value_col, column_texts(values, cls.decimals, False, spec.unit)))
-    headings = commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
-    tips = tooltips(headings, columns + extra_columns(shapes, spec.tooltip_fields, spec.decimals))
+        columns.append((label or value_col, el.column_texts(values, cls.decimals, False, spec.unit)))
+    headings = el.commune_headings(shapes) if commune_level else [str(n) for n in shapes[name_col]]
+    tips = el.tooltips(headings, columns + el.extra_columns(shapes, spec.tooltip_fields, spec.decimals))
 
-    m = new_map(tiles)
+    m = el.new_map(tiles)
     layer_name = "Communes" if commune_level else "Territoires"
-    layer = FeatureLayer(shapes, idx, tips, styles, "territories", layer_name, highlight=True, decimals=round_decimals)
+    layer = el.FeatureLayer(
+        shapes, idx, tips, styles, "territories", layer_name, highlight=True, decimals=round_decimals
+    )
     layer.add_to(m)
     if orph is not None and len(orph):
-        add_orphans(m, legend, orph, round_decimals)
+        el.add_orphans(m, legend, orph, round_decimals)
     if commune_level:
-        dissolved = []
-        for name, part in territories.groupby(name_col, sort=True):
-            geom = dissolve_outline(shapes[shapes["code_insee"].isin(part["code_insee"])])
-            if geom is not None:
-                dissolved.append({"name": name, "geometry": round_array(geom, round_decimals)})
-        outl = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
-        outline_layer(outl, "outlines", "Limites des CPTS", 1.6, round_decimals).add_to(m)
-        legend.append(legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
-    fit(m, [shapes, orph])
-    return finish(m, legend, legend_title, spec, tiles)
+        outl = _outlines(territories, shapes, name_col, round_decimals)
+        el.outline_layer(outl, "outlines", "Limites des CPTS", 1.6, round_decimals).add_to(m)
+        legend.append(el.legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.6))
+    el.fit(m, [shapes, orph])
+    return el.finish(m, legend, legend_title, spec, tiles)
+
+
+def _territory_names(communes: gpd.GeoDataFrame, name_col: str) -> pd.Series:
+    """By commune code: the territories that list it (« A ; B » for a commune split between territories)."""
+    return communes.groupby("code_insee", sort=False)[name_col].agg(
+        lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v)))
+    )
+
+
+def _outlines(communes: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame, name_col: str, decimals: int) -> gpd.GeoDataFrame:
+    """One dissolved outline (``name``, geometry) per territory of ``communes``, from the web ``shapes`` of its
+    communes (so that outlines follow the simplified borders)."""
+    dissolved = []
+    for name, part in communes.groupby(name_col, sort=True):
+        geom = geo.dissolve_outline(shapes[shapes["code_insee"].isin(part["code_insee"])])
+        if geom is not None:
+            dissolved.append({"name": name, "geometry": geo.round_array(geom, decimals)})
+    return gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
 
 
 def _candidate_colors(names: list[str], outlines: gpd.GeoDataFrame) -> dict[str, str]:
@@ -256,80 +245,74 @@ def proposal_map(
       navy.
     """
     communes, orphans, crs = spec.communes, spec.orphans, spec.crs
-    require_crs(communes, "communes")
+    geo.require_crs(communes, "communes")
     # the territories' communes and the orphans simplified as one layer: they keep sharing their borders
     terr = communes.drop_duplicates("code_insee").reset_index(drop=True)
     both = pd.concat([terr[["code_insee", "nom", "geometry"]], orphans[["code_insee", "nom", "geometry"]]])
-    both = web_geometry(gpd.GeoDataFrame(both, geometry="geometry", crs=communes.crs), simplify_m, round_decimals, crs)
+    both = geo.web_geometry(
+        gpd.GeoDataFrame(both, geometry="geometry", crs=communes.crs), simplify_m, round_decimals, crs
+    )
     shapes = terr.set_geometry(both.geometry.iloc[: len(terr)].to_numpy(), crs=4326)
     orph = orphans.reset_index(drop=True).set_geometry(both.geometry.iloc[len(terr) :].to_numpy(), crs=4326)
     confl = None
     if conflicts is not None and len(conflicts):
         tip = dict(zip(conflicts["code_insee"], conflicts["proposal"]))
         confl = shapes[shapes["code_insee"].isin(tip)].assign(proposal=lambda d: d["code_insee"].map(tip))
-    (nearby,) = web_layers([near], simplify_m, round_decimals, crs)
-    dissolved = []
-    for name, part in communes.groupby(name_col, sort=True):
-        geom = dissolve_outline(shapes[shapes["code_insee"].isin(part["code_insee"])])
-        if geom is not None:
-            dissolved.append({"name": name, "geometry": round_array(geom, round_decimals)})
-    outlines = gpd.GeoDataFrame(dissolved, geometry="geometry", crs=4326)
+    (nearby,) = geo.web_layers([near], simplify_m, round_decimals, crs)
+    outlines = _outlines(communes, shapes, name_col, round_decimals)
     candidates = sorted({c for c in orphans["candidate"] if not fr.is_missing(c)}) if len(orphans) else []
     color = _candidate_colors(candidates, outlines)
-    names = communes.groupby("code_insee", sort=False)[name_col].agg(
-        lambda s: " ; ".join(dict.fromkeys(str(v) for v in s if not fr.is_missing(v)))
-    )
-    own = shapes["code_insee"].map(names)
+    own = shapes["code_insee"].map(_territory_names(communes, name_col))
     base = {"color": BORDER_COLOR, "weight": 0.5, "opacity": 1}
     styles = [dict(base, fillColor=PLAIN_COLOR, fillOpacity=0.7)]
     styles += [dict(base, fillColor=color[name], fillOpacity=0.35) for name in candidates]
     idx = [next((1 + candidates.index(n) for n in str(v).split(" ; ") if n in color), 0) for v in own]
-    tips = tooltips(commune_headings(shapes), [("CPTS", own.tolist())])
-    legend = [legend_row("Commune d'un territoire", PLAIN_COLOR)]
+    tips = el.tooltips(el.commune_headings(shapes), [("CPTS", own.tolist())])
+    legend = [el.legend_row("Commune d'un territoire", PLAIN_COLOR)]
 
-    m = new_map(False)
-    FeatureLayer(shapes, idx, tips, styles, "territories", "Communes", highlight=True, decimals=round_decimals).add_to(
-        m
-    )
-    outline_layer(outlines, "outlines", "Limites des CPTS", 1.4, round_decimals).add_to(m)
-    legend.append(legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.4))
+    m = el.new_map(False)
+    el.FeatureLayer(
+        shapes, idx, tips, styles, "territories", "Communes", highlight=True, decimals=round_decimals
+    ).add_to(m)
+    el.outline_layer(outlines, "outlines", "Limites des CPTS", 1.4, round_decimals).add_to(m)
+    legend.append(el.legend_row("Limite de CPTS", line=OUTLINE_COLOR, width=1.4))
 
     if orph is not None and len(orph):
         orphan_style = {"color": "#222222", "weight": 1.6, "opacity": 1, "fillOpacity": 0.95, "dashArray": "4 2"}
         o_styles = [dict(orphan_style, fillColor=color[name]) for name in candidates]
         o_styles.append(dict(orphan_style, fillColor=ORPHAN_COLOR, className="cpts-orphan"))
         o_idx = [candidates.index(c) if c in color else len(candidates) for c in orph["candidate"]]
-        o_tips = tooltips(commune_headings(orph), [("Proposition", orph["proposal"].astype(str).tolist())])
-        layer = FeatureLayer(
+        o_tips = el.tooltips(el.commune_headings(orph), [("Proposition", orph["proposal"].astype(str).tolist())])
+        layer = el.FeatureLayer(
             orph, o_idx, o_tips, o_styles, "proposals", "Propositions", highlight=True, decimals=round_decimals
         )
         layer.add_to(m)
         for name in candidates:
             n = int((orph["candidate"] == name).sum())
-            legend.append(legend_row(f"Orpheline proposée à {name} ({fr.integer(n)})", color[name]))
+            legend.append(el.legend_row(f"Orpheline proposée à {name} ({fr.integer(n)})", color[name]))
         n_none = int(sum(c not in color for c in orph["candidate"]))
         if n_none:
-            legend.append(legend_row(f"Orpheline sans proposition ({fr.integer(n_none)})", cls="cpts-hatch-orphan"))
+            legend.append(el.legend_row(f"Orpheline sans proposition ({fr.integer(n_none)})", cls="cpts-hatch-orphan"))
     if confl is not None and len(confl):
         style = {"color": CONFLICT_COLOR, "weight": 2, "opacity": 1, "fillOpacity": 1, "className": "cpts-conflict"}
-        c_tips = tooltips(commune_headings(confl), [("Proposition", confl["proposal"].astype(str).tolist())])
-        FeatureLayer(
+        c_tips = el.tooltips(el.commune_headings(confl), [("Proposition", confl["proposal"].astype(str).tolist())])
+        el.FeatureLayer(
             confl, None, c_tips, [style], "conflicts", "Conflits", highlight=True, decimals=round_decimals
         ).add_to(m)
-        legend.append(legend_row(f"Commune en conflit ({fr.integer(len(confl))})", cls="cpts-hatch-conflict"))
+        legend.append(el.legend_row(f"Commune en conflit ({fr.integer(len(confl))})", cls="cpts-hatch-conflict"))
     if nearby is not None and len(nearby):
         style = {"color": NEAR_THRESHOLD_COLOR, "weight": 4, "opacity": 0.9, "fill": False, "dashArray": "10 5"}
-        n_tips = tooltips([str(n) for n in nearby[name_col]], [("", nearby["proposal"].astype(str).tolist())])
-        FeatureLayer(
+        n_tips = el.tooltips([str(n) for n in nearby[name_col]], [("", nearby["proposal"].astype(str).tolist())])
+        el.FeatureLayer(
             nearby, None, n_tips, [style], "near_threshold", "Proches d'un seuil", decimals=round_decimals
         ).add_to(m)
         legend.append(
-            legend_row(
+            el.legend_row(
                 f"CPTS à moins de 5 % d'un seuil de taille ({fr.integer(len(nearby))})",
                 line=NEAR_THRESHOLD_COLOR,
                 width=4,
                 dash="8 4",
             )
         )
-    fit(m, [shapes, orph, confl])
-    return finish(m, legend, "Propositions de rattachement", spec, False)
+    el.fit(m, [shapes, orph, confl])
+    return el.finish(m, legend, "Propositions de rattachement", spec, False)
