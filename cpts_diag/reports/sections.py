@@ -514,17 +514,9 @@ def _map_spec(data: ReportData):
     from cpts_diag.outputs.maps.classes import classify
     from cpts_diag.outputs.maps.spec import MapSpec
 
-    return MapSpec(
-        data.map_communes,
-        MAP_INDICATOR,
-        MAP_LABEL,
-        MAP_UNIT,
-        classify(data.map_communes[MAP_INDICATOR], decimals=MAP_DECIMALS),
-        outline=data.outline,
-        neighbours=data.neighbours,
-        orphans=data.orphans,
-        fit_orphans=False,
-    )
+    layers = {"outline": data.outline, "neighbours": data.neighbours, "orphans": data.orphans, "fit_orphans": False}
+    classes = classify(data.map_communes[MAP_INDICATOR], decimals=MAP_DECIMALS)
+    return MapSpec(data.map_communes, MAP_INDICATOR, MAP_LABEL, MAP_UNIT, classes, **layers)
 
 
 def territory_map(data: ReportData) -> Section:
