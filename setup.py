@@ -4,7 +4,7 @@ The project layout is fixed (``data/`` and ``notebooks/`` beside ``cpts_diag/``)
 folders as ``cpts_diag/_data`` and ``cpts_diag/_notebooks``, copied at build time by :class:`BuildPy` (no
 symlink, no copy in the repository); ``cpts_diag.settings`` finds them with ``importlib.resources`` when the
 package is installed (``pip install .``) and uses the repository folders themselves in a checkout
-(``pip install -e .``). The HTML templates and style sheets (``cpts_diag/outputs/templates``,
+(``pip install -e .``). The HTML templates, style sheets and map script (``cpts_diag/outputs/templates``,
 ``cpts_diag/outputs/static``) are package data of ``cpts_diag.outputs``; ``MANIFEST.in`` puts data/ and
 notebooks/ in a source distribution. Everything else is in pyproject.toml.
 
@@ -55,7 +55,7 @@ setup(
     packages=find_packages(include=["cpts_diag", "cpts_diag.*"]),
     package_dir={"": "."},
     include_package_data=False,
-    # jinja2 templates and style sheets of the HTML outputs (cpts_diag.outputs.templating).
-    package_data={"cpts_diag.outputs": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css"]},
+    # jinja2 templates, style sheets and the map script of the HTML outputs (cpts_diag.outputs.templating).
+    package_data={"cpts_diag.outputs": ["templates/*.j2", "templates/fragments/*.j2", "static/*.css", "static/*.js"]},
     cmdclass={"build_py": BuildPy},
 )

@@ -19,6 +19,7 @@ import datetime as _dt
 import re
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 TERRITORIES = ("CPTS Guil Durance", "CPTS Nice Centre - Nice Est", "CPTS Marseille-7")
@@ -151,33 +152,20 @@ def main(out: Path) -> None:
     shutil.rmtree(out / "_report")
     shutil.rmtree(out / "_batch")
     # web maps (legend, title, banner, source, style sheet); folium's random element ids normalised
-    from cpts_diag.outputs import maps
+    from cpts_diag.outputs.maps.offline import map_html
+    from cpts_diag.outputs.maps.spec import MapSpec
+    from cpts_diag.outputs.maps.web import region_map
 
     def map_page(m) -> str:
-        return re.sub(r"[0-9a-f]{32}", "ID", maps.map_html(m))
+        return re.sub(r"[0-9a-f]{32}", "ID", map_html(m))
 
     _write(out, "map_commune.html", map_page(report_sections._web_map(data)))
     com = data.map_communes.copy()
     com["cpts"], com["taille"] = data.territory, 1
-    _write(
-        out,
-        "map_region_tiers.html",
-        map_page(
-            maps.region_map(
-                com,
-                "taille",
-                orphans=data.orphans,
-                title="Région <test> l'été",
-                source="INSEE & DREES",
-                fictitious=True,
-            )
-        ),
-    )
-    _write(
-        out,
-        "map_region_values.html",
-        map_page(maps.region_map(com, "apl_mg_2023", label="APL", unit="c/an", tiles=True)),
-    )
+    tiers = MapSpec(com, "taille", orphans=data.orphans, title="Région <test> l'été", source="INSEE & DREES")
+    _write(out, "map_region_tiers.html", map_page(region_map(replace(tiers, fictitious=True))))
+    values = MapSpec(com, "apl_mg_2023", label="APL", unit="c/an")
+    _write(out, "map_region_values.html", map_page(region_map(values, tiles=True)))
     _notebook_displays(out)
     print(f"{len(list(out.iterdir()))} files in {out}")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cpts_diag"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md"
-SUBPACKAGES = ("io", "outputs", "reports")
 
 
 def _rows() -> dict[str, int]:
@@ -18,7 +17,7 @@ def _rows() -> dict[str, int]:
     for line in section.splitlines():
         m = re.match(r"\| (\d)\. [^|]+\| ([^|]+)\|", line)
         if m:
-            for name in re.findall(r"\b[a-z_]+(?:\.[a-z_]+)?\b", re.sub(r"\([^)]*\)", "", m.group(2))):
+            for name in re.findall(r"\b[a-z_]+(?:\.[a-z_]+){0,2}\b", re.sub(r"\([^)]*\)", "", m.group(2))):
                 rows[name] = int(m.group(1))
     return rows
 
@@ -34,16 +33,20 @@ def _modules() -> dict[str, Path]:
 
 
 def _module_of(dotted: str) -> str:
-    """ "cpts_diag.io.tables" -> "io.tables"; "cpts_diag.checks" -> "checks"."""
+    """ "cpts_diag.io.tables" -> "io.tables"; "cpts_diag.outputs.maps.web" -> "outputs.maps.web";
+    "cpts_diag.checks.X" -> "checks" (the module of a dotted name: its packages, then one module)."""
     parts = dotted.split(".")[1:]
-    return ".".join(parts[:2] if parts and parts[0] in SUBPACKAGES else parts[:1])
+    n = 1
+    while n < len(parts) and PACKAGE.joinpath(*parts[:n]).is_dir():
+        n += 1
+    return ".".join(parts[:n])
 
 
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "cpts_diag":
-            if node.module in ("cpts_diag", *(f"cpts_diag.{p}" for p in SUBPACKAGES)):
+            if PACKAGE.joinpath(*node.module.split(".")[1:]).is_dir():  # from a package import its modules
                 found.update(_module_of(f"{node.module}.{a.name}") for a in node.names)
             else:
                 found.add(_module_of(node.module))

@@ -10,7 +10,10 @@ import pytest
 from shapely.geometry import box
 
 from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
-from cpts_diag.outputs import maps
+from cpts_diag.outputs.maps.classes import FICTITIOUS_BANNER, PALETTES, Classification
+from cpts_diag.outputs.maps.offline import save_offline_map
+from cpts_diag.outputs.maps.spec import MapSpec, MapView
+from cpts_diag.outputs.maps.web import commune_map, region_map
 
 pytestmark = pytest.mark.browser
 
@@ -93,19 +96,21 @@ def test_network_is_off(chrome, tmp_path):  # noqa: F811
 
 def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
     communes, neighbours, orphans = layers
-    m = maps.commune_map(
-        communes,
-        "apl",
-        label="APL médecins généralistes",
-        unit="consultations/an/hab.",
-        neighbours=neighbours,
-        orphans=orphans,
-        title=f"CPTS {SCRIPT_NAME}",
-        source="CPAM (exemple), données fictives, 2024, commune",
-        fictitious=True,
-        tooltip_fields={"code_insee": "Code commune"},
+    m = commune_map(
+        MapSpec(
+            communes,
+            "apl",
+            label="APL médecins généralistes",
+            unit="consultations/an/hab.",
+            neighbours=neighbours,
+            orphans=orphans,
+            title=f"CPTS {SCRIPT_NAME}",
+            source="CPAM (exemple), données fictives, 2024, commune",
+            fictitious=True,
+            tooltip_fields={"code_insee": "Code commune"},
+        )
     )
-    path = maps.save_offline_map(m, tmp_path / "carte.html")
+    path = save_offline_map(m, tmp_path / "carte.html")
     open_page(chrome, path, ready=READY)
     time.sleep(0.3)
 
@@ -139,7 +144,7 @@ def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
         "var b = document.querySelector('.cpts-banner'), r = b.getBoundingClientRect();"
         "return [b.textContent, r.height > 0, getComputedStyle(b).backgroundColor];"
     )
-    assert banner == [maps.FICTITIOUS_BANNER, True, "rgb(192, 0, 0)"]
+    assert banner == [FICTITIOUS_BANNER, True, "rgb(192, 0, 0)"]
     fills = chrome.execute_script(
         "return Array.from(document.querySelectorAll('path.cpts-masked, path.cpts-orphan'))"
         ".map(function (p) { return getComputedStyle(p).fill; });"
@@ -152,8 +157,8 @@ def test_commune_map_offline(chrome, layers, tmp_path):  # noqa: F811
 def test_region_map_offline(chrome, layers, tmp_path):  # noqa: F811
     communes, _, orphans = layers
     communes = communes.assign(cpts=["A", "A", "B", "B", "A", SCRIPT_NAME], taille=[1, 1, 3, 3, 1, None])
-    m = maps.region_map(communes, "taille", orphans=orphans, title="CPTS de la région")
-    path = maps.save_offline_map(m, tmp_path / "region.html")
+    m = region_map(MapSpec(communes, "taille", orphans=orphans, title="CPTS de la région"))
+    path = save_offline_map(m, tmp_path / "region.html")
     open_page(chrome, path, ready=READY)
     time.sleep(0.3)
     total, interactive, _ = _counts(chrome)
@@ -184,7 +189,7 @@ def test_distant_island_one_click_away(chrome, tmp_path):  # noqa: F811
     pieces = sorted(union.geoms, key=lambda p: -p.area)
     glenan = gpd.GeoSeries([p for p in pieces[1:] if p.distance(pieces[0]) > 5_000], crs=2154).to_crs(4326)
     mainland = gpd.GeoSeries([pieces[0]], crs=2154).to_crs(4326)
-    path = maps.save_offline_map(maps.commune_map(com, "apl"), tmp_path / "carte.html")
+    path = save_offline_map(commune_map(MapSpec(com, "apl")), tmp_path / "carte.html")
     open_page(chrome, path, ready=READY)
     time.sleep(0.3)
     view = "var b = window.cptsDiag.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];"
@@ -218,7 +223,7 @@ def test_proposal_map_of_the_paca_check_renders_offline(chrome, tmp_path):  # no
     from cpts_diag.outputs.check_outputs import proposal_web_map
 
     report = check_perimeters(settings.DEFAULT_PERIMETERS)
-    path = maps.save_offline_map(proposal_web_map(report), tmp_path / "carte_propositions.html")
+    path = save_offline_map(proposal_web_map(report), tmp_path / "carte_propositions.html")
     open_page(chrome, path, READY)
     assert browser_errors(chrome) == []
     tips = layer_tooltips(chrome, "proposals")
@@ -246,15 +251,15 @@ def test_a_second_view_is_one_click_away_with_its_own_legend(chrome, layers, tmp
     view chosen (and only it), changes the title; the outline stays above."""
     communes, neighbours, orphans = layers
     communes = communes.assign(quintile=[1, 5, np.nan, 3, 2, 4])
-    view = maps.MapView(
+    view = MapView(
         "quintile",
         "Quintile",
-        maps.Classification([2, 3, 4, 5], ["q1", "q2", "q3", "q4", "q5"], maps.PALETTES["YlOrRd"], 0),
+        Classification([2, 3, 4, 5], ["q1", "q2", "q3", "q4", "q5"], PALETTES["YlOrRd"], 0),
         missing_label="non disponible",
         title="Titre du quintile",
     )
-    m = maps.commune_map(communes, "apl", label="APL", neighbours=neighbours, title="Titre APL", views=[view])
-    path = maps.save_offline_map(m, tmp_path / "carte.html")
+    m = commune_map(MapSpec(communes, "apl", label="APL", neighbours=neighbours, title="Titre APL", views=[view]))
+    path = save_offline_map(m, tmp_path / "carte.html")
     open_page(chrome, path, ready=READY)
     time.sleep(0.3)
     state = """return [Array.from(document.querySelectorAll('.cpts-view')).map(g => !g.hidden),
@@ -270,7 +275,7 @@ def test_a_second_view_is_one_click_away_with_its_own_legend(chrome, layers, tmp
     shown, title, fills2, legend = chrome.execute_script(state)
     assert shown == [False, True] and title == "Titre du quintile"
     assert "q5" in legend and "non disponible (1)" in legend
-    colours = maps.PALETTES["YlOrRd"]
+    colours = PALETTES["YlOrRd"]
     assert [colours[0], colours[4], colours[2], colours[1], colours[3]] == [
         f for f in fills2 if f in colours
     ] and fills2 != fills

@@ -209,7 +209,7 @@ def test_dissolved_territories_keep_no_sliver_next_to_the_arrondissements(paca_o
     import shapely
 
     from cpts_diag.outputs.check_outputs import check_layers
-    from cpts_diag.outputs.maps import web_geometry
+    from cpts_diag.outputs.maps.geometry import web_geometry
 
     report, _ = paca_outputs
     communes = check_layers(report, report.map_polygons())["communes"]

@@ -150,6 +150,9 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     assert data_files and notebooks
     assert {f"cpts_diag/_data/{f}" for f in data_files} <= packed
     assert {f"cpts_diag/_notebooks/{f}" for f in notebooks} <= packed
+    outputs = REPO / "cpts_diag" / "outputs"
+    shipped = {p.relative_to(REPO).as_posix() for d in ("static", "templates") for p in (outputs / d).rglob("*.*")}
+    assert "cpts_diag/outputs/static/map.js" in shipped and shipped <= packed  # templates, CSS, map script
 
     py, _ = _fresh_venv(tmp_path, "fresh venv")
     venv = py.parent.parent
@@ -221,6 +224,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
         "rapport.html",
     ]
     assert "CPTS Guil Durance" in (folder / "rapport.html").read_text(encoding="utf-8")
+    assert "window.cptsDiag.featureLayer = function" in (folder / "carte.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

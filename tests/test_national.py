@@ -361,7 +361,7 @@ def test_outline_of_simplified_polygons_is_valid_and_drawable(cog):
     """CC de la Haute Ariège: the union of its display polygons left a zero-area hole (invalid outline)
     that GEOS refused to coverage-simplify for the map; every report of this EPCI failed."""
     from cpts_diag.geometry import territory_outlines
-    from cpts_diag.outputs.maps import _simplify_array
+    from cpts_diag.outputs.maps.geometry import simplify_array
 
     codes = [c for c, rec in cog["current"].items() if rec["epci_siren"] == "200066363"]
     assert len(codes) == 51  # COG 2026, raw file
@@ -373,5 +373,5 @@ def test_outline_of_simplified_polygons_is_valid_and_drawable(cog):
     geom = outline.to_crs(2154).geometry.iloc[0]
     assert geom.geom_type == "Polygon"
     assert geom.area == pytest.approx(raw.area, rel=1e-6)  # only collapsed rings dropped
-    simplified = _simplify_array(outline.to_crs(2154).geometry.to_numpy(), 80.0)
+    simplified = simplify_array(outline.to_crs(2154).geometry.to_numpy(), 80.0)
     assert simplified[0].is_valid and simplified[0].area == pytest.approx(geom.area, rel=0.02)

@@ -104,7 +104,7 @@ def test_printed_map_and_carte_share_one_set_of_classes(data):
     from matplotlib.colors import to_hex
     from matplotlib.patches import Patch
 
-    from cpts_diag.outputs import maps
+    from cpts_diag.outputs.maps.offline import map_html
     from cpts_diag.reports import sections
 
     fig = sections._printed_map(data)
@@ -115,7 +115,7 @@ def test_printed_map_and_carte_share_one_set_of_classes(data):
         if isinstance(h, Patch) and not h.get_hatch()  # the classes (masked and orphan patches are hatched)
     }
     m = sections._web_map(data)
-    html = maps.map_html(m)
+    html = map_html(m)
     web = dict(re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"[^>]*/></svg><span>([^<]+)</span>', html))
     assert len(printed) >= 2 and {c: web[c] for c in printed} == printed
     with open(settings.DATA_DIR / "apl_mg_communes_2022_2023.csv", encoding="utf-8", newline="") as fh:
@@ -487,11 +487,13 @@ def test_printed_and_web_fedi_maps_colour_each_commune_by_its_raw_quintile(arden
     from matplotlib.colors import to_hex
     from matplotlib.patches import Patch
 
-    from cpts_diag.outputs import maps, open_report
+    from cpts_diag.outputs import open_report
+    from cpts_diag.outputs.maps.classes import PALETTES
+    from cpts_diag.outputs.maps.offline import map_html
     from cpts_diag.reports import sections
 
     social = _raw_social(_epci_codes("200041630"))
-    colors = maps.PALETTES["YlOrRd"]
+    colors = PALETTES["YlOrRd"]
     fig = sections._printed_fedi_map(ardennes)
     box = fig.axes[0].get_legend()  # beside the map
     legend = {
@@ -502,7 +504,7 @@ def test_printed_and_web_fedi_maps_colour_each_commune_by_its_raw_quintile(arden
     assert legend["1 : le moins défavorisé"] == colors[0] and legend["5 : le plus défavorisé"] == colors[4]
     assert "non disponible" in legend
     m = sections._web_map(ardennes)
-    html = maps.map_html(m)
+    html = map_html(m)
     assert open_report.FEDI_LABEL in html and 'name="cpts-view"' in html
     layer = next(c for c in m._children.values() if getattr(c, "role", None) == "communes")
     styles = json.loads(layer.styles)

@@ -608,11 +608,12 @@ def check_layers(report: CheckReport, polygons) -> dict:
 
 
 def proposal_web_map(report: CheckReport, layers: dict | None = None):
-    """The proposal map of a check (folium, offline; :func:`cpts_diag.outputs.maps.proposal_map`): orphans coloured
+    """The proposal map of a check (folium, offline; :func:`cpts_diag.outputs.maps.web.proposal_map`): orphans coloured
     by their first candidate, conflicts hatched, territories near an ACI threshold outlined; None without polygons
     (``layers``: :func:`check_layers` of the check, computed when not given)."""
     from cpts_diag.commune_geo import MAP_SOURCE
-    from cpts_diag.outputs.maps import proposal_map
+    from cpts_diag.outputs.maps.spec import MapSpec
+    from cpts_diag.outputs.maps.web import proposal_map
 
     polygons = report.map_polygons()
     if polygons is None or report.members is None:
@@ -640,7 +641,7 @@ def proposal_web_map(report: CheckReport, layers: dict | None = None):
         f"{report.source or 'table fournie'} — niveau commune. Propositions à décider par le chargé de mission"
     )
     title = "Propositions de rattachement" + (f" — {report.source}" if report.source else "")
-    return proposal_map(communes, orphans, conflicts, near, title=title, source=source)
+    return proposal_map(MapSpec(communes, orphans=orphans, title=title, source=source), conflicts, near)
 
 
 def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
@@ -660,7 +661,7 @@ def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
         if any(len(layer) for layer in layers.values()):
             written.append(write_geopackage(out_dir / GEOPACKAGE_NAME, layers))
         if len(layers["communes"]):
-            from cpts_diag.outputs.maps import save_offline_map
+            from cpts_diag.outputs.maps.offline import save_offline_map
 
             written.append(save_offline_map(proposal_web_map(report, layers), out_dir / PROPOSAL_MAP_NAME))
     return written

@@ -39,7 +39,7 @@ FEDI_MISSING = "non disponible"
 def fedi_classes():
     """The five national F-EDI quintiles as map classes: ordered colours, 1 the least deprived, 5 the most
     (printed map and carte.html alike)."""
-    from cpts_diag.outputs.maps import PALETTES, Classification
+    from cpts_diag.outputs.maps.classes import PALETTES, Classification
 
     labels = ["1 : le moins défavorisé", "2", "3", "4", "5 : le plus défavorisé"]
     return Classification([2.0, 3.0, 4.0, 5.0], labels, list(PALETTES["YlOrRd"]), decimals=0)

@@ -32,7 +32,7 @@ from markupsafe import Markup
 from cpts_diag import fr_format as fr
 from cpts_diag.tiers import tier_label
 
-__all__ = ["Markup", "css", "environment", "render", "macro", "render_string", "scoped_css", "url_path"]
+__all__ = ["Markup", "css", "environment", "render", "macro", "render_string", "script", "scoped_css", "url_path"]
 
 
 #: Templates whose names start with this prefix are HTML fragments written one element per line: see
@@ -119,6 +119,14 @@ def css(name: str, compact: bool = False) -> Markup:
     """
     text = (files("cpts_diag.outputs") / "static" / name).read_text(encoding="utf-8")
     return Markup("".join(text.splitlines()) if compact else text)
+
+
+@cache
+def script(name: str) -> Markup:
+    """Content of the script ``cpts_diag/outputs/static/<name>`` (read once per process), safe inside a
+    ``<script>`` element (``</script`` written ``<\\/script``)."""
+    text = (files("cpts_diag.outputs") / "static" / name).read_text(encoding="utf-8")
+    return Markup(re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE))
 
 
 #: Selectors of the page itself in a style sheet: :func:`scoped_css` gives their declarations to the scope.

@@ -231,7 +231,7 @@ def check_static_map(report, layers=None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
+    from cpts_diag.outputs.maps.classes import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
     layers = layers if layers is not None else check_layers_for(report)
     if layers is None:
@@ -275,7 +275,9 @@ def check_web_map(report, layers=None):
     overlap communes outlined in orange (red for a conflict), enclaves outlined in red, communes outside the file
     next to a territory plain grey; None without polygons.
     """
-    from cpts_diag.outputs.maps import region_map, web_geometry
+    from cpts_diag.outputs.maps.geometry import web_geometry
+    from cpts_diag.outputs.maps.spec import MapSpec
+    from cpts_diag.outputs.maps.web import region_map
 
     layers = layers if layers is not None else check_layers_for(report)
     if layers is None:
@@ -285,15 +287,16 @@ def check_web_map(report, layers=None):
     com["taille"] = com["territoire"].map(terr["taille"]).astype("Int64")
     com["cpts"] = com["territoire"]
     com["population_2023"] = com["population_commune"]
-    m = region_map(
+    spec = MapSpec(
         com[["code_insee", "nom", "cpts", "taille", "population_2023", "geometry"]],
-        value_col="taille",
-        label="Taille ACI de la CPTS",
+        "taille",
+        "Taille ACI de la CPTS",
         orphans=layers["orphelines"],
         tooltip_fields={"population_2023": "Population 2023"},
         title=_check_title(report),
         source=_check_map_source(report),
     )
+    m = region_map(spec)
     overl = com[com["chevauchement"] != ""].drop_duplicates("code_insee")
     if len(overl):
         shapes = []

@@ -233,7 +233,7 @@ def show_map(m, height: int = 560) -> None:
     """Display a folium map inline, working offline (an iframe with Leaflet inlined in ``srcdoc``)."""
     from IPython.display import display
 
-    from cpts_diag.outputs.maps import map_html
+    from cpts_diag.outputs.maps.offline import map_html
 
     display({"text/html": render("iframe", map_html(m), int(height))}, raw=True)
 

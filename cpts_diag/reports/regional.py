@@ -6,7 +6,7 @@ map file and the sources.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -453,7 +453,7 @@ def _indicator_source(synthese: RegionalSynthesis, ind_id: str) -> str:
 def _tier_figure(terr, orph, title: str, source: str, crs: str):
     from matplotlib.patches import Patch
 
-    from cpts_diag.outputs.maps import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
+    from cpts_diag.outputs.maps.classes import MASKED_COLOR, ORPHAN_COLOR, ORPHAN_LABEL, TIER_COLORS
 
     fig, ax = map_figure()
     t = terr.to_crs(crs)
@@ -482,7 +482,7 @@ def _tier_figure(terr, orph, title: str, source: str, crs: str):
 def _coverage_figure(com, orph, title: str, source: str, crs: str):
     from matplotlib.patches import Patch
 
-    from cpts_diag.outputs.maps import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
+    from cpts_diag.outputs.maps.classes import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
     fig, ax = map_figure()
     c = com.drop_duplicates("code_insee").to_crs(crs)
@@ -500,15 +500,15 @@ def _coverage_figure(com, orph, title: str, source: str, crs: str):
     return finish_map(fig, ax, handles, title, source)
 
 
-def _static(gdf, value_col, *, source: str, title: str, **kwargs):
-    """:func:`cpts_diag.outputs.maps.static_map` in a figure whose legend is on the right and source underneath."""
+def _static(spec, *, source: str, title: str, **kwargs):
+    """:func:`cpts_diag.outputs.maps.printed.static_map` of ``spec`` in a figure whose legend is on the right and
+    source underneath."""
     from matplotlib.figure import Figure
 
-    from cpts_diag.outputs.maps import static_map
+    from cpts_diag.outputs.maps.printed import static_map
 
     fig = Figure(figsize=(10.0, 7.2), layout="constrained")
-    ax = fig.add_subplot()
-    static_map(gdf, value_col, ax=ax, **kwargs)
+    static_map(spec, fig.add_subplot(), **kwargs)
     fig.suptitle(title.replace("$", r"\$"), fontsize=12, x=0.01, ha="left")
     source_footer(fig, source)
     return fig
@@ -546,6 +546,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
     if layers is None:
         return {}
     from cpts_diag.geometry import projected_crs
+    from cpts_diag.outputs.maps.spec import MapSpec
 
     terr, com, orph = layers
     region = f"{synthese.region_name} ({synthese.region})"
@@ -560,11 +561,7 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
         )
     }
     figs["apl"] = _static(
-        terr,
-        "apl_2023",
-        **_APL_MAP,
-        territory_outline=False,
-        orphans=orph if len(orph) else None,
+        MapSpec(terr, "apl_2023", **_APL_MAP, outline=False, orphans=orph if len(orph) else None),
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
         source=f"Sources : {_indicator_source(synthese, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
@@ -577,20 +574,23 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
     )
     if len(orph):
         outlines = terr[["cpts", "geometry"]]
-        figs["orphelines"] = _static(
+        spec = MapSpec(
             orph,
             "population",
-            label="Population 2023 des communes orphelines",
-            unit="hab.",
-            classes=[500, 2000, 10000],
-            palette=["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
-            territory_outline=False,
+            "Population 2023 des communes orphelines",
+            "hab.",
+            [500, 2000, 10000],
+            ["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
+            decimals=0,
+            outline=False,
             neighbours=outlines,
-            label_neighbours=False,
             fit_main_part=False,  # scattered communes, not a territory: one frame around them all
+        )
+        figs["orphelines"] = _static(
+            spec,
             title=f"Communes orphelines (sans CPTS) — {region}",
             source=_regional_source(synthese) + " — niveau commune",
-            decimals=0,
+            label_neighbours=False,
         )
     return figs
 
@@ -601,7 +601,8 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     Tooltips give each territory's population, tier, number of communes and the indicators of the
     regional table; orphan communes are hatched.
     """
-    from cpts_diag.outputs.maps import region_map
+    from cpts_diag.outputs.maps.spec import MapSpec
+    from cpts_diag.outputs.maps.web import region_map
 
     layers = regional_layers(synthese)
     if layers is None:
@@ -620,9 +621,8 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     else:
         title = f"CPTS de la région {region} : tailles" + (" et communes orphelines" if orphans is not None else "")
         shown = {"value_col": "taille", "label": "Taille ACI de la CPTS", "title": title}
-    return region_map(
-        terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthese.fictitious, **shown
-    )
+    spec = MapSpec(terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthese.fictitious)
+    return region_map(replace(spec, **shown))
 
 
 def show_regional_maps(synthese: RegionalSynthesis) -> None:
@@ -653,7 +653,7 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
 
     Nothing is written when ``dossier_sortie`` is empty or when no polygons are available.
     """
-    from cpts_diag.outputs.maps import save_offline_map
+    from cpts_diag.outputs.maps.offline import save_offline_map
 
     folder = output_folder(dossier_sortie)
     if folder is None:

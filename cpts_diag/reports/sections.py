@@ -28,6 +28,7 @@ import io
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -507,21 +508,15 @@ def territory_overview(data: ReportData) -> Section:
     return Section(html, "Le territoire")
 
 
-def _map_layers(data: ReportData) -> dict:
+def _map_spec(data: ReportData):
     """What the printed map and carte.html both draw: the communes coloured by MAP_INDICATOR in one set of classes
-    (values and legend limits with MAP_DECIMALS decimals), and the layers."""
-    from cpts_diag.outputs.maps import classify
+    (values and legend limits with MAP_DECIMALS decimals), the layers, orphans left out of the frame."""
+    from cpts_diag.outputs.maps.classes import classify
+    from cpts_diag.outputs.maps.spec import MapSpec
 
-    return {
-        "communes": data.map_communes,
-        "value_col": MAP_INDICATOR,
-        "classes": classify(data.map_communes[MAP_INDICATOR], decimals=MAP_DECIMALS),
-        "label": MAP_LABEL,
-        "unit": MAP_UNIT,
-        "territory_outline": data.outline,
-        "neighbours": data.neighbours,
-        "orphans": data.orphans,
-    }
+    layers = {"outline": data.outline, "neighbours": data.neighbours, "orphans": data.orphans, "fit_orphans": False}
+    classes = classify(data.map_communes[MAP_INDICATOR], decimals=MAP_DECIMALS)
+    return MapSpec(data.map_communes, MAP_INDICATOR, MAP_LABEL, MAP_UNIT, classes, **layers)
 
 
 def territory_map(data: ReportData) -> Section:
@@ -770,11 +765,9 @@ def _partial_note(data: ReportData) -> str:
 
 
 def _printed_map(data: ReportData):
-    from cpts_diag.outputs import maps
+    from cpts_diag.outputs.maps.printed import static_map
 
-    return maps.static_map(
-        **_map_layers(data), title=data.territory + _partial_note(data), figsize=(8.0, 6.2), fit_orphans=False
-    )
+    return static_map(replace(_map_spec(data), title=data.territory + _partial_note(data)), figsize=(8.0, 6.2))
 
 
 def _printed_fedi_map(data: ReportData):
@@ -782,18 +775,20 @@ def _printed_fedi_map(data: ReportData):
     (no neighbours, no layout engine)."""
     from matplotlib.figure import Figure
 
-    from cpts_diag.outputs import maps, open_report
+    from cpts_diag.outputs import open_report
+    from cpts_diag.outputs.maps.printed import static_map
+    from cpts_diag.outputs.maps.spec import MapSpec
 
     fig = Figure(figsize=(6.4, 3.8))
-    maps.static_map(
+    spec = MapSpec(
         data.map_communes,
         "fedi_quintile",
-        label="Quintile national F-EDI 2021",
+        "Quintile national F-EDI 2021",
         classes=open_report.fedi_classes(),
-        territory_outline=data.outline,
-        ax=fig.add_axes((0.01, 0.01, 0.56, 0.98)),
+        outline=data.outline,
         missing_label=open_report.FEDI_MISSING,
     )
+    static_map(spec, fig.add_axes((0.01, 0.01, 0.56, 0.98)))
     return fig
 
 
@@ -811,13 +806,15 @@ _WEB_TOOLTIPS = {
 
 def _web_map(data: ReportData):
     from cpts_diag.commune_geo import MAP_SOURCE
-    from cpts_diag.outputs import maps, open_report
+    from cpts_diag.outputs import open_report
+    from cpts_diag.outputs.maps.spec import MapView
+    from cpts_diag.outputs.maps.web import commune_map
 
     mc = data.map_communes
     views = []
     if "fedi_quintile" in mc:
         views.append(
-            maps.MapView(
+            MapView(
                 "fedi_quintile",
                 open_report.FEDI_LABEL,
                 open_report.fedi_classes(),
@@ -826,8 +823,8 @@ def _web_map(data: ReportData):
                 title=f"{data.territory} — {open_report.FEDI_LABEL}" + _partial_note(data),
             )
         )
-    return maps.commune_map(
-        **_map_layers(data),
+    spec = replace(
+        _map_spec(data),
         tooltip_fields={k: v for k, v in _WEB_TOOLTIPS.items() if k in mc},
         title=f"{data.territory} — {MAP_LABEL}" + _partial_note(data),
         source="DREES, APL aux médecins généralistes 2023, niveau commune (arrondissement à Paris, Lyon, "
@@ -835,9 +832,9 @@ def _web_map(data: ReportData):
         "métropolitaine), niveau commune (arrondissement à Paris, Lyon, Marseille) ; INSEE, recensement 2022 (parts "
         "des 75 ans et plus et des familles monoparentales), niveau commune ; INSEE, populations légales 2023 ; "
         + MAP_SOURCE,
-        fit_orphans=False,
         views=views,
     )
+    return commune_map(spec)
 
 
 def _unavailable_map_html(data: ReportData) -> str:
@@ -872,7 +869,7 @@ def write_outputs(data: ReportData) -> Section:
     from cpts_diag.io.atomic import atomic_write_text
     from cpts_diag.outputs.check_outputs import perimeter_sheet
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
-    from cpts_diag.outputs.maps import save_offline_map
+    from cpts_diag.outputs.maps.offline import save_offline_map
 
     out = data.out_dir
     out.mkdir(parents=True, exist_ok=True)

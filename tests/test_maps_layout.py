@@ -1,5 +1,5 @@
-"""Tests of cpts_diag.outputs.map_layout on hand-made squares (metres): the frame rule at its limits, insets,
-labels. Real territories (Glénan, Yeu, Ponant, DROM) are in tests/test_maps.py."""
+"""Tests of cpts_diag.outputs.maps.layout on hand-made squares (metres): the frame rule at its limits, insets,
+labels. Real territories (Glénan, Yeu, Ponant, DROM) are in tests/test_maps_printed.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from cpts_diag.outputs import map_layout as ml
+from cpts_diag.outputs.maps import layout as ml
 
 KM = 1000.0
 MAINLAND = box(0, 0, 20 * KM, 20 * KM)  # largest dimension 20 km: « near » means within 4 km
