@@ -288,14 +288,14 @@ def test_interrupt_stops_cleanly(tmp_path):
 @pytest.mark.parametrize("every, writes", [(3600.0, 1), (0.0, 3 + 1)])
 def test_batch_json_is_written_at_most_every_state_interval_and_at_the_end(tmp_path, monkeypatch, every, writes):
     """A national batch.json is megabytes: it is not rewritten after every territory, but always at the end."""
-    from cpts_diag.reports import batch as batch_mod
+    from cpts_diag.reports.batch import run as batch_run
 
     csv = tmp_path / "perimetres.csv"
     csv.write_text("cpts;code_insee\n" + "".join(f"{GHOST} {i};04999\n" for i in range(3)), encoding="utf-8")
     calls = []
-    real = batch_mod._write_state
-    monkeypatch.setattr(batch_mod, "STATE_EVERY_S", every)
-    monkeypatch.setattr(batch_mod, "_write_state", lambda *a, **k: calls.append(k.get("index")) or real(*a, **k))
+    real = batch_run.write_state
+    monkeypatch.setattr(batch_run, "STATE_EVERY_S", every)
+    monkeypatch.setattr(batch_run, "write_state", lambda *a, **k: calls.append(k.get("index")) or real(*a, **k))
     result = run_batch(csv, workers=2, out_dir=tmp_path / "out", cpam="aucun", progress=False)
     assert [e["status"] for e in result.entries] == ["échec"] * 3
     assert len(calls) == writes and calls[-1] is True  # the last write also writes index.html
@@ -411,7 +411,7 @@ def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, r
 def test_summary_line_of_a_region_view_says_its_study_area(tmp_path):
     """The command's line for a région: counts, study area, and the warning when a région asked for is barely
     covered (its orphans are then all its communes outside the file)."""
-    from cpts_diag.reports.batch import _region_line
+    from cpts_diag.reports.batch.terminal import region_line
 
     record = {
         "code": "53",
@@ -426,7 +426,7 @@ def test_summary_line_of_a_region_view_says_its_study_area(tmp_path):
         "declared": False,
         "mostly_covered": False,
     }
-    line = _region_line(record, tmp_path)
+    line = region_line(record, tmp_path)
     assert line.startswith(
         "Vue régionale Bretagne (53) produite (2 territoires, 0 commune(s) orpheline(s), 256 commune(s) hors fichier, "
         "1 chevauchement(s) ; zone d'étude : aucune"
@@ -434,7 +434,7 @@ def test_summary_line_of_a_region_view_says_its_study_area(tmp_path):
     assert line.endswith(f") : {tmp_path.resolve() / 'region-53-bretagne'}")
     declared = dict(record, declared=True, study_area=["22", "29", "35", "56"])
     declared["check"] = {"n_orphans": 1181, "n_outside_file": 0, "n_overlaps": 1}
-    line = _region_line(declared, tmp_path)
+    line = region_line(declared, tmp_path)
     assert "zone d'étude : la région, déclarée (--region)" in line
     assert line.endswith(
         "— attention, le fichier ne contient que 21 de ses 1\u202f202 communes : ses « orphelines » sont toutes ses "

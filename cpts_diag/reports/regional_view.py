@@ -46,7 +46,7 @@ from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.batch import error_message
+from cpts_diag.reports.batch.records import error_message
 from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
@@ -152,13 +152,13 @@ def write_synthesis(
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
     from cpts_diag.reference import load_reference
-    from cpts_diag.reports.runner import _file_parameter, execute_notebook, notebook_to_html
+    from cpts_diag.reports.runner import file_parameter, execute_notebook, notebook_to_html
 
     folder = settings.user_path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     code = load_reference().region_code(region, "paramètre region")
     params = {
-        "perimetres": _file_parameter(perimeters),
+        "perimetres": file_parameter(perimeters),
         "region": code,
         "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
         "dossier_sortie": str(folder),
