@@ -152,7 +152,7 @@ def write_synthesis(
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
     from cpts_diag.reference import load_reference
-    from cpts_diag.reports.runner import file_parameter, execute_notebook, notebook_to_html
+    from cpts_diag.reports.runner import execute_notebook, file_parameter, notebook_to_html
 
     folder = settings.user_path(folder)
     folder.mkdir(parents=True, exist_ok=True)
