@@ -37,11 +37,10 @@ def _holder(path: Path) -> str:
 
 
 def _command() -> str:
-    """The command line of this process as a user would type it (``cpts-diag batch …``)."""
-    args = [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
-    if args[0] in ("cli.py", "__main__.py", "-m", "-c"):
-        args[0] = "cpts-diag"
-    return shlex.join(args)
+    """The command line of this process as she would type it (``cpts-diag batch …``, ``python lot.py``)."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "-c"
+    first = "cpts-diag" if name in ("cpts-diag", "cli.py") else f"python {name}"
+    return " ".join([first, *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 @contextlib.contextmanager

@@ -184,7 +184,7 @@ def run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> tup
     """
     log_from = _start_log_size()
     executor = cf.ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=ctx, initializer=worker_init, initargs=(stop_event, log_path)
+        max_workers=n_workers, mp_context=ctx, initializer=worker_init, initargs=(stop_event, log_path, os.getpid())
     )
     futures: dict[cf.Future, Task] = {}
     broken: list[Task] = []

@@ -1,9 +1,10 @@
 """What runs in a worker (a local worker process or a Dask worker): one territory's report, in a kept kernel.
 
 :func:`run_one` is the task function of both executors; it never raises for a report failure (the record says
-« échec » with a French one-line message). A local worker ends with its batch: :func:`worker_init` asks Linux to
-send it SIGTERM when its parent (the fork server, which itself exits when the batch's process dies) dies, and
-its Jupyter kernels exit when their worker is gone (ipykernel's parent poller, ``JPY_PARENT_PID``).
+« échec » with a French one-line message). A local worker ends with its batch: it sends itself SIGTERM when the
+batch's process ends (:func:`worker_init`), kills its Jupyter kernels and exits; a kernel also exits by itself
+when its worker is gone (ipykernel's parent poller, ``JPY_PARENT_PID``); the fork server and the resource
+tracker then see their last pipe closed and exit.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import functools
 import gc
 import hashlib
 import os
+import select
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -35,7 +36,6 @@ __all__ = ["entry", "environment_hash", "input_files", "remove_stale_scratch", "
 _STOP = None  # multiprocessing.Event set by the parent when the batch is interrupted
 #: Scratch folders of the reports: ``cpts_diag_travail_<pid of the worker>_<random>`` in the temporary folder.
 SCRATCH_PREFIX = "cpts_diag_travail_"
-_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
 def _on_sigterm(signum, frame):  # pragma: no cover - runs in worker processes
@@ -43,23 +43,44 @@ def _on_sigterm(signum, frame):  # pragma: no cover - runs in worker processes
     raise SystemExit(128 + signum)
 
 
-def _end_with_parent(parent: int) -> None:  # pragma: no cover - runs in worker processes
-    """Linux: SIGTERM to this process when its parent ends (the fork server, or the batch with ``fork``)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+def _end_with_batch(batch_pid: int) -> None:  # pragma: no cover - runs in worker processes
+    """SIGTERM to this worker as soon as the batch's process ends, however it ends (``kill -9`` included).
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl: no signal will come
-            os.kill(os.getpid(), signal.SIGTERM)
+    The worker's parent is the fork server, which outlives the batch while a worker lives (each worker holds
+    the fork server's "alive" pipe): so a thread waits on the batch's process itself (a pidfd on Linux, else a
+    poll every second).
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(batch_pid)
+        except (AttributeError, OSError):  # not Linux ≥ 5.3 (or the batch is already gone: the poll ends at once)
+            while _alive(batch_pid):
+                time.sleep(1.0)
+        else:
+            select.select([fd], [], [])  # readable when the process ends
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="fin-du-lot", daemon=True).start()
 
 
-def worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in worker processes
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def worker_init(
+    stop_event, log_path, batch_pid: int | None = None
+) -> None:  # pragma: no cover - runs in worker processes
     """Worker set-up.
 
-    Ctrl-C is handled by the parent (ignored here); SIGTERM (from the batch, or from Linux when the worker's
-    parent dies) unwinds the running report (its temporary folder is removed), kills its kernels and ends the
+    Ctrl-C is handled by the parent (ignored here); SIGTERM (from the batch, or sent to itself when the process
+    ``batch_pid`` ends) unwinds the running report (its temporary folder is removed), kills its kernels and ends the
     worker. The technical messages of the worker and of its Jupyter kernels (stderr) go to ``batch.log``
     instead of the user's terminal.
     """
@@ -67,7 +88,8 @@ def worker_init(stop_event, log_path) -> None:  # pragma: no cover - runs in wor
     _STOP = stop_event
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    _end_with_parent(os.getppid())
+    if batch_pid:
+        _end_with_batch(batch_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
     # Imported before stderr moves to batch.log: an import error is written where the batch looks for the
