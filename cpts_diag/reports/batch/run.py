@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import multiprocessing.spawn
 import sys
 import time
 from pathlib import Path
@@ -124,6 +125,9 @@ def run_batch(
         "deliver": "files" if client else "folder",
         "notebook": str(settings.user_path(notebook)) if notebook else None,
     }
+    # A script without ``if __name__ == "__main__":`` re-run by a starting worker: multiprocessing's own message,
+    # not the lock held by the very batch that started it.
+    getattr(multiprocessing.spawn, "_check_not_importing_main", lambda: None)()
     try:
         with output_lock(out_dir):
             return _run_locked(

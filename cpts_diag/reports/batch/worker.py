@@ -56,7 +56,7 @@ def _end_with_batch(batch_pid: int) -> None:  # pragma: no cover - runs in worke
             fd = os.pidfd_open(batch_pid)
         except (AttributeError, OSError):  # not Linux ≥ 5.3 (or the batch is already gone: the poll ends at once)
             while _alive(batch_pid):
-                time.sleep(1.0)
+                time.sleep(1.0)  # pragma: no cover - not Linux
         else:
             select.select([fd], [], [])  # readable when the process ends
         os.kill(os.getpid(), signal.SIGTERM)
@@ -69,14 +69,12 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:
-        return True
+    except OSError:  # alive, another user's
+        pass
     return True
 
 
-def worker_init(
-    stop_event, log_path, batch_pid: int | None = None
-) -> None:  # pragma: no cover - runs in worker processes
+def worker_init(stop_event, log_path, batch_pid: int | None = None) -> None:  # pragma: no cover - in workers
     """Worker set-up.
 
     Ctrl-C is handled by the parent (ignored here); SIGTERM (from the batch, or sent to itself when the process
