@@ -167,7 +167,7 @@ def pool_failure(processes, log_from: int, log_path) -> PoolFailure:
     killed = next((-code for code in codes if code < 0), None)
     if killed is not None or not codes:
         try:
-            how = f"a été arrêté par le signal {signal.Signals(killed).name}"
+            how = f"a été arrêté par le signal {signal.Signals(killed or 0).name}"
         except ValueError:
             how = "s'est arrêté brutalement"
         message = f"le processus de calcul {how} (mémoire insuffisante ou arrêt forcé ?) ; relancez ce territoire seul"

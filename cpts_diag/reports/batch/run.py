@@ -261,6 +261,7 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
             dask_cluster.run_cluster(client, tasks, on_result)
             return False
         remove_stale_scratch()  # left by workers killed in an earlier run
+        assert ctx is not None
         stop_event = ctx.Event()
         log_path = str(out_dir / LOG_FILE)
         Path(log_path).write_text("", encoding="utf-8")  # one log per run
@@ -271,9 +272,11 @@ def _execute(tasks, entries, this_run, out_dir, meta, workers, progress, client=
                 on_result(entry(task, STATUS_FAILED, None, no_start.message))
                 continue
             lost, failure = pool.run_pool([task], 1, ctx, stop_event, on_result, log_path)
+            if failure is None:
+                continue
             for t in lost:  # lost again: the culprit, or no worker can start
                 on_result(entry(t, STATUS_FAILED, None, failure.message))
-            if failure is not None and failure.at_start:
+            if failure.at_start:
                 no_start = failure
     except (KeyboardInterrupt, pool.Interrupt):
         bar.write("Interruption : rapports en cours arrêtés, état enregistré.", file=sys.stderr)

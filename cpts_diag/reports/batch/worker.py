@@ -158,10 +158,11 @@ def environment_hash() -> str:
 
 def _file_inputs(task: Task) -> dict[str, Path]:
     """The input files of ``task`` (the CPAM choice when it is a file), resolved: role -> path."""
+    files = {role: settings.user_path(getattr(task, role) or None) for role in _INPUT_ROLES}
     return {
-        role: settings.user_path(value)
-        for role in _INPUT_ROLES
-        if (value := getattr(task, role)) not in (None, "") and (role != "cpam" or cpam_choice(value).mode == "fichier")
+        role: path
+        for role, path in files.items()
+        if path is not None and (role != "cpam" or cpam_choice(task.cpam).mode == "fichier")
     }
 
 
@@ -184,7 +185,7 @@ def _materialize_inputs(inputs: dict) -> dict[str, str]:
     uid = os.getuid() if hasattr(os, "getuid") else 0
     root = Path(tempfile.gettempdir()) / f"cpts_diag_entrees_{uid}"
     local = {}
-    for client_path, (digest, name, data) in (inputs or {}).items():
+    for client_path, (digest, name, data) in inputs.items():
         path = root / digest / name
         if not path.is_file():
             atomic_write_bytes(path, data)
@@ -251,7 +252,7 @@ def run_one(task: Task, inputs: dict | None = None) -> dict:
                     "ce worker Dask n'a pas la même version de cpts_diag ou des données embarquées "
                     "que le poste qui lance le lot : installez la même version partout"
                 )
-            local = _materialize_inputs(inputs)
+            local = _materialize_inputs(inputs or {})
             args.update({role: local[str(path)] for role, path in _file_inputs(task).items()})
             shown = {v: k for k, v in local.items()}
             out_dir = work / "rapports"
