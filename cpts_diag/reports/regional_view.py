@@ -241,6 +241,7 @@ def run_regional_views(
     :data:`settings.REPORTS_DIR`; ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`. ``previous``: the
     records of the last run (``batch.json``), whose unchanged régions are kept (status ``inchangé``) unless
     ``force``. ``territory`` names the territory of a file without territory column (as ``batch --territoire``).
+    ``perimeters`` may also be perimeters already read (:class:`cpts_diag.io.perimeters.Perimeters`, by the batch).
 
     Records (JSON-ready), those of :func:`plan_regions` and: ``status`` (``ok``, ``échec`` or ``inchangé``),
     ``fingerprint``, ``duration_s``, ``error`` (French, one line), ``outputs`` (kind -> path relative to
@@ -251,13 +252,16 @@ def run_regional_views(
     """
     from tqdm import tqdm
 
-    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import Perimeters, read_perimeters
     from cpts_diag.reference import load_reference
 
-    path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     reference = load_reference()
-    perims = read_perimeters(path, names_by_code=reference.names, territory=territory)
+    if isinstance(perimeters, Perimeters) and perimeters.source is not None:  # read once by the batch
+        perims, path = perimeters, Path(perimeters.source)
+    else:
+        path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
+        perims = read_perimeters(path, names_by_code=reference.names, territory=territory)
     plans = plan_regions(perims, reference, region)
     before = {r.get("code"): r for r in previous or [] if isinstance(r, dict)}
     context = _context(cpam)

@@ -184,7 +184,7 @@ def _run_locked(perims, names, reference, choice, options, client, *, cluster, w
         try:
             with pool.sigterm_interrupts():
                 regions = run_regional_views(
-                    options["perimeters"],
+                    perims,
                     view["region"],
                     out_dir,
                     options["cpam"],
