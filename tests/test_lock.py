@@ -100,3 +100,16 @@ def test_lock_is_reentrant_in_one_process(tmp_path):
     take = "import sys; from cpts_diag.io.lock import output_lock\nwith output_lock(sys.argv[1]): print('libre')"
     res = subprocess.run([sys.executable, "-c", take, str(tmp_path / "r")], capture_output=True, text=True, timeout=60)
     assert (res.returncode, res.stdout) == (0, "libre\n")  # released at the end of the outer block
+
+
+def test_demo_into_a_folder_in_use_says_nothing_else(holder):
+    out, proc, _ = holder
+    res = subprocess.run(
+        [str(BIN / "cpts-diag"), "demo", "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr.startswith(
+        f"erreur : le dossier {out} est déjà utilisé par un autre traitement (pid {proc.pid}, "
+    )
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == [LOCK_FILE]
