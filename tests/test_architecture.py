@@ -17,29 +17,34 @@ def _rows() -> dict[str, int]:
     for line in section.splitlines():
         m = re.match(r"\| (\d)\. [^|]+\| ([^|]+)\|", line)
         if m:
-            for name in re.findall(r"\b[a-z_]+(?:\.[a-z_]+){0,2}\b", re.sub(r"\([^)]*\)", "", m.group(2))):
+            for name in re.findall(r"\b[a-z_]+(?:\.[a-z_]+)*\b", re.sub(r"\([^)]*\)", "", m.group(2))):
                 rows[name] = int(m.group(1))
     return rows
 
 
 def _modules() -> dict[str, Path]:
-    """Dotted name below cpts_diag ("checks", "io.tables") -> file, for every module of the package."""
+    """Dotted name below cpts_diag ("checks", "io.tables", "reports.batch.run") -> file, for every module of the
+    package; a package below the subpackages ("reports.batch") is a module too (its ``__init__``)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE).with_suffix("")
-        if rel.name != "__init__" and not rel.parts[0].startswith("_"):
+        if rel.name == "__init__":
+            rel = rel.parent
+            if len(rel.parts) < 2:  # cpts_diag itself, io/, outputs/, reports/
+                continue
+        if not rel.parts[0].startswith("_"):
             found[".".join(rel.parts)] = path
     return found
 
 
 def _module_of(dotted: str) -> str:
-    """ "cpts_diag.io.tables" -> "io.tables"; "cpts_diag.outputs.maps.web" -> "outputs.maps.web";
-    "cpts_diag.checks.X" -> "checks" (the module of a dotted name: its packages, then one module)."""
+    """ "cpts_diag.io.tables" -> "io.tables"; "cpts_diag.checks.X" -> "checks"; the longest module prefix."""
     parts = dotted.split(".")[1:]
-    n = 1
-    while n < len(parts) and PACKAGE.joinpath(*parts[:n]).is_dir():
-        n += 1
-    return ".".join(parts[:n])
+    while len(parts) > 1 and not (
+        PACKAGE.joinpath(*parts).with_suffix(".py").is_file() or PACKAGE.joinpath(*parts, "__init__.py").is_file()
+    ):
+        parts = parts[:-1]
+    return ".".join(parts)
 
 
 def _imports(path: Path) -> set[str]:

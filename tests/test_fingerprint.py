@@ -103,7 +103,8 @@ def test_embedded_data_counts_except_the_listings(data):
 def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_path, monkeypatch):
     import os
 
-    from cpts_diag.reports import batch, report_data
+    from cpts_diag.reports import report_data
+    from cpts_diag.reports.batch import plan
 
     monkeypatch.setenv("CPTS_DIAG_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "data"
@@ -115,7 +116,7 @@ def test_cache_and_batch_keys_follow_file_contents_not_modification_times(tmp_pa
     perimeters.write_text("cpts;code_insee\nCPTS Test;06069\n", encoding="utf-8")
 
     def keys():
-        return report_data._DiagnosticCache.open(perimeters, "", None, None).folder, batch._context_hash("", "", "")
+        return report_data._DiagnosticCache.open(perimeters, "", None, None).folder, plan.context_hash("", "", "")
 
     def rewrite(path, text):  # same size, same modification time, other content
         st = path.stat()

@@ -253,4 +253,4 @@ def test_editable_install_is_not_shadowed_by_a_folder_named_cpts_diag(tmp_path):
         env=_clean_env(),
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert Path(res.stdout.strip()) == src / "cpts_diag" / "reports" / "batch.py"
+    assert Path(res.stdout.strip()) == src / "cpts_diag" / "reports" / "batch" / "__init__.py"

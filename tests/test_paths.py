@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from cpts_diag.reports.batch import TEST_HOOK_ENV
 from cpts_diag.reports.display import output_folder, parameter_path
 from cpts_diag.reports.folder import slugify
 
@@ -202,9 +201,15 @@ def test_worker_that_cannot_start_gives_its_cause(tmp_path):
 def test_killed_worker_is_said_killed(tmp_path):
     """A worker killed by a signal (as the system does when memory runs out) keeps the memory message, with
     the signal; the other territory of the batch is produced."""
+    from helpers import faulty_notebook
+
     folder = _her_folder(tmp_path, "clone")
-    hook = json.dumps({"territory": QUIMPER, "action": "kill-worker"})
-    res = _cli("batch", FILE, "--out", "lot", "--workers", "2", folder=folder, **{TEST_HOOK_ENV: hook})
+    notebook = faulty_notebook(tmp_path / "faulty.ipynb", {QUIMPER: "kill-worker"})
+    code = (
+        "import sys; from cpts_diag.reports.batch import run_batch_cli; "
+        f"sys.exit(run_batch_cli({FILE!r}, out_dir='lot', workers=2, notebook={notebook!r}, progress=False))"
+    )
+    res = _run([sys.executable, "-c", code], folder)
     assert res.returncode == 1
     doc = json.loads((folder / "lot" / "batch.json").read_text(encoding="utf-8"))
     entries = {e["name"]: e for e in doc["territories"]}

@@ -11,9 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cpts_diag.reports import batch as batch_mod
-from cpts_diag.reports.batch import STATUS_FAILED, STATUS_OK, TEST_HOOK_ENV
+from cpts_diag.reports.batch import STATUS_FAILED, STATUS_OK, Task
+from cpts_diag.reports.batch import worker as batch_worker
 from cpts_diag.reports.runner import KernelSession, build_report, execute_notebook
+from helpers import faulty_notebook
 
 FIRST, SECOND = "CPTS Guil Durance", "CPTS du Gapençais"
 _DATE_RE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
@@ -111,40 +112,38 @@ def test_two_territories_in_one_kernel_match_their_reports_alone(tmp_path):
     assert nb.metadata["papermill"]["parameters"]["dossier_sortie"] == str(warm[1].directory)
 
 
-def _task(name: str, out_dir: Path, timeout: int = 600) -> dict:
+def _task(name: str, out_dir: Path, timeout: int = 600, notebook: str | None = None) -> Task:
     from cpts_diag import settings
     from cpts_diag.reports.folder import slugify
 
-    return {
-        "name": name,
-        "slug": slugify(name),
-        "fingerprint": "f" * 64,
-        "perimeters": str(settings.DEFAULT_PERIMETERS),
-        "out_dir": str(out_dir.resolve()),
-        "cpam": "exemple",
-        "insee_ages": None,
-        "bpe": None,
-        "timeout": timeout,
-        "deliver": "folder",
-    }
+    return Task(
+        name=name,
+        slug=slugify(name),
+        fingerprint="f" * 64,
+        perimeters=str(settings.DEFAULT_PERIMETERS),
+        out_dir=str(out_dir.resolve()),
+        cpam="exemple",
+        timeout=timeout,
+        notebook=notebook,
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("action, message", [("kill-kernel", "noyau Jupyter s'est arrêté"), ("hang", "délai dépassé")])
 def test_dead_or_hung_kernel_is_replaced(tmp_path, monkeypatch, action, message):
     """The batch task function (the one worker processes and Dask workers run), in this process."""
-    monkeypatch.setenv(TEST_HOOK_ENV, json.dumps({"territory": FIRST, "action": action}))
-    monkeypatch.setattr(batch_mod, "_SESSIONS", type(batch_mod._SESSIONS)())
+    faulty = faulty_notebook(tmp_path / "faulty.ipynb", {FIRST: action})
+    monkeypatch.setattr(batch_worker, "_SESSIONS", type(batch_worker._SESSIONS)())
     out = tmp_path / "reports"
     try:
-        warm_up = batch_mod._run_one(_task(SECOND, out))  # a kernel is running and warm
-        session = batch_mod._kernel_session()
+        warm_up = batch_worker.run_one(_task(SECOND, out))  # a kernel is running and warm
+        session = batch_worker.kernel_session()
         pid = session.kernel_pid()
-        failed = batch_mod._run_one(_task(FIRST, out, timeout=8))
-        after = batch_mod._run_one(_task(SECOND, out))
+        failed = batch_worker.run_one(_task(FIRST, out, timeout=8, notebook=faulty))
+        after = batch_worker.run_one(_task(SECOND, out))
         assert session.kernels_started == 2 and session.kernel_pid() != pid
     finally:
-        batch_mod._close_sessions()
+        batch_worker.close_sessions()
     assert warm_up["status"] == after["status"] == STATUS_OK
     assert failed["status"] == STATUS_FAILED and message in failed["error"]
     assert "\n" not in failed["error"] and "Traceback" not in failed["error"]

@@ -46,7 +46,7 @@ from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.batch import error_message
+from cpts_diag.reports.batch.records import error_message
 from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
@@ -152,13 +152,13 @@ def write_synthesis(
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
     from cpts_diag.reference import load_reference
-    from cpts_diag.reports.runner import _file_parameter, execute_notebook, notebook_to_html
+    from cpts_diag.reports.runner import execute_notebook, file_parameter, notebook_to_html
 
     folder = settings.user_path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     code = load_reference().region_code(region, "paramètre region")
     params = {
-        "perimetres": _file_parameter(perimeters),
+        "perimetres": file_parameter(perimeters),
         "region": code,
         "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
         "dossier_sortie": str(folder),
@@ -241,6 +241,7 @@ def run_regional_views(
     :data:`settings.REPORTS_DIR`; ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`. ``previous``: the
     records of the last run (``batch.json``), whose unchanged régions are kept (status ``inchangé``) unless
     ``force``. ``territory`` names the territory of a file without territory column (as ``batch --territoire``).
+    ``perimeters`` may also be perimeters already read (:class:`cpts_diag.io.perimeters.Perimeters`, by the batch).
 
     Records (JSON-ready), those of :func:`plan_regions` and: ``status`` (``ok``, ``échec`` or ``inchangé``),
     ``fingerprint``, ``duration_s``, ``error`` (French, one line), ``outputs`` (kind -> path relative to
@@ -251,13 +252,16 @@ def run_regional_views(
     """
     from tqdm import tqdm
 
-    from cpts_diag.io.perimeters import read_perimeters
+    from cpts_diag.io.perimeters import Perimeters, read_perimeters
     from cpts_diag.reference import load_reference
 
-    path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     reference = load_reference()
-    perims = read_perimeters(path, names_by_code=reference.names, territory=territory)
+    if isinstance(perimeters, Perimeters) and perimeters.source is not None:  # read once by the batch
+        perims, path = perimeters, Path(perimeters.source)
+    else:
+        path = settings.user_path(perimeters) or Path(settings.DEFAULT_PERIMETERS)
+        perims = read_perimeters(path, names_by_code=reference.names, territory=territory)
     plans = plan_regions(perims, reference, region)
     before = {r.get("code"): r for r in previous or [] if isinstance(r, dict)}
     context = _context(cpam)

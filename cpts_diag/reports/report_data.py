@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,12 @@ from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import file_state
 from cpts_diag.io.params import cpam_choice
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from cpts_diag.indicators import Diagnostic
+    from cpts_diag.reference import Reference
 
 __all__ = ["MAP_INDICATOR", "ReportData", "load_report_data"]
 
@@ -48,15 +54,15 @@ class ReportData:
     """
 
     territory: str
-    diag: Any
-    reference: Any
+    diag: Diagnostic
+    reference: Reference
     perimeters_path: Path
     perimeter_warnings: list[str]
     perimeter: dict
-    map_communes: Any
-    outline: Any
-    neighbours: Any
-    orphans: Any
+    map_communes: gpd.GeoDataFrame | None
+    outline: gpd.GeoDataFrame | None
+    neighbours: gpd.GeoDataFrame | None
+    orphans: gpd.GeoDataFrame | None
     missing_polygons: list[str]
     cpam_mode: str
     insee_ages: Path | None
@@ -270,7 +276,7 @@ class _DiagnosticCache:
 
         return hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:20] + ".pkl"
 
-    def load(self, territory: str):
+    def load(self, territory: str | None):
         """(reference, perimeter table, warnings, orphan units, diagnostic, findings) of ``territory``, or None.
 
         The reference, table, warnings and orphan units are shared by the calls that read the same file: read only.

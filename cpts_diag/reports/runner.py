@@ -50,6 +50,7 @@ __all__ = [
     "ReportResult",
     "build_report",
     "execute_notebook",
+    "file_parameter",
     "notebook_to_html",
     "run_report_cli",
 ]
@@ -420,7 +421,7 @@ def execute_notebook(
         raise
 
 
-def _file_parameter(path) -> str:
+def file_parameter(path) -> str:
     """A notebook file parameter: the absolute path, ``""`` when not given."""
     path = settings.user_path(path)
     return "" if path is None else str(path)
@@ -547,11 +548,11 @@ def build_report(
     timings: dict[str, float] = {}
     try:
         params = {
-            "perimetres": _file_parameter(perimeters),
+            "perimetres": file_parameter(perimeters),
             "territoire": territory,
             "fichier_cpam": cpam_choice(cpam, perimeters).parameter,
-            "fichier_ages_insee": _file_parameter(insee_ages),
-            "fichier_bpe": _file_parameter(bpe),
+            "fichier_ages_insee": file_parameter(insee_ages),
+            "fichier_bpe": file_parameter(bpe),
             "dossier_sortie": str(tmp),
         }
         say(f"Exécution du notebook de diagnostic pour « {territory} »…")

@@ -1,101 +1,27 @@
-"""Batch of reports: selection, fingerprints, index page, batch.json, failures, re-runs, interruption."""
+"""A batch run: statuses, batch.json, index page, failures, re-runs, the ARS view of a user's listing."""
 
 from __future__ import annotations
 
 import html as _html
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
 from cpts_diag import settings
-from cpts_diag.errors import InputError
-from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.reports.batch import (
     STATUS_FAILED,
     STATUS_OK,
     STATUS_UNCHANGED,
-    error_message,
     run_batch,
-    select_territories,
-    territory_fingerprint,
 )
 
 WEIRD = 'CPTS "L\'Étoile" / Nord <script>alert(1)</script>'
 GHOST = "CPTS Fantôme"
-
-
-# ------------------------------------------------------------------------------ fast tests
-
-
-def test_error_message_is_one_french_line():
-    exc = RuntimeError("échec de l'exécution du notebook : KeyError : 'x'\n\x1b[0;31mTraceback\x1b[0m …")
-    assert error_message(exc) == "échec de l'exécution du notebook : KeyError : 'x'"
-    assert error_message(InputError("territoire inconnu", value="X")) == "territoire inconnu (valeur « X »)"
-    long = error_message(ValueError("a" * 1000))
-    assert long.startswith("erreur ValueError : a") and len(long) <= 400 and "\n" not in long
-
-
-@pytest.fixture(scope="module")
-def paca():
-    return read_perimeters(settings.DEFAULT_PERIMETERS)
-
-
-def test_select_territories(paca, raw_communes):
-    assert len(select_territories(paca)) == 70
-    assert select_territories(paca, only=["cpts du gapencais", "CPTS Marseille-7"]) == [
-        "CPTS Marseille-7",
-        "CPTS du Gapençais",
-    ]  # file order, accents and case folded
-    # Territories with at least one commune in the région, from the raw files.
-    region_of = {r["code_insee"]: r["region"] for r in raw_communes}
-    doc = json.loads(Path(settings.DEFAULT_PERIMETERS).read_text(encoding="utf-8"))
-    in_93 = [c["nom"] for c in doc["cpts"] if any(region_of.get(code) == "93" for code in c["communes"])]
-    assert select_territories(paca, region="93") == in_93 and len(in_93) == 70
-    assert not any(region_of.get(code) == "84" for c in doc["cpts"] for code in c["communes"])
-    with pytest.raises(InputError, match="aucun territoire"):
-        select_territories(paca, region="84")
-    with pytest.raises(InputError, match="inconnu"):
-        select_territories(paca, region="99")
-    with pytest.raises(InputError, match="Gapençais"):
-        select_territories(paca, only=["CPTS du Gapencai"])
-
-
-def test_fingerprint_follows_members_only(tmp_path):
-    def fp(text, name="A", context="c"):
-        path = tmp_path / "p.csv"
-        path.write_text(text, encoding="utf-8")
-        return territory_fingerprint(read_perimeters(path).table, name, context)
-
-    base = fp("cpts,code_insee\nA,04001\nA,04009\nB,04012\n")
-    assert len(base) == 64
-    assert fp("cpts,code_insee\nB,04012\nB,04019\nA,04009\nA,04001\n") == base  # other territory, order
-    assert fp("cpts,code_insee\nA,04001\nA,04012\nB,04012\n") != base  # a member changed
-    assert fp("cpts,code_insee\nA,04001\nA,04009\nB,04012\n", context="d") != base  # data/notebook/package
-
-
-def test_fingerprint_follows_the_perimeter_findings_that_other_territories_change(tmp_path):
-    """A's rows never change; B taking one of A's communes (Ergué-Gabéric, Finistère) changes what A's report
-    says, so its fingerprint; B growing on its far side (Cap Sizun) does not."""
-    from cpts_diag.checks import check_perimeters, territory_findings
-
-    def fp(text):
-        path = tmp_path / "p.csv"
-        path.write_text(text, encoding="utf-8")
-        perims = read_perimeters(path)
-        return territory_fingerprint(perims.table, "A", "c", territory_findings(check_perimeters(perims), "A"))
-
-    a = "cpts;code_insee\nA;29232\nA;29051\n"  # Quimper, Ergué-Gabéric
-    base = fp(a + "B;29003\n")  # Audierne
-    assert fp(a + "B;29003\nB;29051\n") != base  # Ergué-Gabéric now in both
-    assert fp(a + "B;29003\nB;29228\n") == base  # Primelin, next to Audierne, far from A
 
 
 # ------------------------------------------------------------------------------ real batch (slow)
@@ -235,67 +161,18 @@ def test_refresh_index_links_synthesis(batch):
     assert 'href="synthese_regionale.html"' in page and _html.escape(WEIRD) in page
 
 
-def _processes_under(path: Path) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            continue
-        if cwd.startswith(str(path)):
-            found.append(int(pid))
-    return found
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-def test_interrupt_stops_cleanly(tmp_path):
-    csv = _perimeter_csv(tmp_path / "perimetres.csv")
-    out = tmp_path / "reports"
-    code = (
-        "import sys; from cpts_diag.reports.batch import run_batch_cli; "
-        f"sys.exit(run_batch_cli({str(csv)!r}, workers=2, out_dir={str(out)!r}, progress=False))"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list(out.glob(".*.tmp")):  # a report is being built
-        time.sleep(0.2)
-    assert list(out.glob(".*.tmp")), "no report started"
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
-    assert "interrompu" in stderr.lower()
-    assert "Traceback" not in stderr
-    assert not list(out.glob(".*.tmp"))  # temporary folders removed
-    for folder in (p for p in out.iterdir() if p.is_dir()):  # a report folder is complete or absent
-        assert {"rapport.html", "carte.html", "indicateurs.xlsx", "perimetre.gpkg", "diagnostic.ipynb"} <= {
-            f.name for f in folder.iterdir()
-        }
-    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
-    assert doc["interrupted"] is True
-    assert "interrompu" in (out / "index.html").read_text(encoding="utf-8").lower()
-    for _ in range(50):  # workers and their kernels are gone
-        if not _processes_under(out):
-            break
-        time.sleep(0.2)
-    assert _processes_under(out) == []
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("every, writes", [(3600.0, 1), (0.0, 3 + 1)])
 def test_batch_json_is_written_at_most_every_state_interval_and_at_the_end(tmp_path, monkeypatch, every, writes):
     """A national batch.json is megabytes: it is not rewritten after every territory, but always at the end."""
-    from cpts_diag.reports import batch as batch_mod
+    from cpts_diag.reports.batch import run as batch_run
 
     csv = tmp_path / "perimetres.csv"
     csv.write_text("cpts;code_insee\n" + "".join(f"{GHOST} {i};04999\n" for i in range(3)), encoding="utf-8")
     calls = []
-    real = batch_mod._write_state
-    monkeypatch.setattr(batch_mod, "STATE_EVERY_S", every)
-    monkeypatch.setattr(batch_mod, "_write_state", lambda *a, **k: calls.append(k.get("index")) or real(*a, **k))
+    real = batch_run.write_state
+    monkeypatch.setattr(batch_run, "STATE_EVERY_S", every)
+    monkeypatch.setattr(batch_run, "write_state", lambda *a, **k: calls.append(k.get("index")) or real(*a, **k))
     result = run_batch(csv, workers=2, out_dir=tmp_path / "out", cpam="aucun", progress=False)
     assert [e["status"] for e in result.entries] == ["échec"] * 3
     assert len(calls) == writes and calls[-1] is True  # the last write also writes index.html
@@ -406,37 +283,3 @@ def test_batch_of_a_user_listing_writes_its_ars_view_from_any_folder(tmp_path, r
     assert again.returncode == 0, again.stderr
     assert "Vue régionale La Réunion (04) inchangée" in again.stdout and "4 inchangé(s)" in again.stdout
     assert synthese.stat().st_mtime_ns == before
-
-
-def test_summary_line_of_a_region_view_says_its_study_area(tmp_path):
-    """The command's line for a région: counts, study area, and the warning when a région asked for is barely
-    covered (its orphans are then all its communes outside the file)."""
-    from cpts_diag.reports.batch import _region_line
-
-    record = {
-        "code": "53",
-        "name": "Bretagne",
-        "folder": "region-53-bretagne",
-        "status": "ok",
-        "territories": ["A", "B"],
-        "n_communes": 1202,
-        "n_covered": 21,
-        "check": {"n_orphans": 0, "n_outside_file": 256, "n_overlaps": 1},
-        "study_area": [],
-        "declared": False,
-        "mostly_covered": False,
-    }
-    line = _region_line(record, tmp_path)
-    assert line.startswith(
-        "Vue régionale Bretagne (53) produite (2 territoires, 0 commune(s) orpheline(s), 256 commune(s) hors fichier, "
-        "1 chevauchement(s) ; zone d'étude : aucune"
-    )
-    assert line.endswith(f") : {tmp_path.resolve() / 'region-53-bretagne'}")
-    declared = dict(record, declared=True, study_area=["22", "29", "35", "56"])
-    declared["check"] = {"n_orphans": 1181, "n_outside_file": 0, "n_overlaps": 1}
-    line = _region_line(declared, tmp_path)
-    assert "zone d'étude : la région, déclarée (--region)" in line
-    assert line.endswith(
-        "— attention, le fichier ne contient que 21 de ses 1\u202f202 communes : ses « orphelines » sont toutes ses "
-        "communes hors du fichier"
-    )

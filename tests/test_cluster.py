@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from cpts_diag.cli import main
-from cpts_diag.reports import batch as batch_mod
-from cpts_diag.reports.batch import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, TEST_HOOK_ENV, run_batch
+from cpts_diag.reports.batch import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, Task, run_batch
+from cpts_diag.reports.batch import cluster as dask_cluster
+from helpers import faulty_notebook
 
 distributed = pytest.importorskip("distributed")
 
@@ -25,25 +26,20 @@ REPORT_FILES = {"rapport.html", "carte.html", "indicateurs.xlsx", "perimetre.gpk
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A 2-worker LocalCluster whose workers run the test hook (set before they start)."""
+    """A 2-worker LocalCluster, and a report notebook that kills its worker (RETRIED's first attempt only)."""
     import dask
 
-    once = tmp_path_factory.mktemp("hook") / "sud04-killed-once"
-    hooks = [
-        {"territory": RETRIED, "action": "kill-worker", "once_file": str(once)},
-        {"territory": DOOMED, "action": "kill-worker"},
-    ]
-    mp = pytest.MonkeyPatch()
-    mp.setenv(TEST_HOOK_ENV, json.dumps(hooks))
+    folder = tmp_path_factory.mktemp("faulty")
+    once = folder / "sud04-killed-once"
+    notebook = faulty_notebook(folder / "faulty.ipynb", {RETRIED: ("kill-worker", str(once)), DOOMED: "kill-worker"})
     # One task at a time per worker (so a killed worker only takes its own territory down), and a
     # territory fails after its second killed worker.
     with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
         lc = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None)
         try:
-            yield {"address": lc.scheduler_address, "once": once}
+            yield {"address": lc.scheduler_address, "once": once, "notebook": notebook}
         finally:
             lc.close()
-            mp.undo()
 
 
 def _content(folder: Path) -> dict:
@@ -107,7 +103,7 @@ def test_cluster_reports_match_local_processes(cluster, tmp_path):
 def test_cluster_worker_killed_mid_territory(cluster, tmp_path):
     out = tmp_path / "reports"
     names = [PLAIN[0], RETRIED, DOOMED]
-    res = run_batch(only=names, out_dir=out, progress=False, cluster=cluster["address"])
+    res = run_batch(only=names, out_dir=out, progress=False, cluster=cluster["address"], notebook=cluster["notebook"])
     status = {e["name"]: e["status"] for e in res.entries}
     assert status == {PLAIN[0]: STATUS_OK, RETRIED: STATUS_OK, DOOMED: STATUS_FAILED}, {
         e["name"]: e.get("error") for e in res.entries
@@ -144,7 +140,7 @@ def test_cluster_without_dask_is_a_french_input_error(monkeypatch, tmp_path, cap
     [("tcp://127.0.0.1:9", "injoignable"), ("127.0.0.1 8786", "adresse d'ordonnanceur Dask invalide")],
 )
 def test_cluster_unreachable_or_invalid_address(monkeypatch, tmp_path, capsys, address, message):
-    monkeypatch.setattr(batch_mod, "_CONNECT_TIMEOUT", 2)
+    monkeypatch.setattr(dask_cluster, "_CONNECT_TIMEOUT", 2)
     code, output = _cli(capsys, ["batch", "--only", PLAIN[0], "--out", str(tmp_path), "--cluster", address])
     assert code == 2, output
     assert output.startswith("erreur : ") and message in output
@@ -158,8 +154,6 @@ def test_territories_and_their_input_files_are_different_task_groups(monkeypatch
     files in the territories' own group, a 2-worker batch ran on one worker (+102 % against local processes)."""
     from distributed.utils import key_split_group
 
-    from cpts_diag.reports import batch as batch_mod
-
     keys = {}
 
     class FakeClient:
@@ -172,12 +166,12 @@ def test_territories_and_their_input_files_are_different_task_groups(monkeypatch
 
             return Done()
 
-    monkeypatch.setattr(batch_mod, "_environment_hash", lambda: "env")
+    monkeypatch.setattr(dask_cluster, "environment_hash", lambda: "env")
     monkeypatch.setattr("distributed.as_completed", lambda futures, loop=None: iter(()))
-    tasks = [{"name": f"T{i}", "slug": f"t{i}", "perimeters": None, "cpam": None} for i in range(6)]
+    tasks = [Task(name=f"T{i}", slug=f"t{i}", fingerprint="f", perimeters="", out_dir="") for i in range(6)]
     FakeClient.loop = None
-    batch_mod._run_cluster(FakeClient(), tasks, on_result=lambda entry: None)
+    dask_cluster.run_cluster(FakeClient(), tasks, on_result=lambda entry: None)
     files_group = {key_split_group(k) for k in keys["_identity"]}
-    territory_groups = {key_split_group(k) for k in keys["_run_one"]}
-    assert len(keys["_run_one"]) == 6 and len(territory_groups) == 1  # one group of territories
+    territory_groups = {key_split_group(k) for k in keys["run_one"]}
+    assert len(keys["run_one"]) == 6 and len(territory_groups) == 1  # one group of territories
     assert files_group.isdisjoint(territory_groups)
