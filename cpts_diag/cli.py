@@ -188,7 +188,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     """Contrôle un fichier de périmètres de CPTS."""
     from cpts_diag.checks import check_perimeters
     from cpts_diag.io.perimeters import ignored_name_note
-    from cpts_diag.outputs.check_outputs import format_text
+    from cpts_diag.outputs.check_text import format_text
 
     # the reading warnings are in the report (text or JSON), printed once
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)

@@ -248,7 +248,7 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
     """Excel workbook of a diagnostic (French headers, codes as text).
 
     Sheets: « Périmètre » first when ``perimeter`` (table and notes of
-    :func:`cpts_diag.outputs.check_outputs.perimeter_sheet`) is given, then one per theme (one row per
+    :func:`cpts_diag.outputs.check_workbook.perimeter_sheet`) is given, then one per theme (one row per
     indicator; territory value and bounds, each comparison level, source, vintage, level of the source,
     coverage, quality), « Détail » (every indicator and level, long
     format), « Communes » (per-unit detail), « Professions (BPE) » when a BPE file was given (territory

@@ -71,7 +71,7 @@ def run_check(perimetres="", region="", departements=(), fichier_geometries=""):
 
 def show_check_summary(report) -> None:
     """Display the verdict (blocking or not), the counts and the reading warnings of a check."""
-    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+    from cpts_diag.outputs.check_workbook import check_workbook_sheets
 
     if report.blocking:
         why = []
@@ -162,7 +162,7 @@ def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_outputs.check_workbook_sheets`):
     French headers, codes as text, commune names.
     """
-    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+    from cpts_diag.outputs.check_workbook import check_workbook_sheets
 
     sheets, notes = check_workbook_sheets(report)
     return [
@@ -362,7 +362,7 @@ def write_check_files(report, dossier_sortie) -> list[Path]:
 def territories_frame(report) -> pd.DataFrame:
     """Population and ACI tier per territory (French headers), bounds shown when approximate; territories within
     5 % of a tier threshold say so (« Seuil de taille »)."""
-    from cpts_diag.outputs.check_outputs import threshold_text
+    from cpts_diag.outputs.check_text import threshold_text
 
     rows = []
     for t in report.territories:
@@ -409,7 +409,8 @@ _PROPOSAL_COLUMNS = [
 
 def show_proposals(report, max_rows: int = 80) -> None:
     """Display the proposals of a check (one row per option, ranked), their rule and the proposal map."""
-    from cpts_diag.outputs.check_outputs import proposal_web_map, proposals_sheet
+    from cpts_diag.outputs.check_outputs import proposal_web_map
+    from cpts_diag.outputs.check_workbook import proposals_sheet
 
     sheet, notes = proposals_sheet(report)
     after = sheet["Population du territoire après"].astype(object)

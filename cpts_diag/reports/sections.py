@@ -272,7 +272,7 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 def perimeter_summary(data: ReportData) -> dict:
     """Counts of the territory's perimeter findings by level (``bloquant``, ``à vérifier``, ``information``) and
     ``blocking``, for the batch index."""
-    from cpts_diag.outputs.check_outputs import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
+    from cpts_diag.outputs.check_text import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
 
     items = perimeter_items(data.perimeter)
     counts = {level: sum(i["level"] == level for i in items) for level in (BLOCKING, TO_CHECK, INFORMATION)}
@@ -347,7 +347,7 @@ def perimeter_check(data: ReportData) -> Section:
     the population counted twice, outdated codes replaced, names that do not match their codes, duplicates,
     unknown codes, contiguity, enclaves, orphans and communes outside the file around it), blocking ones first,
     with the study-area rule and the sources."""
-    from cpts_diag.outputs.check_outputs import perimeter_items
+    from cpts_diag.outputs.check_text import perimeter_items
 
     html = _render(
         "perimeter_check",
@@ -364,7 +364,7 @@ def perimeter_check(data: ReportData) -> Section:
 def _perimeter_alerts(data: ReportData) -> list[dict]:
     """The findings shown in the box at the top of the report: blocking ones, and names that are not their
     code's (the diagnosis may describe another commune)."""
-    from cpts_diag.outputs.check_outputs import BLOCKING, perimeter_items
+    from cpts_diag.outputs.check_text import BLOCKING, perimeter_items
 
     return [i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"]
 
@@ -870,7 +870,7 @@ def write_outputs(data: ReportData) -> Section:
     if data.out_dir is None:
         return Section(_render("no_outputs", command=_report_command(data)), "Fichiers joints")
     from cpts_diag.io.atomic import atomic_write_text
-    from cpts_diag.outputs.check_outputs import perimeter_sheet
+    from cpts_diag.outputs.check_workbook import perimeter_sheet
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.maps import save_offline_map
 
