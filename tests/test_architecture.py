@@ -76,3 +76,10 @@ def test_imports_go_one_way():
             if dep in rows and rows[dep] > rows[me]:
                 upward.append(f"{me} (ligne {rows[me]}) importe {dep} (ligne {rows[dep]})")
     assert upward == []
+
+
+def test_every_module_has_a_test_file():
+    """Every module cpts_diag/**/X.py has its tests in tests/test_X.py (the repository's flat convention)."""
+    tests = {p.name for p in (PACKAGE.parent / "tests").glob("test_*.py")}
+    missing = sorted(str(p.relative_to(PACKAGE)) for p in _modules().values() if f"test_{p.name}" not in tests)
+    assert missing == []
