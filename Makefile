@@ -7,11 +7,12 @@ OPENDATA ?= ../shared/opendata
 
 LOCK_VENV ?= .venv-lock
 
-.PHONY: install demo test lint lock data bench browser-deps clean-reports help
+.PHONY: install demo test test-fast lint lock data bench browser-deps clean-reports help
 
 help:
 	@echo "make demo   : installe le projet et lance le travail principal sur les données PACA embarquées"
 	@echo "make test   : installe le projet et lance toute la suite de tests"
+	@echo "make test-fast : la boucle rapide : tous les tests sauf noyaux Jupyter, navigateur et cluster Dask"
 	@echo "make lint   : vérifie le code et sa mise en forme avec ruff"
 	@echo "make lock   : recalcule constraints.txt (versions exactes installées par make)"
 	@echo "make data   : reconstruit data/ depuis les données ouvertes ($(OPENDATA))"
@@ -42,6 +43,11 @@ browser-deps:
 
 test: install browser-deps
 	$(PY) -m pytest
+
+# The quick loop while developing: no Jupyter kernel (papermill, warm kernels, batches), no browser, no Dask
+# cluster, no wheel build (markers: pyproject.toml; kernel and cluster set by tests/conftest.py). CI runs make test.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not kernel and not browser and not cluster"
 
 # Lint and format check (ruff, configured in pyproject.toml); `ruff format .` fixes the format.
 lint: install
