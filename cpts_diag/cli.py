@@ -81,7 +81,7 @@ def _french_extra(text: str) -> str:
     return re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text)
 
 
-class _FrenchHelp:
+class _FrenchHelp(click.Command):
     """Help screens in French (click writes its own headings in English)."""
 
     def get_help_option(self, ctx):

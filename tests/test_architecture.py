@@ -83,3 +83,27 @@ def test_every_module_has_a_test_file():
     tests = {p.name for p in (PACKAGE.parent / "tests").glob("test_*.py")}
     missing = sorted(str(p.relative_to(PACKAGE)) for p in _modules().values() if f"test_{p.name}" not in tests)
     assert missing == []
+
+
+#: Libraries the document cites besides the package.
+_OUTSIDE = {"os", "sys", "dask", "distributed", "distributed.scheduler", "pd", "np", "gpd"}
+_EXTENSIONS = {"py", "log", "json", "csv", "html", "xlsx", "gpkg", "ipynb", "md", "txt", "css", "js", "yml", "toml"}
+
+
+def test_names_cited_by_the_architecture_document_exist():
+    """Every `module.name` that docs/ARCHITECTURE.md cites (« `runner.KernelSession` ») exists in the package."""
+    import importlib
+
+    modules = _modules()
+    by_short = {}
+    for dotted in modules:
+        by_short.setdefault(dotted, dotted)
+        by_short.setdefault(dotted.rsplit(".", 1)[-1], dotted)
+    missing = []
+    for prefix, name in set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)?)\.([A-Za-z_]\w*)\b[^`]*`", DOC.read_text("utf-8"))):
+        dotted = by_short.get(prefix)
+        if prefix in _OUTSIDE or name in _EXTENSIONS or f"{dotted}.{name}" in modules:
+            continue  # another library, a file name (`batch.log`) or a submodule
+        if dotted is None or not hasattr(importlib.import_module(f"cpts_diag.{dotted}"), name):
+            missing.append(f"{prefix}.{name}")
+    assert sorted(missing) == []

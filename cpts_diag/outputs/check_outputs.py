@@ -24,6 +24,7 @@ from cpts_diag.checks import CheckReport
 from cpts_diag.outputs.check_text import KIND_LABELS, proposal_text, threshold_text
 from cpts_diag.outputs.check_workbook import check_workbook_sheets, enclosing_territory
 from cpts_diag.outputs.export import write_geopackage, write_workbook
+from cpts_diag.reference import Reference, load_reference
 
 WORKBOOK_NAME = "controle_perimetres.xlsx"
 GEOPACKAGE_NAME = "controle_perimetres.gpkg"
@@ -36,11 +37,12 @@ def check_layers(report: CheckReport, polygons) -> dict:
     import geopandas as gpd
 
     from cpts_diag.geometry import territory_outlines
-    from cpts_diag.reference import load_reference
 
     polygons = polygons[~polygons["code_insee"].astype(str).duplicated()]
     geo = polygons.set_index(polygons["code_insee"].astype(str).to_numpy()).geometry
-    known = report.members[report.members["code_insee"].notna()].copy()
+    members = report.members
+    assert members is not None  # the callers check it
+    known = members[members["code_insee"].notna()].copy()
     known["code_insee"] = known["code_insee"].astype(str)
     # Units drawn: the arrondissement municipal when listed and drawn (embedded polygons), else the commune.
     arr = known["arrondissement"].astype(object)
@@ -82,7 +84,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
         .reset_index()
     )
     units = units[units["unit"].isin(geo.index)]
-    ref = report.reference if report.reference is not None else load_reference()
+    ref = report.reference if isinstance(report.reference, Reference) else load_reference()
     population = pd.concat([ref.communes["population"], ref.arrondissements["population"]])
     population = population[~population.index.duplicated()]
     communes = gpd.GeoDataFrame(

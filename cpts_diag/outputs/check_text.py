@@ -12,6 +12,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.checks import ARRONDISSEMENT_SPLIT, CONFLICT, INFRACOMMUNAL, CheckReport
+from cpts_diag.reference import Reference
 from cpts_diag.tiers import margin_label, tier_label
 
 #: French label of each overlap kind.
@@ -64,7 +65,9 @@ def candidate_text(c: dict, style: fr.Style = fr.Style.HTML) -> str:
 def _threshold_of(c: dict) -> int:
     from cpts_diag.tiers import tier_margin
 
-    return tier_margin(c["population_after"])[1]
+    margin = tier_margin(c["population_after"])
+    assert margin is not None  # called for a candidate near a threshold: its population is known
+    return margin[1]
 
 
 def proposal_text(p: dict, style: fr.Style = fr.Style.HTML, limit: int = 3) -> str:
@@ -166,7 +169,7 @@ _LONG, _SHOWN = 20, 10
 def _by_departement(items: list[dict], report: CheckReport) -> str:
     """« Finistère (29) : 251 ; Morbihan (56) : 3 » from items with a ``departement`` key."""
     counts = pd.Series([i["departement"] for i in items], dtype=object).value_counts().sort_index()
-    name = report.reference.departement_name if report.reference is not None else str
+    name = report.reference.departement_name if isinstance(report.reference, Reference) else str
     return " ; ".join(f"{name(d)} ({d}) : {fr.integer(n, style=fr.Style.TERMINAL)}" for d, n in counts.items())
 
 
