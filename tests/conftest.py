@@ -12,7 +12,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 #: Fixtures that start Jupyter kernels (papermill runs, report batches, regional views) or a Dask cluster: the
 #: tests using them are marked « kernel » (and « cluster »), left out of ``make test-fast``.
-KERNEL_FIXTURES = {"built", "nb01", "nb03", "batch", "national_batch", "her", "views", "cluster"}
+KERNEL_FIXTURES = {"built", "nb01", "nb03", "batch", "national_batch", "report_a", "batch_b", "views", "cluster"}
 CLUSTER_FIXTURES = {"cluster"}
 
 
