@@ -7,12 +7,13 @@ OPENDATA ?= ../shared/opendata
 
 LOCK_VENV ?= .venv-lock
 
-.PHONY: install demo test lint lock data bench browser-deps clean-reports help
+.PHONY: install demo test test-fast lint lock data bench browser-deps clean-reports help
 
 help:
 	@echo "make demo   : installe le projet et lance le travail principal sur les données PACA embarquées"
 	@echo "make test   : installe le projet et lance toute la suite de tests"
-	@echo "make lint   : vérifie le code et sa mise en forme avec ruff"
+	@echo "make test-fast : la boucle rapide : tous les tests sauf noyaux Jupyter, navigateur et cluster Dask"
+	@echo "make lint   : vérifie le code, sa mise en forme (ruff) et ses types (mypy)"
 	@echo "make lock   : recalcule constraints.txt (versions exactes installées par make)"
 	@echo "make data   : reconstruit data/ depuis les données ouvertes ($(OPENDATA))"
 	@echo "make bench  : lance les mesures de performance (benchmarks/)"
@@ -43,10 +44,16 @@ browser-deps:
 test: install browser-deps
 	$(PY) -m pytest
 
-# Lint and format check (ruff, configured in pyproject.toml); `ruff format .` fixes the format.
+# The quick loop while developing: no Jupyter kernel (papermill, warm kernels, batches), no browser, no Dask
+# cluster, no wheel build (markers: pyproject.toml; kernel and cluster set by tests/conftest.py). CI runs make test.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not kernel and not browser and not cluster"
+
+# Lint, format and type checks (ruff and mypy, configured in pyproject.toml); `ruff format .` fixes the format.
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # Re-resolve constraints.txt from pyproject.toml (dependencies + the test extra, which includes dask[distributed])
 # with uv in a throwaway venv. Pins already in constraints.txt are kept when still valid; to move to the newest

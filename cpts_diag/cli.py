@@ -81,7 +81,7 @@ def _french_extra(text: str) -> str:
     return re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text)
 
 
-class _FrenchHelp:
+class _FrenchHelp(click.Command):
     """Help screens in French (click writes its own headings in English)."""
 
     def get_help_option(self, ctx):
@@ -188,7 +188,7 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     """Contrôle un fichier de périmètres de CPTS."""
     from cpts_diag.checks import check_perimeters
     from cpts_diag.io.perimeters import ignored_name_note
-    from cpts_diag.outputs.check_outputs import format_text
+    from cpts_diag.outputs.check_text import format_text
 
     # the reading warnings are in the report (text or JSON), printed once
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)

@@ -85,7 +85,7 @@ def is_missing(x: Any) -> bool:
         return True
     if isinstance(x, numbers.Number):
         try:
-            return math.isnan(float(x))
+            return math.isnan(float(x))  # type: ignore[arg-type]  # complex: TypeError below
         except (TypeError, ValueError):
             return True
     try:  # pandas.NA, NaT, numpy scalars

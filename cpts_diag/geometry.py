@@ -77,8 +77,8 @@ def projected_crs(departement: str) -> str:
 def _crs_of_codes(codes: Iterable[str]) -> pd.Series:
     """Projected CRS of each commune code, indexed like ``codes``: the DROM's own (from the first three
     characters of the code), Lambert-93 for metropolitan and unknown codes."""
-    codes = pd.Series(list(codes), dtype=object) if not isinstance(codes, pd.Series) else codes
-    return codes.astype(str).str[:3].map(_DROM_CRS).fillna(LAMBERT93)
+    series = codes if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
+    return series.astype(str).str[:3].map(_DROM_CRS).fillna(LAMBERT93)
 
 
 def _with_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -104,6 +104,7 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
     8532.8
     """
     geod = pyproj.CRS(WGS84).get_geod()
+    assert geod is not None  # WGS84 has its ellipsoid
     geoms = _with_crs(gdf).geometry.to_crs(WGS84)
     values = [np.nan if g is None or g.is_empty else abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in geoms]
     return pd.Series(values, index=gdf.index, dtype=float, name="area_km2")

@@ -158,9 +158,10 @@ def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, floa
         m = _LESS_THAN.match(token.replace(" ", "") if token.startswith(("<", "≤")) else token)
         if m:
             return math.nan, True, float(m.group(2).replace(",", "."))
-        number = _parse_number_text(text)
-        if number is None:
+        read = _parse_number_text(text)
+        if read is None:
             raise CountFormatError(value, "effectif illisible (ni nombre ni valeur masquée connue)")
+        number = read
     if math.isinf(number):
         raise CountFormatError(value, "effectif infini")
     if number < 0:
@@ -204,16 +205,16 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
     value, masked, upper = fast.copy(), np.zeros(len(fast), dtype=bool), fast.copy()
     parsed: dict = {}
     cells = raw.to_numpy()
-    for pos in np.flatnonzero(~fast_ok):
-        cell = cells[pos]
+    for at in np.flatnonzero(~fast_ok):
+        cell = cells[at]
         key = ("__nan__",) if fr.is_missing(cell) else (type(cell), cell)
         if key not in parsed:
             try:
                 parsed[key] = parse_count(None if key == ("__nan__",) else cell, default_threshold)
             except CountFormatError as exc:
-                exc.position = index[pos]
+                exc.position = index[at]
                 raise
-        value[pos], masked[pos], upper[pos] = parsed[key]
+        value[at], masked[at], upper[at] = parsed[key]
     return pd.DataFrame({"value": value, "masked": masked, "upper": upper}, index=index)
 
 

@@ -245,7 +245,7 @@ class _Context:
         self.territory_epci = _sets(member_attr, "epci")
         self.territory_bv = _sets(member_attr, "bv")
 
-    def candidate(self, codes: list[str], territory: str, link_rank, distance: int, km, others_of=None) -> dict:
+    def candidate(self, codes: list[str], territory: str, link_rank, distance: int | None, km, others_of=None) -> dict:
         """A candidate's reasons (``others_of``: the territory's own units to compare with, for an overlap)."""
         epci_set = self.territory_epci.get(territory, set()) if others_of is None else others_of[0]
         bv_set = self.territory_bv.get(territory, set()) if others_of is None else others_of[1]

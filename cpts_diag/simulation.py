@@ -216,8 +216,8 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
             given = list(listing["arrondissement"].dropna())
             if unit not in reference.arrondissements.index:
                 given = list(listing["code_given"]) + given
-            given = tuple(dict.fromkeys(given))
-            edits.append(Edit(REMOVE_EDIT, territory, unit, name, tuple(int(x) for x in listing["line"]), given))
+            lines = tuple(int(x) for x in listing["line"])
+            edits.append(Edit(REMOVE_EDIT, territory, unit, name, lines, tuple(dict.fromkeys(given))))
             removed.add(key)
         else:
             if (in_file or key in added) or (not whole.empty and key not in removed):
@@ -488,6 +488,6 @@ def simulate(
         after = check_perimeters(after_perims, reference, **options)
     changes_out = _differences(before, after, edits, table, after_perims.table, reference)
     written = []
-    if target is not None:
+    if target is not None and content is not None:  # a GeoPackage target was refused above
         written = write_corrected(target, content, change_log(source.name, changes_out))
     return Simulation(before, after, changes_out, source.name, written)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -307,9 +308,12 @@ def source_citation(row: dict) -> str:
     return f"{row['source']} (millésime {row['vintage']}, niveau {row['source_level']})"
 
 
-def _values(row: dict) -> tuple[float, float, float]:
+def _values(row: Mapping) -> tuple[float, float, float]:
     """(value, low, high) of an indicator row as floats, NaN when missing."""
-    return tuple(float("nan") if fr.is_missing(row[c]) else float(row[c]) for c in ("value", "value_low", "value_high"))
+    value, low, high = (
+        float("nan") if fr.is_missing(row[c]) else float(row[c]) for c in ("value", "value_low", "value_high")
+    )
+    return value, low, high
 
 
 def _fmt_row(row: dict, show_unit: bool = True) -> str:
@@ -321,7 +325,7 @@ def _shown(x: float, decimals: int) -> float:
     return float(f"{x:.{decimals}f}")
 
 
-def _shown_range(row: dict) -> tuple[float, float, float] | None:
+def _shown_range(row: Mapping) -> tuple[float, float, float] | None:
     """(low, high, central value) of a row's value and bounds as shown; None when nothing is known."""
     decimals = fr.unit_decimals(str(row["unit"]))
     value, low, high = (_shown(x, decimals) if not math.isnan(x) else x for x in _values(row))
@@ -332,7 +336,7 @@ def _shown_range(row: dict) -> tuple[float, float, float] | None:
     return min(known), max(known), centre
 
 
-def _is_approximate(row: dict) -> bool:
+def _is_approximate(row: Mapping) -> bool:
     """An approximate value (bassin de vie, weighted by population, split commune, part without data) or bounds."""
     bounded = not (fr.is_missing(row["value_low"]) and fr.is_missing(row["value_high"]))
     return bounded or row["quality"] in (Quality.APPROXIMATE, Quality.MASKED)
@@ -489,7 +493,7 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
         out.inconclusive.append(f"{label} : pas de valeur de comparaison ({_level_word(rule)}).")
         return None
     fictitious = terr["quality"] == Quality.FICTITIOUS
-    compared = []  # (ref, side, gap, approximate, companion (sign, territory text, ref text))
+    compared: list[tuple] = []  # (ref, side, gap, approximate, companion (sign, territory text, ref text))
     for ref in refs:
         side, gap, approximate = gap_of(terr, ref)
         companion = _companion_values(table, rule, ref) if rule.companion else (None, "", "")
@@ -539,16 +543,14 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
             others.append(f"pas de conclusion face à {named} : {detail}")
         else:
             others.append(f"{'écart non significatif' if rside == 0 else 'comparaison non concluante'} avec {named}")
-    companion = None
-    if rule.companion:
-        companion = (concluding[0][4][1], [c[4][2] for c in concluding])
+    texts = (concluding[0][4][1], [c[4][2] for c in concluding]) if rule.companion else None  # companion
     good = (side > 0) == (rule.higher_is == STRENGTH)
     approximate = any(c[3] for c in concluding)
     return Finding(
         kind=STRENGTH if good else WEAKNESS,
         indicator=rule.indicator,
         theme=str(terr["theme"]),
-        text=_sentence(rule, side, terr, refs_used, len(refs), companion, fictitious, others),
+        text=_sentence(rule, side, terr, refs_used, len(refs), texts, fictitious, others),
         territory_value=_values(terr),
         reference_value=_values(refs_used[0]),
         reference_name=", ".join(str(r["level_name"]) for r in refs_used),
@@ -623,7 +625,11 @@ def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
     shares = {lv: _territory_row(table, f"zonage_infirmiers_part_{lv}") for lv in range(1, 6)}
     share = {lv: (math.nan if s is None else _values(s)[0]) for lv, s in shares.items()}
     source = f"Source : {source_citation(r)}."
-    common = {"indicator": str(r["indicator"]), "theme": str(r["theme"]), "territory_value": (value, low, high)}
+    common: dict[str, Any] = {
+        "indicator": str(r["indicator"]),
+        "theme": str(r["theme"]),
+        "territory_value": (value, low, high),
+    }
     common.update(reference_value=(math.nan, math.nan, math.nan), reference_name="zonage ARS")
     if not math.isnan(lo) and lo > 0:
         communes = getattr(diag, "communes", None)
@@ -646,7 +652,7 @@ def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
     full = not fr.is_missing(r["coverage"]) and float(r["coverage"]) >= 1 - _EPS
     well = share[4] + share[5] if not (math.isnan(share[4]) or math.isnan(share[5])) else math.nan
     if value == 0 and full and not math.isnan(well) and _shown(well, 1) >= 100:
-        parts = _joined(
+        zones = _joined(
             [
                 f"{fr.percent(share[lv])} en zone {lab}"
                 for lv, lab in ((4, "très dotée"), (5, "sur-dotée"))
@@ -654,7 +660,7 @@ def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
             ]
         )
         text = (
-            f"Toute la population vit en zone très dotée ou sur-dotée pour les infirmiers libéraux ({parts}) : aucun "
+            f"Toute la population vit en zone très dotée ou sur-dotée pour les infirmiers libéraux ({zones}) : aucun "
             f"habitant en zone très sous-dotée ou sous-dotée. {source}"
         )
         return Finding(kind=STRENGTH, text=text, **common)

@@ -10,6 +10,20 @@ matplotlib.use("Agg")
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
+#: Fixtures that start Jupyter kernels (papermill runs, report batches, regional views) or a Dask cluster: the
+#: tests using them are marked « kernel » (and « cluster »), left out of ``make test-fast``.
+KERNEL_FIXTURES = {"built", "nb01", "nb03", "batch", "national_batch", "report_a", "batch_b", "views", "cluster"}
+CLUSTER_FIXTURES = {"cluster"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & KERNEL_FIXTURES:
+            item.add_marker(pytest.mark.kernel)
+        if used & CLUSTER_FIXTURES:
+            item.add_marker(pytest.mark.cluster)
+
 
 @pytest.fixture(scope="session")
 def raw_communes():

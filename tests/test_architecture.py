@@ -84,3 +84,47 @@ def test_imports_go_one_way():
             if dep in rows and rows[dep] > rows[me]:
                 upward.append(f"{me} (ligne {rows[me]}) importe {dep} (ligne {rows[dep]})")
     assert upward == []
+
+
+def _defines_code(path: Path) -> bool:
+    return any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.parse(path.read_text(encoding="utf-8")).body)
+
+
+def test_every_module_has_a_test_file():
+    """Every module cpts_diag/**/X.py has its tests in tests/test_X.py (the repository's flat convention), or
+    tests/test_P_X.py for a module X of a package P (outputs/maps/web.py: tests/test_maps_web.py); a package's
+    ``__init__`` that defines nothing (a docstring, re-exports) needs none."""
+    tests = {p.name for p in (PACKAGE.parent / "tests").glob("test_*.py")}
+    missing = []
+    for dotted, path in _modules().items():
+        parts = dotted.split(".")
+        if path.name == "__init__.py" and not _defines_code(path):
+            continue
+        if not {f"test_{parts[-1]}.py", f"test_{'_'.join(parts[-2:])}.py"} & tests:
+            missing.append(str(path.relative_to(PACKAGE)))
+    assert sorted(missing) == []
+
+
+#: Libraries the document cites besides the package.
+_OUTSIDE = {"os", "sys", "fcntl", "dask", "distributed", "distributed.scheduler", "pd", "np", "gpd"}
+_EXTENSIONS = {"py", "log", "json", "csv", "html", "xlsx", "gpkg", "ipynb", "md", "txt", "css", "js", "yml", "toml"}
+
+
+def test_names_cited_by_the_architecture_document_exist():
+    """Every `module.name` that docs/ARCHITECTURE.md cites (« `runner.KernelSession` ») exists in the package."""
+    import importlib
+
+    modules = _modules()
+    by_short = {}
+    for dotted in modules:  # "reports.batch.plan" is cited as itself, "batch.plan" or "plan"
+        parts = dotted.split(".")
+        for k in range(len(parts)):
+            by_short.setdefault(".".join(parts[k:]), dotted)
+    missing = []
+    for prefix, name in set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)?)\.([A-Za-z_]\w*)\b[^`]*`", DOC.read_text("utf-8"))):
+        dotted = by_short.get(prefix)
+        if prefix in _OUTSIDE or name in _EXTENSIONS or f"{dotted}.{name}" in modules:
+            continue  # another library, a file name (`batch.log`) or a submodule
+        if dotted is None or not hasattr(importlib.import_module(f"cpts_diag.{dotted}"), name):
+            missing.append(f"{prefix}.{name}")
+    assert sorted(missing) == []

@@ -221,3 +221,68 @@ def test_dissolved_territories_keep_no_sliver_next_to_the_arrondissements(paca_o
         union = shapely.union_all(shapes[shapes["code_insee"].isin(part["code_insee"])].geometry.to_numpy())
         holes += sum(len(p.interiors) for p in shapely.get_parts(union))
     assert holes < 10  # 212 when every commune was simplified on its own
+
+
+# ------------------------------------------------------------------ a real Finistère file: the GeoPackage layers
+
+
+@pytest.fixture(scope="module")
+def finistere(tmp_path_factory):
+    from cpts_diag.checks import check_perimeters
+    from finistere_check import communes, members, write_file
+
+    folder = tmp_path_factory.mktemp("finistere")
+    report = check_perimeters(write_file(folder), departements=["29"])
+    written = write_check_outputs(report, folder / "out")
+    cog = communes()
+    return written, cog, members(cog)
+
+
+def test_finistere_outputs_and_territory_layer(finistere):
+    written, cog, mine = finistere
+    assert [p.name for p in written] == [WORKBOOK_NAME, GEOPACKAGE_NAME, PROPOSAL_MAP_NAME]
+    assert dict(pyogrio.list_layers(written[1])).keys() == {"territoires", "communes", "orphelines", "hors_fichier"}
+    terr = gpd.read_file(written[1], layer="territoires").set_index("territoire")
+    assert sorted(terr.index) == sorted(mine)
+    for name, codes in mine.items():
+        population = int(cog.loc[codes, "population"].sum())
+        row = terr.loc[name]
+        assert (row["n_communes"], row["population"], row["population_min"], row["population_max"]) == (
+            len(codes),
+            population,
+            population,
+            population,
+        )
+        assert row["taille"] == 1 + sum(population >= t for t in (40_000, 80_000, 175_000))
+        assert not row["approximatif"]
+    assert terr.geometry.notna().all() and not terr.geometry.is_empty.any()
+
+
+def test_finistere_commune_layer(finistere):
+    written, cog, mine = finistere
+    layer = gpd.read_file(written[1], layer="communes")
+    expected = sorted((c, t) for t, codes in mine.items() for c in codes)
+    assert sorted(zip(layer["code_insee"], layer["territoire"])) == expected
+    assert list(layer["nom"]) == list(cog.loc[layer["code_insee"], "nom"])
+    assert list(layer["population_commune"]) == list(cog.loc[layer["code_insee"], "population"])
+    given = dict(zip(zip(layer["code_insee"], layer["territoire"]), layer["code_donne"]))
+    assert given[("29046", "CPTS Pays de Douarnenez")] == "29283"  # listed by its former code
+    assert given[("29046", "CPTS Pays Fouesnantais")] == "29046"
+    overlap = layer[layer["chevauchement"] != ""]
+    assert set(overlap["code_insee"]) == {"29046"} and set(overlap["chevauchement"]) == {"conflit"}
+    assert not layer["infracommunal"].any() and set(layer["arrondissements"]) == {""}
+
+
+def test_finistere_orphan_and_outside_layers(finistere):
+    written, cog, mine = finistere
+    covered = {c for codes in mine.values() for c in codes}
+    orphans = gpd.read_file(written[1], layer="orphelines")
+    expected = cog[(cog["departement"] == "29") & ~cog.index.isin(covered)]
+    assert sorted(orphans["code_insee"]) == sorted(expected.index) and len(orphans) == 265
+    assert list(orphans["population"]) == list(expected.loc[orphans["code_insee"], "population"])
+    assert set(orphans["departement"]) == {"29"} and set(orphans["enclavee_dans"]) == {""}
+    outside = gpd.read_file(written[1], layer="hors_fichier")
+    expected = cog[(cog["departement"] == "56") & ~cog.index.isin(covered)]
+    assert sorted(outside["code_insee"]) == sorted(expected.index) and len(outside) == 248
+    assert list(outside["nom"]) == list(expected.loc[outside["code_insee"], "nom"])
+    assert orphans.crs == outside.crs and orphans.geometry.notna().all() and outside.geometry.notna().all()

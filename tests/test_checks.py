@@ -9,7 +9,7 @@ import pytest
 from cpts_diag import settings
 from cpts_diag.checks import CheckReport, check_perimeters, check_region, territory_findings
 from cpts_diag.errors import InputError
-from cpts_diag.outputs.check_outputs import format_text
+from cpts_diag.outputs.check_text import format_text
 from cpts_diag.reference import load_reference
 from fake_cog import CURRENT_13, GRID, POP, T1, check, grid_rows, polys, table, write_cog
 

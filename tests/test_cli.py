@@ -298,6 +298,7 @@ def test_check_of_a_one_territory_workbook_prints_each_warning_once(tmp_path, ca
     assert code == 0 and err == "remarque : --territoire ignoré : le fichier a une colonne de CPTS (2 territoires)\n"
 
 
+@pytest.mark.kernel  # cpts-diag report runs the notebook
 def test_indicators_and_report_need_no_territory_for_a_one_territory_file(tmp_path, capsys, raw_communes):
     # Bretagne: Morlaix Communauté in Windows-1252, named from its file name
     communes = _commune_list(raw_communes, "242900835")

@@ -78,7 +78,7 @@ def test_normalize_code_invalid(raw, reason_part):
     with pytest.raises(CodeFormatError) as info:
         normalize_code(raw)
     assert reason_part in info.value.reason
-    assert isinstance(info.value, ValueError)
+    assert info.value.args == (f"code commune invalide : {info.value.reason} (valeur « {raw} »)",)
 
 
 def test_code_format_error_message_is_french_and_names_value():

@@ -61,7 +61,6 @@ def test_a_path_with_a_line_break_still_gives_one_line():
 def test_input_error_is_an_exception_whose_args_hold_the_message():
     with pytest.raises(InputError) as exc:
         raise InputError("code commune invalide", "data.csv", 12, "ABCDE")
-    assert isinstance(exc.value, Exception)
     assert exc.value.args == ("fichier « data.csv », ligne 12 : code commune invalide (valeur « ABCDE »)",)
     assert exc.value.line_label == "ligne"
 

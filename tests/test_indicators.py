@@ -107,7 +107,13 @@ def test_fictitious_cpam_flag(tmp_path):
     diag = diagnose_all(_perimeters({"T": ["05023", "05046"]}), cpam=_cpam_file(tmp_path, True))["T"]
     assert diag.fictitious
     cpam = diag.indicators[diag.indicators["indicator"].str.contains("sans_mt")]
-    assert len(cpam) > 0 and (cpam["quality"] == "données fictives").all()
+    # the file has the 17+ columns only: the count and the share, at the four levels, all marked fictitious
+    assert sorted(zip(cpam["indicator"], cpam["level"])) == [
+        (indicator, level)
+        for indicator in ("part_sans_mt_17_plus", "patients_sans_mt_17_plus")
+        for level in ("departement", "france", "region", "territoire")
+    ]
+    assert (cpam["quality"] == "données fictives").all()
     assert (diag.indicators.loc[diag.indicators["indicator"] == "apl_mg_2023", "quality"] != "données fictives").all()
     assert diag.sources["source"].str.contains("FICTIVES").any()
 

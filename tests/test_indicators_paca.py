@@ -305,7 +305,16 @@ def test_fictitious_cpam_is_flagged_and_bounded(raw, diags, diags_cpam):
     assert share["value_low"] == pytest.approx(100 * num_low / (den_low + 10 * den_masked))
     assert share["value_high"] == pytest.approx(100 * (num_low + 10 * num_masked) / den_low)
     cpam_rows = diag.indicators[diag.indicators["source"].str.contains("FICTI")]
-    assert len(cpam_rows) > 0 and (cpam_rows["quality"] == "données fictives").all()
+    # every column of the example file gives its indicators (6 shares, 3 counts), at the four levels
+    expected = {
+        *(f"part_sans_mt_{g}" for g in ("17_plus", "70_plus", "ald", "css")),
+        *("part_ald_cpam", "part_css_cpam", "patients_sans_mt_17_plus", "patients_sans_mt_70_plus"),
+        "patients_ald_sans_mt",
+    }
+    assert set(zip(cpam_rows["indicator"], cpam_rows["level"])) == {
+        (i, level) for i in expected for level in ("territoire", "departement", "region", "france")
+    }
+    assert (cpam_rows["quality"] == "données fictives").all()
     real = diag.indicators[~diag.indicators["source"].str.contains("FICTI")]
     assert not (real["quality"] == "données fictives").any()  # never mixed silently
 

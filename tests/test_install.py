@@ -254,3 +254,27 @@ def test_editable_install_is_not_shadowed_by_a_folder_named_cpts_diag(tmp_path):
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert Path(res.stdout.strip()) == src / "cpts_diag" / "reports" / "batch" / "__init__.py"
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    """Distribution names of requirements, normalised: « dask[distributed]>=2024.1 » -> « dask »."""
+    return {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].strip().lower().replace("_", "-") for r in requirements}
+
+
+def _conda_names(path: Path) -> set[str]:
+    """Package names of a conda environment file (conda and pip sections, comments and « -e . » ignored)."""
+    items = re.findall(r"^\s*-\s+([A-Za-z0-9][A-Za-z0-9_.\-\[\]]*)", path.read_text(encoding="utf-8"), re.M)
+    return _requirement_names(items)
+
+
+def test_conda_environment_lists_every_runtime_dependency():
+    """A conda user gets every runtime dependency of pyproject.toml (jinja2 was missing once), and the cluster
+    option in environment-cluster.yml (dask[distributed]: « dask » and « distributed » on conda-forge)."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = _requirement_names(project["dependencies"])
+    assert {"jinja2", "tinycss2", "xstatic-leaflet", "pandas"} <= runtime  # the parsing itself
+    assert sorted(runtime - _conda_names(REPO / "environment.yml")) == []
+    cluster = _requirement_names(project["optional-dependencies"]["cluster"]) | {"distributed"}
+    assert sorted(cluster - _conda_names(REPO / "environment-cluster.yml")) == []

@@ -274,6 +274,9 @@ def test_reports_in_every_kind_of_territory(national_batch, example, cog):
         **{c: int(r["population"]) for c, r in cog["arr"].items()},
     }
     drawn = set(display_polygons()["code_insee"])
+    with open(DATA_DIR / "indicateurs_sociaux_communes.csv", encoding="utf-8", newline="") as fh:
+        social = {r["code_insee"]: r for r in csv.DictReader(fh)}
+    checked = []
     for territory in REPORTS:
         entry = entries[territory]
         folder = result.out_dir / Path(entry["outputs"]["rapport"]).parent
@@ -284,8 +287,28 @@ def test_reports_in_every_kind_of_territory(national_batch, example, cog):
         # one shape per unit with a polygon (arrondissements of Paris and Lyon included)
         layer = pyogrio.read_dataframe(folder / "perimetre.gpkg", layer="communes")
         assert sorted(layer["code_insee"]) == sorted(units & drawn), territory
-        summary = entry["key_figures"]
-        assert isinstance(summary, dict)
+        # the share of residents aged 75+, weighted by the 2022 population, when every unit has it; absent
+        # unknown (never 0) when none has it (Mayotte)
+        figures = {f["indicator"]: f for f in entry["key_figures"].values()}
+        if any(u in cog["arr"] for u in units):
+            continue  # arrondissements: the source gives Paris, Lyon and Marseille whole
+        rows = [social.get(u) for u in units]
+        if all(r and r["part_75_plus"] for r in rows):
+            weights = [float(r["population_2022"]) for r in rows]
+            expected = sum(w * float(r["part_75_plus"]) for w, r in zip(weights, rows)) / sum(weights)
+            assert figures["part_75_plus"]["value"] == pytest.approx(expected, abs=0.05), territory
+            assert figures["part_75_plus"]["fictitious"] is False
+            checked.append(territory)
+        elif not any(r and r["part_75_plus"] for r in rows):
+            unknown = figures["part_75_plus"]
+            assert (unknown["value"], unknown["low"], unknown["high"]) == (None, None, None), territory
+            checked.append(territory)
+    whole = {
+        "Pays ajaccien (illustratif)",
+        "Eurométropole de Strasbourg (illustratif)",
+        "Région dieppoise (illustratif)",
+    }
+    assert whole | {"Petite-Terre de Mayotte (illustratif)"} <= set(checked)
 
 
 @pytest.mark.slow

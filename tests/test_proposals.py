@@ -183,7 +183,7 @@ def test_bretagne_orphan_with_candidates_of_the_finistere(tmp_path, cog, links):
 
 
 def test_ain_a_proposal_that_crosses_a_threshold_says_so(tmp_path, cog):
-    from cpts_diag.outputs.check_outputs import format_text, proposal_text
+    from cpts_diag.outputs.check_text import format_text, proposal_text
 
     territories = _epci_territories(cog, "01")
     # an EPCI whose population falls under 40 000 without one of its communes (found here from the COG)

@@ -116,12 +116,12 @@ def test_study_area_is_that_of_the_ars_view_unless_the_region_is_declared(listin
     assert note.startswith("Zone d'étude des communes orphelines : aucune, aucune commune n'est dite orpheline.")
     assert f"{len(finistere - listed)} communes des départements du fichier" in note
     assert "orphelines" not in regional_static_maps(synthese)
-    declared = regional_synthesis(path, "53", zone_etude_region=True)
+    declared = regional_synthesis(path, "53", region_study_area=True)
     bretagne = {r["code_insee"] for r in communes if r["region"] == "53"}
     assert sorted(o["code_insee"] for o in declared.check.orphans) == sorted(bretagne - listed)
     assert study_area_note(declared).startswith("Zone d'étude des communes orphelines : la région Bretagne entière.")
     with pytest.raises(InputError, match="zone_etude_region : True ou False attendu"):
-        regional_synthesis(path, "53", zone_etude_region="peut-être")
+        regional_synthesis(path, "53", region_study_area="peut-être")
 
 
 def test_a_one_territory_file_takes_the_name_it_is_given(tmp_path):
@@ -134,7 +134,7 @@ def test_a_one_territory_file_takes_the_name_it_is_given(tmp_path):
     ]
     path = tmp_path / "cpts_veyle.csv"
     path.write_text("Code INSEE\n" + "".join(f"{r['code_insee']}\n" for r in veyle), encoding="utf-8")
-    assert list(regional_synthesis(path, "84", territoire="CPTS Veyle Revermont").table["territoire"]) == [
+    assert list(regional_synthesis(path, "84", territory="CPTS Veyle Revermont").table["territoire"]) == [
         "CPTS Veyle Revermont"
     ]
     assert list(regional_synthesis(path, "84").table["territoire"]) == ["CPTS veyle"]

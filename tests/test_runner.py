@@ -204,6 +204,12 @@ def library_row():
     return table.set_index("cpts").loc[TERRITORY]
 
 
+def _section_cells() -> list[str]:
+    """Sources of the code cells of the template notebook that show a report section (« rs.header(donnees) »…)."""
+    template = nbformat.read(settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb", as_version=4)
+    return [c.source for c in template.cells if c.cell_type == "code" and c.source.startswith("rs.")]
+
+
 @pytest.fixture(scope="module")
 def rapport(built) -> str:
     return built.outputs["rapport"].read_text(encoding="utf-8")
@@ -276,7 +282,7 @@ def test_style_sheets_once_in_the_report_and_scoped_in_each_notebook_output(buil
     assert css("report.css") in head and css("notebook.css") in head
     nb = nbformat.read(built.outputs["notebook"], as_version=4)
     shown = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
-    assert len(shown) >= 10
+    assert len(shown) == len(_section_cells())  # one HTML output per report section
     for html_output in shown:
         assert html_output.startswith("<style>.cpts-diag.cpts-diag{") and '<div class="cpts-diag">' in html_output
     # the report links the map written beside it
@@ -342,7 +348,7 @@ def test_executed_notebook_has_outputs_no_error_and_ran_in_this_interpreter(buil
     assert nb.metadata["papermill"]["parameters"]["dossier_sortie"] == str(built.directory)
     assert all(o.get("output_type") != "error" for c in code for o in c.outputs)
     shown = [c for c in code if any(o.get("output_type") in ("display_data", "execute_result") for o in c.outputs)]
-    assert len(shown) >= 10
+    assert [c.source for c in shown] == _section_cells()
     assert built.summary["python"] == sys.executable
 
 

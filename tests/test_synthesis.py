@@ -426,8 +426,13 @@ def test_every_epci_of_three_regions_is_diagnosed(epci_communes, epci_synthesis)
     for d, _syn in epci_synthesis.values():
         for r in d.summary["regions"]:
             regions[r] += 1
-    assert set(epci_synthesis) == set(epci_communes) and len(epci_synthesis) > 200
-    assert regions["04"] == 5 and regions["53"] > 50 and regions["44"] > 140
+    assert set(epci_synthesis) == set(epci_communes)
+    region_of = {r["code_insee"]: r["region"] for r in _csv("communes_cog2026.csv") if r["type"] == "commune-actuelle"}
+    expected = defaultdict(int)
+    for codes in epci_communes.values():
+        for r in {region_of[c] for c in codes}:
+            expected[r] += 1
+    assert dict(regions) == dict(expected) and expected["04"] == 5
 
 
 def test_no_epci_synthesis_contradicts_itself(epci_synthesis):

@@ -78,7 +78,7 @@ def _input_hash(role: str, value, inputs: dict | None = None) -> str | None:
     if role == "cpam":
         choice = cpam_choice(value, (inputs or {}).get("perimeters"))
         if choice.mode != "fichier":
-            return None if choice.mode == "aucun" else "exemple:" + _input_hash("", choice.file)
+            return None if choice.mode == "aucun" else f"exemple:{_input_hash('', choice.file)}"
         value = choice.path
     if value is None or not str(value).strip():
         return None

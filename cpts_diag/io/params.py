@@ -37,7 +37,7 @@ class CpamChoice:
     @property
     def value(self) -> Path | str:
         """The plain form accepted by every function that takes a CPAM parameter: path or mode."""
-        return self.path if self.mode == "fichier" else self.mode
+        return self.path if self.mode == "fichier" and self.path is not None else self.mode
 
     @property
     def parameter(self) -> str:

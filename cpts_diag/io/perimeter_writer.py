@@ -62,7 +62,7 @@ class Edit:
 
     @property
     def commune(self) -> str:
-        return arrondissement_parent(self.code) if is_arrondissement_code(self.code) else self.code
+        return arrondissement_parent(self.code) or self.code
 
     @property
     def arrondissement(self) -> str | None:
@@ -242,11 +242,13 @@ def _cell_text(value) -> str:
 
 def _csv_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
     text, encoding = _decode(data)
+    delimiter = layout.delimiter
+    assert delimiter is not None  # a CSV layout has its delimiter
     physical = _LINE.findall(text)
     ending = next((m for m in ("\r\n", "\n", "\r") if physical and physical[0].endswith(m)), "\n")
     # where each record starts and ends (lines counted as the reader counts them)
     spans: dict[int, int] = {}
-    reader = csv.reader(io.StringIO(text, newline=None), delimiter=layout.delimiter)
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
     start = 1
     for _ in reader:
         spans[start] = reader.line_num
@@ -254,7 +256,7 @@ def _csv_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
 
     def record_text(cells: list) -> str:
         out = io.StringIO()
-        csv.writer(out, delimiter=layout.delimiter, lineterminator=ending).writerow([_cell_text(c) for c in cells])
+        csv.writer(out, delimiter=delimiter, lineterminator=ending).writerow([_cell_text(c) for c in cells])
         return out.getvalue()
 
     drop = {n for line in plan.delete | plan.drop_record for n in range(line, spans[line] + 1)}

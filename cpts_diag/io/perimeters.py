@@ -46,6 +46,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -198,10 +199,12 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _detect(columns: list) -> dict[str, int | None]:
+def _detect(columns: list) -> dict[str, Any]:
     """Map roles to column indices; ``mode`` is 'long', 'wide' or None; ``name`` the commune-name column of a
     long file (None in a wide one)."""
-    roles = {role: find_column(columns, role) for role in ("cpts", "communes", "arrondissement", "infracommunal")}
+    roles: dict[str, Any] = {
+        role: find_column(columns, role) for role in ("cpts", "communes", "arrondissement", "infracommunal")
+    }
     roles["infra"] = roles.pop("infracommunal")
     code = find_column(columns, "code_commune")
     if code is not None and roles["communes"] is not None and header_key(columns[code]) in WEAK_CODES:
@@ -475,8 +478,8 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
             layer = layers[sheet]
-        elif match_name(layers, sheet) is not None:
-            layer = match_name(layers, sheet)
+        elif (found := match_name(layers, sheet)) is not None:
+            layer = found
         else:
             listing = ", ".join(f"« {n} »" for n in layers)
             raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}", shown, value=sheet)
@@ -539,7 +542,8 @@ class _Builder:
     def commune(self, raw, line) -> tuple[str, str | None]:
         """(commune, arrondissement or None) of a code: an arrondissement code stands for its commune."""
         code = self.code(raw, line)
-        return (arrondissement_parent(code), code) if is_arrondissement_code(code) else (code, None)
+        parent = arrondissement_parent(code)
+        return (parent, code) if parent is not None else (code, None)
 
     def arrondissement(self, raw, line) -> str:
         code = self.code(raw, line, "arrondissement municipal")
@@ -613,7 +617,7 @@ class _Builder:
             mine = [a for a in pending if arr is None and arrondissement_parent(a) == code]
             expanded += [(code, a) for a in mine] or [(code, arr)]
             pending = [a for a in pending if a not in mine]
-        expanded.extend((arrondissement_parent(a), a) for a in pending)
+        expanded.extend((arrondissement_parent(a) or a, a) for a in pending)  # pending: arrondissements
         infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
         for code, arr in expanded:
             flag = arr is not None or code in infra_codes

@@ -463,7 +463,7 @@ class ReadingNotes:
             shown = [e for e in examples if e is not None]
             if noun:
                 more = "…" if len(shown) > 3 else ""
-                detail = " ; ".join(filter(None, [where, shown and f"ex. {', '.join(shown[:3])}{more}"]))
+                detail = " ; ".join(filter(None, [where, f"ex. {', '.join(shown[:3])}{more}" if shown else None]))
                 text = f"{message} pour {len(lines)} {noun}" + (f" ({detail})" if detail else "")
             else:
                 text = f"{message} ({len(lines)} fois" + (f" : {where})" if where else ")")
@@ -478,8 +478,13 @@ class TableFile:
     def __init__(self, path: Path, shown: str, data: bytes = b"", workbook=None, limit: SizeLimit | None = None):
         self.path, self.shown, self.limit = path, shown, limit
         self._data, self._wb = data, workbook
-        self._text, self._encoding = _decode(data) if workbook is None else (None, None)
-        self._head = self._text[:_HEAD_CHARS] if workbook is None else None  # where headers are searched
+        # text files only (None for a workbook): the decoded text, its encoding, where headers are searched
+        self._text: Any = None
+        self._encoding: Any = None
+        self._head: Any = None
+        if workbook is None:
+            self._text, self._encoding = _decode(data)
+            self._head = self._text[:_HEAD_CHARS]
         self.sheets = list(workbook.sheetnames) if workbook is not None else None
 
     def __enter__(self):
@@ -498,25 +503,26 @@ class TableFile:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
             if 0 <= sheet < len(names):
                 return names[sheet]
-        elif match_name(names, sheet) is not None:
-            return match_name(names, sheet)
+        elif (found := match_name(names, sheet)) is not None:
+            return found
         raise InputError(f"feuille absente ; feuilles du classeur : {_listing(names)}", self.shown, value=sheet)
 
     # ------------------------------------------------------------------ raw rows
     def _sheet_rows(self, name: str):
         """(row number, values) of a worksheet, merged cells filled with their top-left value."""
         ws = self._wb[name]
-        max_rows = self.limit.max_rows if self.limit is not None else None
-        if max_rows is not None and (ws.max_row or 0) > max_rows:  # the size the sheet declares
-            raise self.limit.error(self.shown)
+        limit = self.limit
+        max_rows = limit.max_rows if limit is not None else None
+        if limit is not None and max_rows is not None and (ws.max_row or 0) > max_rows:  # the size the sheet declares
+            raise limit.error(self.shown)
         top_of: dict[tuple[int, int], tuple[int, int]] = {}
         for c0, r0, c1, r1 in _merged_ranges(ws):
             top_of.update(dict.fromkeys(itertools.product(range(r0, r1 + 1), range(c0, c1 + 1)), (r0, c0)))
         width = max((c for _, c in top_of), default=0)
         tops: dict[tuple[int, int], object] = {}
         for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            if max_rows is not None and r > max_rows:
-                raise self.limit.error(self.shown)
+            if limit is not None and max_rows is not None and r > max_rows:
+                raise limit.error(self.shown)
             values = list(row)
             if top_of:
                 values += [None] * (width - len(values))

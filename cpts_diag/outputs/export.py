@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from cpts_diag.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import geopandas
 
 __all__ = ["write_workbook", "write_geopackage", "CODE_COLUMN_HINTS"]
 
@@ -97,7 +101,7 @@ def write_workbook(
     return path
 
 
-def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:  # noqa: F821
+def write_geopackage(path: str | Path, layers: Mapping[str, geopandas.GeoDataFrame]) -> Path:
     """Write several layers into one GeoPackage, atomically (empty layers are skipped)."""
     path = Path(path)
     layers = {name: gdf for name, gdf in layers.items() if gdf is not None and len(gdf)}

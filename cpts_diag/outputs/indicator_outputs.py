@@ -88,7 +88,7 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
     ).reset_index()
 
 
-def _comparison_lookup(diag: Diagnostic) -> dict:
+def _comparison_lookup(diag: Diagnostic) -> dict[tuple, tuple[float, float, float]]:
     """(indicator, level, code) -> (value, low, high) of every comparison row."""
     comp = diag.indicators[diag.indicators["level"] != "territoire"]
     keys = zip(comp["indicator"], comp["level"], comp["level_code"])
@@ -248,7 +248,7 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
     """Excel workbook of a diagnostic (French headers, codes as text).
 
     Sheets: « Périmètre » first when ``perimeter`` (table and notes of
-    :func:`cpts_diag.outputs.check_outputs.perimeter_sheet`) is given, then one per theme (one row per
+    :func:`cpts_diag.outputs.check_workbook.perimeter_sheet`) is given, then one per theme (one row per
     indicator; territory value and bounds, each comparison level, source, vintage, level of the source,
     coverage, quality), « Détail » (every indicator and level, long
     format), « Communes » (per-unit detail), « Professions (BPE) » when a BPE file was given (territory
@@ -338,7 +338,7 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
     }
     sheets["Communes"] = communes.rename(columns=headers)
     first = ind.drop_duplicates("indicator").set_index("indicator")
-    column_sources = {}  # source (vintage, level) -> the columns it gives
+    column_sources: dict = {}  # source (vintage, level) -> the columns it gives
     for c in communes.columns:
         ident = "fedi_2021" if c == "fedi_quintile" else c  # the quintile of the commune's own score
         if ident in first.index:

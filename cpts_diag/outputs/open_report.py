@@ -74,13 +74,13 @@ def population_trend_figure(diag):
     levels.append(("france", "FR", "France"))
     years = np.array([int(y) for y in TREND_YEARS])
     curves = [(name, np.array(_series(diag, level, code))) for level, code, name in levels]
-    curves = [(i, name, values) for i, (name, values) in enumerate(curves) if (~np.isnan(values)).sum() >= 2]
-    common = np.logical_and.reduce([~np.isnan(values) for _i, _n, values in curves]) if curves else None
+    kept = [(i, name, values) for i, (name, values) in enumerate(curves) if (~np.isnan(values)).sum() >= 2]
+    common = np.logical_and.reduce([~np.isnan(values) for _i, _n, values in kept]) if kept else None
     if common is None or not common.any():
         return None
     base = int(np.argmax(common))  # first year known by every curve
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    for i, name, values in curves:
+    for i, name, values in kept:
         known = ~np.isnan(values)
         missing = [str(y) for y in years[~known]]
         label = str(name) + (f" (n.d. en {', '.join(missing)})" if missing else "")

@@ -140,7 +140,8 @@ def _scoped_rules(rules, scope: str) -> list[str]:
     out = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            selectors, current = [], []
+            selectors: list = []
+            current: list = []
             for token in rule.prelude:  # split the selector list at its top-level commas
                 if token.type == "literal" and token.value == ",":
                     selectors.append(current)

@@ -48,12 +48,12 @@ __all__ = [
 ]
 
 
-def run_check(perimetres="", region="", departements=(), fichier_geometries=""):
+def run_check(perimeters="", region="", departements=(), geometries_file=""):
     """Run the perimeter check with the notebook parameters; return the CheckReport.
 
-    ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026). ``region``: région code of the study
+    ``perimeters``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026). ``region``: région code of the study
     area (orphans), ``""`` for the default study area of ``cpts-diag check``; ``departements``: départements of the
-    study area (as ``--departement``). ``fichier_geometries``: commune polygons (GeoJSON/GeoPackage), ``""`` for
+    study area (as ``--departement``). ``geometries_file``: commune polygons (GeoJSON/GeoPackage), ``""`` for
     the embedded national adjacency and polygons.
     """
     from cpts_diag.checks import check_perimeters
@@ -61,9 +61,9 @@ def run_check(perimetres="", region="", departements=(), fichier_geometries=""):
     from cpts_diag.reference import load_reference
 
     reference = load_reference()
-    path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
+    path = parameter_path(perimeters, settings.DEFAULT_PERIMETERS)
     perims = read_perimeters(path, names_by_code=reference.names)
-    geometries = parameter_path(fichier_geometries) or "default"
+    geometries = parameter_path(geometries_file) or "default"
     regions = [str(region).strip()] if region is not None and str(region).strip() else None
     deps = [str(d) for d in (departements or [])] or None
     return check_perimeters(perims, reference, geometries=geometries, regions=regions, departements=deps)
@@ -71,7 +71,7 @@ def run_check(perimetres="", region="", departements=(), fichier_geometries=""):
 
 def show_check_summary(report) -> None:
     """Display the verdict (blocking or not), the counts and the reading warnings of a check."""
-    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+    from cpts_diag.outputs.check_workbook import check_workbook_sheets
 
     if report.blocking:
         why = []
@@ -162,7 +162,7 @@ def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_outputs.check_workbook_sheets`):
     French headers, codes as text, commune names.
     """
-    from cpts_diag.outputs.check_outputs import check_workbook_sheets
+    from cpts_diag.outputs.check_workbook import check_workbook_sheets
 
     sheets, notes = check_workbook_sheets(report)
     return [
@@ -240,7 +240,7 @@ def check_static_map(report, layers=None):
     terr = layers["territoires"].to_crs(2154)
     orph = layers["orphelines"].to_crs(2154)
     fig, ax = map_figure()
-    handles = []
+    handles: list = []
     outside = _outside_neighbours(layers)
     if len(outside):
         plot_layer(ax, handles, outside.to_crs(2154), OUTSIDE_LABEL, 0.4, facecolor=OUTSIDE_COLOR, edgecolor="#bbbbbb")
@@ -349,11 +349,11 @@ def show_check_maps(report) -> None:
     show_map(check_web_map(report, layers), height=620)
 
 
-def write_check_files(report, dossier_sortie) -> list[Path]:
-    """Write the check workbook and GeoPackage into ``dossier_sortie`` (nothing when empty); list them."""
+def write_check_files(report, out_dir) -> list[Path]:
+    """Write the check workbook and GeoPackage into ``out_dir`` (nothing when empty); list them."""
     from cpts_diag.outputs.check_outputs import write_check_outputs
 
-    folder = output_folder(dossier_sortie)
+    folder = output_folder(out_dir)
     if folder is None:
         show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
         return []
@@ -365,7 +365,7 @@ def write_check_files(report, dossier_sortie) -> list[Path]:
 def territories_frame(report) -> pd.DataFrame:
     """Population and ACI tier per territory (French headers), bounds shown when approximate; territories within
     5 % of a tier threshold say so (« Seuil de taille »)."""
-    from cpts_diag.outputs.check_outputs import threshold_text
+    from cpts_diag.outputs.check_text import threshold_text
 
     rows = []
     for t in report.territories:
@@ -412,7 +412,8 @@ _PROPOSAL_COLUMNS = [
 
 def show_proposals(report, max_rows: int = 80) -> None:
     """Display the proposals of a check (one row per option, ranked), their rule and the proposal map."""
-    from cpts_diag.outputs.check_outputs import proposal_web_map, proposals_sheet
+    from cpts_diag.outputs.check_outputs import proposal_web_map
+    from cpts_diag.outputs.check_workbook import proposals_sheet
 
     sheet, notes = proposals_sheet(report)
     after = sheet["Population du territoire après"].astype(object)
@@ -459,33 +460,31 @@ def first_proposal(report) -> list[tuple[str, str, str]]:
     return []
 
 
-def run_simulation(
-    report, modifications, perimetres="", region="", departements=(), fichier_geometries="", dossier_sortie=""
-):
-    """Simulate ``modifications`` (``("ajouter" or "retirer", code INSEE, territory)`` tuples) on the file that
+def run_simulation(report, changes_asked, perimeters="", region="", departements=(), geometries_file="", out_dir=""):
+    """Simulate ``changes_asked`` (``("ajouter" or "retirer", code INSEE, territory)`` tuples) on the file that
     ``report`` checked, with the same parameters as :func:`run_check`; None when there is nothing to simulate.
-    With ``dossier_sortie``, the corrected file is written in its subfolder ``perimetres_corriges``."""
+    With ``out_dir``, the corrected file is written in its subfolder ``perimetres_corriges``."""
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
     from cpts_diag.simulation import Change, action_of, simulate
 
-    if not modifications:
+    if not changes_asked:
         show_note("Aucune modification à essayer : listez-les dans la cellule ci-dessus.")
         return None
     changes = [
         Change(
             action_of(action, f"modification {i} du carnet"), str(code), str(territory), f"modification {i} du carnet"
         )
-        for i, (action, code, territory) in enumerate(modifications, start=1)
+        for i, (action, code, territory) in enumerate(changes_asked, start=1)
     ]
     reference = load_reference()
-    perims = read_perimeters(parameter_path(perimetres, settings.DEFAULT_PERIMETERS), names_by_code=reference.names)
-    folder = output_folder(dossier_sortie)
+    perims = read_perimeters(parameter_path(perimeters, settings.DEFAULT_PERIMETERS), names_by_code=reference.names)
+    folder = output_folder(out_dir)
     return simulate(
         perims,
         changes,
         reference,
-        geometries=parameter_path(fichier_geometries) or "default",
+        geometries=parameter_path(geometries_file) or "default",
         regions=[str(region).strip()] if region is not None and str(region).strip() else None,
         departements=[str(d) for d in (departements or [])] or None,
         out_dir=None if folder is None else folder / "perimetres_corriges",

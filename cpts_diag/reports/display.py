@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,10 @@ def show_html(markup: str) -> None:
     display(HTML(notebook_html(markup)))
 
 
+@overload
+def parameter_path(value, default: str | os.PathLike) -> Path: ...
+@overload
+def parameter_path(value, default: None = None) -> Path | None: ...
 def parameter_path(value, default=None) -> Path | None:
     """A notebook file parameter: ``""``/None gives ``default``; otherwise the path, absolute against the folder
     the notebook runs in (an InputError if missing)."""

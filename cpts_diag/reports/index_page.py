@@ -152,7 +152,8 @@ def _row(entry: Mapping, base: Path | None) -> dict:
         "perimeter": _perimeter_marks(entry.get("perimeter")),
         "population": fr.population(pop, entry.get("population_min"), entry.get("population_max"), missing=None),
         "approximate": fr.is_missing(pop),
-        "tier": tier_label(entry.get("tier"), entry.get("tier_min"), entry.get("tier_max"), short=True, unknown=None),
+        "tier": tier_label(entry.get("tier"), entry.get("tier_min"), entry.get("tier_max"), short=True, unknown="")
+        or None,
         "failed": status == STATUS_FAILED,
         "error": entry.get("error") or "erreur inconnue",
         "figures": [(label, _figure_text(v)) for label, v in (entry.get("key_figures") or {}).items()],

@@ -77,7 +77,7 @@ REGIONAL_INDICATORS = (
 #: Column added when a CPAM table is used.
 CPAM_INDICATOR = ("sans_mt_17_plus", "part_sans_mt_17_plus", "Part des 17 ans et plus sans médecin traitant (%)", 1)
 #: Legend and classes of the APL maps by territory (printed and interactive).
-_APL_MAP = {
+_APL_MAP: dict[str, Any] = {
     "label": "APL aux médecins généralistes 2023",
     "unit": "consult./an/hab.",
     "classes": (2.5, 3.0, 3.5, 4.0, 4.5),
@@ -151,18 +151,16 @@ def _main_region(perims, reference, path) -> tuple[str, str | None]:
     return code, note
 
 
-def regional_synthesis(
-    perimetres="", region="", fichier_cpam="", zone_etude_region=False, territoire=""
-) -> RegionalSynthesis:
+def regional_synthesis(perimeters="", region="", cpam="", region_study_area=False, territory="") -> RegionalSynthesis:
     """Compute the regional synthesis: territories of a région side by side, région and France rows.
 
-    ``perimetres``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
+    ``perimeters``: ``""`` for the embedded PACA listing (ARS PACA, 01/2026); ``region``: région code (text), e.g.
     ``"53"``, ``""`` for the région where the file has the most territories (a note names the others);
-    ``fichier_cpam``: ``""`` for the default of the command line (the FICTITIOUS example with the embedded listing
+    ``cpam``: ``""`` for the default of the command line (the FICTITIOUS example with the embedded listing
     only, :func:`cpts_diag.io.params.cpam_choice`), ``"exemple"``, ``"aucun"`` or a CPAM / Rézone file.
-    ``zone_etude_region``: the région is declared as study area (its communes outside the file are orphans, as
+    ``region_study_area``: the région is declared as study area (its communes outside the file are orphans, as
     ``cpts-diag batch --region``); else the study area of the ARS view (:data:`cpts_diag.checks.REGION_VIEW_RULE`,
-    :func:`cpts_diag.checks.check_region`). ``territoire``: the name of the territory of a file without territory
+    :func:`cpts_diag.checks.check_region`). ``territory``: the name of the territory of a file without territory
     column (``""``: its title line, else its file name). Raises an InputError for an unreadable file, an unknown
     région or no territory in the région.
     """
@@ -174,8 +172,8 @@ def regional_synthesis(
     from cpts_diag.territories import territories_in_region
 
     reference = load_reference()
-    path = parameter_path(perimetres, settings.DEFAULT_PERIMETERS)
-    perims = read_perimeters(path, names_by_code=reference.names, territory=str(territoire or "").strip() or None)
+    path = parameter_path(perimeters, settings.DEFAULT_PERIMETERS)
+    perims = read_perimeters(path, names_by_code=reference.names, territory=str(territory or "").strip() or None)
     region_note = None
     if region is not None and str(region).strip():
         code = reference.region_code(region, "paramètre region")
@@ -187,10 +185,10 @@ def regional_synthesis(
     if not names:
         raise InputError(f"aucun territoire n'a de commune dans la région {code}", str(path))
     perims = dataclasses.replace(perims, table=perims.table[perims.table["cpts"].astype(str).isin(names)])
-    check = check_region(perims, code, reference, declared=parameter_flag(zone_etude_region, "zone_etude_region"))
-    cpam = cpam_choice(fichier_cpam, path).file
-    selected = list(diagnose_all(perims, reference, cpam=cpam).values())
-    indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam is not None else [])
+    check = check_region(perims, code, reference, declared=parameter_flag(region_study_area, "zone_etude_region"))
+    cpam_file = cpam_choice(cpam, path).file
+    selected = list(diagnose_all(perims, reference, cpam=cpam_file).values())
+    indicators = list(REGIONAL_INDICATORS) + ([CPAM_INDICATOR] if cpam_file is not None else [])
 
     meta: dict[str, dict] = {}
     records, first = [], selected[0].indicators
@@ -286,25 +284,26 @@ def _near_threshold(row) -> str | None:
     """« 1 461 hab. au-dessus du seuil de 80 000 » for a territory within 5 % of an ACI threshold, else None."""
     if fr.is_missing(row["population"]) or near_threshold(row["population"]) is None:
         return None
-    return margin_label(*tier_margin(row["population"]))
+    margin = tier_margin(row["population"])
+    return None if margin is None else margin_label(*margin)
 
 
-def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
+def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
     """The displayed regional table (French headers, formatted text): territories, then région and France."""
     rows = []
-    n = len(synthese.table)
-    n_france = n + len(synthese.references) - 1
-    for i, r in pd.concat([synthese.table, synthese.references], ignore_index=True).iterrows():
+    n = len(synthesis.table)
+    n_france = n + len(synthesis.references) - 1
+    for i, r in pd.concat([synthesis.table, synthesis.references], ignore_index=True).iterrows():
         is_france = i == n_france
-        straddling = r["territoire"] in synthese.straddling
+        straddling = r["territoire"] in synthesis.straddling
         rec = {
             "Territoire": r["territoire"] + (" (à cheval sur une autre région)" if straddling else ""),
             "Population 2023": _population_text(r),
             "Taille ACI": _tier_text(r) + ("*" if i < n and _near_threshold(r) else ""),
             "Communes": fr.integer(r["n_communes"]),
         }
-        for col, ind_id, header, _ in synthese.indicators:
-            m = synthese.meta.get(ind_id, {})
+        for col, ind_id, header, _ in synthesis.indicators:
+            m = synthesis.meta.get(ind_id, {})
             if m.get("fictitious"):
                 header += " — DONNÉES FICTIVES"
             # Same formatting as the territory reports (decimals per unit, "a (entre b et c)").
@@ -313,14 +312,14 @@ def regional_table(synthese: RegionalSynthesis) -> pd.DataFrame:
             )
             if m.get("unit") == "hab." and r[col] == 0 and fr.is_missing(r[f"{col}_bas"]):
                 rec[header] = "aucun"  # no inhabitant (in an under-served zone), never a « 0 » to act on
-            scope = synthese.france_scopes.get(col) if is_france else None
+            scope = synthesis.france_scopes.get(col) if is_france else None
             if scope and scope != r["territoire"]:  # France's value covers another part than the row says
                 rec[header] += f" ({_scope_note(scope)})"
         rows.append(rec)
     return pd.DataFrame(rows)
 
 
-def _indicator_caption(synthese: RegionalSynthesis) -> str:
+def _indicator_caption(synthesis: RegionalSynthesis) -> str:
     parts = [
         (
             "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
@@ -328,16 +327,16 @@ def _indicator_caption(synthese: RegionalSynthesis) -> str:
             "avec elle entière) ou quand des valeurs sont masquées"
         )
     ]
-    for _, ind_id, _header, _ in synthese.indicators:
-        m = synthese.meta.get(ind_id)
+    for _, ind_id, _header, _ in synthesis.indicators:
+        m = synthesis.meta.get(ind_id)
         if m:
             note = " — DONNÉES FICTIVES" if m.get("fictitious") else ""
             parts.append(f"{m['label']} : {m['source']}, {m['vintage']}, niveau {m['source_level']}{note}")
     parts.append("Région et France : mêmes calculs sur toutes leurs communes")
     covered: dict[str, list[str]] = {}
-    for col, ind_id, _header, _ in synthese.indicators:
-        if col in synthese.france_scopes and ind_id in synthese.meta:
-            covered.setdefault(synthese.france_scopes[col], []).append(synthese.meta[ind_id]["label"])
+    for col, ind_id, _header, _ in synthesis.indicators:
+        if col in synthesis.france_scopes and ind_id in synthesis.meta:
+            covered.setdefault(synthesis.france_scopes[col], []).append(synthesis.meta[ind_id]["label"])
     if len(covered) > 1 or set(covered) - {"France"}:
         parts.append(
             "France : "
@@ -372,36 +371,36 @@ def _breakable(header: str) -> str:
     return " ".join(_SOFT_HYPHENS.get(word, word) for word in header.split(" "))
 
 
-def show_regional_table(synthese: RegionalSynthesis) -> None:
+def show_regional_table(synthesis: RegionalSynthesis) -> None:
     """Display the regional table (territories, then the région and France rows in bold)."""
-    if synthese.region_note:
-        show_note(synthese.region_note)
-    if synthese.fictitious:
+    if synthesis.region_note:
+        show_note(synthesis.region_note)
+    if synthesis.fictitious:
         show_note(
             "Données fictives — la colonne « sans médecin traitant » provient d'un fichier CPAM d'exemple "
             "inventé pour la démonstration ; elle ne décrit pas la réalité.",
             "fictitious",
         )
-    df = regional_table(synthese)
+    df = regional_table(synthesis)
     df.columns = [_breakable(c) for c in df.columns]
-    n = len(synthese.table)
+    n = len(synthesis.table)
     show_table(
         df,
-        _indicator_caption(synthese),
+        _indicator_caption(synthesis),
         decimals=0,
         highlight_rows=range(n, len(df)),
         table_class="cpts-regional",
         numeric=[c for c in df.columns if c not in ("Territoire", "Taille ACI")],
     )
-    counts = synthese.table["taille"].value_counts().sort_index()
-    approx = int(synthese.table["approximatif"].sum())
+    counts = synthesis.table["taille"].value_counts().sort_index()
+    approx = int(synthesis.table["approximatif"].sum())
     text = ", ".join(f"T{int(k)} : {fr.integer(v)}" for k, v in counts.items())
     show_note(
-        f"{fr.integer(n)} territoires ayant au moins une commune dans la région {synthese.region_name} "
-        f"({synthese.region}) ; tailles : {text}"
+        f"{fr.integer(n)} territoires ayant au moins une commune dans la région {synthesis.region_name} "
+        f"({synthesis.region}) ; tailles : {text}"
         + (f" ; {fr.integer(approx)} à population approximative (taille encadrée)." if approx else ".")
     )
-    near = [(r["territoire"], _near_threshold(r)) for _, r in synthese.table.iterrows() if _near_threshold(r)]
+    near = [(r["territoire"], _near_threshold(r)) for _, r in synthesis.table.iterrows() if _near_threshold(r)]
     if near:
         listed = " ; ".join(f"{name} ({text})" for name, text in near)
         show_note(
@@ -409,41 +408,41 @@ def show_regional_table(synthese: RegionalSynthesis) -> None:
             f"{NEAR_THRESHOLD_RULE[1:]} : quelques communes de plus ou de moins changeraient leur taille.",
             "warn",
         )
-    if synthese.straddling:
-        listed = " ; ".join(f"{name} (aussi : {', '.join(other)})" for name, other in synthese.straddling.items())
+    if synthesis.straddling:
+        listed = " ; ".join(f"{name} (aussi : {', '.join(other)})" for name, other in synthesis.straddling.items())
         show_note(
             f"Territoires à cheval sur une autre région : {listed}. Leurs chiffres portent sur tout leur territoire ; "
             "ils figurent aussi dans la synthèse de l'autre région."
         )
 
 
-def regional_layers(synthese: RegionalSynthesis):
+def regional_layers(synthesis: RegionalSynthesis):
     """(territories GeoDataFrame with the table columns, communes, orphans), EPSG:4326; None without polygons."""
-    if synthese.layers is None:
+    if synthesis.layers is None:
         return None
-    terr = synthese.layers["territoires"][["territoire", "geometry"]].merge(
-        synthese.table, on="territoire", how="inner"
+    terr = synthesis.layers["territoires"][["territoire", "geometry"]].merge(
+        synthesis.table, on="territoire", how="inner"
     )
     terr["cpts"] = terr["territoire"]
     terr["taille_txt"] = [_tier_text(r) for _, r in terr.iterrows()]
     terr["population_txt"] = [_population_text(r) for _, r in terr.iterrows()]
-    names = set(synthese.table["territoire"])
-    com = synthese.layers["communes"]
+    names = set(synthesis.table["territoire"])
+    com = synthesis.layers["communes"]
     com = com[com["territoire"].isin(names)].copy()
     com["cpts"] = com["territoire"]
-    com["taille"] = com["territoire"].map(synthese.table.set_index("territoire")["taille"]).astype("Int64")
-    orph = synthese.layers["orphelines"]
-    orph = orph[orph["departement"].isin(set(synthese.check.study_area))]
+    com["taille"] = com["territoire"].map(synthesis.table.set_index("territoire")["taille"]).astype("Int64")
+    orph = synthesis.layers["orphelines"]
+    orph = orph[orph["departement"].isin(set(synthesis.check.study_area))]
     return terr, com, orph
 
 
-def _regional_source(synthese: RegionalSynthesis, extra: str = "", prefix: str = "Sources : ") -> str:
-    base = f"{prefix}{CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthese.perimeters_name}"
+def _regional_source(synthesis: RegionalSynthesis, extra: str = "", prefix: str = "Sources : ") -> str:
+    base = f"{prefix}{CHECK_SOURCE} ; {GEOMETRY_SOURCE} ; périmètres : {synthesis.perimeters_name}"
     return base + (f" ; {extra}" if extra else "")
 
 
-def _indicator_source(synthese: RegionalSynthesis, ind_id: str) -> str:
-    m = synthese.meta.get(ind_id)
+def _indicator_source(synthesis: RegionalSynthesis, ind_id: str) -> str:
+    m = synthesis.meta.get(ind_id)
     if not m:
         return ""
     fict = " (données fictives)" if m.get("fictitious") else ""
@@ -458,7 +457,7 @@ def _tier_figure(terr, orph, title: str, source: str, crs: str):
     fig, ax = map_figure()
     t = terr.to_crs(crs)
     keys = [f"T{int(v)}" if not fr.is_missing(v) else None for v in t["taille"]]
-    colors = [TIER_COLORS.get(k, MASKED_COLOR) for k in keys]
+    colors = [TIER_COLORS.get(k, MASKED_COLOR) if k else MASKED_COLOR for k in keys]
     # Largest first so that territories inside a split commune stay visible.
     order = np.argsort(-t.geometry.area.to_numpy())
     t.iloc[order].plot(ax=ax, color=[colors[i] for i in order], edgecolor="#333333", linewidth=0.6)
@@ -514,17 +513,17 @@ def _static(spec, *, source: str, title: str, **kwargs):
     return fig
 
 
-def _region_departements(synthese: RegionalSynthesis) -> list[str]:
-    deps = synthese.check.reference.departements
-    return sorted(deps.index[deps["region"] == synthese.region])
+def _region_departements(synthesis: RegionalSynthesis) -> list[str]:
+    deps = synthesis.check.reference.departements
+    return sorted(deps.index[deps["region"] == synthesis.region])
 
 
-def study_area_note(synthese: RegionalSynthesis) -> str:
+def study_area_note(synthesis: RegionalSynthesis) -> str:
     """French note: the study area of the synthesis's check, its rule, and the communes outside the file."""
-    check = synthese.check
+    check = synthesis.check
     area = list(check.study_area)
-    if area and set(_region_departements(synthese)) <= set(area):
-        what = f"la région {synthese.region_name} entière"
+    if area and set(_region_departements(synthesis)) <= set(area):
+        what = f"la région {synthesis.region_name} entière"
     elif area:
         what = ", ".join(f"{check.reference.departement_name(d)} ({d})" for d in area)
     else:
@@ -540,36 +539,36 @@ def study_area_note(synthese: RegionalSynthesis) -> str:
     return text
 
 
-def regional_static_maps(synthese: RegionalSynthesis) -> dict:
+def regional_static_maps(synthesis: RegionalSynthesis) -> dict:
     """Printed maps of the région: ``tailles``, ``apl``, ``couverture``, ``orphelines`` (matplotlib Figures)."""
-    layers = regional_layers(synthese)
+    layers = regional_layers(synthesis)
     if layers is None:
         return {}
     from cpts_diag.geometry import projected_crs
     from cpts_diag.outputs.maps.spec import MapSpec
 
     terr, com, orph = layers
-    region = f"{synthese.region_name} ({synthese.region})"
-    crs = projected_crs(_region_departements(synthese)[0])  # Lambert-93, or the DROM's own projection
+    region = f"{synthesis.region_name} ({synthesis.region})"
+    crs = projected_crs(_region_departements(synthesis)[0])  # Lambert-93, or the DROM's own projection
     figs = {
         "tailles": _tier_figure(
             terr,
             orph,
             f"Taille ACI des CPTS — {region}",
-            _regional_source(synthese) + " — niveau commune agrégé par CPTS",
+            _regional_source(synthesis) + " — niveau commune agrégé par CPTS",
             crs,
         )
     }
     figs["apl"] = _static(
         MapSpec(terr, "apl_2023", **_APL_MAP, outline=False, orphans=orph if len(orph) else None),
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
-        source=f"Sources : {_indicator_source(synthese, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
+        source=f"Sources : {_indicator_source(synthesis, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
     figs["couverture"] = _coverage_figure(
         com,
         orph,
         f"Couverture de la région par les CPTS — {region}",
-        _regional_source(synthese) + " — niveau commune",
+        _regional_source(synthesis) + " — niveau commune",
         crs,
     )
     if len(orph):
@@ -589,13 +588,13 @@ def regional_static_maps(synthese: RegionalSynthesis) -> dict:
         figs["orphelines"] = _static(
             spec,
             title=f"Communes orphelines (sans CPTS) — {region}",
-            source=_regional_source(synthese) + " — niveau commune",
+            source=_regional_source(synthesis) + " — niveau commune",
             label_neighbours=False,
         )
     return figs
 
 
-def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
+def regional_web_map(synthesis: RegionalSynthesis, value: str = "taille"):
     """Interactive regional map (folium, offline) by territory: ``value`` "taille" (ACI tiers) or "apl".
 
     Tooltips give each territory's population, tier, number of communes and the indicators of the
@@ -604,31 +603,32 @@ def regional_web_map(synthese: RegionalSynthesis, value: str = "taille"):
     from cpts_diag.outputs.maps.spec import MapSpec
     from cpts_diag.outputs.maps.web import region_map
 
-    layers = regional_layers(synthese)
+    layers = regional_layers(synthesis)
     if layers is None:
         return None
     terr, _, orph = layers
     fields = {"population_txt": "Population 2023", "taille_txt": "Taille ACI", "n_communes": "Communes"}
-    for col, ind_id, header, _ in synthese.indicators:
-        fields[col] = header + (" (FICTIF)" if synthese.meta.get(ind_id, {}).get("fictitious") else "")
+    for col, ind_id, header, _ in synthesis.indicators:
+        fields[col] = header + (" (FICTIF)" if synthesis.meta.get(ind_id, {}).get("fictitious") else "")
     cols = ["cpts", "geometry", "taille", *fields]
-    region = f"{synthese.region_name} ({synthese.region})"
-    extra = [_indicator_source(synthese, ind) for _, ind, _, _ in synthese.indicators]
-    source = _regional_source(synthese, " ; ".join(e for e in extra if e), prefix="")  # the map says « Source : »
+    region = f"{synthesis.region_name} ({synthesis.region})"
+    extra = [_indicator_source(synthesis, ind) for _, ind, _, _ in synthesis.indicators]
+    source = _regional_source(synthesis, " ; ".join(e for e in extra if e), prefix="")  # the map says « Source : »
     orphans = orph if len(orph) else None
+    shown: dict[str, Any]
     if value == "apl":
         shown = {"value_col": "apl_2023", **_APL_MAP, "title": f"APL aux médecins généralistes par CPTS — {region}"}
     else:
         title = f"CPTS de la région {region} : tailles" + (" et communes orphelines" if orphans is not None else "")
         shown = {"value_col": "taille", "label": "Taille ACI de la CPTS", "title": title}
-    spec = MapSpec(terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthese.fictitious)
+    spec = MapSpec(terr[cols], orphans=orphans, tooltip_fields=fields, source=source, fictitious=synthesis.fictitious)
     return region_map(replace(spec, **shown))
 
 
-def show_regional_maps(synthese: RegionalSynthesis) -> None:
+def show_regional_maps(synthesis: RegionalSynthesis) -> None:
     """Display the printed maps and the interactive maps of the synthesis."""
-    show_note(study_area_note(synthese))
-    figs = regional_static_maps(synthese)
+    show_note(study_area_note(synthesis))
+    figs = regional_static_maps(synthesis)
     if not figs:
         show_note("Cartes non disponibles : aucun contour de communes pour cette région.", "warn")
         return
@@ -644,22 +644,22 @@ def show_regional_maps(synthese: RegionalSynthesis) -> None:
     if "orphelines" not in figs:
         show_note("Aucune commune orpheline dans la zone d'étude.")
     show_html(render("regional_maps_intro"))
-    show_map(regional_web_map(synthese, "taille"), height=620)
-    show_map(regional_web_map(synthese, "apl"), height=620)
+    show_map(regional_web_map(synthesis, "taille"), height=620)
+    show_map(regional_web_map(synthesis, "apl"), height=620)
 
 
-def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | None:
-    """Write ``carte_regionale.html`` (tiers, orphans, key figures in tooltips; offline) into ``dossier_sortie``.
+def write_regional_map(synthesis: RegionalSynthesis, out_dir) -> Path | None:
+    """Write ``carte_regionale.html`` (tiers, orphans, key figures in tooltips; offline) into ``out_dir``.
 
-    Nothing is written when ``dossier_sortie`` is empty or when no polygons are available.
+    Nothing is written when ``out_dir`` is empty or when no polygons are available.
     """
     from cpts_diag.outputs.maps.offline import save_offline_map
 
-    folder = output_folder(dossier_sortie)
+    folder = output_folder(out_dir)
     if folder is None:
         show_note("Carte régionale non écrite (paramètre dossier_sortie vide).")
         return None
-    m = regional_web_map(synthese, "taille")
+    m = regional_web_map(synthesis, "taille")
     if m is None:
         show_note("Carte régionale non écrite : aucun contour de communes.", "warn")
         return None
@@ -668,17 +668,17 @@ def write_regional_map(synthese: RegionalSynthesis, dossier_sortie) -> Path | No
     return path
 
 
-def show_regional_sources(synthese: RegionalSynthesis) -> None:
+def show_regional_sources(synthesis: RegionalSynthesis) -> None:
     """Display the sources of the synthesis, with vintage and level, and the fictitious flag."""
     from cpts_diag.tiers import TIER_RULE
 
     items = [
         "INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
         GEOMETRY_SOURCE,
-        f"Périmètres : {synthese.perimeters_name}",
+        f"Périmètres : {synthesis.perimeters_name}",
     ]
-    for _, ind_id, _, _ in synthese.indicators:
-        m = synthese.meta.get(ind_id)
+    for _, ind_id, _, _ in synthesis.indicators:
+        m = synthesis.meta.get(ind_id)
         if m:
             items.append(
                 f"{m['label']} : {m['source']}, millésime {m['vintage']}, niveau {m['source_level']}"

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.checks import REGION_VIEW_RULE
+from cpts_diag.checks import REGION_VIEW_RULE, CheckReport
 from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
@@ -202,7 +202,7 @@ def _fingerprint(perims, plan: dict, context: str) -> str:
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int, territory) -> tuple[dict, object]:
+def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int, territory) -> tuple[dict, CheckReport]:
     """Build one région's folder (temporary folder, swapped in complete); return (outputs, check report)."""
     from cpts_diag.checks import check_region
     from cpts_diag.outputs.check_outputs import write_check_outputs

@@ -79,6 +79,12 @@ class ReportData:
     def summary(self) -> dict:
         return self.diag.summary
 
+    @property
+    def polygons(self) -> gpd.GeoDataFrame:
+        """:attr:`map_communes`, for the maps, which are drawn only when there are polygons."""
+        assert self.map_communes is not None
+        return self.map_communes
+
     @cached_property
     def territory_positions(self) -> dict[str, int]:
         """indicator -> position of its first territory row in :attr:`indicators`, built once."""

@@ -30,6 +30,7 @@ import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -273,7 +274,7 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 def perimeter_summary(data: ReportData) -> dict:
     """Counts of the territory's perimeter findings by level (``bloquant``, ``à vérifier``, ``information``) and
     ``blocking``, for the batch index."""
-    from cpts_diag.outputs.check_outputs import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
+    from cpts_diag.outputs.check_text import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
 
     items = perimeter_items(data.perimeter)
     counts = {level: sum(i["level"] == level for i in items) for level in (BLOCKING, TO_CHECK, INFORMATION)}
@@ -348,7 +349,7 @@ def perimeter_check(data: ReportData) -> Section:
     the population counted twice, outdated codes replaced, names that do not match their codes, duplicates,
     unknown codes, contiguity, enclaves, orphans and communes outside the file around it), blocking ones first,
     with the study-area rule and the sources."""
-    from cpts_diag.outputs.check_outputs import perimeter_items
+    from cpts_diag.outputs.check_text import perimeter_items
 
     html = _render(
         "perimeter_check",
@@ -365,7 +366,7 @@ def perimeter_check(data: ReportData) -> Section:
 def _perimeter_alerts(data: ReportData) -> list[dict]:
     """The findings shown in the box at the top of the report: blocking ones, and names that are not their
     code's (the diagnosis may describe another commune)."""
-    from cpts_diag.outputs.check_outputs import BLOCKING, perimeter_items
+    from cpts_diag.outputs.check_text import BLOCKING, perimeter_items
 
     return [i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"]
 
@@ -514,9 +515,9 @@ def _map_spec(data: ReportData):
     from cpts_diag.outputs.maps.classes import classify
     from cpts_diag.outputs.maps.spec import MapSpec
 
-    layers = {"outline": data.outline, "neighbours": data.neighbours, "orphans": data.orphans, "fit_orphans": False}
-    classes = classify(data.map_communes[MAP_INDICATOR], decimals=MAP_DECIMALS)
-    return MapSpec(data.map_communes, MAP_INDICATOR, MAP_LABEL, MAP_UNIT, classes, **layers)
+    classes = classify(data.polygons[MAP_INDICATOR], decimals=MAP_DECIMALS)
+    layers: dict[str, Any] = {"outline": data.outline, "neighbours": data.neighbours, "orphans": data.orphans}
+    return MapSpec(data.polygons, MAP_INDICATOR, MAP_LABEL, MAP_UNIT, classes, fit_orphans=False, **layers)
 
 
 def territory_map(data: ReportData) -> Section:
@@ -759,7 +760,7 @@ def sources_and_limits(data: ReportData) -> Section:
 # ---------------------------------------------------------------------------
 def _partial_note(data: ReportData) -> str:
     """Map title suffix when a polygon stands for more than the territory (a split commune drawn whole), else ""."""
-    if "découpage infra-communal" in " ".join(data.map_communes["note"]):
+    if "découpage infra-communal" in " ".join(data.polygons["note"]):
         return " (commune partagée : contour de la commune entière)"
     return ""
 
@@ -781,7 +782,7 @@ def _printed_fedi_map(data: ReportData):
 
     fig = Figure(figsize=(6.4, 3.8))
     spec = MapSpec(
-        data.map_communes,
+        data.polygons,
         "fedi_quintile",
         "Quintile national F-EDI 2021",
         classes=open_report.fedi_classes(),
@@ -810,7 +811,7 @@ def _web_map(data: ReportData):
     from cpts_diag.outputs.maps.spec import MapView
     from cpts_diag.outputs.maps.web import commune_map
 
-    mc = data.map_communes
+    mc = data.polygons
     views = []
     if "fedi_quintile" in mc:
         views.append(
@@ -853,7 +854,7 @@ def _write_geopackage(data: ReportData, path: Path) -> None:
         columns.update(taille_aci=s.get("tier"), n_communes=s.get("n_communes"))
         outline = data.outline[["geometry"]].assign(**columns)[[*columns, "geometry"]]
         layers["territoire"] = gpd.GeoDataFrame(outline, geometry="geometry", crs=data.outline.crs)
-    com = data.map_communes.copy()
+    com = data.polygons.copy()
     com.insert(0, "cpts", data.territory)
     layers["communes"] = com
     write_geopackage(path, layers)
@@ -867,7 +868,7 @@ def write_outputs(data: ReportData) -> Section:
     if data.out_dir is None:
         return Section(_render("no_outputs", command=_report_command(data)), "Fichiers joints")
     from cpts_diag.io.atomic import atomic_write_text
-    from cpts_diag.outputs.check_outputs import perimeter_sheet
+    from cpts_diag.outputs.check_workbook import perimeter_sheet
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.maps.offline import save_offline_map
 
