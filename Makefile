@@ -45,9 +45,10 @@ test: install browser-deps
 	$(PY) -m pytest
 
 # The quick loop while developing: no Jupyter kernel (papermill, warm kernels, batches), no browser, no Dask
-# cluster, no wheel build (markers: pyproject.toml; kernel and cluster set by tests/conftest.py). CI runs make test.
+# cluster, no wheel build (markers: pyproject.toml; kernel and cluster set by tests/conftest.py), on every core
+# (pytest-xdist). CI runs make test.
 test-fast: install
-	$(PY) -m pytest -q -m "not slow and not kernel and not browser and not cluster"
+	$(PY) -m pytest -q -n auto -m "not slow and not kernel and not browser and not cluster"
 
 # Lint, format and type checks (ruff and mypy, configured in pyproject.toml); `ruff format .` fixes the format.
 lint: install
