@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +33,6 @@ __all__ = [
     "SOURCES",
     "SOURCE_COLUMNS",
     "IndicatorData",
-    "Quality",
     "Source",
     "attach_codes",
     "load_bassins_de_vie",
@@ -43,15 +41,6 @@ __all__ = [
     "sources_table",
     "user_source",
 ]
-
-
-class Quality(StrEnum):
-    """Quality of an indicator value; the value is the French word users read."""
-
-    EXACT = "exacte"
-    APPROXIMATE = "approchée"
-    MASKED = "partiellement masquée"
-    FICTITIOUS = "données fictives"
 
 
 @dataclass(frozen=True)
@@ -313,7 +302,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "cpam_fictif",
             "EXEMPLE FICTIF de table CPAM (données fictives)",
-            "cpts_diag (script cpts_diag/io/cpam_example.py, graine 20260122)",
+            "cpts_diag (script cpts_diag/build/cpam_example.py, graine 20260122)",
             "aucun (données inventées)",
             "commune (arrondissement municipal à Marseille)",
             "—",

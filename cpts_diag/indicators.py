@@ -49,15 +49,16 @@ from cpts_diag.indicator_data import (
     BV_INDICATORS,
     SOURCES,
     IndicatorData,
-    Quality,
     Source,
     attach_codes,
     load_indicator_data,
     sources_table,
     user_source,
 )
+from cpts_diag.open_indicators import add_open_indicators
 from cpts_diag.reference import Reference, load_reference
-from cpts_diag.territories import population_units, resolve_members, territory_table
+from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
+from cpts_diag.territories import france_name, population_units, resolve_members, territory_table
 from cpts_diag.text import fold
 
 __all__ = [
@@ -76,33 +77,10 @@ __all__ = [
     "territory_indicators",
 ]
 
-THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
-LEVELS = ("territoire", "departement", "region", "france")
-
 #: APL threshold of under-served communes (consultations/year/inhabitant), strict: APL < 2.5.
 APL_THRESHOLD = 2.5
 #: A comparison level (département, région, France) whose coverage is below this share is not shown.
 MIN_COMPARISON_COVERAGE = 0.5
-_FULL = 1 - 1e-9
-
-INDICATOR_COLUMNS = [
-    "indicator",
-    "label",
-    "theme",
-    "level",
-    "level_code",
-    "level_name",
-    "value",
-    "value_low",
-    "value_high",
-    "unit",
-    "source",
-    "vintage",
-    "source_level",
-    "coverage",
-    "quality",
-]
-_FRANCE_ZONES = ("metro", "drom")
 
 
 @dataclass
@@ -256,27 +234,6 @@ def _read_user(kind: str, value):
     return table, user_source(kind, table.attrs.get("source"), table.attrs.get("millesime"))
 
 
-def france_name(reference: Reference, left_out) -> str:
-    """Name of France's group when its figure leaves the départements ``left_out`` out (they have no data).
-
-    Examples
-    --------
-    >>> ref = load_reference()
-    >>> france_name(ref, []), france_name(ref, ["976"]), france_name(ref, ["971", "972", "973", "974", "976"])
-    ('France', 'France hors Mayotte', 'France métropolitaine')
-    """
-    left_out = sorted(left_out)
-    drom = reference.departements.index[reference.departements["zone"] == "drom"]
-    if not left_out:
-        return "France"
-    if left_out == sorted(drom):
-        return "France métropolitaine"
-    if len(left_out) > 5:
-        return f"France hors {len(left_out)} départements"
-    names = [reference.departement_name(d) for d in left_out]
-    return "France hors " + (" et ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0])
-
-
 # --------------------------------------------------------------------------------- engine
 class _Pass:
     """One vectorised pass: membership of every group, per-unit and per-group sums."""
@@ -284,7 +241,7 @@ class _Pass:
     def __init__(self, names: list[str], units: pd.DataFrame, reference: Reference):
         self.reference = reference
         self.territories = list(dict.fromkeys(names))
-        france = reference.communes[reference.communes["zone"].isin(_FRANCE_ZONES)]
+        france = reference.communes[reference.communes["zone"].isin(FRANCE_ZONES)]
         deps, regions = sorted(set(france["departement"])), sorted(set(france["region"]))
         # group ids: territories, départements (the base groups, fed directly by units), régions, France
         self.n_terr, self.n_base = len(self.territories), len(self.territories) + len(deps)
@@ -385,16 +342,16 @@ def _add_territory(p: _Pass, data: IndicatorData) -> None:
     p.has.update(population=np.ones(p.n_rows, dtype=bool), superficie=has_area, densite_population=has_area)
     cog, poly = SOURCES["cog"], SOURCES["polygons"]
     p.specs += [
-        _spec("population", "Population municipale", "Territoire", "hab.", cog, "2023", "sum"),
-        _spec("superficie", "Superficie", "Territoire", "km²", poly, "ADMIN EXPRESS, COG 2026", "sum"),
-        _spec("densite_population", "Densité de population", "Territoire", "hab./km²", poly, "2023"),
-        _Spec("nombre_communes", "Nombre de communes", "Territoire", "communes", cog, "COG 2026", "special"),
-        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", "special"),
+        _spec("population", "Population municipale", Theme.TERRITORY, "hab.", cog, "2023", "sum"),
+        _spec("superficie", "Superficie", Theme.TERRITORY, "km²", poly, "ADMIN EXPRESS, COG 2026", "sum"),
+        _spec("densite_population", "Densité de population", Theme.TERRITORY, "hab./km²", poly, "2023"),
+        _Spec("nombre_communes", "Nombre de communes", Theme.TERRITORY, "communes", cog, "COG 2026", "special"),
+        _Spec("taille_aci", "Taille ACI (1 à 4)", Theme.TERRITORY, "taille", cog, "2023", "special"),
     ]
 
 
 def _add_apl(p: _Pass, data: IndicatorData) -> None:
-    src, theme = SOURCES["apl"], "Accès aux soins"
+    src, theme = SOURCES["apl"], Theme.ACCESS
     row, joined = p.join(_keyed(data.apl))
     for year in APL_YEARS:
         popstd = joined[f"pop_standardisee_{year}"].to_numpy(dtype=float)
@@ -428,11 +385,11 @@ def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
 
 #: Census 2022 shares per commune: id -> (column of ``IndicatorData.social``, French label, theme, proxy).
 _SOCIAL_SHARES = {
-    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", "Démographie", False),
+    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", Theme.DEMOGRAPHY, False),
     "part_familles_monoparentales": (
         "part_familles_monoparentales",
         "Part des familles monoparentales (parmi les familles ; moyenne pondérée par la population)",
-        "Santé et social",
+        Theme.SOCIAL,
         True,  # weighted by the population: the number of families is not published here
     ),
 }
@@ -487,22 +444,22 @@ def _add_social(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
     fedi = SOURCES["fedi"]
     p.add_ratio("fedi_2021", row, ok, joined["score"].to_numpy(dtype=float) * w, w)
     label = "Indice de défavorisation F-EDI (score moyen pondéré par la population ; plus élevé = plus défavorisé)"
-    p.specs.append(_spec("fedi_2021", label, "Santé et social", "score F-EDI", fedi, "2021"))
+    p.specs.append(_spec("fedi_2021", label, Theme.SOCIAL, "score F-EDI", fedi, "2021"))
     quintile = joined["quintile"].to_numpy(dtype=float)
     for k in FEDI_QUINTILES:
         ind = f"fedi_quintile_{k}_part"
         p.add_ratio(ind, row, ok, np.where(quintile == k, w, 0.0), w)
         extreme = " : le plus défavorisé" if k == 5 else " : le moins défavorisé" if k == 1 else ""
         label = f"Part de la population dans les communes du quintile {k} national de F-EDI ({k} sur 5{extreme})"
-        p.specs.append(_spec(ind, label, "Santé et social", "%", fedi, "2021", scale=100.0, unit_column=False))
+        p.specs.append(_spec(ind, label, Theme.SOCIAL, "%", fedi, "2021", scale=100.0, unit_column=False))
     p.unit_values["fedi_quintile"] = np.where(p.flags(row, ok), _bincount(row, quintile, p.n_rows), np.nan)
 
 
 def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[_Spec]:
     """Specs of a count (``key|num``) and of its density per 10 000 inhabitants with data (``key|den``)."""
     return [
-        _spec(ids[0], labels[0], "Offre de soins", unit, src, vintage, "sum", key, **options),
-        _spec(ids[1], labels[1], "Offre de soins", "pour 10 000 hab.", src, vintage, key=key, scale=1e4, **options),
+        _spec(ids[0], labels[0], Theme.SUPPLY, unit, src, vintage, "sum", key, **options),
+        _spec(ids[1], labels[1], Theme.SUPPLY, "pour 10 000 hab.", src, vintage, key=key, scale=1e4, **options),
     ]
 
 
@@ -594,13 +551,13 @@ def _add_ages(p: _Pass, table: pd.DataFrame, src: Source) -> None:
     for ind, (band, label) in _AGE_BANDS.items():
         values = joined[band].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values) & ~np.isnan(total), values, total)
-        p.specs.append(_spec(ind, label, "Démographie", "%", src, src.vintage, scale=100.0))
+        p.specs.append(_spec(ind, label, Theme.DEMOGRAPHY, "%", src, src.vintage, scale=100.0))
     if "pop_65p" in joined and "pop_0_19" in joined:
         old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
         p.add_ratio("indice_vieillissement", row, ~np.isnan(old) & ~np.isnan(young), old, young)
         label = "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)"
         unit = "pour 100 moins de 20 ans"
-        p.specs.append(_spec("indice_vieillissement", label, "Démographie", unit, src, src.vintage, scale=100.0))
+        p.specs.append(_spec("indice_vieillissement", label, Theme.DEMOGRAPHY, unit, src, src.vintage, scale=100.0))
 
 
 _CPAM_SHARES = {
@@ -608,37 +565,37 @@ _CPAM_SHARES = {
         "patients_17ans_plus_sans_mt",
         "patients_17ans_plus",
         "Part des patients de 17 ans et plus sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_sans_mt_70_plus": (
         "patients_70ans_plus_sans_mt",
         "patients_70ans_plus",
         "Part des patients de 70 ans et plus sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_sans_mt_ald": (
         "patients_ald_sans_mt",
         "patients_ald",
         "Part des patients en ALD sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_sans_mt_css": (
         "beneficiaires_css_sans_mt",
         "beneficiaires_css",
         "Part des bénéficiaires de la CSS sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_ald_cpam": (
         "patients_ald",
         "population_consommante",
         "Part des patients en ALD (base : population consommante)",
-        "Santé et social",
+        Theme.SOCIAL,
     ),
     "part_css_cpam": (
         "beneficiaires_css",
         "population_consommante",
         "Part des bénéficiaires de la CSS (base : population consommante)",
-        "Santé et social",
+        Theme.SOCIAL,
     ),
 }
 _CPAM_COUNTS = {
@@ -668,7 +625,7 @@ def _add_cpam(p: _Pass, cpam, src: Source) -> None:
         if num in counts and den in counts
     ]
     p.specs += [
-        _Spec(ind, label, "Accès aux soins", "patients", src, src.vintage, "masked_sum", num, has="cpam")
+        _Spec(ind, label, Theme.ACCESS, "patients", src, src.vintage, "masked_sum", num, has="cpam")
         for ind, (num, label) in _CPAM_COUNTS.items()
         if num in counts
     ]
@@ -697,7 +654,7 @@ def _masked_ratio_bounds(nl, nb, dl, db, scale):
 def _evaluate(p: _Pass, spec: _Spec) -> _Result:
     """Value, bounds, coverage and quality of one indicator for every group (arrays)."""
     coverage, split = p.coverage(spec.has)
-    complete = coverage >= _FULL
+    complete = coverage >= FULL_COVERAGE
     n_masked = np.zeros(p.n_groups)
     if spec.kind == "ratio":
         num, den = p.unit_values[spec.num], p.unit_values[spec.den]
@@ -738,7 +695,7 @@ def _evaluate(p: _Pass, spec: _Spec) -> _Result:
         high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
     approx = p.group_sum(p.approx[spec.has] * 1.0) > 0 if spec.has in p.approx else False
     quality = np.where(
-        (coverage < _FULL) | (n_masked > 0),
+        (coverage < FULL_COVERAGE) | (n_masked > 0),
         Quality.MASKED.value,
         np.where(split | spec.proxy | approx, Quality.APPROXIMATE.value, Quality.EXACT.value),
     ).astype(object)
@@ -846,8 +803,6 @@ def diagnose_all(
     results = _special_values(p, terr_table)
     results.update({spec.id: _evaluate(p, spec) for spec in specs if spec.kind != "special"})
     out = _split(p, specs, _long_table(p, specs, results), _unit_table(p, specs, data, units), terr_table, results)
-    from cpts_diag.open_indicators import add_open_indicators
-
     return add_open_indicators(out, units, reference)
 
 
@@ -903,7 +858,8 @@ def territory_indicators(perimeters, ids, reference: Reference | None = None) ->
 
 
 def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd.DataFrame:
-    level = ["territoire"] * p.n_terr + ["departement"] * len(p.dep_gid) + ["region"] * len(p.reg_gid) + ["france"]
+    level = [Level.TERRITORY] * p.n_terr + [Level.DEPARTEMENT] * len(p.dep_gid) + [Level.REGION] * len(p.reg_gid)
+    level.append(Level.FRANCE)
     codes = [*p.territories, *p.dep_gid, *p.reg_gid, "FR"]
     names = [
         *p.territories,

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.indicator_data import Quality
+from cpts_diag.schema import Quality
 
 __all__ = [
     "APPROXIMATE_GAP",

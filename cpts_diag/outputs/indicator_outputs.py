@@ -15,8 +15,9 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.fr_format import Style, unit_decimals
-from cpts_diag.indicator_data import Quality, short_source
-from cpts_diag.indicators import THEMES, Diagnostic
+from cpts_diag.indicator_data import short_source
+from cpts_diag.indicators import Diagnostic
+from cpts_diag.schema import THEMES, Quality
 from cpts_diag.tiers import tier_label
 
 __all__ = [

@@ -54,7 +54,7 @@ from pathlib import Path
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.errors import InputError, shown_paths
+from cpts_diag.errors import InputError, error_message, shown_paths
 from cpts_diag.io.atomic import atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
@@ -88,10 +88,8 @@ __all__ = [
 BATCH_FILE = "batch.json"
 _BATCH_FORMAT = 1
 _INTERRUPTED = "interrompu"
-_MAX_ERROR = 400
 #: Shortest interval between two writes of ``batch.json`` during a batch (seconds).
 STATE_EVERY_S = 3.0
-_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 # ---------------------------------------------------------------------------
@@ -133,24 +131,6 @@ class BatchResult:
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def error_message(exc: BaseException) -> str:
-    """One French line describing a failure (no traceback, no colour codes, bounded length).
-
-    Examples
-    --------
-    >>> error_message(RuntimeError("échec de l'exécution du notebook : KeyError : 'x'\\nTraceback…"))
-    "échec de l'exécution du notebook : KeyError : 'x'"
-    """
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrompu par l'utilisateur"
-    line = next((ln.strip() for ln in _ANSI_RE.sub("", str(exc)).splitlines() if ln.strip()), "")
-    if not isinstance(exc, (InputError, RuntimeError)) or not line:
-        line = f"erreur {type(exc).__name__}" + (f" : {line}" if line else "")
-    if len(line) > _MAX_ERROR:
-        line = line[: _MAX_ERROR - 1] + "…"
-    return line
-
-
 def _context_hash(cpam, insee_ages, bpe) -> str:
     """Hash of everything but the perimeter: data, user files, notebook, package."""
     from cpts_diag.reports.runner import NOTEBOOK

@@ -15,7 +15,6 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.indicator_data import Quality
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.reports.check_notebook import check_layers_for
 from cpts_diag.reports.display import (
@@ -36,6 +35,7 @@ from cpts_diag.reports.display import (
     source_footer,
     written_href,
 )
+from cpts_diag.schema import Quality
 from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, near_threshold, tier_label, tier_margin
 
 __all__ = [

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.indicator_data import Quality, short_source
+from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import CPAM_INDICATORS
 from cpts_diag.io.params import is_embedded_listing
 from cpts_diag.outputs.html import html_page, json_ready
@@ -42,6 +42,7 @@ from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html, written_href
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
+from cpts_diag.schema import Quality
 from cpts_diag.synthesis import FICTITIOUS_PRECEDENCE, GAP_RULE, PRECEDENCE_RULE, derive_findings, source_citation
 from cpts_diag.tiers import (
     NATIONAL,

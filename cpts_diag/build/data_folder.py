@@ -14,6 +14,15 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
+from cpts_diag.build.commune_geometry import build_commune_geometry
+from cpts_diag.build.cpam_example import build_cpam_example
+from cpts_diag.build.open_data import (
+    SOCIAL_COLUMNS,
+    VINTAGE_PACKAGES,
+    harmonise_vintage,
+    read_vintage_package,
+    social_indicator_table,
+)
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
 from cpts_diag.io.open_data import (
@@ -22,12 +31,7 @@ from cpts_diag.io.open_data import (
     AMELI_PROFESSIONS,
     FILES,
     POP_VINTAGES,
-    SOCIAL_COLUMNS,
     SOCIAL_WEIGHT_VINTAGE,
-    VINTAGE_PACKAGES,
-    harmonise_vintage,
-    read_vintage_package,
-    social_indicator_table,
 )
 
 _UNIT_KINDS = ("commune-actuelle", "arrondissement-municipal")
@@ -134,8 +138,6 @@ def build_perimeters(source: Path, out: Path) -> None:
 
 def build_geometry(source: Path, out: Path, communes: pd.DataFrame) -> None:
     """National commune geometry (IGN ADMIN EXPRESS, COG 2026): areas, adjacency, display polygons."""
-    from cpts_diag.commune_geo import build_commune_geometry
-
     notes = build_commune_geometry(
         _source_file(source, ADMIN_EXPRESS_LZMA), _source_file(source, GEOJSON_2018_DIR), communes, out
     )
@@ -311,7 +313,5 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_nurse_zonage(source, out)
     build_mortality(source, out)
     build_social_indicators(source, out, communes)
-    from cpts_diag.io.cpam_example import build_cpam_example
-
     build_cpam_example(out)
     return sorted(p for p in out.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime)
