@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.schema import Quality
+from cpts_diag.schema import Level, Quality
 
 __all__ = [
     "APPROXIMATE_GAP",
@@ -384,7 +384,7 @@ def _by_indicator(table: pd.DataFrame) -> _Rows:
 
 def _territory_row(table: _Rows, indicator: str) -> dict | None:
     """The territory's row of ``indicator`` (rows of :func:`_by_indicator`), None when absent."""
-    rows = table.get(indicator, {}).get("territoire")
+    rows = table.get(indicator, {}).get(Level.TERRITORY)
     return rows[0] if rows else None
 
 
@@ -402,13 +402,13 @@ def _communes(n: int) -> str:
 
 
 def _level_word(rule: Rule) -> str:
-    return "région" if rule.against == "region" else "département"
+    return "région" if rule.against == Level.REGION else "département"
 
 
 def _of_levels(rule: Rule, refs: list[dict]) -> str:
     """« de la région X (v) », « des départements X (v) et Y (w) »."""
     items = _joined([f"{r['level_name']} ({_fmt_row(r)})" for r in refs])
-    if rule.against == "region":
+    if rule.against == Level.REGION:
         return ("de la région " if len(refs) == 1 else "des régions ") + items
     return ("du département " if len(refs) == 1 else "des départements ") + items
 
@@ -416,7 +416,7 @@ def _of_levels(rule: Rule, refs: list[dict]) -> str:
 def _for_levels(rule: Rule, refs: list[dict]) -> str:
     """« 13,9 % pour la région X et 5,0 % pour la région Y »."""
     word = _level_word(rule)
-    article = "la" if rule.against == "region" else "le"
+    article = "la" if rule.against == Level.REGION else "le"
     return _joined([f"{_fmt_row(r)} pour {article} {word} {r['level_name']}" for r in refs])
 
 
@@ -425,11 +425,11 @@ def _than(rule: Rule, refs: list[dict], n_levels: int) -> str:
     word = _level_word(rule)
     if len(refs) == n_levels:
         if len(refs) == 1:
-            return f"que dans {'la' if rule.against == 'region' else 'le'} {word}"
+            return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word}"
         return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
     names = _joined([str(r["level_name"]) for r in refs])
     if len(refs) == 1:
-        return f"que dans {'la' if rule.against == 'region' else 'le'} {word} {names}"
+        return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word} {names}"
     return f"que dans les {word}s {names}"
 
 

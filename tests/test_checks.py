@@ -369,7 +369,7 @@ def test_report_is_a_dataclass_with_exit_code():
 
 
 def test_piece_labels_vectorised_components():
-    from cpts_diag.checks import _piece_labels
+    from cpts_diag.check_contiguity import _piece_labels
 
     # chain 0-1-2-3-4 given in an order that needs several rounds, pair 5-6, isolated 7
     ea = [3, 2, 1, 0, 6]
@@ -392,12 +392,12 @@ def test_geometries_given_as_a_file(ref, tmp_path):
 def test_pieces_too_close_to_decide_name_each_commune_beside_its_code(ref, monkeypatch):
     """Secondary pieces listed largest first ([13003, 13004], then [13001]): the codes are sorted and
     each name stays beside its own code."""
-    from cpts_diag import checks
+    from cpts_diag import check_contiguity, checks
 
     def links(*pairs):
         return pd.DataFrame(pairs, columns=["a", "b"])
 
-    adjacency = checks._Adjacency(
+    adjacency = check_contiguity._Adjacency(
         pairs=links(("13010", "13020"), ("13020", "13055"), ("13003", "13004")),
         near=links(("13001", "13010"), ("13003", "13010")),  # 100 to 300 m apart: undecided
         across=links(),
