@@ -55,8 +55,10 @@ def _normalise(text: str, root: Path) -> str:
 def _json_clean(obj):
     if isinstance(obj, dict) and "id" in obj and "injected-parameters" in str(obj.get("metadata")):
         return _json_clean({k: v for k, v in obj.items() if k != "id"})  # papermill draws a new cell id
-    if isinstance(obj, dict) and isinstance(obj.get("territories"), list):  # batch.json: completion order
-        obj = {**obj, "territories": sorted(obj["territories"], key=lambda t: str(t.get("name")))}
+    # batch.json lists its territories in completion order; a région's record lists names (kept as they are)
+    territories = obj.get("territories") if isinstance(obj, dict) else None
+    if isinstance(territories, list) and all(isinstance(t, dict) for t in territories):
+        obj = {**obj, "territories": sorted(territories, key=lambda t: str(t.get("name")))}
     if isinstance(obj, dict):  # the fingerprint covers the package's source: it changes with any edit
         return {k: ("T" if _TIMING_KEYS.search(k) or k == "fingerprint" else _json_clean(v)) for k, v in obj.items()}
     if isinstance(obj, list):
