@@ -15,9 +15,7 @@ import pandas as pd
 from cpts_diag import fr_format as fr
 from cpts_diag.check_membership import _int, _names
 from cpts_diag.errors import InputError
-from cpts_diag.reference import (
-    Reference,
-)
+from cpts_diag.reference import Reference
 
 
 def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:

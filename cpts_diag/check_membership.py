@@ -13,11 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.reference import (
-    FORMER,
-    UNKNOWN,
-    Reference,
-)
+from cpts_diag.reference import FORMER, UNKNOWN, Reference
 from cpts_diag.text import arrondissement_key, commune_keys
 from cpts_diag.tiers import near_threshold, tier_margin
 

@@ -88,13 +88,10 @@ from cpts_diag.check_membership import (
     _typed_names,
     _uncovered_arrondissements,
 )
+from cpts_diag.datasets import DATASETS
 from cpts_diag.errors import InputError
 from cpts_diag.proposals import RANKING_RULE, build_proposals
-from cpts_diag.reference import (
-    POPULATION_SOURCE,
-    Reference,
-    load_reference,
-)
+from cpts_diag.reference import POPULATION_SOURCE, Reference, load_reference
 from cpts_diag.territories import (
     population_units,
     region_coverage,
@@ -147,7 +144,7 @@ REGION_VIEW_RULE = (
 
 _DEFAULT_GEOMETRY_SOURCE = (
     "contiguïté des communes : IGN ADMIN EXPRESS simplifié, codes COG 2026 (adjacence à 100 m calculée "
-    "une fois, data/communes_adjacence_cog2026.csv, voir data/SOURCES.md)"
+    f"une fois, data/{DATASETS['adjacency'].file}, voir data/SOURCES.md)"
 )
 
 

@@ -35,8 +35,10 @@ import pandas as pd
 import shapely
 
 from cpts_diag import settings
+from cpts_diag.datasets import DATASETS
 from cpts_diag.geometry import WGS84
 from cpts_diag.io.atomic import file_state
+from cpts_diag.io.embedded import dataset_path
 
 __all__ = [
     "ATTRIBUTES_FILE",
@@ -49,9 +51,9 @@ __all__ = [
     "load_commune_geo",
 ]
 
-ATTRIBUTES_FILE = "communes_geo_cog2026.csv"
-ADJACENCY_FILE = "communes_adjacence_cog2026.csv"
-DISPLAY_FILE = "communes_contours_cog2026.gpkg"
+ATTRIBUTES_FILE = DATASETS["commune_areas"].file
+ADJACENCY_FILE = DATASETS["adjacency"].file
+DISPLAY_FILE = DATASETS["display_polygons"].file
 DISPLAY_LAYER = "communes"
 
 #: Short label for map captions.
@@ -110,12 +112,6 @@ class CommuneGeo:
         return self.units["limite_exterieure_km"] >= EXPOSED_MIN_KM
 
 
-def _data_file(data_dir: str | Path | None, name: str) -> Path:
-    """Embedded geometry file ``name`` of ``data_dir`` (default data: a clear error when not built)."""
-    base = Path(data_dir) if data_dir else settings.DATA_DIR
-    return settings.data_path(name) if base == settings.DATA_DIR else base / name
-
-
 def load_commune_geo(data_dir: str | Path | None = None) -> CommuneGeo:
     """The embedded areas and adjacency (cached per data folder)."""
     return _load(str(Path(data_dir) if data_dir else settings.DATA_DIR))
@@ -124,7 +120,7 @@ def load_commune_geo(data_dir: str | Path | None = None) -> CommuneGeo:
 @functools.lru_cache(maxsize=2)
 def _load(base: str) -> CommuneGeo:
     units = pd.read_csv(
-        _data_file(base, ATTRIBUTES_FILE),
+        dataset_path("commune_areas", base),
         dtype={"code_insee": str, "type": str, "masse_terrestre": str, "contour": str},
         keep_default_na=False,
         na_values={"superficie_km2": [""]},
@@ -132,7 +128,7 @@ def _load(base: str) -> CommuneGeo:
     units = units.set_index("code_insee")
     units["limite_exterieure_km"] = pd.to_numeric(units["limite_exterieure_km"], errors="coerce")
     pairs = pd.read_csv(
-        _data_file(base, ADJACENCY_FILE), dtype={"a": str, "b": str, "lien": str}, keep_default_na=False, na_values={}
+        dataset_path("adjacency", base), dtype={"a": str, "b": str, "lien": str}, keep_default_na=False, na_values={}
     )
     if "frontiere_km" not in pairs:  # data built before the border lengths
         pairs["frontiere_km"] = np.nan
@@ -150,7 +146,7 @@ def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) 
     """
     from pyogrio import read_dataframe
 
-    path = _data_file(data_dir, DISPLAY_FILE)
+    path = dataset_path("display_polygons", data_dir)
     where = None
     if codes is not None:
         wanted = sorted({str(c) for c in codes if str(c).isalnum()})

@@ -13,9 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from cpts_diag.indicator_data import (
-    Source,
-)
+from cpts_diag.indicator_data import Source
 from cpts_diag.reference import Reference
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, Quality
 

@@ -66,6 +66,7 @@ from cpts_diag.indicator_engine import (
     unit_value,
 )
 from cpts_diag.open_indicators import add_open_indicators
+from cpts_diag.professions import GP_EQUIPMENT, bpe_label
 from cpts_diag.reference import Reference, load_reference
 from cpts_diag.schema import INDICATOR_COLUMNS, LEVELS, THEMES, Level, Theme
 from cpts_diag.territories import france_name, population_units, resolve_members, territory_table
@@ -351,8 +352,6 @@ def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
 
 def bpe_indicator_ids(code: str) -> tuple[str, str]:
     """(count id, density id) of the BPE indicators of an equipment code."""
-    from cpts_diag.io.userfiles import GP_EQUIPMENT
-
     if code == GP_EQUIPMENT:
         return "nombre_mg", "densite_mg"
     return f"bpe_nombre_{code.lower()}", f"bpe_densite_{code.lower()}"
@@ -366,8 +365,6 @@ def _add_bpe(p: Pass, table: pd.DataFrame, src: Source) -> None:
     (a profession absent from the whole file stays unknown). Wide tables: an absent commune or a blank
     cell is unknown. A :func:`~cpts_diag.io.userfiles.read_bpe_gp` table is accepted.
     """
-    from cpts_diag.io.userfiles import GP_EQUIPMENT, bpe_label
-
     long_layout = table.attrs.get("layout", "long") == "long"
     if "nb_medecins_generalistes" in table.columns and GP_EQUIPMENT not in table.columns:
         table = table[["nb_medecins_generalistes"]].rename(columns={"nb_medecins_generalistes": GP_EQUIPMENT})
@@ -658,7 +655,7 @@ def _unit_table(p: Pass, specs: list[Spec], data: IndicatorData, units: pd.DataF
             "cpts": units["cpts"].to_numpy(),
             "code_insee": terr["code_insee"].to_numpy(),
             "arrondissement": terr["arrondissement"].to_numpy(),
-            "unite": terr["key"].to_numpy(),
+            "unit": terr["key"].to_numpy(),
             "nom": terr["key"].map(p.reference.names).to_numpy(),
             "departement": terr["departement"].to_numpy(),
             "epci_siren": terr["code_insee"].map(p.reference.communes["epci_siren"]).to_numpy(),

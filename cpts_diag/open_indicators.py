@@ -36,16 +36,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from cpts_diag import settings
 from cpts_diag.indicator_data import SOURCES, sources_table
-from cpts_diag.io.open_data import (
-    AMELI_INHABITANTS,
-    AMELI_PROFESSIONS,
-    POP_VINTAGES,
-    ZONAGE_LEVELS,
-    load_open_data,
-    weighted_quantile,
-)
+from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.open_data import POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
+from cpts_diag.professions import AMELI_INHABITANTS, AMELI_PROFESSIONS
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
 from cpts_diag.territories import france_name
 
@@ -108,7 +102,7 @@ class _Context:
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
-        dep_file = settings.data_path(SOURCES["dep_stats"].file)
+        dep_file = dataset_path("departement_indicators")
         dep_ind = pd.read_csv(dep_file, dtype=str, keep_default_na=False).set_index("code")
         self.dep_median = pd.to_numeric(dep_ind[_MEDIAN_DEP_COLUMN].str.replace(",", "."), errors="coerce")
         # comparison groups (départements, régions, France) and the cache of their rows
@@ -529,7 +523,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         diag.indicators = combined.iloc[np.argsort(theme_rank.to_numpy(), kind="stable")].reset_index(drop=True)
         # per-unit columns, aligned on the territory's units
         cols = _unit_columns(frame, ctx).set_axis(frame["unit"].to_numpy())
-        unit_key = diag.communes["unite"].astype(str).to_numpy()
+        unit_key = diag.communes["unit"].astype(str).to_numpy()
         for c in cols.columns:
             diag.communes[c] = cols[c].reindex(unit_key).to_numpy()
         diag.sources = pd.concat([diag.sources, extra], ignore_index=True).drop_duplicates("source", ignore_index=True)

@@ -22,12 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_diag import settings
+from cpts_diag.datasets import DATASETS
+from cpts_diag.io.embedded import load_dataset
 
 __all__ = [
-    "AMELI_DENOMINATORS",
-    "AMELI_INHABITANTS",
-    "AMELI_PROFESSIONS",
     "FILES",
     "POP_VINTAGES",
     "SOCIAL_WEIGHT_VINTAGE",
@@ -40,15 +38,16 @@ __all__ = [
 POP_VINTAGES = ("2016", "2019", "2020", "2021", "2022")
 
 #: Embedded files (under data/).
-FILES = {
-    "pop_hist": "populations_historiques_cog2026.csv",
-    "pop_groups": "populations_historiques_groupes.csv",
-    "filosofi": "filosofi_2019_communes.csv",
-    "ameli": "ameli_professionnels_liberaux_2024.csv",
-    "zonage": "zonage_infirmiers_communes.csv",
-    "mortality": "mortalite_brute_2013_2018.csv",
-    "social": "indicateurs_sociaux_communes.csv",
+DATASET_OF = {
+    "pop_hist": "population_history",
+    "pop_groups": "population_groups",
+    "filosofi": "filosofi",
+    "ameli": "ameli",
+    "zonage": "nurse_zonage",
+    "mortality": "mortality",
+    "social": "social",
 }
+FILES = {key: DATASETS[dataset].file for key, dataset in DATASET_OF.items()}
 
 #: Vintage whose populations weight the social indicators (census 2022, the year of the shares).
 SOCIAL_WEIGHT_VINTAGE = "2022"
@@ -61,39 +60,6 @@ ZONAGE_LEVELS = {
     4: ("4_Tres_dotee", "très dotée"),
     5: ("5_Sur_dotee", "sur-dotée"),
 }
-
-#: Professions kept from the Assurance Maladie file: published name -> (id, French label).
-AMELI_PROFESSIONS = {
-    "Ensemble des médecins généralistes": ("medecins_generalistes", "Médecins généralistes libéraux"),
-    "Infirmiers": ("infirmiers", "Infirmiers libéraux"),
-    "Masseurs-kinésithérapeutes": ("kinesitherapeutes", "Masseurs-kinésithérapeutes libéraux"),
-    "Ensemble des chirurgiens-dentistes": ("chirurgiens_dentistes", "Chirurgiens-dentistes libéraux"),
-    "Sages-femmes": ("sages_femmes", "Sages-femmes libérales"),
-    "Orthophonistes": ("orthophonistes", "Orthophonistes libéraux"),
-    "Pédicures-podologues": ("pedicures_podologues", "Pédicures-podologues libéraux"),
-    "Orthoptistes": ("orthoptistes", "Orthoptistes libéraux"),
-    "Psychiatres": ("psychiatres", "Psychiatres libéraux"),
-    "Pédiatres": ("pediatres", "Pédiatres libéraux"),
-    "Ophtalmologues": ("ophtalmologues", "Ophtalmologues libéraux"),
-    "Gynécologues médicaux et obstétriciens": ("gynecologues", "Gynécologues (médicaux et obstétriciens) libéraux"),
-    "Cardiologues": ("cardiologues", "Cardiologues libéraux"),
-    "Ensemble des médecins spécialistes (hors généralistes)": (
-        "medecins_specialistes",
-        "Médecins spécialistes libéraux (hors généralistes)",
-    ),
-}
-
-#: Population to which the Assurance Maladie relates a profession's published density (per 100,000), when it
-#: is not the inhabitants: id -> French noun phrase. The file does not say it; effectif × 100,000 / densité
-#: gives the denominator, e.g. France 2024: 14.5 M for the sages-femmes (women aged 15 to 49), 29.6 M for the
-#: gynécologues (women aged 15 and over), 11.5 M for the pédiatres (children under 15), 68.6 M for the others.
-AMELI_DENOMINATORS = {
-    "sages_femmes": "femmes de 15 à 49 ans",
-    "gynecologues": "femmes de 15 ans et plus",
-    "pediatres": "enfants de moins de 15 ans",
-}
-#: Denominator of every other Ameli density.
-AMELI_INHABITANTS = "habitants"
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -132,11 +98,9 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
 
     Raises InputError when a file is missing (data not built).
     """
-    base = Path(data_dir) if data_dir else settings.DATA_DIR
 
     def read(key):
-        path = settings.data_path(FILES[key]) if base == settings.DATA_DIR else base / FILES[key]
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return load_dataset(DATASET_OF[key], data_dir)
 
     hist = read("pop_hist").set_index("code_insee")
     pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)

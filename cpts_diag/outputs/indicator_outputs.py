@@ -212,7 +212,7 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
 _COMMUNE_HEADERS = {
     "code_insee": "Code commune",
     "arrondissement": "Arrondissement municipal",
-    "unite": "Code unité",
+    "unit": "Code unité",
     "nom": "Nom",
     "departement": "Département",
     "epci_siren": "EPCI (SIREN)",

@@ -96,7 +96,7 @@ def population_trend_figure(diag):
 
 def _names(communes: pd.DataFrame) -> list[str]:
     """« Nom (code) » of each row of a per-unit table."""
-    return [f"{n} ({c})" for n, c in zip(communes["nom"].astype(str), communes["unite"].astype(str))]
+    return [f"{n} ({c})" for n, c in zip(communes["nom"].astype(str), communes["unit"].astype(str))]
 
 
 def _render(macro_name: str, /, *args) -> str:
@@ -195,7 +195,7 @@ def map_columns(map_communes, communes):
     if map_communes is None or "revenu_median_2019" not in communes:
         return map_communes
     out = map_communes.copy()
-    keys = (communes["unite"] if "unite" in communes else communes["code_insee"]).astype(str)
+    keys = (communes["unit"] if "unit" in communes else communes["code_insee"]).astype(str)
     units = communes.assign(_key=keys.to_numpy()).dropna(subset=["_key"])  # a unit without a key is not shown
     texts = {
         "revenu_median": {
@@ -239,7 +239,7 @@ def bpe_professions(diag) -> pd.DataFrame:
     Empty table when no BPE file was given.
     """
     from cpts_diag.indicators import bpe_indicator_ids
-    from cpts_diag.io.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
+    from cpts_diag.professions import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
 
     ind = diag.indicators
     terr = ind[ind["level"] == Level.TERRITORY].drop_duplicates("indicator").set_index("indicator")

@@ -146,7 +146,7 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference, orphan_uni
     from cpts_diag.geometry import territory_outlines
 
     communes = diag.communes
-    units = list(dict.fromkeys(communes["unite"].dropna().astype(str)))
+    units = list(dict.fromkeys(communes["unit"].dropna().astype(str)))
     try:
         polygons = display_polygons(units)
     except Exception:  # noqa: BLE001 - data not built: the report says the map is unavailable
@@ -160,7 +160,7 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference, orphan_uni
 
     epci_names, sirens = reference.epci["nom"], reference.communes["epci_siren"]
     # One row per unit: diagnose groups the members of a territory by unit (infracommunal: bool).
-    rows = communes.set_index(communes["unite"].astype(str)).loc[present]
+    rows = communes.set_index(communes["unit"].astype(str)).loc[present]
     values = rows[MAP_INDICATOR] if MAP_INDICATOR in communes else [np.nan] * len(present)
     columns = {
         "code_insee": present,

@@ -555,12 +555,12 @@ def communes_table(data: ReportData) -> Section:
     """Communes (or arrondissements) of the territory with EPCI, population, area, density and APL 2023."""
     epci = data.reference.epci["nom"]
     rows = []
-    for r in data.diag.communes.sort_values(["departement", "unite"]).itertuples(index=False):
+    for r in data.diag.communes.sort_values(["departement", "unit"]).itertuples(index=False):
         siren = "" if fr.is_missing(r.epci_siren) else str(r.epci_siren)
         rows.append(
             {
                 "name": str(r.nom) + (" (découpée)" if bool(r.infracommunal) else ""),
-                "code": r.unite,
+                "code": r.unit,
                 "epci": epci.get(siren, siren) or "—",
                 "population": r.population,
                 "area": getattr(r, "superficie", np.nan),
