@@ -26,8 +26,8 @@ from cpts_diag.build.open_data import (
 from cpts_diag.datasets import DATASETS
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
-from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_INHABITANTS, AMELI_PROFESSIONS
 from cpts_diag.io.open_data import FILES, POP_VINTAGES, SOCIAL_WEIGHT_VINTAGE
+from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_INHABITANTS, AMELI_PROFESSIONS
 
 _UNIT_KINDS = ("commune-actuelle", "arrondissement-municipal")
 

@@ -35,7 +35,7 @@ __all__ = ["SOCIAL_COLUMNS", "VINTAGE_PACKAGES", "harmonise_vintage", "read_vint
 #: npm package version holding each vintage (see ../shared/opendata/population-historique/PROVENANCE.md).
 VINTAGE_PACKAGES = {"2016": "0.8.0", "2019": "1.1.1", "2020": "2.3.1", "2021": "4.0.0", "2022": "4.1.0"}
 
-#: Commune-level social indicators of ``cpts_diag.io.open_data.FILES["social"]``: column -> (source file, published field).
+#: Commune-level social indicators of ``cpts_diag.io.open_data.FILES["social"]``: column -> (source file, field).
 SOCIAL_COLUMNS = {
     "part_75_plus": ("part_personnes_agees_communes.json", "part_personnes_agees_75_plus"),
     "part_familles_monoparentales": ("famille_monoparentale_communes.json", "part_familles_monoparentales"),
@@ -173,5 +173,3 @@ def social_indicator_table(
     quintile = 1 + sum((out["fedi_2021"] > cut).astype(int) for cut in cuts)
     out["fedi_quintile"] = quintile.where(out["fedi_2021"].notna())
     return out
-
-
