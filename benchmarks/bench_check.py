@@ -120,8 +120,8 @@ def read_national_polygons(opendata: Path):
 
 def build_geometry_files(opendata: Path, res) -> None:
     """Time the national geometry build (ADMIN EXPRESS) in a temporary folder; sizes of ``data/``."""
+    from cpts_diag.build.data_folder import build_communes, build_geometry
     from cpts_diag.commune_geo import ADJACENCY_FILE, ATTRIBUTES_FILE, DISPLAY_FILE
-    from cpts_diag.io.build import build_communes, build_geometry
     from cpts_diag.settings import DATA_DIR
 
     with tempfile.TemporaryDirectory(prefix="bench_geo_") as tmp:

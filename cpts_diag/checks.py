@@ -60,27 +60,38 @@ Everything is vectorised over communes; loops run over territories or findings o
 
 from __future__ import annotations
 
-import contextlib
-import difflib
 import os
-import re
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.check_contiguity import (
+    _embedded_adjacency,
+    _geometric_findings,
+    _proposal_links,
+    _units,
+    _user_adjacency,
+)
+from cpts_diag.check_membership import (
+    ARRONDISSEMENT_SPLIT,
+    CONFLICT,
+    INFRACOMMUNAL,
+    _code_findings,
+    _duplicates,
+    _int,
+    _name_mismatches,
+    _overlaps,
+    _territory_records,
+    _typed_names,
+    _uncovered_arrondissements,
+)
+from cpts_diag.datasets import DATASETS
 from cpts_diag.errors import InputError
 from cpts_diag.proposals import RANKING_RULE, build_proposals
-from cpts_diag.reference import (
-    FORMER,
-    POPULATION_SOURCE,
-    UNKNOWN,
-    Reference,
-    load_reference,
-)
+from cpts_diag.reference import POPULATION_SOURCE, Reference, load_reference
 from cpts_diag.territories import (
     population_units,
     region_coverage,
@@ -88,8 +99,7 @@ from cpts_diag.territories import (
     territories_in_region,
     territory_table,
 )
-from cpts_diag.text import arrondissement_key, commune_keys
-from cpts_diag.tiers import TIER_RULE, near_threshold, tier_margin
+from cpts_diag.tiers import TIER_RULE
 
 __all__ = [
     "ARRONDISSEMENT_SPLIT",
@@ -103,8 +113,6 @@ __all__ = [
     "check_region",
     "territory_findings",
 ]
-
-INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement", "conflict"
 
 #: Keys of the list-valued findings of a report, in display order.
 FINDING_KINDS = (
@@ -136,7 +144,7 @@ REGION_VIEW_RULE = (
 
 _DEFAULT_GEOMETRY_SOURCE = (
     "contiguïté des communes : IGN ADMIN EXPRESS simplifié, codes COG 2026 (adjacence à 100 m calculée "
-    "une fois, data/communes_adjacence_cog2026.csv, voir data/SOURCES.md)"
+    f"une fois, data/{DATASETS['adjacency'].file}, voir data/SOURCES.md)"
 )
 
 
@@ -266,11 +274,6 @@ class CheckReport:
 
 
 # ------------------------------------------------------------------------- helpers
-
-
-def _int(value):
-    """JSON-ready integer (None for missing)."""
-    return None if fr.is_missing(value) else round(float(value))
 
 
 def _codes_option(values, kind: str) -> list[str]:
@@ -423,530 +426,11 @@ def _align(gdf, reference: Reference) -> tuple[object, list[str]]:
     return gdf, notes
 
 
-def _names(codes, reference: Reference) -> list[str]:
-    """Names of commune / arrondissement codes (the code itself when unknown)."""
-    return [reference.names.get(c, c) for c in codes]
-
-
-# ------------------------------------------------------------------------ findings
-
-
-def _code_findings(members: pd.DataFrame, reference: Reference) -> tuple[list, list]:
-    """Unknown and outdated codes, each sorted by territory, line and code."""
-    unknown = members[members["status"] == UNKNOWN]
-    former = members[members["status"] == FORMER]
-    order = itemgetter("territory", "line", "code")
-    return (
-        sorted(
-            ({"code": r.code_given, "territory": r.cpts, "line": int(r.line)} for r in unknown.itertuples()), key=order
-        ),
-        sorted(
-            (
-                {
-                    "code": r.code_given,
-                    "current_code": r.code_insee,
-                    "current_name": name,
-                    "note": r.note,
-                    "territory": r.cpts,
-                    "line": int(r.line),
-                }
-                for r, name in zip(former.itertuples(), former["code_insee"].map(reference.communes["nom"]))
-            ),
-            key=order,
-        ),
-    )
-
-
-#: A typed name that is no commune's and this close to its code's name (difflib ratio of the keys) is a
-#: spelling variant (« Mahallon » for Mahalon), not a mismatch.
-_SPELLING_VARIANT = 0.85
-# « Brest (29) », « Brest (29200) », « Brest 29200 »: the département or postcode written after the name
-_NAME_SUFFIX = re.compile(r"\s*(?:\(\s*[0-9][0-9AaBb][0-9]{0,3}\s*\)|[0-9]{5})\s*$")
-
-
-def _typed_names(table: pd.DataFrame) -> pd.Series | None:
-    """The ``nom_commune`` column (str or missing) aligned with :func:`resolve_members`, or None."""
-    if "nom_commune" not in table:
-        return None
-    names = table["nom_commune"].reset_index(drop=True).astype(object)
-    names = names.where(names.notna(), "").astype(str).str.strip()
-    return names if (names != "").any() else None
-
-
-def _name_mismatches(names: pd.Series, members: pd.DataFrame, reference: Reference) -> tuple[list[dict], int]:
-    """Rows whose typed commune name is not a COG name of their code, and the number of rows that cannot be
-    decided (a former code whose name the COG 2026 does not keep)."""
-    rows = members.assign(typed=names.to_numpy())
-    rows = rows[(rows["typed"] != "") & (rows["status"] != UNKNOWN)]
-    rows = rows.assign(key=commune_keys(rows["typed"].str.replace(_NAME_SUFFIX, "", regex=True)))
-    keys = reference.name_keys
-
-    def own(r) -> list[str]:
-        return [r.code_given, r.code_insee] + ([r.arrondissement] if isinstance(r.arrondissement, str) else [])
-
-    # the usual case, a name of one of the row's codes, is decided by set lookups
-    matches = [any(r.key in keys.get(code, ()) for code in own(r)) for r in rows.itertuples(index=False)]
-    departement_of = dict(zip(reference.records["code_insee"], reference.records["departement"]))
-    out, undecided = [], 0
-    for r in rows[~np.asarray(matches, dtype=bool)].itertuples(index=False):
-        codes = own(r)
-        plm = arrondissement_key(r.typed)
-        if plm is not None and len(codes) > 2 and plm == arrondissement_key(reference.names[r.arrondissement]):
-            continue  # « Marseille 4e » for the 4th arrondissement
-        if r.status == FORMER and r.code_given not in keys:
-            undecided += 1  # the former commune's name is not in the COG 2026: nothing to compare with
-            continue
-        others = [c for c in reference.codes_by_name.get(r.key, []) if c not in codes]
-        if plm is not None and not others:
-            others = [a for a in reference.arrondissements.index if arrondissement_key(reference.names[a]) == plm]
-        expected = set().union(*(keys.get(code, ()) for code in codes))
-        similarity = max((difflib.SequenceMatcher(None, r.key, e).ratio() for e in expected), default=0.0)
-        if not others and similarity >= _SPELLING_VARIANT:
-            continue
-        dep = departement_of.get(r.code_insee)
-        out.append(
-            {
-                "line": int(r.line),
-                "territory": r.cpts,
-                "code_insee": r.code_given,
-                "typed_name": r.typed,
-                "cog_name": reference.names.get(r.code_given) or reference.record_names[r.code_given][0],
-                "codes_with_typed_name": sorted(others, key=lambda c: departement_of.get(c) != dep),
-            }
-        )
-    out.sort(key=itemgetter("territory", "line"))
-    return out, undecided
-
-
-def _duplicates(known: pd.DataFrame, reference: Reference) -> list[dict]:
-    """Same unit (commune or arrondissement) listed twice in one territory, before or after mapping."""
-    work = known.assign(unit=known["arrondissement"].fillna(known["code_insee"]))
-    dup = work[work.duplicated(["cpts", "unit"], keep=False)]
-    grouped = dup.groupby(["cpts", "unit"], sort=True).agg(
-        lines=("line", lambda s: sorted({int(x) for x in s})),
-        given=("code_given", lambda s: sorted(set(s))),
-    )
-    return [
-        {
-            "territory": territory,
-            "code_insee": code,
-            "name": reference.names.get(code, code),
-            "lines": lines,
-            "after_mapping": len(given) > 1,
-            "codes_given": given,
-        }
-        for (territory, code), lines, given in zip(grouped.index, grouped["lines"], grouped["given"])
-    ]
-
-
-def _overlaps(known: pd.DataFrame, reference: Reference) -> tuple[list[dict], set[str]]:
-    """Overlap findings and the set of communes listed by arrondissement only (no whole claim)."""
-    whole_row = known["arrondissement"].isna()
-    # one claim per (commune, territory): whole (some row without arrondissement), declared infra-communal
-    claims = (
-        known.assign(whole=whole_row, infra=known["infracommunal"].astype(bool) & whole_row)
-        .groupby(["code_insee", "cpts"], sort=False)[["whole", "infra"]]
-        .any()
-        .reset_index()
-    )
-    per = claims.groupby("code_insee", sort=False).agg(
-        n=("cpts", "size"), n_whole=("whole", "sum"), n_infra=("infra", "sum")
-    )
-    split_by_arr = set(per.index[per["n_whole"] == 0])
-    multi = per[per["n"] >= 2]
-    territories = (
-        claims[claims["code_insee"].isin(multi.index)].groupby("code_insee")["cpts"].agg(lambda s: sorted(set(s)))
-    )
-    names = dict(zip(multi.index, _names(multi.index, reference)))
-
-    def finding(code: str, kind: str) -> dict:
-        return {"code_insee": code, "name": names[code], "territories": territories[code], "kind": kind}
-
-    # a commune listed whole in one territory and by arrondissement in another stays a conflict
-    all_arr = multi["n_whole"] == 0
-    out = [
-        finding(code, INFRACOMMUNAL if n_infra == n else CONFLICT)
-        for code, n, n_infra in zip(multi.index[~all_arr], multi["n"][~all_arr], multi["n_infra"][~all_arr])
-    ]
-    # PLM communes listed by arrondissement only: check at arrondissement level.
-    arr_communes = multi.index[all_arr]
-    arr_rows = known[known["code_insee"].isin(arr_communes) & ~whole_row]
-    per_arr = arr_rows.groupby("arrondissement")["cpts"].agg(lambda s: sorted(set(s)))
-    shared = per_arr[per_arr.map(len) >= 2]
-    conflicted = set(arr_rows.loc[arr_rows["arrondissement"].isin(shared.index), "code_insee"])
-    out += [
-        {"code_insee": arr, "name": name, "territories": terr, "kind": CONFLICT}
-        for arr, terr, name in zip(shared.index, shared, _names(shared.index, reference))
-    ]
-    out += [finding(code, ARRONDISSEMENT_SPLIT) for code in arr_communes if code not in conflicted]
-    out.sort(key=lambda d: d["code_insee"])
-    return out, split_by_arr
-
-
-def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str], reference: Reference) -> list[dict]:
-    """Arrondissements municipaux in no territory, of the PLM communes listed by arrondissement only."""
-    arr = reference.arrondissements
-    claimed = set(known["arrondissement"].dropna())
-    missing = arr[arr["commune_parente"].isin(split_by_arr) & ~arr.index.isin(claimed)].sort_index()
-    return [
-        {
-            "code": code,
-            "name": row["nom"],
-            "population": _int(row["population"]),
-            "commune": row["commune_parente"],
-            "commune_name": reference.communes["nom"].get(row["commune_parente"], row["commune_parente"]),
-        }
-        for code, row in missing.iterrows()
-    ]
-
-
-def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Reference) -> list[dict]:
-    """Territory dicts from territory_table, with the names of communes split infra-communally."""
-    split = known[known["infracommunal"].astype(bool) & known["arrondissement"].isna()]
-    split_names = (
-        split.drop_duplicates(["cpts", "code_insee"])
-        .assign(nom=lambda d: d["code_insee"].map(reference.communes["nom"]))
-        .groupby("cpts", sort=False)["nom"]
-        .agg(list)
-    )
-    ints = ("population", "population_min", "population_max", "tier", "tier_min", "tier_max")
-    records = []
-    for row in table.itertuples(index=False):
-        record = {
-            "name": row.cpts,
-            **{key: _int(getattr(row, key)) for key in ints},
-            "approximate": bool(row.approximate),
-            "n_communes": int(row.n_communes),
-            "departements": list(row.departements),
-            "regions": list(row.regions),
-            "split_communes": split_names.get(row.cpts, []) if row.approximate else [],
-        }
-        # an approximate population (bounds) that comes near a threshold cannot say whether it is near: None
-        margin = tier_margin(record["population"])
-        near = near_threshold(record["population_min"], record["population_max"])
-        record["tier_margin"] = None if margin is None else margin[0]
-        record["tier_threshold"] = None if margin is None else margin[1]
-        record["near_threshold"] = (near is not None) if margin is not None else (None if near else False)
-        records.append(record)
-    return records
-
-
 def _total_population(units: pd.DataFrame) -> int:
     """Population of the distinct units (:func:`population_units`) covered by at least one territory."""
     whole = set(units.loc[units["arrondissement"].isna(), "code_insee"])
     keep = units["arrondissement"].isna() | ~units["code_insee"].isin(whole)
     return _int(units[keep].drop_duplicates("unit")["population"].sum()) or 0
-
-
-def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
-    """Connected-component label (smallest node index) of each node, given edges ``ea``-``eb``.
-
-    Vectorised min-label propagation with pointer jumping: each round is a few numpy operations
-    over the edges; the number of rounds grows with the diameter of the pieces (logarithmically
-    thanks to pointer jumping, in practice a handful).
-    """
-    labels = np.arange(n_nodes)
-    ea, eb = np.asarray(ea, dtype=np.int64), np.asarray(eb, dtype=np.int64)
-    while True:
-        low = np.minimum(labels[ea], labels[eb])
-        new = labels.copy()
-        np.minimum.at(new, labels[ea], low)  # hook the roots of both ends onto the smaller label
-        np.minimum.at(new, labels[eb], low)
-        while True:  # pointer jumping to the roots
-            jumped = new[new]
-            if np.array_equal(jumped, new):
-                break
-            new = jumped
-        if np.array_equal(new, labels):
-            return labels
-        labels = new
-
-
-_NO_LINKS = pd.DataFrame({"a": [], "b": []}, dtype=str)
-
-
-@dataclass
-class _Adjacency:
-    """What the contiguity and enclave checks need, from the embedded data or from user polygons.
-
-    ``pairs``: adjacency (columns a, b); ``near``: polygons 100 to 300 m apart (contiguity unknown at
-    the precision of simplified polygons); ``across``: units facing each other across the sea or a
-    foreign salient, no French commune between them; ``possible``: pairs involving a unit without
-    polygon; ``without_polygon``: units whose adjacency is unknown; ``exposed``: units touching the sea or a
-    national border (None: decided from ``polygons`` instead); ``land_mass``: code -> land mass (None
-    when unknown); ``by_arrondissement``: Paris, Lyon, Marseille units are their arrondissements; ``borders``:
-    shared border (a, b, km) of the ``pairs`` (None when unknown: user polygons).
-    """
-
-    pairs: pd.DataFrame
-    without_polygon: set
-    land_mass: pd.Series | None
-    near: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
-    across: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
-    possible: pd.DataFrame = field(default_factory=_NO_LINKS.copy)
-    exposed: set | None = None
-    by_arrondissement: bool = False
-    polygons: object = None
-    borders: pd.DataFrame | None = None
-
-
-def _embedded_adjacency(notes: list[str]) -> _Adjacency | None:
-    """The embedded national adjacency, or None (with a note) when the data were not built."""
-    from cpts_diag.commune_geo import ACROSS, CONTACT, NEAR, POSSIBLE, load_commune_geo
-
-    try:
-        geo = load_commune_geo()
-    except (InputError, FileNotFoundError):
-        notes.append(
-            "contrôles géométriques non effectués : contiguïté des communes embarquée absente "
-            "(lancez « cpts-diag data build »)"
-        )
-        return None
-    masses = geo.units["masse_terrestre"]
-    return _Adjacency(
-        pairs=geo.links(CONTACT),
-        near=geo.links(NEAR),
-        across=geo.links(ACROSS),
-        possible=geo.links(POSSIBLE),
-        without_polygon=geo.without_polygon,
-        exposed=set(geo.units.index[geo.exposed]),
-        land_mass=masses[masses != ""],
-        by_arrondissement=True,
-        borders=geo.borders(),
-    )
-
-
-def _user_adjacency(polygons, relevant: pd.Index, tolerance_m: float, notes: list[str]) -> _Adjacency | None:
-    """Adjacency of user polygons (communes of the study area and of the territories)."""
-    from cpts_diag.geometry import adjacency_pairs
-
-    sub = polygons[polygons["code_insee"].astype(str).isin(relevant).to_numpy()]
-    sub = sub[~sub["code_insee"].astype(str).duplicated()]
-    with_polygon = pd.Index(sub["code_insee"].astype(str))
-    if len(with_polygon) == 0:
-        notes.append(
-            "contrôles géométriques non effectués : les contours fournis ne couvrent aucune "
-            "commune de la zone d'étude ni des territoires"
-        )
-        return None
-    missing = relevant.difference(with_polygon)
-    if len(missing):
-        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        notes.append(
-            f"{fr.integer(len(missing))} commune(s) sans polygone dans les contours fournis : "
-            f"continuité et enclaves non vérifiables autour d'elles ({shown})"
-        )
-    land = None
-    with contextlib.suppress(InputError, FileNotFoundError):  # land masses are optional here
-        from cpts_diag.commune_geo import load_commune_geo
-
-        masses = load_commune_geo().units["masse_terrestre"]
-        land = masses[masses != ""]
-    return _Adjacency(
-        pairs=adjacency_pairs(sub, tolerance_m=tolerance_m), without_polygon=set(missing), land_mass=land, polygons=sub
-    )
-
-
-def _proposal_links(adj: _Adjacency, known: pd.DataFrame, reference: Reference, codes: set[str]) -> pd.DataFrame:
-    """The links between units (a, b, lien, km: shared border of a contact, NaN when unknown) that have one end
-    in ``codes``, for the proposals."""
-    from cpts_diag.commune_geo import ACROSS, CONTACT, NEAR, POSSIBLE
-
-    frames = []
-    for kind, links in ((CONTACT, adj.pairs), (NEAR, adj.near), (ACROSS, adj.across), (POSSIBLE, adj.possible)):
-        links = links[links["a"].isin(codes) | links["b"].isin(codes)]
-        links = _unit_pairs(links, known, reference) if adj.by_arrondissement else links
-        frames.append(links[["a", "b"]].assign(lien=kind))
-    out = pd.concat(frames, ignore_index=True).drop_duplicates(["a", "b"])
-    if adj.borders is not None:
-        return out.merge(adj.borders, on=["a", "b"], how="left")
-    return out.assign(km=np.nan)
-
-
-def _units(known: pd.DataFrame, by_arrondissement: bool) -> pd.DataFrame:
-    """(cpts, unit) rows: the arrondissement municipal when listed (and supported), else the commune."""
-    unit = known["arrondissement"].fillna(known["code_insee"]) if by_arrondissement else known["code_insee"]
-    return (
-        pd.DataFrame({"cpts": known["cpts"].to_numpy(), "code_insee": unit.astype(str).to_numpy()})
-        .drop_duplicates()
-        .reset_index(drop=True)
-    )
-
-
-def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    """Pairs of the graph whose nodes are the units: a PLM commune listed only by arrondissement is
-    replaced by its arrondissements; the arrondissements of the other PLM communes are left out."""
-    by_arr = set(known.loc[known["arrondissement"].notna(), "code_insee"])
-    whole = set(known.loc[known["arrondissement"].isna(), "code_insee"])
-    parent = reference.arrondissements["commune_parente"]
-    drop_commune = by_arr - whole
-    keep_arr = set(parent.index[parent.isin(by_arr)])
-    all_arr = set(parent.index)
-
-    def allowed(col: pd.Series) -> np.ndarray:
-        return (~col.isin(drop_commune) & (~col.isin(all_arr) | col.isin(keep_arr))).to_numpy()
-
-    return pairs[allowed(pairs["a"]) & allowed(pairs["b"])]
-
-
-def _territory_pieces(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
-    """Number of connected pieces of every territory (vectorised over all territories)."""
-    nodes = units.assign(node=np.arange(len(units)))
-    intra = pairs.merge(nodes.rename(columns={"code_insee": "a", "node": "ea"}), on="a").merge(
-        nodes.rename(columns={"code_insee": "b", "node": "eb"}), on=["b", "cpts"]
-    )
-    labels = _piece_labels(len(units), intra["ea"].to_numpy(), intra["eb"].to_numpy())
-    return units.assign(label=labels).groupby("cpts", sort=False)["label"].nunique()
-
-
-_NEAR_MAX_M = 300.0
-
-
-def _apart_only_by(pieces: list[list[str]], links: pd.DataFrame, land_mass: pd.Series | None) -> bool:
-    """True when the pieces, joined by ``links``, lie each on a land mass of its own.
-
-    Pieces on different land masses (an island and the mainland) are apart by the sea only; so are
-    pieces joined by a link across the sea or a foreign salient. Without land masses, only links count.
-    """
-    from cpts_diag.geometry import components
-
-    label = {c: i for i, piece in enumerate(pieces) for c in piece}
-    edges = pd.DataFrame({"a": links["a"].map(label).astype(str), "b": links["b"].map(label).astype(str)})
-    groups = components([str(i) for i in range(len(pieces))], edges)
-    if land_mass is None:
-        return len(groups) == 1
-    masses = [{land_mass.get(pieces[int(i)][0]) for i in group} for group in groups]
-    # every mass known, and no mass shared by two groups
-    return not any(None in m for m in masses) and sum(map(len, masses)) == len(set().union(*masses))
-
-
-def _geometric_findings(
-    adj: _Adjacency,
-    known: pd.DataFrame,
-    orphans: pd.Index,
-    uncovered_arr: list[str],
-    outside: pd.Index,
-    reference: Reference,
-    tolerance_m: float,
-) -> dict:
-    """Discontiguous territories, territories with islands, enclaves, what cannot be verified, and the
-    territories that each orphan unit and each commune outside the file touches (``touching``)."""
-    from cpts_diag.geometry import components, find_enclaves
-
-    def unverifiable_record(check: str, territory, codes: list[str]) -> dict:
-        return {"check": check, "territory": territory, "communes": codes, "names": _names(codes, reference)}
-
-    units = _units(known, adj.by_arrondissement)
-    pairs, near, across = (
-        _unit_pairs(links, known, reference) if adj.by_arrondissement else links
-        for links in (adj.pairs, adj.near, adj.across)
-    )
-    pop = reference.communes["population"]
-    if adj.by_arrondissement:
-        pop = pd.concat([pop, reference.arrondissements["population"]])
-    pop = pop[~pop.index.duplicated()]
-
-    blind = units[units["code_insee"].isin(adj.without_polygon)]
-    unverifiable = [
-        unverifiable_record("continuité", territory, sorted(set(codes)))
-        for territory, codes in blind.groupby("cpts", sort=True)["code_insee"]
-    ]
-
-    n_pieces = _territory_pieces(units, pairs)
-    discontiguous, islands = [], []
-    for territory in n_pieces.index[(n_pieces > 1) & ~n_pieces.index.isin(blind["cpts"])]:
-        nodes = units.loc[units["cpts"] == territory, "code_insee"].tolist()
-
-        def inside(df: pd.DataFrame, nodes: list = nodes) -> pd.DataFrame:
-            return df[df["a"].isin(nodes) & df["b"].isin(nodes)]
-
-        comps = components(nodes, inside(pairs))
-        record = {
-            "territory": territory,
-            "n_pieces": len(comps),
-            "pieces": comps,
-            "piece_names": [_names(c, reference) for c in comps],
-            "piece_populations": [_int(pop.reindex(c).sum()) for c in comps],
-        }
-        if _apart_only_by(comps, inside(across), adj.land_mass):
-            islands.append(record)
-        elif _apart_only_by(comps, pd.concat([inside(across), inside(near)]), adj.land_mass):
-            apart = sorted(c for piece in comps[1:] for c in piece)
-            why = (
-                f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours simplifiés trop imprécis pour trancher"
-            )
-            unverifiable.append({**unverifiable_record("continuité", territory, apart), "why": why})
-        else:
-            discontiguous.append(record)
-    discontiguous.sort(key=lambda d: d["territory"])
-    islands.sort(key=lambda d: d["territory"])
-
-    # Enclaves: groups of orphan units surrounded by one territory, away from the sea and borders.
-    first = units.sort_values(["code_insee", "cpts"]).drop_duplicates("code_insee")
-    membership = dict(zip(first["code_insee"], first["cpts"]))
-    orphan_units = list(orphans) + (list(uncovered_arr) if adj.by_arrondissement else [])
-    uncertain = adj.without_polygon | set(adj.possible["a"]) | set(adj.possible["b"])
-    enclaves = []
-    neighbours = pd.concat([pairs, near])
-    found = find_enclaves(orphan_units, membership, neighbours, gdf=adj.polygons, tolerance_m=tolerance_m)
-    if adj.polygons is not None and adj.without_polygon:
-        # a boundary next to a missing polygon cannot be checked: such candidates are undecided
-        confirmed = [f["communes"] for f in found]
-        for item in find_enclaves(orphan_units, membership, neighbours, gdf=None):
-            if item["communes"] not in confirmed:
-                found.append({**item, "undecided": True})
-    for item in found:
-        group = list(item["communes"])
-        if adj.exposed is not None and adj.exposed.intersection(group):
-            continue
-        blind_others = {c for c in adj.without_polygon if membership.get(c) != item["territory"]}
-        if item.get("undecided") or uncertain.intersection(group) or (adj.possible.empty and blind_others):
-            unverifiable.append(unverifiable_record("enclave", item["territory"], group))
-            continue
-        enclaves.append(
-            {
-                "territory": item["territory"],
-                "communes": group,
-                "names": _names(group, reference),
-                "population": _int(pop.reindex(group).sum()),
-            }
-        )
-    # an orphan without polygon is undecided when it may touch a territory (or exposure is unknown)
-    possible = pd.concat([adj.possible, adj.possible.rename(columns={"a": "b", "b": "a"})])
-    unverifiable += [
-        unverifiable_record("enclave", None, [code])
-        for code in sorted(set(orphan_units) & adj.without_polygon)
-        if adj.exposed is None or set(possible.loc[possible["a"] == code, "b"]) & set(membership)
-    ]
-    # communes outside the file surrounded by one territory: the file does not say whether another CPTS
-    # holds them, so neither an enclave nor nothing
-    outside = list(outside)
-    near_outside = neighbours[neighbours["a"].isin(outside) | neighbours["b"].isin(outside)]
-    for item in find_enclaves(outside, membership, near_outside, gdf=adj.polygons, tolerance_m=tolerance_m):
-        group = list(item["communes"])
-        if adj.exposed is not None and adj.exposed.intersection(group):
-            continue
-        why = (
-            f"communes hors fichier entourées par {item['territory']} : le fichier ne dit pas si une autre CPTS "
-            "les couvre (déclarez leur département dans la zone d'étude pour trancher)"
-        )
-        unverifiable.append(
-            {**unverifiable_record("enclave", item["territory"], group), "why": why, "outside_file": True}
-        )
-
-    # territories touched by each orphan unit and commune outside the file
-    both = pd.concat([pairs, pairs.rename(columns={"a": "b", "b": "a"})])
-    around = both[both["a"].isin(set(orphan_units) | set(outside))].merge(
-        units.rename(columns={"code_insee": "b"}), on="b"
-    )
-    touching = around.groupby("a")["cpts"].agg(lambda s: sorted(set(s))).to_dict()
-    return {
-        "discontiguous": discontiguous,
-        "island_territories": islands,
-        "enclaves": enclaves,
-        "unverifiable": unverifiable,
-        "touching": touching,
-    }
 
 
 # ----------------------------------------------------------------------------- main

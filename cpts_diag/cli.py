@@ -423,7 +423,7 @@ def data_group():
 @_out_option("Dossier de sortie (par défaut : data/ du projet).")
 def data_build_command(source, out_dir):
     """Construit les données embarquées à partir des fichiers officiels."""
-    from cpts_diag.io.build import build_all
+    from cpts_diag.build.data_folder import build_all
 
     written = build_all(source, out_dir)
     click.echo(f"{len(written)} fichiers écrits dans {out_dir or settings.DATA_DIR}")

@@ -11,10 +11,14 @@ The command-line interface prints it as ``erreur : ...`` and exits with code 2.
 from __future__ import annotations
 
 import os
+import re
 
-__all__ = ["InputError", "format_message", "shown_paths"]
+__all__ = ["InputError", "error_message", "format_message", "shown_paths"]
 
 _MAX_VALUE_CHARS = 80
+#: Longest failure message a batch record or terminal line carries.
+_MAX_ERROR = 400
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _one_line(text: object) -> str:
@@ -103,3 +107,21 @@ def shown_paths(text: str) -> str:
     except OSError:  # the current folder was deleted
         return text
     return text.replace(f"« {folder}{os.sep}", "« ") if folder else text
+
+
+def error_message(exc: BaseException) -> str:
+    """One French line describing a failure (no traceback, no colour codes, bounded length).
+
+    Examples
+    --------
+    >>> error_message(RuntimeError("échec de l'exécution du notebook : KeyError : 'x'\\nTraceback…"))
+    "échec de l'exécution du notebook : KeyError : 'x'"
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrompu par l'utilisateur"
+    line = next((ln.strip() for ln in _ANSI_RE.sub("", str(exc)).splitlines() if ln.strip()), "")
+    if not isinstance(exc, (InputError, RuntimeError)) or not line:
+        line = f"erreur {type(exc).__name__}" + (f" : {line}" if line else "")
+    if len(line) > _MAX_ERROR:
+        line = line[: _MAX_ERROR - 1] + "…"
+    return line

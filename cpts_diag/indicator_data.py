@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 
 from cpts_diag import settings
+from cpts_diag.datasets import DATASETS
+from cpts_diag.io.embedded import dataset_path
 from cpts_diag.reference import Reference, load_reference
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "SOURCES",
     "SOURCE_COLUMNS",
     "IndicatorData",
-    "Quality",
     "Source",
     "attach_codes",
     "load_bassins_de_vie",
@@ -43,15 +43,6 @@ __all__ = [
     "sources_table",
     "user_source",
 ]
-
-
-class Quality(StrEnum):
-    """Quality of an indicator value; the value is the French word users read."""
-
-    EXACT = "exacte"
-    APPROXIMATE = "approchée"
-    MASKED = "partiellement masquée"
-    FICTITIOUS = "données fictives"
 
 
 @dataclass(frozen=True)
@@ -90,7 +81,7 @@ SOURCES: dict[str, Source] = {
             "populations légales 2023, COG 2026",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte (Etalab)",
-            "communes_cog2026.csv",
+            DATASETS["communes"].file,
             "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est comptée "
             "entre 0 et sa population entière : valeur approchée, avec bornes.",
             short="INSEE, pop. légales",
@@ -102,7 +93,7 @@ SOURCES: dict[str, Source] = {
             "contours ADMIN EXPRESS, codes COG 2026",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte",
-            "communes_geo_cog2026.csv",
+            DATASETS["commune_areas"].file,
             "Superficies calculées une fois sur les contours source, sur l'ellipsoïde (aire géodésique, sans "
             "projection : ni Lambert-93 ni UTM, qui ne conservent pas les aires), en métropole comme dans les "
             "DROM ; départements, régions et France sont des sommes de communes. 4 communes rétablies en 2025 "
@@ -116,7 +107,7 @@ SOURCES: dict[str, Source] = {
             "APL 2022 et 2023",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte",
-            "apl_mg_communes_2022_2023.csv",
+            DATASETS["apl"].file,
             "Moyenne pondérée par la population standardisée ; population sous le seuil de 2,5 "
             "consultations/an/hab. comptée en population totale (note de la DREES). Champ : France hors "
             "Mayotte. Populations 2020 (APL 2022) et 2021 (APL 2023).",
@@ -129,7 +120,7 @@ SOURCES: dict[str, Source] = {
             "2021 à 2024 selon l'indicateur",
             "bassin de vie",
             "Licence Ouverte (non rappelée dans l'export)",
-            "bv2022_indicateurs.csv",
+            DATASETS["bv_indicators"].file,
             "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par la "
             "population : estimation approchée. Un bassin de vie masqué (secret statistique) laisse la "
             "population de ses communes non couverte.",
@@ -142,7 +133,7 @@ SOURCES: dict[str, Source] = {
             "BV 2022, COG 2024",
             "commune",
             "ODbL / INSEE",
-            "communes_bv2022.csv",
+            DATASETS["commune_bv"].file,
             "Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
             short="INSEE, BV 2022",
         ),
@@ -153,7 +144,7 @@ SOURCES: dict[str, Source] = {
             "BPE 2024",
             "département",
             "Licence Ouverte",
-            "departements_indicateurs.csv",
+            DATASETS["departement_indicators"].file,
             "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population légale "
             "2023. Non disponible à la maille du territoire sans fichier BPE communal.",
             short="INSEE, BPE 2024",
@@ -206,7 +197,7 @@ SOURCES: dict[str, Source] = {
             "populations légales 2016, 2019, 2020, 2021, 2022",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte (Etalab)",
-            "populations_historiques_cog2026.csv",
+            DATASETS["population_history"].file,
             "Chaque millésime est publié dans son propre COG : communes fusionnées depuis additionnées ; une "
             "commune rétablie depuis (défusion) n'a pas de valeur propre — son groupe n'est compté que s'il "
             "est entier dans le territoire. Taux d'évolution annuel moyen = (P2023/Pdébut)^(1/n) − 1, à "
@@ -220,7 +211,7 @@ SOURCES: dict[str, Source] = {
             "revenus 2019 (géographie 2022)",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte",
-            "filosofi_2019_communes.csv",
+            DATASETS["filosofi"].file,
             "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont donnés "
             "l'étendue et la distribution des médianes communales pondérée par la population des ménages "
             "fiscaux. Communes absentes (secret statistique) : inconnues, jamais zéro.",
@@ -233,7 +224,7 @@ SOURCES: dict[str, Source] = {
             "2021",
             "département",
             "Licence Ouverte",
-            "departements_indicateurs.csv",
+            DATASETS["departement_indicators"].file,
             "Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
             short="INSEE, stat. locales",
         ),
@@ -244,7 +235,7 @@ SOURCES: dict[str, Source] = {
             "2024",
             "département, région, France",
             "Licence Ouverte",
-            "ameli_professionnels_liberaux_2024.csv",
+            DATASETS["ameli"].file,
             "Libéraux seulement (salariés exclus). Densité publiée pour 100 000 habitants, sauf pour les "
             "sages-femmes (pour 100 000 femmes de 15 à 49 ans), les gynécologues (femmes de 15 ans et plus) et "
             "les pédiatres (enfants de moins de 15 ans) ; affichée pour 10 000 de la même population et comparée "
@@ -259,7 +250,7 @@ SOURCES: dict[str, Source] = {
             "2024 (date d'export non précisée)",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "information publique (ARS)",
-            "zonage_infirmiers_communes.csv",
+            DATASETS["nurse_zonage"].file,
             "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage des "
             "infirmiers, pas celui des médecins (ZIP/ZAC).",
             short="ARS, zonage inf.",
@@ -271,7 +262,7 @@ SOURCES: dict[str, Source] = {
             "période 2013-2018",
             "EPCI (géographie 2020 environ) et département",
             "Licence Ouverte",
-            "mortalite_brute_2013_2018.csv",
+            DATASETS["mortality"].file,
             "Taux BRUT (non standardisé sur l'âge) : un territoire âgé a mécaniquement plus de décès. "
             "Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
             "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %).",
@@ -284,7 +275,7 @@ SOURCES: dict[str, Source] = {
             "recensement 2022",
             "commune (Paris, Lyon, Marseille : ville entière)",
             "Licence Ouverte",
-            "indicateurs_sociaux_communes.csv",
+            DATASETS["social"].file,
             "Parts publiées par commune. Part d'un territoire, d'un département, d'une région, de la France : "
             "moyenne des parts communales pondérée par la population municipale 2022 (recensement 2022), ce qui "
             "redonne les parts départementales publiées à 0,06 point près pour les 75 ans et plus. Familles "
@@ -301,7 +292,7 @@ SOURCES: dict[str, Source] = {
             "2021",
             "commune (arrondissement municipal à Paris, Lyon, Marseille)",
             "Licence Ouverte",
-            "indicateurs_sociaux_communes.csv",
+            DATASETS["social"].file,
             "French European Deprivation Index : un score, plus élevé = plus défavorisé. Quintiles nationaux : "
             "les communes (arrondissements à Paris, Lyon, Marseille) de France métropolitaine rangées par score, "
             "chaque quintile réunissant un cinquième de leur population 2022 (quintile 5 = le plus défavorisé) ; "
@@ -313,11 +304,11 @@ SOURCES: dict[str, Source] = {
         Source(
             "cpam_fictif",
             "EXEMPLE FICTIF de table CPAM (données fictives)",
-            "cpts_diag (script cpts_diag/io/cpam_example.py, graine 20260122)",
+            "cpts_diag (script cpts_diag/build/cpam_example.py, graine 20260122)",
             "aucun (données inventées)",
             "commune (arrondissement municipal à Marseille)",
             "—",
-            "exemple_cpam_FICTIF_paca.csv",
+            DATASETS["cpam_example"].file,
             "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la réalité.",
             True,
             short="CPAM FICTIF",
@@ -325,7 +316,7 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-#: Bassin-de-vie indicators: id -> (column of bv2022_indicateurs.csv, French label, theme, unit, vintage).
+#: Bassin-de-vie indicators: id -> (column of the bassin-de-vie file, French label, theme, unit, vintage).
 BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
     "densite_mg_liberaux": (
         "Densité de généralistes lib. 2024",
@@ -468,13 +459,10 @@ def _load_departements(path: Path) -> pd.DataFrame:
 def load_bassins_de_vie(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Bassin de vie 2022 of every commune (index ``code_insee``; columns ``bv2022``, ``bassin_de_vie``), read alone
     (without the other indicator data; cached)."""
-    base = Path(data_dir) if data_dir else settings.DATA_DIR
-
-    def path(name: str) -> Path:
-        return settings.data_path(name) if base == settings.DATA_DIR else base / name
-
-    bv = pd.read_csv(path(SOURCES["bv"].file), dtype=str, keep_default_na=False, usecols=["code", "libelle"])
-    return _bv_link(bv.set_index("code"), path(SOURCES["bv_table"].file))
+    bv = pd.read_csv(
+        dataset_path("bv_indicators", data_dir), dtype=str, keep_default_na=False, usecols=["code", "libelle"]
+    )
+    return _bv_link(bv.set_index("code"), dataset_path("commune_bv", data_dir))
 
 
 @functools.lru_cache(maxsize=4)
@@ -487,14 +475,11 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     base = Path(data_dir) if data_dir else settings.DATA_DIR
     reference = load_reference(data_dir)
 
-    def path(name: str) -> Path:
-        return settings.data_path(name) if base == settings.DATA_DIR else base / name
-
     notes: list[str] = []
-    apl = _load_apl(path(SOURCES["apl"].file), reference)
-    bv = _load_bv(path(SOURCES["bv"].file), path(SOURCES["bv_table"].file))
-    deps = _load_departements(path(SOURCES["departements"].file))
-    social = _load_social(path(SOURCES["rp_social"].file))
+    apl = _load_apl(dataset_path("apl", data_dir), reference)
+    bv = _load_bv(dataset_path("bv_indicators", data_dir), dataset_path("commune_bv", data_dir))
+    deps = _load_departements(dataset_path("departement_indicators", data_dir))
+    social = _load_social(dataset_path("social", data_dir))
     if (base / SOURCES["polygons"].file).exists():
         from cpts_diag.commune_geo import load_commune_geo
 

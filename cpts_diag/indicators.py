@@ -37,7 +37,6 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,15 +48,28 @@ from cpts_diag.indicator_data import (
     BV_INDICATORS,
     SOURCES,
     IndicatorData,
-    Quality,
     Source,
     attach_codes,
     load_indicator_data,
     sources_table,
     user_source,
 )
+from cpts_diag.indicator_engine import (
+    MIN_COMPARISON_COVERAGE,
+    Pass,
+    Result,
+    Spec,
+    bincount,
+    evaluate,
+    keyed_spec,
+    special_values,
+    unit_value,
+)
+from cpts_diag.open_indicators import add_open_indicators
+from cpts_diag.professions import GP_EQUIPMENT, bpe_label
 from cpts_diag.reference import Reference, load_reference
-from cpts_diag.territories import population_units, resolve_members, territory_table
+from cpts_diag.schema import INDICATOR_COLUMNS, LEVELS, THEMES, Level, Theme
+from cpts_diag.territories import france_name, population_units, resolve_members, territory_table
 from cpts_diag.text import fold
 
 __all__ = [
@@ -76,33 +88,8 @@ __all__ = [
     "territory_indicators",
 ]
 
-THEMES = ("Territoire", "Démographie", "Offre de soins", "Accès aux soins", "Santé et social")
-LEVELS = ("territoire", "departement", "region", "france")
-
 #: APL threshold of under-served communes (consultations/year/inhabitant), strict: APL < 2.5.
 APL_THRESHOLD = 2.5
-#: A comparison level (département, région, France) whose coverage is below this share is not shown.
-MIN_COMPARISON_COVERAGE = 0.5
-_FULL = 1 - 1e-9
-
-INDICATOR_COLUMNS = [
-    "indicator",
-    "label",
-    "theme",
-    "level",
-    "level_code",
-    "level_name",
-    "value",
-    "value_low",
-    "value_high",
-    "unit",
-    "source",
-    "vintage",
-    "source_level",
-    "coverage",
-    "quality",
-]
-_FRANCE_ZONES = ("metro", "drom")
 
 
 @dataclass
@@ -127,52 +114,6 @@ class Diagnostic:
     sources: pd.DataFrame
     summary: dict = field(default_factory=dict)
     fictitious: bool = False
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """How an indicator is computed from the per-unit sums and flags of a :class:`_Pass`.
-
-    ``kind`` is ratio (``num`` / ``den``), sum (of ``num``), masked_ratio or masked_sum (``num``, ``den``:
-    CPAM count columns with masked cells) or special (computed apart); ``has`` names the unit flags of
-    "has data" (and of "approximate value", :attr:`_Pass.approx`, when set). ``unit_column``: the unit's own
-    value is a column of ``Diagnostic.communes``; ``by_arrondissement``: a commune-level source publishes
-    Paris, Lyon and Marseille by arrondissement (False: whole cities only).
-    """
-
-    id: str
-    label: str
-    theme: str
-    unit: str
-    source: Source
-    vintage: str
-    kind: str = "ratio"
-    num: str = ""
-    den: str = ""
-    has: str = ""
-    source_level: str = "commune"
-    scale: float = 1.0
-    proxy: bool = False
-    departement_only: bool = False
-    unit_column: bool = True
-    by_arrondissement: bool = True
-
-
-def _spec(ident: str, label: str, theme: str, unit: str, source: Source, vintage: str, kind="ratio", key="", **options):
-    """A spec reading the per-unit sums ``key|num``, ``key|den`` and flags ``key`` (``key`` defaults to ``ident``)."""
-    key = key or ident
-    return _Spec(ident, label, theme, unit, source, vintage, kind, f"{key}|num", f"{key}|den", key, **options)
-
-
-class _Result(NamedTuple):
-    """One indicator for every group (arrays); ``present``: the group has a row for it."""
-
-    value: np.ndarray
-    value_low: np.ndarray
-    value_high: np.ndarray
-    coverage: np.ndarray
-    quality: np.ndarray
-    present: np.ndarray
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -225,10 +166,6 @@ def _as_table(perimeters, reference: Reference, territory: str | None = None) ->
     return perimeters.table if hasattr(perimeters, "table") else perimeters
 
 
-def _bincount(index: np.ndarray, weights, size: int) -> np.ndarray:
-    return np.bincount(index, weights=np.asarray(weights, dtype=float), minlength=size)[:size]
-
-
 def _keyed(rows: pd.DataFrame) -> pd.DataFrame:
     """Add the matching key of each source row.
 
@@ -256,127 +193,8 @@ def _read_user(kind: str, value):
     return table, user_source(kind, table.attrs.get("source"), table.attrs.get("millesime"))
 
 
-def france_name(reference: Reference, left_out) -> str:
-    """Name of France's group when its figure leaves the départements ``left_out`` out (they have no data).
-
-    Examples
-    --------
-    >>> ref = load_reference()
-    >>> france_name(ref, []), france_name(ref, ["976"]), france_name(ref, ["971", "972", "973", "974", "976"])
-    ('France', 'France hors Mayotte', 'France métropolitaine')
-    """
-    left_out = sorted(left_out)
-    drom = reference.departements.index[reference.departements["zone"] == "drom"]
-    if not left_out:
-        return "France"
-    if left_out == sorted(drom):
-        return "France métropolitaine"
-    if len(left_out) > 5:
-        return f"France hors {len(left_out)} départements"
-    names = [reference.departement_name(d) for d in left_out]
-    return "France hors " + (" et ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0])
-
-
-# --------------------------------------------------------------------------------- engine
-class _Pass:
-    """One vectorised pass: membership of every group, per-unit and per-group sums."""
-
-    def __init__(self, names: list[str], units: pd.DataFrame, reference: Reference):
-        self.reference = reference
-        self.territories = list(dict.fromkeys(names))
-        france = reference.communes[reference.communes["zone"].isin(_FRANCE_ZONES)]
-        deps, regions = sorted(set(france["departement"])), sorted(set(france["region"]))
-        # group ids: territories, départements (the base groups, fed directly by units), régions, France
-        self.n_terr, self.n_base = len(self.territories), len(self.territories) + len(deps)
-        self.dep_gid = {d: self.n_terr + i for i, d in enumerate(deps)}
-        self.reg_gid = {r: self.n_base + i for i, r in enumerate(regions)}
-        self.france_gid = self.n_base + len(regions)
-        self.n_groups = self.france_gid + 1
-        dep_region = reference.departements["region"]
-        self.dep_to_reg = np.array([self.reg_gid[dep_region[d]] for d in deps])
-
-        terr = pd.DataFrame(
-            {
-                "group": units["cpts"].map({name: i for i, name in enumerate(self.territories)}).to_numpy(dtype=int),
-                "key": units["unit"].astype(object).to_numpy(),
-                "code_insee": units["code_insee"].astype(object).to_numpy(),
-                "arrondissement": units["arrondissement"].astype(object).to_numpy(),
-                "departement": units["departement"].astype(object).to_numpy(),
-                "population": units["population"].to_numpy(dtype=float),
-                "infra": units["infracommunal"].to_numpy(dtype=bool),
-            }
-        )
-        comm = pd.DataFrame(
-            {
-                "group": france["departement"].map(self.dep_gid).to_numpy(dtype=int),
-                "key": france.index.astype(object).to_numpy(),
-                "code_insee": france.index.astype(object).to_numpy(),
-                "arrondissement": pd.Series(pd.NA, index=france.index, dtype=object).to_numpy(),
-                "departement": france["departement"].astype(object).to_numpy(),
-                "population": france["population"].to_numpy(dtype=float),
-                "infra": np.zeros(len(france), dtype=bool),
-            }
-        )
-        self.m = pd.concat([terr, comm], ignore_index=True)
-        self.n_rows = len(self.m)
-        self.n_terr_rows = len(terr)
-        self.group = self.m["group"].to_numpy()
-        self.infra = self.m["infra"].to_numpy()
-        self.population = np.nan_to_num(self.m["population"].to_numpy(dtype=float))
-        self.unit_values: dict[str, np.ndarray] = {}  # per-M-row contributions
-        self.has: dict[str, np.ndarray] = {}  # per-M-row "has data" flags
-        self.approx: dict[str, np.ndarray] = {}  # per-M-row "value approximate" flags (keyed like has)
-        self.specs: list[_Spec] = []
-
-    # -- joining sources ------------------------------------------------------------------
-    def join(self, rows: pd.DataFrame, on: str = "key") -> tuple[np.ndarray, pd.DataFrame]:
-        """(M row of each matched source row, matched source rows)."""
-        left = pd.DataFrame({on: self.m[on].to_numpy(), "_row": np.arange(self.n_rows)})
-        joined = left.merge(rows, on=on, how="inner", sort=False)
-        return joined["_row"].to_numpy(), joined
-
-    def add(self, name: str, row: np.ndarray, values) -> None:
-        """Sum ``values`` of matched source rows into per-unit contributions ``name``."""
-        values = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0, posinf=np.inf)
-        self.unit_values[name] = _bincount(row, values, self.n_rows)
-
-    def flags(self, row: np.ndarray, present) -> np.ndarray:
-        """Per-unit flags: whether any matched source row of the unit is ``present``."""
-        return _bincount(row, np.asarray(present, dtype=float), self.n_rows) > 0
-
-    def add_ratio(self, key: str, row: np.ndarray, ok: np.ndarray, num, den) -> None:
-        """Per-unit sums ``key|num`` and ``key|den`` of the matched source rows where ``ok``, flags ``key``."""
-        self.add(f"{key}|num", row, np.where(ok, num, 0.0))
-        self.add(f"{key}|den", row, np.where(ok, den, 0.0))
-        self.has[key] = self.flags(row, ok)
-
-    # -- reducing to groups ---------------------------------------------------------------
-    def _rollup(self, base: np.ndarray) -> np.ndarray:
-        """Extend base-group sums (territories, départements) with régions and France."""
-        out = np.zeros(self.n_groups)
-        out[: self.n_base] = base
-        dep_part = base[self.n_terr : self.n_base]
-        out += _bincount(self.dep_to_reg, dep_part, self.n_groups)
-        out[self.france_gid] = dep_part.sum()
-        return out
-
-    def group_sum(self, per_row: np.ndarray, certain: bool = False) -> np.ndarray:
-        weights = np.where(self.infra, 0.0, per_row) if certain else per_row
-        return self._rollup(_bincount(self.group, weights, self.n_base))
-
-    def coverage(self, has: str) -> tuple[np.ndarray, np.ndarray]:
-        """(coverage share, any split unit with data) per group."""
-        flags = self.has[has]
-        covered = self.group_sum(self.population * flags)
-        total = self.group_sum(self.population)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(total > 0, covered / total, np.where(self.group_sum(flags * 1.0) > 0, 1.0, 0.0))
-        split = self.group_sum((flags & self.infra) * 1.0) > 0
-        return share, split
-
-
 # --------------------------------------------------------------------------- sources
-def _add_territory(p: _Pass, data: IndicatorData) -> None:
+def _add_territory(p: Pass, data: IndicatorData) -> None:
     area = p.m["key"].map(data.areas).to_numpy(dtype=float)
     has_area = ~np.isnan(area)
     area = np.nan_to_num(area)
@@ -385,16 +203,16 @@ def _add_territory(p: _Pass, data: IndicatorData) -> None:
     p.has.update(population=np.ones(p.n_rows, dtype=bool), superficie=has_area, densite_population=has_area)
     cog, poly = SOURCES["cog"], SOURCES["polygons"]
     p.specs += [
-        _spec("population", "Population municipale", "Territoire", "hab.", cog, "2023", "sum"),
-        _spec("superficie", "Superficie", "Territoire", "km²", poly, "ADMIN EXPRESS, COG 2026", "sum"),
-        _spec("densite_population", "Densité de population", "Territoire", "hab./km²", poly, "2023"),
-        _Spec("nombre_communes", "Nombre de communes", "Territoire", "communes", cog, "COG 2026", "special"),
-        _Spec("taille_aci", "Taille ACI (1 à 4)", "Territoire", "taille", cog, "2023", "special"),
+        keyed_spec("population", "Population municipale", Theme.TERRITORY, "hab.", cog, "2023", "sum"),
+        keyed_spec("superficie", "Superficie", Theme.TERRITORY, "km²", poly, "ADMIN EXPRESS, COG 2026", "sum"),
+        keyed_spec("densite_population", "Densité de population", Theme.TERRITORY, "hab./km²", poly, "2023"),
+        Spec("nombre_communes", "Nombre de communes", Theme.TERRITORY, "communes", cog, "COG 2026", "special"),
+        Spec("taille_aci", "Taille ACI (1 à 4)", Theme.TERRITORY, "taille", cog, "2023", "special"),
     ]
 
 
-def _add_apl(p: _Pass, data: IndicatorData) -> None:
-    src, theme = SOURCES["apl"], "Accès aux soins"
+def _add_apl(p: Pass, data: IndicatorData) -> None:
+    src, theme = SOURCES["apl"], Theme.ACCESS
     row, joined = p.join(_keyed(data.apl))
     for year in APL_YEARS:
         popstd = joined[f"pop_standardisee_{year}"].to_numpy(dtype=float)
@@ -409,13 +227,13 @@ def _add_apl(p: _Pass, data: IndicatorData) -> None:
             short = "APL MG" if measure == "apl_mg" else "APL MG de moins de 65 ans"
             below = f"vivant dans une commune à {short} < 2,5 ({year})"
             p.specs += [
-                _spec(ind, f"{label} {year}", theme, "consultations/an/hab.", src, year),
-                _spec(under, f"Population {below}", theme, "hab.", src, year, "sum"),
-                _spec(part, f"Part de la population {below}", theme, "%", src, year, key=under, scale=100.0),
+                keyed_spec(ind, f"{label} {year}", theme, "consultations/an/hab.", src, year),
+                keyed_spec(under, f"Population {below}", theme, "hab.", src, year, "sum"),
+                keyed_spec(part, f"Part de la population {below}", theme, "%", src, year, key=under, scale=100.0),
             ]
 
 
-def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
+def _add_bv(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     row, joined = p.join(data.bv.reset_index(), on="code_insee")
     pop = p.population[row]
     for ind, (_col, label, theme, unit, vintage) in BV_INDICATORS.items():
@@ -423,16 +241,18 @@ def _add_bv(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
             continue
         values = joined[ind].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values), values * pop, pop)
-        p.specs.append(_spec(ind, label, theme, unit, SOURCES["bv"], vintage, source_level="bassin de vie", proxy=True))
+        p.specs.append(
+            keyed_spec(ind, label, theme, unit, SOURCES["bv"], vintage, source_level="bassin de vie", proxy=True)
+        )
 
 
 #: Census 2022 shares per commune: id -> (column of ``IndicatorData.social``, French label, theme, proxy).
 _SOCIAL_SHARES = {
-    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", "Démographie", False),
+    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", Theme.DEMOGRAPHY, False),
     "part_familles_monoparentales": (
         "part_familles_monoparentales",
         "Part des familles monoparentales (parmi les familles ; moyenne pondérée par la population)",
-        "Santé et social",
+        Theme.SOCIAL,
         True,  # weighted by the population: the number of families is not published here
     ),
 }
@@ -443,7 +263,7 @@ _FEDI_ROWS: dict[tuple[int, int], pd.DataFrame] = {}
 
 
 def _fedi_rows(data: IndicatorData, reference: Reference) -> pd.DataFrame:
-    """The units with an F-EDI score, keyed for :meth:`_Pass.join` (built once per data and reference)."""
+    """The units with an F-EDI score, keyed for :meth:`Pass.join` (built once per data and reference)."""
     key = (id(data), id(reference))
     if key not in _FEDI_ROWS:
         social = data.social
@@ -458,7 +278,7 @@ def _fedi_rows(data: IndicatorData, reference: Reference) -> pd.DataFrame:
     return _FEDI_ROWS[key]
 
 
-def _add_social(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
+def _add_social(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     """Census 2022 shares (75+, single-parent families) and the F-EDI 2021 deprivation index, per commune.
 
     Every value is weighted by the unit's census 2022 population (``population_2022``). The shares are published
@@ -480,33 +300,33 @@ def _add_social(p: _Pass, data: IndicatorData, skip: set[str]) -> None:
         ok = ~np.isnan(share) & ~np.isnan(weight)
         p.add_ratio(ind, everyone, ok, share * weight, weight)
         p.approx[ind] = from_city & ok
-        p.specs.append(_spec(ind, label, theme, "%", src, "2022", proxy=proxy, by_arrondissement=False))
+        p.specs.append(keyed_spec(ind, label, theme, "%", src, "2022", proxy=proxy, by_arrondissement=False))
     # F-EDI: the published units (communes, arrondissements), whole cities from their arrondissements
     row, joined = p.join(_fedi_rows(data, p.reference))
     w, ok = joined["w"].to_numpy(dtype=float), np.ones(len(row), dtype=bool)
     fedi = SOURCES["fedi"]
     p.add_ratio("fedi_2021", row, ok, joined["score"].to_numpy(dtype=float) * w, w)
     label = "Indice de défavorisation F-EDI (score moyen pondéré par la population ; plus élevé = plus défavorisé)"
-    p.specs.append(_spec("fedi_2021", label, "Santé et social", "score F-EDI", fedi, "2021"))
+    p.specs.append(keyed_spec("fedi_2021", label, Theme.SOCIAL, "score F-EDI", fedi, "2021"))
     quintile = joined["quintile"].to_numpy(dtype=float)
     for k in FEDI_QUINTILES:
         ind = f"fedi_quintile_{k}_part"
         p.add_ratio(ind, row, ok, np.where(quintile == k, w, 0.0), w)
         extreme = " : le plus défavorisé" if k == 5 else " : le moins défavorisé" if k == 1 else ""
         label = f"Part de la population dans les communes du quintile {k} national de F-EDI ({k} sur 5{extreme})"
-        p.specs.append(_spec(ind, label, "Santé et social", "%", fedi, "2021", scale=100.0, unit_column=False))
-    p.unit_values["fedi_quintile"] = np.where(p.flags(row, ok), _bincount(row, quintile, p.n_rows), np.nan)
+        p.specs.append(keyed_spec(ind, label, Theme.SOCIAL, "%", fedi, "2021", scale=100.0, unit_column=False))
+    p.unit_values["fedi_quintile"] = np.where(p.flags(row, ok), bincount(row, quintile, p.n_rows), np.nan)
 
 
-def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[_Spec]:
+def _count_and_density(ids, labels, unit: str, src: Source, vintage: str, key: str, **options) -> list[Spec]:
     """Specs of a count (``key|num``) and of its density per 10 000 inhabitants with data (``key|den``)."""
     return [
-        _spec(ids[0], labels[0], "Offre de soins", unit, src, vintage, "sum", key, **options),
-        _spec(ids[1], labels[1], "Offre de soins", "pour 10 000 hab.", src, vintage, key=key, scale=1e4, **options),
+        keyed_spec(ids[0], labels[0], Theme.SUPPLY, unit, src, vintage, "sum", key, **options),
+        keyed_spec(ids[1], labels[1], Theme.SUPPLY, "pour 10 000 hab.", src, vintage, key=key, scale=1e4, **options),
     ]
 
 
-def _add_departement_gps(p: _Pass, data: IndicatorData) -> None:
+def _add_departement_gps(p: Pass, data: IndicatorData) -> None:
     """BPE 2024 GP counts by département: comparison levels only."""
     dep_rows = p.m.iloc[p.n_terr_rows :]
     count = dep_rows["departement"].map(data.departements["nb_mg_bpe_2024"]).to_numpy(dtype=float)
@@ -532,14 +352,12 @@ def _source_rows(table: pd.DataFrame, reference: Reference) -> pd.DataFrame:
 
 def bpe_indicator_ids(code: str) -> tuple[str, str]:
     """(count id, density id) of the BPE indicators of an equipment code."""
-    from cpts_diag.io.userfiles import GP_EQUIPMENT
-
     if code == GP_EQUIPMENT:
         return "nombre_mg", "densite_mg"
     return f"bpe_nombre_{code.lower()}", f"bpe_densite_{code.lower()}"
 
 
-def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
+def _add_bpe(p: Pass, table: pd.DataFrame, src: Source) -> None:
     """Counts and densities of every health profession of the BPE file (D265 first, as ``nombre_mg``).
 
     Long layouts list equipments: a commune of a département with at least one counted row in the file,
@@ -547,8 +365,6 @@ def _add_bpe(p: _Pass, table: pd.DataFrame, src: Source) -> None:
     (a profession absent from the whole file stays unknown). Wide tables: an absent commune or a blank
     cell is unknown. A :func:`~cpts_diag.io.userfiles.read_bpe_gp` table is accepted.
     """
-    from cpts_diag.io.userfiles import GP_EQUIPMENT, bpe_label
-
     long_layout = table.attrs.get("layout", "long") == "long"
     if "nb_medecins_generalistes" in table.columns and GP_EQUIPMENT not in table.columns:
         table = table[["nb_medecins_generalistes"]].rename(columns={"nb_medecins_generalistes": GP_EQUIPMENT})
@@ -587,20 +403,22 @@ _AGE_BANDS = {
 }
 
 
-def _add_ages(p: _Pass, table: pd.DataFrame, src: Source) -> None:
+def _add_ages(p: Pass, table: pd.DataFrame, src: Source) -> None:
     cols = [c for c in ("pop_total", *(b for b, _ in _AGE_BANDS.values()), "pop_0_19", "pop_65p") if c in table.columns]
     row, joined = p.join(_source_rows(table[cols], p.reference))
     total = joined["pop_total"].to_numpy(dtype=float)
     for ind, (band, label) in _AGE_BANDS.items():
         values = joined[band].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values) & ~np.isnan(total), values, total)
-        p.specs.append(_spec(ind, label, "Démographie", "%", src, src.vintage, scale=100.0))
+        p.specs.append(keyed_spec(ind, label, Theme.DEMOGRAPHY, "%", src, src.vintage, scale=100.0))
     if "pop_65p" in joined and "pop_0_19" in joined:
         old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
         p.add_ratio("indice_vieillissement", row, ~np.isnan(old) & ~np.isnan(young), old, young)
         label = "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)"
         unit = "pour 100 moins de 20 ans"
-        p.specs.append(_spec("indice_vieillissement", label, "Démographie", unit, src, src.vintage, scale=100.0))
+        p.specs.append(
+            keyed_spec("indice_vieillissement", label, Theme.DEMOGRAPHY, unit, src, src.vintage, scale=100.0)
+        )
 
 
 _CPAM_SHARES = {
@@ -608,37 +426,37 @@ _CPAM_SHARES = {
         "patients_17ans_plus_sans_mt",
         "patients_17ans_plus",
         "Part des patients de 17 ans et plus sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_sans_mt_70_plus": (
         "patients_70ans_plus_sans_mt",
         "patients_70ans_plus",
         "Part des patients de 70 ans et plus sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_sans_mt_ald": (
         "patients_ald_sans_mt",
         "patients_ald",
         "Part des patients en ALD sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_sans_mt_css": (
         "beneficiaires_css_sans_mt",
         "beneficiaires_css",
         "Part des bénéficiaires de la CSS sans médecin traitant",
-        "Accès aux soins",
+        Theme.ACCESS,
     ),
     "part_ald_cpam": (
         "patients_ald",
         "population_consommante",
         "Part des patients en ALD (base : population consommante)",
-        "Santé et social",
+        Theme.SOCIAL,
     ),
     "part_css_cpam": (
         "beneficiaires_css",
         "population_consommante",
         "Part des bénéficiaires de la CSS (base : population consommante)",
-        "Santé et social",
+        Theme.SOCIAL,
     ),
 }
 _CPAM_COUNTS = {
@@ -650,7 +468,7 @@ _CPAM_COUNTS = {
 CPAM_INDICATORS = (*_CPAM_SHARES, *_CPAM_COUNTS)
 
 
-def _add_cpam(p: _Pass, cpam, src: Source) -> None:
+def _add_cpam(p: Pass, cpam, src: Source) -> None:
     counts = list(cpam.counts)
     cols = [f"{c}{suffix}" for c in counts for suffix in ("", "_masked", "_upper")]
     row, joined = p.join(_source_rows(cpam.table[cols], p.reference))
@@ -663,138 +481,15 @@ def _add_cpam(p: _Pass, cpam, src: Source) -> None:
         p.add(f"{c}|bound", row, np.where(masked, np.where(np.isnan(upper), np.inf, upper), 0.0))
         p.add(f"{c}|nmask", row, masked * 1.0)
     p.specs += [
-        _Spec(ind, label, theme, "%", src, src.vintage, "masked_ratio", num, den, "cpam", scale=100.0)
+        Spec(ind, label, theme, "%", src, src.vintage, "masked_ratio", num, den, "cpam", scale=100.0)
         for ind, (num, den, label, theme) in _CPAM_SHARES.items()
         if num in counts and den in counts
     ]
     p.specs += [
-        _Spec(ind, label, "Accès aux soins", "patients", src, src.vintage, "masked_sum", num, has="cpam")
+        Spec(ind, label, Theme.ACCESS, "patients", src, src.vintage, "masked_sum", num, has="cpam")
         for ind, (num, label) in _CPAM_COUNTS.items()
         if num in counts
     ]
-
-
-# ---------------------------------------------------------------------------- evaluation
-def _ratio(num, den, scale):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, scale * num / den, np.nan)
-
-
-def _masked_ratio_bounds(nl, nb, dl, db, scale):
-    """Share bounds as cpts_diag.masked.share_bounds, vectorised; (value, low, high)."""
-    nh, dh = nl + nb, dl + db
-    exact = (nb == 0) & (db == 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(exact & (dl > 0), np.clip(nl / dl, 0, 1), np.nan)
-        low = np.where(np.isinf(dh), 0.0, nl / dh)
-        high = np.where(dl > 0, nh / dl, 1.0)
-    empty = ~(dh > 0)
-    low = np.where(empty, np.nan, np.clip(low, 0, 1))
-    high = np.where(empty, np.nan, np.clip(high, 0, 1))
-    return scale * value, scale * low, scale * high
-
-
-def _evaluate(p: _Pass, spec: _Spec) -> _Result:
-    """Value, bounds, coverage and quality of one indicator for every group (arrays)."""
-    coverage, split = p.coverage(spec.has)
-    complete = coverage >= _FULL
-    n_masked = np.zeros(p.n_groups)
-    if spec.kind == "ratio":
-        num, den = p.unit_values[spec.num], p.unit_values[spec.den]
-        value = _ratio(p.group_sum(num), p.group_sum(den), spec.scale)
-        v_cert = _ratio(p.group_sum(num, True), p.group_sum(den, True), spec.scale)
-        ranged = split & ~np.isnan(v_cert) & ~np.isclose(v_cert, value)
-        low = np.where(ranged, np.fmin(value, v_cert), np.nan)
-        high = np.where(ranged, np.fmax(value, v_cert), np.nan)
-    elif spec.kind == "sum":
-        s_all = p.group_sum(p.unit_values[spec.num])
-        s_cert = p.group_sum(p.unit_values[spec.num], True)
-        value = np.where(complete & ~split, s_all, np.nan)
-        low = np.where(complete & ~split, np.nan, np.where(split, s_cert, s_all))
-        high = np.where(split & complete, s_all, np.nan)
-    elif spec.kind == "masked_sum":
-        lo_all = p.group_sum(p.unit_values[f"{spec.num}|low"])
-        bound = p.group_sum(p.unit_values[f"{spec.num}|bound"])
-        lo_cert = p.group_sum(p.unit_values[f"{spec.num}|low"], True)
-        n_masked = p.group_sum(p.unit_values[f"{spec.num}|nmask"])
-        exact = (n_masked == 0) & complete & ~split
-        value = np.where(exact, lo_all, np.nan)
-        low = np.where(exact, np.nan, np.where(split, lo_cert, lo_all))
-        high = np.where(exact | ~complete, np.nan, lo_all + bound)
-    else:  # masked_ratio
-
-        def parts(certain):
-            return [
-                p.group_sum(p.unit_values[f"{c}|{part}"], certain)
-                for c in (spec.num, spec.den)
-                for part in ("low", "bound")
-            ]
-
-        value, l_all, h_all = _masked_ratio_bounds(*parts(False), spec.scale)
-        _v, l_cert, h_cert = _masked_ratio_bounds(*parts(True), spec.scale)
-        n_masked = p.group_sum(p.unit_values[f"{spec.num}|nmask"]) + p.group_sum(p.unit_values[f"{spec.den}|nmask"])
-        exact = (n_masked == 0) & ~split
-        low = np.where(exact, np.nan, np.where(split, np.fmin(l_all, l_cert), l_all))
-        high = np.where(exact, np.nan, np.where(split, np.fmax(h_all, h_cert), h_all))
-    approx = p.group_sum(p.approx[spec.has] * 1.0) > 0 if spec.has in p.approx else False
-    quality = np.where(
-        (coverage < _FULL) | (n_masked > 0),
-        Quality.MASKED.value,
-        np.where(split | spec.proxy | approx, Quality.APPROXIMATE.value, Quality.EXACT.value),
-    ).astype(object)
-    if spec.source.fictitious:
-        quality[:] = Quality.FICTITIOUS.value
-    # a range that collapses (e.g. a split commune contributing nothing) is a value
-    collapse = np.isfinite(low) & np.isfinite(high) & np.isclose(low, high)
-    value = np.where(collapse & np.isnan(value), low, value)
-    low, high = np.where(collapse, np.nan, low), np.where(collapse, np.nan, high)
-    # no data at all, or a comparison level too little covered: not shown
-    comparison = np.arange(p.n_groups) >= p.n_terr
-    hidden = (coverage <= 0) | (comparison & (coverage < MIN_COMPARISON_COVERAGE))
-    value, low, high = (np.where(hidden, np.nan, a) for a in (value, low, high))
-    return _Result(value, low, high, coverage, quality, comparison | (not spec.departement_only))
-
-
-def _special_values(p: _Pass, terr_table: pd.DataFrame) -> dict[str, _Result]:
-    """Number of communes and ACI tier (territories from territory_table)."""
-    n = p.n_groups
-    idx = terr_table.set_index("cpts").reindex(p.territories)
-    n_comm = _bincount(p.group[p.n_terr_rows :], np.ones(p.n_rows - p.n_terr_rows), p.n_base)
-    n_comm[: p.n_terr] = idx["n_communes"].to_numpy(dtype=float)
-    tiers = idx[["tier", "tier_min", "tier_max"]].astype(float).reset_index(drop=True).reindex(range(n))
-    approx = np.r_[idx["approximate"].to_numpy(dtype=bool), np.zeros(n - p.n_terr, dtype=bool)]
-    tier_quality = np.where(approx, Quality.APPROXIMATE.value, Quality.EXACT.value).astype(object)
-    exact = np.full(n, Quality.EXACT.value, dtype=object)
-    no_bounds = np.full(n, np.nan)
-    return {
-        "nombre_communes": _Result(p._rollup(n_comm), no_bounds, no_bounds, np.ones(n), exact, np.ones(n, dtype=bool)),
-        "taille_aci": _Result(
-            tiers["tier"].to_numpy(),
-            np.where(approx, tiers["tier_min"], np.nan),
-            np.where(approx, tiers["tier_max"], np.nan),
-            np.ones(n),
-            tier_quality,
-            np.arange(n) < p.n_terr,
-        ),
-    }
-
-
-def _unit_value(p: _Pass, spec: _Spec) -> np.ndarray:
-    """Each territory unit's own value of an indicator (NaN when unknown or masked)."""
-
-    def own(name):
-        return p.unit_values[name][: p.n_terr_rows]
-
-    if spec.kind == "ratio":
-        out = _ratio(own(spec.num), own(spec.den), spec.scale)
-    elif spec.kind == "sum":
-        out = own(spec.num)
-    elif spec.kind == "masked_sum":
-        out = np.where(own(f"{spec.num}|nmask") == 0, own(f"{spec.num}|low"), np.nan)
-    else:  # masked_ratio
-        known = (own(f"{spec.num}|nmask") == 0) & (own(f"{spec.den}|nmask") == 0)
-        out = np.where(known, _ratio(own(f"{spec.num}|low"), own(f"{spec.den}|low"), spec.scale), np.nan)
-    return np.where(p.has[spec.has][: p.n_terr_rows], out, np.nan)
 
 
 # ------------------------------------------------------------------------------- public API
@@ -824,7 +519,7 @@ def diagnose_all(
     members = resolve_members(_as_table(perimeters, reference), reference)
     units = population_units(members, reference)
     terr_table = territory_table(members, reference, units=units)
-    p = _Pass(list(members["cpts"]), units, reference)
+    p = Pass(list(members["cpts"]), units, reference)
     given = {"insee_ages": insee_ages, "bpe": bpe, "cpam": cpam}
     user = {kind: _read_user(kind, value) for kind, value in given.items() if value is not None}
 
@@ -843,11 +538,9 @@ def diagnose_all(
         _add_cpam(p, *user["cpam"])
 
     specs = sorted(p.specs, key=lambda s: THEMES.index(s.theme))  # stable: order within theme kept
-    results = _special_values(p, terr_table)
-    results.update({spec.id: _evaluate(p, spec) for spec in specs if spec.kind != "special"})
+    results = special_values(p, terr_table)
+    results.update({spec.id: evaluate(p, spec) for spec in specs if spec.kind != "special"})
     out = _split(p, specs, _long_table(p, specs, results), _unit_table(p, specs, data, units), terr_table, results)
-    from cpts_diag.open_indicators import add_open_indicators
-
     return add_open_indicators(out, units, reference)
 
 
@@ -862,14 +555,14 @@ def territory_indicators(perimeters, ids, reference: Reference | None = None) ->
     reference = reference or load_reference()
     data = load_indicator_data()
     members = resolve_members(_as_table(perimeters, reference), reference)
-    p = _Pass(list(members["cpts"]), population_units(members, reference), reference)
+    p = Pass(list(members["cpts"]), population_units(members, reference), reference)
     _add_apl(p, data)
     _add_social(p, data, set())
     rows = []
     for spec in p.specs:
         if spec.id not in set(ids):
             continue
-        r = _evaluate(p, spec)
+        r = evaluate(p, spec)
         rows += [
             {
                 "territory": name,
@@ -902,8 +595,9 @@ def territory_indicators(perimeters, ids, reference: Reference | None = None) ->
     )
 
 
-def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd.DataFrame:
-    level = ["territoire"] * p.n_terr + ["departement"] * len(p.dep_gid) + ["region"] * len(p.reg_gid) + ["france"]
+def _long_table(p: Pass, specs: list[Spec], results: dict[str, Result]) -> pd.DataFrame:
+    level = [Level.TERRITORY] * p.n_terr + [Level.DEPARTEMENT] * len(p.dep_gid) + [Level.REGION] * len(p.reg_gid)
+    level.append(Level.FRANCE)
     codes = [*p.territories, *p.dep_gid, *p.reg_gid, "FR"]
     names = [
         *p.territories,
@@ -953,7 +647,7 @@ def _long_table(p: _Pass, specs: list[_Spec], results: dict[str, _Result]) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
-def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.DataFrame) -> pd.DataFrame:
+def _unit_table(p: Pass, specs: list[Spec], data: IndicatorData, units: pd.DataFrame) -> pd.DataFrame:
     terr = p.m.iloc[: p.n_terr_rows]
     bv = data.bv.reindex(terr["code_insee"])
     table = pd.DataFrame(
@@ -961,7 +655,7 @@ def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.Dat
             "cpts": units["cpts"].to_numpy(),
             "code_insee": terr["code_insee"].to_numpy(),
             "arrondissement": terr["arrondissement"].to_numpy(),
-            "unite": terr["key"].to_numpy(),
+            "unit": terr["key"].to_numpy(),
             "nom": terr["key"].map(p.reference.names).to_numpy(),
             "departement": terr["departement"].to_numpy(),
             "epci_siren": terr["code_insee"].map(p.reference.communes["epci_siren"]).to_numpy(),
@@ -972,7 +666,7 @@ def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.Dat
     )
     for spec in specs:
         if spec.kind != "special" and not spec.departement_only and spec.unit_column:
-            table[spec.id] = _unit_value(p, spec)
+            table[spec.id] = unit_value(p, spec)
     if "fedi_2021" in table:  # the national quintile of each unit with a score (none for a whole PLM city)
         quintile = p.unit_values["fedi_quintile"][: p.n_terr_rows]
         table["fedi_quintile"] = np.where(np.isin(quintile, list(FEDI_QUINTILES)), quintile, np.nan)
@@ -982,7 +676,7 @@ def _unit_table(p: _Pass, specs: list[_Spec], data: IndicatorData, units: pd.Dat
     return table
 
 
-def _split(p: _Pass, specs, long, communes, terr_table, results: dict[str, _Result]) -> dict[str, Diagnostic]:
+def _split(p: Pass, specs, long, communes, terr_table, results: dict[str, Result]) -> dict[str, Diagnostic]:
     """One Diagnostic per territory: its rows of the long and unit tables, its sources and summary."""
     rank = long["level"].map(LEVELS.index).to_numpy()
     long = long.iloc[np.lexsort((long["level_code"].to_numpy(), rank, long["_order"].to_numpy()))]

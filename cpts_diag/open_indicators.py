@@ -36,16 +36,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from cpts_diag import settings
-from cpts_diag.indicator_data import SOURCES, Quality, sources_table
-from cpts_diag.io.open_data import (
-    AMELI_INHABITANTS,
-    AMELI_PROFESSIONS,
-    POP_VINTAGES,
-    ZONAGE_LEVELS,
-    load_open_data,
-    weighted_quantile,
-)
+from cpts_diag.indicator_data import SOURCES, sources_table
+from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.open_data import POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
+from cpts_diag.professions import AMELI_INHABITANTS, AMELI_PROFESSIONS
+from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
+from cpts_diag.territories import france_name
 
 __all__ = [
     "MAX_INCOME_WEIGHT_SHARE",
@@ -56,15 +52,10 @@ __all__ = [
     "zonage_label",
 ]
 
-EXACT, APPROXIMATE, MASKED = Quality.EXACT.value, Quality.APPROXIMATE.value, Quality.MASKED.value
-_FULL = 1 - 1e-9
 #: Growth-rate periods: id -> (start vintage, years to 2023).
 TREND_PERIODS = {"evolution_pop_2016_2023": ("2016", 7), "evolution_pop_2019_2023": ("2019", 4)}
-_FRANCE_ZONES = ("metro", "drom")
 _MEDIAN_DEP_COLUMN = "Médiane du niveau de vie 2021"
-#: Themes of the rows (:data:`cpts_diag.indicators.THEMES`).
-_DEMOGRAPHY, _SUPPLY, _SOCIAL = "Démographie", "Offre de soins", "Santé et social"
-_AMELI_LEVEL = {"departement": "département", "region": "région", "france": "France"}
+_AMELI_LEVEL = {Level.DEPARTEMENT: "département", Level.REGION: "région", Level.FRANCE: "France"}
 #: Income quartiles are shown from this many communes with a median on, when none weighs over the share below.
 MIN_INCOME_COMMUNES = 5
 MAX_INCOME_WEIGHT_SHARE = 0.5
@@ -86,7 +77,7 @@ class _Context:
         self.reference = reference
         data = load_open_data()
         com = reference.communes
-        france = com[com["zone"].isin(_FRANCE_ZONES)]
+        france = com[com["zone"].isin(FRANCE_ZONES)]
         # population history: per unit, and the groups of split communes per vintage
         self._hist = {y: data.pop_hist[f"pop_{y}"].dropna().to_dict() for y in POP_VINTAGES}
         self._pop = com["population"].dropna().to_dict() | reference.arrondissements["population"].dropna().to_dict()
@@ -111,7 +102,7 @@ class _Context:
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
-        dep_file = settings.data_path(SOURCES["dep_stats"].file)
+        dep_file = dataset_path("departement_indicators")
         dep_ind = pd.read_csv(dep_file, dtype=str, keep_default_na=False).set_index("code")
         self.dep_median = pd.to_numeric(dep_ind[_MEDIAN_DEP_COLUMN].str.replace(",", "."), errors="coerce")
         # comparison groups (départements, régions, France) and the cache of their rows
@@ -130,8 +121,6 @@ class _Context:
         self.dep_pop_2016 = self.fr_frame.groupby("departement")["pop_2016"].sum(min_count=1).to_dict()
         # France's growth rate since a vintage leaves out the départements none of whose units has a population
         # then (Mayotte in 2016): the name of France's group for that rate
-        from cpts_diag.indicators import france_name
-
         self.france_since = {}
         units = self.fr_frame["unit"]
         for year, _years in TREND_PERIODS.values():
@@ -283,9 +272,9 @@ def _mortality(frame: pd.DataFrame, ctx: _Context) -> tuple[float, float]:
 
 # ----------------------------------------------------------------------------------- rows
 def _quality(coverage: float, approx: bool) -> str:
-    if coverage < _FULL:
-        return MASKED
-    return APPROXIMATE if approx else EXACT
+    if coverage < FULL_COVERAGE:
+        return Quality.MASKED
+    return Quality.APPROXIMATE if approx else Quality.EXACT
 
 
 def _combine_ratio(v_all, v_cert):
@@ -356,13 +345,26 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
             cov = float(frame.loc[known, "population"].sum() / max(frame["population"].sum(), 1))
         quality = _quality(cov, split or not math.isnan(hi))
         label = f"Population municipale {year} (COG 2026)"
-        add(f"population_{year}", label, _DEMOGRAPHY, v, lo, hi, "hab.", src_pop, year, "commune", cov, quality)
+        add(f"population_{year}", label, Theme.DEMOGRAPHY, v, lo, hi, "hab.", src_pop, year, "commune", cov, quality)
     for ind, (start, years) in TREND_PERIODS.items():
         v, cov = _trend(frame, ctx, start, years)
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
         label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        add(ind, label, _DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, _quality(cov, split))
-        if level == "france":  # France's rate leaves out the départements without a start population
+        add(
+            ind,
+            label,
+            Theme.DEMOGRAPHY,
+            v,
+            lo,
+            hi,
+            "%/an",
+            src_pop,
+            f"{start}-2023",
+            "commune",
+            cov,
+            _quality(cov, split),
+        )
+        if level == Level.FRANCE:  # France's rate leaves out the départements without a start population
             rows[-1]["level_name"] = ctx.france_since[start]
 
     # -- income (distribution of commune medians)
@@ -370,12 +372,12 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     filo, quality = (SOURCES["filosofi"], "2019", "commune"), _quality(inc["coverage"], split)
     for key, (ind, label) in _INCOME_ROWS.items():
         if inc["distribution"] or key not in _QUARTILES:  # few communes: their own medians, not quartiles
-            add(ind, label, _SOCIAL, inc[key], nan, nan, "€", *filo, inc["coverage"], quality)
-    if level == "departement":
+            add(ind, label, Theme.SOCIAL, inc[key], nan, nan, "€", *filo, inc["coverage"], quality)
+    if level == Level.DEPARTEMENT:
         med = ctx.dep_median.get(code, np.nan)
         label = "Médiane du niveau de vie (officielle, département)"
         dep_stats, cov = (SOURCES["dep_stats"], "2021", "département"), 0.0 if math.isnan(med) else 1.0
-        add("niveau_vie_median_departement", label, _SOCIAL, med, nan, nan, "€", *dep_stats, cov, EXACT)
+        add("niveau_vie_median_departement", label, Theme.SOCIAL, med, nan, nan, "€", *dep_stats, cov, Quality.EXACT)
 
     # -- nurse zonage
     src_z = (SOURCES["zonage_inf"], "2024", "commune")
@@ -387,21 +389,21 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         v_cert = 100 * zc["pops"][lv] / zc["covered"] if split and zc["covered"] > 0 else nan
         v, lo, hi = _combine_ratio(v, v_cert)
         label = f"Part de la population en zone « {lab} » (zonage infirmiers)"
-        add(f"zonage_infirmiers_part_{lv}", label, _SUPPLY, v, lo, hi, "%", *src_z, z["coverage"], quality)
+        add(f"zonage_infirmiers_part_{lv}", label, Theme.SUPPLY, v, lo, hi, "%", *src_z, z["coverage"], quality)
     under = z["pops"][1] + z["pops"][2]
     lo = zc["pops"][1] + zc["pops"][2] if split else under
     v, lo, hi = (under, nan, nan) if np.isclose(lo, under) else (nan, lo, under)  # bounds when the split matters
-    if z["coverage"] < _FULL:
+    if z["coverage"] < FULL_COVERAGE:
         v, lo = nan, under if math.isnan(lo) else lo
     label = "Population en zone très sous-dotée ou sous-dotée (zonage infirmiers)"
-    add("zonage_infirmiers_pop_sous_dotee", label, _SUPPLY, v, lo, hi, "hab.", *src_z, z["coverage"], quality)
+    add("zonage_infirmiers_pop_sous_dotee", label, Theme.SUPPLY, v, lo, hi, "hab.", *src_z, z["coverage"], quality)
 
     # -- mortality
     lo = hi = nan
-    if level == "departement":
+    if level == Level.DEPARTEMENT:
         rate = ctx.mort_dep.get(code, np.nan)
-        source_level, cov, quality = "département", 0.0 if math.isnan(rate) else 1.0, EXACT
-    elif level in ("region", "france"):
+        source_level, cov, quality = "département", 0.0 if math.isnan(rate) else 1.0, Quality.EXACT
+    elif level in (Level.REGION, Level.FRANCE):
         num = den = 0.0
         for d in dep_codes:
             dep_rate = ctx.mort_dep.get(d, np.nan)
@@ -420,18 +422,18 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
         source_level, quality = "EPCI", _quality(cov, True)
     label, unit = "Taux brut de mortalité (non standardisé sur l'âge)", "décès pour 1 000 hab./an"
     src_m = (SOURCES["mortalite"], "2013-2018", source_level)
-    add("mortalite_brute", label, _SOCIAL, rate, lo, hi, unit, *src_m, cov, quality)
+    add("mortalite_brute", label, Theme.SOCIAL, rate, lo, hi, unit, *src_m, cov, quality)
 
     # -- libéral professionals (Assurance Maladie): comparison levels only
-    if level != "territoire":
+    if level != Level.TERRITORY:
         am = ctx.ameli_by_level.get((level, code), {})
         for pid, label in AMELI_PROFESSIONS.values():
             rec = am.get(pid)
-            meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, EXACT)
+            meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, Quality.EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
             unit = ctx.ameli_unit.get(pid, "pour 10 000 hab.")
-            add(f"ps_{pid}_effectif", f"{label} (effectif)", _SUPPLY, eff, nan, nan, "professionnels", *meta)
-            add(f"ps_{pid}_densite", f"{label} (densité)", _SUPPLY, dens, nan, nan, unit, *meta)
+            add(f"ps_{pid}_effectif", f"{label} (effectif)", Theme.SUPPLY, eff, nan, nan, "professionnels", *meta)
+            add(f"ps_{pid}_densite", f"{label} (densité)", Theme.SUPPLY, dens, nan, nan, unit, *meta)
     return rows
 
 
@@ -466,9 +468,9 @@ def _comparison(ctx: _Context, level: str, code: str) -> list[dict]:
     """Rows of a comparison group (département, région or France), computed once per context."""
     if (level, code) not in ctx.comparisons:
         fr_frame, reference = ctx.fr_frame, ctx.reference
-        if level == "departement":
+        if level == Level.DEPARTEMENT:
             frame, name, deps = fr_frame[fr_frame["departement"] == code], reference.departement_name(code), ()
-        elif level == "region":
+        elif level == Level.REGION:
             frame, name = fr_frame[fr_frame["region"] == code], reference.region_name(code)
             deps = ctx.deps_of_region.get(code, [])
         else:
@@ -483,8 +485,6 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
     ``diagnostics`` is the output of the vectorised pass of :func:`cpts_diag.indicators.diagnose_all`,
     ``units`` the population units of all territories (:func:`cpts_diag.territories.population_units`).
     """
-    from cpts_diag.indicators import INDICATOR_COLUMNS, LEVELS, THEMES
-
     key = (id(reference), id(load_open_data()))
     if key not in _CONTEXTS:  # built once per reference and data: comparison rows are shared
         _CONTEXTS.clear()
@@ -504,12 +504,12 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
                 "infra": terr_units["infracommunal"].to_numpy(dtype=bool),
             }
         )
-        rows = _group_rows(frame, "territoire", name, name, ctx)
+        rows = _group_rows(frame, Level.TERRITORY, name, name, ctx)
         for d in diag.summary.get("departements", []):
-            rows += _comparison(ctx, "departement", d)
+            rows += _comparison(ctx, Level.DEPARTEMENT, d)
         for r in diag.summary.get("regions", []):
-            rows += _comparison(ctx, "region", r)
-        rows += _comparison(ctx, "france", "FR")
+            rows += _comparison(ctx, Level.REGION, r)
+        rows += _comparison(ctx, Level.FRANCE, "FR")
         new = pd.DataFrame(rows)
         extra = sources_table(SOURCES[k] for k in new["_source_key"])
         new = new[INDICATOR_COLUMNS]
@@ -523,7 +523,7 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         diag.indicators = combined.iloc[np.argsort(theme_rank.to_numpy(), kind="stable")].reset_index(drop=True)
         # per-unit columns, aligned on the territory's units
         cols = _unit_columns(frame, ctx).set_axis(frame["unit"].to_numpy())
-        unit_key = diag.communes["unite"].astype(str).to_numpy()
+        unit_key = diag.communes["unit"].astype(str).to_numpy()
         for c in cols.columns:
             diag.communes[c] = cols[c].reindex(unit_key).to_numpy()
         diag.sources = pd.concat([diag.sources, extra], ignore_index=True).drop_duplicates("source", ignore_index=True)

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
+from cpts_diag.datasets import DATASETS
+from cpts_diag.io.embedded import load_dataset
 
 __all__ = [
     "Reference",
@@ -186,10 +188,6 @@ class Reference:
         )
 
 
-def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
-
-
 def load_reference(data_dir: str | Path | None = None) -> Reference:
     """Load the embedded COG 2026 reference (cached per folder)."""
     return _load_reference(Path(data_dir or settings.DATA_DIR).resolve())
@@ -197,13 +195,9 @@ def load_reference(data_dir: str | Path | None = None) -> Reference:
 
 @functools.lru_cache(maxsize=4)
 def _load_reference(data_dir: Path) -> Reference:
-    records = _read_csv(
-        settings.data_path("communes_cog2026.csv")
-        if data_dir == settings.DATA_DIR.resolve()
-        else data_dir / "communes_cog2026.csv"
-    )
-    changes_path = data_dir / "changements_codes_2018_2024.csv"
-    changes = _read_csv(changes_path) if changes_path.exists() else None
+    folder = None if data_dir == settings.DATA_DIR.resolve() else data_dir
+    records = load_dataset("communes", folder)
+    changes = load_dataset("code_changes", data_dir) if (data_dir / DATASETS["code_changes"].file).exists() else None
     actual = records[records["type"] == "commune-actuelle"].set_index("code_insee")
     actual = actual.assign(population=pd.to_numeric(actual["population"]))
     arr = records[records["type"] == "arrondissement-municipal"].set_index("code_insee")
@@ -214,9 +208,9 @@ def _load_reference(data_dir: Path) -> Reference:
         records=records,
         communes=actual,
         arrondissements=arr,
-        departements=_read_csv(data_dir / "departements.csv").set_index("code"),
-        regions=_read_csv(data_dir / "regions.csv").set_index("code"),
-        epci=_read_csv(data_dir / "epci.csv").set_index("siren"),
+        departements=load_dataset("departements", data_dir).set_index("code"),
+        regions=load_dataset("regions", data_dir).set_index("code"),
+        epci=load_dataset("epci", data_dir).set_index("siren"),
         former=former_code_map(records, changes),
         _delegated_kind=kinds,
     )

@@ -23,6 +23,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from cpts_diag.datasets import DATASETS
+
 __all__ = [
     "PACKAGE_DIR",
     "REPO_DIR",
@@ -91,8 +93,8 @@ CACHE_DIR = os.environ.get(
     str(Path(tempfile.gettempdir()) / f"cpts_diag-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"),
 )
 
-DEFAULT_PERIMETERS = DATA_DIR / "perimetres" / "cpts_paca_ars_2026-01.json"
-DEFAULT_CPAM = DATA_DIR / "exemple_cpam_FICTIF_paca.csv"
+DEFAULT_PERIMETERS = DATA_DIR / DATASETS["paca_perimeters"].file
+DEFAULT_CPAM = DATA_DIR / DATASETS["cpam_example"].file
 
 
 def data_path(name: str) -> Path:

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.indicator_data import Quality
+from cpts_diag.schema import Level, Quality
 
 __all__ = [
     "APPROXIMATE_GAP",
@@ -101,10 +101,10 @@ FICTITIOUS_PRECEDENCE = "des données fictives n'écartent jamais de données r�
 class Rule:
     """One comparison rule.
 
-    ``indicator`` (an id of ``diag.indicators["indicator"]``) is compared with the level ``against``
-    (``"region"`` or ``"departement"``); ``higher_is`` tells what a higher territory value is (``"force"`` or
-    ``"faiblesse"``). ``subject`` is the French noun phrase naming the indicator in a sentence (« l'APL aux
-    médecins généralistes »), ``above`` / ``below`` the French clause appended when the value is above /
+    ``indicator`` (an id of ``diag.indicators["indicator"]``) is compared with the level ``against`` (région or
+    département); ``higher_is`` tells what a higher territory value is (``"force"`` or ``"faiblesse"``).
+    ``subject`` is the French noun phrase naming the indicator in a sentence (« l'APL aux médecins généralistes »),
+    ``above`` / ``below`` the French clause appended when the value is above /
     below the comparison (may be empty; ``{que}`` is replaced by « que dans la région », « que dans les deux
     départements »…) and ``feminine`` the grammatical gender of ``subject`` (« la part … est supérieure à celle
     de », « le taux … est supérieur à celui de »). ``zero`` opens the sentence instead when the territory's value
@@ -114,7 +114,7 @@ class Rule:
     """
 
     indicator: str
-    against: str
+    against: Level
     higher_is: str
     subject: str
     above: str = ""
@@ -130,7 +130,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(
         "apl_mg_2023",
-        "region",
+        Level.REGION,
         STRENGTH,
         "l'accessibilité potentielle localisée (APL) aux médecins généralistes en 2023",
         "accès aux médecins généralistes meilleur {que}",
@@ -138,7 +138,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "densite_mg_liberaux",
-        "departement",
+        Level.DEPARTEMENT,
         STRENGTH,
         "la densité de médecins généralistes libéraux",
         "offre de médecine générale plus dense {que}",
@@ -146,7 +146,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "densite_infirmiers_liberaux",
-        "departement",
+        Level.DEPARTEMENT,
         STRENGTH,
         "la densité d'infirmiers libéraux",
         "offre infirmière plus dense {que}",
@@ -154,7 +154,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_75_plus",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part des personnes de 75 ans et plus",
         "population plus âgée {que}, d'où des besoins accrus de suivi et de maintien à domicile",
@@ -162,7 +162,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_sans_mt_17_plus",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part des patients de 17 ans et plus sans médecin traitant",
         "accès au médecin traitant plus difficile {que}",
@@ -170,7 +170,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_sans_mt_70_plus",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part des patients de 70 ans et plus sans médecin traitant",
         "personnes âgées plus souvent sans médecin traitant {que}",
@@ -178,7 +178,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_sans_mt_ald",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part des patients en ALD sans médecin traitant",
         "patients en ALD plus souvent sans médecin traitant {que}",
@@ -186,7 +186,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "fedi_quintile_5_part",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part de la population vivant dans une commune du quintile le plus défavorisé de France (indice de "
         "défavorisation F-EDI 2021)",
@@ -199,7 +199,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "taux_pauvrete",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "le taux de pauvreté",
         "précarité plus fréquente {que}",
@@ -208,7 +208,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_css_cpam",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part des bénéficiaires de la complémentaire santé solidaire (CSS)",
         "précarité plus fréquente {que}",
@@ -216,7 +216,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_familles_monoparentales",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part des familles monoparentales",
         "familles monoparentales plus fréquentes {que}, souvent plus exposées à la précarité",
@@ -224,7 +224,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "part_ald",
-        "region",
+        Level.REGION,
         WEAKNESS,
         "la part de la population en affection de longue durée (ALD)",
         "besoins de suivi des maladies chroniques plus élevés {que}",
@@ -388,7 +388,7 @@ def _by_indicator(table: pd.DataFrame) -> _Rows:
 
 def _territory_row(table: _Rows, indicator: str) -> dict | None:
     """The territory's row of ``indicator`` (rows of :func:`_by_indicator`), None when absent."""
-    rows = table.get(indicator, {}).get("territoire")
+    rows = table.get(indicator, {}).get(Level.TERRITORY)
     return rows[0] if rows else None
 
 
@@ -406,13 +406,13 @@ def _communes(n: int) -> str:
 
 
 def _level_word(rule: Rule) -> str:
-    return "région" if rule.against == "region" else "département"
+    return "région" if rule.against == Level.REGION else "département"
 
 
 def _of_levels(rule: Rule, refs: list[dict]) -> str:
     """« de la région X (v) », « des départements X (v) et Y (w) »."""
     items = _joined([f"{r['level_name']} ({_fmt_row(r)})" for r in refs])
-    if rule.against == "region":
+    if rule.against == Level.REGION:
         return ("de la région " if len(refs) == 1 else "des régions ") + items
     return ("du département " if len(refs) == 1 else "des départements ") + items
 
@@ -420,7 +420,7 @@ def _of_levels(rule: Rule, refs: list[dict]) -> str:
 def _for_levels(rule: Rule, refs: list[dict]) -> str:
     """« 13,9 % pour la région X et 5,0 % pour la région Y »."""
     word = _level_word(rule)
-    article = "la" if rule.against == "region" else "le"
+    article = "la" if rule.against == Level.REGION else "le"
     return _joined([f"{_fmt_row(r)} pour {article} {word} {r['level_name']}" for r in refs])
 
 
@@ -429,11 +429,11 @@ def _than(rule: Rule, refs: list[dict], n_levels: int) -> str:
     word = _level_word(rule)
     if len(refs) == n_levels:
         if len(refs) == 1:
-            return f"que dans {'la' if rule.against == 'region' else 'le'} {word}"
+            return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word}"
         return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
     names = _joined([str(r["level_name"]) for r in refs])
     if len(refs) == 1:
-        return f"que dans {'la' if rule.against == 'region' else 'le'} {word} {names}"
+        return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word} {names}"
     return f"que dans les {word}s {names}"
 
 
@@ -483,7 +483,7 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
         return None
     label = str(terr["label"])
     if _shown_range(terr) is None:
-        deps = _level_rows(table, rule.indicator, "departement")
+        deps = _level_rows(table, rule.indicator, Level.DEPARTEMENT)
         uncovered = deps and all(_shown_range(d) is None for d in deps)
         why = f" : la source ne couvre pas {_joined([str(d['level_name']) for d in deps])}" if uncovered else ""
         out.inconclusive.append(f"{label} : non disponible pour ce territoire{why} (jamais compté comme zéro).")
@@ -577,7 +577,8 @@ def _underserved(table: _Rows, out: Synthesis) -> Finding | None:
             share_text = f", soit entre {fr.number(slo, 1)} et {fr.percent(shi)} de la population,"
         elif not math.isnan(sv):
             share_text = f", soit {fr.percent(sv)} de la population,"
-    regions = [x for x in _level_rows(table, "apl_mg_2023_part_sous_seuil", "region") if _shown_range(x) is not None]
+    regions = _level_rows(table, "apl_mg_2023_part_sous_seuil", Level.REGION)
+    regions = [x for x in regions if _shown_range(x) is not None]
     context = _joined([f"région {x['level_name']} : {_fmt_row(x)}" for x in regions]) if regions else ""
     context = f" ({context} de la population)" if context else ""
     lo = value if not math.isnan(value) else low

@@ -16,6 +16,7 @@ from cpts_diag.tiers import tiers_of
 __all__ = [
     "MEMBER_COLUMNS",
     "REGION_COVERAGE_SHARE",
+    "france_name",
     "population_units",
     "region_coverage",
     "resolve_members",
@@ -194,3 +195,24 @@ def region_coverage(
     columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "mostly_covered"]
     columns.append("territories")
     return pd.DataFrame(rows, columns=[*columns, "straddling"]).set_index("region")
+
+
+def france_name(reference: Reference, left_out) -> str:
+    """Name of France's group when its figure leaves the départements ``left_out`` out (they have no data).
+
+    Examples
+    --------
+    >>> ref = load_reference()
+    >>> france_name(ref, []), france_name(ref, ["976"]), france_name(ref, ["971", "972", "973", "974", "976"])
+    ('France', 'France hors Mayotte', 'France métropolitaine')
+    """
+    left_out = sorted(left_out)
+    drom = reference.departements.index[reference.departements["zone"] == "drom"]
+    if not left_out:
+        return "France"
+    if left_out == sorted(drom):
+        return "France métropolitaine"
+    if len(left_out) > 5:
+        return f"France hors {len(left_out)} départements"
+    names = [reference.departement_name(d) for d in left_out]
+    return "France hors " + (" et ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0])

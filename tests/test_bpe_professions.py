@@ -14,7 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cpts_diag.io.userfiles import BPE_PROFESSIONS, read_bpe, read_bpe_gp
+from cpts_diag.io.userfiles import read_bpe, read_bpe_gp
+from cpts_diag.professions import BPE_PROFESSIONS
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

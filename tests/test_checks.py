@@ -11,7 +11,7 @@ from cpts_diag.checks import CheckReport, check_perimeters, check_region, territ
 from cpts_diag.errors import InputError
 from cpts_diag.outputs.check_text import format_text
 from cpts_diag.reference import load_reference
-from fake_cog import CURRENT_13, GRID, POP, T1, check, grid_rows, polys, table, write_cog
+from fake_cog import CURRENT_13, POP, check, table, write_cog
 
 NNBSP = "\u202f"
 
@@ -19,138 +19,6 @@ NNBSP = "\u202f"
 @pytest.fixture(scope="module")
 def ref(tmp_path_factory):
     return load_reference(write_cog(tmp_path_factory.mktemp("cog")))
-
-
-# ------------------------------------------------------------------------------ codes
-
-
-def test_unknown_code_is_blocking(ref):
-    r = check(ref, ("T1", "13001"), ("T1", "13999"))
-    assert r.unknown_codes == [{"code": "13999", "territory": "T1", "line": 3}]
-    assert r.blocking and r.exit_code == 1
-    assert r.territories[0]["n_communes"] == 1 and r.territories[0]["population"] == 1000
-
-
-def test_only_unknown_codes(ref):
-    r = check(ref, ("T1", "13998"), ("T1", "13999"))
-    assert [u["code"] for u in r.unknown_codes] == ["13998", "13999"]
-    assert r.overlaps == [] and r.orphans == [] and r.study_area == []
-    assert r.territories[0]["n_communes"] == 0
-    json.dumps(r.to_dict())
-    assert "Codes inconnus" in format_text(r)
-
-
-def test_outdated_code_mapped_and_duplicate_after_mapping(ref):
-    r = check(ref, ("T1", "13020"), ("T1", "13021"), ("T2", "13031"))
-    assert [(o["code"], o["current_code"], o["current_name"], o["territory"], o["line"]) for o in r.outdated_codes] == [
-        ("13021", "13020", "Nouvelle", "T1", 3),
-        ("13031", "13030", "Fusionnée", "T2", 4),
-    ]
-    assert "13020" in r.outdated_codes[0]["note"]
-    assert len(r.duplicates) == 1
-    d = r.duplicates[0]
-    assert (d["territory"], d["code_insee"], d["name"], d["lines"], d["after_mapping"]) == (
-        "T1",
-        "13020",
-        "Nouvelle",
-        [2, 3],
-        True,
-    )
-    # the former code counts as the current commune: population once, commune covered
-    assert r.territories[0]["population"] == 1500 and r.territories[0]["n_communes"] == 1
-    assert "13020" not in {o["code_insee"] for o in r.orphans}
-    assert "13030" not in {o["code_insee"] for o in r.orphans}
-    assert not r.blocking
-
-
-def test_plain_duplicate(ref):
-    r = check(ref, ("T1", "13001"), ("T1", "13002"), ("T1", "13001"))
-    assert [(d["code_insee"], d["lines"], d["after_mapping"]) for d in r.duplicates] == [("13001", [2, 4], False)]
-    assert r.territories[0]["population"] == 3000
-
-
-# --------------------------------------------------------------------------- overlaps
-
-
-def test_declared_infracommunal_split(ref):
-    r = check(ref, ("T1", "13010", None, True), ("T1", "13001"), ("T2", "13010", None, True))
-    assert r.overlaps == [
-        {"code_insee": "13010", "name": "Grandville", "territories": ["T1", "T2"], "kind": "infracommunal"}
-    ]
-    assert not r.blocking and r.exit_code == 0
-    t1 = r.territories[0]
-    assert (t1["approximate"], t1["population"], t1["population_min"], t1["population_max"]) == (
-        True,
-        None,
-        1000,
-        51000,
-    )
-    assert (t1["tier"], t1["tier_min"], t1["tier_max"]) == (None, 1, 2)
-    assert t1["split_communes"] == ["Grandville"]
-    text = format_text(r)
-    assert (
-        f"entre 1{NNBSP}000 et 51{NNBSP}000 hab. — taille 1 à 2 (approximatif : Grandville découpée "
-        "infra-communalement)" in text
-    )
-
-
-def test_undeclared_multi_claim_is_conflict(ref):
-    r = check(ref, ("T1", "13010", None, True), ("T2", "13010", None, False))
-    assert [(o["code_insee"], o["kind"]) for o in r.overlaps] == [("13010", "conflict")]
-    assert r.blocking and r.exit_code == 1
-    r = check(ref, ("T1", "13001"), ("T2", "13001"), ("T3", "13001"))
-    assert r.overlaps[0]["territories"] == ["T1", "T2", "T3"] and r.overlaps[0]["kind"] == "conflict"
-    assert "CONFLIT" in format_text(r)
-
-
-def test_arrondissement_split_and_uncovered(ref):
-    rows = [("T1", "13055", "13201"), ("T2", "13055", "13202"), ("T2", "13001")]
-    r = check(ref, *rows, departements=["13"])
-    assert r.overlaps == [
-        {"code_insee": "13055", "name": "Marseille", "territories": ["T1", "T2"], "kind": "arrondissement"}
-    ]
-    assert r.uncovered_arrondissements == [
-        {"code": "13203", "name": "Marseille 3e", "population": 80, "commune": "13055", "commune_name": "Marseille"}
-    ]
-    assert "13055" not in {o["code_insee"] for o in r.orphans}
-    assert not r.blocking
-    pops = {t["name"]: t["population"] for t in r.territories}
-    assert pops == {"T1": 100, "T2": 1120}
-    # by default, 3 units listed of the 12 of département 13 (9 communes and Marseille's 3 arrondissements):
-    # the missing arrondissement is outside the file like the missing communes, not « non couvert »
-    r = check(ref, *rows)
-    assert r.study_area == [] and r.uncovered_arrondissements == []
-    assert {"code_insee": "13203", "name": "Marseille 3e", "population": 80, "departement": "13"} in r.outside_file
-    assert any("Bouches-du-Rhône (13) : 3 sur 12" in n for n in r.notes)
-
-
-def test_arrondissement_in_two_territories_is_conflict(ref):
-    rows = [("T1", "13055", "13201"), ("T2", "13055", "13201"), ("T2", "13055", "13202")]
-    r = check(ref, *rows, departements=["13"])
-    assert r.overlaps == [
-        {"code_insee": "13201", "name": "Marseille 1er", "territories": ["T1", "T2"], "kind": "conflict"}
-    ]
-    assert [a["code"] for a in r.uncovered_arrondissements] == ["13203"]
-    assert r.blocking
-
-
-def test_plm_whole_and_by_arrondissement_is_conflict(ref):
-    r = check(ref, ("T1", "13055", None, False), ("T2", "13055", "13202"))
-    assert [(o["code_insee"], o["kind"], o["territories"]) for o in r.overlaps] == [("13055", "conflict", ["T1", "T2"])]
-    assert r.uncovered_arrondissements == []  # covered by the whole claim
-    assert r.exit_code == 1
-
-
-def test_plm_whole_in_two_territories_declared_infracommunal(ref):
-    r = check(ref, ("T1", "13055", None, True), ("T2", "13055", None, True))
-    assert [(o["code_insee"], o["kind"]) for o in r.overlaps] == [("13055", "infracommunal")]
-    assert r.uncovered_arrondissements == []
-
-
-def test_whole_plm_in_one_territory_with_its_arrondissements_is_not_an_overlap(ref):
-    r = check(ref, ("T1", "13055", None, False), ("T1", "13055", "13201"))
-    assert r.overlaps == [] and r.uncovered_arrondissements == [] and r.duplicates == []
-    assert r.territories[0]["population"] == 300
 
 
 # ----------------------------------------------------------------- orphans, study area
@@ -286,76 +154,6 @@ def test_perimeters_object_warnings_and_source(ref, tmp_path):
     assert "zéro initial restauré" in text and "x.csv" in text and "COG 2026" in text
 
 
-# ---------------------------------------------------------------------------- geometry
-
-
-def test_enclave_and_discontiguous_on_unit_squares(ref):
-    r = check(ref, *grid_rows(), geometries=polys(GRID), departements=["13"])
-    assert r.geometry_checks is True
-    assert [o["code_insee"] for o in r.orphans] == ["13006"]
-    assert r.enclaves == [{"territory": "T1", "communes": ["13006"], "names": ["Foxtrot"], "population": 600}]
-    assert len(r.discontiguous) == 1
-    d = r.discontiguous[0]
-    assert (d["territory"], d["n_pieces"], sorted(d["pieces"])) == ("T2", 2, [["84001"], ["84002"]])
-    assert sorted(d["piece_names"]) == [["Golf"], ["Hotel"]]
-    assert r.summary["n_enclaves"] == 1 and r.summary["n_discontiguous"] == 1
-    text = format_text(r)
-    assert "Enclave dans T1 : 13006 Foxtrot (600 hab.)" in text
-    assert "Discontinu : T2 en 2 morceaux" in text
-
-
-def test_small_gaps_are_adjacent_within_tolerance(ref):
-    gdf = polys(GRID, shrink=20.0)  # 40 m gaps between neighbours
-    r = check(ref, *grid_rows(), geometries=gdf, departements=["13"])
-    assert [d["territory"] for d in r.discontiguous] == ["T2"]
-    assert [e["territory"] for e in r.enclaves] == ["T1"]
-    tight = check(ref, *grid_rows(), geometries=gdf, departements=["13"], tolerance_m=10.0)
-    # with a 10 m tolerance every commune is isolated: all multi-commune territories split
-    assert {d["territory"]: d["n_pieces"] for d in tight.discontiguous} == {"T1": 8, "T2": 2, "T3": 2}
-
-
-def test_orphan_on_the_edge_is_not_an_enclave(ref):
-    cells = {k: v for k, v in GRID.items() if k != "13006"}
-    # 13001 (corner) becomes the orphan; 13006 gets its polygon back as a T1 member
-    cells["13006"] = (1, 1)
-    rows = [("T1", c) for c in T1 if c != "13001"] + [("T1", "13006")]
-    r = check(ref, *rows, geometries=polys(cells), departements=["13"])
-    # 13001 touches only T1 but lies on the edge of the map; 13030 touches 26001, in no territory
-    assert [o["code_insee"] for o in r.orphans] == ["13001", "13030"]
-    assert r.enclaves == []
-
-
-def test_missing_polygons_note_and_none_geometries(ref):
-    gdf = polys({k: v for k, v in GRID.items() if k not in ("13003", "13004")})
-    r = check(ref, *grid_rows(), geometries=gdf, departements=["13"])
-    assert r.geometry_checks
-    assert any(n.startswith("2 commune(s) sans polygone dans les contours fournis") for n in r.notes)
-    # T1 holds the two communes without polygon: its continuity cannot be decided, never "discontinu"
-    assert [d["territory"] for d in r.discontiguous] == ["T2"]
-    # 13006 touches only T1 communes, but its northern boundary faces the missing polygons
-    assert r.enclaves == []
-    assert [(u["check"], u["territory"], u["communes"]) for u in r.unverifiable] == [
-        ("continuité", "T1", ["13003", "13004"]),
-        ("enclave", "T1", ["13006"]),
-    ]
-    assert "Continuité non vérifiable : T1 — commune(s) sans contour : 13003 Charlie, 13004 Delta" in format_text(r)
-    # a commune without polygon that belongs to no territory may touch 13006: enclave not decidable
-    r = check(ref, *[row for row in grid_rows() if row[1] != "13004"], geometries=gdf, departements=["13"])
-    assert r.enclaves == []
-    assert ("enclave", "T1", ["13006"]) in [(u["check"], u["territory"], u["communes"]) for u in r.unverifiable]
-    r = check(ref, *grid_rows(), geometries=None)
-    assert not r.geometry_checks and r.discontiguous == [] and r.enclaves == []
-    assert "non vérifiées" in format_text(r)
-
-
-def test_polygons_of_former_code_are_aligned(ref):
-    cells = dict(GRID)
-    cells["13031"] = cells.pop("13030")  # polygon under the former code of 13030
-    r = check(ref, *grid_rows(), geometries=polys(cells), departements=["13"])
-    assert [d["territory"] for d in r.discontiguous] == ["T2"]  # T3 (13030 + 26001) still in one piece
-    assert any("13031" in n for n in r.notes)
-
-
 # ----------------------------------------------------------------------------- outputs
 
 
@@ -366,54 +164,6 @@ def test_report_is_a_dataclass_with_exit_code():
     assert r.exit_code == 0
     r.overlaps.append({"code_insee": "2", "name": "", "territories": ["a", "b"], "kind": "conflict"})
     assert r.exit_code == 1
-
-
-def test_piece_labels_vectorised_components():
-    from cpts_diag.checks import _piece_labels
-
-    # chain 0-1-2-3-4 given in an order that needs several rounds, pair 5-6, isolated 7
-    ea = [3, 2, 1, 0, 6]
-    eb = [4, 3, 2, 1, 5]
-    assert _piece_labels(8, ea, eb).tolist() == [0, 0, 0, 0, 0, 5, 5, 7]
-    assert _piece_labels(3, [], []).tolist() == [0, 1, 2]
-    # a star hooked through its highest node
-    assert _piece_labels(5, [4, 4, 4, 4], [3, 2, 1, 0]).tolist() == [0, 0, 0, 0, 0]
-
-
-def test_geometries_given_as_a_file(ref, tmp_path):
-    path = tmp_path / "grid.gpkg"
-    polys(GRID).to_crs("EPSG:4326").to_file(path, layer="communes", driver="GPKG")
-    r = check(ref, *grid_rows(), geometries=path, departements=["13"])
-    assert r.geometry_checks
-    assert [e["communes"] for e in r.enclaves] == [["13006"]]
-    assert [d["territory"] for d in r.discontiguous] == ["T2"]
-
-
-def test_pieces_too_close_to_decide_name_each_commune_beside_its_code(ref, monkeypatch):
-    """Secondary pieces listed largest first ([13003, 13004], then [13001]): the codes are sorted and
-    each name stays beside its own code."""
-    from cpts_diag import checks
-
-    def links(*pairs):
-        return pd.DataFrame(pairs, columns=["a", "b"])
-
-    adjacency = checks._Adjacency(
-        pairs=links(("13010", "13020"), ("13020", "13055"), ("13003", "13004")),
-        near=links(("13001", "13010"), ("13003", "13010")),  # 100 to 300 m apart: undecided
-        across=links(),
-        possible=links(),
-        without_polygon=set(),
-        exposed=set(),
-        land_mass=None,
-        by_arrondissement=False,
-    )
-    monkeypatch.setattr(checks, "_embedded_adjacency", lambda notes: adjacency)
-    members = ["13010", "13020", "13055", "13003", "13004", "13001"]
-    r = check(ref, *[("T", c) for c in members], geometries="default", departements=["13"])
-    assert r.discontiguous == [] and r.island_territories == []
-    [u] = [u for u in r.unverifiable if u["check"] == "continuité"]
-    assert u["communes"] == ["13001", "13003", "13004"]
-    assert u["names"] == ["Alpha", "Charlie", "Delta"]
 
 
 # ------------------------------------------------- real communes outside PACA (data/)

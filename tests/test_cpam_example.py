@@ -1,4 +1,4 @@
-"""Tests of cpts_diag.io.cpam_example: the FICTITIOUS CPAM table of the demo (deterministic, flagged, masked).
+"""Tests of cpts_diag.build.cpam_example: the FICTITIOUS CPAM table of the demo (deterministic, flagged, masked).
 
 Expected rows come from data/communes_cog2026.csv read with the csv module; the ranges checked are the
 orders of magnitude stated in the module (shares of the population), with one unit of rounding.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cpts_diag.io.cpam_example import FILE_NAME, build_cpam_example
+from cpts_diag.build.cpam_example import FILE_NAME, build_cpam_example
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 COLUMNS = [

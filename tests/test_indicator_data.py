@@ -13,7 +13,6 @@ import pandas as pd
 from cpts_diag.indicator_data import (
     SOURCE_COLUMNS,
     SOURCES,
-    Quality,
     attach_codes,
     load_indicator_data,
     short_source,
@@ -21,6 +20,7 @@ from cpts_diag.indicator_data import (
     user_source,
 )
 from cpts_diag.reference import load_reference
+from cpts_diag.schema import Quality
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 USER_FILES = {"insee_ages", "bpe", "cpam"}

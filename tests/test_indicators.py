@@ -425,7 +425,7 @@ def test_fedi_quintiles_mean_score_and_most_deprived_communes(social_case, socia
             assert _row(diag, f"fedi_quintile_{k}_part")["value"] == pytest.approx(100 * in_k / total), (name, k)
         # the communes of the most deprived quintile, named from the per-commune table
         table = diag.communes
-        named = set(table.loc[table["fedi_quintile"] == 5, "unite"])
+        named = set(table.loc[table["fedi_quintile"] == 5, "unit"])
         assert named == {c for c, r in zip(territories[name], rows) if r["fedi_quintile"] == 5}
     assert _row(diags["Marseille sud"], "fedi_quintile_5_part")["value"] == 100  # three deprived arrondissements
     # France: each quintile a fifth of metropolitan France; the DROM have no F-EDI: « France métropolitaine »

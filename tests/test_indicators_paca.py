@@ -225,7 +225,7 @@ def test_marseille_arrondissements(raw, diags):
     area = _row(diag, "superficie")
     assert area["value"] == pytest.approx(display_area_km2(arrs), rel=AREA_TOLERANCE)
     assert area["coverage"] == 1
-    assert sorted(diag.communes["unite"]) == arrs
+    assert sorted(diag.communes["unit"]) == arrs
 
 
 def test_split_commune_gives_bounds(raw, diags):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cpts_diag.io.open_data import FILES, harmonise_vintage, load_open_data, read_vintage_package, weighted_quantile
+from cpts_diag.build.open_data import harmonise_vintage, read_vintage_package
+from cpts_diag.io.open_data import FILES, load_open_data, weighted_quantile
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 COM, ARM, DEL, ASS = "commune-actuelle", "arrondissement-municipal", "commune-deleguee", "commune-associee"

@@ -25,7 +25,7 @@ NNBSP = "\u202f"
 
 
 def _communes(**columns):
-    base = {"unite": ["05061", "05023", "05046"], "nom": ["Gap", "Chorges", "La Freissinouse"]}
+    base = {"unit": ["05061", "05023", "05046"], "nom": ["Gap", "Chorges", "La Freissinouse"]}
     return pd.DataFrame({**base, **columns})
 
 
@@ -86,7 +86,7 @@ def test_mortality_note_names_the_unmatched_communes():
 def test_map_columns_add_income_and_zonage_tooltips():
     communes = pd.DataFrame(
         {
-            "unite": ["05061", "05023", "13055", "13055"],
+            "unit": ["05061", "05023", "13055", "13055"],
             "revenu_median_2019": [23970.0, np.nan, 20000.0, 21000.0],
             "zonage_infirmiers": ["intermédiaire", "sous-dotée", "très dotée", "très dotée"],
         }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from cpts_diag.errors import InputError
-from cpts_diag.reports.batch.records import BATCH_FILE, error_message, read_doc, read_previous, write_state
+from cpts_diag.errors import InputError, error_message
+from cpts_diag.reports.batch.records import BATCH_FILE, read_doc, read_previous, write_state
 
 
 def test_error_message_is_one_french_line():

@@ -8,7 +8,7 @@ official layouts (see ``docs/fichiers_utilisateur.md`` for the French user docum
   IRIS level), CSV or XLSX: population by age band.
 * :func:`read_bpe` — INSEE Base permanente des équipements (BPE): number of equipments of
   every health profession (``D265`` general practitioners, ``D281`` nurses, ``D307``
-  pharmacies, …; see :data:`BPE_PROFESSIONS`) per commune; :func:`read_bpe_gp` keeps ``D265``.
+  pharmacies, …; see :data:`cpts_diag.professions.BPE_PROFESSIONS`) per commune; :func:`read_bpe_gp` keeps ``D265``.
 * :func:`read_cpam_table` — the commune table a CPAM (or Rézone CPTS) gives: patients
   without a médecin traitant, ALD, CSS, with masked (secret) cells.
 
@@ -41,6 +41,7 @@ from cpts_diag.io.tables import (
     open_table_file,
 )
 from cpts_diag.masked import CountFormatError, parse_count_column
+from cpts_diag.professions import BPE_OTHER_EQUIPMENTS, BPE_PROFESSIONS, GP_EQUIPMENT
 from cpts_diag.text import strip_accents
 
 __all__ = [
@@ -48,9 +49,6 @@ __all__ = [
     "CPAM_COUNT_COLUMNS",
     "CPAM_COLUMN_ALIASES",
     "CpamTable",
-    "BPE_OTHER_EQUIPMENTS",
-    "BPE_PROFESSIONS",
-    "bpe_label",
     "read_insee_ages",
     "read_bpe",
     "read_bpe_gp",
@@ -337,73 +335,7 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ BPE
-GP_EQUIPMENT = "D265"
-
-# Health professions of the INSEE Base permanente des équipements (domain D « santé et action sociale »:
-# sub-domain D2 « fonctions médicales et paramédicales (à titre libéral) », and the pharmacy D307 of
-# sub-domain D3), in the TYPEQU nomenclature used since the renewal of the BPE health professions (codes
-# D245-D281; BPE 2023 and 2024 files; the GP code D265 is the one the project has always read).
-# Source checked: the BPE 2024 TYPEQU referential (INSEE, « Base permanente des équipements », liste des
-# types d'équipements), as transcribed in public code (a "Référentiel INSEE — BPE 2024" table: D245-D262,
-# D265-D281, D302-D307). Orthophonistes and orthoptistes appear there under no code (D246, D263 and D264 are
-# unused in it): they are NOT declared here, and a file that has them under a code counts them under that
-# code (see BPE_OTHER_EQUIPMENTS and read_bpe). Older nomenclatures (D201 médecin omnipraticien …, D301
-# pharmacie) are not mapped for the same reason: their rows are counted under their code and reported.
-#: code -> (French label, key of the Ameli 2024 profession in data/ameli_professionnels_liberaux_2024.csv or
-#: None). Display order: primary care first.
-BPE_PROFESSIONS = {
-    "D265": ("Médecins généralistes", "medecins_generalistes"),
-    "D277": ("Chirurgiens-dentistes", "chirurgiens_dentistes"),
-    "D278": ("Sages-femmes", "sages_femmes"),
-    "D281": ("Infirmiers", "infirmiers"),
-    "D279": ("Masseurs-kinésithérapeutes", "kinesitherapeutes"),
-    "D280": ("Pédicures-podologues", "pedicures_podologues"),
-    "D307": ("Pharmacies", None),
-    "D266": ("Cardiologues", "cardiologues"),
-    "D267": ("Dermatologues et vénéréologues", None),
-    "D268": ("Gastro-entérologues et hépatologues", None),
-    "D269": ("Psychiatres", "psychiatres"),
-    "D270": ("Ophtalmologues", "ophtalmologues"),
-    "D271": ("Oto-rhino-laryngologistes (ORL)", None),
-    "D272": ("Pédiatres", "pediatres"),
-    "D273": ("Pneumologues", None),
-    "D274": ("Radiologues (radiodiagnostic et imagerie médicale)", None),
-    "D275": ("Stomatologues", None),
-    "D276": ("Gynécologues (médicaux et/ou obstétriciens)", "gynecologues"),
-    "D251": ("Allergologues", None),
-    "D252": ("Anesthésistes-réanimateurs", None),
-    "D253": ("Chirurgiens (chirurgie générale)", None),
-    "D254": ("Chirurgiens orthopédistes, plasticiens et traumatologues", None),
-    "D255": ("Endocrinologues", None),
-    "D256": ("Gériatres", None),
-    "D257": ("Hématologues", None),
-    "D258": ("Médecins de médecine physique et de réadaptation", None),
-    "D259": ("Neurologues", None),
-    "D260": ("Oncologues, anatomo-cyto-pathologistes", None),
-    "D261": ("Rhumatologues", None),
-    "D262": ("Urologues, néphrologues", None),
-    "D245": ("Professionnels de l'appareillage", None),
-    "D247": ("Ergothérapeutes", None),
-    "D248": ("Psychomotriciens", None),
-    "D249": ("Diététiciens", None),
-    "D250": ("Psychologues", None),
-}
-#: Other equipment types of domain D in the same referential (establishments, laboratories, ambulances,
-#: social care): not professions, left out of the counts (and said so in a note).
-BPE_OTHER_EQUIPMENTS = frozenset(
-    [f"D1{i:02d}" for i in range(1, 16)]
-    + ["D302", "D303", "D304", "D305"]
-    + ["D401", "D402", "D403"]
-    + [f"D50{i}" for i in range(2, 8)]
-    + [f"D60{i}" for i in range(1, 8)]
-    + ["D701", "D702", "D703", "D704", "D705", "D710", "D711"]
-)
 _EQUIPMENT_CODE = re.compile(r"^D\d{3}$")
-
-
-def bpe_label(code: str) -> str:
-    """French label of a BPE health equipment code (« code BPE Dxxx (non répertorié) » when unknown)."""
-    return BPE_PROFESSIONS[code][0] if code in BPE_PROFESSIONS else f"Code BPE {code} (non répertorié)"
 
 
 def _is_profession_code(code: str) -> bool:
@@ -434,9 +366,9 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     ``sheet`` is the worksheet of an XLSX file (default: first sheet with a header).
 
     Returns a DataFrame indexed by ``code_insee`` (str); one float column per equipment code
-    found, in the order of :data:`BPE_PROFESSIONS`, then unknown D codes (sorted): number of
+    found, in the order of :data:`cpts_diag.professions.BPE_PROFESSIONS`, then unknown D codes (sorted): number of
     equipments, i.e. practice locations (pharmacies for ``D307``). Codes of
-    :data:`BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
+    :data:`cpts_diag.professions.BPE_OTHER_EQUIPMENTS` (establishments, social care) are left out; any other
     ``D`` code is kept under its code and reported (``attrs["unknown"]`` and a warning).
 
     Long layouts: the index holds the communes with at least one counted row; such a

@@ -15,8 +15,9 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.fr_format import Style, unit_decimals
-from cpts_diag.indicator_data import Quality, short_source
-from cpts_diag.indicators import THEMES, Diagnostic
+from cpts_diag.indicator_data import short_source
+from cpts_diag.indicators import Diagnostic
+from cpts_diag.schema import THEMES, Level, Quality
 from cpts_diag.tiers import tier_label
 
 __all__ = [
@@ -61,8 +62,8 @@ def _quality_text(row) -> str:
 def _comparison_levels(diag: Diagnostic) -> list[tuple[str, str, str]]:
     """(level, code, name) of the comparison columns, in order."""
     ind = diag.indicators
-    comp = ind[ind["level"] != "territoire"].drop_duplicates(["level", "level_code"])
-    order = {"departement": 0, "region": 1, "france": 2}
+    comp = ind[ind["level"] != Level.TERRITORY].drop_duplicates(["level", "level_code"])
+    order = {Level.DEPARTEMENT: 0, Level.REGION: 1, Level.FRANCE: 2}
     comp = comp.assign(_o=comp["level"].map(order)).sort_values(["_o", "level_code"])
     return list(zip(comp["level"], comp["level_code"], comp["level_name"]))
 
@@ -71,7 +72,7 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
     """One row per indicator: its territory row, or only its label and source when it has none."""
     ind = diag.indicators
     first = ind.drop_duplicates("indicator").set_index("indicator")
-    terr = ind[ind["level"] == "territoire"].set_index("indicator").reindex(first.index)
+    terr = ind[ind["level"] == Level.TERRITORY].set_index("indicator").reindex(first.index)
     sources = {c: terr[c].where(terr["level"].notna(), first[c]) for c in ("source", "vintage", "source_level")}
     return pd.DataFrame(
         {
@@ -90,7 +91,7 @@ def _wide(diag: Diagnostic) -> pd.DataFrame:
 
 def _comparison_lookup(diag: Diagnostic) -> dict[tuple, tuple[float, float, float]]:
     """(indicator, level, code) -> (value, low, high) of every comparison row."""
-    comp = diag.indicators[diag.indicators["level"] != "territoire"]
+    comp = diag.indicators[diag.indicators["level"] != Level.TERRITORY]
     keys = zip(comp["indicator"], comp["level"], comp["level_code"])
     return dict(zip(keys, zip(comp["value"], comp["value_low"], comp["value_high"])))
 
@@ -141,7 +142,7 @@ def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
     pop += " hab." if s.get("population") is not None else " hab. (approchée : commune découpée)"
     tier = tier_label(s.get("tier"), s["tier_min"], s["tier_max"])
     lines.append(f"{diag.territory} — {s['n_communes']} commune(s), {pop}, {tier}")
-    legend = [f"{_column_title(lv, c)} : {name}" for lv, c, name in levels if lv != "france"]
+    legend = [f"{_column_title(lv, c)} : {name}" for lv, c, name in levels if lv != Level.FRANCE]
     if legend:
         lines.append(" ; ".join(legend))
     lines += ["", render(header), render(["-" * w for w in widths])]
@@ -163,9 +164,13 @@ def _json_number(x):
 def _comparison_keys(levels) -> dict[tuple[str, str], str]:
     """JSON key of each comparison level: its code, "France"; a région whose code is also the code of a
     listed département (e.g. 84) is keyed ``region_84``."""
-    dep_codes = {c for lv, c, _ in levels if lv == "departement"}
+    dep_codes = {c for lv, c, _ in levels if lv == Level.DEPARTEMENT}
     return {
-        (lv, code): "France" if lv == "france" else f"region_{code}" if lv == "region" and code in dep_codes else code
+        (lv, code): "France"
+        if lv == Level.FRANCE
+        else f"region_{code}"
+        if lv == Level.REGION and code in dep_codes
+        else code
         for lv, code, _name in levels
     }
 
@@ -186,7 +191,7 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
         {
             "indicator": row["indicator"],
             "label": row["label"],
-            "level": "territoire",
+            "level": Level.TERRITORY,
             "territory_value": _json_number(row["value"]),
             "territory_low": _json_number(row["low"]),
             "territory_high": _json_number(row["high"]),
@@ -207,7 +212,7 @@ def indicator_rows_json(diag: Diagnostic) -> list[dict]:
 _COMMUNE_HEADERS = {
     "code_insee": "Code commune",
     "arrondissement": "Arrondissement municipal",
-    "unite": "Code unité",
+    "unit": "Code unité",
     "nom": "Nom",
     "departement": "Département",
     "epci_siren": "EPCI (SIREN)",
@@ -267,7 +272,7 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
     head = f"Territoire : {diag.territory} ({diag.summary['n_communes']} commune(s))"
     labels = dict(zip(diag.indicators["indicator"], diag.indicators["label"]))
     units = dict(zip(diag.indicators["indicator"], diag.indicators["unit"]))
-    france_rows = diag.indicators[diag.indicators["level"] == "france"]
+    france_rows = diag.indicators[diag.indicators["level"] == Level.FRANCE]
     france_names = dict(zip(france_rows["indicator"], france_rows["level_name"]))
     for theme in THEMES:
         part = wide[wide["theme"] == theme]
@@ -283,7 +288,7 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
             }
         )
         for lv, code, name in levels:
-            title = "France" if lv == "france" else f"{name} ({code})"
+            title = "France" if lv == Level.FRANCE else f"{name} ({code})"
             found = [(lookup.get((ident, lv, code)), unit) for ident, unit in zip(part["indicator"], part["unit"])]
             values = [None if v is None else _range_text(*v, unit_decimals(unit)) for v, unit in found]
             numeric = all(v is None or isinstance(v, float) for v in values)  # else ranges as text
@@ -312,7 +317,12 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
             "Indicateur": ind["label"],
             "Thème": ind["theme"],
             "Niveau": ind["level"].map(
-                {"territoire": "territoire", "departement": "département", "region": "région", "france": "France"}
+                {
+                    Level.TERRITORY: "territoire",
+                    Level.DEPARTEMENT: "département",
+                    Level.REGION: "région",
+                    Level.FRANCE: "France",
+                }
             ),
             "Code du niveau": ind["level_code"],
             "Nom du niveau": ind["level_name"],

@@ -11,6 +11,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag.outputs.templating import macro
+from cpts_diag.schema import Level
 
 __all__ = [
     "FEDI_LABEL",
@@ -49,7 +50,7 @@ def _series(diag, level: str, code: str) -> list[float]:
     """Population of a level in each year of ``TREND_YEARS`` (NaN when unknown)."""
     ind = diag.indicators
     rows = ind[ind["level"] == level]
-    if level != "territoire":
+    if level != Level.TERRITORY:
         rows = rows[rows["level_code"] == code]
     values = rows.drop_duplicates("indicator").set_index("indicator")["value"]
     return [float(values.get("population" if year == "2023" else f"population_{year}", np.nan)) for year in TREND_YEARS]
@@ -67,11 +68,11 @@ def population_trend_figure(diag):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    levels = [("territoire", diag.territory, "Territoire")]
-    for level in ("departement", "region"):
+    levels = [(Level.TERRITORY, diag.territory, "Territoire")]
+    for level in (Level.DEPARTEMENT, Level.REGION):
         sub = diag.indicators[(diag.indicators["level"] == level) & (diag.indicators["indicator"] == "population_2016")]
         levels += [(level, c, n) for c, n in zip(sub["level_code"], sub["level_name"])]
-    levels.append(("france", "FR", "France"))
+    levels.append((Level.FRANCE, "FR", "France"))
     years = np.array([int(y) for y in TREND_YEARS])
     curves = [(name, np.array(_series(diag, level, code))) for level, code, name in levels]
     kept = [(i, name, values) for i, (name, values) in enumerate(curves) if (~np.isnan(values)).sum() >= 2]
@@ -95,7 +96,7 @@ def population_trend_figure(diag):
 
 def _names(communes: pd.DataFrame) -> list[str]:
     """« Nom (code) » of each row of a per-unit table."""
-    return [f"{n} ({c})" for n, c in zip(communes["nom"].astype(str), communes["unite"].astype(str))]
+    return [f"{n} ({c})" for n, c in zip(communes["nom"].astype(str), communes["unit"].astype(str))]
 
 
 def _render(macro_name: str, /, *args) -> str:
@@ -112,7 +113,7 @@ def income_note(diag) -> str:
     names = _names(missing)
     shown = ", ".join(names[:40]) + (" …" if len(names) > 40 else "")
     ind = diag.indicators
-    terr = set(ind.loc[ind["level"] == "territoire", "indicator"])
+    terr = set(ind.loc[ind["level"] == Level.TERRITORY, "indicator"])
     medians = []
     if "revenu_median_communes_min" in terr and "revenu_median_communes_q1" not in terr:
         known = com[com["revenu_median_2019"].notna()].sort_values("personnes_menages_fiscaux_2019", ascending=False)
@@ -194,7 +195,7 @@ def map_columns(map_communes, communes):
     if map_communes is None or "revenu_median_2019" not in communes:
         return map_communes
     out = map_communes.copy()
-    keys = (communes["unite"] if "unite" in communes else communes["code_insee"]).astype(str)
+    keys = (communes["unit"] if "unit" in communes else communes["code_insee"]).astype(str)
     units = communes.assign(_key=keys.to_numpy()).dropna(subset=["_key"])  # a unit without a key is not shown
     texts = {
         "revenu_median": {
@@ -238,10 +239,10 @@ def bpe_professions(diag) -> pd.DataFrame:
     Empty table when no BPE file was given.
     """
     from cpts_diag.indicators import bpe_indicator_ids
-    from cpts_diag.io.userfiles import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
+    from cpts_diag.professions import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label
 
     ind = diag.indicators
-    terr = ind[ind["level"] == "territoire"].drop_duplicates("indicator").set_index("indicator")
+    terr = ind[ind["level"] == Level.TERRITORY].drop_duplicates("indicator").set_index("indicator")
     codes = [
         GP_EQUIPMENT if ident == "nombre_mg" else ident.removeprefix("bpe_nombre_").upper()
         for ident in terr.index
@@ -249,7 +250,7 @@ def bpe_professions(diag) -> pd.DataFrame:
     ]
     if not codes:  # no BPE file: nothing to compare (every report asks, twice)
         return pd.DataFrame()
-    comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != "territoire")]
+    comparisons = ind[ind["indicator"].str.startswith("ps_") & (ind["level"] != Level.TERRITORY)]
     levels = list(dict.fromkeys(zip(comparisons["level"], comparisons["level_code"], comparisons["level_name"])))
     ameli = {(r.indicator, r.level, r.level_code): (r.value, r.unit) for r in comparisons.itertuples(index=False)}
     rows = []
@@ -273,7 +274,7 @@ def bpe_professions(diag) -> pd.DataFrame:
         for level, lcode, name in levels:
             value, unit = ameli.get((f"ps_{key}_densite", level, lcode), (np.nan, None)) if key else (np.nan, None)
             value = value if unit == d["unit"] else np.nan  # only a density of the same denominator
-            title = "France" if level == "france" else f"{name} ({lcode})"
+            title = "France" if level == Level.FRANCE else f"{name} ({lcode})"
             row[f"Libéraux pour 10 000 hab. (Assurance Maladie 2024) – {title}"] = value
         rows.append(row)
     return pd.DataFrame(rows)

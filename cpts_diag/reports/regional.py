@@ -15,7 +15,6 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.indicator_data import Quality
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.reports.check_notebook import check_layers_for
 from cpts_diag.reports.display import (
@@ -36,6 +35,7 @@ from cpts_diag.reports.display import (
     source_footer,
     written_href,
 )
+from cpts_diag.schema import Level, Quality
 from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, near_threshold, tier_label, tier_margin
 
 __all__ = [
@@ -194,7 +194,7 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
     records, first = [], selected[0].indicators
     for d in selected:
         ind = d.indicators
-        terr = ind[ind["level"] == "territoire"]
+        terr = ind[ind["level"] == Level.TERRITORY]
         s = d.summary
         rec = {
             "territoire": d.territory,
@@ -220,7 +220,7 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
         table[col] = pd.array(table[col].tolist(), dtype="Int64")
 
     refs, scopes = [], {}
-    for level, level_code, name in (("region", code, reference.region_name(code)), ("france", "FR", "France")):
+    for level, level_code, name in ((Level.REGION, code, reference.region_name(code)), (Level.FRANCE, "FR", "France")):
         ind = first[(first["level"] == level) & (first["level_code"] == level_code)]
         rec = {"territoire": name, "taille": pd.NA, "taille_min": pd.NA, "taille_max": pd.NA, "approximatif": False}
         pop = _indicator_values(ind[ind["indicator"] == "population"])
@@ -229,9 +229,9 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
         for col, ind_id, _, _ in indicators:
             rows = ind[ind["indicator"] == ind_id]
             rec[col], rec[f"{col}_bas"], rec[f"{col}_haut"] = _indicator_values(rows)
-            if level == "france" and not rows.empty and not fr.is_missing(rec[col]):
+            if level == Level.FRANCE and not rows.empty and not fr.is_missing(rec[col]):
                 scopes[col] = str(rows.iloc[0]["level_name"])  # « France hors Mayotte »…
-        if level == "france":
+        if level == Level.FRANCE:
             rec["territoire"] = _france_row_name(scopes)
         refs.append(rec)
     references = pd.DataFrame(refs, columns=table.columns)

@@ -42,11 +42,11 @@ from pathlib import Path
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
 from cpts_diag.checks import REGION_VIEW_RULE, CheckReport
+from cpts_diag.errors import error_message
 from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.batch.records import error_message
 from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 

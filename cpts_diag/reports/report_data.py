@@ -24,6 +24,7 @@ from cpts_diag import settings
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import file_state
 from cpts_diag.io.params import cpam_choice
+from cpts_diag.schema import Level
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -90,7 +91,7 @@ class ReportData:
         """indicator -> position of its first territory row in :attr:`indicators`, built once."""
         out: dict[str, int] = {}
         for i, (ident, level) in enumerate(zip(self.indicators["indicator"], self.indicators["level"])):
-            if level == "territoire":
+            if level == Level.TERRITORY:
                 out.setdefault(ident, i)
         return out
 
@@ -98,13 +99,13 @@ class ReportData:
     def levels(self) -> list[tuple[str, str, str]]:
         """Comparison columns of the tables: (level, level_code, French header), territory first, built once."""
         ind = self.indicators
-        cols = [("territoire", self.territory, "Territoire")]
-        for level in ("departement", "region"):
+        cols = [(Level.TERRITORY, self.territory, "Territoire")]
+        for level in (Level.DEPARTEMENT, Level.REGION):
             sub = ind[ind["level"] == level].drop_duplicates("level_code")
             for code, name in zip(sub["level_code"], sub["level_name"]):
-                header = f"{name} ({code})" if level == "departement" else str(name)
+                header = f"{name} ({code})" if level == Level.DEPARTEMENT else str(name)
                 cols.append((level, str(code), header))
-        cols.append(("france", "FR", "France"))
+        cols.append((Level.FRANCE, "FR", "France"))
         return cols
 
     @cached_property
@@ -112,7 +113,7 @@ class ReportData:
         """indicator -> {(level, level_code): row dict} (the territory's rows under its name), built once."""
         out: dict[str, dict] = {}
         for rec in self.indicators.to_dict("records"):
-            code = rec["level_code"] if rec["level"] != "territoire" else self.territory
+            code = rec["level_code"] if rec["level"] != Level.TERRITORY else self.territory
             out.setdefault(rec["indicator"], {})[(rec["level"], str(code))] = rec
         return out
 
@@ -157,7 +158,7 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference, orphan_uni
     from cpts_diag.geometry import territory_outlines
 
     communes = diag.communes
-    units = list(dict.fromkeys(communes["unite"].dropna().astype(str)))
+    units = list(dict.fromkeys(communes["unit"].dropna().astype(str)))
     try:
         polygons = display_polygons(units)
     except Exception:  # noqa: BLE001 - data not built: the report says the map is unavailable
@@ -171,7 +172,7 @@ def _map_layers(table: pd.DataFrame, territory: str, diag, reference, orphan_uni
 
     epci_names, sirens = reference.epci["nom"], reference.communes["epci_siren"]
     # One row per unit: diagnose groups the members of a territory by unit (infracommunal: bool).
-    rows = communes.set_index(communes["unite"].astype(str)).loc[present]
+    rows = communes.set_index(communes["unit"].astype(str)).loc[present]
     values = rows[MAP_INDICATOR] if MAP_INDICATOR in communes else [np.nan] * len(present)
     columns = {
         "code_insee": present,

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.indicator_data import Quality, short_source
+from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import CPAM_INDICATORS
 from cpts_diag.io.params import is_embedded_listing
 from cpts_diag.outputs.html import html_page, json_ready
@@ -44,6 +44,7 @@ from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html, written_href
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE
 from cpts_diag.reports.report_data import MAP_INDICATOR, ReportData
+from cpts_diag.schema import Level, Quality
 from cpts_diag.synthesis import FICTITIOUS_PRECEDENCE, GAP_RULE, PRECEDENCE_RULE, derive_findings, source_citation
 from cpts_diag.tiers import (
     NATIONAL,
@@ -308,7 +309,7 @@ def unavailable_reasons(data: ReportData) -> list[str]:
         if not (fr.is_missing(row["value"]) and fr.is_missing(row["value_low"])):
             continue
         rows = _rows(data, ind)
-        deps = rows[rows["level"] == "departement"]
+        deps = rows[rows["level"] == Level.DEPARTEMENT]
         empty = deps[deps["coverage"].fillna(0) == 0]
         source = short_source(str(row["source"]), row["quality"] == Quality.FICTITIOUS)
         if len(deps) and len(empty) == len(deps):
@@ -439,8 +440,8 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             return None
         text = _value_text(r)
         range_ = text.startswith("entre") or "(" in text
-        scope = r["level_name"] if level == "france" and r["level_name"] != "France" else None  # what it leaves out
-        cov = coverage(r) if level != "territoire" else None
+        scope = r["level_name"] if level == Level.FRANCE and r["level_name"] != "France" else None  # what it leaves out
+        cov = coverage(r) if level != Level.TERRITORY else None
         return {"text": text, "range": range_, "coverage": cov, "scope": scope}
 
     for indicator in indicators:
@@ -449,7 +450,7 @@ def comparison_table(data: ReportData, indicators: list[str], caption: str = "")
             continue
         first = next(iter(by_level.values()))
         note = f"{first['source']} — millésime {first['vintage']} — niveau {first['source_level']}"
-        t = by_level.get(("territoire", data.territory))
+        t = by_level.get((Level.TERRITORY, data.territory))
         quality = None if t is None else str(t["quality"])
         quality_coverage = None if t is None else coverage(t)
         rows.append(
@@ -550,12 +551,12 @@ def communes_table(data: ReportData) -> Section:
     """Communes (or arrondissements) of the territory with EPCI, population, area, density and APL 2023."""
     epci = data.reference.epci["nom"]
     rows = []
-    for r in data.diag.communes.sort_values(["departement", "unite"]).itertuples(index=False):
+    for r in data.diag.communes.sort_values(["departement", "unit"]).itertuples(index=False):
         siren = "" if fr.is_missing(r.epci_siren) else str(r.epci_siren)
         rows.append(
             {
                 "name": str(r.nom) + (" (découpée)" if bool(r.infracommunal) else ""),
-                "code": r.unite,
+                "code": r.unit,
                 "epci": epci.get(siren, siren) or "—",
                 "population": r.population,
                 "area": getattr(r, "superficie", np.nan),
@@ -735,7 +736,7 @@ def synthesis(data: ReportData) -> Section:
 # ---------------------------------------------------------------------------
 def sources_and_limits(data: ReportData) -> Section:
     """Every source (producer, vintage, level, licence, note), quality flags, masked and approximate values."""
-    terr = data.indicators[data.indicators["level"] == "territoire"]
+    terr = data.indicators[data.indicators["level"] == Level.TERRITORY]
     counts = terr["quality"].value_counts()
     masked = terr[terr["quality"] == Quality.MASKED]
     cpam_masked = None

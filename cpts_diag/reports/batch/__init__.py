@@ -6,12 +6,12 @@ One module per job: :mod:`.plan` (selection, fingerprints, one :class:`~.plan.Ta
 :mod:`.terminal` (what ``cpts-diag batch`` prints).
 """
 
+from cpts_diag.errors import error_message
 from cpts_diag.reports.batch.plan import Task, select_territories, territory_fingerprint
 from cpts_diag.reports.batch.records import (
     BATCH_FILE,
     LOG_FILE,
     BatchResult,
-    error_message,
     refresh_index,
 )
 from cpts_diag.reports.batch.run import run_batch, run_synthesis

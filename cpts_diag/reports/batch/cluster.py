@@ -11,8 +11,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from cpts_diag.errors import InputError
-from cpts_diag.reports.batch.records import error_message
+from cpts_diag.errors import InputError, error_message
 from cpts_diag.reports.batch.worker import entry, environment_hash, input_files, run_one
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK
 

@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpts_diag.errors import error_message
 from cpts_diag.reports.batch.plan import Task
-from cpts_diag.reports.batch.records import LOG_FILE, error_message
+from cpts_diag.reports.batch.records import LOG_FILE
 from cpts_diag.reports.batch.worker import entry, run_one, worker_init
 from cpts_diag.reports.index_page import STATUS_FAILED
 

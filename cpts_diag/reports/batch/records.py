@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpts_diag import settings
-from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_write_text
 from cpts_diag.outputs.html import json_ready
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, write_index
@@ -25,7 +23,6 @@ __all__ = [
     "LOG_FILE",
     "STATE_EVERY_S",
     "BatchResult",
-    "error_message",
     "read_doc",
     "read_previous",
     "refresh_index",
@@ -37,10 +34,8 @@ BATCH_FILE = "batch.json"
 LOG_FILE = "batch.log"
 BATCH_FORMAT = 1
 INTERRUPTED = "interrompu"
-_MAX_ERROR = 400
 #: Shortest interval between two writes of ``batch.json`` during a batch (seconds).
 STATE_EVERY_S = 3.0
-_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass
@@ -74,24 +69,6 @@ class BatchResult:
         if self.interrupted:
             return 130
         return 1 if self.failed or any(r.get("status") == STATUS_FAILED for r in self.regions) else 0
-
-
-def error_message(exc: BaseException) -> str:
-    """One French line describing a failure (no traceback, no colour codes, bounded length).
-
-    Examples
-    --------
-    >>> error_message(RuntimeError("échec de l'exécution du notebook : KeyError : 'x'\\nTraceback…"))
-    "échec de l'exécution du notebook : KeyError : 'x'"
-    """
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrompu par l'utilisateur"
-    line = next((ln.strip() for ln in _ANSI_RE.sub("", str(exc)).splitlines() if ln.strip()), "")
-    if not isinstance(exc, (InputError, RuntimeError)) or not line:
-        line = f"erreur {type(exc).__name__}" + (f" : {line}" if line else "")
-    if len(line) > _MAX_ERROR:
-        line = line[: _MAX_ERROR - 1] + "…"
-    return line
 
 
 def read_doc(path: Path) -> dict:

@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 
 from cpts_diag import settings
-from cpts_diag.errors import InputError
+from cpts_diag.errors import InputError, error_message
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
 from cpts_diag.reports.batch.plan import Task
-from cpts_diag.reports.batch.records import INTERRUPTED, error_message
+from cpts_diag.reports.batch.records import INTERRUPTED
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK
 
 __all__ = ["entry", "environment_hash", "input_files", "remove_stale_scratch", "run_one", "worker_init"]

@@ -14,21 +14,20 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import settings
-from cpts_diag.errors import InputError
-from cpts_diag.io.atomic import atomic_path
-from cpts_diag.io.open_data import (
-    AMELI_DENOMINATORS,
-    AMELI_INHABITANTS,
-    AMELI_PROFESSIONS,
-    FILES,
-    POP_VINTAGES,
+from cpts_diag.build.commune_geometry import build_commune_geometry
+from cpts_diag.build.cpam_example import build_cpam_example
+from cpts_diag.build.open_data import (
     SOCIAL_COLUMNS,
-    SOCIAL_WEIGHT_VINTAGE,
     VINTAGE_PACKAGES,
     harmonise_vintage,
     read_vintage_package,
     social_indicator_table,
 )
+from cpts_diag.datasets import DATASETS
+from cpts_diag.errors import InputError
+from cpts_diag.io.atomic import atomic_path
+from cpts_diag.io.open_data import FILES, POP_VINTAGES, SOCIAL_WEIGHT_VINTAGE
+from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_INHABITANTS, AMELI_PROFESSIONS
 
 _UNIT_KINDS = ("commune-actuelle", "arrondissement-municipal")
 
@@ -43,7 +42,8 @@ PASSAGE_CSV = "cogugaison/passage_communes_2018_2024_insee.csv"
 SUPRACOM_CSV = "cogugaison/table_supracom_2024.csv"
 ADMIN_EXPRESS_LZMA = "contours-communes-admin-express/communes.csv.lzma"
 GEOJSON_2018_DIR = "france-geojson/departements"
-CPTS_PACA_JSON = "cpts-paca/cpts_paca_ars_2026-01.json"
+#: The ARS listing, copied unchanged under its own name.
+CPTS_PACA_JSON = "cpts-paca/" + Path(DATASETS["paca_perimeters"].file).name
 APL_XLSX = "drees-apl-mg/apl_generalistes.xlsx"
 BV_HEALTH_CSV = "cartosante-insee-agreges/health.csv"
 BV_SOCIAL_CSV = "cartosante-insee-agreges/social_determinants.csv"
@@ -100,27 +100,27 @@ def build_communes(source: Path, out: Path) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, dtype=str)
-    _write_csv(df, out / "communes_cog2026.csv")
+    _write_csv(df, out / DATASETS["communes"].file)
     return df
 
 
 def build_admin_levels(source: Path, out: Path) -> None:
     """Départements, régions and EPCI names."""
     deps = pd.DataFrame(_read_json(_source_file(source, DEPARTEMENTS_JSON)), dtype=str)
-    _write_csv(deps[["code", "nom", "region", "zone"]], out / "departements.csv")
+    _write_csv(deps[["code", "nom", "region", "zone"]], out / DATASETS["departements"].file)
     regs = pd.DataFrame(_read_json(_source_file(source, REGIONS_JSON)), dtype=str)
-    _write_csv(regs[["code", "nom", "zone"]], out / "regions.csv")
+    _write_csv(regs[["code", "nom", "zone"]], out / DATASETS["regions"].file)
     epci = _read_json(_source_file(source, EPCI_JSON))
     _write_csv(
         pd.DataFrame([{"siren": e["code"], "nom": e["nom"], "type": e["type"]} for e in epci], dtype=str),
-        out / "epci.csv",
+        out / DATASETS["epci"].file,
     )
 
 
 def build_code_changes(source: Path, out: Path) -> None:
     """INSEE commune code changes 2018 -> 2024 (fusions, défusions, changes of code)."""
     df = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
-    _write_csv(df, out / "changements_codes_2018_2024.csv")
+    _write_csv(df, out / DATASETS["code_changes"].file)
 
 
 def build_perimeters(source: Path, out: Path) -> None:
@@ -134,12 +134,10 @@ def build_perimeters(source: Path, out: Path) -> None:
 
 def build_geometry(source: Path, out: Path, communes: pd.DataFrame) -> None:
     """National commune geometry (IGN ADMIN EXPRESS, COG 2026): areas, adjacency, display polygons."""
-    from cpts_diag.commune_geo import build_commune_geometry
-
     notes = build_commune_geometry(
         _source_file(source, ADMIN_EXPRESS_LZMA), _source_file(source, GEOJSON_2018_DIR), communes, out
     )
-    with atomic_path(out / "communes_contours_cog2026.notes.txt") as tmp:
+    with atomic_path(out / DATASETS["geometry_notes"].file) as tmp:
         tmp.write_text("\n".join(notes) + "\n", encoding="utf-8")
     for stale in ("communes_paca_cog2026.gpkg", "communes_paca_cog2026.notes.txt"):
         (out / stale).unlink(missing_ok=True)
@@ -159,7 +157,7 @@ def build_apl(source: Path, out: Path) -> None:
     apl = frames[0].join(frames[1].drop(columns="commune"), how="outer")
     apl["commune"] = apl["commune"].fillna(frames[1]["commune"])
     apl = apl.reset_index().sort_values("code_insee")
-    _write_csv(apl, out / "apl_mg_communes_2022_2023.csv")
+    _write_csv(apl, out / DATASETS["apl"].file)
 
 
 def _read_statistiques_locales(path: Path) -> pd.DataFrame:
@@ -173,7 +171,7 @@ def build_bassins_de_vie(source: Path, out: Path, communes: pd.DataFrame) -> Non
     health = _read_statistiques_locales(_source_file(source, BV_HEALTH_CSV))
     social = _read_statistiques_locales(_source_file(source, BV_SOCIAL_CSV))
     bv = health.merge(social.drop(columns="libelle"), on="code", how="outer")
-    _write_csv(bv, out / "bv2022_indicateurs.csv")
+    _write_csv(bv, out / DATASETS["bv_indicators"].file)
 
     supra = pd.read_csv(_source_file(source, SUPRACOM_CSV), dtype=str)[["CODGEO", "BV2022"]]
     bv_of = dict(zip(supra["CODGEO"], supra["BV2022"]))
@@ -183,13 +181,13 @@ def build_bassins_de_vie(source: Path, out: Path, communes: pd.DataFrame) -> Non
         old = None if code in bv_of else next((o for o in former.split("|") if o in bv_of), None)
         bv_code = bv_of[old] if old else bv_of.get(code)
         rows.append({"code_insee": code, "bv2022": bv_code or "", "note": f"via l'ancien code {old}" if old else ""})
-    _write_csv(pd.DataFrame(rows, dtype=str), out / "communes_bv2022.csv")
+    _write_csv(pd.DataFrame(rows, dtype=str), out / DATASETS["commune_bv"].file)
 
 
 def build_departement_indicators(source: Path, out: Path) -> None:
     """Département indicators (INSEE Statistiques locales): GP count BPE 2024 and population."""
     df = _read_statistiques_locales(_source_file(source, DEP_INDICATORS_CSV))
-    _write_csv(df, out / "departements_indicateurs.csv")
+    _write_csv(df, out / DATASETS["departement_indicators"].file)
 
 
 def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> None:
@@ -311,7 +309,5 @@ def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:
     build_nurse_zonage(source, out)
     build_mortality(source, out)
     build_social_indicators(source, out, communes)
-    from cpts_diag.io.cpam_example import build_cpam_example
-
     build_cpam_example(out)
     return sorted(p for p in out.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime)

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpts_diag.datasets import DATASETS
 from cpts_diag.io.atomic import atomic_path
 
 __all__ = ["build_cpam_example", "FILE_NAME", "SEED", "REGION"]
 
-FILE_NAME = "exemple_cpam_FICTIF_paca.csv"
+FILE_NAME = DATASETS["cpam_example"].file
 SEED = 20260122
 REGION = "93"
 MASK_THRESHOLD = 10
@@ -39,7 +40,7 @@ def _mask(values: np.ndarray) -> list[str]:
 
 def build_cpam_example(out: Path, data_dir: Path | None = None) -> Path:
     """Write the fictitious CPAM example for the PACA communes into ``out``; return its path."""
-    records = pd.read_csv((data_dir or out) / "communes_cog2026.csv", dtype=str, keep_default_na=False)
+    records = pd.read_csv((data_dir or out) / DATASETS["communes"].file, dtype=str, keep_default_na=False)
     paca = records[records["region"] == REGION]
     units = paca[
         ((paca["type"] == "commune-actuelle") & (paca["code_insee"] != "13055"))

@@ -12,8 +12,8 @@ import shapely
 from openpyxl import Workbook
 from shapely.geometry import box
 
+from cpts_diag.build.data_folder import build_all
 from cpts_diag.errors import InputError
-from cpts_diag.io.build import build_all
 
 
 def _square(x, y):
