@@ -176,3 +176,12 @@ def test_proposal_map_colours_orphans_by_their_first_candidate():
     assert 'id="cpts-hatch-conflict"' in html and "Commune en conflit (1)" in html
     assert "à moins de 5 % d&#x27;un seuil de taille (1)" in html or "à moins de 5 % d'un seuil de taille (1)" in html
     assert not EXTERNAL.search(own_code(html))
+
+
+def test_proposal_map_needs_the_orphans_layer():
+    communes = squares(2, 1).assign(cpts="A")
+    with pytest.raises(ValueError, match=r"spec\.orphans missing"):
+        proposal_map(MapSpec(communes, title="Propositions", source="test"))
+    # an empty orphans layer is a check with no orphan: the map is drawn
+    m = proposal_map(MapSpec(communes, orphans=communes.iloc[:0].assign(candidate=None, proposal=None)))
+    assert {k: v.n_features for k, v in layers_of(m).items()} == {"territories": 2, "outlines": 1}

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
@@ -39,10 +39,13 @@ from cpts_diag.outputs.templating import css
 from cpts_diag.reports.display import PAGE_STYLE_SHEETS, exported_html
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, cleanup_stale, slugify, swap_in
 
+if TYPE_CHECKING:
+    from jupyter_client import KernelClient, KernelManager
+
 # jsonschema, imported by nbformat, compiles about 40 grammars of the optional package rfc3987-syntax
 # when it is installed (about 1 s in every process that runs or exports a notebook); notebook
 # validation does not use it, so it is kept out of this process.
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None blocks the import (import system)
 
 __all__ = [
     "NOTEBOOK",
@@ -222,8 +225,8 @@ class KernelSession:
     def __init__(self, max_runs: int = 100, startup_timeout: int = 60):
         self.max_runs = max_runs
         self.startup_timeout = startup_timeout
-        self.km = None
-        self.kc = None
+        self.km: KernelManager | None = None
+        self.kc: KernelClient | None = None
         self.runs = 0  # notebooks run by the current kernel
         self.kernels_started = 0
 
@@ -286,7 +289,7 @@ class KernelSession:
         async def _stop():
             try:
                 if kc is not None:
-                    await ensure_async(kc.stop_channels())
+                    kc.stop_channels()  # synchronous in every jupyter_client kernel client
             finally:
                 try:
                     if await ensure_async(km.is_alive()):
@@ -325,6 +328,8 @@ def _warm_engine():
             self._cwd = cwd
 
         def papermill_execute_cells(self):
+            if self.kc is None:  # KernelSession.ready starts a kernel before each run
+                raise RuntimeError("aucun noyau Jupyter démarré")
             msg_id = self.kc.execute(
                 _RESET_CODE.format(cwd=self._cwd), silent=True, store_history=False, allow_stdin=False
             )

@@ -4,14 +4,14 @@ legend rows, title, source and banner (``templates/fragments/map.html.j2``), vie
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -63,9 +63,9 @@ class FeatureLayer(Layer):
     def __init__(
         self,
         gdf: gpd.GeoDataFrame,
-        style_idx: Sequence[int] | None,
+        style_idx: Sequence[int] | np.ndarray | None,
         tips: Sequence[Any],
-        styles: list[dict],
+        styles: Sequence[dict[str, Any]] | Sequence[Sequence[dict[str, Any]]],
         role: str,
         name: str,
         interactive: bool = True,
@@ -166,7 +166,7 @@ def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
 
 
 def _features(
-    gdf: gpd.GeoDataFrame, style_idx: Sequence[int] | None, tips: Sequence[Any], decimals: int = 5
+    gdf: gpd.GeoDataFrame, style_idx: Sequence[int] | np.ndarray | None, tips: Sequence[Any], decimals: int = 5
 ) -> tuple[list[list], list[str]]:
     """Compact features and tooltip labels.
 
@@ -179,8 +179,8 @@ def _features(
     scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
-    style_idx = itertools.repeat(0) if style_idx is None else style_idx
-    for geom, s, t in zip(np.asarray(gdf.geometry.array, dtype=object), style_idx, tips):
+    indices: Iterable[Any] = itertools.repeat(0) if style_idx is None else style_idx  # an int or a row per feature
+    for geom, s, t in zip(np.asarray(gdf.geometry.array, dtype=object), indices, tips):
         polys = layout.polygons(geom)
         if not polys:
             continue
@@ -211,6 +211,14 @@ def new_map(tiles: bool) -> folium.Map:
     return m
 
 
+def figure_of(m: folium.Map) -> Figure:
+    """The branca Figure (the page) that ``m`` belongs to."""
+    root = m.get_root()
+    if not isinstance(root, Figure):  # folium.Map always belongs to a branca Figure
+        raise TypeError("the map belongs to no branca Figure")
+    return root
+
+
 def fit(m: folium.Map, gdfs: Sequence[gpd.GeoDataFrame | None]) -> None:
     """Centre ``m`` on the frames of ``gdfs`` and fit its view to them."""
     _fit_bounds(m, data_bounds(gdfs))
@@ -228,7 +236,8 @@ def _fit_bounds(m: folium.Map, bounds: Sequence[float] | None) -> None:
 
 
 def _lonlat_bounds(geom: Any, crs: Any) -> tuple[float, float, float, float]:
-    return tuple(float(b) for b in gpd.GeoSeries([geom], crs=crs).to_crs(4326).total_bounds)
+    x0, y0, x1, y1 = (float(b) for b in gpd.GeoSeries([geom], crs=crs).to_crs(4326).total_bounds)
+    return x0, y0, x1, y1
 
 
 def fit_frame(m: folium.Map, frame: layout.Frame | None, crs: Any, everything: Sequence[Any]) -> str | None:
@@ -265,7 +274,7 @@ def finish(m: folium.Map, legend_rows: list[str], legend_title: str | None, spec
     )
     _Decorations(body, spec.fictitious).add_to(m)
     if spec.title:
-        m.get_root().title = esc(spec.title)
+        figure_of(m).title = esc(spec.title)
     if tiles:
         folium.LayerControl(collapsed=True).add_to(m)
     return m

@@ -123,6 +123,7 @@ def web_layers(
         and np.isin(shapely.get_type_id(flat[ok]), (3, 6)).all()
         and shapely.coverage_is_valid(flat[ok])
     )
+    parts: Sequence[np.ndarray | None]
     if joint:
         flat[ok] = shapely.coverage_simplify(flat[ok], tolerance_m)
         parts = np.split(flat, np.cumsum(sizes)[:-1])

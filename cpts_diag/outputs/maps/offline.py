@@ -14,6 +14,7 @@ import folium
 from branca.element import Element
 
 from cpts_diag.io.atomic import atomic_write_text
+from cpts_diag.outputs.maps.elements import figure_of
 from cpts_diag.outputs.templating import script
 
 _EXTERNAL_RE = re.compile(
@@ -58,6 +59,14 @@ _CDN_NAMES = set(
 )
 
 
+class _RawHtml(Element):
+    """Fixed HTML rendered as it is (not parsed as a template)."""
+
+    def __init__(self, markup: str):
+        super().__init__("{{ this.markup }}")
+        self.markup = markup
+
+
 def map_html(m: folium.Map) -> str:
     """Standalone offline HTML of a folium map (French page, Leaflet and ``static/map.js`` inlined, folium's CDN
     resources removed).
@@ -67,9 +76,8 @@ def map_html(m: folium.Map) -> str:
     """
     _strip_cdn(m)
     js, css = _leaflet_assets()
-    leaflet = Element("{{ this.markup }}")
-    leaflet.markup = f"<style>{css}</style>\n<script>{js}</script>\n<script>{script('map.js')}</script>"
-    root = m.get_root()  # folium.Map always belongs to a branca Figure
+    leaflet = _RawHtml(f"<style>{css}</style>\n<script>{js}</script>\n<script>{script('map.js')}</script>")
+    root = figure_of(m)
     root.header.add_child(leaflet, name="cpts_inline_leaflet")
     html = root.render()
     ext = _EXTERNAL_RE.search(html)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ from cpts_diag.outputs.maps.classes import (
 )
 from cpts_diag.outputs.maps.geometry import as_gdf, auto_crs, dissolve_outline, frame_of, name_column, require_crs
 from cpts_diag.outputs.maps.spec import MapSpec
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
 
 
 def _mpl_text(text: Any) -> str:
@@ -79,7 +82,7 @@ def static_map(
 
     # what is drawn, in this order, on the map and on each inset or panel: (layer, plot keywords)
     layers: list[tuple[Any, dict]] = []
-    handles = []
+    handles: list[Artist] = []
     if neigh is not None:
         layers.append(
             (neigh, {"facecolor": "#f4f4f4", "edgecolor": NEIGHBOUR_COLOR, "linewidth": 0.6, "linestyle": "--"})
@@ -102,7 +105,7 @@ def static_map(
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
         legend_title = _mpl_text(spec.legend_title)
     if orph is not None:
-        hatched = {"facecolor": "#ffffff", "edgecolor": ORPHAN_COLOR, "hatch": "\\\\\\\\"}
+        hatched: dict[str, Any] = {"facecolor": "#ffffff", "edgecolor": ORPHAN_COLOR, "hatch": "\\\\\\\\"}
         layers.append((orph, {"linewidth": 0.6, **hatched}))
         handles.append(Patch(label=f"{ORPHAN_LABEL} (sans CPTS)", **hatched))
     if outl is not None and len(outl):
@@ -117,7 +120,7 @@ def static_map(
         shape = nrows / ncols
     else:
         bounds = _padded(frame.main.geometry.bounds, 0.04)
-        boxes = []
+        boxes: list[tuple[float, float, float, float]] = []
         if frame.layout == "insets":
             bounds, boxes = layout.place_insets(bounds, frame.others, frame.main.geometry)
         x0, y0, x1, y1 = bounds
@@ -133,8 +136,8 @@ def static_map(
 
     if frame.layout == "panels":
         for k, (part, view) in enumerate(zip(frame.parts, layout.panel_views(frame.parts))):
-            r, c = divmod(k, ncols)
-            rect = [c / ncols + 0.01, 1 - (r + 1) / nrows + 0.01, 1 / ncols - 0.02, 1 / nrows - 0.02]
+            row, col = divmod(k, ncols)
+            rect = [col / ncols + 0.01, 1 - (row + 1) / nrows + 0.01, 1 / ncols - 0.02, 1 / nrows - 0.02]
             _draw_part(ax.inset_axes(rect), layers, part, view)
     else:
         ax.set_aspect("equal")
@@ -175,7 +178,7 @@ def static_map(
         else:
             ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top", color="#444444")
     nc = name_column(neigh, spec.neighbour_name_col) if neigh is not None and label_neighbours else None
-    if nc and frame.layout != "panels":
+    if neigh is not None and nc and frame.layout != "panels":
         avoid = shapely.union_all([frame.main.geometry, *(shapely.box(*b) for b in boxes)])
         _label_regions(ax, neigh.geometry, neigh[nc], avoid)
     return fig

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import folium
@@ -56,12 +57,14 @@ def commune_map(spec: MapSpec, *, tiles: bool = False, simplify_m: float = 80, r
     com, orph, neigh, outl = geo.web_layers(
         [communes, orphans, neighbours, outline_gdf], simplify_m, round_decimals, crs
     )
+    assert com is not None, "web_layers returns a frame for each frame given"
     if spec.outline is None:
         merged = geo.dissolve_outline(com)
         outl = gpd.GeoDataFrame(geometry=[merged], crs=4326) if merged is not None else None
 
     base = {"color": BORDER_COLOR, "weight": 0.8, "opacity": 1, "fillOpacity": 0.9}
     value_col, label, legend_title, columns = spec.value_col, spec.label, spec.legend_title, []
+    styles: Sequence[dict[str, Any]] | Sequence[Sequence[dict[str, Any]]]
     if value_col is None:
         idx, styles = np.zeros(len(com), dtype=int), [dict(base, fillColor=PLAIN_COLOR, color="#5b7fa6")]
         rows = [el.legend_row("Commune du territoire", PLAIN_COLOR)]
@@ -143,17 +146,18 @@ def region_map(
         terr = territories.drop_duplicates("code_insee").reset_index(drop=True)
         terr["_territoires"] = terr["code_insee"].map(_territory_names(territories, name_col))
     shapes, orph = geo.web_layers([terr, spec.orphans], simplify_m, round_decimals, spec.crs)
+    assert shapes is not None, "web_layers returns a frame for each frame given"
 
-    values = shapes[value_col] if value_col is not None and value_col in shapes.columns else None
+    value_col = value_col if value_col is not None and value_col in shapes.columns else None
     base = {"color": BORDER_COLOR, "weight": 0.5} if commune_level else {"color": "#555555", "weight": 1}
     base |= {"opacity": 1, "fillOpacity": 0.9}
     columns = [("CPTS", shapes["_territoires"].tolist())] if commune_level else []
-    if values is None:
+    if value_col is None:
         idx = np.zeros(len(shapes), dtype=int)
         styles = [dict(base, fillColor=PLAIN_COLOR)]
         legend = [el.legend_row("Territoire de CPTS", PLAIN_COLOR)]
         legend_title = None
-    elif values.notna().any() and values.dropna().map(_tier_key).notna().all():
+    elif (values := shapes[value_col]).notna().any() and values.dropna().map(_tier_key).notna().all():
         keys = list(TIER_COLORS)
         tk = values.map(_tier_key)
         idx = np.array([keys.index(k) if k in keys else len(keys) for k in tk], dtype=int)
@@ -246,6 +250,8 @@ def proposal_map(
     """
     communes, orphans, crs = spec.communes, spec.orphans, spec.crs
     geo.require_crs(communes, "communes")
+    if orphans is None:
+        raise ValueError("proposal_map: spec.orphans missing (the orphan communes, possibly none)")
     # the territories' communes and the orphans simplified as one layer: they keep sharing their borders
     terr = communes.drop_duplicates("code_insee").reset_index(drop=True)
     both = pd.concat([terr[["code_insee", "nom", "geometry"]], orphans[["code_insee", "nom", "geometry"]]])
