@@ -96,7 +96,7 @@ class ReportData:
         return out
 
     @cached_property
-    def levels(self) -> list[tuple[str, str, str]]:
+    def levels(self) -> list[tuple[Level, str, str]]:
         """Comparison columns of the tables: (level, level_code, French header), territory first, built once."""
         ind = self.indicators
         cols = [(Level.TERRITORY, self.territory, "Territoire")]
