@@ -138,6 +138,16 @@ def test_ages_unreadable_number(tmp_path):
     assert "P21_POP3044" in str(info.value)
 
 
+def test_ages_code_column_named_with_a_vintage(tmp_path):
+    """A « Code INSEE 2024 » header (accepted as the code column by the header test) is read, not dropped."""
+    path = tmp_path / "ages.csv"
+    header = AGES_HEADER.replace("CODGEO", "Code INSEE 2024")
+    path.write_text(f"{header}\n29019;140;20;30;25;25;25;15\n97411;150;35;30;30;25;20;10\n", encoding="utf-8")
+    df = read_insee_ages(path)
+    assert list(df.index) == ["29019", "97411"]  # Brest (Bretagne), Saint-Denis (La Réunion)
+    assert df.loc["29019", "pop_total"] == 140.0 and df.loc["97411", "pop_0_14"] == 35.0
+
+
 def test_ages_missing_file_and_wrong_file(tmp_path):
     with pytest.raises(InputError, match="introuvable"):
         read_insee_ages(tmp_path / "absent.csv")
@@ -193,6 +203,15 @@ def test_bpe_bad_code_in_gp_row(tmp_path):
     with pytest.raises(InputError) as info:
         read_bpe_gp(path)
     assert info.value.line == 3 and info.value.value == "20999"
+
+
+def test_bpe_code_column_named_with_a_vintage(tmp_path):
+    path = tmp_path / "bpe.csv"
+    rows = ["35238;D265", "35238;D265", "01053;D265", "01053;D307", "97411;D265"]
+    path.write_text("Code commune 2023;TYPEQU\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    df = read_bpe_gp(path)
+    # rows counted by hand: Rennes 2 GP, Bourg-en-Bresse 1 (the D307 row is a pharmacy), Saint-Denis 1
+    assert df["nb_medecins_generalistes"].to_dict() == {"35238": 2.0, "01053": 1.0, "97411": 1.0}
 
 
 def test_cpam_old_corsican_code_converted_with_its_line(tmp_path):

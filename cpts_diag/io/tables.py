@@ -304,8 +304,7 @@ class Table:
     * ``rows``: non-blank rows (None when a large CSV was read by pandas: see :meth:`dataframe`), stripped text
       (CSV) or cell values (Excel), ``""`` for blank cells; aligned on ``columns`` (padded), longer when a CSV
       line has more cells than the header (only when every column is kept);
-    * ``lines``: 1-based line of each row in the file (Excel row number); an array once read by
-      :mod:`cpts_diag.io.userfiles`;
+    * ``lines``: 1-based line of each row in the file (Excel row number);
     * ``titles``: text of the rows above the header; ``header_line``: 1-based line of the header;
     * ``sheet``: worksheet read (None for a text file);
     * ``overflow``: first line with non-blank cells beyond the header (a misread delimiter or decimal comma);

@@ -92,15 +92,32 @@ def _listing(items, limit: int = 5) -> str:
 
 
 def _raw(table: Table, path: Path) -> Table:
-    """The table with its lines as an array; InputError on a line with more cells than the header."""
+    """The table; InputError on a line with more cells than the header."""
     if table.overflow is not None:
         raise InputError(
             f"fichier illisible : plus de cellules que de colonnes d'en-tête ({len(table.columns)})",
             path=path,
             line=table.overflow,
         )
-    table.lines = np.asarray(table.lines, dtype=int)
     return table
+
+
+def _frame_lines(table: Table) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``table`` as a DataFrame and their file lines as an integer array."""
+    return table.dataframe(), np.asarray(table.lines, dtype=int)
+
+
+def _is_code_column(name: str) -> bool:
+    """Whether :func:`find_column` may pick the header ``name`` as the commune code (alias or ``Code INSEE …``)."""
+    return find_column([name], "code_commune") is not None
+
+
+def _code_column(columns: list[str], table: Table, path: Path) -> str:
+    """The commune code column among the kept ``columns``; InputError when there is none."""
+    found = find_column(columns, "code_commune")
+    if found is None:
+        raise InputError(table.where("colonne du code commune introuvable"), path=path, line=table.header_line)
+    return columns[found]
 
 
 def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet=None) -> list[Table]:
@@ -228,11 +245,11 @@ def _choose_ages_sheets(names: list[str]) -> list[str]:
 
 
 def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
-    frame, lines = table.dataframe(), table.lines
+    frame, lines = _frame_lines(table)
     columns = list(frame.columns)
     cols = {c.upper(): c for c in columns}
     iris = "IRIS" in cols
-    code_col = columns[find_column(columns, "code_commune")]
+    code_col = _code_column(columns, table, path)
     years = {(1900 if int(m[1]) >= 50 else 2000) + int(m[1]): m[1] for m in map(_VINTAGE.match, cols) if m}
     year = max(years)
     prefix = f"P{years[year]}_"
@@ -301,7 +318,7 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
 
     def keep(name):
         return (
-            is_alias(name, "code_commune")
+            _is_code_column(name)
             or is_alias(name, "nom_commune")
             or name.upper() == "IRIS"
             or bool(re.match(r"^P\d{2}_(POP|H|F)", name.upper()))
@@ -310,8 +327,8 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     tables = _read_tables(path, _is_ages_header, keep, expected, _choose_ages_sheets, sheet)
     path = Path(path)
     warnings = _Warnings()
-    parts, years, levels = zip(*[_ages_one(table, path, warnings) for table in tables])
-    years, levels = set(years), set(levels)
+    parts, sheet_years, sheet_levels = zip(*[_ages_one(table, path, warnings) for table in tables])
+    years, levels = set(sheet_years), set(sheet_levels)
     if len(years) > 1:
         raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})", path=path)
     out = pd.concat(parts)
@@ -389,7 +406,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
 
     def keep(name):
         return (
-            is_alias(name, "code_commune")
+            _is_code_column(name)
             or name.strip().upper() in {"TYPEQU", "NB_EQUIP", "AN"}
             or bool(_EQUIPMENT_CODE.match(name.strip().upper()))
         )
@@ -397,9 +414,9 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = table.dataframe(), table.lines
+    frame, lines = _frame_lines(table)
     cols = {c.strip().upper(): c for c in frame.columns}
-    code_col = frame.columns[find_column(list(frame.columns), "code_commune")]
+    code_col = _code_column(list(frame.columns), table, path)
     year = None
     if "TYPEQU" in cols:
         layout = "long"
@@ -538,7 +555,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = table.dataframe(), table.lines
+    frame, lines = _frame_lines(table)
     mapping: dict[str, str] = {}
     ignored = []
     for col in frame.columns:
