@@ -32,6 +32,7 @@ population-weighted mean of their départements (approchée).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ class _Context:
         # population history: per unit, and the groups of split communes per vintage
         self._hist = {y: data.pop_hist[f"pop_{y}"].dropna().to_dict() for y in POP_VINTAGES}
         self._pop = com["population"].dropna().to_dict() | reference.arrondissements["population"].dropna().to_dict()
-        self.groups = {y: [] for y in POP_VINTAGES}
+        self.groups: dict[str, list[tuple[set[str], float]]] = {y: [] for y in POP_VINTAGES}
         self.group_of: dict[str, dict[str, int]] = {y: {} for y in POP_VINTAGES}
         for year, unites, pop in data.pop_groups[["annee", "unites", "population"]].itertuples(index=False):
             self.group_of[year].update(dict.fromkeys(unites, len(self.groups[year])))
@@ -127,7 +128,8 @@ class _Context:
             known = units.map(self._hist[year]).notna() | units.isin(list(self.group_of[year]))
             left_out = set(self.fr_frame["departement"]) - set(self.fr_frame.loc[known, "departement"])
             self.france_since[year] = france_name(reference, left_out)
-        self.ameli_by_level = {}
+        # (level, code) -> profession -> (headcount, density per 100,000)
+        self.ameli_by_level: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
         denominators = data.ameli.drop_duplicates("profession")
@@ -148,7 +150,7 @@ class _Context:
         """The unit's own Filosofi 2019 median (NaN when absent, merged since or split since)."""
         return float("nan") if unit in self.filo_unreliable else float(self._median.get(unit, np.nan))
 
-    def zonage_of(self, unit: str) -> list[tuple[str, float]]:
+    def zonage_of(self, unit: str) -> list[tuple[float, float]]:
         """(zonage level or NaN, population) of the unit, by arrondissement for Paris, Lyon, Marseille."""
         if unit in self.arr_of and unit not in self.zonage.index:
             return [(float(self.zonage.get(a, np.nan)), self.population(a)) for a in self.arr_of[unit]]
@@ -301,7 +303,9 @@ _INCOME_ROWS = {
 _QUARTILES = ("q1", "p50", "q3")
 
 
-def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Context, dep_codes=()) -> list[dict]:
+def _group_rows(
+    frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _Context, dep_codes: Sequence[str] = ()
+) -> list[dict]:
     """Every row of one group (territory, département, région or France)."""
     infra = frame["infra"].to_numpy(dtype=bool)
     split = bool(infra.any())
@@ -386,12 +390,12 @@ def _group_rows(frame: pd.DataFrame, level: str, code: str, name: str, ctx: _Con
     quality = _quality(z["coverage"], split)
     for lv, (_tok, lab) in ZONAGE_LEVELS.items():
         v = 100 * z["pops"][lv] / z["covered"] if z["covered"] > 0 else nan
-        v_cert = 100 * zc["pops"][lv] / zc["covered"] if split and zc["covered"] > 0 else nan
+        v_cert = 100 * zc["pops"][lv] / zc["covered"] if zc is not None and zc["covered"] > 0 else nan
         v, lo, hi = _combine_ratio(v, v_cert)
         label = f"Part de la population en zone « {lab} » (zonage infirmiers)"
         add(f"zonage_infirmiers_part_{lv}", label, Theme.SUPPLY, v, lo, hi, "%", *src_z, z["coverage"], quality)
     under = z["pops"][1] + z["pops"][2]
-    lo = zc["pops"][1] + zc["pops"][2] if split else under
+    lo = zc["pops"][1] + zc["pops"][2] if zc is not None else under
     v, lo, hi = (under, nan, nan) if np.isclose(lo, under) else (nan, lo, under)  # bounds when the split matters
     if z["coverage"] < FULL_COVERAGE:
         v, lo = nan, under if math.isnan(lo) else lo
@@ -464,10 +468,11 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
 _CONTEXTS: dict = {}
 
 
-def _comparison(ctx: _Context, level: str, code: str) -> list[dict]:
+def _comparison(ctx: _Context, level: Level, code: str) -> list[dict]:
     """Rows of a comparison group (département, région or France), computed once per context."""
     if (level, code) not in ctx.comparisons:
         fr_frame, reference = ctx.fr_frame, ctx.reference
+        deps: Sequence[str]
         if level == Level.DEPARTEMENT:
             frame, name, deps = fr_frame[fr_frame["departement"] == code], reference.departement_name(code), ()
         elif level == Level.REGION:
