@@ -448,9 +448,9 @@ def check_perimeters(
 ) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
-    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their
-    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to
-    read. ``reference``: the embedded COG 2026 by default.
+    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, or their
+    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``). ``reference``: the
+    embedded COG 2026 by default.
 
     ``geometries``: ``"default"`` uses the embedded national adjacency (no polygons read); a
     GeoDataFrame of commune polygons (``code_insee``, geometry) or a path read with
@@ -464,10 +464,6 @@ def check_perimeters(
     (:data:`REGION_VIEW_RULE`), and communes outside the file of that région only (the table may hold only
     some territories of the file). An unknown région or département code raises InputError.
     """
-    from cpts_diag.io.perimeters import read_perimeters
-
-    if isinstance(perimeters, (str, os.PathLike)):
-        perimeters = read_perimeters(perimeters)
     reference = reference if reference is not None else load_reference()
     table = perimeters.table if hasattr(perimeters, "table") else perimeters
     warnings = list(getattr(perimeters, "warnings", []) or [])
@@ -649,10 +645,6 @@ def check_region(
     """
     import dataclasses
 
-    from cpts_diag.io.perimeters import read_perimeters
-
-    if isinstance(perimeters, (str, os.PathLike)):
-        perimeters = read_perimeters(perimeters)
     reference = reference if reference is not None else load_reference()
     code = reference.region_code(region, "vue régionale")
     table = perimeters.table if hasattr(perimeters, "table") else perimeters

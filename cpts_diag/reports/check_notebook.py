@@ -466,7 +466,7 @@ def run_simulation(report, changes_asked, perimeters="", region="", departements
     With ``out_dir``, the corrected file is written in its subfolder ``perimetres_corriges``."""
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
-    from cpts_diag.simulation import Change, action_of, simulate
+    from cpts_diag.simulation import Change, action_of, resolve_changes, simulate
 
     if not changes_asked:
         show_note("Aucune modification à essayer : listez-les dans la cellule ci-dessus.")
@@ -482,7 +482,7 @@ def run_simulation(report, changes_asked, perimeters="", region="", departements
     folder = output_folder(out_dir)
     return simulate(
         perims,
-        changes,
+        resolve_changes(changes, perims),
         reference,
         geometries=parameter_path(geometries_file) or "default",
         regions=[str(region).strip()] if region is not None and str(region).strip() else None,
