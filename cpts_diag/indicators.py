@@ -143,7 +143,7 @@ def find_territory(names, query: str | None, source=None) -> str:
         )
     if query in names:
         return query
-    folded = {}
+    folded: dict[str, str] = {}
     for name in names:
         folded.setdefault(fold(name), name)
     key = fold(query)
