@@ -90,6 +90,7 @@ from cpts_diag.check_membership import (
 )
 from cpts_diag.datasets import DATASETS
 from cpts_diag.errors import InputError
+from cpts_diag.io.perimeters import Perimeters
 from cpts_diag.proposals import RANKING_RULE, build_proposals
 from cpts_diag.reference import POPULATION_SOURCE, Reference, load_reference
 from cpts_diag.territories import (
@@ -158,7 +159,8 @@ class CheckReport:
     Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
     lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
     ``polygons`` (the user's polygons as the check read and aligned them, never read
-    again; or None), ``reference`` and ``touching`` (code of an orphan unit or of a commune outside the
+    again; or None), ``perimeters`` (the Perimeters checked, None for a bare table: a simulation reuses them),
+    ``reference`` and ``touching`` (code of an orphan unit or of a commune outside the
     file -> sorted territories it touches, when the geometric checks ran) are kept for
     :func:`cpts_diag.outputs.check_outputs.write_check_outputs`, :func:`territory_findings` and the maps, and
     are not part of the JSON.
@@ -189,7 +191,8 @@ class CheckReport:
     sources: list[str] = field(default_factory=list)
     members: pd.DataFrame | None = field(default=None, repr=False)
     polygons: object = field(default=None, repr=False)
-    reference: object = field(default=None, repr=False)
+    perimeters: Perimeters | None = field(default=None, repr=False)
+    reference: Reference | None = field(default=None, repr=False)
     touching: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -448,9 +451,9 @@ def check_perimeters(
 ) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
-    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, their
-    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``), or a file to
-    read. ``reference``: the embedded COG 2026 by default.
+    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, or their
+    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``). ``reference``: the
+    embedded COG 2026 by default.
 
     ``geometries``: ``"default"`` uses the embedded national adjacency (no polygons read); a
     GeoDataFrame of commune polygons (``code_insee``, geometry) or a path read with
@@ -464,10 +467,6 @@ def check_perimeters(
     (:data:`REGION_VIEW_RULE`), and communes outside the file of that région only (the table may hold only
     some territories of the file). An unknown région or département code raises InputError.
     """
-    from cpts_diag.io.perimeters import read_perimeters
-
-    if isinstance(perimeters, (str, os.PathLike)):
-        perimeters = read_perimeters(perimeters)
     reference = reference if reference is not None else load_reference()
     table = perimeters.table if hasattr(perimeters, "table") else perimeters
     warnings = list(getattr(perimeters, "warnings", []) or [])
@@ -480,6 +479,7 @@ def check_perimeters(
     known["arrondissement"] = known["arrondissement"].astype(object).where(known["arrondissement"].notna(), None)
 
     report = CheckReport(warnings=warnings, source=source_name, members=members, reference=reference)
+    report.perimeters = perimeters if isinstance(perimeters, Perimeters) else None
     report.unknown_codes, report.outdated_codes = _code_findings(members, reference)
     typed = _typed_names(table)
     if typed is not None:
@@ -557,9 +557,11 @@ def check_perimeters(
     elif geometries is not None:
         adjacency = _embedded_adjacency(report.notes)
     if adjacency is not None:
-        uncovered = [a["code"] for a in report.uncovered_arrondissements]
+        uncovered_codes = [a["code"] for a in report.uncovered_arrondissements]
         outside = outside_rows.index.union(pd.Index([a["code_insee"] for a in outside_arr]))
-        found = _geometric_findings(adjacency, known, orphan_rows.index, uncovered, outside, reference, tolerance_m)
+        found = _geometric_findings(
+            adjacency, known, orphan_rows.index, uncovered_codes, outside, reference, tolerance_m
+        )
         report.geometry_checks = True
         for key, value in found.items():
             setattr(report, key, value)
@@ -649,10 +651,6 @@ def check_region(
     """
     import dataclasses
 
-    from cpts_diag.io.perimeters import read_perimeters
-
-    if isinstance(perimeters, (str, os.PathLike)):
-        perimeters = read_perimeters(perimeters)
     reference = reference if reference is not None else load_reference()
     code = reference.region_code(region, "vue régionale")
     table = perimeters.table if hasattr(perimeters, "table") else perimeters

@@ -257,7 +257,7 @@ def simulate_command(
 ):
     """Essaie des modifications d'un fichier de périmètres : contrôle avant et après, fichier corrigé."""
     from cpts_diag.outputs.simulation_outputs import format_simulation_text
-    from cpts_diag.simulation import ADD, REMOVE, parse_change, read_changes, simulate
+    from cpts_diag.simulation import ADD, REMOVE, parse_change, read_changes, resolve_changes, simulate
 
     changes = [parse_change(v, ADD) for v in additions] + [parse_change(v, REMOVE) for v in removals]
     if modifications:
@@ -269,7 +269,7 @@ def simulate_command(
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)
     sim = simulate(
         perims,
-        changes,
+        resolve_changes(changes, perims),
         reference,
         geometries=None if no_geometry else geometries or "default",
         regions=_split_codes(regions),
@@ -321,7 +321,7 @@ def _user_files(func):
 @_out_option("Dossier où écrire le classeur Excel des indicateurs.")
 def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_json, out_dir):
     """Indicateurs du diagnostic d'une CPTS, comparés au département, à la région et à la France."""
-    from cpts_diag.indicators import diagnose
+    from cpts_diag.indicators import diagnose, find_territory
     from cpts_diag.outputs.indicator_outputs import (
         format_indicator_table,
         indicator_rows_json,
@@ -329,9 +329,8 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
     )
 
     perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory)
-    diag = diagnose(
-        perims, territory, reference, cpam=_cpam_choice(cpam, perimeters).file, insee_ages=insee_ages, bpe=bpe
-    )
+    name = find_territory(perims.table["cpts"].astype(str).unique(), territory, perims.source)
+    diag = diagnose(perims, name, reference, cpam=_cpam_choice(cpam, perimeters).file, insee_ages=insee_ages, bpe=bpe)
     if as_json:
         _print_json(indicator_rows_json(diag))
     else:

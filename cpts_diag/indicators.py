@@ -24,7 +24,7 @@ Examples
 --------
 >>> from cpts_diag.io.perimeters import read_perimeters
 >>> from cpts_diag import settings
->>> diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "cpts du gapençais")
+>>> diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais")
 >>> diag.territory
 'CPTS du Gapençais'
 >>> row = diag.indicators.query("indicator == 'apl_mg_2023' and level == 'territoire'").iloc[0]
@@ -35,7 +35,6 @@ Examples
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,6 +82,7 @@ __all__ = [
     "Diagnostic",
     "diagnose",
     "diagnose_all",
+    "exact_territory",
     "find_territory",
     "france_name",
     "territory_indicators",
@@ -117,11 +117,13 @@ class Diagnostic:
 
 
 # ----------------------------------------------------------------------------------- helpers
-def find_territory(names, query: str | None) -> str:
+def find_territory(names, query: str | None, source=None) -> str:
     """Return the territory name of ``names`` (e.g. ``perimeters.table["cpts"].unique()``) matching ``query``.
 
-    Case, accents and spaces are ignored, and so is a leading "CPTS". Without a match, raises
-    :class:`~cpts_diag.errors.InputError` listing the close matches (difflib, names containing the query).
+    The one resolution of a name the user typed, called at the entry points only (command line, notebook entry
+    functions, batch plan, runner); the domain takes the exact name (:func:`exact_territory`). Case, accents and
+    spaces are ignored, and so is a leading "CPTS". Without a match, raises :class:`~cpts_diag.errors.InputError`
+    naming the file ``source`` and listing the close matches (difflib, names containing the query).
     ``query`` None or blank: the only territory of ``names``; with several, an InputError listing them.
 
     Examples
@@ -136,8 +138,12 @@ def find_territory(names, query: str | None) -> str:
         if len(names) == 1:
             return names[0]
         listing = ", ".join(f"« {n} »" for n in names[:8]) + ("…" if len(names) > 8 else "")
-        raise InputError(f"le fichier contient {len(names)} territoires : précisez lequel (--territoire) : {listing}")
-    folded = {}
+        raise InputError(
+            f"le fichier contient {len(names)} territoires : précisez lequel (--territoire) : {listing}", source
+        )
+    if query in names:
+        return query
+    folded: dict[str, str] = {}
     for name in names:
         folded.setdefault(fold(name), name)
     key = fold(query)
@@ -152,17 +158,26 @@ def find_territory(names, query: str | None) -> str:
     close += [folded[k] for k in difflib.get_close_matches(key, list(folded), n=5, cutoff=0.5)]
     close = list(dict.fromkeys(close))[:5]
     if close:
-        raise InputError("territoire inconnu ; noms proches : " + ", ".join(f"« {c} »" for c in close), value=query)
-    raise InputError(f"territoire inconnu ; {len(names)} territoire(s) dans le fichier", value=query)
+        raise InputError(
+            "territoire inconnu ; noms proches : " + ", ".join(f"« {c} »" for c in close), source, None, query
+        )
+    raise InputError(f"territoire inconnu ; {len(names)} territoire(s) dans le fichier", source, None, query)
 
 
-def _as_table(perimeters, reference: Reference, territory: str | None = None) -> pd.DataFrame:
-    """The canonical perimeter table of a Perimeters, a DataFrame or a file path (``territory`` names a file
-    without territory column)."""
-    if isinstance(perimeters, (str, os.PathLike)):
-        from cpts_diag.io.perimeters import read_perimeters
+def exact_territory(perimeters, name: str) -> pd.DataFrame:
+    """The rows of territory ``name`` (exact, as in the file) of a Perimeters or of its canonical table; a name not
+    in the file raises :class:`~cpts_diag.errors.InputError` naming it (no close match: :func:`find_territory`)."""
+    table = _as_table(perimeters)
+    rows = table[table["cpts"].astype(str) == name]
+    if rows.empty:
+        raise InputError(
+            "territoire absent du fichier (nom exact attendu)", getattr(perimeters, "source", None), None, name
+        )
+    return rows
 
-        perimeters = read_perimeters(perimeters, names_by_code=reference.names, territory=territory)
+
+def _as_table(perimeters) -> pd.DataFrame:
+    """The canonical perimeter table of a Perimeters, or the table itself."""
     return perimeters.table if hasattr(perimeters, "table") else perimeters
 
 
@@ -502,8 +517,8 @@ def diagnose_all(
 ) -> dict[str, Diagnostic]:
     """Diagnostic of every territory of a perimeter set, in one vectorised pass, in the order of the file.
 
-    ``perimeters`` is a Perimeters (:func:`cpts_diag.io.perimeters.read_perimeters`), its canonical table, or
-    a file; ``reference`` defaults to the embedded COG 2026. Optional user files, paths or parsed tables:
+    ``perimeters`` is a Perimeters (:func:`cpts_diag.io.perimeters.read_perimeters`) or its canonical table;
+    ``reference`` defaults to the embedded COG 2026. Optional user files, paths or parsed tables:
 
     * ``cpam``: CPAM / Rézone CPTS commune table (:func:`cpts_diag.io.userfiles.read_cpam_table`). Default:
       none — pass ``settings.DEFAULT_CPAM`` explicitly for the fictitious demo.
@@ -516,7 +531,7 @@ def diagnose_all(
     """
     reference = reference or load_reference()
     data = load_indicator_data()
-    members = resolve_members(_as_table(perimeters, reference), reference)
+    members = resolve_members(_as_table(perimeters), reference)
     units = population_units(members, reference)
     terr_table = territory_table(members, reference, units=units)
     p = Pass(list(members["cpts"]), units, reference)
@@ -554,7 +569,7 @@ def territory_indicators(perimeters, ids, reference: Reference | None = None) ->
     """
     reference = reference or load_reference()
     data = load_indicator_data()
-    members = resolve_members(_as_table(perimeters, reference), reference)
+    members = resolve_members(_as_table(perimeters), reference)
     p = Pass(list(members["cpts"]), population_units(members, reference), reference)
     _add_apl(p, data)
     _add_social(p, data, set())
@@ -741,19 +756,9 @@ def _summary(info: pd.Series, reference: Reference, area: float, density: float)
 
 
 def diagnose(
-    perimeters, territory: str | None, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
+    perimeters, territory: str, reference: Reference | None = None, cpam=None, insee_ages=None, bpe=None
 ) -> Diagnostic:
-    """Diagnostic of one territory (see :func:`diagnose_all` for the parameters).
-
-    ``territory`` is matched with :func:`find_territory` (case and accents ignored; None: the file's only
-    territory); an unknown name raises :class:`~cpts_diag.errors.InputError` listing close matches.
-    """
-    reference = reference or load_reference()
-    table = _as_table(perimeters, reference, territory)
-    try:
-        name = find_territory(table["cpts"].astype(str).unique(), territory)
-    except InputError as err:  # name the perimeter file in the message
-        source = perimeters if isinstance(perimeters, (str, os.PathLike)) else getattr(perimeters, "source", None)
-        raise InputError(err.message, path=source, value=err.value) from None
-    subset = table[table["cpts"].astype(str) == name]
-    return diagnose_all(subset, reference, cpam=cpam, insee_ages=insee_ages, bpe=bpe)[name]
+    """Diagnostic of territory ``territory`` (its exact name, :func:`exact_territory`; see :func:`diagnose_all` for
+    the other parameters)."""
+    subset = exact_territory(perimeters, territory)
+    return diagnose_all(subset, reference, cpam=cpam, insee_ages=insee_ages, bpe=bpe)[territory]

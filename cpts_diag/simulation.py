@@ -14,6 +14,7 @@ adding one it already lists) raise :class:`~cpts_diag.errors.InputError` before 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import tempfile
@@ -26,7 +27,7 @@ from cpts_diag import fr_format as fr
 from cpts_diag.checks import FINDING_KINDS, CheckReport, check_perimeters
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
-from cpts_diag.indicators import find_territory, territory_indicators
+from cpts_diag.indicators import exact_territory, find_territory, territory_indicators
 from cpts_diag.io.perimeter_writer import UNSUPPORTED, Edit, corrected_copy, write_corrected
 from cpts_diag.io.perimeters import Perimeters, perimeter_layout, read_perimeters
 from cpts_diag.reference import FORMER, UNKNOWN, Reference, load_reference
@@ -161,6 +162,19 @@ class Simulation:
 # ------------------------------------------------------------------------------------------ changes
 
 
+def resolve_changes(changes: list[Change], perimeters: Perimeters) -> list[Change]:
+    """The changes with the exact names of their territories in ``perimeters`` (:func:`find_territory`: case and
+    accents ignored, a unique close match); an unknown name raises an InputError naming the change."""
+    names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
+    resolved = []
+    for change in changes:
+        try:
+            resolved.append(dataclasses.replace(change, territory=find_territory(names, change.territory)))
+        except InputError as err:
+            raise InputError(f"{err.message} ({change.origin} {change})", value=change.territory) from None
+    return resolved
+
+
 def _unit_of(change: Change, reference: Reference) -> tuple[str, str | None]:
     """(current unit code, note) of the code of a change: a commune, an arrondissement municipal, or the current
     commune of a former code."""
@@ -180,7 +194,6 @@ def _unit_of(change: Change, reference: Reference) -> tuple[str, str | None]:
 def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, reference: Reference) -> list[Edit]:
     """The changes checked against the file, in order, as edits of the file (an addition then the removal of the
     same unit cancel each other)."""
-    names = list(dict.fromkeys(table["cpts"].astype(str)))
     rows = members.assign(line=table["line"].to_numpy())
     added: dict[tuple[str, str], Edit] = {}
     removed: set[tuple[str, str]] = set()
@@ -188,10 +201,8 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
     for change in changes:
         action_of(change.action, change.origin)
         unit, _note = _unit_of(change, reference)
-        try:
-            territory = find_territory(names, change.territory)
-        except InputError as err:
-            raise InputError(f"{err.message} ({change.origin} {change})", value=change.territory) from None
+        territory = change.territory
+        exact_territory(table, territory)  # a name not in the file: InputError naming it
         name = reference.names.get(unit, unit)
         mine = rows[rows["cpts"] == territory]
         if unit in reference.arrondissements.index:

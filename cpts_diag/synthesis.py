@@ -29,7 +29,8 @@ Examples
 --------
 >>> from cpts_diag import settings
 >>> from cpts_diag.indicators import diagnose
->>> synthesis = derive_findings(diagnose(settings.DEFAULT_PERIMETERS, "CPTS Verdon"))
+>>> from cpts_diag.io.perimeters import read_perimeters
+>>> synthesis = derive_findings(diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS Verdon"))
 >>> [(f.kind, f.indicator) for f in synthesis.strengths][:2]
 [('force', 'apl_mg_2023'), ('force', 'densite_mg_liberaux')]
 """

@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import box
 
 from browser import browser_errors, chrome, open_page  # noqa: F401  (chrome is a fixture)
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.outputs.maps.classes import FICTITIOUS_BANNER, PALETTES, Classification
 from cpts_diag.outputs.maps.offline import save_offline_map
 from cpts_diag.outputs.maps.spec import MapSpec, MapView
@@ -222,7 +223,7 @@ def test_proposal_map_of_the_paca_check_renders_offline(chrome, tmp_path):  # no
     from cpts_diag.checks import check_perimeters
     from cpts_diag.outputs.check_outputs import proposal_web_map
 
-    report = check_perimeters(settings.DEFAULT_PERIMETERS)
+    report = check_perimeters(read_perimeters(settings.DEFAULT_PERIMETERS))
     path = save_offline_map(proposal_web_map(report), tmp_path / "carte_propositions.html")
     open_page(chrome, path, READY)
     assert browser_errors(chrome) == []

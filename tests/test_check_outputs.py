@@ -7,6 +7,7 @@ import openpyxl
 import pyogrio
 import pytest
 
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.outputs.check_outputs import GEOPACKAGE_NAME, PROPOSAL_MAP_NAME, WORKBOOK_NAME, write_check_outputs
 from cpts_diag.reference import load_reference
 from fake_cog import CURRENT_13, GRID, check, grid_rows, polys, write_cog
@@ -154,7 +155,7 @@ def paca_outputs(tmp_path_factory):
     from cpts_diag import settings
     from cpts_diag.checks import check_perimeters
 
-    report = check_perimeters(settings.DEFAULT_PERIMETERS)
+    report = check_perimeters(read_perimeters(settings.DEFAULT_PERIMETERS))
     out = tmp_path_factory.mktemp("paca")
     return report, write_check_outputs(report, out)
 
@@ -232,7 +233,7 @@ def finistere(tmp_path_factory):
     from finistere_check import communes, members, write_file
 
     folder = tmp_path_factory.mktemp("finistere")
-    report = check_perimeters(write_file(folder), departements=["29"])
+    report = check_perimeters(read_perimeters(write_file(folder)), departements=["29"])
     written = write_check_outputs(report, folder / "out")
     cog = communes()
     return written, cog, members(cog)

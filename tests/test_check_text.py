@@ -5,6 +5,7 @@ import pytest
 
 from cpts_diag import fr_format as fr
 from cpts_diag.checks import check_perimeters, territory_findings
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.outputs.check_text import (
     format_text,
     perimeter_items,
@@ -17,7 +18,7 @@ from finistere_check import DOUARNENEZ, FOUESNANT, communes, members, write_file
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
-    report = check_perimeters(write_file(tmp_path_factory.mktemp("finistere")), departements=["29"])
+    report = check_perimeters(read_perimeters(write_file(tmp_path_factory.mktemp("finistere"))), departements=["29"])
     cog = communes()
     return report, cog, members(cog)
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from cpts_diag.checks import check_perimeters
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.outputs.check_workbook import check_workbook_sheets, perimeter_sheet
 from finistere_check import DOUARNENEZ, FOUESNANT, communes, members, pieces, write_file
 
@@ -13,7 +14,7 @@ THRESHOLDS = (40_000, 80_000, 175_000)  # ACI size tiers 1 to 4 (avenant 2 de l'
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
-    report = check_perimeters(write_file(tmp_path_factory.mktemp("finistere")), departements=["29"])
+    report = check_perimeters(read_perimeters(write_file(tmp_path_factory.mktemp("finistere"))), departements=["29"])
     sheets, notes = check_workbook_sheets(report)
     cog = communes()
     mine = members(cog)
@@ -173,7 +174,7 @@ def test_sources_sheet(case):
 
 
 def test_sheets_without_geometry_say_not_checked(tmp_path):
-    report = check_perimeters(write_file(tmp_path), departements=["29"], geometries=None)
+    report = check_perimeters(read_perimeters(write_file(tmp_path)), departements=["29"], geometries=None)
     sheets, notes = check_workbook_sheets(report)
     for title in ("Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable"):
         assert sheets[title].empty

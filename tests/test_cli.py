@@ -6,6 +6,7 @@ import re
 import openpyxl
 import pytest
 
+from cpts_diag import settings
 from cpts_diag.cli import main
 
 
@@ -194,6 +195,19 @@ def test_indicators_without_cpam(capsys):
     code, out, err = _run(capsys, "indicators", "--territory", "CPTS Guil Durance", "--cpam", "aucun", "--json")
     assert code == 0
     assert not [r for r in json.loads(out) if r["quality"] == "données fictives"]
+
+
+def test_indicators_resolve_a_typed_name_from_a_users_folder(tmp_path, capsys, monkeypatch, raw_communes):
+    # the embedded listing copied into her folder, named by a relative path; « cpts du gapencais » as she types it
+    listing = json.loads(settings.DEFAULT_PERIMETERS.read_text(encoding="utf-8"))
+    (tmp_path / "cpts.json").write_bytes(settings.DEFAULT_PERIMETERS.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, "indicators", "cpts.json", "--territoire", "cpts du gapencais", "--json")
+    assert code == 0, err
+    codes = next(set(t["communes"]) for t in listing["cpts"] if t["nom"] == "CPTS du Gapençais")
+    expected = sum(int(r["population"]) for r in raw_communes if r["code_insee"] in codes)
+    population = next(r for r in json.loads(out) if r["indicator"] == "population")
+    assert population["territory_value"] == expected
 
 
 def test_indicators_unknown_territory_lists_close_names(capsys):

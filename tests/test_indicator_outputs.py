@@ -7,6 +7,7 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.indicators import diagnose, diagnose_all
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.outputs.indicator_outputs import (
     FICTITIOUS_BANNER,
     JSON_KEYS,
@@ -19,8 +20,8 @@ from helpers import perimeter_table as _perimeters
 
 
 def test_table_banner_only_with_fictitious_data():
-    real = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais")
-    demo = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
+    real = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais")
+    demo = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
     text = format_indicator_table(demo)
     assert text.splitlines()[0] == FICTITIOUS_BANNER
     assert "données fictives" in text
@@ -44,7 +45,7 @@ def test_json_rows_keys_and_region_code_collision():
 
 
 def test_workbook_sheets_codes_and_notes(tmp_path):
-    diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
+    diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
     path = write_indicator_workbook(diag, tmp_path / "indicateurs.xlsx")
     wb = openpyxl.load_workbook(path)
     assert {
@@ -77,8 +78,8 @@ def gap_diagnostics():
 
     assert settings.DEFAULT_CPAM.name == "exemple_cpam_FICTIF_paca.csv"
     return (
-        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM),
-        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais"),
+        diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM),
+        diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais"),
     )
 
 

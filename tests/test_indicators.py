@@ -21,6 +21,7 @@ from cpts_diag.indicators import (
     diagnose_all,
     find_territory,
 )
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.masked import MaskedTotal, share_bounds
 from helpers import indicator_row as _row
 from helpers import perimeter_table as _perimeters
@@ -49,9 +50,29 @@ def test_find_territory_ignores_case_accents_and_spaces():
     assert "CPTS Gapencais" in message
 
 
-def test_diagnose_unknown_territory_lists_close_matches():
-    with pytest.raises(InputError, match="Verdon"):
-        diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Verdon")
+def test_find_territory_names_the_file_and_prefers_the_exact_name():
+    # two names of one file that fold alike: the exact one is kept, not the first folded match
+    assert find_territory(["CPTS Iroise", "CPTS IROISE"], "CPTS IROISE") == "CPTS IROISE"
+    with pytest.raises(InputError) as err:
+        find_territory(["CPTS Verdon"], "CPTS du Verdun", "x.csv")
+    assert (
+        str(err.value)
+        == "fichier « x.csv » : territoire inconnu ; noms proches : « CPTS Verdon » (valeur « CPTS du Verdun »)"
+    )
+
+
+def test_domain_takes_the_exact_name_only(tmp_path):
+    # Bretagne: the domain does not resolve a typed name; the entry points do (find_territory)
+    path = tmp_path / "cpts_finistere.csv"
+    path.write_text("cpts;code_insee\nCPTS Pays de Morlaix;29151\nCPTS Iroise;29019\n", encoding="utf-8")
+    perims = read_perimeters(path)
+    for name in ("cpts pays de morlaix", "Pays de Morlaix"):
+        with pytest.raises(InputError) as err:
+            diagnose(perims, name)
+        assert str(err.value) == (
+            f"fichier « {path} » : territoire absent du fichier (nom exact attendu) (valeur « {name} »)"
+        )
+    assert diagnose(perims, "CPTS Pays de Morlaix").territory == "CPTS Pays de Morlaix"
 
 
 # --------------------------------------------------------------------------- masked CPAM
@@ -276,7 +297,7 @@ def test_bpe_wide_table_blank_cell_and_absent_commune_are_unknown(tmp_path, popu
 
 # --------------------------------------------------------------------------------- misc
 def test_indicator_rows_have_every_column_and_valid_values():
-    diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS Verdon")
+    diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS Verdon")
     ind = diag.indicators
     assert list(ind.columns) == INDICATOR_COLUMNS
     assert set(ind["level"]) == {"territoire", "departement", "region", "france"}

@@ -15,6 +15,7 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.indicators import diagnose_all
+from cpts_diag.io.perimeters import read_perimeters
 from geo_expect import AREA_TOLERANCE, display_area_km2, display_polygons
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -60,12 +61,12 @@ def raw():
 
 @pytest.fixture(scope="module")
 def diags():
-    return diagnose_all(settings.DEFAULT_PERIMETERS)
+    return diagnose_all(read_perimeters(settings.DEFAULT_PERIMETERS))
 
 
 @pytest.fixture(scope="module")
 def diags_cpam():
-    return diagnose_all(settings.DEFAULT_PERIMETERS, cpam=settings.DEFAULT_CPAM)
+    return diagnose_all(read_perimeters(settings.DEFAULT_PERIMETERS), cpam=settings.DEFAULT_CPAM)
 
 
 def _row(diag, indicator, level="territoire", code=None):

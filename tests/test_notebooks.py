@@ -19,6 +19,7 @@ import pytest
 from cpts_diag import settings
 from cpts_diag.fr_format import integer as fmt_int
 from cpts_diag.fr_format import number as fmt_number
+from cpts_diag.io.perimeters import read_perimeters
 
 NB01 = settings.NOTEBOOKS_DIR / "01_controle_perimetres.ipynb"
 NB03 = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
@@ -106,7 +107,7 @@ def nb01(tmp_path_factory):
 def paca_check():
     from cpts_diag.checks import check_perimeters
 
-    return check_perimeters(settings.DEFAULT_PERIMETERS, regions=["93"])
+    return check_perimeters(read_perimeters(settings.DEFAULT_PERIMETERS), regions=["93"])
 
 
 def _summary_value(html: str, label: str) -> str:

@@ -87,7 +87,7 @@ def paca(cog):
         codes = [c for c in t["communes"] if not (arr and c == "13055")] + arr
         units[t["nom"]] = {c if c in cog.index else delegated[c] for c in codes}
         infra[t["nom"]] = {c for c in units[t["nom"]] if cog.at[c, "nom"] in (t.get("infra") or [])}
-    return check_perimeters(settings.DEFAULT_PERIMETERS), units, infra
+    return check_perimeters(read_perimeters(settings.DEFAULT_PERIMETERS)), units, infra
 
 
 def test_paca_every_orphan_gets_candidates_the_adjacent_ones_first(paca, links):

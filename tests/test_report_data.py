@@ -6,6 +6,7 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
+from cpts_diag.io.perimeters import read_perimeters
 from helpers import populations as _populations
 
 
@@ -22,7 +23,7 @@ def test_cached_report_data_equals_a_direct_diagnostic(tmp_path, monkeypatch):
     first = rs.load_report_data("cpts du gapencais")  # case and accents ignored
     second = rs.load_report_data("CPTS du Gapençais")
     assert (first.cached, second.cached) == (False, True)
-    direct = diagnose(settings.DEFAULT_PERIMETERS, "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
+    direct = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS du Gapençais", cpam=settings.DEFAULT_CPAM)
     for got in (first, second):
         assert got.territory == "CPTS du Gapençais"
         pd.testing.assert_frame_equal(got.diag.indicators, direct.indicators)

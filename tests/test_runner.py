@@ -15,6 +15,7 @@ import pytest
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.reports import runner as report
 from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, slugify
 from cpts_diag.reports.runner import (
@@ -242,7 +243,7 @@ def test_population_and_tier_match_the_library(built, rapport, library_row):
 def test_key_figure_apl_matches_the_library(built, rapport):
     from cpts_diag.indicators import diagnose
 
-    diag = diagnose(settings.DEFAULT_PERIMETERS, TERRITORY)
+    diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), TERRITORY)
     ind = diag.indicators
     apl = float(ind[(ind["indicator"] == "apl_mg_2023") & (ind["level"] == "territoire")]["value"].iloc[0])
     assert built.key_figures["APL aux médecins généralistes 2023"]["value"] == pytest.approx(apl)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cpts_diag.io.perimeters import read_perimeters
 from cpts_diag.synthesis import (
     FICTITIOUS_NOTE,
     STRENGTH,
@@ -350,7 +351,7 @@ def test_findings_on_a_real_paca_territory_follow_the_library_values():
     from cpts_diag import settings
     from cpts_diag.indicators import diagnose
 
-    diag = diagnose(settings.DEFAULT_PERIMETERS, "CPTS Sud 04")
+    diag = diagnose(read_perimeters(settings.DEFAULT_PERIMETERS), "CPTS Sud 04")
     ind = diag.indicators
     syn = derive_findings(diag)
 

@@ -460,13 +460,13 @@ def first_proposal(report) -> list[tuple[str, str, str]]:
     return []
 
 
-def run_simulation(report, changes_asked, perimeters="", region="", departements=(), geometries_file="", out_dir=""):
-    """Simulate ``changes_asked`` (``("ajouter" or "retirer", code INSEE, territory)`` tuples) on the file that
-    ``report`` checked, with the same parameters as :func:`run_check`; None when there is nothing to simulate.
-    With ``out_dir``, the corrected file is written in its subfolder ``perimetres_corriges``."""
-    from cpts_diag.io.perimeters import read_perimeters
+def run_simulation(report, changes_asked, region="", departements=(), geometries_file="", out_dir=""):
+    """Simulate ``changes_asked`` (``("ajouter" or "retirer", code INSEE, territory)`` tuples) on the perimeters
+    that ``report`` checked (:func:`run_check`, not read again), with the same parameters as :func:`run_check`;
+    None when there is nothing to simulate. With ``out_dir``, the corrected file is written in its subfolder
+    ``perimetres_corriges``."""
     from cpts_diag.reference import load_reference
-    from cpts_diag.simulation import Change, action_of, simulate
+    from cpts_diag.simulation import Change, action_of, resolve_changes, simulate
 
     if not changes_asked:
         show_note("Aucune modification à essayer : listez-les dans la cellule ci-dessus.")
@@ -477,13 +477,12 @@ def run_simulation(report, changes_asked, perimeters="", region="", departements
         )
         for i, (action, code, territory) in enumerate(changes_asked, start=1)
     ]
-    reference = load_reference()
-    perims = read_perimeters(parameter_path(perimeters, settings.DEFAULT_PERIMETERS), names_by_code=reference.names)
+    perims = report.perimeters
     folder = output_folder(out_dir)
     return simulate(
         perims,
-        changes,
-        reference,
+        resolve_changes(changes, perims),
+        load_reference(),
         geometries=parameter_path(geometries_file) or "default",
         regions=[str(region).strip()] if region is not None and str(region).strip() else None,
         departements=[str(d) for d in (departements or [])] or None,

@@ -460,15 +460,9 @@ def _resolve_territory(territory: str | None, perimeters=None) -> str:
     accents, see :func:`cpts_diag.indicators.find_territory`), or the file's only territory when None; else an
     InputError naming the file and listing close (or all) names."""
     path = settings.user_path(perimeters) or settings.DEFAULT_PERIMETERS
-    names = _territory_names(path, territory)
-    if territory in names:
-        return territory
     from cpts_diag.indicators import find_territory
 
-    try:
-        return find_territory(names, territory)
-    except InputError as err:  # name the perimeter file in the message
-        raise InputError(err.message, path=path, value=territory) from None
+    return find_territory(_territory_names(path, territory), territory, path)
 
 
 def _summary_of(nb) -> dict:

@@ -93,7 +93,7 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
     selected = names
     if only:
-        wanted = {q if q in names else find_territory(names, q) for q in map(str, only)}
+        wanted = {find_territory(names, q, path) for q in map(str, only)}
         selected = [n for n in selected if n in wanted]
     if region not in (None, ""):
         reference = reference or load_reference()
