@@ -25,7 +25,7 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.datasets import DATASETS
-from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.reference import Reference, load_reference
 
 __all__ = [
@@ -404,65 +404,45 @@ def attach_codes(codes, reference: Reference) -> pd.DataFrame:
     return resolved[["code", "code_current", "arrondissement"]].rename(columns={"code_current": "code_insee"})
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def _numeric(series: pd.Series) -> pd.Series:
-    """Published numbers to float; masked tokens and blanks to NaN."""
-    text = series.astype(str).str.replace(",", ".", regex=False).str.strip()
-    return pd.to_numeric(text, errors="coerce").astype(float)
-
-
-def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
-    # the built file holds plain numbers ("." decimals, empty when missing)
-    raw = pd.read_csv(path, dtype={"code_insee": str, "commune": str})
+def _load_apl(data_dir, reference: Reference) -> pd.DataFrame:
+    raw = load_dataset("apl", data_dir)
     out = attach_codes(raw["code_insee"], reference)
     out["commune"] = raw["commune"].astype(object)
     for year in APL_YEARS:
         for col in (*APL_MEASURES, "pop_standardisee", "pop_totale"):
-            name = f"{col}_{year}"
-            out[name] = pd.to_numeric(raw[name], errors="coerce").astype(float).to_numpy()
+            out[f"{col}_{year}"] = raw[f"{col}_{year}"].to_numpy()
     return out[out["code_insee"].notna()].reset_index(drop=True)
 
 
-def _bv_link(bv: pd.DataFrame, table_path: Path) -> pd.DataFrame:
+def _bv_link(bv: pd.DataFrame, data_dir) -> pd.DataFrame:
     """Commune -> bassin de vie 2022 (``bv2022`` code, NA without one) and its name (``bassin_de_vie``)."""
-    link = _read(table_path).set_index("code_insee")
+    link = load_dataset("commune_bv", data_dir).set_index("code_insee")
     code = link["bv2022"].astype(object).where(link["bv2022"] != "", pd.NA)
     return pd.DataFrame({"bv2022": code, "bassin_de_vie": code.map(bv["libelle"].astype(object))})
 
 
-def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
-    bv = _read(bv_path).set_index("code")
-    out = _bv_link(bv, table_path)
+def _load_bv(data_dir) -> pd.DataFrame:
+    bv = load_dataset("bv_indicators", data_dir).set_index("code")
+    out = _bv_link(bv, data_dir)
     code = out["bv2022"]
     for ind, (column, *_rest) in BV_INDICATORS.items():
-        values = _numeric(bv[column])  # parse the 1,709 BV values once, then attribute
+        values = parse_numbers(bv[column])  # parse the 1,709 BV values once, then attribute
         status = bv[column].astype(object).where(values.isna(), "")
         out[ind] = code.map(values).astype(float).to_numpy()
         out[f"{ind}_statut"] = code.map(status).fillna("").to_numpy()
     return out
 
 
-def _load_social(path: Path) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype={"code_insee": str}).set_index("code_insee")
-    return raw.astype(float)
-
-
-def _load_departements(path: Path) -> pd.DataFrame:
-    raw = _read(path).set_index("code")
-    return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
+def _load_departements(data_dir) -> pd.DataFrame:
+    raw = load_dataset("departement_indicators", data_dir).set_index("code")
+    return pd.DataFrame({"nb_mg_bpe_2024": parse_numbers(raw[_GP_DEP_COLUMN])}, index=raw.index)
 
 
 @functools.lru_cache(maxsize=4)
 def load_bassins_de_vie(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Bassin de vie 2022 of every commune (index ``code_insee``; columns ``bv2022``, ``bassin_de_vie``), read alone
     (without the other indicator data; cached)."""
-    bv = pd.read_csv(
-        dataset_path("bv_indicators", data_dir), dtype=str, keep_default_na=False, usecols=["code", "libelle"]
-    )
-    return _bv_link(bv.set_index("code"), dataset_path("commune_bv", data_dir))
+    return _bv_link(load_dataset("bv_indicators", data_dir).set_index("code"), data_dir)
 
 
 @functools.lru_cache(maxsize=4)
@@ -476,10 +456,10 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     reference = load_reference(data_dir)
 
     notes: list[str] = []
-    apl = _load_apl(dataset_path("apl", data_dir), reference)
-    bv = _load_bv(dataset_path("bv_indicators", data_dir), dataset_path("commune_bv", data_dir))
-    deps = _load_departements(dataset_path("departement_indicators", data_dir))
-    social = _load_social(dataset_path("social", data_dir))
+    apl = _load_apl(data_dir, reference)
+    bv = _load_bv(data_dir)
+    deps = _load_departements(data_dir)
+    social = load_dataset("social", data_dir).set_index("code_insee")
     if (base / SOURCES["polygons"].file).exists():
         from cpts_diag.commune_geo import load_commune_geo
 
