@@ -107,3 +107,14 @@ def test_an_optional_column_absent_from_an_older_build_is_unknown(tmp_path):
     table = load_dataset("adjacency", tmp_path)
     assert table[["a", "b", "lien"]].values.tolist() == [["29019", "29075", "contact"], ["01053", "01283", "possible"]]
     assert table["frontiere_km"].isna().all() and table["frontiere_km"].dtype == float
+
+
+def test_no_other_module_reads_a_csv_itself():
+    """One loader: outside build/ (which writes data/), only io.embedded reads data/ and io.tables user files."""
+    package = Path(__file__).resolve().parent.parent / "cpts_diag"
+    readers = {
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if "read_csv(" in p.read_text(encoding="utf-8") and p.relative_to(package).parts[0] != "build"
+    }
+    assert readers == {"io/embedded.py", "io/tables.py"}
