@@ -33,9 +33,8 @@ class Dataset:
     ``more_columns`` holds further published columns, read as text. ``producer``, ``vintage``, ``level`` and
     ``licence`` are the French text of data/SOURCES.md; ``build`` the dotted name of the function that writes the
     file (empty: kept by hand). ``sep``: the CSV delimiter (the CPAM example is written like a CPAM export);
-    ``published``: numbers kept as the producer wrote them (decimal commas, tokens such as « s » for statistical
-    secrecy, read as NaN); ``optional``: declared columns that a file built by an older version may lack (then
-    read as empty).
+    ``published``: numbers as the producer wrote them (decimal commas; « s »... read as NaN); ``optional``:
+    declared columns that a file built by an older version may lack (then read as empty).
     """
 
     key: str
@@ -53,9 +52,9 @@ class Dataset:
 
 
 def _columns(text: str, numbers: str = "") -> dict[str, str]:
-    """``"a b c", "c"`` -> {"a": "str", "b": "str", "c": "float"}."""
-    floats = set(numbers.split())
-    return {c: FLOAT if c in floats else STR for c in text.split()}
+    """``"a b c", "c d"`` -> {"a": "str", "b": "str", "c": "float", "d": "float"} (numbers not in ``text`` last)."""
+    floats = numbers.split()
+    return {c: FLOAT if c in floats else STR for c in dict.fromkeys(text.split() + floats)}
 
 
 _COMMUNE = "commune (arrondissement municipal à Paris, Lyon, Marseille)"
@@ -144,7 +143,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "adjacency",
             "communes_adjacence_cog2026.csv",
-            _columns("a b lien frontiere_km", "frontiere_km"),
+            _columns("a b lien", "frontiere_km"),
             _ADMIN_EXPRESS,
             _ADMIN_EXPRESS_VINTAGE,
             _COMMUNE,
@@ -176,8 +175,7 @@ DATASETS: dict[str, Dataset] = {
             "apl",
             "apl_mg_communes_2022_2023.csv",
             _columns(
-                "code_insee commune apl_mg_2022 apl_mg_moins65_2022 pop_standardisee_2022 pop_totale_2022 apl_mg_2023 "
-                "apl_mg_moins65_2023 pop_standardisee_2023 pop_totale_2023",
+                "code_insee commune",
                 "apl_mg_2022 apl_mg_moins65_2022 pop_standardisee_2022 pop_totale_2022 apl_mg_2023 "
                 "apl_mg_moins65_2023 pop_standardisee_2023 pop_totale_2023",
             ),
@@ -237,10 +235,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "population_history",
             "populations_historiques_cog2026.csv",
-            _columns(
-                "code_insee pop_2016 pop_2019 pop_2020 pop_2021 pop_2022",
-                "pop_2016 pop_2019 pop_2020 pop_2021 pop_2022",
-            ),
+            _columns("code_insee", "pop_2016 pop_2019 pop_2020 pop_2021 pop_2022"),
             f"{_ETALAB} 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
             _POP_VINTAGES,
             _COMMUNE,
@@ -250,7 +245,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "population_groups",
             "populations_historiques_groupes.csv",
-            _columns("annee unites population", "population"),
+            _columns("annee unites", "population"),
             f"{_ETALAB} 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
             _POP_VINTAGES,
             "groupe de communes",
@@ -260,7 +255,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "filosofi",
             "filosofi_2019_communes.csv",
-            _columns("CODGEO NBPERS19 Q219", "NBPERS19 Q219"),
+            _columns("CODGEO", "NBPERS19 Q219"),
             "INSEE",
             "revenus 2019, géographie de l'INSEE (COG 2022 environ)",
             _COMMUNE,
@@ -282,7 +277,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "nurse_zonage",
             "zonage_infirmiers_communes.csv",
-            _columns("code niveau", "niveau"),
+            _columns("code", "niveau"),
             "ARS, via CartoSanté (ATLASANTE)",
             "2024 (date d'export non précisée)",
             _COMMUNE,
@@ -292,7 +287,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "mortality",
             "mortalite_brute_2013_2018.csv",
-            _columns("niveau code nom periode taux", "taux"),
+            _columns("niveau code nom periode", "taux"),
             "INSEE",
             "période 2013-2018",
             "EPCI (géographie 2020 environ) et département",
@@ -303,10 +298,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "social",
             "indicateurs_sociaux_communes.csv",
-            _columns(
-                "code_insee population_2022 part_75_plus part_familles_monoparentales fedi_2021 fedi_quintile",
-                "population_2022 part_75_plus part_familles_monoparentales fedi_2021 fedi_quintile",
-            ),
+            _columns("code_insee", "population_2022 part_75_plus part_familles_monoparentales fedi_2021 fedi_quintile"),
             "INSEE (Statistiques locales) et Santé publique France, via GitHub linalek/hackathon",
             "recensement 2022 (parts, COG 2025) ; F-EDI 2021 (COG 2024)",
             _COMMUNE,

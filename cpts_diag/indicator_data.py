@@ -76,11 +76,8 @@ class Source:
     def __post_init__(self) -> None:
         if self.dataset:
             d = DATASETS[self.dataset]
-            for name, value in zip(
-                ("producer", "vintage", "level", "license", "file"),
-                (d.producer, d.vintage, d.level, d.licence, d.file),
-                strict=True,
-            ):
+            cited = dict(producer=d.producer, vintage=d.vintage, level=d.level, license=d.licence, file=d.file)
+            for name, value in cited.items():
                 if not getattr(self, name):
                     object.__setattr__(self, name, value)
 
@@ -90,7 +87,6 @@ SOURCE_COLUMNS = ["source", "producer", "vintage", "level", "license", "note", "
 
 # Producer, vintage, level, licence written in an entry are the citation's own wording (data/SOURCES.md and its
 # dataset word them differently), kept so that every table of sources reads as before.
-
 SOURCES: dict[str, Source] = {
     s.key: s
     for s in (
