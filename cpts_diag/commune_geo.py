@@ -38,7 +38,7 @@ from cpts_diag import settings
 from cpts_diag.datasets import DATASETS
 from cpts_diag.geometry import WGS84
 from cpts_diag.io.atomic import file_state
-from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.embedded import dataset_path, load_dataset
 
 __all__ = [
     "ATTRIBUTES_FILE",
@@ -119,21 +119,8 @@ def load_commune_geo(data_dir: str | Path | None = None) -> CommuneGeo:
 
 @functools.lru_cache(maxsize=2)
 def _load(base: str) -> CommuneGeo:
-    units = pd.read_csv(
-        dataset_path("commune_areas", base),
-        dtype={"code_insee": str, "type": str, "masse_terrestre": str, "contour": str},
-        keep_default_na=False,
-        na_values={"superficie_km2": [""]},
-    )
-    units = units.set_index("code_insee")
-    units["limite_exterieure_km"] = pd.to_numeric(units["limite_exterieure_km"], errors="coerce")
-    pairs = pd.read_csv(
-        dataset_path("adjacency", base), dtype={"a": str, "b": str, "lien": str}, keep_default_na=False, na_values={}
-    )
-    if "frontiere_km" not in pairs:  # data built before the border lengths
-        pairs["frontiere_km"] = np.nan
-    pairs["frontiere_km"] = pd.to_numeric(pairs["frontiere_km"], errors="coerce")
-    return CommuneGeo(units=units, pairs=pairs)
+    units = load_dataset("commune_areas", base).set_index("code_insee")
+    return CommuneGeo(units=units, pairs=load_dataset("adjacency", base))
 
 
 def display_polygons(codes=None, bbox=None, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:

@@ -32,7 +32,9 @@ class Dataset:
     ``columns``: column -> ``"str"`` or ``"float"`` (empty cells: "" for text, NaN for numbers); a file with
     ``more_columns`` holds further published columns, read as text. ``producer``, ``vintage``, ``level`` and
     ``licence`` are the French text of data/SOURCES.md; ``build`` the dotted name of the function that writes the
-    file (empty: kept by hand). ``sep``: the CSV delimiter (the CPAM example is written like a CPAM export).
+    file (empty: kept by hand). ``sep``: the CSV delimiter (the CPAM example is written like a CPAM export);
+    ``published``: numbers as the producer wrote them (decimal commas; « s »... read as NaN); ``optional``:
+    declared columns that a file built by an older version may lack (then read as empty).
     """
 
     key: str
@@ -45,12 +47,14 @@ class Dataset:
     build: str = ""
     more_columns: bool = False
     sep: str = ","
+    published: bool = False
+    optional: tuple[str, ...] = ()
 
 
 def _columns(text: str, numbers: str = "") -> dict[str, str]:
-    """``"a b c", "c"`` -> {"a": "str", "b": "str", "c": "float"}."""
-    floats = set(numbers.split())
-    return {c: FLOAT if c in floats else STR for c in text.split()}
+    """``"a b c", "c d"`` -> {"a": "str", "b": "str", "c": "float", "d": "float"} (numbers not in ``text`` last)."""
+    floats = numbers.split()
+    return {c: FLOAT if c in floats else STR for c in dict.fromkeys(text.split() + floats)}
 
 
 _COMMUNE = "commune (arrondissement municipal à Paris, Lyon, Marseille)"
@@ -139,12 +143,13 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "adjacency",
             "communes_adjacence_cog2026.csv",
-            _columns("a b lien frontiere_km", "frontiere_km"),
+            _columns("a b lien", "frontiere_km"),
             _ADMIN_EXPRESS,
             _ADMIN_EXPRESS_VINTAGE,
             _COMMUNE,
             _ADMIN_EXPRESS_LICENCE,
             _BUILD + "build_geometry",
+            optional=("frontiere_km",),  # built before the border lengths
         ),
         Dataset(
             "display_polygons",
@@ -170,8 +175,9 @@ DATASETS: dict[str, Dataset] = {
             "apl",
             "apl_mg_communes_2022_2023.csv",
             _columns(
-                "code_insee commune apl_mg_2022 apl_mg_moins65_2022 pop_standardisee_2022 pop_totale_2022 apl_mg_2023 "
-                "apl_mg_moins65_2023 pop_standardisee_2023 pop_totale_2023"
+                "code_insee commune",
+                "apl_mg_2022 apl_mg_moins65_2022 pop_standardisee_2022 pop_totale_2022 apl_mg_2023 "
+                "apl_mg_moins65_2023 pop_standardisee_2023 pop_totale_2023",
             ),
             "DREES",
             "APL 2022 et 2023",
@@ -229,7 +235,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "population_history",
             "populations_historiques_cog2026.csv",
-            _columns("code_insee pop_2016 pop_2019 pop_2020 pop_2021 pop_2022"),
+            _columns("code_insee", "pop_2016 pop_2019 pop_2020 pop_2021 pop_2022"),
             f"{_ETALAB} 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
             _POP_VINTAGES,
             _COMMUNE,
@@ -239,7 +245,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "population_groups",
             "populations_historiques_groupes.csv",
-            _columns("annee unites population"),
+            _columns("annee unites", "population"),
             f"{_ETALAB} 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
             _POP_VINTAGES,
             "groupe de communes",
@@ -249,27 +255,29 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "filosofi",
             "filosofi_2019_communes.csv",
-            _columns("CODGEO NBPERS19 Q219"),
+            _columns("CODGEO", "NBPERS19 Q219"),
             "INSEE",
             "revenus 2019, géographie de l'INSEE (COG 2022 environ)",
             _COMMUNE,
             "Licence Ouverte",
             _BUILD + "build_filosofi",
+            published=True,
         ),
         Dataset(
             "ameli",
             "ameli_professionnels_liberaux_2024.csv",
-            _columns("annee profession niveau code effectif densite population_reference"),
+            _columns("annee profession niveau code effectif densite population_reference", "effectif densite"),
             "Assurance Maladie (CNAM, data.ameli.fr)",
             "2024",
             "département, région, France",
             "Licence Ouverte",
             _BUILD + "build_ameli_professionals",
+            published=True,
         ),
         Dataset(
             "nurse_zonage",
             "zonage_infirmiers_communes.csv",
-            _columns("code niveau"),
+            _columns("code", "niveau"),
             "ARS, via CartoSanté (ATLASANTE)",
             "2024 (date d'export non précisée)",
             _COMMUNE,
@@ -279,20 +287,18 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "mortality",
             "mortalite_brute_2013_2018.csv",
-            _columns("niveau code nom periode taux"),
+            _columns("niveau code nom periode", "taux"),
             "INSEE",
             "période 2013-2018",
             "EPCI (géographie 2020 environ) et département",
             "Licence Ouverte",
             _BUILD + "build_mortality",
+            published=True,
         ),
         Dataset(
             "social",
             "indicateurs_sociaux_communes.csv",
-            _columns(
-                "code_insee population_2022 part_75_plus part_familles_monoparentales fedi_2021 fedi_quintile",
-                "population_2022 part_75_plus part_familles_monoparentales fedi_2021 fedi_quintile",
-            ),
+            _columns("code_insee", "population_2022 part_75_plus part_familles_monoparentales fedi_2021 fedi_quintile"),
             "INSEE (Statistiques locales) et Santé publique France, via GitHub linalek/hackathon",
             "recensement 2022 (parts, COG 2025) ; F-EDI 2021 (COG 2024)",
             _COMMUNE,

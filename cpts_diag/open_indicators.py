@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag.indicator_data import SOURCES, sources_table
-from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.io.open_data import POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
 from cpts_diag.professions import AMELI_INHABITANTS, AMELI_PROFESSIONS
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
@@ -103,9 +103,8 @@ class _Context:
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
-        dep_file = dataset_path("departement_indicators")
-        dep_ind = pd.read_csv(dep_file, dtype=str, keep_default_na=False).set_index("code")
-        self.dep_median = pd.to_numeric(dep_ind[_MEDIAN_DEP_COLUMN].str.replace(",", "."), errors="coerce")
+        dep_ind = load_dataset("departement_indicators").set_index("code")
+        self.dep_median = parse_numbers(dep_ind[_MEDIAN_DEP_COLUMN])
         # comparison groups (départements, régions, France) and the cache of their rows
         self.fr_frame = pd.DataFrame(
             {

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cpts_diag.io.embedded import dataset_path
+from cpts_diag.io.embedded import load_dataset
 
 __all__ = [
     "NATIONAL",
@@ -193,7 +193,7 @@ def financing_landmarks(regions=None) -> pd.DataFrame:
     >>> sorted(set(financing_landmarks(["28", "53"])["portee"]))
     ['28', 'nationale']
     """
-    df = pd.read_csv(dataset_path("aci_financing"), dtype={"portee": str, "date_source": str})
+    df = load_dataset("aci_financing")
     if regions is None:
         return df
     return df[(df["portee"] == NATIONAL) | df["portee"].isin([str(r) for r in regions])].reset_index(drop=True)

@@ -82,3 +82,39 @@ def test_a_rewritten_file_is_read_again(tmp_path):
     text = (tmp_path / "regions.csv").read_text(encoding="utf-8").replace("Bretagne", "Breizh")
     (tmp_path / "regions.csv").write_text(text, encoding="utf-8")
     assert load_dataset("regions", tmp_path).set_index("code").loc["53", "nom"] == "Breizh"
+
+
+def test_published_decimal_commas_are_read_as_numbers():
+    """INSEE mortality rates are published « 6,40 »: declared ``published``, read as floats, empty = unknown."""
+    raw = _rows("mortalite_brute_2013_2018.csv")
+    table = load_dataset("mortality")
+    assert len(table) == len(raw)
+    for row, (_, got) in zip(raw, table.iterrows(), strict=True):
+        assert got["code"] == row["code"]  # EPCI SIREN and département codes stay text
+        if row["taux"] == "":
+            assert math.isnan(got["taux"])
+        else:
+            assert got["taux"] == float(row["taux"].replace(",", "."))
+    dep = table[table["niveau"] == "departement"].set_index("code")
+    assert dep.loc["29", "taux"] == float(next(r for r in raw if r["code"] == "29")["taux"].replace(",", "."))
+
+
+def test_an_optional_column_absent_from_an_older_build_is_unknown(tmp_path):
+    """Adjacency built before the border lengths (no ``frontiere_km``): lengths unknown (NaN), never 0."""
+    (tmp_path / "communes_adjacence_cog2026.csv").write_text(
+        "a,b,lien\n29019,29075,contact\n01053,01283,possible\n", encoding="utf-8"
+    )
+    table = load_dataset("adjacency", tmp_path)
+    assert table[["a", "b", "lien"]].values.tolist() == [["29019", "29075", "contact"], ["01053", "01283", "possible"]]
+    assert table["frontiere_km"].isna().all() and table["frontiere_km"].dtype == float
+
+
+def test_no_other_module_reads_a_csv_itself():
+    """One loader: outside build/ (which writes data/), only io.embedded reads data/ and io.tables user files."""
+    package = Path(__file__).resolve().parent.parent / "cpts_diag"
+    readers = {
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if "read_csv(" in p.read_text(encoding="utf-8") and p.relative_to(package).parts[0] != "build"
+    }
+    assert readers == {"io/embedded.py", "io/tables.py"}

@@ -87,11 +87,6 @@ class OpenData:
     mortality: pd.DataFrame
 
 
-def _num(series: pd.Series) -> pd.Series:
-    text = series.astype(str).str.replace(",", ".", regex=False).str.strip()
-    return pd.to_numeric(text, errors="coerce").astype(float)
-
-
 @functools.lru_cache(maxsize=4)
 def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     """Load the embedded open data of the deeper diagnostic (cached).
@@ -102,20 +97,15 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
     def read(key):
         return load_dataset(DATASET_OF[key], data_dir)
 
-    hist = read("pop_hist").set_index("code_insee")
-    pop_hist = pd.DataFrame({f"pop_{y}": _num(hist[f"pop_{y}"]) for y in POP_VINTAGES}, index=hist.index)
+    pop_hist = read("pop_hist").set_index("code_insee")[[f"pop_{y}" for y in POP_VINTAGES]]
     groups = read("pop_groups")
-    pop_groups = groups.assign(
-        unites=[tuple(u.split("|")) for u in groups["unites"]], population=_num(groups["population"])
-    )
+    pop_groups = groups.assign(unites=[tuple(u.split("|")) for u in groups["unites"]])
     filo = read("filosofi")
-    filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": _num(filo["NBPERS19"]), "q2": _num(filo["Q219"])})
+    filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": filo["NBPERS19"], "q2": filo["Q219"]})
     ameli = read("ameli")
-    ameli = ameli.assign(effectif=_num(ameli["effectif"]), densite=_num(ameli["densite"]))
     zon = read("zonage")
-    zonage = pd.Series(_num(zon["niveau"]).to_numpy(), index=zon["code"], name="zonage")
-    mort = read("mortality")
-    mortality = mort.assign(taux=_num(mort["taux"]))
+    zonage = pd.Series(zon["niveau"].to_numpy(), index=zon["code"], name="zonage")
+    mortality = read("mortality")
     return OpenData(
         pop_hist=pop_hist, pop_groups=pop_groups, filosofi=filosofi, ameli=ameli, zonage=zonage, mortality=mortality
     )
