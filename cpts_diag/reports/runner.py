@@ -415,6 +415,8 @@ def execute_notebook(
     except BaseException as exc:
         if session is not None:
             session.discard()  # dead, hung or interrupted: never reuse it
+        elif isinstance(exc, KeyboardInterrupt):
+            _kill_starting_kernels()
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
         if isinstance(exc, DeadKernelError):
@@ -424,6 +426,26 @@ def execute_notebook(
         if isinstance(exc, (CellTimeoutError, TimeoutError)):
             raise RuntimeError(f"délai dépassé : une cellule du notebook a duré plus de {timeout} s") from None
         raise
+
+
+def _kill_starting_kernels() -> None:
+    """Kill the Jupyter kernels of this process (Linux: read from /proc; elsewhere nothing to read).
+
+    On Ctrl-C, papermill may unwind while the kernel it launched is still starting: its working folder, removed
+    next by the caller, would be gone when it reads it, and it would print a traceback in the user's terminal.
+    """
+    import signal
+
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = stat.read_text().rsplit(")", 1)[1].split()[1]
+            launcher = b"ipykernel_launcher" in (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):  # a process that ended meanwhile
+            continue
+        if parent == me and launcher:
+            with contextlib.suppress(OSError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
 def file_parameter(path) -> str:

@@ -88,8 +88,6 @@ def worker_init(stop_event, log_path, batch_pid: int | None = None) -> None:  # 
     signal.signal(signal.SIGTERM, _on_sigterm)
     if batch_pid:
         _end_with_batch(batch_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_sigterm)
     # Imported before stderr moves to batch.log: an import error is written where the batch looks for the
     # cause of a worker that could not start (_START_LOG).
     import cpts_diag.reports.runner  # noqa: F401  (import once per worker, not per territory)
