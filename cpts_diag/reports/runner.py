@@ -54,6 +54,7 @@ __all__ = [
     "build_report",
     "execute_notebook",
     "file_parameter",
+    "kill_kernels",
     "notebook_to_html",
     "run_report_cli",
 ]
@@ -416,7 +417,7 @@ def execute_notebook(
         if session is not None:
             session.discard()  # dead, hung or interrupted: never reuse it
         elif isinstance(exc, KeyboardInterrupt):
-            _kill_starting_kernels()
+            kill_kernels()  # one may still be starting: its folder is removed next
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
         if isinstance(exc, DeadKernelError):
@@ -428,11 +429,11 @@ def execute_notebook(
         raise
 
 
-def _kill_starting_kernels() -> None:
-    """Kill the Jupyter kernels of this process (Linux: read from /proc; elsewhere nothing to read).
+def kill_kernels() -> None:
+    """SIGKILL the Jupyter kernels this process started (Linux: read from /proc; elsewhere nothing to read).
 
-    On Ctrl-C, papermill may unwind while the kernel it launched is still starting: its working folder, removed
-    next by the caller, would be gone when it reads it, and it would print a traceback in the user's terminal.
+    A kernel still starting when its runner unwinds (Ctrl-C) would find its working folder removed and print a
+    traceback in the user's terminal; a batch worker that ends leaves no kernel behind.
     """
     import signal
 

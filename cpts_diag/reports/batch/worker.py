@@ -104,13 +104,10 @@ def worker_init(stop_event, log_path, batch_pid: int | None = None) -> None:  # 
 
 
 def _end_worker(code: int) -> None:  # pragma: no cover - runs in worker processes
-    """Kill this worker's children (Jupyter kernels) and exit at once."""
-    with contextlib.suppress(ImportError):
-        import psutil
+    """Kill this worker's Jupyter kernels and exit at once."""
+    from cpts_diag.reports.runner import kill_kernels
 
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                child.kill()
+    kill_kernels()
     os._exit(code)
 
 
