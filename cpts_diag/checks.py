@@ -76,9 +76,7 @@ from cpts_diag.check_contiguity import (
     _user_adjacency,
 )
 from cpts_diag.check_membership import (
-    ARRONDISSEMENT_SPLIT,
     CONFLICT,
-    INFRACOMMUNAL,
     _code_findings,
     _duplicates,
     _int,
@@ -101,19 +99,6 @@ from cpts_diag.territories import (
     territory_table,
 )
 from cpts_diag.tiers import TIER_RULE
-
-__all__ = [
-    "ARRONDISSEMENT_SPLIT",
-    "CONFLICT",
-    "FINDING_KINDS",
-    "INFRACOMMUNAL",
-    "REGION_VIEW_RULE",
-    "STUDY_AREA_SHARE",
-    "CheckReport",
-    "check_perimeters",
-    "check_region",
-    "territory_findings",
-]
 
 #: Keys of the list-valued findings of a report, in display order.
 FINDING_KINDS = (

@@ -17,8 +17,6 @@ import click
 from cpts_diag import settings
 from cpts_diag.errors import InputError, shown_paths
 
-__all__ = ["main", "cli"]
-
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 

@@ -14,14 +14,6 @@ import math
 import numbers
 import re
 
-__all__ = [
-    "CodeFormatError",
-    "normalize_code",
-    "is_arrondissement_code",
-    "arrondissement_parent",
-    "PLM_PARENT",
-]
-
 #: Commune code of Paris, Lyon and Marseille, keyed by département.
 PLM_PARENT = {"75": "75056", "69": "69123", "13": "13055"}
 

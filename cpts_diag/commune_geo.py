@@ -40,17 +40,6 @@ from cpts_diag.geometry import WGS84
 from cpts_diag.io.atomic import file_state
 from cpts_diag.io.embedded import dataset_path, load_dataset
 
-__all__ = [
-    "ATTRIBUTES_FILE",
-    "ADJACENCY_FILE",
-    "DISPLAY_FILE",
-    "MAP_SOURCE",
-    "NO_POLYGON",
-    "CommuneGeo",
-    "display_polygons",
-    "load_commune_geo",
-]
-
 ATTRIBUTES_FILE = DATASETS["commune_areas"].file
 ADJACENCY_FILE = DATASETS["adjacency"].file
 DISPLAY_FILE = DATASETS["display_polygons"].file

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DATASETS", "FLOAT", "STR", "Dataset"]
-
 _BUILD = "cpts_diag.build.data_folder."
 STR, FLOAT = "str", "float"
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["InputError", "error_message", "format_message", "shown_paths"]
-
 _MAX_VALUE_CHARS = 80
 #: Longest failure message a batch record or terminal line carries.
 _MAX_ERROR = 400

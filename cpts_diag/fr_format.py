@@ -29,20 +29,6 @@ import numbers
 from enum import Enum
 from typing import Any
 
-__all__ = [
-    "MISSING",
-    "NBSP",
-    "NNBSP",
-    "Style",
-    "integer",
-    "is_missing",
-    "number",
-    "percent",
-    "population",
-    "unit_decimals",
-    "value_text",
-]
-
 #: Narrow no-break space (U+202F), the French thousands separator (and before « % »).
 NNBSP = "\u202f"
 #: No-break space (U+00A0), between a number and its unit.

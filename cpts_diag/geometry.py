@@ -25,17 +25,6 @@ from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
 from cpts_diag.io.tables import HEADER_ALIASES, find_column
 
-__all__ = [
-    "projected_crs",
-    "area_km2",
-    "read_commune_polygons",
-    "align_to_cog",
-    "adjacency_pairs",
-    "components",
-    "find_enclaves",
-    "territory_outlines",
-]
-
 WGS84 = "EPSG:4326"
 LAMBERT93 = "EPSG:2154"
 

@@ -28,22 +28,6 @@ from cpts_diag.datasets import DATASETS
 from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.reference import Reference, load_reference
 
-__all__ = [
-    "APL_MEASURES",
-    "APL_YEARS",
-    "BV_INDICATORS",
-    "SOURCES",
-    "SOURCE_COLUMNS",
-    "IndicatorData",
-    "Source",
-    "attach_codes",
-    "load_bassins_de_vie",
-    "load_indicator_data",
-    "short_source",
-    "sources_table",
-    "user_source",
-]
-
 
 @dataclass(frozen=True, kw_only=True)
 class Source:

@@ -18,7 +18,7 @@ Conventions
   territory are all in or all out, exact when a territory has one split commune (PACA).
 * Masked counts (CPAM) are unknown, never zero: sums are ranges (known sum … known sum + masked cells ×
   threshold), shares ``[num.low / den.high, num.high / den.low]`` as :func:`cpts_diag.masked.share_bounds`.
-* Comparison levels with coverage under :data:`MIN_COMPARISON_COVERAGE` are not shown (NaN).
+* Comparison levels with coverage under :data:`~cpts_diag.indicator_engine.MIN_COMPARISON_COVERAGE` are not shown (NaN).
 
 Examples
 --------
@@ -54,7 +54,6 @@ from cpts_diag.indicator_data import (
     user_source,
 )
 from cpts_diag.indicator_engine import (
-    MIN_COMPARISON_COVERAGE,
     Pass,
     Result,
     Spec,
@@ -70,23 +69,6 @@ from cpts_diag.reference import Reference, load_reference
 from cpts_diag.schema import INDICATOR_COLUMNS, LEVELS, THEMES, Level, Theme
 from cpts_diag.territories import france_name, population_units, resolve_members, territory_table
 from cpts_diag.text import fold
-
-__all__ = [
-    "APL_THRESHOLD",
-    "CPAM_INDICATORS",
-    "INDICATOR_COLUMNS",
-    "LEVELS",
-    "MIN_COMPARISON_COVERAGE",
-    "THEMES",
-    "bpe_indicator_ids",
-    "Diagnostic",
-    "diagnose",
-    "diagnose_all",
-    "exact_territory",
-    "find_territory",
-    "france_name",
-    "territory_indicators",
-]
 
 #: APL threshold of under-served communes (consultations/year/inhabitant), strict: APL < 2.5.
 APL_THRESHOLD = 2.5

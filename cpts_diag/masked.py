@@ -37,17 +37,6 @@ import pandas as pd
 from cpts_diag import fr_format as fr
 from cpts_diag.text import strip_accents
 
-__all__ = [
-    "MASK_TOKENS",
-    "CountFormatError",
-    "MaskedTotal",
-    "parse_count",
-    "parse_count_column",
-    "masked_sum",
-    "masked_sum_by",
-    "share_bounds",
-]
-
 #: Text tokens meaning "value hidden" (compared after stripping, lower-casing, removing
 #: accents and collapsing spaces). Blank cells are masked too.
 MASK_TOKENS = frozenset(

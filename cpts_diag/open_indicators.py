@@ -44,15 +44,6 @@ from cpts_diag.professions import AMELI_INHABITANTS, AMELI_PROFESSIONS
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
 from cpts_diag.territories import france_name
 
-__all__ = [
-    "MAX_INCOME_WEIGHT_SHARE",
-    "MIN_INCOME_COMMUNES",
-    "TREND_PERIODS",
-    "add_open_indicators",
-    "income_is_a_distribution",
-    "zonage_label",
-]
-
 #: Growth-rate periods: id -> (start vintage, years to 2023).
 TREND_PERIODS = {"evolution_pop_2016_2023": ("2016", 7), "evolution_pop_2019_2023": ("2019", 4)}
 _MEDIAN_DEP_COLUMN = "Médiane du niveau de vie 2021"

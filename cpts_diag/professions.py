@@ -14,16 +14,6 @@ Examples
 
 from __future__ import annotations
 
-__all__ = [
-    "AMELI_DENOMINATORS",
-    "AMELI_INHABITANTS",
-    "AMELI_PROFESSIONS",
-    "BPE_OTHER_EQUIPMENTS",
-    "BPE_PROFESSIONS",
-    "GP_EQUIPMENT",
-    "bpe_label",
-]
-
 #: Professions kept from the Assurance Maladie file: published name -> (id, French label).
 AMELI_PROFESSIONS = {
     "Ensemble des médecins généralistes": ("medecins_generalistes", "Médecins généralistes libéraux"),

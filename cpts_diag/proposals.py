@@ -38,8 +38,6 @@ from cpts_diag import fr_format as fr
 from cpts_diag.reference import Reference
 from cpts_diag.tiers import near_threshold, tier_margin, tiers_of
 
-__all__ = ["LINK_ORDER", "RANKING_RULE", "build_proposals", "candidate_state"]
-
 #: Adjacency links, strongest first (:mod:`cpts_diag.commune_geo`).
 LINK_ORDER = ("contact", "proche", "mer_ou_etranger", "possible")
 

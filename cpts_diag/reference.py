@@ -16,18 +16,6 @@ from cpts_diag import settings
 from cpts_diag.datasets import DATASETS
 from cpts_diag.io.embedded import load_dataset
 
-__all__ = [
-    "Reference",
-    "load_reference",
-    "former_code_map",
-    "COG_VINTAGE",
-    "POPULATION_SOURCE",
-    "CURRENT",
-    "ARRONDISSEMENT",
-    "FORMER",
-    "UNKNOWN",
-]
-
 COG_VINTAGE = "COG 2026"
 POPULATION_SOURCE = "INSEE, populations légales 2023 (population municipale), COG 2026"
 

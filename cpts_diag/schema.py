@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["FRANCE_ZONES", "FULL_COVERAGE", "INDICATOR_COLUMNS", "LEVELS", "THEMES", "Level", "Quality", "Theme"]
-
 
 class Level(StrEnum):
     """Geographic level of an indicator row: the territory, then its comparison groups."""

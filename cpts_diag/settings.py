@@ -25,19 +25,6 @@ from pathlib import Path
 
 from cpts_diag.datasets import DATASETS
 
-__all__ = [
-    "PACKAGE_DIR",
-    "REPO_DIR",
-    "DATA_DIR",
-    "REPORTS_DIR",
-    "NOTEBOOKS_DIR",
-    "DEFAULT_PERIMETERS",
-    "DEFAULT_CPAM",
-    "CACHE_DIR",
-    "data_path",
-    "user_path",
-]
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 

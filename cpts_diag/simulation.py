@@ -32,18 +32,6 @@ from cpts_diag.io.perimeter_writer import UNSUPPORTED, Edit, corrected_copy, wri
 from cpts_diag.io.perimeters import Perimeters, perimeter_layout, read_perimeters
 from cpts_diag.reference import FORMER, UNKNOWN, Reference, load_reference
 
-__all__ = [
-    "ADD",
-    "KEY_INDICATORS",
-    "REMOVE",
-    "Change",
-    "Simulation",
-    "action_of",
-    "parse_change",
-    "read_changes",
-    "simulate",
-]
-
 ADD, REMOVE = "ajouter", "retirer"
 ADD_EDIT, REMOVE_EDIT = "add", "remove"  # the writer's actions
 

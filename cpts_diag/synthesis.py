@@ -47,25 +47,6 @@ import pandas as pd
 from cpts_diag import fr_format as fr
 from cpts_diag.schema import Level, Quality
 
-__all__ = [
-    "APPROXIMATE_GAP",
-    "EXACT_GAP",
-    "FICTITIOUS_NOTE",
-    "GAP_RULE",
-    "PRECEDENCE_RULE",
-    "FICTITIOUS_PRECEDENCE",
-    "RULES",
-    "STRENGTH",
-    "TOPICS",
-    "WEAKNESS",
-    "Finding",
-    "Rule",
-    "Synthesis",
-    "derive_findings",
-    "gap_of",
-    "source_citation",
-]
-
 STRENGTH, WEAKNESS = "force", "faiblesse"
 
 #: Sentence ending every finding computed from fictitious data.

@@ -13,17 +13,6 @@ import pandas as pd
 from cpts_diag.reference import ARRONDISSEMENT, Reference, load_reference
 from cpts_diag.tiers import tiers_of
 
-__all__ = [
-    "MEMBER_COLUMNS",
-    "REGION_COVERAGE_SHARE",
-    "france_name",
-    "population_units",
-    "region_coverage",
-    "resolve_members",
-    "territories_in_region",
-    "territory_table",
-]
-
 MEMBER_COLUMNS = ["cpts", "code_given", "code_insee", "arrondissement", "infracommunal", "line", "status", "note"]
 
 #: A file is taken as the listing of a région when it holds more than this share of the région's communes AND of

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["strip_accents", "fold", "commune_key", "commune_keys", "arrondissement_key"]
-
 
 def strip_accents(text: str) -> str:
     """``"Santé Œ"`` -> ``"Sante Œ"``: combining accents removed (NFKD).

@@ -22,21 +22,6 @@ import pandas as pd
 
 from cpts_diag.io.embedded import load_dataset
 
-__all__ = [
-    "NATIONAL",
-    "NEAR_THRESHOLD_RULE",
-    "NEAR_THRESHOLD_SHARE",
-    "TIER_THRESHOLDS",
-    "TIER_RULE",
-    "financing_landmarks",
-    "margin_label",
-    "near_threshold",
-    "tier_label",
-    "tier_margin",
-    "tier_of",
-    "tiers_of",
-]
-
 TIER_THRESHOLDS = (40_000, 80_000, 175_000)
 TIER_RULE = (
     "Taille ACI : 1 si < 40 000 hab., 2 de 40 000 à 79 999, 3 de 80 000 à 174 999, 4 à partir de "

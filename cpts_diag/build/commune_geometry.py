@@ -26,8 +26,6 @@ from cpts_diag.commune_geo import (
 from cpts_diag.geometry import WGS84, _crs_of_codes, _polygonal, adjacency_pairs, area_km2, components
 from cpts_diag.io.atomic import atomic_path
 
-__all__ = ["build_commune_geometry"]
-
 ADJACENCY_TOLERANCE_M = 100.0
 NEAR_MAX_M = 300.0
 ACROSS_MAX_M = 1500.0

@@ -17,8 +17,6 @@ import pandas as pd
 from cpts_diag.datasets import DATASETS
 from cpts_diag.io.atomic import atomic_path
 
-__all__ = ["build_cpam_example", "FILE_NAME", "SEED", "REGION"]
-
 FILE_NAME = DATASETS["cpam_example"].file
 SEED = 20260122
 REGION = "93"

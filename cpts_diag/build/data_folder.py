@@ -31,8 +31,6 @@ from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_INHABITANTS, AMELI_P
 
 _UNIT_KINDS = ("commune-actuelle", "arrondissement-municipal")
 
-__all__ = ["build_all"]
-
 # Source files, relative to the --source folder (layout of ../shared/opendata).
 COMMUNES_JSON = "decoupage-administratif/communes.json"
 EPCI_JSON = "decoupage-administratif/epci.json"

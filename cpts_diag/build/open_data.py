@@ -31,8 +31,6 @@ import pandas as pd
 from cpts_diag.errors import InputError
 from cpts_diag.io.open_data import weighted_quantile
 
-__all__ = ["SOCIAL_COLUMNS", "VINTAGE_PACKAGES", "harmonise_vintage", "read_vintage_package", "social_indicator_table"]
-
 #: npm package version holding each vintage (see ../shared/opendata/population-historique/PROVENANCE.md).
 VINTAGE_PACKAGES = {"2016": "0.8.0", "2019": "1.1.1", "2020": "2.3.1", "2021": "4.0.0", "2022": "4.1.0"}
 

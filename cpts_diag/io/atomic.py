@@ -8,8 +8,6 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "file_sha256", "file_state"]
-
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):

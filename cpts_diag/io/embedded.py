@@ -21,8 +21,6 @@ from cpts_diag.datasets import DATASETS, FLOAT
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import file_state
 
-__all__ = ["dataset_path", "load_dataset", "parse_numbers"]
-
 
 def dataset_path(key: str, data_dir: str | Path | None = None) -> Path:
     """Path of the embedded file ``key`` in ``data_dir`` (default: the data folder, with a clear error when it is

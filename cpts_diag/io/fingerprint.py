@@ -15,9 +15,6 @@ from cpts_diag import settings
 from cpts_diag.io.atomic import file_sha256, file_state
 from cpts_diag.io.params import cpam_choice
 
-__all__ = ["run_fingerprint"]
-
-
 # Content hashes of the files already read by this process, keyed by their path and stat (device, inode,
 # size, modification and change times in ns): the fingerprint of every report of a batch hashes the same
 # 23 MB of embedded data, read once per process this way. A write changes the stat, so the file is read

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from cpts_diag.errors import InputError
 
-__all__ = ["LOCK_FILE", "output_lock"]
-
 LOCK_FILE = "cpts-diag.lock"
 _HELD: dict[str, list] = {}  # resolved folder -> [open lock file, depth] in this process
 

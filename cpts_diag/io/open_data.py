@@ -25,15 +25,6 @@ import pandas as pd
 from cpts_diag.datasets import DATASETS
 from cpts_diag.io.embedded import load_dataset
 
-__all__ = [
-    "FILES",
-    "POP_VINTAGES",
-    "SOCIAL_WEIGHT_VINTAGE",
-    "ZONAGE_LEVELS",
-    "OpenData",
-    "load_open_data",
-]
-
 #: Population vintages harmonised to COG 2026 (2023 is the population légale of the COG 2026 file).
 POP_VINTAGES = ("2016", "2019", "2020", "2021", "2022")
 

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from cpts_diag import settings
 
-__all__ = ["CpamChoice", "cpam_choice", "default_cpam_mode", "is_embedded_listing"]
-
 _NONE = ("aucun", "aucune", "non")
 _EXAMPLE = ("exemple", "example")
 

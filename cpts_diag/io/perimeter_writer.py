@@ -38,8 +38,6 @@ from cpts_diag.io.perimeters import Layout, json_records, load_json
 from cpts_diag.io.tables import PERIMETER_LIMIT, _decode, _zip_member
 from cpts_diag.text import commune_key
 
-__all__ = ["UNSUPPORTED", "Edit", "corrected_copy", "write_corrected"]
-
 UNSUPPORTED = (
     "écriture d'un GeoPackage corrigé non prise en charge : enregistrez vos périmètres en CSV ou en XLSX pour obtenir "
     "le fichier corrigé (la simulation, elle, fonctionne)"

@@ -73,16 +73,6 @@ from cpts_diag.io.tables import (
 from cpts_diag.text import commune_key as _name_key
 from cpts_diag.text import fold
 
-__all__ = [
-    "COLUMNS",
-    "SUPPORTED_EXTENSIONS",
-    "Layout",
-    "Perimeters",
-    "ignored_name_note",
-    "perimeter_layout",
-    "read_perimeters",
-]
-
 #: Columns of :attr:`Perimeters.table`, in order.
 COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line", "nom_commune"]
 

@@ -38,25 +38,6 @@ from cpts_diag import fr_format as fr
 from cpts_diag.errors import InputError, format_message
 from cpts_diag.text import strip_accents
 
-__all__ = [
-    "HEADER_ALIASES",
-    "HEADER_SEARCH_ROWS",
-    "PERIMETER_LIMIT",
-    "USER_TABLE_LIMIT",
-    "ReadingNotes",
-    "SizeLimit",
-    "Table",
-    "TableFile",
-    "cell_text",
-    "decode_text",
-    "find_column",
-    "header_key",
-    "is_alias",
-    "match_name",
-    "open_table_file",
-    "refuse_oversized",
-]
-
 #: Non-blank rows searched for the header row.
 HEADER_SEARCH_ROWS = 60
 DELIMITERS = (";", ",", "\t", "|")

@@ -44,17 +44,6 @@ from cpts_diag.masked import CountFormatError, parse_count_column
 from cpts_diag.professions import BPE_OTHER_EQUIPMENTS, BPE_PROFESSIONS, GP_EQUIPMENT
 from cpts_diag.text import strip_accents
 
-__all__ = [
-    "AGE_COLUMNS",
-    "CPAM_COUNT_COLUMNS",
-    "CPAM_COLUMN_ALIASES",
-    "CpamTable",
-    "read_insee_ages",
-    "read_bpe",
-    "read_bpe_gp",
-    "read_cpam_table",
-]
-
 #: Output columns of :func:`read_insee_ages` (inhabitants, INSEE non-integer estimates).
 AGE_COLUMNS = ("pop_total", "pop_0_14", "pop_15_29", "pop_30_44", "pop_45_59", "pop_60_74", "pop_75p")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.checks import ARRONDISSEMENT_SPLIT, CONFLICT, INFRACOMMUNAL, CheckReport
+from cpts_diag.check_membership import ARRONDISSEMENT_SPLIT, INFRACOMMUNAL
+from cpts_diag.checks import CONFLICT, CheckReport
 from cpts_diag.reference import Reference
 from cpts_diag.tiers import margin_label, tier_label
 

@@ -20,8 +20,6 @@ from cpts_diag.io.atomic import atomic_path
 if TYPE_CHECKING:
     import geopandas
 
-__all__ = ["write_workbook", "write_geopackage", "CODE_COLUMN_HINTS"]
-
 # Columns whose values are codes: always written as text, never as numbers.
 CODE_COLUMN_HINTS = ("code", "insee", "département", "departement", "région", "region", "siren", "arrondissement")
 _HEADER_FONT = Font(bold=True, color="FFFFFF")

@@ -18,8 +18,6 @@ from typing import Any
 from cpts_diag.fr_format import is_missing
 from cpts_diag.outputs.templating import Markup, render
 
-__all__ = ["esc", "script_json", "html_page", "json_ready"]
-
 
 def esc(text: Any) -> str:
     """Escape any value for HTML text or attribute context (None gives ``""``).

@@ -20,14 +20,6 @@ from cpts_diag.indicators import Diagnostic
 from cpts_diag.schema import THEMES, Level, Quality
 from cpts_diag.tiers import tier_label
 
-__all__ = [
-    "FICTITIOUS_BANNER",
-    "JSON_KEYS",
-    "format_indicator_table",
-    "indicator_rows_json",
-    "write_indicator_workbook",
-]
-
 #: Keys of each JSON row, in order.
 JSON_KEYS = (
     "indicator",

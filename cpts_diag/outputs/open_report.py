@@ -13,20 +13,6 @@ from cpts_diag import fr_format as fr
 from cpts_diag.outputs.templating import macro
 from cpts_diag.schema import Level
 
-__all__ = [
-    "FEDI_LABEL",
-    "FEDI_MISSING",
-    "TREND_INDICATORS",
-    "bpe_professions",
-    "deprivation_note",
-    "fedi_classes",
-    "income_note",
-    "mortality_note",
-    "population_trend_figure",
-    "professions_table",
-    "zonage_note",
-]
-
 TREND_YEARS = ("2016", "2019", "2020", "2021", "2022", "2023")
 #: Indicators of the demography table (the yearly populations are shown in the chart only).
 TREND_INDICATORS = ("evolution_pop_2016_2023", "evolution_pop_2019_2023")

@@ -15,8 +15,6 @@ from cpts_diag import fr_format as fr
 from cpts_diag.simulation import ADD, Simulation
 from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE, margin_label, tier_label
 
-__all__ = ["FINDING_LABELS", "findings_frame", "format_simulation_text", "territories_frame"]
-
 #: French name of each kind of finding.
 FINDING_LABELS = {
     "overlaps": "Chevauchements",

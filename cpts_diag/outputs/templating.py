@@ -32,9 +32,6 @@ from markupsafe import Markup
 from cpts_diag import fr_format as fr
 from cpts_diag.tiers import tier_label
 
-__all__ = ["Markup", "css", "environment", "render", "macro", "render_string", "script", "scoped_css", "url_path"]
-
-
 #: Templates whose names start with this prefix are HTML fragments written one element per line: see
 #: :class:`_JoinLines`.
 FRAGMENTS = "fragments/"

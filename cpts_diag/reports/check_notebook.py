@@ -28,25 +28,6 @@ from cpts_diag.reports.display import (
 )
 from cpts_diag.tiers import tier_label
 
-__all__ = [
-    "first_proposal",
-    "run_simulation",
-    "show_proposals",
-    "show_simulation",
-    "check_layers_for",
-    "check_static_map",
-    "check_web_map",
-    "finding_sections",
-    "run_check",
-    "show_check_maps",
-    "show_check_summary",
-    "show_findings",
-    "show_sources",
-    "show_territories",
-    "territories_frame",
-    "write_check_files",
-]
-
 
 def run_check(perimeters="", region="", departements=(), geometries_file=""):
     """Run the perimeter check with the notebook parameters; return the CheckReport.

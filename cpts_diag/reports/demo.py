@@ -8,8 +8,6 @@ import click
 
 from cpts_diag import settings
 
-__all__ = ["run_demo", "DEMO_TERRITORIES"]
-
 # A representative subset of the 70 PACA CPTS: every département, a Marseille CPTS by arrondissement,
 # a Nice CPTS split infra-communally, a large rural one, a CPTS holding a former commune code,
 # the Enclave des Papes (Vaucluse communes surrounded by the Drôme).

@@ -20,29 +20,6 @@ from cpts_diag import fr_format as fr
 from cpts_diag.outputs.templating import Markup, macro, scoped_css
 from cpts_diag.settings import user_path
 
-__all__ = [
-    "CHECK_SOURCE",
-    "GEOMETRY_SOURCE",
-    "PAGE_STYLE_SHEETS",
-    "exported_html",
-    "finish_map",
-    "map_figure",
-    "notebook_html",
-    "output_folder",
-    "parameter_flag",
-    "parameter_path",
-    "written_href",
-    "plot_layer",
-    "render",
-    "show_figure",
-    "show_html",
-    "show_map",
-    "show_note",
-    "show_table",
-    "source_footer",
-    "table_html",
-]
-
 #: Sources of the commune data of notebooks 01 and 03 (captions and map footers).
 CHECK_SOURCE = "INSEE, COG 2026 et populations légales 2023, niveau commune"
 GEOMETRY_SOURCE = "contours IGN ADMIN EXPRESS simplifiés (COG 2026 ; arrondissements à Paris, Lyon, Marseille)"

@@ -31,16 +31,6 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = [
-    "REPORT_FILES",
-    "SUMMARY_MIMETYPE",
-    "cleanup_stale",
-    "slugify",
-    "swap_in",
-    "unique_slugs",
-    "write_report_folder",
-]
-
 #: Files of a complete report folder (name -> meaning).
 REPORT_FILES = {
     "rapport": "rapport.html",

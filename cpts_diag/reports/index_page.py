@@ -30,22 +30,6 @@ from cpts_diag.io.atomic import atomic_write_text
 from cpts_diag.outputs.templating import css, render
 from cpts_diag.tiers import tier_label
 
-__all__ = [
-    "CHECK_PLACES",
-    "DEFAULT_SOURCES",
-    "INDEX_FILE",
-    "REGIONAL_LINKS",
-    "REGION_LINKS",
-    "STATUS_FAILED",
-    "STATUS_LABELS",
-    "STATUS_OK",
-    "STATUS_UNCHANGED",
-    "find_extra_links",
-    "region_study_area_text",
-    "render_index",
-    "write_index",
-]
-
 #: Name of the page in the output folder.
 INDEX_FILE = "index.html"
 

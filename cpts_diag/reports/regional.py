@@ -38,22 +38,6 @@ from cpts_diag.reports.display import (
 from cpts_diag.schema import Level, Quality
 from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, near_threshold, tier_label, tier_margin
 
-__all__ = [
-    "REGIONAL_INDICATORS",
-    "REGIONAL_MAP_FILE",
-    "RegionalSynthesis",
-    "regional_layers",
-    "regional_static_maps",
-    "regional_synthesis",
-    "regional_table",
-    "regional_web_map",
-    "show_regional_maps",
-    "show_regional_sources",
-    "show_regional_table",
-    "study_area_note",
-    "write_regional_map",
-]
-
 REGIONAL_MAP_FILE = "carte_regionale.html"
 
 #: Indicator columns of the regional table: (column, indicator id, French header, decimals).

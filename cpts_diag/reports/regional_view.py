@@ -50,17 +50,6 @@ from cpts_diag.outputs.html import json_ready
 from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
-__all__ = [
-    "COVERAGE_RULE",
-    "REGION_FILES",
-    "SYNTHESIS_HTML",
-    "SYNTHESIS_NOTEBOOK",
-    "plan_regions",
-    "region_folder",
-    "run_regional_views",
-    "write_synthesis",
-]
-
 SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
 SYNTHESIS_HTML = "synthese_regionale.html"
 

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from cpts_diag.indicators import Diagnostic
     from cpts_diag.reference import Reference
 
-__all__ = ["MAP_INDICATOR", "ReportData", "load_report_data"]
-
 #: The indicator the territory map shows (its value is carried by the map rows).
 MAP_INDICATOR = "apl_mg_2023"
 

@@ -47,18 +47,6 @@ if TYPE_CHECKING:
 # validation does not use it, so it is kept out of this process.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None blocks the import (import system)
 
-__all__ = [
-    "NOTEBOOK",
-    "KernelSession",
-    "ReportResult",
-    "build_report",
-    "execute_notebook",
-    "file_parameter",
-    "kill_kernels",
-    "notebook_to_html",
-    "run_report_cli",
-]
-
 #: The template notebook of a territory report.
 NOTEBOOK = settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb"
 

@@ -57,29 +57,6 @@ from cpts_diag.tiers import (
     tier_margin,
 )
 
-__all__ = [
-    "KEY_FIGURES",
-    "ZERO_COUNTS",
-    "MAP_INDICATOR",
-    "Section",
-    "access",
-    "care_supply",
-    "communes_table",
-    "comparison_table",
-    "demography",
-    "header",
-    "key_figures",
-    "method",
-    "perimeter_check",
-    "report_summary",
-    "sources_and_limits",
-    "synthesis",
-    "territory_map",
-    "territory_overview",
-    "tier_section",
-    "write_outputs",
-]
-
 #: Indicators shown as key figures (header, batch index), in order.
 KEY_FIGURES = (
     "apl_mg_2023",

@@ -29,18 +29,6 @@ import shapely
 
 from cpts_diag import fr_format as fr
 
-__all__ = [
-    "FRAME_RULE",
-    "Frame",
-    "Part",
-    "label_position",
-    "panel_views",
-    "place_insets",
-    "polygons",
-    "territory_frame",
-    "view_of",
-]
-
 #: Pieces closer to the main part than this share of its largest dimension belong to it (step by step).
 NEAR_SHARE = 0.2
 #: Insets only when the main part holds at least this share of the territory's area.

@@ -30,8 +30,6 @@ from cpts_diag.outputs.maps.classes import (
 from cpts_diag.outputs.maps.spec import MapSpec
 from cpts_diag.outputs.templating import Markup
 
-__all__ = ["commune_map", "proposal_map", "region_map"]
-
 
 def commune_map(spec: MapSpec, *, tiles: bool = False, simplify_m: float = 80, round_decimals: int = 5) -> folium.Map:
     """Web map of the communes of a territory (choropleth of ``spec.value_col`` or plain), offline-ready.

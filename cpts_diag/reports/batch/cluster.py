@@ -15,8 +15,6 @@ from cpts_diag.errors import InputError, error_message
 from cpts_diag.reports.batch.worker import entry, environment_hash, input_files, run_one
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK
 
-__all__ = ["accept_files", "connect", "run_cluster"]
-
 _CONNECT_TIMEOUT = 10  # seconds to reach a Dask scheduler
 _ADDRESS_RE = re.compile(r"(tcp|tls|ws|wss|ucx)://[^\s/]+")
 _KILLED_EVERY_TIME = (

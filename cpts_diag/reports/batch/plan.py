@@ -22,8 +22,6 @@ from cpts_diag.io.atomic import file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.reports.index_page import STATUS_OK, STATUS_UNCHANGED
 
-__all__ = ["Task", "context_hash", "plan_tasks", "select_territories", "territory_fingerprint"]
-
 
 @dataclass(frozen=True)
 class Task:

@@ -26,8 +26,6 @@ from cpts_diag.reports.batch.records import LOG_FILE
 from cpts_diag.reports.batch.worker import entry, run_one, worker_init
 from cpts_diag.reports.index_page import STATUS_FAILED
 
-__all__ = ["Interrupt", "PoolFailure", "mp_context", "run_pool", "sigterm_interrupts"]
-
 
 def mp_context():
     """forkserver (POSIX) or spawn; fork when the main script cannot be re-imported (e.g. read from stdin)."""

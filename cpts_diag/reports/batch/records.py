@@ -18,18 +18,6 @@ from cpts_diag.io.atomic import atomic_write_text
 from cpts_diag.outputs.html import json_ready
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, write_index
 
-__all__ = [
-    "BATCH_FILE",
-    "LOG_FILE",
-    "STATE_EVERY_S",
-    "BatchResult",
-    "read_doc",
-    "read_previous",
-    "refresh_index",
-    "write_index_of",
-    "write_state",
-]
-
 BATCH_FILE = "batch.json"
 LOG_FILE = "batch.log"
 BATCH_FORMAT = 1

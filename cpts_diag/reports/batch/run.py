@@ -43,8 +43,6 @@ from cpts_diag.reports.batch.records import (
 from cpts_diag.reports.batch.worker import entry, remove_stale_scratch
 from cpts_diag.reports.index_page import INDEX_FILE, STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
-__all__ = ["run_batch", "run_synthesis"]
-
 
 def run_batch(
     perimeters=None,

@@ -9,8 +9,6 @@ from cpts_diag.errors import shown_paths
 from cpts_diag.reports.batch.run import run_batch
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED, region_study_area_text
 
-__all__ = ["run_batch_cli"]
-
 
 def run_batch_cli(perimeters=None, **options) -> int:
     """``cpts-diag batch``: run :func:`run_batch` with these options, print a French summary; return the exit code.

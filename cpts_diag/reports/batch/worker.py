@@ -31,8 +31,6 @@ from cpts_diag.reports.batch.plan import Task
 from cpts_diag.reports.batch.records import INTERRUPTED
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK
 
-__all__ = ["entry", "environment_hash", "input_files", "remove_stale_scratch", "run_one", "worker_init"]
-
 _STOP = None  # multiprocessing.Event set by the parent when the batch is interrupted
 #: Scratch folders of the reports: ``cpts_diag_travail_<pid of the worker>_<random>`` in the temporary folder.
 SCRATCH_PREFIX = "cpts_diag_travail_"
