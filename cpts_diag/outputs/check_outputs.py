@@ -1,18 +1,6 @@
 """The files of ``cpts-diag check --out DIR`` (:func:`write_check_outputs`): the check workbook
-(:mod:`cpts_diag.outputs.check_workbook`), the GeoPackage and the proposal map.
-
-* ``controle_perimetres.xlsx``: one sheet per kind of finding
-  (:func:`cpts_diag.outputs.check_workbook.check_workbook_sheets`).
-* ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
-  "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
-  territory; Paris, Lyon and Marseille by arrondissement when listed so), "orphelines" (orphan
-  communes and uncovered arrondissements) and "hors_fichier" (communes outside the file, information)
-  (:func:`check_layers`).
-* ``carte_propositions.html``: the proposal map (:func:`proposal_web_map`).
-
-The French wording of the findings (terminal text, proposals, one territory's findings) is
-:mod:`cpts_diag.outputs.check_text`.
-"""
+``controle_perimetres.xlsx`` (:mod:`cpts_diag.outputs.check_workbook`), the GeoPackage ``controle_perimetres.gpkg``
+for QGIS (:func:`check_layers`) and the proposal map ``carte_propositions.html`` (:func:`proposal_web_map`)."""
 
 from __future__ import annotations
 
@@ -32,8 +20,10 @@ PROPOSAL_MAP_NAME = "carte_propositions.html"
 
 
 def check_layers(report: CheckReport, polygons) -> dict:
-    """GeoDataFrames "territoires", "communes", "orphelines" and "hors_fichier" (communes outside the file, with
-    the territories they touch) of the check GeoPackage."""
+    """The layers of the check GeoPackage: "territoires" (outlines with name, population and ACI tier), "communes"
+    (member communes with their territory; Paris, Lyon and Marseille by arrondissement when listed so),
+    "orphelines" (orphan communes and uncovered arrondissements) and "hors_fichier" (communes outside the file,
+    with the territories they touch)."""
     import geopandas as gpd
 
     from cpts_diag.geometry import territory_outlines

@@ -1,11 +1,5 @@
-"""The sheets of the check workbook ``controle_perimetres.xlsx`` (:func:`check_workbook_sheets`) and the
-« Périmètre » sheet of one territory's workbook (:func:`perimeter_sheet`).
-
-The check workbook has one sheet per kind of finding (French headers, codes as text): "Synthèse", "Territoires",
-"Chevauchements", "Noms et codes", "Orphelines", "Hors fichier", "Arr. non couverts", "Codes périmés",
-"Codes inconnus", "Doublons", "Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable",
-"Multi-départements", "Propositions" (one row per option of each proposal, :func:`proposals_sheet`), "Sources".
-"""
+"""The sheets of the check workbook ``controle_perimetres.xlsx``, one per kind of finding (French headers, codes
+as text; :func:`check_workbook_sheets`), and the « Périmètre » sheet of a territory's workbook."""
 
 from __future__ import annotations
 
@@ -26,10 +20,7 @@ def _yes_no(value) -> str:
 
 
 def _frame(items: list[dict], columns: dict, ints=()) -> pd.DataFrame:
-    """One row per item; ``columns``: French header -> key of the item or function of the item.
-
-    The ``ints`` columns are nullable integers (Int64).
-    """
+    """One row per item; ``columns``: French header -> key or function of the item; ``ints`` columns in Int64."""
     rows = [[item[get] if isinstance(get, str) else get(item) for get in columns.values()] for item in items]
     df = pd.DataFrame(rows, columns=list(columns))
     for col in ints:
@@ -97,12 +88,10 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Territoires à moins de 5 % d'un seuil de taille ACI", s["n_near_threshold"]),
         ("Propositions (orphelines, enclaves, conflits)", s["n_proposals"] if geo else "non établies"),
     ]
-    sheets: dict[str, pd.DataFrame] = {}
-    notes: dict[str, list[str]] = {}
-    sheets["Synthèse"] = pd.DataFrame(summary_rows, columns=["Indicateur", "Valeur"])
-    notes["Synthèse"] = [f"Note : {n}" for n in report.notes] + [
-        f"Avertissement de lecture : {w}" for w in report.warnings
-    ]
+    sheets = {"Synthèse": pd.DataFrame(summary_rows, columns=["Indicateur", "Valeur"])}
+    notes = {
+        "Synthèse": [f"Note : {n}" for n in report.notes] + [f"Avertissement de lecture : {w}" for w in report.warnings]
+    }
 
     sheets["Territoires"] = _frame(
         report.territories,

@@ -1,13 +1,7 @@
 """Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, standalone pages.
 
 Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`); French number
-formatting lives in :mod:`cpts_diag.fr_format`.
-
-Examples
---------
->>> esc('<b>"A" & B</b>')
-'&lt;b&gt;&quot;A&quot; &amp; B&lt;/b&gt;'
-"""
+formatting lives in :mod:`cpts_diag.fr_format`."""
 
 from __future__ import annotations
 

@@ -374,17 +374,6 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
         ]
     sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)
     notes["Sources"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
-    text_columns = [
-        "Code commune",
-        "Arrondissement municipal",
-        "Code unité",
-        "Département",
-        "EPCI (SIREN)",
-        "Code bassin de vie 2022",
-        "Code du niveau",
-        "Identifiant",
-        "Millésime",
-        "Code BPE",
-        "Millésime BPE",
-    ]
+    # as text besides the code columns that write_workbook finds by their names
+    text_columns = ["Identifiant", "Millésime", "Millésime BPE"]
     return write_workbook(Path(path), sheets, text_columns=text_columns, notes=notes)
