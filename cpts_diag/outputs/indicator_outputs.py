@@ -20,23 +20,6 @@ from cpts_diag.indicators import Diagnostic
 from cpts_diag.schema import THEMES, Level, Quality
 from cpts_diag.tiers import tier_label
 
-#: Keys of each JSON row, in order.
-JSON_KEYS = (
-    "indicator",
-    "label",
-    "level",
-    "territory_value",
-    "territory_low",
-    "territory_high",
-    "comparisons",
-    "unit",
-    "source",
-    "vintage",
-    "source_level",
-    "coverage",
-    "quality",
-)
-
 FICTITIOUS_BANNER = (
     "!!! DONNÉES FICTIVES : les indicateurs de qualité « données fictives » proviennent d'un exemple "
     "inventé pour la démonstration ; ils ne décrivent pas la réalité. !!!"
@@ -168,7 +151,7 @@ def _comparison_keys(levels) -> dict[tuple[str, str], str]:
 
 
 def indicator_rows_json(diag: Diagnostic) -> list[dict]:
-    """One JSON-ready dict per indicator (keys :data:`JSON_KEYS`).
+    """One JSON-ready dict per indicator (the rows of ``cpts-diag indicators --json``).
 
     ``comparisons`` maps each département code, région code and "France" to the comparison value (None
     when not available or only known as a range). ``territory_value`` is None when the territory value is

@@ -80,15 +80,8 @@ def territories_frame(sim: Simulation, style: fr.Style = fr.Style.HTML) -> pd.Da
         ]
         for item in c.get("indicators", []):
             source = (item["before"] or item["after"] or {}).get("source") or ""
-            rows.append(
-                (
-                    name,
-                    item["label"],
-                    _indicator(item["before"], item["indicator"], style),
-                    _indicator(item["after"], item["indicator"], style),
-                    f"{source}, niveau commune agrégé",
-                )
-            )
+            before, after = (_indicator(item[k], item["indicator"], style) for k in ("before", "after"))
+            rows.append((name, item["label"], before, after, f"{source}, niveau commune agrégé"))
     return pd.DataFrame(rows, columns=["Territoire", "Mesure", "Avant", "Après", "Source"])
 
 
@@ -122,16 +115,8 @@ def findings_frame(sim: Simulation) -> pd.DataFrame:
     rows = []
     for c in sim.changes:
         if c["kind"] == "finding":
-            kind = c["finding"]
-            rows.append(
-                (
-                    FINDING_LABELS[kind],
-                    c["n_before"],
-                    c["n_after"],
-                    listed([_item_text(kind, i) for i in c["added"]], 8),
-                    listed([_item_text(kind, i) for i in c["removed"]], 8),
-                )
-            )
+            added, removed = (listed([_item_text(c["finding"], i) for i in c[k]], 8) for k in ("added", "removed"))
+            rows.append((FINDING_LABELS[c["finding"]], c["n_before"], c["n_after"], added, removed))
         elif c["kind"] == "blocking":
             rows.append(("Résultat bloquant", _yes(c["before"]), _yes(c["after"]), "", ""))
         elif c["kind"] == "study_area":

@@ -168,14 +168,10 @@ def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
 def _features(
     gdf: gpd.GeoDataFrame, style_idx: Sequence[int] | np.ndarray | None, tips: Sequence[Any], decimals: int = 5
 ) -> tuple[list[list], list[str]]:
-    """Compact features and tooltip labels.
-
-    Each feature is ``[style, tooltip, polygons]``: ``tooltip`` is
-    ``[heading, value1, value2...]`` (or 0 for none), the value labels being
-    returned once for the layer; polygons are lists of delta-encoded integer
-    rings (see :func:`_encode_ring`). Decoded in the browser to GeoJSON
-    MultiPolygons (one SVG path per feature).
-    """
+    """Compact features and tooltip labels. Each feature is ``[style, tooltip, polygons]``: ``tooltip`` is
+    ``[heading, value1, value2...]`` (or 0 for none), the value labels being returned once for the layer; polygons
+    are lists of delta-encoded integer rings (:func:`_encode_ring`), decoded in the browser to GeoJSON
+    MultiPolygons (one SVG path per feature)."""
     scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
@@ -214,8 +210,7 @@ def new_map(tiles: bool) -> folium.Map:
 def figure_of(m: folium.Map) -> Figure:
     """The branca Figure (the page) that ``m`` belongs to."""
     root = m.get_root()
-    if not isinstance(root, Figure):  # folium.Map always belongs to a branca Figure
-        raise TypeError("the map belongs to no branca Figure")
+    assert isinstance(root, Figure)  # folium.Map always belongs to a branca Figure
     return root
 
 

@@ -1,19 +1,9 @@
 """Run a batch: select, plan, run the ARS view then the reports (local pool or Dask), record; the synthesis alone.
 
-:func:`run_batch` builds the diagnostic report of many territories (all of a perimeter file, the ``only`` ones,
-or those with a commune in a ``region``) with :func:`cpts_diag.reports.runner.build_report`, in worker processes
-(:mod:`~cpts_diag.reports.batch.pool`, each keeps a warm Jupyter kernel across its reports), or with ``cluster=``
-as tasks on a ``dask.distributed`` cluster (:mod:`~cpts_diag.reports.batch.cluster`). Both executors run the
-same task function (:func:`~cpts_diag.reports.batch.worker.run_one`) and result handling. One failure does not
-stop the others: its French one-line message is recorded (:mod:`~cpts_diag.reports.batch.records`). A re-run
-redoes only what changed or failed (:mod:`~cpts_diag.reports.batch.plan`). The output folder has one writer at
-a time (:func:`cpts_diag.io.lock.output_lock`). Ctrl-C or SIGTERM stops cleanly; the exit code is then 130.
-
-Examples
---------
->>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # skipped: writes reports/  # doctest: +SKIP
->>> result.exit_code, result.index  # skipped: needs the batch above  # doctest: +SKIP
-(0, PosixPath('reports/index.html'))
+Both executors, local worker processes that each keep a warm Jupyter kernel (:mod:`~cpts_diag.reports.batch.pool`)
+and a Dask cluster (:mod:`~cpts_diag.reports.batch.cluster`), run the same task function
+(:func:`~cpts_diag.reports.batch.worker.run_one`) and result handling. One failure does not stop the others: its
+French one-line message is recorded. Ctrl-C or SIGTERM stops cleanly; the exit code is then 130.
 """
 
 from __future__ import annotations
@@ -92,9 +82,8 @@ def run_batch(
     is part of the fingerprints.
 
     ``out_dir`` has one writer at a time (:func:`cpts_diag.io.lock.output_lock`): while another batch, demo or
-    synthesis writes there, this one stops at once with an :class:`InputError` naming it.
-
-    Relative paths are taken from the current folder (:func:`settings.user_path`).
+    synthesis writes there, this one stops at once with an :class:`InputError` naming it. Relative paths are taken
+    from the current folder (:func:`settings.user_path`).
 
     The result's ``exit_code`` is 1 when a territory or a région failed, 130 when interrupted. Raises
     :class:`InputError` for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région;

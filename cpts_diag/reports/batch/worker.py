@@ -204,15 +204,9 @@ def remove_stale_scratch() -> list[Path]:
     removed = []
     for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*_*"):
         pid = path.name[len(SCRATCH_PREFIX) :].split("_", 1)[0]
-        if not pid.isdigit() or not path.is_dir():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:  # no such process: its folder is an orphan
+        if pid.isdigit() and path.is_dir() and not _alive(int(pid)):  # no such process: its folder is an orphan
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
-        except OSError:  # alive (another user's process): kept
-            continue
     return removed
 
 
