@@ -172,8 +172,7 @@ def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
     """Write the check workbook and, when polygons are available, the check GeoPackage and the proposal map.
 
     The GeoPackage and the map draw :meth:`CheckReport.map_polygons`: the user's polygons as the check read and
-    aligned them (never read again), or the embedded display polygons. ``out_dir`` is created if
-    needed; returns the files written, workbook first.
+    aligned them (never read again), or the embedded display polygons. Returns the files written, workbook first.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,5 @@
-"""Shareable files: Excel workbooks a chargé de mission opens as is, and GeoPackages for QGIS.
-
-Every file is written atomically (see :mod:`cpts_diag.io.atomic`).
-"""
+"""Shareable files, written atomically (:mod:`cpts_diag.io.atomic`): Excel workbooks a chargé de mission opens as
+is, and GeoPackages for QGIS."""
 
 from __future__ import annotations
 

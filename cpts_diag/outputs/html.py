@@ -52,10 +52,8 @@ def html_page(title: str, body: str, css: str = "") -> str:
 
 
 def script_json(obj: Any) -> str:
-    """Serialise ``obj`` to compact JSON that is safe inside an HTML ``<script>``.
-
-    ``<``, ``>``, ``&`` and the JS line separators U+2028/U+2029 are written
-    as ``\\uXXXX`` escapes, so no string can close the script element.
+    """Serialise ``obj`` to compact JSON that is safe inside an HTML ``<script>``: ``<``, ``>``, ``&`` and the JS
+    line separators U+2028/U+2029 are written as ``\\uXXXX`` escapes, so no string can close the script element.
 
     Examples
     --------

@@ -1,8 +1,7 @@
 """Outputs of a :class:`~cpts_diag.indicators.Diagnostic`: terminal table, JSON rows, Excel workbook.
 
-Everything here is read by users, so it is in French: French number format (space as thousands
-separator, decimal comma), ranges for masked or approximate values, « n.d. » for what is not available,
-and a visible « DONNÉES FICTIVES » banner whenever a figure comes from fictitious data.
+Everything here is read by users, so it is in French: French number format, ranges for masked or approximate
+values, « n.d. » for what is not available, and a visible « DONNÉES FICTIVES » banner for fictitious data.
 """
 
 from __future__ import annotations
@@ -76,12 +75,8 @@ def _column_title(level: str, code: str) -> str:
 
 
 def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
-    """French table of a diagnostic for the terminal.
-
-    Columns: indicateur, territoire, each département, région(s), France, unité, source, qualité. Ranges
-    stand for masked or approximate values; « n.d. » for not available; coverage under 100 % is shown
-    next to the quality. A « DONNÉES FICTIVES » banner opens the table when any figure is fictitious.
-    """
+    """French table of a diagnostic for the terminal: indicateur, territoire, each département, région(s), France,
+    unité, source, qualité (with the coverage when under 100 %)."""
     wide = _wide(diag)
     levels = _comparison_levels(diag)
     lookup = _comparison_lookup(diag)
@@ -228,12 +223,10 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
     """Excel workbook of a diagnostic (French headers, codes as text).
 
     Sheets: « Périmètre » first when ``perimeter`` (table and notes of
-    :func:`cpts_diag.outputs.check_workbook.perimeter_sheet`) is given, then one per theme (one row per
-    indicator; territory value and bounds, each comparison level, source, vintage, level of the source,
-    coverage, quality), « Détail » (every indicator and level, long
-    format), « Communes » (per-unit detail), « Professions (BPE) » when a BPE file was given (territory
-    counts and densities per profession beside the Assurance Maladie densities), « Sources ».
-    Sheets using fictitious data carry a « Données fictives » note above the table.
+    :func:`cpts_diag.outputs.check_workbook.perimeter_sheet`) is given, then one per theme (one row per indicator:
+    territory value and bounds, each comparison level, source, vintage, level of the source, coverage, quality),
+    « Détail » (every indicator and level, long format), « Communes » (per-unit detail), « Professions (BPE) » when a
+    BPE file was given, « Sources ». Sheets using fictitious data carry a « Données fictives » note above the table.
     """
     from cpts_diag.outputs.export import write_workbook
 

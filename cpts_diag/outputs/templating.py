@@ -1,12 +1,10 @@
 """The one jinja2 environment of the package: HTML templates and CSS files shipped as package data.
 
 Templates live in ``cpts_diag/outputs/templates/*.html.j2``, style sheets in
-``cpts_diag/outputs/static/*.css``. Autoescaping is on for every template: a value is escaped unless it is
-:class:`markupsafe.Markup` (a fragment already rendered by a template or marked safe on purpose).
-Values are escaped with :func:`html.escape` (``'`` as ``&#x27;``, ``None`` as nothing), as the package did
-before templates, so that outputs stay byte-identical.
-The French formatting functions of :mod:`cpts_diag.fr_format` and :func:`cpts_diag.tiers.tier_label` are
-filters (``{{ n|integer }}``, ``{{ x|number(1) }}``...).
+``cpts_diag/outputs/static/*.css``. Autoescaping is on for every template: a value is escaped with
+:func:`html.escape` (``'`` as ``&#x27;``, ``None`` as nothing) unless it is :class:`markupsafe.Markup` (a fragment
+already rendered by a template or marked safe on purpose). The French formatting functions of
+:mod:`cpts_diag.fr_format` and :func:`cpts_diag.tiers.tier_label` are filters (``{{ n|integer }}``...).
 
 Examples
 --------
@@ -107,10 +105,8 @@ def url_path(rel: Any) -> str:
 
 @cache
 def css(name: str, compact: bool = False) -> Markup:
-    """Content of the style sheet ``cpts_diag/outputs/static/<name>`` (read once per process).
-
-    ``compact``: its lines joined without separator (a sheet written one rule per line, embedded on one line).
-    """
+    """Content of the style sheet ``cpts_diag/outputs/static/<name>`` (read once per process); ``compact``: its
+    lines joined without separator (a sheet written one rule per line, embedded on one line)."""
     text = (files("cpts_diag.outputs") / "static" / name).read_text(encoding="utf-8")
     return Markup("".join(text.splitlines()) if compact else text)
 
