@@ -104,30 +104,25 @@ def check_layers(report: CheckReport, polygons) -> dict:
         for a in report.uncovered_arrondissements
         if a["code"] in geo.index
     ]
-    orphans = gpd.GeoDataFrame(
-        {
-            "code_insee": [o["code_insee"] for o in orph],
-            "nom": [o["name"] for o in orph],
-            "population": pd.array([o["population"] for o in orph], dtype="Int64"),
-            "departement": [o["departement"] for o in orph],
-            "enclavee_dans": [enclave_of.get(o["code_insee"], "") for o in orph],
-        },
-        geometry=geo.reindex([o["code_insee"] for o in orph]).to_numpy(),
-        crs=polygons.crs,
-    )
+
+    def commune_layer(items: list[dict], **columns) -> gpd.GeoDataFrame:
+        """Communes (code, name, population, département) and ``columns``, with their polygons."""
+        return gpd.GeoDataFrame(
+            {
+                "code_insee": [o["code_insee"] for o in items],
+                "nom": [o["name"] for o in items],
+                "population": pd.array([o["population"] for o in items], dtype="Int64"),
+                "departement": [o["departement"] for o in items],
+                **columns,
+            },
+            geometry=geo.reindex([o["code_insee"] for o in items]).to_numpy(),
+            crs=polygons.crs,
+        )
+
+    orphans = commune_layer(orph, enclavee_dans=[enclave_of.get(o["code_insee"], "") for o in orph])
     out = [o for o in report.outside_file if o["code_insee"] in geo.index]
     touching = report.touching or {}
-    outside = gpd.GeoDataFrame(
-        {
-            "code_insee": [o["code_insee"] for o in out],
-            "nom": [o["name"] for o in out],
-            "population": pd.array([o["population"] for o in out], dtype="Int64"),
-            "departement": [o["departement"] for o in out],
-            "territoires_voisins": [" ; ".join(touching.get(o["code_insee"], ())) for o in out],
-        },
-        geometry=geo.reindex([o["code_insee"] for o in out]).to_numpy(),
-        crs=polygons.crs,
-    )
+    outside = commune_layer(out, territoires_voisins=[" ; ".join(touching.get(o["code_insee"], ())) for o in out])
     return {"territoires": terr, "communes": communes, "orphelines": orphans, "hors_fichier": outside}
 
 
