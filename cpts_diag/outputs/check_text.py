@@ -145,8 +145,8 @@ def listed(items: list[str], limit: int) -> str:
     return ", ".join(items[:limit]) + (f" … (+{more})" if more > 0 else "")
 
 
-def _codes_names(codes, names, limit: int = 12) -> str:
-    return listed([f"{c} {n}" for c, n in zip(codes, names)], limit)
+def _codes_names(codes, names) -> str:
+    return listed([f"{c} {n}" for c, n in zip(codes, names)], 12)
 
 
 def mismatch_text(item: dict) -> str:

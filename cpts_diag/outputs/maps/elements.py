@@ -111,10 +111,8 @@ class _Decorations(MacroElement):
 
 
 def legend_row(text: str, fill: str | None = None, **swatch: Any) -> str:
-    """Legend row: ``text`` after a small inline SVG symbol that prints with its colours.
-
-    The symbol is a box filled with ``fill`` or with the pattern ``cls``, or a ``line`` of ``width`` (``dash``).
-    """
+    """Legend row: ``text`` after a small inline SVG symbol that prints with its colours: a box filled with ``fill``
+    or with the pattern ``cls``, or a ``line`` of ``width`` (``dash``)."""
     return map_macro("legend_row", Markup(map_macro("swatch", fill=fill, **swatch)), text)
 
 
@@ -320,10 +318,8 @@ def choropleth(
     values: pd.Series, spec: Any, base: dict, count_masked: bool = False
 ) -> tuple[np.ndarray, list[dict], list[str], Classification]:
     """Style index of each feature (masked values: the last style), styles, legend rows and the classes of
-    ``values`` by the classes, palette, decimals and missing label of ``spec`` (a MapSpec).
-
-    The last legend row is the masked class, with the number of masked features when ``count_masked``.
-    """
+    ``values`` by the classes, palette, decimals and missing label of ``spec`` (a MapSpec). The last legend row is
+    the masked class, with the number of masked features when ``count_masked``."""
     cls = classify(values, spec.classes, spec.palette, spec.decimals)
     idx = cls.assign(values)
     styles = [dict(base, fillColor=c) for c in cls.colors] + [masked_style(base)]

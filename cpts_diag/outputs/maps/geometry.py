@@ -49,11 +49,9 @@ def require_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
 
 
 def simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    """Coverage simplification when the array is a valid coverage, else per geometry.
-
-    Invalid polygons (e.g. an outline whose tiny hole collapsed in reprojection) are made valid first;
-    an input GEOS still refuses to coverage-simplify is simplified geometry by geometry.
-    """
+    """Coverage simplification when the array is a valid coverage, else per geometry. Invalid polygons (e.g. an
+    outline whose tiny hole collapsed in reprojection) are made valid first; an input GEOS still refuses to
+    coverage-simplify is simplified geometry by geometry."""
     out = geoms.copy()
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if tolerance <= 0 or not ok.any():

@@ -120,9 +120,7 @@ def static_map(
         shape = (y1 - y0) / max(x1 - x0, 1.0)
     own = ax is None
     if own:
-        if figsize is None:
-            width = 8.3
-            figsize = (width, float(np.clip(width * shape, 3.5, 9.0)) + 2.2)
+        figsize = figsize or (8.3, float(np.clip(8.3 * shape, 3.5, 9.0)) + 2.2)  # A4 width, legend below
         ax = Figure(figsize=figsize, layout="constrained").add_subplot()
     fig = ax.figure
     ax.set_axis_off()

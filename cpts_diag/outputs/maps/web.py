@@ -101,8 +101,7 @@ def commune_map(spec: MapSpec, *, tiles: bool = False, simplify_m: float = 80, r
         rows.append(el.legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
         rows.append(el.legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
-    zoom = el.fit_frame(m, frame, fcrs, [com, orph, outl] if spec.fit_orphans else [com, outl])
-    if zoom:
+    if zoom := el.fit_frame(m, frame, fcrs, [com, orph, outl] if spec.fit_orphans else [com, outl]):
         rows.append(zoom)
     return el.finish(m, rows, legend_title, spec, tiles)
 

@@ -85,18 +85,17 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
 
     names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
-    selected = names
     if only:
         wanted = {find_territory(names, q, path) for q in map(str, only)}
-        selected = [n for n in selected if n in wanted]
+        names = [n for n in names if n in wanted]
     if region not in (None, ""):
         reference = reference or load_reference()
         code = reference.region_code(region, "option --region")
         in_region = set(territories_in_region(perimeters, code, reference))
-        selected = [n for n in selected if n in in_region]
-        if not selected:
+        names = [n for n in names if n in in_region]
+        if not names:
             raise InputError(f"aucun territoire n'a de commune dans la région {code}", path=path)
-    return selected
+    return names
 
 
 def plan_tasks(perims, names, slugs, previous, out_dir: Path, context: str, options: dict, force: bool, reference):
