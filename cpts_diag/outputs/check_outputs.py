@@ -1,18 +1,6 @@
 """The files of ``cpts-diag check --out DIR`` (:func:`write_check_outputs`): the check workbook
-(:mod:`cpts_diag.outputs.check_workbook`), the GeoPackage and the proposal map.
-
-* ``controle_perimetres.xlsx``: one sheet per kind of finding
-  (:func:`cpts_diag.outputs.check_workbook.check_workbook_sheets`).
-* ``controle_perimetres.gpkg`` (when commune polygons are available), for QGIS: layers
-  "territoires" (outlines with name, population and ACI tier), "communes" (member communes with their
-  territory; Paris, Lyon and Marseille by arrondissement when listed so), "orphelines" (orphan
-  communes and uncovered arrondissements) and "hors_fichier" (communes outside the file, information)
-  (:func:`check_layers`).
-* ``carte_propositions.html``: the proposal map (:func:`proposal_web_map`).
-
-The French wording of the findings (terminal text, proposals, one territory's findings) is
-:mod:`cpts_diag.outputs.check_text`.
-"""
+``controle_perimetres.xlsx`` (:mod:`cpts_diag.outputs.check_workbook`), the GeoPackage ``controle_perimetres.gpkg``
+for QGIS (:func:`check_layers`) and the proposal map ``carte_propositions.html`` (:func:`proposal_web_map`)."""
 
 from __future__ import annotations
 
@@ -32,8 +20,10 @@ PROPOSAL_MAP_NAME = "carte_propositions.html"
 
 
 def check_layers(report: CheckReport, polygons) -> dict:
-    """GeoDataFrames "territoires", "communes", "orphelines" and "hors_fichier" (communes outside the file, with
-    the territories they touch) of the check GeoPackage."""
+    """The layers of the check GeoPackage: "territoires" (outlines with name, population and ACI tier), "communes"
+    (member communes with their territory; Paris, Lyon and Marseille by arrondissement when listed so),
+    "orphelines" (orphan communes and uncovered arrondissements) and "hors_fichier" (communes outside the file,
+    with the territories they touch)."""
     import geopandas as gpd
 
     from cpts_diag.geometry import territory_outlines
@@ -114,30 +104,25 @@ def check_layers(report: CheckReport, polygons) -> dict:
         for a in report.uncovered_arrondissements
         if a["code"] in geo.index
     ]
-    orphans = gpd.GeoDataFrame(
-        {
-            "code_insee": [o["code_insee"] for o in orph],
-            "nom": [o["name"] for o in orph],
-            "population": pd.array([o["population"] for o in orph], dtype="Int64"),
-            "departement": [o["departement"] for o in orph],
-            "enclavee_dans": [enclave_of.get(o["code_insee"], "") for o in orph],
-        },
-        geometry=geo.reindex([o["code_insee"] for o in orph]).to_numpy(),
-        crs=polygons.crs,
-    )
+
+    def commune_layer(items: list[dict], **columns) -> gpd.GeoDataFrame:
+        """Communes (code, name, population, département) and ``columns``, with their polygons."""
+        return gpd.GeoDataFrame(
+            {
+                "code_insee": [o["code_insee"] for o in items],
+                "nom": [o["name"] for o in items],
+                "population": pd.array([o["population"] for o in items], dtype="Int64"),
+                "departement": [o["departement"] for o in items],
+                **columns,
+            },
+            geometry=geo.reindex([o["code_insee"] for o in items]).to_numpy(),
+            crs=polygons.crs,
+        )
+
+    orphans = commune_layer(orph, enclavee_dans=[enclave_of.get(o["code_insee"], "") for o in orph])
     out = [o for o in report.outside_file if o["code_insee"] in geo.index]
     touching = report.touching or {}
-    outside = gpd.GeoDataFrame(
-        {
-            "code_insee": [o["code_insee"] for o in out],
-            "nom": [o["name"] for o in out],
-            "population": pd.array([o["population"] for o in out], dtype="Int64"),
-            "departement": [o["departement"] for o in out],
-            "territoires_voisins": [" ; ".join(touching.get(o["code_insee"], ())) for o in out],
-        },
-        geometry=geo.reindex([o["code_insee"] for o in out]).to_numpy(),
-        crs=polygons.crs,
-    )
+    outside = commune_layer(out, territoires_voisins=[" ; ".join(touching.get(o["code_insee"], ())) for o in out])
     return {"territoires": terr, "communes": communes, "orphelines": orphans, "hors_fichier": outside}
 
 
@@ -182,8 +167,7 @@ def write_check_outputs(report: CheckReport, out_dir) -> list[Path]:
     """Write the check workbook and, when polygons are available, the check GeoPackage and the proposal map.
 
     The GeoPackage and the map draw :meth:`CheckReport.map_polygons`: the user's polygons as the check read and
-    aligned them (never read again), or the embedded display polygons. ``out_dir`` is created if
-    needed; returns the files written, workbook first.
+    aligned them (never read again), or the embedded display polygons. Returns the files written, workbook first.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,5 @@
-"""The French wording of a check: the terminal text (:func:`format_text`), the sentences of the proposals
-(:func:`proposal_text`, :func:`candidate_text`), of a territory near an ACI threshold (:func:`threshold_text`) and
-the findings of one territory for its report (:func:`perimeter_items`).
-
-:func:`format_text` summarises long lists (counts by département and the first ones); the workbook
-(:mod:`cpts_diag.outputs.check_workbook`) and the JSON keep them in full.
-"""
+"""The French wording of a check: the terminal text (:func:`format_text`, which summarises long lists that the
+workbook and the JSON keep in full), the sentences of proposals and tier margins, the findings of one territory."""
 
 from __future__ import annotations
 
@@ -14,7 +9,7 @@ from cpts_diag import fr_format as fr
 from cpts_diag.check_membership import ARRONDISSEMENT_SPLIT, INFRACOMMUNAL
 from cpts_diag.checks import CONFLICT, CheckReport
 from cpts_diag.reference import Reference
-from cpts_diag.tiers import margin_label, tier_label
+from cpts_diag.tiers import margin_label, tier_label, tier_margin
 
 #: French label of each overlap kind.
 KIND_LABELS = {
@@ -64,8 +59,6 @@ def candidate_text(c: dict, style: fr.Style = fr.Style.HTML) -> str:
 
 
 def _threshold_of(c: dict) -> int:
-    from cpts_diag.tiers import tier_margin
-
     margin = tier_margin(c["population_after"])
     assert margin is not None  # called for a candidate near a threshold: its population is known
     return margin[1]
@@ -146,20 +139,20 @@ def unverifiable_text(item: dict) -> str:
     return f"Enclave non vérifiable{where} : {communes} — contour absent dans le voisinage"
 
 
-def _codes_names(codes, names, limit: int = 12) -> str:
-    pairs = [f"{c} {n}" for c, n in zip(codes, names)]
-    return ", ".join(pairs[:limit]) + (f" … (+{len(pairs) - limit})" if len(pairs) > limit else "")
+def listed(items: list[str], limit: int) -> str:
+    """The first ``limit`` items, comma-separated, then « … (+n) » for the others."""
+    more = len(items) - limit
+    return ", ".join(items[:limit]) + (f" … (+{more})" if more > 0 else "")
+
+
+def _codes_names(codes, names) -> str:
+    return listed([f"{c} {n}" for c, n in zip(codes, names)], 12)
 
 
 def mismatch_text(item: dict) -> str:
     """French sentence of a name mismatch: « Locronan » avec le code 29143, qui est Mahalon ; Locronan est 29134."""
-    codes = item["codes_with_typed_name"]
-    typed = item["typed_name"]
-    if codes:
-        shown = ", ".join(codes[:5]) + (f" … (+{len(codes) - 5})" if len(codes) > 5 else "")
-        where = f"{typed} est {shown}"
-    else:
-        where = f"aucune commune ne s'appelle « {typed} » au COG 2026"
+    codes, typed = item["codes_with_typed_name"], item["typed_name"]
+    where = f"{typed} est {listed(codes, 5)}" if codes else f"aucune commune ne s'appelle « {typed} » au COG 2026"
     return f"« {typed} » saisi avec le code {item['code_insee']}, qui est {item['cog_name']} ; {where}"
 
 
@@ -175,11 +168,8 @@ def _by_departement(items: list[dict], report: CheckReport) -> str:
 
 
 def format_text(report: CheckReport) -> str:
-    """Readable French summary of a report, for the terminal.
-
-    Counts first, then each finding with commune codes and names, then the table of territories
-    (population and ACI tier), notes, reading warnings and sources.
-    """
+    """French summary of a report for the terminal: counts, each finding (codes and names), the territories
+    (population and ACI tier), notes, reading warnings and sources."""
     s = report.summary
     title = "Contrôle des périmètres de CPTS" + (f" — {report.source}" if report.source else "")
     lines = [title, "=" * len(title), ""]
@@ -373,9 +363,8 @@ BLOCKING, TO_CHECK, INFORMATION = "bloquant", "à vérifier", "information"
 _LEVEL_ORDER = (BLOCKING, TO_CHECK, INFORMATION)
 
 
-def _names_list(codes, names, limit: int = 8) -> str:
-    pairs = [f"{n} ({c})" for c, n in zip(codes, names)]
-    return ", ".join(pairs[:limit]) + (f" … (+{len(pairs) - limit})" if len(pairs) > limit else "")
+def _names_list(codes, names) -> str:
+    return listed([f"{n} ({c})" for c, n in zip(codes, names)], 8)
 
 
 def perimeter_items(findings: dict, style: fr.Style = fr.Style.HTML) -> list[dict]:

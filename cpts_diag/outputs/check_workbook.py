@@ -1,11 +1,5 @@
-"""The sheets of the check workbook ``controle_perimetres.xlsx`` (:func:`check_workbook_sheets`) and the
-« Périmètre » sheet of one territory's workbook (:func:`perimeter_sheet`).
-
-The check workbook has one sheet per kind of finding (French headers, codes as text): "Synthèse", "Territoires",
-"Chevauchements", "Noms et codes", "Orphelines", "Hors fichier", "Arr. non couverts", "Codes périmés",
-"Codes inconnus", "Doublons", "Discontinuités", "Enclaves", "Séparés par la mer", "Non vérifiable",
-"Multi-départements", "Propositions" (one row per option of each proposal, :func:`proposals_sheet`), "Sources".
-"""
+"""The sheets of the check workbook ``controle_perimetres.xlsx``, one per kind of finding (French headers, codes
+as text; :func:`check_workbook_sheets`), and the « Périmètre » sheet of a territory's workbook."""
 
 from __future__ import annotations
 
@@ -26,10 +20,7 @@ def _yes_no(value) -> str:
 
 
 def _frame(items: list[dict], columns: dict, ints=()) -> pd.DataFrame:
-    """One row per item; ``columns``: French header -> key of the item or function of the item.
-
-    The ``ints`` columns are nullable integers (Int64).
-    """
+    """One row per item; ``columns``: French header -> key or function of the item; ``ints`` columns in Int64."""
     rows = [[item[get] if isinstance(get, str) else get(item) for get in columns.values()] for item in items]
     df = pd.DataFrame(rows, columns=list(columns))
     for col in ints:
@@ -97,12 +88,10 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
         ("Territoires à moins de 5 % d'un seuil de taille ACI", s["n_near_threshold"]),
         ("Propositions (orphelines, enclaves, conflits)", s["n_proposals"] if geo else "non établies"),
     ]
-    sheets: dict[str, pd.DataFrame] = {}
-    notes: dict[str, list[str]] = {}
-    sheets["Synthèse"] = pd.DataFrame(summary_rows, columns=["Indicateur", "Valeur"])
-    notes["Synthèse"] = [f"Note : {n}" for n in report.notes] + [
-        f"Avertissement de lecture : {w}" for w in report.warnings
-    ]
+    sheets = {"Synthèse": pd.DataFrame(summary_rows, columns=["Indicateur", "Valeur"])}
+    notes = {
+        "Synthèse": [f"Note : {n}" for n in report.notes] + [f"Avertissement de lecture : {w}" for w in report.warnings]
+    }
 
     sheets["Territoires"] = _frame(
         report.territories,
@@ -294,62 +283,39 @@ def _near_word(value) -> str:
 
 
 _PROPOSAL_KINDS = {"orphan": "Orpheline", "enclave": "Enclave", "overlap": "Conflit"}
+#: The columns of the « Propositions » sheet: French header -> cell of a proposal ``p`` and one of its options ``c``
+#: (None for a proposal without candidate).
+_PROPOSAL_COLUMNS = {
+    "Type": lambda p, c: _PROPOSAL_KINDS[p["kind"]] + (" (arrondissement)" if p["unit"] == "arrondissement" else ""),
+    "Code(s) INSEE": lambda p, c: ", ".join(p["codes"]),
+    "Commune(s)": lambda p, c: p["name"],
+    "Population": lambda p, c: p["population"],
+    "Département": lambda p, c: p["departement"] or "",
+    "Rang": lambda p, c: None if c is None else c["rank"],
+    "Territoire proposé": lambda p, c: "" if c is None else c["territory"],
+    "Raisons": lambda p, c: p.get("note", "") if c is None else " ; ".join(c["reasons"]),
+    "Frontière commune (km)": lambda p, c: None if c is None else c["border_km"],
+    "Même EPCI": lambda p, c: "" if c is None else _yes_no(c["same_epci"]),
+    "Même bassin de vie": lambda p, c: "" if c is None else _yes_no(c["same_bassin_de_vie"]),
+    "Population du territoire après": lambda p, c: None if c is None else c["population_after"],
+    "Population après (min. – max.)": lambda p, c: _bounds_text(c),
+    "Taille avant": lambda p, c: "" if c is None else tier_label(c["tier_before"], short=True, unknown="n.d."),
+    "Taille après": lambda p, c: "" if c is None else tier_after_text(c),
+    "Change de taille": lambda p, c: "" if c is None else _yes_no(c["tier_changes"]),
+    "Écart au seuil après (hab.)": lambda p, c: None if c is None else c["tier_margin_after"],
+    "Les autres territoires après": lambda p, c: " ; ".join(
+        f"{o['territory']} : {state_text(o, fr.Style.EXCEL)}"
+        for o in (c or {}).get("territories_after", [])
+        if not o["keeps"]
+    ),
+}
 
 
 def proposals_sheet(report: CheckReport) -> tuple[pd.DataFrame, list[str]]:
     """The « Propositions » sheet: one row per option (candidate territory) of each proposal, and its notes."""
-    rows = []
-    for p in report.proposals:
-        kind = _PROPOSAL_KINDS[p["kind"]] + (" (arrondissement)" if p["unit"] == "arrondissement" else "")
-        for c in p["candidates"] or [None]:
-            others = [
-                f"{o['territory']} : {state_text(o, fr.Style.EXCEL)}"
-                for o in (c or {}).get("territories_after", [])
-                if not o["keeps"]
-            ]
-            rows.append(
-                {
-                    "Type": kind,
-                    "Code(s) INSEE": ", ".join(p["codes"]),
-                    "Commune(s)": p["name"],
-                    "Population": p["population"],
-                    "Département": p["departement"] or "",
-                    "Rang": None if c is None else c["rank"],
-                    "Territoire proposé": "" if c is None else c["territory"],
-                    "Raisons": p.get("note", "") if c is None else " ; ".join(c["reasons"]),
-                    "Frontière commune (km)": None if c is None else c["border_km"],
-                    "Même EPCI": "" if c is None else _yes_no(c["same_epci"]),
-                    "Même bassin de vie": "" if c is None else _yes_no(c["same_bassin_de_vie"]),
-                    "Population du territoire après": None if c is None else c["population_after"],
-                    "Population après (min. – max.)": _bounds_text(c),
-                    "Taille avant": "" if c is None else tier_label(c["tier_before"], short=True, unknown="n.d."),
-                    "Taille après": "" if c is None else tier_after_text(c),
-                    "Change de taille": "" if c is None else _yes_no(c["tier_changes"]),
-                    "Écart au seuil après (hab.)": None if c is None else c["tier_margin_after"],
-                    "Les autres territoires après": " ; ".join(others),
-                }
-            )
-    columns = [
-        "Type",
-        "Code(s) INSEE",
-        "Commune(s)",
-        "Population",
-        "Département",
-        "Rang",
-        "Territoire proposé",
-        "Raisons",
-        "Frontière commune (km)",
-        "Même EPCI",
-        "Même bassin de vie",
-        "Population du territoire après",
-        "Population après (min. – max.)",
-        "Taille avant",
-        "Taille après",
-        "Change de taille",
-        "Écart au seuil après (hab.)",
-        "Les autres territoires après",
-    ]
-    df = pd.DataFrame(rows, columns=columns)
+    options = [(p, c) for p in report.proposals for c in p["candidates"] or [None]]
+    rows = [[get(p, c) for get in _PROPOSAL_COLUMNS.values()] for p, c in options]
+    df = pd.DataFrame(rows, columns=list(_PROPOSAL_COLUMNS))
     for col in ("Population", "Rang", "Population du territoire après", "Écart au seuil après (hab.)"):
         df[col] = pd.array(df[col].tolist(), dtype="Int64")
     notes = [

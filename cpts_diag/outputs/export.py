@@ -1,7 +1,5 @@
-"""Shareable files: Excel workbooks a chargé de mission opens as is, and GeoPackages for QGIS.
-
-Every file is written atomically (see :mod:`cpts_diag.io.atomic`).
-"""
+"""Shareable files, written atomically (:mod:`cpts_diag.io.atomic`): Excel workbooks a chargé de mission opens as
+is, and GeoPackages for QGIS."""
 
 from __future__ import annotations
 
@@ -58,11 +56,10 @@ def write_workbook(
 ) -> Path:
     """Write DataFrames as formatted sheets of one workbook.
 
-    Headers are the DataFrame column names (give them in French), bold on a dark fill, frozen; code
-    columns (names containing "code", "insee", "département", ... or listed in ``text_columns``) are
-    written as text with the "@" format so Excel keeps leading zeros; numbers get a number format;
-    columns are sized to their content. ``notes`` adds lines above a sheet's table (sources, warnings
-    such as "Données fictives").
+    Headers are the DataFrame column names (give them in French), bold on a dark fill, frozen; code columns (names
+    containing "code", "insee", "département", ... or listed in ``text_columns``) are written as text with the "@"
+    format so Excel keeps leading zeros; numbers get a number format; columns are sized to their content.
+    ``notes`` adds lines above a sheet's table (sources, warnings such as "Données fictives").
     """
     text_columns = set(text_columns or ())
     wb = Workbook()

@@ -1,13 +1,7 @@
 """Small shared helpers for HTML output: escaping, JSON safe to embed in ``<script>``, standalone pages.
 
 Pages and fragments are rendered by jinja2 templates (:mod:`cpts_diag.outputs.templating`); French number
-formatting lives in :mod:`cpts_diag.fr_format`.
-
-Examples
---------
->>> esc('<b>"A" & B</b>')
-'&lt;b&gt;&quot;A&quot; &amp; B&lt;/b&gt;'
-"""
+formatting lives in :mod:`cpts_diag.fr_format`."""
 
 from __future__ import annotations
 
@@ -58,10 +52,8 @@ def html_page(title: str, body: str, css: str = "") -> str:
 
 
 def script_json(obj: Any) -> str:
-    """Serialise ``obj`` to compact JSON that is safe inside an HTML ``<script>``.
-
-    ``<``, ``>``, ``&`` and the JS line separators U+2028/U+2029 are written
-    as ``\\uXXXX`` escapes, so no string can close the script element.
+    """Serialise ``obj`` to compact JSON that is safe inside an HTML ``<script>``: ``<``, ``>``, ``&`` and the JS
+    line separators U+2028/U+2029 are written as ``\\uXXXX`` escapes, so no string can close the script element.
 
     Examples
     --------

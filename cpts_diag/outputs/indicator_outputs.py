@@ -1,8 +1,7 @@
 """Outputs of a :class:`~cpts_diag.indicators.Diagnostic`: terminal table, JSON rows, Excel workbook.
 
-Everything here is read by users, so it is in French: French number format (space as thousands
-separator, decimal comma), ranges for masked or approximate values, « n.d. » for what is not available,
-and a visible « DONNÉES FICTIVES » banner whenever a figure comes from fictitious data.
+Everything here is read by users, so it is in French: French number format, ranges for masked or approximate
+values, « n.d. » for what is not available, and a visible « DONNÉES FICTIVES » banner for fictitious data.
 """
 
 from __future__ import annotations
@@ -19,23 +18,6 @@ from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import Diagnostic
 from cpts_diag.schema import THEMES, Level, Quality
 from cpts_diag.tiers import tier_label
-
-#: Keys of each JSON row, in order.
-JSON_KEYS = (
-    "indicator",
-    "label",
-    "level",
-    "territory_value",
-    "territory_low",
-    "territory_high",
-    "comparisons",
-    "unit",
-    "source",
-    "vintage",
-    "source_level",
-    "coverage",
-    "quality",
-)
 
 FICTITIOUS_BANNER = (
     "!!! DONNÉES FICTIVES : les indicateurs de qualité « données fictives » proviennent d'un exemple "
@@ -93,12 +75,8 @@ def _column_title(level: str, code: str) -> str:
 
 
 def format_indicator_table(diag: Diagnostic, label_width: int = 48) -> str:
-    """French table of a diagnostic for the terminal.
-
-    Columns: indicateur, territoire, each département, région(s), France, unité, source, qualité. Ranges
-    stand for masked or approximate values; « n.d. » for not available; coverage under 100 % is shown
-    next to the quality. A « DONNÉES FICTIVES » banner opens the table when any figure is fictitious.
-    """
+    """French table of a diagnostic for the terminal: indicateur, territoire, each département, région(s), France,
+    unité, source, qualité (with the coverage when under 100 %)."""
     wide = _wide(diag)
     levels = _comparison_levels(diag)
     lookup = _comparison_lookup(diag)
@@ -168,7 +146,7 @@ def _comparison_keys(levels) -> dict[tuple[str, str], str]:
 
 
 def indicator_rows_json(diag: Diagnostic) -> list[dict]:
-    """One JSON-ready dict per indicator (keys :data:`JSON_KEYS`).
+    """One JSON-ready dict per indicator (the rows of ``cpts-diag indicators --json``).
 
     ``comparisons`` maps each département code, région code and "France" to the comparison value (None
     when not available or only known as a range). ``territory_value`` is None when the territory value is
@@ -245,12 +223,10 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
     """Excel workbook of a diagnostic (French headers, codes as text).
 
     Sheets: « Périmètre » first when ``perimeter`` (table and notes of
-    :func:`cpts_diag.outputs.check_workbook.perimeter_sheet`) is given, then one per theme (one row per
-    indicator; territory value and bounds, each comparison level, source, vintage, level of the source,
-    coverage, quality), « Détail » (every indicator and level, long
-    format), « Communes » (per-unit detail), « Professions (BPE) » when a BPE file was given (territory
-    counts and densities per profession beside the Assurance Maladie densities), « Sources ».
-    Sheets using fictitious data carry a « Données fictives » note above the table.
+    :func:`cpts_diag.outputs.check_workbook.perimeter_sheet`) is given, then one per theme (one row per indicator:
+    territory value and bounds, each comparison level, source, vintage, level of the source, coverage, quality),
+    « Détail » (every indicator and level, long format), « Communes » (per-unit detail), « Professions (BPE) » when a
+    BPE file was given, « Sources ». Sheets using fictitious data carry a « Données fictives » note above the table.
     """
     from cpts_diag.outputs.export import write_workbook
 
@@ -374,17 +350,6 @@ def write_indicator_workbook(diag: Diagnostic, path, perimeter: tuple[pd.DataFra
         ]
     sheets["Sources"] = diag.sources.drop(columns="fictitious").rename(columns=_SOURCE_HEADERS)
     notes["Sources"] = [head] + ([_FICTITIOUS_NOTE] if diag.fictitious else [])
-    text_columns = [
-        "Code commune",
-        "Arrondissement municipal",
-        "Code unité",
-        "Département",
-        "EPCI (SIREN)",
-        "Code bassin de vie 2022",
-        "Code du niveau",
-        "Identifiant",
-        "Millésime",
-        "Code BPE",
-        "Millésime BPE",
-    ]
+    # as text besides the code columns that write_workbook finds by their names
+    text_columns = ["Identifiant", "Millésime", "Millésime BPE"]
     return write_workbook(Path(path), sheets, text_columns=text_columns, notes=notes)

@@ -213,16 +213,13 @@ def map_columns(map_communes, communes):
 
 # ------------------------------------------------------------------ professions (user BPE file)
 def bpe_professions(diag) -> pd.DataFrame:
-    """Territory BPE counts and densities of every profession of the user's BPE file, beside Ameli densities.
+    """Territory BPE counts and densities of every profession of the user's BPE file (empty table without one),
+    beside Ameli densities; French headers, as the report and the Excel sheet show them.
 
-    One row per equipment code of the diagnostic (``nombre_mg`` for D265, ``bpe_nombre_dxxx`` otherwise), in
-    the order of the indicators. Columns (French headers, as shown in the report and the Excel sheet):
-    « Code BPE », « Profession », « Équipements (BPE) » with « borne basse »/« borne haute », « Pour 10 000 hab.
-    (BPE) » with its bounds, « Qualité », « Couverture (%) », « Millésime BPE », then the Assurance Maladie
-    2024 density (libéraux, per 10,000) of each département, région and France of the diagnostic when the
-    profession has a matching Ameli profession whose density is per inhabitants like the BPE one (empty
-    otherwise: the Assurance Maladie relates midwives, gynaecologists and paediatricians to women or children).
-    Empty table when no BPE file was given.
+    One row per equipment code of the diagnostic (``nombre_mg`` for D265, ``bpe_nombre_dxxx`` otherwise), in the
+    order of the indicators. The Assurance Maladie 2024 density (libéraux, per 10,000) of each département, région
+    and France is given only when the profession has a matching Ameli profession whose density is per inhabitants
+    like the BPE one (the Assurance Maladie relates midwives, gynaecologists and paediatricians to women or children).
     """
     from cpts_diag.indicators import bpe_indicator_ids
     from cpts_diag.professions import BPE_PROFESSIONS, GP_EQUIPMENT, bpe_label

@@ -1,17 +1,13 @@
-"""What a simulation gives users (:mod:`cpts_diag.simulation`): the French text of ``cpts-diag simulate`` and the
-before/after tables that notebook 01 shows side by side.
-
-:func:`territories_frame` (one row per figure of each territory touched: population, ACI tier, distance to the
-nearest threshold, APL, share of residents aged 75+, before and after) and :func:`findings_frame` (one row per
-kind of finding: count before, after, what appears, what disappears) are the one wording of a simulation; the
-text of the terminal is made of them.
-"""
+"""What a simulation gives users (:mod:`cpts_diag.simulation`): the before/after tables that notebook 01 shows
+side by side (:func:`territories_frame`, :func:`findings_frame`), the one wording of a simulation, of which the text
+of ``cpts-diag simulate`` is made."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.outputs.check_text import listed
 from cpts_diag.simulation import ADD, Simulation
 from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE, margin_label, tier_label
 
@@ -84,15 +80,8 @@ def territories_frame(sim: Simulation, style: fr.Style = fr.Style.HTML) -> pd.Da
         ]
         for item in c.get("indicators", []):
             source = (item["before"] or item["after"] or {}).get("source") or ""
-            rows.append(
-                (
-                    name,
-                    item["label"],
-                    _indicator(item["before"], item["indicator"], style),
-                    _indicator(item["after"], item["indicator"], style),
-                    f"{source}, niveau commune agrégé",
-                )
-            )
+            before, after = (_indicator(item[k], item["indicator"], style) for k in ("before", "after"))
+            rows.append((name, item["label"], before, after, f"{source}, niveau commune agrégé"))
     return pd.DataFrame(rows, columns=["Territoire", "Mesure", "Avant", "Après", "Source"])
 
 
@@ -120,27 +109,14 @@ def _item_text(kind: str, item: dict) -> str:
     return f"{item['territory']} ({', '.join(item['departements'])})"
 
 
-def _listed(items: list[str], limit: int = 8) -> str:
-    more = len(items) - limit
-    return ", ".join(items[:limit]) + (f" … (+{more})" if more > 0 else "")
-
-
 def findings_frame(sim: Simulation) -> pd.DataFrame:
     """Columns Constat, Avant, Après, Apparaît, Disparaît: one row per kind of finding whose list changes, then the
     blocking verdict and the study area when they change."""
     rows = []
     for c in sim.changes:
         if c["kind"] == "finding":
-            kind = c["finding"]
-            rows.append(
-                (
-                    FINDING_LABELS[kind],
-                    c["n_before"],
-                    c["n_after"],
-                    _listed([_item_text(kind, i) for i in c["added"]]),
-                    _listed([_item_text(kind, i) for i in c["removed"]]),
-                )
-            )
+            added, removed = (listed([_item_text(c["finding"], i) for i in c[k]], 8) for k in ("added", "removed"))
+            rows.append((FINDING_LABELS[c["finding"]], c["n_before"], c["n_after"], added, removed))
         elif c["kind"] == "blocking":
             rows.append(("Résultat bloquant", _yes(c["before"]), _yes(c["after"]), "", ""))
         elif c["kind"] == "study_area":

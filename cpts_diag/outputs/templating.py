@@ -1,12 +1,10 @@
 """The one jinja2 environment of the package: HTML templates and CSS files shipped as package data.
 
 Templates live in ``cpts_diag/outputs/templates/*.html.j2``, style sheets in
-``cpts_diag/outputs/static/*.css``. Autoescaping is on for every template: a value is escaped unless it is
-:class:`markupsafe.Markup` (a fragment already rendered by a template or marked safe on purpose).
-Values are escaped with :func:`html.escape` (``'`` as ``&#x27;``, ``None`` as nothing), as the package did
-before templates, so that outputs stay byte-identical.
-The French formatting functions of :mod:`cpts_diag.fr_format` and :func:`cpts_diag.tiers.tier_label` are
-filters (``{{ n|integer }}``, ``{{ x|number(1) }}``...).
+``cpts_diag/outputs/static/*.css``. Autoescaping is on for every template: a value is escaped with
+:func:`html.escape` (``'`` as ``&#x27;``, ``None`` as nothing) unless it is :class:`markupsafe.Markup` (a fragment
+already rendered by a template or marked safe on purpose). The French formatting functions of
+:mod:`cpts_diag.fr_format` and :func:`cpts_diag.tiers.tier_label` are filters (``{{ n|integer }}``...).
 
 Examples
 --------
@@ -17,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import html as _html
+import itertools
 import os
 import re
 from functools import cache
@@ -63,13 +62,9 @@ def _join_lines(text: str, after_statement: bool = True, before_statement: bool 
 
 
 class _JoinLines(Extension):
-    """Drop the line breaks of the template text of fragments (never those of the values printed).
-
-    Rule: :func:`_join_lines`. Write ``{{ "\\n" }}`` for a line break in the output.
-
-    Fragments are concatenated without separators by the notebooks, so their templates can be written
-    one element per line, indented, and still give the compact HTML the package always produced.
-    """
+    """Drop the line breaks of the template text of fragments (never those of the values printed), by the rule of
+    :func:`_join_lines`: fragments, concatenated without separators by the notebooks, are written one element per
+    line, indented, and still give compact HTML. Write ``{{ "\\n" }}`` for a line break in the output."""
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         """Remove the indentation of every line of a fragment."""
@@ -110,10 +105,8 @@ def url_path(rel: Any) -> str:
 
 @cache
 def css(name: str, compact: bool = False) -> Markup:
-    """Content of the style sheet ``cpts_diag/outputs/static/<name>`` (read once per process).
-
-    ``compact``: its lines joined without separator (a sheet written one rule per line, embedded on one line).
-    """
+    """Content of the style sheet ``cpts_diag/outputs/static/<name>`` (read once per process); ``compact``: its
+    lines joined without separator (a sheet written one rule per line, embedded on one line)."""
     text = (files("cpts_diag.outputs") / "static" / name).read_text(encoding="utf-8")
     return Markup("".join(text.splitlines()) if compact else text)
 
@@ -137,19 +130,10 @@ def _scoped_rules(rules, scope: str) -> list[str]:
     out = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            selectors: list = []
-            current: list = []
-            for token in rule.prelude:  # split the selector list at its top-level commas
-                if token.type == "literal" and token.value == ",":
-                    selectors.append(current)
-                    current = []
-                else:
-                    current.append(token)
-            selectors.append(current)
-            scoped = []
-            for tokens in selectors:
-                text = tinycss2.serialize(tokens).strip()
-                scoped.append(scope if text in _PAGE_SELECTORS else f"{scope} {text}")
+            # the selector list split at its top-level commas
+            commas = itertools.groupby(rule.prelude, lambda t: t.type == "literal" and t.value == ",")
+            selectors = (tinycss2.serialize(list(tokens)).strip() for comma, tokens in commas if not comma)
+            scoped = [scope if text in _PAGE_SELECTORS else f"{scope} {text}" for text in selectors]
             declarations = tinycss2.parse_declaration_list(rule.content, skip_comments=True, skip_whitespace=True)
             body = ";".join(
                 f"{d.name}:{_LINE_BREAK.sub(' ', tinycss2.serialize(d.value)).strip()}"

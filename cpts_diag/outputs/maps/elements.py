@@ -111,10 +111,8 @@ class _Decorations(MacroElement):
 
 
 def legend_row(text: str, fill: str | None = None, **swatch: Any) -> str:
-    """Legend row: ``text`` after a small inline SVG symbol that prints with its colours.
-
-    The symbol is a box filled with ``fill`` or with the pattern ``cls``, or a ``line`` of ``width`` (``dash``).
-    """
+    """Legend row: ``text`` after a small inline SVG symbol that prints with its colours: a box filled with ``fill``
+    or with the pattern ``cls``, or a ``line`` of ``width`` (``dash``)."""
     return map_macro("legend_row", Markup(map_macro("swatch", fill=fill, **swatch)), text)
 
 
@@ -168,14 +166,10 @@ def _encode_ring(coords: np.ndarray, scale: float) -> list[int]:
 def _features(
     gdf: gpd.GeoDataFrame, style_idx: Sequence[int] | np.ndarray | None, tips: Sequence[Any], decimals: int = 5
 ) -> tuple[list[list], list[str]]:
-    """Compact features and tooltip labels.
-
-    Each feature is ``[style, tooltip, polygons]``: ``tooltip`` is
-    ``[heading, value1, value2...]`` (or 0 for none), the value labels being
-    returned once for the layer; polygons are lists of delta-encoded integer
-    rings (see :func:`_encode_ring`). Decoded in the browser to GeoJSON
-    MultiPolygons (one SVG path per feature).
-    """
+    """Compact features and tooltip labels. Each feature is ``[style, tooltip, polygons]``: ``tooltip`` is
+    ``[heading, value1, value2...]`` (or 0 for none), the value labels being returned once for the layer; polygons
+    are lists of delta-encoded integer rings (:func:`_encode_ring`), decoded in the browser to GeoJSON
+    MultiPolygons (one SVG path per feature)."""
     scale = 10.0**decimals
     labels: list[str] = next(([k for k, _ in t[1]] for t in tips if t), [])
     out = []
@@ -214,8 +208,7 @@ def new_map(tiles: bool) -> folium.Map:
 def figure_of(m: folium.Map) -> Figure:
     """The branca Figure (the page) that ``m`` belongs to."""
     root = m.get_root()
-    if not isinstance(root, Figure):  # folium.Map always belongs to a branca Figure
-        raise TypeError("the map belongs to no branca Figure")
+    assert isinstance(root, Figure)  # folium.Map always belongs to a branca Figure
     return root
 
 
@@ -325,10 +318,8 @@ def choropleth(
     values: pd.Series, spec: Any, base: dict, count_masked: bool = False
 ) -> tuple[np.ndarray, list[dict], list[str], Classification]:
     """Style index of each feature (masked values: the last style), styles, legend rows and the classes of
-    ``values`` by the classes, palette, decimals and missing label of ``spec`` (a MapSpec).
-
-    The last legend row is the masked class, with the number of masked features when ``count_masked``.
-    """
+    ``values`` by the classes, palette, decimals and missing label of ``spec`` (a MapSpec). The last legend row is
+    the masked class, with the number of masked features when ``count_masked``."""
     cls = classify(values, spec.classes, spec.palette, spec.decimals)
     idx = cls.assign(values)
     styles = [dict(base, fillColor=c) for c in cls.colors] + [masked_style(base)]

@@ -49,11 +49,9 @@ def require_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
 
 
 def simplify_array(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    """Coverage simplification when the array is a valid coverage, else per geometry.
-
-    Invalid polygons (e.g. an outline whose tiny hole collapsed in reprojection) are made valid first;
-    an input GEOS still refuses to coverage-simplify is simplified geometry by geometry.
-    """
+    """Coverage simplification when the array is a valid coverage, else per geometry. Invalid polygons (e.g. an
+    outline whose tiny hole collapsed in reprojection) are made valid first; an input GEOS still refuses to
+    coverage-simplify is simplified geometry by geometry."""
     out = geoms.copy()
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if tolerance <= 0 or not ok.any():
@@ -100,11 +98,8 @@ def round_array(geoms: Any, decimals: int) -> Any:
 def web_layers(
     layers: Sequence[gpd.GeoDataFrame | None], tolerance_m: float, decimals: int, crs: Any
 ) -> list[gpd.GeoDataFrame | None]:
-    """Simplify several layers together (one coverage when they do not overlap).
-
-    Returns copies in EPSG:4326 with rounded coordinates; shared borders, also
-    between layers, stay identical when the union of the layers is a coverage.
-    """
+    """Simplify several layers together: copies in EPSG:4326 with rounded coordinates; shared borders, also between
+    layers, stay identical when the union of the layers is a coverage (no overlap)."""
     present = [g for g in layers if g is not None and len(g)]
     if not present:
         return [None if g is None else g.to_crs(4326) if g.crs else g for g in layers]
@@ -140,16 +135,12 @@ def web_layers(
 def web_geometry(
     gdf: gpd.GeoDataFrame, tolerance_m: float = 80, decimals: int = 5, crs: Any = None
 ) -> gpd.GeoDataFrame:
-    """Light geometries for web maps: coverage simplification and rounding.
+    """Light geometries for web maps (:func:`web_layers` of one layer): a copy in EPSG:4326.
 
     ``gdf`` holds polygons with a CRS (usually EPSG:4326); ``tolerance_m`` is the simplification tolerance
     in metres (0 disables it), ``decimals`` those of the output longitudes/latitudes (5 ≈ 1 m), ``crs`` the
     projected CRS of the simplification (default EPSG:2154 for metropolitan data, the local UTM zone
     elsewhere: DROM).
-
-    Returns a copy in EPSG:4326. When the polygons form a valid coverage (no overlap) they are simplified
-    together with :func:`shapely.coverage_simplify`, so neighbours keep an identical shared border; every
-    coordinate is rounded the same way.
     """
     return web_layers([gdf], tolerance_m, decimals, crs)[0]
 

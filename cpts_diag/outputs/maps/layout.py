@@ -142,10 +142,8 @@ def _names(geom: Any, names: Any) -> tuple[str, ...]:
 
 
 def territory_frame(geometry: Any, names: tuple[Any, Any] | None = None) -> Frame | None:
-    """The frame of a territory (projected ``geometry``) by the rule of :data:`FRAME_RULE`; None when empty.
-
-    ``names``: ``(geometries, names)`` of its communes, to name each part.
-    """
+    """The frame of a territory (projected ``geometry``) by the rule of :data:`FRAME_RULE`, each part named from
+    ``names`` (``(geometries, names)`` of its communes); None when empty."""
     pieces = sorted(polygons(geometry), key=lambda p: -p.area)
     if not pieces:
         return None

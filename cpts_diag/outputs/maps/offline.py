@@ -69,11 +69,8 @@ class _RawHtml(Element):
 
 def map_html(m: folium.Map) -> str:
     """Standalone offline HTML of a folium map (French page, Leaflet and ``static/map.js`` inlined, folium's CDN
-    resources removed).
-
-    ``m`` may be rendered again: Leaflet is inlined once. Raises ValueError if the page still needs an external
-    script/style (e.g. a folium plugin) or jQuery, which would not work offline.
-    """
+    resources removed); ``m`` may be rendered again: Leaflet is inlined once. Raises ValueError if the page still
+    needs an external script/style (e.g. a folium plugin) or jQuery, which would not work offline."""
     _strip_cdn(m)
     js, css = _leaflet_assets()
     leaflet = _RawHtml(f"<style>{css}</style>\n<script>{js}</script>\n<script>{script('map.js')}</script>")

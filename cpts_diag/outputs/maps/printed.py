@@ -53,20 +53,13 @@ def static_map(
     Drawn into ``ax`` when given (its figure is returned), else into a new Figure of ``figsize`` inches:
     by default 8.3 in wide (A4 width), height following the map's shape, legend below the map.
     """
-    communes, value_col, orphans, neighbours, crs = (
-        spec.communes,
-        spec.value_col,
-        spec.orphans,
-        spec.neighbours,
-        spec.crs,
-    )
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    communes, value_col, orphans, neighbours = spec.communes, spec.value_col, spec.orphans, spec.neighbours
     require_crs(communes, "communes")
-    if crs is None:
-        crs = auto_crs(communes)
+    crs = spec.crs if spec.crs is not None else auto_crs(communes)
     com = communes.to_crs(crs)
     orph = orphans.to_crs(crs) if orphans is not None and len(orphans) else None
     neigh = neighbours.to_crs(crs) if neighbours is not None and len(neighbours) else None
@@ -127,9 +120,7 @@ def static_map(
         shape = (y1 - y0) / max(x1 - x0, 1.0)
     own = ax is None
     if own:
-        if figsize is None:
-            width = 8.3
-            figsize = (width, float(np.clip(width * shape, 3.5, 9.0)) + 2.2)
+        figsize = figsize or (8.3, float(np.clip(8.3 * shape, 3.5, 9.0)) + 2.2)  # A4 width, legend below
         ax = Figure(figsize=figsize, layout="constrained").add_subplot()
     fig = ax.figure
     ax.set_axis_off()
@@ -243,10 +234,10 @@ def _draw_part(iax: Any, layers: list[tuple[Any, dict]], part: layout.Part, view
     )
 
 
-def _label_regions(ax: Any, geometries: Any, names: Any, avoid: Any, fontsize: float = 6.5) -> list:
+def _label_regions(ax: Any, geometries: Any, names: Any, avoid: Any, fontsize: float = 6.5) -> None:
     """Write each name inside its polygon (``geometries``, map CRS), its whole text box clear of ``avoid`` (the
     territory and the insets, with a margin) and of the names already written; a name that fits nowhere is left
-    out. Returns the texts written."""
+    out."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
@@ -262,7 +253,6 @@ def _label_regions(ax: Any, geometries: Any, names: Any, avoid: Any, fontsize: f
     view = (x0 + margin, y0 + margin, x1 - margin, y1 - margin)
     blocked = avoid.buffer(margin) if avoid is not None else shapely.Point()
     prop = FontProperties(size=fontsize, style="italic")
-    texts = []
     for geom, name in zip(geometries, names):
         if geom is None or geom.is_empty or fr.is_missing(name):
             continue
@@ -277,10 +267,8 @@ def _label_regions(ax: Any, geometries: Any, names: Any, avoid: Any, fontsize: f
             continue
         t = ax.text(*at, text, fontsize=fontsize, color="#555555", ha="center", va="center", style="italic")
         t.set_in_layout(False)
-        texts.append(t)
         w, h = size
         blocked = blocked.union(shapely.box(at[0] - w / 2, at[1] - h / 2, at[0] + w / 2, at[1] + h / 2).buffer(margin))
-    return texts
 
 
 def _label_variants(text: str) -> list[str]:

@@ -1,13 +1,5 @@
 """What a map shows: one :class:`MapSpec`, built once by each caller and given alike to the web maps
-(:mod:`cpts_diag.outputs.maps.web`) and the printed map (:func:`cpts_diag.outputs.maps.printed.static_map`).
-
-Examples
---------
->>> spec = MapSpec(communes, "apl", label="APL médecins généralistes", unit="consultations/an/hab.",
-...                source="DREES, APL 2023, commune")  # doctest: +SKIP
->>> save_offline_map(commune_map(spec), "carte.html")  # skipped: writes a file  # doctest: +SKIP
->>> static_map(dataclasses.replace(spec, title="Territoire"))  # doctest: +SKIP
-"""
+(:mod:`cpts_diag.outputs.maps.web`) and the printed map (:func:`cpts_diag.outputs.maps.printed.static_map`)."""
 
 from __future__ import annotations
 

@@ -101,8 +101,7 @@ def commune_map(spec: MapSpec, *, tiles: bool = False, simplify_m: float = 80, r
         rows.append(el.legend_row("Limite du territoire", line=OUTLINE_COLOR, width=3))
     if neigh is not None and len(neigh):
         rows.append(el.legend_row("Territoire voisin", line=NEIGHBOUR_COLOR, width=1.2, dash="4 3"))
-    zoom = el.fit_frame(m, frame, fcrs, [com, orph, outl] if spec.fit_orphans else [com, outl])
-    if zoom:
+    if zoom := el.fit_frame(m, frame, fcrs, [com, orph, outl] if spec.fit_orphans else [com, outl]):
         rows.append(zoom)
     return el.finish(m, rows, legend_title, spec, tiles)
 
@@ -174,10 +173,9 @@ def region_map(
 
     m = el.new_map(tiles)
     layer_name = "Communes" if commune_level else "Territoires"
-    layer = el.FeatureLayer(
+    el.FeatureLayer(
         shapes, idx, tips, styles, "territories", layer_name, highlight=True, decimals=round_decimals
-    )
-    layer.add_to(m)
+    ).add_to(m)
     if orph is not None and len(orph):
         el.add_orphans(m, legend, orph, round_decimals)
     if commune_level:
@@ -287,10 +285,9 @@ def proposal_map(
         o_styles.append(dict(orphan_style, fillColor=ORPHAN_COLOR, className="cpts-orphan"))
         o_idx = [candidates.index(c) if c in color else len(candidates) for c in orph["candidate"]]
         o_tips = el.tooltips(el.commune_headings(orph), [("Proposition", orph["proposal"].astype(str).tolist())])
-        layer = el.FeatureLayer(
+        el.FeatureLayer(
             orph, o_idx, o_tips, o_styles, "proposals", "Propositions", highlight=True, decimals=round_decimals
-        )
-        layer.add_to(m)
+        ).add_to(m)
         for name in candidates:
             n = int((orph["candidate"] == name).sum())
             legend.append(el.legend_row(f"Orpheline proposée à {name} ({fr.integer(n)})", color[name]))

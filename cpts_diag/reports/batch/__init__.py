@@ -1,10 +1,5 @@
-"""Batch of territory reports: parallel runs, ``batch.json``, ``index.html``, incremental re-runs.
-
-One module per job: :mod:`.plan` (selection, fingerprints, one :class:`~.plan.Task` per report), :mod:`.worker`
-(what a worker runs), :mod:`.pool` (local worker processes), :mod:`.cluster` (Dask), :mod:`.records`
-(``batch.json``, the index, the result), :mod:`.run` (:func:`run_batch`, :func:`run_synthesis`) and
-:mod:`.terminal` (what ``cpts-diag batch`` prints).
-"""
+"""Batch of territory reports: parallel runs, ``batch.json``, ``index.html``, incremental re-runs; one module per
+job (docs/ARCHITECTURE.md)."""
 
 from cpts_diag.reports.batch.plan import Task
 from cpts_diag.reports.batch.records import refresh_index

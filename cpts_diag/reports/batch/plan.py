@@ -61,13 +61,9 @@ def context_hash(cpam, insee_ages, bpe, notebook=None) -> str:
 
 
 def territory_fingerprint(table, name: str, context: str, findings: dict | None = None) -> str:
-    """SHA-256 fingerprint of one territory: its member rows, the run context hash and its perimeter findings.
-
-    ``table`` is the canonical perimeter table (``cpts``, ``code_insee``, ``arrondissement``,
-    ``infracommunal``); ``context`` the hash of the data, user files, notebook and package (see the
-    module docstring); ``findings`` the territory's check findings (:func:`cpts_diag.checks.territory_findings`),
-    which other territories of the file change (an overlap, an orphan around it), shown by its report.
-    """
+    """SHA-256 of one territory: its member rows in ``table`` (the canonical perimeter table), the run's
+    ``context`` (:func:`context_hash`) and its perimeter ``findings`` (:func:`cpts_diag.checks.territory_findings`),
+    which other territories of the file change (an overlap, an orphan around it) and its report shows."""
     rows = table[table["cpts"].astype(str) == name]
     cols = [c for c in ("code_insee", "arrondissement", "infracommunal") if c in rows.columns]
     members = sorted(["" if fr.is_missing(v) else str(v) for v in rec] for rec in rows[cols].itertuples(index=False))
@@ -89,18 +85,17 @@ def select_territories(perimeters, only=None, region=None, reference=None) -> li
 
     names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
     path = Path(perimeters.source) if getattr(perimeters, "source", None) else None
-    selected = names
     if only:
         wanted = {find_territory(names, q, path) for q in map(str, only)}
-        selected = [n for n in selected if n in wanted]
+        names = [n for n in names if n in wanted]
     if region not in (None, ""):
         reference = reference or load_reference()
         code = reference.region_code(region, "option --region")
         in_region = set(territories_in_region(perimeters, code, reference))
-        selected = [n for n in selected if n in in_region]
-        if not selected:
+        names = [n for n in names if n in in_region]
+        if not names:
             raise InputError(f"aucun territoire n'a de commune dans la région {code}", path=path)
-    return selected
+    return names
 
 
 def plan_tasks(perims, names, slugs, previous, out_dir: Path, context: str, options: dict, force: bool, reference):

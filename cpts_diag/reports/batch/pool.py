@@ -177,10 +177,8 @@ def pool_failure(processes, log_from: int, log_path) -> PoolFailure:
 
 
 def run_pool(tasks, n_workers, ctx, stop_event, on_result, log_path=None) -> tuple[list, PoolFailure | None]:
-    """Run ``tasks`` in one process pool; return the tasks lost because the pool broke, and why it broke.
-
-    Raises KeyboardInterrupt / Interrupt after stopping the pool cleanly.
-    """
+    """Run ``tasks`` in one process pool; return the tasks lost because the pool broke, and why it broke. Raises
+    KeyboardInterrupt / Interrupt after stopping the pool cleanly."""
     log_from = _start_log_size()
     executor = cf.ProcessPoolExecutor(
         max_workers=n_workers, mp_context=ctx, initializer=worker_init, initargs=(stop_event, log_path, os.getpid())

@@ -1,19 +1,9 @@
 """Run a batch: select, plan, run the ARS view then the reports (local pool or Dask), record; the synthesis alone.
 
-:func:`run_batch` builds the diagnostic report of many territories (all of a perimeter file, the ``only`` ones,
-or those with a commune in a ``region``) with :func:`cpts_diag.reports.runner.build_report`, in worker processes
-(:mod:`~cpts_diag.reports.batch.pool`, each keeps a warm Jupyter kernel across its reports), or with ``cluster=``
-as tasks on a ``dask.distributed`` cluster (:mod:`~cpts_diag.reports.batch.cluster`). Both executors run the
-same task function (:func:`~cpts_diag.reports.batch.worker.run_one`) and result handling. One failure does not
-stop the others: its French one-line message is recorded (:mod:`~cpts_diag.reports.batch.records`). A re-run
-redoes only what changed or failed (:mod:`~cpts_diag.reports.batch.plan`). The output folder has one writer at
-a time (:func:`cpts_diag.io.lock.output_lock`). Ctrl-C or SIGTERM stops cleanly; the exit code is then 130.
-
-Examples
---------
->>> result = run_batch(only=["CPTS Marseille-7"], out_dir="reports")  # skipped: writes reports/  # doctest: +SKIP
->>> result.exit_code, result.index  # skipped: needs the batch above  # doctest: +SKIP
-(0, PosixPath('reports/index.html'))
+Both executors, local worker processes that each keep a warm Jupyter kernel (:mod:`~cpts_diag.reports.batch.pool`)
+and a Dask cluster (:mod:`~cpts_diag.reports.batch.cluster`), run the same task function
+(:func:`~cpts_diag.reports.batch.worker.run_one`) and result handling. One failure does not stop the others: its
+French one-line message is recorded. Ctrl-C or SIGTERM stops cleanly; the exit code is then 130.
 """
 
 from __future__ import annotations
@@ -74,7 +64,8 @@ def run_batch(
     territory even when unchanged; ``progress`` shows a progress bar (stderr).
 
     ``territory`` names the territory of a file without territory column (default: its title line, else its
-    file name; ignored, with a remark on stderr, for a file with a territory column).
+    file name; ignored, with a remark on stderr, for a file with a territory column). ``notebook`` is the report
+    notebook run for each territory (default: the package's notebook 02); its content is part of the fingerprints.
 
     ``cluster``, the address of a ``dask.distributed`` scheduler (``tcp://HOST:8786``), runs the territories
     as tasks on its workers (``workers`` is then ignored) instead of local worker processes; their report
@@ -83,18 +74,13 @@ def run_batch(
 
     ``regional`` (default: when ``only`` is not given) first writes the ARS view of the file, on this machine:
     for ``region`` (declared as study area), or for each région where the file has a commune (study area by
-    :data:`cpts_diag.checks.REGION_VIEW_RULE`), the perimeter check, the regional
-    synthesis and the regional map in a folder per région
-    (:func:`cpts_diag.reports.regional_view.run_regional_views`), linked from the index; unchanged régions are
-    kept. Without it, the régions of the last run stay as they are.
-
-    ``notebook`` is the report notebook run for each territory (default: the package's notebook 02); its content
-    is part of the fingerprints.
+    :data:`cpts_diag.checks.REGION_VIEW_RULE`), the perimeter check, the regional synthesis and the regional map
+    in a folder per région (:func:`cpts_diag.reports.regional_view.run_regional_views`), linked from the index;
+    unchanged régions are kept. Without it, the régions of the last run stay as they are.
 
     ``out_dir`` has one writer at a time (:func:`cpts_diag.io.lock.output_lock`): while another batch, demo or
-    synthesis writes there, this one stops at once with an :class:`InputError` naming it.
-
-    Relative paths are taken from the current folder (:func:`settings.user_path`).
+    synthesis writes there, this one stops at once with an :class:`InputError` naming it. Relative paths are taken
+    from the current folder (:func:`settings.user_path`).
 
     The result's ``exit_code`` is 1 when a territory or a région failed, 130 when interrupted. Raises
     :class:`InputError` for an unreadable perimeter file, an unknown territory in ``only`` or an unknown région;
@@ -294,10 +280,9 @@ def run_synthesis(
     :data:`cpts_diag.checks.REGION_VIEW_RULE`). ``out_dir`` (default :data:`settings.REPORTS_DIR`) receives
     ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
     ``carte_regionale.html`` (offline), written by :func:`cpts_diag.reports.regional_view.write_synthesis`; an
-    existing batch index then links them. Relative paths are taken from the current folder. The ARS view of a
-    batch (check, synthesis and map per région, in a folder each) is
-    :func:`cpts_diag.reports.regional_view.run_regional_views`. Raises :class:`InputError` for unusable input
-    (also when raised inside the notebook), :class:`RuntimeError` for any other failure.
+    existing batch index then links them. Relative paths are taken from the current folder. Raises
+    :class:`InputError` for unusable input (also when raised inside the notebook), :class:`RuntimeError` for any
+    other failure.
     """
     from cpts_diag.reports.regional_view import write_synthesis
 

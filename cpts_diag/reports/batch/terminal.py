@@ -11,12 +11,8 @@ from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHAN
 
 
 def run_batch_cli(perimeters=None, **options) -> int:
-    """``cpts-diag batch``: run :func:`run_batch` with these options, print a French summary; return the exit code.
-
-    Exit code 0 when every report is produced or unchanged, 1 when one failed, 130 when interrupted.
-    :class:`InputError` (unreadable file, unknown name or région) is raised for the CLI to turn into
-    exit code 2.
-    """
+    """``cpts-diag batch``: run :func:`run_batch` with these options, print a French summary; return the exit code
+    (:attr:`BatchResult.exit_code`). :class:`InputError` is raised for the CLI to turn into exit code 2."""
     import click
 
     result = run_batch(perimeters, **options)

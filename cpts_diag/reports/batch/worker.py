@@ -73,13 +73,10 @@ def _alive(pid: int) -> bool:
 
 
 def worker_init(stop_event, log_path, batch_pid: int | None = None) -> None:  # pragma: no cover - in workers
-    """Worker set-up.
-
-    Ctrl-C is handled by the parent (ignored here); SIGTERM (from the batch, or sent to itself when the process
-    ``batch_pid`` ends) unwinds the running report (its temporary folder is removed), kills its kernels and ends the
-    worker. The technical messages of the worker and of its Jupyter kernels (stderr) go to ``batch.log``
-    instead of the user's terminal.
-    """
+    """Worker set-up. Ctrl-C is handled by the parent (ignored here); SIGTERM (from the batch, or sent to itself
+    when the process ``batch_pid`` ends) unwinds the running report (its temporary folder is removed), kills its
+    kernels and ends the worker. The technical messages of the worker and of its Jupyter kernels (stderr) go to
+    ``batch.log`` instead of the user's terminal."""
     global _STOP
     _STOP = stop_event
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -204,28 +201,20 @@ def remove_stale_scratch() -> list[Path]:
     removed = []
     for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*_*"):
         pid = path.name[len(SCRATCH_PREFIX) :].split("_", 1)[0]
-        if not pid.isdigit() or not path.is_dir():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:  # no such process: its folder is an orphan
+        if pid.isdigit() and path.is_dir() and not _alive(int(pid)):  # no such process: its folder is an orphan
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
-        except OSError:  # alive (another user's process): kept
-            continue
     return removed
 
 
 def run_one(task: Task, inputs: dict | None = None) -> dict:
-    """Build one territory's report (in a worker process or on a Dask worker); never raises for a
-    report failure.
+    """Build one territory's report (in a worker process or on a Dask worker); never raises for a report failure.
 
-    The task is the same for both executors. Locally (``task.deliver == "folder"``) the report is
-    built and swapped into ``out_dir/<slug>`` by :func:`cpts_diag.reports.runner.build_report`. On a Dask
-    worker (``"files"``), the input files come as bytes (``inputs``, see :func:`input_files`), the
-    report is built in a scratch folder of the worker, and its files are returned as bytes in ``entry["files"]``
-    for the client to write atomically (:func:`cpts_diag.reports.batch.cluster.accept_files`): no shared file
-    system.
+    Locally (``task.deliver == "folder"``) the report is built and swapped into ``out_dir/<slug>`` by
+    :func:`cpts_diag.reports.runner.build_report`. On a Dask worker (``"files"``), the input files come as bytes
+    (``inputs``, see :func:`input_files`), the report is built in a scratch folder of the worker, and its files are
+    returned as bytes in ``entry["files"]`` for the client to write atomically
+    (:func:`cpts_diag.reports.batch.cluster.accept_files`): no shared file system.
     """
     t0 = time.perf_counter()
     if _STOP is not None and _STOP.is_set():
