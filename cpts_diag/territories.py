@@ -81,6 +81,11 @@ def population_units(members: pd.DataFrame, reference: Reference | None = None) 
     return units
 
 
+def unit_population(reference: Reference) -> pd.Series:
+    """Population légale by code of every current commune and arrondissement municipal (codes never shared)."""
+    return pd.concat([reference.communes["population"], reference.arrondissements["population"]])
+
+
 def _sorted_distinct(units: pd.DataFrame, column: str) -> pd.Series:
     """Sorted distinct values of ``column`` per territory (vectorised, no per-group Python sort)."""
     pairs = units[["cpts", column]].dropna().drop_duplicates().sort_values(["cpts", column])
@@ -118,8 +123,7 @@ def territory_table(
     table["tier_min"] = tiers_of(table["population_min"])
     table["tier_max"] = tiers_of(table["population_max"])
     table["tier"] = table["tier_min"].where(table["tier_min"] == table["tier_max"])
-    for col in ("tier", "tier_min", "tier_max"):
-        table[col] = table[col].astype("Int64")
+    table = table.astype({"tier": "Int64", "tier_min": "Int64", "tier_max": "Int64"})
     columns = [
         "n_communes",
         "population",
@@ -182,8 +186,7 @@ def region_coverage(
             }
         )
     columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "mostly_covered"]
-    columns.append("territories")
-    return pd.DataFrame(rows, columns=[*columns, "straddling"]).set_index("region")
+    return pd.DataFrame(rows, columns=[*columns, "territories", "straddling"]).set_index("region")
 
 
 def france_name(reference: Reference, left_out) -> str:
