@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from cpts_diag.datasets import DATASETS
+from cpts_diag.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -88,7 +89,5 @@ def data_path(name: str) -> Path:
     """Path of an embedded data file, with a clear error when the data were not built."""
     path = DATA_DIR / name
     if not path.exists():
-        from cpts_diag.errors import InputError
-
         raise InputError("donnée embarquée absente : lancez « cpts-diag data build --source DOSSIER »", path=path)
     return path

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cpts_diag import fr_format as fr
 from cpts_diag.io.embedded import load_dataset
 
 TIER_THRESHOLDS = (40_000, 80_000, 175_000)
@@ -61,9 +62,7 @@ def tier_margin(population) -> tuple[int, int] | None:
     >>> tier_margin(82_471), tier_margin(78_000), tier_margin(40_000), tier_margin(60_000), tier_margin(None)
     ((2471, 80000), (-2000, 80000), (0, 40000), (-20000, 80000), None)
     """
-    from cpts_diag.fr_format import is_missing
-
-    if is_missing(population):
+    if fr.is_missing(population):
         return None
     pop = round(float(population))
     threshold = min(TIER_THRESHOLDS, key=lambda t: (abs(pop - t), -t))
@@ -79,11 +78,9 @@ def near_threshold(population_min, population_max=None) -> int | None:
     >>> near_threshold(82_471), near_threshold(70_000), near_threshold(36_000, 39_000), near_threshold(None)
     (80000, None, 40000, None)
     """
-    from cpts_diag.fr_format import is_missing
-
     low = population_min
     high = population_min if population_max is None else population_max
-    if is_missing(low) or is_missing(high):
+    if fr.is_missing(low) or fr.is_missing(high):
         return None
     return next(
         (
@@ -107,8 +104,6 @@ def margin_label(margin: int, threshold: int, style=None) -> str:
     >>> margin_label(0, 40000, Style.TERMINAL)
     'exactement au seuil de 40 000 (taille 2)'
     """
-    from cpts_diag import fr_format as fr
-
     style = style or fr.Style.HTML
     space = "\u00a0" if style == fr.Style.HTML else " "
     seuil = f"seuil de {fr.integer(threshold, style=style)}"
@@ -143,14 +138,13 @@ def tier_label(
     >>> tier_label(None, unknown="n.d.")
     'n.d.'
     """
-    from cpts_diag.fr_format import is_missing
 
     def one(t) -> str:
         return f"T{int(t)}" if short else f"taille {int(t)}"
 
-    if not is_missing(tier):
+    if not fr.is_missing(tier):
         return one(tier)
-    if is_missing(tier_min) or is_missing(tier_max):
+    if fr.is_missing(tier_min) or fr.is_missing(tier_max):
         return unknown
     lo, hi = int(tier_min), int(tier_max)
     if lo == hi:
