@@ -89,10 +89,6 @@ class CountFormatError(ValueError):
         super().__init__(f"{reason} (valeur « {value} »)")
 
 
-def _normalise_token(text: str) -> str:
-    return " ".join(strip_accents(text).lower().split())
-
-
 def _parse_number_text(text: str) -> float | None:
     """Parse French/English number text; None when it is not a number."""
     compact = _SPACE_CHARS.sub("", text)
@@ -141,7 +137,7 @@ def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, floa
             return math.nan, True, default
     else:
         text = str(value)
-        token = _normalise_token(text)
+        token = " ".join(strip_accents(text).lower().split())
         if not token or token in MASK_TOKENS:
             return math.nan, True, default
         m = _LESS_THAN.match(token.replace(" ", "") if token.startswith(("<", "≤")) else token)
@@ -279,21 +275,13 @@ def masked_sum_by(
     v = df[value_col].astype(float)
     m = df[f"{prefix}masked" if masked_col is None else masked_col].astype(bool) | v.isna()
     u = df[f"{prefix}upper" if upper_col is None else upper_col].astype(float)
-    work = pd.DataFrame(
-        {
-            "low": v.where(~m, 0.0),
-            "bound": u.where(m, 0.0).where(~(m & u.isna()), np.inf),
-            "n_masked": m.astype(int),
-            "n_cells": 1,
-        },
-        index=df.index,
+    work = df.assign(
+        low=v.where(~m, 0.0),
+        bound=u.where(m, 0.0).where(~(m & u.isna()), np.inf),
+        n_masked=m.astype(int),
+        n_cells=1,
     )
-    keys = by
-    if isinstance(by, str) and by in df.columns:
-        keys = df[by]
-    elif isinstance(by, list) and all(isinstance(k, str) and k in df.columns for k in by):
-        keys = [df[k] for k in by]
-    out = work.groupby(keys, sort=True).sum()
+    out = work.groupby(by, sort=True)[["low", "bound", "n_masked", "n_cells"]].sum()
     out["high"] = out["low"] + out.pop("bound")
     out["exact"] = out["n_masked"] == 0
     return out[["low", "high", "n_masked", "n_cells", "exact"]]
@@ -313,9 +301,6 @@ def share_bounds(num: MaskedTotal, den: MaskedTotal) -> tuple[float, float]:
     """
     if den.high == 0 or math.isnan(den.high):
         return math.nan, math.nan
-    if num.exact and den.exact:
-        share = min(max(num.low / den.low, 0.0), 1.0)
-        return share, share
     low = num.low / den.high if not math.isinf(den.high) else 0.0
     high = num.high / den.low if den.low > 0 else 1.0
     return min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
