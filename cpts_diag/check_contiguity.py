@@ -16,6 +16,7 @@ from cpts_diag import fr_format as fr
 from cpts_diag.check_membership import _int, _names
 from cpts_diag.errors import InputError
 from cpts_diag.reference import Reference
+from cpts_diag.territories import unit_population
 
 
 def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
@@ -161,10 +162,9 @@ def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) 
     parent = reference.arrondissements["commune_parente"]
     drop_commune = by_arr - whole
     keep_arr = set(parent.index[parent.isin(by_arr)])
-    all_arr = set(parent.index)
 
     def allowed(col: pd.Series) -> np.ndarray:
-        return (~col.isin(drop_commune) & (~col.isin(all_arr) | col.isin(keep_arr))).to_numpy()
+        return (~col.isin(drop_commune) & (~col.isin(parent.index) | col.isin(keep_arr))).to_numpy()
 
     return pairs[allowed(pairs["a"]) & allowed(pairs["b"])]
 
@@ -177,9 +177,6 @@ def _territory_pieces(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     )
     labels = _piece_labels(len(units), intra["ea"].to_numpy(), intra["eb"].to_numpy())
     return units.assign(label=labels).groupby("cpts", sort=False)["label"].nunique()
-
-
-_NEAR_MAX_M = 300.0
 
 
 def _apart_only_by(pieces: list[list[str]], links: pd.DataFrame, land_mass: pd.Series | None) -> bool:
@@ -221,10 +218,7 @@ def _geometric_findings(
         _unit_pairs(links, known, reference) if adj.by_arrondissement else links
         for links in (adj.pairs, adj.near, adj.across)
     )
-    pop = reference.communes["population"]
-    if adj.by_arrondissement:
-        pop = pd.concat([pop, reference.arrondissements["population"]])
-    pop = pop[~pop.index.duplicated()]
+    pop = unit_population(reference)
 
     blind = units[units["code_insee"].isin(adj.without_polygon)]
     unverifiable = [
@@ -252,9 +246,7 @@ def _geometric_findings(
             islands.append(record)
         elif _apart_only_by(comps, pd.concat([inside(across), inside(near)]), adj.land_mass):
             apart = sorted(c for piece in comps[1:] for c in piece)
-            why = (
-                f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours simplifiés trop imprécis pour trancher"
-            )
+            why = "morceaux distants de moins de 300 m : contours simplifiés trop imprécis pour trancher"
             unverifiable.append({**unverifiable_record("continuité", territory, apart), "why": why})
         else:
             discontiguous.append(record)
