@@ -1,6 +1,6 @@
 """Findings of a check about the shape of territories: pieces, islands, enclaves, what cannot be verified.
 
-Adjacency of the embedded commune geometry (or of the user's polygons), computed by
+From the adjacency of the embedded commune geometry (or of the user's polygons), computed by
 :func:`cpts_diag.checks.check_perimeters`; each finding is a JSON-ready dict.
 """
 
@@ -22,9 +22,9 @@ from cpts_diag.territories import unit_population
 def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
     """Connected-component label (smallest node index) of each node, given edges ``ea``-``eb``.
 
-    Vectorised min-label propagation with pointer jumping: each round is a few numpy operations
-    over the edges; the number of rounds grows with the diameter of the pieces (logarithmically
-    thanks to pointer jumping, in practice a handful).
+    Vectorised min-label propagation with pointer jumping: each round is a few numpy operations over the edges;
+    the number of rounds grows with the diameter of the pieces (logarithmically thanks to pointer jumping, in
+    practice a handful).
     """
     labels = np.arange(n_nodes)
     ea, eb = np.asarray(ea, dtype=np.int64), np.asarray(eb, dtype=np.int64)
@@ -50,13 +50,12 @@ _NO_LINKS = pd.DataFrame({"a": [], "b": []}, dtype=str)
 class _Adjacency:
     """What the contiguity and enclave checks need, from the embedded data or from user polygons.
 
-    ``pairs``: adjacency (columns a, b); ``near``: polygons 100 to 300 m apart (contiguity unknown at
-    the precision of simplified polygons); ``across``: units facing each other across the sea or a
-    foreign salient, no French commune between them; ``possible``: pairs involving a unit without
-    polygon; ``without_polygon``: units whose adjacency is unknown; ``exposed``: units touching the sea or a
-    national border (None: decided from ``polygons`` instead); ``land_mass``: code -> land mass (None
-    when unknown); ``by_arrondissement``: Paris, Lyon, Marseille units are their arrondissements; ``borders``:
-    shared border (a, b, km) of the ``pairs`` (None when unknown: user polygons).
+    ``pairs``: adjacency (columns a, b); ``near``, ``across``, ``possible``: the links ``proche``,
+    ``mer_ou_etranger`` and ``possible`` of :mod:`cpts_diag.commune_geo`; ``without_polygon``: units whose
+    adjacency is unknown; ``exposed``: units touching the sea or a national border (None: decided from
+    ``polygons`` instead); ``land_mass``: code -> land mass (None when unknown); ``by_arrondissement``: Paris, Lyon,
+    Marseille units are their arrondissements; ``borders``: shared border (a, b, km) of the ``pairs`` (None when
+    unknown: user polygons).
     """
 
     pairs: pd.DataFrame

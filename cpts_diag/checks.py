@@ -1,59 +1,57 @@
 """Perimeter checks: codes, duplicates, overlaps, orphans, enclaves, contiguity, populations.
 
-:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.io.perimeters.read_perimeters`
-and returns a :class:`CheckReport` of structured findings;
-:func:`cpts_diag.outputs.check_outputs.format_text` renders it as a French summary for the terminal and
-:meth:`CheckReport.to_dict` as the JSON document of ``cpts-diag check --json``.
+:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.io.perimeters.read_perimeters` and returns a
+:class:`CheckReport` of structured findings; :func:`cpts_diag.outputs.check_outputs.format_text` renders it as a
+French summary for the terminal and :meth:`CheckReport.to_dict` as the JSON document of ``cpts-diag check --json``.
 
 Rules
 -----
-* **Codes**: a code in no COG vintage known to the project is *unknown* (blocking); a former code
-  (merged commune, commune déléguée or associée) is *outdated*: reported, then treated as the
-  current commune, so a territory listing both is reported as a *duplicate after mapping*.
+* **Codes**: a code in no COG vintage known to the project is *unknown* (blocking); a former code (merged commune,
+  commune déléguée or associée) is *outdated*: reported, then treated as the current commune, so a territory
+  listing both is reported as a *duplicate after mapping*.
 * **Overlaps**: a commune claimed by two territories or more is
 
   - ``"infracommunal"`` when every territory claiming it declares it split infra-communally;
-  - ``"arrondissement"`` for Paris, Lyon or Marseille listed by arrondissement municipal, as long
-    as no arrondissement is in two territories (an informational split);
-  - ``"conflict"`` otherwise: an arrondissement in two territories (``code_insee`` is then the
-    arrondissement), a PLM commune listed whole in one territory and by arrondissement in another,
-    or any other multiple claim. Conflicts are blocking.
+  - ``"arrondissement"`` for Paris, Lyon or Marseille listed by arrondissement municipal, as long as no
+    arrondissement is in two territories (an informational split);
+  - ``"conflict"`` otherwise: an arrondissement in two territories (``code_insee`` is then the arrondissement), a
+    PLM commune listed whole in one territory and by arrondissement in another, or any other multiple claim.
+    Conflicts are blocking.
 
-* **Names**: where the table has a ``nom_commune`` column (the name typed in the file), each name is
-  compared with the COG names of its code (:func:`cpts_diag.text.commune_key`: accents, case, hyphens,
-  « St », articles ignored; for a former code, the former commune's name is accepted too; an
-  arrondissement municipal may be written « Marseille 4e », « Paris XVe »...). A name that is another
-  commune's, or no commune's and not a spelling variant of the code's name, is a *name mismatch*: not
-  blocking (the code is valid), but the diagnosis may describe another commune than the one meant.
-* **Orphans**: current communes of the study area in no territory. The study area is made of the
-  départements of ``regions`` and the ``departements`` given; by default, the départements whose
-  communes the file lists for more than half (:data:`STUDY_AREA_SHARE`): a regional listing covers
-  nearly all of its départements (PACA: 901 communes of 946), a coordinator's file of one or two
-  CPTS a small part of one, and only the former can say that a commune has no CPTS. The check of a
-  région's ARS view (:func:`check_region`) takes the région when it is declared or when the file covers
-  it for the most part, else the default départements that lie in it (:data:`REGION_VIEW_RULE`).
-  Communes of the other départements the file touches, in no territory, are *outside the file*
-  (``outside_file``): information, never orphans. A PLM commune covered by some of its arrondissements is not an
-  orphan: its missing arrondissements are *uncovered arrondissements*.
-* **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m
-  of each other, Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from
-  the user's own polygons (``geometries``):
+* **Names**: where the table has a ``nom_commune`` column (the name typed in the file), each name is compared with
+  the COG names of its code (:func:`cpts_diag.text.commune_key`: accents, case, hyphens, « St », articles ignored;
+  for a former code, the former commune's name is accepted too; an arrondissement municipal may be written
+  « Marseille 4e », « Paris XVe »...). A name that is another commune's, or no commune's and not a spelling
+  variant of the code's name, is a *name mismatch*: not blocking (the code is valid), but the diagnosis may
+  describe another commune than the one meant.
+* **Orphans**: current communes of the study area in no territory. The study area is made of the départements of
+  ``regions`` and the ``departements`` given; by default, the départements whose communes the file lists for more
+  than half (:data:`STUDY_AREA_SHARE`): a regional listing covers nearly all of its départements (PACA: 901
+  communes of 946), a coordinator's file of one or two CPTS a small part of one, and only the former can say that
+  a commune has no CPTS. The check of a région's ARS view (:func:`check_region`) takes the région when it is
+  declared or when the file covers it for the most part, else the default départements that lie in it
+  (:data:`REGION_VIEW_RULE`). Communes of the other départements the file touches, in no territory, are *outside
+  the file* (``outside_file``): information, never orphans. A PLM commune covered by some of its arrondissements
+  is not an orphan: its missing arrondissements are *uncovered arrondissements*.
+* **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m of each other,
+  Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from the user's own polygons
+  (``geometries``):
 
-  - *discontiguous* territories: several pieces on one land mass. Pieces that each lie on their
-    own land mass (an island commune with its mainland neighbours: Ouessant, Ré, Belle-Île...) are
-    separated by the sea only: reported as information (``island_territories``), not as a problem;
-  - *enclaves*: groups of orphan units (communes, uncovered arrondissements) whose neighbours all
-    belong to one territory and that touch neither the sea nor a national border; such a group of
-    communes outside the file is *non vérifiable* (the file does not say whether another CPTS holds it);
-  - *non vérifiable* (``unverifiable``): a territory with a member without polygon, or a candidate
-    enclave next to one, is never called discontinuous or an enclave: it is listed, with the
-    communes that prevent the check.
+  - *discontiguous* territories: several pieces on one land mass. Pieces that each lie on their own land mass (an
+    island commune with its mainland neighbours: Ouessant, Ré, Belle-Île...) are separated by the sea only:
+    reported as information (``island_territories``), not as a problem;
+  - *enclaves*: groups of orphan units (communes, uncovered arrondissements) whose neighbours all belong to one
+    territory and that touch neither the sea nor a national border; such a group of communes outside the file is
+    *non vérifiable* (the file does not say whether another CPTS holds it);
+  - *non vérifiable* (``unverifiable``): a territory with a member without polygon, or a candidate enclave next to
+    one, is never called discontinuous or an enclave: it is listed, with the communes that prevent the check.
 
 * **Tier margins**: every territory record carries ``tier_margin`` (signed inhabitants from the nearest ACI
-  threshold), ``tier_threshold`` and ``near_threshold`` (within 5 % of a threshold: :mod:`cpts_diag.tiers`).
-* **Proposals** (:mod:`cpts_diag.proposals`): for each orphan (commune of the study area, uncovered
-  arrondissement), enclave and conflicting overlap, the territories that could take it, ranked, with their
-  populations and tiers after; only when the geometric checks ran (they need the adjacency).
+  threshold), ``tier_threshold`` and ``near_threshold`` (within 5 % of a threshold: :mod:`cpts_diag.tiers`); for an
+  approximate population, the first two are None and so is the third when the bounds come that near.
+* **Proposals** (:mod:`cpts_diag.proposals`): for each orphan (commune of the study area, uncovered arrondissement),
+  enclave and conflicting overlap, the territories that could take it, ranked, with their populations and tiers
+  after; only when the geometric checks ran (they need the adjacency).
 
 Everything is vectorised over communes; loops run over territories or findings only.
 """
@@ -223,20 +221,19 @@ class CheckReport:
     def to_dict(self) -> dict:
         """The JSON document of ``cpts-diag check --json`` (plain Python values).
 
-        Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min, tier_max,
-        approximate, n_communes, departements, regions, split_communes, and the *tier margins* of the module
-        docstring: tier_margin, tier_threshold, near_threshold, None when approximate), ``overlaps`` (code_insee,
-        name, territories, kind), ``name_mismatches`` (line, territory, code_insee as given, typed_name, cog_name,
-        codes_with_typed_name), ``orphans`` and ``outside_file`` (code_insee, name, population, departement),
-        ``uncovered_arrondissements`` (code, name, population, commune, commune_name), ``outdated_codes`` (code,
-        current_code, current_name, note, territory, line), ``unknown_codes`` (code, territory, line),
-        ``duplicates`` (territory, code_insee, name, lines, after_mapping, codes_given), ``discontiguous`` and
-        ``island_territories`` (territory, n_pieces, pieces, piece_names, piece_populations), ``enclaves``
-        (territory, communes, names, population), ``unverifiable`` (check, territory, communes, names; why for
-        pieces too close to decide; outside_file True for communes outside the file surrounded by one territory),
+        Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min, tier_max, approximate,
+        n_communes, departements, regions, split_communes, and the *tier margins* of the module docstring: tier_margin,
+        tier_threshold, near_threshold), ``overlaps`` (code_insee, name, territories, kind), ``name_mismatches`` (line,
+        territory, code_insee as given, typed_name, cog_name, codes_with_typed_name), ``orphans`` and ``outside_file``
+        (code_insee, name, population, departement), ``uncovered_arrondissements`` (code, name, population, commune,
+        commune_name), ``outdated_codes`` (code, current_code, current_name, note, territory, line), ``unknown_codes``
+        (code, territory, line), ``duplicates`` (territory, code_insee, name, lines, after_mapping, codes_given),
+        ``discontiguous`` and ``island_territories`` (territory, n_pieces, pieces, piece_names, piece_populations),
+        ``enclaves`` (territory, communes, names, population), ``unverifiable`` (check, territory, communes, names; why
+        for pieces too close to decide; outside_file True for communes outside the file surrounded by one territory),
         ``multi_departement`` (territory, departements, regions), ``proposals`` (:mod:`cpts_diag.proposals`),
-        ``study_area``, ``study_area_rule``, ``geometry_checks``, ``notes``, ``warnings``, ``summary``,
-        ``blocking``, ``source``, ``sources``.
+        ``study_area``, ``study_area_rule``, ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``,
+        ``source``, ``sources``.
         """
         return {
             "territories": self.territories,
