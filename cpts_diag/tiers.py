@@ -1,16 +1,15 @@
 """ACI CPTS size tiers and the financing landmarks attached to them.
 
-Tiers (ACI CPTS 2019, seed 003: "-40 K hab / 40-80 K hab / 80-175 K hab / +175 K hab"). The texts do not
-say on which side an exact boundary value falls; the rule here is **half-open: each threshold belongs to
-the upper tier**:
+Tiers (ACI CPTS 2019, seed 003: "-40 K hab / 40-80 K hab / 80-175 K hab / +175 K hab"). The texts do not say on
+which side an exact boundary value falls; the rule here is **half-open: each threshold belongs to the upper tier**:
 
 * taille 1: population < 40 000
 * taille 2: 40 000 <= population < 80 000
 * taille 3: 80 000 <= population < 175 000
 * taille 4: population >= 175 000
 
-A territory's **tier margin** is the signed number of inhabitants from the nearest threshold (82 471 -> +2 471
-over 80 000, 78 000 -> -2 000 under 80 000); a territory is **near a threshold** when its population is within
+A territory's **tier margin** is the signed number of inhabitants from the nearest threshold (82 471 -> +2 471 over
+80 000, 78 000 -> -2 000 under 80 000); a territory is **near a threshold** when its population is within
 :data:`NEAR_THRESHOLD_SHARE` (5 %) of one: 76 000 to 84 000 around 80 000. Its funding may change with a few
 communes more or less.
 """
@@ -78,18 +77,13 @@ def near_threshold(population_min, population_max=None) -> int | None:
     >>> near_threshold(82_471), near_threshold(70_000), near_threshold(36_000, 39_000), near_threshold(None)
     (80000, None, 40000, None)
     """
-    low = population_min
-    high = population_min if population_max is None else population_max
+    low, high = population_min, (population_min if population_max is None else population_max)
     if fr.is_missing(low) or fr.is_missing(high):
         return None
-    return next(
-        (
-            t
-            for t in TIER_THRESHOLDS
-            if float(low) <= t * (1 + NEAR_THRESHOLD_SHARE) and float(high) >= t * (1 - NEAR_THRESHOLD_SHARE)
-        ),
-        None,
-    )
+    for t in TIER_THRESHOLDS:
+        if float(low) <= t * (1 + NEAR_THRESHOLD_SHARE) and float(high) >= t * (1 - NEAR_THRESHOLD_SHARE):
+            return t
+    return None
 
 
 def margin_label(margin: int, threshold: int, style=None) -> str:
