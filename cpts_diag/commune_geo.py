@@ -55,9 +55,6 @@ CONTACT, NEAR, ACROSS, POSSIBLE = "contact", "proche", "mer_ou_etranger", "possi
 EXPOSED_MIN_KM = 0.1
 
 
-# ----------------------------------------------------------------------------- loading
-
-
 @dataclass(frozen=True)
 class CommuneGeo:
     """Areas, adjacency and land masses of every commune and arrondissement municipal.

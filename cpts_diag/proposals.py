@@ -58,9 +58,6 @@ _LINK_TEXT = {
 }
 
 
-# --------------------------------------------------------------------------- populations and tiers
-
-
 def candidate_state(population_min, population_max, approximate: bool, record: dict) -> dict:
     """The ``*_after`` keys of a candidate: territory ``record`` (a check territory record) with these population
     bounds (``approximate``: a commune split infra-communally, the population is known by its bounds only).
@@ -111,9 +108,6 @@ def _without(units: pd.DataFrame, record: dict, code: str) -> dict:
     return candidate_state(low, high, round(low) != round(high), record)
 
 
-# --------------------------------------------------------------------------- unit attributes
-
-
 def _unit_attributes(codes, reference: Reference) -> pd.DataFrame:
     """EPCI (siren) and bassin de vie of units (communes, or arrondissements through their commune)."""
     from cpts_diag.indicator_data import load_bassins_de_vie
@@ -135,9 +129,6 @@ def _departement(code: str, reference: Reference) -> str | None:
     """Département of a commune or arrondissement code."""
     parent = reference.arrondissements["commune_parente"].get(code, code)
     return reference.communes["departement"].get(parent)
-
-
-# --------------------------------------------------------------------------- candidates
 
 
 def _neighbours(codes, links: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
