@@ -115,11 +115,10 @@ def _unit_attributes(codes, reference: Reference) -> pd.DataFrame:
     codes = pd.Index(pd.unique(np.asarray(list(codes), dtype=object)))
     commune = pd.Series(codes, index=codes)
     commune = commune.map(reference.arrondissements["commune_parente"]).fillna(commune)
-    bassins = load_bassins_de_vie()
     return pd.DataFrame(
         {
             "epci": commune.map(reference.communes["epci_siren"]).replace("", pd.NA),
-            "bv": commune.map(bassins["bv2022"]),
+            "bv": commune.map(load_bassins_de_vie()["bv2022"]),
         },
         index=codes,
     )
