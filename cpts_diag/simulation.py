@@ -231,7 +231,6 @@ def _edited_table(table: pd.DataFrame, edits: list[Edit]) -> pd.DataFrame:
     """The canonical table with ``edits`` applied (for a file the writer cannot write: a GeoPackage)."""
     drop = {(e.territory, line) for e in edits if e.action == REMOVE_EDIT for line in e.lines}
     keep = [(c, line) not in drop for c, line in zip(table["cpts"], table["line"])]
-    out = table[keep]
     last = int(table["line"].max())
     new = [
         {
@@ -244,7 +243,7 @@ def _edited_table(table: pd.DataFrame, edits: list[Edit]) -> pd.DataFrame:
         }
         for i, e in enumerate((e for e in edits if e.action == ADD_EDIT), start=1)
     ]
-    return pd.concat([out, pd.DataFrame(new, columns=table.columns)], ignore_index=True).astype(table.dtypes)
+    return pd.concat([table[keep], pd.DataFrame(new, columns=table.columns)], ignore_index=True).astype(table.dtypes)
 
 
 # ------------------------------------------------------------------------------------------ differences
@@ -408,9 +407,8 @@ def change_log(source_name: str, changes: list[dict], today: datetime.date | Non
         for c in changes
         if c["kind"] == "applied"
     ]
-    return f"{today.isoformat()} : {source_name} corrigé par cpts-diag simulate (original non modifié) : " + " ; ".join(
-        parts
-    )
+    head = f"{today.isoformat()} : {source_name} corrigé par cpts-diag simulate (original non modifié)"
+    return f"{head} : {' ; '.join(parts)}"
 
 
 def simulate(
