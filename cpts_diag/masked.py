@@ -237,10 +237,8 @@ def masked_sum(values, masked, upper) -> MaskedTotal:
     m = np.asarray(masked, dtype=bool) | np.isnan(v)
     u = np.asarray(upper, dtype=float)
     low = float(np.where(m, 0.0, v).sum())
-    bounds = np.where(m, u, 0.0)
-    bounds = np.where(m & np.isnan(bounds), np.inf, bounds)
-    high = low + float(bounds.sum())
-    return MaskedTotal(low=low, high=high, n_masked=int(m.sum()), n_total=int(v.size))
+    bounds = np.where(m, np.where(np.isnan(u), np.inf, u), 0.0)
+    return MaskedTotal(low=low, high=low + float(bounds.sum()), n_masked=int(m.sum()), n_total=int(v.size))
 
 
 def masked_sum_by(df: pd.DataFrame, by, value_col: str = "value") -> pd.DataFrame:

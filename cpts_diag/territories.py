@@ -50,6 +50,11 @@ def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFr
     )[MEMBER_COLUMNS]
 
 
+def unit_population(reference: Reference) -> pd.Series:
+    """Population légale by code of every current commune and arrondissement municipal (codes never shared)."""
+    return pd.concat([reference.communes["population"], reference.arrondissements["population"]])
+
+
 def population_units(members: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
     """The distinct population units of each territory, with their population légale.
 
@@ -72,17 +77,10 @@ def population_units(members: pd.DataFrame, reference: Reference | None = None) 
         arrondissement=("arrondissement", "first"),
         infracommunal=("infracommunal", "any"),
     )
-    commune_pop = units["code_insee"].map(reference.communes["population"])
-    arr_pop = units["arrondissement"].map(reference.arrondissements["population"])
-    units["population"] = arr_pop.where(units["arrondissement"].notna(), commune_pop).astype(float)
+    units["population"] = units["unit"].map(unit_population(reference)).astype(float)
     units["departement"] = units["code_insee"].map(reference.communes["departement"])
     units["region"] = units["code_insee"].map(reference.communes["region"])
     return units
-
-
-def unit_population(reference: Reference) -> pd.Series:
-    """Population légale by code of every current commune and arrondissement municipal (codes never shared)."""
-    return pd.concat([reference.communes["population"], reference.arrondissements["population"]])
 
 
 def _sorted_distinct(units: pd.DataFrame, column: str) -> pd.Series:
