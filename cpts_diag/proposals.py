@@ -307,8 +307,7 @@ def build_proposals(
     for e in enclaves:
         territory = e["territory"]
         touch = touching[touching["code"].isin(e["communes"]) & (touching["cpts"] == territory)]
-        rank = touch["rank"].min() if len(touch) else None
-        km = touch["km"].sum(min_count=1) if len(touch) else None
+        rank, km = (touch["rank"].min(), touch["km"].sum(min_count=1)) if len(touch) else (None, None)
         row = ctx.candidate(list(e["communes"]), territory, rank, 1, km)
         row["reasons"].insert(0, f"groupe entouré par {territory}")
         out.append(
@@ -343,8 +342,7 @@ def _overlap(conflict: dict, ctx: _Context, units_of: dict[str, pd.DataFrame], t
     for t in claiming:
         own = ctx.units.loc[(ctx.units["cpts"] == t) & (ctx.units["code_insee"] != code), "code_insee"]
         others_of = ({ctx.epci_of.get(c) for c in own} - {None}, {ctx.bv_of.get(c) for c in own} - {None})
-        rank = touch.at[t, "rank"] if t in touch.index else None
-        km = touch.at[t, "km"] if t in touch.index else None
+        rank, km = (touch.at[t, "rank"], touch.at[t, "km"]) if t in touch.index else (None, None)
         row = ctx.candidate([code], t, rank, None if rank is None else 1, km, others_of=others_of)
         after = [{"territory": u, "keeps": u == t, **states[u]["keeps" if u == t else "gives_up"]} for u in claiming]
         options.append({**row, **states[t]["keeps"], "territories_after": after})
