@@ -1,6 +1,6 @@
 """Findings of a check about the shape of territories: pieces, islands, enclaves, what cannot be verified.
 
-Adjacency of the embedded commune geometry (or of the user's polygons), computed by
+From the adjacency of the embedded commune geometry (or of the user's polygons), computed by
 :func:`cpts_diag.checks.check_perimeters`; each finding is a JSON-ready dict.
 """
 
@@ -16,14 +16,15 @@ from cpts_diag import fr_format as fr
 from cpts_diag.check_membership import _int, _names
 from cpts_diag.errors import InputError
 from cpts_diag.reference import Reference
+from cpts_diag.territories import unit_population
 
 
 def _piece_labels(n_nodes: int, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
     """Connected-component label (smallest node index) of each node, given edges ``ea``-``eb``.
 
-    Vectorised min-label propagation with pointer jumping: each round is a few numpy operations
-    over the edges; the number of rounds grows with the diameter of the pieces (logarithmically
-    thanks to pointer jumping, in practice a handful).
+    Vectorised min-label propagation with pointer jumping: each round is a few numpy operations over the edges;
+    the number of rounds grows with the diameter of the pieces (logarithmically thanks to pointer jumping, in
+    practice a handful).
     """
     labels = np.arange(n_nodes)
     ea, eb = np.asarray(ea, dtype=np.int64), np.asarray(eb, dtype=np.int64)
@@ -49,13 +50,12 @@ _NO_LINKS = pd.DataFrame({"a": [], "b": []}, dtype=str)
 class _Adjacency:
     """What the contiguity and enclave checks need, from the embedded data or from user polygons.
 
-    ``pairs``: adjacency (columns a, b); ``near``: polygons 100 to 300 m apart (contiguity unknown at
-    the precision of simplified polygons); ``across``: units facing each other across the sea or a
-    foreign salient, no French commune between them; ``possible``: pairs involving a unit without
-    polygon; ``without_polygon``: units whose adjacency is unknown; ``exposed``: units touching the sea or a
-    national border (None: decided from ``polygons`` instead); ``land_mass``: code -> land mass (None
-    when unknown); ``by_arrondissement``: Paris, Lyon, Marseille units are their arrondissements; ``borders``:
-    shared border (a, b, km) of the ``pairs`` (None when unknown: user polygons).
+    ``pairs``: adjacency (columns a, b); ``near``, ``across``, ``possible``: the links ``proche``,
+    ``mer_ou_etranger`` and ``possible`` of :mod:`cpts_diag.commune_geo`; ``without_polygon``: units whose
+    adjacency is unknown; ``exposed``: units touching the sea or a national border (None: decided from
+    ``polygons`` instead); ``land_mass``: code -> land mass (None when unknown); ``by_arrondissement``: Paris, Lyon,
+    Marseille units are their arrondissements; ``borders``: shared border (a, b, km) of the ``pairs`` (None when
+    unknown: user polygons).
     """
 
     pairs: pd.DataFrame
@@ -161,10 +161,9 @@ def _unit_pairs(pairs: pd.DataFrame, known: pd.DataFrame, reference: Reference) 
     parent = reference.arrondissements["commune_parente"]
     drop_commune = by_arr - whole
     keep_arr = set(parent.index[parent.isin(by_arr)])
-    all_arr = set(parent.index)
 
     def allowed(col: pd.Series) -> np.ndarray:
-        return (~col.isin(drop_commune) & (~col.isin(all_arr) | col.isin(keep_arr))).to_numpy()
+        return (~col.isin(drop_commune) & (~col.isin(parent.index) | col.isin(keep_arr))).to_numpy()
 
     return pairs[allowed(pairs["a"]) & allowed(pairs["b"])]
 
@@ -177,9 +176,6 @@ def _territory_pieces(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     )
     labels = _piece_labels(len(units), intra["ea"].to_numpy(), intra["eb"].to_numpy())
     return units.assign(label=labels).groupby("cpts", sort=False)["label"].nunique()
-
-
-_NEAR_MAX_M = 300.0
 
 
 def _apart_only_by(pieces: list[list[str]], links: pd.DataFrame, land_mass: pd.Series | None) -> bool:
@@ -221,10 +217,7 @@ def _geometric_findings(
         _unit_pairs(links, known, reference) if adj.by_arrondissement else links
         for links in (adj.pairs, adj.near, adj.across)
     )
-    pop = reference.communes["population"]
-    if adj.by_arrondissement:
-        pop = pd.concat([pop, reference.arrondissements["population"]])
-    pop = pop[~pop.index.duplicated()]
+    pop = unit_population(reference)
 
     blind = units[units["code_insee"].isin(adj.without_polygon)]
     unverifiable = [
@@ -252,9 +245,7 @@ def _geometric_findings(
             islands.append(record)
         elif _apart_only_by(comps, pd.concat([inside(across), inside(near)]), adj.land_mass):
             apart = sorted(c for piece in comps[1:] for c in piece)
-            why = (
-                f"morceaux distants de moins de {int(_NEAR_MAX_M)} m : contours simplifiés trop imprécis pour trancher"
-            )
+            why = "morceaux distants de moins de 300 m : contours simplifiés trop imprécis pour trancher"
             unverifiable.append({**unverifiable_record("continuité", territory, apart), "why": why})
         else:
             discontiguous.append(record)

@@ -224,8 +224,7 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
         # an approximate population (bounds) that comes near a threshold cannot say whether it is near: None
         margin = tier_margin(record["population"])
         near = near_threshold(record["population_min"], record["population_max"])
-        record["tier_margin"] = None if margin is None else margin[0]
-        record["tier_threshold"] = None if margin is None else margin[1]
+        record["tier_margin"], record["tier_threshold"] = margin or (None, None)
         record["near_threshold"] = (near is not None) if margin is not None else (None if near else False)
         records.append(record)
     return records

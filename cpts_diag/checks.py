@@ -1,59 +1,57 @@
 """Perimeter checks: codes, duplicates, overlaps, orphans, enclaves, contiguity, populations.
 
-:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.io.perimeters.read_perimeters`
-and returns a :class:`CheckReport` of structured findings;
-:func:`cpts_diag.outputs.check_outputs.format_text` renders it as a French summary for the terminal and
-:meth:`CheckReport.to_dict` as the JSON document of ``cpts-diag check --json``.
+:func:`check_perimeters` takes perimeters as read by :func:`cpts_diag.io.perimeters.read_perimeters` and returns a
+:class:`CheckReport` of structured findings; :func:`cpts_diag.outputs.check_outputs.format_text` renders it as a
+French summary for the terminal and :meth:`CheckReport.to_dict` as the JSON document of ``cpts-diag check --json``.
 
 Rules
 -----
-* **Codes**: a code in no COG vintage known to the project is *unknown* (blocking); a former code
-  (merged commune, commune déléguée or associée) is *outdated*: reported, then treated as the
-  current commune, so a territory listing both is reported as a *duplicate after mapping*.
+* **Codes**: a code in no COG vintage known to the project is *unknown* (blocking); a former code (merged commune,
+  commune déléguée or associée) is *outdated*: reported, then treated as the current commune, so a territory
+  listing both is reported as a *duplicate after mapping*.
 * **Overlaps**: a commune claimed by two territories or more is
 
   - ``"infracommunal"`` when every territory claiming it declares it split infra-communally;
-  - ``"arrondissement"`` for Paris, Lyon or Marseille listed by arrondissement municipal, as long
-    as no arrondissement is in two territories (an informational split);
-  - ``"conflict"`` otherwise: an arrondissement in two territories (``code_insee`` is then the
-    arrondissement), a PLM commune listed whole in one territory and by arrondissement in another,
-    or any other multiple claim. Conflicts are blocking.
+  - ``"arrondissement"`` for Paris, Lyon or Marseille listed by arrondissement municipal, as long as no
+    arrondissement is in two territories (an informational split);
+  - ``"conflict"`` otherwise: an arrondissement in two territories (``code_insee`` is then the arrondissement), a
+    PLM commune listed whole in one territory and by arrondissement in another, or any other multiple claim.
+    Conflicts are blocking.
 
-* **Names**: where the table has a ``nom_commune`` column (the name typed in the file), each name is
-  compared with the COG names of its code (:func:`cpts_diag.text.commune_key`: accents, case, hyphens,
-  « St », articles ignored; for a former code, the former commune's name is accepted too; an
-  arrondissement municipal may be written « Marseille 4e », « Paris XVe »...). A name that is another
-  commune's, or no commune's and not a spelling variant of the code's name, is a *name mismatch*: not
-  blocking (the code is valid), but the diagnosis may describe another commune than the one meant.
-* **Orphans**: current communes of the study area in no territory. The study area is made of the
-  départements of ``regions`` and the ``departements`` given; by default, the départements whose
-  communes the file lists for more than half (:data:`STUDY_AREA_SHARE`): a regional listing covers
-  nearly all of its départements (PACA: 901 communes of 946), a coordinator's file of one or two
-  CPTS a small part of one, and only the former can say that a commune has no CPTS. The check of a
-  région's ARS view (:func:`check_region`) takes the région when it is declared or when the file covers
-  it for the most part, else the default départements that lie in it (:data:`REGION_VIEW_RULE`).
-  Communes of the other départements the file touches, in no territory, are *outside the file*
-  (``outside_file``): information, never orphans. A PLM commune covered by some of its arrondissements is not an
-  orphan: its missing arrondissements are *uncovered arrondissements*.
-* **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m
-  of each other, Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from
-  the user's own polygons (``geometries``):
+* **Names**: where the table has a ``nom_commune`` column (the name typed in the file), each name is compared with
+  the COG names of its code (:func:`cpts_diag.text.commune_key`: accents, case, hyphens, « St », articles ignored;
+  for a former code, the former commune's name is accepted too; an arrondissement municipal may be written
+  « Marseille 4e », « Paris XVe »...). A name that is another commune's, or no commune's and not a spelling
+  variant of the code's name, is a *name mismatch*: not blocking (the code is valid), but the diagnosis may
+  describe another commune than the one meant.
+* **Orphans**: current communes of the study area in no territory. The study area is made of the départements of
+  ``regions`` and the ``departements`` given; by default, the départements whose communes the file lists for more
+  than half (:data:`STUDY_AREA_SHARE`): a regional listing covers nearly all of its départements (PACA: 901
+  communes of 946), a coordinator's file of one or two CPTS a small part of one, and only the former can say that
+  a commune has no CPTS. The check of a région's ARS view (:func:`check_region`) takes the région when it is
+  declared or when the file covers it for the most part, else the default départements that lie in it
+  (:data:`REGION_VIEW_RULE`). Communes of the other départements the file touches, in no territory, are *outside
+  the file* (``outside_file``): information, never orphans. A PLM commune covered by some of its arrondissements
+  is not an orphan: its missing arrondissements are *uncovered arrondissements*.
+* **Geometry**, anywhere in France, from the embedded national adjacency (communes within 100 m of each other,
+  Paris, Lyon and Marseille by arrondissement; :mod:`cpts_diag.commune_geo`) or from the user's own polygons
+  (``geometries``):
 
-  - *discontiguous* territories: several pieces on one land mass. Pieces that each lie on their
-    own land mass (an island commune with its mainland neighbours: Ouessant, Ré, Belle-Île...) are
-    separated by the sea only: reported as information (``island_territories``), not as a problem;
-  - *enclaves*: groups of orphan units (communes, uncovered arrondissements) whose neighbours all
-    belong to one territory and that touch neither the sea nor a national border; such a group of
-    communes outside the file is *non vérifiable* (the file does not say whether another CPTS holds it);
-  - *non vérifiable* (``unverifiable``): a territory with a member without polygon, or a candidate
-    enclave next to one, is never called discontinuous or an enclave: it is listed, with the
-    communes that prevent the check.
+  - *discontiguous* territories: several pieces on one land mass. Pieces that each lie on their own land mass (an
+    island commune with its mainland neighbours: Ouessant, Ré, Belle-Île...) are separated by the sea only:
+    reported as information (``island_territories``), not as a problem;
+  - *enclaves*: groups of orphan units (communes, uncovered arrondissements) whose neighbours all belong to one
+    territory and that touch neither the sea nor a national border; such a group of communes outside the file is
+    *non vérifiable* (the file does not say whether another CPTS holds it);
+  - *non vérifiable* (``unverifiable``): a territory with a member without polygon, or a candidate enclave next to
+    one, is never called discontinuous or an enclave: it is listed, with the communes that prevent the check.
 
 * **Tier margins**: every territory record carries ``tier_margin`` (signed inhabitants from the nearest ACI
-  threshold), ``tier_threshold`` and ``near_threshold`` (within 5 % of a threshold: :mod:`cpts_diag.tiers`).
-* **Proposals** (:mod:`cpts_diag.proposals`): for each orphan (commune of the study area, uncovered
-  arrondissement), enclave and conflicting overlap, the territories that could take it, ranked, with their
-  populations and tiers after; only when the geometric checks ran (they need the adjacency).
+  threshold), ``tier_threshold`` and ``near_threshold`` (within 5 % of a threshold: :mod:`cpts_diag.tiers`); for an
+  approximate population, the first two are None and so is the third when the bounds come that near.
+* **Proposals** (:mod:`cpts_diag.proposals`): for each orphan (commune of the study area, uncovered arrondissement),
+  enclave and conflicting overlap, the territories that could take it, ranked, with their populations and tiers
+  after; only when the geometric checks ran (they need the adjacency).
 
 Everything is vectorised over communes; loops run over territories or findings only.
 """
@@ -61,7 +59,7 @@ Everything is vectorised over communes; loops run over territories or findings o
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from pathlib import Path
 
@@ -97,6 +95,7 @@ from cpts_diag.territories import (
     resolve_members,
     territories_in_region,
     territory_table,
+    unit_population,
 )
 from cpts_diag.tiers import TIER_RULE
 
@@ -141,14 +140,11 @@ _DEFAULT_GEOMETRY_SOURCE = (
 class CheckReport:
     """Structured findings of :func:`check_perimeters`.
 
-    Every list attribute holds plain dicts of JSON-ready values (str, int, float, bool, None,
-    lists); see :meth:`to_dict` for their keys. ``members`` (resolved perimeter rows),
-    ``polygons`` (the user's polygons as the check read and aligned them, never read
-    again; or None), ``perimeters`` (the Perimeters checked, None for a bare table: a simulation reuses them),
-    ``reference`` and ``touching`` (code of an orphan unit or of a commune outside the
-    file -> sorted territories it touches, when the geometric checks ran) are kept for
-    :func:`cpts_diag.outputs.check_outputs.write_check_outputs`, :func:`territory_findings` and the maps, and
-    are not part of the JSON.
+    Every list attribute holds plain dicts of JSON-ready values; see :meth:`to_dict` for their keys. Not in the
+    JSON: ``members`` (resolved perimeter rows), ``polygons`` (the user's polygons as the check read and aligned
+    them, or None), ``perimeters`` (the Perimeters checked, None for a bare table: a simulation reuses them),
+    ``reference`` and ``touching`` (code of an orphan unit or of a commune outside the file -> sorted territories
+    it touches, when the geometric checks ran), for the outputs, :func:`territory_findings` and the maps.
     """
 
     territories: list[dict] = field(default_factory=list)
@@ -198,9 +194,8 @@ class CheckReport:
     def map_polygons(self):
         """Commune polygons (EPSG:4326) for maps and the GeoPackage, or None.
 
-        The user's polygons when the check used them; otherwise the embedded display polygons of
-        the member communes, of the orphans of the study area, of the communes outside the file and of
-        the arrondissements municipaux (listed or uncovered) of Paris, Lyon and Marseille.
+        The user's polygons when the check used them; otherwise the embedded display polygons of the member
+        communes, the orphans, the communes outside the file and the arrondissements listed or uncovered.
         """
         if self.polygons is not None:
             return self.polygons
@@ -216,10 +211,9 @@ class CheckReport:
             | {a["code"] for a in self.uncovered_arrondissements}
         )
         try:
-            gdf = display_polygons(codes)
+            gdf = display_polygons(codes).drop(columns="type")
         except InputError:
             return None
-        gdf = gdf.drop(columns="type").reset_index(drop=True)
         if self.reference is not None:
             gdf.insert(1, "nom", gdf["code_insee"].map(self.reference.names))
         return gdf
@@ -227,23 +221,19 @@ class CheckReport:
     def to_dict(self) -> dict:
         """The JSON document of ``cpts-diag check --json`` (plain Python values).
 
-        Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min,
-        tier_max, approximate, n_communes, departements, regions, split_communes, tier_margin and tier_threshold:
-        signed inhabitants from the nearest ACI threshold and that threshold, None when approximate;
-        near_threshold: within 5 % of a threshold, None when approximate bounds come that near), ``overlaps``
-        (code_insee, name, territories, kind), ``name_mismatches`` (line, territory, code_insee as given,
-        typed_name, cog_name, codes_with_typed_name), ``orphans`` and ``outside_file`` (code_insee, name,
-        population, departement), ``uncovered_arrondissements`` (code, name, population, commune, commune_name),
-        ``outdated_codes`` (code, current_code, current_name, note, territory, line),
-        ``unknown_codes`` (code, territory, line), ``duplicates`` (territory, code_insee, name,
-        lines, after_mapping, codes_given), ``discontiguous`` and ``island_territories`` (territory,
-        n_pieces, pieces, piece_names, piece_populations), ``enclaves`` (territory, communes, names,
-        population), ``unverifiable`` (check, territory, communes, names; why for pieces too close to
-        decide; outside_file True for communes outside the file surrounded by one territory),
-        ``multi_departement`` (territory, departements, regions), ``proposals`` (see
-        :mod:`cpts_diag.proposals`), ``study_area``,
-        ``study_area_rule``, ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``, ``source``,
-        ``sources``.
+        Keys: ``territories`` (name, population, population_min, population_max, tier, tier_min, tier_max, approximate,
+        n_communes, departements, regions, split_communes, and the *tier margins* of the module docstring: tier_margin,
+        tier_threshold, near_threshold), ``overlaps`` (code_insee, name, territories, kind), ``name_mismatches`` (line,
+        territory, code_insee as given, typed_name, cog_name, codes_with_typed_name), ``orphans`` and ``outside_file``
+        (code_insee, name, population, departement), ``uncovered_arrondissements`` (code, name, population, commune,
+        commune_name), ``outdated_codes`` (code, current_code, current_name, note, territory, line), ``unknown_codes``
+        (code, territory, line), ``duplicates`` (territory, code_insee, name, lines, after_mapping, codes_given),
+        ``discontiguous`` and ``island_territories`` (territory, n_pieces, pieces, piece_names, piece_populations),
+        ``enclaves`` (territory, communes, names, population), ``unverifiable`` (check, territory, communes, names; why
+        for pieces too close to decide; outside_file True for communes outside the file surrounded by one territory),
+        ``multi_departement`` (territory, departements, regions), ``proposals`` (:mod:`cpts_diag.proposals`),
+        ``study_area``, ``study_area_rule``, ``geometry_checks``, ``notes``, ``warnings``, ``summary``, ``blocking``,
+        ``source``, ``sources``.
         """
         return {
             "territories": self.territories,
@@ -314,10 +304,10 @@ def _study_area(
         "une commune de la zone d'étude absente du fichier est orpheline ; dans les autres départements du "
         "fichier, elle est « hors fichier » : le fichier ne dit pas si elle a une CPTS (information)"
     )
+    deps = reference.departements
     if region_view is not None and not regions and not departements:
         code, coverage = region_view
         region_text = f"la région {reference.region_name(code)} ({code})"
-        deps = reference.departements
         in_region = set(deps.index[deps["region"] == code])
         if coverage["mostly_covered"]:
             area = sorted(in_region)
@@ -337,14 +327,12 @@ def _study_area(
             )
     elif not regions and not departements:
         area = sorted(share.index[share > STUDY_AREA_SHARE])
-        how = "règle par défaut"
         rule = (
             "zone d'étude par défaut : les départements dont le fichier liste plus de la moitié des communes "
             "(des arrondissements à Paris, Lyon et Marseille listées par arrondissement ; --region ou --departement "
             f"pour la déclarer) ; {outside_rule}"
         )
     else:
-        deps = reference.departements
         chosen = {"région": [f"{reference.region_name(r)} ({r})" for r in regions], "département": departements}
         how = " + ".join(
             f"{kind}{'s' if len(codes) > 1 else ''} {', '.join(codes)}" for kind, codes in chosen.items() if codes
@@ -364,11 +352,7 @@ def _study_area(
 
 
 def _load_polygons(geometries, reference: Reference) -> tuple[object, list[str], str | None]:
-    """User commune polygons of a ``geometries`` argument, with French notes and the source text.
-
-    ``"default"``: no polygons, the embedded adjacency is used; a path: read, then aligned on the
-    COG; a GeoDataFrame: aligned; None: no geometric checks.
-    """
+    """User commune polygons of a ``geometries`` argument (:func:`check_perimeters`), French notes, source text."""
     if isinstance(geometries, str) and geometries == "default":
         return None, [], _DEFAULT_GEOMETRY_SOURCE
     if geometries is None:
@@ -436,21 +420,20 @@ def check_perimeters(
 ) -> CheckReport:
     """Check CPTS perimeters against the COG, each other and the commune polygons.
 
-    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, or their
-    canonical table (columns ``cpts, code_insee, arrondissement, infracommunal, line``). ``reference``: the
-    embedded COG 2026 by default.
+    ``perimeters``: perimeters read by :func:`~cpts_diag.io.perimeters.read_perimeters`, or their canonical table
+    (columns ``cpts, code_insee, arrondissement, infracommunal, line``). ``reference``: the embedded COG 2026 by
+    default.
 
-    ``geometries``: ``"default"`` uses the embedded national adjacency (no polygons read); a
-    GeoDataFrame of commune polygons (``code_insee``, geometry) or a path read with
-    :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the
-    COG: former codes, arrondissements), two of which are adjacent within ``tolerance_m`` metres;
-    None skips the geometric checks (the report says so).
+    ``geometries``: ``"default"`` uses the embedded national adjacency (no polygons read); a GeoDataFrame of
+    commune polygons (``code_insee``, geometry) or a path read with
+    :func:`~cpts_diag.geometry.read_commune_polygons` uses the user's polygons (aligned to the COG: former codes,
+    arrondissements), two of which are adjacent within ``tolerance_m`` metres; None skips the geometric checks
+    (the report says so).
 
-    ``regions``, ``departements``: study area for orphans; by default the départements whose communes the
-    file lists for more than half (:data:`STUDY_AREA_SHARE`). ``region_view``, a région code, is the check of
-    that région's ARS view (see :func:`check_region`): without a declared study area, that of the view
-    (:data:`REGION_VIEW_RULE`), and communes outside the file of that région only (the table may hold only
-    some territories of the file). An unknown région or département code raises InputError.
+    ``regions``, ``departements``: the study area (module docstring: *Orphans*). ``region_view``, a région code,
+    is the check of that région's ARS view (:func:`check_region`): without a declared study area, that of the view,
+    and communes outside the file of that région only (the table may hold only some territories of the file). An
+    unknown région or département code raises InputError.
     """
     reference = reference if reference is not None else load_reference()
     table = perimeters.table if hasattr(perimeters, "table") else perimeters
@@ -628,14 +611,9 @@ def check_region(
 
     A national file is not checked whole for each région; a territory on two régions is in both checks. The
     study area is the région when ``declared`` (``--region``: its communes outside the file are orphans), else
-    :data:`REGION_VIEW_RULE`: the région when the file holds more than half of its communes and of its
-    population (:func:`cpts_diag.territories.region_coverage`), otherwise the départements of the région that
-    the file lists for more than half; elsewhere the communes outside the file are ``outside_file``, never
-    orphans. ``perimeters`` as for :func:`check_perimeters`. Raises InputError for an unknown région or one
-    where no territory has a commune.
+    :data:`REGION_VIEW_RULE` (:func:`cpts_diag.territories.region_coverage`). ``perimeters`` as for
+    :func:`check_perimeters`. Raises InputError for an unknown région or one where no territory has a commune.
     """
-    import dataclasses
-
     reference = reference if reference is not None else load_reference()
     code = reference.region_code(region, "vue régionale")
     table = perimeters.table if hasattr(perimeters, "table") else perimeters
@@ -645,7 +623,7 @@ def check_region(
             f"aucun territoire n'a de commune dans la région {code}", path=getattr(perimeters, "source", None)
         )
     subset = table[table["cpts"].astype(str).isin(names)]
-    subset = dataclasses.replace(perimeters, table=subset) if hasattr(perimeters, "table") else subset
+    subset = replace(perimeters, table=subset) if hasattr(perimeters, "table") else subset
     return check_perimeters(subset, reference, geometries, regions=[code] if declared else None, region_view=code)
 
 
@@ -655,28 +633,24 @@ def check_region(
 def territory_findings(report: CheckReport, territory: str) -> dict:
     """The findings of ``report`` that concern one territory (for its report), JSON-ready.
 
-    Keys: ``territory``; ``blocking`` (an unknown code or a conflicting overlap of the territory);
-    ``overlaps`` (code_insee, name, kind, population, other_territories); ``shared_population`` (population
-    of its communes or arrondissements in conflict, counted in its population and in another territory's);
-    ``outdated_codes`` (code, current_code, current_name, line, note, population: that of the whole
-    current commune, counted: False when the current commune is counted through another row);
-    ``unknown_codes``, ``name_mismatches``, ``duplicates``, ``enclaves`` (lists as in the report);
-    ``discontiguous``, ``island``, ``multi_departement`` (the territory's record, or None);
-    ``unverifiable``; ``uncovered_arrondissements`` (of the communes it lists by arrondissement);
-    ``orphans_touching`` and ``outside_file_touching`` (orphans of the study area and communes outside the
-    file that touch it: code_insee, name, population, departement); ``study_area_rule``,
-    ``geometry_checks``, ``names_checked`` (the file has commune names), ``sources``.
+    Keys: ``territory``; ``blocking`` (an unknown code or a conflicting overlap of the territory); ``overlaps``
+    (code_insee, name, kind, population, other_territories); ``shared_population`` (population of its communes or
+    arrondissements in conflict, counted in its population and in another territory's); ``outdated_codes`` (code,
+    current_code, current_name, line, note, population: that of the whole current commune, counted: False when the
+    current commune is counted through another row); ``unknown_codes``, ``name_mismatches``, ``duplicates``,
+    ``enclaves``, ``unverifiable`` (lists as in the report); ``discontiguous``, ``island``, ``multi_departement``
+    (the territory's record, or None); ``uncovered_arrondissements`` (of the communes it lists by arrondissement);
+    ``orphans_touching`` and ``outside_file_touching`` (orphans and communes outside the file that touch it, as in
+    the report); ``study_area_rule``, ``geometry_checks``, ``names_checked`` (the file has commune names),
+    ``sources``.
     """
-    reference = report.reference if report.reference is not None else load_reference()
-    population = pd.concat([reference.arrondissements["population"], reference.communes["population"]])
-    population = population[~population.index.duplicated()]
+    population = unit_population(report.reference if report.reference is not None else load_reference())
 
-    def mine(items: list[dict], key: str = "territory") -> list[dict]:
-        return [dict(item) for item in items if item.get(key) == territory]
+    def mine(items: list[dict]) -> list[dict]:
+        return [dict(item) for item in items if item.get("territory") == territory]
 
     def one(items: list[dict]) -> dict | None:
-        found = mine(items)
-        return found[0] if found else None
+        return next(iter(mine(items)), None)
 
     overlaps = [
         {

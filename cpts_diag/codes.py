@@ -1,10 +1,9 @@
 """Strict normaliser of INSEE commune (and arrondissement municipal) codes.
 
-A commune code has five characters: a département part (``01``–``95`` except ``20``,
-``2A``/``2B`` for Corsica since 1976, ``971``–``978`` and ``984``–``989`` overseas) and a
-commune number. :func:`normalize_code` repairs only what is unambiguous (spaces, lower-case
-``2a``, numbers from Excel that lost their leading zero, pre-1976 Corsican codes ``20xxx``)
-and raises :class:`CodeFormatError` on anything else.
+A commune code has five characters: a département part (``01``–``95`` except ``20``, ``2A``/``2B`` for Corsica
+since 1976, ``971``–``978`` and ``984``–``989`` overseas) and a commune number. :func:`normalize_code` repairs only
+what is unambiguous (spaces, lower-case ``2a``, numbers from Excel that lost their leading zero, pre-1976 Corsican
+codes ``20xxx``) and raises :class:`CodeFormatError` on anything else.
 """
 
 from __future__ import annotations
@@ -113,12 +112,9 @@ def normalize_code(raw) -> tuple[str, str | None]:
     """Normalise one INSEE commune or arrondissement code, strictly, into ``(code, warning)``.
 
     ``raw`` is the value as read: text (spaces, including inner and non-breaking ones, are removed; ``2a``/``2b``
-    are upper-cased), or a number from Excel (``1001`` or ``1001.0``), whose lost leading zero is restored. A
-    4-digit text ``"1001"`` is also restored. A pre-1976 Corsican code ``20xxx`` of a commune known to the COG
-    reference is converted to its ``2A``/``2B`` code (commune numbers are unique in Corsica). ``warning`` is a
-    French note when the value was repaired in a way the user should know about (leading zero restored, old
-    Corsican code converted), else None.
-
+    are upper-cased), or a number from Excel (``1001`` or ``1001.0``). A lost leading zero (number or 4-digit
+    text) is restored; a pre-1976 Corsican code ``20xxx`` of a commune known to the COG reference is converted to
+    its ``2A``/``2B`` code (commune numbers are unique in Corsica): ``warning`` says so, in French (else None).
     Raises :class:`CodeFormatError` on an empty value, letters, a wrong length, a ``20xxx`` of no known Corsican
     commune, ``00xxx``, an unknown overseas département, a commune number 000.
 

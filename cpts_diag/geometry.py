@@ -1,11 +1,9 @@
 """Commune polygons: loading, alignment to the current COG, adjacency, components, areas.
 
-Commune polygons are published in WGS84 (EPSG:4326) and simplified upstream, so
-neighbouring communes may be separated by small gaps or overlap slightly. Areas are
-measured on the ellipsoid (geodesic, no projection). Distances are measured in a
-projected CRS chosen per département: Lambert-93 for metropolitan France, the
-official UTM CRS for each DROM. Adjacency is therefore defined with a distance
-tolerance rather than by exact touching.
+Commune polygons are published in WGS84 (EPSG:4326) and simplified upstream, so neighbouring communes may be
+separated by small gaps or overlap slightly: adjacency is defined with a distance tolerance rather than by exact
+touching. Areas are measured on the ellipsoid (geodesic, no projection); distances in a projected CRS chosen per
+département: Lambert-93 for metropolitan France, the official UTM CRS of each DROM.
 """
 
 from __future__ import annotations
@@ -42,9 +40,6 @@ _METRO = {f"{i:02d}" for i in range(1, 96) if i != 20} | {"2A", "2B"}
 _ENCLAVE_UNCOVERED_MAX = 0.01
 
 
-# --------------------------------------------------------------------------- CRS
-
-
 def projected_crs(departement: str) -> str:
     """Return the projected CRS used for metric computations in a département.
 
@@ -75,15 +70,12 @@ def _with_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.set_crs(WGS84) if gdf.crs is None else gdf
 
 
-# -------------------------------------------------------------------------- areas
-
-
 def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
     """Area of each row in km², measured on the ellipsoid (geodesic area, ``pyproj.Geod`` of WGS84).
 
-    ``gdf`` may be in any CRS (EPSG:4326 assumed when none is set): it is taken to longitude/latitude and each
-    polygon's area is computed on the ellipsoid, so that no projection distorts it (Lambert-93 adds about
-    0.4 % in Corsica). Returns float areas named ``area_km2`` with the index of ``gdf`` (NaN without geometry).
+    ``gdf`` may be in any CRS (EPSG:4326 assumed when none is set); no projection distorts the areas (Lambert-93
+    adds about 0.4 % in Corsica). Returns float areas named ``area_km2`` with the index of ``gdf`` (NaN without
+    geometry).
 
     Examples
     --------
@@ -97,9 +89,6 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
     geoms = _with_crs(gdf).geometry.to_crs(WGS84)
     values = [np.nan if g is None or g.is_empty else abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in geoms]
     return pd.Series(values, index=gdf.index, dtype=float, name="area_km2")
-
-
-# ------------------------------------------------------------------------ reading
 
 
 def _first_ten(codes: list[str]) -> str:
@@ -146,13 +135,11 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     ``code_field``, the attribute holding the commune code, is detected when omitted among the aliases of
     :data:`cpts_diag.io.tables.HEADER_ALIASES` (``code_insee``, ``insee_com``, ``codgeo``...).
 
-    Returns columns ``code_insee`` (str), ``nom`` (when a name field exists) and ``geometry``, in
-    EPSG:4326 (reprojected if needed, assumed when the file declares no CRS). Invalid geometries are
-    repaired with ``shapely.make_valid``; features sharing a code are merged. What was done is listed
-    in French in ``result.attrs["notes"]``.
-
-    Raises InputError for a missing file, an unreadable or non-vector file, no code field, a missing or
-    malformed code, no polygon, coordinates not in degrees without a CRS.
+    Returns columns ``code_insee`` (str), ``nom`` (when a name field exists) and ``geometry``, in EPSG:4326
+    (reprojected if needed, assumed when the file declares no CRS). Invalid geometries are repaired with
+    ``shapely.make_valid``; features sharing a code are merged. What was done is listed in French in
+    ``result.attrs["notes"]``. Raises InputError for a missing file, an unreadable or non-vector file, no code
+    field, a missing or malformed code, no polygon, coordinates not in degrees without a CRS.
     """
     import pyogrio
 
@@ -242,9 +229,6 @@ def read_commune_polygons(path, code_field: str | None = None) -> gpd.GeoDataFra
     return out
 
 
-# --------------------------------------------------------------------- alignment
-
-
 def _resolve(code: str, code_map: Mapping[str, str]) -> str:
     """Follow ``code_map`` until a code that is not remapped (cycle-safe)."""
     seen = {code}
@@ -259,14 +243,10 @@ def _resolve(code: str, code_map: Mapping[str, str]) -> str:
 def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Align commune polygons of an older COG to current codes.
 
-    ``code_map`` maps a former code to the current one (merged or renumbered communes); chains
-    (A -> B -> C) are followed and codes absent from the map are kept. Returns the polygons with one
-    row per current code (polygons sharing a current code are unioned; other columns are taken from
-    the row already bearing the current code when there is one), and French notes describing each change.
-
-    Examples
-    --------
-    A note reads "05120 fusionnée dans 05001 : polygones réunis".
+    ``code_map`` maps a former code to the current one (merged or renumbered communes); chains (A -> B -> C) are
+    followed and codes absent from the map are kept. Returns the polygons with one row per current code (polygons
+    sharing a current code are unioned; other columns are taken from the row already bearing the current code when
+    there is one), and French notes describing each change (« 05120 fusionnée dans 05001 : polygones réunis »).
     """
     old = gdf["code_insee"].astype(str)
     new = old.map(lambda c: _resolve(c, code_map))
@@ -291,18 +271,13 @@ def align_to_cog(gdf: gpd.GeoDataFrame, code_map: Mapping[str, str]) -> tuple[gp
     return gpd.GeoDataFrame(work, geometry=gdf.geometry.name, crs=gdf.crs).reset_index(drop=True), notes
 
 
-# --------------------------------------------------------------------- adjacency
-
-
 def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, with_distance: bool = False) -> pd.DataFrame:
     """Pairs of communes whose polygons are within ``tolerance_m`` metres.
 
-    The tolerance absorbs the gaps left by upstream simplification. Distances are computed with each
-    commune projected in the CRS of its département (communes of different CRS groups — metropolitan
-    France and each DROM — cannot be neighbours). EPSG:4326 is assumed when ``gdf`` has no CRS.
-
-    Returns columns ``a`` and ``b`` (str codes, ``a < b``), one row per pair, sorted, and with
-    ``with_distance`` the column ``distance_m`` (distance between the two polygons, metres).
+    The tolerance absorbs the gaps left by upstream simplification. Each commune is projected in the CRS of its
+    département (communes of different CRS groups — metropolitan France and each DROM — cannot be neighbours).
+    EPSG:4326 is assumed when ``gdf`` has no CRS. Returns columns ``a`` and ``b`` (str codes, ``a < b``), one row
+    per pair, sorted, and with ``with_distance`` the column ``distance_m`` (distance between the polygons, metres).
     """
     gdf = _with_crs(gdf)
     codes = gdf["code_insee"].astype(str).to_numpy(dtype=object)
@@ -326,15 +301,11 @@ def adjacency_pairs(gdf: gpd.GeoDataFrame, tolerance_m: float = 100.0, with_dist
     return pairs.astype({"a": str, "b": str})
 
 
-# -------------------------------------------------------------------- components
-
-
 def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
     """Connected components of ``nodes`` (duplicates ignored) under the adjacency ``pairs``.
 
-    ``pairs`` has columns ``a`` and ``b``; pairs with an end outside ``nodes`` are ignored. Each
-    component is sorted; components are sorted by size (largest first), then by first code.
-    Isolated nodes are singleton components.
+    ``pairs`` has columns ``a`` and ``b``; pairs with an end outside ``nodes`` are ignored. Each component is
+    sorted; components are sorted by size (largest first), then by first code. Isolated nodes are singletons.
 
     Examples
     --------
@@ -362,9 +333,6 @@ def components(nodes: Iterable[str], pairs: pd.DataFrame) -> list[list[str]]:
     return sorted(comps, key=lambda c: (-len(c), c[0]))
 
 
-# ---------------------------------------------------------------------- enclaves
-
-
 def find_enclaves(
     orphans: Iterable[str],
     membership: Mapping[str, str],
@@ -374,15 +342,13 @@ def find_enclaves(
 ) -> list[dict]:
     """Groups of orphan communes enclosed in a single territory.
 
-    Orphans (communes in no territory; codes present in ``membership``, code -> territory name, are
-    ignored) are grouped into connected components among themselves under the adjacency ``pairs``
-    (see :func:`adjacency_pairs`). A group is an enclave of territory T when it has at least
-    one neighbour, every neighbour outside the group belongs to T and, when the commune polygons
-    ``gdf`` are given, its outer boundary is covered by T: the part of the
-    exterior boundary farther than ``tolerance_m`` from T's neighbouring
-    communes is under 1 % of that boundary. A group on the coast or on the edge
-    of the study area is thus not an enclave; nor is, with ``gdf``, a group with a commune missing
-    from ``gdf``.
+    Orphans (communes in no territory; codes present in ``membership``, code -> territory name, are ignored) are
+    grouped into connected components among themselves under the adjacency ``pairs`` (:func:`adjacency_pairs`). A
+    group is an enclave of territory T when it has at least one neighbour, every neighbour outside the group
+    belongs to T and, when the commune polygons ``gdf`` are given, its outer boundary is covered by T: the part of
+    it farther than ``tolerance_m`` from T's neighbouring communes is under 1 % of it. A group on the coast or on
+    the edge of the study area is thus not an enclave; nor is, with ``gdf``, a group with a commune missing from
+    ``gdf``.
 
     Returns ``{"territory": T, "communes": [codes]}`` dicts sorted by territory then first code.
     """
@@ -430,19 +396,13 @@ def _boundary_covered(geo: gpd.GeoSeries, group: list[str], around: list[str], t
     return uncovered / total < _ENCLAVE_UNCOVERED_MAX
 
 
-# ---------------------------------------------------------------------- outlines
-
-
 def territory_outlines(gdf: gpd.GeoDataFrame, membership_df: pd.DataFrame) -> gpd.GeoDataFrame:
     """One outline per territory: union of the polygons of its communes.
 
-    ``membership_df`` has the columns ``cpts`` and ``code_insee`` (e.g. the canonical
-    perimeter table; repeated rows, such as arrondissements, count once).
-
-    Returns columns ``territory``, ``n_communes`` (communes with a polygon) and
-    ``geometry``, in the CRS of ``gdf``, sorted by territory. Uses
-    ``shapely.coverage_union_all`` when the polygons form a valid coverage,
-    ``shapely.union_all`` otherwise. Codes without a polygon are listed in
+    ``membership_df`` has the columns ``cpts`` and ``code_insee`` (e.g. the canonical perimeter table; repeated
+    rows, such as arrondissements, count once). Returns columns ``territory``, ``n_communes`` (communes with a
+    polygon) and ``geometry``, in the CRS of ``gdf``, sorted by territory: ``shapely.coverage_union_all`` when
+    the polygons form a valid coverage, ``shapely.union_all`` otherwise. Codes without a polygon are listed in
     ``result.attrs["missing"]`` (territory -> codes).
     """
     members = membership_df[["cpts", "code_insee"]].astype({"code_insee": str}).drop_duplicates()

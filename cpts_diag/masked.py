@@ -1,20 +1,18 @@
 """Arithmetic on masked (statistical-secrecy) counts.
 
-Published health and social files hide small counts ("<10", "NS", "secret statistique",
-blank cells...). A masked count is **unknown**, never zero: this module parses such cells
-into a triplet ``(value, masked, upper)`` and sums them into bounds.
+Published health and social files hide small counts ("<10", "NS", "secret statistique", blank cells...). A masked
+count is **unknown**, never zero: this module parses such cells into a triplet ``(value, masked, upper)`` and sums
+them into bounds.
 
 Conventions
 -----------
 * ``value`` is the count when it is known, NaN when it is masked.
 * ``masked`` is True when the cell hides its value.
-* ``upper`` is an upper bound of the cell: the value itself when it is known; for a
-  masked cell, the threshold of the mask. A cell written ``"<N"`` lies in ``[0, N)``
-  (integer counts: ``0 .. N-1``); its upper bound is taken as ``N`` (a safe, slightly
-  generous bound). ``"<=N"`` / ``"≤N"`` lie in ``[0, N]`` and also get ``N``. Any other
+* ``upper`` is an upper bound of the cell: the value itself when it is known; for a masked cell, the threshold of
+  the mask. A cell written ``"<N"`` lies in ``[0, N)`` (integer counts: ``0 .. N-1``); its upper bound is taken as
+  ``N`` (a safe, slightly generous bound). ``"<=N"`` / ``"≤N"`` lie in ``[0, N]`` and also get ``N``. Any other
   mask token (``"NS"``, ``"secret"``, blank...) gets the caller's ``default_threshold``.
-* The lower bound of every count is 0, so the lower bound of a sum is the sum of the
-  known cells.
+* The lower bound of every count is 0, so the lower bound of a sum is the sum of the known cells.
 
 Examples
 --------
@@ -78,8 +76,8 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 class CountFormatError(ValueError):
     """A cell that is neither a number nor a known mask token.
 
-    ``value`` is the raw cell, ``reason`` why it is rejected (French) and ``position`` the index label of the
-    cell in the parsed Series (None for a single value).
+    ``value`` is the raw cell, ``reason`` why it is rejected (French) and ``position`` the index label of the cell
+    in the parsed Series (None for a single value).
     """
 
     def __init__(self, value, reason: str, position=None):
@@ -87,10 +85,6 @@ class CountFormatError(ValueError):
         self.reason = reason
         self.position = position
         super().__init__(f"{reason} (valeur « {value} »)")
-
-
-def _normalise_token(text: str) -> str:
-    return " ".join(strip_accents(text).lower().split())
 
 
 def _parse_number_text(text: str) -> float | None:
@@ -112,12 +106,10 @@ def _parse_number_text(text: str) -> float | None:
 def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, float]:
     """Parse one count cell that may be masked into ``(value, masked, upper)``.
 
-    ``value`` is a number, a text number (``"1 234,5"``, ``"123.4567"``; spaces, non-breaking and thin spaces
-    are thousands separators; a single comma is a decimal comma), a mask token (see :data:`MASK_TOKENS`,
-    ``"<10"``, ``"< 5"``) or blank/None/NaN. ``default_threshold`` is the upper bound given to masked cells whose
-    token carries no threshold (blank, ``"NS"``, ``"secret"``...). Returns the count (NaN when masked), whether
-    the cell hides its value, and its upper bound (the value itself when known, the threshold when masked).
-    Raises :class:`CountFormatError` on text that is neither a number nor a mask token, or a negative count.
+    ``value`` is a number, a text number (``"1 234,5"``, ``"123.4567"``; spaces, non-breaking and thin spaces are
+    thousands separators; a single comma is a decimal comma), a mask token (:data:`MASK_TOKENS`, ``"<10"``,
+    ``"< 5"``) or blank/None/NaN; ``default_threshold`` as in the module docstring. Raises
+    :class:`CountFormatError` on text that is neither a number nor a mask token, or a negative count.
 
     Examples
     --------
@@ -141,7 +133,7 @@ def parse_count(value, default_threshold: float = 10) -> tuple[float, bool, floa
             return math.nan, True, default
     else:
         text = str(value)
-        token = _normalise_token(text)
+        token = " ".join(strip_accents(text).lower().split())
         if not token or token in MASK_TOKENS:
             return math.nan, True, default
         m = _LESS_THAN.match(token.replace(" ", "") if token.startswith(("<", "≤")) else token)
@@ -182,9 +174,8 @@ def parse_count_column(series: pd.Series, default_threshold: float = 10) -> pd.D
         masked = np.isnan(values)
         upper = np.where(masked, float(default_threshold), values)
         return pd.DataFrame({"value": values, "masked": masked, "upper": upper}, index=index)
-    # object / string column. Fast path: plain numbers (spaces removed, a lone decimal
-    # comma turned into a point); every other cell is parsed by parse_count, once per
-    # distinct value.
+    # object / string column. Fast path: plain numbers (spaces removed, a lone decimal comma turned into a point);
+    # every other cell is parsed by parse_count, once per distinct value.
     raw = series.astype(object)
     compact = raw.astype("string").str.replace(_SPACE_CHARS, "", regex=True)
     lone_comma = (compact.str.count(",") == 1) & ~compact.str.contains(".", regex=False)
@@ -246,27 +237,17 @@ def masked_sum(values, masked, upper) -> MaskedTotal:
     m = np.asarray(masked, dtype=bool) | np.isnan(v)
     u = np.asarray(upper, dtype=float)
     low = float(np.where(m, 0.0, v).sum())
-    bounds = np.where(m, u, 0.0)
-    bounds = np.where(m & np.isnan(bounds), np.inf, bounds)
-    high = low + float(bounds.sum())
-    return MaskedTotal(low=low, high=high, n_masked=int(m.sum()), n_total=int(v.size))
+    bounds = np.where(m, np.where(np.isnan(u), np.inf, u), 0.0)
+    return MaskedTotal(low=low, high=low + float(bounds.sum()), n_masked=int(m.sum()), n_total=int(v.size))
 
 
-def masked_sum_by(
-    df: pd.DataFrame,
-    by,
-    value_col: str = "value",
-    masked_col: str | None = None,
-    upper_col: str | None = None,
-) -> pd.DataFrame:
-    """Grouped :func:`masked_sum`, vectorised: one row per group of ``by`` (as for
-    :meth:`pandas.DataFrame.groupby`), columns ``low``, ``high`` (float), ``n_masked``, ``n_cells`` (int) and
-    ``exact`` (bool).
+def masked_sum_by(df: pd.DataFrame, by, value_col: str = "value") -> pd.DataFrame:
+    """Grouped :func:`masked_sum`, vectorised: one row per group of ``by`` (as for :meth:`pandas.DataFrame.groupby`),
+    columns ``low``, ``high`` (float), ``n_masked``, ``n_cells`` (int) and ``exact`` (bool).
 
-    ``value_col`` holds the known values (NaN when masked); the mask flag and upper-bound columns
-    ``masked_col`` and ``upper_col`` default to ``"masked"``/``"upper"`` when ``value_col`` is ``"value"``,
-    else ``f"{value_col}_masked"`` / ``f"{value_col}_upper"`` (the layout of
-    :func:`cpts_diag.io.userfiles.read_cpam_table`).
+    ``value_col`` holds the known values (NaN when masked); the mask flag and upper-bound columns are ``masked`` /
+    ``upper`` for ``value_col`` ``"value"``, else ``f"{value_col}_masked"`` / ``f"{value_col}_upper"`` (the layout
+    of :func:`cpts_diag.io.userfiles.read_cpam_table`).
 
     Examples
     --------
@@ -277,23 +258,15 @@ def masked_sum_by(
     """
     prefix = "" if value_col == "value" else f"{value_col}_"
     v = df[value_col].astype(float)
-    m = df[f"{prefix}masked" if masked_col is None else masked_col].astype(bool) | v.isna()
-    u = df[f"{prefix}upper" if upper_col is None else upper_col].astype(float)
-    work = pd.DataFrame(
-        {
-            "low": v.where(~m, 0.0),
-            "bound": u.where(m, 0.0).where(~(m & u.isna()), np.inf),
-            "n_masked": m.astype(int),
-            "n_cells": 1,
-        },
-        index=df.index,
+    m = df[f"{prefix}masked"].astype(bool) | v.isna()
+    u = df[f"{prefix}upper"].astype(float)
+    work = df.assign(
+        low=v.where(~m, 0.0),
+        bound=u.where(m, 0.0).where(~(m & u.isna()), np.inf),
+        n_masked=m.astype(int),
+        n_cells=1,
     )
-    keys = by
-    if isinstance(by, str) and by in df.columns:
-        keys = df[by]
-    elif isinstance(by, list) and all(isinstance(k, str) and k in df.columns for k in by):
-        keys = [df[k] for k in by]
-    out = work.groupby(keys, sort=True).sum()
+    out = work.groupby(by, sort=True)[["low", "bound", "n_masked", "n_cells"]].sum()
     out["high"] = out["low"] + out.pop("bound")
     out["exact"] = out["n_masked"] == 0
     return out[["low", "high", "n_masked", "n_cells", "exact"]]
@@ -313,9 +286,6 @@ def share_bounds(num: MaskedTotal, den: MaskedTotal) -> tuple[float, float]:
     """
     if den.high == 0 or math.isnan(den.high):
         return math.nan, math.nan
-    if num.exact and den.exact:
-        share = min(max(num.low / den.low, 0.0), 1.0)
-        return share, share
     low = num.low / den.high if not math.isinf(den.high) else 0.0
     high = num.high / den.low if den.low > 0 else 1.0
     return min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)

@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.check_membership import _int
 from cpts_diag.reference import Reference
+from cpts_diag.territories import unit_population
 from cpts_diag.tiers import near_threshold, tier_margin, tiers_of
 
 #: Adjacency links, strongest first (:mod:`cpts_diag.commune_geo`).
@@ -56,9 +58,6 @@ _LINK_TEXT = {
 }
 
 
-# --------------------------------------------------------------------------- populations and tiers
-
-
 def candidate_state(population_min, population_max, approximate: bool, record: dict) -> dict:
     """The ``*_after`` keys of a candidate: territory ``record`` (a check territory record) with these population
     bounds (``approximate``: a commune split infra-communally, the population is known by its bounds only).
@@ -70,7 +69,7 @@ def candidate_state(population_min, population_max, approximate: bool, record: d
     >>> s["population_after"], s["tier_after"], s["tier_changes"], s["tier_margin_after"], s["near_threshold_after"]
     (82471, 3, True, 2471, True)
     """
-    lo, hi = (None if fr.is_missing(v) else round(float(v)) for v in (population_min, population_max))
+    lo, hi = _int(population_min), _int(population_max)
     tmin, tmax = (None if v is None else int(tiers_of([v])[0]) for v in (lo, hi))
     tier = tmin if tmin == tmax else None
     population = None if approximate or hi is None else hi
@@ -109,9 +108,6 @@ def _without(units: pd.DataFrame, record: dict, code: str) -> dict:
     return candidate_state(low, high, round(low) != round(high), record)
 
 
-# --------------------------------------------------------------------------- unit attributes
-
-
 def _unit_attributes(codes, reference: Reference) -> pd.DataFrame:
     """EPCI (siren) and bassin de vie of units (communes, or arrondissements through their commune)."""
     from cpts_diag.indicator_data import load_bassins_de_vie
@@ -119,11 +115,10 @@ def _unit_attributes(codes, reference: Reference) -> pd.DataFrame:
     codes = pd.Index(pd.unique(np.asarray(list(codes), dtype=object)))
     commune = pd.Series(codes, index=codes)
     commune = commune.map(reference.arrondissements["commune_parente"]).fillna(commune)
-    bassins = load_bassins_de_vie()
     return pd.DataFrame(
         {
             "epci": commune.map(reference.communes["epci_siren"]).replace("", pd.NA),
-            "bv": commune.map(bassins["bv2022"]),
+            "bv": commune.map(load_bassins_de_vie()["bv2022"]),
         },
         index=codes,
     )
@@ -133,21 +128,6 @@ def _departement(code: str, reference: Reference) -> str | None:
     """Département of a commune or arrondissement code."""
     parent = reference.arrondissements["commune_parente"].get(code, code)
     return reference.communes["departement"].get(parent)
-
-
-def _named(kind: str, code, reference: Reference) -> str:
-    """Name of an EPCI (siren) or a bassin de vie (code of its central commune)."""
-    if kind == "epci":
-        return str(reference.epci["nom"].get(code, code))
-    return str(reference.names.get(code, code))
-
-
-# --------------------------------------------------------------------------- candidates
-
-
-def _both_ways(links: pd.DataFrame) -> pd.DataFrame:
-    swapped = links.rename(columns={"a": "b", "b": "a"})
-    return pd.concat([links, swapped[links.columns]], ignore_index=True)
 
 
 def _neighbours(codes, links: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
@@ -222,10 +202,8 @@ def _ranked(rows: list[dict]) -> list[dict]:
         distance = r["distance"] if r["distance"] is not None else np.inf
         return (link, distance, -points, -(r["border_km"] or 0.0), r["territory"])
 
-    out = []
-    for rank, r in enumerate(sorted(rows, key=key), start=1):
-        out.append({"rank": rank, **{k: v for k, v in r.items() if not k.startswith("_")}})
-    return out
+    ranked = enumerate(sorted(rows, key=key), start=1)
+    return [{"rank": rank, **{k: v for k, v in r.items() if not k.startswith("_")}} for rank, r in ranked]
 
 
 class _Context:
@@ -234,8 +212,8 @@ class _Context:
     def __init__(self, territories, units, links, reference):
         self.records = {t["name"]: t for t in territories}
         self.units = units
-        self.links = links
         self.reference = reference
+        self.population = unit_population(reference)
         attributes = _unit_attributes(pd.concat([units["code_insee"], links["a"]]), reference)
         self.epci_of = attributes["epci"].dropna().to_dict()
         self.bv_of = attributes["bv"].dropna().to_dict()
@@ -244,32 +222,28 @@ class _Context:
         self.territory_bv = _sets(member_attr, "bv")
 
     def candidate(self, codes: list[str], territory: str, link_rank, distance: int | None, km, others_of=None) -> dict:
-        """A candidate's reasons (``others_of``: the territory's own units to compare with, for an overlap)."""
+        """A candidate and its reasons (``others_of``: the territory's own units to compare with, for an overlap)."""
         epci_set = self.territory_epci.get(territory, set()) if others_of is None else others_of[0]
         bv_set = self.territory_bv.get(territory, set()) if others_of is None else others_of[1]
         epci = next((self.epci_of[c] for c in codes if self.epci_of.get(c) in epci_set), None)
         bv = next((self.bv_of[c] for c in codes if self.bv_of.get(c) in bv_set), None)
-        link = None if link_rank is None else LINK_ORDER[int(link_rank)]
-        return {
+        row = {
             "territory": territory,
-            "link": link,
+            "link": None if link_rank is None else LINK_ORDER[int(link_rank)],
             "distance": None if distance is None else int(distance),
             "border_km": None if km is None or fr.is_missing(km) else round(float(km), 3),
             "same_epci": epci is not None,
             "same_bassin_de_vie": bv is not None,
-            "_epci_name": _named("epci", epci, self.reference) if epci is not None else None,
-            "_bv_name": _named("bv", bv, self.reference) if bv is not None else None,
+            "_epci_name": None if epci is None else str(self.reference.epci["nom"].get(epci, epci)),
+            "_bv_name": None if bv is None else str(self.reference.names.get(bv, bv)),  # named after its centre
         }
+        return {**row, "reasons": _reasons(row)}
 
 
 def _sets(frame: pd.DataFrame, column: str) -> dict[str, set]:
     """Territory -> the set of values of ``column`` of its units."""
     pairs = frame[["cpts", column]].dropna().drop_duplicates()
     return {name: set(group) for name, group in pairs.groupby("cpts", sort=False)[column]}
-
-
-def _finish(row: dict) -> dict:
-    return {**row, "reasons": _reasons(row)}
 
 
 def build_proposals(
@@ -293,9 +267,7 @@ def build_proposals(
     unknown); ``passable``: units in no territory, through which the nearest territories of an orphan that touches
     none are searched.
     """
-    if not orphans and not enclaves and not conflicts:
-        return []
-    links = _both_ways(links)
+    links = pd.concat([links, links.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
     ctx = _Context(territories, units, links, reference)
     # the territories each orphan, enclave commune and conflict touches, in one join
     codes = [o["code_insee"] for o in orphans] + [c for e in enclaves for c in e["communes"]]
@@ -317,9 +289,7 @@ def build_proposals(
             rows = [ctx.candidate([code], t, None, hops, None) for t in names]
         else:
             rows = []
-        candidates = [
-            {**_finish(r), **_added(ctx.records[r["territory"]], o["population"])} for r in rows if r["territory"]
-        ]
+        candidates = [{**r, **_added(ctx.records[r["territory"]], o["population"])} for r in rows if r["territory"]]
         proposal = {
             "kind": "orphan",
             "unit": o.get("unit", "commune"),
@@ -337,9 +307,8 @@ def build_proposals(
     for e in enclaves:
         territory = e["territory"]
         touch = touching[touching["code"].isin(e["communes"]) & (touching["cpts"] == territory)]
-        rank = touch["rank"].min() if len(touch) else None
-        km = touch["km"].sum(min_count=1) if len(touch) else None
-        row = _finish(ctx.candidate(list(e["communes"]), territory, rank, 1, km))
+        rank, km = (touch["rank"].min(), touch["km"].sum(min_count=1)) if len(touch) else (None, None)
+        row = ctx.candidate(list(e["communes"]), territory, rank, 1, km)
         row["reasons"].insert(0, f"groupe entouré par {territory}")
         out.append(
             {
@@ -362,7 +331,6 @@ def _overlap(conflict: dict, ctx: _Context, units_of: dict[str, pd.DataFrame], t
     code = conflict["code_insee"]
     claiming = list(conflict["territories"])
     touch = touch.set_index("cpts")
-    population = ctx.reference.arrondissements["population"].get(code, ctx.reference.communes["population"].get(code))
     states = {}
     for t in claiming:
         record = ctx.records[t]
@@ -374,9 +342,8 @@ def _overlap(conflict: dict, ctx: _Context, units_of: dict[str, pd.DataFrame], t
     for t in claiming:
         own = ctx.units.loc[(ctx.units["cpts"] == t) & (ctx.units["code_insee"] != code), "code_insee"]
         others_of = ({ctx.epci_of.get(c) for c in own} - {None}, {ctx.bv_of.get(c) for c in own} - {None})
-        rank = touch.at[t, "rank"] if t in touch.index else None
-        km = touch.at[t, "km"] if t in touch.index else None
-        row = _finish(ctx.candidate([code], t, rank, None if rank is None else 1, km, others_of=others_of))
+        rank, km = (touch.at[t, "rank"], touch.at[t, "km"]) if t in touch.index else (None, None)
+        row = ctx.candidate([code], t, rank, None if rank is None else 1, km, others_of=others_of)
         after = [{"territory": u, "keeps": u == t, **states[u]["keeps" if u == t else "gives_up"]} for u in claiming]
         options.append({**row, **states[t]["keeps"], "territories_after": after})
     return {
@@ -385,7 +352,7 @@ def _overlap(conflict: dict, ctx: _Context, units_of: dict[str, pd.DataFrame], t
         "code_insee": code,
         "codes": [code],
         "name": conflict["name"],
-        "population": None if fr.is_missing(population) else round(float(population)),
+        "population": _int(ctx.population.get(code)),
         "departement": _departement(code, ctx.reference),
         "candidates": _ranked(options),
     }

@@ -2,12 +2,11 @@
 
 Where the embedded data and the notebooks are found:
 
-* in a repository checkout (``pip install -e .`` or ``PYTHONPATH``), the ``data/``, ``notebooks/`` and
-  ``reports/`` folders of the repository, as always;
+* in a repository checkout (``pip install -e .`` or ``PYTHONPATH``), the ``data/``, ``notebooks/`` and ``reports/``
+  folders of the repository, as always;
 * in an installed package (``pip install .`` or a wheel), the package data ``cpts_diag/_data`` and
-  ``cpts_diag/_notebooks`` (the repository's ``data/`` and ``notebooks/`` mapped into the wheel by
-  ``setup.py``), found with :mod:`importlib.resources`; reports go to ``reports/`` of the current
-  working directory.
+  ``cpts_diag/_notebooks`` (the repository's ``data/`` and ``notebooks/`` mapped into the wheel by ``setup.py``),
+  found with :mod:`importlib.resources`; reports go to ``reports/`` of the current working directory.
 
 The environment variables ``CPTS_DIAG_DATA`` and ``CPTS_DIAG_REPORTS`` override both.
 
@@ -24,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from cpts_diag.datasets import DATASETS
+from cpts_diag.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -31,9 +31,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 def user_path(value) -> Path | None:
     """A path given by the user, made absolute against the current folder; None when not given.
 
-    None, ``""`` and blank text give None; text is stripped; ``~`` is expanded. Nothing else is resolved
-    (symbolic links and ``..`` stay as written and the system follows them), so the path shows where the user
-    expects and names the same file after a change of folder (a Jupyter kernel, a batch worker).
+    None, ``""`` and blank text give None; text is stripped; ``~`` is expanded. Nothing else is resolved (symbolic
+    links and ``..`` stay as written and the system follows them): the path shows where the user expects.
 
     Examples
     --------
@@ -88,7 +87,5 @@ def data_path(name: str) -> Path:
     """Path of an embedded data file, with a clear error when the data were not built."""
     path = DATA_DIR / name
     if not path.exists():
-        from cpts_diag.errors import InputError
-
         raise InputError("donnée embarquée absente : lancez « cpts-diag data build --source DOSSIER »", path=path)
     return path

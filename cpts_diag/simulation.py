@@ -24,13 +24,15 @@ from pathlib import Path
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.check_membership import _int
 from cpts_diag.checks import FINDING_KINDS, CheckReport, check_perimeters
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
 from cpts_diag.indicators import exact_territory, find_territory, territory_indicators
 from cpts_diag.io.perimeter_writer import UNSUPPORTED, Edit, corrected_copy, write_corrected
 from cpts_diag.io.perimeters import Perimeters, perimeter_layout, read_perimeters
-from cpts_diag.reference import FORMER, UNKNOWN, Reference, load_reference
+from cpts_diag.reference import UNKNOWN, Reference, load_reference
+from cpts_diag.territories import unit_population
 
 ADD, REMOVE = "ajouter", "retirer"
 ADD_EDIT, REMOVE_EDIT = "add", "remove"  # the writer's actions
@@ -43,6 +45,7 @@ KEY_INDICATORS = {
 
 _ACTIONS = {"ajouter": ADD, "ajout": ADD, "add": ADD, "+": ADD, "retirer": REMOVE, "retrait": REMOVE, "remove": REMOVE}
 _ACTIONS |= {"-": REMOVE, "supprimer": REMOVE, "enlever": REMOVE}
+_ACTION_HEADERS = ("action", "modification", "operation", "opération")
 
 
 def action_of(text, origin: str) -> str:
@@ -99,7 +102,7 @@ def read_changes(path) -> list[Change]:
         return (
             find_column(cells, "code_commune") is not None
             and find_column(cells, "cpts") is not None
-            and any(c.strip().lower() in ("action", "modification", "operation", "opération") for c in cells)
+            and any(c.strip().lower() in _ACTION_HEADERS for c in cells)
         )
 
     with open_table_file(Path(path), shown) as tf:
@@ -108,9 +111,7 @@ def read_changes(path) -> list[Change]:
         raise InputError("colonnes attendues : action (ajouter ou retirer), code INSEE et territoire", shown)
     cols = table.columns
     code_col, territory_col = find_column(cols, "code_commune"), find_column(cols, "cpts")
-    action_col = next(
-        i for i, c in enumerate(cols) if c.strip().lower() in ("action", "modification", "operation", "opération")
-    )
+    action_col = next(i for i, c in enumerate(cols) if c.strip().lower() in _ACTION_HEADERS)
     out = []
     for line, row in zip(table.lines, table.rows):
         action = _ACTIONS.get(str(row[action_col]).strip().lower())
@@ -163,9 +164,9 @@ def resolve_changes(changes: list[Change], perimeters: Perimeters) -> list[Chang
     return resolved
 
 
-def _unit_of(change: Change, reference: Reference) -> tuple[str, str | None]:
-    """(current unit code, note) of the code of a change: a commune, an arrondissement municipal, or the current
-    commune of a former code."""
+def _unit_of(change: Change, reference: Reference) -> str:
+    """The current unit of the code of a change: a commune, an arrondissement municipal, or the current commune of
+    a former code."""
     try:
         code, _ = normalize_code(change.code)
     except CodeFormatError as exc:
@@ -173,10 +174,7 @@ def _unit_of(change: Change, reference: Reference) -> tuple[str, str | None]:
     resolved = reference.resolve_codes([code]).iloc[0]
     if resolved["status"] == UNKNOWN:
         raise InputError(f"code commune inconnu au {reference.vintage} ({change.origin})", value=change.code)
-    if not pd.isna(resolved["arrondissement"]):
-        return str(resolved["arrondissement"]), None
-    note = resolved["note"] if resolved["status"] == FORMER else None
-    return str(resolved["code_current"]), note
+    return str(resolved["code_current"] if pd.isna(resolved["arrondissement"]) else resolved["arrondissement"])
 
 
 def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, reference: Reference) -> list[Edit]:
@@ -188,7 +186,7 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
     edits: list[Edit] = []
     for change in changes:
         action_of(change.action, change.origin)
-        unit, _note = _unit_of(change, reference)
+        unit = _unit_of(change, reference)
         territory = change.territory
         exact_territory(table, territory)  # a name not in the file: InputError naming it
         name = reference.names.get(unit, unit)
@@ -229,11 +227,10 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
     return edits
 
 
-def _edited_table(table: pd.DataFrame, edits: list[Edit], reference: Reference) -> pd.DataFrame:
+def _edited_table(table: pd.DataFrame, edits: list[Edit]) -> pd.DataFrame:
     """The canonical table with ``edits`` applied (for a file the writer cannot write: a GeoPackage)."""
     drop = {(e.territory, line) for e in edits if e.action == REMOVE_EDIT for line in e.lines}
     keep = [(c, line) not in drop for c, line in zip(table["cpts"], table["line"])]
-    out = table[keep]
     last = int(table["line"].max())
     new = [
         {
@@ -246,7 +243,7 @@ def _edited_table(table: pd.DataFrame, edits: list[Edit], reference: Reference) 
         }
         for i, e in enumerate((e for e in edits if e.action == ADD_EDIT), start=1)
     ]
-    return pd.concat([out, pd.DataFrame(new, columns=table.columns)], ignore_index=True).astype(table.dtypes)
+    return pd.concat([table[keep], pd.DataFrame(new, columns=table.columns)], ignore_index=True).astype(table.dtypes)
 
 
 # ------------------------------------------------------------------------------------------ differences
@@ -298,10 +295,7 @@ def _indicators(tables: dict[str, pd.DataFrame], territories: list[str], referen
         table[table["cpts"].isin(territories)].assign(cpts=lambda d, side=side: [named[side, n] for n in d["cpts"]])
         for side, table in tables.items()
     ]
-    subset = pd.concat(parts, ignore_index=True)
-    if subset.empty:
-        return {}
-    values = territory_indicators(subset, list(KEY_INDICATORS), reference)
+    values = territory_indicators(pd.concat(parts, ignore_index=True), list(KEY_INDICATORS), reference)
     return {
         keys[name]: {
             r.indicator: {
@@ -330,15 +324,14 @@ def _differences(
     table_after: pd.DataFrame,
     reference: Reference,
 ) -> list[dict]:
-    population = pd.concat([reference.communes["population"], reference.arrondissements["population"]])
-    population = population[~population.index.duplicated()]
+    population = unit_population(reference)
     out: list[dict] = [
         {
             "kind": "applied",
             "action": ADD if e.action == ADD_EDIT else REMOVE,
             "code_insee": e.code,
             "name": e.name,
-            "population": None if fr.is_missing(population.get(e.code)) else round(float(population.get(e.code))),
+            "population": _int(population.get(e.code)),
             "territory": e.territory,
             "lines": list(e.lines),
         }
@@ -414,9 +407,8 @@ def change_log(source_name: str, changes: list[dict], today: datetime.date | Non
         for c in changes
         if c["kind"] == "applied"
     ]
-    return f"{today.isoformat()} : {source_name} corrigé par cpts-diag simulate (original non modifié) : " + " ; ".join(
-        parts
-    )
+    head = f"{today.isoformat()} : {source_name} corrigé par cpts-diag simulate (original non modifié)"
+    return f"{head} : {' ; '.join(parts)}"
 
 
 def simulate(
@@ -466,16 +458,13 @@ def simulate(
                 path=out_dir,
             )
     layout = perimeter_layout(source, sheet, reference.names)
-    lines = table.groupby("cpts", sort=False)["line"].agg(list).to_dict()
     if layout.kind == "gpkg":
         if target is not None:
             raise InputError(UNSUPPORTED, source)
-        after_perims = Perimeters(
-            table=_edited_table(table, edits, reference), warnings=list(perimeters.warnings), source=source
-        )
+        after_perims = Perimeters(table=_edited_table(table, edits), warnings=list(perimeters.warnings), source=source)
         content = None
     else:
-        content = corrected_copy(source, layout, edits, lines)
+        content = corrected_copy(source, layout, edits, table.groupby("cpts", sort=False)["line"].agg(list).to_dict())
     with tempfile.TemporaryDirectory(prefix="cpts-diag-simulation-") as tmp:
         if content is not None:
             copy = Path(tmp) / source.name

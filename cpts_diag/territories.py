@@ -1,8 +1,8 @@
 """Territory membership resolved against the COG, and territory populations and tiers.
 
-A perimeter lists codes as users wrote them. :func:`resolve_members` maps each to a current commune
-(and an arrondissement municipal when given), and :func:`territory_table` gives each territory its
-population légale, with bounds when a commune is split infra-communally.
+A perimeter lists codes as users wrote them. :func:`resolve_members` maps each to a current commune (and an
+arrondissement municipal when given), and :func:`territory_table` gives each territory its population légale, with
+bounds when a commune is split infra-communally.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ REGION_COVERAGE_SHARE = 0.5
 def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFrame:
     """Resolve a canonical perimeter table (or Perimeters) against the COG.
 
-    Returns one row per input row with columns ``MEMBER_COLUMNS``: ``code_insee`` is the current
-    commune (NA for an unknown code), ``arrondissement`` the arrondissement municipal (given in its own
-    column, or given as the code itself), ``status`` one of current | arrondissement | former | unknown
-    (status of the code as given; an explicit arrondissement column keeps the commune's status).
+    Returns one row per input row with columns ``MEMBER_COLUMNS``: ``code_insee`` is the current commune (NA for
+    an unknown code), ``arrondissement`` the arrondissement municipal (given in its own column, or as the code
+    itself), ``status`` that of the code as given (current | arrondissement | former | unknown; an explicit
+    arrondissement column keeps the commune's status).
     """
     reference = reference or load_reference()
     table = getattr(perimeters, "table", perimeters).reset_index(drop=True)
@@ -50,13 +50,17 @@ def resolve_members(perimeters, reference: Reference | None = None) -> pd.DataFr
     )[MEMBER_COLUMNS]
 
 
+def unit_population(reference: Reference) -> pd.Series:
+    """Population légale by code of every current commune and arrondissement municipal (codes never shared)."""
+    return pd.concat([reference.communes["population"], reference.arrondissements["population"]])
+
+
 def population_units(members: pd.DataFrame, reference: Reference | None = None) -> pd.DataFrame:
     """The distinct population units of each territory, with their population légale.
 
-    A unit is a commune, or an arrondissement municipal when the territory lists the commune by
-    arrondissement (a commune listed whole absorbs its arrondissements listed in the same territory).
-    Columns: cpts, code_insee, arrondissement, unit (code of the unit), infracommunal, population,
-    departement, region.
+    A unit is a commune, or an arrondissement municipal when the territory lists the commune by arrondissement (a
+    commune listed whole absorbs its arrondissements listed in the same territory). Columns: cpts, code_insee,
+    arrondissement, unit (code of the unit), infracommunal, population, departement, region.
     """
     reference = reference or load_reference()
     known = members[members["code_insee"].notna()]
@@ -73,9 +77,7 @@ def population_units(members: pd.DataFrame, reference: Reference | None = None) 
         arrondissement=("arrondissement", "first"),
         infracommunal=("infracommunal", "any"),
     )
-    commune_pop = units["code_insee"].map(reference.communes["population"])
-    arr_pop = units["arrondissement"].map(reference.arrondissements["population"])
-    units["population"] = arr_pop.where(units["arrondissement"].notna(), commune_pop).astype(float)
+    units["population"] = units["unit"].map(unit_population(reference)).astype(float)
     units["departement"] = units["code_insee"].map(reference.communes["departement"])
     units["region"] = units["code_insee"].map(reference.communes["region"])
     return units
@@ -92,10 +94,10 @@ def territory_table(
 ) -> pd.DataFrame:
     """One row per territory: communes, population légale (with bounds) and ACI tier.
 
-    ``population_min`` leaves out communes split infra-communally, ``population_max`` counts them in
-    full; ``approximate`` is True when they differ, and then ``population`` and ``tier`` are NA unless
-    both bounds give the same tier (``tier`` only). Unknown codes are left out (reported by the checks).
-    ``units`` may be given when the caller already computed :func:`population_units`.
+    ``population_min`` leaves out communes split infra-communally, ``population_max`` counts them in full;
+    ``approximate`` is True when they differ, and then ``population`` and ``tier`` are NA unless both bounds give
+    the same tier (``tier`` only). Unknown codes are left out (reported by the checks). ``units``:
+    :func:`population_units`, when the caller has them.
     """
     reference = reference or load_reference()
     units = (population_units(members, reference) if units is None else units).copy()
@@ -118,8 +120,7 @@ def territory_table(
     table["tier_min"] = tiers_of(table["population_min"])
     table["tier_max"] = tiers_of(table["population_max"])
     table["tier"] = table["tier_min"].where(table["tier_min"] == table["tier_max"])
-    for col in ("tier", "tier_min", "tier_max"):
-        table[col] = table[col].astype("Int64")
+    table = table.astype({"tier": "Int64", "tier_min": "Int64", "tier_max": "Int64"})
     columns = [
         "n_communes",
         "population",
@@ -182,8 +183,7 @@ def region_coverage(
             }
         )
     columns = ["region", "name", "n_communes", "population", "n_covered", "population_covered", "mostly_covered"]
-    columns.append("territories")
-    return pd.DataFrame(rows, columns=[*columns, "straddling"]).set_index("region")
+    return pd.DataFrame(rows, columns=[*columns, "territories", "straddling"]).set_index("region")
 
 
 def france_name(reference: Reference, left_out) -> str:

@@ -1,16 +1,15 @@
 """ACI CPTS size tiers and the financing landmarks attached to them.
 
-Tiers (ACI CPTS 2019, seed 003: "-40 K hab / 40-80 K hab / 80-175 K hab / +175 K hab"). The texts do not
-say on which side an exact boundary value falls; the rule here is **half-open: each threshold belongs to
-the upper tier**:
+Tiers (ACI CPTS 2019, seed 003: "-40 K hab / 40-80 K hab / 80-175 K hab / +175 K hab"). The texts do not say on
+which side an exact boundary value falls; the rule here is **half-open: each threshold belongs to the upper tier**:
 
 * taille 1: population < 40 000
 * taille 2: 40 000 <= population < 80 000
 * taille 3: 80 000 <= population < 175 000
 * taille 4: population >= 175 000
 
-A territory's **tier margin** is the signed number of inhabitants from the nearest threshold (82 471 -> +2 471
-over 80 000, 78 000 -> -2 000 under 80 000); a territory is **near a threshold** when its population is within
+A territory's **tier margin** is the signed number of inhabitants from the nearest threshold (82 471 -> +2 471 over
+80 000, 78 000 -> -2 000 under 80 000); a territory is **near a threshold** when its population is within
 :data:`NEAR_THRESHOLD_SHARE` (5 %) of one: 76 000 to 84 000 around 80 000. Its funding may change with a few
 communes more or less.
 """
@@ -20,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cpts_diag import fr_format as fr
 from cpts_diag.io.embedded import load_dataset
 
 TIER_THRESHOLDS = (40_000, 80_000, 175_000)
@@ -61,9 +61,7 @@ def tier_margin(population) -> tuple[int, int] | None:
     >>> tier_margin(82_471), tier_margin(78_000), tier_margin(40_000), tier_margin(60_000), tier_margin(None)
     ((2471, 80000), (-2000, 80000), (0, 40000), (-20000, 80000), None)
     """
-    from cpts_diag.fr_format import is_missing
-
-    if is_missing(population):
+    if fr.is_missing(population):
         return None
     pop = round(float(population))
     threshold = min(TIER_THRESHOLDS, key=lambda t: (abs(pop - t), -t))
@@ -79,20 +77,13 @@ def near_threshold(population_min, population_max=None) -> int | None:
     >>> near_threshold(82_471), near_threshold(70_000), near_threshold(36_000, 39_000), near_threshold(None)
     (80000, None, 40000, None)
     """
-    from cpts_diag.fr_format import is_missing
-
-    low = population_min
-    high = population_min if population_max is None else population_max
-    if is_missing(low) or is_missing(high):
+    low, high = population_min, (population_min if population_max is None else population_max)
+    if fr.is_missing(low) or fr.is_missing(high):
         return None
-    return next(
-        (
-            t
-            for t in TIER_THRESHOLDS
-            if float(low) <= t * (1 + NEAR_THRESHOLD_SHARE) and float(high) >= t * (1 - NEAR_THRESHOLD_SHARE)
-        ),
-        None,
-    )
+    for t in TIER_THRESHOLDS:
+        if float(low) <= t * (1 + NEAR_THRESHOLD_SHARE) and float(high) >= t * (1 - NEAR_THRESHOLD_SHARE):
+            return t
+    return None
 
 
 def margin_label(margin: int, threshold: int, style=None) -> str:
@@ -107,8 +98,6 @@ def margin_label(margin: int, threshold: int, style=None) -> str:
     >>> margin_label(0, 40000, Style.TERMINAL)
     'exactement au seuil de 40 000 (taille 2)'
     """
-    from cpts_diag import fr_format as fr
-
     style = style or fr.Style.HTML
     space = "\u00a0" if style == fr.Style.HTML else " "
     seuil = f"seuil de {fr.integer(threshold, style=style)}"
@@ -143,14 +132,13 @@ def tier_label(
     >>> tier_label(None, unknown="n.d.")
     'n.d.'
     """
-    from cpts_diag.fr_format import is_missing
 
     def one(t) -> str:
         return f"T{int(t)}" if short else f"taille {int(t)}"
 
-    if not is_missing(tier):
+    if not fr.is_missing(tier):
         return one(tier)
-    if is_missing(tier_min) or is_missing(tier_max):
+    if fr.is_missing(tier_min) or fr.is_missing(tier_max):
         return unknown
     lo, hi = int(tier_min), int(tier_max)
     if lo == hi:

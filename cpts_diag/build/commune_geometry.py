@@ -35,7 +35,7 @@ DISPLAY_TOLERANCE_M = 450.0
 ARM_TOLERANCE_M = 60.0
 #: Part of a unit's boundary counted as shared with a neighbour: within this distance (metres) of the
 #: neighbour's display polygon (the display coordinates are rounded to about 1 m, and the arrondissements are
-#: simplified apart from the communes around their city). Stated for users in :data:`cpts_diag.commune_geo.BORDER_RULE`.
+#: simplified apart from the communes around their city). Described in :mod:`cpts_diag.commune_geo`.
 BORDER_TOLERANCE_M = 5.0
 
 
@@ -224,8 +224,8 @@ def _display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataF
 
 
 def _border_km(display: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.Series:
-    """Shared border (km, 3 decimals) of each ``contact`` pair on the display polygons (:data:`BORDER_RULE`); NaN for
-    the other links and for units without polygon."""
+    """Shared border (km, 3 decimals) of each ``contact`` pair on the display polygons (:data:`BORDER_TOLERANCE_M`);
+    NaN for the other links and for units without polygon."""
     geo = display.set_index("code_insee").geometry
     contact = pairs[(pairs["lien"] == CONTACT) & pairs["a"].isin(geo.index) & pairs["b"].isin(geo.index)]
     out = pd.Series(np.nan, index=pairs.index, dtype=float)
