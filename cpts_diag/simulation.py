@@ -185,7 +185,7 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
     removed: set[tuple[str, str]] = set()
     edits: list[Edit] = []
     for change in changes:
-        action_of(change.action, change.origin)
+        action = action_of(change.action, change.origin)
         unit = _unit_of(change, reference)
         territory = change.territory
         exact_territory(table, territory)  # a name not in the file: InputError naming it
@@ -201,7 +201,7 @@ def _edits(changes: list[Change], table: pd.DataFrame, members: pd.DataFrame, re
         key = (territory, unit)
         in_file = not listing.empty and key not in removed
         label = f"{unit} {name}"
-        if change.action == REMOVE:
+        if action == REMOVE:
             if key in added:
                 edits.remove(added.pop(key))
                 continue

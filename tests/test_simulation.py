@@ -384,3 +384,13 @@ def test_key_indicators_before_and_after_are_recomputed_from_the_raw_files(capsy
         assert got["apl_mg_2023"][side]["value"] == pytest.approx(apl_value, abs=1e-4)
         assert got["part_75_plus"][side]["value"] == pytest.approx(old_value, abs=1e-4)
     assert got["apl_mg_2023"]["before"]["value"] != got["apl_mg_2023"]["after"]["value"]
+
+
+def test_an_action_written_as_an_alias_is_applied_as_written(finistere):
+    """« retrait » and « - » remove, « + » adds: a Change built by a library caller with an alias is not turned
+    into an addition (it was, before the normalised action was used)."""
+    path, _, own = finistere
+    perimeters = read_perimeters(path)
+    for alias in ("retrait", "-"):
+        with pytest.raises(Exception, match="les modifications s'annulent"):
+            simulate(perimeters, [Change("+", "29075", own, "test"), Change(alias, "29075", own, "test")])
