@@ -21,9 +21,7 @@ import functools
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +35,7 @@ from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import html_page
 from cpts_diag.outputs.templating import css
 from cpts_diag.reports.display import PAGE_STYLE_SHEETS, exported_html
-from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, cleanup_stale, slugify, swap_in
+from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, building, slugify
 
 if TYPE_CHECKING:
     from jupyter_client import KernelClient, KernelManager
@@ -553,10 +551,8 @@ def build_report(
     out_dir = settings.user_path(out_dir) or settings.REPORTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / slug
-    cleanup_stale(out_dir, slug)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".tmp", dir=out_dir))
     timings: dict[str, float] = {}
-    try:
+    with building(out_dir, slug) as tmp:
         params = {
             "perimetres": file_parameter(perimeters),
             "territoire": territory,
@@ -582,12 +578,8 @@ def build_report(
         missing = [name for name in REPORT_FILES.values() if not (tmp / name).is_file()]
         if missing:
             raise RuntimeError(f"fichiers manquants après exécution : {', '.join(missing)}")
-        t3 = time.perf_counter()
-        swap_in(tmp, target)
-        timings["swap"] = time.perf_counter() - t3
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        t3 = time.perf_counter()  # the folder is swapped in as the block ends
+    timings["swap"] = time.perf_counter() - t3
     tier = summary.get("tier")
     return ReportResult(
         territory=territory,
