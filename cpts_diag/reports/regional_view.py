@@ -9,13 +9,13 @@ What ``cpts-diag demo`` writes for PACA, for any listing. For each région, a fo
 * ``carte_regionale.html``: the regional interactive map, offline;
 * ``carte_propositions.html``: the proposal map of the check (:func:`cpts_diag.outputs.check_outputs.proposal_web_map`).
 
-Which régions (:func:`plan_regions`): the one asked for (``--region``), else every région where a territory of
-the file has a commune. Which study area (:data:`COVERAGE_RULE`): the région asked for is declared (its
-communes outside the file are orphans); otherwise the région when the file holds more than half of its
-communes and of its population, else the départements of the région that the file lists for more than
-half; elsewhere the communes outside the file are « hors fichier », never orphans: counting as orphans the
-communes of a région that the file barely touches would say, falsely, that they have no CPTS. Notebook 03
-applies the same rule (``zone_etude_region`` declares the région).
+Which régions (:func:`plan_regions`): the one asked for (``--region``), else every région where a territory of the
+file has a commune. Which study area (:data:`cpts_diag.checks.REGION_VIEW_RULE`): the région asked for is declared
+(its communes outside the file are orphans); otherwise the région when the file holds more than half of its
+communes and of its population, else the départements of the région that the file lists for more than half;
+elsewhere the communes outside the file are « hors fichier », never orphans: counting as orphans the communes of a
+région that the file barely touches would say, falsely, that they have no CPTS. Notebook 03 applies the same rule
+(``zone_etude_region`` declares the région).
 
 A région folder is built in a temporary folder beside it and swapped in complete (never half-written). Each
 région has a fingerprint (the rows of its territories, the reading notes, the CPAM table, the embedded data,
@@ -34,37 +34,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.checks import REGION_VIEW_RULE, CheckReport
+from cpts_diag.checks import CheckReport
 from cpts_diag.errors import error_message
 from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
+from cpts_diag.reports.folder import building, slugify
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
 SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
-SYNTHESIS_HTML = "synthese_regionale.html"
 
 #: Files of a région folder (kind -> name); the GeoPackage is absent when no polygon is available.
 REGION_FILES = {
-    "synthese": SYNTHESIS_HTML,
+    "synthese": "synthese_regionale.html",
     "carte": "carte_regionale.html",
     "controle": "controle_perimetres.xlsx",
     "controle_gpkg": "controle_perimetres.gpkg",
     "propositions": "carte_propositions.html",
     "notebook": "synthese_regionale.ipynb",
 }
-
-#: The study area of a région's view, as users read it (index page, README): one rule with notebook 03.
-COVERAGE_RULE = REGION_VIEW_RULE
 
 
 def region_folder(code: str, name: str) -> str:
@@ -136,7 +131,7 @@ def write_synthesis(
     ``folder`` receives ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
     ``carte_regionale.html`` (written by the notebook), each complete or not at all. ``perimeters``: a file
     (None: the embedded PACA listing); ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`; ``declared``:
-    the région is the study area (notebook parameter ``zone_etude_region``), else :data:`COVERAGE_RULE`;
+    the région is the study area (notebook parameter ``zone_etude_region``), else the rule of the module;
     ``territory`` names the territory of a file without territory column (``territoire``). Raises
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
@@ -162,7 +157,7 @@ def write_synthesis(
         html = notebook_to_html(nb, title)
         with atomic_path(folder / REGION_FILES["notebook"]) as p:
             os.replace(tmp_nb, p)
-    return atomic_write_text(folder / SYNTHESIS_HTML, html)
+    return atomic_write_text(folder / REGION_FILES["synthese"], html)
 
 
 def _context(cpam) -> str:
@@ -196,17 +191,11 @@ def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int, ter
     from cpts_diag.checks import check_region
     from cpts_diag.outputs.check_outputs import write_check_outputs
 
-    cleanup_stale(out_dir, plan["folder"])
-    tmp = Path(tempfile.mkdtemp(prefix=f".{plan['folder']}.", suffix=".tmp", dir=out_dir))
-    try:
+    with building(out_dir, plan["folder"]) as tmp:
         report = check_region(perims, plan["code"], reference, declared=plan["declared"])
         write_check_outputs(report, tmp)
         write_synthesis(perims.source, plan["code"], tmp, cpam, timeout, declared=plan["declared"], territory=territory)
         names = {p.name for p in tmp.iterdir() if p.is_file()}
-        swap_in(tmp, out_dir / plan["folder"])
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     outputs = {kind: f"{plan['folder']}/{name}" for kind, name in REGION_FILES.items() if name in names}
     return outputs, report
 
