@@ -113,9 +113,6 @@ class Section:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": notebook_html(self.html), "text/plain": self.text, **self.extra}
 
-    def _repr_html_(self) -> str:
-        return notebook_html(self.html)
-
     def __str__(self) -> str:
         return self.html
 
@@ -201,11 +198,7 @@ def threshold_note(summary: dict, short: bool = False) -> str | None:
 
 
 def _written_href(data: ReportData, kind: str) -> str | None:
-    """Link to the file ``kind`` that :func:`write_outputs` writes, None when nothing is written (no ``out_dir``).
-
-    Relative to the kernel's folder: the report folder in a report run (``carte.html``, beside rapport.html), the
-    notebook's folder in JupyterLab (``sorties/carte.html``).
-    """
+    """Link to the file ``kind`` that :func:`write_outputs` writes (:func:`written_href`), None without ``out_dir``."""
     return None if data.out_dir is None else written_href(Path(data.out_dir) / REPORT_FILES[kind])
 
 
@@ -341,20 +334,13 @@ def perimeter_check(data: ReportData) -> Section:
     return Section(html, "Périmètre du territoire")
 
 
-def _perimeter_alerts(data: ReportData) -> list[dict]:
-    """The findings shown in the box at the top of the report: blocking ones, and names that are not their
-    code's (the diagnosis may describe another commune)."""
-    from cpts_diag.outputs.check_text import BLOCKING, perimeter_items
-
-    return [i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"]
-
-
 def header(data: ReportData) -> Section:
     """Title, subtitle, fictitious-data banner, perimeter alerts, key figures (with the machine-readable
     summary), then the check of the perimeter (:func:`perimeter_check`)."""
+    from cpts_diag.outputs.check_text import BLOCKING, perimeter_items
+
     s = data.summary
     summary = report_summary(data)
-    regions = ", ".join(s.get("regions_noms", []))
     items = [
         ("Population légale 2023", _population_text(s), False, _shared_population_note(data)),
         ("Taille ACI", _tier_text(s).capitalize(), False, threshold_note(s, short=True)),
@@ -367,10 +353,13 @@ def header(data: ReportData) -> Section:
     html = _render(
         "header",
         territory=data.territory,
-        places=" — ".join(x for x in (_departements_text(s), regions) if x),
+        places=" — ".join(x for x in (_departements_text(s), ", ".join(s.get("regions_noms", []))) if x),
         today=_dt.date.today().strftime("%d/%m/%Y"),
         banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
-        alerts=_perimeter_alerts(data),
+        # in the box at the top: blocking findings, and names that are not their code's (another commune described?)
+        alerts=[
+            i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"
+        ],
         blocking=bool(data.perimeter["blocking"]),
         items=items,
         key_sources=_key_sources(data),
@@ -850,18 +839,16 @@ def write_outputs(data: ReportData) -> Section:
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.maps.offline import save_offline_map
 
-    out = data.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    data.out_dir.mkdir(parents=True, exist_ok=True)
     has_map = data.map_communes is not None and len(data.map_communes) > 0
     kinds = ("carte", "indicateurs", "perimetre") if has_map else ("carte", "indicateurs")
-    files = {k: out / REPORT_FILES[k] for k in kinds}
+    files = {k: data.out_dir / REPORT_FILES[k] for k in kinds}
     if has_map:
         save_offline_map(_web_map(data), files["carte"])
+        _write_geopackage(data, files["perimetre"])
     else:
         atomic_write_text(files["carte"], _unavailable_map_html(data))
     write_indicator_workbook(data.diag, files["indicateurs"], perimeter=perimeter_sheet(data.perimeter))
-    if has_map:
-        _write_geopackage(data, files["perimetre"])
     data.outputs.update(files)
     labels = {
         "carte": "Carte interactive hors ligne (navigateur)",
