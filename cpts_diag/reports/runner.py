@@ -1,17 +1,14 @@
 """One territory's diagnostic report: papermill execution, HTML export, the report folder written atomically.
 
 :func:`build_report` runs ``notebooks/02_diagnostic_territorial.ipynb`` for one territory with papermill
-(parameters passed through the Python API, so codes stay strings) and writes, into ``out_dir/<slug>/``:
+(parameters passed through the Python API, so codes stay strings) and writes, into ``out_dir/<slug>/`` (built
+beside it and swapped in complete: :func:`cpts_diag.reports.folder.building`):
 
 * ``rapport.html`` — the executed notebook without code, self-contained (images embedded, no script,
   no external style sheet), French, printable;
 * ``carte.html``, ``indicateurs.xlsx``, ``perimetre.gpkg`` — written by the notebook itself
   (parameter ``dossier_sortie``) so the data are loaded once per report;
 * ``diagnostic.ipynb`` — the executed notebook.
-
-The folder is built in a temporary folder beside the target and swapped in at the end: a crash or an
-interruption never leaves a half-written report that looks complete, and a previous good report stays
-in place until the new one is complete.
 """
 
 from __future__ import annotations
@@ -239,7 +236,6 @@ class KernelSession:
         import nbformat
         from nbclient import NotebookClient
 
-        _kernel_env()
         client = NotebookClient(
             nbformat.v4.new_notebook(),
             kernel_name="python3",
@@ -327,32 +323,12 @@ def _warm_engine():
 
     class _WarmEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(
-            cls,
-            nb_man,
-            kernel_name,
-            log_output=False,
-            stdout_file=None,
-            stderr_file=None,
-            start_timeout=60,
-            execution_timeout=None,
-            *,
-            session: KernelSession,
-            kernel_cwd: str,
-            **kwargs,
-        ):
-            return _WarmClient(
-                nb_man,
-                session,
-                kernel_cwd,
-                timeout=execution_timeout,
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            ).execute()
+        def execute_managed_notebook(cls, nb_man, kernel_name, *, session, kernel_cwd, execution_timeout, **_unused):
+            # the kernel runs already (no start-up timeout); execute_notebook logs no output, sets no stdout/stderr file
+            client = _WarmClient(
+                nb_man, session, kernel_cwd, timeout=execution_timeout, kernel_name=kernel_name, log=logger
+            )
+            return client.execute()
 
     papermill_engines.register(_WARM_ENGINE, _WarmEngine)
 
