@@ -16,7 +16,6 @@ from cpts_diag.reports.display import (
     GEOMETRY_SOURCE,
     finish_map,
     map_figure,
-    output_folder,
     parameter_path,
     plot_layer,
     render,
@@ -140,7 +139,7 @@ _GEOMETRY_TITLES = {
 def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     """Findings of a check as (French title, table, explanation, notes), in display order.
 
-    Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_outputs.check_workbook_sheets`):
+    Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_workbook.check_workbook_sheets`):
     French headers, codes as text, commune names.
     """
     from cpts_diag.outputs.check_workbook import check_workbook_sheets
@@ -203,20 +202,15 @@ def _outside_neighbours(layers):
     return outside[outside["territoires_voisins"] != ""]
 
 
-def check_static_map(report, layers=None):
-    """Printed map (matplotlib Figure) of a check: covered communes, overlaps, orphans, enclaves, territory limits,
-    and the communes outside the file next to a territory (plain, information).
-
-    None when no polygons were available.
+def check_static_map(report, layers):
+    """Printed map (matplotlib Figure) of a check from its :func:`check_layers_for`: covered communes, overlaps,
+    orphans, enclaves, territory limits, and the communes outside the file next to a territory (plain, information).
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from cpts_diag.outputs.maps.classes import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
-    layers = layers if layers is not None else check_layers_for(report)
-    if layers is None:
-        return None
     com = layers["communes"].to_crs(2154)
     terr = layers["territoires"].to_crs(2154)
     orph = layers["orphelines"].to_crs(2154)
@@ -251,18 +245,15 @@ def check_static_map(report, layers=None):
     return finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
 
 
-def check_web_map(report, layers=None):
-    """Interactive (folium, offline) map of a check: communes by ACI tier of their CPTS, orphans hatched,
-    overlap communes outlined in orange (red for a conflict), enclaves outlined in red, communes outside the file
-    next to a territory plain grey; None without polygons.
+def check_web_map(report, layers):
+    """Interactive (folium, offline) map of a check from its :func:`check_layers_for`: communes by ACI tier of their
+    CPTS, orphans hatched, overlap communes outlined in orange (red for a conflict), enclaves outlined in red,
+    communes outside the file next to a territory plain grey.
     """
     from cpts_diag.outputs.maps.geometry import web_geometry
     from cpts_diag.outputs.maps.spec import MapSpec
     from cpts_diag.outputs.maps.web import region_map
 
-    layers = layers if layers is not None else check_layers_for(report)
-    if layers is None:
-        return None
     com = layers["communes"].copy()
     terr = layers["territoires"].set_index("territoire")
     com["taille"] = com["territoire"].map(terr["taille"]).astype("Int64")
@@ -334,7 +325,7 @@ def write_check_files(report, out_dir) -> list[Path]:
     """Write the check workbook and GeoPackage into ``out_dir`` (nothing when empty); list them."""
     from cpts_diag.outputs.check_outputs import write_check_outputs
 
-    folder = output_folder(out_dir)
+    folder = settings.user_path(out_dir)
     if folder is None:
         show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
         return []
@@ -459,7 +450,7 @@ def run_simulation(report, changes_asked, region="", departements=(), geometries
         for i, (action, code, territory) in enumerate(changes_asked, start=1)
     ]
     perims = report.perimeters
-    folder = output_folder(out_dir)
+    folder = settings.user_path(out_dir)
     return simulate(
         perims,
         resolve_changes(changes, perims),

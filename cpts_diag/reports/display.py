@@ -133,12 +133,6 @@ def written_href(path) -> str:
         return path.resolve().as_posix()
 
 
-def output_folder(value) -> Path | None:
-    """A notebook ``dossier_sortie`` parameter, absolute against the folder the notebook runs in; None when
-    empty (nothing to write)."""
-    return user_path(value)
-
-
 def _cell(value, decimals: int) -> tuple[str, bool]:
     """(French text, is numeric) of a table cell."""
     if isinstance(value, (bool, np.bool_)):

@@ -22,7 +22,6 @@ from cpts_diag.reports.display import (
     GEOMETRY_SOURCE,
     finish_map,
     map_figure,
-    output_folder,
     parameter_flag,
     parameter_path,
     plot_layer,
@@ -639,7 +638,7 @@ def write_regional_map(synthesis: RegionalSynthesis, out_dir) -> Path | None:
     """
     from cpts_diag.outputs.maps.offline import save_offline_map
 
-    folder = output_folder(out_dir)
+    folder = settings.user_path(out_dir)
     if folder is None:
         show_note("Carte régionale non écrite (paramètre dossier_sortie vide).")
         return None
