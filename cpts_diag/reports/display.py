@@ -7,7 +7,9 @@ parameters. No script outside the embedded maps, no external resource.
 
 from __future__ import annotations
 
+import io
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -216,8 +218,6 @@ def show_map(m, height: int = 560) -> None:
 
 def show_figure(fig) -> None:
     """Display a matplotlib Figure (PNG, embedded in the exported HTML)."""
-    import io
-
     from IPython.display import Image, display
 
     buf = io.BytesIO()
@@ -228,8 +228,6 @@ def show_figure(fig) -> None:
 
 def source_footer(fig, text: str, fictitious: bool = False) -> None:
     """Source line under a figure (space reserved by the constrained layout); red when fictitious."""
-    import textwrap
-
     text = "\n".join(textwrap.wrap(text.replace("$", r"\$"), 150))
     fig.supxlabel(text, fontsize=7, color="#c00000" if fictitious else "#444444", x=0.01, ha="left")
 

@@ -6,6 +6,7 @@ map file and the sources.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,6 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
 def _main_region(perims, reference, path) -> tuple[str, str | None]:
     """(code, note) of the région where the file has the most territories (ties: the lowest code), and a French
     note naming the file's other régions (None when the file has one région only)."""
-    from collections import Counter
-
     from cpts_diag.errors import InputError
     from cpts_diag.territories import resolve_members, territory_table
 
@@ -242,8 +241,6 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
 def _france_row_name(scopes: dict[str, str]) -> str:
     """The name of the France row: what most of its values cover (« France hors Mayotte »), « France » when
     nothing is left out."""
-    from collections import Counter
-
     counts = Counter(scopes.values())
     return max(counts, key=lambda name: (counts[name], name == "France")) if counts else "France"
 

@@ -14,10 +14,12 @@ beside it and swapped in complete: :func:`cpts_diag.reports.folder.building`):
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -101,8 +103,6 @@ def _exporter():
 
 def _report_cells(nb):
     """Copy of ``nb`` keeping what a reader sees: markdown, and displayed outputs (no stderr)."""
-    import copy
-
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if not set(c.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS]
     for cell in nb.cells:
@@ -397,8 +397,6 @@ def kill_kernels() -> None:
     A kernel still starting when its runner unwinds (Ctrl-C) would find its working folder removed and print a
     traceback in the user's terminal; a batch worker that ends leaves no kernel behind.
     """
-    import signal
-
     me = str(os.getpid())
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
