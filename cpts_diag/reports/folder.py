@@ -64,9 +64,7 @@ _TRANSLIT = {
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-# ---------------------------------------------------------------------------
-# slugs
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------- slugs
 def _short_hash(name: str, length: int = _HASH_LEN) -> str:
     return hashlib.sha1(name.encode("utf-8")).hexdigest()[:length]
 
@@ -143,9 +141,7 @@ def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
-# ---------------------------------------------------------------------------
-# writing
-# ---------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------- writing
 def cleanup_stale(out_dir: Path, slug: str) -> None:
     """Remove temporary folders of this slug left by a killed run (older than one hour)."""
     now = time.time()

@@ -224,9 +224,7 @@ def _orphan_units(check) -> frozenset:
     return frozenset(o["code_insee"] for o in check.orphans) | {a["code"] for a in check.uncovered_arrondissements}
 
 
-# ---------------------------------------------------------------------------
-# cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
-# ---------------------------------------------------------------------------
+# --------- cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
 _CACHE_KEEP = 6
 # The unpickled common part (reference, perimeter table, warnings, territory names) of the last cache
 # folder read: the same for every report of a batch, unpickled once per kernel instead of once per report

@@ -48,9 +48,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None
 NOTEBOOK = settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb"
 
 
-# ---------------------------------------------------------------------------
-# result
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------ result
 @dataclass
 class ReportResult:
     """What :func:`build_report` produced for one territory.
@@ -80,9 +78,7 @@ class ReportResult:
     summary: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-# ---------------------------------------------------------------------------
-# HTML export
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------- HTML export
 #: Cells with one of these tags stay in the notebook but not in rapport.html.
 _REMOVED_TAGS = {"remove-cell", "remove_cell", "notebook-only"}
 
@@ -144,9 +140,7 @@ def notebook_to_html(nb, title: str) -> str:
     return page
 
 
-# ---------------------------------------------------------------------------
-# build
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------- build
 def _kernel_env() -> None:
     """Make papermill's ``python3`` kernel the current interpreter.
 
@@ -570,9 +564,7 @@ def build_report(
     )
 
 
-# ---------------------------------------------------------------------------
-# command line
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------ command line
 def run_report_cli(perimeters, territory, out_dir=None, cpam=None, insee_ages=None, bpe=None) -> int:
     """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
 

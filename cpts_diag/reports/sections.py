@@ -93,9 +93,7 @@ FICTITIOUS_TEXT = (
 )
 
 
-# ---------------------------------------------------------------------------
-# display object
-# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------- display object
 class Section:
     """An HTML fragment a notebook displays (and nbconvert exports without code).
 
@@ -117,9 +115,7 @@ class Section:
         return self.html
 
 
-# ---------------------------------------------------------------------------
-# formatting helpers
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------ formatting helpers
 def _rows(data: ReportData, indicator: str) -> pd.DataFrame:
     ind = data.indicators
     return ind[ind["indicator"] == indicator]
@@ -221,9 +217,7 @@ def _figure_html(fig, caption: str, alt: str) -> str:
     return _render("figure", png_base64=data, alt=alt, caption=Markup(caption))
 
 
-# ---------------------------------------------------------------------------
-# summary and header
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------ summary and header
 def key_figures(data: ReportData) -> dict[str, dict]:
     """Key figures of the territory: French label -> {indicator, value, low, high, unit, text, fictitious}."""
     out = {}
@@ -383,9 +377,7 @@ def method(data: ReportData) -> Section:
     return Section(html, "Méthode")
 
 
-# ---------------------------------------------------------------------------
-# comparison tables
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------- comparison tables
 def comparison_table(data: ReportData, indicators: list[str], caption: str = "") -> str:
     """HTML table of indicators (rows) by level (territory, départements, région, France).
 
@@ -447,9 +439,7 @@ def _theme_indicators(data: ReportData, theme: str, exclude=()) -> list[str]:
     return [i for i in dict.fromkeys(ids) if i not in exclude]
 
 
-# ---------------------------------------------------------------------------
-# section 1: territory
-# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------- section 1: territory
 def territory_overview(data: ReportData) -> Section:
     """Key facts (communes, EPCI, départements, area, density, population) and their comparison table."""
     s = data.summary
@@ -559,9 +549,7 @@ def tier_section(data: ReportData) -> Section:
     return Section(html, "Taille ACI")
 
 
-# ---------------------------------------------------------------------------
-# sections 2-4
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------ sections 2-4
 def demography(data: ReportData) -> Section:
     """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
     from cpts_diag.outputs import open_report
@@ -689,17 +677,13 @@ def _deprivation(data: ReportData, indicators: list[str]) -> str:
     )
 
 
-# ---------------------------------------------------------------------------
-# section 5: synthesis
-# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------- section 5: synthesis
 def synthesis(data: ReportData) -> Section:
     """Strengths and weaknesses derived from the figures (rules of :mod:`cpts_diag.synthesis`)."""
     return Section(_render("synthesis", syn=derive_findings(data.diag)), "Synthèse")
 
 
-# ---------------------------------------------------------------------------
-# section 6: sources and limits
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------- section 6: sources and limits
 def sources_and_limits(data: ReportData) -> Section:
     """Every source (producer, vintage, level, licence, note), quality flags, masked and approximate values."""
     terr = data.indicators[data.indicators["level"] == Level.TERRITORY]
@@ -722,9 +706,7 @@ def sources_and_limits(data: ReportData) -> Section:
     return Section(html, "Sources et limites")
 
 
-# ---------------------------------------------------------------------------
-# files
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------- files
 def _partial_note(data: ReportData) -> str:
     """Map title suffix when a polygon stands for more than the territory (a split commune drawn whole), else ""."""
     if "découpage infra-communal" in " ".join(data.polygons["note"]):
