@@ -25,7 +25,7 @@ from cpts_diag.reports.display import (
     show_note,
     show_table,
 )
-from cpts_diag.tiers import tier_label
+from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE, tier_label
 
 
 def run_check(perimeters="", region="", departements=(), geometries_file=""):
@@ -498,8 +498,6 @@ def show_simulation(simulation) -> None:
 
 def show_territories(report) -> None:
     """Display the population and tier table of the territories, with the tier rule."""
-    from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE
-
     df = territories_frame(report)
     show_table(
         df,

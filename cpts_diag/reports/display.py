@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.errors import InputError
 from cpts_diag.outputs.templating import Markup, macro, scoped_css
 from cpts_diag.settings import user_path
 
@@ -94,8 +95,6 @@ def parameter_path(value, default: None = None) -> Path | None: ...
 def parameter_path(value, default=None) -> Path | None:
     """A notebook file parameter: ``""``/None gives ``default``; otherwise the path, absolute against the folder
     the notebook runs in (an InputError if missing)."""
-    from cpts_diag.errors import InputError
-
     path = user_path(value)
     if path is None:
         return None if default is None else Path(default)
@@ -119,8 +118,6 @@ def parameter_flag(value, name: str) -> bool:
         return False
     if text in ("1", "true", "vrai", "oui", "yes"):
         return True
-    from cpts_diag.errors import InputError
-
     raise InputError(f"paramètre {name} : True ou False attendu", value=str(value))
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
+from cpts_diag.errors import InputError
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.reports.check_notebook import check_layers_for
 from cpts_diag.reports.display import (
@@ -36,7 +37,7 @@ from cpts_diag.reports.display import (
     written_href,
 )
 from cpts_diag.schema import Level, Quality
-from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, near_threshold, tier_label, tier_margin
+from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE, margin_label, near_threshold, tier_label, tier_margin
 
 REGIONAL_MAP_FILE = "carte_regionale.html"
 
@@ -113,7 +114,6 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
 def _main_region(perims, reference, path) -> tuple[str, str | None]:
     """(code, note) of the région where the file has the most territories (ties: the lowest code), and a French
     note naming the file's other régions (None when the file has one région only)."""
-    from cpts_diag.errors import InputError
     from cpts_diag.territories import resolve_members, territory_table
 
     table = territory_table(resolve_members(perims, reference), reference)
@@ -147,7 +147,6 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
     région or no territory in the région.
     """
     from cpts_diag.checks import check_region
-    from cpts_diag.errors import InputError
     from cpts_diag.indicators import diagnose_all
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
@@ -650,8 +649,6 @@ def write_regional_map(synthesis: RegionalSynthesis, out_dir) -> Path | None:
 
 def show_regional_sources(synthesis: RegionalSynthesis) -> None:
     """Display the sources of the synthesis, with vintage and level, and the fictitious flag."""
-    from cpts_diag.tiers import TIER_RULE
-
     items = [
         "INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
         GEOMETRY_SOURCE,

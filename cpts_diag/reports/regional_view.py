@@ -41,11 +41,12 @@ from pathlib import Path
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
 from cpts_diag.checks import CheckReport
-from cpts_diag.errors import error_message
+from cpts_diag.errors import InputError, error_message
 from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
+from cpts_diag.reference import load_reference
 from cpts_diag.reports.folder import building, slugify
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
@@ -83,8 +84,6 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
     ``straddling`` (territory -> other régions, French names), ``n_communes``, ``n_covered``, ``population``,
     ``population_covered`` (see :func:`cpts_diag.territories.region_coverage`).
     """
-    from cpts_diag.errors import InputError
-    from cpts_diag.reference import load_reference
     from cpts_diag.territories import region_coverage
 
     reference = reference or load_reference()
@@ -135,7 +134,6 @@ def write_synthesis(
     ``territory`` names the territory of a file without territory column (``territoire``). Raises
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
-    from cpts_diag.reference import load_reference
     from cpts_diag.reports.runner import execute_notebook, file_parameter, notebook_to_html
 
     folder = settings.user_path(folder)
@@ -231,7 +229,6 @@ def run_regional_views(
     from tqdm import tqdm
 
     from cpts_diag.io.perimeters import Perimeters, read_perimeters
-    from cpts_diag.reference import load_reference
 
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     reference = load_reference()

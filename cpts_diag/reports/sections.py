@@ -39,6 +39,8 @@ from cpts_diag import fr_format as fr
 from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import CPAM_INDICATORS
 from cpts_diag.io.params import is_embedded_listing
+from cpts_diag.outputs import open_report
+from cpts_diag.outputs.check_text import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
 from cpts_diag.outputs.html import html_page, json_ready
 from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html, written_href
@@ -239,8 +241,6 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 def perimeter_summary(data: ReportData) -> dict:
     """Counts of the territory's perimeter findings by level (``bloquant``, ``à vérifier``, ``information``) and
     ``blocking``, for the batch index."""
-    from cpts_diag.outputs.check_text import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
-
     items = perimeter_items(data.perimeter)
     counts = {level: sum(i["level"] == level for i in items) for level in (BLOCKING, TO_CHECK, INFORMATION)}
     return {"blocking": bool(data.perimeter["blocking"]), **counts}
@@ -314,8 +314,6 @@ def perimeter_check(data: ReportData) -> Section:
     the population counted twice, outdated codes replaced, names that do not match their codes, duplicates,
     unknown codes, contiguity, enclaves, orphans and communes outside the file around it), blocking ones first,
     with the study-area rule and the sources."""
-    from cpts_diag.outputs.check_text import perimeter_items
-
     html = _render(
         "perimeter_check",
         items=perimeter_items(data.perimeter),
@@ -331,8 +329,6 @@ def perimeter_check(data: ReportData) -> Section:
 def header(data: ReportData) -> Section:
     """Title, subtitle, fictitious-data banner, perimeter alerts, key figures (with the machine-readable
     summary), then the check of the perimeter (:func:`perimeter_check`)."""
-    from cpts_diag.outputs.check_text import BLOCKING, perimeter_items
-
     s = data.summary
     summary = report_summary(data)
     items = [
@@ -552,8 +548,6 @@ def tier_section(data: ReportData) -> Section:
 # ------------------------------------------------------------------------------------ sections 2-4
 def demography(data: ReportData) -> Section:
     """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
-    from cpts_diag.outputs import open_report
-
     ids = ["population"] + [
         i
         for i in _theme_indicators(data, "Démographie")
@@ -583,8 +577,6 @@ def demography(data: ReportData) -> Section:
 
 def care_supply(data: ReportData) -> Section:
     """Densities of GPs, nurses and midwives; GP counts of the départements (BPE)."""
-    from cpts_diag.outputs import open_report
-
     all_ids = _theme_indicators(data, "Offre de soins")
     # ps_<profession>_densite then ps_<profession>_effectif (the only two kinds, see cpts_diag.open_indicators)
     ps = sorted((i for i in all_ids if i.startswith("ps_")), key=lambda i: i.endswith("_effectif"))
@@ -621,8 +613,6 @@ def access(data: ReportData) -> Section:
     Without a CPAM table, or with one that has none of the territory's communes, the CPAM indicators are not
     shown (a table of « n.d. ») but said once, with how to get them.
     """
-    from cpts_diag.outputs import open_report
-
     missing = _cpam_missing(data)
     hidden = set(CPAM_INDICATORS) if missing else set()
     acc = _theme_indicators(data, "Accès aux soins", exclude=hidden)
@@ -654,8 +644,6 @@ def access(data: ReportData) -> Section:
 def _deprivation(data: ReportData, indicators: list[str]) -> str:
     """The F-EDI part: the mean score and the population by national quintile beside the comparison levels, the
     small printed map of each commune's quintile, the communes of the most deprived quintile named."""
-    from cpts_diag.outputs import open_report
-
     figure = ""
     mc = data.map_communes
     if mc is not None and "fedi_quintile" in mc and mc["fedi_quintile"].notna().any():
@@ -725,7 +713,6 @@ def _printed_fedi_map(data: ReportData):
     (no neighbours, no layout engine)."""
     from matplotlib.figure import Figure
 
-    from cpts_diag.outputs import open_report
     from cpts_diag.outputs.maps.printed import static_map
     from cpts_diag.outputs.maps.spec import MapSpec
 
@@ -756,7 +743,6 @@ _WEB_TOOLTIPS = {
 
 def _web_map(data: ReportData):
     from cpts_diag.commune_geo import MAP_SOURCE
-    from cpts_diag.outputs import open_report
     from cpts_diag.outputs.maps.spec import MapView
     from cpts_diag.outputs.maps.web import commune_map
 
