@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import os
 import shlex
 import sys
 from dataclasses import replace
@@ -201,14 +200,10 @@ def _written_href(data: ReportData, kind: str) -> str | None:
 
 
 def _report_command(data: ReportData) -> str:
-    """The ``cpts-diag report`` command that writes this territory's report with its files."""
-    parts = ["cpts-diag", "report"]
-    if not is_embedded_listing(data.perimeters_path):
-        try:
-            parts.append(os.path.relpath(data.perimeters_path.resolve(), Path.cwd().resolve()))
-        except (OSError, ValueError):
-            parts.append(str(data.perimeters_path))
-    return shlex.join([*parts, "--territoire", data.territory])
+    """The ``cpts-diag report`` command that writes this territory's report with its files (the perimeter file
+    relative to the current folder, as :func:`written_href` gives it)."""
+    file = [] if is_embedded_listing(data.perimeters_path) else [written_href(data.perimeters_path)]
+    return shlex.join(["cpts-diag", "report", *file, "--territoire", data.territory])
 
 
 def _figure_html(fig, caption: str, alt: str) -> str:
