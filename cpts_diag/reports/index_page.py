@@ -111,12 +111,8 @@ def _perimeter_marks(perimeter) -> list[tuple[str, str]] | None:
     unknown (a report of an earlier version)."""
     if not isinstance(perimeter, Mapping):
         return None
-    levels = (
-        ("bloquant", "pm-ko", "bloquant"),
-        ("à vérifier", "pm-check", "à vérifier"),
-        ("information", "pm-info", "information"),
-    )
-    return [(cls, f"{fr.integer(perimeter[key])} {label}") for key, cls, label in levels if perimeter.get(key)]
+    levels = {"bloquant": "pm-ko", "à vérifier": "pm-check", "information": "pm-info"}  # keys: the French levels
+    return [(cls, f"{fr.integer(perimeter[level])} {level}") for level, cls in levels.items() if perimeter.get(level)]
 
 
 def _row(entry: Mapping, base: Path | None) -> dict:
@@ -263,7 +259,6 @@ def find_extra_links(out_dir: str | os.PathLike) -> list[tuple[str, str]]:
 def render_index(
     entries: Sequence[Mapping],
     *,
-    title: str = "Diagnostics territoriaux des CPTS",
     perimeters_name: str | None = None,
     generated: str | None = None,
     fictitious: bool | None = None,
@@ -306,7 +301,7 @@ def render_index(
         sources.append(f"périmètres des CPTS : {perimeters_name}")
     return render(
         "index.html.j2",
-        title=title,
+        title="Diagnostics territoriaux des CPTS",
         style=css("index.css"),
         generated=generated,
         perimeters_name=perimeters_name,
