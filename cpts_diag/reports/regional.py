@@ -261,10 +261,8 @@ def _tier_text(row) -> str:
 
 def _near_threshold(row) -> str | None:
     """« 1 461 hab. au-dessus du seuil de 80 000 » for a territory within 5 % of an ACI threshold, else None."""
-    if fr.is_missing(row["population"]) or near_threshold(row["population"]) is None:
-        return None
-    margin = tier_margin(row["population"])
-    return None if margin is None else margin_label(*margin)
+    margin = tier_margin(row["population"])  # None for an unknown population
+    return None if margin is None or near_threshold(row["population"]) is None else margin_label(*margin)
 
 
 def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
@@ -273,7 +271,6 @@ def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
     n = len(synthesis.table)
     n_france = n + len(synthesis.references) - 1
     for i, r in pd.concat([synthesis.table, synthesis.references], ignore_index=True).iterrows():
-        is_france = i == n_france
         straddling = r["territoire"] in synthesis.straddling
         rec = {
             "Territoire": r["territoire"] + (" (à cheval sur une autre région)" if straddling else ""),
@@ -291,7 +288,7 @@ def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
             )
             if m.get("unit") == "hab." and r[col] == 0 and fr.is_missing(r[f"{col}_bas"]):
                 rec[header] = "aucun"  # no inhabitant (in an under-served zone), never a « 0 » to act on
-            scope = synthesis.france_scopes.get(col) if is_france else None
+            scope = synthesis.france_scopes.get(col) if i == n_france else None
             if scope and scope != r["territoire"]:  # France's value covers another part than the row says
                 rec[header] += f" ({_scope_note(scope)})"
         rows.append(rec)
@@ -300,11 +297,9 @@ def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
 
 def _indicator_caption(synthesis: RegionalSynthesis) -> str:
     parts = [
-        (
-            "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
-            "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
-            "avec elle entière) ou quand des valeurs sont masquées"
-        )
+        "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
+        "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
+        "avec elle entière) ou quand des valeurs sont masquées"
     ]
     for _, ind_id, _header, _ in synthesis.indicators:
         m = synthesis.meta.get(ind_id)
