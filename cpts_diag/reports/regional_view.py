@@ -242,40 +242,34 @@ def run_regional_views(
     context = _context(cpam)
     fictitious = cpam_choice(cpam, path).mode == "exemple"
     records = []
-    bar = tqdm(total=len(plans), desc="Vues régionales", unit="région", disable=not progress or not plans)
-    try:
-        for plan in plans:
-            record = dict(plan)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            fp = _fingerprint(perims, plan, context)
-            prev = before.get(plan["code"]) or {}
-            if (
-                not force
-                and prev.get("fingerprint") == fp
-                and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
-                and prev.get("outputs")
-                and all((out_dir / rel).is_file() for rel in prev["outputs"].values())
-            ):
-                records.append(dict(prev, **record, status=STATUS_UNCHANGED, duration_s=0.0, error=None))
-                bar.update(1)
-                continue
-            t0 = time.perf_counter()
-            try:
-                outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout, territory)
-                record.update(
-                    status=STATUS_OK,
-                    outputs=outputs,
-                    check=dict(check.summary),
-                    study_area=list(check.study_area),
-                    study_area_rule=check.study_area_rule,
-                    error=None,
-                    fictitious=fictitious,
-                )
-            except Exception as exc:  # noqa: BLE001 - one région failing must not stop the others
-                record.update(status=STATUS_FAILED, outputs={}, error=error_message(exc))
-            record.update(fingerprint=fp, duration_s=round(time.perf_counter() - t0, 3))
-            records.append(record)
-            bar.update(1)
-    finally:
-        bar.close()
+    for plan in tqdm(plans, desc="Vues régionales", unit="région", disable=not progress or not plans):
+        record = dict(plan)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fp = _fingerprint(perims, plan, context)
+        prev = before.get(plan["code"]) or {}
+        if (
+            not force
+            and prev.get("fingerprint") == fp
+            and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
+            and prev.get("outputs")
+            and all((out_dir / rel).is_file() for rel in prev["outputs"].values())
+        ):
+            records.append(dict(prev, **record, status=STATUS_UNCHANGED, duration_s=0.0, error=None))
+            continue
+        t0 = time.perf_counter()
+        try:
+            outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout, territory)
+            record.update(
+                status=STATUS_OK,
+                outputs=outputs,
+                check=dict(check.summary),
+                study_area=list(check.study_area),
+                study_area_rule=check.study_area_rule,
+                error=None,
+                fictitious=fictitious,
+            )
+        except Exception as exc:  # noqa: BLE001 - one région failing must not stop the others
+            record.update(status=STATUS_FAILED, outputs={}, error=error_message(exc))
+        record.update(fingerprint=fp, duration_s=round(time.perf_counter() - t0, 3))
+        records.append(record)
     return json_ready(records)
