@@ -11,6 +11,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
+from cpts_diag.outputs.check_workbook import check_workbook_sheets
 from cpts_diag.reports.display import (
     CHECK_SOURCE,
     GEOMETRY_SOURCE,
@@ -51,8 +52,6 @@ def run_check(perimeters="", region="", departements=(), geometries_file=""):
 
 def show_check_summary(report) -> None:
     """Display the verdict (blocking or not), the counts and the reading warnings of a check."""
-    from cpts_diag.outputs.check_workbook import check_workbook_sheets
-
     if report.blocking:
         why = []
         if report.unknown_codes:
@@ -142,8 +141,6 @@ def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_workbook.check_workbook_sheets`):
     French headers, codes as text, commune names.
     """
-    from cpts_diag.outputs.check_workbook import check_workbook_sheets
-
     sheets, notes = check_workbook_sheets(report)
     return [
         (title, sheets[key], why, [n for n in notes.get(key, []) if n != "Aucun constat."])
@@ -196,9 +193,7 @@ OUTSIDE_LABEL, OUTSIDE_COLOR = "Commune voisine hors fichier (information)", "#e
 
 def _outside_neighbours(layers):
     """The communes outside the file that touch a territory (the plain ring drawn around the territories)."""
-    outside = layers.get("hors_fichier")
-    if outside is None:
-        return layers["orphelines"].iloc[0:0]
+    outside = layers["hors_fichier"]
     return outside[outside["territoires_voisins"] != ""]
 
 
