@@ -524,29 +524,15 @@ def regional_static_maps(synthesis: RegionalSynthesis) -> dict:
     terr, com, orph = layers
     region = f"{synthesis.region_name} ({synthesis.region})"
     crs = projected_crs(_region_departements(synthesis)[0])  # Lambert-93, or the DROM's own projection
-    figs = {
-        "tailles": _tier_figure(
-            terr,
-            orph,
-            f"Taille ACI des CPTS — {region}",
-            _regional_source(synthesis) + " — niveau commune agrégé par CPTS",
-            crs,
-        )
-    }
+    source = _regional_source(synthesis) + " — niveau commune"
+    figs = {"tailles": _tier_figure(terr, orph, f"Taille ACI des CPTS — {region}", source + " agrégé par CPTS", crs)}
     figs["apl"] = _static(
         MapSpec(terr, "apl_2023", **_APL_MAP, outline=False, orphans=orph if len(orph) else None),
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
         source=f"Sources : {_indicator_source(synthesis, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
-    figs["couverture"] = _coverage_figure(
-        com,
-        orph,
-        f"Couverture de la région par les CPTS — {region}",
-        _regional_source(synthesis) + " — niveau commune",
-        crs,
-    )
+    figs["couverture"] = _coverage_figure(com, orph, f"Couverture de la région par les CPTS — {region}", source, crs)
     if len(orph):
-        outlines = terr[["cpts", "geometry"]]
         spec = MapSpec(
             orph,
             "population",
@@ -556,13 +542,13 @@ def regional_static_maps(synthesis: RegionalSynthesis) -> dict:
             ["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
             decimals=0,
             outline=False,
-            neighbours=outlines,
+            neighbours=terr[["cpts", "geometry"]],
             fit_main_part=False,  # scattered communes, not a territory: one frame around them all
         )
         figs["orphelines"] = _static(
             spec,
             title=f"Communes orphelines (sans CPTS) — {region}",
-            source=_regional_source(synthesis) + " — niveau commune",
+            source=source,
             label_neighbours=False,
         )
     return figs
