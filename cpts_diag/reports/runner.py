@@ -409,27 +409,23 @@ def file_parameter(path) -> str:
     return "" if path is None else str(path)
 
 
-_NAMES_CACHE: dict[tuple, list[str]] = {}
-
-
 def _territory_names(perimeters_path: Path, territory: str | None = None) -> list[str]:
     """Territory names of a perimeter file (cached per file content: a batch reads it once per process);
     ``territory`` names a file without territory column."""
     from cpts_diag.io.atomic import file_sha256
-    from cpts_diag.io.perimeters import read_perimeters
 
     try:
-        key = (str(perimeters_path), file_sha256(perimeters_path), territory)
-    except OSError:
-        key = None
-    if key not in _NAMES_CACHE:
-        perimeters = read_perimeters(perimeters_path, territory=territory)
-        names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
-        if key is None:
-            return names
-        _NAMES_CACHE.clear()
-        _NAMES_CACHE[key] = names
-    return _NAMES_CACHE[key]
+        content = file_sha256(perimeters_path)
+    except OSError:  # unreadable: read_perimeters raises the French message (an error is never cached)
+        content = None
+    return _names_of(perimeters_path, content, territory)
+
+
+@functools.lru_cache(maxsize=1)
+def _names_of(perimeters_path: Path, content: str | None, territory: str | None) -> list[str]:
+    from cpts_diag.io.perimeters import read_perimeters
+
+    return list(dict.fromkeys(read_perimeters(perimeters_path, territory=territory).table["cpts"].astype(str)))
 
 
 def _resolve_territory(territory: str | None, perimeters=None) -> str:
