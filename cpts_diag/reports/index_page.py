@@ -1,13 +1,12 @@
 """The ``index.html`` page of a batch of territory reports (French, self-contained, offline).
 
-One table links every territory's ``rapport.html``, ``carte.html`` and ``indicateurs.xlsx`` with its
-status, population (or bounds), ACI tier and key figures; failures are listed with their message;
-the ARS view (for each région: the perimeter check with its study area, the regional synthesis and the
-regional map, in a folder per région) and a regional synthesis or check outputs
-found at the top of the folder are linked when present. The page has no
-script and no external resource; it is rendered by the template ``templates/index.html.j2`` (style sheet
-``static/index.css``): every user text (territory names, messages) is HTML-escaped and every link is a
-URL-quoted relative path.
+One table links every territory's ``rapport.html``, ``carte.html`` and ``indicateurs.xlsx`` with its status,
+population (or bounds), ACI tier and key figures; failures are listed with their message; the ARS view (for each
+région: the perimeter check with its study area, the regional synthesis and the regional map, in a folder per
+région) and a regional synthesis or check outputs found at the top of the folder are linked when present. The page
+has no script and no external resource; it is rendered by the template ``templates/index.html.j2`` (style sheet
+``static/index.css``): every user text (territory names, messages) is HTML-escaped and every link is a URL-quoted
+relative path.
 
 Examples
 --------

@@ -151,8 +151,7 @@ def write_synthesis(
         tmp_nb = Path(tmp) / REGION_FILES["notebook"]
         # run in ``folder``: the page links the map it writes there as « carte_regionale.html », beside it
         nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, folder)
-        title = f"Synthèse régionale des CPTS — {load_reference().region_name(code)} ({code})"
-        html = notebook_to_html(nb, title)
+        html = notebook_to_html(nb, f"Synthèse régionale des CPTS — {load_reference().region_name(code)} ({code})")
         with atomic_path(folder / REGION_FILES["notebook"]) as p:
             os.replace(tmp_nb, p)
     return atomic_write_text(folder / REGION_FILES["synthese"], html)
