@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from cpts_diag.reports.display import output_folder, parameter_path
+from cpts_diag.reports.display import parameter_path
 from cpts_diag.reports.folder import slugify
+from cpts_diag.settings import user_path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -80,10 +81,10 @@ def test_user_paths_are_absolute_against_the_current_folder(tmp_path, monkeypatc
     """Notebook parameters and CLI paths name the same files once the folder changes (kernel, worker)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f.csv").write_text("x", encoding="utf-8")
-    found, out = parameter_path(" f.csv "), output_folder("sorties")
+    found, out = parameter_path(" f.csv "), user_path("sorties")
     monkeypatch.chdir(tmp_path.parent)
     assert found == tmp_path / "f.csv" and out == tmp_path / "sorties"
-    assert parameter_path("", default="defaut.csv") == Path("defaut.csv") and output_folder("  ") is None
+    assert parameter_path("", default="defaut.csv") == Path("defaut.csv") and user_path("  ") is None
 
 
 def test_check_from_her_folder_with_relative_paths(tmp_path):

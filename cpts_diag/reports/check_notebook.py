@@ -11,12 +11,12 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
+from cpts_diag.outputs.check_workbook import check_workbook_sheets
 from cpts_diag.reports.display import (
     CHECK_SOURCE,
     GEOMETRY_SOURCE,
     finish_map,
     map_figure,
-    output_folder,
     parameter_path,
     plot_layer,
     render,
@@ -26,7 +26,7 @@ from cpts_diag.reports.display import (
     show_note,
     show_table,
 )
-from cpts_diag.tiers import tier_label
+from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE, tier_label
 
 
 def run_check(perimeters="", region="", departements=(), geometries_file=""):
@@ -52,8 +52,6 @@ def run_check(perimeters="", region="", departements=(), geometries_file=""):
 
 def show_check_summary(report) -> None:
     """Display the verdict (blocking or not), the counts and the reading warnings of a check."""
-    from cpts_diag.outputs.check_workbook import check_workbook_sheets
-
     if report.blocking:
         why = []
         if report.unknown_codes:
@@ -140,11 +138,9 @@ _GEOMETRY_TITLES = {
 def finding_sections(report) -> list[tuple[str, pd.DataFrame, str, list[str]]]:
     """Findings of a check as (French title, table, explanation, notes), in display order.
 
-    Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_outputs.check_workbook_sheets`):
+    Tables are the sheets of the check workbook (:func:`cpts_diag.outputs.check_workbook.check_workbook_sheets`):
     French headers, codes as text, commune names.
     """
-    from cpts_diag.outputs.check_workbook import check_workbook_sheets
-
     sheets, notes = check_workbook_sheets(report)
     return [
         (title, sheets[key], why, [n for n in notes.get(key, []) if n != "Aucun constat."])
@@ -197,26 +193,19 @@ OUTSIDE_LABEL, OUTSIDE_COLOR = "Commune voisine hors fichier (information)", "#e
 
 def _outside_neighbours(layers):
     """The communes outside the file that touch a territory (the plain ring drawn around the territories)."""
-    outside = layers.get("hors_fichier")
-    if outside is None:
-        return layers["orphelines"].iloc[0:0]
+    outside = layers["hors_fichier"]
     return outside[outside["territoires_voisins"] != ""]
 
 
-def check_static_map(report, layers=None):
-    """Printed map (matplotlib Figure) of a check: covered communes, overlaps, orphans, enclaves, territory limits,
-    and the communes outside the file next to a territory (plain, information).
-
-    None when no polygons were available.
+def check_static_map(report, layers):
+    """Printed map (matplotlib Figure) of a check from its :func:`check_layers_for`: covered communes, overlaps,
+    orphans, enclaves, territory limits, and the communes outside the file next to a territory (plain, information).
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from cpts_diag.outputs.maps.classes import ORPHAN_COLOR, ORPHAN_LABEL, PLAIN_COLOR
 
-    layers = layers if layers is not None else check_layers_for(report)
-    if layers is None:
-        return None
     com = layers["communes"].to_crs(2154)
     terr = layers["territoires"].to_crs(2154)
     orph = layers["orphelines"].to_crs(2154)
@@ -251,18 +240,15 @@ def check_static_map(report, layers=None):
     return finish_map(fig, ax, handles, _check_title(report), _check_map_source(report))
 
 
-def check_web_map(report, layers=None):
-    """Interactive (folium, offline) map of a check: communes by ACI tier of their CPTS, orphans hatched,
-    overlap communes outlined in orange (red for a conflict), enclaves outlined in red, communes outside the file
-    next to a territory plain grey; None without polygons.
+def check_web_map(report, layers):
+    """Interactive (folium, offline) map of a check from its :func:`check_layers_for`: communes by ACI tier of their
+    CPTS, orphans hatched, overlap communes outlined in orange (red for a conflict), enclaves outlined in red,
+    communes outside the file next to a territory plain grey.
     """
     from cpts_diag.outputs.maps.geometry import web_geometry
     from cpts_diag.outputs.maps.spec import MapSpec
     from cpts_diag.outputs.maps.web import region_map
 
-    layers = layers if layers is not None else check_layers_for(report)
-    if layers is None:
-        return None
     com = layers["communes"].copy()
     terr = layers["territoires"].set_index("territoire")
     com["taille"] = com["territoire"].map(terr["taille"]).astype("Int64")
@@ -334,7 +320,7 @@ def write_check_files(report, out_dir) -> list[Path]:
     """Write the check workbook and GeoPackage into ``out_dir`` (nothing when empty); list them."""
     from cpts_diag.outputs.check_outputs import write_check_outputs
 
-    folder = output_folder(out_dir)
+    folder = settings.user_path(out_dir)
     if folder is None:
         show_note("Aucun fichier écrit (paramètre dossier_sortie vide).")
         return []
@@ -459,7 +445,7 @@ def run_simulation(report, changes_asked, region="", departements=(), geometries
         for i, (action, code, territory) in enumerate(changes_asked, start=1)
     ]
     perims = report.perimeters
-    folder = output_folder(out_dir)
+    folder = settings.user_path(out_dir)
     return simulate(
         perims,
         resolve_changes(changes, perims),
@@ -507,8 +493,6 @@ def show_simulation(simulation) -> None:
 
 def show_territories(report) -> None:
     """Display the population and tier table of the territories, with the tier rule."""
-    from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE
-
     df = territories_frame(report)
     show_table(
         df,

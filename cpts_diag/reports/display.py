@@ -7,7 +7,9 @@ parameters. No script outside the embedded maps, no external resource.
 
 from __future__ import annotations
 
+import io
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
+from cpts_diag.errors import InputError
 from cpts_diag.outputs.templating import Markup, macro, scoped_css
 from cpts_diag.settings import user_path
 
@@ -92,8 +95,6 @@ def parameter_path(value, default: None = None) -> Path | None: ...
 def parameter_path(value, default=None) -> Path | None:
     """A notebook file parameter: ``""``/None gives ``default``; otherwise the path, absolute against the folder
     the notebook runs in (an InputError if missing)."""
-    from cpts_diag.errors import InputError
-
     path = user_path(value)
     if path is None:
         return None if default is None else Path(default)
@@ -117,8 +118,6 @@ def parameter_flag(value, name: str) -> bool:
         return False
     if text in ("1", "true", "vrai", "oui", "yes"):
         return True
-    from cpts_diag.errors import InputError
-
     raise InputError(f"paramètre {name} : True ou False attendu", value=str(value))
 
 
@@ -131,12 +130,6 @@ def written_href(path) -> str:
         return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
     except (OSError, ValueError):  # no current folder, or another drive
         return path.resolve().as_posix()
-
-
-def output_folder(value) -> Path | None:
-    """A notebook ``dossier_sortie`` parameter, absolute against the folder the notebook runs in; None when
-    empty (nothing to write)."""
-    return user_path(value)
 
 
 def _cell(value, decimals: int) -> tuple[str, bool]:
@@ -222,8 +215,6 @@ def show_map(m, height: int = 560) -> None:
 
 def show_figure(fig) -> None:
     """Display a matplotlib Figure (PNG, embedded in the exported HTML)."""
-    import io
-
     from IPython.display import Image, display
 
     buf = io.BytesIO()
@@ -234,8 +225,6 @@ def show_figure(fig) -> None:
 
 def source_footer(fig, text: str, fictitious: bool = False) -> None:
     """Source line under a figure (space reserved by the constrained layout); red when fictitious."""
-    import textwrap
-
     text = "\n".join(textwrap.wrap(text.replace("$", r"\$"), 150))
     fig.supxlabel(text, fontsize=7, color="#c00000" if fictitious else "#444444", x=0.01, ha="left")
 

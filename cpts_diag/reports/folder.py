@@ -28,7 +28,7 @@ import time
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 #: Files of a complete report folder (name -> meaning).
@@ -64,9 +64,7 @@ _TRANSLIT = {
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-# ---------------------------------------------------------------------------
-# slugs
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------- slugs
 def _short_hash(name: str, length: int = _HASH_LEN) -> str:
     return hashlib.sha1(name.encode("utf-8")).hexdigest()[:length]
 
@@ -143,9 +141,7 @@ def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
-# ---------------------------------------------------------------------------
-# writing
-# ---------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------- writing
 def cleanup_stale(out_dir: Path, slug: str) -> None:
     """Remove temporary folders of this slug left by a killed run (older than one hour)."""
     now = time.time()
@@ -155,22 +151,28 @@ def cleanup_stale(out_dir: Path, slug: str) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
-def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
-    """Write a report folder from its files' bytes (a Dask worker's result), atomically.
+@contextlib.contextmanager
+def building(out_dir: Path, name: str) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir/<name>``, swapped in complete (:func:`swap_in`) when the block ends;
+    removed on any failure, a previous folder then staying in place."""
+    cleanup_stale(out_dir, name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir))
+    try:
+        yield tmp
+        swap_in(tmp, out_dir / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
-    The files are written into a temporary folder beside ``out_dir/<slug>``, which is swapped in
-    complete (as :func:`build_report` does); on any failure the temporary folder is removed and a
-    previous report stays in place.
-    """
+
+def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
+    """Write a report folder from its files' bytes (a Dask worker's result), atomically (:func:`building`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     missing = [name for name in REPORT_FILES.values() if name not in files]
     if missing:
         raise RuntimeError(f"fichiers manquants dans le résultat : {', '.join(missing)}")
-    target = out_dir / slug
-    cleanup_stale(out_dir, slug)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".tmp", dir=out_dir))
-    try:
+    with building(out_dir, slug) as tmp:
         for name, data in files.items():
             if Path(name).name != name or name.startswith("."):
                 raise RuntimeError(f"nom de fichier inattendu dans le résultat : {name!r}")
@@ -178,11 +180,7 @@ def write_report_folder(out_dir, slug: str, files: dict[str, bytes]) -> Path:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return out_dir / slug
 
 
 def swap_in(tmp: Path, target: Path) -> None:

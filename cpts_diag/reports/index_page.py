@@ -1,13 +1,12 @@
 """The ``index.html`` page of a batch of territory reports (French, self-contained, offline).
 
-One table links every territory's ``rapport.html``, ``carte.html`` and ``indicateurs.xlsx`` with its
-status, population (or bounds), ACI tier and key figures; failures are listed with their message;
-the ARS view (for each région: the perimeter check with its study area, the regional synthesis and the
-regional map, in a folder per région) and a regional synthesis or check outputs
-found at the top of the folder are linked when present. The page has no
-script and no external resource; it is rendered by the template ``templates/index.html.j2`` (style sheet
-``static/index.css``): every user text (territory names, messages) is HTML-escaped and every link is a
-URL-quoted relative path.
+One table links every territory's ``rapport.html``, ``carte.html`` and ``indicateurs.xlsx`` with its status,
+population (or bounds), ACI tier and key figures; failures are listed with their message; the ARS view (for each
+région: the perimeter check with its study area, the regional synthesis and the regional map, in a folder per
+région) and a regional synthesis or check outputs found at the top of the folder are linked when present. The page
+has no script and no external resource; it is rendered by the template ``templates/index.html.j2`` (style sheet
+``static/index.css``): every user text (territory names, messages) is HTML-escaped and every link is a URL-quoted
+relative path.
 
 Examples
 --------
@@ -111,12 +110,8 @@ def _perimeter_marks(perimeter) -> list[tuple[str, str]] | None:
     unknown (a report of an earlier version)."""
     if not isinstance(perimeter, Mapping):
         return None
-    levels = (
-        ("bloquant", "pm-ko", "bloquant"),
-        ("à vérifier", "pm-check", "à vérifier"),
-        ("information", "pm-info", "information"),
-    )
-    return [(cls, f"{fr.integer(perimeter[key])} {label}") for key, cls, label in levels if perimeter.get(key)]
+    levels = {"bloquant": "pm-ko", "à vérifier": "pm-check", "information": "pm-info"}  # keys: the French levels
+    return [(cls, f"{fr.integer(perimeter[level])} {level}") for level, cls in levels.items() if perimeter.get(level)]
 
 
 def _row(entry: Mapping, base: Path | None) -> dict:
@@ -263,7 +258,6 @@ def find_extra_links(out_dir: str | os.PathLike) -> list[tuple[str, str]]:
 def render_index(
     entries: Sequence[Mapping],
     *,
-    title: str = "Diagnostics territoriaux des CPTS",
     perimeters_name: str | None = None,
     generated: str | None = None,
     fictitious: bool | None = None,
@@ -306,7 +300,7 @@ def render_index(
         sources.append(f"périmètres des CPTS : {perimeters_name}")
     return render(
         "index.html.j2",
-        title=title,
+        title="Diagnostics territoriaux des CPTS",
         style=css("index.css"),
         generated=generated,
         perimeters_name=perimeters_name,

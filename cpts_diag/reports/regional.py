@@ -6,6 +6,7 @@ map file and the sources.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
+from cpts_diag.errors import InputError
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.reports.check_notebook import check_layers_for
 from cpts_diag.reports.display import (
@@ -22,7 +24,6 @@ from cpts_diag.reports.display import (
     GEOMETRY_SOURCE,
     finish_map,
     map_figure,
-    output_folder,
     parameter_flag,
     parameter_path,
     plot_layer,
@@ -36,7 +37,7 @@ from cpts_diag.reports.display import (
     written_href,
 )
 from cpts_diag.schema import Level, Quality
-from cpts_diag.tiers import NEAR_THRESHOLD_RULE, margin_label, near_threshold, tier_label, tier_margin
+from cpts_diag.tiers import NEAR_THRESHOLD_RULE, TIER_RULE, margin_label, near_threshold, tier_label, tier_margin
 
 REGIONAL_MAP_FILE = "carte_regionale.html"
 
@@ -113,9 +114,6 @@ def _indicator_values(rows: pd.DataFrame) -> tuple[float, float, float]:
 def _main_region(perims, reference, path) -> tuple[str, str | None]:
     """(code, note) of the région where the file has the most territories (ties: the lowest code), and a French
     note naming the file's other régions (None when the file has one région only)."""
-    from collections import Counter
-
-    from cpts_diag.errors import InputError
     from cpts_diag.territories import resolve_members, territory_table
 
     table = territory_table(resolve_members(perims, reference), reference)
@@ -149,7 +147,6 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
     région or no territory in the région.
     """
     from cpts_diag.checks import check_region
-    from cpts_diag.errors import InputError
     from cpts_diag.indicators import diagnose_all
     from cpts_diag.io.perimeters import read_perimeters
     from cpts_diag.reference import load_reference
@@ -243,8 +240,6 @@ def regional_synthesis(perimeters="", region="", cpam="", region_study_area=Fals
 def _france_row_name(scopes: dict[str, str]) -> str:
     """The name of the France row: what most of its values cover (« France hors Mayotte »), « France » when
     nothing is left out."""
-    from collections import Counter
-
     counts = Counter(scopes.values())
     return max(counts, key=lambda name: (counts[name], name == "France")) if counts else "France"
 
@@ -266,10 +261,8 @@ def _tier_text(row) -> str:
 
 def _near_threshold(row) -> str | None:
     """« 1 461 hab. au-dessus du seuil de 80 000 » for a territory within 5 % of an ACI threshold, else None."""
-    if fr.is_missing(row["population"]) or near_threshold(row["population"]) is None:
-        return None
-    margin = tier_margin(row["population"])
-    return None if margin is None else margin_label(*margin)
+    margin = tier_margin(row["population"])  # None for an unknown population
+    return None if margin is None or near_threshold(row["population"]) is None else margin_label(*margin)
 
 
 def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
@@ -278,7 +271,6 @@ def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
     n = len(synthesis.table)
     n_france = n + len(synthesis.references) - 1
     for i, r in pd.concat([synthesis.table, synthesis.references], ignore_index=True).iterrows():
-        is_france = i == n_france
         straddling = r["territoire"] in synthesis.straddling
         rec = {
             "Territoire": r["territoire"] + (" (à cheval sur une autre région)" if straddling else ""),
@@ -296,7 +288,7 @@ def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
             )
             if m.get("unit") == "hab." and r[col] == 0 and fr.is_missing(r[f"{col}_bas"]):
                 rec[header] = "aucun"  # no inhabitant (in an under-served zone), never a « 0 » to act on
-            scope = synthesis.france_scopes.get(col) if is_france else None
+            scope = synthesis.france_scopes.get(col) if i == n_france else None
             if scope and scope != r["territoire"]:  # France's value covers another part than the row says
                 rec[header] += f" ({_scope_note(scope)})"
         rows.append(rec)
@@ -305,11 +297,9 @@ def regional_table(synthesis: RegionalSynthesis) -> pd.DataFrame:
 
 def _indicator_caption(synthesis: RegionalSynthesis) -> str:
     parts = [
-        (
-            "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
-            "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
-            "avec elle entière) ou quand des valeurs sont masquées"
-        )
+        "Population : INSEE, populations légales 2023, COG 2026, niveau commune (arrondissement pour "
+        "Marseille) ; bornes « entre a et b » quand une commune est découpée infra-communalement (sans elle, "
+        "avec elle entière) ou quand des valeurs sont masquées"
     ]
     for _, ind_id, _header, _ in synthesis.indicators:
         m = synthesis.meta.get(ind_id)
@@ -534,29 +524,15 @@ def regional_static_maps(synthesis: RegionalSynthesis) -> dict:
     terr, com, orph = layers
     region = f"{synthesis.region_name} ({synthesis.region})"
     crs = projected_crs(_region_departements(synthesis)[0])  # Lambert-93, or the DROM's own projection
-    figs = {
-        "tailles": _tier_figure(
-            terr,
-            orph,
-            f"Taille ACI des CPTS — {region}",
-            _regional_source(synthesis) + " — niveau commune agrégé par CPTS",
-            crs,
-        )
-    }
+    source = _regional_source(synthesis) + " — niveau commune"
+    figs = {"tailles": _tier_figure(terr, orph, f"Taille ACI des CPTS — {region}", source + " agrégé par CPTS", crs)}
     figs["apl"] = _static(
         MapSpec(terr, "apl_2023", **_APL_MAP, outline=False, orphans=orph if len(orph) else None),
         title=f"Accessibilité aux médecins généralistes par CPTS — {region}",
         source=f"Sources : {_indicator_source(synthesis, 'apl_mg_2023')} ; {GEOMETRY_SOURCE}",
     )
-    figs["couverture"] = _coverage_figure(
-        com,
-        orph,
-        f"Couverture de la région par les CPTS — {region}",
-        _regional_source(synthesis) + " — niveau commune",
-        crs,
-    )
+    figs["couverture"] = _coverage_figure(com, orph, f"Couverture de la région par les CPTS — {region}", source, crs)
     if len(orph):
-        outlines = terr[["cpts", "geometry"]]
         spec = MapSpec(
             orph,
             "population",
@@ -566,13 +542,13 @@ def regional_static_maps(synthesis: RegionalSynthesis) -> dict:
             ["#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d"],
             decimals=0,
             outline=False,
-            neighbours=outlines,
+            neighbours=terr[["cpts", "geometry"]],
             fit_main_part=False,  # scattered communes, not a territory: one frame around them all
         )
         figs["orphelines"] = _static(
             spec,
             title=f"Communes orphelines (sans CPTS) — {region}",
-            source=_regional_source(synthesis) + " — niveau commune",
+            source=source,
             label_neighbours=False,
         )
     return figs
@@ -639,7 +615,7 @@ def write_regional_map(synthesis: RegionalSynthesis, out_dir) -> Path | None:
     """
     from cpts_diag.outputs.maps.offline import save_offline_map
 
-    folder = output_folder(out_dir)
+    folder = settings.user_path(out_dir)
     if folder is None:
         show_note("Carte régionale non écrite (paramètre dossier_sortie vide).")
         return None
@@ -654,8 +630,6 @@ def write_regional_map(synthesis: RegionalSynthesis, out_dir) -> Path | None:
 
 def show_regional_sources(synthesis: RegionalSynthesis) -> None:
     """Display the sources of the synthesis, with vintage and level, and the fictitious flag."""
-    from cpts_diag.tiers import TIER_RULE
-
     items = [
         "INSEE, Code officiel géographique 2026 et populations légales 2023 — niveau commune",
         GEOMETRY_SOURCE,

@@ -9,13 +9,13 @@ What ``cpts-diag demo`` writes for PACA, for any listing. For each région, a fo
 * ``carte_regionale.html``: the regional interactive map, offline;
 * ``carte_propositions.html``: the proposal map of the check (:func:`cpts_diag.outputs.check_outputs.proposal_web_map`).
 
-Which régions (:func:`plan_regions`): the one asked for (``--region``), else every région where a territory of
-the file has a commune. Which study area (:data:`COVERAGE_RULE`): the région asked for is declared (its
-communes outside the file are orphans); otherwise the région when the file holds more than half of its
-communes and of its population, else the départements of the région that the file lists for more than
-half; elsewhere the communes outside the file are « hors fichier », never orphans: counting as orphans the
-communes of a région that the file barely touches would say, falsely, that they have no CPTS. Notebook 03
-applies the same rule (``zone_etude_region`` declares the région).
+Which régions (:func:`plan_regions`): the one asked for (``--region``), else every région where a territory of the
+file has a commune. Which study area (:data:`cpts_diag.checks.REGION_VIEW_RULE`): the région asked for is declared
+(its communes outside the file are orphans); otherwise the région when the file holds more than half of its
+communes and of its population, else the départements of the région that the file lists for more than half;
+elsewhere the communes outside the file are « hors fichier », never orphans: counting as orphans the communes of a
+région that the file barely touches would say, falsely, that they have no CPTS. Notebook 03 applies the same rule
+(``zone_etude_region`` declares the région).
 
 A région folder is built in a temporary folder beside it and swapped in complete (never half-written). Each
 région has a fingerprint (the rows of its territories, the reading notes, the CPAM table, the embedded data,
@@ -34,37 +34,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from cpts_diag import fr_format as fr
 from cpts_diag import settings
-from cpts_diag.checks import REGION_VIEW_RULE, CheckReport
-from cpts_diag.errors import error_message
+from cpts_diag.checks import CheckReport
+from cpts_diag.errors import InputError, error_message
 from cpts_diag.io.atomic import atomic_path, atomic_write_text, file_sha256
 from cpts_diag.io.fingerprint import run_fingerprint
 from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import json_ready
-from cpts_diag.reports.folder import cleanup_stale, slugify, swap_in
+from cpts_diag.reference import load_reference
+from cpts_diag.reports.folder import building, slugify
 from cpts_diag.reports.index_page import STATUS_FAILED, STATUS_OK, STATUS_UNCHANGED
 
 SYNTHESIS_NOTEBOOK = settings.NOTEBOOKS_DIR / "03_synthese_regionale.ipynb"
-SYNTHESIS_HTML = "synthese_regionale.html"
 
 #: Files of a région folder (kind -> name); the GeoPackage is absent when no polygon is available.
 REGION_FILES = {
-    "synthese": SYNTHESIS_HTML,
+    "synthese": "synthese_regionale.html",
     "carte": "carte_regionale.html",
     "controle": "controle_perimetres.xlsx",
     "controle_gpkg": "controle_perimetres.gpkg",
     "propositions": "carte_propositions.html",
     "notebook": "synthese_regionale.ipynb",
 }
-
-#: The study area of a région's view, as users read it (index page, README): one rule with notebook 03.
-COVERAGE_RULE = REGION_VIEW_RULE
 
 
 def region_folder(code: str, name: str) -> str:
@@ -88,8 +84,6 @@ def plan_regions(perimeters, reference=None, region: str | None = None) -> list[
     ``straddling`` (territory -> other régions, French names), ``n_communes``, ``n_covered``, ``population``,
     ``population_covered`` (see :func:`cpts_diag.territories.region_coverage`).
     """
-    from cpts_diag.errors import InputError
-    from cpts_diag.reference import load_reference
     from cpts_diag.territories import region_coverage
 
     reference = reference or load_reference()
@@ -136,11 +130,10 @@ def write_synthesis(
     ``folder`` receives ``synthese_regionale.ipynb``, ``synthese_regionale.html`` (no code, self-contained) and
     ``carte_regionale.html`` (written by the notebook), each complete or not at all. ``perimeters``: a file
     (None: the embedded PACA listing); ``cpam`` as for :func:`cpts_diag.io.params.cpam_choice`; ``declared``:
-    the région is the study area (notebook parameter ``zone_etude_region``), else :data:`COVERAGE_RULE`;
+    the région is the study area (notebook parameter ``zone_etude_region``), else the rule of the module;
     ``territory`` names the territory of a file without territory column (``territoire``). Raises
     :class:`InputError` for unusable input, :class:`RuntimeError` for any other failure of the notebook.
     """
-    from cpts_diag.reference import load_reference
     from cpts_diag.reports.runner import execute_notebook, file_parameter, notebook_to_html
 
     folder = settings.user_path(folder)
@@ -158,11 +151,10 @@ def write_synthesis(
         tmp_nb = Path(tmp) / REGION_FILES["notebook"]
         # run in ``folder``: the page links the map it writes there as « carte_regionale.html », beside it
         nb = execute_notebook(SYNTHESIS_NOTEBOOK, tmp_nb, params, timeout, folder)
-        title = f"Synthèse régionale des CPTS — {load_reference().region_name(code)} ({code})"
-        html = notebook_to_html(nb, title)
+        html = notebook_to_html(nb, f"Synthèse régionale des CPTS — {load_reference().region_name(code)} ({code})")
         with atomic_path(folder / REGION_FILES["notebook"]) as p:
             os.replace(tmp_nb, p)
-    return atomic_write_text(folder / SYNTHESIS_HTML, html)
+    return atomic_write_text(folder / REGION_FILES["synthese"], html)
 
 
 def _context(cpam) -> str:
@@ -196,17 +188,11 @@ def _build(perims, plan: dict, out_dir: Path, cpam, reference, timeout: int, ter
     from cpts_diag.checks import check_region
     from cpts_diag.outputs.check_outputs import write_check_outputs
 
-    cleanup_stale(out_dir, plan["folder"])
-    tmp = Path(tempfile.mkdtemp(prefix=f".{plan['folder']}.", suffix=".tmp", dir=out_dir))
-    try:
+    with building(out_dir, plan["folder"]) as tmp:
         report = check_region(perims, plan["code"], reference, declared=plan["declared"])
         write_check_outputs(report, tmp)
         write_synthesis(perims.source, plan["code"], tmp, cpam, timeout, declared=plan["declared"], territory=territory)
         names = {p.name for p in tmp.iterdir() if p.is_file()}
-        swap_in(tmp, out_dir / plan["folder"])
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     outputs = {kind: f"{plan['folder']}/{name}" for kind, name in REGION_FILES.items() if name in names}
     return outputs, report
 
@@ -242,7 +228,6 @@ def run_regional_views(
     from tqdm import tqdm
 
     from cpts_diag.io.perimeters import Perimeters, read_perimeters
-    from cpts_diag.reference import load_reference
 
     out_dir = settings.user_path(out_dir) or Path(settings.REPORTS_DIR)
     reference = load_reference()
@@ -256,40 +241,34 @@ def run_regional_views(
     context = _context(cpam)
     fictitious = cpam_choice(cpam, path).mode == "exemple"
     records = []
-    bar = tqdm(total=len(plans), desc="Vues régionales", unit="région", disable=not progress or not plans)
-    try:
-        for plan in plans:
-            record = dict(plan)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            fp = _fingerprint(perims, plan, context)
-            prev = before.get(plan["code"]) or {}
-            if (
-                not force
-                and prev.get("fingerprint") == fp
-                and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
-                and prev.get("outputs")
-                and all((out_dir / rel).is_file() for rel in prev["outputs"].values())
-            ):
-                records.append(dict(prev, **record, status=STATUS_UNCHANGED, duration_s=0.0, error=None))
-                bar.update(1)
-                continue
-            t0 = time.perf_counter()
-            try:
-                outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout, territory)
-                record.update(
-                    status=STATUS_OK,
-                    outputs=outputs,
-                    check=dict(check.summary),
-                    study_area=list(check.study_area),
-                    study_area_rule=check.study_area_rule,
-                    error=None,
-                    fictitious=fictitious,
-                )
-            except Exception as exc:  # noqa: BLE001 - one région failing must not stop the others
-                record.update(status=STATUS_FAILED, outputs={}, error=error_message(exc))
-            record.update(fingerprint=fp, duration_s=round(time.perf_counter() - t0, 3))
-            records.append(record)
-            bar.update(1)
-    finally:
-        bar.close()
+    for plan in tqdm(plans, desc="Vues régionales", unit="région", disable=not progress or not plans):
+        record = dict(plan)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fp = _fingerprint(perims, plan, context)
+        prev = before.get(plan["code"]) or {}
+        if (
+            not force
+            and prev.get("fingerprint") == fp
+            and prev.get("status") in (STATUS_OK, STATUS_UNCHANGED)
+            and prev.get("outputs")
+            and all((out_dir / rel).is_file() for rel in prev["outputs"].values())
+        ):
+            records.append(dict(prev, **record, status=STATUS_UNCHANGED, duration_s=0.0, error=None))
+            continue
+        t0 = time.perf_counter()
+        try:
+            outputs, check = _build(perims, plan, out_dir, cpam, reference, timeout, territory)
+            record.update(
+                status=STATUS_OK,
+                outputs=outputs,
+                check=dict(check.summary),
+                study_area=list(check.study_area),
+                study_area_rule=check.study_area_rule,
+                error=None,
+                fictitious=fictitious,
+            )
+        except Exception as exc:  # noqa: BLE001 - one région failing must not stop the others
+            record.update(status=STATUS_FAILED, outputs={}, error=error_message(exc))
+        record.update(fingerprint=fp, duration_s=round(time.perf_counter() - t0, 3))
+        records.append(record)
     return json_ready(records)

@@ -11,6 +11,12 @@ communes, its outline, the neighbouring territories and the orphans of the check
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
+import pickle
+import platform
+import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -218,9 +224,7 @@ def _orphan_units(check) -> frozenset:
     return frozenset(o["code_insee"] for o in check.orphans) | {a["code"] for a in check.uncovered_arrondissements}
 
 
-# ---------------------------------------------------------------------------
-# cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
-# ---------------------------------------------------------------------------
+# --------- cache of diagnostics (one computation per perimeter file and inputs, shared by a batch)
 _CACHE_KEEP = 6
 # The unpickled common part (reference, perimeter table, warnings, territory names) of the last cache
 # folder read: the same for every report of a batch, unpickled once per kernel instead of once per report
@@ -230,8 +234,6 @@ _COMMON: dict[tuple, tuple] = {}
 
 def _cache_root() -> Path | None:
     """Private cache folder (``settings.CACHE_DIR``; ``0`` disables it), or None when unusable."""
-    import os
-
     env = os.environ.get("CPTS_DIAG_CACHE", settings.CACHE_DIR)
     if env.strip().lower() in ("", "0", "off", "non", "aucun"):
         return None
@@ -260,8 +262,6 @@ class _DiagnosticCache:
 
     @classmethod
     def open(cls, perimeters, cpam, insee_ages, bpe) -> _DiagnosticCache | None:
-        import platform
-
         from cpts_diag.io.fingerprint import run_fingerprint
 
         root = _cache_root()
@@ -277,8 +277,6 @@ class _DiagnosticCache:
 
     @staticmethod
     def _entry(name: str) -> str:
-        import hashlib
-
         return hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:20] + ".pkl"
 
     def load(self, territory: str | None):
@@ -286,8 +284,6 @@ class _DiagnosticCache:
 
         The reference, table, warnings and orphan units are shared by the calls that read the same file: read only.
         """
-        import pickle
-
         from cpts_diag.indicators import find_territory
 
         if not (self.folder / "complete").is_file():
@@ -328,10 +324,6 @@ class _DiagnosticCache:
     ) -> None:
         """Write every diagnostic with its check findings, then the ``complete`` marker (each file atomically);
         ``named_by``: the ``territory_source`` of the perimeters (a one-territory file is cached under one name)."""
-        import dataclasses
-        import pickle
-        import shutil
-
         from cpts_diag.io.atomic import atomic_path
         from cpts_diag.reference import Reference
 

@@ -1,29 +1,26 @@
 """One territory's diagnostic report: papermill execution, HTML export, the report folder written atomically.
 
 :func:`build_report` runs ``notebooks/02_diagnostic_territorial.ipynb`` for one territory with papermill
-(parameters passed through the Python API, so codes stay strings) and writes, into ``out_dir/<slug>/``:
+(parameters passed through the Python API, so codes stay strings) and writes, into ``out_dir/<slug>/`` (built
+beside it and swapped in complete: :func:`cpts_diag.reports.folder.building`):
 
 * ``rapport.html`` — the executed notebook without code, self-contained (images embedded, no script,
   no external style sheet), French, printable;
 * ``carte.html``, ``indicateurs.xlsx``, ``perimetre.gpkg`` — written by the notebook itself
   (parameter ``dossier_sortie``) so the data are loaded once per report;
 * ``diagnostic.ipynb`` — the executed notebook.
-
-The folder is built in a temporary folder beside the target and swapped in at the end: a crash or an
-interruption never leaves a half-written report that looks complete, and a previous good report stays
-in place until the new one is complete.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import os
 import re
-import shutil
+import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +34,7 @@ from cpts_diag.io.params import cpam_choice
 from cpts_diag.outputs.html import html_page
 from cpts_diag.outputs.templating import css
 from cpts_diag.reports.display import PAGE_STYLE_SHEETS, exported_html
-from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, cleanup_stale, slugify, swap_in
+from cpts_diag.reports.folder import REPORT_FILES, SUMMARY_MIMETYPE, building, slugify
 
 if TYPE_CHECKING:
     from jupyter_client import KernelClient, KernelManager
@@ -51,9 +48,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None
 NOTEBOOK = settings.NOTEBOOKS_DIR / "02_diagnostic_territorial.ipynb"
 
 
-# ---------------------------------------------------------------------------
-# result
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------ result
 @dataclass
 class ReportResult:
     """What :func:`build_report` produced for one territory.
@@ -83,9 +78,7 @@ class ReportResult:
     summary: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-# ---------------------------------------------------------------------------
-# HTML export
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------- HTML export
 #: Cells with one of these tags stay in the notebook but not in rapport.html.
 _REMOVED_TAGS = {"remove-cell", "remove_cell", "notebook-only"}
 
@@ -106,8 +99,6 @@ def _exporter():
 
 def _report_cells(nb):
     """Copy of ``nb`` keeping what a reader sees: markdown, and displayed outputs (no stderr)."""
-    import copy
-
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if not set(c.get("metadata", {}).get("tags", [])) & _REMOVED_TAGS]
     for cell in nb.cells:
@@ -149,9 +140,7 @@ def notebook_to_html(nb, title: str) -> str:
     return page
 
 
-# ---------------------------------------------------------------------------
-# build
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------- build
 def _kernel_env() -> None:
     """Make papermill's ``python3`` kernel the current interpreter.
 
@@ -241,7 +230,6 @@ class KernelSession:
         import nbformat
         from nbclient import NotebookClient
 
-        _kernel_env()
         client = NotebookClient(
             nbformat.v4.new_notebook(),
             kernel_name="python3",
@@ -329,32 +317,12 @@ def _warm_engine():
 
     class _WarmEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(
-            cls,
-            nb_man,
-            kernel_name,
-            log_output=False,
-            stdout_file=None,
-            stderr_file=None,
-            start_timeout=60,
-            execution_timeout=None,
-            *,
-            session: KernelSession,
-            kernel_cwd: str,
-            **kwargs,
-        ):
-            return _WarmClient(
-                nb_man,
-                session,
-                kernel_cwd,
-                timeout=execution_timeout,
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            ).execute()
+        def execute_managed_notebook(cls, nb_man, kernel_name, *, session, kernel_cwd, execution_timeout, **_unused):
+            # the kernel runs already (no start-up timeout); execute_notebook logs no output, sets no stdout/stderr file
+            client = _WarmClient(
+                nb_man, session, kernel_cwd, timeout=execution_timeout, kernel_name=kernel_name, log=logger
+            )
+            return client.execute()
 
     papermill_engines.register(_WARM_ENGINE, _WarmEngine)
 
@@ -423,8 +391,6 @@ def kill_kernels() -> None:
     A kernel still starting when its runner unwinds (Ctrl-C) would find its working folder removed and print a
     traceback in the user's terminal; a batch worker that ends leaves no kernel behind.
     """
-    import signal
-
     me = str(os.getpid())
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -443,27 +409,23 @@ def file_parameter(path) -> str:
     return "" if path is None else str(path)
 
 
-_NAMES_CACHE: dict[tuple, list[str]] = {}
-
-
 def _territory_names(perimeters_path: Path, territory: str | None = None) -> list[str]:
     """Territory names of a perimeter file (cached per file content: a batch reads it once per process);
     ``territory`` names a file without territory column."""
     from cpts_diag.io.atomic import file_sha256
-    from cpts_diag.io.perimeters import read_perimeters
 
     try:
-        key = (str(perimeters_path), file_sha256(perimeters_path), territory)
-    except OSError:
-        key = None
-    if key not in _NAMES_CACHE:
-        perimeters = read_perimeters(perimeters_path, territory=territory)
-        names = list(dict.fromkeys(perimeters.table["cpts"].astype(str)))
-        if key is None:
-            return names
-        _NAMES_CACHE.clear()
-        _NAMES_CACHE[key] = names
-    return _NAMES_CACHE[key]
+        content = file_sha256(perimeters_path)
+    except OSError:  # unreadable: read_perimeters raises the French message (an error is never cached)
+        content = None
+    return _names_of(perimeters_path, content, territory)
+
+
+@functools.lru_cache(maxsize=1)
+def _names_of(perimeters_path: Path, content: str | None, territory: str | None) -> list[str]:
+    from cpts_diag.io.perimeters import read_perimeters
+
+    return list(dict.fromkeys(read_perimeters(perimeters_path, territory=territory).table["cpts"].astype(str)))
 
 
 def _resolve_territory(territory: str | None, perimeters=None) -> str:
@@ -553,10 +515,8 @@ def build_report(
     out_dir = settings.user_path(out_dir) or settings.REPORTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / slug
-    cleanup_stale(out_dir, slug)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".tmp", dir=out_dir))
     timings: dict[str, float] = {}
-    try:
+    with building(out_dir, slug) as tmp:
         params = {
             "perimetres": file_parameter(perimeters),
             "territoire": territory,
@@ -582,12 +542,8 @@ def build_report(
         missing = [name for name in REPORT_FILES.values() if not (tmp / name).is_file()]
         if missing:
             raise RuntimeError(f"fichiers manquants après exécution : {', '.join(missing)}")
-        t3 = time.perf_counter()
-        swap_in(tmp, target)
-        timings["swap"] = time.perf_counter() - t3
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        t3 = time.perf_counter()  # the folder is swapped in as the block ends
+    timings["swap"] = time.perf_counter() - t3
     tier = summary.get("tier")
     return ReportResult(
         territory=territory,
@@ -604,9 +560,7 @@ def build_report(
     )
 
 
-# ---------------------------------------------------------------------------
-# command line
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------ command line
 def run_report_cli(perimeters, territory, out_dir=None, cpam=None, insee_ages=None, bpe=None) -> int:
     """``cpts-diag report``: build one report, print French progress lines and the paths; return 0.
 

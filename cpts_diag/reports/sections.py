@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import os
 import shlex
 import sys
 from dataclasses import replace
@@ -39,6 +38,8 @@ from cpts_diag import fr_format as fr
 from cpts_diag.indicator_data import short_source
 from cpts_diag.indicators import CPAM_INDICATORS
 from cpts_diag.io.params import is_embedded_listing
+from cpts_diag.outputs import open_report
+from cpts_diag.outputs.check_text import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
 from cpts_diag.outputs.html import html_page, json_ready
 from cpts_diag.outputs.templating import Markup, macro
 from cpts_diag.reports.display import notebook_html, written_href
@@ -93,9 +94,7 @@ FICTITIOUS_TEXT = (
 )
 
 
-# ---------------------------------------------------------------------------
-# display object
-# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------- display object
 class Section:
     """An HTML fragment a notebook displays (and nbconvert exports without code).
 
@@ -113,16 +112,11 @@ class Section:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": notebook_html(self.html), "text/plain": self.text, **self.extra}
 
-    def _repr_html_(self) -> str:
-        return notebook_html(self.html)
-
     def __str__(self) -> str:
         return self.html
 
 
-# ---------------------------------------------------------------------------
-# formatting helpers
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------ formatting helpers
 def _rows(data: ReportData, indicator: str) -> pd.DataFrame:
     ind = data.indicators
     return ind[ind["indicator"] == indicator]
@@ -201,23 +195,15 @@ def threshold_note(summary: dict, short: bool = False) -> str | None:
 
 
 def _written_href(data: ReportData, kind: str) -> str | None:
-    """Link to the file ``kind`` that :func:`write_outputs` writes, None when nothing is written (no ``out_dir``).
-
-    Relative to the kernel's folder: the report folder in a report run (``carte.html``, beside rapport.html), the
-    notebook's folder in JupyterLab (``sorties/carte.html``).
-    """
+    """Link to the file ``kind`` that :func:`write_outputs` writes (:func:`written_href`), None without ``out_dir``."""
     return None if data.out_dir is None else written_href(Path(data.out_dir) / REPORT_FILES[kind])
 
 
 def _report_command(data: ReportData) -> str:
-    """The ``cpts-diag report`` command that writes this territory's report with its files."""
-    parts = ["cpts-diag", "report"]
-    if not is_embedded_listing(data.perimeters_path):
-        try:
-            parts.append(os.path.relpath(data.perimeters_path.resolve(), Path.cwd().resolve()))
-        except (OSError, ValueError):
-            parts.append(str(data.perimeters_path))
-    return shlex.join([*parts, "--territoire", data.territory])
+    """The ``cpts-diag report`` command that writes this territory's report with its files (the perimeter file
+    relative to the current folder, as :func:`written_href` gives it)."""
+    file = [] if is_embedded_listing(data.perimeters_path) else [written_href(data.perimeters_path)]
+    return shlex.join(["cpts-diag", "report", *file, "--territoire", data.territory])
 
 
 def _figure_html(fig, caption: str, alt: str) -> str:
@@ -228,9 +214,7 @@ def _figure_html(fig, caption: str, alt: str) -> str:
     return _render("figure", png_base64=data, alt=alt, caption=Markup(caption))
 
 
-# ---------------------------------------------------------------------------
-# summary and header
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------ summary and header
 def key_figures(data: ReportData) -> dict[str, dict]:
     """Key figures of the territory: French label -> {indicator, value, low, high, unit, text, fictitious}."""
     out = {}
@@ -252,8 +236,6 @@ def key_figures(data: ReportData) -> dict[str, dict]:
 def perimeter_summary(data: ReportData) -> dict:
     """Counts of the territory's perimeter findings by level (``bloquant``, ``à vérifier``, ``information``) and
     ``blocking``, for the batch index."""
-    from cpts_diag.outputs.check_text import BLOCKING, INFORMATION, TO_CHECK, perimeter_items
-
     items = perimeter_items(data.perimeter)
     counts = {level: sum(i["level"] == level for i in items) for level in (BLOCKING, TO_CHECK, INFORMATION)}
     return {"blocking": bool(data.perimeter["blocking"]), **counts}
@@ -327,8 +309,6 @@ def perimeter_check(data: ReportData) -> Section:
     the population counted twice, outdated codes replaced, names that do not match their codes, duplicates,
     unknown codes, contiguity, enclaves, orphans and communes outside the file around it), blocking ones first,
     with the study-area rule and the sources."""
-    from cpts_diag.outputs.check_text import perimeter_items
-
     html = _render(
         "perimeter_check",
         items=perimeter_items(data.perimeter),
@@ -341,20 +321,11 @@ def perimeter_check(data: ReportData) -> Section:
     return Section(html, "Périmètre du territoire")
 
 
-def _perimeter_alerts(data: ReportData) -> list[dict]:
-    """The findings shown in the box at the top of the report: blocking ones, and names that are not their
-    code's (the diagnosis may describe another commune)."""
-    from cpts_diag.outputs.check_text import BLOCKING, perimeter_items
-
-    return [i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"]
-
-
 def header(data: ReportData) -> Section:
     """Title, subtitle, fictitious-data banner, perimeter alerts, key figures (with the machine-readable
     summary), then the check of the perimeter (:func:`perimeter_check`)."""
     s = data.summary
     summary = report_summary(data)
-    regions = ", ".join(s.get("regions_noms", []))
     items = [
         ("Population légale 2023", _population_text(s), False, _shared_population_note(data)),
         ("Taille ACI", _tier_text(s).capitalize(), False, threshold_note(s, short=True)),
@@ -367,10 +338,13 @@ def header(data: ReportData) -> Section:
     html = _render(
         "header",
         territory=data.territory,
-        places=" — ".join(x for x in (_departements_text(s), regions) if x),
+        places=" — ".join(x for x in (_departements_text(s), ", ".join(s.get("regions_noms", []))) if x),
         today=_dt.date.today().strftime("%d/%m/%Y"),
         banner_text=FICTITIOUS_TEXT if data.diag.fictitious else None,
-        alerts=_perimeter_alerts(data),
+        # in the box at the top: blocking findings, and names that are not their code's (another commune described?)
+        alerts=[
+            i for i in perimeter_items(data.perimeter) if i["level"] == BLOCKING or i["finding"] == "name_mismatches"
+        ],
         blocking=bool(data.perimeter["blocking"]),
         items=items,
         key_sources=_key_sources(data),
@@ -394,9 +368,7 @@ def method(data: ReportData) -> Section:
     return Section(html, "Méthode")
 
 
-# ---------------------------------------------------------------------------
-# comparison tables
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------- comparison tables
 def comparison_table(data: ReportData, indicators: list[str], caption: str = "") -> str:
     """HTML table of indicators (rows) by level (territory, départements, région, France).
 
@@ -458,9 +430,7 @@ def _theme_indicators(data: ReportData, theme: str, exclude=()) -> list[str]:
     return [i for i in dict.fromkeys(ids) if i not in exclude]
 
 
-# ---------------------------------------------------------------------------
-# section 1: territory
-# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------- section 1: territory
 def territory_overview(data: ReportData) -> Section:
     """Key facts (communes, EPCI, départements, area, density, population) and their comparison table."""
     s = data.summary
@@ -570,13 +540,9 @@ def tier_section(data: ReportData) -> Section:
     return Section(html, "Taille ACI")
 
 
-# ---------------------------------------------------------------------------
-# sections 2-4
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------ sections 2-4
 def demography(data: ReportData) -> Section:
     """Population, age structure (or its bassin-de-vie proxies), share of 75+, ageing."""
-    from cpts_diag.outputs import open_report
-
     ids = ["population"] + [
         i
         for i in _theme_indicators(data, "Démographie")
@@ -606,8 +572,6 @@ def demography(data: ReportData) -> Section:
 
 def care_supply(data: ReportData) -> Section:
     """Densities of GPs, nurses and midwives; GP counts of the départements (BPE)."""
-    from cpts_diag.outputs import open_report
-
     all_ids = _theme_indicators(data, "Offre de soins")
     # ps_<profession>_densite then ps_<profession>_effectif (the only two kinds, see cpts_diag.open_indicators)
     ps = sorted((i for i in all_ids if i.startswith("ps_")), key=lambda i: i.endswith("_effectif"))
@@ -644,8 +608,6 @@ def access(data: ReportData) -> Section:
     Without a CPAM table, or with one that has none of the territory's communes, the CPAM indicators are not
     shown (a table of « n.d. ») but said once, with how to get them.
     """
-    from cpts_diag.outputs import open_report
-
     missing = _cpam_missing(data)
     hidden = set(CPAM_INDICATORS) if missing else set()
     acc = _theme_indicators(data, "Accès aux soins", exclude=hidden)
@@ -677,8 +639,6 @@ def access(data: ReportData) -> Section:
 def _deprivation(data: ReportData, indicators: list[str]) -> str:
     """The F-EDI part: the mean score and the population by national quintile beside the comparison levels, the
     small printed map of each commune's quintile, the communes of the most deprived quintile named."""
-    from cpts_diag.outputs import open_report
-
     figure = ""
     mc = data.map_communes
     if mc is not None and "fedi_quintile" in mc and mc["fedi_quintile"].notna().any():
@@ -700,17 +660,13 @@ def _deprivation(data: ReportData, indicators: list[str]) -> str:
     )
 
 
-# ---------------------------------------------------------------------------
-# section 5: synthesis
-# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------- section 5: synthesis
 def synthesis(data: ReportData) -> Section:
     """Strengths and weaknesses derived from the figures (rules of :mod:`cpts_diag.synthesis`)."""
     return Section(_render("synthesis", syn=derive_findings(data.diag)), "Synthèse")
 
 
-# ---------------------------------------------------------------------------
-# section 6: sources and limits
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------- section 6: sources and limits
 def sources_and_limits(data: ReportData) -> Section:
     """Every source (producer, vintage, level, licence, note), quality flags, masked and approximate values."""
     terr = data.indicators[data.indicators["level"] == Level.TERRITORY]
@@ -733,9 +689,7 @@ def sources_and_limits(data: ReportData) -> Section:
     return Section(html, "Sources et limites")
 
 
-# ---------------------------------------------------------------------------
-# files
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------- files
 def _partial_note(data: ReportData) -> str:
     """Map title suffix when a polygon stands for more than the territory (a split commune drawn whole), else ""."""
     if "découpage infra-communal" in " ".join(data.polygons["note"]):
@@ -754,7 +708,6 @@ def _printed_fedi_map(data: ReportData):
     (no neighbours, no layout engine)."""
     from matplotlib.figure import Figure
 
-    from cpts_diag.outputs import open_report
     from cpts_diag.outputs.maps.printed import static_map
     from cpts_diag.outputs.maps.spec import MapSpec
 
@@ -785,7 +738,6 @@ _WEB_TOOLTIPS = {
 
 def _web_map(data: ReportData):
     from cpts_diag.commune_geo import MAP_SOURCE
-    from cpts_diag.outputs import open_report
     from cpts_diag.outputs.maps.spec import MapView
     from cpts_diag.outputs.maps.web import commune_map
 
@@ -850,18 +802,16 @@ def write_outputs(data: ReportData) -> Section:
     from cpts_diag.outputs.indicator_outputs import write_indicator_workbook
     from cpts_diag.outputs.maps.offline import save_offline_map
 
-    out = data.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    data.out_dir.mkdir(parents=True, exist_ok=True)
     has_map = data.map_communes is not None and len(data.map_communes) > 0
     kinds = ("carte", "indicateurs", "perimetre") if has_map else ("carte", "indicateurs")
-    files = {k: out / REPORT_FILES[k] for k in kinds}
+    files = {k: data.out_dir / REPORT_FILES[k] for k in kinds}
     if has_map:
         save_offline_map(_web_map(data), files["carte"])
+        _write_geopackage(data, files["perimetre"])
     else:
         atomic_write_text(files["carte"], _unavailable_map_html(data))
     write_indicator_workbook(data.diag, files["indicateurs"], perimeter=perimeter_sheet(data.perimeter))
-    if has_map:
-        _write_geopackage(data, files["perimetre"])
     data.outputs.update(files)
     labels = {
         "carte": "Carte interactive hors ligne (navigateur)",
