@@ -3,14 +3,8 @@
 :func:`add_open_indicators` completes the diagnostics of :func:`cpts_diag.indicators.diagnose_all` with
 rows in the same format (:data:`cpts_diag.indicators.INDICATOR_COLUMNS`: value, bounds, unit, source,
 vintage, level of the source, coverage, quality) for the territory, its départements, its région(s) and
-France, and with per-unit columns in ``Diagnostic.communes``.
-
-Conventions (same as :mod:`cpts_diag.indicators`)
-------------------------------------------------
-* ``coverage`` is the share of the population légale 2023 of the group living in units with data.
-* A commune split below the commune level (Nice, Toulon) is computed with and without it: counts are
-  then bounds, ratios the value with it and bounds; quality « approchée ».
-* A masked or missing value is unknown, never zero: it lowers the coverage and is listed.
+France, and with per-unit columns in ``Diagnostic.communes``; coverage, split communes (Nice, Toulon) and
+missing values follow the conventions of :mod:`cpts_diag.indicators`.
 
 Population trend: the mean annual growth rate ``(P_2023 / P_start) ** (1 / years) - 1`` is computed
 like for like over the units whose start population is harmonised to COG 2026 (see
@@ -102,7 +96,7 @@ class _Context:
                 "unit": france.index.astype(str).tolist(),
                 "code_insee": france.index.astype(str).tolist(),
                 "population": france["population"].to_numpy(dtype=float),
-                "infra": False,
+                "infracommunal": False,
                 "departement": france["departement"].to_numpy(),
                 "region": france["region"].to_numpy(),
             }
@@ -296,35 +290,19 @@ _QUARTILES = ("q1", "p50", "q3")
 def _group_rows(
     frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _Context, dep_codes: Sequence[str] = ()
 ) -> list[dict]:
-    """Every row of one group (territory, département, région or France)."""
-    infra = frame["infra"].to_numpy(dtype=bool)
+    """Every row of one group (territory, département, région or France) from its population units (``frame``:
+    unit, code_insee, population, infracommunal, as :func:`cpts_diag.territories.population_units`)."""
+    infra = frame["infracommunal"].to_numpy(dtype=bool)
     split = bool(infra.any())
     certain = frame[~infra] if split else frame
     rows: list[dict] = []
     nan = float("nan")
 
     def add(ind, label, theme, value, low, high, unit, source, vintage, source_level, coverage, quality):
-        """Append one indicator row of this group."""
-        rows.append(
-            {
-                "indicator": ind,
-                "label": label,
-                "theme": theme,
-                "level": level,
-                "level_code": code,
-                "level_name": name,
-                "value": float(value),
-                "value_low": float(low),
-                "value_high": float(high),
-                "unit": unit,
-                "source": source.label,
-                "vintage": vintage,
-                "source_level": source_level,
-                "coverage": float(coverage),
-                "quality": quality,
-                "_source_key": source.key,
-            }
-        )
+        """Append one indicator row of this group (values in the order of :data:`INDICATOR_COLUMNS`)."""
+        values = (ind, label, theme, level, code, name, float(value), float(low), float(high), unit, source.label)
+        row = dict(zip(INDICATOR_COLUMNS, (*values, vintage, source_level, float(coverage), quality)))
+        rows.append(row | {"_source_key": source.key})
 
     # -- population history and trend
     src_pop = SOURCES["pop_hist"]
@@ -343,21 +321,8 @@ def _group_rows(
     for ind, (start, years) in TREND_PERIODS.items():
         v, cov = _trend(frame, ctx, start, years)
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
-        label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        add(
-            ind,
-            label,
-            Theme.DEMOGRAPHY,
-            v,
-            lo,
-            hi,
-            "%/an",
-            src_pop,
-            f"{start}-2023",
-            "commune",
-            cov,
-            _quality(cov, split),
-        )
+        label, quality = f"Taux d'évolution annuel moyen de la population {start}-2023", _quality(cov, split)
+        add(ind, label, Theme.DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, quality)
         if level == Level.FRANCE:  # France's rate leaves out the départements without a start population
             rows[-1]["level_name"] = ctx.france_since[start]
 
@@ -488,17 +453,9 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
 
     by_terr = dict(tuple(units.groupby("cpts", sort=False)))
     for name, diag in diagnostics.items():
-        terr_units = by_terr.get(name)
-        if terr_units is None:
+        frame = by_terr.get(name)
+        if frame is None:
             continue
-        frame = pd.DataFrame(
-            {
-                "unit": terr_units["unit"].astype(str).to_numpy(),
-                "code_insee": terr_units["code_insee"].astype(str).to_numpy(),
-                "population": terr_units["population"].to_numpy(dtype=float),
-                "infra": terr_units["infracommunal"].to_numpy(dtype=bool),
-            }
-        )
         rows = _group_rows(frame, Level.TERRITORY, name, name, ctx)
         for d in diag.summary.get("departements", []):
             rows += _comparison(ctx, Level.DEPARTEMENT, d)
