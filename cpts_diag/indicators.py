@@ -243,11 +243,10 @@ def _add_bv(p: Pass, data: IndicatorData, skip: set[str]) -> None:
         )
 
 
-#: Census 2022 shares per commune: id -> (column of ``IndicatorData.social``, French label, theme, proxy).
+#: Census 2022 shares per commune: id (a column of ``IndicatorData.social``) -> (French label, theme, proxy).
 _SOCIAL_SHARES = {
-    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", Theme.DEMOGRAPHY, False),
+    "part_75_plus": ("Part des 75 ans et plus", Theme.DEMOGRAPHY, False),
     "part_familles_monoparentales": (
-        "part_familles_monoparentales",
         "Part des familles monoparentales (parmi les familles ; moyenne pondérée par la population)",
         Theme.SOCIAL,
         True,  # weighted by the population: the number of families is not published here
@@ -287,11 +286,11 @@ def _add_social(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     weight = key.map(social["population_2022"]).to_numpy(dtype=float)
     everyone = np.arange(p.n_rows)
     src = SOURCES["rp_social"]
-    for ind, (column, label, theme, proxy) in _SOCIAL_SHARES.items():
+    for ind, (label, theme, proxy) in _SOCIAL_SHARES.items():
         if ind in skip:
             continue
-        own = key.map(social[column]).to_numpy(dtype=float)
-        city = commune.map(social[column]).to_numpy(dtype=float)
+        own = key.map(social[ind]).to_numpy(dtype=float)
+        city = commune.map(social[ind]).to_numpy(dtype=float)
         from_city = np.isnan(own) & ~np.isnan(city) & (key != commune).to_numpy()
         share = np.where(from_city, city, own)
         ok = ~np.isnan(share) & ~np.isnan(weight)
