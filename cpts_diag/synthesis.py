@@ -240,12 +240,11 @@ class Finding:
     """One strength or weakness (``kind``: ``"force"`` or ``"faiblesse"``) about an indicator.
 
     ``text`` is the French sentence citing the territory value, the comparison value(s), source and vintage;
-    ``territory_value`` and ``reference_value`` are the (value, low, high) of the territory and of the first
-    comparison level, ``reference_name`` the names of the comparison levels; ``references`` every (name,
-    (value, low, high)) the finding rests on; ``fictitious`` tells that the territory value comes from
-    fictitious data; ``approximate`` that the gap rule was that of approximate values, ``gap`` the smallest
-    relative gap between the ranges of the territory and of its comparisons (NaN for findings without
-    comparison: population under the APL threshold, nurse zonage).
+    ``territory_value`` is the (value, low, high) of the territory, ``reference_name`` the names of the comparison
+    levels; ``references`` every (name, (value, low, high)) the finding rests on; ``fictitious`` tells that the
+    territory value comes from fictitious data; ``approximate`` that the gap rule was that of approximate values,
+    ``gap`` the smallest relative gap between the ranges of the territory and of its comparisons (NaN for findings
+    without comparison: population under the APL threshold, nurse zonage).
     """
 
     kind: str
@@ -253,7 +252,6 @@ class Finding:
     theme: str
     text: str
     territory_value: tuple
-    reference_value: tuple
     reference_name: str
     fictitious: bool = False
     references: tuple = ()
@@ -391,6 +389,10 @@ def _level_word(rule: Rule) -> str:
     return "région" if rule.against == Level.REGION else "département"
 
 
+def _the_level(rule: Rule) -> str:
+    return "la région" if rule.against == Level.REGION else "le département"
+
+
 def _of_levels(rule: Rule, refs: list[dict]) -> str:
     """« de la région X (v) », « des départements X (v) et Y (w) »."""
     items = _joined([f"{r['level_name']} ({_fmt_row(r)})" for r in refs])
@@ -401,22 +403,17 @@ def _of_levels(rule: Rule, refs: list[dict]) -> str:
 
 def _for_levels(rule: Rule, refs: list[dict]) -> str:
     """« 13,9 % pour la région X et 5,0 % pour la région Y »."""
-    word = _level_word(rule)
-    article = "la" if rule.against == Level.REGION else "le"
-    return _joined([f"{_fmt_row(r)} pour {article} {word} {r['level_name']}" for r in refs])
+    return _joined([f"{_fmt_row(r)} pour {_the_level(rule)} {r['level_name']}" for r in refs])
 
 
 def _than(rule: Rule, refs: list[dict], n_levels: int) -> str:
     """« que dans la région », « que dans les deux départements », « que dans le département Drôme »."""
     word = _level_word(rule)
-    if len(refs) == n_levels:
-        if len(refs) == 1:
-            return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word}"
-        return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
-    names = _joined([str(r["level_name"]) for r in refs])
     if len(refs) == 1:
-        return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word} {names}"
-    return f"que dans les {word}s {names}"
+        return f"que dans {_the_level(rule)}" + ("" if n_levels == 1 else f" {refs[0]['level_name']}")
+    if len(refs) == n_levels:
+        return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
+    return f"que dans les {word}s {_joined([str(r['level_name']) for r in refs])}"
 
 
 def _sentence(rule: Rule, side: int, terr: dict, refs, n_levels: int, companion, fictitious, others) -> str:
@@ -515,7 +512,7 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
     rest = [c for c in compared if not any(c is k for k in concluding)]
     others = []
     for ref, rside, _gap, _approximate, (_sign, ctext, rtext) in rest:
-        named = f"{'la région' if rule.against == 'region' else 'le département'} {ref['level_name']} ({_fmt_row(ref)})"
+        named = f"{_the_level(rule)} {ref['level_name']} ({_fmt_row(ref)})"
         if rside in (1, -1):  # the companion does not go the same way
             detail = (
                 f"{rule.companion_text} égal ({ctext})"
@@ -534,7 +531,6 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
         theme=str(terr["theme"]),
         text=_sentence(rule, side, terr, refs_used, len(refs), texts, fictitious, others),
         territory_value=_values(terr),
-        reference_value=_values(refs_used[0]),
         reference_name=", ".join(str(r["level_name"]) for r in refs_used),
         fictitious=bool(fictitious),
         references=tuple((str(r["level_name"]), _values(r)) for r in refs_used),
@@ -591,12 +587,11 @@ def _underserved(table: _Rows, out: Synthesis) -> Finding | None:
         theme=str(r["theme"]),
         text=text,
         territory_value=(value, low, high),
-        reference_value=(2.5, 2.5, 2.5),
         reference_name="seuil de 2,5",
     )
 
 
-def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
+def _nurse_zonage(diag, table: _Rows) -> Finding | None:
     """The ARS nurse zonage: a weakness when someone lives in a « très sous-dotée » or « sous-dotée » zone (the
     communes counted), a strength when the whole population (with a zonage, all of it) lives in « très dotée » or
     « sur-dotée » zones, nothing otherwise."""
@@ -608,12 +603,8 @@ def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
     shares = {lv: _territory_row(table, f"zonage_infirmiers_part_{lv}") for lv in range(1, 6)}
     share = {lv: (math.nan if s is None else _values(s)[0]) for lv, s in shares.items()}
     source = f"Source : {source_citation(r)}."
-    common: dict[str, Any] = {
-        "indicator": str(r["indicator"]),
-        "theme": str(r["theme"]),
-        "territory_value": (value, low, high),
-    }
-    common.update(reference_value=(math.nan, math.nan, math.nan), reference_name="zonage ARS")
+    common: dict[str, Any] = dict(indicator=str(r["indicator"]), theme=str(r["theme"]), reference_name="zonage ARS")
+    common["territory_value"] = (value, low, high)
     if not math.isnan(lo) and lo > 0:
         communes = getattr(diag, "communes", None)
         levels = (
@@ -689,7 +680,7 @@ def derive_findings(diag) -> Synthesis:
     for rule in RULES:
         if rule.indicator == "densite_infirmiers_liberaux":  # the zonage first: it is the more direct
             order.append(_ZONAGE)
-            if (f := _nurse_zonage(diag, table, out)) is not None:
+            if (f := _nurse_zonage(diag, table)) is not None:
                 found[_ZONAGE] = f
         order.append(rule.indicator)
         if (f := _apply_rule(table, rule, out)) is not None:
