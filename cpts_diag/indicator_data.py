@@ -293,21 +293,19 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-#: Bassin-de-vie indicators: id -> (column of the bassin-de-vie file, French label, theme, unit, vintage).
-BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
+#: Bassin-de-vie indicators: id -> (column of the file, its last word the vintage, French label, theme, unit).
+BV_INDICATORS: dict[str, tuple[str, str, str, str]] = {
     "densite_mg_liberaux": (
         "Densité de généralistes lib. 2024",
         "Densité de médecins généralistes libéraux",
         "Offre de soins",
         "pour 10 000 hab.",
-        "2024",
     ),
     "densite_infirmiers_liberaux": (
         "Densité d'infirmiers lib. 2024",
         "Densité d'infirmiers libéraux",
         "Offre de soins",
         "pour 10 000 hab.",
-        "2024",
     ),
     # The export does not state the denominator; its national mean (about 2.4) fits women, not inhabitants.
     "densite_sages_femmes_liberales": (
@@ -315,22 +313,19 @@ BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
         "Densité de sages-femmes libérales",
         "Offre de soins",
         "pour 10 000 femmes",
-        "2024",
     ),
     "part_ald": (
         "Part des bénéf. en ALD dans la pop 2024",
         "Part de la population en affection de longue durée (ALD)",
         "Santé et social",
         "%",
-        "2024",
     ),
-    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie", "%", "2022"),
+    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie", "%"),
     "taux_pauvrete": (
         "Taux de pauvreté 2021",
         "Taux de pauvreté (seuil à 60 % du niveau de vie médian)",
         "Santé et social",
         "%",
-        "2021",
     ),
 }
 

@@ -233,9 +233,10 @@ def _add_apl(p: Pass, data: IndicatorData) -> None:
 def _add_bv(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     row, joined = p.join(data.bv.reset_index(), on="code_insee")
     pop = p.population[row]
-    for ind, (_col, label, theme, unit, vintage) in BV_INDICATORS.items():
+    for ind, (column, label, theme, unit) in BV_INDICATORS.items():
         if ind in skip:
             continue
+        vintage = column.rsplit(" ", 1)[1]
         values = joined[ind].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values), values * pop, pop)
         p.specs.append(
