@@ -26,7 +26,6 @@ population-weighted mean of their départements (approchée).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -121,7 +120,6 @@ class _Context:
             p: "pour 10 000 hab." if pop == AMELI_INHABITANTS else f"pour 10 000 {pop}"
             for p, pop in zip(denominators["profession"].tolist(), denominators["population_reference"].tolist())
         }
-        self.deps_of_region = self.fr_frame.groupby("region")["departement"].agg(lambda s: sorted(set(s))).to_dict()
         self.comparisons: dict[tuple[str, str], list[dict]] = {}
 
     def population(self, unit: str) -> float:
@@ -287,9 +285,7 @@ _INCOME_ROWS = {
 _QUARTILES = ("q1", "p50", "q3")
 
 
-def _group_rows(
-    frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _Context, dep_codes: Sequence[str] = ()
-) -> list[dict]:
+def _group_rows(frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _Context) -> list[dict]:
     """Every row of one group (territory, département, région or France) from its population units (``frame``:
     unit, code_insee, population, infracommunal, as :func:`cpts_diag.territories.population_units`)."""
     infra = frame["infracommunal"].to_numpy(dtype=bool)
@@ -364,6 +360,7 @@ def _group_rows(
         source_level, cov, quality = "département", 0.0 if math.isnan(rate) else 1.0, Quality.EXACT
     elif level in (Level.REGION, Level.FRANCE):
         num = den = 0.0
+        dep_codes = sorted(set(frame["departement"]))
         for d in dep_codes:
             dep_rate = ctx.mort_dep.get(d, np.nan)
             pop = ctx.dep_pop_2016.get(d, np.nan)
@@ -427,15 +424,13 @@ def _comparison(ctx: _Context, level: Level, code: str) -> list[dict]:
     """Rows of a comparison group (département, région or France), computed once per context."""
     if (level, code) not in ctx.comparisons:
         fr_frame, reference = ctx.fr_frame, ctx.reference
-        deps: Sequence[str]
         if level == Level.DEPARTEMENT:
-            frame, name, deps = fr_frame[fr_frame["departement"] == code], reference.departement_name(code), ()
+            frame, name = fr_frame[fr_frame["departement"] == code], reference.departement_name(code)
         elif level == Level.REGION:
             frame, name = fr_frame[fr_frame["region"] == code], reference.region_name(code)
-            deps = ctx.deps_of_region.get(code, [])
         else:
-            frame, name, deps = fr_frame, "France", sorted(ctx.dep_pop_2023)
-        ctx.comparisons[(level, code)] = _group_rows(frame, level, code, name, ctx, deps)
+            frame, name = fr_frame, "France"
+        ctx.comparisons[(level, code)] = _group_rows(frame, level, code, name, ctx)
     return ctx.comparisons[(level, code)]
 
 
