@@ -472,11 +472,10 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
         out.inconclusive.append(f"{label} : pas de valeur de comparaison ({_level_word(rule)}).")
         return None
     fictitious = terr["quality"] == Quality.FICTITIOUS
-    compared: list[tuple] = []  # (ref, side, gap, approximate, companion (sign, territory text, ref text))
-    for ref in refs:
-        side, gap, approximate = gap_of(terr, ref)
-        companion = _companion_values(table, rule, ref) if rule.companion else (None, "", "")
-        compared.append((ref, side, gap, approximate, companion))
+    compared: list[tuple] = [  # (ref, side, gap, approximate, companion (sign, territory text, ref text))
+        (ref, *gap_of(terr, ref), _companion_values(table, rule, ref) if rule.companion else (None, "", ""))
+        for ref in refs
+    ]
     concluding = [c for c in compared if c[1] in (1, -1) and (not rule.companion or c[4][0] == c[1])]
     sides = {c[1] for c in concluding}
     tval = _fmt_row(terr)
@@ -524,7 +523,6 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
             others.append(f"{'écart non significatif' if rside == 0 else 'comparaison non concluante'} avec {named}")
     texts = (concluding[0][4][1], [c[4][2] for c in concluding]) if rule.companion else None  # companion
     good = (side > 0) == (rule.higher_is == STRENGTH)
-    approximate = any(c[3] for c in concluding)
     return Finding(
         kind=STRENGTH if good else WEAKNESS,
         indicator=rule.indicator,
@@ -534,7 +532,7 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
         reference_name=", ".join(str(r["level_name"]) for r in refs_used),
         fictitious=bool(fictitious),
         references=tuple((str(r["level_name"]), _values(r)) for r in refs_used),
-        approximate=approximate,
+        approximate=any(c[3] for c in concluding),
         gap=min(c[2] for c in concluding),
         brief=f"{label} : {tval} sur le territoire contre {_for_levels(rule, refs_used)}",
     )
