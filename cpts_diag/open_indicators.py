@@ -46,12 +46,11 @@ MIN_INCOME_COMMUNES = 5
 MAX_INCOME_WEIGHT_SHARE = 0.5
 
 
-def zonage_label(level) -> str:
-    """French label of a nurse zonage level (1–5), « n.d. » when unknown."""
-    try:
-        return ZONAGE_LEVELS[int(level)][1]
-    except (TypeError, ValueError, KeyError):
-        return "n.d."
+def _zonage_label(levels: set[float]) -> str:
+    """French label of a unit's nurse zonage from the levels (1–5) of its parts, « n.d. » when unknown."""
+    if len(levels) > 1:
+        return "plusieurs niveaux (par arrondissement)"
+    return ZONAGE_LEVELS.get(int(levels.pop()), ("", "n.d."))[1] if levels else "n.d."
 
 
 # ------------------------------------------------------------------------------ unit frames
@@ -404,13 +403,9 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     out["revenu_median_2019"] = [ctx.median_of(u) for u in frame["unit"]]
     persons = frame["unit"].map(ctx.persons).to_numpy(dtype=float)  # the weight of each median shown
     out["personnes_menages_fiscaux_2019"] = np.where(out["revenu_median_2019"].isna(), np.nan, persons)
-    levels = []
-    for u in frame["unit"].tolist():
-        z = {lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}
-        levels.append(
-            zonage_label(z.pop()) if len(z) == 1 else ("plusieurs niveaux (par arrondissement)" if z else "n.d.")
-        )
-    out["zonage_infirmiers"] = levels
+    out["zonage_infirmiers"] = [
+        _zonage_label({lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}) for u in frame["unit"].tolist()
+    ]
     epci = frame["code_insee"].map(ctx.reference.communes["epci_siren"]).fillna("")
     out["mortalite_brute_epci"] = [ctx.mort_epci.get(s, np.nan) if s else np.nan for s in epci]
     return out
