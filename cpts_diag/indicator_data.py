@@ -458,13 +458,9 @@ def user_source(key: str, path=None, vintage: str | None = None, fictitious: boo
         changes["vintage"] = str(vintage)
     base = SOURCES[key]
     if fictitious:
-        base = dataclasses.replace(
-            base,
-            label=f"{base.label} — DONNÉES FICTIVES",
-            note="Le fichier déclare des données fictives : aucun chiffre qui en provient ne décrit la réalité. "
-            + base.note,
-            fictitious=True,
-            short=f"{base.short} FICTIF",
+        changes.update(label=f"{base.label} — DONNÉES FICTIVES", fictitious=True, short=f"{base.short} FICTIF")
+        changes["note"] = (
+            f"Le fichier déclare des données fictives : aucun chiffre qui en provient ne décrit la réalité. {base.note}"
         )
     return dataclasses.replace(base, **changes)
 
