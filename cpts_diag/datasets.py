@@ -1,11 +1,8 @@
 """The registry of the embedded datasets (data/): one entry per file, the one place that names it.
 
-Each :class:`Dataset` says what a file of ``data/`` holds (columns and how they are read: codes and published
-text as ``str``, numbers as ``float``), who produced it, which vintage, at which geographic level, under which
-licence, and which function of :mod:`cpts_diag.build` writes it. :mod:`cpts_diag.io.embedded` resolves and reads
-the files (``dataset_path``, the cached ``load_dataset``). ``data/SOURCES.md`` documents the same files for
-users; tests/test_datasets.py checks that it agrees with this registry (files, licences, vintages) and that
-every file has the declared columns.
+:mod:`cpts_diag.io.embedded` resolves and reads the files (``dataset_path``, the cached ``load_dataset``).
+``data/SOURCES.md`` documents them for users; tests/test_datasets.py checks that it agrees with this registry
+(files, licences, vintages) and that every file has the declared columns.
 
 Examples
 --------
@@ -25,15 +22,16 @@ STR, FLOAT = "str", "float"
 
 @dataclass(frozen=True)
 class Dataset:
-    """One file of ``data/``.
+    """One file of ``data/``: what it holds, who produced it, which vintage, at which level, under which licence.
 
-    ``columns``: column -> ``"str"`` or ``"float"`` (empty cells: "" for text, NaN for numbers); a file with
-    ``more_columns`` holds further published columns, read as text. ``producer``, ``vintage``, ``level`` and
-    ``licence``: the French text that reports cite (:data:`cpts_diag.indicator_data.SOURCES`), licence and vintage
-    also that of data/SOURCES.md; ``build`` the dotted name of the function that writes the file (empty: kept by
-    hand). ``sep``: the CSV delimiter (the CPAM example is written like a CPAM export);
-    ``published``: numbers as the producer wrote them (decimal commas; « s »... read as NaN); ``optional``:
-    declared columns that a file built by an older version may lack (then read as empty).
+    ``columns``: column -> ``"str"`` or ``"float"`` (codes and published text as text; empty cells: "" for text, NaN
+    for numbers); a file with ``more_columns`` holds further published columns, read as text. ``producer``,
+    ``vintage``, ``level`` and ``licence``: the French text that reports cite
+    (:data:`cpts_diag.indicator_data.SOURCES`), licence and vintage also that of data/SOURCES.md; ``build`` the
+    dotted name of the function that writes the file (empty: kept by hand). ``sep``: the CSV delimiter (the CPAM
+    example is written like a CPAM export); ``published``: numbers as the producer wrote them (decimal commas;
+    « s »... read as NaN); ``optional``: declared columns that a file built by an older version may lack (then read
+    as empty).
     """
 
     key: str
