@@ -236,12 +236,10 @@ def _add_bv(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     for ind, (column, label, theme, unit) in BV_INDICATORS.items():
         if ind in skip:
             continue
-        vintage = column.rsplit(" ", 1)[1]
         values = joined[ind].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values), values * pop, pop)
-        p.specs.append(
-            keyed_spec(ind, label, theme, unit, SOURCES["bv"], vintage, source_level="bassin de vie", proxy=True)
-        )
+        src, vintage = SOURCES["bv"], column.rsplit(" ", 1)[1]  # the year that ends the published header
+        p.specs.append(keyed_spec(ind, label, theme, unit, src, vintage, source_level="bassin de vie", proxy=True))
 
 
 #: Census 2022 shares per commune: id (a column of ``IndicatorData.social``) -> (French label, theme, proxy).
