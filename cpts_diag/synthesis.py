@@ -381,10 +381,6 @@ def _joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
 
 
-def _communes(n: int) -> str:
-    return f"{fr.integer(n)} commune{'s' if n > 1 else ''}"
-
-
 def _level_word(rule: Rule) -> str:
     return "région" if rule.against == Level.REGION else "département"
 
@@ -615,7 +611,9 @@ def _nurse_zonage(diag, table: _Rows) -> Finding | None:
             n = None if levels is None else int((levels == label).sum())
             if n == 0 or (n is None and not share[lv] > 0):
                 continue
-            where = f"{_communes(n)} en zone {label}" if n is not None else f"zone {label}"
+            where = (
+                f"{fr.integer(n)} commune{'s' if n > 1 else ''} en zone {label}" if n is not None else f"zone {label}"
+            )
             parts.append(where + ("" if math.isnan(share[lv]) else f" ({fr.percent(share[lv])} de la population)"))
         pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
         detail = f" : {_joined(parts)}" if parts else ""
