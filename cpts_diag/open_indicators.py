@@ -454,12 +454,9 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         rows += _comparison(ctx, Level.FRANCE, "FR")
         new = pd.DataFrame(rows)
         extra = sources_table(SOURCES[k] for k in new["_source_key"])
-        new = new[INDICATOR_COLUMNS]
-        new = new.assign(
-            _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
-            _l=new["level"].map(LEVELS.index),
-        )
-        new = new.sort_values(["_i", "_l", "level_code"], kind="stable").drop(columns=["_i", "_l"])
+        first = new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}).to_numpy()
+        rank = new["level"].map(LEVELS.index).to_numpy()
+        new = new.iloc[np.lexsort((new["level_code"].to_numpy(), rank, first))][INDICATOR_COLUMNS]
         combined = pd.concat([diag.indicators, new], ignore_index=True)
         theme_rank = combined["theme"].map({t: i for i, t in enumerate(THEMES)})
         diag.indicators = combined.iloc[np.argsort(theme_rank.to_numpy(), kind="stable")].reset_index(drop=True)
