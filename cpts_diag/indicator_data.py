@@ -405,11 +405,6 @@ def _load_bv(data_dir) -> pd.DataFrame:
     return out
 
 
-def _load_departements(data_dir) -> pd.DataFrame:
-    raw = load_dataset("departement_indicators", data_dir).set_index("code")
-    return pd.DataFrame({"nb_mg_bpe_2024": parse_numbers(raw[_GP_DEP_COLUMN])}, index=raw.index)
-
-
 @functools.lru_cache(maxsize=4)
 def load_bassins_de_vie(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Bassin de vie 2022 of every commune (index ``code_insee``; columns ``bv2022``, ``bassin_de_vie``), read alone
@@ -430,7 +425,8 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     notes: list[str] = []
     apl = _load_apl(data_dir, reference)
     bv = _load_bv(data_dir)
-    deps = _load_departements(data_dir)
+    gps = load_dataset("departement_indicators", data_dir).set_index("code")[_GP_DEP_COLUMN]
+    deps = pd.DataFrame({"nb_mg_bpe_2024": parse_numbers(gps)})
     social = load_dataset("social", data_dir).set_index("code_insee")
     if (base / SOURCES["polygons"].file).exists():
         from cpts_diag.commune_geo import load_commune_geo
