@@ -33,7 +33,7 @@ import pandas as pd
 from cpts_diag.indicator_data import SOURCES, sources_table
 from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.io.open_data import POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
-from cpts_diag.professions import AMELI_INHABITANTS, AMELI_PROFESSIONS
+from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_PROFESSIONS
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
 from cpts_diag.territories import france_name
 
@@ -82,7 +82,6 @@ class _Context:
         # nurse zonage, by unit; PLM communes are published by arrondissement
         self.zonage = data.zonage
         self.arr_of = {c: list(g.index) for c, g in reference.arrondissements.groupby("commune_parente")}
-        # mortality
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
@@ -114,11 +113,6 @@ class _Context:
         self.ameli_by_level: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
-        denominators = data.ameli.drop_duplicates("profession")
-        self.ameli_unit = {  # each density in its own denominator (per 100,000 published, shown per 10,000)
-            p: "pour 10 000 hab." if pop == AMELI_INHABITANTS else f"pour 10 000 {pop}"
-            for p, pop in zip(denominators["profession"].tolist(), denominators["population_reference"].tolist())
-        }
         self.comparisons: dict[tuple[str, str], list[dict]] = {}
 
     def population(self, unit: str) -> float:
@@ -386,7 +380,7 @@ def _group_rows(frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _C
             rec = am.get(pid)
             meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, Quality.EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
-            unit = ctx.ameli_unit.get(pid, "pour 10 000 hab.")
+            unit = f"pour 10 000 {AMELI_DENOMINATORS[pid]}" if pid in AMELI_DENOMINATORS else "pour 10 000 hab."
             add(f"ps_{pid}_effectif", f"{label} (effectif)", Theme.SUPPLY, eff, nan, nan, "professionnels", *meta)
             add(f"ps_{pid}_densite", f"{label} (densité)", Theme.SUPPLY, dens, nan, nan, unit, *meta)
     return rows
