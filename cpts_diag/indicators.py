@@ -714,17 +714,12 @@ def _split(p: Pass, specs, long, communes, terr_table, results: dict[str, Result
 
 
 def _summary(info: pd.Series, reference: Reference, area: float, density: float) -> dict:
-    def optional_int(v):
-        return None if pd.isna(v) else int(v)
-
     return {
         "population": None if pd.isna(info["population"]) else float(info["population"]),
         "population_min": float(info["population_min"]),
         "population_max": float(info["population_max"]),
         "approximate": bool(info["approximate"]),
-        "tier": optional_int(info["tier"]),
-        "tier_min": optional_int(info["tier_min"]),
-        "tier_max": optional_int(info["tier_max"]),
+        **{k: None if pd.isna(info[k]) else int(info[k]) for k in ("tier", "tier_min", "tier_max")},
         "n_communes": int(info["n_communes"]),
         "area_km2": float(area),
         "density": float(density),
