@@ -408,12 +408,10 @@ def _add_ages(p: Pass, table: pd.DataFrame, src: Source) -> None:
         p.specs.append(keyed_spec(ind, label, Theme.DEMOGRAPHY, "%", src, src.vintage, scale=100.0))
     if "pop_65p" in joined and "pop_0_19" in joined:
         old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
-        p.add_ratio("indice_vieillissement", row, ~np.isnan(old) & ~np.isnan(young), old, young)
+        ind, unit = "indice_vieillissement", "pour 100 moins de 20 ans"
+        p.add_ratio(ind, row, ~np.isnan(old) & ~np.isnan(young), old, young)
         label = "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)"
-        unit = "pour 100 moins de 20 ans"
-        p.specs.append(
-            keyed_spec("indice_vieillissement", label, Theme.DEMOGRAPHY, unit, src, src.vintage, scale=100.0)
-        )
+        p.specs.append(keyed_spec(ind, label, Theme.DEMOGRAPHY, unit, src, src.vintage, scale=100.0))
 
 
 _CPAM_SHARES = {
