@@ -1,26 +1,25 @@
 """Indicators of the deeper diagnostic: population trend, income, professionals, nurse zonage, mortality.
 
-:func:`add_open_indicators` completes the diagnostics of :func:`cpts_diag.indicators.diagnose_all` with
-rows in the same format (:data:`cpts_diag.indicators.INDICATOR_COLUMNS`: value, bounds, unit, source,
-vintage, level of the source, coverage, quality) for the territory, its départements, its région(s) and
-France, and with per-unit columns in ``Diagnostic.communes``; coverage, split communes (Nice, Toulon) and
-missing values follow the conventions of :mod:`cpts_diag.indicators`.
+:func:`add_open_indicators` completes the diagnostics of :func:`cpts_diag.indicators.diagnose_all` with rows in the
+same format (:data:`cpts_diag.schema.INDICATOR_COLUMNS`: value, bounds, unit, source, vintage, level of the source,
+coverage, quality) for the territory, its départements, its région(s) and France, and with per-unit columns in
+``Diagnostic.communes``; coverage, split communes (Nice, Toulon) and missing values follow the conventions of
+:mod:`cpts_diag.indicators`.
 
-Population trend: the mean annual growth rate ``(P_2023 / P_start) ** (1 / years) - 1`` is computed
-like for like over the units whose start population is harmonised to COG 2026 (see
-:mod:`cpts_diag.io.open_data`); units of a group of communes split since the start vintage count only when
-the whole group is in the territory, otherwise they are left out (coverage below 100 %).
+Population trend: the mean annual growth rate ``(P_2023 / P_start) ** (1 / years) - 1`` is computed like for like
+over the units whose start population is harmonised to COG 2026 (see :mod:`cpts_diag.io.open_data`); units of a
+group of communes split since the start vintage count only when the whole group is in the territory, otherwise they
+are left out (coverage below 100 %).
 
-Income: a territory's median income cannot be computed from commune medians. What is shown is the
-range of the commune medians and their distribution weighted by the persons of the fiscal households
-(Filosofi 2019) — labelled as such — beside the official median standard of living of the départements
-(INSEE 2021, the only official aggregate available here). With fewer than 5 communes, or one commune over
-half of the weight, the quartiles are not a distribution: they are left out and the communes' own medians
-(``revenu_median_2019``, with their weight ``personnes_menages_fiscaux_2019``) are what the report lists.
+Income: a territory's median income cannot be computed from commune medians. What is shown is the range of the
+commune medians and their distribution weighted by the persons of the fiscal households (Filosofi 2019) — labelled
+as such, quartiles only when they describe a distribution (:func:`income_is_a_distribution`), else the communes' own
+medians (``revenu_median_2019``) — beside the official median standard of living of the départements (INSEE 2021,
+the only official aggregate available here).
 
-Mortality: crude rate (not age-standardised) of the EPCI of each commune, averaged with the population
-2016 (middle of the 2013–2018 period) as weight; départements: the INSEE figure; région and France:
-population-weighted mean of their départements (approchée).
+Mortality: crude rate (not age-standardised) of the EPCI of each commune, averaged with the population 2016 (middle
+of the 2013–2018 period) as weight; départements: the INSEE figure; région and France: population-weighted mean of
+their départements (approchée).
 """
 
 from __future__ import annotations
