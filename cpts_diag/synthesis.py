@@ -509,12 +509,8 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
     for ref, rside, _gap, _approximate, (_sign, ctext, rtext) in rest:
         named = f"{_the_level(rule)} {ref['level_name']} ({_fmt_row(ref)})"
         if rside in (1, -1):  # the companion does not go the same way
-            detail = (
-                f"{rule.companion_text} égal ({ctext})"
-                if ctext == rtext
-                else f"{rule.companion_text} de {ctext} contre {rtext}"
-            )
-            others.append(f"pas de conclusion face à {named} : {detail}")
+            detail = f"égal ({ctext})" if ctext == rtext else f"de {ctext} contre {rtext}"
+            others.append(f"pas de conclusion face à {named} : {rule.companion_text} {detail}")
         else:
             others.append(f"{'écart non significatif' if rside == 0 else 'comparaison non concluante'} avec {named}")
     texts = (concluding[0][4][1], [c[4][2] for c in concluding]) if rule.companion else None  # companion
