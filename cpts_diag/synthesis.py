@@ -642,12 +642,11 @@ def _precedence(found: dict[str, Finding], out: Synthesis) -> None:
             continue
         leader = next(((i, n) for i, n in present if not found[i].fictitious), present[0])
         lead = found[leader[0]]
-        for ind, _name in present:
+        for ind, name in present:
             f = found[ind]
             if ind == leader[0] or f.kind == lead.kind:
                 continue
-            ranks = [i for i, _ in topic]
-            why = "plus direct" if ranks.index(ind) > ranks.index(leader[0]) else "tiré de données réelles"
+            why = "plus direct" if present.index((ind, name)) > present.index(leader) else "tiré de données réelles"
             out.overruled.append(
                 f"{f.brief or f.sentence} — constat écarté : {leader[1]}, {why}, conclut à une {lead.kind}."
             )
