@@ -26,12 +26,12 @@ class Dataset:
 
     ``columns``: column -> ``"str"`` or ``"float"`` (codes and published text as text; empty cells: "" for text, NaN
     for numbers); a file with ``more_columns`` holds further published columns, read as text. ``producer``,
-    ``vintage``, ``level`` and ``licence``: the French text that reports cite
-    (:data:`cpts_diag.indicator_data.SOURCES`), licence and vintage also that of data/SOURCES.md; ``build`` the
-    dotted name of the function that writes the file (empty: kept by hand). ``sep``: the CSV delimiter (the CPAM
-    example is written like a CPAM export); ``published``: numbers as the producer wrote them (decimal commas;
-    « s »... read as NaN); ``optional``: declared columns that a file built by an older version may lack (then read
-    as empty).
+    ``vintage``, ``level`` and ``licence``: French text, cited as such by a report's sources unless the citation
+    words it itself (:data:`cpts_diag.indicator_data.SOURCES`), licence and vintage that of data/SOURCES.md;
+    ``build`` the dotted name of the function that writes the file (empty: kept by hand). ``sep``: the CSV delimiter
+    (the CPAM example is written like a CPAM export); ``published``: numbers as the producer wrote them (decimal
+    commas; « s »... read as NaN); ``optional``: declared columns that a file built by an older version may lack
+    (then read as empty).
     """
 
     key: str
