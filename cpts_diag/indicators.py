@@ -233,21 +233,19 @@ def _add_apl(p: Pass, data: IndicatorData) -> None:
 def _add_bv(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     row, joined = p.join(data.bv.reset_index(), on="code_insee")
     pop = p.population[row]
-    for ind, (_col, label, theme, unit, vintage) in BV_INDICATORS.items():
+    for ind, (column, label, theme, unit) in BV_INDICATORS.items():
         if ind in skip:
             continue
         values = joined[ind].to_numpy(dtype=float)
         p.add_ratio(ind, row, ~np.isnan(values), values * pop, pop)
-        p.specs.append(
-            keyed_spec(ind, label, theme, unit, SOURCES["bv"], vintage, source_level="bassin de vie", proxy=True)
-        )
+        src, vintage = SOURCES["bv"], column.rsplit(" ", 1)[1]  # the year that ends the published header
+        p.specs.append(keyed_spec(ind, label, theme, unit, src, vintage, source_level="bassin de vie", proxy=True))
 
 
-#: Census 2022 shares per commune: id -> (column of ``IndicatorData.social``, French label, theme, proxy).
+#: Census 2022 shares per commune: id (a column of ``IndicatorData.social``) -> (French label, theme, proxy).
 _SOCIAL_SHARES = {
-    "part_75_plus": ("part_75_plus", "Part des 75 ans et plus", Theme.DEMOGRAPHY, False),
+    "part_75_plus": ("Part des 75 ans et plus", Theme.DEMOGRAPHY, False),
     "part_familles_monoparentales": (
-        "part_familles_monoparentales",
         "Part des familles monoparentales (parmi les familles ; moyenne pondérée par la population)",
         Theme.SOCIAL,
         True,  # weighted by the population: the number of families is not published here
@@ -287,11 +285,11 @@ def _add_social(p: Pass, data: IndicatorData, skip: set[str]) -> None:
     weight = key.map(social["population_2022"]).to_numpy(dtype=float)
     everyone = np.arange(p.n_rows)
     src = SOURCES["rp_social"]
-    for ind, (column, label, theme, proxy) in _SOCIAL_SHARES.items():
+    for ind, (label, theme, proxy) in _SOCIAL_SHARES.items():
         if ind in skip:
             continue
-        own = key.map(social[column]).to_numpy(dtype=float)
-        city = commune.map(social[column]).to_numpy(dtype=float)
+        own = key.map(social[ind]).to_numpy(dtype=float)
+        city = commune.map(social[ind]).to_numpy(dtype=float)
         from_city = np.isnan(own) & ~np.isnan(city) & (key != commune).to_numpy()
         share = np.where(from_city, city, own)
         ok = ~np.isnan(share) & ~np.isnan(weight)
@@ -410,12 +408,10 @@ def _add_ages(p: Pass, table: pd.DataFrame, src: Source) -> None:
         p.specs.append(keyed_spec(ind, label, Theme.DEMOGRAPHY, "%", src, src.vintage, scale=100.0))
     if "pop_65p" in joined and "pop_0_19" in joined:
         old, young = joined["pop_65p"].to_numpy(dtype=float), joined["pop_0_19"].to_numpy(dtype=float)
-        p.add_ratio("indice_vieillissement", row, ~np.isnan(old) & ~np.isnan(young), old, young)
+        ind, unit = "indice_vieillissement", "pour 100 moins de 20 ans"
+        p.add_ratio(ind, row, ~np.isnan(old) & ~np.isnan(young), old, young)
         label = "Indice de vieillissement (65 ans et plus pour 100 moins de 20 ans)"
-        unit = "pour 100 moins de 20 ans"
-        p.specs.append(
-            keyed_spec("indice_vieillissement", label, Theme.DEMOGRAPHY, unit, src, src.vintage, scale=100.0)
-        )
+        p.specs.append(keyed_spec(ind, label, Theme.DEMOGRAPHY, unit, src, src.vintage, scale=100.0))
 
 
 _CPAM_SHARES = {
@@ -716,17 +712,12 @@ def _split(p: Pass, specs, long, communes, terr_table, results: dict[str, Result
 
 
 def _summary(info: pd.Series, reference: Reference, area: float, density: float) -> dict:
-    def optional_int(v):
-        return None if pd.isna(v) else int(v)
-
     return {
         "population": None if pd.isna(info["population"]) else float(info["population"]),
         "population_min": float(info["population_min"]),
         "population_max": float(info["population_max"]),
         "approximate": bool(info["approximate"]),
-        "tier": optional_int(info["tier"]),
-        "tier_min": optional_int(info["tier_min"]),
-        "tier_max": optional_int(info["tier_max"]),
+        **{k: None if pd.isna(info[k]) else int(info[k]) for k in ("tier", "tier_min", "tier_max")},
         "n_communes": int(info["n_communes"]),
         "area_km2": float(area),
         "density": float(density),

@@ -1,38 +1,30 @@
 """Indicators of the deeper diagnostic: population trend, income, professionals, nurse zonage, mortality.
 
-:func:`add_open_indicators` completes the diagnostics of :func:`cpts_diag.indicators.diagnose_all` with
-rows in the same format (:data:`cpts_diag.indicators.INDICATOR_COLUMNS`: value, bounds, unit, source,
-vintage, level of the source, coverage, quality) for the territory, its départements, its région(s) and
-France, and with per-unit columns in ``Diagnostic.communes``.
+:func:`add_open_indicators` completes the diagnostics of :func:`cpts_diag.indicators.diagnose_all` with rows in the
+same format (:data:`cpts_diag.schema.INDICATOR_COLUMNS`: value, bounds, unit, source, vintage, level of the source,
+coverage, quality) for the territory, its départements, its région(s) and France, and with per-unit columns in
+``Diagnostic.communes``; coverage, split communes (Nice, Toulon) and missing values follow the conventions of
+:mod:`cpts_diag.indicators`.
 
-Conventions (same as :mod:`cpts_diag.indicators`)
-------------------------------------------------
-* ``coverage`` is the share of the population légale 2023 of the group living in units with data.
-* A commune split below the commune level (Nice, Toulon) is computed with and without it: counts are
-  then bounds, ratios the value with it and bounds; quality « approchée ».
-* A masked or missing value is unknown, never zero: it lowers the coverage and is listed.
+Population trend: the mean annual growth rate ``(P_2023 / P_start) ** (1 / years) - 1`` is computed like for like
+over the units whose start population is harmonised to COG 2026 (see :mod:`cpts_diag.io.open_data`); units of a
+group of communes split since the start vintage count only when the whole group is in the territory, otherwise they
+are left out (coverage below 100 %).
 
-Population trend: the mean annual growth rate ``(P_2023 / P_start) ** (1 / years) - 1`` is computed
-like for like over the units whose start population is harmonised to COG 2026 (see
-:mod:`cpts_diag.io.open_data`); units of a group of communes split since the start vintage count only when
-the whole group is in the territory, otherwise they are left out (coverage below 100 %).
+Income: a territory's median income cannot be computed from commune medians. What is shown is the range of the
+commune medians and their distribution weighted by the persons of the fiscal households (Filosofi 2019) — labelled
+as such, quartiles only when they describe a distribution (:func:`income_is_a_distribution`), else the communes' own
+medians (``revenu_median_2019``) — beside the official median standard of living of the départements (INSEE 2021,
+the only official aggregate available here).
 
-Income: a territory's median income cannot be computed from commune medians. What is shown is the
-range of the commune medians and their distribution weighted by the persons of the fiscal households
-(Filosofi 2019) — labelled as such — beside the official median standard of living of the départements
-(INSEE 2021, the only official aggregate available here). With fewer than 5 communes, or one commune over
-half of the weight, the quartiles are not a distribution: they are left out and the communes' own medians
-(``revenu_median_2019``, with their weight ``personnes_menages_fiscaux_2019``) are what the report lists.
-
-Mortality: crude rate (not age-standardised) of the EPCI of each commune, averaged with the population
-2016 (middle of the 2013–2018 period) as weight; départements: the INSEE figure; région and France:
-population-weighted mean of their départements (approchée).
+Mortality: crude rate (not age-standardised) of the EPCI of each commune, averaged with the population 2016 (middle
+of the 2013–2018 period) as weight; départements: the INSEE figure; région and France: population-weighted mean of
+their départements (approchée).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,7 +32,7 @@ import pandas as pd
 from cpts_diag.indicator_data import SOURCES, sources_table
 from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.io.open_data import POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
-from cpts_diag.professions import AMELI_INHABITANTS, AMELI_PROFESSIONS
+from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_PROFESSIONS
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
 from cpts_diag.territories import france_name
 
@@ -53,12 +45,11 @@ MIN_INCOME_COMMUNES = 5
 MAX_INCOME_WEIGHT_SHARE = 0.5
 
 
-def zonage_label(level) -> str:
-    """French label of a nurse zonage level (1–5), « n.d. » when unknown."""
-    try:
-        return ZONAGE_LEVELS[int(level)][1]
-    except (TypeError, ValueError, KeyError):
-        return "n.d."
+def _zonage_label(levels: set[float]) -> str:
+    """French label of a unit's nurse zonage from the levels (1–5) of its parts, « n.d. » when unknown."""
+    if len(levels) > 1:
+        return "plusieurs niveaux (par arrondissement)"
+    return ZONAGE_LEVELS.get(int(levels.pop()), ("", "n.d."))[1] if levels else "n.d."
 
 
 # ------------------------------------------------------------------------------ unit frames
@@ -90,7 +81,6 @@ class _Context:
         # nurse zonage, by unit; PLM communes are published by arrondissement
         self.zonage = data.zonage
         self.arr_of = {c: list(g.index) for c, g in reference.arrondissements.groupby("commune_parente")}
-        # mortality
         mort = data.mortality
         self.mort_epci = mort[mort["niveau"] == "epci"].set_index("code")["taux"].to_dict()
         self.mort_dep = mort[mort["niveau"] == "departement"].set_index("code")["taux"].to_dict()
@@ -102,7 +92,7 @@ class _Context:
                 "unit": france.index.astype(str).tolist(),
                 "code_insee": france.index.astype(str).tolist(),
                 "population": france["population"].to_numpy(dtype=float),
-                "infra": False,
+                "infracommunal": False,
                 "departement": france["departement"].to_numpy(),
                 "region": france["region"].to_numpy(),
             }
@@ -122,12 +112,6 @@ class _Context:
         self.ameli_by_level: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
         for rec in data.ameli.itertuples(index=False):
             self.ameli_by_level.setdefault((rec.niveau, rec.code), {})[rec.profession] = (rec.effectif, rec.densite)
-        denominators = data.ameli.drop_duplicates("profession")
-        self.ameli_unit = {  # each density in its own denominator (per 100,000 published, shown per 10,000)
-            p: "pour 10 000 hab." if pop == AMELI_INHABITANTS else f"pour 10 000 {pop}"
-            for p, pop in zip(denominators["profession"].tolist(), denominators["population_reference"].tolist())
-        }
-        self.deps_of_region = self.fr_frame.groupby("region")["departement"].agg(lambda s: sorted(set(s))).to_dict()
         self.comparisons: dict[tuple[str, str], list[dict]] = {}
 
     def population(self, unit: str) -> float:
@@ -293,38 +277,20 @@ _INCOME_ROWS = {
 _QUARTILES = ("q1", "p50", "q3")
 
 
-def _group_rows(
-    frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _Context, dep_codes: Sequence[str] = ()
-) -> list[dict]:
-    """Every row of one group (territory, département, région or France)."""
-    infra = frame["infra"].to_numpy(dtype=bool)
+def _group_rows(frame: pd.DataFrame, level: Level, code: str, name: str, ctx: _Context) -> list[dict]:
+    """Every row of one group (territory, département, région or France) from its population units (``frame``:
+    unit, code_insee, population, infracommunal, as :func:`cpts_diag.territories.population_units`)."""
+    infra = frame["infracommunal"].to_numpy(dtype=bool)
     split = bool(infra.any())
     certain = frame[~infra] if split else frame
     rows: list[dict] = []
     nan = float("nan")
 
     def add(ind, label, theme, value, low, high, unit, source, vintage, source_level, coverage, quality):
-        """Append one indicator row of this group."""
-        rows.append(
-            {
-                "indicator": ind,
-                "label": label,
-                "theme": theme,
-                "level": level,
-                "level_code": code,
-                "level_name": name,
-                "value": float(value),
-                "value_low": float(low),
-                "value_high": float(high),
-                "unit": unit,
-                "source": source.label,
-                "vintage": vintage,
-                "source_level": source_level,
-                "coverage": float(coverage),
-                "quality": quality,
-                "_source_key": source.key,
-            }
-        )
+        """Append one indicator row of this group (values in the order of :data:`INDICATOR_COLUMNS`)."""
+        values = (ind, label, theme, level, code, name, float(value), float(low), float(high), unit, source.label)
+        row = dict(zip(INDICATOR_COLUMNS, (*values, vintage, source_level, float(coverage), quality)))
+        rows.append(row | {"_source_key": source.key})
 
     # -- population history and trend
     src_pop = SOURCES["pop_hist"]
@@ -343,21 +309,8 @@ def _group_rows(
     for ind, (start, years) in TREND_PERIODS.items():
         v, cov = _trend(frame, ctx, start, years)
         v, lo, hi = _combine_ratio(v, _trend(certain, ctx, start, years)[0] if split else nan)
-        label = f"Taux d'évolution annuel moyen de la population {start}-2023"
-        add(
-            ind,
-            label,
-            Theme.DEMOGRAPHY,
-            v,
-            lo,
-            hi,
-            "%/an",
-            src_pop,
-            f"{start}-2023",
-            "commune",
-            cov,
-            _quality(cov, split),
-        )
+        label, quality = f"Taux d'évolution annuel moyen de la population {start}-2023", _quality(cov, split)
+        add(ind, label, Theme.DEMOGRAPHY, v, lo, hi, "%/an", src_pop, f"{start}-2023", "commune", cov, quality)
         if level == Level.FRANCE:  # France's rate leaves out the départements without a start population
             rows[-1]["level_name"] = ctx.france_since[start]
 
@@ -399,6 +352,7 @@ def _group_rows(
         source_level, cov, quality = "département", 0.0 if math.isnan(rate) else 1.0, Quality.EXACT
     elif level in (Level.REGION, Level.FRANCE):
         num = den = 0.0
+        dep_codes = sorted(set(frame["departement"]))
         for d in dep_codes:
             dep_rate = ctx.mort_dep.get(d, np.nan)
             pop = ctx.dep_pop_2016.get(d, np.nan)
@@ -425,7 +379,7 @@ def _group_rows(
             rec = am.get(pid)
             meta = (SOURCES["ameli"], "2024", _AMELI_LEVEL[level], 0.0 if rec is None else 1.0, Quality.EXACT)
             eff, dens = (np.nan, np.nan) if rec is None else (rec[0], rec[1] / 10.0)  # per 100,000 -> per 10,000
-            unit = ctx.ameli_unit.get(pid, "pour 10 000 hab.")
+            unit = f"pour 10 000 {AMELI_DENOMINATORS[pid]}" if pid in AMELI_DENOMINATORS else "pour 10 000 hab."
             add(f"ps_{pid}_effectif", f"{label} (effectif)", Theme.SUPPLY, eff, nan, nan, "professionnels", *meta)
             add(f"ps_{pid}_densite", f"{label} (densité)", Theme.SUPPLY, dens, nan, nan, unit, *meta)
     return rows
@@ -442,13 +396,9 @@ def _unit_columns(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     out["revenu_median_2019"] = [ctx.median_of(u) for u in frame["unit"]]
     persons = frame["unit"].map(ctx.persons).to_numpy(dtype=float)  # the weight of each median shown
     out["personnes_menages_fiscaux_2019"] = np.where(out["revenu_median_2019"].isna(), np.nan, persons)
-    levels = []
-    for u in frame["unit"].tolist():
-        z = {lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}
-        levels.append(
-            zonage_label(z.pop()) if len(z) == 1 else ("plusieurs niveaux (par arrondissement)" if z else "n.d.")
-        )
-    out["zonage_infirmiers"] = levels
+    out["zonage_infirmiers"] = [
+        _zonage_label({lv for lv, _p in ctx.zonage_of(u) if not math.isnan(lv)}) for u in frame["unit"].tolist()
+    ]
     epci = frame["code_insee"].map(ctx.reference.communes["epci_siren"]).fillna("")
     out["mortalite_brute_epci"] = [ctx.mort_epci.get(s, np.nan) if s else np.nan for s in epci]
     return out
@@ -462,15 +412,13 @@ def _comparison(ctx: _Context, level: Level, code: str) -> list[dict]:
     """Rows of a comparison group (département, région or France), computed once per context."""
     if (level, code) not in ctx.comparisons:
         fr_frame, reference = ctx.fr_frame, ctx.reference
-        deps: Sequence[str]
         if level == Level.DEPARTEMENT:
-            frame, name, deps = fr_frame[fr_frame["departement"] == code], reference.departement_name(code), ()
+            frame, name = fr_frame[fr_frame["departement"] == code], reference.departement_name(code)
         elif level == Level.REGION:
             frame, name = fr_frame[fr_frame["region"] == code], reference.region_name(code)
-            deps = ctx.deps_of_region.get(code, [])
         else:
-            frame, name, deps = fr_frame, "France", sorted(ctx.dep_pop_2023)
-        ctx.comparisons[(level, code)] = _group_rows(frame, level, code, name, ctx, deps)
+            frame, name = fr_frame, "France"
+        ctx.comparisons[(level, code)] = _group_rows(frame, level, code, name, ctx)
     return ctx.comparisons[(level, code)]
 
 
@@ -488,17 +436,9 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
 
     by_terr = dict(tuple(units.groupby("cpts", sort=False)))
     for name, diag in diagnostics.items():
-        terr_units = by_terr.get(name)
-        if terr_units is None:
+        frame = by_terr.get(name)
+        if frame is None:
             continue
-        frame = pd.DataFrame(
-            {
-                "unit": terr_units["unit"].astype(str).to_numpy(),
-                "code_insee": terr_units["code_insee"].astype(str).to_numpy(),
-                "population": terr_units["population"].to_numpy(dtype=float),
-                "infra": terr_units["infracommunal"].to_numpy(dtype=bool),
-            }
-        )
         rows = _group_rows(frame, Level.TERRITORY, name, name, ctx)
         for d in diag.summary.get("departements", []):
             rows += _comparison(ctx, Level.DEPARTEMENT, d)
@@ -507,12 +447,9 @@ def add_open_indicators(diagnostics: dict, units: pd.DataFrame, reference) -> di
         rows += _comparison(ctx, Level.FRANCE, "FR")
         new = pd.DataFrame(rows)
         extra = sources_table(SOURCES[k] for k in new["_source_key"])
-        new = new[INDICATOR_COLUMNS]
-        new = new.assign(
-            _i=new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}),
-            _l=new["level"].map(LEVELS.index),
-        )
-        new = new.sort_values(["_i", "_l", "level_code"], kind="stable").drop(columns=["_i", "_l"])
+        first = new["indicator"].map({k: i for i, k in enumerate(dict.fromkeys(new["indicator"]))}).to_numpy()
+        rank = new["level"].map(LEVELS.index).to_numpy()
+        new = new.iloc[np.lexsort((new["level_code"].to_numpy(), rank, first))][INDICATOR_COLUMNS]
         combined = pd.concat([diag.indicators, new], ignore_index=True)
         theme_rank = combined["theme"].map({t: i for i, t in enumerate(THEMES)})
         diag.indicators = combined.iloc[np.argsort(theme_rank.to_numpy(), kind="stable")].reset_index(drop=True)

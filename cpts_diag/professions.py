@@ -47,21 +47,16 @@ AMELI_DENOMINATORS = {
 #: Denominator of every other Ameli density.
 AMELI_INHABITANTS = "habitants"
 
-# BPE
+#: The BPE equipment code of general practitioners.
 GP_EQUIPMENT = "D265"
 
-# Health professions of the INSEE Base permanente des équipements (domain D « santé et action sociale »:
-# sub-domain D2 « fonctions médicales et paramédicales (à titre libéral) », and the pharmacy D307 of
-# sub-domain D3), in the TYPEQU nomenclature used since the renewal of the BPE health professions (codes
-# D245-D281; BPE 2023 and 2024 files; the GP code D265 is the one the project has always read).
-# Source checked: the BPE 2024 TYPEQU referential (INSEE, « Base permanente des équipements », liste des
-# types d'équipements), as transcribed in public code (a "Référentiel INSEE — BPE 2024" table: D245-D262,
-# D265-D281, D302-D307). Orthophonistes and orthoptistes appear there under no code (D246, D263 and D264 are
-# unused in it): they are NOT declared here, and a file that has them under a code counts them under that
-# code (see BPE_OTHER_EQUIPMENTS and read_bpe). Older nomenclatures (D201 médecin omnipraticien …, D301
-# pharmacie) are not mapped for the same reason: their rows are counted under their code and reported.
-#: code -> (French label, key of the Ameli 2024 profession in the Ameli data set (cpts_diag.datasets) or
-#: None). Display order: primary care first.
+# Health professions of the INSEE Base permanente des équipements: sub-domain D2 « fonctions médicales et
+# paramédicales (à titre libéral) » and the pharmacy D307, in the TYPEQU nomenclature of the BPE 2023 and 2024
+# files, checked against the BPE 2024 referential of equipment types (D245-D262, D265-D281, D302-D307, as
+# transcribed in public code). Codes it does not give are not mapped: orthophonistes and orthoptistes (no code
+# there; D246, D263, D264 unused) and the older nomenclatures (D201 médecin omnipraticien…, D301 pharmacie); a
+# file's rows under such a code are counted under that code and reported (BPE_OTHER_EQUIPMENTS, read_bpe).
+#: code -> (French label, id of the Ameli 2024 profession or None). Display order: primary care first.
 BPE_PROFESSIONS = {
     "D265": ("Médecins généralistes", "medecins_generalistes"),
     "D277": ("Chirurgiens-dentistes", "chirurgiens_dentistes"),

@@ -158,8 +158,6 @@ class Reference:
         code_current[is_current] = codes[is_current]
         code_current[is_arr] = codes[is_arr].map(self.arrondissements["commune_parente"])
         code_current[is_former] = former_target[is_former]
-        arrondissement = pd.Series(pd.NA, index=codes.index, dtype=object)
-        arrondissement[is_arr] = codes[is_arr]
         note = pd.Series("", index=codes.index, dtype=object)
         for i in np.flatnonzero(is_former.to_numpy()):
             old, new = codes[i], code_current[i]
@@ -170,7 +168,7 @@ class Reference:
                 "code": codes,
                 "status": status,
                 "code_current": code_current,
-                "arrondissement": arrondissement,
+                "arrondissement": codes.where(is_arr, pd.NA),
                 "note": note,
             }
         )

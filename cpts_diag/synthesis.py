@@ -240,12 +240,11 @@ class Finding:
     """One strength or weakness (``kind``: ``"force"`` or ``"faiblesse"``) about an indicator.
 
     ``text`` is the French sentence citing the territory value, the comparison value(s), source and vintage;
-    ``territory_value`` and ``reference_value`` are the (value, low, high) of the territory and of the first
-    comparison level, ``reference_name`` the names of the comparison levels; ``references`` every (name,
-    (value, low, high)) the finding rests on; ``fictitious`` tells that the territory value comes from
-    fictitious data; ``approximate`` that the gap rule was that of approximate values, ``gap`` the smallest
-    relative gap between the ranges of the territory and of its comparisons (NaN for findings without
-    comparison: population under the APL threshold, nurse zonage).
+    ``territory_value`` is the (value, low, high) of the territory, ``reference_name`` the names of the comparison
+    levels; ``references`` every (name, (value, low, high)) the finding rests on; ``fictitious`` tells that the
+    territory value comes from fictitious data; ``approximate`` that the gap rule was that of approximate values,
+    ``gap`` the smallest relative gap between the ranges of the territory and of its comparisons (NaN for findings
+    without comparison: population under the APL threshold, nurse zonage).
     """
 
     kind: str
@@ -253,7 +252,6 @@ class Finding:
     theme: str
     text: str
     territory_value: tuple
-    reference_value: tuple
     reference_name: str
     fictitious: bool = False
     references: tuple = ()
@@ -383,12 +381,12 @@ def _joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
 
 
-def _communes(n: int) -> str:
-    return f"{fr.integer(n)} commune{'s' if n > 1 else ''}"
-
-
 def _level_word(rule: Rule) -> str:
     return "région" if rule.against == Level.REGION else "département"
+
+
+def _the_level(rule: Rule) -> str:
+    return "la région" if rule.against == Level.REGION else "le département"
 
 
 def _of_levels(rule: Rule, refs: list[dict]) -> str:
@@ -401,22 +399,17 @@ def _of_levels(rule: Rule, refs: list[dict]) -> str:
 
 def _for_levels(rule: Rule, refs: list[dict]) -> str:
     """« 13,9 % pour la région X et 5,0 % pour la région Y »."""
-    word = _level_word(rule)
-    article = "la" if rule.against == Level.REGION else "le"
-    return _joined([f"{_fmt_row(r)} pour {article} {word} {r['level_name']}" for r in refs])
+    return _joined([f"{_fmt_row(r)} pour {_the_level(rule)} {r['level_name']}" for r in refs])
 
 
 def _than(rule: Rule, refs: list[dict], n_levels: int) -> str:
     """« que dans la région », « que dans les deux départements », « que dans le département Drôme »."""
     word = _level_word(rule)
-    if len(refs) == n_levels:
-        if len(refs) == 1:
-            return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word}"
-        return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
-    names = _joined([str(r["level_name"]) for r in refs])
     if len(refs) == 1:
-        return f"que dans {'la' if rule.against == Level.REGION else 'le'} {word} {names}"
-    return f"que dans les {word}s {names}"
+        return f"que dans {_the_level(rule)}" + ("" if n_levels == 1 else f" {refs[0]['level_name']}")
+    if len(refs) == n_levels:
+        return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
+    return f"que dans les {word}s {_joined([str(r['level_name']) for r in refs])}"
 
 
 def _sentence(rule: Rule, side: int, terr: dict, refs, n_levels: int, companion, fictitious, others) -> str:
@@ -475,11 +468,10 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
         out.inconclusive.append(f"{label} : pas de valeur de comparaison ({_level_word(rule)}).")
         return None
     fictitious = terr["quality"] == Quality.FICTITIOUS
-    compared: list[tuple] = []  # (ref, side, gap, approximate, companion (sign, territory text, ref text))
-    for ref in refs:
-        side, gap, approximate = gap_of(terr, ref)
-        companion = _companion_values(table, rule, ref) if rule.companion else (None, "", "")
-        compared.append((ref, side, gap, approximate, companion))
+    compared: list[tuple] = [  # (ref, side, gap, approximate, companion (sign, territory text, ref text))
+        (ref, *gap_of(terr, ref), _companion_values(table, rule, ref) if rule.companion else (None, "", ""))
+        for ref in refs
+    ]
     concluding = [c for c in compared if c[1] in (1, -1) and (not rule.companion or c[4][0] == c[1])]
     sides = {c[1] for c in concluding}
     tval = _fmt_row(terr)
@@ -515,30 +507,24 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
     rest = [c for c in compared if not any(c is k for k in concluding)]
     others = []
     for ref, rside, _gap, _approximate, (_sign, ctext, rtext) in rest:
-        named = f"{'la région' if rule.against == 'region' else 'le département'} {ref['level_name']} ({_fmt_row(ref)})"
+        named = f"{_the_level(rule)} {ref['level_name']} ({_fmt_row(ref)})"
         if rside in (1, -1):  # the companion does not go the same way
-            detail = (
-                f"{rule.companion_text} égal ({ctext})"
-                if ctext == rtext
-                else f"{rule.companion_text} de {ctext} contre {rtext}"
-            )
-            others.append(f"pas de conclusion face à {named} : {detail}")
+            detail = f"égal ({ctext})" if ctext == rtext else f"de {ctext} contre {rtext}"
+            others.append(f"pas de conclusion face à {named} : {rule.companion_text} {detail}")
         else:
             others.append(f"{'écart non significatif' if rside == 0 else 'comparaison non concluante'} avec {named}")
     texts = (concluding[0][4][1], [c[4][2] for c in concluding]) if rule.companion else None  # companion
     good = (side > 0) == (rule.higher_is == STRENGTH)
-    approximate = any(c[3] for c in concluding)
     return Finding(
         kind=STRENGTH if good else WEAKNESS,
         indicator=rule.indicator,
         theme=str(terr["theme"]),
         text=_sentence(rule, side, terr, refs_used, len(refs), texts, fictitious, others),
         territory_value=_values(terr),
-        reference_value=_values(refs_used[0]),
         reference_name=", ".join(str(r["level_name"]) for r in refs_used),
         fictitious=bool(fictitious),
         references=tuple((str(r["level_name"]), _values(r)) for r in refs_used),
-        approximate=approximate,
+        approximate=any(c[3] for c in concluding),
         gap=min(c[2] for c in concluding),
         brief=f"{label} : {tval} sur le territoire contre {_for_levels(rule, refs_used)}",
     )
@@ -591,12 +577,11 @@ def _underserved(table: _Rows, out: Synthesis) -> Finding | None:
         theme=str(r["theme"]),
         text=text,
         territory_value=(value, low, high),
-        reference_value=(2.5, 2.5, 2.5),
         reference_name="seuil de 2,5",
     )
 
 
-def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
+def _nurse_zonage(diag, table: _Rows) -> Finding | None:
     """The ARS nurse zonage: a weakness when someone lives in a « très sous-dotée » or « sous-dotée » zone (the
     communes counted), a strength when the whole population (with a zonage, all of it) lives in « très dotée » or
     « sur-dotée » zones, nothing otherwise."""
@@ -608,12 +593,8 @@ def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
     shares = {lv: _territory_row(table, f"zonage_infirmiers_part_{lv}") for lv in range(1, 6)}
     share = {lv: (math.nan if s is None else _values(s)[0]) for lv, s in shares.items()}
     source = f"Source : {source_citation(r)}."
-    common: dict[str, Any] = {
-        "indicator": str(r["indicator"]),
-        "theme": str(r["theme"]),
-        "territory_value": (value, low, high),
-    }
-    common.update(reference_value=(math.nan, math.nan, math.nan), reference_name="zonage ARS")
+    common: dict[str, Any] = dict(indicator=str(r["indicator"]), theme=str(r["theme"]), reference_name="zonage ARS")
+    common["territory_value"] = (value, low, high)
     if not math.isnan(lo) and lo > 0:
         communes = getattr(diag, "communes", None)
         levels = (
@@ -626,7 +607,9 @@ def _nurse_zonage(diag, table: _Rows, out: Synthesis) -> Finding | None:
             n = None if levels is None else int((levels == label).sum())
             if n == 0 or (n is None and not share[lv] > 0):
                 continue
-            where = f"{_communes(n)} en zone {label}" if n is not None else f"zone {label}"
+            where = (
+                f"{fr.integer(n)} commune{'s' if n > 1 else ''} en zone {label}" if n is not None else f"zone {label}"
+            )
             parts.append(where + ("" if math.isnan(share[lv]) else f" ({fr.percent(share[lv])} de la population)"))
         pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
         detail = f" : {_joined(parts)}" if parts else ""
@@ -659,12 +642,11 @@ def _precedence(found: dict[str, Finding], out: Synthesis) -> None:
             continue
         leader = next(((i, n) for i, n in present if not found[i].fictitious), present[0])
         lead = found[leader[0]]
-        for ind, _name in present:
+        for ind, name in present:
             f = found[ind]
             if ind == leader[0] or f.kind == lead.kind:
                 continue
-            ranks = [i for i, _ in topic]
-            why = "plus direct" if ranks.index(ind) > ranks.index(leader[0]) else "tiré de données réelles"
+            why = "plus direct" if present.index((ind, name)) > present.index(leader) else "tiré de données réelles"
             out.overruled.append(
                 f"{f.brief or f.sentence} — constat écarté : {leader[1]}, {why}, conclut à une {lead.kind}."
             )
@@ -689,7 +671,7 @@ def derive_findings(diag) -> Synthesis:
     for rule in RULES:
         if rule.indicator == "densite_infirmiers_liberaux":  # the zonage first: it is the more direct
             order.append(_ZONAGE)
-            if (f := _nurse_zonage(diag, table, out)) is not None:
+            if (f := _nurse_zonage(diag, table)) is not None:
                 found[_ZONAGE] = f
         order.append(rule.indicator)
         if (f := _apply_rule(table, rule, out)) is not None:
