@@ -60,7 +60,7 @@ class Style(Enum):
 
 
 def is_missing(x: Any) -> bool:
-    """Return True when ``x`` is None, NaN, pandas NA/NaT or not a number.
+    """Return True when ``x`` is None, NaN or pandas NA/NaT (any other value, text included, is not missing).
 
     Examples
     --------
