@@ -133,40 +133,31 @@ class Perimeters:
 
 
 @dataclass
-class _Records:
-    """Raw records of a source before interpretation (and, for a table, where they are in the file)."""
-
-    columns: list[str]
-    rows: list[tuple[int, list]]  # (line, values aligned with columns)
-    line_label: str = "ligne"
-    titles: list[str] = field(default_factory=list)  # rows above the header
-    sheet: str | None = None  # worksheet read
-    header_line: int | None = None
-    delimiter: str | None = None  # of a text file
-    encoding: str | None = None
-
-
-@dataclass
 class Layout:
-    """How a perimeter file holds its rows, for writing a corrected copy in the same format
-    (:mod:`cpts_diag.io.perimeter_writer`).
+    """The raw records of a perimeter file before interpretation, and how the file holds them: what a corrected
+    copy in the same format needs (:mod:`cpts_diag.io.perimeter_writer`).
 
-    ``kind``: ``"table"`` (CSV, workbook, zip), ``"json"``, ``"geojson"`` or ``"gpkg"``; ``mode``: ``"long"`` (one
-    record per territory and commune) or ``"wide"`` (one record per territory listing its communes); ``columns``:
-    header cells (or keys); ``roles``: role -> column index (``cpts``, ``code``, ``communes``, ``arrondissement``,
-    ``infra``, ``name``; None when absent); ``rows``: (line, values) of every record, as read (merged cells filled);
-    ``sheet``, ``header_line``, ``delimiter``, ``encoding``: where a table's records are.
+    ``kind``: ``"table"`` (CSV, workbook, zip), ``"json"``, ``"geojson"`` or ``"gpkg"``; ``columns``: header cells
+    (or keys); ``rows``: (line, values aligned with ``columns``) of every record, as read (merged cells filled);
+    ``titles``: the rows above a table's header; ``sheet``: the worksheet read; ``delimiter``: that of a text file.
+    Set by :func:`perimeter_layout`: ``mode``, ``"long"`` (one record per territory and commune) or ``"wide"`` (one
+    record per territory listing its communes), and ``roles``, role -> column index (``cpts``, ``code``,
+    ``communes``, ``arrondissement``, ``infra``, ``name``; None when absent).
     """
 
     kind: str
-    mode: str
     columns: list
-    roles: dict
     rows: list[tuple[int, list]]
+    titles: list[str] = field(default_factory=list)
     sheet: str | None = None
-    header_line: int | None = None
     delimiter: str | None = None
-    encoding: str | None = None
+    mode: str | None = None
+    roles: dict = field(default_factory=dict)
+
+    @property
+    def line_label(self) -> str:
+        """What a record is called in messages."""
+        return {"table": "ligne", "json": "territoire"}.get(self.kind, "entité")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -337,7 +328,7 @@ def _parse_flag(value) -> bool | None:
 # --------------------------------------------------------------------------- readers
 
 
-def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> _Records:
+def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
     """Records of a CSV, workbook or zip (first worksheet with recognised columns, or ``sheet``).
 
     Among several worksheets, the first with a territory column is read, else the first with commune codes
@@ -372,39 +363,9 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> _Records:
             f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
             "colonnes de CPTS et de codes communes"
         )
-    return _Records(
-        table.columns,
-        list(zip(table.lines, table.rows)),
-        titles=table.titles,
-        sheet=table.sheet,
-        header_line=table.header_line,
-        delimiter=table.delimiter,
-        encoding=table.encoding,
+    return Layout(
+        "table", table.columns, list(zip(table.lines, table.rows)), table.titles, table.sheet, table.delimiter
     )
-
-
-def _dict_records(items: list, shown: str, label: str) -> _Records:
-    """Records from a list of dicts (JSON territories or GeoJSON properties)."""
-    for i, item in enumerate(items, start=1):
-        if item is not None and not isinstance(item, dict):
-            raise InputError("objet JSON attendu", shown, i, str(item)[:40], line_label=label)
-    columns = list(dict.fromkeys(k for item in items if item for k in item))
-    rows = [(i, [(item or {}).get(c) for c in columns]) for i, item in enumerate(items, start=1)]
-    return _Records(columns, rows, label)
-
-
-def _features(obj, shown: str) -> list:
-    if obj.get("type") == "Feature":  # a single territory
-        return [obj.get("properties") or {}]
-    feats = obj.get("features")
-    if not isinstance(feats, list):
-        raise InputError("GeoJSON invalide : liste « features » absente", shown)
-    out = []
-    for i, f in enumerate(feats, start=1):
-        if not isinstance(f, dict):
-            raise InputError("entité GeoJSON invalide", shown, i, line_label="entité")
-        out.append(f.get("properties") or {})
-    return out
 
 
 def load_json(p: Path, shown: str, geojson: bool):
@@ -429,7 +390,13 @@ def json_records(obj, shown: str, geojson: bool) -> tuple[list, bool]:
     if geojson and not isinstance(obj, dict):
         raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
     if geojson or (isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature")):
-        return (obj.get("features") if obj.get("type") != "Feature" else [obj]), True
+        features = [obj] if obj.get("type") == "Feature" else obj.get("features")  # a Feature: one territory
+        if not isinstance(features, list):
+            raise InputError("GeoJSON invalide : liste « features » absente", shown)
+        for i, feature in enumerate(features, start=1):
+            if not isinstance(feature, dict):
+                raise InputError("entité GeoJSON invalide", shown, i, line_label="entité")
+        return features, True
     if isinstance(obj, list):
         return obj, False
     if isinstance(obj, dict):
@@ -446,16 +413,21 @@ def json_records(obj, shown: str, geojson: bool) -> tuple[list, bool]:
     raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
 
 
-def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
+def _read_json(p: Path, shown: str, geojson: bool) -> Layout:
     """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
-    obj = load_json(p, shown, geojson)
-    items, features = json_records(obj, shown, geojson)
+    items, features = json_records(load_json(p, shown, geojson), shown, geojson)
+    layout = Layout("geojson" if features else "json", [], [])
     if features:
-        return _dict_records(_features(obj, shown), shown, "entité")
-    return _dict_records(items, shown, "territoire")
+        items = [feature.get("properties") or {} for feature in items]
+    for i, item in enumerate(items, start=1):
+        if item is not None and not isinstance(item, dict):
+            raise InputError("objet JSON attendu", shown, i, str(item)[:40], line_label=layout.line_label)
+    layout.columns = list(dict.fromkeys(k for item in items if item for k in item))
+    layout.rows = [(i, [(item or {}).get(c) for c in layout.columns]) for i, item in enumerate(items, start=1)]
+    return layout
 
 
-def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
+def _read_gpkg(p: Path, shown: str, sheet) -> Layout:
     import pyogrio
 
     try:
@@ -480,7 +452,7 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
     df = df.drop(columns=[c for c in df.columns if c == "geometry"])
     columns = [str(c) for c in df.columns]
     rows = [(i, list(vals)) for i, vals in enumerate(df.itertuples(index=False, name=None), start=1)]
-    return _Records(columns, rows, "entité")
+    return Layout("gpkg", columns, rows)
 
 
 # --------------------------------------------------------------------------- interpretation
@@ -497,12 +469,12 @@ def _cells(values: list, roles: dict) -> dict:
 class _Builder:
     """Turn records into canonical rows; ``territory`` names every row of a file without territory column."""
 
-    def __init__(self, shown: str, names_by_code, notes: ReadingNotes, territory: str | None = None):
+    def __init__(self, shown: str, names_by_code, notes: ReadingNotes):
         self.shown = shown
         self.label = notes.line_label
         self._names = names_by_code
         self.notes = notes
-        self.territory = territory
+        self.territory: str | None = None
         self.rows: list[tuple] = []
 
     def error(self, message, line, value=None) -> InputError:
@@ -632,7 +604,7 @@ class _Builder:
         return out
 
 
-def _names_column_holds_communes(records: _Records, roles: dict, names: Mapping[str, str]) -> bool:
+def _names_column_holds_communes(records: Layout, roles: dict, names: Mapping[str, str]) -> bool:
     """Whether a column headed like both a territory and a commune name (« Nom ») holds commune names: more than
     half of its values, on rows with a valid code, are the COG name of that code (case, accents, « St » ignored)."""
     checked = matched = 0
@@ -649,7 +621,7 @@ def _names_column_holds_communes(records: _Records, roles: dict, names: Mapping[
     return matched * 2 > checked
 
 
-def _one_territory(records: _Records, path: Path, territory: str | None) -> tuple[str, str]:
+def _one_territory(records: Layout, path: Path, territory: str | None) -> tuple[str, str]:
     """(name, how it was found) of a file without territory column."""
     if territory is not None and str(territory).strip():
         return str(territory).strip(), SOURCE_GIVEN
@@ -657,7 +629,7 @@ def _one_territory(records: _Records, path: Path, territory: str | None) -> tupl
     return (title, SOURCE_TITLE) if title else (_file_name(path), SOURCE_FILE)
 
 
-def _roles(records: _Records, shown: str, builder: _Builder) -> dict:
+def _roles(records: Layout, shown: str, builder: _Builder) -> dict:
     """The role of each column of ``records`` (see :func:`_detect`), ``mode`` and ``width``."""
     roles = _detect(records.columns)
     roles["width"] = len(records.columns)
@@ -675,7 +647,7 @@ def _roles(records: _Records, shown: str, builder: _Builder) -> dict:
 
 
 def _build(
-    records: _Records, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
+    records: Layout, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
 ) -> tuple[pd.DataFrame, str | None]:
     """The canonical table of ``records``, and how a one-territory file was named (None for the others)."""
     builder = _Builder(shown, names_by_code, notes)
@@ -699,8 +671,8 @@ def _build(
     return pd.DataFrame({c: pd.Series(v, dtype=t) for c, v, t in zip(COLUMNS, columns, dtypes)}), source
 
 
-def _kind_and_records(p: Path, shown: str, sheet, notes: ReadingNotes) -> tuple[str, _Records]:
-    """The reader kind of a perimeter file (by extension) and its raw records."""
+def _records(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
+    """The raw records of a perimeter file, read as its extension says."""
     if not p.exists():
         raise InputError("fichier introuvable", shown)
     if p.is_dir():
@@ -713,11 +685,10 @@ def _kind_and_records(p: Path, shown: str, sheet, notes: ReadingNotes) -> tuple[
             value=p.suffix or "(sans extension)",
         )
     if kind == "table":
-        return kind, _read_table(p, shown, sheet, notes)
+        return _read_table(p, shown, sheet, notes)
     if kind == "gpkg":
-        return kind, _read_gpkg(p, shown, sheet)
-    records = _read_json(p, shown, geojson=kind == "geojson")
-    return ("geojson" if records.line_label == "entité" else kind), records
+        return _read_gpkg(p, shown, sheet)
+    return _read_json(p, shown, geojson=kind == "geojson")
 
 
 def perimeter_layout(path: str | os.PathLike, sheet=None, names_by_code: Mapping[str, str] | None = None) -> Layout:
@@ -725,19 +696,11 @@ def perimeter_layout(path: str | os.PathLike, sheet=None, names_by_code: Mapping
     them (same header, sheet, columns and roles)."""
     shown = os.fspath(path)
     notes = ReadingNotes(shown)
-    kind, records = _kind_and_records(Path(path), shown, sheet, notes)
-    roles = _roles(records, shown, _Builder(shown, names_by_code, notes))
-    return Layout(
-        kind=kind,
-        mode=roles["mode"],
-        columns=list(records.columns),
-        roles={k: v for k, v in roles.items() if k not in ("mode", "width")},
-        rows=records.rows,
-        sheet=records.sheet,
-        header_line=records.header_line,
-        delimiter=records.delimiter,
-        encoding=records.encoding,
-    )
+    layout = _records(Path(path), shown, sheet, notes)
+    roles = _roles(layout, shown, _Builder(shown, names_by_code, notes))
+    layout.mode = roles["mode"]
+    layout.roles = {k: v for k, v in roles.items() if k not in ("mode", "width")}
+    return layout
 
 
 def read_perimeters(
@@ -783,7 +746,7 @@ def read_perimeters(
     shown = os.fspath(path)
     p = Path(path)
     notes = ReadingNotes(shown)
-    _, records = _kind_and_records(p, shown, sheet, notes)
+    records = _records(p, shown, sheet, notes)
     notes.line_label = records.line_label
     table, source = _build(records, p, shown, names_by_code, notes, territory)
     return Perimeters(table=table, warnings=notes.messages(), source=p, territory_source=source)

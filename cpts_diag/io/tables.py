@@ -289,7 +289,7 @@ class Table:
     * ``titles``: text of the rows above the header; ``header_line``: 1-based line of the header;
     * ``sheet``: worksheet read (None for a text file);
     * ``overflow``: first line with non-blank cells beyond the header (a misread delimiter or decimal comma);
-    * ``delimiter`` and ``encoding``: those of a text file (None for a workbook).
+    * ``delimiter``: that of a text file (None for a workbook).
     """
 
     columns: list[str]
@@ -301,7 +301,6 @@ class Table:
     frame: Any = field(default=None, repr=False)
     overflow: int | None = None
     delimiter: str | None = None
-    encoding: str | None = None
 
     def dataframe(self):
         """The rows as a DataFrame of objects, one column per header cell (extra cells dropped)."""
@@ -567,7 +566,7 @@ class TableFile:
             except csv.Error as exc:
                 raise InputError(f"fichier CSV illisible ({exc})", self.shown) from None
         if table is not None:
-            table.delimiter, table.encoding = delimiter, self._encoding
+            table.delimiter = delimiter
         return table
 
 
