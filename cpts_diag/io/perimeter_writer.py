@@ -35,7 +35,7 @@ from cpts_diag.codes import CodeFormatError, arrondissement_parent, is_arrondiss
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_path
 from cpts_diag.io.perimeters import Layout, json_records, load_json
-from cpts_diag.io.tables import PERIMETER_LIMIT, _decode, _zip_member
+from cpts_diag.io.tables import PERIMETER_LIMIT, _zip_member, decode_text
 from cpts_diag.text import commune_key
 
 UNSUPPORTED = (
@@ -239,7 +239,7 @@ def _cell_text(value) -> str:
 
 
 def _csv_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
-    text, encoding = _decode(data)
+    text, encoding = decode_text(data)
     delimiter = layout.delimiter
     assert delimiter is not None  # a CSV layout has its delimiter
     physical = _LINE.findall(text)
@@ -334,7 +334,7 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
 
 
 def _json_bytes(data: bytes, layout: Layout, plan: _Plan, source: Path, shown: str) -> bytes:
-    text, _encoding = _decode(data)
+    text, _encoding = decode_text(data)
     obj = load_json(source, shown, geojson=layout.kind == "geojson")
     items, features = json_records(obj, shown, layout.kind == "geojson")
     columns = layout.columns

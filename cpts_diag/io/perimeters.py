@@ -378,7 +378,7 @@ def load_json(p: Path, shown: str, geojson: bool):
     if not data.strip():
         raise InputError("fichier vide", shown)
     try:
-        return json.loads(decode_text(data))
+        return json.loads(decode_text(data)[0])
     except ValueError as exc:
         raise InputError("fichier JSON illisible (syntaxe invalide)", shown, getattr(exc, "lineno", None)) from None
 
@@ -436,15 +436,10 @@ def _read_gpkg(p: Path, shown: str, sheet) -> Layout:
         raise InputError("GeoPackage illisible ou corrompu", shown) from None
     if not layers:
         raise InputError("GeoPackage sans couche", shown)
-    layer = layers[0]
-    if sheet is not None:
-        if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
-            layer = layers[sheet]
-        elif (found := match_name(layers, sheet)) is not None:
-            layer = found
-        else:
-            listing = ", ".join(f"« {n} »" for n in layers)
-            raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}", shown, value=sheet)
+    layer = layers[0] if sheet is None else match_name(layers, sheet)
+    if layer is None:
+        listing = ", ".join(f"« {n} »" for n in layers)
+        raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}", shown, value=sheet)
     try:
         df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
     except Exception:
