@@ -31,10 +31,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cpts_diag.codes import CodeFormatError, arrondissement_parent, is_arrondissement_code, normalize_code
+from cpts_diag.codes import arrondissement_parent, is_arrondissement_code
 from cpts_diag.errors import InputError
-from cpts_diag.io.atomic import atomic_path
-from cpts_diag.io.perimeters import Layout, json_records, load_json
+from cpts_diag.io.atomic import atomic_write_bytes, atomic_write_text
+from cpts_diag.io.perimeters import Layout, code_or_none, json_records, load_json
 from cpts_diag.io.tables import PERIMETER_LIMIT, _zip_member, decode_text
 from cpts_diag.text import commune_key
 
@@ -80,35 +80,20 @@ class _Plan:
 # ------------------------------------------------------------------------------------------ the plan
 
 
-def _norm(value) -> str | None:
-    try:
-        return normalize_code(value)[0]
-    except CodeFormatError:
-        return None
-
-
-def _territory_cells(layout: Layout, lines: list[int]) -> list:
-    """The cells of a territory's records that have one value on all of them (else None)."""
-    rows = [values for line, values in layout.rows if line in set(lines)]
-    width = len(layout.columns)
-    out = []
-    for j in range(width):
-        values = {repr(r[j]) if j < len(r) else repr("") for r in rows}
-        out.append(rows[-1][j] if len(values) == 1 and j < len(rows[-1]) else None)
-    return out
-
-
 def _new_record(layout: Layout, edit: Edit, lines: list[int]) -> list:
-    """The cells of the record that adds ``edit.code`` to its territory (long files)."""
-    roles = layout.roles
-    cells = ["" if v is None else v for v in _territory_cells(layout, lines)]
-    if roles.get("arrondissement") is not None and edit.arrondissement:
-        cells[roles["code"]] = edit.commune
-        cells[roles["arrondissement"]] = edit.arrondissement
-    else:
-        cells[roles["code"]] = edit.code
-        if roles.get("arrondissement") is not None:
-            cells[roles["arrondissement"]] = ""
+    """The cells of the record that adds ``edit.code`` to its territory (long files): those that have one value on
+    all the territory's records (``lines``), the others blank."""
+    roles, mine = layout.roles, set(lines)
+    rows = [values for line, values in layout.rows if line in mine]
+    last = rows[-1]
+    cells = [
+        last[j] if j < len(last) and len({repr(r[j]) if j < len(r) else repr("") for r in rows}) == 1 else ""
+        for j in range(len(layout.columns))
+    ]
+    arr = roles.get("arrondissement")
+    cells[roles["code"]] = edit.commune if arr is not None and edit.arrondissement else edit.code
+    if arr is not None:
+        cells[arr] = edit.arrondissement or ""
     if roles.get("name") is not None:
         cells[roles["name"]] = edit.name
     if roles.get("infra") is not None:
@@ -117,7 +102,9 @@ def _new_record(layout: Layout, edit: Edit, lines: list[int]) -> list:
 
 
 def _split_items(value) -> tuple[list[str], str]:
-    """Items of a list cell (text) and the separator to write them back with."""
+    """Items of a list cell (a JSON list, or text) and the separator to write them back with."""
+    if isinstance(value, list):
+        return value, ", "
     text = str(value or "").strip()
     for sep in (";", ",", "|", "\n"):
         if sep in text:
@@ -131,9 +118,9 @@ def _edit_list(value, remove: set[str], add: list[str], infra_names: set[str] | 
 
     def item_code(item):
         if isinstance(item, dict):
-            key = next((k for k in item if _norm(item[k]) is not None), None)
-            return _norm(item[key]) if key else None
-        return _norm(item)
+            key = next((k for k in item if code_or_none(item[k]) is not None), None)
+            return code_or_none(item[key]) if key else None
+        return code_or_none(item)
 
     def keep(item) -> bool:
         if item_code(item) in remove:
@@ -145,7 +132,7 @@ def _edit_list(value, remove: set[str], add: list[str], infra_names: set[str] | 
         for code in add:
             template = next((i for i in value if isinstance(i, dict)), None)
             if template is not None:
-                key = next((k for k in template if _norm(template[k]) is not None), "code")
+                key = next((k for k in template if code_or_none(template[k]) is not None), "code")
                 out.append({key: code})
             else:
                 out.append(code)
@@ -170,7 +157,7 @@ def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: 
     if arr_col is not None and arr_items in (None, "") and isinstance(values[i], list):
         arr_items = []  # a JSON territory without arrondissements: a list like its communes
     arr_left = _edit_list(arr_items, remove, add_arr) if arr_col is not None else []
-    left_codes = {_norm(x) for x in (arr_left if isinstance(arr_left, list) else _split_items(arr_left)[0])}
+    left_codes = {code_or_none(x) for x in _split_items(arr_left)[0]}
     for e in removals:
         if e.arrondissement and not any(c and arrondissement_parent(c) == e.commune for c in left_codes):
             remove.add(e.commune)
@@ -178,12 +165,12 @@ def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: 
         if e.arrondissement and arr_col is not None:
             add_communes.append(e.commune)
     if spill:
-        cells = [c for c in values[i:] if _norm(c) not in remove] + add_communes
+        cells = [c for c in values[i:] if code_or_none(c) not in remove] + add_communes
         values = values[:i] + cells
         communes = cells
     else:
         current = values[i]
-        listed = {_norm(x) for x in (current if isinstance(current, list) else _split_items(current)[0])}
+        listed = {code_or_none(x) for x in _split_items(current)[0]}
         values[i] = _edit_list(current, remove, [c for c in dict.fromkeys(add_communes) if c not in listed])
         communes = values[i]
     if arr_col is not None:
@@ -192,9 +179,7 @@ def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: 
     if infra is not None and values[infra] not in (None, ""):
         names = {commune_key(e.name) for e in removals if not e.arrondissement}
         values[infra] = _edit_list(values[infra], remove, [], infra_names=names)
-    has = communes if isinstance(communes, list) else _split_items(communes)[0]
-    arr_has = arr_left if isinstance(arr_left, list) else _split_items(arr_left)[0] if arr_col is not None else []
-    return values if (has or arr_has) else None
+    return values if (_split_items(communes)[0] or _split_items(arr_left)[0]) else None
 
 
 def _plan(layout: Layout, edits: list[Edit], territory_lines: Mapping[str, list[int]]) -> _Plan:
@@ -406,9 +391,6 @@ def corrected_copy(source: Path, layout: Layout, edits: list[Edit], territory_li
 def write_corrected(target: Path, content: bytes, log_line: str) -> list[Path]:
     """Write the corrected copy ``content`` at ``target`` and its one-line change log beside it
     (``<name>_modifications.txt``), each atomically; returns both paths."""
-    log = target.with_name(f"{target.stem}_modifications.txt")
-    with atomic_path(target) as tmp:
-        Path(tmp).write_bytes(content)
-    with atomic_path(log) as tmp:
-        Path(tmp).write_text(log_line.rstrip("\n") + "\n", encoding="utf-8")
+    atomic_write_bytes(target, content)
+    log = atomic_write_text(target.with_name(f"{target.stem}_modifications.txt"), log_line.rstrip("\n") + "\n")
     return [target, log]

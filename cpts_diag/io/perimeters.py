@@ -68,6 +68,7 @@ from cpts_diag.io.tables import (
     is_alias,
     match_name,
     open_table_file,
+    quoted_list,
     refuse_oversized,
 )
 from cpts_diag.text import commune_key as _name_key
@@ -173,6 +174,14 @@ def _is_blank(value) -> bool:
     )
 
 
+def code_or_none(raw) -> str | None:
+    """The commune code ``raw`` normalised (:func:`cpts_diag.codes.normalize_code`), None when it is not one."""
+    try:
+        return normalize_code(raw)[0]
+    except CodeFormatError:
+        return None
+
+
 def _text(value) -> str:
     """Display text of a cell (territory names, infra names)."""
     if isinstance(value, float) and value.is_integer():
@@ -220,7 +229,7 @@ def _is_territory_header(cells: list) -> bool:
 def _missing_columns(columns: list) -> str:
     """Message naming the role columns missing among ``columns`` and the columns found."""
     roles = _detect(columns)
-    found = ", ".join(f"« {_text(c)} »" for c in dict.fromkeys(columns) if not _is_blank(c)) or "aucune"
+    found = quoted_list(_text(c) for c in dict.fromkeys(columns) if not _is_blank(c)) or "aucune"
     if roles["mode"] is None:
         missing = f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})"
     else:  # a « communes » list without territory names
@@ -347,15 +356,14 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
             if tf.sheets and sheet is not None:
                 message += f" (feuille « {tf.sheet_name(sheet)} »)"
             elif len(names) > 1:
-                listing = ", ".join(f"« {n} »" for n in names)
-                message += f" (feuille « {names[0]} » ; choisissez une feuille parmi : {listing})"
+                message += f" (feuille « {names[0]} » ; choisissez une feuille parmi : {quoted_list(names)})"
             raise InputError(message, shown)
         if len(wanted) > 1 and find_column(table.columns, "cpts") is None:
             others = [n for n in names if n != table.sheet and tf.read(_is_header, n) is not None]
             if others:
                 notes.add(
                     f"seule la feuille « {table.sheet} » est lue, comme un seul territoire ; les feuilles "
-                    f"{', '.join(f'« {n} »' for n in others)} ont aussi des codes communes (--feuille pour en "
+                    f"{quoted_list(others)} ont aussi des codes communes (--feuille pour en "
                     "choisir une)"
                 )
     if sheet is None and table.sheet is not None and table.sheet != names[0]:
@@ -438,8 +446,7 @@ def _read_gpkg(p: Path, shown: str, sheet) -> Layout:
         raise InputError("GeoPackage sans couche", shown)
     layer = layers[0] if sheet is None else match_name(layers, sheet)
     if layer is None:
-        listing = ", ".join(f"« {n} »" for n in layers)
-        raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}", shown, value=sheet)
+        raise InputError(f"couche introuvable ; couches du GeoPackage : {quoted_list(layers)}", shown, value=sheet)
     try:
         df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
     except Exception:
@@ -466,17 +473,13 @@ class _Builder:
 
     def __init__(self, shown: str, names_by_code, notes: ReadingNotes):
         self.shown = shown
-        self.label = notes.line_label
         self._names = names_by_code
         self.notes = notes
         self.territory: str | None = None
         self.rows: list[tuple] = []
 
     def error(self, message, line, value=None) -> InputError:
-        return InputError(message, self.shown, line, value, line_label=self.label)
-
-    def warn(self, message, line) -> None:
-        self.notes.add(message, line)
+        return InputError(message, self.shown, line, value, line_label=self.notes.line_label)
 
     @property
     def names(self) -> Mapping[str, str]:
@@ -520,12 +523,12 @@ class _Builder:
         if self.territory is not None:
             if _is_blank(raw_code) and _is_blank(raw_arr):
                 if not all(_is_blank(v) for v in values):
-                    self.warn("ligne ignorée : pas de code commune", line)
+                    self.notes.add("ligne ignorée : pas de code commune", line)
                 return
             name = self.territory
         if _is_blank(name) and _is_blank(raw_code) and _is_blank(raw_arr):
             if not all(_is_blank(v) for v in values):
-                self.warn("ligne ignorée : ni nom de CPTS ni code commune", line)
+                self.notes.add("ligne ignorée : ni nom de CPTS ni code commune", line)
             return
         if _is_blank(name):
             raise self.error("code commune sans nom de CPTS", line, raw_code if not _is_blank(raw_code) else raw_arr)
@@ -560,7 +563,7 @@ class _Builder:
         infra_items = _split_list(cell["infra"], codes=False)
         if _is_blank(name) and not communes and not arr_items:
             if not all(_is_blank(v) for v in values):
-                self.warn("enregistrement ignoré : ni nom de CPTS ni communes", line)
+                self.notes.add("enregistrement ignoré : ni nom de CPTS ni communes", line)
             return
         if _is_blank(name):
             raise self.error("liste de communes sans nom de CPTS", line, ", ".join(map(str, communes[:5])))
@@ -584,11 +587,7 @@ class _Builder:
         """Codes of the territory's communes named in an ``infra`` list."""
         out: set[str] = set()
         for item in items:
-            try:
-                code, _ = normalize_code(item)
-            except CodeFormatError:
-                code = None
-            if code is not None and code in codes:
+            if (code := code_or_none(item)) in codes:
                 out.add(code)
                 continue
             key = _name_key(item)
@@ -604,15 +603,10 @@ def _names_column_holds_communes(records: Layout, roles: dict, names: Mapping[st
     half of its values, on rows with a valid code, are the COG name of that code (case, accents, « St » ignored)."""
     checked = matched = 0
     for _, values in records.rows:
-        typed, raw = values[roles["cpts"]], values[roles["code"]]
-        if _is_blank(typed) or _is_blank(raw):
-            continue
-        try:
-            code, _ = normalize_code(raw)
-        except CodeFormatError:
-            continue
-        checked += 1
-        matched += _name_key(names.get(code, "")) == _name_key(typed)
+        typed, code = values[roles["cpts"]], code_or_none(values[roles["code"]])
+        if code is not None and not _is_blank(typed):
+            checked += 1
+            matched += _name_key(names.get(code, "")) == _name_key(typed)
     return matched * 2 > checked
 
 

@@ -320,7 +320,8 @@ class Table:
         return f"feuille « {self.sheet} » : {message}" if self.sheet else message
 
 
-def _listing(names) -> str:
+def quoted_list(names) -> str:
+    """« a », « b », « c »."""
     return ", ".join(f"« {n} »" for n in names)
 
 
@@ -468,7 +469,7 @@ class TableFile:
         """The worksheet named ``sheet`` (exact, then case-insensitive) or at 0-based index ``sheet``."""
         names = self.sheets or []
         if (found := match_name(names, sheet)) is None:
-            raise InputError(f"feuille absente ; feuilles du classeur : {_listing(names)}", self.shown, value=sheet)
+            raise InputError(f"feuille absente ; feuilles du classeur : {quoted_list(names)}", self.shown, value=sheet)
         return found
 
     # ------------------------------------------------------------------ raw rows

@@ -60,18 +60,16 @@ CPAM_COUNT_COLUMNS = (
     "population_consommante",
 )
 
-#: Accepted header variants of the CPAM table, from :data:`cpts_diag.io.tables.HEADER_ALIASES`
-#: (compared with :func:`cpts_diag.io.tables.header_key`).
-CPAM_COLUMN_ALIASES = {
-    role: HEADER_ALIASES[role]
+#: Header key (:func:`cpts_diag.io.tables.header_key`) of every accepted name of a CPAM column -> the column.
+_ALIAS_INDEX = {
+    header_key(alias): role
     for role in ("code_commune", "nom_commune", "annee", "donnees_fictives", *CPAM_COUNT_COLUMNS)
+    for alias in HEADER_ALIASES[role]
 }
-
 _TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives", "fictive"}
 
 
 # --------------------------------------------------------------------------- helpers
-_ALIAS_INDEX = {header_key(alias): canonical for canonical, aliases in CPAM_COLUMN_ALIASES.items() for alias in aliases}
 
 
 def _listing(items, limit: int = 5) -> str:
@@ -89,11 +87,6 @@ def _raw(table: Table, path: Path) -> Table:
             line=table.overflow,
         )
     return table
-
-
-def _frame_lines(table: Table) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows of ``table`` as a DataFrame and their file lines as an integer array."""
-    return table.dataframe(), np.asarray(table.lines, dtype=int)
 
 
 def _is_code_column(name: str) -> bool:
@@ -234,7 +227,7 @@ def _choose_ages_sheets(names: list[str]) -> list[str]:
 
 
 def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
-    frame, lines = _frame_lines(table)
+    frame, lines = table.dataframe(), np.asarray(table.lines, dtype=int)
     columns = list(frame.columns)
     cols = {c.upper(): c for c in columns}
     iris = "IRIS" in cols
@@ -403,7 +396,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = _frame_lines(table)
+    frame, lines = table.dataframe(), np.asarray(table.lines, dtype=int)
     cols = {c.strip().upper(): c for c in frame.columns}
     code_col = _code_column(list(frame.columns), table, path)
     year = None
@@ -527,7 +520,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     ``path`` is a CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal
     commas and space thousands separators accepted) or XLSX. Title lines above the header
     are allowed. Expected columns (names compared without case, accents, spaces,
-    hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
+    hyphens; see :data:`cpts_diag.io.tables.HEADER_ALIASES` and ``docs/fichiers_utilisateur.md``):
     ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
     and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
     ``secret``, ``NS``, blank…) are unknown, never zero. ``sheet`` is the worksheet of an
@@ -544,7 +537,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = _frame_lines(table)
+    frame, lines = table.dataframe(), np.asarray(table.lines, dtype=int)
     mapping: dict[str, str] = {}
     ignored = []
     for col in frame.columns:
