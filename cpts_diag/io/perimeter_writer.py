@@ -34,7 +34,7 @@ from pathlib import Path
 from cpts_diag.codes import arrondissement_parent, is_arrondissement_code
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_write_bytes, atomic_write_text
-from cpts_diag.io.perimeters import Layout, code_or_none, json_records, load_json
+from cpts_diag.io.perimeters import Layout, code_or_none, json_records
 from cpts_diag.io.tables import PERIMETER_LIMIT, _zip_member, decode_text
 from cpts_diag.text import commune_key
 
@@ -69,12 +69,12 @@ class Edit:
 
 @dataclass
 class _Plan:
-    """Records to delete (by line), records to insert after a line, and new values of edited records."""
+    """Records to delete (by line: removed rows, wide records left without commune), records to insert after a
+    line, and new values of edited records."""
 
     delete: set[int] = field(default_factory=set)
     insert: dict[int, list[list]] = field(default_factory=dict)  # after line -> new records (cell values)
     replace: dict[int, list] = field(default_factory=dict)  # line -> new cell values (wide records)
-    drop_record: set[int] = field(default_factory=set)  # wide records left without commune
 
 
 # ------------------------------------------------------------------------------------------ the plan
@@ -142,10 +142,12 @@ def _edit_list(value, remove: set[str], add: list[str], infra_names: set[str] | 
     return sep.join(items)
 
 
-def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: list[Edit]) -> list | None:
-    """New cells of a territory's record (wide files), None when it has no commune left."""
+def _wide_record(layout: Layout, values: list, edits: list[Edit]) -> list | None:
+    """New cells of a territory's record (wide files) after its ``edits``, None when it has no commune left."""
     roles = layout.roles
     values = list(values)
+    removals = [e for e in edits if e.action == "remove"]
+    additions = [e for e in edits if e.action == "add"]
     remove = {g for e in removals for g in e.given} | {e.code for e in removals}
     i = roles["communes"]
     spill = i == len(layout.columns) - 1 and len(values) > len(layout.columns)
@@ -194,16 +196,10 @@ def _plan(layout: Layout, edits: list[Edit], territory_lines: Mapping[str, list[
         return plan
     by_line = dict(layout.rows)
     for territory in dict.fromkeys(e.territory for e in edits):
-        mine = [e for e in edits if e.territory == territory]
         line = max(territory_lines[territory])
-        new = _wide_record(
-            layout,
-            by_line[line],
-            [e for e in mine if e.action == "remove"],
-            [e for e in mine if e.action == "add"],
-        )
+        new = _wide_record(layout, by_line[line], [e for e in edits if e.territory == territory])
         if new is None:
-            plan.drop_record.add(line)
+            plan.delete.add(line)
         else:
             plan.replace[line] = new
     return plan
@@ -242,7 +238,7 @@ def _csv_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
         csv.writer(out, delimiter=delimiter, lineterminator=ending).writerow([_cell_text(c) for c in cells])
         return out.getvalue()
 
-    drop = {n for line in plan.delete | plan.drop_record for n in range(line, spans[line] + 1)}
+    drop = {n for line in plan.delete for n in range(line, spans[line] + 1)}
     replaced = {line: record_text(cells) for line, cells in plan.replace.items()}
     inside = {n for line in replaced for n in range(line + 1, spans[line] + 1)}
     pieces = []
@@ -282,18 +278,17 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
         for j, value in enumerate(cells[: len(layout.columns)], start=1):
             ws.cell(line, j).value = value if not isinstance(value, list) else ", ".join(map(str, value))
     # where every old row and every inserted row will be, to merge the cells again
-    gone = plan.delete | plan.drop_record
     new_of: dict[int, int] = {}
     inserted_at: dict[int, list[int]] = {}
     last = 0
     for r in range(1, ws.max_row + 1):
-        if r not in gone:
+        if r not in plan.delete:
             last += 1
             new_of[r] = last
         inserted_at[r] = list(range(last + 1, last + 1 + len(plan.insert.get(r, []))))
         last += len(inserted_at[r])
     # rows from the bottom up, so that the row numbers above stay valid
-    for r in sorted(set(plan.insert) | gone, reverse=True):
+    for r in sorted(set(plan.insert) | plan.delete, reverse=True):
         if r in plan.insert:
             template = [ws.cell(r, j) for j in range(1, len(layout.columns) + 1)]
             for k, cells in enumerate(plan.insert[r]):
@@ -302,7 +297,7 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
                     cell = ws.cell(r + 1 + k, j)
                     cell.value = None if value in ("", None) else value
                     cell._style = copy.copy(model._style)
-        if r in gone:
+        if r in plan.delete:
             ws.delete_rows(r)
     for (c0, r0, c1, r1), value in zip(merged, tops.values()):
         rows = [new_of[r] for r in range(r0, r1 + 1) if r in new_of]
@@ -318,9 +313,9 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
     return out.getvalue()
 
 
-def _json_bytes(data: bytes, layout: Layout, plan: _Plan, source: Path, shown: str) -> bytes:
-    text, _encoding = decode_text(data)
-    obj = load_json(source, shown, geojson=layout.kind == "geojson")
+def _json_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
+    text = decode_text(data)[0]
+    obj = json.loads(text)
     items, features = json_records(obj, shown, layout.kind == "geojson")
     columns = layout.columns
 
@@ -339,14 +334,9 @@ def _json_bytes(data: bytes, layout: Layout, plan: _Plan, source: Path, shown: s
 
     kept = []
     for line, item in enumerate(items, start=1):
-        if line in plan.delete or line in plan.drop_record:
-            pass
-        elif line in plan.replace:
-            kept.append(edited(item, plan.replace[line][: len(columns)]))
-        else:
-            kept.append(item)
-        for values in plan.insert.get(line, []):
-            kept.append(record(values))
+        if line not in plan.delete:
+            kept.append(edited(item, plan.replace[line][: len(columns)]) if line in plan.replace else item)
+        kept += [record(values) for values in plan.insert.get(line, [])]
     items[:] = kept
     indent = re.search(r"\n([ \t]+)\S", text)
     dumped = json.dumps(
@@ -369,9 +359,9 @@ def corrected_copy(source: Path, layout: Layout, edits: list[Edit], territory_li
     if layout.kind == "gpkg":
         raise InputError(UNSUPPORTED, shown)
     plan = _plan(layout, edits, territory_lines)
-    if layout.kind in ("json", "geojson"):
-        return _json_bytes(source.read_bytes(), layout, plan, source, shown)
     data = source.read_bytes()
+    if layout.kind in ("json", "geojson"):
+        return _json_bytes(data, layout, plan, shown)
     member = None
     if data.startswith(b"PK") and source.suffix.lower() == ".zip":
         member, data = _zip_member(source, shown, PERIMETER_LIMIT)

@@ -376,7 +376,7 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
     )
 
 
-def load_json(p: Path, shown: str, geojson: bool):
+def _load_json(p: Path, shown: str, geojson: bool):
     """The parsed JSON document of a perimeter file (size-limited, any text encoding)."""
     try:
         refuse_oversized(p, shown, GEOJSON_LIMIT if geojson else PERIMETER_LIMIT)
@@ -423,7 +423,7 @@ def json_records(obj, shown: str, geojson: bool) -> tuple[list, bool]:
 
 def _read_json(p: Path, shown: str, geojson: bool) -> Layout:
     """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
-    items, features = json_records(load_json(p, shown, geojson), shown, geojson)
+    items, features = json_records(_load_json(p, shown, geojson), shown, geojson)
     layout = Layout("geojson" if features else "json", [], [])
     if features:
         items = [feature.get("properties") or {} for feature in items]
