@@ -72,12 +72,6 @@ _NAME_HELP = (
 _CHOICE_HELP = "Nom de la CPTS (inutile si le fichier n'a qu'un territoire)."
 
 
-def _french_extra(text: str) -> str:
-    """Click's bracketed notes of an option help in French ("[required]", "[1<=x<=32]")."""
-    text = text.replace("[required]", "[obligatoire]")
-    return re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text)
-
-
 class FrenchCommand(click.Command):
     """Help screens in French (click writes its own headings in English)."""
 
@@ -89,7 +83,10 @@ class FrenchCommand(click.Command):
 
     def format_options(self, ctx, formatter):
         records = [p.get_help_record(ctx) for p in self.get_params(ctx) if isinstance(p, click.Option)]
-        rows = [(name, _french_extra(text)) for name, text in filter(None, records)]
+        rows = [  # click's bracketed notes in French: "[required]", "[1<=x<=32]"
+            (name, re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text.replace("[required]", "[obligatoire]")))
+            for name, text in filter(None, records)
+        ]
         if rows:
             with formatter.section("Options"):
                 formatter.write_dl(rows)

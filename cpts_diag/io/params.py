@@ -43,9 +43,7 @@ class CpamChoice:
 
         Never ``""``, which the notebooks read as « the default for this perimeter file ».
         """
-        if self.mode == "fichier":
-            return str(self.path)
-        return self.mode
+        return str(self.path) if self.mode == "fichier" else self.mode
 
 
 def is_embedded_listing(perimeters) -> bool:

@@ -126,12 +126,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     # CPAM / Rézone CPTS table
     "annee": ("annee", "millesime", "an", "annee_donnees"),
     "donnees_fictives": ("donnees_fictives", "fictif", "fictives", "donnees_fictive"),
-    "patients_17ans_plus": (
-        "patients_17ans_plus",
-        "patients_17_ans_plus",
-        "patients_consommants_17ans_plus",
-        "consommants_17ans_plus",
-    ),
+    "patients_17ans_plus": ("patients_17ans_plus", "patients_consommants_17ans_plus", "consommants_17ans_plus"),
     "patients_17ans_plus_sans_mt": (
         "patients_17ans_plus_sans_mt",
         "patients_consommants_17ans_plus_sans_mt",

@@ -1,16 +1,9 @@
 """Loaders of the official files users download themselves.
 
-Three kinds of files are not open at commune level and come from the user, in their
-official layouts (see ``docs/fichiers_utilisateur.md`` for the French user documentation):
-
-* :func:`read_insee_ages` — INSEE « Évolution et structure de la population »
-  (``base-cc-evol-struct-pop-20XX``, commune level, or ``base-ic-evol-struct-pop-20XX``,
-  IRIS level), CSV or XLSX: population by age band.
-* :func:`read_bpe` — INSEE Base permanente des équipements (BPE): number of equipments of
-  every health profession (``D265`` general practitioners, ``D281`` nurses, ``D307``
-  pharmacies, …; see :data:`cpts_diag.professions.BPE_PROFESSIONS`) per commune; :func:`read_bpe_gp` keeps ``D265``.
-* :func:`read_cpam_table` — the commune table a CPAM (or Rézone CPTS) gives: patients
-  without a médecin traitant, ALD, CSS, with masked (secret) cells.
+Three kinds of files are not open at commune level and come from the user, in their official layouts (see
+``docs/fichiers_utilisateur.md`` for the French user documentation): the INSEE population by age
+(:func:`read_insee_ages`), the INSEE Base permanente des équipements (:func:`read_bpe`, :func:`read_bpe_gp`) and the
+commune table of a CPAM or of Rézone CPTS (:func:`read_cpam_table`).
 
 Every loader reads codes as text, normalises them with
 :func:`cpts_diag.codes.normalize_code`, raises :class:`cpts_diag.errors.InputError`
