@@ -127,16 +127,10 @@ def _edit_list(value, remove: set[str], add: list[str], infra_names: set[str] | 
             return False
         return not (infra_names and isinstance(item, str) and commune_key(item) in infra_names)
 
-    if isinstance(value, list):
-        out = [item for item in value if keep(item)]
-        for code in add:
-            template = next((i for i in value if isinstance(i, dict)), None)
-            if template is not None:
-                key = next((k for k in template if code_or_none(template[k]) is not None), "code")
-                out.append({key: code})
-            else:
-                out.append(code)
-        return out
+    if isinstance(value, list):  # codes added as the items are given: plain, or objects keyed like the first one
+        model = next((i for i in value if isinstance(i, dict)), None)
+        key = None if model is None else next((k for k in model if code_or_none(model[k]) is not None), "code")
+        return [item for item in value if keep(item)] + [code if key is None else {key: code} for code in add]
     items, sep = _split_items(value)
     items = [i for i in items if keep(i)] + add
     return sep.join(items)

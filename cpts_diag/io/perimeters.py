@@ -79,11 +79,7 @@ COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line", "nom
 
 #: Extension -> reader kind.
 SUPPORTED_EXTENSIONS = {
-    ".csv": "table",
-    ".txt": "table",
-    ".xlsx": "table",
-    ".xlsm": "table",
-    ".zip": "table",
+    **dict.fromkeys((".csv", ".txt", ".xlsx", ".xlsm", ".zip"), "table"),
     ".json": "json",
     ".geojson": "geojson",
     ".gpkg": "gpkg",
@@ -346,11 +342,8 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
     with open_table_file(p, shown, PERIMETER_LIMIT) as tf:
         names = tf.sheets or [None]
         wanted = names if sheet is None else [sheet]
-        table = None
-        for is_header in (_is_territory_header, _is_header) if len(wanted) > 1 else (_is_header,):
-            table = next((t for name in wanted if (t := tf.read(is_header, name)) is not None), None)
-            if table is not None:
-                break
+        tests = (_is_territory_header, _is_header) if len(wanted) > 1 else (_is_header,)
+        table = next((t for is_header in tests for name in wanted if (t := tf.read(is_header, name)) is not None), None)
         if table is None:
             message = _missing_columns(tf.header_candidate(names[0] if sheet is None else sheet))
             if tf.sheets and sheet is not None:

@@ -320,6 +320,12 @@ def quoted_list(names) -> str:
     return ", ".join(f"« {n} »" for n in names)
 
 
+def listing(items, limit: int = 5) -> str:
+    """The first ``limit`` items, then their number when there are more: ``a, b, c… (8 au total)``."""
+    items = [str(i) for i in items]
+    return ", ".join(items[:limit]) + (f"… ({len(items)} au total)" if len(items) > limit else "")
+
+
 # --------------------------------------------------------------------------- size limits
 
 
@@ -671,12 +677,10 @@ def _zip_member(path: Path, shown: str, limit: SizeLimit) -> tuple[str, bytes]:
             if not members:
                 raise InputError("l'archive ne contient aucun fichier CSV ou XLSX de données", shown)
             if len(members) > 1:
-                names = [m.filename for m in members]
-                shown_names = ", ".join(names[:5]) + (f"… ({len(names)} au total)" if len(names) > 5 else "")
                 raise InputError(
                     "l'archive contient plusieurs fichiers de données : extrayez celui à utiliser",
                     shown,
-                    value=shown_names,
+                    value=listing(m.filename for m in members),
                 )
             info = members[0]
             if info.file_size > limit.max_bytes:

@@ -31,6 +31,7 @@ from cpts_diag.io.tables import (
     find_column,
     header_key,
     is_alias,
+    listing,
     open_table_file,
 )
 from cpts_diag.masked import CountFormatError, parse_count_column
@@ -63,12 +64,6 @@ _TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fict
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _listing(items, limit: int = 5) -> str:
-    """The first ``limit`` items, then their number when there are more."""
-    items = [str(i) for i in items]
-    return ", ".join(items[:limit]) + (f"… ({len(items)} au total)" if len(items) > limit else "")
 
 
 def _raw(table: Table, path: Path) -> Table:
@@ -118,7 +113,7 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet
             if not strict:
                 break  # no sheet named as expected: the first sheet with a header
     if not tables:
-        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({_listing(names)}) : {expected}", path=path)
+        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({listing(names)}) : {expected}", path=path)
     if len(tables) == 1 and len(names) == 1:
         tables[0].sheet = None  # single sheet: no need to name it
     return tables
@@ -136,7 +131,7 @@ class _Warnings(list):
         if self.restored:
             out.insert(
                 0,
-                f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {_listing(self.restored, 3)})",
+                f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {listing(self.restored, 3)})",
             )
         return out
 
@@ -174,7 +169,7 @@ def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: Table, path: P
         first_code = codes[dup].iloc[0]
         where = lines[(codes == first_code).to_numpy()]
         raise InputError(
-            table.where(f"{what} présente plusieurs fois (lignes {_listing(int(x) for x in where)})"),
+            table.where(f"{what} présente plusieurs fois (lignes {listing(int(x) for x in where)})"),
             path=path,
             line=int(where[-1]),
             value=first_code,
@@ -305,7 +300,7 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     parts, sheet_years, sheet_levels = zip(*[_ages_one(table, path, warnings) for table in tables])
     years, levels = set(sheet_years), set(sheet_levels)
     if len(years) > 1:
-        raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})", path=path)
+        raise InputError(f"feuilles de millésimes différents ({listing(sorted(years))})", path=path)
     out = pd.concat(parts)
     dup = out.index.duplicated()  # a commune in two sheets (each sheet has no duplicate)
     if dup.any():
@@ -318,7 +313,7 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     if off.any():
         warnings.append(
             f"somme des tranches d'âge différente de la population totale pour "
-            f"{int(off.sum())} commune(s) (ex. : {_listing(out.index[off], 3)})"
+            f"{int(off.sum())} commune(s) (ex. : {listing(out.index[off], 3)})"
         )
     out.attrs.update(
         millesime=year, niveau=levels.pop() if len(levels) == 1 else "commune", source=path, warnings=warnings.finish()
@@ -402,7 +397,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             years = sorted({cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
             if len(years) > 1:
                 warnings.append(
-                    f"plusieurs années dans la colonne AN ({_listing(years)}) : "
+                    f"plusieurs années dans la colonne AN ({listing(years)}) : "
                     f"la plus récente est retenue comme millésime"
                 )
             year = years[-1] if years else None
@@ -438,7 +433,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     if unknown:
         warnings.append(
             f"code(s) d'équipement de santé absent(s) de la nomenclature BPE connue, comptés "
-            f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)"
+            f"sous leur code : {listing(unknown, 10)} (ancienne nomenclature ?)"
         )
     order = [c for c in BPE_PROFESSIONS if c in found] + unknown
     if year is None:  # a year in the title lines, else bpeYY in the file name
@@ -547,7 +542,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
             )
         mapping[canonical] = col
     if ignored:
-        warnings.append(f"colonne(s) non reconnue(s), ignorée(s) : {_listing(ignored, 10)}")
+        warnings.append(f"colonne(s) non reconnue(s), ignorée(s) : {listing(ignored, 10)}")
     counts = tuple(c for c in CPAM_COUNT_COLUMNS if c in mapping)
 
     # rows: skip totals, refuse empty codes
@@ -555,7 +550,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
     is_total = frame[text_cols].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).any(axis=1)
     if is_total.any():
-        warnings.append(f"ligne(s) de total ignorée(s) : {_listing(int(x) for x in lines[is_total.to_numpy()])}")
+        warnings.append(f"ligne(s) de total ignorée(s) : {listing(int(x) for x in lines[is_total.to_numpy()])}")
     keep_rows = ~is_total.to_numpy()
     frame, lines = frame.loc[keep_rows], lines[keep_rows]
     empty = frame[code_col].map(lambda c: cell_text(c) == "").to_numpy()
@@ -578,7 +573,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         distinct = sorted(set(years) - {""})
         annee = distinct[0] if len(distinct) == 1 else None
         if len(distinct) > 1:
-            warnings.append(f"plusieurs années dans la colonne annee ({_listing(distinct)})")
+            warnings.append(f"plusieurs années dans la colonne annee ({listing(distinct)})")
     for name in counts:
         parsed = _parse_numbers(frame[mapping[name]], lines, table, path, mapping[name], default_threshold)
         values = parsed["value"].to_numpy()
@@ -599,7 +594,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
             bad = (out[name] > out[base]).to_numpy()
             if bad.any():
                 warnings.append(
-                    f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {_listing(out.index[bad], 3)})"
+                    f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {listing(out.index[bad], 3)})"
                 )
     if any(re.search("fictif|fictive", strip_accents(t).lower()) for t in table.titles):
         flags = np.ones(len(out), dtype=bool)
