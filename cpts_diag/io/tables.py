@@ -429,10 +429,8 @@ class ReadingNotes:
                 out.append(format_message(text, self.shown, lines[0], line_label=self.line_label))
                 continue
             known = [line for line in lines if line is not None]
-            where = ""
-            if known:
-                label = self.line_label if len(set(known)) == 1 else f"{self.line_label}s"
-                where = f"{label} {_ranges(known)}"
+            label = self.line_label if len(set(known)) == 1 else f"{self.line_label}s"
+            where = f"{label} {_ranges(known)}" if known else ""
             shown = [e for e in examples if e is not None]
             if noun:
                 more = "…" if len(shown) > 3 else ""
@@ -490,9 +488,7 @@ class TableFile:
             values = list(row)
             if top_of:
                 values += [None] * (width - len(values))
-                for c, v in enumerate(values, start=1):
-                    if top_of.get((r, c)) == (r, c):
-                        tops[(r, c)] = v
+                tops.update({(r, c): v for c, v in enumerate(values, start=1) if top_of.get((r, c)) == (r, c)})
                 values = [tops.get(top_of[(r, c)]) if (r, c) in top_of else v for c, v in enumerate(values, start=1)]
             yield r, ["" if v is None else v for v in values]
 

@@ -127,13 +127,10 @@ class _Warnings(list):
         self.restored: list[str] = []
 
     def finish(self) -> list[str]:
-        out = list(self)
-        if self.restored:
-            out.insert(
-                0,
-                f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {listing(self.restored, 3)})",
-            )
-        return out
+        restored = (
+            f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {listing(self.restored, 3)})"
+        )
+        return ([restored] if self.restored else []) + list(self)
 
 
 def _normalise_codes(
