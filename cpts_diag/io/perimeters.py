@@ -572,9 +572,7 @@ class _Builder:
             pending = [a for a in pending if a not in mine]
         expanded.extend((arrondissement_parent(a) or a, a) for a in pending)  # pending: arrondissements
         infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
-        for code, arr in expanded:
-            flag = arr is not None or code in infra_codes
-            self.rows.append((name, code, arr, flag, line, None))
+        self.rows += [(name, code, arr, arr is not None or code in infra_codes, line, None) for code, arr in expanded]
 
     def infra_codes(self, items: list, codes: set[str], line) -> set[str]:
         """Codes of the territory's communes named in an ``infra`` list."""
@@ -691,23 +689,19 @@ def read_perimeters(
     names_by_code: Mapping[str, str] | None = None,
     territory: str | None = None,
 ) -> Perimeters:
-    """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file.
+    """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file (format by extension).
 
-    The format of ``path`` is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
-    ``sheet`` is the Excel sheet (name, compared without case, or 0-based index) or GeoPackage
-    layer; default the first one (for Excel, when the first sheet has no recognised columns, the
-    first sheet that has them is used with a warning); ignored for the other formats.
-    ``names_by_code`` (current commune names by code) matches the commune *names* of ``infra``
-    lists and tells whether a column headed « Nom » holds commune or territory names; default the COG
-    reference (:func:`cpts_diag.reference.load_reference`), loaded only when needed.
-    ``territory`` names the single territory of a file without territory column (default: its title
-    line, else its file name); ignored for a file with a territory column.
+    ``sheet`` is the Excel sheet (name, compared without case, or 0-based index) or GeoPackage layer; default the
+    first one (for Excel, when the first sheet has no recognised columns, the first sheet that has them is used with
+    a warning); ignored for the other formats. ``names_by_code`` (current commune names by code) matches the commune
+    *names* of ``infra`` lists and tells whether a column headed « Nom » holds commune or territory names; default
+    the COG reference (:func:`cpts_diag.reference.load_reference`), loaded only when needed. ``territory`` names the
+    single territory of a file without territory column (default: its title line, else its file name; ignored for a
+    file with a territory column). Returns :class:`Perimeters`.
 
-    Returns the canonical long table (:data:`COLUMNS`), French warnings (repeated ones grouped), source
-    path and, for a one-territory file, how its name was found (``territory_source``).
-    Raises InputError (one French line naming the file, line and value) on a missing,
-    unreadable, unsupported or oversized file, unrecognised columns, a row with a territory but no code
-    (or the reverse), an invalid code, an unknown infra name.
+    Raises InputError (one French line naming the file, line and value) on a missing, unreadable, unsupported or
+    oversized file, unrecognised columns, a row with a territory but no code (or the reverse), an invalid code, an
+    unknown infra name.
 
     Examples
     --------
