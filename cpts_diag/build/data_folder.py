@@ -64,8 +64,7 @@ def _source_file(source: Path, rel: str) -> Path:
 
 
 def _read_json(path: Path):
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _write_csv(df: pd.DataFrame, out: Path, dataset: str) -> None:

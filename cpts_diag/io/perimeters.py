@@ -465,9 +465,7 @@ class _Builder:
     """Turn records into canonical rows; ``territory`` names every row of a file without territory column."""
 
     def __init__(self, shown: str, names_by_code, notes: ReadingNotes):
-        self.shown = shown
-        self._names = names_by_code
-        self.notes = notes
+        self.shown, self._names, self.notes = shown, names_by_code, notes
         self.territory: str | None = None
         self.rows: list[tuple] = []
 
