@@ -356,8 +356,7 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
             if others:
                 notes.add(
                     f"seule la feuille « {table.sheet} » est lue, comme un seul territoire ; les feuilles "
-                    f"{quoted_list(others)} ont aussi des codes communes (--feuille pour en "
-                    "choisir une)"
+                    f"{quoted_list(others)} ont aussi des codes communes (--feuille pour en choisir une)"
                 )
     if sheet is None and table.sheet is not None and table.sheet != names[0]:
         notes.add(
