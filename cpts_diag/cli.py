@@ -6,6 +6,7 @@ Exit codes: 0 nothing blocks, 1 a blocking finding (or a failed territory in bat
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import click
 
 from cpts_diag import settings
 from cpts_diag.errors import InputError, shown_paths
+from cpts_diag.io.params import cpam_choice
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -33,15 +35,12 @@ def _load_perimeters(path, sheet=None, territory=None, echo_warnings=True):
     from cpts_diag.reference import load_reference
 
     reference = load_reference()
-    perimeters = read_perimeters(Path(path), sheet=sheet, names_by_code=reference.names, territory=territory)
+    perimeters = read_perimeters(
+        path or settings.DEFAULT_PERIMETERS, sheet=sheet, names_by_code=reference.names, territory=territory
+    )
     for warning in perimeters.warnings if echo_warnings else ():
         click.echo(f"avertissement : {shown_paths(warning)}", err=True)
     return perimeters, reference
-
-
-def _split_codes(values) -> list[str] | None:
-    codes = [c.strip() for v in values for c in v.replace(";", ",").split(",") if c.strip()]
-    return codes or None
 
 
 def _absolute(ctx, param, value):
@@ -73,13 +72,7 @@ _NAME_HELP = (
 _CHOICE_HELP = "Nom de la CPTS (inutile si le fichier n'a qu'un territoire)."
 
 
-def _french_extra(text: str) -> str:
-    """Click's bracketed notes of an option help in French ("[required]", "[1<=x<=32]")."""
-    text = text.replace("[required]", "[obligatoire]")
-    return re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text)
-
-
-class _FrenchHelp(click.Command):
+class FrenchCommand(click.Command):
     """Help screens in French (click writes its own headings in English)."""
 
     def get_help_option(self, ctx):
@@ -90,7 +83,10 @@ class _FrenchHelp(click.Command):
 
     def format_options(self, ctx, formatter):
         records = [p.get_help_record(ctx) for p in self.get_params(ctx) if isinstance(p, click.Option)]
-        rows = [(name, _french_extra(text)) for name, text in filter(None, records)]
+        rows = [  # click's bracketed notes in French: "[required]", "[1<=x<=32]"
+            (name, re.sub(r"\[(\d+)<=x<=(\d+)\]", r"[de \1 à \2]", text.replace("[required]", "[obligatoire]")))
+            for name, text in filter(None, records)
+        ]
         if rows:
             with formatter.section("Options"):
                 formatter.write_dl(rows)
@@ -101,11 +97,7 @@ class _FrenchHelp(click.Command):
         formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="Utilisation : ")
 
 
-class FrenchCommand(_FrenchHelp, click.Command):
-    pass
-
-
-class FrenchGroup(_FrenchHelp, click.Group):
+class FrenchGroup(FrenchCommand, click.Group):
     command_class = FrenchCommand
 
     def __init__(self, *args, **kwargs):
@@ -166,39 +158,61 @@ _workers_option = click.option(
 )
 
 
+def _options(*options):
+    """One decorator for ``options``, listed in the order the help shows them."""
+    return lambda func: functools.reduce(lambda f, option: option(f), reversed(options), func)
+
+
+def _study_area(region_help: str, geometries_help: str):
+    """The options of the study area and of the geometry checks (check, simulate), turned into the keyword
+    arguments of the check by :func:`_scope`."""
+    return _options(
+        click.option("--region", "regions", multiple=True, metavar="CODE", help=region_help),
+        click.option(
+            "--departement",
+            "departements",
+            multiple=True,
+            metavar="CODE",
+            help="Code(s) département de la zone d'étude.",
+        ),
+        _file_option("--geometries", geometries_help),
+        click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques."),
+    )
+
+
+def _scope(regions, departements, geometries, no_geometry) -> dict:
+    def codes(values) -> list[str] | None:
+        return [c.strip() for v in values for c in v.replace(";", ",").split(",") if c.strip()] or None
+
+    return {
+        "geometries": None if no_geometry else geometries or "default",  # "default": the embedded adjacency
+        "regions": codes(regions),
+        "departements": codes(departements),
+    }
+
+
 @cli.command("check")
 @perimeters_argument
 @sheet_option
-@click.option("--region", "regions", multiple=True, metavar="CODE", help="Code(s) région de la zone d'étude (ex. 93).")
-@click.option(
-    "--departement", "departements", multiple=True, metavar="CODE", help="Code(s) département de la zone d'étude."
-)
-@_file_option(
-    "--geometries",
+@_study_area(
+    "Code(s) région de la zone d'étude (ex. 93).",
     "Vos propres polygones des communes (GeoJSON/GeoPackage, code INSEE + polygone) ; "
     "par défaut, la contiguïté nationale embarquée.",
 )
-@click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
 @click.option("--json", "as_json", is_flag=True, help="Résultat en JSON sur la sortie standard.")
 @_out_option("Dossier où écrire le classeur Excel et le GeoPackage des constats.")
 @_territory_option(_NAME_HELP)
-def check_command(perimeters, sheet, regions, departements, geometries, no_geometry, as_json, out_dir, territory):
+def check_command(perimeters, sheet, as_json, out_dir, territory, **scope):
     """Contrôle un fichier de périmètres de CPTS."""
     from cpts_diag.checks import check_perimeters
     from cpts_diag.io.perimeters import ignored_name_note
     from cpts_diag.outputs.check_text import format_text
 
     # the reading warnings are in the report (text or JSON), printed once
-    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)
+    perims, reference = _load_perimeters(perimeters, sheet, territory, False)
     if note := ignored_name_note(perims, territory):
         click.echo(note, err=True)
-    report = check_perimeters(
-        perims,
-        reference,
-        geometries=None if no_geometry else geometries or "default",  # "default": the embedded adjacency
-        regions=_split_codes(regions),
-        departements=_split_codes(departements),
-    )
+    report = check_perimeters(perims, reference, **_scope(**scope))
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -228,31 +242,13 @@ def check_command(perimeters, sheet, regions, departements, geometries, no_geome
     "Fichier des modifications (CSV ou XLSX : colonnes action [ajouter ou retirer], code INSEE, territoire).",
 )
 @sheet_option
-@click.option("--region", "regions", multiple=True, metavar="CODE", help="Code(s) région de la zone d'étude.")
-@click.option(
-    "--departement", "departements", multiple=True, metavar="CODE", help="Code(s) département de la zone d'étude."
-)
-@_file_option("--geometries", "Vos propres polygones des communes (comme pour check).")
-@click.option("--sans-geometrie", "no_geometry", is_flag=True, help="Ne pas faire les contrôles géométriques.")
+@_study_area("Code(s) région de la zone d'étude.", "Vos propres polygones des communes (comme pour check).")
 @click.option("--json", "as_json", is_flag=True, help='Résultat en JSON : {"before": …, "after": …, "changes": […]}.')
 @_out_option(
     "Dossier où écrire le fichier corrigé (même nom, même format) et son journal ; jamais le dossier de l'original."
 )
 @_territory_option(_NAME_HELP)
-def simulate_command(
-    perimeters,
-    additions,
-    removals,
-    modifications,
-    sheet,
-    regions,
-    departements,
-    geometries,
-    no_geometry,
-    as_json,
-    out_dir,
-    territory,
-):
+def simulate_command(perimeters, additions, removals, modifications, sheet, as_json, out_dir, territory, **scope):
     """Essaie des modifications d'un fichier de périmètres : contrôle avant et après, fichier corrigé."""
     from cpts_diag.outputs.simulation_outputs import format_simulation_text
     from cpts_diag.simulation import ADD, REMOVE, parse_change, read_changes, resolve_changes, simulate
@@ -264,18 +260,9 @@ def simulate_command(
         raise InputError(
             "aucune modification : --ajouter CODE=TERRITOIRE, --retirer CODE=TERRITOIRE ou --modifications"
         )
-    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory, False)
-    sim = simulate(
-        perims,
-        resolve_changes(changes, perims),
-        reference,
-        geometries=None if no_geometry else geometries or "default",
-        regions=_split_codes(regions),
-        departements=_split_codes(departements),
-        sheet=sheet,
-        territory=territory,
-        out_dir=out_dir,
-    )
+    perims, reference = _load_perimeters(perimeters, sheet, territory, False)
+    changes = resolve_changes(changes, perims)
+    sim = simulate(perims, changes, reference, **_scope(**scope), sheet=sheet, territory=territory, out_dir=out_dir)
     if as_json:
         _print_json(sim.to_dict())
     else:
@@ -285,29 +272,21 @@ def simulate_command(
     sys.exit(sim.exit_code)
 
 
-def _cpam_choice(value: str | None, perimeters: Path | None):
-    """CPAM parameter: by default the FICTITIOUS example with the embedded PACA listing only, none with a
-    user's perimeter file (the rule of :func:`cpts_diag.io.params.cpam_choice`, shared with the notebooks)."""
-    from cpts_diag.io.params import cpam_choice
-
-    return cpam_choice(value, perimeters)
-
-
-def _user_files(func):
-    """The options of the user files: --cpam, --insee-ages, --bpe."""
-    func = _file_option(
-        "--bpe", "Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…)."
-    )(func)
-    func = _file_option(
-        "--insee-ages", "Population par âge INSEE par commune (base évolution et structure de la population)."
-    )(func)
-    return click.option(
+_user_files = _options(
+    click.option(
         "--cpam",
         default=None,
         metavar="FICHIER|exemple|aucun",
         help="Table CPAM/Rézone par commune (patients sans médecin traitant, ALD, CSS). Par défaut, avec le "
         "listing PACA embarqué : l'exemple FICTIF ; avec votre fichier : aucune.",
-    )(func)
+    ),
+    _file_option(
+        "--insee-ages", "Population par âge INSEE par commune (base évolution et structure de la population)."
+    ),
+    _file_option(
+        "--bpe", "Base permanente des équipements INSEE (professionnels de santé par commune : D265, D281, D307…)."
+    ),
+)
 
 
 @cli.command("indicators")
@@ -326,9 +305,9 @@ def indicators_command(perimeters, sheet, territory, cpam, insee_ages, bpe, as_j
         write_indicator_workbook,
     )
 
-    perims, reference = _load_perimeters(perimeters or settings.DEFAULT_PERIMETERS, sheet, territory)
+    perims, reference = _load_perimeters(perimeters, sheet, territory)
     name = find_territory(perims.table["cpts"].astype(str).unique(), territory, perims.source)
-    diag = diagnose(perims, name, reference, cpam=_cpam_choice(cpam, perimeters).file, insee_ages=insee_ages, bpe=bpe)
+    diag = diagnose(perims, name, reference, cpam=cpam_choice(cpam, perimeters).file, insee_ages=insee_ages, bpe=bpe)
     if as_json:
         _print_json(indicator_rows_json(diag))
     else:
@@ -349,7 +328,7 @@ def report_command(perimeters, territory, cpam, **paths):
     """Rapport de diagnostic d'une CPTS : rapport.html, carte.html, indicateurs.xlsx, perimetre.gpkg."""
     from cpts_diag.reports.runner import run_report_cli
 
-    sys.exit(run_report_cli(perimeters, territory, cpam=_cpam_choice(cpam, perimeters).value, **paths))
+    sys.exit(run_report_cli(perimeters, territory, cpam=cpam_choice(cpam, perimeters).value, **paths))
 
 
 @cli.command("batch")
@@ -388,7 +367,7 @@ def batch_command(perimeters, only, cpam, no_regional, **options):
     from cpts_diag.reports.batch import run_batch_cli
 
     regional = False if no_regional or only else None
-    cpam = _cpam_choice(cpam, perimeters).value
+    cpam = cpam_choice(cpam, perimeters).value
     sys.exit(run_batch_cli(perimeters, only=list(only) or None, cpam=cpam, regional=regional, **options))
 
 

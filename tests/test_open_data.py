@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from cpts_diag.build.open_data import harmonise_vintage, read_vintage_package
-from cpts_diag.io.open_data import FILES, load_open_data, weighted_quantile
+from cpts_diag.datasets import DATASETS
+from cpts_diag.io.open_data import load_open_data, weighted_quantile
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 COM, ARM, DEL, ASS = "commune-actuelle", "arrondissement-municipal", "commune-deleguee", "commune-associee"
@@ -156,13 +157,13 @@ def opendata():
 
 
 def test_population_history_is_the_embedded_file(opendata):
-    rows = _csv(FILES["pop_hist"])
+    rows = _csv(DATASETS["population_history"].file)
     assert len(opendata.pop_hist) == len(rows)
     for r in rows[:50] + [r for r in rows if r["code_insee"] in ("05061", "13201", "2A004")]:
         for year in ("2016", "2019", "2022"):
             got = opendata.pop_hist.loc[r["code_insee"], f"pop_{year}"]
             assert (math.isnan(got) and r[f"pop_{year}"] == "") or got == float(r[f"pop_{year}"])
-    groups = _csv(FILES["pop_groups"])
+    groups = _csv(DATASETS["population_groups"].file)
     first = opendata.pop_groups.iloc[0]
     assert (first["annee"], first["unites"], first["population"]) == (
         groups[0]["annee"],
@@ -173,14 +174,14 @@ def test_population_history_is_the_embedded_file(opendata):
 
 
 def test_filosofi_ameli_zonage_mortality(opendata):
-    filo = _csv(FILES["filosofi"])[0]
+    filo = _csv(DATASETS["filosofi"].file)[0]
     row = opendata.filosofi.iloc[0]
     assert (row["code"], row["nbpers"], row["q2"]) == (filo["CODGEO"], float(filo["NBPERS19"]), float(filo["Q219"]))
     ameli = opendata.ameli
     gap = ameli[(ameli["profession"] == "cardiologues") & (ameli["niveau"] == "departement") & (ameli["code"] == "05")]
     assert (gap["effectif"].item(), gap["densite"].item()) == (8.0, 5.6)  # the line "…,departement,05,8,5.6"
     assert opendata.zonage["01001"] == 4.0
-    blank = [r["code"] for r in _csv(FILES["zonage"]) if r["niveau"] == ""]
+    blank = [r["code"] for r in _csv(DATASETS["nurse_zonage"].file) if r["niveau"] == ""]
     assert len(blank) == 2 and all(math.isnan(opendata.zonage[c]) for c in blank)
     mort = opendata.mortality.set_index("code")
     assert mort.loc["200000172", "taux"] == 6.4  # published "6,40": decimal comma
@@ -189,16 +190,16 @@ def test_filosofi_ameli_zonage_mortality(opendata):
 
 def test_loading_a_hand_made_folder(tmp_path):
     texts = {
-        "pop_hist": "code_insee,pop_2016,pop_2019,pop_2020,pop_2021,pop_2022\n01001,767,779,,832,859\n",
-        "pop_groups": "annee,unites,population\n2016,15031|15035,1844\n",
+        "population_history": "code_insee,pop_2016,pop_2019,pop_2020,pop_2021,pop_2022\n01001,767,779,,832,859\n",
+        "population_groups": "annee,unites,population\n2016,15031|15035,1844\n",
         "filosofi": 'CODGEO,NBPERS19,Q219\n01001,819,"23970,5"\n01002,s,s\n',
         "ameli": "annee,profession,niveau,code,effectif,densite,population_reference\n"
         '2024,infirmiers,france,FR,98000,"144,2",habitants\n',
-        "zonage": "code,niveau\n01001,4\n01002,\n",
+        "nurse_zonage": "code,niveau\n01001,4\n01002,\n",
         "mortality": 'niveau,code,nom,periode,taux\ndepartement,05,Hautes-Alpes,2013-2018,"9,10"\n',
     }
     for key, text in texts.items():
-        (tmp_path / FILES[key]).write_text(text, encoding="utf-8")
+        (tmp_path / DATASETS[key].file).write_text(text, encoding="utf-8")
     od = load_open_data(tmp_path)
     assert od.pop_hist.loc["01001"].tolist()[:2] == [767.0, 779.0] and math.isnan(od.pop_hist.loc["01001", "pop_2020"])
     assert od.pop_groups["unites"].tolist() == [("15031", "15035")]

@@ -138,9 +138,7 @@ def _possible_pairs(no_polygon: list[str], communes: pd.DataFrame, contact: pd.D
         mates = set(current.loc[current["epci_siren"] == epci, "code_insee"]) - {code} if epci else set()
         around = set(contact.loc[contact["a"].isin(mates), "b"]) | set(contact.loc[contact["b"].isin(mates), "a"])
         rows += [(min(code, other), max(code, other)) for other in sorted(mates | around)]
-    pairs = pd.DataFrame(rows, columns=["a", "b"]).drop_duplicates()
-    pairs["lien"] = POSSIBLE
-    return pairs
+    return pd.DataFrame(rows, columns=["a", "b"]).drop_duplicates().assign(lien=POSSIBLE)
 
 
 def _across_pairs(gdf: gpd.GeoDataFrame, exposed: pd.Series, known: pd.DataFrame) -> pd.DataFrame:
@@ -175,8 +173,7 @@ def _across_pairs(gdf: gpd.GeoDataFrame, exposed: pd.Series, known: pd.DataFrame
         blocked = np.isin(np.arange(len(lines)), hit_line[other])
         frames.append(pd.DataFrame({"a": lo[~blocked], "b": hi[~blocked]}, dtype=object))
     pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["a", "b"])
-    pairs["lien"] = ACROSS
-    return pairs
+    return pairs.assign(lien=ACROSS)
 
 
 def _linked_pairs(gdf: gpd.GeoDataFrame) -> pd.DataFrame:

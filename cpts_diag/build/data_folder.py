@@ -25,8 +25,8 @@ from cpts_diag.build.open_data import (
 )
 from cpts_diag.datasets import DATASETS
 from cpts_diag.errors import InputError
-from cpts_diag.io.atomic import atomic_path
-from cpts_diag.io.open_data import FILES, POP_VINTAGES, SOCIAL_WEIGHT_VINTAGE
+from cpts_diag.io.atomic import atomic_path, atomic_write_text
+from cpts_diag.io.open_data import POP_VINTAGES, SOCIAL_WEIGHT_VINTAGE
 from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_INHABITANTS, AMELI_PROFESSIONS
 
 _UNIT_KINDS = ("commune-actuelle", "arrondissement-municipal")
@@ -46,7 +46,7 @@ APL_XLSX = "drees-apl-mg/apl_generalistes.xlsx"
 BV_HEALTH_CSV = "cartosante-insee-agreges/health.csv"
 BV_SOCIAL_CSV = "cartosante-insee-agreges/social_determinants.csv"
 DEP_INDICATORS_CSV = "cartosante-insee-agreges/health_anova_regression.csv"
-POP_HISTORY_DIR = "population-historique"
+VINTAGE_TGZ = "population-historique/etalab-decoupage-administratif-{}.tgz"  # {}: npm version of the vintage
 FILOSOFI_CSV = "filosofi-2019/FILO2019_DISP_COM.csv"
 AMELI_CSV = "ameli-demographie-ps/toutes_specialites_departement.csv"
 ZONAGE_CSV = "zonage-infirmiers/zonage-raw.csv"
@@ -64,12 +64,12 @@ def _source_file(source: Path, rel: str) -> Path:
 
 
 def _read_json(path: Path):
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
+def _write_csv(df: pd.DataFrame, out: Path, dataset: str) -> None:
+    """Write ``df`` as the file of ``dataset`` (:data:`cpts_diag.datasets.DATASETS`) in ``out``."""
+    with atomic_path(out / DATASETS[dataset].file) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
 
 
@@ -98,35 +98,32 @@ def build_communes(source: Path, out: Path) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, dtype=str)
-    _write_csv(df, out / DATASETS["communes"].file)
+    _write_csv(df, out, "communes")
     return df
 
 
 def build_admin_levels(source: Path, out: Path) -> None:
     """Départements, régions and EPCI names."""
     deps = pd.DataFrame(_read_json(_source_file(source, DEPARTEMENTS_JSON)), dtype=str)
-    _write_csv(deps[["code", "nom", "region", "zone"]], out / DATASETS["departements"].file)
+    _write_csv(deps[["code", "nom", "region", "zone"]], out, "departements")
     regs = pd.DataFrame(_read_json(_source_file(source, REGIONS_JSON)), dtype=str)
-    _write_csv(regs[["code", "nom", "zone"]], out / DATASETS["regions"].file)
+    _write_csv(regs[["code", "nom", "zone"]], out, "regions")
     epci = _read_json(_source_file(source, EPCI_JSON))
     _write_csv(
-        pd.DataFrame([{"siren": e["code"], "nom": e["nom"], "type": e["type"]} for e in epci], dtype=str),
-        out / DATASETS["epci"].file,
+        pd.DataFrame([{"siren": e["code"], "nom": e["nom"], "type": e["type"]} for e in epci], dtype=str), out, "epci"
     )
 
 
 def build_code_changes(source: Path, out: Path) -> None:
     """INSEE commune code changes 2018 -> 2024 (fusions, défusions, changes of code)."""
     df = pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str)
-    _write_csv(df, out / DATASETS["code_changes"].file)
+    _write_csv(df, out, "code_changes")
 
 
 def build_perimeters(source: Path, out: Path) -> None:
     """The ARS PACA listing of the 70 CPTS (01/2026), copied unchanged."""
     src = _source_file(source, CPTS_PACA_JSON)
-    dest = out / "perimetres" / src.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dest) as tmp:
+    with atomic_path(out / "perimetres" / src.name) as tmp:
         shutil.copyfile(src, tmp)
 
 
@@ -135,8 +132,7 @@ def build_geometry(source: Path, out: Path, communes: pd.DataFrame) -> None:
     notes = build_commune_geometry(
         _source_file(source, ADMIN_EXPRESS_LZMA), _source_file(source, GEOJSON_2018_DIR), communes, out
     )
-    with atomic_path(out / DATASETS["geometry_notes"].file) as tmp:
-        tmp.write_text("\n".join(notes) + "\n", encoding="utf-8")
+    atomic_write_text(out / DATASETS["geometry_notes"].file, "\n".join(notes) + "\n")
     for stale in ("communes_paca_cog2026.gpkg", "communes_paca_cog2026.notes.txt"):
         (out / stale).unlink(missing_ok=True)
 
@@ -155,7 +151,7 @@ def build_apl(source: Path, out: Path) -> None:
     apl = frames[0].join(frames[1].drop(columns="commune"), how="outer")
     apl["commune"] = apl["commune"].fillna(frames[1]["commune"])
     apl = apl.reset_index().sort_values("code_insee")
-    _write_csv(apl, out / DATASETS["apl"].file)
+    _write_csv(apl, out, "apl")
 
 
 def _read_statistiques_locales(path: Path) -> pd.DataFrame:
@@ -169,7 +165,7 @@ def build_bassins_de_vie(source: Path, out: Path, communes: pd.DataFrame) -> Non
     health = _read_statistiques_locales(_source_file(source, BV_HEALTH_CSV))
     social = _read_statistiques_locales(_source_file(source, BV_SOCIAL_CSV))
     bv = health.merge(social.drop(columns="libelle"), on="code", how="outer")
-    _write_csv(bv, out / DATASETS["bv_indicators"].file)
+    _write_csv(bv, out, "bv_indicators")
 
     supra = pd.read_csv(_source_file(source, SUPRACOM_CSV), dtype=str)[["CODGEO", "BV2022"]]
     bv_of = dict(zip(supra["CODGEO"], supra["BV2022"]))
@@ -179,13 +175,13 @@ def build_bassins_de_vie(source: Path, out: Path, communes: pd.DataFrame) -> Non
         old = None if code in bv_of else next((o for o in former.split("|") if o in bv_of), None)
         bv_code = bv_of[old] if old else bv_of.get(code)
         rows.append({"code_insee": code, "bv2022": bv_code or "", "note": f"via l'ancien code {old}" if old else ""})
-    _write_csv(pd.DataFrame(rows, dtype=str), out / DATASETS["commune_bv"].file)
+    _write_csv(pd.DataFrame(rows, dtype=str), out, "commune_bv")
 
 
 def build_departement_indicators(source: Path, out: Path) -> None:
     """Département indicators (INSEE Statistiques locales): GP count BPE 2024 and population."""
     df = _read_statistiques_locales(_source_file(source, DEP_INDICATORS_CSV))
-    _write_csv(df, out / DATASETS["departement_indicators"].file)
+    _write_csv(df, out, "departement_indicators")
 
 
 def build_population_history(source: Path, out: Path, communes: pd.DataFrame) -> None:
@@ -201,12 +197,12 @@ def build_population_history(source: Path, out: Path, communes: pd.DataFrame) ->
     table = pd.DataFrame(index=pd.Index(sorted(units_2026), name="code_insee"))
     group_rows = []
     for year in POP_VINTAGES:
-        path = _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{VINTAGE_PACKAGES[year]}.tgz")
+        path = _source_file(source, VINTAGE_TGZ.format(VINTAGE_PACKAGES[year]))
         units, groups, _lost = harmonise_vintage(read_vintage_package(path), units_2026, former, splits)
         table[f"pop_{year}"] = pd.Series(units, dtype="Int64").reindex(table.index).astype(str).replace("<NA>", "")
         group_rows += [{"annee": year, "unites": "|".join(g), "population": str(pop)} for g, pop in groups]
-    _write_csv(table.reset_index(), out / FILES["pop_hist"])
-    _write_csv(pd.DataFrame(group_rows, columns=["annee", "unites", "population"]), out / FILES["pop_groups"])
+    _write_csv(table.reset_index(), out, "population_history")
+    _write_csv(pd.DataFrame(group_rows, columns=["annee", "unites", "population"]), out, "population_groups")
 
 
 def build_filosofi(source: Path, out: Path) -> None:
@@ -214,7 +210,7 @@ def build_filosofi(source: Path, out: Path) -> None:
     df = pd.read_csv(
         _source_file(source, FILOSOFI_CSV), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False
     )
-    _write_csv(df[["CODGEO", "NBPERS19", "Q219"]], out / FILES["filosofi"])
+    _write_csv(df[["CODGEO", "NBPERS19", "Q219"]], out, "filosofi")
 
 
 def build_ameli_professionals(source: Path, out: Path) -> None:
@@ -235,7 +231,7 @@ def build_ameli_professionals(source: Path, out: Path) -> None:
         code=np.where(is_france, "FR", np.where(is_region, df["region"], df["departement"])),
         population_reference=profession.map(AMELI_DENOMINATORS).fillna(AMELI_INHABITANTS),
     )[["annee", "profession", "niveau", "code", "effectif", "densite", "population_reference"]]
-    _write_csv(table.sort_values(["profession", "niveau", "code"]), out / FILES["ameli"])
+    _write_csv(table.sort_values(["profession", "niveau", "code"]), out, "ameli")
 
 
 def build_nurse_zonage(source: Path, out: Path) -> None:
@@ -243,7 +239,7 @@ def build_nurse_zonage(source: Path, out: Path) -> None:
     df = _read_statistiques_locales(_source_file(source, ZONAGE_CSV))
     token = df["Zonage infirmiers"].astype(str)
     level = token.str.extract(r"^([1-5])_", expand=False).fillna("")
-    _write_csv(pd.DataFrame({"code": df["code"], "niveau": level}), out / FILES["zonage"])
+    _write_csv(pd.DataFrame({"code": df["code"], "niveau": level}), out, "nurse_zonage")
 
 
 def build_mortality(source: Path, out: Path) -> None:
@@ -254,7 +250,7 @@ def build_mortality(source: Path, out: Path) -> None:
         df = pd.read_csv(_source_file(source, rel), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
         df = df[df["an"] == MORTALITY_PERIOD]
         frames.append(df[list(columns)].rename(columns=columns).assign(niveau=level))
-    _write_csv(pd.concat(frames, ignore_index=True)[["niveau", *columns.values()]], out / FILES["mortality"])
+    _write_csv(pd.concat(frames, ignore_index=True)[["niveau", *columns.values()]], out, "mortality")
 
 
 def build_social_indicators(source: Path, out: Path, communes: pd.DataFrame) -> None:
@@ -271,17 +267,14 @@ def build_social_indicators(source: Path, out: Path, communes: pd.DataFrame) -> 
         published[column] = {
             code: rec.get(field) for code, rec in records.items() if rec and rec.get(field) is not None
         }
-    hist = pd.read_csv(out / FILES["pop_hist"], dtype={"code_insee": str}).set_index("code_insee")
-    package = VINTAGE_PACKAGES[SOCIAL_WEIGHT_VINTAGE]
-    records = read_vintage_package(
-        _source_file(source, f"{POP_HISTORY_DIR}/etalab-decoupage-administratif-{package}.tgz")
-    )
+    hist = pd.read_csv(out / DATASETS["population_history"].file, dtype={"code_insee": str}).set_index("code_insee")
+    records = read_vintage_package(_source_file(source, VINTAGE_TGZ.format(VINTAGE_PACKAGES[SOCIAL_WEIGHT_VINTAGE])))
     code_weights = {code: pop for code, kind, pop, _p, _a in records if kind in _UNIT_KINDS and pop is not None}
     former = former_code_map(communes, pd.read_csv(_source_file(source, PASSAGE_CSV), dtype=str))
     table = social_indicator_table(published, hist[f"pop_{SOCIAL_WEIGHT_VINTAGE}"], code_weights, former)
     table["population_2022"] = table["population_2022"].astype("Int64")
     table["fedi_quintile"] = table["fedi_quintile"].astype("Int64")
-    _write_csv(table.round(4), out / FILES["social"])
+    _write_csv(table.round(4), out, "social")
 
 
 def build_all(source: Path | str, out: Path | str | None = None) -> list[Path]:

@@ -34,7 +34,7 @@ from cpts_diag.io.open_data import weighted_quantile
 #: npm package version holding each vintage (see ../shared/opendata/population-historique/PROVENANCE.md).
 VINTAGE_PACKAGES = {"2016": "0.8.0", "2019": "1.1.1", "2020": "2.3.1", "2021": "4.0.0", "2022": "4.1.0"}
 
-#: Commune-level social indicators of ``cpts_diag.io.open_data.FILES["social"]``: column -> (source file, field).
+#: Commune-level social indicators of the dataset ``social``: column -> (source file, field).
 SOCIAL_COLUMNS = {
     "part_75_plus": ("part_personnes_agees_communes.json", "part_personnes_agees_75_plus"),
     "part_familles_monoparentales": ("famille_monoparentale_communes.json", "part_familles_monoparentales"),

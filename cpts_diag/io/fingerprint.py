@@ -48,13 +48,10 @@ def _tree_hash(root: Path, exclude: tuple[str, ...]) -> str:
 
 
 def run_fingerprint(inputs: dict | None = None, **extra) -> str:
-    """The one content fingerprint of a run, for batch re-runs, Dask workers and the diagnostics cache.
-
-    SHA-256 of the content of the input files (``inputs``: role -> parameter; the ``cpam`` role is parsed
-    with :func:`~cpts_diag.io.params.cpam_choice`, its default taken for the ``perimeters`` role, so the example
-    and no table differ from a file), of the
-    embedded data (the listings of ``perimetres/`` count only as inputs), of the package source and of the
-    JSON-ready ``extra`` values. Contents only: touching a file does not change it.
+    """SHA-256 of the content of the input files (``inputs``: role -> parameter; the ``cpam`` role is parsed with
+    :func:`~cpts_diag.io.params.cpam_choice`, its default taken for the ``perimeters`` role, so the example and no
+    table differ from a file), of the embedded data (the listings of ``perimetres/`` count only as inputs), of the
+    package source and of the JSON-ready ``extra`` values.
     """
     import cpts_diag
 

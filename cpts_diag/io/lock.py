@@ -19,7 +19,7 @@ from pathlib import Path
 from cpts_diag.errors import InputError
 
 LOCK_FILE = "cpts-diag.lock"
-_HELD: dict[str, list] = {}  # resolved folder -> [open lock file, depth] in this process
+_HELD: set[str] = set()  # resolved folders whose lock this process holds
 
 
 def _holder(path: Path) -> str:
@@ -59,12 +59,8 @@ def output_lock(folder: str | os.PathLike):
 
     folder = Path(folder)
     key = str(folder.resolve())
-    if key in _HELD:
-        _HELD[key][1] += 1
-        try:
-            yield
-        finally:
-            _HELD[key][1] -= 1
+    if key in _HELD:  # taken again within its block: the first taker releases it
+        yield
         return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
@@ -81,8 +77,8 @@ def output_lock(folder: str | os.PathLike):
         fh.truncate(0)
         fh.write(f"{os.getpid()}\n{_dt.datetime.now().isoformat(timespec='seconds')}\n{_command()}\n")
         fh.flush()
-        _HELD[key] = [fh, 1]
+        _HELD.add(key)
         yield
     finally:
-        _HELD.pop(key, None)
+        _HELD.discard(key)
         fh.close()  # releases the lock

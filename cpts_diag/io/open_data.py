@@ -22,23 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_diag.datasets import DATASETS
 from cpts_diag.io.embedded import load_dataset
 
 #: Population vintages harmonised to COG 2026 (2023 is the population légale of the COG 2026 file).
 POP_VINTAGES = ("2016", "2019", "2020", "2021", "2022")
-
-#: Embedded files (under data/).
-DATASET_OF = {
-    "pop_hist": "population_history",
-    "pop_groups": "population_groups",
-    "filosofi": "filosofi",
-    "ameli": "ameli",
-    "zonage": "nurse_zonage",
-    "mortality": "mortality",
-    "social": "social",
-}
-FILES = {key: DATASETS[dataset].file for key, dataset in DATASET_OF.items()}
 
 #: Vintage whose populations weight the social indicators (census 2022, the year of the shares).
 SOCIAL_WEIGHT_VINTAGE = "2022"
@@ -84,19 +71,15 @@ def load_open_data(data_dir: str | Path | None = None) -> OpenData:
 
     Raises InputError when a file is missing (data not built).
     """
-
-    def read(key):
-        return load_dataset(DATASET_OF[key], data_dir)
-
-    pop_hist = read("pop_hist").set_index("code_insee")[[f"pop_{y}" for y in POP_VINTAGES]]
-    groups = read("pop_groups")
+    pop_hist = load_dataset("population_history", data_dir).set_index("code_insee")[[f"pop_{y}" for y in POP_VINTAGES]]
+    groups = load_dataset("population_groups", data_dir)
     pop_groups = groups.assign(unites=[tuple(u.split("|")) for u in groups["unites"]])
-    filo = read("filosofi")
+    filo = load_dataset("filosofi", data_dir)
     filosofi = pd.DataFrame({"code": filo["CODGEO"], "nbpers": filo["NBPERS19"], "q2": filo["Q219"]})
-    ameli = read("ameli")
-    zon = read("zonage")
+    ameli = load_dataset("ameli", data_dir)
+    zon = load_dataset("nurse_zonage", data_dir)
     zonage = pd.Series(zon["niveau"].to_numpy(), index=zon["code"], name="zonage")
-    mortality = read("mortality")
+    mortality = load_dataset("mortality", data_dir)
     return OpenData(
         pop_hist=pop_hist, pop_groups=pop_groups, filosofi=filosofi, ameli=ameli, zonage=zonage, mortality=mortality
     )

@@ -43,9 +43,7 @@ class CpamChoice:
 
         Never ``""``, which the notebooks read as « the default for this perimeter file ».
         """
-        if self.mode == "fichier":
-            return str(self.path)
-        return self.mode
+        return str(self.path) if self.mode == "fichier" else self.mode
 
 
 def is_embedded_listing(perimeters) -> bool:
@@ -75,10 +73,9 @@ def default_cpam_mode(perimeters) -> str:
 def cpam_choice(value, perimeters=None) -> CpamChoice:
     """Parse a CPAM parameter.
 
-    None or ``""`` take the default for the perimeter file ``perimeters`` (None: the embedded PACA
-    listing): the FICTITIOUS example with the embedded listing, no table otherwise (:func:`default_cpam_mode`).
-    ``"aucun"``, ``"aucune"``, ``"non"`` mean no table, ``"exemple"`` / ``"example"`` the embedded example (case
-    and surrounding spaces ignored); anything else is a file.
+    None or ``""`` take the default for the perimeter file ``perimeters`` (None: the embedded PACA listing; the
+    module's rule, :func:`default_cpam_mode`). ``"aucun"``, ``"aucune"``, ``"non"`` mean no table, ``"exemple"`` /
+    ``"example"`` the embedded example (case and surrounding spaces ignored); anything else is a file.
 
     Examples
     --------

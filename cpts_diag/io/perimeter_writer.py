@@ -31,11 +31,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cpts_diag.codes import CodeFormatError, arrondissement_parent, is_arrondissement_code, normalize_code
+from cpts_diag.codes import arrondissement_parent, is_arrondissement_code
 from cpts_diag.errors import InputError
-from cpts_diag.io.atomic import atomic_path
-from cpts_diag.io.perimeters import Layout, json_records, load_json
-from cpts_diag.io.tables import PERIMETER_LIMIT, _decode, _zip_member
+from cpts_diag.io.atomic import atomic_write_bytes, atomic_write_text
+from cpts_diag.io.perimeters import Layout, code_or_none, json_records
+from cpts_diag.io.tables import PERIMETER_LIMIT, _zip_member, decode_text
 from cpts_diag.text import commune_key
 
 UNSUPPORTED = (
@@ -69,46 +69,31 @@ class Edit:
 
 @dataclass
 class _Plan:
-    """Records to delete (by line), records to insert after a line, and new values of edited records."""
+    """Records to delete (by line: removed rows, wide records left without commune), records to insert after a
+    line, and new values of edited records."""
 
     delete: set[int] = field(default_factory=set)
     insert: dict[int, list[list]] = field(default_factory=dict)  # after line -> new records (cell values)
     replace: dict[int, list] = field(default_factory=dict)  # line -> new cell values (wide records)
-    drop_record: set[int] = field(default_factory=set)  # wide records left without commune
 
 
 # ------------------------------------------------------------------------------------------ the plan
 
 
-def _norm(value) -> str | None:
-    try:
-        return normalize_code(value)[0]
-    except CodeFormatError:
-        return None
-
-
-def _territory_cells(layout: Layout, lines: list[int]) -> list:
-    """The cells of a territory's records that have one value on all of them (else None)."""
-    rows = [values for line, values in layout.rows if line in set(lines)]
-    width = len(layout.columns)
-    out = []
-    for j in range(width):
-        values = {repr(r[j]) if j < len(r) else repr("") for r in rows}
-        out.append(rows[-1][j] if len(values) == 1 and j < len(rows[-1]) else None)
-    return out
-
-
 def _new_record(layout: Layout, edit: Edit, lines: list[int]) -> list:
-    """The cells of the record that adds ``edit.code`` to its territory (long files)."""
-    roles = layout.roles
-    cells = ["" if v is None else v for v in _territory_cells(layout, lines)]
-    if roles.get("arrondissement") is not None and edit.arrondissement:
-        cells[roles["code"]] = edit.commune
-        cells[roles["arrondissement"]] = edit.arrondissement
-    else:
-        cells[roles["code"]] = edit.code
-        if roles.get("arrondissement") is not None:
-            cells[roles["arrondissement"]] = ""
+    """The cells of the record that adds ``edit.code`` to its territory (long files): those that have one value on
+    all the territory's records (``lines``), the others blank."""
+    roles, mine = layout.roles, set(lines)
+    rows = [values for line, values in layout.rows if line in mine]
+    last = rows[-1]
+    cells = [
+        last[j] if j < len(last) and len({repr(r[j]) if j < len(r) else repr("") for r in rows}) == 1 else ""
+        for j in range(len(layout.columns))
+    ]
+    arr = roles.get("arrondissement")
+    cells[roles["code"]] = edit.commune if arr is not None and edit.arrondissement else edit.code
+    if arr is not None:
+        cells[arr] = edit.arrondissement or ""
     if roles.get("name") is not None:
         cells[roles["name"]] = edit.name
     if roles.get("infra") is not None:
@@ -117,7 +102,9 @@ def _new_record(layout: Layout, edit: Edit, lines: list[int]) -> list:
 
 
 def _split_items(value) -> tuple[list[str], str]:
-    """Items of a list cell (text) and the separator to write them back with."""
+    """Items of a list cell (a JSON list, or text) and the separator to write them back with."""
+    if isinstance(value, list):
+        return value, ", "
     text = str(value or "").strip()
     for sep in (";", ",", "|", "\n"):
         if sep in text:
@@ -131,34 +118,30 @@ def _edit_list(value, remove: set[str], add: list[str], infra_names: set[str] | 
 
     def item_code(item):
         if isinstance(item, dict):
-            key = next((k for k in item if _norm(item[k]) is not None), None)
-            return _norm(item[key]) if key else None
-        return _norm(item)
+            key = next((k for k in item if code_or_none(item[k]) is not None), None)
+            return code_or_none(item[key]) if key else None
+        return code_or_none(item)
 
     def keep(item) -> bool:
         if item_code(item) in remove:
             return False
         return not (infra_names and isinstance(item, str) and commune_key(item) in infra_names)
 
-    if isinstance(value, list):
-        out = [item for item in value if keep(item)]
-        for code in add:
-            template = next((i for i in value if isinstance(i, dict)), None)
-            if template is not None:
-                key = next((k for k in template if _norm(template[k]) is not None), "code")
-                out.append({key: code})
-            else:
-                out.append(code)
-        return out
+    if isinstance(value, list):  # codes added as the items are given: plain, or objects keyed like the first one
+        model = next((i for i in value if isinstance(i, dict)), None)
+        key = None if model is None else next((k for k in model if code_or_none(model[k]) is not None), "code")
+        return [item for item in value if keep(item)] + [code if key is None else {key: code} for code in add]
     items, sep = _split_items(value)
     items = [i for i in items if keep(i)] + add
     return sep.join(items)
 
 
-def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: list[Edit]) -> list | None:
-    """New cells of a territory's record (wide files), None when it has no commune left."""
+def _wide_record(layout: Layout, values: list, edits: list[Edit]) -> list | None:
+    """New cells of a territory's record (wide files) after its ``edits``, None when it has no commune left."""
     roles = layout.roles
     values = list(values)
+    removals = [e for e in edits if e.action == "remove"]
+    additions = [e for e in edits if e.action == "add"]
     remove = {g for e in removals for g in e.given} | {e.code for e in removals}
     i = roles["communes"]
     spill = i == len(layout.columns) - 1 and len(values) > len(layout.columns)
@@ -170,7 +153,7 @@ def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: 
     if arr_col is not None and arr_items in (None, "") and isinstance(values[i], list):
         arr_items = []  # a JSON territory without arrondissements: a list like its communes
     arr_left = _edit_list(arr_items, remove, add_arr) if arr_col is not None else []
-    left_codes = {_norm(x) for x in (arr_left if isinstance(arr_left, list) else _split_items(arr_left)[0])}
+    left_codes = {code_or_none(x) for x in _split_items(arr_left)[0]}
     for e in removals:
         if e.arrondissement and not any(c and arrondissement_parent(c) == e.commune for c in left_codes):
             remove.add(e.commune)
@@ -178,12 +161,12 @@ def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: 
         if e.arrondissement and arr_col is not None:
             add_communes.append(e.commune)
     if spill:
-        cells = [c for c in values[i:] if _norm(c) not in remove] + add_communes
+        cells = [c for c in values[i:] if code_or_none(c) not in remove] + add_communes
         values = values[:i] + cells
         communes = cells
     else:
         current = values[i]
-        listed = {_norm(x) for x in (current if isinstance(current, list) else _split_items(current)[0])}
+        listed = {code_or_none(x) for x in _split_items(current)[0]}
         values[i] = _edit_list(current, remove, [c for c in dict.fromkeys(add_communes) if c not in listed])
         communes = values[i]
     if arr_col is not None:
@@ -192,9 +175,7 @@ def _wide_record(layout: Layout, values: list, removals: list[Edit], additions: 
     if infra is not None and values[infra] not in (None, ""):
         names = {commune_key(e.name) for e in removals if not e.arrondissement}
         values[infra] = _edit_list(values[infra], remove, [], infra_names=names)
-    has = communes if isinstance(communes, list) else _split_items(communes)[0]
-    arr_has = arr_left if isinstance(arr_left, list) else _split_items(arr_left)[0] if arr_col is not None else []
-    return values if (has or arr_has) else None
+    return values if (_split_items(communes)[0] or _split_items(arr_left)[0]) else None
 
 
 def _plan(layout: Layout, edits: list[Edit], territory_lines: Mapping[str, list[int]]) -> _Plan:
@@ -209,16 +190,10 @@ def _plan(layout: Layout, edits: list[Edit], territory_lines: Mapping[str, list[
         return plan
     by_line = dict(layout.rows)
     for territory in dict.fromkeys(e.territory for e in edits):
-        mine = [e for e in edits if e.territory == territory]
         line = max(territory_lines[territory])
-        new = _wide_record(
-            layout,
-            by_line[line],
-            [e for e in mine if e.action == "remove"],
-            [e for e in mine if e.action == "add"],
-        )
+        new = _wide_record(layout, by_line[line], [e for e in edits if e.territory == territory])
         if new is None:
-            plan.drop_record.add(line)
+            plan.delete.add(line)
         else:
             plan.replace[line] = new
     return plan
@@ -239,7 +214,7 @@ def _cell_text(value) -> str:
 
 
 def _csv_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
-    text, encoding = _decode(data)
+    text, encoding = decode_text(data)
     delimiter = layout.delimiter
     assert delimiter is not None  # a CSV layout has its delimiter
     physical = _LINE.findall(text)
@@ -257,7 +232,7 @@ def _csv_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
         csv.writer(out, delimiter=delimiter, lineterminator=ending).writerow([_cell_text(c) for c in cells])
         return out.getvalue()
 
-    drop = {n for line in plan.delete | plan.drop_record for n in range(line, spans[line] + 1)}
+    drop = {n for line in plan.delete for n in range(line, spans[line] + 1)}
     replaced = {line: record_text(cells) for line, cells in plan.replace.items()}
     inside = {n for line in replaced for n in range(line + 1, spans[line] + 1)}
     pieces = []
@@ -297,18 +272,17 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
         for j, value in enumerate(cells[: len(layout.columns)], start=1):
             ws.cell(line, j).value = value if not isinstance(value, list) else ", ".join(map(str, value))
     # where every old row and every inserted row will be, to merge the cells again
-    gone = plan.delete | plan.drop_record
     new_of: dict[int, int] = {}
     inserted_at: dict[int, list[int]] = {}
     last = 0
     for r in range(1, ws.max_row + 1):
-        if r not in gone:
+        if r not in plan.delete:
             last += 1
             new_of[r] = last
         inserted_at[r] = list(range(last + 1, last + 1 + len(plan.insert.get(r, []))))
         last += len(inserted_at[r])
     # rows from the bottom up, so that the row numbers above stay valid
-    for r in sorted(set(plan.insert) | gone, reverse=True):
+    for r in sorted(set(plan.insert) | plan.delete, reverse=True):
         if r in plan.insert:
             template = [ws.cell(r, j) for j in range(1, len(layout.columns) + 1)]
             for k, cells in enumerate(plan.insert[r]):
@@ -317,7 +291,7 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
                     cell = ws.cell(r + 1 + k, j)
                     cell.value = None if value in ("", None) else value
                     cell._style = copy.copy(model._style)
-        if r in gone:
+        if r in plan.delete:
             ws.delete_rows(r)
     for (c0, r0, c1, r1), value in zip(merged, tops.values()):
         rows = [new_of[r] for r in range(r0, r1 + 1) if r in new_of]
@@ -333,9 +307,9 @@ def _xlsx_bytes(data: bytes, layout: Layout, plan: _Plan, keep_vba: bool) -> byt
     return out.getvalue()
 
 
-def _json_bytes(data: bytes, layout: Layout, plan: _Plan, source: Path, shown: str) -> bytes:
-    text, _encoding = _decode(data)
-    obj = load_json(source, shown, geojson=layout.kind == "geojson")
+def _json_bytes(data: bytes, layout: Layout, plan: _Plan, shown: str) -> bytes:
+    text = decode_text(data)[0]
+    obj = json.loads(text)
     items, features = json_records(obj, shown, layout.kind == "geojson")
     columns = layout.columns
 
@@ -354,14 +328,9 @@ def _json_bytes(data: bytes, layout: Layout, plan: _Plan, source: Path, shown: s
 
     kept = []
     for line, item in enumerate(items, start=1):
-        if line in plan.delete or line in plan.drop_record:
-            pass
-        elif line in plan.replace:
-            kept.append(edited(item, plan.replace[line][: len(columns)]))
-        else:
-            kept.append(item)
-        for values in plan.insert.get(line, []):
-            kept.append(record(values))
+        if line not in plan.delete:
+            kept.append(edited(item, plan.replace[line][: len(columns)]) if line in plan.replace else item)
+        kept += [record(values) for values in plan.insert.get(line, [])]
     items[:] = kept
     indent = re.search(r"\n([ \t]+)\S", text)
     dumped = json.dumps(
@@ -384,9 +353,9 @@ def corrected_copy(source: Path, layout: Layout, edits: list[Edit], territory_li
     if layout.kind == "gpkg":
         raise InputError(UNSUPPORTED, shown)
     plan = _plan(layout, edits, territory_lines)
-    if layout.kind in ("json", "geojson"):
-        return _json_bytes(source.read_bytes(), layout, plan, source, shown)
     data = source.read_bytes()
+    if layout.kind in ("json", "geojson"):
+        return _json_bytes(data, layout, plan, shown)
     member = None
     if data.startswith(b"PK") and source.suffix.lower() == ".zip":
         member, data = _zip_member(source, shown, PERIMETER_LIMIT)
@@ -406,9 +375,6 @@ def corrected_copy(source: Path, layout: Layout, edits: list[Edit], territory_li
 def write_corrected(target: Path, content: bytes, log_line: str) -> list[Path]:
     """Write the corrected copy ``content`` at ``target`` and its one-line change log beside it
     (``<name>_modifications.txt``), each atomically; returns both paths."""
-    log = target.with_name(f"{target.stem}_modifications.txt")
-    with atomic_path(target) as tmp:
-        Path(tmp).write_bytes(content)
-    with atomic_path(log) as tmp:
-        Path(tmp).write_text(log_line.rstrip("\n") + "\n", encoding="utf-8")
+    atomic_write_bytes(target, content)
+    log = atomic_write_text(target.with_name(f"{target.stem}_modifications.txt"), log_line.rstrip("\n") + "\n")
     return [target, log]

@@ -68,6 +68,7 @@ from cpts_diag.io.tables import (
     is_alias,
     match_name,
     open_table_file,
+    quoted_list,
     refuse_oversized,
 )
 from cpts_diag.text import commune_key as _name_key
@@ -78,11 +79,7 @@ COLUMNS = ["cpts", "code_insee", "arrondissement", "infracommunal", "line", "nom
 
 #: Extension -> reader kind.
 SUPPORTED_EXTENSIONS = {
-    ".csv": "table",
-    ".txt": "table",
-    ".xlsx": "table",
-    ".xlsm": "table",
-    ".zip": "table",
+    **dict.fromkeys((".csv", ".txt", ".xlsx", ".xlsm", ".zip"), "table"),
     ".json": "json",
     ".geojson": "geojson",
     ".gpkg": "gpkg",
@@ -133,40 +130,31 @@ class Perimeters:
 
 
 @dataclass
-class _Records:
-    """Raw records of a source before interpretation (and, for a table, where they are in the file)."""
-
-    columns: list[str]
-    rows: list[tuple[int, list]]  # (line, values aligned with columns)
-    line_label: str = "ligne"
-    titles: list[str] = field(default_factory=list)  # rows above the header
-    sheet: str | None = None  # worksheet read
-    header_line: int | None = None
-    delimiter: str | None = None  # of a text file
-    encoding: str | None = None
-
-
-@dataclass
 class Layout:
-    """How a perimeter file holds its rows, for writing a corrected copy in the same format
-    (:mod:`cpts_diag.io.perimeter_writer`).
+    """The raw records of a perimeter file before interpretation, and how the file holds them: what a corrected
+    copy in the same format needs (:mod:`cpts_diag.io.perimeter_writer`).
 
-    ``kind``: ``"table"`` (CSV, workbook, zip), ``"json"``, ``"geojson"`` or ``"gpkg"``; ``mode``: ``"long"`` (one
-    record per territory and commune) or ``"wide"`` (one record per territory listing its communes); ``columns``:
-    header cells (or keys); ``roles``: role -> column index (``cpts``, ``code``, ``communes``, ``arrondissement``,
-    ``infra``, ``name``; None when absent); ``rows``: (line, values) of every record, as read (merged cells filled);
-    ``sheet``, ``header_line``, ``delimiter``, ``encoding``: where a table's records are.
+    ``kind``: ``"table"`` (CSV, workbook, zip), ``"json"``, ``"geojson"`` or ``"gpkg"``; ``columns``: header cells
+    (or keys); ``rows``: (line, values aligned with ``columns``) of every record, as read (merged cells filled);
+    ``titles``: the rows above a table's header; ``sheet``: the worksheet read; ``delimiter``: that of a text file.
+    Set by :func:`perimeter_layout`: ``mode``, ``"long"`` (one record per territory and commune) or ``"wide"`` (one
+    record per territory listing its communes), and ``roles``, role -> column index (``cpts``, ``code``,
+    ``communes``, ``arrondissement``, ``infra``, ``name``; None when absent).
     """
 
     kind: str
-    mode: str
     columns: list
-    roles: dict
     rows: list[tuple[int, list]]
+    titles: list[str] = field(default_factory=list)
     sheet: str | None = None
-    header_line: int | None = None
     delimiter: str | None = None
-    encoding: str | None = None
+    mode: str | None = None
+    roles: dict = field(default_factory=dict)
+
+    @property
+    def line_label(self) -> str:
+        """What a record is called in messages."""
+        return {"table": "ligne", "json": "territoire"}.get(self.kind, "entité")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -180,6 +168,14 @@ def _is_blank(value) -> bool:
         or (isinstance(value, str) and not value.strip())
         or (isinstance(value, (list, tuple)) and not value)
     )
+
+
+def code_or_none(raw) -> str | None:
+    """The commune code ``raw`` normalised (:func:`cpts_diag.codes.normalize_code`), None when it is not one."""
+    try:
+        return normalize_code(raw)[0]
+    except CodeFormatError:
+        return None
 
 
 def _text(value) -> str:
@@ -229,7 +225,7 @@ def _is_territory_header(cells: list) -> bool:
 def _missing_columns(columns: list) -> str:
     """Message naming the role columns missing among ``columns`` and the columns found."""
     roles = _detect(columns)
-    found = ", ".join(f"« {_text(c)} »" for c in dict.fromkeys(columns) if not _is_blank(c)) or "aucune"
+    found = quoted_list(_text(c) for c in dict.fromkeys(columns) if not _is_blank(c)) or "aucune"
     if roles["mode"] is None:
         missing = f"colonne des codes communes introuvable (noms acceptés : {_CODE_FR})"
     else:  # a « communes » list without territory names
@@ -337,7 +333,7 @@ def _parse_flag(value) -> bool | None:
 # --------------------------------------------------------------------------- readers
 
 
-def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> _Records:
+def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
     """Records of a CSV, workbook or zip (first worksheet with recognised columns, or ``sheet``).
 
     Among several worksheets, the first with a territory column is read, else the first with commune codes
@@ -346,68 +342,33 @@ def _read_table(p: Path, shown: str, sheet, notes: ReadingNotes) -> _Records:
     with open_table_file(p, shown, PERIMETER_LIMIT) as tf:
         names = tf.sheets or [None]
         wanted = names if sheet is None else [sheet]
-        table = None
-        for is_header in (_is_territory_header, _is_header) if len(wanted) > 1 else (_is_header,):
-            table = next((t for name in wanted if (t := tf.read(is_header, name)) is not None), None)
-            if table is not None:
-                break
+        tests = (_is_territory_header, _is_header) if len(wanted) > 1 else (_is_header,)
+        table = next((t for is_header in tests for name in wanted if (t := tf.read(is_header, name)) is not None), None)
         if table is None:
             message = _missing_columns(tf.header_candidate(names[0] if sheet is None else sheet))
             if tf.sheets and sheet is not None:
                 message += f" (feuille « {tf.sheet_name(sheet)} »)"
             elif len(names) > 1:
-                listing = ", ".join(f"« {n} »" for n in names)
-                message += f" (feuille « {names[0]} » ; choisissez une feuille parmi : {listing})"
+                message += f" (feuille « {names[0]} » ; choisissez une feuille parmi : {quoted_list(names)})"
             raise InputError(message, shown)
         if len(wanted) > 1 and find_column(table.columns, "cpts") is None:
             others = [n for n in names if n != table.sheet and tf.read(_is_header, n) is not None]
             if others:
                 notes.add(
                     f"seule la feuille « {table.sheet} » est lue, comme un seul territoire ; les feuilles "
-                    f"{', '.join(f'« {n} »' for n in others)} ont aussi des codes communes (--feuille pour en "
-                    "choisir une)"
+                    f"{quoted_list(others)} ont aussi des codes communes (--feuille pour en choisir une)"
                 )
     if sheet is None and table.sheet is not None and table.sheet != names[0]:
         notes.add(
             f"feuille « {table.sheet} » utilisée : la première feuille « {names[0]} » n'a pas de "
             "colonnes de CPTS et de codes communes"
         )
-    return _Records(
-        table.columns,
-        list(zip(table.lines, table.rows)),
-        titles=table.titles,
-        sheet=table.sheet,
-        header_line=table.header_line,
-        delimiter=table.delimiter,
-        encoding=table.encoding,
+    return Layout(
+        "table", table.columns, list(zip(table.lines, table.rows)), table.titles, table.sheet, table.delimiter
     )
 
 
-def _dict_records(items: list, shown: str, label: str) -> _Records:
-    """Records from a list of dicts (JSON territories or GeoJSON properties)."""
-    for i, item in enumerate(items, start=1):
-        if item is not None and not isinstance(item, dict):
-            raise InputError("objet JSON attendu", shown, i, str(item)[:40], line_label=label)
-    columns = list(dict.fromkeys(k for item in items if item for k in item))
-    rows = [(i, [(item or {}).get(c) for c in columns]) for i, item in enumerate(items, start=1)]
-    return _Records(columns, rows, label)
-
-
-def _features(obj, shown: str) -> list:
-    if obj.get("type") == "Feature":  # a single territory
-        return [obj.get("properties") or {}]
-    feats = obj.get("features")
-    if not isinstance(feats, list):
-        raise InputError("GeoJSON invalide : liste « features » absente", shown)
-    out = []
-    for i, f in enumerate(feats, start=1):
-        if not isinstance(f, dict):
-            raise InputError("entité GeoJSON invalide", shown, i, line_label="entité")
-        out.append(f.get("properties") or {})
-    return out
-
-
-def load_json(p: Path, shown: str, geojson: bool):
+def _load_json(p: Path, shown: str, geojson: bool):
     """The parsed JSON document of a perimeter file (size-limited, any text encoding)."""
     try:
         refuse_oversized(p, shown, GEOJSON_LIMIT if geojson else PERIMETER_LIMIT)
@@ -417,7 +378,7 @@ def load_json(p: Path, shown: str, geojson: bool):
     if not data.strip():
         raise InputError("fichier vide", shown)
     try:
-        return json.loads(decode_text(data))
+        return json.loads(decode_text(data)[0])
     except ValueError as exc:
         raise InputError("fichier JSON illisible (syntaxe invalide)", shown, getattr(exc, "lineno", None)) from None
 
@@ -429,7 +390,13 @@ def json_records(obj, shown: str, geojson: bool) -> tuple[list, bool]:
     if geojson and not isinstance(obj, dict):
         raise InputError("GeoJSON invalide : objet FeatureCollection attendu", shown)
     if geojson or (isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature")):
-        return (obj.get("features") if obj.get("type") != "Feature" else [obj]), True
+        features = [obj] if obj.get("type") == "Feature" else obj.get("features")  # a Feature: one territory
+        if not isinstance(features, list):
+            raise InputError("GeoJSON invalide : liste « features » absente", shown)
+        for i, feature in enumerate(features, start=1):
+            if not isinstance(feature, dict):
+                raise InputError("entité GeoJSON invalide", shown, i, line_label="entité")
+        return features, True
     if isinstance(obj, list):
         return obj, False
     if isinstance(obj, dict):
@@ -446,16 +413,21 @@ def json_records(obj, shown: str, geojson: bool) -> tuple[list, bool]:
     raise InputError("structure JSON non reconnue : attendu un objet ou une liste", shown)
 
 
-def _read_json(p: Path, shown: str, geojson: bool) -> _Records:
+def _read_json(p: Path, shown: str, geojson: bool) -> Layout:
     """Records of an ARS JSON listing, or of the feature properties of a GeoJSON (``geojson`` or found in a JSON)."""
-    obj = load_json(p, shown, geojson)
-    items, features = json_records(obj, shown, geojson)
+    items, features = json_records(_load_json(p, shown, geojson), shown, geojson)
+    layout = Layout("geojson" if features else "json", [], [])
     if features:
-        return _dict_records(_features(obj, shown), shown, "entité")
-    return _dict_records(items, shown, "territoire")
+        items = [feature.get("properties") or {} for feature in items]
+    for i, item in enumerate(items, start=1):
+        if item is not None and not isinstance(item, dict):
+            raise InputError("objet JSON attendu", shown, i, str(item)[:40], line_label=layout.line_label)
+    layout.columns = list(dict.fromkeys(k for item in items if item for k in item))
+    layout.rows = [(i, [(item or {}).get(c) for c in layout.columns]) for i, item in enumerate(items, start=1)]
+    return layout
 
 
-def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
+def _read_gpkg(p: Path, shown: str, sheet) -> Layout:
     import pyogrio
 
     try:
@@ -464,15 +436,9 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
         raise InputError("GeoPackage illisible ou corrompu", shown) from None
     if not layers:
         raise InputError("GeoPackage sans couche", shown)
-    layer = layers[0]
-    if sheet is not None:
-        if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
-            layer = layers[sheet]
-        elif (found := match_name(layers, sheet)) is not None:
-            layer = found
-        else:
-            listing = ", ".join(f"« {n} »" for n in layers)
-            raise InputError(f"couche introuvable ; couches du GeoPackage : {listing}", shown, value=sheet)
+    layer = layers[0] if sheet is None else match_name(layers, sheet)
+    if layer is None:
+        raise InputError(f"couche introuvable ; couches du GeoPackage : {quoted_list(layers)}", shown, value=sheet)
     try:
         df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
     except Exception:
@@ -480,7 +446,7 @@ def _read_gpkg(p: Path, shown: str, sheet) -> _Records:
     df = df.drop(columns=[c for c in df.columns if c == "geometry"])
     columns = [str(c) for c in df.columns]
     rows = [(i, list(vals)) for i, vals in enumerate(df.itertuples(index=False, name=None), start=1)]
-    return _Records(columns, rows, "entité")
+    return Layout("gpkg", columns, rows)
 
 
 # --------------------------------------------------------------------------- interpretation
@@ -497,19 +463,13 @@ def _cells(values: list, roles: dict) -> dict:
 class _Builder:
     """Turn records into canonical rows; ``territory`` names every row of a file without territory column."""
 
-    def __init__(self, shown: str, names_by_code, notes: ReadingNotes, territory: str | None = None):
-        self.shown = shown
-        self.label = notes.line_label
-        self._names = names_by_code
-        self.notes = notes
-        self.territory = territory
+    def __init__(self, shown: str, names_by_code, notes: ReadingNotes):
+        self.shown, self._names, self.notes = shown, names_by_code, notes
+        self.territory: str | None = None
         self.rows: list[tuple] = []
 
     def error(self, message, line, value=None) -> InputError:
-        return InputError(message, self.shown, line, value, line_label=self.label)
-
-    def warn(self, message, line) -> None:
-        self.notes.add(message, line)
+        return InputError(message, self.shown, line, value, line_label=self.notes.line_label)
 
     @property
     def names(self) -> Mapping[str, str]:
@@ -553,12 +513,12 @@ class _Builder:
         if self.territory is not None:
             if _is_blank(raw_code) and _is_blank(raw_arr):
                 if not all(_is_blank(v) for v in values):
-                    self.warn("ligne ignorée : pas de code commune", line)
+                    self.notes.add("ligne ignorée : pas de code commune", line)
                 return
             name = self.territory
         if _is_blank(name) and _is_blank(raw_code) and _is_blank(raw_arr):
             if not all(_is_blank(v) for v in values):
-                self.warn("ligne ignorée : ni nom de CPTS ni code commune", line)
+                self.notes.add("ligne ignorée : ni nom de CPTS ni code commune", line)
             return
         if _is_blank(name):
             raise self.error("code commune sans nom de CPTS", line, raw_code if not _is_blank(raw_code) else raw_arr)
@@ -593,7 +553,7 @@ class _Builder:
         infra_items = _split_list(cell["infra"], codes=False)
         if _is_blank(name) and not communes and not arr_items:
             if not all(_is_blank(v) for v in values):
-                self.warn("enregistrement ignoré : ni nom de CPTS ni communes", line)
+                self.notes.add("enregistrement ignoré : ni nom de CPTS ni communes", line)
             return
         if _is_blank(name):
             raise self.error("liste de communes sans nom de CPTS", line, ", ".join(map(str, communes[:5])))
@@ -609,19 +569,13 @@ class _Builder:
             pending = [a for a in pending if a not in mine]
         expanded.extend((arrondissement_parent(a) or a, a) for a in pending)  # pending: arrondissements
         infra_codes = self.infra_codes(infra_items, {c for c, _ in expanded}, line)
-        for code, arr in expanded:
-            flag = arr is not None or code in infra_codes
-            self.rows.append((name, code, arr, flag, line, None))
+        self.rows += [(name, code, arr, arr is not None or code in infra_codes, line, None) for code, arr in expanded]
 
     def infra_codes(self, items: list, codes: set[str], line) -> set[str]:
         """Codes of the territory's communes named in an ``infra`` list."""
         out: set[str] = set()
         for item in items:
-            try:
-                code, _ = normalize_code(item)
-            except CodeFormatError:
-                code = None
-            if code is not None and code in codes:
+            if (code := code_or_none(item)) in codes:
                 out.add(code)
                 continue
             key = _name_key(item)
@@ -632,24 +586,19 @@ class _Builder:
         return out
 
 
-def _names_column_holds_communes(records: _Records, roles: dict, names: Mapping[str, str]) -> bool:
+def _names_column_holds_communes(records: Layout, roles: dict, names: Mapping[str, str]) -> bool:
     """Whether a column headed like both a territory and a commune name (« Nom ») holds commune names: more than
     half of its values, on rows with a valid code, are the COG name of that code (case, accents, « St » ignored)."""
     checked = matched = 0
     for _, values in records.rows:
-        typed, raw = values[roles["cpts"]], values[roles["code"]]
-        if _is_blank(typed) or _is_blank(raw):
-            continue
-        try:
-            code, _ = normalize_code(raw)
-        except CodeFormatError:
-            continue
-        checked += 1
-        matched += _name_key(names.get(code, "")) == _name_key(typed)
+        typed, code = values[roles["cpts"]], code_or_none(values[roles["code"]])
+        if code is not None and not _is_blank(typed):
+            checked += 1
+            matched += _name_key(names.get(code, "")) == _name_key(typed)
     return matched * 2 > checked
 
 
-def _one_territory(records: _Records, path: Path, territory: str | None) -> tuple[str, str]:
+def _one_territory(records: Layout, path: Path, territory: str | None) -> tuple[str, str]:
     """(name, how it was found) of a file without territory column."""
     if territory is not None and str(territory).strip():
         return str(territory).strip(), SOURCE_GIVEN
@@ -657,7 +606,7 @@ def _one_territory(records: _Records, path: Path, territory: str | None) -> tupl
     return (title, SOURCE_TITLE) if title else (_file_name(path), SOURCE_FILE)
 
 
-def _roles(records: _Records, shown: str, builder: _Builder) -> dict:
+def _roles(records: Layout, shown: str, builder: _Builder) -> dict:
     """The role of each column of ``records`` (see :func:`_detect`), ``mode`` and ``width``."""
     roles = _detect(records.columns)
     roles["width"] = len(records.columns)
@@ -675,7 +624,7 @@ def _roles(records: _Records, shown: str, builder: _Builder) -> dict:
 
 
 def _build(
-    records: _Records, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
+    records: Layout, path: Path, shown: str, names_by_code, notes: ReadingNotes, territory: str | None
 ) -> tuple[pd.DataFrame, str | None]:
     """The canonical table of ``records``, and how a one-territory file was named (None for the others)."""
     builder = _Builder(shown, names_by_code, notes)
@@ -699,8 +648,8 @@ def _build(
     return pd.DataFrame({c: pd.Series(v, dtype=t) for c, v, t in zip(COLUMNS, columns, dtypes)}), source
 
 
-def _kind_and_records(p: Path, shown: str, sheet, notes: ReadingNotes) -> tuple[str, _Records]:
-    """The reader kind of a perimeter file (by extension) and its raw records."""
+def _records(p: Path, shown: str, sheet, notes: ReadingNotes) -> Layout:
+    """The raw records of a perimeter file, read as its extension says."""
     if not p.exists():
         raise InputError("fichier introuvable", shown)
     if p.is_dir():
@@ -713,11 +662,10 @@ def _kind_and_records(p: Path, shown: str, sheet, notes: ReadingNotes) -> tuple[
             value=p.suffix or "(sans extension)",
         )
     if kind == "table":
-        return kind, _read_table(p, shown, sheet, notes)
+        return _read_table(p, shown, sheet, notes)
     if kind == "gpkg":
-        return kind, _read_gpkg(p, shown, sheet)
-    records = _read_json(p, shown, geojson=kind == "geojson")
-    return ("geojson" if records.line_label == "entité" else kind), records
+        return _read_gpkg(p, shown, sheet)
+    return _read_json(p, shown, geojson=kind == "geojson")
 
 
 def perimeter_layout(path: str | os.PathLike, sheet=None, names_by_code: Mapping[str, str] | None = None) -> Layout:
@@ -725,19 +673,11 @@ def perimeter_layout(path: str | os.PathLike, sheet=None, names_by_code: Mapping
     them (same header, sheet, columns and roles)."""
     shown = os.fspath(path)
     notes = ReadingNotes(shown)
-    kind, records = _kind_and_records(Path(path), shown, sheet, notes)
-    roles = _roles(records, shown, _Builder(shown, names_by_code, notes))
-    return Layout(
-        kind=kind,
-        mode=roles["mode"],
-        columns=list(records.columns),
-        roles={k: v for k, v in roles.items() if k not in ("mode", "width")},
-        rows=records.rows,
-        sheet=records.sheet,
-        header_line=records.header_line,
-        delimiter=records.delimiter,
-        encoding=records.encoding,
-    )
+    layout = _records(Path(path), shown, sheet, notes)
+    roles = _roles(layout, shown, _Builder(shown, names_by_code, notes))
+    layout.mode = roles["mode"]
+    layout.roles = {k: v for k, v in roles.items() if k not in ("mode", "width")}
+    return layout
 
 
 def read_perimeters(
@@ -746,23 +686,19 @@ def read_perimeters(
     names_by_code: Mapping[str, str] | None = None,
     territory: str | None = None,
 ) -> Perimeters:
-    """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file.
+    """Read CPTS perimeters from a CSV, Excel, ARS JSON, GeoJSON or GeoPackage file (format by extension).
 
-    The format of ``path`` is chosen by extension (see :data:`SUPPORTED_EXTENSIONS`).
-    ``sheet`` is the Excel sheet (name, compared without case, or 0-based index) or GeoPackage
-    layer; default the first one (for Excel, when the first sheet has no recognised columns, the
-    first sheet that has them is used with a warning); ignored for the other formats.
-    ``names_by_code`` (current commune names by code) matches the commune *names* of ``infra``
-    lists and tells whether a column headed « Nom » holds commune or territory names; default the COG
-    reference (:func:`cpts_diag.reference.load_reference`), loaded only when needed.
-    ``territory`` names the single territory of a file without territory column (default: its title
-    line, else its file name); ignored for a file with a territory column.
+    ``sheet`` is the Excel sheet (name, compared without case, or 0-based index) or GeoPackage layer; default the
+    first one (for Excel, when the first sheet has no recognised columns, the first sheet that has them is used with
+    a warning); ignored for the other formats. ``names_by_code`` (current commune names by code) matches the commune
+    *names* of ``infra`` lists and tells whether a column headed « Nom » holds commune or territory names; default
+    the COG reference (:func:`cpts_diag.reference.load_reference`), loaded only when needed. ``territory`` names the
+    single territory of a file without territory column (default: its title line, else its file name; ignored for a
+    file with a territory column). Returns :class:`Perimeters`.
 
-    Returns the canonical long table (:data:`COLUMNS`), French warnings (repeated ones grouped), source
-    path and, for a one-territory file, how its name was found (``territory_source``).
-    Raises InputError (one French line naming the file, line and value) on a missing,
-    unreadable, unsupported or oversized file, unrecognised columns, a row with a territory but no code
-    (or the reverse), an invalid code, an unknown infra name.
+    Raises InputError (one French line naming the file, line and value) on a missing, unreadable, unsupported or
+    oversized file, unrecognised columns, a row with a territory but no code (or the reverse), an invalid code, an
+    unknown infra name.
 
     Examples
     --------
@@ -783,7 +719,7 @@ def read_perimeters(
     shown = os.fspath(path)
     p = Path(path)
     notes = ReadingNotes(shown)
-    _, records = _kind_and_records(p, shown, sheet, notes)
+    records = _records(p, shown, sheet, notes)
     notes.line_label = records.line_label
     table, source = _build(records, p, shown, names_by_code, notes, territory)
     return Perimeters(table=table, warnings=notes.messages(), source=p, territory_source=source)

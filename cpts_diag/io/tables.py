@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import re
 import warnings as _warnings
 import zipfile
@@ -125,12 +126,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     # CPAM / Rézone CPTS table
     "annee": ("annee", "millesime", "an", "annee_donnees"),
     "donnees_fictives": ("donnees_fictives", "fictif", "fictives", "donnees_fictive"),
-    "patients_17ans_plus": (
-        "patients_17ans_plus",
-        "patients_17_ans_plus",
-        "patients_consommants_17ans_plus",
-        "consommants_17ans_plus",
-    ),
+    "patients_17ans_plus": ("patients_17ans_plus", "patients_consommants_17ans_plus", "consommants_17ans_plus"),
     "patients_17ans_plus_sans_mt": (
         "patients_17ans_plus_sans_mt",
         "patients_consommants_17ans_plus_sans_mt",
@@ -230,13 +226,16 @@ def is_alias(name, role: str) -> bool:
 
 
 def match_name(names, wanted) -> str | None:
-    """The name equal to ``wanted``, else equal without case and surrounding spaces, else None.
+    """The name at the 0-based index ``wanted`` (an int), else equal to ``wanted``, else equal without case and
+    surrounding spaces, else None.
 
     Examples
     --------
-    >>> match_name(["PACA", "Ain"], " ain "), match_name(["PACA"], "Bretagne")
-    ('Ain', None)
+    >>> match_name(["PACA", "Ain"], " ain "), match_name(["PACA"], "Bretagne"), match_name(["PACA", "Ain"], 1)
+    ('Ain', None, 'Ain')
     """
+    if isinstance(wanted, int) and not isinstance(wanted, bool):
+        return names[wanted] if 0 <= wanted < len(names) else None
     folded = str(wanted).strip().casefold()
     return next((n for n in names if n == wanted), None) or next(
         (n for n in names if n.strip().casefold() == folded), None
@@ -255,18 +254,14 @@ def cell_text(cell) -> str:
     return str(cell).strip().replace("\ufeff", "")
 
 
-def decode_text(data: bytes) -> str:
-    """Decode text bytes: UTF-16 (BOM), UTF-8 (optional BOM), Windows-1252, Latin-1.
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of text bytes: UTF-16 (BOM), UTF-8 (optional BOM), Windows-1252, Latin-1.
 
     Examples
     --------
     >>> decode_text("é".encode("utf-16")), decode_text("é".encode("cp1252")), decode_text(b"\\xef\\xbb\\xbfa")
-    ('é', 'é', 'a')
+    (('é', 'utf-16'), ('é', 'cp1252'), ('a', 'utf-8-sig'))
     """
-    return _decode(data)[0]
-
-
-def _decode(data: bytes) -> tuple[str, str]:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data.decode("utf-16"), "utf-16"
     for encoding in ("utf-8-sig", "cp1252"):
@@ -289,7 +284,7 @@ class Table:
     * ``titles``: text of the rows above the header; ``header_line``: 1-based line of the header;
     * ``sheet``: worksheet read (None for a text file);
     * ``overflow``: first line with non-blank cells beyond the header (a misread delimiter or decimal comma);
-    * ``delimiter`` and ``encoding``: those of a text file (None for a workbook).
+    * ``delimiter``: that of a text file (None for a workbook).
     """
 
     columns: list[str]
@@ -301,7 +296,6 @@ class Table:
     frame: Any = field(default=None, repr=False)
     overflow: int | None = None
     delimiter: str | None = None
-    encoding: str | None = None
 
     def dataframe(self):
         """The rows as a DataFrame of objects, one column per header cell (extra cells dropped)."""
@@ -321,8 +315,15 @@ class Table:
         return f"feuille « {self.sheet} » : {message}" if self.sheet else message
 
 
-def _listing(names) -> str:
+def quoted_list(names) -> str:
+    """« a », « b », « c »."""
     return ", ".join(f"« {n} »" for n in names)
+
+
+def listing(items, limit: int = 5) -> str:
+    """The first ``limit`` items, then their number when there are more: ``a, b, c… (8 au total)``."""
+    items = [str(i) for i in items]
+    return ", ".join(items[:limit]) + (f"… ({len(items)} au total)" if len(items) > limit else "")
 
 
 # --------------------------------------------------------------------------- size limits
@@ -377,14 +378,6 @@ def refuse_oversized(path: Path, shown: str, limit: SizeLimit) -> None:
         raise limit.error(shown, size)
 
 
-def _checked_parts(zf: zipfile.ZipFile, shown: str, limit: SizeLimit, value=None) -> None:
-    """Refuse a workbook whose parts decompress beyond ``limit`` (sizes from the archive's directory; zipfile
-    never yields more than the size declared there)."""
-    total = sum(info.file_size for info in zf.infolist())
-    if total > limit.max_bytes:
-        raise limit.error(shown, total, value)
-
-
 # --------------------------------------------------------------------------- reading notes
 
 
@@ -436,10 +429,8 @@ class ReadingNotes:
                 out.append(format_message(text, self.shown, lines[0], line_label=self.line_label))
                 continue
             known = [line for line in lines if line is not None]
-            where = ""
-            if known:
-                label = self.line_label if len(set(known)) == 1 else f"{self.line_label}s"
-                where = f"{label} {_ranges(known)}"
+            label = self.line_label if len(set(known)) == 1 else f"{self.line_label}s"
+            where = f"{label} {_ranges(known)}" if known else ""
             shown = [e for e in examples if e is not None]
             if noun:
                 more = "…" if len(shown) > 3 else ""
@@ -455,16 +446,12 @@ class TableFile:
     """An opened table file (see :func:`open_table_file`): ``path``, ``shown`` (the path as the user gave it, for
     messages) and ``sheets`` (worksheet names of a workbook, None for a text file)."""
 
-    def __init__(self, path: Path, shown: str, data: bytes = b"", workbook=None, limit: SizeLimit | None = None):
+    def __init__(self, path: Path, shown: str, limit: SizeLimit, data: bytes = b"", workbook=None):
         self.path, self.shown, self.limit = path, shown, limit
         self._data, self._wb = data, workbook
-        # text files only (None for a workbook): the decoded text, its encoding, where headers are searched
-        self._text: Any = None
-        self._encoding: Any = None
-        self._head: Any = None
-        if workbook is None:
-            self._text, self._encoding = _decode(data)
-            self._head = self._text[:_HEAD_CHARS]
+        # text files only ("" for a workbook): the decoded text, its encoding, where headers are searched
+        self._text, self._encoding = decode_text(data) if workbook is None else ("", "")
+        self._head = self._text[:_HEAD_CHARS]
         self.sheets = list(workbook.sheetnames) if workbook is not None else None
 
     def __enter__(self):
@@ -480,35 +467,28 @@ class TableFile:
     def sheet_name(self, sheet) -> str:
         """The worksheet named ``sheet`` (exact, then case-insensitive) or at 0-based index ``sheet``."""
         names = self.sheets or []
-        if isinstance(sheet, int) and not isinstance(sheet, bool):
-            if 0 <= sheet < len(names):
-                return names[sheet]
-        elif (found := match_name(names, sheet)) is not None:
-            return found
-        raise InputError(f"feuille absente ; feuilles du classeur : {_listing(names)}", self.shown, value=sheet)
+        if (found := match_name(names, sheet)) is None:
+            raise InputError(f"feuille absente ; feuilles du classeur : {quoted_list(names)}", self.shown, value=sheet)
+        return found
 
     # ------------------------------------------------------------------ raw rows
     def _sheet_rows(self, name: str):
         """(row number, values) of a worksheet, merged cells filled with their top-left value."""
-        ws = self._wb[name]
-        limit = self.limit
-        max_rows = limit.max_rows if limit is not None else None
-        if limit is not None and max_rows is not None and (ws.max_row or 0) > max_rows:  # the size the sheet declares
-            raise limit.error(self.shown)
+        ws, max_rows = self._wb[name], self.limit.max_rows or math.inf
+        if (ws.max_row or 0) > max_rows:  # the size the sheet declares
+            raise self.limit.error(self.shown)
         top_of: dict[tuple[int, int], tuple[int, int]] = {}
         for c0, r0, c1, r1 in _merged_ranges(ws):
             top_of.update(dict.fromkeys(itertools.product(range(r0, r1 + 1), range(c0, c1 + 1)), (r0, c0)))
         width = max((c for _, c in top_of), default=0)
         tops: dict[tuple[int, int], object] = {}
         for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            if limit is not None and max_rows is not None and r > max_rows:
-                raise limit.error(self.shown)
+            if r > max_rows:
+                raise self.limit.error(self.shown)
             values = list(row)
             if top_of:
                 values += [None] * (width - len(values))
-                for c, v in enumerate(values, start=1):
-                    if top_of.get((r, c)) == (r, c):
-                        tops[(r, c)] = v
+                tops.update({(r, c): v for c, v in enumerate(values, start=1) if top_of.get((r, c)) == (r, c)})
                 values = [tops.get(top_of[(r, c)]) if (r, c) in top_of else v for c, v in enumerate(values, start=1)]
             yield r, ["" if v is None else v for v in values]
 
@@ -567,7 +547,7 @@ class TableFile:
             except csv.Error as exc:
                 raise InputError(f"fichier CSV illisible ({exc})", self.shown) from None
         if table is not None:
-            table.delimiter, table.encoding = delimiter, self._encoding
+            table.delimiter = delimiter
         return table
 
 
@@ -693,12 +673,10 @@ def _zip_member(path: Path, shown: str, limit: SizeLimit) -> tuple[str, bytes]:
             if not members:
                 raise InputError("l'archive ne contient aucun fichier CSV ou XLSX de données", shown)
             if len(members) > 1:
-                names = [m.filename for m in members]
-                shown_names = ", ".join(names[:5]) + (f"… ({len(names)} au total)" if len(names) > 5 else "")
                 raise InputError(
                     "l'archive contient plusieurs fichiers de données : extrayez celui à utiliser",
                     shown,
-                    value=shown_names,
+                    value=listing(m.filename for m in members),
                 )
             info = members[0]
             if info.file_size > limit.max_bytes:
@@ -713,15 +691,18 @@ def _zip_member(path: Path, shown: str, limit: SizeLimit) -> tuple[str, bytes]:
 
 
 def _is_workbook(data: bytes, shown: str, limit: SizeLimit, member: str | None = None) -> bool:
-    """Whether zip bytes are an Excel workbook (else an archive of tables); a workbook beyond ``limit`` is refused."""
+    """Whether zip bytes are an Excel workbook (else an archive of tables); a workbook whose parts decompress beyond
+    ``limit`` is refused (sizes from the archive's directory; zipfile never yields more than the size declared)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             if "[Content_Types].xml" not in zf.namelist():
                 return False
-            _checked_parts(zf, shown, limit, member)
-            return True
+            total = sum(info.file_size for info in zf.infolist())
     except zipfile.BadZipFile as exc:
         raise InputError(f"fichier illisible : classeur Excel ou archive zip corrompu ({exc})", shown) from None
+    if total > limit.max_bytes:
+        raise limit.error(shown, total, member)
+    return True
 
 
 def _workbook(source, shown: str):
@@ -762,21 +743,21 @@ def open_table_file(path, shown: str | None = None, limit: SizeLimit = USER_TABL
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
-    name, member = path.name, None
+    member = None
     if data.startswith(b"PK") and not _is_workbook(data, shown, limit):
-        name, data = _zip_member(path, shown, limit)
-        member = name
+        member, data = _zip_member(path, shown, limit)
+    name = member or path.name
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.lower().endswith(".xls"):
         raise InputError(
             "format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx ou en .csv", shown
         )
     if data.startswith(b"PK") and (member is None or _is_workbook(data, shown, limit, member)):
-        return TableFile(path, shown, workbook=_workbook(io.BytesIO(data), shown), limit=limit)
+        return TableFile(path, shown, limit, workbook=_workbook(io.BytesIO(data), shown))
     if name.lower().endswith((".xlsx", ".xlsm")):
         raise InputError("fichier Excel illisible ou corrompu (attendu : classeur .xlsx)", shown)
     if not data.strip():
         raise InputError("fichier vide", shown)
-    table_file = TableFile(path, shown, data, limit=limit)
+    table_file = TableFile(path, shown, limit, data)
     if "\x00" in table_file._head:
         raise InputError("fichier illisible : ce n'est pas un fichier texte CSV", shown)
     if limit.max_rows is not None and table_file._text.count("\n") > limit.max_rows:

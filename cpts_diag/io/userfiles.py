@@ -1,16 +1,9 @@
 """Loaders of the official files users download themselves.
 
-Three kinds of files are not open at commune level and come from the user, in their
-official layouts (see ``docs/fichiers_utilisateur.md`` for the French user documentation):
-
-* :func:`read_insee_ages` — INSEE « Évolution et structure de la population »
-  (``base-cc-evol-struct-pop-20XX``, commune level, or ``base-ic-evol-struct-pop-20XX``,
-  IRIS level), CSV or XLSX: population by age band.
-* :func:`read_bpe` — INSEE Base permanente des équipements (BPE): number of equipments of
-  every health profession (``D265`` general practitioners, ``D281`` nurses, ``D307``
-  pharmacies, …; see :data:`cpts_diag.professions.BPE_PROFESSIONS`) per commune; :func:`read_bpe_gp` keeps ``D265``.
-* :func:`read_cpam_table` — the commune table a CPAM (or Rézone CPTS) gives: patients
-  without a médecin traitant, ALD, CSS, with masked (secret) cells.
+Three kinds of files are not open at commune level and come from the user, in their official layouts (see
+``docs/fichiers_utilisateur.md`` for the French user documentation): the INSEE population by age
+(:func:`read_insee_ages`), the INSEE Base permanente des équipements (:func:`read_bpe`, :func:`read_bpe_gp`) and the
+commune table of a CPAM or of Rézone CPTS (:func:`read_cpam_table`).
 
 Every loader reads codes as text, normalises them with
 :func:`cpts_diag.codes.normalize_code`, raises :class:`cpts_diag.errors.InputError`
@@ -38,6 +31,7 @@ from cpts_diag.io.tables import (
     find_column,
     header_key,
     is_alias,
+    listing,
     open_table_file,
 )
 from cpts_diag.masked import CountFormatError, parse_count_column
@@ -60,24 +54,16 @@ CPAM_COUNT_COLUMNS = (
     "population_consommante",
 )
 
-#: Accepted header variants of the CPAM table, from :data:`cpts_diag.io.tables.HEADER_ALIASES`
-#: (compared with :func:`cpts_diag.io.tables.header_key`).
-CPAM_COLUMN_ALIASES = {
-    role: HEADER_ALIASES[role]
+#: Header key (:func:`cpts_diag.io.tables.header_key`) of every accepted name of a CPAM column -> the column.
+_ALIAS_INDEX = {
+    header_key(alias): role
     for role in ("code_commune", "nom_commune", "annee", "donnees_fictives", *CPAM_COUNT_COLUMNS)
+    for alias in HEADER_ALIASES[role]
 }
-
 _TRUE_WORDS = {"oui", "o", "1", "vrai", "true", "x", "yes", "y", "fictif", "fictives", "fictive"}
 
 
 # --------------------------------------------------------------------------- helpers
-_ALIAS_INDEX = {header_key(alias): canonical for canonical, aliases in CPAM_COLUMN_ALIASES.items() for alias in aliases}
-
-
-def _listing(items, limit: int = 5) -> str:
-    """The first ``limit`` items, then their number when there are more."""
-    items = [str(i) for i in items]
-    return ", ".join(items[:limit]) + (f"… ({len(items)} au total)" if len(items) > limit else "")
 
 
 def _raw(table: Table, path: Path) -> Table:
@@ -89,11 +75,6 @@ def _raw(table: Table, path: Path) -> Table:
             line=table.overflow,
         )
     return table
-
-
-def _frame_lines(table: Table) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows of ``table`` as a DataFrame and their file lines as an integer array."""
-    return table.dataframe(), np.asarray(table.lines, dtype=int)
 
 
 def _is_code_column(name: str) -> bool:
@@ -132,7 +113,7 @@ def _read_tables(path, is_header, keep, expected, choose=lambda names: [], sheet
             if not strict:
                 break  # no sheet named as expected: the first sheet with a header
     if not tables:
-        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({_listing(names)}) : {expected}", path=path)
+        raise InputError(f"ligne d'en-tête introuvable dans les feuilles ({listing(names)}) : {expected}", path=path)
     if len(tables) == 1 and len(names) == 1:
         tables[0].sheet = None  # single sheet: no need to name it
     return tables
@@ -146,13 +127,10 @@ class _Warnings(list):
         self.restored: list[str] = []
 
     def finish(self) -> list[str]:
-        out = list(self)
-        if self.restored:
-            out.insert(
-                0,
-                f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {_listing(self.restored, 3)})",
-            )
-        return out
+        restored = (
+            f"zéro initial restauré pour {len(self.restored)} code(s) commune (ex. : {listing(self.restored, 3)})"
+        )
+        return ([restored] if self.restored else []) + list(self)
 
 
 def _normalise_codes(
@@ -188,7 +166,7 @@ def _check_duplicates(codes: pd.Series, lines: np.ndarray, table: Table, path: P
         first_code = codes[dup].iloc[0]
         where = lines[(codes == first_code).to_numpy()]
         raise InputError(
-            table.where(f"{what} présente plusieurs fois (lignes {_listing(int(x) for x in where)})"),
+            table.where(f"{what} présente plusieurs fois (lignes {listing(int(x) for x in where)})"),
             path=path,
             line=int(where[-1]),
             value=first_code,
@@ -234,7 +212,7 @@ def _choose_ages_sheets(names: list[str]) -> list[str]:
 
 
 def _ages_one(table: Table, path: Path, warnings: _Warnings) -> tuple[pd.DataFrame, str, str]:
-    frame, lines = _frame_lines(table)
+    frame, lines = table.dataframe(), np.asarray(table.lines, dtype=int)
     columns = list(frame.columns)
     cols = {c.upper(): c for c in columns}
     iris = "IRIS" in cols
@@ -319,7 +297,7 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     parts, sheet_years, sheet_levels = zip(*[_ages_one(table, path, warnings) for table in tables])
     years, levels = set(sheet_years), set(sheet_levels)
     if len(years) > 1:
-        raise InputError(f"feuilles de millésimes différents ({_listing(sorted(years))})", path=path)
+        raise InputError(f"feuilles de millésimes différents ({listing(sorted(years))})", path=path)
     out = pd.concat(parts)
     dup = out.index.duplicated()  # a commune in two sheets (each sheet has no duplicate)
     if dup.any():
@@ -332,7 +310,7 @@ def read_insee_ages(path, sheet: str | None = None) -> pd.DataFrame:
     if off.any():
         warnings.append(
             f"somme des tranches d'âge différente de la population totale pour "
-            f"{int(off.sum())} commune(s) (ex. : {_listing(out.index[off], 3)})"
+            f"{int(off.sum())} commune(s) (ex. : {listing(out.index[off], 3)})"
         )
     out.attrs.update(
         millesime=year, niveau=levels.pop() if len(levels) == 1 else "commune", source=path, warnings=warnings.finish()
@@ -403,7 +381,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     table = _read_tables(path, _is_bpe_header, keep, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = _frame_lines(table)
+    frame, lines = table.dataframe(), np.asarray(table.lines, dtype=int)
     cols = {c.strip().upper(): c for c in frame.columns}
     code_col = _code_column(list(frame.columns), table, path)
     year = None
@@ -416,7 +394,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
             years = sorted({cell_text(v) for v in frame[cols["AN"]].unique()} - {""})
             if len(years) > 1:
                 warnings.append(
-                    f"plusieurs années dans la colonne AN ({_listing(years)}) : "
+                    f"plusieurs années dans la colonne AN ({listing(years)}) : "
                     f"la plus récente est retenue comme millésime"
                 )
             year = years[-1] if years else None
@@ -452,7 +430,7 @@ def read_bpe(path, sheet: str | None = None) -> pd.DataFrame:
     if unknown:
         warnings.append(
             f"code(s) d'équipement de santé absent(s) de la nomenclature BPE connue, comptés "
-            f"sous leur code : {_listing(unknown, 10)} (ancienne nomenclature ?)"
+            f"sous leur code : {listing(unknown, 10)} (ancienne nomenclature ?)"
         )
     order = [c for c in BPE_PROFESSIONS if c in found] + unknown
     if year is None:  # a year in the title lines, else bpeYY in the file name
@@ -527,7 +505,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     ``path`` is a CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM or Windows-1252; decimal
     commas and space thousands separators accepted) or XLSX. Title lines above the header
     are allowed. Expected columns (names compared without case, accents, spaces,
-    hyphens; see :data:`CPAM_COLUMN_ALIASES` and ``docs/fichiers_utilisateur.md``):
+    hyphens; see :data:`cpts_diag.io.tables.HEADER_ALIASES` and ``docs/fichiers_utilisateur.md``):
     ``code_commune`` (required), ``nom_commune``, ``annee``, ``donnees_fictives``
     and at least one of :data:`CPAM_COUNT_COLUMNS`. Masked cells (``<10``,
     ``secret``, ``NS``, blank…) are unknown, never zero. ``sheet`` is the worksheet of an
@@ -544,7 +522,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     table = _read_tables(path, _is_cpam_header, None, expected, sheet=sheet)[0]
     path = Path(path)
     warnings = _Warnings()
-    frame, lines = _frame_lines(table)
+    frame, lines = table.dataframe(), np.asarray(table.lines, dtype=int)
     mapping: dict[str, str] = {}
     ignored = []
     for col in frame.columns:
@@ -561,7 +539,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
             )
         mapping[canonical] = col
     if ignored:
-        warnings.append(f"colonne(s) non reconnue(s), ignorée(s) : {_listing(ignored, 10)}")
+        warnings.append(f"colonne(s) non reconnue(s), ignorée(s) : {listing(ignored, 10)}")
     counts = tuple(c for c in CPAM_COUNT_COLUMNS if c in mapping)
 
     # rows: skip totals, refuse empty codes
@@ -569,7 +547,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
     text_cols = [mapping[c] for c in ("code_commune", "nom_commune") if c in mapping]
     is_total = frame[text_cols].map(lambda c: header_key(cell_text(c)).startswith(("total", "ensemble"))).any(axis=1)
     if is_total.any():
-        warnings.append(f"ligne(s) de total ignorée(s) : {_listing(int(x) for x in lines[is_total.to_numpy()])}")
+        warnings.append(f"ligne(s) de total ignorée(s) : {listing(int(x) for x in lines[is_total.to_numpy()])}")
     keep_rows = ~is_total.to_numpy()
     frame, lines = frame.loc[keep_rows], lines[keep_rows]
     empty = frame[code_col].map(lambda c: cell_text(c) == "").to_numpy()
@@ -592,7 +570,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
         distinct = sorted(set(years) - {""})
         annee = distinct[0] if len(distinct) == 1 else None
         if len(distinct) > 1:
-            warnings.append(f"plusieurs années dans la colonne annee ({_listing(distinct)})")
+            warnings.append(f"plusieurs années dans la colonne annee ({listing(distinct)})")
     for name in counts:
         parsed = _parse_numbers(frame[mapping[name]], lines, table, path, mapping[name], default_threshold)
         values = parsed["value"].to_numpy()
@@ -613,7 +591,7 @@ def read_cpam_table(path, sheet: str | None = None, default_threshold: float = 1
             bad = (out[name] > out[base]).to_numpy()
             if bad.any():
                 warnings.append(
-                    f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {_listing(out.index[bad], 3)})"
+                    f"{name} supérieur à {base} pour {int(bad.sum())} commune(s) (ex. : {listing(out.index[bad], 3)})"
                 )
     if any(re.search("fictif|fictive", strip_accents(t).lower()) for t in table.titles):
         flags = np.ones(len(out), dtype=bool)
