@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -195,3 +196,25 @@ def population(
     True
     """
     return value_text(pop, low, high, 0, missing=missing, style=style)
+
+
+def yes_no(value: Any) -> str:
+    """« oui » or « non »."""
+    return "oui" if value else "non"
+
+
+def enumeration(items: Sequence[Any]) -> str:
+    """Items joined the French way.
+
+    Examples
+    --------
+    >>> enumeration(["Apt"]), enumeration(["Apt", "Gap", "Nice"])
+    ('Apt', 'Apt, Gap et Nice')
+    """
+    items = [str(i) for i in items]
+    return ", ".join(items[:-1]) + " et " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def figure_text(text: Any) -> str:
+    """Text for a matplotlib figure: ``$`` escaped, never read as mathtext."""
+    return str(text).replace("$", r"\$")

@@ -377,10 +377,6 @@ def _level_rows(table: _Rows, indicator: str, level: str) -> list[dict]:
 
 
 # --------------------------------------------------------------------------------- sentences
-def _joined(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
-
-
 def _level_word(rule: Rule) -> str:
     return "région" if rule.against == Level.REGION else "département"
 
@@ -391,7 +387,7 @@ def _the_level(rule: Rule) -> str:
 
 def _of_levels(rule: Rule, refs: list[dict]) -> str:
     """« de la région X (v) », « des départements X (v) et Y (w) »."""
-    items = _joined([f"{r['level_name']} ({_fmt_row(r)})" for r in refs])
+    items = fr.enumeration([f"{r['level_name']} ({_fmt_row(r)})" for r in refs])
     if rule.against == Level.REGION:
         return ("de la région " if len(refs) == 1 else "des régions ") + items
     return ("du département " if len(refs) == 1 else "des départements ") + items
@@ -399,7 +395,7 @@ def _of_levels(rule: Rule, refs: list[dict]) -> str:
 
 def _for_levels(rule: Rule, refs: list[dict]) -> str:
     """« 13,9 % pour la région X et 5,0 % pour la région Y »."""
-    return _joined([f"{_fmt_row(r)} pour {_the_level(rule)} {r['level_name']}" for r in refs])
+    return fr.enumeration([f"{_fmt_row(r)} pour {_the_level(rule)} {r['level_name']}" for r in refs])
 
 
 def _than(rule: Rule, refs: list[dict], n_levels: int) -> str:
@@ -409,7 +405,7 @@ def _than(rule: Rule, refs: list[dict], n_levels: int) -> str:
         return f"que dans {_the_level(rule)}" + ("" if n_levels == 1 else f" {refs[0]['level_name']}")
     if len(refs) == n_levels:
         return f"que dans les {'deux' if len(refs) == 2 else fr.integer(len(refs))} {word}s"
-    return f"que dans les {word}s {_joined([str(r['level_name']) for r in refs])}"
+    return f"que dans les {word}s {fr.enumeration([str(r['level_name']) for r in refs])}"
 
 
 def _sentence(rule: Rule, side: int, terr: dict, refs, n_levels: int, companion, fictitious, others) -> str:
@@ -424,7 +420,7 @@ def _sentence(rule: Rule, side: int, terr: dict, refs, n_levels: int, companion,
         verb = "se situe" if tval.startswith("entre") else "est de"
         text = f"{subject} {verb} {tval} sur le territoire, {comparison} à {pronoun} {_of_levels(rule, refs)}"
     if companion:
-        text += f", avec un {rule.companion_text} de {companion[0]} contre {_joined(companion[1])}"
+        text += f", avec un {rule.companion_text} de {companion[0]} contre {fr.enumeration(companion[1])}"
     clause = rule.above if side > 0 else rule.below
     if clause:
         text += " : " + clause.replace("{que}", _than(rule, refs, n_levels))
@@ -460,7 +456,7 @@ def _apply_rule(table: _Rows, rule: Rule, out: Synthesis) -> Finding | None:
     if _shown_range(terr) is None:
         deps = _level_rows(table, rule.indicator, Level.DEPARTEMENT)
         uncovered = deps and all(_shown_range(d) is None for d in deps)
-        why = f" : la source ne couvre pas {_joined([str(d['level_name']) for d in deps])}" if uncovered else ""
+        why = f" : la source ne couvre pas {fr.enumeration([str(d['level_name']) for d in deps])}" if uncovered else ""
         out.inconclusive.append(f"{label} : non disponible pour ce territoire{why} (jamais compté comme zéro).")
         return None
     refs = [r for r in _level_rows(table, rule.indicator, rule.against) if _shown_range(r) is not None]
@@ -547,7 +543,7 @@ def _underserved(table: _Rows, out: Synthesis) -> Finding | None:
             share_text = f", soit {fr.percent(sv)} de la population,"
     regions = _level_rows(table, "apl_mg_2023_part_sous_seuil", Level.REGION)
     regions = [x for x in regions if _shown_range(x) is not None]
-    context = _joined([f"région {x['level_name']} : {_fmt_row(x)}" for x in regions]) if regions else ""
+    context = fr.enumeration([f"région {x['level_name']} : {_fmt_row(x)}" for x in regions]) if regions else ""
     context = f" ({context} de la population)" if context else ""
     lo = value if not math.isnan(value) else low
     if not math.isnan(lo) and lo > 0:
@@ -612,13 +608,13 @@ def _nurse_zonage(diag, table: _Rows) -> Finding | None:
             )
             parts.append(where + ("" if math.isnan(share[lv]) else f" ({fr.percent(share[lv])} de la population)"))
         pop = fr.value_text(value, low, high, unit="hab.", show_unit=False)
-        detail = f" : {_joined(parts)}" if parts else ""
+        detail = f" : {fr.enumeration(parts)}" if parts else ""
         text = f"{pop} habitants vivent en zone très sous-dotée ou sous-dotée pour les infirmiers libéraux{detail}."
         return Finding(kind=WEAKNESS, text=f"{text} {source}", **common)
     full = not fr.is_missing(r["coverage"]) and float(r["coverage"]) >= 1 - _EPS
     well = share[4] + share[5] if not (math.isnan(share[4]) or math.isnan(share[5])) else math.nan
     if value == 0 and full and not math.isnan(well) and _shown(well, 1) >= 100:
-        zones = _joined(
+        zones = fr.enumeration(
             [
                 f"{fr.percent(share[lv])} en zone {lab}"
                 for lv, lab in ((4, "très dotée"), (5, "sur-dotée"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cpts_diag import fr_format as fr
 from cpts_diag.reference import ARRONDISSEMENT, Reference, load_reference
 from cpts_diag.tiers import tiers_of
 
@@ -204,4 +205,4 @@ def france_name(reference: Reference, left_out) -> str:
     if len(left_out) > 5:
         return f"France hors {len(left_out)} départements"
     names = [reference.departement_name(d) for d in left_out]
-    return "France hors " + (" et ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0])
+    return "France hors " + fr.enumeration(names)

@@ -92,3 +92,11 @@ def test_population():
 )
 def test_tier_label(args, kwargs, expected):
     assert tier_label(*args, **kwargs) == expected
+
+
+def test_enumeration_yes_no_and_figure_text():
+    assert fr.enumeration([]) == "" and fr.enumeration([29075]) == "29075"
+    assert fr.enumeration(["CPTS A", "CPTS B"]) == "CPTS A et CPTS B"
+    assert fr.enumeration(["Brest", "Quimper", "Morlaix"]) == "Brest, Quimper et Morlaix"
+    assert (fr.yes_no(True), fr.yes_no(0), fr.yes_no("x")) == ("oui", "non", "oui")
+    assert fr.figure_text("CPTS $Est$") == r"CPTS \$Est\$"

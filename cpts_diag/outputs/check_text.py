@@ -106,20 +106,13 @@ def _pop(value) -> str:
     return f"{fr.integer(value, missing='?')} hab."
 
 
-def _list_fr(items: list[str]) -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " et " + items[-1]
-
-
 def territory_size_text(t: dict) -> str:
     """French population and tier of one territory record (approximate shown as a range)."""
     if not t["approximate"]:
         return f"{_pop(t['population'])} — {tier_label(t['tier'], unknown='taille ?')}"
     tier = tier_label(None, t["tier_min"], t["tier_max"], unknown="taille ?")
     split = t["split_communes"]
-    why = f" : {_list_fr(split)} découpée{'s' if len(split) > 1 else ''} infra-communalement" if split else ""
+    why = f" : {fr.enumeration(split)} découpée{'s' if len(split) > 1 else ''} infra-communalement" if split else ""
     return (
         f"entre {fr.integer(t['population_min'], missing='?')} et {_pop(t['population_max'])} — {tier} "
         f"(approximatif{why})"
@@ -224,7 +217,7 @@ def format_text(report: CheckReport) -> str:
             why.append(f"{len(report.unknown_codes)} code(s) inconnu(s)")
         if n_conf:
             why.append(f"{n_conf} conflit(s) de chevauchement")
-        lines.append(f"Résultat : BLOQUANT — {_list_fr(why)}")
+        lines.append(f"Résultat : BLOQUANT — {fr.enumeration(why)}")
     else:
         lines.append("Résultat : aucun problème bloquant")
 
@@ -393,7 +386,7 @@ def perimeter_items(findings: dict, style: fr.Style = fr.Style.HTML) -> list[dic
             "cette ligne n'est pas comptée",
         )
     for o in findings["overlaps"]:
-        others = _list_fr(o["other_territories"])
+        others = fr.enumeration(o["other_territories"])
         label = f"{o['name']} ({o['code_insee']}, {pop(o['population'])})"
         if o["kind"] == CONFLICT:
             add(

@@ -15,10 +15,6 @@ _NOT_CHECKED = "Contrôle non effectué : aucun contour de communes disponible."
 _NONE = "Aucun constat."
 
 
-def _yes_no(value) -> str:
-    return "oui" if value else "non"
-
-
 def _frame(items: list[dict], columns: dict, ints=()) -> pd.DataFrame:
     """One row per item; ``columns``: French header -> key or function of the item; ``ints`` columns in Int64."""
     rows = [[item[get] if isinstance(get, str) else get(item) for get in columns.values()] for item in items]
@@ -101,7 +97,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Population": "population",
             "Population min.": "population_min",
             "Population max.": "population_max",
-            "Approximatif": lambda t: _yes_no(t["approximate"]),
+            "Approximatif": lambda t: fr.yes_no(t["approximate"]),
             "Taille ACI": "tier",
             "Taille min.": "tier_min",
             "Taille max.": "tier_max",
@@ -138,7 +134,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Code INSEE": "code_insee",
             "Commune ou arrondissement": "name",
             "Type": lambda o: KIND_LABELS[o["kind"]],
-            "Bloquant": lambda o: _yes_no(o["kind"] == CONFLICT),
+            "Bloquant": lambda o: fr.yes_no(o["kind"] == CONFLICT),
             "Nombre de territoires": lambda o: len(o["territories"]),
             "Territoires": lambda o: " ; ".join(o["territories"]),
         },
@@ -228,7 +224,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
             "Commune": "name",
             "Lignes": lambda d: ", ".join(map(str, d["lines"])),
             "Codes donnés": lambda d: ", ".join(d["codes_given"]),
-            "Après correspondance des codes": lambda d: _yes_no(d["after_mapping"]),
+            "Après correspondance des codes": lambda d: fr.yes_no(d["after_mapping"]),
         },
     )
 
@@ -279,7 +275,7 @@ def check_workbook_sheets(report: CheckReport) -> tuple[dict[str, pd.DataFrame],
 
 
 def _near_word(value) -> str:
-    return "non vérifiable" if value is None else _yes_no(value)
+    return "non vérifiable" if value is None else fr.yes_no(value)
 
 
 _PROPOSAL_KINDS = {"orphan": "Orpheline", "enclave": "Enclave", "overlap": "Conflit"}
@@ -295,13 +291,13 @@ _PROPOSAL_COLUMNS = {
     "Territoire proposé": lambda p, c: "" if c is None else c["territory"],
     "Raisons": lambda p, c: p.get("note", "") if c is None else " ; ".join(c["reasons"]),
     "Frontière commune (km)": lambda p, c: None if c is None else c["border_km"],
-    "Même EPCI": lambda p, c: "" if c is None else _yes_no(c["same_epci"]),
-    "Même bassin de vie": lambda p, c: "" if c is None else _yes_no(c["same_bassin_de_vie"]),
+    "Même EPCI": lambda p, c: "" if c is None else fr.yes_no(c["same_epci"]),
+    "Même bassin de vie": lambda p, c: "" if c is None else fr.yes_no(c["same_bassin_de_vie"]),
     "Population du territoire après": lambda p, c: None if c is None else c["population_after"],
     "Population après (min. – max.)": lambda p, c: _bounds_text(c),
     "Taille avant": lambda p, c: "" if c is None else tier_label(c["tier_before"], short=True, unknown="n.d."),
     "Taille après": lambda p, c: "" if c is None else tier_after_text(c),
-    "Change de taille": lambda p, c: "" if c is None else _yes_no(c["tier_changes"]),
+    "Change de taille": lambda p, c: "" if c is None else fr.yes_no(c["tier_changes"]),
     "Écart au seuil après (hab.)": lambda p, c: None if c is None else c["tier_margin_after"],
     "Les autres territoires après": lambda p, c: " ; ".join(
         f"{o['territory']} : {state_text(o, fr.Style.EXCEL)}"

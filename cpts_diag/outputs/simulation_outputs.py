@@ -118,14 +118,10 @@ def findings_frame(sim: Simulation) -> pd.DataFrame:
             added, removed = (listed([_item_text(c["finding"], i) for i in c[k]], 8) for k in ("added", "removed"))
             rows.append((FINDING_LABELS[c["finding"]], c["n_before"], c["n_after"], added, removed))
         elif c["kind"] == "blocking":
-            rows.append(("Résultat bloquant", _yes(c["before"]), _yes(c["after"]), "", ""))
+            rows.append(("Résultat bloquant", fr.yes_no(c["before"]), fr.yes_no(c["after"]), "", ""))
         elif c["kind"] == "study_area":
             rows.append(("Zone d'étude (départements)", ", ".join(c["before"]), ", ".join(c["after"]), "", ""))
     return pd.DataFrame(rows, columns=["Constat", "Avant", "Après", "Apparaît", "Disparaît"])
-
-
-def _yes(value) -> str:
-    return "oui" if value else "non"
 
 
 def applied_lines(sim: Simulation, style: fr.Style = fr.Style.HTML) -> list[str]:

@@ -135,7 +135,7 @@ def written_href(path) -> str:
 def _cell(value, decimals: int) -> tuple[str, bool]:
     """(French text, is numeric) of a table cell."""
     if isinstance(value, (bool, np.bool_)):
-        return ("oui" if value else "non"), False
+        return fr.yes_no(value), False
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value), False
     if isinstance(value, str):
@@ -225,7 +225,7 @@ def show_figure(fig) -> None:
 
 def source_footer(fig, text: str, fictitious: bool = False) -> None:
     """Source line under a figure (space reserved by the constrained layout); red when fictitious."""
-    text = "\n".join(textwrap.wrap(text.replace("$", r"\$"), 150))
+    text = "\n".join(textwrap.wrap(fr.figure_text(text), 150))
     fig.supxlabel(text, fontsize=7, color="#c00000" if fictitious else "#444444", x=0.01, ha="left")
 
 
@@ -243,7 +243,7 @@ def map_figure():
 def finish_map(fig, ax, handles, title: str, source: str):
     """Legend under the map (two columns), title on the left, source line at the bottom; return ``fig``."""
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
-    ax.set_title(title.replace("$", r"\$"), fontsize=12, loc="left")
+    ax.set_title(fr.figure_text(title), fontsize=12, loc="left")
     source_footer(fig, source)
     return fig
 

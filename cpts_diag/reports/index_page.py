@@ -94,7 +94,7 @@ def _figure_text(value) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
-        return "oui" if value else "non"
+        return fr.yes_no(value)
     if fr.is_missing(value):
         return None
     if isinstance(value, int) or float(value).is_integer():

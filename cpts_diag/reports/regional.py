@@ -482,7 +482,7 @@ def _static(spec, *, source: str, title: str, **kwargs):
 
     fig = Figure(figsize=(10.0, 7.2), layout="constrained")
     static_map(spec, fig.add_subplot(), **kwargs)
-    fig.suptitle(title.replace("$", r"\$"), fontsize=12, x=0.01, ha="left")
+    fig.suptitle(fr.figure_text(title), fontsize=12, x=0.01, ha="left")
     source_footer(fig, source)
     return fig
 

@@ -300,8 +300,8 @@ def _shared_population_note(data: ReportData) -> str | None:
     if not conflicts:
         return None
     others = list(dict.fromkeys(t for o in conflicts for t in o["other_territories"]))
-    text = ", ".join(others[:-1]) + " et " + others[-1] if len(others) > 1 else others[0]
-    return f"dont {fr.integer(data.perimeter['shared_population'])}\u00a0hab. comptés aussi dans {text}"
+    population = fr.integer(data.perimeter["shared_population"])
+    return f"dont {population}\u00a0hab. comptés aussi dans {fr.enumeration(others)}"
 
 
 def perimeter_check(data: ReportData) -> Section:

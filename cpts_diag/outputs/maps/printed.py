@@ -33,11 +33,6 @@ if TYPE_CHECKING:
     from matplotlib.artist import Artist
 
 
-def _mpl_text(text: Any) -> str:
-    """Escape matplotlib mathtext (``$``) in user text."""
-    return str(text).replace("$", r"\$")
-
-
 def static_map(
     spec: MapSpec, ax: Any = None, *, figsize: tuple[float, float] | None = None, label_neighbours: bool = True
 ):
@@ -96,7 +91,7 @@ def static_map(
         )
         label_m = spec.missing_label + (f" ({fr.integer(len(masked))})" if len(masked) else "")
         handles.append(Patch(facecolor=MASKED_COLOR, edgecolor=MASKED_HATCH, hatch="////", label=label_m))
-        legend_title = _mpl_text(spec.legend_title)
+        legend_title = fr.figure_text(spec.legend_title)
     if orph is not None:
         hatched: dict[str, Any] = {"facecolor": "#ffffff", "edgecolor": ORPHAN_COLOR, "hatch": "\\\\\\\\"}
         layers.append((orph, {"linewidth": 0.6, **hatched}))
@@ -148,7 +143,7 @@ def static_map(
     else:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), **legend_kw)
     if spec.title:
-        (fig.suptitle if own else ax.set_title)(_mpl_text(spec.title), fontsize=12, fontweight="bold")
+        (fig.suptitle if own else ax.set_title)(fr.figure_text(spec.title), fontsize=12, fontweight="bold")
     if spec.fictitious:
         ax.text(
             0.5,
@@ -163,7 +158,7 @@ def static_map(
             bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 3},
         )
     if spec.source:
-        note = f"Source : {_mpl_text(spec.source)}"
+        note = f"Source : {fr.figure_text(spec.source)}"
         if own:
             fig.supxlabel(note, fontsize=7, x=0.01, ha="left", color="#444444")
         else:
@@ -230,7 +225,7 @@ def _draw_part(iax: Any, layers: list[tuple[Any, dict]], part: layout.Part, view
         spine.set_edgecolor("#777777")
         spine.set_linewidth(0.8)
     iax.text(
-        0.03, 0.97, _mpl_text(part.caption("\n")), transform=iax.transAxes, fontsize=6.5, va="top", color="#333333"
+        0.03, 0.97, fr.figure_text(part.caption("\n")), transform=iax.transAxes, fontsize=6.5, va="top", color="#333333"
     )
 
 
@@ -256,7 +251,7 @@ def _label_regions(ax: Any, geometries: Any, names: Any, avoid: Any, fontsize: f
     for geom, name in zip(geometries, names):
         if geom is None or geom.is_empty or fr.is_missing(name):
             continue
-        for text in _label_variants(_mpl_text(name)):  # on one line, else on two
+        for text in _label_variants(fr.figure_text(name)):  # on one line, else on two
             lines = text.split("\n")
             width = max(text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0] for line in lines)
             size = ((width + 2) * per_pt, 1.3 * len(lines) * fontsize * per_pt)
