@@ -34,7 +34,7 @@ from cpts_diag.io.embedded import load_dataset, parse_numbers
 from cpts_diag.io.open_data import POP_VINTAGES, ZONAGE_LEVELS, load_open_data, weighted_quantile
 from cpts_diag.professions import AMELI_DENOMINATORS, AMELI_PROFESSIONS
 from cpts_diag.schema import FRANCE_ZONES, FULL_COVERAGE, INDICATOR_COLUMNS, LEVELS, THEMES, Level, Quality, Theme
-from cpts_diag.territories import france_name
+from cpts_diag.territories import france_name, unit_population
 
 #: Growth-rate periods: id -> (start vintage, years to 2023).
 TREND_PERIODS = {"evolution_pop_2016_2023": ("2016", 7), "evolution_pop_2019_2023": ("2019", 4)}
@@ -63,7 +63,7 @@ class _Context:
         france = com[com["zone"].isin(FRANCE_ZONES)]
         # population history: per unit, and the groups of split communes per vintage
         self._hist = {y: data.pop_hist[f"pop_{y}"].dropna().to_dict() for y in POP_VINTAGES}
-        self._pop = com["population"].dropna().to_dict() | reference.arrondissements["population"].dropna().to_dict()
+        self._pop = unit_population(reference).dropna().to_dict()
         self.groups: dict[str, list[tuple[set[str], float]]] = {y: [] for y in POP_VINTAGES}
         self.group_of: dict[str, dict[str, int]] = {y: {} for y in POP_VINTAGES}
         for year, unites, pop in data.pop_groups[["annee", "unites", "population"]].itertuples(index=False):

@@ -35,7 +35,7 @@ from cpts_diag.codes import arrondissement_parent, is_arrondissement_code
 from cpts_diag.errors import InputError
 from cpts_diag.io.atomic import atomic_write_bytes, atomic_write_text
 from cpts_diag.io.perimeters import Layout, code_or_none, json_records
-from cpts_diag.io.tables import PERIMETER_LIMIT, _zip_member, decode_text
+from cpts_diag.io.tables import PERIMETER_LIMIT, decode_text, zip_member
 from cpts_diag.text import commune_key
 
 UNSUPPORTED = (
@@ -358,7 +358,7 @@ def corrected_copy(source: Path, layout: Layout, edits: list[Edit], territory_li
         return _json_bytes(data, layout, plan, shown)
     member = None
     if data.startswith(b"PK") and source.suffix.lower() == ".zip":
-        member, data = _zip_member(source, shown, PERIMETER_LIMIT)
+        member, data = zip_member(source, shown, PERIMETER_LIMIT)
     if data.startswith(b"PK"):
         body = _xlsx_bytes(data, layout, plan, keep_vba=(member or source.name).lower().endswith(".xlsm"))
     else:

@@ -658,7 +658,7 @@ def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
 _META = re.compile(r"(meta|varmod|dictionnaire|doc)")
 
 
-def _zip_member(path: Path, shown: str, limit: SizeLimit) -> tuple[str, bytes]:
+def zip_member(path: Path, shown: str, limit: SizeLimit) -> tuple[str, bytes]:
     """The data file of an archive (metadata files of insee.fr are skipped), refused beyond ``limit``: its size in
     the archive's directory is checked first, then it is read with a cap."""
     try:
@@ -745,7 +745,7 @@ def open_table_file(path, shown: str | None = None, limit: SizeLimit = USER_TABL
         raise InputError(f"fichier illisible ({exc.strerror or exc})", shown) from None
     member = None
     if data.startswith(b"PK") and not _is_workbook(data, shown, limit):
-        member, data = _zip_member(path, shown, limit)
+        member, data = zip_member(path, shown, limit)
     name = member or path.name
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.lower().endswith(".xls"):
         raise InputError(

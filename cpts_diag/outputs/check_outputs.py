@@ -13,6 +13,7 @@ from cpts_diag.outputs.check_text import KIND_LABELS, proposal_text, threshold_t
 from cpts_diag.outputs.check_workbook import check_workbook_sheets, enclosing_territory
 from cpts_diag.outputs.export import write_geopackage, write_workbook
 from cpts_diag.reference import Reference, load_reference
+from cpts_diag.territories import unit_population
 
 WORKBOOK_NAME = "controle_perimetres.xlsx"
 GEOPACKAGE_NAME = "controle_perimetres.gpkg"
@@ -75,8 +76,7 @@ def check_layers(report: CheckReport, polygons) -> dict:
     )
     units = units[units["unit"].isin(geo.index)]
     ref = report.reference if isinstance(report.reference, Reference) else load_reference()
-    population = pd.concat([ref.communes["population"], ref.arrondissements["population"]])
-    population = population[~population.index.duplicated()]
+    population = unit_population(ref)
     communes = gpd.GeoDataFrame(
         {
             "code_insee": units["unit"].to_numpy(),
