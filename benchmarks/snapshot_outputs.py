@@ -38,6 +38,7 @@ _PATTERNS = [
     (re.compile(r'id="cell-id=[0-9a-f-]+"'), 'id="cell-id=ID"'),
     (re.compile(r"\b\d+(,\d+)? s\b"), "N s"),
     (re.compile(r"/\.([a-z0-9-]+)\.[a-z0-9_]{8}(\.tmp)?/"), r"/.\1.TMP/"),  # temporary folder of a report
+    (re.compile(r"\[\d\d:\d\d<\d\d:\d\d, +\d+(\.\d+)?s/[a-zé]+\]"), "[DURÉES]"),  # tqdm bars
 ]
 _TIMING_KEYS = re.compile(r"(duration|elapsed|seconds|started|finished|generated|time|date|_s)$", re.I)
 
@@ -106,6 +107,8 @@ def snapshot(root: Path, snap: Path) -> int:
             text = _gpkg_text(path)
         elif suffix in (".json", ".ipynb"):
             text = json.dumps(_json_clean(json.loads(path.read_text(encoding="utf-8"))), indent=1, ensure_ascii=False)
+        elif path.name == "cpts-diag.lock":  # pid, start time and command of the last writer
+            text = re.sub(r"\A\d+\n", "PID\n", path.read_text(encoding="utf-8"))
         elif suffix in (".html", ".txt", ".csv", ".md", ".log"):
             text = path.read_text(encoding="utf-8")
         else:
