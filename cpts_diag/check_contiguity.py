@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.check_membership import _int, _names
+from cpts_diag.check_membership import _names, json_int
 from cpts_diag.errors import InputError
 from cpts_diag.reference import Reference
 from cpts_diag.territories import unit_population
@@ -239,7 +239,7 @@ def _geometric_findings(
             "n_pieces": len(comps),
             "pieces": comps,
             "piece_names": [_names(c, reference) for c in comps],
-            "piece_populations": [_int(pop.reindex(c).sum()) for c in comps],
+            "piece_populations": [json_int(pop.reindex(c).sum()) for c in comps],
         }
         if _apart_only_by(comps, inside(across), adj.land_mass):
             islands.append(record)
@@ -279,7 +279,7 @@ def _geometric_findings(
                 "territory": item["territory"],
                 "communes": group,
                 "names": _names(group, reference),
-                "population": _int(pop.reindex(group).sum()),
+                "population": json_int(pop.reindex(group).sum()),
             }
         )
     # an orphan without polygon is undecided when it may touch a territory (or exposure is unknown)

@@ -21,7 +21,7 @@ from cpts_diag.tiers import near_threshold, tier_margin
 INFRACOMMUNAL, ARRONDISSEMENT_SPLIT, CONFLICT = "infracommunal", "arrondissement", "conflict"
 
 
-def _int(value):
+def json_int(value):
     """JSON-ready integer (None for missing)."""
     return None if fr.is_missing(value) else round(float(value))
 
@@ -192,7 +192,7 @@ def _uncovered_arrondissements(known: pd.DataFrame, split_by_arr: set[str], refe
         {
             "code": code,
             "name": row["nom"],
-            "population": _int(row["population"]),
+            "population": json_int(row["population"]),
             "commune": row["commune_parente"],
             "commune_name": reference.communes["nom"].get(row["commune_parente"], row["commune_parente"]),
         }
@@ -214,7 +214,7 @@ def _territory_records(table: pd.DataFrame, known: pd.DataFrame, reference: Refe
     for row in table.itertuples(index=False):
         record = {
             "name": row.cpts,
-            **{key: _int(getattr(row, key)) for key in ints},
+            **{key: json_int(getattr(row, key)) for key in ints},
             "approximate": bool(row.approximate),
             "n_communes": int(row.n_communes),
             "departements": list(row.departements),

@@ -77,12 +77,12 @@ from cpts_diag.check_membership import (
     CONFLICT,
     _code_findings,
     _duplicates,
-    _int,
     _name_mismatches,
     _overlaps,
     _territory_records,
     _typed_names,
     _uncovered_arrondissements,
+    json_int,
 )
 from cpts_diag.datasets import DATASETS
 from cpts_diag.errors import InputError
@@ -402,7 +402,7 @@ def _total_population(units: pd.DataFrame) -> int:
     """Population of the distinct units (:func:`population_units`) covered by at least one territory."""
     whole = set(units.loc[units["arrondissement"].isna(), "code_insee"])
     keep = units["arrondissement"].isna() | ~units["code_insee"].isin(whole)
-    return _int(units[keep].drop_duplicates("unit")["population"].sum()) or 0
+    return json_int(units[keep].drop_duplicates("unit")["population"].sum()) or 0
 
 
 # ----------------------------------------------------------------------------- main
@@ -491,7 +491,7 @@ def check_perimeters(
     outside_rows = touched[~touched.index.isin(covered) & ~touched.index.isin(in_area.index)].sort_index()
     report.orphans, report.outside_file = (
         [
-            {"code_insee": r.Index, "name": r.nom, "population": _int(r.population), "departement": r.departement}
+            {"code_insee": r.Index, "name": r.nom, "population": json_int(r.population), "departement": r.departement}
             for r in rows.itertuples()
         ]
         for rows in (orphan_rows, outside_rows)
@@ -572,7 +572,7 @@ def check_perimeters(
         "n_overlaps": len(report.overlaps),
         "n_conflicts": len(report.conflicts),
         "n_orphans": len(report.orphans),
-        "orphan_population": _int(orphan_rows["population"].sum()) or 0,
+        "orphan_population": json_int(orphan_rows["population"].sum()) or 0,
         "n_outside_file": len(report.outside_file),
         "n_name_mismatches": len(report.name_mismatches),
         "n_names_checked": 0 if typed is None else int((typed != "").sum()),
@@ -657,7 +657,7 @@ def territory_findings(report: CheckReport, territory: str) -> dict:
             "code_insee": o["code_insee"],
             "name": o["name"],
             "kind": o["kind"],
-            "population": _int(population.get(o["code_insee"])),
+            "population": json_int(population.get(o["code_insee"])),
             "other_territories": [t for t in o["territories"] if t != territory],
         }
         for o in report.overlaps
@@ -670,7 +670,7 @@ def territory_findings(report: CheckReport, territory: str) -> dict:
     outdated = []
     for o in mine(report.outdated_codes):
         current = o["current_code"]
-        outdated.append({**o, "population": _int(population.get(current)), "counted": current not in seen})
+        outdated.append({**o, "population": json_int(population.get(current)), "counted": current not in seen})
         seen.add(current)
     by_arr = set(own.loc[own["arrondissement"].notna(), "code_insee"].astype(str)) if len(own) else set()
 

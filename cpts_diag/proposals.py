@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.check_membership import _int
+from cpts_diag.check_membership import json_int
 from cpts_diag.reference import Reference
 from cpts_diag.territories import unit_population
 from cpts_diag.tiers import near_threshold, tier_margin, tiers_of
@@ -69,7 +69,7 @@ def candidate_state(population_min, population_max, approximate: bool, record: d
     >>> s["population_after"], s["tier_after"], s["tier_changes"], s["tier_margin_after"], s["near_threshold_after"]
     (82471, 3, True, 2471, True)
     """
-    lo, hi = _int(population_min), _int(population_max)
+    lo, hi = json_int(population_min), json_int(population_max)
     tmin, tmax = (None if v is None else int(tiers_of([v])[0]) for v in (lo, hi))
     tier = tmin if tmin == tmax else None
     population = None if approximate or hi is None else hi
@@ -352,7 +352,7 @@ def _overlap(conflict: dict, ctx: _Context, units_of: dict[str, pd.DataFrame], t
         "code_insee": code,
         "codes": [code],
         "name": conflict["name"],
-        "population": _int(ctx.population.get(code)),
+        "population": json_int(ctx.population.get(code)),
         "departement": _departement(code, ctx.reference),
         "candidates": _ranked(options),
     }

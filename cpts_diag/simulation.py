@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from cpts_diag import fr_format as fr
-from cpts_diag.check_membership import _int
+from cpts_diag.check_membership import json_int
 from cpts_diag.checks import FINDING_KINDS, CheckReport, check_perimeters
 from cpts_diag.codes import CodeFormatError, normalize_code
 from cpts_diag.errors import InputError
@@ -331,7 +331,7 @@ def _differences(
             "action": ADD if e.action == ADD_EDIT else REMOVE,
             "code_insee": e.code,
             "name": e.name,
-            "population": _int(population.get(e.code)),
+            "population": json_int(population.get(e.code)),
             "territory": e.territory,
             "lines": list(e.lines),
         }

@@ -241,9 +241,10 @@ def run_regional_views(
     context = _context(cpam)
     fictitious = cpam_choice(cpam, path).mode == "exemple"
     records = []
+    if plans:
+        out_dir.mkdir(parents=True, exist_ok=True)
     for plan in tqdm(plans, desc="Vues régionales", unit="région", disable=not progress or not plans):
         record = dict(plan)
-        out_dir.mkdir(parents=True, exist_ok=True)
         fp = _fingerprint(perims, plan, context)
         prev = before.get(plan["code"]) or {}
         if (

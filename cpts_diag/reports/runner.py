@@ -416,16 +416,20 @@ def _territory_names(perimeters_path: Path, territory: str | None = None) -> lis
 
     try:
         content = file_sha256(perimeters_path)
-    except OSError:  # unreadable: read_perimeters raises the French message (an error is never cached)
-        content = None
-    return _names_of(perimeters_path, content, territory)
+    except OSError:  # unreadable: read_perimeters raises the French message; nothing is cached without a hash
+        return _read_names(perimeters_path, territory)
+    return _cached_names(perimeters_path, content, territory)
 
 
-@functools.lru_cache(maxsize=1)
-def _names_of(perimeters_path: Path, content: str | None, territory: str | None) -> list[str]:
+def _read_names(perimeters_path: Path, territory: str | None) -> list[str]:
     from cpts_diag.io.perimeters import read_perimeters
 
     return list(dict.fromkeys(read_perimeters(perimeters_path, territory=territory).table["cpts"].astype(str)))
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_names(perimeters_path: Path, content: str, territory: str | None) -> list[str]:
+    return _read_names(perimeters_path, territory)
 
 
 def _resolve_territory(territory: str | None, perimeters=None) -> str:
